@@ -1,0 +1,94 @@
+/* main.c - kvproof's entry point: the subcommand table, global help and
+ * exit codes. Each subcommand parses its own options (cli/cmd_*.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+
+#include "cli/commands.h"
+#include "common/status.h"
+
+typedef struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static int cmd_version(int argc, char **argv);
+
+static const command commands[] = {
+    {"run", cmd_run, "run an experiment spec against its targets, journal every trial"},
+    {"plan", cmd_plan, "expand a spec into its trial plan (cells, order, cost)"},
+    {"report", cmd_report, "write the PDF report from a run directory or results.json"},
+    {"fit", cmd_fit, "fit prefill models to a CSV file (e.g. llama-bench output)"},
+    {"serve", cmd_serve, "start the built-in reference LLM server (simulated target)"},
+    {"demo", cmd_demo, "run the built-in experiment against the reference server"},
+    {"probe", cmd_probe, "detect a server's dialect, tokenizer and cache behaviour"},
+    {"version", cmd_version, "print the version"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: kvproof <command> [options]\n\n"
+               "Measures whether an LLM server's KV/prefix cache removes the cost of a long\n"
+               "system prompt, and writes the evidence as a journal, results.json and a PDF.\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'kvproof <command> --help' describes a command's options.\n\n"
+               "exit codes:\n"
+               "  0    success\n"
+               "  1    the command failed (I/O error, failed trials, internal error)\n"
+               "  2    usage error, or a command this build does not offer yet\n"
+               "  3    invalid input file (spec, journal, CSV, results.json)\n"
+               "  4    target unreachable or answering with errors\n"
+               "  130  interrupted (SIGINT); a run can be continued with --resume\n");
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    if (cmd_wants_help(argc, argv)) {
+        printf("usage: kvproof version\n\nPrints kvproof's version.\n");
+        return KV_EXIT_OK;
+    }
+    printf("kvproof %s\n", KVPROOF_VERSION);
+    return KV_EXIT_OK;
+}
+
+int cmd_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int cmd_not_yet(const char *cmd, const char *what)
+{
+    fprintf(stderr, "kvproof %s: %s is not available in this build yet\n", cmd, what);
+    return KV_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    gsl_set_error_handler_off();
+    if (argc < 2) {
+        usage(stderr);
+        return KV_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return KV_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0)
+        return cmd_version(1, argv);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "kvproof: unknown command '%s' (see 'kvproof --help')\n", argv[1]);
+    return KV_EXIT_USAGE;
+}

@@ -1,0 +1,142 @@
+/* util.c - monotonic clock, growable buffer, file reads, hashing. */
+#include "common/util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int64_t kv_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void kv_sleep_until_ns(int64_t deadline_ns)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)(deadline_ns / 1000000000LL);
+    ts.tv_nsec = (long)(deadline_ns % 1000000000LL);
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+    }
+}
+
+static kv_status buf_reserve(kv_buf *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return KV_OK;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char *p = realloc(b->data, cap);
+    if (!p)
+        return KV_ERR_NOMEM;
+    b->data = p;
+    b->cap = cap;
+    return KV_OK;
+}
+
+kv_status kv_buf_append(kv_buf *b, const void *p, size_t n)
+{
+    if (buf_reserve(b, n) != KV_OK)
+        return KV_ERR_NOMEM;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return KV_OK;
+}
+
+kv_status kv_buf_appendf(kv_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return KV_ERR_INTERNAL;
+    if (buf_reserve(b, (size_t)n) != KV_OK)
+        return KV_ERR_NOMEM;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return KV_OK;
+}
+
+void kv_buf_reset(kv_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+void kv_buf_free(kv_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+kv_status kv_read_file(const char *path, char **out, size_t *len, char *err)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return kv_fail(err, KV_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    kv_buf b = {0};
+    char chunk[65536];
+    size_t n;
+    kv_status st = KV_OK;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (kv_buf_append(&b, chunk, n) != KV_OK) {
+            st = kv_fail(err, KV_ERR_NOMEM, "%s: out of memory", path);
+            goto out;
+        }
+    }
+    if (ferror(f)) {
+        st = kv_fail(err, KV_ERR_IO, "%s: read error: %s", path, strerror(errno));
+        goto out;
+    }
+    if (kv_buf_append(&b, "", 0) != KV_OK) {
+        st = kv_fail(err, KV_ERR_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    *out = b.data;
+    if (len)
+        *len = b.len;
+    b.data = NULL;
+out:
+    kv_buf_free(&b);
+    fclose(f);
+    return st;
+}
+
+uint64_t kv_hash64(const void *p, size_t n, uint64_t seed)
+{
+    const unsigned char *s = p;
+    uint64_t h = 14695981039346656037ULL ^ seed;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+void kv_line_col(const char *text, size_t off, int *line, int *col)
+{
+    int l = 1, c = 1;
+    for (size_t i = 0; i < off && text[i]; i++) {
+        if (text[i] == '\n') {
+            l++;
+            c = 1;
+        } else {
+            c++;
+        }
+    }
+    *line = l;
+    *col = c;
+}

@@ -1,0 +1,41 @@
+/* util.h - small helpers every module shares: the monotonic clock, a growable
+ * byte buffer, whole-file reads and a stable 64-bit hash.
+ *
+ * Ownership: kv_buf owns its data; kv_buf_free releases it. kv_read_file
+ * returns a malloc'd, NUL-terminated copy the caller frees.
+ */
+#ifndef KV_UTIL_H
+#define KV_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/status.h"
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t kv_now_ns(void);
+/* Sleeps until the monotonic deadline (absolute, ns); no busy-wait. */
+void kv_sleep_until_ns(int64_t deadline_ns);
+
+typedef struct kv_buf {
+    char *data; /* NUL-terminated while len < cap */
+    size_t len; /* bytes used, excluding the terminator */
+    size_t cap; /* bytes allocated */
+} kv_buf;
+
+kv_status kv_buf_append(kv_buf *b, const void *p, size_t n) KV_MUST_USE;
+kv_status kv_buf_appendf(kv_buf *b, const char *fmt, ...) KV_MUST_USE
+    __attribute__((format(printf, 2, 3)));
+void kv_buf_reset(kv_buf *b); /* len = 0, keeps the memory */
+void kv_buf_free(kv_buf *b);  /* releases the memory; b is empty after */
+
+/* Reads a whole file into a NUL-terminated malloc'd string. */
+kv_status kv_read_file(const char *path, char **out, size_t *len, char *err) KV_MUST_USE;
+
+/* FNV-1a 64-bit hash, for spec hashes and nonces (stable across machines). */
+uint64_t kv_hash64(const void *p, size_t n, uint64_t seed);
+
+/* 1-based line and column of byte offset `off` in text. */
+void kv_line_col(const char *text, size_t off, int *line, int *col);
+
+#endif

@@ -1,0 +1,73 @@
+/* journal.h - the crash-safe trial journal (JSON Lines), docs/journal.md.
+ *
+ * Line 1 is a header (format, version, kvproof version, spec hash, seed,
+ * planned trials, the spec itself, target metadata from probe); every later
+ * line is one finished trial (failed trials too, with their reason), written
+ * and fdatasync'd before the next trial starts. A lock (flock on the journal
+ * file) keeps two runners off one journal. Reopening for --resume repairs a
+ * torn last line (truncates the partial bytes after the last '\n') and never
+ * rewrites earlier lines.
+ *
+ * Ownership: journal_open returns a handle closed by journal_close
+ * (journal_close(NULL) is a no-op). journal_load returns journal_data freed
+ * by journal_data_free.
+ */
+#ifndef KV_JOURNAL_H
+#define KV_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/status.h"
+#include "experiments/trial.h"
+
+typedef struct journal journal;
+
+typedef struct journal_target_meta {
+    char *name;           /* spec target name */
+    char *base_url;
+    char *dialect;        /* detected or configured dialect, e.g. "llama.cpp" */
+    char *model;
+    char *server_version; /* as probed; may be NULL */
+    char *props;          /* probed server properties as compact JSON; may be NULL */
+    bool simulated;       /* the target is kvproof's reference server */
+} journal_target_meta;
+
+typedef struct journal_header {
+    char *kvproof_version;
+    char *spec_name;
+    char *spec_path;
+    char *spec_json;      /* canonical spec JSON (spec->canonical) */
+    uint64_t spec_hash;
+    uint64_t seed;
+    size_t planned_trials;
+    double created_unix;  /* wall clock when the journal was created */
+    char *client_host;    /* hostname, CPU model, OS: for the report */
+    journal_target_meta *targets;
+    size_t n_targets;
+} journal_header;
+
+/* Creates `path` with the header, or with resume=true reopens it, checks the
+ * header's spec hash and seed match, repairs a torn last line and reports the
+ * plan indexes already finished via `done` (a caller-provided array of
+ * `planned_trials` bools). Takes the lock; KV_ERR_LOCKED if held. */
+kv_status journal_open(const char *path, const journal_header *h, bool resume, bool *done,
+                       journal **out, char *err) KV_MUST_USE;
+/* Appends one trial line and fdatasyncs it. */
+kv_status journal_append(journal *j, const trial_record *t, char *err) KV_MUST_USE;
+void journal_close(journal *j);
+
+typedef struct journal_data {
+    journal_header header;
+    trial_record *trials; /* in file order */
+    size_t n_trials;
+    size_t torn_lines;    /* an incomplete last line that was skipped (0 or 1) */
+} journal_data;
+
+/* Reads a journal for analysis. Errors name file:line and the field, e.g.
+ * "run/journal.jsonl:12: $.turns[0].ttft_ms: expected a number". */
+kv_status journal_load(const char *path, journal_data **out, char *err) KV_MUST_USE;
+void journal_data_free(journal_data *d);
+void journal_header_clear(journal_header *h);
+
+#endif

@@ -1,0 +1,62 @@
+/* plan.h - the trial plan: a spec expanded into cells x repetitions plus
+ * warm-up trials, in a seeded random (or blocked) order that is the same on
+ * every machine for the same seed.
+ *
+ * A trial is one session: query_count requests (turns) in one conversation.
+ * A warm trial first sends one priming request (not measured) so the prefix
+ * is cached, then measures every turn. A cold trial makes every turn
+ * unable to reuse the prefix.
+ *
+ * Ownership: plan_build returns a plan released with plan_free.
+ */
+#ifndef KV_PLAN_H
+#define KV_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/status.h"
+#include "experiments/spec.h"
+
+typedef enum plan_kind {
+    PLAN_WARMUP = 0, /* discarded request(s) before measuring a target */
+    PLAN_MEASURE     /* a measured trial */
+} plan_kind;
+
+#define PLAN_ID_LEN 96
+
+typedef struct plan_trial {
+    size_t index;             /* position in run order, 0-based */
+    char id[PLAN_ID_LEN];     /* stable id, independent of order and seed:
+                                 "<target>/s<sys>/q<query>/n<count>/<mode>/r<rep>"
+                                 or "<target>/warmup/<k>" */
+    plan_kind kind;
+    size_t target;            /* index into spec->targets */
+    size_t cell;              /* cell index (target x sys x query x count x mode) */
+    long system_prompt_tokens;
+    long query_tokens;
+    long query_count;         /* turns in this session, >= 1 */
+    spec_cache_mode mode;
+    long repetition;          /* 0-based */
+    uint64_t nonce;           /* per-trial value for prompt synthesis */
+    long requests;            /* HTTP requests this trial makes (turns + priming) */
+} plan_trial;
+
+typedef struct plan {
+    uint64_t seed;            /* the seed the order was drawn with */
+    plan_trial *trials;
+    size_t n_trials;          /* including warm-up trials */
+    size_t n_measured;
+    size_t n_cells;
+    long long n_requests;     /* every HTTP request, priming and warm-up included */
+    long long prompt_tokens;  /* tokens the server must prefill if nothing is cached
+                                 (nominal; the runner records actual counts) */
+    long long new_prompt_tokens; /* nominal tokens to prefill when warm prefixes hit */
+} plan;
+
+/* Builds the plan, shuffled with `seed` (callers pass spec->seed unless the
+ * user gave --seed). */
+kv_status plan_build(const spec *s, uint64_t seed, plan **out, char *err) KV_MUST_USE;
+void plan_free(plan *p);
+
+#endif
