@@ -28,13 +28,13 @@ kvp_cleanup() {
 }
 trap kvp_cleanup EXIT
 
-# kvp_mktemp: temp dir under the cache root (same filesystem, so mv is a rename).
+# kvp_mktemp NAME: make a temp dir under the cache root (same filesystem, so mv
+# is a rename), set KVP_TMP to it and remove it on exit. Call it directly, not
+# in $(...): the registration must happen in this shell.
 kvp_mktemp() {
   mkdir -p "$KVP_CACHE_ROOT"
-  local d
-  d="$(mktemp -d "$KVP_CACHE_ROOT/tmp.$1.XXXXXX")"
-  kvp_tmp_dirs+=("$d")
-  printf '%s\n' "$d"
+  KVP_TMP="$(mktemp -d "$KVP_CACHE_ROOT/tmp.$1.XXXXXX")"
+  kvp_tmp_dirs+=("$KVP_TMP")
 }
 
 # kvp_lock NAME: serialise concurrent runs touching the same cache entry (fd 9).
@@ -68,7 +68,8 @@ kvp_ensure_tarball() {
     return 0
   fi
   command -v npm >/dev/null 2>&1 || die "npm not found (install Debian's 'npm' package; see scripts/install-deps.sh)"
-  tmp="$(kvp_mktemp npm)"
+  kvp_mktemp npm
+  tmp="$KVP_TMP"
   log "fetching $NLC_PACKAGE@$NLC_VERSION tarball with npm pack (~35 MB) ..."
   if ! (cd "$tmp" && npm pack --silent "$NLC_PACKAGE@$NLC_VERSION" >npm-pack.out 2>npm-pack.err); then
     cat "$tmp/npm-pack.err" >&2 || true
@@ -106,4 +107,38 @@ kvp_clone_bundle() {
 # kvp_cpu_fingerprint: the CPU feature flags a native (-march=native) build depends on.
 kvp_cpu_fingerprint() {
   { uname -m; grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true; } | sha256sum | cut -c1-16
+}
+
+# kvp_ensure_src COMMIT: the few source files the model generator needs (gguf-py and
+# the vocab-only GGUF), extracted from the bundle into $KVP_CACHE_ROOT/src/COMMIT.
+# Sets KVP_SRC. Needs the tarball (fetched if missing).
+kvp_ensure_src() {
+  local commit="$1" dest="$KVP_CACHE_ROOT/src/$1"
+  KVP_SRC="$dest"
+  if [ -f "$dest/.complete" ]; then return 0; fi
+  kvp_ensure_tarball
+  kvp_mktemp src
+  local tmp="$KVP_TMP" got
+  got="$(kvp_extract_bundle "$tmp")"
+  [ "$got" = "$commit" ] || die "bundle commit $got differs from expected $commit"
+  git clone --quiet --bare "$tmp/package/llama/gitRelease.bundle" "$tmp/repo.git" \
+    || die "git clone of the llama.cpp bundle failed"
+  mkdir -p "$tmp/out"
+  git --git-dir="$tmp/repo.git" archive "$commit" gguf-py models/ggml-vocab-llama-spm.gguf LICENSE \
+    | tar -x -C "$tmp/out" || die "could not extract gguf-py and the vocab GGUF from the bundle"
+  touch "$tmp/out/.complete"
+  mkdir -p "$KVP_CACHE_ROOT/src"
+  if [ -e "$dest" ]; then rm -rf -- "$dest"; fi
+  mv -T "$tmp/out" "$dest"
+}
+
+# kvp_bundle_commit: set KVP_COMMIT to the bundle commit (from the commit file,
+# or by fetching and reading the tarball).
+kvp_bundle_commit() {
+  KVP_COMMIT="$(kvp_cached_commit)"
+  if [ -z "$KVP_COMMIT" ]; then
+    kvp_ensure_tarball
+    kvp_mktemp bundle
+    KVP_COMMIT="$(kvp_extract_bundle "$KVP_TMP")"
+  fi
 }
