@@ -1,0 +1,75 @@
+/* client.h - one measured request to an LLM server, over libcurl, streaming.
+ *
+ * The client builds the request body for the target's dialect
+ * (experiments/dialect.h), sends it, parses the stream incrementally (SSE or
+ * NDJSON), timestamps events with CLOCK_MONOTONIC inside the write callback,
+ * and fills a trial_request (experiments/trial.h) with client timings and the
+ * server-reported, normalised values (prompt and cached tokens, prefill time).
+ * It retries refused connections, 429 (honouring Retry-After) and 503 with
+ * backoff, up to `retries` extra attempts, and records every attempt.
+ *
+ * Ownership: client_new returns a handle freed by client_free
+ * (client_free(NULL) is a no-op); it keeps connections alive between
+ * requests. Strings returned through char ** are malloc'd; the caller frees.
+ * API keys are read from the environment variable the target names, sent as a
+ * header, and never copied into any result, message or log.
+ */
+#ifndef KV_CLIENT_H
+#define KV_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/status.h"
+#include "experiments/spec.h"
+#include "experiments/trial.h"
+
+typedef struct client client;
+
+typedef struct client_message {
+    const char *role;    /* "system", "user" or "assistant" */
+    const char *content; /* UTF-8 text */
+} client_message;
+
+typedef struct client_request {
+    const spec_target *target; /* base_url, model, api_key_env, headers */
+    spec_api api;              /* resolved dialect (never SPEC_API_AUTO) */
+    const client_message *messages;
+    size_t n_messages;
+    long max_output_tokens;
+    double temperature;
+    bool no_cache;             /* ask the server not to reuse cached prefixes
+                                  (llama.cpp cache_prompt:false); ignored where the
+                                  dialect has no such switch */
+    double timeout_connect_s;
+    double timeout_first_token_s;
+    double timeout_total_s;
+    long retries;              /* extra attempts for retryable failures */
+} client_request;
+
+kv_status client_new(client **out, char *err) KV_MUST_USE;
+void client_free(client *c);
+
+/* Sends one streaming request and fills *out (out->turn is left to the
+ * caller). Returns KV_OK when a complete reply was measured; otherwise the
+ * status, with out->ok false and out->error holding the reason. `reply`, when
+ * not NULL, receives the generated text (for session replays). */
+kv_status client_send(client *c, const client_request *rq, trial_request *out, char **reply,
+                      char *err) KV_MUST_USE;
+
+/* A plain JSON request: GET when body is NULL, else POST with the body.
+ * Returns KV_OK for any HTTP status (in *http_status); the body in *response. */
+kv_status client_call(client *c, const spec_target *t, const char *path, const char *body,
+                      double timeout_s, int *http_status, char **response, char *err) KV_MUST_USE;
+
+/* Counts the tokens of `text` with the server's tokenizer (POST /tokenize);
+ * KV_ERR_UNSUPPORTED when the server has none. */
+kv_status client_tokenize(client *c, const spec_target *t, spec_api api, const char *text,
+                          long *n_tokens, char *err) KV_MUST_USE;
+
+/* Asks the server to drop its prefix cache (vLLM /reset_prefix_cache, SGLang
+ * /flush_cache, llama.cpp /slots/0?action=erase); KV_ERR_UNSUPPORTED if none. */
+kv_status client_reset_cache(client *c, const spec_target *t, spec_api api,
+                             char *err) KV_MUST_USE;
+
+#endif
