@@ -692,7 +692,7 @@ static kv_status fit_auto_once(const fit_input *in, double level, fit_choice *ou
                 return kv_fail(err, st, "%s", e2);
             if (i < 2) {
                 out->rejected[out->n_rejected].kind = kinds[i];
-                snprintf(out->rejected[out->n_rejected].reason, 128, "%s", e2);
+                snprintf(out->rejected[out->n_rejected].reason, 128, "%.120s", e2);
                 out->n_rejected++;
             }
             continue;
