@@ -504,6 +504,19 @@ static void client_reset_out(trial_request *out)
     out->server_prefill_ms = out->server_overhead_us = NAN;
 }
 
+/* Copies the reason into dst, cut so that " (after N attempts)" still fits. */
+static void client_set_error(char *dst, size_t cap, const char *reason, int attempts)
+{
+    char suffix[48] = "";
+    if (attempts > 1)
+        snprintf(suffix, sizeof suffix, " (after %d attempts)", attempts);
+    size_t sl = strlen(suffix), rl = strlen(reason);
+    if (rl + sl + 1 > cap)
+        rl = cap - sl - 1;
+    memcpy(dst, reason, rl);
+    memcpy(dst + rl, suffix, sl + 1);
+}
+
 /* Adds {"kvproof_attempt_errors":[...]} to out->raw. */
 static void client_raw_attempts(trial_request *out, cJSON *errors)
 {
@@ -592,11 +605,7 @@ done:
     if (st != KV_OK) {
         client_redact(a.reason, key);
         out->ok = false;
-        if (out->attempts > 1)
-            snprintf(out->error, sizeof out->error, "%s (after %d attempts)", a.reason,
-                     out->attempts);
-        else
-            snprintf(out->error, sizeof out->error, "%s", a.reason);
+        client_set_error(out->error, sizeof out->error, a.reason, out->attempts);
         client_redact(out->error, key);
         kv_fail(err, st, "%s", out->error);
         if (reply) {
