@@ -1,0 +1,40 @@
+/* report.h - the PDF report: results.json in, a self-contained PDF out.
+ *
+ * The report draws and never computes statistics: every number it prints is
+ * read from results.json (docs/results.md) and formatted by report/fmt.h's
+ * documented rules (docs/report.md). The same results.json always gives a
+ * byte-identical PDF (no wall clock, no random file ID).
+ *
+ * Ownership: callers own every buffer they pass; the report keeps nothing.
+ */
+#ifndef KV_REPORT_H
+#define KV_REPORT_H
+
+#include <stddef.h>
+
+#include "common/status.h"
+
+/* Reads results_json_path and writes the report to pdf_path (replaced
+ * atomically: written to pdf_path.tmp, then renamed). Returns KV_ERR_INPUT
+ * for a missing or malformed results.json (err names file and field),
+ * KV_ERR_IO when the PDF cannot be written, KV_ERR_INTERNAL when libharu
+ * fails. err is KV_ERRLEN bytes (may be NULL). */
+kv_status report_write(const char *results_json_path, const char *pdf_path, char *err) KV_MUST_USE;
+
+/* Where a figure's plotting area lies, so tests and scripts can find drawn
+ * content: page is 0-based; x, y, w, h are in PDF points (1/72 inch) with
+ * the origin at the page's TOP-left corner (as raster images count). */
+typedef struct report_figure {
+    char name[32];     /* stable identifier, e.g. "ttft_linear", "speedup" */
+    int page;          /* 0-based page index */
+    double x, y, w, h; /* plotting area, points from the top-left corner */
+    double page_w;     /* page size in points */
+    double page_h;
+} report_figure;
+
+/* As report_write, and also lists up to cap figures in figs (*nfigs is the
+ * number written). figs may be NULL when cap is 0. */
+kv_status report_write_ex(const char *results_json_path, const char *pdf_path, report_figure *figs,
+                          size_t cap, size_t *nfigs, char *err) KV_MUST_USE;
+
+#endif
