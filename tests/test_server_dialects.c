@@ -249,6 +249,7 @@ static void lmstudio_should_report_stats_in_seconds_and_never_cached_tokens(void
     refsrv *s = start(REFSRV_LMSTUDIO);
     http_reply r;
     post(s, "/api/v0/chat/completions", chat_body("one", false, false, NULL), &r);
+    http_reply_free(&r);
     post(s, "/api/v0/chat/completions", chat_body("one", false, false, NULL), &r);
     cJSON *o = cJSON_Parse(r.body.data);
     refsrv_truth t;
