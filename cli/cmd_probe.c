@@ -1,14 +1,190 @@
-/* cmd_probe.c - 'kvproof probe': placeholder until its module lands. */
+/* cmd_probe.c - 'kvproof probe URL': detects a server's dialect, models and
+ * tokenizer, then runs one cold/warm pair to show whether its prefix cache
+ * works. The work is in experiments/probe.c; this file parses options and
+ * formats text. */
+#include <getopt.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/commands.h"
 #include "common/status.h"
+#include "experiments/client.h"
+#include "experiments/dialect.h"
+#include "experiments/probe.h"
+
+static void probe_usage(FILE *f)
+{
+    fprintf(
+        f, "usage: kvproof probe URL [--api auto|openai-chat|openai-completions|llama.cpp|\n"
+           "                          ollama|lmstudio|anthropic] [--model M]\n"
+           "                         [--api-key-env NAME] [--format text|json] [--no-cache-check]\n"
+           "\n"
+           "Detects the server at URL (llama.cpp GET /props, Ollama GET /api/version,\n"
+           "LM Studio GET /api/v0/models, SGLang GET /get_server_info, vLLM GET /version,\n"
+           "then GET /v1/models; kvproof's reference server by its X-Kvproof-Simulated\n"
+           "header), lists its models, checks POST /tokenize, then sends a ~1,000-token\n"
+           "system prompt three times: prime, warm (the same prompt again) and cold\n"
+           "(llama.cpp: cache_prompt:false; others: a fresh nonce in front), and shows\n"
+           "cached-token counts and times to first token side by side.\n"
+           "\n"
+           "  --api NAME          dialect to use instead of detecting it (default auto)\n"
+           "  --model M           model to name in requests (default: the first listed)\n"
+           "  --api-key-env NAME  environment variable holding the API key\n"
+           "  --format FMT        text (default) or json\n"
+           "  --no-cache-check    detect only; send no generation requests\n"
+           "\n"
+           "exit codes: 0 probed, 1 the cache check failed, 2 usage, 4 unreachable\n");
+}
+
+static void print_ms(double v)
+{
+    if (isnan(v))
+        printf(" %10s", "-");
+    else
+        printf(" %10.1f", v);
+}
+
+static void print_count(long v)
+{
+    if (v < 0)
+        printf(" %8s", "-");
+    else
+        printf(" %8ld", v);
+}
+
+static void print_row(const char *name, const trial_request *r)
+{
+    printf("  %-6s", name);
+    print_count(r->prompt_tokens);
+    print_count(r->cached_tokens);
+    print_ms(r->ttft_ms);
+    print_ms(r->server_prefill_ms);
+    print_ms(r->total_ms);
+    if (!r->ok)
+        printf("  failed: %s", r->error);
+    printf("\n");
+}
+
+static void print_text(const char *url, const probe_info *p, const probe_cache_result *c)
+{
+    printf("url:          %s\n", url);
+    printf("server:       %s (detected by %s)\n", p->server, p->detected_by);
+    printf("dialect:      %s\n", dialect_name(p->api));
+    printf("version:      %s\n", p->server_version ? p->server_version : "unknown");
+    printf("simulated:    %s\n", p->simulated ? "yes (kvproof reference server)" : "no");
+    printf("model:        %s\n", p->model ? p->model : "(none listed)");
+    printf("models:       ");
+    for (size_t i = 0; i < p->n_models; i++)
+        printf("%s%s", i ? ", " : "", p->models[i]);
+    printf("%s\n", p->n_models ? "" : "(none listed)");
+    printf("tokenizes:    %s\n", p->tokenizes ? "yes (POST /tokenize)" : "no");
+    if (!c)
+        return;
+    printf("\ncache check: system prompt of %ld tokens, cold by %s\n", c->prefix_tokens,
+           c->cold_method);
+    printf("  %-6s %8s %8s %10s %10s %10s\n", "", "prompt", "cached", "TTFT ms", "prefill ms",
+           "total ms");
+    print_row("prime", &c->prime);
+    print_row("warm", &c->warm);
+    print_row("cold", &c->cold);
+    if (!c->warm.ok || !c->cold.ok || !c->prime.ok)
+        return;
+    printf("reports cached tokens: %s\n", c->reports_cached ? "yes" : "no");
+    printf("honours a cold request: %s\n",
+           c->reports_cached ? (c->honours_cold ? "yes" : "no (cold request reused the cache)")
+                             : "unknown (no cached count; a nonce is assumed to work)");
+    printf("cache works:  %s%s\n", c->cache_works ? "yes" : "no",
+           c->inferred ? " (inferred from TTFT: no cached count reported)"
+                       : " (from the server's cached-token count)");
+}
 
 int cmd_probe(int argc, char **argv)
 {
     if (cmd_wants_help(argc, argv)) {
-        printf("usage: kvproof probe URL\n\nDetects a server's dialect, tokenizer and cache behaviour.\n");
+        probe_usage(stdout);
         return KV_EXIT_OK;
     }
-    return cmd_not_yet("probe", "probe");
+    static const struct option opts[] = {
+        {"api", required_argument, NULL, 'a'},         {"model", required_argument, NULL, 'm'},
+        {"api-key-env", required_argument, NULL, 'k'}, {"format", required_argument, NULL, 'f'},
+        {"no-cache-check", no_argument, NULL, 'n'},    {NULL, 0, NULL, 0}};
+    spec_api api = SPEC_API_AUTO;
+    const char *model = NULL, *key_env = NULL, *format = "text";
+    bool cache_check = true;
+    char err[KV_ERRLEN] = "";
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'a':
+            if (dialect_parse(optarg, &api, err) != KV_OK) {
+                fprintf(stderr, "kvproof probe: %s\n", err);
+                return KV_EXIT_USAGE;
+            }
+            break;
+        case 'm':
+            model = optarg;
+            break;
+        case 'k':
+            key_env = optarg;
+            break;
+        case 'f':
+            format = optarg;
+            break;
+        case 'n':
+            cache_check = false;
+            break;
+        default:
+            probe_usage(stderr);
+            return KV_EXIT_USAGE;
+        }
+    }
+    if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
+        fprintf(stderr, "kvproof probe: --format must be text or json, not '%s'\n", format);
+        return KV_EXIT_USAGE;
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "kvproof probe: expected exactly one URL\n");
+        probe_usage(stderr);
+        return KV_EXIT_USAGE;
+    }
+    const char *url = argv[optind];
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        fprintf(stderr, "kvproof probe: URL must start with http:// or https://: %s\n", url);
+        return KV_EXIT_USAGE;
+    }
+
+    int rc = KV_EXIT_OK;
+    client *c = NULL;
+    probe_info info = {0};
+    probe_cache_result cache = {0};
+    char *json = NULL;
+    kv_status st = client_new(&c, err);
+    if (st != KV_OK)
+        goto fail;
+    if ((st = probe_detect(c, url, api, model, key_env, &info, err)) != KV_OK)
+        goto fail;
+    if (cache_check && (st = probe_cache(c, &info, url, key_env, &cache, err)) != KV_OK)
+        rc = KV_EXIT_FAILURE; /* the table still shows what happened */
+    if (strcmp(format, "json") == 0) {
+        if ((st = probe_to_json(&info, cache_check ? &cache : NULL, &json, err)) != KV_OK)
+            goto fail;
+        printf("%s\n", json);
+    } else {
+        print_text(url, &info, cache_check ? &cache : NULL);
+    }
+    if (rc != KV_EXIT_OK)
+        fprintf(stderr, "kvproof probe: cache check failed: %s\n", err);
+    goto out;
+fail:
+    fprintf(stderr, "kvproof probe: %s: %s\n", url, err);
+    rc = (st == KV_ERR_NET || st == KV_ERR_TIMEOUT) ? KV_EXIT_TARGET : kv_exit_code(st);
+out:
+    free(json);
+    probe_cache_clear(&cache);
+    probe_info_clear(&info);
+    client_free(c);
+    return rc;
 }

@@ -1,14 +1,340 @@
-/* cmd_serve.c - 'kvproof serve': placeholder until its module lands. */
+/* cmd_serve.c - 'kvproof serve': parses the options, starts the reference
+ * server (server/refsrv.h), prints the banner and the listening line, and
+ * runs until SIGINT or SIGTERM. */
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "cli/commands.h"
 #include "common/status.h"
+#include "server/refsrv.h"
+
+static volatile sig_atomic_t serve_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    serve_stop = 1;
+}
+
+static void serve_usage(FILE *f)
+{
+    fprintf(
+        f, "usage: kvproof serve [options]\n\n"
+           "Starts the built-in reference LLM server: a SIMULATED target (no model, no GPU) whose\n"
+           "true costs are known. It sleeps for the time its cost model gives, reuses cached\n"
+           "token prefixes, and answers in one real server's wire format. Every reply carries\n"
+           "the header X-Kvproof-Simulated: 1. Runs until SIGINT/SIGTERM. See docs/server.md.\n\n"
+           "cost model (milliseconds, before --time-scale):\n"
+           "  prefill(n_new, n_cached) = a + b*n_new + c*(n_new*n_cached + n_new^2/2)\n"
+           "  each output token after the first = d0 + d1*context\n"
+           "  (the first token comes at the end of the prefill)\n"
+           "  noise: prefill and each token x log-normal factor (mean 1, coefficient of\n"
+           "  variation cv); with probability stall_p a request's prefill gets an added\n"
+           "  stall of exponential length (mean stall_ms).\n\n"
+           "network:\n"
+           "  --host ADDR          IPv4 address to bind (default 127.0.0.1)\n"
+           "  --port N             port; 0 = ephemeral (default 8080). Prints\n"
+           "                       'listening on http://HOST:PORT' once ready\n"
+           "  --dialect D          wire format: llama.cpp, vllm, sglang, ollama, lmstudio, mlx,\n"
+           "                       openai, anthropic (default llama.cpp)\n"
+           "  --model NAME         model name in replies (default kvproof-reference-sim)\n\n"
+           "cost model:\n"
+           "  --preset P           laptop (default; 18,490-token system prompt ~25 s), gpu, flat\n"
+           "  --params FILE        JSON object overriding a, b, c, d0, d1, cv, stall_p,\n"
+           "                       stall_ms, time_scale (applied after --preset)\n"
+           "  --a MS --b MS --c MS --d0 MS --d1 MS\n"
+           "                       the coefficients above (applied after --params)\n"
+           "  --cv X               noise coefficient of variation (0 = deterministic)\n"
+           "  --stall-p P          probability of a prefill stall per request\n"
+           "  --stall-ms MS        mean stall length\n"
+           "  --time-scale F       sleep F x model time (e.g. 0.01); replies report the time\n"
+           "                       that actually elapsed (default 1)\n"
+           "  --seed N             seed of the noise and fault draws (default 1)\n\n"
+           "slots and cache:\n"
+           "  --slots N            requests served at once; others queue (default 1). Queue\n"
+           "                       time is not prefill time\n"
+           "  --cache-tokens N     prefix cache capacity in tokens, LRU (default 262144)\n"
+           "  --no-cache           no prefix reuse at all\n"
+           "  --ctx N              context window in tokens; longer prompts get 400\n"
+           "                       (default 131072)\n"
+           "  --reply-tokens N     reply length when the request sets no limit (default 64)\n\n"
+           "faults (each drawn per request, seeded; refuse per connection):\n"
+           "  --fault KIND[:P]     repeatable; P in [0,1], default 1. KIND is one of:\n"
+           "                       refuse (accept, then close), reset (close after\n"
+           "                       --fault-reset-after token chunks), http500, http503,\n"
+           "                       http429 (Retry-After: 1), stall (headers, then silence\n"
+           "                       for --fault-stall-ms), malformed (one broken JSON chunk),\n"
+           "                       truncate (no stream terminator / half a body),\n"
+           "                       hugeline (one 10 MB line), content-type (text/html),\n"
+           "                       drip (one byte at a time, --fault-drip-ms apart)\n"
+           "  --fault-reset-after N  token chunks before a reset (default 2)\n"
+           "  --fault-stall-ms MS  real length of a stall (default 30000)\n"
+           "  --fault-drip-ms MS   real pause between dripped bytes (default 1)\n\n"
+           "  -h, --help           this text\n\n"
+           "tokenizer: each run of letters/digits is 1 token, each other non-space character\n"
+           "1 token, whitespace free; chat prompts add 4 tokens per message + 3.\n"
+           "exit codes: 0 stopped by a signal, 1 cannot listen, 2 usage error, 3 bad --params.\n");
+}
+
+enum {
+    OPT_HOST = 256,
+    OPT_PORT,
+    OPT_DIALECT,
+    OPT_MODEL,
+    OPT_PRESET,
+    OPT_PARAMS,
+    OPT_A,
+    OPT_B,
+    OPT_C,
+    OPT_D0,
+    OPT_D1,
+    OPT_CV,
+    OPT_STALL_P,
+    OPT_STALL_MS,
+    OPT_TIME_SCALE,
+    OPT_SEED,
+    OPT_SLOTS,
+    OPT_CACHE_TOKENS,
+    OPT_NO_CACHE,
+    OPT_CTX,
+    OPT_REPLY_TOKENS,
+    OPT_FAULT,
+    OPT_FAULT_RESET_AFTER,
+    OPT_FAULT_STALL_MS,
+    OPT_FAULT_DRIP_MS
+};
+
+static const struct option serve_opts[] = {
+    {"host", required_argument, NULL, OPT_HOST},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"dialect", required_argument, NULL, OPT_DIALECT},
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"preset", required_argument, NULL, OPT_PRESET},
+    {"params", required_argument, NULL, OPT_PARAMS},
+    {"a", required_argument, NULL, OPT_A},
+    {"b", required_argument, NULL, OPT_B},
+    {"c", required_argument, NULL, OPT_C},
+    {"d0", required_argument, NULL, OPT_D0},
+    {"d1", required_argument, NULL, OPT_D1},
+    {"cv", required_argument, NULL, OPT_CV},
+    {"stall-p", required_argument, NULL, OPT_STALL_P},
+    {"stall-ms", required_argument, NULL, OPT_STALL_MS},
+    {"time-scale", required_argument, NULL, OPT_TIME_SCALE},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"slots", required_argument, NULL, OPT_SLOTS},
+    {"cache-tokens", required_argument, NULL, OPT_CACHE_TOKENS},
+    {"no-cache", no_argument, NULL, OPT_NO_CACHE},
+    {"ctx", required_argument, NULL, OPT_CTX},
+    {"reply-tokens", required_argument, NULL, OPT_REPLY_TOKENS},
+    {"fault", required_argument, NULL, OPT_FAULT},
+    {"fault-reset-after", required_argument, NULL, OPT_FAULT_RESET_AFTER},
+    {"fault-stall-ms", required_argument, NULL, OPT_FAULT_STALL_MS},
+    {"fault-drip-ms", required_argument, NULL, OPT_FAULT_DRIP_MS},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+
+static int parse_num(const char *opt, const char *arg, double lo, double hi, double *out)
+{
+    char *end = NULL;
+    double v = strtod(arg, &end);
+    if (end == arg || *end != '\0' || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "kvproof serve: --%s %s: expected a number in [%g, %g]\n", opt, arg, lo,
+                hi);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* Coefficient options are remembered and applied after --preset/--params. */
+typedef struct cost_override {
+    double *field;
+    double value;
+} cost_override;
 
 int cmd_serve(int argc, char **argv)
 {
-    if (cmd_wants_help(argc, argv)) {
-        printf("usage: kvproof serve [--host H] [--port P] [--dialect D] ...\n\nStarts the built-in reference LLM server (a simulated target).\n");
-        return KV_EXIT_OK;
+    refsrv_config cfg;
+    refsrv_config_default(&cfg);
+    cfg.port = 8080;
+    const char *preset = "laptop", *params = NULL;
+    cost_override ov[32];
+    size_t n_ov = 0;
+    char err[KV_ERRLEN] = "";
+    double v = 0;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", serve_opts, NULL)) != -1) {
+        const char *name = optind > 1 ? argv[optind - 1] : "";
+        if (c == 'h') {
+            serve_usage(stdout);
+            return KV_EXIT_OK;
+        }
+        if (c == '?' || c == ':') {
+            fprintf(stderr, "kvproof serve: bad option '%s' (see --help)\n", name);
+            return KV_EXIT_USAGE;
+        }
+        const char *opt = serve_opts[0].name;
+        for (size_t i = 0; serve_opts[i].name; i++)
+            if (serve_opts[i].val == c)
+                opt = serve_opts[i].name;
+        switch (c) {
+        case OPT_HOST:
+            cfg.host = optarg;
+            break;
+        case OPT_PORT:
+            if (!parse_num(opt, optarg, 0, 65535, &v))
+                return KV_EXIT_USAGE;
+            cfg.port = (int)v;
+            break;
+        case OPT_DIALECT:
+            if (!refsrv_dialect_parse(optarg, &cfg.dialect)) {
+                fprintf(stderr,
+                        "kvproof serve: --dialect %s: expected llama.cpp, vllm, sglang, ollama, "
+                        "lmstudio, mlx, openai or anthropic\n",
+                        optarg);
+                return KV_EXIT_USAGE;
+            }
+            break;
+        case OPT_MODEL:
+            cfg.model = optarg;
+            break;
+        case OPT_PRESET:
+            preset = optarg;
+            break;
+        case OPT_PARAMS:
+            params = optarg;
+            break;
+        case OPT_A:
+        case OPT_B:
+        case OPT_C:
+        case OPT_D0:
+        case OPT_D1:
+        case OPT_CV:
+        case OPT_STALL_P:
+        case OPT_STALL_MS:
+        case OPT_TIME_SCALE: {
+            double *fields[] = {&cfg.cost.a,       &cfg.cost.b,        &cfg.cost.c,
+                                &cfg.cost.d0,      &cfg.cost.d1,       &cfg.cost.cv,
+                                &cfg.cost.stall_p, &cfg.cost.stall_ms, &cfg.cost.time_scale};
+            double hi = c == OPT_STALL_P ? 1 : 1e12;
+            if (!parse_num(opt, optarg, 0, hi, &v) || n_ov == sizeof ov / sizeof ov[0])
+                return KV_EXIT_USAGE;
+            ov[n_ov].field = fields[c - OPT_A];
+            ov[n_ov++].value = v;
+            break;
+        }
+        case OPT_SEED:
+            if (!parse_num(opt, optarg, 0, 9e15, &v))
+                return KV_EXIT_USAGE;
+            cfg.seed = (uint64_t)v;
+            break;
+        case OPT_SLOTS:
+            if (!parse_num(opt, optarg, 1, 1024, &v))
+                return KV_EXIT_USAGE;
+            cfg.slots = (int)v;
+            break;
+        case OPT_CACHE_TOKENS:
+            if (!parse_num(opt, optarg, 0, 1e10, &v))
+                return KV_EXIT_USAGE;
+            cfg.cache_tokens = (long)v;
+            break;
+        case OPT_NO_CACHE:
+            cfg.cache_enabled = false;
+            break;
+        case OPT_CTX:
+            if (!parse_num(opt, optarg, 1, 1e9, &v))
+                return KV_EXIT_USAGE;
+            cfg.ctx_tokens = (long)v;
+            break;
+        case OPT_REPLY_TOKENS:
+            if (!parse_num(opt, optarg, 0, 1e7, &v))
+                return KV_EXIT_USAGE;
+            cfg.reply_tokens = (long)v;
+            break;
+        case OPT_FAULT:
+            if (refsrv_fault_parse(optarg, &cfg, err) != KV_OK) {
+                fprintf(stderr, "kvproof serve: %s\n", err);
+                return KV_EXIT_USAGE;
+            }
+            break;
+        case OPT_FAULT_RESET_AFTER:
+            if (!parse_num(opt, optarg, 0, 1e9, &v))
+                return KV_EXIT_USAGE;
+            cfg.fault_reset_after = (long)v;
+            break;
+        case OPT_FAULT_STALL_MS:
+            if (!parse_num(opt, optarg, 0, 1e9, &v))
+                return KV_EXIT_USAGE;
+            cfg.fault_stall_ms = v;
+            break;
+        case OPT_FAULT_DRIP_MS:
+            if (!parse_num(opt, optarg, 0, 1e6, &v))
+                return KV_EXIT_USAGE;
+            cfg.fault_drip_ms = v;
+            break;
+        default:
+            return KV_EXIT_USAGE;
+        }
     }
-    return cmd_not_yet("serve", "the reference server");
+    if (optind < argc) {
+        fprintf(stderr, "kvproof serve: unexpected argument '%s'\n", argv[optind]);
+        return KV_EXIT_USAGE;
+    }
+    if (!cost_preset(preset, &cfg.cost)) {
+        fprintf(stderr, "kvproof serve: --preset %s: expected laptop, gpu or flat\n", preset);
+        return KV_EXIT_USAGE;
+    }
+    if (params && cost_params_load(params, &cfg.cost, err) != KV_OK) {
+        fprintf(stderr, "kvproof serve: %s\n", err);
+        return KV_EXIT_INPUT;
+    }
+    for (size_t i = 0; i < n_ov; i++)
+        *ov[i].field = ov[i].value;
+    if (!(cfg.cost.time_scale > 0)) {
+        fprintf(stderr, "kvproof serve: --time-scale must be positive\n");
+        return KV_EXIT_USAGE;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    refsrv *srv = NULL;
+    kv_status st = refsrv_start(&cfg, &srv, err);
+    if (st != KV_OK) {
+        fprintf(stderr, "kvproof serve: %s\n", err[0] ? err : kv_strerror(st));
+        return st == KV_ERR_USAGE ? KV_EXIT_USAGE : KV_EXIT_FAILURE;
+    }
+    const cost_params *p = &cfg.cost;
+    printf("kvproof reference server %s - SIMULATED target: no model runs here; every reply\n"
+           "is labelled (header X-Kvproof-Simulated: 1, model %s).\n"
+           "dialect %s, preset %s, slots %d, prefix cache %s (%ld tokens), seed %llu\n"
+           "cost model: prefill = %g + %g*n_new + %g*(n_new*n_cached + n_new^2/2) ms, "
+           "token = %g + %g*context ms, cv %g, stall p %g mean %g ms, time scale %g\n",
+           KVPROOF_VERSION, cfg.model, refsrv_dialect_name(cfg.dialect), preset, cfg.slots,
+           cfg.cache_enabled ? "on" : "off", cfg.cache_tokens, (unsigned long long)cfg.seed, p->a,
+           p->b, p->c, p->d0, p->d1, p->cv, p->stall_p, p->stall_ms, p->time_scale);
+    for (int i = 0; i < REFSRV_FAULT_COUNT; i++)
+        if (cfg.fault_p[i] > 0)
+            printf("fault %s with probability %g\n", refsrv_fault_name((refsrv_fault)i),
+                   cfg.fault_p[i]);
+    printf("listening on http://%s:%d\n", cfg.host, refsrv_port(srv));
+    fflush(stdout);
+    while (!serve_stop) {
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    refsrv_stop(srv);
+    printf("stopped\n");
+    return KV_EXIT_OK;
 }

@@ -72,4 +72,14 @@ kv_status client_tokenize(client *c, const spec_target *t, spec_api api, const c
 kv_status client_reset_cache(client *c, const spec_target *t, spec_api api,
                              char *err) KV_MUST_USE;
 
+/* Like client_call; also hands back the response headers ("Name: value"
+ * lines joined with '\n', malloc'd) in *headers when headers is not NULL. */
+kv_status client_call_headers(client *c, const spec_target *t, const char *path, const char *body,
+                              double timeout_s, int *http_status, char **response, char **headers,
+                              char *err) KV_MUST_USE;
+
+/* Sets the retry backoff: attempt k waits base_s * 2^k, at most cap_s
+ * (defaults 0.5 s and 8 s). Tests use tiny values. */
+void client_set_backoff(client *c, double base_s, double cap_s);
+
 #endif

@@ -1,8 +1,12 @@
 /* costmodel.c - prefill/decode cost functions, noise and presets. */
 #include "server/costmodel.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "common/util.h"
 
 double cost_prefill_ms(const cost_params *p, double n_new, double n_cached)
 {
@@ -63,4 +67,46 @@ bool cost_preset(const char *name, cost_params *out)
         return true;
     }
     return false;
+}
+
+kv_status cost_params_load(const char *path, cost_params *p, char *err)
+{
+    static const char *const keys[] = {"a",  "b",       "c",        "d0",        "d1",
+                                       "cv", "stall_p", "stall_ms", "time_scale"};
+    double *fields[] = {&p->a,  &p->b,       &p->c,        &p->d0,        &p->d1,
+                        &p->cv, &p->stall_p, &p->stall_ms, &p->time_scale};
+    char *text = NULL;
+    size_t len = 0;
+    kv_status st = kv_read_file(path, &text, &len, err);
+    if (st != KV_OK)
+        return st;
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!cJSON_IsObject(root)) {
+        int line = 1, col = 1;
+        kv_line_col(text, end ? (size_t)(end - text) : 0, &line, &col);
+        st = kv_fail(err, KV_ERR_INPUT, "%s:%d:%d: expected a JSON object of cost parameters", path,
+                     line, col);
+        goto out;
+    }
+    const cJSON *it;
+    cJSON_ArrayForEach(it, root)
+    {
+        size_t k = 0;
+        while (k < sizeof keys / sizeof keys[0] && strcmp(keys[k], it->string) != 0)
+            k++;
+        if (k == sizeof keys / sizeof keys[0]) {
+            st = kv_fail(err, KV_ERR_INPUT, "%s: unknown cost parameter '%s'", path, it->string);
+            goto out;
+        }
+        if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0)) {
+            st = kv_fail(err, KV_ERR_INPUT, "%s: '%s' must be a number >= 0", path, it->string);
+            goto out;
+        }
+        *fields[k] = it->valuedouble;
+    }
+out:
+    cJSON_Delete(root);
+    free(text);
+    return st;
 }

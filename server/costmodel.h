@@ -13,15 +13,17 @@
 
 #include <stdbool.h>
 
+#include "common/status.h"
+
 typedef struct cost_params {
-    double a;        /* fixed prefill cost, ms */
-    double b;        /* per new prompt token, ms/token */
-    double c;        /* attention term, ms/token^2 */
-    double d0;       /* per output token, ms */
-    double d1;       /* per output token per token of context, ms/token */
-    double cv;       /* coefficient of variation of the log-normal noise (0 = none) */
-    double stall_p;  /* probability of a stall per request (0 = none) */
-    double stall_ms; /* mean stall length, ms */
+    double a;          /* fixed prefill cost, ms */
+    double b;          /* per new prompt token, ms/token */
+    double c;          /* attention term, ms/token^2 */
+    double d0;         /* per output token, ms */
+    double d1;         /* per output token per token of context, ms/token */
+    double cv;         /* coefficient of variation of the log-normal noise (0 = none) */
+    double stall_p;    /* probability of a stall per request (0 = none) */
+    double stall_ms;   /* mean stall length, ms */
     double time_scale; /* every duration is multiplied by this (1 = real time) */
 } cost_params;
 
@@ -40,5 +42,10 @@ double cost_noise_factor(const cost_params *p, double u1, double u2, double u3, 
  * end to end), "gpu" is a fast server, "flat" has no attention term.
  * Returns false for an unknown name. */
 bool cost_preset(const char *name, cost_params *out);
+
+/* Overrides fields of *p from a JSON object file with any of the keys a, b,
+ * c, d0, d1, cv, stall_p, stall_ms, time_scale (numbers). Unknown keys and
+ * non-numbers are errors naming the file and key. */
+kv_status cost_params_load(const char *path, cost_params *p, char *err) KV_MUST_USE;
 
 #endif

@@ -1,0 +1,787 @@
+/* client.c - one measured streaming request over libcurl's multi interface
+ * (client.h).
+ *
+ * Divided into: the handle (one multi + one reused easy handle, so
+ * connections stay alive); headers (API key from the environment, never
+ * copied anywhere else, and redaction of anything a server echoes);
+ * the transfer loop (curl_multi_poll, first-token and total deadlines);
+ * one streamed attempt (write/header callbacks timestamp with
+ * CLOCK_MONOTONIC and feed the dialect reader); the retry policy; and the
+ * plain JSON helpers (client_call, tokenize, cache reset).
+ */
+#include "experiments/client.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "common/util.h"
+#include "experiments/dialect.h"
+
+#define CLIENT_ERRBODY_MAX 4096           /* bytes of an error body kept */
+#define CLIENT_CALL_MAX ((size_t)8 << 20) /* largest client_call response */
+#define CLIENT_MAX_ATTEMPTS 20            /* hard bound whatever `retries` says */
+
+struct client {
+    CURLM *multi;
+    CURL *easy;
+    char errbuf[CURL_ERROR_SIZE];
+    double backoff_base_s;
+    double backoff_cap_s;
+};
+
+kv_status client_new(client **out, char *err)
+{
+    *out = NULL;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return kv_fail(err, KV_ERR_INTERNAL, "curl_global_init failed");
+    client *c = calloc(1, sizeof *c);
+    if (!c) {
+        curl_global_cleanup();
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory for the HTTP client");
+    }
+    c->backoff_base_s = 0.5;
+    c->backoff_cap_s = 8.0;
+    c->multi = curl_multi_init();
+    c->easy = curl_easy_init();
+    if (!c->multi || !c->easy) {
+        client_free(c);
+        return kv_fail(err, KV_ERR_INTERNAL, "libcurl could not create a handle");
+    }
+    *out = c;
+    return KV_OK;
+}
+
+void client_free(client *c)
+{
+    if (!c)
+        return;
+    if (c->easy)
+        curl_easy_cleanup(c->easy);
+    if (c->multi)
+        curl_multi_cleanup(c->multi);
+    free(c);
+    curl_global_cleanup();
+}
+
+void client_set_backoff(client *c, double base_s, double cap_s)
+{
+    c->backoff_base_s = base_s > 0 ? base_s : 0;
+    c->backoff_cap_s = cap_s > 0 ? cap_s : 0;
+}
+
+/* ---- secrets ----------------------------------------------------------- */
+
+/* The API key named by the target, or NULL. Points into the environment:
+ * never copy it into anything but the header list. */
+static const char *client_key(const spec_target *t)
+{
+    if (!t || !t->api_key_env || !*t->api_key_env)
+        return NULL;
+    const char *k = getenv(t->api_key_env);
+    return k && *k ? k : NULL;
+}
+
+/* Replaces every occurrence of the key in s (NUL-terminated) by "***". */
+static void client_redact(char *s, const char *key)
+{
+    if (!s || !key)
+        return;
+    size_t kl = strlen(key);
+    if (kl < 4) /* too short to search for without mangling ordinary text */
+        return;
+    char *p;
+    while ((p = strstr(s, key)) != NULL) {
+        memcpy(p, "***", 3);
+        memmove(p + 3, p + kl, strlen(p + kl) + 1);
+    }
+}
+
+/* Headers for a request: JSON content, no Expect, auth, the target's own. */
+static kv_status client_headers(const spec_target *t, spec_api api, const char *accept,
+                                struct curl_slist **out, char *err)
+{
+    struct curl_slist *h = NULL, *n;
+    char line[1024];
+    kv_status st = KV_OK;
+    const char *key = client_key(t);
+    if (t && t->api_key_env && *t->api_key_env && !key) {
+        st = kv_fail(err, KV_ERR_INPUT, "environment variable %s (api_key_env) is not set",
+                     t->api_key_env);
+        goto out;
+    }
+    const char *fixed[] = {"Content-Type: application/json", "Expect:", accept};
+    for (size_t i = 0; i < 3; i++) {
+        if (!fixed[i])
+            continue;
+        if (!(n = curl_slist_append(h, fixed[i])))
+            goto nomem;
+        h = n;
+    }
+    if (api == SPEC_API_ANTHROPIC) {
+        if (!(n = curl_slist_append(h, "anthropic-version: 2023-06-01")))
+            goto nomem;
+        h = n;
+    }
+    if (key) {
+        int len = api == SPEC_API_ANTHROPIC
+                      ? snprintf(line, sizeof line, "x-api-key: %s", key)
+                      : snprintf(line, sizeof line, "Authorization: Bearer %s", key);
+        if (len < 0 || (size_t)len >= sizeof line) {
+            st = kv_fail(err, KV_ERR_INPUT, "the key in %s is too long", t->api_key_env);
+            goto out;
+        }
+        n = curl_slist_append(h, line);
+        memset(line, 0, sizeof line);
+        if (!n)
+            goto nomem;
+        h = n;
+    }
+    for (size_t i = 0; t && i < t->n_headers; i++) {
+        int len = snprintf(line, sizeof line, "%s: %s", t->headers[i].name, t->headers[i].value);
+        if (len < 0 || (size_t)len >= sizeof line) {
+            st = kv_fail(err, KV_ERR_INPUT, "header %s is too long", t->headers[i].name);
+            goto out;
+        }
+        if (!(n = curl_slist_append(h, line)))
+            goto nomem;
+        h = n;
+    }
+    *out = h;
+    return KV_OK;
+nomem:
+    st = kv_fail(err, KV_ERR_NOMEM, "out of memory for request headers");
+out:
+    curl_slist_free_all(h);
+    *out = NULL;
+    return st;
+}
+
+/* ---- transfer loop ------------------------------------------------------ */
+
+/* Per-attempt state shared with the callbacks. */
+typedef struct client_xfer {
+    client *c;
+    dialect_reader *rd; /* NULL for client_call */
+    bool ndjson;
+    int64_t start_ns;
+    int64_t first_byte_ns;
+    bool checked; /* status and content type looked at */
+    long status;
+    bool http_error; /* status >= 300: body is an error message */
+    kv_buf body;     /* error body, or the whole client_call response */
+    size_t body_max;
+    kv_buf hdrs; /* response headers (client_call_headers) */
+    bool keep_hdrs;
+    double retry_after_s; /* -1 none */
+    kv_status fail;       /* set by a callback that aborted the transfer */
+    char fail_msg[KV_ERRLEN];
+} client_xfer;
+
+static void client_xfer_fail(client_xfer *x, kv_status st, const char *msg)
+{
+    if (x->fail)
+        return;
+    x->fail = st;
+    snprintf(x->fail_msg, sizeof x->fail_msg, "%s", msg);
+}
+
+static bool client_ct_ok(const char *ct, bool ndjson)
+{
+    if (!ct)
+        return false;
+    if (ndjson)
+        return strstr(ct, "ndjson") || strncasecmp(ct, "application/json", 16) == 0 ||
+               strstr(ct, "jsonl");
+    return strncasecmp(ct, "text/event-stream", 17) == 0;
+}
+
+static size_t client_on_header(char *p, size_t size, size_t nmemb, void *ud)
+{
+    client_xfer *x = ud;
+    size_t n = size * nmemb;
+    if (!x->first_byte_ns)
+        x->first_byte_ns = kv_now_ns();
+    if (n >= 12 && strncasecmp(p, "retry-after:", 12) == 0) {
+        char tmp[64];
+        size_t l = n - 12 < sizeof tmp - 1 ? n - 12 : sizeof tmp - 1;
+        memcpy(tmp, p + 12, l);
+        tmp[l] = '\0';
+        char *end = NULL;
+        double v = strtod(tmp, &end);
+        if (end != tmp && v >= 0 && isfinite(v))
+            x->retry_after_s = v;
+    }
+    if (n >= 5 && strncmp(p, "HTTP/", 5) == 0)
+        kv_buf_reset(&x->hdrs); /* a new response (after 100 Continue) */
+    else if (x->keep_hdrs && n > 2 && x->hdrs.len < 65536) {
+        size_t l = n;
+        while (l && (p[l - 1] == '\r' || p[l - 1] == '\n'))
+            l--;
+        if (kv_buf_append(&x->hdrs, p, l) != KV_OK || kv_buf_append(&x->hdrs, "\n", 1) != KV_OK)
+            return 0;
+    }
+    return n;
+}
+
+static size_t client_on_body(char *p, size_t size, size_t nmemb, void *ud)
+{
+    client_xfer *x = ud;
+    size_t n = size * nmemb;
+    int64_t now = kv_now_ns();
+    if (!x->first_byte_ns)
+        x->first_byte_ns = now;
+    if (!x->checked) {
+        x->checked = true;
+        curl_easy_getinfo(x->c->easy, CURLINFO_RESPONSE_CODE, &x->status);
+        x->http_error = x->status >= 300;
+        if (!x->http_error && x->rd) {
+            const char *ct = NULL;
+            curl_easy_getinfo(x->c->easy, CURLINFO_CONTENT_TYPE, &ct);
+            if (!client_ct_ok(ct, x->ndjson)) {
+                char msg[256], clean[100];
+                dialect_sanitize(clean, sizeof clean, ct ? ct : "none", ct ? strlen(ct) : 4);
+                snprintf(msg, sizeof msg, "wrong content type '%s' (expected %s)", clean,
+                         x->ndjson ? "application/x-ndjson" : "text/event-stream");
+                client_xfer_fail(x, KV_ERR_PROTOCOL, msg);
+                return 0;
+            }
+        }
+    }
+    if (x->http_error || !x->rd) {
+        if (x->body.len < x->body_max) {
+            size_t take = n < x->body_max - x->body.len ? n : x->body_max - x->body.len;
+            if (kv_buf_append(&x->body, p, take) != KV_OK) {
+                client_xfer_fail(x, KV_ERR_NOMEM, "out of memory for the response");
+                return 0;
+            }
+        } else if (!x->rd) {
+            client_xfer_fail(x, KV_ERR_PROTOCOL, "response larger than the client's limit");
+            return 0;
+        }
+        return n;
+    }
+    char err[KV_ERRLEN] = "";
+    kv_status st = dialect_reader_feed(x->rd, p, n, now, err);
+    if (st != KV_OK) {
+        client_xfer_fail(x, st, err);
+        return 0;
+    }
+    return n;
+}
+
+/* Runs the easy handle to completion. first_token_s > 0 aborts when no token
+ * arrived that long after start; deadline_ns bounds the whole transfer. */
+static CURLcode client_run(client_xfer *x, double first_token_s, int64_t deadline_ns,
+                           bool *ft_timeout, bool *total_timeout)
+{
+    client *c = x->c;
+    CURLcode res = CURLE_OK;
+    *ft_timeout = *total_timeout = false;
+    if (curl_multi_add_handle(c->multi, c->easy) != CURLM_OK)
+        return CURLE_FAILED_INIT;
+    int running = 1;
+    int64_t ft_deadline = first_token_s > 0 ? x->start_ns + (int64_t)(first_token_s * 1e9) : 0;
+    for (;;) {
+        CURLMcode mc = curl_multi_perform(c->multi, &running);
+        if (mc != CURLM_OK) {
+            res = CURLE_FAILED_INIT;
+            break;
+        }
+        if (!running)
+            break;
+        int64_t now = kv_now_ns();
+        if (ft_deadline && now >= ft_deadline && x->rd &&
+            !dialect_reader_first_token(x->rd, NULL) && !x->http_error) {
+            *ft_timeout = true;
+            break;
+        }
+        if (now >= deadline_ns) {
+            *total_timeout = true;
+            break;
+        }
+        int64_t next = deadline_ns;
+        if (ft_deadline && ft_deadline < next && x->rd && !dialect_reader_first_token(x->rd, NULL))
+            next = ft_deadline;
+        int64_t wait_ms = (next - now) / 1000000 + 1;
+        if (wait_ms > 100)
+            wait_ms = 100;
+        curl_multi_poll(c->multi, NULL, 0, (int)wait_ms, NULL);
+    }
+    if (!*ft_timeout && !*total_timeout) {
+        int left;
+        CURLMsg *m;
+        while ((m = curl_multi_info_read(c->multi, &left)) != NULL)
+            if (m->msg == CURLMSG_DONE && m->easy_handle == c->easy)
+                res = m->data.result;
+    }
+    curl_multi_remove_handle(c->multi, c->easy);
+    if (!x->checked)
+        curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &x->status);
+    return res;
+}
+
+/* Common easy-handle options. */
+static kv_status client_setup(client *c, const char *url, const char *body, struct curl_slist *hdrs,
+                              double connect_s, int64_t deadline_ns, client_xfer *x, char *err)
+{
+    CURL *e = c->easy;
+    curl_easy_reset(e);
+    c->errbuf[0] = '\0';
+    int64_t left_ms = (deadline_ns - kv_now_ns()) / 1000000;
+    if (left_ms < 1)
+        left_ms = 1;
+    long cms = connect_s > 0 ? (long)(connect_s * 1000) : 10000;
+    if (cms < 1)
+        cms = 1;
+    if (curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, cms) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)left_ms + 50) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, client_on_body) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, x) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, client_on_header) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_HEADERDATA, x) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK)
+        return kv_fail(err, KV_ERR_INTERNAL, "libcurl rejected an option");
+    if (body &&
+        (curl_easy_setopt(e, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
+         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body)) != CURLE_OK))
+        return kv_fail(err, KV_ERR_INTERNAL, "libcurl rejected the request body");
+    return KV_OK;
+}
+
+static kv_status client_url(const spec_target *t, const char *path, kv_buf *url, char *err)
+{
+    if (!t || !t->base_url || !*t->base_url)
+        return kv_fail(err, KV_ERR_INPUT, "target has no base_url");
+    size_t bl = strlen(t->base_url);
+    while (bl && t->base_url[bl - 1] == '/')
+        bl--;
+    if (kv_buf_append(url, t->base_url, bl) != KV_OK ||
+        kv_buf_append(url, path, strlen(path)) != KV_OK)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory for the URL");
+    return KV_OK;
+}
+
+/* Words for a libcurl failure, with the error buffer's detail. */
+static kv_status client_curl_reason(client *c, CURLcode res, char *msg, size_t cap)
+{
+    const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(res);
+    kv_status st = KV_ERR_NET;
+    const char *what = "network error";
+    switch (res) {
+    case CURLE_COULDNT_CONNECT:
+        what = "connection refused";
+        break;
+    case CURLE_OPERATION_TIMEDOUT:
+        what = "timeout";
+        st = KV_ERR_TIMEOUT;
+        break;
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SEND_ERROR:
+        what = "connection reset";
+        break;
+    case CURLE_COULDNT_RESOLVE_HOST:
+        what = "could not resolve host";
+        break;
+    default:
+        break;
+    }
+    snprintf(msg, cap, "%s (%s)", what, detail);
+    size_t l = strlen(msg);
+    while (l && (msg[l - 1] == '\n' || msg[l - 1] == '\r'))
+        msg[--l] = '\0';
+    return st;
+}
+
+/* ---- one streamed attempt ---------------------------------------------- */
+
+typedef enum client_outcome { CLIENT_DONE, CLIENT_RETRY, CLIENT_FAILED } client_outcome;
+
+typedef struct client_attempt {
+    kv_status st;
+    char reason[KV_ERRLEN];
+    double retry_after_s;
+    int http_status;
+} client_attempt;
+
+static client_outcome client_attempt_once(client *c, const client_request *rq, const char *url,
+                                          const char *body, struct curl_slist *hdrs,
+                                          int64_t deadline_ns, trial_request *out, char **reply,
+                                          client_attempt *a)
+{
+    client_xfer x = {.c = c, .ndjson = dialect_is_ndjson(rq->api), .retry_after_s = -1};
+    client_outcome oc = CLIENT_FAILED;
+    char err[KV_ERRLEN] = "";
+    a->st = KV_OK;
+    a->reason[0] = '\0';
+    a->retry_after_s = -1;
+    a->http_status = 0;
+    x.body_max = CLIENT_ERRBODY_MAX;
+    if ((a->st = dialect_reader_new(rq->api, 0, reply != NULL, &x.rd, err)) != KV_OK)
+        goto fail;
+    if ((a->st = client_setup(c, url, body, hdrs, rq->timeout_connect_s, deadline_ns, &x, err)) !=
+        KV_OK)
+        goto fail;
+    x.start_ns = kv_now_ns();
+    bool ft_to, total_to;
+    CURLcode res = client_run(&x, rq->timeout_first_token_s, deadline_ns, &ft_to, &total_to);
+    int64_t end_ns = kv_now_ns();
+    a->http_status = (int)x.status;
+    a->retry_after_s = x.retry_after_s;
+
+    out->http_status = (int)x.status;
+    out->ttfb_ms = x.first_byte_ns ? (double)(x.first_byte_ns - x.start_ns) / 1e6 : NAN;
+    out->total_ms = (double)(end_ns - x.start_ns) / 1e6;
+    if ((a->st = dialect_reader_fill(x.rd, x.start_ns, out, err)) != KV_OK)
+        goto fail;
+
+    if (ft_to) {
+        a->st = KV_ERR_TIMEOUT;
+        snprintf(a->reason, sizeof a->reason, "no first token within %.3g s (first-token timeout)",
+                 rq->timeout_first_token_s);
+    } else if (total_to) {
+        a->st = KV_ERR_TIMEOUT;
+        snprintf(a->reason, sizeof a->reason, "reply not complete within the total timeout");
+    } else if (x.fail) {
+        a->st = x.fail;
+        snprintf(a->reason, sizeof a->reason, "%s", x.fail_msg);
+    } else if (x.http_error || x.status >= 300) {
+        char msg[300];
+        dialect_error_message(msg, sizeof msg, x.body.data, x.body.len);
+        a->st = KV_ERR_HTTP;
+        snprintf(a->reason, sizeof a->reason, "HTTP %ld%s%s", x.status, msg[0] ? ": " : "", msg);
+        if (x.status == 429 || x.status == 503)
+            oc = CLIENT_RETRY;
+    } else if (res != CURLE_OK) {
+        a->st = client_curl_reason(c, res, a->reason, sizeof a->reason);
+        if (res == CURLE_OPERATION_TIMEDOUT && !x.first_byte_ns && x.status == 0)
+            snprintf(a->reason, sizeof a->reason, "connect timeout after %.3g s",
+                     rq->timeout_connect_s);
+        if (res == CURLE_COULDNT_CONNECT)
+            oc = CLIENT_RETRY;
+    } else if ((a->st = dialect_reader_finish(x.rd, err)) != KV_OK) {
+        snprintf(a->reason, sizeof a->reason, "%s", err);
+    } else {
+        if (reply && (a->st = dialect_reader_take_reply(x.rd, reply, err)) != KV_OK)
+            goto fail;
+        oc = CLIENT_DONE;
+    }
+    goto out;
+fail:
+    snprintf(a->reason, sizeof a->reason, "%s", err[0] ? err : kv_strerror(a->st));
+    oc = CLIENT_FAILED;
+out:
+    dialect_reader_free(x.rd);
+    kv_buf_free(&x.body);
+    kv_buf_free(&x.hdrs);
+    return oc;
+}
+
+static void client_reset_out(trial_request *out)
+{
+    int turn = out->turn;
+    long prefix = out->prefix_tokens;
+    free(out->raw);
+    memset(out, 0, sizeof *out);
+    out->turn = turn;
+    out->prefix_tokens = prefix;
+    out->prompt_tokens = out->cached_tokens = out->output_tokens = -1;
+    out->ttfb_ms = out->ttft_ms = out->first_content_ms = out->last_token_ms = NAN;
+    out->total_ms = out->gap_median_ms = out->gap_p99_ms = NAN;
+    out->server_prefill_ms = out->server_overhead_us = NAN;
+}
+
+/* Copies the reason into dst, cut so that " (after N attempts)" still fits. */
+static void client_set_error(char *dst, size_t cap, const char *reason, int attempts)
+{
+    char suffix[48] = "";
+    if (attempts > 1)
+        snprintf(suffix, sizeof suffix, " (after %d attempts)", attempts);
+    size_t sl = strlen(suffix), rl = strlen(reason);
+    if (rl + sl + 1 > cap)
+        rl = cap - sl - 1;
+    memcpy(dst, reason, rl);
+    memcpy(dst + rl, suffix, sl + 1);
+}
+
+/* Adds {"kvproof_attempt_errors":[...]} to out->raw. */
+static void client_raw_attempts(trial_request *out, cJSON *errors)
+{
+    if (!errors || cJSON_GetArraySize(errors) == 0)
+        return;
+    cJSON *raw = out->raw ? cJSON_Parse(out->raw) : cJSON_CreateObject();
+    if (!raw)
+        return;
+    cJSON *dup = cJSON_Duplicate(errors, 1);
+    if (dup)
+        cJSON_AddItemToObject(raw, "kvproof_attempt_errors", dup);
+    char *text = cJSON_PrintUnformatted(raw);
+    if (text) {
+        char *copy = strdup(text);
+        if (copy) {
+            free(out->raw);
+            out->raw = copy;
+        }
+        cJSON_free(text);
+    }
+    cJSON_Delete(raw);
+}
+
+kv_status client_send(client *c, const client_request *rq, trial_request *out, char **reply,
+                      char *err)
+{
+    kv_status st = KV_OK;
+    kv_buf url = {0}, body = {0};
+    struct curl_slist *hdrs = NULL;
+    cJSON *errors = cJSON_CreateArray();
+    client_attempt a = {0};
+    const char *key = client_key(rq->target);
+    if (reply)
+        *reply = NULL;
+    client_reset_out(out);
+    int64_t t0 = kv_now_ns();
+    double total_s = rq->timeout_total_s > 0 ? rq->timeout_total_s : 900;
+    int64_t deadline = t0 + (int64_t)(total_s * 1e9);
+    long max_attempts = 1 + (rq->retries > 0 ? rq->retries : 0);
+    if (max_attempts > CLIENT_MAX_ATTEMPTS)
+        max_attempts = CLIENT_MAX_ATTEMPTS;
+
+    if (!errors) {
+        st = kv_fail(err, KV_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((st = client_url(rq->target, dialect_path(rq->api), &url, a.reason)) != KV_OK ||
+        (st = dialect_build_request(rq, &body, a.reason)) != KV_OK ||
+        (st = client_headers(rq->target, rq->api,
+                             dialect_is_ndjson(rq->api) ? "Accept: application/x-ndjson"
+                                                        : "Accept: text/event-stream",
+                             &hdrs, a.reason)) != KV_OK)
+        goto done;
+
+    for (long k = 0; k < max_attempts; k++) {
+        client_reset_out(out);
+        out->attempts = (int)(k + 1);
+        client_outcome oc =
+            client_attempt_once(c, rq, url.data, body.data, hdrs, deadline, out, reply, &a);
+        client_redact(a.reason, key);
+        if (oc == CLIENT_DONE) {
+            st = KV_OK;
+            break;
+        }
+        st = a.st;
+        cJSON *s = cJSON_CreateString(a.reason);
+        if (s)
+            cJSON_AddItemToArray(errors, s);
+        if (oc != CLIENT_RETRY || k + 1 >= max_attempts)
+            break;
+        double wait_s = c->backoff_base_s * pow(2.0, (double)k);
+        if (wait_s > c->backoff_cap_s)
+            wait_s = c->backoff_cap_s;
+        if (a.retry_after_s >= 0)
+            wait_s = a.retry_after_s;
+        int64_t wake = kv_now_ns() + (int64_t)(wait_s * 1e9);
+        if (wake >= deadline) {
+            size_t l = strlen(a.reason);
+            snprintf(a.reason + l, sizeof a.reason - l,
+                     "; no retry: the wait of %.3g s would pass the total timeout", wait_s);
+            break;
+        }
+        kv_sleep_until_ns(wake);
+    }
+done:
+    if (st != KV_OK) {
+        client_redact(a.reason, key);
+        out->ok = false;
+        client_set_error(out->error, sizeof out->error, a.reason, out->attempts);
+        client_redact(out->error, key);
+        kv_fail(err, st, "%s", out->error);
+        if (reply) {
+            free(*reply);
+            *reply = NULL;
+        }
+    } else {
+        out->ok = true;
+        out->error[0] = '\0';
+    }
+    client_raw_attempts(out, errors);
+    client_redact(out->raw, key);
+    cJSON_Delete(errors);
+    curl_slist_free_all(hdrs);
+    kv_buf_free(&url);
+    kv_buf_free(&body);
+    return st;
+}
+
+/* ---- plain JSON calls ---------------------------------------------------- */
+
+kv_status client_call_headers(client *c, const spec_target *t, const char *path, const char *body,
+                              double timeout_s, int *http_status, char **response, char **headers,
+                              char *err)
+{
+    kv_status st = KV_OK;
+    kv_buf url = {0};
+    struct curl_slist *hdrs = NULL;
+    client_xfer x = {.c = c, .retry_after_s = -1, .body_max = CLIENT_CALL_MAX};
+    x.keep_hdrs = headers != NULL;
+    const char *key = client_key(t);
+    *response = NULL;
+    if (headers)
+        *headers = NULL;
+    *http_status = 0;
+    if (timeout_s <= 0)
+        timeout_s = 10;
+    int64_t deadline = kv_now_ns() + (int64_t)(timeout_s * 1e9);
+    if ((st = client_url(t, path, &url, err)) != KV_OK ||
+        (st = client_headers(t, t ? t->api : SPEC_API_AUTO, "Accept: application/json", &hdrs,
+                             err)) != KV_OK ||
+        (st = client_setup(c, url.data, body, hdrs, timeout_s, deadline, &x, err)) != KV_OK)
+        goto out;
+    if (!body)
+        curl_easy_setopt(c->easy, CURLOPT_HTTPGET, 1L);
+    x.start_ns = kv_now_ns();
+    bool ft_to, total_to;
+    CURLcode res = client_run(&x, 0, deadline, &ft_to, &total_to);
+    char msg[KV_ERRLEN];
+    if (total_to) {
+        st = kv_fail(err, KV_ERR_TIMEOUT, "%s: no reply within %.3g s", path, timeout_s);
+    } else if (x.fail) {
+        st = kv_fail(err, x.fail, "%s: %s", path, x.fail_msg);
+    } else if (res != CURLE_OK) {
+        kv_status cst = client_curl_reason(c, res, msg, sizeof msg);
+        client_redact(msg, key);
+        st = kv_fail(err, cst, "%s: %s", path, msg);
+    } else {
+        *http_status = (int)x.status;
+        if (kv_buf_append(&x.body, "", 0) != KV_OK) {
+            st = kv_fail(err, KV_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        *response = x.body.data;
+        x.body = (kv_buf){0};
+        if (headers) {
+            if (kv_buf_append(&x.hdrs, "", 0) != KV_OK) {
+                st = kv_fail(err, KV_ERR_NOMEM, "out of memory");
+                goto out;
+            }
+            *headers = x.hdrs.data;
+            x.hdrs = (kv_buf){0};
+        }
+    }
+out:
+    if (st != KV_OK && response && *response) {
+        free(*response);
+        *response = NULL;
+    }
+    curl_slist_free_all(hdrs);
+    kv_buf_free(&url);
+    kv_buf_free(&x.body);
+    kv_buf_free(&x.hdrs);
+    return st;
+}
+
+kv_status client_call(client *c, const spec_target *t, const char *path, const char *body,
+                      double timeout_s, int *http_status, char **response, char *err)
+{
+    return client_call_headers(c, t, path, body, timeout_s, http_status, response, NULL, err);
+}
+
+kv_status client_tokenize(client *c, const spec_target *t, spec_api api, const char *text,
+                          long *n_tokens, char *err)
+{
+    kv_status st = KV_OK;
+    char *req = NULL, *resp = NULL;
+    cJSON *o = NULL, *j = NULL;
+    int status = 0;
+    *n_tokens = -1;
+    if (api == SPEC_API_OLLAMA || api == SPEC_API_LMSTUDIO || api == SPEC_API_ANTHROPIC)
+        return kv_fail(err, KV_ERR_UNSUPPORTED, "%s has no tokenize endpoint", dialect_name(api));
+    o = cJSON_CreateObject();
+    if (!o)
+        goto nomem;
+    if (api == SPEC_API_LLAMACPP) {
+        if (!cJSON_AddStringToObject(o, "content", text))
+            goto nomem;
+    } else {
+        if ((t->model && !cJSON_AddStringToObject(o, "model", t->model)) ||
+            !cJSON_AddStringToObject(o, "prompt", text))
+            goto nomem;
+    }
+    if (!(req = cJSON_PrintUnformatted(o)))
+        goto nomem;
+    if ((st = client_call(c, t, "/tokenize", req, 30, &status, &resp, err)) != KV_OK)
+        goto out;
+    if (status == 404 || status == 405 || status == 501) {
+        st = kv_fail(err, KV_ERR_UNSUPPORTED, "the server has no /tokenize (HTTP %d)", status);
+        goto out;
+    }
+    if (status != 200) {
+        char msg[200];
+        dialect_error_message(msg, sizeof msg, resp, strlen(resp));
+        st = kv_fail(err, KV_ERR_HTTP, "/tokenize: HTTP %d: %s", status, msg);
+        goto out;
+    }
+    j = cJSON_Parse(resp);
+    const cJSON *count = cJSON_GetObjectItemCaseSensitive(j, "count");
+    const cJSON *tokens = cJSON_GetObjectItemCaseSensitive(j, "tokens");
+    if (cJSON_IsNumber(count))
+        *n_tokens = (long)count->valuedouble;
+    else if (cJSON_IsArray(tokens))
+        *n_tokens = cJSON_GetArraySize(tokens);
+    else
+        st = kv_fail(err, KV_ERR_PROTOCOL, "/tokenize: reply has neither count nor tokens");
+    goto out;
+nomem:
+    st = kv_fail(err, KV_ERR_NOMEM, "out of memory");
+out:
+    cJSON_Delete(j);
+    cJSON_Delete(o);
+    cJSON_free(req);
+    free(resp);
+    return st;
+}
+
+kv_status client_reset_cache(client *c, const spec_target *t, spec_api api, char *err)
+{
+    static const char *const llama[] = {"/slots/0?action=erase", NULL};
+    static const char *const oai[] = {"/reset_prefix_cache", "/flush_cache", NULL};
+    const char *const *paths = NULL;
+    if (api == SPEC_API_LLAMACPP)
+        paths = llama;
+    else if (api == SPEC_API_OPENAI_CHAT || api == SPEC_API_OPENAI_COMPLETIONS)
+        paths = oai;
+    else
+        return kv_fail(err, KV_ERR_UNSUPPORTED, "%s has no cache reset endpoint",
+                       dialect_name(api));
+    for (size_t i = 0; paths[i]; i++) {
+        int status = 0;
+        char *resp = NULL;
+        kv_status st = client_call(c, t, paths[i], "{}", 30, &status, &resp, err);
+        if (st != KV_OK)
+            return st;
+        if (status >= 200 && status < 300) {
+            free(resp);
+            return KV_OK;
+        }
+        if (status != 404 && status != 405) {
+            char msg[200];
+            dialect_error_message(msg, sizeof msg, resp, strlen(resp));
+            free(resp);
+            return kv_fail(err, KV_ERR_HTTP, "%s: HTTP %d: %s", paths[i], status, msg);
+        }
+        free(resp);
+    }
+    return kv_fail(err, KV_ERR_UNSUPPORTED, "the server offers no cache reset endpoint");
+}

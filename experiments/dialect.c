@@ -1,0 +1,764 @@
+/* dialect.c - request bodies and stream readers per wire dialect (dialect.h).
+ *
+ * Divided into: names and paths; request bodies (cJSON); the reader's
+ * framing (experiments/sse.h or experiments/ndjson.h); per-dialect event
+ * interpretation (OpenAI-style chunks, Ollama lines, Anthropic events);
+ * and filling a trial_request (token times, gaps, server values, raw JSON).
+ */
+#include "experiments/dialect.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "experiments/ndjson.h"
+#include "experiments/sse.h"
+
+/* ---- names and paths ---------------------------------------------------- */
+
+const char *dialect_name(spec_api api)
+{
+    switch (api) {
+    case SPEC_API_AUTO:
+        return "auto";
+    case SPEC_API_OPENAI_CHAT:
+        return "openai-chat";
+    case SPEC_API_OPENAI_COMPLETIONS:
+        return "openai-completions";
+    case SPEC_API_LLAMACPP:
+        return "llama.cpp";
+    case SPEC_API_OLLAMA:
+        return "ollama";
+    case SPEC_API_LMSTUDIO:
+        return "lmstudio";
+    case SPEC_API_ANTHROPIC:
+        return "anthropic";
+    }
+    return "unknown";
+}
+
+kv_status dialect_parse(const char *name, spec_api *out, char *err)
+{
+    static const struct {
+        const char *name;
+        spec_api api;
+    } names[] = {
+        {"auto", SPEC_API_AUTO},           {"openai-chat", SPEC_API_OPENAI_CHAT},
+        {"openai", SPEC_API_OPENAI_CHAT},  {"openai-completions", SPEC_API_OPENAI_COMPLETIONS},
+        {"llama.cpp", SPEC_API_LLAMACPP},  {"llamacpp", SPEC_API_LLAMACPP},
+        {"ollama", SPEC_API_OLLAMA},       {"lmstudio", SPEC_API_LMSTUDIO},
+        {"anthropic", SPEC_API_ANTHROPIC},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (name && strcmp(name, names[i].name) == 0) {
+            *out = names[i].api;
+            return KV_OK;
+        }
+    return kv_fail(err, KV_ERR_USAGE,
+                   "unknown api '%s' (expected auto, openai-chat, openai-completions, "
+                   "llama.cpp, ollama, lmstudio or anthropic)",
+                   name ? name : "");
+}
+
+const char *dialect_path(spec_api api)
+{
+    switch (api) {
+    case SPEC_API_OPENAI_COMPLETIONS:
+        return "/v1/completions";
+    case SPEC_API_OLLAMA:
+        return "/api/chat";
+    case SPEC_API_LMSTUDIO:
+        return "/api/v0/chat/completions";
+    case SPEC_API_ANTHROPIC:
+        return "/v1/messages";
+    default:
+        return "/v1/chat/completions";
+    }
+}
+
+bool dialect_is_ndjson(spec_api api)
+{
+    return api == SPEC_API_OLLAMA;
+}
+
+/* ---- sanitising server text --------------------------------------------- */
+
+void dialect_sanitize(char *dst, size_t cap, const char *text, size_t len)
+{
+    if (!dst || cap == 0)
+        return;
+    size_t o = 0;
+    bool cut = false;
+    for (size_t i = 0; i < len && text; i++) {
+        if (o + 1 >= cap) {
+            cut = true;
+            break;
+        }
+        unsigned char ch = (unsigned char)text[i];
+        dst[o++] = (ch < 0x20 || ch == 0x7f) ? ' ' : (char)ch;
+    }
+    dst[o] = '\0';
+    if (cut && cap > 4)
+        memcpy(dst + cap - 4, "...", 4);
+}
+
+void dialect_error_message(char *dst, size_t cap, const char *body, size_t len)
+{
+    cJSON *j = body ? cJSON_ParseWithLength(body, len) : NULL;
+    const char *msg = NULL;
+    if (j) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+        if (cJSON_IsObject(e)) {
+            const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+            msg = cJSON_IsString(m) ? m->valuestring : NULL;
+        } else if (cJSON_IsString(e)) {
+            msg = e->valuestring;
+        }
+        static const char *const keys[] = {"message", "detail"};
+        for (size_t i = 0; !msg && i < 2; i++) {
+            const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
+            msg = cJSON_IsString(m) ? m->valuestring : NULL;
+        }
+    }
+    if (msg)
+        dialect_sanitize(dst, cap, msg, strlen(msg));
+    else
+        dialect_sanitize(dst, cap, body, body ? len : 0);
+    cJSON_Delete(j);
+}
+
+/* ---- request bodies ----------------------------------------------------- */
+
+static bool dialect_add_messages(cJSON *obj, const client_request *rq, bool skip_system)
+{
+    cJSON *arr = cJSON_AddArrayToObject(obj, "messages");
+    if (!arr)
+        return false;
+    for (size_t i = 0; i < rq->n_messages; i++) {
+        const client_message *m = &rq->messages[i];
+        if (skip_system && strcmp(m->role, "system") == 0)
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        if (!o)
+            return false;
+        cJSON_AddItemToArray(arr, o);
+        if (!cJSON_AddStringToObject(o, "role", m->role) ||
+            !cJSON_AddStringToObject(o, "content", m->content ? m->content : ""))
+            return false;
+    }
+    return true;
+}
+
+/* Joins the contents of messages (all, or only role `role`) with "\n\n". */
+static kv_status dialect_join(const client_request *rq, const char *role, kv_buf *out)
+{
+    bool first = true;
+    for (size_t i = 0; i < rq->n_messages; i++) {
+        const client_message *m = &rq->messages[i];
+        if (role && strcmp(m->role, role) != 0)
+            continue;
+        if (!first && kv_buf_append(out, "\n\n", 2) != KV_OK)
+            return KV_ERR_NOMEM;
+        const char *c = m->content ? m->content : "";
+        if (kv_buf_append(out, c, strlen(c)) != KV_OK)
+            return KV_ERR_NOMEM;
+        first = false;
+    }
+    if (!out->data && kv_buf_append(out, "", 0) != KV_OK)
+        return KV_ERR_NOMEM;
+    return KV_OK;
+}
+
+static bool dialect_add_stream_usage(cJSON *o)
+{
+    cJSON *so = cJSON_AddObjectToObject(o, "stream_options");
+    return so && cJSON_AddBoolToObject(so, "include_usage", 1);
+}
+
+static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
+{
+    spec_api api = rq->api;
+    const char *model = rq->target ? rq->target->model : NULL;
+    if (model && !cJSON_AddStringToObject(o, "model", model))
+        return false;
+    switch (api) {
+    case SPEC_API_OLLAMA: {
+        if (!dialect_add_messages(o, rq, false) || !cJSON_AddBoolToObject(o, "stream", 1))
+            return false;
+        cJSON *opt = cJSON_AddObjectToObject(o, "options");
+        if (!opt)
+            return false;
+        if (rq->max_output_tokens > 0 &&
+            !cJSON_AddNumberToObject(opt, "num_predict", (double)rq->max_output_tokens))
+            return false;
+        return cJSON_AddNumberToObject(opt, "temperature", rq->temperature) != NULL;
+    }
+    case SPEC_API_ANTHROPIC: {
+        if (!cJSON_AddNumberToObject(
+                o, "max_tokens", (double)(rq->max_output_tokens > 0 ? rq->max_output_tokens : 1)))
+            return false;
+        bool has_system = false;
+        for (size_t i = 0; i < rq->n_messages; i++)
+            has_system |= strcmp(rq->messages[i].role, "system") == 0;
+        if (has_system) {
+            if (dialect_join(rq, "system", tmp) != KV_OK)
+                return false;
+            cJSON *sys = cJSON_AddArrayToObject(o, "system");
+            cJSON *blk = cJSON_CreateObject();
+            if (!sys || !blk) {
+                cJSON_Delete(blk);
+                return false;
+            }
+            cJSON_AddItemToArray(sys, blk);
+            cJSON *cc = NULL;
+            if (!cJSON_AddStringToObject(blk, "type", "text") ||
+                !cJSON_AddStringToObject(blk, "text", tmp->data) ||
+                !(cc = cJSON_AddObjectToObject(blk, "cache_control")) ||
+                !cJSON_AddStringToObject(cc, "type", "ephemeral"))
+                return false;
+        }
+        return dialect_add_messages(o, rq, true) && cJSON_AddBoolToObject(o, "stream", 1) &&
+               cJSON_AddNumberToObject(o, "temperature", rq->temperature);
+    }
+    case SPEC_API_OPENAI_COMPLETIONS:
+        if (dialect_join(rq, NULL, tmp) != KV_OK ||
+            !cJSON_AddStringToObject(o, "prompt", tmp->data))
+            return false;
+        break;
+    default:
+        if (!dialect_add_messages(o, rq, false))
+            return false;
+        break;
+    }
+    /* OpenAI-style bodies (chat, completions, llama.cpp, lmstudio). */
+    if (!cJSON_AddBoolToObject(o, "stream", 1) || !dialect_add_stream_usage(o))
+        return false;
+    if (rq->max_output_tokens > 0 &&
+        !cJSON_AddNumberToObject(o, "max_tokens", (double)rq->max_output_tokens))
+        return false;
+    if (!cJSON_AddNumberToObject(o, "temperature", rq->temperature))
+        return false;
+    if (api == SPEC_API_LLAMACPP && !cJSON_AddBoolToObject(o, "cache_prompt", !rq->no_cache))
+        return false;
+    return true;
+}
+
+kv_status dialect_build_request(const client_request *rq, kv_buf *body, char *err)
+{
+    kv_status st = KV_OK;
+    kv_buf tmp = {0};
+    char *text = NULL;
+    cJSON *o = cJSON_CreateObject();
+    if (rq->api == SPEC_API_AUTO) {
+        st = kv_fail(err, KV_ERR_INTERNAL, "dialect not resolved (api auto)");
+        goto out;
+    }
+    if (!o || !dialect_fill_body(rq, o, &tmp) || !(text = cJSON_PrintUnformatted(o))) {
+        st = kv_fail(err, KV_ERR_NOMEM, "out of memory building the request body");
+        goto out;
+    }
+    if (kv_buf_append(body, text, strlen(text)) != KV_OK)
+        st = kv_fail(err, KV_ERR_NOMEM, "out of memory building the request body");
+out:
+    cJSON_free(text);
+    cJSON_Delete(o);
+    kv_buf_free(&tmp);
+    return st;
+}
+
+/* ---- the reader ----------------------------------------------------------- */
+
+struct dialect_reader {
+    spec_api api;
+    sse_parser *sse;
+    ndjson_parser *nd;
+    bool keep_reply;
+    kv_buf reply;
+    int64_t now_ns; /* receive time of the bytes being parsed */
+
+    kv_status failed; /* sticky */
+    char fail_msg[KV_ERRLEN];
+    bool done;
+    size_t n_events;
+
+    int64_t first_token_ns; /* 0 = none yet */
+    int64_t first_content_ns;
+    int64_t last_token_ns;
+    int64_t *tok_ns; /* receive time of each token-bearing event */
+    size_t n_tok, cap_tok;
+
+    long prompt_tokens, cached_tokens, output_tokens;
+    double prefill_ms;
+    int64_t stamp_ns;   /* latest ": kvproof-sent-ns=" stamp not yet consumed */
+    double overhead_us; /* NAN until the first token carried a stamp */
+
+    long an_input, an_create, an_read; /* Anthropic usage parts (-1 unknown) */
+    cJSON *raw;                        /* server usage/timing fields */
+};
+
+static kv_status dialect_on_sse(void *ctx, const sse_event *ev, char *err);
+static kv_status dialect_on_line(void *ctx, const char *line, size_t len, size_t lineno, char *err);
+
+kv_status dialect_reader_new(spec_api api, size_t max_line, bool keep_reply, dialect_reader **out,
+                             char *err)
+{
+    *out = NULL;
+    kv_status st = KV_OK;
+    dialect_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory for the stream reader");
+    r->api = api;
+    r->keep_reply = keep_reply;
+    r->prompt_tokens = r->cached_tokens = r->output_tokens = -1;
+    r->an_input = r->an_create = r->an_read = -1;
+    r->prefill_ms = NAN;
+    r->overhead_us = NAN;
+    r->raw = cJSON_CreateObject();
+    if (!r->raw) {
+        st = kv_fail(err, KV_ERR_NOMEM, "out of memory for the stream reader");
+        goto out;
+    }
+    if (!max_line)
+        max_line = DIALECT_MAX_LINE;
+    if (dialect_is_ndjson(api))
+        st = ndjson_new(max_line, dialect_on_line, r, &r->nd, err);
+    else
+        st = sse_new(max_line, dialect_on_sse, r, &r->sse, err);
+out:
+    if (st != KV_OK) {
+        dialect_reader_free(r);
+        return st;
+    }
+    *out = r;
+    return KV_OK;
+}
+
+void dialect_reader_free(dialect_reader *r)
+{
+    if (!r)
+        return;
+    sse_free(r->sse);
+    ndjson_free(r->nd);
+    kv_buf_free(&r->reply);
+    free(r->tok_ns);
+    cJSON_Delete(r->raw);
+    free(r);
+}
+
+static kv_status dialect_failf(dialect_reader *r, char *err, kv_status st, const char *what,
+                               const char *text, size_t len)
+{
+    char clean[200];
+    dialect_sanitize(clean, sizeof clean, text, len);
+    snprintf(r->fail_msg, sizeof r->fail_msg, "%s%s%s", what, *clean ? ": " : "", clean);
+    r->failed = st;
+    return kv_fail(err, st, "%s", r->fail_msg);
+}
+
+/* A token-bearing event arrived: content (true) or reasoning/tool call. */
+static kv_status dialect_token(dialect_reader *r, bool content, const char *text)
+{
+    if (!r->first_token_ns) {
+        r->first_token_ns = r->now_ns;
+        if (r->stamp_ns > 0)
+            r->overhead_us = (double)(r->now_ns - r->stamp_ns) / 1e3;
+    }
+    if (content && !r->first_content_ns)
+        r->first_content_ns = r->now_ns;
+    r->last_token_ns = r->now_ns;
+    if (r->n_tok == r->cap_tok) {
+        size_t cap = r->cap_tok ? r->cap_tok * 2 : 64;
+        int64_t *p = realloc(r->tok_ns, cap * sizeof *p);
+        if (!p)
+            return KV_ERR_NOMEM;
+        r->tok_ns = p;
+        r->cap_tok = cap;
+    }
+    r->tok_ns[r->n_tok++] = r->now_ns;
+    if (content && r->keep_reply && text && kv_buf_append(&r->reply, text, strlen(text)) != KV_OK)
+        return KV_ERR_NOMEM;
+    return KV_OK;
+}
+
+static const char *dialect_str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static bool dialect_nonempty(const cJSON *o, const char *key)
+{
+    const char *s = dialect_str(o, key);
+    return s && *s;
+}
+
+static long dialect_long(const cJSON *o, const char *key, long dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? (long)v->valuedouble : dflt;
+}
+
+static double dialect_num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* Keeps a copy of src under raw[key] (replacing an earlier one). */
+static kv_status dialect_keep_raw(dialect_reader *r, const char *key, const cJSON *src)
+{
+    cJSON *dup = cJSON_Duplicate(src, 1);
+    if (!dup)
+        return KV_ERR_NOMEM;
+    if (cJSON_GetObjectItemCaseSensitive(r->raw, key))
+        cJSON_ReplaceItemInObjectCaseSensitive(r->raw, key, dup);
+    else
+        cJSON_AddItemToObject(r->raw, key, dup);
+    return KV_OK;
+}
+
+static kv_status dialect_server_error(dialect_reader *r, const cJSON *j, const char *data,
+                                      size_t len, char *err)
+{
+    char msg[200];
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    const char *m = cJSON_IsString(e) ? e->valuestring : dialect_str(e, "message");
+    if (m)
+        dialect_sanitize(msg, sizeof msg, m, strlen(m));
+    else
+        dialect_error_message(msg, sizeof msg, data, len);
+    return dialect_failf(r, err, KV_ERR_HTTP, "server error in stream", msg, strlen(msg));
+}
+
+/* OpenAI-style chunk (chat, completions, llama.cpp, lmstudio). */
+static kv_status dialect_openai(dialect_reader *r, const cJSON *j, const char *data, size_t len,
+                                char *err)
+{
+    if (cJSON_GetObjectItemCaseSensitive(j, "error"))
+        return dialect_server_error(r, j, data, len, err);
+    kv_status st = KV_OK;
+    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(j, "choices");
+    const cJSON *c0 = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
+    if (c0) {
+        const cJSON *delta = cJSON_GetObjectItemCaseSensitive(c0, "delta");
+        const cJSON *tc = cJSON_GetObjectItemCaseSensitive(delta, "tool_calls");
+        if (dialect_nonempty(delta, "content"))
+            st = dialect_token(r, true, dialect_str(delta, "content"));
+        else if (dialect_nonempty(c0, "text"))
+            st = dialect_token(r, true, dialect_str(c0, "text"));
+        else if (dialect_nonempty(delta, "reasoning_content") ||
+                 dialect_nonempty(delta, "reasoning") ||
+                 (cJSON_IsArray(tc) && cJSON_GetArraySize(tc) > 0))
+            st = dialect_token(r, false, NULL);
+        if (st != KV_OK)
+            return kv_fail(err, st, "out of memory reading the stream");
+    }
+    const cJSON *usage = cJSON_GetObjectItemCaseSensitive(j, "usage");
+    if (cJSON_IsObject(usage)) {
+        r->prompt_tokens = dialect_long(usage, "prompt_tokens", r->prompt_tokens);
+        r->output_tokens = dialect_long(usage, "completion_tokens", r->output_tokens);
+        const cJSON *det = cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens_details");
+        if (cJSON_IsObject(det))
+            r->cached_tokens = dialect_long(det, "cached_tokens", 0);
+        if (dialect_keep_raw(r, "usage", usage) != KV_OK)
+            return kv_fail(err, KV_ERR_NOMEM, "out of memory reading the stream");
+    }
+    const cJSON *timings = cJSON_GetObjectItemCaseSensitive(j, "timings");
+    if (cJSON_IsObject(timings)) {
+        long cache_n = dialect_long(timings, "cache_n", -1);
+        long prompt_n = dialect_long(timings, "prompt_n", -1);
+        if (cache_n >= 0)
+            r->cached_tokens = cache_n;
+        if (r->prompt_tokens < 0 && cache_n >= 0 && prompt_n >= 0)
+            r->prompt_tokens = cache_n + prompt_n;
+        double pm = dialect_num(timings, "prompt_ms");
+        if (!isnan(pm))
+            r->prefill_ms = pm;
+        if (dialect_keep_raw(r, "timings", timings) != KV_OK)
+            return kv_fail(err, KV_ERR_NOMEM, "out of memory reading the stream");
+    }
+    const cJSON *stats = cJSON_GetObjectItemCaseSensitive(j, "stats");
+    if (cJSON_IsObject(stats)) {
+        double ttft = dialect_num(stats, "time_to_first_token");
+        if (isnan(ttft))
+            ttft = dialect_num(stats, "time_to_first_token_seconds");
+        if (!isnan(ttft))
+            r->prefill_ms = ttft * 1e3;
+        if (dialect_keep_raw(r, "stats", stats) != KV_OK)
+            return kv_fail(err, KV_ERR_NOMEM, "out of memory reading the stream");
+    }
+    return KV_OK;
+}
+
+static kv_status dialect_ollama(dialect_reader *r, const cJSON *j, const char *data, size_t len,
+                                char *err)
+{
+    if (cJSON_GetObjectItemCaseSensitive(j, "error"))
+        return dialect_server_error(r, j, data, len, err);
+    kv_status st = KV_OK;
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
+    const cJSON *tc = cJSON_GetObjectItemCaseSensitive(msg, "tool_calls");
+    if (dialect_nonempty(msg, "content"))
+        st = dialect_token(r, true, dialect_str(msg, "content"));
+    else if (dialect_nonempty(j, "response"))
+        st = dialect_token(r, true, dialect_str(j, "response"));
+    else if (dialect_nonempty(msg, "thinking") || dialect_nonempty(j, "thinking") ||
+             (cJSON_IsArray(tc) && cJSON_GetArraySize(tc) > 0))
+        st = dialect_token(r, false, NULL);
+    if (st != KV_OK)
+        return kv_fail(err, st, "out of memory reading the stream");
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "done"))) {
+        r->done = true;
+        r->prompt_tokens = dialect_long(j, "prompt_eval_count", r->prompt_tokens);
+        r->output_tokens = dialect_long(j, "eval_count", r->output_tokens);
+        double ped = dialect_num(j, "prompt_eval_duration");
+        if (!isnan(ped))
+            r->prefill_ms = ped / 1e6;
+        static const char *const keys[] = {
+            "total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration",
+            "eval_count",     "eval_duration", "done_reason"};
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
+            if (v && dialect_keep_raw(r, keys[i], v) != KV_OK)
+                return kv_fail(err, KV_ERR_NOMEM, "out of memory reading the stream");
+        }
+    }
+    return KV_OK;
+}
+
+/* Merges Anthropic usage fields into raw.usage and the parts. */
+static kv_status dialect_anthropic_usage(dialect_reader *r, const cJSON *usage)
+{
+    if (!cJSON_IsObject(usage))
+        return KV_OK;
+    r->an_input = dialect_long(usage, "input_tokens", r->an_input);
+    r->an_create = dialect_long(usage, "cache_creation_input_tokens", r->an_create);
+    r->an_read = dialect_long(usage, "cache_read_input_tokens", r->an_read);
+    r->output_tokens = dialect_long(usage, "output_tokens", r->output_tokens);
+    cJSON *dst = cJSON_GetObjectItemCaseSensitive(r->raw, "usage");
+    if (!dst) {
+        dst = cJSON_AddObjectToObject(r->raw, "usage");
+        if (!dst)
+            return KV_ERR_NOMEM;
+    }
+    for (const cJSON *it = usage->child; it; it = it->next) {
+        cJSON *dup = cJSON_Duplicate(it, 1);
+        if (!dup)
+            return KV_ERR_NOMEM;
+        if (cJSON_GetObjectItemCaseSensitive(dst, it->string))
+            cJSON_ReplaceItemInObjectCaseSensitive(dst, it->string, dup);
+        else
+            cJSON_AddItemToObject(dst, it->string, dup);
+    }
+    return KV_OK;
+}
+
+static kv_status dialect_anthropic(dialect_reader *r, const char *name, const cJSON *j,
+                                   const char *data, size_t len, char *err)
+{
+    const char *type = dialect_str(j, "type");
+    if (!type)
+        type = name;
+    kv_status st = KV_OK;
+    if (strcmp(type, "error") == 0 || cJSON_GetObjectItemCaseSensitive(j, "error"))
+        return dialect_server_error(r, j, data, len, err);
+    if (strcmp(type, "message_start") == 0) {
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
+        st = dialect_anthropic_usage(r, cJSON_GetObjectItemCaseSensitive(msg, "usage"));
+    } else if (strcmp(type, "message_delta") == 0) {
+        st = dialect_anthropic_usage(r, cJSON_GetObjectItemCaseSensitive(j, "usage"));
+    } else if (strcmp(type, "content_block_delta") == 0) {
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "delta");
+        const char *dt = dialect_str(d, "type");
+        if (dt && strcmp(dt, "text_delta") == 0 && dialect_nonempty(d, "text"))
+            st = dialect_token(r, true, dialect_str(d, "text"));
+        else if (dialect_nonempty(d, "thinking") || dialect_nonempty(d, "partial_json"))
+            st = dialect_token(r, false, NULL);
+    } else if (strcmp(type, "message_stop") == 0) {
+        r->done = true;
+    }
+    if (st != KV_OK)
+        return kv_fail(err, st, "out of memory reading the stream");
+    return KV_OK;
+}
+
+/* One data payload (an SSE event's data, or an NDJSON line). */
+static kv_status dialect_payload(dialect_reader *r, const char *name, const char *data, size_t len,
+                                 char *err)
+{
+    r->n_events++;
+    if (r->done && r->api != SPEC_API_ANTHROPIC)
+        return KV_OK; /* after [DONE]/done:true nothing counts */
+    if (!dialect_is_ndjson(r->api) && r->api != SPEC_API_ANTHROPIC && len == 6 &&
+        memcmp(data, "[DONE]", 6) == 0) {
+        r->done = true;
+        return KV_OK;
+    }
+    cJSON *j = cJSON_ParseWithLength(data, len);
+    if (!j) {
+        char what[64];
+        snprintf(what, sizeof what, "malformed JSON in stream event %zu", r->n_events);
+        return dialect_failf(r, err, KV_ERR_PROTOCOL, what, data, len < 80 ? len : 80);
+    }
+    kv_status st;
+    if (r->api == SPEC_API_OLLAMA)
+        st = dialect_ollama(r, j, data, len, err);
+    else if (r->api == SPEC_API_ANTHROPIC)
+        st = dialect_anthropic(r, name, j, data, len, err);
+    else
+        st = dialect_openai(r, j, data, len, err);
+    cJSON_Delete(j);
+    return st;
+}
+
+/* Reads the last "kvproof-sent-ns=<ns>" stamp among an event's comments. */
+static void dialect_stamp(dialect_reader *r, const char *comments)
+{
+    static const char key[] = "kvproof-sent-ns=";
+    for (const char *p = strstr(comments, key); p; p = strstr(p + 1, key)) {
+        char *end = NULL;
+        long long v = strtoll(p + sizeof key - 1, &end, 10);
+        if (end != p + sizeof key - 1 && v > 0)
+            r->stamp_ns = (int64_t)v;
+    }
+}
+
+static kv_status dialect_on_sse(void *ctx, const sse_event *ev, char *err)
+{
+    dialect_reader *r = ctx;
+    if (ev->comments_len)
+        dialect_stamp(r, ev->comments);
+    if (!ev->has_data)
+        return KV_OK;
+    if (r->api == SPEC_API_ANTHROPIC && strcmp(ev->event, "ping") == 0)
+        return KV_OK;
+    kv_status st = dialect_payload(r, ev->event, ev->data, ev->data_len, err);
+    r->stamp_ns = 0; /* a stamp belongs to the event it came with */
+    return st;
+}
+
+static kv_status dialect_on_line(void *ctx, const char *line, size_t len, size_t lineno, char *err)
+{
+    (void)lineno;
+    return dialect_payload(ctx, "", line, len, err);
+}
+
+kv_status dialect_reader_feed(dialect_reader *r, const char *p, size_t n, int64_t now_ns, char *err)
+{
+    if (r->failed)
+        return kv_fail(err, r->failed, "%s", r->fail_msg);
+    r->now_ns = now_ns;
+    char perr[KV_ERRLEN] = "";
+    kv_status st = r->nd ? ndjson_feed(r->nd, p, n, perr) : sse_feed(r->sse, p, n, perr);
+    if (st != KV_OK && !r->failed) {
+        r->failed = st;
+        snprintf(r->fail_msg, sizeof r->fail_msg, "%s", perr[0] ? perr : kv_strerror(st));
+    }
+    if (st != KV_OK)
+        return kv_fail(err, r->failed, "%s", r->fail_msg);
+    return KV_OK;
+}
+
+kv_status dialect_reader_finish(dialect_reader *r, char *err)
+{
+    if (r->failed)
+        return kv_fail(err, r->failed, "%s", r->fail_msg);
+    if (!r->done) {
+        char perr[KV_ERRLEN] = "";
+        kv_status st = r->nd ? ndjson_finish(r->nd, perr) : sse_finish(r->sse, perr);
+        r->failed = KV_ERR_PROTOCOL;
+        snprintf(r->fail_msg, sizeof r->fail_msg, "stream ended without terminator%s%s",
+                 st != KV_OK ? " (" : "", st != KV_OK ? "partial event left)" : "");
+        return kv_fail(err, KV_ERR_PROTOCOL, "%s", r->fail_msg);
+    }
+    return KV_OK;
+}
+
+bool dialect_reader_first_token(const dialect_reader *r, int64_t *at_ns)
+{
+    if (at_ns)
+        *at_ns = r->first_token_ns;
+    return r->first_token_ns != 0;
+}
+
+bool dialect_reader_done(const dialect_reader *r)
+{
+    return r->done;
+}
+
+static int dialect_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Quantile q of sorted v (n > 0), linear interpolation (type 7). */
+static double dialect_quantile(const double *v, size_t n, double q)
+{
+    double h = (double)(n - 1) * q;
+    size_t lo = (size_t)floor(h);
+    size_t hi = lo + 1 < n ? lo + 1 : lo;
+    return v[lo] + (h - (double)lo) * (v[hi] - v[lo]);
+}
+
+static double dialect_rel_ms(int64_t t, int64_t start_ns)
+{
+    return t ? (double)(t - start_ns) / 1e6 : NAN;
+}
+
+kv_status dialect_reader_fill(const dialect_reader *r, int64_t start_ns, trial_request *out,
+                              char *err)
+{
+    out->ttft_ms = dialect_rel_ms(r->first_token_ns, start_ns);
+    out->first_content_ms = dialect_rel_ms(r->first_content_ns, start_ns);
+    out->last_token_ms = dialect_rel_ms(r->last_token_ns, start_ns);
+    out->gap_median_ms = out->gap_p99_ms = NAN;
+    if (r->n_tok >= 2) {
+        size_t n = r->n_tok - 1;
+        double *g = malloc(n * sizeof *g);
+        if (!g)
+            return kv_fail(err, KV_ERR_NOMEM, "out of memory for token gaps");
+        for (size_t i = 0; i < n; i++)
+            g[i] = (double)(r->tok_ns[i + 1] - r->tok_ns[i]) / 1e6;
+        qsort(g, n, sizeof *g, dialect_cmp_double);
+        out->gap_median_ms = dialect_quantile(g, n, 0.5);
+        out->gap_p99_ms = dialect_quantile(g, n, 0.99);
+        free(g);
+    }
+    if (r->api == SPEC_API_ANTHROPIC) {
+        out->prompt_tokens = r->an_input < 0 ? -1
+                                             : r->an_input + (r->an_create > 0 ? r->an_create : 0) +
+                                                   (r->an_read > 0 ? r->an_read : 0);
+        out->cached_tokens = r->an_read >= 0 ? r->an_read : (r->an_input >= 0 ? 0 : -1);
+    } else {
+        out->prompt_tokens = r->prompt_tokens;
+        out->cached_tokens = r->cached_tokens;
+    }
+    out->output_tokens = r->output_tokens >= 0 ? r->output_tokens : (long)r->n_tok;
+    out->server_prefill_ms = r->prefill_ms;
+    out->server_overhead_us = r->overhead_us;
+    free(out->raw);
+    out->raw = NULL;
+    if (r->raw->child) {
+        char *text = cJSON_PrintUnformatted(r->raw);
+        out->raw = text ? strdup(text) : NULL;
+        cJSON_free(text);
+        if (!out->raw)
+            return kv_fail(err, KV_ERR_NOMEM, "out of memory for the raw server fields");
+    }
+    return KV_OK;
+}
+
+kv_status dialect_reader_take_reply(dialect_reader *r, char **out, char *err)
+{
+    if (!r->reply.data && kv_buf_append(&r->reply, "", 0) != KV_OK)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory for the reply");
+    *out = r->reply.data;
+    r->reply = (kv_buf){0};
+    return KV_OK;
+}

@@ -1,0 +1,105 @@
+/* dialect.h - the wire dialects kvproof speaks: request bodies and stream
+ * readers that turn a server's reply bytes into measured events.
+ *
+ * Two halves:
+ *  - dialect_build_request: path, body and extra headers for one streamed
+ *    request in a dialect (openai-chat, openai-completions, llama.cpp,
+ *    ollama, lmstudio, anthropic);
+ *  - dialect_reader: fed the reply body as it arrives (any chunking), frames
+ *    it (SSE or NDJSON), applies the dialect's first-token rules
+ *    (server-apis.md section 8: never role-only, prompt_progress, usage-only
+ *    or message_start/content_block_start/ping events), timestamps tokens
+ *    with the caller's CLOCK_MONOTONIC receive time, collects the server's
+ *    usage/timing fields (normalised and raw) and checks the terminator.
+ *
+ * Dialect choices (documented in docs and --help):
+ *  - llama.cpp uses the OpenAI endpoint /v1/chat/completions with the
+ *    llama.cpp extras `cache_prompt` (false for cold requests) and parses
+ *    `timings` (cache_n, prompt_n, prompt_ms) from the last chunk; the
+ *    stream ends with [DONE].
+ *  - ollama uses native /api/chat (NDJSON, done:true), options.num_predict
+ *    and options.temperature; prompt_eval_duration (ns) is the prefill;
+ *    cached tokens are not reported (-1).
+ *  - lmstudio uses /api/v0/chat/completions streamed (for TTFT). Its `stats`
+ *    are absent from streamed replies (lmstudio #547): they are read when
+ *    present, otherwise server_prefill_ms stays NAN; cached is never
+ *    reported (-1).
+ *  - anthropic uses /v1/messages with cache_control on the system block;
+ *    prompt = input + cache_creation + cache_read tokens, cached =
+ *    cache_read_input_tokens, output tokens from the cumulative message_delta.
+ *  - openai-completions concatenates the messages' contents with "\n\n"
+ *    (no chat template) into `prompt`.
+ *
+ * Ownership: dialect_reader_new returns a handle freed by dialect_reader_free
+ * (NULL is a no-op). dialect_reader_take_reply hands over a malloc'd string.
+ * trial_request.raw filled by dialect_reader_fill is malloc'd (trial.h).
+ */
+#ifndef KV_DIALECT_H
+#define KV_DIALECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/status.h"
+#include "common/util.h"
+#include "experiments/client.h"
+#include "experiments/spec.h"
+#include "experiments/trial.h"
+
+/* Longest SSE/NDJSON line accepted; longer lines fail the request. */
+#define DIALECT_MAX_LINE (4u << 20)
+
+/* Canonical dialect name ("openai-chat", "llama.cpp", ...); "auto" for AUTO. */
+const char *dialect_name(spec_api api);
+/* Parses a dialect name (also accepts "openai" and "llamacpp"). */
+kv_status dialect_parse(const char *name, spec_api *out, char *err) KV_MUST_USE;
+/* Request path, e.g. "/v1/chat/completions". */
+const char *dialect_path(spec_api api);
+/* true when the dialect streams NDJSON (ollama), false for SSE. */
+bool dialect_is_ndjson(spec_api api);
+
+/* Builds the JSON body of a streamed request into `body` (appended). */
+kv_status dialect_build_request(const client_request *rq, kv_buf *body, char *err) KV_MUST_USE;
+
+typedef struct dialect_reader dialect_reader;
+
+/* max_line: longest accepted line (0 = DIALECT_MAX_LINE); keep_reply: collect
+ * the generated content text. */
+kv_status dialect_reader_new(spec_api api, size_t max_line, bool keep_reply, dialect_reader **out,
+                             char *err) KV_MUST_USE;
+void dialect_reader_free(dialect_reader *r);
+
+/* Feeds reply bytes received at now_ns (CLOCK_MONOTONIC). A failure (server
+ * error event, malformed JSON, overlong line) is sticky: later feeds return
+ * it again. err gets the reason, server messages sanitised and truncated. */
+kv_status dialect_reader_feed(dialect_reader *r, const char *p, size_t n, int64_t now_ns,
+                              char *err) KV_MUST_USE;
+/* The body ended: flushes a last unterminated line and fails with
+ * "stream ended without terminator" unless the dialect's terminator came. */
+kv_status dialect_reader_finish(dialect_reader *r, char *err) KV_MUST_USE;
+
+/* Whether the first token has arrived; its receive time (ns) if so. */
+bool dialect_reader_first_token(const dialect_reader *r, int64_t *at_ns);
+/* Whether the terminator ([DONE], done:true, message_stop) has been seen. */
+bool dialect_reader_done(const dialect_reader *r);
+
+/* Writes what the reply measured into out, times relative to start_ns:
+ * ttft_ms, first_content_ms, last_token_ms, gaps, output/prompt/cached
+ * tokens, server_prefill_ms, server_overhead_us, raw (replacing out->raw).
+ * Leaves ttfb_ms, total_ms, attempts, ok, error and http_status alone. */
+kv_status dialect_reader_fill(const dialect_reader *r, int64_t start_ns, trial_request *out,
+                              char *err) KV_MUST_USE;
+
+/* The generated content text (malloc'd, never NULL on KV_OK). */
+kv_status dialect_reader_take_reply(dialect_reader *r, char **out, char *err) KV_MUST_USE;
+
+/* Copies text into dst (cap bytes) as one printable line: control bytes
+ * become spaces, at most cap-1 bytes, "..." when truncated. */
+void dialect_sanitize(char *dst, size_t cap, const char *text, size_t len);
+
+/* The error message inside a server's error body: JSON error.message,
+ * error (string), message or detail; else the body itself. Sanitised into dst. */
+void dialect_error_message(char *dst, size_t cap, const char *body, size_t len);
+
+#endif

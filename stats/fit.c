@@ -1,0 +1,766 @@
+/* fit.c - least-squares models (fit.h).
+ *
+ * Layout: the scaled basis (design rows, the transform back to raw
+ * coefficients); the long double Householder QR solver; diagnostics; the
+ * public fits (OLS/WLS, knee profiling, robust, prediction); model choice.
+ */
+#include "stats/fit.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_fit.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_multifit.h>
+#include <gsl/gsl_statistics_double.h>
+#include <gsl/gsl_vector.h>
+
+/* ---- scaled basis ------------------------------------------------------ */
+
+static bool fit_is_knee(fit_kind k)
+{
+    return k == FIT_KNEE || k == FIT_KNEE_QUADRATIC;
+}
+
+static bool fit_is_poly(fit_kind k)
+{
+    return k == FIT_LINEAR || k == FIT_QUADRATIC || k == FIT_POLY;
+}
+
+/* One design row in the scaled basis. */
+static void fit_row(const fit_result *f, const double *x, long double *z)
+{
+    z[0] = 1.0L;
+    if (fit_is_poly(f->kind)) {
+        long double t = ((long double)x[0] - f->centre[1]) / f->scale[1];
+        for (size_t j = 1; j < f->p; j++)
+            z[j] = z[j - 1] * t;
+    } else if (fit_is_knee(f->kind)) {
+        double h = x[0] > f->knee_x0 ? x[0] - f->knee_x0 : 0.0;
+        z[1] = ((long double)h - f->centre[1]) / f->scale[1];
+        if (f->kind == FIT_KNEE_QUADRATIC)
+            z[2] = ((long double)x[0] * x[0] - f->centre[2]) / f->scale[2];
+    } else {
+        for (size_t j = 1; j < f->p; j++)
+            z[j] = ((long double)x[j - 1] - f->centre[j]) / f->scale[j];
+    }
+}
+
+/* Raw value of the column j (before scaling) at x, for choosing centres. */
+static double fit_raw_column(const fit_result *f, const fit_input *in, size_t i, size_t j)
+{
+    double x = in->x[0][i];
+    if (fit_is_poly(f->kind))
+        return x;
+    if (fit_is_knee(f->kind))
+        return j == 1 ? (x > f->knee_x0 ? x - f->knee_x0 : 0.0) : x * x;
+    return in->x[j - 1][i];
+}
+
+/* beta = M gamma; M upper triangular for polynomials, affine otherwise. */
+static void fit_transform(const fit_result *f, long double M[FIT_MAXP][FIT_MAXP])
+{
+    size_t p = f->p;
+    for (size_t i = 0; i < p; i++)
+        for (size_t j = 0; j < p; j++)
+            M[i][j] = 0.0L;
+    if (fit_is_poly(f->kind)) {
+        long double c = f->centre[1], s = f->scale[1];
+        for (size_t j = 0; j < p; j++) {
+            long double binom = 1.0L, sj = powl(s, (long double)j);
+            for (size_t k = 0; k <= j; k++) {
+                /* t^j = sum_k C(j,k) x^k (-c)^(j-k) / s^j */
+                M[k][j] = binom * powl(-c, (long double)(j - k)) / sj;
+                binom = binom * (long double)(j - k) / (long double)(k + 1);
+            }
+        }
+    } else {
+        M[0][0] = 1.0L;
+        for (size_t j = 1; j < p; j++) {
+            M[0][j] = -(long double)f->centre[j] / f->scale[j];
+            M[j][j] = 1.0L / f->scale[j];
+        }
+    }
+}
+
+/* ---- long double Householder QR least squares -------------------------- */
+
+typedef struct fit_qr {
+    size_t n, p;
+    long double *a;  /* n x p column-major: R above the diagonal, v below */
+    long double *d;  /* R's diagonal */
+    long double *v2; /* |v|^2 per column */
+} fit_qr;
+
+static void fit_qr_free(fit_qr *q)
+{
+    free(q->a);
+    free(q->d);
+    free(q->v2);
+}
+
+static void fit_qr_apply(const fit_qr *q, long double *y)
+{
+    for (size_t j = 0; j < q->p; j++) {
+        const long double *v = q->a + j * q->n;
+        long double s = 0;
+        for (size_t i = j; i < q->n; i++)
+            s += v[i] * y[i];
+        s = 2.0L * s / q->v2[j];
+        for (size_t i = j; i < q->n; i++)
+            y[i] -= s * v[i];
+    }
+}
+
+static void fit_qr_solve(const fit_qr *q, const long double *qty, long double *g)
+{
+    for (size_t jj = q->p; jj-- > 0;) {
+        long double s = qty[jj];
+        for (size_t l = jj + 1; l < q->p; l++)
+            s -= q->a[l * q->n + jj] * g[l];
+        g[jj] = s / q->d[jj];
+    }
+}
+
+static kv_status fit_qr_decompose(fit_qr *q, char *err)
+{
+    size_t n = q->n, p = q->p;
+    long double dmax = 0;
+    for (size_t j = 0; j < p; j++) {
+        long double *v = q->a + j * n;
+        long double norm = 0;
+        for (size_t i = j; i < n; i++)
+            norm += v[i] * v[i];
+        norm = sqrtl(norm);
+        if (norm == 0)
+            return kv_fail(err, KV_ERR_STATS, "the design is rank deficient (column %zu)", j);
+        long double alpha = v[j] > 0 ? -norm : norm;
+        v[j] -= alpha;
+        long double v2 = 0;
+        for (size_t i = j; i < n; i++)
+            v2 += v[i] * v[i];
+        q->v2[j] = v2;
+        q->d[j] = alpha;
+        for (size_t l = j + 1; l < p; l++) {
+            long double *col = q->a + l * n, s = 0;
+            for (size_t i = j; i < n; i++)
+                s += v[i] * col[i];
+            s = 2.0L * s / v2;
+            for (size_t i = j; i < n; i++)
+                col[i] -= s * v[i];
+        }
+        if (fabsl(alpha) > dmax)
+            dmax = fabsl(alpha);
+    }
+    for (size_t j = 0; j < p; j++)
+        if (fabsl(q->d[j]) <= 1e-13L * dmax)
+            return kv_fail(err, KV_ERR_STATS,
+                           "the design is rank deficient: column %zu is (nearly) a "
+                           "combination of the others",
+                           j);
+    return KV_OK;
+}
+
+/* ---- diagnostics ------------------------------------------------------- */
+
+static double fit_jarque_bera_p(const double *r, size_t n)
+{
+    if (n < 8)
+        return NAN;
+    double sd = gsl_stats_sd(r, 1, n);
+    if (!(sd > 0))
+        return NAN;
+    double s = gsl_stats_skew(r, 1, n), k = gsl_stats_kurtosis(r, 1, n);
+    double jb = (double)n / 6.0 * (s * s + k * k / 4.0);
+    return gsl_cdf_chisq_Q(jb, 2.0);
+}
+
+/* Koenker's studentized Breusch-Pagan: n R^2 of e^2 on yhat, chi^2(1). */
+static double fit_breusch_pagan_p(const double *r, const double *yhat, size_t n)
+{
+    if (n < 5)
+        return NAN;
+    double *e2 = malloc(n * sizeof *e2);
+    if (!e2)
+        return NAN;
+    for (size_t i = 0; i < n; i++)
+        e2[i] = r[i] * r[i];
+    double c0, c1, c00, c01, c11, rss;
+    double p = NAN;
+    if (gsl_fit_linear(yhat, 1, e2, 1, n, &c0, &c1, &c00, &c01, &c11, &rss) == GSL_SUCCESS) {
+        double tss = gsl_stats_tss(e2, 1, n);
+        if (tss > 0 && gsl_stats_sd(yhat, 1, n) > 0) {
+            double r2 = 1.0 - rss / tss;
+            p = gsl_cdf_chisq_Q((double)n * (r2 > 0 ? r2 : 0), 1.0);
+        }
+    }
+    free(e2);
+    return p;
+}
+
+static void fit_diagnostics(fit_result *f, const fit_input *in)
+{
+    size_t n = in->n;
+    double *r = malloc(n * sizeof *r), *yh = malloc(n * sizeof *yh);
+    f->heteroscedasticity_p = f->normality_p = f->lag1 = NAN;
+    if (!r || !yh)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        double x[FIT_MAXP];
+        for (size_t j = 0; j < in->k; j++)
+            x[j] = in->x[j][i];
+        double m, sm, sp;
+        fit_predict(f, x, &m, &sm, &sp);
+        double sw = in->w ? sqrt(in->w[i]) : 1.0;
+        yh[i] = m;
+        r[i] = (in->y[i] - m) * sw;
+    }
+    f->normality_p = fit_jarque_bera_p(r, n);
+    f->heteroscedasticity_p = fit_breusch_pagan_p(r, yh, n);
+    if (n >= 3 && gsl_stats_sd(r, 1, n) > 0)
+        f->lag1 = gsl_stats_lag1_autocorrelation(r, 1, n);
+out:
+    free(r);
+    free(yh);
+}
+
+/* ---- fits -------------------------------------------------------------- */
+
+const char *fit_kind_name(fit_kind k)
+{
+    switch (k) {
+    case FIT_LINEAR:
+        return "linear";
+    case FIT_QUADRATIC:
+        return "quadratic";
+    case FIT_KNEE:
+        return "knee";
+    case FIT_KNEE_QUADRATIC:
+        return "knee_quadratic";
+    case FIT_POLY:
+        return "poly";
+    case FIT_MULTI:
+        return "multiple";
+    }
+    return "?";
+}
+
+/* Sets kind, p, names, centres and scales; checks the input. */
+static kv_status fit_setup(const fit_input *in, fit_kind kind, int degree, double knee_x0,
+                           fit_result *f, char *err)
+{
+    memset(f, 0, sizeof *f);
+    f->kind = kind;
+    f->knee_x0 = NAN;
+    f->weight_power = NAN;
+    f->k = in->k;
+    switch (kind) {
+    case FIT_LINEAR:
+        degree = 1;
+        break;
+    case FIT_QUADRATIC:
+        degree = 2;
+        break;
+    case FIT_POLY:
+        if (degree < 1 || degree >= FIT_MAXP)
+            return kv_fail(err, KV_ERR_USAGE, "polynomial degree must be 1..%d", FIT_MAXP - 1);
+        break;
+    default:
+        degree = kind == FIT_KNEE_QUADRATIC ? 2 : 1;
+        break;
+    }
+    f->degree = degree;
+    if (kind == FIT_MULTI) {
+        if (in->k < 1 || in->k >= FIT_MAXP)
+            return kv_fail(err, KV_ERR_USAGE, "multiple regression takes 1..%d columns",
+                           FIT_MAXP - 1);
+        f->p = in->k + 1;
+    } else {
+        if (in->k != 1)
+            return kv_fail(err, KV_ERR_USAGE, "model %s takes exactly one x column",
+                           fit_kind_name(kind));
+        f->p = fit_is_knee(kind) ? (kind == FIT_KNEE ? 2 : 3) : (size_t)degree + 1;
+    }
+    f->n = in->n;
+    if (in->n <= f->p)
+        return kv_fail(err, KV_ERR_STATS, "%zu observations cannot fit %zu coefficients (%s)",
+                       in->n, f->p, fit_kind_name(kind));
+    for (size_t i = 0; i < in->n; i++) {
+        if (!isfinite(in->y[i]))
+            return kv_fail(err, KV_ERR_STATS, "y[%zu] is not a finite number", i);
+        for (size_t j = 0; j < in->k; j++)
+            if (!isfinite(in->x[j][i]))
+                return kv_fail(err, KV_ERR_STATS, "x%zu[%zu] is not a finite number", j + 1, i);
+        if (in->w && !(in->w[i] > 0 && isfinite(in->w[i])))
+            return kv_fail(err, KV_ERR_STATS, "weight[%zu] is not a positive number", i);
+    }
+    if (fit_is_knee(kind))
+        f->knee_x0 = knee_x0;
+    size_t ncols = fit_is_poly(kind) ? 2 : f->p;
+    for (size_t j = 1; j < ncols; j++) {
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t i = 0; i < in->n; i++) {
+            double v = fit_raw_column(f, in, i, j);
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+        if (!(hi > lo))
+            return kv_fail(err, KV_ERR_STATS,
+                           "%s: every x is the same (%.17g); a slope cannot be estimated",
+                           fit_kind_name(kind), lo);
+        f->centre[j] = lo / 2 + hi / 2;
+        f->scale[j] = hi / 2 - lo / 2;
+    }
+    for (size_t j = 0; j < f->p; j++) {
+        if (kind == FIT_POLY || kind == FIT_MULTI)
+            snprintf(f->names[j], FIT_NAMELEN, "b%zu", j);
+        else
+            snprintf(f->names[j], FIT_NAMELEN, "%c", (char)('a' + j));
+    }
+    return KV_OK;
+}
+
+/* Solves the (weighted) least-squares problem for a prepared f. */
+static kv_status fit_solve(const fit_input *in, double level, fit_result *f, char *err)
+{
+    size_t n = in->n, p = f->p;
+    kv_status st = KV_OK;
+    fit_qr q = {n, p, NULL, NULL, NULL};
+    long double *z = NULL, *y = NULL, *qty = NULL;
+    q.a = malloc(n * p * sizeof *q.a);
+    q.d = malloc(p * sizeof *q.d);
+    q.v2 = malloc(p * sizeof *q.v2);
+    z = malloc(n * p * sizeof *z);
+    y = malloc(n * sizeof *y);
+    qty = malloc(n * sizeof *qty);
+    if (!q.a || !q.d || !q.v2 || !z || !y || !qty) {
+        st = kv_fail(err, KV_ERR_NOMEM, "out of memory fitting %zu points", n);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double x[FIT_MAXP];
+        long double row[FIT_MAXP];
+        for (size_t j = 0; j < in->k; j++)
+            x[j] = in->x[j][i];
+        fit_row(f, x, row);
+        long double sw = in->w ? sqrtl((long double)in->w[i]) : 1.0L;
+        for (size_t j = 0; j < p; j++)
+            z[j * n + i] = q.a[j * n + i] = row[j] * sw;
+        y[i] = in->y[i] * sw;
+    }
+    st = fit_qr_decompose(&q, err);
+    if (st != KV_OK)
+        goto out;
+    memcpy(qty, y, n * sizeof *qty);
+    fit_qr_apply(&q, qty);
+    fit_qr_solve(&q, qty, f->gamma);
+    /* one step of iterative refinement on the residual */
+    for (size_t i = 0; i < n; i++) {
+        long double s = y[i];
+        for (size_t j = 0; j < p; j++)
+            s -= z[j * n + i] * f->gamma[j];
+        qty[i] = s;
+    }
+    fit_qr_apply(&q, qty);
+    long double delta[FIT_MAXP];
+    fit_qr_solve(&q, qty, delta);
+    for (size_t j = 0; j < p; j++)
+        f->gamma[j] += delta[j];
+
+    long double rss = 0, sw = 0, swy = 0;
+    for (size_t i = 0; i < n; i++) {
+        long double s = y[i];
+        for (size_t j = 0; j < p; j++)
+            s -= z[j * n + i] * f->gamma[j];
+        rss += s * s;
+        long double w = in->w ? in->w[i] : 1.0L;
+        sw += w;
+        swy += w * in->y[i];
+    }
+    long double ybar = swy / sw, tss = 0;
+    for (size_t i = 0; i < n; i++) {
+        long double w = in->w ? in->w[i] : 1.0L, d = in->y[i] - ybar;
+        tss += w * d * d;
+    }
+    /* R^-1 (upper triangular), then (Z'Z)^-1 = R^-1 R^-T */
+    long double ri[FIT_MAXP][FIT_MAXP] = {{0}};
+    for (size_t j = 0; j < p; j++) {
+        ri[j][j] = 1.0L / q.d[j];
+        for (size_t i = j; i-- > 0;) {
+            long double s = 0;
+            for (size_t l = i + 1; l <= j; l++)
+                s += q.a[l * n + i] * ri[l][j];
+            ri[i][j] = -s / q.d[i];
+        }
+    }
+    for (size_t i = 0; i < p; i++)
+        for (size_t j = 0; j < p; j++) {
+            long double s = 0;
+            for (size_t l = (i > j ? i : j); l < p; l++)
+                s += ri[i][l] * ri[j][l];
+            f->covg[i][j] = s;
+        }
+    f->df = (double)(n - p);
+    f->rss = (double)rss;
+    f->tss = (double)tss;
+    f->r_squared = tss > 0 ? (double)(1.0L - rss / tss) : NAN;
+    f->sigma2 = (double)(rss / (long double)(n - p));
+    f->residual_sd = sqrt(f->sigma2);
+    f->weighted = in->w != NULL;
+    f->level = level;
+    f->tcrit = gsl_cdf_tdist_Pinv(1.0 - (1.0 - level) / 2.0, f->df);
+    long double M[FIT_MAXP][FIT_MAXP];
+    fit_transform(f, M);
+    for (size_t i = 0; i < p; i++) {
+        long double b = 0, v = 0;
+        for (size_t j = 0; j < p; j++)
+            b += M[i][j] * f->gamma[j];
+        for (size_t j = 0; j < p; j++)
+            for (size_t l = 0; l < p; l++)
+                v += M[i][j] * f->covg[j][l] * M[i][l];
+        f->coef[i] = (double)b;
+        f->sd[i] = (double)sqrtl(v * (long double)f->sigma2);
+        f->ci[i][0] = f->coef[i] - f->tcrit * f->sd[i];
+        f->ci[i][1] = f->coef[i] + f->tcrit * f->sd[i];
+    }
+    double kpar = (double)p + (fit_is_knee(f->kind) ? 1.0 : 0.0), dn = (double)n;
+    if (rss > 0 && dn - kpar - 1 > 0)
+        f->aicc = dn * log((double)rss / dn) + 2 * kpar + 2 * kpar * (kpar + 1) / (dn - kpar - 1);
+    else
+        f->aicc = NAN;
+    fit_diagnostics(f, in);
+out:
+    fit_qr_free(&q);
+    free(z);
+    free(y);
+    free(qty);
+    return st;
+}
+
+static int fit_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Profiles the knee position over a grid between distinct x values. */
+static kv_status fit_knee(const fit_input *in, fit_kind kind, double level, fit_result *out,
+                          char *err)
+{
+    size_t n = in->n, m = 0;
+    double *u = malloc(n * sizeof *u);
+    if (!u)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    memcpy(u, in->x[0], n * sizeof *u);
+    qsort(u, n, sizeof *u, fit_cmp_double);
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || u[i] != u[m - 1])
+            u[m++] = u[i];
+    kv_status st = KV_OK;
+    bool found = false;
+    if (m < 4) {
+        st = kv_fail(err, KV_ERR_STATS, "a knee model needs at least 4 distinct x values (got %zu)",
+                     m);
+        goto out;
+    }
+    const int steps = 8;
+    for (size_t i = 0; i + 2 < m; i++) {
+        for (int s = 0; s < steps; s++) {
+            double x0 = u[i] + (u[i + 1] - u[i]) * s / steps;
+            fit_result f;
+            char e2[KV_ERRLEN] = "";
+            if (fit_setup(in, kind, 0, x0, &f, e2) != KV_OK ||
+                fit_solve(in, level, &f, e2) != KV_OK)
+                continue;
+            if (!found || f.rss < out->rss) {
+                *out = f;
+                found = true;
+            }
+        }
+    }
+    if (!found)
+        st = kv_fail(err, KV_ERR_STATS, "no knee position gave a usable fit");
+out:
+    free(u);
+    return st;
+}
+
+kv_status fit_model(const fit_input *in, fit_kind kind, int degree, double level, fit_result *out,
+                    char *err)
+{
+    if (!in || !out || !in->x || !in->y)
+        return kv_fail(err, KV_ERR_USAGE, "fit_model: missing input");
+    if (fit_is_knee(kind)) {
+        if (in->k != 1)
+            return kv_fail(err, KV_ERR_USAGE, "a knee model takes exactly one x column");
+        return fit_knee(in, kind, level, out, err);
+    }
+    kv_status st = fit_setup(in, kind, degree, NAN, out, err);
+    if (st != KV_OK)
+        return st;
+    return fit_solve(in, level, out, err);
+}
+
+kv_status fit_robust(const fit_input *in, fit_kind kind, int degree, double level, fit_result *out,
+                     char *err)
+{
+    fit_result ols;
+    kv_status st = fit_model(in, kind, degree, level, &ols, err);
+    if (st != KV_OK)
+        return st;
+    *out = ols;
+    size_t n = in->n, p = ols.p;
+    gsl_multifit_robust_workspace *ws =
+        gsl_multifit_robust_alloc(gsl_multifit_robust_bisquare, n, p);
+    gsl_matrix *X = gsl_matrix_alloc(n, p), *cov = gsl_matrix_alloc(p, p);
+    gsl_vector *y = gsl_vector_alloc(n), *c = gsl_vector_alloc(p);
+    if (!ws || !X || !cov || !y || !c) {
+        st = kv_fail(err, KV_ERR_NOMEM, "out of memory for the robust fit");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double x[FIT_MAXP];
+        long double row[FIT_MAXP];
+        for (size_t j = 0; j < in->k; j++)
+            x[j] = in->x[j][i];
+        fit_row(&ols, x, row);
+        double sw = in->w ? sqrt(in->w[i]) : 1.0;
+        for (size_t j = 0; j < p; j++)
+            gsl_matrix_set(X, i, j, (double)row[j] * sw);
+        gsl_vector_set(y, i, in->y[i] * sw);
+    }
+    int gs = gsl_multifit_robust(X, y, c, cov, ws);
+    if (gs != GSL_SUCCESS && gs != GSL_EMAXITER) {
+        st = kv_fail(err, KV_ERR_STATS, "robust fit failed: %s", gsl_strerror(gs));
+        goto out;
+    }
+    gsl_multifit_robust_stats rs = gsl_multifit_robust_statistics(ws);
+    out->robust = true;
+    out->sigma2 = rs.sigma * rs.sigma;
+    out->residual_sd = rs.sigma;
+    out->rss = rs.sse;
+    out->r_squared = rs.Rsq;
+    for (size_t i = 0; i < p; i++) {
+        out->gamma[i] = gsl_vector_get(c, i);
+        for (size_t j = 0; j < p; j++)
+            out->covg[i][j] = out->sigma2 > 0 ? gsl_matrix_get(cov, i, j) / out->sigma2 : 0.0;
+    }
+    long double M[FIT_MAXP][FIT_MAXP];
+    fit_transform(out, M);
+    for (size_t i = 0; i < p; i++) {
+        long double b = 0, v = 0;
+        for (size_t j = 0; j < p; j++)
+            b += M[i][j] * out->gamma[j];
+        for (size_t j = 0; j < p; j++)
+            for (size_t l = 0; l < p; l++)
+                v += M[i][j] * (long double)gsl_matrix_get(cov, j, l) * M[i][l];
+        out->coef[i] = (double)b;
+        out->sd[i] = (double)sqrtl(v > 0 ? v : 0);
+        out->ci[i][0] = out->coef[i] - out->tcrit * out->sd[i];
+        out->ci[i][1] = out->coef[i] + out->tcrit * out->sd[i];
+    }
+    out->aicc = NAN;
+    fit_diagnostics(out, in);
+out:
+    gsl_multifit_robust_free(ws);
+    gsl_matrix_free(X);
+    gsl_matrix_free(cov);
+    gsl_vector_free(y);
+    gsl_vector_free(c);
+    return st;
+}
+
+void fit_predict(const fit_result *f, const double *x, double *mean, double *se_mean,
+                 double *se_pred)
+{
+    fit_predict_sum(f, x, 1, mean, se_mean);
+    double v = f->sigma2;
+    if (f->weighted && isfinite(f->weight_power))
+        v *= pow(*mean > 1e-12 ? *mean : 1e-12, f->weight_power);
+    *se_pred = sqrt(*se_mean * *se_mean + v);
+}
+
+void fit_predict_sum(const fit_result *f, const double *xs, size_t m, double *sum, double *se_sum)
+{
+    long double g[FIT_MAXP] = {0}, row[FIT_MAXP];
+    for (size_t r = 0; r < m; r++) {
+        fit_row(f, xs + r * f->k, row);
+        for (size_t j = 0; j < f->p; j++)
+            g[j] += row[j];
+    }
+    long double s = 0, v = 0;
+    for (size_t j = 0; j < f->p; j++) {
+        s += g[j] * f->gamma[j];
+        for (size_t l = 0; l < f->p; l++)
+            v += g[j] * f->covg[j][l] * g[l];
+    }
+    *sum = (double)s;
+    *se_sum = sqrt((double)(v > 0 ? v : 0) * f->sigma2);
+}
+
+void fit_residuals(const fit_result *f, const fit_input *in, double *r)
+{
+    for (size_t i = 0; i < in->n; i++) {
+        double x[FIT_MAXP], m, sm, sp;
+        for (size_t j = 0; j < in->k; j++)
+            x[j] = in->x[j][i];
+        fit_predict(f, x, &m, &sm, &sp);
+        r[i] = in->y[i] - m;
+    }
+}
+
+double fit_power_weights(const fit_result *f, const fit_input *in, double *w)
+{
+    size_t n = in->n, m = 0;
+    double *lx = malloc(n * sizeof *lx), *ly = malloc(n * sizeof *ly), *yh = malloc(n * sizeof *yh);
+    double theta = 0, ymin = INFINITY;
+    if (!lx || !ly || !yh)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        double x[FIT_MAXP], sm, sp;
+        for (size_t j = 0; j < in->k; j++)
+            x[j] = in->x[j][i];
+        fit_predict(f, x, &yh[i], &sm, &sp);
+        double e = in->y[i] - yh[i];
+        if (yh[i] > 0) {
+            ymin = yh[i] < ymin ? yh[i] : ymin;
+            if (e != 0) {
+                lx[m] = log(yh[i]);
+                ly[m] = log(e * e);
+                m++;
+            }
+        }
+    }
+    double c0, c1, c00, c01, c11, rss;
+    if (m >= 3 && gsl_stats_sd(lx, 1, m) > 0 &&
+        gsl_fit_linear(lx, 1, ly, 1, m, &c0, &c1, &c00, &c01, &c11, &rss) == GSL_SUCCESS)
+        theta = c1 < 0 ? 0 : (c1 > 4 ? 4 : c1);
+out:
+    for (size_t i = 0; i < n; i++) {
+        double v = yh && isfinite(ymin) ? (yh[i] > ymin ? yh[i] : ymin) : 1.0;
+        w[i] = pow(v, -theta);
+    }
+    free(lx);
+    free(ly);
+    free(yh);
+    return theta;
+}
+
+double fit_f_test(const fit_result *small, const fit_result *big, double *F)
+{
+    *F = NAN;
+    if (big->p <= small->p || !(big->rss > 0) || big->df <= 0)
+        return NAN;
+    double num = (small->rss - big->rss) / (double)(big->p - small->p);
+    *F = num / (big->rss / big->df);
+    if (*F < 0)
+        *F = 0;
+    return gsl_cdf_fdist_Q(*F, (double)(big->p - small->p), big->df);
+}
+
+/* ---- automatic choice -------------------------------------------------- */
+
+static const char *fit_physical_problem(const fit_result *f)
+{
+    if (f->kind == FIT_QUADRATIC || f->kind == FIT_KNEE_QUADRATIC)
+        if (f->coef[2] < 0)
+            return "c < 0 is non-physical (time would fall at long prompts)";
+    if (f->coef[1] < 0)
+        return "b < 0 is non-physical (longer prompts faster)";
+    return NULL;
+}
+
+static kv_status fit_auto_once(const fit_input *in, double level, fit_choice *out, char *err)
+{
+    static const fit_kind kinds[FIT_AUTO_MAX] = {FIT_LINEAR, FIT_QUADRATIC, FIT_KNEE,
+                                                 FIT_KNEE_QUADRATIC};
+    bool usable[FIT_AUTO_MAX] = {false};
+    size_t idx[FIT_AUTO_MAX];
+    memset(out, 0, sizeof *out);
+    out->f_stat = out->f_p = NAN;
+    for (size_t i = 0; i < FIT_AUTO_MAX; i++) {
+        char e2[KV_ERRLEN] = "";
+        fit_result *f = &out->fits[out->n_fits];
+        kv_status st = fit_model(in, kinds[i], 0, level, f, e2);
+        if (st != KV_OK) {
+            if (i == 0)
+                return kv_fail(err, st, "%s", e2);
+            if (i < 2) {
+                out->rejected[out->n_rejected].kind = kinds[i];
+                snprintf(out->rejected[out->n_rejected].reason, 128, "%.120s", e2);
+                out->n_rejected++;
+            }
+            continue;
+        }
+        idx[i] = out->n_fits++;
+        const char *why = fit_physical_problem(f);
+        if (why) {
+            out->rejected[out->n_rejected].kind = kinds[i];
+            snprintf(out->rejected[out->n_rejected].reason, 128, "%s", why);
+            out->n_rejected++;
+        } else {
+            usable[i] = true;
+        }
+    }
+    size_t chosen = idx[0];
+    const fit_result *lin = &out->fits[idx[0]];
+    if (out->n_fits > 1 && out->fits[1].kind == FIT_QUADRATIC) {
+        out->f_p = fit_f_test(lin, &out->fits[1], &out->f_stat);
+        if (usable[1] && out->f_p < 0.05 && out->fits[1].aicc < lin->aicc)
+            chosen = idx[1];
+    }
+    for (size_t i = 2; i < FIT_AUTO_MAX; i++)
+        if (usable[i] && out->fits[idx[i]].aicc < out->fits[chosen].aicc - 2)
+            chosen = idx[i];
+    out->chosen = chosen;
+    int n = snprintf(out->why, FIT_WHYLEN, "AICc:");
+    for (size_t i = 0; i < out->n_fits && n > 0 && n < FIT_WHYLEN; i++)
+        n += snprintf(out->why + n, FIT_WHYLEN - (size_t)n, "%s %s %.1f", i ? "," : "",
+                      fit_kind_name(out->fits[i].kind), out->fits[i].aicc);
+    if (isfinite(out->f_p) && n > 0 && n < FIT_WHYLEN)
+        n += snprintf(out->why + n, FIT_WHYLEN - (size_t)n,
+                      "; quadratic vs linear F = %.3g, p = %.3g", out->f_stat, out->f_p);
+    if (n > 0 && n < FIT_WHYLEN)
+        snprintf(out->why + n, FIT_WHYLEN - (size_t)n, "; chosen: %s",
+                 fit_kind_name(out->fits[chosen].kind));
+    return KV_OK;
+}
+
+kv_status fit_auto(const fit_input *in, double level, bool weighted, fit_choice *out, char *err)
+{
+    kv_status st = fit_auto_once(in, level, out, err);
+    if (st != KV_OK || !weighted)
+        return st;
+    const fit_result *c = &out->fits[out->chosen];
+    if (!(c->heteroscedasticity_p < 0.05))
+        return KV_OK;
+    double *w = malloc(in->n * sizeof *w);
+    if (!w)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    double theta = fit_power_weights(c, in, w);
+    fit_input win = *in;
+    win.w = w;
+    fit_choice *wc = malloc(sizeof *wc);
+    if (!wc) {
+        free(w);
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    }
+    char e2[KV_ERRLEN] = "";
+    if (fit_auto_once(&win, level, wc, e2) == KV_OK) {
+        double bp = c->heteroscedasticity_p;
+        *out = *wc;
+        for (size_t i = 0; i < out->n_fits; i++)
+            out->fits[i].weight_power = theta;
+        size_t len = strlen(out->why);
+        snprintf(out->why + len, FIT_WHYLEN - len,
+                 "; weighted by yhat^-%.2f (Breusch-Pagan p = %.2g on OLS)", theta, bp);
+    }
+    free(wc);
+    free(w);
+    return KV_OK;
+}

@@ -1,0 +1,137 @@
+/* fit.h - least-squares models of a response y on regressors x: linear,
+ * quadratic, polynomial of degree K, a knee (flat, then linear, optionally
+ * plus N^2) and multiple linear regression; OLS and weighted fits, a
+ * bisquare robust refit, predictions with mean-response and prediction
+ * bands, residual diagnostics and automatic model choice.
+ *
+ * Numerics: each model's columns are centred and scaled (polynomials in
+ * t = (x - c) / s), solved by Householder QR in long double with one step
+ * of iterative refinement, and the coefficients and covariance transformed
+ * back to the raw basis exactly (binomial expansion). This matches the NIST
+ * StRD certified values (Filip, degree 10, included).
+ *
+ * Every fit_result is a plain value (no heap memory); nothing to free.
+ */
+#ifndef KV_FIT_H
+#define KV_FIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/status.h"
+
+#define FIT_MAXP 16 /* most coefficients a model may have */
+#define FIT_NAMELEN 48
+
+typedef enum fit_kind {
+    FIT_LINEAR = 0,     /* a + b x */
+    FIT_QUADRATIC,      /* a + b x + c x^2 */
+    FIT_KNEE,           /* a + b max(0, x - x0); x0 profiled (grid, least RSS) */
+    FIT_KNEE_QUADRATIC, /* a + b max(0, x - x0) + c x^2 */
+    FIT_POLY,           /* a + b1 x + ... + bK x^K */
+    FIT_MULTI           /* a + b1 x1 + ... + bk xk */
+} fit_kind;
+
+typedef struct fit_input {
+    const double *const *x; /* k columns of n values each (k = 1 except FIT_MULTI) */
+    size_t k;
+    const double *y; /* n responses */
+    const double *w; /* n weights (inverse variances, > 0) or NULL for OLS */
+    size_t n;        /* observations, in run order (for the lag-1 check) */
+} fit_input;
+
+typedef struct fit_result {
+    fit_kind kind;
+    int degree;                        /* polynomial degree (1 linear, 2 quadratic, K poly) */
+    size_t n;                          /* observations used */
+    size_t p;                          /* coefficients: intercept first */
+    size_t k;                          /* regressor columns */
+    char names[FIT_MAXP][FIT_NAMELEN]; /* "a", "b", "c" or "b0", "b1", ... */
+    double coef[FIT_MAXP];             /* raw-basis coefficients */
+    double sd[FIT_MAXP];               /* their standard errors (scaled by residual variance) */
+    double ci[FIT_MAXP][2];            /* t-intervals at `level` */
+    double level;                      /* confidence level of ci */
+    double tcrit;                      /* t quantile used, df = n - p */
+    double rss;                        /* residual sum of squares (weighted when weighted) */
+    double tss;                        /* total sum of squares about the (weighted) mean */
+    double r_squared;                  /* 1 - rss / tss */
+    double residual_sd;                /* sqrt(rss / df) */
+    double df;                         /* n - p */
+    double aicc;                       /* n ln(rss/n) + 2k + 2k(k+1)/(n-k-1), k = p (+1 for x0) */
+    bool weighted;                     /* fitted with weights */
+    bool robust;                       /* bisquare robust fit */
+    double weight_power;               /* weights were yhat^-power (NAN: given or none) */
+    double knee_x0;                    /* the knee position (knee models), else NAN */
+    double heteroscedasticity_p;       /* Breusch-Pagan (Koenker) p of e^2 on x; NAN if n/a */
+    double normality_p;                /* Jarque-Bera p of the residuals; NAN if n/a */
+    double lag1;                       /* lag-1 autocorrelation of residuals in input order */
+    /* internal: scaled basis for predictions */
+    double centre[FIT_MAXP], scale[FIT_MAXP];
+    long double gamma[FIT_MAXP];          /* coefficients in the scaled basis */
+    long double covg[FIT_MAXP][FIT_MAXP]; /* unscaled (Z'WZ)^-1 in the scaled basis */
+    double sigma2;                        /* residual variance used to scale covg */
+} fit_result;
+
+/* Fits one model. degree is used by FIT_POLY only. Fails with KV_ERR_STATS
+ * (message says why) when n <= p, a column is constant, the design is rank
+ * deficient or a value is not finite. */
+kv_status fit_model(const fit_input *in, fit_kind kind, int degree, double level, fit_result *out,
+                    char *err) KV_MUST_USE;
+
+/* Bisquare (Tukey biweight, GSL's default tuning 4.685) robust fit of the
+ * same model; sd/ci from GSL's robust covariance. Knee models use the knee
+ * position of an OLS fit. */
+kv_status fit_robust(const fit_input *in, fit_kind kind, int degree, double level, fit_result *out,
+                     char *err) KV_MUST_USE;
+
+/* Prediction at one point x (k values): fitted mean, standard error of the
+ * mean response and of a new observation (for weighted fits with a power
+ * variance function the observation variance is sigma^2 yhat^power). */
+void fit_predict(const fit_result *f, const double *x, double *mean, double *se_mean,
+                 double *se_pred);
+
+/* Standard error of a linear combination g'beta of raw-basis coefficients
+ * given as a combination of model rows: sum of rows at xs[0..m-1] (each k
+ * values, stored consecutively). Returns the summed mean too. */
+void fit_predict_sum(const fit_result *f, const double *xs, size_t m, double *sum, double *se_sum);
+
+/* Weights 1/yhat^theta for a feasible weighted fit when the variance grows
+ * with the mean: theta from the regression of ln(e^2) on ln(yhat) of the OLS
+ * fit f, clamped to [0, 4]. w receives in->n weights. Returns theta. */
+double fit_power_weights(const fit_result *f, const fit_input *in, double *w);
+
+/* Residuals y - yhat (unweighted) of a fit, n values into r. */
+void fit_residuals(const fit_result *f, const fit_input *in, double *r);
+
+/* Partial F-test of a nested smaller model against a bigger one (same data).
+ * Returns the p-value, *F the statistic; NAN when undefined. */
+double fit_f_test(const fit_result *small, const fit_result *big, double *F);
+
+const char *fit_kind_name(fit_kind k);
+
+/* Automatic choice among linear, quadratic, knee and knee + quadratic. */
+#define FIT_AUTO_MAX 4
+#define FIT_WHYLEN 512
+typedef struct fit_choice {
+    fit_result fits[FIT_AUTO_MAX]; /* candidates that could be fitted */
+    size_t n_fits;
+    size_t chosen;        /* index into fits */
+    char why[FIT_WHYLEN]; /* AICc and F-test that decided */
+    struct {
+        fit_kind kind;
+        char reason[128];
+    } rejected[FIT_AUTO_MAX];
+    size_t n_rejected;
+    double f_stat, f_p; /* quadratic vs linear partial F (NAN if n/a) */
+} fit_choice;
+
+/* Rules: a model with a negative x^2 coefficient or a negative slope is
+ * rejected as non-physical. Start from linear; the quadratic replaces it when
+ * the partial F-test gives p < 0.05 and its AICc is lower; a knee model
+ * replaces the current choice when its AICc is lower by more than 2.
+ * When weighted is true every candidate is fitted with power weights
+ * estimated from its OLS fit if the Breusch-Pagan test gives p < 0.05. */
+kv_status fit_auto(const fit_input *in, double level, bool weighted, fit_choice *out,
+                   char *err) KV_MUST_USE;
+
+#endif

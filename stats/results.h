@@ -1,0 +1,41 @@
+/* results.h - from a journal to results.json (docs/results.md): per-cell
+ * summaries, prefill models, cold-vs-warm comparisons, session totals,
+ * hypothesis verdicts and the seed's four questions.
+ *
+ * Ownership: results_from_data appends to a caller-owned kv_buf; nothing the
+ * caller passes is kept after the call returns.
+ */
+#ifndef KV_RESULTS_H
+#define KV_RESULTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/status.h"
+#include "common/util.h"
+#include "experiments/journal.h"
+
+typedef struct results_options {
+    long bootstrap_resamples; /* resamples per bootstrap interval; default 10000 */
+    bool has_bootstrap_seed;  /* false: use the spec's (journal header's) seed */
+    uint64_t bootstrap_seed;  /* seed of the bootstrap generator when has_bootstrap_seed */
+    double confidence;        /* confidence level of every interval; default 0.95 */
+    bool partial;             /* the run was interrupted (also inferred from the counts) */
+} results_options;
+
+/* Fills the defaults listed above. */
+void results_options_default(results_options *opt);
+
+/* Loads the journal, computes everything and writes results.json to
+ * results_path (atomically: a temporary file renamed over it). opt may be
+ * NULL for the defaults. KV_ERR_INPUT for a bad journal, KV_ERR_STATS when
+ * no measured trial is usable (err says why), KV_ERR_IO when writing fails. */
+kv_status results_from_journal(const char *journal_path, const char *results_path,
+                               const results_options *opt, char *err) KV_MUST_USE;
+
+/* The same from a journal already in memory (tests build journal_data by
+ * hand); appends the JSON text to out. journal_path is only recorded. */
+kv_status results_from_data(const journal_data *d, const char *journal_path,
+                            const results_options *opt, kv_buf *out, char *err) KV_MUST_USE;
+
+#endif

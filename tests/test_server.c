@@ -1,0 +1,316 @@
+/* test_server.c - the reference server's core: tokenizer, chat template,
+ * cost model and presets, prefix cache, start/stop, and the cache ground
+ * truth seen through the llama.cpp and OpenAI wire formats. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "server/pcache.h"
+#include "srvtest.h"
+
+static void tokenizer_should_count_words_and_punctuation_and_ignore_spaces(void **state)
+{
+    (void)state;
+    assert_int_equal(refsrv_count_tokens("Hello, world!"), 4);
+    assert_int_equal(refsrv_count_tokens("  \n\t "), 0);
+    assert_int_equal(refsrv_count_tokens("don't"), 3);
+    assert_int_equal(refsrv_count_tokens("abc123 x_y"), 4);
+    assert_int_equal(refsrv_count_tokens("caf\xc3\xa9 au lait"), 3);
+    assert_int_equal(refsrv_chat_tokens(2, 10), 4 * 2 + 10 + 3);
+}
+
+static void cost_model_should_follow_its_formula(void **state)
+{
+    (void)state;
+    cost_params p = {.a = 10, .b = 2, .c = 0.001, .d0 = 5, .d1 = 0.01, .time_scale = 1};
+    assert_float_equal(cost_prefill_ms(&p, 100, 0), 10 + 200 + 0.001 * 5000, 1e-9);
+    assert_float_equal(cost_prefill_ms(&p, 100, 1000), 10 + 200 + 0.001 * (100000 + 5000), 1e-9);
+    assert_float_equal(cost_decode_ms(&p, 1000), 15, 1e-9);
+    double stall = -1;
+    assert_float_equal(cost_noise_factor(&p, 0.3, 0.7, 0.5, 0.5, &stall), 1.0, 1e-12);
+    assert_float_equal(stall, 0, 0);
+}
+
+static void laptop_preset_should_reproduce_the_seed_scenario(void **state)
+{
+    (void)state;
+    cost_params p;
+    assert_true(cost_preset("laptop", &p));
+    /* 18,490-token system prompt + ~100-token query, 100 output tokens. */
+    long base = refsrv_chat_tokens(1, 100), full = refsrv_chat_tokens(2, 18490 + 100);
+    double t_base = cost_prefill_ms(&p, (double)base, 0);
+    double t_full = cost_prefill_ms(&p, (double)full, 0);
+    for (int i = 1; i < 100; i++) {
+        t_base += cost_decode_ms(&p, (double)(base + i));
+        t_full += cost_decode_ms(&p, (double)(full + i));
+    }
+    assert_true(t_base > 4000 && t_base < 6000);                     /* about 5 s */
+    assert_true(t_full - t_base > 22000 && t_full - t_base < 28000); /* about 25 s more */
+    assert_false(cost_preset("nonsense", &p));
+}
+
+static void prefix_cache_should_return_the_longest_common_prefix_and_evict_lru(void **state)
+{
+    (void)state;
+    pcache *c = pcache_new(10);
+    int32_t a[] = {1, 2, 3, 4, 5, 6}, b[] = {1, 2, 9}, d[] = {7, 8, 9, 10, 11};
+    assert_int_equal(pcache_lookup(c, a, 6), 0);
+    assert_int_equal(pcache_insert(c, a, 6), KV_OK);
+    assert_int_equal(pcache_lookup(c, b, 3), 2);
+    assert_int_equal(pcache_lookup(c, a, 6), 6);
+    assert_int_equal(pcache_insert(c, d, 5), KV_OK); /* 11 tokens > 10: a is evicted */
+    assert_int_equal(pcache_tokens(c), 5);
+    assert_int_equal(pcache_lookup(c, a, 6), 0);
+    pcache_clear(c);
+    assert_int_equal(pcache_tokens(c), 0);
+    pcache_free(c);
+    pcache_free(NULL);
+}
+
+static void server_should_start_on_an_ephemeral_port_and_stop(void **state)
+{
+    (void)state;
+    refsrv_config cfg;
+    srvtest_config(&cfg, REFSRV_LLAMACPP);
+    refsrv *s = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
+    assert_true(refsrv_port(s) > 0);
+    http_reply r;
+    http_do(refsrv_port(s), "GET", "/health", NULL, 5, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.headers.data, "X-Kvproof-Simulated: 1"));
+    assert_string_equal(r.body.data, "{\"status\":\"ok\"}");
+    http_reply_free(&r);
+    refsrv_truth t;
+    assert_false(refsrv_last(s, &t));
+    refsrv_stop(s);
+    refsrv_stop(NULL);
+}
+
+static void server_should_refuse_a_bad_host(void **state)
+{
+    (void)state;
+    refsrv_config cfg;
+    srvtest_config(&cfg, REFSRV_LLAMACPP);
+    cfg.host = "not-an-address";
+    refsrv *s = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(refsrv_start(&cfg, &s, err), KV_ERR_USAGE);
+    assert_null(s);
+    assert_non_null(strstr(err, "not-an-address"));
+}
+
+/* Sends a chat request (system + user) and returns the parsed body. */
+static cJSON *chat(int port, const char *sys, const char *user, const char *extra)
+{
+    char body[4096];
+    snprintf(body, sizeof body,
+             "{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":\"%s\"},"
+             "{\"role\":\"user\",\"content\":\"%s\"}],\"max_tokens\":2%s}",
+             sys, user, extra ? extra : "");
+    http_reply r;
+    http_do(port, "POST", "/v1/chat/completions", body, 10, &r);
+    assert_int_equal(r.status, 200);
+    cJSON *o = cJSON_Parse(r.body.data);
+    http_reply_free(&r);
+    assert_non_null(o);
+    return o;
+}
+
+#define SYS "You are a careful assistant. Answer briefly, and cite sources."
+#define SYS_TOKENS 13
+
+static void warm_request_should_report_the_shared_prefix_as_cached(void **state)
+{
+    (void)state;
+    refsrv_config cfg;
+    srvtest_config(&cfg, REFSRV_LLAMACPP);
+    refsrv *s = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
+    assert_int_equal(refsrv_count_tokens(SYS), SYS_TOKENS);
+    cJSON *a = chat(refsrv_port(s), SYS, "first question here", NULL);
+    assert_int_equal((long)json_num(a, "timings.cache_n"), 0);
+    assert_int_equal((long)json_num(a, "usage.prompt_tokens"),
+                     refsrv_chat_tokens(2, SYS_TOKENS + 3));
+    cJSON *b = chat(refsrv_port(s), SYS, "second question now", NULL);
+    /* system message (4 + 13) and the user header (3) are shared */
+    long shared = 4 + SYS_TOKENS + 3;
+    assert_int_equal((long)json_num(b, "timings.cache_n"), shared);
+    assert_int_equal((long)json_num(b, "usage.prompt_tokens_details.cached_tokens"), shared);
+    assert_int_equal((long)json_num(b, "timings.prompt_n"),
+                     refsrv_chat_tokens(2, SYS_TOKENS + 3) - shared);
+    refsrv_truth t;
+    assert_true(refsrv_last(s, &t));
+    assert_int_equal(t.cached_tokens, shared);
+    assert_int_equal(t.prompt_tokens, refsrv_chat_tokens(2, SYS_TOKENS + 3));
+    assert_int_equal(t.output_tokens, 2);
+    assert_true(t.completed);
+    /* the server never sleeps less than the scaled model time */
+    assert_true(t.prefill_ms >= t.model_prefill_ms * cfg.cost.time_scale);
+    assert_float_equal(json_num(b, "timings.prompt_ms"), t.prefill_ms, 1e-9);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    refsrv_stop(s);
+}
+
+static void identical_resend_should_still_evaluate_one_token(void **state)
+{
+    (void)state;
+    refsrv_config cfg;
+    srvtest_config(&cfg, REFSRV_LLAMACPP);
+    refsrv *s = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
+    cJSON *a = chat(refsrv_port(s), SYS, "same", NULL);
+    cJSON *b = chat(refsrv_port(s), SYS, "same", NULL);
+    long n = (long)json_num(b, "usage.prompt_tokens");
+    assert_int_equal((long)json_num(b, "timings.cache_n"), n - 1);
+    assert_int_equal((long)json_num(b, "timings.prompt_n"), 1);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    refsrv_stop(s);
+}
+
+static void cold_requests_should_report_zero_cached_tokens(void **state)
+{
+    (void)state;
+    refsrv_config cfg;
+    srvtest_config(&cfg, REFSRV_LLAMACPP);
+    refsrv *s = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
+    int port = refsrv_port(s);
+    cJSON_Delete(chat(port, SYS, "prime", NULL));
+    /* cache_prompt:false */
+    cJSON *o = chat(port, SYS, "prime", ",\"cache_prompt\":false");
+    assert_int_equal((long)json_num(o, "timings.cache_n"), 0);
+    cJSON_Delete(o);
+    /* a different first token */
+    o = chat(port, "Nonce " SYS, "prime", NULL);
+    assert_int_equal((long)json_num(o, "timings.cache_n"), 3); /* the template header only */
+    cJSON_Delete(o);
+    /* erase the slot */
+    http_reply r;
+    http_do(port, "POST", "/slots/0?action=erase", NULL, 5, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body.data, "\"n_erased\""));
+    http_reply_free(&r);
+    o = chat(port, SYS, "prime", NULL);
+    assert_int_equal((long)json_num(o, "timings.cache_n"), 0);
+    cJSON_Delete(o);
+    /* raw prompts share nothing with a different first word */
+    http_do(port, "POST", "/completion", "{\"prompt\":\"alpha beta gamma\",\"n_predict\":1}", 5,
+            &r);
+    http_reply_free(&r);
+    http_do(port, "POST", "/completion", "{\"prompt\":\"delta beta gamma\",\"n_predict\":1}", 5,
+            &r);
+    o = cJSON_Parse(r.body.data);
+    assert_int_equal((long)json_num(o, "tokens_cached"), 0);
+    assert_int_equal((long)json_num(o, "tokens_evaluated"), 3);
+    cJSON_Delete(o);
+    http_reply_free(&r);
+    refsrv_stop(s);
+
+    cfg.cache_enabled = false; /* --no-cache */
+    assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
+    cJSON_Delete(chat(refsrv_port(s), SYS, "prime", NULL));
+    o = chat(refsrv_port(s), SYS, "prime", NULL);
+    assert_int_equal((long)json_num(o, "timings.cache_n"), 0);
+    cJSON_Delete(o);
+    refsrv_stop(s);
+}
+
+static void reset_endpoints_should_empty_the_cache(void **state)
+{
+    (void)state;
+    const refsrv_dialect ds[] = {REFSRV_VLLM, REFSRV_SGLANG};
+    const char *paths[] = {"/reset_prefix_cache", "/flush_cache"};
+    for (int i = 0; i < 2; i++) {
+        refsrv_config cfg;
+        srvtest_config(&cfg, ds[i]);
+        refsrv *s = NULL;
+        char err[KV_ERRLEN] = "";
+        assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
+        cJSON_Delete(chat(refsrv_port(s), SYS, "prime", NULL));
+        cJSON *o = chat(refsrv_port(s), SYS, "prime", NULL);
+        assert_true(json_num(o, "usage.prompt_tokens_details.cached_tokens") > 0);
+        cJSON_Delete(o);
+        http_reply r;
+        http_do(refsrv_port(s), "POST", paths[i], NULL, 5, &r);
+        assert_int_equal(r.status, 200);
+        http_reply_free(&r);
+        o = chat(refsrv_port(s), SYS, "prime", NULL);
+        /* vLLM and SGLang omit the field when nothing was cached */
+        assert_null(json_at(o, "usage.prompt_tokens_details"));
+        cJSON_Delete(o);
+        refsrv_truth t;
+        assert_true(refsrv_last(s, &t));
+        assert_int_equal(t.cached_tokens, 0);
+        refsrv_stop(s);
+    }
+}
+
+static void bad_requests_should_get_400_with_a_reason(void **state)
+{
+    (void)state;
+    refsrv_config cfg;
+    srvtest_config(&cfg, REFSRV_LLAMACPP);
+    refsrv *s = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
+    http_reply r;
+    http_do(refsrv_port(s), "POST", "/v1/chat/completions", "{not json", 5, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body.data, "not a JSON object"));
+    http_reply_free(&r);
+    http_do(refsrv_port(s), "POST", "/v1/chat/completions", "{\"messages\":[]}", 5, &r);
+    assert_int_equal(r.status, 400);
+    http_reply_free(&r);
+    refsrv_stop(s);
+}
+
+static void fault_and_dialect_names_should_parse(void **state)
+{
+    (void)state;
+    refsrv_config cfg;
+    refsrv_config_default(&cfg);
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(refsrv_fault_parse("http429:0.25", &cfg, err), KV_OK);
+    assert_float_equal(cfg.fault_p[REFSRV_FAULT_HTTP429], 0.25, 0);
+    assert_int_equal(refsrv_fault_parse("content-type", &cfg, err), KV_OK);
+    assert_float_equal(cfg.fault_p[REFSRV_FAULT_CONTENT_TYPE], 1, 0);
+    assert_int_equal(refsrv_fault_parse("gremlins:0.1", &cfg, err), KV_ERR_USAGE);
+    err[0] = '\0';
+    assert_int_equal(refsrv_fault_parse("reset:2", &cfg, err), KV_ERR_USAGE);
+    for (int i = 0; i < REFSRV_DIALECT_COUNT; i++) {
+        refsrv_dialect d;
+        assert_true(refsrv_dialect_parse(refsrv_dialect_name((refsrv_dialect)i), &d));
+        assert_int_equal(d, i);
+    }
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(tokenizer_should_count_words_and_punctuation_and_ignore_spaces),
+        cmocka_unit_test(cost_model_should_follow_its_formula),
+        cmocka_unit_test(laptop_preset_should_reproduce_the_seed_scenario),
+        cmocka_unit_test(prefix_cache_should_return_the_longest_common_prefix_and_evict_lru),
+        cmocka_unit_test(server_should_start_on_an_ephemeral_port_and_stop),
+        cmocka_unit_test(server_should_refuse_a_bad_host),
+        cmocka_unit_test(warm_request_should_report_the_shared_prefix_as_cached),
+        cmocka_unit_test(identical_resend_should_still_evaluate_one_token),
+        cmocka_unit_test(cold_requests_should_report_zero_cached_tokens),
+        cmocka_unit_test(reset_endpoints_should_empty_the_cache),
+        cmocka_unit_test(bad_requests_should_get_400_with_a_reason),
+        cmocka_unit_test(fault_and_dialect_names_should_parse),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
