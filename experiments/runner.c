@@ -436,8 +436,9 @@ static kv_status run_trial(run *r, const plan_trial *pt, trial_record *rec, char
         msgs[n++] = (client_message){"user", prime_q};
         kv_status ps = send_turn(r, ts, msgs, n, false, 1, &prime, NULL);
         if (ps != KV_OK) {
-            snprintf(rec->error, sizeof rec->error, "priming request: %s", prime.error);
-            snprintf(rec->turns[0].error, sizeof rec->turns[0].error, "not run: %s", rec->error);
+            snprintf(rec->error, sizeof rec->error, "priming request: %.200s", prime.error);
+            snprintf(rec->turns[0].error, sizeof rec->turns[0].error, "not run: %.200s",
+                     rec->error);
             goto failed;
         }
     }
@@ -450,7 +451,7 @@ static kv_status run_trial(run *r, const plan_trial *pt, trial_record *rec, char
         if (cold && k > 0 &&
             head_text(ts, pt, nonce, &turn_head, &turn_head_counted, perr) != KV_OK) {
             snprintf(q->error, sizeof q->error, "prompt synthesis: %s", perr);
-            snprintf(rec->error, sizeof rec->error, "turn %ld: %s", k + 1, q->error);
+            snprintf(rec->error, sizeof rec->error, "turn %ld: %.200s", k + 1, q->error);
             goto failed;
         }
         const char *h = turn_head ? turn_head : head;
@@ -468,9 +469,9 @@ static kv_status run_trial(run *r, const plan_trial *pt, trial_record *rec, char
             if (i < k)
                 msgs[n++] = (client_message){"assistant", se.replies[i] ? se.replies[i] : ""};
         }
-        q->prefix_tokens = warm ? prefix : 0;
         char *reply_text = NULL;
         kv_status ts_st = send_turn(r, ts, msgs, n, cold, s->max_output_tokens, q, &reply_text);
+        q->prefix_tokens = warm ? prefix : 0;
         free(turn_head);
         if (has_prime && k == 0) {
             attach_prime(q, &prime);
@@ -482,7 +483,7 @@ static kv_status run_trial(run *r, const plan_trial *pt, trial_record *rec, char
         if (measured)
             check_cache(r, ts, cold, q);
         if (ts_st != KV_OK) {
-            snprintf(rec->error, sizeof rec->error, "turn %ld: %s", k + 1, q->error);
+            snprintf(rec->error, sizeof rec->error, "turn %ld: %.200s", k + 1, q->error);
             goto failed;
         }
         if (q->cache_state == TRIAL_CACHE_CONTAMINATED)

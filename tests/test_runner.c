@@ -28,20 +28,20 @@
 #define FAKE_MAX_REPLIES 4096
 
 typedef struct fake {
-    long sends;            /* chat requests received */
-    long fail_every;       /* every k-th request answers HTTP 500 (0 = never) */
-    long stop_at;          /* ask the runner to stop at this request (0 = never) */
-    bool no_cached;        /* report no cached count */
-    bool no_tokenize;      /* no /tokenize endpoint */
-    bool never_reuse;      /* a broken cache: nothing is ever reused */
-    bool ignore_no_cache;  /* reuse even when asked not to */
-    uint64_t *prev;        /* the previous prompt's tokens */
+    long sends;           /* chat requests received */
+    long fail_every;      /* every k-th request answers HTTP 500 (0 = never) */
+    long stop_at;         /* ask the runner to stop at this request (0 = never) */
+    bool no_cached;       /* report no cached count */
+    bool no_tokenize;     /* no /tokenize endpoint */
+    bool never_reuse;     /* a broken cache: nothing is ever reused */
+    bool ignore_no_cache; /* reuse even when asked not to */
+    uint64_t *prev;       /* the previous prompt's tokens */
     size_t n_prev;
     uint64_t *cur;
     char *replies[FAKE_MAX_REPLIES];
     long n_replies;
-    long bad_history;      /* assistant messages that are not an earlier reply */
-    long max_messages;     /* most messages in one request */
+    long bad_history;  /* assistant messages that are not an earlier reply */
+    long max_messages; /* most messages in one request */
     long resets;
 } fake;
 
@@ -192,18 +192,18 @@ static void fake_free(fake *f)
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-static const char *base_spec =
-    "{\"name\": \"runner-test\", \"seed\": 3,"
-    " \"targets\": [{\"name\": \"fake\", \"base_url\": \"http://127.0.0.1:9\", \"api\": \"%s\"}],"
-    " \"workload\": {\"system_prompt_tokens\": [0, 64, 300], \"query_tokens\": [5],"
-    "   \"max_output_tokens\": 1},"
-    " %s"
-    " \"cache_modes\": [\"cold\", \"warm\"], \"repetitions\": %d, \"warmup_requests\": 1%s}";
+#define BASE_SPEC                                                                                  \
+    "{\"name\": \"runner-test\", \"seed\": 3,"                                                     \
+    " \"targets\": [{\"name\": \"fake\", \"base_url\": \"http://127.0.0.1:9\", \"api\": \"%s\"}]," \
+    " \"workload\": {\"system_prompt_tokens\": [0, 64, 300], \"query_tokens\": [5],"               \
+    "   \"max_output_tokens\": 1},"                                                                \
+    " %s"                                                                                          \
+    " \"cache_modes\": [\"cold\", \"warm\"], \"repetitions\": %d, \"warmup_requests\": 1%s}"
 
 static spec *make_spec(const char *api, const char *sessions, int reps, const char *extra)
 {
     char text[4096];
-    snprintf(text, sizeof text, base_spec, api, sessions, reps, extra);
+    snprintf(text, sizeof text, BASE_SPEC, api, sessions, reps, extra);
     spec *s = NULL;
     char err[KV_ERRLEN] = "";
     kv_status st = spec_parse(text, strlen(text), "test-spec.json", &s, err);
@@ -225,8 +225,8 @@ static void rmrf(const char *dir)
     assert_int_equal(system(cmd), 0);
 }
 
-static kv_status run_with(const spec *s, fake *f, const char *dir, bool resume,
-                          runner_summary *sum, char *err)
+static kv_status run_with(const spec *s, fake *f, const char *dir, bool resume, runner_summary *sum,
+                          char *err)
 {
     runner_io io = {f, fake_send, fake_tokenize, fake_reset};
     runner_options o;
@@ -474,8 +474,9 @@ static void runner_should_stop_repeating_cells_whose_median_is_known(void **stat
     (void)state;
     char dir[64], err[KV_ERRLEN] = "";
     tmpdir(dir, sizeof dir);
-    spec *s = make_spec("openai-chat", "", 20, ", \"stop\": {\"target_rel_ci\": 0.5, "
-                                              "\"min_repetitions\": 8}");
+    spec *s = make_spec("openai-chat", "", 20,
+                        ", \"stop\": {\"target_rel_ci\": 0.5, "
+                        "\"min_repetitions\": 8}");
     assert_true(s->stop.enabled);
     fake *f = fake_new();
     runner_summary sum;
