@@ -1,14 +1,254 @@
-/* cmd_plan.c - 'kvproof plan': placeholder until its module lands. */
+/* cmd_plan.c - 'kvproof plan': expands a spec into its trial plan and prints
+ * its size and cost (text) or the whole plan (JSON).
+ *
+ * Divided into: the option table and its parser (getopt_long; adding an
+ * option is one table row, one enum value and one case), the text summary,
+ * and the command itself.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/commands.h"
 #include "common/status.h"
+#include "common/util.h"
+#include "experiments/plan.h"
+#include "experiments/spec.h"
+
+typedef struct plan_opts {
+    const char *spec_path;
+    bool has_seed;
+    uint64_t seed;
+    bool json;
+    bool list;
+    double prefill_tps; /* 0 = no estimate */
+} plan_opts;
+
+enum { OPT_SEED = 256, OPT_FORMAT, OPT_TPS, OPT_LIST, OPT_HELP };
+
+static const struct option plan_options[] = {
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"assume-prefill-tps", required_argument, NULL, OPT_TPS},
+    {"list", no_argument, NULL, OPT_LIST},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+static void plan_usage(FILE *f)
+{
+    fprintf(f, "usage: kvproof plan SPEC.json [--seed N] [--format text|json]\n"
+               "                    [--assume-prefill-tps N] [--list]\n"
+               "\n"
+               "Expands an experiment spec (docs/spec.md) into its trials: cells x\n"
+               "repetitions plus warm-up trials, in the seeded order a run will use. Nothing\n"
+               "is sent to any server.\n"
+               "\n"
+               "options:\n"
+               "  --seed N                  draw the order with seed N instead of the spec's\n"
+               "                            seed (0 .. 2^64-1); the same seed gives the same\n"
+               "                            order on every machine\n"
+               "  --format text|json        text (default): counts, prompt tokens and an\n"
+               "                            estimate; json: the whole plan with every trial\n"
+               "  --assume-prefill-tps N    estimate the duration assuming the server prefills\n"
+               "                            N prompt tokens per second (decode not included)\n"
+               "  --list                    text format: also list every trial in run order\n"
+               "  -h, --help                show this help\n"
+               "\n"
+               "exit codes: 0 ok, 2 usage error, 3 invalid spec (one line per error on\n"
+               "stderr, each 'file:line:column: $.json.path: message').\n");
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    if (!s[0] || s[0] == '-')
+        return false;
+    errno = 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return false;
+    *out = (uint64_t)v;
+    return true;
+}
+
+static bool parse_positive(const char *s, double *out)
+{
+    errno = 0;
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v <= 0)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Returns -1 when the options are fine, else the exit code. */
+static int plan_parse_args(int argc, char **argv, plan_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    optind = 0; /* glibc: full reset, the CLI may parse more than once per process */
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", plan_options, NULL)) != -1) {
+        switch (c) {
+        case OPT_SEED:
+            if (!parse_u64(optarg, &o->seed)) {
+                fprintf(stderr, "kvproof plan: --seed expects an integer 0..2^64-1, got '%s'\n",
+                        optarg);
+                return KV_EXIT_USAGE;
+            }
+            o->has_seed = true;
+            break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "text") == 0) {
+                o->json = false;
+            } else if (strcmp(optarg, "json") == 0) {
+                o->json = true;
+            } else {
+                fprintf(stderr, "kvproof plan: --format expects text or json, got '%s'\n", optarg);
+                return KV_EXIT_USAGE;
+            }
+            break;
+        case OPT_TPS:
+            if (!parse_positive(optarg, &o->prefill_tps)) {
+                fprintf(stderr,
+                        "kvproof plan: --assume-prefill-tps expects a positive number, got "
+                        "'%s'\n",
+                        optarg);
+                return KV_EXIT_USAGE;
+            }
+            break;
+        case OPT_LIST:
+            o->list = true;
+            break;
+        case 'h':
+        case OPT_HELP:
+            plan_usage(stdout);
+            return KV_EXIT_OK;
+        case ':':
+            fprintf(stderr, "kvproof plan: option '%s' needs a value\n", argv[optind - 1]);
+            return KV_EXIT_USAGE;
+        default:
+            fprintf(stderr, "kvproof plan: unknown option '%s' (see 'kvproof plan --help')\n",
+                    argv[optind - 1]);
+            return KV_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "kvproof plan: expected exactly one SPEC.json (see 'kvproof plan "
+                        "--help')\n");
+        return KV_EXIT_USAGE;
+    }
+    o->spec_path = argv[optind];
+    return -1;
+}
+
+static void print_duration(double seconds)
+{
+    long long s = (long long)llround(seconds);
+    if (s >= 3600)
+        printf("%lldh %02lldm %02llds", s / 3600, s / 60 % 60, s % 60);
+    else if (s >= 60)
+        printf("%lldm %02llds", s / 60, s % 60);
+    else
+        printf("%.1f s", seconds);
+}
+
+static void print_text(const spec *s, const plan *p, const plan_opts *o)
+{
+    size_t modes = (size_t)s->cold + (size_t)s->warm;
+    long long priming = 0, warmup_requests = 0;
+    for (size_t i = 0; i < p->n_trials; i++) {
+        if (p->trials[i].kind == PLAN_WARMUP)
+            warmup_requests += p->trials[i].requests;
+        else if (p->trials[i].mode == SPEC_WARM)
+            priming++;
+    }
+    printf("spec:      %s (%s, hash %016llx)\n", s->name, s->path, (unsigned long long)s->hash);
+    printf("seed:      %llu (order %s)\n", (unsigned long long)p->seed,
+           s->order == SPEC_ORDER_BLOCKED ? "blocked: cell order" : "random");
+    printf("cells:     %zu (%zu target%s x %zu system prompt lengths x %zu query lengths x "
+           "%zu session lengths x %zu cache modes%s)\n",
+           p->n_cells, s->n_targets, s->n_targets == 1 ? "" : "s", s->n_system_prompt_tokens,
+           s->n_query_tokens, s->n_query_counts, modes,
+           s->n_session_system_prompt_tokens || s->n_session_query_tokens
+               ? ", longer sessions only where $.sessions allows"
+               : "");
+    printf("trials:    %zu (%zu measured = %zu cells x %ld repetitions, %zu warm-up)\n",
+           p->n_trials, p->n_measured, p->n_cells, s->repetitions, p->n_trials - p->n_measured);
+    printf("requests:  %lld (%lld measured turns, %lld priming, %lld warm-up)\n", p->n_requests,
+           p->n_requests - priming - warmup_requests, priming, warmup_requests);
+    printf("prompt tokens to prefill: %lld if nothing is cached, %lld when warm prefixes hit\n",
+           p->prompt_tokens, p->new_prompt_tokens);
+    if (o->prefill_tps > 0) {
+        printf("estimated prefill time at %.15g tokens/s: ", o->prefill_tps);
+        print_duration((double)p->new_prompt_tokens / o->prefill_tps);
+        printf(" with the cache working, ");
+        print_duration((double)p->prompt_tokens / o->prefill_tps);
+        printf(" without (decode and network not included)\n");
+    }
+    if (s->stop.enabled)
+        printf("adaptive stop: target relative CI %.15g, at least %ld repetitions per cell "
+               "(the counts above are the maximum)\n",
+               s->stop.target_rel_ci, s->stop.min_repetitions);
+    if (!o->list)
+        return;
+    printf("\n%6s  %-44s %8s %6s %4s %8s\n", "index", "id", "kind", "cell", "reqs", "nonce");
+    for (size_t i = 0; i < p->n_trials; i++) {
+        const plan_trial *t = &p->trials[i];
+        printf("%6zu  %-44s %8s %6zu %4ld %016llx\n", t->index, t->id,
+               t->kind == PLAN_WARMUP ? "warmup" : "measure", t->cell, t->requests,
+               (unsigned long long)t->nonce);
+    }
+}
 
 int cmd_plan(int argc, char **argv)
 {
-    if (cmd_wants_help(argc, argv)) {
-        printf("usage: kvproof plan SPEC.json [--seed N] [--format text|json] [--assume-prefill-tps N]\n\nExpands the spec into its trial plan.\n");
-        return KV_EXIT_OK;
+    plan_opts o;
+    int rc = plan_parse_args(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    char err[KV_ERRLEN] = "";
+    spec *s = NULL;
+    plan *p = NULL;
+    char *json = NULL;
+    kv_buf all = {0};
+    kv_status st = spec_load_all(o.spec_path, &s, err, &all);
+    if (st != KV_OK) {
+        if (all.len)
+            fputs(all.data, stderr);
+        else
+            fprintf(stderr, "kvproof plan: %s\n", err);
+        rc = kv_exit_code(st);
+        goto out;
     }
-    return cmd_not_yet("plan", "the trial plan");
+    st = plan_build(s, o.has_seed ? o.seed : s->seed, &p, err);
+    if (st != KV_OK) {
+        fprintf(stderr, "kvproof plan: %s\n", err);
+        rc = kv_exit_code(st);
+        goto out;
+    }
+    if (o.json) {
+        st = plan_to_json(s, p, &json);
+        if (st != KV_OK) {
+            fprintf(stderr, "kvproof plan: %s\n", kv_strerror(st));
+            rc = kv_exit_code(st);
+            goto out;
+        }
+        fputs(json, stdout);
+    } else {
+        print_text(s, p, &o);
+    }
+    rc = fflush(stdout) == 0 ? KV_EXIT_OK : KV_EXIT_FAILURE;
+out:
+    free(json);
+    kv_buf_free(&all);
+    plan_free(p);
+    spec_free(s);
+    return rc;
 }

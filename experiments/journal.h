@@ -19,14 +19,15 @@
 #include <stddef.h>
 
 #include "common/status.h"
+#include "common/util.h"
 #include "experiments/trial.h"
 
 typedef struct journal journal;
 
 typedef struct journal_target_meta {
-    char *name;           /* spec target name */
+    char *name; /* spec target name */
     char *base_url;
-    char *dialect;        /* detected or configured dialect, e.g. "llama.cpp" */
+    char *dialect; /* detected or configured dialect, e.g. "llama.cpp" */
     char *model;
     char *server_version; /* as probed; may be NULL */
     char *props;          /* probed server properties as compact JSON; may be NULL */
@@ -37,12 +38,12 @@ typedef struct journal_header {
     char *kvproof_version;
     char *spec_name;
     char *spec_path;
-    char *spec_json;      /* canonical spec JSON (spec->canonical) */
+    char *spec_json; /* canonical spec JSON (spec->canonical) */
     uint64_t spec_hash;
     uint64_t seed;
     size_t planned_trials;
-    double created_unix;  /* wall clock when the journal was created */
-    char *client_host;    /* hostname, CPU model, OS: for the report */
+    double created_unix; /* wall clock when the journal was created */
+    char *client_host;   /* hostname, CPU model, OS: for the report */
     journal_target_meta *targets;
     size_t n_targets;
 } journal_header;
@@ -57,11 +58,21 @@ kv_status journal_open(const char *path, const journal_header *h, bool resume, b
 kv_status journal_append(journal *j, const trial_record *t, char *err) KV_MUST_USE;
 void journal_close(journal *j);
 
+/* Trials the journal holds (after journal_open: those found on resume plus
+ * those appended since). */
+size_t journal_trials(const journal *j);
+/* Bytes of a torn last line that journal_open truncated on resume (0 if none). */
+size_t journal_repaired_bytes(const journal *j);
+/* Trial lines repeating an earlier plan index found on resume (the first is
+ * kept; journal_append never writes one). */
+size_t journal_duplicates(const journal *j);
+
 typedef struct journal_data {
     journal_header header;
     trial_record *trials; /* in file order */
     size_t n_trials;
-    size_t torn_lines;    /* an incomplete last line that was skipped (0 or 1) */
+    size_t torn_lines;       /* an incomplete last line that was skipped (0 or 1) */
+    size_t duplicate_trials; /* later lines repeating a plan index: skipped, first kept */
 } journal_data;
 
 /* Reads a journal for analysis. Errors name file:line and the field, e.g.
@@ -69,5 +80,18 @@ typedef struct journal_data {
 kv_status journal_load(const char *path, journal_data **out, char *err) KV_MUST_USE;
 void journal_data_free(journal_data *d);
 void journal_header_clear(journal_header *h);
+
+/* JSON conversion of single lines (experiments/journal_json.c), without the
+ * trailing newline. Appends to `out`. NaN times become null, -1 token counts
+ * stay -1, `props`/`raw`/`spec_json` are embedded as JSON values. */
+kv_status journal_header_to_json(const journal_header *h, kv_buf *out, char *err) KV_MUST_USE;
+kv_status journal_trial_to_json(const trial_record *t, kv_buf *out, char *err) KV_MUST_USE;
+/* Parse one line into a header / trial (the caller clears it, also on
+ * failure). `where` prefixes messages ("file:line"); `planned_trials` bounds
+ * plan_index (SIZE_MAX = unbounded). */
+kv_status journal_header_from_json(const char *line, size_t len, const char *where,
+                                   journal_header *h, char *err) KV_MUST_USE;
+kv_status journal_trial_from_json(const char *line, size_t len, const char *where,
+                                  size_t planned_trials, trial_record *t, char *err) KV_MUST_USE;
 
 #endif

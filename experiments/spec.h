@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "common/status.h"
+#include "common/util.h"
 
 typedef enum spec_api {
     SPEC_API_AUTO = 0,
@@ -52,8 +53,8 @@ typedef enum spec_metric {
 } spec_metric;
 
 typedef struct spec_hypothesis {
-    char *id;                  /* e.g. "H1" */
-    char *description;         /* plain-language statement; may be NULL */
+    char *id;          /* e.g. "H1" */
+    char *description; /* plain-language statement; may be NULL */
     spec_metric metric;
     char *target;              /* target name, or NULL for every target */
     long system_prompt_tokens; /* length the metric is taken at; -1 = the largest */
@@ -86,11 +87,19 @@ typedef struct spec {
     long *query_tokens; /* sweep, tokens, each >= 1 */
     size_t n_query_tokens;
     long max_output_tokens; /* tokens generated per request; default 1 */
-    char *corpus;           /* path of the text prompts are synthesised from */
+    char *corpus;           /* path of the text prompts are synthesised from, resolved
+                               (current directory first, then the source tree) */
+    char *corpus_name;      /* the corpus path as the spec gives it (canonical form) */
     double temperature;     /* default 0 */
 
     long *query_counts; /* session lengths (queries per conversation); default [1] */
     size_t n_query_counts;
+    /* Sessions longer than one query run only at these lengths (subsets of
+     * the workload's lists); NULL/0 = at every length. */
+    long *session_system_prompt_tokens;
+    size_t n_session_system_prompt_tokens;
+    long *session_query_tokens;
+    size_t n_session_query_tokens;
 
     bool cold; /* cache_modes contains "cold" */
     bool warm; /* cache_modes contains "warm" */
@@ -116,6 +125,24 @@ kv_status spec_load(const char *path, spec **out, char *err) KV_MUST_USE;
 kv_status spec_parse(const char *text, size_t len, const char *name, spec **out,
                      char *err) KV_MUST_USE;
 void spec_free(spec *s);
+
+/* Like spec_parse, but also appends every validation error (one line each,
+ * sorted by position, at most 50) to `all` when it is not NULL. */
+kv_status spec_parse_all(const char *text, size_t len, const char *name, spec **out, char *err,
+                         kv_buf *all) KV_MUST_USE;
+kv_status spec_load_all(const char *path, spec **out, char *err, kv_buf *all) KV_MUST_USE;
+
+/* Writes the canonical JSON of a validated spec (compact, keys in fixed
+ * order, defaults filled in); *out is malloc'd. spec->canonical holds the
+ * same text. */
+kv_status spec_canonical_json(const spec *s, char **out) KV_MUST_USE;
+
+/* True when the design has a cell with these lengths and session length
+ * (query_count 1 always; longer sessions only where `sessions` allows). */
+bool spec_has_cell(const spec *s, long system_prompt_tokens, long query_tokens, long query_count);
+
+/* The corpus used when the spec names none (relative to the source tree). */
+#define SPEC_DEFAULT_CORPUS "data/corpus/engineering-notes.txt"
 
 const char *spec_api_name(spec_api api);
 const char *spec_cache_mode_name(spec_cache_mode m);

@@ -1,0 +1,429 @@
+/* journal.c - the crash-safe trial journal on disk (journal.h,
+ * docs/journal.md). Line encoding lives in journal_json.c.
+ *
+ * Divided into: file helpers (whole-line writes, reads, directory sync),
+ * opening (create, or resume: lock, verify, repair), appending, and loading
+ * for analysis.
+ *
+ * Crash safety: a line is written with one pwrite loop at the end of the
+ * last complete line and fdatasync'd before journal_append returns; a failed
+ * write is truncated away. A crash can therefore leave at most one partial
+ * last line, which resume truncates and load skips.
+ */
+#include "experiments/journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct journal {
+    int fd;
+    char *path;
+    size_t size;       /* bytes of complete lines: where the next line goes */
+    size_t planned;    /* header.planned_trials */
+    bool *recorded;    /* per plan index: a trial line exists */
+    size_t n_trials;   /* distinct trials recorded */
+    size_t repaired;   /* bytes of a torn last line removed on open */
+    size_t duplicates; /* repeated plan indexes found on open */
+};
+
+/* ---- file helpers ------------------------------------------------------ */
+
+static kv_status jn_write_all(int fd, const char *p, size_t n, size_t off)
+{
+    while (n > 0) {
+        ssize_t w = pwrite(fd, p, n, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
+            return KV_ERR_IO;
+        }
+        p += w;
+        n -= (size_t)w;
+        off += (size_t)w;
+    }
+    return KV_OK;
+}
+
+/* Writes one line at j->size and makes it durable; on failure cuts the file
+ * back so no partial line remains (when the file system lets us). */
+static kv_status jn_write_line(journal *j, const kv_buf *line, char *err)
+{
+    const char *what = "writing";
+    kv_status st = jn_write_all(j->fd, line->data, line->len, j->size);
+    if (st == KV_OK && fdatasync(j->fd) != 0) {
+        what = "syncing";
+        st = KV_ERR_IO;
+    }
+    if (st != KV_OK) {
+        int e = errno;
+        bool cut = ftruncate(j->fd, (off_t)j->size) == 0 && fdatasync(j->fd) == 0;
+        return kv_fail(err, st, "%s journal %s: %s (%s)", what, j->path, strerror(e),
+                       cut ? "the partial line was removed" : "a partial line may remain");
+    }
+    j->size += line->len;
+    return KV_OK;
+}
+
+static kv_status jn_read_fd(journal *j, kv_buf *b, char *err)
+{
+    char chunk[65536];
+    off_t off = 0;
+    for (;;) {
+        ssize_t r = pread(j->fd, chunk, sizeof chunk, off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return kv_fail(err, KV_ERR_IO, "reading journal %s: %s", j->path, strerror(errno));
+        if (r == 0)
+            return KV_OK;
+        if (kv_buf_append(b, chunk, (size_t)r) != KV_OK)
+            return kv_fail(err, KV_ERR_NOMEM, "out of memory reading journal %s", j->path);
+        off += r;
+    }
+}
+
+/* Makes a newly created file's directory entry durable. */
+static void jn_sync_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    if (!dir)
+        return;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd); /* best effort: some file systems refuse directory syncs */
+        close(fd);
+    }
+    free(dir);
+}
+
+/* Next line [*start, *end) of text; *end points at its '\n' or at text+len
+ * when the line is unterminated. false at the end. */
+static bool jn_next_line(const char *text, size_t len, size_t *pos, const char **start,
+                         const char **end)
+{
+    if (*pos >= len)
+        return false;
+    *start = text + *pos;
+    const char *nl = memchr(*start, '\n', len - *pos);
+    *end = nl ? nl : text + len;
+    *pos = (size_t)(*end - text) + 1;
+    return true;
+}
+
+/* ---- opening ----------------------------------------------------------- */
+
+void journal_close(journal *j)
+{
+    if (!j)
+        return;
+    if (j->fd >= 0)
+        close(j->fd); /* releases the lock */
+    free(j->recorded);
+    free(j->path);
+    free(j);
+}
+
+size_t journal_trials(const journal *j)
+{
+    return j ? j->n_trials : 0;
+}
+
+size_t journal_repaired_bytes(const journal *j)
+{
+    return j ? j->repaired : 0;
+}
+
+size_t journal_duplicates(const journal *j)
+{
+    return j ? j->duplicates : 0;
+}
+
+static kv_status jn_check_header(const journal *j, const journal_header *want,
+                                 const journal_header *got, char *err)
+{
+    if (got->spec_hash != want->spec_hash)
+        return kv_fail(err, KV_ERR_INPUT,
+                       "%s: journal was written for a different spec (spec hash %016llx in the "
+                       "journal, %016llx now); use a new journal or the original spec",
+                       j->path, (unsigned long long)got->spec_hash,
+                       (unsigned long long)want->spec_hash);
+    if (got->seed != want->seed)
+        return kv_fail(err, KV_ERR_INPUT,
+                       "%s: journal was written for a different seed (%llu in the journal, %llu "
+                       "now)",
+                       j->path, (unsigned long long)got->seed, (unsigned long long)want->seed);
+    if (got->planned_trials != want->planned_trials)
+        return kv_fail(err, KV_ERR_INPUT,
+                       "%s: journal plans %zu trials, this run plans %zu (a different kvproof "
+                       "version?)",
+                       j->path, got->planned_trials, want->planned_trials);
+    return KV_OK;
+}
+
+/* Reads an existing journal for resume: checks the header, records which
+ * trials are present, then truncates a torn last line. */
+static kv_status jn_resume(journal *j, const journal_header *want, char *err)
+{
+    kv_buf text = {0};
+    journal_header got = {0};
+    trial_record t = {0};
+    char where[4096];
+    size_t pos = 0, lineno = 0, complete = 0;
+    const char *s, *e;
+    kv_status st = jn_read_fd(j, &text, err);
+    if (st != KV_OK)
+        goto out;
+    while (st == KV_OK && jn_next_line(text.data, text.len, &pos, &s, &e)) {
+        if (e == text.data + text.len)
+            break; /* torn last line: repaired below */
+        lineno++;
+        complete = pos;
+        snprintf(where, sizeof where, "%s:%zu", j->path, lineno);
+        if (lineno == 1) {
+            st = journal_header_from_json(s, (size_t)(e - s), where, &got, err);
+            if (st == KV_OK)
+                st = jn_check_header(j, want, &got, err);
+            continue;
+        }
+        st = journal_trial_from_json(s, (size_t)(e - s), where, j->planned, &t, err);
+        if (st == KV_OK && j->recorded[t.plan_index]) {
+            j->duplicates++;
+        } else if (st == KV_OK) {
+            j->recorded[t.plan_index] = true;
+            j->n_trials++;
+        }
+        trial_record_clear(&t);
+    }
+    if (st != KV_OK)
+        goto out;
+    if (complete < text.len) {
+        if (ftruncate(j->fd, (off_t)complete) != 0 || fdatasync(j->fd) != 0) {
+            st = kv_fail(err, KV_ERR_IO, "repairing the torn last line of journal %s: %s", j->path,
+                         strerror(errno));
+            goto out;
+        }
+        j->repaired = text.len - complete;
+    }
+    j->size = complete;
+out:
+    trial_record_clear(&t);
+    journal_header_clear(&got);
+    kv_buf_free(&text);
+    return st;
+}
+
+static kv_status jn_write_header(journal *j, const journal_header *h, char *err)
+{
+    char version[] = KVPROOF_VERSION;
+    journal_header copy = *h;
+    if (!copy.kvproof_version)
+        copy.kvproof_version = version;
+    if (copy.created_unix == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        copy.created_unix = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    }
+    kv_buf line = {0};
+    kv_status st = journal_header_to_json(&copy, &line, err);
+    if (st == KV_OK && kv_buf_append(&line, "\n", 1) != KV_OK)
+        st = kv_fail(err, KV_ERR_NOMEM, "out of memory writing the journal header");
+    if (st == KV_OK)
+        st = jn_write_line(j, &line, err);
+    kv_buf_free(&line);
+    if (st == KV_OK)
+        jn_sync_dir(j->path);
+    return st;
+}
+
+kv_status journal_open(const char *path, const journal_header *h, bool resume, bool *done,
+                       journal **out, char *err)
+{
+    kv_status st = KV_OK;
+    struct stat sb;
+    *out = NULL;
+    journal *j = calloc(1, sizeof *j);
+    if (!j)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory opening journal %s", path);
+    j->fd = -1;
+    j->planned = h->planned_trials;
+    j->path = strdup(path);
+    j->recorded = calloc(h->planned_trials ? h->planned_trials : 1, sizeof *j->recorded);
+    if (!j->path || !j->recorded) {
+        st = kv_fail(err, KV_ERR_NOMEM, "out of memory opening journal %s", path);
+        goto out;
+    }
+    j->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (j->fd < 0) {
+        st = kv_fail(err, KV_ERR_IO, "cannot open journal %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (flock(j->fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            st = kv_fail(err, KV_ERR_LOCKED,
+                         "journal %s is locked: another kvproof run is writing it", path);
+        else
+            st = kv_fail(err, KV_ERR_IO, "cannot lock journal %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (fstat(j->fd, &sb) != 0) {
+        st = kv_fail(err, KV_ERR_IO, "cannot stat journal %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (sb.st_size > 0 && !resume) {
+        st = kv_fail(err, KV_ERR_USAGE,
+                     "journal %s already exists (%lld bytes); resume it or choose another file",
+                     path, (long long)sb.st_size);
+        goto out;
+    }
+    if (sb.st_size > 0)
+        st = jn_resume(j, h, err);
+    if (st == KV_OK && j->size == 0)
+        st = jn_write_header(j, h, err);
+    if (st != KV_OK)
+        goto out;
+    for (size_t i = 0; done && i < h->planned_trials; i++)
+        done[i] = j->recorded[i];
+    *out = j;
+    j = NULL;
+out:
+    journal_close(j);
+    return st;
+}
+
+/* ---- appending --------------------------------------------------------- */
+
+kv_status journal_append(journal *j, const trial_record *t, char *err)
+{
+    if (t->plan_index >= j->planned)
+        return kv_fail(err, KV_ERR_INTERNAL, "trial %zu is outside the plan of %zu trials",
+                       t->plan_index, j->planned);
+    if (j->recorded[t->plan_index])
+        return kv_fail(err, KV_ERR_INTERNAL, "trial %zu (%s) is already in journal %s",
+                       t->plan_index, t->id, j->path);
+    kv_buf line = {0};
+    kv_status st = journal_trial_to_json(t, &line, err);
+    if (st == KV_OK && kv_buf_append(&line, "\n", 1) != KV_OK)
+        st = kv_fail(err, KV_ERR_NOMEM, "out of memory writing a journal line");
+    if (st == KV_OK)
+        st = jn_write_line(j, &line, err);
+    kv_buf_free(&line);
+    if (st == KV_OK) {
+        j->recorded[t->plan_index] = true;
+        j->n_trials++;
+    }
+    return st;
+}
+
+/* ---- loading ----------------------------------------------------------- */
+
+void journal_header_clear(journal_header *h)
+{
+    if (!h)
+        return;
+    for (size_t i = 0; i < h->n_targets; i++) {
+        journal_target_meta *m = &h->targets[i];
+        free(m->name);
+        free(m->base_url);
+        free(m->dialect);
+        free(m->model);
+        free(m->server_version);
+        free(m->props);
+    }
+    free(h->targets);
+    free(h->kvproof_version);
+    free(h->spec_name);
+    free(h->spec_path);
+    free(h->spec_json);
+    free(h->client_host);
+    memset(h, 0, sizeof *h);
+}
+
+void journal_data_free(journal_data *d)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->n_trials; i++)
+        trial_record_clear(&d->trials[i]);
+    free(d->trials);
+    journal_header_clear(&d->header);
+    free(d);
+}
+
+static kv_status jn_add_trial(journal_data *d, size_t *cap, trial_record *t)
+{
+    if (d->n_trials == *cap) {
+        size_t n = *cap ? *cap * 2 : 64;
+        trial_record *p = realloc(d->trials, n * sizeof *p);
+        if (!p)
+            return KV_ERR_NOMEM;
+        d->trials = p;
+        *cap = n;
+    }
+    d->trials[d->n_trials++] = *t;
+    memset(t, 0, sizeof *t);
+    return KV_OK;
+}
+
+kv_status journal_load(const char *path, journal_data **out, char *err)
+{
+    char *text = NULL;
+    size_t len = 0, pos = 0, lineno = 0, cap = 0;
+    bool *seen = NULL;
+    trial_record t = {0};
+    char where[4096];
+    const char *s, *e;
+    *out = NULL;
+    journal_data *d = calloc(1, sizeof *d);
+    if (!d)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory loading journal %s", path);
+    kv_status st = kv_read_file(path, &text, &len, err);
+    if (st == KV_OK && len == 0)
+        st = kv_fail(err, KV_ERR_INPUT, "%s: empty journal (no header line)", path);
+    while (st == KV_OK && jn_next_line(text, len, &pos, &s, &e)) {
+        lineno++;
+        snprintf(where, sizeof where, "%s:%zu", path, lineno);
+        if (e == text + len) { /* no '\n': a write cut short by a crash */
+            if (lineno == 1)
+                st = kv_fail(err, KV_ERR_INPUT, "%s: the header line is incomplete", where);
+            d->torn_lines = 1;
+            break;
+        }
+        if (s == e) {
+            st = kv_fail(err, KV_ERR_INPUT, "%s: empty line", where);
+        } else if (lineno == 1) {
+            st = journal_header_from_json(s, (size_t)(e - s), where, &d->header, err);
+            seen = st == KV_OK ? calloc(d->header.planned_trials + 1, sizeof *seen) : NULL;
+            if (st == KV_OK && !seen)
+                st = kv_fail(err, KV_ERR_NOMEM, "out of memory loading journal %s", path);
+        } else {
+            st = journal_trial_from_json(s, (size_t)(e - s), where, d->header.planned_trials, &t,
+                                         err);
+            if (st == KV_OK && seen[t.plan_index])
+                d->duplicate_trials++;
+            else if (st == KV_OK && jn_add_trial(d, &cap, &t) != KV_OK)
+                st = kv_fail(err, KV_ERR_NOMEM, "out of memory loading journal %s", path);
+            else if (st == KV_OK)
+                seen[d->trials[d->n_trials - 1].plan_index] = true;
+            trial_record_clear(&t);
+        }
+    }
+    trial_record_clear(&t);
+    free(seen);
+    free(text);
+    if (st != KV_OK) {
+        journal_data_free(d);
+        return st;
+    }
+    *out = d;
+    return KV_OK;
+}

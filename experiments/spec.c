@@ -1,0 +1,778 @@
+/* spec.c - loading and validating an experiment spec (docs/spec.md).
+ *
+ * Divided into: names of enums, the per-section validators (targets,
+ * workload, sessions, run settings, hypotheses, stop), cross-field checks,
+ * and spec_parse/spec_load which tie the position scanner (spec_pos.c), the
+ * cJSON parse and the canonical form (spec_canon.c) together. Every
+ * validator records positioned errors in a check_ctx and keeps going.
+ */
+#include "experiments/spec.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "experiments/spec_check.h"
+#include "experiments/spec_pos.h"
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Limits (docs/spec.md). */
+#define SPEC_MAX_TOKENS 1048576L
+#define SPEC_MAX_SEED 9007199254740991L /* 2^53 - 1: exact in a JSON number */
+#define SPEC_MAX_QUERY_COUNT 1000L
+#define SPEC_MAX_REPETITIONS 100000L
+#define SPEC_MAX_WARMUP 1000L
+#define SPEC_MAX_RETRIES 100L
+#define SPEC_MAX_CONCURRENCY 256L
+#define SPEC_MAX_TIMEOUT_S 86400.0
+#define SPEC_MAX_NAME 40
+
+static const char *const api_names[] = {"auto",   "openai-chat", "openai-completions", "llama.cpp",
+                                        "ollama", "lmstudio",    "anthropic"};
+static const char *const mode_names[] = {"cold", "warm"};
+static const char *const order_names[] = {"random", "blocked"};
+static const char *const metric_names[] = {"overhead_fraction", "speedup", "session_speedup",
+                                           "prefill_ms_per_token"};
+
+const char *spec_api_name(spec_api api)
+{
+    return (size_t)api < N_OF(api_names) ? api_names[api] : "unknown";
+}
+
+const char *spec_cache_mode_name(spec_cache_mode m)
+{
+    return (size_t)m < N_OF(mode_names) ? mode_names[m] : "unknown";
+}
+
+const char *spec_metric_name(spec_metric m)
+{
+    return (size_t)m < N_OF(metric_names) ? metric_names[m] : "unknown";
+}
+
+/* ---- targets --------------------------------------------------------------- */
+
+static bool name_chars_ok(const char *s)
+{
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
+            return false;
+    return true;
+}
+
+static bool env_name_ok(const char *s)
+{
+    if (!isalpha((unsigned char)s[0]) && s[0] != '_')
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_')
+            return false;
+    return true;
+}
+
+static bool url_ok(char *u)
+{
+    const char *rest = NULL;
+    if (strncmp(u, "http://", 7) == 0)
+        rest = u + 7;
+    else if (strncmp(u, "https://", 8) == 0)
+        rest = u + 8;
+    if (!rest || !*rest || *rest == '/' || *rest == ':')
+        return false;
+    for (const char *p = u; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            return false;
+    size_t n = strlen(u);
+    while (n > (size_t)(rest - u) && u[n - 1] == '/')
+        u[--n] = '\0';
+    return true;
+}
+
+static bool header_name_ok(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("!#$%&'*+-.^_`|~", *s))
+            return false;
+    return true;
+}
+
+static const char *const secret_headers[] = {"authorization", "proxy-authorization", "x-api-key",
+                                             "api-key", "cookie"};
+
+static void load_headers(check_ctx *c, const check_val *v, spec_target *t)
+{
+    if (!cJSON_IsObject(v->j)) {
+        check_error_at(c, v, false, "expected an object of header names to strings");
+        return;
+    }
+    size_t n = check_len(v);
+    t->headers = calloc(n ? n : 1, sizeof *t->headers);
+    if (!t->headers) {
+        c->nomem = true;
+        return;
+    }
+    size_t i = 0;
+    for (const cJSON *k = v->j->child; k && i < v->p->n_kids; k = k->next, i++) {
+        check_val h = {.j = k, .p = &v->p->kids[i]};
+        spec_path_key(h.path, v->path, k->string, strlen(k->string));
+        if (!header_name_ok(k->string)) {
+            check_error_at(c, &h, true, "invalid HTTP header name");
+            continue;
+        }
+        bool secret = false;
+        for (size_t q = 0; q < N_OF(secret_headers); q++)
+            secret = secret || strcasecmp(k->string, secret_headers[q]) == 0;
+        if (secret) {
+            check_error_at(c, &h, true,
+                           "credentials must not be written in a spec: name an environment "
+                           "variable in \"api_key_env\" instead");
+            continue;
+        }
+        bool dup = false;
+        for (const cJSON *e = v->j->child; e != k && !dup; e = e->next)
+            dup = strcasecmp(e->string, k->string) == 0;
+        if (dup) {
+            check_error_at(c, &h, true, "duplicate header");
+            continue;
+        }
+        char *val = NULL;
+        if (!check_string(c, &h, false, &val))
+            continue;
+        if (strpbrk(val, "\r\n")) {
+            check_error_at(c, &h, false, "header values must not contain line breaks");
+            free(val);
+            continue;
+        }
+        char *name = strdup(k->string);
+        if (!name) {
+            free(val);
+            c->nomem = true;
+            return;
+        }
+        t->headers[t->n_headers].name = name;
+        t->headers[t->n_headers].value = val;
+        t->n_headers++;
+    }
+}
+
+static void load_target(check_ctx *c, const check_val *v, spec_target *t)
+{
+    static const char *const keys[] = {"name",  "base_url",    "api",
+                                       "model", "api_key_env", "headers"};
+    t->api = SPEC_API_AUTO;
+    if (!check_object(c, v, keys, N_OF(keys)))
+        return;
+    check_val m = check_member(v, "name");
+    if (check_required(c, &m) && check_string(c, &m, true, &t->name)) {
+        if (strlen(t->name) > SPEC_MAX_NAME || !name_chars_ok(t->name))
+            check_error_at(c, &m, false,
+                           "must be 1 to %d characters of letters, digits, '-', '_' or '.'",
+                           SPEC_MAX_NAME);
+    }
+    m = check_member(v, "base_url");
+    if (check_required(c, &m) && check_string(c, &m, true, &t->base_url) && !url_ok(t->base_url))
+        check_error_at(c, &m, false, "expected an http:// or https:// URL with a host");
+    m = check_member(v, "api");
+    if (!m.absent) {
+        int k = check_enum(c, &m, api_names, N_OF(api_names));
+        if (k >= 0)
+            t->api = (spec_api)k;
+    }
+    m = check_member(v, "model");
+    if (!m.absent)
+        (void)check_string(c, &m, true, &t->model);
+    m = check_member(v, "api_key_env");
+    if (!m.absent && check_string(c, &m, true, &t->api_key_env) && !env_name_ok(t->api_key_env)) {
+        /* Never echo the value: it may be the key itself. */
+        check_error_at(c, &m, false,
+                       "expected the name of an environment variable (e.g. \"OPENAI_API_KEY\"), "
+                       "not the key itself");
+        free(t->api_key_env);
+        t->api_key_env = NULL;
+    }
+    m = check_member(v, "headers");
+    if (!m.absent)
+        load_headers(c, &m, t);
+}
+
+static void load_targets(check_ctx *c, const check_val *v, spec *s)
+{
+    if (!check_required(c, v) || !check_array(c, v, true))
+        return;
+    size_t n = check_len(v);
+    s->targets = calloc(n, sizeof *s->targets);
+    if (!s->targets) {
+        c->nomem = true;
+        return;
+    }
+    s->n_targets = n;
+    for (size_t i = 0; i < n; i++) {
+        check_val e = check_elem(v, i);
+        load_target(c, &e, &s->targets[i]);
+        if (!s->targets[i].name)
+            continue;
+        for (size_t k = 0; k < i; k++) {
+            if (s->targets[k].name && strcmp(s->targets[k].name, s->targets[i].name) == 0) {
+                check_val nm = check_member(&e, "name");
+                check_error_at(c, &nm, false, "duplicate target name \"%s\" (also $.targets[%zu])",
+                               s->targets[i].name, k);
+                break;
+            }
+        }
+    }
+}
+
+/* ---- workload and sessions ------------------------------------------------------ */
+
+static bool file_readable(const char *p)
+{
+    return access(p, R_OK) == 0;
+}
+
+/* Resolves a relative corpus path: current directory first, then the source
+ * tree. *out is malloc'd; false when neither exists. */
+static bool resolve_corpus(const char *rel, char **out)
+{
+    *out = NULL;
+    if (rel[0] == '/' || file_readable(rel)) {
+        *out = strdup(rel);
+        return *out && file_readable(rel);
+    }
+    kv_buf b = {0};
+    if (kv_buf_appendf(&b, "%s/%s", KVPROOF_SOURCE_DIR, rel) != KV_OK)
+        return false;
+    if (!file_readable(b.data)) {
+        kv_buf_free(&b);
+        return false;
+    }
+    *out = b.data;
+    return true;
+}
+
+static void load_workload(check_ctx *c, const check_val *v, spec *s)
+{
+    static const char *const keys[] = {"system_prompt_tokens", "query_tokens", "max_output_tokens",
+                                       "corpus", "temperature"};
+    if (!check_required(c, v) || !check_object(c, v, keys, N_OF(keys)))
+        return;
+    check_val m = check_member(v, "system_prompt_tokens");
+    if (check_required(c, &m))
+        (void)check_long_list(c, &m, 0, SPEC_MAX_TOKENS, &s->system_prompt_tokens,
+                              &s->n_system_prompt_tokens);
+    m = check_member(v, "query_tokens");
+    if (check_required(c, &m))
+        (void)check_long_list(c, &m, 1, SPEC_MAX_TOKENS, &s->query_tokens, &s->n_query_tokens);
+    m = check_member(v, "max_output_tokens");
+    if (!m.absent)
+        (void)check_long(c, &m, 1, SPEC_MAX_TOKENS, &s->max_output_tokens);
+    m = check_member(v, "temperature");
+    if (!m.absent)
+        (void)check_double(c, &m, 0, 2, false, &s->temperature);
+    m = check_member(v, "corpus");
+    if (!m.absent) {
+        free(s->corpus_name);
+        s->corpus_name = NULL;
+        if (!check_string(c, &m, true, &s->corpus_name))
+            return;
+        if (!resolve_corpus(s->corpus_name, &s->corpus))
+            check_error_at(c, &m, false,
+                           "cannot read the corpus file \"%s\" (looked in the current directory "
+                           "and in the source tree)",
+                           s->corpus_name);
+    }
+}
+
+static bool list_has(const long *v, size_t n, long x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == x)
+            return true;
+    return false;
+}
+
+static void list_text(char *dst, size_t cap, const long *v, size_t n)
+{
+    size_t used = 0;
+    dst[0] = '\0';
+    for (size_t i = 0; i < n && used < cap; i++) {
+        int w = snprintf(dst + used, cap - used, "%s%ld", i ? ", " : "", v[i]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
+/* A sessions filter list: distinct values, each one of the workload's. */
+static void load_subset(check_ctx *c, const check_val *v, const long *all, size_t n_all,
+                        const char *what, long **out, size_t *n)
+{
+    if (!check_long_list(c, v, 0, SPEC_MAX_TOKENS, out, n) || n_all == 0)
+        return;
+    for (size_t i = 0; i < *n; i++) {
+        if (!list_has(all, n_all, (*out)[i])) {
+            char list[256];
+            list_text(list, sizeof list, all, n_all);
+            check_val e = check_elem(v, i);
+            check_error_at(c, &e, false, "must be one of the workload's %s (%s)", what, list);
+        }
+    }
+}
+
+static void load_sessions(check_ctx *c, const check_val *v, spec *s)
+{
+    static const char *const keys[] = {"query_counts", "system_prompt_tokens", "query_tokens"};
+    if (!check_object(c, v, keys, N_OF(keys)))
+        return;
+    check_val m = check_member(v, "query_counts");
+    if (!m.absent) {
+        long *vals = NULL;
+        size_t n = 0;
+        if (check_long_list(c, &m, 1, SPEC_MAX_QUERY_COUNT, &vals, &n)) {
+            free(s->query_counts);
+            s->query_counts = vals;
+            s->n_query_counts = n;
+        }
+    }
+    m = check_member(v, "system_prompt_tokens");
+    if (!m.absent)
+        load_subset(c, &m, s->system_prompt_tokens, s->n_system_prompt_tokens,
+                    "system_prompt_tokens", &s->session_system_prompt_tokens,
+                    &s->n_session_system_prompt_tokens);
+    m = check_member(v, "query_tokens");
+    if (!m.absent)
+        load_subset(c, &m, s->query_tokens, s->n_query_tokens, "query_tokens",
+                    &s->session_query_tokens, &s->n_session_query_tokens);
+}
+
+bool spec_has_cell(const spec *s, long system_prompt_tokens, long query_tokens, long query_count)
+{
+    if (!list_has(s->system_prompt_tokens, s->n_system_prompt_tokens, system_prompt_tokens) ||
+        !list_has(s->query_tokens, s->n_query_tokens, query_tokens) ||
+        !list_has(s->query_counts, s->n_query_counts, query_count))
+        return false;
+    if (query_count == 1)
+        return true;
+    if (s->n_session_system_prompt_tokens &&
+        !list_has(s->session_system_prompt_tokens, s->n_session_system_prompt_tokens,
+                  system_prompt_tokens))
+        return false;
+    if (s->n_session_query_tokens &&
+        !list_has(s->session_query_tokens, s->n_session_query_tokens, query_tokens))
+        return false;
+    return true;
+}
+
+static void load_cache_modes(check_ctx *c, const check_val *v, spec *s)
+{
+    if (!check_array(c, v, true))
+        return;
+    bool seen[2] = {false, false};
+    for (size_t i = 0; i < check_len(v); i++) {
+        check_val e = check_elem(v, i);
+        int k = check_enum(c, &e, mode_names, N_OF(mode_names));
+        if (k < 0)
+            continue;
+        if (seen[k])
+            check_error_at(c, &e, false, "duplicate value \"%s\"", mode_names[k]);
+        seen[k] = true;
+    }
+    s->cold = seen[SPEC_COLD];
+    s->warm = seen[SPEC_WARM];
+}
+
+static void load_timeouts(check_ctx *c, const check_val *v, spec *s)
+{
+    static const char *const keys[] = {"connect", "first_token", "total"};
+    if (!check_object(c, v, keys, N_OF(keys)))
+        return;
+    check_val m = check_member(v, "connect");
+    if (!m.absent)
+        (void)check_double(c, &m, 0, SPEC_MAX_TIMEOUT_S, true, &s->timeout_connect_s);
+    check_val ft = check_member(v, "first_token");
+    bool ft_ok =
+        !ft.absent && check_double(c, &ft, 0, SPEC_MAX_TIMEOUT_S, true, &s->timeout_first_token_s);
+    check_val tot = check_member(v, "total");
+    bool tot_ok =
+        !tot.absent && check_double(c, &tot, 0, SPEC_MAX_TIMEOUT_S, true, &s->timeout_total_s);
+    if ((ft_ok || tot_ok) && s->timeout_first_token_s > s->timeout_total_s) {
+        const check_val *at = tot_ok ? &tot : &ft;
+        check_error_at(c, at, false,
+                       "the total timeout (%.15g s) must not be shorter than the first-token "
+                       "timeout (%.15g s)",
+                       s->timeout_total_s, s->timeout_first_token_s);
+    }
+}
+
+/* ---- hypotheses and stopping ----------------------------------------------------- */
+
+static long list_max(const long *v, size_t n)
+{
+    long m = -1;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] > m)
+            m = v[i];
+    return m;
+}
+
+static void load_hypothesis(check_ctx *c, const check_val *v, spec *s, spec_hypothesis *h,
+                            bool lists_ok)
+{
+    static const char *const keys[] = {
+        "id",  "description", "metric", "target", "at_system_prompt_tokens", "at_query_count",
+        "min", "max"};
+    h->min = NAN;
+    h->max = NAN;
+    h->system_prompt_tokens = -1;
+    h->query_count = -1;
+    if (!check_object(c, v, keys, N_OF(keys)))
+        return;
+    check_val m = check_member(v, "id");
+    if (check_required(c, &m))
+        (void)check_string(c, &m, true, &h->id);
+    m = check_member(v, "description");
+    if (!m.absent)
+        (void)check_string(c, &m, false, &h->description);
+    m = check_member(v, "metric");
+    int metric = -1;
+    if (check_required(c, &m))
+        metric = check_enum(c, &m, metric_names, N_OF(metric_names));
+    if (metric >= 0) {
+        h->metric = (spec_metric)metric;
+        bool need_warm = metric == SPEC_METRIC_SPEEDUP || metric == SPEC_METRIC_SESSION_SPEEDUP;
+        if (!s->cold || (need_warm && !s->warm))
+            check_error_at(c, &m, false, "metric \"%s\" needs cache_modes %s", metric_names[metric],
+                           need_warm ? "\"cold\" and \"warm\"" : "\"cold\"");
+        if (metric == SPEC_METRIC_PREFILL_MS_PER_TOKEN && lists_ok && s->n_system_prompt_tokens < 2)
+            check_error_at(c, &m, false,
+                           "metric \"prefill_ms_per_token\" needs at least two "
+                           "system_prompt_tokens values");
+    }
+    m = check_member(v, "target");
+    if (!m.absent && check_string(c, &m, true, &h->target)) {
+        bool found = false;
+        for (size_t i = 0; i < s->n_targets && !found; i++)
+            found = s->targets[i].name && strcmp(s->targets[i].name, h->target) == 0;
+        if (!found)
+            check_error_at(c, &m, false, "no target is named \"%s\"", h->target);
+    }
+    m = check_member(v, "at_system_prompt_tokens");
+    if (!m.absent) {
+        if (check_long(c, &m, 0, SPEC_MAX_TOKENS, &h->system_prompt_tokens) && lists_ok &&
+            !list_has(s->system_prompt_tokens, s->n_system_prompt_tokens,
+                      h->system_prompt_tokens)) {
+            char list[256];
+            list_text(list, sizeof list, s->system_prompt_tokens, s->n_system_prompt_tokens);
+            check_error_at(c, &m, false, "must be one of the workload's system_prompt_tokens (%s)",
+                           list);
+        }
+    } else if (lists_ok) {
+        h->system_prompt_tokens = list_max(s->system_prompt_tokens, s->n_system_prompt_tokens);
+    }
+    if (metric == SPEC_METRIC_OVERHEAD_FRACTION && h->system_prompt_tokens == 0)
+        check_error_at(c, m.absent ? v : &m, false,
+                       "overhead_fraction needs a system prompt length greater than 0");
+    m = check_member(v, "at_query_count");
+    if (!m.absent) {
+        if (metric >= 0 && metric != SPEC_METRIC_SESSION_SPEEDUP)
+            check_error_at(c, &m, true, "applies only to metric \"session_speedup\"");
+        else if (check_long(c, &m, 1, SPEC_MAX_QUERY_COUNT, &h->query_count) &&
+                 !list_has(s->query_counts, s->n_query_counts, h->query_count)) {
+            char list[256];
+            list_text(list, sizeof list, s->query_counts, s->n_query_counts);
+            check_error_at(c, &m, false, "must be one of the sessions' query_counts (%s)", list);
+        }
+    } else if (metric == SPEC_METRIC_SESSION_SPEEDUP) {
+        h->query_count = list_max(s->query_counts, s->n_query_counts);
+    }
+    if (metric == SPEC_METRIC_SESSION_SPEEDUP && lists_ok && h->query_count > 0 &&
+        h->system_prompt_tokens >= 0) {
+        bool planned = false;
+        for (size_t i = 0; i < s->n_query_tokens && !planned; i++)
+            planned = spec_has_cell(s, h->system_prompt_tokens, s->query_tokens[i], h->query_count);
+        if (!planned)
+            check_error_at(c, m.absent ? v : &m, false,
+                           "no session of %ld queries is planned at %ld system prompt tokens "
+                           "(see $.sessions)",
+                           h->query_count, h->system_prompt_tokens);
+    }
+    check_val mn = check_member(v, "min");
+    check_val mx = check_member(v, "max");
+    bool mn_ok = !mn.absent && check_double(c, &mn, -1e300, 1e300, false, &h->min);
+    bool mx_ok = !mx.absent && check_double(c, &mx, -1e300, 1e300, false, &h->max);
+    if (mn.absent && mx.absent)
+        check_error_at(c, v, false, "needs \"min\", \"max\" or both");
+    if (mn_ok && mx_ok && h->min > h->max)
+        check_error_at(c, &mx, false, "must not be less than min (%.15g > %.15g)", h->min, h->max);
+}
+
+static void load_hypotheses(check_ctx *c, const check_val *v, spec *s, bool lists_ok)
+{
+    if (!check_array(c, v, false))
+        return;
+    size_t n = check_len(v);
+    if (n == 0)
+        return;
+    s->hypotheses = calloc(n, sizeof *s->hypotheses);
+    if (!s->hypotheses) {
+        c->nomem = true;
+        return;
+    }
+    s->n_hypotheses = n;
+    for (size_t i = 0; i < n; i++) {
+        check_val e = check_elem(v, i);
+        load_hypothesis(c, &e, s, &s->hypotheses[i], lists_ok);
+        for (size_t k = 0; k < i && s->hypotheses[i].id; k++) {
+            if (s->hypotheses[k].id && strcmp(s->hypotheses[k].id, s->hypotheses[i].id) == 0) {
+                check_val id = check_member(&e, "id");
+                check_error_at(c, &id, false, "duplicate hypothesis id \"%s\"",
+                               s->hypotheses[i].id);
+                break;
+            }
+        }
+    }
+}
+
+static void load_stop(check_ctx *c, const check_val *v, spec *s)
+{
+    static const char *const keys[] = {"target_rel_ci", "min_repetitions", "max_trials",
+                                       "max_minutes"};
+    if (!check_object(c, v, keys, N_OF(keys)))
+        return;
+    s->stop.enabled = true;
+    s->stop.min_repetitions = s->repetitions < 3 ? s->repetitions : 3;
+    check_val m = check_member(v, "target_rel_ci");
+    if (check_required(c, &m))
+        (void)check_double(c, &m, 0, 1, true, &s->stop.target_rel_ci);
+    m = check_member(v, "min_repetitions");
+    if (!m.absent && check_long(c, &m, 1, SPEC_MAX_REPETITIONS, &s->stop.min_repetitions) &&
+        s->stop.min_repetitions > s->repetitions)
+        check_error_at(c, &m, false, "must not exceed repetitions (%ld)", s->repetitions);
+    m = check_member(v, "max_trials");
+    if (!m.absent)
+        (void)check_long(c, &m, 0, 100000000L, &s->stop.max_trials);
+    m = check_member(v, "max_minutes");
+    if (!m.absent)
+        (void)check_double(c, &m, 0, 1e7, false, &s->stop.max_minutes);
+}
+
+/* ---- the whole spec ----------------------------------------------------------------- */
+
+static void set_defaults(spec *s)
+{
+    s->seed = 1;
+    s->max_output_tokens = 1;
+    s->temperature = 0;
+    s->cold = s->warm = true;
+    s->repetitions = 5;
+    s->warmup_requests = 2;
+    s->order = SPEC_ORDER_RANDOM;
+    s->timeout_connect_s = 10;
+    s->timeout_first_token_s = 600;
+    s->timeout_total_s = 900;
+    s->retries = 3;
+    s->concurrency = 1;
+}
+
+static void load_spec(check_ctx *c, const check_val *root, spec *s)
+{
+    static const char *const keys[] = {
+        "name",     "description", "seed",        "targets",         "workload",
+        "sessions", "cache_modes", "repetitions", "warmup_requests", "order",
+        "timeouts", "retries",     "concurrency", "hypotheses",      "stop"};
+    if (!check_object(c, root, keys, N_OF(keys)))
+        return;
+    check_val m = check_member(root, "name");
+    if (check_required(c, &m))
+        (void)check_string(c, &m, true, &s->name);
+    m = check_member(root, "description");
+    if (!m.absent)
+        (void)check_string(c, &m, false, &s->description);
+    m = check_member(root, "seed");
+    long seed = 1;
+    if (!m.absent && check_long(c, &m, 0, SPEC_MAX_SEED, &seed))
+        s->seed = (uint64_t)seed;
+    m = check_member(root, "targets");
+    load_targets(c, &m, s);
+    m = check_member(root, "workload");
+    load_workload(c, &m, s);
+    m = check_member(root, "sessions");
+    if (!m.absent)
+        load_sessions(c, &m, s);
+    m = check_member(root, "cache_modes");
+    if (!m.absent)
+        load_cache_modes(c, &m, s);
+    m = check_member(root, "repetitions");
+    if (!m.absent)
+        (void)check_long(c, &m, 1, SPEC_MAX_REPETITIONS, &s->repetitions);
+    m = check_member(root, "warmup_requests");
+    if (!m.absent)
+        (void)check_long(c, &m, 0, SPEC_MAX_WARMUP, &s->warmup_requests);
+    m = check_member(root, "order");
+    if (!m.absent) {
+        int k = check_enum(c, &m, order_names, N_OF(order_names));
+        if (k >= 0)
+            s->order = (spec_order)k;
+    }
+    m = check_member(root, "timeouts");
+    if (!m.absent)
+        load_timeouts(c, &m, s);
+    m = check_member(root, "retries");
+    if (!m.absent)
+        (void)check_long(c, &m, 0, SPEC_MAX_RETRIES, &s->retries);
+    m = check_member(root, "concurrency");
+    if (!m.absent)
+        (void)check_long(c, &m, 1, SPEC_MAX_CONCURRENCY, &s->concurrency);
+    bool lists_ok = s->n_system_prompt_tokens > 0 && s->n_query_counts > 0;
+    m = check_member(root, "hypotheses");
+    if (!m.absent)
+        load_hypotheses(c, &m, s, lists_ok);
+    m = check_member(root, "stop");
+    if (!m.absent)
+        load_stop(c, &m, s);
+}
+
+void spec_free(spec *s)
+{
+    if (!s)
+        return;
+    free(s->path);
+    free(s->name);
+    free(s->description);
+    free(s->canonical);
+    for (size_t i = 0; i < s->n_targets; i++) {
+        spec_target *t = &s->targets[i];
+        free(t->name);
+        free(t->base_url);
+        free(t->model);
+        free(t->api_key_env);
+        for (size_t k = 0; k < t->n_headers; k++) {
+            free(t->headers[k].name);
+            free(t->headers[k].value);
+        }
+        free(t->headers);
+    }
+    free(s->targets);
+    free(s->system_prompt_tokens);
+    free(s->query_tokens);
+    free(s->corpus);
+    free(s->corpus_name);
+    free(s->query_counts);
+    free(s->session_system_prompt_tokens);
+    free(s->session_query_tokens);
+    for (size_t i = 0; i < s->n_hypotheses; i++) {
+        free(s->hypotheses[i].id);
+        free(s->hypotheses[i].description);
+        free(s->hypotheses[i].target);
+    }
+    free(s->hypotheses);
+    free(s);
+}
+
+static kv_status report(check_ctx *c, char *err, kv_buf *all)
+{
+    if (c->nomem)
+        return kv_fail(err, KV_ERR_NOMEM, "%s: out of memory", c->name);
+    size_t n = check_sort(c);
+    if (n == 0)
+        return KV_OK;
+    for (size_t i = 0; all && i < n; i++)
+        if (kv_buf_appendf(all, "%s\n", c->errs[i].msg) != KV_OK)
+            break;
+    return kv_fail(err, KV_ERR_INPUT, "%s", c->errs[0].msg);
+}
+
+kv_status spec_parse_all(const char *text, size_t len, const char *name, spec **out, char *err,
+                         kv_buf *all)
+{
+    *out = NULL;
+    check_ctx c = {.name = name, .text = text};
+    spec_pnode *pos = NULL;
+    cJSON *json = NULL;
+    spec *s = NULL;
+    kv_status st = KV_OK;
+    char msg[KV_ERRLEN] = "";
+    char where[SPEC_PATH_LEN] = "$";
+    size_t off = 0;
+
+    st = spec_pos_scan(text, len, &pos, &off, where, msg);
+    if (st == KV_ERR_NOMEM) {
+        st = kv_fail(err, st, "%s: out of memory", name);
+        goto out;
+    }
+    if (st != KV_OK) {
+        check_error_off(&c, off, where, "syntax error: %s", msg);
+        goto report;
+    }
+    const char *end = NULL;
+    json = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!json) {
+        size_t at = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
+        check_error_off(&c, at, "$", "syntax error: cJSON could not parse the text here");
+        goto report;
+    }
+    s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(name)) || !(s->corpus_name = strdup(SPEC_DEFAULT_CORPUS)) ||
+        !(s->query_counts = malloc(sizeof *s->query_counts))) {
+        st = kv_fail(err, KV_ERR_NOMEM, "%s: out of memory", name);
+        goto out;
+    }
+    set_defaults(s);
+    s->query_counts[0] = 1;
+    s->n_query_counts = 1;
+    check_val root = check_root(json, pos);
+    load_spec(&c, &root, s);
+    if (c.n_errs == 0 && !c.nomem && !s->corpus && !resolve_corpus(s->corpus_name, &s->corpus))
+        check_error_off(&c, 0, "$.workload.corpus",
+                        "cannot read the default corpus \"%s\" (looked in the current "
+                        "directory and in the source tree %s)",
+                        s->corpus_name, KVPROOF_SOURCE_DIR);
+report:
+    st = report(&c, err, all);
+    if (st != KV_OK)
+        goto out;
+    st = spec_canonical_json(s, &s->canonical);
+    if (st != KV_OK) {
+        st = kv_fail(err, st, "%s: cannot write the canonical form", name);
+        goto out;
+    }
+    s->hash = kv_hash64(s->canonical, strlen(s->canonical), 0);
+    *out = s;
+    s = NULL;
+out:
+    spec_free(s);
+    cJSON_Delete(json);
+    spec_pos_free(pos);
+    check_ctx_clear(&c);
+    return st;
+}
+
+kv_status spec_parse(const char *text, size_t len, const char *name, spec **out, char *err)
+{
+    return spec_parse_all(text, len, name, out, err, NULL);
+}
+
+kv_status spec_load_all(const char *path, spec **out, char *err, kv_buf *all)
+{
+    *out = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    kv_status st = kv_read_file(path, &text, &len, err);
+    if (st != KV_OK)
+        return st;
+    st = spec_parse_all(text, len, path, out, err, all);
+    free(text);
+    return st;
+}
+
+kv_status spec_load(const char *path, spec **out, char *err)
+{
+    return spec_load_all(path, out, err, NULL);
+}

@@ -1,0 +1,346 @@
+/* test_plan.c - the trial plan: counts, tokens, seeded order, ids, and the
+ * 'kvproof plan' command's output and exit codes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "common/util.h"
+#include "experiments/plan.h"
+#include "experiments/spec.h"
+
+#define KV_SPEC "data/experiments/kv-cache-hypothesis.json"
+#define SMOKE "data/experiments/smoke.json"
+#define TWO "tests/fixtures/specs/good/two_targets.json"
+
+static spec *load(const char *path)
+{
+    char err[KV_ERRLEN] = "";
+    spec *s = NULL;
+    if (spec_load(path, &s, err) != KV_OK)
+        fail_msg("%s", err);
+    return s;
+}
+
+static plan *build(const spec *s, uint64_t seed)
+{
+    char err[KV_ERRLEN] = "";
+    plan *p = NULL;
+    if (plan_build(s, seed, &p, err) != KV_OK)
+        fail_msg("%s", err);
+    return p;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void rng_should_match_the_reference_splitmix64_and_xoshiro_streams(void **state)
+{
+    (void)state;
+    plan_rng r;
+    plan_rng_seed(&r, 0);
+    /* splitmix64 from 0: published first outputs. */
+    assert_true(r.s[0] == 0xe220a8397b1dcdafULL);
+    assert_true(r.s[1] == 0x6e789e6aa1b965f4ULL);
+    assert_true(r.s[2] == 0x06c45d188009454fULL);
+    assert_true(r.s[3] == 0xf88bb8a8724c81ecULL);
+    /* xoshiro256** outputs computed by an independent implementation. */
+    assert_true(plan_rng_next(&r) == 0x99ec5f36cb75f2b4ULL);
+    assert_true(plan_rng_next(&r) == 0xbf6e1f784956452aULL);
+    assert_true(plan_rng_next(&r) == 0x1a5f849d4933e6e0ULL);
+    plan_rng_seed(&r, 1);
+    assert_true(plan_rng_next(&r) == 0xb3f2af6d0fc710c5ULL);
+    for (int i = 0; i < 10000; i++)
+        assert_true(plan_rng_below(&r, 7) < 7);
+    assert_true(plan_rng_below(&r, 1) == 0);
+}
+
+static void smoke_plan_should_have_the_counted_trials_requests_and_tokens(void **state)
+{
+    (void)state;
+    spec *s = load(SMOKE);
+    plan *p = build(s, s->seed);
+    assert_int_equal(p->n_cells, 4);
+    assert_int_equal(p->n_measured, 8);
+    assert_int_equal(p->n_trials, 9);
+    assert_int_equal(p->n_requests, 13);
+    /* warm-up 25; cold s0 2x25; warm s0 2x(25+25); cold s550 2x575; warm s550 2x(575+575) */
+    assert_int_equal(p->prompt_tokens, 3625);
+    /* warm turns after priming only prefill the query: warm s0 2x(25+25), s550 2x(575+25) */
+    assert_int_equal(p->new_prompt_tokens, 2525);
+    plan_free(p);
+    plan_free(NULL);
+    spec_free(s);
+}
+
+static void seed_experiment_plan_should_have_its_documented_size(void **state)
+{
+    (void)state;
+    spec *s = load(KV_SPEC);
+    plan *p = build(s, s->seed);
+    assert_int_equal(p->n_cells, 32);
+    assert_int_equal(p->n_measured, 160);
+    assert_int_equal(p->n_trials, 162);
+    assert_int_equal(p->n_requests, 332);
+    long long measured_turns = 0;
+    for (size_t i = 0; i < p->n_trials; i++)
+        if (p->trials[i].kind == PLAN_MEASURE)
+            measured_turns += p->trials[i].query_count;
+    assert_int_equal(measured_turns, 250);
+    plan_free(p);
+    spec_free(s);
+}
+
+static void session_turns_should_grow_by_query_and_answer(void **state)
+{
+    (void)state;
+    spec *s = load(KV_SPEC);
+    plan_trial t = {.kind = PLAN_MEASURE,
+                    .system_prompt_tokens = 18490,
+                    .query_tokens = 25,
+                    .query_count = 10,
+                    .mode = SPEC_COLD};
+    long long all, fresh;
+    plan_trial_tokens(s, &t, &all, &fresh);
+    /* sum over k=1..10 of 18490 + 25k + 8(k-1) */
+    assert_int_equal(all, 10 * 18490 + 25 * 55 + 8 * 45);
+    assert_int_equal(fresh, all);
+    t.mode = SPEC_WARM;
+    plan_trial_tokens(s, &t, &all, &fresh);
+    assert_int_equal(all, 10 * 18490 + 25 * 55 + 8 * 45 + 18490 + 25);
+    assert_int_equal(fresh, 18490 + 25 + 25 + 9 * (25 + 8));
+    spec_free(s);
+}
+
+static char **sorted_ids(const plan *p)
+{
+    char **ids = calloc(p->n_trials, sizeof *ids);
+    for (size_t i = 0; i < p->n_trials; i++)
+        ids[i] = strdup(p->trials[i].id);
+    qsort(ids, p->n_trials, sizeof *ids, cmp_str);
+    return ids;
+}
+
+static void free_ids(char **ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+}
+
+static void other_seed_should_change_the_order_but_not_the_trials(void **state)
+{
+    (void)state;
+    spec *s = load(KV_SPEC);
+    plan *a = build(s, 1), *b = build(s, 2), *c = build(s, 1);
+    assert_int_equal(a->n_trials, b->n_trials);
+    size_t differ = 0;
+    for (size_t i = 0; i < a->n_trials; i++) {
+        differ += strcmp(a->trials[i].id, b->trials[i].id) != 0;
+        assert_string_equal(a->trials[i].id, c->trials[i].id);
+        assert_true(a->trials[i].nonce == c->trials[i].nonce);
+    }
+    assert_true(differ > a->n_trials / 2);
+    char **ia = sorted_ids(a), **ib = sorted_ids(b);
+    for (size_t i = 0; i < a->n_trials; i++) {
+        assert_string_equal(ia[i], ib[i]);
+        if (i > 0)
+            assert_true(strcmp(ia[i - 1], ia[i]) != 0); /* ids are unique */
+    }
+    free_ids(ia, a->n_trials);
+    free_ids(ib, b->n_trials);
+    plan_free(a);
+    plan_free(b);
+    plan_free(c);
+    spec_free(s);
+}
+
+static void order_should_be_the_same_on_every_machine(void **state)
+{
+    (void)state;
+    /* Golden order for smoke.json, seed 7: fixed by the portable PRNG. */
+    static const char *const golden[] = {"reference/warmup/0",
+                                         "reference/s0/q25/n1/cold/r1",
+                                         "reference/s0/q25/n1/warm/r1",
+                                         "reference/s550/q25/n1/warm/r1",
+                                         "reference/s550/q25/n1/cold/r1",
+                                         "reference/s550/q25/n1/cold/r0",
+                                         "reference/s0/q25/n1/cold/r0",
+                                         "reference/s550/q25/n1/warm/r0",
+                                         "reference/s0/q25/n1/warm/r0"};
+    spec *s = load(SMOKE);
+    plan *p = build(s, s->seed);
+    assert_int_equal(p->n_trials, 9);
+    for (size_t i = 0; i < 9; i++) {
+        assert_string_equal(p->trials[i].id, golden[i]);
+        assert_int_equal(p->trials[i].index, i);
+    }
+    plan_free(p);
+    spec_free(s);
+}
+
+static void warmups_should_come_first_within_each_target_block(void **state)
+{
+    (void)state;
+    spec *s = load(TWO);
+    plan *p = build(s, 99);
+    assert_int_equal(p->n_trials, 2 * 2 + 2 * 24 * 3);
+    size_t per = p->n_trials / 2;
+    for (size_t i = 0; i < p->n_trials; i++) {
+        const plan_trial *t = &p->trials[i];
+        assert_int_equal(t->target, i / per);
+        assert_int_equal(t->kind, (i % per) < 2 ? PLAN_WARMUP : PLAN_MEASURE);
+        assert_int_equal(t->requests, t->kind == PLAN_WARMUP
+                                          ? 1
+                                          : t->query_count + (t->mode == SPEC_WARM ? 1 : 0));
+    }
+    assert_string_equal(p->trials[0].id, "llama/warmup/0");
+    assert_string_equal(p->trials[per + 1].id, "ollama/warmup/1");
+    plan_free(p);
+    spec_free(s);
+}
+
+static void blocked_order_should_keep_cells_and_repetitions_in_order(void **state)
+{
+    (void)state;
+    const char text[] = "{\"name\":\"b\",\"order\":\"blocked\",\"repetitions\":3,"
+                        "\"warmup_requests\":0,\"targets\":[{\"name\":\"a\",\"base_url\":"
+                        "\"http://h\"}],\"workload\":{\"system_prompt_tokens\":[0,100],"
+                        "\"query_tokens\":[5]},\"sessions\":{\"query_counts\":[1,2]}}";
+    char err[KV_ERRLEN] = "";
+    spec *s = NULL;
+    assert_int_equal(spec_parse(text, strlen(text), "b.json", &s, err), KV_OK);
+    plan *p1 = build(s, 1), *p2 = build(s, 2);
+    assert_int_equal(p1->n_cells, 8);
+    for (size_t i = 0; i < p1->n_trials; i++) {
+        assert_string_equal(p1->trials[i].id, p2->trials[i].id);
+        assert_int_equal(p1->trials[i].cell, i / 3);
+        assert_int_equal(p1->trials[i].repetition, (long)(i % 3));
+    }
+    assert_string_equal(p1->trials[0].id, "a/s0/q5/n1/cold/r0");
+    assert_string_equal(p1->trials[3].id, "a/s0/q5/n1/warm/r0");
+    assert_string_equal(p1->trials[6].id, "a/s0/q5/n2/cold/r0");
+    plan_free(p1);
+    plan_free(p2);
+    spec_free(s);
+}
+
+static void session_filter_should_limit_long_sessions_to_listed_lengths(void **state)
+{
+    (void)state;
+    spec *s = load(KV_SPEC);
+    plan *p = build(s, 5);
+    for (size_t i = 0; i < p->n_trials; i++) {
+        const plan_trial *t = &p->trials[i];
+        if (t->query_count > 1) {
+            assert_int_equal(t->query_count, 10);
+            assert_int_equal(t->system_prompt_tokens, 18490);
+            assert_int_equal(t->query_tokens, 25);
+        }
+    }
+    assert_true(spec_has_cell(s, 550, 5, 1));
+    assert_false(spec_has_cell(s, 550, 5, 10));
+    assert_false(spec_has_cell(s, 551, 5, 1));
+    plan_free(p);
+    spec_free(s);
+}
+
+/* ---- the command ---------------------------------------------------------------- */
+
+static int run_cli(const char *args, kv_buf *out)
+{
+    const char *bin = getenv("KVPROOF_BIN");
+    if (!bin)
+        bin = "build/kvproof";
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s plan %s 2>&1", bin, args);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    char chunk[4096];
+    size_t n;
+    kv_buf_reset(out);
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        assert_int_equal(kv_buf_append(out, chunk, n), KV_OK);
+    int status = pclose(f);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void plan_command_json_should_be_byte_identical_for_the_same_seed(void **state)
+{
+    (void)state;
+    kv_buf a = {0}, b = {0}, c = {0};
+    assert_int_equal(run_cli(KV_SPEC " --format json", &a), 0);
+    assert_int_equal(run_cli(KV_SPEC " --format json --seed 1", &b), 0);
+    assert_int_equal(run_cli(KV_SPEC " --format json --seed 2", &c), 0);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    assert_true(a.len == c.len); /* same content, nonces and ids have fixed widths */
+    assert_true(memcmp(a.data, c.data, a.len) != 0);
+    assert_non_null(strstr(a.data, "\"trials\":\t["));
+    assert_non_null(strstr(a.data, "\"id\":\t\"reference/s18490/q25/n10/warm/r4\""));
+    kv_buf_free(&a);
+    kv_buf_free(&b);
+    kv_buf_free(&c);
+}
+
+static void plan_command_should_print_counts_and_an_estimate(void **state)
+{
+    (void)state;
+    kv_buf o = {0};
+    assert_int_equal(run_cli(KV_SPEC " --assume-prefill-tps 1000", &o), 0);
+    assert_non_null(strstr(o.data, "cells:     32"));
+    assert_non_null(strstr(o.data, "trials:    162 (160 measured"));
+    assert_non_null(strstr(o.data, "requests:  332"));
+    assert_non_null(strstr(o.data, "estimated prefill time at 1000 tokens/s"));
+    kv_buf_free(&o);
+}
+
+static void plan_command_should_use_documented_exit_codes(void **state)
+{
+    (void)state;
+    kv_buf o = {0};
+    assert_int_equal(run_cli("--help", &o), 0);
+    assert_non_null(strstr(o.data, "--assume-prefill-tps"));
+    assert_int_equal(run_cli("", &o), 2);
+    assert_int_equal(run_cli(SMOKE " --seed x", &o), 2);
+    assert_int_equal(run_cli(SMOKE " --format xml", &o), 2);
+    assert_int_equal(run_cli(SMOKE " --bogus", &o), 2);
+    assert_int_equal(run_cli(SMOKE " --seed", &o), 2);
+    assert_int_equal(run_cli("tests/fixtures/specs/bad/many_errors.json", &o), 3);
+    size_t lines = 0;
+    for (const char *p = o.data; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 7);
+    assert_int_equal(run_cli("tests/fixtures/specs/bad/unknown_workload_key.json", &o), 3);
+    assert_non_null(strstr(o.data, "unknown_workload_key.json:19:5: $.workload.sytem_prompt_tokens:"
+                                   " unknown key (did you mean \"system_prompt_tokens\"?)\n"));
+    assert_int_equal(run_cli("no/such/spec.json", &o), 1);
+    kv_buf_free(&o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rng_should_match_the_reference_splitmix64_and_xoshiro_streams),
+        cmocka_unit_test(smoke_plan_should_have_the_counted_trials_requests_and_tokens),
+        cmocka_unit_test(seed_experiment_plan_should_have_its_documented_size),
+        cmocka_unit_test(session_turns_should_grow_by_query_and_answer),
+        cmocka_unit_test(other_seed_should_change_the_order_but_not_the_trials),
+        cmocka_unit_test(order_should_be_the_same_on_every_machine),
+        cmocka_unit_test(warmups_should_come_first_within_each_target_block),
+        cmocka_unit_test(blocked_order_should_keep_cells_and_repetitions_in_order),
+        cmocka_unit_test(session_filter_should_limit_long_sessions_to_listed_lengths),
+        cmocka_unit_test(plan_command_json_should_be_byte_identical_for_the_same_seed),
+        cmocka_unit_test(plan_command_should_print_counts_and_an_estimate),
+        cmocka_unit_test(plan_command_should_use_documented_exit_codes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
