@@ -220,6 +220,24 @@ static uint64_t turn_nonce(uint64_t nonce, long turn)
     return kv_hash64(key, sizeof key, 0x6e6f6e6365ULL);
 }
 
+/* dst (TRIAL_REASON_LEN bytes) = prefix + msg, cut to fit. */
+static void set_reason(char *dst, const char *prefix, const char *msg)
+{
+    size_t n = 0;
+    for (const char *p = prefix; *p && n + 1 < TRIAL_REASON_LEN; p++)
+        dst[n++] = *p;
+    for (const char *p = msg; *p && n + 1 < TRIAL_REASON_LEN; p++)
+        dst[n++] = *p;
+    dst[n] = '\0';
+}
+
+static void turn_reason(char *dst, long turn, const char *msg)
+{
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "turn %ld: ", turn);
+    set_reason(dst, prefix, msg);
+}
+
 static void request_init(trial_request *q, int turn)
 {
     memset(q, 0, sizeof *q);
@@ -326,7 +344,7 @@ static kv_status send_turn(run *r, target_state *ts, const client_message *msgs,
     if (st != KV_OK) {
         q->ok = false;
         if (!q->error[0] || strncmp(q->error, "not run", 7) == 0)
-            snprintf(q->error, sizeof q->error, "%s", err[0] ? err : kv_strerror(st));
+            set_reason(q->error, "", err[0] ? err : kv_strerror(st));
         if (q->attempts < 1)
             q->attempts = 1;
         return st;
@@ -411,14 +429,14 @@ static kv_status run_trial(run *r, const plan_trial *pt, trial_record *rec, char
     for (long k = 0; k < turns; k++) {
         if (prompt_make(ts->ps, PROMPT_QUERY, pt->query_tokens, pt->nonce, k + 1, &se.queries[k],
                         &se.q_counted[k], perr) != KV_OK) {
-            snprintf(rec->error, sizeof rec->error, "prompt synthesis: %s", perr);
+            set_reason(rec->error, "prompt synthesis: ", perr);
             goto failed;
         }
     }
     long head_counted = 0;
     bool sys = pt->system_prompt_tokens > 0;
     if ((sys || cold) && head_text(ts, pt, pt->nonce, &head, &head_counted, perr) != KV_OK) {
-        snprintf(rec->error, sizeof rec->error, "prompt synthesis: %s", perr);
+        set_reason(rec->error, "prompt synthesis: ", perr);
         goto failed;
     }
 
@@ -427,7 +445,7 @@ static kv_status run_trial(run *r, const plan_trial *pt, trial_record *rec, char
         long plen = pt->query_tokens < 16 ? pt->query_tokens : 16;
         has_prime = true;
         if (prompt_make(ts->ps, PROMPT_PRIME, plen, pt->nonce, 0, &prime_q, NULL, perr) != KV_OK) {
-            snprintf(rec->error, sizeof rec->error, "prompt synthesis: %s", perr);
+            set_reason(rec->error, "prompt synthesis: ", perr);
             goto failed;
         }
         size_t n = 0;
@@ -436,9 +454,8 @@ static kv_status run_trial(run *r, const plan_trial *pt, trial_record *rec, char
         msgs[n++] = (client_message){"user", prime_q};
         kv_status ps = send_turn(r, ts, msgs, n, false, 1, &prime, NULL);
         if (ps != KV_OK) {
-            snprintf(rec->error, sizeof rec->error, "priming request: %.200s", prime.error);
-            snprintf(rec->turns[0].error, sizeof rec->turns[0].error, "not run: %.200s",
-                     rec->error);
+            set_reason(rec->error, "priming request: ", prime.error);
+            set_reason(rec->turns[0].error, "not run: ", rec->error);
             goto failed;
         }
     }
@@ -450,8 +467,8 @@ static kv_status run_trial(run *r, const plan_trial *pt, trial_record *rec, char
         uint64_t nonce = turn_nonce(pt->nonce, k + 1);
         if (cold && k > 0 &&
             head_text(ts, pt, nonce, &turn_head, &turn_head_counted, perr) != KV_OK) {
-            snprintf(q->error, sizeof q->error, "prompt synthesis: %s", perr);
-            snprintf(rec->error, sizeof rec->error, "turn %ld: %.200s", k + 1, q->error);
+            set_reason(q->error, "prompt synthesis: ", perr);
+            turn_reason(rec->error, k + 1, q->error);
             goto failed;
         }
         const char *h = turn_head ? turn_head : head;
@@ -483,7 +500,7 @@ static kv_status run_trial(run *r, const plan_trial *pt, trial_record *rec, char
         if (measured)
             check_cache(r, ts, cold, q);
         if (ts_st != KV_OK) {
-            snprintf(rec->error, sizeof rec->error, "turn %ld: %.200s", k + 1, q->error);
+            turn_reason(rec->error, k + 1, q->error);
             goto failed;
         }
         if (q->cache_state == TRIAL_CACHE_CONTAMINATED)
