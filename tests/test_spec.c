@@ -285,6 +285,53 @@ static void suggestions_should_find_the_closest_known_key(void **state)
     assert_null(check_suggest("zzzzzz", keys, 4));
 }
 
+static void mutated_specs_should_load_or_fail_with_a_positioned_message(void **state)
+{
+    (void)state;
+    char err[KV_ERRLEN] = "";
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(kv_read_file("data/experiments/kv-cache-hypothesis.json", &text, &len, err),
+                     KV_OK);
+    static const char subst[] = {'"', '{', '}', '[', ']', ',', ':', '-', '0', '9', 'x', ' ', 0};
+    char *copy = malloc(len + 1);
+    assert_non_null(copy);
+    size_t loaded = 0, rejected = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        memcpy(copy, text, len + 1);
+        copy[i] = subst[i % sizeof subst];
+        spec *s = NULL;
+        err[0] = '\0';
+        kv_status st = spec_parse(copy, len, "m.json", &s, err);
+        if (st == KV_OK) {
+            loaded++;
+            assert_non_null(s->canonical);
+            spec_free(s);
+        } else {
+            rejected++;
+            assert_int_equal(st, KV_ERR_INPUT);
+            assert_int_equal(strncmp(err, "m.json:", 7), 0);
+            assert_non_null(strstr(err, ": $"));
+        }
+    }
+    assert_true(rejected > 0 && loaded > 0);
+    free(copy);
+    free(text);
+}
+
+static void default_corpus_should_hold_at_least_60_kb_of_text(void **state)
+{
+    (void)state;
+    char err[KV_ERRLEN] = "";
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(kv_read_file(SPEC_DEFAULT_CORPUS, &text, &len, err), KV_OK);
+    assert_true(len >= 60000);
+    for (size_t i = 0; i < len; i++)
+        assert_true(text[i] == '\n' || (text[i] >= ' ' && text[i] < 127));
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +347,8 @@ int main(void)
         cmocka_unit_test(headers_and_stop_should_be_loaded),
         cmocka_unit_test(syntax_errors_should_point_at_the_offending_byte),
         cmocka_unit_test(suggestions_should_find_the_closest_known_key),
+        cmocka_unit_test(mutated_specs_should_load_or_fail_with_a_positioned_message),
+        cmocka_unit_test(default_corpus_should_hold_at_least_60_kb_of_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
