@@ -233,7 +233,11 @@ static void speedup_figure(rdoc *d, const rr_results *r, double y, double h)
                 char v[64], num[48];
                 snprintf(v, sizeof v, "%s×", rfmt_num(s->speedup.value, num, sizeof num));
                 double top = isnan(s->speedup.hi) ? s->speedup.value : s->speedup.hi;
-                doc_text(d, 1, 7, plot_px(&p, cx) + 6, d->ph - plot_py(&p, top) + 4, 0, c, v);
+                /* Several targets: the left one's label to the left, so labels of
+                 * near-equal speedups do not overlap. */
+                int left = r->n_targets > 1 && t % 2 == 0;
+                doc_text(d, 1, 7, plot_px(&p, cx) + (left ? -6 : 6), d->ph - plot_py(&p, top) + 4,
+                         left ? 1 : 0, c, v);
             }
         }
         if (ni < 8) {
@@ -342,17 +346,20 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
     ni++;
     if (any)
         plot_legend(&p, items, ni, 0);
-    char cap[512] = "Figure 4 caption: cumulative time to first token over the queries of one "
-                    "session. Cold: every query pays for the whole system prompt; warm: the "
-                    "first query fills the cache, later queries reuse it. Points: measured, "
-                    "with 95% intervals; dashed: the fitted model's projection.";
-    if (any && r->targets[0].n_sessions) {
-        const rr_session *s = &r->targets[0].sessions[0];
+    char cap[1024] = "Figure 4 caption: cumulative time to first token over the queries of one "
+                     "session. Cold: every query pays for the whole system prompt; warm: the "
+                     "first query fills the cache, later queries reuse it. Points: measured, "
+                     "with 95% intervals; dashed: the fitted model's projection.";
+    for (size_t t = 0; t < r->n_targets; t++) {
+        if (!r->targets[t].n_sessions)
+            continue;
+        const rr_session *s = &r->targets[t].sessions[0];
         char a[48], b[48];
         size_t len = strlen(cap);
         snprintf(cap + len, sizeof cap - len,
-                 " Measured session speedup %s×; the seed's arithmetic (first cold, then warm) "
-                 "predicts %s×.",
+                 " %s%s: measured session speedup %s×; the seed's arithmetic (first cold, then "
+                 "warm) predicts %s×.",
+                 r->n_targets > 1 ? "" : "Session", r->n_targets > 1 ? r->targets[t].name : "",
                  rfmt_num(s->measured_speedup.value, a, sizeof a),
                  rfmt_num(s->theoretical_speedup, b, sizeof b));
     }

@@ -27,7 +27,7 @@ static void cells_table(rdoc *d, const rr_results *r, size_t ti)
                                      {"CV", 0.8, 1},
                                      {"Outliers mild / severe", 1.0, 1},
                                      {"Lag-1 autocorr.", 1.1, 1},
-                                     {"Contam- inated", 0.9, 1}};
+                                     {"Contam.", 0.9, 1}};
     table tb;
     table_begin(&tb, d, cols, 11, 7);
     for (size_t i = 0; i < t->n_cells; i++) {
@@ -210,9 +210,11 @@ static void failures_table(rdoc *d, const rr_results *r)
                       "Only the first 200 failures are listed; the journal holds all.");
 }
 
-void pages_tables(rdoc *d, const rr_results *r)
+void pages_tables(rdoc *d, const rr_results *r, int questions)
 {
     doc_new_page(d);
+    if (questions)
+        pages_questions(d, r);
     for (size_t t = 0; t < r->n_targets; t++)
         cells_table(d, r, t);
     for (size_t t = 0; t < r->n_targets; t++) {
