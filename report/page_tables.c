@@ -17,8 +17,9 @@ static void cells_table(rdoc *d, const rr_results *r, size_t ti)
     char title[200];
     snprintf(title, sizeof title, "Per-cell summaries: %s", t->name);
     doc_heading(d, title, 60);
-    static const table_col cols[] = {{"System prompt (tokens)", 1.1, 1},
-                                     {"Mode", 0.7, 0},
+    static const table_col cols[] = {{"System prompt (tokens)", 1.0, 1},
+                                     {"Query (tokens) × count", 1.0, 1},
+                                     {"Mode", 0.6, 0},
                                      {"n", 0.5, 1},
                                      {"Mean (ms) [95% CI]", 2.0, 1},
                                      {"Median (ms) [95% CI]", 2.0, 1},
@@ -29,9 +30,13 @@ static void cells_table(rdoc *d, const rr_results *r, size_t ti)
                                      {"Lag-1 autocorr.", 1.1, 1},
                                      {"Contam.", 0.9, 1}};
     table tb;
-    table_begin(&tb, d, cols, 11, 7);
+    table_begin(&tb, d, cols, 12, 7);
     for (size_t i = 0; i < t->n_cells; i++) {
         const rr_cell *c = &t->cells[i];
+        char q[80], qt[32], qc[32];
+        rfmt_long(c->query_tokens, qt, sizeof qt);
+        rfmt_long(c->query_count, qc, sizeof qc);
+        snprintf(q, sizeof q, "%s × %s", qt, qc);
         char L[32], n[32], mean[160], med[160], p90[32], p99[32], cv[32], out[64], lag[32], con[32],
             a[32], b[32];
         rfmt_long(c->system_prompt_tokens, L, sizeof L);
@@ -45,12 +50,12 @@ static void cells_table(rdoc *d, const rr_results *r, size_t ti)
                  rfmt_long(c->severe, b, sizeof b));
         rfmt_num(c->lag1, lag, sizeof lag);
         rfmt_long(c->contaminated, con, sizeof con);
-        const char *cells[] = {L,  c->warm ? "warm" : "cold", n, mean, med, p90, p99, cv, out, lag,
-                               con};
-        rgb colours[11];
-        for (int k = 0; k < 11; k++)
+        const char *cells[] = {L,   q,  c->warm ? "warm" : "cold", n, mean, med, p90, p99, cv, out,
+                               lag, con};
+        rgb colours[12];
+        for (int k = 0; k < 12; k++)
             colours[k] = DOC_BLACK;
-        colours[1] = pages_colour(ti, c->warm);
+        colours[2] = pages_colour(ti, c->warm);
         table_row(&tb, cells, colours, 0);
     }
     table_end(&tb);
@@ -130,7 +135,8 @@ static void tests_tables(rdoc *d, const rr_results *r, size_t ti)
     char title[200];
     snprintf(title, sizeof title, "Tests: warm vs cold, %s", t->name);
     doc_heading(d, title, 60);
-    static const table_col cols[] = {{"System prompt (tokens)", 1.1, 1},
+    static const table_col cols[] = {{"System prompt (tokens)", 1.0, 1},
+                                     {"Query (tokens)", 0.8, 1},
                                      {"Speedup [95% CI]", 2.0, 1},
                                      {"Test", 1.5, 0},
                                      {"p", 0.8, 1},
@@ -138,17 +144,19 @@ static void tests_tables(rdoc *d, const rr_results *r, size_t ti)
                                      {"Cold − warm (ms), Hodges–Lehmann [95% CI]", 2.6, 1},
                                      {"Overhead of the system prompt [95% CI]", 2.0, 1}};
     table tb;
-    table_begin(&tb, d, cols, 7, 7);
+    table_begin(&tb, d, cols, 8, 7);
     for (size_t i = 0; i < t->n_speedup; i++) {
         const rr_speedup *s = &t->speedup[i];
-        char L[32], sp[160], p[32], ph[32], hl[160], ov[160] = "—";
+        char L[32], Q[32], sp[160], p[32], ph[32], hl[160], ov[160] = "—";
         rfmt_long(s->system_prompt_tokens, L, sizeof L);
+        rfmt_long(s->query_tokens, Q, sizeof Q);
         rfmt_est(&s->speedup, 1, "×", sp, sizeof sp);
         rfmt_p(s->p_value, p, sizeof p);
         rfmt_p(s->p_holm, ph, sizeof ph);
         rfmt_est(&s->hodges_lehmann_ms, 1, "", hl, sizeof hl);
         for (size_t k = 0; k < t->n_overhead; k++)
-            if (t->overhead[k].system_prompt_tokens == s->system_prompt_tokens) {
+            if (t->overhead[k].system_prompt_tokens == s->system_prompt_tokens &&
+                t->overhead[k].query_tokens == s->query_tokens) {
                 const rr_est *e = &t->overhead[k].estimate;
                 if (e->present && !isnan(e->value)) {
                     char v[64], ci[128];
@@ -158,7 +166,7 @@ static void tests_tables(rdoc *d, const rr_results *r, size_t ti)
                     rfmt_est(e, 100, " %", ov, sizeof ov);
                 }
             }
-        const char *cells[] = {L, sp, s->test, p, ph, hl, ov};
+        const char *cells[] = {L, Q, sp, s->test, p, ph, hl, ov};
         table_row(&tb, cells, NULL, 0);
     }
     table_end(&tb);
