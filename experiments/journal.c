@@ -3,7 +3,7 @@
  *
  * Divided into: file helpers (whole-line writes, reads, directory sync),
  * opening (create, or resume: lock, verify, repair), appending, and loading
- * for analysis.
+ * for analysis, and the host description for the header.
  *
  * Crash safety: a line is written with one pwrite loop at the end of the
  * last complete line and fdatasync'd before journal_append returns; a failed
@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -425,5 +426,49 @@ kv_status journal_load(const char *path, journal_data **out, char *err)
         return st;
     }
     *out = d;
+    return KV_OK;
+}
+
+/* ---- host description -------------------------------------------------- */
+
+/* The first "model name" of /proc/cpuinfo (Linux), else "unknown". */
+static void jn_cpu_model(char *dst, size_t cap)
+{
+    snprintf(dst, cap, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) != 0)
+            continue;
+        const char *v = strchr(line, ':');
+        if (!v)
+            continue;
+        v++;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        size_t n = strcspn(v, "\r\n");
+        snprintf(dst, cap, "%.*s", (int)n, v);
+        break;
+    }
+    fclose(f);
+}
+
+kv_status journal_describe_host(char **out, char *err)
+{
+    char host[256] = "unknown", cpu[256], os[512] = "unknown";
+    struct utsname u;
+    *out = NULL;
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "unknown");
+    host[sizeof host - 1] = '\0';
+    jn_cpu_model(cpu, sizeof cpu);
+    if (uname(&u) == 0)
+        snprintf(os, sizeof os, "%s %s %s", u.sysname, u.release, u.machine);
+    kv_buf b = {0};
+    if (kv_buf_appendf(&b, "%s; %s; %s", host, cpu, os) != KV_OK)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory describing the host");
+    *out = b.data;
     return KV_OK;
 }

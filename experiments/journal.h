@@ -81,6 +81,12 @@ kv_status journal_load(const char *path, journal_data **out, char *err) KV_MUST_
 void journal_data_free(journal_data *d);
 void journal_header_clear(journal_header *h);
 
+/* Describes the measuring machine for journal_header.client_host:
+ * "<hostname>; <CPU model>; <OS release machine>", e.g.
+ * "lab1; AMD Ryzen 9 7950X 16-Core Processor; Linux 6.1.0-18-amd64 x86_64".
+ * Parts that cannot be read are "unknown". *out is malloc'd. */
+kv_status journal_describe_host(char **out, char *err) KV_MUST_USE;
+
 /* JSON conversion of single lines (experiments/journal_json.c), without the
  * trailing newline. Appends to `out`. NaN times become null, -1 token counts
  * stay -1, `props`/`raw`/`spec_json` are embedded as JSON values. */

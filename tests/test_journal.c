@@ -724,6 +724,19 @@ static void journal_load_should_name_a_missing_file(void **state)
     assert_null(d);
 }
 
+static void journal_describe_host_should_name_host_cpu_and_os(void **state)
+{
+    (void)state;
+    char *host = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(journal_describe_host(&host, err), KV_OK);
+    const char *first = strstr(host, "; ");
+    assert_non_null(first);
+    assert_non_null(strstr(first + 2, "; "));
+    assert_non_null(strstr(host, "Linux"));
+    free(host);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -746,6 +759,7 @@ int main(void)
         cmocka_unit_test(journal_load_should_reject_bad_journals_with_exact_messages),
         cmocka_unit_test(journal_load_should_read_the_good_fixture),
         cmocka_unit_test(journal_load_should_name_a_missing_file),
+        cmocka_unit_test(journal_describe_host_should_name_host_cpu_and_os),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
