@@ -34,7 +34,16 @@ struct client {
     char errbuf[CURL_ERROR_SIZE];
     double backoff_base_s;
     double backoff_cap_s;
+    dialect_stamp_fn observe; /* per-token stamp observer (benchmark), or NULL */
+    void *observe_ctx;
 };
+
+void client_observe_stamps(client *c, void (*fn)(void *ctx, int64_t recv_ns, int64_t sent_ns),
+                           void *ctx)
+{
+    c->observe = fn;
+    c->observe_ctx = ctx;
+}
 
 kv_status client_new(client **out, char *err)
 {
@@ -432,6 +441,8 @@ static client_outcome client_attempt_once(client *c, const client_request *rq, c
     x.body_max = CLIENT_ERRBODY_MAX;
     if ((a->st = dialect_reader_new(rq->api, 0, reply != NULL, &x.rd, err)) != KV_OK)
         goto fail;
+    if (c->observe)
+        dialect_reader_observe(x.rd, c->observe, c->observe_ctx);
     if ((a->st = client_setup(c, url, body, hdrs, rq->timeout_connect_s, deadline_ns, &x, err)) !=
         KV_OK)
         goto fail;
@@ -470,8 +481,18 @@ static client_outcome client_attempt_once(client *c, const client_request *rq, c
         if (res == CURLE_OPERATION_TIMEDOUT && !x.first_byte_ns && x.status == 0)
             snprintf(a->reason, sizeof a->reason, "connect timeout after %.3g s",
                      rq->timeout_connect_s);
+        /* Refused, or closed before any reply byte: the server did not take
+         * the request (restarting, backlog full), so trying again is safe. */
         if (res == CURLE_COULDNT_CONNECT)
             oc = CLIENT_RETRY;
+        else if (!x.first_byte_ns &&
+                 (res == CURLE_GOT_NOTHING || res == CURLE_RECV_ERROR || res == CURLE_SEND_ERROR)) {
+            char detail[KV_ERRLEN];
+            snprintf(detail, sizeof detail, "%s", a->reason);
+            snprintf(a->reason, sizeof a->reason, "connection closed before any reply: %.900s",
+                     detail);
+            oc = CLIENT_RETRY;
+        }
     } else if ((a->st = dialect_reader_finish(x.rd, err)) != KV_OK) {
         snprintf(a->reason, sizeof a->reason, "%s", err);
     } else {

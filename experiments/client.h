@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/status.h"
 #include "experiments/spec.h"
@@ -81,5 +82,11 @@ kv_status client_call_headers(client *c, const spec_target *t, const char *path,
 /* Sets the retry backoff: attempt k waits base_s * 2^k, at most cap_s
  * (defaults 0.5 s and 8 s). Tests use tiny values. */
 void client_set_backoff(client *c, double base_s, double cap_s);
+
+/* Calls fn(ctx, receive_ns, server_send_ns) for every token chunk that carries
+ * the reference server's send stamp (": kvproof-sent-ns="), both
+ * CLOCK_MONOTONIC; fn NULL turns it off. For the client-overhead benchmark. */
+void client_observe_stamps(client *c, void (*fn)(void *ctx, int64_t recv_ns, int64_t sent_ns),
+                           void *ctx);
 
 #endif

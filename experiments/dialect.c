@@ -299,7 +299,15 @@ struct dialect_reader {
 
     long an_input, an_create, an_read; /* Anthropic usage parts (-1 unknown) */
     cJSON *raw;                        /* server usage/timing fields */
+    dialect_stamp_fn observe;          /* per-token stamp observer, or NULL */
+    void *observe_ctx;
 };
+
+void dialect_reader_observe(dialect_reader *r, dialect_stamp_fn fn, void *ctx)
+{
+    r->observe = fn;
+    r->observe_ctx = ctx;
+}
 
 static kv_status dialect_on_sse(void *ctx, const sse_event *ev, char *err);
 static kv_status dialect_on_line(void *ctx, const char *line, size_t len, size_t lineno, char *err);
@@ -368,6 +376,8 @@ static kv_status dialect_token(dialect_reader *r, bool content, const char *text
         if (r->stamp_ns > 0)
             r->overhead_us = (double)(r->now_ns - r->stamp_ns) / 1e3;
     }
+    if (r->observe && r->stamp_ns > 0)
+        r->observe(r->observe_ctx, r->now_ns, r->stamp_ns);
     if (content && !r->first_content_ns)
         r->first_content_ns = r->now_ns;
     r->last_token_ns = r->now_ns;

@@ -79,6 +79,12 @@ kv_status dialect_reader_feed(dialect_reader *r, const char *p, size_t n, int64_
  * "stream ended without terminator" unless the dialect's terminator came. */
 kv_status dialect_reader_finish(dialect_reader *r, char *err) KV_MUST_USE;
 
+/* Called for every token-bearing event that carried a reference-server send
+ * stamp: its receive time and the server's send time (both CLOCK_MONOTONIC
+ * ns). For the client-overhead benchmark. */
+typedef void (*dialect_stamp_fn)(void *ctx, int64_t recv_ns, int64_t sent_ns);
+void dialect_reader_observe(dialect_reader *r, dialect_stamp_fn fn, void *ctx);
+
 /* Whether the first token has arrived; its receive time (ns) if so. */
 bool dialect_reader_first_token(const dialect_reader *r, int64_t *at_ns);
 /* Whether the terminator ([DONE], done:true, message_stop) has been seen. */

@@ -19,7 +19,10 @@
 #include <cmocka.h>
 #include <microhttpd.h>
 
+#include "common/util.h"
 #include "experiments/client.h"
+#include "experiments/dialect.h"
+#include "server/refsrv.h"
 
 #define KEY "sk-test-4f9a1c77e2b0secret"
 
@@ -367,6 +370,245 @@ static void call_should_return_any_status_and_the_body(void **state)
     client_free(c);
 }
 
+/* ---- against the reference server, every dialect ---- */
+
+typedef struct dialect_case {
+    refsrv_dialect server;
+    spec_api api;
+    bool reports_cached_when_zero; /* vLLM/SGLang omit the count when 0 */
+    bool reports_cached;           /* Ollama and LM Studio never report it */
+    bool reports_prompt;
+} dialect_case;
+
+static const dialect_case cases[] = {
+    {REFSRV_LLAMACPP, SPEC_API_LLAMACPP, true, true, true},
+    {REFSRV_VLLM, SPEC_API_OPENAI_CHAT, false, true, true},
+    {REFSRV_SGLANG, SPEC_API_OPENAI_CHAT, false, true, true},
+    {REFSRV_OLLAMA, SPEC_API_OLLAMA, false, false, true},
+    {REFSRV_LMSTUDIO, SPEC_API_LMSTUDIO, false, false, true},
+    {REFSRV_MLX, SPEC_API_OPENAI_CHAT, true, true, true},
+    {REFSRV_OPENAI, SPEC_API_OPENAI_CHAT, true, true, true},
+    {REFSRV_ANTHROPIC, SPEC_API_ANTHROPIC, true, true, true},
+    {REFSRV_VLLM, SPEC_API_OPENAI_COMPLETIONS, false, true, true},
+};
+
+static refsrv *start_ref(refsrv_dialect d, const cost_params *cost, int fault, double stall_ms)
+{
+    refsrv_config cfg;
+    refsrv_config_default(&cfg);
+    cfg.dialect = d;
+    cfg.cost = cost ? *cost : (cost_params){.time_scale = 1};
+    cfg.reply_tokens = 8;
+    if (fault >= 0)
+        cfg.fault_p[fault] = 1;
+    cfg.fault_stall_ms = stall_ms;
+    cfg.fault_drip_ms = 0.05;
+    refsrv *s = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
+    return s;
+}
+
+/* A system prompt of about n words. */
+static char *words(int n)
+{
+    char *p = malloc((size_t)n * 8 + 1);
+    assert_non_null(p);
+    size_t o = 0;
+    for (int i = 0; i < n; i++)
+        o += (size_t)snprintf(p + o, (size_t)n * 8 + 1 - o, "%sw%d", i ? " " : "", i % 97);
+    return p;
+}
+
+static void every_dialect_should_report_the_servers_prompt_and_cached_tokens(void **state)
+{
+    (void)state;
+    char *sys = words(300);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const dialect_case *dc = &cases[i];
+        refsrv *s = start_ref(dc->server, NULL, -1, 0);
+        req_fixture x;
+        fixture_init(&x, refsrv_port(s), dc->api);
+        snprintf(x.model, sizeof x.model, "kvproof-ref");
+        x.msgs[0].content = sys;
+        client *c = new_client();
+        refsrv_truth truth;
+        for (int round = 0; round < 2; round++) { /* cold, then warm resend */
+            trial_request t = {0};
+            char *reply = NULL;
+            char err[KV_ERRLEN] = "";
+            kv_status st = client_send(c, &x.rq, &t, &reply, err);
+            if (st != KV_OK)
+                fail_msg("%s/%s round %d: %s", refsrv_dialect_name(dc->server),
+                         dialect_name(dc->api), round, err);
+            assert_true(refsrv_last(s, &truth));
+            assert_true(t.ok);
+            assert_int_equal(t.attempts, 1);
+            assert_true(strlen(reply) > 0);
+            if (dc->reports_prompt)
+                assert_int_equal(t.prompt_tokens, truth.prompt_tokens);
+            long want = truth.cached_tokens;
+            if (!dc->reports_cached || (want == 0 && !dc->reports_cached_when_zero))
+                want = -1;
+            if (t.cached_tokens != want)
+                fail_msg("%s/%s round %d: cached %ld, truth %ld", refsrv_dialect_name(dc->server),
+                         dialect_name(dc->api), round, t.cached_tokens, truth.cached_tokens);
+            if (round == 1)
+                assert_true(truth.cached_tokens > 250); /* the warm resend reused the prefix */
+            assert_int_equal(t.output_tokens, truth.output_tokens);
+            assert_false(isnan(t.ttft_ms));
+            if (dc->api != SPEC_API_OLLAMA)
+                assert_false(isnan(t.server_overhead_us));
+            free(reply);
+            free(t.raw);
+        }
+        client_free(c);
+        refsrv_stop(s);
+    }
+    free(sys);
+}
+
+static void ttft_should_come_after_the_role_only_chunk_and_the_prefill(void **state)
+{
+    (void)state;
+    cost_params slow = {.a = 150, .time_scale = 1}; /* 150 ms fixed prefill */
+    const refsrv_dialect servers[] = {REFSRV_LLAMACPP, REFSRV_VLLM};
+    const spec_api apis[] = {SPEC_API_LLAMACPP, SPEC_API_OPENAI_CHAT};
+    for (size_t i = 0; i < 2; i++) {
+        refsrv *s = start_ref(servers[i], &slow, -1, 0);
+        req_fixture x;
+        fixture_init(&x, refsrv_port(s), apis[i]);
+        client *c = new_client();
+        trial_request t = {0};
+        char err[KV_ERRLEN] = "";
+        assert_int_equal(client_send(c, &x.rq, &t, NULL, err), KV_OK);
+        refsrv_truth truth;
+        assert_true(refsrv_last(s, &truth));
+        assert_true(t.ttft_ms >= truth.prefill_ms);
+        assert_true(t.ttft_ms >= 150.0);
+        if (servers[i] == REFSRV_LLAMACPP) {
+            /* llama.cpp reports its prefill; the role chunk came before it */
+            assert_true(fabs(t.server_prefill_ms - truth.prefill_ms) < 1.0);
+        }
+        free(t.raw);
+        client_free(c);
+        refsrv_stop(s);
+    }
+}
+
+typedef struct fault_case {
+    refsrv_fault fault;
+    kv_status status;   /* expected */
+    int attempts;       /* expected with retries = 2 */
+    const char *reason; /* substring of the error */
+} fault_case;
+
+static void every_fault_should_give_a_failed_record_with_its_reason(void **state)
+{
+    (void)state;
+    const fault_case fcs[] = {
+        {REFSRV_FAULT_REFUSE, KV_ERR_NET, 3, "connection closed before any reply"},
+        {REFSRV_FAULT_RESET, KV_ERR_NET, 1, ""},
+        {REFSRV_FAULT_HTTP500, KV_ERR_HTTP, 1, "HTTP 500: simulated internal server error"},
+        {REFSRV_FAULT_HTTP503, KV_ERR_HTTP, 3, "HTTP 503"},
+        {REFSRV_FAULT_STALL, KV_ERR_TIMEOUT, 1, "no first token within"},
+        {REFSRV_FAULT_MALFORMED, KV_ERR_PROTOCOL, 1, "malformed JSON"},
+        {REFSRV_FAULT_TRUNCATE, KV_ERR_PROTOCOL, 1, "stream ended without terminator"},
+        {REFSRV_FAULT_HUGELINE, KV_ERR_PROTOCOL, 1, "longer than"},
+        {REFSRV_FAULT_CONTENT_TYPE, KV_ERR_PROTOCOL, 1, "wrong content type 'text/html"},
+    };
+    for (size_t i = 0; i < sizeof fcs / sizeof fcs[0]; i++) {
+        refsrv *s = start_ref(REFSRV_LLAMACPP, NULL, (int)fcs[i].fault, 5000);
+        req_fixture x;
+        fixture_init(&x, refsrv_port(s), SPEC_API_LLAMACPP);
+        x.rq.timeout_first_token_s = 0.3;
+        client *c = new_client();
+        trial_request t = {0};
+        char err[KV_ERRLEN] = "";
+        kv_status st = client_send(c, &x.rq, &t, NULL, err);
+        if (st != fcs[i].status || t.attempts != fcs[i].attempts || t.ok ||
+            !strstr(t.error, fcs[i].reason))
+            fail_msg("fault %s: status %s, attempts %d, error '%s'",
+                     refsrv_fault_name(fcs[i].fault), kv_strerror(st), t.attempts, t.error);
+        free(t.raw);
+        client_free(c);
+        refsrv_stop(s);
+    }
+}
+
+static void status_429_should_honour_retry_after_and_stay_bounded(void **state)
+{
+    (void)state;
+    refsrv *s = start_ref(REFSRV_VLLM, NULL, REFSRV_FAULT_HTTP429, 0);
+    req_fixture x;
+    fixture_init(&x, refsrv_port(s), SPEC_API_OPENAI_CHAT);
+    x.rq.retries = 1;
+    client *c = new_client();
+    trial_request t = {0};
+    char err[KV_ERRLEN] = "";
+    int64_t t0 = kv_now_ns();
+    assert_int_equal(client_send(c, &x.rq, &t, NULL, err), KV_ERR_HTTP);
+    double waited_s = (double)(kv_now_ns() - t0) / 1e9;
+    assert_int_equal(t.attempts, 2);
+    assert_true(waited_s >= 0.9); /* Retry-After: 1 honoured, not the 1 ms backoff */
+    assert_non_null(strstr(t.error, "HTTP 429"));
+    free(t.raw);
+    /* a Retry-After beyond the total timeout ends the retries at once */
+    x.rq.timeout_total_s = 0.5;
+    x.rq.retries = 5;
+    trial_request t2 = {0};
+    assert_int_equal(client_send(c, &x.rq, &t2, NULL, err), KV_ERR_HTTP);
+    assert_int_equal(t2.attempts, 1);
+    assert_non_null(strstr(t2.error, "total timeout"));
+    free(t2.raw);
+    client_free(c);
+    refsrv_stop(s);
+}
+
+static void slow_drip_should_still_parse_or_hit_the_total_timeout(void **state)
+{
+    (void)state;
+    refsrv *s = start_ref(REFSRV_LLAMACPP, NULL, REFSRV_FAULT_DRIP, 0);
+    req_fixture x;
+    fixture_init(&x, refsrv_port(s), SPEC_API_LLAMACPP);
+    client *c = new_client();
+    trial_request t = {0};
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(client_send(c, &x.rq, &t, NULL, err), KV_OK);
+    refsrv_truth truth;
+    assert_true(refsrv_last(s, &truth));
+    assert_int_equal(t.cached_tokens, truth.cached_tokens);
+    assert_int_equal(t.output_tokens, truth.output_tokens);
+    free(t.raw);
+    x.rq.timeout_total_s = 0.05;
+    trial_request t2 = {0};
+    assert_int_equal(client_send(c, &x.rq, &t2, NULL, err), KV_ERR_TIMEOUT);
+    assert_false(t2.ok);
+    assert_non_null(strstr(t2.error, "total timeout"));
+    free(t2.raw);
+    client_free(c);
+    refsrv_stop(s);
+}
+
+static void tokenize_and_cache_reset_should_use_the_server_endpoints(void **state)
+{
+    (void)state;
+    refsrv *s = start_ref(REFSRV_LLAMACPP, NULL, -1, 0);
+    req_fixture x;
+    fixture_init(&x, refsrv_port(s), SPEC_API_LLAMACPP);
+    client *c = new_client();
+    long n = 0;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(client_tokenize(c, &x.target, SPEC_API_LLAMACPP, "Hello, world.", &n, err),
+                     KV_OK);
+    assert_int_equal(n, refsrv_count_tokens("Hello, world."));
+    assert_int_equal(client_reset_cache(c, &x.target, SPEC_API_LLAMACPP, err), KV_OK);
+    assert_int_equal(client_tokenize(c, &x.target, SPEC_API_OLLAMA, "x", &n, err),
+                     KV_ERR_UNSUPPORTED);
+    client_free(c);
+    refsrv_stop(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,5 +622,14 @@ int main(void)
         cmocka_unit_test(refused_connection_should_be_retried_a_bounded_number_of_times),
         cmocka_unit_test(call_should_return_any_status_and_the_body),
     };
-    return cmocka_run_group_tests(tests, fake_setup, fake_teardown);
+    const struct CMUnitTest ref_tests[] = {
+        cmocka_unit_test(every_dialect_should_report_the_servers_prompt_and_cached_tokens),
+        cmocka_unit_test(ttft_should_come_after_the_role_only_chunk_and_the_prefill),
+        cmocka_unit_test(every_fault_should_give_a_failed_record_with_its_reason),
+        cmocka_unit_test(status_429_should_honour_retry_after_and_stay_bounded),
+        cmocka_unit_test(slow_drip_should_still_parse_or_hit_the_total_timeout),
+        cmocka_unit_test(tokenize_and_cache_reset_should_use_the_server_endpoints),
+    };
+    int failed = cmocka_run_group_tests(tests, fake_setup, fake_teardown);
+    return failed + cmocka_run_group_tests(ref_tests, NULL, NULL);
 }

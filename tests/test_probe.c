@@ -1,0 +1,209 @@
+/* test_probe.c - server detection and the cold/warm cache check against the
+ * in-process reference server in several dialects, and 'kvproof probe'
+ * (exit 4 when unreachable, JSON output). */
+#include <arpa/inet.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "experiments/probe.h"
+#include "server/refsrv.h"
+
+static refsrv *start_ref(refsrv_dialect d, double time_scale)
+{
+    refsrv_config cfg;
+    refsrv_config_default(&cfg);
+    cfg.dialect = d;
+    cfg.cost.time_scale = time_scale;
+    cfg.cost.cv = 0;
+    cfg.cost.stall_p = 0;
+    cfg.reply_tokens = 4;
+    refsrv *s = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
+    return s;
+}
+
+static void url_of(refsrv *s, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "http://127.0.0.1:%d", refsrv_port(s));
+}
+
+typedef struct detect_case {
+    refsrv_dialect server;
+    spec_api api;
+    const char *name;
+} detect_case;
+
+static void detect_should_name_the_server_and_dialect(void **state)
+{
+    (void)state;
+    const detect_case cases[] = {
+        {REFSRV_LLAMACPP, SPEC_API_LLAMACPP, "llama.cpp"},
+        {REFSRV_OLLAMA, SPEC_API_OLLAMA, "ollama"},
+        {REFSRV_LMSTUDIO, SPEC_API_LMSTUDIO, "lmstudio"},
+        {REFSRV_VLLM, SPEC_API_OPENAI_CHAT, NULL},
+        {REFSRV_MLX, SPEC_API_OPENAI_CHAT, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        refsrv *s = start_ref(cases[i].server, 0.001);
+        char url[64], err[KV_ERRLEN] = "";
+        url_of(s, url, sizeof url);
+        client *c = NULL;
+        assert_int_equal(client_new(&c, err), KV_OK);
+        probe_info p = {0};
+        assert_int_equal(probe_detect(c, url, SPEC_API_AUTO, NULL, NULL, &p, err), KV_OK);
+        if (p.api != cases[i].api)
+            fail_msg("%s: detected %s", refsrv_dialect_name(cases[i].server), p.server);
+        if (cases[i].name)
+            assert_string_equal(p.server, cases[i].name);
+        assert_true(p.simulated);
+        assert_non_null(p.model);
+        assert_true(p.n_models >= 1);
+        assert_int_equal(p.tokenizes,
+                         cases[i].server == REFSRV_LLAMACPP || cases[i].server == REFSRV_VLLM);
+        probe_info_clear(&p);
+        client_free(c);
+        refsrv_stop(s);
+    }
+}
+
+static void cache_check_should_show_a_working_cache_on_llamacpp(void **state)
+{
+    (void)state;
+    refsrv *s = start_ref(REFSRV_LLAMACPP, 0.01);
+    char url[64], err[KV_ERRLEN] = "";
+    url_of(s, url, sizeof url);
+    client *c = NULL;
+    assert_int_equal(client_new(&c, err), KV_OK);
+    probe_info p = {0};
+    probe_cache_result r = {0};
+    assert_int_equal(probe_detect(c, url, SPEC_API_AUTO, NULL, NULL, &p, err), KV_OK);
+    assert_int_equal(probe_cache(c, &p, url, NULL, &r, err), KV_OK);
+    assert_string_equal(r.cold_method, "cache_prompt:false");
+    assert_true(r.reports_cached);
+    assert_true(r.honours_cold);
+    assert_true(r.cache_works);
+    assert_false(r.inferred);
+    assert_int_equal(r.cold.cached_tokens, 0);
+    assert_true(r.warm.cached_tokens >= r.prefix_tokens);
+    assert_true(r.prefix_tokens > 900);
+    char *json = NULL;
+    assert_int_equal(probe_to_json(&p, &r, &json, err), KV_OK);
+    assert_non_null(strstr(json, "\"cache_works\":\ttrue"));
+    free(json);
+    probe_cache_clear(&r);
+    probe_info_clear(&p);
+    client_free(c);
+    refsrv_stop(s);
+}
+
+static void cache_check_should_infer_from_ttft_when_ollama_reports_no_count(void **state)
+{
+    (void)state;
+    refsrv *s = start_ref(REFSRV_OLLAMA, 0.05);
+    char url[64], err[KV_ERRLEN] = "";
+    url_of(s, url, sizeof url);
+    client *c = NULL;
+    assert_int_equal(client_new(&c, err), KV_OK);
+    probe_info p = {0};
+    probe_cache_result r = {0};
+    assert_int_equal(probe_detect(c, url, SPEC_API_AUTO, NULL, NULL, &p, err), KV_OK);
+    assert_int_equal(probe_cache(c, &p, url, NULL, &r, err), KV_OK);
+    assert_string_equal(r.cold_method, "nonce");
+    assert_false(r.reports_cached);
+    assert_true(r.inferred);
+    assert_true(r.cache_works);
+    assert_true(r.warm.ttft_ms < r.cold.ttft_ms);
+    probe_cache_clear(&r);
+    probe_info_clear(&p);
+    client_free(c);
+    refsrv_stop(s);
+}
+
+static int free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+static int run_cli(const char *args, const char *out_path)
+{
+    const char *bin = getenv("KVPROOF_BIN");
+    assert_non_null(bin);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' probe %s >'%s' 2>&1", bin, args, out_path);
+    int rc = system(cmd);
+    assert_true(WIFEXITED(rc));
+    return WEXITSTATUS(rc);
+}
+
+static void probe_command_should_exit_4_when_unreachable(void **state)
+{
+    (void)state;
+    char args[128];
+    snprintf(args, sizeof args, "http://127.0.0.1:%d", free_port());
+    assert_int_equal(run_cli(args, "/dev/null"), 4);
+    assert_int_equal(run_cli("--format yaml http://127.0.0.1:1", "/dev/null"), 2);
+}
+
+static void probe_command_should_print_the_cache_table(void **state)
+{
+    (void)state;
+    refsrv *s = start_ref(REFSRV_LLAMACPP, 0.01);
+    char url[64], path[] = "/tmp/kvproof-probe-XXXXXX";
+    url_of(s, url, sizeof url);
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(run_cli(url, path), 0);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    assert_non_null(strstr(buf, "server:       llama.cpp"));
+    assert_non_null(strstr(buf, "simulated:    yes"));
+    assert_non_null(strstr(buf, "warm"));
+    assert_non_null(strstr(buf, "cache works:  yes"));
+    char args[128];
+    snprintf(args, sizeof args, "--format json --no-cache-check %s", url);
+    assert_int_equal(run_cli(args, path), 0);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    assert_non_null(strstr(buf, "\"dialect\":\t\"llama.cpp\""));
+    unlink(path);
+    refsrv_stop(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(detect_should_name_the_server_and_dialect),
+        cmocka_unit_test(cache_check_should_show_a_working_cache_on_llamacpp),
+        cmocka_unit_test(cache_check_should_infer_from_ttft_when_ollama_reports_no_count),
+        cmocka_unit_test(probe_command_should_exit_4_when_unreachable),
+        cmocka_unit_test(probe_command_should_print_the_cache_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
