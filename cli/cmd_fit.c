@@ -430,7 +430,7 @@ int cmd_fit(int argc, char **argv)
         st = csv_column(t, o.ycol, &y, err);
     if (st != KV_OK)
         goto fail;
-    fit_input in = {(const double *const *)cols, o.k, y, NULL, csv_rows(t)};
+    fit_input in = {(const double *const *)cols, o.k, y, NULL, csv_rows(t), false};
     if (is_auto) {
         ch = malloc(sizeof *ch);
         if (!ch) {

@@ -377,6 +377,7 @@ static kv_status fit_solve(const fit_input *in, double level, fit_result *f, cha
         long double s = y[i];
         for (size_t j = 0; j < p; j++)
             s -= z[j * n + i] * f->gamma[j];
+        qty[i] = s; /* keep the (weighted) residual for HC3 */
         rss += s * s;
         long double w = in->w ? in->w[i] : 1.0L;
         sw += w;
@@ -406,6 +407,57 @@ static kv_status fit_solve(const fit_input *in, double level, fit_result *f, cha
             f->covg[i][j] = s;
         }
     f->df = (double)(n - p);
+    if (in->hc3 && rss > 0) {
+        /* HC3: (Z'Z)^-1 [sum e_i^2 / (1 - h_ii)^2 z_i z_i'] (Z'Z)^-1 */
+        long double meat[FIT_MAXP][FIT_MAXP] = {{0}}, sand[FIT_MAXP][FIT_MAXP];
+        for (size_t i = 0; i < n; i++) {
+            long double h = 0;
+            for (size_t j = 0; j < p; j++)
+                for (size_t l = 0; l < p; l++)
+                    h += z[j * n + i] * f->covg[j][l] * z[l * n + i];
+            long double d = 1.0L - h;
+            long double e2 = d > 1e-12L ? qty[i] * qty[i] / (d * d) : qty[i] * qty[i];
+            for (size_t j = 0; j < p; j++)
+                for (size_t l = 0; l < p; l++)
+                    meat[j][l] += e2 * z[j * n + i] * z[l * n + i];
+        }
+        long double s2 = rss / (long double)(n - p);
+        for (size_t i = 0; i < p; i++)
+            for (size_t j = 0; j < p; j++) {
+                long double s = 0;
+                for (size_t a = 0; a < p; a++)
+                    for (size_t b = 0; b < p; b++)
+                        s += f->covg[i][a] * meat[a][b] * f->covg[b][j];
+                sand[i][j] = s;
+            }
+        /* Satterthwaite degrees of freedom of each raw coefficient's HC3
+         * variance: (sum a_i)^2 / sum a_i^2, a_i = (g' (Z'Z)^-1 z_i)^2 */
+        long double M[FIT_MAXP][FIT_MAXP];
+        fit_transform(f, M);
+        for (size_t c = 0; c < p; c++) {
+            long double u[FIT_MAXP] = {0}, sa = 0, sa2 = 0;
+            for (size_t a = 0; a < p; a++)
+                for (size_t b = 0; b < p; b++)
+                    u[b] += M[c][a] * f->covg[a][b];
+            for (size_t i = 0; i < n; i++) {
+                long double v = 0;
+                for (size_t b = 0; b < p; b++)
+                    v += u[b] * z[b * n + i];
+                sa += v * v;
+                sa2 += v * v * v * v;
+            }
+            f->coef_df[c] = sa2 > 0 ? (double)(sa * sa / sa2) : (double)(n - p);
+            if (f->coef_df[c] > (double)(n - p))
+                f->coef_df[c] = (double)(n - p);
+        }
+        for (size_t i = 0; i < p; i++)
+            for (size_t j = 0; j < p; j++)
+                f->covg[i][j] = sand[i][j] / s2;
+        f->hc3 = true;
+    } else {
+        for (size_t c = 0; c < p; c++)
+            f->coef_df[c] = (double)(n - p);
+    }
     f->rss = (double)rss;
     f->tss = (double)tss;
     f->r_squared = tss > 0 ? (double)(1.0L - rss / tss) : NAN;
@@ -425,8 +477,11 @@ static kv_status fit_solve(const fit_input *in, double level, fit_result *f, cha
                 v += M[i][j] * f->covg[j][l] * M[i][l];
         f->coef[i] = (double)b;
         f->sd[i] = (double)sqrtl(v * (long double)f->sigma2);
-        f->ci[i][0] = f->coef[i] - f->tcrit * f->sd[i];
-        f->ci[i][1] = f->coef[i] + f->tcrit * f->sd[i];
+        double t = f->coef_df[i] == f->df
+                       ? f->tcrit
+                       : gsl_cdf_tdist_Pinv(1.0 - (1.0 - level) / 2.0, f->coef_df[i]);
+        f->ci[i][0] = f->coef[i] - t * f->sd[i];
+        f->ci[i][1] = f->coef[i] + t * f->sd[i];
     }
     double kpar = (double)p + (fit_is_knee(f->kind) ? 1.0 : 0.0), dn = (double)n;
     if (rss > 0 && dn - kpar - 1 > 0)
@@ -469,7 +524,9 @@ static kv_status fit_knee(const fit_input *in, fit_kind kind, double level, fit_
         goto out;
     }
     const int steps = 8;
-    for (size_t i = 0; i + 2 < m; i++) {
+    /* the flat part must hold at least two measured lengths, the rising part
+     * at least two: x0 runs from u[1] up to u[m-3] */
+    for (size_t i = 1; i + 2 < m; i++) {
         for (int s = 0; s < steps; s++) {
             double x0 = u[i] + (u[i + 1] - u[i]) * s / steps;
             fit_result f;
@@ -564,6 +621,8 @@ kv_status fit_robust(const fit_input *in, fit_kind kind, int degree, double leve
         out->ci[i][0] = out->coef[i] - out->tcrit * out->sd[i];
         out->ci[i][1] = out->coef[i] + out->tcrit * out->sd[i];
     }
+    for (size_t i = 0; i < p; i++)
+        out->coef_df[i] = out->df;
     out->aicc = NAN;
     fit_diagnostics(out, in);
 out:
@@ -736,24 +795,35 @@ kv_status fit_auto(const fit_input *in, double level, bool weighted, fit_choice 
     kv_status st = fit_auto_once(in, level, out, err);
     if (st != KV_OK || !weighted)
         return st;
-    const fit_result *c = &out->fits[out->chosen];
-    if (!(c->heteroscedasticity_p < 0.05))
+    double bp = out->fits[out->chosen].heteroscedasticity_p;
+    if (!(bp < 0.05))
         return KV_OK;
     double *w = malloc(in->n * sizeof *w);
-    if (!w)
-        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
-    double theta = fit_power_weights(c, in, w);
-    fit_input win = *in;
-    win.w = w;
     fit_choice *wc = malloc(sizeof *wc);
-    if (!wc) {
+    if (!w || !wc) {
         free(w);
+        free(wc);
         return kv_fail(err, KV_ERR_NOMEM, "out of memory");
     }
-    char e2[KV_ERRLEN] = "";
-    if (fit_auto_once(&win, level, wc, e2) == KV_OK) {
-        double bp = c->heteroscedasticity_p;
+    /* feasible weighted least squares: the variance power is re-estimated
+     * from the latest fit's residuals (OLS residuals at short prompts are
+     * inflated by the fit's own error at long ones), three rounds */
+    fit_input win = *in;
+    win.w = w;
+    win.hc3 = true;
+    double theta = 0;
+    const fit_result *cur = &out->fits[out->chosen];
+    bool have = false;
+    for (int round = 0; round < 3; round++) {
+        theta = fit_power_weights(cur, in, w);
+        char e2[KV_ERRLEN] = "";
+        if (fit_auto_once(&win, level, wc, e2) != KV_OK)
+            break;
         *out = *wc;
+        have = true;
+        cur = &out->fits[out->chosen];
+    }
+    if (have) {
         for (size_t i = 0; i < out->n_fits; i++)
             out->fits[i].weight_power = theta;
         size_t len = strlen(out->why);

@@ -38,6 +38,7 @@ typedef struct fit_input {
     const double *y; /* n responses */
     const double *w; /* n weights (inverse variances, > 0) or NULL for OLS */
     size_t n;        /* observations, in run order (for the lag-1 check) */
+    bool hc3;        /* HC3 sandwich covariance, for weights estimated from the data */
 } fit_input;
 
 typedef struct fit_result {
@@ -50,6 +51,8 @@ typedef struct fit_result {
     double coef[FIT_MAXP];             /* raw-basis coefficients */
     double sd[FIT_MAXP];               /* their standard errors (scaled by residual variance) */
     double ci[FIT_MAXP][2];            /* t-intervals at `level` */
+    double coef_df[FIT_MAXP];          /* their t degrees of freedom: n - p, or Satterthwaite's
+                                          for HC3 intervals */
     double level;                      /* confidence level of ci */
     double tcrit;                      /* t quantile used, df = n - p */
     double rss;                        /* residual sum of squares (weighted when weighted) */
@@ -59,6 +62,7 @@ typedef struct fit_result {
     double df;                         /* n - p */
     double aicc;                       /* n ln(rss/n) + 2k + 2k(k+1)/(n-k-1), k = p (+1 for x0) */
     bool weighted;                     /* fitted with weights */
+    bool hc3;                          /* sd/ci from the HC3 sandwich covariance */
     bool robust;                       /* bisquare robust fit */
     double weight_power;               /* weights were yhat^-power (NAN: given or none) */
     double knee_x0;                    /* the knee position (knee models), else NAN */
@@ -129,8 +133,10 @@ typedef struct fit_choice {
  * rejected as non-physical. Start from linear; the quadratic replaces it when
  * the partial F-test gives p < 0.05 and its AICc is lower; a knee model
  * replaces the current choice when its AICc is lower by more than 2.
- * When weighted is true every candidate is fitted with power weights
- * estimated from its OLS fit if the Breusch-Pagan test gives p < 0.05. */
+ * When weighted is true and the Breusch-Pagan test of the chosen OLS fit
+ * gives p < 0.05, the choice is redone with power weights yhat^-theta
+ * (theta re-estimated over three rounds) and HC3 sandwich standard errors,
+ * so an imperfect variance function does not distort the intervals. */
 kv_status fit_auto(const fit_input *in, double level, bool weighted, fit_choice *out,
                    char *err) KV_MUST_USE;
 

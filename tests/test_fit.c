@@ -104,7 +104,7 @@ static void nist_fit(const char *name, fit_kind kind, int degree, double tol)
 {
     nist_data d;
     nist_load(name, &d);
-    fit_input in = {(const double *const *)d.cols, d.k, d.y, NULL, d.n};
+    fit_input in = {(const double *const *)d.cols, d.k, d.y, NULL, d.n, false};
     fit_result f;
     char err[KV_ERRLEN] = "";
     kv_status st = fit_model(&in, kind, degree, 0.95, &f, err);
@@ -326,7 +326,7 @@ static void auto_should_choose_quadratic_when_the_curve_bends(void **state)
     double x[80], y[80];
     size_t n = make_data(200, 0.95, 1.75e-5, 0, 0.01, x, y, 7);
     const double *cols[1] = {x};
-    fit_input in = {cols, 1, y, NULL, n};
+    fit_input in = {cols, 1, y, NULL, n, false};
     fit_choice ch;
     char err[KV_ERRLEN] = "";
     assert_int_equal(fit_auto(&in, 0.95, true, &ch, err), KV_OK);
@@ -343,7 +343,7 @@ static void auto_should_keep_linear_when_the_truth_is_linear(void **state)
     double x[80], y[80];
     size_t n = make_data(50, 0.5, 0, 0, 0.02, x, y, 11);
     const double *cols[1] = {x};
-    fit_input in = {cols, 1, y, NULL, n};
+    fit_input in = {cols, 1, y, NULL, n, false};
     fit_choice ch;
     char err[KV_ERRLEN] = "";
     assert_int_equal(fit_auto(&in, 0.95, false, &ch, err), KV_OK);
@@ -358,7 +358,7 @@ static void auto_should_find_a_knee_when_short_prompts_are_flat(void **state)
     double x[80], y[80];
     size_t n = make_data(300, 0.4, 0, 1024, 0.01, x, y, 5);
     const double *cols[1] = {x};
-    fit_input in = {cols, 1, y, NULL, n};
+    fit_input in = {cols, 1, y, NULL, n, false};
     fit_choice ch;
     char err[KV_ERRLEN] = "";
     assert_int_equal(fit_auto(&in, 0.95, false, &ch, err), KV_OK);
@@ -374,7 +374,7 @@ static void robust_slope_should_move_less_than_its_half_width_with_5_percent_out
     double x[90], y[90];
     size_t n = make_data(200, 0.95, 0, 0, 0.03, x, y, 3);
     const double *cols[1] = {x};
-    fit_input in = {cols, 1, y, NULL, n};
+    fit_input in = {cols, 1, y, NULL, n, false};
     fit_result clean, dirty;
     char err[KV_ERRLEN] = "";
     assert_int_equal(fit_robust(&in, FIT_LINEAR, 1, 0.95, &clean, err), KV_OK);
@@ -406,7 +406,7 @@ static void weighted_fit_should_scale_the_covariance_by_the_residual_variance(vo
         w2[i] = 1e6 * w1[i];
     }
     const double *cols[1] = {x};
-    fit_input a = {cols, 1, y, w1, n}, b = {cols, 1, y, w2, n};
+    fit_input a = {cols, 1, y, w1, n, false}, b = {cols, 1, y, w2, n, false};
     fit_result fa, fb;
     char err[KV_ERRLEN] = "";
     assert_int_equal(fit_model(&a, FIT_LINEAR, 1, 0.95, &fa, err), KV_OK);
@@ -423,19 +423,19 @@ static void fit_should_refuse_degenerate_input_with_a_message(void **state)
     (void)state;
     double x[5] = {512, 512, 512, 512, 512}, y[5] = {1, 2, 3, 4, 5};
     const double *cols[1] = {x};
-    fit_input in = {cols, 1, y, NULL, 5};
+    fit_input in = {cols, 1, y, NULL, 5, false};
     fit_result f;
     char err[KV_ERRLEN] = "";
     assert_int_equal(fit_model(&in, FIT_LINEAR, 1, 0.95, &f, err), KV_ERR_STATS);
     assert_non_null(strstr(err, "same"));
     double x2[2] = {1, 2}, y2[2] = {1, 2};
     const double *cols2[1] = {x2};
-    fit_input in2 = {cols2, 1, y2, NULL, 2};
+    fit_input in2 = {cols2, 1, y2, NULL, 2, false};
     err[0] = '\0';
     assert_int_equal(fit_model(&in2, FIT_LINEAR, 1, 0.95, &f, err), KV_ERR_STATS);
     double x3[4] = {1, 2, 3, 4}, y3[4] = {1, NAN, 3, 4};
     const double *cols3[1] = {x3};
-    fit_input in3 = {cols3, 1, y3, NULL, 4};
+    fit_input in3 = {cols3, 1, y3, NULL, 4, false};
     err[0] = '\0';
     assert_int_equal(fit_model(&in3, FIT_LINEAR, 1, 0.95, &f, err), KV_ERR_STATS);
     assert_non_null(strstr(err, "finite"));

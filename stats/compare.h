@@ -1,0 +1,56 @@
+/* compare.h - two samples of times compared: ratio of geometric means
+ * (log-scale t-interval, Welch or paired), Mann-Whitney U / Wilcoxon
+ * signed-rank p-values with ties handled (normal approximation with tie and
+ * continuity corrections), the Hodges-Lehmann shift with its distribution-free
+ * interval, a studentized bootstrap for the ratio of two means, and Holm's
+ * adjustment.
+ *
+ * Everything here is a pure function of its inputs (the bootstrap of its
+ * seed); nothing is kept.
+ */
+#ifndef KV_COMPARE_H
+#define KV_COMPARE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/status.h"
+
+typedef struct compare_estimate {
+    double value;
+    double ci[2];
+    bool has_ci; /* false: ci undefined (too few values, no variation); value may still be set */
+} compare_estimate;
+
+/* exp(mean ln x - mean ln y) with a t-interval on the log scale: Welch
+ * (Satterthwaite df) when unpaired, the paired t when paired (nx == ny,
+ * x[i] pairs with y[i]). Every value must be > 0. */
+kv_status compare_gm_ratio(const double *x, size_t nx, const double *y, size_t ny, bool paired,
+                           double level, compare_estimate *out, char *err) KV_MUST_USE;
+
+/* Two-sided p-value of the Mann-Whitney U test (unpaired) or Wilcoxon
+ * signed-rank test (paired, zero differences dropped), normal approximation
+ * with tie correction and continuity correction. NAN when undefined. */
+double compare_rank_test_p(const double *x, size_t nx, const double *y, size_t ny, bool paired);
+
+/* Hodges-Lehmann estimate of the shift x - y (median of pairwise differences,
+ * or of Walsh averages of paired differences) with the distribution-free
+ * interval from the rank test's critical value (normal approximation). */
+kv_status compare_hodges_lehmann(const double *x, size_t nx, const double *y, size_t ny,
+                                 bool paired, double level, compare_estimate *out,
+                                 char *err) KV_MUST_USE;
+
+/* mean(x) / mean(y) with a studentized (bootstrap-t) interval on the log
+ * scale: `resamples` resamples of each sample independently, mt19937 seeded
+ * with `seed`, standard error by the delta method. Needs nx, ny >= 2 and
+ * positive means; without variation the interval is the point. */
+kv_status compare_ratio_of_means(const double *x, size_t nx, const double *y, size_t ny,
+                                 long resamples, uint64_t seed, double level, compare_estimate *out,
+                                 char *err) KV_MUST_USE;
+
+/* Holm's step-down adjustment of m p-values (NAN entries are skipped and
+ * stay NAN). adj receives the adjusted values. */
+void compare_holm(const double *p, size_t m, double *adj);
+
+#endif

@@ -1,0 +1,111 @@
+/* test_stats_coverage_slow.c - do nominal 95% intervals cover the truth?
+ *
+ * 1,000 simulated experiments drawn in process from the reference server's
+ * cost model (server/costmodel.h, "laptop" preset: log-normal noise, cv 5%):
+ * cold requests at six prompt lengths, warm requests at the longest system
+ * prompt. Each experiment is analysed the way results.json is computed:
+ * automatic model choice with the Breusch-Pagan check and the power-weighted
+ * refit (intercept and slope), the log-scale Welch interval of the ratio of
+ * geometric means (speedup), and the studentized bootstrap of the ratio of
+ * means (overhead fraction). Each interval must cover the true value in
+ * 93.5%..96.5% of the experiments. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "server/costmodel.h"
+#include "stats/compare.h"
+#include "stats/fit.h"
+
+#define EXPERIMENTS 1000
+#define REPS 10
+#define QUERY 100.0
+
+static const double sys_levels[6] = {0, 512, 1024, 2048, 4096, 8192};
+
+static double draw(const cost_params *p, gsl_rng *r, double n_new, double n_cached)
+{
+    double stall;
+    double f = cost_noise_factor(p, gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r),
+                                 gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r), &stall);
+    return cost_prefill_ms(p, n_new, n_cached) * f + stall;
+}
+
+static void report(const char *what, int hits, int total)
+{
+    double cov = (double)hits / total;
+    fprintf(stderr, "coverage %-20s %5.1f%% (%d/%d)\n", what, 100 * cov, hits, total);
+    if (!(cov >= 0.935 && cov <= 0.965))
+        fail_msg("%s: coverage %.3f outside 0.935..0.965", what, cov);
+}
+
+static void intervals_should_cover_the_truth_at_the_nominal_rate(void **state)
+{
+    (void)state;
+    cost_params p;
+    assert_true(cost_preset("laptop", &p));
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 20240601);
+    const double L = 8192;
+    const double true_a = p.a, true_b = p.b;
+    const double true_speedup = cost_prefill_ms(&p, L + QUERY, 0) / cost_prefill_ms(&p, QUERY, L);
+    const double t0 = cost_prefill_ms(&p, QUERY, 0), tl = cost_prefill_ms(&p, L + QUERY, 0);
+    const double true_overhead = (tl - t0) / tl;
+    int hit_a = 0, hit_b = 0, hit_s = 0, hit_o = 0, quadratic = 0;
+    double x[6 * REPS], y[6 * REPS], cold0[REPS], coldl[REPS], warm[REPS];
+    for (int e = 0; e < EXPERIMENTS; e++) {
+        size_t n = 0;
+        for (int rep = 0; rep < REPS; rep++)
+            for (int l = 0; l < 6; l++) {
+                double N = sys_levels[l] + QUERY;
+                x[n] = N;
+                y[n] = draw(&p, r, N, 0);
+                if (l == 0)
+                    cold0[rep] = y[n];
+                if (l == 5)
+                    coldl[rep] = y[n];
+                n++;
+            }
+        for (int rep = 0; rep < REPS; rep++)
+            warm[rep] = draw(&p, r, QUERY, L);
+        const double *cols[1] = {x};
+        fit_input in = {cols, 1, y, NULL, n, false};
+        fit_choice ch;
+        char err[KV_ERRLEN] = "";
+        assert_int_equal(fit_auto(&in, 0.95, true, &ch, err), KV_OK);
+        const fit_result *f = &ch.fits[ch.chosen];
+        quadratic += f->kind == FIT_QUADRATIC;
+        hit_a += f->ci[0][0] <= true_a && true_a <= f->ci[0][1];
+        hit_b += f->ci[1][0] <= true_b && true_b <= f->ci[1][1];
+
+        compare_estimate s, o;
+        assert_int_equal(compare_gm_ratio(coldl, REPS, warm, REPS, false, 0.95, &s, err), KV_OK);
+        hit_s += s.ci[0] <= true_speedup && true_speedup <= s.ci[1];
+        assert_int_equal(compare_ratio_of_means(coldl, REPS, cold0, REPS, 999, 1000 + (uint64_t)e,
+                                                0.95, &o, err),
+                         KV_OK);
+        double olo = 1 - 1 / o.ci[0], ohi = 1 - 1 / o.ci[1];
+        hit_o += olo <= true_overhead && true_overhead <= ohi;
+    }
+    fprintf(stderr, "quadratic chosen in %d of %d experiments\n", quadratic, EXPERIMENTS);
+    report("intercept", hit_a, EXPERIMENTS);
+    report("slope", hit_b, EXPERIMENTS);
+    report("speedup", hit_s, EXPERIMENTS);
+    report("overhead fraction", hit_o, EXPERIMENTS);
+    gsl_rng_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(intervals_should_cover_the_truth_at_the_nominal_rate),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
