@@ -17,6 +17,7 @@
 
 #define JJ_FORMAT "kvproof-journal"
 #define JJ_VERSION 1
+#define JJ_MAX_PLANNED 100000000        /* bounds the per-trial bitmaps readers allocate */
 #define JJ_MAX_EXACT 9007199254740992.0 /* 2^53: larger integers lose digits in a double */
 
 static const char *const jj_kinds[] = {"warmup", "measure"};
@@ -557,6 +558,10 @@ kv_status journal_header_from_json(const char *line, size_t len, const char *whe
     jd_hash(&d, o, &h->spec_hash);
     jd_seed(&d, o, &h->seed);
     h->planned_trials = jd_size(&d, o, "planned_trials");
+    if (d.st == KV_OK && h->planned_trials > JJ_MAX_PLANNED)
+        d.st =
+            kv_fail(err, KV_ERR_INPUT, "%s: $.planned_trials: %zu is more than kvproof plans (%zu)",
+                    where, h->planned_trials, (size_t)JJ_MAX_PLANNED);
     free(jd_string(&d, o, "created", false)); /* informational; created_unix is the value */
     h->created_unix = jd_number(&d, o, "created_unix");
     h->client_host = jd_string(&d, o, "client_host", true);

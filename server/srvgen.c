@@ -191,7 +191,8 @@ static kv_status parse_anthropic(srvgen *g, const cJSON *root, char *err)
         push_messages(&g->prompt, cJSON_GetObjectItemCaseSensitive(root, "messages"), &bp, err);
     if (st != KV_OK)
         return st;
-    if (!item_long(root, "max_tokens", &g->n_out) || g->n_out < 1)
+    long max_tokens = 0;
+    if (!item_long(root, "max_tokens", &max_tokens) || max_tokens < 1)
         return kv_fail(err, KV_ERR_INPUT, "max_tokens: Field required (an integer >= 1)");
     g->breakpoint = bp;
     return KV_OK;
@@ -236,7 +237,8 @@ static kv_status parse_body(srvgen *g, srv_api api, const cJSON *root, char *err
         break;
     }
     case SRV_ANTHROPIC:
-        return parse_anthropic(g, root, err);
+        st = parse_anthropic(g, root, err);
+        break;
     }
     if (st != KV_OK)
         return st;

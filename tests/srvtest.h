@@ -18,6 +18,7 @@ typedef struct http_reply {
     CURLcode rc;    /* transfer result */
     kv_buf body;    /* response body */
     kv_buf headers; /* raw header lines */
+    long writes;    /* body write callbacks (a drip shows as many) */
 } http_reply;
 
 static inline void http_reply_free(http_reply *r)
@@ -31,6 +32,13 @@ static inline size_t srvtest_write(char *p, size_t size, size_t n, void *arg)
     return kv_buf_append(arg, p, size * n) == KV_OK ? size * n : 0;
 }
 
+static inline size_t srvtest_body(char *p, size_t size, size_t n, void *arg)
+{
+    http_reply *r = arg;
+    r->writes++;
+    return srvtest_write(p, size, n, &r->body);
+}
+
 /* One request; body NULL = GET. */
 static inline void http_do(int port, const char *method, const char *path, const char *body,
                            double timeout_s, http_reply *out)
@@ -42,8 +50,8 @@ static inline void http_do(int port, const char *method, const char *path, const
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, srvtest_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &out->body);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, srvtest_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, srvtest_write);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &out->headers);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));

@@ -124,6 +124,12 @@ static void prompt_should_put_a_unique_nonce_at_token_zero(void **state)
         distinct += strncmp(x, y, strcspn(x, " ")) != 0;
     }
     assert_true(distinct > 55);
+    for (uint64_t n = 0; n < 4096; n++) {
+        char x[PROMPT_NONCE_LEN];
+        prompt_nonce_text(n * 0x9E3779B97F4A7C15ULL, x, sizeof x);
+        assert_null(strstr(x, "null"));
+        assert_true(strlen(x) > 12);
+    }
     free(a);
     free(b);
     prompt_synth_free(p);

@@ -6,6 +6,10 @@
 #include <stddef.h>
 
 #include <cmocka.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "server/pcache.h"
 #include "srvtest.h"
@@ -293,6 +297,94 @@ static void fault_and_dialect_names_should_parse(void **state)
     }
 }
 
+static void serve_help_should_document_every_flag_and_the_formula(void **state)
+{
+    (void)state;
+    const char *bin = getenv("KVPROOF_BIN");
+    if (!bin)
+        skip();
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' serve --help", bin);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    kv_buf out = {0};
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        assert_int_equal(kv_buf_append(&out, line, strlen(line)), KV_OK);
+    assert_int_equal(pclose(f), 0);
+    const char *flags[] = {"--host",
+                           "--port",
+                           "--dialect",
+                           "--model",
+                           "--preset",
+                           "--params",
+                           "--a ",
+                           "--b ",
+                           "--c ",
+                           "--d0",
+                           "--d1",
+                           "--cv",
+                           "--stall-p",
+                           "--stall-ms",
+                           "--time-scale",
+                           "--seed",
+                           "--slots",
+                           "--cache-tokens",
+                           "--no-cache",
+                           "--ctx",
+                           "--reply-tokens",
+                           "--fault ",
+                           "--fault-reset-after",
+                           "--fault-stall-ms",
+                           "--fault-drip-ms",
+                           "a + b*n_new + c*(n_new*n_cached + n_new^2/2)",
+                           "d0 + d1*context",
+                           "SIMULATED"};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (!strstr(out.data, flags[i]))
+            fail_msg("serve --help does not mention %s", flags[i]);
+    kv_buf_free(&out);
+}
+
+static void serve_should_print_its_port_and_stop_on_sigterm(void **state)
+{
+    (void)state;
+    const char *bin = getenv("KVPROOF_BIN");
+    if (!bin)
+        skip();
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        execl(bin, bin, "serve", "--port", "0", "--time-scale", "0.001", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    char line[512];
+    int port = 0;
+    while (!port && fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "listening on http://127.0.0.1:");
+        if (p)
+            port = (int)strtol(p + 30, NULL, 10);
+    }
+    assert_true(port > 0);
+    http_reply r;
+    http_do(port, "POST", "/completion", "{\"prompt\":\"a b c\",\"n_predict\":2}", 10, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body.data, "\"stop\":true"));
+    http_reply_free(&r);
+    kill(pid, SIGTERM);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    fclose(f);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -309,6 +401,8 @@ int main(void)
         cmocka_unit_test(reset_endpoints_should_empty_the_cache),
         cmocka_unit_test(bad_requests_should_get_400_with_a_reason),
         cmocka_unit_test(fault_and_dialect_names_should_parse),
+        cmocka_unit_test(serve_help_should_document_every_flag_and_the_formula),
+        cmocka_unit_test(serve_should_print_its_port_and_stop_on_sigterm),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -1,0 +1,27 @@
+/* run_common.h - what 'run' and 'demo' share: option parsing helpers, the
+ * --url override and the closing summary with its exit code. */
+#ifndef KV_CLI_RUN_COMMON_H
+#define KV_CLI_RUN_COMMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/status.h"
+#include "experiments/runner.h"
+#include "experiments/spec.h"
+
+/* Parses a non-negative decimal integer; false on anything else. */
+bool cli_parse_u64(const char *s, uint64_t *out);
+/* Parses a positive finite number; false on anything else. */
+bool cli_parse_positive(const char *s, double *out);
+/* Applies "NAME=URL": target NAME's base_url becomes URL. */
+kv_status cli_override_url(spec *s, const char *arg, char *err) KV_MUST_USE;
+
+/* Prints where the journal, results and report are, the verdict lines from
+ * results.json and (interrupted) how to resume; returns the exit code.
+ * resume_hint: the command that continues the run, or NULL. */
+int cli_run_report(FILE *out, FILE *errf, const char *cmd, const char *resume_hint, kv_status st,
+                   const runner_summary *sum, const char *err, bool simulated);
+
+#endif

@@ -1,0 +1,912 @@
+/* runner.c - runs a spec's trial plan and journals every trial (runner.h).
+ *
+ * Divided into: the stop flag and signals; the real client as a runner_io;
+ * per-target state (dialect, token counter, prompt synthesiser, cache reset);
+ * one trial (warm-up, cold or warm session, priming, cache checks); the
+ * schedule (rounds for adaptive stopping, caps, resume); the journal header;
+ * and the end of a run (results.json, report.pdf).
+ */
+#include "experiments/runner.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/util.h"
+#include "experiments/journal.h"
+#include "experiments/plan.h"
+#include "experiments/prompt.h"
+#include "report/report.h"
+#include "stats/results.h"
+#include "stats/stopping.h"
+
+/* ---- stop flag ------------------------------------------------------------ */
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+void runner_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: a blocking wait returns early */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+void runner_request_stop(void)
+{
+    stop_requested = 1;
+}
+
+void runner_clear_stop(void)
+{
+    stop_requested = 0;
+}
+
+/* ---- the real client as a runner_io ------------------------------------- */
+
+static kv_status real_send(void *ctx, const client_request *rq, trial_request *out, char **reply,
+                           char *err)
+{
+    return client_send(ctx, rq, out, reply, err);
+}
+
+static kv_status real_tokenize(void *ctx, const spec_target *t, spec_api api, const char *text,
+                               long *n, char *err)
+{
+    return client_tokenize(ctx, t, api, text, n, err);
+}
+
+static kv_status real_reset(void *ctx, const spec_target *t, spec_api api, char *err)
+{
+    return client_reset_cache(ctx, t, api, err);
+}
+
+/* ---- per-target state ----------------------------------------------------- */
+
+typedef struct run run;
+
+typedef struct target_state {
+    run *r;
+    const spec_target *t;
+    spec_api api;
+    bool has_tokenize; /* the server counts tokens (/tokenize) */
+    long usage_base;   /* prompt_tokens of a one-word calibration request, -1 unknown */
+    int reset;         /* 1 works, 0 untried, -1 unsupported */
+    prompt_synth *ps;
+} target_state;
+
+struct run {
+    const spec *s;
+    const runner_options *o;
+    runner_io io;
+    plan *p;
+    journal *j;
+    target_state *tg;
+    bool *done;         /* per plan index: journaled */
+    bool *cell_stopped; /* per cell: adaptive stopping says enough */
+    double **samples;   /* per cell: session ttft totals of good trials */
+    size_t *n_samples, *cap_samples;
+    size_t measured_done; /* measured trials in the journal */
+    size_t run_position;
+    int64_t t0_ns;
+    double trial_s_sum; /* seconds spent in this run's trials */
+    runner_summary *sum;
+};
+
+static void progress(run *r, const char *current, const char *message)
+{
+    if (!r->o->progress)
+        return;
+    runner_progress pr;
+    memset(&pr, 0, sizeof pr);
+    pr.planned = r->sum->planned;
+    pr.done = r->sum->done_before + r->sum->ran;
+    pr.failed = r->sum->failed;
+    pr.contaminated = r->sum->contaminated;
+    pr.skipped = r->sum->skipped;
+    pr.elapsed_s = (double)(kv_now_ns() - r->t0_ns) / 1e9;
+    size_t left = pr.planned > pr.done + pr.skipped ? pr.planned - pr.done - pr.skipped : 0;
+    pr.eta_s = r->sum->ran > 0 ? r->trial_s_sum / (double)r->sum->ran * (double)left : NAN;
+    pr.current = current;
+    pr.message = message;
+    r->o->progress(r->o->progress_ctx, &pr);
+}
+
+/* Token counter: the server's /tokenize. */
+static kv_status count_tokenize(void *ctx, const char *text, long *n, char *err)
+{
+    target_state *ts = ctx;
+    return ts->r->io.tokenize(ts->r->io.ctx, ts->t, ts->api, text, n, err);
+}
+
+/* Token counter without /tokenize: a one-message request with max_tokens 1,
+ * calibrated against a one-word request (the template's tokens cancel). */
+static kv_status usage_tokens(target_state *ts, const char *text, long *n, char *err)
+{
+    const spec *s = ts->r->s;
+    client_message m = {"user", text};
+    client_request rq = {ts->t,
+                         ts->api,
+                         &m,
+                         1,
+                         1,
+                         s->temperature,
+                         true,
+                         s->timeout_connect_s,
+                         s->timeout_first_token_s,
+                         s->timeout_total_s,
+                         s->retries};
+    trial_request out;
+    memset(&out, 0, sizeof out);
+    kv_status st = ts->r->io.send(ts->r->io.ctx, &rq, &out, NULL, err);
+    free(out.raw);
+    if (st != KV_OK)
+        return st;
+    if (out.prompt_tokens < 0)
+        return kv_fail(err, KV_ERR_UNSUPPORTED,
+                       "%s: the server has no /tokenize and reports no prompt token count, so "
+                       "prompts of an exact length cannot be made",
+                       ts->t->name);
+    *n = out.prompt_tokens;
+    return KV_OK;
+}
+
+static kv_status count_usage(void *ctx, const char *text, long *n, char *err)
+{
+    target_state *ts = ctx;
+    kv_status st;
+    if (ts->usage_base < 0) {
+        st = usage_tokens(ts, "a", &ts->usage_base, err);
+        if (st != KV_OK)
+            return st;
+    }
+    long total = 0;
+    st = usage_tokens(ts, *text ? text : "a", &total, err);
+    if (st != KV_OK)
+        return st;
+    *n = *text ? total - ts->usage_base + 1 : 0;
+    if (*n < 0)
+        *n = 0;
+    return KV_OK;
+}
+
+static kv_status target_setup(run *r, target_state *ts, const spec_target *t, const char *corpus,
+                              size_t corpus_len, uint64_t seed, char *err)
+{
+    ts->r = r;
+    ts->t = t;
+    ts->usage_base = -1;
+    long n = 0;
+    char tmp[KV_ERRLEN] = "";
+    kv_status st = r->io.tokenize(r->io.ctx, t, ts->api, "kvproof counts tokens", &n, tmp);
+    ts->has_tokenize = st == KV_OK && n > 0;
+    if (!ts->has_tokenize) {
+        char msg[KV_ERRLEN + 128];
+        snprintf(msg, sizeof msg,
+                 "%s: no usable /tokenize (%s); calibrating lengths with usage.prompt_tokens",
+                 t->name, st == KV_OK ? "it counted no tokens" : tmp);
+        progress(r, t->name, msg);
+    }
+    return prompt_synth_new(corpus, corpus_len, seed,
+                            ts->has_tokenize ? count_tokenize : count_usage, ts, ts->has_tokenize,
+                            &ts->ps, err);
+}
+
+/* ---- one trial ------------------------------------------------------------ */
+
+static uint64_t turn_nonce(uint64_t nonce, long turn)
+{
+    if (turn <= 1)
+        return nonce;
+    uint64_t key[2] = {nonce, (uint64_t)turn};
+    return kv_hash64(key, sizeof key, 0x6e6f6e6365ULL);
+}
+
+/* dst (TRIAL_REASON_LEN bytes) = prefix + msg, cut to fit. */
+static void set_reason(char *dst, const char *prefix, const char *msg)
+{
+    size_t n = 0;
+    for (const char *p = prefix; *p && n + 1 < TRIAL_REASON_LEN; p++)
+        dst[n++] = *p;
+    for (const char *p = msg; *p && n + 1 < TRIAL_REASON_LEN; p++)
+        dst[n++] = *p;
+    dst[n] = '\0';
+}
+
+static void turn_reason(char *dst, long turn, const char *msg)
+{
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "turn %ld: ", turn);
+    set_reason(dst, prefix, msg);
+}
+
+static void request_init(trial_request *q, int turn)
+{
+    memset(q, 0, sizeof *q);
+    q->turn = turn;
+    q->prompt_tokens = -1;
+    q->cached_tokens = -1;
+    q->prefix_tokens = -1;
+    q->output_tokens = -1;
+    q->cache_state = TRIAL_CACHE_UNKNOWN;
+    q->ttfb_ms = q->ttft_ms = q->first_content_ms = q->last_token_ms = NAN;
+    q->total_ms = q->gap_median_ms = q->gap_p99_ms = NAN;
+    q->server_prefill_ms = q->server_overhead_us = NAN;
+    snprintf(q->error, sizeof q->error, "not run: an earlier request of the session failed");
+}
+
+/* Adds {"prime": {...}} to the first turn's raw JSON. */
+static void attach_prime(trial_request *turn1, const trial_request *prime)
+{
+    cJSON *root = turn1->raw ? cJSON_Parse(turn1->raw) : NULL;
+    if (!root || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        root = cJSON_CreateObject();
+        if (!root)
+            return;
+    }
+    cJSON *pj = cJSON_CreateObject();
+    if (!pj) {
+        cJSON_Delete(root);
+        return;
+    }
+    cJSON_AddBoolToObject(pj, "ok", prime->ok);
+    cJSON_AddNumberToObject(pj, "attempts", prime->attempts);
+    cJSON_AddNumberToObject(pj, "prompt_tokens", (double)prime->prompt_tokens);
+    cJSON_AddNumberToObject(pj, "cached_tokens", (double)prime->cached_tokens);
+    if (isfinite(prime->ttft_ms))
+        cJSON_AddNumberToObject(pj, "ttft_ms", prime->ttft_ms);
+    if (isfinite(prime->total_ms))
+        cJSON_AddNumberToObject(pj, "total_ms", prime->total_ms);
+    cJSON_AddItemToObject(root, "prime", pj);
+    char *txt = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!txt)
+        return;
+    free(turn1->raw);
+    turn1->raw = strdup(txt);
+    cJSON_free(txt);
+}
+
+typedef struct session {
+    char **queries;  /* query text per turn (0-based) */
+    long *q_counted; /* their token counts */
+    char **replies;  /* reply text per finished turn */
+    size_t n;
+} session;
+
+static void session_free(session *se)
+{
+    for (size_t i = 0; i < se->n; i++) {
+        free(se->queries[i]);
+        free(se->replies[i]);
+    }
+    free(se->queries);
+    free(se->q_counted);
+    free(se->replies);
+    memset(se, 0, sizeof *se);
+}
+
+/* The head text of a turn: the system prompt, or (no system prompt, cold)
+ * the first question with the turn's nonce at token 0. */
+static kv_status head_text(target_state *ts, const plan_trial *pt, uint64_t nonce, char **out,
+                           long *counted, char *err)
+{
+    if (pt->system_prompt_tokens > 0)
+        return prompt_make(ts->ps, PROMPT_SYSTEM, pt->system_prompt_tokens, nonce, 0, out, counted,
+                           err);
+    return prompt_make(ts->ps, PROMPT_SYSTEM, pt->query_tokens, nonce, 0, out, counted, err);
+}
+
+/* Sends one request and fills q; the reply text goes to *reply. */
+static kv_status send_turn(run *r, target_state *ts, const client_message *msgs, size_t n,
+                           bool cold, long max_out, trial_request *q, char **reply)
+{
+    const spec *s = r->s;
+    client_request rq = {ts->t,
+                         ts->api,
+                         msgs,
+                         n,
+                         max_out,
+                         s->temperature,
+                         cold,
+                         s->timeout_connect_s,
+                         s->timeout_first_token_s,
+                         s->timeout_total_s,
+                         s->retries};
+    int turn = q->turn;
+    char err[KV_ERRLEN] = "";
+    if (cold && ts->reset >= 0) {
+        kv_status rs = r->io.reset_cache(r->io.ctx, ts->t, ts->api, err);
+        ts->reset = rs == KV_OK ? 1 : (rs == KV_ERR_UNSUPPORTED ? -1 : ts->reset);
+        err[0] = '\0';
+    }
+    kv_status st = r->io.send(r->io.ctx, &rq, q, reply, err);
+    q->turn = turn;
+    if (st != KV_OK) {
+        q->ok = false;
+        if (!q->error[0] || strncmp(q->error, "not run", 7) == 0)
+            set_reason(q->error, "", err[0] ? err : kv_strerror(st));
+        if (q->attempts < 1)
+            q->attempts = 1;
+        return st;
+    }
+    q->ok = true;
+    q->error[0] = '\0';
+    return KV_OK;
+}
+
+static void check_cache(const run *r, const target_state *ts, bool cold, trial_request *q)
+{
+    (void)r;
+    if (!q->ok) {
+        q->cache_state = TRIAL_CACHE_UNKNOWN;
+        return;
+    }
+    if (q->cached_tokens < 0) {
+        q->cache_state = TRIAL_CACHE_INFERRED;
+        return;
+    }
+    if (cold) {
+        long slack = ts->api == SPEC_API_LLAMACPP ? 0 : RUNNER_COLD_SLACK;
+        q->cache_state = q->cached_tokens > slack ? TRIAL_CACHE_CONTAMINATED : TRIAL_CACHE_VERIFIED;
+    } else {
+        double need =
+            RUNNER_WARM_MIN_FRACTION * (double)(q->prefix_tokens > 0 ? q->prefix_tokens : 0);
+        q->cache_state =
+            (double)q->cached_tokens < need ? TRIAL_CACHE_CONTAMINATED : TRIAL_CACHE_VERIFIED;
+    }
+}
+
+/* Runs one planned trial into rec. Only allocation failures return an error;
+ * everything the server or the prompts do wrong is the trial's reason. */
+static kv_status run_trial(run *r, const plan_trial *pt, trial_record *rec, char *err)
+{
+    target_state *ts = &r->tg[pt->target];
+    const spec *s = r->s;
+    bool warm = pt->kind == PLAN_MEASURE && pt->mode == SPEC_WARM;
+    bool cold = !warm;
+    bool measured = pt->kind == PLAN_MEASURE;
+    long turns = pt->query_count > 0 ? pt->query_count : 1;
+    kv_status st = KV_OK;
+    session se = {0};
+    trial_request prime;
+    bool has_prime = false;
+    char *head = NULL, *prime_q = NULL;
+    client_message *msgs = NULL;
+    char perr[KV_ERRLEN] = "";
+
+    request_init(&prime, 0);
+    memset(rec, 0, sizeof *rec);
+    rec->plan_index = pt->index;
+    snprintf(rec->id, sizeof rec->id, "%s", pt->id);
+    rec->kind = pt->kind;
+    rec->target = pt->target;
+    snprintf(rec->target_name, sizeof rec->target_name, "%s", ts->t->name);
+    rec->cell = pt->cell;
+    rec->system_prompt_tokens = pt->system_prompt_tokens;
+    rec->query_tokens = pt->query_tokens;
+    rec->query_count = turns;
+    rec->mode = pt->mode;
+    rec->repetition = pt->repetition;
+    rec->run_position = r->run_position;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    rec->started_unix = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+    rec->turns = calloc((size_t)turns, sizeof *rec->turns);
+    se.queries = calloc((size_t)turns, sizeof *se.queries);
+    se.q_counted = calloc((size_t)turns, sizeof *se.q_counted);
+    se.replies = calloc((size_t)turns, sizeof *se.replies);
+    msgs = calloc(2 * (size_t)turns + 2, sizeof *msgs);
+    if (!rec->turns || !se.queries || !se.q_counted || !se.replies || !msgs) {
+        st = kv_fail(err, KV_ERR_NOMEM, "out of memory running a trial");
+        goto out;
+    }
+    se.n = (size_t)turns;
+    rec->n_turns = (size_t)turns;
+    for (long k = 0; k < turns; k++)
+        request_init(&rec->turns[k], (int)k + 1);
+
+    /* Prompts: questions per turn, the head text, the priming question. */
+    for (long k = 0; k < turns; k++) {
+        if (prompt_make(ts->ps, PROMPT_QUERY, pt->query_tokens, pt->nonce, k + 1, &se.queries[k],
+                        &se.q_counted[k], perr) != KV_OK) {
+            set_reason(rec->error, "prompt synthesis: ", perr);
+            goto failed;
+        }
+    }
+    long head_counted = 0;
+    bool sys = pt->system_prompt_tokens > 0;
+    if ((sys || cold) && head_text(ts, pt, pt->nonce, &head, &head_counted, perr) != KV_OK) {
+        set_reason(rec->error, "prompt synthesis: ", perr);
+        goto failed;
+    }
+
+    long prefix = sys ? head_counted : 0;
+    if (warm) {
+        long plen = pt->query_tokens < 16 ? pt->query_tokens : 16;
+        has_prime = true;
+        if (prompt_make(ts->ps, PROMPT_PRIME, plen, pt->nonce, 0, &prime_q, NULL, perr) != KV_OK) {
+            set_reason(rec->error, "prompt synthesis: ", perr);
+            goto failed;
+        }
+        size_t n = 0;
+        if (sys)
+            msgs[n++] = (client_message){"system", head};
+        msgs[n++] = (client_message){"user", prime_q};
+        kv_status ps = send_turn(r, ts, msgs, n, false, 1, &prime, NULL);
+        if (ps != KV_OK) {
+            set_reason(rec->error, "priming request: ", prime.error);
+            set_reason(rec->turns[0].error, "not run: ", rec->error);
+            goto failed;
+        }
+    }
+
+    for (long k = 0; k < turns; k++) {
+        trial_request *q = &rec->turns[k];
+        char *turn_head = NULL;
+        long turn_head_counted = head_counted;
+        uint64_t nonce = turn_nonce(pt->nonce, k + 1);
+        if (cold && k > 0 &&
+            head_text(ts, pt, nonce, &turn_head, &turn_head_counted, perr) != KV_OK) {
+            set_reason(q->error, "prompt synthesis: ", perr);
+            turn_reason(rec->error, k + 1, q->error);
+            goto failed;
+        }
+        const char *h = turn_head ? turn_head : head;
+        size_t n = 0;
+        long content = 0;
+        if (sys) {
+            msgs[n++] = (client_message){"system", h};
+            content += turn_head_counted;
+        }
+        for (long i = 0; i <= k; i++) {
+            /* Without a system prompt a cold session's first question carries the nonce. */
+            const char *qt = (!sys && cold && i == 0) ? h : se.queries[i];
+            msgs[n++] = (client_message){"user", qt};
+            content += se.q_counted[i];
+            if (i < k)
+                msgs[n++] = (client_message){"assistant", se.replies[i] ? se.replies[i] : ""};
+        }
+        char *reply_text = NULL;
+        kv_status ts_st = send_turn(r, ts, msgs, n, cold, s->max_output_tokens, q, &reply_text);
+        q->prefix_tokens = warm ? prefix : 0;
+        free(turn_head);
+        if (has_prime && k == 0) {
+            attach_prime(q, &prime);
+            has_prime = false;
+        }
+        se.replies[k] = reply_text;
+        if (q->ok && q->prompt_tokens < 0)
+            q->prompt_tokens = content;
+        if (measured)
+            check_cache(r, ts, cold, q);
+        if (ts_st != KV_OK) {
+            turn_reason(rec->error, k + 1, q->error);
+            goto failed;
+        }
+        if (q->cache_state == TRIAL_CACHE_CONTAMINATED)
+            rec->contaminated = true;
+        prefix += se.q_counted[k];
+    }
+    rec->ok = true;
+    goto out;
+failed:
+    rec->ok = false;
+    if (has_prime && rec->n_turns > 0)
+        attach_prime(&rec->turns[0], &prime);
+    for (size_t k = 0; k < rec->n_turns; k++)
+        if (rec->turns[k].cache_state == TRIAL_CACHE_CONTAMINATED)
+            rec->contaminated = true;
+out:
+    free(prime.raw);
+    session_free(&se);
+    free(head);
+    free(prime_q);
+    free(msgs);
+    return st;
+}
+
+/* ---- adaptive stopping ---------------------------------------------------- */
+
+/* The session's time to first token summed over its turns; NAN if unusable. */
+static double session_ttft(const trial_record *t)
+{
+    if (t->kind != PLAN_MEASURE || !t->ok || t->contaminated || t->n_turns == 0)
+        return NAN;
+    double sum = 0;
+    for (size_t k = 0; k < t->n_turns; k++) {
+        if (!isfinite(t->turns[k].ttft_ms))
+            return NAN;
+        sum += t->turns[k].ttft_ms;
+    }
+    return sum;
+}
+
+static kv_status note_sample(run *r, size_t plan_index, const trial_record *t, char *err)
+{
+    if (plan_index >= r->p->n_trials)
+        return KV_OK;
+    size_t cell = r->p->trials[plan_index].cell;
+    double v = session_ttft(t);
+    if (!isfinite(v) || cell >= r->p->n_cells)
+        return KV_OK;
+    if (r->n_samples[cell] == r->cap_samples[cell]) {
+        size_t cap = r->cap_samples[cell] ? 2 * r->cap_samples[cell] : 16;
+        double *ns = realloc(r->samples[cell], cap * sizeof *ns);
+        if (!ns)
+            return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+        r->samples[cell] = ns;
+        r->cap_samples[cell] = cap;
+    }
+    r->samples[cell][r->n_samples[cell]++] = v;
+    return KV_OK;
+}
+
+/* ---- journal header ------------------------------------------------------- */
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static char *client_host_text(void)
+{
+    char host[256] = "unknown";
+    char cpu[256] = "unknown CPU";
+    char os[512] = "unknown OS";
+    if (gethostname(host, sizeof host - 1) != 0)
+        snprintf(host, sizeof host, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f) {
+        char line[512];
+        while (fgets(line, sizeof line, f)) {
+            if (strncmp(line, "model name", 10) == 0) {
+                const char *c = strchr(line, ':');
+                if (c) {
+                    c++;
+                    while (*c == ' ')
+                        c++;
+                    snprintf(cpu, sizeof cpu, "%.*s", (int)strcspn(c, "\n"), c);
+                }
+                break;
+            }
+        }
+        fclose(f);
+    }
+    struct utsname u;
+    if (uname(&u) == 0)
+        snprintf(os, sizeof os, "%s %s %s", u.sysname, u.release, u.machine);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t n = strlen(host) + strlen(cpu) + strlen(os) + 64;
+    char *out = malloc(n);
+    if (out)
+        snprintf(out, n, "%s; %s x%ld; %s", host, cpu, ncpu, os);
+    return out;
+}
+
+static kv_status header_build(const run *r, uint64_t seed, journal_header *h, char *err)
+{
+    const spec *s = r->s;
+    memset(h, 0, sizeof *h);
+    h->kvproof_version = strdup(KVPROOF_VERSION);
+    h->spec_name = dup_or_null(s->name);
+    h->spec_path = dup_or_null(s->path);
+    h->spec_json = dup_or_null(s->canonical);
+    h->spec_hash = s->hash;
+    h->seed = seed;
+    h->planned_trials = r->p->n_trials;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    h->created_unix = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+    h->client_host = client_host_text();
+    h->targets = calloc(s->n_targets ? s->n_targets : 1, sizeof *h->targets);
+    if (!h->kvproof_version || !h->client_host || !h->targets)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    h->n_targets = s->n_targets;
+    for (size_t i = 0; i < s->n_targets; i++) {
+        journal_target_meta *m = &h->targets[i];
+        const target_state *ts = &r->tg[i];
+        m->name = dup_or_null(s->targets[i].name);
+        m->base_url = dup_or_null(s->targets[i].base_url);
+        m->dialect = dup_or_null(spec_api_name(ts->api));
+        m->model = dup_or_null(s->targets[i].model);
+        m->simulated = r->o->simulated;
+        if (!m->name || !m->dialect)
+            return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    }
+    return KV_OK;
+}
+
+/* ---- files ---------------------------------------------------------------- */
+
+static kv_status make_dirs(const char *dir, char *err)
+{
+    char path[1024];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
+        return kv_fail(err, KV_ERR_USAGE, "--out %s: path too long", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            return kv_fail(err, KV_ERR_IO, "%s: %s", path, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(path, 0777) != 0 && errno != EEXIST)
+        return kv_fail(err, KV_ERR_IO, "%s: %s", path, strerror(errno));
+    return KV_OK;
+}
+
+static void write_outputs(run *r, bool partial)
+{
+    char e[KV_ERRLEN] = "";
+    char msg[KV_ERRLEN + 64];
+    results_options ro;
+    results_options_default(&ro);
+    ro.partial = partial;
+    kv_status st = results_from_journal(r->sum->journal_path, r->sum->results_path, &ro, e);
+    if (st != KV_OK) {
+        snprintf(msg, sizeof msg, "results.json not written: %s", e);
+        progress(r, NULL, msg);
+        return;
+    }
+    st = report_write(r->sum->results_path, r->sum->report_path, e);
+    if (st != KV_OK) {
+        snprintf(msg, sizeof msg, "report.pdf not written: %s", e);
+        progress(r, NULL, msg);
+        return;
+    }
+    r->sum->outputs_written = true;
+}
+
+/* ---- the schedule --------------------------------------------------------- */
+
+static void run_free(run *r, client *c)
+{
+    if (r->tg)
+        for (size_t i = 0; i < r->s->n_targets; i++)
+            prompt_synth_free(r->tg[i].ps);
+    free(r->tg);
+    if (r->samples && r->p)
+        for (size_t i = 0; i < r->p->n_cells; i++)
+            free(r->samples[i]);
+    free(r->samples);
+    free(r->n_samples);
+    free(r->cap_samples);
+    free(r->cell_stopped);
+    free(r->done);
+    journal_close(r->j);
+    plan_free(r->p);
+    client_free(c);
+}
+
+/* Loads earlier trials' samples for adaptive stopping (resume). */
+static kv_status load_samples(run *r, char *err)
+{
+    journal_data *d = NULL;
+    char e[KV_ERRLEN] = "";
+    if (journal_load(r->sum->journal_path, &d, e) != KV_OK)
+        return KV_OK; /* journal_open reports what is wrong with it */
+    kv_status st = KV_OK;
+    for (size_t i = 0; st == KV_OK && i < d->n_trials; i++)
+        st = note_sample(r, d->trials[i].plan_index, &d->trials[i], err);
+    journal_data_free(d);
+    return st;
+}
+
+static bool file_nonempty(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && sb.st_size > 0;
+}
+
+/* Runs one scheduled trial and journals it. *stop is set when the run must end. */
+static kv_status step(run *r, const plan_trial *pt, bool *stop, char *err)
+{
+    trial_record rec;
+    int64_t t0 = kv_now_ns();
+    progress(r, pt->id, NULL);
+    kv_status st = run_trial(r, pt, &rec, err);
+    if (st != KV_OK) {
+        trial_record_clear(&rec);
+        return st;
+    }
+    if (stop_requested && !rec.ok) {
+        /* Interrupted mid-trial: not journaled, so --resume runs it again. */
+        trial_record_clear(&rec);
+        *stop = true;
+        return KV_OK;
+    }
+    st = journal_append(r->j, &rec, err);
+    if (st == KV_OK) {
+        r->done[pt->index] = true;
+        r->sum->ran++;
+        r->run_position++;
+        r->trial_s_sum += (double)(kv_now_ns() - t0) / 1e9;
+        if (pt->kind == PLAN_MEASURE)
+            r->measured_done++;
+        if (!rec.ok)
+            r->sum->failed++;
+        if (rec.contaminated)
+            r->sum->contaminated++;
+        st = note_sample(r, pt->index, &rec, err);
+        char msg[TRIAL_REASON_LEN + 160];
+        if (!rec.ok)
+            snprintf(msg, sizeof msg, "%s failed: %s", rec.id, rec.error);
+        else if (rec.contaminated)
+            snprintf(msg, sizeof msg, "%s: cache contaminated (counted, flagged)", rec.id);
+        progress(r, pt->id, (!rec.ok || rec.contaminated) ? msg : NULL);
+    }
+    if (!rec.ok && r->o->stop_on_failure)
+        *stop = true;
+    trial_record_clear(&rec);
+    if (stop_requested)
+        *stop = true;
+    return st;
+}
+
+kv_status runner_run(const spec *s, const runner_options *o, runner_summary *sum, char *err)
+{
+    run r;
+    client *c = NULL;
+    char *corpus = NULL;
+    size_t corpus_len = 0;
+    journal_header h;
+    kv_status st = KV_OK;
+    memset(&r, 0, sizeof r);
+    memset(&h, 0, sizeof h);
+    memset(sum, 0, sizeof *sum);
+    r.s = s;
+    r.o = o;
+    r.sum = sum;
+    r.t0_ns = kv_now_ns();
+    sum->simulated = o->simulated;
+    uint64_t seed = o->seed_set ? o->seed : s->seed;
+
+    snprintf(sum->journal_path, sizeof sum->journal_path, "%s/journal.jsonl", o->out_dir);
+    snprintf(sum->results_path, sizeof sum->results_path, "%s/results.json", o->out_dir);
+    snprintf(sum->report_path, sizeof sum->report_path, "%s/report.pdf", o->out_dir);
+    bool resume = o->resume && file_nonempty(sum->journal_path);
+    if (!o->resume && file_nonempty(sum->journal_path)) {
+        st = kv_fail(err, KV_ERR_USAGE,
+                     "%s already holds measured trials: continue it with --resume, or choose "
+                     "another --out directory",
+                     sum->journal_path);
+        goto out;
+    }
+    st = make_dirs(o->out_dir, err);
+    if (st != KV_OK)
+        goto out;
+    st = plan_build(s, seed, &r.p, err);
+    if (st != KV_OK)
+        goto out;
+    sum->planned = r.p->n_trials;
+
+    if (o->io) {
+        r.io = *o->io;
+    } else {
+        st = client_new(&c, err);
+        if (st != KV_OK)
+            goto out;
+        if (o->backoff_base_s > 0)
+            client_set_backoff(c, o->backoff_base_s, o->backoff_cap_s);
+        r.io = (runner_io){c, real_send, real_tokenize, real_reset};
+    }
+
+    r.done = calloc(r.p->n_trials ? r.p->n_trials : 1, sizeof *r.done);
+    size_t nc = r.p->n_cells ? r.p->n_cells : 1;
+    r.cell_stopped = calloc(nc, sizeof *r.cell_stopped);
+    r.samples = calloc(nc, sizeof *r.samples);
+    r.n_samples = calloc(nc, sizeof *r.n_samples);
+    r.cap_samples = calloc(nc, sizeof *r.cap_samples);
+    r.tg = calloc(s->n_targets ? s->n_targets : 1, sizeof *r.tg);
+    if (!r.done || !r.cell_stopped || !r.samples || !r.n_samples || !r.cap_samples || !r.tg) {
+        st = kv_fail(err, KV_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < s->n_targets; i++) {
+        r.tg[i].r = &r;
+        r.tg[i].t = &s->targets[i];
+        r.tg[i].api = s->targets[i].api == SPEC_API_AUTO ? SPEC_API_OPENAI_CHAT : s->targets[i].api;
+    }
+
+    if (resume) {
+        st = load_samples(&r, err);
+        if (st != KV_OK)
+            goto out;
+    }
+    st = header_build(&r, seed, &h, err);
+    if (st != KV_OK)
+        goto out;
+    st = journal_open(sum->journal_path, &h, resume, r.done, &r.j, err);
+    if (st != KV_OK)
+        goto out;
+    for (size_t i = 0; i < r.p->n_trials; i++) {
+        if (r.done[i]) {
+            sum->done_before++;
+            if (r.p->trials[i].kind == PLAN_MEASURE)
+                r.measured_done++;
+        }
+    }
+    r.run_position = sum->done_before;
+
+    st = prompt_corpus_load(s->corpus, &corpus, &corpus_len, err);
+    if (st != KV_OK)
+        goto out;
+    for (size_t i = 0; i < s->n_targets; i++) {
+        st = target_setup(&r, &r.tg[i], &s->targets[i], corpus, corpus_len, seed, err);
+        if (st != KV_OK)
+            goto out;
+    }
+
+    long max_rep = 1;
+    for (size_t i = 0; i < r.p->n_trials; i++)
+        if (r.p->trials[i].repetition + 1 > max_rep)
+            max_rep = r.p->trials[i].repetition + 1;
+    bool rounds = s->stop.enabled;
+    long n_rounds = rounds ? max_rep : 1;
+    bool stop = false;
+    for (long round = 0; round < n_rounds && !stop; round++) {
+        for (size_t i = 0; i < r.p->n_trials && !stop; i++) {
+            const plan_trial *pt = &r.p->trials[i];
+            bool measure = pt->kind == PLAN_MEASURE;
+            if (rounds && (measure ? pt->repetition != round : round != 0))
+                continue;
+            if (r.done[i])
+                continue;
+            if (stop_requested) {
+                stop = true;
+                break;
+            }
+            double minutes = (double)(kv_now_ns() - r.t0_ns) / 60e9;
+            if (measure &&
+                (r.cell_stopped[pt->cell] ||
+                 (s->stop.max_trials > 0 && (long)r.measured_done >= s->stop.max_trials) ||
+                 (s->stop.max_minutes > 0 && minutes >= s->stop.max_minutes))) {
+                sum->skipped++;
+                continue;
+            }
+            st = step(&r, pt, &stop, err);
+            if (st != KV_OK)
+                goto out;
+        }
+        if (rounds && !stop && round + 1 >= s->stop.min_repetitions)
+            for (size_t c2 = 0; c2 < r.p->n_cells; c2++)
+                if (!r.cell_stopped[c2] &&
+                    stopping_cell_done(r.samples[c2], r.n_samples[c2], s->stop.target_rel_ci,
+                                       s->stop.min_repetitions))
+                    r.cell_stopped[c2] = true;
+    }
+    sum->interrupted = stop_requested != 0;
+    journal_close(r.j);
+    r.j = NULL;
+    if (!o->no_outputs)
+        write_outputs(&r, sum->interrupted || sum->done_before + sum->ran < sum->planned);
+    if (sum->interrupted)
+        st = kv_fail(err, KV_ERR_INTERRUPT, "interrupted after %zu of %zu trials",
+                     sum->done_before + sum->ran, sum->planned);
+out:
+    journal_header_clear(&h);
+    free(corpus);
+    run_free(&r, c);
+    return st;
+}

@@ -1,0 +1,111 @@
+/* runner.h - runs a spec's trial plan against its targets and journals every
+ * trial: warm-up requests, cold and warm sessions with exact prompt lengths,
+ * cache checks that cannot lie, adaptive stopping, SIGINT and --resume.
+ *
+ * Cold: the strongest method the server offers (request.no_cache, a cache
+ * reset where the server has one) plus, always, a unique nonce at token 0 of
+ * the system prompt (a different one for every turn). Warm: one priming
+ * request with the same system prompt and a different short question (its
+ * counts are kept in turn 1's `raw` under "prime"), then every turn measured.
+ * Each measured request is checked: cold with cached tokens above
+ * RUNNER_COLD_SLACK, or warm with cached tokens below 90 % of the prefix it
+ * shares with the previous request, is contaminated; a server that reports
+ * no cached count gives the state "inferred".
+ *
+ * The network goes through a runner_io table (the real client by default) so
+ * the scheduling can be tested against a fake.
+ *
+ * Ownership: nothing the caller passes is kept after runner_run returns.
+ */
+#ifndef KV_RUNNER_H
+#define KV_RUNNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/status.h"
+#include "experiments/client.h"
+#include "experiments/spec.h"
+#include "experiments/trial.h"
+
+/* Cached tokens a cold request may show without being contaminated: the few
+ * template tokens before the nonce that every request shares (0 for servers
+ * that honour request.no_cache). */
+#define RUNNER_COLD_SLACK 8
+/* A warm request must reuse at least this fraction of its shared prefix. */
+#define RUNNER_WARM_MIN_FRACTION 0.9
+
+/* The network, as the runner uses it. */
+typedef struct runner_io {
+    void *ctx;
+    kv_status (*send)(void *ctx, const client_request *rq, trial_request *out, char **reply,
+                      char *err);
+    /* KV_ERR_UNSUPPORTED when the server has no tokenizer endpoint. */
+    kv_status (*tokenize)(void *ctx, const spec_target *t, spec_api api, const char *text,
+                          long *n_tokens, char *err);
+    /* KV_ERR_UNSUPPORTED when the server cannot drop its cache. */
+    kv_status (*reset_cache)(void *ctx, const spec_target *t, spec_api api, char *err);
+} runner_io;
+
+/* Progress events, for the CLI's bar or lines (called on the runner's thread). */
+typedef struct runner_progress {
+    size_t planned;      /* trials in the plan (warm-up included) */
+    size_t done;         /* finished: journaled before this run plus this run's */
+    size_t failed;       /* failed trials of this run */
+    size_t contaminated; /* contaminated trials of this run */
+    size_t skipped;      /* trials adaptive stopping or a cap will not run */
+    double elapsed_s;    /* this run's wall time so far */
+    double eta_s;        /* estimated seconds left; NAN when unknown */
+    const char *current; /* id of the trial just finished or starting */
+    const char *message; /* a notice (e.g. a failure reason), or NULL */
+} runner_progress;
+
+typedef void (*runner_progress_fn)(void *ctx, const runner_progress *p);
+
+typedef struct runner_options {
+    const char *out_dir; /* journal.jsonl, results.json, report.pdf go here */
+    bool resume;         /* continue an existing journal */
+    bool seed_set;       /* use `seed` instead of spec->seed */
+    uint64_t seed;
+    bool simulated;              /* every target is kvproof's reference server */
+    bool no_outputs;             /* journal only: skip results.json and report.pdf */
+    bool stop_on_failure;        /* end the run after the first failed trial */
+    const runner_io *io;         /* NULL: the real client (experiments/client.h) */
+    runner_progress_fn progress; /* may be NULL */
+    void *progress_ctx;
+    double backoff_base_s; /* client retry backoff (0 = client default) */
+    double backoff_cap_s;
+} runner_options;
+
+typedef struct runner_summary {
+    size_t planned;       /* trials in the plan */
+    size_t done_before;   /* found in the journal on --resume */
+    size_t ran;           /* trials run now */
+    size_t failed;        /* of those, failed */
+    size_t contaminated;  /* of those, contaminated */
+    size_t skipped;       /* not run: adaptive stopping or max_trials / max_minutes */
+    bool interrupted;     /* stopped by SIGINT/SIGTERM */
+    bool simulated;       /* a target is kvproof's reference server */
+    bool outputs_written; /* results.json and report.pdf exist */
+    char journal_path[1024];
+    char results_path[1024];
+    char report_path[1024];
+} runner_summary;
+
+/* Runs the plan. Returns KV_ERR_INTERRUPT after a stop request (the journal
+ * is intact and resumable), KV_ERR_USAGE when out_dir holds a journal and
+ * resume is false, KV_ERR_LOCKED when another runner holds it. Failed trials
+ * do not make it fail: they are journaled with their reason. */
+kv_status runner_run(const spec *s, const runner_options *o, runner_summary *sum,
+                     char *err) KV_MUST_USE;
+
+/* Installs SIGINT/SIGTERM handlers (no SA_RESTART) that ask the runner to
+ * stop starting trials. */
+void runner_install_signals(void);
+/* Asks a running runner_run to stop after the current trial. */
+void runner_request_stop(void);
+/* Clears a stop request (before a new run in the same process). */
+void runner_clear_stop(void);
+
+#endif
