@@ -24,6 +24,7 @@
 #include "common/util.h"
 #include "experiments/journal.h"
 #include "experiments/plan.h"
+#include "experiments/probe.h"
 #include "experiments/prompt.h"
 #include "report/report.h"
 #include "stats/results.h"
@@ -91,6 +92,9 @@ typedef struct target_state {
     long usage_base;   /* prompt_tokens of a one-word calibration request, -1 unknown */
     int reset;         /* 1 works, 0 untried, -1 unsupported */
     prompt_synth *ps;
+    spec_target copy; /* the spec's target with the probed model filled in */
+    probe_info info;  /* what probe_detect found (zeroed when not probed) */
+    bool probed;
 } target_state;
 
 struct run {
@@ -191,8 +195,7 @@ static kv_status count_usage(void *ctx, const char *text, long *n, char *err)
 static kv_status target_setup(run *r, target_state *ts, const spec_target *t, const char *corpus,
                               size_t corpus_len, uint64_t seed, char *err)
 {
-    ts->r = r;
-    ts->t = t;
+    (void)t;
     ts->usage_base = -1;
     long n = 0;
     char tmp[KV_ERRLEN] = "";
@@ -627,9 +630,12 @@ static kv_status header_build(const run *r, uint64_t seed, journal_header *h, ch
         const target_state *ts = &r->tg[i];
         m->name = dup_or_null(s->targets[i].name);
         m->base_url = dup_or_null(s->targets[i].base_url);
-        m->dialect = dup_or_null(spec_api_name(ts->api));
-        m->model = dup_or_null(s->targets[i].model);
-        m->simulated = r->o->simulated;
+        m->dialect = dup_or_null(ts->probed && ts->info.server[0] ? ts->info.server
+                                                                  : spec_api_name(ts->api));
+        m->model = dup_or_null(ts->t->model);
+        m->simulated = r->o->simulated || ts->info.simulated;
+        m->server_version = dup_or_null(ts->info.server_version);
+        m->props = dup_or_null(ts->info.props);
         if (!m->name || !m->dialect)
             return kv_fail(err, KV_ERR_NOMEM, "out of memory");
     }
@@ -683,8 +689,10 @@ static void write_outputs(run *r, bool partial)
 static void run_free(run *r, client *c)
 {
     if (r->tg)
-        for (size_t i = 0; i < r->s->n_targets; i++)
+        for (size_t i = 0; i < r->s->n_targets; i++) {
             prompt_synth_free(r->tg[i].ps);
+            probe_info_clear(&r->tg[i].info);
+        }
     free(r->tg);
     if (r->samples && r->p)
         for (size_t i = 0; i < r->p->n_cells; i++)
@@ -764,6 +772,39 @@ static kv_status step(run *r, const plan_trial *pt, bool *stop, char *err)
     return st;
 }
 
+/* Detects each target (real client only): the dialect for `api: auto`, the
+ * model when the spec names none, version and properties for the journal. */
+static kv_status probe_targets(run *r, client *c, char *err)
+{
+    for (size_t i = 0; i < r->s->n_targets; i++) {
+        target_state *ts = &r->tg[i];
+        const spec_target *t = &r->s->targets[i];
+        char e[KV_ERRLEN] = "";
+        kv_status st = probe_detect(c, t->base_url, t->api, t->model, t->api_key_env, &ts->info, e);
+        if (st != KV_OK) {
+            probe_info_clear(&ts->info);
+            memset(&ts->info, 0, sizeof ts->info);
+            if (t->api == SPEC_API_AUTO)
+                return kv_fail(err, st == KV_ERR_NOMEM ? st : KV_ERR_NET,
+                               "target %s (%s): cannot detect its dialect for api \"auto\": %s",
+                               t->name, t->base_url, e);
+            char msg[KV_ERRLEN + 128];
+            snprintf(msg, sizeof msg, "target %s: probe failed (%s); using the spec's dialect",
+                     t->name, e);
+            progress(r, t->name, msg);
+            continue;
+        }
+        ts->probed = true;
+        if (t->api == SPEC_API_AUTO)
+            ts->api = ts->info.api;
+        if (!ts->copy.model && ts->info.model)
+            ts->copy.model = ts->info.model;
+        if (ts->info.simulated)
+            r->sum->simulated = true;
+    }
+    return KV_OK;
+}
+
 kv_status runner_run(const spec *s, const runner_options *o, runner_summary *sum, char *err)
 {
     run r;
@@ -825,10 +866,16 @@ kv_status runner_run(const spec *s, const runner_options *o, runner_summary *sum
     }
     for (size_t i = 0; i < s->n_targets; i++) {
         r.tg[i].r = &r;
-        r.tg[i].t = &s->targets[i];
+        r.tg[i].copy = s->targets[i];
+        r.tg[i].t = &r.tg[i].copy;
         r.tg[i].api = s->targets[i].api == SPEC_API_AUTO ? SPEC_API_OPENAI_CHAT : s->targets[i].api;
     }
 
+    if (c) {
+        st = probe_targets(&r, c, err);
+        if (st != KV_OK)
+            goto out;
+    }
     if (resume) {
         st = load_samples(&r, err);
         if (st != KV_OK)

@@ -21,8 +21,9 @@ rebuild="${KVPROOF_LLAMA_REBUILD:-0}"
 cache_valid() {
   local dir="$1"
   [ -x "$dir/llama-server" ] || return 1
-  [ -f "$dir/cpu-fingerprint" ] && [ "$(cat "$dir/cpu-fingerprint")" = "$(kvp_cpu_fingerprint)" ] || {
-    log "cached binary in $dir was built for another CPU"; return 1; }
+  if ! [ -f "$dir/cpu-fingerprint" ] || [ "$(cat "$dir/cpu-fingerprint")" != "$(kvp_cpu_fingerprint)" ]; then
+    log "cached binary in $dir was built for another CPU"; return 1
+  fi
   "$dir/llama-server" --version >/dev/null 2>&1 || { log "cached $dir/llama-server --version fails"; return 1; }
   return 0
 }
@@ -41,7 +42,8 @@ for tool in git cmake make cc c++ tar gzip flock; do
 done
 
 kvp_ensure_tarball
-work="$(kvp_mktemp build)"
+kvp_mktemp build
+work="$KVP_TMP"
 commit="$(kvp_extract_bundle "$work")"
 final="$KVP_CACHE_ROOT/llama/$commit"
 log "llama.cpp bundle commit: $commit"

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # globals are used by the sourcing scripts
 # Shared helpers for the real-engine scripts. Sourced, not executed.
 #
 # Cache layout (outside the repository):

@@ -1,0 +1,225 @@
+/* test_runner_crash.c - 'kvproof run' as a process against the reference
+ * server (in this process, ephemeral port, tiny time scale): killed with
+ * SIGKILL at 10 random points of a 200-trial run, each followed by --resume,
+ * the final journal holds exactly the plan's trials, each once, and no line is
+ * corrupt; stopped with SIGINT, it exits 130 with an intact journal and a
+ * resume hint, and --resume completes it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "experiments/journal.h"
+#include "experiments/plan.h"
+#include "experiments/spec.h"
+#include "server/refsrv.h"
+
+static const char *bin(void)
+{
+    const char *b = getenv("KVPROOF_BIN");
+    return b && *b ? b : "build/kvproof";
+}
+
+/* Starts `kvproof run spec --out dir --quiet [--resume]`, output to log. */
+static pid_t spawn_run(const char *spec_path, const char *dir, bool resume, const char *log)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        FILE *f = freopen(log, "a", stdout);
+        (void)f;
+        dup2(STDOUT_FILENO, STDERR_FILENO);
+        const char *argv[] = {
+            bin(), "run", spec_path, "--out", dir, "--quiet", resume ? "--resume" : NULL, NULL};
+        execv(bin(), (char *const *)(uintptr_t)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int wait_exit(pid_t pid, bool *killed)
+{
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    *killed = WIFSIGNALED(status);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static bool file_nonempty(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 && sb.st_size > 0;
+}
+
+typedef struct fixture {
+    refsrv *srv;
+    char dir[64], spec_path[128], out[160], log[160], journal_path[192];
+    spec *s;
+    plan *p;
+} fixture;
+
+static void fixture_up(fixture *fx, long reps)
+{
+    memset(fx, 0, sizeof *fx);
+    refsrv_config cfg;
+    refsrv_config_default(&cfg);
+    cfg.port = 0;
+    assert_true(cost_preset("laptop", &cfg.cost));
+    cfg.cost.time_scale = 0.01;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(refsrv_start(&cfg, &fx->srv, err), KV_OK);
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/kvproof-crash-XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    snprintf(fx->spec_path, sizeof fx->spec_path, "%s/spec.json", fx->dir);
+    snprintf(fx->out, sizeof fx->out, "%s/run", fx->dir);
+    snprintf(fx->log, sizeof fx->log, "%s/log.txt", fx->dir);
+    snprintf(fx->journal_path, sizeof fx->journal_path, "%s/journal.jsonl", fx->out);
+    FILE *f = fopen(fx->spec_path, "w");
+    assert_non_null(f);
+    /* 5 x 2 x 2 cells x reps repetitions. */
+    fprintf(f,
+            "{\"name\": \"crash\", \"seed\": 11,"
+            " \"targets\": [{\"name\": \"ref\", \"base_url\": \"http://127.0.0.1:%d\","
+            " \"api\": \"llama.cpp\"}],"
+            " \"workload\": {\"system_prompt_tokens\": [0, 64, 256, 512, 1024],"
+            " \"query_tokens\": [5, 25], \"max_output_tokens\": 2},"
+            " \"cache_modes\": [\"cold\", \"warm\"], \"repetitions\": %ld,"
+            " \"warmup_requests\": 0, \"retries\": 1}\n",
+            refsrv_port(fx->srv), reps);
+    fclose(f);
+    assert_int_equal(spec_load(fx->spec_path, &fx->s, err), KV_OK);
+    assert_int_equal(plan_build(fx->s, fx->s->seed, &fx->p, err), KV_OK);
+}
+
+static void fixture_down(fixture *fx)
+{
+    plan_free(fx->p);
+    spec_free(fx->s);
+    refsrv_stop(fx->srv);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* The journal holds every planned trial exactly once, nothing torn. */
+static void assert_exactly_the_plan(const fixture *fx)
+{
+    char err[KV_ERRLEN] = "";
+    journal_data *d = NULL;
+    if (journal_load(fx->journal_path, &d, err) != KV_OK)
+        fail_msg("%s", err);
+    assert_int_equal(d->torn_lines, 0);
+    assert_int_equal(d->duplicate_trials, 0);
+    assert_int_equal(d->n_trials, fx->p->n_trials);
+    bool *seen = calloc(fx->p->n_trials, 1);
+    assert_non_null(seen);
+    for (size_t i = 0; i < d->n_trials; i++) {
+        size_t k = d->trials[i].plan_index;
+        assert_true(k < fx->p->n_trials);
+        assert_false(seen[k]);
+        seen[k] = true;
+        assert_string_equal(d->trials[i].id, fx->p->trials[k].id);
+        assert_true(d->trials[i].ok);
+    }
+    free(seen);
+    journal_data_free(d);
+}
+
+static size_t journal_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = 0;
+    int ch;
+    while ((ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    fclose(f);
+    return n;
+}
+
+static void runner_should_survive_ten_kill_nines_and_resume_to_exactly_the_plan(void **state)
+{
+    (void)state;
+    fixture fx;
+    fixture_up(&fx, 10);
+    assert_int_equal(fx.p->n_trials, 200);
+    srand(12345);
+    int kills = 0;
+    for (int round = 0; round < 10; round++) {
+        pid_t pid = spawn_run(fx.spec_path, fx.out, file_nonempty(fx.journal_path), fx.log);
+        sleep_ms(150 + rand() % 900);
+        kill(pid, SIGKILL);
+        bool killed = false;
+        int code = wait_exit(pid, &killed);
+        if (killed)
+            kills++;
+        else
+            assert_true(code == 0 || code == 1); /* finished before the kill */
+    }
+    assert_true(kills >= 5);
+    bool killed = false;
+    int code = wait_exit(spawn_run(fx.spec_path, fx.out, true, fx.log), &killed);
+    assert_false(killed);
+    assert_true(code == 0 || code == 1); /* 1 only if results.json could not be computed */
+    assert_exactly_the_plan(&fx);
+    fixture_down(&fx);
+}
+
+static void runner_should_exit_130_on_sigint_with_an_intact_resumable_journal(void **state)
+{
+    (void)state;
+    fixture fx;
+    fixture_up(&fx, 5);
+    pid_t pid = spawn_run(fx.spec_path, fx.out, false, fx.log);
+    for (int i = 0; i < 2000 && journal_lines(fx.journal_path) < 6; i++)
+        sleep_ms(5);
+    assert_true(journal_lines(fx.journal_path) >= 6);
+    kill(pid, SIGINT);
+    bool killed = false;
+    assert_int_equal(wait_exit(pid, &killed), 130);
+    assert_false(killed);
+    char *log = NULL;
+    size_t len = 0;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(kv_read_file(fx.log, &log, &len, err), KV_OK);
+    assert_non_null(strstr(log, "--resume"));
+    free(log);
+    journal_data *d = NULL;
+    if (journal_load(fx.journal_path, &d, err) != KV_OK)
+        fail_msg("%s", err);
+    assert_int_equal(d->torn_lines, 0);
+    assert_true(d->n_trials < fx.p->n_trials);
+    journal_data_free(d);
+    int code = wait_exit(spawn_run(fx.spec_path, fx.out, true, fx.log), &killed);
+    assert_true(code == 0 || code == 1);
+    assert_exactly_the_plan(&fx);
+    fixture_down(&fx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(runner_should_survive_ten_kill_nines_and_resume_to_exactly_the_plan),
+        cmocka_unit_test(runner_should_exit_130_on_sigint_with_an_intact_resumable_journal),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
