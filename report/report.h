@@ -16,8 +16,9 @@
 
 /* Reads results_json_path and writes the report to pdf_path (replaced
  * atomically: written to pdf_path.tmp, then renamed). Returns KV_ERR_INPUT
- * for a missing or malformed results.json (err names file and field),
- * KV_ERR_IO when the PDF cannot be written, KV_ERR_INTERNAL when libharu
+ * for a malformed results.json (err names the file and line:column or the
+ * field), KV_ERR_IO when results.json cannot be read or the PDF cannot be
+ * written (or the DejaVu fonts are missing), KV_ERR_INTERNAL when libharu
  * fails. err is KV_ERRLEN bytes (may be NULL). */
 kv_status report_write(const char *results_json_path, const char *pdf_path, char *err) KV_MUST_USE;
 

@@ -11,7 +11,7 @@
 #      KVPROOF_LLAMA_REBUILD=1 (ignore a valid cache and rebuild).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
 
 jobs="${KVPROOF_BUILD_JOBS:-2}"

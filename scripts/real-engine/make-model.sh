@@ -10,7 +10,7 @@
 # Env: KVPROOF_CACHE (cache root), KVPROOF_MODEL_REBUILD=1 (regenerate).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
 
 params=(--layers 8 --embd 512 --heads 8 --kv-heads 4 --ffn 1408 --ctx 32768 --seed 1234)

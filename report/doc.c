@@ -1,0 +1,352 @@
+/* doc.c - the report's document context (report/doc.h): creation with
+ * embedded fonts and deterministic metadata, the recording error handler,
+ * pages and their decorations, text measuring, wrapping and drawing, and
+ * simple shapes.
+ */
+#include "report/doc.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const rgb DOC_BLACK = {0.10, 0.10, 0.12};
+const rgb DOC_GREY = {0.42, 0.42, 0.45};
+const rgb DOC_LIGHT = {0.93, 0.93, 0.95};
+const rgb DOC_RED = {0.78, 0.10, 0.12};
+const rgb DOC_GREEN = {0.10, 0.52, 0.25};
+const rgb DOC_AMBER = {0.80, 0.52, 0.00};
+const rgb DOC_WHITE = {1.0, 1.0, 1.0};
+const rgb DOC_BLUE = {0.0, 0.45, 0.70};
+const rgb DOC_ORANGE = {0.84, 0.37, 0.0};
+
+#define FONT_REGULAR "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+#define FONT_BOLD "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+
+static void on_error(HPDF_STATUS error_no, HPDF_STATUS detail_no, void *user_data)
+{
+    rdoc *d = user_data;
+    if (d->error == 0) {
+        d->error = error_no;
+        d->detail = detail_no;
+    }
+}
+
+/* "2025-03-14T09:26:53Z" -> HPDF_Date; 0 when it does not parse. */
+static int parse_date(const char *s, HPDF_Date *out)
+{
+    int y, mo, da, h = 0, mi = 0, se = 0;
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &da, &h, &mi, &se) < 3)
+        return 0;
+    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || da < 1 || da > 31 || h < 0 || h > 23 ||
+        mi < 0 || mi > 59 || se < 0 || se > 59)
+        return 0;
+    memset(out, 0, sizeof *out);
+    out->year = y;
+    out->month = mo;
+    out->day = da;
+    out->hour = h;
+    out->minutes = mi;
+    out->seconds = se;
+    out->ind = 'Z';
+    return 1;
+}
+
+kv_status doc_init(rdoc *d, const char *title, const char *run_date, char *err)
+{
+    memset(d, 0, sizeof *d);
+    d->pdf = HPDF_New(on_error, d);
+    if (!d->pdf)
+        return kv_fail(err, KV_ERR_NOMEM, "report: cannot create the PDF document");
+    HPDF_SetCompressionMode(d->pdf, HPDF_COMP_ALL);
+    HPDF_UseUTFEncodings(d->pdf);
+    HPDF_SetCurrentEncoder(d->pdf, "UTF-8");
+    const char *r = HPDF_LoadTTFontFromFile(d->pdf, FONT_REGULAR, HPDF_TRUE);
+    const char *b = HPDF_LoadTTFontFromFile(d->pdf, FONT_BOLD, HPDF_TRUE);
+    if (!r || !b) {
+        doc_free(d);
+        return kv_fail(err, KV_ERR_IO,
+                       "report: cannot load the DejaVu Sans fonts (%s); install fonts-dejavu-core",
+                       FONT_REGULAR);
+    }
+    d->regular = HPDF_GetFont(d->pdf, r, "UTF-8");
+    d->bold = HPDF_GetFont(d->pdf, b, "UTF-8");
+    d->alpha_band = HPDF_CreateExtGState(d->pdf);
+    HPDF_ExtGState_SetAlphaFill(d->alpha_band, 0.22f);
+    d->alpha_light = HPDF_CreateExtGState(d->pdf);
+    HPDF_ExtGState_SetAlphaFill(d->alpha_light, 0.12f);
+    d->opaque = HPDF_CreateExtGState(d->pdf);
+    HPDF_ExtGState_SetAlphaFill(d->opaque, 1.0f);
+    HPDF_SetInfoAttr(d->pdf, HPDF_INFO_TITLE, title);
+    HPDF_SetInfoAttr(d->pdf, HPDF_INFO_CREATOR, "kvproof " KVPROOF_VERSION);
+    HPDF_SetInfoAttr(d->pdf, HPDF_INFO_SUBJECT, "KV/prefix cache validation report");
+    HPDF_Date date;
+    if (run_date && parse_date(run_date, &date)) {
+        HPDF_SetInfoDateAttr(d->pdf, HPDF_INFO_CREATION_DATE, date);
+        HPDF_SetInfoDateAttr(d->pdf, HPDF_INFO_MOD_DATE, date);
+    }
+    d->pw = 595.276;
+    d->ph = 841.89;
+    d->left = 50;
+    d->right = d->pw - 50;
+    d->top = 62;
+    d->bottom = d->ph - 48;
+    return doc_check(d, err);
+}
+
+void doc_free(rdoc *d)
+{
+    if (d->pdf)
+        HPDF_Free(d->pdf);
+    d->pdf = NULL;
+}
+
+kv_status doc_check(rdoc *d, char *err)
+{
+    if (d->error == 0)
+        return KV_OK;
+    return kv_fail(err, KV_ERR_INTERNAL,
+                   "report: libharu error 0x%04X (detail %u) while drawing page %d",
+                   (unsigned)d->error, (unsigned)d->detail, d->n_pages);
+}
+
+static double py(const rdoc *d, double y)
+{
+    return d->ph - y;
+}
+
+void doc_fill_rect(rdoc *d, double x, double y, double w, double h, rgb c)
+{
+    HPDF_Page_SetRGBFill(d->page, (HPDF_REAL)c.r, (HPDF_REAL)c.g, (HPDF_REAL)c.b);
+    HPDF_Page_Rectangle(d->page, (HPDF_REAL)x, (HPDF_REAL)py(d, y + h), (HPDF_REAL)w, (HPDF_REAL)h);
+    HPDF_Page_Fill(d->page);
+}
+
+void doc_stroke_rect(rdoc *d, double x, double y, double w, double h, rgb c, double lw)
+{
+    HPDF_Page_SetRGBStroke(d->page, (HPDF_REAL)c.r, (HPDF_REAL)c.g, (HPDF_REAL)c.b);
+    HPDF_Page_SetLineWidth(d->page, (HPDF_REAL)lw);
+    HPDF_Page_Rectangle(d->page, (HPDF_REAL)x, (HPDF_REAL)py(d, y + h), (HPDF_REAL)w, (HPDF_REAL)h);
+    HPDF_Page_Stroke(d->page);
+}
+
+void doc_hline(rdoc *d, double x0, double x1, double y, rgb c, double lw)
+{
+    HPDF_Page_SetRGBStroke(d->page, (HPDF_REAL)c.r, (HPDF_REAL)c.g, (HPDF_REAL)c.b);
+    HPDF_Page_SetLineWidth(d->page, (HPDF_REAL)lw);
+    HPDF_Page_MoveTo(d->page, (HPDF_REAL)x0, (HPDF_REAL)py(d, y));
+    HPDF_Page_LineTo(d->page, (HPDF_REAL)x1, (HPDF_REAL)py(d, y));
+    HPDF_Page_Stroke(d->page);
+}
+
+double doc_width(rdoc *d, int bold, double size, const char *s)
+{
+    HPDF_Font f = bold ? d->bold : d->regular;
+    size_t n = strlen(s);
+    if (n == 0)
+        return 0;
+    HPDF_TextWidth tw = HPDF_Font_TextWidth(f, (const HPDF_BYTE *)s, (HPDF_UINT)n);
+    return tw.width * size / 1000.0;
+}
+
+void doc_text(rdoc *d, int bold, double size, double x, double y, int align, rgb c, const char *s)
+{
+    if (!s || !*s)
+        return;
+    double w = align ? doc_width(d, bold, size, s) : 0;
+    if (align == 1)
+        x -= w;
+    else if (align == 2)
+        x -= w / 2;
+    HPDF_Page_SetRGBFill(d->page, (HPDF_REAL)c.r, (HPDF_REAL)c.g, (HPDF_REAL)c.b);
+    HPDF_Page_BeginText(d->page);
+    HPDF_Page_SetFontAndSize(d->page, bold ? d->bold : d->regular, (HPDF_REAL)size);
+    HPDF_Page_TextOut(d->page, (HPDF_REAL)x, (HPDF_REAL)py(d, y), s);
+    HPDF_Page_EndText(d->page);
+}
+
+void doc_text_up(rdoc *d, int bold, double size, double x, double y, rgb c, const char *s)
+{
+    double w = doc_width(d, bold, size, s);
+    HPDF_Page_SetRGBFill(d->page, (HPDF_REAL)c.r, (HPDF_REAL)c.g, (HPDF_REAL)c.b);
+    HPDF_Page_BeginText(d->page);
+    HPDF_Page_SetFontAndSize(d->page, bold ? d->bold : d->regular, (HPDF_REAL)size);
+    HPDF_Page_SetTextMatrix(d->page, 0, 1, -1, 0, (HPDF_REAL)x, (HPDF_REAL)(py(d, y) - w / 2));
+    HPDF_Page_ShowText(d->page, s);
+    HPDF_Page_EndText(d->page);
+}
+
+/* Byte length of the longest prefix of s (up to a space or the end) that fits
+ * in w; breaks inside a word only when a single word is wider than w. */
+static size_t fit_prefix(rdoc *d, int bold, double size, double w, const char *s, size_t n)
+{
+    HPDF_Font f = bold ? d->bold : d->regular;
+    size_t best = 0;
+    for (size_t i = 1; i <= n; i++) {
+        if (i < n && s[i] != ' ')
+            continue;
+        HPDF_TextWidth tw = HPDF_Font_TextWidth(f, (const HPDF_BYTE *)s, (HPDF_UINT)i);
+        if (tw.width * size / 1000.0 > w)
+            break;
+        best = i;
+    }
+    if (best == 0) {
+        /* One over-long word: cut at a UTF-8 character boundary that fits. */
+        for (size_t i = 1; i <= n; i++) {
+            if (i < n && (s[i] & 0xC0) == 0x80)
+                continue;
+            HPDF_TextWidth tw = HPDF_Font_TextWidth(f, (const HPDF_BYTE *)s, (HPDF_UINT)i);
+            if (tw.width * size / 1000.0 > w && best > 0)
+                break;
+            best = i;
+        }
+    }
+    return best;
+}
+
+int doc_wrap(rdoc *d, int bold, double size, double w, const char *s,
+             void (*line)(void *ctx, const char *text, size_t len), void *ctx)
+{
+    int lines = 0;
+    while (*s) {
+        const char *nl = strchr(s, '\n');
+        size_t para = nl ? (size_t)(nl - s) : strlen(s);
+        size_t off = 0;
+        do {
+            while (off < para && s[off] == ' ')
+                off++;
+            size_t k = fit_prefix(d, bold, size, w, s + off, para - off);
+            if (line)
+                line(ctx, s + off, k);
+            lines++;
+            off += k;
+        } while (off < para);
+        s += para + (nl ? 1 : 0);
+    }
+    return lines;
+}
+
+int doc_lines(rdoc *d, int bold, double size, double w, const char *s)
+{
+    return doc_wrap(d, bold, size, w, s, NULL, NULL);
+}
+
+typedef struct para_ctx {
+    rdoc *d;
+    int bold;
+    double size, x;
+    rgb c;
+} para_ctx;
+
+static void para_line(void *ctx, const char *text, size_t len)
+{
+    para_ctx *p = ctx;
+    char buf[2048];
+    if (len >= sizeof buf)
+        len = sizeof buf - 1;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    double lead = p->size * 1.35;
+    doc_ensure(p->d, lead);
+    p->d->y += lead;
+    doc_text(p->d, p->bold, p->size, p->x, p->d->y - p->size * 0.3, 0, p->c, buf);
+}
+
+void doc_paragraph(rdoc *d, int bold, double size, double x, double w, rgb c, const char *s)
+{
+    para_ctx p = {d, bold, size, x, c};
+    doc_wrap(d, bold, size, w, s, para_line, &p);
+}
+
+void doc_heading(rdoc *d, const char *s, double keep)
+{
+    doc_ensure(d, 30 + keep);
+    d->y += 22;
+    doc_text(d, 1, 13, d->left, d->y, 0, DOC_BLACK, s);
+    d->y += 5;
+    doc_hline(d, d->left, d->right, d->y, DOC_BLUE, 0.8);
+    d->y += 6;
+}
+
+void doc_figure(rdoc *d, const char *name, double x, double y, double w, double h)
+{
+    if (!d->figs || d->n_figs >= d->fig_cap)
+        return;
+    report_figure *f = &d->figs[d->n_figs++];
+    snprintf(f->name, sizeof f->name, "%s", name);
+    f->page = d->n_pages - 1;
+    f->x = x;
+    f->y = y;
+    f->w = w;
+    f->h = h;
+    f->page_w = d->pw;
+    f->page_h = d->ph;
+}
+
+static void band(rdoc *d, double y, double h, rgb bg, const char *text)
+{
+    doc_fill_rect(d, 0, y, d->pw, h, bg);
+    doc_text(d, 1, 8.5, d->pw / 2, y + h / 2 + 3, 2, DOC_WHITE, text);
+}
+
+void doc_new_page(rdoc *d)
+{
+    if (d->n_pages >= DOC_MAX_PAGES) {
+        if (d->error == 0)
+            d->error = HPDF_PAGE_INVALID_PARAM_COUNT; /* too many pages */
+        return;
+    }
+    d->page = HPDF_AddPage(d->pdf);
+    if (!d->page)
+        return;
+    HPDF_Page_SetWidth(d->page, (HPDF_REAL)d->pw);
+    HPDF_Page_SetHeight(d->page, (HPDF_REAL)d->ph);
+    d->pages[d->n_pages++] = d->page;
+    double y = 0;
+    if (d->simulated) {
+        band(d, 0, 16, DOC_RED,
+             "SIMULATED TARGET — measured against kvproof's reference server, not a real LLM "
+             "server");
+        band(d, d->ph - 14, 14, DOC_RED, "SIMULATED TARGET");
+        y = 16;
+    }
+    if (d->partial) {
+        band(d, y, 14, DOC_AMBER, d->partial_text);
+        y += 14;
+    }
+    doc_text(d, 0, 7.5, d->left, y + 22, 0, DOC_GREY, d->header);
+    doc_hline(d, d->left, d->right, y + 26, DOC_LIGHT, 0.6);
+    d->y = y + 34;
+    if (d->y < d->top - 20)
+        d->y = d->top - 20;
+}
+
+void doc_ensure(rdoc *d, double h)
+{
+    if (d->y + h > d->bottom)
+        doc_new_page(d);
+}
+
+void doc_finish(rdoc *d)
+{
+    HPDF_Page keep = d->page;
+    for (int i = 0; i < d->n_pages; i++) {
+        char b[64];
+        d->page = d->pages[i];
+        double y = d->ph - (d->simulated ? 24 : 22);
+        doc_hline(d, d->left, d->right, y - 10, DOC_LIGHT, 0.6);
+        snprintf(b, sizeof b, "Page %d of %d", i + 1, d->n_pages);
+        doc_text(d, 0, 7.5, d->right, y, 1, DOC_GREY, b);
+        doc_text(d, 0, 7.5, d->left, y, 0, DOC_GREY, d->footer);
+    }
+    d->page = keep;
+}
+
+kv_status doc_save(rdoc *d, const char *path, char *err)
+{
+    kv_status st = doc_check(d, err);
+    if (st != KV_OK)
+        return st;
+    if (HPDF_SaveToFile(d->pdf, path) != HPDF_OK)
+        return kv_fail(err, KV_ERR_IO, "report: cannot write %s (libharu error 0x%04X)", path,
+                       (unsigned)d->error);
+    return KV_OK;
+}

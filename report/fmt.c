@@ -1,0 +1,91 @@
+/* fmt.c - deterministic number formatting for the report (report/fmt.h). */
+#include "report/fmt.h"
+
+#include <math.h>
+#include <stdio.h>
+
+const char *rfmt_num(double v, char *out, size_t cap)
+{
+    double a = fabs(v);
+    if (isnan(v) || isinf(v))
+        snprintf(out, cap, "n/a");
+    else if (a == 0.0)
+        snprintf(out, cap, "0");
+    else if (a >= 100.0)
+        snprintf(out, cap, "%.0f", v);
+    else if (a >= 10.0)
+        snprintf(out, cap, "%.1f", v);
+    else if (a >= 1.0)
+        snprintf(out, cap, "%.2f", v);
+    else if (a >= 0.001) {
+        int dec = 2 - (int)floor(log10(a));
+        snprintf(out, cap, "%.*f", dec, v);
+    } else
+        snprintf(out, cap, "%.2e", v);
+    /* "-0", "-0.0" ... after rounding read as zero. */
+    if (out[0] == '-') {
+        int zero = 1;
+        for (const char *p = out + 1; *p && *p != 'e'; p++)
+            if (*p >= '1' && *p <= '9')
+                zero = 0;
+        if (zero)
+            for (char *p = out; *p; p++)
+                p[0] = p[1];
+    }
+    return out;
+}
+
+const char *rfmt_pct(double f, char *out, size_t cap)
+{
+    char b[64];
+    if (isnan(f))
+        snprintf(out, cap, "n/a");
+    else
+        snprintf(out, cap, "%s %%", rfmt_num(100.0 * f, b, sizeof b));
+    return out;
+}
+
+const char *rfmt_ci(double lo, double hi, double scale, char *out, size_t cap)
+{
+    char a[64], b[64];
+    if (isnan(lo) || isnan(hi))
+        snprintf(out, cap, "%s", "");
+    else
+        snprintf(out, cap, "[%s, %s]", rfmt_num(lo * scale, a, sizeof a),
+                 rfmt_num(hi * scale, b, sizeof b));
+    return out;
+}
+
+const char *rfmt_est(const rr_est *e, double scale, const char *unit, char *out, size_t cap)
+{
+    char v[64], ci[160];
+    if (!e->present || isnan(e->value)) {
+        if (e->present && e->note[0])
+            snprintf(out, cap, "n/a (%s)", e->note);
+        else
+            snprintf(out, cap, "n/a");
+        return out;
+    }
+    rfmt_num(e->value * scale, v, sizeof v);
+    rfmt_ci(e->lo, e->hi, scale, ci, sizeof ci);
+    snprintf(out, cap, "%s%s%s%s", v, unit, ci[0] ? " " : "", ci);
+    return out;
+}
+
+const char *rfmt_p(double p, char *out, size_t cap)
+{
+    if (!isnan(p) && p < 1e-4)
+        snprintf(out, cap, "< 0.0001");
+    else
+        rfmt_num(p, out, cap);
+    return out;
+}
+
+const char *rfmt_long(long v, char *out, size_t cap)
+{
+    if (v < 0)
+        snprintf(out, cap, "n/a");
+    else
+        snprintf(out, cap, "%ld", v);
+    return out;
+}

@@ -1,0 +1,120 @@
+/* page_method.c - method and environment: spec, seed, randomisation,
+ * warm-up, exclusions, the TTFT definition, each server as probed, the
+ * client host, and Hoefler & Belli's twelve reporting rules with where this
+ * report meets each.
+ */
+#include "report/pages.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "report/fmt.h"
+#include "report/table.h"
+
+static const char *or_na(const char *s)
+{
+    return (s && *s) ? s : "n/a";
+}
+
+static void kv_row(table *t, const char *k, const char *v)
+{
+    const char *cells[] = {k, or_na(v)};
+    rgb colours[] = {DOC_GREY, DOC_BLACK};
+    table_row(t, cells, colours, 0);
+}
+
+static void method_table(rdoc *d, const rr_results *r)
+{
+    static const table_col cols[] = {{"Item", 1.6, 0}, {"Value", 6.0, 0}};
+    char a[64], b[64], buf[512];
+    doc_heading(d, "Method", 60);
+    table t;
+    table_begin(&t, d, cols, 2, 8);
+    kv_row(&t, "Experiment spec", r->spec_name);
+    kv_row(&t, "Spec file", r->spec_path);
+    kv_row(&t, "Spec hash (FNV-1a 64)", r->spec_hash);
+    kv_row(&t, "Journal (raw data)", r->journal);
+    kv_row(&t, "Run date (UTC)", r->run_date);
+    kv_row(&t, "Seed", r->seed);
+    snprintf(buf, sizeof buf, "%s order, seed %s", or_na(r->order), or_na(r->method_seed));
+    kv_row(&t, "Randomisation", buf);
+    kv_row(&t, "Repetitions per cell", rfmt_long(r->repetitions, a, sizeof a));
+    snprintf(buf, sizeof buf, "%s requests per target, discarded",
+             rfmt_long(r->warmup_requests, a, sizeof a));
+    kv_row(&t, "Warm-up", buf);
+    kv_row(&t, "Cache modes", r->cache_modes);
+    kv_row(&t, "Time to first token", r->ttft_definition);
+    kv_row(&t, "Exclusions", r->exclusions);
+    snprintf(buf, sizeof buf, "%s resamples, seed %s; confidence level %s %%",
+             rfmt_long(r->bootstrap_resamples, a, sizeof a), or_na(r->bootstrap_seed),
+             rfmt_num(100 * r->confidence_level, b, sizeof b));
+    kv_row(&t, "Bootstrap", buf);
+    table_end(&t);
+
+    doc_heading(d, "Environment", 60);
+    table_begin(&t, d, cols, 2, 8);
+    kv_row(&t, "Client host", r->client_host);
+    kv_row(&t, "Client CPU", r->client_cpu);
+    kv_row(&t, "Client OS", r->client_os);
+    kv_row(&t, "kvproof version", r->client_version[0] ? r->client_version : r->kvproof_version);
+    for (size_t i = 0; i < r->n_env_targets; i++) {
+        const rr_env_target *e = &r->env_targets[i];
+        char k[160];
+        snprintf(k, sizeof k, "Target %s", or_na(e->name));
+        snprintf(buf, sizeof buf, "%s at %s; server version %s; model %s; flags %s%s",
+                 or_na(e->dialect), or_na(e->base_url), or_na(e->server_version), or_na(e->model),
+                 or_na(e->flags), e->simulated ? "; SIMULATED (kvproof reference server)" : "");
+        kv_row(&t, k, buf);
+    }
+    table_end(&t);
+}
+
+static void hoefler_table(rdoc *d)
+{
+    static const char *const rules[][3] = {
+        {"R1", "Speedups: say what the base case is and report its absolute performance.",
+         "The base of every speedup is the cold request at the same prompt; its absolute TTFT "
+         "is in the cell table and Figures 1–2."},
+        {"R2", "Say why only a subset of benchmarks or resources is reported.",
+         "All planned cells are reported; failed trials are listed (Failures)."},
+        {"R3", "Arithmetic mean only for costs; harmonic mean for rates.",
+         "Means are of times (costs); throughput is the reciprocal of a cost estimate."},
+        {"R4", "Do not summarise ratios; summarise the costs, or use the geometric mean.",
+         "Speedup is a ratio of geometric means of paired times; costs are tabled."},
+        {"R5", "Report confidence intervals for nondeterministic data.",
+         "Every estimate carries its 95% interval, method and n (tables, page 1)."},
+        {"R6", "Do not assume normality without checking.",
+         "Normality p-values and residual plots (Models, Figures 5–6); rank intervals for "
+         "medians."},
+        {"R7", "Compare nondeterministic data in a statistically sound way.",
+         "Wilcoxon/Mann–Whitney tests with Holm correction, interval-based hypotheses."},
+        {"R8", "Check whether mean or median suffices; report percentiles when tails matter.",
+         "Median, p90, p99, CV and box plots per cell (cell table, Figure 7)."},
+        {"R9", "Document all factors, levels and the complete setup.",
+         "Method and Environment tables: spec, seed, server, model, flags, client."},
+        {"R10", "Report measurement, synchronisation and summarisation techniques.",
+         "The TTFT definition, warm-up, exclusions and estimator methods are stated."},
+        {"R11", "Show upper performance bounds where possible.",
+         "Partly: the warm curve bounds what caching can give; no hardware roofline is "
+         "computed."},
+        {"R12", "Plot as much as needed; connect points only for valid trends.",
+         "Raw points with model, mean and prediction bands; lines only for fitted models and "
+         "projections."},
+    };
+    doc_heading(d, "Reporting checklist (Hoefler & Belli, SC'15)", 60);
+    static const table_col cols[] = {{"Rule", 0.5, 0}, {"Asks", 3.0, 0}, {"Where met", 4.0, 0}};
+    table t;
+    table_begin(&t, d, cols, 3, 7.5);
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+        const char *cells[] = {rules[i][0], rules[i][1], rules[i][2]};
+        table_row(&t, cells, NULL, 0);
+    }
+    table_end(&t);
+}
+
+void pages_method(rdoc *d, const rr_results *r)
+{
+    doc_new_page(d);
+    method_table(d, r);
+    hoefler_table(d);
+}

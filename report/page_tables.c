@@ -1,0 +1,229 @@
+/* page_tables.c - the table pages: per-cell summaries, models with their
+ * coefficients, intervals and choice, tests and p-values (speedup, overhead,
+ * sessions), and failures and contaminated trials.
+ */
+#include "report/pages.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "report/fmt.h"
+#include "report/table.h"
+
+static void cells_table(rdoc *d, const rr_results *r, size_t ti)
+{
+    const rr_target *t = &r->targets[ti];
+    char title[200];
+    snprintf(title, sizeof title, "Per-cell summaries: %s", t->name);
+    doc_heading(d, title, 60);
+    static const table_col cols[] = {{"System prompt (tokens)", 1.1, 1},
+                                     {"Mode", 0.7, 0},
+                                     {"n", 0.5, 1},
+                                     {"Mean (ms) [95% CI]", 2.0, 1},
+                                     {"Median (ms) [95% CI]", 2.0, 1},
+                                     {"p90 (ms)", 0.8, 1},
+                                     {"p99 (ms)", 0.8, 1},
+                                     {"CV", 0.8, 1},
+                                     {"Outliers mild / severe", 1.0, 1},
+                                     {"Lag-1 autocorr.", 1.1, 1},
+                                     {"Contam- inated", 0.9, 1}};
+    table tb;
+    table_begin(&tb, d, cols, 11, 7);
+    for (size_t i = 0; i < t->n_cells; i++) {
+        const rr_cell *c = &t->cells[i];
+        char L[32], n[32], mean[160], med[160], p90[32], p99[32], cv[32], out[64], lag[32], con[32],
+            a[32], b[32];
+        rfmt_long(c->system_prompt_tokens, L, sizeof L);
+        rfmt_long(c->n, n, sizeof n);
+        rfmt_est(&c->mean, 1, "", mean, sizeof mean);
+        rfmt_est(&c->median, 1, "", med, sizeof med);
+        rfmt_num(c->p90, p90, sizeof p90);
+        rfmt_num(c->p99, p99, sizeof p99);
+        rfmt_num(c->cv, cv, sizeof cv);
+        snprintf(out, sizeof out, "%s / %s", rfmt_long(c->mild, a, sizeof a),
+                 rfmt_long(c->severe, b, sizeof b));
+        rfmt_num(c->lag1, lag, sizeof lag);
+        rfmt_long(c->contaminated, con, sizeof con);
+        const char *cells[] = {L,  c->warm ? "warm" : "cold", n, mean, med, p90, p99, cv, out, lag,
+                               con};
+        rgb colours[11];
+        for (int k = 0; k < 11; k++)
+            colours[k] = DOC_BLACK;
+        colours[1] = pages_colour(ti, c->warm);
+        table_row(&tb, cells, colours, 0);
+    }
+    table_end(&tb);
+}
+
+static void model_block(rdoc *d, const char *what, const rr_model *m)
+{
+    char b[1024];
+    if (!m->present) {
+        snprintf(b, sizeof b, "%s: no model%s%s.", what, m->note[0] ? " — " : "", m->note);
+        doc_paragraph(d, 0, 8, d->left, d->right - d->left, DOC_GREY, b);
+        d->y += 4;
+        return;
+    }
+    char n[32];
+    snprintf(b, sizeof b, "%s (n = %s): chosen %s. %s", what, rfmt_long(m->n, n, sizeof n),
+             m->chosen, m->why);
+    doc_ensure(d, 60);
+    doc_paragraph(d, 1, 8, d->left, d->right - d->left, DOC_BLACK, b);
+    for (size_t i = 0; i < m->n_rejected; i++) {
+        snprintf(b, sizeof b, "Rejected %s", m->rejected[i]);
+        doc_paragraph(d, 0, 7.5, d->left, d->right - d->left, DOC_GREY, b);
+    }
+    d->y += 3;
+    static const table_col cols[] = {{"Model", 1.3, 0},
+                                     {"Coef.", 0.6, 0},
+                                     {"Value [95% CI]", 2.5, 1},
+                                     {"Unit", 1.0, 0},
+                                     {"R²", 0.7, 1},
+                                     {"Resid. SD (ms)", 0.9, 1},
+                                     {"AICc", 0.7, 1},
+                                     {"Unequal var. p", 1.0, 1},
+                                     {"Normality p", 1.0, 1},
+                                     {"Lag-1", 0.7, 1}};
+    table tb;
+    table_begin(&tb, d, cols, 10, 7);
+    for (size_t f = 0; f < m->n_fits; f++) {
+        const rr_fit *fit = &m->fits[f];
+        int chosen = strcmp(fit->model, m->chosen) == 0;
+        for (size_t k = 0; k < fit->n_coefs || k == 0; k++) {
+            char val[160] = "", r2[32] = "", sd[32] = "", aicc[32] = "", het[32] = "", nor[32] = "",
+                 lag[32] = "", model[96] = "";
+            const rr_coef *c = k < fit->n_coefs ? &fit->coefs[k] : NULL;
+            if (c) {
+                rr_est e = {1, c->value, c->lo, c->hi, NAN, -1, "", ""};
+                rfmt_est(&e, 1, "", val, sizeof val);
+            }
+            if (k == 0) {
+                snprintf(model, sizeof model, "%s%s", fit->model, chosen ? " (chosen)" : "");
+                rfmt_num(fit->r_squared, r2, sizeof r2);
+                rfmt_num(fit->residual_sd, sd, sizeof sd);
+                rfmt_num(fit->aicc, aicc, sizeof aicc);
+                rfmt_p(fit->heteroscedasticity_p, het, sizeof het);
+                rfmt_p(fit->normality_p, nor, sizeof nor);
+                rfmt_num(fit->lag1, lag, sizeof lag);
+            }
+            const char *cells[] = {
+                model, c ? c->name : "", val, c ? c->unit : "", r2, sd, aicc, het, nor, lag};
+            table_row(&tb, cells, NULL, chosen && k == 0);
+        }
+    }
+    table_end(&tb);
+    if (m->prefill_ms_per_token.present) {
+        char a[200], c[200];
+        rfmt_est(&m->prefill_ms_per_token, 1, " ms/token", a, sizeof a);
+        rfmt_est(&m->prefill_tokens_per_second, 1, " tokens/s", c, sizeof c);
+        snprintf(b, sizeof b, "Prefill cost %s; throughput %s (%s).", a, c,
+                 m->prefill_ms_per_token.method);
+        doc_paragraph(d, 0, 8, d->left, d->right - d->left, DOC_BLACK, b);
+        d->y += 4;
+    }
+}
+
+static void tests_tables(rdoc *d, const rr_results *r, size_t ti)
+{
+    const rr_target *t = &r->targets[ti];
+    char title[200];
+    snprintf(title, sizeof title, "Tests: warm vs cold, %s", t->name);
+    doc_heading(d, title, 60);
+    static const table_col cols[] = {{"System prompt (tokens)", 1.1, 1},
+                                     {"Speedup [95% CI]", 2.0, 1},
+                                     {"Test", 1.5, 0},
+                                     {"p", 0.8, 1},
+                                     {"p (Holm)", 0.8, 1},
+                                     {"Cold − warm (ms), Hodges–Lehmann [95% CI]", 2.6, 1},
+                                     {"Overhead of the system prompt [95% CI]", 2.0, 1}};
+    table tb;
+    table_begin(&tb, d, cols, 7, 7);
+    for (size_t i = 0; i < t->n_speedup; i++) {
+        const rr_speedup *s = &t->speedup[i];
+        char L[32], sp[160], p[32], ph[32], hl[160], ov[160] = "—";
+        rfmt_long(s->system_prompt_tokens, L, sizeof L);
+        rfmt_est(&s->speedup, 1, "×", sp, sizeof sp);
+        rfmt_p(s->p_value, p, sizeof p);
+        rfmt_p(s->p_holm, ph, sizeof ph);
+        rfmt_est(&s->hodges_lehmann_ms, 1, "", hl, sizeof hl);
+        for (size_t k = 0; k < t->n_overhead; k++)
+            if (t->overhead[k].system_prompt_tokens == s->system_prompt_tokens) {
+                const rr_est *e = &t->overhead[k].estimate;
+                if (e->present && !isnan(e->value)) {
+                    char v[64], ci[128];
+                    snprintf(ov, sizeof ov, "%s %%%s%s", rfmt_num(100 * e->value, v, sizeof v),
+                             isnan(e->lo) ? "" : " ", rfmt_ci(e->lo, e->hi, 100, ci, sizeof ci));
+                } else {
+                    rfmt_est(e, 100, " %", ov, sizeof ov);
+                }
+            }
+        const char *cells[] = {L, sp, s->test, p, ph, hl, ov};
+        table_row(&tb, cells, NULL, 0);
+    }
+    table_end(&tb);
+    for (size_t i = 0; i < t->n_sessions; i++) {
+        const rr_session *s = &t->sessions[i];
+        char q[32], a[160], b[160], c[160], e[160], th[32], buf[1024];
+        snprintf(buf, sizeof buf,
+                 "Session of %s queries: cold total %s ms, warm total %s ms, measured speedup %s, "
+                 "model projection %s, seed arithmetic %s×.",
+                 rfmt_long(s->query_count, q, sizeof q),
+                 rfmt_est(&s->cold_total_ms, 1, "", a, sizeof a),
+                 rfmt_est(&s->warm_total_ms, 1, "", b, sizeof b),
+                 rfmt_est(&s->measured_speedup, 1, "×", c, sizeof c),
+                 rfmt_est(&s->projected_speedup, 1, "×", e, sizeof e),
+                 rfmt_num(s->theoretical_speedup, th, sizeof th));
+        doc_paragraph(d, 0, 8, d->left, d->right - d->left, DOC_BLACK, buf);
+    }
+    d->y += 4;
+}
+
+static void failures_table(rdoc *d, const rr_results *r)
+{
+    doc_heading(d, "Failures and contaminated trials", 40);
+    char a[32], b[32], c[32], e[32], buf[512];
+    snprintf(buf, sizeof buf,
+             "%s trials failed; %s were contaminated (a cold request that found its prompt "
+             "cached; kept and flagged, see the Contam. column); %s cached-token counts were "
+             "inferred rather than reported; %s warm-up requests were excluded.",
+             rfmt_long(r->failed, a, sizeof a), rfmt_long(r->contaminated, b, sizeof b),
+             rfmt_long(r->inferred, c, sizeof c), rfmt_long(r->warmup, e, sizeof e));
+    doc_paragraph(d, 0, 8, d->left, d->right - d->left, DOC_BLACK, buf);
+    d->y += 3;
+    if (r->n_failures == 0)
+        return;
+    static const table_col cols[] = {
+        {"Trial", 0.7, 1}, {"Target", 1.4, 0}, {"Attempts", 0.8, 1}, {"Reason", 6.0, 0}};
+    table tb;
+    table_begin(&tb, d, cols, 4, 7.5);
+    for (size_t i = 0; i < r->n_failures; i++) {
+        const rr_failure *f = &r->failures[i];
+        char tr[32], at[32];
+        const char *cells[] = {rfmt_long(f->trial, tr, sizeof tr), f->target,
+                               rfmt_long(f->attempts, at, sizeof at), f->reason};
+        table_row(&tb, cells, NULL, 0);
+    }
+    table_end(&tb);
+    if (r->failures_truncated)
+        doc_paragraph(d, 0, 7.5, d->left, d->right - d->left, DOC_GREY,
+                      "Only the first 200 failures are listed; the journal holds all.");
+}
+
+void pages_tables(rdoc *d, const rr_results *r)
+{
+    doc_new_page(d);
+    for (size_t t = 0; t < r->n_targets; t++)
+        cells_table(d, r, t);
+    for (size_t t = 0; t < r->n_targets; t++) {
+        char title[200];
+        snprintf(title, sizeof title, "Models of time to first token: %s", r->targets[t].name);
+        doc_heading(d, title, 80);
+        model_block(d, "Cold TTFT against prompt tokens", &r->targets[t].cold_ttft);
+        model_block(d, "Warm TTFT against prompt tokens", &r->targets[t].warm_ttft);
+        model_block(d, "Server-reported cold prefill time", &r->targets[t].cold_server_prefill);
+    }
+    for (size_t t = 0; t < r->n_targets; t++)
+        tests_tables(d, r, t);
+    failures_table(d, r);
+}

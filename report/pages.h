@@ -1,0 +1,24 @@
+/* pages.h - the report's page layout: page 1 (verdict), figures, tables,
+ * method and environment. Each function starts its own page(s) and draws
+ * only numbers read from results.json, formatted by report/fmt.h.
+ */
+#ifndef KV_REPORT_PAGES_H
+#define KV_REPORT_PAGES_H
+
+#include "report/doc.h"
+#include "report/plot.h"
+#include "report/results_read.h"
+
+void pages_summary(rdoc *d, const rr_results *r);
+void pages_figures(rdoc *d, const rr_results *r);
+void pages_tables(rdoc *d, const rr_results *r);
+void pages_method(rdoc *d, const rr_results *r);
+
+/* Series styling shared by figures and legends: colour and marker per
+ * target index and cache mode (warm 1 / cold 0). */
+rgb pages_colour(size_t target, int warm);
+plot_marker pages_marker(size_t target, int warm);
+/* "name" or "name (model)" label of a target for legends. */
+const char *pages_target_label(const rr_results *r, size_t t, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,210 @@
+/* results_read.h - results.json (docs/results.md) read into the report's own
+ * structs, so the page code never sees JSON.
+ *
+ * Absent or null numbers are NAN in memory (results.json never holds NaN, so
+ * NAN always means "not given"); absent strings are "". Every string and
+ * array is owned by the rr_results and released by rr_free.
+ */
+#ifndef KV_REPORT_RESULTS_READ_H
+#define KV_REPORT_RESULTS_READ_H
+
+#include <stddef.h>
+
+#include "common/status.h"
+
+/* An estimate object: value with its interval, level, n and method. */
+typedef struct rr_est {
+    int present;        /* the key held an object */
+    double value;       /* NAN when null */
+    double lo, hi;      /* interval bounds; NAN when ci is null */
+    double level;       /* confidence level, e.g. 0.95; NAN when absent */
+    long n;             /* sample size; -1 when absent */
+    const char *method; /* how it was computed; "" when absent */
+    const char *note;   /* why value or ci is null; "" when absent */
+} rr_est;
+
+/* One measured request. */
+typedef struct rr_point {
+    double x;              /* actual prompt tokens */
+    double y;              /* time to first token, ms */
+    double new_tokens;     /* x - cached, tokens (NAN when unknown) */
+    double cached;         /* cached tokens (NAN when unknown) */
+    double server_prefill; /* server-reported prefill, ms (NAN when not given) */
+    int warm;              /* 1 warm, 0 cold */
+    long system_prompt_tokens;
+    long query_tokens;
+    long query_count;
+    long turn;
+    long order; /* run position */
+    int contaminated;
+} rr_point;
+
+typedef struct rr_cell {
+    long system_prompt_tokens, query_tokens, query_count, turn;
+    int warm;      /* cache_mode == "warm" */
+    long n;        /* requests in the cell */
+    rr_est mean;   /* ms, t interval */
+    rr_est median; /* ms, rank interval */
+    double p90, p99, mad, iqr, cv, min, max, q1, q3, whisker_low, whisker_high; /* ms */
+    long mild, severe; /* Tukey outlier counts */
+    double *outliers;  /* outlying values, ms */
+    size_t n_outliers;
+    double lag1;       /* lag-1 autocorrelation; NAN when absent */
+    long contaminated; /* contaminated requests in the cell */
+} rr_cell;
+
+typedef struct rr_coef {
+    const char *name, *unit;
+    double value, sd, lo, hi;
+} rr_coef;
+
+typedef struct rr_fit {
+    const char *model;
+    const char *terms; /* joined with " + " */
+    rr_coef *coefs;
+    size_t n_coefs;
+    double r_squared, residual_sd, rss, df, aicc;
+    int weighted;
+    double heteroscedasticity_p, normality_p, lag1;
+} rr_fit;
+
+typedef struct rr_curve_pt {
+    double x, mean, ci_lo, ci_hi, pi_lo, pi_hi;
+} rr_curve_pt;
+
+typedef struct rr_resid {
+    double x, order, residual;
+} rr_resid;
+
+typedef struct rr_model {
+    int present;      /* 0: the model is null (see note) */
+    const char *note; /* why it is null, or "" */
+    const char *y, *x;
+    long n;
+    const char *chosen, *why;
+    const char **rejected; /* "model: reason" */
+    size_t n_rejected;
+    rr_fit *fits;
+    size_t n_fits;
+    rr_est prefill_ms_per_token, prefill_tokens_per_second;
+    rr_curve_pt *curve;
+    size_t n_curve;
+    rr_resid *residuals;
+    size_t n_residuals;
+} rr_model;
+
+typedef struct rr_speedup {
+    long system_prompt_tokens;
+    rr_est speedup; /* cold / warm, ratio of geometric means */
+    const char *test;
+    double p_value, p_holm;
+    rr_est hodges_lehmann_ms;
+} rr_speedup;
+
+typedef struct rr_overhead {
+    long system_prompt_tokens;
+    rr_est estimate; /* fraction 0..1 */
+} rr_overhead;
+
+typedef struct rr_cum {
+    long query;
+    rr_est estimate; /* cumulative ms */
+} rr_cum;
+
+typedef struct rr_session {
+    long query_count;
+    rr_est cold_total_ms, warm_total_ms, measured_speedup;
+    rr_est projected_cold_total_ms, projected_warm_total_ms, projected_speedup;
+    double theoretical_speedup;
+    rr_cum *cum_cold, *cum_warm, *proj_cold, *proj_warm;
+    size_t n_cum_cold, n_cum_warm, n_proj_cold, n_proj_warm;
+} rr_session;
+
+typedef struct rr_target {
+    const char *name, *dialect, *model;
+    int simulated;
+    rr_cell *cells;
+    size_t n_cells;
+    rr_point *points;
+    size_t n_points;
+    rr_model cold_ttft, warm_ttft, cold_server_prefill;
+    rr_speedup *speedup;
+    size_t n_speedup;
+    rr_overhead *overhead;
+    size_t n_overhead;
+    rr_session *sessions;
+    size_t n_sessions;
+} rr_target;
+
+typedef struct rr_hypothesis {
+    const char *id, *description, *metric, *target, *criterion, *verdict, *reason;
+    double min, max;
+    rr_est estimate;
+} rr_hypothesis;
+
+typedef struct rr_question {
+    long id;
+    const char *question, *answer;
+    rr_est estimate;
+} rr_question;
+
+typedef struct rr_comparison {
+    const char *target;
+    rr_est cold_ttft_ms, warm_ttft_ms, speedup, session_total_ms;
+} rr_comparison;
+
+typedef struct rr_failure {
+    long trial, attempts;
+    const char *target, *reason;
+} rr_failure;
+
+typedef struct rr_env_target {
+    const char *name, *base_url, *dialect, *model, *server_version, *flags;
+    int simulated;
+} rr_env_target;
+
+typedef struct rr_results {
+    const char *path; /* the file read */
+    long version;
+    int simulated, partial;
+    /* source */
+    const char *journal, *spec_name, *spec_path, *spec_hash, *seed, *kvproof_version, *run_date;
+    double confidence_level;
+    /* method */
+    const char *order, *method_seed, *ttft_definition, *exclusions, *cache_modes;
+    long repetitions, warmup_requests, bootstrap_resamples;
+    const char *bootstrap_seed;
+    /* environment */
+    const char *client_host, *client_cpu, *client_os, *client_version;
+    rr_env_target *env_targets;
+    size_t n_env_targets;
+    /* counts */
+    long planned, completed, failed, contaminated, inferred, warmup;
+    rr_failure *failures;
+    size_t n_failures;
+    int failures_truncated;
+    rr_target *targets;
+    size_t n_targets;
+    rr_hypothesis *hypotheses;
+    size_t n_hypotheses;
+    /* verdict */
+    const char *summary, *recommendation;
+    rr_est v_overhead, v_speedup, v_prefill_ms, v_prefill_tps;
+    long v_system_prompt_tokens;
+    rr_question *questions;
+    size_t n_questions;
+    rr_comparison *comparison;
+    size_t n_comparison;
+
+    struct rr_arena *arena; /* owns everything above */
+} rr_results;
+
+/* Reads and checks path. On failure *out is NULL and err names the file, and
+ * the line:column (syntax) or the field (schema). */
+kv_status rr_load(const char *path, rr_results **out, char *err) KV_MUST_USE;
+/* Parses text already in memory; name is used in messages. */
+kv_status rr_parse(const char *text, size_t len, const char *name, rr_results **out,
+                   char *err) KV_MUST_USE;
+void rr_free(rr_results *r);
+
+#endif

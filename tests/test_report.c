@@ -1,0 +1,563 @@
+/* test_report.c - the PDF report: number formatting rules, the results.json
+ * reader, the verdict numbers in pdftotext's output, byte-identical output,
+ * the simulated/partial bands, every page and figure rendering with drawn
+ * content (pdftoppm), a 100,000-trial run under 5 MB, and the CLI.
+ *
+ * Fixtures: tests/fixtures/results/{single,two_targets,degenerate}.json
+ * (written by tests/fixtures/results/make_fixtures.py).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "report/fmt.h"
+#include "report/report.h"
+#include "report/results_read.h"
+
+#define FIX "tests/fixtures/results/"
+
+static const char *const FIXTURES[] = {FIX "single.json", FIX "two_targets.json",
+                                       FIX "degenerate.json"};
+
+/* ---- helpers ---- */
+
+static char *tmpdir(void)
+{
+    char *t = malloc(64);
+    assert_non_null(t);
+    snprintf(t, 64, "/tmp/kvreport-XXXXXX");
+    assert_non_null(mkdtemp(t));
+    return t;
+}
+
+static void rmtree(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Runs cmd and returns its stdout (malloc'd). */
+static char *capture(const char *cmd)
+{
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    kv_buf b = {0};
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        assert_int_equal(kv_buf_append(&b, chunk, n), KV_OK);
+    pclose(f);
+    if (!b.data)
+        assert_int_equal(kv_buf_append(&b, "", 0), KV_OK);
+    return b.data;
+}
+
+static int page_count(const char *pdf)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "pdfinfo '%s' 2>/dev/null | sed -n 's/^Pages: *//p'", pdf);
+    char *out = capture(cmd);
+    int n = (int)strtol(out, NULL, 10);
+    free(out);
+    return n;
+}
+
+static char *page_text(const char *pdf, int first, int last)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "pdftotext -f %d -l %d '%s' - 2>/dev/null", first, last, pdf);
+    return capture(cmd);
+}
+
+typedef struct gray {
+    int w, h;
+    unsigned char *px;
+} gray;
+
+/* Renders one page at dpi to a PGM and reads it. */
+static gray render(const char *pdf, int page, int dpi, const char *dir)
+{
+    char cmd[1024], path[512];
+    snprintf(path, sizeof path, "%s/page%d", dir, page);
+    snprintf(cmd, sizeof cmd, "pdftoppm -r %d -gray -f %d -l %d -singlefile '%s' '%s' 2>/dev/null",
+             dpi, page, page, pdf, path);
+    assert_int_equal(system(cmd), 0);
+    strncat(path, ".pgm", sizeof path - strlen(path) - 1);
+    char *data = NULL;
+    size_t len = 0;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(kv_read_file(path, &data, &len, err), KV_OK);
+    gray g = {0, 0, NULL};
+    int maxv = 0, off = 0;
+    assert_int_equal(sscanf(data, "P5 %d %d %d%n", &g.w, &g.h, &maxv, &off), 3);
+    off++; /* the single whitespace after maxval */
+    assert_true((size_t)off + (size_t)g.w * (size_t)g.h <= len);
+    g.px = malloc((size_t)g.w * (size_t)g.h);
+    assert_non_null(g.px);
+    memcpy(g.px, data + off, (size_t)g.w * (size_t)g.h);
+    free(data);
+    remove(path);
+    return g;
+}
+
+/* Share of pixels darker than `below` inside the rectangle (points,
+ * top-left), shrunk by `inset` points to stay off the frame. */
+static double dark_share(const gray *g, double scale, double x, double y, double w, double h,
+                         double inset, int below)
+{
+    int x0 = (int)((x + inset) * scale), x1 = (int)((x + w - inset) * scale);
+    int y0 = (int)((y + inset) * scale), y1 = (int)((y + h - inset) * scale);
+    long dark = 0, all = 0;
+    for (int yy = y0; yy < y1 && yy < g->h; yy++)
+        for (int xx = x0; xx < x1 && xx < g->w; xx++) {
+            all++;
+            if (g->px[(size_t)yy * (size_t)g->w + (size_t)xx] < below)
+                dark++;
+        }
+    return all ? (double)dark / (double)all : 0;
+}
+
+static double variance(const gray *g)
+{
+    double s = 0, ss = 0, n = (double)g->w * g->h;
+    for (size_t i = 0; i < (size_t)g->w * (size_t)g->h; i++) {
+        s += g->px[i];
+        ss += (double)g->px[i] * g->px[i];
+    }
+    return ss / n - (s / n) * (s / n);
+}
+
+static int same_file(const char *a, const char *b)
+{
+    char *x = NULL, *y = NULL;
+    size_t nx = 0, ny = 0;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(kv_read_file(a, &x, &nx, err), KV_OK);
+    assert_int_equal(kv_read_file(b, &y, &ny, err), KV_OK);
+    int same = nx == ny && memcmp(x, y, nx) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+static void write_report(const char *json, const char *pdf, report_figure *figs, size_t cap,
+                         size_t *nfigs)
+{
+    char err[KV_ERRLEN] = "";
+    kv_status st = report_write_ex(json, pdf, figs, cap, nfigs, err);
+    if (st != KV_OK)
+        fail_msg("report_write_ex(%s): %s", json, err);
+}
+
+/* ---- formatting and reading ---- */
+
+static void fmt_should_follow_the_documented_rounding_rules(void **state)
+{
+    (void)state;
+    char b[64];
+    assert_string_equal(rfmt_num(18490, b, sizeof b), "18490");
+    assert_string_equal(rfmt_num(2703.2516, b, sizeof b), "2703");
+    assert_string_equal(rfmt_num(123.456, b, sizeof b), "123");
+    assert_string_equal(rfmt_num(74.564, b, sizeof b), "74.6");
+    assert_string_equal(rfmt_num(4.1649, b, sizeof b), "4.16");
+    assert_string_equal(rfmt_num(0.36992, b, sizeof b), "0.370");
+    assert_string_equal(rfmt_num(0.0123456, b, sizeof b), "0.0123");
+    assert_string_equal(rfmt_num(6.7337e-06, b, sizeof b), "6.73e-06");
+    assert_string_equal(rfmt_num(0.0, b, sizeof b), "0");
+    assert_string_equal(rfmt_num(-0.0001, b, sizeof b), "-1.00e-04");
+    assert_string_equal(rfmt_num(-0.04, b, sizeof b), "-0.0400");
+    assert_string_equal(rfmt_num(NAN, b, sizeof b), "n/a");
+    assert_string_equal(rfmt_pct(0.99318, b, sizeof b), "99.3 %");
+    assert_string_equal(rfmt_p(2e-7, b, sizeof b), "< 0.0001");
+    rr_est e = {1, 74.56, 72.68, 76.50, 0.95, 12, "", ""};
+    assert_string_equal(rfmt_est(&e, 1, "×", b, sizeof b), "74.6× [72.7, 76.5]");
+    rr_est nul = {1, NAN, NAN, NAN, 0.95, 3, "", "no model"};
+    assert_string_equal(rfmt_est(&nul, 1, "", b, sizeof b), "n/a (no model)");
+}
+
+static void reader_should_load_every_fixture(void **state)
+{
+    (void)state;
+    char err[KV_ERRLEN] = "";
+    rr_results *r = NULL;
+    assert_int_equal(rr_load(FIX "single.json", &r, err), KV_OK);
+    assert_int_equal(r->n_targets, 1);
+    assert_int_equal(r->targets[0].n_points, 120);
+    assert_int_equal(r->targets[0].n_cells, 10);
+    assert_true(r->simulated);
+    assert_false(r->partial);
+    assert_int_equal(r->targets[0].cold_ttft.n_curve, 100);
+    assert_string_equal(r->run_date, "2025-03-14T09:26:53Z");
+    rr_free(r);
+    assert_int_equal(rr_load(FIX "two_targets.json", &r, err), KV_OK);
+    assert_int_equal(r->n_targets, 2);
+    assert_int_equal(r->n_comparison, 2);
+    assert_non_null(strstr(r->targets[0].model, "·"));
+    rr_free(r);
+    assert_int_equal(rr_load(FIX "degenerate.json", &r, err), KV_OK);
+    assert_true(r->partial);
+    assert_false(r->targets[0].cold_ttft.present);
+    assert_true(isnan(r->v_prefill_ms.value));
+    rr_free(r);
+    rr_free(NULL);
+}
+
+static void reader_should_name_the_file_line_and_field_of_bad_input(void **state)
+{
+    (void)state;
+    char err[KV_ERRLEN] = "";
+    rr_results *r = NULL;
+    const char *bad_json = "{\"format\": \"kvproof-results\",\n \"version\": 1,\n \"targets\": [}";
+    assert_int_equal(rr_parse(bad_json, strlen(bad_json), "x.json", &r, err), KV_ERR_INPUT);
+    assert_null(r);
+    assert_non_null(strstr(err, "x.json:3:"));
+
+    err[0] = '\0';
+    const char *bad_type = "{\"format\": \"kvproof-results\", \"version\": 1, \"targets\": "
+                           "[{\"name\": \"a\", \"points\": [{\"x\": 1, \"y\": \"slow\", "
+                           "\"mode\": \"cold\"}]}]}";
+    assert_int_equal(rr_parse(bad_type, strlen(bad_type), "y.json", &r, err), KV_ERR_INPUT);
+    assert_non_null(strstr(err, "y.json"));
+    assert_non_null(strstr(err, "targets[0].points[0].y"));
+
+    err[0] = '\0';
+    const char *not_results = "{\"format\": \"something-else\"}";
+    assert_int_equal(rr_parse(not_results, strlen(not_results), "z.json", &r, err), KV_ERR_INPUT);
+    assert_non_null(strstr(err, "format"));
+
+    err[0] = '\0';
+    assert_int_not_equal(rr_load("tests/fixtures/results/does-not-exist.json", &r, err), KV_OK);
+    assert_non_null(strstr(err, "does-not-exist.json"));
+}
+
+/* ---- the PDF ---- */
+
+static void check_est_in(const char *text, const rr_est *e, double scale, const char *what)
+{
+    char b[64];
+    const double v[3] = {e->value, e->lo, e->hi};
+    for (int i = 0; i < 3; i++) {
+        if (isnan(v[i]))
+            continue;
+        rfmt_num(v[i] * scale, b, sizeof b);
+        if (!strstr(text, b))
+            fail_msg("%s: '%s' not found on page 1", what, b);
+    }
+}
+
+static void pdf_should_show_the_verdict_numbers_as_results_json_has_them(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    for (int f = 0; f < 3; f++) {
+        char pdf[256], err[KV_ERRLEN] = "";
+        size_t nf = 0;
+        snprintf(pdf, sizeof pdf, "%s/r%d.pdf", dir, f);
+        write_report(FIXTURES[f], pdf, NULL, 0, &nf);
+        rr_results *r = NULL;
+        assert_int_equal(rr_load(FIXTURES[f], &r, err), KV_OK);
+        char *text = page_text(pdf, 1, 1);
+        for (char *p = text; *p; p++) /* wrapped lines read as one */
+            if (*p == '\n')
+                *p = ' ';
+        check_est_in(text, &r->v_overhead, 100, "overhead %");
+        check_est_in(text, &r->v_speedup, 1, "speedup");
+        check_est_in(text, &r->v_prefill_ms, 1, "prefill ms/token");
+        check_est_in(text, &r->v_prefill_tps, 1, "prefill tokens/s");
+        assert_non_null(strstr(text, "2025-03-14"));
+        for (size_t h = 0; h < r->n_hypotheses; h++) {
+            assert_non_null(strstr(text, r->hypotheses[h].id));
+            char up[32];
+            snprintf(up, sizeof up, "%s", r->hypotheses[h].verdict);
+            for (char *p = up; *p; p++)
+                *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+            assert_non_null(strstr(text, up));
+        }
+        assert_non_null(strstr(text, r->targets[0].model));
+        free(text);
+        rr_free(r);
+    }
+    rmtree(dir);
+    free(dir);
+}
+
+static void pdf_should_be_byte_identical_for_the_same_results(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    char a[256], b[256];
+    size_t nf = 0;
+    snprintf(a, sizeof a, "%s/a.pdf", dir);
+    snprintf(b, sizeof b, "%s/b.pdf", dir);
+    write_report(FIX "two_targets.json", a, NULL, 0, &nf);
+    write_report(FIX "two_targets.json", b, NULL, 0, &nf);
+    assert_true(same_file(a, b));
+    rmtree(dir);
+    free(dir);
+}
+
+static void pdf_should_mark_every_page_of_a_simulated_or_partial_run(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    char pdf[256];
+    size_t nf = 0;
+    snprintf(pdf, sizeof pdf, "%s/s.pdf", dir);
+    write_report(FIX "single.json", pdf, NULL, 0, &nf);
+    int pages = page_count(pdf);
+    assert_true(pages >= 5);
+    for (int p = 1; p <= pages; p++) {
+        char *t = page_text(pdf, p, p);
+        if (!strstr(t, "SIMULATED TARGET"))
+            fail_msg("page %d lacks the SIMULATED TARGET band", p);
+        assert_null(strstr(t, "PARTIAL RUN"));
+        free(t);
+    }
+    snprintf(pdf, sizeof pdf, "%s/d.pdf", dir);
+    write_report(FIX "degenerate.json", pdf, NULL, 0, &nf);
+    pages = page_count(pdf);
+    for (int p = 1; p <= pages; p++) {
+        char *t = page_text(pdf, p, p);
+        assert_null(strstr(t, "SIMULATED TARGET"));
+        if (!strstr(t, "PARTIAL RUN"))
+            fail_msg("page %d lacks the PARTIAL RUN band", p);
+        free(t);
+    }
+    rmtree(dir);
+    free(dir);
+}
+
+/* skip: figure names left out of the content check ("" for none), for a
+ * fixture whose results hold no data for them. */
+static void check_rendering(const char *json, const char *dir, int expect_figures, const char *skip)
+{
+    char pdf[256];
+    report_figure figs[32];
+    size_t nf = 0;
+    snprintf(pdf, sizeof pdf, "%s/fig.pdf", dir);
+    write_report(json, pdf, figs, 32, &nf);
+    if (expect_figures)
+        assert_int_equal(nf, 7);
+    int pages = page_count(pdf);
+    assert_true(pages >= 5);
+    const int dpi = 36;
+    const double scale = dpi / 72.0;
+    for (int p = 1; p <= pages; p++) {
+        gray g = render(pdf, p, dpi, dir);
+        assert_true(g.w > 200 && g.h > 300);
+        if (variance(&g) < 10)
+            fail_msg("%s: page %d renders blank", json, p);
+        for (size_t i = 0; i < nf; i++) {
+            if (figs[i].page != p - 1 || strstr(skip, figs[i].name))
+                continue;
+            double share =
+                dark_share(&g, scale, figs[i].x, figs[i].y, figs[i].w, figs[i].h, 4, 170);
+            if (share < 0.002)
+                fail_msg("%s: figure %s on page %d looks empty (%.4f dark)", json, figs[i].name, p,
+                         share);
+        }
+        free(g.px);
+    }
+}
+
+static void every_page_and_figure_should_render_with_drawn_content(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    check_rendering(FIX "single.json", dir, 1, "");
+    check_rendering(FIX "two_targets.json", dir, 1, "");
+    /* No sessions and no models: those figures say so instead of drawing. */
+    check_rendering(FIX "degenerate.json", dir, 1, "session residuals_tokens residuals_order");
+    rmtree(dir);
+    free(dir);
+}
+
+/* ---- a 100,000-trial run ---- */
+
+static double lcg(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(*s >> 11) / 9007199254740992.0;
+}
+
+static void est(FILE *f, double v, double lo, double hi, long n)
+{
+    fprintf(f,
+            "{\"value\": %.17g, \"ci\": [%.17g, %.17g], \"level\": 0.95, \"n\": %ld, "
+            "\"method\": \"generated\"}",
+            v, lo, hi, n);
+}
+
+/* Writes a schema-following results.json with n trials over five system
+ * prompts (cold: 30 + 0.3 N + 6e-6 N^2 ms; warm: 50 ms + noise). */
+static void generate_large(const char *path, long n)
+{
+    static const long sys[] = {0, 550, 2048, 8192, 18490};
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    uint64_t s = 42;
+    fprintf(f,
+            "{\"format\": \"kvproof-results\", \"version\": 1, \"simulated\": true, "
+            "\"partial\": false,\n\"source\": {\"spec_name\": \"large\", \"spec_hash\": "
+            "\"0123456789abcdef\", \"seed\": 42, \"kvproof_version\": \"0.1.0\", "
+            "\"run_date\": \"2025-01-02T03:04:05Z\"},\n\"confidence_level\": 0.95,\n"
+            "\"counts\": {\"planned\": %ld, \"completed\": %ld, \"failed\": 0, "
+            "\"contaminated\": 0, \"failures\": []},\n",
+            n, n);
+    fprintf(f, "\"targets\": [{\"name\": \"reference\", \"dialect\": \"llama.cpp\", \"model\": "
+               "\"m\", \"simulated\": true, \"points\": [\n");
+    for (long i = 0; i < n; i++) {
+        long L = sys[i % 5];
+        int warm = (int)((i / 5) % 2);
+        double x = (double)(L + 64);
+        double base = warm ? 50 + 0.002 * L : 30 + 0.3 * x + 6e-6 * x * x;
+        double y = base * (1 + 0.05 * (lcg(&s) + lcg(&s) + lcg(&s) - 1.5));
+        fprintf(f,
+                "%s{\"x\": %.0f, \"y\": %.3f, \"mode\": \"%s\", \"system_prompt_tokens\": %ld, "
+                "\"order\": %ld, \"contaminated\": false}\n",
+                i ? "," : "", x, y, warm ? "warm" : "cold", L, i + 1);
+    }
+    fprintf(f,
+            "],\n\"models\": {\"cold_ttft\": {\"n\": %ld, \"chosen\": \"quadratic\", "
+            "\"why\": \"generated\", \"curve\": [",
+            n / 2);
+    for (int i = 0; i < 100; i++) {
+        double x = 64 + (18554.0 - 64) * i / 99, m = 30 + 0.3 * x + 6e-6 * x * x;
+        fprintf(f, "%s{\"x\": %.3f, \"mean\": %.3f, \"ci\": [%.3f, %.3f], \"pi\": [%.3f, %.3f]}",
+                i ? "," : "", x, m, m - 2, m + 2, m - 0.1 * m, m + 0.1 * m);
+    }
+    fprintf(f, "], \"residuals\": [");
+    for (long i = 0; i < n; i += 2) {
+        long L = sys[i % 5];
+        fprintf(f, "%s{\"x\": %ld, \"order\": %ld, \"residual\": %.3f}", i ? "," : "", L + 64,
+                i + 1, (lcg(&s) - 0.5) * 0.05 * (30 + 0.3 * (double)L));
+    }
+    fprintf(f, "]}},\n\"cells\": [");
+    for (int c = 0; c < 10; c++) {
+        double m = c % 2 ? 50 + 0.002 * sys[c / 2]
+                         : 30 + 0.3 * (sys[c / 2] + 64) + 6e-6 * pow(sys[c / 2] + 64.0, 2);
+        fprintf(f,
+                "%s{\"system_prompt_tokens\": %ld, \"cache_mode\": \"%s\", \"n\": %ld, "
+                "\"mean\": ",
+                c ? "," : "", sys[c / 2], c % 2 ? "warm" : "cold", n / 10);
+        est(f, m, m * 0.99, m * 1.01, n / 10);
+        fprintf(f,
+                ", \"median\": {\"value\": %.3f}, \"q1\": %.3f, \"q3\": %.3f, \"whisker_low\": "
+                "%.3f, \"whisker_high\": %.3f, \"min\": %.3f, \"max\": %.3f, \"outliers\": "
+                "{\"mild\": 0, \"severe\": 0, \"values\": []}}",
+                m, m * 0.98, m * 1.02, m * 0.93, m * 1.07, m * 0.93, m * 1.07);
+    }
+    fprintf(f, "],\n\"speedup\": [");
+    for (int c = 0; c < 5; c++) {
+        double cold = 30 + 0.3 * (sys[c] + 64) + 6e-6 * pow(sys[c] + 64.0, 2);
+        double sp = cold / (50 + 0.002 * sys[c]);
+        fprintf(f, "%s{\"system_prompt_tokens\": %ld, \"speedup\": ", c ? "," : "", sys[c]);
+        est(f, sp, sp * 0.99, sp * 1.01, n / 10);
+        fprintf(f, ", \"test\": \"Wilcoxon signed-rank\", \"p_value\": 1e-12, \"p_holm\": 1e-12}");
+    }
+    fprintf(f, "]}],\n\"verdict\": {\"summary\": \"Generated.\", \"speedup\": ");
+    est(f, 60.5, 60.1, 60.9, n / 10);
+    fprintf(f, ", \"overhead_fraction\": ");
+    est(f, 0.993, 0.992, 0.994, n / 5);
+    fprintf(f, ", \"system_prompt_tokens\": 18490}}\n");
+    assert_int_equal(fclose(f), 0);
+}
+
+static void a_100000_trial_run_should_give_a_report_under_5_mb_that_renders(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    char json[256], pdf[256];
+    snprintf(json, sizeof json, "%s/results.json", dir);
+    snprintf(pdf, sizeof pdf, "%s/report.pdf", dir);
+    generate_large(json, 100000);
+    report_figure figs[32];
+    size_t nf = 0;
+    write_report(json, pdf, figs, 32, &nf);
+    struct stat sb;
+    assert_int_equal(stat(pdf, &sb), 0);
+    if (sb.st_size >= 5 * 1024 * 1024)
+        fail_msg("report is %lld bytes", (long long)sb.st_size);
+    char *text = page_text(pdf, 2, 2);
+    assert_non_null(strstr(text, "n = 100000"));
+    free(text);
+    const double scale = 36 / 72.0;
+    for (size_t i = 0; i < nf; i++) {
+        if (strcmp(figs[i].name, "ttft_linear") != 0 && strcmp(figs[i].name, "residuals_order"))
+            continue;
+        gray g = render(pdf, figs[i].page + 1, 36, dir);
+        assert_true(dark_share(&g, scale, figs[i].x, figs[i].y, figs[i].w, figs[i].h, 4, 170) >
+                    0.002);
+        free(g.px);
+    }
+    rmtree(dir);
+    free(dir);
+}
+
+/* ---- the CLI ---- */
+
+static int run_cli(const char *args)
+{
+    const char *bin = getenv("KVPROOF_BIN");
+    assert_non_null(bin);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' %s >/dev/null 2>&1", bin, args);
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void cli_should_write_report_pdf_into_the_run_directory(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    char cmd[1024], pdf[256];
+    snprintf(cmd, sizeof cmd, "cp " FIX "single.json '%s/results.json'", dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "report '%s'", dir);
+    assert_int_equal(run_cli(cmd), 0);
+    snprintf(pdf, sizeof pdf, "%s/report.pdf", dir);
+    assert_true(page_count(pdf) >= 5);
+    /* -o, and the same bytes as the directory form. */
+    snprintf(cmd, sizeof cmd, "report '%s/results.json' -o '%s/other.pdf'", dir, dir);
+    assert_int_equal(run_cli(cmd), 0);
+    char other[256];
+    snprintf(other, sizeof other, "%s/other.pdf", dir);
+    assert_true(same_file(pdf, other));
+    assert_int_equal(run_cli("report --help"), 0);
+    assert_int_equal(run_cli("report"), 2);
+    assert_int_equal(run_cli("report --bogus x"), 2);
+    snprintf(cmd, sizeof cmd, "echo '{\"format\": 1' > '%s/bad.json'", dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "report '%s/bad.json'", dir);
+    assert_int_equal(run_cli(cmd), 3);
+    rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(fmt_should_follow_the_documented_rounding_rules),
+        cmocka_unit_test(reader_should_load_every_fixture),
+        cmocka_unit_test(reader_should_name_the_file_line_and_field_of_bad_input),
+        cmocka_unit_test(pdf_should_show_the_verdict_numbers_as_results_json_has_them),
+        cmocka_unit_test(pdf_should_be_byte_identical_for_the_same_results),
+        cmocka_unit_test(pdf_should_mark_every_page_of_a_simulated_or_partial_run),
+        cmocka_unit_test(every_page_and_figure_should_render_with_drawn_content),
+        cmocka_unit_test(a_100000_trial_run_should_give_a_report_under_5_mb_that_renders),
+        cmocka_unit_test(cli_should_write_report_pdf_into_the_run_directory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
