@@ -662,6 +662,24 @@ void fit_predict_sum(const fit_result *f, const double *xs, size_t m, double *su
     *se_sum = sqrt((double)(v > 0 ? v : 0) * f->sigma2);
 }
 
+void fit_predict_diff(const fit_result *f, const double *xa, const double *xb, double *diff,
+                      double *se)
+{
+    long double ra[FIT_MAXP], rb[FIT_MAXP], g[FIT_MAXP];
+    fit_row(f, xa, ra);
+    fit_row(f, xb, rb);
+    long double s = 0, v = 0;
+    for (size_t j = 0; j < f->p; j++)
+        g[j] = ra[j] - rb[j];
+    for (size_t j = 0; j < f->p; j++) {
+        s += g[j] * f->gamma[j];
+        for (size_t l = 0; l < f->p; l++)
+            v += g[j] * f->covg[j][l] * g[l];
+    }
+    *diff = (double)s;
+    *se = sqrt((double)(v > 0 ? v : 0) * f->sigma2);
+}
+
 void fit_residuals(const fit_result *f, const fit_input *in, double *r)
 {
     for (size_t i = 0; i < in->n; i++) {

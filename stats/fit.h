@@ -99,6 +99,10 @@ void fit_predict(const fit_result *f, const double *x, double *mean, double *se_
  * values, stored consecutively). Returns the summed mean too. */
 void fit_predict_sum(const fit_result *f, const double *xs, size_t m, double *sum, double *se_sum);
 
+/* Difference of fitted means yhat(xa) - yhat(xb) with its standard error. */
+void fit_predict_diff(const fit_result *f, const double *xa, const double *xb, double *diff,
+                      double *se);
+
 /* Weights 1/yhat^theta for a feasible weighted fit when the variance grows
  * with the mean: theta from the regression of ln(e^2) on ln(yhat) of the OLS
  * fit f, clamped to [0, 4]. w receives in->n weights. Returns theta. */

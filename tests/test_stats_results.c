@@ -1,0 +1,300 @@
+/* test_stats_results.c - results.json from journals built in memory with
+ * the reference server's cost model: structure, verdicts, degenerate input
+ * (one length, tiny n, equal times, NaN/negative times) without NaN. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <gsl/gsl_rng.h>
+
+#include "experiments/journal.h"
+#include "server/costmodel.h"
+#include "stats/results.h"
+
+static const char spec_text[] =
+    "{\"name\": \"sim\", \"seed\": 5, \"targets\": [{\"name\": \"ref\", \"base_url\": "
+    "\"http://127.0.0.1:8080\", \"api\": \"llama.cpp\"}], \"workload\": "
+    "{\"system_prompt_tokens\": [0, 1024, 4096, 8192], \"query_tokens\": [100]}, "
+    "\"sessions\": {\"query_counts\": [1, 3]}, \"cache_modes\": [\"cold\", \"warm\"], "
+    "\"repetitions\": 10, \"hypotheses\": ["
+    "{\"id\": \"H1\", \"metric\": \"overhead_fraction\", \"min\": 0.7},"
+    "{\"id\": \"H2\", \"metric\": \"speedup\", \"min\": 100},"
+    "{\"id\": \"H3\", \"metric\": \"speedup\", \"min\": 25, \"max\": 32},"
+    "{\"id\": \"H4\", \"metric\": \"prefill_ms_per_token\", \"max\": 2},"
+    "{\"id\": \"H5\", \"metric\": \"session_speedup\", \"min\": 2}],"
+    "\"stop\": {\"target_rel_ci\": 0.05, \"min_repetitions\": 3}}";
+
+typedef struct sim {
+    journal_data d;
+    size_t cap;
+} sim;
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    assert_non_null(p);
+    memcpy(p, s, n);
+    return p;
+}
+
+static void sim_init(sim *s, const char *spec_json)
+{
+    memset(s, 0, sizeof *s);
+    s->cap = 1024;
+    s->d.trials = calloc(s->cap, sizeof *s->d.trials);
+    assert_non_null(s->d.trials);
+    journal_header *h = &s->d.header;
+    h->kvproof_version = dup_str("0.1.0");
+    h->spec_name = dup_str("sim");
+    h->spec_json = spec_json ? dup_str(spec_json) : NULL;
+    h->seed = 5;
+    h->created_unix = 1735689600;
+    h->client_host = dup_str("test-host; cpu; Linux");
+    h->targets = calloc(1, sizeof *h->targets);
+    assert_non_null(h->targets);
+    h->n_targets = 1;
+    h->targets[0].name = dup_str("ref");
+    h->targets[0].base_url = dup_str("http://127.0.0.1:8080");
+    h->targets[0].dialect = dup_str("llama.cpp");
+    h->targets[0].simulated = true;
+}
+
+/* One trial of `count` turns; ttft from the cost model times noise. */
+static trial_record *sim_trial(sim *s, long sys, long query, long count, spec_cache_mode mode,
+                               long rep, size_t cell)
+{
+    assert_true(s->d.n_trials < s->cap);
+    trial_record *t = &s->d.trials[s->d.n_trials];
+    memset(t, 0, sizeof *t);
+    t->plan_index = s->d.n_trials;
+    snprintf(t->id, sizeof t->id, "ref/s%ld/q%ld/n%ld/%s/r%ld", sys, query, count,
+             mode == SPEC_WARM ? "warm" : "cold", rep);
+    t->kind = PLAN_MEASURE;
+    snprintf(t->target_name, sizeof t->target_name, "ref");
+    t->cell = cell;
+    t->system_prompt_tokens = sys;
+    t->query_tokens = query;
+    t->query_count = count;
+    t->mode = mode;
+    t->repetition = rep;
+    t->run_position = s->d.n_trials;
+    t->ok = true;
+    t->turns = calloc((size_t)count, sizeof *t->turns);
+    assert_non_null(t->turns);
+    t->n_turns = (size_t)count;
+    s->d.n_trials++;
+    return t;
+}
+
+static void sim_fill(trial_record *t, const cost_params *p, gsl_rng *r)
+{
+    for (size_t k = 0; k < t->n_turns; k++) {
+        trial_request *q = &t->turns[k];
+        long prompt = t->system_prompt_tokens + (long)(k + 1) * t->query_tokens + (long)k * 4;
+        long cached = t->mode == SPEC_WARM ? prompt - t->query_tokens : 0;
+        q->turn = (int)k + 1;
+        q->attempts = 1;
+        q->ok = true;
+        q->prompt_tokens = prompt;
+        q->cached_tokens = cached;
+        q->prefix_tokens = t->mode == SPEC_WARM ? cached : 0;
+        q->cache_state = TRIAL_CACHE_VERIFIED;
+        double stall;
+        double f = cost_noise_factor(p, gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r),
+                                     gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r), &stall);
+        q->ttft_ms = cost_prefill_ms(p, (double)(prompt - cached), (double)cached) * f;
+        q->server_prefill_ms = q->ttft_ms * 0.97;
+        q->total_ms = q->ttft_ms + 5;
+        q->ttfb_ms = q->first_content_ms = q->last_token_ms = q->ttft_ms;
+        q->gap_median_ms = q->gap_p99_ms = q->server_overhead_us = NAN;
+    }
+}
+
+static void sim_full(sim *s, long reps)
+{
+    cost_params p;
+    assert_true(cost_preset("laptop", &p));
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 42);
+    const long sys[4] = {0, 1024, 4096, 8192}, counts[2] = {1, 3};
+    for (long rep = 0; rep < reps; rep++) {
+        size_t cell = 0;
+        for (int i = 0; i < 4; i++)
+            for (int c = 0; c < 2; c++)
+                for (int m = 0; m < 2; m++)
+                    sim_fill(sim_trial(s, sys[i], 100, counts[c], (spec_cache_mode)m, rep, cell++),
+                             &p, r);
+    }
+    gsl_rng_free(r);
+}
+
+static cJSON *run(sim *s, char **text_out)
+{
+    results_options o;
+    results_options_default(&o);
+    o.bootstrap_resamples = 2000;
+    kv_buf out = {0};
+    char err[KV_ERRLEN] = "";
+    kv_status st = results_from_data(&s->d, "mem.jsonl", &o, &out, err);
+    if (st != KV_OK)
+        fprintf(stderr, "%s\n", err);
+    assert_int_equal(st, KV_OK);
+    /* never NaN or infinity: as JSON numbers they would not parse either */
+    const char *bad[] = {": nan", ": -nan", ": inf", ": -inf", " nan,", " inf,", "[nan", "[inf"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (strstr(out.data, bad[i]))
+            fail_msg("found '%s' in: ...%.300s", bad[i], strstr(out.data, bad[i]) - 200);
+    cJSON *j = cJSON_Parse(out.data);
+    assert_non_null(j);
+    if (text_out)
+        *text_out = out.data;
+    else
+        kv_buf_free(&out);
+    return j;
+}
+
+static const cJSON *get(const cJSON *o, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    const cJSON *cur = o;
+    for (char *save = NULL, *tok = strtok_r(buf, ".", &save); tok && cur;
+         tok = strtok_r(NULL, ".", &save)) {
+        char *end;
+        long idx = strtol(tok, &end, 10);
+        cur = *end == '\0' ? cJSON_GetArrayItem(cur, (int)idx)
+                           : cJSON_GetObjectItemCaseSensitive(cur, tok);
+    }
+    return cur;
+}
+
+static void results_should_compute_verdicts_from_whole_intervals(void **state)
+{
+    (void)state;
+    sim s;
+    sim_init(&s, spec_text);
+    sim_full(&s, 10);
+    cJSON *j = run(&s, NULL);
+    assert_string_equal(get(j, "format")->valuestring, "kvproof-results");
+    assert_true(cJSON_IsTrue(get(j, "simulated")));
+    const cJSON *hyp = get(j, "hypotheses");
+    assert_int_equal(cJSON_GetArraySize(hyp), 5);
+    assert_string_equal(get(hyp, "0.verdict")->valuestring, "confirmed"); /* overhead >= 0.7 */
+    assert_string_equal(get(hyp, "1.verdict")->valuestring, "refuted");   /* speedup >= 100 */
+    assert_string_equal(get(hyp, "3.verdict")->valuestring, "confirmed"); /* <= 2 ms/token */
+    assert_string_equal(get(hyp, "4.verdict")->valuestring, "confirmed"); /* session >= 2 */
+    /* the true speedup at 8192: prefill(8292, 0) / prefill(100, 8192) ~ 28.6 */
+    const cJSON *sp = get(j, "verdict.speedup.ci");
+    assert_true(cJSON_GetArrayItem(sp, 0)->valuedouble < 28.6);
+    assert_true(cJSON_GetArrayItem(sp, 1)->valuedouble > 28.6);
+    assert_string_equal(get(j, "targets.0.models.cold_ttft.chosen")->valuestring, "quadratic");
+    assert_int_equal(cJSON_GetArraySize(get(j, "questions")), 4);
+    assert_non_null(get(j, "questions.3.answer"));
+    assert_int_equal(cJSON_GetArraySize(get(j, "targets.0.models.cold_ttft.curve")), 100);
+    assert_true(get(j, "targets.0.sessions.1.theoretical_speedup")->valuedouble > 1);
+    assert_true(cJSON_IsNumber(get(j, "adaptive_stopping.saving_server_seconds")));
+    assert_int_equal(get(j, "method.bootstrap_seed")->valueint, 5);
+    cJSON_Delete(j);
+    journal_data *d = malloc(sizeof *d);
+    *d = s.d;
+    journal_data_free(d);
+}
+
+static void results_should_explain_one_prompt_length_without_nan(void **state)
+{
+    (void)state;
+    sim s;
+    sim_init(&s, NULL);
+    cost_params p;
+    assert_true(cost_preset("flat", &p));
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    for (long rep = 0; rep < 2; rep++)
+        sim_fill(sim_trial(&s, 512, 100, 1, SPEC_COLD, rep, 0), &p, r);
+    /* all-equal times, a NaN and a negative time */
+    for (long rep = 0; rep < 3; rep++) {
+        trial_record *t = sim_trial(&s, 512, 100, 1, SPEC_WARM, rep, 1);
+        sim_fill(t, &p, r);
+        t->turns[0].ttft_ms = rep == 1 ? NAN : 100.0;
+    }
+    trial_record *t = sim_trial(&s, 512, 100, 1, SPEC_WARM, 3, 1);
+    sim_fill(t, &p, r);
+    t->turns[0].ttft_ms = -5;
+    gsl_rng_free(r);
+    char *text = NULL;
+    cJSON *j = run(&s, &text);
+    const cJSON *note = get(j, "targets.0.models.cold_ttft.note");
+    assert_non_null(note);
+    assert_non_null(strstr(note->valuestring, "one length"));
+    assert_int_equal(get(j, "counts.excluded_bad_times")->valueint, 2);
+    assert_int_equal(get(j, "targets.0.cells.1.n")->valueint, 2);
+    assert_non_null(get(j, "targets.0.cells.1.median.note"));
+    assert_true(get(j, "targets.0.cells.1.cv")->valuedouble == 0);
+    free(text);
+    cJSON_Delete(j);
+    journal_data *d = malloc(sizeof *d);
+    *d = s.d;
+    journal_data_free(d);
+}
+
+static void results_should_refuse_a_journal_without_usable_requests(void **state)
+{
+    (void)state;
+    sim s;
+    sim_init(&s, NULL);
+    trial_record *t = sim_trial(&s, 0, 100, 1, SPEC_COLD, 0, 0);
+    t->turns[0].ok = true;
+    t->turns[0].ttft_ms = NAN;
+    kv_buf out = {0};
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(results_from_data(&s.d, "x.jsonl", NULL, &out, err), KV_ERR_STATS);
+    assert_non_null(strstr(err, "no usable"));
+    kv_buf_free(&out);
+    journal_data *d = malloc(sizeof *d);
+    *d = s.d;
+    journal_data_free(d);
+}
+
+static void results_should_write_a_file_from_a_journal_on_disk(void **state)
+{
+    (void)state;
+    char err[KV_ERRLEN] = "";
+    const char *outp = "build-results-test.json";
+    kv_status st = results_from_journal("tests/fixtures/journals/good.jsonl", outp, NULL, err);
+    if (st != KV_OK)
+        fprintf(stderr, "%s\n", err);
+    /* the fixture holds one usable request at most: OK or a clear STATS error */
+    assert_true(st == KV_OK || st == KV_ERR_STATS);
+    if (st == KV_OK) {
+        char *text = NULL;
+        size_t len = 0;
+        assert_int_equal(kv_read_file(outp, &text, &len, err), KV_OK);
+        cJSON *j = cJSON_Parse(text);
+        assert_non_null(j);
+        cJSON_Delete(j);
+        free(text);
+        remove(outp);
+    }
+    err[0] = '\0';
+    assert_int_equal(
+        results_from_journal("tests/fixtures/journals/missing.jsonl", outp, NULL, err) != KV_OK, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(results_should_compute_verdicts_from_whole_intervals),
+        cmocka_unit_test(results_should_explain_one_prompt_length_without_nan),
+        cmocka_unit_test(results_should_refuse_a_journal_without_usable_requests),
+        cmocka_unit_test(results_should_write_a_file_from_a_journal_on_disk),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
