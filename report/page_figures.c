@@ -227,6 +227,8 @@ static void speedup_figure(rdoc *d, const rr_results *r, double y, double h)
             plot_whisker(&p, cx, s->speedup.lo, s->speedup.hi, 4, c, 1.0);
             double xs[1] = {cx}, ys[1] = {s->speedup.value};
             plot_markers(&p, pages_marker(t, 1), 1, 5, c, xs, ys, 1, 0);
+            if (isnan(s->speedup.value))
+                doc_text(d, 0, 7, plot_px(&p, cx), d->ph - plot_py(&p, 1) - 5, 2, DOC_GREY, "n/a");
             if (!isnan(s->speedup.value) && s->speedup.value > 0) {
                 char v[64], num[48];
                 snprintf(v, sizeof v, "%s×", rfmt_num(s->speedup.value, num, sizeof num));
@@ -265,6 +267,16 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
             for (size_t i = 0; i < s->n_proj_cold; i++)
                 hi = fmax(hi, s->proj_cold[i].estimate.hi);
         }
+    int have = 0;
+    for (size_t t = 0; t < r->n_targets; t++)
+        have |= r->targets[t].n_sessions > 0;
+    if (!have) {
+        double x0, w0;
+        area(d, &x0, &w0);
+        plot_empty(d, "session", x0, y, w0, h, "Figure 4. Session picture",
+                   "results.json holds no session data (no sessions were computed)");
+        return;
+    }
     plot_axis xa = {PLOT_LINEAR, 0, 0, "query number in the session", NULL, 0};
     plot_axis ya = {PLOT_LINEAR, 0, 0, "cumulative time to first token (s)", NULL, 0};
     plot_nice_range(&xa, 0, (double)qmax, 1);
@@ -330,8 +342,6 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
     ni++;
     if (any)
         plot_legend(&p, items, ni, 0);
-    else
-        doc_text(d, 0, 9, x + w / 2, y + h / 2, 2, DOC_GREY, "no session data in results.json");
     char cap[512] = "Figure 4 caption: cumulative time to first token over the queries of one "
                     "session. Cold: every query pays for the whole system prompt; warm: the "
                     "first query fills the cache, later queries reuse it. Points: measured, "
@@ -367,6 +377,15 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
                 total++;
             }
         }
+    if (total == 0) {
+        double x0, w0;
+        area(d, &x0, &w0);
+        plot_empty(d, by_order ? "residuals_order" : "residuals_tokens", x0, y, w0, h,
+                   by_order ? "Figure 6. Residuals against run order"
+                            : "Figure 5. Residuals against prompt tokens",
+                   "no model was fitted, so there are no residuals (see Models)");
+        return;
+    }
     double mag = fmax(fabs(lo), fabs(hi));
     plot_axis xa = {
         PLOT_LINEAR,
@@ -420,15 +439,18 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
     plot_clip_end(&p);
     if (ni)
         plot_legend(&p, items, ni, 1);
-    else
-        doc_text(d, 0, 9, x + w / 2, y + h / 2, 2, DOC_GREY, "no fitted model: no residuals");
-    caption(d, y + h + 32,
-            by_order ? "Figure 6 caption: residuals in the order the requests ran. A trend or "
-                       "runs of same-sign residuals would mean drift (thermal, caching, "
-                       "background load); the lag-1 autocorrelation is in the Models table."
-                     : "Figure 5 caption: residuals of each chosen model against prompt tokens. "
-                       "A funnel means unequal variance, a curve a missing term; the tests are "
-                       "in the Models table.");
+    char cap[600];
+    snprintf(cap, sizeof cap, "%s%s",
+             by_order ? "Figure 6 caption: residuals in the order the requests ran. A trend or "
+                        "runs of same-sign residuals would mean drift (thermal, caching, "
+                        "background load); the lag-1 autocorrelation is in the Models table."
+                      : "Figure 5 caption: residuals of each chosen model against prompt tokens. "
+                        "A funnel means unequal variance, a curve a missing term; the tests are "
+                        "in the Models table.",
+             thin ? " With this many requests, markers falling on the same 0.5 pt spot are "
+                    "drawn once."
+                  : "");
+    caption(d, y + h + 32, cap);
 }
 
 static void box_figure(rdoc *d, const rr_results *r, double y, double h)

@@ -247,6 +247,16 @@ void plot_begin(plot *p, rdoc *d, const char *name, double x, double y, double w
         doc_text_up(d, 0, 8.5, x - maxw - 12, y + h / 2, DOC_BLACK, p->ya.label);
 }
 
+void plot_empty(rdoc *d, const char *name, double x, double y, double w, double h,
+                const char *title, const char *message)
+{
+    doc_figure(d, name, x, y, w, h);
+    doc_fill_rect(d, x, y, w, h, (rgb){0.975, 0.975, 0.98});
+    doc_stroke_rect(d, x, y, w, h, (rgb){0.80, 0.80, 0.83}, 0.6);
+    doc_text(d, 1, 9.5, x, y - 7, 0, DOC_BLACK, title);
+    doc_text(d, 0, 9, x + w / 2, y + h / 2, 2, DOC_GREY, message);
+}
+
 void plot_title(plot *p, const char *title)
 {
     doc_text(p->d, 1, 9.5, p->x, p->y - 7, 0, DOC_BLACK, title);

@@ -43,6 +43,10 @@ void plot_tick_label(const plot_axis *a, double v, double step, char *out, size_
 /* Sets up the plot, records the figure `name`, draws grid, ticks and labels. */
 void plot_begin(plot *p, rdoc *d, const char *name, double x, double y, double w, double h,
                 const plot_axis *xa, const plot_axis *ya);
+/* A figure whose data is absent: records the figure, draws a framed box with
+ * the title and the message instead of empty axes. */
+void plot_empty(rdoc *d, const char *name, double x, double y, double w, double h,
+                const char *title, const char *message);
 /* Title above the plot area (bold) and a caption below the x label. */
 void plot_title(plot *p, const char *title);
 /* Page coordinates (PDF bottom-left origin) of a data point. */

@@ -1,0 +1,244 @@
+/* test_runner_server.c - the runner against the reference server, in this
+ * process on an ephemeral port: for every dialect a small spec completes and
+ * every reported prompt and cached token count equals the server's ground
+ * truth (with sessions, so replies are replayed); for every fault kind the
+ * run finishes, each failed trial carries its reason and retries are bounded. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "experiments/client.h"
+#include "experiments/journal.h"
+#include "experiments/plan.h"
+#include "experiments/runner.h"
+#include "experiments/spec.h"
+#include "server/refsrv.h"
+
+/* The real client, with each reply compared against the server's truth. */
+typedef struct truth_io {
+    client *c;
+    refsrv *srv;
+    long sends, mismatches, cached_reported;
+    char first[256];
+} truth_io;
+
+static kv_status truth_send(void *ctx, const client_request *rq, trial_request *out, char **reply,
+                            char *err)
+{
+    truth_io *t = ctx;
+    kv_status st = client_send(t->c, rq, out, reply, err);
+    if (st != KV_OK)
+        return st;
+    refsrv_truth tr;
+    assert_true(refsrv_last(t->srv, &tr));
+    t->sends++;
+    bool bad = out->prompt_tokens != tr.prompt_tokens;
+    if (out->cached_tokens >= 0) {
+        t->cached_reported++;
+        bad = bad || out->cached_tokens != tr.cached_tokens;
+    }
+    if (bad && t->mismatches++ == 0)
+        snprintf(t->first, sizeof t->first,
+                 "prompt %ld (truth %ld), cached %ld (truth %ld), %zu messages", out->prompt_tokens,
+                 tr.prompt_tokens, out->cached_tokens, tr.cached_tokens, rq->n_messages);
+    return KV_OK;
+}
+
+static kv_status truth_tokenize(void *ctx, const spec_target *tg, spec_api api, const char *text,
+                                long *n, char *err)
+{
+    truth_io *t = ctx;
+    return client_tokenize(t->c, tg, api, text, n, err);
+}
+
+static kv_status truth_reset(void *ctx, const spec_target *tg, spec_api api, char *err)
+{
+    truth_io *t = ctx;
+    return client_reset_cache(t->c, tg, api, err);
+}
+
+static const char *api_for(refsrv_dialect d)
+{
+    switch (d) {
+    case REFSRV_LLAMACPP:
+        return "llama.cpp";
+    case REFSRV_OLLAMA:
+        return "ollama";
+    case REFSRV_LMSTUDIO:
+        return "lmstudio";
+    case REFSRV_ANTHROPIC:
+        return "anthropic";
+    default:
+        return "openai-chat";
+    }
+}
+
+static spec *small_spec(int port, const char *api, const char *extra)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "{\"name\": \"dialects\", \"seed\": 5,"
+             " \"targets\": [{\"name\": \"ref\", \"base_url\": \"http://127.0.0.1:%d\","
+             " \"api\": \"%s\", \"model\": \"kvproof-reference\"}],"
+             " \"workload\": {\"system_prompt_tokens\": [0, 200], \"query_tokens\": [7],"
+             " \"max_output_tokens\": 3},"
+             " \"sessions\": {\"query_counts\": [1, 3], \"system_prompt_tokens\": [200]},"
+             " \"cache_modes\": [\"cold\", \"warm\"], \"repetitions\": 2,"
+             " \"warmup_requests\": 1%s}",
+             port, api, extra);
+    spec *s = NULL;
+    char err[KV_ERRLEN] = "";
+    if (spec_parse(text, strlen(text), "dialects.json", &s, err) != KV_OK)
+        fail_msg("%s", err);
+    return s;
+}
+
+static void tmpdir(char *buf, size_t n)
+{
+    snprintf(buf, n, "/tmp/kvproof-rsrv-XXXXXX");
+    assert_non_null(mkdtemp(buf));
+}
+
+static void rmrf(const char *dir)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static journal_data *load(const char *dir)
+{
+    char path[256], err[KV_ERRLEN] = "";
+    snprintf(path, sizeof path, "%s/journal.jsonl", dir);
+    journal_data *d = NULL;
+    if (journal_load(path, &d, err) != KV_OK)
+        fail_msg("%s", err);
+    return d;
+}
+
+static void runner_should_record_the_ground_truth_token_counts_in_every_dialect(void **state)
+{
+    (void)state;
+    for (int d = 0; d < REFSRV_DIALECT_COUNT; d++) {
+        refsrv_config cfg;
+        refsrv_config_default(&cfg);
+        cfg.port = 0;
+        cfg.dialect = (refsrv_dialect)d;
+        assert_true(cost_preset("laptop", &cfg.cost));
+        cfg.cost.time_scale = 0.001;
+        char err[KV_ERRLEN] = "";
+        truth_io t = {0};
+        assert_int_equal(refsrv_start(&cfg, &t.srv, err), KV_OK);
+        assert_int_equal(client_new(&t.c, err), KV_OK);
+        spec *s = small_spec(refsrv_port(t.srv), api_for((refsrv_dialect)d), "");
+        char dir[64];
+        tmpdir(dir, sizeof dir);
+        runner_io io = {&t, truth_send, truth_tokenize, truth_reset};
+        runner_options o;
+        memset(&o, 0, sizeof o);
+        o.out_dir = dir;
+        o.io = &io;
+        o.no_outputs = true;
+        o.simulated = true;
+        runner_summary sum;
+        runner_clear_stop();
+        kv_status st = runner_run(s, &o, &sum, err);
+        if (st != KV_OK)
+            fail_msg("%s: %s", refsrv_dialect_name((refsrv_dialect)d), err);
+        if (sum.failed != 0 || t.mismatches != 0)
+            fail_msg("%s: %zu failed, %ld of %ld replies differ from the truth (first: %s)",
+                     refsrv_dialect_name((refsrv_dialect)d), sum.failed, t.mismatches, t.sends,
+                     t.first);
+        assert_int_equal(sum.ran, sum.planned);
+        journal_data *jd = load(dir);
+        assert_int_equal(jd->n_trials, sum.planned);
+        for (size_t i = 0; i < jd->n_trials; i++) {
+            const trial_record *tr = &jd->trials[i];
+            assert_true(tr->ok);
+            for (size_t k = 0; k < tr->n_turns && tr->kind == PLAN_MEASURE; k++) {
+                trial_cache_state cs = tr->turns[k].cache_state;
+                if (tr->turns[k].cached_tokens < 0)
+                    assert_int_equal(cs, TRIAL_CACHE_INFERRED);
+                else if (cs != TRIAL_CACHE_VERIFIED)
+                    fail_msg("%s: %s turn %zu: cache %d, cached %ld of prefix %ld",
+                             refsrv_dialect_name((refsrv_dialect)d), tr->id, k + 1, (int)cs,
+                             tr->turns[k].cached_tokens, tr->turns[k].prefix_tokens);
+            }
+        }
+        journal_data_free(jd);
+        rmrf(dir);
+        spec_free(s);
+        client_free(t.c);
+        refsrv_stop(t.srv);
+    }
+}
+
+static void runner_should_finish_and_record_reasons_under_every_fault(void **state)
+{
+    (void)state;
+    for (int f = 0; f < REFSRV_FAULT_COUNT; f++) {
+        refsrv_config cfg;
+        refsrv_config_default(&cfg);
+        cfg.port = 0;
+        assert_true(cost_preset("laptop", &cfg.cost));
+        cfg.cost.time_scale = 0.001;
+        cfg.fault_p[f] = 0.25;
+        cfg.fault_stall_ms = 600;
+        cfg.fault_drip_ms = 0.05;
+        cfg.seed = 3 + (uint64_t)f;
+        char err[KV_ERRLEN] = "";
+        refsrv *srv = NULL;
+        assert_int_equal(refsrv_start(&cfg, &srv, err), KV_OK);
+        spec *s = small_spec(refsrv_port(srv), "llama.cpp",
+                             ", \"retries\": 2, \"timeouts\": {\"connect\": 2, "
+                             "\"first_token\": 0.2, \"total\": 5}");
+        char dir[64];
+        tmpdir(dir, sizeof dir);
+        runner_options o;
+        memset(&o, 0, sizeof o);
+        o.out_dir = dir;
+        o.no_outputs = true;
+        o.backoff_base_s = 0.01;
+        o.backoff_cap_s = 0.05;
+        runner_summary sum;
+        runner_clear_stop();
+        kv_status st = runner_run(s, &o, &sum, err);
+        if (st != KV_OK)
+            fail_msg("fault %s: %s", refsrv_fault_name((refsrv_fault)f), err);
+        if (getenv("KVPROOF_TEST_VERBOSE"))
+            fprintf(stderr, "fault %-12s %zu of %zu trials failed\n",
+                    refsrv_fault_name((refsrv_fault)f), sum.failed, sum.ran);
+        assert_int_equal(sum.ran, sum.planned);
+        journal_data *jd = load(dir);
+        assert_int_equal(jd->n_trials, sum.planned);
+        for (size_t i = 0; i < jd->n_trials; i++) {
+            const trial_record *tr = &jd->trials[i];
+            if (!tr->ok && tr->error[0] == '\0')
+                fail_msg("fault %s: %s failed without a reason", refsrv_fault_name((refsrv_fault)f),
+                         tr->id);
+            for (size_t k = 0; k < tr->n_turns; k++)
+                assert_true(tr->turns[k].attempts <= 1 + s->retries);
+        }
+        journal_data_free(jd);
+        rmrf(dir);
+        spec_free(s);
+        refsrv_stop(srv);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(runner_should_record_the_ground_truth_token_counts_in_every_dialect),
+        cmocka_unit_test(runner_should_finish_and_record_reasons_under_every_fault),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
