@@ -672,13 +672,16 @@ static void write_outputs(run *r, bool partial)
     kv_status st = results_from_journal(r->sum->journal_path, r->sum->results_path, &ro, e);
     if (st != KV_OK) {
         snprintf(msg, sizeof msg, "results.json not written: %s", e);
-        progress(r, NULL, msg);
+        snprintf(r->sum->outputs_error, sizeof r->sum->outputs_error, "%.*s",
+                 (int)sizeof r->sum->outputs_error - 1, msg);
         return;
     }
+    r->sum->results_written = true;
     st = report_write(r->sum->results_path, r->sum->report_path, e);
     if (st != KV_OK) {
         snprintf(msg, sizeof msg, "report.pdf not written: %s", e);
-        progress(r, NULL, msg);
+        snprintf(r->sum->outputs_error, sizeof r->sum->outputs_error, "%.*s",
+                 (int)sizeof r->sum->outputs_error - 1, msg);
         return;
     }
     r->sum->outputs_written = true;
