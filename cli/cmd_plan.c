@@ -17,7 +17,9 @@
 #include "common/status.h"
 #include "common/util.h"
 #include "experiments/plan.h"
+#include "experiments/journal.h"
 #include "experiments/spec.h"
+#include "stats/planning.h"
 
 typedef struct plan_opts {
     const char *spec_path;
@@ -26,9 +28,11 @@ typedef struct plan_opts {
     bool json;
     bool list;
     double prefill_tps; /* 0 = no estimate */
+    const char *pilot;  /* pilot journal for repetition planning, or NULL */
+    double target_rel_ci;
 } plan_opts;
 
-enum { OPT_SEED = 256, OPT_FORMAT, OPT_TPS, OPT_LIST, OPT_HELP };
+enum { OPT_SEED = 256, OPT_FORMAT, OPT_TPS, OPT_LIST, OPT_HELP, OPT_PILOT, OPT_REL_CI };
 
 static const struct option plan_options[] = {
     {"seed", required_argument, NULL, OPT_SEED},
@@ -36,6 +40,8 @@ static const struct option plan_options[] = {
     {"assume-prefill-tps", required_argument, NULL, OPT_TPS},
     {"list", no_argument, NULL, OPT_LIST},
     {"help", no_argument, NULL, OPT_HELP},
+    {"pilot", required_argument, NULL, OPT_PILOT},
+    {"target-rel-ci", required_argument, NULL, OPT_REL_CI},
     {NULL, 0, NULL, 0},
 };
 
@@ -57,6 +63,10 @@ static void plan_usage(FILE *f)
                "  --assume-prefill-tps N    estimate the duration assuming the server prefills\n"
                "                            N prompt tokens per second (decode not included)\n"
                "  --list                    text format: also list every trial in run order\n"
+               "  --pilot JOURNAL           from a pilot run's journal: repetitions per cell for\n"
+               "                            the median target, for the cold slope, the cheapest\n"
+               "                            set of lengths for the slope, expected server time\n"
+               "  --target-rel-ci E         target relative 95%% CI half-width (default 0.05)\n"
                "  -h, --help                show this help\n"
                "\n"
                "exit codes: 0 ok, 2 usage error, 3 invalid spec (one line per error on\n"
@@ -126,6 +136,18 @@ static int plan_parse_args(int argc, char **argv, plan_opts *o)
         case OPT_LIST:
             o->list = true;
             break;
+        case OPT_PILOT:
+            o->pilot = optarg;
+            break;
+        case OPT_REL_CI:
+            if (!parse_positive(optarg, &o->target_rel_ci) || o->target_rel_ci >= 1) {
+                fprintf(stderr,
+                        "kvproof plan: --target-rel-ci expects a number in (0, 1), got "
+                        "'%s'\n",
+                        optarg);
+                return KV_EXIT_USAGE;
+            }
+            break;
         case 'h':
         case OPT_HELP:
             plan_usage(stdout);
@@ -145,6 +167,54 @@ static int plan_parse_args(int argc, char **argv, plan_opts *o)
         return KV_EXIT_USAGE;
     }
     o->spec_path = argv[optind];
+    return -1;
+}
+
+static void print_duration(double seconds);
+
+/* --pilot: repetitions needed, from stats/planning.h. */
+static int print_pilot(const spec *s, const plan_opts *o)
+{
+    char err[KV_ERRLEN] = "";
+    journal_data *d = NULL;
+    planning_result *r = NULL;
+    double e = o->target_rel_ci > 0 ? o->target_rel_ci : 0.05;
+    kv_status st = journal_load(o->pilot, &d, err);
+    if (st == KV_OK)
+        st = planning_compute(d, s, e, &r, err);
+    if (st != KV_OK) {
+        fprintf(stderr, "kvproof plan: %s\n", err);
+        journal_data_free(d);
+        return kv_exit_code(st);
+    }
+    printf("\npilot %s: target relative 95%% CI half-width %.3g\n", o->pilot, e);
+    printf("%-8s %8s %8s %6s %6s %10s %10s %6s\n", "mode", "system", "query", "turns", "n",
+           "median ms", "MAD ms", "reps");
+    for (size_t i = 0; i < r->n_cells; i++) {
+        const planning_cell *c = &r->cells[i];
+        printf("%-8s %8ld %8ld %6ld %6zu %10.4g %10.4g %6ld\n",
+               c->mode == SPEC_WARM ? "warm" : "cold", c->system_prompt_tokens, c->query_tokens,
+               c->query_count, c->pilot_n, c->median_ms, c->mad_ms, c->repetitions);
+    }
+    printf("repetitions for every cell's median: %ld\n", r->reps_median);
+    if (r->reps_slope > 0) {
+        printf("cold slope %.4g ms/token (residual sd %.4g ms): %ld repetitions at the spec's "
+               "lengths\n",
+               r->slope_ms_per_token, r->residual_sd_ms, r->reps_slope);
+        printf("cheapest lengths for the slope target:");
+        for (size_t i = 0; i < r->n_best; i++)
+            printf(" %ld", r->best_lengths[i]);
+        printf(" with %ld repetitions each (about ", r->reps_best);
+        print_duration(r->best_cost_s);
+        printf(" of cold prefill)\n");
+    }
+    if (r->note[0])
+        printf("note: %s\n", r->note);
+    printf("recommended repetitions: %ld; expected server time of the full run: ", r->repetitions);
+    print_duration(r->expected_server_s);
+    printf("\n");
+    planning_free(r);
+    journal_data_free(d);
     return -1;
 }
 
@@ -243,6 +313,11 @@ int cmd_plan(int argc, char **argv)
         fputs(json, stdout);
     } else {
         print_text(s, p, &o);
+        if (o.pilot) {
+            rc = print_pilot(s, &o);
+            if (rc >= 0)
+                goto out;
+        }
     }
     rc = fflush(stdout) == 0 ? KV_EXIT_OK : KV_EXIT_FAILURE;
 out:

@@ -105,12 +105,14 @@ int cli_run_report(FILE *out, FILE *errf, const char *cmd, const char *resume_hi
     if (sum->skipped)
         fprintf(out, ", %zu skipped by adaptive stopping or caps", sum->skipped);
     fprintf(out, ")\n");
-    if (sum->outputs_written) {
-        fprintf(out, "results: %s\nreport:  %s\n", sum->results_path, sum->report_path);
+    if (sum->results_written)
+        fprintf(out, "results: %s\n", sum->results_path);
+    if (sum->outputs_written)
+        fprintf(out, "report:  %s\n", sum->report_path);
+    if (sum->outputs_error[0])
+        fprintf(errf, "kvproof %s: %s\n", cmd, sum->outputs_error);
+    if (sum->results_written)
         print_verdicts(out, sum->results_path, simulated);
-    } else {
-        fprintf(out, "results and report were not written (see the messages above)\n");
-    }
     if (st == KV_ERR_INTERRUPT) {
         fprintf(errf, "kvproof %s: interrupted after %zu of %zu trials; the journal is intact.\n",
                 cmd, done, sum->planned);

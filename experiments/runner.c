@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/util.h"
+#include "experiments/cachecheck.h"
 #include "experiments/journal.h"
 #include "experiments/plan.h"
 #include "experiments/probe.h"
@@ -357,26 +358,9 @@ static kv_status send_turn(run *r, target_state *ts, const client_message *msgs,
     return KV_OK;
 }
 
-static void check_cache(const run *r, const target_state *ts, bool cold, trial_request *q)
+static void check_cache(const target_state *ts, bool cold, trial_request *q)
 {
-    (void)r;
-    if (!q->ok) {
-        q->cache_state = TRIAL_CACHE_UNKNOWN;
-        return;
-    }
-    if (q->cached_tokens < 0) {
-        q->cache_state = TRIAL_CACHE_INFERRED;
-        return;
-    }
-    if (cold) {
-        long slack = ts->api == SPEC_API_LLAMACPP ? 0 : RUNNER_COLD_SLACK;
-        q->cache_state = q->cached_tokens > slack ? TRIAL_CACHE_CONTAMINATED : TRIAL_CACHE_VERIFIED;
-    } else {
-        double need =
-            RUNNER_WARM_MIN_FRACTION * (double)(q->prefix_tokens > 0 ? q->prefix_tokens : 0);
-        q->cache_state =
-            (double)q->cached_tokens < need ? TRIAL_CACHE_CONTAMINATED : TRIAL_CACHE_VERIFIED;
-    }
+    q->cache_state = cachecheck_state(ts->api, cold, q->ok, q->cached_tokens, q->prefix_tokens);
 }
 
 /* Runs one planned trial into rec. Only allocation failures return an error;
@@ -501,7 +485,7 @@ static kv_status run_trial(run *r, const plan_trial *pt, trial_record *rec, char
         if (q->ok && q->prompt_tokens < 0)
             q->prompt_tokens = content;
         if (measured)
-            check_cache(r, ts, cold, q);
+            check_cache(ts, cold, q);
         if (ts_st != KV_OK) {
             turn_reason(rec->error, k + 1, q->error);
             goto failed;
@@ -672,13 +656,16 @@ static void write_outputs(run *r, bool partial)
     kv_status st = results_from_journal(r->sum->journal_path, r->sum->results_path, &ro, e);
     if (st != KV_OK) {
         snprintf(msg, sizeof msg, "results.json not written: %s", e);
-        progress(r, NULL, msg);
+        snprintf(r->sum->outputs_error, sizeof r->sum->outputs_error, "%.*s",
+                 (int)sizeof r->sum->outputs_error - 1, msg);
         return;
     }
+    r->sum->results_written = true;
     st = report_write(r->sum->results_path, r->sum->report_path, e);
     if (st != KV_OK) {
         snprintf(msg, sizeof msg, "report.pdf not written: %s", e);
-        progress(r, NULL, msg);
+        snprintf(r->sum->outputs_error, sizeof r->sum->outputs_error, "%.*s",
+                 (int)sizeof r->sum->outputs_error - 1, msg);
         return;
     }
     r->sum->outputs_written = true;

@@ -79,15 +79,17 @@ typedef struct runner_options {
 } runner_options;
 
 typedef struct runner_summary {
-    size_t planned;       /* trials in the plan */
-    size_t done_before;   /* found in the journal on --resume */
-    size_t ran;           /* trials run now */
-    size_t failed;        /* of those, failed */
-    size_t contaminated;  /* of those, contaminated */
-    size_t skipped;       /* not run: adaptive stopping or max_trials / max_minutes */
-    bool interrupted;     /* stopped by SIGINT/SIGTERM */
-    bool simulated;       /* a target is kvproof's reference server */
-    bool outputs_written; /* results.json and report.pdf exist */
+    size_t planned;                /* trials in the plan */
+    size_t done_before;            /* found in the journal on --resume */
+    size_t ran;                    /* trials run now */
+    size_t failed;                 /* of those, failed */
+    size_t contaminated;           /* of those, contaminated */
+    size_t skipped;                /* not run: adaptive stopping or max_trials / max_minutes */
+    bool interrupted;              /* stopped by SIGINT/SIGTERM */
+    bool simulated;                /* a target is kvproof's reference server */
+    bool outputs_written;          /* results.json and report.pdf exist */
+    bool results_written;          /* results.json exists (report.pdf may have failed) */
+    char outputs_error[KV_ERRLEN]; /* why an output was not written, or "" */
     char journal_path[1024];
     char results_path[1024];
     char report_path[1024];

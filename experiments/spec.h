@@ -57,8 +57,11 @@ typedef struct spec_hypothesis {
     char *description; /* plain-language statement; may be NULL */
     spec_metric metric;
     char *target;              /* target name, or NULL for every target */
-    long system_prompt_tokens; /* length the metric is taken at; -1 = the largest */
-    long query_count;          /* session length for session metrics; -1 = the largest */
+    long system_prompt_tokens; /* length the metric is taken at; -1 = the largest
+                                  (the loader resolves the default, so a loaded
+                                  spec holds the actual length) */
+    long query_count;          /* session length for session_speedup (resolved like
+                                  system_prompt_tokens); -1 for other metrics */
     double min;                /* lower bound of the criterion; NAN when none */
     double max;                /* upper bound of the criterion; NAN when none */
 } spec_hypothesis;

@@ -292,9 +292,13 @@ static void write_cells(jsonw *w, const rctx *c, size_t target, const char *tnam
         jsonw_key(w, "median");
         write_quantile(w, s.median, s.median_ci, s.has_median_ci, n, c->level);
         jsonw_key(w, "p90");
-        write_quantile(w, s.p90, s.p90_ci, s.has_p90_ci, n, c->level);
+        jsonw_num(w, s.p90);
+        jsonw_key(w, "p90_ci");
+        jsonw_pair(w, s.p90_ci[0], s.p90_ci[1], s.has_p90_ci);
         jsonw_key(w, "p99");
-        write_quantile(w, s.p99, s.p99_ci, s.has_p99_ci, n, c->level);
+        jsonw_num(w, s.p99);
+        jsonw_key(w, "p99_ci");
+        jsonw_pair(w, s.p99_ci[0], s.p99_ci[1], s.has_p99_ci);
         static const char *const keys[] = {"sd",
                                            "mad",
                                            "iqr",
@@ -818,8 +822,21 @@ static void compute_sessions(const rctx *c, size_t target, target_stats *ts)
         rsession *s = &ts->sess[ts->n_sess];
         memset(s, 0, sizeof *s);
         s->count = N;
-        s->sys = ts->sys_max;
-        s->query = ts->query_min;
+        /* the largest system prompt that has sessions of N queries, then the
+         * smallest query length there */
+        s->sys = -1;
+        s->query = -1;
+        for (size_t k = 0; k < c->n_pts; k++) {
+            const rpoint *p = &c->pts[k];
+            if (p->target == target && p->count == N && p->sys > s->sys)
+                s->sys = p->sys;
+        }
+        for (size_t k = 0; k < c->n_pts; k++) {
+            const rpoint *p = &c->pts[k];
+            if (p->target == target && p->count == N && p->sys == s->sys &&
+                (s->query < 0 || p->query < s->query))
+                s->query = p->query;
+        }
         size_t ncold = 0, nwarm = 0;
         double *ccum = NULL, *wcum = NULL;
         double *ct = session_totals(c, target, s->sys, s->query, N, SPEC_COLD, &ncold, &ccum);
@@ -1417,7 +1434,7 @@ static void write_questions(jsonw *w, const rctx *c, const target_stats *ts)
         fmt_est(b1, sizeof b1, &o->frac, 100, "%");
         snprintf(a, sizeof a,
                  "With a %ld-token system prompt, %s of the cold time to first token is the "
-                 "system prompt: %.0f ms with it vs %.0f ms without (%s).",
+                 "system prompt: %.4g ms with it vs %.4g ms without (%s).",
                  o->sys, b1, o->tl, o->t0, ts->name);
     } else {
         snprintf(a, sizeof a,
@@ -1490,8 +1507,8 @@ static void write_questions(jsonw *w, const rctx *c, const target_stats *ts)
     if (s && isfinite(s->cold_total.value) && isfinite(s->warm_total.value)) {
         fmt_est(b1, sizeof b1, &s->measured_speedup, 1, "x");
         snprintf(a, sizeof a,
-                 "A %ld-query session with a %ld-token system prompt took %.0f ms without the "
-                 "cache and %.0f ms with it: measured session speedup %s, saving %.0f ms per "
+                 "A %ld-query session with a %ld-token system prompt took %.4g ms without the "
+                 "cache and %.4g ms with it: measured session speedup %s, saving %.4g ms per "
                  "session; the seed's arithmetic predicted %.3gx.",
                  s->count, s->sys, s->cold_total.value, s->warm_total.value, b1,
                  s->cold_total.value - s->warm_total.value, s->theoretical);

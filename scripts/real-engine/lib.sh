@@ -27,6 +27,30 @@ kvp_cleanup() {
   return 0
 }
 trap kvp_cleanup EXIT
+# On a signal, stop the long-running child started by kvp_run (its whole process
+# group, which it leads) and exit normally so the EXIT trap removes temp dirs.
+KVP_CHILD=""
+kvp_on_signal() {
+  if [ -n "$KVP_CHILD" ] && kill -0 "$KVP_CHILD" 2>/dev/null; then
+    kill -TERM -- "-$KVP_CHILD" 2>/dev/null || kill -TERM "$KVP_CHILD" 2>/dev/null || true
+    wait "$KVP_CHILD" 2>/dev/null || true
+  fi
+  exit "$1"
+}
+trap 'kvp_on_signal 130' INT
+trap 'kvp_on_signal 143' TERM
+trap 'kvp_on_signal 129' HUP
+
+# kvp_run CMD...: run CMD in its own process group (so a signal to this script
+# can stop the whole build) and return its exit status.
+kvp_run() {
+  local rc=0
+  setsid "$@" &
+  KVP_CHILD=$!
+  wait "$KVP_CHILD" || rc=$?
+  KVP_CHILD=""
+  return "$rc"
+}
 
 # kvp_mktemp NAME: make a temp dir under the cache root (same filesystem, so mv
 # is a rename), set KVP_TMP to it and remove it on exit. Call it directly, not

@@ -1,0 +1,20 @@
+/* cachecheck.c - judges one request's cached-token count against its cache
+ * mode (cachecheck.h). */
+#include "experiments/cachecheck.h"
+
+#include "experiments/runner.h"
+
+trial_cache_state cachecheck_state(spec_api api, bool cold, bool ok, long cached_tokens,
+                                   long prefix_tokens)
+{
+    if (!ok)
+        return TRIAL_CACHE_UNKNOWN;
+    if (cached_tokens < 0)
+        return TRIAL_CACHE_INFERRED;
+    if (cold) {
+        long slack = api == SPEC_API_LLAMACPP ? 0 : RUNNER_COLD_SLACK;
+        return cached_tokens > slack ? TRIAL_CACHE_CONTAMINATED : TRIAL_CACHE_VERIFIED;
+    }
+    double need = RUNNER_WARM_MIN_FRACTION * (double)(prefix_tokens > 0 ? prefix_tokens : 0);
+    return (double)cached_tokens < need ? TRIAL_CACHE_CONTAMINATED : TRIAL_CACHE_VERIFIED;
+}
