@@ -108,8 +108,8 @@ static void title_block(rdoc *d, const rr_results *r)
             }
         snprintf(b, sizeof b, "Target %s: %s server%s%s%s, model %s%s%s%s", t->name,
                  t->dialect[0] ? t->dialect : "unknown", ver[0] ? " " : "", ver,
-                 t->simulated ? " (SIMULATED)" : "", t->model[0] ? t->model : "n/a",
-                 url[0] ? " at " : "", url, "");
+                 t->simulated && !strstr(ver, "simulated") ? " (SIMULATED)" : "",
+                 t->model[0] ? t->model : "n/a", url[0] ? " at " : "", url, "");
         doc_paragraph(d, 0, 8.5, d->left, d->right - d->left, DOC_BLACK, b);
     }
     char c1[32], c2[32], c3[32], c4[32], c5[32];

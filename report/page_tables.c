@@ -6,10 +6,31 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "report/fmt.h"
 #include "report/table.h"
+
+static int cmp_long(long a, long b)
+{
+    return (a > b) - (a < b);
+}
+
+static int cell_cmp(const void *pa, const void *pb)
+{
+    const rr_cell *a = *(const rr_cell *const *)pa, *b = *(const rr_cell *const *)pb;
+    int c = cmp_long(a->system_prompt_tokens, b->system_prompt_tokens);
+    if (!c)
+        c = cmp_long(a->query_tokens, b->query_tokens);
+    if (!c)
+        c = cmp_long(a->query_count, b->query_count);
+    if (!c)
+        c = cmp_long(a->turn, b->turn);
+    if (!c)
+        c = cmp_long(a->warm, b->warm);
+    return c;
+}
 
 static void cells_table(rdoc *d, const rr_results *r, size_t ti)
 {
@@ -18,25 +39,36 @@ static void cells_table(rdoc *d, const rr_results *r, size_t ti)
     snprintf(title, sizeof title, "Per-cell summaries: %s", t->name);
     doc_heading(d, title, 60);
     static const table_col cols[] = {{"System prompt (tokens)", 1.0, 1},
-                                     {"Query (tokens) × count", 1.0, 1},
-                                     {"Mode", 0.6, 0},
-                                     {"n", 0.5, 1},
+                                     {"Query (tokens) × count, turn", 1.1, 1},
+                                     {"Mode", 0.75, 0},
+                                     {"n", 0.45, 1},
                                      {"Mean (ms) [95% CI]", 2.0, 1},
-                                     {"Median (ms) [95% CI]", 2.0, 1},
+                                     {"Median (ms) [95% CI]", 1.9, 1},
                                      {"p90 (ms)", 0.8, 1},
                                      {"p99 (ms)", 0.8, 1},
-                                     {"CV", 0.8, 1},
+                                     {"CV", 0.9, 1},
                                      {"Outliers mild / severe", 1.0, 1},
-                                     {"Lag-1 autocorr.", 1.1, 1},
-                                     {"Contam.", 0.9, 1}};
+                                     {"Lag-1 r", 0.85, 1},
+                                     {"Contam.", 1.05, 1}};
     table tb;
     table_begin(&tb, d, cols, 12, 7);
+    /* Rows in a reader's order (length, query, count, turn, mode), not the
+     * order results.json lists them in. */
+    const rr_cell **order = malloc((t->n_cells + 1) * sizeof *order);
+    if (!order)
+        return;
+    for (size_t i = 0; i < t->n_cells; i++)
+        order[i] = &t->cells[i];
+    qsort(order, t->n_cells, sizeof *order, cell_cmp);
     for (size_t i = 0; i < t->n_cells; i++) {
-        const rr_cell *c = &t->cells[i];
-        char q[80], qt[32], qc[32];
+        const rr_cell *c = order[i];
+        char q[112], qt[32], qc[32];
         rfmt_long(c->query_tokens, qt, sizeof qt);
         rfmt_long(c->query_count, qc, sizeof qc);
-        snprintf(q, sizeof q, "%s × %s", qt, qc);
+        if (c->query_count > 1 && c->turn > 0)
+            snprintf(q, sizeof q, "%s × %s, #%ld", qt, qc, c->turn);
+        else
+            snprintf(q, sizeof q, "%s × %s", qt, qc);
         char L[32], n[32], mean[160], med[160], p90[32], p99[32], cv[32], out[64], lag[32], con[32],
             a[32], b[32];
         rfmt_long(c->system_prompt_tokens, L, sizeof L);
@@ -58,6 +90,7 @@ static void cells_table(rdoc *d, const rr_results *r, size_t ti)
         colours[2] = pages_colour(ti, c->warm);
         table_row(&tb, cells, colours, 0);
     }
+    free(order);
     table_end(&tb);
 }
 
@@ -83,13 +116,13 @@ static void model_block(rdoc *d, const char *what, const rr_model *m)
     static const table_col cols[] = {{"Model", 1.3, 0},
                                      {"Coef.", 0.6, 0},
                                      {"Value [95% CI]", 2.5, 1},
-                                     {"Unit", 1.0, 0},
-                                     {"R²", 0.7, 1},
+                                     {"Unit", 1.25, 0},
+                                     {"R²", 0.8, 1},
                                      {"Resid. SD (ms)", 0.9, 1},
                                      {"AICc", 0.7, 1},
                                      {"Unequal var. p", 1.0, 1},
                                      {"Normality p", 1.0, 1},
-                                     {"Lag-1", 0.7, 1}};
+                                     {"Lag-1", 0.8, 1}};
     table tb;
     table_begin(&tb, d, cols, 10, 7);
     for (size_t f = 0; f < m->n_fits; f++) {
@@ -139,8 +172,8 @@ static void tests_tables(rdoc *d, const rr_results *r, size_t ti)
                                      {"Query (tokens)", 0.8, 1},
                                      {"Speedup [95% CI]", 2.0, 1},
                                      {"Test", 1.5, 0},
-                                     {"p", 0.8, 1},
-                                     {"p (Holm)", 0.8, 1},
+                                     {"p", 0.95, 1},
+                                     {"p (Holm)", 0.95, 1},
                                      {"Cold − warm (ms), Hodges–Lehmann [95% CI]", 2.6, 1},
                                      {"Overhead of the system prompt [95% CI]", 2.0, 1}};
     table tb;
