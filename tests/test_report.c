@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "report/doc.h"
 #include "report/fmt.h"
 #include "report/report.h"
 #include "report/results_read.h"
@@ -244,6 +245,20 @@ static void reader_should_name_the_file_line_and_field_of_bad_input(void **state
     err[0] = '\0';
     assert_int_not_equal(rr_load("tests/fixtures/results/does-not-exist.json", &r, err), KV_OK);
     assert_non_null(strstr(err, "does-not-exist.json"));
+}
+
+static void libharu_errors_should_end_in_a_clear_status_not_a_crash(void **state)
+{
+    (void)state;
+    rdoc d;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(doc_init(&d, "t", "2025-01-02T03:04:05Z", err), KV_OK);
+    doc_new_page(&d);
+    assert_int_equal(doc_check(&d, err), KV_OK);
+    doc_hline(&d, 0, 10, 10, DOC_BLACK, -1); /* libharu rejects a negative line width */
+    assert_int_equal(doc_check(&d, err), KV_ERR_INTERNAL);
+    assert_non_null(strstr(err, "libharu error"));
+    doc_free(&d);
 }
 
 /* ---- the PDF ---- */
@@ -559,6 +574,7 @@ int main(void)
         cmocka_unit_test(fmt_should_follow_the_documented_rounding_rules),
         cmocka_unit_test(reader_should_load_every_fixture),
         cmocka_unit_test(reader_should_name_the_file_line_and_field_of_bad_input),
+        cmocka_unit_test(libharu_errors_should_end_in_a_clear_status_not_a_crash),
         cmocka_unit_test(pdf_should_show_the_verdict_numbers_as_results_json_has_them),
         cmocka_unit_test(pdf_should_be_byte_identical_for_the_same_results),
         cmocka_unit_test(pdf_should_mark_every_page_of_a_simulated_or_partial_run),
