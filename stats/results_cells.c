@@ -1,0 +1,176 @@
+/* results_cells.c - per-cell summaries and raw points (results_cells.h).
+ *
+ * A cell is one target, system prompt and query length, query count, cache
+ * mode and turn. Each is computed (describe_sample over its uncontaminated
+ * times) into a res_cell, then written.
+ */
+#include "stats/results_cells.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct res_cell {
+    const res_point *key; /* the cell's first point */
+    double *v;            /* owned: uncontaminated times in run order */
+    size_t n, contaminated;
+    bool described; /* s holds the summary; else note says why not */
+    describe_summary s;
+    char note[KV_ERRLEN];
+} res_cell;
+
+static bool cell_seen_before(const res_ctx *c, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (res_same_cell(&c->pts[i], &c->pts[j]))
+            return true;
+    return false;
+}
+
+/* false when out of memory */
+static bool cell_compute(const res_ctx *c, size_t i, res_cell *cell)
+{
+    memset(cell, 0, sizeof *cell);
+    cell->key = &c->pts[i];
+    cell->v = malloc(c->n_pts * sizeof *cell->v);
+    if (!cell->v)
+        return false;
+    for (size_t j = i; j < c->n_pts; j++) {
+        const res_point *q = &c->pts[j];
+        if (!res_same_cell(cell->key, q))
+            continue;
+        if (q->contaminated)
+            cell->contaminated++;
+        else
+            cell->v[cell->n++] = q->y;
+    }
+    if (cell->n == 0)
+        snprintf(cell->note, sizeof cell->note, "no usable values (all contaminated)");
+    else
+        cell->described =
+            describe_sample(cell->v, cell->n, c->level, &cell->s, cell->note) == KV_OK;
+    return true;
+}
+
+static void quantile_write(jsonw *w, double v, const double *ci, bool has, size_t n, double level)
+{
+    res_est e;
+    memset(&e, 0, sizeof e);
+    e.value = v;
+    e.lo = ci[0];
+    e.hi = ci[1];
+    e.has_ci = has;
+    e.n = n;
+    snprintf(e.method, sizeof e.method, "exact binomial rank interval");
+    if (!has)
+        snprintf(e.note, sizeof e.note, "too few values for a rank interval at this level");
+    res_est_write(w, &e, level);
+}
+
+static void outliers_write(jsonw *w, const res_cell *cell)
+{
+    const describe_summary *s = &cell->s;
+    jsonw_key(w, "outliers");
+    jsonw_begin_obj(w);
+    res_kint(w, "mild", (long long)s->mild);
+    res_kint(w, "severe", (long long)s->severe);
+    jsonw_key(w, "values");
+    jsonw_begin_arr(w);
+    for (size_t k = 0; k < cell->n; k++)
+        if (cell->v[k] < s->fence_mild[0] || cell->v[k] > s->fence_mild[1])
+            jsonw_num(w, cell->v[k]);
+    jsonw_end_arr(w);
+    res_kstr(w, "rule", "Tukey fences 1.5 IQR (mild) and 3 IQR (severe); flagged, not removed");
+    jsonw_end_obj(w);
+}
+
+static void cell_write(jsonw *w, const res_cell *cell, const char *tname, double level)
+{
+    const res_point *p = cell->key;
+    const describe_summary *s = &cell->s;
+    jsonw_begin_obj(w);
+    res_kstr(w, "target", tname);
+    res_kint(w, "system_prompt_tokens", p->sys);
+    res_kint(w, "query_tokens", p->query);
+    res_kint(w, "query_count", p->count);
+    res_kstr(w, "cache_mode", p->mode == SPEC_WARM ? "warm" : "cold");
+    res_kint(w, "turn", p->turn);
+    res_kint(w, "n", (long long)cell->n);
+    res_kint(w, "contaminated", (long long)cell->contaminated);
+    if (!cell->described) {
+        res_kstr(w, "note", cell->note);
+        jsonw_end_obj(w);
+        return;
+    }
+    res_est m;
+    res_est_from_summary(&m, s, cell->n, "t-interval");
+    res_kest(w, "mean", &m, level);
+    jsonw_key(w, "median");
+    quantile_write(w, s->median, s->median_ci, s->has_median_ci, cell->n, level);
+    res_knum(w, "p90", s->p90);
+    jsonw_key(w, "p90_ci");
+    jsonw_pair(w, s->p90_ci[0], s->p90_ci[1], s->has_p90_ci);
+    res_knum(w, "p99", s->p99);
+    jsonw_key(w, "p99_ci");
+    jsonw_pair(w, s->p99_ci[0], s->p99_ci[1], s->has_p99_ci);
+    static const char *const keys[] = {"sd",
+                                       "mad",
+                                       "iqr",
+                                       "cv",
+                                       "min",
+                                       "max",
+                                       "q1",
+                                       "q3",
+                                       "whisker_low",
+                                       "whisker_high",
+                                       "lag1_autocorrelation"};
+    const double vals[] = {s->sd, s->mad, s->iqr,         s->cv,           s->min, s->max,
+                           s->q1, s->q3,  s->whisker_low, s->whisker_high, s->lag1};
+    for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++)
+        res_knum(w, keys[k], vals[k]);
+    outliers_write(w, cell);
+    jsonw_end_obj(w);
+}
+
+void res_cells_write(jsonw *w, const res_ctx *c, size_t target, const char *tname)
+{
+    jsonw_key(w, "cells");
+    jsonw_begin_arr(w);
+    for (size_t i = 0; i < c->n_pts; i++) {
+        if (c->pts[i].target != target || cell_seen_before(c, i))
+            continue;
+        res_cell cell;
+        if (!cell_compute(c, i, &cell))
+            continue;
+        cell_write(w, &cell, tname, c->level);
+        free(cell.v);
+    }
+    jsonw_end_arr(w);
+}
+
+void res_points_write(jsonw *w, const res_ctx *c, size_t target)
+{
+    jsonw_key(w, "points");
+    jsonw_begin_arr(w);
+    for (size_t i = 0; i < c->n_pts; i++) {
+        const res_point *p = &c->pts[i];
+        if (p->target != target)
+            continue;
+        jsonw_begin_obj(w);
+        res_knum(w, "x", p->x);
+        res_knum(w, "new_tokens", p->newtok);
+        res_knum(w, "cached", p->cached);
+        res_knum(w, "y", p->y);
+        res_knum(w, "server_prefill_ms", p->prefill);
+        res_kstr(w, "mode", p->mode == SPEC_WARM ? "warm" : "cold");
+        res_kint(w, "system_prompt_tokens", p->sys);
+        res_kint(w, "query_tokens", p->query);
+        res_kint(w, "query_count", p->count);
+        res_kint(w, "turn", p->turn);
+        res_kint(w, "order", (long long)p->order);
+        res_kbool(w, "contaminated", p->contaminated);
+        jsonw_end_obj(w);
+    }
+    jsonw_end_arr(w);
+}

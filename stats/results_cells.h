@@ -1,0 +1,18 @@
+/* results_cells.h - internal to stats/results*.c: a target's per-cell
+ * summaries ("cells") and its raw measured points ("points").
+ */
+#ifndef KV_RESULTS_CELLS_H
+#define KV_RESULTS_CELLS_H
+
+#include <stddef.h>
+
+#include "stats/jsonw.h"
+#include "stats/results_ctx.h"
+
+/* "cells": [...] for one target, cells in first-seen run order. */
+void res_cells_write(jsonw *w, const res_ctx *c, size_t target, const char *tname);
+
+/* "points": [...] for one target, in run order. */
+void res_points_write(jsonw *w, const res_ctx *c, size_t target);
+
+#endif

@@ -1,0 +1,276 @@
+/* results_ctx.c - what the results sections share (results_ctx.h).
+ *
+ * Divided into: estimate objects; JSON shorthands; gathering measured points
+ * and counts from the journal; filters over the points; the bootstrap ratio.
+ */
+#include "stats/results_ctx.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- estimate objects ---------------------------------------------------- */
+
+void res_est_none(res_est *e, const char *note)
+{
+    memset(e, 0, sizeof *e);
+    e->value = e->lo = e->hi = NAN;
+    snprintf(e->note, sizeof e->note, "%s", note);
+}
+
+void res_est_from_summary(res_est *e, const describe_summary *s, size_t n, const char *method)
+{
+    memset(e, 0, sizeof *e);
+    e->value = s->mean;
+    e->lo = s->mean_ci[0];
+    e->hi = s->mean_ci[1];
+    e->has_ci = s->has_mean_ci;
+    e->n = n;
+    snprintf(e->method, sizeof e->method, "%s", method);
+    if (!e->has_ci)
+        snprintf(e->note, sizeof e->note, "n < 2: no interval");
+}
+
+void res_est_mean(const double *v, size_t n, double level, res_est *e, const char *what)
+{
+    if (n == 0) {
+        res_est_none(e, what);
+        return;
+    }
+    describe_summary s;
+    char e2[KV_ERRLEN] = "";
+    if (describe_sample(v, n, level, &s, e2) != KV_OK) {
+        res_est_none(e, e2);
+        return;
+    }
+    res_est_from_summary(e, &s, n, "mean, t-interval");
+}
+
+void res_est_format(char *buf, size_t len, const res_est *e, double scale, const char *unit)
+{
+    if (!isfinite(e->value))
+        snprintf(buf, len, "not computable (%s)", e->note[0] ? e->note : "no data");
+    else if (e->has_ci && isfinite(e->lo) && isfinite(e->hi))
+        snprintf(buf, len, "%.3g%s (95%% CI %.3g to %.3g)", e->value * scale, unit, e->lo * scale,
+                 e->hi * scale);
+    else
+        snprintf(buf, len, "%.3g%s (no interval)", e->value * scale, unit);
+}
+
+void res_est_write(jsonw *w, const res_est *e, double level)
+{
+    jsonw_begin_obj(w);
+    res_knum(w, "value", e->value);
+    jsonw_key(w, "ci");
+    jsonw_pair(w, e->lo, e->hi, e->has_ci);
+    res_knum(w, "level", level);
+    res_kint(w, "n", (long long)e->n);
+    res_kstr(w, "method", e->method[0] ? e->method : NULL);
+    if (e->note[0] || !isfinite(e->value) || !e->has_ci)
+        res_kstr(w, "note", e->note[0] ? e->note : "interval not computable");
+    jsonw_end_obj(w);
+}
+
+/* ---- JSON shorthands ----------------------------------------------------- */
+
+void res_kstr(jsonw *w, const char *key, const char *v)
+{
+    jsonw_key(w, key);
+    jsonw_str(w, v);
+}
+
+void res_knum(jsonw *w, const char *key, double v)
+{
+    jsonw_key(w, key);
+    jsonw_num(w, v);
+}
+
+void res_kint(jsonw *w, const char *key, long long v)
+{
+    jsonw_key(w, key);
+    jsonw_int(w, v);
+}
+
+void res_kbool(jsonw *w, const char *key, bool v)
+{
+    jsonw_key(w, key);
+    jsonw_bool(w, v);
+}
+
+void res_kest(jsonw *w, const char *key, const res_est *e, double level)
+{
+    jsonw_key(w, key);
+    res_est_write(w, e, level);
+}
+
+/* ---- gathering ----------------------------------------------------------- */
+
+static int point_cmp(const void *a, const void *b)
+{
+    const res_point *p = a, *q = b;
+    if (p->order != q->order)
+        return p->order < q->order ? -1 : 1;
+    return (p->turn > q->turn) - (p->turn < q->turn);
+}
+
+static void point_from_turn(res_point *p, const trial_record *t, size_t i, size_t k)
+{
+    const trial_request *r = &t->turns[k];
+    p->target = t->target;
+    p->sys = t->system_prompt_tokens;
+    p->query = t->query_tokens;
+    p->count = t->query_count;
+    p->mode = t->mode;
+    p->turn = r->turn > 0 ? r->turn : (int)k + 1;
+    p->order = t->run_position;
+    p->trial = i;
+    p->x = r->prompt_tokens >= 0 ? (double)r->prompt_tokens : NAN;
+    p->cached = r->cached_tokens >= 0 ? (double)r->cached_tokens : NAN;
+    if (isfinite(p->x) && isfinite(p->cached))
+        p->newtok = p->x - p->cached;
+    else if (isfinite(p->x) && t->mode == SPEC_WARM && r->prefix_tokens >= 0)
+        p->newtok = p->x - (double)r->prefix_tokens; /* inferred */
+    else if (isfinite(p->x) && t->mode == SPEC_COLD)
+        p->newtok = p->x;
+    else
+        p->newtok = NAN;
+    p->y = r->ttft_ms;
+    p->prefill =
+        isfinite(r->server_prefill_ms) && r->server_prefill_ms >= 0 ? r->server_prefill_ms : NAN;
+    p->contaminated = r->cache_state == TRIAL_CACHE_CONTAMINATED;
+    p->cache_state = r->cache_state;
+}
+
+static void count_trials(res_ctx *c)
+{
+    const journal_data *d = c->d;
+    res_counts *n = &c->counts;
+    for (size_t i = 0; i < d->n_trials; i++) {
+        const trial_record *t = &d->trials[i];
+        if (t->kind != PLAN_MEASURE) {
+            n->warmup++;
+            continue;
+        }
+        if (t->ok)
+            n->completed++;
+        else
+            n->failed++;
+        n->contaminated += t->contaminated;
+        for (size_t k = 0; k < t->n_turns; k++)
+            n->inferred += t->turns[k].cache_state == TRIAL_CACHE_INFERRED;
+    }
+}
+
+kv_status res_gather(res_ctx *c, char *err)
+{
+    const journal_data *d = c->d;
+    size_t cap = 0;
+    for (size_t i = 0; i < d->n_trials; i++)
+        cap += d->trials[i].n_turns;
+    c->pts = calloc(cap ? cap : 1, sizeof *c->pts);
+    if (!c->pts)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < d->n_trials; i++) {
+        const trial_record *t = &d->trials[i];
+        if (t->kind != PLAN_MEASURE)
+            continue;
+        for (size_t k = 0; k < t->n_turns; k++) {
+            const trial_request *r = &t->turns[k];
+            if (!r->ok)
+                continue;
+            if (!isfinite(r->ttft_ms) || r->ttft_ms < 0) {
+                c->excluded_bad++;
+                continue;
+            }
+            point_from_turn(&c->pts[c->n_pts++], t, i, k);
+        }
+    }
+    qsort(c->pts, c->n_pts, sizeof *c->pts, point_cmp);
+    count_trials(c);
+    return KV_OK;
+}
+
+void res_ctx_free(res_ctx *c)
+{
+    free(c->pts);
+    c->pts = NULL;
+    c->n_pts = 0;
+}
+
+/* ---- filters ------------------------------------------------------------- */
+
+double *res_collect(const res_ctx *c, size_t target, long sys, long query, long count, int mode,
+                    int turn, size_t *n)
+{
+    double *v = malloc((c->n_pts ? c->n_pts : 1) * sizeof *v);
+    *n = 0;
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < c->n_pts; i++) {
+        const res_point *p = &c->pts[i];
+        if (p->target != target || p->contaminated || (int)p->mode != mode)
+            continue;
+        if ((sys >= 0 && p->sys != sys) || (query >= 0 && p->query != query) ||
+            (count >= 0 && p->count != count) || (turn > 0 && p->turn != turn))
+            continue;
+        v[(*n)++] = p->y;
+    }
+    return v;
+}
+
+size_t res_distinct(const res_ctx *c, size_t target, res_field which, long *out, size_t cap)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < c->n_pts; i++) {
+        const res_point *p = &c->pts[i];
+        if (p->target != target)
+            continue;
+        long v = which == RES_SYS ? p->sys : which == RES_QUERY ? p->query : p->count;
+        size_t j = 0;
+        while (j < m && out[j] != v)
+            j++;
+        if (j == m && m < cap)
+            out[m++] = v;
+    }
+    for (size_t i = 1; i < m; i++)
+        for (size_t j = i; j > 0 && out[j - 1] > out[j]; j--) {
+            long t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+        }
+    return m;
+}
+
+bool res_same_cell(const res_point *p, const res_point *q)
+{
+    return q->target == p->target && q->sys == p->sys && q->query == p->query &&
+           q->count == p->count && q->mode == p->mode && q->turn == p->turn;
+}
+
+/* ---- bootstrap ratio ----------------------------------------------------- */
+
+void res_est_ratio(const res_ctx *c, const double *x, size_t nx, const double *y, size_t ny,
+                   uint64_t salt, res_est *e)
+{
+    compare_estimate r;
+    char e2[KV_ERRLEN] = "";
+    memset(e, 0, sizeof *e);
+    e->n = nx + ny;
+    uint64_t seed = c->boot_seed + salt;
+    if (compare_ratio_of_means(x, nx, y, ny, c->opt->bootstrap_resamples, seed, c->level, &r, e2) !=
+        KV_OK) {
+        res_est_none(e, e2);
+        e->n = nx + ny;
+        return;
+    }
+    e->value = r.value;
+    e->lo = r.ci[0];
+    e->hi = r.ci[1];
+    e->has_ci = r.has_ci;
+    snprintf(e->method, sizeof e->method,
+             "ratio of means, studentized bootstrap (bootstrap-t on the log ratio), %ld "
+             "resamples, seed %llu",
+             c->opt->bootstrap_resamples < 100 ? 100L : c->opt->bootstrap_resamples,
+             (unsigned long long)seed);
+}

@@ -1,0 +1,123 @@
+/* results_ctx.h - internal to stats/results*.c, not a public contract: the
+ * estimate object every section writes, the measured points gathered from a
+ * journal, the context the sections share and small JSON shorthands.
+ *
+ * Names: res_ is the results module's internal prefix. The context borrows
+ * the journal, spec and options; it owns only pts (freed by res_ctx_free).
+ */
+#ifndef KV_RESULTS_CTX_H
+#define KV_RESULTS_CTX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/status.h"
+#include "experiments/journal.h"
+#include "experiments/spec.h"
+#include "stats/compare.h"
+#include "stats/describe.h"
+#include "stats/jsonw.h"
+#include "stats/results.h"
+
+#define RES_MAX 64 /* most distinct lengths, comparisons or sessions per target */
+
+/* ---- estimate objects ---- */
+
+typedef struct res_est {
+    double value;
+    double lo, hi; /* interval when has_ci */
+    bool has_ci;
+    size_t n;         /* observations behind the estimate */
+    char method[200]; /* "" = null */
+    char note[200];   /* "" = none */
+} res_est;
+
+/* NAN everywhere, no interval, n 0, the note given. */
+void res_est_none(res_est *e, const char *note);
+
+/* The mean and its t-interval from a description of n values; the note
+ * "n < 2: no interval" when there is no interval. */
+void res_est_from_summary(res_est *e, const describe_summary *s, size_t n, const char *method);
+
+/* Mean with t-interval of v[0..n); what is the note when n is 0. */
+void res_est_mean(const double *v, size_t n, double level, res_est *e, const char *what);
+
+/* "1.23x (95% CI 1.1 to 1.4)" and the like, scaled; "not computable (...)"
+ * without a value. */
+void res_est_format(char *buf, size_t len, const res_est *e, double scale, const char *unit);
+
+/* {"value", "ci", "level", "n", "method"[, "note"]} */
+void res_est_write(jsonw *w, const res_est *e, double level);
+
+/* ---- JSON shorthands: key then value ---- */
+
+void res_kstr(jsonw *w, const char *key, const char *v);
+void res_knum(jsonw *w, const char *key, double v);
+void res_kint(jsonw *w, const char *key, long long v);
+void res_kbool(jsonw *w, const char *key, bool v);
+void res_kest(jsonw *w, const char *key, const res_est *e, double level);
+
+/* ---- measured points and the shared context ---- */
+
+typedef struct res_point {
+    size_t target;
+    long sys, query, count; /* nominal lengths and the session's query count */
+    spec_cache_mode mode;
+    int turn;       /* 1-based */
+    size_t order;   /* run position */
+    size_t trial;   /* index into journal trials */
+    double x;       /* actual prompt tokens (NAN unknown) */
+    double newtok;  /* x - cached (NAN unknown) */
+    double cached;  /* NAN when not reported */
+    double y;       /* ttft ms */
+    double prefill; /* server prefill ms or NAN */
+    bool contaminated;
+    trial_cache_state cache_state;
+} res_point;
+
+/* Trial counts over the whole journal. */
+typedef struct res_counts {
+    size_t completed, failed; /* measured trials */
+    size_t contaminated;      /* measured trials with a contaminated turn */
+    size_t inferred;          /* measured turns whose cache state was inferred */
+    size_t warmup;            /* trials that are not measurements */
+} res_counts;
+
+typedef struct res_ctx {
+    const journal_data *d;
+    const spec *s; /* the journal's embedded spec; NULL when absent or bad */
+    const results_options *opt;
+    double level;
+    uint64_t boot_seed;
+    res_point *pts; /* owned; measured, ok turns in run order */
+    size_t n_pts;
+    size_t excluded_bad; /* ok turns with NaN/negative ttft */
+    res_counts counts;
+    char err_note[512]; /* why the embedded spec was not used; "" = it was */
+} res_ctx;
+
+/* Fills pts (sorted by run position, then turn), excluded_bad and counts. */
+kv_status res_gather(res_ctx *c, char *err) KV_MUST_USE;
+void res_ctx_free(res_ctx *c);
+
+/* Collects y of points matching a filter into a malloc'd array. turn 0 =
+ * any turn, count -1 = any count, sys/query -1 = any. Contaminated points
+ * are skipped. NULL when out of memory. */
+double *res_collect(const res_ctx *c, size_t target, long sys, long query, long count, int mode,
+                    int turn, size_t *n);
+
+typedef enum res_field { RES_SYS, RES_QUERY, RES_COUNT } res_field;
+
+/* Distinct sorted values of a field among a target's points (at most cap). */
+size_t res_distinct(const res_ctx *c, size_t target, res_field which, long *out, size_t cap);
+
+/* Same cell and turn: target, lengths, count, mode and turn agree. */
+bool res_same_cell(const res_point *p, const res_point *q);
+
+/* Ratio of means x/y with the studentized bootstrap interval, seeded with
+ * the context's bootstrap seed + salt. */
+void res_est_ratio(const res_ctx *c, const double *x, size_t nx, const double *y, size_t ny,
+                   uint64_t salt, res_est *e);
+
+#endif

@@ -1,0 +1,169 @@
+/* results_header.c - format, source, method, environment and counts of
+ * results.json (results_header.h), from the journal header, the embedded
+ * spec and the gathered counts.
+ */
+#include "stats/results_header.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <time.h>
+
+#define FAILURES_LISTED 200 /* failed trials listed by name; the rest are counted */
+
+static void source_write(jsonw *w, const journal_header *h, const char *journal_path)
+{
+    char hash[17], date[32] = "";
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)h->spec_hash);
+    time_t tt = (time_t)h->created_unix;
+    struct tm tmv;
+    if (h->created_unix > 0 && gmtime_r(&tt, &tmv))
+        strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+    jsonw_key(w, "source");
+    jsonw_begin_obj(w);
+    res_kstr(w, "journal", journal_path);
+    res_kstr(w, "spec_name", h->spec_name);
+    res_kstr(w, "spec_path", h->spec_path);
+    res_kstr(w, "spec_hash", hash);
+    res_kint(w, "seed", (long long)h->seed);
+    res_kstr(w, "kvproof_version", h->kvproof_version);
+    res_kstr(w, "run_date", date[0] ? date : NULL);
+    jsonw_end_obj(w);
+}
+
+static void method_write(jsonw *w, const res_ctx *c)
+{
+    const journal_header *h = &c->d->header;
+    const spec *s = c->s;
+    jsonw_key(w, "method");
+    jsonw_begin_obj(w);
+    res_kstr(w, "order", s ? (s->order == SPEC_ORDER_BLOCKED ? "blocked" : "random") : NULL);
+    res_kint(w, "seed", (long long)h->seed);
+    jsonw_key(w, "repetitions");
+    if (s)
+        jsonw_int(w, s->repetitions);
+    else
+        jsonw_null(w);
+    jsonw_key(w, "warmup_requests");
+    if (s)
+        jsonw_int(w, s->warmup_requests);
+    else
+        jsonw_null(w);
+    jsonw_key(w, "cache_modes");
+    jsonw_begin_arr(w);
+    if (!s || s->cold)
+        jsonw_str(w, "cold");
+    if (!s || s->warm)
+        jsonw_str(w, "warm");
+    jsonw_end_arr(w);
+    res_kstr(w, "ttft_definition",
+             "client-side time from sending the request to the first non-empty content, "
+             "reasoning or tool-call delta (CLOCK_MONOTONIC); role-only, usage and progress "
+             "chunks do not count");
+    char excl[512];
+    snprintf(excl, sizeof excl,
+             "warm-up trials discarded; failed requests excluded; %zu request(s) with a "
+             "missing or negative time to first token excluded; contaminated requests (cold "
+             "with cached tokens, warm with < 90%% of the prefix cached) are kept in points "
+             "but excluded from summaries, models and comparisons; outliers are flagged, never "
+             "removed",
+             c->excluded_bad);
+    res_kstr(w, "exclusions", excl);
+    res_kint(w, "bootstrap_resamples", c->opt->bootstrap_resamples);
+    res_kint(w, "bootstrap_seed", (long long)c->boot_seed);
+    res_kstr(w, "bootstrap_interval",
+             "studentized (bootstrap-t) on the log ratio of means: percentile intervals "
+             "undercover at small n");
+    res_kstr(w, "spec_note", c->err_note[0] ? c->err_note : NULL);
+    jsonw_end_obj(w);
+}
+
+static void environment_write(jsonw *w, const journal_header *h)
+{
+    jsonw_key(w, "environment");
+    jsonw_begin_obj(w);
+    jsonw_key(w, "client");
+    jsonw_begin_obj(w);
+    res_kstr(w, "host", h->client_host);
+    jsonw_key(w, "cpu");
+    jsonw_null(w);
+    jsonw_key(w, "os");
+    jsonw_null(w);
+    res_kstr(w, "kvproof_version", h->kvproof_version);
+    jsonw_end_obj(w);
+    jsonw_key(w, "targets");
+    jsonw_begin_arr(w);
+    for (size_t i = 0; i < h->n_targets; i++) {
+        const journal_target_meta *t = &h->targets[i];
+        jsonw_begin_obj(w);
+        res_kstr(w, "name", t->name);
+        res_kstr(w, "base_url", t->base_url);
+        res_kstr(w, "dialect", t->dialect);
+        res_kstr(w, "model", t->model);
+        res_kstr(w, "server_version", t->server_version);
+        res_kstr(w, "flags", t->props);
+        res_kbool(w, "simulated", t->simulated);
+        jsonw_end_obj(w);
+    }
+    jsonw_end_arr(w);
+    jsonw_end_obj(w);
+}
+
+static void failures_write(jsonw *w, const journal_data *d)
+{
+    jsonw_key(w, "failures");
+    jsonw_begin_arr(w);
+    size_t nf = 0;
+    for (size_t i = 0; i < d->n_trials; i++) {
+        const trial_record *t = &d->trials[i];
+        if (t->ok || t->kind != PLAN_MEASURE)
+            continue;
+        if (nf++ >= FAILURES_LISTED)
+            continue;
+        int attempts = 0;
+        for (size_t k = 0; k < t->n_turns; k++)
+            attempts += t->turns[k].attempts;
+        jsonw_begin_obj(w);
+        res_kstr(w, "trial", t->id);
+        res_kstr(w, "target", t->target_name);
+        res_kstr(w, "reason", t->error);
+        res_kint(w, "attempts", attempts);
+        jsonw_end_obj(w);
+    }
+    jsonw_end_arr(w);
+    if (nf > FAILURES_LISTED)
+        res_kint(w, "failures_truncated", (long long)(nf - FAILURES_LISTED));
+}
+
+static void counts_write(jsonw *w, const res_ctx *c)
+{
+    const res_counts *n = &c->counts;
+    jsonw_key(w, "counts");
+    jsonw_begin_obj(w);
+    res_kint(w, "planned", (long long)c->d->header.planned_trials);
+    res_kint(w, "completed", (long long)n->completed);
+    res_kint(w, "failed", (long long)n->failed);
+    res_kint(w, "contaminated", (long long)n->contaminated);
+    res_kint(w, "inferred", (long long)n->inferred);
+    res_kint(w, "warmup", (long long)n->warmup);
+    res_kint(w, "excluded_bad_times", (long long)c->excluded_bad);
+    failures_write(w, c->d);
+    jsonw_end_obj(w);
+}
+
+void res_header_write(jsonw *w, const res_ctx *c, const char *journal_path)
+{
+    const journal_header *h = &c->d->header;
+    bool simulated = false;
+    for (size_t i = 0; i < h->n_targets; i++)
+        simulated = simulated || h->targets[i].simulated;
+    size_t recorded = c->d->n_trials;
+    res_kstr(w, "format", "kvproof-results");
+    res_kint(w, "version", 1);
+    res_kbool(w, "simulated", simulated);
+    res_kbool(w, "partial", c->opt->partial || (h->planned_trials && recorded < h->planned_trials));
+    source_write(w, h, journal_path);
+    res_knum(w, "confidence_level", c->level);
+    method_write(w, c);
+    environment_write(w, h);
+    counts_write(w, c);
+}

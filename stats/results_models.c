@@ -1,0 +1,330 @@
+/* results_models.c - prefill models of one target (results_models.h).
+ *
+ * Divided into: selecting the points; fitting (automatic choice, robust
+ * refit, the warm two-variable fit); the per-token cost derived from the
+ * chosen fit; writing a model with its fits, curve and residuals.
+ */
+#include "stats/results_models.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- computing ------------------------------------------------------------ */
+
+/* Copies the model's usable points into m; false when there are none or
+ * memory ran out (m->note says which). *cached_known: every warm point
+ * reported its cached tokens. */
+static bool model_select(const res_ctx *c, size_t target, res_model_kind which, res_model *m,
+                         bool *cached_known)
+{
+    size_t cap = c->n_pts ? c->n_pts : 1;
+    m->xs = malloc(cap * sizeof *m->xs);
+    m->xc = malloc(cap * sizeof *m->xc);
+    m->ys = malloc(cap * sizeof *m->ys);
+    m->order = malloc(cap * sizeof *m->order);
+    m->ch = malloc(sizeof *m->ch);
+    if (!m->xs || !m->xc || !m->ys || !m->order || !m->ch) {
+        snprintf(m->note, sizeof m->note, "out of memory");
+        return false;
+    }
+    bool warm = which == RES_MODEL_WARM;
+    *cached_known = true;
+    for (size_t i = 0; i < c->n_pts; i++) {
+        const res_point *p = &c->pts[i];
+        if (p->target != target || p->contaminated || warm != (p->mode == SPEC_WARM))
+            continue;
+        double x = warm ? p->newtok : p->x;
+        double y = which == RES_MODEL_PREFILL ? p->prefill : p->y;
+        if (!isfinite(x) || !isfinite(y))
+            continue;
+        if (warm && !isfinite(p->cached))
+            *cached_known = false;
+        m->xs[m->n] = x;
+        m->xc[m->n] = p->cached;
+        m->ys[m->n] = y;
+        m->order[m->n] = p->order;
+        m->n++;
+    }
+    if (m->n == 0) {
+        snprintf(m->note, sizeof m->note, "%s",
+                 which == RES_MODEL_PREFILL ? "the server reported no prefill times"
+                 : warm                     ? "no usable warm requests"
+                                            : "no usable cold requests");
+        return false;
+    }
+    m->xmin = m->xmax = m->xs[0];
+    for (size_t i = 1; i < m->n; i++) {
+        m->xmin = m->xs[i] < m->xmin ? m->xs[i] : m->xmin;
+        m->xmax = m->xs[i] > m->xmax ? m->xs[i] : m->xmax;
+    }
+    return true;
+}
+
+/* The warm model again with cached tokens as a second variable, when they vary. */
+static void model_fit_multi(const res_ctx *c, res_model *m)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < m->n; i++) {
+        lo = m->xc[i] < lo ? m->xc[i] : lo;
+        hi = m->xc[i] > hi ? m->xc[i] : hi;
+    }
+    if (!(hi > lo))
+        return;
+    const double *mc[2] = {m->xs, m->xc};
+    fit_input min = {mc, 2, m->ys, NULL, m->n, false};
+    char e4[KV_ERRLEN] = "";
+    m->multi = fit_model(&min, FIT_MULTI, 0, c->level, &m->multi_fit, e4) == KV_OK;
+}
+
+/* Average prefill cost per token over 0..xmax, (yhat(xmax) - yhat(0)) / xmax,
+ * and its inverse in tokens per second. */
+static void model_per_token(res_model *m)
+{
+    const fit_result *f = res_model_fit(m);
+    res_est *e = &m->ms_per_token;
+    memset(e, 0, sizeof *e);
+    e->n = m->n;
+    if (f->kind == FIT_LINEAR) {
+        e->value = f->coef[1];
+        e->lo = f->ci[1][0];
+        e->hi = f->ci[1][1];
+        e->has_ci = true;
+        snprintf(e->method, sizeof e->method, "slope b of the linear model, t-interval%s",
+                 f->hc3 ? " (HC3, Satterthwaite df)" : "");
+    } else if (m->xmax > 0) {
+        double xa = m->xmax, xb = 0, diff, se;
+        fit_predict_diff(f, &xa, &xb, &diff, &se);
+        e->value = diff / xa;
+        e->lo = (diff - f->tcrit * se) / xa;
+        e->hi = (diff + f->tcrit * se) / xa;
+        e->has_ci = true;
+        snprintf(e->method, sizeof e->method,
+                 "(T(%.0f) - T(0)) / %.0f from the %s model, t-interval", xa, xa,
+                 fit_kind_name(f->kind));
+    } else {
+        res_est_none(e, "no positive prompt length");
+    }
+    res_est *t = &m->tokens_per_s;
+    memset(t, 0, sizeof *t);
+    t->n = m->n;
+    t->value = e->value > 0 ? 1000.0 / e->value : NAN;
+    t->lo = e->hi > 0 ? 1000.0 / e->hi : NAN;
+    t->hi = e->lo > 0 ? 1000.0 / e->lo : NAN;
+    t->has_ci = e->has_ci && e->lo > 0;
+    snprintf(t->method, sizeof t->method, "1000 / ms per token, interval inverted");
+    if (!t->has_ci)
+        snprintf(t->note, sizeof t->note, "the ms/token interval reaches 0: no upper bound");
+}
+
+void res_model_build(const res_ctx *c, size_t target, res_model_kind which, res_model *m)
+{
+    memset(m, 0, sizeof *m);
+    m->y = which == RES_MODEL_PREFILL ? "server_prefill_ms" : "ttft_ms";
+    m->x = which == RES_MODEL_WARM ? "new_prompt_tokens" : "prompt_tokens";
+    bool cached_known;
+    if (!model_select(c, target, which, m, &cached_known))
+        return;
+    const double *cols[1] = {m->xs};
+    fit_input in = {cols, 1, m->ys, NULL, m->n, false};
+    char e2[KV_ERRLEN] = "";
+    if (fit_auto(&in, c->level, true, m->ch, e2) != KV_OK) {
+        if (m->xmin == m->xmax)
+            snprintf(m->note, sizeof m->note,
+                     "every request has %.0f %s: one length cannot give a slope", m->xmin, m->x);
+        else
+            snprintf(m->note, sizeof m->note, "%s", e2);
+        return;
+    }
+    m->ok = true;
+    const fit_result *f = res_model_fit(m);
+    char e3[KV_ERRLEN] = "";
+    if (fit_robust(&in, f->kind, f->degree, c->level, &m->robust, e3) == KV_OK)
+        m->has_robust = true;
+    else
+        snprintf(m->robust_note, sizeof m->robust_note, "%.200s", e3);
+    if (which == RES_MODEL_WARM && cached_known)
+        model_fit_multi(c, m);
+    model_per_token(m);
+}
+
+void res_model_free(res_model *m)
+{
+    free(m->ch);
+    free(m->xs);
+    free(m->xc);
+    free(m->ys);
+    free(m->order);
+}
+
+const fit_result *res_model_fit(const res_model *m)
+{
+    return m->ok ? &m->ch->fits[m->ch->chosen] : NULL;
+}
+
+/* ---- writing -------------------------------------------------------------- */
+
+static void coefs_write(jsonw *w, const fit_result *f, const char *xname)
+{
+    jsonw_key(w, "terms");
+    jsonw_begin_arr(w);
+    for (size_t j = 0; j < f->p; j++) {
+        char term[64];
+        if (j == 0)
+            snprintf(term, sizeof term, "1");
+        else if (f->kind == FIT_MULTI)
+            snprintf(term, sizeof term, "%s", j == 1 ? xname : "cached_tokens");
+        else if ((f->kind == FIT_KNEE || f->kind == FIT_KNEE_QUADRATIC) && j == 1)
+            snprintf(term, sizeof term, "max(0, N - N0)");
+        else if (j == 1)
+            snprintf(term, sizeof term, "N");
+        else
+            snprintf(term, sizeof term, "N^%zu", j);
+        jsonw_str(w, term);
+    }
+    jsonw_end_arr(w);
+    jsonw_key(w, "coefficients");
+    jsonw_begin_arr(w);
+    for (size_t j = 0; j < f->p; j++) {
+        jsonw_begin_obj(w);
+        res_kstr(w, "name", f->names[j]);
+        res_kstr(w, "unit",
+                 j == 0                             ? "ms"
+                 : (j == 2 && f->kind != FIT_MULTI) ? "ms/token^2"
+                                                    : "ms/token");
+        res_knum(w, "value", f->coef[j]);
+        res_knum(w, "sd", f->sd[j]);
+        jsonw_key(w, "ci");
+        jsonw_pair(w, f->ci[j][0], f->ci[j][1], true);
+        res_knum(w, "df", f->coef_df[j]);
+        jsonw_end_obj(w);
+    }
+    jsonw_end_arr(w);
+}
+
+static void fit_write(jsonw *w, const fit_result *f, const char *xname)
+{
+    jsonw_begin_obj(w);
+    res_kstr(w, "model", fit_kind_name(f->kind));
+    coefs_write(w, f, xname);
+    if (isfinite(f->knee_x0))
+        res_knum(w, "knee_n0", f->knee_x0);
+    static const char *const keys[] = {
+        "r_squared", "residual_sd",          "rss",         "df",
+        "aicc",      "heteroscedasticity_p", "normality_p", "lag1_autocorrelation"};
+    const double vals[] = {f->r_squared, f->residual_sd,          f->rss,         f->df,
+                           f->aicc,      f->heteroscedasticity_p, f->normality_p, f->lag1};
+    for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++)
+        res_knum(w, keys[k], vals[k]);
+    res_kbool(w, "weighted", f->weighted);
+    if (f->weighted) {
+        res_knum(w, "weight_power", f->weight_power);
+        res_kstr(w, "covariance", f->hc3 ? "HC3 sandwich" : "scaled by residual variance");
+    }
+    res_kstr(w, "normality_test", "Jarque-Bera");
+    res_kstr(w, "heteroscedasticity_test",
+             "Breusch-Pagan (Koenker), squared residuals on fitted values");
+    jsonw_end_obj(w);
+}
+
+static void choice_write(jsonw *w, const res_model *m)
+{
+    const fit_choice *ch = m->ch;
+    res_kstr(w, "chosen", fit_kind_name(res_model_fit(m)->kind));
+    res_kstr(w, "why", ch->why);
+    jsonw_key(w, "f_test");
+    jsonw_begin_obj(w);
+    res_knum(w, "F", ch->f_stat);
+    res_knum(w, "p", ch->f_p);
+    jsonw_end_obj(w);
+    jsonw_key(w, "rejected");
+    jsonw_begin_arr(w);
+    for (size_t i = 0; i < ch->n_rejected; i++) {
+        jsonw_begin_obj(w);
+        res_kstr(w, "model", fit_kind_name(ch->rejected[i].kind));
+        res_kstr(w, "reason", ch->rejected[i].reason);
+        jsonw_end_obj(w);
+    }
+    jsonw_end_arr(w);
+    jsonw_key(w, "fits");
+    jsonw_begin_arr(w);
+    for (size_t i = 0; i < ch->n_fits; i++)
+        fit_write(w, &ch->fits[i], m->x);
+    if (m->multi)
+        fit_write(w, &m->multi_fit, m->x);
+    jsonw_end_arr(w);
+}
+
+static void robust_write(jsonw *w, const res_model *m)
+{
+    jsonw_key(w, "robust");
+    if (!m->has_robust) {
+        jsonw_null(w);
+        return;
+    }
+    jsonw_begin_obj(w);
+    res_kstr(w, "model", fit_kind_name(m->robust.kind));
+    res_kstr(w, "method", "bisquare (Tukey biweight, tuning 4.685), GSL robust covariance");
+    coefs_write(w, &m->robust, m->x);
+    res_knum(w, "residual_sd", m->robust.residual_sd);
+    jsonw_end_obj(w);
+}
+
+/* 100 points of the mean curve over the fitted range, with ci and pi. */
+static void curve_write(jsonw *w, const res_model *m)
+{
+    const fit_result *f = res_model_fit(m);
+    jsonw_key(w, "curve");
+    jsonw_begin_arr(w);
+    for (int i = 0; i < 100; i++) {
+        double x = m->xmin + (m->xmax - m->xmin) * i / 99.0, mean, sm, sp;
+        fit_predict(f, &x, &mean, &sm, &sp);
+        jsonw_begin_obj(w);
+        res_knum(w, "x", x);
+        res_knum(w, "mean", mean);
+        jsonw_key(w, "ci");
+        jsonw_pair(w, mean - f->tcrit * sm, mean + f->tcrit * sm, true);
+        jsonw_key(w, "pi");
+        jsonw_pair(w, mean - f->tcrit * sp, mean + f->tcrit * sp, true);
+        jsonw_end_obj(w);
+    }
+    jsonw_end_arr(w);
+}
+
+static void residuals_write(jsonw *w, const res_model *m)
+{
+    const fit_result *f = res_model_fit(m);
+    jsonw_key(w, "residuals");
+    jsonw_begin_arr(w);
+    for (size_t i = 0; i < m->n; i++) {
+        double mean, sm, sp;
+        fit_predict(f, &m->xs[i], &mean, &sm, &sp);
+        jsonw_begin_obj(w);
+        res_knum(w, "x", m->xs[i]);
+        res_kint(w, "order", (long long)m->order[i]);
+        res_knum(w, "residual", m->ys[i] - mean);
+        jsonw_end_obj(w);
+    }
+    jsonw_end_arr(w);
+}
+
+void res_model_write(jsonw *w, const res_model *m, double level)
+{
+    jsonw_begin_obj(w);
+    res_kstr(w, "y", m->y);
+    res_kstr(w, "x", m->x);
+    res_kint(w, "n", (long long)m->n);
+    if (!m->ok) {
+        res_kstr(w, "note", m->note);
+        jsonw_end_obj(w);
+        return;
+    }
+    choice_write(w, m);
+    robust_write(w, m);
+    res_kest(w, "prefill_ms_per_token", &m->ms_per_token, level);
+    res_kest(w, "prefill_tokens_per_second", &m->tokens_per_s, level);
+    curve_write(w, m);
+    residuals_write(w, m);
+    jsonw_end_obj(w);
+}

@@ -1,0 +1,48 @@
+/* results_models.h - internal to stats/results*.c: a target's prefill
+ * models (cold ttft, warm ttft on new tokens, cold server prefill), fitted
+ * with fit_auto plus a robust refit, and their JSON.
+ *
+ * A res_model owns its fit and data arrays; res_model_free releases them
+ * (also after a failed build). */
+#ifndef KV_RESULTS_MODELS_H
+#define KV_RESULTS_MODELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "stats/fit.h"
+#include "stats/jsonw.h"
+#include "stats/results_ctx.h"
+
+typedef enum res_model_kind {
+    RES_MODEL_COLD,   /* cold ttft on prompt tokens */
+    RES_MODEL_WARM,   /* warm ttft on new prompt tokens */
+    RES_MODEL_PREFILL /* cold server prefill on prompt tokens */
+} res_model_kind;
+
+typedef struct res_model {
+    bool ok;              /* ch holds the chosen fit */
+    char note[KV_ERRLEN]; /* why not, when !ok */
+    const char *y, *x;    /* variable names */
+    fit_choice *ch;       /* owned */
+    fit_result robust;
+    bool has_robust;
+    char robust_note[256];
+    bool multi; /* warm: new + cached tokens also fitted */
+    fit_result multi_fit;
+    res_est ms_per_token, tokens_per_s;
+    double xmin, xmax;
+    double *xs, *xc, *ys; /* owned: the fitted data (x, cached tokens, y) */
+    size_t *order;        /* owned: run position of each fitted point */
+    size_t n;
+} res_model;
+
+void res_model_build(const res_ctx *c, size_t target, res_model_kind which, res_model *m);
+void res_model_free(res_model *m);
+
+/* The chosen fit, or NULL when the model failed. */
+const fit_result *res_model_fit(const res_model *m);
+
+void res_model_write(jsonw *w, const res_model *m, double level);
+
+#endif

@@ -1,0 +1,347 @@
+/* results_sessions.c - multi-query sessions of one target (results_sessions.h).
+ *
+ * Divided into: the data (complete sessions' totals, mean tokens per turn);
+ * computing one session (measured totals, cumulative curves, theoretical
+ * and projected speedups); writing.
+ */
+#include "stats/results_sessions.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- data ----------------------------------------------------------------- */
+
+/* Per-trial session totals (sum of ttft over turns) for complete sessions;
+ * *cum gets each session's cumulative ttft, count values per session. */
+static double *session_totals(const res_ctx *c, size_t target, long sys, long query, long count,
+                              int mode, size_t *n, double **cum)
+{
+    const journal_data *d = c->d;
+    double *tot = malloc((d->n_trials ? d->n_trials : 1) * sizeof *tot);
+    *cum = malloc((d->n_trials ? d->n_trials : 1) * (size_t)count * sizeof **cum);
+    *n = 0;
+    if (!tot || !*cum) {
+        free(tot);
+        free(*cum);
+        *cum = NULL;
+        return NULL;
+    }
+    for (size_t i = 0; i < d->n_trials; i++) {
+        const trial_record *t = &d->trials[i];
+        if (t->kind != PLAN_MEASURE || t->target != target || t->system_prompt_tokens != sys ||
+            t->query_tokens != query || t->query_count != count || (int)t->mode != mode || !t->ok ||
+            t->contaminated || t->n_turns != (size_t)count)
+            continue;
+        double s = 0;
+        bool good = true;
+        for (size_t k = 0; k < t->n_turns; k++) {
+            double y = t->turns[k].ttft_ms;
+            if (!isfinite(y) || y < 0) {
+                good = false;
+                break;
+            }
+            s += y;
+            (*cum)[*n * (size_t)count + k] = s;
+        }
+        if (good)
+            tot[(*n)++] = s;
+    }
+    return tot;
+}
+
+/* Mean prompt (or new) tokens at each turn among a cell's points. */
+static bool turn_means(const res_ctx *c, size_t target, long sys, long query, long count, int mode,
+                       bool newtok, double *xs)
+{
+    for (long k = 1; k <= count; k++) {
+        double s = 0;
+        size_t n = 0;
+        for (size_t i = 0; i < c->n_pts; i++) {
+            const res_point *p = &c->pts[i];
+            double v = newtok ? p->newtok : p->x;
+            if (p->target == target && p->sys == sys && p->query == query && p->count == count &&
+                (int)p->mode == mode && p->turn == k && !p->contaminated && isfinite(v)) {
+                s += v;
+                n++;
+            }
+        }
+        if (n == 0)
+            return false;
+        xs[k - 1] = s / (double)n;
+    }
+    return true;
+}
+
+/* The largest system prompt that has sessions of s->count queries, then the
+ * smallest query length there. */
+static void session_lengths(const res_ctx *c, size_t target, res_session *s)
+{
+    s->sys = -1;
+    s->query = -1;
+    for (size_t k = 0; k < c->n_pts; k++) {
+        const res_point *p = &c->pts[k];
+        if (p->target == target && p->count == s->count && p->sys > s->sys)
+            s->sys = p->sys;
+    }
+    for (size_t k = 0; k < c->n_pts; k++) {
+        const res_point *p = &c->pts[k];
+        if (p->target == target && p->count == s->count && p->sys == s->sys &&
+            (s->query < 0 || p->query < s->query))
+            s->query = p->query;
+    }
+}
+
+/* ---- one session ---------------------------------------------------------- */
+
+/* Mean of column k of cum (n sessions of count values) into m/lo/hi[k]. */
+static void cum_column(const double *cum, size_t ns, size_t count, size_t k, double *col,
+                       double level, double *m, double *lo, double *hi)
+{
+    res_est e;
+    for (size_t j = 0; j < ns; j++)
+        col[j] = cum[j * count + k];
+    res_est_mean(col, ns, level, &e, "none");
+    m[k] = e.value;
+    lo[k] = e.has_ci ? e.lo : NAN;
+    hi[k] = e.has_ci ? e.hi : NAN;
+}
+
+static void session_cumulative(const res_ctx *c, res_session *s, const double *ccum, size_t ncold,
+                               const double *wcum, size_t nwarm)
+{
+    size_t n = (size_t)s->count;
+    double *arr = calloc(10 * n, sizeof *arr);
+    if (!arr)
+        return;
+    s->cum_cold_m = arr;
+    s->cum_cold_lo = arr + n;
+    s->cum_cold_hi = arr + 2 * n;
+    s->cum_warm_m = arr + 3 * n;
+    s->cum_warm_lo = arr + 4 * n;
+    s->cum_warm_hi = arr + 5 * n;
+    s->pc_m = arr + 6 * n;
+    s->pc_se = arr + 7 * n;
+    s->pw_m = arr + 8 * n;
+    s->pw_se = arr + 9 * n;
+    double *col = malloc((ncold > nwarm ? ncold : nwarm) * sizeof *col + 1);
+    for (size_t k = 0; col && k < n; k++) {
+        cum_column(ccum, ncold, n, k, col, c->level, s->cum_cold_m, s->cum_cold_lo, s->cum_cold_hi);
+        cum_column(wcum, nwarm, n, k, col, c->level, s->cum_warm_m, s->cum_warm_lo, s->cum_warm_hi);
+    }
+    free(col);
+}
+
+/* The seed's arithmetic: first cold + (N-1) warm vs N cold, turn-1 means. */
+static void session_theoretical(const res_ctx *c, size_t target, res_session *s)
+{
+    size_t n1c = 0, n1w = 0;
+    double *c1 = res_collect(c, target, s->sys, s->query, -1, SPEC_COLD, 1, &n1c);
+    double *w1 = res_collect(c, target, s->sys, s->query, -1, SPEC_WARM, 1, &n1w);
+    s->theoretical = NAN;
+    if (c1 && w1 && n1c && n1w) {
+        double mc = 0, mw = 0;
+        for (size_t j = 0; j < n1c; j++)
+            mc += c1[j] / (double)n1c;
+        for (size_t j = 0; j < n1w; j++)
+            mw += w1[j] / (double)n1w;
+        s->theoretical = (double)s->count * mc / (mc + (double)(s->count - 1) * mw);
+    }
+    free(c1);
+    free(w1);
+}
+
+/* Total (and cumulative) time projected from a model at each turn's mean
+ * tokens; xs is scratch for count values. */
+static void session_project(const res_ctx *c, size_t target, res_session *s, bool warm,
+                            const res_model *model, double *xs)
+{
+    const fit_result *f = res_model_fit(model);
+    size_t n = (size_t)s->count;
+    if (!xs || !f ||
+        !turn_means(c, target, s->sys, s->query, s->count, warm ? SPEC_WARM : SPEC_COLD, warm, xs))
+        return;
+    res_est *e = warm ? &s->proj_warm : &s->proj_cold;
+    double *pm = warm ? s->pw_m : s->pc_m, *pse = warm ? s->pw_se : s->pc_se;
+    double sum, se;
+    fit_predict_sum(f, xs, n, &sum, &se);
+    e->value = sum;
+    e->lo = sum - f->tcrit * se;
+    e->hi = sum + f->tcrit * se;
+    e->has_ci = true;
+    e->n = model->n;
+    e->note[0] = '\0';
+    snprintf(e->method, sizeof e->method, "sum of the %s %s, t-interval", fit_kind_name(f->kind),
+             warm ? "warm model's mean responses at new tokens" : "cold model's mean responses");
+    *(warm ? &s->tcrit_w : &s->tcrit_c) = f->tcrit;
+    for (size_t k = 0; pm && k < n; k++)
+        fit_predict_sum(f, xs, k + 1, &pm[k], &pse[k]);
+}
+
+/* Ratio of the projected totals, delta method on the log scale. */
+static void session_projected_speedup(const res_ctx *c, res_session *s, size_t n_obs)
+{
+    if (!(s->proj_cold.has_ci && s->proj_warm.has_ci && s->proj_cold.value > 0 &&
+          s->proj_warm.value > 0))
+        return;
+    double r = s->proj_cold.value / s->proj_warm.value;
+    double sc = (s->proj_cold.hi - s->proj_cold.value) / s->tcrit_c / s->proj_cold.value;
+    double sw = (s->proj_warm.hi - s->proj_warm.value) / s->tcrit_w / s->proj_warm.value;
+    double z = 1.959963984540054 * sqrt(sc * sc + sw * sw);
+    if (c->level != 0.95)
+        z = z / 1.959963984540054 * describe_tcrit(c->level, 1e9);
+    s->proj_speedup.value = r;
+    s->proj_speedup.lo = r * exp(-z);
+    s->proj_speedup.hi = r * exp(z);
+    s->proj_speedup.has_ci = true;
+    s->proj_speedup.note[0] = '\0';
+    s->proj_speedup.n = n_obs;
+    snprintf(s->proj_speedup.method, sizeof s->proj_speedup.method,
+             "ratio of projected totals, delta method on the log scale");
+}
+
+/* false when there is no complete session of s->count queries (or no memory) */
+static bool session_compute(const res_ctx *c, size_t target, const res_model *cold,
+                            const res_model *warm, res_session *s)
+{
+    long N = s->count;
+    size_t ncold = 0, nwarm = 0;
+    double *ccum = NULL, *wcum = NULL;
+    double *ct = session_totals(c, target, s->sys, s->query, N, SPEC_COLD, &ncold, &ccum);
+    double *wt = session_totals(c, target, s->sys, s->query, N, SPEC_WARM, &nwarm, &wcum);
+    bool ok = ct && wt && (ncold > 0 || nwarm > 0);
+    if (ok) {
+        res_est_mean(ct, ncold, c->level, &s->cold_total, "no complete cold sessions");
+        res_est_mean(wt, nwarm, c->level, &s->warm_total, "no complete warm sessions");
+        res_est_ratio(c, ct, ncold, wt, nwarm, 7000 + (uint64_t)N, &s->measured_speedup);
+        session_cumulative(c, s, ccum, ncold, wcum, nwarm);
+        session_theoretical(c, target, s);
+        res_est_none(&s->proj_cold, "no cold model");
+        res_est_none(&s->proj_warm, "no warm model");
+        res_est_none(&s->proj_speedup, "needs both models");
+        double *xs = malloc((size_t)N * sizeof *xs);
+        session_project(c, target, s, false, cold, xs);
+        session_project(c, target, s, true, warm, xs);
+        free(xs);
+        session_projected_speedup(c, s, cold->n + warm->n);
+    }
+    free(ct);
+    free(wt);
+    free(ccum);
+    free(wcum);
+    return ok;
+}
+
+size_t res_sessions_compute(const res_ctx *c, size_t target, const res_model *cold,
+                            const res_model *warm, res_session *out, size_t cap)
+{
+    long counts[RES_MAX];
+    size_t nc = res_distinct(c, target, RES_COUNT, counts, RES_MAX), n = 0;
+    for (size_t i = 0; i < nc && n < cap; i++) {
+        if (counts[i] < 1)
+            continue;
+        res_session *s = &out[n];
+        memset(s, 0, sizeof *s);
+        s->count = counts[i];
+        session_lengths(c, target, s);
+        if (session_compute(c, target, cold, warm, s))
+            n++;
+    }
+    return n;
+}
+
+void res_session_free(res_session *s)
+{
+    free(s->cum_cold_m);
+}
+
+/* ---- writing -------------------------------------------------------------- */
+
+static void cum_write(jsonw *w, const double *m, const double *lo, const double *hi, size_t n,
+                      double level, size_t nobs, const char *method)
+{
+    jsonw_begin_arr(w);
+    for (size_t k = 0; m && k < n; k++) {
+        jsonw_begin_obj(w);
+        res_kint(w, "query", (long long)k + 1);
+        res_est e;
+        memset(&e, 0, sizeof e);
+        e.value = m[k];
+        e.lo = lo[k];
+        e.hi = hi[k];
+        e.has_ci = isfinite(lo[k]) && isfinite(hi[k]);
+        e.n = nobs;
+        snprintf(e.method, sizeof e.method, "%s", method);
+        res_kest(w, "estimate", &e, level);
+        jsonw_end_obj(w);
+    }
+    jsonw_end_arr(w);
+}
+
+static void projected_cum_write(jsonw *w, const res_session *s, size_t cold_n, size_t warm_n,
+                                double level)
+{
+    size_t n = (size_t)s->count;
+    jsonw_key(w, "projected_cumulative");
+    jsonw_begin_obj(w);
+    double lo[RES_MAX], hi[RES_MAX];
+    for (int side = 0; side < 2; side++) {
+        const double *m = side ? s->pw_m : s->pc_m, *se = side ? s->pw_se : s->pc_se;
+        double t = side ? s->tcrit_w : s->tcrit_c;
+        bool have = side ? s->proj_warm.has_ci : s->proj_cold.has_ci;
+        for (size_t k = 0; k < n && k < RES_MAX; k++) {
+            lo[k] = have ? m[k] - t * se[k] : NAN;
+            hi[k] = have ? m[k] + t * se[k] : NAN;
+        }
+        jsonw_key(w, side ? "warm" : "cold");
+        if (have)
+            cum_write(w, m, lo, hi, n < RES_MAX ? n : RES_MAX, level, side ? warm_n : cold_n,
+                      "sum of model mean responses");
+        else
+            cum_write(w, NULL, NULL, NULL, 0, level, 0, "");
+    }
+    jsonw_end_obj(w);
+}
+
+static void session_write(jsonw *w, const res_session *s, size_t cold_n, size_t warm_n,
+                          double level)
+{
+    size_t n = (size_t)s->count;
+    jsonw_begin_obj(w);
+    res_kint(w, "query_count", s->count);
+    res_kint(w, "system_prompt_tokens", s->sys);
+    res_kint(w, "query_tokens", s->query);
+    res_kest(w, "cold_total_ms", &s->cold_total, level);
+    res_kest(w, "warm_total_ms", &s->warm_total, level);
+    res_kest(w, "measured_speedup", &s->measured_speedup, level);
+    res_kest(w, "projected_cold_total_ms", &s->proj_cold, level);
+    res_kest(w, "projected_warm_total_ms", &s->proj_warm, level);
+    res_kest(w, "projected_speedup", &s->proj_speedup, level);
+    res_knum(w, "theoretical_speedup", s->theoretical);
+    res_kstr(w, "theoretical_note",
+             "the seed's arithmetic: N cold / (first cold + (N-1) warm), turn-1 means, "
+             "no interval");
+    jsonw_key(w, "cumulative");
+    jsonw_begin_obj(w);
+    jsonw_key(w, "cold");
+    cum_write(w, s->cum_cold_m, s->cum_cold_lo, s->cum_cold_hi, n, level, s->cold_total.n,
+              "mean cumulative ttft, t-interval");
+    jsonw_key(w, "warm");
+    cum_write(w, s->cum_warm_m, s->cum_warm_lo, s->cum_warm_hi, n, level, s->warm_total.n,
+              "mean cumulative ttft, t-interval");
+    jsonw_end_obj(w);
+    projected_cum_write(w, s, cold_n, warm_n, level);
+    jsonw_end_obj(w);
+}
+
+void res_sessions_write(jsonw *w, const res_session *s, size_t n, size_t cold_n, size_t warm_n,
+                        double level)
+{
+    jsonw_key(w, "sessions");
+    jsonw_begin_arr(w);
+    for (size_t i = 0; i < n; i++)
+        session_write(w, &s[i], cold_n, warm_n, level);
+    jsonw_end_arr(w);
+}

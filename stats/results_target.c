@@ -1,0 +1,101 @@
+/* results_target.c - one target's statistics (results_target.h): computed
+ * from the shared points into a res_target, then written.
+ */
+#include "stats/results_target.h"
+
+#include "stats/results_cells.h"
+
+static void count_cache_evidence(const res_ctx *c, size_t target, res_target *ts)
+{
+    for (size_t i = 0; i < c->n_pts; i++) {
+        const res_point *p = &c->pts[i];
+        if (p->target != target)
+            continue;
+        if (p->mode == SPEC_WARM) {
+            ts->warm_total++;
+            ts->warm_verified += p->cache_state == TRIAL_CACHE_VERIFIED;
+            ts->warm_inferred += p->cache_state == TRIAL_CACHE_INFERRED;
+            ts->warm_contaminated += p->contaminated;
+        } else {
+            ts->cold_contaminated += p->contaminated;
+        }
+    }
+}
+
+void res_target_compute(const res_ctx *c, size_t target, res_target *ts)
+{
+    long sys[RES_MAX], query[RES_MAX];
+    size_t ns = res_distinct(c, target, RES_SYS, sys, RES_MAX);
+    size_t nq = res_distinct(c, target, RES_QUERY, query, RES_MAX);
+    ts->sys_max = ns ? sys[ns - 1] : 0;
+    ts->query_min = nq ? query[0] : 0;
+    res_model_build(c, target, RES_MODEL_COLD, &ts->cold);
+    res_model_build(c, target, RES_MODEL_WARM, &ts->warm);
+    res_model_build(c, target, RES_MODEL_PREFILL, &ts->prefill);
+    count_cache_evidence(c, target, ts);
+    res_compare_compute(c, target, sys, ns, query, nq, &ts->cmp);
+    ts->n_sess = res_sessions_compute(c, target, &ts->cold, &ts->warm, ts->sess, RES_MAX);
+}
+
+void res_target_free(res_target *ts)
+{
+    res_model_free(&ts->cold);
+    res_model_free(&ts->warm);
+    res_model_free(&ts->prefill);
+    for (size_t i = 0; i < ts->n_sess; i++)
+        res_session_free(&ts->sess[i]);
+}
+
+void res_target_write(jsonw *w, const res_ctx *c, size_t target, const res_target *ts)
+{
+    const journal_header *h = &c->d->header;
+    const journal_target_meta *tm = target < h->n_targets ? &h->targets[target] : NULL;
+    jsonw_begin_obj(w);
+    res_kstr(w, "name", ts->name);
+    res_kstr(w, "dialect", tm ? tm->dialect : NULL);
+    res_kstr(w, "model", tm ? tm->model : NULL);
+    res_kbool(w, "simulated", tm ? tm->simulated : false);
+    res_cells_write(w, c, target, ts->name);
+    res_points_write(w, c, target);
+    jsonw_key(w, "models");
+    jsonw_begin_obj(w);
+    jsonw_key(w, "cold_ttft");
+    res_model_write(w, &ts->cold, c->level);
+    jsonw_key(w, "warm_ttft");
+    res_model_write(w, &ts->warm, c->level);
+    jsonw_key(w, "cold_server_prefill");
+    res_model_write(w, &ts->prefill, c->level);
+    jsonw_end_obj(w);
+    res_compare_write(w, &ts->cmp, c->level);
+    res_sessions_write(w, ts->sess, ts->n_sess, ts->cold.n, ts->warm.n, c->level);
+    jsonw_key(w, "cache_evidence");
+    jsonw_begin_obj(w);
+    res_kint(w, "warm_requests", (long long)ts->warm_total);
+    res_kint(w, "verified", (long long)ts->warm_verified);
+    res_kint(w, "inferred", (long long)ts->warm_inferred);
+    res_kint(w, "contaminated_warm", (long long)ts->warm_contaminated);
+    res_kint(w, "contaminated_cold", (long long)ts->cold_contaminated);
+    jsonw_end_obj(w);
+    jsonw_end_obj(w);
+}
+
+const res_speed *res_target_speed(const res_target *ts, long sys)
+{
+    return res_compare_find_speed(&ts->cmp, sys, ts->sys_max);
+}
+
+const res_overhead *res_target_over(const res_target *ts, long sys)
+{
+    return res_compare_find_over(&ts->cmp, sys, ts->sys_max);
+}
+
+const res_session *res_target_session(const res_target *ts, long count)
+{
+    const res_session *best = NULL;
+    for (size_t i = 0; i < ts->n_sess; i++) {
+        const res_session *s = &ts->sess[i];
+        if (count < 0 ? (!best || s->count > best->count) : s->count == count)
+            best = s;
+    }
+    return best;
+}

@@ -1,0 +1,366 @@
+/* results_verdicts.c - hypotheses, headline verdict, the seed's questions
+ * and the adaptive-stopping saving (results_verdicts.h).
+ *
+ * Each part is first decided (a judged hypothesis, an answer's text, the
+ * saving) and then written.
+ */
+#include "stats/results_verdicts.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- hypotheses --------------------------------------------------------------- */
+
+typedef struct judged {
+    res_est e;
+    const char *verdict; /* confirmed, refuted or inconclusive */
+    char reason[256];
+    char crit[96];
+} judged;
+
+static void hypothesis_estimate(const spec_hypothesis *h, const res_target *ts, res_est *e)
+{
+    res_est_none(e, "no data for this metric");
+    switch (h->metric) {
+    case SPEC_METRIC_OVERHEAD_FRACTION: {
+        const res_overhead *o = res_target_over(ts, h->system_prompt_tokens);
+        if (o)
+            *e = o->frac;
+        break;
+    }
+    case SPEC_METRIC_SPEEDUP: {
+        const res_speed *r = res_target_speed(ts, h->system_prompt_tokens);
+        if (r)
+            *e = r->speedup;
+        break;
+    }
+    case SPEC_METRIC_SESSION_SPEEDUP: {
+        const res_session *s = res_target_session(ts, h->query_count);
+        if (s)
+            *e = s->measured_speedup;
+        break;
+    }
+    case SPEC_METRIC_PREFILL_MS_PER_TOKEN:
+        if (ts->cold.ok)
+            *e = ts->cold.ms_per_token;
+        break;
+    }
+}
+
+/* A verdict needs the whole interval on one side of the criterion. */
+static void hypothesis_judge(const spec_hypothesis *h, const res_target *ts, double level,
+                             judged *j)
+{
+    hypothesis_estimate(h, ts, &j->e);
+    const res_est *e = &j->e;
+    j->verdict = "inconclusive";
+    bool hasmin = isfinite(h->min), hasmax = isfinite(h->max);
+    if (hasmin && hasmax)
+        snprintf(j->crit, sizeof j->crit, "between %.6g and %.6g", h->min, h->max);
+    else if (hasmin)
+        snprintf(j->crit, sizeof j->crit, ">= %.6g", h->min);
+    else if (hasmax)
+        snprintf(j->crit, sizeof j->crit, "<= %.6g", h->max);
+    else
+        snprintf(j->crit, sizeof j->crit, "(no bound)");
+    if (!e->has_ci || !isfinite(e->lo) || !isfinite(e->hi)) {
+        snprintf(j->reason, sizeof j->reason,
+                 "no interval (%s): a point estimate alone decides "
+                 "nothing",
+                 e->note[0] ? e->note : "not computable");
+        return;
+    }
+    bool inside = (!hasmin || e->lo >= h->min) && (!hasmax || e->hi <= h->max);
+    bool outside = (hasmin && e->hi < h->min) || (hasmax && e->lo > h->max);
+    const char *whole = "the whole ", *how;
+    if ((hasmin || hasmax) && inside) {
+        j->verdict = "confirmed";
+        how = "satisfies";
+    } else if (outside) {
+        j->verdict = "refuted";
+        how = "violates";
+    } else {
+        whole = "the ";
+        how = "straddles the criterion";
+    }
+    snprintf(j->reason, sizeof j->reason, "%s%.0f%% interval [%.4g, %.4g] %s %s", whole,
+             100 * level, e->lo, e->hi, how, j->crit);
+}
+
+void res_hypotheses_write(jsonw *w, const res_ctx *c, const res_target *tss, size_t nt)
+{
+    jsonw_key(w, "hypotheses");
+    jsonw_begin_arr(w);
+    for (size_t i = 0; c->s && i < c->s->n_hypotheses; i++) {
+        const spec_hypothesis *h = &c->s->hypotheses[i];
+        for (size_t t = 0; t < nt; t++) {
+            if (h->target && strcmp(h->target, tss[t].name) != 0)
+                continue;
+            judged j;
+            hypothesis_judge(h, &tss[t], c->level, &j);
+            jsonw_begin_obj(w);
+            res_kstr(w, "id", h->id);
+            res_kstr(w, "description", h->description);
+            res_kstr(w, "metric", spec_metric_name(h->metric));
+            res_kstr(w, "target", tss[t].name);
+            res_kstr(w, "criterion", j.crit);
+            res_knum(w, "min", h->min);
+            res_knum(w, "max", h->max);
+            res_kest(w, "estimate", &j.e, c->level);
+            res_kstr(w, "verdict", j.verdict);
+            res_kstr(w, "reason", j.reason);
+            jsonw_end_obj(w);
+        }
+    }
+    jsonw_end_arr(w);
+}
+
+/* ---- headline verdict and comparison of targets ------------------------------- */
+
+static void recommendation(const res_target *tss, size_t nt, char *rec, size_t len)
+{
+    size_t best = 0;
+    double bestv = INFINITY;
+    for (size_t t = 0; t < nt; t++) {
+        const res_session *s = res_target_session(&tss[t], -1);
+        if (s && isfinite(s->warm_total.value) && s->warm_total.value < bestv) {
+            bestv = s->warm_total.value;
+            best = t;
+        }
+    }
+    if (isfinite(bestv))
+        snprintf(rec, len,
+                 "%s has the shortest cached session total (%.0f ms, point estimate; see "
+                 "comparison for intervals).",
+                 tss[best].name, bestv);
+    else
+        snprintf(rec, len, "No target has complete cached sessions to compare.");
+}
+
+static void comparison_write(jsonw *w, const res_ctx *c, const res_target *tss, size_t nt,
+                             const res_est *none)
+{
+    jsonw_key(w, "comparison");
+    jsonw_begin_arr(w);
+    for (size_t t = 0; t < nt; t++) {
+        const res_target *x = &tss[t];
+        const res_speed *rs = res_target_speed(x, -1);
+        const res_session *ss = res_target_session(x, -1);
+        res_est cold, warm;
+        size_t n1 = 0, n2 = 0;
+        double *cv = res_collect(c, t, x->sys_max, x->query_min, -1, SPEC_COLD, 1, &n1);
+        double *wv = res_collect(c, t, x->sys_max, x->query_min, -1, SPEC_WARM, 1, &n2);
+        res_est_mean(cv, cv ? n1 : 0, c->level, &cold, "no cold requests");
+        res_est_mean(wv, wv ? n2 : 0, c->level, &warm, "no warm requests");
+        free(cv);
+        free(wv);
+        jsonw_begin_obj(w);
+        res_kstr(w, "target", x->name);
+        res_kint(w, "system_prompt_tokens", x->sys_max);
+        res_kest(w, "cold_ttft_ms", &cold, c->level);
+        res_kest(w, "warm_ttft_ms", &warm, c->level);
+        res_kest(w, "speedup", rs ? &rs->speedup : none, c->level);
+        res_kest(w, "session_total_ms", ss ? &ss->warm_total : none, c->level);
+        jsonw_end_obj(w);
+    }
+    jsonw_end_arr(w);
+}
+
+void res_verdict_write(jsonw *w, const res_ctx *c, const res_target *tss, size_t nt)
+{
+    const res_target *ts = &tss[0];
+    const res_overhead *o = res_target_over(ts, -1);
+    const res_speed *r = res_target_speed(ts, -1);
+    char sum[1024], b1[256], b2[256];
+    res_est none;
+    res_est_none(&none, "not measured");
+    res_est_format(b1, sizeof b1, o ? &o->frac : &none, 100, "%");
+    res_est_format(b2, sizeof b2, r ? &r->speedup : &none, 1, "x");
+    snprintf(sum, sizeof sum,
+             "%s: at %ld system-prompt tokens the system prompt is %s of cold time to first "
+             "token, and the prefix cache makes follow-ups %s faster.",
+             ts->name, ts->sys_max, b1, b2);
+    jsonw_key(w, "verdict");
+    jsonw_begin_obj(w);
+    res_kstr(w, "summary", sum);
+    res_kint(w, "system_prompt_tokens", ts->sys_max);
+    res_kest(w, "overhead_fraction", o ? &o->frac : &none, c->level);
+    res_kest(w, "speedup", r ? &r->speedup : &none, c->level);
+    res_kest(w, "prefill_ms_per_token", ts->cold.ok ? &ts->cold.ms_per_token : &none, c->level);
+    res_kest(w, "prefill_tokens_per_second", ts->cold.ok ? &ts->cold.tokens_per_s : &none,
+             c->level);
+    if (nt > 1) {
+        char rec[512];
+        recommendation(tss, nt, rec, sizeof rec);
+        res_kstr(w, "recommendation", rec);
+    }
+    jsonw_end_obj(w);
+    if (nt > 1)
+        comparison_write(w, c, tss, nt, &none);
+}
+
+/* ---- the seed's four questions ------------------------------------------------ */
+
+static void answer_write(jsonw *w, int id, const char *question, const char *answer,
+                         const res_est *e, double level)
+{
+    jsonw_begin_obj(w);
+    res_kint(w, "id", id);
+    res_kstr(w, "question", question);
+    res_kstr(w, "answer", answer);
+    jsonw_key(w, "estimate");
+    if (e)
+        res_est_write(w, e, level);
+    else
+        jsonw_null(w);
+    jsonw_end_obj(w);
+}
+
+static void answer_overhead(char *a, size_t len, const res_overhead *o, const char *name)
+{
+    char b1[256];
+    if (!o) {
+        snprintf(a, len,
+                 "Not measured: the overhead needs cold requests with and without "
+                 "a system prompt (system_prompt_tokens 0).");
+        return;
+    }
+    res_est_format(b1, sizeof b1, &o->frac, 100, "%");
+    snprintf(a, len,
+             "With a %ld-token system prompt, %s of the cold time to first token is the "
+             "system prompt: %.4g ms with it vs %.4g ms without (%s).",
+             o->sys, b1, o->tl, o->t0, name);
+}
+
+static void answer_cache_help(char *a, size_t len, const res_speed *r)
+{
+    char b1[256], b2[256];
+    if (!r) {
+        snprintf(a, len, "Not measured: needs both cold and warm requests.");
+        return;
+    }
+    res_est_format(b1, sizeof b1, &r->speedup, 1, "x");
+    res_est_format(b2, sizeof b2, &r->hl, 1, " ms");
+    snprintf(a, len,
+             "A follow-up request with the %ld-token prefix cached reaches its first token "
+             "%s faster than a cold one; it saves %s per request (Mann-Whitney p = %.2g, "
+             "Holm-adjusted %.2g).",
+             r->sys, b1, b2, r->p, r->p_holm);
+}
+
+static void answer_cache_works(char *a, size_t len, const res_speed *r, const res_target *ts)
+{
+    const char *works = "cannot tell";
+    if (r && r->speedup.has_ci)
+        works = r->speedup.lo > 1.0   ? "yes: the whole speedup interval is above 1"
+                : r->speedup.hi < 1.0 ? "no: warm requests are slower"
+                                      : "not shown: the speedup interval includes 1";
+    snprintf(a, len,
+             "Cache working: %s. Evidence: of %zu warm requests, %zu had the server's "
+             "cached-token count confirm the reuse (verified), %zu were assumed (inferred: the "
+             "server reports no cached count), %zu were contaminated.",
+             works, ts->warm_total, ts->warm_verified, ts->warm_inferred, ts->warm_contaminated);
+}
+
+static void answer_pursue(char *a, size_t len, const res_session *s)
+{
+    char b1[256];
+    if (!(s && isfinite(s->cold_total.value) && isfinite(s->warm_total.value))) {
+        snprintf(a, len, "Not measured: needs complete cold and warm sessions.");
+        return;
+    }
+    res_est_format(b1, sizeof b1, &s->measured_speedup, 1, "x");
+    snprintf(a, len,
+             "A %ld-query session with a %ld-token system prompt took %.4g ms without the "
+             "cache and %.4g ms with it: measured session speedup %s, saving %.4g ms per "
+             "session; the seed's arithmetic predicted %.3gx.",
+             s->count, s->sys, s->cold_total.value, s->warm_total.value, b1,
+             s->cold_total.value - s->warm_total.value, s->theoretical);
+}
+
+void res_questions_write(jsonw *w, const res_ctx *c, const res_target *ts)
+{
+    char a[1024];
+    const res_overhead *o = res_target_over(ts, -1);
+    const res_speed *r = res_target_speed(ts, -1);
+    const res_session *s = res_target_session(ts, -1);
+    jsonw_key(w, "questions");
+    jsonw_begin_arr(w);
+    answer_overhead(a, sizeof a, o, ts->name);
+    answer_write(w, 1, "How much overhead does the system prompt add?", a, o ? &o->frac : NULL,
+                 c->level);
+    answer_cache_help(a, sizeof a, r);
+    answer_write(w, 2, "How much could the KV cache help?", a, r ? &r->speedup : NULL, c->level);
+    answer_cache_works(a, sizeof a, r, ts);
+    answer_write(w, 3, "Is the server's cache working; is this server the right choice?", a,
+                 r ? &r->speedup : NULL, c->level);
+    answer_pursue(a, sizeof a, s);
+    answer_write(w, 4, "Should we pursue this?", a, s ? &s->measured_speedup : NULL, c->level);
+    jsonw_end_arr(w);
+}
+
+/* ---- adaptive stopping -------------------------------------------------------- */
+
+typedef struct stop_saving {
+    long not_run; /* trials the fixed design would have run in addition */
+    double saved; /* their expected request time, ms */
+} stop_saving;
+
+/* Per cell: (repetitions - trials run) x the cell's mean request time. */
+static void stopping_compute(const res_ctx *c, stop_saving *out)
+{
+    const journal_data *d = c->d;
+    out->saved = 0;
+    out->not_run = 0;
+    for (size_t i = 0; i < d->n_trials; i++) {
+        const trial_record *t = &d->trials[i];
+        if (t->kind != PLAN_MEASURE)
+            continue;
+        bool first = true;
+        for (size_t j = 0; j < i && first; j++)
+            first = !(d->trials[j].kind == PLAN_MEASURE && d->trials[j].target == t->target &&
+                      d->trials[j].cell == t->cell);
+        if (!first)
+            continue;
+        size_t n = 0;
+        double tot = 0;
+        for (size_t j = i; j < d->n_trials; j++) {
+            const trial_record *u = &d->trials[j];
+            if (u->kind != PLAN_MEASURE || u->target != t->target || u->cell != t->cell)
+                continue;
+            n++;
+            for (size_t k = 0; k < u->n_turns; k++)
+                if (isfinite(u->turns[k].ttft_ms) && u->turns[k].ttft_ms >= 0)
+                    tot +=
+                        isfinite(u->turns[k].total_ms) ? u->turns[k].total_ms : u->turns[k].ttft_ms;
+        }
+        long missing = c->s->repetitions - (long)n;
+        if (missing > 0 && n > 0) {
+            out->not_run += missing;
+            out->saved += (double)missing * tot / (double)n;
+        }
+    }
+}
+
+void res_stopping_write(jsonw *w, const res_ctx *c)
+{
+    jsonw_key(w, "adaptive_stopping");
+    if (!c->s || !c->s->stop.enabled) {
+        jsonw_null(w);
+        return;
+    }
+    stop_saving sv;
+    stopping_compute(c, &sv);
+    jsonw_begin_obj(w);
+    res_knum(w, "target_rel_ci", c->s->stop.target_rel_ci);
+    res_kint(w, "min_repetitions", c->s->stop.min_repetitions);
+    res_kint(w, "trials_not_run", sv.not_run);
+    res_knum(w, "saving_server_seconds", sv.saved / 1000.0);
+    res_kstr(w, "method",
+             "per cell: (repetitions - trials run) x the cell's mean measured request "
+             "time (total, else ttft) per trial, against the fixed design");
+    jsonw_end_obj(w);
+}
