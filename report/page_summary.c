@@ -128,7 +128,7 @@ static void title_block(rdoc *d, const rr_results *r)
 
 static void verdict_block(rdoc *d, const rr_results *r)
 {
-    char b[256], tok[32];
+    char b[1024], tok[32];
     double w = d->right - d->left;
     double top = d->y;
     int lines = doc_lines(d, 1, 11, w - 24, r->summary[0] ? r->summary : "No verdict.");
