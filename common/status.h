@@ -15,28 +15,28 @@
 
 typedef enum kv_status {
     KV_OK = 0,
-    KV_ERR_USAGE,     /* bad command line */
-    KV_ERR_INPUT,     /* bad input file: spec, journal, CSV, results.json */
-    KV_ERR_IO,        /* file system error */
-    KV_ERR_NOMEM,     /* allocation failed */
-    KV_ERR_NET,       /* connection refused, reset, DNS */
-    KV_ERR_TIMEOUT,   /* a connect / first-token / total timeout expired */
-    KV_ERR_HTTP,      /* the server answered with an error status */
-    KV_ERR_PROTOCOL,  /* the server's reply did not parse or broke its format */
-    KV_ERR_STATS,     /* not enough or degenerate data for a statistic */
-    KV_ERR_LOCKED,    /* another process holds the journal lock */
-    KV_ERR_INTERRUPT, /* stopped by a signal */
+    KV_ERR_USAGE,       /* bad command line */
+    KV_ERR_INPUT,       /* bad input file: spec, journal, CSV, results.json */
+    KV_ERR_IO,          /* file system error */
+    KV_ERR_NOMEM,       /* allocation failed */
+    KV_ERR_NET,         /* connection refused, reset, DNS */
+    KV_ERR_TIMEOUT,     /* a connect / first-token / total timeout expired */
+    KV_ERR_HTTP,        /* the server answered with an error status */
+    KV_ERR_PROTOCOL,    /* the server's reply did not parse or broke its format */
+    KV_ERR_STATS,       /* not enough or degenerate data for a statistic */
+    KV_ERR_LOCKED,      /* another process holds the journal lock */
+    KV_ERR_INTERRUPT,   /* stopped by a signal */
     KV_ERR_UNSUPPORTED, /* the target or build does not offer this */
-    KV_ERR_INTERNAL   /* a library failed in a way that should not happen */
+    KV_ERR_INTERNAL     /* a library failed in a way that should not happen */
 } kv_status;
 
 /* Documented process exit codes (kvproof --help, README). */
 enum {
     KV_EXIT_OK = 0,
-    KV_EXIT_FAILURE = 1,     /* the command ran but failed (server errors, I/O) */
-    KV_EXIT_USAGE = 2,       /* bad command line, or command not available yet */
-    KV_EXIT_INPUT = 3,       /* invalid input file (spec, journal, CSV, results) */
-    KV_EXIT_TARGET = 4,      /* target unreachable or answering errors */
+    KV_EXIT_FAILURE = 1,      /* the command ran but failed (server errors, I/O) */
+    KV_EXIT_USAGE = 2,        /* bad command line, or command not available yet */
+    KV_EXIT_INPUT = 3,        /* invalid input file (spec, journal, CSV, results) */
+    KV_EXIT_TARGET = 4,       /* target unreachable or answering errors */
     KV_EXIT_INTERRUPTED = 130 /* SIGINT: stopped cleanly, resumable */
 };
 

@@ -39,13 +39,13 @@ typedef struct client_request {
     size_t n_messages;
     long max_output_tokens;
     double temperature;
-    bool no_cache;             /* ask the server not to reuse cached prefixes
-                                  (llama.cpp cache_prompt:false); ignored where the
-                                  dialect has no such switch */
+    bool no_cache; /* ask the server not to reuse cached prefixes
+                      (llama.cpp cache_prompt:false); ignored where the
+                      dialect has no such switch */
     double timeout_connect_s;
     double timeout_first_token_s;
     double timeout_total_s;
-    long retries;              /* extra attempts for retryable failures */
+    long retries; /* extra attempts for retryable failures */
 } client_request;
 
 kv_status client_new(client **out, char *err) KV_MUST_USE;
@@ -70,8 +70,7 @@ kv_status client_tokenize(client *c, const spec_target *t, spec_api api, const c
 
 /* Asks the server to drop its prefix cache (vLLM /reset_prefix_cache, SGLang
  * /flush_cache, llama.cpp /slots/0?action=erase); KV_ERR_UNSUPPORTED if none. */
-kv_status client_reset_cache(client *c, const spec_target *t, spec_api api,
-                             char *err) KV_MUST_USE;
+kv_status client_reset_cache(client *c, const spec_target *t, spec_api api, char *err) KV_MUST_USE;
 
 /* Like client_call; also hands back the response headers ("Name: value"
  * lines joined with '\n', malloc'd) in *headers when headers is not NULL. */

@@ -39,10 +39,17 @@ static void caption(rdoc *d, double y, const char *s)
         d->y = keep;
 }
 
+/* True when a model's regressor is the prompt length (Figures 1, 2, 5);
+ * a warm model may be fitted on new (uncached) tokens instead. */
+static int on_prompt_axis(const rr_model *m)
+{
+    return m->present && (m->x[0] == '\0' || strcmp(m->x, "prompt_tokens") == 0);
+}
+
 /* Draws a model's bands and curve. */
 static void draw_model(plot *p, const rr_model *m, rgb c, int with_pi)
 {
-    if (!m->present || m->n_curve < 2)
+    if (!on_prompt_axis(m) || m->n_curve < 2)
         return;
     size_t n = m->n_curve;
     double *buf = malloc(6 * n * sizeof *buf);
@@ -131,9 +138,10 @@ static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, do
         pages_target_label(r, t, tl, sizeof tl);
         for (int warm = 0; warm < 2; warm++) {
             const rr_model *m = warm ? &r->targets[t].warm_ttft : &r->targets[t].cold_ttft;
-            snprintf(labels[n], sizeof labels[n], "%s%s%s, %s model", r->n_targets > 1 ? tl : "",
+            snprintf(labels[n], sizeof labels[n], "%s%s%s%s%s%s", r->n_targets > 1 ? tl : "",
                      r->n_targets > 1 ? ": " : "", warm ? "warm" : "cold",
-                     m->present ? m->chosen : "no");
+                     on_prompt_axis(m) ? ", " : "", on_prompt_axis(m) ? m->chosen : "",
+                     on_prompt_axis(m) ? " model" : "");
             items[n] =
                 (plot_legend_item){labels[n], pages_colour(t, warm), 0, pages_marker(t, warm), 1};
             n++;
@@ -147,8 +155,14 @@ static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, do
     items[n] = (plot_legend_item){labels[n], DOC_GREY, 2, MARK_CIRCLE, 1};
     n++;
     plot_legend(&p, items, n, 0);
-    char cap[512];
-    char thin_note[200] = "";
+    char cap[1024];
+    char thin_note[200] = "", other[200] = "";
+    for (size_t t = 0; t < r->n_targets; t++)
+        if (r->targets[t].warm_ttft.present && !on_prompt_axis(&r->targets[t].warm_ttft))
+            snprintf(other, sizeof other,
+                     " The warm model is fitted on %s, not on prompt tokens, so its curve is "
+                     "not drawn here (see Models).",
+                     r->targets[t].warm_ttft.x);
     if (thin && drawn < total)
         snprintf(thin_note, sizeof thin_note,
                  " With %zu requests, markers falling on the same 0.5 pt spot are drawn once "
@@ -163,45 +177,72 @@ static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, do
                         "reaches zero; see Figure 1)"
                       : " and 95% prediction band for a single request",
              thin_note);
+    size_t len = strlen(cap);
+    snprintf(cap + len, sizeof cap - len, "%s", other);
     caption(d, y + h + 32, cap);
 }
 
-static void speedup_figure(rdoc *d, const rr_results *r, double y, double h)
+/* ---- small sets of distinct values ---- */
+
+static int add_distinct(long *vals, int n, int cap, long v)
 {
-    /* Categories: distinct system-prompt lengths over all targets, sorted. */
-    long lens[64];
-    int nl = 0;
-    for (size_t t = 0; t < r->n_targets; t++)
-        for (size_t i = 0; i < r->targets[t].n_speedup; i++) {
-            long L = r->targets[t].speedup[i].system_prompt_tokens;
-            int k = 0;
-            while (k < nl && lens[k] != L)
-                k++;
-            if (k == nl && nl < 64)
-                lens[nl++] = L;
-        }
-    for (int i = 1; i < nl; i++)
-        for (int j = i; j > 0 && lens[j - 1] > lens[j]; j--) {
-            long tmp = lens[j];
-            lens[j] = lens[j - 1];
-            lens[j - 1] = tmp;
-        }
-    char labs[64][24];
-    const char *cats[64];
+    for (int i = 0; i < n; i++)
+        if (vals[i] == v)
+            return n;
+    if (n < cap)
+        vals[n++] = v;
+    for (int i = n - 1; i > 0 && vals[i - 1] > vals[i]; i--) {
+        long t = vals[i];
+        vals[i] = vals[i - 1];
+        vals[i - 1] = t;
+    }
+    return n;
+}
+
+static int index_of(const long *vals, int n, long v)
+{
+    for (int i = 0; i < n; i++)
+        if (vals[i] == v)
+            return i;
+    return -1;
+}
+
+/* Category labels for system-prompt lengths. */
+static void length_cats(const long *lens, int nl, char labs[][24], const char **cats)
+{
     for (int i = 0; i < nl; i++) {
         snprintf(labs[i], sizeof labs[i], "%ld", lens[i]);
         cats[i] = labs[i];
     }
+}
+
+/* The marker of the qi-th query length (one length: the target's marker). */
+static plot_marker query_marker(size_t t, int qi, int nq)
+{
+    static const plot_marker m[] = {MARK_CIRCLE, MARK_TRIANGLE, MARK_SQUARE, MARK_DIAMOND};
+    return nq <= 1 ? pages_marker(t, 1) : m[qi % 4];
+}
+
+static void speedup_figure(rdoc *d, const rr_results *r, double y, double h)
+{
+    long lens[64], qs[8];
+    int nl = 0, nq = 0;
     double lo = 0.8, hi = 1.25;
     for (size_t t = 0; t < r->n_targets; t++)
         for (size_t i = 0; i < r->targets[t].n_speedup; i++) {
-            const rr_est *e = &r->targets[t].speedup[i].speedup;
+            const rr_speedup *sp = &r->targets[t].speedup[i];
+            nl = add_distinct(lens, nl, 64, sp->system_prompt_tokens);
+            nq = add_distinct(qs, nq, 8, sp->query_tokens);
+            const rr_est *e = &sp->speedup;
             double a = isnan(e->lo) ? e->value : e->lo, b = isnan(e->hi) ? e->value : e->hi;
             if (a > 0)
                 lo = fmin(lo, a);
             if (b > 0)
                 hi = fmax(hi, b);
         }
+    char labs[64][24];
+    const char *cats[64];
+    length_cats(lens, nl, labs, cats);
     plot_axis xa = {PLOT_CATEGORY, 0, 0, "system prompt length (tokens)", cats, nl};
     plot_axis ya = {PLOT_LOG, 0, 0, "speedup, cold ÷ warm TTFT (×)", NULL, 0};
     plot_nice_range(&xa, 0, 0, 0);
@@ -212,45 +253,63 @@ static void speedup_figure(rdoc *d, const rr_results *r, double y, double h)
     plot_begin(&p, d, "speedup", x, y, w, h, &xa, &ya);
     plot_title(&p, "Figure 3. Warm-vs-cold speedup per system-prompt length");
     plot_hline(&p, 1, DOC_GREY, 0.8, 1);
-    plot_legend_item items[8];
-    char labels[8][128];
+    size_t slots = r->n_targets * (size_t)(nq ? nq : 1);
+    double slot_w = slots > 1 ? 0.7 / (double)slots : 0;
+    plot_legend_item items[24];
+    char labels[24][128];
     int ni = 0;
     for (size_t t = 0; t < r->n_targets; t++) {
-        double off = r->n_targets > 1 ? ((double)t - (r->n_targets - 1) / 2.0) * 0.18 : 0;
         rgb c = pages_colour(t, 1);
         for (size_t i = 0; i < r->targets[t].n_speedup; i++) {
-            const rr_speedup *s = &r->targets[t].speedup[i];
-            int k = 0;
-            while (k < nl && lens[k] != s->system_prompt_tokens)
-                k++;
-            double cx = k + 1 + off;
-            plot_whisker(&p, cx, s->speedup.lo, s->speedup.hi, 4, c, 1.0);
-            double xs[1] = {cx}, ys[1] = {s->speedup.value};
-            plot_markers(&p, pages_marker(t, 1), 1, 5, c, xs, ys, 1, 0);
-            if (isnan(s->speedup.value))
+            const rr_speedup *sp = &r->targets[t].speedup[i];
+            int k = index_of(lens, nl, sp->system_prompt_tokens);
+            int qi = index_of(qs, nq, sp->query_tokens);
+            size_t slot = t * (size_t)(nq ? nq : 1) + (size_t)(qi < 0 ? 0 : qi);
+            double cx = k + 1 + ((double)slot - ((double)slots - 1) / 2) * slot_w;
+            plot_whisker(&p, cx, sp->speedup.lo, sp->speedup.hi, 3.5, c, 1.0);
+            double xs[1] = {cx}, ys[1] = {sp->speedup.value};
+            plot_markers(&p, query_marker(t, qi, nq), 1, 5, c, xs, ys, 1, 0);
+            if (isnan(sp->speedup.value))
                 doc_text(d, 0, 7, plot_px(&p, cx), d->ph - plot_py(&p, 1) - 5, 2, DOC_GREY, "n/a");
-            if (!isnan(s->speedup.value) && s->speedup.value > 0) {
+            /* Value labels while they cannot collide: one series, or two
+             * targets labelled on opposite sides. */
+            if (slots <= 2 && !isnan(sp->speedup.value) && sp->speedup.value > 0) {
                 char v[64], num[48];
-                snprintf(v, sizeof v, "%s×", rfmt_num(s->speedup.value, num, sizeof num));
-                double top = isnan(s->speedup.hi) ? s->speedup.value : s->speedup.hi;
-                doc_text(d, 1, 7, plot_px(&p, cx) + 6, d->ph - plot_py(&p, top) + 4, 0, c, v);
+                snprintf(v, sizeof v, "%s×", rfmt_num(sp->speedup.value, num, sizeof num));
+                double top = isnan(sp->speedup.hi) ? sp->speedup.value : sp->speedup.hi;
+                int left = slots == 2 && slot == 0;
+                doc_text(d, 1, 7, plot_px(&p, cx) + (left ? -6 : 6), d->ph - plot_py(&p, top) + 4,
+                         left ? 1 : 0, c, v);
             }
         }
-        if (ni < 8) {
-            char tl[96];
-            snprintf(labels[ni], sizeof labels[ni], "%s speedup with 95%% CI",
-                     pages_target_label(r, t, tl, sizeof tl));
-            items[ni] = (plot_legend_item){labels[ni], c, 0, pages_marker(t, 1), 1};
+        for (int qi = 0; qi < (nq ? nq : 1) && ni < 20; qi++) {
+            char tl[96], ql[48] = "";
+            if (nq > 1)
+                snprintf(ql, sizeof ql, ", %ld-token query", qs[qi]);
+            snprintf(labels[ni], sizeof labels[ni], "%s%s (95%% CI)",
+                     pages_target_label(r, t, tl, sizeof tl), ql);
+            items[ni] = (plot_legend_item){labels[ni], c, 0, query_marker(t, qi, nq), 1};
             ni++;
         }
     }
     snprintf(labels[ni], sizeof labels[ni], "1× = no speedup");
-    items[ni++] = (plot_legend_item){labels[ni - 1], DOC_GREY, 3, MARK_CIRCLE, 1};
+    items[ni] = (plot_legend_item){labels[ni], DOC_GREY, 3, MARK_CIRCLE, 1};
+    ni++;
     plot_legend(&p, items, ni, 0);
     caption(d, y + h + 32,
-            "Figure 3 caption: speedup = cold TTFT ÷ warm TTFT (ratio of geometric means over "
-            "paired trials) with its 95% confidence interval; log scale. A point above the "
-            "dashed line means the cache made the first token arrive sooner.");
+            "Figure 3 caption: speedup = cold TTFT ÷ warm TTFT (ratio of geometric means) with "
+            "its 95% confidence interval; log scale; values in the Tests table. A point above "
+            "the dashed line means the cache made the first token arrive sooner.");
+}
+
+/* The session with the most queries (the seed's "10 queries" picture). */
+static const rr_session *longest_session(const rr_target *t)
+{
+    const rr_session *best = &t->sessions[0];
+    for (size_t i = 1; i < t->n_sessions; i++)
+        if (t->sessions[i].query_count > best->query_count)
+            best = &t->sessions[i];
+    return best;
 }
 
 static void session_figure(rdoc *d, const rr_results *r, double y, double h)
@@ -259,7 +318,7 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
     long qmax = 1;
     for (size_t t = 0; t < r->n_targets; t++)
         if (r->targets[t].n_sessions) {
-            const rr_session *s = &r->targets[t].sessions[0];
+            const rr_session *s = longest_session(&r->targets[t]);
             qmax = s->query_count > qmax ? s->query_count : qmax;
             for (size_t i = 0; i < s->n_cum_cold; i++)
                 hi = fmax(hi, isnan(s->cum_cold[i].estimate.hi) ? s->cum_cold[i].estimate.value
@@ -279,7 +338,7 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
     }
     plot_axis xa = {PLOT_LINEAR, 0, 0, "query number in the session", NULL, 0};
     plot_axis ya = {PLOT_LINEAR, 0, 0, "cumulative time to first token (s)", NULL, 0};
-    plot_nice_range(&xa, 0, (double)qmax, 1);
+    plot_nice_range(&xa, 0, (double)(qmax < 2 ? 2 : qmax), 1);
     plot_nice_range(&ya, 0, hi / 1000.0, 1);
     double x, w;
     area(d, &x, &w);
@@ -296,7 +355,7 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
         if (!r->targets[t].n_sessions)
             continue;
         any = 1;
-        const rr_session *s = &r->targets[t].sessions[0];
+        const rr_session *s = longest_session(&r->targets[t]);
         for (int warm = 0; warm < 2; warm++) {
             const rr_cum *proj = warm ? s->proj_warm : s->proj_cold;
             size_t np = warm ? s->n_proj_warm : s->n_proj_cold;
@@ -342,17 +401,20 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
     ni++;
     if (any)
         plot_legend(&p, items, ni, 0);
-    char cap[512] = "Figure 4 caption: cumulative time to first token over the queries of one "
-                    "session. Cold: every query pays for the whole system prompt; warm: the "
-                    "first query fills the cache, later queries reuse it. Points: measured, "
-                    "with 95% intervals; dashed: the fitted model's projection.";
-    if (any && r->targets[0].n_sessions) {
-        const rr_session *s = &r->targets[0].sessions[0];
+    char cap[1024] = "Figure 4 caption: cumulative time to first token over the queries of one "
+                     "session. Cold: every query pays for the whole system prompt; warm: the "
+                     "first query fills the cache, later queries reuse it. Points: measured, "
+                     "with 95% intervals; dashed: the fitted model's projection.";
+    for (size_t t = 0; t < r->n_targets; t++) {
+        if (!r->targets[t].n_sessions)
+            continue;
+        const rr_session *s = longest_session(&r->targets[t]);
         char a[48], b[48];
         size_t len = strlen(cap);
         snprintf(cap + len, sizeof cap - len,
-                 " Measured session speedup %s×; the seed's arithmetic (first cold, then warm) "
-                 "predicts %s×.",
+                 " %s%s: measured session speedup %s×; the seed's arithmetic (first cold, then "
+                 "warm) predicts %s×.",
+                 r->n_targets > 1 ? "" : "Session", r->n_targets > 1 ? r->targets[t].name : "",
                  rfmt_num(s->measured_speedup.value, a, sizeof a),
                  rfmt_num(s->theoretical_speedup, b, sizeof b));
     }
@@ -366,7 +428,8 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
     for (size_t t = 0; t < r->n_targets; t++)
         for (int warm = 0; warm < 2; warm++) {
             const rr_model *m = warm ? &r->targets[t].warm_ttft : &r->targets[t].cold_ttft;
-            for (size_t i = 0; m->present && i < m->n_residuals; i++) {
+            int use = by_order ? m->present : on_prompt_axis(m);
+            for (size_t i = 0; use && i < m->n_residuals; i++) {
                 double xv = by_order ? m->residuals[i].order : m->residuals[i].x;
                 if (isnan(xv) || isnan(m->residuals[i].residual))
                     continue;
@@ -412,7 +475,7 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
     for (size_t t = 0; t < r->n_targets; t++)
         for (int warm = 0; warm < 2; warm++) {
             const rr_model *m = warm ? &r->targets[t].warm_ttft : &r->targets[t].cold_ttft;
-            if (!m->present || m->n_residuals == 0)
+            if (!(by_order ? m->present : on_prompt_axis(m)) || m->n_residuals == 0)
                 continue;
             double *xs = malloc(m->n_residuals * sizeof *xs);
             double *ys = malloc(m->n_residuals * sizeof *ys);
@@ -455,34 +518,24 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
 
 static void box_figure(rdoc *d, const rr_results *r, double y, double h)
 {
-    long lens[64];
-    int nl = 0;
+    long lens[64], qs[8];
+    int nl = 0, nq = 0;
     double lo = INFINITY, hi = -INFINITY;
     for (size_t t = 0; t < r->n_targets; t++)
         for (size_t i = 0; i < r->targets[t].n_cells; i++) {
             const rr_cell *c = &r->targets[t].cells[i];
-            int k = 0;
-            while (k < nl && lens[k] != c->system_prompt_tokens)
-                k++;
-            if (k == nl && nl < 64)
-                lens[nl++] = c->system_prompt_tokens;
+            if (c->query_count > 1 || c->turn > 1)
+                continue; /* session cells are in the session figure */
+            nl = add_distinct(lens, nl, 64, c->system_prompt_tokens);
+            nq = add_distinct(qs, nq, 8, c->query_tokens);
             if (c->min > 0)
                 lo = fmin(lo, c->min);
             if (!isnan(c->max))
                 hi = fmax(hi, c->max);
         }
-    for (int i = 1; i < nl; i++)
-        for (int j = i; j > 0 && lens[j - 1] > lens[j]; j--) {
-            long tmp = lens[j];
-            lens[j] = lens[j - 1];
-            lens[j - 1] = tmp;
-        }
     char labs[64][24];
     const char *cats[64];
-    for (int i = 0; i < nl; i++) {
-        snprintf(labs[i], sizeof labs[i], "%ld", lens[i]);
-        cats[i] = labs[i];
-    }
+    length_cats(lens, nl, labs, cats);
     plot_axis xa = {PLOT_CATEGORY, 0, 0, "system prompt length (tokens)", cats, nl};
     plot_axis ya = {PLOT_LOG, 0, 0, "time to first token (ms)", NULL, 0};
     plot_nice_range(&xa, 0, 0, 0);
@@ -492,20 +545,22 @@ static void box_figure(rdoc *d, const rr_results *r, double y, double h)
     plot p;
     plot_begin(&p, d, "boxplots", x, y, w, h, &xa, &ya);
     plot_title(&p, "Figure 7. Distribution of time to first token per cell");
-    size_t series = r->n_targets * 2;
-    double slot = 0.8 / (double)(series ? series : 1);
-    double half = fmin(14, slot * w / (nl ? nl : 1) * 0.35);
+    /* Slots within a length: target, then query length, then cold / warm. */
+    size_t per_t = (size_t)(nq ? nq : 1) * 2, slots = r->n_targets * per_t;
+    double slot = 0.84 / (double)(slots ? slots : 1);
+    double half = fmin(14, slot * w / (nl ? nl : 1) * 0.36);
     plot_legend_item items[8];
     char labels[8][128];
     int ni = 0;
     for (size_t t = 0; t < r->n_targets; t++) {
         for (size_t i = 0; i < r->targets[t].n_cells; i++) {
             const rr_cell *c = &r->targets[t].cells[i];
-            int k = 0;
-            while (k < nl && lens[k] != c->system_prompt_tokens)
-                k++;
-            size_t sidx = t * 2 + (size_t)c->warm;
-            double cx = k + 1 - 0.4 + slot * ((double)sidx + 0.5);
+            if (c->query_count > 1 || c->turn > 1)
+                continue;
+            int k = index_of(lens, nl, c->system_prompt_tokens);
+            int qi = index_of(qs, nq, c->query_tokens);
+            size_t sidx = t * per_t + (size_t)(qi < 0 ? 0 : qi) * 2 + (size_t)c->warm;
+            double cx = k + 1 - 0.42 + slot * ((double)sidx + 0.5);
             plot_box(&p, cx, half, c->q1, c->median.value, c->q3, c->whisker_low, c->whisker_high,
                      c->outliers, c->n_outliers, pages_colour(t, c->warm));
         }
@@ -518,11 +573,25 @@ static void box_figure(rdoc *d, const rr_results *r, double y, double h)
             ni++;
         }
     }
-    plot_legend(&p, items, ni, 3);
-    caption(d, y + h + 32,
-            "Figure 7 caption: box = quartiles, thick line = median, whiskers = most extreme "
-            "values within 1.5 IQR of the box (Tukey), open circles = outliers (kept, not "
-            "removed). Log scale. Counts per cell are in the cell table.");
+    plot_legend(&p, items, ni, 0);
+    char cap[700], order[200] = "";
+    if (nq > 1) {
+        size_t len = 0;
+        len += (size_t)snprintf(order, sizeof order,
+                                " Within each length the boxes run by query "
+                                "length (");
+        for (int i = 0; i < nq && len < sizeof order; i++)
+            len += (size_t)snprintf(order + len, sizeof order - len, "%s%ld", i ? ", " : "", qs[i]);
+        if (len < sizeof order)
+            snprintf(order + len, sizeof order - len, " tokens), cold before warm.");
+    }
+    snprintf(cap, sizeof cap,
+             "Figure 7 caption: box = quartiles, thick line = median, whiskers = most extreme "
+             "values within 1.5 IQR of the box (Tukey), open circles = outliers (kept, not "
+             "removed). Log scale; one-query cells (session cells are in Figure 4). Counts per "
+             "cell are in the cell table.%s",
+             order);
+    caption(d, y + h + 32, cap);
 }
 
 void pages_figures(rdoc *d, const rr_results *r)
@@ -549,6 +618,6 @@ void pages_figures(rdoc *d, const rr_results *r)
     residual_figure(d, r, 1, y, h - 20);
     doc_new_page(d);
     y = d->y + 14;
-    box_figure(d, r, y, 320);
-    d->y = y + 320 + 80;
+    box_figure(d, r, y, 430);
+    d->y = y + 430 + 80;
 }

@@ -108,8 +108,8 @@ static void title_block(rdoc *d, const rr_results *r)
             }
         snprintf(b, sizeof b, "Target %s: %s server%s%s%s, model %s%s%s%s", t->name,
                  t->dialect[0] ? t->dialect : "unknown", ver[0] ? " " : "", ver,
-                 t->simulated ? " (SIMULATED)" : "", t->model[0] ? t->model : "n/a",
-                 url[0] ? " at " : "", url, "");
+                 t->simulated && !strstr(ver, "simulated") ? " (SIMULATED)" : "",
+                 t->model[0] ? t->model : "n/a", url[0] ? " at " : "", url, "");
         doc_paragraph(d, 0, 8.5, d->left, d->right - d->left, DOC_BLACK, b);
     }
     char c1[32], c2[32], c3[32], c4[32], c5[32];
@@ -230,7 +230,7 @@ static void comparison_table(rdoc *d, const rr_results *r)
                                      {"Cold TTFT (ms) [95% CI]", 2.0, 1},
                                      {"Warm TTFT (ms) [95% CI]", 2.0, 1},
                                      {"Speedup [95% CI]", 1.7, 1},
-                                     {"Session total (ms) [95% CI]", 2.2, 1}};
+                                     {"Warm session total (ms) [95% CI]", 2.2, 1}};
     table t;
     table_begin(&t, d, cols, 5, 8);
     for (size_t i = 0; i < r->n_comparison; i++) {
@@ -246,18 +246,41 @@ static void comparison_table(rdoc *d, const rr_results *r)
     table_end(&t);
 }
 
-void pages_summary(rdoc *d, const rr_results *r)
+/* Height the questions table will take (heading, header, rows). */
+static double questions_height(rdoc *d, const rr_results *r)
+{
+    double w = d->right - d->left, h = 33 + 8 * 1.25 + 6;
+    for (size_t i = 0; i < r->n_questions; i++) {
+        const rr_question *q = &r->questions[i];
+        int a = doc_lines(d, 0, 8, w * 2.6 / 8.9 - 6, q->question);
+        int b = doc_lines(d, 0, 8, w * 4.0 / 8.9 - 6, q->answer);
+        h += (a > b ? a : b) * 8 * 1.25 + 5;
+    }
+    return h + 40; /* and the closing note */
+}
+
+void pages_questions(rdoc *d, const rr_results *r)
+{
+    questions_table(d, r);
+}
+
+int pages_summary(rdoc *d, const rr_results *r)
 {
     doc_new_page(d);
     title_block(d, r);
     verdict_block(d, r);
     comparison_table(d, r);
     hypotheses_table(d, r);
-    questions_table(d, r);
+    /* Page 1 holds the verdict; the questions follow it only when they fit,
+     * else they open the tables (no page of leftovers). */
+    int deferred = d->y + questions_height(d, r) > d->bottom;
+    if (!deferred)
+        questions_table(d, r);
     d->y += 2;
     doc_paragraph(d, 0, 7, d->left, d->right - d->left, DOC_GREY,
                   "Every number in this report is read from results.json and can be checked "
                   "against the raw per-request data in the journal it names (Method, last "
                   "pages). TTFT = time to first token; cold = prompt not in the server's cache; "
                   "warm = system prompt already cached by an earlier identical request.");
+    return deferred;
 }

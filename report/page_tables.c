@@ -6,10 +6,31 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "report/fmt.h"
 #include "report/table.h"
+
+static int cmp_long(long a, long b)
+{
+    return (a > b) - (a < b);
+}
+
+static int cell_cmp(const void *pa, const void *pb)
+{
+    const rr_cell *a = *(const rr_cell *const *)pa, *b = *(const rr_cell *const *)pb;
+    int c = cmp_long(a->system_prompt_tokens, b->system_prompt_tokens);
+    if (!c)
+        c = cmp_long(a->query_tokens, b->query_tokens);
+    if (!c)
+        c = cmp_long(a->query_count, b->query_count);
+    if (!c)
+        c = cmp_long(a->turn, b->turn);
+    if (!c)
+        c = cmp_long(a->warm, b->warm);
+    return c;
+}
 
 static void cells_table(rdoc *d, const rr_results *r, size_t ti)
 {
@@ -17,21 +38,37 @@ static void cells_table(rdoc *d, const rr_results *r, size_t ti)
     char title[200];
     snprintf(title, sizeof title, "Per-cell summaries: %s", t->name);
     doc_heading(d, title, 60);
-    static const table_col cols[] = {{"System prompt (tokens)", 1.1, 1},
-                                     {"Mode", 0.7, 0},
-                                     {"n", 0.5, 1},
+    static const table_col cols[] = {{"System prompt (tokens)", 1.0, 1},
+                                     {"Query (tokens) × count, turn", 1.1, 1},
+                                     {"Mode", 0.75, 0},
+                                     {"n", 0.45, 1},
                                      {"Mean (ms) [95% CI]", 2.0, 1},
-                                     {"Median (ms) [95% CI]", 2.0, 1},
+                                     {"Median (ms) [95% CI]", 1.9, 1},
                                      {"p90 (ms)", 0.8, 1},
                                      {"p99 (ms)", 0.8, 1},
-                                     {"CV", 0.8, 1},
+                                     {"CV", 0.9, 1},
                                      {"Outliers mild / severe", 1.0, 1},
-                                     {"Lag-1 autocorr.", 1.1, 1},
-                                     {"Contam- inated", 0.9, 1}};
+                                     {"Lag-1 r", 0.85, 1},
+                                     {"Contam.", 1.05, 1}};
     table tb;
-    table_begin(&tb, d, cols, 11, 7);
+    table_begin(&tb, d, cols, 12, 7);
+    /* Rows in a reader's order (length, query, count, turn, mode), not the
+     * order results.json lists them in. */
+    const rr_cell **order = malloc((t->n_cells + 1) * sizeof *order);
+    if (!order)
+        return;
+    for (size_t i = 0; i < t->n_cells; i++)
+        order[i] = &t->cells[i];
+    qsort(order, t->n_cells, sizeof *order, cell_cmp);
     for (size_t i = 0; i < t->n_cells; i++) {
-        const rr_cell *c = &t->cells[i];
+        const rr_cell *c = order[i];
+        char q[112], qt[32], qc[32];
+        rfmt_long(c->query_tokens, qt, sizeof qt);
+        rfmt_long(c->query_count, qc, sizeof qc);
+        if (c->query_count > 1 && c->turn > 0)
+            snprintf(q, sizeof q, "%s × %s, #%ld", qt, qc, c->turn);
+        else
+            snprintf(q, sizeof q, "%s × %s", qt, qc);
         char L[32], n[32], mean[160], med[160], p90[32], p99[32], cv[32], out[64], lag[32], con[32],
             a[32], b[32];
         rfmt_long(c->system_prompt_tokens, L, sizeof L);
@@ -45,14 +82,15 @@ static void cells_table(rdoc *d, const rr_results *r, size_t ti)
                  rfmt_long(c->severe, b, sizeof b));
         rfmt_num(c->lag1, lag, sizeof lag);
         rfmt_long(c->contaminated, con, sizeof con);
-        const char *cells[] = {L,  c->warm ? "warm" : "cold", n, mean, med, p90, p99, cv, out, lag,
-                               con};
-        rgb colours[11];
-        for (int k = 0; k < 11; k++)
+        const char *cells[] = {L,   q,  c->warm ? "warm" : "cold", n, mean, med, p90, p99, cv, out,
+                               lag, con};
+        rgb colours[12];
+        for (int k = 0; k < 12; k++)
             colours[k] = DOC_BLACK;
-        colours[1] = pages_colour(ti, c->warm);
+        colours[2] = pages_colour(ti, c->warm);
         table_row(&tb, cells, colours, 0);
     }
+    free(order);
     table_end(&tb);
 }
 
@@ -78,13 +116,13 @@ static void model_block(rdoc *d, const char *what, const rr_model *m)
     static const table_col cols[] = {{"Model", 1.3, 0},
                                      {"Coef.", 0.6, 0},
                                      {"Value [95% CI]", 2.5, 1},
-                                     {"Unit", 1.0, 0},
-                                     {"R²", 0.7, 1},
+                                     {"Unit", 1.25, 0},
+                                     {"R²", 0.8, 1},
                                      {"Resid. SD (ms)", 0.9, 1},
                                      {"AICc", 0.7, 1},
                                      {"Unequal var. p", 1.0, 1},
                                      {"Normality p", 1.0, 1},
-                                     {"Lag-1", 0.7, 1}};
+                                     {"Lag-1", 0.8, 1}};
     table tb;
     table_begin(&tb, d, cols, 10, 7);
     for (size_t f = 0; f < m->n_fits; f++) {
@@ -130,25 +168,28 @@ static void tests_tables(rdoc *d, const rr_results *r, size_t ti)
     char title[200];
     snprintf(title, sizeof title, "Tests: warm vs cold, %s", t->name);
     doc_heading(d, title, 60);
-    static const table_col cols[] = {{"System prompt (tokens)", 1.1, 1},
+    static const table_col cols[] = {{"System prompt (tokens)", 1.0, 1},
+                                     {"Query (tokens)", 0.8, 1},
                                      {"Speedup [95% CI]", 2.0, 1},
                                      {"Test", 1.5, 0},
-                                     {"p", 0.8, 1},
-                                     {"p (Holm)", 0.8, 1},
+                                     {"p", 0.95, 1},
+                                     {"p (Holm)", 0.95, 1},
                                      {"Cold − warm (ms), Hodges–Lehmann [95% CI]", 2.6, 1},
                                      {"Overhead of the system prompt [95% CI]", 2.0, 1}};
     table tb;
-    table_begin(&tb, d, cols, 7, 7);
+    table_begin(&tb, d, cols, 8, 7);
     for (size_t i = 0; i < t->n_speedup; i++) {
         const rr_speedup *s = &t->speedup[i];
-        char L[32], sp[160], p[32], ph[32], hl[160], ov[160] = "—";
+        char L[32], Q[32], sp[160], p[32], ph[32], hl[160], ov[160] = "—";
         rfmt_long(s->system_prompt_tokens, L, sizeof L);
+        rfmt_long(s->query_tokens, Q, sizeof Q);
         rfmt_est(&s->speedup, 1, "×", sp, sizeof sp);
         rfmt_p(s->p_value, p, sizeof p);
         rfmt_p(s->p_holm, ph, sizeof ph);
         rfmt_est(&s->hodges_lehmann_ms, 1, "", hl, sizeof hl);
         for (size_t k = 0; k < t->n_overhead; k++)
-            if (t->overhead[k].system_prompt_tokens == s->system_prompt_tokens) {
+            if (t->overhead[k].system_prompt_tokens == s->system_prompt_tokens &&
+                t->overhead[k].query_tokens == s->query_tokens) {
                 const rr_est *e = &t->overhead[k].estimate;
                 if (e->present && !isnan(e->value)) {
                     char v[64], ci[128];
@@ -158,7 +199,7 @@ static void tests_tables(rdoc *d, const rr_results *r, size_t ti)
                     rfmt_est(e, 100, " %", ov, sizeof ov);
                 }
             }
-        const char *cells[] = {L, sp, s->test, p, ph, hl, ov};
+        const char *cells[] = {L, Q, sp, s->test, p, ph, hl, ov};
         table_row(&tb, cells, NULL, 0);
     }
     table_end(&tb);
@@ -210,9 +251,11 @@ static void failures_table(rdoc *d, const rr_results *r)
                       "Only the first 200 failures are listed; the journal holds all.");
 }
 
-void pages_tables(rdoc *d, const rr_results *r)
+void pages_tables(rdoc *d, const rr_results *r, int questions)
 {
     doc_new_page(d);
+    if (questions)
+        pages_questions(d, r);
     for (size_t t = 0; t < r->n_targets; t++)
         cells_table(d, r, t);
     for (size_t t = 0; t < r->n_targets; t++) {

@@ -9,9 +9,13 @@
 #include "report/plot.h"
 #include "report/results_read.h"
 
-void pages_summary(rdoc *d, const rr_results *r);
+/* Returns 1 when the four questions did not fit on page 1 and must be drawn
+ * by pages_questions (at the start of the tables). */
+int pages_summary(rdoc *d, const rr_results *r);
+void pages_questions(rdoc *d, const rr_results *r);
 void pages_figures(rdoc *d, const rr_results *r);
-void pages_tables(rdoc *d, const rr_results *r);
+/* questions: 1 to open with the four questions (deferred from page 1). */
+void pages_tables(rdoc *d, const rr_results *r, int questions);
 void pages_method(rdoc *d, const rr_results *r);
 
 /* Series styling shared by figures and legends: colour and marker per

@@ -40,8 +40,18 @@ void plot_nice_range(plot_axis *a, double lo, double hi, int from_zero)
             lo = hi > 0 ? hi / 10 : 1;
         if (!(hi > 0))
             hi = lo * 10;
-        a->lo = pow(10, floor(log10(lo) + 1e-9));
-        a->hi = pow(10, ceil(log10(hi) - 1e-9));
+        /* Ends on 1-2-5 values: the largest at or below lo, the smallest at
+         * or above hi. */
+        static const double m125[] = {1, 2, 5, 10};
+        double dl = pow(10, floor(log10(lo) + 1e-9)), dh = pow(10, floor(log10(hi) - 1e-9));
+        a->lo = dl;
+        for (int i = 0; i < 3; i++)
+            if (dl * m125[i] <= lo * (1 + 1e-9))
+                a->lo = dl * m125[i];
+        a->hi = dh * 10;
+        for (int i = 3; i-- > 0;)
+            if (dh * m125[i] >= hi * (1 - 1e-9))
+                a->hi = dh * m125[i];
         if (a->hi <= a->lo)
             a->hi = a->lo * 10;
         return;
@@ -187,9 +197,11 @@ void plot_begin(plot *p, rdoc *d, const char *name, double x, double y, double w
         if (a->scale != PLOT_LOG || log10(a->hi / a->lo) > 4.5)
             continue;
         set_stroke(pg, (rgb){0.93, 0.93, 0.95}, 0.3);
-        for (double base = a->lo; base < a->hi * 0.999; base *= 10)
+        for (double base = pow(10, floor(log10(a->lo) + 1e-9)); base < a->hi * 0.999; base *= 10)
             for (int m = 2; m <= 9; m++) {
                 double v = base * m;
+                if (v <= a->lo * (1 + 1e-9) || v >= a->hi * (1 - 1e-9))
+                    continue;
                 if (axis == 0) {
                     HPDF_Page_MoveTo(pg, R(plot_px(p, v)), R(bottom));
                     HPDF_Page_LineTo(pg, R(plot_px(p, v)), R(bottom + h));

@@ -47,13 +47,13 @@ kv_status report_write_ex(const char *results_json_path, const char *pdf_path, r
     snprintf(d.footer, sizeof d.footer, "spec hash %s · seed %s · kvproof %s",
              r->spec_hash[0] ? r->spec_hash : "n/a", r->seed[0] ? r->seed : "n/a",
              r->kvproof_version[0] ? r->kvproof_version : KVPROOF_VERSION);
-    pages_summary(&d, r);
+    int deferred = pages_summary(&d, r);
     if ((st = doc_check(&d, err)) != KV_OK)
         goto out;
     pages_figures(&d, r);
     if ((st = doc_check(&d, err)) != KV_OK)
         goto out;
-    pages_tables(&d, r);
+    pages_tables(&d, r, deferred);
     if ((st = doc_check(&d, err)) != KV_OK)
         goto out;
     pages_method(&d, r);

@@ -83,6 +83,14 @@ static double get_num(rd *d, const cJSON *o, const char *key, const char *path)
     const cJSON *v = field(o, key);
     if (!v)
         return NAN;
+    /* An estimate object where a number is expected: its value (writers
+     * may upgrade a number to an estimate; readers keep working). */
+    if (cJSON_IsObject(v)) {
+        const cJSON *val = cJSON_GetObjectItemCaseSensitive(v, "value");
+        if (!val || cJSON_IsNull(val))
+            return NAN;
+        v = val;
+    }
     if (!cJSON_IsNumber(v)) {
         bad(d, path, key, "expected a number");
         return NAN;
@@ -432,6 +440,8 @@ static rr_cum *read_cum(rd *d, const cJSON *o, const char *key, const char *path
 static void read_session(rd *d, const cJSON *o, const char *p, rr_session *s)
 {
     s->query_count = get_long(d, o, "query_count", p);
+    s->system_prompt_tokens = get_long(d, o, "system_prompt_tokens", p);
+    s->query_tokens = get_long(d, o, "query_tokens", p);
     s->cold_total_ms = get_est(d, o, "cold_total_ms", p);
     s->warm_total_ms = get_est(d, o, "warm_total_ms", p);
     s->measured_speedup = get_est(d, o, "measured_speedup", p);
@@ -473,6 +483,7 @@ static void read_session(rd *d, const cJSON *o, const char *p, rr_session *s)
 static void read_speedup(rd *d, const cJSON *o, const char *p, rr_speedup *s)
 {
     s->system_prompt_tokens = get_long(d, o, "system_prompt_tokens", p);
+    s->query_tokens = get_long(d, o, "query_tokens", p);
     s->speedup = get_est(d, o, "speedup", p);
     s->test = get_str(d, o, "test", p);
     s->p_value = get_num(d, o, "p_value", p);
@@ -483,6 +494,7 @@ static void read_speedup(rd *d, const cJSON *o, const char *p, rr_speedup *s)
 static void read_overhead(rd *d, const cJSON *o, const char *p, rr_overhead *s)
 {
     s->system_prompt_tokens = get_long(d, o, "system_prompt_tokens", p);
+    s->query_tokens = get_long(d, o, "query_tokens", p);
     s->estimate = get_est(d, o, "estimate", p);
 }
 

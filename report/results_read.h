@@ -95,7 +95,8 @@ typedef struct rr_model {
 
 typedef struct rr_speedup {
     long system_prompt_tokens;
-    rr_est speedup; /* cold / warm, ratio of geometric means */
+    long query_tokens; /* -1 when absent */
+    rr_est speedup;    /* cold / warm, ratio of geometric means */
     const char *test;
     double p_value, p_holm;
     rr_est hodges_lehmann_ms;
@@ -103,7 +104,8 @@ typedef struct rr_speedup {
 
 typedef struct rr_overhead {
     long system_prompt_tokens;
-    rr_est estimate; /* fraction 0..1 */
+    long query_tokens; /* -1 when absent */
+    rr_est estimate;   /* fraction 0..1 */
 } rr_overhead;
 
 typedef struct rr_cum {
@@ -113,6 +115,7 @@ typedef struct rr_cum {
 
 typedef struct rr_session {
     long query_count;
+    long system_prompt_tokens, query_tokens; /* -1 when absent */
     rr_est cold_total_ms, warm_total_ms, measured_speedup;
     rr_est projected_cold_total_ms, projected_warm_total_ms, projected_speedup;
     double theoretical_speedup;

@@ -4,7 +4,9 @@
  * content (pdftoppm), a 100,000-trial run under 5 MB, and the CLI.
  *
  * Fixtures: tests/fixtures/results/{single,two_targets,degenerate}.json
- * (written by tests/fixtures/results/make_fixtures.py).
+ * (written by tests/fixtures/results/make_fixtures.py) and demo.json (a
+ * snapshot of 'kvproof demo' output). The live demo run is in
+ * test_report_slow.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,14 +23,17 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "report/doc.h"
 #include "report/fmt.h"
 #include "report/report.h"
 #include "report/results_read.h"
 
 #define FIX "tests/fixtures/results/"
 
+/* demo.json: a snapshot of 'kvproof demo' output (stats/results.c). */
 static const char *const FIXTURES[] = {FIX "single.json", FIX "two_targets.json",
-                                       FIX "degenerate.json"};
+                                       FIX "degenerate.json", FIX "demo.json"};
+#define N_FIXTURES (sizeof FIXTURES / sizeof FIXTURES[0])
 
 /* ---- helpers ---- */
 
@@ -242,6 +247,20 @@ static void reader_should_name_the_file_line_and_field_of_bad_input(void **state
     assert_non_null(strstr(err, "does-not-exist.json"));
 }
 
+static void libharu_errors_should_end_in_a_clear_status_not_a_crash(void **state)
+{
+    (void)state;
+    rdoc d;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(doc_init(&d, "t", "2025-01-02T03:04:05Z", err), KV_OK);
+    doc_new_page(&d);
+    assert_int_equal(doc_check(&d, err), KV_OK);
+    doc_hline(&d, 0, 10, 10, DOC_BLACK, -1); /* libharu rejects a negative line width */
+    assert_int_equal(doc_check(&d, err), KV_ERR_INTERNAL);
+    assert_non_null(strstr(err, "libharu error"));
+    doc_free(&d);
+}
+
 /* ---- the PDF ---- */
 
 static void check_est_in(const char *text, const rr_est *e, double scale, const char *what)
@@ -261,10 +280,10 @@ static void pdf_should_show_the_verdict_numbers_as_results_json_has_them(void **
 {
     (void)state;
     char *dir = tmpdir();
-    for (int f = 0; f < 3; f++) {
+    for (size_t f = 0; f < N_FIXTURES; f++) {
         char pdf[256], err[KV_ERRLEN] = "";
         size_t nf = 0;
-        snprintf(pdf, sizeof pdf, "%s/r%d.pdf", dir, f);
+        snprintf(pdf, sizeof pdf, "%s/r%zu.pdf", dir, f);
         write_report(FIXTURES[f], pdf, NULL, 0, &nf);
         rr_results *r = NULL;
         assert_int_equal(rr_load(FIXTURES[f], &r, err), KV_OK);
@@ -276,7 +295,9 @@ static void pdf_should_show_the_verdict_numbers_as_results_json_has_them(void **
         check_est_in(text, &r->v_speedup, 1, "speedup");
         check_est_in(text, &r->v_prefill_ms, 1, "prefill ms/token");
         check_est_in(text, &r->v_prefill_tps, 1, "prefill tokens/s");
-        assert_non_null(strstr(text, "2025-03-14"));
+        char day[16];
+        snprintf(day, sizeof day, "%.10s", r->run_date);
+        assert_non_null(strstr(text, day)); /* the run's date, not today's */
         for (size_t h = 0; h < r->n_hypotheses; h++) {
             assert_non_null(strstr(text, r->hypotheses[h].id));
             char up[32];
@@ -380,6 +401,7 @@ static void every_page_and_figure_should_render_with_drawn_content(void **state)
     check_rendering(FIX "two_targets.json", dir, 1, "");
     /* No sessions and no models: those figures say so instead of drawing. */
     check_rendering(FIX "degenerate.json", dir, 1, "session residuals_tokens residuals_order");
+    check_rendering(FIX "demo.json", dir, 1, "");
     rmtree(dir);
     free(dir);
 }
@@ -552,6 +574,7 @@ int main(void)
         cmocka_unit_test(fmt_should_follow_the_documented_rounding_rules),
         cmocka_unit_test(reader_should_load_every_fixture),
         cmocka_unit_test(reader_should_name_the_file_line_and_field_of_bad_input),
+        cmocka_unit_test(libharu_errors_should_end_in_a_clear_status_not_a_crash),
         cmocka_unit_test(pdf_should_show_the_verdict_numbers_as_results_json_has_them),
         cmocka_unit_test(pdf_should_be_byte_identical_for_the_same_results),
         cmocka_unit_test(pdf_should_mark_every_page_of_a_simulated_or_partial_run),

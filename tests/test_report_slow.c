@@ -1,0 +1,86 @@
+/* test_report_slow.c - the report end to end: 'kvproof demo' runs the
+ * built-in experiment against the reference server, and the verdict numbers
+ * of its results.json appear on page 1 of its report.pdf as report/fmt.h
+ * formats them. Slow (the demo runs about a minute on a loaded machine). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "common/util.h"
+#include "report/fmt.h"
+#include "report/results_read.h"
+
+static char *capture(const char *cmd)
+{
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    kv_buf b = {0};
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        assert_int_equal(kv_buf_append(&b, chunk, n), KV_OK);
+    pclose(f);
+    if (!b.data)
+        assert_int_equal(kv_buf_append(&b, "", 0), KV_OK);
+    return b.data;
+}
+
+static void check_est_in(const char *text, const rr_est *e, double scale, const char *what)
+{
+    char b[64];
+    const double v[3] = {e->value, e->lo, e->hi};
+    for (int i = 0; i < 3; i++) {
+        if (isnan(v[i]))
+            continue;
+        rfmt_num(v[i] * scale, b, sizeof b);
+        if (!strstr(text, b))
+            fail_msg("%s: '%s' not found on page 1", what, b);
+    }
+}
+
+static void demo_report_should_show_its_results_verdict_numbers(void **state)
+{
+    (void)state;
+    const char *bin = getenv("KVPROOF_BIN");
+    assert_non_null(bin);
+    char dir[64] = "/tmp/kvreport-demo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cmd[1024], json[256], pdf[256], err[KV_ERRLEN] = "";
+    snprintf(cmd, sizeof cmd, "'%s' demo --out '%s/d' --quiet >/dev/null 2>&1", bin, dir);
+    int rc = system(cmd);
+    assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+    snprintf(json, sizeof json, "%s/d/results.json", dir);
+    snprintf(pdf, sizeof pdf, "%s/d/report.pdf", dir);
+    rr_results *r = NULL;
+    assert_int_equal(rr_load(json, &r, err), KV_OK);
+    snprintf(cmd, sizeof cmd, "pdftotext -f 1 -l 1 '%s' - 2>/dev/null", pdf);
+    char *text = capture(cmd);
+    for (char *p = text; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+    check_est_in(text, &r->v_overhead, 100, "overhead %");
+    check_est_in(text, &r->v_speedup, 1, "speedup");
+    check_est_in(text, &r->v_prefill_ms, 1, "prefill ms/token");
+    check_est_in(text, &r->v_prefill_tps, 1, "prefill tokens/s");
+    assert_non_null(strstr(text, "SIMULATED TARGET"));
+    free(text);
+    rr_free(r);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(demo_report_should_show_its_results_verdict_numbers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
