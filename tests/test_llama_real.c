@@ -181,6 +181,10 @@ static void run_should_match_server_counts_verify_caches_and_put_ttft_after_pref
     kv_buf out = {0};
     f->run_exit = realtest_sh(cmd, &out);
     print_message("%s", out.data ? out.data : "");
+    /* Exit 1 with only report.pdf missing is report_should_render's failure. */
+    bool only_report = f->run_exit == 1 && out.data &&
+                       strstr(out.data, "; 0 failed, 0 contaminated)") &&
+                       strstr(out.data, "results: ") && !strstr(out.data, "report:  ");
     kv_buf_free(&out);
     /* The journal is checked even if the outputs failed; the exit status after. */
 
@@ -234,7 +238,7 @@ static void run_should_match_server_counts_verify_caches_and_put_ttft_after_pref
     free(overhead);
     free(ttfb_frac);
     journal_data_free(d);
-    if (f->run_exit != 0)
+    if (f->run_exit != 0 && !only_report)
         fail_msg("kvproof run exited %d (journal complete; see its messages above)", f->run_exit);
 }
 
