@@ -27,7 +27,9 @@ static void run_usage(FILE *f)
                "  --quiet          no progress on stderr\n"
                "  --url NAME=URL   use URL as target NAME's base_url (repeatable)\n\n"
                "An existing journal in DIR is never overwritten: without --resume it is an\n"
-               "error. Ctrl-C stops after the current trial (exit 130).\n");
+               "error. With the spec's concurrency N > 1, up to N trials run at once and are\n"
+               "journaled in the order they finish. Ctrl-C stops starting trials, lets those\n"
+               "in flight finish (exit 130).\n");
 }
 
 int cmd_run(int argc, char **argv)

@@ -3,13 +3,21 @@
  * Divided into: the stop flag and signals; the real client as a runner_io;
  * per-target state (dialect, token counter, prompt synthesiser, cache reset);
  * one trial (warm-up, cold or warm session, priming, cache checks); the
- * schedule (rounds for adaptive stopping, caps, resume); the journal header;
- * and the end of a run (results.json, report.pdf).
+ * schedule (rounds for adaptive stopping, caps, resume, and the workers that
+ * run `concurrency` trials at once); the journal header; and the end of a run
+ * (results.json, report.pdf).
+ *
+ * Threads (concurrency > 1): each worker owns its network context; the run's
+ * lock guards the queue, the counters, the samples, the progress callback and
+ * the journal; the synth lock guards the prompt synthesisers and the main
+ * network context they count tokens with. With concurrency 1 the single
+ * worker runs on the calling thread (no thread is started).
  */
 #include "experiments/runner.h"
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +41,9 @@
 
 /* ---- stop flag ------------------------------------------------------------ */
 
-static volatile sig_atomic_t stop_requested;
+/* _Atomic as well as volatile: set by a signal handler or by any worker
+ * thread, read by every worker (a lock-free atomic is async-signal-safe). */
+static volatile _Atomic sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
 {
@@ -81,6 +91,14 @@ static kv_status real_reset(void *ctx, const spec_target *t, spec_api api, char 
     return client_reset_cache(ctx, t, api, err);
 }
 
+static kv_status real_client_new(const runner_options *o, client **out, char *err)
+{
+    kv_status st = client_new(out, err);
+    if (st == KV_OK && o->backoff_base_s > 0)
+        client_set_backoff(*out, o->backoff_base_s, o->backoff_cap_s);
+    return st;
+}
+
 /* ---- per-target state ----------------------------------------------------- */
 
 typedef struct run run;
@@ -101,20 +119,40 @@ typedef struct target_state {
 struct run {
     const spec *s;
     const runner_options *o;
-    runner_io io;
+    runner_io io; /* the main context: probing, prompt synthesis, concurrency 1 */
     plan *p;
-    journal *j;
     target_state *tg;
+    int64_t t0_ns;
+    size_t n_workers;           /* worker threads (1: the calling thread) */
+    pthread_mutex_t synth_lock; /* prompt synthesis and io.ctx while workers run */
+    pthread_mutex_t lock;       /* everything below */
+    pthread_cond_t cv;          /* a trial finished or the run halts */
+    journal *j;
     bool *done;         /* per plan index: journaled */
     bool *cell_stopped; /* per cell: adaptive stopping says enough */
     double **samples;   /* per cell: session ttft totals of good trials */
     size_t *n_samples, *cap_samples;
-    size_t measured_done; /* measured trials in the journal */
-    size_t run_position;
-    int64_t t0_ns;
-    double trial_s_sum; /* seconds spent in this run's trials */
+    size_t measured_done;      /* measured trials in the journal */
+    size_t measured_in_flight; /* measured trials started and not journaled */
+    size_t run_position;       /* next trial's place in completion order */
+    double trial_s_sum;        /* seconds spent in this run's trials */
+    size_t *queue;             /* plan indices of the current round, in plan order */
+    size_t q_len, q_next;
+    size_t *warmups_left; /* per target: warm-up trials of the round not yet finished */
+    bool halt;            /* start no more trials */
+    kv_status fail_st;    /* the first error a worker hit */
+    char fail_err[KV_ERRLEN];
     runner_summary *sum;
 };
+
+/* One worker: the network context its trials use. */
+typedef struct worker {
+    run *r;
+    runner_io io;
+    void *own_ctx; /* made by io.worker_new, or NULL */
+    client *c;     /* this worker's real client, or NULL */
+    pthread_t th;
+} worker;
 
 static void progress(run *r, const char *current, const char *message)
 {
@@ -129,7 +167,9 @@ static void progress(run *r, const char *current, const char *message)
     pr.skipped = r->sum->skipped;
     pr.elapsed_s = (double)(kv_now_ns() - r->t0_ns) / 1e9;
     size_t left = pr.planned > pr.done + pr.skipped ? pr.planned - pr.done - pr.skipped : 0;
-    pr.eta_s = r->sum->ran > 0 ? r->trial_s_sum / (double)r->sum->ran * (double)left : NAN;
+    pr.eta_s = r->sum->ran > 0 ? r->trial_s_sum / (double)r->sum->ran * (double)left /
+                                     (double)(r->n_workers ? r->n_workers : 1)
+                               : NAN;
     pr.current = current;
     pr.message = message;
     r->o->progress(r->o->progress_ctx, &pr);
@@ -309,20 +349,35 @@ static void session_free(session *se)
     memset(se, 0, sizeof *se);
 }
 
+/* prompt_make under the synth lock: the synthesiser's cache and the main
+ * network context it counts tokens with are shared by the workers. */
+static kv_status synth_make(target_state *ts, prompt_role role, long n_tokens, uint64_t nonce,
+                            long variant, char **out, long *counted, char *err)
+{
+    pthread_mutex_lock(&ts->r->synth_lock);
+    kv_status st = prompt_make(ts->ps, role, n_tokens, nonce, variant, out, counted, err);
+    pthread_mutex_unlock(&ts->r->synth_lock);
+    return st;
+}
+
 /* The head text of a turn: the system prompt, or (no system prompt, cold)
  * the first question with the turn's nonce at token 0. */
 static kv_status head_text(target_state *ts, const plan_trial *pt, uint64_t nonce, char **out,
                            long *counted, char *err)
 {
     if (pt->system_prompt_tokens > 0)
-        return prompt_make(ts->ps, PROMPT_SYSTEM, pt->system_prompt_tokens, nonce, 0, out, counted,
-                           err);
-    return prompt_make(ts->ps, PROMPT_SYSTEM, pt->query_tokens, nonce, 0, out, counted, err);
+        return synth_make(ts, PROMPT_SYSTEM, pt->system_prompt_tokens, nonce, 0, out, counted, err);
+    return synth_make(ts, PROMPT_SYSTEM, pt->query_tokens, nonce, 0, out, counted, err);
 }
 
-/* Sends one request and fills q; the reply text goes to *reply. */
-static kv_status send_turn(run *r, target_state *ts, const client_message *msgs, size_t n,
-                           bool cold, long max_out, trial_request *q, char **reply)
+/* Sends one request through io and fills q; the reply text goes to *reply.
+ * A cold request first resets the server's cache where it can, but only
+ * when trials run one at a time: with concurrency > 1 a reset would wipe the
+ * prefixes other workers' warm sessions are measuring (the nonce at token 0
+ * still keeps a cold prefix unshared). */
+static kv_status send_turn(run *r, const runner_io *io, target_state *ts,
+                           const client_message *msgs, size_t n, bool cold, long max_out,
+                           trial_request *q, char **reply)
 {
     const spec *s = r->s;
     client_request rq = {ts->t,
@@ -338,12 +393,12 @@ static kv_status send_turn(run *r, target_state *ts, const client_message *msgs,
                          s->retries};
     int turn = q->turn;
     char err[KV_ERRLEN] = "";
-    if (cold && ts->reset >= 0) {
-        kv_status rs = r->io.reset_cache(r->io.ctx, ts->t, ts->api, err);
+    if (cold && ts->reset >= 0 && s->concurrency <= 1) {
+        kv_status rs = io->reset_cache(io->ctx, ts->t, ts->api, err);
         ts->reset = rs == KV_OK ? 1 : (rs == KV_ERR_UNSUPPORTED ? -1 : ts->reset);
         err[0] = '\0';
     }
-    kv_status st = r->io.send(r->io.ctx, &rq, q, reply, err);
+    kv_status st = io->send(io->ctx, &rq, q, reply, err);
     q->turn = turn;
     if (st != KV_OK) {
         q->ok = false;
@@ -363,9 +418,11 @@ static void check_cache(const target_state *ts, bool cold, trial_request *q)
     q->cache_state = cachecheck_state(ts->api, cold, q->ok, q->cached_tokens, q->prefix_tokens);
 }
 
-/* Runs one planned trial into rec. Only allocation failures return an error;
- * everything the server or the prompts do wrong is the trial's reason. */
-static kv_status run_trial(run *r, const plan_trial *pt, trial_record *rec, char *err)
+/* Runs one planned trial into rec, its requests through io (the worker's).
+ * Only allocation failures return an error; everything the server or the
+ * prompts do wrong is the trial's reason. rec->run_position is left 0. */
+static kv_status run_trial(run *r, const runner_io *io, const plan_trial *pt, trial_record *rec,
+                           char *err)
 {
     target_state *ts = &r->tg[pt->target];
     const spec *s = r->s;
@@ -394,7 +451,6 @@ static kv_status run_trial(run *r, const plan_trial *pt, trial_record *rec, char
     rec->query_count = turns;
     rec->mode = pt->mode;
     rec->repetition = pt->repetition;
-    rec->run_position = r->run_position;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     rec->started_unix = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
@@ -414,8 +470,8 @@ static kv_status run_trial(run *r, const plan_trial *pt, trial_record *rec, char
 
     /* Prompts: questions per turn, the head text, the priming question. */
     for (long k = 0; k < turns; k++) {
-        if (prompt_make(ts->ps, PROMPT_QUERY, pt->query_tokens, pt->nonce, k + 1, &se.queries[k],
-                        &se.q_counted[k], perr) != KV_OK) {
+        if (synth_make(ts, PROMPT_QUERY, pt->query_tokens, pt->nonce, k + 1, &se.queries[k],
+                       &se.q_counted[k], perr) != KV_OK) {
             set_reason(rec->error, "prompt synthesis: ", perr);
             goto failed;
         }
@@ -431,7 +487,7 @@ static kv_status run_trial(run *r, const plan_trial *pt, trial_record *rec, char
     if (warm) {
         long plen = pt->query_tokens < 16 ? pt->query_tokens : 16;
         has_prime = true;
-        if (prompt_make(ts->ps, PROMPT_PRIME, plen, pt->nonce, 0, &prime_q, NULL, perr) != KV_OK) {
+        if (synth_make(ts, PROMPT_PRIME, plen, pt->nonce, 0, &prime_q, NULL, perr) != KV_OK) {
             set_reason(rec->error, "prompt synthesis: ", perr);
             goto failed;
         }
@@ -439,7 +495,7 @@ static kv_status run_trial(run *r, const plan_trial *pt, trial_record *rec, char
         if (sys)
             msgs[n++] = (client_message){"system", head};
         msgs[n++] = (client_message){"user", prime_q};
-        kv_status ps = send_turn(r, ts, msgs, n, false, 1, &prime, NULL);
+        kv_status ps = send_turn(r, io, ts, msgs, n, false, 1, &prime, NULL);
         if (ps != KV_OK) {
             set_reason(rec->error, "priming request: ", prime.error);
             set_reason(rec->turns[0].error, "not run: ", rec->error);
@@ -474,7 +530,7 @@ static kv_status run_trial(run *r, const plan_trial *pt, trial_record *rec, char
                 msgs[n++] = (client_message){"assistant", se.replies[i] ? se.replies[i] : ""};
         }
         char *reply_text = NULL;
-        kv_status ts_st = send_turn(r, ts, msgs, n, cold, s->max_output_tokens, q, &reply_text);
+        kv_status ts_st = send_turn(r, io, ts, msgs, n, cold, s->max_output_tokens, q, &reply_text);
         q->prefix_tokens = warm ? prefix : 0;
         free(turn_head);
         if (has_prime && k == 0) {
@@ -689,6 +745,8 @@ static void run_free(run *r, client *c)
     free(r->cap_samples);
     free(r->cell_stopped);
     free(r->done);
+    free(r->queue);
+    free(r->warmups_left);
     journal_close(r->j);
     plan_free(r->p);
     client_free(c);
@@ -714,24 +772,17 @@ static bool file_nonempty(const char *path)
     return stat(path, &sb) == 0 && sb.st_size > 0;
 }
 
-/* Runs one scheduled trial and journals it. *stop is set when the run must end. */
-static kv_status step(run *r, const plan_trial *pt, bool *stop, char *err)
+/* Journals a finished trial (lock held). Sets r->halt when the run must end. */
+static kv_status finish_trial(run *r, const plan_trial *pt, trial_record *rec, int64_t t0,
+                              char *err)
 {
-    trial_record rec;
-    int64_t t0 = kv_now_ns();
-    progress(r, pt->id, NULL);
-    kv_status st = run_trial(r, pt, &rec, err);
-    if (st != KV_OK) {
-        trial_record_clear(&rec);
-        return st;
-    }
-    if (stop_requested && !rec.ok) {
+    if (stop_requested && !rec->ok) {
         /* Interrupted mid-trial: not journaled, so --resume runs it again. */
-        trial_record_clear(&rec);
-        *stop = true;
+        r->halt = true;
         return KV_OK;
     }
-    st = journal_append(r->j, &rec, err);
+    rec->run_position = r->run_position;
+    kv_status st = journal_append(r->j, rec, err);
     if (st == KV_OK) {
         r->done[pt->index] = true;
         r->sum->ran++;
@@ -739,24 +790,198 @@ static kv_status step(run *r, const plan_trial *pt, bool *stop, char *err)
         r->trial_s_sum += (double)(kv_now_ns() - t0) / 1e9;
         if (pt->kind == PLAN_MEASURE)
             r->measured_done++;
-        if (!rec.ok)
+        if (!rec->ok)
             r->sum->failed++;
-        if (rec.contaminated)
+        if (rec->contaminated)
             r->sum->contaminated++;
-        st = note_sample(r, pt->index, &rec, err);
+        st = note_sample(r, pt->index, rec, err);
         char msg[TRIAL_REASON_LEN + 160];
-        if (!rec.ok)
-            snprintf(msg, sizeof msg, "%s failed: %s", rec.id, rec.error);
-        else if (rec.contaminated)
-            snprintf(msg, sizeof msg, "%s: cache contaminated (counted, flagged)", rec.id);
-        progress(r, pt->id, (!rec.ok || rec.contaminated) ? msg : NULL);
+        if (!rec->ok)
+            snprintf(msg, sizeof msg, "%s failed: %s", rec->id, rec->error);
+        else if (rec->contaminated)
+            snprintf(msg, sizeof msg, "%s: cache contaminated (counted, flagged)", rec->id);
+        progress(r, pt->id, (!rec->ok || rec->contaminated) ? msg : NULL);
     }
-    if (!rec.ok && r->o->stop_on_failure)
-        *stop = true;
-    trial_record_clear(&rec);
-    if (stop_requested)
-        *stop = true;
+    if ((!rec->ok && r->o->stop_on_failure) || stop_requested)
+        r->halt = true;
     return st;
+}
+
+/* The next trial of the round's queue to run (lock held), or NULL when none
+ * is left or the run halts. Counts the measured trials a cap or adaptive
+ * stopping skips; a measured trial waits until its target's warm-ups of the
+ * round have finished (they come first in the queue, so they are running). */
+static const plan_trial *next_trial(run *r)
+{
+    const spec *s = r->s;
+    for (;;) {
+        if (stop_requested)
+            r->halt = true;
+        if (r->halt || r->q_next >= r->q_len)
+            return NULL;
+        const plan_trial *pt = &r->p->trials[r->queue[r->q_next]];
+        if (pt->kind != PLAN_MEASURE) {
+            r->q_next++;
+            return pt;
+        }
+        double minutes = (double)(kv_now_ns() - r->t0_ns) / 60e9;
+        size_t measured = r->measured_done + r->measured_in_flight;
+        if (r->cell_stopped[pt->cell] ||
+            (s->stop.max_trials > 0 && (long)measured >= s->stop.max_trials) ||
+            (s->stop.max_minutes > 0 && minutes >= s->stop.max_minutes)) {
+            r->sum->skipped++;
+            r->q_next++;
+            continue;
+        }
+        if (r->warmups_left[pt->target] > 0) {
+            pthread_cond_wait(&r->cv, &r->lock);
+            continue;
+        }
+        r->measured_in_flight++;
+        r->q_next++;
+        return pt;
+    }
+}
+
+/* Runs trials from the round's queue until it is empty or the run halts. */
+static void worker_loop(worker *w)
+{
+    run *r = w->r;
+    pthread_mutex_lock(&r->lock);
+    for (;;) {
+        const plan_trial *pt = next_trial(r);
+        if (!pt)
+            break;
+        progress(r, pt->id, NULL);
+        pthread_mutex_unlock(&r->lock);
+        trial_record rec;
+        char err[KV_ERRLEN] = "";
+        int64_t t0 = kv_now_ns();
+        kv_status st = run_trial(r, &w->io, pt, &rec, err);
+        pthread_mutex_lock(&r->lock);
+        if (st == KV_OK)
+            st = finish_trial(r, pt, &rec, t0, err);
+        trial_record_clear(&rec);
+        if (pt->kind == PLAN_MEASURE)
+            r->measured_in_flight--;
+        else if (r->warmups_left[pt->target] > 0)
+            r->warmups_left[pt->target]--;
+        if (st != KV_OK) {
+            if (r->fail_st == KV_OK) {
+                r->fail_st = st;
+                snprintf(r->fail_err, sizeof r->fail_err, "%s", err);
+            }
+            r->halt = true;
+        }
+        pthread_cond_broadcast(&r->cv);
+    }
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->lock);
+}
+
+static void *worker_main(void *arg)
+{
+    worker_loop(arg);
+    return NULL;
+}
+
+/* Runs the queued trials on the workers: on the calling thread with one
+ * worker, else on threads that block SIGINT/SIGTERM (the calling thread
+ * takes them, and the stop flag reaches every worker). */
+static kv_status run_queue(run *r, worker *ws, char *err)
+{
+    if (r->q_len == 0)
+        return KV_OK;
+    size_t n = r->n_workers < r->q_len ? r->n_workers : r->q_len;
+    if (n <= 1) {
+        worker_loop(&ws[0]);
+    } else {
+        sigset_t block, old;
+        sigemptyset(&block);
+        sigaddset(&block, SIGINT);
+        sigaddset(&block, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &block, &old);
+        size_t started = 0;
+        for (; started < n; started++)
+            if (pthread_create(&ws[started].th, NULL, worker_main, &ws[started]) != 0)
+                break;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (started == 0)
+            worker_loop(&ws[0]); /* no thread could start: run them here */
+        for (size_t i = 0; i < started; i++)
+            pthread_join(ws[i].th, NULL);
+    }
+    if (r->fail_st != KV_OK)
+        return kv_fail(err, r->fail_st, "%s", r->fail_err);
+    return KV_OK;
+}
+
+/* Queues the round's trials not yet journaled, in plan order. */
+static void queue_round(run *r, bool rounds, long round)
+{
+    r->q_len = r->q_next = 0;
+    memset(r->warmups_left, 0, r->s->n_targets * sizeof *r->warmups_left);
+    for (size_t i = 0; i < r->p->n_trials; i++) {
+        const plan_trial *pt = &r->p->trials[i];
+        bool measure = pt->kind == PLAN_MEASURE;
+        if (rounds && (measure ? pt->repetition != round : round != 0))
+            continue;
+        if (r->done[i])
+            continue;
+        r->queue[r->q_len++] = i;
+        if (!measure && pt->target < r->s->n_targets)
+            r->warmups_left[pt->target]++;
+    }
+}
+
+/* Makes the workers: one using the main context when the spec's concurrency
+ * is 1, else one per concurrent trial (at most the trials left), each with
+ * its own context where the io can make one. Called on the calling thread,
+ * before any worker runs (curl's global set-up is not thread-safe). */
+static kv_status workers_new(run *r, bool real, worker **out, char *err)
+{
+    size_t left = 0;
+    for (size_t i = 0; i < r->p->n_trials; i++)
+        left += !r->done[i];
+    size_t n = r->s->concurrency > 1 ? (size_t)r->s->concurrency : 1;
+    if (n > left)
+        n = left > 0 ? left : 1;
+    worker *ws = calloc(n, sizeof *ws);
+    if (!ws)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    *out = ws;
+    r->n_workers = n;
+    for (size_t i = 0; i < n; i++) {
+        ws[i].r = r;
+        ws[i].io = r->io;
+    }
+    if (r->s->concurrency <= 1)
+        return KV_OK;
+    for (size_t i = 0; i < n; i++) {
+        kv_status st = KV_OK;
+        if (real) {
+            st = real_client_new(r->o, &ws[i].c, err);
+            ws[i].io.ctx = ws[i].c;
+        } else if (r->io.worker_new) {
+            st = r->io.worker_new(r->io.ctx, &ws[i].own_ctx, err);
+            ws[i].io.ctx = ws[i].own_ctx;
+        }
+        if (st != KV_OK)
+            return st;
+    }
+    return KV_OK;
+}
+
+static void workers_free(run *r, worker *ws)
+{
+    if (!ws)
+        return;
+    for (size_t i = 0; i < r->n_workers; i++) {
+        client_free(ws[i].c);
+        if (ws[i].own_ctx && r->io.worker_free)
+            r->io.worker_free(ws[i].own_ctx);
+    }
+    free(ws);
 }
 
 /* Detects each target (real client only): the dialect for `api: auto`, the
@@ -796,6 +1021,7 @@ kv_status runner_run(const spec *s, const runner_options *o, runner_summary *sum
 {
     run r;
     client *c = NULL;
+    worker *ws = NULL;
     char *corpus = NULL;
     size_t corpus_len = 0;
     journal_header h;
@@ -807,6 +1033,9 @@ kv_status runner_run(const spec *s, const runner_options *o, runner_summary *sum
     r.o = o;
     r.sum = sum;
     r.t0_ns = kv_now_ns();
+    pthread_mutex_init(&r.lock, NULL);
+    pthread_mutex_init(&r.synth_lock, NULL);
+    pthread_cond_init(&r.cv, NULL);
     sum->simulated = o->simulated;
     uint64_t seed = o->seed_set ? o->seed : s->seed;
 
@@ -832,12 +1061,10 @@ kv_status runner_run(const spec *s, const runner_options *o, runner_summary *sum
     if (o->io) {
         r.io = *o->io;
     } else {
-        st = client_new(&c, err);
+        st = real_client_new(o, &c, err);
         if (st != KV_OK)
             goto out;
-        if (o->backoff_base_s > 0)
-            client_set_backoff(c, o->backoff_base_s, o->backoff_cap_s);
-        r.io = (runner_io){c, real_send, real_tokenize, real_reset};
+        r.io = (runner_io){c, real_send, real_tokenize, real_reset, NULL, NULL};
     }
 
     r.done = calloc(r.p->n_trials ? r.p->n_trials : 1, sizeof *r.done);
@@ -847,7 +1074,10 @@ kv_status runner_run(const spec *s, const runner_options *o, runner_summary *sum
     r.n_samples = calloc(nc, sizeof *r.n_samples);
     r.cap_samples = calloc(nc, sizeof *r.cap_samples);
     r.tg = calloc(s->n_targets ? s->n_targets : 1, sizeof *r.tg);
-    if (!r.done || !r.cell_stopped || !r.samples || !r.n_samples || !r.cap_samples || !r.tg) {
+    r.queue = calloc(r.p->n_trials ? r.p->n_trials : 1, sizeof *r.queue);
+    r.warmups_left = calloc(s->n_targets ? s->n_targets : 1, sizeof *r.warmups_left);
+    if (!r.done || !r.cell_stopped || !r.samples || !r.n_samples || !r.cap_samples || !r.tg ||
+        !r.queue || !r.warmups_left) {
         st = kv_fail(err, KV_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -892,38 +1122,21 @@ kv_status runner_run(const spec *s, const runner_options *o, runner_summary *sum
             goto out;
     }
 
+    st = workers_new(&r, c != NULL, &ws, err);
+    if (st != KV_OK)
+        goto out;
     long max_rep = 1;
     for (size_t i = 0; i < r.p->n_trials; i++)
         if (r.p->trials[i].repetition + 1 > max_rep)
             max_rep = r.p->trials[i].repetition + 1;
     bool rounds = s->stop.enabled;
     long n_rounds = rounds ? max_rep : 1;
-    bool stop = false;
-    for (long round = 0; round < n_rounds && !stop; round++) {
-        for (size_t i = 0; i < r.p->n_trials && !stop; i++) {
-            const plan_trial *pt = &r.p->trials[i];
-            bool measure = pt->kind == PLAN_MEASURE;
-            if (rounds && (measure ? pt->repetition != round : round != 0))
-                continue;
-            if (r.done[i])
-                continue;
-            if (stop_requested) {
-                stop = true;
-                break;
-            }
-            double minutes = (double)(kv_now_ns() - r.t0_ns) / 60e9;
-            if (measure &&
-                (r.cell_stopped[pt->cell] ||
-                 (s->stop.max_trials > 0 && (long)r.measured_done >= s->stop.max_trials) ||
-                 (s->stop.max_minutes > 0 && minutes >= s->stop.max_minutes))) {
-                sum->skipped++;
-                continue;
-            }
-            st = step(&r, pt, &stop, err);
-            if (st != KV_OK)
-                goto out;
-        }
-        if (rounds && !stop && round + 1 >= s->stop.min_repetitions)
+    for (long round = 0; round < n_rounds && !r.halt; round++) {
+        queue_round(&r, rounds, round);
+        st = run_queue(&r, ws, err);
+        if (st != KV_OK)
+            goto out;
+        if (rounds && !r.halt && round + 1 >= s->stop.min_repetitions)
             for (size_t c2 = 0; c2 < r.p->n_cells; c2++)
                 if (!r.cell_stopped[c2] &&
                     stopping_cell_done(r.samples[c2], r.n_samples[c2], s->stop.target_rel_ci,
@@ -941,6 +1154,10 @@ kv_status runner_run(const spec *s, const runner_options *o, runner_summary *sum
 out:
     journal_header_clear(&h);
     free(corpus);
+    workers_free(&r, ws);
     run_free(&r, c);
+    pthread_cond_destroy(&r.cv);
+    pthread_mutex_destroy(&r.synth_lock);
+    pthread_mutex_destroy(&r.lock);
     return st;
 }

@@ -15,6 +15,27 @@
  * The network goes through a runner_io table (the real client by default) so
  * the scheduling can be tested against a fake.
  *
+ * Concurrency (spec->concurrency N > 1): N workers each run one trial at a
+ * time, taking the next trial of the plan (or of the adaptive-stopping round:
+ * every worker finishes a round before the next starts) from a shared queue;
+ * so up to N trials, hence N requests, are in flight at once. Each worker has
+ * its own network context (a client handle is not thread-safe). A target's
+ * measured trials start only after its warm-up trials of the round have
+ * finished. Each finished trial is journaled (and fdatasync'd) under a lock
+ * before its worker starts another; `run_position` is the order of
+ * completion (journal order), not of starting. A stop request (SIGINT) stops
+ * every worker from starting a trial; trials in flight finish and are
+ * journaled. max_trials counts trials in flight, so it is never exceeded.
+ * A warm trial's priming request and its turns run in sequence on one worker,
+ * but other workers' requests share the server's cache and may evict or
+ * contaminate its prefix (or, for a cold trial, a server-side slot state):
+ * the per-request cache check flags such trials as contaminated, which is the
+ * honest outcome. With N > 1 the runner never resets the server's cache (it
+ * would wipe the prefixes of warm sessions in flight); cold trials rely on
+ * the nonce at token 0 and request.no_cache. Timings under concurrency include
+ * queueing in the server: concurrency 1 is the setting for clean latencies.
+ * With N == 1 the single worker runs on the calling thread: no thread starts.
+ *
  * Ownership: nothing the caller passes is kept after runner_run returns.
  */
 #ifndef KV_RUNNER_H
@@ -36,7 +57,11 @@
 /* A warm request must reuse at least this fraction of its shared prefix. */
 #define RUNNER_WARM_MIN_FRACTION 0.9
 
-/* The network, as the runner uses it. */
+/* The network, as the runner uses it. With concurrency > 1, send, tokenize
+ * and reset_cache are called from several threads: each worker calls them
+ * with the context worker_new made for it, and prompt synthesis (serialised)
+ * with ctx. Without worker_new every thread shares ctx and the three calls
+ * must be thread-safe. */
 typedef struct runner_io {
     void *ctx;
     kv_status (*send)(void *ctx, const client_request *rq, trial_request *out, char **reply,
@@ -46,9 +71,14 @@ typedef struct runner_io {
                           long *n_tokens, char *err);
     /* KV_ERR_UNSUPPORTED when the server cannot drop its cache. */
     kv_status (*reset_cache)(void *ctx, const spec_target *t, spec_api api, char *err);
+    /* Optional (may be NULL): makes one worker's context from ctx; called on
+     * the calling thread before any worker runs; worker_free releases it. */
+    kv_status (*worker_new)(void *ctx, void **worker_ctx, char *err);
+    void (*worker_free)(void *worker_ctx);
 } runner_io;
 
-/* Progress events, for the CLI's bar or lines (called on the runner's thread). */
+/* Progress events, for the CLI's bar or lines. With concurrency > 1 they come
+ * from the worker threads, one at a time (under the runner's lock). */
 typedef struct runner_progress {
     size_t planned;      /* trials in the plan (warm-up included) */
     size_t done;         /* finished: journaled before this run plus this run's */
@@ -105,7 +135,8 @@ kv_status runner_run(const spec *s, const runner_options *o, runner_summary *sum
 /* Installs SIGINT/SIGTERM handlers (no SA_RESTART) that ask the runner to
  * stop starting trials. */
 void runner_install_signals(void);
-/* Asks a running runner_run to stop after the current trial. */
+/* Asks a running runner_run to stop after the current trial(s); safe to call
+ * from any thread or a signal handler. */
 void runner_request_stop(void);
 /* Clears a stop request (before a new run in the same process). */
 void runner_clear_stop(void);

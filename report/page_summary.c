@@ -101,16 +101,26 @@ static void title_block(rdoc *d, const rr_results *r)
         const rr_target *t = &r->targets[i];
         const char *ver = "";
         const char *url = "";
+        double scale = NAN;
         for (size_t k = 0; k < r->n_env_targets; k++)
             if (strcmp(r->env_targets[k].name, t->name) == 0) {
                 ver = r->env_targets[k].server_version;
                 url = r->env_targets[k].base_url;
+                scale = r->env_targets[k].time_scale;
             }
         snprintf(b, sizeof b, "Target %s: %s server%s%s%s, model %s%s%s%s", t->name,
                  t->dialect[0] ? t->dialect : "unknown", ver[0] ? " " : "", ver,
                  t->simulated && !strstr(ver, "simulated") ? " (SIMULATED)" : "",
                  t->model[0] ? t->model : "n/a", url[0] ? " at " : "", url, "");
         doc_paragraph(d, 0, 8.5, d->left, d->right - d->left, DOC_BLACK, b);
+        if (isfinite(scale) && scale != 1.0) {
+            snprintf(b, sizeof b,
+                     "Simulated time scale %.4g: the reference server ran its cost model %.3g "
+                     "times faster than the server it models. Times are as measured (scaled); "
+                     "ratios and fractions do not depend on the scale, up to HTTP overhead.",
+                     scale, 1.0 / scale);
+            doc_paragraph(d, 0, 8.5, d->left, d->right - d->left, DOC_RED, b);
+        }
     }
     char c1[32], c2[32], c3[32], c4[32], c5[32];
     snprintf(b, sizeof b,
@@ -128,7 +138,7 @@ static void title_block(rdoc *d, const rr_results *r)
 
 static void verdict_block(rdoc *d, const rr_results *r)
 {
-    char b[256], tok[32];
+    char b[1024], tok[32];
     double w = d->right - d->left;
     double top = d->y;
     int lines = doc_lines(d, 1, 11, w - 24, r->summary[0] ? r->summary : "No verdict.");

@@ -565,6 +565,14 @@ static void read_env_target(rd *d, const cJSON *o, const char *p, rr_env_target 
     e->server_version = get_str(d, o, "server_version", p);
     e->flags = get_str(d, o, "flags", p);
     e->simulated = get_bool(d, o, "simulated", p);
+    e->time_scale = NAN;
+    /* The reference server reports its time scale among its probed flags. */
+    cJSON *flags = e->flags ? cJSON_Parse(e->flags) : NULL;
+    const cJSON *sim = cJSON_GetObjectItemCaseSensitive(flags, "kvproof_simulation");
+    const cJSON *ts = cJSON_GetObjectItemCaseSensitive(sim, "time_scale");
+    if (cJSON_IsNumber(ts) && ts->valuedouble > 0)
+        e->time_scale = ts->valuedouble;
+    cJSON_Delete(flags);
 }
 
 static void read_top(rd *d, const cJSON *root, rr_results *r)

@@ -164,6 +164,7 @@ typedef struct rr_failure {
 typedef struct rr_env_target {
     const char *name, *base_url, *dialect, *model, *server_version, *flags;
     int simulated;
+    double time_scale; /* reference server's time scale from flags; NAN when none */
 } rr_env_target;
 
 typedef struct rr_results {

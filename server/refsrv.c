@@ -266,6 +266,17 @@ static cJSON *props_json(refsrv *s)
     cJSON_AddStringToObject(
         o, "chat_template",
         "<|im_start|>{role}\\n{content}<|im_end|> ... <|im_start|>assistant\\n");
+    /* Not a llama.cpp field: the simulation's settings, so that a journal and
+     * a report say how fast the simulated server ran relative to its model. */
+    cJSON *sim = cJSON_AddObjectToObject(o, "kvproof_simulation");
+    cJSON_AddNumberToObject(sim, "time_scale", s->cfg.cost.time_scale);
+    cJSON_AddNumberToObject(sim, "a_ms", s->cfg.cost.a);
+    cJSON_AddNumberToObject(sim, "b_ms_per_token", s->cfg.cost.b);
+    cJSON_AddNumberToObject(sim, "c_ms_per_token2", s->cfg.cost.c);
+    cJSON_AddNumberToObject(sim, "d0_ms", s->cfg.cost.d0);
+    cJSON_AddNumberToObject(sim, "d1_ms_per_token", s->cfg.cost.d1);
+    cJSON_AddNumberToObject(sim, "cv", s->cfg.cost.cv);
+    cJSON_AddBoolToObject(sim, "cache_enabled", s->cfg.cache_enabled);
     return o;
 }
 

@@ -3,7 +3,8 @@
  * SIGKILL at 10 random points of a 200-trial run, each followed by --resume,
  * the final journal holds exactly the plan's trials, each once, and no line is
  * corrupt; stopped with SIGINT, it exits 130 with an intact journal and a
- * resume hint, and --resume completes it. */
+ * resume hint, and --resume completes it. Both again with concurrency 4
+ * against a server with 4 slots. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -76,12 +77,13 @@ typedef struct fixture {
     plan *p;
 } fixture;
 
-static void fixture_up(fixture *fx, long reps)
+static void fixture_up(fixture *fx, long reps, long concurrency)
 {
     memset(fx, 0, sizeof *fx);
     refsrv_config cfg;
     refsrv_config_default(&cfg);
     cfg.port = 0;
+    cfg.slots = (int)concurrency;
     assert_true(cost_preset("laptop", &cfg.cost));
     cfg.cost.time_scale = 0.01;
     char err[KV_ERRLEN] = "";
@@ -102,8 +104,8 @@ static void fixture_up(fixture *fx, long reps)
             " \"workload\": {\"system_prompt_tokens\": [0, 64, 256, 512, 1024],"
             " \"query_tokens\": [5, 25], \"max_output_tokens\": 2},"
             " \"cache_modes\": [\"cold\", \"warm\"], \"repetitions\": %ld,"
-            " \"warmup_requests\": 0, \"retries\": 1}\n",
-            refsrv_port(fx->srv), reps);
+            " \"warmup_requests\": 0, \"retries\": 1, \"concurrency\": %ld}\n",
+            refsrv_port(fx->srv), reps, concurrency);
     fclose(f);
     assert_int_equal(spec_load(fx->spec_path, &fx->s, err), KV_OK);
     assert_int_equal(plan_build(fx->s, fx->s->seed, &fx->p, err), KV_OK);
@@ -156,15 +158,16 @@ static size_t journal_lines(const char *path)
     return n;
 }
 
-static void runner_should_survive_ten_kill_nines_and_resume_to_exactly_the_plan(void **state)
+/* `n_kills` SIGKILLs at random points of a 20 x reps trial run, then a
+ * --resume to the end. */
+static void kill_nines_then_resume(long concurrency, int n_kills, long reps)
 {
-    (void)state;
     fixture fx;
-    fixture_up(&fx, 10);
-    assert_int_equal(fx.p->n_trials, 200);
+    fixture_up(&fx, reps, concurrency);
+    assert_int_equal(fx.p->n_trials, 20 * (size_t)reps);
     srand(12345);
     int kills = 0;
-    for (int round = 0; round < 10; round++) {
+    for (int round = 0; round < n_kills; round++) {
         pid_t pid = spawn_run(fx.spec_path, fx.out, file_nonempty(fx.journal_path), fx.log);
         sleep_ms(150 + rand() % 900);
         kill(pid, SIGKILL);
@@ -175,7 +178,9 @@ static void runner_should_survive_ten_kill_nines_and_resume_to_exactly_the_plan(
         else
             assert_true(code == 0 || code == 1); /* finished before the kill */
     }
-    assert_true(kills >= 5);
+    if (getenv("KVPROOF_TEST_VERBOSE"))
+        fprintf(stderr, "concurrency %ld: %d of %d runs killed\n", concurrency, kills, n_kills);
+    assert_true(kills >= n_kills / 2);
     bool killed = false;
     int code = wait_exit(spawn_run(fx.spec_path, fx.out, true, fx.log), &killed);
     assert_false(killed);
@@ -184,11 +189,10 @@ static void runner_should_survive_ten_kill_nines_and_resume_to_exactly_the_plan(
     fixture_down(&fx);
 }
 
-static void runner_should_exit_130_on_sigint_with_an_intact_resumable_journal(void **state)
+static void sigint_then_resume(long concurrency)
 {
-    (void)state;
     fixture fx;
-    fixture_up(&fx, 5);
+    fixture_up(&fx, 5, concurrency);
     pid_t pid = spawn_run(fx.spec_path, fx.out, false, fx.log);
     for (int i = 0; i < 2000 && journal_lines(fx.journal_path) < 6; i++)
         sleep_ms(5);
@@ -215,11 +219,37 @@ static void runner_should_exit_130_on_sigint_with_an_intact_resumable_journal(vo
     fixture_down(&fx);
 }
 
+static void runner_should_survive_ten_kill_nines_and_resume_to_exactly_the_plan(void **state)
+{
+    (void)state;
+    kill_nines_then_resume(1, 10, 10);
+}
+
+static void runner_should_exit_130_on_sigint_with_an_intact_resumable_journal(void **state)
+{
+    (void)state;
+    sigint_then_resume(1);
+}
+
+static void runner_should_survive_kill_nines_with_four_trials_in_flight(void **state)
+{
+    (void)state;
+    kill_nines_then_resume(4, 6, 40);
+}
+
+static void runner_should_exit_130_on_sigint_with_four_trials_in_flight(void **state)
+{
+    (void)state;
+    sigint_then_resume(4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(runner_should_survive_ten_kill_nines_and_resume_to_exactly_the_plan),
         cmocka_unit_test(runner_should_exit_130_on_sigint_with_an_intact_resumable_journal),
+        cmocka_unit_test(runner_should_survive_kill_nines_with_four_trials_in_flight),
+        cmocka_unit_test(runner_should_exit_130_on_sigint_with_four_trials_in_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,710 @@
+/* test_runner_conc.c - the runner with spec.concurrency > 1: against a
+ * thread-safe fake server (runner_io with a context per worker) that holds
+ * its first requests until four are in flight, and against the reference
+ * server with four slots over real HTTP. Every planned trial is journaled
+ * exactly once with no torn line, prompt token counts stay exact, warm
+ * trials stay verified, requests really overlap, a stop request ends every
+ * worker with a resumable journal, and caps and adaptive stopping hold. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/util.h"
+#include "experiments/client.h"
+#include "experiments/journal.h"
+#include "experiments/plan.h"
+#include "experiments/runner.h"
+#include "experiments/spec.h"
+#include "server/refsrv.h"
+
+/* ---- the fake server -------------------------------------------------------- */
+
+#define FAKE_MAX_TOK 4096
+#define FAKE_SLOTS 64
+#define FAKE_MAX_REPLIES 8192
+
+typedef struct fake {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    long sends;         /* chat requests received */
+    long in_flight;     /* requests inside fake_send now */
+    long max_in_flight; /* most at once */
+    long gate;          /* hold requests until this many are in flight (0 = never) */
+    long gate_after;    /* ... from the request after this one (the warm-ups run first) */
+    bool gate_open;
+    long stop_at;               /* ask the runner to stop at this request (0 = never) */
+    long resets;                /* cache reset calls */
+    long workers_made;          /* worker contexts made */
+    long thread_changes;        /* a worker context used from a second thread */
+    long bad_history;           /* assistant messages that are not an earlier reply */
+    uint64_t *slot[FAKE_SLOTS]; /* a prefix cache of the last FAKE_SLOTS prompts */
+    size_t slot_n[FAKE_SLOTS];
+    size_t next_slot;
+    char *replies[FAKE_MAX_REPLIES];
+    long n_replies;
+} fake;
+
+/* A network context: the shared (main) one or one worker's. */
+typedef struct fake_ctx {
+    fake *f;
+    bool worker;
+    bool owned;
+    pthread_t owner;
+} fake_ctx;
+
+static void scan(const char *s, uint64_t *out, size_t *n)
+{
+    while (*s) {
+        if (isspace((unsigned char)*s)) {
+            s++;
+            continue;
+        }
+        const char *st = s;
+        if (isalnum((unsigned char)*s))
+            while (*s && isalnum((unsigned char)*s))
+                s++;
+        else
+            s++;
+        if (*n < FAKE_MAX_TOK)
+            out[*n] = kv_hash64(st, (size_t)(s - st), 1);
+        (*n)++;
+    }
+}
+
+static long text_tokens(const char *s)
+{
+    uint64_t tmp[FAKE_MAX_TOK];
+    size_t n = 0;
+    scan(s, tmp, &n);
+    return (long)n;
+}
+
+static void sleep_us(long us)
+{
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Holds the first measured requests until f->gate are in flight at once (lock held);
+ * gives up after 5 s so a sequential runner fails the test, not hangs it. */
+static void gate_wait(fake *f, long me)
+{
+    if (f->gate <= 0 || f->gate_open || me <= f->gate_after)
+        return;
+    if (f->in_flight >= f->gate) {
+        f->gate_open = true;
+        pthread_cond_broadcast(&f->cv);
+        return;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    while (!f->gate_open)
+        if (pthread_cond_timedwait(&f->cv, &f->mu, &until) == ETIMEDOUT)
+            f->gate_open = true;
+}
+
+static kv_status fake_send(void *ctx, const client_request *rq, trial_request *out, char **reply,
+                           char *err)
+{
+    fake_ctx *fc = ctx;
+    fake *f = fc->f;
+    uint64_t *cur = malloc((FAKE_MAX_TOK + 64) * sizeof *cur);
+    assert_non_null(cur);
+    int turn = out->turn;
+    memset(out, 0, sizeof *out);
+    out->turn = turn;
+    out->attempts = 1;
+    out->prompt_tokens = out->cached_tokens = out->prefix_tokens = out->output_tokens = -1;
+    out->ttfb_ms = out->ttft_ms = out->first_content_ms = out->last_token_ms = NAN;
+    out->total_ms = out->gap_median_ms = out->gap_p99_ms = NAN;
+    out->server_prefill_ms = out->server_overhead_us = NAN;
+    /* template: <|im_start|> role \n content <|im_end|>, then the generation prompt */
+    size_t n = 0;
+    for (size_t i = 0; i < rq->n_messages; i++) {
+        cur[n++] = 1;
+        cur[n++] = kv_hash64(rq->messages[i].role, strlen(rq->messages[i].role), 2);
+        cur[n++] = 3;
+        scan(rq->messages[i].content, cur, &n);
+        cur[n++] = 2;
+    }
+    cur[n++] = 1;
+    cur[n++] = 4;
+    cur[n++] = 3;
+    assert_true(n <= FAKE_MAX_TOK);
+
+    pthread_mutex_lock(&f->mu);
+    if (fc->worker) {
+        if (!fc->owned) {
+            fc->owned = true;
+            fc->owner = pthread_self();
+        } else if (!pthread_equal(fc->owner, pthread_self())) {
+            f->thread_changes++;
+        }
+    }
+    long me = ++f->sends;
+    f->in_flight++;
+    if (f->in_flight > f->max_in_flight)
+        f->max_in_flight = f->in_flight;
+    if (f->stop_at > 0 && me == f->stop_at)
+        runner_request_stop();
+    gate_wait(f, me);
+    for (size_t i = 0; i < rq->n_messages; i++) {
+        if (strcmp(rq->messages[i].role, "assistant") != 0)
+            continue;
+        bool known = false;
+        for (long k = 0; k < f->n_replies && !known; k++)
+            known = strcmp(f->replies[k], rq->messages[i].content) == 0;
+        f->bad_history += !known;
+    }
+    size_t common = 0;
+    if (!rq->no_cache)
+        for (size_t sl = 0; sl < FAKE_SLOTS; sl++) {
+            size_t c = 0;
+            while (c < n && c < f->slot_n[sl] && cur[c] == f->slot[sl][c])
+                c++;
+            if (c > common)
+                common = c;
+        }
+    if (common >= n)
+        common = n - 1;
+    size_t sl = f->next_slot++ % FAKE_SLOTS;
+    free(f->slot[sl]);
+    f->slot[sl] = cur;
+    f->slot_n[sl] = n;
+    char text[64];
+    snprintf(text, sizeof text, "Reply number %ld.", me);
+    if (f->n_replies < FAKE_MAX_REPLIES)
+        f->replies[f->n_replies++] = strdup(text);
+    pthread_mutex_unlock(&f->mu);
+
+    sleep_us(300); /* outside the lock: requests interleave */
+    out->ok = true;
+    out->prompt_tokens = (long)n;
+    out->cached_tokens = (long)common;
+    out->output_tokens = 1;
+    out->ttfb_ms = 0.2;
+    out->ttft_ms = 0.5 + 0.001 * (double)(n - common);
+    out->total_ms = out->ttft_ms + 1;
+    out->raw = strdup("{\"fake\":true}");
+    if (reply)
+        *reply = strdup(text);
+    (void)err;
+
+    pthread_mutex_lock(&f->mu);
+    f->in_flight--;
+    pthread_mutex_unlock(&f->mu);
+    return KV_OK;
+}
+
+static kv_status fake_tokenize(void *ctx, const spec_target *t, spec_api api, const char *text,
+                               long *n, char *err)
+{
+    (void)ctx;
+    (void)t;
+    (void)api;
+    (void)err;
+    *n = text_tokens(text);
+    return KV_OK;
+}
+
+static kv_status fake_reset(void *ctx, const spec_target *t, spec_api api, char *err)
+{
+    fake_ctx *fc = ctx;
+    (void)t;
+    (void)api;
+    pthread_mutex_lock(&fc->f->mu);
+    fc->f->resets++;
+    pthread_mutex_unlock(&fc->f->mu);
+    return kv_fail(err, KV_ERR_UNSUPPORTED, "no reset");
+}
+
+static kv_status fake_worker_new(void *ctx, void **out, char *err)
+{
+    fake_ctx *main_ctx = ctx;
+    fake_ctx *w = calloc(1, sizeof *w);
+    if (!w)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    w->f = main_ctx->f;
+    w->worker = true;
+    pthread_mutex_lock(&w->f->mu);
+    w->f->workers_made++;
+    pthread_mutex_unlock(&w->f->mu);
+    *out = w;
+    return KV_OK;
+}
+
+static void fake_worker_free(void *ctx)
+{
+    free(ctx);
+}
+
+static fake *fake_new(long gate)
+{
+    fake *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cv, NULL);
+    f->gate = gate;
+    f->gate_after = 2; /* make_spec's warm-up requests */
+    return f;
+}
+
+static void fake_free(fake *f)
+{
+    for (size_t i = 0; i < FAKE_SLOTS; i++)
+        free(f->slot[i]);
+    for (long k = 0; k < f->n_replies; k++)
+        free(f->replies[k]);
+    pthread_cond_destroy(&f->cv);
+    pthread_mutex_destroy(&f->mu);
+    free(f);
+}
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static spec *make_spec(const char *api, int port, int reps, long concurrency, const char *extra)
+{
+    char text[4096];
+    snprintf(text, sizeof text,
+             "{\"name\": \"conc-test\", \"seed\": 7,"
+             " \"targets\": [{\"name\": \"t\", \"base_url\": \"http://127.0.0.1:%d\","
+             " \"api\": \"%s\", \"model\": \"kvproof-reference\"}],"
+             " \"workload\": {\"system_prompt_tokens\": [0, 64, 300], \"query_tokens\": [5],"
+             "   \"max_output_tokens\": 2},"
+             " \"sessions\": {\"query_counts\": [1, 3], \"system_prompt_tokens\": [64]},"
+             " \"cache_modes\": [\"cold\", \"warm\"], \"repetitions\": %d,"
+             " \"warmup_requests\": 2, \"concurrency\": %ld%s}",
+             port, api, reps, concurrency, extra);
+    spec *s = NULL;
+    char err[KV_ERRLEN] = "";
+    if (spec_parse(text, strlen(text), "conc-spec.json", &s, err) != KV_OK)
+        fail_msg("spec: %s", err);
+    return s;
+}
+
+static void tmpdir(char *buf, size_t n)
+{
+    snprintf(buf, n, "/tmp/kvproof-conc-XXXXXX");
+    assert_non_null(mkdtemp(buf));
+}
+
+static void rmrf(const char *dir)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static kv_status run_fake(const spec *s, fake *f, const char *dir, bool resume, runner_summary *sum,
+                          char *err)
+{
+    fake_ctx main_ctx = {.f = f};
+    runner_io io = {&main_ctx,  fake_send,       fake_tokenize,
+                    fake_reset, fake_worker_new, fake_worker_free};
+    runner_options o;
+    memset(&o, 0, sizeof o);
+    o.out_dir = dir;
+    o.resume = resume;
+    o.io = &io;
+    o.no_outputs = true;
+    runner_clear_stop();
+    return runner_run(s, &o, sum, err);
+}
+
+static journal_data *load(const char *dir)
+{
+    char path[256], err[KV_ERRLEN] = "";
+    snprintf(path, sizeof path, "%s/journal.jsonl", dir);
+    journal_data *d = NULL;
+    if (journal_load(path, &d, err) != KV_OK)
+        fail_msg("journal: %s", err);
+    return d;
+}
+
+/* Every plan index appears exactly once, no line is torn or doubled. */
+static void assert_each_trial_once(const spec *s, const journal_data *d)
+{
+    plan *p = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(plan_build(s, s->seed, &p, err), KV_OK);
+    assert_int_equal(d->torn_lines, 0);
+    assert_int_equal(d->duplicate_trials, 0);
+    assert_int_equal(d->n_trials, p->n_trials);
+    bool *seen = calloc(p->n_trials, 1);
+    assert_non_null(seen);
+    for (size_t i = 0; i < d->n_trials; i++) {
+        size_t k = d->trials[i].plan_index;
+        assert_true(k < p->n_trials);
+        assert_false(seen[k]);
+        seen[k] = true;
+        assert_string_equal(d->trials[i].id, p->trials[k].id);
+    }
+    free(seen);
+    plan_free(p);
+}
+
+/* Turn 1's prompt: 4 template tokens per message + content + 3. */
+static long want_turn1_tokens(const trial_record *t)
+{
+    if (t->system_prompt_tokens > 0)
+        return 4 + t->system_prompt_tokens + 4 + t->query_tokens + 3;
+    return 4 + t->query_tokens + 3; /* a cold nonce is part of the question */
+}
+
+/* The measured trials' cache checks all verified, turn 1 counted exactly. */
+static void assert_exact_and_verified(const journal_data *d)
+{
+    for (size_t i = 0; i < d->n_trials; i++) {
+        const trial_record *t = &d->trials[i];
+        assert_true(t->ok);
+        assert_int_equal(t->turns[0].prompt_tokens, want_turn1_tokens(t));
+        if (t->kind != PLAN_MEASURE)
+            continue;
+        for (size_t k = 0; k < t->n_turns; k++)
+            if (t->turns[k].cache_state != TRIAL_CACHE_VERIFIED)
+                fail_msg("%s turn %zu: cache state %d, cached %ld of prefix %ld", t->id, k + 1,
+                         (int)t->turns[k].cache_state, t->turns[k].cached_tokens,
+                         t->turns[k].prefix_tokens);
+    }
+}
+
+/* ---- tests: the fake server ------------------------------------------------- */
+
+static void runner_should_run_four_trials_at_once_and_journal_each_exactly_once(void **state)
+{
+    (void)state;
+    char dir[64], err[KV_ERRLEN] = "";
+    tmpdir(dir, sizeof dir);
+    spec *s = make_spec("openai-chat", 9, 4, 4, "");
+    fake *f = fake_new(4);
+    runner_summary sum;
+    if (run_fake(s, f, dir, false, &sum, err) != KV_OK)
+        fail_msg("%s", err);
+    assert_int_equal(sum.ran, sum.planned);
+    assert_int_equal(sum.failed, 0);
+    assert_int_equal(sum.contaminated, 0);
+    assert_int_equal(f->max_in_flight, 4);
+    assert_int_equal(f->workers_made, 4);
+    assert_int_equal(f->thread_changes, 0);
+    assert_int_equal(f->bad_history, 0);
+    assert_int_equal(f->resets, 0); /* no cache reset while other trials run */
+    journal_data *d = load(dir);
+    assert_each_trial_once(s, d);
+    assert_exact_and_verified(d);
+    /* run_position is the order of completion, which is the journal's order. */
+    for (size_t i = 0; i < d->n_trials; i++)
+        assert_int_equal(d->trials[i].run_position, i);
+    journal_data_free(d);
+    fake_free(f);
+    spec_free(s);
+    rmrf(dir);
+}
+
+static void runner_should_run_concurrency_one_on_the_calling_thread_in_plan_order(void **state)
+{
+    (void)state;
+    char dir[64], err[KV_ERRLEN] = "";
+    tmpdir(dir, sizeof dir);
+    spec *s = make_spec("openai-chat", 9, 2, 1, "");
+    fake *f = fake_new(0);
+    runner_summary sum;
+    if (run_fake(s, f, dir, false, &sum, err) != KV_OK)
+        fail_msg("%s", err);
+    assert_int_equal(sum.ran, sum.planned);
+    assert_int_equal(f->max_in_flight, 1);
+    assert_int_equal(f->workers_made, 0);
+    assert_true(f->resets > 0); /* one at a time, cold trials try a reset */
+    journal_data *d = load(dir);
+    assert_each_trial_once(s, d);
+    for (size_t i = 0; i < d->n_trials; i++)
+        assert_int_equal(d->trials[i].plan_index, i);
+    journal_data_free(d);
+    fake_free(f);
+    spec_free(s);
+    rmrf(dir);
+}
+
+static void runner_should_stop_every_worker_on_request_and_resume_to_the_plan(void **state)
+{
+    (void)state;
+    char dir[64], err[KV_ERRLEN] = "";
+    tmpdir(dir, sizeof dir);
+    spec *s = make_spec("openai-chat", 9, 4, 4, "");
+    fake *f = fake_new(4);
+    f->stop_at = 20;
+    runner_summary sum;
+    assert_int_equal(run_fake(s, f, dir, false, &sum, err), KV_ERR_INTERRUPT);
+    assert_true(sum.interrupted);
+    assert_true(sum.ran > 0);
+    assert_true(sum.ran < sum.planned);
+    long sends_at_stop = f->sends;
+    /* Only the trials in flight went on: at most 4 sessions of 3 turns plus
+     * primes after the request that asked to stop. */
+    assert_true(sends_at_stop <= f->stop_at + 4 * 4);
+    journal_data *d = load(dir);
+    assert_int_equal(d->torn_lines, 0);
+    assert_int_equal(d->n_trials, sum.ran);
+    journal_data_free(d);
+    size_t first = sum.ran;
+    f->stop_at = 0;
+    if (run_fake(s, f, dir, true, &sum, err) != KV_OK)
+        fail_msg("%s", err);
+    assert_int_equal(sum.done_before, first);
+    assert_int_equal(sum.done_before + sum.ran, sum.planned);
+    d = load(dir);
+    assert_each_trial_once(s, d);
+    assert_exact_and_verified(d);
+    journal_data_free(d);
+    fake_free(f);
+    spec_free(s);
+    rmrf(dir);
+}
+
+static void runner_should_honour_caps_and_adaptive_stopping_under_concurrency(void **state)
+{
+    (void)state;
+    char dir[64], err[KV_ERRLEN] = "";
+    runner_summary sum;
+
+    /* max_trials counts the trials in flight: never exceeded. */
+    tmpdir(dir, sizeof dir);
+    spec *s = make_spec("openai-chat", 9, 4, 4,
+                        ", \"stop\": {\"target_rel_ci\": 0.01, \"max_trials\": 5}");
+    fake *f = fake_new(0);
+    if (run_fake(s, f, dir, false, &sum, err) != KV_OK)
+        fail_msg("%s", err);
+    journal_data *d = load(dir);
+    size_t measured = 0;
+    for (size_t i = 0; i < d->n_trials; i++)
+        measured += d->trials[i].kind == PLAN_MEASURE;
+    assert_int_equal(measured, 5);
+    assert_int_equal(sum.ran + sum.skipped, sum.planned);
+    journal_data_free(d);
+    fake_free(f);
+    spec_free(s);
+    rmrf(dir);
+
+    /* Rounds: every cell's median is known long before 20 repetitions. */
+    tmpdir(dir, sizeof dir);
+    s = make_spec("openai-chat", 9, 20, 4,
+                  ", \"stop\": {\"target_rel_ci\": 0.5, \"min_repetitions\": 8}");
+    f = fake_new(4);
+    if (run_fake(s, f, dir, false, &sum, err) != KV_OK)
+        fail_msg("%s", err);
+    assert_true(sum.skipped > 0);
+    assert_int_equal(sum.ran + sum.skipped, sum.planned);
+    assert_true(f->max_in_flight > 1);
+    d = load(dir);
+    assert_int_equal(d->torn_lines, 0);
+    assert_int_equal(d->n_trials, sum.ran);
+    journal_data_free(d);
+    fake_free(f);
+    spec_free(s);
+    rmrf(dir);
+}
+
+/* ---- tests: the reference server with four slots ------------------------- */
+
+/* Real clients, one per worker, counting requests in flight and checking
+ * every prompt count against the server's tokenizer. */
+typedef struct ref_io {
+    pthread_mutex_t mu;
+    client *main;
+    long in_flight, max_in_flight, sends, bad_counts, workers_made;
+} ref_io;
+
+typedef struct ref_ctx {
+    ref_io *shared;
+    client *c;
+} ref_ctx;
+
+static kv_status ref_send(void *ctx, const client_request *rq, trial_request *out, char **reply,
+                          char *err)
+{
+    ref_ctx *rc = ctx;
+    ref_io *t = rc->shared;
+    pthread_mutex_lock(&t->mu);
+    t->sends++;
+    if (++t->in_flight > t->max_in_flight)
+        t->max_in_flight = t->in_flight;
+    pthread_mutex_unlock(&t->mu);
+    kv_status st = client_send(rc->c, rq, out, reply, err);
+    long content = 0;
+    for (size_t i = 0; i < rq->n_messages; i++)
+        content += refsrv_count_tokens(rq->messages[i].content);
+    pthread_mutex_lock(&t->mu);
+    t->in_flight--;
+    if (st == KV_OK && out->prompt_tokens != refsrv_chat_tokens((long)rq->n_messages, content))
+        t->bad_counts++;
+    pthread_mutex_unlock(&t->mu);
+    return st;
+}
+
+static kv_status ref_tokenize(void *ctx, const spec_target *tg, spec_api api, const char *text,
+                              long *n, char *err)
+{
+    ref_ctx *rc = ctx;
+    return client_tokenize(rc->c, tg, api, text, n, err);
+}
+
+static kv_status ref_reset(void *ctx, const spec_target *tg, spec_api api, char *err)
+{
+    ref_ctx *rc = ctx;
+    return client_reset_cache(rc->c, tg, api, err);
+}
+
+static kv_status ref_worker_new(void *ctx, void **out, char *err)
+{
+    ref_ctx *main_ctx = ctx;
+    ref_ctx *w = calloc(1, sizeof *w);
+    if (!w)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    w->shared = main_ctx->shared;
+    kv_status st = client_new(&w->c, err);
+    if (st != KV_OK) {
+        free(w);
+        return st;
+    }
+    w->shared->workers_made++;
+    *out = w;
+    return KV_OK;
+}
+
+static void ref_worker_free(void *ctx)
+{
+    ref_ctx *w = ctx;
+    if (!w)
+        return;
+    client_free(w->c);
+    free(w);
+}
+
+static refsrv *start_ref(void)
+{
+    refsrv_config cfg;
+    refsrv_config_default(&cfg);
+    cfg.port = 0;
+    cfg.slots = 4;
+    assert_true(cost_preset("laptop", &cfg.cost));
+    cfg.cost.time_scale = 0.01;
+    refsrv *srv = NULL;
+    char err[KV_ERRLEN] = "";
+    if (refsrv_start(&cfg, &srv, err) != KV_OK)
+        fail_msg("%s", err);
+    return srv;
+}
+
+static void runner_should_overlap_requests_on_a_four_slot_reference_server(void **state)
+{
+    (void)state;
+    refsrv *srv = start_ref();
+    char dir[64], err[KV_ERRLEN] = "";
+    tmpdir(dir, sizeof dir);
+    spec *s = make_spec("llama.cpp", refsrv_port(srv), 3, 4, "");
+    ref_io t;
+    memset(&t, 0, sizeof t);
+    pthread_mutex_init(&t.mu, NULL);
+    ref_ctx main_ctx = {&t, NULL};
+    assert_int_equal(client_new(&main_ctx.c, err), KV_OK);
+    runner_io io = {&main_ctx, ref_send, ref_tokenize, ref_reset, ref_worker_new, ref_worker_free};
+    runner_options o;
+    memset(&o, 0, sizeof o);
+    o.out_dir = dir;
+    o.io = &io;
+    o.no_outputs = true;
+    o.simulated = true;
+    runner_summary sum;
+    runner_clear_stop();
+    if (runner_run(s, &o, &sum, err) != KV_OK)
+        fail_msg("%s", err);
+    if (getenv("KVPROOF_TEST_VERBOSE"))
+        fprintf(stderr, "reference server: %ld requests, at most %ld in flight\n", t.sends,
+                t.max_in_flight);
+    assert_int_equal(sum.ran, sum.planned);
+    assert_int_equal(sum.failed, 0);
+    assert_int_equal(t.workers_made, 4);
+    assert_int_equal(t.bad_counts, 0);
+    assert_true(t.max_in_flight > 1);
+    assert_int_equal(refsrv_requests(srv), t.sends);
+    journal_data *d = load(dir);
+    assert_each_trial_once(s, d);
+    assert_exact_and_verified(d);
+    journal_data_free(d);
+    client_free(main_ctx.c);
+    pthread_mutex_destroy(&t.mu);
+    spec_free(s);
+    rmrf(dir);
+    refsrv_stop(srv);
+}
+
+/* Trial [start, start + its requests' client time]: an underestimate of the
+ * trial's span, so an overlap found here is real. */
+static double trial_end(const trial_record *t)
+{
+    double ms = 0;
+    for (size_t k = 0; k < t->n_turns; k++)
+        if (isfinite(t->turns[k].total_ms))
+            ms += t->turns[k].total_ms;
+    return t->started_unix + ms / 1e3;
+}
+
+static void runner_should_give_each_worker_its_own_real_client(void **state)
+{
+    (void)state;
+    refsrv *srv = start_ref();
+    char dir[64], err[KV_ERRLEN] = "";
+    tmpdir(dir, sizeof dir);
+    spec *s = make_spec("llama.cpp", refsrv_port(srv), 3, 4, "");
+    runner_options o;
+    memset(&o, 0, sizeof o);
+    o.out_dir = dir;
+    o.no_outputs = true;
+    runner_summary sum;
+    runner_clear_stop();
+    if (runner_run(s, &o, &sum, err) != KV_OK)
+        fail_msg("%s", err);
+    assert_int_equal(sum.ran, sum.planned);
+    assert_int_equal(sum.failed, 0);
+    journal_data *d = load(dir);
+    assert_each_trial_once(s, d);
+    assert_exact_and_verified(d);
+    size_t overlaps = 0;
+    for (size_t i = 0; i < d->n_trials; i++)
+        for (size_t j = i + 1; j < d->n_trials; j++)
+            overlaps += d->trials[j].started_unix < trial_end(&d->trials[i]) &&
+                        d->trials[i].started_unix < trial_end(&d->trials[j]);
+    if (getenv("KVPROOF_TEST_VERBOSE"))
+        fprintf(stderr, "real clients: %zu overlapping trial pairs of %zu trials\n", overlaps,
+                d->n_trials);
+    assert_true(overlaps > 0);
+    journal_data_free(d);
+    spec_free(s);
+    rmrf(dir);
+    refsrv_stop(srv);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(runner_should_run_four_trials_at_once_and_journal_each_exactly_once),
+        cmocka_unit_test(runner_should_run_concurrency_one_on_the_calling_thread_in_plan_order),
+        cmocka_unit_test(runner_should_stop_every_worker_on_request_and_resume_to_the_plan),
+        cmocka_unit_test(runner_should_honour_caps_and_adaptive_stopping_under_concurrency),
+        cmocka_unit_test(runner_should_overlap_requests_on_a_four_slot_reference_server),
+        cmocka_unit_test(runner_should_give_each_worker_its_own_real_client),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
