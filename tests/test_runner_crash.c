@@ -158,18 +158,38 @@ static size_t journal_lines(const char *path)
     return n;
 }
 
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
 /* `n_kills` SIGKILLs at random points of a 20 x reps trial run, then a
- * --resume to the end. */
+ * --resume to the end. Each kill point is a random journal length (drawn
+ * once, sorted) plus a random delay of up to 20 ms, so every kill lands while
+ * the runner is mid-run: between trials, inside a request or inside a
+ * journal write. */
 static void kill_nines_then_resume(long concurrency, int n_kills, long reps)
 {
     fixture fx;
     fixture_up(&fx, reps, concurrency);
     assert_int_equal(fx.p->n_trials, 20 * (size_t)reps);
     srand(12345);
+    size_t points[16];
+    assert_true(n_kills <= 16);
+    for (int i = 0; i < n_kills; i++)
+        points[i] = 2 + (size_t)rand() % (fx.p->n_trials - 4); /* header + trials */
+    qsort(points, (size_t)n_kills, sizeof points[0], cmp_size);
     int kills = 0;
     for (int round = 0; round < n_kills; round++) {
         pid_t pid = spawn_run(fx.spec_path, fx.out, file_nonempty(fx.journal_path), fx.log);
-        sleep_ms(150 + rand() % 900);
+        /* Wait (bounded) until the journal reaches this round's kill point. */
+        for (int i = 0; i < 6000 && journal_lines(fx.journal_path) < points[round]; i++) {
+            if (waitpid(pid, NULL, WNOHANG) == pid)
+                fail_msg("kvproof run exited before kill point %zu; see %s", points[round], fx.log);
+            sleep_ms(5);
+        }
+        sleep_ms(rand() % 21);
         kill(pid, SIGKILL);
         bool killed = false;
         int code = wait_exit(pid, &killed);
@@ -180,7 +200,7 @@ static void kill_nines_then_resume(long concurrency, int n_kills, long reps)
     }
     if (getenv("KVPROOF_TEST_VERBOSE"))
         fprintf(stderr, "concurrency %ld: %d of %d runs killed\n", concurrency, kills, n_kills);
-    assert_true(kills >= n_kills / 2);
+    assert_int_equal(kills, n_kills);
     bool killed = false;
     int code = wait_exit(spawn_run(fx.spec_path, fx.out, true, fx.log), &killed);
     assert_false(killed);
