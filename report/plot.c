@@ -369,7 +369,7 @@ void plot_line(plot *p, const double *xs, const double *ys, size_t n, rgb c, dou
     HPDF_Page pg = p->d->page;
     set_stroke(pg, c, lw);
     set_dash(pg, dash);
-    int pen = 0;
+    int pen = 0, any = 0;
     for (size_t i = 0; i < n; i++) {
         double fx = frac(&p->xa, xs[i]), fy = frac(&p->ya, ys[i]);
         if (!isfinite(fx) || !isfinite(fy)) {
@@ -380,9 +380,12 @@ void plot_line(plot *p, const double *xs, const double *ys, size_t n, rgb c, dou
             HPDF_Page_LineTo(pg, R(plot_px(p, xs[i])), R(plot_py(p, ys[i])));
         else
             HPDF_Page_MoveTo(pg, R(plot_px(p, xs[i])), R(plot_py(p, ys[i])));
-        pen = 1;
+        pen = any = 1;
     }
-    HPDF_Page_Stroke(pg);
+    /* A curve with no finite point (e.g. a model that could not be fitted)
+     * draws nothing: stroking an empty path is a libharu error. */
+    if (any)
+        HPDF_Page_Stroke(pg);
     set_dash(pg, 0);
 }
 

@@ -31,8 +31,11 @@
 #define FIX "tests/fixtures/results/"
 
 /* demo.json: a snapshot of 'kvproof demo' output (stats/results.c). */
+/* real_one_query.json: a real llama-server run with one query length, so no
+ * warm model and null projected session curves (nothing to stroke). */
 static const char *const FIXTURES[] = {FIX "single.json", FIX "two_targets.json",
-                                       FIX "degenerate.json", FIX "demo.json"};
+                                       FIX "degenerate.json", FIX "demo.json",
+                                       FIX "real_one_query.json"};
 #define N_FIXTURES (sizeof FIXTURES / sizeof FIXTURES[0])
 
 /* ---- helpers ---- */
@@ -402,6 +405,7 @@ static void every_page_and_figure_should_render_with_drawn_content(void **state)
     /* No sessions and no models: those figures say so instead of drawing. */
     check_rendering(FIX "degenerate.json", dir, 1, "session residuals_tokens residuals_order");
     check_rendering(FIX "demo.json", dir, 1, "");
+    check_rendering(FIX "real_one_query.json", dir, 1, "");
     rmtree(dir);
     free(dir);
 }
