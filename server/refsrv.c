@@ -112,7 +112,6 @@ typedef enum endpoint {
     EP_GEN, /* a generation endpoint; srv_api says which */
     EP_TOKENIZE,
     EP_PROPS,
-    EP_SLOTS,
     EP_OLLAMA_VERSION,
     EP_OLLAMA_ROOT,
     EP_LMS_MODELS,
@@ -179,11 +178,10 @@ typedef struct reqctx {
     bool too_big;
 } reqctx;
 
-static enum MHD_Result queue_buf(struct MHD_Connection *c, unsigned status, const char *ctype,
-                                 const char *data, size_t len)
+/* Adds the headers every reply carries, queues resp and releases it. */
+static enum MHD_Result queue_response(struct MHD_Connection *c, unsigned status,
+                                      struct MHD_Response *resp, const char *ctype)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, (void *)(uintptr_t)data, MHD_RESPMEM_MUST_COPY);
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", ctype);
@@ -191,6 +189,15 @@ static enum MHD_Result queue_buf(struct MHD_Connection *c, unsigned status, cons
     enum MHD_Result r = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
     return r;
+}
+
+static enum MHD_Result queue_buf(struct MHD_Connection *c, unsigned status, const char *ctype,
+                                 const char *data, size_t len)
+{
+    return queue_response(
+        c, status,
+        MHD_create_response_from_buffer(len, (void *)(uintptr_t)data, MHD_RESPMEM_MUST_COPY),
+        ctype);
 }
 
 static enum MHD_Result queue_json(struct MHD_Connection *c, unsigned status, cJSON *obj)
@@ -216,15 +223,9 @@ static enum MHD_Result queue_error(refsrv *s, struct MHD_Connection *c, unsigned
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
     kv_buf_free(&b);
-    if (!resp)
-        return MHD_NO;
-    MHD_add_response_header(resp, "Content-Type", ctype);
-    MHD_add_response_header(resp, "X-Kvproof-Simulated", "1");
-    if (retry_after)
+    if (resp && retry_after)
         MHD_add_response_header(resp, "Retry-After", retry_after);
-    enum MHD_Result r = MHD_queue_response(c, status, resp);
-    MHD_destroy_response(resp);
-    return r;
+    return queue_response(c, status, resp, ctype);
 }
 
 /* ---- small endpoints ---- */
@@ -510,15 +511,11 @@ static enum MHD_Result queue_stream(struct MHD_Connection *c, stream_ctx *sc, ui
         stream_free(sc);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, "Content-Type", ctype);
-    MHD_add_response_header(resp, "X-Kvproof-Simulated", "1");
     if (size == MHD_SIZE_UNKNOWN) {
         MHD_add_response_header(resp, "Cache-Control", "no-cache");
         MHD_add_response_header(resp, "X-Kvproof-Clock", "CLOCK_MONOTONIC");
     }
-    enum MHD_Result r = MHD_queue_response(c, 200, resp);
-    MHD_destroy_response(resp);
-    return r;
+    return queue_response(c, 200, resp, ctype);
 }
 
 static int draw_fault(refsrv *s)
