@@ -453,12 +453,8 @@ srvgen_result srvgen_step(srvgen *g, kv_buf *out)
         g->first_tok = kv_now_ns();
         g->last_tok = g->first_tok;
         g->r.prompt_ms = ns_to_ms(g->first_tok - g->prefill_start);
-        st = stok_push(&g->all, 0); /* reserve, then copy the prompt */
-        if (st == KV_OK) {
-            g->all.n = 0;
-            for (size_t i = 0; st == KV_OK && i < g->prompt.n; i++)
-                st = stok_push(&g->all, g->prompt.ids[i]);
-        }
+        for (size_t i = 0; st == KV_OK && i < g->prompt.n; i++)
+            st = stok_push(&g->all, g->prompt.ids[i]);
         if (st == KV_OK && (g->r.api != SRV_ANTHROPIC || g->cache_prompt))
             cache_insert(g, &g->prompt);
         g->phase = P_TOKENS;
@@ -528,7 +524,6 @@ void srvgen_free(srvgen *g)
     if (!g)
         return;
     if (g->phase > P_ADMIT && g->phase < P_END) {
-        g->r.prompt_ms = g->first_tok ? g->r.prompt_ms : 0;
         finish(g, false);
     } else if (g->slot_held) {
         pthread_mutex_lock(&g->s->mu);
