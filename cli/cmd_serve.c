@@ -296,10 +296,7 @@ int cmd_serve(int argc, char **argv)
     }
     for (size_t i = 0; i < n_ov; i++)
         *ov[i].field = ov[i].value;
-    if (!(cfg.cost.time_scale > 0)) {
-        fprintf(stderr, "kvproof serve: --time-scale must be positive\n");
-        return KV_EXIT_USAGE;
-    }
+    /* refsrv_start checks the rest (host, slots, time scale): KV_ERR_USAGE. */
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
