@@ -83,58 +83,36 @@ static inline void srvtest_config(refsrv_config *c, refsrv_dialect d)
     c->reply_tokens = 8;
 }
 
-/* The JSON objects of an SSE stream's data lines (not [DONE]), as an array. */
-static inline cJSON *sse_events(const char *body)
+/* The JSON objects of the lines of body that start with prefix (the prefix
+ * removed; lines that are not JSON, such as "data: [DONE]", skipped). */
+static inline cJSON *srvtest_json_lines(const char *body, const char *prefix)
 {
     cJSON *arr = cJSON_CreateArray();
+    size_t plen = strlen(prefix);
     const char *p = body;
     while (p && *p) {
         const char *eol = strchr(p, '\n');
         size_t n = eol ? (size_t)(eol - p) : strlen(p);
-        if (n > 6 && strncmp(p, "data: ", 6) == 0 && strncmp(p + 6, "[DONE]", 6) != 0) {
-            cJSON *o = cJSON_ParseWithLength(p + 6, n - 6);
+        if (n > plen && strncmp(p, prefix, plen) == 0) {
+            cJSON *o = cJSON_ParseWithLength(p + plen, n - plen);
             if (o)
                 cJSON_AddItemToArray(arr, o);
         }
         p = eol ? eol + 1 : NULL;
     }
     return arr;
+}
+
+/* The JSON objects of an SSE stream's data lines (not [DONE]), as an array. */
+static inline cJSON *sse_events(const char *body)
+{
+    return srvtest_json_lines(body, "data: ");
 }
 
 /* The JSON objects of an NDJSON body, as an array. */
 static inline cJSON *ndjson_lines(const char *body)
 {
-    cJSON *arr = cJSON_CreateArray();
-    const char *p = body;
-    while (p && *p) {
-        const char *eol = strchr(p, '\n');
-        size_t n = eol ? (size_t)(eol - p) : strlen(p);
-        if (n > 0) {
-            cJSON *o = cJSON_ParseWithLength(p, n);
-            if (o)
-                cJSON_AddItemToArray(arr, o);
-        }
-        p = eol ? eol + 1 : NULL;
-    }
-    return arr;
-}
-
-/* Number at a dotted path ("usage.prompt_tokens_details.cached_tokens"); -1e300 if absent. */
-static inline double json_num(const cJSON *o, const char *path)
-{
-    char key[128];
-    const char *p = path;
-    while (o && *p) {
-        const char *dot = strchr(p, '.');
-        size_t n = dot ? (size_t)(dot - p) : strlen(p);
-        if (n >= sizeof key)
-            return -1e300;
-        memcpy(key, p, n);
-        key[n] = '\0';
-        o = cJSON_GetObjectItemCaseSensitive(o, key);
-        p = dot ? dot + 1 : p + n;
-    }
-    return cJSON_IsNumber(o) ? o->valuedouble : -1e300;
+    return srvtest_json_lines(body, "");
 }
 
 static inline const cJSON *json_at(const cJSON *o, const char *path)
@@ -152,6 +130,13 @@ static inline const cJSON *json_at(const cJSON *o, const char *path)
         p = dot ? dot + 1 : p + n;
     }
     return o;
+}
+
+/* Number at a dotted path ("usage.prompt_tokens_details.cached_tokens"); -1e300 if absent. */
+static inline double json_num(const cJSON *o, const char *path)
+{
+    const cJSON *it = json_at(o, path);
+    return cJSON_IsNumber(it) ? it->valuedouble : -1e300;
 }
 
 #endif
