@@ -5,13 +5,18 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include <arpa/inet.h>
 #include <cmocka.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "server/pcache.h"
+#include "server/srvgen.h" /* struct refsrv: the slot queue the queueing test waits on */
 #include "srvtest.h"
 
 static void tokenizer_should_count_words_and_punctuation_and_ignore_spaces(void **state)
@@ -277,6 +282,91 @@ static void bad_requests_should_get_400_with_a_reason(void **state)
     refsrv_stop(s);
 }
 
+/* Opens a connection and sends a POST without reading the reply. */
+static int post_unread(int port, const char *path, const char *body)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr), 1);
+    assert_int_equal(connect(fd, (const struct sockaddr *)&sa, sizeof sa), 0);
+    char req[1024];
+    int n = snprintf(req, sizeof req,
+                     "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     path, strlen(body), body);
+    assert_true(n > 0 && (size_t)n < sizeof req);
+    assert_int_equal(send(fd, req, (size_t)n, 0), n);
+    return fd;
+}
+
+/* Waits until the server has slots_free free slots and waiting queued
+ * requests (a guard of 60 s against a hang, not a timing assertion). */
+static void wait_for_slots(refsrv *s, int slots_free, int waiting)
+{
+    int64_t give_up = kv_now_ns() + 60 * 1000000000LL;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        bool reached = s->slots_free == slots_free && s->waiting == waiting;
+        pthread_mutex_unlock(&s->mu);
+        if (reached)
+            return;
+        if (kv_now_ns() > give_up)
+            fail_msg("the server never had %d free slots and %d waiting", slots_free, waiting);
+        kv_sleep_until_ns(kv_now_ns() + 1000000);
+    }
+}
+
+typedef struct bg_post {
+    int port;
+    http_reply r;
+} bg_post;
+
+static void *bg_post_run(void *arg)
+{
+    bg_post *b = arg;
+    http_do(b->port, "POST", "/completion", "{\"prompt\":\"second request\",\"n_predict\":1}", 60,
+            &b->r);
+    return NULL;
+}
+
+static void request_should_queue_for_a_busy_slot_and_run_when_it_frees(void **state)
+{
+    (void)state;
+    refsrv_config cfg;
+    srvtest_config(&cfg, REFSRV_LLAMACPP);
+    cfg.slots = 1;
+    cfg.reply_tokens = 100000; /* A holds the slot until its client goes away */
+    cfg.cost.time_scale = 0.05;
+    refsrv *s = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
+    int port = refsrv_port(s);
+    int a = post_unread(port, "/completion", "{\"prompt\":\"first request\",\"stream\":true}");
+    wait_for_slots(s, 0, 0); /* A runs */
+    bg_post b = {.port = port};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, bg_post_run, &b), 0);
+    wait_for_slots(s, 0, 1); /* B waits for A's slot */
+    int64_t released = kv_now_ns();
+    close(a); /* A's reply is abandoned: its slot frees */
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(b.r.status, 200);
+    http_reply_free(&b.r);
+    refsrv_truth t;
+    assert_true(refsrv_last(s, &t));
+    assert_int_equal(t.seq, 2);
+    assert_true(t.completed);
+    assert_true(t.queue_ms > 0);
+    assert_true(t.arrived_ns < released);
+    assert_true(t.first_token_ns > released);
+    assert_int_equal(refsrv_requests(s), 2);
+    refsrv_stop(s);
+}
+
 static void fault_and_dialect_names_should_parse(void **state)
 {
     (void)state;
@@ -400,6 +490,7 @@ int main(void)
         cmocka_unit_test(cold_requests_should_report_zero_cached_tokens),
         cmocka_unit_test(reset_endpoints_should_empty_the_cache),
         cmocka_unit_test(bad_requests_should_get_400_with_a_reason),
+        cmocka_unit_test(request_should_queue_for_a_busy_slot_and_run_when_it_frees),
         cmocka_unit_test(fault_and_dialect_names_should_parse),
         cmocka_unit_test(serve_help_should_document_every_flag_and_the_formula),
         cmocka_unit_test(serve_should_print_its_port_and_stop_on_sigterm),
