@@ -204,6 +204,13 @@ static void results_should_compute_verdicts_from_whole_intervals(void **state)
     assert_true(get(j, "targets.0.sessions.1.theoretical_speedup")->valuedouble > 1);
     assert_true(cJSON_IsNumber(get(j, "adaptive_stopping.saving_server_seconds")));
     assert_int_equal(get(j, "method.bootstrap_seed")->valueint, 5);
+    /* Shapiro-Wilk beside Jarque-Bera in every fit's diagnostics */
+    const cJSON *fit0 = get(j, "targets.0.models.cold_ttft.fits.0");
+    assert_true(cJSON_IsNumber(get(fit0, "normality_p")));
+    assert_true(get(fit0, "shapiro_wilk_w")->valuedouble > 0);
+    assert_true(get(fit0, "shapiro_wilk_w")->valuedouble <= 1);
+    assert_true(get(fit0, "shapiro_wilk_p")->valuedouble >= 0);
+    assert_true(get(fit0, "shapiro_wilk_p")->valuedouble <= 1);
     cJSON_Delete(j);
     journal_data *d = malloc(sizeof *d);
     *d = s.d;
