@@ -420,17 +420,23 @@ static double dialect_num(const cJSON *o, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-/* Keeps a copy of src under raw[key] (replacing an earlier one). */
-static kv_status dialect_keep_raw(dialect_reader *r, const char *key, const cJSON *src)
+/* Puts a copy of src under dst[key], replacing an earlier one. */
+static kv_status dialect_put_copy(cJSON *dst, const char *key, const cJSON *src)
 {
     cJSON *dup = cJSON_Duplicate(src, 1);
     if (!dup)
         return KV_ERR_NOMEM;
-    if (cJSON_GetObjectItemCaseSensitive(r->raw, key))
-        cJSON_ReplaceItemInObjectCaseSensitive(r->raw, key, dup);
+    if (cJSON_GetObjectItemCaseSensitive(dst, key))
+        cJSON_ReplaceItemInObjectCaseSensitive(dst, key, dup);
     else
-        cJSON_AddItemToObject(r->raw, key, dup);
+        cJSON_AddItemToObject(dst, key, dup);
     return KV_OK;
+}
+
+/* Keeps a copy of src under raw[key] (replacing an earlier one). */
+static kv_status dialect_keep_raw(dialect_reader *r, const char *key, const cJSON *src)
+{
+    return dialect_put_copy(r->raw, key, src);
 }
 
 static kv_status dialect_server_error(dialect_reader *r, const cJSON *j, const char *data,
@@ -558,15 +564,9 @@ static kv_status dialect_anthropic_usage(dialect_reader *r, const cJSON *usage)
         if (!dst)
             return KV_ERR_NOMEM;
     }
-    for (const cJSON *it = usage->child; it; it = it->next) {
-        cJSON *dup = cJSON_Duplicate(it, 1);
-        if (!dup)
+    for (const cJSON *it = usage->child; it; it = it->next)
+        if (dialect_put_copy(dst, it->string, it) != KV_OK)
             return KV_ERR_NOMEM;
-        if (cJSON_GetObjectItemCaseSensitive(dst, it->string))
-            cJSON_ReplaceItemInObjectCaseSensitive(dst, it->string, dup);
-        else
-            cJSON_AddItemToObject(dst, it->string, dup);
-    }
     return KV_OK;
 }
 
