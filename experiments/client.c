@@ -276,7 +276,8 @@ static size_t client_on_body(char *p, size_t size, size_t nmemb, void *ud)
         }
         return n;
     }
-    char err[KV_ERRLEN] = "";
+    char err[KV_ERRLEN];
+    err[0] = '\0'; /* per chunk: clear only the first byte, not all KV_ERRLEN */
     kv_status st = dialect_reader_feed(x->rd, p, n, now, err);
     if (st != KV_OK) {
         client_xfer_fail(x, st, err);

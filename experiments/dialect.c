@@ -666,7 +666,8 @@ kv_status dialect_reader_feed(dialect_reader *r, const char *p, size_t n, int64_
     if (r->failed)
         return kv_fail(err, r->failed, "%s", r->fail_msg);
     r->now_ns = now_ns;
-    char perr[KV_ERRLEN] = "";
+    char perr[KV_ERRLEN];
+    perr[0] = '\0'; /* per chunk: clear only the first byte, not all KV_ERRLEN */
     kv_status st = r->nd ? ndjson_feed(r->nd, p, n, perr) : sse_feed(r->sse, p, n, perr);
     if (st != KV_OK && !r->failed) {
         r->failed = st;
