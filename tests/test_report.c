@@ -414,7 +414,7 @@ static void check_rendering(const char *json, const char *dir, int expect_figure
     snprintf(pdf, sizeof pdf, "%s/fig.pdf", dir);
     write_report(json, pdf, figs, 32, &nf);
     if (expect_figures)
-        assert_int_equal(nf, 7);
+        assert_int_equal(nf, 8);
     int pages = page_count(pdf);
     assert_true(pages >= 5);
     const int dpi = 36;
@@ -443,10 +443,23 @@ static void every_page_and_figure_should_render_with_drawn_content(void **state)
     char *dir = tmpdir();
     check_rendering(FIX "single.json", dir, 1, "");
     check_rendering(FIX "two_targets.json", dir, 1, "");
-    /* No sessions and no models: those figures say so instead of drawing. */
-    check_rendering(FIX "degenerate.json", dir, 1, "session residuals_tokens residuals_order");
+    /* No sessions and no models: those figures say so instead of drawing;
+     * its six warm points all sit at 64 new tokens, too few dark pixels. */
+    check_rendering(FIX "degenerate.json", dir, 1,
+                    "session residuals_tokens residuals_order warm_new_tokens");
     check_rendering(FIX "demo.json", dir, 1, "");
     check_rendering(FIX "real_one_query.json", dir, 1, "");
+    /* Figure 8 draws the demo's warm model (fitted on new tokens) and says
+     * so; Figures 1-2 point to it. */
+    char pdf[256];
+    snprintf(pdf, sizeof pdf, "%s/fig.pdf", dir);
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(report_write(FIX "demo.json", pdf, err), KV_OK);
+    char *text = page_text(pdf, 1, page_count(pdf));
+    assert_non_null(strstr(text, "Figure 8. Warm requests"));
+    assert_non_null(strstr(text, "fitted against these tokens"));
+    assert_non_null(strstr(text, "Figure 8 shows it"));
+    free(text);
     rmtree(dir);
     free(dir);
 }
