@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 
 #include "cli/commands.h"
-#include "cli/progress.h"
 #include "cli/run_common.h"
 #include "common/status.h"
 #include "experiments/plan.h"
@@ -259,15 +258,8 @@ int cmd_demo(int argc, char **argv)
     ro.stop_on_failure = !keep_going;
     ro.backoff_base_s = 0.05;
     ro.backoff_cap_s = 0.5;
-    cli_progress prog;
-    cli_progress_init(&prog, quiet);
-    ro.progress = cli_progress_update;
-    ro.progress_ctx = &prog;
     runner_summary sum;
-    runner_clear_stop();
-    runner_install_signals();
-    st = runner_run(s, &ro, &sum, err);
-    cli_progress_finish(&prog);
+    st = cli_run_with_progress(s, &ro, quiet, &sum, err);
     code = cli_run_report(stdout, stderr, "demo", NULL, st, &sum, err, true);
 out:
     refsrv_stop(srv);

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "cli/commands.h"
-#include "cli/progress.h"
 #include "cli/run_common.h"
 #include "common/status.h"
 #include "experiments/runner.h"
@@ -110,15 +109,8 @@ int cmd_run(int argc, char **argv)
         }
     }
     ro.out_dir = out;
-    cli_progress prog;
-    cli_progress_init(&prog, quiet);
-    ro.progress = cli_progress_update;
-    ro.progress_ctx = &prog;
     runner_summary sum;
-    runner_clear_stop();
-    runner_install_signals();
-    st = runner_run(s, &ro, &sum, err);
-    cli_progress_finish(&prog);
+    st = cli_run_with_progress(s, &ro, quiet, &sum, err);
     char hint[2048];
     int hl = snprintf(hint, sizeof hint, "kvproof run %s --out %s --resume", spec_path, out);
     for (size_t i = 0; i < n_urls && hl > 0 && (size_t)hl < sizeof hint; i++)

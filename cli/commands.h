@@ -12,10 +12,6 @@ int cmd_serve(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 
-/* Prints "kvproof <cmd>: <what> lands with <issue>" and returns KV_EXIT_USAGE
- * for a command whose implementation a later change completes. */
-int cmd_not_yet(const char *cmd, const char *what);
-
 /* True when argv holds -h or --help before any "--". */
 int cmd_wants_help(int argc, char **argv);
 

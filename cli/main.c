@@ -66,12 +66,6 @@ int cmd_wants_help(int argc, char **argv)
     return 0;
 }
 
-int cmd_not_yet(const char *cmd, const char *what)
-{
-    fprintf(stderr, "kvproof %s: %s is not available in this build yet\n", cmd, what);
-    return KV_EXIT_USAGE;
-}
-
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/progress.h"
 #include "experiments/verdicts.h"
 
 bool cli_parse_u64(const char *s, uint64_t *out)
@@ -55,6 +56,22 @@ kv_status cli_override_url(spec *s, const char *arg, char *err)
         return KV_OK;
     }
     return kv_fail(err, KV_ERR_USAGE, "the spec has no target named '%.*s'", (int)nlen, arg);
+}
+
+kv_status cli_run_with_progress(const spec *s, runner_options *ro, bool quiet, runner_summary *sum,
+                                char *err)
+{
+    cli_progress prog;
+    cli_progress_init(&prog, quiet);
+    ro->progress = cli_progress_update;
+    ro->progress_ctx = &prog;
+    runner_clear_stop();
+    runner_install_signals();
+    kv_status st = runner_run(s, ro, sum, err);
+    cli_progress_finish(&prog);
+    ro->progress = NULL;
+    ro->progress_ctx = NULL;
+    return st;
 }
 
 static void print_verdicts(FILE *out, const char *results_path, bool simulated)

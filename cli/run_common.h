@@ -18,6 +18,12 @@ bool cli_parse_positive(const char *s, double *out);
 /* Applies "NAME=URL": target NAME's base_url becomes URL. */
 kv_status cli_override_url(spec *s, const char *arg, char *err) KV_MUST_USE;
 
+/* Runs the plan of s with ro (its progress fields are set here) under a
+ * progress display on stderr (nothing when quiet), with Ctrl-C stopping it
+ * gracefully; the shared core of 'run' and 'demo'. */
+kv_status cli_run_with_progress(const spec *s, runner_options *ro, bool quiet, runner_summary *sum,
+                                char *err) KV_MUST_USE;
+
 /* Prints where the journal, results and report are, the verdict lines from
  * results.json and (interrupted) how to resume; returns the exit code.
  * resume_hint: the command that continues the run, or NULL. */

@@ -112,11 +112,21 @@ static void client_redact(char *s, const char *key)
     }
 }
 
+/* Appends one header line to *h; false when out of memory (*h kept). */
+static bool client_add_header(struct curl_slist **h, const char *line)
+{
+    struct curl_slist *n = curl_slist_append(*h, line);
+    if (!n)
+        return false;
+    *h = n;
+    return true;
+}
+
 /* Headers for a request: JSON content, no Expect, auth, the target's own. */
 static kv_status client_headers(const spec_target *t, spec_api api, const char *accept,
                                 struct curl_slist **out, char *err)
 {
-    struct curl_slist *h = NULL, *n;
+    struct curl_slist *h = NULL;
     char line[1024];
     kv_status st = KV_OK;
     const char *key = client_key(t);
@@ -126,18 +136,11 @@ static kv_status client_headers(const spec_target *t, spec_api api, const char *
         goto out;
     }
     const char *fixed[] = {"Content-Type: application/json", "Expect:", accept};
-    for (size_t i = 0; i < 3; i++) {
-        if (!fixed[i])
-            continue;
-        if (!(n = curl_slist_append(h, fixed[i])))
+    for (size_t i = 0; i < 3; i++)
+        if (fixed[i] && !client_add_header(&h, fixed[i]))
             goto nomem;
-        h = n;
-    }
-    if (api == SPEC_API_ANTHROPIC) {
-        if (!(n = curl_slist_append(h, "anthropic-version: 2023-06-01")))
-            goto nomem;
-        h = n;
-    }
+    if (api == SPEC_API_ANTHROPIC && !client_add_header(&h, "anthropic-version: 2023-06-01"))
+        goto nomem;
     if (key) {
         int len = api == SPEC_API_ANTHROPIC
                       ? snprintf(line, sizeof line, "x-api-key: %s", key)
@@ -146,11 +149,10 @@ static kv_status client_headers(const spec_target *t, spec_api api, const char *
             st = kv_fail(err, KV_ERR_INPUT, "the key in %s is too long", t->api_key_env);
             goto out;
         }
-        n = curl_slist_append(h, line);
+        bool added = client_add_header(&h, line);
         memset(line, 0, sizeof line);
-        if (!n)
+        if (!added)
             goto nomem;
-        h = n;
     }
     for (size_t i = 0; t && i < t->n_headers; i++) {
         int len = snprintf(line, sizeof line, "%s: %s", t->headers[i].name, t->headers[i].value);
@@ -158,9 +160,8 @@ static kv_status client_headers(const spec_target *t, spec_api api, const char *
             st = kv_fail(err, KV_ERR_INPUT, "header %s is too long", t->headers[i].name);
             goto out;
         }
-        if (!(n = curl_slist_append(h, line)))
+        if (!client_add_header(&h, line))
             goto nomem;
-        h = n;
     }
     *out = h;
     return KV_OK;
@@ -276,7 +277,8 @@ static size_t client_on_body(char *p, size_t size, size_t nmemb, void *ud)
         }
         return n;
     }
-    char err[KV_ERRLEN] = "";
+    char err[KV_ERRLEN];
+    err[0] = '\0'; /* per chunk: clear only the first byte, not all KV_ERRLEN */
     kv_status st = dialect_reader_feed(x->rd, p, n, now, err);
     if (st != KV_OK) {
         client_xfer_fail(x, st, err);
@@ -740,9 +742,11 @@ kv_status client_tokenize(client *c, const spec_target *t, spec_api api, const c
             !cJSON_AddStringToObject(o, "prompt", text))
             goto nomem;
     }
-    if (!(req = cJSON_PrintUnformatted(o)))
+    req = cJSON_PrintUnformatted(o);
+    if (!req)
         goto nomem;
-    if ((st = client_call(c, t, "/tokenize", req, 30, &status, &resp, err)) != KV_OK)
+    st = client_call(c, t, "/tokenize", req, 30, &status, &resp, err);
+    if (st != KV_OK)
         goto out;
     if (status == 404 || status == 405 || status == 501) {
         st = kv_fail(err, KV_ERR_UNSUPPORTED, "the server has no /tokenize (HTTP %d)", status);

@@ -401,10 +401,11 @@ static const char *dialect_str(const cJSON *o, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static bool dialect_nonempty(const cJSON *o, const char *key)
+/* The non-empty string o[key], or NULL. */
+static const char *dialect_text(const cJSON *o, const char *key)
 {
     const char *s = dialect_str(o, key);
-    return s && *s;
+    return s && *s ? s : NULL;
 }
 
 static long dialect_long(const cJSON *o, const char *key, long dflt)
@@ -419,17 +420,23 @@ static double dialect_num(const cJSON *o, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-/* Keeps a copy of src under raw[key] (replacing an earlier one). */
-static kv_status dialect_keep_raw(dialect_reader *r, const char *key, const cJSON *src)
+/* Puts a copy of src under dst[key], replacing an earlier one. */
+static kv_status dialect_put_copy(cJSON *dst, const char *key, const cJSON *src)
 {
     cJSON *dup = cJSON_Duplicate(src, 1);
     if (!dup)
         return KV_ERR_NOMEM;
-    if (cJSON_GetObjectItemCaseSensitive(r->raw, key))
-        cJSON_ReplaceItemInObjectCaseSensitive(r->raw, key, dup);
+    if (cJSON_GetObjectItemCaseSensitive(dst, key))
+        cJSON_ReplaceItemInObjectCaseSensitive(dst, key, dup);
     else
-        cJSON_AddItemToObject(r->raw, key, dup);
+        cJSON_AddItemToObject(dst, key, dup);
     return KV_OK;
+}
+
+/* Keeps a copy of src under raw[key] (replacing an earlier one). */
+static kv_status dialect_keep_raw(dialect_reader *r, const char *key, const cJSON *src)
+{
+    return dialect_put_copy(r->raw, key, src);
 }
 
 static kv_status dialect_server_error(dialect_reader *r, const cJSON *j, const char *data,
@@ -457,12 +464,12 @@ static kv_status dialect_openai(dialect_reader *r, const cJSON *j, const char *d
     if (c0) {
         const cJSON *delta = cJSON_GetObjectItemCaseSensitive(c0, "delta");
         const cJSON *tc = cJSON_GetObjectItemCaseSensitive(delta, "tool_calls");
-        if (dialect_nonempty(delta, "content"))
-            st = dialect_token(r, true, dialect_str(delta, "content"));
-        else if (dialect_nonempty(c0, "text"))
-            st = dialect_token(r, true, dialect_str(c0, "text"));
-        else if (dialect_nonempty(delta, "reasoning_content") ||
-                 dialect_nonempty(delta, "reasoning") ||
+        const char *text = dialect_text(delta, "content");
+        if (!text)
+            text = dialect_text(c0, "text");
+        if (text)
+            st = dialect_token(r, true, text);
+        else if (dialect_text(delta, "reasoning_content") || dialect_text(delta, "reasoning") ||
                  (cJSON_IsArray(tc) && cJSON_GetArraySize(tc) > 0))
             st = dialect_token(r, false, NULL);
         if (st != KV_OK)
@@ -513,11 +520,12 @@ static kv_status dialect_ollama(dialect_reader *r, const cJSON *j, const char *d
     kv_status st = KV_OK;
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
     const cJSON *tc = cJSON_GetObjectItemCaseSensitive(msg, "tool_calls");
-    if (dialect_nonempty(msg, "content"))
-        st = dialect_token(r, true, dialect_str(msg, "content"));
-    else if (dialect_nonempty(j, "response"))
-        st = dialect_token(r, true, dialect_str(j, "response"));
-    else if (dialect_nonempty(msg, "thinking") || dialect_nonempty(j, "thinking") ||
+    const char *text = dialect_text(msg, "content");
+    if (!text)
+        text = dialect_text(j, "response");
+    if (text)
+        st = dialect_token(r, true, text);
+    else if (dialect_text(msg, "thinking") || dialect_text(j, "thinking") ||
              (cJSON_IsArray(tc) && cJSON_GetArraySize(tc) > 0))
         st = dialect_token(r, false, NULL);
     if (st != KV_OK)
@@ -556,15 +564,9 @@ static kv_status dialect_anthropic_usage(dialect_reader *r, const cJSON *usage)
         if (!dst)
             return KV_ERR_NOMEM;
     }
-    for (const cJSON *it = usage->child; it; it = it->next) {
-        cJSON *dup = cJSON_Duplicate(it, 1);
-        if (!dup)
+    for (const cJSON *it = usage->child; it; it = it->next)
+        if (dialect_put_copy(dst, it->string, it) != KV_OK)
             return KV_ERR_NOMEM;
-        if (cJSON_GetObjectItemCaseSensitive(dst, it->string))
-            cJSON_ReplaceItemInObjectCaseSensitive(dst, it->string, dup);
-        else
-            cJSON_AddItemToObject(dst, it->string, dup);
-    }
     return KV_OK;
 }
 
@@ -585,9 +587,10 @@ static kv_status dialect_anthropic(dialect_reader *r, const char *name, const cJ
     } else if (strcmp(type, "content_block_delta") == 0) {
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "delta");
         const char *dt = dialect_str(d, "type");
-        if (dt && strcmp(dt, "text_delta") == 0 && dialect_nonempty(d, "text"))
-            st = dialect_token(r, true, dialect_str(d, "text"));
-        else if (dialect_nonempty(d, "thinking") || dialect_nonempty(d, "partial_json"))
+        const char *text = dt && strcmp(dt, "text_delta") == 0 ? dialect_text(d, "text") : NULL;
+        if (text)
+            st = dialect_token(r, true, text);
+        else if (dialect_text(d, "thinking") || dialect_text(d, "partial_json"))
             st = dialect_token(r, false, NULL);
     } else if (strcmp(type, "message_stop") == 0) {
         r->done = true;
@@ -663,7 +666,8 @@ kv_status dialect_reader_feed(dialect_reader *r, const char *p, size_t n, int64_
     if (r->failed)
         return kv_fail(err, r->failed, "%s", r->fail_msg);
     r->now_ns = now_ns;
-    char perr[KV_ERRLEN] = "";
+    char perr[KV_ERRLEN];
+    perr[0] = '\0'; /* per chunk: clear only the first byte, not all KV_ERRLEN */
     kv_status st = r->nd ? ndjson_feed(r->nd, p, n, perr) : sse_feed(r->sse, p, n, perr);
     if (st != KV_OK && !r->failed) {
         r->failed = st;

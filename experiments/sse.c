@@ -2,8 +2,9 @@
  *
  * Divided into: byte feeding (BOM skip, line splitting across chunks,
  * "\r\n" split between chunks), per-line field handling, and dispatch.
- * The current line is buffered until its terminator arrives; a block's data,
- * event name and comments are buffered until the blank line that ends it.
+ * A line split across chunks is buffered until its terminator arrives (one
+ * wholly inside a chunk is read in place); a block's data, event name and
+ * comments are buffered until the blank line that ends it.
  */
 #include "experiments/sse.h"
 
@@ -112,10 +113,9 @@ static kv_status sse_join(sse_parser *p, kv_buf *b, bool first, const char *v, s
     return KV_OK;
 }
 
-static kv_status sse_line(sse_parser *p, char *err)
+/* Handles one complete line s[0..n) (no terminator, not NUL-terminated). */
+static kv_status sse_line(sse_parser *p, const char *s, size_t n, char *err)
 {
-    const char *s = sse_str(&p->line);
-    size_t n = p->line.len;
     if (n == 0)
         return sse_block_pending(p) ? sse_dispatch(p, err) : KV_OK;
     const char *colon = memchr(s, ':', n);
@@ -167,14 +167,22 @@ static kv_status sse_lines(sse_parser *p, const char *s, size_t n, char *err)
         size_t seg = e ? (size_t)(e - s) : n;
         if (p->line.len + seg > p->max_bytes)
             return kv_fail(err, KV_ERR_PROTOCOL, "SSE line longer than %zu bytes", p->max_bytes);
-        if (kv_buf_append(&p->line, s, seg) != KV_OK)
-            return kv_fail(err, KV_ERR_NOMEM, "out of memory for an SSE line");
-        if (!e)
-            break;
+        /* A line wholly inside this chunk is handled in place; only one
+         * split across chunks goes through the line buffer. */
+        const char *line = s;
+        size_t len = seg;
+        if (!e || p->line.len > 0) {
+            if (kv_buf_append(&p->line, s, seg) != KV_OK)
+                return kv_fail(err, KV_ERR_NOMEM, "out of memory for an SSE line");
+            if (!e)
+                break;
+            line = p->line.data;
+            len = p->line.len;
+        }
         p->cr = *e == '\r';
         s = e + 1;
         n -= seg + 1;
-        kv_status st = sse_line(p, err);
+        kv_status st = sse_line(p, line, len, err);
         kv_buf_reset(&p->line);
         if (st != KV_OK)
             return st;

@@ -266,6 +266,36 @@ out:
     return st;
 }
 
+kv_status compare_ratio_of_means_delta(const double *x, size_t nx, const double *y, size_t ny,
+                                       double level, compare_estimate *out, double *df, char *err)
+{
+    memset(out, 0, sizeof *out);
+    *df = NAN;
+    if (nx < 2 || ny < 2)
+        return kv_fail(err, KV_ERR_STATS,
+                       "a ratio of means needs at least 2 values per side "
+                       "(got %zu and %zu)",
+                       nx, ny);
+    double mx, my;
+    double vx = compare_log_se(x, nx, &mx), vy = compare_log_se(y, ny, &my);
+    if (!(mx > 0) || !(my > 0))
+        return kv_fail(err, KV_ERR_STATS, "a ratio of means needs positive means");
+    double theta = log(mx / my), se2 = vx + vy;
+    out->value = mx / my;
+    out->has_ci = true;
+    if (!(se2 > 0) || !isfinite(se2)) {
+        out->ci[0] = out->ci[1] = out->value;
+        return KV_OK;
+    }
+    /* Welch-Satterthwaite: each side's variance term has n - 1 df */
+    double nu = se2 * se2 / (vx * vx / (double)(nx - 1) + vy * vy / (double)(ny - 1));
+    double t = gsl_cdf_tdist_Pinv(1.0 - (1.0 - level) / 2.0, nu), se = sqrt(se2);
+    *df = nu;
+    out->ci[0] = exp(theta - t * se);
+    out->ci[1] = exp(theta + t * se);
+    return KV_OK;
+}
+
 void compare_holm(const double *p, size_t m, double *adj)
 {
     size_t k = 0;

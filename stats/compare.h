@@ -2,8 +2,8 @@
  * (log-scale t-interval, Welch or paired), Mann-Whitney U / Wilcoxon
  * signed-rank p-values with ties handled (normal approximation with tie and
  * continuity corrections), the Hodges-Lehmann shift with its distribution-free
- * interval, a studentized bootstrap for the ratio of two means, and Holm's
- * adjustment.
+ * interval, a studentized bootstrap for the ratio of two means (and a
+ * delta-method t interval for small samples), and Holm's adjustment.
  *
  * Everything here is a pure function of its inputs (the bootstrap of its
  * seed); nothing is kept.
@@ -48,6 +48,16 @@ kv_status compare_hodges_lehmann(const double *x, size_t nx, const double *y, si
 kv_status compare_ratio_of_means(const double *x, size_t nx, const double *y, size_t ny,
                                  long resamples, uint64_t seed, double level, compare_estimate *out,
                                  char *err) KV_MUST_USE;
+
+/* mean(x) / mean(y) with a delta-method interval on the log scale:
+ * log(mx/my) +- t * se, se^2 = s_x^2/(nx mx^2) + s_y^2/(ny my^2), t with
+ * Welch-Satterthwaite degrees of freedom (written to *df, NAN without
+ * variation). For small samples, where the bootstrap-t of
+ * compare_ratio_of_means is unstable. Needs nx, ny >= 2 and positive means;
+ * without variation the interval is the point. */
+kv_status compare_ratio_of_means_delta(const double *x, size_t nx, const double *y, size_t ny,
+                                       double level, compare_estimate *out, double *df,
+                                       char *err) KV_MUST_USE;
 
 /* Holm's step-down adjustment of m p-values (NAN entries are skipped and
  * stay NAN). adj receives the adjusted values. */

@@ -5,6 +5,7 @@
  * public fits (OLS/WLS, knee profiling, robust, prediction); model choice.
  */
 #include "stats/fit.h"
+#include "stats/normality.h"
 
 #include <float.h>
 #include <math.h>
@@ -206,8 +207,9 @@ static double fit_breusch_pagan_p(const double *r, const double *yhat, size_t n)
 static void fit_diagnostics(fit_result *f, const fit_input *in)
 {
     size_t n = in->n;
-    double *r = malloc(n * sizeof *r), *yh = malloc(n * sizeof *yh);
+    double *r = calloc(n ? n : 1, sizeof *r), *yh = malloc(n * sizeof *yh);
     f->heteroscedasticity_p = f->normality_p = f->lag1 = NAN;
+    f->shapiro_wilk_w = f->shapiro_wilk_p = NAN;
     if (!r || !yh)
         goto out;
     for (size_t i = 0; i < n; i++) {
@@ -221,6 +223,7 @@ static void fit_diagnostics(fit_result *f, const fit_input *in)
         r[i] = (in->y[i] - m) * sw;
     }
     f->normality_p = fit_jarque_bera_p(r, n);
+    (void)normality_shapiro_wilk(r, n, &f->shapiro_wilk_w, &f->shapiro_wilk_p);
     f->heteroscedasticity_p = fit_breusch_pagan_p(r, yh, n);
     if (n >= 3 && gsl_stats_sd(r, 1, n) > 0)
         f->lag1 = gsl_stats_lag1_autocorrelation(r, 1, n);

@@ -68,6 +68,8 @@ typedef struct fit_result {
     double knee_x0;                    /* the knee position (knee models), else NAN */
     double heteroscedasticity_p;       /* Breusch-Pagan (Koenker) p of e^2 on x; NAN if n/a */
     double normality_p;                /* Jarque-Bera p of the residuals; NAN if n/a */
+    double shapiro_wilk_w;             /* Shapiro-Wilk W of the residuals, n 3..5000; NAN if n/a */
+    double shapiro_wilk_p;             /* its p (Royston 1995, AS R94); NAN if n/a */
     double lag1;                       /* lag-1 autocorrelation of residuals in input order */
     /* internal: scaled basis for predictions */
     double centre[FIT_MAXP], scale[FIT_MAXP];

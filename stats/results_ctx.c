@@ -258,6 +258,29 @@ void res_est_ratio(const res_ctx *c, const double *x, size_t nx, const double *y
     memset(e, 0, sizeof *e);
     e->n = nx + ny;
     uint64_t seed = c->boot_seed + salt;
+    if (nx < RES_RATIO_BOOT_MIN || ny < RES_RATIO_BOOT_MIN) {
+        double df;
+        if (compare_ratio_of_means_delta(x, nx, y, ny, c->level, &r, &df, e2) != KV_OK) {
+            res_est_none(e, e2);
+            e->n = nx + ny;
+            return;
+        }
+        e->value = r.value;
+        e->lo = r.ci[0];
+        e->hi = r.ci[1];
+        e->has_ci = r.has_ci;
+        if (isfinite(df))
+            snprintf(e->method, sizeof e->method,
+                     "ratio of means, delta method on the log ratio with Welch-Satterthwaite t "
+                     "(df %.1f; fewer than %d values on a side)",
+                     df, RES_RATIO_BOOT_MIN);
+        else
+            snprintf(e->method, sizeof e->method,
+                     "ratio of means, delta method on the log ratio (no variation; fewer than "
+                     "%d values on a side)",
+                     RES_RATIO_BOOT_MIN);
+        return;
+    }
     if (compare_ratio_of_means(x, nx, y, ny, c->opt->bootstrap_resamples, seed, c->level, &r, e2) !=
         KV_OK) {
         res_est_none(e, e2);

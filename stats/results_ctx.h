@@ -115,8 +115,14 @@ size_t res_distinct(const res_ctx *c, size_t target, res_field which, long *out,
 /* Same cell and turn: target, lengths, count, mode and turn agree. */
 bool res_same_cell(const res_point *p, const res_point *q);
 
+/* Below this many values on either side a ratio of means gets the
+ * delta-method t interval: the bootstrap-t is unstable at n <= 3 (resamples
+ * with almost no spread give huge t values and intervals like -1500%..99%). */
+#define RES_RATIO_BOOT_MIN 6
+
 /* Ratio of means x/y with the studentized bootstrap interval, seeded with
- * the context's bootstrap seed + salt. */
+ * the context's bootstrap seed + salt; with fewer than RES_RATIO_BOOT_MIN
+ * values on a side, the delta-method interval with Welch-Satterthwaite t. */
 void res_est_ratio(const res_ctx *c, const double *x, size_t nx, const double *y, size_t ny,
                    uint64_t salt, res_est *e);
 

@@ -211,10 +211,13 @@ static void fit_write(jsonw *w, const fit_result *f, const char *xname)
     if (isfinite(f->knee_x0))
         res_knum(w, "knee_n0", f->knee_x0);
     static const char *const keys[] = {
-        "r_squared", "residual_sd",          "rss",         "df",
-        "aicc",      "heteroscedasticity_p", "normality_p", "lag1_autocorrelation"};
-    const double vals[] = {f->r_squared, f->residual_sd,          f->rss,         f->df,
-                           f->aicc,      f->heteroscedasticity_p, f->normality_p, f->lag1};
+        "r_squared",      "residual_sd",          "rss",         "df",
+        "aicc",           "heteroscedasticity_p", "normality_p", "shapiro_wilk_w",
+        "shapiro_wilk_p", "lag1_autocorrelation"};
+    const double vals[] = {f->r_squared,   f->residual_sd,    f->rss,
+                           f->df,          f->aicc,           f->heteroscedasticity_p,
+                           f->normality_p, f->shapiro_wilk_w, f->shapiro_wilk_p,
+                           f->lag1};
     for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++)
         res_knum(w, keys[k], vals[k]);
     res_kbool(w, "weighted", f->weighted);

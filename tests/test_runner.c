@@ -21,6 +21,7 @@
 #include "experiments/plan.h"
 #include "experiments/runner.h"
 #include "experiments/spec.h"
+#include "runnertest.h"
 
 /* ---- the fake server ------------------------------------------------------ */
 
@@ -44,44 +45,6 @@ typedef struct fake {
     long max_messages; /* most messages in one request */
     long resets;
 } fake;
-
-static void scan(const char *s, uint64_t *out, size_t *n)
-{
-    while (*s) {
-        if (isspace((unsigned char)*s)) {
-            s++;
-            continue;
-        }
-        const char *st = s;
-        if (isalnum((unsigned char)*s))
-            while (*s && isalnum((unsigned char)*s))
-                s++;
-        else
-            s++;
-        if (*n < FAKE_MAX_TOK)
-            out[(*n)++] = kv_hash64(st, (size_t)(s - st), 1);
-        else
-            (*n)++;
-    }
-}
-
-static long text_tokens(const char *s)
-{
-    long n = 0;
-    while (*s) {
-        if (isspace((unsigned char)*s)) {
-            s++;
-            continue;
-        }
-        if (isalnum((unsigned char)*s))
-            while (*s && isalnum((unsigned char)*s))
-                s++;
-        else
-            s++;
-        n++;
-    }
-    return n;
-}
 
 static kv_status fake_send(void *ctx, const client_request *rq, trial_request *out, char **reply,
                            char *err)
@@ -117,7 +80,7 @@ static kv_status fake_send(void *ctx, const client_request *rq, trial_request *o
         f->cur[n++] = 1;
         f->cur[n++] = kv_hash64(rq->messages[i].role, strlen(rq->messages[i].role), 2);
         f->cur[n++] = 3;
-        scan(rq->messages[i].content, f->cur, &n);
+        runnertest_scan(rq->messages[i].content, f->cur, &n, FAKE_MAX_TOK);
         f->cur[n++] = 2;
     }
     f->cur[n++] = 1;
@@ -157,7 +120,7 @@ static kv_status fake_tokenize(void *ctx, const spec_target *t, spec_api api, co
     (void)api;
     if (f->no_tokenize)
         return kv_fail(err, KV_ERR_UNSUPPORTED, "no /tokenize");
-    *n = text_tokens(text);
+    *n = runnertest_text_tokens(text);
     return KV_OK;
 }
 
@@ -212,19 +175,6 @@ static spec *make_spec(const char *api, const char *sessions, int reps, const ch
     return s;
 }
 
-static void tmpdir(char *buf, size_t n)
-{
-    snprintf(buf, n, "/tmp/kvproof-runner-XXXXXX");
-    assert_non_null(mkdtemp(buf));
-}
-
-static void rmrf(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
 static kv_status run_with(const spec *s, fake *f, const char *dir, bool resume, runner_summary *sum,
                           char *err)
 {
@@ -237,17 +187,6 @@ static kv_status run_with(const spec *s, fake *f, const char *dir, bool resume, 
     o.no_outputs = true;
     runner_clear_stop();
     return runner_run(s, &o, sum, err);
-}
-
-static journal_data *load(const char *dir)
-{
-    char path[512], err[KV_ERRLEN] = "";
-    snprintf(path, sizeof path, "%s/journal.jsonl", dir);
-    journal_data *d = NULL;
-    kv_status st = journal_load(path, &d, err);
-    if (st != KV_OK)
-        fail_msg("journal: %s", err);
-    return d;
 }
 
 /* Every plan index appears exactly once. */
@@ -276,7 +215,7 @@ static void runner_should_journal_every_planned_trial_once_with_exact_lengths(vo
 {
     (void)state;
     char dir[64], err[KV_ERRLEN] = "";
-    tmpdir(dir, sizeof dir);
+    runnertest_tmpdir(dir, sizeof dir, "runner");
     spec *s = make_spec("openai-chat", "", 3, "");
     fake *f = fake_new();
     runner_summary sum;
@@ -284,7 +223,7 @@ static void runner_should_journal_every_planned_trial_once_with_exact_lengths(vo
     assert_int_equal(sum.ran, sum.planned);
     assert_int_equal(sum.failed, 0);
     assert_int_equal(sum.contaminated, 0);
-    journal_data *d = load(dir);
+    journal_data *d = runnertest_load(dir);
     assert_each_trial_once(s, d);
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_record *t = &d->trials[i];
@@ -314,14 +253,14 @@ static void runner_should_journal_every_planned_trial_once_with_exact_lengths(vo
     assert_non_null(strstr(err, "--resume"));
     fake_free(f);
     spec_free(s);
-    rmrf(dir);
+    runnertest_rmrf(dir);
 }
 
 static void runner_should_stop_on_request_and_resume_without_repeating_trials(void **state)
 {
     (void)state;
     char dir[64], err[KV_ERRLEN] = "";
-    tmpdir(dir, sizeof dir);
+    runnertest_tmpdir(dir, sizeof dir, "runner");
     spec *s = make_spec("openai-chat", "", 4, "");
     fake *f = fake_new();
     f->stop_at = 9;
@@ -336,7 +275,7 @@ static void runner_should_stop_on_request_and_resume_without_repeating_trials(vo
     assert_int_equal(run_with(s, f, dir, true, &sum, err), KV_OK);
     assert_int_equal(sum.done_before, first);
     assert_int_equal(sum.done_before + sum.ran, sum.planned);
-    journal_data *d = load(dir);
+    journal_data *d = runnertest_load(dir);
     assert_each_trial_once(s, d);
     journal_data_free(d);
     /* A finished journal resumes to nothing. */
@@ -344,21 +283,21 @@ static void runner_should_stop_on_request_and_resume_without_repeating_trials(vo
     assert_int_equal(sum.ran, 0);
     fake_free(f);
     spec_free(s);
-    rmrf(dir);
+    runnertest_rmrf(dir);
 }
 
 static void runner_should_journal_failed_trials_with_their_reason(void **state)
 {
     (void)state;
     char dir[64], err[KV_ERRLEN] = "";
-    tmpdir(dir, sizeof dir);
+    runnertest_tmpdir(dir, sizeof dir, "runner");
     spec *s = make_spec("openai-chat", "", 3, "");
     fake *f = fake_new();
     f->fail_every = 4;
     runner_summary sum;
     assert_int_equal(run_with(s, f, dir, false, &sum, err), KV_OK);
     assert_true(sum.failed > 0);
-    journal_data *d = load(dir);
+    journal_data *d = runnertest_load(dir);
     assert_each_trial_once(s, d);
     size_t failed = 0;
     for (size_t i = 0; i < d->n_trials; i++) {
@@ -371,7 +310,7 @@ static void runner_should_journal_failed_trials_with_their_reason(void **state)
     journal_data_free(d);
     fake_free(f);
     spec_free(s);
-    rmrf(dir);
+    runnertest_rmrf(dir);
 }
 
 static void runner_should_flag_contaminated_and_inferred_cache_states(void **state)
@@ -382,11 +321,11 @@ static void runner_should_flag_contaminated_and_inferred_cache_states(void **sta
     spec *s = make_spec("openai-chat", "", 2, "");
 
     /* A cache that never reuses anything: every warm trial is contaminated. */
-    tmpdir(dir, sizeof dir);
+    runnertest_tmpdir(dir, sizeof dir, "runner");
     fake *f = fake_new();
     f->never_reuse = true;
     assert_int_equal(run_with(s, f, dir, false, &sum, err), KV_OK);
-    journal_data *d = load(dir);
+    journal_data *d = runnertest_load(dir);
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_record *t = &d->trials[i];
         if (t->kind != PLAN_MEASURE)
@@ -399,15 +338,15 @@ static void runner_should_flag_contaminated_and_inferred_cache_states(void **sta
     assert_true(sum.contaminated > 0);
     journal_data_free(d);
     fake_free(f);
-    rmrf(dir);
+    runnertest_rmrf(dir);
 
     /* A llama.cpp server ignoring cache_prompt:false shares template tokens. */
     spec *sl = make_spec("llama.cpp", "", 2, "");
-    tmpdir(dir, sizeof dir);
+    runnertest_tmpdir(dir, sizeof dir, "runner");
     f = fake_new();
     f->ignore_no_cache = true;
     assert_int_equal(run_with(sl, f, dir, false, &sum, err), KV_OK);
-    d = load(dir);
+    d = runnertest_load(dir);
     size_t cold_bad = 0;
     for (size_t i = 0; i < d->n_trials; i++)
         if (d->trials[i].kind == PLAN_MEASURE && d->trials[i].mode == SPEC_COLD)
@@ -416,28 +355,28 @@ static void runner_should_flag_contaminated_and_inferred_cache_states(void **sta
     journal_data_free(d);
     fake_free(f);
     spec_free(sl);
-    rmrf(dir);
+    runnertest_rmrf(dir);
 
     /* No cached count reported: inferred, never verified. */
-    tmpdir(dir, sizeof dir);
+    runnertest_tmpdir(dir, sizeof dir, "runner");
     f = fake_new();
     f->no_cached = true;
     assert_int_equal(run_with(s, f, dir, false, &sum, err), KV_OK);
-    d = load(dir);
+    d = runnertest_load(dir);
     for (size_t i = 0; i < d->n_trials; i++)
         if (d->trials[i].kind == PLAN_MEASURE)
             assert_int_equal(d->trials[i].turns[0].cache_state, TRIAL_CACHE_INFERRED);
     journal_data_free(d);
     fake_free(f);
     spec_free(s);
-    rmrf(dir);
+    runnertest_rmrf(dir);
 }
 
 static void runner_should_replay_sessions_with_the_actual_replies(void **state)
 {
     (void)state;
     char dir[64], err[KV_ERRLEN] = "";
-    tmpdir(dir, sizeof dir);
+    runnertest_tmpdir(dir, sizeof dir, "runner");
     spec *s = make_spec("openai-chat", "\"sessions\": {\"query_counts\": [1, 3]},", 2, "");
     fake *f = fake_new();
     runner_summary sum;
@@ -445,7 +384,7 @@ static void runner_should_replay_sessions_with_the_actual_replies(void **state)
     assert_int_equal(sum.failed, 0);
     assert_int_equal(f->bad_history, 0);
     assert_int_equal(f->max_messages, 1 + 3 + 2); /* system, 3 questions, 2 answers */
-    journal_data *d = load(dir);
+    journal_data *d = runnertest_load(dir);
     size_t sessions = 0;
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_record *t = &d->trials[i];
@@ -466,14 +405,14 @@ static void runner_should_replay_sessions_with_the_actual_replies(void **state)
     journal_data_free(d);
     fake_free(f);
     spec_free(s);
-    rmrf(dir);
+    runnertest_rmrf(dir);
 }
 
 static void runner_should_stop_repeating_cells_whose_median_is_known(void **state)
 {
     (void)state;
     char dir[64], err[KV_ERRLEN] = "";
-    tmpdir(dir, sizeof dir);
+    runnertest_tmpdir(dir, sizeof dir, "runner");
     spec *s = make_spec("openai-chat", "", 20,
                         ", \"stop\": {\"target_rel_ci\": 0.5, "
                         "\"min_repetitions\": 8}");
@@ -483,28 +422,28 @@ static void runner_should_stop_repeating_cells_whose_median_is_known(void **stat
     assert_int_equal(run_with(s, f, dir, false, &sum, err), KV_OK);
     assert_true(sum.skipped > 0);
     assert_int_equal(sum.ran + sum.skipped, sum.planned);
-    journal_data *d = load(dir);
+    journal_data *d = runnertest_load(dir);
     for (size_t i = 0; i < d->n_trials; i++)
         assert_true(d->trials[i].repetition < 20);
     assert_true(d->n_trials < sum.planned);
     journal_data_free(d);
     fake_free(f);
     spec_free(s);
-    rmrf(dir);
+    runnertest_rmrf(dir);
 }
 
 static void runner_should_calibrate_lengths_without_a_tokenizer(void **state)
 {
     (void)state;
     char dir[64], err[KV_ERRLEN] = "";
-    tmpdir(dir, sizeof dir);
+    runnertest_tmpdir(dir, sizeof dir, "runner");
     spec *s = make_spec("openai-chat", "", 2, "");
     fake *f = fake_new();
     f->no_tokenize = true;
     runner_summary sum;
     assert_int_equal(run_with(s, f, dir, false, &sum, err), KV_OK);
     assert_int_equal(sum.failed, 0);
-    journal_data *d = load(dir);
+    journal_data *d = runnertest_load(dir);
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_record *t = &d->trials[i];
         if (t->kind != PLAN_MEASURE || t->system_prompt_tokens == 0)
@@ -514,20 +453,20 @@ static void runner_should_calibrate_lengths_without_a_tokenizer(void **state)
     journal_data_free(d);
     fake_free(f);
     spec_free(s);
-    rmrf(dir);
+    runnertest_rmrf(dir);
 }
 
 static void runner_should_honour_the_max_trials_cap(void **state)
 {
     (void)state;
     char dir[64], err[KV_ERRLEN] = "";
-    tmpdir(dir, sizeof dir);
+    runnertest_tmpdir(dir, sizeof dir, "runner");
     spec *s =
         make_spec("openai-chat", "", 4, ", \"stop\": {\"target_rel_ci\": 0.01, \"max_trials\": 5}");
     fake *f = fake_new();
     runner_summary sum;
     assert_int_equal(run_with(s, f, dir, false, &sum, err), KV_OK);
-    journal_data *d = load(dir);
+    journal_data *d = runnertest_load(dir);
     size_t measured = 0;
     for (size_t i = 0; i < d->n_trials; i++)
         measured += d->trials[i].kind == PLAN_MEASURE;
@@ -539,7 +478,7 @@ static void runner_should_honour_the_max_trials_cap(void **state)
     assert_int_equal(sum.ran, 0);
     fake_free(f);
     spec_free(s);
-    rmrf(dir);
+    runnertest_rmrf(dir);
 }
 
 int main(void)

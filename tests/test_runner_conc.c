@@ -27,6 +27,7 @@
 #include "experiments/plan.h"
 #include "experiments/runner.h"
 #include "experiments/spec.h"
+#include "runnertest.h"
 #include "server/refsrv.h"
 
 /* ---- the fake server -------------------------------------------------------- */
@@ -63,33 +64,6 @@ typedef struct fake_ctx {
     bool owned;
     pthread_t owner;
 } fake_ctx;
-
-static void scan(const char *s, uint64_t *out, size_t *n)
-{
-    while (*s) {
-        if (isspace((unsigned char)*s)) {
-            s++;
-            continue;
-        }
-        const char *st = s;
-        if (isalnum((unsigned char)*s))
-            while (*s && isalnum((unsigned char)*s))
-                s++;
-        else
-            s++;
-        if (*n < FAKE_MAX_TOK)
-            out[*n] = kv_hash64(st, (size_t)(s - st), 1);
-        (*n)++;
-    }
-}
-
-static long text_tokens(const char *s)
-{
-    uint64_t tmp[FAKE_MAX_TOK];
-    size_t n = 0;
-    scan(s, tmp, &n);
-    return (long)n;
-}
 
 static void sleep_us(long us)
 {
@@ -137,7 +111,7 @@ static kv_status fake_send(void *ctx, const client_request *rq, trial_request *o
         cur[n++] = 1;
         cur[n++] = kv_hash64(rq->messages[i].role, strlen(rq->messages[i].role), 2);
         cur[n++] = 3;
-        scan(rq->messages[i].content, cur, &n);
+        runnertest_scan(rq->messages[i].content, cur, &n, FAKE_MAX_TOK);
         cur[n++] = 2;
     }
     cur[n++] = 1;
@@ -216,7 +190,7 @@ static kv_status fake_tokenize(void *ctx, const spec_target *t, spec_api api, co
     (void)t;
     (void)api;
     (void)err;
-    *n = text_tokens(text);
+    *n = runnertest_text_tokens(text);
     return KV_OK;
 }
 
@@ -295,19 +269,6 @@ static spec *make_spec(const char *api, int port, int reps, long concurrency, co
     return s;
 }
 
-static void tmpdir(char *buf, size_t n)
-{
-    snprintf(buf, n, "/tmp/kvproof-conc-XXXXXX");
-    assert_non_null(mkdtemp(buf));
-}
-
-static void rmrf(const char *dir)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
 static kv_status run_fake(const spec *s, fake *f, const char *dir, bool resume, runner_summary *sum,
                           char *err)
 {
@@ -322,16 +283,6 @@ static kv_status run_fake(const spec *s, fake *f, const char *dir, bool resume, 
     o.no_outputs = true;
     runner_clear_stop();
     return runner_run(s, &o, sum, err);
-}
-
-static journal_data *load(const char *dir)
-{
-    char path[256], err[KV_ERRLEN] = "";
-    snprintf(path, sizeof path, "%s/journal.jsonl", dir);
-    journal_data *d = NULL;
-    if (journal_load(path, &d, err) != KV_OK)
-        fail_msg("journal: %s", err);
-    return d;
 }
 
 /* Every plan index appears exactly once, no line is torn or doubled. */
@@ -387,7 +338,7 @@ static void runner_should_run_four_trials_at_once_and_journal_each_exactly_once(
 {
     (void)state;
     char dir[64], err[KV_ERRLEN] = "";
-    tmpdir(dir, sizeof dir);
+    runnertest_tmpdir(dir, sizeof dir, "conc");
     spec *s = make_spec("openai-chat", 9, 4, 4, "");
     fake *f = fake_new(4);
     runner_summary sum;
@@ -401,7 +352,7 @@ static void runner_should_run_four_trials_at_once_and_journal_each_exactly_once(
     assert_int_equal(f->thread_changes, 0);
     assert_int_equal(f->bad_history, 0);
     assert_int_equal(f->resets, 0); /* no cache reset while other trials run */
-    journal_data *d = load(dir);
+    journal_data *d = runnertest_load(dir);
     assert_each_trial_once(s, d);
     assert_exact_and_verified(d);
     /* run_position is the order of completion, which is the journal's order. */
@@ -410,14 +361,14 @@ static void runner_should_run_four_trials_at_once_and_journal_each_exactly_once(
     journal_data_free(d);
     fake_free(f);
     spec_free(s);
-    rmrf(dir);
+    runnertest_rmrf(dir);
 }
 
 static void runner_should_run_concurrency_one_on_the_calling_thread_in_plan_order(void **state)
 {
     (void)state;
     char dir[64], err[KV_ERRLEN] = "";
-    tmpdir(dir, sizeof dir);
+    runnertest_tmpdir(dir, sizeof dir, "conc");
     spec *s = make_spec("openai-chat", 9, 2, 1, "");
     fake *f = fake_new(0);
     runner_summary sum;
@@ -427,21 +378,21 @@ static void runner_should_run_concurrency_one_on_the_calling_thread_in_plan_orde
     assert_int_equal(f->max_in_flight, 1);
     assert_int_equal(f->workers_made, 0);
     assert_true(f->resets > 0); /* one at a time, cold trials try a reset */
-    journal_data *d = load(dir);
+    journal_data *d = runnertest_load(dir);
     assert_each_trial_once(s, d);
     for (size_t i = 0; i < d->n_trials; i++)
         assert_int_equal(d->trials[i].plan_index, i);
     journal_data_free(d);
     fake_free(f);
     spec_free(s);
-    rmrf(dir);
+    runnertest_rmrf(dir);
 }
 
 static void runner_should_stop_every_worker_on_request_and_resume_to_the_plan(void **state)
 {
     (void)state;
     char dir[64], err[KV_ERRLEN] = "";
-    tmpdir(dir, sizeof dir);
+    runnertest_tmpdir(dir, sizeof dir, "conc");
     spec *s = make_spec("openai-chat", 9, 4, 4, "");
     fake *f = fake_new(4);
     f->stop_at = 20;
@@ -454,7 +405,7 @@ static void runner_should_stop_every_worker_on_request_and_resume_to_the_plan(vo
     /* Only the trials in flight went on: at most 4 sessions of 3 turns plus
      * primes after the request that asked to stop. */
     assert_true(sends_at_stop <= f->stop_at + 4 * 4);
-    journal_data *d = load(dir);
+    journal_data *d = runnertest_load(dir);
     assert_int_equal(d->torn_lines, 0);
     assert_int_equal(d->n_trials, sum.ran);
     journal_data_free(d);
@@ -464,13 +415,13 @@ static void runner_should_stop_every_worker_on_request_and_resume_to_the_plan(vo
         fail_msg("%s", err);
     assert_int_equal(sum.done_before, first);
     assert_int_equal(sum.done_before + sum.ran, sum.planned);
-    d = load(dir);
+    d = runnertest_load(dir);
     assert_each_trial_once(s, d);
     assert_exact_and_verified(d);
     journal_data_free(d);
     fake_free(f);
     spec_free(s);
-    rmrf(dir);
+    runnertest_rmrf(dir);
 }
 
 static void runner_should_honour_caps_and_adaptive_stopping_under_concurrency(void **state)
@@ -480,13 +431,13 @@ static void runner_should_honour_caps_and_adaptive_stopping_under_concurrency(vo
     runner_summary sum;
 
     /* max_trials counts the trials in flight: never exceeded. */
-    tmpdir(dir, sizeof dir);
+    runnertest_tmpdir(dir, sizeof dir, "conc");
     spec *s = make_spec("openai-chat", 9, 4, 4,
                         ", \"stop\": {\"target_rel_ci\": 0.01, \"max_trials\": 5}");
     fake *f = fake_new(0);
     if (run_fake(s, f, dir, false, &sum, err) != KV_OK)
         fail_msg("%s", err);
-    journal_data *d = load(dir);
+    journal_data *d = runnertest_load(dir);
     size_t measured = 0;
     for (size_t i = 0; i < d->n_trials; i++)
         measured += d->trials[i].kind == PLAN_MEASURE;
@@ -495,10 +446,10 @@ static void runner_should_honour_caps_and_adaptive_stopping_under_concurrency(vo
     journal_data_free(d);
     fake_free(f);
     spec_free(s);
-    rmrf(dir);
+    runnertest_rmrf(dir);
 
     /* Rounds: every cell's median is known long before 20 repetitions. */
-    tmpdir(dir, sizeof dir);
+    runnertest_tmpdir(dir, sizeof dir, "conc");
     s = make_spec("openai-chat", 9, 20, 4,
                   ", \"stop\": {\"target_rel_ci\": 0.5, \"min_repetitions\": 8}");
     f = fake_new(4);
@@ -507,13 +458,13 @@ static void runner_should_honour_caps_and_adaptive_stopping_under_concurrency(vo
     assert_true(sum.skipped > 0);
     assert_int_equal(sum.ran + sum.skipped, sum.planned);
     assert_true(f->max_in_flight > 1);
-    d = load(dir);
+    d = runnertest_load(dir);
     assert_int_equal(d->torn_lines, 0);
     assert_int_equal(d->n_trials, sum.ran);
     journal_data_free(d);
     fake_free(f);
     spec_free(s);
-    rmrf(dir);
+    runnertest_rmrf(dir);
 }
 
 /* ---- tests: the reference server with four slots ------------------------- */
@@ -612,7 +563,7 @@ static void runner_should_overlap_requests_on_a_four_slot_reference_server(void 
     (void)state;
     refsrv *srv = start_ref();
     char dir[64], err[KV_ERRLEN] = "";
-    tmpdir(dir, sizeof dir);
+    runnertest_tmpdir(dir, sizeof dir, "conc");
     spec *s = make_spec("llama.cpp", refsrv_port(srv), 3, 4, "");
     ref_io t;
     memset(&t, 0, sizeof t);
@@ -639,14 +590,14 @@ static void runner_should_overlap_requests_on_a_four_slot_reference_server(void 
     assert_int_equal(t.bad_counts, 0);
     assert_true(t.max_in_flight > 1);
     assert_int_equal(refsrv_requests(srv), t.sends);
-    journal_data *d = load(dir);
+    journal_data *d = runnertest_load(dir);
     assert_each_trial_once(s, d);
     assert_exact_and_verified(d);
     journal_data_free(d);
     client_free(main_ctx.c);
     pthread_mutex_destroy(&t.mu);
     spec_free(s);
-    rmrf(dir);
+    runnertest_rmrf(dir);
     refsrv_stop(srv);
 }
 
@@ -666,7 +617,7 @@ static void runner_should_give_each_worker_its_own_real_client(void **state)
     (void)state;
     refsrv *srv = start_ref();
     char dir[64], err[KV_ERRLEN] = "";
-    tmpdir(dir, sizeof dir);
+    runnertest_tmpdir(dir, sizeof dir, "conc");
     spec *s = make_spec("llama.cpp", refsrv_port(srv), 3, 4, "");
     runner_options o;
     memset(&o, 0, sizeof o);
@@ -678,7 +629,7 @@ static void runner_should_give_each_worker_its_own_real_client(void **state)
         fail_msg("%s", err);
     assert_int_equal(sum.ran, sum.planned);
     assert_int_equal(sum.failed, 0);
-    journal_data *d = load(dir);
+    journal_data *d = runnertest_load(dir);
     assert_each_trial_once(s, d);
     assert_exact_and_verified(d);
     size_t overlaps = 0;
@@ -692,7 +643,7 @@ static void runner_should_give_each_worker_its_own_real_client(void **state)
     assert_true(overlaps > 0);
     journal_data_free(d);
     spec_free(s);
-    rmrf(dir);
+    runnertest_rmrf(dir);
     refsrv_stop(srv);
 }
 

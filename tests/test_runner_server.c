@@ -20,6 +20,7 @@
 #include "experiments/plan.h"
 #include "experiments/runner.h"
 #include "experiments/spec.h"
+#include "runnertest.h"
 #include "server/refsrv.h"
 
 /* The real client, with each reply compared against the server's truth. */
@@ -101,29 +102,6 @@ static spec *small_spec(int port, const char *api, const char *extra)
     return s;
 }
 
-static void tmpdir(char *buf, size_t n)
-{
-    snprintf(buf, n, "/tmp/kvproof-rsrv-XXXXXX");
-    assert_non_null(mkdtemp(buf));
-}
-
-static void rmrf(const char *dir)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
-static journal_data *load(const char *dir)
-{
-    char path[256], err[KV_ERRLEN] = "";
-    snprintf(path, sizeof path, "%s/journal.jsonl", dir);
-    journal_data *d = NULL;
-    if (journal_load(path, &d, err) != KV_OK)
-        fail_msg("%s", err);
-    return d;
-}
-
 static void runner_should_record_the_ground_truth_token_counts_in_every_dialect(void **state)
 {
     (void)state;
@@ -140,7 +118,7 @@ static void runner_should_record_the_ground_truth_token_counts_in_every_dialect(
         assert_int_equal(client_new(&t.c, err), KV_OK);
         spec *s = small_spec(refsrv_port(t.srv), api_for((refsrv_dialect)d), "");
         char dir[64];
-        tmpdir(dir, sizeof dir);
+        runnertest_tmpdir(dir, sizeof dir, "rsrv");
         runner_io io = {&t, truth_send, truth_tokenize, truth_reset, NULL, NULL};
         runner_options o;
         memset(&o, 0, sizeof o);
@@ -158,7 +136,7 @@ static void runner_should_record_the_ground_truth_token_counts_in_every_dialect(
                      refsrv_dialect_name((refsrv_dialect)d), sum.failed, t.mismatches, t.sends,
                      t.first);
         assert_int_equal(sum.ran, sum.planned);
-        journal_data *jd = load(dir);
+        journal_data *jd = runnertest_load(dir);
         assert_int_equal(jd->n_trials, sum.planned);
         for (size_t i = 0; i < jd->n_trials; i++) {
             const trial_record *tr = &jd->trials[i];
@@ -174,7 +152,7 @@ static void runner_should_record_the_ground_truth_token_counts_in_every_dialect(
             }
         }
         journal_data_free(jd);
-        rmrf(dir);
+        runnertest_rmrf(dir);
         spec_free(s);
         client_free(t.c);
         refsrv_stop(t.srv);
@@ -201,7 +179,7 @@ static void runner_should_finish_and_record_reasons_under_every_fault(void **sta
                              ", \"retries\": 2, \"timeouts\": {\"connect\": 2, "
                              "\"first_token\": 0.2, \"total\": 5}");
         char dir[64];
-        tmpdir(dir, sizeof dir);
+        runnertest_tmpdir(dir, sizeof dir, "rsrv");
         runner_options o;
         memset(&o, 0, sizeof o);
         o.out_dir = dir;
@@ -217,7 +195,7 @@ static void runner_should_finish_and_record_reasons_under_every_fault(void **sta
             fprintf(stderr, "fault %-12s %zu of %zu trials failed\n",
                     refsrv_fault_name((refsrv_fault)f), sum.failed, sum.ran);
         assert_int_equal(sum.ran, sum.planned);
-        journal_data *jd = load(dir);
+        journal_data *jd = runnertest_load(dir);
         assert_int_equal(jd->n_trials, sum.planned);
         for (size_t i = 0; i < jd->n_trials; i++) {
             const trial_record *tr = &jd->trials[i];
@@ -228,7 +206,7 @@ static void runner_should_finish_and_record_reasons_under_every_fault(void **sta
                 assert_true(tr->turns[k].attempts <= 1 + s->retries);
         }
         journal_data_free(jd);
-        rmrf(dir);
+        runnertest_rmrf(dir);
         spec_free(s);
         refsrv_stop(srv);
     }

@@ -102,10 +102,54 @@ static void intervals_should_cover_the_truth_at_the_nominal_rate(void **state)
     gsl_rng_free(r);
 }
 
+/* Below 6 values per side results.json uses the delta-method t interval of
+ * the ratio of means (the bootstrap-t blows up at n <= 3). At n = 3 and 5
+ * it must hold at least its nominal coverage without being far wider. */
+static void small_sample_overhead_interval_should_cover_the_truth(void **state)
+{
+    (void)state;
+    cost_params p;
+    assert_true(cost_preset("laptop", &p));
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 20240602);
+    const double L = 8192;
+    /* the true ratio of mean times: the noise factor has mean 1 (no stalls in
+     * the laptop preset), so the cost model gives it directly */
+    const double t0 = cost_prefill_ms(&p, QUERY, 0), tl = cost_prefill_ms(&p, L + QUERY, 0);
+    const double true_overhead = (tl - t0) / tl;
+    const size_t ns[2] = {3, 5};
+    for (size_t k = 0; k < 2; k++) {
+        size_t n = ns[k];
+        int hits = 0, total = 2 * EXPERIMENTS;
+        double width = 0, x[REPS], y[REPS];
+        for (int e = 0; e < total; e++) {
+            for (size_t i = 0; i < n; i++) {
+                x[i] = draw(&p, r, L + QUERY, 0);
+                y[i] = draw(&p, r, QUERY, 0);
+            }
+            compare_estimate o;
+            double df;
+            char err[KV_ERRLEN] = "";
+            assert_int_equal(compare_ratio_of_means_delta(x, n, y, n, 0.95, &o, &df, err), KV_OK);
+            double lo = 1 - 1 / o.ci[0], hi = 1 - 1 / o.ci[1];
+            assert_true(lo > 0.5 && hi < 1);
+            hits += lo <= true_overhead && true_overhead <= hi;
+            width += (hi - lo) / total;
+        }
+        double cov = (double)hits / total;
+        fprintf(stderr, "coverage overhead n=%zu delta-t %5.1f%% (%d/%d), mean width %.4f\n", n,
+                100 * cov, hits, total, width);
+        if (!(cov >= 0.935 && cov <= 0.975))
+            fail_msg("n = %zu: coverage %.3f outside 0.935..0.975", n, cov);
+    }
+    gsl_rng_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(intervals_should_cover_the_truth_at_the_nominal_rate),
+        cmocka_unit_test(small_sample_overhead_interval_should_cover_the_truth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -204,6 +204,13 @@ static void results_should_compute_verdicts_from_whole_intervals(void **state)
     assert_true(get(j, "targets.0.sessions.1.theoretical_speedup")->valuedouble > 1);
     assert_true(cJSON_IsNumber(get(j, "adaptive_stopping.saving_server_seconds")));
     assert_int_equal(get(j, "method.bootstrap_seed")->valueint, 5);
+    /* Shapiro-Wilk beside Jarque-Bera in every fit's diagnostics */
+    const cJSON *fit0 = get(j, "targets.0.models.cold_ttft.fits.0");
+    assert_true(cJSON_IsNumber(get(fit0, "normality_p")));
+    assert_true(get(fit0, "shapiro_wilk_w")->valuedouble > 0);
+    assert_true(get(fit0, "shapiro_wilk_w")->valuedouble <= 1);
+    assert_true(get(fit0, "shapiro_wilk_p")->valuedouble >= 0);
+    assert_true(get(fit0, "shapiro_wilk_p")->valuedouble <= 1);
     cJSON_Delete(j);
     journal_data *d = malloc(sizeof *d);
     *d = s.d;
@@ -289,6 +296,28 @@ static void results_should_write_a_file_from_a_journal_on_disk(void **state)
         results_from_journal("tests/fixtures/journals/missing.jsonl", outp, NULL, err) != KV_OK, 1);
 }
 
+static void results_should_give_a_sane_overhead_interval_from_few_repetitions(void **state)
+{
+    (void)state;
+    sim s;
+    sim_init(&s, spec_text);
+    sim_full(&s, 2); /* 4 cold values per length: turn 1 of both session lengths */
+    cJSON *j = run(&s, NULL);
+    const cJSON *o = get(j, "verdict.overhead_fraction");
+    assert_non_null(o);
+    /* truth at 8192: 1 - prefill(100, 0) / prefill(8292, 0) ~ 0.97 */
+    double v = get(o, "value")->valuedouble;
+    double lo = get(o, "ci.0")->valuedouble, hi = get(o, "ci.1")->valuedouble;
+    assert_true(v > 0.9 && v < 1);
+    assert_true(lo > 0.8 && lo <= v && v <= hi && hi < 1);
+    assert_non_null(strstr(get(o, "method")->valuestring, "delta method"));
+    assert_int_equal(get(o, "n")->valueint, 8);
+    cJSON_Delete(j);
+    journal_data *d = malloc(sizeof *d);
+    *d = s.d;
+    journal_data_free(d);
+}
+
 static void planning_should_size_cells_slope_and_lengths_from_a_pilot(void **state)
 {
     (void)state;
@@ -323,6 +352,7 @@ int main(void)
         cmocka_unit_test(results_should_explain_one_prompt_length_without_nan),
         cmocka_unit_test(results_should_refuse_a_journal_without_usable_requests),
         cmocka_unit_test(results_should_write_a_file_from_a_journal_on_disk),
+        cmocka_unit_test(results_should_give_a_sane_overhead_interval_from_few_repetitions),
         cmocka_unit_test(planning_should_size_cells_slope_and_lengths_from_a_pilot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
