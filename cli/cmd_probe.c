@@ -164,12 +164,17 @@ int cmd_probe(int argc, char **argv)
     kv_status st = client_new(&c, err);
     if (st != KV_OK)
         goto fail;
-    if ((st = probe_detect(c, url, api, model, key_env, &info, err)) != KV_OK)
+    st = probe_detect(c, url, api, model, key_env, &info, err);
+    if (st != KV_OK)
         goto fail;
-    if (cache_check && (st = probe_cache(c, &info, url, key_env, &cache, err)) != KV_OK)
-        rc = KV_EXIT_FAILURE; /* the table still shows what happened */
+    if (cache_check) {
+        st = probe_cache(c, &info, url, key_env, &cache, err);
+        if (st != KV_OK)
+            rc = KV_EXIT_FAILURE; /* the table still shows what happened */
+    }
     if (strcmp(format, "json") == 0) {
-        if ((st = probe_to_json(&info, cache_check ? &cache : NULL, &json, err)) != KV_OK)
+        st = probe_to_json(&info, cache_check ? &cache : NULL, &json, err);
+        if (st != KV_OK)
             goto fail;
         printf("%s\n", json);
     } else {

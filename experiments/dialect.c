@@ -258,7 +258,9 @@ kv_status dialect_build_request(const client_request *rq, kv_buf *body, char *er
         st = kv_fail(err, KV_ERR_INTERNAL, "dialect not resolved (api auto)");
         goto out;
     }
-    if (!o || !dialect_fill_body(rq, o, &tmp) || !(text = cJSON_PrintUnformatted(o))) {
+    if (o && dialect_fill_body(rq, o, &tmp))
+        text = cJSON_PrintUnformatted(o);
+    if (!text) {
         st = kv_fail(err, KV_ERR_NOMEM, "out of memory building the request body");
         goto out;
     }

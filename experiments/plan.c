@@ -150,7 +150,9 @@ kv_status plan_build(const spec *s, uint64_t seed, plan **out, char *err)
     size_t measured = s->n_targets * per_target * (size_t)s->repetitions;
     size_t warmups = s->n_targets * (size_t)s->warmup_requests;
     plan *p = calloc(1, sizeof *p);
-    if (!p || !(p->trials = calloc(measured + warmups, sizeof *p->trials))) {
+    if (p)
+        p->trials = calloc(measured + warmups, sizeof *p->trials);
+    if (!p || !p->trials) {
         free(p);
         return kv_fail(err, KV_ERR_NOMEM, "plan: out of memory");
     }

@@ -89,7 +89,8 @@ static kv_status probe_add_model(probe_info *p, const char *name)
     if (!m)
         return KV_ERR_NOMEM;
     p->models = m;
-    if (!(m[p->n_models] = strdup(name)))
+    m[p->n_models] = strdup(name);
+    if (!m[p->n_models])
         return KV_ERR_NOMEM;
     p->n_models++;
     return KV_OK;
