@@ -1,7 +1,8 @@
 /* page_figures.c - the figure pages: time to first token against prompt
  * tokens (linear and log axes), speedup per system-prompt length, the
- * session picture, residuals (against prompt tokens and run order) and
- * per-cell box plots. Several targets overlay in one figure each.
+ * session picture, residuals (against prompt tokens and run order),
+ * per-cell box plots and warm requests against new (uncached) tokens.
+ * Several targets overlay in one figure each.
  */
 #include "report/pages.h"
 
@@ -46,10 +47,11 @@ static int on_prompt_axis(const rr_model *m)
     return m->present && (m->x[0] == '\0' || strcmp(m->x, "prompt_tokens") == 0);
 }
 
-/* Draws a model's bands and curve. */
+/* Draws a model's bands and curve (in the regressor's own units: the caller
+ * checks that they are the plot's x axis). */
 static void draw_model(plot *p, const rr_model *m, rgb c, int with_pi)
 {
-    if (!on_prompt_axis(m) || m->n_curve < 2)
+    if (!m->present || m->n_curve < 2)
         return;
     size_t n = m->n_curve;
     double *buf = malloc(6 * n * sizeof *buf);
@@ -72,8 +74,9 @@ static void draw_model(plot *p, const rr_model *m, rgb c, int with_pi)
     free(buf);
 }
 
-/* Points of one target and mode into xs/ys (caller frees). */
-static size_t collect(const rr_target *t, int warm, double **xs, double **ys)
+/* Points of one target and mode into xs/ys (caller frees); x is the prompt
+ * length, or with by_new the new (uncached) tokens. */
+static size_t collect(const rr_target *t, int warm, int by_new, double **xs, double **ys)
 {
     *xs = malloc((t->n_points + 1) * sizeof **xs);
     *ys = malloc((t->n_points + 1) * sizeof **ys);
@@ -82,7 +85,7 @@ static size_t collect(const rr_target *t, int warm, double **xs, double **ys)
         return 0;
     for (size_t i = 0; i < t->n_points; i++)
         if (t->points[i].warm == warm) {
-            (*xs)[n] = t->points[i].x;
+            (*xs)[n] = by_new ? t->points[i].new_tokens : t->points[i].x;
             (*ys)[n] = t->points[i].y;
             n++;
         }
@@ -116,13 +119,16 @@ static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, do
     size_t drawn = 0, total = 0;
     plot_clip_begin(&p);
     for (size_t t = 0; t < r->n_targets; t++) {
-        draw_model(&p, &r->targets[t].cold_ttft, pages_colour(t, 0), !logscale);
-        draw_model(&p, &r->targets[t].warm_ttft, pages_colour(t, 1), !logscale);
+        for (int warm = 0; warm < 2; warm++) {
+            const rr_model *m = warm ? &r->targets[t].warm_ttft : &r->targets[t].cold_ttft;
+            if (on_prompt_axis(m))
+                draw_model(&p, m, pages_colour(t, warm), !logscale);
+        }
     }
     for (size_t t = 0; t < r->n_targets; t++)
         for (int warm = 0; warm < 2; warm++) {
             double *xs = NULL, *ys = NULL;
-            size_t n = collect(&r->targets[t], warm, &xs, &ys);
+            size_t n = collect(&r->targets[t], warm, 0, &xs, &ys);
             total += n;
             drawn += plot_markers(&p, pages_marker(t, warm), 1, 3.6, pages_colour(t, warm), xs, ys,
                                   n, thin ? THIN_PT : 0);
@@ -156,12 +162,13 @@ static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, do
     n++;
     plot_legend(&p, items, n, 0);
     char cap[1024];
-    char thin_note[200] = "", other[200] = "";
+    char thin_note[200] = "", other[320] = "";
     for (size_t t = 0; t < r->n_targets; t++)
         if (r->targets[t].warm_ttft.present && !on_prompt_axis(&r->targets[t].warm_ttft))
             snprintf(other, sizeof other,
-                     " The warm model is fitted on %s, not on prompt tokens, so its curve is "
-                     "not drawn here (see Models).",
+                     " Warm points sit at their whole prompt length, but the warm model is "
+                     "fitted on %s (the tokens the server still had to process), so its curve "
+                     "is not drawn here: Figure 8 shows it against those tokens.",
                      r->targets[t].warm_ttft.x);
     if (thin && drawn < total)
         snprintf(thin_note, sizeof thin_note,
@@ -180,6 +187,92 @@ static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, do
     size_t len = strlen(cap);
     snprintf(cap + len, sizeof cap - len, "%s", other);
     caption(d, y + h + 32, cap);
+}
+
+/* Figure 8: warm requests against the tokens the server still had to
+ * process (x - cached), where the warm model is fitted, with that model's
+ * curve and bands when it is fitted on them. */
+static void warm_new_figure(rdoc *d, const rr_results *r, double y, double h)
+{
+    double lox = INFINITY, hix = -INFINITY, loy = INFINITY, hiy = -INFINITY;
+    size_t total = 0;
+    for (size_t t = 0; t < r->n_targets; t++)
+        for (size_t i = 0; i < r->targets[t].n_points; i++) {
+            const rr_point *q = &r->targets[t].points[i];
+            if (!q->warm || !isfinite(q->new_tokens) || !isfinite(q->y))
+                continue;
+            lox = fmin(lox, q->new_tokens);
+            hix = fmax(hix, q->new_tokens);
+            loy = fmin(loy, q->y);
+            hiy = fmax(hiy, q->y);
+            total++;
+        }
+    double x, w;
+    area(d, &x, &w);
+    const char *title =
+        "Figure 8. Warm requests: time to first token against new (uncached) tokens";
+    if (total == 0) {
+        plot_empty(d, "warm_new_tokens", x, y, w, h, title,
+                   "results.json holds no warm request with a known count of new tokens");
+        return;
+    }
+    plot_axis xa = {PLOT_LINEAR, 0, 0, "new (uncached) prompt tokens (tokens)", NULL, 0};
+    plot_axis ya = {PLOT_LINEAR, 0, 0, "time to first token (ms)", NULL, 0};
+    plot_nice_range(&xa, lox, hix, 1);
+    plot_nice_range(&ya, loy, hiy, 1);
+    plot p;
+    plot_begin(&p, d, "warm_new_tokens", x, y, w, h, &xa, &ya);
+    plot_title(&p, title);
+    plot_legend_item items[8];
+    char labels[8][160];
+    int ni = 0, curves = 0;
+    plot_clip_begin(&p);
+    for (size_t t = 0; t < r->n_targets; t++) {
+        const rr_model *m = &r->targets[t].warm_ttft;
+        if (m->present && !on_prompt_axis(m)) {
+            draw_model(&p, m, pages_colour(t, 1), 1);
+            curves = 1;
+        }
+    }
+    for (size_t t = 0; t < r->n_targets; t++) {
+        double *xs = NULL, *ys = NULL;
+        size_t n = collect(&r->targets[t], 1, 1, &xs, &ys);
+        plot_markers(&p, pages_marker(t, 1), 1, 3.6, pages_colour(t, 1), xs, ys, n,
+                     total > THIN_ABOVE ? THIN_PT : 0);
+        free(xs);
+        free(ys);
+        const rr_model *m = &r->targets[t].warm_ttft;
+        if (ni < 6) {
+            char tl[96];
+            int with_model = m->present && !on_prompt_axis(m);
+            snprintf(labels[ni], sizeof labels[ni], "%s%swarm%s%s%s",
+                     r->n_targets > 1 ? pages_target_label(r, t, tl, sizeof tl) : "",
+                     r->n_targets > 1 ? ": " : "", with_model ? ", " : "",
+                     with_model ? m->chosen : "", with_model ? " model" : "");
+            items[ni] =
+                (plot_legend_item){labels[ni], pages_colour(t, 1), 0, pages_marker(t, 1), 1};
+            ni++;
+        }
+    }
+    plot_clip_end(&p);
+    if (curves) {
+        snprintf(labels[ni], sizeof labels[ni], "model curve");
+        items[ni] = (plot_legend_item){labels[ni], DOC_GREY, 1, MARK_CIRCLE, 1};
+        ni++;
+        snprintf(labels[ni], sizeof labels[ni], "95%% mean band (dark), prediction band (light)");
+        items[ni] = (plot_legend_item){labels[ni], DOC_GREY, 2, MARK_CIRCLE, 1};
+        ni++;
+    }
+    plot_legend(&p, items, ni, 0);
+    caption(d, y + h + 32,
+            curves ? "Figure 8 caption: every warm request at its new (uncached) prompt tokens, "
+                     "the prompt length minus the tokens the server reported (or was assumed) "
+                     "to have cached. The warm model is fitted against these tokens; its curve "
+                     "has the 95% confidence band for the mean and the 95% prediction band for "
+                     "a single request (see Models)."
+                   : "Figure 8 caption: every warm request at its new (uncached) prompt tokens, "
+                     "the prompt length minus the tokens cached. No warm model is fitted on "
+                     "these tokens, so no curve is drawn (see Models).");
 }
 
 /* ---- small sets of distinct values ---- */
@@ -618,6 +711,8 @@ void pages_figures(rdoc *d, const rr_results *r)
     residual_figure(d, r, 1, y, h - 20);
     doc_new_page(d);
     y = d->y + 14;
-    box_figure(d, r, y, 430);
-    d->y = y + 430 + 80;
+    box_figure(d, r, y, h);
+    y += h + 92;
+    warm_new_figure(d, r, y, h - 20);
+    d->y = y + h - 20 + 80;
 }

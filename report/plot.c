@@ -197,11 +197,13 @@ void plot_begin(plot *p, rdoc *d, const char *name, double x, double y, double w
         if (a->scale != PLOT_LOG || log10(a->hi / a->lo) > 4.5)
             continue;
         set_stroke(pg, (rgb){0.93, 0.93, 0.95}, 0.3);
+        int any = 0;
         for (double base = pow(10, floor(log10(a->lo) + 1e-9)); base < a->hi * 0.999; base *= 10)
             for (int m = 2; m <= 9; m++) {
                 double v = base * m;
                 if (v <= a->lo * (1 + 1e-9) || v >= a->hi * (1 - 1e-9))
                     continue;
+                any = 1;
                 if (axis == 0) {
                     HPDF_Page_MoveTo(pg, R(plot_px(p, v)), R(bottom));
                     HPDF_Page_LineTo(pg, R(plot_px(p, v)), R(bottom + h));
@@ -210,7 +212,10 @@ void plot_begin(plot *p, rdoc *d, const char *name, double x, double y, double w
                     HPDF_Page_LineTo(pg, R(x + w), R(plot_py(p, v)));
                 }
             }
-        HPDF_Page_Stroke(pg);
+        /* An axis from 1 to 2 has no minor tick inside it: stroking the
+         * empty path would be a libharu error. */
+        if (any)
+            HPDF_Page_Stroke(pg);
     }
     /* X ticks. */
     int n = plot_ticks(&p->xa, ticks, 64);

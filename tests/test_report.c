@@ -25,6 +25,7 @@
 #include "common/util.h"
 #include "report/doc.h"
 #include "report/fmt.h"
+#include "report/plot.h"
 #include "report/report.h"
 #include "report/results_read.h"
 
@@ -264,6 +265,46 @@ static void libharu_errors_should_end_in_a_clear_status_not_a_crash(void **state
     doc_free(&d);
 }
 
+/* Every drawing primitive on empty, all-NaN and one-point data, and on a
+ * log axis from 1 to 2 (no minor tick inside): nothing may stroke or fill an
+ * empty path, which libharu reports as an error. */
+static void plot_primitives_should_draw_edge_data_without_a_libharu_error(void **state)
+{
+    (void)state;
+    rdoc d;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(doc_init(&d, "t", "2025-01-02T03:04:05Z", err), KV_OK);
+    doc_new_page(&d);
+    plot_axis xa = {PLOT_LOG, 0, 0, "x", NULL, 0};
+    plot_axis ya = {PLOT_LOG, 0, 0, "y", NULL, 0};
+    plot_nice_range(&xa, 1.2, 1.8, 0);
+    plot_nice_range(&ya, 1.1, 1.9, 0);
+    assert_true(xa.lo == 1 && xa.hi == 2);
+    plot p;
+    plot_begin(&p, &d, "edge", 100, 100, 300, 200, &xa, &ya);
+    assert_int_equal(doc_check(&d, err), KV_OK);
+    const double nan3[3] = {NAN, NAN, NAN}, one[1] = {1.5};
+    plot_clip_begin(&p);
+    plot_line(&p, nan3, nan3, 3, DOC_BLUE, 1, 0);
+    plot_line(&p, one, one, 1, DOC_BLUE, 1, 1);
+    plot_line(&p, one, one, 0, DOC_BLUE, 1, 0);
+    plot_band(&p, nan3, nan3, nan3, 3, DOC_BLUE, 0);
+    plot_band(&p, one, one, one, 1, DOC_BLUE, 1);
+    plot_band(&p, one, one, one, 0, DOC_BLUE, 1);
+    assert_int_equal(plot_markers(&p, MARK_CIRCLE, 1, 3, DOC_BLUE, nan3, nan3, 3, 0.5), 0);
+    assert_int_equal(plot_markers(&p, MARK_SQUARE, 0, 3, DOC_BLUE, one, one, 0, 0), 0);
+    assert_int_equal(plot_markers(&p, MARK_DIAMOND, 0, 3, DOC_BLUE, one, one, 1, 0), 1);
+    plot_whisker(&p, 1.5, NAN, NAN, 2, DOC_BLUE, 1);
+    plot_whisker(&p, NAN, 1.2, 1.8, 2, DOC_BLUE, 1);
+    plot_hline(&p, NAN, DOC_GREY, 1, 1);
+    plot_box(&p, 1.5, 4, NAN, NAN, NAN, NAN, NAN, nan3, 3, DOC_BLUE);
+    plot_box(&p, 1.5, 4, 1.5, NAN, 1.5, NAN, 1.5, NULL, 0, DOC_BLUE);
+    plot_clip_end(&p);
+    plot_legend(&p, NULL, 0, 0);
+    assert_int_equal(doc_check(&d, err), KV_OK);
+    doc_free(&d);
+}
+
 /* ---- the PDF ---- */
 
 static void check_est_in(const char *text, const rr_est *e, double scale, const char *what)
@@ -373,7 +414,7 @@ static void check_rendering(const char *json, const char *dir, int expect_figure
     snprintf(pdf, sizeof pdf, "%s/fig.pdf", dir);
     write_report(json, pdf, figs, 32, &nf);
     if (expect_figures)
-        assert_int_equal(nf, 7);
+        assert_int_equal(nf, 8);
     int pages = page_count(pdf);
     assert_true(pages >= 5);
     const int dpi = 36;
@@ -402,10 +443,23 @@ static void every_page_and_figure_should_render_with_drawn_content(void **state)
     char *dir = tmpdir();
     check_rendering(FIX "single.json", dir, 1, "");
     check_rendering(FIX "two_targets.json", dir, 1, "");
-    /* No sessions and no models: those figures say so instead of drawing. */
-    check_rendering(FIX "degenerate.json", dir, 1, "session residuals_tokens residuals_order");
+    /* No sessions and no models: those figures say so instead of drawing;
+     * its six warm points all sit at 64 new tokens, too few dark pixels. */
+    check_rendering(FIX "degenerate.json", dir, 1,
+                    "session residuals_tokens residuals_order warm_new_tokens");
     check_rendering(FIX "demo.json", dir, 1, "");
     check_rendering(FIX "real_one_query.json", dir, 1, "");
+    /* Figure 8 draws the demo's warm model (fitted on new tokens) and says
+     * so; Figures 1-2 point to it. */
+    char pdf[256];
+    snprintf(pdf, sizeof pdf, "%s/fig.pdf", dir);
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(report_write(FIX "demo.json", pdf, err), KV_OK);
+    char *text = page_text(pdf, 1, page_count(pdf));
+    assert_non_null(strstr(text, "Figure 8. Warm requests"));
+    assert_non_null(strstr(text, "fitted against these tokens"));
+    assert_non_null(strstr(text, "Figure 8 shows it"));
+    free(text);
     rmtree(dir);
     free(dir);
 }
@@ -579,6 +633,7 @@ int main(void)
         cmocka_unit_test(reader_should_load_every_fixture),
         cmocka_unit_test(reader_should_name_the_file_line_and_field_of_bad_input),
         cmocka_unit_test(libharu_errors_should_end_in_a_clear_status_not_a_crash),
+        cmocka_unit_test(plot_primitives_should_draw_edge_data_without_a_libharu_error),
         cmocka_unit_test(pdf_should_show_the_verdict_numbers_as_results_json_has_them),
         cmocka_unit_test(pdf_should_be_byte_identical_for_the_same_results),
         cmocka_unit_test(pdf_should_mark_every_page_of_a_simulated_or_partial_run),
