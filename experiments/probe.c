@@ -146,94 +146,95 @@ static const char *probe_owned_by(const cJSON *models)
     return probe_jstr(first, "owned_by");
 }
 
+static bool probe_is_llamacpp(const cJSON *j)
+{
+    return cJSON_GetObjectItemCaseSensitive(j, "default_generation_settings") ||
+           cJSON_GetObjectItemCaseSensitive(j, "build_info") ||
+           cJSON_GetObjectItemCaseSensitive(j, "model_path");
+}
+
+static bool probe_has_version(const cJSON *j)
+{
+    return probe_jstr(j, "version") != NULL;
+}
+
+static bool probe_has_model_list(const cJSON *j)
+{
+    return cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "data"));
+}
+
+static bool probe_is_object(const cJSON *j)
+{
+    return cJSON_IsObject(j);
+}
+
+/* A server-specific endpoint that identifies its server. */
+typedef struct probe_candidate {
+    const char *path;   /* GET this */
+    const char *server; /* server name when the reply matches */
+    spec_api api;       /* dialect to speak to it */
+    const char *by;     /* how it was detected (for the report) */
+    bool (*match)(const cJSON *reply);
+    const char *version_key; /* reply field holding the server version, or NULL */
+    const char *models_path; /* NULL: none; "": this reply lists models; else GET it */
+} probe_candidate;
+
+/* In order: the first match wins. */
+static const probe_candidate probe_candidates[] = {
+    {"/props", "llama.cpp", SPEC_API_LLAMACPP, "GET /props", probe_is_llamacpp, "build_info", NULL},
+    {"/api/version", "ollama", SPEC_API_OLLAMA, "GET /api/version", probe_has_version, "version",
+     "/api/tags"},
+    {"/api/v0/models", "lmstudio", SPEC_API_LMSTUDIO, "GET /api/v0/models", probe_has_model_list,
+     NULL, ""},
+    {"/get_server_info", "sglang", SPEC_API_OPENAI_CHAT, "GET /get_server_info", probe_is_object,
+     "version", NULL},
+    {"/get_model_info", "sglang", SPEC_API_OPENAI_CHAT, "GET /get_model_info", probe_is_object,
+     "version", NULL},
+    {"/version", "vllm", SPEC_API_OPENAI_CHAT, "GET /version", probe_has_version, "version", NULL},
+};
+
+/* Fills *found when `k` identifies the server; KV_OK unless the network or
+ * memory failed. */
+static kv_status probe_try(client *c, const spec_target *t, const probe_candidate *k, probe_info *p,
+                           bool *found, char *err)
+{
+    probe_get g;
+    kv_status st = probe_fetch(c, t, k->path, &g, err);
+    if (st != KV_OK)
+        return st; /* unreachable */
+    p->simulated |= g.simulated;
+    if (g.json && k->match(g.json)) {
+        probe_set(p, k->server, k->api, k->by);
+        if (k->version_key)
+            p->server_version = probe_strdup(probe_jstr(g.json, k->version_key));
+        p->props = probe_compact(g.json);
+        *found = true;
+        if (k->models_path && !k->models_path[0])
+            st = probe_models_from(p, g.json);
+    }
+    cJSON_Delete(g.json);
+    if (st != KV_OK)
+        return kv_fail(err, st, "out of memory");
+    if (!*found || !k->models_path || !k->models_path[0])
+        return KV_OK;
+    if ((st = probe_fetch(c, t, k->models_path, &g, err)) != KV_OK)
+        return st;
+    st = g.json ? probe_models_from(p, g.json) : KV_OK;
+    cJSON_Delete(g.json);
+    return st == KV_OK ? KV_OK : kv_fail(err, st, "out of memory");
+}
+
 /* Tries the candidates in order; fills server, api, version, props, models. */
 static kv_status probe_identify(client *c, const spec_target *t, probe_info *p, char *err)
 {
     probe_get g;
-    kv_status st;
+    kv_status st = KV_OK;
     bool found = false;
 
-    /* llama.cpp */
-    if ((st = probe_fetch(c, t, "/props", &g, err)) != KV_OK)
-        return st; /* unreachable */
-    p->simulated |= g.simulated;
-    if (g.json && (cJSON_GetObjectItemCaseSensitive(g.json, "default_generation_settings") ||
-                   cJSON_GetObjectItemCaseSensitive(g.json, "build_info") ||
-                   cJSON_GetObjectItemCaseSensitive(g.json, "model_path"))) {
-        probe_set(p, "llama.cpp", SPEC_API_LLAMACPP, "GET /props");
-        p->server_version = probe_strdup(probe_jstr(g.json, "build_info"));
-        p->props = probe_compact(g.json);
-        found = true;
-    }
-    cJSON_Delete(g.json);
-
-    /* Ollama */
-    if (!found) {
-        if ((st = probe_fetch(c, t, "/api/version", &g, err)) != KV_OK)
-            return st;
-        p->simulated |= g.simulated;
-        if (g.json && probe_jstr(g.json, "version")) {
-            probe_set(p, "ollama", SPEC_API_OLLAMA, "GET /api/version");
-            p->server_version = probe_strdup(probe_jstr(g.json, "version"));
-            p->props = probe_compact(g.json);
-            found = true;
-        }
-        cJSON_Delete(g.json);
-        if (found) {
-            if ((st = probe_fetch(c, t, "/api/tags", &g, err)) != KV_OK)
-                return st;
-            st = g.json ? probe_models_from(p, g.json) : KV_OK;
-            cJSON_Delete(g.json);
-            if (st != KV_OK)
-                return kv_fail(err, st, "out of memory");
-        }
-    }
-
-    /* LM Studio */
-    if (!found) {
-        if ((st = probe_fetch(c, t, "/api/v0/models", &g, err)) != KV_OK)
-            return st;
-        p->simulated |= g.simulated;
-        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(g.json, "data");
-        if (cJSON_IsArray(arr)) {
-            probe_set(p, "lmstudio", SPEC_API_LMSTUDIO, "GET /api/v0/models");
-            p->props = probe_compact(g.json);
-            st = probe_models_from(p, g.json);
-            found = true;
-        }
-        cJSON_Delete(g.json);
+    for (size_t i = 0; !found && i < sizeof probe_candidates / sizeof probe_candidates[0]; i++) {
+        st = probe_try(c, t, &probe_candidates[i], p, &found, err);
         if (st != KV_OK)
-            return kv_fail(err, st, "out of memory");
-    }
-
-    /* SGLang */
-    static const char *const sgl[] = {"/get_server_info", "/get_model_info"};
-    for (size_t i = 0; !found && i < 2; i++) {
-        if ((st = probe_fetch(c, t, sgl[i], &g, err)) != KV_OK)
             return st;
-        p->simulated |= g.simulated;
-        if (cJSON_IsObject(g.json)) {
-            probe_set(p, "sglang", SPEC_API_OPENAI_CHAT,
-                      i ? "GET /get_model_info" : "GET /get_server_info");
-            p->server_version = probe_strdup(probe_jstr(g.json, "version"));
-            p->props = probe_compact(g.json);
-            found = true;
-        }
-        cJSON_Delete(g.json);
-    }
-
-    /* vLLM */
-    if (!found) {
-        if ((st = probe_fetch(c, t, "/version", &g, err)) != KV_OK)
-            return st;
-        p->simulated |= g.simulated;
-        if (g.json && probe_jstr(g.json, "version")) {
-            probe_set(p, "vllm", SPEC_API_OPENAI_CHAT, "GET /version");
-            p->server_version = probe_strdup(probe_jstr(g.json, "version"));
-            p->props = probe_compact(g.json);
-            found = true;
-        }
-        cJSON_Delete(g.json);
     }
 
     /* Every OpenAI-style server lists its models here. */
