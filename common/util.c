@@ -81,6 +81,11 @@ void kv_buf_free(kv_buf *b)
     b->len = b->cap = 0;
 }
 
+char *kv_strdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
 kv_status kv_read_file(const char *path, char **out, size_t *len, char *err)
 {
     *out = NULL;

@@ -29,6 +29,9 @@ kv_status kv_buf_appendf(kv_buf *b, const char *fmt, ...) KV_MUST_USE
 void kv_buf_reset(kv_buf *b); /* len = 0, keeps the memory */
 void kv_buf_free(kv_buf *b);  /* releases the memory; b is empty after */
 
+/* strdup that maps NULL to NULL (and returns NULL when out of memory). */
+char *kv_strdup(const char *s);
+
 /* Reads a whole file into a NUL-terminated malloc'd string. */
 kv_status kv_read_file(const char *path, char **out, size_t *len, char *err) KV_MUST_USE;
 

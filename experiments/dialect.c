@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/util.h"
 #include "experiments/ndjson.h"
 #include "experiments/sse.h"
 
@@ -762,7 +763,7 @@ kv_status dialect_reader_fill(const dialect_reader *r, int64_t start_ns, trial_r
     out->raw = NULL;
     if (r->raw->child) {
         char *text = cJSON_PrintUnformatted(r->raw);
-        out->raw = text ? strdup(text) : NULL;
+        out->raw = kv_strdup(text);
         cJSON_free(text);
         if (!out->raw)
             return kv_fail(err, KV_ERR_NOMEM, "out of memory for the raw server fields");

@@ -23,15 +23,10 @@
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static char *probe_strdup(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
 static char *probe_compact(const cJSON *j)
 {
     char *t = cJSON_PrintUnformatted(j);
-    char *copy = t ? strdup(t) : NULL;
+    char *copy = kv_strdup(t);
     cJSON_free(t);
     return copy;
 }
@@ -206,7 +201,7 @@ static kv_status probe_try(client *c, const spec_target *t, const probe_candidat
     if (g.json && k->match(g.json)) {
         probe_set(p, k->server, k->api, k->by);
         if (k->version_key)
-            p->server_version = probe_strdup(probe_jstr(g.json, k->version_key));
+            p->server_version = kv_strdup(probe_jstr(g.json, k->version_key));
         p->props = probe_compact(g.json);
         *found = true;
         if (k->models_path && !k->models_path[0])
@@ -270,9 +265,9 @@ kv_status probe_detect(client *c, const char *base_url, spec_api api_hint, const
                        const char *api_key_env, probe_info *out, char *err)
 {
     memset(out, 0, sizeof *out);
-    char *url = probe_strdup(base_url);
-    char *key_env = probe_strdup(api_key_env);
-    char *mdl = probe_strdup(model);
+    char *url = kv_strdup(base_url);
+    char *key_env = kv_strdup(api_key_env);
+    char *mdl = kv_strdup(model);
     spec_target t = {
         .name = url, .base_url = url, .api = api_hint, .model = mdl, .api_key_env = key_env};
     kv_status st = KV_OK;
@@ -298,9 +293,9 @@ kv_status probe_detect(client *c, const char *base_url, spec_api api_hint, const
     if (api_hint != SPEC_API_AUTO)
         out->api = api_hint;
     if (model)
-        out->model = probe_strdup(model);
+        out->model = kv_strdup(model);
     else if (out->n_models)
-        out->model = probe_strdup(out->models[0]);
+        out->model = kv_strdup(out->models[0]);
     if ((model || out->n_models) && !out->model) {
         st = kv_fail(err, KV_ERR_NOMEM, "out of memory");
         goto out;
@@ -380,9 +375,9 @@ kv_status probe_cache(client *c, const probe_info *info, const char *base_url,
     memset(out, 0, sizeof *out);
     kv_status st = KV_OK;
     kv_buf warm_p = {0}, cold_p = {0};
-    char *url = probe_strdup(base_url);
-    char *key_env = probe_strdup(api_key_env);
-    char *mdl = probe_strdup(info->model);
+    char *url = kv_strdup(base_url);
+    char *key_env = kv_strdup(api_key_env);
+    char *mdl = kv_strdup(info->model);
     spec_target t = {
         .name = url, .base_url = url, .api = info->api, .model = mdl, .api_key_env = key_env};
     bool llama = info->api == SPEC_API_LLAMACPP;

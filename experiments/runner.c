@@ -606,11 +606,6 @@ static kv_status note_sample(run *r, size_t plan_index, const trial_record *t, c
 
 /* ---- journal header ------------------------------------------------------- */
 
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
 static char *client_host_text(void)
 {
     char host[256] = "unknown";
@@ -651,9 +646,9 @@ static kv_status header_build(const run *r, uint64_t seed, journal_header *h, ch
     const spec *s = r->s;
     memset(h, 0, sizeof *h);
     h->kvproof_version = strdup(KVPROOF_VERSION);
-    h->spec_name = dup_or_null(s->name);
-    h->spec_path = dup_or_null(s->path);
-    h->spec_json = dup_or_null(s->canonical);
+    h->spec_name = kv_strdup(s->name);
+    h->spec_path = kv_strdup(s->path);
+    h->spec_json = kv_strdup(s->canonical);
     h->spec_hash = s->hash;
     h->seed = seed;
     h->planned_trials = r->p->n_trials;
@@ -668,14 +663,14 @@ static kv_status header_build(const run *r, uint64_t seed, journal_header *h, ch
     for (size_t i = 0; i < s->n_targets; i++) {
         journal_target_meta *m = &h->targets[i];
         const target_state *ts = &r->tg[i];
-        m->name = dup_or_null(s->targets[i].name);
-        m->base_url = dup_or_null(s->targets[i].base_url);
-        m->dialect = dup_or_null(ts->probed && ts->info.server[0] ? ts->info.server
-                                                                  : spec_api_name(ts->api));
-        m->model = dup_or_null(ts->t->model);
+        m->name = kv_strdup(s->targets[i].name);
+        m->base_url = kv_strdup(s->targets[i].base_url);
+        m->dialect =
+            kv_strdup(ts->probed && ts->info.server[0] ? ts->info.server : spec_api_name(ts->api));
+        m->model = kv_strdup(ts->t->model);
         m->simulated = r->o->simulated || ts->info.simulated;
-        m->server_version = dup_or_null(ts->info.server_version);
-        m->props = dup_or_null(ts->info.props);
+        m->server_version = kv_strdup(ts->info.server_version);
+        m->props = kv_strdup(ts->info.props);
         if (!m->name || !m->dialect)
             return kv_fail(err, KV_ERR_NOMEM, "out of memory");
     }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/util.h"
 #include "server/srvgen.h"
 
 #define MAX_BODY (64u * 1024u * 1024u)
@@ -688,15 +689,6 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 
 /* ---- lifecycle ---- */
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
 kv_status refsrv_start(const refsrv_config *cfg, refsrv **out, char *err)
 {
     *out = NULL;
@@ -719,8 +711,8 @@ kv_status refsrv_start(const refsrv_config *cfg, refsrv **out, char *err)
     if (!s)
         return KV_ERR_NOMEM;
     s->cfg = *cfg;
-    s->host = dup_str(host);
-    s->model = dup_str(cfg->model ? cfg->model : "kvproof-reference-sim");
+    s->host = kv_strdup(host);
+    s->model = kv_strdup(cfg->model ? cfg->model : "kvproof-reference-sim");
     s->cache = pcache_new(cfg->cache_tokens);
     if (!s->host || !s->model || !s->cache) {
         pcache_free(s->cache);

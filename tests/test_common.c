@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/status.h"
@@ -58,6 +59,15 @@ static void line_col_should_count_from_one(void **state)
     assert_int_equal(c, 2);
 }
 
+static void strdup_should_map_null_to_null_and_copy_text(void **state)
+{
+    (void)state;
+    assert_null(kv_strdup(NULL));
+    char *c = kv_strdup("kv");
+    assert_string_equal(c, "kv");
+    free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -66,6 +76,7 @@ int main(void)
         cmocka_unit_test(buffer_should_grow_and_stay_terminated),
         cmocka_unit_test(hash_should_be_stable_across_machines),
         cmocka_unit_test(line_col_should_count_from_one),
+        cmocka_unit_test(strdup_should_map_null_to_null_and_copy_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
