@@ -543,6 +543,45 @@ static void jd_header_format(jd *d, const cJSON *o)
                         d->where, ver->valuedouble, JJ_VERSION);
 }
 
+static void jd_turn(jd *d, const cJSON *o, trial_request *r);
+
+static void jd_target_elem(jd *d, const cJSON *o, void *elem)
+{
+    jd_target(d, o, elem);
+}
+
+static void jd_turn_elem(jd *d, const cJSON *o, void *elem)
+{
+    jd_turn(d, o, elem);
+}
+
+/* Decodes the array `name` of o into a calloc'd array of elements of `size`
+ * bytes, each by `one` with messages prefixed "name[i].". *count is the
+ * number of elements decoded (freed by the caller, also after a failure). */
+static void *jd_array(jd *d, const cJSON *o, const char *name, size_t size,
+                      void (*one)(jd *, const cJSON *, void *), size_t *count)
+{
+    const cJSON *arr = jd_get(d, o, name);
+    if (d->st == KV_OK && !cJSON_IsArray(arr))
+        jd_fail(d, name, "an array", arr);
+    size_t n = d->st == KV_OK ? (size_t)cJSON_GetArraySize(arr) : 0;
+    char *elems = n ? calloc(n, size) : NULL;
+    if (n && !elems)
+        jd_nomem(d, name);
+    const cJSON *it;
+    if (elems) {
+        cJSON_ArrayForEach(it, arr)
+        {
+            char prefix[48];
+            snprintf(prefix, sizeof prefix, "%s[%zu].", name, *count);
+            jd sub = {.where = d->where, .prefix = prefix, .err = d->err, .st = d->st};
+            one(&sub, it, elems + size * (*count)++);
+            d->st = sub.st;
+        }
+    }
+    return elems;
+}
+
 kv_status journal_header_from_json(const char *line, size_t len, const char *where,
                                    journal_header *h, char *err)
 {
@@ -569,24 +608,7 @@ kv_status journal_header_from_json(const char *line, size_t len, const char *whe
     if (d.st == KV_OK && !cJSON_IsObject(spec_obj))
         jd_fail(&d, "spec", "an object", spec_obj);
     h->spec_json = jd_json_text(&d, o, "spec");
-    const cJSON *targets = jd_get(&d, o, "targets");
-    if (d.st == KV_OK && !cJSON_IsArray(targets))
-        jd_fail(&d, "targets", "an array", targets);
-    size_t n = d.st == KV_OK ? (size_t)cJSON_GetArraySize(targets) : 0;
-    h->targets = n ? calloc(n, sizeof *h->targets) : NULL;
-    if (n && !h->targets)
-        jd_nomem(&d, "targets");
-    const cJSON *t;
-    if (h->targets) {
-        cJSON_ArrayForEach(t, targets)
-        {
-            char prefix[48];
-            snprintf(prefix, sizeof prefix, "targets[%zu].", h->n_targets);
-            jd td = {.where = where, .prefix = prefix, .err = err, .st = d.st};
-            jd_target(&td, t, &h->targets[h->n_targets++]);
-            d.st = td.st;
-        }
-    }
+    h->targets = jd_array(&d, o, "targets", sizeof *h->targets, jd_target_elem, &h->n_targets);
     cJSON_Delete(o);
     return d.st;
 }
@@ -647,24 +669,7 @@ kv_status journal_trial_from_json(const char *line, size_t len, const char *wher
     t->ok = jd_bool(&d, o, "ok");
     jd_fixed(&d, o, "error", t->error, sizeof t->error, true);
     t->contaminated = jd_bool(&d, o, "contaminated");
-    const cJSON *turns = jd_get(&d, o, "turns");
-    if (d.st == KV_OK && !cJSON_IsArray(turns))
-        jd_fail(&d, "turns", "an array", turns);
-    size_t n = d.st == KV_OK ? (size_t)cJSON_GetArraySize(turns) : 0;
-    t->turns = n ? calloc(n, sizeof *t->turns) : NULL;
-    if (n && !t->turns)
-        jd_nomem(&d, "turns");
-    const cJSON *it;
-    if (t->turns) {
-        cJSON_ArrayForEach(it, turns)
-        {
-            char prefix[48];
-            snprintf(prefix, sizeof prefix, "turns[%zu].", t->n_turns);
-            jd td = {.where = where, .prefix = prefix, .err = err, .st = d.st};
-            jd_turn(&td, it, &t->turns[t->n_turns++]);
-            d.st = td.st;
-        }
-    }
+    t->turns = jd_array(&d, o, "turns", sizeof *t->turns, jd_turn_elem, &t->n_turns);
     cJSON_Delete(o);
     return d.st;
 }
