@@ -235,14 +235,14 @@ static void failures_table(rdoc *d, const rr_results *r)
     if (r->n_failures == 0)
         return;
     static const table_col cols[] = {
-        {"Trial", 0.7, 1}, {"Target", 1.4, 0}, {"Attempts", 0.8, 1}, {"Reason", 6.0, 0}};
+        {"Trial", 2.4, 0}, {"Target", 1.2, 0}, {"Attempts", 1.0, 1}, {"Reason", 4.4, 0}};
     table tb;
     table_begin(&tb, d, cols, 4, 7.5);
     for (size_t i = 0; i < r->n_failures; i++) {
         const rr_failure *f = &r->failures[i];
-        char tr[32], at[32];
-        const char *cells[] = {rfmt_long(f->trial, tr, sizeof tr), f->target,
-                               rfmt_long(f->attempts, at, sizeof at), f->reason};
+        char at[32];
+        const char *cells[] = {f->trial, f->target, rfmt_long(f->attempts, at, sizeof at),
+                               f->reason};
         table_row(&tb, cells, NULL, 0);
     }
     table_end(&tb);

@@ -550,7 +550,7 @@ static void read_comparison(rd *d, const cJSON *o, const char *p, rr_comparison 
 
 static void read_failure(rd *d, const cJSON *o, const char *p, rr_failure *f)
 {
-    f->trial = get_long(d, o, "trial", p);
+    f->trial = get_str(d, o, "trial", p);
     f->target = get_str(d, o, "target", p);
     f->reason = get_str(d, o, "reason", p);
     f->attempts = get_long(d, o, "attempts", p);

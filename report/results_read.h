@@ -157,7 +157,8 @@ typedef struct rr_comparison {
 } rr_comparison;
 
 typedef struct rr_failure {
-    long trial, attempts;
+    const char *trial; /* trial id, e.g. "ref/s550/q25/n1/cold/r2" */
+    long attempts;
     const char *target, *reason;
 } rr_failure;
 

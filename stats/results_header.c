@@ -130,8 +130,7 @@ static void failures_write(jsonw *w, const journal_data *d)
         jsonw_end_obj(w);
     }
     jsonw_end_arr(w);
-    if (nf > FAILURES_LISTED)
-        res_kint(w, "failures_truncated", (long long)(nf - FAILURES_LISTED));
+    res_kbool(w, "failures_truncated", nf > FAILURES_LISTED);
 }
 
 static void counts_write(jsonw *w, const res_ctx *c)

@@ -16,6 +16,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "experiments/journal.h"
+#include "report/results_read.h"
 #include "server/costmodel.h"
 #include "stats/planning.h"
 #include "stats/results.h"
@@ -345,6 +346,46 @@ static void planning_should_size_cells_slope_and_lengths_from_a_pilot(void **sta
     journal_data_free(d);
 }
 
+/* The writer's failures (trial id strings, failures_truncated) are what the
+ * report's reader accepts: one failed trial must not cost the PDF. */
+static void results_with_failed_trials_should_load_in_the_report_reader(void **state)
+{
+    (void)state;
+    sim s;
+    sim_init(&s, spec_text);
+    sim_full(&s, 4);
+    for (long k = 0; k < 205; k++) {
+        trial_record *t = sim_trial(&s, 1024, 100, 1, SPEC_COLD, 100 + k, 2);
+        t->ok = false;
+        snprintf(t->error, sizeof t->error, "HTTP 500: simulated fault %ld", k);
+        t->turns[0].turn = 1;
+        t->turns[0].attempts = 2;
+        t->turns[0].prompt_tokens = t->turns[0].cached_tokens = -1;
+        t->turns[0].ttft_ms = t->turns[0].total_ms = NAN;
+    }
+    char *text = NULL;
+    cJSON *j = run(&s, &text);
+    assert_true(cJSON_IsString(get(j, "counts.failures.0.trial")));
+    assert_true(cJSON_IsTrue(get(j, "counts.failures_truncated")));
+    rr_results *r = NULL;
+    char err[KV_ERRLEN] = "";
+    kv_status st = rr_parse(text, strlen(text), "results.json", &r, err);
+    if (st != KV_OK)
+        fail_msg("%s", err);
+    assert_int_equal(r->n_failures, 200);
+    assert_int_equal(r->failed, 205);
+    assert_true(r->failures_truncated);
+    assert_string_equal(r->failures[0].trial, "ref/s1024/q100/n1/cold/r100");
+    assert_string_equal(r->failures[0].reason, "HTTP 500: simulated fault 0");
+    assert_int_equal(r->failures[0].attempts, 2);
+    rr_free(r);
+    free(text);
+    cJSON_Delete(j);
+    journal_data *d = malloc(sizeof *d);
+    *d = s.d;
+    journal_data_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -354,6 +395,7 @@ int main(void)
         cmocka_unit_test(results_should_write_a_file_from_a_journal_on_disk),
         cmocka_unit_test(results_should_give_a_sane_overhead_interval_from_few_repetitions),
         cmocka_unit_test(planning_should_size_cells_slope_and_lengths_from_a_pilot),
+        cmocka_unit_test(results_with_failed_trials_should_load_in_the_report_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
