@@ -1,11 +1,13 @@
-/* util.c - monotonic clock, growable buffer, file reads, hashing. */
+/* util.c - monotonic clock, growable buffer, bounded file reads, hashing. */
 #include "common/util.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 int64_t kv_now_ns(void)
@@ -88,6 +90,17 @@ char *kv_strdup(const char *s)
 
 kv_status kv_read_file(const char *path, char **out, size_t *len, char *err)
 {
+    return kv_read_file_max(path, KV_READ_MAX, out, len, err);
+}
+
+static kv_status read_too_large(const char *path, size_t max, char *err)
+{
+    return kv_fail(err, KV_ERR_INPUT, "%s: larger than the %zu MiB kvproof reads for this file",
+                   path, max >> 20);
+}
+
+kv_status kv_read_file_max(const char *path, size_t max, char **out, size_t *len, char *err)
+{
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -96,7 +109,18 @@ kv_status kv_read_file(const char *path, char **out, size_t *len, char *err)
     char chunk[65536];
     size_t n;
     kv_status st = KV_OK;
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && (uintmax_t)sb.st_size > max) {
+        st = read_too_large(path, max, err);
+        goto out;
+    }
+    /* Devices and pipes (/dev/zero) have no size: the limit is checked as
+     * the bytes arrive. */
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (n > max - b.len) {
+            st = read_too_large(path, max, err);
+            goto out;
+        }
         if (kv_buf_append(&b, chunk, n) != KV_OK) {
             st = kv_fail(err, KV_ERR_NOMEM, "%s: out of memory", path);
             goto out;

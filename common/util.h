@@ -32,8 +32,16 @@ void kv_buf_free(kv_buf *b);  /* releases the memory; b is empty after */
 /* strdup that maps NULL to NULL (and returns NULL when out of memory). */
 char *kv_strdup(const char *s);
 
-/* Reads a whole file into a NUL-terminated malloc'd string. */
+/* Largest file kv_read_file reads (results.json, CSV, corpus, cost
+ * parameters); kv_read_file_max sets another limit (specs, journals). */
+#define KV_READ_MAX ((size_t)128 << 20)
+
+/* Reads a whole file into a NUL-terminated malloc'd string. A file (or a
+ * device such as /dev/zero) larger than the limit is refused with
+ * KV_ERR_INPUT and a message naming it, before more than the limit is read. */
 kv_status kv_read_file(const char *path, char **out, size_t *len, char *err) KV_MUST_USE;
+kv_status kv_read_file_max(const char *path, size_t max, char **out, size_t *len,
+                           char *err) KV_MUST_USE;
 
 /* FNV-1a 64-bit hash, for spec hashes and nonces (stable across machines). */
 uint64_t kv_hash64(const void *p, size_t n, uint64_t seed);

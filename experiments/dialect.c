@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/utf8.h"
 #include "common/util.h"
 #include "experiments/ndjson.h"
 #include "experiments/sse.h"
@@ -93,19 +94,38 @@ void dialect_sanitize(char *dst, size_t cap, const char *text, size_t len)
 {
     if (!dst || cap == 0)
         return;
-    size_t o = 0;
+    size_t o = 0, i = 0;
+    size_t keep = cap > 4 ? cap - 4 : cap - 1; /* room left for "..." when cut */
+    size_t at_keep = 0;                        /* output length at the last boundary <= keep */
     bool cut = false;
-    for (size_t i = 0; i < len && text; i++) {
-        if (o + 1 >= cap) {
+    while (text && i < len) {
+        uint32_t cp = 0;
+        size_t k = kv_utf8_seq(text + i, len - i, &cp);
+        const char *piece = text + i;
+        size_t plen = k;
+        if (k == 0) { /* not UTF-8: one U+FFFD per maximal invalid subpart */
+            piece = KV_UTF8_REPLACEMENT;
+            plen = 3;
+            k = kv_utf8_invalid_len(text + i, len - i);
+        } else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0x2028 || cp == 0x2029) {
+            piece = " "; /* control characters and line separators: one line */
+            plen = 1;
+        }
+        if (o + plen > cap - 1) {
             cut = true;
             break;
         }
-        unsigned char ch = (unsigned char)text[i];
-        dst[o++] = (ch < 0x20 || ch == 0x7f) ? ' ' : (char)ch;
+        memcpy(dst + o, piece, plen);
+        o += plen;
+        i += k;
+        if (o <= keep)
+            at_keep = o;
+    }
+    if (cut && cap > 4) {
+        memcpy(dst + at_keep, "...", 4);
+        return;
     }
     dst[o] = '\0';
-    if (cut && cap > 4)
-        memcpy(dst + cap - 4, "...", 4);
 }
 
 void dialect_error_message(char *dst, size_t cap, const char *body, size_t len)
@@ -706,6 +726,11 @@ bool dialect_reader_first_token(const dialect_reader *r, int64_t *at_ns)
 bool dialect_reader_done(const dialect_reader *r)
 {
     return r->done;
+}
+
+size_t dialect_reader_tokens(const dialect_reader *r)
+{
+    return r->n_tok;
 }
 
 static int dialect_cmp_double(const void *a, const void *b)

@@ -89,6 +89,8 @@ void dialect_reader_observe(dialect_reader *r, dialect_stamp_fn fn, void *ctx);
 bool dialect_reader_first_token(const dialect_reader *r, int64_t *at_ns);
 /* Whether the terminator ([DONE], done:true, message_stop) has been seen. */
 bool dialect_reader_done(const dialect_reader *r);
+/* Token-bearing events received so far (content, reasoning or tool calls). */
+size_t dialect_reader_tokens(const dialect_reader *r);
 
 /* Writes what the reply measured into out, times relative to start_ns:
  * ttft_ms, first_content_ms, last_token_ms, gaps, output/prompt/cached
@@ -100,8 +102,10 @@ kv_status dialect_reader_fill(const dialect_reader *r, int64_t start_ns, trial_r
 /* The generated content text (malloc'd, never NULL on KV_OK). */
 kv_status dialect_reader_take_reply(dialect_reader *r, char **out, char *err) KV_MUST_USE;
 
-/* Copies text into dst (cap bytes) as one printable line: control bytes
- * become spaces, at most cap-1 bytes, "..." when truncated. */
+/* Copies text into dst (cap bytes) as one printable line of valid UTF-8:
+ * control characters and line separators become spaces, bytes that are not
+ * UTF-8 become U+FFFD, at most cap-1 bytes, "..." when truncated (never
+ * inside a character). */
 void dialect_sanitize(char *dst, size_t cap, const char *text, size_t len);
 
 /* The error message inside a server's error body: JSON error.message,

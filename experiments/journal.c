@@ -23,6 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A journal is measured data: read whatever a long run wrote, but not a
+ * device that never ends. */
+#define JOURNAL_READ_MAX ((size_t)2 << 30)
+
 struct journal {
     int fd;
     char *path;
@@ -387,7 +391,7 @@ kv_status journal_load(const char *path, journal_data **out, char *err)
     journal_data *d = calloc(1, sizeof *d);
     if (!d)
         return kv_fail(err, KV_ERR_NOMEM, "out of memory loading journal %s", path);
-    kv_status st = kv_read_file(path, &text, &len, err);
+    kv_status st = kv_read_file_max(path, JOURNAL_READ_MAX, &text, &len, err);
     if (st == KV_OK && len == 0)
         st = kv_fail(err, KV_ERR_INPUT, "%s: empty journal (no header line)", path);
     while (st == KV_OK && jn_next_line(text, len, &pos, &s, &e)) {

@@ -15,10 +15,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/utf8.h"
+
 #define JJ_FORMAT "kvproof-journal"
 #define JJ_VERSION 1
 #define JJ_MAX_PLANNED 100000000        /* bounds the per-trial bitmaps readers allocate */
 #define JJ_MAX_EXACT 9007199254740992.0 /* 2^53: larger integers lose digits in a double */
+#define JJ_MAX_UNIX 253402300799.0      /* 9999-12-31T23:59:59Z: the last time ISO 8601 writes */
 
 static const char *const jj_kinds[] = {"warmup", "measure"};
 static const char *const jj_modes[] = {"cold", "warm"};
@@ -44,14 +47,18 @@ static cJSON *jj_string_or_null(const char *s)
     return s ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
-/* Serialises `o` into `out` and deletes it. */
+/* Serialises `o` into `out` and deletes it. The line is strict UTF-8 (any
+ * JSON reader loads it): bytes that are not, which can only sit inside
+ * strings, become U+FFFD. */
 static kv_status jj_emit(cJSON *o, bool built, kv_buf *out, char *err)
 {
     char *text = built ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     if (!text)
         return kv_fail(err, KV_ERR_NOMEM, "out of memory while writing a journal line");
-    kv_status st = kv_buf_append(out, text, strlen(text));
+    size_t n = strlen(text);
+    kv_status st =
+        kv_utf8_valid(text, n) ? kv_buf_append(out, text, n) : kv_utf8_repair(out, text, n);
     cJSON_free(text);
     if (st != KV_OK)
         return kv_fail(err, st, "out of memory while writing a journal line");
@@ -335,6 +342,18 @@ static double jd_number(jd *d, const cJSON *o, const char *name)
     return it->valuedouble;
 }
 
+/* Seconds since the epoch, 0 to the year 9999 (converted to time_t and
+ * formatted as ISO 8601 by later stages). */
+static double jd_unix(jd *d, const cJSON *o, const char *name)
+{
+    double v = jd_number(d, o, name);
+    if (d->st == KV_OK && !(v >= 0 && v <= JJ_MAX_UNIX)) {
+        jd_fail(d, name, "seconds since 1970 up to the year 9999", jd_get(d, o, name));
+        return 0;
+    }
+    return v;
+}
+
 static bool jd_bool(jd *d, const cJSON *o, const char *name)
 {
     const cJSON *it = jd_get(d, o, name);
@@ -438,6 +457,27 @@ static int jd_enum(jd *d, const cJSON *o, const char *name, const char *const *n
     return 0;
 }
 
+/* Finds the first number that is not finite (1e999 reads as infinity, and
+ * would come back as null): its path into `path`. */
+static bool jd_all_finite(const cJSON *j, char *path, size_t cap)
+{
+    size_t len = strlen(path);
+    size_t i = 0;
+    for (const cJSON *it = j ? j->child : NULL; it; it = it->next, i++) {
+        if (cJSON_IsArray(j))
+            snprintf(path + len, cap - len, "[%zu]", i);
+        else
+            snprintf(path + len, cap - len, "%s%.64s", len ? "." : "",
+                     it->string ? it->string : "");
+        if (cJSON_IsNumber(it) && !isfinite(it->valuedouble))
+            return false;
+        if ((cJSON_IsArray(it) || cJSON_IsObject(it)) && !jd_all_finite(it, path, cap))
+            return false;
+    }
+    path[len] = '\0';
+    return true;
+}
+
 /* Parses a line and checks $.type. */
 static kv_status jd_parse(const char *line, size_t len, const char *where, const char *type,
                           cJSON **out, char *err)
@@ -462,6 +502,14 @@ static kv_status jd_parse(const char *line, size_t len, const char *where, const
                                jd_found(o).text);
         cJSON_Delete(o);
         return st;
+    }
+    char path[256] = "";
+    if (!jd_all_finite(o, path, sizeof path)) {
+        cJSON_Delete(o);
+        return kv_fail(err, KV_ERR_INPUT,
+                       "%s: $.%s: number out of range (too large for a double: it reads as "
+                       "infinity)",
+                       where, path);
     }
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "type");
     if (!cJSON_IsString(t) || strcmp(t->valuestring, type) != 0) {
@@ -602,7 +650,7 @@ kv_status journal_header_from_json(const char *line, size_t len, const char *whe
             kv_fail(err, KV_ERR_INPUT, "%s: $.planned_trials: %zu is more than kvproof plans (%zu)",
                     where, h->planned_trials, (size_t)JJ_MAX_PLANNED);
     free(jd_string(&d, o, "created", false)); /* informational; created_unix is the value */
-    h->created_unix = jd_number(&d, o, "created_unix");
+    h->created_unix = jd_unix(&d, o, "created_unix");
     h->client_host = jd_string(&d, o, "client_host", true);
     const cJSON *spec_obj = jd_get(&d, o, "spec");
     if (d.st == KV_OK && !cJSON_IsObject(spec_obj))
@@ -665,7 +713,7 @@ kv_status journal_trial_from_json(const char *line, size_t len, const char *wher
     t->mode = (spec_cache_mode)jd_enum(&d, o, "mode", jj_modes, 2);
     t->repetition = jd_long(&d, o, "repetition", 0);
     t->run_position = jd_size(&d, o, "run_position");
-    t->started_unix = jd_number(&d, o, "started_unix");
+    t->started_unix = jd_unix(&d, o, "started_unix");
     t->ok = jd_bool(&d, o, "ok");
     jd_fixed(&d, o, "error", t->error, sizeof t->error, true);
     t->contaminated = jd_bool(&d, o, "contaminated");

@@ -224,7 +224,7 @@ kv_status prompt_corpus_load(const char *path, char **out, size_t *len, char *er
     *len = 0;
     if (!path || !*path || strcmp(path, "builtin") == 0)
         return KV_OK;
-    char tmp[KV_ERRLEN];
+    char tmp[KV_ERRLEN] = ""; /* kv_fail writes only into an empty buffer */
     if (kv_read_file(path, out, len, tmp) == KV_OK)
         return KV_OK;
     if (path[0] != '/') {

@@ -29,6 +29,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/utf8.h"
 #include "common/util.h"
 #include "experiments/cachecheck.h"
 #include "experiments/journal.h"
@@ -267,11 +268,10 @@ static uint64_t turn_nonce(uint64_t nonce, long turn)
 /* dst (TRIAL_REASON_LEN bytes) = prefix + msg, cut to fit. */
 static void set_reason(char *dst, const char *prefix, const char *msg)
 {
-    size_t n = 0;
-    for (const char *p = prefix; *p && n + 1 < TRIAL_REASON_LEN; p++)
-        dst[n++] = *p;
-    for (const char *p = msg; *p && n + 1 < TRIAL_REASON_LEN; p++)
-        dst[n++] = *p;
+    char full[2 * TRIAL_REASON_LEN];
+    snprintf(full, sizeof full, "%s%s", prefix, msg);
+    size_t n = kv_utf8_cut(full, strlen(full), TRIAL_REASON_LEN - 1); /* whole characters */
+    memcpy(dst, full, n);
     dst[n] = '\0';
 }
 

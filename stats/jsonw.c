@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "common/utf8.h"
+
 static void jw_put(jsonw *w, const char *s, size_t n)
 {
     if (w->st == KV_OK)
@@ -58,6 +60,13 @@ static void jw_string(jsonw *w, const char *s)
         } else if (c < 0x20) {
             int n = snprintf(esc, sizeof esc, "\\u%04x", c);
             jw_put(w, esc, (size_t)n);
+        } else if (c >= 0x80) {
+            /* Strict UTF-8 out whatever came in (a journal of an older
+             * kvproof may hold a server's stray bytes): U+FFFD for those.
+             * The terminating NUL ends any sequence, so 4 bytes is safe. */
+            size_t k = kv_utf8_seq(s, 4, NULL);
+            jw_put(w, k ? s : KV_UTF8_REPLACEMENT, k ? k : 3);
+            s += k ? k - 1 : 0;
         } else {
             jw_put(w, s, 1);
         }

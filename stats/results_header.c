@@ -14,10 +14,13 @@ static void source_write(jsonw *w, const journal_header *h, const char *journal_
 {
     char hash[17], date[32] = "";
     snprintf(hash, sizeof hash, "%016llx", (unsigned long long)h->spec_hash);
-    time_t tt = (time_t)h->created_unix;
     struct tm tmv;
-    if (h->created_unix > 0 && gmtime_r(&tt, &tmv))
-        strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+    /* In range before the cast (the journal decoder refuses anything else). */
+    if (h->created_unix > 0 && h->created_unix < 253402300800.0) {
+        time_t tt = (time_t)h->created_unix;
+        if (gmtime_r(&tt, &tmv))
+            strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+    }
     jsonw_key(w, "source");
     jsonw_begin_obj(w);
     res_kstr(w, "journal", journal_path);

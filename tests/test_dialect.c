@@ -494,6 +494,33 @@ static void error_message_should_come_from_the_json_body(void **state)
     assert_string_equal(small, "0123...");
 }
 
+/* A server's bytes become valid UTF-8 however they arrive, and a cut never
+ * splits a character (Python's json must load every journal line). */
+static void sanitize_should_give_valid_utf8_and_cut_between_characters(void **state)
+{
+    (void)state;
+    char out[32];
+    dialect_sanitize(out, sizeof out, "bad \xff\xfe byte", 11);
+    assert_string_equal(out, "bad \xef\xbf\xbd\xef\xbf\xbd byte");
+    dialect_sanitize(out, sizeof out, "cut \xe4\xb8", 6); /* sequence cut short by the server */
+    assert_string_equal(out, "cut \xef\xbf\xbd");
+    /* 20 CJK characters (60 bytes) into 32: whole characters, then "..." */
+    char cjk[64] = "";
+    for (int i = 0; i < 20; i++)
+        strcat(cjk, "\xe9\x94\x99");
+    for (size_t cap = 4; cap <= sizeof out; cap++) {
+        dialect_sanitize(out, cap, cjk, strlen(cjk));
+        size_t n = strlen(out);
+        assert_true(n < cap);
+        size_t text = n >= 3 && strcmp(out + n - 3, "...") == 0 ? n - 3 : n;
+        assert_int_equal(text % 3, 0); /* only whole 3-byte characters */
+        for (size_t i = 0; i < text; i += 3)
+            assert_memory_equal(out + i, "\xe9\x94\x99", 3);
+    }
+    dialect_sanitize(out, sizeof out, "line\xe2\x80\xa8sep\xc2\x85nel", 15);
+    assert_string_equal(out, "line sep nel");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -523,6 +550,7 @@ int main(void)
         cmocka_unit_test(anthropic_body_should_mark_the_system_block_cacheable),
         cmocka_unit_test(dialect_names_should_round_trip),
         cmocka_unit_test(error_message_should_come_from_the_json_body),
+        cmocka_unit_test(sanitize_should_give_valid_utf8_and_cut_between_characters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
