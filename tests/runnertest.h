@@ -19,6 +19,7 @@
 
 #include "common/util.h"
 #include "experiments/journal.h"
+#include "jsonlcheck.h"
 
 /* Creates a fresh directory /tmp/kvproof-<tag>-XXXXXX into buf. */
 static inline void runnertest_tmpdir(char *buf, size_t n, const char *tag)
@@ -34,11 +35,13 @@ static inline void runnertest_rmrf(const char *dir)
     assert_int_equal(system(cmd), 0);
 }
 
-/* Loads DIR/journal.jsonl; fails the test when it cannot. */
+/* Loads DIR/journal.jsonl; fails the test when it cannot, or when a line
+ * is not strict UTF-8 and valid JSON (jsonlcheck.h). */
 static inline journal_data *runnertest_load(const char *dir)
 {
     char path[512], err[KV_ERRLEN] = "";
     snprintf(path, sizeof path, "%s/journal.jsonl", dir);
+    jsonlcheck_file(path);
     journal_data *d = NULL;
     if (journal_load(path, &d, err) != KV_OK)
         fail_msg("journal: %s", err);

@@ -18,6 +18,7 @@
 
 #include "common/util.h"
 #include "experiments/journal.h"
+#include "jsonlcheck.h"
 
 static bool exists(const char *p)
 {
@@ -78,6 +79,7 @@ static void demo_should_finish_say_simulated_and_keep_earlier_output(void **stat
     }
     free(text);
 
+    jsonlcheck_file(old_file); /* strict UTF-8 and valid JSON, every line */
     journal_data *d = NULL;
     if (journal_load(old_file, &d, err) != KV_OK)
         fail_msg("%s", err);

@@ -22,6 +22,7 @@
 
 #include "common/util.h"
 #include "experiments/journal.h"
+#include "jsonlcheck.h"
 
 #define PLANNED 40
 
@@ -279,6 +280,7 @@ static void journal_should_round_trip_every_field(void **state)
     assert_int_equal(journal_trials(j), 4);
     journal_close(j);
 
+    jsonlcheck_file(f->path); /* strict UTF-8, one JSON object a line */
     assert_int_equal(journal_load(f->path, &d, err), KV_OK);
     assert_string_equal(d->header.kvproof_version, h.kvproof_version);
     assert_string_equal(d->header.spec_name, h.spec_name);

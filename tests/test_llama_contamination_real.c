@@ -27,6 +27,7 @@
 #include "experiments/cachecheck.h"
 #include "experiments/client.h"
 #include "experiments/journal.h"
+#include "jsonlcheck.h"
 #include "realtest.h"
 
 #define CORPUS "data/corpus/engineering-notes.txt"
@@ -179,6 +180,7 @@ static void runner_trials_should_be_verified_with_the_ram_cache_on(void **state)
     kv_buf_free(&out);
 
     snprintf(path, sizeof path, "%s/journal.jsonl", dir);
+    jsonlcheck_file(path);
     journal_data *d = NULL;
     if (journal_load(path, &d, err) != KV_OK)
         fail_msg("%s (kvproof run exit %d)", err, rc);

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 
 #include "experiments/journal.h"
+#include "jsonlcheck.h"
 #include "realtest.h"
 
 #define REAL_SPEC "data/experiments/real-llama.json"
@@ -190,6 +191,7 @@ static void run_should_match_server_counts_verify_caches_and_put_ttft_after_pref
 
     char path[512], err[KV_ERRLEN] = "";
     snprintf(path, sizeof path, "%s/journal.jsonl", f->run_dir);
+    jsonlcheck_file(path);
     journal_data *d = NULL;
     if (journal_load(path, &d, err) != KV_OK)
         fail_msg("%s", err);

@@ -23,6 +23,7 @@
 
 #include "common/util.h"
 #include "experiments/journal.h"
+#include "jsonlcheck.h"
 #include "experiments/plan.h"
 #include "experiments/spec.h"
 #include "server/refsrv.h"
@@ -126,6 +127,7 @@ static void assert_exactly_the_plan(const fixture *fx)
 {
     char err[KV_ERRLEN] = "";
     journal_data *d = NULL;
+    jsonlcheck_file(fx->journal_path);
     if (journal_load(fx->journal_path, &d, err) != KV_OK)
         fail_msg("%s", err);
     assert_int_equal(d->torn_lines, 0);
@@ -228,6 +230,7 @@ static void sigint_then_resume(long concurrency)
     assert_non_null(strstr(log, "--resume"));
     free(log);
     journal_data *d = NULL;
+    jsonlcheck_file(fx.journal_path);
     if (journal_load(fx.journal_path, &d, err) != KV_OK)
         fail_msg("%s", err);
     assert_int_equal(d->torn_lines, 0);
