@@ -21,12 +21,19 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "common/utf8.h"
 #include "common/util.h"
 #include "experiments/dialect.h"
 
 #define CLIENT_ERRBODY_MAX 4096           /* bytes of an error body kept */
 #define CLIENT_CALL_MAX ((size_t)8 << 20) /* largest client_call response */
 #define CLIENT_MAX_ATTEMPTS 20            /* hard bound whatever `retries` says */
+/* A streamed reply is cut off past this many bytes plus CLIENT_STREAM_PER_TOKEN
+ * per requested output token, or past 2 x max_output_tokens + CLIENT_TOKEN_SLACK
+ * token events: a server that never stops cannot grow memory without bound. */
+#define CLIENT_STREAM_MAX ((size_t)64 << 20)
+#define CLIENT_STREAM_PER_TOKEN ((size_t)4096)
+#define CLIENT_TOKEN_SLACK 64
 
 struct client {
     CURLM *multi;
@@ -97,19 +104,108 @@ static const char *client_key(const spec_target *t)
     return k && *k ? k : NULL;
 }
 
-/* Replaces every occurrence of the key in s (NUL-terminated) by "***". */
-static void client_redact(char *s, const char *key)
+/* Replaces every occurrence of the key in s (NUL-terminated) by "***", and
+ * a beginning of the key that a cut left at the end of s (before an optional
+ * "...": a server's message truncated inside the key) as well. Returns
+ * whether s changed. */
+static bool client_redact(char *s, const char *key)
 {
     if (!s || !key)
-        return;
+        return false;
     size_t kl = strlen(key);
     if (kl < 4) /* too short to search for without mangling ordinary text */
-        return;
+        return false;
+    bool changed = false;
     char *p;
     while ((p = strstr(s, key)) != NULL) {
         memcpy(p, "***", 3);
         memmove(p + 3, p + kl, strlen(p + kl) + 1);
+        changed = true;
     }
+    size_t n = strlen(s);
+    size_t end = n >= 3 && strcmp(s + n - 3, "...") == 0 ? n - 3 : n;
+    for (size_t m = kl - 1 < end ? kl - 1 : end; m >= 4; m--) {
+        if (memcmp(s + end - m, key, m) == 0) {
+            memcpy(s + end - m, "***", 3);
+            memmove(s + end - m + 3, s + end, n - end + 1);
+            return true;
+        }
+    }
+    return changed;
+}
+
+/* Redacts every string and member name of a parsed JSON value (so a key the
+ * server escaped, "sk\/..." or "\u0073k-...", is found once decoded). */
+static bool client_redact_tree(cJSON *j, const char *key)
+{
+    bool changed = false;
+    for (; j; j = j->next) {
+        if (j->string)
+            changed |= client_redact(j->string, key);
+        if (cJSON_IsString(j))
+            changed |= client_redact(j->valuestring, key);
+        if (j->child)
+            changed |= client_redact_tree(j->child, key);
+    }
+    return changed;
+}
+
+/* The one gate for bytes that came from a server (a body, headers, a raw
+ * usage object): *s (malloc'd, NUL-terminated) becomes valid UTF-8 and holds
+ * no copy of the key, raw or JSON-escaped. */
+static kv_status client_scrub(char **s, const char *key)
+{
+    if (!*s)
+        return KV_OK;
+    size_t n = strlen(*s);
+    if (!kv_utf8_valid(*s, n)) {
+        kv_buf b = {0};
+        if (kv_utf8_repair(&b, *s, n) != KV_OK || kv_buf_append(&b, "", 0) != KV_OK) {
+            kv_buf_free(&b);
+            return KV_ERR_NOMEM;
+        }
+        free(*s);
+        *s = b.data;
+    }
+    if (!key || strlen(key) < 4)
+        return KV_OK;
+    client_redact(*s, key);
+    cJSON *j = cJSON_Parse(*s);
+    kv_status st = KV_OK;
+    if (j && client_redact_tree(j, key)) {
+        char *text = cJSON_PrintUnformatted(j);
+        char *copy = kv_strdup(text);
+        cJSON_free(text);
+        if (copy) {
+            free(*s);
+            *s = copy;
+        } else {
+            st = KV_ERR_NOMEM;
+        }
+    }
+    cJSON_Delete(j);
+    return st;
+}
+
+/* client_scrub for a fixed buffer of cap bytes (a reason, an error message):
+ * repaired, redacted and cut at a character boundary. */
+static void client_scrub_fixed(char *buf, size_t cap, const char *key)
+{
+    if (!buf || cap == 0)
+        return;
+    size_t n = strlen(buf);
+    if (!kv_utf8_valid(buf, n)) {
+        kv_buf b = {0};
+        if (kv_utf8_repair(&b, buf, n) == KV_OK && b.data) {
+            size_t k = kv_utf8_cut(b.data, b.len, cap - 1);
+            memcpy(buf, b.data, k);
+            buf[k] = '\0';
+        } else {
+            snprintf(buf, cap, "(unreadable server message)");
+        }
+        kv_buf_free(&b);
+    }
+    client_redact(buf, key);
 }
 
 /* Appends one header line to *h; false when out of memory (*h kept). */
@@ -187,7 +283,10 @@ typedef struct client_xfer {
     bool http_error; /* status >= 300: body is an error message */
     kv_buf body;     /* error body, or the whole client_call response */
     size_t body_max;
-    kv_buf hdrs; /* response headers (client_call_headers) */
+    size_t stream_bytes; /* streamed reply bytes fed to the reader */
+    size_t stream_max;   /* cut the stream off past this many bytes (0 = no limit) */
+    size_t tokens_max;   /* ... or past this many token events (0 = no limit) */
+    kv_buf hdrs;         /* response headers (client_call_headers) */
     bool keep_hdrs;
     double retry_after_s; /* -1 none */
     kv_status fail;       /* set by a callback that aborted the transfer */
@@ -277,11 +376,27 @@ static size_t client_on_body(char *p, size_t size, size_t nmemb, void *ud)
         }
         return n;
     }
+    x->stream_bytes += n;
+    if (x->stream_max && x->stream_bytes > x->stream_max) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "reply cut off: more than %zu MiB streamed (the client's limit)",
+                 x->stream_max >> 20);
+        client_xfer_fail(x, KV_ERR_PROTOCOL, msg);
+        return 0;
+    }
     char err[KV_ERRLEN];
     err[0] = '\0'; /* per chunk: clear only the first byte, not all KV_ERRLEN */
     kv_status st = dialect_reader_feed(x->rd, p, n, now, err);
     if (st != KV_OK) {
         client_xfer_fail(x, st, err);
+        return 0;
+    }
+    if (x->tokens_max && dialect_reader_tokens(x->rd) > x->tokens_max) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "reply cut off: more than %zu token events streamed (max_output_tokens %zu)",
+                 x->tokens_max, (x->tokens_max - CLIENT_TOKEN_SLACK) / 2);
+        client_xfer_fail(x, KV_ERR_PROTOCOL, msg);
         return 0;
     }
     return n;
@@ -338,9 +453,38 @@ static CURLcode client_run(client_xfer *x, double first_token_s, int64_t deadlin
     return res;
 }
 
+/* The CA bundle for TLS: the target's ca_file, else curl's own environment
+ * variables (CURL_CA_BUNDLE, then SSL_CERT_FILE); NULL = libcurl's default.
+ * Verification itself always stays on. */
+static const char *client_ca_file(const spec_target *t)
+{
+    if (t && t->ca_file && *t->ca_file)
+        return t->ca_file;
+    static const char *const vars[] = {"CURL_CA_BUNDLE", "SSL_CERT_FILE"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v)
+            return v;
+    }
+    return NULL;
+}
+
+static kv_status client_tls(CURL *e, const spec_target *t, char *err)
+{
+    const char *ca = client_ca_file(t);
+    const char *dir = getenv("SSL_CERT_DIR");
+    if (curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
+        (ca && curl_easy_setopt(e, CURLOPT_CAINFO, ca) != CURLE_OK) ||
+        (!ca && dir && *dir && curl_easy_setopt(e, CURLOPT_CAPATH, dir) != CURLE_OK))
+        return kv_fail(err, KV_ERR_INTERNAL, "libcurl rejected the TLS options");
+    return KV_OK;
+}
+
 /* Common easy-handle options. */
-static kv_status client_setup(client *c, const char *url, const char *body, struct curl_slist *hdrs,
-                              double connect_s, int64_t deadline_ns, client_xfer *x, char *err)
+static kv_status client_setup(client *c, const spec_target *t, const char *url, const char *body,
+                              struct curl_slist *hdrs, double connect_s, int64_t deadline_ns,
+                              client_xfer *x, char *err)
 {
     CURL *e = c->easy;
     curl_easy_reset(e);
@@ -364,6 +508,8 @@ static kv_status client_setup(client *c, const char *url, const char *body, stru
         curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK)
         return kv_fail(err, KV_ERR_INTERNAL, "libcurl rejected an option");
+    if (client_tls(e, t, err) != KV_OK)
+        return KV_ERR_INTERNAL;
     if (body &&
         (curl_easy_setopt(e, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
          curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body)) != CURLE_OK))
@@ -384,13 +530,41 @@ static kv_status client_url(const spec_target *t, const char *path, kv_buf *url,
     return KV_OK;
 }
 
+/* Whether libcurl's message says it refused the response headers for their
+ * size ("Too large response headers", "Avoided giant realloc for header",
+ * "Header data size exceeds ..."). */
+static bool client_headers_too_large(const char *detail)
+{
+    char low[CURL_ERROR_SIZE];
+    size_t i = 0;
+    for (; detail[i] && i + 1 < sizeof low; i++)
+        low[i] = (char)tolower((unsigned char)detail[i]);
+    low[i] = '\0';
+    return strstr(low, "header") &&
+           (strstr(low, "too large") || strstr(low, "giant") || strstr(low, "exceeds"));
+}
+
 /* Words for a libcurl failure, with the error buffer's detail. */
 static kv_status client_curl_reason(client *c, CURLcode res, char *msg, size_t cap)
 {
     const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(res);
     kv_status st = KV_ERR_NET;
     const char *what = "network error";
+    if (client_headers_too_large(detail)) {
+        snprintf(msg, cap, "response headers too large: libcurl refused them (%s)", detail);
+        return KV_ERR_PROTOCOL;
+    }
     switch (res) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+        what = "TLS certificate not trusted (a private CA needs the target's ca_file or "
+               "CURL_CA_BUNDLE)";
+        break;
+    case CURLE_SSL_CACERT_BADFILE:
+        what = "cannot use the CA file";
+        break;
+    case CURLE_SSL_CONNECT_ERROR:
+        what = "TLS handshake failed";
+        break;
     case CURLE_COULDNT_CONNECT:
         what = "connection refused";
         break;
@@ -441,12 +615,19 @@ static client_outcome client_attempt_once(client *c, const client_request *rq, c
     a->retry_after_s = -1;
     a->http_status = 0;
     x.body_max = CLIENT_ERRBODY_MAX;
+    if (rq->max_output_tokens > 0) {
+        size_t mo = (size_t)rq->max_output_tokens;
+        x.tokens_max = 2 * mo + CLIENT_TOKEN_SLACK;
+        x.stream_max = CLIENT_STREAM_MAX + CLIENT_STREAM_PER_TOKEN * mo;
+    } else {
+        x.stream_max = CLIENT_STREAM_MAX;
+    }
     if ((a->st = dialect_reader_new(rq->api, 0, reply != NULL, &x.rd, err)) != KV_OK)
         goto fail;
     if (c->observe)
         dialect_reader_observe(x.rd, c->observe, c->observe_ctx);
-    if ((a->st = client_setup(c, url, body, hdrs, rq->timeout_connect_s, deadline_ns, &x, err)) !=
-        KV_OK)
+    if ((a->st = client_setup(c, rq->target, url, body, hdrs, rq->timeout_connect_s, deadline_ns,
+                              &x, err)) != KV_OK)
         goto fail;
     x.start_ns = kv_now_ns();
     bool ft_to, total_to;
@@ -487,7 +668,7 @@ static client_outcome client_attempt_once(client *c, const client_request *rq, c
          * the request (restarting, backlog full), so trying again is safe. */
         if (res == CURLE_COULDNT_CONNECT)
             oc = CLIENT_RETRY;
-        else if (!x.first_byte_ns &&
+        else if (!x.first_byte_ns && a->st == KV_ERR_NET &&
                  (res == CURLE_GOT_NOTHING || res == CURLE_RECV_ERROR || res == CURLE_SEND_ERROR)) {
             char detail[KV_ERRLEN];
             snprintf(detail, sizeof detail, "%s", a->reason);
@@ -535,7 +716,7 @@ static void client_set_error(char *dst, size_t cap, const char *reason, int atte
         snprintf(suffix, sizeof suffix, " (after %d attempts)", attempts);
     size_t sl = strlen(suffix), rl = strlen(reason);
     if (rl + sl + 1 > cap)
-        rl = cap - sl - 1;
+        rl = kv_utf8_cut(reason, rl, cap - sl - 1);
     memcpy(dst, reason, rl);
     memcpy(dst + rl, suffix, sl + 1);
 }
@@ -599,7 +780,7 @@ kv_status client_send(client *c, const client_request *rq, trial_request *out, c
         out->attempts = (int)(k + 1);
         client_outcome oc =
             client_attempt_once(c, rq, url.data, body.data, hdrs, deadline, out, reply, &a);
-        client_redact(a.reason, key);
+        client_scrub_fixed(a.reason, sizeof a.reason, key);
         if (oc == CLIENT_DONE) {
             st = KV_OK;
             break;
@@ -626,10 +807,10 @@ kv_status client_send(client *c, const client_request *rq, trial_request *out, c
     }
 done:
     if (st != KV_OK) {
-        client_redact(a.reason, key);
+        client_scrub_fixed(a.reason, sizeof a.reason, key);
         out->ok = false;
         client_set_error(out->error, sizeof out->error, a.reason, out->attempts);
-        client_redact(out->error, key);
+        client_scrub_fixed(out->error, sizeof out->error, key);
         kv_fail(err, st, "%s", out->error);
         if (reply) {
             free(*reply);
@@ -640,7 +821,10 @@ done:
         out->error[0] = '\0';
     }
     client_raw_attempts(out, errors);
-    client_redact(out->raw, key);
+    if (client_scrub(&out->raw, key) != KV_OK) {
+        free(out->raw); /* cannot be made safe: keep nothing */
+        out->raw = NULL;
+    }
     cJSON_Delete(errors);
     curl_slist_free_all(hdrs);
     kv_buf_free(&url);
@@ -649,6 +833,25 @@ done:
 }
 
 /* ---- plain JSON calls ---------------------------------------------------- */
+
+/* Hands the body (and headers) of a finished call to the caller, through
+ * the one gate for server bytes (client_scrub). */
+static kv_status client_take_reply(client_xfer *x, char **response, char **headers, const char *key,
+                                   char *err)
+{
+    if (kv_buf_append(&x->body, "", 0) != KV_OK ||
+        (headers && kv_buf_append(&x->hdrs, "", 0) != KV_OK))
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    *response = x->body.data;
+    x->body = (kv_buf){0};
+    if (headers) {
+        *headers = x->hdrs.data;
+        x->hdrs = (kv_buf){0};
+    }
+    if (client_scrub(response, key) != KV_OK || (headers && client_scrub(headers, key) != KV_OK))
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    return KV_OK;
+}
 
 kv_status client_call_headers(client *c, const spec_target *t, const char *path, const char *body,
                               double timeout_s, int *http_status, char **response, char **headers,
@@ -670,7 +873,7 @@ kv_status client_call_headers(client *c, const spec_target *t, const char *path,
     if ((st = client_url(t, path, &url, err)) != KV_OK ||
         (st = client_headers(t, t ? t->api : SPEC_API_AUTO, "Accept: application/json", &hdrs,
                              err)) != KV_OK ||
-        (st = client_setup(c, url.data, body, hdrs, timeout_s, deadline, &x, err)) != KV_OK)
+        (st = client_setup(c, t, url.data, body, hdrs, timeout_s, deadline, &x, err)) != KV_OK)
         goto out;
     if (!body)
         curl_easy_setopt(c->easy, CURLOPT_HTTPGET, 1L);
@@ -688,25 +891,16 @@ kv_status client_call_headers(client *c, const spec_target *t, const char *path,
         st = kv_fail(err, cst, "%s: %s", path, msg);
     } else {
         *http_status = (int)x.status;
-        if (kv_buf_append(&x.body, "", 0) != KV_OK) {
-            st = kv_fail(err, KV_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        *response = x.body.data;
-        x.body = (kv_buf){0};
-        if (headers) {
-            if (kv_buf_append(&x.hdrs, "", 0) != KV_OK) {
-                st = kv_fail(err, KV_ERR_NOMEM, "out of memory");
-                goto out;
-            }
-            *headers = x.hdrs.data;
-            x.hdrs = (kv_buf){0};
-        }
+        st = client_take_reply(&x, response, headers, key, err);
     }
 out:
     if (st != KV_OK && response && *response) {
         free(*response);
         *response = NULL;
+    }
+    if (st != KV_OK && headers && *headers) {
+        free(*headers);
+        *headers = NULL;
     }
     curl_slist_free_all(hdrs);
     kv_buf_free(&url);
@@ -761,8 +955,10 @@ kv_status client_tokenize(client *c, const spec_target *t, spec_api api, const c
     j = cJSON_Parse(resp);
     const cJSON *count = cJSON_GetObjectItemCaseSensitive(j, "count");
     const cJSON *tokens = cJSON_GetObjectItemCaseSensitive(j, "tokens");
-    if (cJSON_IsNumber(count))
+    if (cJSON_IsNumber(count) && count->valuedouble >= 0 && count->valuedouble <= 1e15)
         *n_tokens = (long)count->valuedouble;
+    else if (cJSON_IsNumber(count))
+        st = kv_fail(err, KV_ERR_PROTOCOL, "/tokenize: count out of range");
     else if (cJSON_IsArray(tokens))
         *n_tokens = cJSON_GetArraySize(tokens);
     else

@@ -434,7 +434,9 @@ static const char *dialect_text(const cJSON *o, const char *key)
 static long dialect_long(const cJSON *o, const char *key, long dflt)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? (long)v->valuedouble : dflt;
+    /* In range before the cast: a count beyond 2^53 is no count. */
+    return cJSON_IsNumber(v) && fabs(v->valuedouble) <= 9007199254740992.0 ? (long)v->valuedouble
+                                                                           : dflt;
 }
 
 static double dialect_num(const cJSON *o, const char *key)
@@ -623,6 +625,16 @@ static kv_status dialect_anthropic(dialect_reader *r, const char *name, const cJ
     return KV_OK;
 }
 
+/* Whether every number in j is finite (1e999 parses as infinity). */
+static bool dialect_finite(const cJSON *j)
+{
+    for (const cJSON *it = j; it; it = it->next)
+        if ((cJSON_IsNumber(it) && !isfinite(it->valuedouble)) ||
+            (it->child && !dialect_finite(it->child)))
+            return false;
+    return true;
+}
+
 /* One data payload (an SSE event's data, or an NDJSON line). */
 static kv_status dialect_payload(dialect_reader *r, const char *name, const char *data, size_t len,
                                  char *err)
@@ -639,6 +651,13 @@ static kv_status dialect_payload(dialect_reader *r, const char *name, const char
     if (!j) {
         char what[64];
         snprintf(what, sizeof what, "malformed JSON in stream event %zu", r->n_events);
+        return dialect_failf(r, err, KV_ERR_PROTOCOL, what, data, len < 80 ? len : 80);
+    }
+    if (!dialect_finite(j)) {
+        cJSON_Delete(j);
+        char what[96];
+        snprintf(what, sizeof what, "number out of range (infinite) in stream event %zu",
+                 r->n_events);
         return dialect_failf(r, err, KV_ERR_PROTOCOL, what, data, len < 80 ? len : 80);
     }
     kv_status st;

@@ -261,20 +261,13 @@ static kv_status probe_identify(client *c, const spec_target *t, probe_info *p, 
     return KV_OK;
 }
 
-kv_status probe_detect(client *c, const char *base_url, spec_api api_hint, const char *model,
-                       const char *api_key_env, probe_info *out, char *err)
+kv_status probe_detect_target(client *c, const spec_target *target, probe_info *out, char *err)
 {
     memset(out, 0, sizeof *out);
-    char *url = kv_strdup(base_url);
-    char *key_env = kv_strdup(api_key_env);
-    char *mdl = kv_strdup(model);
-    spec_target t = {
-        .name = url, .base_url = url, .api = api_hint, .model = mdl, .api_key_env = key_env};
+    spec_target t = *target; /* name, URL, key, headers, ca_file; model filled in below */
+    const spec_api api_hint = target->api;
+    const char *model = target->model;
     kv_status st = KV_OK;
-    if (!url || (api_key_env && !key_env) || (model && !mdl)) {
-        st = kv_fail(err, KV_ERR_NOMEM, "out of memory");
-        goto out;
-    }
     if (api_hint == SPEC_API_ANTHROPIC) {
         /* Hosted API: nothing to detect without spending tokens. */
         probe_set(out, "anthropic", SPEC_API_ANTHROPIC, "--api");
@@ -309,6 +302,23 @@ kv_status probe_detect(client *c, const char *base_url, spec_api api_hint, const
 out:
     if (st != KV_OK)
         probe_info_clear(out);
+    return st;
+}
+
+kv_status probe_detect(client *c, const char *base_url, spec_api api_hint, const char *model,
+                       const char *api_key_env, probe_info *out, char *err)
+{
+    memset(out, 0, sizeof *out);
+    char *url = kv_strdup(base_url);
+    char *key_env = kv_strdup(api_key_env);
+    char *mdl = kv_strdup(model);
+    spec_target t = {
+        .name = url, .base_url = url, .api = api_hint, .model = mdl, .api_key_env = key_env};
+    kv_status st;
+    if (!url || (api_key_env && !key_env) || (model && !mdl))
+        st = kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    else
+        st = probe_detect_target(c, &t, out, err);
     free(url);
     free(key_env);
     free(mdl);

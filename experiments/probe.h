@@ -50,6 +50,10 @@ typedef struct probe_info {
  * KV_ERR_NET / KV_ERR_TIMEOUT when the server is unreachable. */
 kv_status probe_detect(client *c, const char *base_url, spec_api api_hint, const char *model,
                        const char *api_key_env, probe_info *out, char *err) KV_MUST_USE;
+/* The same for a spec target: its URL, dialect (as the hint), model, key,
+ * headers and ca_file are used; the target itself is not changed. */
+kv_status probe_detect_target(client *c, const spec_target *target, probe_info *out,
+                              char *err) KV_MUST_USE;
 void probe_info_clear(probe_info *p);
 
 typedef struct probe_cache_result {

@@ -987,7 +987,7 @@ static kv_status probe_targets(run *r, client *c, char *err)
         target_state *ts = &r->tg[i];
         const spec_target *t = &r->s->targets[i];
         char e[KV_ERRLEN] = "";
-        kv_status st = probe_detect(c, t->base_url, t->api, t->model, t->api_key_env, &ts->info, e);
+        kv_status st = probe_detect_target(c, t, &ts->info, e);
         if (st != KV_OK) {
             probe_info_clear(&ts->info);
             memset(&ts->info, 0, sizeof ts->info);

@@ -33,6 +33,7 @@
 #define SPEC_MAX_CONCURRENCY 256L
 #define SPEC_MAX_TIMEOUT_S 86400.0
 #define SPEC_MAX_NAME 40
+#define SPEC_READ_MAX ((size_t)16 << 20) /* a spec is a few KB; /dev/zero is not one */
 
 static const char *const api_names[] = {"auto",   "openai-chat", "openai-completions", "llama.cpp",
                                         "ollama", "lmstudio",    "anthropic"};
@@ -165,8 +166,8 @@ static void load_headers(check_ctx *c, const check_val *v, spec_target *t)
 
 static void load_target(check_ctx *c, const check_val *v, spec_target *t)
 {
-    static const char *const keys[] = {"name",  "base_url",    "api",
-                                       "model", "api_key_env", "headers"};
+    static const char *const keys[] = {"name",        "base_url", "api",    "model",
+                                       "api_key_env", "headers",  "ca_file"};
     t->api = SPEC_API_AUTO;
     if (!check_object(c, v, keys, N_OF(keys)))
         return;
@@ -201,6 +202,9 @@ static void load_target(check_ctx *c, const check_val *v, spec_target *t)
     m = check_member(v, "headers");
     if (!m.absent)
         load_headers(c, &m, t);
+    m = check_member(v, "ca_file");
+    if (!m.absent && check_string(c, &m, true, &t->ca_file) && access(t->ca_file, R_OK) != 0)
+        check_error_at(c, &m, false, "cannot read the CA file \"%s\"", t->ca_file);
 }
 
 static void load_targets(check_ctx *c, const check_val *v, spec *s)
@@ -653,6 +657,7 @@ void spec_free(spec *s)
         free(t->base_url);
         free(t->model);
         free(t->api_key_env);
+        free(t->ca_file);
         for (size_t k = 0; k < t->n_headers; k++) {
             free(t->headers[k].name);
             free(t->headers[k].value);
@@ -764,7 +769,7 @@ kv_status spec_load_all(const char *path, spec **out, char *err, kv_buf *all)
     *out = NULL;
     char *text = NULL;
     size_t len = 0;
-    kv_status st = kv_read_file(path, &text, &len, err);
+    kv_status st = kv_read_file_max(path, SPEC_READ_MAX, &text, &len, err);
     if (st != KV_OK)
         return st;
     st = spec_parse_all(text, len, path, out, err, all);

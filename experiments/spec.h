@@ -41,6 +41,8 @@ typedef struct spec_target {
     spec_api api;      /* wire dialect; SPEC_API_AUTO = detect with probe */
     char *model;       /* model name sent in requests; may be NULL */
     char *api_key_env; /* NAME of an environment variable holding the key; NULL if none */
+    char *ca_file;     /* PEM bundle of CAs trusted for https:// (a private CA); NULL =
+                          CURL_CA_BUNDLE, SSL_CERT_FILE or the system store */
     spec_header *headers;
     size_t n_headers;
 } spec_target;

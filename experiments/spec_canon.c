@@ -75,7 +75,8 @@ static bool add_target(cJSON *arr, const spec_target *t)
     for (size_t i = 0; i < t->n_headers; i++)
         if (!add_str(h, t->headers[i].name, t->headers[i].value))
             return false;
-    return true;
+    /* Only when given: specs without it keep their canonical text and hash. */
+    return !t->ca_file || add_str(o, "ca_file", t->ca_file);
 }
 
 static bool add_hypothesis(cJSON *arr, const spec_hypothesis *h)

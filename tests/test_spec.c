@@ -332,6 +332,37 @@ static void default_corpus_should_hold_at_least_60_kb_of_text(void **state)
     free(text);
 }
 
+static void ca_file_should_be_loaded_checked_and_kept_in_the_canonical_form(void **state)
+{
+    (void)state;
+    spec *s = parse_ok("{\"name\":\"m\",\"targets\":[{\"name\":\"a\",\"base_url\":\"https://h\","
+                       "\"ca_file\":\"tests/fixtures/tls/ca.pem\"}],"
+                       "\"workload\":{\"system_prompt_tokens\":[0],\"query_tokens\":[1]}}");
+    assert_string_equal(s->targets[0].ca_file, "tests/fixtures/tls/ca.pem");
+    assert_non_null(strstr(s->canonical, "\"ca_file\":\"tests/fixtures/tls/ca.pem\""));
+    spec *again = parse_ok(s->canonical); /* canonical -> reload -> same hash */
+    assert_string_equal(again->canonical, s->canonical);
+    assert_true(again->hash == s->hash);
+    spec *none = parse_ok("{\"name\":\"m\",\"targets\":[{\"name\":\"a\",\"base_url\":"
+                          "\"https://h\"}],\"workload\":{\"system_prompt_tokens\":[0],"
+                          "\"query_tokens\":[1]}}");
+    assert_null(strstr(none->canonical, "ca_file"));
+    assert_true(none->hash != s->hash);
+    spec_free(s);
+    spec_free(again);
+    spec_free(none);
+    const char *missing = "{\"name\":\"m\",\"targets\":[{\"name\":\"a\",\"base_url\":"
+                          "\"https://h\",\"ca_file\":\"no/such/ca.pem\"}],\"workload\":{"
+                          "\"system_prompt_tokens\":[0],\"query_tokens\":[1]}}";
+    spec *bad = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(spec_parse(missing, strlen(missing), "x.json", &bad, err), KV_ERR_INPUT);
+    assert_null(bad);
+    assert_non_null(strstr(err, "x.json:1:"));
+    assert_non_null(
+        strstr(err, "$.targets[0].ca_file: cannot read the CA file \"no/such/ca.pem\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +376,7 @@ int main(void)
         cmocka_unit_test(seed_should_keep_every_integer_up_to_two_to_the_53),
         cmocka_unit_test(corpus_should_resolve_from_the_source_tree_in_another_directory),
         cmocka_unit_test(headers_and_stop_should_be_loaded),
+        cmocka_unit_test(ca_file_should_be_loaded_checked_and_kept_in_the_canonical_form),
         cmocka_unit_test(syntax_errors_should_point_at_the_offending_byte),
         cmocka_unit_test(suggestions_should_find_the_closest_known_key),
         cmocka_unit_test(mutated_specs_should_load_or_fail_with_a_positioned_message),

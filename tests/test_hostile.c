@@ -1,0 +1,452 @@
+/* test_hostile.c - kvproof against hostile servers (tests/hostile.h), in
+ * this process on 127.0.0.1: a server that echoes the API key everywhere,
+ * never stops streaming, drips, sends a 50 MB line, a 520 KB header block,
+ * bytes that are not UTF-8, long Chinese error messages and 1e999. For each:
+ * the hostile requests fail with the right reason, the run goes on to journal
+ * every planned trial, every journal line is strict UTF-8 and valid JSON,
+ * and memory stays bounded (peak RSS of this process, client and server
+ * together). The secret test runs the CLI (KVPROOF_BIN) with a canary key
+ * and greps every output for it: stdout, stderr, journal, results.json, the
+ * report's text (pdftotext) and probe's JSON. Also: a run with 30% HTTP 500
+ * still writes its report; TLS trusts a private CA only through ca_file or
+ * CURL_CA_BUNDLE; inputs of unbounded size end with exit 3.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "experiments/client.h"
+#include "experiments/journal.h"
+#include "experiments/runner.h"
+#include "experiments/spec.h"
+#include "hostile.h"
+#include "runnertest.h"
+#include "server/refsrv.h"
+
+#define CANARY_ENV "KVPROOF_HOSTILE_KEY"
+#define CANARY "sk-canary/7f3a9c1e5b2d4f6a8c0e"
+#define RSS_BOUND_KB (96L * 1024) /* the 50 MB line alone would be more */
+
+static long maxrss_kb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+static const char *bin(void)
+{
+    const char *b = getenv("KVPROOF_BIN");
+    return b && *b ? b : "build/kvproof";
+}
+
+/* A small spec against port: 2 lengths x 2 repetitions, cold only, no
+ * retries. key: add api_key_env. */
+static spec *small_spec(int port, double first_token_s, double total_s, bool key, bool model)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"name\":\"hostile\",\"seed\":3,\"targets\":[{\"name\":\"h\",\"base_url\":"
+             "\"http://127.0.0.1:%d\",\"api\":\"openai-chat\"%s%s}],\"workload\":{"
+             "\"system_prompt_tokens\":[0,64],\"query_tokens\":[8]},\"cache_modes\":[\"cold\"],"
+             "\"repetitions\":2,\"warmup_requests\":0,\"retries\":0,\"timeouts\":{\"connect\":5,"
+             "\"first_token\":%g,\"total\":%g}}",
+             port, model ? ",\"model\":\"hostile-model\"" : "",
+             key ? ",\"api_key_env\":\"" CANARY_ENV "\"" : "", first_token_s, total_s);
+    spec *s = NULL;
+    char err[KV_ERRLEN] = "";
+    if (spec_parse(text, strlen(text), "hostile.json", &s, err) != KV_OK)
+        fail_msg("%s", err);
+    return s;
+}
+
+/* Runs the spec in this process with the real client; the journal must hold
+ * every planned trial, hostile ones failed with `reason`, the others ok. */
+static void run_against(hostile_mode mode, double first_token_s, double total_s, const char *reason)
+{
+    hostile *h = hostile_start(mode, NULL, NULL);
+    spec *s = small_spec(h->port, first_token_s, total_s, false, true);
+    char dir[64];
+    runnertest_tmpdir(dir, sizeof dir, "hostile");
+    runner_options o = {.out_dir = dir, .no_outputs = true, .backoff_base_s = 0.001};
+    runner_summary sum;
+    char err[KV_ERRLEN] = "";
+    long rss0 = maxrss_kb();
+    kv_status st = runner_run(s, &o, &sum, err);
+    long rss1 = maxrss_kb();
+    if (st != KV_OK)
+        fail_msg("runner: %s", err);
+    journal_data *d = runnertest_load(dir); /* also: strict UTF-8, valid JSON */
+    assert_int_equal(d->n_trials, d->header.planned_trials);
+    size_t failed = 0, ok = 0;
+    for (size_t i = 0; i < d->n_trials; i++) {
+        const trial_record *t = &d->trials[i];
+        if (t->ok) {
+            ok++;
+            continue;
+        }
+        failed++;
+        if (!strstr(t->error, reason))
+            fail_msg("%s: reason '%s', expected '%s'", t->id, t->error, reason);
+    }
+    print_message("mode %d: %zu failed, %zu ok; e.g. '%s'; peak RSS +%ld KB; %lld bytes streamed\n",
+                  (int)mode, failed, ok, failed ? d->trials[1].error : "", rss1 - rss0,
+                  (long long)atomic_load(&h->streamed));
+    assert_true(failed >= 1);
+    assert_true(ok >= 1);
+    assert_true(rss1 - rss0 < RSS_BOUND_KB);
+    journal_data_free(d);
+    spec_free(s);
+    hostile_stop(h);
+    runnertest_rmrf(dir);
+}
+
+static void endless_stream_should_be_cut_off_past_max_output_tokens(void **state)
+{
+    (void)state;
+    run_against(HOSTILE_ENDLESS, 30, 60, "reply cut off: more than 66 token events");
+}
+
+static void slow_drip_should_end_at_the_total_timeout(void **state)
+{
+    (void)state;
+    run_against(HOSTILE_DRIP, 1, 1, "reply not complete within the total timeout");
+}
+
+static void fifty_megabyte_line_should_fail_at_the_line_limit(void **state)
+{
+    (void)state;
+    run_against(HOSTILE_HUGELINE, 30, 60, "SSE line longer than 4194304 bytes");
+}
+
+static void huge_header_block_should_be_named_not_called_a_reset(void **state)
+{
+    (void)state;
+    run_against(HOSTILE_HUGEHEADERS, 30, 60, "response headers too large");
+}
+
+static void bytes_that_are_not_utf8_should_become_replacement_characters(void **state)
+{
+    (void)state;
+    run_against(HOSTILE_BADUTF8, 30, 60, "\xef\xbf\xbd");
+}
+
+static void long_chinese_error_should_be_cut_between_characters(void **state)
+{
+    (void)state;
+    run_against(HOSTILE_CJK, 30, 60, "HTTP 500: \xe9\x94\x99\xe9\x94\x99");
+}
+
+static void infinite_numbers_should_fail_the_request(void **state)
+{
+    (void)state;
+    run_against(HOSTILE_INF, 30, 60, "number out of range");
+    /* /tokenize answering 1e999 is an error, not a cast of infinity */
+    hostile *h = hostile_start(HOSTILE_INF, NULL, NULL);
+    spec *s = small_spec(h->port, 30, 60, false, true);
+    client *c = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(client_new(&c, err), KV_OK);
+    long n = -1;
+    assert_int_equal(client_tokenize(c, &s->targets[0], SPEC_API_OPENAI_CHAT, "a b", &n, err),
+                     KV_OK);
+    assert_int_equal(n, 2);
+    atomic_store(&h->inf_tokenize, true);
+    err[0] = '\0';
+    assert_int_equal(client_tokenize(c, &s->targets[0], SPEC_API_OPENAI_CHAT, "a b", &n, err),
+                     KV_ERR_PROTOCOL);
+    assert_non_null(strstr(err, "count out of range"));
+    client_free(c);
+    spec_free(s);
+    hostile_stop(h);
+}
+
+/* Runs a shell command; its exit status. */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+__attribute__((noinline)) static char *slurp(const char *path)
+{
+    char *text = NULL;
+    size_t len = 0;
+    char err[KV_ERRLEN] = "";
+    if (kv_read_file(path, &text, &len, err) != KV_OK)
+        fail_msg("%s", err);
+    return text;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Offset of needle in hay, or -1. */
+__attribute__((noinline)) static long offset_of(const char *hay, const char *needle)
+{
+    const char *at = strstr(hay, needle);
+    return at ? (long)(at - hay) : -1;
+}
+
+/* Fails when path holds the canary key or a piece of it a cut could leave. */
+static void assert_no_canary(const char *dir, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *text = slurp(path);
+    static const char *const pieces[] = {CANARY, "sk-canary", "7f3a9c1e", "c1e5b2d4f6a8c0e"};
+    for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
+        long at = offset_of(text, pieces[i]);
+        if (at >= 0)
+            fail_msg("%s holds the key piece '%s': ...%.200s", name, pieces[i],
+                     text + (at > 100 ? at - 100 : 0));
+    }
+    free(text);
+}
+
+/* The server echoes the key in every reply; no output of probe, run or
+ * report may hold it (or a piece of it). */
+static void canary_key_should_appear_in_no_output(void **state)
+{
+    (void)state;
+    hostile *h = hostile_start(HOSTILE_ECHO, NULL, NULL);
+    char dir[64], spec_path[128], spec_text[1024];
+    runnertest_tmpdir(dir, sizeof dir, "canary");
+    spec *s = small_spec(h->port, 30, 60, true, false);
+    snprintf(spec_path, sizeof spec_path, "%s/spec.json", dir);
+    snprintf(spec_text, sizeof spec_text, "%s", s->canonical);
+    write_text(spec_path, spec_text);
+    spec_free(s);
+    assert_int_equal(setenv(CANARY_ENV, CANARY, 1), 0);
+    const char *b = bin();
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", h->port);
+    sh("'%s' probe %s --api-key-env %s --format json > %s/probe.json 2> %s/probe.err", b, url,
+       CANARY_ENV, dir, dir);
+    sh("'%s' probe %s --api-key-env %s > %s/probe.txt 2>&1", b, url, CANARY_ENV, dir);
+    int rc = sh("'%s' run %s --out %s/run > %s/run.out 2> %s/run.err", b, spec_path, dir, dir, dir);
+    if (rc != 0 && rc != 1) { /* 1: some trials failed (the 401s) */
+        char log[128];
+        snprintf(log, sizeof log, "%s/run.err", dir);
+        fail_msg("run exit %d: %s", rc, slurp(log));
+    }
+    assert_int_equal(sh("'%s' report %s/run > %s/report.out 2>&1", b, dir, dir), 0);
+    assert_int_equal(sh("pdftotext %s/run/report.pdf %s/report.txt 2> /dev/null", dir, dir), 0);
+    unsetenv(CANARY_ENV);
+    static const char *const outputs[] = {"probe.json",        "probe.err",        "probe.txt",
+                                          "run.out",           "run.err",          "report.out",
+                                          "run/journal.jsonl", "run/results.json", "report.txt"};
+    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++)
+        assert_no_canary(dir, outputs[i]);
+    /* The echo did reach kvproof: what it kept shows the redaction. */
+    char jpath[128];
+    snprintf(jpath, sizeof jpath, "%s/run/journal.jsonl", dir);
+    jsonlcheck_file(jpath);
+    char *lines = slurp(jpath);
+    assert_non_null(strstr(lines, "Bearer ***"));
+    assert_non_null(strstr(lines, "HTTP 401: ...")); /* the 401s with the key */
+    free(lines);
+    char log[128];
+    snprintf(log, sizeof log, "%s/run.err", dir);
+    char *err_text = slurp(log);
+    assert_non_null(strstr(err_text, "HTTP 401: ..."));
+    free(err_text);
+    char *probe = slurp(strcat(strcpy(jpath, dir), "/probe.json"));
+    assert_non_null(strstr(probe, "Bearer ***"));
+    free(probe);
+    print_message("canary: %ld generation requests echoed the key; no output holds it\n",
+                  atomic_load(&h->gen));
+    hostile_stop(h);
+    runnertest_rmrf(dir);
+}
+
+/* The commonest real run: a server failing some requests. The report is
+ * still written, `kvproof report` reads its results.json, and the report
+ * lists the failures. */
+static void run_with_30_percent_http_500_should_still_write_its_report(void **state)
+{
+    (void)state;
+    refsrv_config cfg;
+    refsrv_config_default(&cfg);
+    cfg.cost.time_scale = 0.001;
+    cfg.fault_p[REFSRV_FAULT_HTTP500] = 0.3;
+    refsrv *srv = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(refsrv_start(&cfg, &srv, err), KV_OK);
+    char dir[64], spec_path[128], spec_text[2048];
+    runnertest_tmpdir(dir, sizeof dir, "http500");
+    snprintf(spec_path, sizeof spec_path, "%s/spec.json", dir);
+    snprintf(spec_text, sizeof spec_text,
+             "{\"name\":\"faults\",\"seed\":7,\"targets\":[{\"name\":\"ref\",\"base_url\":"
+             "\"http://127.0.0.1:%d\",\"api\":\"llama.cpp\"}],\"workload\":{"
+             "\"system_prompt_tokens\":[0,550],\"query_tokens\":[25]},\"repetitions\":4,"
+             "\"warmup_requests\":1,\"retries\":0}",
+             refsrv_port(srv));
+    write_text(spec_path, spec_text);
+    const char *b = bin();
+    int rc = sh("'%s' run %s --out %s/run > %s/run.out 2>&1", b, spec_path, dir, dir);
+    assert_int_equal(rc, 1); /* failed trials: exit 1, and still every output */
+    char pdf[128];
+    snprintf(pdf, sizeof pdf, "%s/run/report.pdf", dir);
+    struct stat sb;
+    if (stat(pdf, &sb) != 0)
+        fail_msg("no report.pdf: %s", slurp(strcat(strcpy(pdf, dir), "/run.out")));
+    assert_int_equal(
+        sh("'%s' report %s/run -o %s/again.pdf > %s/report.out 2>&1", b, dir, dir, dir), 0);
+    assert_int_equal(sh("pdftotext %s/again.pdf %s/report.txt 2> /dev/null", dir, dir), 0);
+    char txt[128];
+    snprintf(txt, sizeof txt, "%s/report.txt", dir);
+    char *text = slurp(txt);
+    assert_non_null(strstr(text, "Failures and contaminated trials"));
+    assert_non_null(strstr(text, "ref/s")); /* a failed trial's id */
+    assert_non_null(strstr(text, "HTTP 500"));
+    free(text);
+    refsrv_stop(srv);
+    runnertest_rmrf(dir);
+}
+
+/* Inputs without an end (/dev/zero) are refused with exit 3. */
+static void unbounded_inputs_should_end_with_exit_3(void **state)
+{
+    (void)state;
+    const char *b = bin();
+    assert_int_equal(sh("'%s' plan /dev/zero > /dev/null 2>&1", b), 3);
+    assert_int_equal(sh("'%s' report /dev/zero -o /dev/null > /dev/null 2>&1", b), 3);
+    char dir[64], spec_path[128];
+    runnertest_tmpdir(dir, sizeof dir, "zero");
+    snprintf(spec_path, sizeof spec_path, "%s/spec.json", dir);
+    write_text(spec_path, "{\"name\":\"z\",\"targets\":[{\"name\":\"a\",\"base_url\":"
+                          "\"http://127.0.0.1:9\",\"api\":\"openai-chat\"}],\"workload\":{"
+                          "\"system_prompt_tokens\":[0],\"query_tokens\":[5],\"corpus\":"
+                          "\"/dev/zero\"}}");
+    assert_int_equal(sh("'%s' run %s --out %s/run > %s/out.txt 2>&1", b, spec_path, dir, dir), 3);
+    char out[128];
+    snprintf(out, sizeof out, "%s/out.txt", dir);
+    char *text = slurp(out);
+    assert_non_null(strstr(text, "corpus /dev/zero: /dev/zero: larger than the 128 MiB"));
+    free(text);
+    runnertest_rmrf(dir);
+}
+
+/* A target behind a private CA: https to a server whose certificate is
+ * signed by tests/fixtures/tls/ca.pem. */
+static spec *tls_spec(int port, bool ca_file)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"name\":\"tls\",\"targets\":[{\"name\":\"t\",\"base_url\":\"https://127.0.0.1:%d\","
+             "\"api\":\"openai-chat\",\"model\":\"hostile-model\"%s}],\"workload\":{"
+             "\"system_prompt_tokens\":[0],\"query_tokens\":[8]}}",
+             port, ca_file ? ",\"ca_file\":\"tests/fixtures/tls/ca.pem\"" : "");
+    spec *s = NULL;
+    char err[KV_ERRLEN] = "";
+    if (spec_parse(text, strlen(text), "tls.json", &s, err) != KV_OK)
+        fail_msg("%s", err);
+    return s;
+}
+
+static kv_status tls_get(client *c, const spec *s, int *status, char *err)
+{
+    char *resp = NULL;
+    kv_status st = client_call(c, &s->targets[0], "/v1/models", NULL, 10, status, &resp, err);
+    free(resp);
+    return st;
+}
+
+/* Verification is always on: the private CA is trusted only when the spec's
+ * ca_file or curl's CURL_CA_BUNDLE / SSL_CERT_FILE names it. */
+static void tls_should_trust_a_private_ca_only_when_told(void **state)
+{
+    (void)state;
+    static const char *const vars[] = {"CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"};
+    for (size_t i = 0; i < 3; i++)
+        unsetenv(vars[i]);
+    char *cert = slurp("tests/fixtures/tls/server.pem");
+    char *key = slurp("tests/fixtures/tls/server-key.pem");
+    hostile *h = hostile_start(HOSTILE_NORMAL, cert, key);
+    spec *plain = tls_spec(h->port, false), *with_ca = tls_spec(h->port, true);
+    client *c = NULL;
+    char err[KV_ERRLEN] = "";
+    int status = 0;
+    assert_int_equal(client_new(&c, err), KV_OK);
+    assert_int_equal(tls_get(c, plain, &status, err), KV_ERR_NET);
+    assert_non_null(strstr(err, "TLS certificate not trusted"));
+    err[0] = '\0';
+    if (tls_get(c, with_ca, &status, err) != KV_OK)
+        fail_msg("with ca_file: %s", err);
+    assert_int_equal(status, 200);
+    for (size_t i = 0; i < 2; i++) { /* curl's own variables, one at a time */
+        assert_int_equal(setenv(vars[i], "tests/fixtures/tls/ca.pem", 1), 0);
+        status = 0;
+        if (tls_get(c, plain, &status, err) != KV_OK)
+            fail_msg("with %s: %s", vars[i], err);
+        assert_int_equal(status, 200);
+        unsetenv(vars[i]);
+    }
+    /* the measured request takes the same road */
+    client_message m[] = {{"user", "hello there"}};
+    client_request rq = {.target = &with_ca->targets[0],
+                         .api = SPEC_API_OPENAI_CHAT,
+                         .messages = m,
+                         .n_messages = 1,
+                         .max_output_tokens = 1,
+                         .timeout_connect_s = 5,
+                         .timeout_first_token_s = 10,
+                         .timeout_total_s = 10};
+    trial_request out;
+    memset(&out, 0, sizeof out);
+    if (client_send(c, &rq, &out, NULL, err) != KV_OK)
+        fail_msg("stream over TLS: %s", err);
+    assert_true(out.ok);
+    assert_int_equal(out.prompt_tokens, 2);
+    free(out.raw);
+    client_free(c);
+    spec_free(plain);
+    spec_free(with_ca);
+    hostile_stop(h);
+    free(cert);
+    free(key);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(endless_stream_should_be_cut_off_past_max_output_tokens),
+        cmocka_unit_test(slow_drip_should_end_at_the_total_timeout),
+        cmocka_unit_test(fifty_megabyte_line_should_fail_at_the_line_limit),
+        cmocka_unit_test(huge_header_block_should_be_named_not_called_a_reset),
+        cmocka_unit_test(bytes_that_are_not_utf8_should_become_replacement_characters),
+        cmocka_unit_test(long_chinese_error_should_be_cut_between_characters),
+        cmocka_unit_test(infinite_numbers_should_fail_the_request),
+        cmocka_unit_test(canary_key_should_appear_in_no_output),
+        cmocka_unit_test(run_with_30_percent_http_500_should_still_write_its_report),
+        cmocka_unit_test(unbounded_inputs_should_end_with_exit_3),
+        cmocka_unit_test(tls_should_trust_a_private_ca_only_when_told),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
