@@ -12,7 +12,15 @@
  * (client_free(NULL) is a no-op); it keeps connections alive between
  * requests. Strings returned through char ** are malloc'd; the caller frees.
  * API keys are read from the environment variable the target names, sent as a
- * header, and never copied into any result, message or log.
+ * header, and never copied into any result, message or log. Everything a
+ * server sends passes one gate in client.c before this module hands it out
+ * (bodies, headers, reasons, raw fields): valid UTF-8, and no copy of the key,
+ * raw, JSON-escaped or cut short, whatever the server echoes.
+ *
+ * TLS: certificates and host names are always verified, against the target's
+ * ca_file, else CURL_CA_BUNDLE, else SSL_CERT_FILE (and SSL_CERT_DIR), else
+ * the system store. A streamed reply is cut off past 2 x max_output_tokens +
+ * 64 token events or 64 MiB + 4 KiB per requested token.
  */
 #ifndef KV_CLIENT_H
 #define KV_CLIENT_H
