@@ -222,19 +222,21 @@ static inline enum MHD_Result hostile_callback_stream(hostile *h, struct MHD_Con
     return res;
 }
 
-/* A 401 whose message puts the key at a varying offset, so that a cut at
- * 200 or 300 bytes sometimes falls inside it. */
-static inline enum MHD_Result hostile_echo_401(struct MHD_Connection *c, const char *auth, long n)
+/* A 401 whose message holds the key after `pad` bytes: where a cut of the
+ * message at 200 (tokenize) or 300 (generation) bytes falls inside it, only
+ * the key's beginning is left, which must not leak either. */
+static inline enum MHD_Result hostile_echo_401(struct MHD_Connection *c, const char *auth,
+                                               size_t pad)
 {
-    char pad[400];
-    size_t pl = 150 + (size_t)(n * 37 % 200);
-    memset(pad, '.', pl);
-    pad[pl] = '\0';
+    char dots[400];
+    size_t pl = pad < sizeof dots ? pad : sizeof dots - 1;
+    memset(dots, '.', pl);
+    dots[pl] = '\0';
     char esc[512];
     hostile_escaped(auth, esc, sizeof esc);
     kv_buf b = {0};
     enum MHD_Result r = MHD_NO;
-    if (kv_buf_appendf(&b, "{\"error\":{\"message\":\"%s invalid key %s\"},\"echo\":\"%s\"}", pad,
+    if (kv_buf_appendf(&b, "{\"error\":{\"message\":\"%s invalid key %s\"},\"echo\":\"%s\"}", dots,
                        auth, esc) == KV_OK)
         r = hostile_json(c, 401, b.data, auth);
     kv_buf_free(&b);
@@ -249,8 +251,8 @@ static inline enum MHD_Result hostile_generate(hostile *h, struct MHD_Connection
     char esc[512], extra[640];
     hostile_escaped(auth, esc, sizeof esc);
     if (h->mode == HOSTILE_ECHO) {
-        if (n % 5 == 4)
-            return hostile_echo_401(c, auth, n);
+        if (n % 5 == 4) /* the key whole, then cut at 300 bytes inside it */
+            return hostile_echo_401(c, auth, n % 10 == 4 ? 250 : 100);
         snprintf(extra, sizeof extra, "\"echo\":\"%s\",\"raw_echo\":\"%s\"", esc, auth);
         return hostile_ok_stream(c, prompt, esc, extra, auth, 0);
     }
@@ -320,8 +322,8 @@ static inline enum MHD_Result hostile_route(hostile *h, struct MHD_Connection *c
     }
     if (strcmp(url, "/tokenize") == 0) {
         long k = atomic_fetch_add(&h->tokenizes, 1);
-        if (echo && k % 7 == 0)
-            return hostile_echo_401(c, auth, k);
+        if (echo && k % 7 == 0) /* cut at 200 bytes inside the key */
+            return hostile_echo_401(c, auth, 160);
         if (echo) {
             snprintf(buf, sizeof buf, "{\"count\":%ld,\"echo\":\"%s\"}",
                      hostile_prompt_tokens(body), esc);
@@ -333,7 +335,7 @@ static inline enum MHD_Result hostile_route(hostile *h, struct MHD_Connection *c
         return hostile_json(c, 200, buf, NULL);
     }
     if (echo && (strcmp(url, "/reset_prefix_cache") == 0 || strcmp(url, "/flush_cache") == 0))
-        return hostile_echo_401(c, auth, 7);
+        return hostile_echo_401(c, auth, 20);
     return hostile_json(c, 404, "{\"error\":{\"message\":\"not found\"}}", NULL);
 }
 
