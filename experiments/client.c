@@ -595,6 +595,17 @@ static kv_status client_curl_reason(client *c, CURLcode res, char *msg, size_t c
 
 typedef enum client_outcome { CLIENT_DONE, CLIENT_RETRY, CLIENT_FAILED } client_outcome;
 
+/* Where a streamed reply is cut off (see CLIENT_STREAM_MAX). */
+static void client_stream_limits(client_xfer *x, long max_output_tokens)
+{
+    x->stream_max = CLIENT_STREAM_MAX;
+    if (max_output_tokens > 0) {
+        size_t mo = (size_t)max_output_tokens;
+        x->tokens_max = 2 * mo + CLIENT_TOKEN_SLACK;
+        x->stream_max += CLIENT_STREAM_PER_TOKEN * mo;
+    }
+}
+
 typedef struct client_attempt {
     kv_status st;
     char reason[KV_ERRLEN];
@@ -615,13 +626,7 @@ static client_outcome client_attempt_once(client *c, const client_request *rq, c
     a->retry_after_s = -1;
     a->http_status = 0;
     x.body_max = CLIENT_ERRBODY_MAX;
-    if (rq->max_output_tokens > 0) {
-        size_t mo = (size_t)rq->max_output_tokens;
-        x.tokens_max = 2 * mo + CLIENT_TOKEN_SLACK;
-        x.stream_max = CLIENT_STREAM_MAX + CLIENT_STREAM_PER_TOKEN * mo;
-    } else {
-        x.stream_max = CLIENT_STREAM_MAX;
-    }
+    client_stream_limits(&x, rq->max_output_tokens);
     if ((a->st = dialect_reader_new(rq->api, 0, reply != NULL, &x.rd, err)) != KV_OK)
         goto fail;
     if (c->observe)

@@ -229,6 +229,38 @@ static void assert_no_canary(const char *dir, const char *name)
     free(text);
 }
 
+/* A server's message cut inside the key (an HTTP error body is cut to 300
+ * bytes before the client sees it whole) leaves the key's beginning: that
+ * is redacted too. */
+static void key_cut_inside_a_message_should_not_leak(hostile *h)
+{
+    client *c = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(client_new(&c, err), KV_OK);
+    spec *ks = small_spec(h->port, 30, 60, true, true);
+    assert_int_equal(setenv(CANARY_ENV, CANARY, 1), 0);
+    atomic_store(&h->gen, 4); /* the next generation is the 401 cut inside the key */
+    client_message m[] = {{"user", "hello"}};
+    client_request rq = {.target = &ks->targets[0],
+                         .api = SPEC_API_OPENAI_CHAT,
+                         .messages = m,
+                         .n_messages = 1,
+                         .max_output_tokens = 1,
+                         .timeout_connect_s = 5,
+                         .timeout_first_token_s = 10,
+                         .timeout_total_s = 10};
+    trial_request out;
+    memset(&out, 0, sizeof out);
+    assert_int_equal(client_send(c, &rq, &out, NULL, err), KV_ERR_HTTP);
+    unsetenv(CANARY_ENV);
+    /* the whole reason is kept in raw.kvproof_attempt_errors */
+    if (!out.raw || !strstr(out.raw, "invalid key Bearer ***...") || strstr(out.raw, "sk-c"))
+        fail_msg("%s", out.raw ? out.raw : "(no raw)");
+    free(out.raw);
+    client_free(c);
+    spec_free(ks);
+}
+
 /* The server echoes the key in every reply; no output of probe, run or
  * report may hold it (or a piece of it). */
 static void canary_key_should_appear_in_no_output(void **state)
@@ -280,34 +312,7 @@ static void canary_key_should_appear_in_no_output(void **state)
     char *probe = slurp(strcat(strcpy(jpath, dir), "/probe.json"));
     assert_non_null(strstr(probe, "Bearer ***"));
     free(probe);
-    /* A server's message cut inside the key (an HTTP error body is cut to
-     * 300 bytes before the client sees it whole) leaves the key's
-     * beginning: redacted too. */
-    client *c = NULL;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(client_new(&c, err), KV_OK);
-    spec *ks = small_spec(h->port, 30, 60, true, true);
-    assert_int_equal(setenv(CANARY_ENV, CANARY, 1), 0);
-    atomic_store(&h->gen, 4); /* the next generation is the 401 cut inside the key */
-    client_message m[] = {{"user", "hello"}};
-    client_request rq = {.target = &ks->targets[0],
-                         .api = SPEC_API_OPENAI_CHAT,
-                         .messages = m,
-                         .n_messages = 1,
-                         .max_output_tokens = 1,
-                         .timeout_connect_s = 5,
-                         .timeout_first_token_s = 10,
-                         .timeout_total_s = 10};
-    trial_request out;
-    memset(&out, 0, sizeof out);
-    assert_int_equal(client_send(c, &rq, &out, NULL, err), KV_ERR_HTTP);
-    unsetenv(CANARY_ENV);
-    /* the whole reason is kept in raw.kvproof_attempt_errors */
-    if (!out.raw || !strstr(out.raw, "invalid key Bearer ***...") || strstr(out.raw, "sk-c"))
-        fail_msg("%s", out.raw ? out.raw : "(no raw)");
-    free(out.raw);
-    client_free(c);
-    spec_free(ks);
+    key_cut_inside_a_message_should_not_leak(h);
     print_message("canary: %ld generation requests echoed the key; no output holds it\n",
                   atomic_load(&h->gen));
     hostile_stop(h);
