@@ -10,6 +10,7 @@
  * report's text (pdftotext) and probe's JSON. Also: a run with 30% HTTP 500
  * still writes its report; TLS trusts a private CA only through ca_file or
  * CURL_CA_BUNDLE; inputs of unbounded size end with exit 3.
+ * KVPROOF_HOSTILE_KEEP=1 keeps the run directories for a look.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -40,6 +41,15 @@
 #define CANARY_ENV "KVPROOF_HOSTILE_KEY"
 #define CANARY "sk-canary/7f3a9c1e5b2d4f6a8c0e"
 #define RSS_BOUND_KB (96L * 1024) /* the 50 MB line alone would be more */
+
+/* KVPROOF_HOSTILE_KEEP=1 keeps each test's directory (the path is printed). */
+static void done_with(const char *dir)
+{
+    if (getenv("KVPROOF_HOSTILE_KEEP"))
+        print_message("kept %s\n", dir);
+    else
+        done_with(dir);
+}
 
 static long maxrss_kb(void)
 {
@@ -112,7 +122,7 @@ static void run_against(hostile_mode mode, double first_token_s, double total_s,
     journal_data_free(d);
     spec_free(s);
     hostile_stop(h);
-    runnertest_rmrf(dir);
+    done_with(dir);
 }
 
 static void endless_stream_should_be_cut_off_past_max_output_tokens(void **state)
@@ -316,7 +326,7 @@ static void canary_key_should_appear_in_no_output(void **state)
     print_message("canary: %ld generation requests echoed the key; no output holds it\n",
                   atomic_load(&h->gen));
     hostile_stop(h);
-    runnertest_rmrf(dir);
+    done_with(dir);
 }
 
 /* The commonest real run: a server failing some requests. The report is
@@ -361,7 +371,7 @@ static void run_with_30_percent_http_500_should_still_write_its_report(void **st
     assert_non_null(strstr(text, "HTTP 500"));
     free(text);
     refsrv_stop(srv);
-    runnertest_rmrf(dir);
+    done_with(dir);
 }
 
 /* Inputs without an end (/dev/zero) are refused with exit 3. */
@@ -384,7 +394,7 @@ static void unbounded_inputs_should_end_with_exit_3(void **state)
     char *text = slurp(out);
     assert_non_null(strstr(text, "corpus /dev/zero: /dev/zero: larger than the 128 MiB"));
     free(text);
-    runnertest_rmrf(dir);
+    done_with(dir);
 }
 
 /* A target behind a private CA: https to a server whose certificate is
