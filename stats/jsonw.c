@@ -66,7 +66,7 @@ static void jw_string(jsonw *w, const char *s)
              * The terminating NUL ends any sequence, so 4 bytes is safe. */
             size_t k = kv_utf8_seq(s, 4, NULL);
             jw_put(w, k ? s : KV_UTF8_REPLACEMENT, k ? k : 3);
-            s += k ? k - 1 : 0;
+            s += (k ? k : kv_utf8_invalid_len(s, 4)) - 1;
         } else {
             jw_put(w, s, 1);
         }

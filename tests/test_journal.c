@@ -739,6 +739,30 @@ static void journal_describe_host_should_name_host_cpu_and_os(void **state)
     free(host);
 }
 
+/* Bytes that are not UTF-8 (a server's, in a reason or raw) are written as
+ * U+FFFD: the line stays loadable by any JSON reader. */
+static void journal_lines_should_be_strict_utf8_whatever_the_strings_hold(void **state)
+{
+    (void)state;
+    trial_record t;
+    make_trial(&t, 3, 0);
+    snprintf(t.error, sizeof t.error, "HTTP 500: bad \xff\xfe and cut \xe4\xb8");
+    free(t.turns[0].raw);
+    t.turns[0].raw = dup_or_die("{\"note\":\"\xc3\x28 \xed\xa0\x80\"}");
+    kv_buf line = {0};
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(journal_trial_to_json(&t, &line, err), KV_OK);
+    assert_int_equal(jsonlcheck_bad_utf8((const unsigned char *)line.data, line.len), line.len);
+    assert_non_null(strstr(line.data, "bad \xef\xbf\xbd\xef\xbf\xbd and cut \xef\xbf\xbd"));
+    trial_record back;
+    memset(&back, 0, sizeof back);
+    assert_int_equal(journal_trial_from_json(line.data, line.len, "mem:1", 10, &back, err), KV_OK);
+    assert_string_equal(back.error, "HTTP 500: bad \xef\xbf\xbd\xef\xbf\xbd and cut \xef\xbf\xbd");
+    trial_record_clear(&back);
+    trial_record_clear(&t);
+    kv_buf_free(&line);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -760,6 +784,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test(journal_load_should_reject_bad_journals_with_exact_messages),
         cmocka_unit_test(journal_load_should_read_the_good_fixture),
+        cmocka_unit_test(journal_lines_should_be_strict_utf8_whatever_the_strings_hold),
         cmocka_unit_test(journal_load_should_name_a_missing_file),
         cmocka_unit_test(journal_describe_host_should_name_host_cpu_and_os),
     };

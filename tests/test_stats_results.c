@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 #include <gsl/gsl_rng.h>
 
+#include "common/utf8.h"
 #include "experiments/journal.h"
 #include "report/results_read.h"
 #include "server/costmodel.h"
@@ -386,6 +387,28 @@ static void results_with_failed_trials_should_load_in_the_report_reader(void **s
     journal_data_free(d);
 }
 
+/* results.json is strict UTF-8 even when the journal's strings are not (a
+ * journal of an older kvproof may hold a server's stray bytes). */
+static void results_json_should_be_strict_utf8(void **state)
+{
+    (void)state;
+    sim s;
+    sim_init(&s, spec_text);
+    sim_full(&s, 3);
+    free(s.d.header.client_host);
+    s.d.header.client_host = dup_str("host \xff\xfe; cpu \xe4\xb8; Linux");
+    char *text = NULL;
+    cJSON *j = run(&s, &text);
+    assert_true(kv_utf8_valid(text, strlen(text)));
+    assert_string_equal(get(j, "environment.client.host")->valuestring,
+                        "host \xef\xbf\xbd\xef\xbf\xbd; cpu \xef\xbf\xbd; Linux");
+    free(text);
+    cJSON_Delete(j);
+    journal_data *d = malloc(sizeof *d);
+    *d = s.d;
+    journal_data_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -396,6 +419,7 @@ int main(void)
         cmocka_unit_test(results_should_give_a_sane_overhead_interval_from_few_repetitions),
         cmocka_unit_test(planning_should_size_cells_slope_and_lengths_from_a_pilot),
         cmocka_unit_test(results_with_failed_trials_should_load_in_the_report_reader),
+        cmocka_unit_test(results_json_should_be_strict_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
