@@ -48,7 +48,7 @@ static void done_with(const char *dir)
     if (getenv("KVPROOF_HOSTILE_KEEP"))
         print_message("kept %s\n", dir);
     else
-        done_with(dir);
+        runnertest_rmrf(dir);
 }
 
 static long maxrss_kb(void)
