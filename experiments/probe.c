@@ -369,6 +369,19 @@ static kv_status probe_one(client *c, const spec_target *t, spec_api api, const 
     return client_send(c, &rq, out, NULL, err);
 }
 
+/* vLLM leaves usage.prompt_tokens_details out when nothing was cached: once
+ * the warm reply showed a count, a reply with usage but no count means 0. */
+static void probe_absent_cached(spec_api api, probe_cache_result *out)
+{
+    if ((api != SPEC_API_OPENAI_CHAT && api != SPEC_API_OPENAI_COMPLETIONS) ||
+        out->warm.cached_tokens < 0)
+        return;
+    trial_request *rs[] = {&out->prime, &out->cold};
+    for (size_t i = 0; i < 2; i++)
+        if (rs[i]->cached_tokens < 0 && rs[i]->prompt_tokens >= 0)
+            rs[i]->cached_tokens = 0;
+}
+
 kv_status probe_cache(client *c, const probe_info *info, const char *base_url,
                       const char *api_key_env, probe_cache_result *out, char *err)
 {
@@ -403,6 +416,7 @@ kv_status probe_cache(client *c, const probe_info *info, const char *base_url,
         (st = probe_one(c, &t, info->api, warm_p.data, false, &out->warm, err)) != KV_OK ||
         (st = probe_one(c, &t, info->api, cold_p.data, llama, &out->cold, err)) != KV_OK)
         goto out;
+    probe_absent_cached(info->api, out);
     out->reports_cached = out->warm.cached_tokens >= 0 && out->cold.cached_tokens >= 0;
     double px = (double)out->prefix_tokens;
     if (out->reports_cached) {

@@ -21,6 +21,7 @@
 #ifndef KV_WIRETEST_H
 #define KV_WIRETEST_H
 
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +219,53 @@ static inline void wire_check_prefill(const wire_case *wc)
                 fail_msg("%s: %s turn %zu: server_prefill_ms %.4f, expected %.1f", wc->fixture,
                          d->trials[i].id, q + 1, p, WIRE_DELAY_MS);
         }
+}
+
+/* Runs `kvproof probe URL --format json` (extra: more options, may be "")
+ * against the replay (started here if needed); returns the parsed JSON (the
+ * caller deletes it) and the exit code in *code. */
+static inline cJSON *wire_probe(wire_case *wc, const char *extra, int *code)
+{
+    const char *bin = getenv("KVPROOF_BIN");
+    assert_non_null(bin);
+    if (!wc->rp)
+        wire_start(wc);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' probe http://127.0.0.1:%d --format json %s 2>/dev/null", bin,
+             replay_port(wc->rp), extra ? extra : "");
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    kv_buf out = {0};
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
+        assert_int_equal(kv_buf_append(&out, buf, n), KV_OK);
+    int rc = pclose(p);
+    *code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    cJSON *j = out.data ? cJSON_Parse(out.data) : NULL;
+    if (!j)
+        fail_msg("%s: kvproof probe printed no JSON (exit %d): %s", wc->fixture, *code,
+                 out.data ? out.data : "");
+    kv_buf_free(&out);
+    return j;
+}
+
+/* The string at a dotted path of j, or "" when absent. */
+static inline const char *wire_jstr(const cJSON *j, const char *a, const char *b)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, a);
+    if (b)
+        v = cJSON_GetObjectItemCaseSensitive(v, b);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* true when j[a][b] is JSON true. */
+static inline bool wire_jtrue(const cJSON *j, const char *a, const char *b)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, a);
+    if (b)
+        v = cJSON_GetObjectItemCaseSensitive(v, b);
+    return cJSON_IsTrue(v);
 }
 
 #endif
