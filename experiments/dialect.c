@@ -175,8 +175,10 @@ static kv_status dialect_join(const client_request *rq, const char *role, kv_buf
     return KV_OK;
 }
 
-static bool dialect_add_stream_usage(cJSON *o)
+static bool dialect_add_stream_usage(cJSON *o, bool no_stream)
 {
+    if (no_stream)
+        return true;
     cJSON *so = cJSON_AddObjectToObject(o, "stream_options");
     return so && cJSON_AddBoolToObject(so, "include_usage", 1);
 }
@@ -189,7 +191,8 @@ static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
         return false;
     switch (api) {
     case SPEC_API_OLLAMA: {
-        if (!dialect_add_messages(o, rq, false) || !cJSON_AddBoolToObject(o, "stream", 1))
+        if (!dialect_add_messages(o, rq, false) ||
+            !cJSON_AddBoolToObject(o, "stream", !rq->no_stream))
             return false;
         cJSON *opt = cJSON_AddObjectToObject(o, "options");
         if (!opt)
@@ -223,7 +226,8 @@ static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
                 !cJSON_AddStringToObject(cc, "type", "ephemeral"))
                 return false;
         }
-        return dialect_add_messages(o, rq, true) && cJSON_AddBoolToObject(o, "stream", 1) &&
+        return dialect_add_messages(o, rq, true) &&
+               cJSON_AddBoolToObject(o, "stream", !rq->no_stream) &&
                cJSON_AddNumberToObject(o, "temperature", rq->temperature);
     }
     case SPEC_API_OPENAI_COMPLETIONS:
@@ -237,7 +241,8 @@ static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
         break;
     }
     /* OpenAI-style bodies (chat, completions, llama.cpp, lmstudio). */
-    if (!cJSON_AddBoolToObject(o, "stream", 1) || !dialect_add_stream_usage(o))
+    if (!cJSON_AddBoolToObject(o, "stream", !rq->no_stream) ||
+        !dialect_add_stream_usage(o, rq->no_stream))
         return false;
     if (rq->max_output_tokens > 0 &&
         !cJSON_AddNumberToObject(o, "max_tokens", (double)rq->max_output_tokens))
@@ -272,6 +277,39 @@ out:
     cJSON_Delete(o);
     kv_buf_free(&tmp);
     return st;
+}
+
+kv_status dialect_count_reply(spec_api api, const char *body, size_t len, long *prompt_tokens,
+                              char *err)
+{
+    *prompt_tokens = -1;
+    cJSON *j = body ? cJSON_ParseWithLength(body, len) : NULL;
+    if (!j)
+        return kv_fail(err, KV_ERR_PROTOCOL, "the non-streamed reply is not JSON");
+    const cJSON *usage = cJSON_GetObjectItemCaseSensitive(j, "usage");
+    const cJSON *stats = cJSON_GetObjectItemCaseSensitive(j, "stats");
+    const cJSON *num = NULL;
+    if (api == SPEC_API_OLLAMA) {
+        num = cJSON_GetObjectItemCaseSensitive(j, "prompt_eval_count");
+    } else if (api == SPEC_API_ANTHROPIC) {
+        static const char *const parts[] = {"input_tokens", "cache_creation_input_tokens",
+                                            "cache_read_input_tokens"};
+        long sum = -1;
+        for (size_t i = 0; i < 3; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, parts[i]);
+            if (cJSON_IsNumber(v))
+                sum = (sum < 0 ? 0 : sum) + (long)v->valuedouble;
+        }
+        *prompt_tokens = sum;
+    } else {
+        num = cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens");
+        if (!cJSON_IsNumber(num))
+            num = cJSON_GetObjectItemCaseSensitive(stats, "input_tokens");
+    }
+    if (cJSON_IsNumber(num) && num->valuedouble >= 0)
+        *prompt_tokens = (long)num->valuedouble;
+    cJSON_Delete(j);
+    return KV_OK;
 }
 
 /* ---- the reader ----------------------------------------------------------- */

@@ -62,6 +62,13 @@ bool dialect_is_ndjson(spec_api api);
 /* Builds the JSON body of a streamed request into `body` (appended). */
 kv_status dialect_build_request(const client_request *rq, kv_buf *body, char *err) KV_MUST_USE;
 
+/* The prompt token count in a non-streamed reply body: usage.prompt_tokens
+ * (OpenAI style, LM Studio), prompt_eval_count (Ollama), input_tokens plus
+ * the cache parts (Anthropic), stats.input_tokens (LM Studio /api/v1/chat);
+ * -1 when the body has none. KV_ERR_PROTOCOL when it is not JSON. */
+kv_status dialect_count_reply(spec_api api, const char *body, size_t len, long *prompt_tokens,
+                              char *err) KV_MUST_USE;
+
 typedef struct dialect_reader dialect_reader;
 
 /* max_line: longest accepted line (0 = DIALECT_MAX_LINE); keep_reply: collect

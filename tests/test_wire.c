@@ -13,6 +13,8 @@
 #include "tests/wiretest.h"
 
 #define VLLM "tests/fixtures/wire/vllm/v0.11-prompt-tokens-details"
+#define MLX "tests/fixtures/wire/mlx-lm/v0.32-http1.0-keepalive"
+#define LMSTUDIO_V0 "tests/fixtures/wire/lmstudio/v0.3-no-stream-usage"
 
 static void vllm_cold_trials_should_journal_zero_cached_verified(void **state)
 {
@@ -21,7 +23,7 @@ static void vllm_cold_trials_should_journal_zero_cached_verified(void **state)
     wire_case_init(&wc, VLLM, "auto");
     wire_run_spec(&wc, WIRE_SPEC_WARMUP);
     wire_check_common(&wc);
-    wire_check_counts(&wc, true);
+    wire_check_counts(&wc, true, true);
     wire_case_free(&wc);
 }
 
@@ -42,11 +44,42 @@ static void vllm_probe_should_say_it_reports_cached_tokens(void **state)
     wire_case_free(&wc);
 }
 
+/* One fixture through both specs; reports_prompt / reports_cached: the
+ * stream carries those counts; prefill: and the server's prefill time. */
+static void wire_both_specs(const char *fixture, const char *api, bool reports_prompt,
+                            bool reports_cached, bool prefill)
+{
+    for (int kind = WIRE_SPEC_WARMUP; kind <= WIRE_SPEC_COLD_FIRST; kind++) {
+        wire_case wc;
+        wire_case_init(&wc, fixture, api);
+        wire_run_spec(&wc, (wire_spec_kind)kind);
+        wire_check_common(&wc);
+        wire_check_counts(&wc, reports_prompt, reports_cached);
+        if (prefill)
+            wire_check_prefill(&wc);
+        wire_case_free(&wc);
+    }
+}
+
+static void mlx_http10_keepalive_stream_should_measure_every_trial(void **state)
+{
+    (void)state;
+    wire_both_specs(MLX, "auto", true, true, false);
+}
+
+static void lmstudio_stream_without_usage_should_complete_every_trial(void **state)
+{
+    (void)state;
+    wire_both_specs(LMSTUDIO_V0, "auto", false, false, false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(vllm_cold_trials_should_journal_zero_cached_verified),
         cmocka_unit_test(vllm_probe_should_say_it_reports_cached_tokens),
+        cmocka_unit_test(mlx_http10_keepalive_stream_should_measure_every_trial),
+        cmocka_unit_test(lmstudio_stream_without_usage_should_complete_every_trial),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
