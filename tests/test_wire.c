@@ -15,6 +15,7 @@
 #define VLLM "tests/fixtures/wire/vllm/v0.11-prompt-tokens-details"
 #define MLX "tests/fixtures/wire/mlx-lm/v0.32-http1.0-keepalive"
 #define LMSTUDIO_V0 "tests/fixtures/wire/lmstudio/v0.3-no-stream-usage"
+#define OLLAMA "tests/fixtures/wire/ollama/v0.3-done-reason-ns"
 
 static void vllm_cold_trials_should_journal_zero_cached_verified(void **state)
 {
@@ -73,6 +74,12 @@ static void lmstudio_stream_without_usage_should_complete_every_trial(void **sta
     wire_both_specs(LMSTUDIO_V0, "auto", false, false, false);
 }
 
+static void ollama_ndjson_should_journal_prefill_in_ms_and_no_cold_cache_hit(void **state)
+{
+    (void)state;
+    wire_both_specs(OLLAMA, "auto", true, false, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -80,6 +87,7 @@ int main(void)
         cmocka_unit_test(vllm_probe_should_say_it_reports_cached_tokens),
         cmocka_unit_test(mlx_http10_keepalive_stream_should_measure_every_trial),
         cmocka_unit_test(lmstudio_stream_without_usage_should_complete_every_trial),
+        cmocka_unit_test(ollama_ndjson_should_journal_prefill_in_ms_and_no_cold_cache_hit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
