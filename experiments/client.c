@@ -758,7 +758,8 @@ kv_status client_tokenize(client *c, const spec_target *t, spec_api api, const c
     cJSON *o = NULL, *j = NULL;
     int status = 0;
     *n_tokens = -1;
-    if (api == SPEC_API_OLLAMA || api == SPEC_API_LMSTUDIO || api == SPEC_API_ANTHROPIC)
+    if (api == SPEC_API_OLLAMA || api == SPEC_API_LMSTUDIO || api == SPEC_API_ANTHROPIC ||
+        api == SPEC_API_LMSTUDIO_CHAT)
         return kv_fail(err, KV_ERR_UNSUPPORTED, "%s has no tokenize endpoint", dialect_name(api));
     o = cJSON_CreateObject();
     if (!o)

@@ -39,6 +39,8 @@ const char *dialect_name(spec_api api)
         return "lmstudio";
     case SPEC_API_ANTHROPIC:
         return "anthropic";
+    case SPEC_API_LMSTUDIO_CHAT:
+        return "lmstudio-chat";
     }
     return "unknown";
 }
@@ -53,7 +55,7 @@ kv_status dialect_parse(const char *name, spec_api *out, char *err)
         {"openai", SPEC_API_OPENAI_CHAT},  {"openai-completions", SPEC_API_OPENAI_COMPLETIONS},
         {"llama.cpp", SPEC_API_LLAMACPP},  {"llamacpp", SPEC_API_LLAMACPP},
         {"ollama", SPEC_API_OLLAMA},       {"lmstudio", SPEC_API_LMSTUDIO},
-        {"anthropic", SPEC_API_ANTHROPIC},
+        {"anthropic", SPEC_API_ANTHROPIC}, {"lmstudio-chat", SPEC_API_LMSTUDIO_CHAT},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (name && strcmp(name, names[i].name) == 0) {
@@ -62,7 +64,7 @@ kv_status dialect_parse(const char *name, spec_api *out, char *err)
         }
     return kv_fail(err, KV_ERR_USAGE,
                    "unknown api '%s' (expected auto, openai-chat, openai-completions, "
-                   "llama.cpp, ollama, lmstudio or anthropic)",
+                   "llama.cpp, ollama, lmstudio, lmstudio-chat or anthropic)",
                    name ? name : "");
 }
 
@@ -77,6 +79,8 @@ const char *dialect_path(spec_api api)
         return "/api/v0/chat/completions";
     case SPEC_API_ANTHROPIC:
         return "/v1/messages";
+    case SPEC_API_LMSTUDIO_CHAT:
+        return "/api/v1/chat";
     default:
         return "/v1/chat/completions";
     }
@@ -183,6 +187,42 @@ static bool dialect_add_stream_usage(cJSON *o, bool no_stream)
     return so && cJSON_AddBoolToObject(so, "include_usage", 1);
 }
 
+/* LM Studio /api/v1/chat: system_prompt and one `input` string (the other
+ * messages' contents joined with "\n\n"), max_output_tokens, store false
+ * (no server-side chat state). */
+static bool dialect_fill_lms_chat(const client_request *rq, cJSON *o, kv_buf *tmp)
+{
+    bool has_system = false;
+    for (size_t i = 0; i < rq->n_messages; i++)
+        has_system |= strcmp(rq->messages[i].role, "system") == 0;
+    if (has_system) {
+        if (dialect_join(rq, "system", tmp) != KV_OK ||
+            !cJSON_AddStringToObject(o, "system_prompt", tmp->data))
+            return false;
+        kv_buf_reset(tmp);
+    }
+    kv_buf input = {0};
+    bool ok = true, first = true;
+    for (size_t i = 0; ok && i < rq->n_messages; i++) {
+        const client_message *m = &rq->messages[i];
+        if (strcmp(m->role, "system") == 0)
+            continue;
+        const char *c = m->content ? m->content : "";
+        ok = (first || kv_buf_append(&input, "\n\n", 2) == KV_OK) &&
+             kv_buf_append(&input, c, strlen(c)) == KV_OK;
+        first = false;
+    }
+    ok = ok && (input.data || kv_buf_append(&input, "", 0) == KV_OK) &&
+         cJSON_AddStringToObject(o, "input", input.data) &&
+         cJSON_AddBoolToObject(o, "stream", !rq->no_stream) &&
+         cJSON_AddNumberToObject(o, "temperature", rq->temperature) &&
+         (rq->max_output_tokens <= 0 ||
+          cJSON_AddNumberToObject(o, "max_output_tokens", (double)rq->max_output_tokens)) &&
+         cJSON_AddBoolToObject(o, "store", 0);
+    kv_buf_free(&input);
+    return ok;
+}
+
 static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
 {
     spec_api api = rq->api;
@@ -190,6 +230,8 @@ static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
     if (model && !cJSON_AddStringToObject(o, "model", model))
         return false;
     switch (api) {
+    case SPEC_API_LMSTUDIO_CHAT:
+        return dialect_fill_lms_chat(rq, o, tmp);
     case SPEC_API_OLLAMA: {
         if (!dialect_add_messages(o, rq, false) ||
             !cJSON_AddBoolToObject(o, "stream", !rq->no_stream))
@@ -641,6 +683,43 @@ static kv_status dialect_anthropic(dialect_reader *r, const char *name, const cJ
     return KV_OK;
 }
 
+/* LM Studio /api/v1/chat events (lmstudio-ai/docs streaming-events.md):
+ * message.delta carries content, reasoning.delta and tool_call.start the
+ * other tokens; chat.end ends the stream with result.stats (input_tokens,
+ * total_output_tokens, time_to_first_token_seconds: the server's TTFT, kept
+ * as server_prefill_ms beside the client's ttft_ms). */
+static kv_status dialect_lms_chat(dialect_reader *r, const char *name, const cJSON *j,
+                                  const char *data, size_t len, char *err)
+{
+    const char *type = dialect_str(j, "type");
+    if (!type)
+        type = name;
+    if (strcmp(type, "error") == 0)
+        return dialect_server_error(r, j, data, len, err);
+    kv_status st = KV_OK;
+    if (strcmp(type, "message.delta") == 0 && dialect_text(j, "content")) {
+        st = dialect_token(r, true, dialect_text(j, "content"));
+    } else if ((strcmp(type, "reasoning.delta") == 0 && dialect_text(j, "content")) ||
+               strcmp(type, "tool_call.start") == 0) {
+        st = dialect_token(r, false, NULL);
+    } else if (strcmp(type, "chat.end") == 0) {
+        r->done = true;
+        const cJSON *stats = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "result"), "stats");
+        if (cJSON_IsObject(stats)) {
+            r->prompt_tokens = dialect_long(stats, "input_tokens", r->prompt_tokens);
+            r->output_tokens = dialect_long(stats, "total_output_tokens", r->output_tokens);
+            double ttft = dialect_num(stats, "time_to_first_token_seconds");
+            if (!isnan(ttft))
+                r->prefill_ms = ttft * 1e3;
+            st = dialect_keep_raw(r, "stats", stats);
+        }
+    }
+    if (st != KV_OK)
+        return kv_fail(err, st, "out of memory reading the stream");
+    return KV_OK;
+}
+
 /* One data payload (an SSE event's data, or an NDJSON line). */
 static kv_status dialect_payload(dialect_reader *r, const char *name, const char *data, size_t len,
                                  char *err)
@@ -664,6 +743,8 @@ static kv_status dialect_payload(dialect_reader *r, const char *name, const char
         st = dialect_ollama(r, j, data, len, err);
     else if (r->api == SPEC_API_ANTHROPIC)
         st = dialect_anthropic(r, name, j, data, len, err);
+    else if (r->api == SPEC_API_LMSTUDIO_CHAT)
+        st = dialect_lms_chat(r, name, j, data, len, err);
     else
         st = dialect_openai(r, j, data, len, err);
     cJSON_Delete(j);

@@ -4,7 +4,7 @@
  * Two halves:
  *  - dialect_build_request: path, body and extra headers for one streamed
  *    request in a dialect (openai-chat, openai-completions, llama.cpp,
- *    ollama, lmstudio, anthropic);
+ *    ollama, lmstudio, lmstudio-chat, anthropic);
  *  - dialect_reader: fed the reply body as it arrives (any chunking), frames
  *    it (SSE or NDJSON), applies the dialect's first-token rules
  *    (server-apis.md section 8: never role-only, prompt_progress, usage-only
@@ -27,6 +27,11 @@
  *  - anthropic uses /v1/messages with cache_control on the system block;
  *    prompt = input + cache_creation + cache_read tokens, cached =
  *    cache_read_input_tokens, output tokens from the cumulative message_delta.
+ *  - lmstudio-chat uses LM Studio 0.4+'s /api/v1/chat: system_prompt, one
+ *    `input` (the other messages joined with "\n\n"), store:false; named
+ *    SSE events up to chat.end, whose result.stats give input_tokens and the
+ *    server's time_to_first_token_seconds (server_prefill_ms); no cached
+ *    count (-1).
  *  - openai-completions concatenates the messages' contents with "\n\n"
  *    (no chat template) into `prompt`.
  *

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -16,6 +17,7 @@
 #define MLX "tests/fixtures/wire/mlx-lm/v0.32-http1.0-keepalive"
 #define LMSTUDIO_V0 "tests/fixtures/wire/lmstudio/v0.3-no-stream-usage"
 #define OLLAMA "tests/fixtures/wire/ollama/v0.3-done-reason-ns"
+#define LMSTUDIO_V1 "tests/fixtures/wire/lmstudio/v0.4-api-v1-chat"
 
 static void vllm_cold_trials_should_journal_zero_cached_verified(void **state)
 {
@@ -80,6 +82,42 @@ static void ollama_ndjson_should_journal_prefill_in_ms_and_no_cold_cache_hit(voi
     wire_both_specs(OLLAMA, "auto", true, false, true);
 }
 
+static void lmstudio_api_v1_chat_should_record_the_server_ttft(void **state)
+{
+    (void)state;
+    wire_both_specs(LMSTUDIO_V1, "auto", true, false, true);
+}
+
+typedef struct probe_case {
+    const char *fixture;
+    const char *server;
+    const char *dialect;
+} probe_case;
+
+static void probe_should_name_the_dialect_of_each_fixture_server(void **state)
+{
+    (void)state;
+    const probe_case cases[] = {
+        {VLLM, "vllm", "openai-chat"},
+        {LMSTUDIO_V0, "lmstudio", "lmstudio"},
+        {LMSTUDIO_V1, "lmstudio", "lmstudio-chat"},
+        {OLLAMA, "ollama", "ollama"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wire_case wc;
+        wire_case_init(&wc, cases[i].fixture, "auto");
+        int code = -1;
+        cJSON *j = wire_probe(&wc, "--no-cache-check", &code);
+        if (code != 0 || strcmp(wire_jstr(j, "server", NULL), cases[i].server) != 0 ||
+            strcmp(wire_jstr(j, "dialect", NULL), cases[i].dialect) != 0)
+            fail_msg("%s: probe said %s / %s (exit %d), expected %s / %s", cases[i].fixture,
+                     wire_jstr(j, "server", NULL), wire_jstr(j, "dialect", NULL), code,
+                     cases[i].server, cases[i].dialect);
+        cJSON_Delete(j);
+        wire_case_free(&wc);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -88,6 +126,8 @@ int main(void)
         cmocka_unit_test(mlx_http10_keepalive_stream_should_measure_every_trial),
         cmocka_unit_test(lmstudio_stream_without_usage_should_complete_every_trial),
         cmocka_unit_test(ollama_ndjson_should_journal_prefill_in_ms_and_no_cold_cache_hit),
+        cmocka_unit_test(lmstudio_api_v1_chat_should_record_the_server_ttft),
+        cmocka_unit_test(probe_should_name_the_dialect_of_each_fixture_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
