@@ -19,6 +19,7 @@
 #define OLLAMA "tests/fixtures/wire/ollama/v0.3-done-reason-ns"
 #define LMSTUDIO_V1 "tests/fixtures/wire/lmstudio/v0.4-api-v1-chat"
 #define LLAMACPP "tests/fixtures/wire/llama.cpp/b7-timings-cache-n"
+#define OPENAI "tests/fixtures/wire/openai/chat-usage-null-obfuscation"
 
 static void vllm_cold_trials_should_journal_zero_cached_verified(void **state)
 {
@@ -95,6 +96,12 @@ static void llamacpp_timings_should_verify_cold_and_warm_from_cache_n(void **sta
     wire_both_specs(LLAMACPP, "auto", true, true, true);
 }
 
+static void openai_usage_null_and_obfuscation_should_not_disturb_the_counts(void **state)
+{
+    (void)state;
+    wire_both_specs(OPENAI, "openai-chat", true, true, false);
+}
+
 typedef struct probe_case {
     const char *fixture;
     const char *server;
@@ -136,6 +143,7 @@ int main(void)
         cmocka_unit_test(ollama_ndjson_should_journal_prefill_in_ms_and_no_cold_cache_hit),
         cmocka_unit_test(lmstudio_api_v1_chat_should_record_the_server_ttft),
         cmocka_unit_test(llamacpp_timings_should_verify_cold_and_warm_from_cache_n),
+        cmocka_unit_test(openai_usage_null_and_obfuscation_should_not_disturb_the_counts),
         cmocka_unit_test(probe_should_name_the_dialect_of_each_fixture_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
