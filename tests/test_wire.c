@@ -17,6 +17,7 @@
 #define MLX "tests/fixtures/wire/mlx-lm/v0.32-http1.0-keepalive"
 #define LMSTUDIO_V0 "tests/fixtures/wire/lmstudio/v0.3-no-stream-usage"
 #define OLLAMA "tests/fixtures/wire/ollama/v0.3-done-reason-ns"
+#define OLLAMA_033 "tests/fixtures/wire/ollama/v0.33-done-then-done-reason"
 #define LMSTUDIO_V1 "tests/fixtures/wire/lmstudio/v0.4-api-v1-chat"
 #define LLAMACPP "tests/fixtures/wire/llama.cpp/b7-timings-cache-n"
 #define OPENAI "tests/fixtures/wire/openai/chat-usage-null-obfuscation"
@@ -86,6 +87,12 @@ static void ollama_ndjson_should_journal_prefill_in_ms_and_no_cold_cache_hit(voi
     wire_both_specs(OLLAMA, "auto", true, false, true);
 }
 
+static void ollama_033_layout_should_read_the_same(void **state)
+{
+    (void)state;
+    wire_both_specs(OLLAMA_033, "auto", true, false, true);
+}
+
 static void lmstudio_api_v1_chat_should_record_the_server_ttft(void **state)
 {
     (void)state;
@@ -130,6 +137,7 @@ static void probe_should_name_the_dialect_of_each_fixture_server(void **state)
         {LMSTUDIO_V0, "lmstudio", "lmstudio"},
         {LMSTUDIO_V1, "lmstudio", "lmstudio-chat"},
         {OLLAMA, "ollama", "ollama"},
+        {OLLAMA_033, "ollama", "ollama"},
         {LLAMACPP, "llama.cpp", "llama.cpp"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -155,6 +163,7 @@ int main(void)
         cmocka_unit_test(mlx_http10_keepalive_stream_should_measure_every_trial),
         cmocka_unit_test(lmstudio_stream_without_usage_should_complete_every_trial),
         cmocka_unit_test(ollama_ndjson_should_journal_prefill_in_ms_and_no_cold_cache_hit),
+        cmocka_unit_test(ollama_033_layout_should_read_the_same),
         cmocka_unit_test(lmstudio_api_v1_chat_should_record_the_server_ttft),
         cmocka_unit_test(llamacpp_timings_should_verify_cold_and_warm_from_cache_n),
         cmocka_unit_test(openai_usage_null_and_obfuscation_should_not_disturb_the_counts),
