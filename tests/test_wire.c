@@ -79,6 +79,24 @@ static void lmstudio_stream_without_usage_should_complete_every_trial(void **sta
 {
     (void)state;
     wire_both_specs(LMSTUDIO_V0, "auto", false, false, false);
+    /* The prompt lengths were calibrated with non-streamed requests, and
+     * every measured request still streamed. */
+    wire_case wc;
+    wire_case_init(&wc, LMSTUDIO_V0, "auto");
+    wire_run_spec(&wc, WIRE_SPEC_COLD_FIRST);
+    size_t counted = 0, measured_streamed = 0, measured = 0;
+    for (size_t i = 0; i < wc.n_log; i++) {
+        const replay_entry *e = &wc.log[i];
+        if (!e->generate)
+            continue;
+        counted += !e->stream && e->max_tokens == 1;
+        measured += e->max_tokens == WIRE_MAX_OUT;
+        measured_streamed += e->max_tokens == WIRE_MAX_OUT && e->stream;
+    }
+    assert_true(counted > 0);
+    assert_true(measured > 0);
+    assert_int_equal(measured_streamed, measured);
+    wire_case_free(&wc);
 }
 
 static void ollama_ndjson_should_journal_prefill_in_ms_and_no_cold_cache_hit(void **state)
