@@ -40,6 +40,8 @@ const char *dialect_name(spec_api api)
         return "lmstudio";
     case SPEC_API_ANTHROPIC:
         return "anthropic";
+    case SPEC_API_LMSTUDIO_CHAT:
+        return "lmstudio-chat";
     }
     return "unknown";
 }
@@ -54,7 +56,7 @@ kv_status dialect_parse(const char *name, spec_api *out, char *err)
         {"openai", SPEC_API_OPENAI_CHAT},  {"openai-completions", SPEC_API_OPENAI_COMPLETIONS},
         {"llama.cpp", SPEC_API_LLAMACPP},  {"llamacpp", SPEC_API_LLAMACPP},
         {"ollama", SPEC_API_OLLAMA},       {"lmstudio", SPEC_API_LMSTUDIO},
-        {"anthropic", SPEC_API_ANTHROPIC},
+        {"anthropic", SPEC_API_ANTHROPIC}, {"lmstudio-chat", SPEC_API_LMSTUDIO_CHAT},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (name && strcmp(name, names[i].name) == 0) {
@@ -63,7 +65,7 @@ kv_status dialect_parse(const char *name, spec_api *out, char *err)
         }
     return kv_fail(err, KV_ERR_USAGE,
                    "unknown api '%s' (expected auto, openai-chat, openai-completions, "
-                   "llama.cpp, ollama, lmstudio or anthropic)",
+                   "llama.cpp, ollama, lmstudio, lmstudio-chat or anthropic)",
                    name ? name : "");
 }
 
@@ -78,6 +80,8 @@ const char *dialect_path(spec_api api)
         return "/api/v0/chat/completions";
     case SPEC_API_ANTHROPIC:
         return "/v1/messages";
+    case SPEC_API_LMSTUDIO_CHAT:
+        return "/api/v1/chat";
     default:
         return "/v1/chat/completions";
     }
@@ -195,10 +199,48 @@ static kv_status dialect_join(const client_request *rq, const char *role, kv_buf
     return KV_OK;
 }
 
-static bool dialect_add_stream_usage(cJSON *o)
+static bool dialect_add_stream_usage(cJSON *o, bool no_stream)
 {
+    if (no_stream)
+        return true;
     cJSON *so = cJSON_AddObjectToObject(o, "stream_options");
     return so && cJSON_AddBoolToObject(so, "include_usage", 1);
+}
+
+/* LM Studio /api/v1/chat: system_prompt and one `input` string (the other
+ * messages' contents joined with "\n\n"), max_output_tokens, store false
+ * (no server-side chat state). */
+static bool dialect_fill_lms_chat(const client_request *rq, cJSON *o, kv_buf *tmp)
+{
+    bool has_system = false;
+    for (size_t i = 0; i < rq->n_messages; i++)
+        has_system |= strcmp(rq->messages[i].role, "system") == 0;
+    if (has_system) {
+        if (dialect_join(rq, "system", tmp) != KV_OK ||
+            !cJSON_AddStringToObject(o, "system_prompt", tmp->data))
+            return false;
+        kv_buf_reset(tmp);
+    }
+    kv_buf input = {0};
+    bool ok = true, first = true;
+    for (size_t i = 0; ok && i < rq->n_messages; i++) {
+        const client_message *m = &rq->messages[i];
+        if (strcmp(m->role, "system") == 0)
+            continue;
+        const char *c = m->content ? m->content : "";
+        ok = (first || kv_buf_append(&input, "\n\n", 2) == KV_OK) &&
+             kv_buf_append(&input, c, strlen(c)) == KV_OK;
+        first = false;
+    }
+    ok = ok && (input.data || kv_buf_append(&input, "", 0) == KV_OK) &&
+         cJSON_AddStringToObject(o, "input", input.data) &&
+         cJSON_AddBoolToObject(o, "stream", !rq->no_stream) &&
+         cJSON_AddNumberToObject(o, "temperature", rq->temperature) &&
+         (rq->max_output_tokens <= 0 ||
+          cJSON_AddNumberToObject(o, "max_output_tokens", (double)rq->max_output_tokens)) &&
+         cJSON_AddBoolToObject(o, "store", 0);
+    kv_buf_free(&input);
+    return ok;
 }
 
 static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
@@ -208,8 +250,11 @@ static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
     if (model && !cJSON_AddStringToObject(o, "model", model))
         return false;
     switch (api) {
+    case SPEC_API_LMSTUDIO_CHAT:
+        return dialect_fill_lms_chat(rq, o, tmp);
     case SPEC_API_OLLAMA: {
-        if (!dialect_add_messages(o, rq, false) || !cJSON_AddBoolToObject(o, "stream", 1))
+        if (!dialect_add_messages(o, rq, false) ||
+            !cJSON_AddBoolToObject(o, "stream", !rq->no_stream))
             return false;
         cJSON *opt = cJSON_AddObjectToObject(o, "options");
         if (!opt)
@@ -243,7 +288,8 @@ static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
                 !cJSON_AddStringToObject(cc, "type", "ephemeral"))
                 return false;
         }
-        return dialect_add_messages(o, rq, true) && cJSON_AddBoolToObject(o, "stream", 1) &&
+        return dialect_add_messages(o, rq, true) &&
+               cJSON_AddBoolToObject(o, "stream", !rq->no_stream) &&
                cJSON_AddNumberToObject(o, "temperature", rq->temperature);
     }
     case SPEC_API_OPENAI_COMPLETIONS:
@@ -257,7 +303,8 @@ static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
         break;
     }
     /* OpenAI-style bodies (chat, completions, llama.cpp, lmstudio). */
-    if (!cJSON_AddBoolToObject(o, "stream", 1) || !dialect_add_stream_usage(o))
+    if (!cJSON_AddBoolToObject(o, "stream", !rq->no_stream) ||
+        !dialect_add_stream_usage(o, rq->no_stream))
         return false;
     if (rq->max_output_tokens > 0 &&
         !cJSON_AddNumberToObject(o, "max_tokens", (double)rq->max_output_tokens))
@@ -292,6 +339,39 @@ out:
     cJSON_Delete(o);
     kv_buf_free(&tmp);
     return st;
+}
+
+kv_status dialect_count_reply(spec_api api, const char *body, size_t len, long *prompt_tokens,
+                              char *err)
+{
+    *prompt_tokens = -1;
+    cJSON *j = body ? cJSON_ParseWithLength(body, len) : NULL;
+    if (!j)
+        return kv_fail(err, KV_ERR_PROTOCOL, "the non-streamed reply is not JSON");
+    const cJSON *usage = cJSON_GetObjectItemCaseSensitive(j, "usage");
+    const cJSON *stats = cJSON_GetObjectItemCaseSensitive(j, "stats");
+    const cJSON *num = NULL;
+    if (api == SPEC_API_OLLAMA) {
+        num = cJSON_GetObjectItemCaseSensitive(j, "prompt_eval_count");
+    } else if (api == SPEC_API_ANTHROPIC) {
+        static const char *const parts[] = {"input_tokens", "cache_creation_input_tokens",
+                                            "cache_read_input_tokens"};
+        long sum = -1;
+        for (size_t i = 0; i < 3; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, parts[i]);
+            if (cJSON_IsNumber(v))
+                sum = (sum < 0 ? 0 : sum) + (long)v->valuedouble;
+        }
+        *prompt_tokens = sum;
+    } else {
+        num = cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens");
+        if (!cJSON_IsNumber(num))
+            num = cJSON_GetObjectItemCaseSensitive(stats, "input_tokens");
+    }
+    if (cJSON_IsNumber(num) && num->valuedouble >= 0)
+        *prompt_tokens = (long)num->valuedouble;
+    cJSON_Delete(j);
+    return KV_OK;
 }
 
 /* ---- the reader ----------------------------------------------------------- */
@@ -635,6 +715,43 @@ static bool dialect_finite(const cJSON *j)
     return true;
 }
 
+/* LM Studio /api/v1/chat events (lmstudio-ai/docs streaming-events.md):
+ * message.delta carries content, reasoning.delta and tool_call.start the
+ * other tokens; chat.end ends the stream with result.stats (input_tokens,
+ * total_output_tokens, time_to_first_token_seconds: the server's TTFT, kept
+ * as server_prefill_ms beside the client's ttft_ms). */
+static kv_status dialect_lms_chat(dialect_reader *r, const char *name, const cJSON *j,
+                                  const char *data, size_t len, char *err)
+{
+    const char *type = dialect_str(j, "type");
+    if (!type)
+        type = name;
+    if (strcmp(type, "error") == 0)
+        return dialect_server_error(r, j, data, len, err);
+    kv_status st = KV_OK;
+    if (strcmp(type, "message.delta") == 0 && dialect_text(j, "content")) {
+        st = dialect_token(r, true, dialect_text(j, "content"));
+    } else if ((strcmp(type, "reasoning.delta") == 0 && dialect_text(j, "content")) ||
+               strcmp(type, "tool_call.start") == 0) {
+        st = dialect_token(r, false, NULL);
+    } else if (strcmp(type, "chat.end") == 0) {
+        r->done = true;
+        const cJSON *stats = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "result"), "stats");
+        if (cJSON_IsObject(stats)) {
+            r->prompt_tokens = dialect_long(stats, "input_tokens", r->prompt_tokens);
+            r->output_tokens = dialect_long(stats, "total_output_tokens", r->output_tokens);
+            double ttft = dialect_num(stats, "time_to_first_token_seconds");
+            if (!isnan(ttft))
+                r->prefill_ms = ttft * 1e3;
+            st = dialect_keep_raw(r, "stats", stats);
+        }
+    }
+    if (st != KV_OK)
+        return kv_fail(err, st, "out of memory reading the stream");
+    return KV_OK;
+}
+
 /* One data payload (an SSE event's data, or an NDJSON line). */
 static kv_status dialect_payload(dialect_reader *r, const char *name, const char *data, size_t len,
                                  char *err)
@@ -665,6 +782,8 @@ static kv_status dialect_payload(dialect_reader *r, const char *name, const char
         st = dialect_ollama(r, j, data, len, err);
     else if (r->api == SPEC_API_ANTHROPIC)
         st = dialect_anthropic(r, name, j, data, len, err);
+    else if (r->api == SPEC_API_LMSTUDIO_CHAT)
+        st = dialect_lms_chat(r, name, j, data, len, err);
     else
         st = dialect_openai(r, j, data, len, err);
     cJSON_Delete(j);
@@ -720,6 +839,21 @@ kv_status dialect_reader_feed(dialect_reader *r, const char *p, size_t n, int64_
     return KV_OK;
 }
 
+/* The body ended inside an SSE event: when that event is whole but for its
+ * closing blank line (the Anthropic SDK's own stream fixtures end so), read
+ * it. true when it was the terminator; otherwise the reader is left as it
+ * was, to report the missing terminator. */
+static bool dialect_close_last_event(dialect_reader *r)
+{
+    char perr[KV_ERRLEN] = "";
+    bool ok = sse_feed(r->sse, "\n\n", 2, perr) == KV_OK && !r->failed && r->done;
+    if (!ok) {
+        r->failed = KV_OK;
+        r->done = false;
+    }
+    return ok;
+}
+
 kv_status dialect_reader_finish(dialect_reader *r, char *err)
 {
     if (r->failed)
@@ -727,6 +861,8 @@ kv_status dialect_reader_finish(dialect_reader *r, char *err)
     if (!r->done) {
         char perr[KV_ERRLEN] = "";
         kv_status st = r->nd ? ndjson_finish(r->nd, perr) : sse_finish(r->sse, perr);
+        if (st != KV_OK && r->sse && dialect_close_last_event(r))
+            return KV_OK;
         r->failed = KV_ERR_PROTOCOL;
         snprintf(r->fail_msg, sizeof r->fail_msg, "stream ended without terminator%s%s",
                  st != KV_OK ? " (" : "", st != KV_OK ? "partial event left)" : "");

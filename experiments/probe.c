@@ -106,6 +106,8 @@ static kv_status probe_models_from(probe_info *p, const cJSON *j)
         const char *name = probe_jstr(it, key);
         if (!name)
             name = probe_jstr(it, "model");
+        if (!name)
+            name = probe_jstr(it, "key"); /* LM Studio /api/v1/models */
         if (probe_add_model(p, name) != KV_OK)
             return KV_ERR_NOMEM;
     }
@@ -158,6 +160,14 @@ static bool probe_has_model_list(const cJSON *j)
     return cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "data"));
 }
 
+/* LM Studio 0.4+ GET /api/v1/models: {"models": [{"key": ...}]}. */
+static bool probe_is_lms_v1(const cJSON *j)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "models");
+    const cJSON *first = cJSON_IsArray(m) ? cJSON_GetArrayItem(m, 0) : NULL;
+    return first && probe_jstr(first, "key") != NULL;
+}
+
 static bool probe_is_object(const cJSON *j)
 {
     return cJSON_IsObject(j);
@@ -179,6 +189,8 @@ static const probe_candidate probe_candidates[] = {
     {"/props", "llama.cpp", SPEC_API_LLAMACPP, "GET /props", probe_is_llamacpp, "build_info", NULL},
     {"/api/version", "ollama", SPEC_API_OLLAMA, "GET /api/version", probe_has_version, "version",
      "/api/tags"},
+    {"/api/v1/models", "lmstudio", SPEC_API_LMSTUDIO_CHAT, "GET /api/v1/models", probe_is_lms_v1,
+     NULL, ""},
     {"/api/v0/models", "lmstudio", SPEC_API_LMSTUDIO, "GET /api/v0/models", probe_has_model_list,
      NULL, ""},
     {"/get_server_info", "sglang", SPEC_API_OPENAI_CHAT, "GET /get_server_info", probe_is_object,
@@ -379,6 +391,19 @@ static kv_status probe_one(client *c, const spec_target *t, spec_api api, const 
     return client_send(c, &rq, out, NULL, err);
 }
 
+/* vLLM leaves usage.prompt_tokens_details out when nothing was cached: once
+ * the warm reply showed a count, a reply with usage but no count means 0. */
+static void probe_absent_cached(spec_api api, probe_cache_result *out)
+{
+    if ((api != SPEC_API_OPENAI_CHAT && api != SPEC_API_OPENAI_COMPLETIONS) ||
+        out->warm.cached_tokens < 0)
+        return;
+    trial_request *rs[] = {&out->prime, &out->cold};
+    for (size_t i = 0; i < 2; i++)
+        if (rs[i]->cached_tokens < 0 && rs[i]->prompt_tokens >= 0)
+            rs[i]->cached_tokens = 0;
+}
+
 kv_status probe_cache(client *c, const probe_info *info, const char *base_url,
                       const char *api_key_env, probe_cache_result *out, char *err)
 {
@@ -413,6 +438,7 @@ kv_status probe_cache(client *c, const probe_info *info, const char *base_url,
         (st = probe_one(c, &t, info->api, warm_p.data, false, &out->warm, err)) != KV_OK ||
         (st = probe_one(c, &t, info->api, cold_p.data, llama, &out->cold, err)) != KV_OK)
         goto out;
+    probe_absent_cached(info->api, out);
     out->reports_cached = out->warm.cached_tokens >= 0 && out->cold.cached_tokens >= 0;
     double px = (double)out->prefix_tokens;
     if (out->reports_cached) {

@@ -19,6 +19,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,11 @@ static kv_status real_reset(void *ctx, const spec_target *t, spec_api api, char 
     return client_reset_cache(ctx, t, api, err);
 }
 
+static kv_status real_count(void *ctx, const client_request *rq, long *n, char *err)
+{
+    return client_count(ctx, rq, n, err);
+}
+
 static kv_status real_client_new(const runner_options *o, client **out, char *err)
 {
     kv_status st = client_new(out, err);
@@ -108,13 +114,18 @@ typedef struct target_state {
     run *r;
     const spec_target *t;
     spec_api api;
-    bool has_tokenize; /* the server counts tokens (/tokenize) */
-    long usage_base;   /* prompt_tokens of a one-word calibration request, -1 unknown */
-    int reset;         /* 1 works, 0 untried, -1 unsupported */
+    bool has_tokenize;     /* the server counts tokens (/tokenize) */
+    bool stream_uncounted; /* its streams carry no prompt count: calibrate non-streamed */
+    long usage_base;       /* prompt_tokens of a one-word calibration request, -1 unknown */
+    int reset;             /* 1 works, 0 untried, -1 unsupported */
     prompt_synth *ps;
     spec_target copy; /* the spec's target with the probed model filled in */
     probe_info info;  /* what probe_detect found (zeroed when not probed) */
     bool probed;
+    /* The server has reported a cached-token count (OpenAI-style dialects).
+     * vLLM leaves usage.prompt_tokens_details out when nothing was cached, so
+     * from then on a reply with usage but no count means 0 cached. */
+    atomic_bool shows_cached;
 } target_state;
 
 struct run {
@@ -183,12 +194,26 @@ static kv_status count_tokenize(void *ctx, const char *text, long *n, char *err)
     return ts->r->io.tokenize(ts->r->io.ctx, ts->t, ts->api, text, n, err);
 }
 
+/* Calibration texts start with this line, which no measured prompt starts
+ * with: the server's prefix cache keeps every calibration request, and a
+ * measured request must not find its own text there (a cold trial would be
+ * served warm). The salt is in both texts of a difference, so it cancels. */
+#define CALIBRATION_SALT "Token count calibration.\n\n"
+
 /* Token counter without /tokenize: a one-message request with max_tokens 1,
- * calibrated against a one-word request (the template's tokens cancel). */
+ * calibrated against a one-word request (the template's tokens cancel). The
+ * text is salted (CALIBRATION_SALT). When a stream carries no prompt count
+ * (LM Studio), the same request is sent non-streamed (runner_io.count). */
 static kv_status usage_tokens(target_state *ts, const char *text, long *n, char *err)
 {
     const spec *s = ts->r->s;
-    client_message m = {"user", text};
+    kv_buf salted = {0};
+    if (kv_buf_append(&salted, CALIBRATION_SALT, strlen(CALIBRATION_SALT)) != KV_OK ||
+        kv_buf_append(&salted, text, strlen(text)) != KV_OK) {
+        kv_buf_free(&salted);
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    }
+    client_message m = {"user", salted.data};
     client_request rq = {ts->t,
                          ts->api,
                          &m,
@@ -199,11 +224,24 @@ static kv_status usage_tokens(target_state *ts, const char *text, long *n, char 
                          s->timeout_connect_s,
                          s->timeout_first_token_s,
                          s->timeout_total_s,
-                         s->retries};
+                         s->retries,
+                         false};
     trial_request out;
     memset(&out, 0, sizeof out);
-    kv_status st = ts->r->io.send(ts->r->io.ctx, &rq, &out, NULL, err);
-    free(out.raw);
+    out.prompt_tokens = -1;
+    kv_status st = KV_OK;
+    if (!ts->stream_uncounted) {
+        st = ts->r->io.send(ts->r->io.ctx, &rq, &out, NULL, err);
+        free(out.raw);
+        ts->stream_uncounted = st == KV_OK && out.prompt_tokens < 0 && ts->r->io.count;
+        if (ts->stream_uncounted)
+            progress(ts->r, ts->t->name,
+                     "the stream reports no prompt token count: calibrating with non-streamed "
+                     "requests");
+    }
+    if (st == KV_OK && ts->stream_uncounted)
+        st = ts->r->io.count(ts->r->io.ctx, &rq, &out.prompt_tokens, err);
+    kv_buf_free(&salted);
     if (st != KV_OK)
         return st;
     if (out.prompt_tokens < 0)
@@ -234,11 +272,68 @@ static kv_status count_usage(void *ctx, const char *text, long *n, char *err)
     return KV_OK;
 }
 
+/* After a complete reply: learns that the server reports cached counts, and
+ * reads a missing count as 0 once it has (vLLM: prompt_tokens_details only
+ * `if enable_prompt_tokens_details and num_cached_tokens`). */
+static void note_cached(target_state *ts, trial_request *q)
+{
+    if (ts->api != SPEC_API_OPENAI_CHAT && ts->api != SPEC_API_OPENAI_COMPLETIONS)
+        return;
+    if (q->cached_tokens >= 0)
+        atomic_store(&ts->shows_cached, true);
+    else if (q->prompt_tokens >= 0 && atomic_load(&ts->shows_cached))
+        q->cached_tokens = 0;
+}
+
+/* Before any trial of a probed OpenAI-style target: one short text (its own
+ * words, shared with no measured prompt) sent twice with max_tokens 1, so a
+ * server that reports cached counts only when they are above 0 shows it
+ * before the first cold trial. */
+static void cached_report_check(run *r, target_state *ts)
+{
+    if (!ts->probed || (ts->api != SPEC_API_OPENAI_CHAT && ts->api != SPEC_API_OPENAI_COMPLETIONS))
+        return;
+    static const char *const words[] = {"ledger", "quota",  "vector", "pillar", "hinge",  "socket",
+                                        "tablet", "fabric", "signal", "kernel", "margin", "thread"};
+    kv_buf text = {0};
+    kv_status st = kv_buf_append(&text, "Cache report check.\n\n", 21);
+    for (int i = 0; st == KV_OK && i < 240; i++)
+        st = kv_buf_appendf(&text, "%s%s", i ? " " : "", words[(i * 7 + i / 12) % 12]);
+    const spec *s = r->s;
+    client_message m = {"user", text.data};
+    client_request rq = {ts->t,
+                         ts->api,
+                         &m,
+                         1,
+                         1,
+                         s->temperature,
+                         false,
+                         s->timeout_connect_s,
+                         s->timeout_first_token_s,
+                         s->timeout_total_s,
+                         s->retries,
+                         false};
+    for (int i = 0; st == KV_OK && i < 2 && !atomic_load(&ts->shows_cached); i++) {
+        trial_request out;
+        char err[KV_ERRLEN] = "";
+        memset(&out, 0, sizeof out);
+        out.cached_tokens = out.prompt_tokens = -1;
+        if (r->io.send(r->io.ctx, &rq, &out, NULL, err) == KV_OK)
+            note_cached(ts, &out);
+        free(out.raw);
+    }
+    kv_buf_free(&text);
+    if (atomic_load(&ts->shows_cached))
+        progress(r, ts->t->name,
+                 "the server reports cached tokens: a reply without a count means 0 cached");
+}
+
 static kv_status target_setup(run *r, target_state *ts, const spec_target *t, const char *corpus,
                               size_t corpus_len, uint64_t seed, char *err)
 {
     (void)t;
     ts->usage_base = -1;
+    cached_report_check(r, ts);
     long n = 0;
     char tmp[KV_ERRLEN] = "";
     kv_status st = r->io.tokenize(r->io.ctx, t, ts->api, "kvproof counts tokens", &n, tmp);
@@ -390,7 +485,8 @@ static kv_status send_turn(run *r, const runner_io *io, target_state *ts,
                          s->timeout_connect_s,
                          s->timeout_first_token_s,
                          s->timeout_total_s,
-                         s->retries};
+                         s->retries,
+                         false};
     int turn = q->turn;
     char err[KV_ERRLEN] = "";
     if (cold && ts->reset >= 0 && s->concurrency <= 1) {
@@ -410,6 +506,7 @@ static kv_status send_turn(run *r, const runner_io *io, target_state *ts,
     }
     q->ok = true;
     q->error[0] = '\0';
+    note_cached(ts, q);
     return KV_OK;
 }
 
@@ -1059,7 +1156,7 @@ kv_status runner_run(const spec *s, const runner_options *o, runner_summary *sum
         st = real_client_new(o, &c, err);
         if (st != KV_OK)
             goto out;
-        r.io = (runner_io){c, real_send, real_tokenize, real_reset, NULL, NULL};
+        r.io = (runner_io){c, real_send, real_tokenize, real_reset, NULL, NULL, real_count};
     }
 
     r.done = calloc(r.p->n_trials ? r.p->n_trials : 1, sizeof *r.done);

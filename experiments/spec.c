@@ -35,8 +35,9 @@
 #define SPEC_MAX_NAME 40
 #define SPEC_READ_MAX ((size_t)16 << 20) /* a spec is a few KB; /dev/zero is not one */
 
-static const char *const api_names[] = {"auto",   "openai-chat", "openai-completions", "llama.cpp",
-                                        "ollama", "lmstudio",    "anthropic"};
+static const char *const api_names[] = {"auto",      "openai-chat",  "openai-completions",
+                                        "llama.cpp", "ollama",       "lmstudio",
+                                        "anthropic", "lmstudio-chat"};
 static const char *const mode_names[] = {"cold", "warm"};
 static const char *const order_names[] = {"random", "blocked"};
 static const char *const metric_names[] = {"overhead_fraction", "speedup", "session_speedup",

@@ -24,7 +24,8 @@ typedef enum spec_api {
     SPEC_API_LLAMACPP,
     SPEC_API_OLLAMA,
     SPEC_API_LMSTUDIO,
-    SPEC_API_ANTHROPIC
+    SPEC_API_ANTHROPIC,
+    SPEC_API_LMSTUDIO_CHAT /* LM Studio 0.4+ /api/v1/chat (named SSE events) */
 } spec_api;
 
 typedef enum spec_cache_mode { SPEC_COLD = 0, SPEC_WARM = 1 } spec_cache_mode;

@@ -1,0 +1,217 @@
+/* test_wire.c - every golden wire fixture (tests/fixtures/wire/) replayed
+ * byte for byte and measured through `kvproof run` and `kvproof probe`:
+ * the journal must hold what the replayed server reported (prompt and
+ * cached tokens, prefill time in its unit), every trial must finish, and no
+ * cold trial may be served from the cache. Label "wire". */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tests/wiretest.h"
+
+#define VLLM "tests/fixtures/wire/vllm/v0.11-prompt-tokens-details"
+#define MLX "tests/fixtures/wire/mlx-lm/v0.32-http1.0-keepalive"
+#define LMSTUDIO_V0 "tests/fixtures/wire/lmstudio/v0.3-no-stream-usage"
+#define OLLAMA "tests/fixtures/wire/ollama/v0.3-done-reason-ns"
+#define OLLAMA_033 "tests/fixtures/wire/ollama/v0.33-done-then-done-reason"
+#define LMSTUDIO_V1 "tests/fixtures/wire/lmstudio/v0.4-api-v1-chat"
+#define LLAMACPP "tests/fixtures/wire/llama.cpp/b7-timings-cache-n"
+#define OPENAI "tests/fixtures/wire/openai/chat-usage-null-obfuscation"
+#define SGLANG "tests/fixtures/wire/sglang/chat-cache-report"
+#define ANTHROPIC_PING "tests/fixtures/wire/anthropic/sdk-basic-ping"
+#define ANTHROPIC_CUMULATIVE "tests/fixtures/wire/anthropic/sdk-cumulative-message-delta"
+
+static void vllm_cold_trials_should_journal_zero_cached_verified(void **state)
+{
+    (void)state;
+    wire_case wc;
+    wire_case_init(&wc, VLLM, "auto");
+    wire_run_spec(&wc, WIRE_SPEC_WARMUP);
+    wire_check_common(&wc);
+    wire_check_counts(&wc, true, true);
+    wire_case_free(&wc);
+}
+
+static void vllm_probe_should_say_it_reports_cached_tokens(void **state)
+{
+    (void)state;
+    wire_case wc;
+    wire_case_init(&wc, VLLM, "auto");
+    int code = -1;
+    cJSON *j = wire_probe(&wc, "", &code);
+    assert_int_equal(code, 0);
+    assert_string_equal(wire_jstr(j, "server", NULL), "vllm");
+    assert_string_equal(wire_jstr(j, "dialect", NULL), "openai-chat");
+    assert_true(wire_jtrue(j, "tokenizes", NULL));
+    assert_true(wire_jtrue(j, "cache_check", "reports_cached"));
+    assert_true(wire_jtrue(j, "cache_check", "cache_works"));
+    cJSON_Delete(j);
+    wire_case_free(&wc);
+}
+
+/* One fixture through both specs; reports_prompt / reports_cached: the
+ * stream carries those counts; prefill: and the server's prefill time. */
+static void wire_both_specs(const char *fixture, const char *api, bool reports_prompt,
+                            bool reports_cached, bool prefill)
+{
+    for (int kind = WIRE_SPEC_WARMUP; kind <= WIRE_SPEC_COLD_FIRST; kind++) {
+        wire_case wc;
+        wire_case_init(&wc, fixture, api);
+        wire_run_spec(&wc, (wire_spec_kind)kind);
+        wire_check_common(&wc);
+        wire_check_counts(&wc, reports_prompt, reports_cached);
+        if (prefill)
+            wire_check_prefill(&wc);
+        wire_case_free(&wc);
+    }
+}
+
+static void mlx_http10_keepalive_stream_should_measure_every_trial(void **state)
+{
+    (void)state;
+    wire_both_specs(MLX, "auto", true, true, false);
+}
+
+static void lmstudio_stream_without_usage_should_complete_every_trial(void **state)
+{
+    (void)state;
+    wire_both_specs(LMSTUDIO_V0, "auto", false, false, false);
+    /* The prompt lengths were calibrated with non-streamed requests, and
+     * every measured request still streamed. */
+    wire_case wc;
+    wire_case_init(&wc, LMSTUDIO_V0, "auto");
+    wire_run_spec(&wc, WIRE_SPEC_COLD_FIRST);
+    size_t counted = 0, measured_streamed = 0, measured = 0;
+    for (size_t i = 0; i < wc.n_log; i++) {
+        const replay_entry *e = &wc.log[i];
+        if (!e->generate)
+            continue;
+        counted += !e->stream && e->max_tokens == 1;
+        measured += e->max_tokens == WIRE_MAX_OUT;
+        measured_streamed += e->max_tokens == WIRE_MAX_OUT && e->stream;
+    }
+    assert_true(counted > 0);
+    assert_true(measured > 0);
+    assert_int_equal(measured_streamed, measured);
+    wire_case_free(&wc);
+}
+
+static void ollama_ndjson_should_journal_prefill_in_ms_and_no_cold_cache_hit(void **state)
+{
+    (void)state;
+    wire_both_specs(OLLAMA, "auto", true, false, true);
+}
+
+static void ollama_033_layout_should_read_the_same(void **state)
+{
+    (void)state;
+    wire_both_specs(OLLAMA_033, "auto", true, false, true);
+}
+
+static void lmstudio_api_v1_chat_should_record_the_server_ttft(void **state)
+{
+    (void)state;
+    wire_both_specs(LMSTUDIO_V1, "auto", true, false, true);
+}
+
+static void llamacpp_timings_should_verify_cold_and_warm_from_cache_n(void **state)
+{
+    (void)state;
+    wire_both_specs(LLAMACPP, "auto", true, true, true);
+}
+
+static void openai_usage_null_and_obfuscation_should_not_disturb_the_counts(void **state)
+{
+    (void)state;
+    wire_both_specs(OPENAI, "openai-chat", true, true, false);
+}
+
+static void sglang_null_prompt_tokens_details_should_mean_zero_cached(void **state)
+{
+    (void)state;
+    wire_both_specs(SGLANG, "auto", true, true, false);
+    /* Cold trials flushed the radix cache (/reset_prefix_cache is 404 there). */
+    wire_case wc;
+    wire_case_init(&wc, SGLANG, "auto");
+    wire_run_spec(&wc, WIRE_SPEC_COLD_FIRST);
+    size_t flushes = 0;
+    for (size_t i = 0; i < wc.n_log; i++)
+        flushes += strcmp(wc.log[i].path, "/flush_cache") == 0 && wc.log[i].status == 200;
+    assert_true(flushes > 0);
+    wire_case_free(&wc);
+}
+
+static void anthropic_ping_should_not_be_the_first_token(void **state)
+{
+    (void)state;
+    wire_both_specs(ANTHROPIC_PING, "anthropic", true, true, false);
+}
+
+static void anthropic_cumulative_message_delta_usage_should_win(void **state)
+{
+    (void)state;
+    wire_both_specs(ANTHROPIC_CUMULATIVE, "anthropic", true, true, false);
+}
+
+typedef struct probe_case {
+    const char *fixture;
+    const char *server; /* NULL: not checked here */
+    const char *dialect;
+} probe_case;
+
+static void probe_should_name_the_dialect_of_each_fixture_server(void **state)
+{
+    (void)state;
+    const probe_case cases[] = {
+        {VLLM, "vllm", "openai-chat"},
+        {LMSTUDIO_V0, "lmstudio", "lmstudio"},
+        {LMSTUDIO_V1, "lmstudio", "lmstudio-chat"},
+        {OLLAMA, "ollama", "ollama"},
+        {OLLAMA_033, "ollama", "ollama"},
+        {LLAMACPP, "llama.cpp", "llama.cpp"},
+        {OPENAI, "openai-compatible", "openai-chat"},
+        {SGLANG, "sglang", "openai-chat"},
+        /* The dialect is right; the server name ("mlx", not
+         * "openai-compatible" for a model list without owned_by) is the
+         * probe's detection work, asserted with it. */
+        {MLX, NULL, "openai-chat"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wire_case wc;
+        wire_case_init(&wc, cases[i].fixture, "auto");
+        int code = -1;
+        cJSON *j = wire_probe(&wc, "--no-cache-check", &code);
+        if (code != 0 ||
+            (cases[i].server && strcmp(wire_jstr(j, "server", NULL), cases[i].server) != 0) ||
+            strcmp(wire_jstr(j, "dialect", NULL), cases[i].dialect) != 0)
+            fail_msg("%s: probe said %s / %s (exit %d), expected %s / %s", cases[i].fixture,
+                     wire_jstr(j, "server", NULL), wire_jstr(j, "dialect", NULL), code,
+                     cases[i].server ? cases[i].server : "(any)", cases[i].dialect);
+        cJSON_Delete(j);
+        wire_case_free(&wc);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(vllm_cold_trials_should_journal_zero_cached_verified),
+        cmocka_unit_test(vllm_probe_should_say_it_reports_cached_tokens),
+        cmocka_unit_test(mlx_http10_keepalive_stream_should_measure_every_trial),
+        cmocka_unit_test(lmstudio_stream_without_usage_should_complete_every_trial),
+        cmocka_unit_test(ollama_ndjson_should_journal_prefill_in_ms_and_no_cold_cache_hit),
+        cmocka_unit_test(ollama_033_layout_should_read_the_same),
+        cmocka_unit_test(lmstudio_api_v1_chat_should_record_the_server_ttft),
+        cmocka_unit_test(llamacpp_timings_should_verify_cold_and_warm_from_cache_n),
+        cmocka_unit_test(openai_usage_null_and_obfuscation_should_not_disturb_the_counts),
+        cmocka_unit_test(sglang_null_prompt_tokens_details_should_mean_zero_cached),
+        cmocka_unit_test(anthropic_ping_should_not_be_the_first_token),
+        cmocka_unit_test(anthropic_cumulative_message_delta_usage_should_win),
+        cmocka_unit_test(probe_should_name_the_dialect_of_each_fixture_server),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
