@@ -203,26 +203,39 @@ static void export_usage(FILE *f)
                "  -o, --output FILE  write to FILE instead of stdout\n");
 }
 
+/* Loads every journal first, so a bad one leaves the output empty. */
 static int export_all(char **args, int n, FILE *out)
 {
-    size_t nc = sizeof export_columns / sizeof export_columns[0];
-    for (size_t c = 0; c < nc; c++)
-        put_str(out, export_columns[c], c + 1 == nc);
-    for (int i = 0; i < n; i++) {
-        char path[4096], err[KV_ERRLEN] = "";
+    journal_data **ds = calloc((size_t)n, sizeof *ds);
+    char(*paths)[4096] = calloc((size_t)n, sizeof *paths);
+    int code = KV_EXIT_OK;
+    if (!ds || !paths) {
+        free(ds);
+        free(paths);
+        fprintf(stderr, "kvproof export: out of memory\n");
+        return KV_EXIT_FAILURE;
+    }
+    for (int i = 0; code == KV_EXIT_OK && i < n; i++) {
+        char err[KV_ERRLEN] = "";
         struct stat sb;
         bool dir = stat(args[i], &sb) == 0 && S_ISDIR(sb.st_mode);
-        snprintf(path, sizeof path, dir ? "%s/journal.jsonl" : "%s", args[i]);
-        journal_data *d = NULL;
-        kv_status st = journal_load(path, &d, err);
+        snprintf(paths[i], sizeof paths[i], dir ? "%s/journal.jsonl" : "%s", args[i]);
+        kv_status st = journal_load(paths[i], &ds[i], err);
         if (st != KV_OK) {
             fprintf(stderr, "kvproof export: %s\n", err);
-            return kv_exit_code(st);
+            code = kv_exit_code(st);
         }
-        journal_rows(out, path, d);
-        journal_data_free(d);
     }
-    return KV_EXIT_OK;
+    size_t nc = sizeof export_columns / sizeof export_columns[0];
+    for (size_t c = 0; code == KV_EXIT_OK && c < nc; c++)
+        put_str(out, export_columns[c], c + 1 == nc);
+    for (int i = 0; code == KV_EXIT_OK && i < n; i++)
+        journal_rows(out, paths[i], ds[i]);
+    for (int i = 0; i < n; i++)
+        journal_data_free(ds[i]);
+    free(ds);
+    free(paths);
+    return code;
 }
 
 int cmd_export(int argc, char **argv)

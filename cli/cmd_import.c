@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/commands.h"
 #include "common/status.h"
@@ -38,6 +39,12 @@ static kv_status import_write(const journal_data *d, const char *out, char *err)
     char path[4096];
     if (snprintf(path, sizeof path, "%s/journal.jsonl", out) >= (int)sizeof path)
         return kv_fail(err, KV_ERR_USAGE, "--out %s: path too long", out);
+    struct stat sb;
+    if (stat(path, &sb) == 0 && sb.st_size > 0)
+        return kv_fail(err, KV_ERR_USAGE,
+                       "%s already exists: choose another --out directory (an import never "
+                       "overwrites a journal)",
+                       path);
     kv_status st = kv_mkdirs(out, err);
     journal *j = NULL;
     if (st == KV_OK)

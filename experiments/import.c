@@ -193,7 +193,8 @@ kv_status import_each(import_ctx *c, const char *text, size_t len, const char *p
 
 kv_status import_bad(char *err, const char *where, const char *field, const char *what)
 {
-    return kv_fail(err, KV_ERR_INPUT, "%s: $.%s: expected %s", where, field, what);
+    return kv_fail(err, KV_ERR_INPUT, "%s: $%s%s: expected %s", where, field[0] ? "." : "", field,
+                   what);
 }
 
 bool import_num(const cJSON *o, const char *key, double *out)

@@ -262,6 +262,10 @@ static void imported_benchmarks_should_give_the_slope_fit_gives(void **state)
         snprintf(cmd, sizeof cmd, "'%s' import %s '%s' --out '%s/run' > /dev/null", bin(),
                  cases[k].format, cases[k].file, dir);
         assert_int_equal(sh(cmd), 0);
+        /* A second import into the same directory never overwrites it. */
+        snprintf(cmd, sizeof cmd, "'%s' import %s '%s' --out '%s/run' > /dev/null 2>&1", bin(),
+                 cases[k].format, cases[k].file, dir);
+        assert_int_equal(sh(cmd), 2);
         snprintf(cmd, sizeof cmd, "'%s' analyze '%s/run' --quiet > /dev/null 2>&1", bin(), dir);
         int code = sh(cmd);
         /* The llama-bench import has no failed trial: the whole chain must
