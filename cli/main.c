@@ -21,6 +21,7 @@ static const command commands[] = {
     {"plan", cmd_plan, "expand a spec into its trial plan (cells, order, cost)"},
     {"analyze", cmd_analyze,
      "journals to results.json and report.pdf, no network; merges journals"},
+    {"compare", cmd_compare, "two runs cell by cell: improved, regressed or no change"},
     {"import", cmd_import, "llama-bench, vllm bench serve or AIPerf output as a journal"},
     {"export", cmd_export, "every journal field as CSV, one row per request turn"},
     {"report", cmd_report, "write the PDF report from a run directory or results.json"},
