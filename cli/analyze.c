@@ -37,6 +37,49 @@ kv_status cli_analyze_load(const char *const *paths, size_t n, journal_data **ou
     return st;
 }
 
+static void cells_print(FILE *f, const char *const *paths, const journal_merge_report *rep)
+{
+    if (rep->n_cells == 0)
+        return;
+    fprintf(f, "merged by cells: the analysis has the cells of %s; trials per journal:\n",
+            paths[0]);
+    for (size_t c = 0; c < rep->n_cells; c++) {
+        const journal_merge_cell *k = &rep->cells[c];
+        fprintf(f, "  %s s%ld q%ld n%ld %s:", k->target, k->sys, k->query, k->count,
+                spec_cache_mode_name(k->mode));
+        for (size_t p = 0; p < rep->n_parts; p++)
+            fprintf(f, "%s %zu from %s", p ? "," : "", k->trials[p], paths[p]);
+        fputc('\n', f);
+    }
+    for (size_t p = 1; p < rep->n_parts; p++)
+        if (rep->left_out[p])
+            fprintf(f, "  left out: %zu trial(s) of %s whose target or cell %s does not have\n",
+                    rep->left_out[p], paths[p], paths[0]);
+}
+
+kv_status cli_analyze_load_cells(const char *const *paths, size_t n, FILE *f, journal_data **out,
+                                 char *err)
+{
+    *out = NULL;
+    journal_data **parts = calloc(n ? n : 1, sizeof *parts);
+    if (!parts)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    kv_status st = KV_OK;
+    for (size_t i = 0; st == KV_OK && i < n; i++)
+        st = journal_load(paths[i], &parts[i], err);
+    journal_merge_report rep;
+    memset(&rep, 0, sizeof rep);
+    if (st == KV_OK)
+        st = journal_merge_cells(parts, paths, n, out, &rep, err);
+    if (st == KV_OK)
+        cells_print(f, paths, &rep);
+    journal_merge_report_free(&rep);
+    for (size_t i = 0; i < n; i++)
+        journal_data_free(parts[i]);
+    free(parts);
+    return st;
+}
+
 /* ---- outputs -------------------------------------------------------------- */
 
 static void note_error(cli_outputs *o, const char *what, const char *e)

@@ -34,6 +34,12 @@ typedef struct cli_outputs {
 kv_status cli_analyze_load(const char *const *paths, size_t n, journal_data **out,
                            char *err) KV_MUST_USE;
 
+/* As cli_analyze_load, and journals of different specs merge by cells
+ * (experiments/journal_merge.h journal_merge_cells): which cells came from
+ * which journal, and what was left out, is printed to f. */
+kv_status cli_analyze_load_cells(const char *const *paths, size_t n, FILE *f, journal_data **out,
+                                 char *err) KV_MUST_USE;
+
 /* Writes out_dir/results.json from d (source: the journal path(s) it
  * records) and out_dir/report.pdf from it; out_dir is created. partial:
  * the run was interrupted (also inferred from the counts). Fills o; returns

@@ -19,7 +19,7 @@
 
 static void analyze_usage(FILE *f)
 {
-    fprintf(f, "usage: kvproof analyze JOURNAL... [--out DIR] [--quiet]\n\n"
+    fprintf(f, "usage: kvproof analyze JOURNAL... [--out DIR] [--merge-cells] [--quiet]\n\n"
                "Computes results.json and report.pdf from one or more journals, with no\n"
                "network and no spec file: the journal header carries the spec and seed.\n"
                "JOURNAL is a journal file or a run directory (its journal.jsonl). The\n"
@@ -27,12 +27,17 @@ static void analyze_usage(FILE *f)
                "Several journals of one spec merge into one analysis: a trial is\n"
                "identified by its client host and trial id, so journals measured from\n"
                "different client hosts combine, and the same journal given twice is\n"
-               "refused with the repeated ids. Journals of different specs are refused.\n"
+               "refused with the repeated ids. Journals of different specs are refused,\n"
+               "unless --merge-cells: then the first journal's spec and cells are the\n"
+               "analysis, the others add the trials of the cells it has too, and stdout\n"
+               "lists which cells came from which journal and what was left out.\n"
                "An incomplete journal is analysed as it is (results.json says partial);\n"
                "the trials it lacks are named on stderr.\n\n"
                "options:\n"
                "  --out DIR   where results.json and report.pdf go (created if missing);\n"
                "              default: the directory of the journal (one journal only)\n"
+               "  --merge-cells  merge journals of different specs where their cells\n"
+               "              coincide (target, system prompt, query, turns, mode)\n"
                "  --quiet     no notes on stderr, no verdict lines\n\n"
                "exit codes: 0 written, 1 results or report failed, 2 usage, 3 bad journal\n"
                "(or journals that do not merge).\n");
@@ -69,18 +74,23 @@ static kv_status source_of(char **paths, size_t n, kv_buf *b, char *err)
     return KV_OK;
 }
 
-static int analyze_main(char **paths, size_t n, const char *out, bool quiet)
+static int analyze_main(char **paths, size_t n, const char *out, bool cells, bool quiet)
 {
     char err[KV_ERRLEN] = "";
     journal_data *d = NULL;
     kv_buf source = {0};
     cli_outputs outs;
     memset(&outs, 0, sizeof outs);
-    kv_status st = cli_analyze_load((const char *const *)paths, n, &d, err);
+    const char *const *cp = (const char *const *)paths;
+    kv_status st =
+        cells ? cli_analyze_load_cells(cp, n, stdout, &d, err) : cli_analyze_load(cp, n, &d, err);
     if (st == KV_OK)
         st = source_of(paths, n, &source, err);
     if (st != KV_OK) {
         fprintf(stderr, "kvproof analyze: %s\n", err);
+        if (!cells && strstr(err, "different specs"))
+            fprintf(stderr, "kvproof analyze: --merge-cells merges them where their cells "
+                            "coincide\n");
         goto out;
     }
     if (!quiet && n > 1)
@@ -107,6 +117,7 @@ int cmd_analyze(int argc, char **argv)
 {
     static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
                                          {"quiet", no_argument, NULL, 'q'},
+                                         {"merge-cells", no_argument, NULL, 'm'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     if (cmd_wants_help(argc, argv)) {
@@ -114,7 +125,7 @@ int cmd_analyze(int argc, char **argv)
         return KV_EXIT_OK;
     }
     const char *out = NULL;
-    bool quiet = false;
+    bool quiet = false, cells = false;
     optind = 1;
     opterr = 0;
     int ch;
@@ -123,6 +134,8 @@ int cmd_analyze(int argc, char **argv)
             out = optarg;
         } else if (ch == 'q') {
             quiet = true;
+        } else if (ch == 'm') {
+            cells = true;
         } else {
             fprintf(stderr, "kvproof analyze: unknown or incomplete option '%s' (see --help)\n",
                     argv[optind - 1]);
@@ -158,7 +171,7 @@ int cmd_analyze(int argc, char **argv)
         out = dir;
     }
     if (code == KV_EXIT_OK)
-        code = analyze_main(paths, n, out, quiet);
+        code = analyze_main(paths, n, out, cells, quiet);
     free(bufs);
     return code;
 }

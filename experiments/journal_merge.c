@@ -1,8 +1,9 @@
 /* journal_merge.c - several journals of one spec as one (journal_merge.h).
  *
  * Divided into: the checks (one spec, no trial twice from one host), the
- * client hosts of the merged header, and the move of the trials into one
- * array in run order.
+ * client hosts of the merged header, the move of the trials into one array
+ * in run order, the merge, and the merge by cells (journals of different
+ * specs: the other parts filtered to the first part's cells).
  */
 #include "experiments/journal_merge.h"
 
@@ -195,19 +196,12 @@ static void parts_free(journal_data **parts, size_t n)
     }
 }
 
-kv_status journal_merge(journal_data **parts, const char *const *names, size_t n,
-                        journal_data **out, char *err)
+/* The merge once the parts are known to fit together. */
+static kv_status merge_checked(journal_data **parts, const char *const *names, size_t n,
+                               bool same_spec, journal_data **out, char *err)
 {
-    *out = NULL;
-    if (n == 0)
-        return kv_fail(err, KV_ERR_USAGE, "journal_merge: no journal");
-    if (n == 1) {
-        *out = parts[0];
-        parts[0] = NULL;
-        return KV_OK;
-    }
     journal_data *d = NULL;
-    kv_status st = check_specs(parts, names, n, err);
+    kv_status st = same_spec ? check_specs(parts, names, n, err) : KV_OK;
     if (st == KV_OK)
         st = check_duplicates(parts, names, n, err);
     if (st != KV_OK)
@@ -231,4 +225,133 @@ out:
     else
         *out = d;
     return st;
+}
+
+kv_status journal_merge(journal_data **parts, const char *const *names, size_t n,
+                        journal_data **out, char *err)
+{
+    *out = NULL;
+    if (n == 0)
+        return kv_fail(err, KV_ERR_USAGE, "journal_merge: no journal");
+    if (n == 1) {
+        *out = parts[0];
+        parts[0] = NULL;
+        return KV_OK;
+    }
+    return merge_checked(parts, names, n, true, out, err);
+}
+
+/* ---- merge by cells ---------------------------------------------------------- */
+
+static const char *trial_target(const journal_data *d, const trial_record *t)
+{
+    return t->target < d->header.n_targets && d->header.targets[t->target].name
+               ? d->header.targets[t->target].name
+               : t->target_name;
+}
+
+static bool cell_is(const journal_merge_cell *c, const char *target, const trial_record *t)
+{
+    return strcmp(c->target, target) == 0 && c->sys == t->system_prompt_tokens &&
+           c->query == t->query_tokens && c->count == t->query_count && c->mode == t->mode;
+}
+
+/* The first part's cells; base_cell[k] is the cell index its trials use. */
+static kv_status report_cells(const journal_data *d0, journal_merge_report *rep, size_t *base_cell,
+                              char *err)
+{
+    for (size_t i = 0; i < d0->n_trials; i++) {
+        const trial_record *t = &d0->trials[i];
+        const char *name = trial_target(d0, t);
+        size_t k = 0;
+        while (k < rep->n_cells && !cell_is(&rep->cells[k], name, t))
+            k++;
+        if (k == rep->n_cells) {
+            journal_merge_cell *c = &rep->cells[rep->n_cells++];
+            snprintf(c->target, sizeof c->target, "%s", name);
+            c->sys = t->system_prompt_tokens;
+            c->query = t->query_tokens;
+            c->count = t->query_count;
+            c->mode = t->mode;
+            c->trials = calloc(rep->n_parts, sizeof *c->trials);
+            if (!c->trials)
+                return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+            base_cell[k] = t->cell;
+        }
+        rep->cells[k].trials[0]++;
+    }
+    return KV_OK;
+}
+
+/* Keeps the trials of part p whose cell the first part has, renumbered to
+ * the first part's target and cell indexes; counts the rest. */
+static void filter_part(const journal_data *d0, journal_data *d, size_t p,
+                        journal_merge_report *rep, const size_t *base_cell)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < d->n_trials; i++) {
+        trial_record *t = &d->trials[i];
+        const char *name = trial_target(d, t);
+        size_t k = 0, tg = 0;
+        while (k < rep->n_cells && !cell_is(&rep->cells[k], name, t))
+            k++;
+        while (tg < d0->header.n_targets &&
+               !(d0->header.targets[tg].name && strcmp(d0->header.targets[tg].name, name) == 0))
+            tg++;
+        if (k == rep->n_cells || tg == d0->header.n_targets) {
+            rep->left_out[p]++;
+            trial_record_clear(t);
+            continue;
+        }
+        rep->cells[k].trials[p]++;
+        t->target = tg;
+        t->cell = base_cell[k];
+        d->trials[kept++] = *t;
+    }
+    d->n_trials = kept;
+}
+
+kv_status journal_merge_cells(journal_data **parts, const char *const *names, size_t n,
+                              journal_data **out, journal_merge_report *rep, char *err)
+{
+    *out = NULL;
+    memset(rep, 0, sizeof *rep);
+    if (n == 0)
+        return kv_fail(err, KV_ERR_USAGE, "journal_merge: no journal");
+    rep->n_parts = n;
+    bool one_spec = true;
+    for (size_t p = 1; p < n; p++)
+        one_spec = one_spec && parts[p]->header.spec_hash == parts[0]->header.spec_hash;
+    if (one_spec)
+        return journal_merge(parts, names, n, out, err);
+    rep->cells = calloc(parts[0]->n_trials ? parts[0]->n_trials : 1, sizeof *rep->cells);
+    rep->left_out = calloc(n, sizeof *rep->left_out);
+    size_t *base_cell = calloc(parts[0]->n_trials ? parts[0]->n_trials : 1, sizeof *base_cell);
+    kv_status st = rep->cells && rep->left_out && base_cell
+                       ? report_cells(parts[0], rep, base_cell, err)
+                       : kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    for (size_t p = 1; st == KV_OK && p < n; p++)
+        filter_part(parts[0], parts[p], p, rep, base_cell);
+    free(base_cell);
+    if (st != KV_OK) {
+        parts_free(parts, n);
+        return st;
+    }
+    if (n == 1) {
+        *out = parts[0];
+        parts[0] = NULL;
+        return KV_OK;
+    }
+    return merge_checked(parts, names, n, false, out, err);
+}
+
+void journal_merge_report_free(journal_merge_report *rep)
+{
+    if (!rep)
+        return;
+    for (size_t i = 0; rep->cells && i < rep->n_cells; i++)
+        free(rep->cells[i].trials);
+    free(rep->cells);
+    free(rep->left_out);
+    memset(rep, 0, sizeof *rep);
 }

@@ -31,4 +31,30 @@
 kv_status journal_merge(journal_data **parts, const char *const *names, size_t n,
                         journal_data **out, char *err) KV_MUST_USE;
 
+/* Where each cell of a merge by cells came from. */
+typedef struct journal_merge_cell {
+    char target[128];
+    long sys, query, count; /* system prompt, query, turns */
+    spec_cache_mode mode;
+    size_t *trials; /* per part: trials of this cell merged from it */
+} journal_merge_cell;
+
+typedef struct journal_merge_report {
+    size_t n_parts;
+    journal_merge_cell *cells; /* the first part's cells, in first-seen order */
+    size_t n_cells;
+    size_t *left_out; /* per part: trials whose target or cell the first part lacks */
+} journal_merge_report;
+
+/* As journal_merge, and also journals of different specs: the first
+ * part's spec, targets and cells are the analysis; every other part
+ * contributes the trials of the cells the first has too (same target
+ * name, system prompt, query, turns and mode; target and cell indexes
+ * renumbered to the first's) and the rest are left out; rep says which
+ * cells came from where (journal_merge_report_free releases it). Journals
+ * of one spec merge as journal_merge does (rep then lists no cells). */
+kv_status journal_merge_cells(journal_data **parts, const char *const *names, size_t n,
+                              journal_data **out, journal_merge_report *rep, char *err) KV_MUST_USE;
+void journal_merge_report_free(journal_merge_report *rep);
+
 #endif

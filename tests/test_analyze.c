@@ -3,8 +3,9 @@
  * results.json the run wrote, merges two half-journals from two client
  * hosts into the full plan's results, refuses the same journal twice and
  * journals of different specs, analyses an incomplete journal and names
- * what it lacks; and journal_merge renumbers run positions that repeat
- * across hosts. */
+ * what it lacks; merges journals of different specs by cells when asked
+ * (saying which cells came from where, leaving out cells the first lacks);
+ * and journal_merge renumbers run positions that repeat across hosts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -116,6 +117,15 @@ static void write_part(const char *src, const char *dst, const char *host, const
     }
     fclose(out);
     free(text);
+}
+
+/* Trials of part p in a merge report. */
+static size_t parts_total(journal_merge_report rep, size_t p)
+{
+    size_t n = 0;
+    for (size_t c = 0; c < rep.n_cells; c++)
+        n += rep.cells[c].trials[p];
+    return n;
 }
 
 static int setup(void **state)
@@ -236,6 +246,67 @@ static void analyze_should_refuse_journals_of_different_specs(void **state)
     free(text);
 }
 
+static void analyze_should_merge_journals_of_different_specs_by_cells_when_asked(void **state)
+{
+    fixture *f = *state;
+    char a[192], b[192], args[768], res[256], run_res[256];
+    snprintf(a, sizeof a, "%s/cells-a.jsonl", f->dir);
+    snprintf(b, sizeof b, "%s/cells-b.jsonl", f->dir);
+    write_part(f->journal, a, "host-a", NULL, 2, 0);
+    write_part(f->journal, b, "host-b", "00000000000000ff", 2, 1);
+    snprintf(args, sizeof args, "analyze '%s' '%s' --out '%s/cells' --merge-cells", a, b, f->dir);
+    char *text = NULL;
+    int code = kvproof(f, args, &text);
+    if (code != 0)
+        fail_msg("analyze exit %d:\n%s", code, text);
+    assert_non_null(strstr(text, "merged by cells: the analysis has the cells of"));
+    assert_non_null(strstr(text, "reference s18490 q25 n1 cold: "));
+    assert_non_null(strstr(text, "cells-b.jsonl"));
+    free(text);
+    /* The halves' cells coincide except where one half has none of a
+     * cell's trials: then the cell is the first half's only if it has it. */
+    snprintf(res, sizeof res, "%s/cells/results.json", f->dir);
+    snprintf(run_res, sizeof run_res, "%s/results.json", f->run);
+    cJSON *r = load_json(res), *full = load_json(run_res);
+    const cJSON *got = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(r, "counts"), "completed");
+    const cJSON *want = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(full, "counts"), "completed");
+    assert_true(got->valuedouble <= want->valuedouble);
+    assert_true(got->valuedouble >= want->valuedouble - 10);
+    cJSON_Delete(r);
+    cJSON_Delete(full);
+}
+
+static void merge_by_cells_should_leave_out_cells_the_first_journal_lacks(void **state)
+{
+    fixture *f = *state;
+    char a[192], b[192], err[KV_ERRLEN] = "";
+    snprintf(a, sizeof a, "%s/lack-a.jsonl", f->dir);
+    snprintf(b, sizeof b, "%s/lack-b.jsonl", f->dir);
+    write_part(f->journal, a, "host-a", NULL, 1, 0);
+    write_part(f->journal, b, "host-b", "00000000000000ff", 1, 0);
+    journal_data *parts[2] = {NULL, NULL};
+    assert_int_equal(journal_load(a, &parts[0], err), KV_OK);
+    assert_int_equal(journal_load(b, &parts[1], err), KV_OK);
+    size_t n_b = parts[1]->n_trials;
+    for (size_t i = 0; i < 3; i++)
+        parts[1]->trials[i].system_prompt_tokens = 777; /* a cell the first lacks */
+    const char *names[2] = {a, b};
+    journal_data *m = NULL;
+    journal_merge_report rep;
+    if (journal_merge_cells(parts, names, 2, &m, &rep, err) != KV_OK)
+        fail_msg("%s", err);
+    assert_int_equal(rep.left_out[1], 3);
+    assert_int_equal(m->n_trials, parts_total(rep, 0) + n_b - 3);
+    size_t from_b = 0;
+    for (size_t c = 0; c < rep.n_cells; c++)
+        from_b += rep.cells[c].trials[1];
+    assert_int_equal(from_b, n_b - 3);
+    journal_merge_report_free(&rep);
+    journal_data_free(m);
+}
+
 static void analyze_should_analyse_an_incomplete_journal_and_name_what_is_missing(void **state)
 {
     fixture *f = *state;
@@ -296,6 +367,8 @@ int main(void)
         cmocka_unit_test(analyze_should_merge_two_half_journals_from_two_client_hosts),
         cmocka_unit_test(analyze_should_refuse_the_same_journal_given_twice_naming_the_ids),
         cmocka_unit_test(analyze_should_refuse_journals_of_different_specs),
+        cmocka_unit_test(analyze_should_merge_journals_of_different_specs_by_cells_when_asked),
+        cmocka_unit_test(merge_by_cells_should_leave_out_cells_the_first_journal_lacks),
         cmocka_unit_test(analyze_should_analyse_an_incomplete_journal_and_name_what_is_missing),
         cmocka_unit_test(merge_should_renumber_run_positions_that_repeat_across_hosts),
     };
