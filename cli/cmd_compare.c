@@ -24,10 +24,11 @@ static void compare_usage(FILE *f)
     fprintf(f, "usage: kvproof compare A B [--out DIR] [--threshold F]\n\n"
                "Compares run B with run A (run directories or journals; no network): for\n"
                "every target and cell they share, the ratio B/A of mean time to first\n"
-               "token, and per target the ratio of the cold prefill slopes (ms/token),\n"
-               "each with its 95%% interval and a verdict: regressed when the whole\n"
-               "interval lies above 1 + F, improved when below 1 - F, else no change\n"
-               "(criterion.rs's rule). Lower is better for both.\n\n"
+               "token, per target the ratio of the cold prefill slopes (ms/token), the\n"
+               "ratio of the warm-vs-cold speedups and of mean session totals; each with\n"
+               "its 95%% interval and a verdict: a change only when the whole interval\n"
+               "lies beyond 1 +- F (criterion.rs's rule), regressed in the worse\n"
+               "direction (longer times, smaller speedups), else no change.\n\n"
                "options:\n"
                "  --out DIR        also write DIR/compare.json (docs/compare.md)\n"
                "  --threshold F    the noise threshold, a fraction (default 0.05)\n\n"
@@ -39,6 +40,11 @@ static void row_print(FILE *f, const change_row *c)
     char cell[128], ratio[96];
     if (c->kind == CHANGE_COLD_SLOPE)
         snprintf(cell, sizeof cell, "cold prefill slope (ms/token)");
+    else if (c->kind == CHANGE_SPEEDUP)
+        snprintf(cell, sizeof cell, "speedup s%ld q%ld", c->sys, c->query);
+    else if (c->kind == CHANGE_SESSION_TOTAL)
+        snprintf(cell, sizeof cell, "session total s%ld q%ld n%ld %s", c->sys, c->query, c->count,
+                 spec_cache_mode_name((spec_cache_mode)c->mode));
     else
         snprintf(cell, sizeof cell, "s%ld q%ld n%ld t%ld %s", c->sys, c->query, c->count, c->turn,
                  spec_cache_mode_name((spec_cache_mode)c->mode));

@@ -1,7 +1,8 @@
 /* change.c - what changed between two runs (change.h).
  *
  * Divided into: the usable values of a cell, the per-cell TTFT rows, the
- * cold slope rows, and compare.json.
+ * cold slope rows, the speedup rows (from pairs of cell rows), the session
+ * total rows, and compare.json.
  */
 #include "stats/change.h"
 
@@ -74,6 +75,16 @@ static double mean_of(const double *v, size_t n)
     return n ? s / (double)n : NAN;
 }
 
+static double sd_of(const double *v, size_t n)
+{
+    if (n < 2)
+        return NAN;
+    double m = mean_of(v, n), s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (v[i] - m) * (v[i] - m);
+    return sqrt(s / (double)(n - 1));
+}
+
 static kv_status rows_push(change_result *r, const change_row *row, size_t *cap, char *err)
 {
     if (r->n == *cap) {
@@ -99,6 +110,8 @@ static void cell_ratio(change_row *row, const double *va, const double *vb, doub
     kv_status st;
     row->a = mean_of(va, row->n_a);
     row->b = mean_of(vb, row->n_b);
+    row->sd_a = sd_of(va, row->n_a);
+    row->sd_b = sd_of(vb, row->n_b);
     if (row->n_a >= CHANGE_BOOT_MIN && row->n_b >= CHANGE_BOOT_MIN) {
         st = compare_ratio_of_means(vb, row->n_b, va, row->n_a, CHANGE_RESAMPLES, seed, level, &e,
                                     e2);
@@ -217,6 +230,115 @@ static kv_status slope_row(const journal_data *a, const journal_data *b, const c
     return rows_push(r, &row, cap, err);
 }
 
+/* ---- speedup rows ------------------------------------------------------------ */
+
+/* Squared relative standard error of a mean, s^2 / (n m^2). */
+static double rel_var(double m, double sd, size_t n)
+{
+    return n >= 2 && m > 0 ? sd * sd / ((double)n * m * m) : NAN;
+}
+
+/* The speedup row of a cold cell row and its warm partner. */
+static change_row speedup_of(const change_row *c, const change_row *w, double level,
+                             double threshold)
+{
+    change_row row = *c;
+    row.kind = CHANGE_SPEEDUP;
+    row.turn = -1;
+    row.mode = -1;
+    row.n_a = c->n_a + w->n_a;
+    row.n_b = c->n_b + w->n_b;
+    row.a = c->a / w->a;
+    row.b = c->b / w->b;
+    double v = rel_var(c->a, c->sd_a, c->n_a) + rel_var(w->a, w->sd_a, w->n_a) +
+               rel_var(c->b, c->sd_b, c->n_b) + rel_var(w->b, w->sd_b, w->n_b);
+    double z = gsl_cdf_ugaussian_Pinv(0.5 + level / 2);
+    row.ratio = row.b / row.a;
+    row.lo = isfinite(v) ? row.ratio * exp(-z * sqrt(v)) : NAN;
+    row.hi = isfinite(v) ? row.ratio * exp(z * sqrt(v)) : NAN;
+    snprintf(row.method, sizeof row.method,
+             "ratio of speedups (mean cold / mean warm) B/A, delta method on the log ratio "
+             "(normal)");
+    /* Higher is better: the interval of A/B is that of a time ratio (a
+     * speedup falling by 1/1.3 is a time rising by 1.3). */
+    row.verdict = change_verdict(1 / row.hi, 1 / row.lo, threshold);
+    return row;
+}
+
+/* One speedup row per single-query cold cell row with a warm partner. */
+static kv_status speedup_rows(change_result *r, size_t n_cells, size_t *cap, char *err)
+{
+    kv_status st = KV_OK;
+    for (size_t i = 0; st == KV_OK && i < n_cells; i++) {
+        const change_row *c = &r->rows[i];
+        if (c->kind != CHANGE_CELL_TTFT || c->mode != SPEC_COLD || c->count != 1)
+            continue;
+        for (size_t j = 0; st == KV_OK && j < n_cells; j++) {
+            const change_row *w = &r->rows[j];
+            if (w->kind == CHANGE_CELL_TTFT && w->mode == SPEC_WARM && w->count == 1 &&
+                w->sys == c->sys && w->query == c->query && w->turn == c->turn &&
+                strcmp(w->target, c->target) == 0) {
+                change_row row = speedup_of(c, w, r->level, r->threshold);
+                st = rows_push(r, &row, cap, err);
+                c = &r->rows[i]; /* rows_push may move the rows */
+            }
+        }
+    }
+    return st;
+}
+
+/* ---- session total rows ---------------------------------------------------------- */
+
+/* The summed TTFTs of every complete session of cell k in d. */
+static double *session_totals(const journal_data *d, const change_row *k, size_t *n)
+{
+    double *v = malloc((d->n_trials ? d->n_trials : 1) * sizeof *v);
+    *n = 0;
+    for (size_t i = 0; v && i < d->n_trials; i++) {
+        const trial_record *t = &d->trials[i];
+        if (strcmp(target_name(d, t), k->target) != 0 || t->system_prompt_tokens != k->sys ||
+            t->query_tokens != k->query || t->query_count != k->count || (int)t->mode != k->mode ||
+            t->n_turns != (size_t)t->query_count)
+            continue;
+        double sum = 0;
+        bool all = true;
+        for (size_t j = 0; j < t->n_turns; j++) {
+            all = all && usable(t, &t->turns[j]);
+            sum += t->turns[j].ttft_ms;
+        }
+        if (all)
+            v[(*n)++] = sum;
+    }
+    return v;
+}
+
+/* One row per session cell (count > 1) of the turn-1 cell rows. */
+static kv_status session_rows(const journal_data *a, const journal_data *b, change_result *r,
+                              size_t n_cells, uint64_t seed, size_t *cap, char *err)
+{
+    kv_status st = KV_OK;
+    for (size_t i = 0; st == KV_OK && i < n_cells; i++) {
+        if (r->rows[i].kind != CHANGE_CELL_TTFT || r->rows[i].count < 2 || r->rows[i].turn != 1)
+            continue;
+        change_row k = r->rows[i];
+        k.kind = CHANGE_SESSION_TOTAL;
+        k.turn = -1;
+        double *va = session_totals(a, &k, &k.n_a), *vb = session_totals(b, &k, &k.n_b);
+        if (!va || !vb)
+            st = kv_fail(err, KV_ERR_NOMEM, "out of memory");
+        else if (k.n_a > 0 && k.n_b > 0) {
+            cell_ratio(&k, va, vb, r->level, seed + r->n);
+            snprintf(k.method + strlen(k.method), sizeof k.method - strlen(k.method),
+                     " (session totals)");
+            k.verdict = change_verdict(k.lo, k.hi, r->threshold);
+            st = rows_push(r, &k, cap, err);
+        }
+        free(va);
+        free(vb);
+    }
+    return st;
+}
+
 static int row_order(const void *x, const void *y)
 {
     const change_row *p = x, *q = y;
@@ -238,6 +360,11 @@ kv_status change_compute(const journal_data *a, const journal_data *b, double th
     kv_status st = cell_rows(a, b, out, seed, &cap, err);
     if (st == KV_OK)
         qsort(out->rows, out->n, sizeof *out->rows, row_order);
+    size_t n_cells = out->n;
+    if (st == KV_OK)
+        st = speedup_rows(out, n_cells, &cap, err);
+    if (st == KV_OK)
+        st = session_rows(a, b, out, n_cells, seed, &cap, err);
     for (size_t t = 0; st == KV_OK && t < a->header.n_targets; t++) {
         const char *name = a->header.targets[t].name;
         bool in_b = false;
@@ -268,10 +395,12 @@ static void row_write(jsonw *w, const change_row *c)
 {
     jsonw_begin_obj(w);
     jsonw_key(w, "what");
-    jsonw_str(w, c->kind == CHANGE_CELL_TTFT ? "mean_ttft_ms" : "cold_prefill_ms_per_token");
+    static const char *const what[] = {"mean_ttft_ms", "cold_prefill_ms_per_token", "speedup",
+                                       "session_total_ms"};
+    jsonw_str(w, what[c->kind]);
     jsonw_key(w, "target");
     jsonw_str(w, c->target);
-    if (c->kind == CHANGE_CELL_TTFT) {
+    if (c->kind != CHANGE_COLD_SLOPE) {
         jsonw_key(w, "cell");
         jsonw_begin_obj(w);
         jsonw_key(w, "system_prompt_tokens");
@@ -281,9 +410,12 @@ static void row_write(jsonw *w, const change_row *c)
         jsonw_key(w, "query_count");
         jsonw_int(w, c->count);
         jsonw_key(w, "turn");
-        jsonw_int(w, c->turn);
+        if (c->turn >= 0)
+            jsonw_int(w, c->turn);
+        else
+            jsonw_null(w);
         jsonw_key(w, "cache_mode");
-        jsonw_str(w, spec_cache_mode_name((spec_cache_mode)c->mode));
+        jsonw_str(w, c->mode >= 0 ? spec_cache_mode_name((spec_cache_mode)c->mode) : NULL);
         jsonw_end_obj(w);
     }
     jsonw_key(w, "n_a");

@@ -27,16 +27,20 @@
 
 typedef enum change_kind {
     CHANGE_CELL_TTFT = 0, /* mean time to first token of one cell, ms */
-    CHANGE_COLD_SLOPE     /* slope b of a linear fit of cold TTFT on prompt tokens, ms/token */
+    CHANGE_COLD_SLOPE,    /* slope b of a linear fit of cold TTFT on prompt tokens, ms/token */
+    CHANGE_SPEEDUP,       /* mean cold / mean warm TTFT of a single-query cell (higher is better) */
+    CHANGE_SESSION_TOTAL  /* mean of a session's summed TTFTs (count > 1), ms */
 } change_kind;
 
 typedef struct change_row {
     change_kind kind;
     char target[128];
-    long sys, query, count, turn; /* the cell (CHANGE_CELL_TTFT); -1 for a slope row */
-    int mode;                     /* spec_cache_mode of the cell; -1 for a slope row */
-    size_t n_a, n_b;              /* values (requests) used from A and B */
+    long sys, query, count, turn; /* the cell; -1 where a row has none (slope; turn of
+                                     speedup and session rows) */
+    int mode;                     /* spec_cache_mode of the cell; -1 for slope and speedup */
+    size_t n_a, n_b;              /* values (requests, or sessions) used from A and B */
     double a, b;                  /* the estimate in A and in B */
+    double sd_a, sd_b;            /* standard deviations of the values (cell rows) */
     double ratio, lo, hi;         /* B / A and its interval; NAN when not computable */
     const char *verdict;          /* "improved", "regressed", "no change", "not computable" */
     char method[160];             /* how the interval was computed, or why it was not */
@@ -56,7 +60,8 @@ kv_status change_compute(const journal_data *a, const journal_data *b, double th
                          double level, uint64_t seed, change_result *out, char *err) KV_MUST_USE;
 void change_free(change_result *r);
 
-/* The verdict of an interval by the rule above. */
+/* The verdict of an interval of a quantity where lower is better (times),
+ * by the rule above. */
 const char *change_verdict(double lo, double hi, double threshold);
 
 /* compare.json (docs/compare.md): sources a_name, b_name, threshold,

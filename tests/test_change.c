@@ -2,7 +2,9 @@
  * on journals written by the journal writer from a known cost (20 ms +
  * 0.1 ms per prompt token, +-3% deterministic jitter): criterion.rs's
  * verdict rule; the same run with every time 30% longer reports the cold
- * slope and every cell regressed, every interval containing 1.3; a copy
+ * slope and every cell regressed, every interval containing 1.3, the
+ * speedup unchanged; warm requests alone 30% slower make the speedup
+ * regressed; a copy
  * with +-2% jitter reports no change; compare.json holds the rows. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -59,10 +61,10 @@ static void make_header(journal_header *h, size_t planned)
 }
 
 /* Writes a run: cold cells at four system prompts and a warm one, REPS
- * repetitions; ttft = factor * (20 + 0.1 * tokens) * (1 + jitter), the
+ * repetitions; ttft = factor (warm_factor for warm) * (20 + 0.1 * tokens) * (1 + jitter), the
  * jitter cycling through -3%, 0, +3% by repetition (shifted by phase,
  * scaled by amp). */
-static void write_run(const char *path, double factor, double amp, int phase)
+static void write_run(const char *path, double factor, double warm_factor, double amp, int phase)
 {
     static const long sys[N_SYS] = {0, 1024, 4096, 8192};
     journal_header h;
@@ -101,7 +103,7 @@ static void write_run(const char *path, double factor, double amp, int phase)
             q->cache_state = TRIAL_CACHE_VERIFIED;
             double jitter = amp * (double)((r + phase) % 3 - 1);
             double tokens = warm ? 25 : (double)q->prompt_tokens;
-            q->ttft_ms = factor * (20 + 0.1 * tokens) * (1 + jitter);
+            q->ttft_ms = (warm ? warm_factor : factor) * (20 + 0.1 * tokens) * (1 + jitter);
             q->ttfb_ms = q->first_content_ms = q->last_token_ms = q->total_ms = NAN;
             q->gap_median_ms = q->gap_p99_ms = q->server_prefill_ms = NAN;
             q->server_overhead_us = NAN;
@@ -119,7 +121,7 @@ static int setup(void **state)
     snprintf(f->dir, sizeof f->dir, "/tmp/kvproof-change-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->journal, sizeof f->journal, "%s/a.jsonl", f->dir);
-    write_run(f->journal, 1.0, 0.03, 0);
+    write_run(f->journal, 1.0, 1.0, 0.03, 0);
     *state = f;
     return 0;
 }
@@ -158,13 +160,19 @@ static void compare_should_report_30_percent_slower_prefill_as_regressed(void **
     fixture *f = *state;
     char slow[160], err[KV_ERRLEN] = "";
     snprintf(slow, sizeof slow, "%s/slow.jsonl", f->dir);
-    write_run(slow, 1.3, 0.03, 0);
+    write_run(slow, 1.3, 1.3, 0.03, 0);
     journal_data *a = load(f->journal), *b = load(slow);
     change_result r;
     assert_int_equal(change_compute(a, b, 0.05, 0.95, 1, &r, err), KV_OK);
     size_t slopes = 0, regressed = 0;
     for (size_t i = 0; i < r.n; i++) {
         const change_row *c = &r.rows[i];
+        if (c->kind == CHANGE_SPEEDUP) {
+            /* Cold and warm both 30% slower: the speedup is the same. */
+            assert_true(fabs(c->ratio - 1) < 1e-9);
+            assert_string_equal(c->verdict, "no change");
+            continue;
+        }
         assert_true(fabs(c->ratio - 1.3) < 1e-9);
         assert_true(c->lo <= 1.3 && 1.3 <= c->hi);
         assert_string_equal(c->verdict, "regressed");
@@ -178,12 +186,37 @@ static void compare_should_report_30_percent_slower_prefill_as_regressed(void **
     journal_data_free(b);
 }
 
+static void compare_should_report_a_smaller_speedup_as_regressed(void **state)
+{
+    fixture *f = *state;
+    char warm[160], err[KV_ERRLEN] = "";
+    snprintf(warm, sizeof warm, "%s/warm.jsonl", f->dir);
+    write_run(warm, 1.0, 1.3, 0.03, 0); /* only warm requests slower */
+    journal_data *a = load(f->journal), *b = load(warm);
+    change_result r;
+    assert_int_equal(change_compute(a, b, 0.05, 0.95, 1, &r, err), KV_OK);
+    size_t speedups = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        const change_row *c = &r.rows[i];
+        if (c->kind != CHANGE_SPEEDUP)
+            continue;
+        speedups++;
+        assert_true(fabs(c->ratio - 1 / 1.3) < 1e-9);
+        assert_true(c->lo <= 1 / 1.3 && 1 / 1.3 <= c->hi);
+        assert_string_equal(c->verdict, "regressed");
+    }
+    assert_int_equal(speedups, 1);
+    change_free(&r);
+    journal_data_free(a);
+    journal_data_free(b);
+}
+
 static void compare_should_report_jitter_within_the_threshold_as_no_change(void **state)
 {
     fixture *f = *state;
     char same[160], out[160], cmd[1024];
     snprintf(same, sizeof same, "%s/same.jsonl", f->dir);
-    write_run(same, 1.0, 0.02, 1);
+    write_run(same, 1.0, 1.0, 0.02, 1);
     snprintf(out, sizeof out, "%s/cmp", f->dir);
     snprintf(cmd, sizeof cmd, "'%s' compare '%s' '%s' --out '%s' > '%s/table.txt'", bin(),
              f->journal, same, out, f->dir);
@@ -208,6 +241,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(verdict_should_need_the_whole_interval_outside_the_threshold),
         cmocka_unit_test(compare_should_report_30_percent_slower_prefill_as_regressed),
+        cmocka_unit_test(compare_should_report_a_smaller_speedup_as_regressed),
         cmocka_unit_test(compare_should_report_jitter_within_the_threshold_as_no_change),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
