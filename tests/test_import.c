@@ -274,6 +274,12 @@ static void imported_benchmarks_should_give_the_slope_fit_gives(void **state)
         if (k == 0)
             assert_int_equal(code, 0);
         snprintf(res, sizeof res, "%s/run/results.json", dir);
+        cJSON *rj = load_json(res);
+        const cJSON *im = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(rj, "source"), "imported");
+        assert_string_equal(cJSON_GetObjectItemCaseSensitive(im, "format")->valuestring,
+                            cases[k].format);
+        cJSON_Delete(rj);
         double a = results_slope(res);
         snprintf(res, sizeof res, "%s/run", dir);
         double b = fit_slope(res);
