@@ -259,8 +259,9 @@ int cmd_demo(int argc, char **argv)
     ro.backoff_base_s = 0.05;
     ro.backoff_cap_s = 0.5;
     runner_summary sum;
-    st = cli_run_with_progress(s, &ro, quiet, &sum, err);
-    code = cli_run_report(stdout, stderr, "demo", NULL, st, &sum, err, true);
+    cli_outputs outs;
+    st = cli_run_with_progress(s, &ro, quiet, &sum, &outs, err);
+    code = cli_run_report(stdout, stderr, "demo", NULL, st, &sum, &outs, err, true);
 out:
     refsrv_stop(srv);
     plan_free(p);

@@ -110,12 +110,13 @@ int cmd_run(int argc, char **argv)
     }
     ro.out_dir = out;
     runner_summary sum;
-    st = cli_run_with_progress(s, &ro, quiet, &sum, err);
+    cli_outputs outs;
+    st = cli_run_with_progress(s, &ro, quiet, &sum, &outs, err);
     char hint[2048];
     int hl = snprintf(hint, sizeof hint, "kvproof run %s --out %s --resume", spec_path, out);
     for (size_t i = 0; i < n_urls && hl > 0 && (size_t)hl < sizeof hint; i++)
         hl += snprintf(hint + hl, sizeof hint - (size_t)hl, " --url %s", urls[i]);
-    int code = cli_run_report(stdout, stderr, "run", hint, st, &sum, err, sum.simulated);
+    int code = cli_run_report(stdout, stderr, "run", hint, st, &sum, &outs, err, sum.simulated);
     spec_free(s);
     return code;
 }

@@ -19,6 +19,11 @@ static int cmd_version(int argc, char **argv);
 static const command commands[] = {
     {"run", cmd_run, "run an experiment spec against its targets, journal every trial"},
     {"plan", cmd_plan, "expand a spec into its trial plan (cells, order, cost)"},
+    {"analyze", cmd_analyze,
+     "journals to results.json and report.pdf, no network; merges journals"},
+    {"compare", cmd_compare, "two runs cell by cell: improved, regressed or no change"},
+    {"import", cmd_import, "llama-bench, vllm bench serve or AIPerf output as a journal"},
+    {"export", cmd_export, "every journal field as CSV, one row per request turn"},
     {"report", cmd_report, "write the PDF report from a run directory or results.json"},
     {"fit", cmd_fit, "fit prefill models to a CSV file (e.g. llama-bench output)"},
     {"serve", cmd_serve, "start the built-in reference LLM server (simulated target)"},

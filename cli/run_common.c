@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli/progress.h"
-#include "experiments/verdicts.h"
+#include "stats/stopping.h"
 
 bool cli_parse_u64(const char *s, uint64_t *out)
 {
@@ -58,52 +58,43 @@ kv_status cli_override_url(spec *s, const char *arg, char *err)
     return kv_fail(err, KV_ERR_USAGE, "the spec has no target named '%.*s'", (int)nlen, arg);
 }
 
+/* Adaptive stopping as the runner asks for it: stats/stopping.h's rule. */
+static bool cell_done(void *ctx, const double *ttft_ms, size_t n, double target_rel_ci,
+                      long min_repetitions)
+{
+    (void)ctx;
+    return stopping_cell_done(ttft_ms, n, target_rel_ci, min_repetitions);
+}
+
 kv_status cli_run_with_progress(const spec *s, runner_options *ro, bool quiet, runner_summary *sum,
-                                char *err)
+                                cli_outputs *outs, char *err)
 {
     cli_progress prog;
     cli_progress_init(&prog, quiet);
     ro->progress = cli_progress_update;
     ro->progress_ctx = &prog;
+    ro->cell_done = cell_done;
+    ro->cell_done_ctx = NULL;
     runner_clear_stop();
     runner_install_signals();
     kv_status st = runner_run(s, ro, sum, err);
     cli_progress_finish(&prog);
     ro->progress = NULL;
     ro->progress_ctx = NULL;
+    memset(outs, 0, sizeof *outs);
+    if (st == KV_OK || st == KV_ERR_INTERRUPT) {
+        bool partial = sum->interrupted || sum->done_before + sum->ran < sum->planned;
+        char e[KV_ERRLEN] = "";
+        if (cli_analyze_journal(sum->journal_path, ro->out_dir, partial, outs, e) != KV_OK &&
+            !outs->error[0])
+            snprintf(outs->error, sizeof outs->error, "%s", e);
+    }
     return st;
 }
 
-static void print_verdicts(FILE *out, const char *results_path, bool simulated)
-{
-    verdicts v;
-    char err[KV_ERRLEN] = "";
-    if (verdicts_load(results_path, &v, err) != KV_OK) {
-        fprintf(out, "  (verdicts unavailable: %s)\n", err);
-        return;
-    }
-    const char *sim = (simulated || v.simulated) ? "[SIMULATED TARGET] " : "";
-    if (v.partial)
-        fprintf(out, "PARTIAL RUN: not every planned trial ran.\n");
-    if (v.summary)
-        fprintf(out, "%sVerdict: %s\n", sim, v.summary);
-    for (size_t i = 0; i < v.n; i++) {
-        const verdict_hypothesis *h = &v.h[i];
-        fprintf(out, "%s%s %s%s%s %s: %s", sim, h->id, h->metric, h->target[0] ? " on " : "",
-                h->target, h->criterion, h->verdict[0] ? h->verdict : "no verdict");
-        if (isfinite(h->value)) {
-            fprintf(out, " (estimate %.4g", h->value);
-            if (isfinite(h->lo) && isfinite(h->hi))
-                fprintf(out, ", 95%% CI %.4g to %.4g", h->lo, h->hi);
-            fputs(")", out);
-        }
-        fputs("\n", out);
-    }
-    verdicts_clear(&v);
-}
-
 int cli_run_report(FILE *out, FILE *errf, const char *cmd, const char *resume_hint, kv_status st,
-                   const runner_summary *sum, const char *err, bool simulated)
+                   const runner_summary *sum, const cli_outputs *outs, const char *err,
+                   bool simulated)
 {
     if (st != KV_OK && st != KV_ERR_INTERRUPT) {
         fprintf(errf, "kvproof %s: %s\n", cmd, err && *err ? err : kv_strerror(st));
@@ -122,14 +113,14 @@ int cli_run_report(FILE *out, FILE *errf, const char *cmd, const char *resume_hi
     if (sum->skipped)
         fprintf(out, ", %zu skipped by adaptive stopping or caps", sum->skipped);
     fprintf(out, ")\n");
-    if (sum->results_written)
-        fprintf(out, "results: %s\n", sum->results_path);
-    if (sum->outputs_written)
-        fprintf(out, "report:  %s\n", sum->report_path);
-    if (sum->outputs_error[0])
-        fprintf(errf, "kvproof %s: %s\n", cmd, sum->outputs_error);
-    if (sum->results_written)
-        print_verdicts(out, sum->results_path, simulated);
+    if (outs->results_written)
+        fprintf(out, "results: %s\n", outs->results_path);
+    if (outs->report_written)
+        fprintf(out, "report:  %s\n", outs->report_path);
+    if (outs->error[0])
+        fprintf(errf, "kvproof %s: %s\n", cmd, outs->error);
+    if (outs->results_written)
+        cli_print_verdicts(out, outs->results_path, simulated);
     if (st == KV_ERR_INTERRUPT) {
         fprintf(errf, "kvproof %s: interrupted after %zu of %zu trials; the journal is intact.\n",
                 cmd, done, sum->planned);
@@ -139,7 +130,7 @@ int cli_run_report(FILE *out, FILE *errf, const char *cmd, const char *resume_hi
     }
     if (sum->ran > 0 && sum->failed == sum->ran && sum->done_before == 0)
         return KV_EXIT_TARGET;
-    if (sum->failed > 0 || !sum->outputs_written)
+    if (sum->failed > 0 || !outs->report_written)
         return KV_EXIT_FAILURE;
     return KV_EXIT_OK;
 }

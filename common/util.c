@@ -169,3 +169,21 @@ void kv_line_col(const char *text, size_t off, int *line, int *col)
     *line = l;
     *col = c;
 }
+
+kv_status kv_mkdirs(const char *dir, char *err)
+{
+    char path[1024];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
+        return kv_fail(err, KV_ERR_USAGE, "--out %s: path too long", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            return kv_fail(err, KV_ERR_IO, "%s: %s", path, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(path, 0777) != 0 && errno != EEXIST)
+        return kv_fail(err, KV_ERR_IO, "%s: %s", path, strerror(errno));
+    return KV_OK;
+}

@@ -43,6 +43,10 @@ kv_status kv_read_file(const char *path, char **out, size_t *len, char *err) KV_
 kv_status kv_read_file_max(const char *path, size_t max, char **out, size_t *len,
                            char *err) KV_MUST_USE;
 
+/* Creates dir and its missing parents (mkdir -p). KV_ERR_USAGE when the
+ * path is too long, KV_ERR_IO naming the part that failed. */
+kv_status kv_mkdirs(const char *dir, char *err) KV_MUST_USE;
+
 /* FNV-1a 64-bit hash, for spec hashes and nonces (stable across machines). */
 uint64_t kv_hash64(const void *p, size_t n, uint64_t seed);
 

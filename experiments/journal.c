@@ -345,6 +345,10 @@ void journal_header_clear(journal_header *h)
         free(m->props);
     }
     free(h->targets);
+    for (size_t i = 0; i < h->n_import_files; i++)
+        free(h->import_files[i].path);
+    free(h->import_files);
+    free(h->import_format);
     free(h->kvproof_version);
     free(h->spec_name);
     free(h->spec_path);

@@ -34,6 +34,12 @@ typedef struct journal_target_meta {
     bool simulated;       /* the target is kvproof's reference server */
 } journal_target_meta;
 
+/* One file an imported journal was made from. */
+typedef struct journal_import_file {
+    char *path;      /* as given to kvproof import */
+    char sha256[65]; /* SHA-256 of its bytes, 64 lower-case hex digits */
+} journal_import_file;
+
 typedef struct journal_header {
     char *kvproof_version;
     char *spec_name;
@@ -46,6 +52,12 @@ typedef struct journal_header {
     char *client_host;   /* hostname, CPU model, OS: for the report */
     journal_target_meta *targets;
     size_t n_targets;
+    /* Imported journals (kvproof import): the tool whose output this is,
+     * e.g. "llama-bench", and the files; NULL / 0 when kvproof measured it.
+     * An imported journal may have no spec (spec_json NULL). */
+    char *import_format;
+    journal_import_file *import_files;
+    size_t n_import_files;
 } journal_header;
 
 /* Creates `path` with the header, or with resume=true reopens it, checks the

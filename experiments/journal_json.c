@@ -24,7 +24,7 @@
 #define JJ_MAX_UNIX 253402300799.0      /* 9999-12-31T23:59:59Z: the last time ISO 8601 writes */
 
 static const char *const jj_kinds[] = {"warmup", "measure"};
-static const char *const jj_modes[] = {"cold", "warm"};
+static const char *const jj_modes[] = {"cold", "warm", "unknown"}; /* spec_cache_mode */
 static const char *const jj_cache_states[] = {"unknown", "verified", "inferred", "contaminated"};
 
 /* ---- encoding ---------------------------------------------------------- */
@@ -107,12 +107,39 @@ static bool jj_add_int(cJSON *o, const char *name, long long v)
     return cJSON_AddRawToObject(o, name, buf) != NULL;
 }
 
+/* "imported": null, or {"format", "files": [{"path", "sha256"}]}. */
+static cJSON *jj_imported(const journal_header *h)
+{
+    if (!h->import_format)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    bool ok = o != NULL;
+    JJ_ADD(ok, cJSON_AddStringToObject(o, "format", h->import_format));
+    cJSON *files = cJSON_AddArrayToObject(o, "files");
+    JJ_ADD(ok, files);
+    for (size_t i = 0; ok && i < h->n_import_files; i++) {
+        cJSON *f = cJSON_CreateObject();
+        if (!f || !cJSON_AddItemToArray(files, f)) {
+            cJSON_Delete(f);
+            ok = false;
+            break;
+        }
+        JJ_ADD(ok, jj_add_value(f, "path", jj_string_or_null(h->import_files[i].path)));
+        JJ_ADD(ok, cJSON_AddStringToObject(f, "sha256", h->import_files[i].sha256));
+    }
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
 kv_status journal_header_to_json(const journal_header *h, kv_buf *out, char *err)
 {
-    if (!h->spec_json)
+    if (!h->spec_json && !h->import_format)
         return kv_fail(err, KV_ERR_INTERNAL, "journal header without the spec JSON");
-    cJSON *spec_obj = cJSON_Parse(h->spec_json);
-    if (!spec_obj || !cJSON_IsObject(spec_obj)) {
+    cJSON *spec_obj = h->spec_json ? cJSON_Parse(h->spec_json) : cJSON_CreateNull();
+    if (!spec_obj || (h->spec_json && !cJSON_IsObject(spec_obj))) {
         cJSON_Delete(spec_obj);
         return kv_fail(err, KV_ERR_INTERNAL, "the canonical spec is not a JSON object");
     }
@@ -160,6 +187,7 @@ kv_status journal_header_to_json(const journal_header *h, kv_buf *out, char *err
         JJ_ADD(ok, jj_add_value(t, "props", jj_embed(m->props)));
         JJ_ADD(ok, cJSON_AddBoolToObject(t, "simulated", m->simulated));
     }
+    JJ_ADD(ok, jj_add_value(o, "imported", jj_imported(h)));
     if (ok && cJSON_AddItemToObject(o, "spec", spec_obj))
         spec_obj = NULL; /* owned by o now */
     else
@@ -214,7 +242,8 @@ kv_status journal_trial_to_json(const trial_record *t, kv_buf *out, char *err)
     JJ_ADD(ok, jj_add_int(o, "system_prompt_tokens", (long long)t->system_prompt_tokens));
     JJ_ADD(ok, jj_add_int(o, "query_tokens", (long long)t->query_tokens));
     JJ_ADD(ok, jj_add_int(o, "query_count", (long long)t->query_count));
-    JJ_ADD(ok, cJSON_AddStringToObject(o, "mode", t->mode == SPEC_WARM ? "warm" : "cold"));
+    JJ_ADD(ok,
+           cJSON_AddStringToObject(o, "mode", (unsigned)t->mode < 3 ? jj_modes[t->mode] : "cold"));
     JJ_ADD(ok, jj_add_int(o, "repetition", (long long)t->repetition));
     JJ_ADD(ok, jj_add_int(o, "run_position", (long long)t->run_position));
     JJ_ADD(ok, jj_add_num(o, "started_unix", t->started_unix));
@@ -630,6 +659,46 @@ static void *jd_array(jd *d, const cJSON *o, const char *name, size_t size,
     return elems;
 }
 
+static void jd_import_file(jd *d, const cJSON *o, journal_import_file *f)
+{
+    if (!cJSON_IsObject(o)) {
+        d->st = kv_fail(d->err, KV_ERR_INPUT, "%s: $.%.*s: expected an object, found %s", d->where,
+                        (int)strlen(d->prefix) - 1, d->prefix, jd_found(o).text);
+        return;
+    }
+    f->path = jd_string(d, o, "path", false);
+    const cJSON *h = jd_get(d, o, "sha256");
+    if (d->st != KV_OK)
+        return;
+    if (!cJSON_IsString(h) || strlen(h->valuestring) != 64 ||
+        strspn(h->valuestring, "0123456789abcdef") != 64)
+        jd_fail(d, "sha256", "64 lower-case hex digits", h);
+    else
+        memcpy(f->sha256, h->valuestring, 65);
+}
+
+static void jd_import_file_elem(jd *d, const cJSON *o, void *elem)
+{
+    jd_import_file(d, o, elem);
+}
+
+/* The optional "imported" object (absent or null: measured by kvproof). */
+static void jd_imported(jd *d, const cJSON *o, journal_header *h)
+{
+    const cJSON *im = jd_get(d, o, "imported");
+    if (d->st != KV_OK || !im || cJSON_IsNull(im))
+        return;
+    if (!cJSON_IsObject(im)) {
+        jd_fail(d, "imported", "an object or null", im);
+        return;
+    }
+    jd sub = {.where = d->where, .prefix = "imported.", .err = d->err, .st = d->st};
+    h->import_format = jd_string(&sub, im, "format", false);
+    h->import_files = jd_array(&sub, im, "files", sizeof *h->import_files, jd_import_file_elem,
+                               &h->n_import_files);
+    d->st = sub.st;
+}
+
 kv_status journal_header_from_json(const char *line, size_t len, const char *where,
                                    journal_header *h, char *err)
 {
@@ -652,9 +721,10 @@ kv_status journal_header_from_json(const char *line, size_t len, const char *whe
     free(jd_string(&d, o, "created", false)); /* informational; created_unix is the value */
     h->created_unix = jd_unix(&d, o, "created_unix");
     h->client_host = jd_string(&d, o, "client_host", true);
+    jd_imported(&d, o, h);
     const cJSON *spec_obj = jd_get(&d, o, "spec");
-    if (d.st == KV_OK && !cJSON_IsObject(spec_obj))
-        jd_fail(&d, "spec", "an object", spec_obj);
+    if (d.st == KV_OK && !cJSON_IsObject(spec_obj) && !(h->import_format && cJSON_IsNull(spec_obj)))
+        jd_fail(&d, "spec", h->import_format ? "an object or null" : "an object", spec_obj);
     h->spec_json = jd_json_text(&d, o, "spec");
     h->targets = jd_array(&d, o, "targets", sizeof *h->targets, jd_target_elem, &h->n_targets);
     cJSON_Delete(o);
@@ -710,7 +780,7 @@ kv_status journal_trial_from_json(const char *line, size_t len, const char *wher
     t->system_prompt_tokens = jd_long(&d, o, "system_prompt_tokens", -1);
     t->query_tokens = jd_long(&d, o, "query_tokens", -1);
     t->query_count = jd_long(&d, o, "query_count", 0);
-    t->mode = (spec_cache_mode)jd_enum(&d, o, "mode", jj_modes, 2);
+    t->mode = (spec_cache_mode)jd_enum(&d, o, "mode", jj_modes, 3);
     t->repetition = jd_long(&d, o, "repetition", 0);
     t->run_position = jd_size(&d, o, "run_position");
     t->started_unix = jd_unix(&d, o, "started_unix");

@@ -4,8 +4,8 @@
  * per-target state (dialect, token counter, prompt synthesiser, cache reset);
  * one trial (warm-up, cold or warm session, priming, cache checks); the
  * schedule (rounds for adaptive stopping, caps, resume, and the workers that
- * run `concurrency` trials at once); the journal header; and the end of a run
- * (results.json, report.pdf).
+ * run `concurrency` trials at once); and the journal header. The analysis
+ * and the report are later stages: the CLI chains them after runner_run.
  *
  * Threads (concurrency > 1): each worker owns its network context; the run's
  * lock guards the queue, the counters, the samples, the progress callback and
@@ -37,9 +37,6 @@
 #include "experiments/plan.h"
 #include "experiments/probe.h"
 #include "experiments/prompt.h"
-#include "report/report.h"
-#include "stats/results.h"
-#include "stats/stopping.h"
 
 /* ---- stop flag ------------------------------------------------------------ */
 
@@ -774,51 +771,6 @@ static kv_status header_build(const run *r, uint64_t seed, journal_header *h, ch
     return KV_OK;
 }
 
-/* ---- files ---------------------------------------------------------------- */
-
-static kv_status make_dirs(const char *dir, char *err)
-{
-    char path[1024];
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
-        return kv_fail(err, KV_ERR_USAGE, "--out %s: path too long", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST)
-            return kv_fail(err, KV_ERR_IO, "%s: %s", path, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(path, 0777) != 0 && errno != EEXIST)
-        return kv_fail(err, KV_ERR_IO, "%s: %s", path, strerror(errno));
-    return KV_OK;
-}
-
-static void write_outputs(run *r, bool partial)
-{
-    char e[KV_ERRLEN] = "";
-    char msg[KV_ERRLEN + 64];
-    results_options ro;
-    results_options_default(&ro);
-    ro.partial = partial;
-    kv_status st = results_from_journal(r->sum->journal_path, r->sum->results_path, &ro, e);
-    if (st != KV_OK) {
-        snprintf(msg, sizeof msg, "results.json not written: %s", e);
-        snprintf(r->sum->outputs_error, sizeof r->sum->outputs_error, "%.*s",
-                 (int)sizeof r->sum->outputs_error - 1, msg);
-        return;
-    }
-    r->sum->results_written = true;
-    st = report_write(r->sum->results_path, r->sum->report_path, e);
-    if (st != KV_OK) {
-        snprintf(msg, sizeof msg, "report.pdf not written: %s", e);
-        snprintf(r->sum->outputs_error, sizeof r->sum->outputs_error, "%.*s",
-                 (int)sizeof r->sum->outputs_error - 1, msg);
-        return;
-    }
-    r->sum->outputs_written = true;
-}
-
 /* ---- the schedule --------------------------------------------------------- */
 
 static void run_free(run *r, client *c)
@@ -1132,8 +1084,6 @@ kv_status runner_run(const spec *s, const runner_options *o, runner_summary *sum
     uint64_t seed = o->seed_set ? o->seed : s->seed;
 
     snprintf(sum->journal_path, sizeof sum->journal_path, "%s/journal.jsonl", o->out_dir);
-    snprintf(sum->results_path, sizeof sum->results_path, "%s/results.json", o->out_dir);
-    snprintf(sum->report_path, sizeof sum->report_path, "%s/report.pdf", o->out_dir);
     bool resume = o->resume && file_nonempty(sum->journal_path);
     if (!o->resume && file_nonempty(sum->journal_path)) {
         st = kv_fail(err, KV_ERR_USAGE,
@@ -1142,7 +1092,7 @@ kv_status runner_run(const spec *s, const runner_options *o, runner_summary *sum
                      sum->journal_path);
         goto out;
     }
-    st = make_dirs(o->out_dir, err);
+    st = kv_mkdirs(o->out_dir, err);
     if (st != KV_OK)
         goto out;
     st = plan_build(s, seed, &r.p, err);
@@ -1228,18 +1178,16 @@ kv_status runner_run(const spec *s, const runner_options *o, runner_summary *sum
         st = run_queue(&r, ws, err);
         if (st != KV_OK)
             goto out;
-        if (rounds && !r.halt && round + 1 >= s->stop.min_repetitions)
+        if (rounds && !r.halt && o->cell_done && round + 1 >= s->stop.min_repetitions)
             for (size_t c2 = 0; c2 < r.p->n_cells; c2++)
                 if (!r.cell_stopped[c2] &&
-                    stopping_cell_done(r.samples[c2], r.n_samples[c2], s->stop.target_rel_ci,
-                                       s->stop.min_repetitions))
+                    o->cell_done(o->cell_done_ctx, r.samples[c2], r.n_samples[c2],
+                                 s->stop.target_rel_ci, s->stop.min_repetitions))
                     r.cell_stopped[c2] = true;
     }
     sum->interrupted = stop_requested != 0;
     journal_close(r.j);
     r.j = NULL;
-    if (!o->no_outputs)
-        write_outputs(&r, sum->interrupted || sum->done_before + sum->ran < sum->planned);
     if (sum->interrupted)
         st = kv_fail(err, KV_ERR_INTERRUPT, "interrupted after %zu of %zu trials",
                      sum->done_before + sum->ran, sum->planned);

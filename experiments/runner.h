@@ -97,36 +97,39 @@ typedef struct runner_progress {
 
 typedef void (*runner_progress_fn)(void *ctx, const runner_progress *p);
 
+/* Adaptive stopping, decided by a later stage (the CLI passes
+ * stats/stopping.h's rule): true when a cell's samples are enough. ttft_ms
+ * holds the session TTFT totals (ms) of the cell's good trials; called on
+ * the calling thread between rounds. */
+typedef bool (*runner_cell_done_fn)(void *ctx, const double *ttft_ms, size_t n,
+                                    double target_rel_ci, long min_repetitions);
+
 typedef struct runner_options {
-    const char *out_dir; /* journal.jsonl, results.json, report.pdf go here */
+    const char *out_dir; /* journal.jsonl goes here */
     bool resume;         /* continue an existing journal */
     bool seed_set;       /* use `seed` instead of spec->seed */
     uint64_t seed;
     bool simulated;              /* every target is kvproof's reference server */
-    bool no_outputs;             /* journal only: skip results.json and report.pdf */
     bool stop_on_failure;        /* end the run after the first failed trial */
     const runner_io *io;         /* NULL: the real client (experiments/client.h) */
     runner_progress_fn progress; /* may be NULL */
     void *progress_ctx;
+    runner_cell_done_fn cell_done; /* NULL: no cell stops early (the caps still apply) */
+    void *cell_done_ctx;
     double backoff_base_s; /* client retry backoff (0 = client default) */
     double backoff_cap_s;
 } runner_options;
 
 typedef struct runner_summary {
-    size_t planned;                /* trials in the plan */
-    size_t done_before;            /* found in the journal on --resume */
-    size_t ran;                    /* trials run now */
-    size_t failed;                 /* of those, failed */
-    size_t contaminated;           /* of those, contaminated */
-    size_t skipped;                /* not run: adaptive stopping or max_trials / max_minutes */
-    bool interrupted;              /* stopped by SIGINT/SIGTERM */
-    bool simulated;                /* a target is kvproof's reference server */
-    bool outputs_written;          /* results.json and report.pdf exist */
-    bool results_written;          /* results.json exists (report.pdf may have failed) */
-    char outputs_error[KV_ERRLEN]; /* why an output was not written, or "" */
+    size_t planned;      /* trials in the plan */
+    size_t done_before;  /* found in the journal on --resume */
+    size_t ran;          /* trials run now */
+    size_t failed;       /* of those, failed */
+    size_t contaminated; /* of those, contaminated */
+    size_t skipped;      /* not run: adaptive stopping or max_trials / max_minutes */
+    bool interrupted;    /* stopped by SIGINT/SIGTERM */
+    bool simulated;      /* a target is kvproof's reference server */
     char journal_path[1024];
-    char results_path[1024];
-    char report_path[1024];
 } runner_summary;
 
 /* Runs the plan. Returns KV_ERR_INTERRUPT after a stop request (the journal

@@ -28,7 +28,13 @@ typedef enum spec_api {
     SPEC_API_LMSTUDIO_CHAT /* LM Studio 0.4+ /api/v1/chat (named SSE events) */
 } spec_api;
 
-typedef enum spec_cache_mode { SPEC_COLD = 0, SPEC_WARM = 1 } spec_cache_mode;
+/* SPEC_MODE_UNKNOWN: journal only, for imported data whose source does not
+ * say whether the cache held the prompt (never in a spec or a plan). */
+typedef enum spec_cache_mode {
+    SPEC_COLD = 0,
+    SPEC_WARM = 1,
+    SPEC_MODE_UNKNOWN = 2
+} spec_cache_mode;
 typedef enum spec_order { SPEC_ORDER_RANDOM = 0, SPEC_ORDER_BLOCKED } spec_order;
 
 typedef struct spec_header {

@@ -172,17 +172,24 @@ out:
     return st;
 }
 
+kv_status results_write(const journal_data *d, const char *journal_path, const char *results_path,
+                        const results_options *opt, char *err)
+{
+    kv_buf out = {0};
+    kv_status st = results_from_data(d, journal_path, opt, &out, err);
+    if (st == KV_OK)
+        st = write_atomically(results_path, &out, err);
+    kv_buf_free(&out);
+    return st;
+}
+
 kv_status results_from_journal(const char *journal_path, const char *results_path,
                                const results_options *opt, char *err)
 {
     journal_data *d = NULL;
-    kv_buf out = {0};
     kv_status st = journal_load(journal_path, &d, err);
     if (st == KV_OK)
-        st = results_from_data(d, journal_path, opt, &out, err);
-    if (st == KV_OK)
-        st = write_atomically(results_path, &out, err);
-    kv_buf_free(&out);
+        st = results_write(d, journal_path, results_path, opt, err);
     journal_data_free(d);
     return st;
 }

@@ -33,6 +33,11 @@ void results_options_default(results_options *opt);
 kv_status results_from_journal(const char *journal_path, const char *results_path,
                                const results_options *opt, char *err) KV_MUST_USE;
 
+/* The same from a journal already in memory (e.g. several journals merged
+ * by journal_merge); journal_path is only recorded as the source. */
+kv_status results_write(const journal_data *d, const char *journal_path, const char *results_path,
+                        const results_options *opt, char *err) KV_MUST_USE;
+
 /* The same from a journal already in memory (tests build journal_data by
  * hand); appends the JSON text to out. journal_path is only recorded. */
 kv_status results_from_data(const journal_data *d, const char *journal_path,

@@ -30,6 +30,23 @@ static void source_write(jsonw *w, const journal_header *h, const char *journal_
     res_kint(w, "seed", (long long)h->seed);
     res_kstr(w, "kvproof_version", h->kvproof_version);
     res_kstr(w, "run_date", date[0] ? date : NULL);
+    jsonw_key(w, "imported"); /* the journal's mark of other tools' data */
+    if (h->import_format) {
+        jsonw_begin_obj(w);
+        res_kstr(w, "format", h->import_format);
+        jsonw_key(w, "files");
+        jsonw_begin_arr(w);
+        for (size_t i = 0; i < h->n_import_files; i++) {
+            jsonw_begin_obj(w);
+            res_kstr(w, "path", h->import_files[i].path);
+            res_kstr(w, "sha256", h->import_files[i].sha256);
+            jsonw_end_obj(w);
+        }
+        jsonw_end_arr(w);
+        jsonw_end_obj(w);
+    } else {
+        jsonw_null(w);
+    }
     jsonw_end_obj(w);
 }
 

@@ -1,8 +1,8 @@
 /* runnertest.h - helpers shared by the runner tests (test_runner.c,
  * test_runner_conc.c, test_runner_server.c): a scratch run directory and its
- * removal, loading the journal a run wrote, and the fake servers' whitespace
- * and punctuation tokenizer. Header-only (static inline) because every
- * tests/test_*.c is its own executable. */
+ * removal, loading the journal a run wrote, adaptive stopping as the CLI
+ * passes it, and the fake servers' whitespace and punctuation tokenizer. Header-only (static
+ * inline) because every tests/test_*.c is its own executable. */
 #ifndef KV_RUNNERTEST_H
 #define KV_RUNNERTEST_H
 
@@ -20,6 +20,7 @@
 #include "common/util.h"
 #include "experiments/journal.h"
 #include "jsonlcheck.h"
+#include "stats/stopping.h"
 
 /* Creates a fresh directory /tmp/kvproof-<tag>-XXXXXX into buf. */
 static inline void runnertest_tmpdir(char *buf, size_t n, const char *tag)
@@ -46,6 +47,14 @@ static inline journal_data *runnertest_load(const char *dir)
     if (journal_load(path, &d, err) != KV_OK)
         fail_msg("journal: %s", err);
     return d;
+}
+
+/* Adaptive stopping for runner_options.cell_done, as the CLI passes it. */
+static inline bool runnertest_cell_done(void *ctx, const double *ttft_ms, size_t n,
+                                        double target_rel_ci, long min_repetitions)
+{
+    (void)ctx;
+    return stopping_cell_done(ttft_ms, n, target_rel_ci, min_repetitions);
 }
 
 /* The fake servers' tokenizer: a run of letters and digits is one token,

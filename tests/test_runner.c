@@ -184,7 +184,7 @@ static kv_status run_with(const spec *s, fake *f, const char *dir, bool resume, 
     o.out_dir = dir;
     o.resume = resume;
     o.io = &io;
-    o.no_outputs = true;
+    o.cell_done = runnertest_cell_done;
     runner_clear_stop();
     return runner_run(s, &o, sum, err);
 }

@@ -280,7 +280,7 @@ static kv_status run_fake(const spec *s, fake *f, const char *dir, bool resume, 
     o.out_dir = dir;
     o.resume = resume;
     o.io = &io;
-    o.no_outputs = true;
+    o.cell_done = runnertest_cell_done;
     runner_clear_stop();
     return runner_run(s, &o, sum, err);
 }
@@ -576,7 +576,6 @@ static void runner_should_overlap_requests_on_a_four_slot_reference_server(void 
     memset(&o, 0, sizeof o);
     o.out_dir = dir;
     o.io = &io;
-    o.no_outputs = true;
     o.simulated = true;
     runner_summary sum;
     runner_clear_stop();
@@ -623,7 +622,6 @@ static void runner_should_give_each_worker_its_own_real_client(void **state)
     runner_options o;
     memset(&o, 0, sizeof o);
     o.out_dir = dir;
-    o.no_outputs = true;
     runner_summary sum;
     runner_clear_stop();
     if (runner_run(s, &o, &sum, err) != KV_OK)

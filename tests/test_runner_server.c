@@ -124,7 +124,6 @@ static void runner_should_record_the_ground_truth_token_counts_in_every_dialect(
         memset(&o, 0, sizeof o);
         o.out_dir = dir;
         o.io = &io;
-        o.no_outputs = true;
         o.simulated = true;
         runner_summary sum;
         runner_clear_stop();
@@ -183,7 +182,6 @@ static void runner_should_finish_and_record_reasons_under_every_fault(void **sta
         runner_options o;
         memset(&o, 0, sizeof o);
         o.out_dir = dir;
-        o.no_outputs = true;
         o.backoff_base_s = 0.01;
         o.backoff_cap_s = 0.05;
         runner_summary sum;

@@ -1,0 +1,249 @@
+/* analyze.c - the analysis stage as the CLI chains it (analyze.h).
+ *
+ * Divided into: loading and merging journals; writing results.json and
+ * report.pdf; the note on what an incomplete journal lacks; the verdict
+ * lines.
+ */
+#include "cli/analyze.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "experiments/journal_merge.h"
+#include "experiments/plan.h"
+#include "experiments/spec.h"
+#include "report/report.h"
+#include "report/results_read.h"
+#include "stats/results.h"
+
+/* ---- loading -------------------------------------------------------------- */
+
+kv_status cli_analyze_load(const char *const *paths, size_t n, journal_data **out, char *err)
+{
+    *out = NULL;
+    journal_data **parts = calloc(n ? n : 1, sizeof *parts);
+    if (!parts)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    kv_status st = KV_OK;
+    for (size_t i = 0; st == KV_OK && i < n; i++)
+        st = journal_load(paths[i], &parts[i], err);
+    if (st == KV_OK)
+        st = journal_merge(parts, paths, n, out, err);
+    for (size_t i = 0; i < n; i++)
+        journal_data_free(parts[i]);
+    free(parts);
+    return st;
+}
+
+static void cells_print(FILE *f, const char *const *paths, const journal_merge_report *rep)
+{
+    if (rep->n_cells == 0)
+        return;
+    fprintf(f, "merged by cells: the analysis has the cells of %s; trials per journal:\n",
+            paths[0]);
+    for (size_t c = 0; c < rep->n_cells; c++) {
+        const journal_merge_cell *k = &rep->cells[c];
+        fprintf(f, "  %s s%ld q%ld n%ld %s:", k->target, k->sys, k->query, k->count,
+                spec_cache_mode_name(k->mode));
+        for (size_t p = 0; p < rep->n_parts; p++)
+            fprintf(f, "%s %zu from %s", p ? "," : "", k->trials[p], paths[p]);
+        fputc('\n', f);
+    }
+    for (size_t p = 1; p < rep->n_parts; p++)
+        if (rep->left_out[p])
+            fprintf(f, "  left out: %zu trial(s) of %s whose target or cell %s does not have\n",
+                    rep->left_out[p], paths[p], paths[0]);
+}
+
+kv_status cli_analyze_load_cells(const char *const *paths, size_t n, FILE *f, journal_data **out,
+                                 char *err)
+{
+    *out = NULL;
+    journal_data **parts = calloc(n ? n : 1, sizeof *parts);
+    if (!parts)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    kv_status st = KV_OK;
+    for (size_t i = 0; st == KV_OK && i < n; i++)
+        st = journal_load(paths[i], &parts[i], err);
+    journal_merge_report rep;
+    memset(&rep, 0, sizeof rep);
+    if (st == KV_OK)
+        st = journal_merge_cells(parts, paths, n, out, &rep, err);
+    if (st == KV_OK)
+        cells_print(f, paths, &rep);
+    journal_merge_report_free(&rep);
+    for (size_t i = 0; i < n; i++)
+        journal_data_free(parts[i]);
+    free(parts);
+    return st;
+}
+
+/* ---- outputs -------------------------------------------------------------- */
+
+static void note_error(cli_outputs *o, const char *what, const char *e)
+{
+    snprintf(o->error, sizeof o->error, "%s not written: %.*s", what, (int)sizeof o->error - 32, e);
+}
+
+static kv_status paths_set(const char *out_dir, cli_outputs *o, char *err)
+{
+    memset(o, 0, sizeof *o);
+    if (snprintf(o->results_path, sizeof o->results_path, "%s/results.json", out_dir) >=
+            (int)sizeof o->results_path ||
+        snprintf(o->report_path, sizeof o->report_path, "%s/report.pdf", out_dir) >=
+            (int)sizeof o->report_path)
+        return kv_fail(err, KV_ERR_USAGE, "--out %s: path too long", out_dir);
+    return KV_OK;
+}
+
+static kv_status report_step(cli_outputs *o, char *err)
+{
+    char e[KV_ERRLEN] = "";
+    kv_status st = report_write(o->results_path, o->report_path, e);
+    if (st != KV_OK) {
+        note_error(o, "report.pdf", e);
+        return kv_fail(err, st, "%s", o->error);
+    }
+    o->report_written = true;
+    return KV_OK;
+}
+
+kv_status cli_analyze_write(const journal_data *d, const char *source, const char *out_dir,
+                            bool partial, cli_outputs *o, char *err)
+{
+    kv_status st = paths_set(out_dir, o, err);
+    if (st == KV_OK)
+        st = kv_mkdirs(out_dir, err);
+    if (st != KV_OK)
+        return st;
+    results_options ro;
+    results_options_default(&ro);
+    ro.partial = partial;
+    char e[KV_ERRLEN] = "";
+    st = results_write(d, source, o->results_path, &ro, e);
+    if (st != KV_OK) {
+        note_error(o, "results.json", e);
+        return kv_fail(err, st, "%s", o->error);
+    }
+    o->results_written = true;
+    return report_step(o, err);
+}
+
+kv_status cli_analyze_journal(const char *journal_path, const char *out_dir, bool partial,
+                              cli_outputs *o, char *err)
+{
+    kv_status st = paths_set(out_dir, o, err);
+    if (st != KV_OK)
+        return st;
+    results_options ro;
+    results_options_default(&ro);
+    ro.partial = partial;
+    char e[KV_ERRLEN] = "";
+    st = results_from_journal(journal_path, o->results_path, &ro, e);
+    if (st != KV_OK) {
+        note_error(o, "results.json", e);
+        return kv_fail(err, st, "%s", o->error);
+    }
+    o->results_written = true;
+    return report_step(o, err);
+}
+
+/* ---- what is missing ------------------------------------------------------ */
+
+static bool recorded(const journal_data *d, const char *id)
+{
+    for (size_t i = 0; i < d->n_trials; i++)
+        if (strcmp(d->trials[i].id, id) == 0)
+            return true;
+    return false;
+}
+
+/* The plan of d's embedded spec and seed, or NULL (imported or unreadable). */
+static plan *plan_of(const journal_data *d)
+{
+    const journal_header *h = &d->header;
+    spec *s = NULL;
+    plan *p = NULL;
+    char e[KV_ERRLEN] = "";
+    if (h->spec_json &&
+        spec_parse(h->spec_json, strlen(h->spec_json), "journal header spec", &s, e) == KV_OK) {
+        if (plan_build(s, h->seed, &p, e) != KV_OK)
+            p = NULL;
+    }
+    spec_free(s);
+    return p;
+}
+
+static bool missing_from_plan(FILE *f, const char *cmd, const journal_data *d, const plan *p)
+{
+    size_t n_missing = 0;
+    char ids[1024] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < p->n_trials; i++) {
+        if (recorded(d, p->trials[i].id))
+            continue;
+        if (n_missing++ < CLI_MISSING_LISTED && len < sizeof ids) {
+            int w = snprintf(ids + len, sizeof ids - len, "%s%s", len ? ", " : "", p->trials[i].id);
+            len += w > 0 ? (size_t)w : 0;
+        }
+    }
+    if (n_missing == 0)
+        return false;
+    fprintf(f,
+            "kvproof %s: incomplete: %zu of the plan's %zu trials are not in the journal "
+            "(interrupted, or skipped by adaptive stopping or a cap): %s%s\n",
+            cmd, n_missing, p->n_trials, ids, n_missing > CLI_MISSING_LISTED ? ", ..." : "");
+    return true;
+}
+
+bool cli_analyze_missing(FILE *f, const char *cmd, const journal_data *d)
+{
+    bool missing = false;
+    if (d->torn_lines)
+        fprintf(f,
+                "kvproof %s: the journal's last line is incomplete (a crash mid-write); it "
+                "is left out\n",
+                cmd);
+    plan *p = plan_of(d);
+    if (p) {
+        missing = missing_from_plan(f, cmd, d, p);
+    } else if (d->n_trials < d->header.planned_trials) {
+        fprintf(f, "kvproof %s: incomplete: %zu of %zu planned trials are in the journal\n", cmd,
+                d->n_trials, d->header.planned_trials);
+        missing = true;
+    }
+    plan_free(p);
+    return missing || d->torn_lines > 0;
+}
+
+/* ---- verdicts ------------------------------------------------------------- */
+
+void cli_print_verdicts(FILE *out, const char *results_path, bool simulated)
+{
+    rr_results *r = NULL;
+    char err[KV_ERRLEN] = "";
+    if (rr_load(results_path, &r, err) != KV_OK) {
+        fprintf(out, "  (verdicts unavailable: %s)\n", err);
+        return;
+    }
+    const char *sim = (simulated || r->simulated) ? "[SIMULATED TARGET] " : "";
+    if (r->partial)
+        fprintf(out, "PARTIAL RUN: not every planned trial ran.\n");
+    if (r->summary && r->summary[0])
+        fprintf(out, "%sVerdict: %s\n", sim, r->summary);
+    for (size_t i = 0; i < r->n_hypotheses; i++) {
+        const rr_hypothesis *h = &r->hypotheses[i];
+        fprintf(out, "%s%s %s%s%s %s: %s", sim, h->id, h->metric, h->target[0] ? " on " : "",
+                h->target, h->criterion, h->verdict[0] ? h->verdict : "no verdict");
+        if (isfinite(h->estimate.value)) {
+            fprintf(out, " (estimate %.4g", h->estimate.value);
+            if (isfinite(h->estimate.lo) && isfinite(h->estimate.hi))
+                fprintf(out, ", 95%% CI %.4g to %.4g", h->estimate.lo, h->estimate.hi);
+            fputs(")", out);
+        }
+        fputs("\n", out);
+    }
+    rr_free(r);
+}

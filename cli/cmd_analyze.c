@@ -1,0 +1,177 @@
+/* cmd_analyze.c - 'kvproof analyze JOURNAL... [--out DIR]': journals to
+ * results.json and report.pdf without a network or a spec file (the
+ * journal header carries the spec). Several journals of one spec merge
+ * (trials keyed by client host and trial id). Divided into: usage, the
+ * arguments (a run directory stands for its journal.jsonl), and the
+ * command. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/analyze.h"
+#include "cli/commands.h"
+#include "common/status.h"
+#include "common/util.h"
+
+#define ANALYZE_MAX_JOURNALS 256
+
+static void analyze_usage(FILE *f)
+{
+    fprintf(f, "usage: kvproof analyze JOURNAL... [--out DIR] [--merge-cells] [--quiet]\n\n"
+               "Computes results.json and report.pdf from one or more journals, with no\n"
+               "network and no spec file: the journal header carries the spec and seed.\n"
+               "JOURNAL is a journal file or a run directory (its journal.jsonl). The\n"
+               "journal is only read, also while a run is still appending to it.\n\n"
+               "Several journals of one spec merge into one analysis: a trial is\n"
+               "identified by its client host and trial id, so journals measured from\n"
+               "different client hosts combine, and the same journal given twice is\n"
+               "refused with the repeated ids. Journals of different specs are refused,\n"
+               "unless --merge-cells: then the first journal's spec and cells are the\n"
+               "analysis, the others add the trials of the cells it has too, and stdout\n"
+               "lists which cells came from which journal and what was left out.\n"
+               "An incomplete journal is analysed as it is (results.json says partial);\n"
+               "the trials it lacks are named on stderr.\n\n"
+               "options:\n"
+               "  --out DIR   where results.json and report.pdf go (created if missing);\n"
+               "              default: the directory of the journal (one journal only)\n"
+               "  --merge-cells  merge journals of different specs where their cells\n"
+               "              coincide (target, system prompt, query, turns, mode)\n"
+               "  --quiet     no notes on stderr, no verdict lines\n\n"
+               "exit codes: 0 written, 1 results or report failed, 2 usage, 3 bad journal\n"
+               "(or journals that do not merge).\n");
+}
+
+/* path, or path/journal.jsonl when path is a directory, into buf. */
+static bool journal_arg(const char *path, char *buf, size_t n)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return snprintf(buf, n, "%s/journal.jsonl", path) < (int)n;
+    return snprintf(buf, n, "%s", path) < (int)n;
+}
+
+/* The directory part of path ("." when it has none). */
+static void dir_of(const char *path, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", path);
+    char *slash = strrchr(buf, '/');
+    if (slash == buf)
+        buf[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(buf, n, ".");
+}
+
+/* The source recorded in results.json: the journal paths joined by " + ". */
+static kv_status source_of(char **paths, size_t n, kv_buf *b, char *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (kv_buf_appendf(b, "%s%s", i ? " + " : "", paths[i]) != KV_OK)
+            return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    return KV_OK;
+}
+
+static int analyze_main(char **paths, size_t n, const char *out, bool cells, bool quiet)
+{
+    char err[KV_ERRLEN] = "";
+    journal_data *d = NULL;
+    kv_buf source = {0};
+    cli_outputs outs;
+    memset(&outs, 0, sizeof outs);
+    const char *const *cp = (const char *const *)paths;
+    kv_status st =
+        cells ? cli_analyze_load_cells(cp, n, stdout, &d, err) : cli_analyze_load(cp, n, &d, err);
+    if (st == KV_OK)
+        st = source_of(paths, n, &source, err);
+    if (st != KV_OK) {
+        fprintf(stderr, "kvproof analyze: %s\n", err);
+        if (!cells && strstr(err, "different specs"))
+            fprintf(stderr, "kvproof analyze: --merge-cells merges them where their cells "
+                            "coincide\n");
+        goto out;
+    }
+    if (!quiet && n > 1)
+        fprintf(stderr, "kvproof analyze: %zu journals merged (%zu trials; client hosts: %s)\n", n,
+                d->n_trials, d->header.client_host ? d->header.client_host : "unknown");
+    if (!quiet)
+        cli_analyze_missing(stderr, "analyze", d);
+    st = cli_analyze_write(d, source.data, out, false, &outs, err);
+    if (outs.results_written)
+        printf("results: %s\n", outs.results_path);
+    if (outs.report_written)
+        printf("report:  %s\n", outs.report_path);
+    if (st != KV_OK)
+        fprintf(stderr, "kvproof analyze: %s\n", err);
+    if (outs.results_written && !quiet)
+        cli_print_verdicts(stdout, outs.results_path, false);
+out:
+    kv_buf_free(&source);
+    journal_data_free(d);
+    return st == KV_OK ? KV_EXIT_OK : kv_exit_code(st);
+}
+
+int cmd_analyze(int argc, char **argv)
+{
+    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"merge-cells", no_argument, NULL, 'm'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    if (cmd_wants_help(argc, argv)) {
+        analyze_usage(stdout);
+        return KV_EXIT_OK;
+    }
+    const char *out = NULL;
+    bool quiet = false, cells = false;
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "o:q", opts, NULL)) != -1) {
+        if (ch == 'o') {
+            out = optarg;
+        } else if (ch == 'q') {
+            quiet = true;
+        } else if (ch == 'm') {
+            cells = true;
+        } else {
+            fprintf(stderr, "kvproof analyze: unknown or incomplete option '%s' (see --help)\n",
+                    argv[optind - 1]);
+            return KV_EXIT_USAGE;
+        }
+    }
+    size_t n = argc > optind ? (size_t)(argc - optind) : 0;
+    if (n == 0 || n > ANALYZE_MAX_JOURNALS || (n > 1 && !out)) {
+        fprintf(stderr, "kvproof analyze: %s\n",
+                n == 0  ? "missing JOURNAL"
+                : n > 1 ? "several journals need --out DIR"
+                        : "too many journals");
+        analyze_usage(stderr);
+        return KV_EXIT_USAGE;
+    }
+    char(*bufs)[1024] = calloc(n, sizeof *bufs);
+    char *paths[ANALYZE_MAX_JOURNALS];
+    if (!bufs) {
+        fprintf(stderr, "kvproof analyze: out of memory\n");
+        return KV_EXIT_FAILURE;
+    }
+    int code = KV_EXIT_OK;
+    for (size_t i = 0; code == KV_EXIT_OK && i < n; i++) {
+        paths[i] = bufs[i];
+        if (!journal_arg(argv[optind + (int)i], bufs[i], sizeof bufs[i])) {
+            fprintf(stderr, "kvproof analyze: %s: path too long\n", argv[optind + (int)i]);
+            code = KV_EXIT_USAGE;
+        }
+    }
+    char dir[1024];
+    if (!out) {
+        dir_of(paths[0], dir, sizeof dir);
+        out = dir;
+    }
+    if (code == KV_EXIT_OK)
+        code = analyze_main(paths, n, out, cells, quiet);
+    free(bufs);
+    return code;
+}

@@ -1,0 +1,162 @@
+/* cmd_compare.c - 'kvproof compare A B [--out DIR] [--threshold F]': two
+ * runs (run directories or journals) compared cell by cell
+ * (stats/change.h); a table on stdout and, with --out, DIR/compare.json.
+ * Divided into: usage, the table, writing compare.json, the command. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/commands.h"
+#include "cli/run_common.h"
+#include "common/status.h"
+#include "common/util.h"
+#include "experiments/journal.h"
+#include "experiments/spec.h"
+#include "stats/change.h"
+
+#define COMPARE_SEED 1 /* the bootstrap's: the same two runs give the same numbers */
+
+static void compare_usage(FILE *f)
+{
+    fprintf(f, "usage: kvproof compare A B [--out DIR] [--threshold F]\n\n"
+               "Compares run B with run A (run directories or journals; no network): for\n"
+               "every target and cell they share, the ratio B/A of mean time to first\n"
+               "token, per target the ratio of the cold prefill slopes (ms/token), the\n"
+               "ratio of the warm-vs-cold speedups and of mean session totals; each with\n"
+               "its 95%% interval and a verdict: a change only when the whole interval\n"
+               "lies beyond 1 +- F (criterion.rs's rule), regressed in the worse\n"
+               "direction (longer times, smaller speedups), else no change.\n\n"
+               "options:\n"
+               "  --out DIR        also write DIR/compare.json (docs/compare.md)\n"
+               "  --threshold F    the noise threshold, a fraction (default 0.05)\n\n"
+               "exit codes: 0 compared, 2 usage, 3 bad journal or nothing in common.\n");
+}
+
+static void row_print(FILE *f, const change_row *c)
+{
+    char cell[128], ratio[96];
+    if (c->kind == CHANGE_COLD_SLOPE)
+        snprintf(cell, sizeof cell, "cold prefill slope (ms/token)");
+    else if (c->kind == CHANGE_SPEEDUP)
+        snprintf(cell, sizeof cell, "speedup s%ld q%ld", c->sys, c->query);
+    else if (c->kind == CHANGE_SESSION_TOTAL)
+        snprintf(cell, sizeof cell, "session total s%ld q%ld n%ld %s", c->sys, c->query, c->count,
+                 spec_cache_mode_name((spec_cache_mode)c->mode));
+    else
+        snprintf(cell, sizeof cell, "s%ld q%ld n%ld t%ld %s", c->sys, c->query, c->count, c->turn,
+                 spec_cache_mode_name((spec_cache_mode)c->mode));
+    if (isfinite(c->lo) && isfinite(c->hi))
+        snprintf(ratio, sizeof ratio, "%.4g [%.4g, %.4g]", c->ratio, c->lo, c->hi);
+    else
+        snprintf(ratio, sizeof ratio, "%.4g", c->ratio);
+    fprintf(f, "%-16.16s %-32s %12.4g %12.4g  %-28s %s\n", c->target, cell, c->a, c->b, ratio,
+            c->verdict);
+}
+
+static void table_print(FILE *f, const change_result *r)
+{
+    fprintf(f, "%-16s %-32s %12s %12s  %-28s %s\n", "target", "cell / quantity", "A", "B",
+            "B/A [95% CI]", "verdict");
+    for (size_t i = 0; i < r->n; i++)
+        row_print(f, &r->rows[i]);
+    size_t counts[3] = {0, 0, 0};
+    for (size_t i = 0; i < r->n; i++) {
+        const char *v = r->rows[i].verdict;
+        counts[strcmp(v, "regressed") == 0 ? 0 : strcmp(v, "improved") == 0 ? 1 : 2]++;
+    }
+    fprintf(f, "%zu regressed, %zu improved, %zu no change or not computable (threshold %g%%)\n",
+            counts[0], counts[1], counts[2], 100 * r->threshold);
+}
+
+static kv_status json_write(const change_result *r, const char *a, const char *b, const char *dir,
+                            char *path, size_t cap, char *err)
+{
+    kv_buf text = {0};
+    kv_status st = kv_mkdirs(dir, err);
+    if (st == KV_OK && snprintf(path, cap, "%s/compare.json", dir) >= (int)cap)
+        st = kv_fail(err, KV_ERR_USAGE, "--out %s: path too long", dir);
+    if (st == KV_OK)
+        st = change_to_json(r, a, b, &text, err);
+    FILE *f = st == KV_OK ? fopen(path, "w") : NULL;
+    if (st == KV_OK && (!f || fwrite(text.data, 1, text.len, f) != text.len))
+        st = kv_fail(err, KV_ERR_IO, "%s: cannot write", path);
+    if (f && fclose(f) != 0 && st == KV_OK)
+        st = kv_fail(err, KV_ERR_IO, "%s: cannot write", path);
+    kv_buf_free(&text);
+    return st;
+}
+
+static void journal_path(const char *arg, char *buf, size_t n)
+{
+    struct stat sb;
+    bool dir = stat(arg, &sb) == 0 && S_ISDIR(sb.st_mode);
+    snprintf(buf, n, dir ? "%s/journal.jsonl" : "%s", arg);
+}
+
+static int compare_main(const char *a_arg, const char *b_arg, const char *out, double threshold)
+{
+    char pa[4096], pb[4096], path[4200], err[KV_ERRLEN] = "";
+    journal_path(a_arg, pa, sizeof pa);
+    journal_path(b_arg, pb, sizeof pb);
+    journal_data *a = NULL, *b = NULL;
+    change_result r;
+    memset(&r, 0, sizeof r);
+    kv_status st = journal_load(pa, &a, err);
+    if (st == KV_OK)
+        st = journal_load(pb, &b, err);
+    if (st == KV_OK)
+        st = change_compute(a, b, threshold, 0.95, COMPARE_SEED, &r, err);
+    if (st == KV_OK) {
+        printf("A: %s\nB: %s\n", pa, pb);
+        table_print(stdout, &r);
+    }
+    if (st == KV_OK && out)
+        st = json_write(&r, pa, pb, out, path, sizeof path, err);
+    if (st == KV_OK && out)
+        printf("compare: %s\n", path);
+    if (st != KV_OK)
+        fprintf(stderr, "kvproof compare: %s\n", err);
+    change_free(&r);
+    journal_data_free(a);
+    journal_data_free(b);
+    return st == KV_OK ? KV_EXIT_OK : st == KV_ERR_STATS ? KV_EXIT_INPUT : kv_exit_code(st);
+}
+
+int cmd_compare(int argc, char **argv)
+{
+    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
+                                         {"threshold", required_argument, NULL, 't'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    if (cmd_wants_help(argc, argv)) {
+        compare_usage(stdout);
+        return KV_EXIT_OK;
+    }
+    const char *out = NULL;
+    double threshold = 0.05;
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "o:t:", opts, NULL)) != -1) {
+        if (ch == 'o') {
+            out = optarg;
+        } else if (ch == 't' && cli_parse_positive(optarg, &threshold) && threshold < 1) {
+            continue;
+        } else {
+            fprintf(stderr, "kvproof compare: %s '%s' (see --help)\n",
+                    ch == 't' ? "--threshold: expected a fraction between 0 and 1, found"
+                              : "unknown or incomplete option",
+                    ch == 't' ? optarg : argv[optind - 1]);
+            return KV_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 2) {
+        fprintf(stderr, "kvproof compare: expected two runs, A and B\n");
+        compare_usage(stderr);
+        return KV_EXIT_USAGE;
+    }
+    return compare_main(argv[optind], argv[optind + 1], out, threshold);
+}

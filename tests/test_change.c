@@ -1,0 +1,248 @@
+/* test_change.c - kvproof compare (stats/change.h and the built binary)
+ * on journals written by the journal writer from a known cost (20 ms +
+ * 0.1 ms per prompt token, +-3% deterministic jitter): criterion.rs's
+ * verdict rule; the same run with every time 30% longer reports the cold
+ * slope and every cell regressed, every interval containing 1.3, the
+ * speedup unchanged; warm requests alone 30% slower make the speedup
+ * regressed; a copy
+ * with +-2% jitter reports no change; compare.json holds the rows. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "common/util.h"
+#include "experiments/journal.h"
+#include "stats/change.h"
+
+#define N_SYS 4
+#define REPS 8
+
+typedef struct fixture {
+    char dir[64];
+    char journal[128]; /* the base run */
+} fixture;
+
+static const char *bin(void)
+{
+    const char *b = getenv("KVPROOF_BIN");
+    return b && *b ? b : "build/kvproof";
+}
+
+static char *dup_or_die(const char *s)
+{
+    char *d = strdup(s);
+    assert_non_null(d);
+    return d;
+}
+
+static void make_header(journal_header *h, size_t planned)
+{
+    memset(h, 0, sizeof *h);
+    h->kvproof_version = dup_or_die("0.1.0-test");
+    h->spec_name = dup_or_die("change");
+    h->spec_json = dup_or_die("{\"name\":\"change\"}");
+    h->spec_hash = 0x42;
+    h->seed = 1;
+    h->planned_trials = planned;
+    h->created_unix = 1735689600;
+    h->n_targets = 1;
+    h->targets = calloc(1, sizeof *h->targets);
+    assert_non_null(h->targets);
+    h->targets[0].name = dup_or_die("local");
+}
+
+/* Writes a run: cold cells at four system prompts and a warm one, REPS
+ * repetitions; ttft = factor (warm_factor for warm) * (20 + 0.1 * tokens) * (1 + jitter), the
+ * jitter cycling through -3%, 0, +3% by repetition (shifted by phase,
+ * scaled by amp). */
+static void write_run(const char *path, double factor, double warm_factor, double amp, int phase)
+{
+    static const long sys[N_SYS] = {0, 1024, 4096, 8192};
+    journal_header h;
+    make_header(&h, (N_SYS + 1) * REPS);
+    journal *j = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(journal_open(path, &h, false, NULL, &j, err), KV_OK);
+    size_t k = 0;
+    for (size_t c = 0; c <= N_SYS; c++)
+        for (long r = 0; r < REPS; r++, k++) {
+            bool warm = c == N_SYS;
+            long s0 = warm ? 8192 : sys[c];
+            trial_record t;
+            memset(&t, 0, sizeof t);
+            t.plan_index = t.run_position = k;
+            snprintf(t.id, sizeof t.id, "local/s%ld/q25/n1/%s/r%ld", s0, warm ? "warm" : "cold", r);
+            t.kind = PLAN_MEASURE;
+            snprintf(t.target_name, sizeof t.target_name, "local");
+            t.cell = c;
+            t.system_prompt_tokens = s0;
+            t.query_tokens = 25;
+            t.query_count = 1;
+            t.mode = warm ? SPEC_WARM : SPEC_COLD;
+            t.repetition = r;
+            t.ok = true;
+            t.n_turns = 1;
+            t.turns = calloc(1, sizeof *t.turns);
+            assert_non_null(t.turns);
+            trial_request *q = &t.turns[0];
+            q->turn = q->attempts = 1;
+            q->ok = true;
+            q->prompt_tokens = s0 + 25;
+            q->cached_tokens = warm ? s0 : 0;
+            q->prefix_tokens = warm ? s0 : 0;
+            q->output_tokens = 8;
+            q->cache_state = TRIAL_CACHE_VERIFIED;
+            double jitter = amp * (double)((r + phase) % 3 - 1);
+            double tokens = warm ? 25 : (double)q->prompt_tokens;
+            q->ttft_ms = (warm ? warm_factor : factor) * (20 + 0.1 * tokens) * (1 + jitter);
+            q->ttfb_ms = q->first_content_ms = q->last_token_ms = q->total_ms = NAN;
+            q->gap_median_ms = q->gap_p99_ms = q->server_prefill_ms = NAN;
+            q->server_overhead_us = NAN;
+            assert_int_equal(journal_append(j, &t, err), KV_OK);
+            trial_record_clear(&t);
+        }
+    journal_close(j);
+    journal_header_clear(&h);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/kvproof-change-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->journal, sizeof f->journal, "%s/a.jsonl", f->dir);
+    write_run(f->journal, 1.0, 1.0, 0.03, 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static journal_data *load(const char *path)
+{
+    journal_data *d = NULL;
+    char err[KV_ERRLEN] = "";
+    if (journal_load(path, &d, err) != KV_OK)
+        fail_msg("%s", err);
+    return d;
+}
+
+static void verdict_should_need_the_whole_interval_outside_the_threshold(void **state)
+{
+    (void)state;
+    assert_string_equal(change_verdict(1.06, 1.2, 0.05), "regressed");
+    assert_string_equal(change_verdict(0.8, 0.94, 0.05), "improved");
+    assert_string_equal(change_verdict(1.04, 1.3, 0.05), "no change");
+    assert_string_equal(change_verdict(0.97, 1.03, 0.05), "no change");
+    assert_string_equal(change_verdict(NAN, 1.2, 0.05), "not computable");
+}
+
+static void compare_should_report_30_percent_slower_prefill_as_regressed(void **state)
+{
+    fixture *f = *state;
+    char slow[160], err[KV_ERRLEN] = "";
+    snprintf(slow, sizeof slow, "%s/slow.jsonl", f->dir);
+    write_run(slow, 1.3, 1.3, 0.03, 0);
+    journal_data *a = load(f->journal), *b = load(slow);
+    change_result r;
+    assert_int_equal(change_compute(a, b, 0.05, 0.95, 1, &r, err), KV_OK);
+    size_t slopes = 0, regressed = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        const change_row *c = &r.rows[i];
+        if (c->kind == CHANGE_SPEEDUP) {
+            /* Cold and warm both 30% slower: the speedup is the same. */
+            assert_true(fabs(c->ratio - 1) < 1e-9);
+            assert_string_equal(c->verdict, "no change");
+            continue;
+        }
+        assert_true(fabs(c->ratio - 1.3) < 1e-9);
+        assert_true(c->lo <= 1.3 && 1.3 <= c->hi);
+        assert_string_equal(c->verdict, "regressed");
+        regressed++;
+        slopes += c->kind == CHANGE_COLD_SLOPE;
+    }
+    assert_int_equal(regressed, N_SYS + 2); /* five cells and the slope */
+    assert_int_equal(slopes, 1);
+    change_free(&r);
+    journal_data_free(a);
+    journal_data_free(b);
+}
+
+static void compare_should_report_a_smaller_speedup_as_regressed(void **state)
+{
+    fixture *f = *state;
+    char warm[160], err[KV_ERRLEN] = "";
+    snprintf(warm, sizeof warm, "%s/warm.jsonl", f->dir);
+    write_run(warm, 1.0, 1.3, 0.03, 0); /* only warm requests slower */
+    journal_data *a = load(f->journal), *b = load(warm);
+    change_result r;
+    assert_int_equal(change_compute(a, b, 0.05, 0.95, 1, &r, err), KV_OK);
+    size_t speedups = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        const change_row *c = &r.rows[i];
+        if (c->kind != CHANGE_SPEEDUP)
+            continue;
+        speedups++;
+        assert_true(fabs(c->ratio - 1 / 1.3) < 1e-9);
+        assert_true(c->lo <= 1 / 1.3 && 1 / 1.3 <= c->hi);
+        assert_string_equal(c->verdict, "regressed");
+    }
+    assert_int_equal(speedups, 1);
+    change_free(&r);
+    journal_data_free(a);
+    journal_data_free(b);
+}
+
+static void compare_should_report_jitter_within_the_threshold_as_no_change(void **state)
+{
+    fixture *f = *state;
+    char same[160], out[160], cmd[1024];
+    snprintf(same, sizeof same, "%s/same.jsonl", f->dir);
+    write_run(same, 1.0, 1.0, 0.02, 1);
+    snprintf(out, sizeof out, "%s/cmp", f->dir);
+    snprintf(cmd, sizeof cmd, "'%s' compare '%s' '%s' --out '%s' > '%s/table.txt'", bin(),
+             f->journal, same, out, f->dir);
+    assert_int_equal(system(cmd), 0);
+    char path[200], *text = NULL, err[KV_ERRLEN] = "";
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/compare.json", out);
+    assert_int_equal(kv_read_file(path, &text, &len, err), KV_OK);
+    assert_non_null(strstr(text, "\"format\": \"kvproof-compare\""));
+    assert_non_null(strstr(text, "\"what\": \"cold_prefill_ms_per_token\""));
+    assert_null(strstr(text, "\"verdict\": \"regressed\""));
+    assert_null(strstr(text, "\"verdict\": \"improved\""));
+    free(text);
+    snprintf(path, sizeof path, "%s/table.txt", f->dir);
+    assert_int_equal(kv_read_file(path, &text, &len, err), KV_OK);
+    assert_non_null(strstr(text, "0 regressed, 0 improved"));
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(verdict_should_need_the_whole_interval_outside_the_threshold),
+        cmocka_unit_test(compare_should_report_30_percent_slower_prefill_as_regressed),
+        cmocka_unit_test(compare_should_report_a_smaller_speedup_as_regressed),
+        cmocka_unit_test(compare_should_report_jitter_within_the_threshold_as_no_change),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
