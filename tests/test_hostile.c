@@ -92,7 +92,7 @@ static void run_against(hostile_mode mode, double first_token_s, double total_s,
     spec *s = small_spec(h->port, first_token_s, total_s, false, true);
     char dir[64];
     runnertest_tmpdir(dir, sizeof dir, "hostile");
-    runner_options o = {.out_dir = dir, .no_outputs = true, .backoff_base_s = 0.001};
+    runner_options o = {.out_dir = dir, .backoff_base_s = 0.001};
     runner_summary sum;
     char err[KV_ERRLEN] = "";
     long rss0 = maxrss_kb();
