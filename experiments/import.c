@@ -334,7 +334,10 @@ static kv_status import_one(import_ctx *c, const char *path, journal_import_file
     kv_status st = kv_read_file(path, &text, &len, err);
     if (st != KV_OK)
         return st;
-    sha256_hex(text, len, f->sha256);
+    if (!sha256_hex(text, len, f->sha256)) {
+        free(text);
+        return kv_fail(err, KV_ERR_IO, "%s: SHA-256 failed (libcrypto)", path);
+    }
     if (c->f == IMPORT_LLAMA_BENCH)
         st = import_llama_parse(c, text, len, path, err);
     else if (c->f == IMPORT_VLLM_BENCH)

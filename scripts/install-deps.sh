@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config git
   libgsl-dev libcurl4-openssl-dev libcjson-dev libhpdf-dev
-  libmicrohttpd-dev libcmocka-dev
+  libmicrohttpd-dev libcmocka-dev libssl-dev
   fonts-dejavu-core poppler-utils clang-format curl
   python3 python3-numpy ca-certificates
 )
