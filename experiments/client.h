@@ -45,7 +45,9 @@ typedef struct client_request {
     double timeout_connect_s;
     double timeout_first_token_s;
     double timeout_total_s;
-    long retries; /* extra attempts for retryable failures */
+    long retries;         /* extra attempts for retryable failures */
+    bool temperature_set; /* the spec set `temperature`: hosted OpenAI is sent
+                             one only then (dialect.h) */
 } client_request;
 
 kv_status client_new(client **out, char *err) KV_MUST_USE;
@@ -68,8 +70,12 @@ kv_status client_call(client *c, const spec_target *t, const char *path, const c
 kv_status client_tokenize(client *c, const spec_target *t, spec_api api, const char *text,
                           long *n_tokens, char *err) KV_MUST_USE;
 
-/* Asks the server to drop its prefix cache (vLLM /reset_prefix_cache, SGLang
- * /flush_cache, llama.cpp /slots/0?action=erase); KV_ERR_UNSUPPORTED if none. */
+/* Asks the server to drop its prefix cache: vLLM /reset_prefix_cache, SGLang
+ * /flush_cache, llama.cpp /slots/N?action=erase for every slot GET /slots
+ * shows has served a request (slot 0 when /slots is off). KV_ERR_UNSUPPORTED
+ * (with the server's words) when the server has none: HTTP 404, 405, 501
+ * (llama-server without --slot-save-path), or a 2xx body holding "error"
+ * (LM Studio answers unknown endpoints with HTTP 200). */
 kv_status client_reset_cache(client *c, const spec_target *t, spec_api api, char *err) KV_MUST_USE;
 
 /* Like client_call; also hands back the response headers ("Name: value"

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -85,6 +86,20 @@ const char *dialect_path(spec_api api)
 bool dialect_is_ndjson(spec_api api)
 {
     return api == SPEC_API_OLLAMA;
+}
+
+bool dialect_is_hosted_openai(const char *base_url)
+{
+    const char *h = base_url ? strstr(base_url, "://") : NULL;
+    h = h ? h + 3 : base_url;
+    if (!h)
+        return false;
+    size_t n = strcspn(h, ":/?#");
+    static const char suffix[] = ".openai.com";
+    size_t sl = sizeof suffix - 1;
+    if (n == sl - 1 && strncasecmp(h, suffix + 1, n) == 0)
+        return true; /* openai.com itself */
+    return n > sl && strncasecmp(h + n - sl, suffix, sl) == 0;
 }
 
 /* ---- sanitising server text --------------------------------------------- */
@@ -236,13 +251,21 @@ static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
             return false;
         break;
     }
-    /* OpenAI-style bodies (chat, completions, llama.cpp, lmstudio). */
+    /* OpenAI-style bodies (chat, completions, llama.cpp, lmstudio). Hosted
+     * OpenAI's reasoning models (o-series, gpt-5) answer 400 to max_tokens
+     * and to a temperature other than their default: it gets
+     * max_completion_tokens on chat, and a temperature only when the spec
+     * set one. */
+    bool hosted = rq->target && dialect_is_hosted_openai(rq->target->base_url);
     if (!cJSON_AddBoolToObject(o, "stream", 1) || !dialect_add_stream_usage(o))
         return false;
+    const char *max_key =
+        hosted && api == SPEC_API_OPENAI_CHAT ? "max_completion_tokens" : "max_tokens";
     if (rq->max_output_tokens > 0 &&
-        !cJSON_AddNumberToObject(o, "max_tokens", (double)rq->max_output_tokens))
+        !cJSON_AddNumberToObject(o, max_key, (double)rq->max_output_tokens))
         return false;
-    if (!cJSON_AddNumberToObject(o, "temperature", rq->temperature))
+    if ((!hosted || rq->temperature_set) &&
+        !cJSON_AddNumberToObject(o, "temperature", rq->temperature))
         return false;
     if (api == SPEC_API_LLAMACPP && !cJSON_AddBoolToObject(o, "cache_prompt", !rq->no_cache))
         return false;

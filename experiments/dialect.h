@@ -27,6 +27,9 @@
  *  - anthropic uses /v1/messages with cache_control on the system block;
  *    prompt = input + cache_creation + cache_read tokens, cached =
  *    cache_read_input_tokens, output tokens from the cumulative message_delta.
+ *  - hosted OpenAI (dialect_is_hosted_openai): max_completion_tokens on
+ *    chat, no temperature unless the spec set one (reasoning models reject
+ *    max_tokens and non-default temperatures with HTTP 400).
  *  - openai-completions concatenates the messages' contents with "\n\n"
  *    (no chat template) into `prompt`.
  *
@@ -58,6 +61,11 @@ kv_status dialect_parse(const char *name, spec_api *out, char *err) KV_MUST_USE;
 const char *dialect_path(spec_api api);
 /* true when the dialect streams NDJSON (ollama), false for SSE. */
 bool dialect_is_ndjson(spec_api api);
+/* true when base_url's host is OpenAI's own API (api.openai.com or another
+ * *.openai.com host): chat requests there carry max_completion_tokens instead
+ * of max_tokens, and a temperature only when the spec set one
+ * (client_request.temperature_set). */
+bool dialect_is_hosted_openai(const char *base_url);
 
 /* Builds the JSON body of a streamed request into `body` (appended). */
 kv_status dialect_build_request(const client_request *rq, kv_buf *body, char *err) KV_MUST_USE;

@@ -339,6 +339,7 @@ void journal_header_clear(journal_header *h)
         free(m->model);
         free(m->server_version);
         free(m->props);
+        free(m->cold_method);
     }
     free(h->targets);
     free(h->kvproof_version);

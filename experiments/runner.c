@@ -107,9 +107,10 @@ typedef struct target_state {
     run *r;
     const spec_target *t;
     spec_api api;
-    bool has_tokenize; /* the server counts tokens (/tokenize) */
-    long usage_base;   /* prompt_tokens of a one-word calibration request, -1 unknown */
-    int reset;         /* 1 works, 0 untried, -1 unsupported */
+    bool has_tokenize;          /* the server counts tokens (/tokenize) */
+    long usage_base;            /* prompt_tokens of a one-word calibration request, -1 unknown */
+    int reset;                  /* 1 works, 0 untried, -1 unsupported (never tried again) */
+    char reset_note[KV_ERRLEN]; /* why the reset is unsupported, or "" */
     prompt_synth *ps;
     spec_target copy; /* the spec's target with the probed model filled in */
     probe_info info;  /* what probe_detect found (zeroed when not probed) */
@@ -198,7 +199,8 @@ static kv_status usage_tokens(target_state *ts, const char *text, long *n, char 
                          s->timeout_connect_s,
                          s->timeout_first_token_s,
                          s->timeout_total_s,
-                         s->retries};
+                         s->retries,
+                         s->temperature_set};
     trial_request out;
     memset(&out, 0, sizeof out);
     kv_status st = ts->r->io.send(ts->r->io.ctx, &rq, &out, NULL, err);
@@ -390,12 +392,15 @@ static kv_status send_turn(run *r, const runner_io *io, target_state *ts,
                          s->timeout_connect_s,
                          s->timeout_first_token_s,
                          s->timeout_total_s,
-                         s->retries};
+                         s->retries,
+                         s->temperature_set};
     int turn = q->turn;
     char err[KV_ERRLEN] = "";
     if (cold && ts->reset >= 0 && s->concurrency <= 1) {
         kv_status rs = io->reset_cache(io->ctx, ts->t, ts->api, err);
         ts->reset = rs == KV_OK ? 1 : (rs == KV_ERR_UNSUPPORTED ? -1 : ts->reset);
+        if (rs == KV_ERR_UNSUPPORTED)
+            snprintf(ts->reset_note, sizeof ts->reset_note, "%s", err);
         err[0] = '\0';
     }
     kv_status st = io->send(io->ctx, &rq, q, reply, err);
@@ -641,6 +646,52 @@ static char *client_host_text(void)
     return out;
 }
 
+/* Tries each target's cache reset once before the journal is written, so
+ * that its header says how cold trials are kept cold; a reset the server
+ * does not offer (llama-server answers 501 to a slot erase unless started
+ * with --slot-save-path) is never tried again. Only when cold trials run one
+ * at a time (send_turn). */
+static void reset_check(run *r)
+{
+    if (!r->s->cold || r->s->concurrency > 1)
+        return;
+    for (size_t i = 0; i < r->s->n_targets; i++) {
+        target_state *ts = &r->tg[i];
+        char e[KV_ERRLEN] = "";
+        kv_status st = r->io.reset_cache(r->io.ctx, ts->t, ts->api, e);
+        ts->reset = st == KV_OK ? 1 : (st == KV_ERR_UNSUPPORTED ? -1 : 0);
+        if (st == KV_ERR_UNSUPPORTED) {
+            snprintf(ts->reset_note, sizeof ts->reset_note, "%s", e);
+            char msg[KV_ERRLEN + 128];
+            snprintf(msg, sizeof msg, "%s: cache reset unsupported (%s); cold trials use %s",
+                     ts->t->name, e,
+                     ts->api == SPEC_API_LLAMACPP ? "cache_prompt:false and a nonce" : "a nonce");
+            progress(r, ts->t->name, msg);
+        }
+    }
+}
+
+/* How a target's cold trials are kept cold, for the journal header (malloc'd;
+ * NULL when the spec has no cold trials or out of memory). */
+static char *cold_method_text(const run *r, const target_state *ts)
+{
+    if (!r->s->cold)
+        return NULL;
+    char text[KV_ERRLEN + 160];
+    const char *np = ts->api == SPEC_API_LLAMACPP ? "cache_prompt:false + " : "";
+    const char *reset = ts->api == SPEC_API_LLAMACPP ? "slot erase" : "cache reset";
+    if (r->s->concurrency > 1)
+        snprintf(text, sizeof text, "%snonce (no %s while trials run concurrently)", np, reset);
+    else if (ts->reset > 0)
+        snprintf(text, sizeof text, "%s%s + nonce", np, reset);
+    else if (ts->reset < 0)
+        snprintf(text, sizeof text, "%snonce (%s unsupported: %s)", np, reset, ts->reset_note);
+    else
+        snprintf(text, sizeof text, "%snonce (%s failed; tried again before each cold trial)", np,
+                 reset);
+    return kv_strdup(text);
+}
+
 static kv_status header_build(const run *r, uint64_t seed, journal_header *h, char *err)
 {
     const spec *s = r->s;
@@ -671,6 +722,7 @@ static kv_status header_build(const run *r, uint64_t seed, journal_header *h, ch
         m->simulated = r->o->simulated || ts->info.simulated;
         m->server_version = kv_strdup(ts->info.server_version);
         m->props = kv_strdup(ts->info.props);
+        m->cold_method = cold_method_text(r, ts);
         if (!m->name || !m->dialect)
             return kv_fail(err, KV_ERR_NOMEM, "out of memory");
     }
@@ -1093,6 +1145,7 @@ kv_status runner_run(const spec *s, const runner_options *o, runner_summary *sum
         if (st != KV_OK)
             goto out;
     }
+    reset_check(&r);
     st = header_build(&r, seed, &h, err);
     if (st != KV_OK)
         goto out;

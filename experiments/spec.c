@@ -275,7 +275,7 @@ static void load_workload(check_ctx *c, const check_val *v, spec *s)
         (void)check_long(c, &m, 1, SPEC_MAX_TOKENS, &s->max_output_tokens);
     m = check_member(v, "temperature");
     if (!m.absent)
-        (void)check_double(c, &m, 0, 2, false, &s->temperature);
+        s->temperature_set = check_double(c, &m, 0, 2, false, &s->temperature);
     m = check_member(v, "corpus");
     if (!m.absent) {
         free(s->corpus_name);
