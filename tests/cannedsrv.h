@@ -14,6 +14,7 @@
 #define KV_CANNEDSRV_H
 
 #include <microhttpd.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
