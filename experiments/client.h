@@ -38,16 +38,15 @@ typedef struct client_request {
     const client_message *messages;
     size_t n_messages;
     long max_output_tokens;
-    double temperature;
-    bool no_cache; /* ask the server not to reuse cached prefixes
-                      (llama.cpp cache_prompt:false); ignored where the
-                      dialect has no such switch */
+    double temperature; /* NAN: the spec sets none (sent as 0, except to hosted
+                           OpenAI, which gets none: dialect.h) */
+    bool no_cache;      /* ask the server not to reuse cached prefixes
+                           (llama.cpp cache_prompt:false); ignored where the
+                           dialect has no such switch */
     double timeout_connect_s;
     double timeout_first_token_s;
     double timeout_total_s;
-    long retries;         /* extra attempts for retryable failures */
-    bool temperature_set; /* the spec set `temperature`: hosted OpenAI is sent
-                             one only then (dialect.h) */
+    long retries; /* extra attempts for retryable failures */
 } client_request;
 
 kv_status client_new(client **out, char *err) KV_MUST_USE;

@@ -196,6 +196,12 @@ static bool dialect_add_stream_usage(cJSON *o)
     return so && cJSON_AddBoolToObject(so, "include_usage", 1);
 }
 
+/* The temperature to send: the spec's, or 0 when it sets none (NAN). */
+static double dialect_temperature(const client_request *rq)
+{
+    return isnan(rq->temperature) ? 0 : rq->temperature;
+}
+
 static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
 {
     spec_api api = rq->api;
@@ -212,7 +218,7 @@ static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
         if (rq->max_output_tokens > 0 &&
             !cJSON_AddNumberToObject(opt, "num_predict", (double)rq->max_output_tokens))
             return false;
-        return cJSON_AddNumberToObject(opt, "temperature", rq->temperature) != NULL;
+        return cJSON_AddNumberToObject(opt, "temperature", dialect_temperature(rq)) != NULL;
     }
     case SPEC_API_ANTHROPIC: {
         if (!cJSON_AddNumberToObject(
@@ -239,7 +245,7 @@ static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
                 return false;
         }
         return dialect_add_messages(o, rq, true) && cJSON_AddBoolToObject(o, "stream", 1) &&
-               cJSON_AddNumberToObject(o, "temperature", rq->temperature);
+               cJSON_AddNumberToObject(o, "temperature", dialect_temperature(rq));
     }
     case SPEC_API_OPENAI_COMPLETIONS:
         if (dialect_join(rq, NULL, tmp) != KV_OK ||
@@ -264,8 +270,8 @@ static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
     if (rq->max_output_tokens > 0 &&
         !cJSON_AddNumberToObject(o, max_key, (double)rq->max_output_tokens))
         return false;
-    if ((!hosted || rq->temperature_set) &&
-        !cJSON_AddNumberToObject(o, "temperature", rq->temperature))
+    if ((!hosted || !isnan(rq->temperature)) &&
+        !cJSON_AddNumberToObject(o, "temperature", dialect_temperature(rq)))
         return false;
     if (api == SPEC_API_LLAMACPP && !cJSON_AddBoolToObject(o, "cache_prompt", !rq->no_cache))
         return false;

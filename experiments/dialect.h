@@ -64,7 +64,7 @@ bool dialect_is_ndjson(spec_api api);
 /* true when base_url's host is OpenAI's own API (api.openai.com or another
  * *.openai.com host): chat requests there carry max_completion_tokens instead
  * of max_tokens, and a temperature only when the spec set one
- * (client_request.temperature_set). */
+ * (client_request.temperature not NAN). */
 bool dialect_is_hosted_openai(const char *base_url);
 
 /* Builds the JSON body of a streamed request into `body` (appended). */

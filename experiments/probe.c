@@ -506,7 +506,7 @@ static kv_status probe_one(client *c, const spec_target *t, spec_api api, const 
                          .messages = msgs,
                          .n_messages = 2,
                          .max_output_tokens = 4,
-                         .temperature = 0,
+                         .temperature = NAN, /* none to hosted OpenAI, else 0 */
                          .no_cache = no_cache,
                          .timeout_connect_s = 10,
                          .timeout_first_token_s = 300,
@@ -546,6 +546,19 @@ static void probe_not_run(probe_cache_result *out, const char *why)
         }
     out->ran = false;
     snprintf(out->not_run, sizeof out->not_run, "%s", why);
+}
+
+/* vLLM leaves usage.prompt_tokens_details out when nothing was cached: once
+ * the warm reply showed a count, a reply with usage but no count means 0. */
+static void probe_absent_cached(spec_api api, probe_cache_result *out)
+{
+    if ((api != SPEC_API_OPENAI_CHAT && api != SPEC_API_OPENAI_COMPLETIONS) ||
+        out->warm.cached_tokens < 0)
+        return;
+    trial_request *rs[] = {&out->prime, &out->cold};
+    for (size_t i = 0; i < 2; i++)
+        if (rs[i]->cached_tokens < 0 && rs[i]->prompt_tokens >= 0)
+            rs[i]->cached_tokens = 0;
 }
 
 kv_status probe_cache(client *c, const probe_info *info, const char *base_url,
@@ -601,6 +614,7 @@ kv_status probe_cache(client *c, const probe_info *info, const char *base_url,
     }
     out->ran = true;
     out->not_run[0] = '\0';
+    probe_absent_cached(info->api, out);
     probe_judge(info, out);
 out:
     kv_buf_free(&warm_p);

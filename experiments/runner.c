@@ -19,6 +19,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,10 @@ typedef struct target_state {
     spec_target copy; /* the spec's target with the probed model filled in */
     probe_info info;  /* what probe_detect found (zeroed when not probed) */
     bool probed;
+    /* The server has reported a cached-token count (OpenAI-style dialects).
+     * vLLM leaves usage.prompt_tokens_details out when nothing was cached, so
+     * from then on a reply with usage but no count means 0 cached. */
+    atomic_bool shows_cached;
 } target_state;
 
 struct run {
@@ -194,13 +199,12 @@ static kv_status usage_tokens(target_state *ts, const char *text, long *n, char 
                          &m,
                          1,
                          1,
-                         s->temperature,
+                         s->temperature_set ? s->temperature : NAN,
                          true,
                          s->timeout_connect_s,
                          s->timeout_first_token_s,
                          s->timeout_total_s,
-                         s->retries,
-                         s->temperature_set};
+                         s->retries};
     trial_request out;
     memset(&out, 0, sizeof out);
     kv_status st = ts->r->io.send(ts->r->io.ctx, &rq, &out, NULL, err);
@@ -235,11 +239,67 @@ static kv_status count_usage(void *ctx, const char *text, long *n, char *err)
     return KV_OK;
 }
 
+/* After a complete reply: learns that the server reports cached counts, and
+ * reads a missing count as 0 once it has (vLLM: prompt_tokens_details only
+ * `if enable_prompt_tokens_details and num_cached_tokens`). */
+static void note_cached(target_state *ts, trial_request *q)
+{
+    if (ts->api != SPEC_API_OPENAI_CHAT && ts->api != SPEC_API_OPENAI_COMPLETIONS)
+        return;
+    if (q->cached_tokens >= 0)
+        atomic_store(&ts->shows_cached, true);
+    else if (q->prompt_tokens >= 0 && atomic_load(&ts->shows_cached))
+        q->cached_tokens = 0;
+}
+
+/* Before any trial of a probed OpenAI-style target: one short text (its own
+ * words, shared with no measured prompt) sent twice with max_tokens 1, so a
+ * server that reports cached counts only when they are above 0 shows it
+ * before the first cold trial. */
+static void cached_report_check(run *r, target_state *ts)
+{
+    if (!ts->probed || (ts->api != SPEC_API_OPENAI_CHAT && ts->api != SPEC_API_OPENAI_COMPLETIONS))
+        return;
+    static const char *const words[] = {"ledger", "quota",  "vector", "pillar", "hinge",  "socket",
+                                        "tablet", "fabric", "signal", "kernel", "margin", "thread"};
+    kv_buf text = {0};
+    kv_status st = kv_buf_append(&text, "Cache report check.\n\n", 21);
+    for (int i = 0; st == KV_OK && i < 240; i++)
+        st = kv_buf_appendf(&text, "%s%s", i ? " " : "", words[(i * 7 + i / 12) % 12]);
+    const spec *s = r->s;
+    client_message m = {"user", text.data};
+    client_request rq = {ts->t,
+                         ts->api,
+                         &m,
+                         1,
+                         1,
+                         s->temperature_set ? s->temperature : NAN,
+                         false,
+                         s->timeout_connect_s,
+                         s->timeout_first_token_s,
+                         s->timeout_total_s,
+                         s->retries};
+    for (int i = 0; st == KV_OK && i < 2 && !atomic_load(&ts->shows_cached); i++) {
+        trial_request out;
+        char err[KV_ERRLEN] = "";
+        memset(&out, 0, sizeof out);
+        out.cached_tokens = out.prompt_tokens = -1;
+        if (r->io.send(r->io.ctx, &rq, &out, NULL, err) == KV_OK)
+            note_cached(ts, &out);
+        free(out.raw);
+    }
+    kv_buf_free(&text);
+    if (atomic_load(&ts->shows_cached))
+        progress(r, ts->t->name,
+                 "the server reports cached tokens: a reply without a count means 0 cached");
+}
+
 static kv_status target_setup(run *r, target_state *ts, const spec_target *t, const char *corpus,
                               size_t corpus_len, uint64_t seed, char *err)
 {
     (void)t;
     ts->usage_base = -1;
+    cached_report_check(r, ts);
     long n = 0;
     char tmp[KV_ERRLEN] = "";
     kv_status st = r->io.tokenize(r->io.ctx, t, ts->api, "kvproof counts tokens", &n, tmp);
@@ -387,13 +447,12 @@ static kv_status send_turn(run *r, const runner_io *io, target_state *ts,
                          msgs,
                          n,
                          max_out,
-                         s->temperature,
+                         s->temperature_set ? s->temperature : NAN,
                          cold,
                          s->timeout_connect_s,
                          s->timeout_first_token_s,
                          s->timeout_total_s,
-                         s->retries,
-                         s->temperature_set};
+                         s->retries};
     int turn = q->turn;
     char err[KV_ERRLEN] = "";
     if (cold && ts->reset >= 0 && s->concurrency <= 1) {
@@ -415,6 +474,7 @@ static kv_status send_turn(run *r, const runner_io *io, target_state *ts,
     }
     q->ok = true;
     q->error[0] = '\0';
+    note_cached(ts, q);
     return KV_OK;
 }
 

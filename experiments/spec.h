@@ -94,8 +94,9 @@ typedef struct spec {
                                (current directory first, then the source tree) */
     char *corpus_name;      /* the corpus path as the spec gives it (canonical form) */
     double temperature;     /* default 0 */
-    bool temperature_set;   /* the spec gives `temperature` (hosted OpenAI gets
-                               none otherwise: its reasoning models reject it) */
+    bool temperature_set;   /* the spec gives `temperature` (else requests carry
+                               NAN: 0 to local servers, none to hosted OpenAI,
+                               whose reasoning models reject it) */
 
     long *query_counts; /* session lengths (queries per conversation); default [1] */
     size_t n_query_counts;

@@ -239,8 +239,7 @@ static char *body_for(const char *base_url, spec_api api, double temperature, bo
                          .messages = m,
                          .n_messages = 2,
                          .max_output_tokens = 8,
-                         .temperature = temperature};
-    rq.temperature_set = set;
+                         .temperature = set ? temperature : NAN};
     kv_buf b = {0};
     char err[KV_ERRLEN] = "";
     assert_int_equal(dialect_build_request(&rq, &b, err), KV_OK);
