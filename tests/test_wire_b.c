@@ -1,0 +1,93 @@
+/* test_wire_b.c - golden wire fixtures of issue 11 items 5 to 9 replayed
+ * byte for byte (server/replay.h) and measured through `kvproof run` and
+ * `kvproof probe`:
+ *
+ *  - llama-server b1-80fb11a with two slots and no --slot-save-path: its
+ *    slot erase answers 501; kvproof must try it once, say so in the
+ *    journal header, keep cold trials cold with cache_prompt:false, and
+ *    journal the server's own counts and prompt_ms;
+ *  - the openai-completions dialect against the same server's
+ *    /v1/completions stream;
+ *  - mlx_lm.server: named "mlx" by `kvproof probe`, not "openai-compatible".
+ * Label "wire". */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "tests/wiretest.h"
+
+#define LLAMA "tests/fixtures/wire/llama.cpp/b1-80fb11a-np2"
+#define MLX "tests/fixtures/wire/mlx-lm/server-py"
+
+static size_t count_requests(const wire_case *wc, const char *method, const char *prefix)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < wc->n_log; i++)
+        n += strcmp(wc->log[i].method, method) == 0 &&
+             strncmp(wc->log[i].path, prefix, strlen(prefix)) == 0;
+    return n;
+}
+
+static void llamacpp_501_slot_erase_should_be_tried_once_and_journaled(void **state)
+{
+    (void)state;
+    for (int kind = 0; kind < 2; kind++) {
+        wire_case wc;
+        wire_case_init(&wc, LLAMA, "auto");
+        wire_run_spec(&wc, kind == 0 ? WIRE_SPEC_WARMUP : WIRE_SPEC_COLD_FIRST);
+        wire_check_common(&wc);
+        wire_check_counts(&wc, true);
+        wire_check_prefill(&wc);
+        /* One erase (HTTP 501) for the target, not one before every cold trial. */
+        assert_int_equal(count_requests(&wc, "POST", "/slots/"), 1);
+        const journal_target_meta *m = &wc.jd->header.targets[0];
+        assert_string_equal(m->dialect, "llama.cpp");
+        assert_non_null(m->cold_method);
+        assert_non_null(strstr(m->cold_method, "cache_prompt:false"));
+        assert_non_null(strstr(m->cold_method, "slot erase unsupported"));
+        assert_non_null(strstr(m->cold_method, "HTTP 501"));
+        wire_case_free(&wc);
+    }
+}
+
+static void openai_completions_should_measure_llamacpp_v1_completions(void **state)
+{
+    (void)state;
+    wire_case wc;
+    wire_case_init(&wc, LLAMA, "openai-completions");
+    wire_run_spec(&wc, WIRE_SPEC_WARMUP);
+    wire_check_common(&wc);
+    wire_check_counts(&wc, true);
+    wire_check_prefill(&wc);
+    assert_int_equal(count_requests(&wc, "POST", "/v1/chat/completions"), 0);
+    assert_true(count_requests(&wc, "POST", "/v1/completions") > 0);
+    wire_case_free(&wc);
+}
+
+static void mlx_probe_should_name_mlx_not_openai_compatible(void **state)
+{
+    (void)state;
+    wire_case wc;
+    wire_case_init(&wc, MLX, "auto");
+    int code = -1;
+    cJSON *j = wire_probe(&wc, "--no-cache-check", &code);
+    assert_int_equal(code, 0);
+    assert_string_equal(wire_jstr(j, "server", NULL), "mlx");
+    assert_string_equal(wire_jstr(j, "dialect", NULL), "openai-chat");
+    assert_string_equal(wire_jstr(j, "model", NULL), "mlx-community/Qwen3-0.6B-4bit");
+    cJSON_Delete(j);
+    wire_case_free(&wc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(llamacpp_501_slot_erase_should_be_tried_once_and_journaled),
+        cmocka_unit_test(openai_completions_should_measure_llamacpp_v1_completions),
+        cmocka_unit_test(mlx_probe_should_name_mlx_not_openai_compatible),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
