@@ -18,7 +18,8 @@ static void probe_usage(FILE *f)
 {
     fprintf(
         f, "usage: kvproof probe URL [--api auto|openai-chat|openai-completions|llama.cpp|\n"
-           "                          ollama|lmstudio|anthropic] [--model M]\n"
+           "                          ollama|lmstudio|anthropic|llama.cpp-completion|\n"
+           "                          sglang-generate] [--model M]\n"
            "                         [--api-key-env NAME] [--format text|json] [--no-cache-check]\n"
            "\n"
            "Detects the server at URL (llama.cpp GET /props, Ollama GET /api/version,\n"

@@ -745,7 +745,7 @@ kv_status client_tokenize(client *c, const spec_target *t, spec_api api, const c
     o = cJSON_CreateObject();
     if (!o)
         goto nomem;
-    if (api == SPEC_API_LLAMACPP) {
+    if (api == SPEC_API_LLAMACPP || api == SPEC_API_LLAMACPP_COMPLETION) {
         if (!cJSON_AddStringToObject(o, "content", text))
             goto nomem;
     } else {
@@ -857,8 +857,10 @@ static kv_status client_reset_llama(client *c, const spec_target *t, char *err)
 kv_status client_reset_cache(client *c, const spec_target *t, spec_api api, char *err)
 {
     static const char *const oai[] = {"/reset_prefix_cache", "/flush_cache", NULL};
-    if (api == SPEC_API_LLAMACPP)
+    if (dialect_honours_no_cache(api))
         return client_reset_llama(c, t, err);
+    if (api == SPEC_API_SGLANG_GENERATE)
+        return client_reset_one(c, t, "/flush_cache", err);
     if (api != SPEC_API_OPENAI_CHAT && api != SPEC_API_OPENAI_COMPLETIONS)
         return kv_fail(err, KV_ERR_UNSUPPORTED, "%s has no cache reset endpoint",
                        dialect_name(api));

@@ -31,7 +31,15 @@
  *    chat, no temperature unless the spec set one (reasoning models reject
  *    max_tokens and non-default temperatures with HTTP 400).
  *  - openai-completions concatenates the messages' contents with "\n\n"
- *    (no chat template) into `prompt`.
+ *    (no chat template) into `prompt`; so do the native endpoints:
+ *  - llama.cpp-completion: POST /completion {prompt, n_predict, cache_prompt};
+ *    the stream has no [DONE] and ends with the chunk that says "stop":true
+ *    (it carries timings, tokens_cached, tokens_evaluated and id_slot).
+ *  - sglang-generate: POST /generate {text, sampling_params}; every chunk
+ *    holds the text so far (or, with --stream-output, the new text) and
+ *    meta_info {prompt_tokens, completion_tokens, cached_tokens, e2e_latency
+ *    at the end}; [DONE] ends it. cached_tokens is always reported here
+ *    (no --enable-cache-report needed).
  *
  * Ownership: dialect_reader_new returns a handle freed by dialect_reader_free
  * (NULL is a no-op). dialect_reader_take_reply hands over a malloc'd string.
@@ -61,6 +69,9 @@ kv_status dialect_parse(const char *name, spec_api *out, char *err) KV_MUST_USE;
 const char *dialect_path(spec_api api);
 /* true when the dialect streams NDJSON (ollama), false for SSE. */
 bool dialect_is_ndjson(spec_api api);
+/* true when the dialect has a per-request "do not reuse the cache" switch
+ * (llama.cpp cache_prompt:false, on /v1/chat/completions and /completion). */
+bool dialect_honours_no_cache(spec_api api);
 /* true when base_url's host is OpenAI's own API (api.openai.com or another
  * *.openai.com host): chat requests there carry max_completion_tokens instead
  * of max_tokens, and a temperature only when the spec set one

@@ -572,7 +572,7 @@ kv_status probe_cache(client *c, const probe_info *info, const char *base_url,
     char *mdl = kv_strdup(info->model);
     spec_target t = {
         .name = url, .base_url = url, .api = info->api, .model = mdl, .api_key_env = key_env};
-    bool llama = info->api == SPEC_API_LLAMACPP;
+    bool llama = dialect_honours_no_cache(info->api);
     out->cold_method = llama ? "cache_prompt:false" : "nonce";
     out->min_cache_tokens = probe_cache_min_tokens(info);
     long words = PROBE_PROMPT_WORDS;

@@ -32,6 +32,7 @@
 
 #include "common/util.h"
 #include "experiments/cachecheck.h"
+#include "experiments/dialect.h"
 #include "experiments/journal.h"
 #include "experiments/plan.h"
 #include "experiments/probe.h"
@@ -725,7 +726,8 @@ static void reset_check(run *r)
             char msg[KV_ERRLEN + 128];
             snprintf(msg, sizeof msg, "%s: cache reset unsupported (%s); cold trials use %s",
                      ts->t->name, e,
-                     ts->api == SPEC_API_LLAMACPP ? "cache_prompt:false and a nonce" : "a nonce");
+                     dialect_honours_no_cache(ts->api) ? "cache_prompt:false and a nonce"
+                                                       : "a nonce");
             progress(r, ts->t->name, msg);
         }
     }
@@ -738,8 +740,9 @@ static char *cold_method_text(const run *r, const target_state *ts)
     if (!r->s->cold)
         return NULL;
     char text[KV_ERRLEN + 160];
-    const char *np = ts->api == SPEC_API_LLAMACPP ? "cache_prompt:false + " : "";
-    const char *reset = ts->api == SPEC_API_LLAMACPP ? "slot erase" : "cache reset";
+    bool llama = dialect_honours_no_cache(ts->api);
+    const char *np = llama ? "cache_prompt:false + " : "";
+    const char *reset = llama ? "slot erase" : "cache reset";
     if (r->s->concurrency > 1)
         snprintf(text, sizeof text, "%snonce (no %s while trials run concurrently)", np, reset);
     else if (ts->reset > 0)

@@ -24,7 +24,9 @@ typedef enum spec_api {
     SPEC_API_LLAMACPP,
     SPEC_API_OLLAMA,
     SPEC_API_LMSTUDIO,
-    SPEC_API_ANTHROPIC
+    SPEC_API_ANTHROPIC,
+    SPEC_API_LLAMACPP_COMPLETION, /* llama.cpp native POST /completion */
+    SPEC_API_SGLANG_GENERATE      /* SGLang native POST /generate */
 } spec_api;
 
 typedef enum spec_cache_mode { SPEC_COLD = 0, SPEC_WARM = 1 } spec_cache_mode;

@@ -7,7 +7,11 @@
  *    journal header, keep cold trials cold with cache_prompt:false, and
  *    journal the server's own counts and prompt_ms;
  *  - the openai-completions dialect against the same server's
- *    /v1/completions stream;
+ *    /v1/completions stream, and the llama.cpp-completion dialect against its
+ *    native /completion stream (no [DONE]; id_slot on the last chunk);
+ *  - SGLang's native /generate (sglang-generate: cumulative text,
+ *    meta_info.cached_tokens always reported, e2e_latency kept; /flush_cache
+ *    as its reset) and its probe;
  *  - mlx_lm.server: named "mlx" by `kvproof probe`, not "openai-compatible".
  * Label "wire". */
 #include <setjmp.h>
@@ -21,6 +25,7 @@
 
 #define LLAMA "tests/fixtures/wire/llama.cpp/b1-80fb11a-np2"
 #define MLX "tests/fixtures/wire/mlx-lm/server-py"
+#define SGLANG "tests/fixtures/wire/sglang/generate-native"
 
 static size_t count_requests(const wire_case *wc, const char *method, const char *prefix)
 {
@@ -67,6 +72,65 @@ static void openai_completions_should_measure_llamacpp_v1_completions(void **sta
     wire_case_free(&wc);
 }
 
+/* Every measured turn's raw server fields hold `key` (a kept upstream field). */
+static void check_raw_has(const wire_case *wc, const char *key)
+{
+    for (size_t i = 0; i < wc->jd->n_trials; i++)
+        for (size_t q = 0; q < wc->jd->trials[i].n_turns; q++) {
+            const char *raw = wc->jd->trials[i].turns[q].raw;
+            if (!raw || !strstr(raw, key))
+                fail_msg("%s: %s turn %zu: raw has no %s: %s", wc->fixture, wc->jd->trials[i].id,
+                         q + 1, key, raw ? raw : "(null)");
+        }
+}
+
+static void llamacpp_native_completion_should_be_measured_through_run(void **state)
+{
+    (void)state;
+    for (int kind = 0; kind < 2; kind++) {
+        wire_case wc;
+        wire_case_init(&wc, LLAMA, "llama.cpp-completion");
+        wire_run_spec(&wc, kind == 0 ? WIRE_SPEC_WARMUP : WIRE_SPEC_COLD_FIRST);
+        wire_check_common(&wc);
+        wire_check_counts(&wc, true);
+        wire_check_prefill(&wc);
+        check_raw_has(&wc, "\"id_slot\":1");
+        assert_int_equal(count_requests(&wc, "POST", "/v1/chat/completions"), 0);
+        assert_int_equal(count_requests(&wc, "POST", "/slots/"), 1);
+        wire_case_free(&wc);
+    }
+}
+
+static void sglang_generate_should_report_cached_tokens_through_run(void **state)
+{
+    (void)state;
+    for (int kind = 0; kind < 2; kind++) {
+        wire_case wc;
+        wire_case_init(&wc, SGLANG, "sglang-generate");
+        wire_run_spec(&wc, kind == 0 ? WIRE_SPEC_WARMUP : WIRE_SPEC_COLD_FIRST);
+        wire_check_common(&wc);
+        wire_check_counts(&wc, true);
+        check_raw_has(&wc, "\"e2e_latency\":0.02");
+        assert_true(count_requests(&wc, "POST", "/flush_cache") > 0); /* its reset works */
+        assert_string_equal(wc.jd->header.targets[0].cold_method, "cache reset + nonce");
+        wire_case_free(&wc);
+    }
+}
+
+static void sglang_probe_should_name_sglang(void **state)
+{
+    (void)state;
+    wire_case wc;
+    wire_case_init(&wc, SGLANG, "auto");
+    int code = -1;
+    cJSON *j = wire_probe(&wc, "--no-cache-check", &code);
+    assert_int_equal(code, 0);
+    assert_string_equal(wire_jstr(j, "server", NULL), "sglang");
+    assert_true(wire_jtrue(j, "tokenizes", NULL));
+    cJSON_Delete(j);
+    wire_case_free(&wc);
+}
+
 static void mlx_probe_should_name_mlx_not_openai_compatible(void **state)
 {
     (void)state;
@@ -87,6 +151,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(llamacpp_501_slot_erase_should_be_tried_once_and_journaled),
         cmocka_unit_test(openai_completions_should_measure_llamacpp_v1_completions),
+        cmocka_unit_test(llamacpp_native_completion_should_be_measured_through_run),
+        cmocka_unit_test(sglang_generate_should_report_cached_tokens_through_run),
+        cmocka_unit_test(sglang_probe_should_name_sglang),
         cmocka_unit_test(mlx_probe_should_name_mlx_not_openai_compatible),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
