@@ -18,12 +18,13 @@ static void probe_usage(FILE *f)
 {
     fprintf(
         f, "usage: kvproof probe URL [--api auto|openai-chat|openai-completions|llama.cpp|\n"
-           "                          ollama|lmstudio|anthropic|llama.cpp-completion|\n"
-           "                          sglang-generate] [--model M]\n"
+           "                          ollama|lmstudio|lmstudio-chat|anthropic|\n"
+           "                          llama.cpp-completion|sglang-generate] [--model M]\n"
            "                         [--api-key-env NAME] [--format text|json] [--no-cache-check]\n"
            "\n"
            "Detects the server at URL (llama.cpp GET /props, Ollama GET /api/version,\n"
-           "LM Studio GET /api/v0/models, SGLang GET /get_server_info, vLLM GET /version,\n"
+           "LM Studio GET /api/v1/models (0.4+, dialect lmstudio-chat) or /api/v0/models,\n"
+           "SGLang GET /get_server_info, vLLM GET /version,\n"
            "then GET /v1/models; kvproof's reference server by its X-Kvproof-Simulated\n"
            "header), lists its models, checks POST /tokenize, then sends a ~1,000-word\n"
            "system prompt (longer where the server caches only longer prompts: OpenAI\n"

@@ -732,6 +732,35 @@ static bool client_error_body(const char *body)
     return e;
 }
 
+kv_status client_count(client *c, const client_request *rq, long *prompt_tokens, char *err)
+{
+    client_request q = *rq;
+    q.no_stream = true;
+    kv_buf body = {0};
+    char *resp = NULL;
+    int status = 0;
+    *prompt_tokens = -1;
+    kv_status st = dialect_build_request(&q, &body, err);
+    if (st == KV_OK)
+        st = client_call(c, q.target, dialect_path(q.api), body.data, q.timeout_total_s, &status,
+                         &resp, err);
+    if (st == KV_OK && status != 200) {
+        char msg[200];
+        dialect_error_message(msg, sizeof msg, resp, strlen(resp));
+        st = kv_fail(err, KV_ERR_HTTP, "%s (not streamed): HTTP %d: %s", dialect_path(q.api),
+                     status, msg);
+    }
+    if (st == KV_OK)
+        st = dialect_count_reply(q.api, resp, strlen(resp), prompt_tokens, err);
+    if (st == KV_OK && *prompt_tokens < 0)
+        st = kv_fail(err, KV_ERR_UNSUPPORTED,
+                     "%s (not streamed): the reply holds no prompt token count",
+                     dialect_path(q.api));
+    kv_buf_free(&body);
+    free(resp);
+    return st;
+}
+
 kv_status client_tokenize(client *c, const spec_target *t, spec_api api, const char *text,
                           long *n_tokens, char *err)
 {
@@ -740,7 +769,8 @@ kv_status client_tokenize(client *c, const spec_target *t, spec_api api, const c
     cJSON *o = NULL, *j = NULL;
     int status = 0;
     *n_tokens = -1;
-    if (api == SPEC_API_OLLAMA || api == SPEC_API_LMSTUDIO || api == SPEC_API_ANTHROPIC)
+    if (api == SPEC_API_OLLAMA || api == SPEC_API_LMSTUDIO || api == SPEC_API_ANTHROPIC ||
+        api == SPEC_API_LMSTUDIO_CHAT)
         return kv_fail(err, KV_ERR_UNSUPPORTED, "%s has no tokenize endpoint", dialect_name(api));
     o = cJSON_CreateObject();
     if (!o)

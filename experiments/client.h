@@ -46,7 +46,8 @@ typedef struct client_request {
     double timeout_connect_s;
     double timeout_first_token_s;
     double timeout_total_s;
-    long retries; /* extra attempts for retryable failures */
+    long retries;   /* extra attempts for retryable failures */
+    bool no_stream; /* ask for one JSON reply instead of a stream (client_count) */
 } client_request;
 
 kv_status client_new(client **out, char *err) KV_MUST_USE;
@@ -63,6 +64,12 @@ kv_status client_send(client *c, const client_request *rq, trial_request *out, c
  * Returns KV_OK for any HTTP status (in *http_status); the body in *response. */
 kv_status client_call(client *c, const spec_target *t, const char *path, const char *body,
                       double timeout_s, int *http_status, char **response, char *err) KV_MUST_USE;
+
+/* Sends rq non-streamed (rq->no_stream is implied) and reads the server's
+ * prompt token count from the reply (dialect_count_reply); KV_ERR_UNSUPPORTED
+ * when the reply holds none. For servers whose streams carry no usage. */
+kv_status client_count(client *c, const client_request *rq, long *prompt_tokens,
+                       char *err) KV_MUST_USE;
 
 /* Counts the tokens of `text` with the server's tokenizer (POST /tokenize);
  * KV_ERR_UNSUPPORTED when the server has none. */

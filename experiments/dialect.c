@@ -40,6 +40,8 @@ const char *dialect_name(spec_api api)
         return "lmstudio";
     case SPEC_API_ANTHROPIC:
         return "anthropic";
+    case SPEC_API_LMSTUDIO_CHAT:
+        return "lmstudio-chat";
     case SPEC_API_LLAMACPP_COMPLETION:
         return "llama.cpp-completion";
     case SPEC_API_SGLANG_GENERATE:
@@ -63,6 +65,7 @@ kv_status dialect_parse(const char *name, spec_api *out, char *err)
         {"ollama", SPEC_API_OLLAMA},
         {"lmstudio", SPEC_API_LMSTUDIO},
         {"anthropic", SPEC_API_ANTHROPIC},
+        {"lmstudio-chat", SPEC_API_LMSTUDIO_CHAT},
         {"llama.cpp-completion", SPEC_API_LLAMACPP_COMPLETION},
         {"sglang-generate", SPEC_API_SGLANG_GENERATE},
     };
@@ -73,8 +76,8 @@ kv_status dialect_parse(const char *name, spec_api *out, char *err)
         }
     return kv_fail(err, KV_ERR_USAGE,
                    "unknown api '%s' (expected auto, openai-chat, openai-completions, "
-                   "llama.cpp, ollama, lmstudio, anthropic, llama.cpp-completion or "
-                   "sglang-generate)",
+                   "llama.cpp, ollama, lmstudio, lmstudio-chat, anthropic, "
+                   "llama.cpp-completion or sglang-generate)",
                    name ? name : "");
 }
 
@@ -89,6 +92,8 @@ const char *dialect_path(spec_api api)
         return "/api/v0/chat/completions";
     case SPEC_API_ANTHROPIC:
         return "/v1/messages";
+    case SPEC_API_LMSTUDIO_CHAT:
+        return "/api/v1/chat";
     case SPEC_API_LLAMACPP_COMPLETION:
         return "/completion";
     case SPEC_API_SGLANG_GENERATE:
@@ -210,8 +215,10 @@ static kv_status dialect_join(const client_request *rq, const char *role, kv_buf
     return KV_OK;
 }
 
-static bool dialect_add_stream_usage(cJSON *o)
+static bool dialect_add_stream_usage(cJSON *o, bool no_stream)
 {
+    if (no_stream)
+        return true;
     cJSON *so = cJSON_AddObjectToObject(o, "stream_options");
     return so && cJSON_AddBoolToObject(so, "include_usage", 1);
 }
@@ -237,13 +244,49 @@ static bool dialect_native_body(const client_request *rq, cJSON *o, kv_buf *tmp)
                (sp = cJSON_AddObjectToObject(o, "sampling_params")) &&
                cJSON_AddNumberToObject(sp, "max_new_tokens", (double)n) &&
                cJSON_AddNumberToObject(sp, "temperature", dialect_temperature(rq)) &&
-               cJSON_AddBoolToObject(o, "stream", 1);
+               cJSON_AddBoolToObject(o, "stream", !rq->no_stream);
     }
     return cJSON_AddStringToObject(o, "prompt", tmp->data) &&
            cJSON_AddNumberToObject(o, "n_predict", (double)n) &&
            cJSON_AddNumberToObject(o, "temperature", dialect_temperature(rq)) &&
-           cJSON_AddBoolToObject(o, "stream", 1) &&
+           cJSON_AddBoolToObject(o, "stream", !rq->no_stream) &&
            cJSON_AddBoolToObject(o, "cache_prompt", !rq->no_cache);
+}
+
+/* LM Studio /api/v1/chat: system_prompt and one `input` string (the other
+ * messages' contents joined with "\n\n"), max_output_tokens, store false
+ * (no server-side chat state). */
+static bool dialect_fill_lms_chat(const client_request *rq, cJSON *o, kv_buf *tmp)
+{
+    bool has_system = false;
+    for (size_t i = 0; i < rq->n_messages; i++)
+        has_system |= strcmp(rq->messages[i].role, "system") == 0;
+    if (has_system) {
+        if (dialect_join(rq, "system", tmp) != KV_OK ||
+            !cJSON_AddStringToObject(o, "system_prompt", tmp->data))
+            return false;
+        kv_buf_reset(tmp);
+    }
+    kv_buf input = {0};
+    bool ok = true, first = true;
+    for (size_t i = 0; ok && i < rq->n_messages; i++) {
+        const client_message *m = &rq->messages[i];
+        if (strcmp(m->role, "system") == 0)
+            continue;
+        const char *c = m->content ? m->content : "";
+        ok = (first || kv_buf_append(&input, "\n\n", 2) == KV_OK) &&
+             kv_buf_append(&input, c, strlen(c)) == KV_OK;
+        first = false;
+    }
+    ok = ok && (input.data || kv_buf_append(&input, "", 0) == KV_OK) &&
+         cJSON_AddStringToObject(o, "input", input.data) &&
+         cJSON_AddBoolToObject(o, "stream", !rq->no_stream) &&
+         cJSON_AddNumberToObject(o, "temperature", dialect_temperature(rq)) &&
+         (rq->max_output_tokens <= 0 ||
+          cJSON_AddNumberToObject(o, "max_output_tokens", (double)rq->max_output_tokens)) &&
+         cJSON_AddBoolToObject(o, "store", 0);
+    kv_buf_free(&input);
+    return ok;
 }
 
 static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
@@ -255,8 +298,11 @@ static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
     if (model && !cJSON_AddStringToObject(o, "model", model))
         return false;
     switch (api) {
+    case SPEC_API_LMSTUDIO_CHAT:
+        return dialect_fill_lms_chat(rq, o, tmp);
     case SPEC_API_OLLAMA: {
-        if (!dialect_add_messages(o, rq, false) || !cJSON_AddBoolToObject(o, "stream", 1))
+        if (!dialect_add_messages(o, rq, false) ||
+            !cJSON_AddBoolToObject(o, "stream", !rq->no_stream))
             return false;
         cJSON *opt = cJSON_AddObjectToObject(o, "options");
         if (!opt)
@@ -290,7 +336,8 @@ static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
                 !cJSON_AddStringToObject(cc, "type", "ephemeral"))
                 return false;
         }
-        return dialect_add_messages(o, rq, true) && cJSON_AddBoolToObject(o, "stream", 1) &&
+        return dialect_add_messages(o, rq, true) &&
+               cJSON_AddBoolToObject(o, "stream", !rq->no_stream) &&
                cJSON_AddNumberToObject(o, "temperature", dialect_temperature(rq));
     }
     case SPEC_API_OPENAI_COMPLETIONS:
@@ -309,7 +356,8 @@ static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
      * max_completion_tokens on chat, and a temperature only when the spec
      * set one. */
     bool hosted = rq->target && dialect_is_hosted_openai(rq->target->base_url);
-    if (!cJSON_AddBoolToObject(o, "stream", 1) || !dialect_add_stream_usage(o))
+    if (!cJSON_AddBoolToObject(o, "stream", !rq->no_stream) ||
+        !dialect_add_stream_usage(o, rq->no_stream))
         return false;
     const char *max_key =
         hosted && api == SPEC_API_OPENAI_CHAT ? "max_completion_tokens" : "max_tokens";
@@ -347,6 +395,39 @@ out:
     cJSON_Delete(o);
     kv_buf_free(&tmp);
     return st;
+}
+
+kv_status dialect_count_reply(spec_api api, const char *body, size_t len, long *prompt_tokens,
+                              char *err)
+{
+    *prompt_tokens = -1;
+    cJSON *j = body ? cJSON_ParseWithLength(body, len) : NULL;
+    if (!j)
+        return kv_fail(err, KV_ERR_PROTOCOL, "the non-streamed reply is not JSON");
+    const cJSON *usage = cJSON_GetObjectItemCaseSensitive(j, "usage");
+    const cJSON *stats = cJSON_GetObjectItemCaseSensitive(j, "stats");
+    const cJSON *num = NULL;
+    if (api == SPEC_API_OLLAMA) {
+        num = cJSON_GetObjectItemCaseSensitive(j, "prompt_eval_count");
+    } else if (api == SPEC_API_ANTHROPIC) {
+        static const char *const parts[] = {"input_tokens", "cache_creation_input_tokens",
+                                            "cache_read_input_tokens"};
+        long sum = -1;
+        for (size_t i = 0; i < 3; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, parts[i]);
+            if (cJSON_IsNumber(v))
+                sum = (sum < 0 ? 0 : sum) + (long)v->valuedouble;
+        }
+        *prompt_tokens = sum;
+    } else {
+        num = cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens");
+        if (!cJSON_IsNumber(num))
+            num = cJSON_GetObjectItemCaseSensitive(stats, "input_tokens");
+    }
+    if (cJSON_IsNumber(num) && num->valuedouble >= 0)
+        *prompt_tokens = (long)num->valuedouble;
+    cJSON_Delete(j);
+    return KV_OK;
 }
 
 /* ---- the reader ----------------------------------------------------------- */
@@ -746,6 +827,43 @@ static kv_status dialect_anthropic(dialect_reader *r, const char *name, const cJ
     return KV_OK;
 }
 
+/* LM Studio /api/v1/chat events (lmstudio-ai/docs streaming-events.md):
+ * message.delta carries content, reasoning.delta and tool_call.start the
+ * other tokens; chat.end ends the stream with result.stats (input_tokens,
+ * total_output_tokens, time_to_first_token_seconds: the server's TTFT, kept
+ * as server_prefill_ms beside the client's ttft_ms). */
+static kv_status dialect_lms_chat(dialect_reader *r, const char *name, const cJSON *j,
+                                  const char *data, size_t len, char *err)
+{
+    const char *type = dialect_str(j, "type");
+    if (!type)
+        type = name;
+    if (strcmp(type, "error") == 0)
+        return dialect_server_error(r, j, data, len, err);
+    kv_status st = KV_OK;
+    if (strcmp(type, "message.delta") == 0 && dialect_text(j, "content")) {
+        st = dialect_token(r, true, dialect_text(j, "content"));
+    } else if ((strcmp(type, "reasoning.delta") == 0 && dialect_text(j, "content")) ||
+               strcmp(type, "tool_call.start") == 0) {
+        st = dialect_token(r, false, NULL);
+    } else if (strcmp(type, "chat.end") == 0) {
+        r->done = true;
+        const cJSON *stats = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "result"), "stats");
+        if (cJSON_IsObject(stats)) {
+            r->prompt_tokens = dialect_long(stats, "input_tokens", r->prompt_tokens);
+            r->output_tokens = dialect_long(stats, "total_output_tokens", r->output_tokens);
+            double ttft = dialect_num(stats, "time_to_first_token_seconds");
+            if (!isnan(ttft))
+                r->prefill_ms = ttft * 1e3;
+            st = dialect_keep_raw(r, "stats", stats);
+        }
+    }
+    if (st != KV_OK)
+        return kv_fail(err, st, "out of memory reading the stream");
+    return KV_OK;
+}
+
 /* One data payload (an SSE event's data, or an NDJSON line). */
 static kv_status dialect_payload(dialect_reader *r, const char *name, const char *data, size_t len,
                                  char *err)
@@ -773,6 +891,8 @@ static kv_status dialect_payload(dialect_reader *r, const char *name, const char
         st = dialect_sglang(r, j, data, len, err);
     else if (r->api == SPEC_API_ANTHROPIC)
         st = dialect_anthropic(r, name, j, data, len, err);
+    else if (r->api == SPEC_API_LMSTUDIO_CHAT)
+        st = dialect_lms_chat(r, name, j, data, len, err);
     else
         st = dialect_openai(r, j, data, len, err);
     cJSON_Delete(j);

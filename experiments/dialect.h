@@ -4,7 +4,7 @@
  * Two halves:
  *  - dialect_build_request: path, body and extra headers for one streamed
  *    request in a dialect (openai-chat, openai-completions, llama.cpp,
- *    ollama, lmstudio, anthropic);
+ *    ollama, lmstudio, lmstudio-chat, anthropic);
  *  - dialect_reader: fed the reply body as it arrives (any chunking), frames
  *    it (SSE or NDJSON), applies the dialect's first-token rules
  *    (server-apis.md section 8: never role-only, prompt_progress, usage-only
@@ -30,6 +30,11 @@
  *  - hosted OpenAI (dialect_is_hosted_openai): max_completion_tokens on
  *    chat, no temperature unless the spec set one (reasoning models reject
  *    max_tokens and non-default temperatures with HTTP 400).
+ *  - lmstudio-chat uses LM Studio 0.4+'s /api/v1/chat: system_prompt, one
+ *    `input` (the other messages joined with "\n\n"), store:false; named
+ *    SSE events up to chat.end, whose result.stats give input_tokens and the
+ *    server's time_to_first_token_seconds (server_prefill_ms); no cached
+ *    count (-1).
  *  - openai-completions concatenates the messages' contents with "\n\n"
  *    (no chat template) into `prompt`; so do the native endpoints:
  *  - llama.cpp-completion: POST /completion {prompt, n_predict, cache_prompt};
@@ -80,6 +85,13 @@ bool dialect_is_hosted_openai(const char *base_url);
 
 /* Builds the JSON body of a streamed request into `body` (appended). */
 kv_status dialect_build_request(const client_request *rq, kv_buf *body, char *err) KV_MUST_USE;
+
+/* The prompt token count in a non-streamed reply body: usage.prompt_tokens
+ * (OpenAI style, LM Studio), prompt_eval_count (Ollama), input_tokens plus
+ * the cache parts (Anthropic), stats.input_tokens (LM Studio /api/v1/chat);
+ * -1 when the body has none. KV_ERR_PROTOCOL when it is not JSON. */
+kv_status dialect_count_reply(spec_api api, const char *body, size_t len, long *prompt_tokens,
+                              char *err) KV_MUST_USE;
 
 typedef struct dialect_reader dialect_reader;
 

@@ -145,6 +145,8 @@ static kv_status probe_models_from(probe_info *p, const cJSON *j)
         const char *name = probe_jstr(it, key);
         if (!name)
             name = probe_jstr(it, "model");
+        if (!name)
+            name = probe_jstr(it, "key"); /* LM Studio /api/v1/models */
         if (probe_add_model(p, name) != KV_OK)
             return KV_ERR_NOMEM;
     }
@@ -197,6 +199,14 @@ static bool probe_has_model_list(const cJSON *j)
     return cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "data"));
 }
 
+/* LM Studio 0.4+ GET /api/v1/models: {"models": [{"key": ...}]}. */
+static bool probe_is_lms_v1(const cJSON *j)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "models");
+    const cJSON *first = cJSON_IsArray(m) ? cJSON_GetArrayItem(m, 0) : NULL;
+    return first && probe_jstr(first, "key") != NULL;
+}
+
 static bool probe_is_object(const cJSON *j)
 {
     return cJSON_IsObject(j);
@@ -218,6 +228,8 @@ static const probe_candidate probe_candidates[] = {
     {"/props", "llama.cpp", SPEC_API_LLAMACPP, "GET /props", probe_is_llamacpp, "build_info", NULL},
     {"/api/version", "ollama", SPEC_API_OLLAMA, "GET /api/version", probe_has_version, "version",
      "/api/tags"},
+    {"/api/v1/models", "lmstudio", SPEC_API_LMSTUDIO_CHAT, "GET /api/v1/models", probe_is_lms_v1,
+     NULL, ""},
     {"/api/v0/models", "lmstudio", SPEC_API_LMSTUDIO, "GET /api/v0/models", probe_has_model_list,
      NULL, ""},
     {"/get_server_info", "sglang", SPEC_API_OPENAI_CHAT, "GET /get_server_info", probe_is_object,

@@ -2,7 +2,8 @@
  * prefix cache works ("kvproof probe", and the runner's `api: auto`).
  *
  * probe_detect asks cheap GET endpoints in turn: llama.cpp GET /props,
- * Ollama GET /api/version, LM Studio GET /api/v0/models, SGLang
+ * Ollama GET /api/version, LM Studio GET /api/v1/models (0.4+: dialect
+ * lmstudio-chat) or GET /api/v0/models, SGLang
  * GET /get_server_info (or /get_model_info), vLLM GET /version, then
  * GET /v1/models (owned_by "vllm"/"sglang"; Anthropic's {"type":"model"}
  * entries; OpenAI by its host or owned_by; mlx_lm.server by its

@@ -93,6 +93,11 @@ static kv_status real_reset(void *ctx, const spec_target *t, spec_api api, char 
     return client_reset_cache(ctx, t, api, err);
 }
 
+static kv_status real_count(void *ctx, const client_request *rq, long *n, char *err)
+{
+    return client_count(ctx, rq, n, err);
+}
+
 static kv_status real_client_new(const runner_options *o, client **out, char *err)
 {
     kv_status st = client_new(out, err);
@@ -110,6 +115,7 @@ typedef struct target_state {
     const spec_target *t;
     spec_api api;
     bool has_tokenize;          /* the server counts tokens (/tokenize) */
+    bool stream_uncounted;      /* its streams carry no prompt count: calibrate non-streamed */
     long usage_base;            /* prompt_tokens of a one-word calibration request, -1 unknown */
     int reset;                  /* 1 works, 0 untried, -1 unsupported (never tried again) */
     char reset_note[KV_ERRLEN]; /* why the reset is unsupported, or "" */
@@ -189,12 +195,26 @@ static kv_status count_tokenize(void *ctx, const char *text, long *n, char *err)
     return ts->r->io.tokenize(ts->r->io.ctx, ts->t, ts->api, text, n, err);
 }
 
+/* Calibration texts start with this line, which no measured prompt starts
+ * with: the server's prefix cache keeps every calibration request, and a
+ * measured request must not find its own text there (a cold trial would be
+ * served warm). The salt is in both texts of a difference, so it cancels. */
+#define CALIBRATION_SALT "Token count calibration.\n\n"
+
 /* Token counter without /tokenize: a one-message request with max_tokens 1,
- * calibrated against a one-word request (the template's tokens cancel). */
+ * calibrated against a one-word request (the template's tokens cancel). The
+ * text is salted (CALIBRATION_SALT). When a stream carries no prompt count
+ * (LM Studio), the same request is sent non-streamed (runner_io.count). */
 static kv_status usage_tokens(target_state *ts, const char *text, long *n, char *err)
 {
     const spec *s = ts->r->s;
-    client_message m = {"user", text};
+    kv_buf salted = {0};
+    if (kv_buf_append(&salted, CALIBRATION_SALT, strlen(CALIBRATION_SALT)) != KV_OK ||
+        kv_buf_append(&salted, text, strlen(text)) != KV_OK) {
+        kv_buf_free(&salted);
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    }
+    client_message m = {"user", salted.data};
     client_request rq = {ts->t,
                          ts->api,
                          &m,
@@ -205,11 +225,24 @@ static kv_status usage_tokens(target_state *ts, const char *text, long *n, char 
                          s->timeout_connect_s,
                          s->timeout_first_token_s,
                          s->timeout_total_s,
-                         s->retries};
+                         s->retries,
+                         false};
     trial_request out;
     memset(&out, 0, sizeof out);
-    kv_status st = ts->r->io.send(ts->r->io.ctx, &rq, &out, NULL, err);
-    free(out.raw);
+    out.prompt_tokens = -1;
+    kv_status st = KV_OK;
+    if (!ts->stream_uncounted) {
+        st = ts->r->io.send(ts->r->io.ctx, &rq, &out, NULL, err);
+        free(out.raw);
+        ts->stream_uncounted = st == KV_OK && out.prompt_tokens < 0 && ts->r->io.count;
+        if (ts->stream_uncounted)
+            progress(ts->r, ts->t->name,
+                     "the stream reports no prompt token count: calibrating with non-streamed "
+                     "requests");
+    }
+    if (st == KV_OK && ts->stream_uncounted)
+        st = ts->r->io.count(ts->r->io.ctx, &rq, &out.prompt_tokens, err);
+    kv_buf_free(&salted);
     if (st != KV_OK)
         return st;
     if (out.prompt_tokens < 0)
@@ -279,7 +312,8 @@ static void cached_report_check(run *r, target_state *ts)
                          s->timeout_connect_s,
                          s->timeout_first_token_s,
                          s->timeout_total_s,
-                         s->retries};
+                         s->retries,
+                         false};
     for (int i = 0; st == KV_OK && i < 2 && !atomic_load(&ts->shows_cached); i++) {
         trial_request out;
         char err[KV_ERRLEN] = "";
@@ -453,7 +487,8 @@ static kv_status send_turn(run *r, const runner_io *io, target_state *ts,
                          s->timeout_connect_s,
                          s->timeout_first_token_s,
                          s->timeout_total_s,
-                         s->retries};
+                         s->retries,
+                         false};
     int turn = q->turn;
     char err[KV_ERRLEN] = "";
     if (cold && ts->reset >= 0 && s->concurrency <= 1) {
@@ -1174,7 +1209,7 @@ kv_status runner_run(const spec *s, const runner_options *o, runner_summary *sum
         st = real_client_new(o, &c, err);
         if (st != KV_OK)
             goto out;
-        r.io = (runner_io){c, real_send, real_tokenize, real_reset, NULL, NULL};
+        r.io = (runner_io){c, real_send, real_tokenize, real_reset, NULL, NULL, real_count};
     }
 
     r.done = calloc(r.p->n_trials ? r.p->n_trials : 1, sizeof *r.done);

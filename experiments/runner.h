@@ -75,6 +75,10 @@ typedef struct runner_io {
      * the calling thread before any worker runs; worker_free releases it. */
     kv_status (*worker_new)(void *ctx, void **worker_ctx, char *err);
     void (*worker_free)(void *worker_ctx);
+    /* Optional (may be NULL): the server's prompt token count for rq from a
+     * non-streamed request, for calibration when streams carry no usage
+     * (LM Studio); called on the calling thread only. */
+    kv_status (*count)(void *ctx, const client_request *rq, long *prompt_tokens, char *err);
 } runner_io;
 
 /* Progress events, for the CLI's bar or lines. With concurrency > 1 they come

@@ -35,8 +35,8 @@
 #define SPEC_MAX_NAME 40
 
 static const char *const api_names[] = {
-    "auto",     "openai-chat", "openai-completions",   "llama.cpp",      "ollama",
-    "lmstudio", "anthropic",   "llama.cpp-completion", "sglang-generate"};
+    "auto",      "openai-chat",   "openai-completions",   "llama.cpp",      "ollama", "lmstudio",
+    "anthropic", "lmstudio-chat", "llama.cpp-completion", "sglang-generate"};
 static const char *const mode_names[] = {"cold", "warm"};
 static const char *const order_names[] = {"random", "blocked"};
 static const char *const metric_names[] = {"overhead_fraction", "speedup", "session_speedup",

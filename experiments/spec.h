@@ -25,6 +25,7 @@ typedef enum spec_api {
     SPEC_API_OLLAMA,
     SPEC_API_LMSTUDIO,
     SPEC_API_ANTHROPIC,
+    SPEC_API_LMSTUDIO_CHAT,       /* LM Studio 0.4+ /api/v1/chat (named SSE events) */
     SPEC_API_LLAMACPP_COMPLETION, /* llama.cpp native POST /completion */
     SPEC_API_SGLANG_GENERATE      /* SGLang native POST /generate */
 } spec_api;

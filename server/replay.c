@@ -249,6 +249,7 @@ typedef struct rp_values {
     long prompt, cached, token_count;
     const char *token_ids;
     double prefill_ms;
+    const char *method, *path; /* of the request */
 } rp_values;
 
 static kv_status rp_value(const rp_values *v, const char *name, size_t n, kv_buf *out)
@@ -271,6 +272,10 @@ static kv_status rp_value(const rp_values *v, const char *name, size_t n, kv_buf
         return kv_buf_appendf(out, "%.6f", v->prefill_ms / 1e3);
     if (RP_IS("prefill_ns"))
         return kv_buf_appendf(out, "%.0f", v->prefill_ms * 1e6);
+    if (RP_IS("method"))
+        return kv_buf_append(out, v->method, strlen(v->method));
+    if (RP_IS("path"))
+        return kv_buf_append(out, v->path, strlen(v->path));
     if (RP_IS("created"))
         return kv_buf_appendf(out, "%lld", (long long)time(NULL));
 #undef RP_IS
@@ -506,7 +511,7 @@ static enum MHD_Result rp_dispatch(replay *r, struct MHD_Connection *c, const ch
         MHD_destroy_response(resp);
         return res;
     }
-    rp_values v = {0, 0, 0, NULL, r->delay_ms};
+    rp_values v = {0, 0, 0, NULL, r->delay_ms, method, url};
     kv_buf ids = {0};
     if (rp_measure(r, rt, q, &e, &v, &ids) != KV_OK) {
         kv_buf_free(&ids);

@@ -26,8 +26,9 @@
  * replaytok.h and the prefix cache), {{token_count}} and {{token_ids}} (the
  * request text, for tokenize replies), {{prefill_ms}}, {{prefill_s}},
  * {{prefill_ns}} (the injected first-token delay in the fixture's unit),
- * {{created}} (unix seconds). The first-token delay is slept before event
- * `first_token_event` of the reply (events split after each blank line for
+ * {{method}} and {{path}} (of the request), {{created}} (unix seconds).
+ * The first-token delay is slept before event `first_token_event` of the
+ * reply (events split after each blank line for
  * "sse", each newline for "lines"); -1: none. "http1.0" framing answers
  * "HTTP/1.0" with a close-delimited body, "chunked" uses HTTP/1.1 chunked
  * transfer for streams (non-stream replies carry Content-Length).

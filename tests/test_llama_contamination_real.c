@@ -87,7 +87,8 @@ static void send_prompt(fixture *f, size_t at, bool no_cache, trial_request *q)
     memcpy(sys, f->corpus + at, SLICE);
     sys[SLICE] = '\0';
     client_message msgs[] = {{"system", sys}, {"user", "What does a prefix cache keep?"}};
-    client_request rq = {&f->target, SPEC_API_LLAMACPP, msgs, 2, 1, 0.0, no_cache, 10, 300, 400, 1};
+    client_request rq = {&f->target, SPEC_API_LLAMACPP, msgs, 2, 1, 0.0, no_cache, 10, 300, 400, 1,
+                         false};
     char err[KV_ERRLEN] = "";
     memset(q, 0, sizeof *q);
     q->turn = 1;

@@ -178,7 +178,7 @@ static spec *make_spec(const char *api, const char *sessions, int reps, const ch
 static kv_status run_with(const spec *s, fake *f, const char *dir, bool resume, runner_summary *sum,
                           char *err)
 {
-    runner_io io = {f, fake_send, fake_tokenize, fake_reset, NULL, NULL};
+    runner_io io = {f, fake_send, fake_tokenize, fake_reset, NULL, NULL, NULL};
     runner_options o;
     memset(&o, 0, sizeof o);
     o.out_dir = dir;

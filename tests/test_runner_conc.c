@@ -273,8 +273,8 @@ static kv_status run_fake(const spec *s, fake *f, const char *dir, bool resume, 
                           char *err)
 {
     fake_ctx main_ctx = {.f = f};
-    runner_io io = {&main_ctx,  fake_send,       fake_tokenize,
-                    fake_reset, fake_worker_new, fake_worker_free};
+    runner_io io = {&main_ctx,       fake_send,        fake_tokenize, fake_reset,
+                    fake_worker_new, fake_worker_free, NULL};
     runner_options o;
     memset(&o, 0, sizeof o);
     o.out_dir = dir;
@@ -570,7 +570,8 @@ static void runner_should_overlap_requests_on_a_four_slot_reference_server(void 
     pthread_mutex_init(&t.mu, NULL);
     ref_ctx main_ctx = {&t, NULL};
     assert_int_equal(client_new(&main_ctx.c, err), KV_OK);
-    runner_io io = {&main_ctx, ref_send, ref_tokenize, ref_reset, ref_worker_new, ref_worker_free};
+    runner_io io = {&main_ctx,      ref_send,        ref_tokenize, ref_reset,
+                    ref_worker_new, ref_worker_free, NULL};
     runner_options o;
     memset(&o, 0, sizeof o);
     o.out_dir = dir;

@@ -119,7 +119,7 @@ static void runner_should_record_the_ground_truth_token_counts_in_every_dialect(
         spec *s = small_spec(refsrv_port(t.srv), api_for((refsrv_dialect)d), "");
         char dir[64];
         runnertest_tmpdir(dir, sizeof dir, "rsrv");
-        runner_io io = {&t, truth_send, truth_tokenize, truth_reset, NULL, NULL};
+        runner_io io = {&t, truth_send, truth_tokenize, truth_reset, NULL, NULL, NULL};
         runner_options o;
         memset(&o, 0, sizeof o);
         o.out_dir = dir;

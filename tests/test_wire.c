@@ -7,12 +7,17 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
 #include "tests/wiretest.h"
 
 #define VLLM "tests/fixtures/wire/vllm/v0.11-prompt-tokens-details"
+#define MLX "tests/fixtures/wire/mlx-lm/v0.32-http1.0-keepalive"
+#define LMSTUDIO_V0 "tests/fixtures/wire/lmstudio/v0.3-no-stream-usage"
+#define OLLAMA "tests/fixtures/wire/ollama/v0.3-done-reason-ns"
+#define LMSTUDIO_V1 "tests/fixtures/wire/lmstudio/v0.4-api-v1-chat"
 
 static void vllm_cold_trials_should_journal_zero_cached_verified(void **state)
 {
@@ -21,7 +26,7 @@ static void vllm_cold_trials_should_journal_zero_cached_verified(void **state)
     wire_case_init(&wc, VLLM, "auto");
     wire_run_spec(&wc, WIRE_SPEC_WARMUP);
     wire_check_common(&wc);
-    wire_check_counts(&wc, true);
+    wire_check_counts(&wc, true, true);
     wire_case_free(&wc);
 }
 
@@ -42,11 +47,87 @@ static void vllm_probe_should_say_it_reports_cached_tokens(void **state)
     wire_case_free(&wc);
 }
 
+/* One fixture through both specs; reports_prompt / reports_cached: the
+ * stream carries those counts; prefill: and the server's prefill time. */
+static void wire_both_specs(const char *fixture, const char *api, bool reports_prompt,
+                            bool reports_cached, bool prefill)
+{
+    for (int kind = WIRE_SPEC_WARMUP; kind <= WIRE_SPEC_COLD_FIRST; kind++) {
+        wire_case wc;
+        wire_case_init(&wc, fixture, api);
+        wire_run_spec(&wc, (wire_spec_kind)kind);
+        wire_check_common(&wc);
+        wire_check_counts(&wc, reports_prompt, reports_cached);
+        if (prefill)
+            wire_check_prefill(&wc);
+        wire_case_free(&wc);
+    }
+}
+
+static void mlx_http10_keepalive_stream_should_measure_every_trial(void **state)
+{
+    (void)state;
+    wire_both_specs(MLX, "auto", true, true, false);
+}
+
+static void lmstudio_stream_without_usage_should_complete_every_trial(void **state)
+{
+    (void)state;
+    wire_both_specs(LMSTUDIO_V0, "auto", false, false, false);
+}
+
+static void ollama_ndjson_should_journal_prefill_in_ms_and_no_cold_cache_hit(void **state)
+{
+    (void)state;
+    wire_both_specs(OLLAMA, "auto", true, false, true);
+}
+
+static void lmstudio_api_v1_chat_should_record_the_server_ttft(void **state)
+{
+    (void)state;
+    wire_both_specs(LMSTUDIO_V1, "auto", true, false, true);
+}
+
+typedef struct probe_case {
+    const char *fixture;
+    const char *server;
+    const char *dialect;
+} probe_case;
+
+static void probe_should_name_the_dialect_of_each_fixture_server(void **state)
+{
+    (void)state;
+    const probe_case cases[] = {
+        {VLLM, "vllm", "openai-chat"},
+        {LMSTUDIO_V0, "lmstudio", "lmstudio"},
+        {LMSTUDIO_V1, "lmstudio", "lmstudio-chat"},
+        {OLLAMA, "ollama", "ollama"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wire_case wc;
+        wire_case_init(&wc, cases[i].fixture, "auto");
+        int code = -1;
+        cJSON *j = wire_probe(&wc, "--no-cache-check", &code);
+        if (code != 0 || strcmp(wire_jstr(j, "server", NULL), cases[i].server) != 0 ||
+            strcmp(wire_jstr(j, "dialect", NULL), cases[i].dialect) != 0)
+            fail_msg("%s: probe said %s / %s (exit %d), expected %s / %s", cases[i].fixture,
+                     wire_jstr(j, "server", NULL), wire_jstr(j, "dialect", NULL), code,
+                     cases[i].server, cases[i].dialect);
+        cJSON_Delete(j);
+        wire_case_free(&wc);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(vllm_cold_trials_should_journal_zero_cached_verified),
         cmocka_unit_test(vllm_probe_should_say_it_reports_cached_tokens),
+        cmocka_unit_test(mlx_http10_keepalive_stream_should_measure_every_trial),
+        cmocka_unit_test(lmstudio_stream_without_usage_should_complete_every_trial),
+        cmocka_unit_test(ollama_ndjson_should_journal_prefill_in_ms_and_no_cold_cache_hit),
+        cmocka_unit_test(lmstudio_api_v1_chat_should_record_the_server_ttft),
+        cmocka_unit_test(probe_should_name_the_dialect_of_each_fixture_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,7 +44,7 @@ static void llamacpp_501_slot_erase_should_be_tried_once_and_journaled(void **st
         wire_case_init(&wc, LLAMA, "auto");
         wire_run_spec(&wc, kind == 0 ? WIRE_SPEC_WARMUP : WIRE_SPEC_COLD_FIRST);
         wire_check_common(&wc);
-        wire_check_counts(&wc, true);
+        wire_check_counts(&wc, true, true);
         wire_check_prefill(&wc);
         /* One erase (HTTP 501) for the target, not one before every cold trial. */
         assert_int_equal(count_requests(&wc, "POST", "/slots/"), 1);
@@ -65,7 +65,7 @@ static void openai_completions_should_measure_llamacpp_v1_completions(void **sta
     wire_case_init(&wc, LLAMA, "openai-completions");
     wire_run_spec(&wc, WIRE_SPEC_WARMUP);
     wire_check_common(&wc);
-    wire_check_counts(&wc, true);
+    wire_check_counts(&wc, true, true);
     wire_check_prefill(&wc);
     assert_int_equal(count_requests(&wc, "POST", "/v1/chat/completions"), 0);
     assert_true(count_requests(&wc, "POST", "/v1/completions") > 0);
@@ -92,7 +92,7 @@ static void llamacpp_native_completion_should_be_measured_through_run(void **sta
         wire_case_init(&wc, LLAMA, "llama.cpp-completion");
         wire_run_spec(&wc, kind == 0 ? WIRE_SPEC_WARMUP : WIRE_SPEC_COLD_FIRST);
         wire_check_common(&wc);
-        wire_check_counts(&wc, true);
+        wire_check_counts(&wc, true, true);
         wire_check_prefill(&wc);
         check_raw_has(&wc, "\"id_slot\":1");
         assert_int_equal(count_requests(&wc, "POST", "/v1/chat/completions"), 0);
@@ -109,7 +109,7 @@ static void sglang_generate_should_report_cached_tokens_through_run(void **state
         wire_case_init(&wc, SGLANG, "sglang-generate");
         wire_run_spec(&wc, kind == 0 ? WIRE_SPEC_WARMUP : WIRE_SPEC_COLD_FIRST);
         wire_check_common(&wc);
-        wire_check_counts(&wc, true);
+        wire_check_counts(&wc, true, true);
         check_raw_has(&wc, "\"e2e_latency\":0.02");
         assert_true(count_requests(&wc, "POST", "/flush_cache") > 0); /* its reset works */
         assert_string_equal(wc.jd->header.targets[0].cold_method, "cache reset + nonce");

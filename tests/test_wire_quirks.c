@@ -474,7 +474,7 @@ static spec *wire_spec(const char *url, const char *api, const char *modes)
 static journal_data *wire_run(const spec *s, wire_fake *f, char *dir, size_t cap)
 {
     runnertest_tmpdir(dir, cap, "wire");
-    runner_io io = {f, wf_send, wf_tokenize, wf_reset, NULL, NULL};
+    runner_io io = {f, wf_send, wf_tokenize, wf_reset, NULL, NULL, NULL};
     runner_options o;
     memset(&o, 0, sizeof o);
     o.out_dir = dir;
