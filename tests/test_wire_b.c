@@ -146,6 +146,38 @@ static void mlx_probe_should_name_mlx_not_openai_compatible(void **state)
     wire_case_free(&wc);
 }
 
+/* `kvproof probe` names the right server and dialect for every fixture
+ * server (issue 11's acceptance), without sending generation requests. */
+static void probe_should_name_every_fixture_server(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *dir, *server, *dialect;
+    } cases[] = {
+        {LLAMA, "llama.cpp", "llama.cpp"},
+        {SGLANG, "sglang", "openai-chat"},
+        {MLX, "mlx", "openai-chat"},
+        {"tests/fixtures/wire/mlx-lm/v0.32-http1.0-keepalive", "mlx", "openai-chat"},
+        {"tests/fixtures/wire/vllm/v0.11-prompt-tokens-details", "vllm", "openai-chat"},
+        {"tests/fixtures/wire/ollama/v0.3-done-reason-ns", "ollama", "ollama"},
+        {"tests/fixtures/wire/lmstudio/v0.3-no-stream-usage", "lmstudio", "lmstudio"},
+        {"tests/fixtures/wire/lmstudio/v0.4-api-v1-chat", "lmstudio", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wire_case wc;
+        wire_case_init(&wc, cases[i].dir, "auto");
+        int code = -1;
+        cJSON *j = wire_probe(&wc, "--no-cache-check", &code);
+        if (code != 0 || strcmp(wire_jstr(j, "server", NULL), cases[i].server) != 0 ||
+            (cases[i].dialect && strcmp(wire_jstr(j, "dialect", NULL), cases[i].dialect) != 0))
+            fail_msg("%s: probe said server %s, dialect %s (exit %d); expected %s, %s",
+                     cases[i].dir, wire_jstr(j, "server", NULL), wire_jstr(j, "dialect", NULL),
+                     code, cases[i].server, cases[i].dialect ? cases[i].dialect : "any");
+        cJSON_Delete(j);
+        wire_case_free(&wc);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +187,7 @@ int main(void)
         cmocka_unit_test(sglang_generate_should_report_cached_tokens_through_run),
         cmocka_unit_test(sglang_probe_should_name_sglang),
         cmocka_unit_test(mlx_probe_should_name_mlx_not_openai_compatible),
+        cmocka_unit_test(probe_should_name_every_fixture_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
