@@ -161,7 +161,7 @@ static void probe_should_name_every_fixture_server(void **state)
         {"tests/fixtures/wire/vllm/v0.11-prompt-tokens-details", "vllm", "openai-chat"},
         {"tests/fixtures/wire/ollama/v0.3-done-reason-ns", "ollama", "ollama"},
         {"tests/fixtures/wire/lmstudio/v0.3-no-stream-usage", "lmstudio", "lmstudio"},
-        {"tests/fixtures/wire/lmstudio/v0.4-api-v1-chat", "lmstudio", NULL},
+        {"tests/fixtures/wire/lmstudio/v0.4-api-v1-chat", "lmstudio", "lmstudio-chat"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         wire_case wc;
