@@ -626,6 +626,9 @@ kv_status probe_cache(client *c, const probe_info *info, const char *base_url,
     }
     out->ran = true;
     out->not_run[0] = '\0';
+    if (n <= 0 && out->prime.prompt_tokens > 0) /* no tokenizer: the server's own count */
+        out->warm.prefix_tokens = out->cold.prefix_tokens = out->prefix_tokens =
+            out->prime.prompt_tokens;
     probe_absent_cached(info->api, out);
     probe_judge(info, out);
 out:

@@ -66,8 +66,9 @@ typedef struct probe_cache_result {
     char not_run[320];       /* why the check did not run ("" when it ran) */
     long min_cache_tokens;   /* the server's smallest cacheable prompt
                                 (probe_cache_min_tokens) */
-    long prefix_tokens;      /* tokens of the synthetic system prompt (server's count
-                                if it tokenizes, else its word count) */
+    long prefix_tokens;      /* tokens of the synthetic system prompt: the server's
+                                /tokenize count, else the prime request's reported
+                                prompt tokens, else its word count */
     trial_request prime;     /* first sending of P (attempts 0: not sent) */
     trial_request warm;      /* P again: should be served from the cache */
     trial_request cold;      /* cache_prompt:false or a nonce: should be uncached */
