@@ -58,6 +58,7 @@ struct replay {
     bool http10;
     bool stream_default;
     double delay_ms;
+    long cache_min;     /* prompts shorter than this are never served from cache */
     pthread_mutex_t mu; /* the cache and the log */
     replaytok_cache *cache;
     replay_entry *log;
@@ -221,6 +222,7 @@ static kv_status rp_load(replay *r, const char *dir, char *err)
     r->http10 = fr && strcmp(fr, "http1.0") == 0;
     r->stream_default = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "stream_default"));
     r->delay_ms = rp_num(j, "first_token_delay_ms", 20);
+    r->cache_min = (long)rp_num(j, "cache_min", 0);
     if ((st = replaytok_cache_new((long)rp_num(j, "cache_block", 1), &r->cache)) != KV_OK)
         goto out;
     r->routes = calloc((size_t)cJSON_GetArraySize(routes) + 1, sizeof *r->routes);
@@ -429,7 +431,8 @@ static kv_status rp_measure(replay *r, const replay_route *rt, const rp_req *q, 
     if (rt->action == REPLAY_ACT_GENERATE) {
         e->generate = true;
         e->prompt_tokens = v->prompt = (long)n;
-        e->cached_tokens = v->cached = replaytok_cache_lookup(r->cache, ids, n, use_cache);
+        e->cached_tokens = v->cached =
+            replaytok_cache_lookup(r->cache, ids, n, use_cache && (long)n >= r->cache_min);
     } else if (rt->action == REPLAY_ACT_TOKENIZE) {
         v->token_count = (long)n;
         for (size_t i = 0; st == KV_OK && i < n; i++)

@@ -6,7 +6,8 @@
  * A fixture directory holds one file per reply, a SOURCE.md and replay.json:
  *
  *   { "server": "vllm", "framing": "chunked" | "http1.0",
- *     "cache_block": 16, "first_token_delay_ms": 20, "stream_default": false,
+ *     "cache_block": 16, "cache_min": 0, "first_token_delay_ms": 20,
+ *     "stream_default": false,
  *     "routes": [
  *       { "method": "POST", "path": "/v1/chat/completions", "stream": true,
  *         "status": 200, "content_type": "text/event-stream",
@@ -32,6 +33,9 @@
  * "sse", each newline for "lines"); -1: none. "http1.0" framing answers
  * "HTTP/1.0" with a close-delimited body, "chunked" uses HTTP/1.1 chunked
  * transfer for streams (non-stream replies carry Content-Length).
+ *
+ * cache_block rounds cached counts down to whole blocks; prompts shorter
+ * than cache_min tokens are never served from the cache (OpenAI: 1,024).
  *
  * Ownership: replay_start returns a handle; replay_stop stops the server and
  * frees it (NULL is a no-op).

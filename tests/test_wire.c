@@ -18,6 +18,8 @@
 #define LMSTUDIO_V0 "tests/fixtures/wire/lmstudio/v0.3-no-stream-usage"
 #define OLLAMA "tests/fixtures/wire/ollama/v0.3-done-reason-ns"
 #define LMSTUDIO_V1 "tests/fixtures/wire/lmstudio/v0.4-api-v1-chat"
+#define LLAMACPP "tests/fixtures/wire/llama.cpp/b7-timings-cache-n"
+#define OPENAI "tests/fixtures/wire/openai/chat-usage-null-obfuscation"
 
 static void vllm_cold_trials_should_journal_zero_cached_verified(void **state)
 {
@@ -88,6 +90,18 @@ static void lmstudio_api_v1_chat_should_record_the_server_ttft(void **state)
     wire_both_specs(LMSTUDIO_V1, "auto", true, false, true);
 }
 
+static void llamacpp_timings_should_verify_cold_and_warm_from_cache_n(void **state)
+{
+    (void)state;
+    wire_both_specs(LLAMACPP, "auto", true, true, true);
+}
+
+static void openai_usage_null_and_obfuscation_should_not_disturb_the_counts(void **state)
+{
+    (void)state;
+    wire_both_specs(OPENAI, "openai-chat", true, true, false);
+}
+
 typedef struct probe_case {
     const char *fixture;
     const char *server;
@@ -102,6 +116,7 @@ static void probe_should_name_the_dialect_of_each_fixture_server(void **state)
         {LMSTUDIO_V0, "lmstudio", "lmstudio"},
         {LMSTUDIO_V1, "lmstudio", "lmstudio-chat"},
         {OLLAMA, "ollama", "ollama"},
+        {LLAMACPP, "llama.cpp", "llama.cpp"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         wire_case wc;
@@ -127,6 +142,8 @@ int main(void)
         cmocka_unit_test(lmstudio_stream_without_usage_should_complete_every_trial),
         cmocka_unit_test(ollama_ndjson_should_journal_prefill_in_ms_and_no_cold_cache_hit),
         cmocka_unit_test(lmstudio_api_v1_chat_should_record_the_server_ttft),
+        cmocka_unit_test(llamacpp_timings_should_verify_cold_and_warm_from_cache_n),
+        cmocka_unit_test(openai_usage_null_and_obfuscation_should_not_disturb_the_counts),
         cmocka_unit_test(probe_should_name_the_dialect_of_each_fixture_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
