@@ -26,6 +26,7 @@
 #define LLAMA "tests/fixtures/wire/llama.cpp/b1-80fb11a-np2"
 #define MLX "tests/fixtures/wire/mlx-lm/server-py"
 #define SGLANG "tests/fixtures/wire/sglang/generate-native"
+#define OPENAI "tests/fixtures/wire/openai/chat-usage-null-obfuscation"
 
 static size_t count_requests(const wire_case *wc, const char *method, const char *prefix)
 {
@@ -146,6 +147,27 @@ static void mlx_probe_should_name_mlx_not_openai_compatible(void **state)
     wire_case_free(&wc);
 }
 
+/* OpenAI caches only prompts of 1,024 tokens or more (the replay's
+ * cache_min): the probe's cache check must be longer, or it reports a
+ * working cache as broken. */
+static void probe_cache_check_should_exceed_openais_caching_minimum(void **state)
+{
+    (void)state;
+    wire_case wc;
+    wire_case_init(&wc, OPENAI, "auto");
+    int code = -1;
+    cJSON *j = wire_probe(&wc, "", &code);
+    assert_int_equal(code, 0);
+    const cJSON *cc = cJSON_GetObjectItemCaseSensitive(j, "cache_check");
+    const cJSON *px = cJSON_GetObjectItemCaseSensitive(cc, "prefix_tokens");
+    assert_true(cJSON_IsNumber(px) && px->valuedouble >= 1024);
+    assert_true(wire_jtrue(j, "cache_check", "reports_cached"));
+    assert_true(wire_jtrue(j, "cache_check", "cache_works"));
+    assert_string_equal(wire_jstr(j, "server", NULL), "openai");
+    cJSON_Delete(j);
+    wire_case_free(&wc);
+}
+
 /* `kvproof probe` names the right server and dialect for every fixture
  * server (issue 11's acceptance), without sending generation requests. */
 static void probe_should_name_every_fixture_server(void **state)
@@ -162,6 +184,8 @@ static void probe_should_name_every_fixture_server(void **state)
         {"tests/fixtures/wire/ollama/v0.3-done-reason-ns", "ollama", "ollama"},
         {"tests/fixtures/wire/lmstudio/v0.3-no-stream-usage", "lmstudio", "lmstudio"},
         {"tests/fixtures/wire/lmstudio/v0.4-api-v1-chat", "lmstudio", "lmstudio-chat"},
+        {"tests/fixtures/wire/llama.cpp/b7-timings-cache-n", "llama.cpp", "llama.cpp"},
+        {OPENAI, "openai", "openai-chat"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         wire_case wc;
@@ -188,6 +212,7 @@ int main(void)
         cmocka_unit_test(sglang_probe_should_name_sglang),
         cmocka_unit_test(mlx_probe_should_name_mlx_not_openai_compatible),
         cmocka_unit_test(probe_should_name_every_fixture_server),
+        cmocka_unit_test(probe_cache_check_should_exceed_openais_caching_minimum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
