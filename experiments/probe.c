@@ -429,6 +429,8 @@ kv_status probe_detect(client *c, const char *base_url, spec_api api_hint, const
     }
     if (api_hint != SPEC_API_AUTO)
         out->api = api_hint;
+    if (api_hint != SPEC_API_AUTO && strcmp(out->server, "unknown") == 0)
+        snprintf(out->detected_by, sizeof out->detected_by, "--api");
     if (model)
         out->model = kv_strdup(model);
     else if (out->n_models)
@@ -596,7 +598,7 @@ kv_status probe_cache(client *c, const probe_info *info, const char *base_url,
         st = kv_fail(err, KV_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if (strcmp(info->server, "unknown") == 0) {
+    if (strcmp(info->server, "unknown") == 0 && strcmp(info->detected_by, "--api") != 0) {
         probe_not_run(out, "no known server answered, so the generation endpoint is unknown "
                            "(name the dialect with --api)");
         goto out;
