@@ -226,6 +226,38 @@ static void probe_command_should_say_not_run_when_the_generation_endpoint_404s(v
     canned_stop(&s);
 }
 
+static void cache_check_should_not_run_where_no_known_server_answered(void **state)
+{
+    (void)state;
+    canned_route routes[] = {{NULL, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL}};
+    canned_route fallback = {NULL, "*", 404, "text/plain", NULL, "404 page not found",
+                             NULL, 0,   NULL};
+    canned_srv s;
+    char url[64], err[KV_ERRLEN] = "";
+    start(&s, routes, &fallback, url, sizeof url);
+    client *c = new_client();
+    probe_info info;
+    probe_cache_result cache;
+    assert_int_equal(probe_detect(c, url, SPEC_API_AUTO, NULL, NULL, &info, err), KV_OK);
+    assert_string_equal(info.server, "unknown");
+    int before = fallback.hits;
+    assert_int_equal(probe_cache(c, &info, url, NULL, &cache, err), KV_OK);
+    assert_false(cache.ran);
+    assert_non_null(strstr(cache.not_run, "--api"));
+    assert_int_equal(fallback.hits, before); /* nothing sent */
+    probe_cache_clear(&cache);
+    probe_info_clear(&info);
+    /* Named with --api, the check runs (and here fails on the 404). */
+    assert_int_equal(probe_detect(c, url, SPEC_API_OPENAI_CHAT, NULL, NULL, &info, err), KV_OK);
+    assert_int_not_equal(probe_cache(c, &info, url, NULL, &cache, err), KV_OK);
+    assert_false(cache.ran);
+    assert_non_null(strstr(cache.not_run, "HTTP 404"));
+    probe_cache_clear(&cache);
+    probe_info_clear(&info);
+    client_free(c);
+    canned_stop(&s);
+}
+
 /* ---- dialect (items 6 and 9) ------------------------------------------- */
 
 static char *body_for(const char *base_url, spec_api api, double temperature, bool set)
@@ -556,6 +588,7 @@ int main(void)
         cmocka_unit_test(cache_minimum_should_follow_the_server_and_model),
         cmocka_unit_test(probe_should_not_take_lmstudio_http_200_errors_for_sglang),
         cmocka_unit_test(probe_command_should_say_not_run_when_the_generation_endpoint_404s),
+        cmocka_unit_test(cache_check_should_not_run_where_no_known_server_answered),
         cmocka_unit_test(hosted_openai_should_get_max_completion_tokens_and_no_default_temperature),
         cmocka_unit_test(spec_should_record_whether_it_sets_a_temperature),
         cmocka_unit_test(llamacpp_streams_should_read_from_the_captured_bytes),
