@@ -948,6 +948,21 @@ kv_status dialect_reader_feed(dialect_reader *r, const char *p, size_t n, int64_
     return KV_OK;
 }
 
+/* The body ended inside an SSE event: when that event is whole but for its
+ * closing blank line (the Anthropic SDK's own stream fixtures end so), read
+ * it. true when it was the terminator; otherwise the reader is left as it
+ * was, to report the missing terminator. */
+static bool dialect_close_last_event(dialect_reader *r)
+{
+    char perr[KV_ERRLEN] = "";
+    bool ok = sse_feed(r->sse, "\n\n", 2, perr) == KV_OK && !r->failed && r->done;
+    if (!ok) {
+        r->failed = KV_OK;
+        r->done = false;
+    }
+    return ok;
+}
+
 kv_status dialect_reader_finish(dialect_reader *r, char *err)
 {
     if (r->failed)
@@ -955,6 +970,8 @@ kv_status dialect_reader_finish(dialect_reader *r, char *err)
     if (!r->done) {
         char perr[KV_ERRLEN] = "";
         kv_status st = r->nd ? ndjson_finish(r->nd, perr) : sse_finish(r->sse, perr);
+        if (st != KV_OK && r->sse && dialect_close_last_event(r))
+            return KV_OK;
         r->failed = KV_ERR_PROTOCOL;
         snprintf(r->fail_msg, sizeof r->fail_msg, "stream ended without terminator%s%s",
                  st != KV_OK ? " (" : "", st != KV_OK ? "partial event left)" : "");

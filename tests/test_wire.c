@@ -20,6 +20,8 @@
 #define LMSTUDIO_V1 "tests/fixtures/wire/lmstudio/v0.4-api-v1-chat"
 #define LLAMACPP "tests/fixtures/wire/llama.cpp/b7-timings-cache-n"
 #define OPENAI "tests/fixtures/wire/openai/chat-usage-null-obfuscation"
+#define ANTHROPIC_PING "tests/fixtures/wire/anthropic/sdk-basic-ping"
+#define ANTHROPIC_CUMULATIVE "tests/fixtures/wire/anthropic/sdk-cumulative-message-delta"
 
 static void vllm_cold_trials_should_journal_zero_cached_verified(void **state)
 {
@@ -102,6 +104,18 @@ static void openai_usage_null_and_obfuscation_should_not_disturb_the_counts(void
     wire_both_specs(OPENAI, "openai-chat", true, true, false);
 }
 
+static void anthropic_ping_should_not_be_the_first_token(void **state)
+{
+    (void)state;
+    wire_both_specs(ANTHROPIC_PING, "anthropic", true, true, false);
+}
+
+static void anthropic_cumulative_message_delta_usage_should_win(void **state)
+{
+    (void)state;
+    wire_both_specs(ANTHROPIC_CUMULATIVE, "anthropic", true, true, false);
+}
+
 typedef struct probe_case {
     const char *fixture;
     const char *server;
@@ -144,6 +158,8 @@ int main(void)
         cmocka_unit_test(lmstudio_api_v1_chat_should_record_the_server_ttft),
         cmocka_unit_test(llamacpp_timings_should_verify_cold_and_warm_from_cache_n),
         cmocka_unit_test(openai_usage_null_and_obfuscation_should_not_disturb_the_counts),
+        cmocka_unit_test(anthropic_ping_should_not_be_the_first_token),
+        cmocka_unit_test(anthropic_cumulative_message_delta_usage_should_win),
         cmocka_unit_test(probe_should_name_the_dialect_of_each_fixture_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,165 @@
+/* test_replay.c - the golden-fixture replay server (server/replay.h) on its
+ * own: HTTP/1.0 close-delimited and chunked framing, the first-token delay
+ * before its event, templated counts from the prefix cache, a cache reset,
+ * and clear errors for a bad manifest. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/util.h"
+#include "server/replay.h"
+#include "tests/srvtest.h"
+
+#define MLX "tests/fixtures/wire/mlx-lm/v0.32-http1.0-keepalive"
+#define VLLM "tests/fixtures/wire/vllm/v0.11-prompt-tokens-details"
+
+static replay *start(const char *dir, double delay_ms, const char *framing)
+{
+    replay_options o;
+    replay_options_default(&o);
+    o.first_token_delay_ms = delay_ms;
+    o.framing = framing;
+    replay *r = NULL;
+    char err[KV_ERRLEN] = "";
+    if (replay_start(dir, &o, &r, err) != KV_OK)
+        fail_msg("%s: %s", dir, err);
+    return r;
+}
+
+static const char chat_body[] =
+    "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+    "\"messages\":[{\"role\":\"system\",\"content\":\"one two three four five six seven\"},"
+    "{\"role\":\"user\",\"content\":\"eight nine\"}]}";
+
+static void http10_framing_should_answer_close_delimited(void **state)
+{
+    (void)state;
+    replay *r = start(MLX, 0, NULL);
+    http_reply h;
+    http_do(replay_port(r), "POST", "/v1/chat/completions", chat_body, 10, &h);
+    assert_int_equal(h.rc, CURLE_OK);
+    assert_int_equal(h.status, 200);
+    assert_non_null(strstr(h.headers.data, "HTTP/1.0 200"));
+    assert_null(strstr(h.headers.data, "chunked"));
+    assert_null(strstr(h.headers.data, "Content-Length"));
+    assert_non_null(strstr(h.body.data, ": keepalive 1/12\n\n"));
+    assert_non_null(strstr(h.body.data, "data: [DONE]\n\n"));
+    http_reply_free(&h);
+    replay_stop(r);
+}
+
+static void chunked_framing_should_be_http11_chunked(void **state)
+{
+    (void)state;
+    replay *r = start(MLX, 0, "chunked");
+    http_reply h;
+    http_do(replay_port(r), "POST", "/v1/chat/completions", chat_body, 10, &h);
+    assert_int_equal(h.status, 200);
+    assert_non_null(strstr(h.headers.data, "HTTP/1.1 200"));
+    assert_non_null(strstr(h.headers.data, "chunked"));
+    http_reply_free(&h);
+    replay_stop(r);
+}
+
+static void counts_should_follow_the_prefix_cache_and_its_reset(void **state)
+{
+    (void)state;
+    replay *r = start(MLX, 0, NULL);
+    http_reply a, b;
+    http_do(replay_port(r), "POST", "/v1/chat/completions", chat_body, 10, &a);
+    http_do(replay_port(r), "POST", "/v1/chat/completions", chat_body, 10, &b);
+    /* 2 role tokens + 7 + 2 words + 1 reply token = 12; the second time all
+     * but the last token come from the cache. */
+    assert_non_null(strstr(a.body.data, "\"prompt_tokens\": 12"));
+    assert_non_null(strstr(a.body.data, "\"cached_tokens\": 0}"));
+    assert_non_null(strstr(b.body.data, "\"cached_tokens\": 11}"));
+    replay_entry log[4];
+    assert_int_equal(replay_log(r, 0, log, 4), 2);
+    assert_true(log[1].generate && log[1].stream);
+    assert_int_equal(log[1].prompt_tokens, 12);
+    assert_int_equal(log[1].cached_tokens, 11);
+    http_reply_free(&a);
+    http_reply_free(&b);
+    replay_stop(r);
+}
+
+static void vllm_blocks_and_uncached_reply_should_drop_prompt_tokens_details(void **state)
+{
+    (void)state;
+    replay *r = start(VLLM, 0, NULL);
+    http_reply a, nf;
+    http_do(replay_port(r), "POST", "/v1/chat/completions", chat_body, 10, &a);
+    /* 12 tokens < one 16-token block: never cached, so no details. */
+    assert_null(strstr(a.body.data, "prompt_tokens_details"));
+    assert_non_null(strstr(a.body.data, "\"prompt_tokens\":12,"));
+    http_do(replay_port(r), "POST", "/reset_prefix_cache", "{}", 10, &nf);
+    assert_int_equal(nf.status, 404);
+    assert_string_equal(nf.body.data, "{\"detail\":\"Not Found\"}");
+    http_reply_free(&a);
+    http_reply_free(&nf);
+    replay_stop(r);
+}
+
+static void first_token_delay_should_precede_the_first_content_event(void **state)
+{
+    (void)state;
+    replay *r = start(MLX, 60, NULL);
+    int64_t t0 = kv_now_ns();
+    http_reply h;
+    http_do(replay_port(r), "POST", "/v1/chat/completions", chat_body, 10, &h);
+    double ms = (double)(kv_now_ns() - t0) / 1e6;
+    assert_true(ms >= 60.0); /* a lower bound only: the delay was slept */
+    http_reply_free(&h);
+    replay_stop(r);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void bad_manifest_should_name_the_file_and_field(void **state)
+{
+    (void)state;
+    assert_int_equal(system("mkdir -p /tmp/rp-bad"), 0);
+    char err[KV_ERRLEN] = "";
+    replay *r = NULL;
+    write_file("/tmp/rp-bad/reply.txt", "data: {\"n\":1}\n\n");
+    write_file("/tmp/rp-bad/replay.json",
+               "{\"routes\":[{\"path\":\"/x\",\"reply\":{\"file\":\"reply.txt\","
+               "\"subst\":[[\"\\\"n\\\":2\",\"{{prompt_tokens}}\"]]}}]}");
+    assert_int_equal(replay_start("/tmp/rp-bad", NULL, &r, err), KV_ERR_INPUT);
+    assert_null(r);
+    assert_non_null(strstr(err, "/tmp/rp-bad/replay.json: routes[0].reply.subst[0]"));
+    assert_non_null(strstr(err, "not found in the file"));
+    err[0] = '\0';
+    write_file("/tmp/rp-bad/replay.json", "{\"routes\":[{\"action\":\"fly\",\"reply\":{}}]}");
+    assert_int_equal(replay_start("/tmp/rp-bad", NULL, &r, err), KV_ERR_INPUT);
+    assert_non_null(strstr(err, "routes[0].action"));
+    err[0] = '\0';
+    write_file("/tmp/rp-bad/replay.json", "{\"routes\": 3}");
+    assert_int_equal(replay_start("/tmp/rp-bad", NULL, &r, err), KV_ERR_INPUT);
+    assert_non_null(strstr(err, "routes: expected an array"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(http10_framing_should_answer_close_delimited),
+        cmocka_unit_test(chunked_framing_should_be_http11_chunked),
+        cmocka_unit_test(counts_should_follow_the_prefix_cache_and_its_reset),
+        cmocka_unit_test(vllm_blocks_and_uncached_reply_should_drop_prompt_tokens_details),
+        cmocka_unit_test(first_token_delay_should_precede_the_first_content_event),
+        cmocka_unit_test(bad_manifest_should_name_the_file_and_field),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
