@@ -186,6 +186,8 @@ static void probe_should_name_every_fixture_server(void **state)
         {"tests/fixtures/wire/lmstudio/v0.4-api-v1-chat", "lmstudio", "lmstudio-chat"},
         {"tests/fixtures/wire/llama.cpp/b7-timings-cache-n", "llama.cpp", "llama.cpp"},
         {OPENAI, "openai", "openai-chat"},
+        {"tests/fixtures/wire/anthropic/sdk-basic-ping", "anthropic", "anthropic"},
+        {"tests/fixtures/wire/anthropic/sdk-cumulative-message-delta", "anthropic", "anthropic"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         wire_case wc;
