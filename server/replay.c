@@ -38,7 +38,9 @@ typedef struct replay_route {
     char method[8];
     char *path;
     bool prefix;
-    int stream; /* -1 any, 0 or 1: the body's stream flag must match */
+    int stream;  /* -1 any, 0 or 1: the body's stream flag must match */
+    char *has;   /* the body must have this top-level key, or NULL */
+    char *lacks; /* the body must not have this top-level key, or NULL */
     int status;
     char *ctype;
     int action;
@@ -167,6 +169,10 @@ static kv_status rp_load_route(const char *dir, const cJSON *o, const char *wher
         rt->path[pl - 1] = '\0';
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "stream");
     rt->stream = cJSON_IsBool(s) ? cJSON_IsTrue(s) : -1;
+    rt->has = kv_strdup(rp_str(o, "body_has"));
+    rt->lacks = kv_strdup(rp_str(o, "body_lacks"));
+    if ((rp_str(o, "body_has") && !rt->has) || (rp_str(o, "body_lacks") && !rt->lacks))
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
     rt->status = (int)rp_num(o, "status", 200);
     const char *act = rp_str(o, "action");
     rt->action = !act || strcmp(act, "none") == 0 ? REPLAY_ACT_NONE
@@ -194,6 +200,8 @@ static kv_status rp_load_route(const char *dir, const cJSON *o, const char *wher
 
 static void rp_route_free(replay_route *rt)
 {
+    free(rt->has);
+    free(rt->lacks);
     free(rt->path);
     free(rt->ctype);
     cJSON_Delete(rt->headers);
@@ -380,13 +388,15 @@ typedef struct rp_req {
 } rp_req;
 
 static const replay_route *rp_route(const replay *r, const char *method, const char *url,
-                                    bool stream)
+                                    bool stream, const cJSON *body)
 {
     for (size_t i = 0; i < r->n_routes; i++) {
         const replay_route *rt = &r->routes[i];
         bool path_ok =
             rt->prefix ? strncmp(url, rt->path, strlen(rt->path)) == 0 : strcmp(url, rt->path) == 0;
-        if (path_ok && (!rt->method[0] || strcmp(rt->method, method) == 0) &&
+        bool body_ok = (!rt->has || cJSON_GetObjectItemCaseSensitive(body, rt->has)) &&
+                       (!rt->lacks || !cJSON_GetObjectItemCaseSensitive(body, rt->lacks));
+        if (path_ok && body_ok && (!rt->method[0] || strcmp(rt->method, method) == 0) &&
             (rt->stream < 0 || rt->stream == (int)stream))
             return rt;
     }
@@ -502,8 +512,8 @@ static enum MHD_Result rp_dispatch(replay *r, struct MHD_Connection *c, const ch
     cJSON *j = q->body.len ? cJSON_ParseWithLength(q->body.data, q->body.len) : NULL;
     const cJSON *sf = cJSON_GetObjectItemCaseSensitive(j, "stream");
     e.stream = cJSON_IsBool(sf) ? cJSON_IsTrue(sf) : r->stream_default;
+    const replay_route *rt = rp_route(r, method, url, e.stream, j);
     cJSON_Delete(j);
-    const replay_route *rt = rp_route(r, method, url, e.stream);
     if (!rt) {
         static const char nf[] = "Not Found";
         struct MHD_Response *resp = MHD_create_response_from_buffer(

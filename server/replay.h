@@ -19,9 +19,11 @@
  *         "reply_uncached": { ... used instead when cached tokens are 0 } } ],
  *     "fallback": { "status": 404, "content_type": "...", "reply": {...} } }
  *
- * Routes match on method and path (a path ending in '*' matches a prefix;
- * the query string is ignored) and, when "stream" is given, on the request
- * body's "stream" (absent: stream_default). "subst" turns literal upstream
+ * Routes match, in order, on method and path (a path ending in '*' matches
+ * a prefix; the query string is ignored), when "stream" is given on the
+ * request body's "stream" (absent: stream_default), and when "body_has" /
+ * "body_lacks" name a top-level key, on its presence in the body (e.g. a 400
+ * for "max_tokens"). "subst" turns literal upstream
  * text into placeholders; each literal must occur in its file. Placeholders:
  * {{prompt_tokens}}, {{cached_tokens}}, {{uncached_tokens}} (the prompt by
  * replaytok.h and the prefix cache), {{token_count}} and {{token_ids}} (the

@@ -151,6 +151,31 @@ static void bad_manifest_should_name_the_file_and_field(void **state)
     assert_non_null(strstr(err, "routes: expected an array"));
 }
 
+static void body_has_should_pick_the_route(void **state)
+{
+    (void)state;
+    char err[KV_ERRLEN] = "";
+    replay *r = NULL;
+    assert_int_equal(system("mkdir -p /tmp/rp-has"), 0);
+    write_file("/tmp/rp-has/replay.json",
+               "{\"routes\":[{\"method\":\"POST\",\"path\":\"/v1/chat/completions\","
+               "\"body_has\":\"max_tokens\",\"status\":400,\"reply\":{\"body\":\"no\"}},"
+               "{\"method\":\"POST\",\"path\":\"/v1/chat/completions\","
+               "\"reply\":{\"body\":\"yes\"}}]}");
+    assert_int_equal(replay_start("/tmp/rp-has", NULL, &r, err), KV_OK);
+    http_reply a, b;
+    http_do(replay_port(r), "POST", "/v1/chat/completions", "{\"max_tokens\":5}", 10, &a);
+    http_do(replay_port(r), "POST", "/v1/chat/completions", "{\"max_completion_tokens\":5}", 10,
+            &b);
+    assert_int_equal(a.status, 400);
+    assert_string_equal(a.body.data, "no");
+    assert_int_equal(b.status, 200);
+    assert_string_equal(b.body.data, "yes");
+    http_reply_free(&a);
+    http_reply_free(&b);
+    replay_stop(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -160,6 +185,7 @@ int main(void)
         cmocka_unit_test(vllm_blocks_and_uncached_reply_should_drop_prompt_tokens_details),
         cmocka_unit_test(first_token_delay_should_precede_the_first_content_event),
         cmocka_unit_test(bad_manifest_should_name_the_file_and_field),
+        cmocka_unit_test(body_has_should_pick_the_route),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #define MLX "tests/fixtures/wire/mlx-lm/v0.32-http1.0-keepalive"
 #define LMSTUDIO_V0 "tests/fixtures/wire/lmstudio/v0.3-no-stream-usage"
 #define OLLAMA "tests/fixtures/wire/ollama/v0.3-done-reason-ns"
+#define OLLAMA_033 "tests/fixtures/wire/ollama/v0.33-done-then-done-reason"
 #define LMSTUDIO_V1 "tests/fixtures/wire/lmstudio/v0.4-api-v1-chat"
 #define LLAMACPP "tests/fixtures/wire/llama.cpp/b7-timings-cache-n"
 #define OPENAI "tests/fixtures/wire/openai/chat-usage-null-obfuscation"
@@ -78,12 +79,36 @@ static void lmstudio_stream_without_usage_should_complete_every_trial(void **sta
 {
     (void)state;
     wire_both_specs(LMSTUDIO_V0, "auto", false, false, false);
+    /* The prompt lengths were calibrated with non-streamed requests, and
+     * every measured request still streamed. */
+    wire_case wc;
+    wire_case_init(&wc, LMSTUDIO_V0, "auto");
+    wire_run_spec(&wc, WIRE_SPEC_COLD_FIRST);
+    size_t counted = 0, measured_streamed = 0, measured = 0;
+    for (size_t i = 0; i < wc.n_log; i++) {
+        const replay_entry *e = &wc.log[i];
+        if (!e->generate)
+            continue;
+        counted += !e->stream && e->max_tokens == 1;
+        measured += e->max_tokens == WIRE_MAX_OUT;
+        measured_streamed += e->max_tokens == WIRE_MAX_OUT && e->stream;
+    }
+    assert_true(counted > 0);
+    assert_true(measured > 0);
+    assert_int_equal(measured_streamed, measured);
+    wire_case_free(&wc);
 }
 
 static void ollama_ndjson_should_journal_prefill_in_ms_and_no_cold_cache_hit(void **state)
 {
     (void)state;
     wire_both_specs(OLLAMA, "auto", true, false, true);
+}
+
+static void ollama_033_layout_should_read_the_same(void **state)
+{
+    (void)state;
+    wire_both_specs(OLLAMA_033, "auto", true, false, true);
 }
 
 static void lmstudio_api_v1_chat_should_record_the_server_ttft(void **state)
@@ -118,7 +143,7 @@ static void anthropic_cumulative_message_delta_usage_should_win(void **state)
 
 typedef struct probe_case {
     const char *fixture;
-    const char *server;
+    const char *server; /* NULL: not checked here */
     const char *dialect;
 } probe_case;
 
@@ -130,18 +155,25 @@ static void probe_should_name_the_dialect_of_each_fixture_server(void **state)
         {LMSTUDIO_V0, "lmstudio", "lmstudio"},
         {LMSTUDIO_V1, "lmstudio", "lmstudio-chat"},
         {OLLAMA, "ollama", "ollama"},
+        {OLLAMA_033, "ollama", "ollama"},
         {LLAMACPP, "llama.cpp", "llama.cpp"},
+        {OPENAI, "openai-compatible", "openai-chat"},
+        /* The dialect is right; the server name ("mlx", not
+         * "openai-compatible" for a model list without owned_by) is the
+         * probe's detection work, asserted with it. */
+        {MLX, NULL, "openai-chat"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         wire_case wc;
         wire_case_init(&wc, cases[i].fixture, "auto");
         int code = -1;
         cJSON *j = wire_probe(&wc, "--no-cache-check", &code);
-        if (code != 0 || strcmp(wire_jstr(j, "server", NULL), cases[i].server) != 0 ||
+        if (code != 0 ||
+            (cases[i].server && strcmp(wire_jstr(j, "server", NULL), cases[i].server) != 0) ||
             strcmp(wire_jstr(j, "dialect", NULL), cases[i].dialect) != 0)
             fail_msg("%s: probe said %s / %s (exit %d), expected %s / %s", cases[i].fixture,
                      wire_jstr(j, "server", NULL), wire_jstr(j, "dialect", NULL), code,
-                     cases[i].server, cases[i].dialect);
+                     cases[i].server ? cases[i].server : "(any)", cases[i].dialect);
         cJSON_Delete(j);
         wire_case_free(&wc);
     }
@@ -155,6 +187,7 @@ int main(void)
         cmocka_unit_test(mlx_http10_keepalive_stream_should_measure_every_trial),
         cmocka_unit_test(lmstudio_stream_without_usage_should_complete_every_trial),
         cmocka_unit_test(ollama_ndjson_should_journal_prefill_in_ms_and_no_cold_cache_hit),
+        cmocka_unit_test(ollama_033_layout_should_read_the_same),
         cmocka_unit_test(lmstudio_api_v1_chat_should_record_the_server_ttft),
         cmocka_unit_test(llamacpp_timings_should_verify_cold_and_warm_from_cache_n),
         cmocka_unit_test(openai_usage_null_and_obfuscation_should_not_disturb_the_counts),
