@@ -78,9 +78,10 @@ bool dialect_is_ndjson(spec_api api);
  * (llama.cpp cache_prompt:false, on /v1/chat/completions and /completion). */
 bool dialect_honours_no_cache(spec_api api);
 /* true when base_url's host is OpenAI's own API (api.openai.com or another
- * *.openai.com host): chat requests there carry max_completion_tokens instead
- * of max_tokens, and a temperature only when the spec set one
- * (client_request.temperature not NAN). */
+ * *.openai.com host). Chat requests there, or to a target whose
+ * openai_hosted is set (the probe named the server "openai"), carry
+ * max_completion_tokens instead of max_tokens, and a temperature only when
+ * the spec set one (client_request.temperature not NAN). */
 bool dialect_is_hosted_openai(const char *base_url);
 
 /* Builds the JSON body of a streamed request into `body` (appended). */

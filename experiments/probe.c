@@ -584,8 +584,12 @@ kv_status probe_cache(client *c, const probe_info *info, const char *base_url,
     char *url = kv_strdup(base_url);
     char *key_env = kv_strdup(api_key_env);
     char *mdl = kv_strdup(info->model);
-    spec_target t = {
-        .name = url, .base_url = url, .api = info->api, .model = mdl, .api_key_env = key_env};
+    spec_target t = {.name = url,
+                     .base_url = url,
+                     .api = info->api,
+                     .model = mdl,
+                     .api_key_env = key_env,
+                     .openai_hosted = strcmp(info->server, "openai") == 0};
     bool llama = dialect_honours_no_cache(info->api);
     out->cold_method = llama ? "cache_prompt:false" : "nonce";
     out->min_cache_tokens = probe_cache_min_tokens(info);

@@ -1156,6 +1156,7 @@ static kv_status probe_targets(run *r, client *c, char *err)
             ts->api = ts->info.api;
         if (!ts->copy.model && ts->info.model)
             ts->copy.model = ts->info.model;
+        ts->copy.openai_hosted = strcmp(ts->info.server, "openai") == 0;
         if (ts->info.simulated)
             r->sum->simulated = true;
     }

@@ -46,6 +46,9 @@ typedef struct spec_target {
     char *api_key_env; /* NAME of an environment variable holding the key; NULL if none */
     spec_header *headers;
     size_t n_headers;
+    bool openai_hosted; /* OpenAI's own API, as the probe found it (never read from
+                           the spec file): chat requests get OpenAI's parameters
+                           (dialect_is_hosted_openai) */
 } spec_target;
 
 typedef enum spec_metric {

@@ -27,6 +27,7 @@
 #define MLX "tests/fixtures/wire/mlx-lm/server-py"
 #define SGLANG "tests/fixtures/wire/sglang/generate-native"
 #define OPENAI "tests/fixtures/wire/openai/chat-usage-null-obfuscation"
+#define OPENAI_REASONING "tests/fixtures/wire/openai/reasoning-rejects-max-tokens"
 
 static size_t count_requests(const wire_case *wc, const char *method, const char *prefix)
 {
@@ -168,6 +169,24 @@ static void probe_cache_check_should_exceed_openais_caching_minimum(void **state
     wire_case_free(&wc);
 }
 
+/* OpenAI's reasoning models answer 400 to max_tokens and to a temperature
+ * other than their default: a spec that sets no temperature must measure
+ * every trial (max_completion_tokens, no temperature). */
+static void openai_reasoning_model_should_get_max_completion_tokens_and_no_temperature(void **state)
+{
+    (void)state;
+    for (int kind = 0; kind < 2; kind++) {
+        wire_case wc;
+        wire_case_init(&wc, OPENAI_REASONING, "auto");
+        wire_run_spec(&wc, kind == 0 ? WIRE_SPEC_WARMUP : WIRE_SPEC_COLD_FIRST);
+        wire_check_common(&wc);
+        wire_check_counts(&wc, true, true);
+        for (size_t i = 0; i < wc.n_log; i++)
+            assert_int_not_equal(wc.log[i].status, 400);
+        wire_case_free(&wc);
+    }
+}
+
 /* `kvproof probe` names the right server and dialect for every fixture
  * server (issue 11's acceptance), without sending generation requests. */
 static void probe_should_name_every_fixture_server(void **state)
@@ -186,6 +205,7 @@ static void probe_should_name_every_fixture_server(void **state)
         {"tests/fixtures/wire/lmstudio/v0.4-api-v1-chat", "lmstudio", "lmstudio-chat"},
         {"tests/fixtures/wire/llama.cpp/b7-timings-cache-n", "llama.cpp", "llama.cpp"},
         {OPENAI, "openai", "openai-chat"},
+        {OPENAI_REASONING, "openai", "openai-chat"},
         {"tests/fixtures/wire/anthropic/sdk-basic-ping", "anthropic", "anthropic"},
         {"tests/fixtures/wire/anthropic/sdk-cumulative-message-delta", "anthropic", "anthropic"},
     };
@@ -213,6 +233,8 @@ int main(void)
         cmocka_unit_test(sglang_generate_should_report_cached_tokens_through_run),
         cmocka_unit_test(sglang_probe_should_name_sglang),
         cmocka_unit_test(mlx_probe_should_name_mlx_not_openai_compatible),
+        cmocka_unit_test(
+            openai_reasoning_model_should_get_max_completion_tokens_and_no_temperature),
         cmocka_unit_test(probe_should_name_every_fixture_server),
         cmocka_unit_test(probe_cache_check_should_exceed_openais_caching_minimum),
     };
