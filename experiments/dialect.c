@@ -355,8 +355,8 @@ static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
      * and to a temperature other than their default: it gets
      * max_completion_tokens on chat, and a temperature only when the spec
      * set one. */
-    bool hosted = rq->target && (rq->target->openai_hosted ||
-                                 dialect_is_hosted_openai(rq->target->base_url));
+    bool hosted =
+        rq->target && (rq->target->openai_hosted || dialect_is_hosted_openai(rq->target->base_url));
     if (!cJSON_AddBoolToObject(o, "stream", !rq->no_stream) ||
         !dialect_add_stream_usage(o, rq->no_stream))
         return false;
