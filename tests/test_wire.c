@@ -21,6 +21,7 @@
 #define LMSTUDIO_V1 "tests/fixtures/wire/lmstudio/v0.4-api-v1-chat"
 #define LLAMACPP "tests/fixtures/wire/llama.cpp/b7-timings-cache-n"
 #define OPENAI "tests/fixtures/wire/openai/chat-usage-null-obfuscation"
+#define SGLANG "tests/fixtures/wire/sglang/chat-cache-report"
 #define ANTHROPIC_PING "tests/fixtures/wire/anthropic/sdk-basic-ping"
 #define ANTHROPIC_CUMULATIVE "tests/fixtures/wire/anthropic/sdk-cumulative-message-delta"
 
@@ -129,6 +130,21 @@ static void openai_usage_null_and_obfuscation_should_not_disturb_the_counts(void
     wire_both_specs(OPENAI, "openai-chat", true, true, false);
 }
 
+static void sglang_null_prompt_tokens_details_should_mean_zero_cached(void **state)
+{
+    (void)state;
+    wire_both_specs(SGLANG, "auto", true, true, false);
+    /* Cold trials flushed the radix cache (/reset_prefix_cache is 404 there). */
+    wire_case wc;
+    wire_case_init(&wc, SGLANG, "auto");
+    wire_run_spec(&wc, WIRE_SPEC_COLD_FIRST);
+    size_t flushes = 0;
+    for (size_t i = 0; i < wc.n_log; i++)
+        flushes += strcmp(wc.log[i].path, "/flush_cache") == 0 && wc.log[i].status == 200;
+    assert_true(flushes > 0);
+    wire_case_free(&wc);
+}
+
 static void anthropic_ping_should_not_be_the_first_token(void **state)
 {
     (void)state;
@@ -158,6 +174,7 @@ static void probe_should_name_the_dialect_of_each_fixture_server(void **state)
         {OLLAMA_033, "ollama", "ollama"},
         {LLAMACPP, "llama.cpp", "llama.cpp"},
         {OPENAI, "openai", "openai-chat"},
+        {SGLANG, "sglang", "openai-chat"},
         /* The dialect is right; the server name ("mlx", not
          * "openai-compatible" for a model list without owned_by) is the
          * probe's detection work, asserted with it. */
@@ -191,6 +208,7 @@ int main(void)
         cmocka_unit_test(lmstudio_api_v1_chat_should_record_the_server_ttft),
         cmocka_unit_test(llamacpp_timings_should_verify_cold_and_warm_from_cache_n),
         cmocka_unit_test(openai_usage_null_and_obfuscation_should_not_disturb_the_counts),
+        cmocka_unit_test(sglang_null_prompt_tokens_details_should_mean_zero_cached),
         cmocka_unit_test(anthropic_ping_should_not_be_the_first_token),
         cmocka_unit_test(anthropic_cumulative_message_delta_usage_should_win),
         cmocka_unit_test(probe_should_name_the_dialect_of_each_fixture_server),

@@ -197,6 +197,7 @@ static void probe_should_name_every_fixture_server(void **state)
     } cases[] = {
         {LLAMA, "llama.cpp", "llama.cpp"},
         {SGLANG, "sglang", "openai-chat"},
+        {"tests/fixtures/wire/sglang/chat-cache-report", "sglang", "openai-chat"},
         {MLX, "mlx", "openai-chat"},
         {"tests/fixtures/wire/mlx-lm/v0.32-http1.0-keepalive", "mlx", "openai-chat"},
         {"tests/fixtures/wire/vllm/v0.11-prompt-tokens-details", "vllm", "openai-chat"},
