@@ -727,9 +727,10 @@ kv_status client_call(client *c, const spec_target *t, const char *path, const c
 static bool client_error_body(const char *body)
 {
     cJSON *j = body ? cJSON_Parse(body) : NULL;
-    bool e = j && cJSON_IsObject(j) && cJSON_GetObjectItemCaseSensitive(j, "error");
+    const cJSON *e = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
+    bool is_error = e && !cJSON_IsNull(e);
     cJSON_Delete(j);
-    return e;
+    return is_error;
 }
 
 kv_status client_count(client *c, const client_request *rq, long *prompt_tokens, char *err)

@@ -96,7 +96,8 @@ static kv_status probe_fetch(client *c, const spec_target *t, const char *path, 
     g->python_http = probe_header_has(hdrs, "Server", "BaseHTTP/");
     cJSON *j = cJSON_Parse(resp);
     g->anthropic_error = j && probe_is_anthropic_error(j);
-    if (g->status >= 200 && g->status < 300 && j && !cJSON_GetObjectItemCaseSensitive(j, "error")) {
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    if (g->status >= 200 && g->status < 300 && j && (!e || cJSON_IsNull(e))) {
         g->json = j;
         j = NULL;
     }
