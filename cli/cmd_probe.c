@@ -18,15 +18,18 @@ static void probe_usage(FILE *f)
 {
     fprintf(
         f, "usage: kvproof probe URL [--api auto|openai-chat|openai-completions|llama.cpp|\n"
-           "                          ollama|lmstudio|lmstudio-chat|anthropic] [--model M]\n"
+           "                          ollama|lmstudio|lmstudio-chat|anthropic|\n"
+           "                          llama.cpp-completion|sglang-generate] [--model M]\n"
            "                         [--api-key-env NAME] [--format text|json] [--no-cache-check]\n"
            "\n"
            "Detects the server at URL (llama.cpp GET /props, Ollama GET /api/version,\n"
            "LM Studio GET /api/v1/models (0.4+, dialect lmstudio-chat) or /api/v0/models,\n"
            "SGLang GET /get_server_info, vLLM GET /version,\n"
            "then GET /v1/models; kvproof's reference server by its X-Kvproof-Simulated\n"
-           "header), lists its models, checks POST /tokenize, then sends a ~1,000-token\n"
-           "system prompt three times: prime, warm (the same prompt again) and cold\n"
+           "header), lists its models, checks POST /tokenize, then sends a ~1,000-word\n"
+           "system prompt (longer where the server caches only longer prompts: OpenAI\n"
+           "1,024 tokens, Anthropic 1,024-4,096 by model) three times: prime, warm (the\n"
+           "same prompt again) and cold\n"
            "(llama.cpp: cache_prompt:false; others: a fresh nonce in front), and shows\n"
            "cached-token counts and times to first token side by side.\n"
            "\n"
@@ -58,6 +61,10 @@ static void print_count(long v)
 static void print_row(const char *name, const trial_request *r)
 {
     printf("  %-6s", name);
+    if (r->attempts == 0) {
+        printf(" %8s\n", "not run");
+        return;
+    }
     print_count(r->prompt_tokens);
     print_count(r->cached_tokens);
     print_ms(r->ttft_ms);
@@ -83,15 +90,20 @@ static void print_text(const char *url, const probe_info *p, const probe_cache_r
     printf("tokenizes:    %s\n", p->tokenizes ? "yes (POST /tokenize)" : "no");
     if (!c)
         return;
-    printf("\ncache check: system prompt of %ld tokens, cold by %s\n", c->prefix_tokens,
+    printf("\ncache check: system prompt of %ld tokens, cold by %s", c->prefix_tokens,
            c->cold_method);
+    if (c->min_cache_tokens > 0)
+        printf(" (the server caches prompts of %ld tokens or more)", c->min_cache_tokens);
+    printf("\n");
     printf("  %-6s %8s %8s %10s %10s %10s\n", "", "prompt", "cached", "TTFT ms", "prefill ms",
            "total ms");
     print_row("prime", &c->prime);
     print_row("warm", &c->warm);
     print_row("cold", &c->cold);
-    if (!c->warm.ok || !c->cold.ok || !c->prime.ok)
+    if (!c->ran) {
+        printf("cache check:  not run (%s)\n", c->not_run);
         return;
+    }
     printf("reports cached tokens: %s\n", c->reports_cached ? "yes" : "no");
     printf("honours a cold request: %s\n",
            c->reports_cached ? (c->honours_cold ? "yes" : "no (cold request reused the cache)")

@@ -2,6 +2,7 @@
  * mode (cachecheck.h). */
 #include "experiments/cachecheck.h"
 
+#include "experiments/dialect.h"
 #include "experiments/runner.h"
 
 trial_cache_state cachecheck_state(spec_api api, bool cold, bool ok, long cached_tokens,
@@ -12,7 +13,7 @@ trial_cache_state cachecheck_state(spec_api api, bool cold, bool ok, long cached
     if (cached_tokens < 0)
         return TRIAL_CACHE_INFERRED;
     if (cold) {
-        long slack = api == SPEC_API_LLAMACPP ? 0 : RUNNER_COLD_SLACK;
+        long slack = dialect_honours_no_cache(api) ? 0 : RUNNER_COLD_SLACK;
         return cached_tokens > slack ? TRIAL_CACHE_CONTAMINATED : TRIAL_CACHE_VERIFIED;
     }
     double need = RUNNER_WARM_MIN_FRACTION * (double)(prefix_tokens > 0 ? prefix_tokens : 0);

@@ -920,6 +920,18 @@ kv_status client_call(client *c, const spec_target *t, const char *path, const c
     return client_call_headers(c, t, path, body, timeout_s, http_status, response, NULL, err);
 }
 
+/* A 2xx reply whose JSON body holds a top-level "error" is an error: LM
+ * Studio answers unknown endpoints with HTTP 200 and {"error":"Unexpected
+ * endpoint or method. (POST /path)"} (lmstudio-bug-tracker #618, #1323). */
+static bool client_error_body(const char *body)
+{
+    cJSON *j = body ? cJSON_Parse(body) : NULL;
+    const cJSON *e = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
+    bool is_error = e && !cJSON_IsNull(e);
+    cJSON_Delete(j);
+    return is_error;
+}
+
 kv_status client_count(client *c, const client_request *rq, long *prompt_tokens, char *err)
 {
     client_request q = *rq;
@@ -963,7 +975,7 @@ kv_status client_tokenize(client *c, const spec_target *t, spec_api api, const c
     o = cJSON_CreateObject();
     if (!o)
         goto nomem;
-    if (api == SPEC_API_LLAMACPP) {
+    if (api == SPEC_API_LLAMACPP || api == SPEC_API_LLAMACPP_COMPLETION) {
         if (!cJSON_AddStringToObject(o, "content", text))
             goto nomem;
     } else {
@@ -977,7 +989,8 @@ kv_status client_tokenize(client *c, const spec_target *t, spec_api api, const c
     st = client_call(c, t, "/tokenize", req, 30, &status, &resp, err);
     if (st != KV_OK)
         goto out;
-    if (status == 404 || status == 405 || status == 501) {
+    if (status == 404 || status == 405 || status == 501 ||
+        (status == 200 && client_error_body(resp))) {
         st = kv_fail(err, KV_ERR_UNSUPPORTED, "the server has no /tokenize (HTTP %d)", status);
         goto out;
     }
@@ -1009,35 +1022,86 @@ out:
     return st;
 }
 
-kv_status client_reset_cache(client *c, const spec_target *t, spec_api api, char *err)
+/* The llama.cpp slots that have served a request (GET /slots entries with
+ * an id_task): appended to ids (at most cap); 0 when /slots is off. */
+static size_t client_used_slots(client *c, const spec_target *t, long *ids, size_t cap)
 {
-    static const char *const llama[] = {"/slots/0?action=erase", NULL};
-    static const char *const oai[] = {"/reset_prefix_cache", "/flush_cache", NULL};
-    const char *const *paths = NULL;
-    if (api == SPEC_API_LLAMACPP)
-        paths = llama;
-    else if (api == SPEC_API_OPENAI_CHAT || api == SPEC_API_OPENAI_COMPLETIONS)
-        paths = oai;
-    else
-        return kv_fail(err, KV_ERR_UNSUPPORTED, "%s has no cache reset endpoint",
-                       dialect_name(api));
-    for (size_t i = 0; paths[i]; i++) {
-        int status = 0;
-        char *resp = NULL;
-        kv_status st = client_call(c, t, paths[i], "{}", 30, &status, &resp, err);
+    int status = 0;
+    char *resp = NULL, err[KV_ERRLEN];
+    size_t n = 0;
+    if (client_call(c, t, "/slots", NULL, 30, &status, &resp, err) != KV_OK)
+        return 0;
+    cJSON *j = status == 200 ? cJSON_Parse(resp) : NULL;
+    const cJSON *it;
+    const cJSON *arr = cJSON_IsArray(j) ? j : NULL;
+    cJSON_ArrayForEach(it, arr)
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
+        if (n < cap && cJSON_IsNumber(id) && cJSON_GetObjectItemCaseSensitive(it, "id_task"))
+            ids[n++] = (long)id->valuedouble;
+    }
+    cJSON_Delete(j);
+    free(resp);
+    return n;
+}
+
+/* POSTs one reset path. KV_OK: reset; KV_ERR_UNSUPPORTED: the server has no
+ * such endpoint (404, 405, 501, or LM Studio's HTTP 200 error body). */
+static kv_status client_reset_one(client *c, const spec_target *t, const char *path, char *err)
+{
+    int status = 0;
+    char *resp = NULL;
+    kv_status st = client_call(c, t, path, "{}", 30, &status, &resp, err);
+    if (st != KV_OK)
+        return st;
+    char msg[200];
+    dialect_error_message(msg, sizeof msg, resp, strlen(resp));
+    bool error_body = client_error_body(resp);
+    free(resp);
+    if (status >= 200 && status < 300 && !error_body)
+        return KV_OK;
+    if (status == 404 || status == 405 || status == 501 || (status < 300 && error_body))
+        return kv_fail(err, KV_ERR_UNSUPPORTED, "%s: HTTP %d: %s", path, status, msg);
+    return kv_fail(err, KV_ERR_HTTP, "%s: HTTP %d: %s", path, status, msg);
+}
+
+/* llama.cpp: erase every slot that has served a request (a multi-slot server
+ * puts a request in the slot of the longest common prefix, not slot 0), or
+ * slot 0 when GET /slots is off. Answers 501 unless llama-server was started
+ * with --slot-save-path (tools/server: "This server does not support slots
+ * action"). */
+static kv_status client_reset_llama(client *c, const spec_target *t, char *err)
+{
+    long ids[64];
+    size_t n = client_used_slots(c, t, ids, sizeof ids / sizeof ids[0]);
+    if (n == 0)
+        ids[n++] = 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/slots/%ld?action=erase", ids[i]);
+        kv_status st = client_reset_one(c, t, path, err);
         if (st != KV_OK)
             return st;
-        if (status >= 200 && status < 300) {
-            free(resp);
-            return KV_OK;
-        }
-        if (status != 404 && status != 405) {
-            char msg[200];
-            dialect_error_message(msg, sizeof msg, resp, strlen(resp));
-            free(resp);
-            return kv_fail(err, KV_ERR_HTTP, "%s: HTTP %d: %s", paths[i], status, msg);
-        }
-        free(resp);
     }
-    return kv_fail(err, KV_ERR_UNSUPPORTED, "the server offers no cache reset endpoint");
+    return KV_OK;
+}
+
+kv_status client_reset_cache(client *c, const spec_target *t, spec_api api, char *err)
+{
+    static const char *const oai[] = {"/reset_prefix_cache", "/flush_cache", NULL};
+    if (dialect_honours_no_cache(api))
+        return client_reset_llama(c, t, err);
+    if (api == SPEC_API_SGLANG_GENERATE)
+        return client_reset_one(c, t, "/flush_cache", err);
+    if (api != SPEC_API_OPENAI_CHAT && api != SPEC_API_OPENAI_COMPLETIONS)
+        return kv_fail(err, KV_ERR_UNSUPPORTED, "%s has no cache reset endpoint",
+                       dialect_name(api));
+    char last[KV_ERRLEN] = "";
+    for (size_t i = 0; oai[i]; i++) {
+        kv_status st = client_reset_one(c, t, oai[i], err);
+        if (st != KV_ERR_UNSUPPORTED)
+            return st;
+        snprintf(last, sizeof last, "%s", err);
+    }
+    return kv_fail(err, KV_ERR_UNSUPPORTED, "the server offers no cache reset endpoint (%s)", last);
 }

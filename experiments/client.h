@@ -46,10 +46,11 @@ typedef struct client_request {
     const client_message *messages;
     size_t n_messages;
     long max_output_tokens;
-    double temperature;
-    bool no_cache; /* ask the server not to reuse cached prefixes
-                      (llama.cpp cache_prompt:false); ignored where the
-                      dialect has no such switch */
+    double temperature; /* NAN: the spec sets none (sent as 0, except to hosted
+                           OpenAI, which gets none: dialect.h) */
+    bool no_cache;      /* ask the server not to reuse cached prefixes
+                           (llama.cpp cache_prompt:false); ignored where the
+                           dialect has no such switch */
     double timeout_connect_s;
     double timeout_first_token_s;
     double timeout_total_s;
@@ -83,8 +84,12 @@ kv_status client_count(client *c, const client_request *rq, long *prompt_tokens,
 kv_status client_tokenize(client *c, const spec_target *t, spec_api api, const char *text,
                           long *n_tokens, char *err) KV_MUST_USE;
 
-/* Asks the server to drop its prefix cache (vLLM /reset_prefix_cache, SGLang
- * /flush_cache, llama.cpp /slots/0?action=erase); KV_ERR_UNSUPPORTED if none. */
+/* Asks the server to drop its prefix cache: vLLM /reset_prefix_cache, SGLang
+ * /flush_cache, llama.cpp /slots/N?action=erase for every slot GET /slots
+ * shows has served a request (slot 0 when /slots is off). KV_ERR_UNSUPPORTED
+ * (with the server's words) when the server has none: HTTP 404, 405, 501
+ * (llama-server without --slot-save-path), or a 2xx body holding "error"
+ * (LM Studio answers unknown endpoints with HTTP 200). */
 kv_status client_reset_cache(client *c, const spec_target *t, spec_api api, char *err) KV_MUST_USE;
 
 /* Like client_call; also hands back the response headers ("Name: value"

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -42,6 +43,10 @@ const char *dialect_name(spec_api api)
         return "anthropic";
     case SPEC_API_LMSTUDIO_CHAT:
         return "lmstudio-chat";
+    case SPEC_API_LLAMACPP_COMPLETION:
+        return "llama.cpp-completion";
+    case SPEC_API_SGLANG_GENERATE:
+        return "sglang-generate";
     }
     return "unknown";
 }
@@ -52,11 +57,18 @@ kv_status dialect_parse(const char *name, spec_api *out, char *err)
         const char *name;
         spec_api api;
     } names[] = {
-        {"auto", SPEC_API_AUTO},           {"openai-chat", SPEC_API_OPENAI_CHAT},
-        {"openai", SPEC_API_OPENAI_CHAT},  {"openai-completions", SPEC_API_OPENAI_COMPLETIONS},
-        {"llama.cpp", SPEC_API_LLAMACPP},  {"llamacpp", SPEC_API_LLAMACPP},
-        {"ollama", SPEC_API_OLLAMA},       {"lmstudio", SPEC_API_LMSTUDIO},
-        {"anthropic", SPEC_API_ANTHROPIC}, {"lmstudio-chat", SPEC_API_LMSTUDIO_CHAT},
+        {"auto", SPEC_API_AUTO},
+        {"openai-chat", SPEC_API_OPENAI_CHAT},
+        {"openai", SPEC_API_OPENAI_CHAT},
+        {"openai-completions", SPEC_API_OPENAI_COMPLETIONS},
+        {"llama.cpp", SPEC_API_LLAMACPP},
+        {"llamacpp", SPEC_API_LLAMACPP},
+        {"ollama", SPEC_API_OLLAMA},
+        {"lmstudio", SPEC_API_LMSTUDIO},
+        {"anthropic", SPEC_API_ANTHROPIC},
+        {"lmstudio-chat", SPEC_API_LMSTUDIO_CHAT},
+        {"llama.cpp-completion", SPEC_API_LLAMACPP_COMPLETION},
+        {"sglang-generate", SPEC_API_SGLANG_GENERATE},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (name && strcmp(name, names[i].name) == 0) {
@@ -65,7 +77,8 @@ kv_status dialect_parse(const char *name, spec_api *out, char *err)
         }
     return kv_fail(err, KV_ERR_USAGE,
                    "unknown api '%s' (expected auto, openai-chat, openai-completions, "
-                   "llama.cpp, ollama, lmstudio, lmstudio-chat or anthropic)",
+                   "llama.cpp, ollama, lmstudio, lmstudio-chat, anthropic, "
+                   "llama.cpp-completion or sglang-generate)",
                    name ? name : "");
 }
 
@@ -82,6 +95,10 @@ const char *dialect_path(spec_api api)
         return "/v1/messages";
     case SPEC_API_LMSTUDIO_CHAT:
         return "/api/v1/chat";
+    case SPEC_API_LLAMACPP_COMPLETION:
+        return "/completion";
+    case SPEC_API_SGLANG_GENERATE:
+        return "/generate";
     default:
         return "/v1/chat/completions";
     }
@@ -90,6 +107,25 @@ const char *dialect_path(spec_api api)
 bool dialect_is_ndjson(spec_api api)
 {
     return api == SPEC_API_OLLAMA;
+}
+
+bool dialect_honours_no_cache(spec_api api)
+{
+    return api == SPEC_API_LLAMACPP || api == SPEC_API_LLAMACPP_COMPLETION;
+}
+
+bool dialect_is_hosted_openai(const char *base_url)
+{
+    const char *h = base_url ? strstr(base_url, "://") : NULL;
+    h = h ? h + 3 : base_url;
+    if (!h)
+        return false;
+    size_t n = strcspn(h, ":/?#");
+    static const char suffix[] = ".openai.com";
+    size_t sl = sizeof suffix - 1;
+    if (n == sl - 1 && strncasecmp(h, suffix + 1, n) == 0)
+        return true; /* openai.com itself */
+    return n > sl && strncasecmp(h + n - sl, suffix, sl) == 0;
 }
 
 /* ---- sanitising server text --------------------------------------------- */
@@ -207,6 +243,36 @@ static bool dialect_add_stream_usage(cJSON *o, bool no_stream)
     return so && cJSON_AddBoolToObject(so, "include_usage", 1);
 }
 
+/* The temperature to send: the spec's, or 0 when it sets none (NAN). */
+static double dialect_temperature(const client_request *rq)
+{
+    return isnan(rq->temperature) ? 0 : rq->temperature;
+}
+
+/* The native, untemplated endpoints: the messages joined into one prompt.
+ * llama.cpp /completion: prompt, n_predict, cache_prompt (tools/server
+ * README); SGLang /generate: text and sampling_params.max_new_tokens
+ * (GenerateReqInput; no model field). */
+static bool dialect_native_body(const client_request *rq, cJSON *o, kv_buf *tmp)
+{
+    if (dialect_join(rq, NULL, tmp) != KV_OK)
+        return false;
+    long n = rq->max_output_tokens > 0 ? rq->max_output_tokens : 1;
+    if (rq->api == SPEC_API_SGLANG_GENERATE) {
+        cJSON *sp = NULL;
+        return cJSON_AddStringToObject(o, "text", tmp->data) &&
+               (sp = cJSON_AddObjectToObject(o, "sampling_params")) &&
+               cJSON_AddNumberToObject(sp, "max_new_tokens", (double)n) &&
+               cJSON_AddNumberToObject(sp, "temperature", dialect_temperature(rq)) &&
+               cJSON_AddBoolToObject(o, "stream", !rq->no_stream);
+    }
+    return cJSON_AddStringToObject(o, "prompt", tmp->data) &&
+           cJSON_AddNumberToObject(o, "n_predict", (double)n) &&
+           cJSON_AddNumberToObject(o, "temperature", dialect_temperature(rq)) &&
+           cJSON_AddBoolToObject(o, "stream", !rq->no_stream) &&
+           cJSON_AddBoolToObject(o, "cache_prompt", !rq->no_cache);
+}
+
 /* LM Studio /api/v1/chat: system_prompt and one `input` string (the other
  * messages' contents joined with "\n\n"), max_output_tokens, store false
  * (no server-side chat state). */
@@ -235,7 +301,7 @@ static bool dialect_fill_lms_chat(const client_request *rq, cJSON *o, kv_buf *tm
     ok = ok && (input.data || kv_buf_append(&input, "", 0) == KV_OK) &&
          cJSON_AddStringToObject(o, "input", input.data) &&
          cJSON_AddBoolToObject(o, "stream", !rq->no_stream) &&
-         cJSON_AddNumberToObject(o, "temperature", rq->temperature) &&
+         cJSON_AddNumberToObject(o, "temperature", dialect_temperature(rq)) &&
          (rq->max_output_tokens <= 0 ||
           cJSON_AddNumberToObject(o, "max_output_tokens", (double)rq->max_output_tokens)) &&
          cJSON_AddBoolToObject(o, "store", 0);
@@ -246,6 +312,8 @@ static bool dialect_fill_lms_chat(const client_request *rq, cJSON *o, kv_buf *tm
 static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
 {
     spec_api api = rq->api;
+    if (api == SPEC_API_LLAMACPP_COMPLETION || api == SPEC_API_SGLANG_GENERATE)
+        return dialect_native_body(rq, o, tmp);
     const char *model = rq->target ? rq->target->model : NULL;
     if (model && !cJSON_AddStringToObject(o, "model", model))
         return false;
@@ -262,7 +330,7 @@ static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
         if (rq->max_output_tokens > 0 &&
             !cJSON_AddNumberToObject(opt, "num_predict", (double)rq->max_output_tokens))
             return false;
-        return cJSON_AddNumberToObject(opt, "temperature", rq->temperature) != NULL;
+        return cJSON_AddNumberToObject(opt, "temperature", dialect_temperature(rq)) != NULL;
     }
     case SPEC_API_ANTHROPIC: {
         if (!cJSON_AddNumberToObject(
@@ -290,7 +358,7 @@ static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
         }
         return dialect_add_messages(o, rq, true) &&
                cJSON_AddBoolToObject(o, "stream", !rq->no_stream) &&
-               cJSON_AddNumberToObject(o, "temperature", rq->temperature);
+               cJSON_AddNumberToObject(o, "temperature", dialect_temperature(rq));
     }
     case SPEC_API_OPENAI_COMPLETIONS:
         if (dialect_join(rq, NULL, tmp) != KV_OK ||
@@ -302,14 +370,23 @@ static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
             return false;
         break;
     }
-    /* OpenAI-style bodies (chat, completions, llama.cpp, lmstudio). */
+    /* OpenAI-style bodies (chat, completions, llama.cpp, lmstudio). Hosted
+     * OpenAI's reasoning models (o-series, gpt-5) answer 400 to max_tokens
+     * and to a temperature other than their default: it gets
+     * max_completion_tokens on chat, and a temperature only when the spec
+     * set one. */
+    bool hosted =
+        rq->target && (rq->target->openai_hosted || dialect_is_hosted_openai(rq->target->base_url));
     if (!cJSON_AddBoolToObject(o, "stream", !rq->no_stream) ||
         !dialect_add_stream_usage(o, rq->no_stream))
         return false;
+    const char *max_key =
+        hosted && api == SPEC_API_OPENAI_CHAT ? "max_completion_tokens" : "max_tokens";
     if (rq->max_output_tokens > 0 &&
-        !cJSON_AddNumberToObject(o, "max_tokens", (double)rq->max_output_tokens))
+        !cJSON_AddNumberToObject(o, max_key, (double)rq->max_output_tokens))
         return false;
-    if (!cJSON_AddNumberToObject(o, "temperature", rq->temperature))
+    if ((!hosted || !isnan(rq->temperature)) &&
+        !cJSON_AddNumberToObject(o, "temperature", dialect_temperature(rq)))
         return false;
     if (api == SPEC_API_LLAMACPP && !cJSON_AddBoolToObject(o, "cache_prompt", !rq->no_cache))
         return false;
@@ -401,6 +478,7 @@ struct dialect_reader {
     double overhead_us; /* NAN until the first token carried a stamp */
 
     long an_input, an_create, an_read; /* Anthropic usage parts (-1 unknown) */
+    kv_buf sg_text;                    /* SGLang: the text of the previous chunk */
     cJSON *raw;                        /* server usage/timing fields */
     dialect_stamp_fn observe;          /* per-token stamp observer, or NULL */
     void *observe_ctx;
@@ -456,6 +534,7 @@ void dialect_reader_free(dialect_reader *r)
     sse_free(r->sse);
     ndjson_free(r->nd);
     kv_buf_free(&r->reply);
+    kv_buf_free(&r->sg_text);
     free(r->tok_ns);
     cJSON_Delete(r->raw);
     free(r);
@@ -557,6 +636,84 @@ static kv_status dialect_server_error(dialect_reader *r, const cJSON *j, const c
     return dialect_failf(r, err, KV_ERR_HTTP, "server error in stream", msg, strlen(msg));
 }
 
+/* llama.cpp `timings` (cache_n, prompt_n, prompt_ms), on the last chunk of
+ * its OpenAI-style and native streams. */
+static kv_status dialect_timings(dialect_reader *r, const cJSON *j)
+{
+    const cJSON *timings = cJSON_GetObjectItemCaseSensitive(j, "timings");
+    if (!cJSON_IsObject(timings))
+        return KV_OK;
+    long cache_n = dialect_long(timings, "cache_n", -1);
+    long prompt_n = dialect_long(timings, "prompt_n", -1);
+    if (cache_n >= 0)
+        r->cached_tokens = cache_n;
+    if (r->prompt_tokens < 0 && cache_n >= 0 && prompt_n >= 0)
+        r->prompt_tokens = cache_n + prompt_n;
+    double pm = dialect_num(timings, "prompt_ms");
+    if (!isnan(pm))
+        r->prefill_ms = pm;
+    return dialect_keep_raw(r, "timings", timings);
+}
+
+/* llama.cpp native /completion chunk: {"content":..,"stop":false,..}; the
+ * last one has "stop":true, timings, tokens_cached, tokens_evaluated and
+ * the slot that served it (id_slot). */
+static kv_status dialect_llama_native(dialect_reader *r, const cJSON *j, const char *data,
+                                      size_t len, char *err)
+{
+    if (cJSON_GetObjectItemCaseSensitive(j, "error"))
+        return dialect_server_error(r, j, data, len, err);
+    const char *text = dialect_text(j, "content");
+    if (text && dialect_token(r, true, text) != KV_OK)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory reading the stream");
+    if (dialect_timings(r, j) != KV_OK)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory reading the stream");
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "stop")))
+        return KV_OK;
+    r->done = true;
+    r->output_tokens = dialect_long(j, "tokens_predicted", r->output_tokens);
+    if (r->prompt_tokens < 0)
+        r->prompt_tokens = dialect_long(j, "tokens_evaluated", -1);
+    static const char *const keys[] = {"id_slot",          "tokens_evaluated", "tokens_cached",
+                                       "tokens_predicted", "stop_type",        "truncated"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
+        if (v && dialect_keep_raw(r, keys[i], v) != KV_OK)
+            return kv_fail(err, KV_ERR_NOMEM, "out of memory reading the stream");
+    }
+    return KV_OK;
+}
+
+/* SGLang native /generate chunk: {"text":..,"output_ids":[..],"meta_info":{..}}.
+ * "text" is the whole text so far (the default) or, with --stream-output,
+ * only the new part: a text that extends the previous one counts its tail. */
+static kv_status dialect_sglang(dialect_reader *r, const cJSON *j, const char *data, size_t len,
+                                char *err)
+{
+    if (cJSON_GetObjectItemCaseSensitive(j, "error"))
+        return dialect_server_error(r, j, data, len, err);
+    const char *text = dialect_str(j, "text");
+    if (text && *text) {
+        size_t tl = strlen(text), pl = r->sg_text.len;
+        bool grows = pl && tl >= pl && memcmp(text, r->sg_text.data, pl) == 0;
+        const char *add = grows ? text + pl : text;
+        if (*add && dialect_token(r, true, add) != KV_OK)
+            return kv_fail(err, KV_ERR_NOMEM, "out of memory reading the stream");
+        kv_buf_reset(&r->sg_text);
+        if (kv_buf_append(&r->sg_text, text, tl) != KV_OK)
+            return kv_fail(err, KV_ERR_NOMEM, "out of memory reading the stream");
+    }
+    const cJSON *mi = cJSON_GetObjectItemCaseSensitive(j, "meta_info");
+    if (!cJSON_IsObject(mi))
+        return KV_OK;
+    r->prompt_tokens = dialect_long(mi, "prompt_tokens", r->prompt_tokens);
+    r->cached_tokens = dialect_long(mi, "cached_tokens", r->cached_tokens);
+    r->output_tokens = dialect_long(mi, "completion_tokens", r->output_tokens);
+    if (dialect_keep_raw(r, "meta_info", mi) != KV_OK)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory reading the stream");
+    return KV_OK;
+}
+
 /* OpenAI-style chunk (chat, completions, llama.cpp, lmstudio). */
 static kv_status dialect_openai(dialect_reader *r, const cJSON *j, const char *data, size_t len,
                                 char *err)
@@ -590,20 +747,8 @@ static kv_status dialect_openai(dialect_reader *r, const cJSON *j, const char *d
         if (dialect_keep_raw(r, "usage", usage) != KV_OK)
             return kv_fail(err, KV_ERR_NOMEM, "out of memory reading the stream");
     }
-    const cJSON *timings = cJSON_GetObjectItemCaseSensitive(j, "timings");
-    if (cJSON_IsObject(timings)) {
-        long cache_n = dialect_long(timings, "cache_n", -1);
-        long prompt_n = dialect_long(timings, "prompt_n", -1);
-        if (cache_n >= 0)
-            r->cached_tokens = cache_n;
-        if (r->prompt_tokens < 0 && cache_n >= 0 && prompt_n >= 0)
-            r->prompt_tokens = cache_n + prompt_n;
-        double pm = dialect_num(timings, "prompt_ms");
-        if (!isnan(pm))
-            r->prefill_ms = pm;
-        if (dialect_keep_raw(r, "timings", timings) != KV_OK)
-            return kv_fail(err, KV_ERR_NOMEM, "out of memory reading the stream");
-    }
+    if (dialect_timings(r, j) != KV_OK)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory reading the stream");
     const cJSON *stats = cJSON_GetObjectItemCaseSensitive(j, "stats");
     if (cJSON_IsObject(stats)) {
         double ttft = dialect_num(stats, "time_to_first_token");
@@ -780,6 +925,10 @@ static kv_status dialect_payload(dialect_reader *r, const char *name, const char
     kv_status st;
     if (r->api == SPEC_API_OLLAMA)
         st = dialect_ollama(r, j, data, len, err);
+    else if (r->api == SPEC_API_LLAMACPP_COMPLETION)
+        st = dialect_llama_native(r, j, data, len, err);
+    else if (r->api == SPEC_API_SGLANG_GENERATE)
+        st = dialect_sglang(r, j, data, len, err);
     else if (r->api == SPEC_API_ANTHROPIC)
         st = dialect_anthropic(r, name, j, data, len, err);
     else if (r->api == SPEC_API_LMSTUDIO_CHAT)

@@ -27,13 +27,24 @@
  *  - anthropic uses /v1/messages with cache_control on the system block;
  *    prompt = input + cache_creation + cache_read tokens, cached =
  *    cache_read_input_tokens, output tokens from the cumulative message_delta.
+ *  - hosted OpenAI (dialect_is_hosted_openai): max_completion_tokens on
+ *    chat, no temperature unless the spec set one (reasoning models reject
+ *    max_tokens and non-default temperatures with HTTP 400).
  *  - lmstudio-chat uses LM Studio 0.4+'s /api/v1/chat: system_prompt, one
  *    `input` (the other messages joined with "\n\n"), store:false; named
  *    SSE events up to chat.end, whose result.stats give input_tokens and the
  *    server's time_to_first_token_seconds (server_prefill_ms); no cached
  *    count (-1).
  *  - openai-completions concatenates the messages' contents with "\n\n"
- *    (no chat template) into `prompt`.
+ *    (no chat template) into `prompt`; so do the native endpoints:
+ *  - llama.cpp-completion: POST /completion {prompt, n_predict, cache_prompt};
+ *    the stream has no [DONE] and ends with the chunk that says "stop":true
+ *    (it carries timings, tokens_cached, tokens_evaluated and id_slot).
+ *  - sglang-generate: POST /generate {text, sampling_params}; every chunk
+ *    holds the text so far (or, with --stream-output, the new text) and
+ *    meta_info {prompt_tokens, completion_tokens, cached_tokens, e2e_latency
+ *    at the end}; [DONE] ends it. cached_tokens is always reported here
+ *    (no --enable-cache-report needed).
  *
  * Ownership: dialect_reader_new returns a handle freed by dialect_reader_free
  * (NULL is a no-op). dialect_reader_take_reply hands over a malloc'd string.
@@ -63,6 +74,15 @@ kv_status dialect_parse(const char *name, spec_api *out, char *err) KV_MUST_USE;
 const char *dialect_path(spec_api api);
 /* true when the dialect streams NDJSON (ollama), false for SSE. */
 bool dialect_is_ndjson(spec_api api);
+/* true when the dialect has a per-request "do not reuse the cache" switch
+ * (llama.cpp cache_prompt:false, on /v1/chat/completions and /completion). */
+bool dialect_honours_no_cache(spec_api api);
+/* true when base_url's host is OpenAI's own API (api.openai.com or another
+ * *.openai.com host). Chat requests there, or to a target whose
+ * openai_hosted is set (the probe named the server "openai"), carry
+ * max_completion_tokens instead of max_tokens, and a temperature only when
+ * the spec set one (client_request.temperature not NAN). */
+bool dialect_is_hosted_openai(const char *base_url);
 
 /* Builds the JSON body of a streamed request into `body` (appended). */
 kv_status dialect_build_request(const client_request *rq, kv_buf *body, char *err) KV_MUST_USE;

@@ -343,6 +343,7 @@ void journal_header_clear(journal_header *h)
         free(m->model);
         free(m->server_version);
         free(m->props);
+        free(m->cold_method);
     }
     free(h->targets);
     for (size_t i = 0; i < h->n_import_files; i++)

@@ -32,6 +32,9 @@ typedef struct journal_target_meta {
     char *server_version; /* as probed; may be NULL */
     char *props;          /* probed server properties as compact JSON; may be NULL */
     bool simulated;       /* the target is kvproof's reference server */
+    char *cold_method;    /* how cold trials were kept cold, e.g. "cache_prompt:false
+                             + nonce; cache reset unsupported: ..."; NULL when
+                             unknown (optional key "cold_method") */
 } journal_target_meta;
 
 /* One file an imported journal was made from. */

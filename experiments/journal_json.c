@@ -186,6 +186,8 @@ kv_status journal_header_to_json(const journal_header *h, kv_buf *out, char *err
         JJ_ADD(ok, jj_add_value(t, "server_version", jj_string_or_null(m->server_version)));
         JJ_ADD(ok, jj_add_value(t, "props", jj_embed(m->props)));
         JJ_ADD(ok, cJSON_AddBoolToObject(t, "simulated", m->simulated));
+        if (m->cold_method)
+            JJ_ADD(ok, jj_add_value(t, "cold_method", jj_string_or_null(m->cold_method)));
     }
     JJ_ADD(ok, jj_add_value(o, "imported", jj_imported(h)));
     if (ok && cJSON_AddItemToObject(o, "spec", spec_obj))
@@ -567,6 +569,8 @@ static void jd_target(jd *d, const cJSON *o, journal_target_meta *m)
     m->server_version = jd_string(d, o, "server_version", true);
     m->props = jd_json_text(d, o, "props");
     m->simulated = jd_bool(d, o, "simulated");
+    if (cJSON_GetObjectItemCaseSensitive(o, "cold_method")) /* optional */
+        m->cold_method = jd_string(d, o, "cold_method", true);
 }
 
 static void jd_hash(jd *d, const cJSON *o, uint64_t *out)

@@ -45,11 +45,44 @@ static bool probe_header(const char *headers, const char *name)
 
 typedef struct probe_get {
     int status;
-    cJSON *json; /* parsed body when 2xx JSON, else NULL */
+    cJSON *json; /* parsed body when 2xx JSON and not an error body, else NULL */
     bool simulated;
+    bool anthropic_error; /* an Anthropic error body: {"type":"error","error":{"type":..}} */
+    bool python_http;     /* Server: BaseHTTP/... (Python's http.server: mlx_lm.server) */
 } probe_get;
 
-/* GET path; KV_OK for any HTTP answer, else the network failure. */
+/* Whether the value of header `name` contains `part` (case-insensitive name). */
+static bool probe_header_has(const char *headers, const char *name, const char *part)
+{
+    size_t nl = strlen(name);
+    for (const char *p = headers; p && *p;) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            char line[256];
+            snprintf(line, sizeof line, "%.*s", (int)(len - nl - 1), p + nl + 1);
+            if (strstr(line, part))
+                return true;
+        }
+        p = e ? e + 1 : NULL;
+    }
+    return false;
+}
+
+/* {"type":"error","error":{"type":"..._error",...}}: Anthropic's error body
+ * (anthropic-sdk-python types/shared/error_response.py). */
+static bool probe_is_anthropic_error(const cJSON *j)
+{
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "type");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    return cJSON_IsString(type) && strcmp(type->valuestring, "error") == 0 && cJSON_IsObject(e) &&
+           cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "type"));
+}
+
+/* GET path; KV_OK for any HTTP answer, else the network failure. A 2xx body
+ * whose top level holds "error" is an error, not a reply: LM Studio answers
+ * unknown endpoints with HTTP 200 and {"error":"Unexpected endpoint or
+ * method. (GET /path)"} (lmstudio-bug-tracker #618, #1323). */
 static kv_status probe_fetch(client *c, const spec_target *t, const char *path, probe_get *g,
                              char *err)
 {
@@ -60,8 +93,15 @@ static kv_status probe_fetch(client *c, const spec_target *t, const char *path, 
     if (st != KV_OK)
         return st;
     g->simulated = probe_header(hdrs, "X-Kvproof-Simulated");
-    if (g->status >= 200 && g->status < 300)
-        g->json = cJSON_Parse(resp);
+    g->python_http = probe_header_has(hdrs, "Server", "BaseHTTP/");
+    cJSON *j = cJSON_Parse(resp);
+    g->anthropic_error = j && probe_is_anthropic_error(j);
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    if (g->status >= 200 && g->status < 300 && j && (!e || cJSON_IsNull(e))) {
+        g->json = j;
+        j = NULL;
+    }
+    cJSON_Delete(j);
     free(resp);
     free(hdrs);
     return KV_OK;
@@ -200,16 +240,29 @@ static const probe_candidate probe_candidates[] = {
     {"/version", "vllm", SPEC_API_OPENAI_CHAT, "GET /version", probe_has_version, "version", NULL},
 };
 
+/* What the detection GETs showed besides their bodies. */
+typedef struct probe_seen {
+    bool anthropic_error; /* some reply was an Anthropic error body */
+    bool python_http;     /* some reply came from Python's http.server */
+} probe_seen;
+
+static void probe_note(probe_seen *seen, probe_info *p, const probe_get *g)
+{
+    p->simulated |= g->simulated;
+    seen->anthropic_error |= g->anthropic_error;
+    seen->python_http |= g->python_http;
+}
+
 /* Fills *found when `k` identifies the server; KV_OK unless the network or
  * memory failed. */
 static kv_status probe_try(client *c, const spec_target *t, const probe_candidate *k, probe_info *p,
-                           bool *found, char *err)
+                           probe_seen *seen, bool *found, char *err)
 {
     probe_get g;
     kv_status st = probe_fetch(c, t, k->path, &g, err);
     if (st != KV_OK)
         return st; /* unreachable */
-    p->simulated |= g.simulated;
+    probe_note(seen, p, &g);
     if (g.json && k->match(g.json)) {
         probe_set(p, k->server, k->api, k->by);
         if (k->version_key)
@@ -231,15 +284,90 @@ static kv_status probe_try(client *c, const spec_target *t, const probe_candidat
     return st == KV_OK ? KV_OK : kv_fail(err, st, "out of memory");
 }
 
+/* Whether base_url's host is `host` or one of its subdomains. */
+static bool probe_host_is(const char *base_url, const char *host)
+{
+    const char *h = base_url ? strstr(base_url, "://") : NULL;
+    h = h ? h + 3 : base_url;
+    if (!h)
+        return false;
+    size_t n = strcspn(h, ":/?#"), hl = strlen(host);
+    if (n == hl)
+        return strncasecmp(h, host, n) == 0;
+    return n > hl && h[n - hl - 1] == '.' && strncasecmp(h + n - hl, host, hl) == 0;
+}
+
+/* Anthropic's model list: entries {"type":"model","id":..,"display_name":..}. */
+static bool probe_is_anthropic_models(const cJSON *models)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(models, "data");
+    const cJSON *first = cJSON_IsArray(arr) ? cJSON_GetArrayItem(arr, 0) : NULL;
+    const char *type = probe_jstr(first, "type");
+    return type && strcmp(type, "model") == 0 && probe_jstr(first, "display_name");
+}
+
+/* mlx_lm.server: Python's http.server (Server: BaseHTTP/..), a model list
+ * without owned_by and GET /health answering {"status": "ok"}
+ * (ml-explore/mlx-lm mlx_lm/server.py handle_models_request,
+ * handle_health_check). */
+static kv_status probe_is_mlx(client *c, const spec_target *t, const probe_seen *seen, bool *is_mlx,
+                              char *err)
+{
+    *is_mlx = seen->python_http;
+    if (*is_mlx)
+        return KV_OK;
+    probe_get g;
+    kv_status st = probe_fetch(c, t, "/health", &g, err);
+    if (st != KV_OK)
+        return st;
+    const char *status = probe_jstr(g.json, "status");
+    *is_mlx = g.python_http || (status && strcmp(status, "ok") == 0);
+    cJSON_Delete(g.json);
+    return KV_OK;
+}
+
+/* Names the server behind an OpenAI-style GET /v1/models reply. */
+static kv_status probe_from_models(client *c, const spec_target *t, const cJSON *models,
+                                   const probe_seen *seen, probe_info *p, char *err)
+{
+    const char *owner = probe_owned_by(models);
+    const char *by = "GET /v1/models owned_by";
+    if (owner && strcasecmp(owner, "vllm") == 0)
+        probe_set(p, "vllm", SPEC_API_OPENAI_CHAT, by);
+    else if (owner && strcasecmp(owner, "sglang") == 0)
+        probe_set(p, "sglang", SPEC_API_OPENAI_CHAT, by);
+    else if ((owner && strcasecmp(owner, "anthropic") == 0) || probe_is_anthropic_models(models))
+        probe_set(p, "anthropic", SPEC_API_ANTHROPIC, "GET /v1/models");
+    else if (owner && strstr(owner, "mlx"))
+        probe_set(p, "mlx", SPEC_API_OPENAI_CHAT, by);
+    else if (dialect_is_hosted_openai(t->base_url))
+        probe_set(p, "openai", SPEC_API_OPENAI_CHAT, "host name");
+    else if (owner && (strcmp(owner, "openai") == 0 || strcmp(owner, "system") == 0))
+        probe_set(p, "openai", SPEC_API_OPENAI_CHAT, by);
+    else {
+        bool mlx = false;
+        kv_status st = owner ? KV_OK : probe_is_mlx(c, t, seen, &mlx, err);
+        if (st != KV_OK)
+            return st;
+        if (mlx)
+            probe_set(p, "mlx", SPEC_API_OPENAI_CHAT,
+                      seen->python_http ? "Server: BaseHTTP header" : "GET /health");
+        else
+            probe_set(p, "openai-compatible", SPEC_API_OPENAI_CHAT, "GET /v1/models");
+    }
+    return KV_OK;
+}
+
 /* Tries the candidates in order; fills server, api, version, props, models. */
 static kv_status probe_identify(client *c, const spec_target *t, probe_info *p, char *err)
 {
     probe_get g;
+    probe_seen seen = {0};
     kv_status st = KV_OK;
     bool found = false;
 
     for (size_t i = 0; !found && i < sizeof probe_candidates / sizeof probe_candidates[0]; i++) {
-        st = probe_try(c, t, &probe_candidates[i], p, &found, err);
+        st = probe_try(c, t, &probe_candidates[i], p, &seen, &found, err);
         if (st != KV_OK)
             return st;
     }
@@ -247,28 +375,23 @@ static kv_status probe_identify(client *c, const spec_target *t, probe_info *p, 
     /* Every OpenAI-style server lists its models here. */
     if ((st = probe_fetch(c, t, "/v1/models", &g, err)) != KV_OK)
         return st;
-    p->simulated |= g.simulated;
+    probe_note(&seen, p, &g);
     if (g.json) {
-        const char *owner = probe_owned_by(g.json);
-        if (!found && owner && strcasecmp(owner, "vllm") == 0)
-            probe_set(p, "vllm", SPEC_API_OPENAI_CHAT, "GET /v1/models owned_by");
-        else if (!found && owner && strcasecmp(owner, "sglang") == 0)
-            probe_set(p, "sglang", SPEC_API_OPENAI_CHAT, "GET /v1/models owned_by");
-        else if (!found && owner && strcasecmp(owner, "anthropic") == 0)
-            probe_set(p, "anthropic", SPEC_API_ANTHROPIC, "GET /v1/models owned_by");
-        else if (!found && owner && strstr(owner, "mlx"))
-            probe_set(p, "mlx", SPEC_API_OPENAI_CHAT, "GET /v1/models owned_by");
-        else if (!found)
-            probe_set(p, "openai-compatible", SPEC_API_OPENAI_CHAT, "GET /v1/models");
+        if (!found)
+            st = probe_from_models(c, t, g.json, &seen, p, err);
         found = true;
-        if (!p->props)
+        if (st == KV_OK && !p->props)
             p->props = probe_compact(g.json);
-        st = probe_models_from(p, g.json);
+        if (st == KV_OK)
+            st = probe_models_from(p, g.json);
     }
     cJSON_Delete(g.json);
     if (st != KV_OK)
-        return kv_fail(err, st, "out of memory");
-    if (!found)
+        return st == KV_ERR_NOMEM ? kv_fail(err, st, "out of memory") : st;
+    if (!found && (seen.anthropic_error || probe_host_is(t->base_url, "anthropic.com")))
+        probe_set(p, "anthropic", SPEC_API_ANTHROPIC,
+                  seen.anthropic_error ? "Anthropic error body" : "host name");
+    else if (!found)
         probe_set(p, "unknown", SPEC_API_OPENAI_CHAT, "fallback");
     return KV_OK;
 }
@@ -280,23 +403,28 @@ kv_status probe_detect_target(client *c, const spec_target *target, probe_info *
     const spec_api api_hint = target->api;
     const char *model = target->model;
     kv_status st = KV_OK;
-    if (api_hint == SPEC_API_ANTHROPIC) {
-        /* Hosted API: nothing to detect without spending tokens. */
-        probe_set(out, "anthropic", SPEC_API_ANTHROPIC, "--api");
+    if (api_hint == SPEC_API_ANTHROPIC)
+        probe_set(out, "anthropic", SPEC_API_ANTHROPIC, "--api"); /* nothing to detect */
+    else if ((st = probe_identify(c, &t, out, err)) != KV_OK)
+        goto out;
+    if (out->api == SPEC_API_ANTHROPIC && out->n_models == 0) {
+        /* Its model list answers only with Anthropic's own headers. */
         probe_get g;
+        t.api = SPEC_API_ANTHROPIC;
         if ((st = probe_fetch(c, &t, "/v1/models", &g, err)) != KV_OK)
             goto out;
-        out->simulated = g.simulated;
+        out->simulated |= g.simulated;
         if (g.json && probe_models_from(out, g.json) != KV_OK)
             st = kv_fail(err, KV_ERR_NOMEM, "out of memory");
         cJSON_Delete(g.json);
         if (st != KV_OK)
             goto out;
-    } else if ((st = probe_identify(c, &t, out, err)) != KV_OK) {
-        goto out;
+        t.api = api_hint;
     }
     if (api_hint != SPEC_API_AUTO)
         out->api = api_hint;
+    if (api_hint != SPEC_API_AUTO && strcmp(out->server, "unknown") == 0)
+        snprintf(out->detected_by, sizeof out->detected_by, "--api");
     if (model)
         out->model = kv_strdup(model);
     else if (out->n_models)
@@ -339,10 +467,10 @@ kv_status probe_detect(client *c, const char *base_url, spec_api api_hint, const
 
 /* ---- cache check ------------------------------------------------------------------ */
 
-/* A deterministic ~1,000-word system prompt after an optional nonce. */
-static kv_status probe_prompt(uint64_t nonce, kv_buf *out)
+/* A deterministic system prompt of `words` words after an optional nonce. */
+static kv_status probe_prompt(uint64_t nonce, long words, kv_buf *out)
 {
-    static const char *const words[] = {
+    static const char *const vocab[] = {
         "the",    "cache",  "keeps",  "every",  "token",   "of",    "a",     "long",
         "system", "prompt", "so",     "later",  "queries", "skip",  "its",   "prefill",
         "river",  "amber",  "orbit",  "stone",  "garden",  "lamp",  "north", "quiet",
@@ -351,16 +479,37 @@ static kv_status probe_prompt(uint64_t nonce, kv_buf *out)
     kv_status st = KV_OK;
     if (nonce)
         st = kv_buf_appendf(out, "Session %016" PRIx64 ".\n\n", nonce);
-    for (int i = 0; i < PROBE_PROMPT_WORDS && st == KV_OK; i++) {
+    for (long i = 0; i < words && st == KV_OK; i++) {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         st = kv_buf_appendf(out, "%s%s", i ? (i % 12 == 0 ? ". " : " ") : "",
-                            words[x % (sizeof words / sizeof words[0])]);
+                            vocab[x % (sizeof vocab / sizeof vocab[0])]);
     }
     if (st == KV_OK)
         st = kv_buf_append(out, ".", 1);
     return st;
+}
+
+long probe_cache_min_tokens(const probe_info *info)
+{
+    if (strcmp(info->server, "openai") == 0)
+        return 1024; /* prompt caching starts at 1,024 tokens */
+    if (info->api != SPEC_API_ANTHROPIC)
+        return 0; /* local servers cache any prefix */
+    /* Anthropic's minimum cacheable prompt per model (prompt-caching docs). */
+    static const struct {
+        const char *part;
+        long min;
+    } models[] = {
+        {"haiku-4", 4096},    {"opus-4-5", 4096},   {"opus-4-6", 4096},   {"sonnet-4-6", 2048},
+        {"3-5-haiku", 2048},  {"3-haiku", 2048},    {"haiku-3", 2048},    {"opus-4-1", 1024},
+        {"opus-4-0", 1024},   {"opus-4-2", 1024},   {"sonnet-4-5", 1024}, {"sonnet-4-0", 1024},
+        {"sonnet-4-2", 1024}, {"3-7-sonnet", 1024}, {"3-5-sonnet", 1024}, {"3-opus", 1024}};
+    for (size_t i = 0; info->model && i < sizeof models / sizeof models[0]; i++)
+        if (strstr(info->model, models[i].part))
+            return models[i].min;
+    return 4096; /* an unknown model: the largest minimum known */
 }
 
 void probe_cache_clear(probe_cache_result *r)
@@ -382,13 +531,46 @@ static kv_status probe_one(client *c, const spec_target *t, spec_api api, const 
                          .messages = msgs,
                          .n_messages = 2,
                          .max_output_tokens = 4,
-                         .temperature = 0,
+                         .temperature = NAN, /* none to hosted OpenAI, else 0 */
                          .no_cache = no_cache,
                          .timeout_connect_s = 10,
                          .timeout_first_token_s = 300,
                          .timeout_total_s = 600,
                          .retries = 2};
     return client_send(c, &rq, out, NULL, err);
+}
+
+/* Fills the verdicts from the three requests' counts or TTFTs. */
+static void probe_judge(const probe_info *info, probe_cache_result *out)
+{
+    out->reports_cached = out->warm.cached_tokens >= 0 && out->cold.cached_tokens >= 0;
+    double px = (double)out->prefix_tokens;
+    /* OpenAI caches in 128-token steps: a warm hit may miss the last step. */
+    double step = strcmp(info->server, "openai") == 0 ? 128 : 0;
+    if (out->reports_cached) {
+        out->honours_cold = (double)out->cold.cached_tokens < 0.1 * px;
+        out->cache_works = (double)out->warm.cached_tokens >= 0.9 * px - step;
+    } else {
+        out->inferred = true;
+        out->honours_cold = true; /* cannot be checked; a nonce is assumed to work */
+        out->cache_works = !isnan(out->warm.ttft_ms) && !isnan(out->cold.ttft_ms) &&
+                           out->warm.ttft_ms < 0.8 * out->cold.ttft_ms;
+    }
+}
+
+/* Marks the requests not sent, and says why the check did not run. */
+static void probe_not_run(probe_cache_result *out, const char *why)
+{
+    trial_request *rs[] = {&out->prime, &out->warm, &out->cold};
+    for (size_t i = 0; i < 3; i++)
+        if (rs[i]->attempts == 0) {
+            rs[i]->prompt_tokens = rs[i]->cached_tokens = rs[i]->output_tokens = -1;
+            rs[i]->ttfb_ms = rs[i]->ttft_ms = rs[i]->total_ms = NAN;
+            rs[i]->server_prefill_ms = NAN;
+            snprintf(rs[i]->error, sizeof rs[i]->error, "not run");
+        }
+    out->ran = false;
+    snprintf(out->not_run, sizeof out->not_run, "%s", why);
 }
 
 /* vLLM leaves usage.prompt_tokens_details out when nothing was cached: once
@@ -413,17 +595,32 @@ kv_status probe_cache(client *c, const probe_info *info, const char *base_url,
     char *url = kv_strdup(base_url);
     char *key_env = kv_strdup(api_key_env);
     char *mdl = kv_strdup(info->model);
-    spec_target t = {
-        .name = url, .base_url = url, .api = info->api, .model = mdl, .api_key_env = key_env};
-    bool llama = info->api == SPEC_API_LLAMACPP;
+    spec_target t = {.name = url,
+                     .base_url = url,
+                     .api = info->api,
+                     .model = mdl,
+                     .api_key_env = key_env,
+                     .openai_hosted = strcmp(info->server, "openai") == 0};
+    bool llama = dialect_honours_no_cache(info->api);
     out->cold_method = llama ? "cache_prompt:false" : "nonce";
-    out->prefix_tokens = PROBE_PROMPT_WORDS;
+    out->min_cache_tokens = probe_cache_min_tokens(info);
+    long words = PROBE_PROMPT_WORDS;
+    if (words < out->min_cache_tokens + out->min_cache_tokens / 4)
+        words = out->min_cache_tokens + out->min_cache_tokens / 4;
+    out->prefix_tokens = words;
+    probe_not_run(out, "");
     if (!url || (api_key_env && !key_env) || (info->model && !mdl)) {
         st = kv_fail(err, KV_ERR_NOMEM, "out of memory");
         goto out;
     }
+    if (strcmp(info->server, "unknown") == 0 && strcmp(info->detected_by, "--api") != 0) {
+        probe_not_run(out, "no known server answered, so the generation endpoint is unknown "
+                           "(name the dialect with --api)");
+        goto out;
+    }
     uint64_t nonce = kv_hash64(&(int64_t){kv_now_ns()}, sizeof(int64_t), 7) | 1;
-    if (probe_prompt(0, &warm_p) != KV_OK || probe_prompt(llama ? 0 : nonce, &cold_p) != KV_OK) {
+    if (probe_prompt(0, words, &warm_p) != KV_OK ||
+        probe_prompt(llama ? 0 : nonce, words, &cold_p) != KV_OK) {
         st = kv_fail(err, KV_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -436,20 +633,21 @@ kv_status probe_cache(client *c, const probe_info *info, const char *base_url,
     out->warm.prefix_tokens = out->cold.prefix_tokens = out->prefix_tokens;
     if ((st = probe_one(c, &t, info->api, warm_p.data, false, &out->prime, err)) != KV_OK ||
         (st = probe_one(c, &t, info->api, warm_p.data, false, &out->warm, err)) != KV_OK ||
-        (st = probe_one(c, &t, info->api, cold_p.data, llama, &out->cold, err)) != KV_OK)
+        (st = probe_one(c, &t, info->api, cold_p.data, llama, &out->cold, err)) != KV_OK) {
+        char why[300];
+        snprintf(why, sizeof why, "%s %s failed: %.200s", dialect_path(info->api),
+                 out->prime.ok ? (out->warm.ok ? "cold request" : "warm request") : "first request",
+                 err);
+        probe_not_run(out, why);
         goto out;
-    probe_absent_cached(info->api, out);
-    out->reports_cached = out->warm.cached_tokens >= 0 && out->cold.cached_tokens >= 0;
-    double px = (double)out->prefix_tokens;
-    if (out->reports_cached) {
-        out->honours_cold = (double)out->cold.cached_tokens < 0.1 * px;
-        out->cache_works = (double)out->warm.cached_tokens >= 0.9 * px;
-    } else {
-        out->inferred = true;
-        out->honours_cold = true; /* cannot be checked; a nonce is assumed to work */
-        out->cache_works = !isnan(out->warm.ttft_ms) && !isnan(out->cold.ttft_ms) &&
-                           out->warm.ttft_ms < 0.8 * out->cold.ttft_ms;
     }
+    out->ran = true;
+    out->not_run[0] = '\0';
+    if (n <= 0 && out->prime.prompt_tokens > 0) /* no tokenizer: the server's own count */
+        out->warm.prefix_tokens = out->cold.prefix_tokens = out->prefix_tokens =
+            out->prime.prompt_tokens;
+    probe_absent_cached(info->api, out);
+    probe_judge(info, out);
 out:
     kv_buf_free(&warm_p);
     kv_buf_free(&cold_p);
@@ -512,6 +710,10 @@ kv_status probe_to_json(const probe_info *info, const probe_cache_result *cache,
     if (cache) {
         cJSON *cc = cJSON_AddObjectToObject(o, "cache_check");
         if (cc) {
+            cJSON_AddBoolToObject(cc, "ran", cache->ran);
+            if (!cache->ran)
+                cJSON_AddStringToObject(cc, "not_run", cache->not_run);
+            cJSON_AddNumberToObject(cc, "min_cache_tokens", (double)cache->min_cache_tokens);
             cJSON_AddNumberToObject(cc, "prefix_tokens", (double)cache->prefix_tokens);
             cJSON_AddStringToObject(cc, "cold_method", cache->cold_method);
             cJSON_AddBoolToObject(cc, "reports_cached", cache->reports_cached);

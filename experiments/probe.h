@@ -5,15 +5,21 @@
  * Ollama GET /api/version, LM Studio GET /api/v1/models (0.4+: dialect
  * lmstudio-chat) or GET /api/v0/models, SGLang
  * GET /get_server_info (or /get_model_info), vLLM GET /version, then
- * GET /v1/models (owned_by "vllm"/"sglang"); kvproof's reference server
+ * GET /v1/models (owned_by "vllm"/"sglang"; Anthropic's {"type":"model"}
+ * entries; OpenAI by its host or owned_by; mlx_lm.server by its
+ * "Server: BaseHTTP" header or, with no owned_by, GET /health answering
+ * {"status": "ok"}); an Anthropic error body on any of these GETs names
+ * Anthropic. A 2xx body holding "error" is no reply (LM Studio answers
+ * unknown endpoints with HTTP 200 and an error). kvproof's reference server
  * is recognised by its X-Kvproof-Simulated header. Anything else that lists
  * models on /v1/models is "openai-compatible" (dialect openai-chat). It then
  * lists the models and checks POST /tokenize.
  *
- * probe_cache sends one cold/warm pair with a ~1,000-token synthetic system
- * prompt: prime (prompt P), warm (P again, measured) and cold (llama.cpp:
- * P with cache_prompt:false; other dialects: P behind a fresh nonce), and
- * reports the cached counts and TTFTs side by side.
+ * probe_cache sends one cold/warm pair with a synthetic system prompt of
+ * ~1,000 words, or more where the server caches only longer prompts
+ * (OpenAI 1,024 tokens, Anthropic 1,024 to 4,096 by model): prime (prompt P), warm (P again,
+ * measured) and cold (llama.cpp: P with cache_prompt:false; other dialects: P behind a fresh
+ * nonce), and reports the cached counts and TTFTs side by side.
  *
  * Ownership: probe_info and probe_cache_result own their strings and the
  * raw fields of their trial_requests; probe_info_clear /
@@ -33,7 +39,8 @@
 typedef struct probe_info {
     spec_api api;         /* resolved dialect (never SPEC_API_AUTO on success) */
     char server[32];      /* "llama.cpp", "ollama", "lmstudio", "sglang", "vllm",
-                             "mlx", "anthropic", "openai-compatible" */
+                             "mlx", "anthropic", "openai", "openai-compatible",
+                             "unknown" */
     char *server_version; /* as reported; NULL if unknown */
     char *model;          /* the model requests will name: the one given, else the
                              first listed; NULL if none */
@@ -58,9 +65,15 @@ kv_status probe_detect_target(client *c, const spec_target *target, probe_info *
 void probe_info_clear(probe_info *p);
 
 typedef struct probe_cache_result {
-    long prefix_tokens;      /* tokens of the synthetic system prompt (server's count
-                                if it tokenizes, else the nominal 1000) */
-    trial_request prime;     /* first sending of P */
+    bool ran;                /* all three requests were answered; when false the
+                                verdicts below mean nothing */
+    char not_run[320];       /* why the check did not run ("" when it ran) */
+    long min_cache_tokens;   /* the server's smallest cacheable prompt
+                                (probe_cache_min_tokens) */
+    long prefix_tokens;      /* tokens of the synthetic system prompt: the server's
+                                /tokenize count, else the prime request's reported
+                                prompt tokens, else its word count */
+    trial_request prime;     /* first sending of P (attempts 0: not sent) */
     trial_request warm;      /* P again: should be served from the cache */
     trial_request cold;      /* cache_prompt:false or a nonce: should be uncached */
     const char *cold_method; /* "cache_prompt:false" or "nonce" (static string) */
@@ -71,8 +84,16 @@ typedef struct probe_cache_result {
     bool inferred;           /* cache_works was inferred from TTFTs, not counts */
 } probe_cache_result;
 
-/* Runs the prime/warm/cold requests against the detected server. Fails only
- * when a request fails (its reason in err). */
+/* The shortest prompt the server caches, tokens: 1,024 for OpenAI, per model
+ * for Anthropic (1,024, 2,048 or 4,096; 4,096 for a model it does not know),
+ * 0 for local servers. */
+long probe_cache_min_tokens(const probe_info *info);
+
+/* Runs the prime/warm/cold requests against the detected server, with a
+ * system prompt of max(1000, 1.25 x probe_cache_min_tokens) words. Fails only
+ * when a request fails (its reason in err, and in out->not_run); a server
+ * whose generation endpoint is unknown is not sent anything (out->ran false,
+ * KV_OK). */
 kv_status probe_cache(client *c, const probe_info *info, const char *base_url,
                       const char *api_key_env, probe_cache_result *out, char *err) KV_MUST_USE;
 void probe_cache_clear(probe_cache_result *r);

@@ -33,6 +33,7 @@
 #include "common/utf8.h"
 #include "common/util.h"
 #include "experiments/cachecheck.h"
+#include "experiments/dialect.h"
 #include "experiments/journal.h"
 #include "experiments/plan.h"
 #include "experiments/probe.h"
@@ -111,10 +112,11 @@ typedef struct target_state {
     run *r;
     const spec_target *t;
     spec_api api;
-    bool has_tokenize;     /* the server counts tokens (/tokenize) */
-    bool stream_uncounted; /* its streams carry no prompt count: calibrate non-streamed */
-    long usage_base;       /* prompt_tokens of a one-word calibration request, -1 unknown */
-    int reset;             /* 1 works, 0 untried, -1 unsupported */
+    bool has_tokenize;          /* the server counts tokens (/tokenize) */
+    bool stream_uncounted;      /* its streams carry no prompt count: calibrate non-streamed */
+    long usage_base;            /* prompt_tokens of a one-word calibration request, -1 unknown */
+    int reset;                  /* 1 works, 0 untried, -1 unsupported (never tried again) */
+    char reset_note[KV_ERRLEN]; /* why the reset is unsupported, or "" */
     prompt_synth *ps;
     spec_target copy; /* the spec's target with the probed model filled in */
     probe_info info;  /* what probe_detect found (zeroed when not probed) */
@@ -216,7 +218,7 @@ static kv_status usage_tokens(target_state *ts, const char *text, long *n, char 
                          &m,
                          1,
                          1,
-                         s->temperature,
+                         s->temperature_set ? s->temperature : NAN,
                          true,
                          s->timeout_connect_s,
                          s->timeout_first_token_s,
@@ -303,7 +305,7 @@ static void cached_report_check(run *r, target_state *ts)
                          &m,
                          1,
                          1,
-                         s->temperature,
+                         s->temperature_set ? s->temperature : NAN,
                          false,
                          s->timeout_connect_s,
                          s->timeout_first_token_s,
@@ -477,7 +479,7 @@ static kv_status send_turn(run *r, const runner_io *io, target_state *ts,
                          msgs,
                          n,
                          max_out,
-                         s->temperature,
+                         s->temperature_set ? s->temperature : NAN,
                          cold,
                          s->timeout_connect_s,
                          s->timeout_first_token_s,
@@ -489,6 +491,8 @@ static kv_status send_turn(run *r, const runner_io *io, target_state *ts,
     if (cold && ts->reset >= 0 && s->concurrency <= 1) {
         kv_status rs = io->reset_cache(io->ctx, ts->t, ts->api, err);
         ts->reset = rs == KV_OK ? 1 : (rs == KV_ERR_UNSUPPORTED ? -1 : ts->reset);
+        if (rs == KV_ERR_UNSUPPORTED)
+            snprintf(ts->reset_note, sizeof ts->reset_note, "%s", err);
         err[0] = '\0';
     }
     kv_status st = io->send(io->ctx, &rq, q, reply, err);
@@ -735,6 +739,54 @@ static char *client_host_text(void)
     return out;
 }
 
+/* Tries each target's cache reset once before the journal is written, so
+ * that its header says how cold trials are kept cold; a reset the server
+ * does not offer (llama-server answers 501 to a slot erase unless started
+ * with --slot-save-path) is never tried again. Only when cold trials run one
+ * at a time (send_turn). */
+static void reset_check(run *r)
+{
+    if (!r->s->cold || r->s->concurrency > 1)
+        return;
+    for (size_t i = 0; i < r->s->n_targets; i++) {
+        target_state *ts = &r->tg[i];
+        char e[KV_ERRLEN] = "";
+        kv_status st = r->io.reset_cache(r->io.ctx, ts->t, ts->api, e);
+        ts->reset = st == KV_OK ? 1 : (st == KV_ERR_UNSUPPORTED ? -1 : 0);
+        if (st == KV_ERR_UNSUPPORTED) {
+            snprintf(ts->reset_note, sizeof ts->reset_note, "%s", e);
+            char msg[KV_ERRLEN + 128];
+            snprintf(msg, sizeof msg, "%s: cache reset unsupported (%s); cold trials use %s",
+                     ts->t->name, e,
+                     dialect_honours_no_cache(ts->api) ? "cache_prompt:false and a nonce"
+                                                       : "a nonce");
+            progress(r, ts->t->name, msg);
+        }
+    }
+}
+
+/* How a target's cold trials are kept cold, for the journal header (malloc'd;
+ * NULL when the spec has no cold trials or out of memory). */
+static char *cold_method_text(const run *r, const target_state *ts)
+{
+    if (!r->s->cold)
+        return NULL;
+    char text[KV_ERRLEN + 160];
+    bool llama = dialect_honours_no_cache(ts->api);
+    const char *np = llama ? "cache_prompt:false + " : "";
+    const char *reset = llama ? "slot erase" : "cache reset";
+    if (r->s->concurrency > 1)
+        snprintf(text, sizeof text, "%snonce (no %s while trials run concurrently)", np, reset);
+    else if (ts->reset > 0)
+        snprintf(text, sizeof text, "%s%s + nonce", np, reset);
+    else if (ts->reset < 0)
+        snprintf(text, sizeof text, "%snonce (%s unsupported: %s)", np, reset, ts->reset_note);
+    else
+        snprintf(text, sizeof text, "%snonce (%s failed; tried again before each cold trial)", np,
+                 reset);
+    return kv_strdup(text);
+}
+
 static kv_status header_build(const run *r, uint64_t seed, journal_header *h, char *err)
 {
     const spec *s = r->s;
@@ -765,6 +817,7 @@ static kv_status header_build(const run *r, uint64_t seed, journal_header *h, ch
         m->simulated = r->o->simulated || ts->info.simulated;
         m->server_version = kv_strdup(ts->info.server_version);
         m->props = kv_strdup(ts->info.props);
+        m->cold_method = cold_method_text(r, ts);
         if (!m->name || !m->dialect)
             return kv_fail(err, KV_ERR_NOMEM, "out of memory");
     }
@@ -1055,6 +1108,7 @@ static kv_status probe_targets(run *r, client *c, char *err)
             ts->api = ts->info.api;
         if (!ts->copy.model && ts->info.model)
             ts->copy.model = ts->info.model;
+        ts->copy.openai_hosted = strcmp(ts->info.server, "openai") == 0;
         if (ts->info.simulated)
             r->sum->simulated = true;
     }
@@ -1140,6 +1194,7 @@ kv_status runner_run(const spec *s, const runner_options *o, runner_summary *sum
         if (st != KV_OK)
             goto out;
     }
+    reset_check(&r);
     st = header_build(&r, seed, &h, err);
     if (st != KV_OK)
         goto out;

@@ -35,9 +35,9 @@
 #define SPEC_MAX_NAME 40
 #define SPEC_READ_MAX ((size_t)16 << 20) /* a spec is a few KB; /dev/zero is not one */
 
-static const char *const api_names[] = {"auto",      "openai-chat",  "openai-completions",
-                                        "llama.cpp", "ollama",       "lmstudio",
-                                        "anthropic", "lmstudio-chat"};
+static const char *const api_names[] = {
+    "auto",      "openai-chat",   "openai-completions",   "llama.cpp",      "ollama", "lmstudio",
+    "anthropic", "lmstudio-chat", "llama.cpp-completion", "sglang-generate"};
 static const char *const mode_names[] = {"cold", "warm"};
 static const char *const order_names[] = {"random", "blocked"};
 static const char *const metric_names[] = {"overhead_fraction", "speedup", "session_speedup",
@@ -280,7 +280,7 @@ static void load_workload(check_ctx *c, const check_val *v, spec *s)
         (void)check_long(c, &m, 1, SPEC_MAX_TOKENS, &s->max_output_tokens);
     m = check_member(v, "temperature");
     if (!m.absent)
-        (void)check_double(c, &m, 0, 2, false, &s->temperature);
+        s->temperature_set = check_double(c, &m, 0, 2, false, &s->temperature);
     m = check_member(v, "corpus");
     if (!m.absent) {
         free(s->corpus_name);

@@ -25,7 +25,9 @@ typedef enum spec_api {
     SPEC_API_OLLAMA,
     SPEC_API_LMSTUDIO,
     SPEC_API_ANTHROPIC,
-    SPEC_API_LMSTUDIO_CHAT /* LM Studio 0.4+ /api/v1/chat (named SSE events) */
+    SPEC_API_LMSTUDIO_CHAT,       /* LM Studio 0.4+ /api/v1/chat (named SSE events) */
+    SPEC_API_LLAMACPP_COMPLETION, /* llama.cpp native POST /completion */
+    SPEC_API_SGLANG_GENERATE      /* SGLang native POST /generate */
 } spec_api;
 
 /* SPEC_MODE_UNKNOWN: journal only, for imported data whose source does not
@@ -52,6 +54,9 @@ typedef struct spec_target {
                           CURL_CA_BUNDLE, SSL_CERT_FILE or the system store */
     spec_header *headers;
     size_t n_headers;
+    bool openai_hosted; /* OpenAI's own API, as the probe found it (never read from
+                           the spec file): chat requests get OpenAI's parameters
+                           (dialect_is_hosted_openai) */
 } spec_target;
 
 typedef enum spec_metric {
@@ -103,6 +108,9 @@ typedef struct spec {
                                (current directory first, then the source tree) */
     char *corpus_name;      /* the corpus path as the spec gives it (canonical form) */
     double temperature;     /* default 0 */
+    bool temperature_set;   /* the spec gives `temperature` (else requests carry
+                               NAN: 0 to local servers, none to hosted OpenAI,
+                               whose reasoning models reject it) */
 
     long *query_counts; /* session lengths (queries per conversation); default [1] */
     size_t n_query_counts;

@@ -414,6 +414,9 @@ static long rp_max_tokens(const cJSON *j)
     }
     const cJSON *np = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(j, "options"), "num_predict");
+    if (!cJSON_IsNumber(np)) /* SGLang /generate */
+        np = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "sampling_params"), "max_new_tokens");
     return cJSON_IsNumber(np) ? (long)np->valuedouble : -1;
 }
 

@@ -173,7 +173,7 @@ static void probe_should_name_the_dialect_of_each_fixture_server(void **state)
         {OLLAMA, "ollama", "ollama"},
         {OLLAMA_033, "ollama", "ollama"},
         {LLAMACPP, "llama.cpp", "llama.cpp"},
-        {OPENAI, "openai-compatible", "openai-chat"},
+        {OPENAI, "openai", "openai-chat"},
         {SGLANG, "sglang", "openai-chat"},
         /* The dialect is right; the server name ("mlx", not
          * "openai-compatible" for a model list without owned_by) is the

@@ -1,0 +1,243 @@
+/* test_wire_b.c - golden wire fixtures of issue 11 items 5 to 9 replayed
+ * byte for byte (server/replay.h) and measured through `kvproof run` and
+ * `kvproof probe`:
+ *
+ *  - llama-server b1-80fb11a with two slots and no --slot-save-path: its
+ *    slot erase answers 501; kvproof must try it once, say so in the
+ *    journal header, keep cold trials cold with cache_prompt:false, and
+ *    journal the server's own counts and prompt_ms;
+ *  - the openai-completions dialect against the same server's
+ *    /v1/completions stream, and the llama.cpp-completion dialect against its
+ *    native /completion stream (no [DONE]; id_slot on the last chunk);
+ *  - SGLang's native /generate (sglang-generate: cumulative text,
+ *    meta_info.cached_tokens always reported, e2e_latency kept; /flush_cache
+ *    as its reset) and its probe;
+ *  - mlx_lm.server: named "mlx" by `kvproof probe`, not "openai-compatible".
+ * Label "wire". */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "tests/wiretest.h"
+
+#define LLAMA "tests/fixtures/wire/llama.cpp/b1-80fb11a-np2"
+#define MLX "tests/fixtures/wire/mlx-lm/server-py"
+#define SGLANG "tests/fixtures/wire/sglang/generate-native"
+#define OPENAI "tests/fixtures/wire/openai/chat-usage-null-obfuscation"
+#define OPENAI_REASONING "tests/fixtures/wire/openai/reasoning-rejects-max-tokens"
+
+static size_t count_requests(const wire_case *wc, const char *method, const char *prefix)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < wc->n_log; i++)
+        n += strcmp(wc->log[i].method, method) == 0 &&
+             strncmp(wc->log[i].path, prefix, strlen(prefix)) == 0;
+    return n;
+}
+
+static void llamacpp_501_slot_erase_should_be_tried_once_and_journaled(void **state)
+{
+    (void)state;
+    for (int kind = 0; kind < 2; kind++) {
+        wire_case wc;
+        wire_case_init(&wc, LLAMA, "auto");
+        wire_run_spec(&wc, kind == 0 ? WIRE_SPEC_WARMUP : WIRE_SPEC_COLD_FIRST);
+        wire_check_common(&wc);
+        wire_check_counts(&wc, true, true);
+        wire_check_prefill(&wc);
+        /* One erase (HTTP 501) for the target, not one before every cold trial. */
+        assert_int_equal(count_requests(&wc, "POST", "/slots/"), 1);
+        const journal_target_meta *m = &wc.jd->header.targets[0];
+        assert_string_equal(m->dialect, "llama.cpp");
+        assert_non_null(m->cold_method);
+        assert_non_null(strstr(m->cold_method, "cache_prompt:false"));
+        assert_non_null(strstr(m->cold_method, "slot erase unsupported"));
+        assert_non_null(strstr(m->cold_method, "HTTP 501"));
+        wire_case_free(&wc);
+    }
+}
+
+static void openai_completions_should_measure_llamacpp_v1_completions(void **state)
+{
+    (void)state;
+    wire_case wc;
+    wire_case_init(&wc, LLAMA, "openai-completions");
+    wire_run_spec(&wc, WIRE_SPEC_WARMUP);
+    wire_check_common(&wc);
+    wire_check_counts(&wc, true, true);
+    wire_check_prefill(&wc);
+    assert_int_equal(count_requests(&wc, "POST", "/v1/chat/completions"), 0);
+    assert_true(count_requests(&wc, "POST", "/v1/completions") > 0);
+    wire_case_free(&wc);
+}
+
+/* Every measured turn's raw server fields hold `key` (a kept upstream field). */
+static void check_raw_has(const wire_case *wc, const char *key)
+{
+    for (size_t i = 0; i < wc->jd->n_trials; i++)
+        for (size_t q = 0; q < wc->jd->trials[i].n_turns; q++) {
+            const char *raw = wc->jd->trials[i].turns[q].raw;
+            if (!raw || !strstr(raw, key))
+                fail_msg("%s: %s turn %zu: raw has no %s: %s", wc->fixture, wc->jd->trials[i].id,
+                         q + 1, key, raw ? raw : "(null)");
+        }
+}
+
+static void llamacpp_native_completion_should_be_measured_through_run(void **state)
+{
+    (void)state;
+    for (int kind = 0; kind < 2; kind++) {
+        wire_case wc;
+        wire_case_init(&wc, LLAMA, "llama.cpp-completion");
+        wire_run_spec(&wc, kind == 0 ? WIRE_SPEC_WARMUP : WIRE_SPEC_COLD_FIRST);
+        wire_check_common(&wc);
+        wire_check_counts(&wc, true, true);
+        wire_check_prefill(&wc);
+        check_raw_has(&wc, "\"id_slot\":1");
+        assert_int_equal(count_requests(&wc, "POST", "/v1/chat/completions"), 0);
+        assert_int_equal(count_requests(&wc, "POST", "/slots/"), 1);
+        wire_case_free(&wc);
+    }
+}
+
+static void sglang_generate_should_report_cached_tokens_through_run(void **state)
+{
+    (void)state;
+    for (int kind = 0; kind < 2; kind++) {
+        wire_case wc;
+        wire_case_init(&wc, SGLANG, "sglang-generate");
+        wire_run_spec(&wc, kind == 0 ? WIRE_SPEC_WARMUP : WIRE_SPEC_COLD_FIRST);
+        wire_check_common(&wc);
+        wire_check_counts(&wc, true, true);
+        check_raw_has(&wc, "\"e2e_latency\":0.02");
+        assert_true(count_requests(&wc, "POST", "/flush_cache") > 0); /* its reset works */
+        assert_string_equal(wc.jd->header.targets[0].cold_method, "cache reset + nonce");
+        wire_case_free(&wc);
+    }
+}
+
+static void sglang_probe_should_name_sglang(void **state)
+{
+    (void)state;
+    wire_case wc;
+    wire_case_init(&wc, SGLANG, "auto");
+    int code = -1;
+    cJSON *j = wire_probe(&wc, "--no-cache-check", &code);
+    assert_int_equal(code, 0);
+    assert_string_equal(wire_jstr(j, "server", NULL), "sglang");
+    assert_true(wire_jtrue(j, "tokenizes", NULL));
+    cJSON_Delete(j);
+    wire_case_free(&wc);
+}
+
+static void mlx_probe_should_name_mlx_not_openai_compatible(void **state)
+{
+    (void)state;
+    wire_case wc;
+    wire_case_init(&wc, MLX, "auto");
+    int code = -1;
+    cJSON *j = wire_probe(&wc, "--no-cache-check", &code);
+    assert_int_equal(code, 0);
+    assert_string_equal(wire_jstr(j, "server", NULL), "mlx");
+    assert_string_equal(wire_jstr(j, "dialect", NULL), "openai-chat");
+    assert_string_equal(wire_jstr(j, "model", NULL), "mlx-community/Qwen3-0.6B-4bit");
+    cJSON_Delete(j);
+    wire_case_free(&wc);
+}
+
+/* OpenAI caches only prompts of 1,024 tokens or more (the replay's
+ * cache_min): the probe's cache check must be longer, or it reports a
+ * working cache as broken. */
+static void probe_cache_check_should_exceed_openais_caching_minimum(void **state)
+{
+    (void)state;
+    wire_case wc;
+    wire_case_init(&wc, OPENAI, "auto");
+    int code = -1;
+    cJSON *j = wire_probe(&wc, "", &code);
+    assert_int_equal(code, 0);
+    const cJSON *cc = cJSON_GetObjectItemCaseSensitive(j, "cache_check");
+    const cJSON *px = cJSON_GetObjectItemCaseSensitive(cc, "prefix_tokens");
+    assert_true(cJSON_IsNumber(px) && px->valuedouble >= 1024);
+    assert_true(wire_jtrue(j, "cache_check", "reports_cached"));
+    assert_true(wire_jtrue(j, "cache_check", "cache_works"));
+    assert_string_equal(wire_jstr(j, "server", NULL), "openai");
+    cJSON_Delete(j);
+    wire_case_free(&wc);
+}
+
+/* OpenAI's reasoning models answer 400 to max_tokens and to a temperature
+ * other than their default: a spec that sets no temperature must measure
+ * every trial (max_completion_tokens, no temperature). */
+static void openai_reasoning_model_should_get_max_completion_tokens_and_no_temperature(void **state)
+{
+    (void)state;
+    for (int kind = 0; kind < 2; kind++) {
+        wire_case wc;
+        wire_case_init(&wc, OPENAI_REASONING, "auto");
+        wire_run_spec(&wc, kind == 0 ? WIRE_SPEC_WARMUP : WIRE_SPEC_COLD_FIRST);
+        wire_check_common(&wc);
+        wire_check_counts(&wc, true, true);
+        for (size_t i = 0; i < wc.n_log; i++)
+            assert_int_not_equal(wc.log[i].status, 400);
+        wire_case_free(&wc);
+    }
+}
+
+/* `kvproof probe` names the right server and dialect for every fixture
+ * server (issue 11's acceptance), without sending generation requests. */
+static void probe_should_name_every_fixture_server(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *dir, *server, *dialect;
+    } cases[] = {
+        {LLAMA, "llama.cpp", "llama.cpp"},
+        {SGLANG, "sglang", "openai-chat"},
+        {"tests/fixtures/wire/sglang/chat-cache-report", "sglang", "openai-chat"},
+        {MLX, "mlx", "openai-chat"},
+        {"tests/fixtures/wire/mlx-lm/v0.32-http1.0-keepalive", "mlx", "openai-chat"},
+        {"tests/fixtures/wire/vllm/v0.11-prompt-tokens-details", "vllm", "openai-chat"},
+        {"tests/fixtures/wire/ollama/v0.3-done-reason-ns", "ollama", "ollama"},
+        {"tests/fixtures/wire/lmstudio/v0.3-no-stream-usage", "lmstudio", "lmstudio"},
+        {"tests/fixtures/wire/lmstudio/v0.4-api-v1-chat", "lmstudio", "lmstudio-chat"},
+        {"tests/fixtures/wire/llama.cpp/b7-timings-cache-n", "llama.cpp", "llama.cpp"},
+        {OPENAI, "openai", "openai-chat"},
+        {OPENAI_REASONING, "openai", "openai-chat"},
+        {"tests/fixtures/wire/anthropic/sdk-basic-ping", "anthropic", "anthropic"},
+        {"tests/fixtures/wire/anthropic/sdk-cumulative-message-delta", "anthropic", "anthropic"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wire_case wc;
+        wire_case_init(&wc, cases[i].dir, "auto");
+        int code = -1;
+        cJSON *j = wire_probe(&wc, "--no-cache-check", &code);
+        if (code != 0 || strcmp(wire_jstr(j, "server", NULL), cases[i].server) != 0 ||
+            (cases[i].dialect && strcmp(wire_jstr(j, "dialect", NULL), cases[i].dialect) != 0))
+            fail_msg("%s: probe said server %s, dialect %s (exit %d); expected %s, %s",
+                     cases[i].dir, wire_jstr(j, "server", NULL), wire_jstr(j, "dialect", NULL),
+                     code, cases[i].server, cases[i].dialect ? cases[i].dialect : "any");
+        cJSON_Delete(j);
+        wire_case_free(&wc);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(llamacpp_501_slot_erase_should_be_tried_once_and_journaled),
+        cmocka_unit_test(openai_completions_should_measure_llamacpp_v1_completions),
+        cmocka_unit_test(llamacpp_native_completion_should_be_measured_through_run),
+        cmocka_unit_test(sglang_generate_should_report_cached_tokens_through_run),
+        cmocka_unit_test(sglang_probe_should_name_sglang),
+        cmocka_unit_test(mlx_probe_should_name_mlx_not_openai_compatible),
+        cmocka_unit_test(
+            openai_reasoning_model_should_get_max_completion_tokens_and_no_temperature),
+        cmocka_unit_test(probe_should_name_every_fixture_server),
+        cmocka_unit_test(probe_cache_check_should_exceed_openais_caching_minimum),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
