@@ -463,7 +463,6 @@ static journal_data *wire_run(const spec *s, wire_fake *f, char *dir, size_t cap
     memset(&o, 0, sizeof o);
     o.out_dir = dir;
     o.io = &io;
-    o.no_outputs = true;
     runner_summary sum;
     char err[KV_ERRLEN] = "";
     runner_clear_stop();
