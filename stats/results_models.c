@@ -177,6 +177,8 @@ static void coefs_write(jsonw *w, const fit_result *f, const char *xname)
             snprintf(term, sizeof term, "%s", j == 1 ? xname : "cached_tokens");
         else if ((f->kind == FIT_KNEE || f->kind == FIT_KNEE_QUADRATIC) && j == 1)
             snprintf(term, sizeof term, "max(0, N - N0)");
+        else if (f->kind == FIT_KNEE_QUADRATIC)
+            snprintf(term, sizeof term, "max(0, N - N0)^2");
         else if (j == 1)
             snprintf(term, sizeof term, "N");
         else
