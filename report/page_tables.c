@@ -47,7 +47,7 @@ static void cells_table(rdoc *d, const rr_results *r, size_t ti)
                                      {"p90 (ms)", 0.8, 1},
                                      {"p99 (ms)", 0.8, 1},
                                      {"CV", 0.9, 1},
-                                     {"Outliers mild / severe", 1.0, 1},
+                                     {"Outliers mild / severe; stalls", 1.0, 1},
                                      {"Lag-1 r", 0.85, 1},
                                      {"Contam.", 1.05, 1}};
     table tb;
@@ -69,7 +69,7 @@ static void cells_table(rdoc *d, const rr_results *r, size_t ti)
             snprintf(q, sizeof q, "%s × %s, #%ld", qt, qc, c->turn);
         else
             snprintf(q, sizeof q, "%s × %s", qt, qc);
-        char L[32], n[32], mean[160], med[160], p90[32], p99[32], cv[32], out[64], lag[32], con[32],
+        char L[32], n[32], mean[160], med[160], p90[32], p99[32], cv[32], out[96], lag[32], con[32],
             a[32], b[32];
         rfmt_long(c->system_prompt_tokens, L, sizeof L);
         rfmt_long(c->n, n, sizeof n);
@@ -80,6 +80,11 @@ static void cells_table(rdoc *d, const rr_results *r, size_t ti)
         rfmt_num(c->cv, cv, sizeof cv);
         snprintf(out, sizeof out, "%s / %s", rfmt_long(c->mild, a, sizeof a),
                  rfmt_long(c->severe, b, sizeof b));
+        if (c->stalls > 0) {
+            size_t len = strlen(out);
+            snprintf(out + len, sizeof out - len, "; %ld stall%s (up to %.0f×)", c->stalls,
+                     c->stalls == 1 ? "" : "s", c->stall_max_ratio);
+        }
         rfmt_num(c->lag1, lag, sizeof lag);
         rfmt_long(c->contaminated, con, sizeof con);
         const char *cells[] = {L,   q,  c->warm ? "warm" : "cold", n, mean, med, p90, p99, cv, out,

@@ -217,6 +217,27 @@ static int read_mode(rd *d, const cJSON *o, const char *key, const char *path)
     return 0;
 }
 
+/* "stalls" is optional (results written before it existed have none). */
+static void read_cell_stalls(rd *d, const cJSON *o, const char *p, rr_cell *c)
+{
+    c->stalls = 0;
+    c->stall_max_ratio = NAN;
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "stalls");
+    if (!st || cJSON_IsNull(st))
+        return;
+    char sp[256];
+    sub(sp, sizeof sp, p, "stalls", -1);
+    c->stalls = get_long(d, st, "count", sp);
+    size_t n = 0;
+    const cJSON *tr = get_arr(d, st, "trials", sp, &n), *it;
+    cJSON_ArrayForEach(it, tr)
+    {
+        double r = get_num(d, it, "ratio_to_median", sp);
+        if (isfinite(r) && !(r <= c->stall_max_ratio))
+            c->stall_max_ratio = r;
+    }
+}
+
 static void read_cell(rd *d, const cJSON *o, const char *p, rr_cell *c)
 {
     c->system_prompt_tokens = get_long(d, o, "system_prompt_tokens", p);
@@ -261,6 +282,7 @@ static void read_cell(rd *d, const cJSON *o, const char *p, rr_cell *c)
         c->outliers[i++] = it->valuedouble;
     }
     c->n_outliers = i;
+    read_cell_stalls(d, o, p, c);
 }
 
 static void read_point(rd *d, const cJSON *o, const char *p, rr_point *q)

@@ -49,8 +49,10 @@ typedef struct rr_cell {
     long mild, severe; /* Tukey outlier counts */
     double *outliers;  /* outlying values, ms */
     size_t n_outliers;
-    double lag1;       /* lag-1 autocorrelation; NAN when absent */
-    long contaminated; /* contaminated requests in the cell */
+    double lag1;            /* lag-1 autocorrelation; NAN when absent */
+    long contaminated;      /* contaminated requests in the cell */
+    long stalls;            /* requests flagged as stalls (0 when results.json has none) */
+    double stall_max_ratio; /* largest stall / cell median; NAN without stalls */
 } rr_cell;
 
 typedef struct rr_coef {

@@ -86,8 +86,10 @@ typedef struct fit_result {
 kv_status fit_model(const fit_input *in, fit_kind kind, int degree, double level, fit_result *out,
                     char *err) KV_MUST_USE;
 
-/* Bisquare (Tukey biweight, GSL's default tuning 4.685) robust fit of the
- * same model; sd/ci from GSL's robust covariance. Knee models profile the
+/* Bisquare (Tukey biweight, tuning 4.685) robust fit of the same model: a
+ * Huber start (GSL), bisquare IRLS with that start's scale fixed, then
+ * Huber's (1973) covariance K^2 [sum psi^2/(n-p)] / [mean psi']^2 s^2 (X'WX)^-1
+ * with s the MAD of the final residuals. Knee models profile the
  * knee position robustly (least robust residual scale over the grid), so
  * stalls do not place it. */
 kv_status fit_robust(const fit_input *in, fit_kind kind, int degree, double level, fit_result *out,
@@ -158,9 +160,11 @@ kv_status fit_auto(const fit_input *in, double level, bool weighted, fit_choice 
  * with one scale s for all (the largest fitted model's robust scale, as
  * Mallows' Cp). Linear first; quadratic replaces it when its robust AIC is
  * lower; a knee model when lower by more than 2. With weighted (one x
- * column), power weights yhat^-theta are estimated first from a robust
- * quadratic pilot (theta: bisquare line of ln e^2 on ln yhat) and every
- * candidate is fitted with them. f_stat/f_p are NAN. */
+ * column), every candidate is fitted with weights yhat^-2 from a robust
+ * quadratic pilot (a constant coefficient of variation: an estimated
+ * power undercovered at 3-5 repetitions per length); weight_power is 2.
+ * Intervals: t (df n - p) with Huber's (1973) M-estimator covariance.
+ * f_stat/f_p are NAN. */
 kv_status fit_auto_robust(const fit_input *in, double level, bool weighted, fit_choice *out,
                           char *err) KV_MUST_USE;
 

@@ -5,6 +5,7 @@
  * chosen fit; writing a model with its fits, curve and residuals.
  */
 #include "stats/results_models.h"
+#include "stats/stalls.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -129,7 +130,15 @@ void res_model_build(const res_ctx *c, size_t target, res_model_kind which, res_
     const double *cols[1] = {m->xs};
     fit_input in = {cols, 1, m->ys, NULL, m->n, false};
     char e2[KV_ERRLEN] = "";
-    if (fit_auto(&in, c->level, true, m->ch, e2) != KV_OK) {
+    bool *flag = malloc(m->n * sizeof *flag);
+    size_t stalls = flag ? stalls_flag_by_x(m->xs, m->ys, m->n, flag, NULL) : 0;
+    free(flag);
+    m->stalls = stalls == (size_t)-1 ? 0 : stalls;
+    /* a stall makes least squares (and its model choice) follow it: the
+     * choice is then made on robust fits */
+    kv_status st = m->stalls ? fit_auto_robust(&in, c->level, true, m->ch, e2)
+                             : fit_auto(&in, c->level, true, m->ch, e2);
+    if (st != KV_OK) {
         if (m->xmin == m->xmax)
             snprintf(m->note, sizeof m->note,
                      "every request has %.0f %s: one length cannot give a slope", m->xmin, m->x);
@@ -223,9 +232,15 @@ static void fit_write(jsonw *w, const fit_result *f, const char *xname)
     for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++)
         res_knum(w, keys[k], vals[k]);
     res_kbool(w, "weighted", f->weighted);
+    res_kbool(w, "robust_fit", f->robust);
+    if (f->robust)
+        res_knum(w, "robust_aic", f->aicr);
     if (f->weighted) {
         res_knum(w, "weight_power", f->weight_power);
-        res_kstr(w, "covariance", f->hc3 ? "HC3 sandwich" : "scaled by residual variance");
+        res_kstr(w, "covariance",
+                 f->robust ? "Huber (1973) M-estimator"
+                 : f->hc3  ? "HC3 sandwich"
+                           : "scaled by residual variance");
     }
     res_kstr(w, "normality_test", "Jarque-Bera");
     res_kstr(w, "heteroscedasticity_test",
@@ -236,6 +251,10 @@ static void fit_write(jsonw *w, const fit_result *f, const char *xname)
 static void choice_write(jsonw *w, const res_model *m)
 {
     const fit_choice *ch = m->ch;
+    res_kint(w, "stalls", (long long)m->stalls);
+    res_kstr(w, "choice_method",
+             m->stalls ? "robust: bisquare fits weighted by yhat^-2, robust AIC (stalls flagged)"
+                       : "least squares: partial F-test and AICc, power weights, HC3 intervals");
     res_kstr(w, "chosen", fit_kind_name(res_model_fit(m)->kind));
     res_kstr(w, "why", ch->why);
     jsonw_key(w, "f_test");

@@ -203,7 +203,7 @@ static void robust_choice_should_reject_non_physical_robust_fits_only(void **sta
     assert_int_equal(fit_auto_robust(&in, 0.95, true, ch, err), KV_OK);
     for (size_t i = 0; i < ch->n_fits; i++) {
         assert_true(ch->fits[i].robust);
-        assert_true(isfinite(ch->fits[i].aicr));
+        assert_false(isnan(ch->fits[i].aicr)); /* INFINITY: misses most points */
     }
     const fit_result *f = &ch->fits[ch->chosen];
     assert_true(f->kind != FIT_LINEAR);
