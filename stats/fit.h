@@ -89,9 +89,10 @@ kv_status fit_model(const fit_input *in, fit_kind kind, int degree, double level
 /* Bisquare (Tukey biweight, tuning 4.685) robust fit of the same model: a
  * Huber start (GSL), bisquare IRLS with that start's scale fixed, then
  * Huber's (1973) covariance K^2 [sum psi^2/(n-p)] / [mean psi']^2 s^2 (X'WX)^-1
- * with s the MAD of the final residuals. Knee models profile the
- * knee position robustly (least robust residual scale over the grid), so
- * stalls do not place it. */
+ * with s the MAD of the final residuals, times n / (n - p) (the residual
+ * scale's small-sample shrinkage; measured in tests/test_stats_fitcov_slow.c). Knee models profile
+ * the knee position robustly (least robust residual scale over the grid), so stalls do not place
+ * it. */
 kv_status fit_robust(const fit_input *in, fit_kind kind, int degree, double level, fit_result *out,
                      char *err) KV_MUST_USE;
 

@@ -345,6 +345,57 @@ static void planning_should_size_cells_slope_and_lengths_from_a_pilot(void **sta
     journal_data_free(d);
 }
 
+/* One cold request at 4,096 tokens made 10x slower: flagged in its cell
+ * (kept in n), and the cold model is chosen on robust fits. */
+static void results_should_flag_a_stall_and_choose_the_cold_model_robustly(void **state)
+{
+    (void)state;
+    sim s;
+    sim_init(&s, spec_text);
+    sim_full(&s, 10);
+    size_t hit = 0;
+    for (size_t i = 0; i < s.d.n_trials; i++) {
+        trial_record *t = &s.d.trials[i];
+        if (t->system_prompt_tokens == 4096 && t->query_count == 1 && t->mode == SPEC_COLD &&
+            t->repetition == 4) {
+            t->turns[0].ttft_ms *= 10;
+            hit = t->run_position;
+        }
+    }
+    cJSON *j = run(&s, NULL);
+    const cJSON *cells = get(j, "targets.0.cells"), *c;
+    int flagged = 0;
+    cJSON_ArrayForEach(c, cells)
+    {
+        const cJSON *st = get(c, "stalls");
+        assert_non_null(st);
+        assert_non_null(get(st, "rule"));
+        int k = get(st, "count")->valueint;
+        flagged += k;
+        if (k) {
+            assert_int_equal(get(c, "system_prompt_tokens")->valueint, 4096);
+            assert_string_equal(get(c, "cache_mode")->valuestring, "cold");
+            assert_int_equal(get(c, "n")->valueint, 10); /* kept */
+            assert_int_equal(get(st, "trials.0.order")->valueint, (int)hit);
+            double ratio = get(st, "trials.0.ratio_to_median")->valuedouble;
+            assert_true(ratio > 8 && ratio < 12);
+        }
+    }
+    assert_int_equal(flagged, 1);
+    const cJSON *m = get(j, "targets.0.models.cold_ttft");
+    assert_int_equal(get(m, "stalls")->valueint, 1);
+    assert_non_null(strstr(get(m, "choice_method")->valuestring, "robust"));
+    assert_non_null(strstr(get(m, "why")->valuestring, "robust AIC"));
+    assert_true(cJSON_IsTrue(get(m, "fits.0.robust_fit")));
+    assert_string_equal(get(m, "chosen")->valuestring, "quadratic");
+    /* the server prefill times were left alone: no stall, least squares */
+    assert_int_equal(get(j, "targets.0.models.cold_server_prefill.stalls")->valueint, 0);
+    cJSON_Delete(j);
+    journal_data *d = malloc(sizeof *d);
+    *d = s.d;
+    journal_data_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -354,6 +405,7 @@ int main(void)
         cmocka_unit_test(results_should_write_a_file_from_a_journal_on_disk),
         cmocka_unit_test(results_should_give_a_sane_overhead_interval_from_few_repetitions),
         cmocka_unit_test(planning_should_size_cells_slope_and_lengths_from_a_pilot),
+        cmocka_unit_test(results_should_flag_a_stall_and_choose_the_cold_model_robustly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
