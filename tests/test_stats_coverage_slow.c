@@ -3,12 +3,12 @@
  * 1,000 simulated experiments drawn in process from the reference server's
  * cost model (server/costmodel.h, "laptop" preset: log-normal noise, cv 5%):
  * cold requests at six prompt lengths, warm requests at the longest system
- * prompt. Each experiment is analysed the way results.json is computed:
- * automatic model choice with the Breusch-Pagan check and the power-weighted
- * refit (intercept and slope), the log-scale Welch interval of the ratio of
- * geometric means (speedup), and the studentized bootstrap of the ratio of
- * means (overhead fraction). Each interval must cover the true value in
- * 93.5%..96.5% of the experiments. */
+ * prompt. Each experiment is analysed with the least-squares model choice
+ * (fit_auto with power weights and HC3 intervals, as `kvproof fit --model
+ * auto --weighted`; results.json's robust choice is covered in
+ * tests/test_stats_fitcov_slow.c) (intercept and slope), the log-scale Welch interval of the ratio
+ * of geometric means (speedup), and the studentized bootstrap of the ratio of means (overhead
+ * fraction). Each interval must cover the true value in 93.5%..96.5% of the experiments. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -5,11 +5,11 @@
  * tokens from the reference server's cost model (server/costmodel.h,
  * "laptop" preset) times a noise factor, and analyses them the way
  * results.json does (stats/results_models.c): stalls flagged per cell
- * (stats/stalls.h) and the robust model choice (fit_auto_robust: bisquare
- * fits weighted by a constant-CV variance function, compared by robust
- * AIC), which results.json uses when a stall is flagged. The least-squares
- * choice (fit_auto) is covered on log-normal noise by
- * tests/test_stats_coverage_slow.c.
+ * (stats/stalls.h, counted) and the robust model choice (fit_auto_robust:
+ * bisquare fits weighted by a constant-CV variance function, compared by
+ * robust AIC), which results.json uses for every model. The least-squares
+ * choice (fit_auto, `kvproof fit --weighted`) is covered on log-normal noise
+ * by tests/test_stats_coverage_slow.c.
  *
  * Noise: "lognormal" is the preset's mean-one log-normal factor (cv 5%);
  * "heavy" adds stalls: with probability 3% per request the time is
@@ -83,8 +83,8 @@ static double median_factor(const noise *z)
     return exp(-z->sigma * z->sigma / 2 + z->sigma * zq);
 }
 
-/* The robust cold model (results.json's when a stall is flagged, `kvproof
- * fit --robust --model auto --weighted`); *stalled: a stall was flagged. */
+/* The robust cold model (results.json's, `kvproof fit --robust --model auto
+ * --weighted`); *stalled: a stall was flagged. */
 static const fit_result *cold_fit(const double *x, const double *y, size_t n, fit_choice *ch,
                                   bool *stalled)
 {
