@@ -281,8 +281,9 @@ void res_est_ratio(const res_ctx *c, const double *x, size_t nx, const double *y
                      RES_RATIO_BOOT_MIN);
         return;
     }
-    if (compare_ratio_of_means(x, nx, y, ny, c->opt->bootstrap_resamples, seed, c->level, &r, e2) !=
-        KV_OK) {
+    bool pct = false;
+    if (compare_ratio_of_means(x, nx, y, ny, c->opt->bootstrap_resamples, seed, c->level, &r, &pct,
+                               e2) != KV_OK) {
         res_est_none(e, e2);
         e->n = nx + ny;
         return;
@@ -291,9 +292,10 @@ void res_est_ratio(const res_ctx *c, const double *x, size_t nx, const double *y
     e->lo = r.ci[0];
     e->hi = r.ci[1];
     e->has_ci = r.has_ci;
-    snprintf(e->method, sizeof e->method,
-             "ratio of means, studentized bootstrap (bootstrap-t on the log ratio), %ld "
-             "resamples, seed %llu",
+    snprintf(e->method, sizeof e->method, "ratio of means, %s, %ld resamples, seed %llu",
+             pct ? "percentile bootstrap of the log ratio (the bootstrap-t interval left the "
+                   "resampled ratios' range: a stall among few values)"
+                 : "studentized bootstrap (bootstrap-t on the log ratio)",
              c->opt->bootstrap_resamples < 100 ? 100L : c->opt->bootstrap_resamples,
              (unsigned long long)seed);
 }
