@@ -310,8 +310,17 @@ static void results_should_give_a_sane_overhead_interval_from_few_repetitions(vo
     double lo = get(o, "ci.0")->valuedouble, hi = get(o, "ci.1")->valuedouble;
     assert_true(v > 0.9 && v < 1);
     assert_true(lo > 0.8 && lo <= v && v <= hi && hi < 1);
-    assert_non_null(strstr(get(o, "method")->valuestring, "delta method"));
+    /* the headline is the median ratio; 4 vs 4 gives the exact rank interval
+     * at 1 - 2/70 = 97.1%, stated per interval */
+    assert_non_null(strstr(get(o, "method")->valuestring, "median ratio"));
+    assert_float_equal(get(o, "level")->valuedouble, 1.0 - 2.0 / 70.0, 1e-12);
     assert_int_equal(get(o, "n")->valueint, 8);
+    const cJSON *t0 = cJSON_GetArrayItem(get(j, "targets"), 0);
+    const cJSON *over = cJSON_GetArrayItem(cJSON_GetObjectItem(t0, "overhead_fraction"), 0);
+    assert_non_null(over);
+    const cJSON *om = cJSON_GetObjectItem(over, "estimate_means");
+    assert_non_null(om); /* the means stay as a secondary figure */
+    assert_non_null(strstr(cJSON_GetObjectItem(om, "method")->valuestring, "delta method"));
     cJSON_Delete(j);
     journal_data *d = malloc(sizeof *d);
     *d = s.d;
