@@ -73,8 +73,8 @@ static void tile_est(rdoc *d, double x, double y, double w, double h, const char
     else
         snprintf(v, sizeof v, "n/a");
     if (e->present && !isnan(e->lo) && !isnan(e->hi))
-        snprintf(ci, sizeof ci, "%s CI [%s, %s]%s",
-                 isnan(e->level) ? "95%" : (e->level > 0.949 && e->level < 0.951 ? "95%" : "level"),
+        snprintf(ci, sizeof ci, "%s%% CI [%s, %s]%s",
+                 rfmt_num(100 * (isnan(e->level) ? 0.95 : e->level), num, sizeof num),
                  rfmt_num(e->lo * scale, lo, sizeof lo), rfmt_num(e->hi * scale, hi, sizeof hi),
                  unit);
     else if (e->present && e->note[0])
