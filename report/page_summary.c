@@ -167,7 +167,9 @@ static void verdict_block(rdoc *d, const rr_results *r)
     d->y = y + th + 6;
     const char *m = r->v_speedup.present ? r->v_speedup.method : "";
     snprintf(b, sizeof b,
-             "Intervals are %.0f%% confidence intervals. Speedup: %s. Overhead: %s. Prefill: %s.",
+             "Intervals are %.0f%% confidence intervals unless another level is shown beside "
+             "one (rank intervals from few values hold at the level they can reach). Speedup: "
+             "%s. Overhead: %s. Prefill: %s.",
              100 * r->confidence_level, m[0] ? m : "n/a",
              r->v_overhead.method[0] ? r->v_overhead.method : "n/a",
              r->v_prefill_ms.method[0] ? r->v_prefill_ms.method : "n/a");

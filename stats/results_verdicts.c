@@ -86,8 +86,8 @@ static void hypothesis_judge(const spec_hypothesis *h, const res_target *ts, dou
         whole = "the ";
         how = "straddles the criterion";
     }
-    snprintf(j->reason, sizeof j->reason, "%s%.0f%% interval [%.4g, %.4g] %s %s", whole,
-             100 * level, e->lo, e->hi, how, j->crit);
+    snprintf(j->reason, sizeof j->reason, "%s%.3g%% interval [%.4g, %.4g] %s %s", whole,
+             100 * (e->level > 0 ? e->level : level), e->lo, e->hi, how, j->crit);
 }
 
 void res_hypotheses_write(jsonw *w, const res_ctx *c, const res_target *tss, size_t nt)
