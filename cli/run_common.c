@@ -94,7 +94,7 @@ static void print_verdicts(FILE *out, const char *results_path, bool simulated)
         if (isfinite(h->value)) {
             fprintf(out, " (estimate %.4g", h->value);
             if (isfinite(h->lo) && isfinite(h->hi))
-                fprintf(out, ", 95%% CI %.4g to %.4g", h->lo, h->hi);
+                fprintf(out, ", %.3g%% CI %.4g to %.4g", 100 * h->level, h->lo, h->hi);
             fputs(")", out);
         }
         fputs("\n", out);

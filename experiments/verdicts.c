@@ -84,6 +84,9 @@ kv_status verdicts_load(const char *results_path, verdicts *out, char *err)
         const cJSON *ci = cJSON_GetObjectItemCaseSensitive(est, "ci");
         vh->lo = cJSON_IsArray(ci) ? num_or_nan(cJSON_GetArrayItem(ci, 0)) : NAN;
         vh->hi = cJSON_IsArray(ci) ? num_or_nan(cJSON_GetArrayItem(ci, 1)) : NAN;
+        vh->level = num_or_nan(cJSON_GetObjectItemCaseSensitive(est, "level"));
+        if (!(vh->level > 0 && vh->level < 1))
+            vh->level = 0.95;
     }
     st = KV_OK;
 out:

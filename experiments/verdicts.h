@@ -21,6 +21,7 @@ typedef struct verdict_hypothesis {
     char verdict[32];   /* "confirmed" / "refuted" / "inconclusive" */
     double value;       /* the estimate; NAN when null */
     double lo, hi;      /* its interval; NAN when null */
+    double level;       /* the level that interval holds at (0.95 when absent) */
     char reason[256];   /* why, when results.json says */
 } verdict_hypothesis;
 

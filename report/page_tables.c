@@ -74,7 +74,7 @@ static void cells_table(rdoc *d, const rr_results *r, size_t ti)
         rfmt_long(c->system_prompt_tokens, L, sizeof L);
         rfmt_long(c->n, n, sizeof n);
         rfmt_est(&c->mean, 1, "", mean, sizeof mean);
-        rfmt_est(&c->median, 1, "", med, sizeof med);
+        rfmt_est(c->typical.present ? &c->typical : &c->median, 1, "", med, sizeof med);
         rfmt_num(c->p90, p90, sizeof p90);
         rfmt_num(c->p99, p99, sizeof p99);
         rfmt_num(c->cv, cv, sizeof cv);

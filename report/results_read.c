@@ -248,6 +248,7 @@ static void read_cell(rd *d, const cJSON *o, const char *p, rr_cell *c)
     c->n = get_long(d, o, "n", p);
     c->mean = get_est(d, o, "mean", p);
     c->median = get_est(d, o, "median", p);
+    c->typical = get_est(d, o, "typical_ttft_ms", p);
     c->p90 = get_num(d, o, "p90", p);
     c->p99 = get_num(d, o, "p99", p);
     c->mad = get_num(d, o, "mad", p);
@@ -467,6 +468,7 @@ static void read_session(rd *d, const cJSON *o, const char *p, rr_session *s)
     s->cold_total_ms = get_est(d, o, "cold_total_ms", p);
     s->warm_total_ms = get_est(d, o, "warm_total_ms", p);
     s->measured_speedup = get_est(d, o, "measured_speedup", p);
+    s->measured_speedup_means = get_est(d, o, "measured_speedup_means", p);
     s->projected_cold_total_ms = get_est(d, o, "projected_cold_total_ms", p);
     s->projected_warm_total_ms = get_est(d, o, "projected_warm_total_ms", p);
     s->projected_speedup = get_est(d, o, "projected_speedup", p);
@@ -507,6 +509,8 @@ static void read_speedup(rd *d, const cJSON *o, const char *p, rr_speedup *s)
     s->system_prompt_tokens = get_long(d, o, "system_prompt_tokens", p);
     s->query_tokens = get_long(d, o, "query_tokens", p);
     s->speedup = get_est(d, o, "speedup", p);
+    s->speedup_gm = get_est(d, o, "speedup_geometric_means", p);
+    s->speedup_means = get_est(d, o, "speedup_means", p);
     s->test = get_str(d, o, "test", p);
     s->p_value = get_num(d, o, "p_value", p);
     s->p_holm = get_num(d, o, "p_holm", p);
@@ -518,6 +522,11 @@ static void read_overhead(rd *d, const cJSON *o, const char *p, rr_overhead *s)
     s->system_prompt_tokens = get_long(d, o, "system_prompt_tokens", p);
     s->query_tokens = get_long(d, o, "query_tokens", p);
     s->estimate = get_est(d, o, "estimate", p);
+    s->estimate_means = get_est(d, o, "estimate_means", p);
+    const cJSON *fm = field(o, "from_model");
+    if (fm && !cJSON_IsBool(fm))
+        bad(d, p, "from_model", "expected true or false");
+    s->from_model = fm && cJSON_IsTrue(fm);
 }
 
 static void read_target(rd *d, const cJSON *o, const char *p, rr_target *t)

@@ -41,10 +41,11 @@ typedef struct rr_point {
 
 typedef struct rr_cell {
     long system_prompt_tokens, query_tokens, query_count, turn;
-    int warm;      /* cache_mode == "warm" */
-    long n;        /* requests in the cell */
-    rr_est mean;   /* ms, t interval */
-    rr_est median; /* ms, rank interval */
+    int warm;       /* cache_mode == "warm" */
+    long n;         /* requests in the cell */
+    rr_est mean;    /* ms, t interval */
+    rr_est median;  /* ms, rank interval */
+    rr_est typical; /* ms: median, rank interval at its own level (absent: present 0) */
     double p90, p99, mad, iqr, cv, min, max, q1, q3, whisker_low, whisker_high; /* ms */
     long mild, severe; /* Tukey outlier counts */
     double *outliers;  /* outlying values, ms */
@@ -98,7 +99,8 @@ typedef struct rr_model {
 typedef struct rr_speedup {
     long system_prompt_tokens;
     long query_tokens; /* -1 when absent */
-    rr_est speedup;    /* cold / warm, ratio of geometric means */
+    rr_est speedup;    /* cold / warm, median ratio (older files: ratio of geometric means) */
+    rr_est speedup_gm, speedup_means; /* secondary ratios (absent: present 0) */
     const char *test;
     double p_value, p_holm;
     rr_est hodges_lehmann_ms;
@@ -106,8 +108,10 @@ typedef struct rr_speedup {
 
 typedef struct rr_overhead {
     long system_prompt_tokens;
-    long query_tokens; /* -1 when absent */
-    rr_est estimate;   /* fraction 0..1 */
+    long query_tokens;     /* -1 when absent */
+    rr_est estimate;       /* fraction 0..1 */
+    rr_est estimate_means; /* secondary, from the ratio of means (absent: present 0) */
+    int from_model;        /* T(0) extrapolated from the cold model */
 } rr_overhead;
 
 typedef struct rr_cum {
@@ -119,6 +123,7 @@ typedef struct rr_session {
     long query_count;
     long system_prompt_tokens, query_tokens; /* -1 when absent */
     rr_est cold_total_ms, warm_total_ms, measured_speedup;
+    rr_est measured_speedup_means; /* secondary (absent: present 0) */
     rr_est projected_cold_total_ms, projected_warm_total_ms, projected_speedup;
     double theoretical_speedup;
     rr_cum *cum_cold, *cum_warm, *proj_cold, *proj_warm;

@@ -77,6 +77,40 @@ static void quantile_write(jsonw *w, double v, const double *ci, bool has, size_
     res_est_write(w, &e, level);
 }
 
+/* The cell's typical TTFT: its median with the exact binomial rank
+ * interval at the run's level, or, with too few values for that (n < 6 at
+ * 95%), the widest one, [min, max], at the level it holds: 1 - 2^(1-n). */
+static void typical_write(jsonw *w, const res_cell *cell, double level)
+{
+    const describe_summary *s = &cell->s;
+    res_est e;
+    memset(&e, 0, sizeof e);
+    e.value = s->median;
+    e.n = cell->n;
+    e.has_ci = true;
+    if (s->has_median_ci) {
+        e.lo = s->median_ci[0];
+        e.hi = s->median_ci[1];
+        e.level = s->median_ci_level;
+        snprintf(e.method, sizeof e.method,
+                 "median, exact binomial rank interval (distribution-free; level achieved)");
+    } else if (cell->n >= 2) {
+        e.lo = s->min;
+        e.hi = s->max;
+        e.level = 1.0 - 2.0 * pow(0.5, (double)cell->n);
+        snprintf(e.method, sizeof e.method,
+                 "median, widest rank interval [min, max] (too few values for %g%%: level as "
+                 "given)",
+                 100 * level);
+    } else {
+        e.has_ci = false;
+        e.lo = e.hi = NAN;
+        snprintf(e.method, sizeof e.method, "median");
+        snprintf(e.note, sizeof e.note, "one value: no interval");
+    }
+    res_kest(w, "typical_ttft_ms", &e, level);
+}
+
 static void outliers_write(jsonw *w, const res_cell *cell)
 {
     const describe_summary *s = &cell->s;
@@ -150,6 +184,7 @@ static void cell_write(jsonw *w, const res_cell *cell, const char *tname, double
     res_kest(w, "mean", &m, level);
     jsonw_key(w, "median");
     quantile_write(w, s->median, s->median_ci, s->has_median_ci, cell->n, level);
+    typical_write(w, cell, level);
     res_knum(w, "p90", s->p90);
     jsonw_key(w, "p90_ci");
     jsonw_pair(w, s->p90_ci[0], s->p90_ci[1], s->has_p90_ci);

@@ -89,7 +89,7 @@ static void intervals_should_cover_the_truth_at_the_nominal_rate(void **state)
         assert_int_equal(compare_gm_ratio(coldl, REPS, warm, REPS, false, 0.95, &s, err), KV_OK);
         hit_s += s.ci[0] <= true_speedup && true_speedup <= s.ci[1];
         assert_int_equal(compare_ratio_of_means(coldl, REPS, cold0, REPS, 999, 1000 + (uint64_t)e,
-                                                0.95, &o, err),
+                                                0.95, &o, NULL, err),
                          KV_OK);
         double olo = 1 - 1 / o.ci[0], ohi = 1 - 1 / o.ci[1];
         hit_o += olo <= true_overhead && true_overhead <= ohi;
