@@ -11,14 +11,13 @@
  * choice (fit_auto, `kvproof fit --weighted`) is covered on log-normal noise
  * by tests/test_stats_coverage_slow.c.
  *
- * Noise: "lognormal" is the preset's mean-one log-normal factor (cv 5%);
- * "heavy" adds stalls: with probability 3% per request the time is
- * multiplied by a log-uniform factor in 5..30 (a stall of 5-30x the
- * median).
+ * Noise: the cost model's presets (cost_noise_preset): "lognormal" is the
+ * mean-one log-normal body (cv 5%); "realistic" adds stalls (3.5% of
+ * requests take 5-30x as long, bounded Pareto) - drift off, so that the
+ * truth is stationary, and no idle gaps in process.
  *
  * Estimand: the typical (median) cold TTFT curve, median T(N) = q cost(N),
- * q the median of the noise factor (q = exp(-s^2/2 + s z), z the standard
- * normal quantile at 0.5 / (1 - p_stall); for the log-normal q = exp(-s^2/2)).
+ * q = cost_median_factor(), the population median of the noise multiplier.
  * The slope is results.json's prefill_ms_per_token: b of a linear model,
  * else (T(Nmax) - T(0)) / Nmax; the prediction is the confidence interval
  * of the mean response at 18,490 tokens. Both truths are q times the cost
@@ -54,33 +53,23 @@
 #define MAXREPS 40
 #define QUERY 100.0
 #define LONGEST 18490.0
-#define STALL_P 0.03
 
 static const double sys_levels[] = {0, 1024, 2048, 4096, 8192, 12288, LONGEST - QUERY};
 #define N_LEV (sizeof sys_levels / sizeof sys_levels[0])
 
-typedef struct noise {
-    const char *name;
-    double sigma;   /* log-normal body */
-    double stall_p; /* stall probability per request */
-} noise;
-
-/* Own stall generator until the cost model grows one: a mean-one
- * log-normal body, and with probability stall_p a factor log-uniform in
- * 5..30. */
-static double draw_factor(const noise *z, gsl_rng *r)
+static double uni(void *r)
 {
-    double f = exp(z->sigma * gsl_ran_ugaussian(r) - z->sigma * z->sigma / 2);
-    if (gsl_rng_uniform(r) < z->stall_p)
-        f *= exp(log(5.0) + gsl_rng_uniform(r) * (log(30.0) - log(5.0)));
-    return f;
+    return gsl_rng_uniform_pos(r);
 }
 
-/* Median of the noise factor (the stall factors are all above it). */
-static double median_factor(const noise *z)
+/* The laptop cost model with a noise preset, drift off. */
+static cost_params noise_params(const char *preset)
 {
-    double zq = gsl_cdf_ugaussian_Pinv(0.5 / (1 - z->stall_p));
-    return exp(-z->sigma * z->sigma / 2 + z->sigma * zq);
+    cost_params p;
+    assert_true(cost_preset("laptop", &p));
+    assert_true(cost_noise_preset(preset, &p));
+    p.drift = 0;
+    return p;
 }
 
 /* The robust cold model (results.json's, `kvproof fit --robust --model auto
@@ -116,14 +105,13 @@ static void slope_interval(const fit_result *f, double xmax, double *est, double
     *hi = (diff + f->tcrit * se) / xmax;
 }
 
-static size_t draw_run(const cost_params *p, const noise *z, gsl_rng *r, size_t reps, double *x,
-                       double *y)
+static size_t draw_run(const cost_params *p, gsl_rng *r, size_t reps, double *x, double *y)
 {
     size_t n = 0;
     for (size_t rep = 0; rep < reps; rep++)
         for (size_t l = 0; l < N_LEV; l++) {
             x[n] = sys_levels[l] + QUERY;
-            y[n] = cost_prefill_ms(p, x[n], 0) * draw_factor(z, r);
+            y[n] = cost_sample_ms(p, x[n], 0, 0, uni, r);
             n++;
         }
     return n;
@@ -134,18 +122,18 @@ typedef struct cov_row {
     double robust;      /* share of experiments fitted robustly */
 } cov_row;
 
-static cov_row coverage(const cost_params *p, const noise *z, size_t reps, unsigned long seed)
+static cov_row coverage(const cost_params *p, const char *name, size_t reps, unsigned long seed)
 {
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, seed);
     fit_choice *ch = malloc(sizeof *ch);
     static double x[N_LEV * MAXREPS], y[N_LEV * MAXREPS];
-    const double q = median_factor(z), xmax = LONGEST;
+    const double q = cost_median_factor(p), xmax = LONGEST;
     const double true_slope = q * (cost_prefill_ms(p, xmax, 0) - cost_prefill_ms(p, 0, 0)) / xmax;
     const double true_pred = q * cost_prefill_ms(p, LONGEST, 0);
     int hs = 0, hp = 0, nrob = 0, kinds[8] = {0}, khits[8] = {0};
     for (int e = 0; e < EXPERIMENTS; e++) {
-        size_t n = draw_run(p, z, r, reps, x, y);
+        size_t n = draw_run(p, r, reps, x, y);
         bool robust;
         const fit_result *f = cold_fit(x, y, n, ch, &robust);
         nrob += robust;
@@ -167,8 +155,8 @@ static cov_row coverage(const cost_params *p, const noise *z, size_t reps, unsig
     cov_row c = {(double)hs / EXPERIMENTS, (double)hp / EXPERIMENTS, (double)nrob / EXPERIMENTS};
     fprintf(
         stderr,
-        "coverage %-9s n=%2zu  slope %5.1f%%  pred@18490 %5.1f%%  (runs with a stall %5.1f%%)\n",
-        z->name, reps, 100 * c.slope, 100 * c.pred, 100 * c.robust);
+        "coverage %-10s n=%2zu  slope %5.1f%%  pred@18490 %5.1f%%  (runs with a stall %5.1f%%)\n",
+        name, reps, 100 * c.slope, 100 * c.pred, 100 * c.robust);
     return c;
 }
 
@@ -184,20 +172,18 @@ static void check(double cov, const char *what, const char *noise_name, size_t r
 static void cold_intervals_should_cover_the_median_curve_on_heavy_tailed_noise(void **state)
 {
     (void)state;
-    cost_params p;
-    assert_true(cost_preset("laptop", &p));
-    const double sigma = sqrt(log(1 + p.cv * p.cv));
-    const noise noises[2] = {{"lognormal", sigma, 0}, {"heavy", sigma, STALL_P}};
+    const char *noises[2] = {"lognormal", "realistic"};
     const size_t reps[3] = {3, 5, 40};
-    const char *only = getenv("KVPROOF_COV_ONLY"); /* "heavy", "lognormal": one noise */
+    const char *only = getenv("KVPROOF_COV_ONLY"); /* "realistic", "lognormal": one noise */
     bool ok = true;
     for (size_t k = 0; k < 2; k++)
         for (size_t i = 0; i < 3; i++) {
-            if (only && strcmp(only, noises[k].name) != 0)
+            if (only && strcmp(only, noises[k]) != 0)
                 continue;
-            cov_row c = coverage(&p, &noises[k], reps[i], 20261201 + 10 * k + i);
-            check(c.slope, "slope", noises[k].name, reps[i], &ok);
-            check(c.pred, "prediction", noises[k].name, reps[i], &ok);
+            cost_params p = noise_params(noises[k]);
+            cov_row c = coverage(&p, noises[k], reps[i], 20261201 + 10 * k + i);
+            check(c.slope, "slope", noises[k], reps[i], &ok);
+            check(c.pred, "prediction", noises[k], reps[i], &ok);
         }
     assert_true(ok);
 }
@@ -222,14 +208,12 @@ static size_t subsample(const double *x, const double *y, gsl_rng *r, double *xs
 static void five_rep_subsamples_should_cover_the_long_runs_slope(void **state)
 {
     (void)state;
-    cost_params p;
-    assert_true(cost_preset("laptop", &p));
-    const noise z = {"heavy", sqrt(log(1 + p.cv * p.cv)), STALL_P};
+    cost_params p = noise_params("realistic");
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, 20261202);
     static double x[N_LEV * MAXREPS], y[N_LEV * MAXREPS], xs[N_LEV * 5], ys[N_LEV * 5];
     fit_choice *ch = malloc(sizeof *ch);
-    size_t n = draw_run(&p, &z, r, MAXREPS, x, y);
+    size_t n = draw_run(&p, r, MAXREPS, x, y);
     bool robust;
     double long_slope, lo, hi;
     slope_interval(cold_fit(x, y, n, ch, &robust), LONGEST, &long_slope, &lo, &hi);
