@@ -273,12 +273,15 @@ static kv_status fit_find_stalls(const fit_input *in, fit_stalls *sl, char *err)
     return KV_OK;
 }
 
-static void fit_stalls_json(const fit_stalls *sl, const fit_input *in)
+static void fit_stalls_json(const fit_stalls *sl, const fit_input *in, bool robust)
 {
     if (!sl->checked)
         return;
     printf(", \"stalls\": {\"count\": %zu, \"rule\": ", sl->count);
     fit_json_string(STALLS_RULE);
+    if (sl->count && !robust)
+        printf(", \"advice\": \"stalls detected: least squares is pulled by them; rerun with "
+               "--robust\"");
     printf(", \"rows\": [");
     for (size_t i = 0, k = 0; i < in->n; i++) {
         if (!sl->flag[i])
@@ -360,6 +363,10 @@ static void fit_print_json(const fit_opts *o, const fit_result *f, const fit_cho
     fit_num(f->df);
     printf(", \"aicc\": ");
     fit_num(f->aicc);
+    if (f->robust) {
+        printf(", \"robust_aic\": ");
+        fit_num(f->aicr);
+    }
     printf(", \"robust\": %s, \"weighted\": %s", f->robust ? "true" : "false",
            f->weighted ? "true" : "false");
     if (isfinite(f->knee_x0)) {
@@ -372,7 +379,7 @@ static void fit_print_json(const fit_opts *o, const fit_result *f, const fit_cho
     fit_num(f->normality_p);
     printf(", \"lag1_autocorrelation\": ");
     fit_num(f->lag1);
-    fit_stalls_json(sl, in);
+    fit_stalls_json(sl, in, f->robust);
     if (ch) {
         printf(", \"why\": ");
         fit_json_string(ch->why);
@@ -448,8 +455,9 @@ static void fit_print_table(const fit_opts *o, const fit_result *f, const fit_ch
         printf("%-6s %-14.14s %24.17g %24.17g %24.17g %24.17g\n", f->names[j], term, f->coef[j],
                f->sd[j], f->ci[j][0], f->ci[j][1]);
     }
-    printf("\nresidual sd %.17g  R^2 %.17g  RSS %.17g  df %.0f  AICc %.6g\n", f->residual_sd,
-           f->r_squared, f->rss, f->df, f->aicc);
+    printf("\nresidual sd %.17g  R^2 %.17g  RSS %.17g  df %.0f  %s %.6g\n", f->residual_sd,
+           f->r_squared, f->rss, f->df, f->robust ? "robust AIC" : "AICc",
+           f->robust ? f->aicr : f->aicc);
     printf("diagnostics: Breusch-Pagan p %.3g, Jarque-Bera p %.3g, lag-1 autocorrelation %.3g\n",
            f->heteroscedasticity_p, f->normality_p, f->lag1);
     if (ch) {

@@ -172,6 +172,16 @@ static void least_squares_auto_should_say_stalls_were_detected_and_suggest_robus
     assert_non_null(strstr(out, "rerun with --robust"));
     assert_non_null(strstr(out, "10.0x the median"));
     free(out);
+    out = run_cli(FIXTURE " --x prompt_tokens --y ttft_ms --model auto --format json", &rc);
+    assert_int_equal(rc, 0);
+    cJSON *j = cJSON_Parse(out);
+    assert_non_null(j);
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "stalls");
+    assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(st, "count")->valuedouble, (int)N_LEN);
+    assert_non_null(
+        strstr(cJSON_GetObjectItemCaseSensitive(st, "advice")->valuestring, "rerun with --robust"));
+    cJSON_Delete(j);
+    free(out);
 }
 
 /* ---- through the library -------------------------------------------------- */
