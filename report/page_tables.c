@@ -124,7 +124,7 @@ static void model_block(rdoc *d, const char *what, const rr_model *m)
                                      {"Unit", 1.25, 0},
                                      {"R²", 0.8, 1},
                                      {"Resid. SD (ms)", 0.9, 1},
-                                     {"AICc", 0.7, 1},
+                                     {"AICc / robust AIC", 0.7, 1},
                                      {"Unequal var. p", 1.0, 1},
                                      {"Normality p", 1.0, 1},
                                      {"Lag-1", 0.8, 1}};
@@ -145,7 +145,8 @@ static void model_block(rdoc *d, const char *what, const rr_model *m)
                 snprintf(model, sizeof model, "%s%s", fit->model, chosen ? " (chosen)" : "");
                 rfmt_num(fit->r_squared, r2, sizeof r2);
                 rfmt_num(fit->residual_sd, sd, sizeof sd);
-                rfmt_num(fit->aicc, aicc, sizeof aicc);
+                rfmt_num(isfinite(fit->robust_aic) ? fit->robust_aic : fit->aicc, aicc,
+                         sizeof aicc);
                 rfmt_p(fit->heteroscedasticity_p, het, sizeof het);
                 rfmt_p(fit->normality_p, nor, sizeof nor);
                 rfmt_num(fit->lag1, lag, sizeof lag);

@@ -343,6 +343,8 @@ static void read_fit(rd *d, const cJSON *o, const char *p, rr_fit *f)
     f->rss = get_num(d, o, "rss", p);
     f->df = get_num(d, o, "df", p);
     f->aicc = get_num(d, o, "aicc", p);
+    const cJSON *ra = cJSON_GetObjectItemCaseSensitive(o, "robust_aic"); /* optional */
+    f->robust_aic = cJSON_IsNumber(ra) ? ra->valuedouble : NAN;
     f->weighted = get_bool(d, o, "weighted", p);
     f->heteroscedasticity_p = get_num(d, o, "heteroscedasticity_p", p);
     f->normality_p = get_num(d, o, "normality_p", p);

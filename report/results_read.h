@@ -67,6 +67,7 @@ typedef struct rr_fit {
     rr_coef *coefs;
     size_t n_coefs;
     double r_squared, residual_sd, rss, df, aicc;
+    double robust_aic; /* robust fits' robust AIC (optional key), else NAN */
     int weighted;
     double heteroscedasticity_p, normality_p, lag1;
 } rr_fit;
