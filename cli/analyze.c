@@ -239,8 +239,10 @@ void cli_print_verdicts(FILE *out, const char *results_path, bool simulated)
                 h->target, h->criterion, h->verdict[0] ? h->verdict : "no verdict");
         if (isfinite(h->estimate.value)) {
             fprintf(out, " (estimate %.4g", h->estimate.value);
+            double level = h->estimate.level > 0 && h->estimate.level < 1 ? h->estimate.level : 0.95;
             if (isfinite(h->estimate.lo) && isfinite(h->estimate.hi))
-                fprintf(out, ", 95%% CI %.4g to %.4g", h->estimate.lo, h->estimate.hi);
+                fprintf(out, ", %.3g%% CI %.4g to %.4g", 100 * level, h->estimate.lo,
+                        h->estimate.hi);
             fputs(")", out);
         }
         fputs("\n", out);

@@ -197,7 +197,9 @@ int cmd_demo(int argc, char **argv)
     cfg.port = 0;
     cfg.dialect = dialect;
     cfg.seed = s->seed;
-    if (!cost_preset("laptop", &cfg.cost)) {
+    /* realistic noise: stalls, a slow first request, drift - the report
+     * shows how they are found and handled */
+    if (!cost_preset("laptop", &cfg.cost) || !cost_noise_preset("realistic", &cfg.cost)) {
         fprintf(stderr, "kvproof demo: the cost model has no 'laptop' preset\n");
         goto out;
     }

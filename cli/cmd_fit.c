@@ -13,6 +13,7 @@
 #include "common/status.h"
 #include "stats/csv.h"
 #include "stats/fit.h"
+#include "stats/stalls.h"
 
 #define FIT_MAX_PREDICT 64
 
@@ -40,16 +41,21 @@ static void fit_usage(FILE *f)
                "  --x COL[,COL...]  regressor column(s); several make a multiple regression\n"
                "  --y COL           response column\n"
                "  --model M         auto (default for one column: linear, quadratic, knee and\n"
-               "                    knee-quadratic compared by partial F-test and AICc; c < 0\n"
-               "                    or b < 0 rejected as non-physical), linear, quadratic, knee,\n"
+               "                    knee-quadratic compared by partial F-test and AICc, or\n"
+               "                    with --robust by robust AIC on bisquare fits; c < 0 or\n"
+               "                    b < 0 rejected as non-physical), linear, quadratic, knee,\n"
                "                    knee-quadratic, poly:K (degree K polynomial)\n"
                "  --format F        table (default) or json: {model, n, coefficients, sd, ci95,\n"
                "                    residual_sd, r_squared, rss, df, ...} at %%.17g precision\n"
                "  --predict X       mean with 95%% confidence and prediction intervals at X\n"
                "                    (one value per --x column, comma-separated); repeatable\n"
-               "  --robust          report the bisquare robust fit instead of OLS\n"
-               "  --weighted        auto only: weighted fit when Breusch-Pagan rejects equal\n"
-               "                    variances (weights yhat^-theta)\n\n"
+               "  --robust          bisquare robust fit instead of OLS; with --model auto the\n"
+               "                    candidates are all fitted and compared robustly\n"
+               "  --weighted        auto only: power weights yhat^-theta (theta estimated from\n"
+               "                    the residuals) and, without --robust, HC3 intervals\n\n"
+               "Stalls (one x column): a row more than 3x the median of the rows with the\n"
+               "same x and 5 robust SDs above it on the log scale is counted and flagged\n"
+               "(never dropped); without --robust the output suggests --robust.\n\n"
                "exit codes: 0 ok, 2 usage, 3 bad CSV or data that cannot be fitted\n");
 }
 
@@ -243,8 +249,78 @@ static const char *fit_model_label(const fit_result *f, char *buf, size_t len)
     return buf;
 }
 
+/* Stalls among the rows (one x column only): flagged, kept in the fit. */
+typedef struct fit_stalls {
+    bool checked;  /* one x column: the rule was applied */
+    size_t count;  /* rows flagged */
+    bool *flag;    /* owned: n verdicts */
+    double *ratio; /* owned: y / median of the rows with the same x */
+} fit_stalls;
+
+static kv_status fit_find_stalls(const fit_input *in, fit_stalls *sl, char *err)
+{
+    if (in->k != 1)
+        return KV_OK;
+    sl->flag = calloc(in->n ? in->n : 1, sizeof *sl->flag);
+    sl->ratio = calloc(in->n ? in->n : 1, sizeof *sl->ratio);
+    if (!sl->flag || !sl->ratio)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    size_t got = stalls_flag_by_x(in->x[0], in->y, in->n, sl->flag, sl->ratio);
+    if (got == (size_t)-1)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    sl->count = got;
+    sl->checked = true;
+    return KV_OK;
+}
+
+static void fit_stalls_json(const fit_stalls *sl, const fit_input *in, bool robust)
+{
+    if (!sl->checked)
+        return;
+    printf(", \"stalls\": {\"count\": %zu, \"rule\": ", sl->count);
+    fit_json_string(STALLS_RULE);
+    if (sl->count && !robust)
+        printf(", \"advice\": \"stalls detected: least squares is pulled by them; rerun with "
+               "--robust\"");
+    printf(", \"rows\": [");
+    for (size_t i = 0, k = 0; i < in->n; i++) {
+        if (!sl->flag[i])
+            continue;
+        printf("%s{\"row\": %zu, \"x\": ", k++ ? ", " : "", i + 1);
+        fit_num(in->x[0][i]);
+        printf(", \"y\": ");
+        fit_num(in->y[i]);
+        printf(", \"ratio_to_median\": ");
+        fit_num(sl->ratio[i]);
+        printf("}");
+    }
+    printf("]}");
+}
+
+static void fit_stalls_table(const fit_stalls *sl, const fit_input *in, bool robust)
+{
+    if (!sl->checked || sl->count == 0)
+        return;
+    printf("\nstalls detected: %zu of %zu rows (%s)\n", sl->count, in->n, STALLS_RULE);
+    for (size_t i = 0, k = 0; i < in->n; i++) {
+        if (!sl->flag[i])
+            continue;
+        if (k++ == 20) {
+            printf("  ... %zu more\n", sl->count - 20);
+            break;
+        }
+        printf("  row %zu: x = %.6g, y = %.6g (%.1fx the median at this x)\n", i + 1, in->x[0][i],
+               in->y[i], sl->ratio[i]);
+    }
+    if (robust)
+        printf("kept in the fit: the bisquare weights discount them\n");
+    else
+        printf("least-squares coefficients, intervals and model choice are pulled by them: "
+               "rerun with --robust\n");
+}
+
 static void fit_print_json(const fit_opts *o, const fit_result *f, const fit_choice *ch,
-                           const double *px, size_t np)
+                           const double *px, size_t np, const fit_stalls *sl, const fit_input *in)
 {
     char label[32];
     printf("{\"model\": ");
@@ -287,6 +363,10 @@ static void fit_print_json(const fit_opts *o, const fit_result *f, const fit_cho
     fit_num(f->df);
     printf(", \"aicc\": ");
     fit_num(f->aicc);
+    if (f->robust) {
+        printf(", \"robust_aic\": ");
+        fit_num(f->aicr);
+    }
     printf(", \"robust\": %s, \"weighted\": %s", f->robust ? "true" : "false",
            f->weighted ? "true" : "false");
     if (isfinite(f->knee_x0)) {
@@ -299,6 +379,7 @@ static void fit_print_json(const fit_opts *o, const fit_result *f, const fit_cho
     fit_num(f->normality_p);
     printf(", \"lag1_autocorrelation\": ");
     fit_num(f->lag1);
+    fit_stalls_json(sl, in, f->robust);
     if (ch) {
         printf(", \"why\": ");
         fit_json_string(ch->why);
@@ -346,7 +427,7 @@ static void fit_print_json(const fit_opts *o, const fit_result *f, const fit_cho
 }
 
 static void fit_print_table(const fit_opts *o, const fit_result *f, const fit_choice *ch,
-                            const double *px, size_t np)
+                            const double *px, size_t np, const fit_stalls *sl, const fit_input *in)
 {
     char label[32];
     printf("model: %s%s%s  (y = %s, n = %zu)\n", fit_model_label(f, label, sizeof label),
@@ -363,7 +444,9 @@ static void fit_print_table(const fit_opts *o, const fit_result *f, const fit_ch
             snprintf(term, sizeof term, "%s", o->xcols[j - 1]);
         else if (f->kind == FIT_KNEE || (f->kind == FIT_KNEE_QUADRATIC && j == 1))
             snprintf(term, sizeof term, "max(0,x-x0)");
-        else if (f->kind == FIT_KNEE_QUADRATIC || j == 2)
+        else if (f->kind == FIT_KNEE_QUADRATIC)
+            snprintf(term, sizeof term, "max(0,x-x0)^2");
+        else if (j == 2)
             snprintf(term, sizeof term, "%s^2", o->xcols[0]);
         else if (j == 1)
             snprintf(term, sizeof term, "%s", o->xcols[0]);
@@ -372,8 +455,9 @@ static void fit_print_table(const fit_opts *o, const fit_result *f, const fit_ch
         printf("%-6s %-14.14s %24.17g %24.17g %24.17g %24.17g\n", f->names[j], term, f->coef[j],
                f->sd[j], f->ci[j][0], f->ci[j][1]);
     }
-    printf("\nresidual sd %.17g  R^2 %.17g  RSS %.17g  df %.0f  AICc %.6g\n", f->residual_sd,
-           f->r_squared, f->rss, f->df, f->aicc);
+    printf("\nresidual sd %.17g  R^2 %.17g  RSS %.17g  df %.0f  %s %.6g\n", f->residual_sd,
+           f->r_squared, f->rss, f->df, f->robust ? "robust AIC" : "AICc",
+           f->robust ? f->aicr : f->aicc);
     printf("diagnostics: Breusch-Pagan p %.3g, Jarque-Bera p %.3g, lag-1 autocorrelation %.3g\n",
            f->heteroscedasticity_p, f->normality_p, f->lag1);
     if (ch) {
@@ -389,6 +473,25 @@ static void fit_print_table(const fit_opts *o, const fit_result *f, const fit_ch
         printf("predict x = %s: mean %.6g  ci95 [%.6g, %.6g]  pi95 [%.6g, %.6g]\n", o->predict[i],
                m, m - f->tcrit * sm, m + f->tcrit * sm, m - f->tcrit * sp, m + f->tcrit * sp);
     }
+    fit_stalls_table(sl, in, f->robust);
+}
+
+/* The fit the options ask for into *f; *ch (owned by the caller) holds the
+ * automatic choice. */
+static kv_status fit_run(const fit_opts *o, const fit_input *in, fit_kind kind, int degree,
+                         bool is_auto, fit_choice **ch, fit_result *f, char *err)
+{
+    if (!is_auto)
+        return o->robust ? fit_robust(in, kind, degree, 0.95, f, err)
+                         : fit_model(in, kind, degree, 0.95, f, err);
+    *ch = malloc(sizeof **ch);
+    if (!*ch)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    kv_status st = o->robust ? fit_auto_robust(in, 0.95, o->weighted, *ch, err)
+                             : fit_auto(in, 0.95, o->weighted, *ch, err);
+    if (st == KV_OK)
+        *f = (*ch)->fits[(*ch)->chosen];
+    return st;
 }
 
 int cmd_fit(int argc, char **argv)
@@ -402,6 +505,7 @@ int cmd_fit(int argc, char **argv)
     csv_table *t = NULL;
     double *cols[FIT_MAXP] = {NULL}, *y = NULL, *px = NULL;
     fit_choice *ch = NULL;
+    fit_stalls sl = {0};
     fit_result f;
     fit_kind kind = FIT_LINEAR;
     int degree = 0;
@@ -431,30 +535,15 @@ int cmd_fit(int argc, char **argv)
     if (st != KV_OK)
         goto fail;
     fit_input in = {(const double *const *)cols, o.k, y, NULL, csv_rows(t), false};
-    if (is_auto) {
-        ch = malloc(sizeof *ch);
-        if (!ch) {
-            st = kv_fail(err, KV_ERR_NOMEM, "out of memory");
-            goto fail;
-        }
-        st = fit_auto(&in, 0.95, o.weighted, ch, err);
-        if (st == KV_OK) {
-            f = ch->fits[ch->chosen];
-            kind = f.kind;
-            if (o.robust)
-                st = fit_robust(&in, kind, f.degree, 0.95, &f, err);
-        }
-    } else if (o.robust) {
-        st = fit_robust(&in, kind, degree, 0.95, &f, err);
-    } else {
-        st = fit_model(&in, kind, degree, 0.95, &f, err);
-    }
+    st = fit_find_stalls(&in, &sl, err);
+    if (st == KV_OK)
+        st = fit_run(&o, &in, kind, degree, is_auto, &ch, &f, err);
     if (st != KV_OK)
         goto fail;
     if (o.json)
-        fit_print_json(&o, &f, ch, px, o.n_predict);
+        fit_print_json(&o, &f, ch, px, o.n_predict, &sl, &in);
     else
-        fit_print_table(&o, &f, ch, px, o.n_predict);
+        fit_print_table(&o, &f, ch, px, o.n_predict, &sl, &in);
     goto out;
 fail:
     fprintf(stderr, "kvproof fit: %s\n", err);
@@ -465,6 +554,8 @@ out:
     free(y);
     free(px);
     free(ch);
+    free(sl.flag);
+    free(sl.ratio);
     fit_opts_free(&o);
     return kv_exit_code(st);
 }

@@ -33,8 +33,11 @@ static void serve_usage(FILE *f)
            "  each output token after the first = d0 + d1*context\n"
            "  (the first token comes at the end of the prefill)\n"
            "  noise: prefill and each token x log-normal factor (mean 1, coefficient of\n"
-           "  variation cv); with probability stall_p a request's prefill gets an added\n"
-           "  stall of exponential length (mean stall_ms).\n\n"
+           "  variation cv); with probability stall_p a request's prefill stalls: an\n"
+           "  added exponential stall (mean stall_ms) or, when stall_x_min > 0, a multiple\n"
+           "  of its time drawn bounded-Pareto on [stall_x_min, stall_x_max] with tail\n"
+           "  index stall_alpha; a request after idle_ms without requests (and the first)\n"
+           "  takes idle_x as long; a slow drift x (1 + drift*sin(2 pi t/drift_period_s)).\n\n"
            "network:\n"
            "  --host ADDR          IPv4 address to bind (default 127.0.0.1)\n"
            "  --port N             port; 0 = ephemeral (default 8080). Prints\n"
@@ -44,13 +47,24 @@ static void serve_usage(FILE *f)
            "  --model NAME         model name in replies (default kvproof-reference-sim)\n\n"
            "cost model:\n"
            "  --preset P           laptop (default; 18,490-token system prompt ~25 s), gpu, flat\n"
+           "  --noise N            lognormal (default: the log-normal body only) or\n"
+           "                       realistic (3.5%% stalls of 5-30x, 3x first request after\n"
+           "                       5 s idle, 3%% drift over 10 min; cv at least 0.05)\n"
            "  --params FILE        JSON object overriding a, b, c, d0, d1, cv, stall_p,\n"
-           "                       stall_ms, time_scale (applied after --preset)\n"
+           "                       stall_ms, stall_x_min, stall_x_max, stall_alpha, idle_ms,\n"
+           "                       idle_x, drift, drift_period_s, time_scale (applied after\n"
+           "                       --preset and --noise)\n"
            "  --a MS --b MS --c MS --d0 MS --d1 MS\n"
            "                       the coefficients above (applied after --params)\n"
            "  --cv X               noise coefficient of variation (0 = deterministic)\n"
            "  --stall-p P          probability of a prefill stall per request\n"
-           "  --stall-ms MS        mean stall length\n"
+           "  --stall-ms MS        mean additive stall length\n"
+           "  --stall-x-min X --stall-x-max X --stall-alpha A\n"
+           "                       multiplicative stalls (stall-x-min 0 = additive)\n"
+           "  --idle-ms MS --idle-x X\n"
+           "                       slow first request after idle (idle-ms 0 = never)\n"
+           "  --drift F --drift-period-s S\n"
+           "                       slow drift amplitude and period (drift 0 = none)\n"
            "  --time-scale F       sleep F x model time (e.g. 0.01); replies report the time\n"
            "                       that actually elapsed (default 1)\n"
            "  --seed N             seed of the noise and fault draws (default 1)\n\n"
@@ -95,7 +109,15 @@ enum {
     OPT_CV,
     OPT_STALL_P,
     OPT_STALL_MS,
+    OPT_STALL_X_MIN,
+    OPT_STALL_X_MAX,
+    OPT_STALL_ALPHA,
+    OPT_IDLE_MS,
+    OPT_IDLE_X,
+    OPT_DRIFT,
+    OPT_DRIFT_PERIOD,
     OPT_TIME_SCALE,
+    OPT_NOISE,
     OPT_SEED,
     OPT_SLOTS,
     OPT_CACHE_TOKENS,
@@ -123,6 +145,14 @@ static const struct option serve_opts[] = {
     {"cv", required_argument, NULL, OPT_CV},
     {"stall-p", required_argument, NULL, OPT_STALL_P},
     {"stall-ms", required_argument, NULL, OPT_STALL_MS},
+    {"stall-x-min", required_argument, NULL, OPT_STALL_X_MIN},
+    {"stall-x-max", required_argument, NULL, OPT_STALL_X_MAX},
+    {"stall-alpha", required_argument, NULL, OPT_STALL_ALPHA},
+    {"idle-ms", required_argument, NULL, OPT_IDLE_MS},
+    {"idle-x", required_argument, NULL, OPT_IDLE_X},
+    {"drift", required_argument, NULL, OPT_DRIFT},
+    {"drift-period-s", required_argument, NULL, OPT_DRIFT_PERIOD},
+    {"noise", required_argument, NULL, OPT_NOISE},
     {"time-scale", required_argument, NULL, OPT_TIME_SCALE},
     {"seed", required_argument, NULL, OPT_SEED},
     {"slots", required_argument, NULL, OPT_SLOTS},
@@ -161,7 +191,7 @@ int cmd_serve(int argc, char **argv)
     refsrv_config cfg;
     refsrv_config_default(&cfg);
     cfg.port = 8080;
-    const char *preset = "laptop", *params = NULL;
+    const char *preset = "laptop", *noise = "lognormal", *params = NULL;
     cost_override ov[32];
     size_t n_ov = 0;
     char err[KV_ERRLEN] = "";
@@ -210,6 +240,9 @@ int cmd_serve(int argc, char **argv)
         case OPT_PARAMS:
             params = optarg;
             break;
+        case OPT_NOISE:
+            noise = optarg;
+            break;
         case OPT_A:
         case OPT_B:
         case OPT_C:
@@ -218,11 +251,22 @@ int cmd_serve(int argc, char **argv)
         case OPT_CV:
         case OPT_STALL_P:
         case OPT_STALL_MS:
+        case OPT_STALL_X_MIN:
+        case OPT_STALL_X_MAX:
+        case OPT_STALL_ALPHA:
+        case OPT_IDLE_MS:
+        case OPT_IDLE_X:
+        case OPT_DRIFT:
+        case OPT_DRIFT_PERIOD:
         case OPT_TIME_SCALE: {
-            double *fields[] = {&cfg.cost.a,       &cfg.cost.b,        &cfg.cost.c,
-                                &cfg.cost.d0,      &cfg.cost.d1,       &cfg.cost.cv,
-                                &cfg.cost.stall_p, &cfg.cost.stall_ms, &cfg.cost.time_scale};
-            double hi = c == OPT_STALL_P ? 1 : 1e12;
+            double *fields[] = {
+                &cfg.cost.a,           &cfg.cost.b,           &cfg.cost.c,
+                &cfg.cost.d0,          &cfg.cost.d1,          &cfg.cost.cv,
+                &cfg.cost.stall_p,     &cfg.cost.stall_ms,    &cfg.cost.stall_x_min,
+                &cfg.cost.stall_x_max, &cfg.cost.stall_alpha, &cfg.cost.idle_ms,
+                &cfg.cost.idle_x,      &cfg.cost.drift,       &cfg.cost.drift_period_s,
+                &cfg.cost.time_scale};
+            double hi = c == OPT_STALL_P || c == OPT_DRIFT ? 1 : 1e12;
             if (!parse_num(opt, optarg, 0, hi, &v) || n_ov == sizeof ov / sizeof ov[0])
                 return KV_EXIT_USAGE;
             ov[n_ov].field = fields[c - OPT_A];
@@ -290,6 +334,10 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "kvproof serve: --preset %s: expected laptop, gpu or flat\n", preset);
         return KV_EXIT_USAGE;
     }
+    if (!cost_noise_preset(noise, &cfg.cost)) {
+        fprintf(stderr, "kvproof serve: --noise %s: expected lognormal or realistic\n", noise);
+        return KV_EXIT_USAGE;
+    }
     if (params && cost_params_load(params, &cfg.cost, err) != KV_OK) {
         fprintf(stderr, "kvproof serve: %s\n", err);
         return KV_EXIT_INPUT;
@@ -315,12 +363,16 @@ int cmd_serve(int argc, char **argv)
     const cost_params *p = &cfg.cost;
     printf("kvproof reference server %s - SIMULATED target: no model runs here; every reply\n"
            "is labelled (header X-Kvproof-Simulated: 1, model %s).\n"
-           "dialect %s, preset %s, slots %d, prefix cache %s (%ld tokens), seed %llu\n"
+           "dialect %s, preset %s, noise %s, slots %d, prefix cache %s (%ld tokens), seed %llu\n"
            "cost model: prefill = %g + %g*n_new + %g*(n_new*n_cached + n_new^2/2) ms, "
            "token = %g + %g*context ms, cv %g, stall p %g mean %g ms, time scale %g\n",
-           KVPROOF_VERSION, cfg.model, refsrv_dialect_name(cfg.dialect), preset, cfg.slots,
+           KVPROOF_VERSION, cfg.model, refsrv_dialect_name(cfg.dialect), preset, noise, cfg.slots,
            cfg.cache_enabled ? "on" : "off", cfg.cache_tokens, (unsigned long long)cfg.seed, p->a,
            p->b, p->c, p->d0, p->d1, p->cv, p->stall_p, p->stall_ms, p->time_scale);
+    if (p->stall_x_min > 0 || p->idle_ms > 0 || p->drift > 0)
+        printf("noise: stalls x%g..%g (tail index %g), idle %g ms -> x%g, drift %g over %g s\n",
+               p->stall_x_min, p->stall_x_max, p->stall_alpha, p->idle_ms, p->idle_x, p->drift,
+               p->drift_period_s);
     for (int i = 0; i < REFSRV_FAULT_COUNT; i++)
         if (cfg.fault_p[i] > 0)
             printf("fault %s with probability %g\n", refsrv_fault_name((refsrv_fault)i),

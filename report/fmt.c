@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 const char *rfmt_num(double v, char *out, size_t cap)
 {
@@ -68,6 +69,11 @@ const char *rfmt_est(const rr_est *e, double scale, const char *unit, char *out,
     }
     rfmt_num(e->value * scale, v, sizeof v);
     rfmt_ci(e->lo, e->hi, scale, ci, sizeof ci);
+    if (ci[0] && !isnan(e->level) && !(e->level > 0.9495 && e->level < 0.9505)) {
+        char lv[32]; /* an interval at another level than 95% says so */
+        size_t len = strlen(ci);
+        snprintf(ci + len, sizeof ci - len, " (%s%%)", rfmt_num(100 * e->level, lv, sizeof lv));
+    }
     snprintf(out, cap, "%s%s%s%s", v, unit, ci[0] ? " " : "", ci);
     return out;
 }

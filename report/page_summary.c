@@ -73,8 +73,8 @@ static void tile_est(rdoc *d, double x, double y, double w, double h, const char
     else
         snprintf(v, sizeof v, "n/a");
     if (e->present && !isnan(e->lo) && !isnan(e->hi))
-        snprintf(ci, sizeof ci, "%s CI [%s, %s]%s",
-                 isnan(e->level) ? "95%" : (e->level > 0.949 && e->level < 0.951 ? "95%" : "level"),
+        snprintf(ci, sizeof ci, "%s%% CI [%s, %s]%s",
+                 rfmt_num(100 * (isnan(e->level) ? 0.95 : e->level), num, sizeof num),
                  rfmt_num(e->lo * scale, lo, sizeof lo), rfmt_num(e->hi * scale, hi, sizeof hi),
                  unit);
     else if (e->present && e->note[0])
@@ -167,7 +167,9 @@ static void verdict_block(rdoc *d, const rr_results *r)
     d->y = y + th + 6;
     const char *m = r->v_speedup.present ? r->v_speedup.method : "";
     snprintf(b, sizeof b,
-             "Intervals are %.0f%% confidence intervals. Speedup: %s. Overhead: %s. Prefill: %s.",
+             "Intervals are %.0f%% confidence intervals unless another level is shown beside "
+             "one (rank intervals from few values hold at the level they can reach). Speedup: "
+             "%s. Overhead: %s. Prefill: %s.",
              100 * r->confidence_level, m[0] ? m : "n/a",
              r->v_overhead.method[0] ? r->v_overhead.method : "n/a",
              r->v_prefill_ms.method[0] ? r->v_prefill_ms.method : "n/a");

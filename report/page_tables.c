@@ -47,7 +47,7 @@ static void cells_table(rdoc *d, const rr_results *r, size_t ti)
                                      {"p90 (ms)", 0.8, 1},
                                      {"p99 (ms)", 0.8, 1},
                                      {"CV", 0.9, 1},
-                                     {"Outliers mild / severe", 1.0, 1},
+                                     {"Outliers mild / severe; stalls", 1.0, 1},
                                      {"Lag-1 r", 0.85, 1},
                                      {"Contam.", 1.05, 1}};
     table tb;
@@ -69,17 +69,22 @@ static void cells_table(rdoc *d, const rr_results *r, size_t ti)
             snprintf(q, sizeof q, "%s × %s, #%ld", qt, qc, c->turn);
         else
             snprintf(q, sizeof q, "%s × %s", qt, qc);
-        char L[32], n[32], mean[160], med[160], p90[32], p99[32], cv[32], out[64], lag[32], con[32],
+        char L[32], n[32], mean[160], med[160], p90[32], p99[32], cv[32], out[96], lag[32], con[32],
             a[32], b[32];
         rfmt_long(c->system_prompt_tokens, L, sizeof L);
         rfmt_long(c->n, n, sizeof n);
         rfmt_est(&c->mean, 1, "", mean, sizeof mean);
-        rfmt_est(&c->median, 1, "", med, sizeof med);
+        rfmt_est(c->typical.present ? &c->typical : &c->median, 1, "", med, sizeof med);
         rfmt_num(c->p90, p90, sizeof p90);
         rfmt_num(c->p99, p99, sizeof p99);
         rfmt_num(c->cv, cv, sizeof cv);
         snprintf(out, sizeof out, "%s / %s", rfmt_long(c->mild, a, sizeof a),
                  rfmt_long(c->severe, b, sizeof b));
+        if (c->stalls > 0) {
+            size_t len = strlen(out);
+            snprintf(out + len, sizeof out - len, "; %ld stall%s (up to %.0f×)", c->stalls,
+                     c->stalls == 1 ? "" : "s", c->stall_max_ratio);
+        }
         rfmt_num(c->lag1, lag, sizeof lag);
         rfmt_long(c->contaminated, con, sizeof con);
         const char *cells[] = {L,   q,  c->warm ? "warm" : "cold", n, mean, med, p90, p99, cv, out,
@@ -119,7 +124,7 @@ static void model_block(rdoc *d, const char *what, const rr_model *m)
                                      {"Unit", 1.25, 0},
                                      {"R²", 0.8, 1},
                                      {"Resid. SD (ms)", 0.9, 1},
-                                     {"AICc", 0.7, 1},
+                                     {"AICc / robust AIC", 0.7, 1},
                                      {"Unequal var. p", 1.0, 1},
                                      {"Normality p", 1.0, 1},
                                      {"Lag-1", 0.8, 1}};
@@ -140,7 +145,8 @@ static void model_block(rdoc *d, const char *what, const rr_model *m)
                 snprintf(model, sizeof model, "%s%s", fit->model, chosen ? " (chosen)" : "");
                 rfmt_num(fit->r_squared, r2, sizeof r2);
                 rfmt_num(fit->residual_sd, sd, sizeof sd);
-                rfmt_num(fit->aicc, aicc, sizeof aicc);
+                rfmt_num(isfinite(fit->robust_aic) ? fit->robust_aic : fit->aicc, aicc,
+                         sizeof aicc);
                 rfmt_p(fit->heteroscedasticity_p, het, sizeof het);
                 rfmt_p(fit->normality_p, nor, sizeof nor);
                 rfmt_num(fit->lag1, lag, sizeof lag);

@@ -217,6 +217,27 @@ static int read_mode(rd *d, const cJSON *o, const char *key, const char *path)
     return 0;
 }
 
+/* "stalls" is optional (results written before it existed have none). */
+static void read_cell_stalls(rd *d, const cJSON *o, const char *p, rr_cell *c)
+{
+    c->stalls = 0;
+    c->stall_max_ratio = NAN;
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "stalls");
+    if (!st || cJSON_IsNull(st))
+        return;
+    char sp[256];
+    sub(sp, sizeof sp, p, "stalls", -1);
+    c->stalls = get_long(d, st, "count", sp);
+    size_t n = 0;
+    const cJSON *tr = get_arr(d, st, "trials", sp, &n), *it;
+    cJSON_ArrayForEach(it, tr)
+    {
+        double r = get_num(d, it, "ratio_to_median", sp);
+        if (isfinite(r) && !(r <= c->stall_max_ratio))
+            c->stall_max_ratio = r;
+    }
+}
+
 static void read_cell(rd *d, const cJSON *o, const char *p, rr_cell *c)
 {
     c->system_prompt_tokens = get_long(d, o, "system_prompt_tokens", p);
@@ -227,6 +248,7 @@ static void read_cell(rd *d, const cJSON *o, const char *p, rr_cell *c)
     c->n = get_long(d, o, "n", p);
     c->mean = get_est(d, o, "mean", p);
     c->median = get_est(d, o, "median", p);
+    c->typical = get_est(d, o, "typical_ttft_ms", p);
     c->p90 = get_num(d, o, "p90", p);
     c->p99 = get_num(d, o, "p99", p);
     c->mad = get_num(d, o, "mad", p);
@@ -261,6 +283,7 @@ static void read_cell(rd *d, const cJSON *o, const char *p, rr_cell *c)
         c->outliers[i++] = it->valuedouble;
     }
     c->n_outliers = i;
+    read_cell_stalls(d, o, p, c);
 }
 
 static void read_point(rd *d, const cJSON *o, const char *p, rr_point *q)
@@ -320,6 +343,8 @@ static void read_fit(rd *d, const cJSON *o, const char *p, rr_fit *f)
     f->rss = get_num(d, o, "rss", p);
     f->df = get_num(d, o, "df", p);
     f->aicc = get_num(d, o, "aicc", p);
+    const cJSON *ra = cJSON_GetObjectItemCaseSensitive(o, "robust_aic"); /* optional */
+    f->robust_aic = cJSON_IsNumber(ra) ? ra->valuedouble : NAN;
     f->weighted = get_bool(d, o, "weighted", p);
     f->heteroscedasticity_p = get_num(d, o, "heteroscedasticity_p", p);
     f->normality_p = get_num(d, o, "normality_p", p);
@@ -445,6 +470,7 @@ static void read_session(rd *d, const cJSON *o, const char *p, rr_session *s)
     s->cold_total_ms = get_est(d, o, "cold_total_ms", p);
     s->warm_total_ms = get_est(d, o, "warm_total_ms", p);
     s->measured_speedup = get_est(d, o, "measured_speedup", p);
+    s->measured_speedup_means = get_est(d, o, "measured_speedup_means", p);
     s->projected_cold_total_ms = get_est(d, o, "projected_cold_total_ms", p);
     s->projected_warm_total_ms = get_est(d, o, "projected_warm_total_ms", p);
     s->projected_speedup = get_est(d, o, "projected_speedup", p);
@@ -485,6 +511,8 @@ static void read_speedup(rd *d, const cJSON *o, const char *p, rr_speedup *s)
     s->system_prompt_tokens = get_long(d, o, "system_prompt_tokens", p);
     s->query_tokens = get_long(d, o, "query_tokens", p);
     s->speedup = get_est(d, o, "speedup", p);
+    s->speedup_gm = get_est(d, o, "speedup_geometric_means", p);
+    s->speedup_means = get_est(d, o, "speedup_means", p);
     s->test = get_str(d, o, "test", p);
     s->p_value = get_num(d, o, "p_value", p);
     s->p_holm = get_num(d, o, "p_holm", p);
@@ -496,6 +524,11 @@ static void read_overhead(rd *d, const cJSON *o, const char *p, rr_overhead *s)
     s->system_prompt_tokens = get_long(d, o, "system_prompt_tokens", p);
     s->query_tokens = get_long(d, o, "query_tokens", p);
     s->estimate = get_est(d, o, "estimate", p);
+    s->estimate_means = get_est(d, o, "estimate_means", p);
+    const cJSON *fm = field(o, "from_model");
+    if (fm && !cJSON_IsBool(fm))
+        bad(d, p, "from_model", "expected true or false");
+    s->from_model = fm && cJSON_IsTrue(fm);
 }
 
 static void read_target(rd *d, const cJSON *o, const char *p, rr_target *t)

@@ -41,16 +41,19 @@ typedef struct rr_point {
 
 typedef struct rr_cell {
     long system_prompt_tokens, query_tokens, query_count, turn;
-    int warm;      /* cache_mode == "warm" */
-    long n;        /* requests in the cell */
-    rr_est mean;   /* ms, t interval */
-    rr_est median; /* ms, rank interval */
+    int warm;       /* cache_mode == "warm" */
+    long n;         /* requests in the cell */
+    rr_est mean;    /* ms, t interval */
+    rr_est median;  /* ms, rank interval */
+    rr_est typical; /* ms: median, rank interval at its own level (absent: present 0) */
     double p90, p99, mad, iqr, cv, min, max, q1, q3, whisker_low, whisker_high; /* ms */
     long mild, severe; /* Tukey outlier counts */
     double *outliers;  /* outlying values, ms */
     size_t n_outliers;
-    double lag1;       /* lag-1 autocorrelation; NAN when absent */
-    long contaminated; /* contaminated requests in the cell */
+    double lag1;            /* lag-1 autocorrelation; NAN when absent */
+    long contaminated;      /* contaminated requests in the cell */
+    long stalls;            /* requests flagged as stalls (0 when results.json has none) */
+    double stall_max_ratio; /* largest stall / cell median; NAN without stalls */
 } rr_cell;
 
 typedef struct rr_coef {
@@ -64,6 +67,7 @@ typedef struct rr_fit {
     rr_coef *coefs;
     size_t n_coefs;
     double r_squared, residual_sd, rss, df, aicc;
+    double robust_aic; /* robust fits' robust AIC (optional key), else NAN */
     int weighted;
     double heteroscedasticity_p, normality_p, lag1;
 } rr_fit;
@@ -96,7 +100,8 @@ typedef struct rr_model {
 typedef struct rr_speedup {
     long system_prompt_tokens;
     long query_tokens; /* -1 when absent */
-    rr_est speedup;    /* cold / warm, ratio of geometric means */
+    rr_est speedup;    /* cold / warm, median ratio (older files: ratio of geometric means) */
+    rr_est speedup_gm, speedup_means; /* secondary ratios (absent: present 0) */
     const char *test;
     double p_value, p_holm;
     rr_est hodges_lehmann_ms;
@@ -104,8 +109,10 @@ typedef struct rr_speedup {
 
 typedef struct rr_overhead {
     long system_prompt_tokens;
-    long query_tokens; /* -1 when absent */
-    rr_est estimate;   /* fraction 0..1 */
+    long query_tokens;     /* -1 when absent */
+    rr_est estimate;       /* fraction 0..1 */
+    rr_est estimate_means; /* secondary, from the ratio of means (absent: present 0) */
+    int from_model;        /* T(0) extrapolated from the cold model */
 } rr_overhead;
 
 typedef struct rr_cum {
@@ -117,6 +124,7 @@ typedef struct rr_session {
     long query_count;
     long system_prompt_tokens, query_tokens; /* -1 when absent */
     rr_est cold_total_ms, warm_total_ms, measured_speedup;
+    rr_est measured_speedup_means; /* secondary (absent: present 0) */
     rr_est projected_cold_total_ms, projected_warm_total_ms, projected_speedup;
     double theoretical_speedup;
     rr_cum *cum_cold, *cum_warm, *proj_cold, *proj_warm;

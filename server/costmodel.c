@@ -1,4 +1,7 @@
-/* costmodel.c - prefill/decode cost functions, noise and presets. */
+/* costmodel.c - prefill/decode cost functions, noise and presets.
+ *
+ * Divided into: cost functions; the noise process (body, stalls, idle,
+ * drift) and its population median; presets; loading parameters. */
 #include "server/costmodel.h"
 
 #include <cjson/cJSON.h>
@@ -33,6 +36,109 @@ double cost_noise_factor(const cost_params *p, double u1, double u2, double u3, 
     if (p->stall_p > 0 && u3 < p->stall_p)
         *stall_ms = -p->stall_ms * log(u4);
     return f;
+}
+
+/* Bounded Pareto multiple on [lo, hi] with tail index alpha at quantile u. */
+static double stall_multiple(const cost_params *p, double u)
+{
+    double lo = p->stall_x_min, hi = p->stall_x_max > lo ? p->stall_x_max : lo;
+    double a = p->stall_alpha > 0 ? p->stall_alpha : 1.0;
+    double r = pow(lo / hi, a);
+    return lo * pow(1.0 - u * (1.0 - r), -1.0 / a);
+}
+
+double cost_noise_draw(const cost_params *p, const double *u, double idle_gap_ms, double t_s,
+                       cost_noise *out)
+{
+    memset(out, 0, sizeof *out);
+    cost_params body = *p;
+    body.stall_p = p->stall_x_min > 0 ? 0 : p->stall_p;
+    out->body = cost_noise_factor(&body, u[0], u[1], u[2], u[3], &out->add_ms);
+    out->stall_x = 1.0;
+    if (p->stall_x_min > 0 && p->stall_p > 0 && u[2] < p->stall_p)
+        out->stall_x = stall_multiple(p, u[4]);
+    out->factor = out->body * out->stall_x;
+    if (p->idle_ms > 0 && p->idle_x > 0 && idle_gap_ms >= p->idle_ms) {
+        out->idle = true;
+        out->factor *= p->idle_x;
+    }
+    if (p->drift > 0 && p->drift_period_s > 0)
+        out->factor *= 1.0 + p->drift * sin(2.0 * M_PI * t_s / p->drift_period_s);
+    return out->factor;
+}
+
+double cost_sample_ms(const cost_params *p, double n_new, double n_cached, double t_s,
+                      cost_uniform_fn uniform, void *ctx)
+{
+    double u[COST_UNIFORMS];
+    for (int i = 0; i < COST_UNIFORMS; i++)
+        u[i] = uniform(ctx);
+    cost_noise nz;
+    double f = cost_noise_draw(p, u, 0, t_s, &nz);
+    return cost_prefill_ms(p, n_new, n_cached) * f + nz.add_ms;
+}
+
+/* P(noise multiplier <= q) of the stationary process. */
+static double median_cdf(const cost_params *p, double q, double s, double sp)
+{
+    double lq = log(q), body;
+    if (s > 0)
+        body = 0.5 * erfc(-(lq + s * s / 2.0) / (s * M_SQRT2));
+    else
+        body = lq >= 0 ? 1.0 : 0.0;
+    if (!(sp > 0))
+        return body;
+    enum { K = 512 };
+    double st = 0;
+    for (int k = 0; k < K; k++) { /* midpoint rule over the multiple's quantiles */
+        double lm = log(stall_multiple(p, ((double)k + 0.5) / K));
+        if (s > 0)
+            st += 0.5 * erfc(-(lq - lm + s * s / 2.0) / (s * M_SQRT2)) / K;
+        else
+            st += (lq >= lm ? 1.0 : 0.0) / K;
+    }
+    return (1.0 - sp) * body + sp * st;
+}
+
+double cost_median_factor(const cost_params *p)
+{
+    if (p->stall_p > 0 && !(p->stall_x_min > 0))
+        return NAN;
+    double s = p->cv > 0 ? sqrt(log1p(p->cv * p->cv)) : 0;
+    double sp = p->stall_x_min > 0 ? p->stall_p : 0;
+    double lo = -20, hi = 20;
+    for (int i = 0; i < 200; i++) { /* bisection on log q */
+        double mid = (lo + hi) / 2.0;
+        if (median_cdf(p, exp(mid), s, sp) < 0.5)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return exp((lo + hi) / 2.0);
+}
+
+bool cost_noise_preset(const char *name, cost_params *p)
+{
+    if (strcmp(name, "lognormal") == 0) {
+        p->stall_x_min = p->stall_x_max = p->stall_alpha = 0;
+        p->idle_ms = p->idle_x = p->drift = p->drift_period_s = 0;
+        if (!(p->stall_ms > 0))
+            p->stall_p = 0; /* a realistic preset's stalls are not additive ones */
+        return true;
+    }
+    if (strcmp(name, "realistic") == 0) {
+        p->cv = p->cv > 0.05 ? p->cv : 0.05;
+        p->stall_p = 0.035;
+        p->stall_x_min = 5;
+        p->stall_x_max = 30;
+        p->stall_alpha = 1.2;
+        p->idle_ms = 5000;
+        p->idle_x = 3;
+        p->drift = 0.03;
+        p->drift_period_s = 600;
+        return true;
+    }
+    return false;
 }
 
 bool cost_preset(const char *name, cost_params *out)
@@ -71,10 +177,16 @@ bool cost_preset(const char *name, cost_params *out)
 
 kv_status cost_params_load(const char *path, cost_params *p, char *err)
 {
-    static const char *const keys[] = {"a",  "b",       "c",        "d0",        "d1",
-                                       "cv", "stall_p", "stall_ms", "time_scale"};
-    double *fields[] = {&p->a,  &p->b,       &p->c,        &p->d0,        &p->d1,
-                        &p->cv, &p->stall_p, &p->stall_ms, &p->time_scale};
+    static const char *const keys[] = {
+        "a",           "b",       "c",        "d0",          "d1",
+        "cv",          "stall_p", "stall_ms", "stall_x_min", "stall_x_max",
+        "stall_alpha", "idle_ms", "idle_x",   "drift",       "drift_period_s",
+        "time_scale"};
+    double *fields[] = {
+        &p->a,           &p->b,       &p->c,        &p->d0,          &p->d1,
+        &p->cv,          &p->stall_p, &p->stall_ms, &p->stall_x_min, &p->stall_x_max,
+        &p->stall_alpha, &p->idle_ms, &p->idle_x,   &p->drift,       &p->drift_period_s,
+        &p->time_scale};
     char *text = NULL;
     size_t len = 0;
     kv_status st = kv_read_file(path, &text, &len, err);

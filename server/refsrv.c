@@ -299,6 +299,8 @@ static cJSON *truth_json(refsrv *s)
     cJSON_AddNumberToObject(o, "model_prefill_ms", t.model_prefill_ms);
     cJSON_AddNumberToObject(o, "noise_factor", t.noise_factor);
     cJSON_AddNumberToObject(o, "stall_ms", t.stall_ms);
+    cJSON_AddNumberToObject(o, "stall_x", t.stall_x);
+    cJSON_AddBoolToObject(o, "idle_slow", t.idle_slow);
     cJSON_AddNumberToObject(o, "queue_ms", t.queue_ms);
     cJSON_AddNumberToObject(o, "prefill_ms", t.prefill_ms);
     cJSON_AddNumberToObject(o, "decode_ms", t.decode_ms);
@@ -725,6 +727,7 @@ kv_status refsrv_start(const refsrv_config *cfg, refsrv **out, char *err)
     s->cfg.model = s->model;
     s->slots_free = cfg->slots;
     s->rng = cfg->seed;
+    s->started_ns = kv_now_ns();
     atomic_init(&s->stopping, false);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->slot_cv, NULL);

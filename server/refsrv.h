@@ -89,6 +89,8 @@ typedef struct refsrv_truth {
     double model_prefill_ms; /* cost model x noise + stall, unscaled */
     double noise_factor;     /* the multiplicative noise drawn for the prefill */
     double stall_ms;         /* cost-model stall added to the prefill, unscaled */
+    double stall_x;          /* cost-model stall multiple of the prefill (1 = none) */
+    bool idle_slow;          /* the slow first request after idle applied */
     double queue_ms;         /* elapsed waiting for a slot (not prefill) */
     double prefill_ms;       /* elapsed prefill as the server reports it */
     double decode_ms;        /* elapsed from the first to the last token */

@@ -66,6 +66,21 @@ double srv_uniform(refsrv *s)
     return u;
 }
 
+/* The prefill's noise: the full process, with the idle gap and the drift's
+ * time in model units (real time / time_scale). Called with s->mu held. */
+static double prefill_noise_locked(refsrv *s, int64_t now, cost_noise *nz)
+{
+    double u[COST_UNIFORMS];
+    for (int i = 0; i < COST_UNIFORMS; i++)
+        u[i] = uniform_locked(s);
+    double scale = s->cfg.cost.time_scale > 0 ? s->cfg.cost.time_scale : 1.0;
+    int64_t prev = s->last_admit_ns > 0 ? s->last_admit_ns : s->started_ns; /* start = idle */
+    double gap = (double)(now - prev) / 1e6 / scale;
+    double t_s = (double)(now - s->started_ns) / 1e9 / scale;
+    s->last_admit_ns = now;
+    return cost_noise_draw(&s->cfg.cost, u, gap, t_s, nz);
+}
+
 static double noise_locked(refsrv *s, double *stall_ms)
 {
     double u1 = uniform_locked(s), u2 = uniform_locked(s);
@@ -353,7 +368,7 @@ static void admit(srvgen *g)
     refsrv *s = g->s;
     g->admitted = kv_now_ns();
     size_t n = g->prompt.n, cached = 0;
-    double stall = 0;
+    cost_noise nz;
     pthread_mutex_lock(&s->mu);
     g->r.seq = ++s->seq;
     bool lookup = s->cfg.cache_enabled && g->cache_prompt;
@@ -365,7 +380,7 @@ static void admit(srvgen *g)
         cached = n - 1;
     if (g->r.api == SRV_ANTHROPIC && g->breakpoint >= 0 && cached > (size_t)g->breakpoint)
         cached = (size_t)g->breakpoint;
-    double f = noise_locked(s, &stall);
+    double f = prefill_noise_locked(s, g->admitted, &nz), stall = nz.add_ms;
     pthread_mutex_unlock(&s->mu);
     if (g->r.api == SRV_ANTHROPIC && g->breakpoint > 0 && s->cfg.cache_enabled)
         g->r.cache_creation = g->breakpoint - (long)cached;
@@ -377,6 +392,8 @@ static void admit(srvgen *g)
     g->truth.model_prefill_ms = model;
     g->truth.noise_factor = f;
     g->truth.stall_ms = stall;
+    g->truth.stall_x = nz.stall_x;
+    g->truth.idle_slow = nz.idle;
     g->truth.arrived_ns = g->arrived;
     g->truth.queue_ms = ns_to_ms(g->admitted - g->arrived);
     g->r.queue_ms = g->truth.queue_ms;

@@ -33,6 +33,8 @@ struct refsrv {
     uint64_t rng;
     long seq; /* requests admitted */
     long finished;
+    int64_t started_ns;    /* CLOCK_MONOTONIC at start: the drift's time origin */
+    int64_t last_admit_ns; /* the previous admission (0 = none): idle gaps */
     refsrv_truth last;
     atomic_bool stopping;
 };

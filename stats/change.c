@@ -113,10 +113,11 @@ static void cell_ratio(change_row *row, const double *va, const double *vb, doub
     row->sd_a = sd_of(va, row->n_a);
     row->sd_b = sd_of(vb, row->n_b);
     if (row->n_a >= CHANGE_BOOT_MIN && row->n_b >= CHANGE_BOOT_MIN) {
+        bool percentile = false;
         st = compare_ratio_of_means(vb, row->n_b, va, row->n_a, CHANGE_RESAMPLES, seed, level, &e,
-                                    e2);
-        snprintf(row->method, sizeof row->method,
-                 "ratio of means B/A, studentized bootstrap, %ld resamples", CHANGE_RESAMPLES);
+                                    &percentile, e2);
+        snprintf(row->method, sizeof row->method, "ratio of means B/A, %s bootstrap, %ld resamples",
+                 percentile ? "percentile" : "studentized", CHANGE_RESAMPLES);
     } else {
         st = compare_ratio_of_means_delta(vb, row->n_b, va, row->n_a, level, &e, &df, e2);
         snprintf(row->method, sizeof row->method,

@@ -64,6 +64,7 @@ kv_status compare_gm_ratio(const double *x, size_t nx, const double *y, size_t n
         out->ci[0] = exp(d - t * se);
         out->ci[1] = exp(d + t * se);
         out->has_ci = true;
+        out->level = level;
     }
 out:
     free(lx);
@@ -93,67 +94,216 @@ static double compare_ranks(const double *v, size_t n, double *r)
     return ties;
 }
 
-double compare_rank_test_p(const double *x, size_t nx, const double *y, size_t ny, bool paired)
+/* ---- exact null distributions ---------------------------------------------
+ * Counts of the arrangements giving each value of the statistic, as the
+ * coefficients of a generating function: Mann-Whitney U of sizes m and n is
+ * the Gaussian binomial [m+n choose m]_q = prod_i (1 - q^(n+i)) / (1 - q^i),
+ * the signed-rank V of n differences is prod_i (1 + q^i). The lower tail is
+ * computed from small integers only, so it is exact; the caller uses the
+ * lower tail (both statistics are symmetric). */
+
+typedef struct rank_null {
+    double *c; /* c[s] = arrangements with statistic s, s = 0..deg */
+    size_t deg;
+    double total;
+} rank_null;
+
+static bool rank_null_init(rank_null *z, size_t m, size_t n, bool paired)
 {
-    double p = NAN;
-    if (paired) {
-        if (nx != ny || nx < 1)
-            return NAN;
-        double *d = malloc(nx * sizeof *d), *a = malloc(nx * sizeof *a),
-               *r = malloc(nx * sizeof *r);
-        size_t m = 0;
-        if (!d || !a || !r)
-            goto outp;
-        for (size_t i = 0; i < nx; i++)
-            if (x[i] - y[i] != 0) {
-                d[m] = x[i] - y[i];
-                a[m] = fabs(d[m]);
-                m++;
-            }
-        if (m == 0) {
-            p = 1.0;
-            goto outp;
+    z->deg = paired ? m * (m + 1) / 2 : m * n;
+    z->c = calloc(z->deg + m + 2, sizeof *z->c);
+    if (!z->c)
+        return false;
+    z->c[0] = 1;
+    for (size_t i = 1; i <= m; i++) {
+        if (paired) {
+            for (size_t k = z->deg; k >= i; k--)
+                z->c[k] += z->c[k - i];
+            continue;
         }
-        double ties = compare_ranks(a, m, r), wplus = 0, dm = (double)m;
-        for (size_t i = 0; i < m; i++)
-            if (d[i] > 0)
-                wplus += r[i];
-        double mu = dm * (dm + 1) / 4.0;
-        double var = dm * (dm + 1) * (2 * dm + 1) / 24.0 - ties / 48.0;
-        if (var > 0) {
-            double z = (fabs(wplus - mu) - 0.5) / sqrt(var);
-            p = 2.0 * gsl_cdf_ugaussian_Q(z > 0 ? z : 0);
-            p = p > 1 ? 1 : p;
-        }
-    outp:
-        free(d);
-        free(a);
-        free(r);
-        return p;
+        size_t top = z->deg + m + 1;
+        for (size_t k = top; k >= n + i; k--)
+            z->c[k] -= z->c[k - n - i];
+        for (size_t k = i; k <= top; k++)
+            z->c[k] += z->c[k - i];
     }
-    if (nx < 1 || ny < 1)
+    z->total = 0;
+    for (size_t k = 0; k <= z->deg; k++)
+        z->total += z->c[k];
+    return true;
+}
+
+/* P(S <= q) */
+static double rank_null_cdf(const rank_null *z, double q)
+{
+    if (q < 0)
+        return 0;
+    double s = 0;
+    for (size_t k = 0; k <= z->deg && (double)k <= q; k++)
+        s += z->c[k];
+    return s / z->total > 1 ? 1 : s / z->total;
+}
+
+/* Smallest q with P(S <= q) >= p (R's qwilcox / qsignrank). */
+static size_t rank_null_quantile(const rank_null *z, double p)
+{
+    double s = 0;
+    for (size_t k = 0; k <= z->deg; k++) {
+        s += z->c[k];
+        if (s / z->total >= p * (1 - 64 * 2.2e-16))
+            return k;
+    }
+    return z->deg;
+}
+
+/* Two-sided exact p-value of statistic w with null mean mu (as R). */
+static double rank_exact_p(size_t m, size_t n, bool paired, double w)
+{
+    rank_null z;
+    if (!rank_null_init(&z, m, n, paired))
         return NAN;
+    double mu = (double)z.deg / 2.0, p;
+    /* P(S >= w) = P(S <= deg - w) by symmetry: the lower tail is exact */
+    p = w > mu ? rank_null_cdf(&z, (double)z.deg - w) : rank_null_cdf(&z, w);
+    free(z.c);
+    p = 2 * p;
+    return p > 1 ? 1 : p;
+}
+
+/* ---- rank tests ----------------------------------------------------------- */
+
+static double normal_p(double stat, double mu, double var)
+{
+    if (!(var > 0))
+        return NAN;
+    double z = (fabs(stat - mu) - 0.5) / sqrt(var);
+    double p = 2.0 * gsl_cdf_ugaussian_Q(z > 0 ? z : 0);
+    return p > 1 ? 1 : p;
+}
+
+static double signed_rank_p(const double *x, const double *y, size_t nx)
+{
+    double *d = malloc(nx * sizeof *d), *a = malloc(nx * sizeof *a), *r = malloc(nx * sizeof *r);
+    double p = NAN;
+    size_t m = 0;
+    if (!d || !a || !r)
+        goto out;
+    for (size_t i = 0; i < nx; i++)
+        if (x[i] - y[i] != 0) {
+            d[m] = x[i] - y[i];
+            a[m] = fabs(d[m]);
+            m++;
+        }
+    if (m == 0) {
+        p = 1.0;
+        goto out;
+    }
+    double ties = compare_ranks(a, m, r), wplus = 0, dm = (double)m;
+    for (size_t i = 0; i < m; i++)
+        if (d[i] > 0)
+            wplus += r[i];
+    if (m < 50 && ties == 0 && m == nx)
+        p = rank_exact_p(m, m, true, wplus);
+    else
+        p = normal_p(wplus, dm * (dm + 1) / 4.0, dm * (dm + 1) * (2 * dm + 1) / 24.0 - ties / 48.0);
+out:
+    free(d);
+    free(a);
+    free(r);
+    return p;
+}
+
+static double mann_whitney_p(const double *x, size_t nx, const double *y, size_t ny)
+{
     size_t n = nx + ny;
-    double *v = malloc(n * sizeof *v), *r = malloc(n * sizeof *r);
+    double *v = malloc(n * sizeof *v), *r = malloc(n * sizeof *r), p = NAN;
     if (!v || !r)
-        goto outu;
+        goto out;
     memcpy(v, x, nx * sizeof *v);
     memcpy(v + nx, y, ny * sizeof *v);
     double ties = compare_ranks(v, n, r), rx = 0, dn = (double)n;
     for (size_t i = 0; i < nx; i++)
         rx += r[i];
     double u = rx - (double)nx * ((double)nx + 1) / 2.0;
-    double mu = (double)nx * (double)ny / 2.0;
-    double var = (double)nx * (double)ny / 12.0 * ((dn + 1) - ties / (dn * (dn - 1)));
-    if (var > 0) {
-        double z = (fabs(u - mu) - 0.5) / sqrt(var);
-        p = 2.0 * gsl_cdf_ugaussian_Q(z > 0 ? z : 0);
-        p = p > 1 ? 1 : p;
-    }
-outu:
+    if (nx < 50 && ny < 50 && ties == 0)
+        p = rank_exact_p(nx, ny, false, u);
+    else
+        p = normal_p(u, (double)nx * (double)ny / 2.0,
+                     (double)nx * (double)ny / 12.0 * ((dn + 1) - ties / (dn * (dn - 1))));
+out:
     free(v);
     free(r);
     return p;
+}
+
+double compare_rank_test_p(const double *x, size_t nx, const double *y, size_t ny, bool paired)
+{
+    if (paired)
+        return nx == ny && nx >= 1 ? signed_rank_p(x, y, nx) : NAN;
+    return nx >= 1 && ny >= 1 ? mann_whitney_p(x, nx, y, ny) : NAN;
+}
+
+/* ---- Hodges-Lehmann -------------------------------------------------------- */
+
+/* Would R use the exact distribution (fewer than 50 values, no ties, no
+ * zero differences)? false also when out of memory. */
+static bool hl_exact_applies(const double *x, size_t nx, const double *y, size_t ny, bool paired)
+{
+    size_t n = paired ? nx : nx + ny;
+    if ((paired && nx >= 50) || (!paired && (nx >= 50 || ny >= 50)))
+        return false;
+    double *v = malloc(n * sizeof *v), *r = malloc(n * sizeof *r);
+    bool ok = v && r;
+    for (size_t i = 0; ok && i < n; i++) {
+        v[i] = paired ? fabs(x[i] - y[i]) : i < nx ? x[i] : y[i - nx];
+        ok = !(paired && v[i] == 0);
+    }
+    ok = ok && compare_ranks(v, n, r) == 0;
+    free(v);
+    free(r);
+    return ok;
+}
+
+/* Exact interval from sorted w[0..m): ranks as R's wilcox.test. */
+static bool hl_exact_interval(const double *w, size_t m, size_t nx, size_t ny, bool paired,
+                              double level, compare_estimate *out)
+{
+    rank_null z;
+    if (!rank_null_init(&z, nx, ny, paired))
+        return false;
+    size_t qu = rank_null_quantile(&z, (1.0 - level) / 2.0);
+    if (qu == 0)
+        qu = 1;
+    double achieved = 1.0 - 2.0 * rank_null_cdf(&z, (double)qu - 1);
+    free(z.c);
+    if (qu > m || m - qu < qu - 1 || !(achieved > 0))
+        return false;
+    out->ci[0] = w[qu - 1];
+    out->ci[1] = w[m - qu];
+    out->level = achieved;
+    out->has_ci = true;
+    return true;
+}
+
+/* Moses interval from the normal approximation at the requested level. */
+static void hl_normal_interval(const double *w, size_t m, size_t nx, size_t ny, bool paired,
+                               double level, compare_estimate *out)
+{
+    double z = gsl_cdf_ugaussian_Pinv(1.0 - (1.0 - level) / 2.0), c;
+    if (paired) {
+        double dn = (double)nx;
+        c = dn * (dn + 1) / 4.0 - z * sqrt(dn * (dn + 1) * (2 * dn + 1) / 24.0);
+    } else {
+        double a = (double)nx, b = (double)ny;
+        c = a * b / 2.0 - z * sqrt(a * b * (a + b + 1) / 12.0);
+    }
+    long lo = (long)floor(c); /* 0-based index of the lower limit */
+    if (lo >= 0 && (size_t)lo < m && m - 1 - (size_t)lo >= (size_t)lo) {
+        out->ci[0] = w[lo];
+        out->ci[1] = w[m - 1 - (size_t)lo];
+        out->has_ci = true;
+        out->level = level;
+    }
 }
 
 kv_status compare_hodges_lehmann(const double *x, size_t nx, const double *y, size_t ny,
@@ -178,22 +328,44 @@ kv_status compare_hodges_lehmann(const double *x, size_t nx, const double *y, si
     }
     gsl_sort(w, 1, m);
     out->value = gsl_stats_median_from_sorted_data(w, 1, m);
-    double z = gsl_cdf_ugaussian_Pinv(1.0 - (1.0 - level) / 2.0), c;
-    if (paired) {
-        double dn = (double)nx;
-        c = dn * (dn + 1) / 4.0 - z * sqrt(dn * (dn + 1) * (2 * dn + 1) / 24.0);
-    } else {
-        double a = (double)nx, b = (double)ny;
-        c = a * b / 2.0 - z * sqrt(a * b * (a + b + 1) / 12.0);
-    }
-    long lo = (long)floor(c); /* 0-based index of the lower limit */
-    if (lo >= 0 && (size_t)lo < m && m - 1 - (size_t)lo >= (size_t)lo) {
-        out->ci[0] = w[lo];
-        out->ci[1] = w[m - 1 - (size_t)lo];
-        out->has_ci = true;
-    }
+    if (!(hl_exact_applies(x, nx, y, ny, paired) &&
+          hl_exact_interval(w, m, nx, ny, paired, level, out)))
+        hl_normal_interval(w, m, nx, ny, paired, level, out);
     free(w);
     return KV_OK;
+}
+
+kv_status compare_median_ratio(const double *x, size_t nx, const double *y, size_t ny, double level,
+                               compare_estimate *out, char *err)
+{
+    memset(out, 0, sizeof *out);
+    if (nx < 1 || ny < 1)
+        return kv_fail(err, KV_ERR_STATS, "a median ratio needs values on both sides");
+    double *lx = malloc(nx * sizeof *lx), *ly = malloc(ny * sizeof *ly);
+    kv_status st = KV_OK;
+    if (!lx || !ly) {
+        st = kv_fail(err, KV_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < nx + ny; i++) {
+        double v = i < nx ? x[i] : y[i - nx];
+        if (!(v > 0) || !isfinite(v)) {
+            st = kv_fail(err, KV_ERR_STATS, "time %.17g is not positive", v);
+            goto out;
+        }
+        if (i < nx)
+            lx[i] = log(v);
+        else
+            ly[i - nx] = log(v);
+    }
+    st = compare_hodges_lehmann(lx, nx, ly, ny, false, level, out, err);
+    out->value = exp(out->value);
+    out->ci[0] = exp(out->ci[0]);
+    out->ci[1] = exp(out->ci[1]);
+out:
+    free(lx);
+    free(ly);
+    return st;
 }
 
 static double compare_log_se(const double *x, size_t n, double *mean)
@@ -205,8 +377,10 @@ static double compare_log_se(const double *x, size_t n, double *mean)
 
 kv_status compare_ratio_of_means(const double *x, size_t nx, const double *y, size_t ny,
                                  long resamples, uint64_t seed, double level, compare_estimate *out,
-                                 char *err)
+                                 bool *percentile, char *err)
 {
+    if (percentile)
+        *percentile = false;
     memset(out, 0, sizeof *out);
     if (nx < 2 || ny < 2)
         return kv_fail(err, KV_ERR_STATS,
@@ -219,6 +393,7 @@ kv_status compare_ratio_of_means(const double *x, size_t nx, const double *y, si
         return kv_fail(err, KV_ERR_STATS, "a ratio of means needs positive means");
     double theta = log(mx / my), se = sqrt(vx + vy);
     out->value = mx / my;
+    out->level = level;
     if (!(se > 0)) {
         out->ci[0] = out->ci[1] = out->value;
         out->has_ci = true;
@@ -227,10 +402,10 @@ kv_status compare_ratio_of_means(const double *x, size_t nx, const double *y, si
     if (resamples < 100)
         resamples = 100;
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    double *t = malloc((size_t)resamples * sizeof *t);
+    double *t = malloc((size_t)resamples * sizeof *t), *lr = malloc((size_t)resamples * sizeof *lr);
     double *bx = malloc(nx * sizeof *bx), *by = malloc(ny * sizeof *by);
     kv_status st = KV_OK;
-    if (!rng || !t || !bx || !by) {
+    if (!rng || !t || !lr || !bx || !by) {
         st = kv_fail(err, KV_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -244,8 +419,11 @@ kv_status compare_ratio_of_means(const double *x, size_t nx, const double *y, si
         double bmx, bmy;
         double bvx = compare_log_se(bx, nx, &bmx), bvy = compare_log_se(by, ny, &bmy);
         double bse = sqrt(bvx + bvy);
-        if (bmx > 0 && bmy > 0 && bse > 0)
-            t[m++] = (log(bmx / bmy) - theta) / bse;
+        if (bmx > 0 && bmy > 0 && bse > 0) {
+            lr[m] = log(bmx / bmy);
+            t[m] = (lr[m] - theta) / bse;
+            m++;
+        }
     }
     if (m < 10) {
         st = kv_fail(err, KV_ERR_STATS, "too few usable bootstrap resamples");
@@ -258,8 +436,17 @@ kv_status compare_ratio_of_means(const double *x, size_t nx, const double *y, si
     out->ci[0] = exp(theta - thi * se);
     out->ci[1] = exp(theta - tlo * se);
     out->has_ci = true;
+    gsl_sort(lr, 1, m);
+    if (out->ci[0] < exp(lr[0]) || out->ci[1] > exp(lr[m - 1])) {
+        /* the bootstrap-t left every resample's ratio: use the percentiles */
+        out->ci[0] = exp(gsl_stats_quantile_from_sorted_data(lr, 1, m, a));
+        out->ci[1] = exp(gsl_stats_quantile_from_sorted_data(lr, 1, m, 1.0 - a));
+        if (percentile)
+            *percentile = true;
+    }
 out:
     gsl_rng_free(rng);
+    free(lr);
     free(t);
     free(bx);
     free(by);
@@ -283,6 +470,7 @@ kv_status compare_ratio_of_means_delta(const double *x, size_t nx, const double 
     double theta = log(mx / my), se2 = vx + vy;
     out->value = mx / my;
     out->has_ci = true;
+    out->level = level;
     if (!(se2 > 0) || !isfinite(se2)) {
         out->ci[0] = out->ci[1] = out->value;
         return KV_OK;

@@ -1,6 +1,6 @@
 /* fit.h - least-squares models of a response y on regressors x: linear,
- * quadratic, polynomial of degree K, a knee (flat, then linear, optionally
- * plus N^2) and multiple linear regression; OLS and weighted fits, a
+ * quadratic, polynomial of degree K, a knee (flat, then linear or
+ * quadratic) and multiple linear regression; OLS and weighted fits, a
  * bisquare robust refit, predictions with mean-response and prediction
  * bands, residual diagnostics and automatic model choice.
  *
@@ -27,7 +27,8 @@ typedef enum fit_kind {
     FIT_LINEAR = 0,     /* a + b x */
     FIT_QUADRATIC,      /* a + b x + c x^2 */
     FIT_KNEE,           /* a + b max(0, x - x0); x0 profiled (grid, least RSS) */
-    FIT_KNEE_QUADRATIC, /* a + b max(0, x - x0) + c x^2 */
+    FIT_KNEE_QUADRATIC, /* a + b h + c h^2, h = max(0, x - x0): flat, then any quadratic
+                           (so also max(floor, b' x + c x^2), the roofline shape) */
     FIT_POLY,           /* a + b1 x + ... + bK x^K */
     FIT_MULTI           /* a + b1 x1 + ... + bk xk */
 } fit_kind;
@@ -61,6 +62,7 @@ typedef struct fit_result {
     double residual_sd;                /* sqrt(rss / df) */
     double df;                         /* n - p */
     double aicc;                       /* n ln(rss/n) + 2k + 2k(k+1)/(n-k-1), k = p (+1 for x0) */
+    double aicr;                       /* robust AIC (fit_auto_robust only), else NAN */
     bool weighted;                     /* fitted with weights */
     bool hc3;                          /* sd/ci from the HC3 sandwich covariance */
     bool robust;                       /* bisquare robust fit */
@@ -84,9 +86,13 @@ typedef struct fit_result {
 kv_status fit_model(const fit_input *in, fit_kind kind, int degree, double level, fit_result *out,
                     char *err) KV_MUST_USE;
 
-/* Bisquare (Tukey biweight, GSL's default tuning 4.685) robust fit of the
- * same model; sd/ci from GSL's robust covariance. Knee models use the knee
- * position of an OLS fit. */
+/* Bisquare (Tukey biweight, tuning 4.685) robust fit of the same model: a
+ * Huber start (GSL), bisquare IRLS with that start's scale fixed, then
+ * Huber's (1973) covariance K^2 [sum psi^2/(n-p)] / [mean psi']^2 s^2 (X'WX)^-1
+ * with s the MAD of the final residuals, times n / (n - p) (the residual
+ * scale's small-sample shrinkage; measured in tests/test_stats_fitcov_slow.c). Knee models profile
+ * the knee position robustly (least robust residual scale over the grid), so stalls do not place
+ * it. */
 kv_status fit_robust(const fit_input *in, fit_kind kind, int degree, double level, fit_result *out,
                      char *err) KV_MUST_USE;
 
@@ -139,11 +145,28 @@ typedef struct fit_choice {
  * rejected as non-physical. Start from linear; the quadratic replaces it when
  * the partial F-test gives p < 0.05 and its AICc is lower; a knee model
  * replaces the current choice when its AICc is lower by more than 2.
- * When weighted is true and the Breusch-Pagan test of the chosen OLS fit
- * gives p < 0.05, the choice is redone with power weights yhat^-theta
- * (theta re-estimated over three rounds) and HC3 sandwich standard errors,
- * so an imperfect variance function does not distort the intervals. */
+ * When weighted is true the choice is always redone (no variance pre-test:
+ * choosing OLS or weights by a Breusch-Pagan test undercovers) with power
+ * weights yhat^-theta (theta re-estimated over three rounds; about 0 when
+ * the variance is constant) and HC3 sandwich standard errors, so an
+ * imperfect variance function does not distort the intervals. */
 kv_status fit_auto(const fit_input *in, double level, bool weighted, fit_choice *out,
                    char *err) KV_MUST_USE;
+
+/* The same choice made on bisquare robust fits, never on least squares
+ * (one stall per length hides a curvature term from OLS): every candidate
+ * is fitted robustly (knees profiled robustly), the non-physical rules are
+ * applied to the robust coefficients, and the candidates are compared by
+ * Ronchetti's robust AIC, 2 sum rho(r_i / s) + 2 k sum psi^2 / sum psi',
+ * with one scale s for all (the largest fitted model's robust scale, as
+ * Mallows' Cp). Linear first; quadratic replaces it when its robust AIC is
+ * lower; a knee model when lower by more than 2. With weighted (one x
+ * column), every candidate is fitted with weights yhat^-2 from a robust
+ * quadratic pilot (a constant coefficient of variation: an estimated
+ * power undercovered at 3-5 repetitions per length); weight_power is 2.
+ * Intervals: t (df n - p) with Huber's (1973) M-estimator covariance.
+ * f_stat/f_p are NAN. */
+kv_status fit_auto_robust(const fit_input *in, double level, bool weighted, fit_choice *out,
+                          char *err) KV_MUST_USE;
 
 #endif

@@ -5,7 +5,9 @@
  * times) into a res_cell, then written.
  */
 #include "stats/results_cells.h"
+#include "stats/stalls.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 typedef struct res_cell {
     const res_point *key; /* the cell's first point */
     double *v;            /* owned: uncontaminated times in run order */
+    size_t *order;        /* owned: their run positions */
     size_t n, contaminated;
     bool described; /* s holds the summary; else note says why not */
     describe_summary s;
@@ -34,16 +37,22 @@ static bool cell_compute(const res_ctx *c, size_t i, res_cell *cell)
     memset(cell, 0, sizeof *cell);
     cell->key = &c->pts[i];
     cell->v = malloc(c->n_pts * sizeof *cell->v);
-    if (!cell->v)
+    cell->order = malloc(c->n_pts * sizeof *cell->order);
+    if (!cell->v || !cell->order) {
+        free(cell->v);
+        free(cell->order);
         return false;
+    }
     for (size_t j = i; j < c->n_pts; j++) {
         const res_point *q = &c->pts[j];
         if (!res_same_cell(cell->key, q))
             continue;
         if (q->contaminated)
             cell->contaminated++;
-        else
+        else {
+            cell->order[cell->n] = q->order;
             cell->v[cell->n++] = q->y;
+        }
     }
     if (cell->n == 0)
         snprintf(cell->note, sizeof cell->note, "no usable values (all contaminated)");
@@ -68,6 +77,40 @@ static void quantile_write(jsonw *w, double v, const double *ci, bool has, size_
     res_est_write(w, &e, level);
 }
 
+/* The cell's typical TTFT: its median with the exact binomial rank
+ * interval at the run's level, or, with too few values for that (n < 6 at
+ * 95%), the widest one, [min, max], at the level it holds: 1 - 2^(1-n). */
+static void typical_write(jsonw *w, const res_cell *cell, double level)
+{
+    const describe_summary *s = &cell->s;
+    res_est e;
+    memset(&e, 0, sizeof e);
+    e.value = s->median;
+    e.n = cell->n;
+    e.has_ci = true;
+    if (s->has_median_ci) {
+        e.lo = s->median_ci[0];
+        e.hi = s->median_ci[1];
+        e.level = s->median_ci_level;
+        snprintf(e.method, sizeof e.method,
+                 "median, exact binomial rank interval (distribution-free; level achieved)");
+    } else if (cell->n >= 2) {
+        e.lo = s->min;
+        e.hi = s->max;
+        e.level = 1.0 - 2.0 * pow(0.5, (double)cell->n);
+        snprintf(e.method, sizeof e.method,
+                 "median, widest rank interval [min, max] (too few values for %g%%: level as "
+                 "given)",
+                 100 * level);
+    } else {
+        e.has_ci = false;
+        e.lo = e.hi = NAN;
+        snprintf(e.method, sizeof e.method, "median");
+        snprintf(e.note, sizeof e.note, "one value: no interval");
+    }
+    res_kest(w, "typical_ttft_ms", &e, level);
+}
+
 static void outliers_write(jsonw *w, const res_cell *cell)
 {
     const describe_summary *s = &cell->s;
@@ -83,6 +126,39 @@ static void outliers_write(jsonw *w, const res_cell *cell)
     jsonw_end_arr(w);
     res_kstr(w, "rule", "Tukey fences 1.5 IQR (mild) and 3 IQR (severe); flagged, not removed");
     jsonw_end_obj(w);
+}
+
+/* "stalls": {count, rule, median_ms, trials: [{order, ttft_ms, ratio_to_median}]} */
+static void stalls_write(jsonw *w, const res_cell *cell)
+{
+    size_t n = cell->n;
+    bool *flag = malloc((n ? n : 1) * sizeof *flag);
+    double *ratio = malloc((n ? n : 1) * sizeof *ratio), med = NAN;
+    size_t got = flag && ratio ? stalls_flag(cell->v, n, flag, ratio, &med) : (size_t)-1;
+    jsonw_key(w, "stalls");
+    jsonw_begin_obj(w);
+    if (got == (size_t)-1) {
+        res_kstr(w, "note", "out of memory");
+        got = 0;
+    }
+    res_kint(w, "count", (long long)got);
+    res_kstr(w, "rule", STALLS_RULE);
+    res_knum(w, "median_ms", med);
+    jsonw_key(w, "trials");
+    jsonw_begin_arr(w);
+    for (size_t k = 0; k < n && got; k++) {
+        if (!flag[k])
+            continue;
+        jsonw_begin_obj(w);
+        res_kint(w, "order", (long long)cell->order[k]);
+        res_knum(w, "ttft_ms", cell->v[k]);
+        res_knum(w, "ratio_to_median", ratio[k]);
+        jsonw_end_obj(w);
+    }
+    jsonw_end_arr(w);
+    jsonw_end_obj(w);
+    free(flag);
+    free(ratio);
 }
 
 static void cell_write(jsonw *w, const res_cell *cell, const char *tname, double level)
@@ -108,6 +184,7 @@ static void cell_write(jsonw *w, const res_cell *cell, const char *tname, double
     res_kest(w, "mean", &m, level);
     jsonw_key(w, "median");
     quantile_write(w, s->median, s->median_ci, s->has_median_ci, cell->n, level);
+    typical_write(w, cell, level);
     res_knum(w, "p90", s->p90);
     jsonw_key(w, "p90_ci");
     jsonw_pair(w, s->p90_ci[0], s->p90_ci[1], s->has_p90_ci);
@@ -130,6 +207,7 @@ static void cell_write(jsonw *w, const res_cell *cell, const char *tname, double
     for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++)
         res_knum(w, keys[k], vals[k]);
     outliers_write(w, cell);
+    stalls_write(w, cell);
     jsonw_end_obj(w);
 }
 
@@ -145,6 +223,7 @@ void res_cells_write(jsonw *w, const res_ctx *c, size_t target, const char *tnam
             continue;
         cell_write(w, &cell, tname, c->level);
         free(cell.v);
+        free(cell.order);
     }
     jsonw_end_arr(w);
 }

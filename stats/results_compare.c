@@ -1,4 +1,6 @@
 /* results_compare.c - speedups and overhead fractions (results_compare.h).
+ * The headline numbers are median ratios (robust: one stall moves a rank
+ * interval by one rank); means are secondary figures beside them.
  *
  * Divided into: one speedup; one overhead fraction; all pairs of lengths of
  * a target with the Holm adjustment; lookups; writing.
@@ -19,53 +21,88 @@ static void est_from_compare(res_est *e, const compare_estimate *ce, const char 
     e->lo = ce->ci[0];
     e->hi = ce->ci[1];
     e->has_ci = ce->has_ci;
+    e->level = ce->has_ci ? ce->level : 0;
     snprintf(e->method, sizeof e->method, "%s", method);
     if (!ce->has_ci)
         snprintf(e->note, sizeof e->note, "%s", no_ci_note);
 }
 
-/* Turn-1 cold times cv[0..nc) against warm times wv[0..nw). */
+/* Turn-1 cold times cv[0..nc) against warm times wv[0..nw); salt seeds the
+ * ratio of means' bootstrap. */
 static void speed_compute(const res_ctx *c, const double *cv, size_t nc, const double *wv,
-                          size_t nw, res_speed *r)
+                          size_t nw, uint64_t salt, res_speed *r)
 {
     compare_estimate ce;
     char e2[KV_ERRLEN] = "";
     r->n_cold = nc;
     r->n_warm = nw;
-    r->speedup.n = r->hl.n = nc + nw;
+    r->hl.n = r->gm.n = nc + nw;
+    res_est_median_ratio(c, cv, nc, wv, nw, "cold/warm", &r->speedup);
     if (compare_gm_ratio(cv, nc, wv, nw, false, c->level, &ce, e2) == KV_OK) {
-        est_from_compare(&r->speedup, &ce,
+        est_from_compare(&r->gm, &ce,
                          "ratio of geometric means cold/warm, Welch t-interval on log times "
-                         "(unpaired: cold and warm trials are independently randomised)",
+                         "(assumes log-normal times: one stall moves it)",
                          "needs at least 2 values per side with variation");
     } else {
-        res_est_none(&r->speedup, e2);
-        r->speedup.n = nc + nw;
+        res_est_none(&r->gm, e2);
+        r->gm.n = nc + nw;
     }
+    res_est_ratio(c, cv, nc, wv, nw, salt, &r->mean);
     r->p = compare_rank_test_p(cv, nc, wv, nw, false);
     e2[0] = '\0';
-    if (compare_hodges_lehmann(cv, nc, wv, nw, false, c->level, &ce, e2) == KV_OK)
-        est_from_compare(&r->hl, &ce, "Hodges-Lehmann shift cold - warm (ms), Moses interval",
+    if (compare_hodges_lehmann(cv, nc, wv, nw, false, c->level, &ce, e2) == KV_OK) {
+        est_from_compare(&r->hl, &ce, "Hodges-Lehmann shift cold - warm (ms), rank interval",
                          "too few values for an interval");
-    else
+    } else {
         res_est_none(&r->hl, e2);
+    }
+}
+
+/* 1 - 1/ratio, with the interval mapped through the same function. */
+static void frac_from_ratio(const res_est *r, const char *suffix, res_est *f)
+{
+    *f = *r;
+    f->value = isfinite(r->value) && r->value > 0 ? 1.0 - 1.0 / r->value : NAN;
+    f->lo = r->has_ci && r->lo > 0 ? 1.0 - 1.0 / r->lo : NAN;
+    f->hi = r->has_ci && r->hi > 0 ? 1.0 - 1.0 / r->hi : NAN;
+    f->has_ci = r->has_ci && r->lo > 0;
+    size_t len = strlen(f->method);
+    snprintf(f->method + len, sizeof f->method - len, "%s", suffix);
+}
+
+static double median_of(const double *v, size_t n)
+{
+    double *s = malloc((n ? n : 1) * sizeof *s), m = NAN;
+    if (!s || n == 0) {
+        free(s);
+        return NAN;
+    }
+    memcpy(s, v, n * sizeof *s);
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && s[j - 1] > s[j]; j--) {
+            double t = s[j];
+            s[j] = s[j - 1];
+            s[j - 1] = t;
+        }
+    m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0;
+    free(s);
+    return m;
 }
 
 /* Cold times with the system prompt cv[0..nc) against those without it
- * t0[0..n0): 1 - 1/ratio of means; salt seeds the bootstrap. */
+ * t0[0..n0): 1 - 1/ratio, headline from the median ratio, secondary from
+ * the ratio of means; salt seeds the bootstrap. */
 static void over_compute(const res_ctx *c, const double *cv, size_t nc, const double *t0, size_t n0,
                          uint64_t salt, res_overhead *o)
 {
-    res_est r;
-    res_est_ratio(c, cv, nc, t0, n0, salt, &r);
-    o->frac = r;
-    o->frac.value = isfinite(r.value) && r.value > 0 ? 1.0 - 1.0 / r.value : NAN;
-    o->frac.lo = r.has_ci && r.lo > 0 ? 1.0 - 1.0 / r.lo : NAN;
-    o->frac.hi = r.has_ci && r.hi > 0 ? 1.0 - 1.0 / r.hi : NAN;
-    o->frac.has_ci = r.has_ci && r.lo > 0;
+    res_est r, rm;
+    res_est_median_ratio(c, cv, nc, t0, n0, "with/without the system prompt", &r);
+    frac_from_ratio(&r, "; 1 - 1/ratio", &o->frac);
+    res_est_ratio(c, cv, nc, t0, n0, salt, &rm);
+    frac_from_ratio(&rm, "; 1 - 1/ratio", &o->frac_mean);
     o->t0 = o->tl = NAN;
-    if (!isfinite(o->frac.value))
-        return;
+    o->t0_med = median_of(t0, n0);
+    o->tl_med = median_of(cv, nc);
     double a = 0, b = 0;
     for (size_t j = 0; j < n0; j++)
         a += t0[j] / (double)n0;
@@ -73,8 +110,6 @@ static void over_compute(const res_ctx *c, const double *cv, size_t nc, const do
         b += cv[j] / (double)nc;
     o->t0 = a;
     o->tl = b;
-    size_t len = strlen(r.method);
-    snprintf(o->frac.method + len, sizeof o->frac.method - len, "; 1 - 1/ratio");
 }
 
 void res_compare_compute(const res_ctx *c, size_t target, const long *sys, size_t ns,
@@ -93,7 +128,7 @@ void res_compare_compute(const res_ctx *c, size_t target, const long *sys, size_
                 memset(r, 0, sizeof *r);
                 r->sys = sys[i];
                 r->query = query[q];
-                speed_compute(c, cv, nc, wv, nw, r);
+                speed_compute(c, cv, nc, wv, nw, 500 + 1000 * (uint64_t)out->n_speed, r);
                 ps[out->n_speed++] = r->p;
             }
             if (t0 && cv && sys[i] > 0 && n0 > 0 && nc > 0 && out->n_over < RES_MAX) {
@@ -111,6 +146,60 @@ void res_compare_compute(const res_ctx *c, size_t target, const long *sys, size_
     compare_holm(ps, out->n_speed, adj);
     for (size_t i = 0; i < out->n_speed; i++)
         out->speed[i].p_holm = adj[i];
+}
+
+/* Mean prompt tokens of the cold turn-1 cell at (sys, query); NAN if none. */
+static double cell_mean_x(const res_ctx *c, size_t target, long sys, long query)
+{
+    double s = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_pts; i++) {
+        const res_point *p = &c->pts[i];
+        if (p->target == target && p->sys == sys && p->query == query && p->mode == SPEC_COLD &&
+            p->turn == 1 && !p->contaminated && isfinite(p->x)) {
+            s += p->x;
+            n++;
+        }
+    }
+    return n ? s / (double)n : NAN;
+}
+
+void res_compare_overhead_from_model(const res_ctx *c, size_t target, const res_model *cold,
+                                     long sys, long query, res_compare *out)
+{
+    const fit_result *f = res_model_fit(cold);
+    double xl = cell_mean_x(c, target, sys, query), xq = xl - (double)sys;
+    if (!f || f->k != 1 || out->n_over > 0 || sys <= 0 || !(xq >= 0))
+        return;
+    double yl, yq, sl, sq, d, sd, unused;
+    fit_predict(f, &xl, &yl, &sl, &unused);
+    fit_predict(f, &xq, &yq, &sq, &unused);
+    fit_predict_diff(f, &xl, &xq, &d, &sd);
+    if (!(yl > 0 && yq > 0))
+        return;
+    double cov = (sl * sl + sq * sq - sd * sd) / 2.0;
+    double v = sl * sl / (yl * yl) + sq * sq / (yq * yq) - 2.0 * cov / (yl * yq);
+    res_overhead *o = &out->over[out->n_over++];
+    memset(o, 0, sizeof *o);
+    o->sys = sys;
+    o->query = query;
+    o->from_model = true;
+    res_est r;
+    memset(&r, 0, sizeof r);
+    r.value = yl / yq;
+    r.has_ci = v >= 0 && isfinite(v);
+    r.lo = r.has_ci ? r.value * exp(-f->tcrit * sqrt(v)) : NAN;
+    r.hi = r.has_ci ? r.value * exp(f->tcrit * sqrt(v)) : NAN;
+    r.level = f->level;
+    r.n = cold->n;
+    snprintf(r.method, sizeof r.method,
+             "cold %s model: T(0) = model at %.0f prompt tokens (extrapolated, no cold cell "
+             "without a system prompt), delta method on the log ratio",
+             fit_kind_name(f->kind), xq);
+    frac_from_ratio(&r, "; 1 - 1/ratio", &o->frac);
+    res_est_none(&o->frac_mean, "no cold cell without a system prompt");
+    o->t0 = o->t0_med = yq;
+    o->tl = o->tl_med = yl;
 }
 
 /* Does an entry at (sys, query) beat the best so far for the wanted system
@@ -153,6 +242,8 @@ void res_compare_write(jsonw *w, const res_compare *cmp, double level)
         res_kint(w, "system_prompt_tokens", r->sys);
         res_kint(w, "query_tokens", r->query);
         res_kest(w, "speedup", &r->speedup, level);
+        res_kest(w, "speedup_geometric_means", &r->gm, level);
+        res_kest(w, "speedup_means", &r->mean, level);
         res_kstr(w, "test", "Mann-Whitney U");
         res_knum(w, "p_value", r->p);
         res_knum(w, "p_holm", r->p_holm);
@@ -168,8 +259,12 @@ void res_compare_write(jsonw *w, const res_compare *cmp, double level)
         res_kint(w, "system_prompt_tokens", o->sys);
         res_kint(w, "query_tokens", o->query);
         res_kest(w, "estimate", &o->frac, level);
+        res_kest(w, "estimate_means", &o->frac_mean, level);
         res_knum(w, "mean_ttft_without_ms", o->t0);
         res_knum(w, "mean_ttft_with_ms", o->tl);
+        res_knum(w, "median_ttft_without_ms", o->t0_med);
+        res_knum(w, "median_ttft_with_ms", o->tl_med);
+        res_kbool(w, "from_model", o->from_model);
         jsonw_end_obj(w);
     }
     jsonw_end_arr(w);

@@ -1,7 +1,10 @@
 /* results_compare.h - internal to stats/results*.c: cold-vs-warm speedups
- * (ratio of geometric means, Mann-Whitney with Holm adjustment,
- * Hodges-Lehmann shift) and the system prompt's overhead fraction of cold
- * time, per system prompt and query length of one target.
+ * (headline: the median ratio, Hodges-Lehmann on log times with its exact
+ * rank interval; secondary: ratio of geometric means and ratio of means;
+ * Mann-Whitney with Holm adjustment; Hodges-Lehmann shift in ms) and the
+ * system prompt's overhead fraction of cold time (headline from the median
+ * ratio, secondary from the ratio of means), per system prompt and query
+ * length of one target.
  */
 #ifndef KV_RESULTS_COMPARE_H
 #define KV_RESULTS_COMPARE_H
@@ -10,18 +13,24 @@
 
 #include "stats/jsonw.h"
 #include "stats/results_ctx.h"
+#include "stats/results_models.h"
 
 typedef struct res_speed {
     long sys, query;       /* lengths compared (turn 1) */
-    res_est speedup, hl;   /* cold/warm ratio; cold - warm shift in ms */
+    res_est speedup, hl;   /* cold/warm median ratio; cold - warm shift in ms */
+    res_est gm, mean;      /* secondary: ratio of geometric means, ratio of means */
     double p, p_holm;      /* Mann-Whitney p, Holm-adjusted over the target */
     size_t n_cold, n_warm; /* values on each side */
 } res_speed;
 
 typedef struct res_overhead {
     long sys, query;
-    res_est frac;  /* 1 - ttft(without) / ttft(with) */
-    double t0, tl; /* mean ttft without / with the system prompt, ms */
+    res_est frac;          /* 1 - ttft(without) / ttft(with), from the median ratio */
+    res_est frac_mean;     /* secondary: the same from the ratio of means */
+    double t0, tl;         /* mean ttft without / with the system prompt, ms */
+    double t0_med, tl_med; /* median ttft without / with, ms */
+    bool from_model;       /* no cold cell without a system prompt: frac is 1 - T(q)/T(L)
+                              from the cold model, T(q) extrapolated below the data */
 } res_overhead;
 
 typedef struct res_compare {
@@ -34,6 +43,14 @@ typedef struct res_compare {
 /* Every (system prompt, query length) pair of sys[0..ns) x query[0..nq). */
 void res_compare_compute(const res_ctx *c, size_t target, const long *sys, size_t ns,
                          const long *query, size_t nq, res_compare *out);
+
+/* Without a cold cell at system prompt 0 (out->n_over == 0): the overhead
+ * fraction at (sys, query) from the cold model, 1 - yhat(x - sys)/yhat(x)
+ * with x the cell's mean prompt tokens, delta-method interval on the log
+ * ratio with the fit's covariance and t quantile. Nothing when the model did
+ * not fit or is multi-column. */
+void res_compare_overhead_from_model(const res_ctx *c, size_t target, const res_model *cold,
+                                     long sys, long query, res_compare *out);
 
 /* The comparison at system prompt sys (-1: sys_max) with the smallest query
  * length; NULL when there is none. */

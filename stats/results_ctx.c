@@ -52,8 +52,8 @@ void res_est_format(char *buf, size_t len, const res_est *e, double scale, const
     if (!isfinite(e->value))
         snprintf(buf, len, "not computable (%s)", e->note[0] ? e->note : "no data");
     else if (e->has_ci && isfinite(e->lo) && isfinite(e->hi))
-        snprintf(buf, len, "%.3g%s (95%% CI %.3g to %.3g)", e->value * scale, unit, e->lo * scale,
-                 e->hi * scale);
+        snprintf(buf, len, "%.3g%s (%.3g%% CI %.3g to %.3g)", e->value * scale, unit,
+                 100 * (e->level > 0 ? e->level : 0.95), e->lo * scale, e->hi * scale);
     else
         snprintf(buf, len, "%.3g%s (no interval)", e->value * scale, unit);
 }
@@ -64,7 +64,7 @@ void res_est_write(jsonw *w, const res_est *e, double level)
     res_knum(w, "value", e->value);
     jsonw_key(w, "ci");
     jsonw_pair(w, e->lo, e->hi, e->has_ci);
-    res_knum(w, "level", level);
+    res_knum(w, "level", e->level > 0 ? e->level : level);
     res_kint(w, "n", (long long)e->n);
     res_kstr(w, "method", e->method[0] ? e->method : NULL);
     if (e->note[0] || !isfinite(e->value) || !e->has_ci)
@@ -281,8 +281,9 @@ void res_est_ratio(const res_ctx *c, const double *x, size_t nx, const double *y
                      RES_RATIO_BOOT_MIN);
         return;
     }
-    if (compare_ratio_of_means(x, nx, y, ny, c->opt->bootstrap_resamples, seed, c->level, &r, e2) !=
-        KV_OK) {
+    bool pct = false;
+    if (compare_ratio_of_means(x, nx, y, ny, c->opt->bootstrap_resamples, seed, c->level, &r, &pct,
+                               e2) != KV_OK) {
         res_est_none(e, e2);
         e->n = nx + ny;
         return;
@@ -291,9 +292,38 @@ void res_est_ratio(const res_ctx *c, const double *x, size_t nx, const double *y
     e->lo = r.ci[0];
     e->hi = r.ci[1];
     e->has_ci = r.has_ci;
-    snprintf(e->method, sizeof e->method,
-             "ratio of means, studentized bootstrap (bootstrap-t on the log ratio), %ld "
-             "resamples, seed %llu",
+    snprintf(e->method, sizeof e->method, "ratio of means, %s, %ld resamples, seed %llu",
+             pct ? "percentile bootstrap of the log ratio (the bootstrap-t interval left the "
+                   "resampled ratios' range: a stall among few values)"
+                 : "studentized bootstrap (bootstrap-t on the log ratio)",
              c->opt->bootstrap_resamples < 100 ? 100L : c->opt->bootstrap_resamples,
              (unsigned long long)seed);
+}
+
+/* ---- median ratio -------------------------------------------------------- */
+
+void res_est_median_ratio(const res_ctx *c, const double *x, size_t nx, const double *y, size_t ny,
+                          const char *what, res_est *e)
+{
+    compare_estimate r;
+    char e2[KV_ERRLEN] = "";
+    memset(e, 0, sizeof *e);
+    if (compare_median_ratio(x, nx, y, ny, c->level, &r, e2) != KV_OK) {
+        res_est_none(e, e2);
+        e->n = nx + ny;
+        return;
+    }
+    e->n = nx + ny;
+    e->value = r.value;
+    e->lo = r.has_ci ? r.ci[0] : NAN;
+    e->hi = r.has_ci ? r.ci[1] : NAN;
+    e->has_ci = r.has_ci;
+    e->level = r.has_ci ? r.level : 0;
+    bool below = r.has_ci && r.level < c->level - 1e-9;
+    snprintf(e->method, sizeof e->method,
+             "median ratio %s (Hodges-Lehmann on log times), distribution-free rank "
+             "interval%s",
+             what, below ? " (the widest at these sizes: level as given)" : "");
+    if (!r.has_ci)
+        snprintf(e->note, sizeof e->note, "one value on a side: no rank interval");
 }

@@ -28,6 +28,7 @@ typedef struct res_est {
     double value;
     double lo, hi; /* interval when has_ci */
     bool has_ci;
+    double level;     /* level the interval holds at; 0 = the run's confidence level */
     size_t n;         /* observations behind the estimate */
     char method[200]; /* "" = null */
     char note[200];   /* "" = none */
@@ -43,11 +44,12 @@ void res_est_from_summary(res_est *e, const describe_summary *s, size_t n, const
 /* Mean with t-interval of v[0..n); what is the note when n is 0. */
 void res_est_mean(const double *v, size_t n, double level, res_est *e, const char *what);
 
-/* "1.23x (95% CI 1.1 to 1.4)" and the like, scaled; "not computable (...)"
- * without a value. */
+/* "1.23x (95% CI 1.1 to 1.4)" and the like, scaled, with the interval's own
+ * level when it has one; "not computable (...)" without a value. */
 void res_est_format(char *buf, size_t len, const res_est *e, double scale, const char *unit);
 
-/* {"value", "ci", "level", "n", "method"[, "note"]} */
+/* {"value", "ci", "level", "n", "method"[, "note"]}; "level" is e->level
+ * when set, else the run's level. */
 void res_est_write(jsonw *w, const res_est *e, double level);
 
 /* ---- JSON shorthands: key then value ---- */
@@ -119,6 +121,12 @@ bool res_same_cell(const res_point *p, const res_point *q);
  * delta-method t interval: the bootstrap-t is unstable at n <= 3 (resamples
  * with almost no spread give huge t values and intervals like -1500%..99%). */
 #define RES_RATIO_BOOT_MIN 6
+
+/* The median ratio x/y (Hodges-Lehmann on log times) with its exact rank
+ * interval and the level it achieves (compare_median_ratio); what names the
+ * two sides in the method text. */
+void res_est_median_ratio(const res_ctx *c, const double *x, size_t nx, const double *y, size_t ny,
+                          const char *what, res_est *e);
 
 /* Ratio of means x/y with the studentized bootstrap interval, seeded with
  * the context's bootstrap seed + salt; with fewer than RES_RATIO_BOOT_MIN

@@ -35,6 +35,7 @@ typedef struct res_model {
     double *xs, *xc, *ys; /* owned: the fitted data (x, cached tokens, y) */
     size_t *order;        /* owned: run position of each fitted point */
     size_t n;
+    size_t stalls; /* points flagged as stalls (grouped by x); > 0: robust choice */
 } res_model;
 
 void res_model_build(const res_ctx *c, size_t target, res_model_kind which, res_model *m);

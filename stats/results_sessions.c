@@ -215,7 +215,9 @@ static bool session_compute(const res_ctx *c, size_t target, const res_model *co
     if (ok) {
         res_est_mean(ct, ncold, c->level, &s->cold_total, "no complete cold sessions");
         res_est_mean(wt, nwarm, c->level, &s->warm_total, "no complete warm sessions");
-        res_est_ratio(c, ct, ncold, wt, nwarm, 7000 + (uint64_t)N, &s->measured_speedup);
+        res_est_median_ratio(c, ct, ncold, wt, nwarm, "of session totals cold/warm",
+                             &s->measured_speedup);
+        res_est_ratio(c, ct, ncold, wt, nwarm, 7000 + (uint64_t)N, &s->measured_speedup_mean);
         session_cumulative(c, s, ccum, ncold, wcum, nwarm);
         session_theoretical(c, target, s);
         res_est_none(&s->proj_cold, "no cold model");
@@ -316,6 +318,7 @@ static void session_write(jsonw *w, const res_session *s, size_t cold_n, size_t 
     res_kest(w, "cold_total_ms", &s->cold_total, level);
     res_kest(w, "warm_total_ms", &s->warm_total, level);
     res_kest(w, "measured_speedup", &s->measured_speedup, level);
+    res_kest(w, "measured_speedup_means", &s->measured_speedup_mean, level);
     res_kest(w, "projected_cold_total_ms", &s->proj_cold, level);
     res_kest(w, "projected_warm_total_ms", &s->proj_warm, level);
     res_kest(w, "projected_speedup", &s->proj_speedup, level);

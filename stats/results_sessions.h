@@ -1,6 +1,7 @@
 /* results_sessions.h - internal to stats/results*.c: multi-query sessions
  * of one target. For each query count: measured cold and warm session totals
- * and their ratio, cumulative time per query, the seed's theoretical
+ * and their ratio (headline: the median ratio of totals with its rank
+ * interval; secondary: the ratio of mean totals), cumulative time per query, the seed's theoretical
  * speedup, and totals projected from the cold and warm models.
  *
  * A res_session owns its per-query arrays (one block); res_session_free
@@ -17,7 +18,8 @@
 
 typedef struct res_session {
     long count, sys, query; /* queries per session; the lengths it was measured at */
-    res_est cold_total, warm_total, measured_speedup; /* ms, ms, ratio */
+    res_est cold_total, warm_total, measured_speedup; /* mean ms, mean ms, median ratio */
+    res_est measured_speedup_mean;                    /* secondary: ratio of mean totals */
     res_est proj_cold, proj_warm, proj_speedup;       /* from the models */
     double theoretical; /* N cold / (first cold + (N-1) warm), turn-1 means */
     /* per query k (count entries each; NULL when out of memory): */

@@ -34,6 +34,8 @@ void res_target_compute(const res_ctx *c, size_t target, res_target *ts)
     res_model_build(c, target, RES_MODEL_PREFILL, &ts->prefill);
     count_cache_evidence(c, target, ts);
     res_compare_compute(c, target, sys, ns, query, nq, &ts->cmp);
+    if (ts->cmp.n_over == 0) /* no cell without a system prompt: T(0) from the cold model */
+        res_compare_overhead_from_model(c, target, &ts->cold, ts->sys_max, ts->query_min, &ts->cmp);
     ts->n_sess = res_sessions_compute(c, target, &ts->cold, &ts->warm, ts->sess, RES_MAX);
 }
 

@@ -86,8 +86,8 @@ static void hypothesis_judge(const spec_hypothesis *h, const res_target *ts, dou
         whole = "the ";
         how = "straddles the criterion";
     }
-    snprintf(j->reason, sizeof j->reason, "%s%.0f%% interval [%.4g, %.4g] %s %s", whole,
-             100 * level, e->lo, e->hi, how, j->crit);
+    snprintf(j->reason, sizeof j->reason, "%s%.3g%% interval [%.4g, %.4g] %s %s", whole,
+             100 * (e->level > 0 ? e->level : level), e->lo, e->hi, how, j->crit);
 }
 
 void res_hypotheses_write(jsonw *w, const res_ctx *c, const res_target *tss, size_t nt)
@@ -169,20 +169,47 @@ static void comparison_write(jsonw *w, const res_ctx *c, const res_target *tss, 
     jsonw_end_arr(w);
 }
 
+/* The verdict's first clause: the system prompt's share of cold time. */
+static void overhead_clause(char *buf, size_t len, const res_overhead *o)
+{
+    char b1[200];
+    if (!o) {
+        snprintf(buf, len,
+                 "the system prompt's share of cold time to first token was not measured (no "
+                 "cold requests without it, and no cold model to extrapolate from)");
+        return;
+    }
+    res_est_format(b1, sizeof b1, &o->frac, 100, "%");
+    if (!isfinite(o->frac.value))
+        snprintf(buf, len,
+                 "the system prompt's share of cold time to first token could not be "
+                 "computed (%s)",
+                 o->frac.note[0] ? o->frac.note : "no data");
+    else
+        snprintf(buf, len, "the system prompt is %s of cold time to first token%s", b1,
+                 o->from_model ? " (time without it extrapolated from the cold model)" : "");
+}
+
 void res_verdict_write(jsonw *w, const res_ctx *c, const res_target *tss, size_t nt)
 {
     const res_target *ts = &tss[0];
     const res_overhead *o = res_target_over(ts, -1);
     const res_speed *r = res_target_speed(ts, -1);
-    char sum[1024], b1[256], b2[256];
+    char sum[1024], b1[512], b2[256];
     res_est none;
     res_est_none(&none, "not measured");
-    res_est_format(b1, sizeof b1, o ? &o->frac : &none, 100, "%");
+    overhead_clause(b1, sizeof b1, o);
     res_est_format(b2, sizeof b2, r ? &r->speedup : &none, 1, "x");
-    snprintf(sum, sizeof sum,
-             "%s: at %ld system-prompt tokens the system prompt is %s of cold time to first "
-             "token, and the prefix cache makes follow-ups %s faster.",
-             ts->name, ts->sys_max, b1, b2);
+    if (r)
+        snprintf(sum, sizeof sum,
+                 "%s: at %ld system-prompt tokens %s, and the prefix cache makes follow-ups %s "
+                 "faster (median ratio).",
+                 ts->name, ts->sys_max, b1, b2);
+    else
+        snprintf(sum, sizeof sum,
+                 "%s: at %ld system-prompt tokens %s; the warm-vs-cold speedup was not "
+                 "measured.",
+                 ts->name, ts->sys_max, b1);
     jsonw_key(w, "verdict");
     jsonw_begin_obj(w);
     res_kstr(w, "summary", sum);
@@ -229,10 +256,18 @@ static void answer_overhead(char *a, size_t len, const res_overhead *o, const ch
         return;
     }
     res_est_format(b1, sizeof b1, &o->frac, 100, "%");
-    snprintf(a, len,
-             "With a %ld-token system prompt, %s of the cold time to first token is the "
-             "system prompt: %.4g ms with it vs %.4g ms without (%s).",
-             o->sys, b1, o->tl, o->t0, name);
+    if (o->from_model)
+        snprintf(a, len,
+                 "With a %ld-token system prompt, %s of the cold time to first token is the "
+                 "system prompt: the cold model gives %.4g ms with it vs %.4g ms without, the "
+                 "latter extrapolated (no cold requests without a system prompt were "
+                 "measured) (%s).",
+                 o->sys, b1, o->tl, o->t0, name);
+    else
+        snprintf(a, len,
+                 "With a %ld-token system prompt, %s of the cold time to first token is the "
+                 "system prompt: median %.4g ms with it vs %.4g ms without (%s).",
+                 o->sys, b1, o->tl_med, o->t0_med, name);
 }
 
 static void answer_cache_help(char *a, size_t len, const res_speed *r)

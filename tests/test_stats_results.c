@@ -15,10 +15,10 @@
 #include <cjson/cJSON.h>
 #include <gsl/gsl_rng.h>
 
-#include "common/utf8.h"
 #include "experiments/journal.h"
-#include "report/results_read.h"
 #include "server/costmodel.h"
+#include "common/utf8.h"
+#include "report/results_read.h"
 #include "stats/planning.h"
 #include "stats/results.h"
 
@@ -312,8 +312,115 @@ static void results_should_give_a_sane_overhead_interval_from_few_repetitions(vo
     double lo = get(o, "ci.0")->valuedouble, hi = get(o, "ci.1")->valuedouble;
     assert_true(v > 0.9 && v < 1);
     assert_true(lo > 0.8 && lo <= v && v <= hi && hi < 1);
-    assert_non_null(strstr(get(o, "method")->valuestring, "delta method"));
+    /* the headline is the median ratio; 4 vs 4 gives the exact rank interval
+     * at 1 - 2/70 = 97.1%, stated per interval */
+    assert_non_null(strstr(get(o, "method")->valuestring, "median ratio"));
+    assert_float_equal(get(o, "level")->valuedouble, 1.0 - 2.0 / 70.0, 1e-12);
     assert_int_equal(get(o, "n")->valueint, 8);
+    const cJSON *t0 = cJSON_GetArrayItem(get(j, "targets"), 0);
+    const cJSON *over = cJSON_GetArrayItem(cJSON_GetObjectItem(t0, "overhead_fraction"), 0);
+    assert_non_null(over);
+    const cJSON *om = cJSON_GetObjectItem(over, "estimate_means");
+    assert_non_null(om); /* the means stay as a secondary figure */
+    assert_non_null(strstr(cJSON_GetObjectItem(om, "method")->valuestring, "delta method"));
+    cJSON_Delete(j);
+    journal_data *d = malloc(sizeof *d);
+    *d = s.d;
+    journal_data_free(d);
+}
+
+/* No cold cell without a system prompt: the overhead comes from the cold
+ * model, says so, and the verdict sentence reads right. */
+static void results_should_extrapolate_the_overhead_without_a_0_token_cell(void **state)
+{
+    (void)state;
+    sim s;
+    sim_init(&s, spec_text);
+    cost_params p;
+    assert_true(cost_preset("laptop", &p));
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 9);
+    const long sys[3] = {1024, 4096, 8192};
+    for (long rep = 0; rep < 5; rep++)
+        for (int i = 0; i < 3; i++)
+            for (int m = 0; m < 2; m++)
+                sim_fill(
+                    sim_trial(&s, sys[i], 100, 1, (spec_cache_mode)m, rep, (size_t)(2 * i + m)), &p,
+                    r);
+    gsl_rng_free(r);
+    cJSON *j = run(&s, NULL);
+    const cJSON *o = get(j, "verdict.overhead_fraction");
+    /* truth: 1 - prefill(100) / prefill(8192 + 100) */
+    double truth = 1 - cost_prefill_ms(&p, 100, 0) / cost_prefill_ms(&p, 8292, 0);
+    double v = get(o, "value")->valuedouble;
+    /* an extrapolation (the linear model is chosen on three lengths): the
+     * interval is wide and must hold the truth */
+    assert_true(v > 0.9 && v < 1);
+    assert_true(get(o, "ci.0")->valuedouble <= truth && truth <= get(o, "ci.1")->valuedouble);
+    assert_non_null(strstr(get(o, "method")->valuestring, "extrapolated"));
+    assert_true(cJSON_IsTrue(get(j, "targets.0.overhead_fraction.0.from_model")));
+    const char *sum = get(j, "verdict.summary")->valuestring;
+    assert_non_null(strstr(sum, "extrapolated from the cold model"));
+    assert_null(strstr(sum, "not computable"));
+    cJSON_Delete(j);
+    journal_data *d = malloc(sizeof *d);
+    *d = s.d;
+    journal_data_free(d);
+}
+
+/* Without any usable cold model or 0-token cell the sentence says "not
+ * measured" in words, not "is not computable (not measured) of". */
+static void results_should_say_the_overhead_was_not_measured_in_a_sentence(void **state)
+{
+    (void)state;
+    sim s;
+    sim_init(&s, spec_text);
+    cost_params p;
+    assert_true(cost_preset("laptop", &p));
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 10);
+    for (long rep = 0; rep < 4; rep++)
+        for (int m = 0; m < 2; m++)
+            sim_fill(sim_trial(&s, 4096, 100, 1, (spec_cache_mode)m, rep, (size_t)m), &p, r);
+    gsl_rng_free(r);
+    cJSON *j = run(&s, NULL);
+    const char *sum = get(j, "verdict.summary")->valuestring;
+    assert_non_null(strstr(sum, "was not measured"));
+    assert_null(strstr(sum, "not computable (not measured) of"));
+    cJSON_Delete(j);
+    journal_data *d = malloc(sizeof *d);
+    *d = s.d;
+    journal_data_free(d);
+}
+
+/* One 20x stall in a 1-query cold session: the headline session speedup
+ * (median ratio) barely moves and its interval stays above 1; the secondary
+ * ratio of means no longer collapses towards 0. */
+static void results_should_keep_the_session_speedup_sane_with_one_stall(void **state)
+{
+    (void)state;
+    sim s;
+    sim_init(&s, spec_text);
+    sim_full(&s, 8);
+    for (size_t i = 0; i < s.d.n_trials; i++) {
+        trial_record *t = &s.d.trials[i];
+        if (t->system_prompt_tokens == 8192 && t->query_count == 1 && t->mode == SPEC_COLD &&
+            t->repetition == 3)
+            t->turns[0].ttft_ms *= 20;
+    }
+    cJSON *j = run(&s, NULL);
+    const cJSON *sess = NULL;
+    for (int k = 0; (sess = get(j, "targets.0.sessions")) && k < cJSON_GetArraySize(sess); k++)
+        if (cJSON_GetObjectItem(cJSON_GetArrayItem(sess, k), "query_count")->valueint == 1) {
+            sess = cJSON_GetArrayItem(sess, k);
+            break;
+        }
+    assert_non_null(sess);
+    const cJSON *m = cJSON_GetObjectItem(sess, "measured_speedup");
+    const cJSON *mm = cJSON_GetObjectItem(sess, "measured_speedup_means");
+    double lo = get(m, "ci.0")->valuedouble, hi = get(m, "ci.1")->valuedouble;
+    assert_true(lo > 20 && hi < 40); /* truth ~29.8 at 8192 + 100 tokens */
+    assert_true(get(mm, "ci.0")->valuedouble > 10);
     cJSON_Delete(j);
     journal_data *d = malloc(sizeof *d);
     *d = s.d;
@@ -342,6 +449,57 @@ static void planning_should_size_cells_slope_and_lengths_from_a_pilot(void **sta
     assert_true(r->reps_median >= 6 && r->repetitions >= 6);
     planning_free(r);
     spec_free(sp);
+    journal_data *d = malloc(sizeof *d);
+    *d = s.d;
+    journal_data_free(d);
+}
+
+/* One cold request at 4,096 tokens made 10x slower: flagged in its cell
+ * (kept in n), and the cold model is chosen on robust fits. */
+static void results_should_flag_a_stall_and_choose_the_cold_model_robustly(void **state)
+{
+    (void)state;
+    sim s;
+    sim_init(&s, spec_text);
+    sim_full(&s, 10);
+    size_t hit = 0;
+    for (size_t i = 0; i < s.d.n_trials; i++) {
+        trial_record *t = &s.d.trials[i];
+        if (t->system_prompt_tokens == 4096 && t->query_count == 1 && t->mode == SPEC_COLD &&
+            t->repetition == 4) {
+            t->turns[0].ttft_ms *= 10;
+            hit = t->run_position;
+        }
+    }
+    cJSON *j = run(&s, NULL);
+    const cJSON *cells = get(j, "targets.0.cells"), *c;
+    int flagged = 0;
+    cJSON_ArrayForEach(c, cells)
+    {
+        const cJSON *st = get(c, "stalls");
+        assert_non_null(st);
+        assert_non_null(get(st, "rule"));
+        int k = get(st, "count")->valueint;
+        flagged += k;
+        if (k) {
+            assert_int_equal(get(c, "system_prompt_tokens")->valueint, 4096);
+            assert_string_equal(get(c, "cache_mode")->valuestring, "cold");
+            assert_int_equal(get(c, "n")->valueint, 10); /* kept */
+            assert_int_equal(get(st, "trials.0.order")->valueint, (int)hit);
+            double ratio = get(st, "trials.0.ratio_to_median")->valuedouble;
+            assert_true(ratio > 8 && ratio < 12);
+        }
+    }
+    assert_int_equal(flagged, 1);
+    const cJSON *m = get(j, "targets.0.models.cold_ttft");
+    assert_int_equal(get(m, "stalls")->valueint, 1);
+    assert_non_null(strstr(get(m, "choice_method")->valuestring, "robust"));
+    assert_non_null(strstr(get(m, "why")->valuestring, "robust AIC"));
+    assert_true(cJSON_IsTrue(get(m, "fits.0.robust_fit")));
+    assert_string_equal(get(m, "chosen")->valuestring, "quadratic");
+    /* the server prefill times were left alone: no stall, least squares */
+    assert_int_equal(get(j, "targets.0.models.cold_server_prefill.stalls")->valueint, 0);
+    cJSON_Delete(j);
     journal_data *d = malloc(sizeof *d);
     *d = s.d;
     journal_data_free(d);
@@ -417,7 +575,11 @@ int main(void)
         cmocka_unit_test(results_should_refuse_a_journal_without_usable_requests),
         cmocka_unit_test(results_should_write_a_file_from_a_journal_on_disk),
         cmocka_unit_test(results_should_give_a_sane_overhead_interval_from_few_repetitions),
+        cmocka_unit_test(results_should_extrapolate_the_overhead_without_a_0_token_cell),
+        cmocka_unit_test(results_should_say_the_overhead_was_not_measured_in_a_sentence),
+        cmocka_unit_test(results_should_keep_the_session_speedup_sane_with_one_stall),
         cmocka_unit_test(planning_should_size_cells_slope_and_lengths_from_a_pilot),
+        cmocka_unit_test(results_should_flag_a_stall_and_choose_the_cold_model_robustly),
         cmocka_unit_test(results_with_failed_trials_should_load_in_the_report_reader),
         cmocka_unit_test(results_json_should_be_strict_utf8),
     };

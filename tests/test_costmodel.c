@@ -1,0 +1,110 @@
+/* test_costmodel.c - the reference server's noise process: presets, stall
+ * rate and magnitudes, the idle and drift factors, and the population
+ * median cost_median_factor states against a large simulated sample. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+
+#include "server/costmodel.h"
+
+static double uni(void *ctx)
+{
+    return gsl_rng_uniform_pos(ctx);
+}
+
+static void realistic_noise_should_stall_about_3_5_percent_at_5_to_30x(void **state)
+{
+    (void)state;
+    cost_params p;
+    assert_true(cost_preset("laptop", &p));
+    assert_true(cost_noise_preset("realistic", &p));
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 7);
+    int stalls = 0, idle = 0, big = 0;
+    const int n = 100000;
+    for (int i = 0; i < n; i++) {
+        double u[COST_UNIFORMS];
+        for (int k = 0; k < COST_UNIFORMS; k++)
+            u[k] = gsl_rng_uniform_pos(r);
+        cost_noise nz;
+        double f = cost_noise_draw(&p, u, 0, 0, &nz);
+        assert_false(nz.idle);
+        assert_true(nz.add_ms == 0);
+        assert_true(f > 0 && isfinite(f));
+        if (nz.stall_x > 1) {
+            stalls++;
+            assert_true(nz.stall_x >= 5 && nz.stall_x <= 30);
+            big += nz.stall_x > 15;
+        }
+        idle += nz.idle;
+    }
+    assert_int_equal(idle, 0);
+    assert_in_range(stalls, 3200, 3800);
+    /* heavy tail: P(M > 15) = (5^1.2 (15^-1.2 - 30^-1.2)) / (1 - (5/30)^1.2), about 16% */
+    assert_in_range(big, stalls / 10, stalls / 4);
+    double u[COST_UNIFORMS] = {0.5, 0.25, 0.9, 0.5, 0.5};
+    cost_noise nz;
+    cost_noise_draw(&p, u, 6000, 0, &nz);
+    assert_true(nz.idle);
+    double f_idle = nz.factor;
+    cost_noise_draw(&p, u, 100, 0, &nz);
+    assert_false(nz.idle);
+    assert_float_equal(f_idle / nz.factor, 3.0, 1e-12);
+    double f_peak = cost_noise_draw(&p, u, 100, 150, &nz); /* a quarter period: sin = 1 */
+    assert_float_equal(f_peak / cost_noise_draw(&p, u, 100, 0, &nz), 1.03, 1e-12);
+    gsl_rng_free(r);
+}
+
+static void median_factor_should_match_a_large_simulated_sample(void **state)
+{
+    (void)state;
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 11);
+    const char *noises[] = {"lognormal", "realistic"};
+    const double cvs[] = {0.05, 0.3};
+    const size_t n = 200001;
+    double *v = malloc(n * sizeof *v);
+    assert_non_null(v);
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++) {
+            cost_params p;
+            assert_true(cost_preset("laptop", &p));
+            p.cv = cvs[b];
+            assert_true(cost_noise_preset(noises[a], &p));
+            p.drift = 0;
+            double base = cost_prefill_ms(&p, 4096, 0);
+            for (size_t i = 0; i < n; i++)
+                v[i] = cost_sample_ms(&p, 4096, 0, 0, uni, r) / base;
+            gsl_sort(v, 1, n);
+            double emp = gsl_stats_median_from_sorted_data(v, 1, n);
+            double want = cost_median_factor(&p);
+            /* the sample median's sd is about 1.25 cv / sqrt(n): 0.1% at cv 0.3 */
+            assert_float_equal(emp, want, 0.004 * want);
+        }
+    cost_params q;
+    assert_true(cost_preset("laptop", &q));
+    q.stall_p = 0.1;
+    q.stall_ms = 1000;
+    assert_true(isnan(cost_median_factor(&q)));
+    assert_false(cost_noise_preset("gaussian", &q));
+    free(v);
+    gsl_rng_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(realistic_noise_should_stall_about_3_5_percent_at_5_to_30x),
+        cmocka_unit_test(median_factor_should_match_a_large_simulated_sample),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
