@@ -186,6 +186,51 @@ typedef struct cost_override {
     double value;
 } cost_override;
 
+/* The cost model in order: --preset, --noise, --params, then single flags.
+ * Returns 0 or the exit code. */
+static int serve_cost(const char *preset, const char *noise, const char *params,
+                      const cost_override *ov, size_t n_ov, cost_params *cost)
+{
+    char err[KV_ERRLEN] = "";
+    if (!cost_preset(preset, cost)) {
+        fprintf(stderr, "kvproof serve: --preset %s: expected laptop, gpu or flat\n", preset);
+        return KV_EXIT_USAGE;
+    }
+    if (!cost_noise_preset(noise, cost)) {
+        fprintf(stderr, "kvproof serve: --noise %s: expected lognormal or realistic\n", noise);
+        return KV_EXIT_USAGE;
+    }
+    if (params && cost_params_load(params, cost, err) != KV_OK) {
+        fprintf(stderr, "kvproof serve: %s\n", err);
+        return KV_EXIT_INPUT;
+    }
+    for (size_t i = 0; i < n_ov; i++)
+        *ov[i].field = ov[i].value;
+    return 0;
+}
+
+static void serve_banner(const refsrv_config *cfg, const char *preset, const char *noise)
+{
+    const cost_params *p = &cfg->cost;
+    printf("kvproof reference server %s - SIMULATED target: no model runs here; every reply\n"
+           "is labelled (header X-Kvproof-Simulated: 1, model %s).\n"
+           "dialect %s, preset %s, noise %s, slots %d, prefix cache %s (%ld tokens), seed %llu\n"
+           "cost model: prefill = %g + %g*n_new + %g*(n_new*n_cached + n_new^2/2) ms, "
+           "token = %g + %g*context ms, cv %g, stall p %g mean %g ms, time scale %g\n",
+           KVPROOF_VERSION, cfg->model, refsrv_dialect_name(cfg->dialect), preset, noise,
+           cfg->slots, cfg->cache_enabled ? "on" : "off", cfg->cache_tokens,
+           (unsigned long long)cfg->seed, p->a, p->b, p->c, p->d0, p->d1, p->cv, p->stall_p,
+           p->stall_ms, p->time_scale);
+    if (p->stall_x_min > 0 || p->idle_ms > 0 || p->drift > 0)
+        printf("noise: stalls x%g..%g (tail index %g), idle %g ms -> x%g, drift %g over %g s\n",
+               p->stall_x_min, p->stall_x_max, p->stall_alpha, p->idle_ms, p->idle_x, p->drift,
+               p->drift_period_s);
+    for (int i = 0; i < REFSRV_FAULT_COUNT; i++)
+        if (cfg->fault_p[i] > 0)
+            printf("fault %s with probability %g\n", refsrv_fault_name((refsrv_fault)i),
+                   cfg->fault_p[i]);
+}
+
 int cmd_serve(int argc, char **argv)
 {
     refsrv_config cfg;
@@ -330,20 +375,9 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "kvproof serve: unexpected argument '%s'\n", argv[optind]);
         return KV_EXIT_USAGE;
     }
-    if (!cost_preset(preset, &cfg.cost)) {
-        fprintf(stderr, "kvproof serve: --preset %s: expected laptop, gpu or flat\n", preset);
-        return KV_EXIT_USAGE;
-    }
-    if (!cost_noise_preset(noise, &cfg.cost)) {
-        fprintf(stderr, "kvproof serve: --noise %s: expected lognormal or realistic\n", noise);
-        return KV_EXIT_USAGE;
-    }
-    if (params && cost_params_load(params, &cfg.cost, err) != KV_OK) {
-        fprintf(stderr, "kvproof serve: %s\n", err);
-        return KV_EXIT_INPUT;
-    }
-    for (size_t i = 0; i < n_ov; i++)
-        *ov[i].field = ov[i].value;
+    int rc = serve_cost(preset, noise, params, ov, n_ov, &cfg.cost);
+    if (rc != 0)
+        return rc;
     /* refsrv_start checks the rest (host, slots, time scale): KV_ERR_USAGE. */
 
     struct sigaction sa;
@@ -360,23 +394,7 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "kvproof serve: %s\n", err[0] ? err : kv_strerror(st));
         return st == KV_ERR_USAGE ? KV_EXIT_USAGE : KV_EXIT_FAILURE;
     }
-    const cost_params *p = &cfg.cost;
-    printf("kvproof reference server %s - SIMULATED target: no model runs here; every reply\n"
-           "is labelled (header X-Kvproof-Simulated: 1, model %s).\n"
-           "dialect %s, preset %s, noise %s, slots %d, prefix cache %s (%ld tokens), seed %llu\n"
-           "cost model: prefill = %g + %g*n_new + %g*(n_new*n_cached + n_new^2/2) ms, "
-           "token = %g + %g*context ms, cv %g, stall p %g mean %g ms, time scale %g\n",
-           KVPROOF_VERSION, cfg.model, refsrv_dialect_name(cfg.dialect), preset, noise, cfg.slots,
-           cfg.cache_enabled ? "on" : "off", cfg.cache_tokens, (unsigned long long)cfg.seed, p->a,
-           p->b, p->c, p->d0, p->d1, p->cv, p->stall_p, p->stall_ms, p->time_scale);
-    if (p->stall_x_min > 0 || p->idle_ms > 0 || p->drift > 0)
-        printf("noise: stalls x%g..%g (tail index %g), idle %g ms -> x%g, drift %g over %g s\n",
-               p->stall_x_min, p->stall_x_max, p->stall_alpha, p->idle_ms, p->idle_x, p->drift,
-               p->drift_period_s);
-    for (int i = 0; i < REFSRV_FAULT_COUNT; i++)
-        if (cfg.fault_p[i] > 0)
-            printf("fault %s with probability %g\n", refsrv_fault_name((refsrv_fault)i),
-                   cfg.fault_p[i]);
+    serve_banner(&cfg, preset, noise);
     printf("listening on http://%s:%d\n", cfg.host, refsrv_port(srv));
     fflush(stdout);
     while (!serve_stop) {

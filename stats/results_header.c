@@ -91,8 +91,10 @@ static void method_write(jsonw *w, const res_ctx *c)
     res_kint(w, "bootstrap_resamples", c->opt->bootstrap_resamples);
     res_kint(w, "bootstrap_seed", (long long)c->boot_seed);
     res_kstr(w, "bootstrap_interval",
-             "studentized (bootstrap-t) on the log ratio of means: percentile intervals "
-             "undercover at small n");
+             "secondary ratio-of-means figures only (the headline ratios are median ratios "
+             "with exact rank intervals): studentized (bootstrap-t) on the log ratio of means, "
+             "percentile when the bootstrap-t leaves the resampled range (a stall among few "
+             "values)");
     res_kstr(w, "spec_note", c->err_note[0] ? c->err_note : NULL);
     jsonw_end_obj(w);
 }

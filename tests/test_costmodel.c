@@ -15,6 +15,7 @@
 #include <gsl/gsl_statistics_double.h>
 
 #include "server/costmodel.h"
+#include "srvtest.h"
 
 static double uni(void *ctx)
 {
@@ -100,11 +101,63 @@ static void median_factor_should_match_a_large_simulated_sample(void **state)
     gsl_rng_free(r);
 }
 
+/* One chat request to a server with the given noise; its ground truth. */
+static refsrv_truth serve_one(const cost_params *cost)
+{
+    refsrv_config cfg;
+    srvtest_config(&cfg, REFSRV_LLAMACPP);
+    double scale = cfg.cost.time_scale;
+    cfg.cost = *cost;
+    cfg.cost.time_scale = scale;
+    refsrv *s = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
+    http_reply r;
+    http_do(refsrv_port(s), "POST", "/v1/chat/completions",
+            "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"one two "
+            "three\"}],\"max_tokens\":1}",
+            10, &r);
+    assert_int_equal(r.status, 200);
+    http_reply_free(&r);
+    refsrv_truth t;
+    assert_true(refsrv_last(s, &t));
+    refsrv_stop(s);
+    return t;
+}
+
+static void server_should_apply_stalls_and_the_slow_first_request(void **state)
+{
+    (void)state;
+    cost_params p;
+    assert_true(cost_preset("flat", &p));
+    p.cv = 0;
+    p.stall_p = 1; /* every request stalls at exactly 5x */
+    p.stall_x_min = p.stall_x_max = 5;
+    p.stall_alpha = 1.2;
+    refsrv_truth t = serve_one(&p);
+    double base = cost_prefill_ms(&p, (double)t.new_tokens, (double)t.cached_tokens);
+    assert_float_equal(t.stall_x, 5.0, 1e-12);
+    assert_false(t.idle_slow);
+    assert_float_equal(t.model_prefill_ms, 5 * base, 1e-9);
+    cost_params q;
+    assert_true(cost_preset("flat", &q));
+    q.cv = 0;
+    q.idle_ms = 1e-3; /* the first request after start is after idle */
+    q.idle_x = 3;
+    t = serve_one(&q);
+    assert_true(t.idle_slow);
+    assert_float_equal(t.stall_x, 1.0, 0);
+    assert_float_equal(t.model_prefill_ms,
+                       3 * cost_prefill_ms(&q, (double)t.new_tokens, (double)t.cached_tokens),
+                       1e-9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(realistic_noise_should_stall_about_3_5_percent_at_5_to_30x),
         cmocka_unit_test(median_factor_should_match_a_large_simulated_sample),
+        cmocka_unit_test(server_should_apply_stalls_and_the_slow_first_request),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,15 +5,25 @@
  * - `kvproof probe` sees llama.cpp, its tokenizer, cached-token counts, an
  *   honoured cold request and a working cache.
  * - `kvproof run data/experiments/real-llama.json` (0/512/2048/4096-token
- *   system prompts, cold and warm, 3 repetitions, random order) completes;
+ *   system prompts, cold and warm, 3 repetitions, random order; 2- and
+ *   3-query sessions at 4096 tokens) completes;
  *   every request's prompt tokens equal the server's prompt_n + cache_n, warm
  *   requests reuse >= 90% of their prefix, cold ones reuse nothing, and the
  *   client's time to first token is never shorter than the server's prompt_ms
  *   (llama-server sends its headers before prefill, so the first byte is not
- *   the first token). The client-side overhead (ttft - prompt_ms) is printed.
+ *   the first token). Orderings of what the server reports: a cold turn-1
+ *   prompt grows with the system prompt, each session turn's prompt with
+ *   the turn, and a warm request reuses at least 90% of a prefix that holds
+ *   the whole system prompt. The client-side overhead (ttft -
+ *   prompt_ms) is printed.
  * - results.json fits a cold prefill model with a positive slope and an
  *   interval, and a warm-vs-cold speedup at 4096 tokens whose interval lies
- *   above 1; report.pdf renders and pdftotext reads it.
+ *   above 1. That speedup is the robust headline (median ratio with its
+ *   exact rank interval) from turn 1 of 9 cold and 9 warm trials (three
+ *   session lengths pooled): its lower end is the 18th smallest of 81
+ *   pairwise ratios, so up to two stalled requests cannot pull it below 1
+ *   (3 vs 3 once gave 6.60x with a 0.72..60 interval on a loaded machine).
+ *   report.pdf renders and pdftotext reads it.
  *
  * The key numbers are printed with a "[real]" prefix for the record.
  */
@@ -208,13 +218,26 @@ static void run_should_match_server_counts_verify_caches_and_put_ttft_after_pref
     assert_non_null(overhead);
     assert_non_null(ttfb_frac);
     size_t n_over = 0, measured = 0, cold = 0, warm = 0;
+    long max_prompt[4] = {0}, min_prompt[4] = {0};
+    const long lengths[4] = {0, 512, 2048, 4096};
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_record *t = &d->trials[i];
         if (!t->ok)
             fail_msg("%s failed: %s", t->id, t->error);
         assert_false(t->contaminated);
-        for (size_t k = 0; k < t->n_turns; k++)
+        for (size_t k = 0; k < t->n_turns; k++) {
             check_turn(t, &t->turns[k], overhead, &n_over, ttfb_frac);
+            if (k > 0 && !(t->turns[k].prompt_tokens > t->turns[k - 1].prompt_tokens))
+                fail_msg("%s: turn %zu prompt %ld not above turn %zu's %ld", t->id, k + 1,
+                         t->turns[k].prompt_tokens, k, t->turns[k - 1].prompt_tokens);
+        }
+        for (int l = 0; t->kind == PLAN_MEASURE && t->mode == SPEC_COLD && l < 4; l++) {
+            long pt = t->turns[0].prompt_tokens;
+            if (t->system_prompt_tokens != lengths[l])
+                continue;
+            max_prompt[l] = pt > max_prompt[l] ? pt : max_prompt[l];
+            min_prompt[l] = min_prompt[l] == 0 || pt < min_prompt[l] ? pt : min_prompt[l];
+        }
         if (t->kind == PLAN_MEASURE) {
             measured++;
             if (t->mode == SPEC_COLD)
@@ -223,9 +246,14 @@ static void run_should_match_server_counts_verify_caches_and_put_ttft_after_pref
                 warm++;
         }
     }
-    assert_int_equal(measured, 24);
-    assert_int_equal(cold, 12);
-    assert_int_equal(warm, 12);
+    /* 4 lengths x 2 modes x 3 repetitions, plus 2- and 3-query sessions at 4096 */
+    assert_int_equal(measured, 36);
+    assert_int_equal(cold, 18);
+    assert_int_equal(warm, 18);
+    for (int l = 1; l < 4; l++)
+        if (!(min_prompt[l] > max_prompt[l - 1] + (lengths[l] - lengths[l - 1]) / 2))
+            fail_msg("cold prompts at %ld tokens (from %ld) not above those at %ld (to %ld)",
+                     lengths[l], min_prompt[l], lengths[l - 1], max_prompt[l - 1]);
     double max_over = 0;
     for (size_t i = 0; i < n_over; i++)
         max_over = overhead[i] > max_over ? overhead[i] : max_over;
@@ -305,8 +333,13 @@ static void results_should_fit_a_positive_prefill_slope_and_a_speedup_above_one(
         fail_msg("results.json has no speedup at 4096 tokens");
     double x = realtest_num(sp, "value"), xlo, xhi;
     ci_of(sp, &xlo, &xhi);
-    print_message("[real] warm-vs-cold speedup at 4096 tokens: %.2fx (95%% CI %.2f to %.2f)\n", x,
-                  xlo, xhi);
+    const cJSON *method = cJSON_GetObjectItemCaseSensitive(sp, "method");
+    print_message("[real] warm-vs-cold speedup at 4096 tokens: %.2fx (%.1f%% CI %.2f to %.2f), "
+                  "n %.0f, %s\n",
+                  x, 100 * realtest_num(sp, "level"), xlo, xhi, realtest_num(sp, "n"),
+                  cJSON_IsString(method) ? method->valuestring : "?");
+    assert_true(realtest_num(sp, "n") == 18); /* turn 1 of 9 cold and 9 warm trials */
+    assert_non_null(strstr(cJSON_IsString(method) ? method->valuestring : "", "median ratio"));
     if (!(xlo > 1))
         fail_msg("speedup at 4096 tokens %.2f: interval [%g, %g] not above 1", x, xlo, xhi);
 
