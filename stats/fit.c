@@ -948,18 +948,22 @@ static const char *fit_physical_problem(const fit_result *f, const fit_input *in
     return NULL;
 }
 
-static kv_status fit_auto_once(const fit_input *in, double level, fit_choice *out, char *err)
+/* Fits every candidate with `fit` (fit_model or fit_robust) into out->fits
+ * (idx[i]: where candidate i went) and rejects the non-physical ones (tag
+ * ends their reason); usable[i] says which remain. Only the linear model
+ * must fit. */
+typedef kv_status (*fit_fn)(const fit_input *, fit_kind, int, double, fit_result *, char *);
+static kv_status fit_candidates(const fit_input *in, double level, fit_fn fit, const char *tag,
+                                fit_choice *out, size_t idx[FIT_AUTO_MAX],
+                                bool usable[FIT_AUTO_MAX], char *err)
 {
     static const fit_kind kinds[FIT_AUTO_MAX] = {FIT_LINEAR, FIT_QUADRATIC, FIT_KNEE,
                                                  FIT_KNEE_QUADRATIC};
-    bool usable[FIT_AUTO_MAX] = {false};
-    size_t idx[FIT_AUTO_MAX];
-    memset(out, 0, sizeof *out);
-    out->f_stat = out->f_p = NAN;
     for (size_t i = 0; i < FIT_AUTO_MAX; i++) {
         char e2[KV_ERRLEN] = "";
         fit_result *f = &out->fits[out->n_fits];
-        kv_status st = fit_model(in, kinds[i], 0, level, f, e2);
+        usable[i] = false;
+        kv_status st = fit(in, kinds[i], 0, level, f, e2);
         if (st != KV_OK) {
             if (i == 0)
                 return kv_fail(err, st, "%s", e2);
@@ -974,12 +978,24 @@ static kv_status fit_auto_once(const fit_input *in, double level, fit_choice *ou
         const char *why = fit_physical_problem(f, in);
         if (why) {
             out->rejected[out->n_rejected].kind = kinds[i];
-            snprintf(out->rejected[out->n_rejected].reason, 128, "%s", why);
+            snprintf(out->rejected[out->n_rejected].reason, 128, "%s%s", why, tag);
             out->n_rejected++;
         } else {
             usable[i] = true;
         }
     }
+    return KV_OK;
+}
+
+static kv_status fit_auto_once(const fit_input *in, double level, fit_choice *out, char *err)
+{
+    bool usable[FIT_AUTO_MAX] = {false};
+    size_t idx[FIT_AUTO_MAX];
+    memset(out, 0, sizeof *out);
+    out->f_stat = out->f_p = NAN;
+    kv_status st = fit_candidates(in, level, fit_model, "", out, idx, usable, err);
+    if (st != KV_OK)
+        return st;
     size_t chosen = idx[0];
     const fit_result *lin = &out->fits[idx[0]];
     if (out->n_fits > 1 && out->fits[1].kind == FIT_QUADRATIC) {
@@ -1100,40 +1116,6 @@ static void fit_cv_weights(const fit_result *f, const fit_input *in, double *w, 
     }
 }
 
-/* Fits every candidate robustly; rejects the non-physical ones. */
-static kv_status fit_robust_candidates(const fit_input *in, double level, fit_choice *out,
-                                       size_t idx[FIT_AUTO_MAX], bool usable[FIT_AUTO_MAX],
-                                       char *err)
-{
-    static const fit_kind kinds[FIT_AUTO_MAX] = {FIT_LINEAR, FIT_QUADRATIC, FIT_KNEE,
-                                                 FIT_KNEE_QUADRATIC};
-    for (size_t i = 0; i < FIT_AUTO_MAX; i++) {
-        char e2[KV_ERRLEN] = "";
-        fit_result *f = &out->fits[out->n_fits];
-        usable[i] = false;
-        if (fit_robust(in, kinds[i], 0, level, f, e2) != KV_OK) {
-            if (i == 0)
-                return kv_fail(err, KV_ERR_STATS, "%s", e2);
-            if (i < 2) {
-                out->rejected[out->n_rejected].kind = kinds[i];
-                snprintf(out->rejected[out->n_rejected].reason, 128, "%.120s", e2);
-                out->n_rejected++;
-            }
-            continue;
-        }
-        idx[i] = out->n_fits++;
-        const char *why = fit_physical_problem(f, in);
-        if (why) {
-            out->rejected[out->n_rejected].kind = kinds[i];
-            snprintf(out->rejected[out->n_rejected].reason, 128, "%s (robust fit)", why);
-            out->n_rejected++;
-        } else {
-            usable[i] = true;
-        }
-    }
-    return KV_OK;
-}
-
 /* The chosen candidate by robust AIC with the largest fitted model's scale
  * (as Mallows' Cp takes the full model's variance). */
 static void fit_robust_decide(const fit_input *in, fit_choice *out, const size_t *idx,
@@ -1184,7 +1166,7 @@ kv_status fit_auto_robust(const fit_input *in, double level, bool weighted, fit_
             win.w = w;
         }
     }
-    kv_status st = fit_robust_candidates(&win, level, out, idx, usable, err);
+    kv_status st = fit_candidates(&win, level, fit_robust, " (robust fit)", out, idx, usable, err);
     if (st == KV_OK) {
         fit_robust_decide(&win, out, idx, usable);
         for (size_t i = 0; i < out->n_fits; i++)
