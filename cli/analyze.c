@@ -20,20 +20,34 @@
 
 /* ---- loading -------------------------------------------------------------- */
 
-kv_status cli_analyze_load(const char *const *paths, size_t n, journal_data **out, char *err)
+/* Loads every journal into *parts (n entries, freed by parts_free even when
+ * a load failed). */
+static kv_status parts_load(const char *const *paths, size_t n, journal_data ***parts, char *err)
 {
-    *out = NULL;
-    journal_data **parts = calloc(n ? n : 1, sizeof *parts);
-    if (!parts)
+    *parts = calloc(n ? n : 1, sizeof **parts);
+    if (!*parts)
         return kv_fail(err, KV_ERR_NOMEM, "out of memory");
     kv_status st = KV_OK;
     for (size_t i = 0; st == KV_OK && i < n; i++)
-        st = journal_load(paths[i], &parts[i], err);
-    if (st == KV_OK)
-        st = journal_merge(parts, paths, n, out, err);
-    for (size_t i = 0; i < n; i++)
+        st = journal_load(paths[i], &(*parts)[i], err);
+    return st;
+}
+
+static void parts_free(journal_data **parts, size_t n)
+{
+    for (size_t i = 0; parts && i < n; i++)
         journal_data_free(parts[i]);
     free(parts);
+}
+
+kv_status cli_analyze_load(const char *const *paths, size_t n, journal_data **out, char *err)
+{
+    *out = NULL;
+    journal_data **parts = NULL;
+    kv_status st = parts_load(paths, n, &parts, err);
+    if (st == KV_OK)
+        st = journal_merge(parts, paths, n, out, err);
+    parts_free(parts, n);
     return st;
 }
 
@@ -61,12 +75,8 @@ kv_status cli_analyze_load_cells(const char *const *paths, size_t n, FILE *f, jo
                                  char *err)
 {
     *out = NULL;
-    journal_data **parts = calloc(n ? n : 1, sizeof *parts);
-    if (!parts)
-        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
-    kv_status st = KV_OK;
-    for (size_t i = 0; st == KV_OK && i < n; i++)
-        st = journal_load(paths[i], &parts[i], err);
+    journal_data **parts = NULL;
+    kv_status st = parts_load(paths, n, &parts, err);
     journal_merge_report rep;
     memset(&rep, 0, sizeof rep);
     if (st == KV_OK)
@@ -74,9 +84,7 @@ kv_status cli_analyze_load_cells(const char *const *paths, size_t n, FILE *f, jo
     if (st == KV_OK)
         cells_print(f, paths, &rep);
     journal_merge_report_free(&rep);
-    for (size_t i = 0; i < n; i++)
-        journal_data_free(parts[i]);
-    free(parts);
+    parts_free(parts, n);
     return st;
 }
 
@@ -239,7 +247,8 @@ void cli_print_verdicts(FILE *out, const char *results_path, bool simulated)
                 h->target, h->criterion, h->verdict[0] ? h->verdict : "no verdict");
         if (isfinite(h->estimate.value)) {
             fprintf(out, " (estimate %.4g", h->estimate.value);
-            double level = h->estimate.level > 0 && h->estimate.level < 1 ? h->estimate.level : 0.95;
+            double level =
+                h->estimate.level > 0 && h->estimate.level < 1 ? h->estimate.level : 0.95;
             if (isfinite(h->estimate.lo) && isfinite(h->estimate.hi))
                 fprintf(out, ", %.3g%% CI %.4g to %.4g", 100 * level, h->estimate.lo,
                         h->estimate.hi);
