@@ -8,7 +8,7 @@ pkgs=(
   build-essential cmake pkg-config git
   libgsl-dev libcurl4-openssl-dev libcjson-dev libhpdf-dev
   libmicrohttpd-dev libcmocka-dev
-  fonts-dejavu-core poppler-utils clang-format curl
+  fonts-dejavu-core poppler-utils qpdf clang-format curl
   python3 python3-numpy ca-certificates
 )
 
