@@ -474,10 +474,12 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
             }
             if (nc) {
                 char v[96], num[48];
-                snprintf(v, sizeof v, "%s s",
-                         rfmt_num(cum[nc - 1].estimate.value / 1000, num, sizeof num));
+                double last = cum[nc - 1].estimate.value / 1000;
+                snprintf(v, sizeof v, "%s s", rfmt_num(last, num, sizeof num));
+                /* A null estimate has no point: its "n/a s" sits on the x axis. */
+                double at = isfinite(last) ? last : p.ya.lo;
                 doc_text(d, 1, 7.5, plot_px(&p, (double)cum[nc - 1].query) - 8,
-                         d->ph - plot_py(&p, cum[nc - 1].estimate.value / 1000) - 6, 1, c, v);
+                         d->ph - plot_py(&p, at) - 6, 1, c, v);
             }
             if (ni < 10) {
                 char tl[96];
