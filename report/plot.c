@@ -35,11 +35,18 @@ void plot_nice_range(plot_axis *a, double lo, double hi, int from_zero)
         lo = a->scale == PLOT_LOG ? 1 : 0;
         hi = a->scale == PLOT_LOG ? 10 : 1;
     }
+    /* Ends within +-1e300 (log: 1e-300 .. 1e300), so that the range, its
+     * steps and decades stay finite and non-zero (1e308 - -1e308 is inf,
+     * and the decade below 5e-324 is 0). */
+    lo = fmax(-1e300, fmin(lo, 1e300));
+    hi = fmax(-1e300, fmin(hi, 1e300));
     if (a->scale == PLOT_LOG) {
         if (!(lo > 0))
             lo = hi > 0 ? hi / 10 : 1;
         if (!(hi > 0))
             hi = lo * 10;
+        lo = fmax(lo, 1e-300);
+        hi = fmax(hi, 1e-299);
         /* Ends on 1-2-5 values: the largest at or below lo, the smallest at
          * or above hi. */
         static const double m125[] = {1, 2, 5, 10};
@@ -121,11 +128,18 @@ void plot_tick_label(const plot_axis *a, double v, double step, char *out, size_
 
 /* ---- coordinates ---- */
 
+/* Where v falls on the axis: 0 at lo, 1 at hi; NaN when it cannot be
+ * placed (not finite, or <= 0 on a log axis). A finite value more than a
+ * million axis lengths away is held there, so that page coordinates stay
+ * finite (1e300 on an axis up to 1 would be infinite). */
 static double frac(const plot_axis *a, double v)
 {
-    if (a->scale == PLOT_LOG)
-        return (v > 0) ? (log10(v) - log10(a->lo)) / (log10(a->hi) - log10(a->lo)) : NAN;
-    return (v - a->lo) / (a->hi - a->lo);
+    if (!isfinite(v))
+        return NAN;
+    double f = a->scale == PLOT_LOG
+                   ? ((v > 0) ? (log10(v) - log10(a->lo)) / (log10(a->hi) - log10(a->lo)) : NAN)
+                   : (v - a->lo) / (a->hi - a->lo);
+    return f > 1e6 ? 1e6 : f < -1e6 ? -1e6 : f;
 }
 
 double plot_px(const plot *p, double x)

@@ -8,7 +8,8 @@
  * A "field" is a numeric or null leaf's path with array indexes dropped
  * (targets[].cells[].mean.value): every occurrence is set at once. The
  * quick run takes every STRIDE-th (field, value) pair, so each field and
- * each value appear; KVPROOF_MUTATIONS=all runs every pair.
+ * each value appear; KVPROOF_MUTATIONS=all runs every pair (any other value:
+ * the quick set), printing each mutation before it runs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +25,8 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "report/doc.h"
+#include "report/plot.h"
 #include "report/report.h"
 
 #include "pdfcheck.h"
@@ -116,6 +119,8 @@ static void run_one(const cJSON *root, const char *field, double v, const char *
     cJSON_free(text);
     cJSON_Delete(m);
     remove(pdf);
+    if (getenv("KVPROOF_MUTATIONS")) /* which one, should a debug assert stop the test */
+        print_message("%s, %s = %g\n", fixture, field, v);
     kv_status st = report_write(json, pdf, err);
     t->tried++;
     if (st == KV_ERR_INPUT) {
@@ -207,9 +212,79 @@ static void a_session_with_null_cold_estimates_should_give_a_valid_pdf(void **st
     cJSON_Delete(root);
 }
 
+/* What the report fuzz target found: axis ranges from extreme data (a log
+ * axis down to 5e-324 had a zero decade; -1e308..1e308 an infinite range)
+ * and points far outside a small axis (1e300 on 0..1: an infinite page
+ * coordinate) must still give finite numbers at the page boundary. */
+static void plot_coordinates_should_stay_finite_for_extreme_values(void **state)
+{
+    (void)state;
+    rdoc d;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(doc_init(&d, "t", "2025-01-02T03:04:05Z", err), KV_OK);
+    doc_new_page(&d);
+    plot_axis lg = {PLOT_LOG, 0, 0, "log", NULL, 0}, ln = {PLOT_LINEAR, 0, 0, "lin", NULL, 0};
+    plot_nice_range(&lg, 5e-324, 1e308, 0);
+    assert_true(lg.lo > 0 && isfinite(lg.hi) && lg.hi > lg.lo);
+    plot_nice_range(&ln, -1e308, 1e308, 0);
+    assert_true(isfinite(ln.lo) && isfinite(ln.hi) && ln.hi > ln.lo);
+    double ticks[64];
+    assert_true(plot_ticks(&lg, ticks, 64) > 0);
+    assert_true(plot_ticks(&ln, ticks, 64) > 0);
+    plot p;
+    plot_begin(&p, &d, "log", 100, 100, 300, 200, &lg, &ln);
+    plot_axis unit = {PLOT_LINEAR, 0, 0, "x", NULL, 0};
+    plot_nice_range(&unit, 0, 1, 1);
+    plot_begin(&p, &d, "unit", 100, 400, 300, 200, &unit, &unit);
+    const double xs[4] = {0.5, 1e300, -1e300, 0.25}, ys[4] = {1e300, 0.5, 5e-324, -1e308};
+    plot_clip_begin(&p);
+    plot_band(&p, xs, ys, xs, 4, DOC_BLUE, 0);
+    plot_line(&p, xs, ys, 4, DOC_BLUE, 1, 0);
+    plot_markers(&p, MARK_CIRCLE, 1, 3, DOC_BLUE, xs, ys, 4, 0.5);
+    plot_whisker(&p, 0.5, -1e308, 1e308, 2, DOC_BLUE, 1);
+    plot_box(&p, 0.5, 4, -1e300, 0.5, 1e300, -1e308, 1e308, xs, 4, DOC_BLUE);
+    plot_clip_end(&p);
+    doc_text(&d, 0, 8, plot_px(&p, 1e300), d.ph - plot_py(&p, -1e300), 0, DOC_BLACK, "far");
+    assert_int_equal(d.nonfinite, 0);
+    assert_int_equal(doc_check(&d, err), KV_OK);
+    doc_free(&d);
+}
+
+/* The boundary itself: a NaN reaching it is counted and not drawn (release
+ * builds; debug builds assert, so this runs only with NDEBUG). */
+static void a_nan_at_the_page_boundary_should_be_counted_and_not_drawn(void **state)
+{
+    (void)state;
+#ifdef NDEBUG
+    rdoc d;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(doc_init(&d, "t", "2025-01-02T03:04:05Z", err), KV_OK);
+    doc_new_page(&d);
+    doc_text(&d, 0, 8, NAN, 100, 0, DOC_BLACK, "n/a s");
+    doc_hline(&d, 0, NAN, 100, DOC_BLACK, 1);
+    doc_fill_rect(&d, 10, 10, INFINITY, 10, DOC_BLACK);
+    assert_int_equal(d.nonfinite, 3);
+    assert_int_equal(doc_check(&d, err), KV_OK);
+    char dir[64] = "/tmp/kvmutate-XXXXXX", pdf[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(pdf, sizeof pdf, "%s/nan.pdf", dir);
+    doc_finish(&d);
+    assert_int_equal(doc_save(&d, pdf, err), KV_OK);
+    doc_free(&d);
+    pdfcheck_assert_clean(pdf);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+#else
+    skip();
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_nan_at_the_page_boundary_should_be_counted_and_not_drawn),
+        cmocka_unit_test(plot_coordinates_should_stay_finite_for_extreme_values),
         cmocka_unit_test(a_session_with_null_cold_estimates_should_give_a_valid_pdf),
         cmocka_unit_test(extreme_values_in_the_demo_results_should_give_valid_pdfs),
         cmocka_unit_test(extreme_values_in_a_real_run_should_give_valid_pdfs),
