@@ -18,7 +18,8 @@ enum { TOUNICODE_CMAP_MAX = 8192 };
 size_t tounicode_cmap(char *out, size_t cap);
 /* Replaces the content of font's /ToUnicode stream (a Type0 font made by
  * HPDF_GetFont with the UTF-8 encoder) with tounicode_cmap's text. Returns
- * 1 when done, 0 when the font has no such stream. */
+ * 1 when done, 0 when the font has no such stream or the write failed (a
+ * libharu error, recorded by the document's error handler). */
 int tounicode_install(HPDF_Font font);
 
 #endif
