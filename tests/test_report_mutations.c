@@ -186,30 +186,40 @@ static void extreme_values_in_a_real_run_should_give_valid_pdfs(void **state)
     mutate_fixture(FIX "real_one_query.json", 37);
 }
 
-/* The first malformed PDF found: a session whose cold estimates are null
- * put the "n/a s" label at a NaN position. */
-static void a_session_with_null_cold_estimates_should_give_a_valid_pdf(void **state)
+/* Mutations that once broke the PDF or tripped draw.h's assertion. */
+static void mutations_that_once_broke_the_pdf_should_now_give_valid_pdfs(void **state)
 {
     (void)state;
-    char *data = NULL, err[KV_ERRLEN] = "";
-    size_t len = 0;
-    assert_int_equal(kv_read_file(FIX "demo.json", &data, &len, err), KV_OK);
-    cJSON *root = cJSON_ParseWithLength(data, len);
-    free(data);
-    assert_non_null(root);
+    static const struct {
+        const char *fixture, *field;
+        double v;
+    } cases[] = {
+        /* The first malformed PDF found: a session whose last cumulative
+         * estimate is null put its "n/a s" label at a NaN position. */
+        {FIX "demo.json", ".targets[].sessions[].cumulative.cold[].estimate.value", NAN},
+        {FIX "demo.json", ".targets[].sessions[].cumulative.warm[].estimate.value", NAN},
+        /* A speedup interval below zero: its value label went above the
+         * interval's upper end, which a log axis cannot place. */
+        {FIX "real_one_query.json", ".targets[].speedup[].speedup.ci[]", -1e308},
+    };
     char dir[64] = "/tmp/kvmutate-XXXXXX";
     assert_non_null(mkdtemp(dir));
     tally t = {0, 0, 0, 0};
-    run_one(root, ".targets[].sessions[].cumulative.cold[].estimate.value", NAN, dir, &t,
-            "demo.json");
-    run_one(root, ".targets[].sessions[].cumulative.warm[].estimate.value", NAN, dir, &t,
-            "demo.json");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *data = NULL, err[KV_ERRLEN] = "";
+        size_t len = 0;
+        assert_int_equal(kv_read_file(cases[i].fixture, &data, &len, err), KV_OK);
+        cJSON *root = cJSON_ParseWithLength(data, len);
+        free(data);
+        assert_non_null(root);
+        run_one(root, cases[i].field, cases[i].v, dir, &t, cases[i].fixture);
+        cJSON_Delete(root);
+    }
     assert_int_equal(t.bad, 0);
-    assert_int_equal(t.written, 2);
+    assert_int_equal(t.written, (int)(sizeof cases / sizeof cases[0]));
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
-    cJSON_Delete(root);
 }
 
 /* What the report fuzz target found: axis ranges from extreme data (a log
@@ -285,7 +295,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_nan_at_the_page_boundary_should_be_counted_and_not_drawn),
         cmocka_unit_test(plot_coordinates_should_stay_finite_for_extreme_values),
-        cmocka_unit_test(a_session_with_null_cold_estimates_should_give_a_valid_pdf),
+        cmocka_unit_test(mutations_that_once_broke_the_pdf_should_now_give_valid_pdfs),
         cmocka_unit_test(extreme_values_in_the_demo_results_should_give_valid_pdfs),
         cmocka_unit_test(extreme_values_in_a_real_run_should_give_valid_pdfs),
     };
