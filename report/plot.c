@@ -439,7 +439,7 @@ void plot_band(plot *p, const double *xs, const double *lo_in, const double *hi,
 void plot_whisker(plot *p, double x, double lo, double hi, double cap_pt, rgb c, double lw)
 {
     lo = floor_log(&p->ya, lo);
-    if (!isfinite(frac(&p->ya, lo)) || !isfinite(frac(&p->ya, hi)))
+    if (!isfinite(frac(&p->xa, x)) || !isfinite(frac(&p->ya, lo)) || !isfinite(frac(&p->ya, hi)))
         return;
     rdoc *d = p->d;
     double px = plot_px(p, x), y0 = plot_py(p, lo), y1 = plot_py(p, hi);
@@ -470,6 +470,8 @@ void plot_box(plot *p, double x, double half_w, double q1, double med, double q3
               double whi, const double *outliers, size_t n_outliers, rgb c)
 {
     rdoc *d = p->d;
+    if (!isfinite(frac(&p->xa, x)))
+        return;
     double px = plot_px(p, x);
     if (isfinite(frac(&p->ya, wlo)) && isfinite(frac(&p->ya, whi)) && isfinite(frac(&p->ya, q1)) &&
         isfinite(frac(&p->ya, q3))) {

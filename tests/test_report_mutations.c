@@ -253,6 +253,8 @@ static void plot_coordinates_should_stay_finite_for_extreme_values(void **state)
     plot_markers(&p, MARK_CIRCLE, 1, 3, DOC_BLUE, xs, ys, 4, 0.5);
     plot_whisker(&p, 0.5, -1e308, 1e308, 2, DOC_BLUE, 1);
     plot_box(&p, 0.5, 4, -1e300, 0.5, 1e300, -1e308, 1e308, xs, 4, DOC_BLUE);
+    plot_whisker(&p, NAN, 0.2, 0.8, 2, DOC_BLUE, 1); /* no place on x: not drawn */
+    plot_box(&p, NAN, 4, 0.2, 0.5, 0.8, 0.1, 0.9, NULL, 0, DOC_BLUE);
     plot_clip_end(&p);
     doc_text(&d, 0, 8, plot_px(&p, 1e300), d.ph - plot_py(&p, -1e300), 0, DOC_BLACK, "far");
     assert_int_equal(d.nonfinite, 0);
