@@ -8,7 +8,8 @@
 # with clang (-DKVPROOF_FUZZ=ON: ASan + UBSan + libFuzzer) unless
 # KVPROOF_FUZZ_NOBUILD=1. Each target starts from its committed corpus
 # fuzz/corpus/TARGET/ (never written to); what it finds goes to
-# build-fuzz/corpus/TARGET/, crashes to build-fuzz/artifacts/TARGET/.
+# build-fuzz/corpus/TARGET/, crashes to build-fuzz/artifacts/TARGET/; JSON
+# targets get a dictionary from fuzz/dict/.
 # The report target is followed by a replay step: every input of its corpus
 # is run once more, the PDFs are kept and each must pass qpdf --check and
 # pdftotext without a warning. Exits non-zero on the first crash or bad PDF.
@@ -70,14 +71,25 @@ replay_report() {
     [ "$bad" -eq 0 ]
 }
 
+# The dictionary of JSON tokens and keys a target's input is written in.
+dict_for() {
+    case $1 in
+    spec) echo fuzz/dict/spec.dict ;;
+    results | report) echo fuzz/dict/results.dict ;;
+    journal_header | journal_trial) echo fuzz/dict/journal.dict ;;
+    esac
+}
+
 for t in $targets; do
     work=build-fuzz/corpus/$t
+    dict=$(dict_for "$t")
     art=build-fuzz/artifacts/$t
     mkdir -p "$work" "$art"
     echo "== fuzz $t for ${seconds}s"
     log=build-fuzz/fuzz-$t.log
     if ! nice -n 10 "build-fuzz/fuzz/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 \
-        -artifact_prefix="$art/" "$@" "$work" "fuzz/corpus/$t" >"$log" 2>&1; then
+        -artifact_prefix="$art/" ${dict:+-dict="$dict"} "$@" "$work" "fuzz/corpus/$t" \
+        >"$log" 2>&1; then
         tail -40 "$log" >&2
         echo "fuzz $t: FAILED (input in $art/, log $log)" >&2
         exit 1
