@@ -1,9 +1,12 @@
 /* doc.c - the report's document context (report/doc.h): creation with
  * embedded fonts and deterministic metadata, the recording error handler,
  * pages and their decorations, text measuring, wrapping and drawing, and
- * simple shapes.
+ * simple shapes (drawn through report/draw.h's checked operators).
  */
 #include "report/doc.h"
+
+#include "report/draw.h"
+#include "report/tounicode.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -69,6 +72,10 @@ kv_status doc_init(rdoc *d, const char *title, const char *run_date, char *err)
     }
     d->regular = HPDF_GetFont(d->pdf, r, "UTF-8");
     d->bold = HPDF_GetFont(d->pdf, b, "UTF-8");
+    /* A libharu without the faulty map has nothing to replace; a failed
+     * write is a libharu error, reported by doc_check below. */
+    (void)tounicode_install(d->regular);
+    (void)tounicode_install(d->bold);
     d->alpha_band = HPDF_CreateExtGState(d->pdf);
     HPDF_ExtGState_SetAlphaFill(d->alpha_band, 0.22f);
     d->alpha_light = HPDF_CreateExtGState(d->pdf);
@@ -115,26 +122,24 @@ static double py(const rdoc *d, double y)
 
 void doc_fill_rect(rdoc *d, double x, double y, double w, double h, rgb c)
 {
-    HPDF_Page_SetRGBFill(d->page, (HPDF_REAL)c.r, (HPDF_REAL)c.g, (HPDF_REAL)c.b);
-    HPDF_Page_Rectangle(d->page, (HPDF_REAL)x, (HPDF_REAL)py(d, y + h), (HPDF_REAL)w, (HPDF_REAL)h);
-    HPDF_Page_Fill(d->page);
+    draw_fill_colour(d, c);
+    draw_rect(d, x, py(d, y + h), w, h);
+    draw_fill(d);
 }
 
 void doc_stroke_rect(rdoc *d, double x, double y, double w, double h, rgb c, double lw)
 {
-    HPDF_Page_SetRGBStroke(d->page, (HPDF_REAL)c.r, (HPDF_REAL)c.g, (HPDF_REAL)c.b);
-    HPDF_Page_SetLineWidth(d->page, (HPDF_REAL)lw);
-    HPDF_Page_Rectangle(d->page, (HPDF_REAL)x, (HPDF_REAL)py(d, y + h), (HPDF_REAL)w, (HPDF_REAL)h);
-    HPDF_Page_Stroke(d->page);
+    draw_stroke_style(d, c, lw);
+    draw_rect(d, x, py(d, y + h), w, h);
+    draw_stroke(d);
 }
 
 void doc_hline(rdoc *d, double x0, double x1, double y, rgb c, double lw)
 {
-    HPDF_Page_SetRGBStroke(d->page, (HPDF_REAL)c.r, (HPDF_REAL)c.g, (HPDF_REAL)c.b);
-    HPDF_Page_SetLineWidth(d->page, (HPDF_REAL)lw);
-    HPDF_Page_MoveTo(d->page, (HPDF_REAL)x0, (HPDF_REAL)py(d, y));
-    HPDF_Page_LineTo(d->page, (HPDF_REAL)x1, (HPDF_REAL)py(d, y));
-    HPDF_Page_Stroke(d->page);
+    draw_stroke_style(d, c, lw);
+    draw_move(d, x0, py(d, y));
+    draw_line(d, x1, py(d, y));
+    draw_stroke(d);
 }
 
 double doc_width(rdoc *d, int bold, double size, const char *s)
@@ -156,22 +161,13 @@ void doc_text(rdoc *d, int bold, double size, double x, double y, int align, rgb
         x -= w;
     else if (align == 2)
         x -= w / 2;
-    HPDF_Page_SetRGBFill(d->page, (HPDF_REAL)c.r, (HPDF_REAL)c.g, (HPDF_REAL)c.b);
-    HPDF_Page_BeginText(d->page);
-    HPDF_Page_SetFontAndSize(d->page, bold ? d->bold : d->regular, (HPDF_REAL)size);
-    HPDF_Page_TextOut(d->page, (HPDF_REAL)x, (HPDF_REAL)py(d, y), s);
-    HPDF_Page_EndText(d->page);
+    draw_text(d, bold ? d->bold : d->regular, size, x, py(d, y), c, s);
 }
 
 void doc_text_up(rdoc *d, int bold, double size, double x, double y, rgb c, const char *s)
 {
     double w = doc_width(d, bold, size, s);
-    HPDF_Page_SetRGBFill(d->page, (HPDF_REAL)c.r, (HPDF_REAL)c.g, (HPDF_REAL)c.b);
-    HPDF_Page_BeginText(d->page);
-    HPDF_Page_SetFontAndSize(d->page, bold ? d->bold : d->regular, (HPDF_REAL)size);
-    HPDF_Page_SetTextMatrix(d->page, 0, 1, -1, 0, (HPDF_REAL)x, (HPDF_REAL)(py(d, y) - w / 2));
-    HPDF_Page_ShowText(d->page, s);
-    HPDF_Page_EndText(d->page);
+    draw_text_rotated(d, bold ? d->bold : d->regular, size, x, py(d, y) - w / 2, c, s);
 }
 
 /* Byte length of the longest prefix of s (up to a space or the end) that fits

@@ -5,6 +5,7 @@
  * Coordinates given to doc_* are in points from the page's TOP-left corner;
  * doc converts to PDF's bottom-left origin. libharu errors are recorded by an
  * error handler (no longjmp) and checked with doc_check at page boundaries.
+ * Every number reaching a page goes through report/draw.h, which checks it.
  * HPDF_* never leaves report/.
  */
 #ifndef KV_REPORT_DOC_H
@@ -35,6 +36,8 @@ typedef struct rdoc {
     double top, bottom;        /* content y range (from the top) */
     double y;                  /* cursor, from the top */
     HPDF_STATUS error, detail; /* first libharu error, 0 when none */
+    size_t nonfinite;          /* non-finite numbers caught by draw.h (a bug) */
+    int path_bad;              /* the current path received one: not painted */
     int simulated, partial;
     char header[256]; /* running header text */
     char footer[256]; /* footer left text */

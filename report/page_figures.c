@@ -369,7 +369,11 @@ static void speedup_figure(rdoc *d, const rr_results *r, double y, double h)
             if (slots <= 2 && !isnan(sp->speedup.value) && sp->speedup.value > 0) {
                 char v[64], num[48];
                 snprintf(v, sizeof v, "%s×", rfmt_num(sp->speedup.value, num, sizeof num));
-                double top = isnan(sp->speedup.hi) ? sp->speedup.value : sp->speedup.hi;
+                /* Above the interval, or above the point when the upper end
+                 * is missing or cannot be placed (not above the value). */
+                double top = isfinite(sp->speedup.hi) && sp->speedup.hi > sp->speedup.value
+                                 ? sp->speedup.hi
+                                 : sp->speedup.value;
                 int left = slots == 2 && slot == 0;
                 doc_text(d, 1, 7, plot_px(&p, cx) + (left ? -6 : 6), d->ph - plot_py(&p, top) + 4,
                          left ? 1 : 0, c, v);
@@ -475,10 +479,12 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
             }
             if (nc) {
                 char v[96], num[48];
-                snprintf(v, sizeof v, "%s s",
-                         rfmt_num(cum[nc - 1].estimate.value / 1000, num, sizeof num));
+                double last = cum[nc - 1].estimate.value / 1000;
+                snprintf(v, sizeof v, "%s s", rfmt_num(last, num, sizeof num));
+                /* A null estimate has no point: its "n/a s" sits on the x axis. */
+                double at = isfinite(last) ? last : p.ya.lo;
                 doc_text(d, 1, 7.5, plot_px(&p, (double)cum[nc - 1].query) - 8,
-                         d->ph - plot_py(&p, cum[nc - 1].estimate.value / 1000) - 6, 1, c, v);
+                         d->ph - plot_py(&p, at) - 6, 1, c, v);
             }
             if (ni < 10) {
                 char tl[96];

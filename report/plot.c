@@ -4,12 +4,12 @@
  */
 #include "report/plot.h"
 
+#include "report/draw.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define R(v) ((HPDF_REAL)(v))
 
 /* ---- scales and ticks ---- */
 
@@ -35,11 +35,18 @@ void plot_nice_range(plot_axis *a, double lo, double hi, int from_zero)
         lo = a->scale == PLOT_LOG ? 1 : 0;
         hi = a->scale == PLOT_LOG ? 10 : 1;
     }
+    /* Ends within +-1e300 (log: 1e-300 .. 1e300), so that the range, its
+     * steps and decades stay finite and non-zero (1e308 - -1e308 is inf,
+     * and the decade below 5e-324 is 0). */
+    lo = fmax(-1e300, fmin(lo, 1e300));
+    hi = fmax(-1e300, fmin(hi, 1e300));
     if (a->scale == PLOT_LOG) {
         if (!(lo > 0))
             lo = hi > 0 ? hi / 10 : 1;
         if (!(hi > 0))
             hi = lo * 10;
+        lo = fmax(lo, 1e-300);
+        hi = fmax(hi, 1e-299);
         /* Ends on 1-2-5 values: the largest at or below lo, the smallest at
          * or above hi. */
         static const double m125[] = {1, 2, 5, 10};
@@ -121,11 +128,18 @@ void plot_tick_label(const plot_axis *a, double v, double step, char *out, size_
 
 /* ---- coordinates ---- */
 
+/* Where v falls on the axis: 0 at lo, 1 at hi; NaN when it cannot be
+ * placed (not finite, or <= 0 on a log axis). A finite value more than a
+ * million axis lengths away is held there, so that page coordinates stay
+ * finite (1e300 on an axis up to 1 would be infinite). */
 static double frac(const plot_axis *a, double v)
 {
-    if (a->scale == PLOT_LOG)
-        return (v > 0) ? (log10(v) - log10(a->lo)) / (log10(a->hi) - log10(a->lo)) : NAN;
-    return (v - a->lo) / (a->hi - a->lo);
+    if (!isfinite(v))
+        return NAN;
+    double f = a->scale == PLOT_LOG
+                   ? ((v > 0) ? (log10(v) - log10(a->lo)) / (log10(a->hi) - log10(a->lo)) : NAN)
+                   : (v - a->lo) / (a->hi - a->lo);
+    return f > 1e6 ? 1e6 : f < -1e6 ? -1e6 : f;
 }
 
 double plot_px(const plot *p, double x)
@@ -145,29 +159,6 @@ int plot_inside(const plot *p, double x, double y)
            fy <= 1 + 1e-9;
 }
 
-static void set_stroke(HPDF_Page pg, rgb c, double lw)
-{
-    HPDF_Page_SetRGBStroke(pg, R(c.r), R(c.g), R(c.b));
-    HPDF_Page_SetLineWidth(pg, R(lw));
-}
-
-static void set_fill(HPDF_Page pg, rgb c)
-{
-    HPDF_Page_SetRGBFill(pg, R(c.r), R(c.g), R(c.b));
-}
-
-static void set_dash(HPDF_Page pg, int dash)
-{
-    static const HPDF_UINT16 dashed[] = {4, 2};
-    static const HPDF_UINT16 dotted[] = {1, 2};
-    if (dash == 1)
-        HPDF_Page_SetDash(pg, dashed, 2, 0);
-    else if (dash == 2)
-        HPDF_Page_SetDash(pg, dotted, 2, 0);
-    else
-        HPDF_Page_SetDash(pg, NULL, 0, 0);
-}
-
 /* ---- axes ---- */
 
 void plot_begin(plot *p, rdoc *d, const char *name, double x, double y, double w, double h,
@@ -182,11 +173,10 @@ void plot_begin(plot *p, rdoc *d, const char *name, double x, double y, double w
     p->xa = *xa;
     p->ya = *ya;
     doc_figure(d, name, x, y, w, h);
-    HPDF_Page pg = d->page;
     double bottom = d->ph - (y + h);
-    set_fill(pg, (rgb){0.985, 0.985, 0.99});
-    HPDF_Page_Rectangle(pg, R(x), R(bottom), R(w), R(h));
-    HPDF_Page_Fill(pg);
+    draw_fill_colour(d, (rgb){0.985, 0.985, 0.99});
+    draw_rect(d, x, bottom, w, h);
+    draw_fill(d);
 
     double ticks[64];
     char lab[64];
@@ -196,7 +186,7 @@ void plot_begin(plot *p, rdoc *d, const char *name, double x, double y, double w
         const plot_axis *a = axis ? &p->ya : &p->xa;
         if (a->scale != PLOT_LOG || log10(a->hi / a->lo) > 4.5)
             continue;
-        set_stroke(pg, (rgb){0.93, 0.93, 0.95}, 0.3);
+        draw_stroke_style(d, (rgb){0.93, 0.93, 0.95}, 0.3);
         int any = 0;
         for (double base = pow(10, floor(log10(a->lo) + 1e-9)); base < a->hi * 0.999; base *= 10)
             for (int m = 2; m <= 9; m++) {
@@ -205,17 +195,17 @@ void plot_begin(plot *p, rdoc *d, const char *name, double x, double y, double w
                     continue;
                 any = 1;
                 if (axis == 0) {
-                    HPDF_Page_MoveTo(pg, R(plot_px(p, v)), R(bottom));
-                    HPDF_Page_LineTo(pg, R(plot_px(p, v)), R(bottom + h));
+                    draw_move(d, plot_px(p, v), bottom);
+                    draw_line(d, plot_px(p, v), bottom + h);
                 } else {
-                    HPDF_Page_MoveTo(pg, R(x), R(plot_py(p, v)));
-                    HPDF_Page_LineTo(pg, R(x + w), R(plot_py(p, v)));
+                    draw_move(d, x, plot_py(p, v));
+                    draw_line(d, x + w, plot_py(p, v));
                 }
             }
         /* An axis from 1 to 2 has no minor tick inside it: stroking the
          * empty path would be a libharu error. */
         if (any)
-            HPDF_Page_Stroke(pg);
+            draw_stroke(d);
     }
     /* X ticks. */
     int n = plot_ticks(&p->xa, ticks, 64);
@@ -223,15 +213,15 @@ void plot_begin(plot *p, rdoc *d, const char *name, double x, double y, double w
     for (int i = 0; i < n; i++) {
         double px = plot_px(p, ticks[i]);
         if (p->xa.scale != PLOT_CATEGORY) {
-            set_stroke(pg, grid, 0.5);
-            HPDF_Page_MoveTo(pg, R(px), R(bottom));
-            HPDF_Page_LineTo(pg, R(px), R(bottom + h));
-            HPDF_Page_Stroke(pg);
+            draw_stroke_style(d, grid, 0.5);
+            draw_move(d, px, bottom);
+            draw_line(d, px, bottom + h);
+            draw_stroke(d);
         }
-        set_stroke(pg, DOC_GREY, 0.6);
-        HPDF_Page_MoveTo(pg, R(px), R(bottom));
-        HPDF_Page_LineTo(pg, R(px), R(bottom - 3));
-        HPDF_Page_Stroke(pg);
+        draw_stroke_style(d, DOC_GREY, 0.6);
+        draw_move(d, px, bottom);
+        draw_line(d, px, bottom - 3);
+        draw_stroke(d);
         plot_tick_label(&p->xa, ticks[i], step, lab, sizeof lab);
         doc_text(d, 0, 7.5, px, y + h + 12, 2, DOC_BLACK, lab);
     }
@@ -241,23 +231,23 @@ void plot_begin(plot *p, rdoc *d, const char *name, double x, double y, double w
     double maxw = 0;
     for (int i = 0; i < n; i++) {
         double pyv = plot_py(p, ticks[i]);
-        set_stroke(pg, grid, 0.5);
-        HPDF_Page_MoveTo(pg, R(x), R(pyv));
-        HPDF_Page_LineTo(pg, R(x + w), R(pyv));
-        HPDF_Page_Stroke(pg);
-        set_stroke(pg, DOC_GREY, 0.6);
-        HPDF_Page_MoveTo(pg, R(x), R(pyv));
-        HPDF_Page_LineTo(pg, R(x - 3), R(pyv));
-        HPDF_Page_Stroke(pg);
+        draw_stroke_style(d, grid, 0.5);
+        draw_move(d, x, pyv);
+        draw_line(d, x + w, pyv);
+        draw_stroke(d);
+        draw_stroke_style(d, DOC_GREY, 0.6);
+        draw_move(d, x, pyv);
+        draw_line(d, x - 3, pyv);
+        draw_stroke(d);
         plot_tick_label(&p->ya, ticks[i], step, lab, sizeof lab);
         double tw = doc_width(d, 0, 7.5, lab);
         if (tw > maxw)
             maxw = tw;
         doc_text(d, 0, 7.5, x - 5, d->ph - pyv + 2.6, 1, DOC_BLACK, lab);
     }
-    set_stroke(pg, DOC_GREY, 0.7);
-    HPDF_Page_Rectangle(pg, R(x), R(bottom), R(w), R(h));
-    HPDF_Page_Stroke(pg);
+    draw_stroke_style(d, DOC_GREY, 0.7);
+    draw_rect(d, x, bottom, w, h);
+    draw_stroke(d);
     if (p->xa.label)
         doc_text(d, 0, 8.5, x + w / 2, y + h + 25, 2, DOC_BLACK, p->xa.label);
     if (p->ya.label)
@@ -281,42 +271,41 @@ void plot_title(plot *p, const char *title)
 
 void plot_clip_begin(plot *p)
 {
-    HPDF_Page pg = p->d->page;
-    HPDF_Page_GSave(pg);
-    HPDF_Page_Rectangle(pg, R(p->x), R(p->d->ph - (p->y + p->h)), R(p->w), R(p->h));
-    HPDF_Page_Clip(pg);
-    HPDF_Page_EndPath(pg);
+    rdoc *d = p->d;
+    draw_save(d);
+    draw_rect(d, p->x, p->d->ph - (p->y + p->h), p->w, p->h);
+    draw_clip(d);
 }
 
 void plot_clip_end(plot *p)
 {
-    HPDF_Page_GRestore(p->d->page);
+    draw_restore(p->d);
 }
 
 /* ---- marks ---- */
 
-static void marker_path(HPDF_Page pg, plot_marker m, double x, double y, double s)
+static void marker_path(rdoc *d, plot_marker m, double x, double y, double s)
 {
     double r = s / 2;
     switch (m) {
     case MARK_CIRCLE:
-        HPDF_Page_Circle(pg, R(x), R(y), R(r));
+        draw_circle(d, x, y, r);
         break;
     case MARK_TRIANGLE:
-        HPDF_Page_MoveTo(pg, R(x), R(y + r * 1.15));
-        HPDF_Page_LineTo(pg, R(x - r), R(y - r * 0.75));
-        HPDF_Page_LineTo(pg, R(x + r), R(y - r * 0.75));
-        HPDF_Page_ClosePath(pg);
+        draw_move(d, x, y + r * 1.15);
+        draw_line(d, x - r, y - r * 0.75);
+        draw_line(d, x + r, y - r * 0.75);
+        draw_close(d);
         break;
     case MARK_SQUARE:
-        HPDF_Page_Rectangle(pg, R(x - r * 0.85), R(y - r * 0.85), R(r * 1.7), R(r * 1.7));
+        draw_rect(d, x - r * 0.85, y - r * 0.85, r * 1.7, r * 1.7);
         break;
     case MARK_DIAMOND:
-        HPDF_Page_MoveTo(pg, R(x), R(y + r * 1.2));
-        HPDF_Page_LineTo(pg, R(x + r), R(y));
-        HPDF_Page_LineTo(pg, R(x), R(y - r * 1.2));
-        HPDF_Page_LineTo(pg, R(x - r), R(y));
-        HPDF_Page_ClosePath(pg);
+        draw_move(d, x, y + r * 1.2);
+        draw_line(d, x + r, y);
+        draw_line(d, x, y - r * 1.2);
+        draw_line(d, x - r, y);
+        draw_close(d);
         break;
     }
 }
@@ -324,7 +313,7 @@ static void marker_path(HPDF_Page pg, plot_marker m, double x, double y, double 
 size_t plot_markers(plot *p, plot_marker m, int filled, double size, rgb c, const double *xs,
                     const double *ys, size_t n, double thin_pt)
 {
-    HPDF_Page pg = p->d->page;
+    rdoc *d = p->d;
     size_t gw = 0, gh = 0;
     unsigned char *seen = NULL;
     if (thin_pt > 0) {
@@ -333,9 +322,9 @@ size_t plot_markers(plot *p, plot_marker m, int filled, double size, rgb c, cons
         seen = calloc(gw * gh, 1);
     }
     if (filled)
-        set_fill(pg, c);
+        draw_fill_colour(d, c);
     else
-        set_stroke(pg, c, 0.7);
+        draw_stroke_style(d, c, 0.7);
     size_t drawn = 0, batch = 0;
     for (size_t i = 0; i < n; i++) {
         if (!plot_inside(p, xs[i], ys[i]))
@@ -348,22 +337,22 @@ size_t plot_markers(plot *p, plot_marker m, int filled, double size, rgb c, cons
                 continue;
             seen[gy * gw + gx] = 1;
         }
-        marker_path(pg, m, px, pyv, size);
+        marker_path(d, m, px, pyv, size);
         drawn++;
         /* Flush long paths in batches so viewers never meet huge paths. */
         if (++batch == 500) {
             if (filled)
-                HPDF_Page_Fill(pg);
+                draw_fill(d);
             else
-                HPDF_Page_Stroke(pg);
+                draw_stroke(d);
             batch = 0;
         }
     }
     if (batch) {
         if (filled)
-            HPDF_Page_Fill(pg);
+            draw_fill(d);
         else
-            HPDF_Page_Stroke(pg);
+            draw_stroke(d);
     }
     free(seen);
     return drawn;
@@ -371,9 +360,9 @@ size_t plot_markers(plot *p, plot_marker m, int filled, double size, rgb c, cons
 
 void plot_line(plot *p, const double *xs, const double *ys, size_t n, rgb c, double lw, int dash)
 {
-    HPDF_Page pg = p->d->page;
-    set_stroke(pg, c, lw);
-    set_dash(pg, dash);
+    rdoc *d = p->d;
+    draw_stroke_style(d, c, lw);
+    draw_dash(d, dash);
     int pen = 0, any = 0;
     for (size_t i = 0; i < n; i++) {
         double fx = frac(&p->xa, xs[i]), fy = frac(&p->ya, ys[i]);
@@ -382,16 +371,16 @@ void plot_line(plot *p, const double *xs, const double *ys, size_t n, rgb c, dou
             continue;
         }
         if (pen)
-            HPDF_Page_LineTo(pg, R(plot_px(p, xs[i])), R(plot_py(p, ys[i])));
+            draw_line(d, plot_px(p, xs[i]), plot_py(p, ys[i]));
         else
-            HPDF_Page_MoveTo(pg, R(plot_px(p, xs[i])), R(plot_py(p, ys[i])));
+            draw_move(d, plot_px(p, xs[i]), plot_py(p, ys[i]));
         pen = any = 1;
     }
     /* A curve with no finite point (e.g. a model that could not be fitted)
      * draws nothing: stroking an empty path is a libharu error. */
     if (any)
-        HPDF_Page_Stroke(pg);
-    set_dash(pg, 0);
+        draw_stroke(d);
+    draw_dash(d, 0);
 }
 
 /* On a log axis a bound at or below zero is drawn at the axis floor (the
@@ -406,7 +395,7 @@ static double floor_log(const plot_axis *a, double v)
 void plot_band(plot *p, const double *xs, const double *lo_in, const double *hi, size_t n, rgb c,
                int light)
 {
-    HPDF_Page pg = p->d->page;
+    rdoc *d = p->d;
     double *lo = malloc((n ? n : 1) * sizeof *lo);
     if (!lo)
         return;
@@ -421,79 +410,81 @@ void plot_band(plot *p, const double *xs, const double *lo_in, const double *hi,
         free(lo);
         return;
     }
-    HPDF_Page_GSave(pg);
-    HPDF_Page_SetExtGState(pg, light ? p->d->alpha_light : p->d->alpha_band);
-    set_fill(pg, c);
+    draw_save(d);
+    draw_alpha(d, light ? d->alpha_light : d->alpha_band);
+    draw_fill_colour(d, c);
     int first = 1;
     for (size_t i = 0; i < n; i++) {
         if (!isfinite(frac(&p->xa, xs[i])) || !isfinite(frac(&p->ya, lo[i])) ||
             !isfinite(frac(&p->ya, hi[i])))
             continue;
         if (first)
-            HPDF_Page_MoveTo(pg, R(plot_px(p, xs[i])), R(plot_py(p, lo[i])));
+            draw_move(d, plot_px(p, xs[i]), plot_py(p, lo[i]));
         else
-            HPDF_Page_LineTo(pg, R(plot_px(p, xs[i])), R(plot_py(p, lo[i])));
+            draw_line(d, plot_px(p, xs[i]), plot_py(p, lo[i]));
         first = 0;
     }
     for (size_t i = n; i-- > 0;) {
         if (!isfinite(frac(&p->xa, xs[i])) || !isfinite(frac(&p->ya, lo[i])) ||
             !isfinite(frac(&p->ya, hi[i])))
             continue;
-        HPDF_Page_LineTo(pg, R(plot_px(p, xs[i])), R(plot_py(p, hi[i])));
+        draw_line(d, plot_px(p, xs[i]), plot_py(p, hi[i]));
     }
-    HPDF_Page_ClosePath(pg);
-    HPDF_Page_Fill(pg);
-    HPDF_Page_GRestore(pg);
+    draw_close(d);
+    draw_fill(d);
+    draw_restore(d);
     free(lo);
 }
 
 void plot_whisker(plot *p, double x, double lo, double hi, double cap_pt, rgb c, double lw)
 {
     lo = floor_log(&p->ya, lo);
-    if (!isfinite(frac(&p->ya, lo)) || !isfinite(frac(&p->ya, hi)))
+    if (!isfinite(frac(&p->xa, x)) || !isfinite(frac(&p->ya, lo)) || !isfinite(frac(&p->ya, hi)))
         return;
-    HPDF_Page pg = p->d->page;
+    rdoc *d = p->d;
     double px = plot_px(p, x), y0 = plot_py(p, lo), y1 = plot_py(p, hi);
-    set_stroke(pg, c, lw);
-    HPDF_Page_MoveTo(pg, R(px), R(y0));
-    HPDF_Page_LineTo(pg, R(px), R(y1));
-    HPDF_Page_MoveTo(pg, R(px - cap_pt), R(y0));
-    HPDF_Page_LineTo(pg, R(px + cap_pt), R(y0));
-    HPDF_Page_MoveTo(pg, R(px - cap_pt), R(y1));
-    HPDF_Page_LineTo(pg, R(px + cap_pt), R(y1));
-    HPDF_Page_Stroke(pg);
+    draw_stroke_style(d, c, lw);
+    draw_move(d, px, y0);
+    draw_line(d, px, y1);
+    draw_move(d, px - cap_pt, y0);
+    draw_line(d, px + cap_pt, y0);
+    draw_move(d, px - cap_pt, y1);
+    draw_line(d, px + cap_pt, y1);
+    draw_stroke(d);
 }
 
 void plot_hline(plot *p, double y, rgb c, double lw, int dash)
 {
     if (!isfinite(frac(&p->ya, y)))
         return;
-    HPDF_Page pg = p->d->page;
-    set_stroke(pg, c, lw);
-    set_dash(pg, dash);
-    HPDF_Page_MoveTo(pg, R(p->x), R(plot_py(p, y)));
-    HPDF_Page_LineTo(pg, R(p->x + p->w), R(plot_py(p, y)));
-    HPDF_Page_Stroke(pg);
-    set_dash(pg, 0);
+    rdoc *d = p->d;
+    draw_stroke_style(d, c, lw);
+    draw_dash(d, dash);
+    draw_move(d, p->x, plot_py(p, y));
+    draw_line(d, p->x + p->w, plot_py(p, y));
+    draw_stroke(d);
+    draw_dash(d, 0);
 }
 
 void plot_box(plot *p, double x, double half_w, double q1, double med, double q3, double wlo,
               double whi, const double *outliers, size_t n_outliers, rgb c)
 {
-    HPDF_Page pg = p->d->page;
+    rdoc *d = p->d;
+    if (!isfinite(frac(&p->xa, x)))
+        return;
     double px = plot_px(p, x);
     if (isfinite(frac(&p->ya, wlo)) && isfinite(frac(&p->ya, whi)) && isfinite(frac(&p->ya, q1)) &&
         isfinite(frac(&p->ya, q3))) {
-        set_stroke(pg, c, 0.8);
-        HPDF_Page_MoveTo(pg, R(px), R(plot_py(p, wlo)));
-        HPDF_Page_LineTo(pg, R(px), R(plot_py(p, q1)));
-        HPDF_Page_MoveTo(pg, R(px), R(plot_py(p, q3)));
-        HPDF_Page_LineTo(pg, R(px), R(plot_py(p, whi)));
-        HPDF_Page_MoveTo(pg, R(px - half_w / 2), R(plot_py(p, wlo)));
-        HPDF_Page_LineTo(pg, R(px + half_w / 2), R(plot_py(p, wlo)));
-        HPDF_Page_MoveTo(pg, R(px - half_w / 2), R(plot_py(p, whi)));
-        HPDF_Page_LineTo(pg, R(px + half_w / 2), R(plot_py(p, whi)));
-        HPDF_Page_Stroke(pg);
+        draw_stroke_style(d, c, 0.8);
+        draw_move(d, px, plot_py(p, wlo));
+        draw_line(d, px, plot_py(p, q1));
+        draw_move(d, px, plot_py(p, q3));
+        draw_line(d, px, plot_py(p, whi));
+        draw_move(d, px - half_w / 2, plot_py(p, wlo));
+        draw_line(d, px + half_w / 2, plot_py(p, wlo));
+        draw_move(d, px - half_w / 2, plot_py(p, whi));
+        draw_line(d, px + half_w / 2, plot_py(p, whi));
+        draw_stroke(d);
     }
     if (isfinite(frac(&p->ya, q1)) && isfinite(frac(&p->ya, q3))) {
         double y0 = plot_py(p, q1), y1 = plot_py(p, q3);
@@ -501,32 +492,32 @@ void plot_box(plot *p, double x, double half_w, double q1, double med, double q3
             y0 -= 0.6;
             y1 += 0.6;
         }
-        HPDF_Page_GSave(pg);
-        HPDF_Page_SetExtGState(pg, p->d->alpha_band);
-        set_fill(pg, c);
-        HPDF_Page_Rectangle(pg, R(px - half_w), R(y0), R(2 * half_w), R(y1 - y0));
-        HPDF_Page_Fill(pg);
-        HPDF_Page_GRestore(pg);
-        set_stroke(pg, c, 0.9);
-        HPDF_Page_Rectangle(pg, R(px - half_w), R(y0), R(2 * half_w), R(y1 - y0));
-        HPDF_Page_Stroke(pg);
+        draw_save(d);
+        draw_alpha(d, d->alpha_band);
+        draw_fill_colour(d, c);
+        draw_rect(d, px - half_w, y0, 2 * half_w, y1 - y0);
+        draw_fill(d);
+        draw_restore(d);
+        draw_stroke_style(d, c, 0.9);
+        draw_rect(d, px - half_w, y0, 2 * half_w, y1 - y0);
+        draw_stroke(d);
     }
     if (isfinite(frac(&p->ya, med))) {
-        set_stroke(pg, c, 1.8);
-        HPDF_Page_MoveTo(pg, R(px - half_w), R(plot_py(p, med)));
-        HPDF_Page_LineTo(pg, R(px + half_w), R(plot_py(p, med)));
-        HPDF_Page_Stroke(pg);
+        draw_stroke_style(d, c, 1.8);
+        draw_move(d, px - half_w, plot_py(p, med));
+        draw_line(d, px + half_w, plot_py(p, med));
+        draw_stroke(d);
     }
-    set_stroke(pg, c, 0.7);
+    draw_stroke_style(d, c, 0.7);
     int any = 0;
     for (size_t i = 0; i < n_outliers; i++) {
         if (!isfinite(frac(&p->ya, outliers[i])))
             continue;
-        HPDF_Page_Circle(pg, R(px), R(plot_py(p, outliers[i])), 2.0f);
+        draw_circle(d, px, plot_py(p, outliers[i]), 2.0f);
         any = 1;
     }
     if (any)
-        HPDF_Page_Stroke(pg);
+        draw_stroke(d);
 }
 
 void plot_legend(plot *p, const plot_legend_item *items, int n, int corner)
@@ -545,7 +536,6 @@ void plot_legend(plot *p, const plot_legend_item *items, int n, int corner)
     double by = (corner <= 1) ? p->y + 6 : p->y + p->h - bh - 6;
     doc_fill_rect(d, bx, by, bw, bh, DOC_WHITE);
     doc_stroke_rect(d, bx, by, bw, bh, (rgb){0.75, 0.75, 0.78}, 0.5);
-    HPDF_Page pg = d->page;
     for (int i = 0; i < n; i++) {
         const plot_legend_item *it = &items[i];
         double cy = by + pad + row * i + row / 2 - 1; /* top-left coordinates */
@@ -553,30 +543,30 @@ void plot_legend(plot *p, const plot_legend_item *items, int n, int corner)
         switch (it->kind) {
         case 0:
             if (it->filled)
-                set_fill(pg, it->c);
+                draw_fill_colour(d, it->c);
             else
-                set_stroke(pg, it->c, 0.7);
-            marker_path(pg, it->marker, sx + sw / 2, pyv, 4.5);
+                draw_stroke_style(d, it->c, 0.7);
+            marker_path(d, it->marker, sx + sw / 2, pyv, 4.5);
             if (it->filled)
-                HPDF_Page_Fill(pg);
+                draw_fill(d);
             else
-                HPDF_Page_Stroke(pg);
+                draw_stroke(d);
             break;
         case 2:
-            HPDF_Page_GSave(pg);
-            HPDF_Page_SetExtGState(pg, d->alpha_band);
-            set_fill(pg, it->c);
-            HPDF_Page_Rectangle(pg, R(sx), R(pyv - 3.5), R(sw), R(7));
-            HPDF_Page_Fill(pg);
-            HPDF_Page_GRestore(pg);
+            draw_save(d);
+            draw_alpha(d, d->alpha_band);
+            draw_fill_colour(d, it->c);
+            draw_rect(d, sx, pyv - 3.5, sw, 7);
+            draw_fill(d);
+            draw_restore(d);
             break;
         default:
-            set_stroke(pg, it->c, 1.4);
-            set_dash(pg, it->kind == 3 ? 1 : 0);
-            HPDF_Page_MoveTo(pg, R(sx), R(pyv));
-            HPDF_Page_LineTo(pg, R(sx + sw), R(pyv));
-            HPDF_Page_Stroke(pg);
-            set_dash(pg, 0);
+            draw_stroke_style(d, it->c, 1.4);
+            draw_dash(d, it->kind == 3 ? 1 : 0);
+            draw_move(d, sx, pyv);
+            draw_line(d, sx + sw, pyv);
+            draw_stroke(d);
+            draw_dash(d, 0);
             break;
         }
         doc_text(d, 0, fs, sx + sw + 4, cy + 2.7, 0, DOC_BLACK, it->label);

@@ -1,4 +1,4 @@
-/* plot.h - plotting primitives drawn with libharu's path operators: scales
+/* plot.h - plotting primitives drawn through report/draw.h: scales
  * (linear, log10, categorical), nice 1-2-5 ticks and decades, axes with
  * units, markers (with optional thinning), lines, bands, whiskers, box plots
  * and legends. Page layout lives in report/pages*.c, not here.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs kvproof's build, test and report dependencies from Debian packages.
+# Installs kvproof's build, test, report and fuzzing dependencies from Debian packages.
 # Idempotent: packages already present are skipped, apt-get update runs once
 # per invocation and only when something is missing.
 set -euo pipefail
@@ -8,7 +8,8 @@ pkgs=(
   build-essential cmake pkg-config git
   libgsl-dev libcurl4-openssl-dev libcjson-dev libhpdf-dev
   libmicrohttpd-dev libcmocka-dev libssl-dev
-  fonts-dejavu-core poppler-utils clang-format curl
+  fonts-dejavu-core poppler-utils qpdf clang-format curl
+  clang libclang-rt-dev
   python3 python3-numpy ca-certificates
 )
 

@@ -20,6 +20,8 @@
 #include "experiments/journal.h"
 #include "jsonlcheck.h"
 
+#include "pdfcheck.h"
+
 static bool exists(const char *p)
 {
     struct stat sb;
@@ -68,6 +70,7 @@ static void demo_should_finish_say_simulated_and_keep_earlier_output(void **stat
         if (code != 0)
             fail_msg("demo exit %d:\n%s", code, text);
         assert_non_null(strstr(text, "results: "));
+        pdfcheck_assert_clean(report);
     } else {
         /* results.json or report.pdf failed: the demo must say so and exit 1
          * (never claim success). KVPROOF_DEMO_STRICT=1 demands both files. */

@@ -43,6 +43,7 @@
 #include "experiments/journal.h"
 #include "jsonlcheck.h"
 #include "realtest.h"
+#include "pdfcheck.h"
 
 #define REAL_SPEC "data/experiments/real-llama.json"
 
@@ -372,6 +373,7 @@ static void report_should_render_and_read_as_text(void **state)
     print_message("[real] report.pdf: %lld bytes, %zu characters of text\n", (long long)st.st_size,
                   text.len);
     kv_buf_free(&text);
+    pdfcheck_assert_clean(path);
 }
 
 int main(void)

@@ -29,6 +29,8 @@
 #include "report/report.h"
 #include "report/results_read.h"
 
+#include "pdfcheck.h"
+
 #define FIX "tests/fixtures/results/"
 
 /* demo.json: a snapshot of 'kvproof demo' output (stats/results.c). */
@@ -168,6 +170,7 @@ static void write_report(const char *json, const char *pdf, report_figure *figs,
     kv_status st = report_write_ex(json, pdf, figs, cap, nfigs, err);
     if (st != KV_OK)
         fail_msg("report_write_ex(%s): %s", json, err);
+    pdfcheck_assert_clean(pdf); /* no pdftotext warning, qpdf --check clean */
 }
 
 /* ---- formatting and reading ---- */
@@ -609,6 +612,7 @@ static void cli_should_write_report_pdf_into_the_run_directory(void **state)
     assert_int_equal(run_cli(cmd), 0);
     snprintf(pdf, sizeof pdf, "%s/report.pdf", dir);
     assert_true(page_count(pdf) >= 5);
+    pdfcheck_assert_clean(pdf);
     /* -o, and the same bytes as the directory form. */
     snprintf(cmd, sizeof cmd, "report '%s/results.json' -o '%s/other.pdf'", dir, dir);
     assert_int_equal(run_cli(cmd), 0);

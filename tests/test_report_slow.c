@@ -18,6 +18,8 @@
 #include "report/fmt.h"
 #include "report/results_read.h"
 
+#include "pdfcheck.h"
+
 static char *capture(const char *cmd)
 {
     FILE *f = popen(cmd, "r");
@@ -72,6 +74,7 @@ static void demo_report_should_show_its_results_verdict_numbers(void **state)
     check_est_in(text, &r->v_prefill_tps, 1, "prefill tokens/s");
     assert_non_null(strstr(text, "SIMULATED TARGET"));
     free(text);
+    pdfcheck_assert_clean(pdf);
     rr_free(r);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);

@@ -1,0 +1,62 @@
+/* pdfcheck.h - the validity check every report test applies to the PDFs it
+ * writes: pdftotext reads the whole file and prints nothing on stderr (no
+ * syntax error, no CMap warning), and `qpdf --check` exits 0 (no error, no
+ * warning). Header-only (static) because every tests/test_*.c is its own
+ * executable; needs cmocka included first.
+ */
+#ifndef KV_PDFCHECK_H
+#define KV_PDFCHECK_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+/* Runs cmd with stdout and stderr into out (cut to cap); returns its exit
+ * status (-1 when it could not run). */
+static inline int pdfcheck_run(const char *cmd, char *out, size_t cap)
+{
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return -1;
+    size_t n = 0, k;
+    char chunk[1024];
+    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        size_t room = cap - 1 - n;
+        memcpy(out + n, chunk, k < room ? k : room);
+        n += k < room ? k : room;
+    }
+    out[n] = '\0';
+    int st = pclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Empty string when pdf passes both checks, else what failed (static). */
+static inline const char *pdfcheck_problem(const char *pdf)
+{
+    static char msg[4096];
+    char cmd[1200], out[3000];
+    snprintf(cmd, sizeof cmd, "pdftotext '%s' /dev/null 2>&1", pdf);
+    int rc = pdfcheck_run(cmd, out, sizeof out);
+    if (rc != 0 || out[0]) {
+        snprintf(msg, sizeof msg, "pdftotext %s: exit %d: %s", pdf, rc, out);
+        return msg;
+    }
+    snprintf(cmd, sizeof cmd, "qpdf --check '%s' 2>&1", pdf);
+    rc = pdfcheck_run(cmd, out, sizeof out);
+    if (rc != 0 || strstr(out, "WARNING") || strstr(out, "ERROR")) {
+        snprintf(msg, sizeof msg, "qpdf --check %s: exit %d: %s", pdf, rc, out);
+        return msg;
+    }
+    return "";
+}
+
+/* Fails the current test unless pdf passes both checks. */
+static inline void pdfcheck_assert_clean(const char *pdf)
+{
+    const char *p = pdfcheck_problem(pdf);
+    if (*p)
+        fail_msg("%s", p);
+}
+
+#endif
