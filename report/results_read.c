@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/util.h"
+#include "stats/results_schema.h"
 
 struct rr_arena {
     void **blocks;
@@ -67,7 +68,7 @@ static void bad(rd *d, const char *path, const char *key, const char *what)
 {
     if (d->st == KV_OK)
         d->st = kv_fail(d->err, KV_ERR_INPUT, "%s: field %s%s%s: %s", d->name, path,
-                        *path ? "." : "", key, what);
+                        *path && *key ? "." : "", key, what);
 }
 
 /* ---- typed getters: absent or null -> default; wrong type -> error ---- */
@@ -608,18 +609,125 @@ static void read_env_target(rd *d, const cJSON *o, const char *p, rr_env_target 
     cJSON_Delete(flags);
 }
 
+/* ---- the schema check (stats/results_schema.h), before any number is read ---- */
+
+static const rs_key SCHEMA[] = {RESULTS_KEYS(RS_KEY_ROW)};
+
+static int type_ok(const cJSON *v, rs_type t)
+{
+    switch (t) {
+    case RS_NUM:
+        return cJSON_IsNumber(v);
+    case RS_INT:
+        return cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble);
+    case RS_STR:
+        return cJSON_IsString(v);
+    case RS_SEED:
+        return cJSON_IsString(v) || cJSON_IsNumber(v);
+    case RS_BOOL:
+        return cJSON_IsBool(v);
+    case RS_PAIR:
+        return cJSON_IsArray(v) && cJSON_GetArraySize(v) == 2 &&
+               cJSON_IsNumber(cJSON_GetArrayItem(v, 0)) && cJSON_IsNumber(cJSON_GetArrayItem(v, 1));
+    case RS_OBJ:
+    case RS_EST:
+        return cJSON_IsObject(v);
+    case RS_ARR:
+        return cJSON_IsArray(v);
+    }
+    return 0;
+}
+
+static const char *type_word(rs_type t)
+{
+    static const char *const w[] = {"expected a number",          "expected an integer",
+                                    "expected a string",          "expected a string or a number",
+                                    "expected true or false",     "expected [low, high]",
+                                    "expected an object",         "expected an array",
+                                    "expected an estimate object"};
+    return w[t];
+}
+
+static void check_kind(rd *d, const cJSON *o, rs_kind kind, const char *path);
+
+/* A present, non-null value of key k: its type, then its children. */
+static void check_value(rd *d, const cJSON *v, const rs_key *k, const char *path)
+{
+    if (!type_ok(v, k->type)) {
+        bad(d, path, k->key, type_word(k->type));
+        return;
+    }
+    char p[256];
+    if (k->type == RS_OBJ || k->type == RS_EST) {
+        sub(p, sizeof p, path, k->key, -1);
+        check_kind(d, v, k->child, p);
+        return;
+    }
+    if (k->type != RS_ARR || k->child == RS_K_NONE)
+        return;
+    long i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, v)
+    {
+        sub(p, sizeof p, path, k->key, i++);
+        if (!cJSON_IsObject(it)) {
+            bad(d, p, "", "expected an object");
+            return;
+        }
+        check_kind(d, it, k->child, p);
+        if (d->st != KV_OK)
+            return;
+    }
+}
+
+static void check_kind(rd *d, const cJSON *o, rs_kind kind, const char *path)
+{
+    int has_note = field(o, "note") != NULL;
+    for (size_t i = 0; i < sizeof SCHEMA / sizeof SCHEMA[0] && d->st == KV_OK; i++) {
+        const rs_key *k = &SCHEMA[i];
+        if (k->kind != kind)
+            continue;
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k->key);
+        int req = (k->flags & RS_REQ) || ((k->flags & RS_REQN) && !has_note);
+        if (!v) {
+            if (req)
+                bad(d, path, k->key, "required key is missing");
+        } else if (cJSON_IsNull(v)) {
+            if (k->flags & RS_NN)
+                bad(d, path, k->key, "must not be null");
+        } else {
+            check_value(d, v, k, path);
+        }
+    }
+}
+
+/* Format and major version first (their errors say what the file is), then
+ * every key of the table. */
+static void check_schema(rd *d, const cJSON *root)
+{
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
+    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, RESULTS_FORMAT) != 0) {
+        bad(d, "", "format", "expected \"" RESULTS_FORMAT "\" (is this a results.json?)");
+        return;
+    }
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
+    if (!cJSON_IsNumber(ver) || ver->valuedouble != floor(ver->valuedouble)) {
+        bad(d, "", "version", "expected an integer major version");
+        return;
+    }
+    if (ver->valuedouble != RESULTS_VERSION_MAJOR) {
+        char why[160];
+        snprintf(why, sizeof why, "major version %.17g is not one this kvproof reads (it reads %d)",
+                 ver->valuedouble, RESULTS_VERSION_MAJOR);
+        bad(d, "", "version", why);
+        return;
+    }
+    check_kind(d, root, RS_K_TOP, "");
+}
+
 static void read_top(rd *d, const cJSON *root, rr_results *r)
 {
-    const char *fmt = get_str(d, root, "format", "");
-    if (d->st == KV_OK && strcmp(fmt, "kvproof-results") != 0) {
-        bad(d, "", "format", "expected \"kvproof-results\" (is this a results.json?)");
-        return;
-    }
     r->version = get_long(d, root, "version", "");
-    if (d->st == KV_OK && r->version != 1) {
-        bad(d, "", "version", "this kvproof reads version 1");
-        return;
-    }
     r->simulated = get_bool(d, root, "simulated", "");
     r->partial = get_bool(d, root, "partial", "");
     const cJSON *src = get_obj(d, root, "source", "");
@@ -713,7 +821,9 @@ kv_status rr_parse(const char *text, size_t len, const char *name, rr_results **
         goto out;
     }
     r->path = adup(&d, name);
-    read_top(&d, root, r);
+    check_schema(&d, root);
+    if (d.st == KV_OK)
+        read_top(&d, root, r);
 out:
     cJSON_Delete(root);
     if (d.st != KV_OK) {

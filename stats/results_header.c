@@ -3,6 +3,7 @@
  * spec and the gathered counts.
  */
 #include "stats/results_header.h"
+#include "stats/results_schema.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -178,8 +179,8 @@ void res_header_write(jsonw *w, const res_ctx *c, const char *journal_path)
     for (size_t i = 0; i < h->n_targets; i++)
         simulated = simulated || h->targets[i].simulated;
     size_t recorded = c->d->n_trials;
-    res_kstr(w, "format", "kvproof-results");
-    res_kint(w, "version", 1);
+    res_kstr(w, "format", RESULTS_FORMAT);
+    res_kint(w, "version", RESULTS_VERSION_MAJOR);
     res_kbool(w, "simulated", simulated);
     res_kbool(w, "partial", c->opt->partial || (h->planned_trials && recorded < h->planned_trials));
     source_write(w, h, journal_path);
