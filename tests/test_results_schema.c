@@ -383,6 +383,100 @@ static void every_headline_should_survive_analyze_then_read(void **state)
     free(dir);
 }
 
+/* ---- docs/results.md's key reference is the table ---- */
+
+#define DOCS "docs/results.md"
+#define BEGIN_MARK "<!-- keys: generated from stats/results_schema.h"
+#define END_MARK "<!-- end keys -->"
+
+#define KIND_DOC(kind, doc) doc,
+static const char *const KIND_DOCS[] = {RESULTS_KINDS(KIND_DOC)};
+#undef KIND_DOC
+
+static const char *type_doc(rs_type t)
+{
+    static const char *const w[] = {"number",      "integer", "string", "string or number", "bool",
+                                    "[low, high]", "object",  "array",  "estimate object"};
+    return w[t];
+}
+
+static const char *flags_doc(int f)
+{
+    if (f & RS_REQ)
+        return f & RS_NN ? "required, never null" : "required";
+    if (f & RS_REQN)
+        return "required unless the object has a `note`";
+    return "optional";
+}
+
+/* The key reference as docs/results.md must hold it, markers included. */
+static void keys_doc(kv_buf *b)
+{
+    assert_int_equal(kv_buf_appendf(b,
+                                    "%s by tests/test_results_schema.c "
+                                    "(KVPROOF_UPDATE_DOCS=1 rewrites it); do not edit -->\n",
+                                    BEGIN_MARK),
+                     KV_OK);
+    for (int k = RS_K_TOP; k < RS_K_COUNT; k++) {
+        assert_int_equal(kv_buf_appendf(b,
+                                        "\n#### %s\n\n| key | type | presence |\n"
+                                        "|---|---|---|\n",
+                                        KIND_DOCS[k]),
+                         KV_OK);
+        for (size_t i = 0; i < N_SCHEMA; i++) {
+            const rs_key *r = &SCHEMA[i];
+            if ((int)r->kind != k)
+                continue;
+            char child[160] = "";
+            if (r->child != RS_K_NONE && r->child != RS_K_EST)
+                snprintf(child, sizeof child, " of *%s*", KIND_DOCS[r->child]);
+            assert_int_equal(kv_buf_appendf(b, "| `%s` | %s%s | %s |\n", r->key, type_doc(r->type),
+                                            child, flags_doc(r->flags)),
+                             KV_OK);
+        }
+    }
+    assert_int_equal(kv_buf_appendf(b, "\n%s", END_MARK), KV_OK);
+}
+
+static void docs_should_list_exactly_the_keys_of_the_schema_header(void **state)
+{
+    (void)state;
+    char *text = NULL, err[KV_ERRLEN] = "";
+    size_t len = 0;
+    assert_int_equal(kv_read_file(DOCS, &text, &len, err), KV_OK);
+    kv_buf want = {0};
+    keys_doc(&want);
+    const char *a = strstr(text, BEGIN_MARK), *e = a ? strstr(a, END_MARK) : NULL;
+    if (!a || !e)
+        fail_msg(DOCS " has no generated key reference (markers " BEGIN_MARK " ... " END_MARK
+                      "); run this test with KVPROOF_UPDATE_DOCS=1");
+    e += strlen(END_MARK);
+    int same = (size_t)(e - a) == want.len && memcmp(a, want.data, want.len) == 0;
+    if (!same && getenv("KVPROOF_UPDATE_DOCS")) {
+        FILE *f = fopen(DOCS, "w");
+        assert_non_null(f);
+        assert_int_equal(fwrite(text, 1, (size_t)(a - text), f), (size_t)(a - text));
+        assert_int_equal(fwrite(want.data, 1, want.len, f), want.len);
+        fputs(e, f);
+        assert_int_equal(fclose(f), 0);
+        same = 1;
+    }
+    if (!same) {
+        /* name the first key that differs */
+        size_t i = 0;
+        while (a + i < e && i < want.len && a[i] == want.data[i])
+            i++;
+        const char *line = want.data + i;
+        while (line > want.data && line[-1] != '\n')
+            line--;
+        fail_msg(DOCS "'s key reference differs from stats/results_schema.h near \"%.80s\" "
+                      "(KVPROOF_UPDATE_DOCS=1 regenerates it)",
+                 line);
+    }
+    kv_buf_free(&want);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -392,6 +486,7 @@ int main(void)
         cmocka_unit_test(reader_should_accept_a_missing_optional_key),
         cmocka_unit_test(fixtures_should_be_what_the_writer_makes_of_the_journals),
         cmocka_unit_test(every_headline_should_survive_analyze_then_read),
+        cmocka_unit_test(docs_should_list_exactly_the_keys_of_the_schema_header),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
