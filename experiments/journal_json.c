@@ -509,9 +509,32 @@ static bool jd_all_finite(const cJSON *j, char *path, size_t cap)
     return true;
 }
 
-/* Parses a line and checks $.type. */
+static kv_status jd_parse_valid(const char *line, size_t len, const char *where, const char *type,
+                                cJSON **out, char *err);
+
+/* Parses a line and checks $.type. A line that is not strict UTF-8 (an
+ * older kvproof wrote a server's stray bytes) is read as the writer would
+ * write it now, bytes that are not UTF-8 as U+FFFD, so decode -> encode ->
+ * decode is stable and field limits hold on what is kept; the file itself
+ * is never changed. */
 static kv_status jd_parse(const char *line, size_t len, const char *where, const char *type,
                           cJSON **out, char *err)
+{
+    if (kv_utf8_valid(line, len))
+        return jd_parse_valid(line, len, where, type, out, err);
+    kv_buf fixed = {0};
+    *out = NULL;
+    if (kv_utf8_repair(&fixed, line, len) != KV_OK) {
+        kv_buf_free(&fixed);
+        return kv_fail(err, KV_ERR_NOMEM, "%s: out of memory", where);
+    }
+    kv_status st = jd_parse_valid(fixed.data, fixed.len, where, type, out, err);
+    kv_buf_free(&fixed);
+    return st;
+}
+
+static kv_status jd_parse_valid(const char *line, size_t len, const char *where, const char *type,
+                                cJSON **out, char *err)
 {
     const char *end = NULL;
     *out = NULL;

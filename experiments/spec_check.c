@@ -25,6 +25,8 @@ void check_ctx_clear(check_ctx *c)
 }
 
 static void add_error(check_ctx *c, size_t off, const char *path, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static void add_error(check_ctx *c, size_t off, const char *path, const char *fmt, va_list ap)
 {
     if (c->n_errs >= CHECK_MAX_ERRORS)
         return;

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/utf8.h"
 #include "common/util.h"
 #include "experiments/journal.h"
 #include "jsonlcheck.h"
@@ -763,6 +764,28 @@ static void journal_lines_should_be_strict_utf8_whatever_the_strings_hold(void *
     kv_buf_free(&line);
 }
 
+/* A line an older kvproof wrote with stray bytes (fuzz corpus
+ * regress-invalid-utf8-grows) is read as the writer would write it now
+ * (U+FFFD): a name its repair makes too long is refused naming the field,
+ * instead of being accepted and then written as a line that does not load. */
+static void journal_should_read_a_line_that_is_not_utf8_as_its_repair(void **state)
+{
+    (void)state;
+    char *line = NULL, err[KV_ERRLEN] = "";
+    size_t len = 0;
+    assert_int_equal(kv_read_file("fuzz/corpus/journal_trial/regress-invalid-utf8-grows.jsonl",
+                                  &line, &len, err),
+                     KV_OK);
+    while (len && line[len - 1] == '\n')
+        len--;
+    trial_record t;
+    memset(&t, 0, sizeof t);
+    assert_int_equal(journal_trial_from_json(line, len, "old:1", SIZE_MAX, &t, err), KV_ERR_INPUT);
+    assert_non_null(strstr(err, "old:1: $.target_name: expected a string of at most 127 bytes"));
+    trial_record_clear(&t);
+    free(line);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -785,6 +808,7 @@ int main(void)
         cmocka_unit_test(journal_load_should_reject_bad_journals_with_exact_messages),
         cmocka_unit_test(journal_load_should_read_the_good_fixture),
         cmocka_unit_test(journal_lines_should_be_strict_utf8_whatever_the_strings_hold),
+        cmocka_unit_test(journal_should_read_a_line_that_is_not_utf8_as_its_repair),
         cmocka_unit_test(journal_load_should_name_a_missing_file),
         cmocka_unit_test(journal_describe_host_should_name_host_cpu_and_os),
     };
