@@ -37,8 +37,7 @@ else
 fi
 
 if [ "${KVPROOF_FUZZ_NOBUILD:-0}" != 1 ]; then
-    # Warnings are not errors here: clang warns where the gcc build is clean.
-    cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DKVPROOF_FUZZ=ON -DKVPROOF_WERROR=OFF \
+    cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DKVPROOF_FUZZ=ON -DKVPROOF_WERROR=ON \
         >/dev/null
     cmake --build build-fuzz --target fuzz -j2 >/dev/null
 fi
