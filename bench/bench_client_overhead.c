@@ -8,24 +8,41 @@
  *    (client_observe_stamps); the first-token figure is the runner's
  *    trial_request.server_overhead_us;
  *  - curl -N: the benchmark runs `curl -sN` through popen and timestamps each
- *    data line as fgets returns it (curl + pipe + stdio).
+ *    data line as fgets returns it (curl + pipe + stdio);
+ *  - a bare recv loop (the floor): a socket, the request sent with one
+ *    send, then recv into a buffer, each complete data line timestamped when
+ *    the recv that completed it returns (HTTP/1.0, so no chunk framing).
  * The server's model costs nothing but a fixed 0.2 ms per output token, so
  * chunks arrive spaced out rather than in one burst. Prints median and p99 in
- * microseconds over >= 10,000 chunks for each, side by side, with ratios.
+ * microseconds over >= 10,000 chunks for each, side by side, with ratios;
+ * the acceptance figure is kvproof's median first-token overhead over the
+ * bare recv loop's, measured in the same run.
  *
- * usage: bench_client_overhead [chunks]   (default 10000)
+ * Two phases: streams of 500 tokens (every chunk), then short requests of 2
+ * tokens (the first token of each; curl -N runs a tenth as many).
+ *
+ * usage: bench_client_overhead [chunks] [first-tokens]   (default 10000 2000)
  */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/util.h"
 #include "experiments/client.h"
 #include "server/refsrv.h"
 
 #define TOKENS_PER_REQUEST 500
+#define FIRST_TOKENS 2 /* tokens per request of the first-token phase */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define DECODE_MS 0.2
 
 typedef struct samples {
@@ -72,11 +89,17 @@ static const char body_fmt[] =
     "\"messages\":[{\"role\":\"system\",\"content\":\"You are a benchmark.\"},"
     "{\"role\":\"user\",\"content\":\"Count slowly.\"}]}";
 
+/* Until `chunks` chunks and `firsts` first tokens were seen. */
+static bool enough(const samples *all, long chunks, const samples *first, long firsts)
+{
+    return (long)all->n >= chunks && (long)first->n >= firsts;
+}
+
 /* curl -N: one process per request, each data line timestamped on arrival. */
-static int run_curl(int port, long chunks, samples *all, samples *first)
+static int run_curl(int port, int tokens, long chunks, long firsts, samples *all, samples *first)
 {
     char body[512], cmd[1024];
-    snprintf(body, sizeof body, body_fmt, TOKENS_PER_REQUEST);
+    snprintf(body, sizeof body, body_fmt, tokens);
     snprintf(cmd, sizeof cmd,
              "curl -sN -H 'Content-Type: application/json' -H 'Expect:' -d '%s' "
              "http://127.0.0.1:%d/v1/chat/completions",
@@ -84,7 +107,7 @@ static int run_curl(int port, long chunks, samples *all, samples *first)
     char *line = malloc(1 << 16);
     if (!line)
         return -1;
-    while ((long)all->n < chunks) {
+    while (!enough(all, chunks, first, firsts)) {
         FILE *p = popen(cmd, "r");
         if (!p) {
             free(line);
@@ -117,11 +140,175 @@ static int run_curl(int port, long chunks, samples *all, samples *first)
     return 0;
 }
 
+/* The complete lines of buf[0..*len): a stamp line remembers its stamp, a
+ * data line with content after it is a chunk received at `now`. Keeps the
+ * partial last line at the start of buf. */
+static void bare_lines(char *buf, size_t *len, int64_t now, int64_t *stamp, bool *got_first,
+                       samples *all, samples *first)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < *len; i++) {
+        if (buf[i] != '\n')
+            continue;
+        buf[i] = '\0';
+        const char *line = buf + start;
+        if (strncmp(line, ": kvproof-sent-ns=", 18) == 0) {
+            *stamp = strtoll(line + 18, NULL, 10);
+        } else if (strncmp(line, "data: ", 6) == 0 && *stamp > 0) {
+            if (strstr(line, "\"content\":\"") && !strstr(line, "\"content\":\"\"")) {
+                double us = (double)(now - *stamp) / 1e3;
+                samples_add(all, us);
+                if (!*got_first)
+                    samples_add(first, us);
+                *got_first = true;
+            }
+            *stamp = 0;
+        }
+        start = i + 1;
+    }
+    memmove(buf, buf + start, *len - start);
+    *len -= start;
+}
+
+/* One request over a fresh socket: send it, then recv until the server
+ * closes. Returns 0, or -1 when the connection fails. */
+static int bare_request(int port, const char *req, size_t req_len, char *buf, size_t cap,
+                        samples *all, samples *first)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        send(fd, req, req_len, 0) != (ssize_t)req_len) {
+        close(fd);
+        return -1;
+    }
+    size_t len = 0;
+    int64_t stamp = 0;
+    bool got_first = false;
+    for (;;) {
+        if (len == cap)
+            len = 0; /* a line longer than the buffer: drop it */
+        ssize_t n = recv(fd, buf + len, cap - len, 0);
+        int64_t now = kv_now_ns();
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        bare_lines(buf, &len, now, &stamp, &got_first, all, first);
+    }
+    close(fd);
+    return got_first ? 0 : -1;
+}
+
+/* The bare recv loop: requests until `chunks` chunks arrived. */
+static int run_bare(int port, int tokens, long chunks, long firsts, samples *all, samples *first)
+{
+    char body[512], req[1024];
+    int bl = snprintf(body, sizeof body, body_fmt, tokens);
+    int rl = snprintf(req, sizeof req,
+                      "POST /v1/chat/completions HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n"
+                      "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+                      port, bl, body);
+    size_t cap = 1 << 16;
+    char *buf = malloc(cap);
+    if (!buf || rl <= 0 || (size_t)rl >= sizeof req) {
+        free(buf);
+        return -1;
+    }
+    int rc = 0;
+    while (rc == 0 && !enough(all, chunks, first, firsts))
+        rc = bare_request(port, req, (size_t)rl, buf, cap, all, first);
+    free(buf);
+    return rc;
+}
+
+/* One measurement: each reader's chunk and first-token samples, wall time. */
+typedef struct phase {
+    samples all[3], first[3]; /* kvproof, curl -N, bare recv loop */
+    double wall_s[3];
+} phase;
+
+static const char *const reader_names[3] = {"kvproof (libcurl)", "curl -N | pipe",
+                                            "bare recv loop"};
+
+/* kvproof's client: requests until enough chunks and first tokens. */
+static int run_kvproof(client *c, client_request rq, int tokens, long chunks, long firsts,
+                       samples *all, samples *first, char *err)
+{
+    rq.max_output_tokens = tokens;
+    client_observe_stamps(c, on_stamp, all);
+    while (!enough(all, chunks, first, firsts)) {
+        trial_request tr = {0};
+        kv_status st = client_send(c, &rq, &tr, NULL, err);
+        if (st == KV_OK && !isnan(tr.server_overhead_us))
+            samples_add(first, tr.server_overhead_us);
+        free(tr.raw);
+        if (st != KV_OK)
+            return -1;
+    }
+    return 0;
+}
+
+/* The three readers in turn; curl -N needs only curl_firsts first tokens
+ * (a process per request). */
+static int run_phase(client *c, const client_request *rq, int port, int tokens, long chunks,
+                     long firsts, long curl_firsts, phase *ph, char *err)
+{
+    int64_t t0 = kv_now_ns();
+    if (run_kvproof(c, *rq, tokens, chunks, firsts, &ph->all[0], &ph->first[0], err) != 0)
+        return -1;
+    int64_t t1 = kv_now_ns();
+    if (run_curl(port, tokens, chunks, curl_firsts, &ph->all[1], &ph->first[1]) != 0) {
+        snprintf(err, KV_ERRLEN, "curl -N failed (is curl installed?)");
+        return -1;
+    }
+    int64_t t2 = kv_now_ns();
+    if (run_bare(port, tokens, chunks, firsts, &ph->all[2], &ph->first[2]) != 0) {
+        snprintf(err, KV_ERRLEN, "the bare recv loop failed");
+        return -1;
+    }
+    int64_t t3 = kv_now_ns();
+    ph->wall_s[0] = (double)(t1 - t0) / 1e9;
+    ph->wall_s[1] = (double)(t2 - t1) / 1e9;
+    ph->wall_s[2] = (double)(t3 - t2) / 1e9;
+    return 0;
+}
+
+static void phase_print(phase *ph, const char *what)
+{
+    printf("%s\n", what);
+    printf("%-22s %10s %12s %12s %10s %14s %14s %9s\n", "reader", "chunks", "median us", "p99 us",
+           "requests", "first med us", "first p99 us", "wall s");
+    for (int i = 0; i < 3; i++)
+        printf("%-22s %10zu %12.1f %12.1f %10zu %14.1f %14.1f %9.2f\n", reader_names[i],
+               ph->all[i].n, quantile(&ph->all[i], 0.5), quantile(&ph->all[i], 0.99),
+               ph->first[i].n, quantile(&ph->first[i], 0.5), quantile(&ph->first[i], 0.99),
+               ph->wall_s[i]);
+    printf("\n");
+}
+
+static void phase_free(phase *ph)
+{
+    for (int i = 0; i < 3; i++) {
+        free(ph->all[i].v);
+        free(ph->first[i].v);
+    }
+}
+
 int main(int argc, char **argv)
 {
     long chunks = argc > 1 ? strtol(argv[1], NULL, 10) : 10000;
     if (chunks < 1)
         chunks = 10000;
+    long firsts = argc > 2 ? strtol(argv[2], NULL, 10) : 2000;
+    if (firsts < 1)
+        firsts = 2000;
     char err[KV_ERRLEN] = "";
     refsrv_config cfg;
     refsrv_config_default(&cfg);
@@ -130,12 +317,12 @@ int main(int argc, char **argv)
     cfg.reply_tokens = TOKENS_PER_REQUEST;
     refsrv *srv = NULL;
     client *c = NULL;
-    samples k_all = {0}, k_first = {0}, c_all = {0}, c_first = {0};
+    phase stream, first;
+    memset(&stream, 0, sizeof stream);
+    memset(&first, 0, sizeof first);
     int rc = 1;
-    if (refsrv_start(&cfg, &srv, err) != KV_OK || client_new(&c, err) != KV_OK) {
-        fprintf(stderr, "bench_client_overhead: %s\n", err);
+    if (refsrv_start(&cfg, &srv, err) != KV_OK || client_new(&c, err) != KV_OK)
         goto out;
-    }
     int port = refsrv_port(srv);
     char name[] = "bench", model[] = "kvproof-reference-sim", url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
@@ -145,55 +332,32 @@ int main(int argc, char **argv)
                          .api = SPEC_API_OPENAI_CHAT,
                          .messages = msgs,
                          .n_messages = 2,
-                         .max_output_tokens = TOKENS_PER_REQUEST,
                          .timeout_connect_s = 5,
                          .timeout_first_token_s = 30,
                          .timeout_total_s = 60};
-    client_observe_stamps(c, on_stamp, &k_all);
-    int64_t t0 = kv_now_ns();
-    long requests = 0;
-    while ((long)k_all.n < chunks) {
-        trial_request tr = {0};
-        if (client_send(c, &rq, &tr, NULL, err) != KV_OK) {
-            fprintf(stderr, "bench_client_overhead: kvproof client: %s\n", err);
-            free(tr.raw);
-            goto out;
-        }
-        if (!isnan(tr.server_overhead_us))
-            samples_add(&k_first, tr.server_overhead_us);
-        free(tr.raw);
-        requests++;
-    }
-    double k_s = (double)(kv_now_ns() - t0) / 1e9;
-    t0 = kv_now_ns();
-    if (run_curl(port, chunks, &c_all, &c_first) != 0) {
-        fprintf(stderr, "bench_client_overhead: curl -N failed (is curl installed?)\n");
+    if (run_phase(c, &rq, port, TOKENS_PER_REQUEST, chunks, 0, 0, &stream, err) != 0 ||
+        run_phase(c, &rq, port, FIRST_TOKENS, 0, firsts, firsts / 10, &first, err) != 0)
         goto out;
-    }
-    double c_s = (double)(kv_now_ns() - t0) / 1e9;
-
-    double km = quantile(&k_all, 0.5), kp = quantile(&k_all, 0.99);
-    double cm = quantile(&c_all, 0.5), cp = quantile(&c_all, 0.99);
-    double kfm = quantile(&k_first, 0.5), cfm = quantile(&c_first, 0.5);
     printf("client overhead: token chunk receive time - reference server send stamp\n");
-    printf("(vLLM dialect, %d tokens per request, %.1f ms per token, same CLOCK_MONOTONIC)\n\n",
-           TOKENS_PER_REQUEST, DECODE_MS);
-    printf("%-22s %10s %12s %12s %18s %9s\n", "reader", "chunks", "median us", "p99 us",
-           "first-token med us", "wall s");
-    printf("%-22s %10zu %12.1f %12.1f %18.1f %9.2f\n", "kvproof (libcurl)", k_all.n, km, kp, kfm,
-           k_s);
-    printf("%-22s %10zu %12.1f %12.1f %18.1f %9.2f\n", "curl -N | pipe", c_all.n, cm, cp, cfm, c_s);
-    printf("\nratio kvproof / curl -N: median %.2f, p99 %.2f (first token over %zu and %zu "
-           "requests)\n",
-           km / cm, kp / cp, k_first.n, c_first.n);
-    (void)requests;
+    printf("(vLLM dialect, %.1f ms per token, same CLOCK_MONOTONIC)\n\n", DECODE_MS);
+    phase_print(&stream, "streams of " STR(TOKENS_PER_REQUEST) " tokens: every chunk");
+    phase_print(&first, "requests of " STR(FIRST_TOKENS) " tokens: the first token");
+    double kf = quantile(&first.first[0], 0.5), bf = quantile(&first.first[2], 0.5);
+    printf("ratio kvproof / curl -N: chunk median %.2f, p99 %.2f; first token median %.2f\n",
+           quantile(&stream.all[0], 0.5) / quantile(&stream.all[1], 0.5),
+           quantile(&stream.all[0], 0.99) / quantile(&stream.all[1], 0.99),
+           kf / quantile(&first.first[1], 0.5));
+    printf("ratio kvproof / bare recv loop: first token median %.2f (acceptance: at most 1.2); "
+           "chunk median %.2f, p99 %.2f\n",
+           kf / bf, quantile(&stream.all[0], 0.5) / quantile(&stream.all[2], 0.5),
+           quantile(&stream.all[0], 0.99) / quantile(&stream.all[2], 0.99));
     rc = 0;
 out:
+    if (rc != 0)
+        fprintf(stderr, "bench_client_overhead: %s\n", err);
     client_free(c);
     refsrv_stop(srv);
-    free(k_all.v);
-    free(k_first.v);
-    free(c_all.v);
-    free(c_first.v);
+    phase_free(&stream);
+    phase_free(&first);
     return rc;
 }

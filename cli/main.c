@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "common/status.h"
+#include "common/util.h"
 
 typedef struct command {
     const char *name;
@@ -74,6 +75,7 @@ int cmd_wants_help(int argc, char **argv)
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
+    (void)kv_raise_fd_limit(); /* a socket per stream at concurrency up to 1024 */
     if (argc < 2) {
         usage(stderr);
         return KV_EXIT_USAGE;

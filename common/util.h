@@ -16,6 +16,10 @@
 int64_t kv_now_ns(void);
 /* Sleeps until the monotonic deadline (absolute, ns); no busy-wait. */
 void kv_sleep_until_ns(int64_t deadline_ns);
+/* Raises the soft limit on open files to the hard limit (a run at
+ * concurrency 1024 holds a socket per stream); returns the soft limit now in
+ * force, or -1 when it cannot be read. */
+long kv_raise_fd_limit(void);
 
 typedef struct kv_buf {
     char *data; /* NUL-terminated while len < cap */

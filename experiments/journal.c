@@ -5,8 +5,9 @@
  * opening (create, or resume: lock, verify, repair), appending, and loading
  * for analysis, and the host description for the header.
  *
- * Crash safety: a line is written with one pwrite loop at the end of the
- * last complete line and fdatasync'd before journal_append returns; a failed
+ * Crash safety: a line (or a batch of lines, journal_append_batch) is written
+ * with one pwrite loop at the end of the last complete line and fdatasync'd
+ * before journal_append returns; a failed
  * write is truncated away. A crash can therefore leave at most one partial
  * last line, which resume truncates and load skips.
  */
@@ -33,6 +34,7 @@ struct journal {
     size_t size;       /* bytes of complete lines: where the next line goes */
     size_t planned;    /* header.planned_trials */
     bool *recorded;    /* per plan index: a trial line exists */
+    bool *batch;       /* per plan index: in the batch being encoded (all false between) */
     size_t n_trials;   /* distinct trials recorded */
     size_t repaired;   /* bytes of a torn last line removed on open */
     size_t duplicates; /* repeated plan indexes found on open */
@@ -58,8 +60,9 @@ static kv_status jn_write_all(int fd, const char *p, size_t n, size_t off)
     return KV_OK;
 }
 
-/* Writes one line at j->size and makes it durable; on failure cuts the file
- * back so no partial line remains (when the file system lets us). */
+/* Writes one line (or a batch of lines) at j->size and makes it durable; on
+ * failure cuts the file back so no partial line remains (when the file system
+ * lets us). */
 static kv_status jn_write_line(journal *j, const kv_buf *line, char *err)
 {
     const char *what = "writing";
@@ -134,6 +137,7 @@ void journal_close(journal *j)
     if (j->fd >= 0)
         close(j->fd); /* releases the lock */
     free(j->recorded);
+    free(j->batch);
     free(j->path);
     free(j);
 }
@@ -263,7 +267,8 @@ kv_status journal_open(const char *path, const journal_header *h, bool resume, b
     j->planned = h->planned_trials;
     j->path = strdup(path);
     j->recorded = calloc(h->planned_trials ? h->planned_trials : 1, sizeof *j->recorded);
-    if (!j->path || !j->recorded) {
+    j->batch = calloc(h->planned_trials ? h->planned_trials : 1, sizeof *j->batch);
+    if (!j->path || !j->recorded || !j->batch) {
         st = kv_fail(err, KV_ERR_NOMEM, "out of memory opening journal %s", path);
         goto out;
     }
@@ -307,26 +312,50 @@ out:
 
 /* ---- appending --------------------------------------------------------- */
 
-kv_status journal_append(journal *j, const trial_record *t, char *err)
+/* Appends `t`'s line to `lines` after checking its plan index is new (and
+ * not earlier in the same batch: `batch` marks those). */
+static kv_status jn_encode(journal *j, const trial_record *t, bool *batch, kv_buf *lines, char *err)
 {
     if (t->plan_index >= j->planned)
         return kv_fail(err, KV_ERR_INTERNAL, "trial %zu is outside the plan of %zu trials",
                        t->plan_index, j->planned);
-    if (j->recorded[t->plan_index])
+    if (j->recorded[t->plan_index] || batch[t->plan_index])
         return kv_fail(err, KV_ERR_INTERNAL, "trial %zu (%s) is already in journal %s",
                        t->plan_index, t->id, j->path);
-    kv_buf line = {0};
-    kv_status st = journal_trial_to_json(t, &line, err);
-    if (st == KV_OK && kv_buf_append(&line, "\n", 1) != KV_OK)
+    kv_status st = journal_trial_to_json(t, lines, err);
+    if (st == KV_OK && kv_buf_append(lines, "\n", 1) != KV_OK)
         st = kv_fail(err, KV_ERR_NOMEM, "out of memory writing a journal line");
+    batch[t->plan_index] = st == KV_OK;
+    return st;
+}
+
+kv_status journal_append_batch(journal *j, const trial_record *const *t, size_t n, char *err)
+{
+    if (n == 0)
+        return KV_OK;
+    kv_buf lines = {0};
+    kv_status st = KV_OK;
+    for (size_t i = 0; st == KV_OK && i < n; i++)
+        st = jn_encode(j, t[i], j->batch, &lines, err);
     if (st == KV_OK)
-        st = jn_write_line(j, &line, err);
-    kv_buf_free(&line);
-    if (st == KV_OK) {
-        j->recorded[t->plan_index] = true;
-        j->n_trials++;
+        st = jn_write_line(j, &lines, err);
+    kv_buf_free(&lines);
+    for (size_t i = 0; i < n; i++) {
+        size_t k = t[i]->plan_index;
+        if (k < j->planned && j->batch[k]) {
+            j->batch[k] = false;
+            if (st == KV_OK) {
+                j->recorded[k] = true;
+                j->n_trials++;
+            }
+        }
     }
     return st;
+}
+
+kv_status journal_append(journal *j, const trial_record *t, char *err)
+{
+    return journal_append_batch(j, &t, 1, err);
 }
 
 /* ---- loading ----------------------------------------------------------- */

@@ -71,6 +71,11 @@ kv_status journal_open(const char *path, const journal_header *h, bool resume, b
                        journal **out, char *err) KV_MUST_USE;
 /* Appends one trial line and fdatasyncs it. */
 kv_status journal_append(journal *j, const trial_record *t, char *err) KV_MUST_USE;
+/* Group commit: appends n trial lines, in order, with one write and one
+ * fdatasync; all or none are recorded (on failure the file is cut back to
+ * where the batch began). journal_append is the batch of one. */
+kv_status journal_append_batch(journal *j, const trial_record *const *t, size_t n,
+                               char *err) KV_MUST_USE;
 void journal_close(journal *j);
 
 /* Trials the journal holds (after journal_open: those found on resume plus

@@ -3,9 +3,15 @@
  * Divided into: the built-in prose and nonce words, the corpus word index,
  * text assembly (nonce + words + fillers), the length search, and the cache
  * of searched lengths per (role, length, class).
+ *
+ * Threads: the cache and the statistics are guarded by the synthesiser's
+ * mutex, which is never held while the count callback runs, so several
+ * threads (each with its own counting context, prompt_make_with) count
+ * tokens at once.
  */
 #include "experiments/prompt.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +135,8 @@ struct prompt_synth {
     prompt_count_fn count;
     void *count_ctx;
     bool cheap;
+    pthread_mutex_t mu; /* cache and stats */
+    bool mu_init;
     cache_entry *cache;
     size_t n_cache, cap_cache;
     prompt_stats stats;
@@ -192,6 +200,8 @@ kv_status prompt_synth_new(const char *corpus, size_t corpus_len, uint64_t seed,
     p->count = count;
     p->count_ctx = count_ctx;
     p->cheap = count_is_cheap;
+    pthread_mutex_init(&p->mu, NULL);
+    p->mu_init = true;
     st = index_words(p, err);
     if (st != KV_OK)
         goto out;
@@ -210,12 +220,18 @@ void prompt_synth_free(prompt_synth *p)
     free(p->corpus);
     free(p->words);
     free(p->cache);
+    if (p->mu_init)
+        pthread_mutex_destroy(&p->mu);
     free(p);
 }
 
 prompt_stats prompt_synth_stats(const prompt_synth *p)
 {
-    return p->stats;
+    prompt_synth *m = (prompt_synth *)(uintptr_t)p; /* the mutex only */
+    pthread_mutex_lock(&m->mu);
+    prompt_stats st = p->stats;
+    pthread_mutex_unlock(&m->mu);
+    return st;
 }
 
 kv_status prompt_corpus_load(const char *path, char **out, size_t *len, char *err)
@@ -290,15 +306,29 @@ static kv_status assemble(const prompt_synth *p, const char *prefix, size_t off,
     return KV_OK;
 }
 
-static kv_status count_text(prompt_synth *p, const char *prefix, size_t off, long words, long fill,
+/* The counting context of one prompt_make_with call. */
+typedef struct counter {
+    prompt_synth *p;
+    void *ctx;
+} counter;
+
+static void stat_add(prompt_synth *p, long *field)
+{
+    pthread_mutex_lock(&p->mu);
+    (*field)++;
+    pthread_mutex_unlock(&p->mu);
+}
+
+static kv_status count_text(const counter *k, const char *prefix, size_t off, long words, long fill,
                             long *n, char *err)
 {
+    prompt_synth *p = k->p;
     char *text = NULL;
     kv_status st = assemble(p, prefix, off, words, fill, &text, err);
     if (st != KV_OK)
         return st;
-    p->stats.count_calls++;
-    st = p->count(p->count_ctx, text, n, err);
+    stat_add(p, &p->stats.count_calls);
+    st = p->count(k->ctx, text, n, err); /* without the mutex */
     free(text);
     return st;
 }
@@ -306,7 +336,7 @@ static kv_status count_text(prompt_synth *p, const char *prefix, size_t off, lon
 /* Finds (words, fill) so prefix + text has `target` tokens; *got is the count
  * reached (== target unless the tokenizer does not allow it). `guess` > 0
  * starts the search there. */
-static kv_status search(prompt_synth *p, const char *prefix, size_t off, long target, long guess,
+static kv_status search(const counter *p, const char *prefix, size_t off, long target, long guess,
                         long *words_out, long *fill_out, long *got, char *err)
 {
     kv_status st;
@@ -410,8 +440,55 @@ static kv_status cache_put(prompt_synth *p, cache_entry e, char *err)
     return KV_OK;
 }
 
-kv_status prompt_make(prompt_synth *p, prompt_role role, long n_tokens, uint64_t nonce,
-                      long variant, char **out, long *counted, char *err)
+/* The cached search for (role, n, variant), copied under the mutex. */
+static bool cache_get(prompt_synth *p, prompt_role role, long n, long variant, cache_entry *out)
+{
+    pthread_mutex_lock(&p->mu);
+    cache_entry *e = cache_find(p, role, n, variant);
+    if (e) {
+        *out = *e;
+        p->stats.cache_hits++;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return e != NULL;
+}
+
+static kv_status cache_store(prompt_synth *p, cache_entry e, char *err)
+{
+    pthread_mutex_lock(&p->mu);
+    kv_status st = cache_put(p, e, err);
+    pthread_mutex_unlock(&p->mu);
+    return st;
+}
+
+/* (words, fill) for the text: from the cache (verified when counting is
+ * cheap and only the nonce differs), else searched and cached. */
+static kv_status find_length(const counter *k, prompt_role role, long n_tokens, long variant,
+                             const char *prefix, size_t off, long *words, long *fill, long *got,
+                             char *err)
+{
+    prompt_synth *p = k->p;
+    cache_entry e;
+    kv_status st;
+    if (cache_get(p, role, n_tokens, variant, &e)) {
+        *words = e.words;
+        *fill = e.fill;
+        *got = e.got;
+        if (!(p->cheap && role == PROMPT_SYSTEM))
+            return KV_OK;
+        st = count_text(k, prefix, off, *words, *fill, got, err);
+        if (st != KV_OK || *got == n_tokens)
+            return st;
+        return search(k, prefix, off, n_tokens, *words, words, fill, got, err);
+    }
+    st = search(k, prefix, off, n_tokens, 0, words, fill, got, err);
+    if (st != KV_OK)
+        return st;
+    return cache_store(p, (cache_entry){role, n_tokens, variant, *words, *fill, *got}, err);
+}
+
+kv_status prompt_make_with(prompt_synth *p, void *count_ctx, prompt_role role, long n_tokens,
+                           uint64_t nonce, long variant, char **out, long *counted, char *err)
 {
     *out = NULL;
     if (n_tokens < 0)
@@ -427,37 +504,20 @@ kv_status prompt_make(prompt_synth *p, prompt_role role, long n_tokens, uint64_t
         variant = p->cheap ? (long)(nonce % PROMPT_VARIANTS) : 0;
     }
     size_t off = role_offset(p, role, variant);
-    cache_entry *e = cache_find(p, role, n_tokens, variant);
-    long words, fill, got = -1;
-    kv_status st;
-    if (e) {
-        p->stats.cache_hits++;
-        words = e->words;
-        fill = e->fill;
-        /* Only the nonce differs from the cached text: verify when cheap. */
-        if (p->cheap && role == PROMPT_SYSTEM) {
-            st = count_text(p, prefix, off, words, fill, &got, err);
-            if (st != KV_OK)
-                return st;
-            if (got != n_tokens) {
-                st = search(p, prefix, off, n_tokens, words, &words, &fill, &got, err);
-                if (st != KV_OK)
-                    return st;
-            }
-        } else {
-            got = e->got;
-        }
-    } else {
-        st = search(p, prefix, off, n_tokens, 0, &words, &fill, &got, err);
-        if (st != KV_OK)
-            return st;
-        st = cache_put(p, (cache_entry){role, n_tokens, variant, words, fill, got}, err);
-        if (st != KV_OK)
-            return st;
-    }
+    counter k = {p, count_ctx};
+    long words = 0, fill = 0, got = -1;
+    kv_status st = find_length(&k, role, n_tokens, variant, prefix, off, &words, &fill, &got, err);
+    if (st != KV_OK)
+        return st;
     if (got != n_tokens)
-        p->stats.inexact++;
+        stat_add(p, &p->stats.inexact);
     if (counted)
         *counted = got;
     return assemble(p, prefix, off, words, fill, out, err);
+}
+
+kv_status prompt_make(prompt_synth *p, prompt_role role, long n_tokens, uint64_t nonce,
+                      long variant, char **out, long *counted, char *err)
+{
+    return prompt_make_with(p, p->count_ctx, role, n_tokens, nonce, variant, out, counted, err);
 }

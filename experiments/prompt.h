@@ -74,6 +74,14 @@ void prompt_nonce_text(uint64_t nonce, char *buf, size_t size);
 kv_status prompt_make(prompt_synth *p, prompt_role role, long n_tokens, uint64_t nonce,
                       long variant, char **out, long *counted, char *err) KV_MUST_USE;
 
+/* prompt_make, counting with count_ctx instead of the context given to
+ * prompt_synth_new. Thread-safe: several threads may call it on one
+ * synthesiser at once (the count callback must then be safe with their
+ * contexts); the cache is shared, the mutex is not held while counting. */
+kv_status prompt_make_with(prompt_synth *p, void *count_ctx, prompt_role role, long n_tokens,
+                           uint64_t nonce, long variant, char **out, long *counted,
+                           char *err) KV_MUST_USE;
+
 prompt_stats prompt_synth_stats(const prompt_synth *p);
 
 #endif

@@ -7,11 +7,15 @@
  * run `concurrency` trials at once); and the journal header. The analysis
  * and the report are later stages: the CLI chains them after runner_run.
  *
- * Threads (concurrency > 1): each worker owns its network context; the run's
- * lock guards the queue, the counters, the samples, the progress callback and
- * the journal; the synth lock guards the prompt synthesisers and the main
- * network context they count tokens with. With concurrency 1 the single
- * worker runs on the calling thread (no thread is started).
+ * Threads (concurrency > 1): each worker owns its network context and counts
+ * its prompts' tokens with it (the synthesiser guards its own cache, so no
+ * lock is held during a /tokenize round trip); the run's lock guards the
+ * queue, the counters, the samples, the progress callback and the pending
+ * trials; one writer thread journals the pending trials in batches (group
+ * commit) without that lock while their workers wait. The synth lock guards
+ * the usage-calibration state and the main network context it uses (servers
+ * without /tokenize). With concurrency 1 the single worker runs on the
+ * calling thread and journals each trial itself (no thread is started).
  */
 #include "experiments/runner.h"
 
@@ -107,6 +111,14 @@ static kv_status real_client_new(const runner_options *o, client **out, char *er
 /* ---- per-target state ----------------------------------------------------- */
 
 typedef struct run run;
+typedef struct target_state target_state;
+
+/* The count callback's context: the target and the network context of the
+ * thread that asks for a prompt. */
+typedef struct synth_ctx {
+    target_state *ts;
+    const runner_io *io;
+} synth_ctx;
 
 typedef struct target_state {
     run *r;
@@ -118,8 +130,9 @@ typedef struct target_state {
     int reset;                  /* 1 works, 0 untried, -1 unsupported (never tried again) */
     char reset_note[KV_ERRLEN]; /* why the reset is unsupported, or "" */
     prompt_synth *ps;
-    spec_target copy; /* the spec's target with the probed model filled in */
-    probe_info info;  /* what probe_detect found (zeroed when not probed) */
+    synth_ctx main_count; /* the count context on the main network context */
+    spec_target copy;     /* the spec's target with the probed model filled in */
+    probe_info info;      /* what probe_detect found (zeroed when not probed) */
     bool probed;
     /* The server has reported a cached-token count (OpenAI-style dialects).
      * vLLM leaves usage.prompt_tokens_details out when nothing was cached, so
@@ -154,15 +167,29 @@ struct run {
     kv_status fail_st;    /* the first error a worker hit */
     char fail_err[KV_ERRLEN];
     runner_summary *sum;
+    /* Group commit (worker threads): finished trials wait in `pending`, in
+     * completion order, until the writer journals them as one batch. */
+    bool group;               /* the writer thread runs */
+    bool writer_quit;         /* the workers are done: the writer ends */
+    pthread_cond_t writer_cv; /* pending trials or writer_quit */
+    struct worker **pending;  /* n_workers slots */
+    struct worker **batch;    /* the writer's batch, n_workers slots */
+    size_t n_pending;
 };
 
-/* One worker: the network context its trials use. */
+/* One worker: the network context its trials use, and its finished trial
+ * while it waits for the writer (group commit). */
 typedef struct worker {
     run *r;
     runner_io io;
     void *own_ctx; /* made by io.worker_new, or NULL */
     client *c;     /* this worker's real client, or NULL */
     pthread_t th;
+    const trial_record *rec; /* queued for the writer */
+    bool durable;            /* the writer has journaled it (or failed) */
+    kv_status commit_st;
+    char commit_err[KV_ERRLEN];
+    pthread_cond_t durable_cv; /* durable became true */
 } worker;
 
 static void progress(run *r, const char *current, const char *message)
@@ -186,11 +213,11 @@ static void progress(run *r, const char *current, const char *message)
     r->o->progress(r->o->progress_ctx, &pr);
 }
 
-/* Token counter: the server's /tokenize. */
+/* Token counter: the server's /tokenize, on the calling worker's context. */
 static kv_status count_tokenize(void *ctx, const char *text, long *n, char *err)
 {
-    target_state *ts = ctx;
-    return ts->r->io.tokenize(ts->r->io.ctx, ts->t, ts->api, text, n, err);
+    const synth_ctx *k = ctx;
+    return k->io->tokenize(k->io->ctx, k->ts->t, k->ts->api, text, n, err);
 }
 
 /* Calibration texts start with this line, which no measured prompt starts
@@ -252,9 +279,10 @@ static kv_status usage_tokens(target_state *ts, const char *text, long *n, char 
     return KV_OK;
 }
 
-static kv_status count_usage(void *ctx, const char *text, long *n, char *err)
+/* Token counter without /tokenize: under the synth lock, on the main context
+ * (the calibration state and that context are shared). */
+static kv_status count_usage_locked(target_state *ts, const char *text, long *n, char *err)
 {
-    target_state *ts = ctx;
     kv_status st;
     if (ts->usage_base < 0) {
         st = usage_tokens(ts, "a", &ts->usage_base, err);
@@ -269,6 +297,15 @@ static kv_status count_usage(void *ctx, const char *text, long *n, char *err)
     if (*n < 0)
         *n = 0;
     return KV_OK;
+}
+
+static kv_status count_usage(void *ctx, const char *text, long *n, char *err)
+{
+    target_state *ts = ((const synth_ctx *)ctx)->ts;
+    pthread_mutex_lock(&ts->r->synth_lock);
+    kv_status st = count_usage_locked(ts, text, n, err);
+    pthread_mutex_unlock(&ts->r->synth_lock);
+    return st;
 }
 
 /* After a complete reply: learns that the server reports cached counts, and
@@ -344,9 +381,10 @@ static kv_status target_setup(run *r, target_state *ts, const spec_target *t, co
                  t->name, st == KV_OK ? "it counted no tokens" : tmp);
         progress(r, t->name, msg);
     }
+    ts->main_count = (synth_ctx){ts, &r->io};
     return prompt_synth_new(corpus, corpus_len, seed,
-                            ts->has_tokenize ? count_tokenize : count_usage, ts, ts->has_tokenize,
-                            &ts->ps, err);
+                            ts->has_tokenize ? count_tokenize : count_usage, &ts->main_count,
+                            ts->has_tokenize, &ts->ps, err);
 }
 
 /* ---- one trial ------------------------------------------------------------ */
@@ -443,25 +481,25 @@ static void session_free(session *se)
     memset(se, 0, sizeof *se);
 }
 
-/* prompt_make under the synth lock: the synthesiser's cache and the main
- * network context it counts tokens with are shared by the workers. */
-static kv_status synth_make(target_state *ts, prompt_role role, long n_tokens, uint64_t nonce,
-                            long variant, char **out, long *counted, char *err)
+/* A prompt of exact length, its tokens counted with the calling worker's
+ * network context: no lock is held during a /tokenize round trip (the
+ * synthesiser guards its own cache; count_usage takes the synth lock). */
+static kv_status synth_make(target_state *ts, const runner_io *io, prompt_role role, long n_tokens,
+                            uint64_t nonce, long variant, char **out, long *counted, char *err)
 {
-    pthread_mutex_lock(&ts->r->synth_lock);
-    kv_status st = prompt_make(ts->ps, role, n_tokens, nonce, variant, out, counted, err);
-    pthread_mutex_unlock(&ts->r->synth_lock);
-    return st;
+    synth_ctx k = {ts, io};
+    return prompt_make_with(ts->ps, &k, role, n_tokens, nonce, variant, out, counted, err);
 }
 
 /* The head text of a turn: the system prompt, or (no system prompt, cold)
  * the first question with the turn's nonce at token 0. */
-static kv_status head_text(target_state *ts, const plan_trial *pt, uint64_t nonce, char **out,
-                           long *counted, char *err)
+static kv_status head_text(target_state *ts, const runner_io *io, const plan_trial *pt,
+                           uint64_t nonce, char **out, long *counted, char *err)
 {
     if (pt->system_prompt_tokens > 0)
-        return synth_make(ts, PROMPT_SYSTEM, pt->system_prompt_tokens, nonce, 0, out, counted, err);
-    return synth_make(ts, PROMPT_SYSTEM, pt->query_tokens, nonce, 0, out, counted, err);
+        return synth_make(ts, io, PROMPT_SYSTEM, pt->system_prompt_tokens, nonce, 0, out, counted,
+                          err);
+    return synth_make(ts, io, PROMPT_SYSTEM, pt->query_tokens, nonce, 0, out, counted, err);
 }
 
 /* Sends one request through io and fills q; the reply text goes to *reply.
@@ -568,7 +606,7 @@ static kv_status run_trial(run *r, const runner_io *io, const plan_trial *pt, tr
 
     /* Prompts: questions per turn, the head text, the priming question. */
     for (long k = 0; k < turns; k++) {
-        if (synth_make(ts, PROMPT_QUERY, pt->query_tokens, pt->nonce, k + 1, &se.queries[k],
+        if (synth_make(ts, io, PROMPT_QUERY, pt->query_tokens, pt->nonce, k + 1, &se.queries[k],
                        &se.q_counted[k], perr) != KV_OK) {
             set_reason(rec->error, "prompt synthesis: ", perr);
             goto failed;
@@ -576,7 +614,7 @@ static kv_status run_trial(run *r, const runner_io *io, const plan_trial *pt, tr
     }
     long head_counted = 0;
     bool sys = pt->system_prompt_tokens > 0;
-    if ((sys || cold) && head_text(ts, pt, pt->nonce, &head, &head_counted, perr) != KV_OK) {
+    if ((sys || cold) && head_text(ts, io, pt, pt->nonce, &head, &head_counted, perr) != KV_OK) {
         set_reason(rec->error, "prompt synthesis: ", perr);
         goto failed;
     }
@@ -585,7 +623,7 @@ static kv_status run_trial(run *r, const runner_io *io, const plan_trial *pt, tr
     if (warm) {
         long plen = pt->query_tokens < 16 ? pt->query_tokens : 16;
         has_prime = true;
-        if (synth_make(ts, PROMPT_PRIME, plen, pt->nonce, 0, &prime_q, NULL, perr) != KV_OK) {
+        if (synth_make(ts, io, PROMPT_PRIME, plen, pt->nonce, 0, &prime_q, NULL, perr) != KV_OK) {
             set_reason(rec->error, "prompt synthesis: ", perr);
             goto failed;
         }
@@ -607,7 +645,7 @@ static kv_status run_trial(run *r, const runner_io *io, const plan_trial *pt, tr
         long turn_head_counted = head_counted;
         uint64_t nonce = turn_nonce(pt->nonce, k + 1);
         if (cold && k > 0 &&
-            head_text(ts, pt, nonce, &turn_head, &turn_head_counted, perr) != KV_OK) {
+            head_text(ts, io, pt, nonce, &turn_head, &turn_head_counted, perr) != KV_OK) {
             set_reason(q->error, "prompt synthesis: ", perr);
             turn_reason(rec->error, k + 1, q->error);
             goto failed;
@@ -844,6 +882,8 @@ static void run_free(run *r, client *c)
     free(r->done);
     free(r->queue);
     free(r->warmups_left);
+    free(r->pending);
+    free(r->batch);
     journal_close(r->j);
     plan_free(r->p);
     client_free(c);
@@ -869,39 +909,108 @@ static bool file_nonempty(const char *path)
     return stat(path, &sb) == 0 && sb.st_size > 0;
 }
 
-/* Journals a finished trial (lock held). Sets r->halt when the run must end. */
-static kv_status finish_trial(run *r, const plan_trial *pt, trial_record *rec, int64_t t0,
-                              char *err)
+/* A trial is on disk (lock held): counts it and tells the progress callback. */
+static kv_status trial_recorded(run *r, const plan_trial *pt, const trial_record *rec, int64_t t0,
+                                char *err)
+{
+    r->done[pt->index] = true;
+    r->sum->ran++;
+    r->trial_s_sum += (double)(kv_now_ns() - t0) / 1e9;
+    if (pt->kind == PLAN_MEASURE)
+        r->measured_done++;
+    if (!rec->ok)
+        r->sum->failed++;
+    if (rec->contaminated)
+        r->sum->contaminated++;
+    kv_status st = note_sample(r, pt->index, rec, err);
+    char msg[TRIAL_REASON_LEN + 160];
+    if (!rec->ok)
+        snprintf(msg, sizeof msg, "%s failed: %s", rec->id, rec->error);
+    else if (rec->contaminated)
+        snprintf(msg, sizeof msg, "%s: cache contaminated (counted, flagged)", rec->id);
+    progress(r, pt->id, (!rec->ok || rec->contaminated) ? msg : NULL);
+    return st;
+}
+
+/* Hands the trial to the writer and waits until its batch is on disk (lock
+ * held; the wait releases it). */
+static kv_status commit_wait(run *r, worker *w, const trial_record *rec, char *err)
+{
+    w->rec = rec;
+    w->durable = false;
+    r->pending[r->n_pending++] = w;
+    pthread_cond_signal(&r->writer_cv);
+    while (!w->durable)
+        pthread_cond_wait(&w->durable_cv, &r->lock);
+    w->rec = NULL;
+    if (w->commit_st != KV_OK)
+        return kv_fail(err, w->commit_st, "%s", w->commit_err);
+    return KV_OK;
+}
+
+/* Journals a finished trial (lock held): itself with one worker, through the
+ * writer's group commit with several. Sets r->halt when the run must end. */
+static kv_status finish_trial(run *r, worker *w, const plan_trial *pt, trial_record *rec,
+                              int64_t t0, char *err)
 {
     if (stop_requested && !rec->ok) {
         /* Interrupted mid-trial: not journaled, so --resume runs it again. */
         r->halt = true;
         return KV_OK;
     }
-    rec->run_position = r->run_position;
-    kv_status st = journal_append(r->j, rec, err);
-    if (st == KV_OK) {
-        r->done[pt->index] = true;
-        r->sum->ran++;
-        r->run_position++;
-        r->trial_s_sum += (double)(kv_now_ns() - t0) / 1e9;
-        if (pt->kind == PLAN_MEASURE)
-            r->measured_done++;
-        if (!rec->ok)
-            r->sum->failed++;
-        if (rec->contaminated)
-            r->sum->contaminated++;
-        st = note_sample(r, pt->index, rec, err);
-        char msg[TRIAL_REASON_LEN + 160];
-        if (!rec->ok)
-            snprintf(msg, sizeof msg, "%s failed: %s", rec->id, rec->error);
-        else if (rec->contaminated)
-            snprintf(msg, sizeof msg, "%s: cache contaminated (counted, flagged)", rec->id);
-        progress(r, pt->id, (!rec->ok || rec->contaminated) ? msg : NULL);
-    }
+    rec->run_position = r->run_position++;
+    kv_status st = r->group ? commit_wait(r, w, rec, err) : journal_append(r->j, rec, err);
+    if (st == KV_OK)
+        st = trial_recorded(r, pt, rec, t0, err);
+    else if (!r->group)
+        r->run_position--;
     if ((!rec->ok && r->o->stop_on_failure) || stop_requested)
         r->halt = true;
     return st;
+}
+
+/* The writer thread: journals the pending trials as one batch (one write,
+ * one fdatasync) without the run's lock, then wakes their workers. */
+static void writer_loop(run *r)
+{
+    const trial_record **recs = malloc(r->n_workers * sizeof *recs);
+    pthread_mutex_lock(&r->lock);
+    for (;;) {
+        while (r->n_pending == 0 && !r->writer_quit)
+            pthread_cond_wait(&r->writer_cv, &r->lock);
+        if (r->n_pending == 0)
+            break;
+        size_t n = r->n_pending;
+        struct worker **b = r->pending;
+        r->pending = r->batch;
+        r->batch = b;
+        r->n_pending = 0;
+        pthread_mutex_unlock(&r->lock);
+        char err[KV_ERRLEN] = "";
+        kv_status st = KV_ERR_NOMEM;
+        if (recs) {
+            for (size_t i = 0; i < n; i++)
+                recs[i] = b[i]->rec;
+            st = journal_append_batch(r->j, recs, n, err);
+        } else {
+            snprintf(err, sizeof err, "out of memory");
+        }
+        pthread_mutex_lock(&r->lock);
+        for (size_t i = 0; i < n; i++) {
+            b[i]->commit_st = st;
+            snprintf(b[i]->commit_err, sizeof b[i]->commit_err, "%s", err);
+            b[i]->durable = true;
+            pthread_cond_signal(&b[i]->durable_cv);
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    free(recs);
+}
+
+static void *writer_main(void *arg)
+{
+    writer_loop(arg);
+    return NULL;
 }
 
 /* The next trial of the round's queue to run (lock held), or NULL when none
@@ -957,7 +1066,7 @@ static void worker_loop(worker *w)
         kv_status st = run_trial(r, &w->io, pt, &rec, err);
         pthread_mutex_lock(&r->lock);
         if (st == KV_OK)
-            st = finish_trial(r, pt, &rec, t0, err);
+            st = finish_trial(r, w, pt, &rec, t0, err);
         trial_record_clear(&rec);
         if (pt->kind == PLAN_MEASURE)
             r->measured_in_flight--;
@@ -982,6 +1091,32 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Starts n worker threads and the writer (group commit); returns how many
+ * workers started. Without a writer, workers journal under the lock. */
+static size_t threads_start(run *r, worker *ws, size_t n, pthread_t *writer)
+{
+    r->writer_quit = false;
+    r->n_pending = 0;
+    r->group = pthread_create(writer, NULL, writer_main, r) == 0;
+    size_t started = 0;
+    for (; started < n; started++)
+        if (pthread_create(&ws[started].th, NULL, worker_main, &ws[started]) != 0)
+            break;
+    return started;
+}
+
+static void writer_stop(run *r, pthread_t writer)
+{
+    if (!r->group)
+        return;
+    pthread_mutex_lock(&r->lock);
+    r->writer_quit = true;
+    pthread_cond_signal(&r->writer_cv);
+    pthread_mutex_unlock(&r->lock);
+    pthread_join(writer, NULL);
+    r->group = false;
+}
+
 /* Runs the queued trials on the workers: on the calling thread with one
  * worker, else on threads that block SIGINT/SIGTERM (the calling thread
  * takes them, and the stop flag reaches every worker). */
@@ -998,15 +1133,16 @@ static kv_status run_queue(run *r, worker *ws, char *err)
         sigaddset(&block, SIGINT);
         sigaddset(&block, SIGTERM);
         pthread_sigmask(SIG_BLOCK, &block, &old);
-        size_t started = 0;
-        for (; started < n; started++)
-            if (pthread_create(&ws[started].th, NULL, worker_main, &ws[started]) != 0)
-                break;
+        pthread_t writer;
+        size_t started = threads_start(r, ws, n, &writer);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (started == 0)
+        if (started == 0) {
+            writer_stop(r, writer);
             worker_loop(&ws[0]); /* no thread could start: run them here */
+        }
         for (size_t i = 0; i < started; i++)
             pthread_join(ws[i].th, NULL);
+        writer_stop(r, writer);
     }
     if (r->fail_st != KV_OK)
         return kv_fail(err, r->fail_st, "%s", r->fail_err);
@@ -1044,13 +1180,18 @@ static kv_status workers_new(run *r, bool real, worker **out, char *err)
     if (n > left)
         n = left > 0 ? left : 1;
     worker *ws = calloc(n, sizeof *ws);
-    if (!ws)
+    r->pending = calloc(n, sizeof *r->pending);
+    r->batch = calloc(n, sizeof *r->batch);
+    if (!ws || !r->pending || !r->batch) {
+        free(ws);
         return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    }
     *out = ws;
     r->n_workers = n;
     for (size_t i = 0; i < n; i++) {
         ws[i].r = r;
         ws[i].io = r->io;
+        pthread_cond_init(&ws[i].durable_cv, NULL);
     }
     if (r->s->concurrency <= 1)
         return KV_OK;
@@ -1077,6 +1218,7 @@ static void workers_free(run *r, worker *ws)
         client_free(ws[i].c);
         if (ws[i].own_ctx && r->io.worker_free)
             r->io.worker_free(ws[i].own_ctx);
+        pthread_cond_destroy(&ws[i].durable_cv);
     }
     free(ws);
 }
@@ -1134,6 +1276,7 @@ kv_status runner_run(const spec *s, const runner_options *o, runner_summary *sum
     pthread_mutex_init(&r.lock, NULL);
     pthread_mutex_init(&r.synth_lock, NULL);
     pthread_cond_init(&r.cv, NULL);
+    pthread_cond_init(&r.writer_cv, NULL);
     sum->simulated = o->simulated;
     uint64_t seed = o->seed_set ? o->seed : s->seed;
 
@@ -1252,6 +1395,7 @@ out:
     workers_free(&r, ws);
     run_free(&r, c);
     pthread_cond_destroy(&r.cv);
+    pthread_cond_destroy(&r.writer_cv);
     pthread_mutex_destroy(&r.synth_lock);
     pthread_mutex_destroy(&r.lock);
     return st;

@@ -21,9 +21,12 @@
  * so up to N trials, hence N requests, are in flight at once. Each worker has
  * its own network context (a client handle is not thread-safe). A target's
  * measured trials start only after its warm-up trials of the round have
- * finished. Each finished trial is journaled (and fdatasync'd) under a lock
- * before its worker starts another; `run_position` is the order of
- * completion (journal order), not of starting. A stop request (SIGINT) stops
+ * finished. Each finished trial is journaled (and fdatasync'd) before its
+ * worker starts another: the workers hand finished trials to one writer
+ * thread, which journals those finished meanwhile as one batch with one
+ * fdatasync (group commit) while the workers wait, without the run's lock;
+ * `run_position` is the order of completion (journal order), not of
+ * starting. A stop request (SIGINT) stops
  * every worker from starting a trial; trials in flight finish and are
  * journaled. max_trials counts trials in flight, so it is never exceeded.
  * A warm trial's priming request and its turns run in sequence on one worker,

@@ -30,7 +30,7 @@
 #define SPEC_MAX_REPETITIONS 100000L
 #define SPEC_MAX_WARMUP 1000L
 #define SPEC_MAX_RETRIES 100L
-#define SPEC_MAX_CONCURRENCY 256L
+#define SPEC_MAX_CONCURRENCY 1024L
 #define SPEC_MAX_TIMEOUT_S 86400.0
 #define SPEC_MAX_NAME 40
 #define SPEC_READ_MAX ((size_t)16 << 20) /* a spec is a few KB; /dev/zero is not one */

@@ -1,5 +1,5 @@
 /* refsrv.c - the reference server's HTTP side: configuration and names, the
- * libmicrohttpd daemon (one thread per connection), the route table per
+ * libmicrohttpd daemon (one thread per connection, polled with poll()), the route table per
  * dialect, the small endpoints (health, models, props, tokenize, cache
  * resets), fault injection, and streaming through a content-reader callback.
  * The timed generation itself lives in srvgen.c. */
@@ -16,6 +16,11 @@
 #include "server/srvgen.h"
 
 #define MAX_BODY (64u * 1024u * 1024u)
+/* Connections at once: a run at the spec's highest concurrency (1024) plus
+ * its probes. The daemon polls with poll(), not select(), so descriptors
+ * above FD_SETSIZE work (epoll cannot be combined with a thread per
+ * connection in libmicrohttpd, and the generation blocks in its thread). */
+#define REFSRV_MAX_CONNECTIONS 4096
 #define HUGELINE_BYTES (10u * 1024u * 1024u)
 
 /* ---- names and configuration ---- */
@@ -731,11 +736,12 @@ kv_status refsrv_start(const refsrv_config *cfg, refsrv **out, char *err)
     atomic_init(&s->stopping, false);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->slot_cv, NULL);
-    s->daemon =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
-                         (uint16_t)cfg->port, on_accept, s, on_request, s, MHD_OPTION_SOCK_ADDR,
-                         (const struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
+    s->daemon = MHD_start_daemon(
+        MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_THREAD_PER_CONNECTION, (uint16_t)cfg->port,
+        on_accept, s, on_request, s, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&sa,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)REFSRV_MAX_CONNECTIONS,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)REFSRV_MAX_CONNECTIONS, MHD_OPTION_END);
     if (!s->daemon) {
         kv_status st =
             kv_fail(err, KV_ERR_NET, "cannot listen on %s:%d (address in use?)", host, cfg->port);

@@ -539,6 +539,48 @@ static void journal_should_never_write_a_trial_twice(void **state)
     journal_header_clear(&h);
 }
 
+/* Group commit: a batch is written whole, in order, or not at all. */
+static void journal_should_append_a_batch_whole_or_not_at_all(void **state)
+{
+    fixture *f = *state;
+    create_journal(f->path, 2);
+    journal_header h;
+    journal *j = NULL;
+    char err[KV_ERRLEN] = "";
+    make_header(&h, 0x0123456789abcdefULL, 7, PLANNED);
+    assert_int_equal(journal_open(f->path, &h, true, NULL, &j, err), KV_OK);
+    trial_record t[4];
+    const size_t idx[4] = {4, 3, 4, 5};
+    for (int i = 0; i < 4; i++)
+        make_trial(&t[i], idx[i], 0);
+    size_t before = 0, after = 0;
+    free(slurp(f->path, &before));
+    const trial_record *dup[3] = {&t[0], &t[1], &t[2]}; /* 4, 3, 4 */
+    assert_int_equal(journal_append_batch(j, dup, 3, err), KV_ERR_INTERNAL);
+    assert_non_null(strstr(err, "already in journal"));
+    free(slurp(f->path, &after));
+    assert_int_equal(after, before);
+    assert_int_equal(journal_trials(j), 2);
+    const trial_record *ok[3] = {&t[0], &t[1], &t[3]}; /* 4, 3, 5 */
+    assert_int_equal(journal_append_batch(j, ok, 3, err), KV_OK);
+    assert_int_equal(journal_trials(j), 5);
+    assert_int_equal(journal_append(j, &t[1], err), KV_ERR_INTERNAL);
+    journal_close(j);
+    journal_data *d = NULL;
+    assert_int_equal(journal_load(f->path, &d, err), KV_OK);
+    assert_int_equal(d->n_trials, 5);
+    assert_int_equal(d->duplicate_trials, 0);
+    assert_int_equal(d->trials[2].plan_index, 4);
+    assert_int_equal(d->trials[3].plan_index, 3);
+    assert_int_equal(d->trials[4].plan_index, 5);
+    assert_trial_equal(&d->trials[2], &t[0]);
+    assert_trial_equal(&d->trials[4], &t[3]);
+    journal_data_free(d);
+    for (int i = 0; i < 4; i++)
+        trial_record_clear(&t[i]);
+    journal_header_clear(&h);
+}
+
 static void journal_should_remove_a_partial_line_when_the_disk_is_full(void **state)
 {
     fixture *f = *state;
@@ -801,6 +843,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             journal_should_refuse_to_resume_for_a_different_spec_or_seed, setup, teardown),
         cmocka_unit_test_setup_teardown(journal_should_never_write_a_trial_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(journal_should_append_a_batch_whole_or_not_at_all, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(journal_should_remove_a_partial_line_when_the_disk_is_full,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(journal_should_survive_kill_9_at_random_moments, setup,

@@ -1,0 +1,277 @@
+/* test_runner_streams.c - a thousand streams at once: the runner at
+ * concurrency 1000 against the reference server (in this process, 1000
+ * slots, a fixed 0.5 s prefill so the streams overlap) journals every trial
+ * exactly once, in completion order, with hundreds of trials in flight at
+ * once; and `kvproof run` at that concurrency, killed with SIGKILL twice
+ * mid-run and resumed each time, ends with exactly the plan's trials. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "experiments/journal.h"
+#include "experiments/plan.h"
+#include "experiments/runner.h"
+#include "experiments/spec.h"
+#include "jsonlcheck.h"
+#include "runnertest.h"
+#include "server/refsrv.h"
+
+#define STREAMS 1000
+#define PREFILL_MS 500.0
+
+typedef struct fixture {
+    refsrv *srv;
+    char dir[64], spec_path[128], out[160], log[160], journal_path[192];
+    spec *s;
+    plan *p;
+} fixture;
+
+/* The reference server with STREAMS slots and a noise-free fixed prefill,
+ * and a spec of 2 x reps trials (cold and warm) at concurrency STREAMS. */
+static void fixture_up(fixture *fx, long reps)
+{
+    memset(fx, 0, sizeof *fx);
+    assert_true(kv_raise_fd_limit() > 2 * STREAMS + 64);
+    refsrv_config cfg;
+    refsrv_config_default(&cfg);
+    cfg.port = 0;
+    cfg.slots = STREAMS;
+    assert_true(cost_preset("laptop", &cfg.cost));
+    cfg.cost.a = PREFILL_MS;
+    cfg.cost.b = cfg.cost.c = cfg.cost.d1 = 0;
+    cfg.cost.d0 = 1;
+    cfg.cost.cv = cfg.cost.stall_p = cfg.cost.idle_ms = cfg.cost.drift = 0;
+    cfg.cost.time_scale = 1;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(refsrv_start(&cfg, &fx->srv, err), KV_OK);
+    runnertest_tmpdir(fx->dir, sizeof fx->dir, "streams");
+    snprintf(fx->spec_path, sizeof fx->spec_path, "%s/spec.json", fx->dir);
+    snprintf(fx->out, sizeof fx->out, "%s/run", fx->dir);
+    snprintf(fx->log, sizeof fx->log, "%s/log.txt", fx->dir);
+    snprintf(fx->journal_path, sizeof fx->journal_path, "%s/journal.jsonl", fx->out);
+    FILE *f = fopen(fx->spec_path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"name\": \"streams\", \"seed\": 3,"
+            " \"targets\": [{\"name\": \"ref\", \"base_url\": \"http://127.0.0.1:%d\","
+            " \"api\": \"llama.cpp\"}],"
+            " \"workload\": {\"system_prompt_tokens\": [32], \"query_tokens\": [5],"
+            " \"max_output_tokens\": 2},"
+            " \"cache_modes\": [\"cold\", \"warm\"], \"repetitions\": %ld,"
+            " \"warmup_requests\": 0, \"retries\": 1, \"concurrency\": %d}\n",
+            refsrv_port(fx->srv), reps, STREAMS);
+    fclose(f);
+    assert_int_equal(spec_load(fx->spec_path, &fx->s, err), KV_OK);
+    assert_int_equal(fx->s->concurrency, STREAMS);
+    assert_int_equal(plan_build(fx->s, fx->s->seed, &fx->p, err), KV_OK);
+}
+
+static void fixture_down(fixture *fx)
+{
+    plan_free(fx->p);
+    spec_free(fx->s);
+    refsrv_stop(fx->srv);
+    runnertest_rmrf(fx->dir);
+}
+
+/* The journal holds every planned trial exactly once, nothing torn, and the
+ * run positions are 0 .. n-1 in file order. */
+static journal_data *assert_exactly_the_plan(const fixture *fx)
+{
+    char err[KV_ERRLEN] = "";
+    journal_data *d = NULL;
+    jsonlcheck_file(fx->journal_path);
+    if (journal_load(fx->journal_path, &d, err) != KV_OK)
+        fail_msg("%s", err);
+    assert_int_equal(d->torn_lines, 0);
+    assert_int_equal(d->duplicate_trials, 0);
+    assert_int_equal(d->n_trials, fx->p->n_trials);
+    bool *seen = calloc(fx->p->n_trials, 1);
+    assert_non_null(seen);
+    for (size_t i = 0; i < d->n_trials; i++) {
+        size_t k = d->trials[i].plan_index;
+        assert_true(k < fx->p->n_trials);
+        assert_false(seen[k]);
+        seen[k] = true;
+        assert_string_equal(d->trials[i].id, fx->p->trials[k].id);
+        assert_int_equal(d->trials[i].run_position, i);
+    }
+    free(seen);
+    return d;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* A trial's span: [started_unix, started_unix + its requests' total time],
+ * a lower bound of the real one (prompt synthesis and priming come on top). */
+static double span_end(const trial_record *t)
+{
+    double span_s = 0;
+    for (size_t k = 0; k < t->n_turns; k++)
+        if (t->turns[k].total_ms > 0)
+            span_s += t->turns[k].total_ms / 1e3;
+    return t->started_unix + span_s;
+}
+
+/* Most trial spans that overlap at one moment (a sweep over sorted starts
+ * and ends; an end at a start's time comes first). */
+static size_t peak_in_flight(const journal_data *d)
+{
+    size_t n = d->n_trials, peak = 0, now = 0;
+    double *st = malloc(n * sizeof *st), *en = malloc(n * sizeof *en);
+    assert_non_null(st);
+    assert_non_null(en);
+    for (size_t i = 0; i < n; i++) {
+        st[i] = d->trials[i].started_unix;
+        en[i] = span_end(&d->trials[i]);
+    }
+    qsort(st, n, sizeof *st, cmp_double);
+    qsort(en, n, sizeof *en, cmp_double);
+    for (size_t i = 0, j = 0; i < n;) {
+        if (j < n && en[j] <= st[i]) {
+            now--;
+            j++;
+            continue;
+        }
+        now++;
+        i++;
+        if (now > peak)
+            peak = now;
+    }
+    free(st);
+    free(en);
+    return peak;
+}
+
+static void runner_should_journal_every_trial_once_with_a_thousand_streams(void **state)
+{
+    (void)state;
+    fixture fx;
+    fixture_up(&fx, 750); /* 1500 trials: a wave of 1000, then 500 */
+    runner_clear_stop();
+    runner_options o;
+    memset(&o, 0, sizeof o);
+    o.out_dir = fx.out;
+    o.simulated = true;
+    runner_summary sum;
+    char err[KV_ERRLEN] = "";
+    kv_status st = runner_run(fx.s, &o, &sum, err);
+    if (st != KV_OK)
+        fail_msg("runner_run: %s", err);
+    assert_int_equal(sum.ran, fx.p->n_trials);
+    assert_int_equal(sum.failed, 0);
+    journal_data *d = assert_exactly_the_plan(&fx);
+    for (size_t i = 0; i < d->n_trials; i++)
+        if (!d->trials[i].ok)
+            fail_msg("trial %s failed: %s", d->trials[i].id, d->trials[i].error);
+    size_t peak = peak_in_flight(d);
+    if (getenv("KVPROOF_TEST_VERBOSE"))
+        fprintf(stderr, "peak trials in flight: %zu of %d\n", peak, STREAMS);
+    assert_true(peak >= STREAMS / 2);
+    journal_data_free(d);
+    fixture_down(&fx);
+}
+
+static const char *bin(void)
+{
+    const char *b = getenv("KVPROOF_BIN");
+    return b && *b ? b : "build/kvproof";
+}
+
+static pid_t spawn_run(const fixture *fx, bool resume)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        FILE *f = freopen(fx->log, "a", stdout);
+        (void)f;
+        dup2(STDOUT_FILENO, STDERR_FILENO);
+        const char *argv[] = {
+            bin(), "run", fx->spec_path, "--out", fx->out, "--quiet", resume ? "--resume" : NULL,
+            NULL};
+        execv(bin(), (char *const *)(uintptr_t)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static size_t journal_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = 0;
+    int ch;
+    while ((ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    fclose(f);
+    return n;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Runs (or resumes) until the journal has `lines` lines, then SIGKILLs it. */
+static void run_and_kill_at(const fixture *fx, size_t lines, bool resume)
+{
+    pid_t pid = spawn_run(fx, resume);
+    for (int i = 0; i < 12000 && journal_lines(fx->journal_path) < lines; i++) {
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            fail_msg("kvproof run exited before %zu journal lines; see %s", lines, fx->log);
+        sleep_ms(5);
+    }
+    kill(pid, SIGKILL);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+}
+
+static void
+runner_should_resume_to_exactly_the_plan_after_kill_nines_at_a_thousand_streams(void **state)
+{
+    (void)state;
+    fixture fx;
+    fixture_up(&fx, 1000); /* 2000 trials */
+    run_and_kill_at(&fx, 300, false);
+    size_t first = journal_lines(fx.journal_path);
+    run_and_kill_at(&fx, first + 600, true);
+    pid_t pid = spawn_run(&fx, true);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 1)
+        fail_msg("kvproof run --resume exited %d; see %s", WEXITSTATUS(status), fx.log);
+    journal_data *d = assert_exactly_the_plan(&fx);
+    journal_data_free(d);
+    fixture_down(&fx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(runner_should_journal_every_trial_once_with_a_thousand_streams),
+        cmocka_unit_test(
+            runner_should_resume_to_exactly_the_plan_after_kill_nines_at_a_thousand_streams),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
