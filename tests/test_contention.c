@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+
 #include "experiments/contention.h"
+#include "experiments/journal.h"
 #include "experiments/spec.h"
 
 static spec *parse_with(const char *contention)
@@ -169,6 +172,95 @@ static void shipped_agents_spec_should_load_and_plan(void **state)
     spec_free(s);
 }
 
+static void hit_class_should_follow_the_counts_and_what_the_slot_held(void **state)
+{
+    (void)state;
+    const double no = NAN;
+    assert_int_equal(trial_hit_classify(1000, 990, 8, TRIAL_SLOT_UNKNOWN, no, no), TRIAL_HIT_FULL);
+    assert_int_equal(trial_hit_classify(1000, 900, 8, TRIAL_SLOT_OWN, no, no), TRIAL_HIT_FULL);
+    assert_int_equal(trial_hit_classify(1000, 899, 8, TRIAL_SLOT_OWN, no, no), TRIAL_HIT_PARTIAL);
+    assert_int_equal(trial_hit_classify(1000, 8, 8, TRIAL_SLOT_OTHER, no, no), TRIAL_HIT_MISS);
+    assert_int_equal(trial_hit_classify(1000, 0, 8, TRIAL_SLOT_UNKNOWN, no, no), TRIAL_HIT_MISS);
+    /* the slot held another agent, yet the prefix came back */
+    assert_int_equal(trial_hit_classify(2737, 2700, 8, TRIAL_SLOT_OTHER, no, no),
+                     TRIAL_HIT_RESTORED);
+    /* no counts: TTFT decides, labelled inferred */
+    assert_int_equal(trial_hit_classify(1000, -1, 8, TRIAL_SLOT_UNKNOWN, 90, 500),
+                     TRIAL_HIT_INFERRED_HIT);
+    assert_int_equal(trial_hit_classify(1000, -1, 8, TRIAL_SLOT_UNKNOWN, 900, 500),
+                     TRIAL_HIT_INFERRED_MISS);
+    assert_int_equal(trial_hit_classify(1000, -1, 8, TRIAL_SLOT_UNKNOWN, 900, no), TRIAL_HIT_NONE);
+    assert_string_equal(trial_hit_name(TRIAL_HIT_RESTORED), "restored");
+    assert_string_equal(trial_slot_held_name(TRIAL_SLOT_OTHER), "other");
+}
+
+static void make_record(trial_record *t, trial_request *q)
+{
+    memset(t, 0, sizeof *t);
+    memset(q, 0, sizeof *q);
+    snprintf(t->id, sizeof t->id, "a/s550/q25/n1/warm/r0");
+    snprintf(t->target_name, sizeof t->target_name, "a");
+    t->kind = PLAN_MEASURE;
+    t->mode = SPEC_WARM;
+    t->system_prompt_tokens = 550;
+    t->query_tokens = 25;
+    t->query_count = 1;
+    t->ok = true;
+    q->turn = 1;
+    q->attempts = 1;
+    q->ok = true;
+    q->prompt_tokens = 600;
+    q->cached_tokens = 560;
+    q->prefix_tokens = 570;
+    q->output_tokens = 1;
+    q->cache_state = TRIAL_CACHE_VERIFIED;
+    q->ttfb_ms = q->ttft_ms = q->first_content_ms = q->last_token_ms = q->total_ms = 5;
+    q->gap_median_ms = q->gap_p99_ms = q->server_prefill_ms = q->server_overhead_us = NAN;
+    t->turns = q;
+    t->n_turns = 1;
+}
+
+static trial_request read_back(const trial_record *t, bool *has_agent)
+{
+    kv_buf line = {0};
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(journal_trial_to_json(t, &line, err), KV_OK);
+    *has_agent = strstr(line.data, "\"agent\"") != NULL;
+    trial_record back;
+    memset(&back, 0, sizeof back);
+    if (journal_trial_from_json(line.data, line.len, "j.jsonl:2", 10, &back, err) != KV_OK)
+        fail_msg("%s", err);
+    trial_request q = back.turns[0];
+    q.raw = NULL;
+    trial_record_clear(&back);
+    kv_buf_free(&line);
+    return q;
+}
+
+static void journal_should_keep_contention_fields_and_read_requests_without_them(void **state)
+{
+    (void)state;
+    trial_record t;
+    trial_request q;
+    make_record(&t, &q);
+    bool has_agent = true;
+    trial_request plain = read_back(&t, &has_agent);
+    assert_false(has_agent); /* a request outside contention writes what it always wrote */
+    assert_false(plain.in_contention);
+    q.in_contention = true;
+    q.agent = 2;
+    q.agent_position = 7;
+    q.slot_held = TRIAL_SLOT_OTHER;
+    q.hit = TRIAL_HIT_RESTORED;
+    trial_request c = read_back(&t, &has_agent);
+    assert_true(has_agent);
+    assert_true(c.in_contention);
+    assert_int_equal(c.agent, 2);
+    assert_int_equal(c.agent_position, 7);
+    assert_int_equal(c.slot_held, TRIAL_SLOT_OTHER);
+    assert_int_equal(c.hit, TRIAL_HIT_RESTORED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -179,6 +271,8 @@ int main(void)
         cmocka_unit_test(main_with_subagents_should_give_the_main_agent_its_share),
         cmocka_unit_test(trace_should_replay_the_file_order),
         cmocka_unit_test(shipped_agents_spec_should_load_and_plan),
+        cmocka_unit_test(hit_class_should_follow_the_counts_and_what_the_slot_held),
+        cmocka_unit_test(journal_should_keep_contention_fields_and_read_requests_without_them),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
