@@ -3,6 +3,7 @@
  * nonces, and the nominal token cost. */
 #include "experiments/contention.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,4 +152,46 @@ void contention_free(contention_plan *p)
     free(p->groups);
     free(p->reqs);
     free(p);
+}
+
+/* ---- what the slots held ---- */
+
+/* 1 = holds it, 0 = says what it holds and it is not it, -1 = says nothing. */
+static int slot_holds(const cJSON *slot, const char *prefix_id, const char *text_head)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(slot, "kvproof_prefix_id");
+    const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(slot, "prompt");
+    int said = -1;
+    if (cJSON_IsString(id)) {
+        said = 0;
+        if (prefix_id && prefix_id[0] && strcmp(id->valuestring, prefix_id) == 0)
+            return 1;
+    }
+    if (cJSON_IsString(prompt)) {
+        said = 0;
+        if (text_head && text_head[0] && strstr(prompt->valuestring, text_head))
+            return 1;
+    }
+    return said;
+}
+
+trial_slot_held contention_slot_held(const char *body, const char *prefix_id, const char *text_head)
+{
+    cJSON *a = body ? cJSON_Parse(body) : NULL;
+    trial_slot_held out = TRIAL_SLOT_UNKNOWN;
+    const cJSON *slot;
+    if (cJSON_IsArray(a)) {
+        cJSON_ArrayForEach(slot, a)
+        {
+            int h = slot_holds(slot, prefix_id, text_head);
+            if (h == 1) {
+                out = TRIAL_SLOT_OWN;
+                break;
+            }
+            if (h == 0)
+                out = TRIAL_SLOT_OTHER;
+        }
+    }
+    cJSON_Delete(a);
+    return out;
 }

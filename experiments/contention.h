@@ -18,6 +18,7 @@
 
 #include "common/status.h"
 #include "experiments/spec.h"
+#include "experiments/trial.h"
 
 typedef struct contention_req {
     size_t group;         /* index into plan->groups */
@@ -50,5 +51,15 @@ typedef struct contention_plan {
 kv_status contention_build(const spec *s, uint64_t seed, contention_plan **out,
                            char *err) KV_MUST_USE;
 void contention_free(contention_plan *p);
+
+/* What a llama.cpp-style GET /slots reply (body, an array of slots) says
+ * about an agent's prefix before its request: TRIAL_SLOT_OWN when a slot's
+ * kvproof_prefix_id equals prefix_id (the reference server; "" or NULL =
+ * not known yet) or a slot's `prompt` text contains text_head (llama.cpp;
+ * NULL = none); TRIAL_SLOT_OTHER when slots were shown and none held it;
+ * TRIAL_SLOT_UNKNOWN when body is no such array, or no slot says what it
+ * holds. */
+trial_slot_held contention_slot_held(const char *body, const char *prefix_id,
+                                     const char *text_head);
 
 #endif

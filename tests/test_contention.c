@@ -261,6 +261,24 @@ static void journal_should_keep_contention_fields_and_read_requests_without_them
     assert_int_equal(c.hit, TRIAL_HIT_RESTORED);
 }
 
+static void slots_reply_should_tell_own_other_and_unknown(void **state)
+{
+    (void)state;
+    const char *sim = "[{\"id\":0,\"kvproof_prefix_id\":\"00000000000000aa\"},"
+                      "{\"id\":1,\"kvproof_prefix_id\":\"\"}]";
+    assert_int_equal(contention_slot_held(sim, "00000000000000aa", NULL), TRIAL_SLOT_OWN);
+    assert_int_equal(contention_slot_held(sim, "00000000000000bb", NULL), TRIAL_SLOT_OTHER);
+    const char *llama = "[{\"id\":0,\"n_ctx\":4096,\"prompt\":\"<|im_start|>system\\n"
+                        "You are subagent two\"}]";
+    assert_int_equal(contention_slot_held(llama, NULL, "You are subagent two"), TRIAL_SLOT_OWN);
+    assert_int_equal(contention_slot_held(llama, NULL, "You are the main agent"), TRIAL_SLOT_OTHER);
+    /* slots that say nothing of what they hold, no array, no body */
+    assert_int_equal(contention_slot_held("[{\"id\":0,\"n_ctx\":4096}]", "x", "y"),
+                     TRIAL_SLOT_UNKNOWN);
+    assert_int_equal(contention_slot_held("{\"error\":1}", "x", "y"), TRIAL_SLOT_UNKNOWN);
+    assert_int_equal(contention_slot_held(NULL, "x", "y"), TRIAL_SLOT_UNKNOWN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +290,7 @@ int main(void)
         cmocka_unit_test(trace_should_replay_the_file_order),
         cmocka_unit_test(shipped_agents_spec_should_load_and_plan),
         cmocka_unit_test(hit_class_should_follow_the_counts_and_what_the_slot_held),
+        cmocka_unit_test(slots_reply_should_tell_own_other_and_unknown),
         cmocka_unit_test(journal_should_keep_contention_fields_and_read_requests_without_them),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
