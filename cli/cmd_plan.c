@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "experiments/contention.h"
 #include "common/status.h"
 #include "common/util.h"
 #include "experiments/plan.h"
@@ -229,6 +230,72 @@ static void print_duration(double seconds)
         printf("%.1f s", seconds);
 }
 
+/* The contention groups: agents, order, nominal tokens and time. */
+static void print_contention_group(const spec *s, const contention_plan *cp, size_t g,
+                                   const plan_opts *o)
+{
+    const contention_group *grp = &cp->groups[g];
+    long long all = 0, fresh = 0;
+    char order[64] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < grp->n; i++) {
+        const contention_req *q = &cp->reqs[grp->first + i];
+        long long n = grp->system_prompt_tokens + grp->query_tokens;
+        all += n;
+        fresh += q->position == 0 ? n : grp->query_tokens;
+        if (used + 6 < sizeof order) {
+            int w = snprintf(order + used, sizeof order - used, "%s%ld", i ? " " : "", q->agent);
+            used += w > 0 ? (size_t)w : 0;
+        } else if (used + 4 < sizeof order) {
+            used += (size_t)snprintf(order + used, sizeof order - used, " ...");
+        }
+    }
+    printf("  %-16s %6ld %8ld %8zu %12lld %12lld", s->targets[grp->target].name, grp->agents,
+           grp->system_prompt_tokens, grp->n, all, fresh);
+    if (o->prefill_tps > 0)
+        printf(" %9.1f s %9.1f s", (double)fresh / o->prefill_tps, (double)all / o->prefill_tps);
+    printf("  %s\n", order);
+}
+
+static void print_contention(const spec *s, const plan *p, const plan_opts *o)
+{
+    const spec_contention *c = &s->contention;
+    contention_plan *cp = NULL;
+    char err[KV_ERRLEN] = "";
+    if (!c->enabled)
+        return;
+    if (contention_build(s, p->seed, &cp, err) != KV_OK) {
+        fprintf(stderr, "kvproof plan: %s\n", err);
+        return;
+    }
+    printf("\ncontention: pattern %s", spec_pattern_name(c->pattern));
+    if (c->pattern == SPEC_PATTERN_MAIN_WITH_SUBAGENTS)
+        printf(" (main share %.15g)", c->main_share);
+    if (c->pattern == SPEC_PATTERN_TRACE)
+        printf(" (%s, %zu requests)", c->trace, c->n_trace);
+    else
+        printf(", %ld requests per agent", c->requests_per_agent);
+    printf(", concurrency %ld%s\n", c->concurrency,
+           c->concurrency == 0 ? " (one request at a time, interleaved)" : " agents in flight");
+    printf("requests:  %zu in %zu groups; prompt tokens to prefill: %lld if nothing is cached, "
+           "%lld when every agent stays warm\n",
+           cp->n_reqs, cp->n_groups, cp->prompt_tokens, cp->new_prompt_tokens);
+    printf("  %-16s %6s %8s %8s %12s %12s%s  %s\n", "target", "agents", "system", "requests",
+           "tokens cold", "tokens warm", o->prefill_tps > 0 ? "   time warm   time cold" : "",
+           "agent order");
+    for (size_t g = 0; g < cp->n_groups; g++)
+        print_contention_group(s, cp, g, o);
+    if (o->list) {
+        printf("\n%6s %6s %6s %8s %16s\n", "group", "index", "agent", "position", "nonce");
+        for (size_t i = 0; i < cp->n_reqs; i++) {
+            const contention_req *q = &cp->reqs[i];
+            printf("%6zu %6zu %6ld %8ld %016llx\n", q->group, q->index, q->agent, q->position,
+                   (unsigned long long)q->nonce);
+        }
+    }
+    contention_free(cp);
+}
+
 static void print_text(const spec *s, const plan *p, const plan_opts *o)
 {
     size_t modes = (size_t)s->cold + (size_t)s->warm;
@@ -266,6 +333,7 @@ static void print_text(const spec *s, const plan *p, const plan_opts *o)
         printf("adaptive stop: target relative CI %.15g, at least %ld repetitions per cell "
                "(the counts above are the maximum)\n",
                s->stop.target_rel_ci, s->stop.min_repetitions);
+    print_contention(s, p, o);
     if (!o->list)
         return;
     printf("\n%6s  %-44s %8s %6s %4s %8s\n", "index", "id", "kind", "cell", "reqs", "nonce");

@@ -73,6 +73,16 @@ static void serve_usage(FILE *f)
            "                       time is not prefill time\n"
            "  --cache-tokens N     prefix cache capacity in tokens, LRU (default 262144)\n"
            "  --no-cache           no prefix reuse at all\n"
+           "  --cache-mode M       shared (default: one LRU of --cache-tokens for all slots,\n"
+           "                       as vLLM/SGLang) or slot (each slot holds its last prompt\n"
+           "                       and reply only, as llama.cpp -np N; --cache-tokens unused)\n"
+           "  --ram-cache-tokens N slot mode: host-RAM tier (LRU) that keeps what a slot\n"
+           "                       held when it is reused, and restores it (default 0 = off)\n"
+           "  --restore-ms-per-token MS\n"
+           "                       model time per token restored from RAM (default 0.01)\n"
+           "  --cache-preset P     shared, llama.cpp (slot mode, no RAM tier) or\n"
+           "                       llama.cpp-ram (slot mode, 262144-token RAM tier,\n"
+           "                       0.01 ms/token); options are applied in the order given\n"
            "  --ctx N              context window in tokens; longer prompts get 400\n"
            "                       (default 131072)\n"
            "  --reply-tokens N     reply length when the request sets no limit (default 64)\n\n"
@@ -122,6 +132,10 @@ enum {
     OPT_SLOTS,
     OPT_CACHE_TOKENS,
     OPT_NO_CACHE,
+    OPT_CACHE_MODE,
+    OPT_CACHE_PRESET,
+    OPT_RAM_CACHE,
+    OPT_RESTORE_MS,
     OPT_CTX,
     OPT_REPLY_TOKENS,
     OPT_FAULT,
@@ -158,6 +172,10 @@ static const struct option serve_opts[] = {
     {"slots", required_argument, NULL, OPT_SLOTS},
     {"cache-tokens", required_argument, NULL, OPT_CACHE_TOKENS},
     {"no-cache", no_argument, NULL, OPT_NO_CACHE},
+    {"cache-mode", required_argument, NULL, OPT_CACHE_MODE},
+    {"cache-preset", required_argument, NULL, OPT_CACHE_PRESET},
+    {"ram-cache-tokens", required_argument, NULL, OPT_RAM_CACHE},
+    {"restore-ms-per-token", required_argument, NULL, OPT_RESTORE_MS},
     {"ctx", required_argument, NULL, OPT_CTX},
     {"reply-tokens", required_argument, NULL, OPT_REPLY_TOKENS},
     {"fault", required_argument, NULL, OPT_FAULT},
@@ -214,13 +232,15 @@ static void serve_banner(const refsrv_config *cfg, const char *preset, const cha
     const cost_params *p = &cfg->cost;
     printf("kvproof reference server %s - SIMULATED target: no model runs here; every reply\n"
            "is labelled (header X-Kvproof-Simulated: 1, model %s).\n"
-           "dialect %s, preset %s, noise %s, slots %d, prefix cache %s (%ld tokens), seed %llu\n"
+           "dialect %s, preset %s, noise %s, slots %d, prefix cache %s (%s, %ld tokens, RAM tier "
+           "%ld tokens at %g ms/token), seed %llu\n"
            "cost model: prefill = %g + %g*n_new + %g*(n_new*n_cached + n_new^2/2) ms, "
            "token = %g + %g*context ms, cv %g, stall p %g mean %g ms, time scale %g\n",
            KVPROOF_VERSION, cfg->model, refsrv_dialect_name(cfg->dialect), preset, noise,
-           cfg->slots, cfg->cache_enabled ? "on" : "off", cfg->cache_tokens,
-           (unsigned long long)cfg->seed, p->a, p->b, p->c, p->d0, p->d1, p->cv, p->stall_p,
-           p->stall_ms, p->time_scale);
+           cfg->slots, cfg->cache_enabled ? "on" : "off",
+           cfg->cache_mode == REFSRV_CACHE_SLOT ? "per slot" : "shared", cfg->cache_tokens,
+           cfg->ram_cache_tokens, cfg->restore_ms_per_token, (unsigned long long)cfg->seed, p->a,
+           p->b, p->c, p->d0, p->d1, p->cv, p->stall_p, p->stall_ms, p->time_scale);
     if (p->stall_x_min > 0 || p->idle_ms > 0 || p->drift > 0)
         printf("noise: stalls x%g..%g (tail index %g), idle %g ms -> x%g, drift %g over %g s\n",
                p->stall_x_min, p->stall_x_max, p->stall_alpha, p->idle_ms, p->idle_x, p->drift,
@@ -335,6 +355,33 @@ int cmd_serve(int argc, char **argv)
             break;
         case OPT_NO_CACHE:
             cfg.cache_enabled = false;
+            break;
+        case OPT_CACHE_MODE:
+            if (strcmp(optarg, "shared") != 0 && strcmp(optarg, "slot") != 0) {
+                fprintf(stderr, "kvproof serve: --cache-mode %s: expected shared or slot\n",
+                        optarg);
+                return KV_EXIT_USAGE;
+            }
+            cfg.cache_mode = optarg[1] == 'h' ? REFSRV_CACHE_SHARED : REFSRV_CACHE_SLOT;
+            break;
+        case OPT_CACHE_PRESET:
+            if (!refsrv_cache_preset(optarg, &cfg)) {
+                fprintf(stderr,
+                        "kvproof serve: --cache-preset %s: expected shared, llama.cpp or "
+                        "llama.cpp-ram\n",
+                        optarg);
+                return KV_EXIT_USAGE;
+            }
+            break;
+        case OPT_RAM_CACHE:
+            if (!parse_num(opt, optarg, 0, 1e10, &v))
+                return KV_EXIT_USAGE;
+            cfg.ram_cache_tokens = (long)v;
+            break;
+        case OPT_RESTORE_MS:
+            if (!parse_num(opt, optarg, 0, 1e6, &v))
+                return KV_EXIT_USAGE;
+            cfg.restore_ms_per_token = v;
             break;
         case OPT_CTX:
             if (!parse_num(opt, optarg, 1, 1e9, &v))

@@ -227,6 +227,12 @@ static bool jj_add_turn(cJSON *turns, const trial_request *r)
     JJ_ADD(ok, jj_add_num(o, "server_prefill_ms", r->server_prefill_ms));
     JJ_ADD(ok, jj_add_num(o, "server_overhead_us", r->server_overhead_us));
     JJ_ADD(ok, jj_add_value(o, "raw", jj_embed(r->raw)));
+    if (r->in_contention) {
+        JJ_ADD(ok, jj_add_int(o, "agent", (long long)r->agent));
+        JJ_ADD(ok, jj_add_int(o, "agent_position", (long long)r->agent_position));
+        JJ_ADD(ok, cJSON_AddStringToObject(o, "slot_held", trial_slot_held_name(r->slot_held)));
+        JJ_ADD(ok, cJSON_AddStringToObject(o, "hit", trial_hit_name(r->hit)));
+    }
     return ok;
 }
 
@@ -758,6 +764,21 @@ kv_status journal_header_from_json(const char *line, size_t len, const char *whe
     return d.st;
 }
 
+/* The contention fields: all four or none (journals before them have none). */
+static void jd_contention(jd *d, const cJSON *o, trial_request *r)
+{
+    static const char *const hits[] = {"none",     "full",         "partial",      "miss",
+                                       "restored", "inferred_hit", "inferred_miss"};
+    static const char *const held[] = {"unknown", "own", "other"};
+    if (d->st != KV_OK || !cJSON_GetObjectItemCaseSensitive(o, "agent"))
+        return;
+    r->in_contention = true;
+    r->agent = jd_long(d, o, "agent", 0);
+    r->agent_position = jd_long(d, o, "agent_position", 0);
+    r->slot_held = (trial_slot_held)jd_enum(d, o, "slot_held", held, 3);
+    r->hit = (trial_hit)jd_enum(d, o, "hit", hits, TRIAL_HIT_COUNT);
+}
+
 static void jd_turn(jd *d, const cJSON *o, trial_request *r)
 {
     if (!cJSON_IsObject(o)) {
@@ -785,6 +806,7 @@ static void jd_turn(jd *d, const cJSON *o, trial_request *r)
     r->server_prefill_ms = jd_time(d, o, "server_prefill_ms");
     r->server_overhead_us = jd_time(d, o, "server_overhead_us");
     r->raw = jd_json_text(d, o, "raw");
+    jd_contention(d, o, r);
 }
 
 kv_status journal_trial_from_json(const char *line, size_t len, const char *where,

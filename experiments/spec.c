@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "experiments/spec_check.h"
+#include "experiments/spec_contention.h"
 #include "experiments/spec_pos.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -589,9 +590,10 @@ static void set_defaults(spec *s)
 static void load_spec(check_ctx *c, const check_val *root, spec *s)
 {
     static const char *const keys[] = {
-        "name",     "description", "seed",        "targets",         "workload",
-        "sessions", "cache_modes", "repetitions", "warmup_requests", "order",
-        "timeouts", "retries",     "concurrency", "hypotheses",      "stop"};
+        "name",      "description", "seed",        "targets",         "workload",
+        "sessions",  "cache_modes", "repetitions", "warmup_requests", "order",
+        "timeouts",  "retries",     "concurrency", "hypotheses",      "stop",
+        "contention"};
     if (!check_object(c, root, keys, N_OF(keys)))
         return;
     check_val m = check_member(root, "name");
@@ -642,6 +644,9 @@ static void load_spec(check_ctx *c, const check_val *root, spec *s)
     m = check_member(root, "stop");
     if (!m.absent)
         load_stop(c, &m, s);
+    m = check_member(root, "contention");
+    if (!m.absent)
+        spec_contention_load(c, &m, s);
 }
 
 void spec_free(spec *s)
@@ -679,6 +684,9 @@ void spec_free(spec *s)
         free(s->hypotheses[i].target);
     }
     free(s->hypotheses);
+    free(s->contention.agents);
+    free(s->contention.trace);
+    free(s->contention.trace_ids);
     free(s);
 }
 

@@ -12,6 +12,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "experiments/spec_contention.h"
+
 /* Each adder returns false when cJSON ran out of memory. */
 static bool add_int(cJSON *o, const char *k, long long v)
 {
@@ -152,6 +154,8 @@ static bool build(cJSON *root, const spec *s)
     for (size_t i = 0; i < s->n_hypotheses; i++)
         if (!add_hypothesis(hyp, &s->hypotheses[i]))
             return false;
+    if (!spec_contention_canon(root, s))
+        return false;
     if (!s->stop.enabled)
         return cJSON_AddNullToObject(root, "stop") != NULL;
     cJSON *st = cJSON_AddObjectToObject(root, "stop");

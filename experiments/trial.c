@@ -1,6 +1,8 @@
-/* trial.c - trial record lifetime. */
+/* trial.c - trial record lifetime, and the hit class of a contention
+ * request. */
 #include "experiments/trial.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,4 +14,33 @@ void trial_record_clear(trial_record *t)
         free(t->turns[i].raw);
     free(t->turns);
     memset(t, 0, sizeof *t);
+}
+
+static const char *const hit_names[] = {"none",     "full",         "partial",      "miss",
+                                        "restored", "inferred_hit", "inferred_miss"};
+static const char *const held_names[] = {"unknown", "own", "other"};
+
+const char *trial_hit_name(trial_hit h)
+{
+    return (unsigned)h < TRIAL_HIT_COUNT ? hit_names[h] : "none";
+}
+
+const char *trial_slot_held_name(trial_slot_held h)
+{
+    return (unsigned)h <= TRIAL_SLOT_OTHER ? held_names[h] : "unknown";
+}
+
+trial_hit trial_hit_classify(long prefix_tokens, long cached_tokens, long slack,
+                             trial_slot_held held, double ttft_ms, double ttft_threshold_ms)
+{
+    if (cached_tokens < 0) {
+        if (isnan(ttft_ms) || isnan(ttft_threshold_ms))
+            return TRIAL_HIT_NONE;
+        return ttft_ms < ttft_threshold_ms ? TRIAL_HIT_INFERRED_HIT : TRIAL_HIT_INFERRED_MISS;
+    }
+    if (prefix_tokens <= 0 || cached_tokens <= slack)
+        return TRIAL_HIT_MISS;
+    if ((double)cached_tokens < 0.9 * (double)prefix_tokens)
+        return TRIAL_HIT_PARTIAL;
+    return held == TRIAL_SLOT_OTHER ? TRIAL_HIT_RESTORED : TRIAL_HIT_FULL;
 }

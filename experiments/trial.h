@@ -26,6 +26,27 @@ typedef enum trial_cache_state {
 
 #define TRIAL_REASON_LEN 256
 
+/* A contention request's hit class (docs/journal.md, "Contention fields"). */
+typedef enum trial_hit {
+    TRIAL_HIT_NONE = 0,      /* not classified (failed, or not a contention request) */
+    TRIAL_HIT_FULL,          /* cached >= 90% of the agent's prefix; the slot held it,
+                                or the server does not say what its slots held */
+    TRIAL_HIT_PARTIAL,       /* some of the prefix cached, less than 90% */
+    TRIAL_HIT_MISS,          /* nothing of the prefix beyond the shared template */
+    TRIAL_HIT_RESTORED,      /* a full hit although the slot held another agent's prefix
+                                (a host-RAM tier brought it back) */
+    TRIAL_HIT_INFERRED_HIT,  /* no cached count: TTFT below the threshold */
+    TRIAL_HIT_INFERRED_MISS, /* no cached count: TTFT at or above the threshold */
+    TRIAL_HIT_COUNT
+} trial_hit;
+
+/* What the server showed its slot held before a contention request. */
+typedef enum trial_slot_held {
+    TRIAL_SLOT_UNKNOWN = 0, /* the server shows no slots (or none was asked) */
+    TRIAL_SLOT_OWN,         /* a slot held this agent's prefix */
+    TRIAL_SLOT_OTHER        /* no slot held it: they held other agents' prefixes */
+} trial_slot_held;
+
 typedef struct trial_request {
     int turn;                     /* 1-based turn within the session */
     int attempts;                 /* HTTP attempts made (1 = no retry) */
@@ -54,7 +75,25 @@ typedef struct trial_request {
     double server_overhead_us; /* client receive time of the first token chunk minus the
                                   server's own send stamp (reference server only) */
     char *raw;                 /* server's timing/usage fields as compact JSON, or NULL */
+
+    /* Contention requests only (in_contention; all zero otherwise). */
+    bool in_contention;
+    long agent;          /* 0-based agent id (0 = the main agent) */
+    long agent_position; /* 0-based position in that agent's history */
+    trial_slot_held slot_held;
+    trial_hit hit;
 } trial_request;
+
+/* The hit class of a contention request: prefix_tokens is the agent's
+ * prefix, cached_tokens the server's count (-1 = none reported: then ttft_ms
+ * against ttft_threshold_ms decides, labelled inferred; NAN threshold or
+ * TTFT gives TRIAL_HIT_NONE). Template tokens every agent shares (up to
+ * RUNNER_COLD_SLACK-like slack) count as a miss: cached <= slack. */
+trial_hit trial_hit_classify(long prefix_tokens, long cached_tokens, long slack,
+                             trial_slot_held held, double ttft_ms, double ttft_threshold_ms);
+const char *trial_hit_name(trial_hit h);
+/* "unknown", "own", "other". */
+const char *trial_slot_held_name(trial_slot_held h);
 
 typedef struct trial_record {
     size_t plan_index;    /* plan_trial.index */

@@ -56,6 +56,24 @@ const char *refsrv_fault_name(refsrv_fault f)
     return (unsigned)f < REFSRV_FAULT_COUNT ? fault_names[f] : "?";
 }
 
+bool refsrv_cache_preset(const char *name, refsrv_config *c)
+{
+    if (strcmp(name, "shared") == 0) {
+        c->cache_mode = REFSRV_CACHE_SHARED;
+        c->ram_cache_tokens = 0;
+    } else if (strcmp(name, "llama.cpp") == 0) {
+        c->cache_mode = REFSRV_CACHE_SLOT;
+        c->ram_cache_tokens = 0;
+    } else if (strcmp(name, "llama.cpp-ram") == 0) {
+        c->cache_mode = REFSRV_CACHE_SLOT;
+        c->ram_cache_tokens = 262144;
+        c->restore_ms_per_token = 0.01;
+    } else {
+        return false;
+    }
+    return true;
+}
+
 kv_status refsrv_fault_parse(const char *arg, refsrv_config *c, char *err)
 {
     const char *colon = strchr(arg, ':');
@@ -91,6 +109,7 @@ void refsrv_config_default(refsrv_config *c)
     c->slots = 1;
     c->cache_tokens = 262144;
     c->cache_enabled = true;
+    c->restore_ms_per_token = 0.01;
     c->ctx_tokens = 131072;
     c->reply_tokens = 64;
     c->seed = 1;
@@ -123,7 +142,8 @@ typedef enum endpoint {
     EP_LMS_MODELS,
     EP_RESET_PREFIX,
     EP_FLUSH,
-    EP_LAST
+    EP_LAST,
+    EP_SLOTS
 } endpoint;
 
 #define D(x) (1u << (x))
@@ -150,6 +170,7 @@ static const route routes[] = {
     {"POST", "/completion", EP_GEN, SRV_LLAMA_COMPL, D(REFSRV_LLAMACPP)},
     {"POST", "/tokenize", EP_TOKENIZE, 0, D(REFSRV_LLAMACPP) | D(REFSRV_VLLM) | D(REFSRV_SGLANG)},
     {"GET", "/props", EP_PROPS, 0, D(REFSRV_LLAMACPP)},
+    {"GET", "/slots", EP_SLOTS, 0, D(REFSRV_LLAMACPP)},
     {"POST", "/api/generate", EP_GEN, SRV_OLLAMA_GEN, D(REFSRV_OLLAMA)},
     {"POST", "/api/chat", EP_GEN, SRV_OLLAMA_CHAT, D(REFSRV_OLLAMA)},
     {"GET", "/api/version", EP_OLLAMA_VERSION, 0, D(REFSRV_OLLAMA)},
@@ -299,6 +320,8 @@ static cJSON *truth_json(refsrv *s)
     cJSON_AddNumberToObject(o, "seq", (double)t.seq);
     cJSON_AddNumberToObject(o, "prompt_tokens", (double)t.prompt_tokens);
     cJSON_AddNumberToObject(o, "cached_tokens", (double)t.cached_tokens);
+    cJSON_AddNumberToObject(o, "restored_tokens", (double)t.restored_tokens);
+    cJSON_AddNumberToObject(o, "slot", t.slot);
     cJSON_AddNumberToObject(o, "new_tokens", (double)t.new_tokens);
     cJSON_AddNumberToObject(o, "output_tokens", (double)t.output_tokens);
     cJSON_AddNumberToObject(o, "model_prefill_ms", t.model_prefill_ms);
@@ -412,8 +435,14 @@ static enum MHD_Result do_slots(refsrv *s, struct MHD_Connection *c, const char 
     if (!action || strcmp(action, "erase") != 0)
         return queue_error(s, c, 400, "Invalid action (this server supports erase only)", NULL);
     pthread_mutex_lock(&s->mu);
-    long n = pcache_tokens(s->cache);
-    pcache_clear(s->cache);
+    long n;
+    if (s->tab.per_slot) {
+        n = srvslot_clear(&s->tab, (int)id);
+    } else {
+        n = pcache_tokens(s->cache);
+        pcache_clear(s->cache);
+        (void)srvslot_clear(&s->tab, -1);
+    }
     pthread_mutex_unlock(&s->mu);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "id_slot", (double)id);
@@ -425,8 +454,10 @@ static enum MHD_Result do_flush(refsrv *s, struct MHD_Connection *c)
 {
     pthread_mutex_lock(&s->mu);
     bool busy = s->waiting > 0 || s->slots_free < s->cfg.slots;
-    if (!busy)
+    if (!busy) {
         pcache_clear(s->cache);
+        (void)srvslot_clear(&s->tab, -1);
+    }
     pthread_mutex_unlock(&s->mu);
     static const char ok[] = "Cache flushed.\nPlease check backend logs for more details. (When "
                              "there are running or waiting requests, the operation will not be "
@@ -636,6 +667,12 @@ static enum MHD_Result dispatch(refsrv *s, struct MHD_Connection *c, const char 
         return do_flush(s, c);
     case EP_LAST:
         return queue_json(c, 200, truth_json(s));
+    case EP_SLOTS: {
+        pthread_mutex_lock(&s->mu);
+        cJSON *a = srvslot_json(&s->tab, s->cfg.ctx_tokens / s->cfg.slots);
+        pthread_mutex_unlock(&s->mu);
+        return queue_json(c, 200, a);
+    }
     case EP_GEN:
         return do_generate(s, c, rt, rq);
     default:
@@ -714,6 +751,13 @@ kv_status refsrv_start(const refsrv_config *cfg, refsrv **out, char *err)
         return kv_fail(err, KV_ERR_USAGE, "--slots must be at least 1");
     if (!(cfg->cost.time_scale > 0))
         return kv_fail(err, KV_ERR_USAGE, "--time-scale must be positive");
+    if (cfg->ram_cache_tokens < 0 || !(cfg->restore_ms_per_token >= 0)) {
+        return kv_fail(err, KV_ERR_USAGE,
+                       "--ram-cache-tokens and --restore-ms-per-token must not be negative");
+    }
+    if (cfg->ram_cache_tokens > 0 && cfg->cache_mode != REFSRV_CACHE_SLOT) {
+        return kv_fail(err, KV_ERR_USAGE, "--ram-cache-tokens needs --cache-mode slot");
+    }
     refsrv *s = calloc(1, sizeof *s);
     if (!s)
         return KV_ERR_NOMEM;
@@ -721,7 +765,11 @@ kv_status refsrv_start(const refsrv_config *cfg, refsrv **out, char *err)
     s->host = kv_strdup(host);
     s->model = kv_strdup(cfg->model ? cfg->model : "kvproof-reference-sim");
     s->cache = pcache_new(cfg->cache_tokens);
-    if (!s->host || !s->model || !s->cache) {
+    bool tab = srvslot_init(&s->tab, cfg->slots, cfg->cache_mode == REFSRV_CACHE_SLOT,
+                            cfg->ram_cache_tokens, cfg->restore_ms_per_token) == KV_OK;
+    if (!s->host || !s->model || !s->cache || !tab) {
+        if (tab)
+            srvslot_fini(&s->tab);
         pcache_free(s->cache);
         free(s->host);
         free(s->model);
@@ -771,6 +819,7 @@ void refsrv_stop(refsrv *s)
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
     pcache_free(s->cache);
+    srvslot_fini(&s->tab);
     pthread_cond_destroy(&s->slot_cv);
     pthread_mutex_destroy(&s->mu);
     free(s->host);
@@ -800,5 +849,6 @@ void refsrv_reset_cache(refsrv *s)
 {
     pthread_mutex_lock(&s->mu);
     pcache_clear(s->cache);
+    (void)srvslot_clear(&s->tab, -1);
     pthread_mutex_unlock(&s->mu);
 }

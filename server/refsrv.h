@@ -59,6 +59,12 @@ typedef enum refsrv_fault {
     REFSRV_FAULT_COUNT
 } refsrv_fault;
 
+/* Where reusable prefixes live (docs/server.md, "Prefix cache and slots"). */
+typedef enum refsrv_cache_mode {
+    REFSRV_CACHE_SHARED = 0, /* one LRU of cache_tokens shared by all slots (vLLM, SGLang) */
+    REFSRV_CACHE_SLOT        /* each slot holds its last sequence only (llama.cpp -np N) */
+} refsrv_cache_mode;
+
 typedef struct refsrv_config {
     const char *host;                   /* bind address, default "127.0.0.1" */
     int port;                           /* 0 = ephemeral (read it back with refsrv_port) */
@@ -67,6 +73,9 @@ typedef struct refsrv_config {
     cost_params cost;                   /* default: preset "laptop" with time_scale 1 */
     int slots;                          /* concurrent requests; others queue. Default 1 */
     long cache_tokens;                  /* prefix-cache capacity in tokens (LRU), default 262144 */
+    refsrv_cache_mode cache_mode;       /* default REFSRV_CACHE_SHARED */
+    long ram_cache_tokens;              /* host-RAM tier (slot mode), 0 = off (default) */
+    double restore_ms_per_token;        /* model ms per token restored from RAM, default 0.01 */
     bool cache_enabled;                 /* false = --no-cache */
     long ctx_tokens;                    /* context window; longer prompts get 400. Default 131072 */
     long reply_tokens;                  /* length of a reply when the request sets no limit
@@ -84,6 +93,8 @@ typedef struct refsrv_truth {
     long seq;                /* 1-based number of the request (0 = none yet) */
     long prompt_tokens;      /* tokens of the templated prompt */
     long cached_tokens;      /* tokens reused from the prefix cache */
+    long restored_tokens;    /* of which restored from the host-RAM tier (0 = none) */
+    int slot;                /* slot that served it */
     long new_tokens;         /* prompt_tokens - cached_tokens */
     long output_tokens;      /* tokens generated */
     double model_prefill_ms; /* cost model x noise + stall, unscaled */
@@ -131,6 +142,10 @@ long refsrv_chat_tokens(long n_messages, long content_tokens);
 const char *refsrv_dialect_name(refsrv_dialect d);
 bool refsrv_dialect_parse(const char *name, refsrv_dialect *out);
 const char *refsrv_fault_name(refsrv_fault f);
+/* Cache presets: "shared" (mode shared), "llama.cpp" (mode slot, no RAM
+ * tier), "llama.cpp-ram" (mode slot, RAM tier of 262,144 tokens, 0.01 ms
+ * per restored token). Sets the mode, the RAM tier and its cost. */
+bool refsrv_cache_preset(const char *name, refsrv_config *c);
 /* Parses "KIND:PROBABILITY" (or "KIND" = probability 1) into c->fault_p. */
 kv_status refsrv_fault_parse(const char *arg, refsrv_config *c, char *err) KV_MUST_USE;
 

@@ -345,7 +345,7 @@ static bool acquire_slot(srvgen *g)
     s->waiting--;
     bool ok = !atomic_load(&s->stopping);
     if (ok) {
-        g->r.slot = s->cfg.slots - s->slots_free;
+        g->r.slot = srvslot_take(&s->tab, g->prompt.ids, g->prompt.n);
         s->slots_free--;
         g->slot_held = true;
     }
@@ -359,6 +359,7 @@ static void release_slot_locked(srvgen *g)
     if (!g->slot_held)
         return;
     g->slot_held = false;
+    srvslot_release(&g->s->tab, (int)g->r.slot);
     g->s->slots_free++;
     pthread_cond_signal(&g->s->slot_cv);
 }
@@ -374,10 +375,17 @@ static void admit(srvgen *g)
     bool lookup = s->cfg.cache_enabled && g->cache_prompt;
     if (g->r.api == SRV_ANTHROPIC)
         lookup = lookup && g->breakpoint > 0;
-    if (lookup)
+    int slot = (int)g->r.slot;
+    size_t restored = 0;
+    if (lookup && s->tab.per_slot)
+        cached = srvslot_lookup(&s->tab, slot, g->prompt.ids, n, &restored);
+    else if (lookup)
         cached = pcache_lookup(s->cache, g->prompt.ids, n);
     if (cached >= n) /* an identical prompt still evaluates its last token */
         cached = n - 1;
+    if (restored > cached)
+        restored = cached;
+    srvslot_note(&s->tab, slot, g->r.seq, (long)n, (long)cached);
     if (g->r.api == SRV_ANTHROPIC && g->breakpoint >= 0 && cached > (size_t)g->breakpoint)
         cached = (size_t)g->breakpoint;
     double f = prefill_noise_locked(s, g->admitted, &nz), stall = nz.add_ms;
@@ -385,9 +393,12 @@ static void admit(srvgen *g)
     if (g->r.api == SRV_ANTHROPIC && g->breakpoint > 0 && s->cfg.cache_enabled)
         g->r.cache_creation = g->breakpoint - (long)cached;
     g->r.cached_tokens = (long)cached;
-    double model = cost_prefill_ms(&s->cfg.cost, (double)(n - cached), (double)cached) * f + stall;
+    double model = cost_prefill_ms(&s->cfg.cost, (double)(n - cached), (double)cached) * f + stall +
+                   s->tab.restore_ms * (double)restored;
     g->truth.prompt_tokens = (long)n;
     g->truth.cached_tokens = (long)cached;
+    g->truth.restored_tokens = (long)restored;
+    g->truth.slot = slot;
     g->truth.new_tokens = (long)(n - cached);
     g->truth.model_prefill_ms = model;
     g->truth.noise_factor = f;
@@ -413,7 +424,8 @@ static void cache_insert(srvgen *g, const stok_seq *seq)
         n = (size_t)g->breakpoint;
     }
     pthread_mutex_lock(&s->mu);
-    if (pcache_insert(s->cache, seq->ids, n) != KV_OK)
+    (void)srvslot_hold(&s->tab, (int)g->r.slot, seq->ids, n); /* false: holds nothing */
+    if (!s->tab.per_slot && pcache_insert(s->cache, seq->ids, n) != KV_OK)
         pcache_clear(s->cache); /* out of memory: forget rather than lie */
     pthread_mutex_unlock(&s->mu);
 }

@@ -17,6 +17,7 @@
 #include "server/pcache.h"
 #include "server/refsrv.h"
 #include "server/srvfmt.h"
+#include "server/srvslot.h"
 #include "server/srvtok.h"
 
 struct refsrv {
@@ -30,6 +31,7 @@ struct refsrv {
     int slots_free;
     int waiting; /* requests queued for a slot */
     pcache *cache;
+    srvslot_table tab; /* what each slot holds; the slot mode's cache */
     uint64_t rng;
     long seq; /* requests admitted */
     long finished;
