@@ -191,8 +191,9 @@ typedef struct bench_run {
     int status;
 } bench_run;
 
-/* Runs argv (or parse_only(path) when argv is NULL) in a child. */
-static bench_run child_run(char *const *argv, const char *path)
+/* Runs argv (or parse_only(path) when argv is NULL) in a child; its
+ * stderr goes to log (argv only). */
+static bench_run child_run(char *const *argv, const char *path, const char *log)
 {
     bench_run r = {NAN, NAN, -1};
     fflush(stdout);
@@ -201,7 +202,7 @@ static bench_run child_run(char *const *argv, const char *path)
     if (pid == 0) {
         if (!argv)
             _exit(parse_only(path));
-        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+        if (!freopen("/dev/null", "w", stdout) || !freopen(log, "w", stderr))
             _exit(126);
         execv(argv[0], argv);
         _exit(127);
@@ -266,20 +267,25 @@ static int bench_size(const bench_opts *o, size_t n, bench_run *an, bench_run *p
         fprintf(stderr, "bench_analyze: %s\n", err);
         return 1;
     }
-    *pa = child_run(NULL, path);
+    *pa = child_run(NULL, path, NULL);
     char exe[1024], cmd[] = "analyze", out[] = "--out";
     snprintf(exe, sizeof exe, "%s", o->kvproof);
     char *argv[] = {exe, cmd, path, out, dir, NULL};
-    *an = child_run(argv, NULL);
+    char log[1300];
+    snprintf(log, sizeof log, "%s/analyze.log", dir);
+    *an = child_run(argv, NULL, log);
     printf("%9zu  %8.2f  %8.1f  %8.2f  %8.1f  %7.1fx  %8.1f  %8.1f  %s\n", n, an->seconds,
            an->peak_mb, pa->seconds, pa->peak_mb, an->seconds / pa->seconds, file_mb(path),
            file_mb(res), an->status == 0 ? "ok" : "FAILED");
+    if (an->status != 0)
+        printf("           exit status %d; %s kept\n", an->status, log);
     fflush(stdout);
-    if (!o->keep) {
+    if (!o->keep && an->status == 0) {
         unlink(path);
         unlink(res);
         snprintf(res, sizeof res, "%s/report.pdf", dir);
         unlink(res);
+        unlink(log);
         rmdir(dir);
     }
     return 0;
