@@ -245,6 +245,94 @@ double compare_rank_test_p(const double *x, size_t nx, const double *y, size_t n
 
 /* ---- Hodges-Lehmann -------------------------------------------------------- */
 
+/* The pairwise values as an implicit matrix, never materialised: row i,
+ * column j holds x[i] - y[j] with x ascending and y descending (unpaired),
+ * or the Walsh average (x[i] + x[j]) / 2 of the ascending differences for
+ * j >= i (paired). Rounding is monotone, so the computed doubles ascend
+ * along rows and columns as the exact values do, and counting them with two
+ * pointers gives the ranks of the brute-force sort exactly. */
+typedef struct hl_matrix {
+    double *x, *y; /* owned sorted copies */
+    size_t nx, ny;
+    bool paired;
+    size_t *lo, *hi; /* candidate columns of row i: [lo[i], hi[i]) */
+    size_t *pos;     /* scratch: per-row count below a pivot */
+    uint64_t rng;
+} hl_matrix;
+
+static double hl_at(const hl_matrix *h, size_t i, size_t j)
+{
+    return h->paired ? (h->x[i] + h->x[j]) / 2.0 : h->x[i] - h->y[j];
+}
+
+static size_t hl_row_start(const hl_matrix *h, size_t i)
+{
+    return h->paired ? i : 0;
+}
+
+/* Per row, the first column whose value is >= t (strict: > t), clamped to
+ * the row's start, into h->pos; returns the total count before them. */
+static size_t hl_count(hl_matrix *h, double t, bool strict)
+{
+    size_t total = 0, j = h->ny;
+    for (size_t i = 0; i < h->nx; i++) {
+        while (j > 0 && (strict ? hl_at(h, i, j - 1) > t : hl_at(h, i, j - 1) >= t))
+            j--;
+        size_t s = hl_row_start(h, i), p = j > s ? j : s;
+        h->pos[i] = p;
+        total += p - s;
+    }
+    return total;
+}
+
+/* A uniformly drawn remaining candidate (xorshift; any pivot gives the same
+ * answer, only the number of rounds depends on it). */
+static double hl_pivot(hl_matrix *h, size_t remaining)
+{
+    h->rng ^= h->rng << 13;
+    h->rng ^= h->rng >> 7;
+    h->rng ^= h->rng << 17;
+    size_t r = (size_t)(h->rng % remaining);
+    for (size_t i = 0; i < h->nx; i++) {
+        size_t w = h->hi[i] - h->lo[i];
+        if (r < w)
+            return hl_at(h, i, h->lo[i] + r);
+        r -= w;
+    }
+    return NAN; /* not reached: remaining counts the candidates */
+}
+
+/* The k-th smallest (0-based) pairwise value: O(n) per round, expected
+ * O(log m) rounds. Every round drops its pivot and keeps the answer. */
+static double hl_select(hl_matrix *h, size_t k)
+{
+    size_t remaining = 0;
+    for (size_t i = 0; i < h->nx; i++) {
+        h->lo[i] = hl_row_start(h, i);
+        h->hi[i] = h->ny;
+        remaining += h->hi[i] - h->lo[i];
+    }
+    for (;;) {
+        double t = hl_pivot(h, remaining);
+        size_t below = hl_count(h, t, false);
+        if (k < below) {
+            for (size_t i = 0; i < h->nx; i++)
+                h->hi[i] = h->pos[i] < h->hi[i] ? h->pos[i] : h->hi[i];
+        } else if (k < hl_count(h, t, true)) {
+            return t;
+        } else {
+            for (size_t i = 0; i < h->nx; i++)
+                h->lo[i] = h->pos[i] > h->lo[i] ? h->pos[i] : h->lo[i];
+        }
+        remaining = 0;
+        for (size_t i = 0; i < h->nx; i++) {
+            if (h->hi[i] < h->lo[i])
+                h->hi[i] = h->lo[i];
+            remaining += h->hi[i] - h->lo[i];
+        }
+    }
+}
+
 /* Would R use the exact distribution (fewer than 50 values, no ties, no
  * zero differences)? false also when out of memory. */
 static bool hl_exact_applies(const double *x, size_t nx, const double *y, size_t ny, bool paired)
@@ -264,8 +352,8 @@ static bool hl_exact_applies(const double *x, size_t nx, const double *y, size_t
     return ok;
 }
 
-/* Exact interval from sorted w[0..m): ranks as R's wilcox.test. */
-static bool hl_exact_interval(const double *w, size_t m, size_t nx, size_t ny, bool paired,
+/* Exact interval from the m pairwise values: ranks as R's wilcox.test. */
+static bool hl_exact_interval(hl_matrix *w, size_t m, size_t nx, size_t ny, bool paired,
                               double level, compare_estimate *out)
 {
     rank_null z;
@@ -278,15 +366,15 @@ static bool hl_exact_interval(const double *w, size_t m, size_t nx, size_t ny, b
     free(z.c);
     if (qu > m || m - qu < qu - 1 || !(achieved > 0))
         return false;
-    out->ci[0] = w[qu - 1];
-    out->ci[1] = w[m - qu];
+    out->ci[0] = hl_select(w, qu - 1);
+    out->ci[1] = hl_select(w, m - qu);
     out->level = achieved;
     out->has_ci = true;
     return true;
 }
 
 /* Moses interval from the normal approximation at the requested level. */
-static void hl_normal_interval(const double *w, size_t m, size_t nx, size_t ny, bool paired,
+static void hl_normal_interval(hl_matrix *w, size_t m, size_t nx, size_t ny, bool paired,
                                double level, compare_estimate *out)
 {
     double z = gsl_cdf_ugaussian_Pinv(1.0 - (1.0 - level) / 2.0), c;
@@ -299,11 +387,54 @@ static void hl_normal_interval(const double *w, size_t m, size_t nx, size_t ny, 
     }
     long lo = (long)floor(c); /* 0-based index of the lower limit */
     if (lo >= 0 && (size_t)lo < m && m - 1 - (size_t)lo >= (size_t)lo) {
-        out->ci[0] = w[lo];
-        out->ci[1] = w[m - 1 - (size_t)lo];
+        out->ci[0] = hl_select(w, (size_t)lo);
+        out->ci[1] = hl_select(w, m - 1 - (size_t)lo);
         out->has_ci = true;
         out->level = level;
     }
+}
+
+static int hl_cmp_down(const void *a, const void *b)
+{
+    double u = *(const double *)a, v = *(const double *)b;
+    return (u < v) - (u > v);
+}
+
+/* Sorted copies into h (x ascending, y descending; paired: the differences
+ * ascending) and the per-row arrays; false when out of memory. */
+static bool hl_matrix_init(hl_matrix *h, const double *x, size_t nx, const double *y, size_t ny,
+                           bool paired)
+{
+    memset(h, 0, sizeof *h);
+    h->paired = paired;
+    h->nx = nx;
+    h->ny = paired ? nx : ny;
+    h->rng = 0x9e3779b97f4a7c15ULL;
+    double *sx = malloc(nx * sizeof *sx), *sy = paired ? NULL : malloc(ny * sizeof *sy);
+    h->lo = malloc(nx * sizeof *h->lo);
+    h->hi = malloc(nx * sizeof *h->hi);
+    h->pos = malloc(nx * sizeof *h->pos);
+    h->x = sx;
+    h->y = sy;
+    if (!sx || (!paired && !sy) || !h->lo || !h->hi || !h->pos)
+        return false;
+    for (size_t i = 0; i < nx; i++)
+        sx[i] = paired ? x[i] - y[i] : x[i];
+    gsl_sort(sx, 1, nx);
+    if (!paired) {
+        memcpy(sy, y, ny * sizeof *sy);
+        qsort(sy, ny, sizeof *sy, hl_cmp_down);
+    }
+    return true;
+}
+
+static void hl_matrix_free(hl_matrix *h)
+{
+    free(h->x);
+    free(h->y);
+    free(h->lo);
+    free(h->hi);
+    free(h->pos);
 }
 
 kv_status compare_hodges_lehmann(const double *x, size_t nx, const double *y, size_t ny,
@@ -313,25 +444,18 @@ kv_status compare_hodges_lehmann(const double *x, size_t nx, const double *y, si
     if (nx < 1 || ny < 1 || (paired && nx != ny))
         return kv_fail(err, KV_ERR_STATS, "Hodges-Lehmann needs values on both sides");
     size_t m = paired ? nx * (nx + 1) / 2 : nx * ny;
-    double *w = malloc(m * sizeof *w);
-    if (!w)
+    hl_matrix w;
+    if (!hl_matrix_init(&w, x, nx, y, ny, paired)) {
+        hl_matrix_free(&w);
         return kv_fail(err, KV_ERR_NOMEM, "out of memory");
-    size_t k = 0;
-    if (paired) {
-        for (size_t i = 0; i < nx; i++)
-            for (size_t j = i; j < nx; j++)
-                w[k++] = ((x[i] - y[i]) + (x[j] - y[j])) / 2.0;
-    } else {
-        for (size_t i = 0; i < nx; i++)
-            for (size_t j = 0; j < ny; j++)
-                w[k++] = x[i] - y[j];
     }
-    gsl_sort(w, 1, m);
-    out->value = gsl_stats_median_from_sorted_data(w, 1, m);
+    /* as gsl_stats_median_from_sorted_data over the sorted values */
+    double hi = hl_select(&w, m / 2);
+    out->value = m % 2 ? hi : (hl_select(&w, (m - 1) / 2) + hi) / 2.0;
     if (!(hl_exact_applies(x, nx, y, ny, paired) &&
-          hl_exact_interval(w, m, nx, ny, paired, level, out)))
-        hl_normal_interval(w, m, nx, ny, paired, level, out);
-    free(w);
+          hl_exact_interval(&w, m, nx, ny, paired, level, out)))
+        hl_normal_interval(&w, m, nx, ny, paired, level, out);
+    hl_matrix_free(&w);
     return KV_OK;
 }
 

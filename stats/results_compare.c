@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_sort.h>
+
 /* Value and interval of a compare_estimate; n is left as it is. */
 static void est_from_compare(res_est *e, const compare_estimate *ce, const char *method,
                              const char *no_ci_note)
@@ -78,12 +80,7 @@ static double median_of(const double *v, size_t n)
         return NAN;
     }
     memcpy(s, v, n * sizeof *s);
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && s[j - 1] > s[j]; j--) {
-            double t = s[j];
-            s[j] = s[j - 1];
-            s[j - 1] = t;
-        }
+    gsl_sort(s, 1, n); /* an insertion sort here was quadratic in the cell's size */
     m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0;
     free(s);
     return m;

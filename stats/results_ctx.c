@@ -250,35 +250,49 @@ bool res_same_cell(const res_point *p, const res_point *q)
 
 /* ---- bootstrap ratio ----------------------------------------------------- */
 
+/* The delta-method ratio of means; why: the sizes that chose it. */
+static void res_est_ratio_delta(const res_ctx *c, const double *x, size_t nx, const double *y,
+                                size_t ny, const char *why, res_est *e)
+{
+    compare_estimate r;
+    char e2[KV_ERRLEN] = "";
+    double df;
+    if (compare_ratio_of_means_delta(x, nx, y, ny, c->level, &r, &df, e2) != KV_OK) {
+        res_est_none(e, e2);
+        e->n = nx + ny;
+        return;
+    }
+    e->value = r.value;
+    e->lo = r.ci[0];
+    e->hi = r.ci[1];
+    e->has_ci = r.has_ci;
+    if (isfinite(df))
+        snprintf(e->method, sizeof e->method,
+                 "ratio of means, delta method on the log ratio with Welch-Satterthwaite t "
+                 "(df %.1f; %s)",
+                 df, why);
+    else
+        snprintf(e->method, sizeof e->method,
+                 "ratio of means, delta method on the log ratio (no variation; %s)", why);
+}
+
 void res_est_ratio(const res_ctx *c, const double *x, size_t nx, const double *y, size_t ny,
                    uint64_t salt, res_est *e)
 {
     compare_estimate r;
-    char e2[KV_ERRLEN] = "";
+    char e2[KV_ERRLEN] = "", why[96];
     memset(e, 0, sizeof *e);
     e->n = nx + ny;
     uint64_t seed = c->boot_seed + salt;
     if (nx < RES_RATIO_BOOT_MIN || ny < RES_RATIO_BOOT_MIN) {
-        double df;
-        if (compare_ratio_of_means_delta(x, nx, y, ny, c->level, &r, &df, e2) != KV_OK) {
-            res_est_none(e, e2);
-            e->n = nx + ny;
-            return;
-        }
-        e->value = r.value;
-        e->lo = r.ci[0];
-        e->hi = r.ci[1];
-        e->has_ci = r.has_ci;
-        if (isfinite(df))
-            snprintf(e->method, sizeof e->method,
-                     "ratio of means, delta method on the log ratio with Welch-Satterthwaite t "
-                     "(df %.1f; fewer than %d values on a side)",
-                     df, RES_RATIO_BOOT_MIN);
-        else
-            snprintf(e->method, sizeof e->method,
-                     "ratio of means, delta method on the log ratio (no variation; fewer than "
-                     "%d values on a side)",
-                     RES_RATIO_BOOT_MIN);
+        snprintf(why, sizeof why, "fewer than %d values on a side", RES_RATIO_BOOT_MIN);
+        res_est_ratio_delta(c, x, nx, y, ny, why, e);
+        return;
+    }
+    if (nx >= RES_RATIO_DELTA_MIN && ny >= RES_RATIO_DELTA_MIN) {
+        snprintf(why, sizeof why, "%d or more values on both sides: no bootstrap",
+                 RES_RATIO_DELTA_MIN);
+        res_est_ratio_delta(c, x, nx, y, ny, why, e);
         return;
     }
     bool pct = false;

@@ -1,0 +1,173 @@
+/* test_analyze_scale_slow.c - at 10^5 trials every headline of results.json
+ * is computed: the speedups' median ratios with their rank intervals, the
+ * overhead fractions, the hypotheses' estimates (no "out of memory", no
+ * "not computable"). Not timed: bench/bench_analyze measures the time. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+#include "common/util.h"
+#include "experiments/journal.h"
+#include "experiments/plan.h"
+#include "experiments/spec.h"
+#include "report/results_read.h"
+#include "stats/results.h"
+
+#define SCALE_TRIALS 100000
+
+static const char spec_text[] =
+    "{\"name\":\"scale\",\"seed\":3,\"targets\":[{\"name\":\"reference\","
+    "\"base_url\":\"http://127.0.0.1:8080\",\"api\":\"openai-chat\",\"model\":\"m\"}],"
+    "\"workload\":{\"system_prompt_tokens\":[0,550,2048,8192,18490],\"query_tokens\":[25],"
+    "\"max_output_tokens\":8},\"cache_modes\":[\"cold\",\"warm\"],\"repetitions\":10000,"
+    "\"warmup_requests\":0,\"order\":\"random\",\"hypotheses\":["
+    "{\"id\":\"H1\",\"metric\":\"overhead_fraction\",\"at_system_prompt_tokens\":18490,"
+    "\"min\":0.7},{\"id\":\"H2\",\"metric\":\"speedup\",\"at_system_prompt_tokens\":18490,"
+    "\"min\":5}]}";
+
+/* A runner-shaped trial: a + bN + cN^2 of the tokens prefilled, lognormal
+ * noise, warm trials prefilling only the query. */
+static void trial_of(const plan_trial *pt, gsl_rng *g, trial_record *t, trial_request *q)
+{
+    memset(t, 0, sizeof *t);
+    memset(q, 0, sizeof *q);
+    t->plan_index = pt->index;
+    snprintf(t->id, sizeof t->id, "%s", pt->id);
+    t->kind = pt->kind;
+    snprintf(t->target_name, sizeof t->target_name, "reference");
+    t->cell = pt->cell;
+    t->system_prompt_tokens = pt->system_prompt_tokens;
+    t->query_tokens = pt->query_tokens;
+    t->query_count = pt->query_count;
+    t->mode = pt->mode;
+    t->repetition = pt->repetition;
+    t->run_position = pt->index;
+    t->started_unix = 1764547200.0 + (double)pt->index * 0.001;
+    t->ok = true;
+    long n = pt->system_prompt_tokens + pt->query_tokens;
+    double fresh = (double)(pt->mode == SPEC_WARM ? pt->query_tokens : n);
+    double ttft = (8.0 + 0.05 * fresh + 2e-6 * fresh * fresh) * exp(gsl_ran_gaussian(g, 0.08));
+    q->turn = q->attempts = 1;
+    q->ok = true;
+    q->http_status = 200;
+    q->prompt_tokens = n;
+    q->cached_tokens = n - (long)fresh;
+    q->prefix_tokens = pt->mode == SPEC_WARM ? pt->system_prompt_tokens : 0;
+    q->output_tokens = 8;
+    q->cache_state = TRIAL_CACHE_VERIFIED;
+    q->ttfb_ms = ttft * 0.99;
+    q->ttft_ms = q->first_content_ms = ttft;
+    q->last_token_ms = ttft + 28;
+    q->total_ms = ttft + 28.5;
+    q->gap_median_ms = 4;
+    q->gap_p99_ms = 4.6;
+    q->server_prefill_ms = ttft * 0.95;
+    q->server_overhead_us = NAN;
+    t->turns = q;
+    t->n_turns = 1;
+}
+
+static journal_data *data_make(void)
+{
+    char err[KV_ERRLEN] = "";
+    spec *s = NULL;
+    plan *p = NULL;
+    assert_int_equal(spec_parse(spec_text, strlen(spec_text), "scale spec", &s, err), KV_OK);
+    assert_int_equal(plan_build(s, s->seed, &p, err), KV_OK);
+    assert_int_equal(p->n_trials, SCALE_TRIALS);
+    journal_data *d = calloc(1, sizeof *d);
+    assert_non_null(d);
+    journal_header *h = &d->header;
+    h->kvproof_version = kv_strdup("test");
+    h->spec_name = kv_strdup(s->name);
+    h->spec_json = kv_strdup(s->canonical);
+    h->spec_hash = s->hash;
+    h->seed = s->seed;
+    h->planned_trials = p->n_trials;
+    h->client_host = kv_strdup("test; synthetic; Linux");
+    h->targets = calloc(1, sizeof *h->targets);
+    assert_non_null(h->targets);
+    h->n_targets = 1;
+    h->targets[0].name = kv_strdup("reference");
+    h->targets[0].dialect = kv_strdup("kvproof-reference");
+    h->targets[0].simulated = true;
+    d->trials = calloc(p->n_trials, sizeof *d->trials);
+    assert_non_null(d->trials);
+    gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+    for (size_t i = 0; i < p->n_trials; i++) {
+        trial_request q;
+        trial_of(&p->trials[i], g, &d->trials[i], &q);
+        d->trials[i].turns = malloc(sizeof q);
+        assert_non_null(d->trials[i].turns);
+        *d->trials[i].turns = q;
+    }
+    d->n_trials = p->n_trials;
+    gsl_rng_free(g);
+    plan_free(p);
+    spec_free(s);
+    return d;
+}
+
+static void assert_est(const rr_est *e)
+{
+    assert_true(e->present);
+    assert_true(isfinite(e->value));
+    assert_true(isfinite(e->lo) && isfinite(e->hi));
+    assert_true(e->lo <= e->value && e->value <= e->hi);
+    assert_null(strstr(e->note, "memory"));
+    assert_null(strstr(e->note, "not computable"));
+}
+
+static void test_every_headline_at_1e5(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/kvproof-scale-XXXXXX", path[64], err[KV_ERRLEN] = "";
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/results.json", dir);
+    journal_data *d = data_make();
+    results_options ro;
+    results_options_default(&ro);
+    assert_int_equal(results_write(d, "scale.jsonl", path, &ro, err), KV_OK);
+    journal_data_free(d);
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(kv_read_file_max(path, (size_t)1 << 30, &text, &len, err), KV_OK);
+    assert_null(strstr(text, "out of memory"));
+    assert_null(strstr(text, "not computable"));
+    free(text);
+    rr_results *r = NULL;
+    assert_int_equal(rr_load(path, &r, err), KV_OK);
+    assert_int_equal(r->n_targets, 1);
+    const rr_target *t = &r->targets[0];
+    assert_int_equal(t->n_speedup, 5);
+    for (size_t i = 0; i < t->n_speedup; i++)
+        assert_est(&t->speedup[i].speedup);
+    assert_true(t->n_overhead >= 1);
+    for (size_t i = 0; i < t->n_overhead; i++)
+        assert_est(&t->overhead[i].estimate);
+    assert_int_equal(r->n_hypotheses, 2);
+    for (size_t i = 0; i < r->n_hypotheses; i++) {
+        assert_est(&r->hypotheses[i].estimate);
+        assert_true(r->hypotheses[i].verdict[0] != '\0');
+    }
+    rr_free(r);
+    remove(path);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_every_headline_at_1e5)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
