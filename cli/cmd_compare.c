@@ -1,7 +1,8 @@
 /* cmd_compare.c - 'kvproof compare A B [--out DIR] [--threshold F]': two
  * runs (run directories or journals) compared cell by cell
- * (stats/change.h); a table on stdout and, with --out, DIR/compare.json.
- * Divided into: usage, the table, writing compare.json, the command. */
+ * (stats/change.h); a table on stdout and, with --out, DIR/compare.json
+ * and DIR/compare.pdf (report/compare_pdf.h). Divided into: usage, the
+ * table, writing compare.json and compare.pdf, the command. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "common/util.h"
 #include "experiments/journal.h"
 #include "experiments/spec.h"
+#include "report/compare_pdf.h"
 #include "stats/change.h"
 
 #define COMPARE_SEED 1 /* the bootstrap's: the same two runs give the same numbers */
@@ -30,7 +32,8 @@ static void compare_usage(FILE *f)
                "lies beyond 1 +- F (criterion.rs's rule), regressed in the worse\n"
                "direction (longer times, smaller speedups), else no change.\n\n"
                "options:\n"
-               "  --out DIR        also write DIR/compare.json (docs/compare.md)\n"
+               "  --out DIR        also write DIR/compare.json and DIR/compare.pdf\n"
+               "                   (docs/compare.md)\n"
                "  --threshold F    the noise threshold, a fraction (default 0.05)\n\n"
                "exit codes: 0 compared, 2 usage, 3 bad journal or nothing in common.\n");
 }
@@ -89,6 +92,20 @@ static kv_status json_write(const change_result *r, const char *a, const char *b
     return st;
 }
 
+static kv_status pdf_write(const change_result *r, const journal_data *a, const journal_data *b,
+                           const char *an, const char *bn, const char *dir, char *path, size_t cap,
+                           char *err)
+{
+    change_points pts;
+    if (snprintf(path, cap, "%s/compare.pdf", dir) >= (int)cap)
+        return kv_fail(err, KV_ERR_USAGE, "--out %s: path too long", dir);
+    kv_status st = change_cold_points(a, b, &pts, err);
+    if (st == KV_OK)
+        st = compare_pdf_write(r, &pts, an, bn, path, err);
+    change_points_free(&pts);
+    return st;
+}
+
 static void journal_path(const char *arg, char *buf, size_t n)
 {
     struct stat sb;
@@ -115,6 +132,10 @@ static int compare_main(const char *a_arg, const char *b_arg, const char *out, d
     }
     if (st == KV_OK && out)
         st = json_write(&r, pa, pb, out, path, sizeof path, err);
+    if (st == KV_OK && out)
+        printf("compare: %s\n", path);
+    if (st == KV_OK && out)
+        st = pdf_write(&r, a, b, pa, pb, out, path, sizeof path, err);
     if (st == KV_OK && out)
         printf("compare: %s\n", path);
     if (st != KV_OK)

@@ -469,3 +469,55 @@ kv_status change_to_json(const change_result *r, const char *a_name, const char 
     kv_buf_free(&w.b);
     return st == KV_OK ? KV_OK : kv_fail(err, st, "out of memory writing compare.json");
 }
+
+/* ---- cold points for the compare figure ------------------------------------- */
+
+static kv_status run_points(const journal_data *d, change_run_points *p, char *err)
+{
+    size_t cap = 1;
+    for (size_t i = 0; i < d->n_trials; i++)
+        cap += d->trials[i].n_turns;
+    p->x = malloc(cap * sizeof *p->x);
+    p->y = malloc(cap * sizeof *p->y);
+    if (!p->x || !p->y)
+        return kv_fail(err, KV_ERR_NOMEM, "compare: out of memory for the cold points");
+    for (size_t i = 0; i < d->n_trials; i++) {
+        const trial_record *t = &d->trials[i];
+        if (t->mode == SPEC_WARM)
+            continue;
+        for (size_t j = 0; j < t->n_turns; j++)
+            if (usable(t, &t->turns[j]) && t->turns[j].prompt_tokens >= 0) {
+                p->x[p->n] = (double)t->turns[j].prompt_tokens;
+                p->y[p->n++] = t->turns[j].ttft_ms;
+            }
+    }
+    const double *cols[1] = {p->x};
+    fit_input in = {cols, 1, p->y, NULL, p->n, false};
+    fit_result f;
+    char e2[KV_ERRLEN] = "";
+    p->fit_ok = p->n > 2 && fit_model(&in, FIT_LINEAR, 1, 0.95, &f, e2) == KV_OK;
+    p->a = p->fit_ok ? f.coef[0] : NAN;
+    p->b = p->fit_ok ? f.coef[1] : NAN;
+    return KV_OK;
+}
+
+kv_status change_cold_points(const journal_data *a, const journal_data *b, change_points *out,
+                             char *err)
+{
+    memset(out, 0, sizeof *out);
+    kv_status st = run_points(a, &out->run[0], err);
+    if (st == KV_OK)
+        st = run_points(b, &out->run[1], err);
+    if (st != KV_OK)
+        change_points_free(out);
+    return st;
+}
+
+void change_points_free(change_points *p)
+{
+    for (int i = 0; i < 2; i++) {
+        free(p->run[i].x);
+        free(p->run[i].y);
+    }
+    memset(p, 0, sizeof *p);
+}

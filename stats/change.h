@@ -69,4 +69,23 @@ const char *change_verdict(double lo, double hi, double threshold);
 kv_status change_to_json(const change_result *r, const char *a_name, const char *b_name,
                          kv_buf *out, char *err) KV_MUST_USE;
 
+/* The cold points (prompt tokens, TTFT ms) of both runs, every target,
+ * for the compare figure, and per run the OLS line a + b * tokens through
+ * them (fit_ok false when there is none). Released by change_points_free
+ * (which accepts a zeroed one). */
+typedef struct change_run_points {
+    double *x, *y;
+    size_t n;
+    bool fit_ok;
+    double a, b; /* intercept (ms) and slope (ms/token) */
+} change_run_points;
+
+typedef struct change_points {
+    change_run_points run[2]; /* A, B */
+} change_points;
+
+kv_status change_cold_points(const journal_data *a, const journal_data *b, change_points *out,
+                             char *err) KV_MUST_USE;
+void change_points_free(change_points *p);
+
 #endif

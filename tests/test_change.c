@@ -5,7 +5,9 @@
  * slope and every cell regressed, every interval containing 1.3, the
  * speedup unchanged; warm requests alone 30% slower make the speedup
  * regressed; a copy
- * with +-2% jitter reports no change; compare.json holds the rows. */
+ * with +-2% jitter reports no change; compare.json holds the rows;
+ * compare.pdf's page 1 shows every row's ratio, interval and verdict, and
+ * the PDF passes tests/pdfcheck.h. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +24,7 @@
 #include "common/util.h"
 #include "experiments/journal.h"
 #include "stats/change.h"
+#include "pdfcheck.h"
 
 #define N_SYS 4
 #define REPS 8
@@ -236,6 +239,62 @@ static void compare_should_report_jitter_within_the_threshold_as_no_change(void 
     free(text);
 }
 
+/* Every row's B/A, interval and verdict as the PDF prints them (3 decimals)
+ * are on page 1's text. */
+static void assert_rows_on_page(const change_result *r, const char *text)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        const change_row *c = &r->rows[i];
+        char want[96];
+        snprintf(want, sizeof want, "%.3f", c->ratio);
+        if (!strstr(text, want))
+            fail_msg("page 1 lacks ratio %s (row %zu)", want, i);
+        snprintf(want, sizeof want, "[%.3f, %.3f]", c->lo, c->hi);
+        if (!strstr(text, want))
+            fail_msg("page 1 lacks interval %s (row %zu)", want, i);
+        if (!strstr(text, c->verdict))
+            fail_msg("page 1 lacks verdict %s (row %zu)", c->verdict, i);
+    }
+}
+
+static void compare_should_write_a_pdf_with_the_verdicts_on_page_1(void **state)
+{
+    fixture *f = *state;
+    char slow[160], out[160], cmd[1024], err[KV_ERRLEN] = "";
+    snprintf(slow, sizeof slow, "%s/slow-pdf.jsonl", f->dir);
+    write_run(slow, 1.3, 1.3, 0.03, 0);
+    snprintf(out, sizeof out, "%s/cmp-pdf", f->dir);
+    snprintf(cmd, sizeof cmd, "'%s' compare '%s' '%s' --out '%s' > /dev/null", bin(), f->journal,
+             slow, out);
+    assert_int_equal(system(cmd), 0);
+    char pdf[200], json[200], *text = NULL;
+    size_t len = 0;
+    snprintf(pdf, sizeof pdf, "%s/compare.pdf", out);
+    snprintf(json, sizeof json, "%s/compare.json", out);
+    pdfcheck_assert_clean(pdf);
+    assert_int_equal(kv_read_file(json, &text, &len, err), KV_OK);
+    assert_non_null(strstr(text, "\"verdict\": \"regressed\""));
+    free(text);
+    static char page1[65536], all[65536];
+    snprintf(cmd, sizeof cmd, "pdftotext -f 1 -l 1 '%s' - 2>&1", pdf);
+    assert_int_equal(pdfcheck_run(cmd, page1, sizeof page1), 0);
+    if (!strstr(page1, "Verdicts") || !strstr(page1, "threshold 5 %"))
+        fail_msg("page 1 lacks the heading or the threshold:\n%s", page1);
+    /* compare.json's rows: the same inputs, seed, level and threshold. */
+    journal_data *a = load(f->journal), *b = load(slow);
+    change_result r;
+    assert_int_equal(change_compute(a, b, 0.05, 0.95, 1, &r, err), KV_OK);
+    assert_rows_on_page(&r, page1);
+    change_free(&r);
+    journal_data_free(a);
+    journal_data_free(b);
+    snprintf(cmd, sizeof cmd, "pdftotext '%s' - 2>&1", pdf);
+    assert_int_equal(pdfcheck_run(cmd, all, sizeof all), 0);
+    assert_non_null(strstr(all, "Cold TTFT vs prompt tokens"));
+    assert_non_null(strstr(all, "A: cold, line"));
+    assert_non_null(strstr(all, "B: cold, line"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +302,7 @@ int main(void)
         cmocka_unit_test(compare_should_report_30_percent_slower_prefill_as_regressed),
         cmocka_unit_test(compare_should_report_a_smaller_speedup_as_regressed),
         cmocka_unit_test(compare_should_report_jitter_within_the_threshold_as_no_change),
+        cmocka_unit_test(compare_should_write_a_pdf_with_the_verdicts_on_page_1),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
