@@ -154,8 +154,7 @@ kv_status compare_pdf_write(const change_result *r, const change_points *pts, co
     doc_paragraph(&d, 0, 9, d.left, d.right - d.left, DOC_GREY, buf);
     verdicts_table(&d, r);
     if ((st = doc_check(&d, err)) == KV_OK) {
-        doc_new_page(&d);
-        cold_figure(&d, pts);
+        cold_figure(&d, pts); /* below the table, or on the next page */
         doc_finish(&d);
         st = doc_check(&d, err);
     }

@@ -1,6 +1,7 @@
 /* compare_pdf.h - compare.pdf (kvproof compare --out DIR): page 1 the
- * verdicts table of a change_result (stats/change.h), then a figure of
- * both runs' cold TTFT against prompt tokens with each run's OLS line.
+ * verdicts table of a change_result (stats/change.h), then (below it, or
+ * on the next page) a figure of both runs' cold TTFT against prompt
+ * tokens with each run's OLS line (change_points).
  * Saved atomically (pdf.tmp then rename).
  */
 #ifndef KV_REPORT_COMPARE_PDF_H
