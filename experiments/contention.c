@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -194,4 +195,119 @@ trial_slot_held contention_slot_held(const char *body, const char *prefix_id, co
     }
     cJSON_Delete(a);
     return out;
+}
+
+/* ---- which slot served, by task ---- */
+
+static long slot_task(const cJSON *slot)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(slot, "id_task");
+    return cJSON_IsNumber(t) && t->valuedouble >= 0 && t->valuedouble < 1e15 ? (long)t->valuedouble
+                                                                             : -1;
+}
+
+long contention_slot_last_task(const char *body, char prefix_id[17])
+{
+    cJSON *a = body ? cJSON_Parse(body) : NULL;
+    long best = -1;
+    const cJSON *slot;
+    prefix_id[0] = '\0';
+    if (cJSON_IsArray(a)) {
+        cJSON_ArrayForEach(slot, a)
+        {
+            long t = slot_task(slot);
+            if (t <= best)
+                continue;
+            best = t;
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(slot, "kvproof_prefix_id");
+            prefix_id[0] = '\0';
+            if (cJSON_IsString(id) && strlen(id->valuestring) < 17)
+                snprintf(prefix_id, 17, "%s", id->valuestring);
+        }
+    }
+    cJSON_Delete(a);
+    return best;
+}
+
+trial_slot_held contention_slot_held_by(const char *body, const char *prefix_id, long own_task)
+{
+    if (prefix_id && prefix_id[0])
+        return contention_slot_held(body, prefix_id, NULL);
+    cJSON *a = body ? cJSON_Parse(body) : NULL;
+    trial_slot_held out = TRIAL_SLOT_UNKNOWN;
+    const cJSON *slot;
+    if (cJSON_IsArray(a) && cJSON_GetArraySize(a) > 0) {
+        out = TRIAL_SLOT_OTHER;
+        cJSON_ArrayForEach(slot, a)
+        {
+            if (own_task >= 0 && slot_task(slot) == own_task)
+                out = TRIAL_SLOT_OWN;
+        }
+    }
+    cJSON_Delete(a);
+    return out;
+}
+
+/* ---- ids and JSON ---- */
+
+void contention_req_id(const spec *s, const contention_plan *p, const contention_req *q, char *out,
+                       size_t cap)
+{
+    const contention_group *g = &p->groups[q->group];
+    snprintf(out, cap, "%s/contention/k%ld/s%ld/i%zu", s->targets[g->target].name, g->agents,
+             g->system_prompt_tokens, q->index);
+}
+
+static bool add_num(cJSON *o, const char *k, double v)
+{
+    return cJSON_AddNumberToObject(o, k, v) != NULL;
+}
+
+static bool group_json(cJSON *arr, const spec *s, const contention_group *g)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddItemToArray(arr, o)) {
+        cJSON_Delete(o);
+        return false;
+    }
+    return cJSON_AddStringToObject(o, "target", s->targets[g->target].name) &&
+           add_num(o, "agents", (double)g->agents) &&
+           add_num(o, "system_prompt_tokens", (double)g->system_prompt_tokens) &&
+           add_num(o, "query_tokens", (double)g->query_tokens) &&
+           add_num(o, "first", (double)g->first) && add_num(o, "requests", (double)g->n);
+}
+
+static bool req_json(cJSON *arr, const spec *s, const contention_plan *p, const contention_req *q)
+{
+    char id[PLAN_ID_LEN], nonce[24];
+    contention_req_id(s, p, q, id, sizeof id);
+    snprintf(nonce, sizeof nonce, "%016llx", (unsigned long long)q->nonce);
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddItemToArray(arr, o)) {
+        cJSON_Delete(o);
+        return false;
+    }
+    return cJSON_AddStringToObject(o, "id", id) && add_num(o, "group", (double)q->group) &&
+           add_num(o, "index", (double)q->index) && add_num(o, "agent", (double)q->agent) &&
+           add_num(o, "position", (double)q->position) &&
+           cJSON_AddStringToObject(o, "nonce", nonce);
+}
+
+cJSON *contention_to_json(const spec *s, const contention_plan *p)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *groups = o ? cJSON_AddArrayToObject(o, "groups") : NULL;
+    cJSON *reqs = o ? cJSON_AddArrayToObject(o, "requests") : NULL;
+    bool ok = groups && reqs && add_num(o, "n_requests", (double)p->n_reqs) &&
+              add_num(o, "prompt_tokens", (double)p->prompt_tokens) &&
+              add_num(o, "new_prompt_tokens", (double)p->new_prompt_tokens);
+    for (size_t g = 0; ok && g < p->n_groups; g++)
+        ok = group_json(groups, s, &p->groups[g]);
+    for (size_t i = 0; ok && i < p->n_reqs; i++)
+        ok = req_json(reqs, s, p, &p->reqs[i]);
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
 }

@@ -13,6 +13,7 @@
 #ifndef KV_CONTENTION_H
 #define KV_CONTENTION_H
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,5 +62,29 @@ void contention_free(contention_plan *p);
  * holds. */
 trial_slot_held contention_slot_held(const char *body, const char *prefix_id,
                                      const char *text_head);
+
+/* The journal id of request q: "<target>/contention/k<K>/s<sys>/i<index>"
+ * (docs/journal.md, "Contention requests"); cap >= PLAN_ID_LEN. */
+void contention_req_id(const spec *s, const contention_plan *p, const contention_req *q, char *out,
+                       size_t cap);
+
+/* After a request (one at a time): the largest `id_task` a slot of a GET
+ * /slots reply shows, i.e. the slot that served the request just finished;
+ * its kvproof_prefix_id (reference server) goes to prefix_id ("" when the
+ * slot shows none). -1 when no slot shows a task. */
+long contention_slot_last_task(const char *body, char prefix_id[17]);
+
+/* What a GET /slots reply says of an agent's prefix before its request: by
+ * the prefix id learnt after the agent's last request (contention_slot_held)
+ * when there is one, else by the task: TRIAL_SLOT_OWN when a slot's id_task
+ * is still own_task (the slot that served the agent last has served nobody
+ * since, so it holds its prefix: llama.cpp shows no prompt text), OTHER when
+ * slots were shown and none did (own_task < 0: the agent was never served),
+ * UNKNOWN when body is no array of slots. */
+trial_slot_held contention_slot_held_by(const char *body, const char *prefix_id, long own_task);
+
+/* The plan as a JSON object: counts, groups, requests (kvproof plan
+ * --format json); NULL when out of memory. The caller deletes it. */
+cJSON *contention_to_json(const spec *s, const contention_plan *p);
 
 #endif

@@ -84,6 +84,11 @@ typedef struct runner_io {
     kv_status (*count)(void *ctx, const client_request *rq, long *prompt_tokens, char *err);
 } runner_io;
 
+/* The server's GET /slots reply (llama.cpp and the reference server) into
+ * *body (malloc'd); KV_ERR_UNSUPPORTED when it serves none. Asked around
+ * contention requests when they run one at a time. */
+typedef kv_status (*runner_slots_fn)(void *io_ctx, const spec_target *t, char **body, char *err);
+
 /* Progress events, for the CLI's bar or lines. With concurrency > 1 they come
  * from the worker threads, one at a time (under the runner's lock). */
 typedef struct runner_progress {
@@ -115,6 +120,7 @@ typedef struct runner_options {
     bool simulated;              /* every target is kvproof's reference server */
     bool stop_on_failure;        /* end the run after the first failed trial */
     const runner_io *io;         /* NULL: the real client (experiments/client.h) */
+    runner_slots_fn slots;       /* with io: GET /slots through io->ctx (NULL: none) */
     runner_progress_fn progress; /* may be NULL */
     void *progress_ctx;
     runner_cell_done_fn cell_done; /* NULL: no cell stops early (the caps still apply) */
