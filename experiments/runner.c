@@ -1276,6 +1276,7 @@ typedef struct cgroup {
     cagent *agents;
     double *cold_ttft; /* TTFT of the group's finished position-0 requests */
     size_t n_cold;
+    long slack;  /* template tokens agents share: the most a position-0 request had cached */
     size_t next; /* the group's next request to start */
     bool slots;  /* read GET /slots around each request */
 } cgroup;
@@ -1338,18 +1339,23 @@ static double cold_threshold(const cgroup *cg)
     return m / 2;
 }
 
-/* Adds {"contention": {"ttft_threshold_ms": thr}} to the request's raw JSON. */
-static void attach_threshold(trial_request *q, double thr)
+/* Adds {"contention": {"ttft_threshold_ms": thr}} (thr finite) and
+ * {"contention": {"template_tokens": slack}} (slack above RUNNER_COLD_SLACK)
+ * to the request's raw JSON. */
+static void attach_basis(trial_request *q, double thr, long slack)
 {
+    if (!isfinite(thr) && slack <= RUNNER_COLD_SLACK)
+        return;
     cJSON *root = q->raw ? cJSON_Parse(q->raw) : NULL;
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         root = cJSON_CreateObject();
     }
     cJSON *o = root ? cJSON_AddObjectToObject(root, "contention") : NULL;
-    char *txt = o && cJSON_AddNumberToObject(o, "ttft_threshold_ms", thr)
-                    ? cJSON_PrintUnformatted(root)
-                    : NULL;
+    bool ok = o && (!isfinite(thr) || cJSON_AddNumberToObject(o, "ttft_threshold_ms", thr)) &&
+              (slack <= RUNNER_COLD_SLACK ||
+               cJSON_AddNumberToObject(o, "template_tokens", (double)slack));
+    char *txt = ok ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);
     if (!txt)
         return;
@@ -1373,12 +1379,14 @@ static void creq_classify(cgroup *cg, const contention_req *q, trial_request *t)
     pthread_mutex_lock(&cg->r->lock);
     if (q->position == 0 && isfinite(t->ttft_ms))
         cg->cold_ttft[cg->n_cold++] = t->ttft_ms;
+    if (q->position == 0 && t->cached_tokens > cg->slack && t->cached_tokens < t->prefix_tokens / 2)
+        cg->slack = t->cached_tokens;
     double thr = t->cached_tokens < 0 ? cold_threshold(cg) : NAN;
+    long slack = cg->slack;
     pthread_mutex_unlock(&cg->r->lock);
-    t->hit = trial_hit_classify(t->prefix_tokens, t->cached_tokens, RUNNER_COLD_SLACK, t->slot_held,
-                                t->ttft_ms, thr);
-    if (isfinite(thr))
-        attach_threshold(t, thr);
+    t->hit = trial_hit_classify(t->prefix_tokens, t->cached_tokens, slack, t->slot_held, t->ttft_ms,
+                                thr);
+    attach_basis(t, thr, slack);
 }
 
 static void creq_record_init(const cgroup *cg, const contention_req *q, trial_record *rec)
@@ -1600,7 +1608,7 @@ static void cgroup_workers(cgroup *cg, cworker *ws, size_t n)
 static kv_status cgroup_run(run *r, size_t gi, cworker *ws, size_t n_ws, char *err)
 {
     const contention_group *g = &r->cp->groups[gi];
-    cgroup cg = {r, g, NULL, NULL, 0, 0, n_ws <= 1};
+    cgroup cg = {r, g, NULL, NULL, 0, RUNNER_COLD_SLACK, 0, n_ws <= 1};
     cg.agents = calloc((size_t)g->agents, sizeof *cg.agents);
     cg.cold_ttft = calloc(g->n ? g->n : 1, sizeof *cg.cold_ttft);
     kv_status st = KV_OK;
