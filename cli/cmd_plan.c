@@ -22,6 +22,8 @@
 #include "experiments/spec.h"
 #include "stats/planning.h"
 
+#include <cjson/cJSON.h>
+
 typedef struct plan_opts {
     const char *spec_path;
     bool has_seed;
@@ -285,6 +287,17 @@ static void print_contention(const spec *s, const plan *p, const plan_opts *o)
            "agent order");
     for (size_t g = 0; g < cp->n_groups; g++)
         print_contention_group(s, cp, g, o);
+    printf("all:       %lld requests (%lld of trials, %zu contention); prompt tokens to prefill: "
+           "%lld if nothing is cached, %lld when warm prefixes hit and every agent stays warm\n",
+           p->n_requests + (long long)cp->n_reqs, p->n_requests, cp->n_reqs,
+           p->prompt_tokens + cp->prompt_tokens, p->new_prompt_tokens + cp->new_prompt_tokens);
+    if (o->prefill_tps > 0) {
+        printf("estimated prefill time at %.15g tokens/s, all: ", o->prefill_tps);
+        print_duration((double)(p->new_prompt_tokens + cp->new_prompt_tokens) / o->prefill_tps);
+        printf(" with the cache working, ");
+        print_duration((double)(p->prompt_tokens + cp->prompt_tokens) / o->prefill_tps);
+        printf(" without\n");
+    }
     if (o->list) {
         printf("\n%6s %6s %6s %8s %16s\n", "group", "index", "agent", "position", "nonce");
         for (size_t i = 0; i < cp->n_reqs; i++) {
@@ -294,6 +307,36 @@ static void print_contention(const spec *s, const plan *p, const plan_opts *o)
         }
     }
     contention_free(cp);
+}
+
+/* The plan as JSON (plan_to_json), with "contention" (its groups and
+ * requests, contention_to_json) when the spec has the block. */
+static kv_status print_json(const spec *s, const plan *p, char **out)
+{
+    kv_status st = plan_to_json(s, p, out);
+    if (st != KV_OK || !s->contention.enabled)
+        return st;
+    contention_plan *cp = NULL;
+    char err[KV_ERRLEN] = "";
+    cJSON *root = cJSON_Parse(*out);
+    free(*out);
+    *out = NULL;
+    st = root ? contention_build(s, p->seed, &cp, err) : KV_ERR_NOMEM;
+    cJSON *c = st == KV_OK ? contention_to_json(s, cp) : NULL;
+    bool added = c && cJSON_AddItemToObject(root, "contention", c);
+    if (!added)
+        cJSON_Delete(c);
+    char *text = added ? cJSON_Print(root) : NULL;
+    cJSON_Delete(root);
+    contention_free(cp);
+    size_t n = text ? strlen(text) : 0;
+    *out = text ? malloc(n + 2) : NULL;
+    if (*out) {
+        memcpy(*out, text, n);
+        memcpy(*out + n, "\n", 2);
+    }
+    cJSON_free(text);
+    return *out ? KV_OK : KV_ERR_NOMEM;
 }
 
 static void print_text(const spec *s, const plan *p, const plan_opts *o)
@@ -372,7 +415,7 @@ int cmd_plan(int argc, char **argv)
         goto out;
     }
     if (o.json) {
-        st = plan_to_json(s, p, &json);
+        st = print_json(s, p, &json);
         if (st != KV_OK) {
             fprintf(stderr, "kvproof plan: %s\n", kv_strerror(st));
             rc = kv_exit_code(st);
