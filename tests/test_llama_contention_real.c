@@ -1,0 +1,185 @@
+/* test_llama_contention_real.c - contention on a real llama.cpp llama-server
+ * (label `real`): two agents round robin, 20 requests each (38 at positions
+ * >= 1), small prompts, `kvproof run` with a spec written here. Each test
+ * starts its own server with scripts/real-engine/ and stops it by its PID.
+ *
+ * - `-np 1 --cache-ram 0`: the slot holds the other agent's prompt every
+ *   time, so the hit rate's 95% Wilson interval lies entirely below 10%;
+ * - `-np 2`: each agent keeps a slot, the interval lies entirely above 90%;
+ * - `-np 1 --cache-ram 256`: the prefixes come back from the host-RAM
+ *   cache: classed "restored" (GET /slots shows the slot served the other
+ *   agent last), never "miss".
+ * For every request the journal's hit class is what the server's own
+ * timings.cache_n / prompt_n (kept in the line's raw) give by the rule.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "experiments/journal.h"
+#include "experiments/runner.h"
+#include "jsonlcheck.h"
+#include "realtest.h"
+
+#define PER_AGENT 20
+
+typedef struct tally {
+    size_t n[TRIAL_HIT_COUNT]; /* hit classes at positions >= 1 */
+    size_t positions;          /* requests at positions >= 1 */
+} tally;
+
+/* The 95% Wilson score interval of k successes in n. */
+static void wilson(size_t k, size_t n, double *lo, double *hi)
+{
+    const double z = 1.959963984540054;
+    double p = (double)k / (double)n, z2 = z * z / (double)n;
+    double mid = (p + z2 / 2) / (1 + z2);
+    double half = z * sqrt(p * (1 - p) / (double)n + z2 / (4 * (double)n)) / (1 + z2);
+    *lo = mid - half;
+    *hi = mid + half;
+}
+
+static void write_spec(const char *path, const char *url)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"name\": \"real-contention\", \"seed\": 7,"
+            " \"targets\": [{\"name\": \"llama\", \"base_url\": \"%s\", \"api\": \"llama.cpp\"}],"
+            " \"workload\": {\"system_prompt_tokens\": [240], \"query_tokens\": [8],"
+            " \"max_output_tokens\": 1},"
+            " \"cache_modes\": [\"warm\"], \"repetitions\": 1, \"warmup_requests\": 0,"
+            " \"contention\": {\"agents\": [2], \"pattern\": \"round_robin\","
+            " \"requests_per_agent\": %d, \"concurrency\": 0}}\n",
+            url, PER_AGENT);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* The server's own counts, from the line's raw timings; the template slack
+ * the runner used (raw contention.template_tokens, else RUNNER_COLD_SLACK). */
+static void server_counts(const trial_request *q, long *cache_n, long *prompt_n, long *slack)
+{
+    cJSON *raw = q->raw ? cJSON_Parse(q->raw) : NULL;
+    double c = realtest_num(raw, "timings.cache_n"), p = realtest_num(raw, "timings.prompt_n");
+    double s = realtest_num(raw, "contention.template_tokens");
+    cJSON_Delete(raw);
+    if (isnan(c) || isnan(p))
+        fail_msg("no timings.cache_n / prompt_n in raw: %s", q->raw ? q->raw : "(null)");
+    *cache_n = (long)c;
+    *prompt_n = (long)p;
+    *slack = isnan(s) ? RUNNER_COLD_SLACK : (long)s;
+}
+
+static void check_line(const trial_record *t, tally *ty)
+{
+    if (!t->ok)
+        fail_msg("%s failed: %s", t->id, t->error);
+    const trial_request *q = &t->turns[0];
+    long cache_n, prompt_n, slack;
+    server_counts(q, &cache_n, &prompt_n, &slack);
+    assert_int_equal(q->cached_tokens, cache_n);
+    assert_int_equal(q->prompt_tokens, cache_n + prompt_n);
+    trial_hit want = trial_hit_classify(q->prefix_tokens, cache_n, slack, q->slot_held, NAN, NAN);
+    print_message(
+        "[real] %s agent %ld pos %ld: cache_n %ld prompt_n %ld prefix %ld slot %s -> %s\n", t->id,
+        q->agent, q->agent_position, cache_n, prompt_n, q->prefix_tokens,
+        trial_slot_held_name(q->slot_held), trial_hit_name(q->hit));
+    assert_int_equal(q->hit, want);
+    assert_int_not_equal(q->slot_held, TRIAL_SLOT_UNKNOWN); /* llama-server serves /slots */
+    if (q->agent_position == 0)
+        return;
+    ty->positions++;
+    ty->n[q->hit]++;
+}
+
+/* Starts llama-server with args, runs the spec, tallies the contention lines. */
+static void run_contention(const char *args, tally *ty)
+{
+    realsrv srv;
+    memset(ty, 0, sizeof *ty);
+    if (realsrv_start(&srv, args) != 0)
+        fail_msg("llama-server %s did not start", args);
+    char spec_path[400], dir[400], cmd[1600], path[512], err[KV_ERRLEN] = "";
+    snprintf(spec_path, sizeof spec_path, "%s/contention.json", srv.dir);
+    snprintf(dir, sizeof dir, "%s/run", srv.dir);
+    write_spec(spec_path, srv.url);
+    snprintf(cmd, sizeof cmd, "'%s' run '%s' --out '%s'", realtest_bin(), spec_path, dir);
+    fprintf(stderr, "[real] %s\n", cmd);
+    int rc = realtest_sh(cmd, NULL);
+    snprintf(path, sizeof path, "%s/journal.jsonl", dir);
+    jsonlcheck_file(path);
+    journal_data *d = NULL;
+    if (journal_load(path, &d, err) != KV_OK)
+        fail_msg("%s (kvproof run exit %d)", err, rc);
+    assert_int_equal(d->n_trials, d->header.planned_trials);
+    size_t lines = 0;
+    for (size_t i = 0; i < d->n_trials; i++)
+        if (d->trials[i].kind == PLAN_CONTENTION) {
+            check_line(&d->trials[i], ty);
+            lines++;
+        }
+    assert_int_equal(lines, 2 * PER_AGENT);
+    assert_int_equal(ty->positions, 2 * PER_AGENT - 2);
+    journal_data_free(d);
+    realsrv_stop(&srv);
+    assert_true(rc == 0 || rc == 1); /* 1: outputs only; the journal is complete */
+}
+
+static void one_slot_without_ram_cache_should_miss_at_every_position(void **state)
+{
+    (void)state;
+    tally ty;
+    run_contention("-np 1 --cache-ram 0", &ty);
+    size_t hits = ty.n[TRIAL_HIT_FULL] + ty.n[TRIAL_HIT_RESTORED];
+    double lo, hi;
+    wilson(hits, ty.positions, &lo, &hi);
+    print_message("[real] -np 1 --cache-ram 0: %zu of %zu hits, 95%% Wilson [%.3f, %.3f]\n", hits,
+                  ty.positions, lo, hi);
+    assert_true(hi < 0.10);
+    assert_int_equal(ty.n[TRIAL_HIT_MISS], ty.positions);
+}
+
+static void two_slots_should_keep_both_agents_warm(void **state)
+{
+    (void)state;
+    tally ty;
+    run_contention("-np 2", &ty);
+    size_t hits = ty.n[TRIAL_HIT_FULL] + ty.n[TRIAL_HIT_RESTORED];
+    double lo, hi;
+    wilson(hits, ty.positions, &lo, &hi);
+    print_message("[real] -np 2: %zu of %zu hits, 95%% Wilson [%.3f, %.3f]\n", hits, ty.positions,
+                  lo, hi);
+    assert_true(lo > 0.90);
+    assert_int_equal(ty.n[TRIAL_HIT_FULL], ty.positions);
+}
+
+static void ram_cache_should_restore_and_never_miss(void **state)
+{
+    (void)state;
+    tally ty;
+    run_contention("-np 1 --cache-ram 256", &ty);
+    print_message("[real] -np 1 --cache-ram 256: %zu restored, %zu full, %zu partial, %zu miss of "
+                  "%zu\n",
+                  ty.n[TRIAL_HIT_RESTORED], ty.n[TRIAL_HIT_FULL], ty.n[TRIAL_HIT_PARTIAL],
+                  ty.n[TRIAL_HIT_MISS], ty.positions);
+    assert_int_equal(ty.n[TRIAL_HIT_MISS], 0);
+    assert_int_equal(ty.n[TRIAL_HIT_RESTORED], ty.positions);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(one_slot_without_ram_cache_should_miss_at_every_position),
+        cmocka_unit_test(two_slots_should_keep_both_agents_warm),
+        cmocka_unit_test(ram_cache_should_restore_and_never_miss),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
