@@ -39,6 +39,17 @@
  * queueing in the server: concurrency 1 is the setting for clean latencies.
  * With N == 1 the single worker runs on the calling thread: no thread starts.
  *
+ * Contention (spec->contention): after the trials, the contention plan's
+ * requests (experiments/contention.h), group by group, each journaled as a
+ * trial line of kind PLAN_CONTENTION at plan index n_trials + its index
+ * (the header's planned_trials counts them): the agent's system prompt, the
+ * request's query, GET /slots before (slot_held) and after (which slot
+ * served it) when they run one at a time, and a hit class
+ * (trial_hit_classify). The block's concurrency N > 1 keeps up to N
+ * requests of distinct agents in flight, each agent's in order. Resume
+ * continues a partly journaled group; an agent's first request after it is
+ * marked after_resume (docs/journal.md, "Contention requests").
+ *
  * Ownership: nothing the caller passes is kept after runner_run returns.
  */
 #ifndef KV_RUNNER_H
