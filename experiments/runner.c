@@ -1580,7 +1580,7 @@ static void *cworker_main(void *arg)
 }
 
 /* Runs the group's requests on n workers (threads when n > 1). */
-static void cgroup_workers(cgroup *cg, cworker *ws, size_t n)
+static void cgroup_workers(cworker *ws, size_t n)
 {
     if (n <= 1) {
         cworker_loop(&ws[0]);
@@ -1600,7 +1600,6 @@ static void cgroup_workers(cgroup *cg, cworker *ws, size_t n)
         cworker_loop(&ws[0]);
     for (size_t i = 0; i < started; i++)
         pthread_join(ws[i].th, NULL);
-    (void)cg;
 }
 
 /* Runs the not yet journaled requests of group gi; agents with requests
@@ -1630,7 +1629,7 @@ static kv_status cgroup_run(run *r, size_t gi, cworker *ws, size_t n_ws, char *e
         goto out;
     for (size_t i = 0; i < n_ws; i++)
         ws[i].cg = &cg;
-    cgroup_workers(&cg, ws, n_ws < left ? n_ws : left);
+    cgroup_workers(ws, n_ws < left ? n_ws : left);
     if (r->fail_st != KV_OK)
         st = kv_fail(err, r->fail_st, "%s", r->fail_err);
 out:
