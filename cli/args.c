@@ -146,7 +146,7 @@ static void build_table(const args_cmd *c, getopt_table *t)
     size_t n = 0, s = 0;
     if (c->unknown)
         t->shorts[s++] = ':'; /* silent: ':' for a missing value, '?' for unknown */
-    for (; c->opts[n].name && n < ARGS_MAX_OPTS; n++) {
+    for (; n < ARGS_MAX_OPTS && c->opts[n].name; n++) {
         const args_opt *o = &c->opts[n];
         int has_arg = o->kind == ARGS_FLAG ? no_argument : required_argument;
         t->longs[n] =
