@@ -4,13 +4,14 @@
  * (trials keyed by client host and trial id). Divided into: usage, the
  * arguments (a run directory stands for its journal.jsonl), and the
  * command. */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cli/analyze.h"
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "common/status.h"
 #include "common/util.h"
@@ -113,44 +114,42 @@ out:
     return st == KV_OK ? KV_EXIT_OK : kv_exit_code(st);
 }
 
-int cmd_analyze(int argc, char **argv)
+typedef struct analyze_config {
+    const char *out;
+    bool quiet;
+    bool cells;
+    int n;
+    char **journals;
+} analyze_config;
+
+static const args_opt analyze_opts[] = {
+    {"out", 'o', ARGS_STR, offsetof(analyze_config, out), 0, 0, NULL},
+    {"quiet", 'q', ARGS_FLAG, offsetof(analyze_config, quiet), 0, 0, NULL},
+    {"merge-cells", 0, ARGS_FLAG, offsetof(analyze_config, cells), 0, 0, NULL},
+    {NULL, 0, ARGS_FLAG, 0, 0, 0, NULL},
+};
+
+static args_verdict analyze_check(void *cfg, int npos, char **pos, char *err)
 {
-    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"merge-cells", no_argument, NULL, 'm'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    if (cmd_wants_help(argc, argv)) {
-        analyze_usage(stdout);
-        return KV_EXIT_OK;
+    analyze_config *c = cfg;
+    size_t n = npos > 0 ? (size_t)npos : 0;
+    if (n == 0 || n > ANALYZE_MAX_JOURNALS || (n > 1 && !c->out)) {
+        snprintf(err, KV_ERRLEN, "%s",
+                 n == 0  ? "missing JOURNAL"
+                 : n > 1 ? "several journals need --out DIR"
+                         : "too many journals");
+        return ARGS_BAD_USAGE;
     }
-    const char *out = NULL;
-    bool quiet = false, cells = false;
-    optind = 1;
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "o:q", opts, NULL)) != -1) {
-        if (ch == 'o') {
-            out = optarg;
-        } else if (ch == 'q') {
-            quiet = true;
-        } else if (ch == 'm') {
-            cells = true;
-        } else {
-            fprintf(stderr, "kvproof analyze: unknown or incomplete option '%s' (see --help)\n",
-                    argv[optind - 1]);
-            return KV_EXIT_USAGE;
-        }
-    }
-    size_t n = argc > optind ? (size_t)(argc - optind) : 0;
-    if (n == 0 || n > ANALYZE_MAX_JOURNALS || (n > 1 && !out)) {
-        fprintf(stderr, "kvproof analyze: %s\n",
-                n == 0  ? "missing JOURNAL"
-                : n > 1 ? "several journals need --out DIR"
-                        : "too many journals");
-        analyze_usage(stderr);
-        return KV_EXIT_USAGE;
-    }
+    c->n = npos;
+    c->journals = pos;
+    return ARGS_OK;
+}
+
+static int analyze_exec(void *cfg)
+{
+    const analyze_config *c = cfg;
+    size_t n = (size_t)c->n;
+    const char *out = c->out;
     char(*bufs)[1024] = calloc(n, sizeof *bufs);
     char *paths[ANALYZE_MAX_JOURNALS];
     if (!bufs) {
@@ -160,8 +159,8 @@ int cmd_analyze(int argc, char **argv)
     int code = KV_EXIT_OK;
     for (size_t i = 0; code == KV_EXIT_OK && i < n; i++) {
         paths[i] = bufs[i];
-        if (!journal_arg(argv[optind + (int)i], bufs[i], sizeof bufs[i])) {
-            fprintf(stderr, "kvproof analyze: %s: path too long\n", argv[optind + (int)i]);
+        if (!journal_arg(c->journals[i], bufs[i], sizeof bufs[i])) {
+            fprintf(stderr, "kvproof analyze: %s: path too long\n", c->journals[i]);
             code = KV_EXIT_USAGE;
         }
     }
@@ -171,7 +170,17 @@ int cmd_analyze(int argc, char **argv)
         out = dir;
     }
     if (code == KV_EXIT_OK)
-        code = analyze_main(paths, n, out, cells, quiet);
+        code = analyze_main(paths, n, out, c->cells, c->quiet);
     free(bufs);
     return code;
 }
+
+const args_cmd cmd_analyze = {
+    .name = "analyze",
+    .opts = analyze_opts,
+    .size = sizeof(analyze_config),
+    .check = analyze_check,
+    .exec = analyze_exec,
+    .usage = analyze_usage,
+    .unknown = "unknown or incomplete option '%s' (see --help)",
+};

@@ -3,13 +3,14 @@
  * (stats/change.h); a table on stdout and, with --out, DIR/compare.json
  * and DIR/compare.pdf (report/compare_pdf.h). Divided into: usage, the
  * table, writing compare.json and compare.pdf, the command. */
-#include <getopt.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/run_common.h"
 #include "common/status.h"
@@ -146,38 +147,48 @@ static int compare_main(const char *a_arg, const char *b_arg, const char *out, d
     return st == KV_OK ? KV_EXIT_OK : st == KV_ERR_STATS ? KV_EXIT_INPUT : kv_exit_code(st);
 }
 
-int cmd_compare(int argc, char **argv)
+typedef struct compare_config {
+    const char *out;
+    double threshold;
+    const char *a, *b;
+} compare_config;
+
+static const args_opt compare_opts[] = {
+    {"out", 'o', ARGS_STR, offsetof(compare_config, out), 0, 0, NULL},
+    {"threshold", 't', ARGS_POS, offsetof(compare_config, threshold), 0, 1, NULL},
+    {NULL, 0, ARGS_FLAG, 0, 0, 0, NULL},
+};
+
+static void compare_defaults(void *cfg)
 {
-    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
-                                         {"threshold", required_argument, NULL, 't'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    if (cmd_wants_help(argc, argv)) {
-        compare_usage(stdout);
-        return KV_EXIT_OK;
-    }
-    const char *out = NULL;
-    double threshold = 0.05;
-    optind = 1;
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "o:t:", opts, NULL)) != -1) {
-        if (ch == 'o') {
-            out = optarg;
-        } else if (ch == 't' && cli_parse_positive(optarg, &threshold) && threshold < 1) {
-            continue;
-        } else {
-            fprintf(stderr, "kvproof compare: %s '%s' (see --help)\n",
-                    ch == 't' ? "--threshold: expected a fraction between 0 and 1, found"
-                              : "unknown or incomplete option",
-                    ch == 't' ? optarg : argv[optind - 1]);
-            return KV_EXIT_USAGE;
-        }
-    }
-    if (argc - optind != 2) {
-        fprintf(stderr, "kvproof compare: expected two runs, A and B\n");
-        compare_usage(stderr);
-        return KV_EXIT_USAGE;
-    }
-    return compare_main(argv[optind], argv[optind + 1], out, threshold);
+    ((compare_config *)cfg)->threshold = 0.05;
 }
+
+static args_verdict compare_check(void *cfg, int npos, char **pos, char *err)
+{
+    compare_config *c = cfg;
+    if (npos != 2) {
+        snprintf(err, KV_ERRLEN, "expected two runs, A and B");
+        return ARGS_BAD_USAGE;
+    }
+    c->a = pos[0];
+    c->b = pos[1];
+    return ARGS_OK;
+}
+
+static int compare_exec(void *cfg)
+{
+    const compare_config *c = cfg;
+    return compare_main(c->a, c->b, c->out, c->threshold);
+}
+
+const args_cmd cmd_compare = {
+    .name = "compare",
+    .opts = compare_opts,
+    .size = sizeof(compare_config),
+    .defaults = compare_defaults,
+    .check = compare_check,
+    .exec = compare_exec,
+    .usage = compare_usage,
+    .unknown = "unknown or incomplete option '%s' (see --help)",
+};

@@ -4,13 +4,14 @@
  * run take about a minute. Everything it writes says SIMULATED TARGET. An
  * earlier demo directory is moved aside (DIR.1, DIR.2, ...), never deleted. */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/run_common.h"
 #include "common/status.h"
@@ -109,164 +110,189 @@ static double plan_cost_ms(const spec *s, const plan *p, const cost_params *cp)
     return ms;
 }
 
-int cmd_demo(int argc, char **argv)
-{
-    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
-                                         {"time-scale", required_argument, NULL, 't'},
-                                         {"dialect", required_argument, NULL, 'd'},
-                                         {"keep-going", no_argument, NULL, 'k'},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    if (cmd_wants_help(argc, argv)) {
-        demo_usage(stdout);
-        return KV_EXIT_OK;
-    }
-    const char *out = DEMO_DIR;
-    double scale = NAN;
-    bool keep_going = false, quiet = false;
-    refsrv_dialect dialect = REFSRV_LLAMACPP;
-    spec_api api = SPEC_API_LLAMACPP;
-    optind = 1;
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "o:t:d:kqh", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'o':
-            out = optarg;
-            break;
-        case 't':
-            if (!cli_parse_positive(optarg, &scale)) {
-                fprintf(stderr, "kvproof demo: --time-scale %s: expected a positive number\n",
-                        optarg);
-                return KV_EXIT_USAGE;
-            }
-            break;
-        case 'd':
-            if (strcmp(optarg, "llama.cpp") == 0 || strcmp(optarg, "llamacpp") == 0) {
-                dialect = REFSRV_LLAMACPP;
-                api = SPEC_API_LLAMACPP;
-            } else if (strcmp(optarg, "openai") == 0) {
-                dialect = REFSRV_OPENAI;
-                api = SPEC_API_OPENAI_CHAT;
-            } else {
-                fprintf(stderr, "kvproof demo: --dialect %s: expected llama.cpp or openai\n",
-                        optarg);
-                return KV_EXIT_USAGE;
-            }
-            break;
-        case 'k':
-            keep_going = true;
-            break;
-        case 'q':
-            quiet = true;
-            break;
-        default:
-            fprintf(stderr, "kvproof demo: unknown or incomplete option '%s' (see --help)\n",
-                    argv[optind - 1]);
-            return KV_EXIT_USAGE;
-        }
-    }
-    if (optind != argc) {
-        fprintf(stderr, "kvproof demo: unexpected argument '%s' (see --help)\n", argv[optind]);
-        return KV_EXIT_USAGE;
-    }
+typedef struct demo_config {
+    const char *out;
+    double scale; /* NaN: chosen from the plan's nominal cost */
+    refsrv_dialect dialect;
+    spec_api api;
+    bool keep_going, quiet;
+} demo_config;
 
+static kv_status demo_dialect(void *cfg, const char *arg, char *err)
+{
+    demo_config *c = cfg;
+    if (strcmp(arg, "llama.cpp") == 0 || strcmp(arg, "llamacpp") == 0) {
+        c->dialect = REFSRV_LLAMACPP;
+        c->api = SPEC_API_LLAMACPP;
+    } else if (strcmp(arg, "openai") == 0) {
+        c->dialect = REFSRV_OPENAI;
+        c->api = SPEC_API_OPENAI_CHAT;
+    } else {
+        return kv_fail(err, KV_ERR_USAGE, "--dialect %s: expected llama.cpp or openai", arg);
+    }
+    return KV_OK;
+}
+
+static const args_opt demo_opts[] = {
+    {"out", 'o', ARGS_STR, offsetof(demo_config, out), 0, 0, NULL},
+    {"time-scale", 't', ARGS_POS, offsetof(demo_config, scale), 0, 0, NULL},
+    {"dialect", 'd', ARGS_FN, 0, 0, 0, demo_dialect},
+    {"keep-going", 'k', ARGS_FLAG, offsetof(demo_config, keep_going), 0, 0, NULL},
+    {"quiet", 'q', ARGS_FLAG, offsetof(demo_config, quiet), 0, 0, NULL},
+    {NULL, 0, ARGS_FLAG, 0, 0, 0, NULL},
+};
+
+static void demo_defaults(void *cfg)
+{
+    demo_config *c = cfg;
+    c->out = DEMO_DIR;
+    c->scale = NAN;
+    c->dialect = REFSRV_LLAMACPP;
+    c->api = SPEC_API_LLAMACPP;
+}
+
+static args_verdict demo_check(void *cfg, int npos, char **pos, char *err)
+{
+    (void)cfg;
+    if (npos > 0) {
+        snprintf(err, KV_ERRLEN, "unexpected argument '%s' (see --help)", pos[0]);
+        return ARGS_BAD;
+    }
+    return ARGS_OK;
+}
+
+/* The built-in spec, loaded; NULL after a message with *code set. */
+static spec *demo_load_spec(int *code)
+{
     char err[KV_ERRLEN] = "";
-    char spec_path[4096], moved[4096];
+    char spec_path[4096];
     spec *s = NULL;
-    plan *p = NULL;
-    refsrv *srv = NULL;
-    int code = KV_EXIT_FAILURE;
-    kv_status st;
     if (!find_spec(spec_path, sizeof spec_path)) {
         fprintf(stderr,
                 "kvproof demo: cannot find %s (run from the source tree or set "
                 "KVPROOF_SOURCE_DIR)\n",
                 DEMO_SPEC);
-        return KV_EXIT_INPUT;
+        *code = KV_EXIT_INPUT;
+        return NULL;
     }
-    st = spec_load(spec_path, &s, err);
+    kv_status st = spec_load(spec_path, &s, err);
+    if (st != KV_OK) {
+        fprintf(stderr, "kvproof demo: %s\n", err);
+        *code = kv_exit_code(st);
+        return NULL;
+    }
+    return s;
+}
+
+/* The reference server's configuration: realistic noise (stalls, a slow
+ * first request, drift - the report shows how they are found and handled)
+ * and a time scale that makes the run take about a minute. */
+static int demo_server_config(const demo_config *c, const spec *s, refsrv_config *cfg)
+{
+    char err[KV_ERRLEN] = "";
+    refsrv_config_default(cfg);
+    cfg->host = "127.0.0.1";
+    cfg->port = 0;
+    cfg->dialect = c->dialect;
+    cfg->seed = s->seed;
+    if (!cost_preset("laptop", &cfg->cost) || !cost_noise_preset("realistic", &cfg->cost)) {
+        fprintf(stderr, "kvproof demo: the cost model has no 'laptop' preset\n");
+        return KV_EXIT_FAILURE;
+    }
+    double scale = c->scale;
+    if (!isfinite(scale)) {
+        plan *p = NULL;
+        kv_status st = plan_build(s, s->seed, &p, err);
+        if (st != KV_OK) {
+            fprintf(stderr, "kvproof demo: %s\n", err);
+            return kv_exit_code(st);
+        }
+        cfg->cost.time_scale = 1.0;
+        double ms = plan_cost_ms(s, p, &cfg->cost);
+        scale = ms > 0 ? DEMO_TARGET_S * 1000.0 / ms : 1.0;
+        scale = scale > 1.0 ? 1.0 : scale < 1e-4 ? 1e-4 : scale;
+        if (!c->quiet)
+            fprintf(stderr,
+                    "kvproof demo: %zu trials, %.0f s of nominal server time; time scale %.4g\n",
+                    p->n_trials, ms / 1000.0, scale);
+        plan_free(p);
+    }
+    cfg->cost.time_scale = scale;
+    return -1;
+}
+
+/* Moves the earlier DIR aside, starts the server, points the targets at it. */
+static int demo_start(const demo_config *c, refsrv_config *cfg, spec *s, refsrv **srv)
+{
+    char err[KV_ERRLEN] = "", moved[4096];
+    kv_status st = move_aside(c->out, moved, sizeof moved, err);
     if (st != KV_OK) {
         fprintf(stderr, "kvproof demo: %s\n", err);
         return kv_exit_code(st);
     }
-    refsrv_config cfg;
-    refsrv_config_default(&cfg);
-    cfg.host = "127.0.0.1";
-    cfg.port = 0;
-    cfg.dialect = dialect;
-    cfg.seed = s->seed;
-    /* realistic noise: stalls, a slow first request, drift - the report
-     * shows how they are found and handled */
-    if (!cost_preset("laptop", &cfg.cost) || !cost_noise_preset("realistic", &cfg.cost)) {
-        fprintf(stderr, "kvproof demo: the cost model has no 'laptop' preset\n");
-        goto out;
-    }
-    if (!isfinite(scale)) {
-        st = plan_build(s, s->seed, &p, err);
-        if (st != KV_OK) {
-            fprintf(stderr, "kvproof demo: %s\n", err);
-            code = kv_exit_code(st);
-            goto out;
-        }
-        cfg.cost.time_scale = 1.0;
-        double ms = plan_cost_ms(s, p, &cfg.cost);
-        scale = ms > 0 ? DEMO_TARGET_S * 1000.0 / ms : 1.0;
-        if (scale > 1.0)
-            scale = 1.0;
-        if (scale < 1e-4)
-            scale = 1e-4;
-        if (!quiet)
-            fprintf(stderr,
-                    "kvproof demo: %zu trials, %.0f s of nominal server time; time scale %.4g\n",
-                    p->n_trials, ms / 1000.0, scale);
-    }
-    cfg.cost.time_scale = scale;
-    st = move_aside(out, moved, sizeof moved, err);
-    if (st != KV_OK) {
-        fprintf(stderr, "kvproof demo: %s\n", err);
-        code = kv_exit_code(st);
-        goto out;
-    }
-    if (moved[0] && !quiet)
-        fprintf(stderr, "kvproof demo: moved the earlier %s to %s\n", out, moved);
-    st = refsrv_start(&cfg, &srv, err);
+    if (moved[0] && !c->quiet)
+        fprintf(stderr, "kvproof demo: moved the earlier %s to %s\n", c->out, moved);
+    st = refsrv_start(cfg, srv, err);
     if (st != KV_OK) {
         fprintf(stderr, "kvproof demo: cannot start the reference server: %s\n", err);
-        code = kv_exit_code(st);
-        goto out;
+        return kv_exit_code(st);
     }
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", refsrv_port(srv));
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", refsrv_port(*srv));
     for (size_t i = 0; i < s->n_targets; i++) {
         char *u = strdup(url);
         if (!u) {
             fprintf(stderr, "kvproof demo: out of memory\n");
-            goto out;
+            return KV_EXIT_FAILURE;
         }
         free(s->targets[i].base_url);
         s->targets[i].base_url = u;
-        s->targets[i].api = api;
+        s->targets[i].api = c->api;
     }
-    if (!quiet)
+    if (!c->quiet)
         fprintf(stderr, "kvproof demo: SIMULATED TARGET: reference server (%s dialect) at %s\n",
-                refsrv_dialect_name(dialect), url);
+                refsrv_dialect_name(c->dialect), url);
+    return -1;
+}
 
-    runner_options ro;
-    memset(&ro, 0, sizeof ro);
-    ro.out_dir = out;
-    ro.simulated = true;
-    ro.stop_on_failure = !keep_going;
-    ro.backoff_base_s = 0.05;
-    ro.backoff_cap_s = 0.5;
-    runner_summary sum;
-    cli_outputs outs;
-    st = cli_run_with_progress(s, &ro, quiet, &sum, &outs, err);
-    code = cli_run_report(stdout, stderr, "demo", NULL, st, &sum, &outs, err, true);
-out:
+static int demo_exec(void *cfg)
+{
+    const demo_config *c = cfg;
+    int code = KV_EXIT_FAILURE;
+    refsrv *srv = NULL;
+    spec *s = demo_load_spec(&code);
+    if (!s)
+        return code;
+    refsrv_config rc;
+    code = demo_server_config(c, s, &rc);
+    if (code < 0)
+        code = demo_start(c, &rc, s, &srv);
+    if (code < 0) {
+        runner_options ro;
+        memset(&ro, 0, sizeof ro);
+        ro.out_dir = c->out;
+        ro.simulated = true;
+        ro.stop_on_failure = !c->keep_going;
+        ro.backoff_base_s = 0.05;
+        ro.backoff_cap_s = 0.5;
+        runner_summary sum;
+        cli_outputs outs;
+        char err[KV_ERRLEN] = "";
+        kv_status st = cli_run_with_progress(s, &ro, c->quiet, &sum, &outs, err);
+        code = cli_run_report(stdout, stderr, "demo", NULL, st, &sum, &outs, err, true);
+    }
     refsrv_stop(srv);
-    plan_free(p);
     spec_free(s);
     return code;
 }
+
+const args_cmd cmd_demo = {
+    .name = "demo",
+    .opts = demo_opts,
+    .size = sizeof(demo_config),
+    .defaults = demo_defaults,
+    .check = demo_check,
+    .exec = demo_exec,
+    .usage = demo_usage,
+    .unknown = "unknown or incomplete option '%s' (see --help)",
+};

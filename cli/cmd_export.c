@@ -3,13 +3,14 @@
  * CRLF line ends, fields with a comma, quote or line break quoted, quotes
  * doubled), for pandas, R or a spreadsheet. Divided into: the columns, the
  * field writers, one journal's rows, and the command. */
-#include <getopt.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "common/status.h"
 #include "experiments/journal.h"
@@ -238,48 +239,62 @@ static int export_all(char **args, int n, FILE *out)
     return code;
 }
 
-int cmd_export(int argc, char **argv)
+typedef struct export_config {
+    const char *format;
+    const char *output;
+    int n;
+    char **inputs;
+} export_config;
+
+static const args_opt export_opts[] = {
+    {"format", 'f', ARGS_STR, offsetof(export_config, format), 0, 0, NULL},
+    {"output", 'o', ARGS_STR, offsetof(export_config, output), 0, 0, NULL},
+    {NULL, 0, ARGS_FLAG, 0, 0, 0, NULL},
+};
+
+static void export_defaults(void *cfg)
 {
-    static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
-                                         {"output", required_argument, NULL, 'o'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    if (cmd_wants_help(argc, argv)) {
-        export_usage(stdout);
-        return KV_EXIT_OK;
+    ((export_config *)cfg)->format = "csv";
+}
+
+static args_verdict export_check(void *cfg, int npos, char **pos, char *err)
+{
+    export_config *c = cfg;
+    if (strcmp(c->format, "csv") != 0 || npos <= 0) {
+        snprintf(err, KV_ERRLEN, "%s",
+                 npos <= 0 ? "missing DIR or JOURNAL" : "--format: only csv is offered");
+        return ARGS_BAD_USAGE;
     }
-    const char *format = "csv", *output = NULL;
-    optind = 1;
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "f:o:", opts, NULL)) != -1) {
-        if (ch == 'f') {
-            format = optarg;
-        } else if (ch == 'o') {
-            output = optarg;
-        } else {
-            fprintf(stderr, "kvproof export: unknown or incomplete option '%s' (see --help)\n",
-                    argv[optind - 1]);
-            return KV_EXIT_USAGE;
-        }
-    }
-    if (strcmp(format, "csv") != 0 || optind >= argc) {
-        fprintf(stderr, "kvproof export: %s\n",
-                optind >= argc ? "missing DIR or JOURNAL" : "--format: only csv is offered");
-        export_usage(stderr);
-        return KV_EXIT_USAGE;
-    }
-    FILE *out = output ? fopen(output, "w") : stdout;
+    c->n = npos;
+    c->inputs = pos;
+    return ARGS_OK;
+}
+
+static int export_exec(void *cfg)
+{
+    const export_config *c = cfg;
+    FILE *out = c->output ? fopen(c->output, "w") : stdout;
     if (!out) {
-        fprintf(stderr, "kvproof export: %s: cannot write\n", output);
+        fprintf(stderr, "kvproof export: %s: cannot write\n", c->output);
         return KV_EXIT_FAILURE;
     }
-    int code = export_all(argv + optind, argc - optind, out);
+    int code = export_all(c->inputs, c->n, out);
     if (fflush(out) != 0 && code == KV_EXIT_OK) {
-        fprintf(stderr, "kvproof export: %s: write failed\n", output ? output : "stdout");
+        fprintf(stderr, "kvproof export: %s: write failed\n", c->output ? c->output : "stdout");
         code = KV_EXIT_FAILURE;
     }
-    if (output && fclose(out) != 0 && code == KV_EXIT_OK)
+    if (c->output && fclose(out) != 0 && code == KV_EXIT_OK)
         code = KV_EXIT_FAILURE;
     return code;
 }
+
+const args_cmd cmd_export = {
+    .name = "export",
+    .opts = export_opts,
+    .size = sizeof(export_config),
+    .defaults = export_defaults,
+    .check = export_check,
+    .exec = export_exec,
+    .usage = export_usage,
+    .unknown = "unknown or incomplete option '%s' (see --help)",
+};

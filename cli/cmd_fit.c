@@ -1,18 +1,21 @@
 /* cmd_fit.c - 'kvproof fit': fit a model to any CSV (llama-bench output,
  * NIST data) and print a table or JSON. Parsing and formatting live here;
- * the numbers come from stats/fit.h, the CSV reader from stats/csv.h. */
+ * the numbers come from stats/fit.h, the CSV reader from stats/csv.h,
+ * the JSON writer from stats/jsonw.h. */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "common/status.h"
 #include "stats/csv.h"
 #include "stats/fit.h"
+#include "stats/jsonw.h"
 #include "stats/stalls.h"
 
 #define FIT_MAX_PREDICT 64
@@ -28,6 +31,9 @@ typedef struct fit_opts {
     bool weighted;
     const char *predict[FIT_MAX_PREDICT];
     size_t n_predict;
+    fit_kind kind; /* from --model and the --x columns (fit_check) */
+    int degree;
+    bool is_auto;
 } fit_opts;
 
 static void fit_usage(FILE *f)
@@ -59,14 +65,16 @@ static void fit_usage(FILE *f)
                "exit codes: 0 ok, 2 usage, 3 bad CSV or data that cannot be fitted\n");
 }
 
-static void fit_opts_free(fit_opts *o)
+static void fit_release(void *cfg)
 {
+    fit_opts *o = cfg;
     for (size_t i = 0; i < o->k; i++)
         free(o->xcols[i]);
 }
 
-static kv_status fit_split_x(fit_opts *o, const char *arg, char *err)
+static kv_status fit_split_x(void *cfg, const char *arg, char *err)
 {
+    fit_opts *o = cfg;
     const char *p = arg;
     while (*p) {
         const char *comma = strchr(p, ',');
@@ -88,72 +96,41 @@ static kv_status fit_split_x(fit_opts *o, const char *arg, char *err)
     return KV_OK;
 }
 
-static kv_status fit_parse_args(int argc, char **argv, fit_opts *o, char *err)
+static kv_status fit_format(void *cfg, const char *arg, char *err)
 {
-    static const struct option longopts[] = {{"x", required_argument, NULL, 'x'},
-                                             {"y", required_argument, NULL, 'y'},
-                                             {"model", required_argument, NULL, 'm'},
-                                             {"format", required_argument, NULL, 'f'},
-                                             {"predict", required_argument, NULL, 'p'},
-                                             {"robust", no_argument, NULL, 'r'},
-                                             {"weighted", no_argument, NULL, 'w'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    o->model = "auto";
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        kv_status st = KV_OK;
-        switch (c) {
-        case 'x':
-            st = fit_split_x(o, optarg, err);
-            break;
-        case 'y':
-            o->ycol = optarg;
-            break;
-        case 'm':
-            o->model = optarg;
-            break;
-        case 'f':
-            if (strcmp(optarg, "json") == 0)
-                o->json = true;
-            else if (strcmp(optarg, "table") == 0)
-                o->json = false;
-            else
-                st = kv_fail(err, KV_ERR_USAGE, "--format: expected table or json, got '%s'",
-                             optarg);
-            break;
-        case 'p':
-            if (o->n_predict == FIT_MAX_PREDICT)
-                st = kv_fail(err, KV_ERR_USAGE, "--predict: at most %d points", FIT_MAX_PREDICT);
-            else
-                o->predict[o->n_predict++] = optarg;
-            break;
-        case 'r':
-            o->robust = true;
-            break;
-        case 'w':
-            o->weighted = true;
-            break;
-        case ':':
-            st = kv_fail(err, KV_ERR_USAGE, "option %s needs a value", argv[optind - 1]);
-            break;
-        default:
-            st = kv_fail(err, KV_ERR_USAGE, "unknown option %s", argv[optind - 1]);
-            break;
-        }
-        if (st != KV_OK)
-            return st;
-    }
-    if (optind + 1 != argc)
-        return kv_fail(err, KV_ERR_USAGE, "expected exactly one CSV file");
-    o->file = argv[optind];
-    if (o->k == 0 || !o->ycol)
-        return kv_fail(err, KV_ERR_USAGE, "--x and --y are required");
+    fit_opts *o = cfg;
+    if (strcmp(arg, "json") != 0 && strcmp(arg, "table") != 0)
+        return kv_fail(err, KV_ERR_USAGE, "--format: expected table or json, got '%s'", arg);
+    o->json = strcmp(arg, "json") == 0;
     return KV_OK;
 }
 
+static kv_status fit_add_predict(void *cfg, const char *arg, char *err)
+{
+    fit_opts *o = cfg;
+    if (o->n_predict == FIT_MAX_PREDICT)
+        return kv_fail(err, KV_ERR_USAGE, "--predict: at most %d points", FIT_MAX_PREDICT);
+    o->predict[o->n_predict++] = arg;
+    return KV_OK;
+}
+
+static const args_opt fit_table[] = {
+    {"x", 0, ARGS_FN, 0, 0, 0, fit_split_x},
+    {"y", 0, ARGS_STR, offsetof(fit_opts, ycol), 0, 0, NULL},
+    {"model", 0, ARGS_STR, offsetof(fit_opts, model), 0, 0, NULL},
+    {"format", 0, ARGS_FN, 0, 0, 0, fit_format},
+    {"predict", 0, ARGS_FN, 0, 0, 0, fit_add_predict},
+    {"robust", 0, ARGS_FLAG, offsetof(fit_opts, robust), 0, 0, NULL},
+    {"weighted", 0, ARGS_FLAG, offsetof(fit_opts, weighted), 0, 0, NULL},
+    {NULL, 0, ARGS_FLAG, 0, 0, 0, NULL},
+};
+
+static void fit_defaults(void *cfg)
+{
+    ((fit_opts *)cfg)->model = "auto";
+}
+
+/* --model against the --x columns: the kind of fit, its degree, auto. */
 static kv_status fit_parse_model(const fit_opts *o, fit_kind *kind, int *degree, bool *is_auto,
                                  char *err)
 {
@@ -193,6 +170,23 @@ static kv_status fit_parse_model(const fit_opts *o, fit_kind *kind, int *degree,
     return KV_OK;
 }
 
+static args_verdict fit_check(void *cfg, int npos, char **pos, char *err)
+{
+    fit_opts *o = cfg;
+    if (npos != 1) {
+        snprintf(err, KV_ERRLEN, "expected exactly one CSV file");
+        return ARGS_BAD_USAGE;
+    }
+    o->file = pos[0];
+    if (o->k == 0 || !o->ycol) {
+        snprintf(err, KV_ERRLEN, "--x and --y are required");
+        return ARGS_BAD_USAGE;
+    }
+    if (fit_parse_model(o, &o->kind, &o->degree, &o->is_auto, err) != KV_OK)
+        return ARGS_BAD_USAGE;
+    return ARGS_OK;
+}
+
 static kv_status fit_parse_point(const char *s, size_t k, double *x, char *err)
 {
     const char *p = s;
@@ -214,28 +208,22 @@ static kv_status fit_parse_point(const char *s, size_t k, double *x, char *err)
     return KV_OK;
 }
 
-/* %.17g, or null for a non-finite value (results never hold NaN). */
-static void fit_num(double v)
+static void fit_json_nums(jsonw *w, const char *key, const double *v, size_t n)
 {
-    if (isfinite(v))
-        printf("%.17g", v);
-    else
-        printf("null");
+    jsonw_key(w, key);
+    jsonw_begin_arr(w);
+    for (size_t j = 0; j < n; j++)
+        jsonw_num(w, v[j]);
+    jsonw_end_arr(w);
 }
 
-static void fit_json_string(const char *s)
+/* [lo, hi], each null when not finite. */
+static void fit_json_interval(jsonw *w, double lo, double hi)
 {
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
+    jsonw_begin_arr(w);
+    jsonw_num(w, lo);
+    jsonw_num(w, hi);
+    jsonw_end_arr(w);
 }
 
 static const char *fit_model_label(const fit_result *f, char *buf, size_t len)
@@ -273,28 +261,38 @@ static kv_status fit_find_stalls(const fit_input *in, fit_stalls *sl, char *err)
     return KV_OK;
 }
 
-static void fit_stalls_json(const fit_stalls *sl, const fit_input *in, bool robust)
+static void fit_stalls_json(jsonw *w, const fit_stalls *sl, const fit_input *in, bool robust)
 {
     if (!sl->checked)
         return;
-    printf(", \"stalls\": {\"count\": %zu, \"rule\": ", sl->count);
-    fit_json_string(STALLS_RULE);
-    if (sl->count && !robust)
-        printf(", \"advice\": \"stalls detected: least squares is pulled by them; rerun with "
-               "--robust\"");
-    printf(", \"rows\": [");
-    for (size_t i = 0, k = 0; i < in->n; i++) {
+    jsonw_key(w, "stalls");
+    jsonw_begin_obj(w);
+    jsonw_key(w, "count");
+    jsonw_int(w, (long long)sl->count);
+    jsonw_key(w, "rule");
+    jsonw_str(w, STALLS_RULE);
+    if (sl->count && !robust) {
+        jsonw_key(w, "advice");
+        jsonw_str(w, "stalls detected: least squares is pulled by them; rerun with --robust");
+    }
+    jsonw_key(w, "rows");
+    jsonw_begin_arr(w);
+    for (size_t i = 0; i < in->n; i++) {
         if (!sl->flag[i])
             continue;
-        printf("%s{\"row\": %zu, \"x\": ", k++ ? ", " : "", i + 1);
-        fit_num(in->x[0][i]);
-        printf(", \"y\": ");
-        fit_num(in->y[i]);
-        printf(", \"ratio_to_median\": ");
-        fit_num(sl->ratio[i]);
-        printf("}");
+        jsonw_begin_obj(w);
+        jsonw_key(w, "row");
+        jsonw_int(w, (long long)(i + 1));
+        jsonw_key(w, "x");
+        jsonw_num(w, in->x[0][i]);
+        jsonw_key(w, "y");
+        jsonw_num(w, in->y[i]);
+        jsonw_key(w, "ratio_to_median");
+        jsonw_num(w, sl->ratio[i]);
+        jsonw_end_obj(w);
     }
-    printf("]}");
+    jsonw_end_arr(w);
+    jsonw_end_obj(w);
 }
 
 static void fit_stalls_table(const fit_stalls *sl, const fit_input *in, bool robust)
@@ -319,111 +317,135 @@ static void fit_stalls_table(const fit_stalls *sl, const fit_input *in, bool rob
                "rerun with --robust\n");
 }
 
-static void fit_print_json(const fit_opts *o, const fit_result *f, const fit_choice *ch,
-                           const double *px, size_t np, const fit_stalls *sl, const fit_input *in)
+/* model, columns, coefficients with their sd and 95% intervals. */
+static void fit_json_coefficients(jsonw *w, const fit_opts *o, const fit_result *f)
 {
     char label[32];
-    printf("{\"model\": ");
-    fit_json_string(fit_model_label(f, label, sizeof label));
-    printf(", \"n\": %zu, \"x\": [", f->n);
-    for (size_t j = 0; j < o->k; j++) {
-        printf("%s", j ? ", " : "");
-        fit_json_string(o->xcols[j]);
-    }
-    printf("], \"y\": ");
-    fit_json_string(o->ycol);
-    printf(", \"names\": [");
+    jsonw_key(w, "model");
+    jsonw_str(w, fit_model_label(f, label, sizeof label));
+    jsonw_key(w, "n");
+    jsonw_int(w, (long long)f->n);
+    jsonw_key(w, "x");
+    jsonw_begin_arr(w);
+    for (size_t j = 0; j < o->k; j++)
+        jsonw_str(w, o->xcols[j]);
+    jsonw_end_arr(w);
+    jsonw_key(w, "y");
+    jsonw_str(w, o->ycol);
+    jsonw_key(w, "names");
+    jsonw_begin_arr(w);
     for (size_t j = 0; j < f->p; j++)
-        printf("%s\"%s\"", j ? ", " : "", f->names[j]);
-    printf("], \"coefficients\": [");
-    for (size_t j = 0; j < f->p; j++) {
-        printf("%s", j ? ", " : "");
-        fit_num(f->coef[j]);
-    }
-    printf("], \"sd\": [");
-    for (size_t j = 0; j < f->p; j++) {
-        printf("%s", j ? ", " : "");
-        fit_num(f->sd[j]);
-    }
-    printf("], \"ci95\": [");
-    for (size_t j = 0; j < f->p; j++) {
-        printf("%s[", j ? ", " : "");
-        fit_num(f->ci[j][0]);
-        printf(", ");
-        fit_num(f->ci[j][1]);
-        printf("]");
-    }
-    printf("], \"residual_sd\": ");
-    fit_num(f->residual_sd);
-    printf(", \"r_squared\": ");
-    fit_num(f->r_squared);
-    printf(", \"rss\": ");
-    fit_num(f->rss);
-    printf(", \"df\": ");
-    fit_num(f->df);
-    printf(", \"aicc\": ");
-    fit_num(f->aicc);
+        jsonw_str(w, f->names[j]);
+    jsonw_end_arr(w);
+    fit_json_nums(w, "coefficients", f->coef, f->p);
+    fit_json_nums(w, "sd", f->sd, f->p);
+    jsonw_key(w, "ci95");
+    jsonw_begin_arr(w);
+    for (size_t j = 0; j < f->p; j++)
+        fit_json_interval(w, f->ci[j][0], f->ci[j][1]);
+    jsonw_end_arr(w);
+}
+
+/* Goodness of fit and the residual diagnostics. */
+static void fit_json_quality(jsonw *w, const fit_result *f)
+{
+    jsonw_key(w, "residual_sd");
+    jsonw_num(w, f->residual_sd);
+    jsonw_key(w, "r_squared");
+    jsonw_num(w, f->r_squared);
+    jsonw_key(w, "rss");
+    jsonw_num(w, f->rss);
+    jsonw_key(w, "df");
+    jsonw_num(w, f->df);
+    jsonw_key(w, "aicc");
+    jsonw_num(w, f->aicc);
     if (f->robust) {
-        printf(", \"robust_aic\": ");
-        fit_num(f->aicr);
+        jsonw_key(w, "robust_aic");
+        jsonw_num(w, f->aicr);
     }
-    printf(", \"robust\": %s, \"weighted\": %s", f->robust ? "true" : "false",
-           f->weighted ? "true" : "false");
+    jsonw_key(w, "robust");
+    jsonw_bool(w, f->robust);
+    jsonw_key(w, "weighted");
+    jsonw_bool(w, f->weighted);
     if (isfinite(f->knee_x0)) {
-        printf(", \"knee_x0\": ");
-        fit_num(f->knee_x0);
+        jsonw_key(w, "knee_x0");
+        jsonw_num(w, f->knee_x0);
     }
-    printf(", \"heteroscedasticity_p\": ");
-    fit_num(f->heteroscedasticity_p);
-    printf(", \"normality_p\": ");
-    fit_num(f->normality_p);
-    printf(", \"lag1_autocorrelation\": ");
-    fit_num(f->lag1);
-    fit_stalls_json(sl, in, f->robust);
-    if (ch) {
-        printf(", \"why\": ");
-        fit_json_string(ch->why);
-        printf(", \"rejected\": [");
-        for (size_t i = 0; i < ch->n_rejected; i++) {
-            printf("%s{\"model\": \"%s\", \"reason\": ", i ? ", " : "",
-                   fit_kind_name(ch->rejected[i].kind));
-            fit_json_string(ch->rejected[i].reason);
-            printf("}");
+    jsonw_key(w, "heteroscedasticity_p");
+    jsonw_num(w, f->heteroscedasticity_p);
+    jsonw_key(w, "normality_p");
+    jsonw_num(w, f->normality_p);
+    jsonw_key(w, "lag1_autocorrelation");
+    jsonw_num(w, f->lag1);
+}
+
+/* The automatic choice: why, and the candidates rejected. */
+static void fit_json_choice(jsonw *w, const fit_choice *ch)
+{
+    jsonw_key(w, "why");
+    jsonw_str(w, ch->why);
+    jsonw_key(w, "rejected");
+    jsonw_begin_arr(w);
+    for (size_t i = 0; i < ch->n_rejected; i++) {
+        jsonw_begin_obj(w);
+        jsonw_key(w, "model");
+        jsonw_str(w, fit_kind_name(ch->rejected[i].kind));
+        jsonw_key(w, "reason");
+        jsonw_str(w, ch->rejected[i].reason);
+        jsonw_end_obj(w);
+    }
+    jsonw_end_arr(w);
+}
+
+static void fit_json_predictions(jsonw *w, const fit_opts *o, const fit_result *f, const double *px,
+                                 size_t np)
+{
+    jsonw_key(w, "predictions");
+    jsonw_begin_arr(w);
+    for (size_t i = 0; i < np; i++) {
+        const double *x = px + i * o->k;
+        double m, sm, sp;
+        fit_predict(f, x, &m, &sm, &sp);
+        jsonw_begin_obj(w);
+        if (o->k == 1) {
+            jsonw_key(w, "x");
+            jsonw_num(w, x[0]);
+        } else {
+            fit_json_nums(w, "x", x, o->k);
         }
-        printf("]");
+        jsonw_key(w, "mean");
+        jsonw_num(w, m);
+        jsonw_key(w, "ci95");
+        fit_json_interval(w, m - f->tcrit * sm, m + f->tcrit * sm);
+        jsonw_key(w, "pi95");
+        fit_json_interval(w, m - f->tcrit * sp, m + f->tcrit * sp);
+        jsonw_end_obj(w);
     }
-    if (np) {
-        printf(", \"predictions\": [");
-        for (size_t i = 0; i < np; i++) {
-            const double *x = px + i * o->k;
-            double m, sm, sp;
-            fit_predict(f, x, &m, &sm, &sp);
-            printf("%s{\"x\": ", i ? ", " : "");
-            if (o->k == 1) {
-                fit_num(x[0]);
-            } else {
-                printf("[");
-                for (size_t j = 0; j < o->k; j++) {
-                    printf("%s", j ? ", " : "");
-                    fit_num(x[j]);
-                }
-                printf("]");
-            }
-            printf(", \"mean\": ");
-            fit_num(m);
-            printf(", \"ci95\": [");
-            fit_num(m - f->tcrit * sm);
-            printf(", ");
-            fit_num(m + f->tcrit * sm);
-            printf("], \"pi95\": [");
-            fit_num(m - f->tcrit * sp);
-            printf(", ");
-            fit_num(m + f->tcrit * sp);
-            printf("]}");
-        }
-        printf("]");
-    }
-    printf("}\n");
+    jsonw_end_arr(w);
+}
+
+/* The fit as one JSON object on stdout, written through stats/jsonw.h. */
+static kv_status fit_print_json(const fit_opts *o, const fit_result *f, const fit_choice *ch,
+                                const double *px, size_t np, const fit_stalls *sl,
+                                const fit_input *in, char *err)
+{
+    jsonw w = {0};
+    jsonw_begin_obj(&w);
+    fit_json_coefficients(&w, o, f);
+    fit_json_quality(&w, f);
+    fit_stalls_json(&w, sl, in, f->robust);
+    if (ch)
+        fit_json_choice(&w, ch);
+    if (np)
+        fit_json_predictions(&w, o, f, px, np);
+    jsonw_end_obj(&w);
+    kv_status st = w.st;
+    if (st == KV_OK && (fwrite(w.b.data, 1, w.b.len, stdout) != w.b.len || putchar('\n') == EOF))
+        st = kv_fail(err, KV_ERR_IO, "stdout: write failed");
+    else if (st != KV_OK)
+        kv_fail(err, st, "out of memory");
+    kv_buf_free(&w.b);
+    return st;
 }
 
 static void fit_print_table(const fit_opts *o, const fit_result *f, const fit_choice *ch,
@@ -494,68 +516,68 @@ static kv_status fit_run(const fit_opts *o, const fit_input *in, fit_kind kind, 
     return st;
 }
 
-int cmd_fit(int argc, char **argv)
+/* The --predict points, the CSV columns and the stall flags into *in. */
+static kv_status fit_load(const fit_opts *o, double *px, csv_table **t, double **cols, double **y,
+                          fit_stalls *sl, fit_input *in, char *err)
 {
-    if (cmd_wants_help(argc, argv)) {
-        fit_usage(stdout);
-        return KV_EXIT_OK;
-    }
+    kv_status st = KV_OK;
+    for (size_t i = 0; i < o->n_predict && st == KV_OK; i++)
+        st = fit_parse_point(o->predict[i], o->k, px + i * o->k, err);
+    if (st == KV_OK)
+        st = csv_load(o->file, t, err);
+    for (size_t j = 0; j < o->k && st == KV_OK; j++)
+        st = csv_column(*t, o->xcols[j], &cols[j], err);
+    if (st == KV_OK)
+        st = csv_column(*t, o->ycol, y, err);
+    if (st != KV_OK)
+        return st;
+    *in = (fit_input){(const double *const *)cols, o->k, *y, NULL, csv_rows(*t), false};
+    return fit_find_stalls(in, sl, err);
+}
+
+static int fit_exec(void *cfg)
+{
+    const fit_opts *o = cfg;
     char err[KV_ERRLEN] = "";
-    fit_opts o = {0};
     csv_table *t = NULL;
-    double *cols[FIT_MAXP] = {NULL}, *y = NULL, *px = NULL;
+    double *cols[FIT_MAXP] = {NULL}, *y = NULL;
     fit_choice *ch = NULL;
     fit_stalls sl = {0};
+    fit_input in;
     fit_result f;
-    fit_kind kind = FIT_LINEAR;
-    int degree = 0;
-    bool is_auto = false;
-    kv_status st = fit_parse_args(argc, argv, &o, err);
+    double *px = calloc(o->n_predict * o->k + 1, sizeof *px);
+    kv_status st = px ? KV_OK : kv_fail(err, KV_ERR_NOMEM, "out of memory");
     if (st == KV_OK)
-        st = fit_parse_model(&o, &kind, &degree, &is_auto, err);
-    if (st != KV_OK) {
+        st = fit_load(o, px, &t, cols, &y, &sl, &in, err);
+    if (st == KV_OK)
+        st = fit_run(o, &in, o->kind, o->degree, o->is_auto, &ch, &f, err);
+    if (st == KV_OK && o->json)
+        st = fit_print_json(o, &f, ch, px, o->n_predict, &sl, &in, err);
+    else if (st == KV_OK)
+        fit_print_table(o, &f, ch, px, o->n_predict, &sl, &in);
+    if (st != KV_OK)
         fprintf(stderr, "kvproof fit: %s\n", err);
-        if (st == KV_ERR_USAGE)
-            fit_usage(stderr);
-        goto out;
-    }
-    px = calloc(o.n_predict * o.k + 1, sizeof *px);
-    if (!px) {
-        st = kv_fail(err, KV_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    for (size_t i = 0; i < o.n_predict && st == KV_OK; i++)
-        st = fit_parse_point(o.predict[i], o.k, px + i * o.k, err);
-    if (st == KV_OK)
-        st = csv_load(o.file, &t, err);
-    for (size_t j = 0; j < o.k && st == KV_OK; j++)
-        st = csv_column(t, o.xcols[j], &cols[j], err);
-    if (st == KV_OK)
-        st = csv_column(t, o.ycol, &y, err);
-    if (st != KV_OK)
-        goto fail;
-    fit_input in = {(const double *const *)cols, o.k, y, NULL, csv_rows(t), false};
-    st = fit_find_stalls(&in, &sl, err);
-    if (st == KV_OK)
-        st = fit_run(&o, &in, kind, degree, is_auto, &ch, &f, err);
-    if (st != KV_OK)
-        goto fail;
-    if (o.json)
-        fit_print_json(&o, &f, ch, px, o.n_predict, &sl, &in);
-    else
-        fit_print_table(&o, &f, ch, px, o.n_predict, &sl, &in);
-    goto out;
-fail:
-    fprintf(stderr, "kvproof fit: %s\n", err);
-out:
     csv_free(t);
-    for (size_t j = 0; j < o.k; j++)
+    for (size_t j = 0; j < o->k; j++)
         free(cols[j]);
     free(y);
     free(px);
     free(ch);
     free(sl.flag);
     free(sl.ratio);
-    fit_opts_free(&o);
     return kv_exit_code(st);
 }
+
+const args_cmd cmd_fit = {
+    .name = "fit",
+    .opts = fit_table,
+    .size = sizeof(fit_opts),
+    .defaults = fit_defaults,
+    .check = fit_check,
+    .exec = fit_exec,
+    .release = fit_release,
+    .usage = fit_usage,
+    .unknown = "unknown option %s",
+    .novalue = "option %s needs a value",
+    .usage_on_error = true,
+};

@@ -2,11 +2,12 @@
  * benchmark output (experiments/import.h) written as DIR/journal.jsonl by
  * the journal writer, marked imported with every file's SHA-256, so that
  * analyze, export and report apply. */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "common/status.h"
 #include "common/util.h"
@@ -55,56 +56,65 @@ static kv_status import_write(const journal_data *d, const char *out, char *err)
     return st;
 }
 
-int cmd_import(int argc, char **argv)
+typedef struct import_config {
+    const char *out;
+    import_format format;
+    size_t n_files;
+    char **files;
+} import_config;
+
+static const args_opt import_opts[] = {
+    {"out", 'o', ARGS_STR, offsetof(import_config, out), 0, 0, NULL},
+    {NULL, 0, ARGS_FLAG, 0, 0, 0, NULL},
+};
+
+static args_verdict import_check(void *cfg, int npos, char **pos, char *err)
 {
-    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    if (cmd_wants_help(argc, argv)) {
-        import_usage(stdout);
-        return KV_EXIT_OK;
+    import_config *c = cfg;
+    bool known = npos >= 1 && import_format_from_name(pos[0], &c->format);
+    if (npos < 2 || !c->out || !known) {
+        snprintf(err, KV_ERRLEN, "%s",
+                 npos < 1   ? "missing FORMAT"
+                 : !known   ? "FORMAT: expected llama-bench, vllm-bench or aiperf"
+                 : npos < 2 ? "missing FILE"
+                            : "missing --out DIR");
+        return ARGS_BAD_USAGE;
     }
-    const char *out = NULL;
-    optind = 1;
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-        if (ch != 'o') {
-            fprintf(stderr, "kvproof import: unknown or incomplete option '%s' (see --help)\n",
-                    argv[optind - 1]);
-            return KV_EXIT_USAGE;
-        }
-        out = optarg;
-    }
-    import_format f;
-    if (argc - optind < 2 || !out || !import_format_from_name(argv[optind], &f)) {
-        fprintf(stderr, "kvproof import: %s\n",
-                argc - optind < 1                            ? "missing FORMAT"
-                : !import_format_from_name(argv[optind], &f) ? "FORMAT: expected llama-bench, "
-                                                               "vllm-bench or aiperf"
-                : argc - optind < 2                          ? "missing FILE"
-                                                             : "missing --out DIR");
-        import_usage(stderr);
-        return KV_EXIT_USAGE;
-    }
+    c->n_files = (size_t)(npos - 1);
+    c->files = pos + 1;
+    return ARGS_OK;
+}
+
+static int import_exec(void *cfg)
+{
+    const import_config *c = cfg;
     char err[KV_ERRLEN] = "";
     journal_data *d = NULL;
     import_notes notes;
-    size_t n_files = (size_t)(argc - optind - 1);
     kv_status st =
-        import_files(f, (const char *const *)(argv + optind + 1), n_files, &d, &notes, err);
+        import_files(c->format, (const char *const *)c->files, c->n_files, &d, &notes, err);
     if (st == KV_OK)
-        st = import_write(d, out, err);
+        st = import_write(d, c->out, err);
     if (st != KV_OK) {
         fprintf(stderr, "kvproof import: %s\n", err);
         journal_data_free(d);
         return kv_exit_code(st);
     }
-    printf("journal: %s/journal.jsonl (%zu trials from %zu %s file(s), imported)\n", out,
-           d->n_trials, n_files, import_format_name(f));
+    printf("journal: %s/journal.jsonl (%zu trials from %zu %s file(s), imported)\n", c->out,
+           d->n_trials, c->n_files, import_format_name(c->format));
     if (notes.skipped)
         printf("skipped: %zu record(s): %s\n", notes.skipped, notes.why);
-    printf("next: kvproof analyze %s\n", out);
+    printf("next: kvproof analyze %s\n", c->out);
     journal_data_free(d);
     return KV_EXIT_OK;
 }
+
+const args_cmd cmd_import = {
+    .name = "import",
+    .opts = import_opts,
+    .size = sizeof(import_config),
+    .check = import_check,
+    .exec = import_exec,
+    .usage = import_usage,
+    .unknown = "unknown or incomplete option '%s' (see --help)",
+};

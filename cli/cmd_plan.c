@@ -1,18 +1,18 @@
 /* cmd_plan.c - 'kvproof plan': expands a spec into its trial plan and prints
  * its size and cost (text) or the whole plan (JSON).
  *
- * Divided into: the option table and its parser (getopt_long; adding an
- * option is one table row, one enum value and one case), the text summary,
+ * Divided into: the option table (cli/args.h; adding an option is one
+ * table row and one config field) and its check step, the text summary,
  * and the command itself.
  */
-#include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "experiments/contention.h"
 #include "common/status.h"
@@ -26,8 +26,7 @@
 
 typedef struct plan_opts {
     const char *spec_path;
-    bool has_seed;
-    uint64_t seed;
+    args_u64 seed;
     bool json;
     bool list;
     double prefill_tps; /* 0 = no estimate */
@@ -35,17 +34,23 @@ typedef struct plan_opts {
     double target_rel_ci;
 } plan_opts;
 
-enum { OPT_SEED = 256, OPT_FORMAT, OPT_TPS, OPT_LIST, OPT_HELP, OPT_PILOT, OPT_REL_CI };
+static kv_status plan_format(void *cfg, const char *arg, char *err)
+{
+    plan_opts *o = cfg;
+    if (strcmp(arg, "text") != 0 && strcmp(arg, "json") != 0)
+        return kv_fail(err, KV_ERR_USAGE, "--format expects text or json, got '%s'", arg);
+    o->json = strcmp(arg, "json") == 0;
+    return KV_OK;
+}
 
-static const struct option plan_options[] = {
-    {"seed", required_argument, NULL, OPT_SEED},
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"assume-prefill-tps", required_argument, NULL, OPT_TPS},
-    {"list", no_argument, NULL, OPT_LIST},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"pilot", required_argument, NULL, OPT_PILOT},
-    {"target-rel-ci", required_argument, NULL, OPT_REL_CI},
-    {NULL, 0, NULL, 0},
+static const args_opt plan_options[] = {
+    {"seed", 0, ARGS_U64, offsetof(plan_opts, seed), 0, 0, NULL},
+    {"format", 0, ARGS_FN, 0, 0, 0, plan_format},
+    {"assume-prefill-tps", 0, ARGS_POS, offsetof(plan_opts, prefill_tps), 0, 0, NULL},
+    {"list", 0, ARGS_FLAG, offsetof(plan_opts, list), 0, 0, NULL},
+    {"pilot", 0, ARGS_STR, offsetof(plan_opts, pilot), 0, 0, NULL},
+    {"target-rel-ci", 0, ARGS_POS, offsetof(plan_opts, target_rel_ci), 0, 1, NULL},
+    {NULL, 0, ARGS_FLAG, 0, 0, 0, NULL},
 };
 
 static void plan_usage(FILE *f)
@@ -76,101 +81,15 @@ static void plan_usage(FILE *f)
                "stderr, each 'file:line:column: $.json.path: message').\n");
 }
 
-static bool parse_u64(const char *s, uint64_t *out)
+static args_verdict plan_check(void *cfg, int npos, char **pos, char *err)
 {
-    if (!s[0] || s[0] == '-')
-        return false;
-    errno = 0;
-    char *end = NULL;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end)
-        return false;
-    *out = (uint64_t)v;
-    return true;
-}
-
-static bool parse_positive(const char *s, double *out)
-{
-    errno = 0;
-    char *end = NULL;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || v <= 0)
-        return false;
-    *out = v;
-    return true;
-}
-
-/* Returns -1 when the options are fine, else the exit code. */
-static int plan_parse_args(int argc, char **argv, plan_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    optind = 0; /* glibc: full reset, the CLI may parse more than once per process */
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", plan_options, NULL)) != -1) {
-        switch (c) {
-        case OPT_SEED:
-            if (!parse_u64(optarg, &o->seed)) {
-                fprintf(stderr, "kvproof plan: --seed expects an integer 0..2^64-1, got '%s'\n",
-                        optarg);
-                return KV_EXIT_USAGE;
-            }
-            o->has_seed = true;
-            break;
-        case OPT_FORMAT:
-            if (strcmp(optarg, "text") == 0) {
-                o->json = false;
-            } else if (strcmp(optarg, "json") == 0) {
-                o->json = true;
-            } else {
-                fprintf(stderr, "kvproof plan: --format expects text or json, got '%s'\n", optarg);
-                return KV_EXIT_USAGE;
-            }
-            break;
-        case OPT_TPS:
-            if (!parse_positive(optarg, &o->prefill_tps)) {
-                fprintf(stderr,
-                        "kvproof plan: --assume-prefill-tps expects a positive number, got "
-                        "'%s'\n",
-                        optarg);
-                return KV_EXIT_USAGE;
-            }
-            break;
-        case OPT_LIST:
-            o->list = true;
-            break;
-        case OPT_PILOT:
-            o->pilot = optarg;
-            break;
-        case OPT_REL_CI:
-            if (!parse_positive(optarg, &o->target_rel_ci) || o->target_rel_ci >= 1) {
-                fprintf(stderr,
-                        "kvproof plan: --target-rel-ci expects a number in (0, 1), got "
-                        "'%s'\n",
-                        optarg);
-                return KV_EXIT_USAGE;
-            }
-            break;
-        case 'h':
-        case OPT_HELP:
-            plan_usage(stdout);
-            return KV_EXIT_OK;
-        case ':':
-            fprintf(stderr, "kvproof plan: option '%s' needs a value\n", argv[optind - 1]);
-            return KV_EXIT_USAGE;
-        default:
-            fprintf(stderr, "kvproof plan: unknown option '%s' (see 'kvproof plan --help')\n",
-                    argv[optind - 1]);
-            return KV_EXIT_USAGE;
-        }
+    plan_opts *o = cfg;
+    if (npos != 1) {
+        snprintf(err, KV_ERRLEN, "expected exactly one SPEC.json (see 'kvproof plan --help')");
+        return ARGS_BAD;
     }
-    if (optind != argc - 1) {
-        fprintf(stderr, "kvproof plan: expected exactly one SPEC.json (see 'kvproof plan "
-                        "--help')\n");
-        return KV_EXIT_USAGE;
-    }
-    o->spec_path = argv[optind];
-    return -1;
+    o->spec_path = pos[0];
+    return ARGS_OK;
 }
 
 static void print_duration(double seconds);
@@ -388,12 +307,10 @@ static void print_text(const spec *s, const plan *p, const plan_opts *o)
     }
 }
 
-int cmd_plan(int argc, char **argv)
+static int plan_exec(void *cfg)
 {
-    plan_opts o;
-    int rc = plan_parse_args(argc, argv, &o);
-    if (rc >= 0)
-        return rc;
+    const plan_opts o = *(const plan_opts *)cfg;
+    int rc = KV_EXIT_OK;
     char err[KV_ERRLEN] = "";
     spec *s = NULL;
     plan *p = NULL;
@@ -408,7 +325,7 @@ int cmd_plan(int argc, char **argv)
         rc = kv_exit_code(st);
         goto out;
     }
-    st = plan_build(s, o.has_seed ? o.seed : s->seed, &p, err);
+    st = plan_build(s, o.seed.set ? o.seed.v : s->seed, &p, err);
     if (st != KV_OK) {
         fprintf(stderr, "kvproof plan: %s\n", err);
         rc = kv_exit_code(st);
@@ -438,3 +355,15 @@ out:
     spec_free(s);
     return rc;
 }
+
+const args_cmd cmd_plan = {
+    .name = "plan",
+    .opts = plan_options,
+    .size = sizeof(plan_opts),
+    .check = plan_check,
+    .exec = plan_exec,
+    .usage = plan_usage,
+    .unknown = "unknown option '%s' (see 'kvproof plan --help')",
+    .novalue = "option '%s' needs a value",
+    .help_in_order = true,
+};

@@ -2,12 +2,13 @@
  * tokenizer, then runs one cold/warm pair to show whether its prefix cache
  * works. The work is in experiments/probe.c; this file parses options and
  * formats text. */
-#include <getopt.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "common/status.h"
 #include "experiments/client.h"
@@ -113,62 +114,59 @@ static void print_text(const char *url, const probe_info *p, const probe_cache_r
                        : " (from the server's cached-token count)");
 }
 
-int cmd_probe(int argc, char **argv)
-{
-    if (cmd_wants_help(argc, argv)) {
-        probe_usage(stdout);
-        return KV_EXIT_OK;
-    }
-    static const struct option opts[] = {
-        {"api", required_argument, NULL, 'a'},         {"model", required_argument, NULL, 'm'},
-        {"api-key-env", required_argument, NULL, 'k'}, {"format", required_argument, NULL, 'f'},
-        {"no-cache-check", no_argument, NULL, 'n'},    {NULL, 0, NULL, 0}};
-    spec_api api = SPEC_API_AUTO;
-    const char *model = NULL, *key_env = NULL, *format = "text";
-    bool cache_check = true;
-    char err[KV_ERRLEN] = "";
-    int ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'a':
-            if (dialect_parse(optarg, &api, err) != KV_OK) {
-                fprintf(stderr, "kvproof probe: %s\n", err);
-                return KV_EXIT_USAGE;
-            }
-            break;
-        case 'm':
-            model = optarg;
-            break;
-        case 'k':
-            key_env = optarg;
-            break;
-        case 'f':
-            format = optarg;
-            break;
-        case 'n':
-            cache_check = false;
-            break;
-        default:
-            probe_usage(stderr);
-            return KV_EXIT_USAGE;
-        }
-    }
-    if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
-        fprintf(stderr, "kvproof probe: --format must be text or json, not '%s'\n", format);
-        return KV_EXIT_USAGE;
-    }
-    if (optind != argc - 1) {
-        fprintf(stderr, "kvproof probe: expected exactly one URL\n");
-        probe_usage(stderr);
-        return KV_EXIT_USAGE;
-    }
-    const char *url = argv[optind];
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-        fprintf(stderr, "kvproof probe: URL must start with http:// or https://: %s\n", url);
-        return KV_EXIT_USAGE;
-    }
+typedef struct probe_config {
+    spec_api api;
+    const char *model, *key_env, *format;
+    bool no_cache_check;
+    const char *url;
+} probe_config;
 
+static kv_status probe_api(void *cfg, const char *arg, char *err)
+{
+    return dialect_parse(arg, &((probe_config *)cfg)->api, err);
+}
+
+static const args_opt probe_opts[] = {
+    {"api", 0, ARGS_FN, 0, 0, 0, probe_api},
+    {"model", 0, ARGS_STR, offsetof(probe_config, model), 0, 0, NULL},
+    {"api-key-env", 0, ARGS_STR, offsetof(probe_config, key_env), 0, 0, NULL},
+    {"format", 0, ARGS_STR, offsetof(probe_config, format), 0, 0, NULL},
+    {"no-cache-check", 0, ARGS_FLAG, offsetof(probe_config, no_cache_check), 0, 0, NULL},
+    {NULL, 0, ARGS_FLAG, 0, 0, 0, NULL},
+};
+
+static void probe_defaults(void *cfg)
+{
+    probe_config *c = cfg;
+    c->api = SPEC_API_AUTO;
+    c->format = "text";
+}
+
+static args_verdict probe_check(void *cfg, int npos, char **pos, char *err)
+{
+    probe_config *c = cfg;
+    if (strcmp(c->format, "text") != 0 && strcmp(c->format, "json") != 0) {
+        snprintf(err, KV_ERRLEN, "--format must be text or json, not '%s'", c->format);
+        return ARGS_BAD;
+    }
+    if (npos != 1) {
+        snprintf(err, KV_ERRLEN, "expected exactly one URL");
+        return ARGS_BAD_USAGE;
+    }
+    c->url = pos[0];
+    if (strncmp(c->url, "http://", 7) != 0 && strncmp(c->url, "https://", 8) != 0) {
+        snprintf(err, KV_ERRLEN, "URL must start with http:// or https://: %s", c->url);
+        return ARGS_BAD;
+    }
+    return ARGS_OK;
+}
+
+static int probe_exec(void *cfg)
+{
+    const probe_config *o = cfg;
+    const char *url = o->url;
+    bool cache_check = !o->no_cache_check;
+    char err[KV_ERRLEN] = "";
     int rc = KV_EXIT_OK;
     client *c = NULL;
     probe_info info = {0};
@@ -177,15 +175,15 @@ int cmd_probe(int argc, char **argv)
     kv_status st = client_new(&c, err);
     if (st != KV_OK)
         goto fail;
-    st = probe_detect(c, url, api, model, key_env, &info, err);
+    st = probe_detect(c, url, o->api, o->model, o->key_env, &info, err);
     if (st != KV_OK)
         goto fail;
     if (cache_check) {
-        st = probe_cache(c, &info, url, key_env, &cache, err);
+        st = probe_cache(c, &info, url, o->key_env, &cache, err);
         if (st != KV_OK)
             rc = KV_EXIT_FAILURE; /* the table still shows what happened */
     }
-    if (strcmp(format, "json") == 0) {
+    if (strcmp(o->format, "json") == 0) {
         st = probe_to_json(&info, cache_check ? &cache : NULL, &json, err);
         if (st != KV_OK)
             goto fail;
@@ -206,3 +204,13 @@ out:
     client_free(c);
     return rc;
 }
+
+const args_cmd cmd_probe = {
+    .name = "probe",
+    .opts = probe_opts,
+    .size = sizeof(probe_config),
+    .defaults = probe_defaults,
+    .check = probe_check,
+    .exec = probe_exec,
+    .usage = probe_usage,
+};

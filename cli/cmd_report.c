@@ -2,12 +2,13 @@
  * pdf|md]': writes the PDF report, or (--format md) the Markdown summary to
  * stdout or FILE. DIR means DIR/results.json; the default PDF is report.pdf
  * next to the results file. */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "common/status.h"
 #include "common/util.h"
@@ -58,67 +59,68 @@ static int report_markdown(const char *json, const char *out)
     return KV_EXIT_OK;
 }
 
-int cmd_report(int argc, char **argv)
+typedef struct report_config {
+    const char *out;
+    bool list;
+    const char *format;
+    const char *in;
+} report_config;
+
+static const args_opt report_opts[] = {
+    {"output", 'o', ARGS_STR, offsetof(report_config, out), 0, 0, NULL},
+    {"list-figures", 0, ARGS_FLAG, offsetof(report_config, list), 0, 0, NULL},
+    {"format", 0, ARGS_STR, offsetof(report_config, format), 0, 0, NULL},
+    {NULL, 0, ARGS_FLAG, 0, 0, 0, NULL},
+};
+
+static void report_defaults(void *cfg)
 {
-    static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"list-figures", no_argument, NULL, 'F'},
-                                         {"format", required_argument, NULL, 'f'},
-                                         {0, 0, 0, 0}};
-    int list = 0;
-    const char *format = "pdf";
-    const char *out = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o':
-            out = optarg;
-            break;
-        case 'F':
-            list = 1;
-            break;
-        case 'f':
-            format = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return KV_EXIT_OK;
-        default:
-            usage(stderr);
-            return KV_EXIT_USAGE;
-        }
+    ((report_config *)cfg)->format = "pdf";
+}
+
+static args_verdict report_check(void *cfg, int npos, char **pos, char *err)
+{
+    report_config *c = cfg;
+    if (npos != 1) {
+        snprintf(err, KV_ERRLEN, "expected one DIR or results.json (see --help)");
+        return ARGS_BAD;
     }
-    if (optind != argc - 1) {
-        fprintf(stderr, "kvproof report: expected one DIR or results.json (see --help)\n");
-        return KV_EXIT_USAGE;
+    if (strcmp(c->format, "md") != 0 && strcmp(c->format, "pdf") != 0) {
+        snprintf(err, KV_ERRLEN, "--format %s: expected pdf or md", c->format);
+        return ARGS_BAD;
     }
-    bool md = strcmp(format, "md") == 0;
-    if (!md && strcmp(format, "pdf") != 0) {
-        fprintf(stderr, "kvproof report: --format %s: expected pdf or md\n", format);
-        return KV_EXIT_USAGE;
-    }
-    const char *in = argv[optind];
-    char json[4096], pdf[4096], dir[4096];
+    c->in = pos[0];
+    return ARGS_OK;
+}
+
+/* The results.json to read and the directory beside it; false: too long. */
+static bool report_paths(const char *in, char *json, char *dir, size_t n)
+{
     struct stat sb;
-    int is_dir = stat(in, &sb) == 0 && S_ISDIR(sb.st_mode);
-    if (is_dir) {
-        snprintf(dir, sizeof dir, "%s", in);
-        if (snprintf(json, sizeof json, "%s/results.json", in) >= (int)sizeof json)
-            return fprintf(stderr, "kvproof report: path too long\n"), KV_EXIT_USAGE;
-    } else {
-        snprintf(json, sizeof json, "%s", in);
-        snprintf(dir, sizeof dir, "%s", in);
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            *slash = '\0';
-        else
-            snprintf(dir, sizeof dir, ".");
+    if (stat(in, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        snprintf(dir, n, "%s", in);
+        return snprintf(json, n, "%s/results.json", in) < (int)n;
     }
-    if (md)
-        return report_markdown(json, out);
-    if (out)
-        snprintf(pdf, sizeof pdf, "%s", out);
+    snprintf(json, n, "%s", in);
+    snprintf(dir, n, "%s", in);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, n, ".");
+    return true;
+}
+
+static int report_exec(void *cfg)
+{
+    const report_config *c = cfg;
+    char json[4096], pdf[4096], dir[4096];
+    if (!report_paths(c->in, json, dir, sizeof json))
+        return fprintf(stderr, "kvproof report: path too long\n"), KV_EXIT_USAGE;
+    if (strcmp(c->format, "md") == 0)
+        return report_markdown(json, c->out);
+    if (c->out)
+        snprintf(pdf, sizeof pdf, "%s", c->out);
     else if (snprintf(pdf, sizeof pdf, "%s/report.pdf", dir) >= (int)sizeof pdf)
         return fprintf(stderr, "kvproof report: path too long\n"), KV_EXIT_USAGE;
     char err[KV_ERRLEN] = "";
@@ -129,7 +131,7 @@ int cmd_report(int argc, char **argv)
         fprintf(stderr, "kvproof report: %s\n", err[0] ? err : kv_strerror(st));
         return kv_exit_code(st);
     }
-    if (list)
+    if (c->list)
         for (size_t i = 0; i < nf; i++)
             printf("%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\n", figs[i].name, figs[i].page + 1, figs[i].x,
                    figs[i].y, figs[i].w, figs[i].h);
@@ -137,3 +139,14 @@ int cmd_report(int argc, char **argv)
         printf("%s\n", pdf);
     return KV_EXIT_OK;
 }
+
+const args_cmd cmd_report = {
+    .name = "report",
+    .opts = report_opts,
+    .size = sizeof(report_config),
+    .defaults = report_defaults,
+    .check = report_check,
+    .exec = report_exec,
+    .usage = usage,
+    .help_in_order = true,
+};

@@ -1,11 +1,12 @@
 /* cmd_run.c - 'kvproof run SPEC --out DIR': parses the options, applies
  * --url overrides, runs the plan (experiments/runner.h) with a progress
  * display, and maps the outcome onto the documented exit codes. */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/run_common.h"
 #include "common/status.h"
@@ -31,92 +32,91 @@ static void run_usage(FILE *f)
                "in flight finish (exit 130).\n");
 }
 
-int cmd_run(int argc, char **argv)
+typedef struct run_config {
+    const char *spec_path;
+    const char *out;
+    bool resume;
+    args_u64 seed;
+    bool quiet;
+    args_list urls;
+} run_config;
+
+static const args_opt run_opts[] = {
+    {"out", 'o', ARGS_STR, offsetof(run_config, out), 0, 0, NULL},
+    {"resume", 'r', ARGS_FLAG, offsetof(run_config, resume), 0, 0, NULL},
+    {"seed", 's', ARGS_U64, offsetof(run_config, seed), 0, 0, NULL},
+    {"quiet", 'q', ARGS_FLAG, offsetof(run_config, quiet), 0, 0, NULL},
+    {"url", 'u', ARGS_LIST, offsetof(run_config, urls), 0, 0, NULL},
+    {NULL, 0, ARGS_FLAG, 0, 0, 0, NULL},
+};
+
+static args_verdict run_check(void *cfg, int npos, char **pos, char *err)
 {
-    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
-                                         {"resume", no_argument, NULL, 'r'},
-                                         {"seed", required_argument, NULL, 's'},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"url", required_argument, NULL, 'u'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    if (cmd_wants_help(argc, argv)) {
-        run_usage(stdout);
-        return KV_EXIT_OK;
+    run_config *c = cfg;
+    if (npos != 1 || !c->out) {
+        snprintf(err, KV_ERRLEN, "%s",
+                 npos < 1 ? "missing SPEC.json"
+                          : (!c->out ? "missing --out DIR" : "exactly one SPEC.json expected"));
+        return ARGS_BAD_USAGE;
     }
-    const char *out = NULL;
-    const char *urls[64];
-    size_t n_urls = 0;
-    runner_options ro;
-    memset(&ro, 0, sizeof ro);
-    bool quiet = false;
-    optind = 1;
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "o:rs:qu:h", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'o':
-            out = optarg;
-            break;
-        case 'r':
-            ro.resume = true;
-            break;
-        case 's':
-            if (!cli_parse_u64(optarg, &ro.seed)) {
-                fprintf(stderr, "kvproof run: --seed %s: expected a non-negative integer\n",
-                        optarg);
-                return KV_EXIT_USAGE;
-            }
-            ro.seed_set = true;
-            break;
-        case 'q':
-            quiet = true;
-            break;
-        case 'u':
-            if (n_urls == sizeof urls / sizeof urls[0]) {
-                fprintf(stderr, "kvproof run: too many --url options\n");
-                return KV_EXIT_USAGE;
-            }
-            urls[n_urls++] = optarg;
-            break;
-        default:
-            fprintf(stderr, "kvproof run: unknown or incomplete option '%s' (see --help)\n",
-                    argv[optind - 1]);
-            return KV_EXIT_USAGE;
-        }
-    }
-    if (optind != argc - 1 || !out) {
-        fprintf(stderr, "kvproof run: %s\n",
-                optind >= argc ? "missing SPEC.json"
-                               : (!out ? "missing --out DIR" : "exactly one SPEC.json expected"));
-        run_usage(stderr);
-        return KV_EXIT_USAGE;
-    }
-    const char *spec_path = argv[optind];
+    c->spec_path = pos[0];
+    return ARGS_OK;
+}
+
+/* The spec with the --url overrides applied; NULL after a message. */
+static spec *run_load(const run_config *c, int *code)
+{
     char err[KV_ERRLEN] = "";
     spec *s = NULL;
-    kv_status st = spec_load(spec_path, &s, err);
+    kv_status st = spec_load(c->spec_path, &s, err);
     if (st != KV_OK) {
         fprintf(stderr, "kvproof run: %s\n", err);
-        return kv_exit_code(st);
+        *code = kv_exit_code(st);
+        return NULL;
     }
-    for (size_t i = 0; i < n_urls; i++) {
-        st = cli_override_url(s, urls[i], err);
-        if (st != KV_OK) {
-            fprintf(stderr, "kvproof run: --url %s: %s\n", urls[i], err);
+    for (size_t i = 0; i < c->urls.n; i++) {
+        if (cli_override_url(s, c->urls.v[i], err) != KV_OK) {
+            fprintf(stderr, "kvproof run: --url %s: %s\n", c->urls.v[i], err);
             spec_free(s);
-            return KV_EXIT_USAGE;
+            *code = KV_EXIT_USAGE;
+            return NULL;
         }
     }
-    ro.out_dir = out;
+    return s;
+}
+
+static int run_exec(void *cfg)
+{
+    const run_config *c = cfg;
+    int code = KV_EXIT_OK;
+    spec *s = run_load(c, &code);
+    if (!s)
+        return code;
+    runner_options ro;
+    memset(&ro, 0, sizeof ro);
+    ro.resume = c->resume;
+    ro.seed = c->seed.v;
+    ro.seed_set = c->seed.set;
+    ro.out_dir = c->out;
     runner_summary sum;
     cli_outputs outs;
-    st = cli_run_with_progress(s, &ro, quiet, &sum, &outs, err);
+    char err[KV_ERRLEN] = "";
+    kv_status st = cli_run_with_progress(s, &ro, c->quiet, &sum, &outs, err);
     char hint[2048];
-    int hl = snprintf(hint, sizeof hint, "kvproof run %s --out %s --resume", spec_path, out);
-    for (size_t i = 0; i < n_urls && hl > 0 && (size_t)hl < sizeof hint; i++)
-        hl += snprintf(hint + hl, sizeof hint - (size_t)hl, " --url %s", urls[i]);
-    int code = cli_run_report(stdout, stderr, "run", hint, st, &sum, &outs, err, sum.simulated);
+    int hl = snprintf(hint, sizeof hint, "kvproof run %s --out %s --resume", c->spec_path, c->out);
+    for (size_t i = 0; i < c->urls.n && hl > 0 && (size_t)hl < sizeof hint; i++)
+        hl += snprintf(hint + hl, sizeof hint - (size_t)hl, " --url %s", c->urls.v[i]);
+    code = cli_run_report(stdout, stderr, "run", hint, st, &sum, &outs, err, sum.simulated);
     spec_free(s);
     return code;
 }
+
+const args_cmd cmd_run = {
+    .name = "run",
+    .opts = run_opts,
+    .size = sizeof(run_config),
+    .check = run_check,
+    .exec = run_exec,
+    .usage = run_usage,
+    .unknown = "unknown or incomplete option '%s' (see --help)",
+};

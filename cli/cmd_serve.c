@@ -1,15 +1,18 @@
 /* cmd_serve.c - 'kvproof serve': parses the options, starts the reference
  * server (server/refsrv.h), prints the banner and the listening line, and
  * runs until SIGINT or SIGTERM. */
-#include <getopt.h>
+#include <math.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "common/status.h"
+#include "server/costmodel.h"
 #include "server/refsrv.h"
 
 static volatile sig_atomic_t serve_stop;
@@ -19,6 +22,8 @@ static void on_signal(int sig)
     (void)sig;
     serve_stop = 1;
 }
+
+static void serve_usage_slots(FILE *f);
 
 static void serve_usage(FILE *f)
 {
@@ -67,148 +72,201 @@ static void serve_usage(FILE *f)
            "                       slow drift amplitude and period (drift 0 = none)\n"
            "  --time-scale F       sleep F x model time (e.g. 0.01); replies report the time\n"
            "                       that actually elapsed (default 1)\n"
-           "  --seed N             seed of the noise and fault draws (default 1)\n\n"
-           "slots and cache:\n"
-           "  --slots N            requests served at once; others queue (default 1). Queue\n"
-           "                       time is not prefill time\n"
-           "  --cache-tokens N     prefix cache capacity in tokens, LRU (default 262144)\n"
-           "  --no-cache           no prefix reuse at all\n"
-           "  --cache-mode M       shared (default: one LRU of --cache-tokens for all slots,\n"
-           "                       as vLLM/SGLang) or slot (each slot holds its last prompt\n"
-           "                       and reply only, as llama.cpp -np N; --cache-tokens unused)\n"
-           "  --ram-cache-tokens N slot mode: host-RAM tier (LRU) that keeps what a slot\n"
-           "                       held when it is reused, and restores it (default 0 = off)\n"
-           "  --restore-ms-per-token MS\n"
-           "                       model time per token restored from RAM (default 0.01)\n"
-           "  --cache-preset P     shared, llama.cpp (slot mode, no RAM tier) or\n"
-           "                       llama.cpp-ram (slot mode, 262144-token RAM tier,\n"
-           "                       0.01 ms/token); options are applied in the order given\n"
-           "  --ctx N              context window in tokens; longer prompts get 400\n"
-           "                       (default 131072)\n"
-           "  --reply-tokens N     reply length when the request sets no limit (default 64)\n\n"
-           "faults (each drawn per request, seeded; refuse per connection):\n"
-           "  --fault KIND[:P]     repeatable; P in [0,1], default 1. KIND is one of:\n"
-           "                       refuse (accept, then close), reset (close after\n"
-           "                       --fault-reset-after token chunks), http500, http503,\n"
-           "                       http429 (Retry-After: 1), stall (headers, then silence\n"
-           "                       for --fault-stall-ms), malformed (one broken JSON chunk),\n"
-           "                       truncate (no stream terminator / half a body),\n"
-           "                       hugeline (one 10 MB line), content-type (text/html),\n"
-           "                       drip (one byte at a time, --fault-drip-ms apart)\n"
-           "  --fault-reset-after N  token chunks before a reset (default 2)\n"
-           "  --fault-stall-ms MS  real length of a stall (default 30000)\n"
-           "  --fault-drip-ms MS   real pause between dripped bytes (default 1)\n\n"
-           "  -h, --help           this text\n\n"
-           "tokenizer: each run of letters/digits is 1 token, each other non-space character\n"
-           "1 token, whitespace free; chat prompts add 4 tokens per message + 3.\n"
-           "exit codes: 0 stopped by a signal, 1 cannot listen, 2 usage error, 3 bad --params.\n");
+           "  --seed N             seed of the noise and fault draws (default 1)\n\n");
+    serve_usage_slots(f);
 }
 
+/* The second half of the help: slots, cache and faults. */
+static void serve_usage_slots(FILE *f)
+{
+    fprintf(f,
+            "slots and cache:\n"
+            "  --slots N            requests served at once; others queue (default 1). Queue\n"
+            "                       time is not prefill time\n"
+            "  --cache-tokens N     prefix cache capacity in tokens, LRU (default 262144)\n"
+            "  --no-cache           no prefix reuse at all\n"
+            "  --cache-mode M       shared (default: one LRU of --cache-tokens for all slots,\n"
+            "                       as vLLM/SGLang) or slot (each slot holds its last prompt\n"
+            "                       and reply only, as llama.cpp -np N; --cache-tokens unused)\n"
+            "  --ram-cache-tokens N slot mode: host-RAM tier (LRU) that keeps what a slot\n"
+            "                       held when it is reused, and restores it (default 0 = off)\n"
+            "  --restore-ms-per-token MS\n"
+            "                       model time per token restored from RAM (default 0.01)\n"
+            "  --cache-preset P     shared, llama.cpp (slot mode, no RAM tier) or\n"
+            "                       llama.cpp-ram (slot mode, 262144-token RAM tier,\n"
+            "                       0.01 ms/token); options are applied in the order given\n"
+            "  --ctx N              context window in tokens; longer prompts get 400\n"
+            "                       (default 131072)\n"
+            "  --reply-tokens N     reply length when the request sets no limit (default 64)\n\n"
+            "faults (each drawn per request, seeded; refuse per connection):\n"
+            "  --fault KIND[:P]     repeatable; P in [0,1], default 1. KIND is one of:\n"
+            "                       refuse (accept, then close), reset (close after\n"
+            "                       --fault-reset-after token chunks), http500, http503,\n"
+            "                       http429 (Retry-After: 1), stall (headers, then silence\n"
+            "                       for --fault-stall-ms), malformed (one broken JSON chunk),\n"
+            "                       truncate (no stream terminator / half a body),\n"
+            "                       hugeline (one 10 MB line), content-type (text/html),\n"
+            "                       drip (one byte at a time, --fault-drip-ms apart)\n"
+            "  --fault-reset-after N  token chunks before a reset (default 2)\n"
+            "  --fault-stall-ms MS  real length of a stall (default 30000)\n"
+            "  --fault-drip-ms MS   real pause between dripped bytes (default 1)\n\n"
+            "  -h, --help           this text\n\n"
+            "tokenizer: each run of letters/digits is 1 token, each other non-space character\n"
+            "1 token, whitespace free; chat prompts add 4 tokens per message + 3.\n"
+            "exit codes: 0 stopped by a signal, 1 cannot listen, 2 usage error, 3 bad --params.\n");
+}
+
+/* The cost coefficients a single option sets, in the order of serve_coef. */
 enum {
-    OPT_HOST = 256,
-    OPT_PORT,
-    OPT_DIALECT,
-    OPT_MODEL,
-    OPT_PRESET,
-    OPT_PARAMS,
-    OPT_A,
-    OPT_B,
-    OPT_C,
-    OPT_D0,
-    OPT_D1,
-    OPT_CV,
-    OPT_STALL_P,
-    OPT_STALL_MS,
-    OPT_STALL_X_MIN,
-    OPT_STALL_X_MAX,
-    OPT_STALL_ALPHA,
-    OPT_IDLE_MS,
-    OPT_IDLE_X,
-    OPT_DRIFT,
-    OPT_DRIFT_PERIOD,
-    OPT_TIME_SCALE,
-    OPT_NOISE,
-    OPT_SEED,
-    OPT_SLOTS,
-    OPT_CACHE_TOKENS,
-    OPT_NO_CACHE,
-    OPT_CACHE_MODE,
-    OPT_CACHE_PRESET,
-    OPT_RAM_CACHE,
-    OPT_RESTORE_MS,
-    OPT_CTX,
-    OPT_REPLY_TOKENS,
-    OPT_FAULT,
-    OPT_FAULT_RESET_AFTER,
-    OPT_FAULT_STALL_MS,
-    OPT_FAULT_DRIP_MS
+    C_A,
+    C_B,
+    C_C,
+    C_D0,
+    C_D1,
+    C_CV,
+    C_STALL_P,
+    C_STALL_MS,
+    C_STALL_X_MIN,
+    C_STALL_X_MAX,
+    C_STALL_ALPHA,
+    C_IDLE_MS,
+    C_IDLE_X,
+    C_DRIFT,
+    C_DRIFT_PERIOD,
+    C_TIME_SCALE,
+    C_COUNT
 };
 
-static const struct option serve_opts[] = {
-    {"host", required_argument, NULL, OPT_HOST},
-    {"port", required_argument, NULL, OPT_PORT},
-    {"dialect", required_argument, NULL, OPT_DIALECT},
-    {"model", required_argument, NULL, OPT_MODEL},
-    {"preset", required_argument, NULL, OPT_PRESET},
-    {"params", required_argument, NULL, OPT_PARAMS},
-    {"a", required_argument, NULL, OPT_A},
-    {"b", required_argument, NULL, OPT_B},
-    {"c", required_argument, NULL, OPT_C},
-    {"d0", required_argument, NULL, OPT_D0},
-    {"d1", required_argument, NULL, OPT_D1},
-    {"cv", required_argument, NULL, OPT_CV},
-    {"stall-p", required_argument, NULL, OPT_STALL_P},
-    {"stall-ms", required_argument, NULL, OPT_STALL_MS},
-    {"stall-x-min", required_argument, NULL, OPT_STALL_X_MIN},
-    {"stall-x-max", required_argument, NULL, OPT_STALL_X_MAX},
-    {"stall-alpha", required_argument, NULL, OPT_STALL_ALPHA},
-    {"idle-ms", required_argument, NULL, OPT_IDLE_MS},
-    {"idle-x", required_argument, NULL, OPT_IDLE_X},
-    {"drift", required_argument, NULL, OPT_DRIFT},
-    {"drift-period-s", required_argument, NULL, OPT_DRIFT_PERIOD},
-    {"noise", required_argument, NULL, OPT_NOISE},
-    {"time-scale", required_argument, NULL, OPT_TIME_SCALE},
-    {"seed", required_argument, NULL, OPT_SEED},
-    {"slots", required_argument, NULL, OPT_SLOTS},
-    {"cache-tokens", required_argument, NULL, OPT_CACHE_TOKENS},
-    {"no-cache", no_argument, NULL, OPT_NO_CACHE},
-    {"cache-mode", required_argument, NULL, OPT_CACHE_MODE},
-    {"cache-preset", required_argument, NULL, OPT_CACHE_PRESET},
-    {"ram-cache-tokens", required_argument, NULL, OPT_RAM_CACHE},
-    {"restore-ms-per-token", required_argument, NULL, OPT_RESTORE_MS},
-    {"ctx", required_argument, NULL, OPT_CTX},
-    {"reply-tokens", required_argument, NULL, OPT_REPLY_TOKENS},
-    {"fault", required_argument, NULL, OPT_FAULT},
-    {"fault-reset-after", required_argument, NULL, OPT_FAULT_RESET_AFTER},
-    {"fault-stall-ms", required_argument, NULL, OPT_FAULT_STALL_MS},
-    {"fault-drip-ms", required_argument, NULL, OPT_FAULT_DRIP_MS},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0}};
+static const size_t serve_coef[C_COUNT] = {offsetof(cost_params, a),
+                                           offsetof(cost_params, b),
+                                           offsetof(cost_params, c),
+                                           offsetof(cost_params, d0),
+                                           offsetof(cost_params, d1),
+                                           offsetof(cost_params, cv),
+                                           offsetof(cost_params, stall_p),
+                                           offsetof(cost_params, stall_ms),
+                                           offsetof(cost_params, stall_x_min),
+                                           offsetof(cost_params, stall_x_max),
+                                           offsetof(cost_params, stall_alpha),
+                                           offsetof(cost_params, idle_ms),
+                                           offsetof(cost_params, idle_x),
+                                           offsetof(cost_params, drift),
+                                           offsetof(cost_params, drift_period_s),
+                                           offsetof(cost_params, time_scale)};
 
-static int parse_num(const char *opt, const char *arg, double lo, double hi, double *out)
+typedef struct serve_config {
+    refsrv_config srv;
+    const char *preset, *noise, *params;
+    double coef[C_COUNT]; /* NaN: not given; applied after --preset/--params */
+    args_u64 seed;
+    bool no_cache;
+} serve_config;
+
+static kv_status serve_dialect(void *cfg, const char *arg, char *err)
 {
-    char *end = NULL;
-    double v = strtod(arg, &end);
-    if (end == arg || *end != '\0' || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "kvproof serve: --%s %s: expected a number in [%g, %g]\n", opt, arg, lo,
-                hi);
-        return 0;
-    }
-    *out = v;
-    return 1;
+    if (refsrv_dialect_parse(arg, &((serve_config *)cfg)->srv.dialect))
+        return KV_OK;
+    return kv_fail(err, KV_ERR_USAGE,
+                   "--dialect %s: expected llama.cpp, vllm, sglang, ollama, lmstudio, mlx, "
+                   "openai or anthropic",
+                   arg);
 }
 
-/* Coefficient options are remembered and applied after --preset/--params. */
-typedef struct cost_override {
-    double *field;
-    double value;
-} cost_override;
+static kv_status serve_cache_mode(void *cfg, const char *arg, char *err)
+{
+    if (strcmp(arg, "shared") != 0 && strcmp(arg, "slot") != 0)
+        return kv_fail(err, KV_ERR_USAGE, "--cache-mode %s: expected shared or slot", arg);
+    ((serve_config *)cfg)->srv.cache_mode = arg[1] == 'h' ? REFSRV_CACHE_SHARED : REFSRV_CACHE_SLOT;
+    return KV_OK;
+}
+
+static kv_status serve_cache_preset(void *cfg, const char *arg, char *err)
+{
+    if (refsrv_cache_preset(arg, &((serve_config *)cfg)->srv))
+        return KV_OK;
+    return kv_fail(err, KV_ERR_USAGE,
+                   "--cache-preset %s: expected shared, llama.cpp or llama.cpp-ram", arg);
+}
+
+static kv_status serve_fault(void *cfg, const char *arg, char *err)
+{
+    return refsrv_fault_parse(arg, &((serve_config *)cfg)->srv, err);
+}
+
+#define SRV(f) offsetof(serve_config, srv.f)
+#define COEF(i) offsetof(serve_config, coef[i])
+
+static const args_opt serve_opts[] = {
+    {"host", 0, ARGS_STR, SRV(host), 0, 0, NULL},
+    {"port", 0, ARGS_INT, SRV(port), 0, 65535, NULL},
+    {"dialect", 0, ARGS_FN, 0, 0, 0, serve_dialect},
+    {"model", 0, ARGS_STR, SRV(model), 0, 0, NULL},
+    {"preset", 0, ARGS_STR, offsetof(serve_config, preset), 0, 0, NULL},
+    {"params", 0, ARGS_STR, offsetof(serve_config, params), 0, 0, NULL},
+    {"a", 0, ARGS_NUM, COEF(C_A), 0, 1e12, NULL},
+    {"b", 0, ARGS_NUM, COEF(C_B), 0, 1e12, NULL},
+    {"c", 0, ARGS_NUM, COEF(C_C), 0, 1e12, NULL},
+    {"d0", 0, ARGS_NUM, COEF(C_D0), 0, 1e12, NULL},
+    {"d1", 0, ARGS_NUM, COEF(C_D1), 0, 1e12, NULL},
+    {"cv", 0, ARGS_NUM, COEF(C_CV), 0, 1e12, NULL},
+    {"stall-p", 0, ARGS_NUM, COEF(C_STALL_P), 0, 1, NULL},
+    {"stall-ms", 0, ARGS_NUM, COEF(C_STALL_MS), 0, 1e12, NULL},
+    {"stall-x-min", 0, ARGS_NUM, COEF(C_STALL_X_MIN), 0, 1e12, NULL},
+    {"stall-x-max", 0, ARGS_NUM, COEF(C_STALL_X_MAX), 0, 1e12, NULL},
+    {"stall-alpha", 0, ARGS_NUM, COEF(C_STALL_ALPHA), 0, 1e12, NULL},
+    {"idle-ms", 0, ARGS_NUM, COEF(C_IDLE_MS), 0, 1e12, NULL},
+    {"idle-x", 0, ARGS_NUM, COEF(C_IDLE_X), 0, 1e12, NULL},
+    {"drift", 0, ARGS_NUM, COEF(C_DRIFT), 0, 1, NULL},
+    {"drift-period-s", 0, ARGS_NUM, COEF(C_DRIFT_PERIOD), 0, 1e12, NULL},
+    {"noise", 0, ARGS_STR, offsetof(serve_config, noise), 0, 0, NULL},
+    {"time-scale", 0, ARGS_NUM, COEF(C_TIME_SCALE), 0, 1e12, NULL},
+    {"seed", 0, ARGS_U64, offsetof(serve_config, seed), 0, 0, NULL},
+    {"slots", 0, ARGS_INT, SRV(slots), 1, 1024, NULL},
+    {"cache-tokens", 0, ARGS_LONG, SRV(cache_tokens), 0, 1e10, NULL},
+    {"no-cache", 0, ARGS_FLAG, offsetof(serve_config, no_cache), 0, 0, NULL},
+    {"cache-mode", 0, ARGS_FN, 0, 0, 0, serve_cache_mode},
+    {"cache-preset", 0, ARGS_FN, 0, 0, 0, serve_cache_preset},
+    {"ram-cache-tokens", 0, ARGS_LONG, SRV(ram_cache_tokens), 0, 1e10, NULL},
+    {"restore-ms-per-token", 0, ARGS_NUM, SRV(restore_ms_per_token), 0, 1e6, NULL},
+    {"ctx", 0, ARGS_LONG, SRV(ctx_tokens), 1, 1e9, NULL},
+    {"reply-tokens", 0, ARGS_LONG, SRV(reply_tokens), 0, 1e7, NULL},
+    {"fault", 0, ARGS_FN, 0, 0, 0, serve_fault},
+    {"fault-reset-after", 0, ARGS_LONG, SRV(fault_reset_after), 0, 1e9, NULL},
+    {"fault-stall-ms", 0, ARGS_NUM, SRV(fault_stall_ms), 0, 1e9, NULL},
+    {"fault-drip-ms", 0, ARGS_NUM, SRV(fault_drip_ms), 0, 1e6, NULL},
+    {NULL, 0, ARGS_FLAG, 0, 0, 0, NULL},
+};
+
+static void serve_defaults(void *cfg)
+{
+    serve_config *c = cfg;
+    refsrv_config_default(&c->srv);
+    c->srv.port = 8080;
+    c->preset = "laptop";
+    c->noise = "lognormal";
+    for (int i = 0; i < C_COUNT; i++)
+        c->coef[i] = NAN;
+}
+
+static args_verdict serve_check(void *cfg, int npos, char **pos, char *err)
+{
+    serve_config *c = cfg;
+    if (npos > 0) {
+        snprintf(err, KV_ERRLEN, "unexpected argument '%s'", pos[0]);
+        return ARGS_BAD;
+    }
+    if (c->seed.set)
+        c->srv.seed = c->seed.v;
+    if (c->no_cache)
+        c->srv.cache_enabled = false;
+    return ARGS_OK;
+}
 
 /* The cost model in order: --preset, --noise, --params, then single flags.
  * Returns 0 or the exit code. */
-static int serve_cost(const char *preset, const char *noise, const char *params,
-                      const cost_override *ov, size_t n_ov, cost_params *cost)
+static int serve_cost(const serve_config *c, cost_params *cost)
 {
+    const char *preset = c->preset, *noise = c->noise, *params = c->params;
     char err[KV_ERRLEN] = "";
     if (!cost_preset(preset, cost)) {
         fprintf(stderr, "kvproof serve: --preset %s: expected laptop, gpu or flat\n", preset);
@@ -222,8 +280,9 @@ static int serve_cost(const char *preset, const char *noise, const char *params,
         fprintf(stderr, "kvproof serve: %s\n", err);
         return KV_EXIT_INPUT;
     }
-    for (size_t i = 0; i < n_ov; i++)
-        *ov[i].field = ov[i].value;
+    for (int i = 0; i < C_COUNT; i++)
+        if (!isnan(c->coef[i]))
+            *(double *)((char *)cost + serve_coef[i]) = c->coef[i];
     return 0;
 }
 
@@ -251,182 +310,8 @@ static void serve_banner(const refsrv_config *cfg, const char *preset, const cha
                    cfg->fault_p[i]);
 }
 
-int cmd_serve(int argc, char **argv)
+static void serve_signals(void)
 {
-    refsrv_config cfg;
-    refsrv_config_default(&cfg);
-    cfg.port = 8080;
-    const char *preset = "laptop", *noise = "lognormal", *params = NULL;
-    cost_override ov[32];
-    size_t n_ov = 0;
-    char err[KV_ERRLEN] = "";
-    double v = 0;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", serve_opts, NULL)) != -1) {
-        const char *name = optind > 1 ? argv[optind - 1] : "";
-        if (c == 'h') {
-            serve_usage(stdout);
-            return KV_EXIT_OK;
-        }
-        if (c == '?' || c == ':') {
-            fprintf(stderr, "kvproof serve: bad option '%s' (see --help)\n", name);
-            return KV_EXIT_USAGE;
-        }
-        const char *opt = serve_opts[0].name;
-        for (size_t i = 0; serve_opts[i].name; i++)
-            if (serve_opts[i].val == c)
-                opt = serve_opts[i].name;
-        switch (c) {
-        case OPT_HOST:
-            cfg.host = optarg;
-            break;
-        case OPT_PORT:
-            if (!parse_num(opt, optarg, 0, 65535, &v))
-                return KV_EXIT_USAGE;
-            cfg.port = (int)v;
-            break;
-        case OPT_DIALECT:
-            if (!refsrv_dialect_parse(optarg, &cfg.dialect)) {
-                fprintf(stderr,
-                        "kvproof serve: --dialect %s: expected llama.cpp, vllm, sglang, ollama, "
-                        "lmstudio, mlx, openai or anthropic\n",
-                        optarg);
-                return KV_EXIT_USAGE;
-            }
-            break;
-        case OPT_MODEL:
-            cfg.model = optarg;
-            break;
-        case OPT_PRESET:
-            preset = optarg;
-            break;
-        case OPT_PARAMS:
-            params = optarg;
-            break;
-        case OPT_NOISE:
-            noise = optarg;
-            break;
-        case OPT_A:
-        case OPT_B:
-        case OPT_C:
-        case OPT_D0:
-        case OPT_D1:
-        case OPT_CV:
-        case OPT_STALL_P:
-        case OPT_STALL_MS:
-        case OPT_STALL_X_MIN:
-        case OPT_STALL_X_MAX:
-        case OPT_STALL_ALPHA:
-        case OPT_IDLE_MS:
-        case OPT_IDLE_X:
-        case OPT_DRIFT:
-        case OPT_DRIFT_PERIOD:
-        case OPT_TIME_SCALE: {
-            double *fields[] = {
-                &cfg.cost.a,           &cfg.cost.b,           &cfg.cost.c,
-                &cfg.cost.d0,          &cfg.cost.d1,          &cfg.cost.cv,
-                &cfg.cost.stall_p,     &cfg.cost.stall_ms,    &cfg.cost.stall_x_min,
-                &cfg.cost.stall_x_max, &cfg.cost.stall_alpha, &cfg.cost.idle_ms,
-                &cfg.cost.idle_x,      &cfg.cost.drift,       &cfg.cost.drift_period_s,
-                &cfg.cost.time_scale};
-            double hi = c == OPT_STALL_P || c == OPT_DRIFT ? 1 : 1e12;
-            if (!parse_num(opt, optarg, 0, hi, &v) || n_ov == sizeof ov / sizeof ov[0])
-                return KV_EXIT_USAGE;
-            ov[n_ov].field = fields[c - OPT_A];
-            ov[n_ov++].value = v;
-            break;
-        }
-        case OPT_SEED:
-            if (!parse_num(opt, optarg, 0, 9e15, &v))
-                return KV_EXIT_USAGE;
-            cfg.seed = (uint64_t)v;
-            break;
-        case OPT_SLOTS:
-            if (!parse_num(opt, optarg, 1, 1024, &v))
-                return KV_EXIT_USAGE;
-            cfg.slots = (int)v;
-            break;
-        case OPT_CACHE_TOKENS:
-            if (!parse_num(opt, optarg, 0, 1e10, &v))
-                return KV_EXIT_USAGE;
-            cfg.cache_tokens = (long)v;
-            break;
-        case OPT_NO_CACHE:
-            cfg.cache_enabled = false;
-            break;
-        case OPT_CACHE_MODE:
-            if (strcmp(optarg, "shared") != 0 && strcmp(optarg, "slot") != 0) {
-                fprintf(stderr, "kvproof serve: --cache-mode %s: expected shared or slot\n",
-                        optarg);
-                return KV_EXIT_USAGE;
-            }
-            cfg.cache_mode = optarg[1] == 'h' ? REFSRV_CACHE_SHARED : REFSRV_CACHE_SLOT;
-            break;
-        case OPT_CACHE_PRESET:
-            if (!refsrv_cache_preset(optarg, &cfg)) {
-                fprintf(stderr,
-                        "kvproof serve: --cache-preset %s: expected shared, llama.cpp or "
-                        "llama.cpp-ram\n",
-                        optarg);
-                return KV_EXIT_USAGE;
-            }
-            break;
-        case OPT_RAM_CACHE:
-            if (!parse_num(opt, optarg, 0, 1e10, &v))
-                return KV_EXIT_USAGE;
-            cfg.ram_cache_tokens = (long)v;
-            break;
-        case OPT_RESTORE_MS:
-            if (!parse_num(opt, optarg, 0, 1e6, &v))
-                return KV_EXIT_USAGE;
-            cfg.restore_ms_per_token = v;
-            break;
-        case OPT_CTX:
-            if (!parse_num(opt, optarg, 1, 1e9, &v))
-                return KV_EXIT_USAGE;
-            cfg.ctx_tokens = (long)v;
-            break;
-        case OPT_REPLY_TOKENS:
-            if (!parse_num(opt, optarg, 0, 1e7, &v))
-                return KV_EXIT_USAGE;
-            cfg.reply_tokens = (long)v;
-            break;
-        case OPT_FAULT:
-            if (refsrv_fault_parse(optarg, &cfg, err) != KV_OK) {
-                fprintf(stderr, "kvproof serve: %s\n", err);
-                return KV_EXIT_USAGE;
-            }
-            break;
-        case OPT_FAULT_RESET_AFTER:
-            if (!parse_num(opt, optarg, 0, 1e9, &v))
-                return KV_EXIT_USAGE;
-            cfg.fault_reset_after = (long)v;
-            break;
-        case OPT_FAULT_STALL_MS:
-            if (!parse_num(opt, optarg, 0, 1e9, &v))
-                return KV_EXIT_USAGE;
-            cfg.fault_stall_ms = v;
-            break;
-        case OPT_FAULT_DRIP_MS:
-            if (!parse_num(opt, optarg, 0, 1e6, &v))
-                return KV_EXIT_USAGE;
-            cfg.fault_drip_ms = v;
-            break;
-        default:
-            return KV_EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "kvproof serve: unexpected argument '%s'\n", argv[optind]);
-        return KV_EXIT_USAGE;
-    }
-    int rc = serve_cost(preset, noise, params, ov, n_ov, &cfg.cost);
-    if (rc != 0)
-        return rc;
-    /* refsrv_start checks the rest (host, slots, time scale): KV_ERR_USAGE. */
-
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -434,15 +319,25 @@ int cmd_serve(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
 
+static int serve_exec(void *cfg)
+{
+    serve_config *c = cfg;
+    int rc = serve_cost(c, &c->srv.cost);
+    if (rc != 0)
+        return rc;
+    /* refsrv_start checks the rest (host, slots, time scale): KV_ERR_USAGE. */
+    serve_signals();
+    char err[KV_ERRLEN] = "";
     refsrv *srv = NULL;
-    kv_status st = refsrv_start(&cfg, &srv, err);
+    kv_status st = refsrv_start(&c->srv, &srv, err);
     if (st != KV_OK) {
         fprintf(stderr, "kvproof serve: %s\n", err[0] ? err : kv_strerror(st));
         return st == KV_ERR_USAGE ? KV_EXIT_USAGE : KV_EXIT_FAILURE;
     }
-    serve_banner(&cfg, preset, noise);
-    printf("listening on http://%s:%d\n", cfg.host, refsrv_port(srv));
+    serve_banner(&c->srv, c->preset, c->noise);
+    printf("listening on http://%s:%d\n", c->srv.host, refsrv_port(srv));
     fflush(stdout);
     while (!serve_stop) {
         struct timespec ts = {0, 100 * 1000000L};
@@ -452,3 +347,15 @@ int cmd_serve(int argc, char **argv)
     printf("stopped\n");
     return KV_EXIT_OK;
 }
+
+const args_cmd cmd_serve = {
+    .name = "serve",
+    .opts = serve_opts,
+    .size = sizeof(serve_config),
+    .defaults = serve_defaults,
+    .check = serve_check,
+    .exec = serve_exec,
+    .usage = serve_usage,
+    .unknown = "bad option '%s' (see --help)",
+    .help_in_order = true,
+};

@@ -1,22 +1,22 @@
-/* commands.h - one entry point per subcommand. Each takes the arguments after
- * the command name (argv[0] is the command name) and returns a documented
- * process exit code (common/status.h KV_EXIT_*). */
+/* commands.h - one entry per subcommand: its option table, check step and
+ * the command itself on the parsed config (cli/args.h). main.c runs them
+ * with args_run on the arguments after the command name; each returns a
+ * documented process exit code (common/status.h KV_EXIT_*). */
 #ifndef KV_COMMANDS_H
 #define KV_COMMANDS_H
 
-int cmd_run(int argc, char **argv);
-int cmd_plan(int argc, char **argv);
-int cmd_report(int argc, char **argv);
-int cmd_fit(int argc, char **argv);
-int cmd_serve(int argc, char **argv);
-int cmd_demo(int argc, char **argv);
-int cmd_probe(int argc, char **argv);
-int cmd_analyze(int argc, char **argv);
-int cmd_export(int argc, char **argv);
-int cmd_import(int argc, char **argv);
-int cmd_compare(int argc, char **argv);
+#include "cli/args.h"
 
-/* True when argv holds -h or --help before any "--". */
-int cmd_wants_help(int argc, char **argv);
+extern const args_cmd cmd_run;
+extern const args_cmd cmd_plan;
+extern const args_cmd cmd_report;
+extern const args_cmd cmd_fit;
+extern const args_cmd cmd_serve;
+extern const args_cmd cmd_demo;
+extern const args_cmd cmd_probe;
+extern const args_cmd cmd_analyze;
+extern const args_cmd cmd_export;
+extern const args_cmd cmd_import;
+extern const args_cmd cmd_compare;
 
 #endif

@@ -1,5 +1,6 @@
 /* main.c - kvproof's entry point: the subcommand table, global help and
- * exit codes. Each subcommand parses its own options (cli/cmd_*.c). */
+ * exit codes. Each subcommand's options are a table in its cli/cmd_*.c,
+ * parsed by cli/args.c. */
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 
 typedef struct command {
     const char *name;
+    const args_cmd *cmd; /* NULL: fn */
     int (*fn)(int argc, char **argv);
     const char *summary;
 } command;
@@ -18,19 +20,19 @@ typedef struct command {
 static int cmd_version(int argc, char **argv);
 
 static const command commands[] = {
-    {"run", cmd_run, "run an experiment spec against its targets, journal every trial"},
-    {"plan", cmd_plan, "expand a spec into its trial plan (cells, order, cost)"},
-    {"analyze", cmd_analyze,
+    {"run", &cmd_run, NULL, "run an experiment spec against its targets, journal every trial"},
+    {"plan", &cmd_plan, NULL, "expand a spec into its trial plan (cells, order, cost)"},
+    {"analyze", &cmd_analyze, NULL,
      "journals to results.json and report.pdf, no network; merges journals"},
-    {"compare", cmd_compare, "two runs cell by cell: improved, regressed or no change"},
-    {"import", cmd_import, "llama-bench, vllm bench serve or AIPerf output as a journal"},
-    {"export", cmd_export, "every journal field as CSV, one row per request turn"},
-    {"report", cmd_report, "write the PDF report from a run directory or results.json"},
-    {"fit", cmd_fit, "fit prefill models to a CSV file (e.g. llama-bench output)"},
-    {"serve", cmd_serve, "start the built-in reference LLM server (simulated target)"},
-    {"demo", cmd_demo, "run the built-in experiment against the reference server"},
-    {"probe", cmd_probe, "detect a server's dialect, tokenizer and cache behaviour"},
-    {"version", cmd_version, "print the version"},
+    {"compare", &cmd_compare, NULL, "two runs cell by cell: improved, regressed or no change"},
+    {"import", &cmd_import, NULL, "llama-bench, vllm bench serve or AIPerf output as a journal"},
+    {"export", &cmd_export, NULL, "every journal field as CSV, one row per request turn"},
+    {"report", &cmd_report, NULL, "write the PDF report from a run directory or results.json"},
+    {"fit", &cmd_fit, NULL, "fit prefill models to a CSV file (e.g. llama-bench output)"},
+    {"serve", &cmd_serve, NULL, "start the built-in reference LLM server (simulated target)"},
+    {"demo", &cmd_demo, NULL, "run the built-in experiment against the reference server"},
+    {"probe", &cmd_probe, NULL, "detect a server's dialect, tokenizer and cache behaviour"},
+    {"version", NULL, cmd_version, "print the version"},
 };
 
 static void usage(FILE *f)
@@ -53,23 +55,12 @@ static void usage(FILE *f)
 
 static int cmd_version(int argc, char **argv)
 {
-    if (cmd_wants_help(argc, argv)) {
+    if (args_wants_help(argc, argv)) {
         printf("usage: kvproof version\n\nPrints kvproof's version.\n");
         return KV_EXIT_OK;
     }
     printf("kvproof %s\n", KVPROOF_VERSION);
     return KV_EXIT_OK;
-}
-
-int cmd_wants_help(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            return 0;
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-            return 1;
-    }
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -89,7 +80,8 @@ int main(int argc, char **argv)
         return cmd_version(1, argv);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].fn(argc - 1, argv + 1);
+            return commands[i].cmd ? args_run(commands[i].cmd, argc - 1, argv + 1)
+                                   : commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "kvproof: unknown command '%s' (see 'kvproof --help')\n", argv[1]);
     return KV_EXIT_USAGE;
 }

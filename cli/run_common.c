@@ -1,39 +1,11 @@
 /* run_common.c - what 'run' and 'demo' share (run_common.h). */
 #include "cli/run_common.h"
 
-#include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/progress.h"
 #include "stats/stopping.h"
-
-bool cli_parse_u64(const char *s, uint64_t *out)
-{
-    if (!s || !*s || *s == '-' || *s == '+')
-        return false;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return false;
-    *out = (uint64_t)v;
-    return true;
-}
-
-bool cli_parse_positive(const char *s, double *out)
-{
-    if (!s || !*s)
-        return false;
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || *end != '\0' || !isfinite(v) || v <= 0)
-        return false;
-    *out = v;
-    return true;
-}
 
 kv_status cli_override_url(spec *s, const char *arg, char *err)
 {

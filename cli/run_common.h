@@ -1,6 +1,5 @@
-/* run_common.h - what 'run' and 'demo' share: option parsing helpers, the
- * --url override, the chain runner -> analysis -> report, and the closing
- * summary with its exit code. */
+/* run_common.h - what 'run' and 'demo' share: the --url override, the chain runner -> analysis ->
+ * report, and the closing summary with its exit code. */
 #ifndef KV_CLI_RUN_COMMON_H
 #define KV_CLI_RUN_COMMON_H
 
@@ -13,10 +12,6 @@
 #include "experiments/runner.h"
 #include "experiments/spec.h"
 
-/* Parses a non-negative decimal integer; false on anything else. */
-bool cli_parse_u64(const char *s, uint64_t *out);
-/* Parses a positive finite number; false on anything else. */
-bool cli_parse_positive(const char *s, double *out);
 /* Applies "NAME=URL": target NAME's base_url becomes URL. */
 kv_status cli_override_url(spec *s, const char *arg, char *err) KV_MUST_USE;
 
