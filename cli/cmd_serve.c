@@ -207,18 +207,18 @@ typedef struct cost_override {
 /* The cost model in order: --preset, --noise, --params, then single flags.
  * Returns 0 or the exit code. */
 static int serve_cost(const char *preset, const char *noise, const char *params,
-                      const cost_override *ov, size_t n_ov, cost_params *cost)
+                      const cost_override *ov, size_t n_ov, costmodel_params *cost)
 {
     char err[KV_ERRLEN] = "";
-    if (!cost_preset(preset, cost)) {
+    if (!costmodel_preset(preset, cost)) {
         fprintf(stderr, "kvproof serve: --preset %s: expected laptop, gpu or flat\n", preset);
         return KV_EXIT_USAGE;
     }
-    if (!cost_noise_preset(noise, cost)) {
+    if (!costmodel_noise_preset(noise, cost)) {
         fprintf(stderr, "kvproof serve: --noise %s: expected lognormal or realistic\n", noise);
         return KV_EXIT_USAGE;
     }
-    if (params && cost_params_load(params, cost, err) != KV_OK) {
+    if (params && costmodel_params_load(params, cost, err) != KV_OK) {
         fprintf(stderr, "kvproof serve: %s\n", err);
         return KV_EXIT_INPUT;
     }
@@ -229,7 +229,7 @@ static int serve_cost(const char *preset, const char *noise, const char *params,
 
 static void serve_banner(const refsrv_config *cfg, const char *preset, const char *noise)
 {
-    const cost_params *p = &cfg->cost;
+    const costmodel_params *p = &cfg->cost;
     printf("kvproof reference server %s - SIMULATED target: no model runs here; every reply\n"
            "is labelled (header X-Kvproof-Simulated: 1, model %s).\n"
            "dialect %s, preset %s, noise %s, slots %d, prefix cache %s (%s, %ld tokens, RAM tier "

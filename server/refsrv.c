@@ -105,7 +105,7 @@ void refsrv_config_default(refsrv_config *c)
     c->port = 0;
     c->dialect = REFSRV_LLAMACPP;
     c->model = "kvproof-reference-sim";
-    (void)cost_preset("laptop", &c->cost);
+    (void)costmodel_preset("laptop", &c->cost);
     c->slots = 1;
     c->cache_tokens = 262144;
     c->cache_enabled = true;

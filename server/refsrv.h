@@ -70,7 +70,7 @@ typedef struct refsrv_config {
     int port;                           /* 0 = ephemeral (read it back with refsrv_port) */
     refsrv_dialect dialect;             /* default REFSRV_LLAMACPP */
     const char *model;                  /* model name, default "kvproof-reference-sim" */
-    cost_params cost;                   /* default: preset "laptop" with time_scale 1 */
+    costmodel_params cost;              /* default: preset "laptop" with time_scale 1 */
     int slots;                          /* concurrent requests; others queue. Default 1 */
     long cache_tokens;                  /* prefix-cache capacity in tokens (LRU), default 262144 */
     refsrv_cache_mode cache_mode;       /* default REFSRV_CACHE_SHARED */

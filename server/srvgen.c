@@ -68,24 +68,24 @@ double srv_uniform(refsrv *s)
 
 /* The prefill's noise: the full process, with the idle gap and the drift's
  * time in model units (real time / time_scale). Called with s->mu held. */
-static double prefill_noise_locked(refsrv *s, int64_t now, cost_noise *nz)
+static double prefill_noise_locked(refsrv *s, int64_t now, costmodel_noise *nz)
 {
-    double u[COST_UNIFORMS];
-    for (int i = 0; i < COST_UNIFORMS; i++)
+    double u[COSTMODEL_UNIFORMS];
+    for (int i = 0; i < COSTMODEL_UNIFORMS; i++)
         u[i] = uniform_locked(s);
     double scale = s->cfg.cost.time_scale > 0 ? s->cfg.cost.time_scale : 1.0;
     int64_t prev = s->last_admit_ns > 0 ? s->last_admit_ns : s->started_ns; /* start = idle */
     double gap = (double)(now - prev) / 1e6 / scale;
     double t_s = (double)(now - s->started_ns) / 1e9 / scale;
     s->last_admit_ns = now;
-    return cost_noise_draw(&s->cfg.cost, u, gap, t_s, nz);
+    return costmodel_noise_draw(&s->cfg.cost, u, gap, t_s, nz);
 }
 
 static double noise_locked(refsrv *s, double *stall_ms)
 {
     double u1 = uniform_locked(s), u2 = uniform_locked(s);
     double u3 = uniform_locked(s), u4 = uniform_locked(s);
-    return cost_noise_factor(&s->cfg.cost, u1, u2, u3, u4, stall_ms);
+    return costmodel_noise_factor(&s->cfg.cost, u1, u2, u3, u4, stall_ms);
 }
 
 static int64_t ms_to_ns(double ms)
@@ -369,7 +369,7 @@ static void admit(srvgen *g)
     refsrv *s = g->s;
     g->admitted = kv_now_ns();
     size_t n = g->prompt.n, cached = 0;
-    cost_noise nz;
+    costmodel_noise nz;
     pthread_mutex_lock(&s->mu);
     g->r.seq = ++s->seq;
     bool lookup = s->cfg.cache_enabled && g->cache_prompt;
@@ -393,8 +393,8 @@ static void admit(srvgen *g)
     if (g->r.api == SRV_ANTHROPIC && g->breakpoint > 0 && s->cfg.cache_enabled)
         g->r.cache_creation = g->breakpoint - (long)cached;
     g->r.cached_tokens = (long)cached;
-    double model = cost_prefill_ms(&s->cfg.cost, (double)(n - cached), (double)cached) * f + stall +
-                   s->tab.restore_ms * (double)restored;
+    double model = costmodel_prefill_ms(&s->cfg.cost, (double)(n - cached), (double)cached) * f +
+                   stall + s->tab.restore_ms * (double)restored;
     g->truth.prompt_tokens = (long)n;
     g->truth.cached_tokens = (long)cached;
     g->truth.restored_tokens = (long)restored;
@@ -500,7 +500,8 @@ srvgen_result srvgen_step(srvgen *g, kv_buf *out)
         double f = s->cfg.cost.cv > 0 ? noise_locked(s, &stall) : 1.0;
         pthread_mutex_unlock(&s->mu);
         double ctx = (double)(g->prompt.n + (size_t)g->r.output_tokens);
-        g->deadline += ms_to_ns(cost_decode_ms(&s->cfg.cost, ctx) * f * s->cfg.cost.time_scale);
+        g->deadline +=
+            ms_to_ns(costmodel_decode_ms(&s->cfg.cost, ctx) * f * s->cfg.cost.time_scale);
         if (!srv_sleep_until(s, g->deadline))
             return SRVGEN_ABORT;
         st = emit_token(g, out);
