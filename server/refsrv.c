@@ -120,7 +120,7 @@ void refsrv_config_default(refsrv_config *c)
 
 long refsrv_count_tokens(const char *text)
 {
-    return stok_count(text);
+    return srvtok_count(text);
 }
 
 long refsrv_chat_tokens(long n_messages, long content_tokens)
@@ -349,7 +349,7 @@ typedef struct piece_ctx {
 static void add_piece(void *arg, const char *p, size_t n)
 {
     piece_ctx *pc = arg;
-    int32_t id = stok_id(p, n);
+    int32_t id = srvtok_id(p, n);
     if (!pc->with_pieces) {
         cJSON_AddItemToArray(pc->tokens, cJSON_CreateNumber(id));
         return;
@@ -385,17 +385,17 @@ static enum MHD_Result do_tokenize(refsrv *s, struct MHD_Connection *c, const ch
         }
         const cJSON *wp = cJSON_GetObjectItemCaseSensitive(root, "with_pieces");
         piece_ctx pc = {tokens, cJSON_IsTrue(wp)};
-        stok_scan(content->valuestring, add_piece, &pc);
+        srvtok_scan(content->valuestring, add_piece, &pc);
         r = queue_json(c, 200, o);
     } else if (cJSON_IsString(prompt)) {
         piece_ctx pc = {tokens, false};
-        stok_scan(prompt->valuestring, add_piece, &pc);
+        srvtok_scan(prompt->valuestring, add_piece, &pc);
         cJSON_AddNumberToObject(o, "count", cJSON_GetArraySize(tokens));
         cJSON_AddNumberToObject(o, "max_model_len", (double)s->cfg.ctx_tokens);
         cJSON_AddNullToObject(o, "token_strs");
         r = queue_json(c, 200, o);
     } else if (cJSON_IsArray(msgs)) {
-        stok_seq seq = {0};
+        srvtok_seq seq = {0};
         kv_status st = KV_OK;
         const cJSON *m;
         cJSON_ArrayForEach(m, msgs)
@@ -403,17 +403,17 @@ static enum MHD_Result do_tokenize(refsrv *s, struct MHD_Connection *c, const ch
             const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
             const cJSON *mc = cJSON_GetObjectItemCaseSensitive(m, "content");
             if (st == KV_OK)
-                st = stok_message(&seq, cJSON_IsString(role) ? role->valuestring : "user",
-                                  cJSON_IsString(mc) ? mc->valuestring : "");
+                st = srvtok_message(&seq, cJSON_IsString(role) ? role->valuestring : "user",
+                                    cJSON_IsString(mc) ? mc->valuestring : "");
         }
         if (st == KV_OK)
-            st = stok_gen_prompt(&seq);
+            st = srvtok_gen_prompt(&seq);
         for (size_t i = 0; st == KV_OK && i < seq.n; i++)
             cJSON_AddItemToArray(tokens, cJSON_CreateNumber(seq.ids[i]));
         cJSON_AddNumberToObject(o, "count", (double)seq.n);
         cJSON_AddNumberToObject(o, "max_model_len", (double)s->cfg.ctx_tokens);
         cJSON_AddNullToObject(o, "token_strs");
-        stok_free(&seq);
+        srvtok_free(&seq);
         r = st == KV_OK ? queue_json(c, 200, o) : MHD_NO;
         if (st != KV_OK)
             cJSON_Delete(o);

@@ -15,9 +15,9 @@ enum { P_ADMIT, P_PREFILL, P_TOKENS, P_CLOSE, P_END };
 struct srvgen {
     refsrv *s;
     srv_reply r;
-    stok_seq prompt;
-    stok_seq all; /* prompt + generated, for the cache */
-    long n_out;   /* tokens to generate */
+    srvtok_seq prompt;
+    srvtok_seq all; /* prompt + generated, for the cache */
+    long n_out;     /* tokens to generate */
     bool stream;
     bool cache_prompt; /* llama.cpp cache_prompt (default true) */
     long breakpoint;   /* anthropic: cacheable prefix length, -1 = no caching */
@@ -123,10 +123,10 @@ static bool item_bool(const cJSON *o, const char *key, bool dflt)
 
 /* Appends content: a string or an array of {type:"text",text} parts. Marks
  * the position after a part with cache_control into *bp (anthropic). */
-static kv_status push_content(stok_seq *seq, const cJSON *content, long *bp, char *err)
+static kv_status push_content(srvtok_seq *seq, const cJSON *content, long *bp, char *err)
 {
     if (cJSON_IsString(content))
-        return stok_text(seq, content->valuestring);
+        return srvtok_text(seq, content->valuestring);
     if (cJSON_IsNull(content) || !content)
         return KV_OK;
     if (!cJSON_IsArray(content))
@@ -137,7 +137,7 @@ static kv_status push_content(stok_seq *seq, const cJSON *content, long *bp, cha
         const char *t = item_string(part, "text");
         if (!t && cJSON_IsString(part))
             t = part->valuestring;
-        if (t && stok_text(seq, t) != KV_OK)
+        if (t && srvtok_text(seq, t) != KV_OK)
             return KV_ERR_NOMEM;
         if (bp && cJSON_GetObjectItemCaseSensitive(part, "cache_control"))
             *bp = (long)seq->n;
@@ -145,7 +145,7 @@ static kv_status push_content(stok_seq *seq, const cJSON *content, long *bp, cha
     return KV_OK;
 }
 
-static kv_status push_messages(stok_seq *seq, const cJSON *msgs, long *bp, char *err)
+static kv_status push_messages(srvtok_seq *seq, const cJSON *msgs, long *bp, char *err)
 {
     if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0)
         return kv_fail(err, KV_ERR_INPUT, "'messages' must be a non-empty array");
@@ -155,33 +155,33 @@ static kv_status push_messages(stok_seq *seq, const cJSON *msgs, long *bp, char 
         const char *role = item_string(m, "role");
         if (!role)
             return kv_fail(err, KV_ERR_INPUT, "every message needs a string 'role'");
-        kv_status st = stok_message_begin(seq, role);
+        kv_status st = srvtok_message_begin(seq, role);
         if (st == KV_OK)
             st = push_content(seq, cJSON_GetObjectItemCaseSensitive(m, "content"), bp, err);
         if (st == KV_OK)
-            st = stok_message_end(seq);
+            st = srvtok_message_end(seq);
         if (st != KV_OK)
             return st;
     }
-    return stok_gen_prompt(seq);
+    return srvtok_gen_prompt(seq);
 }
 
 /* A raw prompt: a string, an array of token ids, or an array whose first
  * element is a string. */
-static kv_status push_prompt(stok_seq *seq, const cJSON *prompt, char *err)
+static kv_status push_prompt(srvtok_seq *seq, const cJSON *prompt, char *err)
 {
     if (cJSON_IsString(prompt))
-        return stok_text(seq, prompt->valuestring);
+        return srvtok_text(seq, prompt->valuestring);
     if (cJSON_IsArray(prompt) && cJSON_GetArraySize(prompt) > 0) {
         const cJSON *first = cJSON_GetArrayItem(prompt, 0);
         if (cJSON_IsString(first))
-            return stok_text(seq, first->valuestring);
+            return srvtok_text(seq, first->valuestring);
         const cJSON *t;
         cJSON_ArrayForEach(t, prompt)
         {
             if (!cJSON_IsNumber(t))
                 return kv_fail(err, KV_ERR_INPUT, "'prompt' array must hold token ids");
-            if (stok_push(seq, (int32_t)t->valuedouble) != KV_OK)
+            if (srvtok_push(seq, (int32_t)t->valuedouble) != KV_OK)
                 return KV_ERR_NOMEM;
         }
         return KV_OK;
@@ -194,11 +194,11 @@ static kv_status parse_anthropic(srvgen *g, const cJSON *root, char *err)
     long bp = -1;
     const cJSON *sys = cJSON_GetObjectItemCaseSensitive(root, "system");
     if (sys) {
-        kv_status st = stok_message_begin(&g->prompt, "system");
+        kv_status st = srvtok_message_begin(&g->prompt, "system");
         if (st == KV_OK)
             st = push_content(&g->prompt, sys, &bp, err);
         if (st == KV_OK)
-            st = stok_message_end(&g->prompt);
+            st = srvtok_message_end(&g->prompt);
         if (st != KV_OK)
             return st;
     }
@@ -240,14 +240,14 @@ static kv_status parse_body(srvgen *g, srv_api api, const cJSON *root, char *err
         if (!prompt)
             return kv_fail(err, KV_ERR_INPUT, "'prompt' must be a string");
         if (item_bool(root, "raw", false)) {
-            st = stok_text(&g->prompt, prompt);
+            st = srvtok_text(&g->prompt, prompt);
         } else {
             if (sys)
-                st = stok_message(&g->prompt, "system", sys);
+                st = srvtok_message(&g->prompt, "system", sys);
             if (st == KV_OK)
-                st = stok_message(&g->prompt, "user", prompt);
+                st = srvtok_message(&g->prompt, "user", prompt);
             if (st == KV_OK)
-                st = stok_gen_prompt(&g->prompt);
+                st = srvtok_gen_prompt(&g->prompt);
         }
         break;
     }
@@ -412,7 +412,7 @@ static void admit(srvgen *g)
     g->deadline = g->prefill_start + ms_to_ns(model * s->cfg.cost.time_scale);
 }
 
-static void cache_insert(srvgen *g, const stok_seq *seq)
+static void cache_insert(srvgen *g, const srvtok_seq *seq)
 {
     refsrv *s = g->s;
     if (!s->cfg.cache_enabled)
@@ -440,7 +440,7 @@ static kv_status emit_token(srvgen *g, kv_buf *out)
     g->last_tok = kv_now_ns();
     kv_status st = kv_buf_append(&g->text, piece, strlen(piece));
     if (st == KV_OK)
-        st = stok_push(&g->all, stok_id(w, strlen(w)));
+        st = srvtok_push(&g->all, srvtok_id(w, strlen(w)));
     if (st == KV_OK && g->stream)
         st = srvfmt_token(&g->r, piece, first, out);
     return st;
@@ -483,7 +483,7 @@ srvgen_result srvgen_step(srvgen *g, kv_buf *out)
         g->last_tok = g->first_tok;
         g->r.prompt_ms = ns_to_ms(g->first_tok - g->prefill_start);
         for (size_t i = 0; st == KV_OK && i < g->prompt.n; i++)
-            st = stok_push(&g->all, g->prompt.ids[i]);
+            st = srvtok_push(&g->all, g->prompt.ids[i]);
         if (st == KV_OK && (g->r.api != SRV_ANTHROPIC || g->cache_prompt))
             cache_insert(g, &g->prompt);
         g->phase = P_TOKENS;
@@ -560,8 +560,8 @@ void srvgen_free(srvgen *g)
         release_slot_locked(g);
         pthread_mutex_unlock(&g->s->mu);
     }
-    stok_free(&g->prompt);
-    stok_free(&g->all);
+    srvtok_free(&g->prompt);
+    srvtok_free(&g->all);
     kv_buf_free(&g->text);
     free(g);
 }
