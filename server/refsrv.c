@@ -497,7 +497,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     refsrv *s = sc->s;
     if (sc->fault == REFSRV_FAULT_STALL && !sc->stalled) {
         sc->stalled = true;
-        if (!srv_sleep_until(s, kv_now_ns() + (int64_t)(s->cfg.fault_stall_ms * 1e6)))
+        if (!srvgen_sleep_until(s, kv_now_ns() + (int64_t)(s->cfg.fault_stall_ms * 1e6)))
             return MHD_CONTENT_READER_END_WITH_ERROR;
     }
     while (sc->off >= sc->pending.len) {
@@ -531,7 +531,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     size_t n = sc->pending.len - sc->off;
     if (sc->fault == REFSRV_FAULT_DRIP) {
         n = 1;
-        if (!srv_sleep_until(s, kv_now_ns() + (int64_t)(s->cfg.fault_drip_ms * 1e6)))
+        if (!srvgen_sleep_until(s, kv_now_ns() + (int64_t)(s->cfg.fault_drip_ms * 1e6)))
             return MHD_CONTENT_READER_END_WITH_ERROR;
     }
     if (n > max)
@@ -562,7 +562,7 @@ static int draw_fault(refsrv *s)
     for (int i = REFSRV_FAULT_RESET; i < REFSRV_FAULT_COUNT; i++) {
         if (s->cfg.fault_p[i] <= 0)
             continue;
-        if (s->cfg.fault_p[i] >= 1 || srv_uniform(s) < s->cfg.fault_p[i])
+        if (s->cfg.fault_p[i] >= 1 || srvgen_uniform(s) < s->cfg.fault_p[i])
             return i;
     }
     return -1;
@@ -602,7 +602,7 @@ static enum MHD_Result do_generate(refsrv *s, struct MHD_Connection *c, const ro
     /* Not streamed: generate now (this thread serves only this connection). */
     if (fault == REFSRV_FAULT_STALL) {
         sc->stalled = true;
-        (void)srv_sleep_until(s, kv_now_ns() + (int64_t)(s->cfg.fault_stall_ms * 1e6));
+        (void)srvgen_sleep_until(s, kv_now_ns() + (int64_t)(s->cfg.fault_stall_ms * 1e6));
     }
     st = srvgen_run_full(g, fault == REFSRV_FAULT_HUGELINE ? HUGELINE_BYTES : 0, &sc->pending);
     srvgen_free(g);
@@ -726,7 +726,7 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
     (void)len;
     refsrv *s = cls;
     double p = s->cfg.fault_p[REFSRV_FAULT_REFUSE];
-    if (p > 0 && (p >= 1 || srv_uniform(s) < p))
+    if (p > 0 && (p >= 1 || srvgen_uniform(s) < p))
         return MHD_NO; /* accepted, then closed at once */
     return MHD_YES;
 }

@@ -36,7 +36,7 @@ static const char *const filler[] = {"the",   "reference", "server", "simulates"
 
 /* ---- shared helpers ---- */
 
-bool srv_sleep_until(refsrv *s, int64_t deadline_ns)
+bool srvgen_sleep_until(refsrv *s, int64_t deadline_ns)
 {
     const int64_t slice = 50 * 1000000LL;
     for (;;) {
@@ -58,7 +58,7 @@ static double uniform_locked(refsrv *s)
     return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
 }
 
-double srv_uniform(refsrv *s)
+double srvgen_uniform(refsrv *s)
 {
     pthread_mutex_lock(&s->mu);
     double u = uniform_locked(s);
@@ -477,7 +477,7 @@ srvgen_result srvgen_step(srvgen *g, kv_buf *out)
             st = srvfmt_open(&g->r, out);
         break;
     case P_PREFILL:
-        if (!srv_sleep_until(s, g->deadline))
+        if (!srvgen_sleep_until(s, g->deadline))
             return SRVGEN_ABORT;
         g->first_tok = kv_now_ns();
         g->last_tok = g->first_tok;
@@ -502,7 +502,7 @@ srvgen_result srvgen_step(srvgen *g, kv_buf *out)
         double ctx = (double)(g->prompt.n + (size_t)g->r.output_tokens);
         g->deadline +=
             ms_to_ns(costmodel_decode_ms(&s->cfg.cost, ctx) * f * s->cfg.cost.time_scale);
-        if (!srv_sleep_until(s, g->deadline))
+        if (!srvgen_sleep_until(s, g->deadline))
             return SRVGEN_ABORT;
         st = emit_token(g, out);
         break;

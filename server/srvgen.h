@@ -59,8 +59,8 @@ kv_status srvgen_run_full(srvgen *g, size_t hugeline, kv_buf *out) KV_MUST_USE;
 void srvgen_free(srvgen *g);
 
 /* Sleeps until deadline, waking early when the server stops; false then. */
-bool srv_sleep_until(refsrv *s, int64_t deadline_ns);
+bool srvgen_sleep_until(refsrv *s, int64_t deadline_ns);
 /* Uniform in (0,1) from the server's seeded generator (locks). */
-double srv_uniform(refsrv *s);
+double srvgen_uniform(refsrv *s);
 
 #endif
