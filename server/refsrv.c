@@ -134,7 +134,7 @@ typedef enum endpoint {
     EP_NONE = 0,
     EP_HEALTH,
     EP_MODELS,
-    EP_GEN, /* a generation endpoint; srv_api says which */
+    EP_GEN, /* a generation endpoint; srvfmt_api says which */
     EP_TOKENIZE,
     EP_PROPS,
     EP_OLLAMA_VERSION,
@@ -154,7 +154,7 @@ typedef struct route {
     const char *method; /* NULL = GET or POST */
     const char *path;
     endpoint ep;
-    srv_api api;
+    srvfmt_api api;
     unsigned dialects;
 } route;
 
@@ -163,22 +163,22 @@ static const route routes[] = {
      D(REFSRV_LLAMACPP) | D(REFSRV_VLLM) | D(REFSRV_SGLANG) | D(REFSRV_MLX)},
     {"GET", "/v1/health", EP_HEALTH, 0, D(REFSRV_LLAMACPP)},
     {"GET", "/v1/models", EP_MODELS, 0, ALL},
-    {"POST", "/v1/chat/completions", EP_GEN, SRV_OAI_CHAT, OAI},
-    {"POST", "/chat/completions", EP_GEN, SRV_OAI_CHAT, D(REFSRV_LLAMACPP) | D(REFSRV_MLX)},
-    {"POST", "/v1/completions", EP_GEN, SRV_OAI_COMPL, OAI},
-    {"POST", "/completions", EP_GEN, SRV_OAI_COMPL, D(REFSRV_LLAMACPP)},
-    {"POST", "/completion", EP_GEN, SRV_LLAMA_COMPL, D(REFSRV_LLAMACPP)},
+    {"POST", "/v1/chat/completions", EP_GEN, SRVFMT_OAI_CHAT, OAI},
+    {"POST", "/chat/completions", EP_GEN, SRVFMT_OAI_CHAT, D(REFSRV_LLAMACPP) | D(REFSRV_MLX)},
+    {"POST", "/v1/completions", EP_GEN, SRVFMT_OAI_COMPL, OAI},
+    {"POST", "/completions", EP_GEN, SRVFMT_OAI_COMPL, D(REFSRV_LLAMACPP)},
+    {"POST", "/completion", EP_GEN, SRVFMT_LLAMA_COMPL, D(REFSRV_LLAMACPP)},
     {"POST", "/tokenize", EP_TOKENIZE, 0, D(REFSRV_LLAMACPP) | D(REFSRV_VLLM) | D(REFSRV_SGLANG)},
     {"GET", "/props", EP_PROPS, 0, D(REFSRV_LLAMACPP)},
     {"GET", "/slots", EP_SLOTS, 0, D(REFSRV_LLAMACPP)},
-    {"POST", "/api/generate", EP_GEN, SRV_OLLAMA_GEN, D(REFSRV_OLLAMA)},
-    {"POST", "/api/chat", EP_GEN, SRV_OLLAMA_CHAT, D(REFSRV_OLLAMA)},
+    {"POST", "/api/generate", EP_GEN, SRVFMT_OLLAMA_GEN, D(REFSRV_OLLAMA)},
+    {"POST", "/api/chat", EP_GEN, SRVFMT_OLLAMA_CHAT, D(REFSRV_OLLAMA)},
     {"GET", "/api/version", EP_OLLAMA_VERSION, 0, D(REFSRV_OLLAMA)},
     {"GET", "/", EP_OLLAMA_ROOT, 0, D(REFSRV_OLLAMA)},
-    {"POST", "/api/v0/chat/completions", EP_GEN, SRV_LMS_CHAT, D(REFSRV_LMSTUDIO)},
-    {"POST", "/api/v0/completions", EP_GEN, SRV_LMS_COMPL, D(REFSRV_LMSTUDIO)},
+    {"POST", "/api/v0/chat/completions", EP_GEN, SRVFMT_LMS_CHAT, D(REFSRV_LMSTUDIO)},
+    {"POST", "/api/v0/completions", EP_GEN, SRVFMT_LMS_COMPL, D(REFSRV_LMSTUDIO)},
     {"GET", "/api/v0/models", EP_LMS_MODELS, 0, D(REFSRV_LMSTUDIO)},
-    {"POST", "/v1/messages", EP_GEN, SRV_ANTHROPIC, D(REFSRV_ANTHROPIC)},
+    {"POST", "/v1/messages", EP_GEN, SRVFMT_ANTHROPIC, D(REFSRV_ANTHROPIC)},
     {"POST", "/reset_prefix_cache", EP_RESET_PREFIX, 0, D(REFSRV_VLLM)},
     {NULL, "/flush_cache", EP_FLUSH, 0, D(REFSRV_SGLANG)},
     {"GET", "/kvproof/last", EP_LAST, 0, ALL},

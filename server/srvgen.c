@@ -14,7 +14,7 @@ enum { P_ADMIT, P_PREFILL, P_TOKENS, P_CLOSE, P_END };
 
 struct srvgen {
     refsrv *s;
-    srv_reply r;
+    srvfmt_reply r;
     srvtok_seq prompt;
     srvtok_seq all; /* prompt + generated, for the cache */
     long n_out;     /* tokens to generate */
@@ -213,28 +213,28 @@ static kv_status parse_anthropic(srvgen *g, const cJSON *root, char *err)
     return KV_OK;
 }
 
-static kv_status parse_body(srvgen *g, srv_api api, const cJSON *root, char *err)
+static kv_status parse_body(srvgen *g, srvfmt_api api, const cJSON *root, char *err)
 {
     long limit = -1, v;
-    bool stream_default = api == SRV_OLLAMA_GEN || api == SRV_OLLAMA_CHAT;
+    bool stream_default = api == SRVFMT_OLLAMA_GEN || api == SRVFMT_OLLAMA_CHAT;
     g->stream = item_bool(root, "stream", stream_default);
     const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
     g->r.include_usage = g->stream && item_bool(so, "include_usage", false);
     g->cache_prompt = item_bool(root, "cache_prompt", true);
     kv_status st = KV_OK;
     switch (api) {
-    case SRV_OAI_CHAT:
-    case SRV_LMS_CHAT:
-    case SRV_OLLAMA_CHAT:
+    case SRVFMT_OAI_CHAT:
+    case SRVFMT_LMS_CHAT:
+    case SRVFMT_OLLAMA_CHAT:
         st = push_messages(&g->prompt, cJSON_GetObjectItemCaseSensitive(root, "messages"), NULL,
                            err);
         break;
-    case SRV_OAI_COMPL:
-    case SRV_LMS_COMPL:
-    case SRV_LLAMA_COMPL:
+    case SRVFMT_OAI_COMPL:
+    case SRVFMT_LMS_COMPL:
+    case SRVFMT_LLAMA_COMPL:
         st = push_prompt(&g->prompt, cJSON_GetObjectItemCaseSensitive(root, "prompt"), err);
         break;
-    case SRV_OLLAMA_GEN: {
+    case SRVFMT_OLLAMA_GEN: {
         const char *prompt = item_string(root, "prompt");
         const char *sys = item_string(root, "system");
         if (!prompt)
@@ -251,7 +251,7 @@ static kv_status parse_body(srvgen *g, srv_api api, const cJSON *root, char *err
         }
         break;
     }
-    case SRV_ANTHROPIC:
+    case SRVFMT_ANTHROPIC:
         st = parse_anthropic(g, root, err);
         break;
     }
@@ -264,7 +264,8 @@ static kv_status parse_body(srvgen *g, srv_api api, const cJSON *root, char *err
     if (g->r.dialect == REFSRV_LLAMACPP && item_long(root, "n_predict", &v))
         limit = v;
     const cJSON *opts = cJSON_GetObjectItemCaseSensitive(root, "options");
-    if ((api == SRV_OLLAMA_GEN || api == SRV_OLLAMA_CHAT) && item_long(opts, "num_predict", &v))
+    if ((api == SRVFMT_OLLAMA_GEN || api == SRVFMT_OLLAMA_CHAT) &&
+        item_long(opts, "num_predict", &v))
         limit = v;
     g->n_out = g->s->cfg.reply_tokens;
     if (limit >= 0 && limit <= g->n_out) {
@@ -274,8 +275,8 @@ static kv_status parse_body(srvgen *g, srv_api api, const cJSON *root, char *err
     return KV_OK;
 }
 
-kv_status srvgen_parse(refsrv *s, srv_api api, const char *body, int64_t arrived_ns, srvgen **out,
-                       char *err)
+kv_status srvgen_parse(refsrv *s, srvfmt_api api, const char *body, int64_t arrived_ns,
+                       srvgen **out, char *err)
 {
     *out = NULL;
     kv_status st = KV_OK;
@@ -323,7 +324,7 @@ bool srvgen_stream(const srvgen *g)
     return g->stream;
 }
 
-const srv_reply *srvgen_reply(const srvgen *g)
+const srvfmt_reply *srvgen_reply(const srvgen *g)
 {
     return &g->r;
 }
@@ -373,7 +374,7 @@ static void admit(srvgen *g)
     pthread_mutex_lock(&s->mu);
     g->r.seq = ++s->seq;
     bool lookup = s->cfg.cache_enabled && g->cache_prompt;
-    if (g->r.api == SRV_ANTHROPIC)
+    if (g->r.api == SRVFMT_ANTHROPIC)
         lookup = lookup && g->breakpoint > 0;
     int slot = (int)g->r.slot;
     size_t restored = 0;
@@ -386,11 +387,11 @@ static void admit(srvgen *g)
     if (restored > cached)
         restored = cached;
     srvslot_note(&s->tab, slot, g->r.seq, (long)n, (long)cached);
-    if (g->r.api == SRV_ANTHROPIC && g->breakpoint >= 0 && cached > (size_t)g->breakpoint)
+    if (g->r.api == SRVFMT_ANTHROPIC && g->breakpoint >= 0 && cached > (size_t)g->breakpoint)
         cached = (size_t)g->breakpoint;
     double f = prefill_noise_locked(s, g->admitted, &nz), stall = nz.add_ms;
     pthread_mutex_unlock(&s->mu);
-    if (g->r.api == SRV_ANTHROPIC && g->breakpoint > 0 && s->cfg.cache_enabled)
+    if (g->r.api == SRVFMT_ANTHROPIC && g->breakpoint > 0 && s->cfg.cache_enabled)
         g->r.cache_creation = g->breakpoint - (long)cached;
     g->r.cached_tokens = (long)cached;
     double model = costmodel_prefill_ms(&s->cfg.cost, (double)(n - cached), (double)cached) * f +
@@ -418,7 +419,7 @@ static void cache_insert(srvgen *g, const srvtok_seq *seq)
     if (!s->cfg.cache_enabled)
         return;
     size_t n = seq->n;
-    if (g->r.api == SRV_ANTHROPIC) {
+    if (g->r.api == SRVFMT_ANTHROPIC) {
         if (g->breakpoint <= 0)
             return;
         n = (size_t)g->breakpoint;
@@ -484,7 +485,7 @@ srvgen_result srvgen_step(srvgen *g, kv_buf *out)
         g->r.prompt_ms = ns_to_ms(g->first_tok - g->prefill_start);
         for (size_t i = 0; st == KV_OK && i < g->prompt.n; i++)
             st = srvtok_push(&g->all, g->prompt.ids[i]);
-        if (st == KV_OK && (g->r.api != SRV_ANTHROPIC || g->cache_prompt))
+        if (st == KV_OK && (g->r.api != SRVFMT_ANTHROPIC || g->cache_prompt))
             cache_insert(g, &g->prompt);
         g->phase = P_TOKENS;
         if (st == KV_OK && g->n_out > 0)

@@ -47,10 +47,10 @@ typedef enum srvgen_result { SRVGEN_MORE, SRVGEN_DONE, SRVGEN_ABORT } srvgen_res
 
 /* Parses a request body for api; on bad input returns KV_ERR_INPUT with the
  * reason in err (an HTTP 400). */
-kv_status srvgen_parse(refsrv *s, srv_api api, const char *body, int64_t arrived_ns, srvgen **out,
-                       char *err) KV_MUST_USE;
+kv_status srvgen_parse(refsrv *s, srvfmt_api api, const char *body, int64_t arrived_ns,
+                       srvgen **out, char *err) KV_MUST_USE;
 bool srvgen_stream(const srvgen *g);
-const srv_reply *srvgen_reply(const srvgen *g);
+const srvfmt_reply *srvgen_reply(const srvgen *g);
 void srvgen_set_fault(srvgen *g, int fault);
 /* Appends the next event(s) (stream) or nothing (non-stream) to out. */
 srvgen_result srvgen_step(srvgen *g, kv_buf *out);
