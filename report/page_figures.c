@@ -368,7 +368,7 @@ static void speedup_figure(rdoc *d, const rr_results *r, double y, double h)
              * targets labelled on opposite sides. */
             if (slots <= 2 && !isnan(sp->speedup.value) && sp->speedup.value > 0) {
                 char v[64], num[48];
-                snprintf(v, sizeof v, "%s×", rfmt_num(sp->speedup.value, num, sizeof num));
+                snprintf(v, sizeof v, "%s×", fmt_num(sp->speedup.value, num, sizeof num));
                 /* Above the interval, or above the point when the upper end
                  * is missing or cannot be placed (not above the value). */
                 double top = isfinite(sp->speedup.hi) && sp->speedup.hi > sp->speedup.value
@@ -480,7 +480,7 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
             if (nc) {
                 char v[96], num[48];
                 double last = cum[nc - 1].estimate.value / 1000;
-                snprintf(v, sizeof v, "%s s", rfmt_num(last, num, sizeof num));
+                snprintf(v, sizeof v, "%s s", fmt_num(last, num, sizeof num));
                 /* A null estimate has no point: its "n/a s" sits on the x axis. */
                 double at = isfinite(last) ? last : p.ya.lo;
                 doc_text(d, 1, 7.5, plot_px(&p, (double)cum[nc - 1].query) - 8,
@@ -515,8 +515,8 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
                  " %s%s: measured session speedup %s×; the seed's arithmetic (first cold, then "
                  "warm) predicts %s×.",
                  r->n_targets > 1 ? "" : "Session", r->n_targets > 1 ? r->targets[t].name : "",
-                 rfmt_num(s->measured_speedup.value, a, sizeof a),
-                 rfmt_num(s->theoretical_speedup, b, sizeof b));
+                 fmt_num(s->measured_speedup.value, a, sizeof a),
+                 fmt_num(s->theoretical_speedup, b, sizeof b));
     }
     caption(d, y + h + 32, cap);
 }

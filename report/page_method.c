@@ -39,16 +39,16 @@ static void method_table(rdoc *d, const rr_results *r)
     kv_row(&t, "Seed", r->seed);
     snprintf(buf, sizeof buf, "%s order, seed %s", or_na(r->order), or_na(r->method_seed));
     kv_row(&t, "Randomisation", buf);
-    kv_row(&t, "Repetitions per cell", rfmt_long(r->repetitions, a, sizeof a));
+    kv_row(&t, "Repetitions per cell", fmt_long(r->repetitions, a, sizeof a));
     snprintf(buf, sizeof buf, "%s requests per target, discarded",
-             rfmt_long(r->warmup_requests, a, sizeof a));
+             fmt_long(r->warmup_requests, a, sizeof a));
     kv_row(&t, "Warm-up", buf);
     kv_row(&t, "Cache modes", r->cache_modes);
     kv_row(&t, "Time to first token", r->ttft_definition);
     kv_row(&t, "Exclusions", r->exclusions);
     snprintf(buf, sizeof buf, "%s resamples, seed %s; confidence level %s %%",
-             rfmt_long(r->bootstrap_resamples, a, sizeof a), or_na(r->bootstrap_seed),
-             rfmt_num(100 * r->confidence_level, b, sizeof b));
+             fmt_long(r->bootstrap_resamples, a, sizeof a), or_na(r->bootstrap_seed),
+             fmt_num(100 * r->confidence_level, b, sizeof b));
     kv_row(&t, "Bootstrap", buf);
     table_end(&t);
 
