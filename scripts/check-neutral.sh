@@ -123,7 +123,7 @@ report "demo journal.jsonl (measured fields removed)" "$work/base/journal.norm" 
 journal="$work/base/demo/journal.jsonl"
 for n in base head; do
   mkdir -p "$work/$n/analysis"
-  "$work/$n/build/kvproof" analyze "$journal" --out "$work/$n/analysis" --quiet \
+  (cd "$work/$n" && "$work/$n/build/kvproof" analyze "$journal" --out analysis --quiet) \
     >"$work/$n/analysis.out" 2>&1 || echo "exit $?" >>"$work/$n/analysis.out"
 done
 report "analyze: stdout and status" "$work/base/analysis.out" "$work/head/analysis.out"
