@@ -14,7 +14,8 @@
 #   3. Both builds run `kvproof analyze` on the SAME journal (BASE's demo
 #      journal): results.json and report.pdf must be identical bytes.
 #   4. Both builds run `kvproof plan` (text and --format json) on every shipped
-#      spec, data/experiments/*.json of BASE: identical output and exit status.
+#      spec, data/experiments/*.json of BASE, and on the demo's spec with BASE's
+#      demo journal as the pilot (--pilot): identical output and exit status.
 #
 # Prints one line per compared output, like git diff --stat, and exits 0 when
 # everything is identical, 1 when anything differs (the scratch directory is
@@ -143,6 +144,14 @@ for spec in "$work"/base/src/data/experiments/*.json; do
     report "plan $name --format $fmt" "$work/base/plan-$name.$fmt" "$work/head/plan-$name.$fmt"
   done
 done
+
+# ... and the demo spec planned from BASE's demo journal as a pilot (stats/planning.c)
+for n in base head; do
+  (cd "$work/base/src" && "$work/$n/build/kvproof" plan data/experiments/kv-cache-hypothesis.json \
+    --pilot "$journal") >"$work/$n/plan-pilot.text" 2>&1 || echo "exit $?" >>"$work/$n/plan-pilot.text"
+done
+report "plan kv-cache-hypothesis.json --pilot (demo journal)" "$work/base/plan-pilot.text" \
+  "$work/head/plan-pilot.text"
 
 if [ "$differ" -eq 0 ]; then
   echo " $compared outputs compared, all identical"
