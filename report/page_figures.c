@@ -426,24 +426,96 @@ static const rr_session *longest_session(const rr_target *t)
     return best;
 }
 
-static void session_figure(rdoc *d, const rr_results *r, double y, double h)
+/* The session figure's y range (s->cum_cold's upper ends, or values, and
+ * the cold projection's) and longest session; 0 when no target has one. */
+static int session_range(const rr_results *r, double *hi, long *qmax)
 {
-    double hi = 0;
-    long qmax = 1;
+    *hi = 0;
+    *qmax = 1;
     for (size_t t = 0; t < r->n_targets; t++)
         if (r->targets[t].n_sessions) {
             const rr_session *s = longest_session(&r->targets[t]);
-            qmax = s->query_count > qmax ? s->query_count : qmax;
+            *qmax = s->query_count > *qmax ? s->query_count : *qmax;
             for (size_t i = 0; i < s->n_cum_cold; i++)
-                hi = fmax(hi, isnan(s->cum_cold[i].estimate.hi) ? s->cum_cold[i].estimate.value
-                                                                : s->cum_cold[i].estimate.hi);
+                *hi = fmax(*hi, isnan(s->cum_cold[i].estimate.hi) ? s->cum_cold[i].estimate.value
+                                                                  : s->cum_cold[i].estimate.hi);
             for (size_t i = 0; i < s->n_proj_cold; i++)
-                hi = fmax(hi, s->proj_cold[i].estimate.hi);
+                *hi = fmax(*hi, s->proj_cold[i].estimate.hi);
         }
     int have = 0;
     for (size_t t = 0; t < r->n_targets; t++)
         have |= r->targets[t].n_sessions > 0;
-    if (!have) {
+    return have;
+}
+
+/* One target's cold or warm session: the projection with its band, the
+ * measured points with their intervals, the last point's value. */
+static void session_series(rdoc *d, plot *p, const rr_session *s, size_t t, int warm)
+{
+    const rr_cum *proj = warm ? s->proj_warm : s->proj_cold;
+    size_t np = warm ? s->n_proj_warm : s->n_proj_cold;
+    const rr_cum *cum = warm ? s->cum_warm : s->cum_cold;
+    size_t nc = warm ? s->n_cum_warm : s->n_cum_cold;
+    rgb c = pages_colour(t, warm);
+    double px[256], pm[256], pl[256], ph[256];
+    size_t m = 0;
+    for (size_t i = 0; i < np && m < 256; i++, m++) {
+        px[m] = (double)proj[i].query;
+        pm[m] = proj[i].estimate.value / 1000;
+        pl[m] = proj[i].estimate.lo / 1000;
+        ph[m] = proj[i].estimate.hi / 1000;
+    }
+    plot_band(p, px, pl, ph, m, c, 1);
+    plot_line(p, px, pm, m, c, 1.1, 1);
+    for (size_t i = 0; i < nc; i++) {
+        double qx = (double)cum[i].query;
+        plot_whisker(p, qx, cum[i].estimate.lo / 1000, cum[i].estimate.hi / 1000, 2.5, c, 0.8);
+        double xs[1] = {qx}, ys[1] = {cum[i].estimate.value / 1000};
+        plot_markers(p, pages_marker(t, warm), 1, 4.2, c, xs, ys, 1, 0);
+    }
+    if (nc) {
+        char v[96], num[48];
+        double last = cum[nc - 1].estimate.value / 1000;
+        snprintf(v, sizeof v, "%s s", fmt_num(last, num, sizeof num));
+        /* A null estimate has no point: its "n/a s" sits on the x axis. */
+        double at = isfinite(last) ? last : p->ya.lo;
+        doc_text(d, 1, 7.5, plot_px(p, (double)cum[nc - 1].query) - 8, d->ph - plot_py(p, at) - 6,
+                 1, c, v);
+    }
+}
+
+/* The session figure's caption: what it shows, then per target the
+ * measured session speedup against the seed's arithmetic. */
+static void session_caption(rdoc *d, const rr_results *r, double y)
+{
+    char cap[1024];
+    snprintf(cap, sizeof cap,
+             "Figure %d caption: cumulative time to first token over the queries of one "
+             "session. Cold: every query pays for the whole system prompt; warm: the "
+             "first query fills the cache, later queries reuse it. Points: measured, "
+             "with 95%% intervals; dashed: the fitted model's projection.",
+             figures_number(FIGURES_SESSION));
+    for (size_t t = 0; t < r->n_targets; t++) {
+        if (!r->targets[t].n_sessions)
+            continue;
+        const rr_session *s = longest_session(&r->targets[t]);
+        char a[48], b[48];
+        size_t len = strlen(cap);
+        snprintf(cap + len, sizeof cap - len,
+                 " %s%s: measured session speedup %s×; the seed's arithmetic (first cold, then "
+                 "warm) predicts %s×.",
+                 r->n_targets > 1 ? "" : "Session", r->n_targets > 1 ? r->targets[t].name : "",
+                 fmt_num(s->measured_speedup.value, a, sizeof a),
+                 fmt_num(s->theoretical_speedup, b, sizeof b));
+    }
+    caption(d, y, cap);
+}
+
+static void session_figure(rdoc *d, const rr_results *r, double y, double h)
+{
+    double hi;
+    long qmax;
+    if (!session_range(r, &hi, &qmax)) {
         double x0, w0;
         area(d, &x0, &w0);
         char empty[80];
@@ -473,43 +545,14 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
         any = 1;
         const rr_session *s = longest_session(&r->targets[t]);
         for (int warm = 0; warm < 2; warm++) {
-            const rr_cum *proj = warm ? s->proj_warm : s->proj_cold;
-            size_t np = warm ? s->n_proj_warm : s->n_proj_cold;
-            const rr_cum *cum = warm ? s->cum_warm : s->cum_cold;
-            size_t nc = warm ? s->n_cum_warm : s->n_cum_cold;
-            rgb c = pages_colour(t, warm);
-            double px[256], pm[256], pl[256], ph[256];
-            size_t m = 0;
-            for (size_t i = 0; i < np && m < 256; i++, m++) {
-                px[m] = (double)proj[i].query;
-                pm[m] = proj[i].estimate.value / 1000;
-                pl[m] = proj[i].estimate.lo / 1000;
-                ph[m] = proj[i].estimate.hi / 1000;
-            }
-            plot_band(&p, px, pl, ph, m, c, 1);
-            plot_line(&p, px, pm, m, c, 1.1, 1);
-            for (size_t i = 0; i < nc; i++) {
-                double qx = (double)cum[i].query;
-                plot_whisker(&p, qx, cum[i].estimate.lo / 1000, cum[i].estimate.hi / 1000, 2.5, c,
-                             0.8);
-                double xs[1] = {qx}, ys[1] = {cum[i].estimate.value / 1000};
-                plot_markers(&p, pages_marker(t, warm), 1, 4.2, c, xs, ys, 1, 0);
-            }
-            if (nc) {
-                char v[96], num[48];
-                double last = cum[nc - 1].estimate.value / 1000;
-                snprintf(v, sizeof v, "%s s", fmt_num(last, num, sizeof num));
-                /* A null estimate has no point: its "n/a s" sits on the x axis. */
-                double at = isfinite(last) ? last : p.ya.lo;
-                doc_text(d, 1, 7.5, plot_px(&p, (double)cum[nc - 1].query) - 8,
-                         d->ph - plot_py(&p, at) - 6, 1, c, v);
-            }
+            session_series(d, &p, s, t, warm);
             if (ni < 10) {
                 char tl[96];
                 snprintf(labels[ni], sizeof labels[ni], "%s%s%s measured (95%% CI)",
                          r->n_targets > 1 ? pages_target_label(r, t, tl, sizeof tl) : "",
                          r->n_targets > 1 ? ": " : "", warm ? "warm (cache)" : "cold (no cache)");
-                items[ni] = (plot_legend_item){labels[ni], c, 0, pages_marker(t, warm), 1};
+                items[ni] = (plot_legend_item){labels[ni], pages_colour(t, warm), 0,
+                                               pages_marker(t, warm), 1};
                 ni++;
             }
         }
@@ -519,27 +562,7 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
     ni++;
     if (any)
         plot_legend(&p, items, ni, 0);
-    char cap[1024];
-    snprintf(cap, sizeof cap,
-             "Figure %d caption: cumulative time to first token over the queries of one "
-             "session. Cold: every query pays for the whole system prompt; warm: the "
-             "first query fills the cache, later queries reuse it. Points: measured, "
-             "with 95%% intervals; dashed: the fitted model's projection.",
-             figures_number(FIGURES_SESSION));
-    for (size_t t = 0; t < r->n_targets; t++) {
-        if (!r->targets[t].n_sessions)
-            continue;
-        const rr_session *s = longest_session(&r->targets[t]);
-        char a[48], b[48];
-        size_t len = strlen(cap);
-        snprintf(cap + len, sizeof cap - len,
-                 " %s%s: measured session speedup %s×; the seed's arithmetic (first cold, then "
-                 "warm) predicts %s×.",
-                 r->n_targets > 1 ? "" : "Session", r->n_targets > 1 ? r->targets[t].name : "",
-                 fmt_num(s->measured_speedup.value, a, sizeof a),
-                 fmt_num(s->theoretical_speedup, b, sizeof b));
-    }
-    caption(d, y + h + 32, cap);
+    session_caption(d, r, y + h + 32);
 }
 
 static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y, double h)
