@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "common/util.h"
-#include "server/refsrv.h"
+#include "server/refsrv_config.h"
 
 /* The generation endpoints. */
 typedef enum srvfmt_api {

@@ -15,7 +15,7 @@
 
 #include "common/util.h"
 #include "server/pcache.h"
-#include "server/refsrv.h"
+#include "server/refsrv_config.h"
 #include "server/srvfmt.h"
 #include "server/srvslot.h"
 #include "server/srvtok.h"
