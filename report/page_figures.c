@@ -48,8 +48,17 @@ static void caption(rdoc *d, double y, const char *s)
         d->y = keep;
 }
 
-/* True when a model's regressor is the prompt length (Figures 1, 2, 5);
- * a warm model may be fitted on new (uncached) tokens instead. */
+/* The caption "Figure N caption: text" of figure f at y. */
+static void fig_caption(rdoc *d, double y, figures_id f, const char *text)
+{
+    char cap[1024];
+    snprintf(cap, sizeof cap, "Figure %d caption: %s", figures_number(f), text);
+    caption(d, y, cap);
+}
+
+/* True when a model's regressor is the prompt length (the TTFT figures and
+ * the residuals against prompt tokens); a warm model may be fitted on new
+ * (uncached) tokens instead. */
 static int on_prompt_axis(const rr_model *m)
 {
     return m->present && (m->x[0] == '\0' || strcmp(m->x, "prompt_tokens") == 0);
@@ -274,17 +283,15 @@ static void warm_new_figure(rdoc *d, const rr_results *r, double y, double h)
         ni++;
     }
     plot_legend(&p, items, ni, 0);
-    char cap[600];
-    snprintf(cap, sizeof cap, "Figure %d caption: %s", figures_number(FIGURES_WARM_NEW),
-             curves ? "every warm request at its new (uncached) prompt tokens, "
-                      "the prompt length minus the tokens the server reported (or was assumed) "
-                      "to have cached. The warm model is fitted against these tokens; its curve "
-                      "has the 95% confidence band for the mean and the 95% prediction band for "
-                      "a single request (see Models)."
-                    : "every warm request at its new (uncached) prompt tokens, "
-                      "the prompt length minus the tokens cached. No warm model is fitted on "
-                      "these tokens, so no curve is drawn (see Models).");
-    caption(d, y + h + 32, cap);
+    fig_caption(d, y + h + 32, FIGURES_WARM_NEW,
+                curves ? "every warm request at its new (uncached) prompt tokens, "
+                         "the prompt length minus the tokens the server reported (or was assumed) "
+                         "to have cached. The warm model is fitted against these tokens; its curve "
+                         "has the 95% confidence band for the mean and the 95% prediction band for "
+                         "a single request (see Models)."
+                       : "every warm request at its new (uncached) prompt tokens, "
+                         "the prompt length minus the tokens cached. No warm model is fitted on "
+                         "these tokens, so no curve is drawn (see Models).");
 }
 
 /* ---- small sets of distinct values ---- */
@@ -406,14 +413,11 @@ static void speedup_figure(rdoc *d, const rr_results *r, double y, double h)
     items[ni] = (plot_legend_item){labels[ni], DOC_GREY, 3, MARK_CIRCLE, 1};
     ni++;
     plot_legend(&p, items, ni, 0);
-    char cap[600];
-    snprintf(cap, sizeof cap,
-             "Figure %d caption: speedup = cold TTFT ÷ warm TTFT (median ratio: Hodges-Lehmann "
-             "on log times) with its rank interval (95%%, or the level few values allow, as in "
-             "the Tests table); log scale. A point above the dashed line means the cache made "
-             "the first token arrive sooner.",
-             figures_number(FIGURES_SPEEDUP));
-    caption(d, y + h + 32, cap);
+    fig_caption(d, y + h + 32, FIGURES_SPEEDUP,
+                "speedup = cold TTFT ÷ warm TTFT (median ratio: Hodges-Lehmann on log times) "
+                "with its rank interval (95%, or the level few values allow, as in the Tests "
+                "table); log scale. A point above the dashed line means the cache made the first "
+                "token arrive sooner.");
 }
 
 /* The session with the most queries (the seed's "10 queries" picture). */
