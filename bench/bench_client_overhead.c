@@ -313,7 +313,7 @@ int main(int argc, char **argv)
     refsrv_config cfg;
     refsrv_config_default(&cfg);
     cfg.dialect = REFSRV_VLLM;
-    cfg.cost = (cost_params){.d0 = DECODE_MS, .time_scale = 1.0};
+    cfg.cost = (costmodel_params){.d0 = DECODE_MS, .time_scale = 1.0};
     cfg.reply_tokens = TOKENS_PER_REQUEST;
     refsrv *srv = NULL;
     client *c = NULL;

@@ -87,7 +87,7 @@ static kv_status move_aside(const char *dir, char *moved, size_t n, char *err)
 }
 
 /* Nominal server time of the whole plan in ms at time scale 1. */
-static double plan_cost_ms(const spec *s, const plan *p, const cost_params *cp)
+static double plan_cost_ms(const spec *s, const plan *p, const costmodel_params *cp)
 {
     double ms = 0;
     for (size_t i = 0; i < p->n_trials; i++) {
@@ -99,13 +99,13 @@ static double plan_cost_ms(const spec *s, const plan *p, const cost_params *cp)
         bool warm = t->kind == PLAN_MEASURE && t->mode == SPEC_WARM;
         if (warm) {
             double per_fresh = (double)fresh / (double)req;
-            ms += cost_prefill_ms(cp, (double)(t->system_prompt_tokens + t->query_tokens), 0);
+            ms += costmodel_prefill_ms(cp, (double)(t->system_prompt_tokens + t->query_tokens), 0);
             ms +=
-                (double)(req - 1) * cost_prefill_ms(cp, per_fresh, (double)t->system_prompt_tokens);
+                (double)(req - 1) * costmodel_prefill_ms(cp, per_fresh, (double)t->system_prompt_tokens);
         } else {
-            ms += (double)req * cost_prefill_ms(cp, per_all, 0);
+            ms += (double)req * costmodel_prefill_ms(cp, per_all, 0);
         }
-        ms += (double)req * (double)s->max_output_tokens * cost_decode_ms(cp, per_all);
+        ms += (double)req * (double)s->max_output_tokens * costmodel_decode_ms(cp, per_all);
     }
     return ms;
 }
@@ -195,7 +195,7 @@ static int demo_server_config(const demo_config *c, const spec *s, refsrv_config
     cfg->port = 0;
     cfg->dialect = c->dialect;
     cfg->seed = s->seed;
-    if (!cost_preset("laptop", &cfg->cost) || !cost_noise_preset("realistic", &cfg->cost)) {
+    if (!costmodel_preset("laptop", &cfg->cost) || !costmodel_noise_preset("realistic", &cfg->cost)) {
         fprintf(stderr, "kvproof demo: the cost model has no 'laptop' preset\n");
         return KV_EXIT_FAILURE;
     }

@@ -137,22 +137,22 @@ enum {
     C_COUNT
 };
 
-static const size_t serve_coef[C_COUNT] = {offsetof(cost_params, a),
-                                           offsetof(cost_params, b),
-                                           offsetof(cost_params, c),
-                                           offsetof(cost_params, d0),
-                                           offsetof(cost_params, d1),
-                                           offsetof(cost_params, cv),
-                                           offsetof(cost_params, stall_p),
-                                           offsetof(cost_params, stall_ms),
-                                           offsetof(cost_params, stall_x_min),
-                                           offsetof(cost_params, stall_x_max),
-                                           offsetof(cost_params, stall_alpha),
-                                           offsetof(cost_params, idle_ms),
-                                           offsetof(cost_params, idle_x),
-                                           offsetof(cost_params, drift),
-                                           offsetof(cost_params, drift_period_s),
-                                           offsetof(cost_params, time_scale)};
+static const size_t serve_coef[C_COUNT] = {offsetof(costmodel_params, a),
+                                           offsetof(costmodel_params, b),
+                                           offsetof(costmodel_params, c),
+                                           offsetof(costmodel_params, d0),
+                                           offsetof(costmodel_params, d1),
+                                           offsetof(costmodel_params, cv),
+                                           offsetof(costmodel_params, stall_p),
+                                           offsetof(costmodel_params, stall_ms),
+                                           offsetof(costmodel_params, stall_x_min),
+                                           offsetof(costmodel_params, stall_x_max),
+                                           offsetof(costmodel_params, stall_alpha),
+                                           offsetof(costmodel_params, idle_ms),
+                                           offsetof(costmodel_params, idle_x),
+                                           offsetof(costmodel_params, drift),
+                                           offsetof(costmodel_params, drift_period_s),
+                                           offsetof(costmodel_params, time_scale)};
 
 typedef struct serve_config {
     refsrv_config srv;
@@ -264,19 +264,19 @@ static args_verdict serve_check(void *cfg, int npos, char **pos, char *err)
 
 /* The cost model in order: --preset, --noise, --params, then single flags.
  * Returns 0 or the exit code. */
-static int serve_cost(const serve_config *c, cost_params *cost)
+static int serve_cost(const serve_config *c, costmodel_params *cost)
 {
     const char *preset = c->preset, *noise = c->noise, *params = c->params;
     char err[KV_ERRLEN] = "";
-    if (!cost_preset(preset, cost)) {
+    if (!costmodel_preset(preset, cost)) {
         fprintf(stderr, "kvproof serve: --preset %s: expected laptop, gpu or flat\n", preset);
         return KV_EXIT_USAGE;
     }
-    if (!cost_noise_preset(noise, cost)) {
+    if (!costmodel_noise_preset(noise, cost)) {
         fprintf(stderr, "kvproof serve: --noise %s: expected lognormal or realistic\n", noise);
         return KV_EXIT_USAGE;
     }
-    if (params && cost_params_load(params, cost, err) != KV_OK) {
+    if (params && costmodel_params_load(params, cost, err) != KV_OK) {
         fprintf(stderr, "kvproof serve: %s\n", err);
         return KV_EXIT_INPUT;
     }
@@ -288,7 +288,7 @@ static int serve_cost(const serve_config *c, cost_params *cost)
 
 static void serve_banner(const refsrv_config *cfg, const char *preset, const char *noise)
 {
-    const cost_params *p = &cfg->cost;
+    const costmodel_params *p = &cfg->cost;
     printf("kvproof reference server %s - SIMULATED target: no model runs here; every reply\n"
            "is labelled (header X-Kvproof-Simulated: 1, model %s).\n"
            "dialect %s, preset %s, noise %s, slots %d, prefix cache %s (%s, %ld tokens, RAM tier "

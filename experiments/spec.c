@@ -4,7 +4,7 @@
  * workload, sessions, run settings, hypotheses, stop), cross-field checks,
  * and spec_parse/spec_load which tie the position scanner (spec_pos.c), the
  * cJSON parse and the canonical form (spec_canon.c) together. Every
- * validator records positioned errors in a check_ctx and keeps going.
+ * validator records positioned errors in a spec_check_ctx and keeps going.
  */
 #include "experiments/spec.h"
 
@@ -110,13 +110,13 @@ static bool header_name_ok(const char *s)
 static const char *const secret_headers[] = {"authorization", "proxy-authorization", "x-api-key",
                                              "api-key", "cookie"};
 
-static void load_headers(check_ctx *c, const check_val *v, spec_target *t)
+static void load_headers(spec_check_ctx *c, const spec_check_val *v, spec_target *t)
 {
     if (!cJSON_IsObject(v->j)) {
-        check_error_at(c, v, false, "expected an object of header names to strings");
+        spec_check_error_at(c, v, false, "expected an object of header names to strings");
         return;
     }
-    size_t n = check_len(v);
+    size_t n = spec_check_len(v);
     t->headers = calloc(n ? n : 1, sizeof *t->headers);
     if (!t->headers) {
         c->nomem = true;
@@ -124,33 +124,33 @@ static void load_headers(check_ctx *c, const check_val *v, spec_target *t)
     }
     size_t i = 0;
     for (const cJSON *k = v->j->child; k && i < v->p->n_kids; k = k->next, i++) {
-        check_val h = {.j = k, .p = &v->p->kids[i]};
+        spec_check_val h = {.j = k, .p = &v->p->kids[i]};
         spec_path_key(h.path, v->path, k->string, strlen(k->string));
         if (!header_name_ok(k->string)) {
-            check_error_at(c, &h, true, "invalid HTTP header name");
+            spec_check_error_at(c, &h, true, "invalid HTTP header name");
             continue;
         }
         bool secret = false;
         for (size_t q = 0; q < N_OF(secret_headers); q++)
             secret = secret || strcasecmp(k->string, secret_headers[q]) == 0;
         if (secret) {
-            check_error_at(c, &h, true,
-                           "credentials must not be written in a spec: name an environment "
-                           "variable in \"api_key_env\" instead");
+            spec_check_error_at(c, &h, true,
+                                "credentials must not be written in a spec: name an environment "
+                                "variable in \"api_key_env\" instead");
             continue;
         }
         bool dup = false;
         for (const cJSON *e = v->j->child; e != k && !dup; e = e->next)
             dup = strcasecmp(e->string, k->string) == 0;
         if (dup) {
-            check_error_at(c, &h, true, "duplicate header");
+            spec_check_error_at(c, &h, true, "duplicate header");
             continue;
         }
         char *val = NULL;
-        if (!check_string(c, &h, false, &val))
+        if (!spec_check_string(c, &h, false, &val))
             continue;
         if (strpbrk(val, "\r\n")) {
-            check_error_at(c, &h, false, "header values must not contain line breaks");
+            spec_check_error_at(c, &h, false, "header values must not contain line breaks");
             free(val);
             continue;
         }
@@ -166,54 +166,57 @@ static void load_headers(check_ctx *c, const check_val *v, spec_target *t)
     }
 }
 
-static void load_target(check_ctx *c, const check_val *v, spec_target *t)
+static void load_target(spec_check_ctx *c, const spec_check_val *v, spec_target *t)
 {
     static const char *const keys[] = {"name",        "base_url", "api",    "model",
                                        "api_key_env", "headers",  "ca_file"};
     t->api = SPEC_API_AUTO;
-    if (!check_object(c, v, keys, N_OF(keys)))
+    if (!spec_check_object(c, v, keys, N_OF(keys)))
         return;
-    check_val m = check_member(v, "name");
-    if (check_required(c, &m) && check_string(c, &m, true, &t->name)) {
+    spec_check_val m = spec_check_member(v, "name");
+    if (spec_check_required(c, &m) && spec_check_string(c, &m, true, &t->name)) {
         if (strlen(t->name) > SPEC_MAX_NAME || !name_chars_ok(t->name))
-            check_error_at(c, &m, false,
-                           "must be 1 to %d characters of letters, digits, '-', '_' or '.'",
-                           SPEC_MAX_NAME);
+            spec_check_error_at(c, &m, false,
+                                "must be 1 to %d characters of letters, digits, '-', '_' or '.'",
+                                SPEC_MAX_NAME);
     }
-    m = check_member(v, "base_url");
-    if (check_required(c, &m) && check_string(c, &m, true, &t->base_url) && !url_ok(t->base_url))
-        check_error_at(c, &m, false, "expected an http:// or https:// URL with a host");
-    m = check_member(v, "api");
+    m = spec_check_member(v, "base_url");
+    if (spec_check_required(c, &m) && spec_check_string(c, &m, true, &t->base_url) &&
+        !url_ok(t->base_url))
+        spec_check_error_at(c, &m, false, "expected an http:// or https:// URL with a host");
+    m = spec_check_member(v, "api");
     if (!m.absent) {
-        int k = check_enum(c, &m, api_names, N_OF(api_names));
+        int k = spec_check_enum(c, &m, api_names, N_OF(api_names));
         if (k >= 0)
             t->api = (spec_api)k;
     }
-    m = check_member(v, "model");
+    m = spec_check_member(v, "model");
     if (!m.absent)
-        (void)check_string(c, &m, true, &t->model);
-    m = check_member(v, "api_key_env");
-    if (!m.absent && check_string(c, &m, true, &t->api_key_env) && !env_name_ok(t->api_key_env)) {
+        (void)spec_check_string(c, &m, true, &t->model);
+    m = spec_check_member(v, "api_key_env");
+    if (!m.absent && spec_check_string(c, &m, true, &t->api_key_env) &&
+        !env_name_ok(t->api_key_env)) {
         /* Never echo the value: it may be the key itself. */
-        check_error_at(c, &m, false,
-                       "expected the name of an environment variable (e.g. \"OPENAI_API_KEY\"), "
-                       "not the key itself");
+        spec_check_error_at(
+            c, &m, false,
+            "expected the name of an environment variable (e.g. \"OPENAI_API_KEY\"), "
+            "not the key itself");
         free(t->api_key_env);
         t->api_key_env = NULL;
     }
-    m = check_member(v, "headers");
+    m = spec_check_member(v, "headers");
     if (!m.absent)
         load_headers(c, &m, t);
-    m = check_member(v, "ca_file");
-    if (!m.absent && check_string(c, &m, true, &t->ca_file) && access(t->ca_file, R_OK) != 0)
-        check_error_at(c, &m, false, "cannot read the CA file \"%s\"", t->ca_file);
+    m = spec_check_member(v, "ca_file");
+    if (!m.absent && spec_check_string(c, &m, true, &t->ca_file) && access(t->ca_file, R_OK) != 0)
+        spec_check_error_at(c, &m, false, "cannot read the CA file \"%s\"", t->ca_file);
 }
 
-static void load_targets(check_ctx *c, const check_val *v, spec *s)
+static void load_targets(spec_check_ctx *c, const spec_check_val *v, spec *s)
 {
-    if (!check_required(c, v) || !check_array(c, v, true))
+    if (!spec_check_required(c, v) || !spec_check_array(c, v, true))
         return;
-    size_t n = check_len(v);
+    size_t n = spec_check_len(v);
     s->targets = calloc(n, sizeof *s->targets);
     if (!s->targets) {
         c->nomem = true;
@@ -221,15 +224,16 @@ static void load_targets(check_ctx *c, const check_val *v, spec *s)
     }
     s->n_targets = n;
     for (size_t i = 0; i < n; i++) {
-        check_val e = check_elem(v, i);
+        spec_check_val e = spec_check_elem(v, i);
         load_target(c, &e, &s->targets[i]);
         if (!s->targets[i].name)
             continue;
         for (size_t k = 0; k < i; k++) {
             if (s->targets[k].name && strcmp(s->targets[k].name, s->targets[i].name) == 0) {
-                check_val nm = check_member(&e, "name");
-                check_error_at(c, &nm, false, "duplicate target name \"%s\" (also $.targets[%zu])",
-                               s->targets[i].name, k);
+                spec_check_val nm = spec_check_member(&e, "name");
+                spec_check_error_at(c, &nm, false,
+                                    "duplicate target name \"%s\" (also $.targets[%zu])",
+                                    s->targets[i].name, k);
                 break;
             }
         }
@@ -263,36 +267,37 @@ static bool resolve_corpus(const char *rel, char **out)
     return true;
 }
 
-static void load_workload(check_ctx *c, const check_val *v, spec *s)
+static void load_workload(spec_check_ctx *c, const spec_check_val *v, spec *s)
 {
     static const char *const keys[] = {"system_prompt_tokens", "query_tokens", "max_output_tokens",
                                        "corpus", "temperature"};
-    if (!check_required(c, v) || !check_object(c, v, keys, N_OF(keys)))
+    if (!spec_check_required(c, v) || !spec_check_object(c, v, keys, N_OF(keys)))
         return;
-    check_val m = check_member(v, "system_prompt_tokens");
-    if (check_required(c, &m))
-        (void)check_long_list(c, &m, 0, SPEC_MAX_TOKENS, &s->system_prompt_tokens,
-                              &s->n_system_prompt_tokens);
-    m = check_member(v, "query_tokens");
-    if (check_required(c, &m))
-        (void)check_long_list(c, &m, 1, SPEC_MAX_TOKENS, &s->query_tokens, &s->n_query_tokens);
-    m = check_member(v, "max_output_tokens");
+    spec_check_val m = spec_check_member(v, "system_prompt_tokens");
+    if (spec_check_required(c, &m))
+        (void)spec_check_long_list(c, &m, 0, SPEC_MAX_TOKENS, &s->system_prompt_tokens,
+                                   &s->n_system_prompt_tokens);
+    m = spec_check_member(v, "query_tokens");
+    if (spec_check_required(c, &m))
+        (void)spec_check_long_list(c, &m, 1, SPEC_MAX_TOKENS, &s->query_tokens, &s->n_query_tokens);
+    m = spec_check_member(v, "max_output_tokens");
     if (!m.absent)
-        (void)check_long(c, &m, 1, SPEC_MAX_TOKENS, &s->max_output_tokens);
-    m = check_member(v, "temperature");
+        (void)spec_check_long(c, &m, 1, SPEC_MAX_TOKENS, &s->max_output_tokens);
+    m = spec_check_member(v, "temperature");
     if (!m.absent)
-        s->temperature_set = check_double(c, &m, 0, 2, false, &s->temperature);
-    m = check_member(v, "corpus");
+        s->temperature_set = spec_check_double(c, &m, 0, 2, false, &s->temperature);
+    m = spec_check_member(v, "corpus");
     if (!m.absent) {
         free(s->corpus_name);
         s->corpus_name = NULL;
-        if (!check_string(c, &m, true, &s->corpus_name))
+        if (!spec_check_string(c, &m, true, &s->corpus_name))
             return;
         if (!resolve_corpus(s->corpus_name, &s->corpus))
-            check_error_at(c, &m, false,
-                           "cannot read the corpus file \"%s\" (looked in the current directory "
-                           "and in the source tree)",
-                           s->corpus_name);
+            spec_check_error_at(
+                c, &m, false,
+                "cannot read the corpus file \"%s\" (looked in the current directory "
+                "and in the source tree)",
+                s->corpus_name);
     }
 }
 
@@ -317,42 +322,42 @@ static void list_text(char *dst, size_t cap, const long *v, size_t n)
 }
 
 /* A sessions filter list: distinct values, each one of the workload's. */
-static void load_subset(check_ctx *c, const check_val *v, const long *all, size_t n_all,
+static void load_subset(spec_check_ctx *c, const spec_check_val *v, const long *all, size_t n_all,
                         const char *what, long **out, size_t *n)
 {
-    if (!check_long_list(c, v, 0, SPEC_MAX_TOKENS, out, n) || n_all == 0)
+    if (!spec_check_long_list(c, v, 0, SPEC_MAX_TOKENS, out, n) || n_all == 0)
         return;
     for (size_t i = 0; i < *n; i++) {
         if (!list_has(all, n_all, (*out)[i])) {
             char list[256];
             list_text(list, sizeof list, all, n_all);
-            check_val e = check_elem(v, i);
-            check_error_at(c, &e, false, "must be one of the workload's %s (%s)", what, list);
+            spec_check_val e = spec_check_elem(v, i);
+            spec_check_error_at(c, &e, false, "must be one of the workload's %s (%s)", what, list);
         }
     }
 }
 
-static void load_sessions(check_ctx *c, const check_val *v, spec *s)
+static void load_sessions(spec_check_ctx *c, const spec_check_val *v, spec *s)
 {
     static const char *const keys[] = {"query_counts", "system_prompt_tokens", "query_tokens"};
-    if (!check_object(c, v, keys, N_OF(keys)))
+    if (!spec_check_object(c, v, keys, N_OF(keys)))
         return;
-    check_val m = check_member(v, "query_counts");
+    spec_check_val m = spec_check_member(v, "query_counts");
     if (!m.absent) {
         long *vals = NULL;
         size_t n = 0;
-        if (check_long_list(c, &m, 1, SPEC_MAX_QUERY_COUNT, &vals, &n)) {
+        if (spec_check_long_list(c, &m, 1, SPEC_MAX_QUERY_COUNT, &vals, &n)) {
             free(s->query_counts);
             s->query_counts = vals;
             s->n_query_counts = n;
         }
     }
-    m = check_member(v, "system_prompt_tokens");
+    m = spec_check_member(v, "system_prompt_tokens");
     if (!m.absent)
         load_subset(c, &m, s->system_prompt_tokens, s->n_system_prompt_tokens,
                     "system_prompt_tokens", &s->session_system_prompt_tokens,
                     &s->n_session_system_prompt_tokens);
-    m = check_member(v, "query_tokens");
+    m = spec_check_member(v, "query_tokens");
     if (!m.absent)
         load_subset(c, &m, s->query_tokens, s->n_query_tokens, "query_tokens",
                     &s->session_query_tokens, &s->n_session_query_tokens);
@@ -376,44 +381,44 @@ bool spec_has_cell(const spec *s, long system_prompt_tokens, long query_tokens, 
     return true;
 }
 
-static void load_cache_modes(check_ctx *c, const check_val *v, spec *s)
+static void load_cache_modes(spec_check_ctx *c, const spec_check_val *v, spec *s)
 {
-    if (!check_array(c, v, true))
+    if (!spec_check_array(c, v, true))
         return;
     bool seen[2] = {false, false};
-    for (size_t i = 0; i < check_len(v); i++) {
-        check_val e = check_elem(v, i);
-        int k = check_enum(c, &e, mode_names, N_OF(mode_names));
+    for (size_t i = 0; i < spec_check_len(v); i++) {
+        spec_check_val e = spec_check_elem(v, i);
+        int k = spec_check_enum(c, &e, mode_names, N_OF(mode_names));
         if (k < 0)
             continue;
         if (seen[k])
-            check_error_at(c, &e, false, "duplicate value \"%s\"", mode_names[k]);
+            spec_check_error_at(c, &e, false, "duplicate value \"%s\"", mode_names[k]);
         seen[k] = true;
     }
     s->cold = seen[SPEC_COLD];
     s->warm = seen[SPEC_WARM];
 }
 
-static void load_timeouts(check_ctx *c, const check_val *v, spec *s)
+static void load_timeouts(spec_check_ctx *c, const spec_check_val *v, spec *s)
 {
     static const char *const keys[] = {"connect", "first_token", "total"};
-    if (!check_object(c, v, keys, N_OF(keys)))
+    if (!spec_check_object(c, v, keys, N_OF(keys)))
         return;
-    check_val m = check_member(v, "connect");
+    spec_check_val m = spec_check_member(v, "connect");
     if (!m.absent)
-        (void)check_double(c, &m, 0, SPEC_MAX_TIMEOUT_S, true, &s->timeout_connect_s);
-    check_val ft = check_member(v, "first_token");
-    bool ft_ok =
-        !ft.absent && check_double(c, &ft, 0, SPEC_MAX_TIMEOUT_S, true, &s->timeout_first_token_s);
-    check_val tot = check_member(v, "total");
+        (void)spec_check_double(c, &m, 0, SPEC_MAX_TIMEOUT_S, true, &s->timeout_connect_s);
+    spec_check_val ft = spec_check_member(v, "first_token");
+    bool ft_ok = !ft.absent &&
+                 spec_check_double(c, &ft, 0, SPEC_MAX_TIMEOUT_S, true, &s->timeout_first_token_s);
+    spec_check_val tot = spec_check_member(v, "total");
     bool tot_ok =
-        !tot.absent && check_double(c, &tot, 0, SPEC_MAX_TIMEOUT_S, true, &s->timeout_total_s);
+        !tot.absent && spec_check_double(c, &tot, 0, SPEC_MAX_TIMEOUT_S, true, &s->timeout_total_s);
     if ((ft_ok || tot_ok) && s->timeout_first_token_s > s->timeout_total_s) {
-        const check_val *at = tot_ok ? &tot : &ft;
-        check_error_at(c, at, false,
-                       "the total timeout (%.15g s) must not be shorter than the first-token "
-                       "timeout (%.15g s)",
-                       s->timeout_total_s, s->timeout_first_token_s);
+        const spec_check_val *at = tot_ok ? &tot : &ft;
+        spec_check_error_at(c, at, false,
+                            "the total timeout (%.15g s) must not be shorter than the first-token "
+                            "timeout (%.15g s)",
+                            s->timeout_total_s, s->timeout_first_token_s);
     }
 }
 
@@ -428,7 +433,7 @@ static long list_max(const long *v, size_t n)
     return m;
 }
 
-static void load_hypothesis(check_ctx *c, const check_val *v, spec *s, spec_hypothesis *h,
+static void load_hypothesis(spec_check_ctx *c, const spec_check_val *v, spec *s, spec_hypothesis *h,
                             bool lists_ok)
 {
     static const char *const keys[] = {
@@ -438,62 +443,64 @@ static void load_hypothesis(check_ctx *c, const check_val *v, spec *s, spec_hypo
     h->max = NAN;
     h->system_prompt_tokens = -1;
     h->query_count = -1;
-    if (!check_object(c, v, keys, N_OF(keys)))
+    if (!spec_check_object(c, v, keys, N_OF(keys)))
         return;
-    check_val m = check_member(v, "id");
-    if (check_required(c, &m))
-        (void)check_string(c, &m, true, &h->id);
-    m = check_member(v, "description");
+    spec_check_val m = spec_check_member(v, "id");
+    if (spec_check_required(c, &m))
+        (void)spec_check_string(c, &m, true, &h->id);
+    m = spec_check_member(v, "description");
     if (!m.absent)
-        (void)check_string(c, &m, false, &h->description);
-    m = check_member(v, "metric");
+        (void)spec_check_string(c, &m, false, &h->description);
+    m = spec_check_member(v, "metric");
     int metric = -1;
-    if (check_required(c, &m))
-        metric = check_enum(c, &m, metric_names, N_OF(metric_names));
+    if (spec_check_required(c, &m))
+        metric = spec_check_enum(c, &m, metric_names, N_OF(metric_names));
     if (metric >= 0) {
         h->metric = (spec_metric)metric;
         bool need_warm = metric == SPEC_METRIC_SPEEDUP || metric == SPEC_METRIC_SESSION_SPEEDUP;
         if (!s->cold || (need_warm && !s->warm))
-            check_error_at(c, &m, false, "metric \"%s\" needs cache_modes %s", metric_names[metric],
-                           need_warm ? "\"cold\" and \"warm\"" : "\"cold\"");
+            spec_check_error_at(c, &m, false, "metric \"%s\" needs cache_modes %s",
+                                metric_names[metric],
+                                need_warm ? "\"cold\" and \"warm\"" : "\"cold\"");
         if (metric == SPEC_METRIC_PREFILL_MS_PER_TOKEN && lists_ok && s->n_system_prompt_tokens < 2)
-            check_error_at(c, &m, false,
-                           "metric \"prefill_ms_per_token\" needs at least two "
-                           "system_prompt_tokens values");
+            spec_check_error_at(c, &m, false,
+                                "metric \"prefill_ms_per_token\" needs at least two "
+                                "system_prompt_tokens values");
     }
-    m = check_member(v, "target");
-    if (!m.absent && check_string(c, &m, true, &h->target)) {
+    m = spec_check_member(v, "target");
+    if (!m.absent && spec_check_string(c, &m, true, &h->target)) {
         bool found = false;
         for (size_t i = 0; i < s->n_targets && !found; i++)
             found = s->targets[i].name && strcmp(s->targets[i].name, h->target) == 0;
         if (!found)
-            check_error_at(c, &m, false, "no target is named \"%s\"", h->target);
+            spec_check_error_at(c, &m, false, "no target is named \"%s\"", h->target);
     }
-    m = check_member(v, "at_system_prompt_tokens");
+    m = spec_check_member(v, "at_system_prompt_tokens");
     if (!m.absent) {
-        if (check_long(c, &m, 0, SPEC_MAX_TOKENS, &h->system_prompt_tokens) && lists_ok &&
+        if (spec_check_long(c, &m, 0, SPEC_MAX_TOKENS, &h->system_prompt_tokens) && lists_ok &&
             !list_has(s->system_prompt_tokens, s->n_system_prompt_tokens,
                       h->system_prompt_tokens)) {
             char list[256];
             list_text(list, sizeof list, s->system_prompt_tokens, s->n_system_prompt_tokens);
-            check_error_at(c, &m, false, "must be one of the workload's system_prompt_tokens (%s)",
-                           list);
+            spec_check_error_at(c, &m, false,
+                                "must be one of the workload's system_prompt_tokens (%s)", list);
         }
     } else if (lists_ok) {
         h->system_prompt_tokens = list_max(s->system_prompt_tokens, s->n_system_prompt_tokens);
     }
     if (metric == SPEC_METRIC_OVERHEAD_FRACTION && h->system_prompt_tokens == 0)
-        check_error_at(c, m.absent ? v : &m, false,
-                       "overhead_fraction needs a system prompt length greater than 0");
-    m = check_member(v, "at_query_count");
+        spec_check_error_at(c, m.absent ? v : &m, false,
+                            "overhead_fraction needs a system prompt length greater than 0");
+    m = spec_check_member(v, "at_query_count");
     if (!m.absent) {
         if (metric >= 0 && metric != SPEC_METRIC_SESSION_SPEEDUP)
-            check_error_at(c, &m, true, "applies only to metric \"session_speedup\"");
-        else if (check_long(c, &m, 1, SPEC_MAX_QUERY_COUNT, &h->query_count) &&
+            spec_check_error_at(c, &m, true, "applies only to metric \"session_speedup\"");
+        else if (spec_check_long(c, &m, 1, SPEC_MAX_QUERY_COUNT, &h->query_count) &&
                  !list_has(s->query_counts, s->n_query_counts, h->query_count)) {
             char list[256];
             list_text(list, sizeof list, s->query_counts, s->n_query_counts);
-            check_error_at(c, &m, false, "must be one of the sessions' query_counts (%s)", list);
+            spec_check_error_at(c, &m, false, "must be one of the sessions' query_counts (%s)",
+                                list);
         }
     } else if (metric == SPEC_METRIC_SESSION_SPEEDUP) {
         h->query_count = list_max(s->query_counts, s->n_query_counts);
@@ -504,26 +511,27 @@ static void load_hypothesis(check_ctx *c, const check_val *v, spec *s, spec_hypo
         for (size_t i = 0; i < s->n_query_tokens && !planned; i++)
             planned = spec_has_cell(s, h->system_prompt_tokens, s->query_tokens[i], h->query_count);
         if (!planned)
-            check_error_at(c, m.absent ? v : &m, false,
-                           "no session of %ld queries is planned at %ld system prompt tokens "
-                           "(see $.sessions)",
-                           h->query_count, h->system_prompt_tokens);
+            spec_check_error_at(c, m.absent ? v : &m, false,
+                                "no session of %ld queries is planned at %ld system prompt tokens "
+                                "(see $.sessions)",
+                                h->query_count, h->system_prompt_tokens);
     }
-    check_val mn = check_member(v, "min");
-    check_val mx = check_member(v, "max");
-    bool mn_ok = !mn.absent && check_double(c, &mn, -1e300, 1e300, false, &h->min);
-    bool mx_ok = !mx.absent && check_double(c, &mx, -1e300, 1e300, false, &h->max);
+    spec_check_val mn = spec_check_member(v, "min");
+    spec_check_val mx = spec_check_member(v, "max");
+    bool mn_ok = !mn.absent && spec_check_double(c, &mn, -1e300, 1e300, false, &h->min);
+    bool mx_ok = !mx.absent && spec_check_double(c, &mx, -1e300, 1e300, false, &h->max);
     if (mn.absent && mx.absent)
-        check_error_at(c, v, false, "needs \"min\", \"max\" or both");
+        spec_check_error_at(c, v, false, "needs \"min\", \"max\" or both");
     if (mn_ok && mx_ok && h->min > h->max)
-        check_error_at(c, &mx, false, "must not be less than min (%.15g > %.15g)", h->min, h->max);
+        spec_check_error_at(c, &mx, false, "must not be less than min (%.15g > %.15g)", h->min,
+                            h->max);
 }
 
-static void load_hypotheses(check_ctx *c, const check_val *v, spec *s, bool lists_ok)
+static void load_hypotheses(spec_check_ctx *c, const spec_check_val *v, spec *s, bool lists_ok)
 {
-    if (!check_array(c, v, false))
+    if (!spec_check_array(c, v, false))
         return;
-    size_t n = check_len(v);
+    size_t n = spec_check_len(v);
     if (n == 0)
         return;
     s->hypotheses = calloc(n, sizeof *s->hypotheses);
@@ -533,40 +541,40 @@ static void load_hypotheses(check_ctx *c, const check_val *v, spec *s, bool list
     }
     s->n_hypotheses = n;
     for (size_t i = 0; i < n; i++) {
-        check_val e = check_elem(v, i);
+        spec_check_val e = spec_check_elem(v, i);
         load_hypothesis(c, &e, s, &s->hypotheses[i], lists_ok);
         for (size_t k = 0; k < i && s->hypotheses[i].id; k++) {
             if (s->hypotheses[k].id && strcmp(s->hypotheses[k].id, s->hypotheses[i].id) == 0) {
-                check_val id = check_member(&e, "id");
-                check_error_at(c, &id, false, "duplicate hypothesis id \"%s\"",
-                               s->hypotheses[i].id);
+                spec_check_val id = spec_check_member(&e, "id");
+                spec_check_error_at(c, &id, false, "duplicate hypothesis id \"%s\"",
+                                    s->hypotheses[i].id);
                 break;
             }
         }
     }
 }
 
-static void load_stop(check_ctx *c, const check_val *v, spec *s)
+static void load_stop(spec_check_ctx *c, const spec_check_val *v, spec *s)
 {
     static const char *const keys[] = {"target_rel_ci", "min_repetitions", "max_trials",
                                        "max_minutes"};
-    if (!check_object(c, v, keys, N_OF(keys)))
+    if (!spec_check_object(c, v, keys, N_OF(keys)))
         return;
     s->stop.enabled = true;
     s->stop.min_repetitions = s->repetitions < 3 ? s->repetitions : 3;
-    check_val m = check_member(v, "target_rel_ci");
-    if (check_required(c, &m))
-        (void)check_double(c, &m, 0, 1, true, &s->stop.target_rel_ci);
-    m = check_member(v, "min_repetitions");
-    if (!m.absent && check_long(c, &m, 1, SPEC_MAX_REPETITIONS, &s->stop.min_repetitions) &&
+    spec_check_val m = spec_check_member(v, "target_rel_ci");
+    if (spec_check_required(c, &m))
+        (void)spec_check_double(c, &m, 0, 1, true, &s->stop.target_rel_ci);
+    m = spec_check_member(v, "min_repetitions");
+    if (!m.absent && spec_check_long(c, &m, 1, SPEC_MAX_REPETITIONS, &s->stop.min_repetitions) &&
         s->stop.min_repetitions > s->repetitions)
-        check_error_at(c, &m, false, "must not exceed repetitions (%ld)", s->repetitions);
-    m = check_member(v, "max_trials");
+        spec_check_error_at(c, &m, false, "must not exceed repetitions (%ld)", s->repetitions);
+    m = spec_check_member(v, "max_trials");
     if (!m.absent)
-        (void)check_long(c, &m, 0, 100000000L, &s->stop.max_trials);
-    m = check_member(v, "max_minutes");
+        (void)spec_check_long(c, &m, 0, 100000000L, &s->stop.max_trials);
+    m = spec_check_member(v, "max_minutes");
     if (!m.absent)
-        (void)check_double(c, &m, 0, 1e7, false, &s->stop.max_minutes);
+        (void)spec_check_double(c, &m, 0, 1e7, false, &s->stop.max_minutes);
 }
 
 /* ---- the whole spec ----------------------------------------------------------------- */
@@ -587,64 +595,64 @@ static void set_defaults(spec *s)
     s->concurrency = 1;
 }
 
-static void load_spec(check_ctx *c, const check_val *root, spec *s)
+static void load_spec(spec_check_ctx *c, const spec_check_val *root, spec *s)
 {
     static const char *const keys[] = {
         "name",      "description", "seed",        "targets",         "workload",
         "sessions",  "cache_modes", "repetitions", "warmup_requests", "order",
         "timeouts",  "retries",     "concurrency", "hypotheses",      "stop",
         "contention"};
-    if (!check_object(c, root, keys, N_OF(keys)))
+    if (!spec_check_object(c, root, keys, N_OF(keys)))
         return;
-    check_val m = check_member(root, "name");
-    if (check_required(c, &m))
-        (void)check_string(c, &m, true, &s->name);
-    m = check_member(root, "description");
+    spec_check_val m = spec_check_member(root, "name");
+    if (spec_check_required(c, &m))
+        (void)spec_check_string(c, &m, true, &s->name);
+    m = spec_check_member(root, "description");
     if (!m.absent)
-        (void)check_string(c, &m, false, &s->description);
-    m = check_member(root, "seed");
+        (void)spec_check_string(c, &m, false, &s->description);
+    m = spec_check_member(root, "seed");
     long seed = 1;
-    if (!m.absent && check_long(c, &m, 0, SPEC_MAX_SEED, &seed))
+    if (!m.absent && spec_check_long(c, &m, 0, SPEC_MAX_SEED, &seed))
         s->seed = (uint64_t)seed;
-    m = check_member(root, "targets");
+    m = spec_check_member(root, "targets");
     load_targets(c, &m, s);
-    m = check_member(root, "workload");
+    m = spec_check_member(root, "workload");
     load_workload(c, &m, s);
-    m = check_member(root, "sessions");
+    m = spec_check_member(root, "sessions");
     if (!m.absent)
         load_sessions(c, &m, s);
-    m = check_member(root, "cache_modes");
+    m = spec_check_member(root, "cache_modes");
     if (!m.absent)
         load_cache_modes(c, &m, s);
-    m = check_member(root, "repetitions");
+    m = spec_check_member(root, "repetitions");
     if (!m.absent)
-        (void)check_long(c, &m, 1, SPEC_MAX_REPETITIONS, &s->repetitions);
-    m = check_member(root, "warmup_requests");
+        (void)spec_check_long(c, &m, 1, SPEC_MAX_REPETITIONS, &s->repetitions);
+    m = spec_check_member(root, "warmup_requests");
     if (!m.absent)
-        (void)check_long(c, &m, 0, SPEC_MAX_WARMUP, &s->warmup_requests);
-    m = check_member(root, "order");
+        (void)spec_check_long(c, &m, 0, SPEC_MAX_WARMUP, &s->warmup_requests);
+    m = spec_check_member(root, "order");
     if (!m.absent) {
-        int k = check_enum(c, &m, order_names, N_OF(order_names));
+        int k = spec_check_enum(c, &m, order_names, N_OF(order_names));
         if (k >= 0)
             s->order = (spec_order)k;
     }
-    m = check_member(root, "timeouts");
+    m = spec_check_member(root, "timeouts");
     if (!m.absent)
         load_timeouts(c, &m, s);
-    m = check_member(root, "retries");
+    m = spec_check_member(root, "retries");
     if (!m.absent)
-        (void)check_long(c, &m, 0, SPEC_MAX_RETRIES, &s->retries);
-    m = check_member(root, "concurrency");
+        (void)spec_check_long(c, &m, 0, SPEC_MAX_RETRIES, &s->retries);
+    m = spec_check_member(root, "concurrency");
     if (!m.absent)
-        (void)check_long(c, &m, 1, SPEC_MAX_CONCURRENCY, &s->concurrency);
+        (void)spec_check_long(c, &m, 1, SPEC_MAX_CONCURRENCY, &s->concurrency);
     bool lists_ok = s->n_system_prompt_tokens > 0 && s->n_query_counts > 0;
-    m = check_member(root, "hypotheses");
+    m = spec_check_member(root, "hypotheses");
     if (!m.absent)
         load_hypotheses(c, &m, s, lists_ok);
-    m = check_member(root, "stop");
+    m = spec_check_member(root, "stop");
     if (!m.absent)
         load_stop(c, &m, s);
-    m = check_member(root, "contention");
+    m = spec_check_member(root, "contention");
     if (!m.absent)
         spec_contention_load(c, &m, s);
 }
@@ -690,11 +698,11 @@ void spec_free(spec *s)
     free(s);
 }
 
-static kv_status report(check_ctx *c, char *err, kv_buf *all)
+static kv_status report(spec_check_ctx *c, char *err, kv_buf *all)
 {
     if (c->nomem)
         return kv_fail(err, KV_ERR_NOMEM, "%s: out of memory", c->name);
-    size_t n = check_sort(c);
+    size_t n = spec_check_sort(c);
     if (n == 0)
         return KV_OK;
     for (size_t i = 0; all && i < n; i++)
@@ -707,7 +715,7 @@ kv_status spec_parse_all(const char *text, size_t len, const char *name, spec **
                          kv_buf *all)
 {
     *out = NULL;
-    check_ctx c = {.name = name, .text = text};
+    spec_check_ctx c = {.name = name, .text = text};
     spec_pnode *pos = NULL;
     cJSON *json = NULL;
     spec *s = NULL;
@@ -722,14 +730,14 @@ kv_status spec_parse_all(const char *text, size_t len, const char *name, spec **
         goto out;
     }
     if (st != KV_OK) {
-        check_error_off(&c, off, where, "syntax error: %s", msg);
+        spec_check_error_off(&c, off, where, "syntax error: %s", msg);
         goto report;
     }
     const char *end = NULL;
     json = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!json) {
         size_t at = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
-        check_error_off(&c, at, "$", "syntax error: cJSON could not parse the text here");
+        spec_check_error_off(&c, at, "$", "syntax error: cJSON could not parse the text here");
         goto report;
     }
     s = calloc(1, sizeof *s);
@@ -741,13 +749,13 @@ kv_status spec_parse_all(const char *text, size_t len, const char *name, spec **
     set_defaults(s);
     s->query_counts[0] = 1;
     s->n_query_counts = 1;
-    check_val root = check_root(json, pos);
+    spec_check_val root = spec_check_root(json, pos);
     load_spec(&c, &root, s);
     if (c.n_errs == 0 && !c.nomem && !s->corpus && !resolve_corpus(s->corpus_name, &s->corpus))
-        check_error_off(&c, 0, "$.workload.corpus",
-                        "cannot read the default corpus \"%s\" (looked in the current "
-                        "directory and in the source tree %s)",
-                        s->corpus_name, KVPROOF_SOURCE_DIR);
+        spec_check_error_off(&c, 0, "$.workload.corpus",
+                             "cannot read the default corpus \"%s\" (looked in the current "
+                             "directory and in the source tree %s)",
+                             s->corpus_name, KVPROOF_SOURCE_DIR);
 report:
     st = report(&c, err, all);
     if (st != KV_OK)
@@ -764,7 +772,7 @@ out:
     spec_free(s);
     cJSON_Delete(json);
     spec_pos_free(pos);
-    check_ctx_clear(&c);
+    spec_check_ctx_clear(&c);
     return st;
 }
 

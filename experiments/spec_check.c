@@ -15,7 +15,7 @@
 
 /* ---- error collection ---------------------------------------------------- */
 
-void check_ctx_clear(check_ctx *c)
+void spec_check_ctx_clear(spec_check_ctx *c)
 {
     for (size_t i = 0; i < c->n_errs; i++)
         free(c->errs[i].msg);
@@ -24,11 +24,11 @@ void check_ctx_clear(check_ctx *c)
     c->n_errs = 0;
 }
 
-static void add_error(check_ctx *c, size_t off, const char *path, const char *fmt, va_list ap)
+static void add_error(spec_check_ctx *c, size_t off, const char *path, const char *fmt, va_list ap)
     __attribute__((format(printf, 4, 0)));
-static void add_error(check_ctx *c, size_t off, const char *path, const char *fmt, va_list ap)
+static void add_error(spec_check_ctx *c, size_t off, const char *path, const char *fmt, va_list ap)
 {
-    if (c->n_errs >= CHECK_MAX_ERRORS)
+    if (c->n_errs >= SPEC_CHECK_MAX_ERRORS)
         return;
     char body[KV_ERRLEN];
     vsnprintf(body, sizeof body, fmt, ap);
@@ -39,18 +39,18 @@ static void add_error(check_ctx *c, size_t off, const char *path, const char *fm
         c->nomem = true;
         return;
     }
-    check_error *e = realloc(c->errs, (c->n_errs + 1) * sizeof *e);
+    spec_check_error *e = realloc(c->errs, (c->n_errs + 1) * sizeof *e);
     if (!e) {
         kv_buf_free(&b);
         c->nomem = true;
         return;
     }
     c->errs = e;
-    c->errs[c->n_errs] = (check_error){.off = off, .seq = c->n_errs, .msg = b.data};
+    c->errs[c->n_errs] = (spec_check_error){.off = off, .seq = c->n_errs, .msg = b.data};
     c->n_errs++;
 }
 
-void check_error_off(check_ctx *c, size_t off, const char *path, const char *fmt, ...)
+void spec_check_error_off(spec_check_ctx *c, size_t off, const char *path, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -58,7 +58,8 @@ void check_error_off(check_ctx *c, size_t off, const char *path, const char *fmt
     va_end(ap);
 }
 
-void check_error_at(check_ctx *c, const check_val *v, bool at_key, const char *fmt, ...)
+void spec_check_error_at(spec_check_ctx *c, const spec_check_val *v, bool at_key, const char *fmt,
+                         ...)
 {
     size_t off = v->p->val_off;
     if (at_key && v->p->key_off != SIZE_MAX)
@@ -71,13 +72,13 @@ void check_error_at(check_ctx *c, const check_val *v, bool at_key, const char *f
 
 static int cmp_error(const void *a, const void *b)
 {
-    const check_error *x = a, *y = b;
+    const spec_check_error *x = a, *y = b;
     if (x->off != y->off)
         return x->off < y->off ? -1 : 1;
     return x->seq < y->seq ? -1 : (x->seq > y->seq);
 }
 
-size_t check_sort(check_ctx *c)
+size_t spec_check_sort(spec_check_ctx *c)
 {
     if (c->n_errs > 1)
         qsort(c->errs, c->n_errs, sizeof c->errs[0], cmp_error);
@@ -86,16 +87,16 @@ size_t check_sort(check_ctx *c)
 
 /* ---- navigation ------------------------------------------------------------ */
 
-check_val check_root(const cJSON *j, const spec_pnode *p)
+spec_check_val spec_check_root(const cJSON *j, const spec_pnode *p)
 {
-    check_val v = {.j = j, .p = p, .absent = j == NULL};
+    spec_check_val v = {.j = j, .p = p, .absent = j == NULL};
     snprintf(v.path, sizeof v.path, "$");
     return v;
 }
 
-check_val check_member(const check_val *obj, const char *key)
+spec_check_val spec_check_member(const spec_check_val *obj, const char *key)
 {
-    check_val v = {.j = NULL, .p = obj->p, .absent = true};
+    spec_check_val v = {.j = NULL, .p = obj->p, .absent = true};
     spec_path_key(v.path, obj->path, key, strlen(key));
     if (!obj->j || !cJSON_IsObject(obj->j))
         return v;
@@ -115,9 +116,9 @@ check_val check_member(const check_val *obj, const char *key)
     return v;
 }
 
-check_val check_elem(const check_val *arr, size_t i)
+spec_check_val spec_check_elem(const spec_check_val *arr, size_t i)
 {
-    check_val v = {.j = NULL, .p = arr->p, .absent = true};
+    spec_check_val v = {.j = NULL, .p = arr->p, .absent = true};
     spec_path_index(v.path, arr->path, i);
     if (!arr->j || !cJSON_IsArray(arr->j) || i >= arr->p->n_kids)
         return v;
@@ -132,7 +133,7 @@ check_val check_elem(const check_val *arr, size_t i)
     return v;
 }
 
-size_t check_len(const check_val *v)
+size_t spec_check_len(const spec_check_val *v)
 {
     if (!v->j || !(cJSON_IsArray(v->j) || cJSON_IsObject(v->j)))
         return 0;
@@ -170,35 +171,36 @@ static void keys_list(char *dst, size_t cap, const char *const *keys, size_t n)
     }
 }
 
-bool check_object(check_ctx *c, const check_val *v, const char *const *keys, size_t n_keys)
+bool spec_check_object(spec_check_ctx *c, const spec_check_val *v, const char *const *keys,
+                       size_t n_keys)
 {
     if (!v->j || !cJSON_IsObject(v->j)) {
-        check_error_at(c, v, false, "expected an object, got %s", type_word(v->j));
+        spec_check_error_at(c, v, false, "expected an object, got %s", type_word(v->j));
         return false;
     }
     size_t i = 0;
     for (const cJSON *k = v->j->child; k; k = k->next, i++) {
         if (i >= v->p->n_kids)
             break;
-        check_val m = {.j = k, .p = &v->p->kids[i]};
+        spec_check_val m = {.j = k, .p = &v->p->kids[i]};
         spec_path_key(m.path, v->path, k->string, strlen(k->string));
         bool known = false;
         for (size_t q = 0; q < n_keys && !known; q++)
             known = strcmp(keys[q], k->string) == 0;
         if (!known) {
-            const char *s = check_suggest(k->string, keys, n_keys);
+            const char *s = spec_check_suggest(k->string, keys, n_keys);
             if (s) {
-                check_error_at(c, &m, true, "unknown key (did you mean \"%s\"?)", s);
+                spec_check_error_at(c, &m, true, "unknown key (did you mean \"%s\"?)", s);
             } else {
                 char list[512];
                 keys_list(list, sizeof list, keys, n_keys);
-                check_error_at(c, &m, true, "unknown key (known keys: %s)", list);
+                spec_check_error_at(c, &m, true, "unknown key (known keys: %s)", list);
             }
             continue;
         }
         for (const cJSON *e = v->j->child; e != k; e = e->next) {
             if (strcmp(e->string, k->string) == 0) {
-                check_error_at(c, &m, true, "duplicate key");
+                spec_check_error_at(c, &m, true, "duplicate key");
                 break;
             }
         }
@@ -206,41 +208,41 @@ bool check_object(check_ctx *c, const check_val *v, const char *const *keys, siz
     return true;
 }
 
-bool check_array(check_ctx *c, const check_val *v, bool nonempty)
+bool spec_check_array(spec_check_ctx *c, const spec_check_val *v, bool nonempty)
 {
     if (!v->j || !cJSON_IsArray(v->j)) {
-        check_error_at(c, v, false, "expected an array, got %s", type_word(v->j));
+        spec_check_error_at(c, v, false, "expected an array, got %s", type_word(v->j));
         return false;
     }
     if (nonempty && cJSON_GetArraySize(v->j) == 0) {
-        check_error_at(c, v, false, "must not be empty");
+        spec_check_error_at(c, v, false, "must not be empty");
         return false;
     }
     return true;
 }
 
-bool check_required(check_ctx *c, const check_val *v)
+bool spec_check_required(spec_check_ctx *c, const spec_check_val *v)
 {
     if (v->is_null) {
-        check_error_at(c, v, false, "must not be null");
+        spec_check_error_at(c, v, false, "must not be null");
         return false;
     }
     if (v->absent) {
-        check_error_at(c, v, false, "missing required key");
+        spec_check_error_at(c, v, false, "missing required key");
         return false;
     }
     return true;
 }
 
-bool check_string(check_ctx *c, const check_val *v, bool nonempty, char **out)
+bool spec_check_string(spec_check_ctx *c, const spec_check_val *v, bool nonempty, char **out)
 {
     *out = NULL;
     if (!cJSON_IsString(v->j) || !v->j->valuestring) {
-        check_error_at(c, v, false, "expected a string, got %s", type_word(v->j));
+        spec_check_error_at(c, v, false, "expected a string, got %s", type_word(v->j));
         return false;
     }
     if (nonempty && v->j->valuestring[0] == '\0') {
-        check_error_at(c, v, false, "must not be empty");
+        spec_check_error_at(c, v, false, "must not be empty");
         return false;
     }
     *out = strdup(v->j->valuestring);
@@ -251,57 +253,58 @@ bool check_string(check_ctx *c, const check_val *v, bool nonempty, char **out)
     return true;
 }
 
-bool check_double(check_ctx *c, const check_val *v, double lo, double hi, bool lo_open, double *out)
+bool spec_check_double(spec_check_ctx *c, const spec_check_val *v, double lo, double hi,
+                       bool lo_open, double *out)
 {
     if (!cJSON_IsNumber(v->j)) {
-        check_error_at(c, v, false, "expected a number, got %s", type_word(v->j));
+        spec_check_error_at(c, v, false, "expected a number, got %s", type_word(v->j));
         return false;
     }
     double d = v->j->valuedouble;
     if (!isfinite(d)) {
-        check_error_at(c, v, false, "expected a finite number");
+        spec_check_error_at(c, v, false, "expected a finite number");
         return false;
     }
     if (lo_open ? !(d > lo) : !(d >= lo)) {
-        check_error_at(c, v, false, "must be %s %.15g (got %.15g)",
-                       lo_open ? "greater than" : "at least", lo, d);
+        spec_check_error_at(c, v, false, "must be %s %.15g (got %.15g)",
+                            lo_open ? "greater than" : "at least", lo, d);
         return false;
     }
     if (d > hi) {
-        check_error_at(c, v, false, "must be at most %.15g (got %.15g)", hi, d);
+        spec_check_error_at(c, v, false, "must be at most %.15g (got %.15g)", hi, d);
         return false;
     }
     *out = d;
     return true;
 }
 
-bool check_long(check_ctx *c, const check_val *v, long lo, long hi, long *out)
+bool spec_check_long(spec_check_ctx *c, const spec_check_val *v, long lo, long hi, long *out)
 {
     if (!cJSON_IsNumber(v->j)) {
-        check_error_at(c, v, false, "expected an integer, got %s", type_word(v->j));
+        spec_check_error_at(c, v, false, "expected an integer, got %s", type_word(v->j));
         return false;
     }
     double d = v->j->valuedouble;
     if (!isfinite(d) || d != floor(d)) {
-        check_error_at(c, v, false, "expected an integer, got %.15g", d);
+        spec_check_error_at(c, v, false, "expected an integer, got %.15g", d);
         return false;
     }
     if (d < (double)lo) {
-        check_error_at(c, v, false, "must be at least %ld (got %.15g)", lo, d);
+        spec_check_error_at(c, v, false, "must be at least %ld (got %.15g)", lo, d);
         return false;
     }
     if (d > (double)hi) {
-        check_error_at(c, v, false, "must be at most %ld (got %.15g)", hi, d);
+        spec_check_error_at(c, v, false, "must be at most %ld (got %.15g)", hi, d);
         return false;
     }
     *out = (long)d;
     return true;
 }
 
-int check_enum(check_ctx *c, const check_val *v, const char *const *names, size_t n)
+int spec_check_enum(spec_check_ctx *c, const spec_check_val *v, const char *const *names, size_t n)
 {
     if (!cJSON_IsString(v->j) || !v->j->valuestring) {
-        check_error_at(c, v, false, "expected a string, got %s", type_word(v->j));
+        spec_check_error_at(c, v, false, "expected a string, got %s", type_word(v->j));
         return -1;
     }
     for (size_t i = 0; i < n; i++)
@@ -316,21 +319,22 @@ int check_enum(check_ctx *c, const check_val *v, const char *const *names, size_
             break;
         used += (size_t)w;
     }
-    const char *s = check_suggest(v->j->valuestring, names, n);
+    const char *s = spec_check_suggest(v->j->valuestring, names, n);
     if (s)
-        check_error_at(c, v, false, "expected one of %s (did you mean \"%s\"?)", list, s);
+        spec_check_error_at(c, v, false, "expected one of %s (did you mean \"%s\"?)", list, s);
     else
-        check_error_at(c, v, false, "expected one of %s", list);
+        spec_check_error_at(c, v, false, "expected one of %s", list);
     return -1;
 }
 
-bool check_long_list(check_ctx *c, const check_val *v, long lo, long hi, long **out, size_t *n)
+bool spec_check_long_list(spec_check_ctx *c, const spec_check_val *v, long lo, long hi, long **out,
+                          size_t *n)
 {
     *out = NULL;
     *n = 0;
-    if (!check_array(c, v, true))
+    if (!spec_check_array(c, v, true))
         return false;
-    size_t len = check_len(v);
+    size_t len = spec_check_len(v);
     long *vals = calloc(len, sizeof *vals);
     if (!vals) {
         c->nomem = true;
@@ -338,14 +342,14 @@ bool check_long_list(check_ctx *c, const check_val *v, long lo, long hi, long **
     }
     bool ok = true;
     for (size_t i = 0; i < len; i++) {
-        check_val e = check_elem(v, i);
-        if (!check_long(c, &e, lo, hi, &vals[i])) {
+        spec_check_val e = spec_check_elem(v, i);
+        if (!spec_check_long(c, &e, lo, hi, &vals[i])) {
             ok = false;
             continue;
         }
         for (size_t k = 0; k < i; k++) {
             if (vals[k] == vals[i]) {
-                check_error_at(c, &e, false, "duplicate value %ld", vals[i]);
+                spec_check_error_at(c, &e, false, "duplicate value %ld", vals[i]);
                 ok = false;
                 break;
             }
@@ -362,7 +366,7 @@ bool check_long_list(check_ctx *c, const check_val *v, long lo, long hi, long **
 
 /* ---- suggestions ------------------------------------------------------------ */
 
-size_t check_edit_distance(const char *a, const char *b)
+size_t spec_check_edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 64 || lb > 64)
@@ -404,12 +408,12 @@ static size_t common_prefix_ci(const char *a, const char *b)
     return n;
 }
 
-const char *check_suggest(const char *word, const char *const *cands, size_t n)
+const char *spec_check_suggest(const char *word, const char *const *cands, size_t n)
 {
     const char *best = NULL;
     size_t best_d = SIZE_MAX, best_p = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t d = check_edit_distance(word, cands[i]);
+        size_t d = spec_check_edit_distance(word, cands[i]);
         size_t limit = strlen(cands[i]) / 3;
         if (limit < 2)
             limit = 2;

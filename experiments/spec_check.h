@@ -5,7 +5,7 @@
  * validator keeps going so one run reports many errors. Errors are sorted by
  * position in the file when collected.
  *
- * Ownership: a check_ctx owns its collected messages (check_ctx_clear).
+ * Ownership: a spec_check_ctx owns its collected messages (spec_check_ctx_clear).
  * Internal to experiments/ (the spec loader).
  */
 #ifndef KV_SPEC_CHECK_H
@@ -19,69 +19,71 @@
 #include "common/util.h"
 #include "experiments/spec_pos.h"
 
-#define CHECK_MAX_ERRORS 50
+#define SPEC_CHECK_MAX_ERRORS 50
 
-typedef struct check_error {
+typedef struct spec_check_error {
     size_t off; /* byte offset the message points at */
     size_t seq; /* order of discovery, to keep sorting stable */
     char *msg;  /* full message line */
-} check_error;
+} spec_check_error;
 
-typedef struct check_ctx {
+typedef struct spec_check_ctx {
     const char *name; /* file label for messages */
     const char *text;
-    check_error *errs;
+    spec_check_error *errs;
     size_t n_errs;
     bool nomem;
-} check_ctx;
+} spec_check_ctx;
 
 /* One value under validation: its cJSON node (NULL when absent), its
  * positions and its path. For an absent member, p is its parent's node. */
-typedef struct check_val {
+typedef struct spec_check_val {
     const cJSON *j;
     const spec_pnode *p;
     bool absent;  /* missing, or JSON null (optional values may be written as null) */
     bool is_null; /* present as null */
     char path[SPEC_PATH_LEN];
-} check_val;
+} spec_check_val;
 
-void check_ctx_clear(check_ctx *c);
+void spec_check_ctx_clear(spec_check_ctx *c);
 /* Records an error at the value's first byte (at_key: at its key). */
-void check_error_at(check_ctx *c, const check_val *v, bool at_key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-void check_error_off(check_ctx *c, size_t off, const char *path, const char *fmt, ...)
+void spec_check_error_at(spec_check_ctx *c, const spec_check_val *v, bool at_key, const char *fmt,
+                         ...) __attribute__((format(printf, 4, 5)));
+void spec_check_error_off(spec_check_ctx *c, size_t off, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Sorts the messages by position; returns the number. */
-size_t check_sort(check_ctx *c);
+size_t spec_check_sort(spec_check_ctx *c);
 
-check_val check_root(const cJSON *j, const spec_pnode *p);
+spec_check_val spec_check_root(const cJSON *j, const spec_pnode *p);
 /* Member `key` of an object value (absent if missing, null, or v is no
  * object). */
-check_val check_member(const check_val *obj, const char *key);
+spec_check_val spec_check_member(const spec_check_val *obj, const char *key);
 /* Element i of an array value. */
-check_val check_elem(const check_val *arr, size_t i);
-size_t check_len(const check_val *v);
+spec_check_val spec_check_elem(const spec_check_val *arr, size_t i);
+size_t spec_check_len(const spec_check_val *v);
 
 /* Each reports "unknown key" (with the closest of `keys` suggested) and
  * duplicate keys; false when v is not an object (error recorded). */
-bool check_object(check_ctx *c, const check_val *v, const char *const *keys, size_t n_keys);
-bool check_array(check_ctx *c, const check_val *v, bool nonempty);
+bool spec_check_object(spec_check_ctx *c, const spec_check_val *v, const char *const *keys,
+                       size_t n_keys);
+bool spec_check_array(spec_check_ctx *c, const spec_check_val *v, bool nonempty);
 /* Records "missing required key" (or "must not be null") when absent; false
  * then. */
-bool check_required(check_ctx *c, const check_val *v);
+bool spec_check_required(spec_check_ctx *c, const spec_check_val *v);
 /* Strings: *out is a malloc'd copy (NULL when absent). */
-bool check_string(check_ctx *c, const check_val *v, bool nonempty, char **out);
-bool check_long(check_ctx *c, const check_val *v, long lo, long hi, long *out);
-bool check_double(check_ctx *c, const check_val *v, double lo, double hi, bool lo_open,
-                  double *out);
+bool spec_check_string(spec_check_ctx *c, const spec_check_val *v, bool nonempty, char **out);
+bool spec_check_long(spec_check_ctx *c, const spec_check_val *v, long lo, long hi, long *out);
+bool spec_check_double(spec_check_ctx *c, const spec_check_val *v, double lo, double hi,
+                       bool lo_open, double *out);
 /* Index into names, or -1 after recording an error. */
-int check_enum(check_ctx *c, const check_val *v, const char *const *names, size_t n);
+int spec_check_enum(spec_check_ctx *c, const spec_check_val *v, const char *const *names, size_t n);
 /* A list of distinct integers in [lo, hi]; *out malloc'd. */
-bool check_long_list(check_ctx *c, const check_val *v, long lo, long hi, long **out, size_t *n);
+bool spec_check_long_list(spec_check_ctx *c, const spec_check_val *v, long lo, long hi, long **out,
+                          size_t *n);
 
 /* Case-insensitive optimal-string-alignment distance. */
-size_t check_edit_distance(const char *a, const char *b);
+size_t spec_check_edit_distance(const char *a, const char *b);
 /* The closest candidate worth suggesting, or NULL. */
-const char *check_suggest(const char *word, const char *const *cands, size_t n);
+const char *spec_check_suggest(const char *word, const char *const *cands, size_t n);
 
 #endif

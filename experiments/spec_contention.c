@@ -78,12 +78,12 @@ static bool trace_push(spec_contention *k, long id)
     return true;
 }
 
-static void load_trace(check_ctx *c, const check_val *v, spec_contention *k)
+static void load_trace(spec_check_ctx *c, const spec_check_val *v, spec_contention *k)
 {
     char *path = trace_path(c->name, k->trace), *text = NULL, err[KV_ERRLEN] = "";
     size_t len = 0;
     if (!path || kv_read_file(path, &text, &len, err) != KV_OK) {
-        check_error_at(c, v, false, "cannot read the trace file \"%s\"", k->trace);
+        spec_check_error_at(c, v, false, "cannot read the trace file \"%s\"", k->trace);
         free(path);
         return;
     }
@@ -96,20 +96,20 @@ static void load_trace(check_ctx *c, const check_val *v, spec_contention *k)
         line_no++;
         long id = trace_line(line);
         if (id == -2) {
-            check_error_at(c, v, false,
-                           "%s:%ld: expected an agent id (an integer 0..%ld), got \"%.40s\"",
-                           k->trace, line_no, SPEC_MAX_AGENTS - 1, line);
+            spec_check_error_at(c, v, false,
+                                "%s:%ld: expected an agent id (an integer 0..%ld), got \"%.40s\"",
+                                k->trace, line_no, SPEC_MAX_AGENTS - 1, line);
             bad = true;
             break;
         }
         if (id >= 0 && ((long)k->n_trace >= MAX_TRACE || !trace_push(k, id))) {
-            check_error_at(c, v, false, "%s: more than %ld requests", k->trace, MAX_TRACE);
+            spec_check_error_at(c, v, false, "%s: more than %ld requests", k->trace, MAX_TRACE);
             bad = true;
             break;
         }
     }
     if (!bad && k->n_trace == 0)
-        check_error_at(c, v, false, "%s: the trace has no agent ids", k->trace);
+        spec_check_error_at(c, v, false, "%s: the trace has no agent ids", k->trace);
     free(text);
     free(path);
 }
@@ -132,47 +132,48 @@ static bool trace_agents(spec_contention *k)
 /* ---- the block ---- */
 
 /* A key that only one pattern takes. */
-static void only_with(check_ctx *c, const check_val *v, const char *what)
+static void only_with(spec_check_ctx *c, const spec_check_val *v, const char *what)
 {
     if (!v->absent)
-        check_error_at(c, v, true, "only with %s", what);
+        spec_check_error_at(c, v, true, "only with %s", what);
 }
 
-static void load_pattern_keys(check_ctx *c, const check_val *v, spec_contention *k)
+static void load_pattern_keys(spec_check_ctx *c, const spec_check_val *v, spec_contention *k)
 {
-    check_val m = check_member(v, "main_share");
+    spec_check_val m = spec_check_member(v, "main_share");
     if (k->pattern == SPEC_PATTERN_MAIN_WITH_SUBAGENTS) {
-        if (check_required(c, &m))
-            (void)check_double(c, &m, 0, 1, true, &k->main_share);
+        if (spec_check_required(c, &m))
+            (void)spec_check_double(c, &m, 0, 1, true, &k->main_share);
         if (k->main_share >= 1) {
-            check_error_at(c, &m, false, "must be below 1 (the subagents need a share)");
+            spec_check_error_at(c, &m, false, "must be below 1 (the subagents need a share)");
             k->main_share = NAN;
         }
     } else {
         only_with(c, &m, "\"pattern\": \"main_with_subagents\"");
     }
-    m = check_member(v, "trace");
-    check_val agents = check_member(v, "agents"), rpa = check_member(v, "requests_per_agent");
+    m = spec_check_member(v, "trace");
+    spec_check_val agents = spec_check_member(v, "agents"),
+                   rpa = spec_check_member(v, "requests_per_agent");
     if (k->pattern != SPEC_PATTERN_TRACE) {
         only_with(c, &m, "\"pattern\": \"trace\"");
-        if (check_required(c, &agents))
-            (void)check_long_list(c, &agents, 1, SPEC_MAX_AGENTS, &k->agents, &k->n_agents);
+        if (spec_check_required(c, &agents))
+            (void)spec_check_long_list(c, &agents, 1, SPEC_MAX_AGENTS, &k->agents, &k->n_agents);
         if (!rpa.absent)
-            (void)check_long(c, &rpa, 1, MAX_REQUESTS_PER_AGENT, &k->requests_per_agent);
+            (void)spec_check_long(c, &rpa, 1, MAX_REQUESTS_PER_AGENT, &k->requests_per_agent);
         return;
     }
     if (!agents.absent)
-        check_error_at(c, &agents, true, "not with a trace (the trace's ids give the agents)");
+        spec_check_error_at(c, &agents, true, "not with a trace (the trace's ids give the agents)");
     if (!rpa.absent)
-        check_error_at(c, &rpa, true, "not with a trace (the trace gives every request)");
+        spec_check_error_at(c, &rpa, true, "not with a trace (the trace gives every request)");
     k->requests_per_agent = 0;
-    if (check_required(c, &m) && check_string(c, &m, true, &k->trace))
+    if (spec_check_required(c, &m) && spec_check_string(c, &m, true, &k->trace))
         load_trace(c, &m, k);
     if (k->n_trace > 0 && !trace_agents(k))
         c->nomem = true;
 }
 
-void spec_contention_load(check_ctx *c, const check_val *v, spec *s)
+void spec_contention_load(spec_check_ctx *c, const spec_check_val *v, spec *s)
 {
     static const char *const keys[] = {
         "agents", "pattern", "main_share", "trace", "requests_per_agent", "concurrency"};
@@ -180,24 +181,25 @@ void spec_contention_load(check_ctx *c, const check_val *v, spec *s)
     k->main_share = NAN;
     k->requests_per_agent = 10;
     k->concurrency = 0;
-    if (!check_object(c, v, keys, N_OF(keys)))
+    if (!spec_check_object(c, v, keys, N_OF(keys)))
         return;
     k->enabled = true;
-    check_val m = check_member(v, "pattern");
+    spec_check_val m = spec_check_member(v, "pattern");
     if (!m.absent) {
-        int p = check_enum(c, &m, pattern_names, N_OF(pattern_names));
+        int p = spec_check_enum(c, &m, pattern_names, N_OF(pattern_names));
         if (p < 0)
             return;
         k->pattern = (spec_pattern)p;
     }
     load_pattern_keys(c, v, k);
-    m = check_member(v, "concurrency");
-    if (!m.absent && check_long(c, &m, 0, MAX_CONC, &k->concurrency)) {
+    m = spec_check_member(v, "concurrency");
+    if (!m.absent && spec_check_long(c, &m, 0, MAX_CONC, &k->concurrency)) {
         long most = 0;
         for (size_t i = 0; i < k->n_agents; i++)
             most = k->agents[i] > most ? k->agents[i] : most;
         if (most > 0 && k->concurrency > most)
-            check_error_at(c, &m, false, "must not exceed the largest agent count (%ld)", most);
+            spec_check_error_at(c, &m, false, "must not exceed the largest agent count (%ld)",
+                                most);
     }
 }
 

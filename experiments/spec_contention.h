@@ -13,7 +13,7 @@
 /* Validates v (the "contention" member) into s->contention, recording
  * positioned errors in c. A trace path is read relative to the spec file's
  * directory, then to the current directory. */
-void spec_contention_load(check_ctx *c, const check_val *v, spec *s);
+void spec_contention_load(spec_check_ctx *c, const spec_check_val *v, spec *s);
 /* Adds "contention" to the canonical object (nothing when the spec has no
  * block, so older specs keep their hash); false when out of memory. */
 bool spec_contention_canon(cJSON *root, const spec *s);

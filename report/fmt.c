@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *rfmt_num(double v, char *out, size_t cap)
+const char *fmt_num(double v, char *out, size_t cap)
 {
     double a = fabs(v);
     if (isnan(v) || isinf(v))
@@ -36,28 +36,28 @@ const char *rfmt_num(double v, char *out, size_t cap)
     return out;
 }
 
-const char *rfmt_pct(double f, char *out, size_t cap)
+const char *fmt_pct(double f, char *out, size_t cap)
 {
     char b[64];
     if (isnan(f))
         snprintf(out, cap, "n/a");
     else
-        snprintf(out, cap, "%s %%", rfmt_num(100.0 * f, b, sizeof b));
+        snprintf(out, cap, "%s %%", fmt_num(100.0 * f, b, sizeof b));
     return out;
 }
 
-const char *rfmt_ci(double lo, double hi, double scale, char *out, size_t cap)
+const char *fmt_ci(double lo, double hi, double scale, char *out, size_t cap)
 {
     char a[64], b[64];
     if (isnan(lo) || isnan(hi))
         snprintf(out, cap, "%s", "");
     else
-        snprintf(out, cap, "[%s, %s]", rfmt_num(lo * scale, a, sizeof a),
-                 rfmt_num(hi * scale, b, sizeof b));
+        snprintf(out, cap, "[%s, %s]", fmt_num(lo * scale, a, sizeof a),
+                 fmt_num(hi * scale, b, sizeof b));
     return out;
 }
 
-const char *rfmt_est(const rr_est *e, double scale, const char *unit, char *out, size_t cap)
+const char *fmt_est(const rr_est *e, double scale, const char *unit, char *out, size_t cap)
 {
     char v[64], ci[160];
     if (!e->present || isnan(e->value)) {
@@ -67,27 +67,27 @@ const char *rfmt_est(const rr_est *e, double scale, const char *unit, char *out,
             snprintf(out, cap, "n/a");
         return out;
     }
-    rfmt_num(e->value * scale, v, sizeof v);
-    rfmt_ci(e->lo, e->hi, scale, ci, sizeof ci);
+    fmt_num(e->value * scale, v, sizeof v);
+    fmt_ci(e->lo, e->hi, scale, ci, sizeof ci);
     if (ci[0] && !isnan(e->level) && !(e->level > 0.9495 && e->level < 0.9505)) {
         char lv[32]; /* an interval at another level than 95% says so */
         size_t len = strlen(ci);
-        snprintf(ci + len, sizeof ci - len, " (%s%%)", rfmt_num(100 * e->level, lv, sizeof lv));
+        snprintf(ci + len, sizeof ci - len, " (%s%%)", fmt_num(100 * e->level, lv, sizeof lv));
     }
     snprintf(out, cap, "%s%s%s%s", v, unit, ci[0] ? " " : "", ci);
     return out;
 }
 
-const char *rfmt_p(double p, char *out, size_t cap)
+const char *fmt_p(double p, char *out, size_t cap)
 {
     if (!isnan(p) && p < 1e-4)
         snprintf(out, cap, "< 0.0001");
     else
-        rfmt_num(p, out, cap);
+        fmt_num(p, out, cap);
     return out;
 }
 
-const char *rfmt_long(long v, char *out, size_t cap)
+const char *fmt_long(long v, char *out, size_t cap)
 {
     if (v < 0)
         snprintf(out, cap, "n/a");

@@ -15,19 +15,19 @@
 #include "report/results_read.h"
 
 /* A number by the rules above. Returns out. */
-const char *rfmt_num(double v, char *out, size_t cap);
-/* A fraction as percent: rfmt_num(100 * f) + " %". */
-const char *rfmt_pct(double f, char *out, size_t cap);
-/* An interval "[lo, hi]" with rfmt_num bounds (scale multiplies both, e.g.
+const char *fmt_num(double v, char *out, size_t cap);
+/* A fraction as percent: fmt_num(100 * f) + " %". */
+const char *fmt_pct(double f, char *out, size_t cap);
+/* An interval "[lo, hi]" with fmt_num bounds (scale multiplies both, e.g.
  * 100 for percent); "" when either bound is NAN. */
-const char *rfmt_ci(double lo, double hi, double scale, char *out, size_t cap);
+const char *fmt_ci(double lo, double hi, double scale, char *out, size_t cap);
 /* An estimate: "value [lo, hi]" plus unit after the value ("74.6× [72.7,
  * 76.5]"); scale multiplies value and bounds; a null value prints "n/a" and
  * the note in parentheses when there is one. */
-const char *rfmt_est(const rr_est *e, double scale, const char *unit, char *out, size_t cap);
-/* A p-value: "< 0.0001" below 1e-4, else rfmt_num; NAN prints "n/a". */
-const char *rfmt_p(double p, char *out, size_t cap);
+const char *fmt_est(const rr_est *e, double scale, const char *unit, char *out, size_t cap);
+/* A p-value: "< 0.0001" below 1e-4, else fmt_num; NAN prints "n/a". */
+const char *fmt_p(double p, char *out, size_t cap);
 /* An integer count, "n/a" when negative (absent). */
-const char *rfmt_long(long v, char *out, size_t cap);
+const char *fmt_long(long v, char *out, size_t cap);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/figures.h"
 #include "report/fmt.h"
 
 #define THIN_ABOVE 2000 /* points per figure above which thinning starts */
@@ -21,6 +22,13 @@ static void area(const rdoc *d, double *x, double *w)
 {
     *x = d->left + 52;
     *w = d->right - *x - 4;
+}
+
+/* "Figure N. title" of figure f (report/figures.h). */
+static const char *fig_title(figures_id f, char *buf, size_t n)
+{
+    snprintf(buf, n, "Figure %d. %s", figures_number(f), figures_title(f));
+    return buf;
 }
 
 static size_t total_points(const rr_results *r)
@@ -40,8 +48,17 @@ static void caption(rdoc *d, double y, const char *s)
         d->y = keep;
 }
 
-/* True when a model's regressor is the prompt length (Figures 1, 2, 5);
- * a warm model may be fitted on new (uncached) tokens instead. */
+/* The caption "Figure N caption: text" of figure f at y. */
+static void fig_caption(rdoc *d, double y, figures_id f, const char *text)
+{
+    char cap[1024];
+    snprintf(cap, sizeof cap, "Figure %d caption: %s", figures_number(f), text);
+    caption(d, y, cap);
+}
+
+/* True when a model's regressor is the prompt length (the TTFT figures and
+ * the residuals against prompt tokens); a warm model may be fitted on new
+ * (uncached) tokens instead. */
 static int on_prompt_axis(const rr_model *m)
 {
     return m->present && (m->x[0] == '\0' || strcmp(m->x, "prompt_tokens") == 0);
@@ -168,28 +185,30 @@ static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, do
             snprintf(other, sizeof other,
                      " Warm points sit at their whole prompt length, but the warm model is "
                      "fitted on %s (the tokens the server still had to process), so its curve "
-                     "is not drawn here: Figure 8 shows it against those tokens.",
-                     r->targets[t].warm_ttft.x);
+                     "is not drawn here: Figure %d shows it against those tokens.",
+                     r->targets[t].warm_ttft.x, figures_number(FIGURES_WARM_NEW));
     if (thin && drawn < total)
         snprintf(thin_note, sizeof thin_note,
                  " With %zu requests, markers falling on the same 0.5 pt spot are drawn once "
                  "(%zu markers drawn); the tables hold every number.",
                  total, drawn);
+    char see[160];
+    snprintf(see, sizeof see,
+             " (the prediction band is left out on log axes, where its lower edge "
+             "reaches zero; see Figure %d)",
+             figures_number(FIGURES_TTFT_LINEAR));
     snprintf(cap, sizeof cap,
              "%s Every request is a point (n = %zu; cold = no cached prefix, warm = system "
              "prompt cached). Curves: the model chosen per mode (see Models) with its 95%% "
              "confidence band for the mean%s.%s",
-             fig, total,
-             logscale ? " (the prediction band is left out on log axes, where its lower edge "
-                        "reaches zero; see Figure 1)"
-                      : " and 95% prediction band for a single request",
+             fig, total, logscale ? see : " and 95% prediction band for a single request",
              thin_note);
     size_t len = strlen(cap);
     snprintf(cap + len, sizeof cap - len, "%s", other);
     caption(d, y + h + 32, cap);
 }
 
-/* Figure 8: warm requests against the tokens the server still had to
+/* FIGURES_WARM_NEW: warm requests against the tokens the server still had to
  * process (x - cached), where the warm model is fitted, with that model's
  * curve and bands when it is fitted on them. */
 static void warm_new_figure(rdoc *d, const rr_results *r, double y, double h)
@@ -209,8 +228,8 @@ static void warm_new_figure(rdoc *d, const rr_results *r, double y, double h)
         }
     double x, w;
     area(d, &x, &w);
-    const char *title =
-        "Figure 8. Warm requests: time to first token against new (uncached) tokens";
+    char title[160];
+    fig_title(FIGURES_WARM_NEW, title, sizeof title);
     if (total == 0) {
         plot_empty(d, "warm_new_tokens", x, y, w, h, title,
                    "results.json holds no warm request with a known count of new tokens");
@@ -264,15 +283,15 @@ static void warm_new_figure(rdoc *d, const rr_results *r, double y, double h)
         ni++;
     }
     plot_legend(&p, items, ni, 0);
-    caption(d, y + h + 32,
-            curves ? "Figure 8 caption: every warm request at its new (uncached) prompt tokens, "
-                     "the prompt length minus the tokens the server reported (or was assumed) "
-                     "to have cached. The warm model is fitted against these tokens; its curve "
-                     "has the 95% confidence band for the mean and the 95% prediction band for "
-                     "a single request (see Models)."
-                   : "Figure 8 caption: every warm request at its new (uncached) prompt tokens, "
-                     "the prompt length minus the tokens cached. No warm model is fitted on "
-                     "these tokens, so no curve is drawn (see Models).");
+    fig_caption(d, y + h + 32, FIGURES_WARM_NEW,
+                curves ? "every warm request at its new (uncached) prompt tokens, "
+                         "the prompt length minus the tokens the server reported (or was assumed) "
+                         "to have cached. The warm model is fitted against these tokens; its curve "
+                         "has the 95% confidence band for the mean and the 95% prediction band for "
+                         "a single request (see Models)."
+                       : "every warm request at its new (uncached) prompt tokens, "
+                         "the prompt length minus the tokens cached. No warm model is fitted on "
+                         "these tokens, so no curve is drawn (see Models).");
 }
 
 /* ---- small sets of distinct values ---- */
@@ -344,7 +363,8 @@ static void speedup_figure(rdoc *d, const rr_results *r, double y, double h)
     area(d, &x, &w);
     plot p;
     plot_begin(&p, d, "speedup", x, y, w, h, &xa, &ya);
-    plot_title(&p, "Figure 3. Warm-vs-cold speedup per system-prompt length");
+    char title[160];
+    plot_title(&p, fig_title(FIGURES_SPEEDUP, title, sizeof title));
     plot_hline(&p, 1, DOC_GREY, 0.8, 1);
     size_t slots = r->n_targets * (size_t)(nq ? nq : 1);
     double slot_w = slots > 1 ? 0.7 / (double)slots : 0;
@@ -368,7 +388,7 @@ static void speedup_figure(rdoc *d, const rr_results *r, double y, double h)
              * targets labelled on opposite sides. */
             if (slots <= 2 && !isnan(sp->speedup.value) && sp->speedup.value > 0) {
                 char v[64], num[48];
-                snprintf(v, sizeof v, "%s×", rfmt_num(sp->speedup.value, num, sizeof num));
+                snprintf(v, sizeof v, "%s×", fmt_num(sp->speedup.value, num, sizeof num));
                 /* Above the interval, or above the point when the upper end
                  * is missing or cannot be placed (not above the value). */
                 double top = isfinite(sp->speedup.hi) && sp->speedup.hi > sp->speedup.value
@@ -393,11 +413,11 @@ static void speedup_figure(rdoc *d, const rr_results *r, double y, double h)
     items[ni] = (plot_legend_item){labels[ni], DOC_GREY, 3, MARK_CIRCLE, 1};
     ni++;
     plot_legend(&p, items, ni, 0);
-    caption(d, y + h + 32,
-            "Figure 3 caption: speedup = cold TTFT ÷ warm TTFT (median ratio: Hodges-Lehmann on "
-            "log times) with its rank interval (95%, or the level few values allow, as in the "
-            "Tests table); log scale. A point above the dashed line means the cache made the "
-            "first token arrive sooner.");
+    fig_caption(d, y + h + 32, FIGURES_SPEEDUP,
+                "speedup = cold TTFT ÷ warm TTFT (median ratio: Hodges-Lehmann on log times) "
+                "with its rank interval (95%, or the level few values allow, as in the Tests "
+                "table); log scale. A point above the dashed line means the cache made the first "
+                "token arrive sooner.");
 }
 
 /* The session with the most queries (the seed's "10 queries" picture). */
@@ -410,27 +430,100 @@ static const rr_session *longest_session(const rr_target *t)
     return best;
 }
 
-static void session_figure(rdoc *d, const rr_results *r, double y, double h)
+/* The session figure's y range (s->cum_cold's upper ends, or values, and
+ * the cold projection's) and longest session; 0 when no target has one. */
+static int session_range(const rr_results *r, double *hi, long *qmax)
 {
-    double hi = 0;
-    long qmax = 1;
+    *hi = 0;
+    *qmax = 1;
     for (size_t t = 0; t < r->n_targets; t++)
         if (r->targets[t].n_sessions) {
             const rr_session *s = longest_session(&r->targets[t]);
-            qmax = s->query_count > qmax ? s->query_count : qmax;
+            *qmax = s->query_count > *qmax ? s->query_count : *qmax;
             for (size_t i = 0; i < s->n_cum_cold; i++)
-                hi = fmax(hi, isnan(s->cum_cold[i].estimate.hi) ? s->cum_cold[i].estimate.value
-                                                                : s->cum_cold[i].estimate.hi);
+                *hi = fmax(*hi, isnan(s->cum_cold[i].estimate.hi) ? s->cum_cold[i].estimate.value
+                                                                  : s->cum_cold[i].estimate.hi);
             for (size_t i = 0; i < s->n_proj_cold; i++)
-                hi = fmax(hi, s->proj_cold[i].estimate.hi);
+                *hi = fmax(*hi, s->proj_cold[i].estimate.hi);
         }
     int have = 0;
     for (size_t t = 0; t < r->n_targets; t++)
         have |= r->targets[t].n_sessions > 0;
-    if (!have) {
+    return have;
+}
+
+/* One target's cold or warm session: the projection with its band, the
+ * measured points with their intervals, the last point's value. */
+static void session_series(rdoc *d, plot *p, const rr_session *s, size_t t, int warm)
+{
+    const rr_cum *proj = warm ? s->proj_warm : s->proj_cold;
+    size_t np = warm ? s->n_proj_warm : s->n_proj_cold;
+    const rr_cum *cum = warm ? s->cum_warm : s->cum_cold;
+    size_t nc = warm ? s->n_cum_warm : s->n_cum_cold;
+    rgb c = pages_colour(t, warm);
+    double px[256], pm[256], pl[256], ph[256];
+    size_t m = 0;
+    for (size_t i = 0; i < np && m < 256; i++, m++) {
+        px[m] = (double)proj[i].query;
+        pm[m] = proj[i].estimate.value / 1000;
+        pl[m] = proj[i].estimate.lo / 1000;
+        ph[m] = proj[i].estimate.hi / 1000;
+    }
+    plot_band(p, px, pl, ph, m, c, 1);
+    plot_line(p, px, pm, m, c, 1.1, 1);
+    for (size_t i = 0; i < nc; i++) {
+        double qx = (double)cum[i].query;
+        plot_whisker(p, qx, cum[i].estimate.lo / 1000, cum[i].estimate.hi / 1000, 2.5, c, 0.8);
+        double xs[1] = {qx}, ys[1] = {cum[i].estimate.value / 1000};
+        plot_markers(p, pages_marker(t, warm), 1, 4.2, c, xs, ys, 1, 0);
+    }
+    if (nc) {
+        char v[96], num[48];
+        double last = cum[nc - 1].estimate.value / 1000;
+        snprintf(v, sizeof v, "%s s", fmt_num(last, num, sizeof num));
+        /* A null estimate has no point: its "n/a s" sits on the x axis. */
+        double at = isfinite(last) ? last : p->ya.lo;
+        doc_text(d, 1, 7.5, plot_px(p, (double)cum[nc - 1].query) - 8, d->ph - plot_py(p, at) - 6,
+                 1, c, v);
+    }
+}
+
+/* The session figure's caption: what it shows, then per target the
+ * measured session speedup against the seed's arithmetic. */
+static void session_caption(rdoc *d, const rr_results *r, double y)
+{
+    char cap[1024];
+    snprintf(cap, sizeof cap,
+             "Figure %d caption: cumulative time to first token over the queries of one "
+             "session. Cold: every query pays for the whole system prompt; warm: the "
+             "first query fills the cache, later queries reuse it. Points: measured, "
+             "with 95%% intervals; dashed: the fitted model's projection.",
+             figures_number(FIGURES_SESSION));
+    for (size_t t = 0; t < r->n_targets; t++) {
+        if (!r->targets[t].n_sessions)
+            continue;
+        const rr_session *s = longest_session(&r->targets[t]);
+        char a[48], b[48];
+        size_t len = strlen(cap);
+        snprintf(cap + len, sizeof cap - len,
+                 " %s%s: measured session speedup %s×; the seed's arithmetic (first cold, then "
+                 "warm) predicts %s×.",
+                 r->n_targets > 1 ? "" : "Session", r->n_targets > 1 ? r->targets[t].name : "",
+                 fmt_num(s->measured_speedup.value, a, sizeof a),
+                 fmt_num(s->theoretical_speedup, b, sizeof b));
+    }
+    caption(d, y, cap);
+}
+
+static void session_figure(rdoc *d, const rr_results *r, double y, double h)
+{
+    double hi;
+    long qmax;
+    if (!session_range(r, &hi, &qmax)) {
         double x0, w0;
         area(d, &x0, &w0);
-        plot_empty(d, "session", x0, y, w0, h, "Figure 4. Session picture",
+        char empty[80];
+        plot_empty(d, "session", x0, y, w0, h, fig_title(FIGURES_SESSION, empty, sizeof empty),
                    "results.json holds no session data (no sessions were computed)");
         return;
     }
@@ -443,7 +536,8 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
     plot p;
     plot_begin(&p, d, "session", x, y, w, h, &xa, &ya);
     char title[160];
-    snprintf(title, sizeof title, "Figure 4. A %ld-query session with one system prompt", qmax);
+    snprintf(title, sizeof title, "Figure %d. A %ld-query session with one system prompt",
+             figures_number(FIGURES_SESSION), qmax);
     plot_title(&p, title);
     plot_legend_item items[12];
     char labels[12][128];
@@ -455,43 +549,14 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
         any = 1;
         const rr_session *s = longest_session(&r->targets[t]);
         for (int warm = 0; warm < 2; warm++) {
-            const rr_cum *proj = warm ? s->proj_warm : s->proj_cold;
-            size_t np = warm ? s->n_proj_warm : s->n_proj_cold;
-            const rr_cum *cum = warm ? s->cum_warm : s->cum_cold;
-            size_t nc = warm ? s->n_cum_warm : s->n_cum_cold;
-            rgb c = pages_colour(t, warm);
-            double px[256], pm[256], pl[256], ph[256];
-            size_t m = 0;
-            for (size_t i = 0; i < np && m < 256; i++, m++) {
-                px[m] = (double)proj[i].query;
-                pm[m] = proj[i].estimate.value / 1000;
-                pl[m] = proj[i].estimate.lo / 1000;
-                ph[m] = proj[i].estimate.hi / 1000;
-            }
-            plot_band(&p, px, pl, ph, m, c, 1);
-            plot_line(&p, px, pm, m, c, 1.1, 1);
-            for (size_t i = 0; i < nc; i++) {
-                double qx = (double)cum[i].query;
-                plot_whisker(&p, qx, cum[i].estimate.lo / 1000, cum[i].estimate.hi / 1000, 2.5, c,
-                             0.8);
-                double xs[1] = {qx}, ys[1] = {cum[i].estimate.value / 1000};
-                plot_markers(&p, pages_marker(t, warm), 1, 4.2, c, xs, ys, 1, 0);
-            }
-            if (nc) {
-                char v[96], num[48];
-                double last = cum[nc - 1].estimate.value / 1000;
-                snprintf(v, sizeof v, "%s s", rfmt_num(last, num, sizeof num));
-                /* A null estimate has no point: its "n/a s" sits on the x axis. */
-                double at = isfinite(last) ? last : p.ya.lo;
-                doc_text(d, 1, 7.5, plot_px(&p, (double)cum[nc - 1].query) - 8,
-                         d->ph - plot_py(&p, at) - 6, 1, c, v);
-            }
+            session_series(d, &p, s, t, warm);
             if (ni < 10) {
                 char tl[96];
                 snprintf(labels[ni], sizeof labels[ni], "%s%s%s measured (95%% CI)",
                          r->n_targets > 1 ? pages_target_label(r, t, tl, sizeof tl) : "",
                          r->n_targets > 1 ? ": " : "", warm ? "warm (cache)" : "cold (no cache)");
-                items[ni] = (plot_legend_item){labels[ni], c, 0, pages_marker(t, warm), 1};
+                items[ni] = (plot_legend_item){labels[ni], pages_colour(t, warm), 0,
+                                               pages_marker(t, warm), 1};
                 ni++;
             }
         }
@@ -501,24 +566,7 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
     ni++;
     if (any)
         plot_legend(&p, items, ni, 0);
-    char cap[1024] = "Figure 4 caption: cumulative time to first token over the queries of one "
-                     "session. Cold: every query pays for the whole system prompt; warm: the "
-                     "first query fills the cache, later queries reuse it. Points: measured, "
-                     "with 95% intervals; dashed: the fitted model's projection.";
-    for (size_t t = 0; t < r->n_targets; t++) {
-        if (!r->targets[t].n_sessions)
-            continue;
-        const rr_session *s = longest_session(&r->targets[t]);
-        char a[48], b[48];
-        size_t len = strlen(cap);
-        snprintf(cap + len, sizeof cap - len,
-                 " %s%s: measured session speedup %s×; the seed's arithmetic (first cold, then "
-                 "warm) predicts %s×.",
-                 r->n_targets > 1 ? "" : "Session", r->n_targets > 1 ? r->targets[t].name : "",
-                 rfmt_num(s->measured_speedup.value, a, sizeof a),
-                 rfmt_num(s->theoretical_speedup, b, sizeof b));
-    }
-    caption(d, y + h + 32, cap);
+    session_caption(d, r, y + h + 32);
 }
 
 static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y, double h)
@@ -540,12 +588,13 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
                 total++;
             }
         }
+    figures_id fig = by_order ? FIGURES_RESIDUALS_ORDER : FIGURES_RESIDUALS_TOKENS;
+    char title[160];
+    fig_title(fig, title, sizeof title);
     if (total == 0) {
         double x0, w0;
         area(d, &x0, &w0);
-        plot_empty(d, by_order ? "residuals_order" : "residuals_tokens", x0, y, w0, h,
-                   by_order ? "Figure 6. Residuals against run order"
-                            : "Figure 5. Residuals against prompt tokens",
+        plot_empty(d, by_order ? "residuals_order" : "residuals_tokens", x0, y, w0, h, title,
                    "no model was fitted, so there are no residuals (see Models)");
         return;
     }
@@ -564,8 +613,7 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
     area(d, &x, &w);
     plot p;
     plot_begin(&p, d, by_order ? "residuals_order" : "residuals_tokens", x, y, w, h, &xa, &ya);
-    plot_title(&p, by_order ? "Figure 6. Residuals against run order"
-                            : "Figure 5. Residuals against prompt tokens");
+    plot_title(&p, title);
     plot_hline(&p, 0, DOC_GREY, 0.8, 0);
     plot_clip_begin(&p);
     int thin = total > THIN_ABOVE;
@@ -603,11 +651,11 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
     if (ni)
         plot_legend(&p, items, ni, 1);
     char cap[600];
-    snprintf(cap, sizeof cap, "%s%s",
-             by_order ? "Figure 6 caption: residuals in the order the requests ran. A trend or "
+    snprintf(cap, sizeof cap, "Figure %d caption: %s%s", figures_number(fig),
+             by_order ? "residuals in the order the requests ran. A trend or "
                         "runs of same-sign residuals would mean drift (thermal, caching, "
                         "background load); the lag-1 autocorrelation is in the Models table."
-                      : "Figure 5 caption: residuals of each chosen model against prompt tokens. "
+                      : "residuals of each chosen model against prompt tokens. "
                         "A funnel means unequal variance, a curve a missing term; the tests are "
                         "in the Models table.",
              thin ? " With this many requests, markers falling on the same 0.5 pt spot are "
@@ -644,7 +692,8 @@ static void box_figure(rdoc *d, const rr_results *r, double y, double h)
     area(d, &x, &w);
     plot p;
     plot_begin(&p, d, "boxplots", x, y, w, h, &xa, &ya);
-    plot_title(&p, "Figure 7. Distribution of time to first token per cell");
+    char title[160];
+    plot_title(&p, fig_title(FIGURES_BOX, title, sizeof title));
     /* Slots within a length: target, then query length, then cold / warm. */
     size_t per_t = (size_t)(nq ? nq : 1) * 2, slots = r->n_targets * per_t;
     double slot = 0.84 / (double)(slots ? slots : 1);
@@ -686,11 +735,11 @@ static void box_figure(rdoc *d, const rr_results *r, double y, double h)
             snprintf(order + len, sizeof order - len, " tokens), cold before warm.");
     }
     snprintf(cap, sizeof cap,
-             "Figure 7 caption: box = quartiles, thick line = median, whiskers = most extreme "
+             "Figure %d caption: box = quartiles, thick line = median, whiskers = most extreme "
              "values within 1.5 IQR of the box (Tukey), open circles = outliers (kept, not "
-             "removed). Log scale; one-query cells (session cells are in Figure 4). Counts per "
+             "removed). Log scale; one-query cells (session cells are in Figure %d). Counts per "
              "cell are in the cell table.%s",
-             order);
+             figures_number(FIGURES_BOX), figures_number(FIGURES_SESSION), order);
     caption(d, y + h + 32, cap);
 }
 
@@ -699,13 +748,14 @@ void pages_figures(rdoc *d, const rr_results *r)
     double h = 250;
     doc_new_page(d);
     double y = d->y + 14;
-    ttft_figure(d, r, 0, y, h, "ttft_linear",
-                "Figure 1. Time to first token against prompt length (linear axes)",
-                "Figure 1 caption:");
+    char title[160], fig[40];
+    fig_title(FIGURES_TTFT_LINEAR, title, sizeof title);
+    snprintf(fig, sizeof fig, "Figure %d caption:", figures_number(FIGURES_TTFT_LINEAR));
+    ttft_figure(d, r, 0, y, h, "ttft_linear", title, fig);
     y += h + 92;
-    ttft_figure(d, r, 1, y, h - 20, "ttft_log",
-                "Figure 2. Time to first token against prompt length (log axes)",
-                "Figure 2 caption:");
+    fig_title(FIGURES_TTFT_LOG, title, sizeof title);
+    snprintf(fig, sizeof fig, "Figure %d caption:", figures_number(FIGURES_TTFT_LOG));
+    ttft_figure(d, r, 1, y, h - 20, "ttft_log", title, fig);
     doc_new_page(d);
     y = d->y + 14;
     speedup_figure(d, r, y, h);

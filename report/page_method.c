@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "report/figures.h"
 #include "report/fmt.h"
 #include "report/table.h"
 
@@ -39,16 +40,16 @@ static void method_table(rdoc *d, const rr_results *r)
     kv_row(&t, "Seed", r->seed);
     snprintf(buf, sizeof buf, "%s order, seed %s", or_na(r->order), or_na(r->method_seed));
     kv_row(&t, "Randomisation", buf);
-    kv_row(&t, "Repetitions per cell", rfmt_long(r->repetitions, a, sizeof a));
+    kv_row(&t, "Repetitions per cell", fmt_long(r->repetitions, a, sizeof a));
     snprintf(buf, sizeof buf, "%s requests per target, discarded",
-             rfmt_long(r->warmup_requests, a, sizeof a));
+             fmt_long(r->warmup_requests, a, sizeof a));
     kv_row(&t, "Warm-up", buf);
     kv_row(&t, "Cache modes", r->cache_modes);
     kv_row(&t, "Time to first token", r->ttft_definition);
     kv_row(&t, "Exclusions", r->exclusions);
     snprintf(buf, sizeof buf, "%s resamples, seed %s; confidence level %s %%",
-             rfmt_long(r->bootstrap_resamples, a, sizeof a), or_na(r->bootstrap_seed),
-             rfmt_num(100 * r->confidence_level, b, sizeof b));
+             fmt_long(r->bootstrap_resamples, a, sizeof a), or_na(r->bootstrap_seed),
+             fmt_num(100 * r->confidence_level, b, sizeof b));
     kv_row(&t, "Bootstrap", buf);
     table_end(&t);
 
@@ -123,10 +124,19 @@ static void estimand_table(rdoc *d)
 
 static void hoefler_table(rdoc *d)
 {
-    static const char *const rules[][3] = {
-        {"R1", "Speedups: say what the base case is and report its absolute performance.",
-         "The base of every speedup is the cold request at the same prompt; its absolute TTFT "
-         "is in the cell table and Figures 1–2."},
+    char r1[200], r6[200], r8[200];
+    snprintf(r1, sizeof r1,
+             "The base of every speedup is the cold request at the same prompt; its absolute "
+             "TTFT is in the cell table and Figures %d–%d.",
+             figures_number(FIGURES_TTFT_LINEAR), figures_number(FIGURES_TTFT_LOG));
+    snprintf(r6, sizeof r6,
+             "Normality p-values and residual plots (Models, Figures %d–%d); rank intervals for "
+             "medians.",
+             figures_number(FIGURES_RESIDUALS_TOKENS), figures_number(FIGURES_RESIDUALS_ORDER));
+    snprintf(r8, sizeof r8, "Median, p90, p99, CV and box plots per cell (cell table, Figure %d).",
+             figures_number(FIGURES_BOX));
+    const char *const rules[][3] = {
+        {"R1", "Speedups: say what the base case is and report its absolute performance.", r1},
         {"R2", "Say why only a subset of benchmarks or resources is reported.",
          "All planned cells are reported; failed trials are listed (Failures)."},
         {"R3", "Arithmetic mean only for costs; harmonic mean for rates.",
@@ -135,13 +145,10 @@ static void hoefler_table(rdoc *d)
          "Speedup is a median ratio (Hodges-Lehmann on log times); costs are tabled."},
         {"R5", "Report confidence intervals for nondeterministic data.",
          "Every estimate carries its interval, level, method and n (tables, page 1)."},
-        {"R6", "Do not assume normality without checking.",
-         "Normality p-values and residual plots (Models, Figures 5–6); rank intervals for "
-         "medians."},
+        {"R6", "Do not assume normality without checking.", r6},
         {"R7", "Compare nondeterministic data in a statistically sound way.",
          "Wilcoxon/Mann–Whitney tests with Holm correction, interval-based hypotheses."},
-        {"R8", "Check whether mean or median suffices; report percentiles when tails matter.",
-         "Median, p90, p99, CV and box plots per cell (cell table, Figure 7)."},
+        {"R8", "Check whether mean or median suffices; report percentiles when tails matter.", r8},
         {"R9", "Document all factors, levels and the complete setup.",
          "Method and Environment tables: spec, seed, server, model, flags, client."},
         {"R10", "Report measurement, synchronisation and summarisation techniques.",

@@ -69,13 +69,13 @@ static void tile_est(rdoc *d, double x, double y, double w, double h, const char
 {
     char v[96], lo[64], hi[64], ci[200], num[64];
     if (e->present && !isnan(e->value))
-        snprintf(v, sizeof v, "%s%s", rfmt_num(e->value * scale, num, sizeof num), unit);
+        snprintf(v, sizeof v, "%s%s", fmt_num(e->value * scale, num, sizeof num), unit);
     else
         snprintf(v, sizeof v, "n/a");
     if (e->present && !isnan(e->lo) && !isnan(e->hi))
         snprintf(ci, sizeof ci, "%s%% CI [%s, %s]%s",
-                 rfmt_num(100 * (isnan(e->level) ? 0.95 : e->level), num, sizeof num),
-                 rfmt_num(e->lo * scale, lo, sizeof lo), rfmt_num(e->hi * scale, hi, sizeof hi),
+                 fmt_num(100 * (isnan(e->level) ? 0.95 : e->level), num, sizeof num),
+                 fmt_num(e->lo * scale, lo, sizeof lo), fmt_num(e->hi * scale, hi, sizeof hi),
                  unit);
     else if (e->present && e->note[0])
         snprintf(ci, sizeof ci, "%s", e->note);
@@ -126,9 +126,9 @@ static void title_block(rdoc *d, const rr_results *r)
     snprintf(b, sizeof b,
              "Trials: %s completed of %s planned, %s failed, %s contaminated, %s warm-up "
              "requests excluded.%s",
-             rfmt_long(r->completed, c1, sizeof c1), rfmt_long(r->planned, c2, sizeof c2),
-             rfmt_long(r->failed, c3, sizeof c3), rfmt_long(r->contaminated, c4, sizeof c4),
-             rfmt_long(r->warmup, c5, sizeof c5),
+             fmt_long(r->completed, c1, sizeof c1), fmt_long(r->planned, c2, sizeof c2),
+             fmt_long(r->failed, c3, sizeof c3), fmt_long(r->contaminated, c4, sizeof c4),
+             fmt_long(r->warmup, c5, sizeof c5),
              r->partial ? " PARTIAL RUN: the run was interrupted; not every planned trial ran."
                         : "");
     doc_paragraph(d, r->partial, 8.5, d->left, d->right - d->left,
@@ -150,7 +150,7 @@ static void verdict_block(rdoc *d, const rr_results *r)
     doc_paragraph(d, 1, 11, d->left + 12, w - 24, DOC_BLACK,
                   r->summary[0] ? r->summary : "No verdict.");
     d->y = top + h + 8;
-    rfmt_long(r->v_system_prompt_tokens, tok, sizeof tok);
+    fmt_long(r->v_system_prompt_tokens, tok, sizeof tok);
     double gap = 6, tw = (w - gap) / 2, th = 61;
     doc_ensure(d, 2 * th + gap + 10);
     double y = d->y;
@@ -194,7 +194,7 @@ static void hypotheses_table(rdoc *d, const rr_results *r)
     for (size_t i = 0; i < r->n_hypotheses; i++) {
         const rr_hypothesis *h = &r->hypotheses[i];
         char est[256], v[64];
-        rfmt_est(&h->estimate, 1, "", est, sizeof est);
+        fmt_est(&h->estimate, 1, "", est, sizeof est);
         snprintf(v, sizeof v, "%s", h->verdict[0] ? h->verdict : "n/a");
         for (char *p = v; *p; p++)
             if (*p >= 'a' && *p <= 'z')
@@ -219,9 +219,9 @@ static void questions_table(rdoc *d, const rr_results *r)
     for (size_t i = 0; i < r->n_questions; i++) {
         const rr_question *q = &r->questions[i];
         char id[32], est[256];
-        rfmt_long(q->id, id, sizeof id);
+        fmt_long(q->id, id, sizeof id);
         if (q->estimate.present)
-            rfmt_est(&q->estimate, 1, "", est, sizeof est);
+            fmt_est(&q->estimate, 1, "", est, sizeof est);
         else
             snprintf(est, sizeof est, "—");
         const char *cells[] = {id, q->question, q->answer, est};
@@ -235,7 +235,7 @@ static void comparison_table(rdoc *d, const rr_results *r)
     if (r->n_comparison == 0)
         return;
     char tok[32], title[160];
-    rfmt_long(r->v_system_prompt_tokens, tok, sizeof tok);
+    fmt_long(r->v_system_prompt_tokens, tok, sizeof tok);
     snprintf(title, sizeof title, "Which server for this workload? (system prompt %s tokens)", tok);
     doc_heading(d, title, 40);
     static const table_col cols[] = {{"Target", 1.6, 0},
@@ -248,10 +248,10 @@ static void comparison_table(rdoc *d, const rr_results *r)
     for (size_t i = 0; i < r->n_comparison; i++) {
         const rr_comparison *c = &r->comparison[i];
         char a[160], b[160], s[160], e[160];
-        rfmt_est(&c->cold_ttft_ms, 1, "", a, sizeof a);
-        rfmt_est(&c->warm_ttft_ms, 1, "", b, sizeof b);
-        rfmt_est(&c->speedup, 1, "×", s, sizeof s);
-        rfmt_est(&c->session_total_ms, 1, "", e, sizeof e);
+        fmt_est(&c->cold_ttft_ms, 1, "", a, sizeof a);
+        fmt_est(&c->warm_ttft_ms, 1, "", b, sizeof b);
+        fmt_est(&c->speedup, 1, "×", s, sizeof s);
+        fmt_est(&c->session_total_ms, 1, "", e, sizeof e);
         const char *cells[] = {c->target, a, b, s, e};
         table_row(&t, cells, NULL, 0);
     }

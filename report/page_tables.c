@@ -63,30 +63,30 @@ static void cells_table(rdoc *d, const rr_results *r, size_t ti)
     for (size_t i = 0; i < t->n_cells; i++) {
         const rr_cell *c = order[i];
         char q[112], qt[32], qc[32];
-        rfmt_long(c->query_tokens, qt, sizeof qt);
-        rfmt_long(c->query_count, qc, sizeof qc);
+        fmt_long(c->query_tokens, qt, sizeof qt);
+        fmt_long(c->query_count, qc, sizeof qc);
         if (c->query_count > 1 && c->turn > 0)
             snprintf(q, sizeof q, "%s × %s, #%ld", qt, qc, c->turn);
         else
             snprintf(q, sizeof q, "%s × %s", qt, qc);
         char L[32], n[32], mean[160], med[160], p90[32], p99[32], cv[32], out[96], lag[32], con[32],
             a[32], b[32];
-        rfmt_long(c->system_prompt_tokens, L, sizeof L);
-        rfmt_long(c->n, n, sizeof n);
-        rfmt_est(&c->mean, 1, "", mean, sizeof mean);
-        rfmt_est(c->typical.present ? &c->typical : &c->median, 1, "", med, sizeof med);
-        rfmt_num(c->p90, p90, sizeof p90);
-        rfmt_num(c->p99, p99, sizeof p99);
-        rfmt_num(c->cv, cv, sizeof cv);
-        snprintf(out, sizeof out, "%s / %s", rfmt_long(c->mild, a, sizeof a),
-                 rfmt_long(c->severe, b, sizeof b));
+        fmt_long(c->system_prompt_tokens, L, sizeof L);
+        fmt_long(c->n, n, sizeof n);
+        fmt_est(&c->mean, 1, "", mean, sizeof mean);
+        fmt_est(c->typical.present ? &c->typical : &c->median, 1, "", med, sizeof med);
+        fmt_num(c->p90, p90, sizeof p90);
+        fmt_num(c->p99, p99, sizeof p99);
+        fmt_num(c->cv, cv, sizeof cv);
+        snprintf(out, sizeof out, "%s / %s", fmt_long(c->mild, a, sizeof a),
+                 fmt_long(c->severe, b, sizeof b));
         if (c->stalls > 0) {
             size_t len = strlen(out);
             snprintf(out + len, sizeof out - len, "; %ld stall%s (up to %.0f×)", c->stalls,
                      c->stalls == 1 ? "" : "s", c->stall_max_ratio);
         }
-        rfmt_num(c->lag1, lag, sizeof lag);
-        rfmt_long(c->contaminated, con, sizeof con);
+        fmt_num(c->lag1, lag, sizeof lag);
+        fmt_long(c->contaminated, con, sizeof con);
         const char *cells[] = {L,   q,  c->warm ? "warm" : "cold", n, mean, med, p90, p99, cv, out,
                                lag, con};
         rgb colours[12];
@@ -109,7 +109,7 @@ static void model_block(rdoc *d, const char *what, const rr_model *m)
         return;
     }
     char n[32];
-    snprintf(b, sizeof b, "%s (n = %s): chosen %s. %s", what, rfmt_long(m->n, n, sizeof n),
+    snprintf(b, sizeof b, "%s (n = %s): chosen %s. %s", what, fmt_long(m->n, n, sizeof n),
              m->chosen, m->why);
     doc_ensure(d, 60);
     doc_paragraph(d, 1, 8, d->left, d->right - d->left, DOC_BLACK, b);
@@ -139,17 +139,16 @@ static void model_block(rdoc *d, const char *what, const rr_model *m)
             const rr_coef *c = k < fit->n_coefs ? &fit->coefs[k] : NULL;
             if (c) {
                 rr_est e = {1, c->value, c->lo, c->hi, NAN, -1, "", ""};
-                rfmt_est(&e, 1, "", val, sizeof val);
+                fmt_est(&e, 1, "", val, sizeof val);
             }
             if (k == 0) {
                 snprintf(model, sizeof model, "%s%s", fit->model, chosen ? " (chosen)" : "");
-                rfmt_num(fit->r_squared, r2, sizeof r2);
-                rfmt_num(fit->residual_sd, sd, sizeof sd);
-                rfmt_num(isfinite(fit->robust_aic) ? fit->robust_aic : fit->aicc, aicc,
-                         sizeof aicc);
-                rfmt_p(fit->heteroscedasticity_p, het, sizeof het);
-                rfmt_p(fit->normality_p, nor, sizeof nor);
-                rfmt_num(fit->lag1, lag, sizeof lag);
+                fmt_num(fit->r_squared, r2, sizeof r2);
+                fmt_num(fit->residual_sd, sd, sizeof sd);
+                fmt_num(isfinite(fit->robust_aic) ? fit->robust_aic : fit->aicc, aicc, sizeof aicc);
+                fmt_p(fit->heteroscedasticity_p, het, sizeof het);
+                fmt_p(fit->normality_p, nor, sizeof nor);
+                fmt_num(fit->lag1, lag, sizeof lag);
             }
             const char *cells[] = {
                 model, c ? c->name : "", val, c ? c->unit : "", r2, sd, aicc, het, nor, lag};
@@ -159,8 +158,8 @@ static void model_block(rdoc *d, const char *what, const rr_model *m)
     table_end(&tb);
     if (m->prefill_ms_per_token.present) {
         char a[200], c[200];
-        rfmt_est(&m->prefill_ms_per_token, 1, " ms/token", a, sizeof a);
-        rfmt_est(&m->prefill_tokens_per_second, 1, " tokens/s", c, sizeof c);
+        fmt_est(&m->prefill_ms_per_token, 1, " ms/token", a, sizeof a);
+        fmt_est(&m->prefill_tokens_per_second, 1, " tokens/s", c, sizeof c);
         snprintf(b, sizeof b, "Prefill cost %s; throughput %s (%s).", a, c,
                  m->prefill_ms_per_token.method);
         doc_paragraph(d, 0, 8, d->left, d->right - d->left, DOC_BLACK, b);
@@ -187,22 +186,22 @@ static void tests_tables(rdoc *d, const rr_results *r, size_t ti)
     for (size_t i = 0; i < t->n_speedup; i++) {
         const rr_speedup *s = &t->speedup[i];
         char L[32], Q[32], sp[160], p[32], ph[32], hl[160], ov[160] = "—";
-        rfmt_long(s->system_prompt_tokens, L, sizeof L);
-        rfmt_long(s->query_tokens, Q, sizeof Q);
-        rfmt_est(&s->speedup, 1, "×", sp, sizeof sp);
-        rfmt_p(s->p_value, p, sizeof p);
-        rfmt_p(s->p_holm, ph, sizeof ph);
-        rfmt_est(&s->hodges_lehmann_ms, 1, "", hl, sizeof hl);
+        fmt_long(s->system_prompt_tokens, L, sizeof L);
+        fmt_long(s->query_tokens, Q, sizeof Q);
+        fmt_est(&s->speedup, 1, "×", sp, sizeof sp);
+        fmt_p(s->p_value, p, sizeof p);
+        fmt_p(s->p_holm, ph, sizeof ph);
+        fmt_est(&s->hodges_lehmann_ms, 1, "", hl, sizeof hl);
         for (size_t k = 0; k < t->n_overhead; k++)
             if (t->overhead[k].system_prompt_tokens == s->system_prompt_tokens &&
                 t->overhead[k].query_tokens == s->query_tokens) {
                 const rr_est *e = &t->overhead[k].estimate;
                 if (e->present && !isnan(e->value)) {
                     char v[64], ci[128];
-                    snprintf(ov, sizeof ov, "%s %%%s%s", rfmt_num(100 * e->value, v, sizeof v),
-                             isnan(e->lo) ? "" : " ", rfmt_ci(e->lo, e->hi, 100, ci, sizeof ci));
+                    snprintf(ov, sizeof ov, "%s %%%s%s", fmt_num(100 * e->value, v, sizeof v),
+                             isnan(e->lo) ? "" : " ", fmt_ci(e->lo, e->hi, 100, ci, sizeof ci));
                 } else {
-                    rfmt_est(e, 100, " %", ov, sizeof ov);
+                    fmt_est(e, 100, " %", ov, sizeof ov);
                 }
             }
         const char *cells[] = {L, Q, sp, s->test, p, ph, hl, ov};
@@ -215,12 +214,12 @@ static void tests_tables(rdoc *d, const rr_results *r, size_t ti)
         snprintf(buf, sizeof buf,
                  "Session of %s queries: cold total %s ms, warm total %s ms, measured speedup %s, "
                  "model projection %s, seed arithmetic %s×.",
-                 rfmt_long(s->query_count, q, sizeof q),
-                 rfmt_est(&s->cold_total_ms, 1, "", a, sizeof a),
-                 rfmt_est(&s->warm_total_ms, 1, "", b, sizeof b),
-                 rfmt_est(&s->measured_speedup, 1, "×", c, sizeof c),
-                 rfmt_est(&s->projected_speedup, 1, "×", e, sizeof e),
-                 rfmt_num(s->theoretical_speedup, th, sizeof th));
+                 fmt_long(s->query_count, q, sizeof q),
+                 fmt_est(&s->cold_total_ms, 1, "", a, sizeof a),
+                 fmt_est(&s->warm_total_ms, 1, "", b, sizeof b),
+                 fmt_est(&s->measured_speedup, 1, "×", c, sizeof c),
+                 fmt_est(&s->projected_speedup, 1, "×", e, sizeof e),
+                 fmt_num(s->theoretical_speedup, th, sizeof th));
         doc_paragraph(d, 0, 8, d->left, d->right - d->left, DOC_BLACK, buf);
     }
     d->y += 4;
@@ -234,8 +233,8 @@ static void failures_table(rdoc *d, const rr_results *r)
              "%s trials failed; %s were contaminated (a cold request that found its prompt "
              "cached; kept and flagged, see the Contam. column); %s cached-token counts were "
              "inferred rather than reported; %s warm-up requests were excluded.",
-             rfmt_long(r->failed, a, sizeof a), rfmt_long(r->contaminated, b, sizeof b),
-             rfmt_long(r->inferred, c, sizeof c), rfmt_long(r->warmup, e, sizeof e));
+             fmt_long(r->failed, a, sizeof a), fmt_long(r->contaminated, b, sizeof b),
+             fmt_long(r->inferred, c, sizeof c), fmt_long(r->warmup, e, sizeof e));
     doc_paragraph(d, 0, 8, d->left, d->right - d->left, DOC_BLACK, buf);
     d->y += 3;
     if (r->n_failures == 0)
@@ -247,7 +246,7 @@ static void failures_table(rdoc *d, const rr_results *r)
     for (size_t i = 0; i < r->n_failures; i++) {
         const rr_failure *f = &r->failures[i];
         char at[32];
-        const char *cells[] = {f->trial, f->target, rfmt_long(f->attempts, at, sizeof at),
+        const char *cells[] = {f->trial, f->target, fmt_long(f->attempts, at, sizeof at),
                                f->reason};
         table_row(&tb, cells, NULL, 0);
     }

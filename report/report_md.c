@@ -60,7 +60,7 @@ static void cell(md *m, const char *s)
 static void cell_est(md *m, const rr_est *e, double scale, const char *unit)
 {
     char t[256];
-    cell(m, rfmt_est(e, scale, unit, t, sizeof t));
+    cell(m, fmt_est(e, scale, unit, t, sizeof t));
 }
 
 static const char *level_text(double level, char *out, size_t cap)
@@ -117,7 +117,7 @@ static void headline_write(md *m, const rr_results *r)
         "| target | model | cold prefill, ms/token [%s CI] | prefill, tokens/s [%s CI] | "
         "system prompt share of cold TTFT at %s tokens | warm-vs-cold speedup at %s tokens "
         "|\n|---|---|---|---|---|---|\n",
-        lv, lv, rfmt_long(sys, n, sizeof n), n);
+        lv, lv, fmt_long(sys, n, sizeof n), n);
     for (size_t t = 0; t < r->n_targets; t++) {
         const rr_target *tg = &r->targets[t];
         const rr_overhead *o = overhead_at(tg, sys);
@@ -177,10 +177,10 @@ static void environment_write(md *m, const rr_results *r)
     put(m, "- kvproof %s; spec `%s` (hash %s), seed %s, %s order, %s repetitions, run %s\n",
         r->kvproof_version[0] ? r->kvproof_version : "?", r->spec_name, r->spec_hash,
         r->seed[0] ? r->seed : "?", r->order[0] ? r->order : "?",
-        rfmt_long(r->repetitions, a, sizeof a), r->run_date[0] ? r->run_date : "date unknown");
+        fmt_long(r->repetitions, a, sizeof a), r->run_date[0] ? r->run_date : "date unknown");
     put(m, "- trials: %s planned, %s completed, %s failed, %s contaminated\n\n",
-        rfmt_long(r->planned, a, sizeof a), rfmt_long(r->completed, b, sizeof b),
-        rfmt_long(r->failed, c, sizeof c), rfmt_long(r->contaminated, d, sizeof d));
+        fmt_long(r->planned, a, sizeof a), fmt_long(r->completed, b, sizeof b),
+        fmt_long(r->failed, c, sizeof c), fmt_long(r->contaminated, d, sizeof d));
 }
 
 kv_status report_md_write(const char *results_json_path, const char *pdf_name, kv_buf *out,

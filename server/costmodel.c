@@ -11,20 +11,20 @@
 
 #include "common/util.h"
 
-double cost_prefill_ms(const cost_params *p, double n_new, double n_cached)
+double costmodel_prefill_ms(const costmodel_params *p, double n_new, double n_cached)
 {
     if (n_new <= 0)
         return p->a;
     return p->a + p->b * n_new + p->c * (n_new * n_cached + n_new * n_new / 2.0);
 }
 
-double cost_decode_ms(const cost_params *p, double context)
+double costmodel_decode_ms(const costmodel_params *p, double context)
 {
     return p->d0 + p->d1 * context;
 }
 
-double cost_noise_factor(const cost_params *p, double u1, double u2, double u3, double u4,
-                         double *stall_ms)
+double costmodel_noise_factor(const costmodel_params *p, double u1, double u2, double u3, double u4,
+                              double *stall_ms)
 {
     double f = 1.0;
     if (p->cv > 0) {
@@ -39,7 +39,7 @@ double cost_noise_factor(const cost_params *p, double u1, double u2, double u3, 
 }
 
 /* Bounded Pareto multiple on [lo, hi] with tail index alpha at quantile u. */
-static double stall_multiple(const cost_params *p, double u)
+static double stall_multiple(const costmodel_params *p, double u)
 {
     double lo = p->stall_x_min, hi = p->stall_x_max > lo ? p->stall_x_max : lo;
     double a = p->stall_alpha > 0 ? p->stall_alpha : 1.0;
@@ -47,13 +47,13 @@ static double stall_multiple(const cost_params *p, double u)
     return lo * pow(1.0 - u * (1.0 - r), -1.0 / a);
 }
 
-double cost_noise_draw(const cost_params *p, const double *u, double idle_gap_ms, double t_s,
-                       cost_noise *out)
+double costmodel_noise_draw(const costmodel_params *p, const double *u, double idle_gap_ms,
+                            double t_s, costmodel_noise *out)
 {
     memset(out, 0, sizeof *out);
-    cost_params body = *p;
+    costmodel_params body = *p;
     body.stall_p = p->stall_x_min > 0 ? 0 : p->stall_p;
-    out->body = cost_noise_factor(&body, u[0], u[1], u[2], u[3], &out->add_ms);
+    out->body = costmodel_noise_factor(&body, u[0], u[1], u[2], u[3], &out->add_ms);
     out->stall_x = 1.0;
     if (p->stall_x_min > 0 && p->stall_p > 0 && u[2] < p->stall_p)
         out->stall_x = stall_multiple(p, u[4]);
@@ -67,19 +67,19 @@ double cost_noise_draw(const cost_params *p, const double *u, double idle_gap_ms
     return out->factor;
 }
 
-double cost_sample_ms(const cost_params *p, double n_new, double n_cached, double t_s,
-                      cost_uniform_fn uniform, void *ctx)
+double costmodel_sample_ms(const costmodel_params *p, double n_new, double n_cached, double t_s,
+                           costmodel_uniform_fn uniform, void *ctx)
 {
-    double u[COST_UNIFORMS];
-    for (int i = 0; i < COST_UNIFORMS; i++)
+    double u[COSTMODEL_UNIFORMS];
+    for (int i = 0; i < COSTMODEL_UNIFORMS; i++)
         u[i] = uniform(ctx);
-    cost_noise nz;
-    double f = cost_noise_draw(p, u, 0, t_s, &nz);
-    return cost_prefill_ms(p, n_new, n_cached) * f + nz.add_ms;
+    costmodel_noise nz;
+    double f = costmodel_noise_draw(p, u, 0, t_s, &nz);
+    return costmodel_prefill_ms(p, n_new, n_cached) * f + nz.add_ms;
 }
 
 /* P(noise multiplier <= q) of the stationary process. */
-static double median_cdf(const cost_params *p, double q, double s, double sp)
+static double median_cdf(const costmodel_params *p, double q, double s, double sp)
 {
     double lq = log(q), body;
     if (s > 0)
@@ -100,7 +100,7 @@ static double median_cdf(const cost_params *p, double q, double s, double sp)
     return (1.0 - sp) * body + sp * st;
 }
 
-double cost_median_factor(const cost_params *p)
+double costmodel_median_factor(const costmodel_params *p)
 {
     if (p->stall_p > 0 && !(p->stall_x_min > 0))
         return NAN;
@@ -117,7 +117,7 @@ double cost_median_factor(const cost_params *p)
     return exp((lo + hi) / 2.0);
 }
 
-bool cost_noise_preset(const char *name, cost_params *p)
+bool costmodel_noise_preset(const char *name, costmodel_params *p)
 {
     if (strcmp(name, "lognormal") == 0) {
         p->stall_x_min = p->stall_x_max = p->stall_alpha = 0;
@@ -141,7 +141,7 @@ bool cost_noise_preset(const char *name, cost_params *p)
     return false;
 }
 
-bool cost_preset(const char *name, cost_params *out)
+bool costmodel_preset(const char *name, costmodel_params *out)
 {
     memset(out, 0, sizeof *out);
     out->time_scale = 1.0;
@@ -175,7 +175,7 @@ bool cost_preset(const char *name, cost_params *out)
     return false;
 }
 
-kv_status cost_params_load(const char *path, cost_params *p, char *err)
+kv_status costmodel_params_load(const char *path, costmodel_params *p, char *err)
 {
     static const char *const keys[] = {
         "a",           "b",       "c",        "d0",          "d1",

@@ -14,14 +14,14 @@
  *          then a slow first request after idle_ms without requests (x idle_x)
  *          and a slow drift x (1 + drift * sin(2 pi t / drift_period_s)).
  *
- * Noise presets (cost_noise_preset): "lognormal" is the body alone (and the
+ * Noise presets (costmodel_noise_preset): "lognormal" is the body alone (and the
  * additive stall when stall_p is set); "realistic" adds 3.5% stalls of 5-30x,
  * a 3x first request after 5 s idle and a 3% drift with a 10-minute period.
  *
- * Known truth for simulations: cost_sample_ms draws one request time from
- * the full process; cost_median_factor is the population median of the
+ * Known truth for simulations: costmodel_sample_ms draws one request time from
+ * the full process; costmodel_median_factor is the population median of the
  * stationary noise multiplier (body x stall, drift phase 0, no idle), so a
- * cell's population median is cost_prefill_ms() * cost_median_factor() and
+ * cell's population median is costmodel_prefill_ms() * costmodel_median_factor() and
  * the ratio of two cells' medians is the ratio of their noise-free times.
  */
 #ifndef KV_COSTMODEL_H
@@ -31,7 +31,7 @@
 
 #include "common/status.h"
 
-typedef struct cost_params {
+typedef struct costmodel_params {
     double a;              /* fixed prefill cost, ms */
     double b;              /* per new prompt token, ms/token */
     double c;              /* attention term, ms/token^2 */
@@ -48,65 +48,65 @@ typedef struct cost_params {
     double drift;          /* relative amplitude of the slow drift (0 = none) */
     double drift_period_s; /* drift period in model seconds */
     double time_scale;     /* every duration is multiplied by this (1 = real time) */
-} cost_params;
+} costmodel_params;
 
 /* Noise-free prefill time in ms (before time_scale). */
-double cost_prefill_ms(const cost_params *p, double n_new, double n_cached);
+double costmodel_prefill_ms(const costmodel_params *p, double n_new, double n_cached);
 /* Noise-free time of one output token at the given context length, ms. */
-double cost_decode_ms(const cost_params *p, double context);
+double costmodel_decode_ms(const costmodel_params *p, double context);
 /* Multiplicative noise factor from three independent uniforms in (0,1):
  * log-normal with mean 1 and the given cv; u3 decides a stall, which is
  * returned through *stall_ms (0 when none). */
-double cost_noise_factor(const cost_params *p, double u1, double u2, double u3, double u4,
-                         double *stall_ms);
+double costmodel_noise_factor(const costmodel_params *p, double u1, double u2, double u3, double u4,
+                              double *stall_ms);
 
-/* Uniforms one cost_noise_draw consumes. */
-#define COST_UNIFORMS 5
+/* Uniforms one costmodel_noise_draw consumes. */
+#define COSTMODEL_UNIFORMS 5
 
 /* One draw of the full noise process. */
-typedef struct cost_noise {
+typedef struct costmodel_noise {
     double factor;  /* multiplier of the noise-free time: body x stall x idle x drift */
     double body;    /* the log-normal body */
     double stall_x; /* multiplicative stall (1 = none) */
     double add_ms;  /* additive stall, ms (0 = none) */
     bool idle;      /* the slow first request after idle applied */
-} cost_noise;
+} costmodel_noise;
 
-/* The full noise process from COST_UNIFORMS uniforms in (0,1); idle_gap_ms
+/* The full noise process from COSTMODEL_UNIFORMS uniforms in (0,1); idle_gap_ms
  * is the model time since the previous request (0 in simulations), t_s the
  * model time since start (for the drift). Returns out->factor; the request
  * takes noise_free * factor + add_ms. */
-double cost_noise_draw(const cost_params *p, const double *u, double idle_gap_ms, double t_s,
-                       cost_noise *out);
+double costmodel_noise_draw(const costmodel_params *p, const double *u, double idle_gap_ms,
+                            double t_s, costmodel_noise *out);
 
-/* Source of uniforms in (0,1) for cost_sample_ms. */
-typedef double (*cost_uniform_fn)(void *ctx);
+/* Source of uniforms in (0,1) for costmodel_sample_ms. */
+typedef double (*costmodel_uniform_fn)(void *ctx);
 
 /* One simulated prefill time in ms (before time_scale) at model time t_s,
  * without idle gaps: the reference server's process, drawn in process. */
-double cost_sample_ms(const cost_params *p, double n_new, double n_cached, double t_s,
-                      cost_uniform_fn uniform, void *ctx);
+double costmodel_sample_ms(const costmodel_params *p, double n_new, double n_cached, double t_s,
+                           costmodel_uniform_fn uniform, void *ctx);
 
 /* Population median of the stationary noise multiplier (log-normal body x
  * multiplicative stall; no drift, no idle). NAN with additive stalls, whose
  * effect depends on the request's length. */
-double cost_median_factor(const cost_params *p);
+double costmodel_median_factor(const costmodel_params *p);
 
 /* Sets the noise fields of *p for "lognormal" (clears stalls, idle, drift;
  * keeps cv) or "realistic" (see above; cv at least 0.05). False for an
  * unknown name. */
-bool cost_noise_preset(const char *name, cost_params *p);
+bool costmodel_noise_preset(const char *name, costmodel_params *p);
 
 /* Named presets: "laptop" reproduces the seed's scenario (an 18,490-token
  * system prompt costs about 25 s of prefill, a 100-token query about 5 s
  * end to end), "gpu" is a fast server, "flat" has no attention term.
  * Returns false for an unknown name. */
-bool cost_preset(const char *name, cost_params *out);
+bool costmodel_preset(const char *name, costmodel_params *out);
 
 /* Overrides fields of *p from a JSON object file with any of the keys a, b,
  * c, d0, d1, cv, stall_p, stall_ms, stall_x_min, stall_x_max, stall_alpha,
  * idle_ms, idle_x, drift, drift_period_s, time_scale (numbers). Unknown keys and
  * non-numbers are errors naming the file and key. */
-kv_status cost_params_load(const char *path, cost_params *p, char *err) KV_MUST_USE;
+kv_status costmodel_params_load(const char *path, costmodel_params *p, char *err) KV_MUST_USE;
 
 #endif

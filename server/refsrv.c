@@ -105,7 +105,7 @@ void refsrv_config_default(refsrv_config *c)
     c->port = 0;
     c->dialect = REFSRV_LLAMACPP;
     c->model = "kvproof-reference-sim";
-    (void)cost_preset("laptop", &c->cost);
+    (void)costmodel_preset("laptop", &c->cost);
     c->slots = 1;
     c->cache_tokens = 262144;
     c->cache_enabled = true;
@@ -120,7 +120,7 @@ void refsrv_config_default(refsrv_config *c)
 
 long refsrv_count_tokens(const char *text)
 {
-    return stok_count(text);
+    return srvtok_count(text);
 }
 
 long refsrv_chat_tokens(long n_messages, long content_tokens)
@@ -134,7 +134,7 @@ typedef enum endpoint {
     EP_NONE = 0,
     EP_HEALTH,
     EP_MODELS,
-    EP_GEN, /* a generation endpoint; srv_api says which */
+    EP_GEN, /* a generation endpoint; srvfmt_api says which */
     EP_TOKENIZE,
     EP_PROPS,
     EP_OLLAMA_VERSION,
@@ -154,7 +154,7 @@ typedef struct route {
     const char *method; /* NULL = GET or POST */
     const char *path;
     endpoint ep;
-    srv_api api;
+    srvfmt_api api;
     unsigned dialects;
 } route;
 
@@ -163,22 +163,22 @@ static const route routes[] = {
      D(REFSRV_LLAMACPP) | D(REFSRV_VLLM) | D(REFSRV_SGLANG) | D(REFSRV_MLX)},
     {"GET", "/v1/health", EP_HEALTH, 0, D(REFSRV_LLAMACPP)},
     {"GET", "/v1/models", EP_MODELS, 0, ALL},
-    {"POST", "/v1/chat/completions", EP_GEN, SRV_OAI_CHAT, OAI},
-    {"POST", "/chat/completions", EP_GEN, SRV_OAI_CHAT, D(REFSRV_LLAMACPP) | D(REFSRV_MLX)},
-    {"POST", "/v1/completions", EP_GEN, SRV_OAI_COMPL, OAI},
-    {"POST", "/completions", EP_GEN, SRV_OAI_COMPL, D(REFSRV_LLAMACPP)},
-    {"POST", "/completion", EP_GEN, SRV_LLAMA_COMPL, D(REFSRV_LLAMACPP)},
+    {"POST", "/v1/chat/completions", EP_GEN, SRVFMT_OAI_CHAT, OAI},
+    {"POST", "/chat/completions", EP_GEN, SRVFMT_OAI_CHAT, D(REFSRV_LLAMACPP) | D(REFSRV_MLX)},
+    {"POST", "/v1/completions", EP_GEN, SRVFMT_OAI_COMPL, OAI},
+    {"POST", "/completions", EP_GEN, SRVFMT_OAI_COMPL, D(REFSRV_LLAMACPP)},
+    {"POST", "/completion", EP_GEN, SRVFMT_LLAMA_COMPL, D(REFSRV_LLAMACPP)},
     {"POST", "/tokenize", EP_TOKENIZE, 0, D(REFSRV_LLAMACPP) | D(REFSRV_VLLM) | D(REFSRV_SGLANG)},
     {"GET", "/props", EP_PROPS, 0, D(REFSRV_LLAMACPP)},
     {"GET", "/slots", EP_SLOTS, 0, D(REFSRV_LLAMACPP)},
-    {"POST", "/api/generate", EP_GEN, SRV_OLLAMA_GEN, D(REFSRV_OLLAMA)},
-    {"POST", "/api/chat", EP_GEN, SRV_OLLAMA_CHAT, D(REFSRV_OLLAMA)},
+    {"POST", "/api/generate", EP_GEN, SRVFMT_OLLAMA_GEN, D(REFSRV_OLLAMA)},
+    {"POST", "/api/chat", EP_GEN, SRVFMT_OLLAMA_CHAT, D(REFSRV_OLLAMA)},
     {"GET", "/api/version", EP_OLLAMA_VERSION, 0, D(REFSRV_OLLAMA)},
     {"GET", "/", EP_OLLAMA_ROOT, 0, D(REFSRV_OLLAMA)},
-    {"POST", "/api/v0/chat/completions", EP_GEN, SRV_LMS_CHAT, D(REFSRV_LMSTUDIO)},
-    {"POST", "/api/v0/completions", EP_GEN, SRV_LMS_COMPL, D(REFSRV_LMSTUDIO)},
+    {"POST", "/api/v0/chat/completions", EP_GEN, SRVFMT_LMS_CHAT, D(REFSRV_LMSTUDIO)},
+    {"POST", "/api/v0/completions", EP_GEN, SRVFMT_LMS_COMPL, D(REFSRV_LMSTUDIO)},
     {"GET", "/api/v0/models", EP_LMS_MODELS, 0, D(REFSRV_LMSTUDIO)},
-    {"POST", "/v1/messages", EP_GEN, SRV_ANTHROPIC, D(REFSRV_ANTHROPIC)},
+    {"POST", "/v1/messages", EP_GEN, SRVFMT_ANTHROPIC, D(REFSRV_ANTHROPIC)},
     {"POST", "/reset_prefix_cache", EP_RESET_PREFIX, 0, D(REFSRV_VLLM)},
     {NULL, "/flush_cache", EP_FLUSH, 0, D(REFSRV_SGLANG)},
     {"GET", "/kvproof/last", EP_LAST, 0, ALL},
@@ -349,7 +349,7 @@ typedef struct piece_ctx {
 static void add_piece(void *arg, const char *p, size_t n)
 {
     piece_ctx *pc = arg;
-    int32_t id = stok_id(p, n);
+    int32_t id = srvtok_id(p, n);
     if (!pc->with_pieces) {
         cJSON_AddItemToArray(pc->tokens, cJSON_CreateNumber(id));
         return;
@@ -385,17 +385,17 @@ static enum MHD_Result do_tokenize(refsrv *s, struct MHD_Connection *c, const ch
         }
         const cJSON *wp = cJSON_GetObjectItemCaseSensitive(root, "with_pieces");
         piece_ctx pc = {tokens, cJSON_IsTrue(wp)};
-        stok_scan(content->valuestring, add_piece, &pc);
+        srvtok_scan(content->valuestring, add_piece, &pc);
         r = queue_json(c, 200, o);
     } else if (cJSON_IsString(prompt)) {
         piece_ctx pc = {tokens, false};
-        stok_scan(prompt->valuestring, add_piece, &pc);
+        srvtok_scan(prompt->valuestring, add_piece, &pc);
         cJSON_AddNumberToObject(o, "count", cJSON_GetArraySize(tokens));
         cJSON_AddNumberToObject(o, "max_model_len", (double)s->cfg.ctx_tokens);
         cJSON_AddNullToObject(o, "token_strs");
         r = queue_json(c, 200, o);
     } else if (cJSON_IsArray(msgs)) {
-        stok_seq seq = {0};
+        srvtok_seq seq = {0};
         kv_status st = KV_OK;
         const cJSON *m;
         cJSON_ArrayForEach(m, msgs)
@@ -403,17 +403,17 @@ static enum MHD_Result do_tokenize(refsrv *s, struct MHD_Connection *c, const ch
             const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
             const cJSON *mc = cJSON_GetObjectItemCaseSensitive(m, "content");
             if (st == KV_OK)
-                st = stok_message(&seq, cJSON_IsString(role) ? role->valuestring : "user",
-                                  cJSON_IsString(mc) ? mc->valuestring : "");
+                st = srvtok_message(&seq, cJSON_IsString(role) ? role->valuestring : "user",
+                                    cJSON_IsString(mc) ? mc->valuestring : "");
         }
         if (st == KV_OK)
-            st = stok_gen_prompt(&seq);
+            st = srvtok_gen_prompt(&seq);
         for (size_t i = 0; st == KV_OK && i < seq.n; i++)
             cJSON_AddItemToArray(tokens, cJSON_CreateNumber(seq.ids[i]));
         cJSON_AddNumberToObject(o, "count", (double)seq.n);
         cJSON_AddNumberToObject(o, "max_model_len", (double)s->cfg.ctx_tokens);
         cJSON_AddNullToObject(o, "token_strs");
-        stok_free(&seq);
+        srvtok_free(&seq);
         r = st == KV_OK ? queue_json(c, 200, o) : MHD_NO;
         if (st != KV_OK)
             cJSON_Delete(o);
@@ -497,7 +497,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     refsrv *s = sc->s;
     if (sc->fault == REFSRV_FAULT_STALL && !sc->stalled) {
         sc->stalled = true;
-        if (!srv_sleep_until(s, kv_now_ns() + (int64_t)(s->cfg.fault_stall_ms * 1e6)))
+        if (!srvgen_sleep_until(s, kv_now_ns() + (int64_t)(s->cfg.fault_stall_ms * 1e6)))
             return MHD_CONTENT_READER_END_WITH_ERROR;
     }
     while (sc->off >= sc->pending.len) {
@@ -531,7 +531,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     size_t n = sc->pending.len - sc->off;
     if (sc->fault == REFSRV_FAULT_DRIP) {
         n = 1;
-        if (!srv_sleep_until(s, kv_now_ns() + (int64_t)(s->cfg.fault_drip_ms * 1e6)))
+        if (!srvgen_sleep_until(s, kv_now_ns() + (int64_t)(s->cfg.fault_drip_ms * 1e6)))
             return MHD_CONTENT_READER_END_WITH_ERROR;
     }
     if (n > max)
@@ -562,7 +562,7 @@ static int draw_fault(refsrv *s)
     for (int i = REFSRV_FAULT_RESET; i < REFSRV_FAULT_COUNT; i++) {
         if (s->cfg.fault_p[i] <= 0)
             continue;
-        if (s->cfg.fault_p[i] >= 1 || srv_uniform(s) < s->cfg.fault_p[i])
+        if (s->cfg.fault_p[i] >= 1 || srvgen_uniform(s) < s->cfg.fault_p[i])
             return i;
     }
     return -1;
@@ -602,7 +602,7 @@ static enum MHD_Result do_generate(refsrv *s, struct MHD_Connection *c, const ro
     /* Not streamed: generate now (this thread serves only this connection). */
     if (fault == REFSRV_FAULT_STALL) {
         sc->stalled = true;
-        (void)srv_sleep_until(s, kv_now_ns() + (int64_t)(s->cfg.fault_stall_ms * 1e6));
+        (void)srvgen_sleep_until(s, kv_now_ns() + (int64_t)(s->cfg.fault_stall_ms * 1e6));
     }
     st = srvgen_run_full(g, fault == REFSRV_FAULT_HUGELINE ? HUGELINE_BYTES : 0, &sc->pending);
     srvgen_free(g);
@@ -726,7 +726,7 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
     (void)len;
     refsrv *s = cls;
     double p = s->cfg.fault_p[REFSRV_FAULT_REFUSE];
-    if (p > 0 && (p >= 1 || srv_uniform(s) < p))
+    if (p > 0 && (p >= 1 || srvgen_uniform(s) < p))
         return MHD_NO; /* accepted, then closed at once */
     return MHD_YES;
 }

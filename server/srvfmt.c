@@ -65,12 +65,12 @@ static kv_status ndjson(kv_buf *out, cJSON *obj)
     return st;
 }
 
-static bool is_ndjson(srv_api api)
+static bool is_ndjson(srvfmt_api api)
 {
-    return api == SRV_OLLAMA_GEN || api == SRV_OLLAMA_CHAT;
+    return api == SRVFMT_OLLAMA_GEN || api == SRVFMT_OLLAMA_CHAT;
 }
 
-const char *srvfmt_content_type(srv_api api, bool stream)
+const char *srvfmt_content_type(srvfmt_api api, bool stream)
 {
     if (is_ndjson(api))
         return stream ? "application/x-ndjson" : "application/json; charset=utf-8";
@@ -84,7 +84,7 @@ static double per(double num, double den)
     return den > 0 ? num / den : 0.0;
 }
 
-static cJSON *timings_json(const srv_reply *r)
+static cJSON *timings_json(const srvfmt_reply *r)
 {
     cJSON *t = cJSON_CreateObject();
     long prompt_n = r->prompt_tokens - r->cached_tokens;
@@ -103,7 +103,7 @@ static cJSON *timings_json(const srv_reply *r)
 }
 
 /* usage.prompt_tokens_details.cached_tokens, as each server reports it. */
-static void add_cached_details(const srv_reply *r, cJSON *usage)
+static void add_cached_details(const srvfmt_reply *r, cJSON *usage)
 {
     bool show = false;
     switch (r->dialect) {
@@ -119,7 +119,7 @@ static void add_cached_details(const srv_reply *r, cJSON *usage)
     default: /* Ollama, LM Studio: never */
         break;
     }
-    if (r->api == SRV_LMS_CHAT || r->api == SRV_LMS_COMPL)
+    if (r->api == SRVFMT_LMS_CHAT || r->api == SRVFMT_LMS_COMPL)
         show = false;
     if (!show)
         return;
@@ -129,7 +129,7 @@ static void add_cached_details(const srv_reply *r, cJSON *usage)
         cJSON_AddNumberToObject(d, "audio_tokens", 0);
 }
 
-static cJSON *usage_json(const srv_reply *r)
+static cJSON *usage_json(const srvfmt_reply *r)
 {
     cJSON *u = cJSON_CreateObject();
     cJSON_AddNumberToObject(u, "prompt_tokens", (double)r->prompt_tokens);
@@ -139,9 +139,9 @@ static cJSON *usage_json(const srv_reply *r)
     return u;
 }
 
-static bool is_chat(srv_api api)
+static bool is_chat(srvfmt_api api)
 {
-    return api == SRV_OAI_CHAT || api == SRV_LMS_CHAT;
+    return api == SRVFMT_OAI_CHAT || api == SRVFMT_LMS_CHAT;
 }
 
 static bool has_fingerprint(refsrv_dialect d)
@@ -149,14 +149,14 @@ static bool has_fingerprint(refsrv_dialect d)
     return d == REFSRV_LLAMACPP || d == REFSRV_OPENAI || d == REFSRV_OLLAMA || d == REFSRV_LMSTUDIO;
 }
 
-static const char *oai_finish(const srv_reply *r)
+static const char *oai_finish(const srvfmt_reply *r)
 {
     return r->hit_limit ? "length" : "stop";
 }
 
 /* ---- OpenAI-compatible ---- */
 
-static cJSON *oai_head(const srv_reply *r, const char *object)
+static cJSON *oai_head(const srvfmt_reply *r, const char *object)
 {
     char id[64];
     snprintf(id, sizeof id, "%s-kvp%ld", is_chat(r->api) ? "chatcmpl" : "cmpl", r->seq);
@@ -171,7 +171,7 @@ static cJSON *oai_head(const srv_reply *r, const char *object)
 }
 
 /* A streamed chunk with one choice; delta (chat) or text (completions). */
-static cJSON *oai_chunk(const srv_reply *r, cJSON *delta, const char *text, const char *finish)
+static cJSON *oai_chunk(const srvfmt_reply *r, cJSON *delta, const char *text, const char *finish)
 {
     cJSON *o = oai_head(r, is_chat(r->api) ? "chat.completion.chunk" : "text_completion");
     cJSON *choices = cJSON_AddArrayToObject(o, "choices");
@@ -192,7 +192,7 @@ static cJSON *oai_chunk(const srv_reply *r, cJSON *delta, const char *text, cons
     return o;
 }
 
-static cJSON *role_delta(const srv_reply *r)
+static cJSON *role_delta(const srvfmt_reply *r)
 {
     cJSON *d = cJSON_CreateObject();
     cJSON_AddStringToObject(d, "role", "assistant");
@@ -212,7 +212,7 @@ static bool has_role_chunk(refsrv_dialect d)
     return d == REFSRV_LLAMACPP || d == REFSRV_VLLM || d == REFSRV_SGLANG || d == REFSRV_OPENAI;
 }
 
-static kv_status oai_token(const srv_reply *r, const char *piece, bool first, kv_buf *out)
+static kv_status oai_token(const srvfmt_reply *r, const char *piece, bool first, kv_buf *out)
 {
     kv_status st = KV_OK;
     if (!is_chat(r->api))
@@ -228,7 +228,7 @@ static kv_status oai_token(const srv_reply *r, const char *piece, bool first, kv
     return sse(out, NULL, oai_chunk(r, d, NULL, NULL));
 }
 
-static kv_status oai_close(const srv_reply *r, kv_buf *out)
+static kv_status oai_close(const srvfmt_reply *r, kv_buf *out)
 {
     cJSON *fin = oai_chunk(r, NULL, "", oai_finish(r));
     bool usage = r->include_usage;
@@ -251,12 +251,12 @@ static kv_status oai_close(const srv_reply *r, kv_buf *out)
     return st;
 }
 
-static const char *lms_stop(const srv_reply *r)
+static const char *lms_stop(const srvfmt_reply *r)
 {
     return r->hit_limit ? "maxPredictedTokensReached" : "eosFound";
 }
 
-static void add_lms_extras(const srv_reply *r, cJSON *o)
+static void add_lms_extras(const srvfmt_reply *r, cJSON *o)
 {
     cJSON *s = cJSON_AddObjectToObject(o, "stats");
     double gen_s = r->predicted_ms / 1e3;
@@ -276,7 +276,7 @@ static void add_lms_extras(const srv_reply *r, cJSON *o)
     cJSON_AddItemToArray(f, cJSON_CreateString("gguf"));
 }
 
-static kv_status oai_full(const srv_reply *r, kv_buf *out)
+static kv_status oai_full(const srvfmt_reply *r, kv_buf *out)
 {
     bool chat = is_chat(r->api);
     cJSON *o = oai_head(r, chat ? "chat.completion" : "text_completion");
@@ -296,14 +296,14 @@ static kv_status oai_full(const srv_reply *r, kv_buf *out)
     cJSON_AddItemToObject(o, "usage", usage_json(r));
     if (r->dialect == REFSRV_LLAMACPP)
         cJSON_AddItemToObject(o, "timings", timings_json(r));
-    if (r->api == SRV_LMS_CHAT || r->api == SRV_LMS_COMPL)
+    if (r->api == SRVFMT_LMS_CHAT || r->api == SRVFMT_LMS_COMPL)
         add_lms_extras(r, o);
     return put_json(out, o);
 }
 
 /* ---- llama.cpp /completion ---- */
 
-static cJSON *llama_obj(const srv_reply *r, const char *content, bool stop)
+static cJSON *llama_obj(const srvfmt_reply *r, const char *content, bool stop)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "index", 0);
@@ -342,12 +342,12 @@ static void add_created_at(cJSON *o)
     cJSON_AddStringToObject(o, "created_at", buf);
 }
 
-static cJSON *ollama_obj(const srv_reply *r, const char *content, bool done)
+static cJSON *ollama_obj(const srvfmt_reply *r, const char *content, bool done)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model", r->model);
     add_created_at(o);
-    if (r->api == SRV_OLLAMA_CHAT) {
+    if (r->api == SRVFMT_OLLAMA_CHAT) {
         cJSON *m = cJSON_AddObjectToObject(o, "message");
         cJSON_AddStringToObject(m, "role", "assistant");
         cJSON_AddStringToObject(m, "content", content);
@@ -372,7 +372,7 @@ static cJSON *ollama_obj(const srv_reply *r, const char *content, bool done)
 
 /* ---- Anthropic ---- */
 
-static cJSON *anthropic_usage(const srv_reply *r, bool delta)
+static cJSON *anthropic_usage(const srvfmt_reply *r, bool delta)
 {
     cJSON *u = cJSON_CreateObject();
     long input = r->prompt_tokens - r->cached_tokens - r->cache_creation;
@@ -388,7 +388,7 @@ static cJSON *anthropic_usage(const srv_reply *r, bool delta)
     return u;
 }
 
-static cJSON *anthropic_message(const srv_reply *r, bool final)
+static cJSON *anthropic_message(const srvfmt_reply *r, bool final)
 {
     char id[64];
     snprintf(id, sizeof id, "msg_kvp%ld", r->seq);
@@ -419,7 +419,7 @@ static cJSON *typed(const char *type)
     return o;
 }
 
-static kv_status anthropic_open(const srv_reply *r, kv_buf *out)
+static kv_status anthropic_open(const srvfmt_reply *r, kv_buf *out)
 {
     cJSON *ms = typed("message_start");
     cJSON_AddItemToObject(ms, "message", anthropic_message(r, false));
@@ -447,7 +447,7 @@ static kv_status anthropic_token(const char *piece, kv_buf *out)
     return sse(out, "content_block_delta", o);
 }
 
-static kv_status anthropic_close(const srv_reply *r, kv_buf *out)
+static kv_status anthropic_close(const srvfmt_reply *r, kv_buf *out)
 {
     cJSON *stop = typed("content_block_stop");
     cJSON_AddNumberToObject(stop, "index", 0);
@@ -467,29 +467,29 @@ static kv_status anthropic_close(const srv_reply *r, kv_buf *out)
 
 /* ---- dispatch ---- */
 
-kv_status srvfmt_open(const srv_reply *r, kv_buf *out)
+kv_status srvfmt_open(const srvfmt_reply *r, kv_buf *out)
 {
-    if (r->api == SRV_ANTHROPIC)
+    if (r->api == SRVFMT_ANTHROPIC)
         return anthropic_open(r, out);
     return KV_OK;
 }
 
-kv_status srvfmt_token(const srv_reply *r, const char *piece, bool first, kv_buf *out)
+kv_status srvfmt_token(const srvfmt_reply *r, const char *piece, bool first, kv_buf *out)
 {
     switch (r->api) {
-    case SRV_LLAMA_COMPL:
+    case SRVFMT_LLAMA_COMPL:
         return sse(out, NULL, llama_obj(r, piece, false));
-    case SRV_OLLAMA_GEN:
-    case SRV_OLLAMA_CHAT:
+    case SRVFMT_OLLAMA_GEN:
+    case SRVFMT_OLLAMA_CHAT:
         return ndjson(out, ollama_obj(r, piece, false));
-    case SRV_ANTHROPIC:
+    case SRVFMT_ANTHROPIC:
         return anthropic_token(piece, out);
     default:
         return oai_token(r, piece, first, out);
     }
 }
 
-kv_status srvfmt_malformed(const srv_reply *r, kv_buf *out)
+kv_status srvfmt_malformed(const srvfmt_reply *r, kv_buf *out)
 {
     if (is_ndjson(r->api))
         return kv_buf_appendf(out, "{\"model\":\"%s\",\"response\":\"x\",\"done\":fal\n", "m");
@@ -499,7 +499,7 @@ kv_status srvfmt_malformed(const srv_reply *r, kv_buf *out)
     return st;
 }
 
-kv_status srvfmt_hugeline(const srv_reply *r, size_t bytes, kv_buf *out)
+kv_status srvfmt_hugeline(const srvfmt_reply *r, size_t bytes, kv_buf *out)
 {
     kv_status st = KV_OK;
     if (is_ndjson(r->api))
@@ -514,30 +514,30 @@ kv_status srvfmt_hugeline(const srv_reply *r, size_t bytes, kv_buf *out)
     return st;
 }
 
-kv_status srvfmt_close(const srv_reply *r, kv_buf *out)
+kv_status srvfmt_close(const srvfmt_reply *r, kv_buf *out)
 {
     switch (r->api) {
-    case SRV_LLAMA_COMPL:
+    case SRVFMT_LLAMA_COMPL:
         return sse(out, NULL, llama_obj(r, "", true));
-    case SRV_OLLAMA_GEN:
-    case SRV_OLLAMA_CHAT:
+    case SRVFMT_OLLAMA_GEN:
+    case SRVFMT_OLLAMA_CHAT:
         return ndjson(out, ollama_obj(r, "", true));
-    case SRV_ANTHROPIC:
+    case SRVFMT_ANTHROPIC:
         return anthropic_close(r, out);
     default:
         return oai_close(r, out);
     }
 }
 
-kv_status srvfmt_full(const srv_reply *r, kv_buf *out)
+kv_status srvfmt_full(const srvfmt_reply *r, kv_buf *out)
 {
     switch (r->api) {
-    case SRV_LLAMA_COMPL:
+    case SRVFMT_LLAMA_COMPL:
         return put_json(out, llama_obj(r, r->text, true));
-    case SRV_OLLAMA_GEN:
-    case SRV_OLLAMA_CHAT:
+    case SRVFMT_OLLAMA_GEN:
+    case SRVFMT_OLLAMA_CHAT:
         return put_json(out, ollama_obj(r, r->text, true));
-    case SRV_ANTHROPIC:
+    case SRVFMT_ANTHROPIC:
         return put_json(out, anthropic_message(r, true));
     default:
         return oai_full(r, out);

@@ -14,10 +14,10 @@ enum { P_ADMIT, P_PREFILL, P_TOKENS, P_CLOSE, P_END };
 
 struct srvgen {
     refsrv *s;
-    srv_reply r;
-    stok_seq prompt;
-    stok_seq all; /* prompt + generated, for the cache */
-    long n_out;   /* tokens to generate */
+    srvfmt_reply r;
+    srvtok_seq prompt;
+    srvtok_seq all; /* prompt + generated, for the cache */
+    long n_out;     /* tokens to generate */
     bool stream;
     bool cache_prompt; /* llama.cpp cache_prompt (default true) */
     long breakpoint;   /* anthropic: cacheable prefix length, -1 = no caching */
@@ -36,7 +36,7 @@ static const char *const filler[] = {"the",   "reference", "server", "simulates"
 
 /* ---- shared helpers ---- */
 
-bool srv_sleep_until(refsrv *s, int64_t deadline_ns)
+bool srvgen_sleep_until(refsrv *s, int64_t deadline_ns)
 {
     const int64_t slice = 50 * 1000000LL;
     for (;;) {
@@ -58,7 +58,7 @@ static double uniform_locked(refsrv *s)
     return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
 }
 
-double srv_uniform(refsrv *s)
+double srvgen_uniform(refsrv *s)
 {
     pthread_mutex_lock(&s->mu);
     double u = uniform_locked(s);
@@ -68,24 +68,24 @@ double srv_uniform(refsrv *s)
 
 /* The prefill's noise: the full process, with the idle gap and the drift's
  * time in model units (real time / time_scale). Called with s->mu held. */
-static double prefill_noise_locked(refsrv *s, int64_t now, cost_noise *nz)
+static double prefill_noise_locked(refsrv *s, int64_t now, costmodel_noise *nz)
 {
-    double u[COST_UNIFORMS];
-    for (int i = 0; i < COST_UNIFORMS; i++)
+    double u[COSTMODEL_UNIFORMS];
+    for (int i = 0; i < COSTMODEL_UNIFORMS; i++)
         u[i] = uniform_locked(s);
     double scale = s->cfg.cost.time_scale > 0 ? s->cfg.cost.time_scale : 1.0;
     int64_t prev = s->last_admit_ns > 0 ? s->last_admit_ns : s->started_ns; /* start = idle */
     double gap = (double)(now - prev) / 1e6 / scale;
     double t_s = (double)(now - s->started_ns) / 1e9 / scale;
     s->last_admit_ns = now;
-    return cost_noise_draw(&s->cfg.cost, u, gap, t_s, nz);
+    return costmodel_noise_draw(&s->cfg.cost, u, gap, t_s, nz);
 }
 
 static double noise_locked(refsrv *s, double *stall_ms)
 {
     double u1 = uniform_locked(s), u2 = uniform_locked(s);
     double u3 = uniform_locked(s), u4 = uniform_locked(s);
-    return cost_noise_factor(&s->cfg.cost, u1, u2, u3, u4, stall_ms);
+    return costmodel_noise_factor(&s->cfg.cost, u1, u2, u3, u4, stall_ms);
 }
 
 static int64_t ms_to_ns(double ms)
@@ -123,10 +123,10 @@ static bool item_bool(const cJSON *o, const char *key, bool dflt)
 
 /* Appends content: a string or an array of {type:"text",text} parts. Marks
  * the position after a part with cache_control into *bp (anthropic). */
-static kv_status push_content(stok_seq *seq, const cJSON *content, long *bp, char *err)
+static kv_status push_content(srvtok_seq *seq, const cJSON *content, long *bp, char *err)
 {
     if (cJSON_IsString(content))
-        return stok_text(seq, content->valuestring);
+        return srvtok_text(seq, content->valuestring);
     if (cJSON_IsNull(content) || !content)
         return KV_OK;
     if (!cJSON_IsArray(content))
@@ -137,7 +137,7 @@ static kv_status push_content(stok_seq *seq, const cJSON *content, long *bp, cha
         const char *t = item_string(part, "text");
         if (!t && cJSON_IsString(part))
             t = part->valuestring;
-        if (t && stok_text(seq, t) != KV_OK)
+        if (t && srvtok_text(seq, t) != KV_OK)
             return KV_ERR_NOMEM;
         if (bp && cJSON_GetObjectItemCaseSensitive(part, "cache_control"))
             *bp = (long)seq->n;
@@ -145,7 +145,7 @@ static kv_status push_content(stok_seq *seq, const cJSON *content, long *bp, cha
     return KV_OK;
 }
 
-static kv_status push_messages(stok_seq *seq, const cJSON *msgs, long *bp, char *err)
+static kv_status push_messages(srvtok_seq *seq, const cJSON *msgs, long *bp, char *err)
 {
     if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0)
         return kv_fail(err, KV_ERR_INPUT, "'messages' must be a non-empty array");
@@ -155,33 +155,33 @@ static kv_status push_messages(stok_seq *seq, const cJSON *msgs, long *bp, char 
         const char *role = item_string(m, "role");
         if (!role)
             return kv_fail(err, KV_ERR_INPUT, "every message needs a string 'role'");
-        kv_status st = stok_message_begin(seq, role);
+        kv_status st = srvtok_message_begin(seq, role);
         if (st == KV_OK)
             st = push_content(seq, cJSON_GetObjectItemCaseSensitive(m, "content"), bp, err);
         if (st == KV_OK)
-            st = stok_message_end(seq);
+            st = srvtok_message_end(seq);
         if (st != KV_OK)
             return st;
     }
-    return stok_gen_prompt(seq);
+    return srvtok_gen_prompt(seq);
 }
 
 /* A raw prompt: a string, an array of token ids, or an array whose first
  * element is a string. */
-static kv_status push_prompt(stok_seq *seq, const cJSON *prompt, char *err)
+static kv_status push_prompt(srvtok_seq *seq, const cJSON *prompt, char *err)
 {
     if (cJSON_IsString(prompt))
-        return stok_text(seq, prompt->valuestring);
+        return srvtok_text(seq, prompt->valuestring);
     if (cJSON_IsArray(prompt) && cJSON_GetArraySize(prompt) > 0) {
         const cJSON *first = cJSON_GetArrayItem(prompt, 0);
         if (cJSON_IsString(first))
-            return stok_text(seq, first->valuestring);
+            return srvtok_text(seq, first->valuestring);
         const cJSON *t;
         cJSON_ArrayForEach(t, prompt)
         {
             if (!cJSON_IsNumber(t))
                 return kv_fail(err, KV_ERR_INPUT, "'prompt' array must hold token ids");
-            if (stok_push(seq, (int32_t)t->valuedouble) != KV_OK)
+            if (srvtok_push(seq, (int32_t)t->valuedouble) != KV_OK)
                 return KV_ERR_NOMEM;
         }
         return KV_OK;
@@ -194,11 +194,11 @@ static kv_status parse_anthropic(srvgen *g, const cJSON *root, char *err)
     long bp = -1;
     const cJSON *sys = cJSON_GetObjectItemCaseSensitive(root, "system");
     if (sys) {
-        kv_status st = stok_message_begin(&g->prompt, "system");
+        kv_status st = srvtok_message_begin(&g->prompt, "system");
         if (st == KV_OK)
             st = push_content(&g->prompt, sys, &bp, err);
         if (st == KV_OK)
-            st = stok_message_end(&g->prompt);
+            st = srvtok_message_end(&g->prompt);
         if (st != KV_OK)
             return st;
     }
@@ -213,45 +213,45 @@ static kv_status parse_anthropic(srvgen *g, const cJSON *root, char *err)
     return KV_OK;
 }
 
-static kv_status parse_body(srvgen *g, srv_api api, const cJSON *root, char *err)
+static kv_status parse_body(srvgen *g, srvfmt_api api, const cJSON *root, char *err)
 {
     long limit = -1, v;
-    bool stream_default = api == SRV_OLLAMA_GEN || api == SRV_OLLAMA_CHAT;
+    bool stream_default = api == SRVFMT_OLLAMA_GEN || api == SRVFMT_OLLAMA_CHAT;
     g->stream = item_bool(root, "stream", stream_default);
     const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
     g->r.include_usage = g->stream && item_bool(so, "include_usage", false);
     g->cache_prompt = item_bool(root, "cache_prompt", true);
     kv_status st = KV_OK;
     switch (api) {
-    case SRV_OAI_CHAT:
-    case SRV_LMS_CHAT:
-    case SRV_OLLAMA_CHAT:
+    case SRVFMT_OAI_CHAT:
+    case SRVFMT_LMS_CHAT:
+    case SRVFMT_OLLAMA_CHAT:
         st = push_messages(&g->prompt, cJSON_GetObjectItemCaseSensitive(root, "messages"), NULL,
                            err);
         break;
-    case SRV_OAI_COMPL:
-    case SRV_LMS_COMPL:
-    case SRV_LLAMA_COMPL:
+    case SRVFMT_OAI_COMPL:
+    case SRVFMT_LMS_COMPL:
+    case SRVFMT_LLAMA_COMPL:
         st = push_prompt(&g->prompt, cJSON_GetObjectItemCaseSensitive(root, "prompt"), err);
         break;
-    case SRV_OLLAMA_GEN: {
+    case SRVFMT_OLLAMA_GEN: {
         const char *prompt = item_string(root, "prompt");
         const char *sys = item_string(root, "system");
         if (!prompt)
             return kv_fail(err, KV_ERR_INPUT, "'prompt' must be a string");
         if (item_bool(root, "raw", false)) {
-            st = stok_text(&g->prompt, prompt);
+            st = srvtok_text(&g->prompt, prompt);
         } else {
             if (sys)
-                st = stok_message(&g->prompt, "system", sys);
+                st = srvtok_message(&g->prompt, "system", sys);
             if (st == KV_OK)
-                st = stok_message(&g->prompt, "user", prompt);
+                st = srvtok_message(&g->prompt, "user", prompt);
             if (st == KV_OK)
-                st = stok_gen_prompt(&g->prompt);
+                st = srvtok_gen_prompt(&g->prompt);
         }
         break;
     }
-    case SRV_ANTHROPIC:
+    case SRVFMT_ANTHROPIC:
         st = parse_anthropic(g, root, err);
         break;
     }
@@ -264,7 +264,8 @@ static kv_status parse_body(srvgen *g, srv_api api, const cJSON *root, char *err
     if (g->r.dialect == REFSRV_LLAMACPP && item_long(root, "n_predict", &v))
         limit = v;
     const cJSON *opts = cJSON_GetObjectItemCaseSensitive(root, "options");
-    if ((api == SRV_OLLAMA_GEN || api == SRV_OLLAMA_CHAT) && item_long(opts, "num_predict", &v))
+    if ((api == SRVFMT_OLLAMA_GEN || api == SRVFMT_OLLAMA_CHAT) &&
+        item_long(opts, "num_predict", &v))
         limit = v;
     g->n_out = g->s->cfg.reply_tokens;
     if (limit >= 0 && limit <= g->n_out) {
@@ -274,8 +275,8 @@ static kv_status parse_body(srvgen *g, srv_api api, const cJSON *root, char *err
     return KV_OK;
 }
 
-kv_status srvgen_parse(refsrv *s, srv_api api, const char *body, int64_t arrived_ns, srvgen **out,
-                       char *err)
+kv_status srvgen_parse(refsrv *s, srvfmt_api api, const char *body, int64_t arrived_ns,
+                       srvgen **out, char *err)
 {
     *out = NULL;
     kv_status st = KV_OK;
@@ -323,7 +324,7 @@ bool srvgen_stream(const srvgen *g)
     return g->stream;
 }
 
-const srv_reply *srvgen_reply(const srvgen *g)
+const srvfmt_reply *srvgen_reply(const srvgen *g)
 {
     return &g->r;
 }
@@ -369,11 +370,11 @@ static void admit(srvgen *g)
     refsrv *s = g->s;
     g->admitted = kv_now_ns();
     size_t n = g->prompt.n, cached = 0;
-    cost_noise nz;
+    costmodel_noise nz;
     pthread_mutex_lock(&s->mu);
     g->r.seq = ++s->seq;
     bool lookup = s->cfg.cache_enabled && g->cache_prompt;
-    if (g->r.api == SRV_ANTHROPIC)
+    if (g->r.api == SRVFMT_ANTHROPIC)
         lookup = lookup && g->breakpoint > 0;
     int slot = (int)g->r.slot;
     size_t restored = 0;
@@ -386,15 +387,15 @@ static void admit(srvgen *g)
     if (restored > cached)
         restored = cached;
     srvslot_note(&s->tab, slot, g->r.seq, (long)n, (long)cached);
-    if (g->r.api == SRV_ANTHROPIC && g->breakpoint >= 0 && cached > (size_t)g->breakpoint)
+    if (g->r.api == SRVFMT_ANTHROPIC && g->breakpoint >= 0 && cached > (size_t)g->breakpoint)
         cached = (size_t)g->breakpoint;
     double f = prefill_noise_locked(s, g->admitted, &nz), stall = nz.add_ms;
     pthread_mutex_unlock(&s->mu);
-    if (g->r.api == SRV_ANTHROPIC && g->breakpoint > 0 && s->cfg.cache_enabled)
+    if (g->r.api == SRVFMT_ANTHROPIC && g->breakpoint > 0 && s->cfg.cache_enabled)
         g->r.cache_creation = g->breakpoint - (long)cached;
     g->r.cached_tokens = (long)cached;
-    double model = cost_prefill_ms(&s->cfg.cost, (double)(n - cached), (double)cached) * f + stall +
-                   s->tab.restore_ms * (double)restored;
+    double model = costmodel_prefill_ms(&s->cfg.cost, (double)(n - cached), (double)cached) * f +
+                   stall + s->tab.restore_ms * (double)restored;
     g->truth.prompt_tokens = (long)n;
     g->truth.cached_tokens = (long)cached;
     g->truth.restored_tokens = (long)restored;
@@ -412,13 +413,13 @@ static void admit(srvgen *g)
     g->deadline = g->prefill_start + ms_to_ns(model * s->cfg.cost.time_scale);
 }
 
-static void cache_insert(srvgen *g, const stok_seq *seq)
+static void cache_insert(srvgen *g, const srvtok_seq *seq)
 {
     refsrv *s = g->s;
     if (!s->cfg.cache_enabled)
         return;
     size_t n = seq->n;
-    if (g->r.api == SRV_ANTHROPIC) {
+    if (g->r.api == SRVFMT_ANTHROPIC) {
         if (g->breakpoint <= 0)
             return;
         n = (size_t)g->breakpoint;
@@ -440,7 +441,7 @@ static kv_status emit_token(srvgen *g, kv_buf *out)
     g->last_tok = kv_now_ns();
     kv_status st = kv_buf_append(&g->text, piece, strlen(piece));
     if (st == KV_OK)
-        st = stok_push(&g->all, stok_id(w, strlen(w)));
+        st = srvtok_push(&g->all, srvtok_id(w, strlen(w)));
     if (st == KV_OK && g->stream)
         st = srvfmt_token(&g->r, piece, first, out);
     return st;
@@ -477,14 +478,14 @@ srvgen_result srvgen_step(srvgen *g, kv_buf *out)
             st = srvfmt_open(&g->r, out);
         break;
     case P_PREFILL:
-        if (!srv_sleep_until(s, g->deadline))
+        if (!srvgen_sleep_until(s, g->deadline))
             return SRVGEN_ABORT;
         g->first_tok = kv_now_ns();
         g->last_tok = g->first_tok;
         g->r.prompt_ms = ns_to_ms(g->first_tok - g->prefill_start);
         for (size_t i = 0; st == KV_OK && i < g->prompt.n; i++)
-            st = stok_push(&g->all, g->prompt.ids[i]);
-        if (st == KV_OK && (g->r.api != SRV_ANTHROPIC || g->cache_prompt))
+            st = srvtok_push(&g->all, g->prompt.ids[i]);
+        if (st == KV_OK && (g->r.api != SRVFMT_ANTHROPIC || g->cache_prompt))
             cache_insert(g, &g->prompt);
         g->phase = P_TOKENS;
         if (st == KV_OK && g->n_out > 0)
@@ -500,8 +501,9 @@ srvgen_result srvgen_step(srvgen *g, kv_buf *out)
         double f = s->cfg.cost.cv > 0 ? noise_locked(s, &stall) : 1.0;
         pthread_mutex_unlock(&s->mu);
         double ctx = (double)(g->prompt.n + (size_t)g->r.output_tokens);
-        g->deadline += ms_to_ns(cost_decode_ms(&s->cfg.cost, ctx) * f * s->cfg.cost.time_scale);
-        if (!srv_sleep_until(s, g->deadline))
+        g->deadline +=
+            ms_to_ns(costmodel_decode_ms(&s->cfg.cost, ctx) * f * s->cfg.cost.time_scale);
+        if (!srvgen_sleep_until(s, g->deadline))
             return SRVGEN_ABORT;
         st = emit_token(g, out);
         break;
@@ -559,8 +561,8 @@ void srvgen_free(srvgen *g)
         release_slot_locked(g);
         pthread_mutex_unlock(&g->s->mu);
     }
-    stok_free(&g->prompt);
-    stok_free(&g->all);
+    srvtok_free(&g->prompt);
+    srvtok_free(&g->all);
     kv_buf_free(&g->text);
     free(g);
 }

@@ -15,7 +15,7 @@
 
 #include "common/util.h"
 #include "server/pcache.h"
-#include "server/refsrv.h"
+#include "server/refsrv_config.h"
 #include "server/srvfmt.h"
 #include "server/srvslot.h"
 #include "server/srvtok.h"
@@ -47,10 +47,10 @@ typedef enum srvgen_result { SRVGEN_MORE, SRVGEN_DONE, SRVGEN_ABORT } srvgen_res
 
 /* Parses a request body for api; on bad input returns KV_ERR_INPUT with the
  * reason in err (an HTTP 400). */
-kv_status srvgen_parse(refsrv *s, srv_api api, const char *body, int64_t arrived_ns, srvgen **out,
-                       char *err) KV_MUST_USE;
+kv_status srvgen_parse(refsrv *s, srvfmt_api api, const char *body, int64_t arrived_ns,
+                       srvgen **out, char *err) KV_MUST_USE;
 bool srvgen_stream(const srvgen *g);
-const srv_reply *srvgen_reply(const srvgen *g);
+const srvfmt_reply *srvgen_reply(const srvgen *g);
 void srvgen_set_fault(srvgen *g, int fault);
 /* Appends the next event(s) (stream) or nothing (non-stream) to out. */
 srvgen_result srvgen_step(srvgen *g, kv_buf *out);
@@ -59,8 +59,8 @@ kv_status srvgen_run_full(srvgen *g, size_t hugeline, kv_buf *out) KV_MUST_USE;
 void srvgen_free(srvgen *g);
 
 /* Sleeps until deadline, waking early when the server stops; false then. */
-bool srv_sleep_until(refsrv *s, int64_t deadline_ns);
+bool srvgen_sleep_until(refsrv *s, int64_t deadline_ns);
 /* Uniform in (0,1) from the server's seeded generator (locks). */
-double srv_uniform(refsrv *s);
+double srvgen_uniform(refsrv *s);
 
 #endif

@@ -177,7 +177,7 @@ void srvslot_prefix_id(const srvslot *s, char out[17])
     if (s->n == 0)
         return;
     size_t k = 0;
-    while (k < s->n && s->ids[k] != STOK_IM_END)
+    while (k < s->n && s->ids[k] != SRVTOK_IM_END)
         k++;
     k = k < s->n ? k + 1 : (s->n < 256 ? s->n : 256);
     uint64_t h = kv_hash64(s->ids, k * sizeof *s->ids, 11);

@@ -14,7 +14,7 @@ static int is_space_byte(unsigned char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-void stok_scan(const char *text, void (*fn)(void *arg, const char *p, size_t n), void *arg)
+void srvtok_scan(const char *text, void (*fn)(void *arg, const char *p, size_t n), void *arg)
 {
     const unsigned char *p = (const unsigned char *)text;
     while (p && *p) {
@@ -40,24 +40,24 @@ static void count_one(void *arg, const char *p, size_t n)
     (*(long *)arg)++;
 }
 
-long stok_count(const char *text)
+long srvtok_count(const char *text)
 {
     long n = 0;
-    stok_scan(text, count_one, &n);
+    srvtok_scan(text, count_one, &n);
     return n;
 }
 
-int32_t stok_id(const char *p, size_t n)
+int32_t srvtok_id(const char *p, size_t n)
 {
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < n; i++) {
         h ^= (unsigned char)p[i];
         h *= 16777619u;
     }
-    return (int32_t)(STOK_TEXT_BASE + h % 2000000000u);
+    return (int32_t)(SRVTOK_TEXT_BASE + h % 2000000000u);
 }
 
-kv_status stok_push(stok_seq *s, int32_t id)
+kv_status srvtok_push(srvtok_seq *s, int32_t id)
 {
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 256;
@@ -72,7 +72,7 @@ kv_status stok_push(stok_seq *s, int32_t id)
 }
 
 typedef struct push_ctx {
-    stok_seq *s;
+    srvtok_seq *s;
     kv_status st;
 } push_ctx;
 
@@ -80,52 +80,52 @@ static void push_one(void *arg, const char *p, size_t n)
 {
     push_ctx *c = arg;
     if (c->st == KV_OK)
-        c->st = stok_push(c->s, stok_id(p, n));
+        c->st = srvtok_push(c->s, srvtok_id(p, n));
 }
 
-kv_status stok_text(stok_seq *s, const char *text)
+kv_status srvtok_text(srvtok_seq *s, const char *text)
 {
     push_ctx c = {s, KV_OK};
-    stok_scan(text, push_one, &c);
+    srvtok_scan(text, push_one, &c);
     return c.st;
 }
 
-static kv_status push_header(stok_seq *s, const char *role)
+static kv_status push_header(srvtok_seq *s, const char *role)
 {
-    kv_status st = stok_push(s, STOK_IM_START);
+    kv_status st = srvtok_push(s, SRVTOK_IM_START);
     if (st == KV_OK)
-        st = stok_push(s, stok_id(role, strlen(role))); /* a role is one token */
+        st = srvtok_push(s, srvtok_id(role, strlen(role))); /* a role is one token */
     if (st == KV_OK)
-        st = stok_push(s, STOK_NEWLINE);
+        st = srvtok_push(s, SRVTOK_NEWLINE);
     return st;
 }
 
-kv_status stok_message(stok_seq *s, const char *role, const char *content)
+kv_status srvtok_message(srvtok_seq *s, const char *role, const char *content)
 {
     kv_status st = push_header(s, role);
     if (st == KV_OK)
-        st = stok_text(s, content);
+        st = srvtok_text(s, content);
     if (st == KV_OK)
-        st = stok_push(s, STOK_IM_END);
+        st = srvtok_push(s, SRVTOK_IM_END);
     return st;
 }
 
-kv_status stok_message_begin(stok_seq *s, const char *role)
+kv_status srvtok_message_begin(srvtok_seq *s, const char *role)
 {
     return push_header(s, role);
 }
 
-kv_status stok_message_end(stok_seq *s)
+kv_status srvtok_message_end(srvtok_seq *s)
 {
-    return stok_push(s, STOK_IM_END);
+    return srvtok_push(s, SRVTOK_IM_END);
 }
 
-kv_status stok_gen_prompt(stok_seq *s)
+kv_status srvtok_gen_prompt(srvtok_seq *s)
 {
     return push_header(s, "assistant");
 }
 
-void stok_free(stok_seq *s)
+void srvtok_free(srvtok_seq *s)
 {
     free(s->ids);
     s->ids = NULL;

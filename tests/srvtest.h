@@ -77,7 +77,7 @@ static inline void srvtest_config(refsrv_config *c, refsrv_dialect d)
 {
     refsrv_config_default(c);
     c->dialect = d;
-    (void)cost_preset("flat", &c->cost);
+    (void)costmodel_preset("flat", &c->cost);
     c->cost.cv = 0;
     c->cost.time_scale = 0.002; /* 50 ms prefill -> 0.1 ms */
     c->reply_tokens = 8;

@@ -392,12 +392,12 @@ static const dialect_case cases[] = {
     {REFSRV_VLLM, SPEC_API_OPENAI_COMPLETIONS, false, true, true},
 };
 
-static refsrv *start_ref(refsrv_dialect d, const cost_params *cost, int fault, double stall_ms)
+static refsrv *start_ref(refsrv_dialect d, const costmodel_params *cost, int fault, double stall_ms)
 {
     refsrv_config cfg;
     refsrv_config_default(&cfg);
     cfg.dialect = d;
-    cfg.cost = cost ? *cost : (cost_params){.time_scale = 1};
+    cfg.cost = cost ? *cost : (costmodel_params){.time_scale = 1};
     cfg.reply_tokens = 8;
     if (fault >= 0)
         cfg.fault_p[fault] = 1;
@@ -471,7 +471,7 @@ static void every_dialect_should_report_the_servers_prompt_and_cached_tokens(voi
 static void ttft_should_come_after_the_role_only_chunk_and_the_prefill(void **state)
 {
     (void)state;
-    cost_params slow = {.a = 150, .time_scale = 1}; /* 150 ms fixed prefill */
+    costmodel_params slow = {.a = 150, .time_scale = 1}; /* 150 ms fixed prefill */
     const refsrv_dialect servers[] = {REFSRV_LLAMACPP, REFSRV_VLLM};
     const spec_api apis[] = {SPEC_API_LLAMACPP, SPEC_API_OPENAI_CHAT};
     for (size_t i = 0; i < 2; i++) {

@@ -37,7 +37,7 @@ static refsrv *start(double prefill_factor)
     cfg.host = "127.0.0.1";
     cfg.port = 0;
     cfg.dialect = REFSRV_LLAMACPP;
-    assert_true(cost_preset("laptop", &cfg.cost));
+    assert_true(costmodel_preset("laptop", &cfg.cost));
     cfg.cost.a *= prefill_factor;
     cfg.cost.b *= prefill_factor;
     cfg.cost.c *= prefill_factor;

@@ -114,7 +114,7 @@ static void rig_start(rig *g, int slots, long ram_tokens, const char *agents, lo
     refsrv_config_default(&cfg);
     cfg.port = 0;
     cfg.dialect = REFSRV_LLAMACPP;
-    assert_true(cost_preset("flat", &cfg.cost));
+    assert_true(costmodel_preset("flat", &cfg.cost));
     cfg.cost.cv = 0;
     cfg.cost.time_scale = 0.002;
     cfg.reply_tokens = 4;

@@ -1,6 +1,6 @@
 /* test_costmodel.c - the reference server's noise process: presets, stall
  * rate and magnitudes, the idle and drift factors, and the population
- * median cost_median_factor states against a large simulated sample. */
+ * median costmodel_median_factor states against a large simulated sample. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,19 +25,19 @@ static double uni(void *ctx)
 static void realistic_noise_should_stall_about_3_5_percent_at_5_to_30x(void **state)
 {
     (void)state;
-    cost_params p;
-    assert_true(cost_preset("laptop", &p));
-    assert_true(cost_noise_preset("realistic", &p));
+    costmodel_params p;
+    assert_true(costmodel_preset("laptop", &p));
+    assert_true(costmodel_noise_preset("realistic", &p));
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, 7);
     int stalls = 0, idle = 0, big = 0;
     const int n = 100000;
     for (int i = 0; i < n; i++) {
-        double u[COST_UNIFORMS];
-        for (int k = 0; k < COST_UNIFORMS; k++)
+        double u[COSTMODEL_UNIFORMS];
+        for (int k = 0; k < COSTMODEL_UNIFORMS; k++)
             u[k] = gsl_rng_uniform_pos(r);
-        cost_noise nz;
-        double f = cost_noise_draw(&p, u, 0, 0, &nz);
+        costmodel_noise nz;
+        double f = costmodel_noise_draw(&p, u, 0, 0, &nz);
         assert_false(nz.idle);
         assert_true(nz.add_ms == 0);
         assert_true(f > 0 && isfinite(f));
@@ -52,16 +52,16 @@ static void realistic_noise_should_stall_about_3_5_percent_at_5_to_30x(void **st
     assert_in_range(stalls, 3200, 3800);
     /* heavy tail: P(M > 15) = (5^1.2 (15^-1.2 - 30^-1.2)) / (1 - (5/30)^1.2), about 16% */
     assert_in_range(big, stalls / 10, stalls / 4);
-    double u[COST_UNIFORMS] = {0.5, 0.25, 0.9, 0.5, 0.5};
-    cost_noise nz;
-    cost_noise_draw(&p, u, 6000, 0, &nz);
+    double u[COSTMODEL_UNIFORMS] = {0.5, 0.25, 0.9, 0.5, 0.5};
+    costmodel_noise nz;
+    costmodel_noise_draw(&p, u, 6000, 0, &nz);
     assert_true(nz.idle);
     double f_idle = nz.factor;
-    cost_noise_draw(&p, u, 100, 0, &nz);
+    costmodel_noise_draw(&p, u, 100, 0, &nz);
     assert_false(nz.idle);
     assert_float_equal(f_idle / nz.factor, 3.0, 1e-12);
-    double f_peak = cost_noise_draw(&p, u, 100, 150, &nz); /* a quarter period: sin = 1 */
-    assert_float_equal(f_peak / cost_noise_draw(&p, u, 100, 0, &nz), 1.03, 1e-12);
+    double f_peak = costmodel_noise_draw(&p, u, 100, 150, &nz); /* a quarter period: sin = 1 */
+    assert_float_equal(f_peak / costmodel_noise_draw(&p, u, 100, 0, &nz), 1.03, 1e-12);
     gsl_rng_free(r);
 }
 
@@ -77,32 +77,32 @@ static void median_factor_should_match_a_large_simulated_sample(void **state)
     assert_non_null(v);
     for (int a = 0; a < 2; a++)
         for (int b = 0; b < 2; b++) {
-            cost_params p;
-            assert_true(cost_preset("laptop", &p));
+            costmodel_params p;
+            assert_true(costmodel_preset("laptop", &p));
             p.cv = cvs[b];
-            assert_true(cost_noise_preset(noises[a], &p));
+            assert_true(costmodel_noise_preset(noises[a], &p));
             p.drift = 0;
-            double base = cost_prefill_ms(&p, 4096, 0);
+            double base = costmodel_prefill_ms(&p, 4096, 0);
             for (size_t i = 0; i < n; i++)
-                v[i] = cost_sample_ms(&p, 4096, 0, 0, uni, r) / base;
+                v[i] = costmodel_sample_ms(&p, 4096, 0, 0, uni, r) / base;
             gsl_sort(v, 1, n);
             double emp = gsl_stats_median_from_sorted_data(v, 1, n);
-            double want = cost_median_factor(&p);
+            double want = costmodel_median_factor(&p);
             /* the sample median's sd is about 1.25 cv / sqrt(n): 0.1% at cv 0.3 */
             assert_float_equal(emp, want, 0.004 * want);
         }
-    cost_params q;
-    assert_true(cost_preset("laptop", &q));
+    costmodel_params q;
+    assert_true(costmodel_preset("laptop", &q));
     q.stall_p = 0.1;
     q.stall_ms = 1000;
-    assert_true(isnan(cost_median_factor(&q)));
-    assert_false(cost_noise_preset("gaussian", &q));
+    assert_true(isnan(costmodel_median_factor(&q)));
+    assert_false(costmodel_noise_preset("gaussian", &q));
     free(v);
     gsl_rng_free(r);
 }
 
 /* One chat request to a server with the given noise; its ground truth. */
-static refsrv_truth serve_one(const cost_params *cost)
+static refsrv_truth serve_one(const costmodel_params *cost)
 {
     refsrv_config cfg;
     srvtest_config(&cfg, REFSRV_LLAMACPP);
@@ -128,19 +128,19 @@ static refsrv_truth serve_one(const cost_params *cost)
 static void server_should_apply_stalls_and_the_slow_first_request(void **state)
 {
     (void)state;
-    cost_params p;
-    assert_true(cost_preset("flat", &p));
+    costmodel_params p;
+    assert_true(costmodel_preset("flat", &p));
     p.cv = 0;
     p.stall_p = 1; /* every request stalls at exactly 5x */
     p.stall_x_min = p.stall_x_max = 5;
     p.stall_alpha = 1.2;
     refsrv_truth t = serve_one(&p);
-    double base = cost_prefill_ms(&p, (double)t.new_tokens, (double)t.cached_tokens);
+    double base = costmodel_prefill_ms(&p, (double)t.new_tokens, (double)t.cached_tokens);
     assert_float_equal(t.stall_x, 5.0, 1e-12);
     assert_false(t.idle_slow);
     assert_float_equal(t.model_prefill_ms, 5 * base, 1e-9);
-    cost_params q;
-    assert_true(cost_preset("flat", &q));
+    costmodel_params q;
+    assert_true(costmodel_preset("flat", &q));
     q.cv = 0;
     q.idle_ms = 1e-3; /* the first request after start is after idle */
     q.idle_x = 3;
@@ -148,7 +148,7 @@ static void server_should_apply_stalls_and_the_slow_first_request(void **state)
     assert_true(t.idle_slow);
     assert_float_equal(t.stall_x, 1.0, 0);
     assert_float_equal(t.model_prefill_ms,
-                       3 * cost_prefill_ms(&q, (double)t.new_tokens, (double)t.cached_tokens),
+                       3 * costmodel_prefill_ms(&q, (double)t.new_tokens, (double)t.cached_tokens),
                        1e-9);
 }
 

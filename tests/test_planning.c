@@ -53,8 +53,8 @@ static void write_pilot(const char *path, long reps)
     kv_status st = journal_open(path, &h, false, NULL, &j, err);
     if (st != KV_OK)
         fail_msg("journal_open: %s", err);
-    cost_params p;
-    assert_true(cost_preset("laptop", &p));
+    costmodel_params p;
+    assert_true(costmodel_preset("laptop", &p));
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, 11);
     const long sys[2] = {0, 550};
@@ -90,9 +90,10 @@ static void write_pilot(const char *path, long reps)
             q.prefix_tokens = cached;
             q.cache_state = TRIAL_CACHE_VERIFIED;
             double stall;
-            double f = cost_noise_factor(&p, gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r),
-                                         gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r), &stall);
-            q.ttft_ms = cost_prefill_ms(&p, (double)(prompt - cached), (double)cached) * f;
+            double f =
+                costmodel_noise_factor(&p, gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r),
+                                       gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r), &stall);
+            q.ttft_ms = costmodel_prefill_ms(&p, (double)(prompt - cached), (double)cached) * f;
             q.server_prefill_ms = q.ttft_ms * 0.97;
             q.total_ms = q.ttft_ms + 5;
             q.ttfb_ms = q.first_content_ms = q.last_token_ms = q.ttft_ms;

@@ -190,24 +190,24 @@ static void fmt_should_follow_the_documented_rounding_rules(void **state)
 {
     (void)state;
     char b[64];
-    assert_string_equal(rfmt_num(18490, b, sizeof b), "18490");
-    assert_string_equal(rfmt_num(2703.2516, b, sizeof b), "2703");
-    assert_string_equal(rfmt_num(123.456, b, sizeof b), "123");
-    assert_string_equal(rfmt_num(74.564, b, sizeof b), "74.6");
-    assert_string_equal(rfmt_num(4.1649, b, sizeof b), "4.16");
-    assert_string_equal(rfmt_num(0.36992, b, sizeof b), "0.370");
-    assert_string_equal(rfmt_num(0.0123456, b, sizeof b), "0.0123");
-    assert_string_equal(rfmt_num(6.7337e-06, b, sizeof b), "6.73e-06");
-    assert_string_equal(rfmt_num(0.0, b, sizeof b), "0");
-    assert_string_equal(rfmt_num(-0.0001, b, sizeof b), "-1.00e-04");
-    assert_string_equal(rfmt_num(-0.04, b, sizeof b), "-0.0400");
-    assert_string_equal(rfmt_num(NAN, b, sizeof b), "n/a");
-    assert_string_equal(rfmt_pct(0.99318, b, sizeof b), "99.3 %");
-    assert_string_equal(rfmt_p(2e-7, b, sizeof b), "< 0.0001");
+    assert_string_equal(fmt_num(18490, b, sizeof b), "18490");
+    assert_string_equal(fmt_num(2703.2516, b, sizeof b), "2703");
+    assert_string_equal(fmt_num(123.456, b, sizeof b), "123");
+    assert_string_equal(fmt_num(74.564, b, sizeof b), "74.6");
+    assert_string_equal(fmt_num(4.1649, b, sizeof b), "4.16");
+    assert_string_equal(fmt_num(0.36992, b, sizeof b), "0.370");
+    assert_string_equal(fmt_num(0.0123456, b, sizeof b), "0.0123");
+    assert_string_equal(fmt_num(6.7337e-06, b, sizeof b), "6.73e-06");
+    assert_string_equal(fmt_num(0.0, b, sizeof b), "0");
+    assert_string_equal(fmt_num(-0.0001, b, sizeof b), "-1.00e-04");
+    assert_string_equal(fmt_num(-0.04, b, sizeof b), "-0.0400");
+    assert_string_equal(fmt_num(NAN, b, sizeof b), "n/a");
+    assert_string_equal(fmt_pct(0.99318, b, sizeof b), "99.3 %");
+    assert_string_equal(fmt_p(2e-7, b, sizeof b), "< 0.0001");
     rr_est e = {1, 74.56, 72.68, 76.50, 0.95, 12, "", ""};
-    assert_string_equal(rfmt_est(&e, 1, "×", b, sizeof b), "74.6× [72.7, 76.5]");
+    assert_string_equal(fmt_est(&e, 1, "×", b, sizeof b), "74.6× [72.7, 76.5]");
     rr_est nul = {1, NAN, NAN, NAN, 0.95, 3, "", "no model"};
-    assert_string_equal(rfmt_est(&nul, 1, "", b, sizeof b), "n/a (no model)");
+    assert_string_equal(fmt_est(&nul, 1, "", b, sizeof b), "n/a (no model)");
 }
 
 static void reader_should_load_every_fixture(void **state)
@@ -334,7 +334,7 @@ static void check_est_in(const char *text, const rr_est *e, double scale, const 
     for (int i = 0; i < 3; i++) {
         if (isnan(v[i]))
             continue;
-        rfmt_num(v[i] * scale, b, sizeof b);
+        fmt_num(v[i] * scale, b, sizeof b);
         if (!strstr(text, b))
             fail_msg("%s: '%s' not found on page 1", what, b);
     }

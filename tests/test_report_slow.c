@@ -42,7 +42,7 @@ static void check_est_in(const char *text, const rr_est *e, double scale, const 
     for (int i = 0; i < 3; i++) {
         if (isnan(v[i]))
             continue;
-        rfmt_num(v[i] * scale, b, sizeof b);
+        fmt_num(v[i] * scale, b, sizeof b);
         if (!strstr(text, b))
             fail_msg("%s: '%s' not found on page 1", what, b);
     }

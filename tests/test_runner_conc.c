@@ -549,7 +549,7 @@ static refsrv *start_ref(void)
     refsrv_config_default(&cfg);
     cfg.port = 0;
     cfg.slots = 4;
-    assert_true(cost_preset("laptop", &cfg.cost));
+    assert_true(costmodel_preset("laptop", &cfg.cost));
     cfg.cost.time_scale = 0.01;
     refsrv *srv = NULL;
     char err[KV_ERRLEN] = "";

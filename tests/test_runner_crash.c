@@ -85,7 +85,7 @@ static void fixture_up(fixture *fx, long reps, long concurrency)
     refsrv_config_default(&cfg);
     cfg.port = 0;
     cfg.slots = (int)concurrency;
-    assert_true(cost_preset("laptop", &cfg.cost));
+    assert_true(costmodel_preset("laptop", &cfg.cost));
     cfg.cost.time_scale = 0.01;
     char err[KV_ERRLEN] = "";
     assert_int_equal(refsrv_start(&cfg, &fx->srv, err), KV_OK);

@@ -110,7 +110,7 @@ static void runner_should_record_the_ground_truth_token_counts_in_every_dialect(
         refsrv_config_default(&cfg);
         cfg.port = 0;
         cfg.dialect = (refsrv_dialect)d;
-        assert_true(cost_preset("laptop", &cfg.cost));
+        assert_true(costmodel_preset("laptop", &cfg.cost));
         cfg.cost.time_scale = 0.001;
         char err[KV_ERRLEN] = "";
         truth_io t = {0};
@@ -165,7 +165,7 @@ static void runner_should_finish_and_record_reasons_under_every_fault(void **sta
         refsrv_config cfg;
         refsrv_config_default(&cfg);
         cfg.port = 0;
-        assert_true(cost_preset("laptop", &cfg.cost));
+        assert_true(costmodel_preset("laptop", &cfg.cost));
         cfg.cost.time_scale = 0.001;
         cfg.fault_p[f] = 0.25;
         cfg.fault_stall_ms = 600;

@@ -49,7 +49,7 @@ static void fixture_up(fixture *fx, long reps)
     refsrv_config_default(&cfg);
     cfg.port = 0;
     cfg.slots = STREAMS;
-    assert_true(cost_preset("laptop", &cfg.cost));
+    assert_true(costmodel_preset("laptop", &cfg.cost));
     cfg.cost.a = PREFILL_MS;
     cfg.cost.b = cfg.cost.c = cfg.cost.d1 = 0;
     cfg.cost.d0 = 1;

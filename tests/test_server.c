@@ -33,31 +33,32 @@ static void tokenizer_should_count_words_and_punctuation_and_ignore_spaces(void 
 static void cost_model_should_follow_its_formula(void **state)
 {
     (void)state;
-    cost_params p = {.a = 10, .b = 2, .c = 0.001, .d0 = 5, .d1 = 0.01, .time_scale = 1};
-    assert_float_equal(cost_prefill_ms(&p, 100, 0), 10 + 200 + 0.001 * 5000, 1e-9);
-    assert_float_equal(cost_prefill_ms(&p, 100, 1000), 10 + 200 + 0.001 * (100000 + 5000), 1e-9);
-    assert_float_equal(cost_decode_ms(&p, 1000), 15, 1e-9);
+    costmodel_params p = {.a = 10, .b = 2, .c = 0.001, .d0 = 5, .d1 = 0.01, .time_scale = 1};
+    assert_float_equal(costmodel_prefill_ms(&p, 100, 0), 10 + 200 + 0.001 * 5000, 1e-9);
+    assert_float_equal(costmodel_prefill_ms(&p, 100, 1000), 10 + 200 + 0.001 * (100000 + 5000),
+                       1e-9);
+    assert_float_equal(costmodel_decode_ms(&p, 1000), 15, 1e-9);
     double stall = -1;
-    assert_float_equal(cost_noise_factor(&p, 0.3, 0.7, 0.5, 0.5, &stall), 1.0, 1e-12);
+    assert_float_equal(costmodel_noise_factor(&p, 0.3, 0.7, 0.5, 0.5, &stall), 1.0, 1e-12);
     assert_float_equal(stall, 0, 0);
 }
 
 static void laptop_preset_should_reproduce_the_seed_scenario(void **state)
 {
     (void)state;
-    cost_params p;
-    assert_true(cost_preset("laptop", &p));
+    costmodel_params p;
+    assert_true(costmodel_preset("laptop", &p));
     /* 18,490-token system prompt + ~100-token query, 100 output tokens. */
     long base = refsrv_chat_tokens(1, 100), full = refsrv_chat_tokens(2, 18490 + 100);
-    double t_base = cost_prefill_ms(&p, (double)base, 0);
-    double t_full = cost_prefill_ms(&p, (double)full, 0);
+    double t_base = costmodel_prefill_ms(&p, (double)base, 0);
+    double t_full = costmodel_prefill_ms(&p, (double)full, 0);
     for (int i = 1; i < 100; i++) {
-        t_base += cost_decode_ms(&p, (double)(base + i));
-        t_full += cost_decode_ms(&p, (double)(full + i));
+        t_base += costmodel_decode_ms(&p, (double)(base + i));
+        t_full += costmodel_decode_ms(&p, (double)(full + i));
     }
     assert_true(t_base > 4000 && t_base < 6000);                     /* about 5 s */
     assert_true(t_full - t_base > 22000 && t_full - t_base < 28000); /* about 25 s more */
-    assert_false(cost_preset("nonsense", &p));
+    assert_false(costmodel_preset("nonsense", &p));
 }
 
 static void prefix_cache_should_return_the_longest_common_prefix_and_evict_lru(void **state)

@@ -277,12 +277,12 @@ static void suggestions_should_find_the_closest_known_key(void **state)
 {
     (void)state;
     static const char *const keys[] = {"api", "api_key_env", "base_url", "name"};
-    assert_int_equal(check_edit_distance("sytem", "system"), 1);
-    assert_int_equal(check_edit_distance("ab", "ba"), 1);
-    assert_int_equal(check_edit_distance("Name", "name"), 0);
-    assert_string_equal(check_suggest("api_key", keys, 4), "api_key_env");
-    assert_string_equal(check_suggest("baseurl", keys, 4), "base_url");
-    assert_null(check_suggest("zzzzzz", keys, 4));
+    assert_int_equal(spec_check_edit_distance("sytem", "system"), 1);
+    assert_int_equal(spec_check_edit_distance("ab", "ba"), 1);
+    assert_int_equal(spec_check_edit_distance("Name", "name"), 0);
+    assert_string_equal(spec_check_suggest("api_key", keys, 4), "api_key_env");
+    assert_string_equal(spec_check_suggest("baseurl", keys, 4), "base_url");
+    assert_null(spec_check_suggest("zzzzzz", keys, 4));
 }
 
 static void mutated_specs_should_load_or_fail_with_a_positioned_message(void **state)

@@ -30,12 +30,12 @@
 
 static const double sys_levels[6] = {0, 512, 1024, 2048, 4096, 8192};
 
-static double draw(const cost_params *p, gsl_rng *r, double n_new, double n_cached)
+static double draw(const costmodel_params *p, gsl_rng *r, double n_new, double n_cached)
 {
     double stall;
-    double f = cost_noise_factor(p, gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r),
-                                 gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r), &stall);
-    return cost_prefill_ms(p, n_new, n_cached) * f + stall;
+    double f = costmodel_noise_factor(p, gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r),
+                                      gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r), &stall);
+    return costmodel_prefill_ms(p, n_new, n_cached) * f + stall;
 }
 
 static void report(const char *what, int hits, int total)
@@ -49,14 +49,16 @@ static void report(const char *what, int hits, int total)
 static void intervals_should_cover_the_truth_at_the_nominal_rate(void **state)
 {
     (void)state;
-    cost_params p;
-    assert_true(cost_preset("laptop", &p));
+    costmodel_params p;
+    assert_true(costmodel_preset("laptop", &p));
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, 20240601);
     const double L = 8192;
     const double true_a = p.a, true_b = p.b;
-    const double true_speedup = cost_prefill_ms(&p, L + QUERY, 0) / cost_prefill_ms(&p, QUERY, L);
-    const double t0 = cost_prefill_ms(&p, QUERY, 0), tl = cost_prefill_ms(&p, L + QUERY, 0);
+    const double true_speedup =
+        costmodel_prefill_ms(&p, L + QUERY, 0) / costmodel_prefill_ms(&p, QUERY, L);
+    const double t0 = costmodel_prefill_ms(&p, QUERY, 0),
+                 tl = costmodel_prefill_ms(&p, L + QUERY, 0);
     const double true_overhead = (tl - t0) / tl;
     int hit_a = 0, hit_b = 0, hit_s = 0, hit_o = 0, quadratic = 0;
     double x[6 * REPS], y[6 * REPS], cold0[REPS], coldl[REPS], warm[REPS];
@@ -108,14 +110,15 @@ static void intervals_should_cover_the_truth_at_the_nominal_rate(void **state)
 static void small_sample_overhead_interval_should_cover_the_truth(void **state)
 {
     (void)state;
-    cost_params p;
-    assert_true(cost_preset("laptop", &p));
+    costmodel_params p;
+    assert_true(costmodel_preset("laptop", &p));
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, 20240602);
     const double L = 8192;
     /* the true ratio of mean times: the noise factor has mean 1 (no stalls in
      * the laptop preset), so the cost model gives it directly */
-    const double t0 = cost_prefill_ms(&p, QUERY, 0), tl = cost_prefill_ms(&p, L + QUERY, 0);
+    const double t0 = costmodel_prefill_ms(&p, QUERY, 0),
+                 tl = costmodel_prefill_ms(&p, L + QUERY, 0);
     const double true_overhead = (tl - t0) / tl;
     const size_t ns[2] = {3, 5};
     for (size_t k = 0; k < 2; k++) {

@@ -11,13 +11,13 @@
  * choice (fit_auto, `kvproof fit --weighted`) is covered on log-normal noise
  * by tests/test_stats_coverage_slow.c.
  *
- * Noise: the cost model's presets (cost_noise_preset): "lognormal" is the
+ * Noise: the cost model's presets (costmodel_noise_preset): "lognormal" is the
  * mean-one log-normal body (cv 5%); "realistic" adds stalls (3.5% of
  * requests take 5-30x as long, bounded Pareto) - drift off, so that the
  * truth is stationary, and no idle gaps in process.
  *
  * Estimand: the typical (median) cold TTFT curve, median T(N) = q cost(N),
- * q = cost_median_factor(), the population median of the noise multiplier.
+ * q = costmodel_median_factor(), the population median of the noise multiplier.
  * The slope is results.json's prefill_ms_per_token: b of a linear model,
  * else (T(Nmax) - T(0)) / Nmax; the prediction is the confidence interval
  * of the mean response at 18,490 tokens. Both truths are q times the cost
@@ -63,11 +63,11 @@ static double uni(void *r)
 }
 
 /* The laptop cost model with a noise preset, drift off. */
-static cost_params noise_params(const char *preset)
+static costmodel_params noise_params(const char *preset)
 {
-    cost_params p;
-    assert_true(cost_preset("laptop", &p));
-    assert_true(cost_noise_preset(preset, &p));
+    costmodel_params p;
+    assert_true(costmodel_preset("laptop", &p));
+    assert_true(costmodel_noise_preset(preset, &p));
     p.drift = 0;
     return p;
 }
@@ -105,13 +105,13 @@ static void slope_interval(const fit_result *f, double xmax, double *est, double
     *hi = (diff + f->tcrit * se) / xmax;
 }
 
-static size_t draw_run(const cost_params *p, gsl_rng *r, size_t reps, double *x, double *y)
+static size_t draw_run(const costmodel_params *p, gsl_rng *r, size_t reps, double *x, double *y)
 {
     size_t n = 0;
     for (size_t rep = 0; rep < reps; rep++)
         for (size_t l = 0; l < N_LEV; l++) {
             x[n] = sys_levels[l] + QUERY;
-            y[n] = cost_sample_ms(p, x[n], 0, 0, uni, r);
+            y[n] = costmodel_sample_ms(p, x[n], 0, 0, uni, r);
             n++;
         }
     return n;
@@ -122,15 +122,17 @@ typedef struct cov_row {
     double robust;      /* share of experiments fitted robustly */
 } cov_row;
 
-static cov_row coverage(const cost_params *p, const char *name, size_t reps, unsigned long seed)
+static cov_row coverage(const costmodel_params *p, const char *name, size_t reps,
+                        unsigned long seed)
 {
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, seed);
     fit_choice *ch = malloc(sizeof *ch);
     static double x[N_LEV * MAXREPS], y[N_LEV * MAXREPS];
-    const double q = cost_median_factor(p), xmax = LONGEST;
-    const double true_slope = q * (cost_prefill_ms(p, xmax, 0) - cost_prefill_ms(p, 0, 0)) / xmax;
-    const double true_pred = q * cost_prefill_ms(p, LONGEST, 0);
+    const double q = costmodel_median_factor(p), xmax = LONGEST;
+    const double true_slope =
+        q * (costmodel_prefill_ms(p, xmax, 0) - costmodel_prefill_ms(p, 0, 0)) / xmax;
+    const double true_pred = q * costmodel_prefill_ms(p, LONGEST, 0);
     int hs = 0, hp = 0, nrob = 0, kinds[8] = {0}, khits[8] = {0};
     for (int e = 0; e < EXPERIMENTS; e++) {
         size_t n = draw_run(p, r, reps, x, y);
@@ -180,7 +182,7 @@ static void cold_intervals_should_cover_the_median_curve_on_heavy_tailed_noise(v
         for (size_t i = 0; i < 3; i++) {
             if (only && strcmp(only, noises[k]) != 0)
                 continue;
-            cost_params p = noise_params(noises[k]);
+            costmodel_params p = noise_params(noises[k]);
             cov_row c = coverage(&p, noises[k], reps[i], 20261201 + 10 * k + i);
             check(c.slope, "slope", noises[k], reps[i], &ok);
             check(c.pred, "prediction", noises[k], reps[i], &ok);
@@ -208,7 +210,7 @@ static size_t subsample(const double *x, const double *y, gsl_rng *r, double *xs
 static void five_rep_subsamples_should_cover_the_long_runs_slope(void **state)
 {
     (void)state;
-    cost_params p = noise_params("realistic");
+    costmodel_params p = noise_params("realistic");
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, 20261202);
     static double x[N_LEV * MAXREPS], y[N_LEV * MAXREPS], xs[N_LEV * 5], ys[N_LEV * 5];

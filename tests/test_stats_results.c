@@ -98,7 +98,7 @@ static trial_record *sim_trial(sim *s, long sys, long query, long count, spec_ca
     return t;
 }
 
-static void sim_fill(trial_record *t, const cost_params *p, gsl_rng *r)
+static void sim_fill(trial_record *t, const costmodel_params *p, gsl_rng *r)
 {
     for (size_t k = 0; k < t->n_turns; k++) {
         trial_request *q = &t->turns[k];
@@ -112,9 +112,9 @@ static void sim_fill(trial_record *t, const cost_params *p, gsl_rng *r)
         q->prefix_tokens = t->mode == SPEC_WARM ? cached : 0;
         q->cache_state = TRIAL_CACHE_VERIFIED;
         double stall;
-        double f = cost_noise_factor(p, gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r),
-                                     gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r), &stall);
-        q->ttft_ms = cost_prefill_ms(p, (double)(prompt - cached), (double)cached) * f;
+        double f = costmodel_noise_factor(p, gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r),
+                                          gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r), &stall);
+        q->ttft_ms = costmodel_prefill_ms(p, (double)(prompt - cached), (double)cached) * f;
         q->server_prefill_ms = q->ttft_ms * 0.97;
         q->total_ms = q->ttft_ms + 5;
         q->ttfb_ms = q->first_content_ms = q->last_token_ms = q->ttft_ms;
@@ -124,8 +124,8 @@ static void sim_fill(trial_record *t, const cost_params *p, gsl_rng *r)
 
 static void sim_full(sim *s, long reps)
 {
-    cost_params p;
-    assert_true(cost_preset("laptop", &p));
+    costmodel_params p;
+    assert_true(costmodel_preset("laptop", &p));
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, 42);
     const long sys[4] = {0, 1024, 4096, 8192}, counts[2] = {1, 3};
@@ -224,8 +224,8 @@ static void results_should_explain_one_prompt_length_without_nan(void **state)
     (void)state;
     sim s;
     sim_init(&s, NULL);
-    cost_params p;
-    assert_true(cost_preset("flat", &p));
+    costmodel_params p;
+    assert_true(costmodel_preset("flat", &p));
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     for (long rep = 0; rep < 2; rep++)
         sim_fill(sim_trial(&s, 512, 100, 1, SPEC_COLD, rep, 0), &p, r);
@@ -336,8 +336,8 @@ static void results_should_extrapolate_the_overhead_without_a_0_token_cell(void 
     (void)state;
     sim s;
     sim_init(&s, spec_text);
-    cost_params p;
-    assert_true(cost_preset("laptop", &p));
+    costmodel_params p;
+    assert_true(costmodel_preset("laptop", &p));
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, 9);
     const long sys[3] = {1024, 4096, 8192};
@@ -351,7 +351,7 @@ static void results_should_extrapolate_the_overhead_without_a_0_token_cell(void 
     cJSON *j = run(&s, NULL);
     const cJSON *o = get(j, "verdict.overhead_fraction");
     /* truth: 1 - prefill(100) / prefill(8192 + 100) */
-    double truth = 1 - cost_prefill_ms(&p, 100, 0) / cost_prefill_ms(&p, 8292, 0);
+    double truth = 1 - costmodel_prefill_ms(&p, 100, 0) / costmodel_prefill_ms(&p, 8292, 0);
     double v = get(o, "value")->valuedouble;
     /* an extrapolation (the linear model is chosen on three lengths): the
      * interval is wide and must hold the truth */
@@ -375,8 +375,8 @@ static void results_should_say_the_overhead_was_not_measured_in_a_sentence(void 
     (void)state;
     sim s;
     sim_init(&s, spec_text);
-    cost_params p;
-    assert_true(cost_preset("laptop", &p));
+    costmodel_params p;
+    assert_true(costmodel_preset("laptop", &p));
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, 10);
     for (long rep = 0; rep < 4; rep++)

@@ -3,7 +3,7 @@
  *
  * Simulated experiments drawn in process from the reference server's
  * realistic noise (server/costmodel.h, "laptop" preset with
- * cost_noise_preset "realistic": log-normal body cv 5%, 3.5% stalls of
+ * costmodel_noise_preset "realistic": log-normal body cv 5%, 3.5% stalls of
  * 5-30x with a Pareto tail, 3% drift over a 10-minute period, each request
  * at a uniformly random time of the run as in a shuffled plan). At n = 3, 5
  * and 40 repetitions per cell, the three median-ratio estimands results.json
@@ -46,7 +46,7 @@
 #define PERIOD_S 600.0
 
 typedef struct sim {
-    cost_params p;
+    costmodel_params p;
     gsl_rng *r;
 } sim;
 
@@ -59,7 +59,7 @@ static double uni(void *ctx)
 static double draw(sim *s, double n_new, double n_cached)
 {
     double t = PERIOD_S * gsl_rng_uniform(s->r);
-    return cost_sample_ms(&s->p, n_new, n_cached, t, uni, s->r);
+    return costmodel_sample_ms(&s->p, n_new, n_cached, t, uni, s->r);
 }
 
 static double session_total(sim *s, bool warm)
@@ -74,8 +74,8 @@ static double session_total(sim *s, bool warm)
 
 static void sim_init(sim *s, unsigned long seed, const char *noise)
 {
-    assert_true(cost_preset("laptop", &s->p));
-    assert_true(cost_noise_preset(noise, &s->p));
+    assert_true(costmodel_preset("laptop", &s->p));
+    assert_true(costmodel_noise_preset(noise, &s->p));
     s->r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(s->r, seed);
 }
@@ -128,9 +128,11 @@ static void count(const double *x, size_t nx, const double *y, size_t ny, double
 
 static void run_at(sim *s, int n, int experiments, double sess_truth)
 {
-    const cost_params *p = &s->p;
-    const double speed_truth = cost_prefill_ms(p, SYS + QUERY, 0) / cost_prefill_ms(p, QUERY, SYS);
-    const double over_ratio = cost_prefill_ms(p, SYS + QUERY, 0) / cost_prefill_ms(p, QUERY, 0);
+    const costmodel_params *p = &s->p;
+    const double speed_truth =
+        costmodel_prefill_ms(p, SYS + QUERY, 0) / costmodel_prefill_ms(p, QUERY, SYS);
+    const double over_ratio =
+        costmodel_prefill_ms(p, SYS + QUERY, 0) / costmodel_prefill_ms(p, QUERY, 0);
     tally sp = {0}, ov = {0}, se = {0};
     double cl[40], wm[40], c0[40], sc[40], sw[40];
     for (int e = 0; e < experiments; e++) {
