@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "experiments/client.h"
+#include "net/client.h"
 #include "server/refsrv.h"
 
 #define TOKENS_PER_REQUEST 500

@@ -9,8 +9,8 @@
 
 #include "common/util.h"
 #include "experiments/journal.h"
-#include "experiments/ndjson.h"
-#include "experiments/sse.h"
+#include "net/ndjson.h"
+#include "net/sse.h"
 
 static kv_status count_event(void *ctx, const sse_event *ev, char *err)
 {

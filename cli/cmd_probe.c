@@ -11,9 +11,9 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "common/status.h"
-#include "experiments/client.h"
-#include "experiments/dialect.h"
-#include "experiments/probe.h"
+#include "net/client.h"
+#include "net/dialect.h"
+#include "net/probe.h"
 
 static void probe_usage(FILE *f)
 {

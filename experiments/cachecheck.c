@@ -2,7 +2,7 @@
  * mode (cachecheck.h). */
 #include "experiments/cachecheck.h"
 
-#include "experiments/dialect.h"
+#include "net/dialect.h"
 #include "experiments/runner.h"
 
 trial_cache_state cachecheck_state(spec_api api, bool cold, bool ok, long cached_tokens,

@@ -38,10 +38,10 @@
 #include "common/util.h"
 #include "experiments/cachecheck.h"
 #include "experiments/contention.h"
-#include "experiments/dialect.h"
+#include "net/dialect.h"
 #include "experiments/journal.h"
 #include "experiments/plan.h"
-#include "experiments/probe.h"
+#include "net/probe.h"
 #include "experiments/prompt.h"
 
 /* ---- stop flag ------------------------------------------------------------ */

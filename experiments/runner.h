@@ -60,7 +60,7 @@
 #include <stdint.h>
 
 #include "common/status.h"
-#include "experiments/client.h"
+#include "net/client.h"
 #include "experiments/spec.h"
 #include "experiments/trial.h"
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "common/util.h"
-#include "experiments/ndjson.h"
+#include "net/ndjson.h"
 #include "fuzz/fuzz.h"
 
 /* Appends every line (with its number) to the log. */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "common/util.h"
-#include "experiments/sse.h"
+#include "net/sse.h"
 #include "fuzz/fuzz.h"
 
 /* Appends every field of an event to the log. */

@@ -20,8 +20,8 @@
 #include <microhttpd.h>
 
 #include "common/util.h"
-#include "experiments/client.h"
-#include "experiments/dialect.h"
+#include "net/client.h"
+#include "net/dialect.h"
 #include "server/refsrv.h"
 
 #define KEY "sk-test-4f9a1c77e2b0secret"

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "experiments/client.h"
+#include "net/client.h"
 #include "experiments/contention.h"
 #include "experiments/journal.h"
 #include "experiments/runner.h"

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
-#include "experiments/dialect.h"
+#include "net/dialect.h"
 
 #define START 1000000000LL /* request start, ns */
 #define MS 1000000LL

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "experiments/client.h"
+#include "net/client.h"
 #include "experiments/journal.h"
 #include "experiments/runner.h"
 #include "experiments/spec.h"

@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "experiments/cachecheck.h"
-#include "experiments/client.h"
+#include "net/client.h"
 #include "experiments/journal.h"
 #include "jsonlcheck.h"
 #include "realtest.h"

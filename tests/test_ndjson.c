@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "common/util.h"
-#include "experiments/ndjson.h"
+#include "net/ndjson.h"
 
 typedef struct recorder {
     kv_buf log;

@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "experiments/probe.h"
+#include "net/probe.h"
 #include "server/refsrv.h"
 
 static refsrv *start_ref(refsrv_dialect d, double time_scale)

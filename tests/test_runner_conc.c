@@ -22,7 +22,7 @@
 #include <time.h>
 
 #include "common/util.h"
-#include "experiments/client.h"
+#include "net/client.h"
 #include "experiments/journal.h"
 #include "experiments/plan.h"
 #include "experiments/runner.h"

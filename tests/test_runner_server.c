@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "experiments/client.h"
+#include "net/client.h"
 #include "experiments/journal.h"
 #include "experiments/plan.h"
 #include "experiments/runner.h"

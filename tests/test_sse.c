@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "common/util.h"
-#include "experiments/sse.h"
+#include "net/sse.h"
 
 /* Every event rendered as one text line, so whole runs compare as strings. */
 typedef struct recorder {

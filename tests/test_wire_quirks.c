@@ -32,10 +32,10 @@
 
 #include <cmocka.h>
 
-#include "experiments/client.h"
-#include "experiments/dialect.h"
+#include "net/client.h"
+#include "net/dialect.h"
 #include "experiments/journal.h"
-#include "experiments/probe.h"
+#include "net/probe.h"
 #include "experiments/runner.h"
 #include "experiments/spec.h"
 #include "server/replay.h"

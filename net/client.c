@@ -9,7 +9,7 @@
  * CLOCK_MONOTONIC and feed the dialect reader); the retry policy; and the
  * plain JSON helpers (client_call, tokenize, cache reset).
  */
-#include "experiments/client.h"
+#include "net/client.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -23,7 +23,7 @@
 
 #include "common/utf8.h"
 #include "common/util.h"
-#include "experiments/dialect.h"
+#include "net/dialect.h"
 
 #define CLIENT_ERRBODY_MAX 4096           /* bytes of an error body kept */
 #define CLIENT_CALL_MAX ((size_t)8 << 20) /* largest client_call response */

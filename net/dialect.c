@@ -5,7 +5,7 @@
  * interpretation (OpenAI-style chunks, Ollama lines, Anthropic events);
  * and filling a trial_request (token times, gaps, server values, raw JSON).
  */
-#include "experiments/dialect.h"
+#include "net/dialect.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -19,8 +19,8 @@
 
 #include "common/utf8.h"
 #include "common/util.h"
-#include "experiments/ndjson.h"
-#include "experiments/sse.h"
+#include "net/ndjson.h"
+#include "net/sse.h"
 
 /* ---- names and paths ---------------------------------------------------- */
 

@@ -3,7 +3,7 @@
  * The current line is buffered until its '\n' arrives, then trimmed of a
  * trailing '\r' and handed to the callback unless it is blank.
  */
-#include "experiments/ndjson.h"
+#include "net/ndjson.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

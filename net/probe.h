@@ -32,7 +32,7 @@
 #include <stddef.h>
 
 #include "common/status.h"
-#include "experiments/client.h"
+#include "net/client.h"
 #include "experiments/spec.h"
 #include "experiments/trial.h"
 

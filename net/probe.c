@@ -4,7 +4,7 @@
  * server, first match wins); model listing and /tokenize; the synthetic
  * prompt; and the prime/warm/cold requests.
  */
-#include "experiments/probe.h"
+#include "net/probe.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -16,7 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/util.h"
-#include "experiments/dialect.h"
+#include "net/dialect.h"
 
 #define PROBE_TIMEOUT_S 5.0
 #define PROBE_PROMPT_WORDS 1000

@@ -59,7 +59,7 @@
 
 #include "common/status.h"
 #include "common/util.h"
-#include "experiments/client.h"
+#include "net/client.h"
 #include "experiments/spec.h"
 #include "experiments/trial.h"
 

@@ -6,7 +6,7 @@
  * wholly inside a chunk is read in place); a block's data, event name and
  * comments are buffered until the blank line that ends it.
  */
-#include "experiments/sse.h"
+#include "net/sse.h"
 
 #include <stdlib.h>
 #include <string.h>
