@@ -3,7 +3,6 @@
 #include "experiments/cachecheck.h"
 
 #include "net/dialect.h"
-#include "experiments/runner.h"
 
 trial_cache_state cachecheck_state(spec_api api, bool cold, bool ok, long cached_tokens,
                                    long prefix_tokens)
@@ -13,9 +12,9 @@ trial_cache_state cachecheck_state(spec_api api, bool cold, bool ok, long cached
     if (cached_tokens < 0)
         return TRIAL_CACHE_INFERRED;
     if (cold) {
-        long slack = dialect_honours_no_cache(api) ? 0 : RUNNER_COLD_SLACK;
+        long slack = dialect_honours_no_cache(api) ? 0 : CACHECHECK_COLD_SLACK;
         return cached_tokens > slack ? TRIAL_CACHE_CONTAMINATED : TRIAL_CACHE_VERIFIED;
     }
-    double need = RUNNER_WARM_MIN_FRACTION * (double)(prefix_tokens > 0 ? prefix_tokens : 0);
+    double need = CACHECHECK_WARM_MIN_FRACTION * (double)(prefix_tokens > 0 ? prefix_tokens : 0);
     return (double)cached_tokens < need ? TRIAL_CACHE_CONTAMINATED : TRIAL_CACHE_VERIFIED;
 }

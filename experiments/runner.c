@@ -1340,11 +1340,11 @@ static double cold_threshold(const cgroup *cg)
 }
 
 /* Adds {"contention": {"ttft_threshold_ms": thr}} (thr finite) and
- * {"contention": {"template_tokens": slack}} (slack above RUNNER_COLD_SLACK)
+ * {"contention": {"template_tokens": slack}} (slack above CACHECHECK_COLD_SLACK)
  * to the request's raw JSON. */
 static void attach_basis(trial_request *q, double thr, long slack)
 {
-    if (!isfinite(thr) && slack <= RUNNER_COLD_SLACK)
+    if (!isfinite(thr) && slack <= CACHECHECK_COLD_SLACK)
         return;
     cJSON *root = q->raw ? cJSON_Parse(q->raw) : NULL;
     if (!cJSON_IsObject(root)) {
@@ -1353,7 +1353,7 @@ static void attach_basis(trial_request *q, double thr, long slack)
     }
     cJSON *o = root ? cJSON_AddObjectToObject(root, "contention") : NULL;
     bool ok = o && (!isfinite(thr) || cJSON_AddNumberToObject(o, "ttft_threshold_ms", thr)) &&
-              (slack <= RUNNER_COLD_SLACK ||
+              (slack <= CACHECHECK_COLD_SLACK ||
                cJSON_AddNumberToObject(o, "template_tokens", (double)slack));
     char *txt = ok ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);
@@ -1607,7 +1607,7 @@ static void cgroup_workers(cworker *ws, size_t n)
 static kv_status cgroup_run(run *r, size_t gi, cworker *ws, size_t n_ws, char *err)
 {
     const contention_group *g = &r->cp->groups[gi];
-    cgroup cg = {r, g, NULL, NULL, 0, RUNNER_COLD_SLACK, 0, n_ws <= 1};
+    cgroup cg = {r, g, NULL, NULL, 0, CACHECHECK_COLD_SLACK, 0, n_ws <= 1};
     cg.agents = calloc((size_t)g->agents, sizeof *cg.agents);
     cg.cold_ttft = calloc(g->n ? g->n : 1, sizeof *cg.cold_ttft);
     kv_status st = KV_OK;

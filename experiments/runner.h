@@ -8,7 +8,7 @@
  * request with the same system prompt and a different short question (its
  * counts are kept in turn 1's `raw` under "prime"), then every turn measured.
  * Each measured request is checked: cold with cached tokens above
- * RUNNER_COLD_SLACK, or warm with cached tokens below 90 % of the prefix it
+ * CACHECHECK_COLD_SLACK, or warm with cached tokens below 90 % of the prefix it
  * shares with the previous request, is contaminated; a server that reports
  * no cached count gives the state "inferred".
  *
@@ -60,16 +60,10 @@
 #include <stdint.h>
 
 #include "common/status.h"
+#include "experiments/cachecheck.h"
 #include "net/client.h"
 #include "experiments/spec.h"
 #include "experiments/trial.h"
-
-/* Cached tokens a cold request may show without being contaminated: the few
- * template tokens before the nonce that every request shares (0 for servers
- * that honour request.no_cache). */
-#define RUNNER_COLD_SLACK 8
-/* A warm request must reuse at least this fraction of its shared prefix. */
-#define RUNNER_WARM_MIN_FRACTION 0.9
 
 /* The network, as the runner uses it. With concurrency > 1, send, tokenize
  * and reset_cache are called from several threads: each worker calls them

@@ -90,7 +90,7 @@ typedef struct trial_request {
  * prefix, cached_tokens the server's count (-1 = none reported: then ttft_ms
  * against ttft_threshold_ms decides, labelled inferred; NAN threshold or
  * TTFT gives TRIAL_HIT_NONE). Template tokens every agent shares (up to
- * RUNNER_COLD_SLACK-like slack) count as a miss: cached <= slack. */
+ * CACHECHECK_COLD_SLACK-like slack) count as a miss: cached <= slack. */
 trial_hit trial_hit_classify(long prefix_tokens, long cached_tokens, long slack,
                              trial_slot_held held, double ttft_ms, double ttft_threshold_ms);
 const char *trial_hit_name(trial_hit h);

@@ -64,7 +64,7 @@ static void write_spec(const char *path, const char *url)
 }
 
 /* The server's own counts, from the line's raw timings; the template slack
- * the runner used (raw contention.template_tokens, else RUNNER_COLD_SLACK). */
+ * the runner used (raw contention.template_tokens, else CACHECHECK_COLD_SLACK). */
 static void server_counts(const trial_request *q, long *cache_n, long *prompt_n, long *slack)
 {
     cJSON *raw = q->raw ? cJSON_Parse(q->raw) : NULL;
@@ -75,7 +75,7 @@ static void server_counts(const trial_request *q, long *cache_n, long *prompt_n,
         fail_msg("no timings.cache_n / prompt_n in raw: %s", q->raw ? q->raw : "(null)");
     *cache_n = (long)c;
     *prompt_n = (long)p;
-    *slack = isnan(s) ? RUNNER_COLD_SLACK : (long)s;
+    *slack = isnan(s) ? CACHECHECK_COLD_SLACK : (long)s;
 }
 
 static void check_line(const trial_record *t, tally *ty)

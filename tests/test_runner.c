@@ -239,7 +239,7 @@ static void runner_should_journal_every_planned_trial_once_with_exact_lengths(vo
             continue;
         assert_int_equal(q->cache_state, TRIAL_CACHE_VERIFIED);
         if (t->mode == SPEC_COLD) {
-            assert_true(q->cached_tokens <= RUNNER_COLD_SLACK);
+            assert_true(q->cached_tokens <= CACHECHECK_COLD_SLACK);
         } else {
             assert_true((double)q->cached_tokens >= 0.9 * (double)q->prefix_tokens);
             assert_int_equal(q->prefix_tokens, t->system_prompt_tokens);

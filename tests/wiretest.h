@@ -169,7 +169,7 @@ static inline void wire_check_common(const wire_case *wc)
                 fail_msg("%s: %s: more journaled turns than measured requests (%zu)", wc->fixture,
                          t->id, nm);
             bool cold = t->kind != PLAN_MEASURE || t->mode == SPEC_COLD;
-            if (cold && m[k]->cached_tokens > RUNNER_COLD_SLACK)
+            if (cold && m[k]->cached_tokens > CACHECHECK_COLD_SLACK)
                 fail_msg("%s: cold %s turn %zu was served %ld tokens from the cache", wc->fixture,
                          t->id, q + 1, m[k]->cached_tokens);
         }
@@ -203,7 +203,7 @@ static inline void wire_check_counts(const wire_case *wc, bool reports_prompt, b
                          t->id, q + 1, tr->cached_tokens, m[k]->cached_tokens);
             /* Verified unless the replay really served a warm turn uncached
              * (a layout that never caches): then contaminated is the truth. */
-            double need = RUNNER_WARM_MIN_FRACTION * (double)tr->prefix_tokens;
+            double need = CACHECHECK_WARM_MIN_FRACTION * (double)tr->prefix_tokens;
             bool good = t->mode == SPEC_COLD || (double)m[k]->cached_tokens >= need;
             trial_cache_state want = good ? TRIAL_CACHE_VERIFIED : TRIAL_CACHE_CONTAMINATED;
             if (tr->cache_state != want)
