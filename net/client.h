@@ -1,7 +1,7 @@
 /* client.h - one measured request to an LLM server, over libcurl, streaming.
  *
  * The client builds the request body for the target's dialect
- * (experiments/dialect.h), sends it, parses the stream incrementally (SSE or
+ * (net/dialect.h), sends it, parses the stream incrementally (SSE or
  * NDJSON), timestamps events with CLOCK_MONOTONIC inside the write callback,
  * and fills a trial_request (experiments/trial.h) with client timings and the
  * server-reported, normalised values (prompt and cached tokens, prefill time).
@@ -32,31 +32,9 @@
 #include "common/status.h"
 #include "experiments/spec.h"
 #include "experiments/trial.h"
+#include "net/client_request.h"
 
 typedef struct client client;
-
-typedef struct client_message {
-    const char *role;    /* "system", "user" or "assistant" */
-    const char *content; /* UTF-8 text */
-} client_message;
-
-typedef struct client_request {
-    const spec_target *target; /* base_url, model, api_key_env, headers */
-    spec_api api;              /* resolved dialect (never SPEC_API_AUTO) */
-    const client_message *messages;
-    size_t n_messages;
-    long max_output_tokens;
-    double temperature; /* NAN: the spec sets none (sent as 0, except to hosted
-                           OpenAI, which gets none: dialect.h) */
-    bool no_cache;      /* ask the server not to reuse cached prefixes
-                           (llama.cpp cache_prompt:false); ignored where the
-                           dialect has no such switch */
-    double timeout_connect_s;
-    double timeout_first_token_s;
-    double timeout_total_s;
-    long retries;   /* extra attempts for retryable failures */
-    bool no_stream; /* ask for one JSON reply instead of a stream (client_count) */
-} client_request;
 
 kv_status client_new(client **out, char *err) KV_MUST_USE;
 void client_free(client *c);

@@ -59,7 +59,7 @@
 
 #include "common/status.h"
 #include "common/util.h"
-#include "net/client.h"
+#include "net/client_request.h"
 #include "experiments/spec.h"
 #include "experiments/trial.h"
 
