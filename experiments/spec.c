@@ -654,7 +654,7 @@ static void load_spec(spec_check_ctx *c, const spec_check_val *root, spec *s)
         load_stop(c, &m, s);
     m = spec_check_member(root, "contention");
     if (!m.absent)
-        spec_contention_load(c, &m, s);
+        spec_contention_load(c, &m, &s->contention);
 }
 
 void spec_free(spec *s)

@@ -16,6 +16,7 @@
 
 #include "common/status.h"
 #include "common/util.h"
+#include "experiments/spec_contention.h"
 
 typedef enum spec_api {
     SPEC_API_AUTO = 0,
@@ -87,31 +88,6 @@ typedef struct spec_stop {
     long max_trials;      /* hard cap on measured trials; 0 = none */
     double max_minutes;   /* wall-clock cap; 0 = none */
 } spec_stop;
-
-/* The contention experiment (docs/spec.md, "contention"): several agents,
- * each with its own system prompt, share one server. */
-typedef enum spec_pattern {
-    SPEC_PATTERN_ROUND_ROBIN = 0,     /* agent 0, 1, ..., K-1, 0, 1, ... */
-    SPEC_PATTERN_RANDOM,              /* each agent requests_per_agent times, seeded shuffle */
-    SPEC_PATTERN_MAIN_WITH_SUBAGENTS, /* agent 0 (main) carries main_share of the requests */
-    SPEC_PATTERN_TRACE                /* the order of a file, one agent id per line */
-} spec_pattern;
-
-#define SPEC_MAX_AGENTS 1024L
-
-typedef struct spec_contention {
-    bool enabled; /* the spec has a contention block */
-    long *agents; /* sweep of distinct system-prompt counts, each >= 1;
-                     a trace: one count, its largest id + 1 */
-    size_t n_agents;
-    spec_pattern pattern;
-    double main_share;       /* main_with_subagents: share of agent 0, in (0, 1); else NAN */
-    long requests_per_agent; /* requests per agent (a trace: unused, 0) */
-    long concurrency;        /* agents in flight; 0 = one request at a time, interleaved */
-    char *trace;             /* trace path as the spec gives it; NULL unless pattern trace */
-    long *trace_ids;         /* the trace's agent ids in file order */
-    size_t n_trace;
-} spec_contention;
 
 typedef struct spec {
     char *path;        /* file the spec came from (for messages) */
@@ -193,6 +169,5 @@ bool spec_has_cell(const spec *s, long system_prompt_tokens, long query_tokens, 
 const char *spec_api_name(spec_api api);
 const char *spec_cache_mode_name(spec_cache_mode m);
 const char *spec_metric_name(spec_metric m);
-const char *spec_pattern_name(spec_pattern p);
 
 #endif

@@ -154,7 +154,7 @@ static bool build(cJSON *root, const spec *s)
     for (size_t i = 0; i < s->n_hypotheses; i++)
         if (!add_hypothesis(hyp, &s->hypotheses[i]))
             return false;
-    if (!spec_contention_canon(root, s))
+    if (!spec_contention_canon(root, &s->contention))
         return false;
     if (!s->stop.enabled)
         return cJSON_AddNullToObject(root, "stop") != NULL;

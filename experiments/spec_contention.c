@@ -10,6 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "common/status.h"
+#include "common/util.h"
+#include "experiments/spec_check.h"
+
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_REQUESTS_PER_AGENT 100000L
 #define MAX_CONC 256L
@@ -173,11 +179,10 @@ static void load_pattern_keys(spec_check_ctx *c, const spec_check_val *v, spec_c
         c->nomem = true;
 }
 
-void spec_contention_load(spec_check_ctx *c, const spec_check_val *v, spec *s)
+void spec_contention_load(spec_check_ctx *c, const spec_check_val *v, spec_contention *k)
 {
     static const char *const keys[] = {
         "agents", "pattern", "main_share", "trace", "requests_per_agent", "concurrency"};
-    spec_contention *k = &s->contention;
     k->main_share = NAN;
     k->requests_per_agent = 10;
     k->concurrency = 0;
@@ -205,9 +210,8 @@ void spec_contention_load(spec_check_ctx *c, const spec_check_val *v, spec *s)
 
 /* ---- canonical form ---- */
 
-bool spec_contention_canon(cJSON *root, const spec *s)
+bool spec_contention_canon(cJSON *root, const spec_contention *k)
 {
-    const spec_contention *k = &s->contention;
     if (!k->enabled)
         return true;
     cJSON *o = cJSON_AddObjectToObject(root, "contention");
