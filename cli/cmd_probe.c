@@ -1,6 +1,6 @@
 /* cmd_probe.c - 'kvproof probe URL': detects a server's dialect, models and
  * tokenizer, then runs one cold/warm pair to show whether its prefix cache
- * works. The work is in experiments/probe.c; this file parses options and
+ * works. The work is in net/probe.c; this file parses options and
  * formats text. */
 #include <stddef.h>
 #include <math.h>

@@ -124,7 +124,7 @@ typedef struct runner_options {
     uint64_t seed;
     bool simulated;              /* every target is kvproof's reference server */
     bool stop_on_failure;        /* end the run after the first failed trial */
-    const runner_io *io;         /* NULL: the real client (experiments/client.h) */
+    const runner_io *io;         /* NULL: the real client (net/client.h) */
     runner_slots_fn slots;       /* with io: GET /slots through io->ctx (NULL: none) */
     runner_progress_fn progress; /* may be NULL */
     void *progress_ctx;

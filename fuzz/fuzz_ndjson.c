@@ -1,4 +1,4 @@
-/* fuzz_ndjson.c - the NDJSON feeder (experiments/ndjson.h): the input fed in one
+/* fuzz_ndjson.c - the NDJSON feeder (net/ndjson.h): the input fed in one
  * piece and fed in chunks cut at seeded random places must deliver the same
  * lines and end with the same status. The first byte picks the size limit
  * (small, so the limit paths run), the next four seed the chunking.

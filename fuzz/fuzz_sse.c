@@ -1,4 +1,4 @@
-/* fuzz_sse.c - the SSE feeder (experiments/sse.h): the input fed in one
+/* fuzz_sse.c - the SSE feeder (net/sse.h): the input fed in one
  * piece and fed in chunks cut at seeded random places must deliver the same
  * events and end with the same status. The first byte picks the size limit
  * (small, so the limit paths run), the next four seed the chunking.

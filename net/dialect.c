@@ -1,7 +1,7 @@
 /* dialect.c - request bodies and stream readers per wire dialect (dialect.h).
  *
  * Divided into: names and paths; request bodies (cJSON); the reader's
- * framing (experiments/sse.h or experiments/ndjson.h); per-dialect event
+ * framing (net/sse.h or net/ndjson.h); per-dialect event
  * interpretation (OpenAI-style chunks, Ollama lines, Anthropic events);
  * and filling a trial_request (token times, gaps, server values, raw JSON).
  */

@@ -18,9 +18,14 @@
 #   include  headers are included along the one-way arrow of the stages
 #                common <- experiments (+ net) <- stats <- report <- cli
 #            a file may include headers of its own stage or of an earlier one;
-#            server/ (the reference server) includes common/ and, of the
-#            experiments (or net/), only the wire-format headers dialect.h,
-#            sse.h and ndjson.h, and only cli/ includes server/;
+#            inside the first stage the network layer sits between the spec
+#            and the runner: net/ includes of experiments/ only spec.h and
+#            trial.h (the spec it reads, the trial_request it fills), and of
+#            experiments/ only the runner (runner*.c/h) and cachecheck.c
+#            include net/;
+#            server/ (the reference server) includes common/ and, of net/,
+#            only the wire-format headers dialect.h, sse.h and ndjson.h, and
+#            only cli/ includes server/;
 #            report/ includes of stats/ only stats/results_schema.h (the
 #            results.json contract), never a computation header.
 #   cycle    no include cycle between modules: a module is foo.c + foo.h, and
@@ -54,6 +59,7 @@ import os, re, sys
 MAX_LINES = 80
 STAGE = {"common": 0, "experiments": 1, "net": 1, "stats": 2, "report": 3, "cli": 4}
 SERVER_WIRE = {"dialect.h", "sse.h", "ndjson.h"}
+NET_FROM_EXPERIMENTS = {"experiments/spec.h", "experiments/trial.h"}
 ALLOW_FILE = "scripts/structure-allow.txt"
 
 
@@ -218,10 +224,17 @@ def include_problem(path, inc):
     if dst == "server":
         return None if src == "cli" else "only cli/ includes server/ (the reference server)"
     if src == "server":
-        if dst == "common" or (dst in ("experiments", "net") and base in SERVER_WIRE):
+        if dst == "common" or (dst == "net" and base in SERVER_WIRE):
             return None
-        return "server/ includes common/ and the wire-format headers %s only" % (
-            ", ".join(sorted(SERVER_WIRE)))
+        return "server/ includes common/ and the wire-format headers net/%s only" % (
+            ", net/".join(sorted(SERVER_WIRE)))
+    if src == "net" and dst == "experiments" and inc not in NET_FROM_EXPERIMENTS:
+        return "net/ includes of experiments/ only %s (what it reads and fills)" % (
+            " and ".join(sorted(NET_FROM_EXPERIMENTS)))
+    if src == "experiments" and dst == "net":
+        own = os.path.basename(path)
+        if not (own.startswith("runner") or own == "cachecheck.c"):
+            return "of experiments/, only the runner (runner*) and cachecheck.c include net/"
     if dst not in STAGE or src not in STAGE:
         return None
     if STAGE[dst] > STAGE[src]:
