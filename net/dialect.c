@@ -309,72 +309,68 @@ static bool dialect_fill_lms_chat(const client_request *rq, cJSON *o, kv_buf *tm
     return ok;
 }
 
-static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
+/* Ollama's /api/chat: messages, stream, options {num_predict, temperature}. */
+static bool dialect_fill_ollama(const client_request *rq, cJSON *o)
+{
+    if (!dialect_add_messages(o, rq, false) || !cJSON_AddBoolToObject(o, "stream", !rq->no_stream))
+        return false;
+    cJSON *opt = cJSON_AddObjectToObject(o, "options");
+    if (!opt)
+        return false;
+    if (rq->max_output_tokens > 0 &&
+        !cJSON_AddNumberToObject(opt, "num_predict", (double)rq->max_output_tokens))
+        return false;
+    return cJSON_AddNumberToObject(opt, "temperature", dialect_temperature(rq)) != NULL;
+}
+
+/* Anthropic's system array: one text block of the joined system messages
+ * with cache_control ephemeral; nothing when the request has no system
+ * message. */
+static bool dialect_add_anthropic_system(const client_request *rq, cJSON *o, kv_buf *tmp)
+{
+    bool has_system = false;
+    for (size_t i = 0; i < rq->n_messages; i++)
+        has_system |= strcmp(rq->messages[i].role, "system") == 0;
+    if (!has_system)
+        return true;
+    if (dialect_join(rq, "system", tmp) != KV_OK)
+        return false;
+    cJSON *sys = cJSON_AddArrayToObject(o, "system");
+    cJSON *blk = cJSON_CreateObject();
+    if (!sys || !blk) {
+        cJSON_Delete(blk);
+        return false;
+    }
+    cJSON_AddItemToArray(sys, blk);
+    cJSON *cc = NULL;
+    return cJSON_AddStringToObject(blk, "type", "text") &&
+           cJSON_AddStringToObject(blk, "text", tmp->data) &&
+           (cc = cJSON_AddObjectToObject(blk, "cache_control")) &&
+           cJSON_AddStringToObject(cc, "type", "ephemeral");
+}
+
+/* Anthropic's /v1/messages: max_tokens (required, at least 1), system,
+ * messages, stream, temperature. */
+static bool dialect_fill_anthropic(const client_request *rq, cJSON *o, kv_buf *tmp)
+{
+    if (!cJSON_AddNumberToObject(o, "max_tokens",
+                                 (double)(rq->max_output_tokens > 0 ? rq->max_output_tokens : 1)))
+        return false;
+    if (!dialect_add_anthropic_system(rq, o, tmp))
+        return false;
+    return dialect_add_messages(o, rq, true) &&
+           cJSON_AddBoolToObject(o, "stream", !rq->no_stream) &&
+           cJSON_AddNumberToObject(o, "temperature", dialect_temperature(rq));
+}
+
+/* The keys after the prompt or messages of OpenAI-style bodies (chat,
+ * completions, llama.cpp, lmstudio). Hosted OpenAI's reasoning models
+ * (o-series, gpt-5) answer 400 to max_tokens and to a temperature other than
+ * their default: it gets max_completion_tokens on chat, and a temperature
+ * only when the spec set one. */
+static bool dialect_fill_openai_tail(const client_request *rq, cJSON *o)
 {
     spec_api api = rq->api;
-    if (api == SPEC_API_LLAMACPP_COMPLETION || api == SPEC_API_SGLANG_GENERATE)
-        return dialect_native_body(rq, o, tmp);
-    const char *model = rq->target ? rq->target->model : NULL;
-    if (model && !cJSON_AddStringToObject(o, "model", model))
-        return false;
-    switch (api) {
-    case SPEC_API_LMSTUDIO_CHAT:
-        return dialect_fill_lms_chat(rq, o, tmp);
-    case SPEC_API_OLLAMA: {
-        if (!dialect_add_messages(o, rq, false) ||
-            !cJSON_AddBoolToObject(o, "stream", !rq->no_stream))
-            return false;
-        cJSON *opt = cJSON_AddObjectToObject(o, "options");
-        if (!opt)
-            return false;
-        if (rq->max_output_tokens > 0 &&
-            !cJSON_AddNumberToObject(opt, "num_predict", (double)rq->max_output_tokens))
-            return false;
-        return cJSON_AddNumberToObject(opt, "temperature", dialect_temperature(rq)) != NULL;
-    }
-    case SPEC_API_ANTHROPIC: {
-        if (!cJSON_AddNumberToObject(
-                o, "max_tokens", (double)(rq->max_output_tokens > 0 ? rq->max_output_tokens : 1)))
-            return false;
-        bool has_system = false;
-        for (size_t i = 0; i < rq->n_messages; i++)
-            has_system |= strcmp(rq->messages[i].role, "system") == 0;
-        if (has_system) {
-            if (dialect_join(rq, "system", tmp) != KV_OK)
-                return false;
-            cJSON *sys = cJSON_AddArrayToObject(o, "system");
-            cJSON *blk = cJSON_CreateObject();
-            if (!sys || !blk) {
-                cJSON_Delete(blk);
-                return false;
-            }
-            cJSON_AddItemToArray(sys, blk);
-            cJSON *cc = NULL;
-            if (!cJSON_AddStringToObject(blk, "type", "text") ||
-                !cJSON_AddStringToObject(blk, "text", tmp->data) ||
-                !(cc = cJSON_AddObjectToObject(blk, "cache_control")) ||
-                !cJSON_AddStringToObject(cc, "type", "ephemeral"))
-                return false;
-        }
-        return dialect_add_messages(o, rq, true) &&
-               cJSON_AddBoolToObject(o, "stream", !rq->no_stream) &&
-               cJSON_AddNumberToObject(o, "temperature", dialect_temperature(rq));
-    }
-    case SPEC_API_OPENAI_COMPLETIONS:
-        if (dialect_join(rq, NULL, tmp) != KV_OK ||
-            !cJSON_AddStringToObject(o, "prompt", tmp->data))
-            return false;
-        break;
-    default:
-        if (!dialect_add_messages(o, rq, false))
-            return false;
-        break;
-    }
-    /* OpenAI-style bodies (chat, completions, llama.cpp, lmstudio). Hosted
-     * OpenAI's reasoning models (o-series, gpt-5) answer 400 to max_tokens
-     * and to a temperature other than their default: it gets
-     * max_completion_tokens on chat, and a temperature only when the spec
-     * set one. */
     bool hosted =
         rq->target && (rq->target->openai_hosted || dialect_is_hosted_openai(rq->target->base_url));
     if (!cJSON_AddBoolToObject(o, "stream", !rq->no_stream) ||
@@ -391,6 +387,34 @@ static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
     if (api == SPEC_API_LLAMACPP && !cJSON_AddBoolToObject(o, "cache_prompt", !rq->no_cache))
         return false;
     return true;
+}
+
+static bool dialect_fill_body(const client_request *rq, cJSON *o, kv_buf *tmp)
+{
+    spec_api api = rq->api;
+    if (api == SPEC_API_LLAMACPP_COMPLETION || api == SPEC_API_SGLANG_GENERATE)
+        return dialect_native_body(rq, o, tmp);
+    const char *model = rq->target ? rq->target->model : NULL;
+    if (model && !cJSON_AddStringToObject(o, "model", model))
+        return false;
+    switch (api) {
+    case SPEC_API_LMSTUDIO_CHAT:
+        return dialect_fill_lms_chat(rq, o, tmp);
+    case SPEC_API_OLLAMA:
+        return dialect_fill_ollama(rq, o);
+    case SPEC_API_ANTHROPIC:
+        return dialect_fill_anthropic(rq, o, tmp);
+    case SPEC_API_OPENAI_COMPLETIONS:
+        if (dialect_join(rq, NULL, tmp) != KV_OK ||
+            !cJSON_AddStringToObject(o, "prompt", tmp->data))
+            return false;
+        break;
+    default:
+        if (!dialect_add_messages(o, rq, false))
+            return false;
+        break;
+    }
+    return dialect_fill_openai_tail(rq, o);
 }
 
 kv_status dialect_build_request(const client_request *rq, kv_buf *body, char *err)
