@@ -433,6 +433,113 @@ static long list_max(const long *v, size_t n)
     return m;
 }
 
+/* A hypothesis' metric, checked against the cache modes and the lengths it
+ * needs; -1 when absent or unknown. */
+static int hypothesis_metric(spec_check_ctx *c, const spec_check_val *v, const spec *s,
+                             spec_hypothesis *h, bool lists_ok)
+{
+    spec_check_val m = spec_check_member(v, "metric");
+    int metric = -1;
+    if (spec_check_required(c, &m))
+        metric = spec_check_enum(c, &m, metric_names, N_OF(metric_names));
+    if (metric < 0)
+        return metric;
+    h->metric = (spec_metric)metric;
+    bool need_warm = metric == SPEC_METRIC_SPEEDUP || metric == SPEC_METRIC_SESSION_SPEEDUP;
+    if (!s->cold || (need_warm && !s->warm))
+        spec_check_error_at(c, &m, false, "metric \"%s\" needs cache_modes %s",
+                            metric_names[metric], need_warm ? "\"cold\" and \"warm\"" : "\"cold\"");
+    if (metric == SPEC_METRIC_PREFILL_MS_PER_TOKEN && lists_ok && s->n_system_prompt_tokens < 2)
+        spec_check_error_at(c, &m, false,
+                            "metric \"prefill_ms_per_token\" needs at least two "
+                            "system_prompt_tokens values");
+    return metric;
+}
+
+/* The optional target a hypothesis is about: one of the spec's targets. */
+static void hypothesis_target(spec_check_ctx *c, const spec_check_val *v, const spec *s,
+                              spec_hypothesis *h)
+{
+    spec_check_val m = spec_check_member(v, "target");
+    if (m.absent || !spec_check_string(c, &m, true, &h->target))
+        return;
+    bool found = false;
+    for (size_t i = 0; i < s->n_targets && !found; i++)
+        found = s->targets[i].name && strcmp(s->targets[i].name, h->target) == 0;
+    if (!found)
+        spec_check_error_at(c, &m, false, "no target is named \"%s\"", h->target);
+}
+
+/* at_system_prompt_tokens: one of the workload's lengths; by default the
+ * longest. overhead_fraction needs one above 0. */
+static void hypothesis_system_prompt(spec_check_ctx *c, const spec_check_val *v, const spec *s,
+                                     spec_hypothesis *h, bool lists_ok, int metric)
+{
+    spec_check_val m = spec_check_member(v, "at_system_prompt_tokens");
+    if (!m.absent) {
+        if (spec_check_long(c, &m, 0, SPEC_MAX_TOKENS, &h->system_prompt_tokens) && lists_ok &&
+            !list_has(s->system_prompt_tokens, s->n_system_prompt_tokens,
+                      h->system_prompt_tokens)) {
+            char list[256];
+            list_text(list, sizeof list, s->system_prompt_tokens, s->n_system_prompt_tokens);
+            spec_check_error_at(c, &m, false,
+                                "must be one of the workload's system_prompt_tokens (%s)", list);
+        }
+    } else if (lists_ok) {
+        h->system_prompt_tokens = list_max(s->system_prompt_tokens, s->n_system_prompt_tokens);
+    }
+    if (metric == SPEC_METRIC_OVERHEAD_FRACTION && h->system_prompt_tokens == 0)
+        spec_check_error_at(c, m.absent ? v : &m, false,
+                            "overhead_fraction needs a system prompt length greater than 0");
+}
+
+/* at_query_count: session_speedup only, one of the sessions' query counts
+ * (by default the largest), and a session of that length must be planned at
+ * the hypothesis' system prompt length. */
+static void hypothesis_query_count(spec_check_ctx *c, const spec_check_val *v, const spec *s,
+                                   spec_hypothesis *h, bool lists_ok, int metric)
+{
+    spec_check_val m = spec_check_member(v, "at_query_count");
+    if (!m.absent) {
+        if (metric >= 0 && metric != SPEC_METRIC_SESSION_SPEEDUP)
+            spec_check_error_at(c, &m, true, "applies only to metric \"session_speedup\"");
+        else if (spec_check_long(c, &m, 1, SPEC_MAX_QUERY_COUNT, &h->query_count) &&
+                 !list_has(s->query_counts, s->n_query_counts, h->query_count)) {
+            char list[256];
+            list_text(list, sizeof list, s->query_counts, s->n_query_counts);
+            spec_check_error_at(c, &m, false, "must be one of the sessions' query_counts (%s)",
+                                list);
+        }
+    } else if (metric == SPEC_METRIC_SESSION_SPEEDUP) {
+        h->query_count = list_max(s->query_counts, s->n_query_counts);
+    }
+    if (metric != SPEC_METRIC_SESSION_SPEEDUP || !lists_ok || h->query_count <= 0 ||
+        h->system_prompt_tokens < 0)
+        return;
+    bool planned = false;
+    for (size_t i = 0; i < s->n_query_tokens && !planned; i++)
+        planned = spec_has_cell(s, h->system_prompt_tokens, s->query_tokens[i], h->query_count);
+    if (!planned)
+        spec_check_error_at(c, m.absent ? v : &m, false,
+                            "no session of %ld queries is planned at %ld system prompt tokens "
+                            "(see $.sessions)",
+                            h->query_count, h->system_prompt_tokens);
+}
+
+/* min and max: at least one, min <= max. */
+static void hypothesis_bounds(spec_check_ctx *c, const spec_check_val *v, spec_hypothesis *h)
+{
+    spec_check_val mn = spec_check_member(v, "min");
+    spec_check_val mx = spec_check_member(v, "max");
+    bool mn_ok = !mn.absent && spec_check_double(c, &mn, -1e300, 1e300, false, &h->min);
+    bool mx_ok = !mx.absent && spec_check_double(c, &mx, -1e300, 1e300, false, &h->max);
+    if (mn.absent && mx.absent)
+        spec_check_error_at(c, v, false, "needs \"min\", \"max\" or both");
+    if (mn_ok && mx_ok && h->min > h->max)
+        spec_check_error_at(c, &mx, false, "must not be less than min (%.15g > %.15g)", h->min,
+                            h->max);
+}
+
 static void load_hypothesis(spec_check_ctx *c, const spec_check_val *v, spec *s, spec_hypothesis *h,
                             bool lists_ok)
 {
@@ -451,80 +558,11 @@ static void load_hypothesis(spec_check_ctx *c, const spec_check_val *v, spec *s,
     m = spec_check_member(v, "description");
     if (!m.absent)
         (void)spec_check_string(c, &m, false, &h->description);
-    m = spec_check_member(v, "metric");
-    int metric = -1;
-    if (spec_check_required(c, &m))
-        metric = spec_check_enum(c, &m, metric_names, N_OF(metric_names));
-    if (metric >= 0) {
-        h->metric = (spec_metric)metric;
-        bool need_warm = metric == SPEC_METRIC_SPEEDUP || metric == SPEC_METRIC_SESSION_SPEEDUP;
-        if (!s->cold || (need_warm && !s->warm))
-            spec_check_error_at(c, &m, false, "metric \"%s\" needs cache_modes %s",
-                                metric_names[metric],
-                                need_warm ? "\"cold\" and \"warm\"" : "\"cold\"");
-        if (metric == SPEC_METRIC_PREFILL_MS_PER_TOKEN && lists_ok && s->n_system_prompt_tokens < 2)
-            spec_check_error_at(c, &m, false,
-                                "metric \"prefill_ms_per_token\" needs at least two "
-                                "system_prompt_tokens values");
-    }
-    m = spec_check_member(v, "target");
-    if (!m.absent && spec_check_string(c, &m, true, &h->target)) {
-        bool found = false;
-        for (size_t i = 0; i < s->n_targets && !found; i++)
-            found = s->targets[i].name && strcmp(s->targets[i].name, h->target) == 0;
-        if (!found)
-            spec_check_error_at(c, &m, false, "no target is named \"%s\"", h->target);
-    }
-    m = spec_check_member(v, "at_system_prompt_tokens");
-    if (!m.absent) {
-        if (spec_check_long(c, &m, 0, SPEC_MAX_TOKENS, &h->system_prompt_tokens) && lists_ok &&
-            !list_has(s->system_prompt_tokens, s->n_system_prompt_tokens,
-                      h->system_prompt_tokens)) {
-            char list[256];
-            list_text(list, sizeof list, s->system_prompt_tokens, s->n_system_prompt_tokens);
-            spec_check_error_at(c, &m, false,
-                                "must be one of the workload's system_prompt_tokens (%s)", list);
-        }
-    } else if (lists_ok) {
-        h->system_prompt_tokens = list_max(s->system_prompt_tokens, s->n_system_prompt_tokens);
-    }
-    if (metric == SPEC_METRIC_OVERHEAD_FRACTION && h->system_prompt_tokens == 0)
-        spec_check_error_at(c, m.absent ? v : &m, false,
-                            "overhead_fraction needs a system prompt length greater than 0");
-    m = spec_check_member(v, "at_query_count");
-    if (!m.absent) {
-        if (metric >= 0 && metric != SPEC_METRIC_SESSION_SPEEDUP)
-            spec_check_error_at(c, &m, true, "applies only to metric \"session_speedup\"");
-        else if (spec_check_long(c, &m, 1, SPEC_MAX_QUERY_COUNT, &h->query_count) &&
-                 !list_has(s->query_counts, s->n_query_counts, h->query_count)) {
-            char list[256];
-            list_text(list, sizeof list, s->query_counts, s->n_query_counts);
-            spec_check_error_at(c, &m, false, "must be one of the sessions' query_counts (%s)",
-                                list);
-        }
-    } else if (metric == SPEC_METRIC_SESSION_SPEEDUP) {
-        h->query_count = list_max(s->query_counts, s->n_query_counts);
-    }
-    if (metric == SPEC_METRIC_SESSION_SPEEDUP && lists_ok && h->query_count > 0 &&
-        h->system_prompt_tokens >= 0) {
-        bool planned = false;
-        for (size_t i = 0; i < s->n_query_tokens && !planned; i++)
-            planned = spec_has_cell(s, h->system_prompt_tokens, s->query_tokens[i], h->query_count);
-        if (!planned)
-            spec_check_error_at(c, m.absent ? v : &m, false,
-                                "no session of %ld queries is planned at %ld system prompt tokens "
-                                "(see $.sessions)",
-                                h->query_count, h->system_prompt_tokens);
-    }
-    spec_check_val mn = spec_check_member(v, "min");
-    spec_check_val mx = spec_check_member(v, "max");
-    bool mn_ok = !mn.absent && spec_check_double(c, &mn, -1e300, 1e300, false, &h->min);
-    bool mx_ok = !mx.absent && spec_check_double(c, &mx, -1e300, 1e300, false, &h->max);
-    if (mn.absent && mx.absent)
-        spec_check_error_at(c, v, false, "needs \"min\", \"max\" or both");
-    if (mn_ok && mx_ok && h->min > h->max)
-        spec_check_error_at(c, &mx, false, "must not be less than min (%.15g > %.15g)", h->min,
-                            h->max);
+    int metric = hypothesis_metric(c, v, s, h, lists_ok);
+    hypothesis_target(c, v, s, h);
+    hypothesis_system_prompt(c, v, s, h, lists_ok, metric);
+    hypothesis_query_count(c, v, s, h, lists_ok, metric);
+    hypothesis_bounds(c, v, h);
 }
 
 static void load_hypotheses(spec_check_ctx *c, const spec_check_val *v, spec *s, bool lists_ok)
