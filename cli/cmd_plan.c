@@ -189,7 +189,7 @@ static void print_contention(const spec *s, const plan *p, const plan_opts *o)
         fprintf(stderr, "kvproof plan: %s\n", err);
         return;
     }
-    printf("\ncontention: pattern %s", spec_pattern_name(c->pattern));
+    printf("\ncontention: pattern %s", spec_contention_pattern_name(c->pattern));
     if (c->pattern == SPEC_PATTERN_MAIN_WITH_SUBAGENTS)
         printf(" (main share %.15g)", c->main_share);
     if (c->pattern == SPEC_PATTERN_TRACE)

@@ -125,7 +125,7 @@ static void load_headers(spec_check_ctx *c, const spec_check_val *v, spec_target
     size_t i = 0;
     for (const cJSON *k = v->j->child; k && i < v->p->n_kids; k = k->next, i++) {
         spec_check_val h = {.j = k, .p = &v->p->kids[i]};
-        spec_path_key(h.path, v->path, k->string, strlen(k->string));
+        spec_pos_path_key(h.path, v->path, k->string, strlen(k->string));
         if (!header_name_ok(k->string)) {
             spec_check_error_at(c, &h, true, "invalid HTTP header name");
             continue;
@@ -798,7 +798,7 @@ report:
     st = report(&c, err, all);
     if (st != KV_OK)
         goto out;
-    st = spec_canonical_json(s, &s->canonical);
+    st = spec_canon_json(s, &s->canonical);
     if (st != KV_OK) {
         st = kv_fail(err, st, "%s: cannot write the canonical form", name);
         goto out;

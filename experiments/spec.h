@@ -157,7 +157,7 @@ kv_status spec_load_all(const char *path, spec **out, char *err, kv_buf *all) KV
 /* Writes the canonical JSON of a validated spec (compact, keys in fixed
  * order, defaults filled in); *out is malloc'd. spec->canonical holds the
  * same text. */
-kv_status spec_canonical_json(const spec *s, char **out) KV_MUST_USE;
+kv_status spec_canon_json(const spec *s, char **out) KV_MUST_USE;
 
 /* True when the design has a cell with these lengths and session length
  * (query_count 1 always; longer sessions only where `sessions` allows). */

@@ -165,7 +165,7 @@ static bool build(cJSON *root, const spec *s)
            add_num(st, "max_minutes", s->stop.max_minutes);
 }
 
-kv_status spec_canonical_json(const spec *s, char **out)
+kv_status spec_canon_json(const spec *s, char **out)
 {
     *out = NULL;
     cJSON *root = cJSON_CreateObject();

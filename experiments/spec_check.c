@@ -97,7 +97,7 @@ spec_check_val spec_check_root(const cJSON *j, const spec_pnode *p)
 spec_check_val spec_check_member(const spec_check_val *obj, const char *key)
 {
     spec_check_val v = {.j = NULL, .p = obj->p, .absent = true};
-    spec_path_key(v.path, obj->path, key, strlen(key));
+    spec_pos_path_key(v.path, obj->path, key, strlen(key));
     if (!obj->j || !cJSON_IsObject(obj->j))
         return v;
     size_t i = 0;
@@ -119,7 +119,7 @@ spec_check_val spec_check_member(const spec_check_val *obj, const char *key)
 spec_check_val spec_check_elem(const spec_check_val *arr, size_t i)
 {
     spec_check_val v = {.j = NULL, .p = arr->p, .absent = true};
-    spec_path_index(v.path, arr->path, i);
+    spec_pos_path_index(v.path, arr->path, i);
     if (!arr->j || !cJSON_IsArray(arr->j) || i >= arr->p->n_kids)
         return v;
     const cJSON *k = arr->j->child;
@@ -183,7 +183,7 @@ bool spec_check_object(spec_check_ctx *c, const spec_check_val *v, const char *c
         if (i >= v->p->n_kids)
             break;
         spec_check_val m = {.j = k, .p = &v->p->kids[i]};
-        spec_path_key(m.path, v->path, k->string, strlen(k->string));
+        spec_pos_path_key(m.path, v->path, k->string, strlen(k->string));
         bool known = false;
         for (size_t q = 0; q < n_keys && !known; q++)
             known = strcmp(keys[q], k->string) == 0;

@@ -24,7 +24,7 @@
 static const char *const pattern_names[] = {"round_robin", "random", "main_with_subagents",
                                             "trace"};
 
-const char *spec_pattern_name(spec_pattern p)
+const char *spec_contention_pattern_name(spec_pattern p)
 {
     return (unsigned)p < N_OF(pattern_names) ? pattern_names[p] : "?";
 }
@@ -221,7 +221,7 @@ bool spec_contention_canon(cJSON *root, const spec_contention *k)
     for (size_t i = 0; i < k->n_agents; i++)
         if (!cJSON_AddItemToArray(a, cJSON_CreateNumber((double)k->agents[i])))
             return false;
-    if (!cJSON_AddStringToObject(o, "pattern", spec_pattern_name(k->pattern)))
+    if (!cJSON_AddStringToObject(o, "pattern", spec_contention_pattern_name(k->pattern)))
         return false;
     cJSON *share = isnan(k->main_share) ? cJSON_AddNullToObject(o, "main_share")
                                         : cJSON_AddNumberToObject(o, "main_share", k->main_share);

@@ -41,7 +41,7 @@ typedef struct spec_contention {
     size_t n_trace;
 } spec_contention;
 
-const char *spec_pattern_name(spec_pattern p);
+const char *spec_contention_pattern_name(spec_pattern p);
 
 /* Validates v (the "contention" member) into *k, recording positioned
  * errors in c. A trace path is read relative to the spec file's directory

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void spec_path_key(char *dst, const char *base, const char *key, size_t keylen)
+void spec_pos_path_key(char *dst, const char *base, const char *key, size_t keylen)
 {
     int ident = keylen > 0 && (isalpha((unsigned char)key[0]) || key[0] == '_');
     for (size_t i = 0; ident && i < keylen; i++)
@@ -24,7 +24,7 @@ void spec_path_key(char *dst, const char *base, const char *key, size_t keylen)
         snprintf(dst, SPEC_PATH_LEN, "%s[\"%.*s\"]", base, (int)keylen, key);
 }
 
-void spec_path_index(char *dst, const char *base, size_t i)
+void spec_pos_path_index(char *dst, const char *base, size_t i)
 {
     snprintf(dst, SPEC_PATH_LEN, "%s[%zu]", base, i);
 }
@@ -188,7 +188,7 @@ static kv_status scan_object(scanner *s, spec_pnode *node, const char *path)
         kv_status st = skip_string(s, path);
         if (st != KV_OK)
             return st;
-        spec_path_key(sub, path, s->t + key_off + 1, s->i - key_off - 2);
+        spec_pos_path_key(sub, path, s->t + key_off + 1, s->i - key_off - 2);
         skip_ws(s);
         if (s->i >= s->n || s->t[s->i] != ':')
             return scan_fail(s, sub, "expected ':' after the key");
@@ -228,7 +228,7 @@ static kv_status scan_array(scanner *s, spec_pnode *node, const char *path)
         skip_ws(s);
         if (add_kid(node, &cap) != KV_OK)
             return KV_ERR_NOMEM;
-        spec_path_index(sub, path, node->n_kids - 1);
+        spec_pos_path_index(sub, path, node->n_kids - 1);
         kv_status st = scan_value(s, &node->kids[node->n_kids - 1], sub);
         if (st != KV_OK)
             return st;

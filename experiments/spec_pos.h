@@ -34,8 +34,8 @@ void spec_pos_free(spec_pnode *root);
 
 /* Appends a member key to a JSON path: ".key" for identifier-like keys,
  * "[\"key\"]" otherwise (truncated to SPEC_PATH_LEN). */
-void spec_path_key(char *dst, const char *base, const char *key, size_t keylen);
+void spec_pos_path_key(char *dst, const char *base, const char *key, size_t keylen);
 /* Appends an array index: "[i]". */
-void spec_path_index(char *dst, const char *base, size_t i);
+void spec_pos_path_index(char *dst, const char *base, size_t i);
 
 #endif
