@@ -57,6 +57,8 @@ struct client {
     int64_t timer_ns; /* CLOCK_MONOTONIC */
     double backoff_base_s;
     double backoff_cap_s;
+    long retry_waits;         /* waits between attempts so far */
+    double retry_wait_s;      /* their planned total (backoff or Retry-After) */
     dialect_stamp_fn observe; /* per-token stamp observer (benchmark), or NULL */
     void *observe_ctx;
 };
@@ -147,6 +149,12 @@ void client_free(client *c)
         curl_multi_cleanup(c->multi);
     free(c);
     curl_global_cleanup();
+}
+
+void client_retry_waits(const client *c, long *waits, double *seconds)
+{
+    *waits = c->retry_waits;
+    *seconds = c->retry_wait_s;
 }
 
 void client_set_backoff(client *c, double base_s, double cap_s)
@@ -911,6 +919,8 @@ kv_status client_send(client *c, const client_request *rq, trial_request *out, c
                      "; no retry: the wait of %.3g s would pass the total timeout", wait_s);
             break;
         }
+        c->retry_waits++;
+        c->retry_wait_s += wait_s;
         kv_sleep_until_ns(wake);
     }
 done:
