@@ -860,6 +860,24 @@ static void client_raw_attempts(trial_request *out, cJSON *errors)
     cJSON_Delete(raw);
 }
 
+/* The wait before the attempt after attempt k (0-based): the backoff base x
+ * 2^k up to the cap, or the server's Retry-After when it gave one (>= 0). */
+static double client_retry_wait(const client *c, long k, double retry_after_s)
+{
+    double wait_s = c->backoff_base_s * pow(2.0, (double)k);
+    if (wait_s > c->backoff_cap_s)
+        wait_s = c->backoff_cap_s;
+    return retry_after_s >= 0 ? retry_after_s : wait_s;
+}
+
+/* Counts a wait of wait_s (client_retry_waits) and sleeps until wake_ns. */
+static void client_retry_sleep(client *c, double wait_s, int64_t wake_ns)
+{
+    c->retry_waits++;
+    c->retry_wait_s += wait_s;
+    kv_sleep_until_ns(wake_ns);
+}
+
 kv_status client_send(client *c, const client_request *rq, trial_request *out, char **reply,
                       char *err)
 {
@@ -907,11 +925,7 @@ kv_status client_send(client *c, const client_request *rq, trial_request *out, c
             cJSON_AddItemToArray(errors, s);
         if (oc != CLIENT_RETRY || k + 1 >= max_attempts)
             break;
-        double wait_s = c->backoff_base_s * pow(2.0, (double)k);
-        if (wait_s > c->backoff_cap_s)
-            wait_s = c->backoff_cap_s;
-        if (a.retry_after_s >= 0)
-            wait_s = a.retry_after_s;
+        double wait_s = client_retry_wait(c, k, a.retry_after_s);
         int64_t wake = kv_now_ns() + (int64_t)(wait_s * 1e9);
         if (wake >= deadline) {
             size_t l = strlen(a.reason);
@@ -919,9 +933,7 @@ kv_status client_send(client *c, const client_request *rq, trial_request *out, c
                      "; no retry: the wait of %.3g s would pass the total timeout", wait_s);
             break;
         }
-        c->retry_waits++;
-        c->retry_wait_s += wait_s;
-        kv_sleep_until_ns(wake);
+        client_retry_sleep(c, wait_s, wake);
     }
 done:
     if (st != KV_OK) {
