@@ -23,8 +23,8 @@
 #define JJ_MAX_EXACT 9007199254740992.0 /* 2^53: larger integers lose digits in a double */
 #define JJ_MAX_UNIX 253402300799.0      /* 9999-12-31T23:59:59Z: the last time ISO 8601 writes */
 
-static const char *const jj_kinds[] = {"warmup", "measure"};
-static const char *const jj_modes[] = {"cold", "warm", "unknown"}; /* spec_cache_mode */
+static const char *const jj_kinds[] = {"warmup", "measure", "contention"}; /* plan_kind */
+static const char *const jj_modes[] = {"cold", "warm", "unknown"};         /* spec_cache_mode */
 static const char *const jj_cache_states[] = {"unknown", "verified", "inferred", "contaminated"};
 
 /* ---- encoding ---------------------------------------------------------- */
@@ -232,6 +232,8 @@ static bool jj_add_turn(cJSON *turns, const trial_request *r)
         JJ_ADD(ok, jj_add_int(o, "agent_position", (long long)r->agent_position));
         JJ_ADD(ok, cJSON_AddStringToObject(o, "slot_held", trial_slot_held_name(r->slot_held)));
         JJ_ADD(ok, cJSON_AddStringToObject(o, "hit", trial_hit_name(r->hit)));
+        if (r->after_resume)
+            JJ_ADD(ok, cJSON_AddBoolToObject(o, "after_resume", true));
     }
     return ok;
 }
@@ -243,7 +245,8 @@ kv_status journal_trial_to_json(const trial_record *t, kv_buf *out, char *err)
     JJ_ADD(ok, cJSON_AddStringToObject(o, "type", "trial"));
     JJ_ADD(ok, jj_add_int(o, "plan_index", (long long)t->plan_index));
     JJ_ADD(ok, cJSON_AddStringToObject(o, "id", t->id));
-    JJ_ADD(ok, cJSON_AddStringToObject(o, "kind", t->kind == PLAN_WARMUP ? "warmup" : "measure"));
+    JJ_ADD(ok, cJSON_AddStringToObject(o, "kind",
+                                       (unsigned)t->kind < 3 ? jj_kinds[t->kind] : "measure"));
     JJ_ADD(ok, jj_add_int(o, "target", (long long)t->target));
     JJ_ADD(ok, cJSON_AddStringToObject(o, "target_name", t->target_name));
     JJ_ADD(ok, jj_add_int(o, "cell", (long long)t->cell));
@@ -777,6 +780,8 @@ static void jd_contention(jd *d, const cJSON *o, trial_request *r)
     r->agent_position = jd_long(d, o, "agent_position", 0);
     r->slot_held = (trial_slot_held)jd_enum(d, o, "slot_held", held, 3);
     r->hit = (trial_hit)jd_enum(d, o, "hit", hits, TRIAL_HIT_COUNT);
+    if (d->st == KV_OK && cJSON_GetObjectItemCaseSensitive(o, "after_resume"))
+        r->after_resume = jd_bool(d, o, "after_resume");
 }
 
 static void jd_turn(jd *d, const cJSON *o, trial_request *r)
@@ -822,7 +827,7 @@ kv_status journal_trial_from_json(const char *line, size_t len, const char *wher
         d.st = kv_fail(err, KV_ERR_INPUT, "%s: $.plan_index: %zu is outside the plan of %zu trials",
                        where, t->plan_index, planned_trials);
     jd_fixed(&d, o, "id", t->id, sizeof t->id, false);
-    t->kind = (plan_kind)jd_enum(&d, o, "kind", jj_kinds, 2);
+    t->kind = (plan_kind)jd_enum(&d, o, "kind", jj_kinds, 3);
     t->target = jd_size(&d, o, "target");
     jd_fixed(&d, o, "target_name", t->target_name, sizeof t->target_name, false);
     t->cell = jd_size(&d, o, "cell");

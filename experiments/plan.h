@@ -20,7 +20,9 @@
 
 typedef enum plan_kind {
     PLAN_WARMUP = 0, /* discarded request(s) before measuring a target */
-    PLAN_MEASURE     /* a measured trial */
+    PLAN_MEASURE,    /* a measured trial */
+    PLAN_CONTENTION  /* one request of the contention plan (experiments/contention.h);
+                        never in plan.trials, only in journals */
 } plan_kind;
 
 #define PLAN_ID_LEN 96

@@ -82,6 +82,8 @@ typedef struct trial_request {
     long agent_position; /* 0-based position in that agent's history */
     trial_slot_held slot_held;
     trial_hit hit;
+    bool after_resume; /* the agent's previous request was journaled by an earlier run
+                          (before --resume): its hit class says nothing of contention */
 } trial_request;
 
 /* The hit class of a contention request: prefix_tokens is the agent's
