@@ -19,6 +19,7 @@
 #include "stats/describe.h"
 #include "stats/jsonw.h"
 #include "stats/results.h"
+#include "stats/warm.h"
 
 #define RES_MAX 64 /* most distinct lengths, comparisons or sessions per target */
 
@@ -96,7 +97,8 @@ typedef struct res_ctx {
     size_t n_pts;
     size_t excluded_bad; /* ok turns with NaN/negative ttft */
     res_counts counts;
-    char err_note[512]; /* why the embedded spec was not used; "" = it was */
+    char err_note[512];      /* why the embedded spec was not used; "" = it was */
+    const warm_result *warm; /* contention statistics; NULL without contention */
 } res_ctx;
 
 /* Fills pts (sorted by run position, then turn), excluded_bad and counts. */
