@@ -21,6 +21,7 @@
 #include "pdfcheck.h"
 #include "report/fmt.h"
 #include "report/report.h"
+#include "report/report_md.h"
 #include "report/results_read.h"
 #include "stats/results.h"
 
@@ -158,11 +159,33 @@ static void results_without_contention_should_have_no_such_page(void **state)
     free(text);
 }
 
+static void markdown_should_carry_the_section_only_with_contention(void **state)
+{
+    fixture *f = *state;
+    char err[KV_ERRLEN] = "", a[64], b[160];
+    kv_buf out = {0};
+    assert_int_equal(report_md_write(f->json, NULL, &out, err), KV_OK);
+    must_contain(out.data, "**How many sessions stay warm**");
+    must_contain(out.data, "- `ram`, 550-token prompts: warm capacity 2 agents (bounds 2 to 2); "
+                           "below 50% from 4 agents");
+    const rr_contention *c = &f->r->contention;
+    for (size_t i = 0; i < c->n_groups; i++) {
+        snprintf(b, sizeof b, "| %s | %ld | %s %%", c->groups[i].target, c->groups[i].agents,
+                 rfmt_num(100 * c->groups[i].hit_rate.value, a, sizeof a));
+        must_contain(out.data, b);
+    }
+    kv_buf_free(&out);
+    assert_int_equal(report_md_write(NO_CONTENTION, NULL, &out, err), KV_OK);
+    assert_null(strstr(out.data, "How many sessions stay warm"));
+    kv_buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(page_should_show_the_numbers_of_results_json),
         cmocka_unit_test(results_without_contention_should_have_no_such_page),
+        cmocka_unit_test(markdown_should_carry_the_section_only_with_contention),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
