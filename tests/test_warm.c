@@ -5,7 +5,8 @@
  * the fixture journal written by the journal writer (tests/warmfix.h), its
  * results (capacity 1 and 2 for the two configured servers, hypotheses
  * decided by the bounds), the strict reader accepting the section, no
- * section without contention, and the spec rule for warm_capacity.
+ * section without contention, the spec rule for warm_capacity, and the
+ * contention fields of `kvproof export --format csv`.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -346,6 +347,29 @@ static void spec_should_refuse_warm_capacity_without_a_contention_block(void **s
     spec_free(s);
 }
 
+static void export_should_write_the_contention_fields(void **state)
+{
+    (void)state;
+    const char *bin = getenv("KVPROOF_BIN");
+    assert_non_null(bin);
+    char cmd[512], line[8192];
+    snprintf(cmd, sizeof cmd, "'%s' export %s --format csv", bin, WARMFIX_PATH);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t rows = 0, contention = 0, restored = 0;
+    assert_non_null(fgets(line, sizeof line, p));
+    assert_non_null(strstr(line, ",agent,agent_position,slot_held,hit,after_resume,raw\r\n"));
+    while (fgets(line, sizeof line, p)) {
+        rows++;
+        contention += strstr(line, ",contention,") != NULL;
+        restored += strstr(line, ",other,restored,false,") != NULL;
+    }
+    assert_int_equal(pclose(p), 0);
+    assert_int_equal(rows, 524);
+    assert_int_equal(contention, 504);
+    assert_int_equal(restored, 70);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -360,6 +384,7 @@ int main(void)
         cmocka_unit_test(groups_should_count_classes_and_left_out_requests),
         cmocka_unit_test(results_should_have_no_contention_section_without_contention),
         cmocka_unit_test(spec_should_refuse_warm_capacity_without_a_contention_block),
+        cmocka_unit_test(export_should_write_the_contention_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
