@@ -414,6 +414,16 @@ void pages_contention(rdoc *d, const rr_results *r)
     }
     if (c->n_caps == 0)
         doc_paragraph(d, 0, 8.5, d->left, d->right - d->left, DOC_BLACK, c->summary);
+    char b[400], n1[32], n2[32];
+    snprintf(b, sizeof b,
+             "%s contention requests journaled%s%s%s; pattern %s, %s. Each agent's first "
+             "request is cold by construction; hit rates count the requests after it.",
+             rfmt_long(c->requests_journaled, n1, sizeof n1),
+             c->requests_planned >= 0 ? " of " : "",
+             c->requests_planned >= 0 ? rfmt_long(c->requests_planned, n2, sizeof n2) : "",
+             c->requests_planned >= 0 ? " planned" : "", c->pattern[0] ? c->pattern : "unknown",
+             c->concurrency > 0 ? "several agents' requests in flight" : "one request at a time");
+    doc_paragraph(d, 0, 7.5, d->left, d->right - d->left, DOC_GREY, b);
     if (w.nk == 0)
         return;
     double h = 200, y = d->y + 26;

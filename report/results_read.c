@@ -666,6 +666,8 @@ static void read_contention(rd *d, const cJSON *root, rr_contention *k)
     k->hit_threshold = get_num(d, o, "hit_rate_threshold", p);
     k->cold_threshold = get_num(d, o, "cold_rate_threshold", p);
     k->session_requests = get_long(d, o, "session_requests", p);
+    k->requests_planned = get_long(d, o, "requests_planned", p);
+    k->requests_journaled = get_long(d, o, "requests_journaled", p);
     READ_ARRAY(d, o, "groups", p, k->groups, k->n_groups, read_warm_group);
     READ_ARRAY(d, o, "capacity", p, k->caps, k->n_caps, read_warm_cap);
     k->summary = get_str(d, o, "summary", p);

@@ -194,6 +194,7 @@ typedef struct rr_contention {
     long concurrency; /* -1 when null */
     double hit_threshold, cold_threshold;
     long session_requests;
+    long requests_planned, requests_journaled; /* -1 when null */
     rr_warm_group *groups;
     size_t n_groups;
     rr_warm_capacity *caps;

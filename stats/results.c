@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "experiments/contention.h"
 #include "experiments/spec.h"
 #include "stats/jsonw.h"
 #include "stats/results_ctx.h"
@@ -47,6 +48,23 @@ static spec *embedded_spec(const journal_data *d, res_ctx *c)
     return sp;
 }
 
+/* Contention requests among the header's planned trials: the embedded
+ * spec's contention plan, else the journaled ones (n). */
+static void contention_planned(res_ctx *c, size_t n)
+{
+    contention_plan *p = NULL;
+    char e2[KV_ERRLEN] = "";
+    c->contention_planned = n;
+    if (c->s && c->s->contention.enabled &&
+        contention_build(c->s, c->d->header.seed, &p, e2) == KV_OK) {
+        c->contention_planned = p->n_reqs;
+        c->contention_plan_known = true;
+    }
+    contention_free(p);
+    if (c->contention_planned > c->d->header.planned_trials)
+        c->contention_planned = c->d->header.planned_trials;
+}
+
 /* The contention statistics into *wr (c->warm set) when the spec has a
  * contention block or the journal holds contention requests. */
 static kv_status warm_gather(res_ctx *c, warm_result *wr, char *err)
@@ -54,6 +72,8 @@ static kv_status warm_gather(res_ctx *c, warm_result *wr, char *err)
     warm_req *r = NULL;
     size_t n = 0;
     kv_status st = warm_from_journal(c->d, &r, &n, err);
+    if (st == KV_OK)
+        contention_planned(c, n);
     if (st == KV_OK && (n > 0 || (c->s && c->s->contention.enabled))) {
         st = warm_compute(r, n, c->level, wr, err);
         if (st == KV_OK)

@@ -97,8 +97,11 @@ typedef struct res_ctx {
     size_t n_pts;
     size_t excluded_bad; /* ok turns with NaN/negative ttft */
     res_counts counts;
-    char err_note[512];      /* why the embedded spec was not used; "" = it was */
-    const warm_result *warm; /* contention statistics; NULL without contention */
+    char err_note[512];         /* why the embedded spec was not used; "" = it was */
+    const warm_result *warm;    /* contention statistics; NULL without contention */
+    size_t contention_planned;  /* contention requests among the header's planned_trials */
+    bool contention_plan_known; /* ... counted from the embedded spec's plan (else from the
+                                   journaled lines) */
 } res_ctx;
 
 /* Fills pts (sorted by run position, then turn), excluded_bad and counts. */

@@ -384,6 +384,8 @@ enum { RS_OPT = 0, RS_REQ = 1, RS_REQN = 2, RS_NN = 4 };
     X(CONTENTION, "hit_rate_threshold", RS_NUM, RS_REQ | RS_NN, NONE)                              \
     X(CONTENTION, "cold_rate_threshold", RS_NUM, RS_REQ | RS_NN, NONE)                             \
     X(CONTENTION, "session_requests", RS_INT, RS_REQ | RS_NN, NONE)                                \
+    X(CONTENTION, "requests_planned", RS_INT, RS_REQ, NONE)                                        \
+    X(CONTENTION, "requests_journaled", RS_INT, RS_REQ | RS_NN, NONE)                              \
     X(CONTENTION, "groups", RS_ARR, RS_REQ | RS_NN, WGROUP)                                        \
     X(CONTENTION, "capacity", RS_ARR, RS_REQ | RS_NN, WCAP)                                        \
     X(CONTENTION, "summary", RS_STR, RS_REQ | RS_NN, NONE)                                         \

@@ -233,6 +233,15 @@ void res_warm_write(jsonw *w, const res_ctx *c, const res_target *tss, size_t nt
     res_knum(w, "hit_rate_threshold", WARM_HIT_RATE);
     res_knum(w, "cold_rate_threshold", WARM_COLD_RATE);
     res_kint(w, "session_requests", WARM_SESSION_LEN);
+    jsonw_key(w, "requests_planned");
+    if (c->contention_plan_known)
+        jsonw_int(w, (long long)c->contention_planned);
+    else
+        jsonw_null(w);
+    size_t journaled = 0;
+    for (size_t i = 0; i < r->n_groups; i++)
+        journaled += r->groups[i].requests;
+    res_kint(w, "requests_journaled", (long long)journaled);
     jsonw_key(w, "groups");
     jsonw_begin_arr(w);
     for (size_t i = 0; i < r->n_groups; i++)
