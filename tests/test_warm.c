@@ -292,6 +292,67 @@ static void measured_capacity_should_equal_the_configured_one_inside_its_bounds(
     kv_buf_free(&out);
 }
 
+/* The text with the first `from` replaced by `to` (malloc'd). */
+static char *replaced(const char *text, const char *from, const char *to)
+{
+    const char *at = strstr(text, from);
+    assert_non_null(at);
+    size_t n = strlen(text) - strlen(from) + strlen(to) + 1;
+    char *out = malloc(n);
+    assert_non_null(out);
+    snprintf(out, n, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    return out;
+}
+
+static void an_open_upper_bound_should_never_refute_warm_capacity(void **state)
+{
+    (void)state;
+    /* The fixture without 4 agents: ram stays warm at every count swept (its
+     * upper bound is open), laptop still goes cold at 2. H5 asks for 3. */
+    char *a = replaced(WARMFIX_SPEC, "\"agents\":[1,2,4]", "\"agents\":[1,2]");
+    char *b = replaced(a, "\"min\":2}", "\"min\":3}");
+    spec *sp = NULL;
+    journal_data *d = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(spec_parse(b, strlen(b), "open.json", &sp, err), KV_OK);
+    assert_int_equal(journal_load(WARMFIX_PATH, &d, err), KV_OK);
+    size_t kept = 0;
+    for (size_t i = 0; i < d->n_trials; i++) {
+        if (strstr(d->trials[i].id, "/contention/k4/")) {
+            trial_record_clear(&d->trials[i]);
+            continue;
+        }
+        d->trials[kept++] = d->trials[i];
+    }
+    d->n_trials = kept;
+    free(d->header.spec_json);
+    d->header.spec_json = strdup(sp->canonical);
+    kv_buf out = {0};
+    results_options opt;
+    results_options_default(&opt);
+    opt.bootstrap_resamples = 200;
+    assert_int_equal(results_from_data(d, WARMFIX_PATH, &opt, &out, err), KV_OK);
+    cJSON *root = cJSON_ParseWithLength(out.data, out.len);
+    const cJSON *ram = capacity_of(root, "ram");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ram, "warm_capacity_high_open")));
+    assert_true(num_at(ram, "warm_capacity_high") == 2);
+    const cJSON *h;
+    cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(root, "hypotheses"))
+    {
+        if (strcmp(cJSON_GetObjectItemCaseSensitive(h, "id")->valuestring, "H5") != 0)
+            continue;
+        const char *t = cJSON_GetObjectItemCaseSensitive(h, "target")->valuestring;
+        const char *v = cJSON_GetObjectItemCaseSensitive(h, "verdict")->valuestring;
+        assert_string_equal(v, strcmp(t, "ram") == 0 ? "inconclusive" : "refuted");
+    }
+    cJSON_Delete(root);
+    kv_buf_free(&out);
+    journal_data_free(d);
+    spec_free(sp);
+    free(a);
+    free(b);
+}
+
 static void groups_should_count_classes_and_left_out_requests(void **state)
 {
     (void)state;
@@ -382,6 +443,7 @@ int main(void)
         cmocka_unit_test(fixture_should_be_what_the_journal_writer_makes),
         cmocka_unit_test(measured_capacity_should_equal_the_configured_one_inside_its_bounds),
         cmocka_unit_test(groups_should_count_classes_and_left_out_requests),
+        cmocka_unit_test(an_open_upper_bound_should_never_refute_warm_capacity),
         cmocka_unit_test(results_should_have_no_contention_section_without_contention),
         cmocka_unit_test(spec_should_refuse_warm_capacity_without_a_contention_block),
         cmocka_unit_test(export_should_write_the_contention_fields),
