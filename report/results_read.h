@@ -244,9 +244,9 @@ typedef struct rr_results {
     long v_system_prompt_tokens;
     rr_question *questions;
     size_t n_questions;
+    rr_contention contention;
     rr_comparison *comparison;
     size_t n_comparison;
-    rr_contention contention;
 
     struct rr_arena *arena; /* owns everything above */
 } rr_results;

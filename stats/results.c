@@ -142,10 +142,10 @@ kv_status results_from_data(const journal_data *d, const char *journal_path,
     c.level = opt->confidence;
     c.boot_seed = opt->has_bootstrap_seed ? opt->bootstrap_seed : d->header.seed;
     spec *sp = embedded_spec(d, &c);
+    warm_result wr = {0};
     res_target *tss = NULL;
     size_t nt = 0;
     jsonw w = {0};
-    warm_result wr = {0};
     c.s = sp;
     kv_status st = res_gather(&c, err);
     if (st == KV_OK)

@@ -87,12 +87,12 @@ enum { RS_OPT = 0, RS_REQ = 1, RS_REQN = 2, RS_NN = 4 };
     X(CUM, "targets[].sessions[].cumulative.cold[]")                                               \
     X(HYP, "hypotheses[]")                                                                         \
     X(VERDICT, "verdict")                                                                          \
-    X(QUESTION, "questions[]")                                                                     \
-    X(COMPARISON, "comparison[]")                                                                  \
     X(CONTENTION, "contention")                                                                    \
     X(WGROUP, "contention.groups[]")                                                               \
     X(WCLASSES, "contention.groups[].classes")                                                     \
     X(WCAP, "contention.capacity[]")                                                               \
+    X(QUESTION, "questions[]")                                                                     \
+    X(COMPARISON, "comparison[]")                                                                  \
     X(EST, "estimate object")
 
 /* X(kind, key, type, flags, child kind) */
@@ -111,8 +111,8 @@ enum { RS_OPT = 0, RS_REQ = 1, RS_REQN = 2, RS_NN = 4 };
     X(TOP, "verdict", RS_OBJ, RS_REQ | RS_NN, VERDICT)                                             \
     X(TOP, "questions", RS_ARR, RS_REQ, QUESTION)                                                  \
     X(TOP, "comparison", RS_ARR, RS_OPT, COMPARISON)                                               \
-    X(TOP, "adaptive_stopping", RS_OBJ, RS_OPT, STOPPING)                                          \
     X(TOP, "contention", RS_OBJ, RS_OPT, CONTENTION)                                               \
+    X(TOP, "adaptive_stopping", RS_OBJ, RS_OPT, STOPPING)                                          \
     X(SOURCE, "journal", RS_STR, RS_REQ, NONE)                                                     \
     X(SOURCE, "spec_name", RS_STR, RS_REQ, NONE)                                                   \
     X(SOURCE, "spec_path", RS_STR, RS_REQ, NONE)                                                   \
