@@ -175,8 +175,11 @@ static void load_pattern_keys(spec_check_ctx *c, const spec_check_val *v, spec_c
 
 void spec_contention_load(spec_check_ctx *c, const spec_check_val *v, spec *s)
 {
-    static const char *const keys[] = {
-        "agents", "pattern", "main_share", "trace", "requests_per_agent", "concurrency"};
+    /* trace_hash: written by spec_contention_canon, so an embedded canonical
+     * spec parses again; its value is not read (the ids are hashed anew). */
+    static const char *const keys[] = {"agents",     "pattern",    "main_share",
+                                       "trace",      "trace_hash", "requests_per_agent",
+                                       "concurrency"};
     spec_contention *k = &s->contention;
     k->main_share = NAN;
     k->requests_per_agent = 10;

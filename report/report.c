@@ -53,6 +53,9 @@ kv_status report_write_ex(const char *results_json_path, const char *pdf_path, r
     pages_figures(&d, r);
     if ((st = doc_check(&d, err)) != KV_OK)
         goto out;
+    pages_contention(&d, r);
+    if ((st = doc_check(&d, err)) != KV_OK)
+        goto out;
     pages_tables(&d, r, deferred);
     if ((st = doc_check(&d, err)) != KV_OK)
         goto out;

@@ -609,6 +609,70 @@ static void read_env_target(rd *d, const cJSON *o, const char *p, rr_env_target 
     cJSON_Delete(flags);
 }
 
+const char *const rr_warm_class_keys[RR_WARM_CLASSES] = {"full", "restored",     "partial",
+                                                         "miss", "inferred_hit", "inferred_miss"};
+
+static void read_warm_group(rd *d, const cJSON *o, const char *p, rr_warm_group *g)
+{
+    g->target = get_str(d, o, "target", p);
+    g->agents = get_long(d, o, "agents", p);
+    g->system_prompt_tokens = get_long(d, o, "system_prompt_tokens", p);
+    g->requests = get_long(d, o, "requests", p);
+    g->failed = get_long(d, o, "failed", p);
+    g->after_resume = get_long(d, o, "after_resume", p);
+    g->scored = get_long(d, o, "scored", p);
+    g->hits = get_long(d, o, "hits", p);
+    g->inferred = get_long(d, o, "inferred", p);
+    g->full_slot_unknown = get_long(d, o, "full_slot_unknown", p);
+    char cp[256];
+    sub(cp, sizeof cp, p, "classes", -1);
+    const cJSON *cl = get_obj(d, o, "classes", p);
+    for (int i = 0; i < RR_WARM_CLASSES; i++)
+        g->classes[i] = get_long(d, cl, rr_warm_class_keys[i], cp);
+    g->hit_rate = get_est(d, o, "hit_rate", p);
+    g->median_ttft_ms = get_est(d, o, "median_ttft_ms", p);
+    g->hit_ttft_ms = get_est(d, o, "hit_ttft_ms", p);
+    g->miss_ttft_ms = get_est(d, o, "miss_ttft_ms", p);
+    g->saving_ms = get_est(d, o, "saving_ms", p);
+    g->session_with_cache_s = get_est(d, o, "session_with_cache_s", p);
+    g->session_without_cache_s = get_est(d, o, "session_without_cache_s", p);
+}
+
+static void read_warm_cap(rd *d, const cJSON *o, const char *p, rr_warm_capacity *c)
+{
+    c->target = get_str(d, o, "target", p);
+    c->system_prompt_tokens = get_long(d, o, "system_prompt_tokens", p);
+    c->smallest_swept = get_long(d, o, "smallest_swept", p);
+    c->largest_swept = get_long(d, o, "largest_swept", p);
+    c->capacity = get_long(d, o, "warm_capacity", p);
+    c->low = get_long(d, o, "warm_capacity_low", p);
+    c->high = get_long(d, o, "warm_capacity_high", p);
+    c->high_open = get_bool(d, o, "warm_capacity_high_open", p);
+    c->cold_from = get_long(d, o, "cold_from", p);
+    c->cold_low = get_long(d, o, "cold_from_low", p);
+    c->cold_high = get_long(d, o, "cold_from_high", p);
+    c->summary = get_str(d, o, "summary", p);
+}
+
+static void read_contention(rd *d, const cJSON *root, rr_contention *k)
+{
+    const cJSON *o = get_obj(d, root, "contention", "");
+    if (!o)
+        return;
+    const char *p = "contention";
+    k->present = 1;
+    k->pattern = get_str(d, o, "pattern", p);
+    k->concurrency = get_long(d, o, "concurrency", p);
+    k->hit_threshold = get_num(d, o, "hit_rate_threshold", p);
+    k->cold_threshold = get_num(d, o, "cold_rate_threshold", p);
+    k->session_requests = get_long(d, o, "session_requests", p);
+    k->requests_planned = get_long(d, o, "requests_planned", p);
+    k->requests_journaled = get_long(d, o, "requests_journaled", p);
+    READ_ARRAY(d, o, "groups", p, k->groups, k->n_groups, read_warm_group);
+    READ_ARRAY(d, o, "capacity", p, k->caps, k->n_caps, read_warm_cap);
+    k->summary = get_str(d, o, "summary", p);
+}
+
 /* ---- the schema check (stats/results_schema.h), before any number is read ---- */
 
 static const rs_key SCHEMA[] = {RESULTS_KEYS(RS_KEY_ROW)};
@@ -792,6 +856,7 @@ static void read_top(rd *d, const cJSON *root, rr_results *r)
     r->v_system_prompt_tokens = get_long(d, v, "system_prompt_tokens", "verdict");
     READ_ARRAY(d, root, "questions", "", r->questions, r->n_questions, read_question);
     READ_ARRAY(d, root, "comparison", "", r->comparison, r->n_comparison, read_comparison);
+    read_contention(d, root, &r->contention);
 }
 
 kv_status rr_parse(const char *text, size_t len, const char *name, rr_results **out, char *err)

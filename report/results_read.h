@@ -164,6 +164,44 @@ typedef struct rr_comparison {
     rr_est cold_ttft_ms, warm_ttft_ms, speedup, session_total_ms;
 } rr_comparison;
 
+/* The contention section (docs/results.md, "Contention"). */
+enum { RR_WARM_CLASSES = 6 };
+/* Keys of rr_warm_group.classes, in that order. */
+extern const char *const rr_warm_class_keys[RR_WARM_CLASSES];
+
+typedef struct rr_warm_group {
+    const char *target;
+    long agents, system_prompt_tokens;
+    long requests, failed, after_resume, scored, hits, inferred, full_slot_unknown;
+    long classes[RR_WARM_CLASSES]; /* scored requests by class, rr_warm_class_keys order */
+    rr_est hit_rate;               /* fraction 0..1, Wilson interval */
+    rr_est median_ttft_ms, hit_ttft_ms, miss_ttft_ms, saving_ms; /* ms */
+    rr_est session_with_cache_s, session_without_cache_s;        /* s */
+} rr_warm_group;
+
+typedef struct rr_warm_capacity {
+    const char *target;
+    long system_prompt_tokens, smallest_swept, largest_swept;
+    long capacity, low, high;            /* agents; 0 = not even the smallest swept */
+    int high_open;                       /* the sweep does not bound it above */
+    long cold_from, cold_low, cold_high; /* agents; -1 when null (none swept) */
+    const char *summary;
+} rr_warm_capacity;
+
+typedef struct rr_contention {
+    int present; /* results.json has the section */
+    const char *pattern;
+    long concurrency; /* -1 when null */
+    double hit_threshold, cold_threshold;
+    long session_requests;
+    long requests_planned, requests_journaled; /* -1 when null */
+    rr_warm_group *groups;
+    size_t n_groups;
+    rr_warm_capacity *caps;
+    size_t n_caps;
+    const char *summary; /* the sentence for page 1 */
+} rr_contention;
+
 typedef struct rr_failure {
     const char *trial; /* trial id, e.g. "ref/s550/q25/n1/cold/r2" */
     long attempts;
@@ -206,6 +244,7 @@ typedef struct rr_results {
     long v_system_prompt_tokens;
     rr_question *questions;
     size_t n_questions;
+    rr_contention contention;
     rr_comparison *comparison;
     size_t n_comparison;
 

@@ -15,12 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "experiments/contention.h"
 #include "experiments/spec.h"
 #include "stats/jsonw.h"
 #include "stats/results_ctx.h"
 #include "stats/results_header.h"
 #include "stats/results_target.h"
 #include "stats/results_verdicts.h"
+#include "stats/results_warm.h"
 
 void results_options_default(results_options *opt)
 {
@@ -44,6 +46,41 @@ static spec *embedded_spec(const journal_data *d, res_ctx *c)
         snprintf(c->err_note, sizeof c->err_note,
                  "the embedded spec did not parse (%.200s): hypotheses and stopping skipped", e2);
     return sp;
+}
+
+/* Contention requests among the header's planned trials: the embedded
+ * spec's contention plan, else the journaled ones (n). */
+static void contention_planned(res_ctx *c, size_t n)
+{
+    contention_plan *p = NULL;
+    char e2[KV_ERRLEN] = "";
+    c->contention_planned = n;
+    if (c->s && c->s->contention.enabled &&
+        contention_build(c->s, c->d->header.seed, &p, e2) == KV_OK) {
+        c->contention_planned = p->n_reqs;
+        c->contention_plan_known = true;
+    }
+    contention_free(p);
+    if (c->contention_planned > c->d->header.planned_trials)
+        c->contention_planned = c->d->header.planned_trials;
+}
+
+/* The contention statistics into *wr (c->warm set) when the spec has a
+ * contention block or the journal holds contention requests. */
+static kv_status warm_gather(res_ctx *c, warm_result *wr, char *err)
+{
+    warm_req *r = NULL;
+    size_t n = 0;
+    kv_status st = warm_from_journal(c->d, &r, &n, err);
+    if (st == KV_OK)
+        contention_planned(c, n);
+    if (st == KV_OK && (n > 0 || (c->s && c->s->contention.enabled))) {
+        st = warm_compute(r, n, c->level, wr, err);
+        if (st == KV_OK)
+            c->warm = wr;
+    }
+    free(r);
+    return st;
 }
 
 /* One res_target per target index seen among the points, computed. */
@@ -80,6 +117,7 @@ static void document_write(jsonw *w, const res_ctx *c, const char *journal_path,
     for (size_t t = 0; t < nt; t++)
         res_target_write(w, c, t, &tss[t]);
     jsonw_end_arr(w);
+    res_warm_write(w, c, tss, nt);
     res_hypotheses_write(w, c, tss, nt);
     res_verdict_write(w, c, tss, nt);
     res_questions_write(w, c, &tss[0]);
@@ -104,11 +142,14 @@ kv_status results_from_data(const journal_data *d, const char *journal_path,
     c.level = opt->confidence;
     c.boot_seed = opt->has_bootstrap_seed ? opt->bootstrap_seed : d->header.seed;
     spec *sp = embedded_spec(d, &c);
+    warm_result wr = {0};
     res_target *tss = NULL;
     size_t nt = 0;
     jsonw w = {0};
     c.s = sp;
     kv_status st = res_gather(&c, err);
+    if (st == KV_OK)
+        st = warm_gather(&c, &wr, err);
     if (st != KV_OK)
         goto out;
     if (c.n_pts == 0) {
@@ -135,6 +176,7 @@ out:
         res_target_free(&tss[t]);
     free(tss);
     kv_buf_free(&w.b);
+    warm_result_free(&wr);
     res_ctx_free(&c);
     spec_free(sp);
     return st;

@@ -87,6 +87,10 @@ enum { RS_OPT = 0, RS_REQ = 1, RS_REQN = 2, RS_NN = 4 };
     X(CUM, "targets[].sessions[].cumulative.cold[]")                                               \
     X(HYP, "hypotheses[]")                                                                         \
     X(VERDICT, "verdict")                                                                          \
+    X(CONTENTION, "contention")                                                                    \
+    X(WGROUP, "contention.groups[]")                                                               \
+    X(WCLASSES, "contention.groups[].classes")                                                     \
+    X(WCAP, "contention.capacity[]")                                                               \
     X(QUESTION, "questions[]")                                                                     \
     X(COMPARISON, "comparison[]")                                                                  \
     X(EST, "estimate object")
@@ -107,6 +111,7 @@ enum { RS_OPT = 0, RS_REQ = 1, RS_REQN = 2, RS_NN = 4 };
     X(TOP, "verdict", RS_OBJ, RS_REQ | RS_NN, VERDICT)                                             \
     X(TOP, "questions", RS_ARR, RS_REQ, QUESTION)                                                  \
     X(TOP, "comparison", RS_ARR, RS_OPT, COMPARISON)                                               \
+    X(TOP, "contention", RS_OBJ, RS_OPT, CONTENTION)                                               \
     X(TOP, "adaptive_stopping", RS_OBJ, RS_OPT, STOPPING)                                          \
     X(SOURCE, "journal", RS_STR, RS_REQ, NONE)                                                     \
     X(SOURCE, "spec_name", RS_STR, RS_REQ, NONE)                                                   \
@@ -372,12 +377,62 @@ enum { RS_OPT = 0, RS_REQ = 1, RS_REQN = 2, RS_NN = 4 };
     X(EST, "method", RS_STR, RS_OPT, NONE)                                                         \
     X(EST, "note", RS_STR, RS_OPT, NONE)
 
+/* The contention section (stats/results_warm.c, stats/warm.h). */
+#define RESULTS_KEYS_CONTENTION(X)                                                                 \
+    X(CONTENTION, "pattern", RS_STR, RS_REQ, NONE)                                                 \
+    X(CONTENTION, "concurrency", RS_INT, RS_REQ, NONE)                                             \
+    X(CONTENTION, "hit_rate_threshold", RS_NUM, RS_REQ | RS_NN, NONE)                              \
+    X(CONTENTION, "cold_rate_threshold", RS_NUM, RS_REQ | RS_NN, NONE)                             \
+    X(CONTENTION, "session_requests", RS_INT, RS_REQ | RS_NN, NONE)                                \
+    X(CONTENTION, "requests_planned", RS_INT, RS_REQ, NONE)                                        \
+    X(CONTENTION, "requests_journaled", RS_INT, RS_REQ | RS_NN, NONE)                              \
+    X(CONTENTION, "groups", RS_ARR, RS_REQ | RS_NN, WGROUP)                                        \
+    X(CONTENTION, "capacity", RS_ARR, RS_REQ | RS_NN, WCAP)                                        \
+    X(CONTENTION, "summary", RS_STR, RS_REQ | RS_NN, NONE)                                         \
+    X(WGROUP, "target", RS_STR, RS_REQ | RS_NN, NONE)                                              \
+    X(WGROUP, "agents", RS_INT, RS_REQ | RS_NN, NONE)                                              \
+    X(WGROUP, "system_prompt_tokens", RS_INT, RS_REQ | RS_NN, NONE)                                \
+    X(WGROUP, "requests", RS_INT, RS_REQ | RS_NN, NONE)                                            \
+    X(WGROUP, "failed", RS_INT, RS_REQ | RS_NN, NONE)                                              \
+    X(WGROUP, "after_resume", RS_INT, RS_REQ | RS_NN, NONE)                                        \
+    X(WGROUP, "scored", RS_INT, RS_REQ | RS_NN, NONE)                                              \
+    X(WGROUP, "hits", RS_INT, RS_REQ | RS_NN, NONE)                                                \
+    X(WGROUP, "inferred", RS_INT, RS_REQ | RS_NN, NONE)                                            \
+    X(WGROUP, "classes", RS_OBJ, RS_REQ | RS_NN, WCLASSES)                                         \
+    X(WGROUP, "full_slot_unknown", RS_INT, RS_REQ | RS_NN, NONE)                                   \
+    X(WGROUP, "hit_rate", RS_EST, RS_REQ, EST)                                                     \
+    X(WGROUP, "median_ttft_ms", RS_EST, RS_REQ, EST)                                               \
+    X(WGROUP, "hit_ttft_ms", RS_EST, RS_REQ, EST)                                                  \
+    X(WGROUP, "miss_ttft_ms", RS_EST, RS_REQ, EST)                                                 \
+    X(WGROUP, "saving_ms", RS_EST, RS_REQ, EST)                                                    \
+    X(WGROUP, "session_with_cache_s", RS_EST, RS_REQ, EST)                                         \
+    X(WGROUP, "session_without_cache_s", RS_EST, RS_REQ, EST)                                      \
+    X(WCLASSES, "full", RS_INT, RS_REQ | RS_NN, NONE)                                              \
+    X(WCLASSES, "restored", RS_INT, RS_REQ | RS_NN, NONE)                                          \
+    X(WCLASSES, "partial", RS_INT, RS_REQ | RS_NN, NONE)                                           \
+    X(WCLASSES, "miss", RS_INT, RS_REQ | RS_NN, NONE)                                              \
+    X(WCLASSES, "inferred_hit", RS_INT, RS_REQ | RS_NN, NONE)                                      \
+    X(WCLASSES, "inferred_miss", RS_INT, RS_REQ | RS_NN, NONE)                                     \
+    X(WCAP, "target", RS_STR, RS_REQ | RS_NN, NONE)                                                \
+    X(WCAP, "system_prompt_tokens", RS_INT, RS_REQ | RS_NN, NONE)                                  \
+    X(WCAP, "smallest_swept", RS_INT, RS_REQ | RS_NN, NONE)                                        \
+    X(WCAP, "largest_swept", RS_INT, RS_REQ | RS_NN, NONE)                                         \
+    X(WCAP, "warm_capacity", RS_INT, RS_REQ | RS_NN, NONE)                                         \
+    X(WCAP, "warm_capacity_low", RS_INT, RS_REQ | RS_NN, NONE)                                     \
+    X(WCAP, "warm_capacity_high", RS_INT, RS_REQ | RS_NN, NONE)                                    \
+    X(WCAP, "warm_capacity_high_open", RS_BOOL, RS_REQ | RS_NN, NONE)                              \
+    X(WCAP, "cold_from", RS_INT, RS_REQ, NONE)                                                     \
+    X(WCAP, "cold_from_low", RS_INT, RS_REQ, NONE)                                                 \
+    X(WCAP, "cold_from_high", RS_INT, RS_REQ, NONE)                                                \
+    X(WCAP, "summary", RS_STR, RS_REQ | RS_NN, NONE)
+
 /* Every key of the format. */
 #define RESULTS_KEYS(X)                                                                            \
     RESULTS_KEYS_TOP(X)                                                                            \
     RESULTS_KEYS_TARGET(X)                                                                         \
     RESULTS_KEYS_MODEL(X)                                                                          \
-    RESULTS_KEYS_HEADLINES(X)
+    RESULTS_KEYS_HEADLINES(X)                                                                      \
+    RESULTS_KEYS_CONTENTION(X)
 
 /* The kinds as an enum: RS_K_TOP, RS_K_CELL, ... */
 #define RS_KIND_ENUM(kind, doc) RS_K_##kind,

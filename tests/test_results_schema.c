@@ -208,6 +208,34 @@ static void report_should_refuse_a_renamed_headline_key_naming_its_path(void **s
     free(dir);
 }
 
+/* The contention section (tests/fixtures/journals/contention/): only keys
+ * of the table, and a renamed required key refused with its path. */
+static void contention_section_should_follow_the_schema(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    char args[1024], out[4096], json[512];
+    snprintf(args, sizeof args,
+             "analyze tests/fixtures/journals/contention/two_servers.jsonl --out '%s/c' --quiet",
+             dir);
+    int rc = run_cli(args, out, sizeof out);
+    if (rc != 0)
+        fail_msg("analyze: exit %d: %s", rc, out);
+    snprintf(json, sizeof json, "%s/c/results.json", dir);
+    cJSON *root = load_tree(json);
+    walk(root, RS_K_TOP, "", json);
+    cJSON *k = cJSON_GetObjectItemCaseSensitive(root, "contention");
+    assert_non_null(k);
+    cJSON *cap = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(k, "capacity"), 1);
+    renamed_should_be_refused(cap, "warm_capacity", "contention.capacity[1].warm_capacity", dir,
+                              root);
+    cJSON *g = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(k, "groups"), 2);
+    renamed_should_be_refused(g, "hit_rate", "contention.groups[2].hit_rate", dir, root);
+    cJSON_Delete(root);
+    rmtree(dir);
+    free(dir);
+}
+
 static kv_status parse_tree(cJSON *root, char *err)
 {
     char *text = cJSON_PrintUnformatted(root);
@@ -482,6 +510,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(writer_should_write_only_keys_of_the_schema_header),
         cmocka_unit_test(report_should_refuse_a_renamed_headline_key_naming_its_path),
+        cmocka_unit_test(contention_section_should_follow_the_schema),
         cmocka_unit_test(reader_should_name_the_path_of_a_wrong_type_and_both_versions),
         cmocka_unit_test(reader_should_accept_a_missing_optional_key),
         cmocka_unit_test(fixtures_should_be_what_the_writer_makes_of_the_journals),
