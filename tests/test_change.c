@@ -25,6 +25,7 @@
 #include "experiments/journal.h"
 #include "stats/change.h"
 #include "pdfcheck.h"
+#include "tests/testutil.h"
 
 #define N_SYS 4
 #define REPS 8
@@ -295,14 +296,9 @@ static void compare_should_write_a_pdf_with_the_verdicts_on_page_1(void **state)
     assert_non_null(strstr(all, "B: cold, line"));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
+TU_MAIN(setup, teardown,
         cmocka_unit_test(verdict_should_need_the_whole_interval_outside_the_threshold),
         cmocka_unit_test(compare_should_report_30_percent_slower_prefill_as_regressed),
         cmocka_unit_test(compare_should_report_a_smaller_speedup_as_regressed),
         cmocka_unit_test(compare_should_report_jitter_within_the_threshold_as_no_change),
-        cmocka_unit_test(compare_should_write_a_pdf_with_the_verdicts_on_page_1),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+        cmocka_unit_test(compare_should_write_a_pdf_with_the_verdicts_on_page_1))

@@ -23,6 +23,7 @@
 #include "common/util.h"
 #include "server/costmodel.h"
 #include "server/refsrv.h"
+#include "tests/testutil.h"
 
 static const char *bin(void)
 {
@@ -131,10 +132,5 @@ static void compare_should_find_30_percent_more_prefill_and_no_change_between_eq
     assert_int_equal(system(cmd), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(compare_should_find_30_percent_more_prefill_and_no_change_between_equals),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(NULL, NULL,
+        cmocka_unit_test(compare_should_find_30_percent_more_prefill_and_no_change_between_equals))

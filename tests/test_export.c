@@ -20,6 +20,7 @@
 
 #include "common/util.h"
 #include "experiments/journal.h"
+#include "tests/testutil.h"
 
 #define N_TRIALS 5
 
@@ -173,11 +174,5 @@ static void export_should_refuse_formats_it_does_not_offer(void **state)
     assert_int_equal(WEXITSTATUS(status), 3);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(export_should_give_one_csv_row_per_journaled_turn),
-        cmocka_unit_test(export_should_refuse_formats_it_does_not_offer),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(NULL, NULL, cmocka_unit_test(export_should_give_one_csv_row_per_journaled_turn),
+        cmocka_unit_test(export_should_refuse_formats_it_does_not_offer))

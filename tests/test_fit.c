@@ -18,6 +18,7 @@
 #include "common/util.h"
 #include "stats/csv.h"
 #include "stats/fit.h"
+#include "tests/testutil.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -441,10 +442,7 @@ static void fit_should_refuse_degenerate_input_with_a_message(void **state)
     assert_non_null(strstr(err, "finite"));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(fit_should_match_nist_norris_certified_values),
+TU_MAIN(NULL, NULL, cmocka_unit_test(fit_should_match_nist_norris_certified_values),
         cmocka_unit_test(fit_should_match_nist_pontius_certified_values),
         cmocka_unit_test(fit_should_match_nist_filip_certified_values),
         cmocka_unit_test(fit_should_match_nist_longley_certified_values),
@@ -458,7 +456,4 @@ int main(void)
         cmocka_unit_test(auto_should_find_a_knee_when_short_prompts_are_flat),
         cmocka_unit_test(robust_slope_should_move_less_than_its_half_width_with_5_percent_outliers),
         cmocka_unit_test(weighted_fit_should_scale_the_covariance_by_the_residual_variance),
-        cmocka_unit_test(fit_should_refuse_degenerate_input_with_a_message),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(fit_should_refuse_degenerate_input_with_a_message))

@@ -23,6 +23,7 @@
 #include "common/util.h"
 #include "stats/fit.h"
 #include "stats/stalls.h"
+#include "tests/testutil.h"
 
 #define FIXTURE "tests/fixtures/csv/floor_quadratic_stalls.csv"
 #define LONGEST 18490.0
@@ -251,15 +252,8 @@ static void stalls_should_be_flagged_above_three_times_the_median_and_kept(void 
     assert_true(gf[3]);
 }
 
-int main(void)
-{
-    gsl_set_error_handler_off();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(fixture_should_be_what_the_seeded_generator_writes),
+TU_MAIN(tu_setup_gsl, NULL, cmocka_unit_test(fixture_should_be_what_the_seeded_generator_writes),
         cmocka_unit_test(robust_auto_should_pick_a_curve_and_predict_the_longest_length),
         cmocka_unit_test(least_squares_auto_should_say_stalls_were_detected_and_suggest_robust),
         cmocka_unit_test(robust_choice_should_reject_non_physical_robust_fits_only),
-        cmocka_unit_test(stalls_should_be_flagged_above_three_times_the_median_and_kept),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(stalls_should_be_flagged_above_three_times_the_median_and_kept))

@@ -37,6 +37,7 @@
 #include "hostile.h"
 #include "runnertest.h"
 #include "server/refsrv.h"
+#include "tests/testutil.h"
 
 #define CANARY_ENV "KVPROOF_HOSTILE_KEY"
 #define CANARY "sk-canary/7f3a9c1e5b2d4f6a8c0e"
@@ -477,10 +478,7 @@ static void tls_should_trust_a_private_ca_only_when_told(void **state)
     free(key);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(endless_stream_should_be_cut_off_past_max_output_tokens),
+TU_MAIN(NULL, NULL, cmocka_unit_test(endless_stream_should_be_cut_off_past_max_output_tokens),
         cmocka_unit_test(slow_drip_should_end_at_the_total_timeout),
         cmocka_unit_test(fifty_megabyte_line_should_fail_at_the_line_limit),
         cmocka_unit_test(huge_header_block_should_be_named_not_called_a_reset),
@@ -490,7 +488,4 @@ int main(void)
         cmocka_unit_test(canary_key_should_appear_in_no_output),
         cmocka_unit_test(run_with_30_percent_http_500_should_still_write_its_report),
         cmocka_unit_test(unbounded_inputs_should_end_with_exit_3),
-        cmocka_unit_test(tls_should_trust_a_private_ca_only_when_told),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(tls_should_trust_a_private_ca_only_when_told))

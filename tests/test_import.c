@@ -25,6 +25,7 @@
 #include "common/util.h"
 #include "experiments/import.h"
 #include "experiments/journal.h"
+#include "tests/testutil.h"
 
 #define FIX "tests/fixtures/import/"
 
@@ -311,14 +312,8 @@ static void imported_benchmarks_should_give_the_slope_fit_gives(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(llama_bench_should_give_one_cold_trial_per_prompt_sample),
+TU_MAIN(NULL, NULL, cmocka_unit_test(llama_bench_should_give_one_cold_trial_per_prompt_sample),
         cmocka_unit_test(vllm_bench_should_keep_failures_and_leave_the_mode_unknown),
         cmocka_unit_test(aiperf_should_read_units_errors_and_timestamps),
         cmocka_unit_test(import_should_name_file_line_and_field_of_bad_input),
-        cmocka_unit_test(imported_benchmarks_should_give_the_slope_fit_gives),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(imported_benchmarks_should_give_the_slope_fit_gives))

@@ -24,6 +24,7 @@
 #include "common/util.h"
 #include "experiments/journal.h"
 #include "jsonlcheck.h"
+#include "tests/testutil.h"
 
 #define PLANNED 40
 
@@ -828,9 +829,7 @@ static void journal_should_read_a_line_that_is_not_utf8_as_its_repair(void **sta
     free(line);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
+TU_MAIN(NULL, NULL,
         cmocka_unit_test_setup_teardown(journal_should_round_trip_every_field, setup, teardown),
         cmocka_unit_test_setup_teardown(journal_should_repair_a_torn_last_line_on_resume, setup,
                                         teardown),
@@ -854,7 +853,4 @@ int main(void)
         cmocka_unit_test(journal_lines_should_be_strict_utf8_whatever_the_strings_hold),
         cmocka_unit_test(journal_should_read_a_line_that_is_not_utf8_as_its_repair),
         cmocka_unit_test(journal_load_should_name_a_missing_file),
-        cmocka_unit_test(journal_describe_host_should_name_host_cpu_and_os),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(journal_describe_host_should_name_host_cpu_and_os))

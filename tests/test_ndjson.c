@@ -11,6 +11,7 @@
 
 #include "common/util.h"
 #include "experiments/ndjson.h"
+#include "tests/testutil.h"
 
 typedef struct recorder {
     kv_buf log;
@@ -194,16 +195,10 @@ static void ndjson_should_stop_when_the_callback_says_so(void **state)
     kv_buf_free(&r.log);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(ndjson_should_deliver_every_non_blank_line),
+TU_MAIN(NULL, NULL, cmocka_unit_test(ndjson_should_deliver_every_non_blank_line),
         cmocka_unit_test(ndjson_should_give_the_same_lines_when_split_at_any_byte),
         cmocka_unit_test(ndjson_should_give_the_same_lines_when_fed_byte_by_byte),
         cmocka_unit_test(ndjson_should_report_a_trailing_partial_line),
         cmocka_unit_test(ndjson_should_enforce_the_line_limit),
         cmocka_unit_test(ndjson_should_parse_a_ten_megabyte_line_under_the_default_limit),
-        cmocka_unit_test(ndjson_should_stop_when_the_callback_says_so),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(ndjson_should_stop_when_the_callback_says_so))

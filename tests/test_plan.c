@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "experiments/plan.h"
 #include "experiments/spec.h"
+#include "tests/testutil.h"
 
 #define KV_SPEC "data/experiments/kv-cache-hypothesis.json"
 #define SMOKE "data/experiments/smoke.json"
@@ -326,10 +327,7 @@ static void plan_command_should_use_documented_exit_codes(void **state)
     kv_buf_free(&o);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(rng_should_match_the_reference_splitmix64_and_xoshiro_streams),
+TU_MAIN(NULL, NULL, cmocka_unit_test(rng_should_match_the_reference_splitmix64_and_xoshiro_streams),
         cmocka_unit_test(smoke_plan_should_have_the_counted_trials_requests_and_tokens),
         cmocka_unit_test(seed_experiment_plan_should_have_its_documented_size),
         cmocka_unit_test(session_turns_should_grow_by_query_and_answer),
@@ -340,7 +338,4 @@ int main(void)
         cmocka_unit_test(session_filter_should_limit_long_sessions_to_listed_lengths),
         cmocka_unit_test(plan_command_json_should_be_byte_identical_for_the_same_seed),
         cmocka_unit_test(plan_command_should_print_counts_and_an_estimate),
-        cmocka_unit_test(plan_command_should_use_documented_exit_codes),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(plan_command_should_use_documented_exit_codes))

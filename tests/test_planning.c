@@ -21,6 +21,7 @@
 #include "experiments/journal.h"
 #include "experiments/spec.h"
 #include "server/costmodel.h"
+#include "tests/testutil.h"
 
 /* Writes a pilot journal for smoke.json (0 and 550 system tokens, 25 query
  * tokens, cold and warm) with `reps` repetitions per cell. */
@@ -214,12 +215,6 @@ static void plan_pilot_should_refuse_a_target_that_is_not_positive(void **state)
     remove(path);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(plan_pilot_should_print_repetitions_per_cell_and_server_time),
+TU_MAIN(NULL, NULL, cmocka_unit_test(plan_pilot_should_print_repetitions_per_cell_and_server_time),
         cmocka_unit_test(plan_pilot_should_name_a_missing_journal_and_fail),
-        cmocka_unit_test(plan_pilot_should_refuse_a_target_that_is_not_positive),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(plan_pilot_should_refuse_a_target_that_is_not_positive))

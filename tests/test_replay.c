@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "server/replay.h"
 #include "tests/srvtest.h"
+#include "tests/testutil.h"
 
 #define MLX "tests/fixtures/wire/mlx-lm/v0.32-http1.0-keepalive"
 #define VLLM "tests/fixtures/wire/vllm/v0.11-prompt-tokens-details"
@@ -176,16 +177,10 @@ static void body_has_should_pick_the_route(void **state)
     replay_stop(r);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(http10_framing_should_answer_close_delimited),
+TU_MAIN(NULL, NULL, cmocka_unit_test(http10_framing_should_answer_close_delimited),
         cmocka_unit_test(chunked_framing_should_be_http11_chunked),
         cmocka_unit_test(counts_should_follow_the_prefix_cache_and_its_reset),
         cmocka_unit_test(vllm_blocks_and_uncached_reply_should_drop_prompt_tokens_details),
         cmocka_unit_test(first_token_delay_should_precede_the_first_content_event),
         cmocka_unit_test(bad_manifest_should_name_the_file_and_field),
-        cmocka_unit_test(body_has_should_pick_the_route),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(body_has_should_pick_the_route))

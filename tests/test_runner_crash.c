@@ -27,6 +27,7 @@
 #include "experiments/plan.h"
 #include "experiments/spec.h"
 #include "server/refsrv.h"
+#include "tests/testutil.h"
 
 static const char *bin(void)
 {
@@ -266,13 +267,8 @@ static void runner_should_exit_130_on_sigint_with_four_trials_in_flight(void **s
     sigint_then_resume(4);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
+TU_MAIN(NULL, NULL,
         cmocka_unit_test(runner_should_survive_ten_kill_nines_and_resume_to_exactly_the_plan),
         cmocka_unit_test(runner_should_exit_130_on_sigint_with_an_intact_resumable_journal),
         cmocka_unit_test(runner_should_survive_kill_nines_with_four_trials_in_flight),
-        cmocka_unit_test(runner_should_exit_130_on_sigint_with_four_trials_in_flight),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(runner_should_exit_130_on_sigint_with_four_trials_in_flight))

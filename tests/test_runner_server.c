@@ -22,6 +22,7 @@
 #include "experiments/spec.h"
 #include "runnertest.h"
 #include "server/refsrv.h"
+#include "tests/testutil.h"
 
 /* The real client, with each reply compared against the server's truth. */
 typedef struct truth_io {
@@ -210,11 +211,6 @@ static void runner_should_finish_and_record_reasons_under_every_fault(void **sta
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
+TU_MAIN(NULL, NULL,
         cmocka_unit_test(runner_should_record_the_ground_truth_token_counts_in_every_dialect),
-        cmocka_unit_test(runner_should_finish_and_record_reasons_under_every_fault),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(runner_should_finish_and_record_reasons_under_every_fault))

@@ -28,6 +28,7 @@
 #include "jsonlcheck.h"
 #include "runnertest.h"
 #include "server/refsrv.h"
+#include "tests/testutil.h"
 
 #define STREAMS 1000
 #define PREFILL_MS 500.0
@@ -266,12 +267,7 @@ runner_should_resume_to_exactly_the_plan_after_kill_nines_at_a_thousand_streams(
     fixture_down(&fx);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
+TU_MAIN(NULL, NULL,
         cmocka_unit_test(runner_should_journal_every_trial_once_with_a_thousand_streams),
         cmocka_unit_test(
-            runner_should_resume_to_exactly_the_plan_after_kill_nines_at_a_thousand_streams),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+            runner_should_resume_to_exactly_the_plan_after_kill_nines_at_a_thousand_streams))

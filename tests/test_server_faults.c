@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "srvtest.h"
+#include "tests/testutil.h"
 
 #define CHAT_STREAM                                                                                \
     "{\"messages\":[{\"role\":\"user\",\"content\":\"tell me\"}],\"max_tokens\":4,"                \
@@ -236,10 +237,7 @@ static void fault_draws_should_be_reproducible_from_the_seed(void **state)
     assert_non_null(strchr(seq[0], '.'));
 }
 
-int main(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    const struct CMUnitTest tests[] = {
+TU_MAIN(tu_setup_curl, tu_teardown_curl,
         cmocka_unit_test(refuse_should_close_the_connection_without_a_reply),
         cmocka_unit_test(reset_should_cut_a_stream_after_some_chunks),
         cmocka_unit_test(http_error_faults_should_answer_with_their_status),
@@ -249,9 +247,4 @@ int main(void)
         cmocka_unit_test(hugeline_should_send_one_ten_megabyte_line),
         cmocka_unit_test(content_type_fault_should_send_html),
         cmocka_unit_test(drip_should_write_one_byte_at_a_time),
-        cmocka_unit_test(fault_draws_should_be_reproducible_from_the_seed),
-    };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    curl_global_cleanup();
-    return rc;
-}
+        cmocka_unit_test(fault_draws_should_be_reproducible_from_the_seed))

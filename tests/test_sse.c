@@ -11,6 +11,7 @@
 
 #include "common/util.h"
 #include "experiments/sse.h"
+#include "tests/testutil.h"
 
 /* Every event rendered as one text line, so whole runs compare as strings. */
 typedef struct recorder {
@@ -271,10 +272,7 @@ static void sse_should_stop_when_the_callback_says_so(void **state)
     sse_free(NULL);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(sse_should_deliver_every_event_of_a_whole_stream),
+TU_MAIN(NULL, NULL, cmocka_unit_test(sse_should_deliver_every_event_of_a_whole_stream),
         cmocka_unit_test(sse_should_give_the_same_events_when_split_at_any_byte),
         cmocka_unit_test(sse_should_give_the_same_events_when_split_at_any_two_bytes),
         cmocka_unit_test(sse_should_give_the_same_events_when_fed_byte_by_byte),
@@ -284,7 +282,4 @@ int main(void)
         cmocka_unit_test(sse_should_parse_a_ten_megabyte_line_under_the_limit),
         cmocka_unit_test(sse_should_fail_cleanly_on_a_line_over_the_limit),
         cmocka_unit_test(sse_should_bound_the_joined_data_of_one_event),
-        cmocka_unit_test(sse_should_stop_when_the_callback_says_so),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(sse_should_stop_when_the_callback_says_so))

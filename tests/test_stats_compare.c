@@ -16,6 +16,7 @@
 #include <stdbool.h>
 
 #include "stats/compare.h"
+#include "tests/testutil.h"
 
 static const double x3[] = {12.1, 14.3, 13.8}, y3[] = {10.2, 9.8, 11.5};
 static const double x5[] = {5.1, 6.3, 4.8, 7.2, 5.9}, y5[] = {4.0, 5.5, 3.9, 4.4, 6.1};
@@ -168,9 +169,7 @@ static void one_stall_should_not_collapse_the_ratio_of_means_interval(void **sta
     assert_true(m.ci[0] > 9.5 && m.ci[1] < 10.6);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
+TU_MAIN(NULL, NULL,
         cmocka_unit_test(three_against_three_should_match_r_with_the_90_percent_interval),
         cmocka_unit_test(five_against_five_should_match_r_and_state_the_achieved_level),
         cmocka_unit_test(forty_against_forty_should_match_r_exactly),
@@ -178,7 +177,4 @@ int main(void)
         cmocka_unit_test(ties_and_large_samples_should_use_the_normal_approximation_as_r),
         cmocka_unit_test(holm_should_match_r_p_adjust),
         cmocka_unit_test(widest_interval_of_two_samples_of_three_should_hold_at_90_percent),
-        cmocka_unit_test(one_stall_should_not_collapse_the_ratio_of_means_interval),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(one_stall_should_not_collapse_the_ratio_of_means_interval))

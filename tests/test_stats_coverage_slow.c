@@ -23,6 +23,7 @@
 #include "server/costmodel.h"
 #include "stats/compare.h"
 #include "stats/fit.h"
+#include "tests/testutil.h"
 
 #define EXPERIMENTS 1000
 #define REPS 10
@@ -145,11 +146,5 @@ static void small_sample_overhead_interval_should_cover_the_truth(void **state)
     gsl_rng_free(r);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(intervals_should_cover_the_truth_at_the_nominal_rate),
-        cmocka_unit_test(small_sample_overhead_interval_should_cover_the_truth),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(NULL, NULL, cmocka_unit_test(intervals_should_cover_the_truth_at_the_nominal_rate),
+        cmocka_unit_test(small_sample_overhead_interval_should_cover_the_truth))

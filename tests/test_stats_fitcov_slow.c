@@ -47,6 +47,7 @@
 #include "server/costmodel.h"
 #include "stats/fit.h"
 #include "stats/stalls.h"
+#include "tests/testutil.h"
 
 #define EXPERIMENTS 1000
 #define SUBSAMPLES 200
@@ -234,12 +235,6 @@ static void five_rep_subsamples_should_cover_the_long_runs_slope(void **state)
     gsl_rng_free(r);
 }
 
-int main(void)
-{
-    gsl_set_error_handler_off();
-    const struct CMUnitTest tests[] = {
+TU_MAIN(tu_setup_gsl, NULL,
         cmocka_unit_test(cold_intervals_should_cover_the_median_curve_on_heavy_tailed_noise),
-        cmocka_unit_test(five_rep_subsamples_should_cover_the_long_runs_slope),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(five_rep_subsamples_should_cover_the_long_runs_slope))

@@ -39,6 +39,7 @@
 
 #include "server/costmodel.h"
 #include "stats/compare.h"
+#include "tests/testutil.h"
 
 #define QUERY 100.0
 #define SYS 8192.0
@@ -209,12 +210,7 @@ static void five_rep_subsamples_should_cover_the_long_runs_speedup(void **state)
     gsl_rng_free(s.r);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
+TU_MAIN(NULL, NULL,
         cmocka_unit_test(median_ratio_intervals_should_hold_their_stated_level_under_stalls),
         cmocka_unit_test(median_ratio_intervals_should_hold_their_stated_level_on_lognormal_noise),
-        cmocka_unit_test(five_rep_subsamples_should_cover_the_long_runs_speedup),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(five_rep_subsamples_should_cover_the_long_runs_speedup))

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "tests/wiretest.h"
+#include "tests/testutil.h"
 
 #define VLLM "tests/fixtures/wire/vllm/v0.11-prompt-tokens-details"
 #define MLX "tests/fixtures/wire/mlx-lm/v0.32-http1.0-keepalive"
@@ -196,10 +197,7 @@ static void probe_should_name_the_dialect_of_each_fixture_server(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(vllm_cold_trials_should_journal_zero_cached_verified),
+TU_MAIN(NULL, NULL, cmocka_unit_test(vllm_cold_trials_should_journal_zero_cached_verified),
         cmocka_unit_test(vllm_probe_should_say_it_reports_cached_tokens),
         cmocka_unit_test(mlx_http10_keepalive_stream_should_measure_every_trial),
         cmocka_unit_test(lmstudio_stream_without_usage_should_complete_every_trial),
@@ -211,7 +209,4 @@ int main(void)
         cmocka_unit_test(sglang_null_prompt_tokens_details_should_mean_zero_cached),
         cmocka_unit_test(anthropic_ping_should_not_be_the_first_token),
         cmocka_unit_test(anthropic_cumulative_message_delta_usage_should_win),
-        cmocka_unit_test(probe_should_name_the_dialect_of_each_fixture_server),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(probe_should_name_the_dialect_of_each_fixture_server))

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "tests/wiretest.h"
+#include "tests/testutil.h"
 
 #define LLAMA "tests/fixtures/wire/llama.cpp/b1-80fb11a-np2"
 #define MLX "tests/fixtures/wire/mlx-lm/server-py"
@@ -225,19 +226,13 @@ static void probe_should_name_every_fixture_server(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(llamacpp_501_slot_erase_should_be_tried_once_and_journaled),
-        cmocka_unit_test(openai_completions_should_measure_llamacpp_v1_completions),
-        cmocka_unit_test(llamacpp_native_completion_should_be_measured_through_run),
-        cmocka_unit_test(sglang_generate_should_report_cached_tokens_through_run),
-        cmocka_unit_test(sglang_probe_should_name_sglang),
-        cmocka_unit_test(mlx_probe_should_name_mlx_not_openai_compatible),
-        cmocka_unit_test(
-            openai_reasoning_model_should_get_max_completion_tokens_and_no_temperature),
-        cmocka_unit_test(probe_should_name_every_fixture_server),
-        cmocka_unit_test(probe_cache_check_should_exceed_openais_caching_minimum),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(
+    NULL, NULL, cmocka_unit_test(llamacpp_501_slot_erase_should_be_tried_once_and_journaled),
+    cmocka_unit_test(openai_completions_should_measure_llamacpp_v1_completions),
+    cmocka_unit_test(llamacpp_native_completion_should_be_measured_through_run),
+    cmocka_unit_test(sglang_generate_should_report_cached_tokens_through_run),
+    cmocka_unit_test(sglang_probe_should_name_sglang),
+    cmocka_unit_test(mlx_probe_should_name_mlx_not_openai_compatible),
+    cmocka_unit_test(openai_reasoning_model_should_get_max_completion_tokens_and_no_temperature),
+    cmocka_unit_test(probe_should_name_every_fixture_server),
+    cmocka_unit_test(probe_cache_check_should_exceed_openais_caching_minimum))

@@ -40,6 +40,7 @@
 #include "experiments/spec.h"
 #include "server/replay.h"
 #include "runnertest.h"
+#include "tests/testutil.h"
 
 static client *new_client(void)
 {
@@ -499,10 +500,7 @@ static void journaled_prompt_tokens_should_be_the_servers_usage_not_tokenize(voi
     runnertest_rmrf(dir);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(probe_should_name_mlx_lm_whose_models_have_no_owned_by),
+TU_MAIN(NULL, NULL, cmocka_unit_test(probe_should_name_mlx_lm_whose_models_have_no_owned_by),
         cmocka_unit_test(probe_should_name_anthropic_without_api_and_check_its_cache_on_messages),
         cmocka_unit_test(cache_minimum_should_follow_the_server_and_model),
         cmocka_unit_test(probe_should_not_take_lmstudio_http_200_errors_for_sglang),
@@ -514,7 +512,4 @@ int main(void)
         cmocka_unit_test(slot_erase_501_should_be_unsupported_with_the_servers_words),
         cmocka_unit_test(slot_erase_should_hit_the_slot_the_request_used_not_slot_0),
         cmocka_unit_test(lmstudio_http_200_errors_should_be_no_reset_and_no_tokenizer),
-        cmocka_unit_test(journaled_prompt_tokens_should_be_the_servers_usage_not_tokenize),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(journaled_prompt_tokens_should_be_the_servers_usage_not_tokenize))

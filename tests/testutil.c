@@ -1,0 +1,127 @@
+/* testutil.c - the helpers of testutil.h: the CLI's path, commands run
+ * through the shell or forked, temporary directories, whole files. */
+#include "tests/testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <gsl/gsl_errno.h>
+
+const char *tu_bin(void)
+{
+    const char *b = getenv("KVPROOF_BIN");
+    return b && *b ? b : "build/kvproof";
+}
+
+/* Runs cmd, its stdout into out (NULL: dropped); the exit code or -1. */
+static int run_command(kv_buf *out, const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    if (out)
+        kv_buf_reset(out);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, p)) > 0)
+        if (out)
+            assert_int_equal(kv_buf_append(out, chunk, n), KV_OK);
+    if (out && !out->data)
+        assert_int_equal(kv_buf_append(out, "", 0), KV_OK);
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int tu_run(kv_buf *out, const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    assert_true(n > 0 && (size_t)n < sizeof cmd);
+    return run_command(out, cmd);
+}
+
+int tu_kvproof(kv_buf *out, const char *fmt, ...)
+{
+    char cmd[8192];
+    int head = snprintf(cmd, sizeof cmd, "'%s' ", tu_bin());
+    assert_true(head > 0 && (size_t)head < sizeof cmd);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(cmd + head, sizeof cmd - (size_t)head, fmt, ap);
+    va_end(ap);
+    assert_true(n >= 0 && (size_t)n < sizeof cmd - (size_t)head);
+    return run_command(out, cmd);
+}
+
+pid_t tu_spawn(const char *log, const char *const argv[])
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        FILE *f = freopen(log, "a", stdout);
+        (void)f;
+        dup2(STDOUT_FILENO, STDERR_FILENO);
+        execv(argv[0], (char *const *)(uintptr_t)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+void tu_tmpdir(char *buf, size_t size, const char *tag)
+{
+    int n = snprintf(buf, size, "/tmp/kvproof-%s-XXXXXX", tag);
+    assert_true(n > 0 && (size_t)n < size);
+    assert_non_null(mkdtemp(buf));
+}
+
+char *tu_read(const char *path, size_t *len)
+{
+    char *text = NULL, err[KV_ERRLEN] = "";
+    size_t n = 0;
+    if (kv_read_file(path, &text, &n, err) != KV_OK)
+        fail_msg("%s", err);
+    if (len)
+        *len = n;
+    return text;
+}
+
+void tu_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_true(fputs(text, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+}
+
+char *tu_strdup(const char *s)
+{
+    char *d = strdup(s);
+    assert_non_null(d);
+    return d;
+}
+
+int tu_setup_curl(void **state)
+{
+    (void)state;
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+int tu_teardown_curl(void **state)
+{
+    (void)state;
+    curl_global_cleanup();
+    return 0;
+}
+
+int tu_setup_gsl(void **state)
+{
+    (void)state;
+    gsl_set_error_handler_off();
+    return 0;
+}

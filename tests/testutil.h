@@ -1,0 +1,71 @@
+/* testutil.h - what the cmocka tests in tests/ share, so that no test file
+ * carries its own copy: the CLI under test (KVPROOF_BIN), running a shell
+ * command with its output captured and its exit code returned, a child
+ * process with its output in a log, temporary directories, whole-file reads
+ * and writes, a checked strdup, and the cmocka main().
+ *
+ * Every tests/test_*.c is linked with testutil.c (tests/CMakeLists.txt).
+ * The helpers fail the running test (cmocka asserts) instead of returning
+ * errors. Ownership: tu_read and tu_strdup return malloc'd memory the caller
+ * frees; kv_buf outputs belong to the caller (kv_buf_free).
+ */
+#ifndef KV_TESTUTIL_H
+#define KV_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sys/types.h>
+
+#include "common/util.h"
+
+/* The kvproof binary: $KVPROOF_BIN when set and not empty, else
+ * build/kvproof (ctest runs in the source tree). */
+const char *tu_bin(void);
+
+/* Runs the shell command made from fmt. Its standard output (add 2>&1 to
+ * the command for stderr too) replaces the contents of *out, which is
+ * NUL-terminated even when empty; out may be NULL to discard it. Returns the
+ * exit code, or -1 when the command did not exit normally. */
+int tu_run(kv_buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* tu_run of "'KVPROOF_BIN' " followed by the arguments made from fmt. */
+int tu_kvproof(kv_buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Forks and execs argv (argv[0] is the program's path, the list ends with
+ * NULL), its stdout and stderr appended to log. Returns the child's pid. */
+pid_t tu_spawn(const char *log, const char *const argv[]);
+
+/* Creates a fresh directory /tmp/kvproof-TAG-XXXXXX; its path in buf. */
+void tu_tmpdir(char *buf, size_t size, const char *tag);
+
+/* Reads a whole file (NUL-terminated, malloc'd); its length in *len when
+ * len is not NULL. */
+char *tu_read(const char *path, size_t *len);
+
+/* Writes text to path, replacing what was there. */
+void tu_write(const char *path, const char *text);
+
+/* strdup that fails the test when out of memory. */
+char *tu_strdup(const char *s);
+
+/* Group setups and teardown: curl_global_init / curl_global_cleanup (tests
+ * that make HTTP requests) and gsl_set_error_handler_off (tests that check
+ * GSL statuses, as main does). */
+int tu_setup_curl(void **state);
+int tu_teardown_curl(void **state);
+int tu_setup_gsl(void **state);
+
+/* main() of a test program: runs the cmocka tests given as the arguments
+ * (cmocka_unit_test(...) entries) with the group setup and teardown. */
+#define TU_MAIN(setup, teardown, ...)                                                              \
+    int main(void)                                                                                 \
+    {                                                                                              \
+        const struct CMUnitTest tu_tests[] = {__VA_ARGS__};                                        \
+        return cmocka_run_group_tests(tu_tests, setup, teardown);                                  \
+    }
+
+#endif
