@@ -35,25 +35,12 @@ typedef struct fixture {
     char journal[128]; /* the base run */
 } fixture;
 
-static const char *bin(void)
-{
-    const char *b = getenv("KVPROOF_BIN");
-    return b && *b ? b : "build/kvproof";
-}
-
-static char *dup_or_die(const char *s)
-{
-    char *d = strdup(s);
-    assert_non_null(d);
-    return d;
-}
-
 static void make_header(journal_header *h, size_t planned)
 {
     memset(h, 0, sizeof *h);
-    h->kvproof_version = dup_or_die("0.1.0-test");
-    h->spec_name = dup_or_die("change");
-    h->spec_json = dup_or_die("{\"name\":\"change\"}");
+    h->kvproof_version = tu_strdup("0.1.0-test");
+    h->spec_name = tu_strdup("change");
+    h->spec_json = tu_strdup("{\"name\":\"change\"}");
     h->spec_hash = 0x42;
     h->seed = 1;
     h->planned_trials = planned;
@@ -61,7 +48,7 @@ static void make_header(journal_header *h, size_t planned)
     h->n_targets = 1;
     h->targets = calloc(1, sizeof *h->targets);
     assert_non_null(h->targets);
-    h->targets[0].name = dup_or_die("local");
+    h->targets[0].name = tu_strdup("local");
 }
 
 /* Writes a run: cold cells at four system prompts and a warm one, REPS
@@ -222,7 +209,7 @@ static void compare_should_report_jitter_within_the_threshold_as_no_change(void 
     snprintf(same, sizeof same, "%s/same.jsonl", f->dir);
     write_run(same, 1.0, 1.0, 0.02, 1);
     snprintf(out, sizeof out, "%s/cmp", f->dir);
-    snprintf(cmd, sizeof cmd, "'%s' compare '%s' '%s' --out '%s' > '%s/table.txt'", bin(),
+    snprintf(cmd, sizeof cmd, "'%s' compare '%s' '%s' --out '%s' > '%s/table.txt'", tu_bin(),
              f->journal, same, out, f->dir);
     assert_int_equal(system(cmd), 0);
     char path[200], *text = NULL, err[KV_ERRLEN] = "";
@@ -265,7 +252,7 @@ static void compare_should_write_a_pdf_with_the_verdicts_on_page_1(void **state)
     snprintf(slow, sizeof slow, "%s/slow-pdf.jsonl", f->dir);
     write_run(slow, 1.3, 1.3, 0.03, 0);
     snprintf(out, sizeof out, "%s/cmp-pdf", f->dir);
-    snprintf(cmd, sizeof cmd, "'%s' compare '%s' '%s' --out '%s' > /dev/null", bin(), f->journal,
+    snprintf(cmd, sizeof cmd, "'%s' compare '%s' '%s' --out '%s' > /dev/null", tu_bin(), f->journal,
              slow, out);
     assert_int_equal(system(cmd), 0);
     char pdf[200], json[200], *text = NULL;

@@ -146,21 +146,9 @@ static void fit_should_match_nist_longley_certified_values(void **state)
 
 static cJSON *run_cli_json(const char *args, int *rc)
 {
-    const char *bin = getenv("KVPROOF_BIN");
-    if (!bin)
-        bin = "build/kvproof";
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s fit %s 2>/dev/null", bin, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
     kv_buf out = {0};
-    char buf[4096];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf, p)) > 0)
-        assert_int_equal(kv_buf_append(&out, buf, got), KV_OK);
-    int status = pclose(p);
-    *rc = WEXITSTATUS(status);
-    cJSON *j = out.data ? cJSON_Parse(out.data) : NULL;
+    *rc = tu_kvproof(&out, "fit %s 2>/dev/null", args);
+    cJSON *j = cJSON_Parse(out.data);
     kv_buf_free(&out);
     return j;
 }
@@ -214,22 +202,14 @@ static void cli_fit_json_should_match_every_nist_certified_value(void **state)
 static void cli_fit_should_report_bad_csv_with_file_line_and_column(void **state)
 {
     (void)state;
-    const char *bin = getenv("KVPROOF_BIN");
-    if (!bin)
-        bin = "build/kvproof";
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd,
-             "%s fit tests/fixtures/csv/bad_number.csv --x n_prompt --y 'avg ns' 2>&1", bin);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    char buf[2048] = "";
-    size_t got = fread(buf, 1, sizeof buf - 1, p);
-    buf[got] = '\0';
-    int rc = WEXITSTATUS(pclose(p));
+    kv_buf out = {0};
+    int rc =
+        tu_kvproof(&out, "fit tests/fixtures/csv/bad_number.csv --x n_prompt --y 'avg ns' 2>&1");
     assert_int_equal(rc, 3);
-    assert_non_null(strstr(buf, "bad_number.csv:3"));
-    assert_non_null(strstr(buf, "avg ns"));
-    assert_non_null(strstr(buf, "abc"));
+    assert_non_null(strstr(out.data, "bad_number.csv:3"));
+    assert_non_null(strstr(out.data, "avg ns"));
+    assert_non_null(strstr(out.data, "abc"));
+    kv_buf_free(&out);
 }
 
 static void cli_fit_should_predict_with_confidence_and_prediction_intervals(void **state)

@@ -113,20 +113,8 @@ static void fixture_should_be_what_the_seeded_generator_writes(void **state)
 
 static char *run_cli(const char *args, int *rc)
 {
-    const char *bin = getenv("KVPROOF_BIN");
-    if (!bin)
-        bin = "build/kvproof";
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s fit %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
     kv_buf out = {0};
-    char buf[4096];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf, p)) > 0)
-        assert_int_equal(kv_buf_append(&out, buf, got), KV_OK);
-    assert_int_equal(kv_buf_append(&out, "", 1), KV_OK);
-    *rc = WEXITSTATUS(pclose(p));
+    *rc = tu_kvproof(&out, "fit %s 2>&1", args);
     return out.data;
 }
 

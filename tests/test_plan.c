@@ -258,20 +258,7 @@ static void session_filter_should_limit_long_sessions_to_listed_lengths(void **s
 
 static int run_cli(const char *args, kv_buf *out)
 {
-    const char *bin = getenv("KVPROOF_BIN");
-    if (!bin)
-        bin = "build/kvproof";
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s plan %s 2>&1", bin, args);
-    FILE *f = popen(cmd, "r");
-    assert_non_null(f);
-    char chunk[4096];
-    size_t n;
-    kv_buf_reset(out);
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        assert_int_equal(kv_buf_append(out, chunk, n), KV_OK);
-    int status = pclose(f);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return tu_kvproof(out, "plan %s 2>&1", args);
 }
 
 static void plan_command_json_should_be_byte_identical_for_the_same_seed(void **state)

@@ -114,22 +114,9 @@ static void write_pilot(const char *path, long reps)
 /* Runs `kvproof plan ARGS`, capturing stdout and stderr in *out. */
 static int run_plan(const char *args, kv_buf *out)
 {
-    const char *bin = getenv("KVPROOF_BIN");
-    if (!bin)
-        bin = "build/kvproof";
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s plan %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    char buf[4096];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf, p)) > 0)
-        assert_int_equal(kv_buf_append(out, buf, got), KV_OK);
-    int status = pclose(p);
-    assert_true(WIFEXITED(status));
-    if (!out->data)
-        assert_int_equal(kv_buf_append(out, "", 0), KV_OK);
-    return WEXITSTATUS(status);
+    int code = tu_kvproof(out, "plan %s 2>&1", args);
+    assert_true(code >= 0);
+    return code;
 }
 
 static void pilot_path(char *buf, size_t size)

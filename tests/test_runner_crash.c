@@ -29,43 +29,6 @@
 #include "server/refsrv.h"
 #include "tests/testutil.h"
 
-static const char *bin(void)
-{
-    const char *b = getenv("KVPROOF_BIN");
-    return b && *b ? b : "build/kvproof";
-}
-
-/* Starts `kvproof run spec --out dir --quiet [--resume]`, output to log. */
-static pid_t spawn_run(const char *spec_path, const char *dir, bool resume, const char *log)
-{
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        FILE *f = freopen(log, "a", stdout);
-        (void)f;
-        dup2(STDOUT_FILENO, STDERR_FILENO);
-        const char *argv[] = {
-            bin(), "run", spec_path, "--out", dir, "--quiet", resume ? "--resume" : NULL, NULL};
-        execv(bin(), (char *const *)(uintptr_t)argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int wait_exit(pid_t pid, bool *killed)
-{
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    *killed = WIFSIGNALED(status);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static bool file_nonempty(const char *p)
 {
     struct stat sb;
@@ -118,47 +81,17 @@ static void fixture_down(fixture *fx)
     plan_free(fx->p);
     spec_free(fx->s);
     refsrv_stop(fx->srv);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-    assert_int_equal(system(cmd), 0);
+    tu_rmtree(fx->dir);
 }
 
 /* The journal holds every planned trial exactly once, nothing torn. */
 static void assert_exactly_the_plan(const fixture *fx)
 {
-    char err[KV_ERRLEN] = "";
-    journal_data *d = NULL;
     jsonlcheck_file(fx->journal_path);
-    if (journal_load(fx->journal_path, &d, err) != KV_OK)
-        fail_msg("%s", err);
-    assert_int_equal(d->torn_lines, 0);
-    assert_int_equal(d->duplicate_trials, 0);
-    assert_int_equal(d->n_trials, fx->p->n_trials);
-    bool *seen = calloc(fx->p->n_trials, 1);
-    assert_non_null(seen);
-    for (size_t i = 0; i < d->n_trials; i++) {
-        size_t k = d->trials[i].plan_index;
-        assert_true(k < fx->p->n_trials);
-        assert_false(seen[k]);
-        seen[k] = true;
-        assert_string_equal(d->trials[i].id, fx->p->trials[k].id);
+    journal_data *d = tu_journal_of_plan(fx->journal_path, fx->p);
+    for (size_t i = 0; i < d->n_trials; i++)
         assert_true(d->trials[i].ok);
-    }
-    free(seen);
     journal_data_free(d);
-}
-
-static size_t journal_lines(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = 0;
-    int ch;
-    while ((ch = fgetc(f)) != EOF)
-        n += ch == '\n';
-    fclose(f);
-    return n;
 }
 
 static int cmp_size(const void *a, const void *b)
@@ -185,17 +118,17 @@ static void kill_nines_then_resume(long concurrency, int n_kills, long reps)
     qsort(points, (size_t)n_kills, sizeof points[0], cmp_size);
     int kills = 0;
     for (int round = 0; round < n_kills; round++) {
-        pid_t pid = spawn_run(fx.spec_path, fx.out, file_nonempty(fx.journal_path), fx.log);
+        pid_t pid = tu_spawn_run(fx.spec_path, fx.out, file_nonempty(fx.journal_path), fx.log);
         /* Wait (bounded) until the journal reaches this round's kill point. */
-        for (int i = 0; i < 6000 && journal_lines(fx.journal_path) < points[round]; i++) {
+        for (int i = 0; i < 6000 && tu_count_lines(fx.journal_path) < points[round]; i++) {
             if (waitpid(pid, NULL, WNOHANG) == pid)
                 fail_msg("kvproof run exited before kill point %zu; see %s", points[round], fx.log);
-            sleep_ms(5);
+            tu_sleep_ms(5);
         }
-        sleep_ms(rand() % 21);
+        tu_sleep_ms(rand() % 21);
         kill(pid, SIGKILL);
         bool killed = false;
-        int code = wait_exit(pid, &killed);
+        int code = tu_wait(pid, &killed);
         if (killed)
             kills++;
         else
@@ -205,7 +138,7 @@ static void kill_nines_then_resume(long concurrency, int n_kills, long reps)
         fprintf(stderr, "concurrency %ld: %d of %d runs killed\n", concurrency, kills, n_kills);
     assert_int_equal(kills, n_kills);
     bool killed = false;
-    int code = wait_exit(spawn_run(fx.spec_path, fx.out, true, fx.log), &killed);
+    int code = tu_wait(tu_spawn_run(fx.spec_path, fx.out, true, fx.log), &killed);
     assert_false(killed);
     assert_true(code == 0 || code == 1); /* 1 only if results.json could not be computed */
     assert_exactly_the_plan(&fx);
@@ -216,13 +149,13 @@ static void sigint_then_resume(long concurrency)
 {
     fixture fx;
     fixture_up(&fx, 5, concurrency);
-    pid_t pid = spawn_run(fx.spec_path, fx.out, false, fx.log);
-    for (int i = 0; i < 2000 && journal_lines(fx.journal_path) < 6; i++)
-        sleep_ms(5);
-    assert_true(journal_lines(fx.journal_path) >= 6);
+    pid_t pid = tu_spawn_run(fx.spec_path, fx.out, false, fx.log);
+    for (int i = 0; i < 2000 && tu_count_lines(fx.journal_path) < 6; i++)
+        tu_sleep_ms(5);
+    assert_true(tu_count_lines(fx.journal_path) >= 6);
     kill(pid, SIGINT);
     bool killed = false;
-    assert_int_equal(wait_exit(pid, &killed), 130);
+    assert_int_equal(tu_wait(pid, &killed), 130);
     assert_false(killed);
     char *log = NULL;
     size_t len = 0;
@@ -237,7 +170,7 @@ static void sigint_then_resume(long concurrency)
     assert_int_equal(d->torn_lines, 0);
     assert_true(d->n_trials < fx.p->n_trials);
     journal_data_free(d);
-    int code = wait_exit(spawn_run(fx.spec_path, fx.out, true, fx.log), &killed);
+    int code = tu_wait(tu_spawn_run(fx.spec_path, fx.out, true, fx.log), &killed);
     assert_true(code == 0 || code == 1);
     assert_exactly_the_plan(&fx);
     fixture_down(&fx);

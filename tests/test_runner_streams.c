@@ -92,25 +92,10 @@ static void fixture_down(fixture *fx)
  * run positions are 0 .. n-1 in file order. */
 static journal_data *assert_exactly_the_plan(const fixture *fx)
 {
-    char err[KV_ERRLEN] = "";
-    journal_data *d = NULL;
     jsonlcheck_file(fx->journal_path);
-    if (journal_load(fx->journal_path, &d, err) != KV_OK)
-        fail_msg("%s", err);
-    assert_int_equal(d->torn_lines, 0);
-    assert_int_equal(d->duplicate_trials, 0);
-    assert_int_equal(d->n_trials, fx->p->n_trials);
-    bool *seen = calloc(fx->p->n_trials, 1);
-    assert_non_null(seen);
-    for (size_t i = 0; i < d->n_trials; i++) {
-        size_t k = d->trials[i].plan_index;
-        assert_true(k < fx->p->n_trials);
-        assert_false(seen[k]);
-        seen[k] = true;
-        assert_string_equal(d->trials[i].id, fx->p->trials[k].id);
+    journal_data *d = tu_journal_of_plan(fx->journal_path, fx->p);
+    for (size_t i = 0; i < d->n_trials; i++)
         assert_int_equal(d->trials[i].run_position, i);
-    }
-    free(seen);
     return d;
 }
 
@@ -190,56 +175,14 @@ static void runner_should_journal_every_trial_once_with_a_thousand_streams(void 
     fixture_down(&fx);
 }
 
-static const char *bin(void)
-{
-    const char *b = getenv("KVPROOF_BIN");
-    return b && *b ? b : "build/kvproof";
-}
-
-static pid_t spawn_run(const fixture *fx, bool resume)
-{
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        FILE *f = freopen(fx->log, "a", stdout);
-        (void)f;
-        dup2(STDOUT_FILENO, STDERR_FILENO);
-        const char *argv[] = {
-            bin(), "run", fx->spec_path, "--out", fx->out, "--quiet", resume ? "--resume" : NULL,
-            NULL};
-        execv(bin(), (char *const *)(uintptr_t)argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static size_t journal_lines(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = 0;
-    int ch;
-    while ((ch = fgetc(f)) != EOF)
-        n += ch == '\n';
-    fclose(f);
-    return n;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Runs (or resumes) until the journal has `lines` lines, then SIGKILLs it. */
 static void run_and_kill_at(const fixture *fx, size_t lines, bool resume)
 {
-    pid_t pid = spawn_run(fx, resume);
-    for (int i = 0; i < 12000 && journal_lines(fx->journal_path) < lines; i++) {
+    pid_t pid = tu_spawn_run(fx->spec_path, fx->out, resume, fx->log);
+    for (int i = 0; i < 12000 && tu_count_lines(fx->journal_path) < lines; i++) {
         if (waitpid(pid, NULL, WNOHANG) == pid)
             fail_msg("kvproof run exited before %zu journal lines; see %s", lines, fx->log);
-        sleep_ms(5);
+        tu_sleep_ms(5);
     }
     kill(pid, SIGKILL);
     int status = 0;
@@ -254,9 +197,9 @@ runner_should_resume_to_exactly_the_plan_after_kill_nines_at_a_thousand_streams(
     fixture fx;
     fixture_up(&fx, 1000); /* 2000 trials */
     run_and_kill_at(&fx, 300, false);
-    size_t first = journal_lines(fx.journal_path);
+    size_t first = tu_count_lines(fx.journal_path);
     run_and_kill_at(&fx, first + 600, true);
-    pid_t pid = spawn_run(&fx, true);
+    pid_t pid = tu_spawn_run(fx.spec_path, fx.out, true, fx.log);
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));

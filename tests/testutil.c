@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -59,7 +60,7 @@ int tu_kvproof(kv_buf *out, const char *fmt, ...)
     return run_command(out, cmd);
 }
 
-pid_t tu_spawn(const char *log, const char *const argv[])
+pid_t tu_spawn_run(const char *spec_path, const char *dir, bool resume, const char *log)
 {
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -67,10 +68,65 @@ pid_t tu_spawn(const char *log, const char *const argv[])
         FILE *f = freopen(log, "a", stdout);
         (void)f;
         dup2(STDOUT_FILENO, STDERR_FILENO);
-        execv(argv[0], (char *const *)(uintptr_t)argv);
+        const char *argv[] = {
+            tu_bin(), "run", spec_path, "--out", dir, "--quiet", resume ? "--resume" : NULL, NULL};
+        execv(tu_bin(), (char *const *)(uintptr_t)argv);
         _exit(127);
     }
     return pid;
+}
+
+int tu_wait(pid_t pid, bool *killed)
+{
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    *killed = WIFSIGNALED(status);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void tu_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+size_t tu_count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = 0;
+    int ch;
+    while ((ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    fclose(f);
+    return n;
+}
+
+void tu_rmtree(const char *dir)
+{
+    assert_int_equal(tu_run(NULL, "rm -rf '%s'", dir), 0);
+}
+
+journal_data *tu_journal_of_plan(const char *path, const plan *p)
+{
+    char err[KV_ERRLEN] = "";
+    journal_data *d = NULL;
+    if (journal_load(path, &d, err) != KV_OK)
+        fail_msg("%s", err);
+    assert_int_equal(d->torn_lines, 0);
+    assert_int_equal(d->duplicate_trials, 0);
+    assert_int_equal(d->n_trials, p->n_trials);
+    /* n trials, none twice: every planned one once */
+    size_t *times = calloc(p->n_trials, sizeof *times);
+    assert_non_null(times);
+    for (const trial_record *t = d->trials; t < d->trials + d->n_trials; t++) {
+        assert_in_range(t->plan_index, 0, p->n_trials - 1);
+        assert_int_equal(++times[t->plan_index], 1);
+        assert_string_equal(t->id, p->trials[t->plan_index].id);
+    }
+    free(times);
+    return d;
 }
 
 void tu_tmpdir(char *buf, size_t size, const char *tag)

@@ -18,9 +18,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "common/util.h"
+#include "experiments/journal.h"
+#include "experiments/plan.h"
 
 /* The kvproof binary: $KVPROOF_BIN when set and not empty, else
  * build/kvproof (ctest runs in the source tree). */
@@ -35,12 +38,29 @@ int tu_run(kv_buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3
 /* tu_run of "'KVPROOF_BIN' " followed by the arguments made from fmt. */
 int tu_kvproof(kv_buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Forks and execs argv (argv[0] is the program's path, the list ends with
- * NULL), its stdout and stderr appended to log. Returns the child's pid. */
-pid_t tu_spawn(const char *log, const char *const argv[]);
+/* Starts `kvproof run SPEC --out DIR --quiet [--resume]` as a child, its
+ * stdout and stderr appended to log. Returns the child's pid. */
+pid_t tu_spawn_run(const char *spec_path, const char *dir, bool resume, const char *log);
+
+/* Waits for the child; its exit code (-1 when it did not exit) and, in
+ * *killed, whether a signal ended it. */
+int tu_wait(pid_t pid, bool *killed);
+
+/* Sleeps ms milliseconds. */
+void tu_sleep_ms(long ms);
 
 /* Creates a fresh directory /tmp/kvproof-TAG-XXXXXX; its path in buf. */
 void tu_tmpdir(char *buf, size_t size, const char *tag);
+
+/* The number of '\n' in the file; 0 when it cannot be opened. */
+size_t tu_count_lines(const char *path);
+
+/* Removes dir and everything below it (rm -rf). */
+void tu_rmtree(const char *dir);
+
+/* Loads the journal a run of p wrote and checks that it holds every planned
+ * trial exactly once (ids as planned), nothing torn. The caller frees it. */
+journal_data *tu_journal_of_plan(const char *path, const plan *p);
 
 /* Reads a whole file (NUL-terminated, malloc'd); its length in *len when
  * len is not NULL. */
