@@ -181,3 +181,37 @@ int tu_setup_gsl(void **state)
     gsl_set_error_handler_off();
     return 0;
 }
+
+void tu_expect_split(tu_split_fn run, const char *text, size_t n, const size_t *cuts, size_t n_cuts,
+                     const char *expected)
+{
+    char *log = run(text, n, cuts, n_cuts);
+    assert_string_equal(log, expected);
+    free(log);
+}
+
+void tu_expect_any_cut(tu_split_fn run, const char *text, size_t n, const char *expected)
+{
+    for (size_t i = 0; i <= n; i++)
+        tu_expect_split(run, text, n, &i, 1, expected);
+}
+
+void tu_expect_any_two_cuts(tu_split_fn run, const char *text, size_t n, size_t step,
+                            const char *expected)
+{
+    for (size_t i = 0; i <= n; i += step)
+        for (size_t j = i; j <= n; j++) {
+            size_t cuts[2] = {i, j};
+            tu_expect_split(run, text, n, cuts, 2, expected);
+        }
+}
+
+void tu_expect_bytewise(tu_split_fn run, const char *text, size_t n, const char *expected)
+{
+    size_t *cuts = malloc(n * sizeof *cuts + 1);
+    assert_non_null(cuts);
+    for (size_t i = 0; i < n; i++)
+        cuts[i] = i;
+    tu_expect_split(run, text, n, cuts, n, expected);
+    free(cuts);
+}

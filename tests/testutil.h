@@ -72,6 +72,20 @@ void tu_write(const char *path, const char *text);
 /* strdup that fails the test when out of memory. */
 char *tu_strdup(const char *s);
 
+/* Feeders (SSE, NDJSON) split anywhere. A tu_split_fn feeds text[0..n) in
+ * pieces cut at the n_cuts ascending offsets and returns the log of what it
+ * delivered (malloc'd). tu_expect_split checks that log against expected;
+ * tu_expect_any_cut does so for a cut at every byte, tu_expect_any_two_cuts
+ * for every pair of cuts whose first is a multiple of step, and
+ * tu_expect_bytewise for the text fed one byte at a time. */
+typedef char *(*tu_split_fn)(const char *text, size_t n, const size_t *cuts, size_t n_cuts);
+void tu_expect_split(tu_split_fn run, const char *text, size_t n, const size_t *cuts, size_t n_cuts,
+                     const char *expected);
+void tu_expect_any_cut(tu_split_fn run, const char *text, size_t n, const char *expected);
+void tu_expect_any_two_cuts(tu_split_fn run, const char *text, size_t n, size_t step,
+                            const char *expected);
+void tu_expect_bytewise(tu_split_fn run, const char *text, size_t n, const char *expected);
+
 /* Group setups and teardown: curl_global_init / curl_global_cleanup (tests
  * that make HTTP requests) and gsl_set_error_handler_off (tests that check
  * GSL statuses, as main does). */
