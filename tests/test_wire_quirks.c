@@ -170,37 +170,17 @@ static void probe_should_not_take_lmstudio_http_200_errors_for_sglang(void **sta
     replay_stop(r);
 }
 
-static int run_cli(const char *args, const char *out_path)
-{
-    const char *bin = getenv("KVPROOF_BIN");
-    assert_non_null(bin);
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s probe %s > %s 2>&1", bin, args, out_path);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 static void probe_command_should_say_not_run_when_the_generation_endpoint_404s(void **state)
 {
     (void)state;
-    char url[64], path[] = "/tmp/kvproof-wire-XXXXXX";
+    char url[64];
     replay *r = rp_start("openai/v1", url, sizeof url);
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    assert_int_equal(run_cli(url, path), 1);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    char text[8192];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    text[n] = '\0';
-    fclose(f);
-    assert_non_null(strstr(text, "cache check:  not run ("));
-    assert_non_null(strstr(text, "HTTP 404"));
-    assert_non_null(strstr(text, "  warm    not run"));
-    assert_non_null(strstr(text, "  cold    not run"));
-    assert_null(strstr(text, "reports cached tokens"));
-    unlink(path);
+    kv_buf out = {0};
+    assert_int_equal(tu_kvproof(&out, "probe %s 2>&1", url), 1);
+    TU_CONTAINS(out.data, "cache check:  not run (", "HTTP 404", "  warm    not run",
+                "  cold    not run");
+    assert_null(strstr(out.data, "reports cached tokens"));
+    kv_buf_free(&out);
     replay_stop(r);
 }
 

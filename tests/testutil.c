@@ -215,3 +215,11 @@ void tu_expect_bytewise(tu_split_fn run, const char *text, size_t n, const char 
     tu_expect_split(run, text, n, cuts, n, expected);
     free(cuts);
 }
+
+void tu_contains(const char *text, const char *const *needles)
+{
+    assert_non_null(text);
+    for (const char *const *n = needles; *n; n++)
+        if (!strstr(text, *n))
+            fail_msg("missing \"%s\" in:\n%s", *n, text);
+}

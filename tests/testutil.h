@@ -72,6 +72,12 @@ void tu_write(const char *path, const char *text);
 /* strdup that fails the test when out of memory. */
 char *tu_strdup(const char *s);
 
+/* Fails the test, naming the first missing one, unless text contains every
+ * string of the NULL-terminated list; TU_CONTAINS(text, "a", "b") is the
+ * call with the list written out. */
+void tu_contains(const char *text, const char *const *needles);
+#define TU_CONTAINS(text, ...) tu_contains(text, (const char *const[]){__VA_ARGS__, NULL})
+
 /* Feeders (SSE, NDJSON) split anywhere. A tu_split_fn feeds text[0..n) in
  * pieces cut at the n_cuts ascending offsets and returns the log of what it
  * delivered (malloc'd). tu_expect_split checks that log against expected;
