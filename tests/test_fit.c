@@ -301,17 +301,20 @@ static size_t make_data(double a, double b, double c, double knee, double cv, do
     return n;
 }
 
+/* fit_auto on make_data(a, b, c, knee, cv, seed); the chosen fit. */
+static const fit_result *auto_fit(double a, double b, double c, double knee, double cv,
+                                  uint64_t seed, bool weighted, fit_choice *ch)
+{
+    double x[80], y[80];
+    size_t n = make_data(a, b, c, knee, cv, x, y, seed);
+    return tu_fit_auto(x, y, n, weighted, ch);
+}
+
 static void auto_should_choose_quadratic_when_the_curve_bends(void **state)
 {
     (void)state;
-    double x[80], y[80];
-    size_t n = make_data(200, 0.95, 1.75e-5, 0, 0.01, x, y, 7);
-    const double *cols[1] = {x};
-    fit_input in = {cols, 1, y, NULL, n, false};
     fit_choice ch;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(fit_auto(&in, 0.95, true, &ch, err), KV_OK);
-    const fit_result *f = &ch.fits[ch.chosen];
+    const fit_result *f = auto_fit(200, 0.95, 1.75e-5, 0, 0.01, 7, true, &ch);
     assert_int_equal(f->kind, FIT_QUADRATIC);
     assert_true(f->ci[1][0] < 0.95 && 0.95 < f->ci[1][1]);
     assert_true(ch.f_p < 1e-6);
@@ -321,29 +324,17 @@ static void auto_should_choose_quadratic_when_the_curve_bends(void **state)
 static void auto_should_keep_linear_when_the_truth_is_linear(void **state)
 {
     (void)state;
-    double x[80], y[80];
-    size_t n = make_data(50, 0.5, 0, 0, 0.02, x, y, 11);
-    const double *cols[1] = {x};
-    fit_input in = {cols, 1, y, NULL, n, false};
     fit_choice ch;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(fit_auto(&in, 0.95, false, &ch, err), KV_OK);
     /* linear, or a rejected/insignificant quadratic: never c < 0 */
-    const fit_result *f = &ch.fits[ch.chosen];
+    const fit_result *f = auto_fit(50, 0.5, 0, 0, 0.02, 11, false, &ch);
     assert_true(f->kind == FIT_LINEAR || f->coef[2] >= 0);
 }
 
 static void auto_should_find_a_knee_when_short_prompts_are_flat(void **state)
 {
     (void)state;
-    double x[80], y[80];
-    size_t n = make_data(300, 0.4, 0, 1024, 0.01, x, y, 5);
-    const double *cols[1] = {x};
-    fit_input in = {cols, 1, y, NULL, n, false};
     fit_choice ch;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(fit_auto(&in, 0.95, false, &ch, err), KV_OK);
-    const fit_result *f = &ch.fits[ch.chosen];
+    const fit_result *f = auto_fit(300, 0.4, 0, 1024, 0.01, 5, false, &ch);
     assert_true(f->kind == FIT_KNEE || f->kind == FIT_KNEE_QUADRATIC);
     assert_true(f->knee_x0 > 512 && f->knee_x0 < 2048);
     assert_true(fabs(f->coef[1] - 0.4) < 0.02);

@@ -72,11 +72,7 @@ static spec *small_spec(int port, double first_token_s, double total_s, bool key
              "\"first_token\":%g,\"total\":%g}}",
              port, model ? ",\"model\":\"hostile-model\"" : "",
              key ? ",\"api_key_env\":\"" CANARY_ENV "\"" : "", first_token_s, total_s);
-    spec *s = NULL;
-    char err[KV_ERRLEN] = "";
-    if (spec_parse(text, strlen(text), "hostile.json", &s, err) != KV_OK)
-        fail_msg("%s", err);
-    return s;
+    return tu_spec(text, "hostile.json");
 }
 
 /* Runs the spec in this process with the real client; the journal must hold
@@ -208,6 +204,23 @@ static void assert_no_canary(const char *dir, const char *name)
     free(text);
 }
 
+/* Sends one user message to the spec's first target (openai-chat, one
+ * output token, timeouts 5/10/10 s); the request's record in *out. */
+static kv_status send_one(client *c, const spec *s, const char *text, trial_request *out, char *err)
+{
+    client_message m[] = {{"user", text}};
+    client_request rq = {.target = &s->targets[0],
+                         .api = SPEC_API_OPENAI_CHAT,
+                         .messages = m,
+                         .n_messages = 1,
+                         .max_output_tokens = 1,
+                         .timeout_connect_s = 5,
+                         .timeout_first_token_s = 10,
+                         .timeout_total_s = 10};
+    memset(out, 0, sizeof *out);
+    return client_send(c, &rq, out, NULL, err);
+}
+
 /* A server's message cut inside the key (an HTTP error body is cut to 300
  * bytes before the client sees it whole) leaves the key's beginning: that
  * is redacted too. */
@@ -219,18 +232,8 @@ static void key_cut_inside_a_message_should_not_leak(hostile *h)
     spec *ks = small_spec(h->port, 30, 60, true, true);
     assert_int_equal(setenv(CANARY_ENV, CANARY, 1), 0);
     atomic_store(&h->gen, 4); /* the next generation is the 401 cut inside the key */
-    client_message m[] = {{"user", "hello"}};
-    client_request rq = {.target = &ks->targets[0],
-                         .api = SPEC_API_OPENAI_CHAT,
-                         .messages = m,
-                         .n_messages = 1,
-                         .max_output_tokens = 1,
-                         .timeout_connect_s = 5,
-                         .timeout_first_token_s = 10,
-                         .timeout_total_s = 10};
     trial_request out;
-    memset(&out, 0, sizeof out);
-    assert_int_equal(client_send(c, &rq, &out, NULL, err), KV_ERR_HTTP);
+    assert_int_equal(send_one(c, ks, "hello", &out, err), KV_ERR_HTTP);
     unsetenv(CANARY_ENV);
     /* the whole reason is kept in raw.kvproof_attempt_errors */
     if (!out.raw || !strstr(out.raw, "invalid key Bearer ***...") || strstr(out.raw, "sk-c"))
@@ -381,11 +384,7 @@ static spec *tls_spec(int port, bool ca_file)
              "\"api\":\"openai-chat\",\"model\":\"hostile-model\"%s}],\"workload\":{"
              "\"system_prompt_tokens\":[0],\"query_tokens\":[8]}}",
              port, ca_file ? ",\"ca_file\":\"tests/fixtures/tls/ca.pem\"" : "");
-    spec *s = NULL;
-    char err[KV_ERRLEN] = "";
-    if (spec_parse(text, strlen(text), "tls.json", &s, err) != KV_OK)
-        fail_msg("%s", err);
-    return s;
+    return tu_spec(text, "tls.json");
 }
 
 static kv_status tls_get(client *c, const spec *s, int *status, char *err)
@@ -427,18 +426,8 @@ static void tls_should_trust_a_private_ca_only_when_told(void **state)
         unsetenv(vars[i]);
     }
     /* the measured request takes the same road */
-    client_message m[] = {{"user", "hello there"}};
-    client_request rq = {.target = &with_ca->targets[0],
-                         .api = SPEC_API_OPENAI_CHAT,
-                         .messages = m,
-                         .n_messages = 1,
-                         .max_output_tokens = 1,
-                         .timeout_connect_s = 5,
-                         .timeout_first_token_s = 10,
-                         .timeout_total_s = 10};
     trial_request out;
-    memset(&out, 0, sizeof out);
-    if (client_send(c, &rq, &out, NULL, err) != KV_OK)
+    if (send_one(c, with_ca, "hello there", &out, err) != KV_OK)
         fail_msg("stream over TLS: %s", err);
     assert_true(out.ok);
     assert_int_equal(out.prompt_tokens, 2);

@@ -35,53 +35,24 @@ static bool file_nonempty(const char *p)
     return stat(p, &sb) == 0 && sb.st_size > 0;
 }
 
-typedef struct fixture {
-    refsrv *srv;
-    char dir[64], spec_path[128], out[160], log[160], journal_path[192];
-    spec *s;
-    plan *p;
-} fixture;
+typedef tu_run_fixture fixture;
 
 static void fixture_up(fixture *fx, long reps, long concurrency)
 {
-    memset(fx, 0, sizeof *fx);
     refsrv_config cfg;
-    refsrv_config_default(&cfg);
-    cfg.port = 0;
+    tu_refsrv_config(&cfg, 0.01);
     cfg.slots = (int)concurrency;
-    assert_true(cost_preset("laptop", &cfg.cost));
-    cfg.cost.time_scale = 0.01;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(refsrv_start(&cfg, &fx->srv, err), KV_OK);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/kvproof-crash-XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    snprintf(fx->spec_path, sizeof fx->spec_path, "%s/spec.json", fx->dir);
-    snprintf(fx->out, sizeof fx->out, "%s/run", fx->dir);
-    snprintf(fx->log, sizeof fx->log, "%s/log.txt", fx->dir);
-    snprintf(fx->journal_path, sizeof fx->journal_path, "%s/journal.jsonl", fx->out);
-    FILE *f = fopen(fx->spec_path, "w");
-    assert_non_null(f);
+    tu_run_fixture_up(fx, &cfg, "crash");
     /* 5 x 2 x 2 cells x reps repetitions. */
-    fprintf(f,
-            "{\"name\": \"crash\", \"seed\": 11,"
-            " \"targets\": [{\"name\": \"ref\", \"base_url\": \"http://127.0.0.1:%d\","
-            " \"api\": \"llama.cpp\"}],"
-            " \"workload\": {\"system_prompt_tokens\": [0, 64, 256, 512, 1024],"
-            " \"query_tokens\": [5, 25], \"max_output_tokens\": 2},"
-            " \"cache_modes\": [\"cold\", \"warm\"], \"repetitions\": %ld,"
-            " \"warmup_requests\": 0, \"retries\": 1, \"concurrency\": %ld}\n",
-            refsrv_port(fx->srv), reps, concurrency);
-    fclose(f);
-    assert_int_equal(spec_load(fx->spec_path, &fx->s, err), KV_OK);
-    assert_int_equal(plan_build(fx->s, fx->s->seed, &fx->p, err), KV_OK);
-}
-
-static void fixture_down(fixture *fx)
-{
-    plan_free(fx->p);
-    spec_free(fx->s);
-    refsrv_stop(fx->srv);
-    tu_rmtree(fx->dir);
+    tu_run_fixture_spec(fx,
+                        "{\"name\": \"crash\", \"seed\": 11,"
+                        " \"targets\": [{\"name\": \"ref\", \"base_url\": \"http://127.0.0.1:%d\","
+                        " \"api\": \"llama.cpp\"}],"
+                        " \"workload\": {\"system_prompt_tokens\": [0, 64, 256, 512, 1024],"
+                        " \"query_tokens\": [5, 25], \"max_output_tokens\": 2},"
+                        " \"cache_modes\": [\"cold\", \"warm\"], \"repetitions\": %ld,"
+                        " \"warmup_requests\": 0, \"retries\": 1, \"concurrency\": %ld}\n",
+                        refsrv_port(fx->srv), reps, concurrency);
 }
 
 /* The journal holds every planned trial exactly once, nothing torn. */
@@ -142,7 +113,7 @@ static void kill_nines_then_resume(long concurrency, int n_kills, long reps)
     assert_false(killed);
     assert_true(code == 0 || code == 1); /* 1 only if results.json could not be computed */
     assert_exactly_the_plan(&fx);
-    fixture_down(&fx);
+    tu_run_fixture_down(&fx);
 }
 
 static void sigint_then_resume(long concurrency)
@@ -173,7 +144,7 @@ static void sigint_then_resume(long concurrency)
     int code = tu_wait(tu_spawn_run(fx.spec_path, fx.out, true, fx.log), &killed);
     assert_true(code == 0 || code == 1);
     assert_exactly_the_plan(&fx);
-    fixture_down(&fx);
+    tu_run_fixture_down(&fx);
 }
 
 static void runner_should_survive_ten_kill_nines_and_resume_to_exactly_the_plan(void **state)

@@ -33,59 +33,31 @@
 #define STREAMS 1000
 #define PREFILL_MS 500.0
 
-typedef struct fixture {
-    refsrv *srv;
-    char dir[64], spec_path[128], out[160], log[160], journal_path[192];
-    spec *s;
-    plan *p;
-} fixture;
+typedef tu_run_fixture fixture;
 
 /* The reference server with STREAMS slots and a noise-free fixed prefill,
  * and a spec of 2 x reps trials (cold and warm) at concurrency STREAMS. */
 static void fixture_up(fixture *fx, long reps)
 {
-    memset(fx, 0, sizeof *fx);
     assert_true(kv_raise_fd_limit() > 2 * STREAMS + 64);
     refsrv_config cfg;
-    refsrv_config_default(&cfg);
-    cfg.port = 0;
+    tu_refsrv_config(&cfg, 1);
     cfg.slots = STREAMS;
-    assert_true(cost_preset("laptop", &cfg.cost));
     cfg.cost.a = PREFILL_MS;
     cfg.cost.b = cfg.cost.c = cfg.cost.d1 = 0;
     cfg.cost.d0 = 1;
     cfg.cost.cv = cfg.cost.stall_p = cfg.cost.idle_ms = cfg.cost.drift = 0;
-    cfg.cost.time_scale = 1;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(refsrv_start(&cfg, &fx->srv, err), KV_OK);
-    runnertest_tmpdir(fx->dir, sizeof fx->dir, "streams");
-    snprintf(fx->spec_path, sizeof fx->spec_path, "%s/spec.json", fx->dir);
-    snprintf(fx->out, sizeof fx->out, "%s/run", fx->dir);
-    snprintf(fx->log, sizeof fx->log, "%s/log.txt", fx->dir);
-    snprintf(fx->journal_path, sizeof fx->journal_path, "%s/journal.jsonl", fx->out);
-    FILE *f = fopen(fx->spec_path, "w");
-    assert_non_null(f);
-    fprintf(f,
-            "{\"name\": \"streams\", \"seed\": 3,"
-            " \"targets\": [{\"name\": \"ref\", \"base_url\": \"http://127.0.0.1:%d\","
-            " \"api\": \"llama.cpp\"}],"
-            " \"workload\": {\"system_prompt_tokens\": [32], \"query_tokens\": [5],"
-            " \"max_output_tokens\": 2},"
-            " \"cache_modes\": [\"cold\", \"warm\"], \"repetitions\": %ld,"
-            " \"warmup_requests\": 0, \"retries\": 1, \"concurrency\": %d}\n",
-            refsrv_port(fx->srv), reps, STREAMS);
-    fclose(f);
-    assert_int_equal(spec_load(fx->spec_path, &fx->s, err), KV_OK);
+    tu_run_fixture_up(fx, &cfg, "streams");
+    tu_run_fixture_spec(fx,
+                        "{\"name\": \"streams\", \"seed\": 3,"
+                        " \"targets\": [{\"name\": \"ref\", \"base_url\": \"http://127.0.0.1:%d\","
+                        " \"api\": \"llama.cpp\"}],"
+                        " \"workload\": {\"system_prompt_tokens\": [32], \"query_tokens\": [5],"
+                        " \"max_output_tokens\": 2},"
+                        " \"cache_modes\": [\"cold\", \"warm\"], \"repetitions\": %ld,"
+                        " \"warmup_requests\": 0, \"retries\": 1, \"concurrency\": %d}\n",
+                        refsrv_port(fx->srv), reps, STREAMS);
     assert_int_equal(fx->s->concurrency, STREAMS);
-    assert_int_equal(plan_build(fx->s, fx->s->seed, &fx->p, err), KV_OK);
-}
-
-static void fixture_down(fixture *fx)
-{
-    plan_free(fx->p);
-    spec_free(fx->s);
-    refsrv_stop(fx->srv);
-    runnertest_rmrf(fx->dir);
 }
 
 /* The journal holds every planned trial exactly once, nothing torn, and the
@@ -172,7 +144,7 @@ static void runner_should_journal_every_trial_once_with_a_thousand_streams(void 
         fprintf(stderr, "peak trials in flight: %zu of %d\n", peak, STREAMS);
     assert_true(peak >= STREAMS / 2);
     journal_data_free(d);
-    fixture_down(&fx);
+    tu_run_fixture_down(&fx);
 }
 
 /* Runs (or resumes) until the journal has `lines` lines, then SIGKILLs it. */
@@ -207,7 +179,7 @@ runner_should_resume_to_exactly_the_plan_after_kill_nines_at_a_thousand_streams(
         fail_msg("kvproof run --resume exited %d; see %s", WEXITSTATUS(status), fx.log);
     journal_data *d = assert_exactly_the_plan(&fx);
     journal_data_free(d);
-    fixture_down(&fx);
+    tu_run_fixture_down(&fx);
 }
 
 TU_MAIN(NULL, NULL,

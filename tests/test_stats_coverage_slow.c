@@ -76,12 +76,9 @@ static void intervals_should_cover_the_truth_at_the_nominal_rate(void **state)
             }
         for (int rep = 0; rep < REPS; rep++)
             warm[rep] = draw(&p, r, QUERY, L);
-        const double *cols[1] = {x};
-        fit_input in = {cols, 1, y, NULL, n, false};
         fit_choice ch;
         char err[KV_ERRLEN] = "";
-        assert_int_equal(fit_auto(&in, 0.95, true, &ch, err), KV_OK);
-        const fit_result *f = &ch.fits[ch.chosen];
+        const fit_result *f = tu_fit_auto(x, y, n, true, &ch);
         quadratic += f->kind == FIT_QUADRATIC;
         hit_a += f->ci[0][0] <= true_a && true_a <= f->ci[0][1];
         hit_b += f->ci[1][0] <= true_b && true_b <= f->ci[1][1];

@@ -108,6 +108,80 @@ void tu_rmtree(const char *dir)
     assert_int_equal(tu_run(NULL, "rm -rf '%s'", dir), 0);
 }
 
+void tu_refsrv_config(refsrv_config *cfg, double time_scale)
+{
+    refsrv_config_default(cfg);
+    cfg->port = 0;
+    assert_true(cost_preset("laptop", &cfg->cost));
+    cfg->cost.time_scale = time_scale;
+}
+
+refsrv *tu_refsrv_start(const refsrv_config *cfg)
+{
+    refsrv *s = NULL;
+    char err[KV_ERRLEN] = "";
+    if (refsrv_start(cfg, &s, err) != KV_OK)
+        fail_msg("refsrv_start: %s", err);
+    return s;
+}
+
+spec *tu_spec(const char *text, const char *name)
+{
+    spec *s = NULL;
+    char err[KV_ERRLEN] = "";
+    if (spec_parse(text, strlen(text), name, &s, err) != KV_OK)
+        fail_msg("%s", err);
+    return s;
+}
+
+kv_status tu_io_tokenize(void *ctx, const spec_target *tg, spec_api api, const char *text, long *n,
+                         char *err)
+{
+    client *const *first = ctx;
+    return client_tokenize(*first, tg, api, text, n, err);
+}
+
+kv_status tu_io_reset(void *ctx, const spec_target *tg, spec_api api, char *err)
+{
+    client *const *first = ctx;
+    return client_reset_cache(*first, tg, api, err);
+}
+
+void tu_run_fixture_up(tu_run_fixture *fx, const refsrv_config *cfg, const char *tag)
+{
+    memset(fx, 0, sizeof *fx);
+    fx->srv = tu_refsrv_start(cfg);
+    tu_tmpdir(fx->dir, sizeof fx->dir, tag);
+    snprintf(fx->spec_path, sizeof fx->spec_path, "%s/spec.json", fx->dir);
+    snprintf(fx->out, sizeof fx->out, "%s/run", fx->dir);
+    snprintf(fx->log, sizeof fx->log, "%s/log.txt", fx->dir);
+    snprintf(fx->journal_path, sizeof fx->journal_path, "%s/journal.jsonl", fx->out);
+}
+
+void tu_run_fixture_spec(tu_run_fixture *fx, const char *fmt, ...)
+{
+    FILE *f = fopen(fx->spec_path, "w");
+    assert_non_null(f);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    assert_int_equal(fclose(f), 0);
+    char err[KV_ERRLEN] = "";
+    if (spec_load(fx->spec_path, &fx->s, err) != KV_OK)
+        fail_msg("spec_load: %s", err);
+    if (plan_build(fx->s, fx->s->seed, &fx->p, err) != KV_OK)
+        fail_msg("plan_build: %s", err);
+}
+
+void tu_run_fixture_down(tu_run_fixture *fx)
+{
+    plan_free(fx->p);
+    spec_free(fx->s);
+    refsrv_stop(fx->srv);
+    tu_rmtree(fx->dir);
+}
+
 journal_data *tu_journal_of_plan(const char *path, const plan *p)
 {
     char err[KV_ERRLEN] = "";
@@ -222,4 +296,15 @@ void tu_contains(const char *text, const char *const *needles)
     for (const char *const *n = needles; *n; n++)
         if (!strstr(text, *n))
             fail_msg("missing \"%s\" in:\n%s", *n, text);
+}
+
+const fit_result *tu_fit_auto(const double *x, const double *y, size_t n, bool weighted,
+                              fit_choice *ch)
+{
+    const double *cols[1] = {x};
+    fit_input in = {cols, 1, y, NULL, n, false};
+    char err[KV_ERRLEN] = "";
+    if (fit_auto(&in, 0.95, weighted, ch, err) != KV_OK)
+        fail_msg("fit_auto: %s", err);
+    return &ch->fits[ch->chosen];
 }

@@ -22,8 +22,12 @@
 #include <sys/types.h>
 
 #include "common/util.h"
+#include "experiments/client.h"
 #include "experiments/journal.h"
 #include "experiments/plan.h"
+#include "server/costmodel.h"
+#include "server/refsrv.h"
+#include "stats/fit.h"
 
 /* The kvproof binary: $KVPROOF_BIN when set and not empty, else
  * build/kvproof (ctest runs in the source tree). */
@@ -55,6 +59,46 @@ void tu_tmpdir(char *buf, size_t size, const char *tag);
 /* The number of '\n' in the file; 0 when it cannot be opened. */
 size_t tu_count_lines(const char *path);
 
+/* The reference server's defaults on an ephemeral port with the "laptop"
+ * cost preset at time_scale. */
+void tu_refsrv_config(refsrv_config *cfg, double time_scale);
+
+/* refsrv_start that fails the test when the server does not start. */
+refsrv *tu_refsrv_start(const refsrv_config *cfg);
+
+/* spec_parse of text (name: the file named in messages) that fails the
+ * test when the spec is refused. The caller frees the spec. */
+spec *tu_spec(const char *text, const char *name);
+
+/* runner_io tokenize and reset calls that go to the real client: ctx
+ * points at a struct whose first member is the client *. */
+kv_status tu_io_tokenize(void *ctx, const spec_target *tg, spec_api api, const char *text, long *n,
+                         char *err);
+kv_status tu_io_reset(void *ctx, const spec_target *tg, spec_api api, char *err);
+
+/* A run of `kvproof run` against the reference server: the server, a
+ * temporary directory holding the spec (dir/spec.json), the run's output
+ * (out = dir/run, its journal_path = out/journal.jsonl) and the child's log
+ * (dir/log.txt), and the spec with its plan. */
+typedef struct tu_run_fixture {
+    refsrv *srv;
+    char dir[64], spec_path[128], out[160], log[160], journal_path[192];
+    spec *s;
+    plan *p;
+} tu_run_fixture;
+
+/* Starts the server from cfg and makes /tmp/kvproof-TAG-XXXXXX with the
+ * paths above. */
+void tu_run_fixture_up(tu_run_fixture *fx, const refsrv_config *cfg, const char *tag);
+
+/* Writes the spec made from fmt (its first conversion is usually the
+ * server's port) to spec_path, loads it and builds its plan. */
+void tu_run_fixture_spec(tu_run_fixture *fx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Frees the plan and spec, stops the server, removes the directory. */
+void tu_run_fixture_down(tu_run_fixture *fx);
+
 /* Removes dir and everything below it (rm -rf). */
 void tu_rmtree(const char *dir);
 
@@ -71,6 +115,11 @@ void tu_write(const char *path, const char *text);
 
 /* strdup that fails the test when out of memory. */
 char *tu_strdup(const char *s);
+
+/* fit_auto at the 95% level on one column x against y (n points); fails
+ * the test unless it succeeds. Returns the chosen fit (inside *ch). */
+const fit_result *tu_fit_auto(const double *x, const double *y, size_t n, bool weighted,
+                              fit_choice *ch);
 
 /* Fails the test, naming the first missing one, unless text contains every
  * string of the NULL-terminated list; TU_CONTAINS(text, "a", "b") is the
