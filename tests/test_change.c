@@ -37,17 +37,10 @@ typedef struct fixture {
 
 static void make_header(journal_header *h, size_t planned)
 {
-    memset(h, 0, sizeof *h);
-    h->kvproof_version = tu_strdup("0.1.0-test");
-    h->spec_name = tu_strdup("change");
-    h->spec_json = tu_strdup("{\"name\":\"change\"}");
+    tu_header(h, "change", "{\"name\":\"change\"}", planned, 1);
     h->spec_hash = 0x42;
     h->seed = 1;
-    h->planned_trials = planned;
     h->created_unix = 1735689600;
-    h->n_targets = 1;
-    h->targets = calloc(1, sizeof *h->targets);
-    assert_non_null(h->targets);
     h->targets[0].name = tu_strdup("local");
 }
 
@@ -69,37 +62,13 @@ static void write_run(const char *path, double factor, double warm_factor, doubl
             bool warm = c == N_SYS;
             long s0 = warm ? 8192 : sys[c];
             trial_record t;
-            memset(&t, 0, sizeof t);
-            t.plan_index = t.run_position = k;
-            snprintf(t.id, sizeof t.id, "local/s%ld/q25/n1/%s/r%ld", s0, warm ? "warm" : "cold", r);
-            t.kind = PLAN_MEASURE;
-            snprintf(t.target_name, sizeof t.target_name, "local");
-            t.cell = c;
-            t.system_prompt_tokens = s0;
-            t.query_tokens = 25;
-            t.query_count = 1;
-            t.mode = warm ? SPEC_WARM : SPEC_COLD;
-            t.repetition = r;
-            t.ok = true;
-            t.n_turns = 1;
-            t.turns = calloc(1, sizeof *t.turns);
-            assert_non_null(t.turns);
-            trial_request *q = &t.turns[0];
-            q->turn = q->attempts = 1;
-            q->ok = true;
-            q->prompt_tokens = s0 + 25;
-            q->cached_tokens = warm ? s0 : 0;
-            q->prefix_tokens = warm ? s0 : 0;
+            trial_request turn, *q = &turn;
+            tu_trial(&t, q, k, "local", c, s0, 25, warm ? SPEC_WARM : SPEC_COLD, r);
             q->output_tokens = 8;
-            q->cache_state = TRIAL_CACHE_VERIFIED;
             double jitter = amp * (double)((r + phase) % 3 - 1);
             double tokens = warm ? 25 : (double)q->prompt_tokens;
             q->ttft_ms = (warm ? warm_factor : factor) * (20 + 0.1 * tokens) * (1 + jitter);
-            q->ttfb_ms = q->first_content_ms = q->last_token_ms = q->total_ms = NAN;
-            q->gap_median_ms = q->gap_p99_ms = q->server_prefill_ms = NAN;
-            q->server_overhead_us = NAN;
             assert_int_equal(journal_append(j, &t, err), KV_OK);
-            trial_record_clear(&t);
         }
     journal_close(j);
     journal_header_clear(&h);
@@ -120,9 +89,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    tu_rmtree(f->dir);
     free(f);
     return 0;
 }

@@ -383,22 +383,12 @@ static void lmstudio_stats_should_give_prefill_in_ms_when_present(void **state)
 
 static cJSON *build(spec_api api, bool no_cache)
 {
-    char name[] = "t", url[] = "http://x", model[] = "m1";
-    spec_target tg = {.name = name, .base_url = url, .model = model};
-    client_message msgs[] = {{"system", "You are terse."}, {"user", "Hi?"}};
-    client_request rq = {.target = &tg,
-                         .api = api,
-                         .messages = msgs,
-                         .n_messages = 2,
-                         .max_output_tokens = 4,
-                         .temperature = 0,
-                         .no_cache = no_cache};
-    kv_buf b = {0};
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(dialect_build_request(&rq, &b, err), KV_OK);
-    cJSON *j = cJSON_Parse(b.data);
+    client_request rq = {
+        .api = api, .max_output_tokens = 4, .temperature = 0, .no_cache = no_cache};
+    char *body = tu_request_body(rq, "http://x", "m1", "You are terse.", "Hi?");
+    cJSON *j = cJSON_Parse(body);
     assert_non_null(j);
-    kv_buf_free(&b);
+    free(body);
     return j;
 }
 

@@ -28,17 +28,10 @@ static const char awkward[] = "refused, \"twice\"\nsecond line";
 
 static void make_header(journal_header *h)
 {
-    memset(h, 0, sizeof *h);
-    h->kvproof_version = tu_strdup("0.1.0-test");
-    h->spec_name = tu_strdup("export, \"test\"");
-    h->spec_json = tu_strdup("{\"name\":\"export\"}");
+    tu_header(h, "export, \"test\"", "{\"name\":\"export\"}", N_TRIALS, 1);
     h->spec_hash = 0x0123456789abcdefULL;
     h->seed = 3;
-    h->planned_trials = N_TRIALS;
     h->client_host = tu_strdup("host; cpu, with comma; Linux");
-    h->n_targets = 1;
-    h->targets = calloc(1, sizeof *h->targets);
-    assert_non_null(h->targets);
     h->targets[0].name = tu_strdup("local");
     h->targets[0].dialect = tu_strdup("llama.cpp");
 }

@@ -307,7 +307,7 @@ static const fit_result *auto_fit(double a, double b, double c, double knee, dou
 {
     double x[80], y[80];
     size_t n = make_data(a, b, c, knee, cv, x, y, seed);
-    return tu_fit_auto(x, y, n, weighted, ch);
+    return tu_fit_auto(x, y, n, weighted, false, ch);
 }
 
 static void auto_should_choose_quadratic_when_the_curve_bends(void **state)

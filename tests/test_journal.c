@@ -55,40 +55,28 @@ static int teardown(void **state)
     return 0;
 }
 
-static char *dup_or_die(const char *s)
-{
-    char *p = strdup(s);
-    assert_non_null(p);
-    return p;
-}
-
 /* A header the test owns (journal_header_clear frees it). */
 static void make_header(journal_header *h, uint64_t hash, uint64_t seed, size_t planned)
 {
-    memset(h, 0, sizeof *h);
-    h->kvproof_version = dup_or_die("0.1.0-test");
-    h->spec_name = dup_or_die("journal \"test\"");
-    h->spec_path = dup_or_die("specs/test.json");
-    h->spec_json = dup_or_die("{\"name\":\"journal \\\"test\\\"\",\"seed\":7,\"repetitions\":3,"
-                              "\"targets\":[{\"name\":\"a\",\"api_key_env\":\"KEY_NAME\"}]}");
+    tu_header(h, "journal \"test\"",
+              "{\"name\":\"journal \\\"test\\\"\",\"seed\":7,\"repetitions\":3,"
+              "\"targets\":[{\"name\":\"a\",\"api_key_env\":\"KEY_NAME\"}]}",
+              planned, 2);
+    h->spec_path = tu_strdup("specs/test.json");
     h->spec_hash = hash;
     h->seed = seed;
-    h->planned_trials = planned;
     h->created_unix = 1735689600.25;
-    h->client_host = dup_or_die("host; Intel(R) Xeon(R); Linux 6.1");
-    h->n_targets = 2;
-    h->targets = calloc(2, sizeof *h->targets);
-    assert_non_null(h->targets);
-    h->targets[0].name = dup_or_die("llama");
-    h->targets[0].base_url = dup_or_die("http://127.0.0.1:8080");
-    h->targets[0].dialect = dup_or_die("llama.cpp");
-    h->targets[0].model = dup_or_die("qwen2.5-0.5b");
-    h->targets[0].server_version = dup_or_die("b4500");
-    h->targets[0].props = dup_or_die("{\"n_ctx\":4096,\"slots\":[1,2]}");
-    h->targets[1].name = dup_or_die("sim");
-    h->targets[1].base_url = dup_or_die("http://127.0.0.1:1");
-    h->targets[1].dialect = dup_or_die("openai-chat");
-    h->targets[1].props = dup_or_die("not json at all");
+    h->client_host = tu_strdup("host; Intel(R) Xeon(R); Linux 6.1");
+    h->targets[0].name = tu_strdup("llama");
+    h->targets[0].base_url = tu_strdup("http://127.0.0.1:8080");
+    h->targets[0].dialect = tu_strdup("llama.cpp");
+    h->targets[0].model = tu_strdup("qwen2.5-0.5b");
+    h->targets[0].server_version = tu_strdup("b4500");
+    h->targets[0].props = tu_strdup("{\"n_ctx\":4096,\"slots\":[1,2]}");
+    h->targets[1].name = tu_strdup("sim");
+    h->targets[1].base_url = tu_strdup("http://127.0.0.1:1");
+    h->targets[1].dialect = tu_strdup("openai-chat");
+    h->targets[1].props = tu_strdup("not json at all");
     h->targets[1].simulated = true;
 }
 
@@ -794,7 +782,7 @@ static void journal_lines_should_be_strict_utf8_whatever_the_strings_hold(void *
     make_trial(&t, 3, 0);
     snprintf(t.error, sizeof t.error, "HTTP 500: bad \xff\xfe and cut \xe4\xb8");
     free(t.turns[0].raw);
-    t.turns[0].raw = dup_or_die("{\"note\":\"\xc3\x28 \xed\xa0\x80\"}");
+    t.turns[0].raw = tu_strdup("{\"note\":\"\xc3\x28 \xed\xa0\x80\"}");
     kv_buf line = {0};
     char err[KV_ERRLEN] = "";
     assert_int_equal(journal_trial_to_json(&t, &line, err), KV_OK);

@@ -64,32 +64,9 @@ static void write_pilot(const char *path, long reps)
         for (size_t cell = 0; cell < 4; cell++) {
             trial_record t;
             trial_request q;
-            memset(&t, 0, sizeof t);
-            memset(&q, 0, sizeof q);
             spec_cache_mode mode = cell % 2 ? SPEC_WARM : SPEC_COLD;
-            long s = sys[cell / 2];
-            t.plan_index = index;
-            snprintf(t.id, sizeof t.id, "reference/s%ld/q25/n1/%s/r%ld", s,
-                     mode == SPEC_WARM ? "warm" : "cold", rep);
-            t.kind = PLAN_MEASURE;
-            snprintf(t.target_name, sizeof t.target_name, "reference");
-            t.cell = cell;
-            t.system_prompt_tokens = s;
-            t.query_tokens = 25;
-            t.query_count = 1;
-            t.mode = mode;
-            t.repetition = rep;
-            t.run_position = index;
-            t.ok = true;
-            long prompt = s + 25;
-            long cached = mode == SPEC_WARM ? s : 0;
-            q.turn = 1;
-            q.attempts = 1;
-            q.ok = true;
-            q.prompt_tokens = prompt;
-            q.cached_tokens = cached;
-            q.prefix_tokens = cached;
-            q.cache_state = TRIAL_CACHE_VERIFIED;
+            tu_trial(&t, &q, index, "reference", cell, sys[cell / 2], 25, mode, rep);
+            long prompt = q.prompt_tokens, cached = q.cached_tokens;
             double stall;
             double f = cost_noise_factor(&p, gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r),
                                          gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r), &stall);
@@ -97,9 +74,6 @@ static void write_pilot(const char *path, long reps)
             q.server_prefill_ms = q.ttft_ms * 0.97;
             q.total_ms = q.ttft_ms + 5;
             q.ttfb_ms = q.first_content_ms = q.last_token_ms = q.ttft_ms;
-            q.gap_median_ms = q.gap_p99_ms = q.server_overhead_us = NAN;
-            t.turns = &q;
-            t.n_turns = 1;
             st = journal_append(j, &t, err);
             if (st != KV_OK)
                 fail_msg("journal_append: %s", err);

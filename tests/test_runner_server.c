@@ -100,11 +100,7 @@ static void runner_should_record_the_ground_truth_token_counts_in_every_dialect(
         char dir[64];
         runnertest_tmpdir(dir, sizeof dir, "rsrv");
         runner_io io = {&t, truth_send, tu_io_tokenize, tu_io_reset, NULL, NULL, NULL};
-        runner_options o;
-        memset(&o, 0, sizeof o);
-        o.out_dir = dir;
-        o.io = &io;
-        o.simulated = true;
+        runner_options o = {.out_dir = dir, .io = &io, .simulated = true};
         runner_summary sum;
         runner_clear_stop();
         kv_status st = runner_run(s, &o, &sum, err);

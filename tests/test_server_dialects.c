@@ -19,10 +19,7 @@ static refsrv *start(refsrv_dialect d)
 {
     refsrv_config cfg;
     srvtest_config(&cfg, d);
-    refsrv *s = NULL;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
-    return s;
+    return tu_refsrv_start(&cfg);
 }
 
 static void post(refsrv *s, const char *path, const char *body, http_reply *r)

@@ -78,7 +78,7 @@ static void intervals_should_cover_the_truth_at_the_nominal_rate(void **state)
             warm[rep] = draw(&p, r, QUERY, L);
         fit_choice ch;
         char err[KV_ERRLEN] = "";
-        const fit_result *f = tu_fit_auto(x, y, n, true, &ch);
+        const fit_result *f = tu_fit_auto(x, y, n, true, false, &ch);
         quadratic += f->kind == FIT_QUADRATIC;
         hit_a += f->ci[0][0] <= true_a && true_a <= f->ci[0][1];
         hit_b += f->ci[1][0] <= true_b && true_b <= f->ci[1][1];

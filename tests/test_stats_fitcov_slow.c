@@ -81,13 +81,8 @@ static const fit_result *cold_fit(const double *x, const double *y, size_t n, fi
     bool flag[N_LEV * MAXREPS];
     size_t stalls = stalls_flag_by_x(x, y, n, flag, NULL);
     assert_true(stalls != (size_t)-1);
-    const double *cols[1] = {x};
-    fit_input in = {cols, 1, y, NULL, n, false};
-    char err[KV_ERRLEN] = "";
     *stalled = stalls > 0;
-    if (fit_auto_robust(&in, 0.95, true, ch, err) != KV_OK)
-        fail_msg("fit: %s", err);
-    return &ch->fits[ch->chosen];
+    return tu_fit_auto(x, y, n, true, true, ch);
 }
 
 /* prefill_ms_per_token as results.json computes it. */

@@ -216,20 +216,9 @@ static void cache_check_should_not_run_where_no_known_server_answered(void **sta
 
 static char *body_for(const char *base_url, spec_api api, double temperature, bool set)
 {
-    char name[] = "t", model[] = "gpt-5-mini", url[128];
-    snprintf(url, sizeof url, "%s", base_url);
-    spec_target t = {.name = name, .base_url = url, .model = model};
-    client_message m[] = {{"system", "S"}, {"user", "Q"}};
-    client_request rq = {.target = &t,
-                         .api = api,
-                         .messages = m,
-                         .n_messages = 2,
-                         .max_output_tokens = 8,
-                         .temperature = set ? temperature : NAN};
-    kv_buf b = {0};
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(dialect_build_request(&rq, &b, err), KV_OK);
-    return b.data;
+    client_request rq = {
+        .api = api, .max_output_tokens = 8, .temperature = set ? temperature : NAN};
+    return tu_request_body(rq, base_url, "gpt-5-mini", "S", "Q");
 }
 
 static void hosted_openai_should_get_max_completion_tokens_and_no_default_temperature(void **state)

@@ -2,6 +2,7 @@
  * through the shell or forked, temporary directories, whole files. */
 #include "tests/testutil.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,48 @@ size_t tu_count_lines(const char *path)
     return n;
 }
 
+void tu_header(journal_header *h, const char *spec_name, const char *spec_json, size_t planned,
+               size_t n_targets)
+{
+    memset(h, 0, sizeof *h);
+    h->kvproof_version = tu_strdup("0.1.0-test");
+    h->spec_name = tu_strdup(spec_name);
+    h->spec_json = tu_strdup(spec_json);
+    h->planned_trials = planned;
+    h->n_targets = n_targets;
+    h->targets = calloc(n_targets, sizeof *h->targets);
+    assert_non_null(h->targets);
+}
+
+void tu_trial(trial_record *t, trial_request *q, size_t index, const char *target, size_t cell,
+              long sys, long query, spec_cache_mode mode, long rep)
+{
+    bool warm = mode == SPEC_WARM;
+    memset(t, 0, sizeof *t);
+    memset(q, 0, sizeof *q);
+    t->plan_index = t->run_position = index;
+    snprintf(t->id, sizeof t->id, "%s/s%ld/q%ld/n1/%s/r%ld", target, sys, query,
+             warm ? "warm" : "cold", rep);
+    t->kind = PLAN_MEASURE;
+    snprintf(t->target_name, sizeof t->target_name, "%s", target);
+    t->cell = cell;
+    t->system_prompt_tokens = sys;
+    t->query_tokens = query;
+    t->query_count = 1;
+    t->mode = mode;
+    t->repetition = rep;
+    t->ok = true;
+    t->turns = q;
+    t->n_turns = 1;
+    q->turn = q->attempts = 1;
+    q->ok = true;
+    q->prompt_tokens = sys + query;
+    q->cached_tokens = q->prefix_tokens = warm ? sys : 0;
+    q->cache_state = TRIAL_CACHE_VERIFIED;
+    q->ttfb_ms = q->ttft_ms = q->first_content_ms = q->last_token_ms = q->total_ms = NAN;
+    q->gap_median_ms = q->gap_p99_ms = q->server_prefill_ms = q->server_overhead_us = NAN;
+}
+
 void tu_rmtree(const char *dir)
 {
     assert_int_equal(tu_run(NULL, "rm -rf '%s'", dir), 0);
@@ -145,6 +188,34 @@ kv_status tu_io_reset(void *ctx, const spec_target *tg, spec_api api, char *err)
 {
     client *const *first = ctx;
     return client_reset_cache(*first, tg, api, err);
+}
+
+char *tu_request_body(client_request rq, const char *base_url, const char *model,
+                      const char *system, const char *user)
+{
+    char name[] = "t", url[256], m[128];
+    snprintf(url, sizeof url, "%s", base_url);
+    snprintf(m, sizeof m, "%s", model);
+    spec_target tg = {.name = name, .base_url = url, .model = m};
+    client_message msgs[] = {{"system", system}, {"user", user}};
+    rq.target = &tg;
+    rq.messages = msgs;
+    rq.n_messages = 2;
+    kv_buf b = {0};
+    char err[KV_ERRLEN] = "";
+    if (dialect_build_request(&rq, &b, err) != KV_OK)
+        fail_msg("dialect_build_request: %s", err);
+    return b.data;
+}
+
+cJSON *tu_read_json(const char *path)
+{
+    char *text = tu_read(path, NULL);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!j)
+        fail_msg("%s: not JSON", path);
+    return j;
 }
 
 void tu_run_fixture_up(tu_run_fixture *fx, const refsrv_config *cfg, const char *tag)
@@ -299,12 +370,14 @@ void tu_contains(const char *text, const char *const *needles)
 }
 
 const fit_result *tu_fit_auto(const double *x, const double *y, size_t n, bool weighted,
-                              fit_choice *ch)
+                              bool robust, fit_choice *ch)
 {
     const double *cols[1] = {x};
     fit_input in = {cols, 1, y, NULL, n, false};
     char err[KV_ERRLEN] = "";
-    if (fit_auto(&in, 0.95, weighted, ch, err) != KV_OK)
-        fail_msg("fit_auto: %s", err);
+    kv_status st = robust ? fit_auto_robust(&in, 0.95, weighted, ch, err)
+                          : fit_auto(&in, 0.95, weighted, ch, err);
+    if (st != KV_OK)
+        fail_msg("%s: %s", robust ? "fit_auto_robust" : "fit_auto", err);
     return &ch->fits[ch->chosen];
 }

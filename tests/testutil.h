@@ -22,7 +22,10 @@
 #include <sys/types.h>
 
 #include "common/util.h"
+#include <cjson/cJSON.h>
+
 #include "experiments/client.h"
+#include "experiments/dialect.h"
 #include "experiments/journal.h"
 #include "experiments/plan.h"
 #include "server/costmodel.h"
@@ -76,6 +79,16 @@ kv_status tu_io_tokenize(void *ctx, const spec_target *tg, spec_api api, const c
                          char *err);
 kv_status tu_io_reset(void *ctx, const spec_target *tg, spec_api api, char *err);
 
+/* The request body dialect_build_request writes (malloc'd) for rq's api,
+ * max_output_tokens, temperature and no_cache, sent to a target named "t"
+ * at base_url serving model, with one system and one user message. */
+char *tu_request_body(client_request rq, const char *base_url, const char *model,
+                      const char *system, const char *user);
+
+/* Reads a whole JSON file; fails the test unless it parses. The caller
+ * deletes it. */
+cJSON *tu_read_json(const char *path);
+
 /* A run of `kvproof run` against the reference server: the server, a
  * temporary directory holding the spec (dir/spec.json), the run's output
  * (out = dir/run, its journal_path = out/journal.jsonl) and the child's log
@@ -99,6 +112,19 @@ void tu_run_fixture_spec(tu_run_fixture *fx, const char *fmt, ...)
 /* Frees the plan and spec, stops the server, removes the directory. */
 void tu_run_fixture_down(tu_run_fixture *fx);
 
+/* A journal header the test owns (journal_header_clear frees it):
+ * kvproof_version "0.1.0-test", the spec's name and JSON, planned trials,
+ * and n_targets zeroed targets; the caller fills in the rest. */
+void tu_header(journal_header *h, const char *spec_name, const char *spec_json, size_t planned,
+               size_t n_targets);
+
+/* A measured trial that succeeded in one turn, q (t->turns = q): plan index
+ * and run position `index`, id TARGET/sSYS/qQUERY/n1/MODE/rREP, q's prompt
+ * sys + query tokens, cached and prefix sys when warm (else 0), verified,
+ * every time NAN (the caller sets the ones it needs). Nothing to free. */
+void tu_trial(trial_record *t, trial_request *q, size_t index, const char *target, size_t cell,
+              long sys, long query, spec_cache_mode mode, long rep);
+
 /* Removes dir and everything below it (rm -rf). */
 void tu_rmtree(const char *dir);
 
@@ -116,10 +142,11 @@ void tu_write(const char *path, const char *text);
 /* strdup that fails the test when out of memory. */
 char *tu_strdup(const char *s);
 
-/* fit_auto at the 95% level on one column x against y (n points); fails
- * the test unless it succeeds. Returns the chosen fit (inside *ch). */
+/* fit_auto (robust: fit_auto_robust) at the 95% level on one column x
+ * against y (n points); fails the test unless it succeeds. Returns the
+ * chosen fit (inside *ch). */
 const fit_result *tu_fit_auto(const double *x, const double *y, size_t n, bool weighted,
-                              fit_choice *ch);
+                              bool robust, fit_choice *ch);
 
 /* Fails the test, naming the first missing one, unless text contains every
  * string of the NULL-terminated list; TU_CONTAINS(text, "a", "b") is the
