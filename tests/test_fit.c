@@ -118,28 +118,18 @@ static void nist_fit(const char *name, fit_kind kind, int degree, double tol)
 
 /* ---- NIST through the library ------------------------------------------- */
 
-static void fit_should_match_nist_norris_certified_values(void **state)
-{
-    (void)state;
-    nist_fit("norris", FIT_LINEAR, 1, 1e-9);
-}
+/* One NIST dataset: its name, the model fitted and the relative tolerance. */
+typedef struct nist_fit_case {
+    const char *name;
+    fit_kind kind;
+    int degree;
+    double tol;
+} nist_fit_case;
 
-static void fit_should_match_nist_pontius_certified_values(void **state)
+static void nist_case(void **state)
 {
-    (void)state;
-    nist_fit("pontius", FIT_QUADRATIC, 2, 1e-9);
-}
-
-static void fit_should_match_nist_filip_certified_values(void **state)
-{
-    (void)state;
-    nist_fit("filip", FIT_POLY, 10, 1e-7);
-}
-
-static void fit_should_match_nist_longley_certified_values(void **state)
-{
-    (void)state;
-    nist_fit("longley", FIT_MULTI, 0, 1e-9);
+    const nist_fit_case *c = *state;
+    nist_fit(c->name, c->kind, c->degree, c->tol);
 }
 
 /* ---- NIST through the CLI ------------------------------------------------ */
@@ -413,10 +403,15 @@ static void fit_should_refuse_degenerate_input_with_a_message(void **state)
     assert_non_null(strstr(err, "finite"));
 }
 
-TU_MAIN(NULL, NULL, cmocka_unit_test(fit_should_match_nist_norris_certified_values),
-        cmocka_unit_test(fit_should_match_nist_pontius_certified_values),
-        cmocka_unit_test(fit_should_match_nist_filip_certified_values),
-        cmocka_unit_test(fit_should_match_nist_longley_certified_values),
+TU_MAIN(NULL, NULL,
+        TU_CASE(fit_should_match_nist_norris_certified_values, nist_case, nist_fit_case, "norris",
+                FIT_LINEAR, 1, 1e-9),
+        TU_CASE(fit_should_match_nist_pontius_certified_values, nist_case, nist_fit_case, "pontius",
+                FIT_QUADRATIC, 2, 1e-9),
+        TU_CASE(fit_should_match_nist_filip_certified_values, nist_case, nist_fit_case, "filip",
+                FIT_POLY, 10, 1e-7),
+        TU_CASE(fit_should_match_nist_longley_certified_values, nist_case, nist_fit_case, "longley",
+                FIT_MULTI, 0, 1e-9),
         cmocka_unit_test(cli_fit_json_should_match_every_nist_certified_value),
         cmocka_unit_test(cli_fit_should_report_bad_csv_with_file_line_and_column),
         cmocka_unit_test(cli_fit_should_predict_with_confidence_and_prediction_intervals),

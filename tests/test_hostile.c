@@ -130,15 +130,6 @@ static void run_case(void **state)
     run_against(c->mode, c->first_token_s, c->total_s, c->reason);
 }
 
-/* The cmocka test NAME: run_against on one hostile_case. */
-#define HOSTILE_CASE(NAME, ...)                                                                    \
-    {                                                                                              \
-#NAME, run_case, NULL, NULL, &(hostile_case)                                               \
-        {                                                                                          \
-            __VA_ARGS__                                                                            \
-        }                                                                                          \
-    }
-
 static void infinite_numbers_should_fail_the_request(void **state)
 {
     (void)state;
@@ -441,18 +432,18 @@ static void tls_should_trust_a_private_ca_only_when_told(void **state)
 }
 
 TU_MAIN(NULL, NULL,
-        HOSTILE_CASE(endless_stream_should_be_cut_off_past_max_output_tokens, HOSTILE_ENDLESS, 30,
-                     60, "reply cut off: more than 66 token events"),
-        HOSTILE_CASE(slow_drip_should_end_at_the_total_timeout, HOSTILE_DRIP, 1, 1,
-                     "reply not complete within the total timeout"),
-        HOSTILE_CASE(fifty_megabyte_line_should_fail_at_the_line_limit, HOSTILE_HUGELINE, 30, 60,
-                     "SSE line longer than 4194304 bytes"),
-        HOSTILE_CASE(huge_header_block_should_be_named_not_called_a_reset, HOSTILE_HUGEHEADERS, 30,
-                     60, "response headers too large"),
-        HOSTILE_CASE(bytes_that_are_not_utf8_should_become_replacement_characters, HOSTILE_BADUTF8,
-                     30, 60, "\xef\xbf\xbd"),
-        HOSTILE_CASE(long_chinese_error_should_be_cut_between_characters, HOSTILE_CJK, 30, 60,
-                     "HTTP 500: \xe9\x94\x99\xe9\x94\x99"),
+        TU_CASE(endless_stream_should_be_cut_off_past_max_output_tokens, run_case, hostile_case,
+                HOSTILE_ENDLESS, 30, 60, "reply cut off: more than 66 token events"),
+        TU_CASE(slow_drip_should_end_at_the_total_timeout, run_case, hostile_case, HOSTILE_DRIP, 1,
+                1, "reply not complete within the total timeout"),
+        TU_CASE(fifty_megabyte_line_should_fail_at_the_line_limit, run_case, hostile_case,
+                HOSTILE_HUGELINE, 30, 60, "SSE line longer than 4194304 bytes"),
+        TU_CASE(huge_header_block_should_be_named_not_called_a_reset, run_case, hostile_case,
+                HOSTILE_HUGEHEADERS, 30, 60, "response headers too large"),
+        TU_CASE(bytes_that_are_not_utf8_should_become_replacement_characters, run_case,
+                hostile_case, HOSTILE_BADUTF8, 30, 60, "\xef\xbf\xbd"),
+        TU_CASE(long_chinese_error_should_be_cut_between_characters, run_case, hostile_case,
+                HOSTILE_CJK, 30, 60, "HTTP 500: \xe9\x94\x99\xe9\x94\x99"),
         cmocka_unit_test(infinite_numbers_should_fail_the_request),
         cmocka_unit_test(canary_key_should_appear_in_no_output),
         cmocka_unit_test(run_with_30_percent_http_500_should_still_write_its_report),

@@ -184,4 +184,15 @@ int tu_setup_gsl(void **state);
         return cmocka_run_group_tests(tu_tests, setup, teardown);                                  \
     }
 
+/* A cmocka test named NAME that runs FN with *state pointing at a TYPE
+ * made from the remaining arguments: one row of a table of cases, each
+ * keeping its own test name. For use inside TU_MAIN's list. */
+#define TU_CASE(NAME, FN, TYPE, ...)                                                               \
+    {                                                                                              \
+#NAME, FN, NULL, NULL, &(TYPE)                                                             \
+        {                                                                                          \
+            __VA_ARGS__                                                                            \
+        }                                                                                          \
+    }
+
 #endif
