@@ -55,6 +55,18 @@ static int teardown(void **state)
     return 0;
 }
 
+/* The number of trials journal_load reads from path. */
+static size_t trials_in(const char *path)
+{
+    char err[KV_ERRLEN] = "";
+    journal_data *d = NULL;
+    if (journal_load(path, &d, err) != KV_OK)
+        fail_msg("%s", err);
+    size_t n = d->n_trials;
+    journal_data_free(d);
+    return n;
+}
+
 /* A header the test owns (journal_header_clear frees it). */
 static void make_header(journal_header *h, uint64_t hash, uint64_t seed, size_t planned)
 {
@@ -383,10 +395,7 @@ static void journal_should_rewrite_a_torn_header_on_resume(void **state)
     assert_int_equal(journal_repaired_bytes(j), 12);
     append_trial(j, 5, 0);
     journal_close(j);
-    journal_data *d = NULL;
-    assert_int_equal(journal_load(f->path, &d, err), KV_OK);
-    assert_int_equal(d->n_trials, 1);
-    journal_data_free(d);
+    assert_int_equal(trials_in(f->path), 1);
     journal_header_clear(&h);
 }
 
@@ -404,10 +413,7 @@ static void journal_should_create_a_missing_journal_on_resume(void **state)
         assert_false(done[i]);
     assert_int_equal(journal_trials(j), 0);
     journal_close(j);
-    journal_data *d = NULL;
-    assert_int_equal(journal_load(f->path, &d, err), KV_OK);
-    assert_int_equal(d->n_trials, 0);
-    journal_data_free(d);
+    assert_int_equal(trials_in(f->path), 0);
     journal_header_clear(&h);
 }
 

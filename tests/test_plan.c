@@ -38,11 +38,6 @@ static plan *build(const spec *s, uint64_t seed)
     return p;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void rng_should_match_the_reference_splitmix64_and_xoshiro_streams(void **state)
 {
     (void)state;
@@ -126,7 +121,7 @@ static char **sorted_ids(const plan *p)
     char **ids = calloc(p->n_trials, sizeof *ids);
     for (size_t i = 0; i < p->n_trials; i++)
         ids[i] = strdup(p->trials[i].id);
-    qsort(ids, p->n_trials, sizeof *ids, cmp_str);
+    qsort(ids, p->n_trials, sizeof *ids, tu_cmp_str);
     return ids;
 }
 

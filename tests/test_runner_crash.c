@@ -147,32 +147,32 @@ static void sigint_then_resume(long concurrency)
     tu_run_fixture_down(&fx);
 }
 
-static void runner_should_survive_ten_kill_nines_and_resume_to_exactly_the_plan(void **state)
+/* A crash case: trials in flight, SIGKILLs and repetitions per cell (the
+ * SIGINT cases use only the first). */
+typedef struct crash_case {
+    long concurrency;
+    int n_kills;
+    long reps;
+} crash_case;
+
+static void kill_case(void **state)
 {
-    (void)state;
-    kill_nines_then_resume(1, 10, 10);
+    const crash_case *c = *state;
+    kill_nines_then_resume(c->concurrency, c->n_kills, c->reps);
 }
 
-static void runner_should_exit_130_on_sigint_with_an_intact_resumable_journal(void **state)
+static void sigint_case(void **state)
 {
-    (void)state;
-    sigint_then_resume(1);
-}
-
-static void runner_should_survive_kill_nines_with_four_trials_in_flight(void **state)
-{
-    (void)state;
-    kill_nines_then_resume(4, 6, 40);
-}
-
-static void runner_should_exit_130_on_sigint_with_four_trials_in_flight(void **state)
-{
-    (void)state;
-    sigint_then_resume(4);
+    const crash_case *c = *state;
+    sigint_then_resume(c->concurrency);
 }
 
 TU_MAIN(NULL, NULL,
-        cmocka_unit_test(runner_should_survive_ten_kill_nines_and_resume_to_exactly_the_plan),
-        cmocka_unit_test(runner_should_exit_130_on_sigint_with_an_intact_resumable_journal),
-        cmocka_unit_test(runner_should_survive_kill_nines_with_four_trials_in_flight),
-        cmocka_unit_test(runner_should_exit_130_on_sigint_with_four_trials_in_flight))
+        TU_CASE(runner_should_survive_ten_kill_nines_and_resume_to_exactly_the_plan, kill_case,
+                crash_case, 1, 10, 10),
+        TU_CASE(runner_should_exit_130_on_sigint_with_an_intact_resumable_journal, sigint_case,
+                crash_case, 1, 0, 0),
+        TU_CASE(runner_should_survive_kill_nines_with_four_trials_in_flight, kill_case, crash_case,
+                4, 6, 40),
+        TU_CASE(runner_should_exit_130_on_sigint_with_four_trials_in_flight, sigint_case,
+                crash_case, 4, 0, 0))

@@ -34,11 +34,6 @@ static spec *parse_ok(const char *text)
     return s;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void bad_specs_should_fail_with_the_exact_expected_message(void **state)
 {
     (void)state;
@@ -53,7 +48,7 @@ static void bad_specs_should_fail_with_the_exact_expected_message(void **state)
             names[n++] = strdup(e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof names[0], cmp_str);
+    qsort(names, n, sizeof names[0], tu_cmp_str);
     assert_true(n >= 25);
     size_t failures = 0;
     for (size_t i = 0; i < n; i++) {

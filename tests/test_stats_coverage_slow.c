@@ -47,13 +47,22 @@ static void report(const char *what, int hits, int total)
         fail_msg("%s: coverage %.3f outside 0.935..0.965", what, cov);
 }
 
+/* The laptop cost preset in *p and a Mersenne Twister seeded with seed
+ * (the caller frees it). */
+static gsl_rng *laptop_rng(cost_params *p, unsigned long seed)
+{
+    assert_true(cost_preset("laptop", p));
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    assert_non_null(r);
+    gsl_rng_set(r, seed);
+    return r;
+}
+
 static void intervals_should_cover_the_truth_at_the_nominal_rate(void **state)
 {
     (void)state;
     cost_params p;
-    assert_true(cost_preset("laptop", &p));
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(r, 20240601);
+    gsl_rng *r = laptop_rng(&p, 20240601);
     const double L = 8192;
     const double true_a = p.a, true_b = p.b;
     const double true_speedup = cost_prefill_ms(&p, L + QUERY, 0) / cost_prefill_ms(&p, QUERY, L);
@@ -107,9 +116,7 @@ static void small_sample_overhead_interval_should_cover_the_truth(void **state)
 {
     (void)state;
     cost_params p;
-    assert_true(cost_preset("laptop", &p));
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(r, 20240602);
+    gsl_rng *r = laptop_rng(&p, 20240602);
     const double L = 8192;
     /* the true ratio of mean times: the noise factor has mean 1 (no stalls in
      * the laptop preset), so the cost model gives it directly */

@@ -44,11 +44,7 @@
 
 static client *new_client(void)
 {
-    client *c = NULL;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(client_new(&c, err), KV_OK);
-    client_set_backoff(c, 0.001, 0.002);
-    return c;
+    return tu_client(0.001, 0.002);
 }
 
 /* ---- probe (item 5) ---------------------------------------------------- */

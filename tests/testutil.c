@@ -177,6 +177,16 @@ spec *tu_spec(const char *text, const char *name)
     return s;
 }
 
+client *tu_client(double base_s, double max_s)
+{
+    client *c = NULL;
+    char err[KV_ERRLEN] = "";
+    if (client_new(&c, err) != KV_OK)
+        fail_msg("client_new: %s", err);
+    client_set_backoff(c, base_s, max_s);
+    return c;
+}
+
 kv_status tu_io_tokenize(void *ctx, const spec_target *tg, spec_api api, const char *text, long *n,
                          char *err)
 {
@@ -380,4 +390,9 @@ const fit_result *tu_fit_auto(const double *x, const double *y, size_t n, bool w
     if (st != KV_OK)
         fail_msg("%s: %s", robust ? "fit_auto_robust" : "fit_auto", err);
     return &ch->fits[ch->chosen];
+}
+
+int tu_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
 }

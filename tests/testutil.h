@@ -73,6 +73,10 @@ refsrv *tu_refsrv_start(const refsrv_config *cfg);
  * test when the spec is refused. The caller frees the spec. */
 spec *tu_spec(const char *text, const char *name);
 
+/* A real client whose retries back off from base_s to at most max_s;
+ * fails the test when it cannot be made. The caller frees it. */
+client *tu_client(double base_s, double max_s);
+
 /* runner_io tokenize and reset calls that go to the real client: ctx
  * points at a struct whose first member is the client *. */
 kv_status tu_io_tokenize(void *ctx, const spec_target *tg, spec_api api, const char *text, long *n,
@@ -147,6 +151,9 @@ char *tu_strdup(const char *s);
  * chosen fit (inside *ch). */
 const fit_result *tu_fit_auto(const double *x, const double *y, size_t n, bool weighted,
                               bool robust, fit_choice *ch);
+
+/* qsort comparison of two char * (strcmp order). */
+int tu_cmp_str(const void *a, const void *b);
 
 /* Fails the test, naming the first missing one, unless text contains every
  * string of the NULL-terminated list; TU_CONTAINS(text, "a", "b") is the
