@@ -59,15 +59,22 @@ static void rng_should_match_the_reference_splitmix64_and_xoshiro_streams(void *
     assert_true(plan_rng_below(&r, 1) == 0);
 }
 
+/* The plan's cells, measured trials, all trials and requests. */
+static void check_counts(const plan *p, size_t cells, size_t measured, size_t trials,
+                         long long requests)
+{
+    assert_int_equal(p->n_cells, cells);
+    assert_int_equal(p->n_measured, measured);
+    assert_int_equal(p->n_trials, trials);
+    assert_int_equal(p->n_requests, requests);
+}
+
 static void smoke_plan_should_have_the_counted_trials_requests_and_tokens(void **state)
 {
     (void)state;
     spec *s = load(SMOKE);
     plan *p = build(s, s->seed);
-    assert_int_equal(p->n_cells, 4);
-    assert_int_equal(p->n_measured, 8);
-    assert_int_equal(p->n_trials, 9);
-    assert_int_equal(p->n_requests, 13);
+    check_counts(p, 4, 8, 9, 13);
     /* warm-up 25; cold s0 2x25; warm s0 2x(25+25); cold s550 2x575; warm s550 2x(575+575) */
     assert_int_equal(p->prompt_tokens, 3625);
     /* warm turns after priming only prefill the query: warm s0 2x(25+25), s550 2x(575+25) */
@@ -82,10 +89,7 @@ static void seed_experiment_plan_should_have_its_documented_size(void **state)
     (void)state;
     spec *s = load(KV_SPEC);
     plan *p = build(s, s->seed);
-    assert_int_equal(p->n_cells, 32);
-    assert_int_equal(p->n_measured, 160);
-    assert_int_equal(p->n_trials, 162);
-    assert_int_equal(p->n_requests, 332);
+    check_counts(p, 32, 160, 162, 332);
     long long measured_turns = 0;
     for (size_t i = 0; i < p->n_trials; i++)
         if (p->trials[i].kind == PLAN_MEASURE)
