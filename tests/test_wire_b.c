@@ -124,10 +124,7 @@ static void sglang_probe_should_name_sglang(void **state)
 {
     (void)state;
     wire_case wc;
-    wire_case_init(&wc, SGLANG, "auto");
-    int code = -1;
-    cJSON *j = wire_probe(&wc, "--no-cache-check", &code);
-    assert_int_equal(code, 0);
+    cJSON *j = wire_probe_ok(&wc, SGLANG, "auto", "--no-cache-check");
     assert_string_equal(wire_jstr(j, "server", NULL), "sglang");
     assert_true(wire_jtrue(j, "tokenizes", NULL));
     cJSON_Delete(j);
@@ -138,10 +135,7 @@ static void mlx_probe_should_name_mlx_not_openai_compatible(void **state)
 {
     (void)state;
     wire_case wc;
-    wire_case_init(&wc, MLX, "auto");
-    int code = -1;
-    cJSON *j = wire_probe(&wc, "--no-cache-check", &code);
-    assert_int_equal(code, 0);
+    cJSON *j = wire_probe_ok(&wc, MLX, "auto", "--no-cache-check");
     assert_string_equal(wire_jstr(j, "server", NULL), "mlx");
     assert_string_equal(wire_jstr(j, "dialect", NULL), "openai-chat");
     assert_string_equal(wire_jstr(j, "model", NULL), "mlx-community/Qwen3-0.6B-4bit");
@@ -156,10 +150,7 @@ static void probe_cache_check_should_exceed_openais_caching_minimum(void **state
 {
     (void)state;
     wire_case wc;
-    wire_case_init(&wc, OPENAI, "auto");
-    int code = -1;
-    cJSON *j = wire_probe(&wc, "", &code);
-    assert_int_equal(code, 0);
+    cJSON *j = wire_probe_ok(&wc, OPENAI, "auto", "");
     const cJSON *cc = cJSON_GetObjectItemCaseSensitive(j, "cache_check");
     const cJSON *px = cJSON_GetObjectItemCaseSensitive(cc, "prefix_tokens");
     assert_true(cJSON_IsNumber(px) && px->valuedouble >= 1024);

@@ -246,6 +246,18 @@ static inline cJSON *wire_probe(wire_case *wc, const char *extra, int *code)
     return j;
 }
 
+/* wire_case_init(wc, fixture, api) and wire_probe with extra options; the
+ * probe must exit 0. Returns its JSON (the caller deletes it). */
+static inline cJSON *wire_probe_ok(wire_case *wc, const char *fixture, const char *api,
+                                   const char *extra)
+{
+    wire_case_init(wc, fixture, api);
+    int code = -1;
+    cJSON *j = wire_probe(wc, extra, &code);
+    assert_int_equal(code, 0);
+    return j;
+}
+
 /* The string at a dotted path of j, or "" when absent. */
 static inline const char *wire_jstr(const cJSON *j, const char *a, const char *b)
 {
