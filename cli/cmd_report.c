@@ -129,6 +129,8 @@ int cmd_report(int argc, char **argv)
         fprintf(stderr, "kvproof report: %s\n", err[0] ? err : kv_strerror(st));
         return kv_exit_code(st);
     }
+    if (err[0])
+        fprintf(stderr, "kvproof report: warning: %s\n", err);
     if (list)
         for (size_t i = 0; i < nf; i++)
             printf("%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\n", figs[i].name, figs[i].page + 1, figs[i].x,

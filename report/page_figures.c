@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "report/fmt.h"
+#include "report/points_read.h"
 
 #define THIN_ABOVE 2000 /* points per figure above which thinning starts */
 #define THIN_PT 0.5
@@ -38,6 +39,23 @@ static void caption(rdoc *d, double y, const char *s)
     doc_paragraph(d, 0, 7.5, d->left, d->right - d->left, DOC_GREY, s);
     if (d->y < keep)
         d->y = keep;
+}
+
+/* The sentence a scatter caption ends with when its points are a seeded
+ * subsample of the points file, or not drawn at all; "" otherwise. */
+static const char *points_sentence(const rr_results *r, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (r->points_note[0])
+        snprintf(buf, cap, " Points are not drawn: %s.", r->points_note);
+    else if (r->points_drawn < r->points_total)
+        snprintf(buf, cap,
+                 " Drawn: %zu of %zu points, a seeded uniform subsample (seed %d, at most %d "
+                 "per report, the same rows in every figure); every point is in the journal "
+                 "and in %s.",
+                 r->points_drawn, r->points_total, POINTS_READ_SEED, POINTS_READ_LIMIT,
+                 r->points_path[0] ? r->points_path : "the points file");
+    return buf;
 }
 
 /* True when a model's regressor is the prompt length (Figures 1, 2, 5);
@@ -161,7 +179,7 @@ static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, do
     items[n] = (plot_legend_item){labels[n], DOC_GREY, 2, MARK_CIRCLE, 1};
     n++;
     plot_legend(&p, items, n, 0);
-    char cap[1024];
+    char cap[1600], sub[700];
     char thin_note[200] = "", other[320] = "";
     for (size_t t = 0; t < r->n_targets; t++)
         if (r->targets[t].warm_ttft.present && !on_prompt_axis(&r->targets[t].warm_ttft))
@@ -185,7 +203,7 @@ static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, do
                       : " and 95% prediction band for a single request",
              thin_note);
     size_t len = strlen(cap);
-    snprintf(cap + len, sizeof cap - len, "%s", other);
+    snprintf(cap + len, sizeof cap - len, "%s%s", other, points_sentence(r, sub, sizeof sub));
     caption(d, y + h + 32, cap);
 }
 
@@ -213,7 +231,9 @@ static void warm_new_figure(rdoc *d, const rr_results *r, double y, double h)
         "Figure 8. Warm requests: time to first token against new (uncached) tokens";
     if (total == 0) {
         plot_empty(d, "warm_new_tokens", x, y, w, h, title,
-                   "results.json holds no warm request with a known count of new tokens");
+                   r->points_note[0] ? "the points file is missing: no points to draw"
+                                     : "results.json holds no warm request with a known count "
+                                       "of new tokens");
         return;
     }
     plot_axis xa = {PLOT_LINEAR, 0, 0, "new (uncached) prompt tokens (tokens)", NULL, 0};
@@ -264,15 +284,18 @@ static void warm_new_figure(rdoc *d, const rr_results *r, double y, double h)
         ni++;
     }
     plot_legend(&p, items, ni, 0);
-    caption(d, y + h + 32,
-            curves ? "Figure 8 caption: every warm request at its new (uncached) prompt tokens, "
-                     "the prompt length minus the tokens the server reported (or was assumed) "
-                     "to have cached. The warm model is fitted against these tokens; its curve "
-                     "has the 95% confidence band for the mean and the 95% prediction band for "
-                     "a single request (see Models)."
-                   : "Figure 8 caption: every warm request at its new (uncached) prompt tokens, "
-                     "the prompt length minus the tokens cached. No warm model is fitted on "
-                     "these tokens, so no curve is drawn (see Models).");
+    char cap[1400], sub[700];
+    snprintf(cap, sizeof cap, "%s%s",
+             curves ? "Figure 8 caption: every warm request at its new (uncached) prompt tokens, "
+                      "the prompt length minus the tokens the server reported (or was assumed) "
+                      "to have cached. The warm model is fitted against these tokens; its curve "
+                      "has the 95% confidence band for the mean and the 95% prediction band for "
+                      "a single request (see Models)."
+                    : "Figure 8 caption: every warm request at its new (uncached) prompt tokens, "
+                      "the prompt length minus the tokens cached. No warm model is fitted on "
+                      "these tokens, so no curve is drawn (see Models).",
+             points_sentence(r, sub, sizeof sub));
+    caption(d, y + h + 32, cap);
 }
 
 /* ---- small sets of distinct values ---- */
@@ -546,7 +569,9 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
         plot_empty(d, by_order ? "residuals_order" : "residuals_tokens", x0, y, w0, h,
                    by_order ? "Figure 6. Residuals against run order"
                             : "Figure 5. Residuals against prompt tokens",
-                   "no model was fitted, so there are no residuals (see Models)");
+                   r->points_note[0]
+                       ? "the points file is missing: no residuals to draw (see Models)"
+                       : "no model was fitted, so there are no residuals (see Models)");
         return;
     }
     double mag = fmax(fabs(lo), fabs(hi));
@@ -602,8 +627,8 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
     plot_clip_end(&p);
     if (ni)
         plot_legend(&p, items, ni, 1);
-    char cap[600];
-    snprintf(cap, sizeof cap, "%s%s",
+    char cap[1300], sub[700];
+    snprintf(cap, sizeof cap, "%s%s%s",
              by_order ? "Figure 6 caption: residuals in the order the requests ran. A trend or "
                         "runs of same-sign residuals would mean drift (thermal, caching, "
                         "background load); the lag-1 autocorrelation is in the Models table."
@@ -612,7 +637,8 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
                         "in the Models table.",
              thin ? " With this many requests, markers falling on the same 0.5 pt spot are "
                     "drawn once."
-                  : "");
+                  : "",
+             points_sentence(r, sub, sizeof sub));
     caption(d, y + h + 32, cap);
 }
 
