@@ -50,8 +50,8 @@ static points_expect demo_expect(rr_results **r, size_t limit, uint64_t seed)
 }
 
 /* Reads text as a points file named "p.csv". */
-static kv_status read_text(const char *text, size_t len, const points_expect *ex,
-                           points_sample *s, char *err)
+static kv_status read_text(const char *text, size_t len, const points_expect *ex, points_sample *s,
+                           char *err)
 {
     FILE *f = fmemopen((void *)(uintptr_t)text, len, "r");
     assert_non_null(f);
