@@ -110,6 +110,39 @@ static size_t collect(const rr_target *t, int warm, int by_new, double **xs, dou
     return n;
 }
 
+/* Figures 1-2's caption at y: what is drawn, thinning, the warm model's
+ * axis and the subsample. */
+static void ttft_caption(rdoc *d, const rr_results *r, int logscale, const char *fig, size_t total,
+                         size_t drawn, int thin, double y)
+{
+    char cap[1600], sub[700];
+    char thin_note[200] = "", other[320] = "";
+    for (size_t t = 0; t < r->n_targets; t++)
+        if (r->targets[t].warm_ttft.present && !on_prompt_axis(&r->targets[t].warm_ttft))
+            snprintf(other, sizeof other,
+                     " Warm points sit at their whole prompt length, but the warm model is "
+                     "fitted on %s (the tokens the server still had to process), so its curve "
+                     "is not drawn here: Figure 8 shows it against those tokens.",
+                     r->targets[t].warm_ttft.x);
+    if (thin && drawn < total)
+        snprintf(thin_note, sizeof thin_note,
+                 " With %zu requests, markers falling on the same 0.5 pt spot are drawn once "
+                 "(%zu markers drawn); the tables hold every number.",
+                 total, drawn);
+    snprintf(cap, sizeof cap,
+             "%s Every request is a point (n = %zu; cold = no cached prefix, warm = system "
+             "prompt cached). Curves: the model chosen per mode (see Models) with its 95%% "
+             "confidence band for the mean%s.%s",
+             fig, total,
+             logscale ? " (the prediction band is left out on log axes, where its lower edge "
+                        "reaches zero; see Figure 1)"
+                      : " and 95% prediction band for a single request",
+             thin_note);
+    size_t len = strlen(cap);
+    snprintf(cap + len, sizeof cap - len, "%s%s", other, points_sentence(r, sub, sizeof sub));
+    caption(d, y, cap);
+}
+
 static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, double h,
                         const char *name, const char *title, const char *fig)
 {
@@ -179,32 +212,24 @@ static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, do
     items[n] = (plot_legend_item){labels[n], DOC_GREY, 2, MARK_CIRCLE, 1};
     n++;
     plot_legend(&p, items, n, 0);
-    char cap[1600], sub[700];
-    char thin_note[200] = "", other[320] = "";
-    for (size_t t = 0; t < r->n_targets; t++)
-        if (r->targets[t].warm_ttft.present && !on_prompt_axis(&r->targets[t].warm_ttft))
-            snprintf(other, sizeof other,
-                     " Warm points sit at their whole prompt length, but the warm model is "
-                     "fitted on %s (the tokens the server still had to process), so its curve "
-                     "is not drawn here: Figure 8 shows it against those tokens.",
-                     r->targets[t].warm_ttft.x);
-    if (thin && drawn < total)
-        snprintf(thin_note, sizeof thin_note,
-                 " With %zu requests, markers falling on the same 0.5 pt spot are drawn once "
-                 "(%zu markers drawn); the tables hold every number.",
-                 total, drawn);
-    snprintf(cap, sizeof cap,
-             "%s Every request is a point (n = %zu; cold = no cached prefix, warm = system "
-             "prompt cached). Curves: the model chosen per mode (see Models) with its 95%% "
-             "confidence band for the mean%s.%s",
-             fig, total,
-             logscale ? " (the prediction band is left out on log axes, where its lower edge "
-                        "reaches zero; see Figure 1)"
-                      : " and 95% prediction band for a single request",
-             thin_note);
-    size_t len = strlen(cap);
-    snprintf(cap + len, sizeof cap - len, "%s%s", other, points_sentence(r, sub, sizeof sub));
-    caption(d, y + h + 32, cap);
+    ttft_caption(d, r, logscale, fig, total, drawn, thin, y + h + 32);
+}
+
+/* Figure 8's caption at y. */
+static void warm_new_caption(rdoc *d, const rr_results *r, int curves, double y)
+{
+    char cap[1400], sub[700];
+    snprintf(cap, sizeof cap, "%s%s",
+             curves ? "Figure 8 caption: every warm request at its new (uncached) prompt tokens, "
+                      "the prompt length minus the tokens the server reported (or was assumed) "
+                      "to have cached. The warm model is fitted against these tokens; its curve "
+                      "has the 95% confidence band for the mean and the 95% prediction band for "
+                      "a single request (see Models)."
+                    : "Figure 8 caption: every warm request at its new (uncached) prompt tokens, "
+                      "the prompt length minus the tokens cached. No warm model is fitted on "
+                      "these tokens, so no curve is drawn (see Models).",
+             points_sentence(r, sub, sizeof sub));
+    caption(d, y, cap);
 }
 
 /* Figure 8: warm requests against the tokens the server still had to
@@ -284,18 +309,7 @@ static void warm_new_figure(rdoc *d, const rr_results *r, double y, double h)
         ni++;
     }
     plot_legend(&p, items, ni, 0);
-    char cap[1400], sub[700];
-    snprintf(cap, sizeof cap, "%s%s",
-             curves ? "Figure 8 caption: every warm request at its new (uncached) prompt tokens, "
-                      "the prompt length minus the tokens the server reported (or was assumed) "
-                      "to have cached. The warm model is fitted against these tokens; its curve "
-                      "has the 95% confidence band for the mean and the 95% prediction band for "
-                      "a single request (see Models)."
-                    : "Figure 8 caption: every warm request at its new (uncached) prompt tokens, "
-                      "the prompt length minus the tokens cached. No warm model is fitted on "
-                      "these tokens, so no curve is drawn (see Models).",
-             points_sentence(r, sub, sizeof sub));
-    caption(d, y + h + 32, cap);
+    warm_new_caption(d, r, curves, y + h + 32);
 }
 
 /* ---- small sets of distinct values ---- */
@@ -544,10 +558,32 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
     caption(d, y + h + 32, cap);
 }
 
-static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y, double h)
+/* Figures 5-6's caption at y. */
+static void residual_caption(rdoc *d, const rr_results *r, int by_order, int thin, double y)
 {
-    double lox = INFINITY, hix = -INFINITY, lo = INFINITY, hi = -INFINITY;
+    char cap[1300], sub[700];
+    snprintf(cap, sizeof cap, "%s%s%s",
+             by_order ? "Figure 6 caption: residuals in the order the requests ran. A trend or "
+                        "runs of same-sign residuals would mean drift (thermal, caching, "
+                        "background load); the lag-1 autocorrelation is in the Models table."
+                      : "Figure 5 caption: residuals of each chosen model against prompt tokens. "
+                        "A funnel means unequal variance, a curve a missing term; the tests are "
+                        "in the Models table.",
+             thin ? " With this many requests, markers falling on the same 0.5 pt spot are "
+                    "drawn once."
+                  : "",
+             points_sentence(r, sub, sizeof sub));
+    caption(d, y, cap);
+}
+
+/* The residuals' x range (run order or prompt tokens) and y range; the
+ * count of drawable residuals. */
+static size_t residual_range(const rr_results *r, int by_order, double *lox, double *hix,
+                             double *lo, double *hi)
+{
     size_t total = 0;
+    *lox = *lo = INFINITY;
+    *hix = *hi = -INFINITY;
     for (size_t t = 0; t < r->n_targets; t++)
         for (int warm = 0; warm < 2; warm++) {
             const rr_model *m = warm ? &r->targets[t].warm_ttft : &r->targets[t].cold_ttft;
@@ -556,13 +592,20 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
                 double xv = by_order ? m->residuals[i].order : m->residuals[i].x;
                 if (isnan(xv) || isnan(m->residuals[i].residual))
                     continue;
-                lox = fmin(lox, xv);
-                hix = fmax(hix, xv);
-                lo = fmin(lo, m->residuals[i].residual);
-                hi = fmax(hi, m->residuals[i].residual);
+                *lox = fmin(*lox, xv);
+                *hix = fmax(*hix, xv);
+                *lo = fmin(*lo, m->residuals[i].residual);
+                *hi = fmax(*hi, m->residuals[i].residual);
                 total++;
             }
         }
+    return total;
+}
+
+static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y, double h)
+{
+    double lox, hix, lo, hi;
+    size_t total = residual_range(r, by_order, &lox, &hix, &lo, &hi);
     if (total == 0) {
         double x0, w0;
         area(d, &x0, &w0);
@@ -627,19 +670,7 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
     plot_clip_end(&p);
     if (ni)
         plot_legend(&p, items, ni, 1);
-    char cap[1300], sub[700];
-    snprintf(cap, sizeof cap, "%s%s%s",
-             by_order ? "Figure 6 caption: residuals in the order the requests ran. A trend or "
-                        "runs of same-sign residuals would mean drift (thermal, caching, "
-                        "background load); the lag-1 autocorrelation is in the Models table."
-                      : "Figure 5 caption: residuals of each chosen model against prompt tokens. "
-                        "A funnel means unequal variance, a curve a missing term; the tests are "
-                        "in the Models table.",
-             thin ? " With this many requests, markers falling on the same 0.5 pt spot are "
-                    "drawn once."
-                  : "",
-             points_sentence(r, sub, sizeof sub));
-    caption(d, y + h + 32, cap);
+    residual_caption(d, r, by_order, thin, y + h + 32);
 }
 
 static void box_figure(rdoc *d, const rr_results *r, double y, double h)
