@@ -968,8 +968,8 @@ kv_status rr_load_points(rr_results *r, char *warn, char *err)
         r->points_note = adup(&d, e);
         r->points_total = (size_t)r->points_rows;
         r->points_drawn = 0;
-        snprintf(warn, KV_ERRLEN, "%s: figures drawn without points (the numbers are in %s)", e,
-                 r->path);
+        snprintf(warn, KV_ERRLEN,
+                 "%.600s: figures drawn without points (the numbers are in %.300s)", e, r->path);
         return d.st;
     }
     if (st != KV_OK)
