@@ -39,30 +39,72 @@ static kv_status field_bad(const where *w, size_t col, const char *what, const c
                    COLUMNS[col].name, what, (int)(n > 40 ? 40 : n), s);
 }
 
+/* s[0..n) as [-]digits[.digits] with at most 15 digits: mantissa / 10^k,
+ * both exact, so the quotient is correctly rounded, as strtod's result.
+ * false for anything else (strtod then decides). */
+static bool fast_decimal(const char *s, size_t n, double *out)
+{
+    static const double p10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    size_t i = s[0] == '-';
+    unsigned long long m = 0;
+    int digits = 0, frac = -1;
+    for (; i < n; i++) {
+        if (s[i] == '.' && frac < 0) {
+            frac = 0;
+            continue;
+        }
+        if (s[i] < '0' || s[i] > '9' || ++digits > 15)
+            return false;
+        m = m * 10 + (unsigned)(s[i] - '0');
+        frac += frac >= 0;
+    }
+    if (digits == 0 || frac == 0)
+        return false;
+    double v = (double)m / p10[frac < 0 ? 0 : frac];
+    *out = s[0] == '-' ? -v : v;
+    return true;
+}
+
+/* s[0..n) as a non-negative integer of at most 18 digits. */
+static bool fast_integer(const char *s, size_t n, long *out)
+{
+    if (n == 0 || n > 18)
+        return false;
+    long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
 /* Parses s[0..n) as column col into *num (numbers, 'n') or *iv (others). */
 static kv_status field_parse(const where *w, size_t col, const char *s, size_t n, double *num,
                              long *iv)
 {
     char buf[64], *end = NULL;
-    if (n >= sizeof buf)
-        return field_bad(w, col, "too long", s, n);
-    memcpy(buf, s, n);
-    buf[n] = '\0';
     switch (COLUMNS[col].type) {
     case 'n':
-        *num = n == 0 ? NAN : strtod(buf, &end);
-        if (n && (*end || !isfinite(*num)))
+        if (n == 0 || fast_decimal(s, n, num))
+            return KV_OK;
+        if (n >= sizeof buf)
+            return field_bad(w, col, "too long", s, n);
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+        *num = strtod(buf, &end);
+        if (*end || !isfinite(*num))
             return field_bad(w, col, "expected a finite number or nothing", s, n);
         return KV_OK;
     case 'm':
-        if (strcmp(buf, "cold") != 0 && strcmp(buf, "warm") != 0)
+        if (n != 4 || (memcmp(s, "cold", 4) != 0 && memcmp(s, "warm", 4) != 0))
             return field_bad(w, col, "expected cold or warm", s, n);
-        *iv = buf[0] == 'w';
+        *iv = s[0] == 'w';
         return KV_OK;
     default:
-        errno = 0;
-        *iv = n ? strtol(buf, &end, 10) : -1;
-        if (!n || *end || errno || *iv < 0 || (COLUMNS[col].type == 'b' && *iv > 1))
+        if (!fast_integer(s, n, iv) || (COLUMNS[col].type == 'b' && *iv > 1))
             return field_bad(w, col,
                              COLUMNS[col].type == 'b' ? "expected 0 or 1"
                                                       : "expected a non-negative integer",

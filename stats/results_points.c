@@ -1,6 +1,6 @@
 /* results_points.c - the points file (results_points.h): per-point
- * residuals from the targets' chosen models, the row formatter (shortest
- * text that reads back to the same double), the file with its fixed-width
+ * residuals from the targets' chosen models, the row formatter (exact
+ * short decimals without printf on the usual values), the file with its fixed-width
  * header filled in after the rows, and its entry in results.json.
  */
 #include "stats/results_points.h"
@@ -49,14 +49,60 @@ static bool residuals(const res_ctx *c, const res_target *tss, size_t nt, double
 
 /* ---- rows ----------------------------------------------------------------- */
 
-/* Appends v: nothing when not finite, an integer when integral, else the
- * shortest of %.15g, %.16g, %.17g that reads back as v. */
+static size_t put_int(char *o, long long v)
+{
+    size_t n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    if (v < 0)
+        o[n++] = '-';
+    char d[24];
+    int k = 0;
+    do {
+        d[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    while (k)
+        o[n++] = d[--k];
+    return n;
+}
+
+/* Appends m / 10^6 as decimal text: the integer part, then up to six
+ * fraction digits without trailing zeros. */
+static size_t put_micro(char *o, long long m)
+{
+    size_t n = 0;
+    unsigned long long u = m < 0 ? 0ULL - (unsigned long long)m : (unsigned long long)m;
+    if (m < 0)
+        o[n++] = '-';
+    unsigned long long fp = u % 1000000ULL;
+    n += put_int(o + n, (long long)(u / 1000000ULL));
+    if (fp) {
+        int digits = 6;
+        while (fp % 10 == 0) {
+            fp /= 10;
+            digits--;
+        }
+        o[n++] = '.';
+        for (int i = digits - 1; i >= 0; i--, fp /= 10)
+            o[n + (size_t)i] = (char)('0' + fp % 10);
+        n += (size_t)digits;
+    }
+    return n;
+}
+
+/* Appends v: nothing when not finite; on the 10^-6 grid (integers, and
+ * times the journal holds to the microsecond) the exact short decimal (m /
+ * 10^6 is correctly rounded, as the reader's strtod); else the shortest of
+ * %.15g, %.16g, %.17g that reads back as v. */
 static size_t put_num(char *o, double v)
 {
     if (!isfinite(v))
         return 0;
-    if (v == floor(v) && fabs(v) < 1e15)
-        return (size_t)snprintf(o, 32, "%.0f", v);
+    if (fabs(v) < 1e9) {
+        double m = nearbyint(v * 1e6);
+        if (m / 1e6 == v)
+            return put_micro(o, (long long)m);
+    }
     int n = 0;
     for (int prec = 15; prec <= 17; prec++) {
         n = snprintf(o, 32, "%.*g", prec, v);
@@ -66,9 +112,15 @@ static size_t put_num(char *o, double v)
     return (size_t)n;
 }
 
-static size_t put_int(char *o, long long v)
+/* Appends a residual rounded to 10^-6 ms (1 ns: far below the clock's
+ * resolution), or with 9 significant digits when it is that large. */
+static size_t put_resid(char *o, double v)
 {
-    return (size_t)snprintf(o, 24, "%lld", v);
+    if (!isfinite(v))
+        return 0;
+    if (fabs(v) < 1e9)
+        return put_micro(o, (long long)nearbyint(v * 1e6));
+    return (size_t)snprintf(o, 32, "%.9g", v);
 }
 
 /* One row of point i (the columns of RESULTS_POINTS_COLUMNS) into o
@@ -88,11 +140,15 @@ static size_t row_format(char *o, const res_point *p, double rt, double rp)
     o[n++] = ',';
     n += put_int(o + n, p->count);
     n += (size_t)snprintf(o + n, 8, ",%d", p->contaminated ? 1 : 0);
-    const double v[] = {p->x, p->newtok, p->cached, p->y, p->prefill, rt, rp};
+    const double v[] = {p->x, p->newtok, p->cached, p->y, p->prefill};
     for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
         o[n++] = ',';
         n += put_num(o + n, v[k]);
     }
+    o[n++] = ',';
+    n += put_resid(o + n, rt);
+    o[n++] = ',';
+    n += put_resid(o + n, rp);
     o[n++] = '\n';
     return n;
 }
