@@ -114,6 +114,8 @@ static kv_status report_step(cli_outputs *o, char *err)
         note_error(o, "report.pdf", e);
         return kv_fail(err, st, "%s", o->error);
     }
+    if (e[0])
+        fprintf(stderr, "kvproof: warning: %s\n", e);
     o->report_written = true;
     return KV_OK;
 }

@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/util.h"
+#include "report/points_read.h"
 #include "stats/results_schema.h"
 
 struct rr_arena {
@@ -859,6 +860,31 @@ static void read_top(rd *d, const cJSON *root, rr_results *r)
     read_contention(d, root, &r->contention);
 }
 
+/* results.json's "points_file", and the inline counts of an older file. */
+static void read_points_file(rd *d, const cJSON *root, rr_results *r)
+{
+    const cJSON *pf = get_obj(d, root, "points_file", "");
+    r->points_path = "";
+    r->points_note = "";
+    r->points_id = "";
+    r->points_rows = -1;
+    for (size_t t = 0; t < r->n_targets; t++)
+        r->points_total += r->targets[t].n_points;
+    r->points_drawn = r->points_total;
+    if (!pf)
+        return;
+    const char *fmt = get_str(d, pf, "format", "points_file");
+    if (d->st == KV_OK && strcmp(fmt, RESULTS_POINTS_FORMAT) != 0)
+        bad(d, "points_file", "format", "not " RESULTS_POINTS_FORMAT);
+    if (d->st == KV_OK && get_long(d, pf, "version", "points_file") != RESULTS_POINTS_VERSION)
+        bad(d, "points_file", "version", "a points file version this kvproof does not read");
+    r->has_points_file = 1;
+    r->points_id = get_str(d, pf, "id", "points_file");
+    r->points_rows = get_long(d, pf, "rows", "points_file");
+    if (d->st == KV_OK && r->points_rows < 0)
+        bad(d, "points_file", "rows", "negative");
+}
+
 kv_status rr_parse(const char *text, size_t len, const char *name, rr_results **out, char *err)
 {
     *out = NULL;
@@ -889,6 +915,8 @@ kv_status rr_parse(const char *text, size_t len, const char *name, rr_results **
     check_schema(&d, root);
     if (d.st == KV_OK)
         read_top(&d, root, r);
+    if (d.st == KV_OK)
+        read_points_file(&d, root, r);
 out:
     cJSON_Delete(root);
     if (d.st != KV_OK) {
@@ -923,4 +951,97 @@ void rr_free(rr_results *r)
         free(r->arena);
     }
     free(r);
+}
+
+/* ---- the points file ---- */
+
+/* A model's residual x: its regressor's column of the row. */
+static double resid_x(const rr_model *m, const points_row *q)
+{
+    return strcmp(m->x, "new_prompt_tokens") == 0 ? q->new_tokens : q->x;
+}
+
+static void resid_add(rr_model *m, const points_row *q, double residual)
+{
+    if (!m->residuals || isnan(residual))
+        return;
+    rr_resid *e = &m->residuals[m->n_residuals++];
+    e->x = resid_x(m, q);
+    e->order = (double)q->order;
+    e->residual = residual;
+}
+
+static void point_from_row(rr_point *p, const points_row *q)
+{
+    p->x = q->x;
+    p->y = q->ttft_ms;
+    p->new_tokens = q->new_tokens;
+    p->cached = q->cached;
+    p->server_prefill = q->server_prefill_ms;
+    p->warm = q->warm;
+    p->system_prompt_tokens = q->system_prompt_tokens;
+    p->query_tokens = q->query_tokens;
+    p->query_count = q->query_count;
+    p->turn = q->turn;
+    p->order = q->order;
+    p->contaminated = q->contaminated;
+}
+
+/* The sample's rows into each target's points and residual arrays. */
+static void sample_attach(rd *d, rr_results *r, const points_sample *s)
+{
+    for (size_t t = 0; t < r->n_targets; t++) {
+        rr_target *tg = &r->targets[t];
+        size_t n = 0;
+        for (size_t i = 0; i < s->n; i++)
+            n += s->rows[i].target == (long)t;
+        tg->points = aalloc(d, n, sizeof *tg->points);
+        tg->cold_ttft.residuals = aalloc(d, n, sizeof(rr_resid));
+        tg->warm_ttft.residuals = aalloc(d, n, sizeof(rr_resid));
+        tg->cold_server_prefill.residuals = aalloc(d, n, sizeof(rr_resid));
+        tg->n_points = tg->cold_ttft.n_residuals = tg->warm_ttft.n_residuals =
+            tg->cold_server_prefill.n_residuals = 0;
+        if (d->st != KV_OK)
+            return;
+        for (size_t i = 0; i < s->n; i++) {
+            const points_row *q = &s->rows[i];
+            if (q->target != (long)t)
+                continue;
+            point_from_row(&tg->points[tg->n_points++], q);
+            resid_add(q->warm ? &tg->warm_ttft : &tg->cold_ttft, q, q->ttft_residual_ms);
+            if (!q->warm)
+                resid_add(&tg->cold_server_prefill, q, q->prefill_residual_ms);
+        }
+    }
+}
+
+kv_status rr_load_points(rr_results *r, char *warn, char *err)
+{
+    if (!r->has_points_file)
+        return KV_OK;
+    rd d = {r->arena, r->path, err, KV_OK};
+    char path[4096], e[KV_ERRLEN] = "";
+    if (results_points_path(r->path, path, sizeof path) != 0)
+        return kv_fail(err, KV_ERR_INPUT, "%s: path too long", r->path);
+    r->points_path = adup(&d, path);
+    points_expect ex = {r->points_rows, r->points_id, (long)r->n_targets, POINTS_READ_LIMIT,
+                        POINTS_READ_SEED};
+    points_sample s;
+    int missing = 0;
+    kv_status st = points_read_file(path, &ex, &s, &missing, e);
+    if (st != KV_OK && missing) {
+        r->points_note = adup(&d, e);
+        r->points_total = (size_t)r->points_rows;
+        r->points_drawn = 0;
+        snprintf(warn, KV_ERRLEN,
+                 "%.600s: figures drawn without points (the numbers are in %.300s)", e, r->path);
+        return d.st;
+    }
+    if (st != KV_OK)
+        return kv_fail(err, st, "%s", e);
+    sample_attach(&d, r, &s);
+    r->points_total = s.total;
+    r->points_drawn = s.n;
+    points_sample_free(&s);
+    return d.st;
 }

@@ -247,6 +247,15 @@ typedef struct rr_results {
     rr_contention contention;
     rr_comparison *comparison;
     size_t n_comparison;
+    /* points file (results.json's points_file; absent in older files, which
+     * hold their points inline) */
+    int has_points_file;     /* results.json names a points file */
+    const char *points_id;   /* its id, 16 hex digits */
+    long points_rows;        /* its rows */
+    const char *points_path; /* where rr_load_points looked; "" before */
+    size_t points_total;     /* requests in the points file (inline: n_points summed) */
+    size_t points_drawn;     /* of them in targets[].points (< total: a seeded subsample) */
+    const char *points_note; /* why no points are drawn ("" when they are) */
 
     struct rr_arena *arena; /* owns everything above */
 } rr_results;
@@ -258,5 +267,15 @@ kv_status rr_load(const char *path, rr_results **out, char *err) KV_MUST_USE;
 kv_status rr_parse(const char *text, size_t len, const char *name, rr_results **out,
                    char *err) KV_MUST_USE;
 void rr_free(rr_results *r);
+
+/* Fills targets[].points and the models' residuals from the points file
+ * results.json names (found next to it: stats/results_schema.h,
+ * results_points_path), at most POINTS_READ_LIMIT of its rows, a uniform
+ * subsample seeded with POINTS_READ_SEED (report/points_read.h) beyond
+ * that. A file without points_file keeps its inline points. A missing
+ * points file is not an error: KV_OK, points_note says so and warn gets
+ * the same text (KV_ERRLEN bytes); a bad or mismatched one is KV_ERR_INPUT
+ * with file:line: field in err. */
+kv_status rr_load_points(rr_results *r, char *warn, char *err) KV_MUST_USE;
 
 #endif

@@ -7,7 +7,9 @@
  * (speedups, overhead fractions), results_sessions (multi-query sessions),
  * results_target (one target's statistics, computed once and written),
  * results_verdicts (hypotheses, headline verdict, questions, stopping
- * saving) and results_header (provenance, method, environment, counts).
+ * saving), results_header (provenance, method, environment, counts) and
+ * results_points (the points file next to results.json: every measured
+ * point with its residuals, written by results_write before results.json).
  */
 #include "stats/results.h"
 
@@ -20,6 +22,8 @@
 #include "stats/jsonw.h"
 #include "stats/results_ctx.h"
 #include "stats/results_header.h"
+#include "stats/results_points.h"
+#include "stats/results_schema.h"
 #include "stats/results_target.h"
 #include "stats/results_verdicts.h"
 #include "stats/results_warm.h"
@@ -108,7 +112,7 @@ static kv_status targets_compute(const res_ctx *c, res_target **out, size_t *nt,
 }
 
 static void document_write(jsonw *w, const res_ctx *c, const char *journal_path,
-                           const res_target *tss, size_t nt)
+                           const res_target *tss, size_t nt, const results_points_info *pinfo)
 {
     jsonw_begin_obj(w);
     res_header_write(w, c, journal_path);
@@ -122,11 +126,15 @@ static void document_write(jsonw *w, const res_ctx *c, const char *journal_path,
     res_verdict_write(w, c, tss, nt);
     res_questions_write(w, c, &tss[0]);
     res_stopping_write(w, c);
+    if (pinfo)
+        results_points_json(w, pinfo);
     jsonw_end_obj(w);
 }
 
-kv_status results_from_data(const journal_data *d, const char *journal_path,
-                            const results_options *opt, kv_buf *out, char *err)
+/* results.json's text into out; with points_path, the points file written
+ * there first (results.json then names it). */
+static kv_status build(const journal_data *d, const char *journal_path, const results_options *opt,
+                       const char *points_path, kv_buf *out, char *err)
 {
     results_options defaults;
     results_options_default(&defaults);
@@ -146,6 +154,8 @@ kv_status results_from_data(const journal_data *d, const char *journal_path,
     res_target *tss = NULL;
     size_t nt = 0;
     jsonw w = {0};
+    results_points_info pinfo;
+    memset(&pinfo, 0, sizeof pinfo);
     c.s = sp;
     kv_status st = res_gather(&c, err);
     if (st == KV_OK)
@@ -161,9 +171,11 @@ kv_status results_from_data(const journal_data *d, const char *journal_path,
         goto out;
     }
     st = targets_compute(&c, &tss, &nt, err);
+    if (st == KV_OK && points_path)
+        st = results_points_write(&c, tss, nt, points_path, &pinfo, err);
     if (st != KV_OK)
         goto out;
-    document_write(&w, &c, journal_path, tss, nt);
+    document_write(&w, &c, journal_path, tss, nt, points_path ? &pinfo : NULL);
     if (w.st == KV_OK)
         w.st = kv_buf_append(&w.b, "\n", 1);
     if (w.st != KV_OK) {
@@ -180,6 +192,12 @@ out:
     res_ctx_free(&c);
     spec_free(sp);
     return st;
+}
+
+kv_status results_from_data(const journal_data *d, const char *journal_path,
+                            const results_options *opt, kv_buf *out, char *err)
+{
+    return build(d, journal_path, opt, NULL, out, err);
 }
 
 /* Writes text to path.tmp and renames it over path. */
@@ -217,8 +235,11 @@ out:
 kv_status results_write(const journal_data *d, const char *journal_path, const char *results_path,
                         const results_options *opt, char *err)
 {
+    char points[4096];
+    if (results_points_path(results_path, points, sizeof points) != 0)
+        return kv_fail(err, KV_ERR_IO, "%s: path too long", results_path);
     kv_buf out = {0};
-    kv_status st = results_from_data(d, journal_path, opt, &out, err);
+    kv_status st = build(d, journal_path, opt, points, &out, err);
     if (st == KV_OK)
         st = write_atomically(results_path, &out, err);
     kv_buf_free(&out);

@@ -208,7 +208,7 @@ static double fit_slope(const char *dir)
 {
     char path[256], csv[256], out[256], cmd[1024], err[KV_ERRLEN] = "";
     snprintf(path, sizeof path, "%s/journal.jsonl", dir);
-    snprintf(csv, sizeof csv, "%s/points.csv", dir);
+    snprintf(csv, sizeof csv, "%s/fit-input.csv", dir); /* not the run's points.csv */
     snprintf(out, sizeof out, "%s/fit.json", dir);
     journal_data *d = NULL;
     assert_int_equal(journal_load(path, &d, err), KV_OK);

@@ -318,6 +318,18 @@ static void fixtures_should_be_what_the_writer_makes_of_the_journals(void **stat
                      fix, JOURNALS, names[i]);
         free(a);
         free(b);
+        /* and its points file, under the name the reader looks for */
+        snprintf(json, sizeof json, "%s/%s/points.csv", dir, names[i]);
+        snprintf(fix, sizeof fix, FIX "%s.points.csv", names[i]);
+        assert_int_equal(kv_read_file(json, &a, &na, err), KV_OK);
+        if (kv_read_file(fix, &b, &nb, err) != KV_OK)
+            fail_msg("%s (run scripts/make-results-fixtures.sh)", err);
+        if (na != nb || memcmp(a, b, na) != 0)
+            fail_msg("%s differs from the writer's output for %s%s.jsonl: run "
+                     "scripts/make-results-fixtures.sh",
+                     fix, JOURNALS, names[i]);
+        free(a);
+        free(b);
     }
     free_names(names, n);
     rmtree(dir);
