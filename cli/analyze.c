@@ -276,6 +276,8 @@ void cli_print_verdicts(FILE *out, const char *results_path, bool simulated)
             if (isfinite(h->estimate.lo) && isfinite(h->estimate.hi))
                 fprintf(out, ", %.3g%% CI %.4g to %.4g", 100 * level, h->estimate.lo,
                         h->estimate.hi);
+            if (h->estimate.note && h->estimate.note[0]) /* e.g. a bound the sweep leaves open */
+                fprintf(out, "; %s", h->estimate.note);
             fputs(")", out);
         }
         fputs("\n", out);
