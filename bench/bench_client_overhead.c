@@ -1,5 +1,6 @@
 /* bench_client_overhead.c - how late kvproof's client sees a token chunk,
- * compared with `curl -N`, against the in-process reference server.
+ * compared with libcurl alone, `curl -N` and a bare recv loop, against the
+ * in-process reference server.
  *
  * The reference server stamps every SSE event with ": kvproof-sent-ns=<ns>"
  * (CLOCK_MONOTONIC, just before writing it). Overhead of a chunk = the
@@ -7,11 +8,17 @@
  *  - kvproof: the client's write callback timestamps each token chunk
  *    (client_observe_stamps); the first-token figure is the runner's
  *    trial_request.server_overhead_us;
+ *  - libcurl alone (the floor of any libcurl reader): curl_easy_perform on
+ *    one reused handle (HTTP/1.1, keep-alive, chunked), its write callback
+ *    timestamping each complete data line, no SSE or JSON parsing;
  *  - curl -N: the benchmark runs `curl -sN` through popen and timestamps each
  *    data line as fgets returns it (curl + pipe + stdio);
  *  - a bare recv loop (the floor): a socket, the request sent with one
  *    send, then recv into a buffer, each complete data line timestamped when
- *    the recv that completed it returns (HTTP/1.0, so no chunk framing).
+ *    the recv that completed it returns (HTTP/1.0, so no chunk framing);
+ *    the same over HTTP/1.1 (the server's chunked framing, as libcurl gets
+ *    it); and over HTTP/1.1 waiting in poll() before each recv, as any
+ *    event loop does (libcurl's multi interface included).
  * The server's model costs nothing but a fixed 0.2 ms per output token, so
  * chunks arrive spaced out rather than in one burst. Prints median and p99 in
  * microseconds over >= 10,000 chunks for each, side by side, with ratios;
@@ -19,7 +26,9 @@
  * bare recv loop's, measured in the same run.
  *
  * Two phases: streams of 500 tokens (every chunk), then short requests of 2
- * tokens (the first token of each; curl -N runs a tenth as many).
+ * tokens (the first token of each; curl -N runs a tenth as many). Within a
+ * phase the readers take turns in ROUNDS rounds, so that each sees the same
+ * load on a shared machine.
  *
  * usage: bench_client_overhead [chunks] [first-tokens]   (default 10000 2000)
  */
@@ -29,11 +38,14 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "common/util.h"
 #include "net/client.h"
@@ -44,6 +56,8 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define DECODE_MS 0.2
+#define ROUNDS 10 /* turns each reader takes within a phase */
+#define N_READERS 6
 
 typedef struct samples {
     double *v;
@@ -171,9 +185,10 @@ static void bare_lines(char *buf, size_t *len, int64_t now, int64_t *stamp, bool
 }
 
 /* One request over a fresh socket: send it, then recv until the server
- * closes. Returns 0, or -1 when the connection fails. */
+ * closes; `polled` waits in poll() before each recv, as an event loop does.
+ * Returns 0, or -1 when the connection fails. */
 static int bare_request(int port, const char *req, size_t req_len, char *buf, size_t cap,
-                        samples *all, samples *first)
+                        bool polled, samples *all, samples *first)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
@@ -193,6 +208,9 @@ static int bare_request(int port, const char *req, size_t req_len, char *buf, si
     for (;;) {
         if (len == cap)
             len = 0; /* a line longer than the buffer: drop it */
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        if (polled && poll(&pf, 1, -1) < 0 && errno != EINTR)
+            break;
         ssize_t n = recv(fd, buf + len, cap - len, 0);
         int64_t now = kv_now_ns();
         if (n < 0 && errno == EINTR)
@@ -206,15 +224,19 @@ static int bare_request(int port, const char *req, size_t req_len, char *buf, si
     return got_first ? 0 : -1;
 }
 
-/* The bare recv loop: requests until `chunks` chunks arrived. */
-static int run_bare(int port, int tokens, long chunks, long firsts, samples *all, samples *first)
+/* The bare recv loop: requests until `chunks` chunks arrived. HTTP/1.0, or
+ * HTTP/1.1 with "Connection: close" (the server's chunked framing: its size
+ * lines match neither prefix, and each event is one chunk), the latter also
+ * with a poll() before each recv. */
+static int run_bare(int port, int tokens, long chunks, long firsts, samples *all, samples *first,
+                    bool http11, bool polled)
 {
     char body[512], req[1024];
     int bl = snprintf(body, sizeof body, body_fmt, tokens);
     int rl = snprintf(req, sizeof req,
-                      "POST /v1/chat/completions HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n"
+                      "POST /v1/chat/completions HTTP/1.%d\r\nHost: 127.0.0.1:%d\r\n%s"
                       "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-                      port, bl, body);
+                      http11 ? 1 : 0, port, http11 ? "Connection: close\r\n" : "", bl, body);
     size_t cap = 1 << 16;
     char *buf = malloc(cap);
     if (!buf || rl <= 0 || (size_t)rl >= sizeof req) {
@@ -223,19 +245,75 @@ static int run_bare(int port, int tokens, long chunks, long firsts, samples *all
     }
     int rc = 0;
     while (rc == 0 && !enough(all, chunks, first, firsts))
-        rc = bare_request(port, req, (size_t)rl, buf, cap, all, first);
+        rc = bare_request(port, req, (size_t)rl, buf, cap, polled, all, first);
     free(buf);
+    return rc;
+}
+
+/* libcurl alone: the write callback's state. */
+typedef struct easy_ctx {
+    char *buf;
+    size_t len, cap;
+    int64_t stamp;
+    bool got_first;
+    samples *all, *first;
+} easy_ctx;
+
+static size_t easy_on_body(char *p, size_t size, size_t nmemb, void *ud)
+{
+    easy_ctx *e = ud;
+    size_t n = size * nmemb;
+    int64_t now = kv_now_ns();
+    if (e->len + n > e->cap)
+        e->len = 0; /* a line longer than the buffer: drop it */
+    if (n > e->cap)
+        return n;
+    memcpy(e->buf + e->len, p, n);
+    e->len += n;
+    bare_lines(e->buf, &e->len, now, &e->stamp, &e->got_first, e->all, e->first);
+    return n;
+}
+
+/* libcurl alone: curl_easy_perform on one reused handle until enough. */
+static int run_easy(CURL *h, int port, int tokens, long chunks, long firsts, samples *all,
+                    samples *first)
+{
+    char body[512], url[64];
+    snprintf(body, sizeof body, body_fmt, tokens);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", port);
+    struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json");
+    struct curl_slist *h2 = hd ? curl_slist_append(hd, "Expect:") : NULL;
+    easy_ctx e = {.buf = malloc(1 << 16), .cap = 1 << 16, .all = all, .first = first};
+    int rc = h2 && e.buf ? 0 : -1;
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, easy_on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &e);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    while (rc == 0 && !enough(all, chunks, first, firsts)) {
+        e.len = 0;
+        e.stamp = 0;
+        e.got_first = false;
+        if (curl_easy_perform(h) != CURLE_OK || !e.got_first)
+            rc = -1;
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(hd);
+    free(e.buf);
     return rc;
 }
 
 /* One measurement: each reader's chunk and first-token samples, wall time. */
 typedef struct phase {
-    samples all[3], first[3]; /* kvproof, curl -N, bare recv loop */
-    double wall_s[3];
+    samples all[N_READERS], first[N_READERS]; /* in reader_names' order */
+    double wall_s[N_READERS];
 } phase;
 
-static const char *const reader_names[3] = {"kvproof (libcurl)", "curl -N | pipe",
-                                            "bare recv loop"};
+enum { R_KVPROOF, R_EASY, R_CURL_N, R_BARE, R_BARE11, R_BARE_POLL };
+static const char *const reader_names[N_READERS] = {"kvproof (libcurl)",   "libcurl alone",
+                                                    "curl -N | pipe",      "bare recv loop",
+                                                    "bare recv, HTTP/1.1", "bare poll+recv, 1.1"};
 
 /* kvproof's client: requests until enough chunks and first tokens. */
 static int run_kvproof(client *c, client_request rq, int tokens, long chunks, long firsts,
@@ -255,28 +333,44 @@ static int run_kvproof(client *c, client_request rq, int tokens, long chunks, lo
     return 0;
 }
 
-/* The three readers in turn; curl -N needs only curl_firsts first tokens
- * (a process per request). */
-static int run_phase(client *c, const client_request *rq, int port, int tokens, long chunks,
-                     long firsts, long curl_firsts, phase *ph, char *err)
+/* What a phase measures: tokens per request, and how many chunks and first
+ * tokens each reader collects (curl -N: curl_firsts, a process per request). */
+typedef struct phase_want {
+    int tokens;
+    long chunks, firsts, curl_firsts;
+} phase_want;
+
+/* Reader i's turn in round r (of ROUNDS): until its share of the phase. */
+static int run_turn(int i, int r, client *c, CURL *h, const client_request *rq, int port,
+                    const phase_want *w, phase *ph, char *err)
 {
+    long ch = w->chunks * (r + 1) / ROUNDS, fi = w->firsts * (r + 1) / ROUNDS;
+    samples *all = &ph->all[i], *first = &ph->first[i];
     int64_t t0 = kv_now_ns();
-    if (run_kvproof(c, *rq, tokens, chunks, firsts, &ph->all[0], &ph->first[0], err) != 0)
-        return -1;
-    int64_t t1 = kv_now_ns();
-    if (run_curl(port, tokens, chunks, curl_firsts, &ph->all[1], &ph->first[1]) != 0) {
+    int rc = 0;
+    if (i == R_KVPROOF)
+        rc = run_kvproof(c, *rq, w->tokens, ch, fi, all, first, err);
+    else if (i == R_EASY && (rc = run_easy(h, port, w->tokens, ch, fi, all, first)) != 0)
+        snprintf(err, KV_ERRLEN, "the libcurl-alone reader failed");
+    else if (i == R_CURL_N && (rc = run_curl(port, w->tokens, ch, w->curl_firsts * (r + 1) / ROUNDS,
+                                             all, first)) != 0)
         snprintf(err, KV_ERRLEN, "curl -N failed (is curl installed?)");
-        return -1;
-    }
-    int64_t t2 = kv_now_ns();
-    if (run_bare(port, tokens, chunks, firsts, &ph->all[2], &ph->first[2]) != 0) {
+    else if (i >= R_BARE && (rc = run_bare(port, w->tokens, ch, fi, all, first, i != R_BARE,
+                                           i == R_BARE_POLL)) != 0)
         snprintf(err, KV_ERRLEN, "the bare recv loop failed");
-        return -1;
-    }
-    int64_t t3 = kv_now_ns();
-    ph->wall_s[0] = (double)(t1 - t0) / 1e9;
-    ph->wall_s[1] = (double)(t2 - t1) / 1e9;
-    ph->wall_s[2] = (double)(t3 - t2) / 1e9;
+    ph->wall_s[i] += (double)(kv_now_ns() - t0) / 1e9;
+    return rc;
+}
+
+/* The readers take turns, ROUNDS rounds, so a shared machine's load falls on
+ * all of them alike. */
+static int run_phase(client *c, CURL *h, const client_request *rq, int port, const phase_want *w,
+                     phase *ph, char *err)
+{
+    for (int r = 0; r < ROUNDS; r++)
+        for (int i = 0; i < N_READERS; i++)
+            if (run_turn(i, r, c, h, rq, port, w, ph, err) != 0)
+                return -1;
     return 0;
 }
 
@@ -285,7 +379,7 @@ static void phase_print(phase *ph, const char *what)
     printf("%s\n", what);
     printf("%-22s %10s %12s %12s %10s %14s %14s %9s\n", "reader", "chunks", "median us", "p99 us",
            "requests", "first med us", "first p99 us", "wall s");
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < N_READERS; i++)
         printf("%-22s %10zu %12.1f %12.1f %10zu %14.1f %14.1f %9.2f\n", reader_names[i],
                ph->all[i].n, quantile(&ph->all[i], 0.5), quantile(&ph->all[i], 0.99),
                ph->first[i].n, quantile(&ph->first[i], 0.5), quantile(&ph->first[i], 0.99),
@@ -293,9 +387,18 @@ static void phase_print(phase *ph, const char *what)
     printf("\n");
 }
 
+/* kvproof's medians and p99 over reader o's, chunks and first tokens. */
+static void print_ratios(phase *stream, phase *first, int o)
+{
+    printf("ratio kvproof / %s: chunk median %.2f, p99 %.2f; first token median %.2f\n",
+           reader_names[o], quantile(&stream->all[R_KVPROOF], 0.5) / quantile(&stream->all[o], 0.5),
+           quantile(&stream->all[R_KVPROOF], 0.99) / quantile(&stream->all[o], 0.99),
+           quantile(&first->first[R_KVPROOF], 0.5) / quantile(&first->first[o], 0.5));
+}
+
 static void phase_free(phase *ph)
 {
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < N_READERS; i++) {
         free(ph->all[i].v);
         free(ph->first[i].v);
     }
@@ -317,12 +420,17 @@ int main(int argc, char **argv)
     cfg.reply_tokens = TOKENS_PER_REQUEST;
     refsrv *srv = NULL;
     client *c = NULL;
+    CURL *h = NULL;
     phase stream, first;
     memset(&stream, 0, sizeof stream);
     memset(&first, 0, sizeof first);
     int rc = 1;
     if (refsrv_start(&cfg, &srv, err) != KV_OK || client_new(&c, err) != KV_OK)
         goto out;
+    if (!(h = curl_easy_init())) {
+        snprintf(err, KV_ERRLEN, "curl_easy_init failed");
+        goto out;
+    }
     int port = refsrv_port(srv);
     char name[] = "bench", model[] = "kvproof-reference-sim", url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
@@ -335,26 +443,28 @@ int main(int argc, char **argv)
                          .timeout_connect_s = 5,
                          .timeout_first_token_s = 30,
                          .timeout_total_s = 60};
-    if (run_phase(c, &rq, port, TOKENS_PER_REQUEST, chunks, 0, 0, &stream, err) != 0 ||
-        run_phase(c, &rq, port, FIRST_TOKENS, 0, firsts, firsts / 10, &first, err) != 0)
+    phase_want ws = {TOKENS_PER_REQUEST, chunks, 0, 0};
+    phase_want wf = {FIRST_TOKENS, 0, firsts, firsts / 10};
+    if (run_phase(c, h, &rq, port, &ws, &stream, err) != 0 ||
+        run_phase(c, h, &rq, port, &wf, &first, err) != 0)
         goto out;
     printf("client overhead: token chunk receive time - reference server send stamp\n");
-    printf("(vLLM dialect, %.1f ms per token, same CLOCK_MONOTONIC)\n\n", DECODE_MS);
+    printf("(vLLM dialect, %.1f ms per token, same CLOCK_MONOTONIC, %d rounds)\n\n", DECODE_MS,
+           ROUNDS);
     phase_print(&stream, "streams of " STR(TOKENS_PER_REQUEST) " tokens: every chunk");
     phase_print(&first, "requests of " STR(FIRST_TOKENS) " tokens: the first token");
-    double kf = quantile(&first.first[0], 0.5), bf = quantile(&first.first[2], 0.5);
-    printf("ratio kvproof / curl -N: chunk median %.2f, p99 %.2f; first token median %.2f\n",
-           quantile(&stream.all[0], 0.5) / quantile(&stream.all[1], 0.5),
-           quantile(&stream.all[0], 0.99) / quantile(&stream.all[1], 0.99),
-           kf / quantile(&first.first[1], 0.5));
-    printf("ratio kvproof / bare recv loop: first token median %.2f (acceptance: at most 1.2); "
-           "chunk median %.2f, p99 %.2f\n",
-           kf / bf, quantile(&stream.all[0], 0.5) / quantile(&stream.all[2], 0.5),
-           quantile(&stream.all[0], 0.99) / quantile(&stream.all[2], 0.99));
+    print_ratios(&stream, &first, R_CURL_N);
+    print_ratios(&stream, &first, R_EASY);
+    print_ratios(&stream, &first, R_BARE);
+    print_ratios(&stream, &first, R_BARE11);
+    print_ratios(&stream, &first, R_BARE_POLL);
+    printf("acceptance: kvproof / bare recv loop, first token median at most 1.2\n");
     rc = 0;
 out:
     if (rc != 0)
         fprintf(stderr, "bench_client_overhead: %s\n", err);
+    if (h)
+        curl_easy_cleanup(h);
     client_free(c);
     refsrv_stop(srv);
     phase_free(&stream);

@@ -28,45 +28,32 @@ static kv_status count_line(void *ctx, const char *line, size_t len, size_t line
     return KV_OK;
 }
 
-static double bench_sse(const kv_buf *s, size_t chunk)
-{
-    sse_parser *p = NULL;
-    size_t bytes = 0;
-    char err[KV_ERRLEN] = "";
-    if (sse_new(0, count_event, &bytes, &p, err) != KV_OK)
-        return NAN;
-    int64_t t0 = kv_now_ns();
-    for (size_t at = 0; at < s->len; at += chunk) {
-        size_t n = s->len - at < chunk ? s->len - at : chunk;
-        if (sse_feed(p, s->data + at, n, err) != KV_OK)
-            return NAN;
+/* Defines `static double NAME(const kv_buf *s, size_t chunk)`: the feeder
+ * PREFIX (PREFIX_new / _feed / _finish / _free over PARSER, callback CB)
+ * fed s in chunks of `chunk` bytes; MB/s, NAN on a parse error. */
+#define BENCH_FEEDER(NAME, PREFIX, PARSER, CB)                                                     \
+    static double NAME(const kv_buf *s, size_t chunk)                                              \
+    {                                                                                              \
+        PARSER *p = NULL;                                                                          \
+        size_t bytes = 0;                                                                          \
+        char err[KV_ERRLEN] = "";                                                                  \
+        if (PREFIX##_new(0, CB, &bytes, &p, err) != KV_OK)                                         \
+            return NAN;                                                                            \
+        int64_t t0 = kv_now_ns();                                                                  \
+        for (size_t at = 0; at < s->len; at += chunk) {                                            \
+            size_t n = s->len - at < chunk ? s->len - at : chunk;                                  \
+            if (PREFIX##_feed(p, s->data + at, n, err) != KV_OK)                                   \
+                return NAN;                                                                        \
+        }                                                                                          \
+        int64_t t1 = kv_now_ns();                                                                  \
+        if (PREFIX##_finish(p, err) != KV_OK)                                                      \
+            return NAN;                                                                            \
+        PREFIX##_free(p);                                                                          \
+        return (double)s->len / 1e6 / ((double)(t1 - t0) / 1e9);                                   \
     }
-    int64_t t1 = kv_now_ns();
-    if (sse_finish(p, err) != KV_OK)
-        return NAN;
-    sse_free(p);
-    return (double)s->len / 1e6 / ((double)(t1 - t0) / 1e9);
-}
 
-static double bench_ndjson(const kv_buf *s, size_t chunk)
-{
-    ndjson_parser *p = NULL;
-    size_t bytes = 0;
-    char err[KV_ERRLEN] = "";
-    if (ndjson_new(0, count_line, &bytes, &p, err) != KV_OK)
-        return NAN;
-    int64_t t0 = kv_now_ns();
-    for (size_t at = 0; at < s->len; at += chunk) {
-        size_t n = s->len - at < chunk ? s->len - at : chunk;
-        if (ndjson_feed(p, s->data + at, n, err) != KV_OK)
-            return NAN;
-    }
-    int64_t t1 = kv_now_ns();
-    if (ndjson_finish(p, err) != KV_OK)
-        return NAN;
-    ndjson_free(p);
-    return (double)s->len / 1e6 / ((double)(t1 - t0) / 1e9);
-}
+BENCH_FEEDER(bench_sse, sse, sse_parser, count_event)
+BENCH_FEEDER(bench_ndjson, ndjson, ndjson_parser, count_line)
 
 static int bench_journal(const char *dir)
 {

@@ -114,6 +114,8 @@ static kv_status report_step(cli_outputs *o, char *err)
         note_error(o, "report.pdf", e);
         return kv_fail(err, st, "%s", o->error);
     }
+    if (e[0])
+        fprintf(stderr, "kvproof: warning: %s\n", e);
     o->report_written = true;
     return KV_OK;
 }
@@ -274,6 +276,8 @@ void cli_print_verdicts(FILE *out, const char *results_path, bool simulated)
             if (isfinite(h->estimate.lo) && isfinite(h->estimate.hi))
                 fprintf(out, ", %.3g%% CI %.4g to %.4g", 100 * level, h->estimate.lo,
                         h->estimate.hi);
+            if (h->estimate.note && h->estimate.note[0]) /* e.g. a bound the sweep leaves open */
+                fprintf(out, "; %s", h->estimate.note);
             fputs(")", out);
         }
         fputs("\n", out);

@@ -59,6 +59,11 @@ static const char *const export_columns[] = {"journal",
                                              "gap_p99_ms",
                                              "server_prefill_ms",
                                              "server_overhead_us",
+                                             "agent",
+                                             "agent_position",
+                                             "slot_held",
+                                             "hit",
+                                             "after_resume",
                                              "raw"};
 
 static const char *const cache_states[] = {"unknown", "verified", "inferred", "contaminated"};
@@ -130,7 +135,11 @@ static void trial_fields(FILE *f, const trial_record *t)
 {
     put_long(f, (long long)t->plan_index);
     put_str(f, t->id, false);
-    put_str(f, t->kind == PLAN_WARMUP ? "warmup" : "measure", false);
+    put_str(f,
+            t->kind == PLAN_WARMUP       ? "warmup"
+            : t->kind == PLAN_CONTENTION ? "contention"
+                                         : "measure",
+            false);
     put_long(f, (long long)t->target);
     put_str(f, t->target_name, false);
     put_long(f, (long long)t->cell);
@@ -169,6 +178,15 @@ static void turn_fields(FILE *f, const trial_request *q)
     put_num(f, q->gap_p99_ms);
     put_num(f, q->server_prefill_ms);
     put_num(f, q->server_overhead_us);
+    if (q->in_contention) { /* docs/journal.md, "Contention fields" */
+        put_long(f, q->agent);
+        put_long(f, q->agent_position);
+        put_str(f, trial_slot_held_name(q->slot_held), false);
+        put_str(f, trial_hit_name(q->hit), false);
+        put_bool(f, q->after_resume);
+    } else {
+        fputs(",,,,,", f);
+    }
     put_str(f, q->raw, true);
 }
 

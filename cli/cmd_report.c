@@ -131,6 +131,8 @@ static int report_exec(void *cfg)
         fprintf(stderr, "kvproof report: %s\n", err[0] ? err : kv_strerror(st));
         return kv_exit_code(st);
     }
+    if (err[0])
+        fprintf(stderr, "kvproof report: warning: %s\n", err);
     if (c->list)
         for (size_t i = 0; i < nf; i++)
             printf("%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\n", figs[i].name, figs[i].page + 1, figs[i].x,

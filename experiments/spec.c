@@ -42,7 +42,7 @@ static const char *const api_names[] = {
 static const char *const mode_names[] = {"cold", "warm"};
 static const char *const order_names[] = {"random", "blocked"};
 static const char *const metric_names[] = {"overhead_fraction", "speedup", "session_speedup",
-                                           "prefill_ms_per_token"};
+                                           "prefill_ms_per_token", "warm_capacity"};
 
 const char *spec_api_name(spec_api api)
 {
@@ -433,8 +433,27 @@ static long list_max(const long *v, size_t n)
     return m;
 }
 
-/* A hypothesis' metric, checked against the cache modes and the lengths it
- * needs; -1 when absent or unknown. */
+/* What a hypothesis metric needs of the rest of the spec. */
+static void metric_needs(spec_check_ctx *c, const spec_check_val *m, const spec *s, int metric,
+                         bool lists_ok)
+{
+    if (metric == SPEC_METRIC_WARM_CAPACITY) {
+        if (!s->contention.enabled)
+            spec_check_error_at(c, m, false, "metric \"warm_capacity\" needs a contention block");
+        return;
+    }
+    bool need_warm = metric == SPEC_METRIC_SPEEDUP || metric == SPEC_METRIC_SESSION_SPEEDUP;
+    if (!s->cold || (need_warm && !s->warm))
+        spec_check_error_at(c, m, false, "metric \"%s\" needs cache_modes %s", metric_names[metric],
+                            need_warm ? "\"cold\" and \"warm\"" : "\"cold\"");
+    if (metric == SPEC_METRIC_PREFILL_MS_PER_TOKEN && lists_ok && s->n_system_prompt_tokens < 2)
+        spec_check_error_at(c, m, false,
+                            "metric \"prefill_ms_per_token\" needs at least two "
+                            "system_prompt_tokens values");
+}
+
+/* A hypothesis' metric, checked against what it needs (metric_needs); -1
+ * when absent or unknown. */
 static int hypothesis_metric(spec_check_ctx *c, const spec_check_val *v, const spec *s,
                              spec_hypothesis *h, bool lists_ok)
 {
@@ -445,14 +464,7 @@ static int hypothesis_metric(spec_check_ctx *c, const spec_check_val *v, const s
     if (metric < 0)
         return metric;
     h->metric = (spec_metric)metric;
-    bool need_warm = metric == SPEC_METRIC_SPEEDUP || metric == SPEC_METRIC_SESSION_SPEEDUP;
-    if (!s->cold || (need_warm && !s->warm))
-        spec_check_error_at(c, &m, false, "metric \"%s\" needs cache_modes %s",
-                            metric_names[metric], need_warm ? "\"cold\" and \"warm\"" : "\"cold\"");
-    if (metric == SPEC_METRIC_PREFILL_MS_PER_TOKEN && lists_ok && s->n_system_prompt_tokens < 2)
-        spec_check_error_at(c, &m, false,
-                            "metric \"prefill_ms_per_token\" needs at least two "
-                            "system_prompt_tokens values");
+    metric_needs(c, &m, s, metric, lists_ok);
     return metric;
 }
 
@@ -684,15 +696,15 @@ static void load_spec(spec_check_ctx *c, const spec_check_val *root, spec *s)
     if (!m.absent)
         (void)spec_check_long(c, &m, 1, SPEC_MAX_CONCURRENCY, &s->concurrency);
     bool lists_ok = s->n_system_prompt_tokens > 0 && s->n_query_counts > 0;
+    m = spec_check_member(root, "contention"); /* before the hypotheses: warm_capacity needs it */
+    if (!m.absent)
+        spec_contention_load(c, &m, &s->contention);
     m = spec_check_member(root, "hypotheses");
     if (!m.absent)
         load_hypotheses(c, &m, s, lists_ok);
     m = spec_check_member(root, "stop");
     if (!m.absent)
         load_stop(c, &m, s);
-    m = spec_check_member(root, "contention");
-    if (!m.absent)
-        spec_contention_load(c, &m, &s->contention);
 }
 
 void spec_free(spec *s)

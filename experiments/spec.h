@@ -64,7 +64,9 @@ typedef enum spec_metric {
     SPEC_METRIC_OVERHEAD_FRACTION = 0, /* (T(L) - T(0)) / T(L), cold, dimensionless */
     SPEC_METRIC_SPEEDUP,               /* cold / warm time to first token, ratio */
     SPEC_METRIC_SESSION_SPEEDUP,       /* session total without / with cache, ratio */
-    SPEC_METRIC_PREFILL_MS_PER_TOKEN   /* slope of the cold model, ms/token */
+    SPEC_METRIC_PREFILL_MS_PER_TOKEN,  /* slope of the cold model, ms/token */
+    SPEC_METRIC_WARM_CAPACITY          /* largest agent count whose contention hit rate
+                                          stays >= 90%, agents (stats/warm.h) */
 } spec_metric;
 
 typedef struct spec_hypothesis {

@@ -181,8 +181,11 @@ static void load_pattern_keys(spec_check_ctx *c, const spec_check_val *v, spec_c
 
 void spec_contention_load(spec_check_ctx *c, const spec_check_val *v, spec_contention *k)
 {
-    static const char *const keys[] = {
-        "agents", "pattern", "main_share", "trace", "requests_per_agent", "concurrency"};
+    /* trace_hash: written by spec_contention_canon, so an embedded canonical
+     * spec parses again; its value is not read (the ids are hashed anew). */
+    static const char *const keys[] = {"agents",     "pattern",    "main_share",
+                                       "trace",      "trace_hash", "requests_per_agent",
+                                       "concurrency"};
     k->main_share = NAN;
     k->requests_per_agent = 10;
     k->concurrency = 0;

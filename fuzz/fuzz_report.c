@@ -28,11 +28,12 @@
 #include "report/report.h"
 
 #define BASE KVPROOF_SOURCE_DIR "/tests/fixtures/results/demo.json"
+#define BASE_POINTS KVPROOF_SOURCE_DIR "/tests/fixtures/results/demo.points.csv"
 
 static struct {
     cJSON *base;
     char dir[64];
-    char json[128], pdf[128];
+    char json[128], pdf[128], points[128];
     unsigned long kept;
 } g;
 
@@ -40,6 +41,7 @@ static void cleanup(void)
 {
     remove(g.json);
     remove(g.pdf);
+    remove(g.points);
     rmdir(g.dir);
     cJSON_Delete(g.base);
 }
@@ -59,6 +61,12 @@ static void init_once(void)
     FUZZ_CHECK(mkdtemp(g.dir) != NULL, "mkdtemp %s", g.dir);
     snprintf(g.json, sizeof g.json, "%s/results.json", g.dir);
     snprintf(g.pdf, sizeof g.pdf, "%s/report.pdf", g.dir);
+    /* demo.json's points file next to it, so the figures draw points */
+    snprintf(g.points, sizeof g.points, "%s/points.csv", g.dir);
+    FUZZ_CHECK(kv_read_file(BASE_POINTS, &text, &len, err) == KV_OK, "%s", err);
+    FILE *f = fopen(g.points, "wb");
+    FUZZ_CHECK(f && fwrite(text, 1, len, f) == len && fclose(f) == 0, "write %s", g.points);
+    free(text);
     atexit(cleanup);
 }
 

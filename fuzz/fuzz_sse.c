@@ -25,51 +25,9 @@ static kv_status on_event(void *ctx, const sse_event *ev, char *err)
     return KV_OK;
 }
 
-typedef struct outcome {
-    kv_buf log;
-    kv_status feed, finish;
-    size_t events;
-} outcome;
-
-static void run(const uint8_t *data, size_t size, size_t max, fuzz_chunker *chunks, outcome *o)
-{
-    char err[KV_ERRLEN] = "";
-    sse_parser *p = NULL;
-    memset(o, 0, sizeof *o);
-    FUZZ_CHECK(sse_new(max, on_event, &o->log, &p, err) == KV_OK, "sse_new: %s", err);
-    size_t off = 0;
-    while (off < size && o->feed == KV_OK) {
-        size_t n = chunks ? fuzz_next_chunk(chunks, size - off) : size - off;
-        err[0] = '\0';
-        o->feed = sse_feed(p, data + off, n, err);
-        off += n;
-    }
-    err[0] = '\0';
-    o->finish = o->feed == KV_OK ? sse_finish(p, err) : o->feed;
-    o->events = sse_events(p);
-    sse_free(p);
-}
+FUZZ_FEEDER(feed, sse, sse_parser, on_event, sse_events)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 5)
-        return 0;
-    size_t max = 8 + (size_t)data[0] * 8;
-    fuzz_chunker c = {(uint64_t)data[1] | (uint64_t)data[2] << 8 | (uint64_t)data[3] << 16 |
-                      (uint64_t)data[4] << 24};
-    data += 5;
-    size -= 5;
-    outcome whole, cut;
-    run(data, size, max, NULL, &whole);
-    run(data, size, max, &c, &cut);
-    FUZZ_CHECK(whole.events == cut.events, "%zu events whole, %zu in chunks", whole.events,
-               cut.events);
-    FUZZ_CHECK(whole.log.len == cut.log.len &&
-                   (whole.log.len == 0 || memcmp(whole.log.data, cut.log.data, whole.log.len) == 0),
-               "chunking changed the events");
-    FUZZ_CHECK(whole.finish == cut.finish, "status %d whole, %d in chunks", (int)whole.finish,
-               (int)cut.finish);
-    kv_buf_free(&whole.log);
-    kv_buf_free(&cut.log);
-    return 0;
+    return fuzz_feeder_check(data, size, feed, "events");
 }

@@ -4,7 +4,9 @@
  * Divided into: the handle (one multi + one reused easy handle, so
  * connections stay alive); headers (API key from the environment, never
  * copied anywhere else, and redaction of anything a server echoes);
- * the transfer loop (curl_multi_poll, first-token and total deadlines);
+ * the transfer loop (libcurl's socket interface over one poll(): libcurl
+ * is told which socket is ready, so it reads without polling it again;
+ * first-token and total deadlines);
  * one streamed attempt (write/header callbacks timestamp with
  * CLOCK_MONOTONIC and feed the dialect reader); the retry policy; and the
  * plain JSON helpers (client_call, tokenize, cache reset).
@@ -12,7 +14,9 @@
 #include "net/client.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,13 +38,27 @@
 #define CLIENT_STREAM_MAX ((size_t)64 << 20)
 #define CLIENT_STREAM_PER_TOKEN ((size_t)4096)
 #define CLIENT_TOKEN_SLACK 64
+#define CLIENT_MAX_SOCKS 16 /* sockets libcurl may ask to watch at once */
+
+/* A socket libcurl asked to watch, and for what (CURL_POLL_IN/OUT/INOUT). */
+typedef struct client_sock {
+    curl_socket_t fd;
+    int what;
+} client_sock;
 
 struct client {
     CURLM *multi;
     CURL *easy;
     char errbuf[CURL_ERROR_SIZE];
+    client_sock socks[CLIENT_MAX_SOCKS]; /* kept as libcurl's socket callback says */
+    size_t n_socks;
+    bool socks_full;  /* libcurl asked for more than CLIENT_MAX_SOCKS */
+    bool timer_set;   /* libcurl wants a timeout action at timer_ns */
+    int64_t timer_ns; /* CLOCK_MONOTONIC */
     double backoff_base_s;
     double backoff_cap_s;
+    long retry_waits;         /* waits between attempts so far */
+    double retry_wait_s;      /* their planned total (backoff or Retry-After) */
     dialect_stamp_fn observe; /* per-token stamp observer (benchmark), or NULL */
     void *observe_ctx;
 };
@@ -50,6 +68,53 @@ void client_observe_stamps(client *c, void (*fn)(void *ctx, int64_t recv_ns, int
 {
     c->observe = fn;
     c->observe_ctx = ctx;
+}
+
+/* libcurl's socket callback: remembers what to watch on s. */
+static int client_on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    (void)e;
+    (void)socketp;
+    client *c = userp;
+    size_t i = 0;
+    while (i < c->n_socks && c->socks[i].fd != s)
+        i++;
+    if (what == CURL_POLL_REMOVE) {
+        if (i < c->n_socks)
+            c->socks[i] = c->socks[--c->n_socks];
+        return 0;
+    }
+    if (i == c->n_socks) {
+        if (c->n_socks == CLIENT_MAX_SOCKS) {
+            c->socks_full = true;
+            return 0;
+        }
+        c->socks[c->n_socks++].fd = s;
+    }
+    c->socks[i].what = what;
+    return 0;
+}
+
+/* libcurl's timer callback: when to call it with CURL_SOCKET_TIMEOUT. */
+static int client_on_timer(CURLM *m, long timeout_ms, void *userp)
+{
+    (void)m;
+    client *c = userp;
+    c->timer_set = timeout_ms >= 0;
+    c->timer_ns = kv_now_ns() + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000;
+    return 0;
+}
+
+static CURLMcode client_multi_setup(client *c)
+{
+    CURLMcode mc = curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, client_on_socket);
+    if (mc == CURLM_OK)
+        mc = curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+    if (mc == CURLM_OK)
+        mc = curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, client_on_timer);
+    if (mc == CURLM_OK)
+        mc = curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+    return mc;
 }
 
 kv_status client_new(client **out, char *err)
@@ -66,7 +131,7 @@ kv_status client_new(client **out, char *err)
     c->backoff_cap_s = 8.0;
     c->multi = curl_multi_init();
     c->easy = curl_easy_init();
-    if (!c->multi || !c->easy) {
+    if (!c->multi || !c->easy || client_multi_setup(c) != CURLM_OK) {
         client_free(c);
         return kv_fail(err, KV_ERR_INTERNAL, "libcurl could not create a handle");
     }
@@ -84,6 +149,12 @@ void client_free(client *c)
         curl_multi_cleanup(c->multi);
     free(c);
     curl_global_cleanup();
+}
+
+void client_retry_waits(const client *c, long *waits, double *seconds)
+{
+    *waits = c->retry_waits;
+    *seconds = c->retry_wait_s;
 }
 
 void client_set_backoff(client *c, double base_s, double cap_s)
@@ -402,6 +473,51 @@ static size_t client_on_body(char *p, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* Waits up to wait_ms for the watched sockets, then hands libcurl each ready
+ * socket with what it is ready for (so libcurl reads it without polling it
+ * again), and a timeout action when its timer is due. */
+static CURLMcode client_wait(client *c, int wait_ms, int *running)
+{
+    struct pollfd pf[CLIENT_MAX_SOCKS];
+    size_t n = c->n_socks;
+    for (size_t i = 0; i < n; i++) {
+        pf[i].fd = c->socks[i].fd;
+        pf[i].events = (short)(((c->socks[i].what & CURL_POLL_IN) ? POLLIN : 0) |
+                               ((c->socks[i].what & CURL_POLL_OUT) ? POLLOUT : 0));
+        pf[i].revents = 0;
+    }
+    int r = poll(n ? pf : NULL, (nfds_t)n, wait_ms);
+    if (r < 0 && errno != EINTR)
+        return CURLM_INTERNAL_ERROR;
+    CURLMcode mc = CURLM_OK;
+    for (size_t i = 0; r > 0 && i < n && mc == CURLM_OK; i++) {
+        short re = pf[i].revents;
+        if (!re)
+            continue;
+        int ev = ((re & (POLLIN | POLLHUP)) ? CURL_CSELECT_IN : 0) |
+                 ((re & POLLOUT) ? CURL_CSELECT_OUT : 0) |
+                 ((re & (POLLERR | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
+        mc = curl_multi_socket_action(c->multi, pf[i].fd, ev, running);
+    }
+    if (mc == CURLM_OK && c->timer_set && kv_now_ns() >= c->timer_ns) {
+        c->timer_set = false;
+        mc = curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, running);
+    }
+    return mc;
+}
+
+/* How long to wait for the sockets: until the earliest of libcurl's timer,
+ * the deadline `next`, and 100 ms. */
+static int client_wait_ms(const client *c, int64_t now, int64_t next)
+{
+    if (c->timer_set && c->timer_ns < next)
+        next = c->timer_ns;
+    if (next <= now)
+        return 0;
+    int64_t ms = (next - now + 999999) / 1000000;
+    return ms > 100 ? 100 : (int)ms;
+}
+
 /* Runs the easy handle to completion. first_token_s > 0 aborts when no token
  * arrived that long after start; deadline_ns bounds the whole transfer. */
 static CURLcode client_run(client_xfer *x, double first_token_s, int64_t deadline_ns,
@@ -410,18 +526,14 @@ static CURLcode client_run(client_xfer *x, double first_token_s, int64_t deadlin
     client *c = x->c;
     CURLcode res = CURLE_OK;
     *ft_timeout = *total_timeout = false;
+    c->socks_full = false;
     if (curl_multi_add_handle(c->multi, c->easy) != CURLM_OK)
         return CURLE_FAILED_INIT;
     int running = 1;
     int64_t ft_deadline = first_token_s > 0 ? x->start_ns + (int64_t)(first_token_s * 1e9) : 0;
-    for (;;) {
-        CURLMcode mc = curl_multi_perform(c->multi, &running);
-        if (mc != CURLM_OK) {
-            res = CURLE_FAILED_INIT;
-            break;
-        }
-        if (!running)
-            break;
+    c->timer_set = false; /* the action below starts the transfer; libcurl sets the next */
+    CURLMcode mc = curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    while (mc == CURLM_OK && running && !c->socks_full) {
         int64_t now = kv_now_ns();
         if (ft_deadline && now >= ft_deadline && x->rd &&
             !dialect_reader_first_token(x->rd, NULL) && !x->http_error) {
@@ -435,11 +547,10 @@ static CURLcode client_run(client_xfer *x, double first_token_s, int64_t deadlin
         int64_t next = deadline_ns;
         if (ft_deadline && ft_deadline < next && x->rd && !dialect_reader_first_token(x->rd, NULL))
             next = ft_deadline;
-        int64_t wait_ms = (next - now) / 1000000 + 1;
-        if (wait_ms > 100)
-            wait_ms = 100;
-        curl_multi_poll(c->multi, NULL, 0, (int)wait_ms, NULL);
+        mc = client_wait(c, client_wait_ms(c, now, next), &running);
     }
+    if (mc != CURLM_OK || c->socks_full)
+        res = CURLE_FAILED_INIT;
     if (!*ft_timeout && !*total_timeout) {
         int left;
         CURLMsg *m;
@@ -749,6 +860,24 @@ static void client_raw_attempts(trial_request *out, cJSON *errors)
     cJSON_Delete(raw);
 }
 
+/* The wait before the attempt after attempt k (0-based): the backoff base x
+ * 2^k up to the cap, or the server's Retry-After when it gave one (>= 0). */
+static double client_retry_wait(const client *c, long k, double retry_after_s)
+{
+    double wait_s = c->backoff_base_s * pow(2.0, (double)k);
+    if (wait_s > c->backoff_cap_s)
+        wait_s = c->backoff_cap_s;
+    return retry_after_s >= 0 ? retry_after_s : wait_s;
+}
+
+/* Counts a wait of wait_s (client_retry_waits) and sleeps until wake_ns. */
+static void client_retry_sleep(client *c, double wait_s, int64_t wake_ns)
+{
+    c->retry_waits++;
+    c->retry_wait_s += wait_s;
+    kv_sleep_until_ns(wake_ns);
+}
+
 kv_status client_send(client *c, const client_request *rq, trial_request *out, char **reply,
                       char *err)
 {
@@ -796,11 +925,7 @@ kv_status client_send(client *c, const client_request *rq, trial_request *out, c
             cJSON_AddItemToArray(errors, s);
         if (oc != CLIENT_RETRY || k + 1 >= max_attempts)
             break;
-        double wait_s = c->backoff_base_s * pow(2.0, (double)k);
-        if (wait_s > c->backoff_cap_s)
-            wait_s = c->backoff_cap_s;
-        if (a.retry_after_s >= 0)
-            wait_s = a.retry_after_s;
+        double wait_s = client_retry_wait(c, k, a.retry_after_s);
         int64_t wake = kv_now_ns() + (int64_t)(wait_s * 1e9);
         if (wake >= deadline) {
             size_t l = strlen(a.reason);
@@ -808,7 +933,7 @@ kv_status client_send(client *c, const client_request *rq, trial_request *out, c
                      "; no retry: the wait of %.3g s would pass the total timeout", wait_s);
             break;
         }
-        kv_sleep_until_ns(wake);
+        client_retry_sleep(c, wait_s, wake);
     }
 done:
     if (st != KV_OK) {

@@ -80,6 +80,10 @@ kv_status client_call_headers(client *c, const spec_target *t, const char *path,
  * (defaults 0.5 s and 8 s). Tests use tiny values. */
 void client_set_backoff(client *c, double base_s, double cap_s);
 
+/* The waits between attempts this client has made: how many, and their
+ * planned total in seconds (the backoff, or the server's Retry-After). */
+void client_retry_waits(const client *c, long *waits, double *seconds);
+
 /* Calls fn(ctx, receive_ns, server_send_ns) for every token chunk that carries
  * the reference server's send stamp (": kvproof-sent-ns="), both
  * CLOCK_MONOTONIC; fn NULL turns it off. For the client-overhead benchmark. */

@@ -13,6 +13,7 @@
 
 #include "report/figures.h"
 #include "report/fmt.h"
+#include "report/points_read.h"
 
 #define THIN_ABOVE 2000 /* points per figure above which thinning starts */
 #define THIN_PT 0.5
@@ -54,6 +55,23 @@ static void fig_caption(rdoc *d, double y, figures_id f, const char *text)
     char cap[1024];
     snprintf(cap, sizeof cap, "Figure %d caption: %s", figures_number(f), text);
     caption(d, y, cap);
+}
+
+/* The sentence a scatter caption ends with when its points are a seeded
+ * subsample of the points file, or not drawn at all; "" otherwise. */
+static const char *points_sentence(const rr_results *r, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (r->points_note[0])
+        snprintf(buf, cap, " Points are not drawn: %s.", r->points_note);
+    else if (r->points_drawn < r->points_total)
+        snprintf(buf, cap,
+                 " Drawn: %zu of %zu points, a seeded uniform subsample (seed %d, at most %d "
+                 "per report, the same rows in every figure); every point is in the journal "
+                 "and in %s.",
+                 r->points_drawn, r->points_total, POINTS_READ_SEED, POINTS_READ_LIMIT,
+                 r->points_path[0] ? r->points_path : "the points file");
+    return buf;
 }
 
 /* True when a model's regressor is the prompt length (the TTFT figures and
@@ -107,6 +125,41 @@ static size_t collect(const rr_target *t, int warm, int by_new, double **xs, dou
             n++;
         }
     return n;
+}
+
+/* The TTFT figures' caption at y: what is drawn, thinning, the warm model's
+ * axis and the subsample. */
+static void ttft_caption(rdoc *d, const rr_results *r, int logscale, const char *fig, size_t total,
+                         size_t drawn, int thin, double y)
+{
+    char cap[1600], sub[700];
+    char thin_note[200] = "", other[320] = "";
+    for (size_t t = 0; t < r->n_targets; t++)
+        if (r->targets[t].warm_ttft.present && !on_prompt_axis(&r->targets[t].warm_ttft))
+            snprintf(other, sizeof other,
+                     " Warm points sit at their whole prompt length, but the warm model is "
+                     "fitted on %s (the tokens the server still had to process), so its curve "
+                     "is not drawn here: Figure %d shows it against those tokens.",
+                     r->targets[t].warm_ttft.x, figures_number(FIGURES_WARM_NEW));
+    if (thin && drawn < total)
+        snprintf(thin_note, sizeof thin_note,
+                 " With %zu requests, markers falling on the same 0.5 pt spot are drawn once "
+                 "(%zu markers drawn); the tables hold every number.",
+                 total, drawn);
+    char see[160];
+    snprintf(see, sizeof see,
+             " (the prediction band is left out on log axes, where its lower edge "
+             "reaches zero; see Figure %d)",
+             figures_number(FIGURES_TTFT_LINEAR));
+    snprintf(cap, sizeof cap,
+             "%s Every request is a point (n = %zu; cold = no cached prefix, warm = system "
+             "prompt cached). Curves: the model chosen per mode (see Models) with its 95%% "
+             "confidence band for the mean%s.%s",
+             fig, total, logscale ? see : " and 95% prediction band for a single request",
+             thin_note);
+    size_t len = strlen(cap);
+    snprintf(cap + len, sizeof cap - len, "%s%s", other, points_sentence(r, sub, sizeof sub));
+    caption(d, y, cap);
 }
 
 static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, double h,
@@ -178,34 +231,24 @@ static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, do
     items[n] = (plot_legend_item){labels[n], DOC_GREY, 2, MARK_CIRCLE, 1};
     n++;
     plot_legend(&p, items, n, 0);
-    char cap[1024];
-    char thin_note[200] = "", other[320] = "";
-    for (size_t t = 0; t < r->n_targets; t++)
-        if (r->targets[t].warm_ttft.present && !on_prompt_axis(&r->targets[t].warm_ttft))
-            snprintf(other, sizeof other,
-                     " Warm points sit at their whole prompt length, but the warm model is "
-                     "fitted on %s (the tokens the server still had to process), so its curve "
-                     "is not drawn here: Figure %d shows it against those tokens.",
-                     r->targets[t].warm_ttft.x, figures_number(FIGURES_WARM_NEW));
-    if (thin && drawn < total)
-        snprintf(thin_note, sizeof thin_note,
-                 " With %zu requests, markers falling on the same 0.5 pt spot are drawn once "
-                 "(%zu markers drawn); the tables hold every number.",
-                 total, drawn);
-    char see[160];
-    snprintf(see, sizeof see,
-             " (the prediction band is left out on log axes, where its lower edge "
-             "reaches zero; see Figure %d)",
-             figures_number(FIGURES_TTFT_LINEAR));
-    snprintf(cap, sizeof cap,
-             "%s Every request is a point (n = %zu; cold = no cached prefix, warm = system "
-             "prompt cached). Curves: the model chosen per mode (see Models) with its 95%% "
-             "confidence band for the mean%s.%s",
-             fig, total, logscale ? see : " and 95% prediction band for a single request",
-             thin_note);
-    size_t len = strlen(cap);
-    snprintf(cap + len, sizeof cap - len, "%s", other);
-    caption(d, y + h + 32, cap);
+    ttft_caption(d, r, logscale, fig, total, drawn, thin, y + h + 32);
+}
+
+/* FIGURES_WARM_NEW's caption at y. */
+static void warm_new_caption(rdoc *d, const rr_results *r, int curves, double y)
+{
+    char cap[1400], sub[700];
+    snprintf(cap, sizeof cap, "Figure %d caption: %s%s", figures_number(FIGURES_WARM_NEW),
+             curves ? "every warm request at its new (uncached) prompt tokens, "
+                      "the prompt length minus the tokens the server reported (or was assumed) "
+                      "to have cached. The warm model is fitted against these tokens; its curve "
+                      "has the 95% confidence band for the mean and the 95% prediction band for "
+                      "a single request (see Models)."
+                    : "every warm request at its new (uncached) prompt tokens, "
+                      "the prompt length minus the tokens cached. No warm model is fitted on "
+                      "these tokens, so no curve is drawn (see Models).",
+             points_sentence(r, sub, sizeof sub));
+    caption(d, y, cap);
 }
 
 /* FIGURES_WARM_NEW: warm requests against the tokens the server still had to
@@ -232,7 +275,9 @@ static void warm_new_figure(rdoc *d, const rr_results *r, double y, double h)
     fig_title(FIGURES_WARM_NEW, title, sizeof title);
     if (total == 0) {
         plot_empty(d, "warm_new_tokens", x, y, w, h, title,
-                   "results.json holds no warm request with a known count of new tokens");
+                   r->points_note[0] ? "the points file is missing: no points to draw"
+                                     : "results.json holds no warm request with a known count "
+                                       "of new tokens");
         return;
     }
     plot_axis xa = {PLOT_LINEAR, 0, 0, "new (uncached) prompt tokens (tokens)", NULL, 0};
@@ -283,15 +328,7 @@ static void warm_new_figure(rdoc *d, const rr_results *r, double y, double h)
         ni++;
     }
     plot_legend(&p, items, ni, 0);
-    fig_caption(d, y + h + 32, FIGURES_WARM_NEW,
-                curves ? "every warm request at its new (uncached) prompt tokens, "
-                         "the prompt length minus the tokens the server reported (or was assumed) "
-                         "to have cached. The warm model is fitted against these tokens; its curve "
-                         "has the 95% confidence band for the mean and the 95% prediction band for "
-                         "a single request (see Models)."
-                       : "every warm request at its new (uncached) prompt tokens, "
-                         "the prompt length minus the tokens cached. No warm model is fitted on "
-                         "these tokens, so no curve is drawn (see Models).");
+    warm_new_caption(d, r, curves, y + h + 32);
 }
 
 /* ---- small sets of distinct values ---- */
@@ -569,10 +606,33 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
     session_caption(d, r, y + h + 32);
 }
 
-static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y, double h)
+/* The residual figures' caption at y. */
+static void residual_caption(rdoc *d, const rr_results *r, int by_order, int thin, double y)
 {
-    double lox = INFINITY, hix = -INFINITY, lo = INFINITY, hi = -INFINITY;
+    char cap[1300], sub[700];
+    figures_id fig = by_order ? FIGURES_RESIDUALS_ORDER : FIGURES_RESIDUALS_TOKENS;
+    snprintf(cap, sizeof cap, "Figure %d caption: %s%s%s", figures_number(fig),
+             by_order ? "residuals in the order the requests ran. A trend or "
+                        "runs of same-sign residuals would mean drift (thermal, caching, "
+                        "background load); the lag-1 autocorrelation is in the Models table."
+                      : "residuals of each chosen model against prompt tokens. "
+                        "A funnel means unequal variance, a curve a missing term; the tests are "
+                        "in the Models table.",
+             thin ? " With this many requests, markers falling on the same 0.5 pt spot are "
+                    "drawn once."
+                  : "",
+             points_sentence(r, sub, sizeof sub));
+    caption(d, y, cap);
+}
+
+/* The residuals' x range (run order or prompt tokens) and y range; the
+ * count of drawable residuals. */
+static size_t residual_range(const rr_results *r, int by_order, double *lox, double *hix,
+                             double *lo, double *hi)
+{
     size_t total = 0;
+    *lox = *lo = INFINITY;
+    *hix = *hi = -INFINITY;
     for (size_t t = 0; t < r->n_targets; t++)
         for (int warm = 0; warm < 2; warm++) {
             const rr_model *m = warm ? &r->targets[t].warm_ttft : &r->targets[t].cold_ttft;
@@ -581,13 +641,20 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
                 double xv = by_order ? m->residuals[i].order : m->residuals[i].x;
                 if (isnan(xv) || isnan(m->residuals[i].residual))
                     continue;
-                lox = fmin(lox, xv);
-                hix = fmax(hix, xv);
-                lo = fmin(lo, m->residuals[i].residual);
-                hi = fmax(hi, m->residuals[i].residual);
+                *lox = fmin(*lox, xv);
+                *hix = fmax(*hix, xv);
+                *lo = fmin(*lo, m->residuals[i].residual);
+                *hi = fmax(*hi, m->residuals[i].residual);
                 total++;
             }
         }
+    return total;
+}
+
+static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y, double h)
+{
+    double lox, hix, lo, hi;
+    size_t total = residual_range(r, by_order, &lox, &hix, &lo, &hi);
     figures_id fig = by_order ? FIGURES_RESIDUALS_ORDER : FIGURES_RESIDUALS_TOKENS;
     char title[160];
     fig_title(fig, title, sizeof title);
@@ -595,7 +662,9 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
         double x0, w0;
         area(d, &x0, &w0);
         plot_empty(d, by_order ? "residuals_order" : "residuals_tokens", x0, y, w0, h, title,
-                   "no model was fitted, so there are no residuals (see Models)");
+                   r->points_note[0]
+                       ? "the points file is missing: no residuals to draw (see Models)"
+                       : "no model was fitted, so there are no residuals (see Models)");
         return;
     }
     double mag = fmax(fabs(lo), fabs(hi));
@@ -650,18 +719,7 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
     plot_clip_end(&p);
     if (ni)
         plot_legend(&p, items, ni, 1);
-    char cap[600];
-    snprintf(cap, sizeof cap, "Figure %d caption: %s%s", figures_number(fig),
-             by_order ? "residuals in the order the requests ran. A trend or "
-                        "runs of same-sign residuals would mean drift (thermal, caching, "
-                        "background load); the lag-1 autocorrelation is in the Models table."
-                      : "residuals of each chosen model against prompt tokens. "
-                        "A funnel means unequal variance, a curve a missing term; the tests are "
-                        "in the Models table.",
-             thin ? " With this many requests, markers falling on the same 0.5 pt spot are "
-                    "drawn once."
-                  : "");
-    caption(d, y + h + 32, cap);
+    residual_caption(d, r, by_order, thin, y + h + 32);
 }
 
 static void box_figure(rdoc *d, const rr_results *r, double y, double h)

@@ -281,6 +281,7 @@ int pages_summary(rdoc *d, const rr_results *r)
     doc_new_page(d);
     title_block(d, r);
     verdict_block(d, r);
+    pages_contention_verdict(d, r);
     comparison_table(d, r);
     hypotheses_table(d, r);
     /* Page 1 holds the verdict; the questions follow it only when they fit,

@@ -17,6 +17,11 @@ void pages_figures(rdoc *d, const rr_results *r);
 /* questions: 1 to open with the four questions (deferred from page 1). */
 void pages_tables(rdoc *d, const rr_results *r, int questions);
 void pages_method(rdoc *d, const rr_results *r);
+/* "How many sessions stay warm" (report/page_contention.c): nothing when
+ * results.json has no contention section. */
+void pages_contention(rdoc *d, const rr_results *r);
+/* Its one sentence on page 1, at the cursor (nothing without the section). */
+void pages_contention_verdict(rdoc *d, const rr_results *r);
 
 /* Series styling shared by figures and legends: colour and marker per
  * target index and cache mode (warm 1 / cold 0). */

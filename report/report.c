@@ -26,7 +26,10 @@ kv_status report_write_ex(const char *results_json_path, const char *pdf_path, r
     int have_doc = 0;
     char tmp[4096];
     *nfigs = 0;
+    char warn[KV_ERRLEN] = "";
     kv_status st = rr_load(results_json_path, &r, err);
+    if (st == KV_OK)
+        st = rr_load_points(r, warn, err);
     if (st != KV_OK)
         goto out;
     char title[300];
@@ -53,6 +56,9 @@ kv_status report_write_ex(const char *results_json_path, const char *pdf_path, r
     pages_figures(&d, r);
     if ((st = doc_check(&d, err)) != KV_OK)
         goto out;
+    pages_contention(&d, r);
+    if ((st = doc_check(&d, err)) != KV_OK)
+        goto out;
     pages_tables(&d, r, deferred);
     if ((st = doc_check(&d, err)) != KV_OK)
         goto out;
@@ -75,6 +81,8 @@ kv_status report_write_ex(const char *results_json_path, const char *pdf_path, r
         goto out;
     }
     *nfigs = d.n_figs;
+    if (err && warn[0])
+        snprintf(err, KV_ERRLEN, "%s", warn);
 out:
     if (have_doc)
         doc_free(&d);

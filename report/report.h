@@ -14,12 +14,14 @@
 
 #include "common/status.h"
 
-/* Reads results_json_path and writes the report to pdf_path (replaced
- * atomically: written to pdf_path.tmp, then renamed). Returns KV_ERR_INPUT
- * for a malformed results.json (err names the file and line:column or the
- * field), KV_ERR_IO when results.json cannot be read or the PDF cannot be
- * written (or the DejaVu fonts are missing), KV_ERR_INTERNAL when libharu
- * fails. err is KV_ERRLEN bytes (may be NULL). */
+/* Reads results_json_path and the points file it names (rr_load_points)
+ * and writes the report to pdf_path (replaced atomically: written to
+ * pdf_path.tmp, then renamed). Returns KV_ERR_INPUT for a malformed
+ * results.json or points file, or a pair from different runs (err names the
+ * file and line:column or line and field), KV_ERR_IO when results.json cannot be read or the PDF
+ * cannot be written (or the DejaVu fonts are missing), KV_ERR_INTERNAL when libharu fails. err is
+ * KV_ERRLEN bytes (may be NULL); on KV_OK it holds a warning (a missing points file: the figures
+ * are drawn without points) or "". */
 kv_status report_write(const char *results_json_path, const char *pdf_path, char *err) KV_MUST_USE;
 
 /* Where a figure's plotting area lies, so tests and scripts can find drawn

@@ -159,6 +159,47 @@ static void hypotheses_write(md *m, const rr_results *r)
     put(m, "\n");
 }
 
+/* ---- contention ------------------------------------------------------------- */
+
+static void contention_write(md *m, const rr_results *r)
+{
+    const rr_contention *c = &r->contention;
+    char a[64], b[64], k[32], l[32];
+    if (!c->present)
+        return;
+    put(m, "**How many sessions stay warm**\n\n");
+    text(m, c->summary);
+    put(m, "\n\n");
+    for (size_t i = 0; i < c->n_caps; i++) {
+        const rr_warm_capacity *w = &c->caps[i];
+        put(m, "- `%s`, %s-token prompts: warm capacity %s agent%s (bounds %s to %s%s)", w->target,
+            fmt_long(w->system_prompt_tokens, a, sizeof a), fmt_long(w->capacity, k, sizeof k),
+            w->capacity == 1 ? "" : "s", fmt_long(w->low, l, sizeof l),
+            w->high_open ? "at least " : "", fmt_long(w->high, b, sizeof b));
+        if (w->cold_from > 0)
+            put(m, "; below 50%% from %s agents", fmt_long(w->cold_from, a, sizeof a));
+        put(m, "\n");
+    }
+    put(m,
+        "\n| target | agents | hit rate | median TTFT (ms) | %s-request session, cache / none "
+        "(s) |\n|---|---|---|---|---|\n",
+        fmt_long(c->session_requests, k, sizeof k));
+    for (size_t i = 0; i < c->n_groups; i++) {
+        const rr_warm_group *g = &c->groups[i];
+        char sess[160];
+        snprintf(sess, sizeof sess, "%s / %s", fmt_num(g->session_with_cache_s.value, a, sizeof a),
+                 fmt_num(g->session_without_cache_s.value, b, sizeof b));
+        put(m, "|");
+        cell(m, g->target);
+        cell(m, fmt_long(g->agents, k, sizeof k));
+        cell_est(m, &g->hit_rate, 100, " %");
+        cell_est(m, &g->median_ttft_ms, 1, "");
+        cell(m, sess);
+        put(m, "\n");
+    }
+    put(m, "\n");
+}
+
 /* ---- environment ------------------------------------------------------------ */
 
 static void environment_write(md *m, const rr_results *r)
@@ -194,6 +235,7 @@ kv_status report_md_write(const char *results_json_path, const char *pdf_name, k
     title_write(&m, r);
     headline_write(&m, r);
     hypotheses_write(&m, r);
+    contention_write(&m, r);
     environment_write(&m, r);
     put(&m, "full report: %s\n", pdf_name ? pdf_name : "report.pdf");
     rr_free(r);

@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/util.h"
+#include "report/points_read.h"
 #include "stats/results_schema.h"
 
 struct rr_arena {
@@ -609,6 +610,70 @@ static void read_env_target(rd *d, const cJSON *o, const char *p, rr_env_target 
     cJSON_Delete(flags);
 }
 
+const char *const rr_warm_class_keys[RR_WARM_CLASSES] = {"full", "restored",     "partial",
+                                                         "miss", "inferred_hit", "inferred_miss"};
+
+static void read_warm_group(rd *d, const cJSON *o, const char *p, rr_warm_group *g)
+{
+    g->target = get_str(d, o, "target", p);
+    g->agents = get_long(d, o, "agents", p);
+    g->system_prompt_tokens = get_long(d, o, "system_prompt_tokens", p);
+    g->requests = get_long(d, o, "requests", p);
+    g->failed = get_long(d, o, "failed", p);
+    g->after_resume = get_long(d, o, "after_resume", p);
+    g->scored = get_long(d, o, "scored", p);
+    g->hits = get_long(d, o, "hits", p);
+    g->inferred = get_long(d, o, "inferred", p);
+    g->full_slot_unknown = get_long(d, o, "full_slot_unknown", p);
+    char cp[256];
+    sub(cp, sizeof cp, p, "classes", -1);
+    const cJSON *cl = get_obj(d, o, "classes", p);
+    for (int i = 0; i < RR_WARM_CLASSES; i++)
+        g->classes[i] = get_long(d, cl, rr_warm_class_keys[i], cp);
+    g->hit_rate = get_est(d, o, "hit_rate", p);
+    g->median_ttft_ms = get_est(d, o, "median_ttft_ms", p);
+    g->hit_ttft_ms = get_est(d, o, "hit_ttft_ms", p);
+    g->miss_ttft_ms = get_est(d, o, "miss_ttft_ms", p);
+    g->saving_ms = get_est(d, o, "saving_ms", p);
+    g->session_with_cache_s = get_est(d, o, "session_with_cache_s", p);
+    g->session_without_cache_s = get_est(d, o, "session_without_cache_s", p);
+}
+
+static void read_warm_cap(rd *d, const cJSON *o, const char *p, rr_warm_capacity *c)
+{
+    c->target = get_str(d, o, "target", p);
+    c->system_prompt_tokens = get_long(d, o, "system_prompt_tokens", p);
+    c->smallest_swept = get_long(d, o, "smallest_swept", p);
+    c->largest_swept = get_long(d, o, "largest_swept", p);
+    c->capacity = get_long(d, o, "warm_capacity", p);
+    c->low = get_long(d, o, "warm_capacity_low", p);
+    c->high = get_long(d, o, "warm_capacity_high", p);
+    c->high_open = get_bool(d, o, "warm_capacity_high_open", p);
+    c->cold_from = get_long(d, o, "cold_from", p);
+    c->cold_low = get_long(d, o, "cold_from_low", p);
+    c->cold_high = get_long(d, o, "cold_from_high", p);
+    c->summary = get_str(d, o, "summary", p);
+}
+
+static void read_contention(rd *d, const cJSON *root, rr_contention *k)
+{
+    const cJSON *o = get_obj(d, root, "contention", "");
+    if (!o)
+        return;
+    const char *p = "contention";
+    k->present = 1;
+    k->pattern = get_str(d, o, "pattern", p);
+    k->concurrency = get_long(d, o, "concurrency", p);
+    k->hit_threshold = get_num(d, o, "hit_rate_threshold", p);
+    k->cold_threshold = get_num(d, o, "cold_rate_threshold", p);
+    k->session_requests = get_long(d, o, "session_requests", p);
+    k->requests_planned = get_long(d, o, "requests_planned", p);
+    k->requests_journaled = get_long(d, o, "requests_journaled", p);
+    READ_ARRAY(d, o, "groups", p, k->groups, k->n_groups, read_warm_group);
+    READ_ARRAY(d, o, "capacity", p, k->caps, k->n_caps, read_warm_cap);
+    k->summary = get_str(d, o, "summary", p);
+}
+
 /* ---- the schema check (stats/results_schema.h), before any number is read ---- */
 
 static const rs_key SCHEMA[] = {RESULTS_KEYS(RS_KEY_ROW)};
@@ -792,6 +857,32 @@ static void read_top(rd *d, const cJSON *root, rr_results *r)
     r->v_system_prompt_tokens = get_long(d, v, "system_prompt_tokens", "verdict");
     READ_ARRAY(d, root, "questions", "", r->questions, r->n_questions, read_question);
     READ_ARRAY(d, root, "comparison", "", r->comparison, r->n_comparison, read_comparison);
+    read_contention(d, root, &r->contention);
+}
+
+/* results.json's "points_file", and the inline counts of an older file. */
+static void read_points_file(rd *d, const cJSON *root, rr_results *r)
+{
+    const cJSON *pf = get_obj(d, root, "points_file", "");
+    r->points_path = "";
+    r->points_note = "";
+    r->points_id = "";
+    r->points_rows = -1;
+    for (size_t t = 0; t < r->n_targets; t++)
+        r->points_total += r->targets[t].n_points;
+    r->points_drawn = r->points_total;
+    if (!pf)
+        return;
+    const char *fmt = get_str(d, pf, "format", "points_file");
+    if (d->st == KV_OK && strcmp(fmt, RESULTS_POINTS_FORMAT) != 0)
+        bad(d, "points_file", "format", "not " RESULTS_POINTS_FORMAT);
+    if (d->st == KV_OK && get_long(d, pf, "version", "points_file") != RESULTS_POINTS_VERSION)
+        bad(d, "points_file", "version", "a points file version this kvproof does not read");
+    r->has_points_file = 1;
+    r->points_id = get_str(d, pf, "id", "points_file");
+    r->points_rows = get_long(d, pf, "rows", "points_file");
+    if (d->st == KV_OK && r->points_rows < 0)
+        bad(d, "points_file", "rows", "negative");
 }
 
 kv_status rr_parse(const char *text, size_t len, const char *name, rr_results **out, char *err)
@@ -824,6 +915,8 @@ kv_status rr_parse(const char *text, size_t len, const char *name, rr_results **
     check_schema(&d, root);
     if (d.st == KV_OK)
         read_top(&d, root, r);
+    if (d.st == KV_OK)
+        read_points_file(&d, root, r);
 out:
     cJSON_Delete(root);
     if (d.st != KV_OK) {
@@ -858,4 +951,97 @@ void rr_free(rr_results *r)
         free(r->arena);
     }
     free(r);
+}
+
+/* ---- the points file ---- */
+
+/* A model's residual x: its regressor's column of the row. */
+static double resid_x(const rr_model *m, const points_row *q)
+{
+    return strcmp(m->x, "new_prompt_tokens") == 0 ? q->new_tokens : q->x;
+}
+
+static void resid_add(rr_model *m, const points_row *q, double residual)
+{
+    if (!m->residuals || isnan(residual))
+        return;
+    rr_resid *e = &m->residuals[m->n_residuals++];
+    e->x = resid_x(m, q);
+    e->order = (double)q->order;
+    e->residual = residual;
+}
+
+static void point_from_row(rr_point *p, const points_row *q)
+{
+    p->x = q->x;
+    p->y = q->ttft_ms;
+    p->new_tokens = q->new_tokens;
+    p->cached = q->cached;
+    p->server_prefill = q->server_prefill_ms;
+    p->warm = q->warm;
+    p->system_prompt_tokens = q->system_prompt_tokens;
+    p->query_tokens = q->query_tokens;
+    p->query_count = q->query_count;
+    p->turn = q->turn;
+    p->order = q->order;
+    p->contaminated = q->contaminated;
+}
+
+/* The sample's rows into each target's points and residual arrays. */
+static void sample_attach(rd *d, rr_results *r, const points_sample *s)
+{
+    for (size_t t = 0; t < r->n_targets; t++) {
+        rr_target *tg = &r->targets[t];
+        size_t n = 0;
+        for (size_t i = 0; i < s->n; i++)
+            n += s->rows[i].target == (long)t;
+        tg->points = aalloc(d, n, sizeof *tg->points);
+        tg->cold_ttft.residuals = aalloc(d, n, sizeof(rr_resid));
+        tg->warm_ttft.residuals = aalloc(d, n, sizeof(rr_resid));
+        tg->cold_server_prefill.residuals = aalloc(d, n, sizeof(rr_resid));
+        tg->n_points = tg->cold_ttft.n_residuals = tg->warm_ttft.n_residuals =
+            tg->cold_server_prefill.n_residuals = 0;
+        if (d->st != KV_OK)
+            return;
+        for (size_t i = 0; i < s->n; i++) {
+            const points_row *q = &s->rows[i];
+            if (q->target != (long)t)
+                continue;
+            point_from_row(&tg->points[tg->n_points++], q);
+            resid_add(q->warm ? &tg->warm_ttft : &tg->cold_ttft, q, q->ttft_residual_ms);
+            if (!q->warm)
+                resid_add(&tg->cold_server_prefill, q, q->prefill_residual_ms);
+        }
+    }
+}
+
+kv_status rr_load_points(rr_results *r, char *warn, char *err)
+{
+    if (!r->has_points_file)
+        return KV_OK;
+    rd d = {r->arena, r->path, err, KV_OK};
+    char path[4096], e[KV_ERRLEN] = "";
+    if (results_points_path(r->path, path, sizeof path) != 0)
+        return kv_fail(err, KV_ERR_INPUT, "%s: path too long", r->path);
+    r->points_path = adup(&d, path);
+    points_expect ex = {r->points_rows, r->points_id, (long)r->n_targets, POINTS_READ_LIMIT,
+                        POINTS_READ_SEED};
+    points_sample s;
+    int missing = 0;
+    kv_status st = points_read_file(path, &ex, &s, &missing, e);
+    if (st != KV_OK && missing) {
+        r->points_note = adup(&d, e);
+        r->points_total = (size_t)r->points_rows;
+        r->points_drawn = 0;
+        snprintf(warn, KV_ERRLEN,
+                 "%.600s: figures drawn without points (the numbers are in %.300s)", e, r->path);
+        return d.st;
+    }
+    if (st != KV_OK)
+        return kv_fail(err, st, "%s", e);
+    sample_attach(&d, r, &s);
+    r->points_total = s.total;
+    r->points_drawn = s.n;
+    points_sample_free(&s);
+    return d.st;
 }

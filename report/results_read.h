@@ -164,6 +164,44 @@ typedef struct rr_comparison {
     rr_est cold_ttft_ms, warm_ttft_ms, speedup, session_total_ms;
 } rr_comparison;
 
+/* The contention section (docs/results.md, "Contention"). */
+enum { RR_WARM_CLASSES = 6 };
+/* Keys of rr_warm_group.classes, in that order. */
+extern const char *const rr_warm_class_keys[RR_WARM_CLASSES];
+
+typedef struct rr_warm_group {
+    const char *target;
+    long agents, system_prompt_tokens;
+    long requests, failed, after_resume, scored, hits, inferred, full_slot_unknown;
+    long classes[RR_WARM_CLASSES]; /* scored requests by class, rr_warm_class_keys order */
+    rr_est hit_rate;               /* fraction 0..1, Wilson interval */
+    rr_est median_ttft_ms, hit_ttft_ms, miss_ttft_ms, saving_ms; /* ms */
+    rr_est session_with_cache_s, session_without_cache_s;        /* s */
+} rr_warm_group;
+
+typedef struct rr_warm_capacity {
+    const char *target;
+    long system_prompt_tokens, smallest_swept, largest_swept;
+    long capacity, low, high;            /* agents; 0 = not even the smallest swept */
+    int high_open;                       /* the sweep does not bound it above */
+    long cold_from, cold_low, cold_high; /* agents; -1 when null (none swept) */
+    const char *summary;
+} rr_warm_capacity;
+
+typedef struct rr_contention {
+    int present; /* results.json has the section */
+    const char *pattern;
+    long concurrency; /* -1 when null */
+    double hit_threshold, cold_threshold;
+    long session_requests;
+    long requests_planned, requests_journaled; /* -1 when null */
+    rr_warm_group *groups;
+    size_t n_groups;
+    rr_warm_capacity *caps;
+    size_t n_caps;
+    const char *summary; /* the sentence for page 1 */
+} rr_contention;
+
 typedef struct rr_failure {
     const char *trial; /* trial id, e.g. "ref/s550/q25/n1/cold/r2" */
     long attempts;
@@ -206,8 +244,18 @@ typedef struct rr_results {
     long v_system_prompt_tokens;
     rr_question *questions;
     size_t n_questions;
+    rr_contention contention;
     rr_comparison *comparison;
     size_t n_comparison;
+    /* points file (results.json's points_file; absent in older files, which
+     * hold their points inline) */
+    int has_points_file;     /* results.json names a points file */
+    const char *points_id;   /* its id, 16 hex digits */
+    long points_rows;        /* its rows */
+    const char *points_path; /* where rr_load_points looked; "" before */
+    size_t points_total;     /* requests in the points file (inline: n_points summed) */
+    size_t points_drawn;     /* of them in targets[].points (< total: a seeded subsample) */
+    const char *points_note; /* why no points are drawn ("" when they are) */
 
     struct rr_arena *arena; /* owns everything above */
 } rr_results;
@@ -219,5 +267,15 @@ kv_status rr_load(const char *path, rr_results **out, char *err) KV_MUST_USE;
 kv_status rr_parse(const char *text, size_t len, const char *name, rr_results **out,
                    char *err) KV_MUST_USE;
 void rr_free(rr_results *r);
+
+/* Fills targets[].points and the models' residuals from the points file
+ * results.json names (found next to it: stats/results_schema.h,
+ * results_points_path), at most POINTS_READ_LIMIT of its rows, a uniform
+ * subsample seeded with POINTS_READ_SEED (report/points_read.h) beyond
+ * that. A file without points_file keeps its inline points. A missing
+ * points file is not an error: KV_OK, points_note says so and warn gets
+ * the same text (KV_ERRLEN bytes); a bad or mismatched one is KV_ERR_INPUT
+ * with file:line: field in err. */
+kv_status rr_load_points(rr_results *r, char *warn, char *err) KV_MUST_USE;
 
 #endif

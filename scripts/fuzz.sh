@@ -4,7 +4,7 @@
 #   scripts/fuzz.sh TARGET|all SECONDS [libFuzzer options...]
 #
 # TARGET is a name from fuzz/ without the fuzz_ prefix (spec, sse, ndjson,
-# journal_header, journal_trial, results, csv, report). Builds build-fuzz
+# journal_header, journal_trial, results, points, csv, report). Builds build-fuzz
 # with clang (-DKVPROOF_FUZZ=ON: ASan + UBSan + libFuzzer) unless
 # KVPROOF_FUZZ_NOBUILD=1. Each target starts from its committed corpus
 # fuzz/corpus/TARGET/ (never written to); what it finds goes to

@@ -7,7 +7,9 @@
  * (speedups, overhead fractions), results_sessions (multi-query sessions),
  * results_target (one target's statistics, computed once and written),
  * results_verdicts (hypotheses, headline verdict, questions, stopping
- * saving) and results_header (provenance, method, environment, counts).
+ * saving), results_header (provenance, method, environment, counts) and
+ * results_points (the points file next to results.json: every measured
+ * point with its residuals, written by results_write before results.json).
  */
 #include "stats/results.h"
 
@@ -15,12 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "experiments/contention.h"
 #include "experiments/spec.h"
 #include "stats/jsonw.h"
 #include "stats/results_ctx.h"
 #include "stats/results_header.h"
+#include "stats/results_points.h"
+#include "stats/results_schema.h"
 #include "stats/results_target.h"
 #include "stats/results_verdicts.h"
+#include "stats/results_warm.h"
 
 void results_options_default(results_options *opt)
 {
@@ -44,6 +50,41 @@ static spec *embedded_spec(const journal_data *d, res_ctx *c)
         snprintf(c->err_note, sizeof c->err_note,
                  "the embedded spec did not parse (%.200s): hypotheses and stopping skipped", e2);
     return sp;
+}
+
+/* Contention requests among the header's planned trials: the embedded
+ * spec's contention plan, else the journaled ones (n). */
+static void contention_planned(res_ctx *c, size_t n)
+{
+    contention_plan *p = NULL;
+    char e2[KV_ERRLEN] = "";
+    c->contention_planned = n;
+    if (c->s && c->s->contention.enabled &&
+        contention_build(c->s, c->d->header.seed, &p, e2) == KV_OK) {
+        c->contention_planned = p->n_reqs;
+        c->contention_plan_known = true;
+    }
+    contention_free(p);
+    if (c->contention_planned > c->d->header.planned_trials)
+        c->contention_planned = c->d->header.planned_trials;
+}
+
+/* The contention statistics into *wr (c->warm set) when the spec has a
+ * contention block or the journal holds contention requests. */
+static kv_status warm_gather(res_ctx *c, warm_result *wr, char *err)
+{
+    warm_req *r = NULL;
+    size_t n = 0;
+    kv_status st = warm_from_journal(c->d, &r, &n, err);
+    if (st == KV_OK)
+        contention_planned(c, n);
+    if (st == KV_OK && (n > 0 || (c->s && c->s->contention.enabled))) {
+        st = warm_compute(r, n, c->level, wr, err);
+        if (st == KV_OK)
+            c->warm = wr;
+    }
+    free(r);
+    return st;
 }
 
 /* One res_target per target index seen among the points, computed. */
@@ -71,7 +112,7 @@ static kv_status targets_compute(const res_ctx *c, res_target **out, size_t *nt,
 }
 
 static void document_write(jsonw *w, const res_ctx *c, const char *journal_path,
-                           const res_target *tss, size_t nt)
+                           const res_target *tss, size_t nt, const results_points_info *pinfo)
 {
     jsonw_begin_obj(w);
     res_header_write(w, c, journal_path);
@@ -80,15 +121,20 @@ static void document_write(jsonw *w, const res_ctx *c, const char *journal_path,
     for (size_t t = 0; t < nt; t++)
         res_target_write(w, c, t, &tss[t]);
     jsonw_end_arr(w);
+    res_warm_write(w, c, tss, nt);
     res_hypotheses_write(w, c, tss, nt);
     res_verdict_write(w, c, tss, nt);
     res_questions_write(w, c, &tss[0]);
     res_stopping_write(w, c);
+    if (pinfo)
+        results_points_json(w, pinfo);
     jsonw_end_obj(w);
 }
 
-kv_status results_from_data(const journal_data *d, const char *journal_path,
-                            const results_options *opt, kv_buf *out, char *err)
+/* results.json's text into out; with points_path, the points file written
+ * there first (results.json then names it). */
+static kv_status build(const journal_data *d, const char *journal_path, const results_options *opt,
+                       const char *points_path, kv_buf *out, char *err)
 {
     results_options defaults;
     results_options_default(&defaults);
@@ -104,11 +150,16 @@ kv_status results_from_data(const journal_data *d, const char *journal_path,
     c.level = opt->confidence;
     c.boot_seed = opt->has_bootstrap_seed ? opt->bootstrap_seed : d->header.seed;
     spec *sp = embedded_spec(d, &c);
+    warm_result wr = {0};
     res_target *tss = NULL;
     size_t nt = 0;
     jsonw w = {0};
+    results_points_info pinfo;
+    memset(&pinfo, 0, sizeof pinfo);
     c.s = sp;
     kv_status st = res_gather(&c, err);
+    if (st == KV_OK)
+        st = warm_gather(&c, &wr, err);
     if (st != KV_OK)
         goto out;
     if (c.n_pts == 0) {
@@ -120,9 +171,11 @@ kv_status results_from_data(const journal_data *d, const char *journal_path,
         goto out;
     }
     st = targets_compute(&c, &tss, &nt, err);
+    if (st == KV_OK && points_path)
+        st = results_points_write(&c, tss, nt, points_path, &pinfo, err);
     if (st != KV_OK)
         goto out;
-    document_write(&w, &c, journal_path, tss, nt);
+    document_write(&w, &c, journal_path, tss, nt, points_path ? &pinfo : NULL);
     if (w.st == KV_OK)
         w.st = kv_buf_append(&w.b, "\n", 1);
     if (w.st != KV_OK) {
@@ -135,9 +188,16 @@ out:
         res_target_free(&tss[t]);
     free(tss);
     kv_buf_free(&w.b);
+    warm_result_free(&wr);
     res_ctx_free(&c);
     spec_free(sp);
     return st;
+}
+
+kv_status results_from_data(const journal_data *d, const char *journal_path,
+                            const results_options *opt, kv_buf *out, char *err)
+{
+    return build(d, journal_path, opt, NULL, out, err);
 }
 
 /* Writes text to path.tmp and renames it over path. */
@@ -175,8 +235,11 @@ out:
 kv_status results_write(const journal_data *d, const char *journal_path, const char *results_path,
                         const results_options *opt, char *err)
 {
+    char points[4096];
+    if (results_points_path(results_path, points, sizeof points) != 0)
+        return kv_fail(err, KV_ERR_IO, "%s: path too long", results_path);
     kv_buf out = {0};
-    kv_status st = results_from_data(d, journal_path, opt, &out, err);
+    kv_status st = build(d, journal_path, opt, points, &out, err);
     if (st == KV_OK)
         st = write_atomically(results_path, &out, err);
     kv_buf_free(&out);

@@ -27,7 +27,9 @@ typedef struct results_options {
 void results_options_default(results_options *opt);
 
 /* Loads the journal, computes everything and writes results.json to
- * results_path (atomically: a temporary file renamed over it). opt may be
+ * results_path (atomically: a temporary file renamed over it), and first the
+ * points file it names (results_points_path in stats/results_schema.h:
+ * DIR/points.csv for DIR/results.json). opt may be
  * NULL for the defaults. KV_ERR_INPUT for a bad journal, KV_ERR_STATS when
  * no measured trial is usable (err says why), KV_ERR_IO when writing fails. */
 kv_status results_from_journal(const char *journal_path, const char *results_path,
@@ -39,7 +41,8 @@ kv_status results_write(const journal_data *d, const char *journal_path, const c
                         const results_options *opt, char *err) KV_MUST_USE;
 
 /* The same from a journal already in memory (tests build journal_data by
- * hand); appends the JSON text to out. journal_path is only recorded. */
+ * hand); appends the JSON text to out, without a points file (results.json
+ * then has no "points_file"). journal_path is only recorded. */
 kv_status results_from_data(const journal_data *d, const char *journal_path,
                             const results_options *opt, kv_buf *out, char *err) KV_MUST_USE;
 

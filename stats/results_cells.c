@@ -1,4 +1,4 @@
-/* results_cells.c - per-cell summaries and raw points (results_cells.h).
+/* results_cells.c - per-cell summaries (results_cells.h).
  *
  * A cell is one target, system prompt and query length, query count, cache
  * mode and turn. Each is computed (describe_sample over its uncontaminated
@@ -224,32 +224,6 @@ void res_cells_write(jsonw *w, const res_ctx *c, size_t target, const char *tnam
         cell_write(w, &cell, tname, c->level);
         free(cell.v);
         free(cell.order);
-    }
-    jsonw_end_arr(w);
-}
-
-void res_points_write(jsonw *w, const res_ctx *c, size_t target)
-{
-    jsonw_key(w, "points");
-    jsonw_begin_arr(w);
-    for (size_t i = 0; i < c->n_pts; i++) {
-        const res_point *p = &c->pts[i];
-        if (p->target != target)
-            continue;
-        jsonw_begin_obj(w);
-        res_knum(w, "x", p->x);
-        res_knum(w, "new_tokens", p->newtok);
-        res_knum(w, "cached", p->cached);
-        res_knum(w, "y", p->y);
-        res_knum(w, "server_prefill_ms", p->prefill);
-        res_kstr(w, "mode", p->mode == SPEC_WARM ? "warm" : "cold");
-        res_kint(w, "system_prompt_tokens", p->sys);
-        res_kint(w, "query_tokens", p->query);
-        res_kint(w, "query_count", p->count);
-        res_kint(w, "turn", p->turn);
-        res_kint(w, "order", (long long)p->order);
-        res_kbool(w, "contaminated", p->contaminated);
-        jsonw_end_obj(w);
     }
     jsonw_end_arr(w);
 }

@@ -1,5 +1,6 @@
 /* results_cells.h - internal to stats/results*.c: a target's per-cell
- * summaries ("cells") and its raw measured points ("points").
+ * summaries ("cells"); the raw points are in the points file
+ * (results_points.h).
  */
 #ifndef KV_RESULTS_CELLS_H
 #define KV_RESULTS_CELLS_H
@@ -11,8 +12,5 @@
 
 /* "cells": [...] for one target, cells in first-seen run order. */
 void res_cells_write(jsonw *w, const res_ctx *c, size_t target, const char *tname);
-
-/* "points": [...] for one target, in run order. */
-void res_points_write(jsonw *w, const res_ctx *c, size_t target);
 
 #endif

@@ -148,6 +148,8 @@ static void count_trials(res_ctx *c)
     res_counts *n = &c->counts;
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_record *t = &d->trials[i];
+        if (t->kind == PLAN_CONTENTION)
+            continue; /* counted by the contention section (stats/warm.c) */
         if (t->kind != PLAN_MEASURE) {
             n->warmup++;
             continue;

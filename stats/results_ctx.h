@@ -19,6 +19,7 @@
 #include "stats/describe.h"
 #include "stats/jsonw.h"
 #include "stats/results.h"
+#include "stats/warm.h"
 
 #define RES_MAX 64 /* most distinct lengths, comparisons or sessions per target */
 
@@ -95,6 +96,13 @@ typedef struct res_ctx {
     res_point *pts; /* owned; measured, ok turns in run order */
     size_t n_pts;
     size_t excluded_bad; /* ok turns with NaN/negative ttft */
+
+    /* contention (stats/warm.h, results_warm.h) */
+    const warm_result *warm;    /* contention statistics; NULL without contention */
+    size_t contention_planned;  /* contention requests among the header's planned_trials */
+    bool contention_plan_known; /* ... counted from the embedded spec's plan (else from the
+                                   journaled lines) */
+
     res_counts counts;
     char err_note[512]; /* why the embedded spec was not used; "" = it was */
 } res_ctx;

@@ -161,7 +161,8 @@ static void counts_write(jsonw *w, const res_ctx *c)
     const res_counts *n = &c->counts;
     jsonw_key(w, "counts");
     jsonw_begin_obj(w);
-    res_kint(w, "planned", (long long)c->d->header.planned_trials);
+    /* trials: the contention requests are counted in "contention" */
+    res_kint(w, "planned", (long long)(c->d->header.planned_trials - c->contention_planned));
     res_kint(w, "completed", (long long)n->completed);
     res_kint(w, "failed", (long long)n->failed);
     res_kint(w, "contaminated", (long long)n->contaminated);

@@ -2,7 +2,8 @@
  *
  * Divided into: selecting the points; fitting (automatic choice, robust
  * refit, the warm two-variable fit); the per-token cost derived from the
- * chosen fit; writing a model with its fits, curve and residuals.
+ * chosen fit; writing a model with its fits and curve (its residuals go to
+ * the points file, results_points.c).
  */
 #include "stats/results_models.h"
 #include "stats/stalls.h"
@@ -24,9 +25,9 @@ static bool model_select(const res_ctx *c, size_t target, res_model_kind which, 
     m->xs = malloc(cap * sizeof *m->xs);
     m->xc = malloc(cap * sizeof *m->xc);
     m->ys = malloc(cap * sizeof *m->ys);
-    m->order = malloc(cap * sizeof *m->order);
+    m->pt = malloc(cap * sizeof *m->pt);
     m->ch = malloc(sizeof *m->ch);
-    if (!m->xs || !m->xc || !m->ys || !m->order || !m->ch) {
+    if (!m->xs || !m->xc || !m->ys || !m->pt || !m->ch) {
         snprintf(m->note, sizeof m->note, "out of memory");
         return false;
     }
@@ -45,7 +46,7 @@ static bool model_select(const res_ctx *c, size_t target, res_model_kind which, 
         m->xs[m->n] = x;
         m->xc[m->n] = p->cached;
         m->ys[m->n] = y;
-        m->order[m->n] = p->order;
+        m->pt[m->n] = i;
         m->n++;
     }
     if (m->n == 0) {
@@ -164,7 +165,7 @@ void res_model_free(res_model *m)
     free(m->xs);
     free(m->xc);
     free(m->ys);
-    free(m->order);
+    free(m->pt);
 }
 
 const fit_result *res_model_fit(const res_model *m)
@@ -318,23 +319,6 @@ static void curve_write(jsonw *w, const res_model *m)
     jsonw_end_arr(w);
 }
 
-static void residuals_write(jsonw *w, const res_model *m)
-{
-    const fit_result *f = res_model_fit(m);
-    jsonw_key(w, "residuals");
-    jsonw_begin_arr(w);
-    for (size_t i = 0; i < m->n; i++) {
-        double mean, sm, sp;
-        fit_predict(f, &m->xs[i], &mean, &sm, &sp);
-        jsonw_begin_obj(w);
-        res_knum(w, "x", m->xs[i]);
-        res_kint(w, "order", (long long)m->order[i]);
-        res_knum(w, "residual", m->ys[i] - mean);
-        jsonw_end_obj(w);
-    }
-    jsonw_end_arr(w);
-}
-
 void res_model_write(jsonw *w, const res_model *m, double level)
 {
     jsonw_begin_obj(w);
@@ -351,6 +335,5 @@ void res_model_write(jsonw *w, const res_model *m, double level)
     res_kest(w, "prefill_ms_per_token", &m->ms_per_token, level);
     res_kest(w, "prefill_tokens_per_second", &m->tokens_per_s, level);
     curve_write(w, m);
-    residuals_write(w, m);
     jsonw_end_obj(w);
 }

@@ -33,7 +33,7 @@ typedef struct res_model {
     res_est ms_per_token, tokens_per_s;
     double xmin, xmax;
     double *xs, *xc, *ys; /* owned: the fitted data (x, cached tokens, y) */
-    size_t *order;        /* owned: run position of each fitted point */
+    size_t *pt;           /* owned: each fitted point's index into res_ctx pts */
     size_t n;
     size_t stalls; /* points flagged as stalls (grouped by x); > 0: robust choice */
 } res_model;

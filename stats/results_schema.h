@@ -22,10 +22,15 @@
  *   a different major version is refused.
  *
  * Header only: X-macros, so a reader can build its own table and the
- * writer's tests can walk the same one. No third-party types.
+ * writer's tests can walk the same one, and two small inline helpers of
+ * the points file that writer and reader share. No third-party types.
  */
 #ifndef KV_RESULTS_SCHEMA_H
 #define KV_RESULTS_SCHEMA_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #define RESULTS_FORMAT "kvproof-results"
 #define RESULTS_VERSION_MAJOR 1
@@ -87,8 +92,13 @@ enum { RS_OPT = 0, RS_REQ = 1, RS_REQN = 2, RS_NN = 4 };
     X(CUM, "targets[].sessions[].cumulative.cold[]")                                               \
     X(HYP, "hypotheses[]")                                                                         \
     X(VERDICT, "verdict")                                                                          \
+    X(CONTENTION, "contention")                                                                    \
+    X(WGROUP, "contention.groups[]")                                                               \
+    X(WCLASSES, "contention.groups[].classes")                                                     \
+    X(WCAP, "contention.capacity[]")                                                               \
     X(QUESTION, "questions[]")                                                                     \
     X(COMPARISON, "comparison[]")                                                                  \
+    X(POINTSFILE, "points_file")                                                                   \
     X(EST, "estimate object")
 
 /* X(kind, key, type, flags, child kind) */
@@ -107,7 +117,14 @@ enum { RS_OPT = 0, RS_REQ = 1, RS_REQN = 2, RS_NN = 4 };
     X(TOP, "verdict", RS_OBJ, RS_REQ | RS_NN, VERDICT)                                             \
     X(TOP, "questions", RS_ARR, RS_REQ, QUESTION)                                                  \
     X(TOP, "comparison", RS_ARR, RS_OPT, COMPARISON)                                               \
+    X(TOP, "contention", RS_OBJ, RS_OPT, CONTENTION)                                               \
     X(TOP, "adaptive_stopping", RS_OBJ, RS_OPT, STOPPING)                                          \
+    X(TOP, "points_file", RS_OBJ, RS_OPT, POINTSFILE)                                              \
+    X(POINTSFILE, "name", RS_STR, RS_REQ | RS_NN, NONE)                                            \
+    X(POINTSFILE, "format", RS_STR, RS_REQ | RS_NN, NONE)                                          \
+    X(POINTSFILE, "version", RS_INT, RS_REQ | RS_NN, NONE)                                         \
+    X(POINTSFILE, "rows", RS_INT, RS_REQ | RS_NN, NONE)                                            \
+    X(POINTSFILE, "id", RS_STR, RS_REQ | RS_NN, NONE)                                              \
     X(SOURCE, "journal", RS_STR, RS_REQ, NONE)                                                     \
     X(SOURCE, "spec_name", RS_STR, RS_REQ, NONE)                                                   \
     X(SOURCE, "spec_path", RS_STR, RS_REQ, NONE)                                                   \
@@ -372,12 +389,62 @@ enum { RS_OPT = 0, RS_REQ = 1, RS_REQN = 2, RS_NN = 4 };
     X(EST, "method", RS_STR, RS_OPT, NONE)                                                         \
     X(EST, "note", RS_STR, RS_OPT, NONE)
 
+/* The contention section (stats/results_warm.c, stats/warm.h). */
+#define RESULTS_KEYS_CONTENTION(X)                                                                 \
+    X(CONTENTION, "pattern", RS_STR, RS_REQ, NONE)                                                 \
+    X(CONTENTION, "concurrency", RS_INT, RS_REQ, NONE)                                             \
+    X(CONTENTION, "hit_rate_threshold", RS_NUM, RS_REQ | RS_NN, NONE)                              \
+    X(CONTENTION, "cold_rate_threshold", RS_NUM, RS_REQ | RS_NN, NONE)                             \
+    X(CONTENTION, "session_requests", RS_INT, RS_REQ | RS_NN, NONE)                                \
+    X(CONTENTION, "requests_planned", RS_INT, RS_REQ, NONE)                                        \
+    X(CONTENTION, "requests_journaled", RS_INT, RS_REQ | RS_NN, NONE)                              \
+    X(CONTENTION, "groups", RS_ARR, RS_REQ | RS_NN, WGROUP)                                        \
+    X(CONTENTION, "capacity", RS_ARR, RS_REQ | RS_NN, WCAP)                                        \
+    X(CONTENTION, "summary", RS_STR, RS_REQ | RS_NN, NONE)                                         \
+    X(WGROUP, "target", RS_STR, RS_REQ | RS_NN, NONE)                                              \
+    X(WGROUP, "agents", RS_INT, RS_REQ | RS_NN, NONE)                                              \
+    X(WGROUP, "system_prompt_tokens", RS_INT, RS_REQ | RS_NN, NONE)                                \
+    X(WGROUP, "requests", RS_INT, RS_REQ | RS_NN, NONE)                                            \
+    X(WGROUP, "failed", RS_INT, RS_REQ | RS_NN, NONE)                                              \
+    X(WGROUP, "after_resume", RS_INT, RS_REQ | RS_NN, NONE)                                        \
+    X(WGROUP, "scored", RS_INT, RS_REQ | RS_NN, NONE)                                              \
+    X(WGROUP, "hits", RS_INT, RS_REQ | RS_NN, NONE)                                                \
+    X(WGROUP, "inferred", RS_INT, RS_REQ | RS_NN, NONE)                                            \
+    X(WGROUP, "classes", RS_OBJ, RS_REQ | RS_NN, WCLASSES)                                         \
+    X(WGROUP, "full_slot_unknown", RS_INT, RS_REQ | RS_NN, NONE)                                   \
+    X(WGROUP, "hit_rate", RS_EST, RS_REQ, EST)                                                     \
+    X(WGROUP, "median_ttft_ms", RS_EST, RS_REQ, EST)                                               \
+    X(WGROUP, "hit_ttft_ms", RS_EST, RS_REQ, EST)                                                  \
+    X(WGROUP, "miss_ttft_ms", RS_EST, RS_REQ, EST)                                                 \
+    X(WGROUP, "saving_ms", RS_EST, RS_REQ, EST)                                                    \
+    X(WGROUP, "session_with_cache_s", RS_EST, RS_REQ, EST)                                         \
+    X(WGROUP, "session_without_cache_s", RS_EST, RS_REQ, EST)                                      \
+    X(WCLASSES, "full", RS_INT, RS_REQ | RS_NN, NONE)                                              \
+    X(WCLASSES, "restored", RS_INT, RS_REQ | RS_NN, NONE)                                          \
+    X(WCLASSES, "partial", RS_INT, RS_REQ | RS_NN, NONE)                                           \
+    X(WCLASSES, "miss", RS_INT, RS_REQ | RS_NN, NONE)                                              \
+    X(WCLASSES, "inferred_hit", RS_INT, RS_REQ | RS_NN, NONE)                                      \
+    X(WCLASSES, "inferred_miss", RS_INT, RS_REQ | RS_NN, NONE)                                     \
+    X(WCAP, "target", RS_STR, RS_REQ | RS_NN, NONE)                                                \
+    X(WCAP, "system_prompt_tokens", RS_INT, RS_REQ | RS_NN, NONE)                                  \
+    X(WCAP, "smallest_swept", RS_INT, RS_REQ | RS_NN, NONE)                                        \
+    X(WCAP, "largest_swept", RS_INT, RS_REQ | RS_NN, NONE)                                         \
+    X(WCAP, "warm_capacity", RS_INT, RS_REQ | RS_NN, NONE)                                         \
+    X(WCAP, "warm_capacity_low", RS_INT, RS_REQ | RS_NN, NONE)                                     \
+    X(WCAP, "warm_capacity_high", RS_INT, RS_REQ | RS_NN, NONE)                                    \
+    X(WCAP, "warm_capacity_high_open", RS_BOOL, RS_REQ | RS_NN, NONE)                              \
+    X(WCAP, "cold_from", RS_INT, RS_REQ, NONE)                                                     \
+    X(WCAP, "cold_from_low", RS_INT, RS_REQ, NONE)                                                 \
+    X(WCAP, "cold_from_high", RS_INT, RS_REQ, NONE)                                                \
+    X(WCAP, "summary", RS_STR, RS_REQ | RS_NN, NONE)
+
 /* Every key of the format. */
 #define RESULTS_KEYS(X)                                                                            \
     RESULTS_KEYS_TOP(X)                                                                            \
     RESULTS_KEYS_TARGET(X)                                                                         \
     RESULTS_KEYS_MODEL(X)                                                                          \
-    RESULTS_KEYS_HEADLINES(X)
+    RESULTS_KEYS_HEADLINES(X)                                                                      \
+    RESULTS_KEYS_CONTENTION(X)
 
 /* The kinds as an enum: RS_K_TOP, RS_K_CELL, ... */
 #define RS_KIND_ENUM(kind, doc) RS_K_##kind,
@@ -395,5 +462,75 @@ typedef struct rs_key {
 } rs_key;
 
 #define RS_KEY_ROW(kind, key, type, flags, child) {RS_K_##kind, key, type, flags, RS_K_##child},
+
+/* ---- the points file (docs/results.md, "The points file") ----
+ *
+ * Per-request points and model residuals live in a CSV file next to
+ * results.json, not in it (results.json stays a few MB at 10^6 trials):
+ *
+ *   # kvproof-points 1 rows=N id=XXXXXXXXXXXXXXXX
+ *   target,order,turn,...            (the columns below, in this order)
+ *   0,17,1,cold,...                  (N rows, one per measured request turn)
+ *
+ * LF line ends; no field is quoted (every value is a number or a word); an
+ * empty field is "not known". id is the FNV-1a 64-bit digest (16 lowercase
+ * hex digits) of every byte after the header line; results.json's
+ * points_file holds the same rows and id, so a points file from another run
+ * (or an edited one) is refused. The header line has a fixed width so the
+ * writer can fill in the id after the rows. */
+#define RESULTS_POINTS_FORMAT "kvproof-points"
+#define RESULTS_POINTS_VERSION 1
+
+/* X(column name, type: 'i' integer, 'n' number (may be empty), 'm' cold|warm,
+ *   'b' 0|1, docs) */
+#define RESULTS_POINTS_COLUMNS(X)                                                                  \
+    X("target", 'i', "index into results.json targets[] (0-based)")                                \
+    X("order", 'i', "run position of the trial (1-based)")                                         \
+    X("turn", 'i', "turn within a session (1-based)")                                              \
+    X("mode", 'm', "cold or warm")                                                                 \
+    X("system_prompt_tokens", 'i', "nominal system prompt length, tokens")                         \
+    X("query_tokens", 'i', "nominal query length, tokens")                                         \
+    X("query_count", 'i', "queries in the session")                                                \
+    X("contaminated", 'b', "1: the cache state contradicts the mode")                              \
+    X("x", 'n', "actual prompt tokens")                                                            \
+    X("new_tokens", 'n', "x - cached, tokens")                                                     \
+    X("cached", 'n', "cached prompt tokens reported by the server")                                \
+    X("ttft_ms", 'n', "time to first token, ms")                                                   \
+    X("server_prefill_ms", 'n', "server-reported prefill, ms")                                     \
+    X("ttft_residual_ms", 'n', "measured - chosen ttft model (cold or warm), ms")                  \
+    X("prefill_residual_ms", 'n', "measured - chosen cold server prefill model, ms")
+
+/* The header line's width before its '\n': "# kvproof-points 1 rows=" +
+ * 20 digits (right-aligned, space-padded) + " id=" + 16 hex digits. */
+#define RESULTS_POINTS_HEADER_LEN (24 + 20 + 4 + 16)
+
+/* FNV-1a, 64 bits, over len bytes continuing from h (start with
+ * RESULTS_POINTS_FNV_INIT). */
+#define RESULTS_POINTS_FNV_INIT 0xcbf29ce484222325ULL
+static inline unsigned long long results_points_fnv(unsigned long long h, const void *p, size_t len)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* The points file of a results file: DIR/results.json -> DIR/points.csv,
+ * DIR/NAME.json -> DIR/NAME.points.csv, other names + ".points.csv".
+ * Returns 0, or -1 when out is too small. */
+static inline int results_points_path(const char *results_path, char *out, size_t cap)
+{
+    const char *slash = strrchr(results_path, '/');
+    const char *name = slash ? slash + 1 : results_path;
+    size_t dir = (size_t)(name - results_path), len = strlen(name);
+    int n;
+    if (strcmp(name, "results.json") == 0)
+        n = snprintf(out, cap, "%.*spoints.csv", (int)dir, results_path);
+    else if (len > 5 && strcmp(name + len - 5, ".json") == 0)
+        n = snprintf(out, cap, "%.*s.points.csv", (int)(dir + len - 5), results_path);
+    else
+        n = snprintf(out, cap, "%s.points.csv", results_path);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
 
 #endif

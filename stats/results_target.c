@@ -58,7 +58,6 @@ void res_target_write(jsonw *w, const res_ctx *c, size_t target, const res_targe
     res_kstr(w, "model", tm ? tm->model : NULL);
     res_kbool(w, "simulated", tm ? tm->simulated : false);
     res_cells_write(w, c, target, ts->name);
-    res_points_write(w, c, target);
     jsonw_key(w, "models");
     jsonw_begin_obj(w);
     jsonw_key(w, "cold_ttft");

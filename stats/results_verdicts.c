@@ -12,17 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stats/results_warm.h"
+
 /* ---- hypotheses --------------------------------------------------------------- */
 
 typedef struct judged {
     res_est e;
     const char *verdict; /* confirmed, refuted or inconclusive */
+    bool hi_open;        /* the interval's upper end is not bounded (warm_capacity) */
     char reason[256];
     char crit[96];
 } judged;
 
-static void hypothesis_estimate(const spec_hypothesis *h, const res_target *ts, res_est *e)
+static void hypothesis_estimate(const spec_hypothesis *h, const res_ctx *c, size_t t,
+                                const res_target *ts, judged *j)
 {
+    res_est *e = &j->e;
     res_est_none(e, "no data for this metric");
     switch (h->metric) {
     case SPEC_METRIC_OVERHEAD_FRACTION: {
@@ -47,14 +52,19 @@ static void hypothesis_estimate(const spec_hypothesis *h, const res_target *ts, 
         if (ts->cold.ok)
             *e = ts->cold.ms_per_token;
         break;
+    case SPEC_METRIC_WARM_CAPACITY:
+        res_warm_capacity_est(c, t, h->system_prompt_tokens, e, &j->hi_open);
+        break;
     }
 }
 
 /* A verdict needs the whole interval on one side of the criterion. */
-static void hypothesis_judge(const spec_hypothesis *h, const res_target *ts, double level,
-                             judged *j)
+static void hypothesis_judge(const spec_hypothesis *h, const res_ctx *c, size_t t,
+                             const res_target *ts, judged *j)
 {
-    hypothesis_estimate(h, ts, &j->e);
+    double level = c->level;
+    j->hi_open = false;
+    hypothesis_estimate(h, c, t, ts, j);
     const res_est *e = &j->e;
     j->verdict = "inconclusive";
     bool hasmin = isfinite(h->min), hasmax = isfinite(h->max);
@@ -73,8 +83,8 @@ static void hypothesis_judge(const spec_hypothesis *h, const res_target *ts, dou
                  e->note[0] ? e->note : "not computable");
         return;
     }
-    bool inside = (!hasmin || e->lo >= h->min) && (!hasmax || e->hi <= h->max);
-    bool outside = (hasmin && e->hi < h->min) || (hasmax && e->lo > h->max);
+    bool inside = (!hasmin || e->lo >= h->min) && (!hasmax || (!j->hi_open && e->hi <= h->max));
+    bool outside = (hasmin && !j->hi_open && e->hi < h->min) || (hasmax && e->lo > h->max);
     const char *whole = "the whole ", *how;
     if ((hasmin || hasmax) && inside) {
         j->verdict = "confirmed";
@@ -86,8 +96,9 @@ static void hypothesis_judge(const spec_hypothesis *h, const res_target *ts, dou
         whole = "the ";
         how = "straddles the criterion";
     }
-    snprintf(j->reason, sizeof j->reason, "%s%.3g%% interval [%.4g, %.4g] %s %s", whole,
-             100 * (e->level > 0 ? e->level : level), e->lo, e->hi, how, j->crit);
+    snprintf(j->reason, sizeof j->reason, "%s%.3g%% interval [%.4g, %s%.4g] %s %s", whole,
+             100 * (e->level > 0 ? e->level : level), e->lo, j->hi_open ? "at least " : "", e->hi,
+             how, j->crit);
 }
 
 void res_hypotheses_write(jsonw *w, const res_ctx *c, const res_target *tss, size_t nt)
@@ -100,7 +111,7 @@ void res_hypotheses_write(jsonw *w, const res_ctx *c, const res_target *tss, siz
             if (h->target && strcmp(h->target, tss[t].name) != 0)
                 continue;
             judged j;
-            hypothesis_judge(h, &tss[t], c->level, &j);
+            hypothesis_judge(h, c, t, &tss[t], &j);
             jsonw_begin_obj(w);
             res_kstr(w, "id", h->id);
             res_kstr(w, "description", h->description);

@@ -1,8 +1,11 @@
 /* runnertest.h - helpers shared by the runner tests (test_runner.c,
  * test_runner_conc.c, test_runner_server.c): a scratch run directory and its
  * removal, loading the journal a run wrote, adaptive stopping as the CLI
- * passes it, and the fake servers' whitespace and punctuation tokenizer. Header-only (static
- * inline) because every tests/test_*.c is its own executable. */
+ * passes it, running a spec over a runner_io, the check that every planned
+ * trial is journaled once, and the fake networks' common parts (their
+ * whitespace and punctuation tokenizer, the chat template, a reply's fields,
+ * the check of replayed history). Header-only (static inline) because every
+ * tests/test_*.c is its own executable. */
 #ifndef KV_RUNNERTEST_H
 #define KV_RUNNERTEST_H
 
@@ -14,11 +17,16 @@
 #include <cmocka.h>
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/util.h"
 #include "experiments/journal.h"
+#include "experiments/plan.h"
+#include "experiments/runner.h"
+#include "experiments/spec.h"
 #include "jsonlcheck.h"
 #include "stats/stopping.h"
 
@@ -85,6 +93,110 @@ static inline long runnertest_text_tokens(const char *s)
     size_t n = 0;
     runnertest_scan(s, NULL, &n, 0);
     return (long)n;
+}
+
+/* Runs s over io into dir, with adaptive stopping as the CLI passes it. */
+static inline kv_status runnertest_run(const spec *s, runner_io *io, const char *dir, bool resume,
+                                       runner_summary *sum, char *err)
+{
+    runner_options o;
+    memset(&o, 0, sizeof o);
+    o.out_dir = dir;
+    o.resume = resume;
+    o.io = io;
+    o.cell_done = runnertest_cell_done;
+    runner_clear_stop();
+    return runner_run(s, &o, sum, err);
+}
+
+/* Every plan index appears exactly once, no line is torn or doubled. */
+static inline void runnertest_assert_each_trial_once(const spec *s, const journal_data *d)
+{
+    plan *p = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(plan_build(s, s->seed, &p, err), KV_OK);
+    assert_int_equal(d->torn_lines, 0);
+    assert_int_equal(d->duplicate_trials, 0);
+    assert_int_equal(d->n_trials, p->n_trials);
+    bool *seen = calloc(p->n_trials, 1);
+    assert_non_null(seen);
+    for (size_t i = 0; i < d->n_trials; i++) {
+        size_t k = d->trials[i].plan_index;
+        assert_true(k < p->n_trials);
+        assert_false(seen[k]);
+        seen[k] = true;
+        assert_string_equal(d->trials[i].id, p->trials[k].id);
+    }
+    free(seen);
+    plan_free(p);
+}
+
+/* ---- the fake networks' common parts --------------------------------------- */
+
+/* A fake reply before the server decides: one attempt, nothing known. */
+static inline void runnertest_reply_unknown(trial_request *out)
+{
+    int turn = out->turn;
+    memset(out, 0, sizeof *out);
+    out->turn = turn;
+    out->attempts = 1;
+    out->prompt_tokens = out->cached_tokens = out->prefix_tokens = out->output_tokens = -1;
+    out->ttfb_ms = out->ttft_ms = out->first_content_ms = out->last_token_ms = NAN;
+    out->total_ms = out->gap_median_ms = out->gap_p99_ms = NAN;
+    out->server_prefill_ms = out->server_overhead_us = NAN;
+}
+
+/* The fake template's tokens of rq into cur (room for max + 3 + 4 per
+ * message): <|im_start|> role \n content <|im_end|> per message, then the
+ * generation prompt. Returns how many. */
+static inline size_t runnertest_template(const client_request *rq, uint64_t *cur, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rq->n_messages; i++) {
+        cur[n++] = 1;
+        cur[n++] = kv_hash64(rq->messages[i].role, strlen(rq->messages[i].role), 2);
+        cur[n++] = 3;
+        runnertest_scan(rq->messages[i].content, cur, &n, max);
+        cur[n++] = 2;
+    }
+    cur[n++] = 1;
+    cur[n++] = 4;
+    cur[n++] = 3;
+    return n;
+}
+
+/* How many of rq's assistant messages are none of the replies given. */
+static inline long runnertest_unknown_history(const client_request *rq, char *const *replies,
+                                              long n_replies)
+{
+    long bad = 0;
+    for (size_t i = 0; i < rq->n_messages; i++) {
+        if (strcmp(rq->messages[i].role, "assistant") != 0)
+            continue;
+        bool known = false;
+        for (long k = 0; k < n_replies && !known; k++)
+            known = strcmp(replies[k], rq->messages[i].content) == 0;
+        bad += !known;
+    }
+    return bad;
+}
+
+/* A fake success: n prompt tokens of which `cached` reused (-1: not
+ * reported), one output token, a TTFT that grows with the uncached tokens,
+ * and the reply text (a copy) when the runner asks for it. */
+static inline void runnertest_reply_ok(trial_request *out, size_t n, long cached, size_t common,
+                                       const char *text, char **reply)
+{
+    out->ok = true;
+    out->prompt_tokens = (long)n;
+    out->cached_tokens = cached;
+    out->output_tokens = 1;
+    out->ttfb_ms = 0.2;
+    out->ttft_ms = 0.5 + 0.001 * (double)(n - common);
+    out->total_ms = out->ttft_ms + 1;
+    out->raw = strdup("{\"fake\":true}");
+    if (reply)
+        *reply = strdup(text);
 }
 
 #endif

@@ -1,9 +1,16 @@
 /* srvtest.h - helpers shared by the reference-server tests: start a server
- * on an ephemeral port with a tiny time scale, and make HTTP requests to it
- * with the libcurl easy API. Header-only (static inline) because every
- * tests/test_*.c is its own executable. */
+ * on an ephemeral port with a tiny time scale (failing the test when it
+ * cannot), and make HTTP requests to it with the libcurl easy API. Header-only (static inline)
+ * because every tests/test_*.c is its own executable. */
 #ifndef KV_SRVTEST_H
 #define KV_SRVTEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -81,6 +88,24 @@ static inline void srvtest_config(refsrv_config *c, refsrv_dialect d)
     c->cost.cv = 0;
     c->cost.time_scale = 0.002; /* 50 ms prefill -> 0.1 ms */
     c->reply_tokens = 8;
+}
+
+/* Starts a server with cfg; fails the test with the reason when it cannot. */
+static inline refsrv *srvtest_start(const refsrv_config *cfg)
+{
+    refsrv *s = NULL;
+    char err[KV_ERRLEN] = "";
+    if (refsrv_start(cfg, &s, err) != KV_OK)
+        fail_msg("refsrv_start: %s", err);
+    return s;
+}
+
+/* Starts a server of dialect d with srvtest_config's settings. */
+static inline refsrv *srvtest_start_dialect(refsrv_dialect d)
+{
+    refsrv_config cfg;
+    srvtest_config(&cfg, d);
+    return srvtest_start(&cfg);
 }
 
 /* The JSON objects of the lines of body that start with prefix (the prefix

@@ -1,7 +1,9 @@
 /* test_analyze_scale_slow.c - at 10^5 trials every headline of results.json
  * is computed: the speedups' median ratios with their rank intervals, the
  * overhead fractions, the hypotheses' estimates (no "out of memory", no
- * "not computable"). Not timed: bench/bench_analyze measures the time. */
+ * "not computable"); results.json stays small (the points are in its points
+ * file, every one of them) and the report draws a stated 5,000-point
+ * subsample. Not timed: bench/bench_analyze measures the time. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gsl/gsl_randist.h>
@@ -21,6 +24,7 @@
 #include "experiments/journal.h"
 #include "experiments/plan.h"
 #include "experiments/spec.h"
+#include "report/report.h"
 #include "report/results_read.h"
 #include "stats/results.h"
 
@@ -129,6 +133,34 @@ static void assert_est(const rr_est *e)
     assert_null(strstr(e->note, "not computable"));
 }
 
+/* results.json under 1 MB; its points file holds every request; the report
+ * renders from the pair, drawing a subsample it states. */
+static void points_and_report(const char *dir, const char *path)
+{
+    char points[96], pdf[96], err[KV_ERRLEN] = "", cmd[256];
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    if (sb.st_size > 1024 * 1024)
+        fail_msg("results.json is %lld bytes at 10^5 trials", (long long)sb.st_size);
+    snprintf(points, sizeof points, "%s/points.csv", dir);
+    snprintf(pdf, sizeof pdf, "%s/report.pdf", dir);
+    rr_results *r = NULL;
+    char warn[KV_ERRLEN] = "";
+    assert_int_equal(rr_load(path, &r, err), KV_OK);
+    assert_int_equal(r->points_rows, SCALE_TRIALS);
+    assert_int_equal(rr_load_points(r, warn, err), KV_OK);
+    assert_int_equal(r->points_total, SCALE_TRIALS);
+    assert_int_equal(r->points_drawn, 5000);
+    rr_free(r);
+    assert_int_equal(report_write(path, pdf, err), KV_OK);
+    assert_string_equal(err, "");
+    snprintf(cmd, sizeof cmd, "pdftotext '%s' - | tr '\\n' ' ' | grep -q 'Drawn: 5000 of 100000'",
+             pdf);
+    assert_int_equal(system(cmd), 0);
+    remove(pdf);
+    remove(points);
+}
+
 static void test_every_headline_at_1e5(void **state)
 {
     (void)state;
@@ -162,6 +194,7 @@ static void test_every_headline_at_1e5(void **state)
         assert_true(r->hypotheses[i].verdict[0] != '\0');
     }
     rr_free(r);
+    points_and_report(dir, path);
     remove(path);
     rmdir(dir);
 }

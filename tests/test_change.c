@@ -25,6 +25,7 @@
 #include "experiments/journal.h"
 #include "stats/change.h"
 #include "pdfcheck.h"
+#include "tests/testutil.h"
 
 #define N_SYS 4
 #define REPS 8
@@ -34,33 +35,13 @@ typedef struct fixture {
     char journal[128]; /* the base run */
 } fixture;
 
-static const char *bin(void)
-{
-    const char *b = getenv("KVPROOF_BIN");
-    return b && *b ? b : "build/kvproof";
-}
-
-static char *dup_or_die(const char *s)
-{
-    char *d = strdup(s);
-    assert_non_null(d);
-    return d;
-}
-
 static void make_header(journal_header *h, size_t planned)
 {
-    memset(h, 0, sizeof *h);
-    h->kvproof_version = dup_or_die("0.1.0-test");
-    h->spec_name = dup_or_die("change");
-    h->spec_json = dup_or_die("{\"name\":\"change\"}");
+    tu_header(h, "change", "{\"name\":\"change\"}", planned, 1);
     h->spec_hash = 0x42;
     h->seed = 1;
-    h->planned_trials = planned;
     h->created_unix = 1735689600;
-    h->n_targets = 1;
-    h->targets = calloc(1, sizeof *h->targets);
-    assert_non_null(h->targets);
-    h->targets[0].name = dup_or_die("local");
+    h->targets[0].name = tu_strdup("local");
 }
 
 /* Writes a run: cold cells at four system prompts and a warm one, REPS
@@ -81,37 +62,13 @@ static void write_run(const char *path, double factor, double warm_factor, doubl
             bool warm = c == N_SYS;
             long s0 = warm ? 8192 : sys[c];
             trial_record t;
-            memset(&t, 0, sizeof t);
-            t.plan_index = t.run_position = k;
-            snprintf(t.id, sizeof t.id, "local/s%ld/q25/n1/%s/r%ld", s0, warm ? "warm" : "cold", r);
-            t.kind = PLAN_MEASURE;
-            snprintf(t.target_name, sizeof t.target_name, "local");
-            t.cell = c;
-            t.system_prompt_tokens = s0;
-            t.query_tokens = 25;
-            t.query_count = 1;
-            t.mode = warm ? SPEC_WARM : SPEC_COLD;
-            t.repetition = r;
-            t.ok = true;
-            t.n_turns = 1;
-            t.turns = calloc(1, sizeof *t.turns);
-            assert_non_null(t.turns);
-            trial_request *q = &t.turns[0];
-            q->turn = q->attempts = 1;
-            q->ok = true;
-            q->prompt_tokens = s0 + 25;
-            q->cached_tokens = warm ? s0 : 0;
-            q->prefix_tokens = warm ? s0 : 0;
+            trial_request turn, *q = &turn;
+            tu_trial(&t, q, k, "local", c, s0, 25, warm ? SPEC_WARM : SPEC_COLD, r);
             q->output_tokens = 8;
-            q->cache_state = TRIAL_CACHE_VERIFIED;
             double jitter = amp * (double)((r + phase) % 3 - 1);
             double tokens = warm ? 25 : (double)q->prompt_tokens;
             q->ttft_ms = (warm ? warm_factor : factor) * (20 + 0.1 * tokens) * (1 + jitter);
-            q->ttfb_ms = q->first_content_ms = q->last_token_ms = q->total_ms = NAN;
-            q->gap_median_ms = q->gap_p99_ms = q->server_prefill_ms = NAN;
-            q->server_overhead_us = NAN;
             assert_int_equal(journal_append(j, &t, err), KV_OK);
-            trial_record_clear(&t);
         }
     journal_close(j);
     journal_header_clear(&h);
@@ -132,9 +89,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    tu_rmtree(f->dir);
     free(f);
     return 0;
 }
@@ -221,7 +176,7 @@ static void compare_should_report_jitter_within_the_threshold_as_no_change(void 
     snprintf(same, sizeof same, "%s/same.jsonl", f->dir);
     write_run(same, 1.0, 1.0, 0.02, 1);
     snprintf(out, sizeof out, "%s/cmp", f->dir);
-    snprintf(cmd, sizeof cmd, "'%s' compare '%s' '%s' --out '%s' > '%s/table.txt'", bin(),
+    snprintf(cmd, sizeof cmd, "'%s' compare '%s' '%s' --out '%s' > '%s/table.txt'", tu_bin(),
              f->journal, same, out, f->dir);
     assert_int_equal(system(cmd), 0);
     char path[200], *text = NULL, err[KV_ERRLEN] = "";
@@ -264,7 +219,7 @@ static void compare_should_write_a_pdf_with_the_verdicts_on_page_1(void **state)
     snprintf(slow, sizeof slow, "%s/slow-pdf.jsonl", f->dir);
     write_run(slow, 1.3, 1.3, 0.03, 0);
     snprintf(out, sizeof out, "%s/cmp-pdf", f->dir);
-    snprintf(cmd, sizeof cmd, "'%s' compare '%s' '%s' --out '%s' > /dev/null", bin(), f->journal,
+    snprintf(cmd, sizeof cmd, "'%s' compare '%s' '%s' --out '%s' > /dev/null", tu_bin(), f->journal,
              slow, out);
     assert_int_equal(system(cmd), 0);
     char pdf[200], json[200], *text = NULL;
@@ -295,14 +250,9 @@ static void compare_should_write_a_pdf_with_the_verdicts_on_page_1(void **state)
     assert_non_null(strstr(all, "B: cold, line"));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
+TU_MAIN(setup, teardown,
         cmocka_unit_test(verdict_should_need_the_whole_interval_outside_the_threshold),
         cmocka_unit_test(compare_should_report_30_percent_slower_prefill_as_regressed),
         cmocka_unit_test(compare_should_report_a_smaller_speedup_as_regressed),
         cmocka_unit_test(compare_should_report_jitter_within_the_threshold_as_no_change),
-        cmocka_unit_test(compare_should_write_a_pdf_with_the_verdicts_on_page_1),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+        cmocka_unit_test(compare_should_write_a_pdf_with_the_verdicts_on_page_1))

@@ -175,32 +175,73 @@ static client *new_client(void)
     return c;
 }
 
+/* One client's requests to one server: the request, the client, the last
+ * send's record, reply and status. */
+typedef struct run {
+    req_fixture x;
+    client *c;
+    trial_request t;
+    char *reply;
+    kv_status st;
+    char err[KV_ERRLEN];
+} run;
+
+static void run_open(run *r, int port, spec_api api)
+{
+    memset(r, 0, sizeof *r);
+    fixture_init(&r->x, port, api);
+    r->c = new_client();
+}
+
+/* Sends r's request once (a fresh record each time); want_reply asks for
+ * the reply text. Returns the status. */
+static kv_status run_send(run *r, bool want_reply)
+{
+    free(r->t.raw);
+    free(r->reply);
+    memset(&r->t, 0, sizeof r->t);
+    r->t.turn = 1;
+    r->reply = NULL;
+    r->err[0] = '\0';
+    r->st = client_send(r->c, &r->x.rq, &r->t, want_reply ? &r->reply : NULL, r->err);
+    return r->st;
+}
+
+static void run_close(run *r)
+{
+    free(r->t.raw);
+    free(r->reply);
+    client_free(r->c);
+}
+
+/* Sets the target's API key variable (the name is copied into r). */
+static void run_key_env(run *r, const char *name)
+{
+    snprintf(r->x.key_env, sizeof r->x.key_env, "%s", name);
+    r->x.target.api_key_env = r->x.key_env;
+}
+
 static void send_should_measure_a_complete_streamed_reply(void **state)
 {
     fake *f = *state;
     f->mode = FAKE_OK;
-    req_fixture x;
-    fixture_init(&x, f->port, SPEC_API_LLAMACPP);
-    client *c = new_client();
-    trial_request t = {.turn = 1};
-    char *reply = NULL;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(client_send(c, &x.rq, &t, &reply, err), KV_OK);
-    assert_true(t.ok);
-    assert_int_equal(t.turn, 1);
-    assert_int_equal(t.attempts, 1);
-    assert_int_equal(t.http_status, 200);
-    assert_string_equal(reply, "Hello!");
-    assert_int_equal(t.prompt_tokens, 20);
-    assert_int_equal(t.cached_tokens, 16);
-    assert_int_equal(t.output_tokens, 2);
-    assert_true(fabs(t.server_prefill_ms - 1.5) < 1e-9);
-    assert_false(isnan(t.ttft_ms));
-    assert_true(t.ttfb_ms <= t.ttft_ms && t.ttft_ms <= t.total_ms);
-    assert_non_null(strstr(t.raw, "\"cache_n\":16"));
-    free(reply);
-    free(t.raw);
-    client_free(c);
+    run r;
+    run_open(&r, f->port, SPEC_API_LLAMACPP);
+    assert_int_equal(run_send(&r, true), KV_OK);
+    const trial_request *t = &r.t;
+    assert_true(t->ok);
+    assert_int_equal(t->turn, 1);
+    assert_int_equal(t->attempts, 1);
+    assert_int_equal(t->http_status, 200);
+    assert_string_equal(r.reply, "Hello!");
+    assert_int_equal(t->prompt_tokens, 20);
+    assert_int_equal(t->cached_tokens, 16);
+    assert_int_equal(t->output_tokens, 2);
+    assert_true(fabs(t->server_prefill_ms - 1.5) < 1e-9);
+    assert_false(isnan(t->ttft_ms));
+    assert_true(t->ttfb_ms <= t->ttft_ms && t->ttft_ms <= t->total_ms);
+    assert_non_null(strstr(t->raw, "\"cache_n\":16"));
+    run_close(&r);
 }
 
 static void requests_should_reuse_one_connection(void **state)
@@ -208,17 +249,12 @@ static void requests_should_reuse_one_connection(void **state)
     fake *f = *state;
     f->mode = FAKE_OK;
     int before = f->connections;
-    req_fixture x;
-    fixture_init(&x, f->port, SPEC_API_OPENAI_CHAT);
-    client *c = new_client();
-    for (int i = 0; i < 3; i++) {
-        trial_request t = {0};
-        char err[KV_ERRLEN] = "";
-        assert_int_equal(client_send(c, &x.rq, &t, NULL, err), KV_OK);
-        free(t.raw);
-    }
+    run r;
+    run_open(&r, f->port, SPEC_API_OPENAI_CHAT);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(run_send(&r, false), KV_OK);
     assert_int_equal(f->connections - before, 1);
-    client_free(c);
+    run_close(&r);
 }
 
 static void api_key_should_be_sent_but_never_reported(void **state)
@@ -226,25 +262,19 @@ static void api_key_should_be_sent_but_never_reported(void **state)
     fake *f = *state;
     f->mode = FAKE_ECHO_401;
     setenv("KVPROOF_TEST_KEY", KEY, 1);
-    req_fixture x;
-    fixture_init(&x, f->port, SPEC_API_OPENAI_CHAT);
-    snprintf(x.key_env, sizeof x.key_env, "KVPROOF_TEST_KEY");
-    x.target.api_key_env = x.key_env;
-    client *c = new_client();
-    trial_request t = {0};
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(client_send(c, &x.rq, &t, NULL, err), KV_ERR_HTTP);
+    run r;
+    run_open(&r, f->port, SPEC_API_OPENAI_CHAT);
+    run_key_env(&r, "KVPROOF_TEST_KEY");
+    assert_int_equal(run_send(&r, false), KV_ERR_HTTP);
     assert_string_equal(f->last_auth, "Bearer " KEY); /* it was sent */
-    assert_false(t.ok);
-    assert_int_equal(t.http_status, 401);
-    assert_non_null(strstr(t.error, "HTTP 401"));
-    assert_non_null(strstr(t.error, "invalid key"));
-    assert_null(strstr(t.error, KEY));
-    assert_null(strstr(err, KEY));
-    assert_true(t.raw == NULL || strstr(t.raw, KEY) == NULL);
-    /* a plain call also redacts */
-    free(t.raw);
-    client_free(c);
+    assert_false(r.t.ok);
+    assert_int_equal(r.t.http_status, 401);
+    assert_non_null(strstr(r.t.error, "HTTP 401"));
+    assert_non_null(strstr(r.t.error, "invalid key"));
+    assert_null(strstr(r.t.error, KEY));
+    assert_null(strstr(r.err, KEY));
+    assert_true(r.t.raw == NULL || strstr(r.t.raw, KEY) == NULL);
+    run_close(&r);
     unsetenv("KVPROOF_TEST_KEY");
 }
 
@@ -253,17 +283,12 @@ static void missing_key_variable_should_fail_naming_the_variable(void **state)
     fake *f = *state;
     f->mode = FAKE_OK;
     unsetenv("KVPROOF_TEST_NOKEY");
-    req_fixture x;
-    fixture_init(&x, f->port, SPEC_API_ANTHROPIC);
-    snprintf(x.key_env, sizeof x.key_env, "KVPROOF_TEST_NOKEY");
-    x.target.api_key_env = x.key_env;
-    client *c = new_client();
-    trial_request t = {0};
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(client_send(c, &x.rq, &t, NULL, err), KV_ERR_INPUT);
-    assert_non_null(strstr(t.error, "KVPROOF_TEST_NOKEY"));
-    free(t.raw);
-    client_free(c);
+    run r;
+    run_open(&r, f->port, SPEC_API_ANTHROPIC);
+    run_key_env(&r, "KVPROOF_TEST_NOKEY");
+    assert_int_equal(run_send(&r, false), KV_ERR_INPUT);
+    assert_non_null(strstr(r.t.error, "KVPROOF_TEST_NOKEY"));
+    run_close(&r);
 }
 
 static void status_429_should_be_retried_then_succeed(void **state)
@@ -271,19 +296,20 @@ static void status_429_should_be_retried_then_succeed(void **state)
     fake *f = *state;
     f->mode = FAKE_429_THEN_OK;
     f->requests = 0;
-    req_fixture x;
-    fixture_init(&x, f->port, SPEC_API_OPENAI_CHAT);
-    client *c = new_client();
-    trial_request t = {0};
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(client_send(c, &x.rq, &t, NULL, err), KV_OK);
-    assert_true(t.ok);
-    assert_int_equal(t.attempts, 3);
-    assert_string_equal(t.error, "");
-    assert_non_null(strstr(t.raw, "kvproof_attempt_errors"));
-    assert_non_null(strstr(t.raw, "HTTP 429: slow down"));
-    free(t.raw);
-    client_free(c);
+    run r;
+    run_open(&r, f->port, SPEC_API_OPENAI_CHAT);
+    assert_int_equal(run_send(&r, false), KV_OK);
+    assert_true(r.t.ok);
+    assert_int_equal(r.t.attempts, 3);
+    assert_string_equal(r.t.error, "");
+    assert_non_null(strstr(r.t.raw, "kvproof_attempt_errors"));
+    assert_non_null(strstr(r.t.raw, "HTTP 429: slow down"));
+    long waits = 0;
+    double wait_s = 0;
+    client_retry_waits(r.c, &waits, &wait_s);
+    assert_int_equal(waits, 2);
+    assert_float_equal(wait_s, 0.0, 0); /* Retry-After: 0, twice */
+    run_close(&r);
 }
 
 static void status_503_should_fail_after_bounded_attempts(void **state)
@@ -291,34 +317,31 @@ static void status_503_should_fail_after_bounded_attempts(void **state)
     fake *f = *state;
     f->mode = FAKE_503;
     f->requests = 0;
-    req_fixture x;
-    fixture_init(&x, f->port, SPEC_API_OPENAI_CHAT);
-    client *c = new_client();
-    trial_request t = {0};
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(client_send(c, &x.rq, &t, NULL, err), KV_ERR_HTTP);
-    assert_false(t.ok);
-    assert_int_equal(t.attempts, 3);
+    run r;
+    run_open(&r, f->port, SPEC_API_OPENAI_CHAT);
+    assert_int_equal(run_send(&r, false), KV_ERR_HTTP);
+    assert_false(r.t.ok);
+    assert_int_equal(r.t.attempts, 3);
     assert_int_equal(f->requests, 3);
-    assert_non_null(strstr(t.error, "HTTP 503: loading model"));
-    free(t.raw);
-    client_free(c);
+    assert_non_null(strstr(r.t.error, "HTTP 503: loading model"));
+    long waits = 0;
+    double wait_s = 0;
+    client_retry_waits(r.c, &waits, &wait_s);
+    assert_int_equal(waits, 2);
+    assert_float_equal(wait_s, 0.001 + 0.002, 1e-12); /* the test's backoff: 1 ms, then 2 ms */
+    run_close(&r);
 }
 
 static void wrong_content_type_should_fail_without_retry(void **state)
 {
     fake *f = *state;
     f->mode = FAKE_HTML;
-    req_fixture x;
-    fixture_init(&x, f->port, SPEC_API_OPENAI_CHAT);
-    client *c = new_client();
-    trial_request t = {0};
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(client_send(c, &x.rq, &t, NULL, err), KV_ERR_PROTOCOL);
-    assert_int_equal(t.attempts, 1);
-    assert_non_null(strstr(t.error, "wrong content type 'text/html'"));
-    free(t.raw);
-    client_free(c);
+    run r;
+    run_open(&r, f->port, SPEC_API_OPENAI_CHAT);
+    assert_int_equal(run_send(&r, false), KV_ERR_PROTOCOL);
+    assert_int_equal(r.t.attempts, 1);
+    assert_non_null(strstr(r.t.error, "wrong content type 'text/html'"));
+    run_close(&r);
 }
 
 static int free_port(void)
@@ -335,39 +358,34 @@ static int free_port(void)
 static void refused_connection_should_be_retried_a_bounded_number_of_times(void **state)
 {
     (void)state;
-    req_fixture x;
-    fixture_init(&x, free_port(), SPEC_API_OPENAI_CHAT);
-    x.rq.retries = 3;
-    client *c = new_client();
-    trial_request t = {0};
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(client_send(c, &x.rq, &t, NULL, err), KV_ERR_NET);
-    assert_int_equal(t.attempts, 4);
-    assert_non_null(strstr(t.error, "connection refused"));
-    assert_non_null(strstr(t.error, "after 4 attempts"));
-    assert_non_null(strstr(t.raw, "kvproof_attempt_errors"));
-    free(t.raw);
-    client_free(c);
+    run r;
+    run_open(&r, free_port(), SPEC_API_OPENAI_CHAT);
+    r.x.rq.retries = 3;
+    assert_int_equal(run_send(&r, false), KV_ERR_NET);
+    assert_int_equal(r.t.attempts, 4);
+    assert_non_null(strstr(r.t.error, "connection refused"));
+    assert_non_null(strstr(r.t.error, "after 4 attempts"));
+    assert_non_null(strstr(r.t.raw, "kvproof_attempt_errors"));
+    run_close(&r);
 }
 
 static void call_should_return_any_status_and_the_body(void **state)
 {
     fake *f = *state;
     f->mode = FAKE_503;
-    req_fixture x;
-    fixture_init(&x, f->port, SPEC_API_OPENAI_CHAT);
-    client *c = new_client();
+    run r;
+    run_open(&r, f->port, SPEC_API_OPENAI_CHAT);
     int status = 0;
     char *body = NULL, *hdrs = NULL;
-    char err[KV_ERRLEN] = "";
     assert_int_equal(
-        client_call_headers(c, &x.target, "/health", NULL, 2, &status, &body, &hdrs, err), KV_OK);
+        client_call_headers(r.c, &r.x.target, "/health", NULL, 2, &status, &body, &hdrs, r.err),
+        KV_OK);
     assert_int_equal(status, 503);
     assert_non_null(strstr(body, "loading model"));
     assert_non_null(strstr(hdrs, "Content-Type: application/json"));
     free(body);
     free(hdrs);
-    client_free(c);
+    run_close(&r);
 }
 
 /* ---- against the reference server, every dialect ---- */
@@ -427,45 +445,48 @@ static void every_dialect_should_report_the_servers_prompt_and_cached_tokens(voi
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const dialect_case *dc = &cases[i];
         refsrv *s = start_ref(dc->server, NULL, -1, 0);
-        req_fixture x;
-        fixture_init(&x, refsrv_port(s), dc->api);
-        snprintf(x.model, sizeof x.model, "kvproof-ref");
-        x.msgs[0].content = sys;
-        client *c = new_client();
+        run r;
+        run_open(&r, refsrv_port(s), dc->api);
+        snprintf(r.x.model, sizeof r.x.model, "kvproof-ref");
+        r.x.msgs[0].content = sys;
         refsrv_truth truth;
         for (int round = 0; round < 2; round++) { /* cold, then warm resend */
-            trial_request t = {0};
-            char *reply = NULL;
-            char err[KV_ERRLEN] = "";
-            kv_status st = client_send(c, &x.rq, &t, &reply, err);
-            if (st != KV_OK)
+            if (run_send(&r, true) != KV_OK)
                 fail_msg("%s/%s round %d: %s", refsrv_dialect_name(dc->server),
-                         dialect_name(dc->api), round, err);
+                         dialect_name(dc->api), round, r.err);
+            const trial_request *t = &r.t;
             assert_true(refsrv_last(s, &truth));
-            assert_true(t.ok);
-            assert_int_equal(t.attempts, 1);
-            assert_true(strlen(reply) > 0);
+            assert_true(t->ok);
+            assert_int_equal(t->attempts, 1);
+            assert_true(strlen(r.reply) > 0);
             if (dc->reports_prompt)
-                assert_int_equal(t.prompt_tokens, truth.prompt_tokens);
+                assert_int_equal(t->prompt_tokens, truth.prompt_tokens);
             long want = truth.cached_tokens;
             if (!dc->reports_cached || (want == 0 && !dc->reports_cached_when_zero))
                 want = -1;
-            if (t.cached_tokens != want)
+            if (t->cached_tokens != want)
                 fail_msg("%s/%s round %d: cached %ld, truth %ld", refsrv_dialect_name(dc->server),
-                         dialect_name(dc->api), round, t.cached_tokens, truth.cached_tokens);
+                         dialect_name(dc->api), round, t->cached_tokens, truth.cached_tokens);
             if (round == 1)
                 assert_true(truth.cached_tokens > 250); /* the warm resend reused the prefix */
-            assert_int_equal(t.output_tokens, truth.output_tokens);
-            assert_false(isnan(t.ttft_ms));
+            assert_int_equal(t->output_tokens, truth.output_tokens);
+            assert_false(isnan(t->ttft_ms));
             if (dc->api != SPEC_API_OLLAMA)
-                assert_false(isnan(t.server_overhead_us));
-            free(reply);
-            free(t.raw);
+                assert_false(isnan(t->server_overhead_us));
         }
-        client_free(c);
+        run_close(&r);
         refsrv_stop(s);
     }
     free(sys);
+}
+
+/* The send stamp (server clock) of the first token chunk the client saw. */
+static void first_stamp(void *ctx, int64_t recv_ns, int64_t sent_ns)
+{
+    int64_t *first = ctx;
+    assert_true(recv_ns >= sent_ns); /* one CLOCK_MONOTONIC: sent before received */
+    if (*first == 0)
+        *first = sent_ns;
 }
 
 static void ttft_should_come_after_the_role_only_chunk_and_the_prefill(void **state)
@@ -476,22 +497,25 @@ static void ttft_should_come_after_the_role_only_chunk_and_the_prefill(void **st
     const spec_api apis[] = {SPEC_API_LLAMACPP, SPEC_API_OPENAI_CHAT};
     for (size_t i = 0; i < 2; i++) {
         refsrv *s = start_ref(servers[i], &slow, -1, 0);
-        req_fixture x;
-        fixture_init(&x, refsrv_port(s), apis[i]);
-        client *c = new_client();
-        trial_request t = {0};
-        char err[KV_ERRLEN] = "";
-        assert_int_equal(client_send(c, &x.rq, &t, NULL, err), KV_OK);
+        run r;
+        run_open(&r, refsrv_port(s), apis[i]);
+        int64_t first_sent = 0;
+        client_observe_stamps(r.c, first_stamp, &first_sent);
+        assert_int_equal(run_send(&r, false), KV_OK);
         refsrv_truth truth;
         assert_true(refsrv_last(s, &truth));
-        assert_true(t.ttft_ms >= truth.prefill_ms);
-        assert_true(t.ttft_ms >= 150.0);
+        assert_false(isnan(r.t.ttft_ms));
+        /* The first token the client timed is one the server sent after its
+         * prefill, not the role-only chunk sent before it (an ordering on
+         * the server's clock, not a duration). */
+        assert_true(first_sent > 0);
+        assert_true(first_sent >= truth.first_token_ns);
+        assert_true(truth.first_token_ns > truth.arrived_ns);
         if (servers[i] == REFSRV_LLAMACPP) {
             /* llama.cpp reports its prefill; the role chunk came before it */
-            assert_true(fabs(t.server_prefill_ms - truth.prefill_ms) < 1.0);
+            assert_true(fabs(r.t.server_prefill_ms - truth.prefill_ms) < 1.0);
         }
-        free(t.raw);
-        client_free(c);
+        run_close(&r);
         refsrv_stop(s);
     }
 }
@@ -519,19 +543,15 @@ static void every_fault_should_give_a_failed_record_with_its_reason(void **state
     };
     for (size_t i = 0; i < sizeof fcs / sizeof fcs[0]; i++) {
         refsrv *s = start_ref(REFSRV_LLAMACPP, NULL, (int)fcs[i].fault, 5000);
-        req_fixture x;
-        fixture_init(&x, refsrv_port(s), SPEC_API_LLAMACPP);
-        x.rq.timeout_first_token_s = 0.3;
-        client *c = new_client();
-        trial_request t = {0};
-        char err[KV_ERRLEN] = "";
-        kv_status st = client_send(c, &x.rq, &t, NULL, err);
-        if (st != fcs[i].status || t.attempts != fcs[i].attempts || t.ok ||
-            !strstr(t.error, fcs[i].reason))
+        run r;
+        run_open(&r, refsrv_port(s), SPEC_API_LLAMACPP);
+        r.x.rq.timeout_first_token_s = 0.3;
+        kv_status st = run_send(&r, false);
+        if (st != fcs[i].status || r.t.attempts != fcs[i].attempts || r.t.ok ||
+            !strstr(r.t.error, fcs[i].reason))
             fail_msg("fault %s: status %s, attempts %d, error '%s'",
-                     refsrv_fault_name(fcs[i].fault), kv_strerror(st), t.attempts, t.error);
-        free(t.raw);
-        client_free(c);
+                     refsrv_fault_name(fcs[i].fault), kv_strerror(st), r.t.attempts, r.t.error);
+        run_close(&r);
         refsrv_stop(s);
     }
 }
@@ -540,28 +560,26 @@ static void status_429_should_honour_retry_after_and_stay_bounded(void **state)
 {
     (void)state;
     refsrv *s = start_ref(REFSRV_VLLM, NULL, REFSRV_FAULT_HTTP429, 0);
-    req_fixture x;
-    fixture_init(&x, refsrv_port(s), SPEC_API_OPENAI_CHAT);
-    x.rq.retries = 1;
-    client *c = new_client();
-    trial_request t = {0};
-    char err[KV_ERRLEN] = "";
-    int64_t t0 = kv_now_ns();
-    assert_int_equal(client_send(c, &x.rq, &t, NULL, err), KV_ERR_HTTP);
-    double waited_s = (double)(kv_now_ns() - t0) / 1e9;
-    assert_int_equal(t.attempts, 2);
-    assert_true(waited_s >= 0.9); /* Retry-After: 1 honoured, not the 1 ms backoff */
-    assert_non_null(strstr(t.error, "HTTP 429"));
-    free(t.raw);
+    run r;
+    run_open(&r, refsrv_port(s), SPEC_API_OPENAI_CHAT);
+    r.x.rq.retries = 1;
+    assert_int_equal(run_send(&r, false), KV_ERR_HTTP);
+    assert_int_equal(r.t.attempts, 2);
+    long waits = 0;
+    double wait_s = 0;
+    client_retry_waits(r.c, &waits, &wait_s);
+    assert_int_equal(waits, 1);
+    assert_float_equal(wait_s, 1.0, 0); /* Retry-After: 1 honoured, not the 1 ms backoff */
+    assert_non_null(strstr(r.t.error, "HTTP 429"));
     /* a Retry-After beyond the total timeout ends the retries at once */
-    x.rq.timeout_total_s = 0.5;
-    x.rq.retries = 5;
-    trial_request t2 = {0};
-    assert_int_equal(client_send(c, &x.rq, &t2, NULL, err), KV_ERR_HTTP);
-    assert_int_equal(t2.attempts, 1);
-    assert_non_null(strstr(t2.error, "total timeout"));
-    free(t2.raw);
-    client_free(c);
+    r.x.rq.timeout_total_s = 0.5;
+    r.x.rq.retries = 5;
+    assert_int_equal(run_send(&r, false), KV_ERR_HTTP);
+    assert_int_equal(r.t.attempts, 1);
+    assert_non_null(strstr(r.t.error, "total timeout"));
+    client_retry_waits(r.c, &waits, &wait_s);
+    assert_int_equal(waits, 1); /* no second wait */
+    run_close(&r);
     refsrv_stop(s);
 }
 
@@ -569,24 +587,18 @@ static void slow_drip_should_still_parse_or_hit_the_total_timeout(void **state)
 {
     (void)state;
     refsrv *s = start_ref(REFSRV_LLAMACPP, NULL, REFSRV_FAULT_DRIP, 0);
-    req_fixture x;
-    fixture_init(&x, refsrv_port(s), SPEC_API_LLAMACPP);
-    client *c = new_client();
-    trial_request t = {0};
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(client_send(c, &x.rq, &t, NULL, err), KV_OK);
+    run r;
+    run_open(&r, refsrv_port(s), SPEC_API_LLAMACPP);
+    assert_int_equal(run_send(&r, false), KV_OK);
     refsrv_truth truth;
     assert_true(refsrv_last(s, &truth));
-    assert_int_equal(t.cached_tokens, truth.cached_tokens);
-    assert_int_equal(t.output_tokens, truth.output_tokens);
-    free(t.raw);
-    x.rq.timeout_total_s = 0.05;
-    trial_request t2 = {0};
-    assert_int_equal(client_send(c, &x.rq, &t2, NULL, err), KV_ERR_TIMEOUT);
-    assert_false(t2.ok);
-    assert_non_null(strstr(t2.error, "total timeout"));
-    free(t2.raw);
-    client_free(c);
+    assert_int_equal(r.t.cached_tokens, truth.cached_tokens);
+    assert_int_equal(r.t.output_tokens, truth.output_tokens);
+    r.x.rq.timeout_total_s = 0.05;
+    assert_int_equal(run_send(&r, false), KV_ERR_TIMEOUT);
+    assert_false(r.t.ok);
+    assert_non_null(strstr(r.t.error, "total timeout"));
+    run_close(&r);
     refsrv_stop(s);
 }
 
@@ -594,18 +606,16 @@ static void tokenize_and_cache_reset_should_use_the_server_endpoints(void **stat
 {
     (void)state;
     refsrv *s = start_ref(REFSRV_LLAMACPP, NULL, -1, 0);
-    req_fixture x;
-    fixture_init(&x, refsrv_port(s), SPEC_API_LLAMACPP);
-    client *c = new_client();
+    run r;
+    run_open(&r, refsrv_port(s), SPEC_API_LLAMACPP);
     long n = 0;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(client_tokenize(c, &x.target, SPEC_API_LLAMACPP, "Hello, world.", &n, err),
-                     KV_OK);
+    assert_int_equal(
+        client_tokenize(r.c, &r.x.target, SPEC_API_LLAMACPP, "Hello, world.", &n, r.err), KV_OK);
     assert_int_equal(n, refsrv_count_tokens("Hello, world."));
-    assert_int_equal(client_reset_cache(c, &x.target, SPEC_API_LLAMACPP, err), KV_OK);
-    assert_int_equal(client_tokenize(c, &x.target, SPEC_API_OLLAMA, "x", &n, err),
+    assert_int_equal(client_reset_cache(r.c, &r.x.target, SPEC_API_LLAMACPP, r.err), KV_OK);
+    assert_int_equal(client_tokenize(r.c, &r.x.target, SPEC_API_OLLAMA, "x", &n, r.err),
                      KV_ERR_UNSUPPORTED);
-    client_free(c);
+    run_close(&r);
     refsrv_stop(s);
 }
 

@@ -14,6 +14,7 @@
 #include "common/status.h"
 #include "common/utf8.h"
 #include "common/util.h"
+#include "tests/testutil.h"
 
 static void fail_should_keep_the_first_message(void **state)
 {
@@ -137,10 +138,7 @@ static void utf8_cut_and_repair_should_keep_whole_characters(void **state)
     kv_buf_free(&b);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(fail_should_keep_the_first_message),
+TU_MAIN(NULL, NULL, cmocka_unit_test(fail_should_keep_the_first_message),
         cmocka_unit_test(exit_codes_should_match_the_documented_table),
         cmocka_unit_test(buffer_should_grow_and_stay_terminated),
         cmocka_unit_test(hash_should_be_stable_across_machines),
@@ -148,7 +146,4 @@ int main(void)
         cmocka_unit_test(strdup_should_map_null_to_null_and_copy_text),
         cmocka_unit_test(read_file_should_refuse_a_device_that_never_ends),
         cmocka_unit_test(utf8_should_accept_only_strict_sequences),
-        cmocka_unit_test(utf8_cut_and_repair_should_keep_whole_characters),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(utf8_cut_and_repair_should_keep_whole_characters))

@@ -23,31 +23,19 @@
 #include "common/util.h"
 #include "server/costmodel.h"
 #include "server/refsrv.h"
-
-static const char *bin(void)
-{
-    const char *b = getenv("KVPROOF_BIN");
-    return b && *b ? b : "build/kvproof";
-}
+#include "tests/testutil.h"
 
 static refsrv *start(double prefill_factor)
 {
     refsrv_config cfg;
-    refsrv_config_default(&cfg);
+    tu_refsrv_config(&cfg, 0.01);
     cfg.host = "127.0.0.1";
-    cfg.port = 0;
     cfg.dialect = REFSRV_LLAMACPP;
-    assert_true(costmodel_preset("laptop", &cfg.cost));
     cfg.cost.a *= prefill_factor;
     cfg.cost.b *= prefill_factor;
     cfg.cost.c *= prefill_factor;
     cfg.cost.cv = 0;
-    cfg.cost.time_scale = 0.01;
-    refsrv *s = NULL;
-    char err[KV_ERRLEN] = "";
-    if (refsrv_start(&cfg, &s, err) != KV_OK)
-        fail_msg("%s", err);
-    return s;
+    return tu_refsrv_start(&cfg);
 }
 
 static void run(const char *dir, const char *name, refsrv *s)
@@ -56,7 +44,7 @@ static void run(const char *dir, const char *name, refsrv *s)
     snprintf(cmd, sizeof cmd,
              "'%s' run '%s/spec.json' --out '%s/%s' --url ref=http://127.0.0.1:%d --quiet "
              "> /dev/null 2>&1",
-             bin(), dir, dir, name, refsrv_port(s));
+             tu_bin(), dir, dir, name, refsrv_port(s));
     assert_int_equal(system(cmd), 0);
 }
 
@@ -66,8 +54,8 @@ static void slope_of(const char *dir, const char *a, const char *b, double *rati
 {
     char cmd[1024], path[256], *text = NULL, err[KV_ERRLEN] = "";
     size_t len = 0;
-    snprintf(cmd, sizeof cmd, "'%s' compare '%s/%s' '%s/%s' --out '%s/cmp-%s' > /dev/null", bin(),
-             dir, a, dir, b, dir, b);
+    snprintf(cmd, sizeof cmd, "'%s' compare '%s/%s' '%s/%s' --out '%s/cmp-%s' > /dev/null",
+             tu_bin(), dir, a, dir, b, dir, b);
     assert_int_equal(system(cmd), 0);
     snprintf(path, sizeof path, "%s/cmp-%s/compare.json", dir, b);
     assert_int_equal(kv_read_file(path, &text, &len, err), KV_OK);
@@ -131,10 +119,5 @@ static void compare_should_find_30_percent_more_prefill_and_no_change_between_eq
     assert_int_equal(system(cmd), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(compare_should_find_30_percent_more_prefill_and_no_change_between_equals),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(NULL, NULL,
+        cmocka_unit_test(compare_should_find_30_percent_more_prefill_and_no_change_between_equals))

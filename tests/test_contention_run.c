@@ -7,7 +7,9 @@
  * server's own counts (every reported cached count equals the server's
  * truth), never from timing. Also: resume continues a partly journaled group
  * and marks each agent's first request after it; with concurrency 2 each
- * agent's requests keep their order; the plan's JSON lists every request. */
+ * agent's requests keep their order; the plan's JSON lists every request.
+ * The statistics' warm capacity from those journals equals S (S = 1, 2, 4)
+ * with both Wilson bounds S. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +27,7 @@
 #include "experiments/journal.h"
 #include "experiments/runner.h"
 #include "experiments/spec.h"
+#include "stats/warm.h"
 #include "runnertest.h"
 #include "server/refsrv.h"
 
@@ -107,7 +110,8 @@ typedef struct rig {
     char dir[64];
 } rig;
 
-static void rig_start(rig *g, int slots, long ram_tokens, const char *agents, long conc)
+static void rig_start(rig *g, int slots, long ram_tokens, const char *agents, long conc,
+                      long per_agent)
 {
     memset(g, 0, sizeof *g);
     refsrv_config cfg;
@@ -132,9 +136,9 @@ static void rig_start(rig *g, int slots, long ram_tokens, const char *agents, lo
              " \"workload\": {\"system_prompt_tokens\": [300], \"query_tokens\": [9],"
              " \"max_output_tokens\": 2},"
              " \"cache_modes\": [\"warm\"], \"repetitions\": 1, \"warmup_requests\": 0,"
-             " \"contention\": {\"agents\": %s, \"requests_per_agent\": 4,"
+             " \"contention\": {\"agents\": %s, \"requests_per_agent\": %ld,"
              " \"concurrency\": %ld}}",
-             refsrv_port(g->t.srv), agents, conc);
+             refsrv_port(g->t.srv), agents, per_agent, conc);
     if (spec_parse(text, strlen(text), "contention.json", &g->s, err) != KV_OK)
         fail_msg("%s", err);
     runnertest_tmpdir(g->dir, sizeof g->dir, "crun");
@@ -180,7 +184,7 @@ static void warm_capacity_should_equal_the_slots(int slots)
         snprintf(agents + strlen(agents), sizeof agents - strlen(agents), "%s%d", k > 1 ? ", " : "",
                  k);
     strcat(agents, "]");
-    rig_start(&g, slots, 0, agents, 0);
+    rig_start(&g, slots, 0, agents, 0, 4);
     runner_summary sum;
     rig_run(&g, false, &sum);
     assert_int_equal(sum.failed, 0);
@@ -231,11 +235,57 @@ static void contention_should_keep_s_agents_warm_on_s_slots_and_none_of_s_plus_1
     warm_capacity_should_equal_the_slots(4);
 }
 
+/* The warm capacity the statistics measure from S = 1, 2, 4 slots' journals
+ * (K = 1 .. S+1 agents round robin, 36 requests per agent, so that a K that
+ * stays warm has 35 scored requests per agent and a Wilson lower bound above
+ * 0.9) equals S, with both bounds S, and the hit rate falls below 50% at
+ * S+1. */
+static void measured_capacity_should_equal_the_slots(int slots)
+{
+    rig g;
+    char agents[64] = "[";
+    for (int k = 1; k <= slots + 1; k++)
+        snprintf(agents + strlen(agents), sizeof agents - strlen(agents), "%s%d", k > 1 ? ", " : "",
+                 k);
+    strcat(agents, "]");
+    rig_start(&g, slots, 0, agents, 0, 36);
+    runner_summary sum;
+    rig_run(&g, false, &sum);
+    assert_int_equal(sum.failed, 0);
+    journal_data *d = runnertest_load(g.dir);
+    warm_req *r = NULL;
+    size_t n = 0;
+    char err[KV_ERRLEN] = "";
+    if (warm_from_journal(d, &r, &n, err) != KV_OK)
+        fail_msg("%s", err);
+    warm_result res;
+    if (warm_compute(r, n, 0.95, &res, err) != KV_OK)
+        fail_msg("%s", err);
+    const warm_capacity *cap = warm_capacity_find(&res, 0, 300);
+    assert_non_null(cap);
+    if (cap->capacity != slots || cap->low != slots || cap->high != slots || cap->high_open ||
+        cap->cold_from != slots + 1)
+        fail_msg("S=%d: capacity %ld [%ld, %ld]%s, cold from %ld", slots, cap->capacity, cap->low,
+                 cap->high, cap->high_open ? " open" : "", cap->cold_from);
+    warm_result_free(&res);
+    free(r);
+    journal_data_free(d);
+    rig_stop(&g);
+}
+
+static void warm_capacity_should_equal_the_configured_slots_inside_its_bounds(void **state)
+{
+    (void)state;
+    measured_capacity_should_equal_the_slots(1);
+    measured_capacity_should_equal_the_slots(2);
+    measured_capacity_should_equal_the_slots(4);
+}
+
 static void contention_should_class_prefixes_from_the_ram_tier_as_restored(void **state)
 {
     (void)state;
     rig g;
-    rig_start(&g, 1, 262144, "[2, 3]", 0);
+    rig_start(&g, 1, 262144, "[2, 3]", 0, 4);
     runner_summary sum;
     rig_run(&g, false, &sum);
     assert_int_equal(sum.failed, 0);
@@ -283,7 +333,7 @@ static void resume_should_continue_a_group_and_mark_each_agents_first_request(vo
 {
     (void)state;
     rig g;
-    rig_start(&g, 2, 0, "[2]", 0);
+    rig_start(&g, 2, 0, "[2]", 0, 4);
     runner_summary sum;
     rig_run(&g, false, &sum);
     assert_int_equal(sum.planned, 1 + 8);
@@ -319,7 +369,7 @@ static void concurrency_should_keep_each_agents_order(void **state)
 {
     (void)state;
     rig g;
-    rig_start(&g, 2, 0, "[2, 3]", 2);
+    rig_start(&g, 2, 0, "[2, 3]", 2, 4);
     runner_summary sum;
     rig_run(&g, false, &sum);
     assert_int_equal(sum.failed, 0);
@@ -345,7 +395,7 @@ static void plan_json_should_list_every_contention_request_with_its_journal_id(v
 {
     (void)state;
     rig g;
-    rig_start(&g, 1, 0, "[1, 3]", 0);
+    rig_start(&g, 1, 0, "[1, 3]", 0, 4);
     contention_plan *cp = NULL;
     char err[KV_ERRLEN] = "";
     assert_int_equal(contention_build(g.s, g.s->seed, &cp, err), KV_OK);
@@ -368,6 +418,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(contention_should_keep_s_agents_warm_on_s_slots_and_none_of_s_plus_1),
+        cmocka_unit_test(warm_capacity_should_equal_the_configured_slots_inside_its_bounds),
         cmocka_unit_test(contention_should_class_prefixes_from_the_ram_tier_as_restored),
         cmocka_unit_test(resume_should_continue_a_group_and_mark_each_agents_first_request),
         cmocka_unit_test(concurrency_should_keep_each_agents_order),

@@ -16,6 +16,7 @@
 
 #include "server/costmodel.h"
 #include "srvtest.h"
+#include "tests/testutil.h"
 
 static double uni(void *ctx)
 {
@@ -152,12 +153,6 @@ static void server_should_apply_stalls_and_the_slow_first_request(void **state)
                        1e-9);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(realistic_noise_should_stall_about_3_5_percent_at_5_to_30x),
+TU_MAIN(NULL, NULL, cmocka_unit_test(realistic_noise_should_stall_about_3_5_percent_at_5_to_30x),
         cmocka_unit_test(median_factor_should_match_a_large_simulated_sample),
-        cmocka_unit_test(server_should_apply_stalls_and_the_slow_first_request),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(server_should_apply_stalls_and_the_slow_first_request))

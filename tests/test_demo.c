@@ -21,6 +21,7 @@
 #include "jsonlcheck.h"
 
 #include "pdfcheck.h"
+#include "tests/testutil.h"
 
 static bool exists(const char *p)
 {
@@ -97,10 +98,4 @@ static void demo_should_finish_say_simulated_and_keep_earlier_output(void **stat
     assert_int_equal(system(cmd), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(demo_should_finish_say_simulated_and_keep_earlier_output),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(NULL, NULL, cmocka_unit_test(demo_should_finish_say_simulated_and_keep_earlier_output))

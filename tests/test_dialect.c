@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "net/dialect.h"
+#include "tests/testutil.h"
 
 #define START 1000000000LL /* request start, ns */
 #define MS 1000000LL
@@ -382,22 +383,12 @@ static void lmstudio_stats_should_give_prefill_in_ms_when_present(void **state)
 
 static cJSON *build(spec_api api, bool no_cache)
 {
-    char name[] = "t", url[] = "http://x", model[] = "m1";
-    spec_target tg = {.name = name, .base_url = url, .model = model};
-    client_message msgs[] = {{"system", "You are terse."}, {"user", "Hi?"}};
-    client_request rq = {.target = &tg,
-                         .api = api,
-                         .messages = msgs,
-                         .n_messages = 2,
-                         .max_output_tokens = 4,
-                         .temperature = 0,
-                         .no_cache = no_cache};
-    kv_buf b = {0};
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(dialect_build_request(&rq, &b, err), KV_OK);
-    cJSON *j = cJSON_Parse(b.data);
+    client_request rq = {
+        .api = api, .max_output_tokens = 4, .temperature = 0, .no_cache = no_cache};
+    char *body = tu_request_body(rq, "http://x", "m1", "You are terse.", "Hi?");
+    cJSON *j = cJSON_Parse(body);
     assert_non_null(j);
-    kv_buf_free(&b);
+    free(body);
     return j;
 }
 
@@ -521,10 +512,7 @@ static void sanitize_should_give_valid_utf8_and_cut_between_characters(void **st
     assert_string_equal(out, "line sep nel");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(llamacpp_ttft_should_skip_the_role_only_chunk),
+TU_MAIN(NULL, NULL, cmocka_unit_test(llamacpp_ttft_should_skip_the_role_only_chunk),
         cmocka_unit_test(reader_should_give_the_same_result_fed_one_byte_at_a_time),
         cmocka_unit_test(role_chunk_and_first_token_in_one_write_should_count_the_token),
         cmocka_unit_test(vllm_role_chunk_with_empty_content_should_not_count),
@@ -550,7 +538,4 @@ int main(void)
         cmocka_unit_test(anthropic_body_should_mark_the_system_block_cacheable),
         cmocka_unit_test(dialect_names_should_round_trip),
         cmocka_unit_test(error_message_should_come_from_the_json_body),
-        cmocka_unit_test(sanitize_should_give_valid_utf8_and_cut_between_characters),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(sanitize_should_give_valid_utf8_and_cut_between_characters))

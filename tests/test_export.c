@@ -20,39 +20,20 @@
 
 #include "common/util.h"
 #include "experiments/journal.h"
+#include "tests/testutil.h"
 
 #define N_TRIALS 5
 
 static const char awkward[] = "refused, \"twice\"\nsecond line";
 
-static const char *bin(void)
-{
-    const char *b = getenv("KVPROOF_BIN");
-    return b && *b ? b : "build/kvproof";
-}
-
-static char *dup_or_die(const char *s)
-{
-    char *d = strdup(s);
-    assert_non_null(d);
-    return d;
-}
-
 static void make_header(journal_header *h)
 {
-    memset(h, 0, sizeof *h);
-    h->kvproof_version = dup_or_die("0.1.0-test");
-    h->spec_name = dup_or_die("export, \"test\"");
-    h->spec_json = dup_or_die("{\"name\":\"export\"}");
+    tu_header(h, "export, \"test\"", "{\"name\":\"export\"}", N_TRIALS, 1);
     h->spec_hash = 0x0123456789abcdefULL;
     h->seed = 3;
-    h->planned_trials = N_TRIALS;
-    h->client_host = dup_or_die("host; cpu, with comma; Linux");
-    h->n_targets = 1;
-    h->targets = calloc(1, sizeof *h->targets);
-    assert_non_null(h->targets);
-    h->targets[0].name = dup_or_die("local");
-    h->targets[0].dialect = dup_or_die("llama.cpp");
+    h->client_host = tu_strdup("host; cpu, with comma; Linux");
+    h->targets[0].name = tu_strdup("local");
+    h->targets[0].dialect = tu_strdup("llama.cpp");
 }
 
 /* Trial i has i + 1 turns; trial 2 failed on its last turn. */
@@ -93,7 +74,7 @@ static void make_trial(trial_record *t, size_t i)
         q->gap_p99_ms = NAN;
         q->server_prefill_ms = NAN;
         q->server_overhead_us = NAN;
-        q->raw = k == 0 ? dup_or_die("{\"timings\":{\"prompt_n\":100,\"note\":\"a, b\"}}") : NULL;
+        q->raw = k == 0 ? tu_strdup("{\"timings\":{\"prompt_n\":100,\"note\":\"a, b\"}}") : NULL;
     }
 }
 
@@ -120,7 +101,7 @@ static void export_should_give_one_csv_row_per_journaled_turn(void **state)
     journal_header_clear(&h);
 
     snprintf(csv, sizeof csv, "%s/turns.csv", dir);
-    snprintf(cmd, sizeof cmd, "'%s' export '%s' --format csv -o '%s'", bin(), dir, csv);
+    snprintf(cmd, sizeof cmd, "'%s' export '%s' --format csv -o '%s'", tu_bin(), dir, csv);
     assert_int_equal(system(cmd), 0);
 
     /* Python's csv module: rows, widths, the awkward text, empty nulls. */
@@ -161,23 +142,17 @@ static void export_should_refuse_formats_it_does_not_offer(void **state)
     snprintf(cmd, sizeof cmd,
              "'%s' export tests/fixtures/journals/good.jsonl --format xlsx "
              ">/dev/null 2>&1",
-             bin());
+             tu_bin());
     int status = system(cmd);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 2);
     snprintf(cmd, sizeof cmd,
              "'%s' export tests/fixtures/journals/bad/missing_turns.jsonl "
              "--format csv >/dev/null 2>&1",
-             bin());
+             tu_bin());
     status = system(cmd);
     assert_int_equal(WEXITSTATUS(status), 3);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(export_should_give_one_csv_row_per_journaled_turn),
-        cmocka_unit_test(export_should_refuse_formats_it_does_not_offer),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(NULL, NULL, cmocka_unit_test(export_should_give_one_csv_row_per_journaled_turn),
+        cmocka_unit_test(export_should_refuse_formats_it_does_not_offer))

@@ -18,6 +18,7 @@
 #include "common/util.h"
 #include "stats/csv.h"
 #include "stats/fit.h"
+#include "tests/testutil.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -117,49 +118,27 @@ static void nist_fit(const char *name, fit_kind kind, int degree, double tol)
 
 /* ---- NIST through the library ------------------------------------------- */
 
-static void fit_should_match_nist_norris_certified_values(void **state)
-{
-    (void)state;
-    nist_fit("norris", FIT_LINEAR, 1, 1e-9);
-}
+/* One NIST dataset: its name, the model fitted and the relative tolerance. */
+typedef struct nist_fit_case {
+    const char *name;
+    fit_kind kind;
+    int degree;
+    double tol;
+} nist_fit_case;
 
-static void fit_should_match_nist_pontius_certified_values(void **state)
+static void nist_case(void **state)
 {
-    (void)state;
-    nist_fit("pontius", FIT_QUADRATIC, 2, 1e-9);
-}
-
-static void fit_should_match_nist_filip_certified_values(void **state)
-{
-    (void)state;
-    nist_fit("filip", FIT_POLY, 10, 1e-7);
-}
-
-static void fit_should_match_nist_longley_certified_values(void **state)
-{
-    (void)state;
-    nist_fit("longley", FIT_MULTI, 0, 1e-9);
+    const nist_fit_case *c = *state;
+    nist_fit(c->name, c->kind, c->degree, c->tol);
 }
 
 /* ---- NIST through the CLI ------------------------------------------------ */
 
 static cJSON *run_cli_json(const char *args, int *rc)
 {
-    const char *bin = getenv("KVPROOF_BIN");
-    if (!bin)
-        bin = "build/kvproof";
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s fit %s 2>/dev/null", bin, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
     kv_buf out = {0};
-    char buf[4096];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf, p)) > 0)
-        assert_int_equal(kv_buf_append(&out, buf, got), KV_OK);
-    int status = pclose(p);
-    *rc = WEXITSTATUS(status);
-    cJSON *j = out.data ? cJSON_Parse(out.data) : NULL;
+    *rc = tu_kvproof(&out, "fit %s 2>/dev/null", args);
+    cJSON *j = cJSON_Parse(out.data);
     kv_buf_free(&out);
     return j;
 }
@@ -213,22 +192,14 @@ static void cli_fit_json_should_match_every_nist_certified_value(void **state)
 static void cli_fit_should_report_bad_csv_with_file_line_and_column(void **state)
 {
     (void)state;
-    const char *bin = getenv("KVPROOF_BIN");
-    if (!bin)
-        bin = "build/kvproof";
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd,
-             "%s fit tests/fixtures/csv/bad_number.csv --x n_prompt --y 'avg ns' 2>&1", bin);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    char buf[2048] = "";
-    size_t got = fread(buf, 1, sizeof buf - 1, p);
-    buf[got] = '\0';
-    int rc = WEXITSTATUS(pclose(p));
+    kv_buf out = {0};
+    int rc =
+        tu_kvproof(&out, "fit tests/fixtures/csv/bad_number.csv --x n_prompt --y 'avg ns' 2>&1");
     assert_int_equal(rc, 3);
-    assert_non_null(strstr(buf, "bad_number.csv:3"));
-    assert_non_null(strstr(buf, "avg ns"));
-    assert_non_null(strstr(buf, "abc"));
+    assert_non_null(strstr(out.data, "bad_number.csv:3"));
+    assert_non_null(strstr(out.data, "avg ns"));
+    assert_non_null(strstr(out.data, "abc"));
+    kv_buf_free(&out);
 }
 
 static void cli_fit_should_predict_with_confidence_and_prediction_intervals(void **state)
@@ -320,17 +291,20 @@ static size_t make_data(double a, double b, double c, double knee, double cv, do
     return n;
 }
 
+/* fit_auto on make_data(a, b, c, knee, cv, seed); the chosen fit. */
+static const fit_result *auto_fit(double a, double b, double c, double knee, double cv,
+                                  uint64_t seed, bool weighted, fit_choice *ch)
+{
+    double x[80], y[80];
+    size_t n = make_data(a, b, c, knee, cv, x, y, seed);
+    return tu_fit_auto(x, y, n, weighted, false, ch);
+}
+
 static void auto_should_choose_quadratic_when_the_curve_bends(void **state)
 {
     (void)state;
-    double x[80], y[80];
-    size_t n = make_data(200, 0.95, 1.75e-5, 0, 0.01, x, y, 7);
-    const double *cols[1] = {x};
-    fit_input in = {cols, 1, y, NULL, n, false};
     fit_choice ch;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(fit_auto(&in, 0.95, true, &ch, err), KV_OK);
-    const fit_result *f = &ch.fits[ch.chosen];
+    const fit_result *f = auto_fit(200, 0.95, 1.75e-5, 0, 0.01, 7, true, &ch);
     assert_int_equal(f->kind, FIT_QUADRATIC);
     assert_true(f->ci[1][0] < 0.95 && 0.95 < f->ci[1][1]);
     assert_true(ch.f_p < 1e-6);
@@ -340,29 +314,17 @@ static void auto_should_choose_quadratic_when_the_curve_bends(void **state)
 static void auto_should_keep_linear_when_the_truth_is_linear(void **state)
 {
     (void)state;
-    double x[80], y[80];
-    size_t n = make_data(50, 0.5, 0, 0, 0.02, x, y, 11);
-    const double *cols[1] = {x};
-    fit_input in = {cols, 1, y, NULL, n, false};
     fit_choice ch;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(fit_auto(&in, 0.95, false, &ch, err), KV_OK);
     /* linear, or a rejected/insignificant quadratic: never c < 0 */
-    const fit_result *f = &ch.fits[ch.chosen];
+    const fit_result *f = auto_fit(50, 0.5, 0, 0, 0.02, 11, false, &ch);
     assert_true(f->kind == FIT_LINEAR || f->coef[2] >= 0);
 }
 
 static void auto_should_find_a_knee_when_short_prompts_are_flat(void **state)
 {
     (void)state;
-    double x[80], y[80];
-    size_t n = make_data(300, 0.4, 0, 1024, 0.01, x, y, 5);
-    const double *cols[1] = {x};
-    fit_input in = {cols, 1, y, NULL, n, false};
     fit_choice ch;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(fit_auto(&in, 0.95, false, &ch, err), KV_OK);
-    const fit_result *f = &ch.fits[ch.chosen];
+    const fit_result *f = auto_fit(300, 0.4, 0, 1024, 0.01, 5, false, &ch);
     assert_true(f->kind == FIT_KNEE || f->kind == FIT_KNEE_QUADRATIC);
     assert_true(f->knee_x0 > 512 && f->knee_x0 < 2048);
     assert_true(fabs(f->coef[1] - 0.4) < 0.02);
@@ -441,13 +403,15 @@ static void fit_should_refuse_degenerate_input_with_a_message(void **state)
     assert_non_null(strstr(err, "finite"));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(fit_should_match_nist_norris_certified_values),
-        cmocka_unit_test(fit_should_match_nist_pontius_certified_values),
-        cmocka_unit_test(fit_should_match_nist_filip_certified_values),
-        cmocka_unit_test(fit_should_match_nist_longley_certified_values),
+TU_MAIN(NULL, NULL,
+        TU_CASE(fit_should_match_nist_norris_certified_values, nist_case, nist_fit_case, "norris",
+                FIT_LINEAR, 1, 1e-9),
+        TU_CASE(fit_should_match_nist_pontius_certified_values, nist_case, nist_fit_case, "pontius",
+                FIT_QUADRATIC, 2, 1e-9),
+        TU_CASE(fit_should_match_nist_filip_certified_values, nist_case, nist_fit_case, "filip",
+                FIT_POLY, 10, 1e-7),
+        TU_CASE(fit_should_match_nist_longley_certified_values, nist_case, nist_fit_case, "longley",
+                FIT_MULTI, 0, 1e-9),
         cmocka_unit_test(cli_fit_json_should_match_every_nist_certified_value),
         cmocka_unit_test(cli_fit_should_report_bad_csv_with_file_line_and_column),
         cmocka_unit_test(cli_fit_should_predict_with_confidence_and_prediction_intervals),
@@ -458,7 +422,4 @@ int main(void)
         cmocka_unit_test(auto_should_find_a_knee_when_short_prompts_are_flat),
         cmocka_unit_test(robust_slope_should_move_less_than_its_half_width_with_5_percent_outliers),
         cmocka_unit_test(weighted_fit_should_scale_the_covariance_by_the_residual_variance),
-        cmocka_unit_test(fit_should_refuse_degenerate_input_with_a_message),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(fit_should_refuse_degenerate_input_with_a_message))

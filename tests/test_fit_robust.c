@@ -23,6 +23,7 @@
 #include "common/util.h"
 #include "stats/fit.h"
 #include "stats/stalls.h"
+#include "tests/testutil.h"
 
 #define FIXTURE "tests/fixtures/csv/floor_quadratic_stalls.csv"
 #define LONGEST 18490.0
@@ -112,20 +113,8 @@ static void fixture_should_be_what_the_seeded_generator_writes(void **state)
 
 static char *run_cli(const char *args, int *rc)
 {
-    const char *bin = getenv("KVPROOF_BIN");
-    if (!bin)
-        bin = "build/kvproof";
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s fit %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
     kv_buf out = {0};
-    char buf[4096];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf, p)) > 0)
-        assert_int_equal(kv_buf_append(&out, buf, got), KV_OK);
-    assert_int_equal(kv_buf_append(&out, "", 1), KV_OK);
-    *rc = WEXITSTATUS(pclose(p));
+    *rc = tu_kvproof(&out, "fit %s 2>&1", args);
     return out.data;
 }
 
@@ -206,16 +195,13 @@ static void robust_choice_should_reject_non_physical_robust_fits_only(void **sta
     double x[N_LEN * REPS], y[N_LEN * REPS];
     size_t n = load_fixture(x, y);
     assert_int_equal(n, N_LEN * REPS);
-    const double *cols[1] = {x};
-    fit_input in = {cols, 1, y, NULL, n, false};
     fit_choice *ch = malloc(sizeof *ch);
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(fit_auto_robust(&in, 0.95, true, ch, err), KV_OK);
+    assert_non_null(ch);
+    const fit_result *f = tu_fit_auto(x, y, n, true, true, ch);
     for (size_t i = 0; i < ch->n_fits; i++) {
         assert_true(ch->fits[i].robust);
         assert_false(isnan(ch->fits[i].aicr)); /* INFINITY: misses most points */
     }
-    const fit_result *f = &ch->fits[ch->chosen];
     assert_true(f->kind != FIT_LINEAR);
     assert_true(f->coef[1] >= 0);
     if (f->kind == FIT_QUADRATIC || f->kind == FIT_KNEE_QUADRATIC)
@@ -251,15 +237,8 @@ static void stalls_should_be_flagged_above_three_times_the_median_and_kept(void 
     assert_true(gf[3]);
 }
 
-int main(void)
-{
-    gsl_set_error_handler_off();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(fixture_should_be_what_the_seeded_generator_writes),
+TU_MAIN(tu_setup_gsl, NULL, cmocka_unit_test(fixture_should_be_what_the_seeded_generator_writes),
         cmocka_unit_test(robust_auto_should_pick_a_curve_and_predict_the_longest_length),
         cmocka_unit_test(least_squares_auto_should_say_stalls_were_detected_and_suggest_robust),
         cmocka_unit_test(robust_choice_should_reject_non_physical_robust_fits_only),
-        cmocka_unit_test(stalls_should_be_flagged_above_three_times_the_median_and_kept),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(stalls_should_be_flagged_above_three_times_the_median_and_kept))

@@ -37,6 +37,7 @@
 #include "hostile.h"
 #include "runnertest.h"
 #include "server/refsrv.h"
+#include "tests/testutil.h"
 
 #define CANARY_ENV "KVPROOF_HOSTILE_KEY"
 #define CANARY "sk-canary/7f3a9c1e5b2d4f6a8c0e"
@@ -58,12 +59,6 @@ static long maxrss_kb(void)
     return ru.ru_maxrss;
 }
 
-static const char *bin(void)
-{
-    const char *b = getenv("KVPROOF_BIN");
-    return b && *b ? b : "build/kvproof";
-}
-
 /* A small spec against port: 2 lengths x 2 repetitions, cold only, no
  * retries. key: add api_key_env. */
 static spec *small_spec(int port, double first_token_s, double total_s, bool key, bool model)
@@ -77,11 +72,7 @@ static spec *small_spec(int port, double first_token_s, double total_s, bool key
              "\"first_token\":%g,\"total\":%g}}",
              port, model ? ",\"model\":\"hostile-model\"" : "",
              key ? ",\"api_key_env\":\"" CANARY_ENV "\"" : "", first_token_s, total_s);
-    spec *s = NULL;
-    char err[KV_ERRLEN] = "";
-    if (spec_parse(text, strlen(text), "hostile.json", &s, err) != KV_OK)
-        fail_msg("%s", err);
-    return s;
+    return tu_spec(text, "hostile.json");
 }
 
 /* Runs the spec in this process with the real client; the journal must hold
@@ -125,40 +116,18 @@ static void run_against(hostile_mode mode, double first_token_s, double total_s,
     done_with(dir);
 }
 
-static void endless_stream_should_be_cut_off_past_max_output_tokens(void **state)
-{
-    (void)state;
-    run_against(HOSTILE_ENDLESS, 30, 60, "reply cut off: more than 66 token events");
-}
+/* One misbehaving server: its mode, the spec's first-token and total
+ * timeouts (s), and the reason every hostile trial must fail with. */
+typedef struct hostile_case {
+    hostile_mode mode;
+    double first_token_s, total_s;
+    const char *reason;
+} hostile_case;
 
-static void slow_drip_should_end_at_the_total_timeout(void **state)
+static void run_case(void **state)
 {
-    (void)state;
-    run_against(HOSTILE_DRIP, 1, 1, "reply not complete within the total timeout");
-}
-
-static void fifty_megabyte_line_should_fail_at_the_line_limit(void **state)
-{
-    (void)state;
-    run_against(HOSTILE_HUGELINE, 30, 60, "SSE line longer than 4194304 bytes");
-}
-
-static void huge_header_block_should_be_named_not_called_a_reset(void **state)
-{
-    (void)state;
-    run_against(HOSTILE_HUGEHEADERS, 30, 60, "response headers too large");
-}
-
-static void bytes_that_are_not_utf8_should_become_replacement_characters(void **state)
-{
-    (void)state;
-    run_against(HOSTILE_BADUTF8, 30, 60, "\xef\xbf\xbd");
-}
-
-static void long_chinese_error_should_be_cut_between_characters(void **state)
-{
-    (void)state;
-    run_against(HOSTILE_CJK, 30, 60, "HTTP 500: \xe9\x94\x99\xe9\x94\x99");
+    const hostile_case *c = *state;
+    run_against(c->mode, c->first_token_s, c->total_s, c->reason);
 }
 
 static void infinite_numbers_should_fail_the_request(void **state)
@@ -183,19 +152,6 @@ static void infinite_numbers_should_fail_the_request(void **state)
     client_free(c);
     spec_free(s);
     hostile_stop(h);
-}
-
-/* Runs a shell command; its exit status. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 __attribute__((noinline)) static char *slurp(const char *path)
@@ -239,6 +195,23 @@ static void assert_no_canary(const char *dir, const char *name)
     free(text);
 }
 
+/* Sends one user message to the spec's first target (openai-chat, one
+ * output token, timeouts 5/10/10 s); the request's record in *out. */
+static kv_status send_one(client *c, const spec *s, const char *text, trial_request *out, char *err)
+{
+    client_message m[] = {{"user", text}};
+    client_request rq = {.target = &s->targets[0],
+                         .api = SPEC_API_OPENAI_CHAT,
+                         .messages = m,
+                         .n_messages = 1,
+                         .max_output_tokens = 1,
+                         .timeout_connect_s = 5,
+                         .timeout_first_token_s = 10,
+                         .timeout_total_s = 10};
+    memset(out, 0, sizeof *out);
+    return client_send(c, &rq, out, NULL, err);
+}
+
 /* A server's message cut inside the key (an HTTP error body is cut to 300
  * bytes before the client sees it whole) leaves the key's beginning: that
  * is redacted too. */
@@ -250,18 +223,8 @@ static void key_cut_inside_a_message_should_not_leak(hostile *h)
     spec *ks = small_spec(h->port, 30, 60, true, true);
     assert_int_equal(setenv(CANARY_ENV, CANARY, 1), 0);
     atomic_store(&h->gen, 4); /* the next generation is the 401 cut inside the key */
-    client_message m[] = {{"user", "hello"}};
-    client_request rq = {.target = &ks->targets[0],
-                         .api = SPEC_API_OPENAI_CHAT,
-                         .messages = m,
-                         .n_messages = 1,
-                         .max_output_tokens = 1,
-                         .timeout_connect_s = 5,
-                         .timeout_first_token_s = 10,
-                         .timeout_total_s = 10};
     trial_request out;
-    memset(&out, 0, sizeof out);
-    assert_int_equal(client_send(c, &rq, &out, NULL, err), KV_ERR_HTTP);
+    assert_int_equal(send_one(c, ks, "hello", &out, err), KV_ERR_HTTP);
     unsetenv(CANARY_ENV);
     /* the whole reason is kept in raw.kvproof_attempt_errors */
     if (!out.raw || !strstr(out.raw, "invalid key Bearer ***...") || strstr(out.raw, "sk-c"))
@@ -285,20 +248,22 @@ static void canary_key_should_appear_in_no_output(void **state)
     write_text(spec_path, spec_text);
     spec_free(s);
     assert_int_equal(setenv(CANARY_ENV, CANARY, 1), 0);
-    const char *b = bin();
+    const char *b = tu_bin();
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", h->port);
-    sh("'%s' probe %s --api-key-env %s --format json > %s/probe.json 2> %s/probe.err", b, url,
-       CANARY_ENV, dir, dir);
-    sh("'%s' probe %s --api-key-env %s > %s/probe.txt 2>&1", b, url, CANARY_ENV, dir);
-    int rc = sh("'%s' run %s --out %s/run > %s/run.out 2> %s/run.err", b, spec_path, dir, dir, dir);
+    tu_run(NULL, "'%s' probe %s --api-key-env %s --format json > %s/probe.json 2> %s/probe.err", b,
+           url, CANARY_ENV, dir, dir);
+    tu_run(NULL, "'%s' probe %s --api-key-env %s > %s/probe.txt 2>&1", b, url, CANARY_ENV, dir);
+    int rc = tu_run(NULL, "'%s' run %s --out %s/run > %s/run.out 2> %s/run.err", b, spec_path, dir,
+                    dir, dir);
     if (rc != 0 && rc != 1) { /* 1: some trials failed (the 401s) */
         char log[128];
         snprintf(log, sizeof log, "%s/run.err", dir);
         fail_msg("run exit %d: %s", rc, slurp(log));
     }
-    assert_int_equal(sh("'%s' report %s/run > %s/report.out 2>&1", b, dir, dir), 0);
-    assert_int_equal(sh("pdftotext %s/run/report.pdf %s/report.txt 2> /dev/null", dir, dir), 0);
+    assert_int_equal(tu_run(NULL, "'%s' report %s/run > %s/report.out 2>&1", b, dir, dir), 0);
+    assert_int_equal(
+        tu_run(NULL, "pdftotext %s/run/report.pdf %s/report.txt 2> /dev/null", dir, dir), 0);
     unsetenv(CANARY_ENV);
     static const char *const outputs[] = {"probe.json",        "probe.err",        "probe.txt",
                                           "run.out",           "run.err",          "report.out",
@@ -352,8 +317,8 @@ static void run_with_30_percent_http_500_should_still_write_its_report(void **st
              "\"warmup_requests\":1,\"retries\":0}",
              refsrv_port(srv));
     write_text(spec_path, spec_text);
-    const char *b = bin();
-    int rc = sh("'%s' run %s --out %s/run > %s/run.out 2>&1", b, spec_path, dir, dir);
+    const char *b = tu_bin();
+    int rc = tu_run(NULL, "'%s' run %s --out %s/run > %s/run.out 2>&1", b, spec_path, dir, dir);
     assert_int_equal(rc, 1); /* failed trials: exit 1, and still every output */
     char pdf[128];
     snprintf(pdf, sizeof pdf, "%s/run/report.pdf", dir);
@@ -361,8 +326,10 @@ static void run_with_30_percent_http_500_should_still_write_its_report(void **st
     if (stat(pdf, &sb) != 0)
         fail_msg("no report.pdf: %s", slurp(strcat(strcpy(pdf, dir), "/run.out")));
     assert_int_equal(
-        sh("'%s' report %s/run -o %s/again.pdf > %s/report.out 2>&1", b, dir, dir, dir), 0);
-    assert_int_equal(sh("pdftotext %s/again.pdf %s/report.txt 2> /dev/null", dir, dir), 0);
+        tu_run(NULL, "'%s' report %s/run -o %s/again.pdf > %s/report.out 2>&1", b, dir, dir, dir),
+        0);
+    assert_int_equal(tu_run(NULL, "pdftotext %s/again.pdf %s/report.txt 2> /dev/null", dir, dir),
+                     0);
     char txt[128];
     snprintf(txt, sizeof txt, "%s/report.txt", dir);
     char *text = slurp(txt);
@@ -378,9 +345,9 @@ static void run_with_30_percent_http_500_should_still_write_its_report(void **st
 static void unbounded_inputs_should_end_with_exit_3(void **state)
 {
     (void)state;
-    const char *b = bin();
-    assert_int_equal(sh("'%s' plan /dev/zero > /dev/null 2>&1", b), 3);
-    assert_int_equal(sh("'%s' report /dev/zero -o /dev/null > /dev/null 2>&1", b), 3);
+    const char *b = tu_bin();
+    assert_int_equal(tu_run(NULL, "'%s' plan /dev/zero > /dev/null 2>&1", b), 3);
+    assert_int_equal(tu_run(NULL, "'%s' report /dev/zero -o /dev/null > /dev/null 2>&1", b), 3);
     char dir[64], spec_path[128];
     runnertest_tmpdir(dir, sizeof dir, "zero");
     snprintf(spec_path, sizeof spec_path, "%s/spec.json", dir);
@@ -388,7 +355,8 @@ static void unbounded_inputs_should_end_with_exit_3(void **state)
                           "\"http://127.0.0.1:9\",\"api\":\"openai-chat\"}],\"workload\":{"
                           "\"system_prompt_tokens\":[0],\"query_tokens\":[5],\"corpus\":"
                           "\"/dev/zero\"}}");
-    assert_int_equal(sh("'%s' run %s --out %s/run > %s/out.txt 2>&1", b, spec_path, dir, dir), 3);
+    assert_int_equal(
+        tu_run(NULL, "'%s' run %s --out %s/run > %s/out.txt 2>&1", b, spec_path, dir, dir), 3);
     char out[128];
     snprintf(out, sizeof out, "%s/out.txt", dir);
     char *text = slurp(out);
@@ -407,11 +375,7 @@ static spec *tls_spec(int port, bool ca_file)
              "\"api\":\"openai-chat\",\"model\":\"hostile-model\"%s}],\"workload\":{"
              "\"system_prompt_tokens\":[0],\"query_tokens\":[8]}}",
              port, ca_file ? ",\"ca_file\":\"tests/fixtures/tls/ca.pem\"" : "");
-    spec *s = NULL;
-    char err[KV_ERRLEN] = "";
-    if (spec_parse(text, strlen(text), "tls.json", &s, err) != KV_OK)
-        fail_msg("%s", err);
-    return s;
+    return tu_spec(text, "tls.json");
 }
 
 static kv_status tls_get(client *c, const spec *s, int *status, char *err)
@@ -453,18 +417,8 @@ static void tls_should_trust_a_private_ca_only_when_told(void **state)
         unsetenv(vars[i]);
     }
     /* the measured request takes the same road */
-    client_message m[] = {{"user", "hello there"}};
-    client_request rq = {.target = &with_ca->targets[0],
-                         .api = SPEC_API_OPENAI_CHAT,
-                         .messages = m,
-                         .n_messages = 1,
-                         .max_output_tokens = 1,
-                         .timeout_connect_s = 5,
-                         .timeout_first_token_s = 10,
-                         .timeout_total_s = 10};
     trial_request out;
-    memset(&out, 0, sizeof out);
-    if (client_send(c, &rq, &out, NULL, err) != KV_OK)
+    if (send_one(c, with_ca, "hello there", &out, err) != KV_OK)
         fail_msg("stream over TLS: %s", err);
     assert_true(out.ok);
     assert_int_equal(out.prompt_tokens, 2);
@@ -477,20 +431,21 @@ static void tls_should_trust_a_private_ca_only_when_told(void **state)
     free(key);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(endless_stream_should_be_cut_off_past_max_output_tokens),
-        cmocka_unit_test(slow_drip_should_end_at_the_total_timeout),
-        cmocka_unit_test(fifty_megabyte_line_should_fail_at_the_line_limit),
-        cmocka_unit_test(huge_header_block_should_be_named_not_called_a_reset),
-        cmocka_unit_test(bytes_that_are_not_utf8_should_become_replacement_characters),
-        cmocka_unit_test(long_chinese_error_should_be_cut_between_characters),
+TU_MAIN(NULL, NULL,
+        TU_CASE(endless_stream_should_be_cut_off_past_max_output_tokens, run_case, hostile_case,
+                HOSTILE_ENDLESS, 30, 60, "reply cut off: more than 66 token events"),
+        TU_CASE(slow_drip_should_end_at_the_total_timeout, run_case, hostile_case, HOSTILE_DRIP, 1,
+                1, "reply not complete within the total timeout"),
+        TU_CASE(fifty_megabyte_line_should_fail_at_the_line_limit, run_case, hostile_case,
+                HOSTILE_HUGELINE, 30, 60, "SSE line longer than 4194304 bytes"),
+        TU_CASE(huge_header_block_should_be_named_not_called_a_reset, run_case, hostile_case,
+                HOSTILE_HUGEHEADERS, 30, 60, "response headers too large"),
+        TU_CASE(bytes_that_are_not_utf8_should_become_replacement_characters, run_case,
+                hostile_case, HOSTILE_BADUTF8, 30, 60, "\xef\xbf\xbd"),
+        TU_CASE(long_chinese_error_should_be_cut_between_characters, run_case, hostile_case,
+                HOSTILE_CJK, 30, 60, "HTTP 500: \xe9\x94\x99\xe9\x94\x99"),
         cmocka_unit_test(infinite_numbers_should_fail_the_request),
         cmocka_unit_test(canary_key_should_appear_in_no_output),
         cmocka_unit_test(run_with_30_percent_http_500_should_still_write_its_report),
         cmocka_unit_test(unbounded_inputs_should_end_with_exit_3),
-        cmocka_unit_test(tls_should_trust_a_private_ca_only_when_told),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(tls_should_trust_a_private_ca_only_when_told))

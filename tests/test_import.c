@@ -25,14 +25,9 @@
 #include "common/util.h"
 #include "experiments/import.h"
 #include "experiments/journal.h"
+#include "tests/testutil.h"
 
 #define FIX "tests/fixtures/import/"
-
-static const char *bin(void)
-{
-    const char *b = getenv("KVPROOF_BIN");
-    return b && *b ? b : "build/kvproof";
-}
 
 static journal_data *import_or_fail(import_format f, const char *path, import_notes *notes)
 {
@@ -181,22 +176,10 @@ static int sh(const char *cmd)
     return WEXITSTATUS(status);
 }
 
-static cJSON *load_json(const char *path)
-{
-    char *text = NULL, err[KV_ERRLEN] = "";
-    size_t len = 0;
-    if (kv_read_file(path, &text, &len, err) != KV_OK)
-        fail_msg("%s", err);
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    assert_non_null(j);
-    return j;
-}
-
 /* The slope b of the chosen fit of the cold TTFT model in results.json. */
 static double results_slope(const char *path)
 {
-    cJSON *r = load_json(path);
+    cJSON *r = tu_read_json(path);
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(
             cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "targets"), 0), "models"),
@@ -225,7 +208,7 @@ static double fit_slope(const char *dir)
 {
     char path[256], csv[256], out[256], cmd[1024], err[KV_ERRLEN] = "";
     snprintf(path, sizeof path, "%s/journal.jsonl", dir);
-    snprintf(csv, sizeof csv, "%s/points.csv", dir);
+    snprintf(csv, sizeof csv, "%s/fit-input.csv", dir); /* not the run's points.csv */
     snprintf(out, sizeof out, "%s/fit.json", dir);
     journal_data *d = NULL;
     assert_int_equal(journal_load(path, &d, err), KV_OK);
@@ -242,9 +225,9 @@ static double fit_slope(const char *dir)
     snprintf(cmd, sizeof cmd,
              "'%s' fit '%s' --x prompt_tokens --y ttft_ms --model auto --robust --weighted "
              "--format json > '%s'",
-             bin(), csv, out);
+             tu_bin(), csv, out);
     assert_int_equal(sh(cmd), 0);
-    cJSON *j = load_json(out);
+    cJSON *j = tu_read_json(out);
     double b =
         cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "coefficients"), 1)->valuedouble;
     cJSON_Delete(j);
@@ -263,14 +246,14 @@ static void imported_benchmarks_should_give_the_slope_fit_gives(void **state)
         char dir[64], cmd[1024], res[128];
         snprintf(dir, sizeof dir, "/tmp/kvproof-import-XXXXXX");
         assert_non_null(mkdtemp(dir));
-        snprintf(cmd, sizeof cmd, "'%s' import %s '%s' --out '%s/run' > /dev/null", bin(),
+        snprintf(cmd, sizeof cmd, "'%s' import %s '%s' --out '%s/run' > /dev/null", tu_bin(),
                  cases[k].format, cases[k].file, dir);
         assert_int_equal(sh(cmd), 0);
         /* A second import into the same directory never overwrites it. */
-        snprintf(cmd, sizeof cmd, "'%s' import %s '%s' --out '%s/run' > /dev/null 2>&1", bin(),
+        snprintf(cmd, sizeof cmd, "'%s' import %s '%s' --out '%s/run' > /dev/null 2>&1", tu_bin(),
                  cases[k].format, cases[k].file, dir);
         assert_int_equal(sh(cmd), 2);
-        snprintf(cmd, sizeof cmd, "'%s' analyze '%s/run' --quiet > /dev/null 2>&1", bin(), dir);
+        snprintf(cmd, sizeof cmd, "'%s' analyze '%s/run' --quiet > /dev/null 2>&1", tu_bin(), dir);
         int code = sh(cmd);
         /* The llama-bench import has no failed trial: the whole chain must
          * succeed. (The vllm one has one; its report depends on the results
@@ -278,7 +261,7 @@ static void imported_benchmarks_should_give_the_slope_fit_gives(void **state)
         if (k == 0)
             assert_int_equal(code, 0);
         snprintf(res, sizeof res, "%s/run/results.json", dir);
-        cJSON *rj = load_json(res);
+        cJSON *rj = tu_read_json(res);
         const cJSON *im = cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(rj, "source"), "imported");
         assert_string_equal(cJSON_GetObjectItemCaseSensitive(im, "format")->valuestring,
@@ -295,7 +278,7 @@ static void imported_benchmarks_should_give_the_slope_fit_gives(void **state)
         assert_true(fabs(a - b) <= 1e-9 * fabs(b));
         /* The headline prefill cost (mean slope over the measured lengths
          * of the chosen model) is the one the fixture was made with. */
-        cJSON *rj2 = load_json(res0);
+        cJSON *rj2 = tu_read_json(res0);
         const cJSON *pm = cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(
@@ -311,14 +294,8 @@ static void imported_benchmarks_should_give_the_slope_fit_gives(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(llama_bench_should_give_one_cold_trial_per_prompt_sample),
+TU_MAIN(NULL, NULL, cmocka_unit_test(llama_bench_should_give_one_cold_trial_per_prompt_sample),
         cmocka_unit_test(vllm_bench_should_keep_failures_and_leave_the_mode_unknown),
         cmocka_unit_test(aiperf_should_read_units_errors_and_timestamps),
         cmocka_unit_test(import_should_name_file_line_and_field_of_bad_input),
-        cmocka_unit_test(imported_benchmarks_should_give_the_slope_fit_gives),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(imported_benchmarks_should_give_the_slope_fit_gives))

@@ -24,6 +24,7 @@
 #include "common/util.h"
 #include "experiments/journal.h"
 #include "jsonlcheck.h"
+#include "tests/testutil.h"
 
 #define PLANNED 40
 
@@ -54,40 +55,40 @@ static int teardown(void **state)
     return 0;
 }
 
-static char *dup_or_die(const char *s)
+/* The number of trials journal_load reads from path. */
+static size_t trials_in(const char *path)
 {
-    char *p = strdup(s);
-    assert_non_null(p);
-    return p;
+    char err[KV_ERRLEN] = "";
+    journal_data *d = NULL;
+    if (journal_load(path, &d, err) != KV_OK)
+        fail_msg("%s", err);
+    size_t n = d->n_trials;
+    journal_data_free(d);
+    return n;
 }
 
 /* A header the test owns (journal_header_clear frees it). */
 static void make_header(journal_header *h, uint64_t hash, uint64_t seed, size_t planned)
 {
-    memset(h, 0, sizeof *h);
-    h->kvproof_version = dup_or_die("0.1.0-test");
-    h->spec_name = dup_or_die("journal \"test\"");
-    h->spec_path = dup_or_die("specs/test.json");
-    h->spec_json = dup_or_die("{\"name\":\"journal \\\"test\\\"\",\"seed\":7,\"repetitions\":3,"
-                              "\"targets\":[{\"name\":\"a\",\"api_key_env\":\"KEY_NAME\"}]}");
+    tu_header(h, "journal \"test\"",
+              "{\"name\":\"journal \\\"test\\\"\",\"seed\":7,\"repetitions\":3,"
+              "\"targets\":[{\"name\":\"a\",\"api_key_env\":\"KEY_NAME\"}]}",
+              planned, 2);
+    h->spec_path = tu_strdup("specs/test.json");
     h->spec_hash = hash;
     h->seed = seed;
-    h->planned_trials = planned;
     h->created_unix = 1735689600.25;
-    h->client_host = dup_or_die("host; Intel(R) Xeon(R); Linux 6.1");
-    h->n_targets = 2;
-    h->targets = calloc(2, sizeof *h->targets);
-    assert_non_null(h->targets);
-    h->targets[0].name = dup_or_die("llama");
-    h->targets[0].base_url = dup_or_die("http://127.0.0.1:8080");
-    h->targets[0].dialect = dup_or_die("llama.cpp");
-    h->targets[0].model = dup_or_die("qwen2.5-0.5b");
-    h->targets[0].server_version = dup_or_die("b4500");
-    h->targets[0].props = dup_or_die("{\"n_ctx\":4096,\"slots\":[1,2]}");
-    h->targets[1].name = dup_or_die("sim");
-    h->targets[1].base_url = dup_or_die("http://127.0.0.1:1");
-    h->targets[1].dialect = dup_or_die("openai-chat");
-    h->targets[1].props = dup_or_die("not json at all");
+    h->client_host = tu_strdup("host; Intel(R) Xeon(R); Linux 6.1");
+    h->targets[0].name = tu_strdup("llama");
+    h->targets[0].base_url = tu_strdup("http://127.0.0.1:8080");
+    h->targets[0].dialect = tu_strdup("llama.cpp");
+    h->targets[0].model = tu_strdup("qwen2.5-0.5b");
+    h->targets[0].server_version = tu_strdup("b4500");
+    h->targets[0].props = tu_strdup("{\"n_ctx\":4096,\"slots\":[1,2]}");
+    h->targets[1].name = tu_strdup("sim");
+    h->targets[1].base_url = tu_strdup("http://127.0.0.1:1");
+    h->targets[1].dialect = tu_strdup("openai-chat");
+    h->targets[1].props = tu_strdup("not json at all");
     h->targets[1].simulated = true;
 }
 
@@ -118,38 +119,46 @@ static void make_trial(trial_record *t, size_t idx, size_t big)
     t->turns = calloc(2, sizeof *t->turns);
     assert_non_null(t->turns);
     trial_request *a = &t->turns[0], *b = &t->turns[1];
-    a->turn = 1;
-    a->attempts = 3;
-    a->ok = false;
+    /* a: failed before any token, every count and time unknown */
+    *a = (trial_request){.turn = 1,
+                         .attempts = 3,
+                         .ok = false,
+                         .http_status = 503,
+                         .prompt_tokens = -1,
+                         .cached_tokens = -1,
+                         .prefix_tokens = -1,
+                         .output_tokens = -1,
+                         .cache_state = TRIAL_CACHE_UNKNOWN,
+                         .ttfb_ms = NAN,
+                         .ttft_ms = NAN,
+                         .first_content_ms = NAN,
+                         .last_token_ms = NAN,
+                         .total_ms = NAN,
+                         .gap_median_ms = NAN,
+                         .gap_p99_ms = NAN,
+                         .server_prefill_ms = NAN,
+                         .server_overhead_us = NAN,
+                         .raw = NULL};
     snprintf(a->error, sizeof a->error, "%s", awkward);
-    a->http_status = 503;
-    a->prompt_tokens = -1;
-    a->cached_tokens = -1;
-    a->prefix_tokens = -1;
-    a->output_tokens = -1;
-    a->cache_state = TRIAL_CACHE_UNKNOWN;
-    a->ttfb_ms = a->ttft_ms = a->first_content_ms = a->last_token_ms = NAN;
-    a->total_ms = a->gap_median_ms = a->gap_p99_ms = NAN;
-    a->server_prefill_ms = a->server_overhead_us = NAN;
-    a->raw = NULL;
-    b->turn = 2;
-    b->attempts = 1;
-    b->ok = true;
-    b->http_status = 200;
-    b->prompt_tokens = 1234567;
-    b->cached_tokens = 0;
-    b->prefix_tokens = 1000;
-    b->output_tokens = 1;
-    b->cache_state = (trial_cache_state)(idx % 4);
-    b->ttfb_ms = 0.1;
-    b->ttft_ms = 123456.789012345678 + (double)idx;
-    b->first_content_ms = 1e-9;
-    b->last_token_ms = 2.0 / 3.0;
-    b->total_ms = 1e300;
-    b->gap_median_ms = 0;
-    b->gap_p99_ms = -0.5;
-    b->server_prefill_ms = 98.25;
-    b->server_overhead_us = 41.125;
+    /* b: extreme values */
+    *b = (trial_request){.turn = 2,
+                         .attempts = 1,
+                         .ok = true,
+                         .http_status = 200,
+                         .cache_state = (trial_cache_state)(idx % 4),
+                         .prompt_tokens = 1234567,
+                         .cached_tokens = 0,
+                         .prefix_tokens = 1000,
+                         .output_tokens = 1,
+                         .ttfb_ms = 0.1,
+                         .ttft_ms = 123456.789012345678 + (double)idx,
+                         .first_content_ms = 1e-9,
+                         .last_token_ms = 2.0 / 3.0,
+                         .total_ms = 1e300,
+                         .gap_median_ms = 0,
+                         .gap_p99_ms = -0.5,
+                         .server_prefill_ms = 98.25,
+                         .server_overhead_us = 41.125};
     kv_buf raw = {0};
     assert_int_equal(kv_buf_appendf(&raw, "{\"timings\":{\"prompt_ms\":98.25,\"cache_n\":0},"
                                           "\"pad\":\""),
@@ -319,17 +328,11 @@ static void journal_should_round_trip_every_field(void **state)
     char *text = slurp(f->path, NULL);
     assert_null(strstr(text, "nan"));
     assert_null(strstr(text, "NaN"));
-    assert_non_null(strstr(text, "\"ttft_ms\":null"));
-    assert_non_null(strstr(text, "\"cached_tokens\":-1"));
-    assert_non_null(strstr(text, "\"spec_hash\":\"fedcba9876543210\""));
-    assert_non_null(strstr(text, "\"seed\":\"1152921504606846979\""));
-    assert_non_null(strstr(text, "\"created\":\"2025-01-01T00:00:00Z\""));
-    assert_non_null(strstr(text, "\"spec\":{\"name\":"));
-    assert_non_null(strstr(text, "\"props\":{\"n_ctx\":4096"));
-    size_t lines = 0;
-    for (const char *p = text; *p; p++)
-        lines += *p == '\n';
-    assert_int_equal(lines, 5);
+    TU_CONTAINS(text, "\"ttft_ms\":null", "\"cached_tokens\":-1",
+                "\"spec_hash\":\"fedcba9876543210\"", "\"seed\":\"1152921504606846979\"",
+                "\"created\":\"2025-01-01T00:00:00Z\"",
+                "\"spec\":{\"name\":", "\"props\":{\"n_ctx\":4096");
+    assert_int_equal(tu_count_lines(f->path), 5);
     free(text);
     journal_header_clear(&h);
     journal_data_free(NULL);
@@ -392,10 +395,7 @@ static void journal_should_rewrite_a_torn_header_on_resume(void **state)
     assert_int_equal(journal_repaired_bytes(j), 12);
     append_trial(j, 5, 0);
     journal_close(j);
-    journal_data *d = NULL;
-    assert_int_equal(journal_load(f->path, &d, err), KV_OK);
-    assert_int_equal(d->n_trials, 1);
-    journal_data_free(d);
+    assert_int_equal(trials_in(f->path), 1);
     journal_header_clear(&h);
 }
 
@@ -413,10 +413,7 @@ static void journal_should_create_a_missing_journal_on_resume(void **state)
         assert_false(done[i]);
     assert_int_equal(journal_trials(j), 0);
     journal_close(j);
-    journal_data *d = NULL;
-    assert_int_equal(journal_load(f->path, &d, err), KV_OK);
-    assert_int_equal(d->n_trials, 0);
-    journal_data_free(d);
+    assert_int_equal(trials_in(f->path), 0);
     journal_header_clear(&h);
 }
 
@@ -791,7 +788,7 @@ static void journal_lines_should_be_strict_utf8_whatever_the_strings_hold(void *
     make_trial(&t, 3, 0);
     snprintf(t.error, sizeof t.error, "HTTP 500: bad \xff\xfe and cut \xe4\xb8");
     free(t.turns[0].raw);
-    t.turns[0].raw = dup_or_die("{\"note\":\"\xc3\x28 \xed\xa0\x80\"}");
+    t.turns[0].raw = tu_strdup("{\"note\":\"\xc3\x28 \xed\xa0\x80\"}");
     kv_buf line = {0};
     char err[KV_ERRLEN] = "";
     assert_int_equal(journal_trial_to_json(&t, &line, err), KV_OK);
@@ -828,9 +825,7 @@ static void journal_should_read_a_line_that_is_not_utf8_as_its_repair(void **sta
     free(line);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
+TU_MAIN(NULL, NULL,
         cmocka_unit_test_setup_teardown(journal_should_round_trip_every_field, setup, teardown),
         cmocka_unit_test_setup_teardown(journal_should_repair_a_torn_last_line_on_resume, setup,
                                         teardown),
@@ -854,7 +849,4 @@ int main(void)
         cmocka_unit_test(journal_lines_should_be_strict_utf8_whatever_the_strings_hold),
         cmocka_unit_test(journal_should_read_a_line_that_is_not_utf8_as_its_repair),
         cmocka_unit_test(journal_load_should_name_a_missing_file),
-        cmocka_unit_test(journal_describe_host_should_name_host_cpu_and_os),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(journal_describe_host_should_name_host_cpu_and_os))

@@ -29,6 +29,7 @@
 #include "experiments/journal.h"
 #include "jsonlcheck.h"
 #include "realtest.h"
+#include "tests/testutil.h"
 
 #define CORPUS "data/corpus/engineering-notes.txt"
 #define CONTAM_SPEC "data/experiments/real-llama-contamination.json"
@@ -216,13 +217,8 @@ static void runner_trials_should_be_verified_with_the_ram_cache_on(void **state)
     assert_true(rc == 0 || rc == 1);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(
-            slot_erase_cold_should_be_flagged_contaminated_when_the_ram_cache_restores_it),
-        cmocka_unit_test(cache_prompt_false_cold_should_stay_cold_with_the_ram_cache_on),
-        cmocka_unit_test(runner_trials_should_be_verified_with_the_ram_cache_on),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+TU_MAIN(
+    setup, teardown,
+    cmocka_unit_test(slot_erase_cold_should_be_flagged_contaminated_when_the_ram_cache_restores_it),
+    cmocka_unit_test(cache_prompt_false_cold_should_stay_cold_with_the_ram_cache_on),
+    cmocka_unit_test(runner_trials_should_be_verified_with_the_ram_cache_on))

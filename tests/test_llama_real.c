@@ -44,6 +44,7 @@
 #include "jsonlcheck.h"
 #include "realtest.h"
 #include "pdfcheck.h"
+#include "tests/testutil.h"
 
 #define REAL_SPEC "data/experiments/real-llama.json"
 
@@ -376,13 +377,8 @@ static void report_should_render_and_read_as_text(void **state)
     pdfcheck_assert_clean(path);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
+TU_MAIN(setup, teardown,
         cmocka_unit_test(probe_should_see_llamacpp_with_tokenizer_and_a_working_cache),
         cmocka_unit_test(run_should_match_server_counts_verify_caches_and_put_ttft_after_prefill),
         cmocka_unit_test(results_should_fit_a_positive_prefill_slope_and_a_speedup_above_one),
-        cmocka_unit_test(report_should_render_and_read_as_text),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+        cmocka_unit_test(report_should_render_and_read_as_text))

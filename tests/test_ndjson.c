@@ -11,6 +11,7 @@
 
 #include "common/util.h"
 #include "net/ndjson.h"
+#include "tests/testutil.h"
 
 typedef struct recorder {
     kv_buf log;
@@ -64,39 +65,20 @@ static char *run_split(const char *text, size_t n, const size_t *cuts, size_t n_
 static void ndjson_should_deliver_every_non_blank_line(void **state)
 {
     (void)state;
-    char *log = run_split(stream, sizeof stream - 1, NULL, 0);
-    assert_string_equal(log, expected);
-    free(log);
+    tu_expect_split(run_split, stream, sizeof stream - 1, NULL, 0, expected);
 }
 
 static void ndjson_should_give_the_same_lines_when_split_at_any_byte(void **state)
 {
     (void)state;
-    size_t n = sizeof stream - 1;
-    for (size_t i = 0; i <= n; i++) {
-        char *log = run_split(stream, n, &i, 1);
-        assert_string_equal(log, expected);
-        free(log);
-    }
-    for (size_t i = 0; i <= n; i += 2)
-        for (size_t j = i; j <= n; j++) {
-            size_t cuts[2] = {i, j};
-            char *log = run_split(stream, n, cuts, 2);
-            assert_string_equal(log, expected);
-            free(log);
-        }
+    tu_expect_any_cut(run_split, stream, sizeof stream - 1, expected);
+    tu_expect_any_two_cuts(run_split, stream, sizeof stream - 1, 2, expected);
 }
 
 static void ndjson_should_give_the_same_lines_when_fed_byte_by_byte(void **state)
 {
     (void)state;
-    size_t n = sizeof stream - 1;
-    size_t cuts[sizeof stream];
-    for (size_t i = 0; i < n; i++)
-        cuts[i] = i;
-    char *log = run_split(stream, n, cuts, n);
-    assert_string_equal(log, expected);
-    free(log);
+    tu_expect_bytewise(run_split, stream, sizeof stream - 1, expected);
 }
 
 static void ndjson_should_report_a_trailing_partial_line(void **state)
@@ -194,16 +176,10 @@ static void ndjson_should_stop_when_the_callback_says_so(void **state)
     kv_buf_free(&r.log);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(ndjson_should_deliver_every_non_blank_line),
+TU_MAIN(NULL, NULL, cmocka_unit_test(ndjson_should_deliver_every_non_blank_line),
         cmocka_unit_test(ndjson_should_give_the_same_lines_when_split_at_any_byte),
         cmocka_unit_test(ndjson_should_give_the_same_lines_when_fed_byte_by_byte),
         cmocka_unit_test(ndjson_should_report_a_trailing_partial_line),
         cmocka_unit_test(ndjson_should_enforce_the_line_limit),
         cmocka_unit_test(ndjson_should_parse_a_ten_megabyte_line_under_the_default_limit),
-        cmocka_unit_test(ndjson_should_stop_when_the_callback_says_so),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(ndjson_should_stop_when_the_callback_says_so))

@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "experiments/plan.h"
 #include "experiments/spec.h"
+#include "tests/testutil.h"
 
 #define KV_SPEC "data/experiments/kv-cache-hypothesis.json"
 #define SMOKE "data/experiments/smoke.json"
@@ -37,11 +38,6 @@ static plan *build(const spec *s, uint64_t seed)
     return p;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void rng_should_match_the_reference_splitmix64_and_xoshiro_streams(void **state)
 {
     (void)state;
@@ -63,15 +59,22 @@ static void rng_should_match_the_reference_splitmix64_and_xoshiro_streams(void *
     assert_true(plan_rng_below(&r, 1) == 0);
 }
 
+/* The plan's cells, measured trials, all trials and requests. */
+static void check_counts(const plan *p, size_t cells, size_t measured, size_t trials,
+                         long long requests)
+{
+    assert_int_equal(p->n_cells, cells);
+    assert_int_equal(p->n_measured, measured);
+    assert_int_equal(p->n_trials, trials);
+    assert_int_equal(p->n_requests, requests);
+}
+
 static void smoke_plan_should_have_the_counted_trials_requests_and_tokens(void **state)
 {
     (void)state;
     spec *s = load(SMOKE);
     plan *p = build(s, s->seed);
-    assert_int_equal(p->n_cells, 4);
-    assert_int_equal(p->n_measured, 8);
-    assert_int_equal(p->n_trials, 9);
-    assert_int_equal(p->n_requests, 13);
+    check_counts(p, 4, 8, 9, 13);
     /* warm-up 25; cold s0 2x25; warm s0 2x(25+25); cold s550 2x575; warm s550 2x(575+575) */
     assert_int_equal(p->prompt_tokens, 3625);
     /* warm turns after priming only prefill the query: warm s0 2x(25+25), s550 2x(575+25) */
@@ -86,10 +89,7 @@ static void seed_experiment_plan_should_have_its_documented_size(void **state)
     (void)state;
     spec *s = load(KV_SPEC);
     plan *p = build(s, s->seed);
-    assert_int_equal(p->n_cells, 32);
-    assert_int_equal(p->n_measured, 160);
-    assert_int_equal(p->n_trials, 162);
-    assert_int_equal(p->n_requests, 332);
+    check_counts(p, 32, 160, 162, 332);
     long long measured_turns = 0;
     for (size_t i = 0; i < p->n_trials; i++)
         if (p->trials[i].kind == PLAN_MEASURE)
@@ -125,7 +125,7 @@ static char **sorted_ids(const plan *p)
     char **ids = calloc(p->n_trials, sizeof *ids);
     for (size_t i = 0; i < p->n_trials; i++)
         ids[i] = strdup(p->trials[i].id);
-    qsort(ids, p->n_trials, sizeof *ids, cmp_str);
+    qsort(ids, p->n_trials, sizeof *ids, tu_cmp_str);
     return ids;
 }
 
@@ -257,20 +257,7 @@ static void session_filter_should_limit_long_sessions_to_listed_lengths(void **s
 
 static int run_cli(const char *args, kv_buf *out)
 {
-    const char *bin = getenv("KVPROOF_BIN");
-    if (!bin)
-        bin = "build/kvproof";
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s plan %s 2>&1", bin, args);
-    FILE *f = popen(cmd, "r");
-    assert_non_null(f);
-    char chunk[4096];
-    size_t n;
-    kv_buf_reset(out);
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        assert_int_equal(kv_buf_append(out, chunk, n), KV_OK);
-    int status = pclose(f);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return tu_kvproof(out, "plan %s 2>&1", args);
 }
 
 static void plan_command_json_should_be_byte_identical_for_the_same_seed(void **state)
@@ -296,10 +283,8 @@ static void plan_command_should_print_counts_and_an_estimate(void **state)
     (void)state;
     kv_buf o = {0};
     assert_int_equal(run_cli(KV_SPEC " --assume-prefill-tps 1000", &o), 0);
-    assert_non_null(strstr(o.data, "cells:     32"));
-    assert_non_null(strstr(o.data, "trials:    162 (160 measured"));
-    assert_non_null(strstr(o.data, "requests:  332"));
-    assert_non_null(strstr(o.data, "estimated prefill time at 1000 tokens/s"));
+    TU_CONTAINS(o.data, "cells:     32", "trials:    162 (160 measured", "requests:  332",
+                "estimated prefill time at 1000 tokens/s");
     kv_buf_free(&o);
 }
 
@@ -326,10 +311,7 @@ static void plan_command_should_use_documented_exit_codes(void **state)
     kv_buf_free(&o);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(rng_should_match_the_reference_splitmix64_and_xoshiro_streams),
+TU_MAIN(NULL, NULL, cmocka_unit_test(rng_should_match_the_reference_splitmix64_and_xoshiro_streams),
         cmocka_unit_test(smoke_plan_should_have_the_counted_trials_requests_and_tokens),
         cmocka_unit_test(seed_experiment_plan_should_have_its_documented_size),
         cmocka_unit_test(session_turns_should_grow_by_query_and_answer),
@@ -340,7 +322,4 @@ int main(void)
         cmocka_unit_test(session_filter_should_limit_long_sessions_to_listed_lengths),
         cmocka_unit_test(plan_command_json_should_be_byte_identical_for_the_same_seed),
         cmocka_unit_test(plan_command_should_print_counts_and_an_estimate),
-        cmocka_unit_test(plan_command_should_use_documented_exit_codes),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(plan_command_should_use_documented_exit_codes))

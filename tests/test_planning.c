@@ -21,6 +21,7 @@
 #include "experiments/journal.h"
 #include "experiments/spec.h"
 #include "server/costmodel.h"
+#include "tests/testutil.h"
 
 /* Writes a pilot journal for smoke.json (0 and 550 system tokens, 25 query
  * tokens, cold and warm) with `reps` repetitions per cell. */
@@ -63,32 +64,9 @@ static void write_pilot(const char *path, long reps)
         for (size_t cell = 0; cell < 4; cell++) {
             trial_record t;
             trial_request q;
-            memset(&t, 0, sizeof t);
-            memset(&q, 0, sizeof q);
             spec_cache_mode mode = cell % 2 ? SPEC_WARM : SPEC_COLD;
-            long s = sys[cell / 2];
-            t.plan_index = index;
-            snprintf(t.id, sizeof t.id, "reference/s%ld/q25/n1/%s/r%ld", s,
-                     mode == SPEC_WARM ? "warm" : "cold", rep);
-            t.kind = PLAN_MEASURE;
-            snprintf(t.target_name, sizeof t.target_name, "reference");
-            t.cell = cell;
-            t.system_prompt_tokens = s;
-            t.query_tokens = 25;
-            t.query_count = 1;
-            t.mode = mode;
-            t.repetition = rep;
-            t.run_position = index;
-            t.ok = true;
-            long prompt = s + 25;
-            long cached = mode == SPEC_WARM ? s : 0;
-            q.turn = 1;
-            q.attempts = 1;
-            q.ok = true;
-            q.prompt_tokens = prompt;
-            q.cached_tokens = cached;
-            q.prefix_tokens = cached;
-            q.cache_state = TRIAL_CACHE_VERIFIED;
+            tu_trial(&t, &q, index, "reference", cell, sys[cell / 2], 25, mode, rep);
+            long prompt = q.prompt_tokens, cached = q.cached_tokens;
             double stall;
             double f =
                 costmodel_noise_factor(&p, gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r),
@@ -97,9 +75,6 @@ static void write_pilot(const char *path, long reps)
             q.server_prefill_ms = q.ttft_ms * 0.97;
             q.total_ms = q.ttft_ms + 5;
             q.ttfb_ms = q.first_content_ms = q.last_token_ms = q.ttft_ms;
-            q.gap_median_ms = q.gap_p99_ms = q.server_overhead_us = NAN;
-            t.turns = &q;
-            t.n_turns = 1;
             st = journal_append(j, &t, err);
             if (st != KV_OK)
                 fail_msg("journal_append: %s", err);
@@ -114,22 +89,9 @@ static void write_pilot(const char *path, long reps)
 /* Runs `kvproof plan ARGS`, capturing stdout and stderr in *out. */
 static int run_plan(const char *args, kv_buf *out)
 {
-    const char *bin = getenv("KVPROOF_BIN");
-    if (!bin)
-        bin = "build/kvproof";
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s plan %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    char buf[4096];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf, p)) > 0)
-        assert_int_equal(kv_buf_append(out, buf, got), KV_OK);
-    int status = pclose(p);
-    assert_true(WIFEXITED(status));
-    if (!out->data)
-        assert_int_equal(kv_buf_append(out, "", 0), KV_OK);
-    return WEXITSTATUS(status);
+    int code = tu_kvproof(out, "plan %s 2>&1", args);
+    assert_true(code >= 0);
+    return code;
 }
 
 static void pilot_path(char *buf, size_t size)
@@ -215,12 +177,6 @@ static void plan_pilot_should_refuse_a_target_that_is_not_positive(void **state)
     remove(path);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(plan_pilot_should_print_repetitions_per_cell_and_server_time),
+TU_MAIN(NULL, NULL, cmocka_unit_test(plan_pilot_should_print_repetitions_per_cell_and_server_time),
         cmocka_unit_test(plan_pilot_should_name_a_missing_journal_and_fail),
-        cmocka_unit_test(plan_pilot_should_refuse_a_target_that_is_not_positive),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(plan_pilot_should_refuse_a_target_that_is_not_positive))

@@ -40,6 +40,29 @@ static void url_of(refsrv *s, char *buf, size_t cap)
     snprintf(buf, cap, "http://127.0.0.1:%d", refsrv_port(s));
 }
 
+/* A client that has detected the server at s: its URL, client and probe. */
+typedef struct probed {
+    char url[64];
+    client *c;
+    probe_info p;
+} probed;
+
+static void probed_open(probed *pr, refsrv *s)
+{
+    char err[KV_ERRLEN] = "";
+    memset(pr, 0, sizeof *pr);
+    url_of(s, pr->url, sizeof pr->url);
+    assert_int_equal(client_new(&pr->c, err), KV_OK);
+    if (probe_detect(pr->c, pr->url, SPEC_API_AUTO, NULL, NULL, &pr->p, err) != KV_OK)
+        fail_msg("probe_detect: %s", err);
+}
+
+static void probed_close(probed *pr)
+{
+    probe_info_clear(&pr->p);
+    client_free(pr->c);
+}
+
 typedef struct detect_case {
     refsrv_dialect server;
     spec_api api;
@@ -58,23 +81,19 @@ static void detect_should_name_the_server_and_dialect(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         refsrv *s = start_ref(cases[i].server, 0.001);
-        char url[64], err[KV_ERRLEN] = "";
-        url_of(s, url, sizeof url);
-        client *c = NULL;
-        assert_int_equal(client_new(&c, err), KV_OK);
-        probe_info p = {0};
-        assert_int_equal(probe_detect(c, url, SPEC_API_AUTO, NULL, NULL, &p, err), KV_OK);
-        if (p.api != cases[i].api)
-            fail_msg("%s: detected %s", refsrv_dialect_name(cases[i].server), p.server);
+        probed pr;
+        probed_open(&pr, s);
+        const probe_info *p = &pr.p;
+        if (p->api != cases[i].api)
+            fail_msg("%s: detected %s", refsrv_dialect_name(cases[i].server), p->server);
         if (cases[i].name)
-            assert_string_equal(p.server, cases[i].name);
-        assert_true(p.simulated);
-        assert_non_null(p.model);
-        assert_true(p.n_models >= 1);
-        assert_int_equal(p.tokenizes,
+            assert_string_equal(p->server, cases[i].name);
+        assert_true(p->simulated);
+        assert_non_null(p->model);
+        assert_true(p->n_models >= 1);
+        assert_int_equal(p->tokenizes,
                          cases[i].server == REFSRV_LLAMACPP || cases[i].server == REFSRV_VLLM);
-        probe_info_clear(&p);
-        client_free(c);
+        probed_close(&pr);
         refsrv_stop(s);
     }
 }
@@ -83,14 +102,11 @@ static void cache_check_should_show_a_working_cache_on_llamacpp(void **state)
 {
     (void)state;
     refsrv *s = start_ref(REFSRV_LLAMACPP, 0.01);
-    char url[64], err[KV_ERRLEN] = "";
-    url_of(s, url, sizeof url);
-    client *c = NULL;
-    assert_int_equal(client_new(&c, err), KV_OK);
-    probe_info p = {0};
+    probed pr;
+    probed_open(&pr, s);
     probe_cache_result r = {0};
-    assert_int_equal(probe_detect(c, url, SPEC_API_AUTO, NULL, NULL, &p, err), KV_OK);
-    assert_int_equal(probe_cache(c, &p, url, NULL, &r, err), KV_OK);
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(probe_cache(pr.c, &pr.p, pr.url, NULL, &r, err), KV_OK);
     assert_string_equal(r.cold_method, "cache_prompt:false");
     assert_true(r.reports_cached);
     assert_true(r.honours_cold);
@@ -100,12 +116,11 @@ static void cache_check_should_show_a_working_cache_on_llamacpp(void **state)
     assert_true(r.warm.cached_tokens >= r.prefix_tokens);
     assert_true(r.prefix_tokens > 900);
     char *json = NULL;
-    assert_int_equal(probe_to_json(&p, &r, &json, err), KV_OK);
+    assert_int_equal(probe_to_json(&pr.p, &r, &json, err), KV_OK);
     assert_non_null(strstr(json, "\"cache_works\":\ttrue"));
     free(json);
     probe_cache_clear(&r);
-    probe_info_clear(&p);
-    client_free(c);
+    probed_close(&pr);
     refsrv_stop(s);
 }
 
@@ -113,22 +128,27 @@ static void cache_check_should_infer_from_ttft_when_ollama_reports_no_count(void
 {
     (void)state;
     refsrv *s = start_ref(REFSRV_OLLAMA, 0.05);
-    char url[64], err[KV_ERRLEN] = "";
-    url_of(s, url, sizeof url);
-    client *c = NULL;
-    assert_int_equal(client_new(&c, err), KV_OK);
-    probe_info p = {0};
+    probed pr;
+    probed_open(&pr, s);
     probe_cache_result r = {0};
-    assert_int_equal(probe_detect(c, url, SPEC_API_AUTO, NULL, NULL, &p, err), KV_OK);
-    assert_int_equal(probe_cache(c, &p, url, NULL, &r, err), KV_OK);
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(probe_cache(pr.c, &pr.p, pr.url, NULL, &r, err), KV_OK);
     assert_string_equal(r.cold_method, "nonce");
     assert_false(r.reports_cached);
     assert_true(r.inferred);
     assert_true(r.cache_works);
-    assert_true(r.warm.ttft_ms < r.cold.ttft_ms);
+    /* What the server reports and knows, not the client's clock: the nonce
+     * made the last (cold) request miss, and Ollama's prompt_eval_duration
+     * for the warm request is below the cold one's. */
+    refsrv_truth truth;
+    assert_true(refsrv_last(s, &truth));
+    assert_int_equal(truth.seq, 3); /* prime, warm, cold */
+    assert_true((double)truth.cached_tokens < 0.1 * (double)r.prefix_tokens);
+    assert_true(truth.new_tokens >= r.prefix_tokens);
+    assert_false(isnan(r.warm.server_prefill_ms));
+    assert_true(r.warm.server_prefill_ms < r.cold.server_prefill_ms);
     probe_cache_clear(&r);
-    probe_info_clear(&p);
-    client_free(c);
+    probed_close(&pr);
     refsrv_stop(s);
 }
 

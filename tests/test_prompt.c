@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "experiments/prompt.h"
+#include "tests/testutil.h"
 
 /* One token per whitespace-separated word. */
 static kv_status count_words(void *ctx, const char *text, long *n, char *err)
@@ -248,10 +249,7 @@ static void prompt_corpus_load_should_name_a_missing_file(void **state)
     assert_non_null(strstr(err, "no/such/corpus.txt"));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(prompt_should_hit_exact_lengths_with_a_word_tokenizer),
+TU_MAIN(NULL, NULL, cmocka_unit_test(prompt_should_hit_exact_lengths_with_a_word_tokenizer),
         cmocka_unit_test(prompt_should_hit_exact_lengths_with_a_subword_tokenizer),
         cmocka_unit_test(prompt_should_put_a_unique_nonce_at_token_zero),
         cmocka_unit_test(prompt_should_be_deterministic_by_seed),
@@ -259,7 +257,4 @@ int main(void)
         cmocka_unit_test(prompt_should_use_the_given_corpus_text),
         cmocka_unit_test(prompt_should_refuse_a_tiny_corpus_and_report_tokenizer_failures),
         cmocka_unit_test(prompt_should_return_an_empty_system_prompt_for_zero_tokens),
-        cmocka_unit_test(prompt_corpus_load_should_name_a_missing_file),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(prompt_corpus_load_should_name_a_missing_file))

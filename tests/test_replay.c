@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "server/replay.h"
 #include "tests/srvtest.h"
+#include "tests/testutil.h"
 
 #define MLX "tests/fixtures/wire/mlx-lm/v0.32-http1.0-keepalive"
 #define VLLM "tests/fixtures/wire/vllm/v0.11-prompt-tokens-details"
@@ -37,12 +38,18 @@ static const char chat_body[] =
     "\"messages\":[{\"role\":\"system\",\"content\":\"one two three four five six seven\"},"
     "{\"role\":\"user\",\"content\":\"eight nine\"}]}";
 
+/* POSTs chat_body to the replay's /v1/chat/completions. */
+static void chat(replay *r, http_reply *out)
+{
+    http_do(replay_port(r), "POST", "/v1/chat/completions", chat_body, 10, out);
+}
+
 static void http10_framing_should_answer_close_delimited(void **state)
 {
     (void)state;
     replay *r = start(MLX, 0, NULL);
     http_reply h;
-    http_do(replay_port(r), "POST", "/v1/chat/completions", chat_body, 10, &h);
+    chat(r, &h);
     assert_int_equal(h.rc, CURLE_OK);
     assert_int_equal(h.status, 200);
     assert_non_null(strstr(h.headers.data, "HTTP/1.0 200"));
@@ -59,7 +66,7 @@ static void chunked_framing_should_be_http11_chunked(void **state)
     (void)state;
     replay *r = start(MLX, 0, "chunked");
     http_reply h;
-    http_do(replay_port(r), "POST", "/v1/chat/completions", chat_body, 10, &h);
+    chat(r, &h);
     assert_int_equal(h.status, 200);
     assert_non_null(strstr(h.headers.data, "HTTP/1.1 200"));
     assert_non_null(strstr(h.headers.data, "chunked"));
@@ -72,8 +79,8 @@ static void counts_should_follow_the_prefix_cache_and_its_reset(void **state)
     (void)state;
     replay *r = start(MLX, 0, NULL);
     http_reply a, b;
-    http_do(replay_port(r), "POST", "/v1/chat/completions", chat_body, 10, &a);
-    http_do(replay_port(r), "POST", "/v1/chat/completions", chat_body, 10, &b);
+    chat(r, &a);
+    chat(r, &b);
     /* 2 role tokens + 7 + 2 words + 1 reply token = 12; the second time all
      * but the last token come from the cache. */
     assert_non_null(strstr(a.body.data, "\"prompt_tokens\": 12"));
@@ -94,7 +101,7 @@ static void vllm_blocks_and_uncached_reply_should_drop_prompt_tokens_details(voi
     (void)state;
     replay *r = start(VLLM, 0, NULL);
     http_reply a, nf;
-    http_do(replay_port(r), "POST", "/v1/chat/completions", chat_body, 10, &a);
+    chat(r, &a);
     /* 12 tokens < one 16-token block: never cached, so no details. */
     assert_null(strstr(a.body.data, "prompt_tokens_details"));
     assert_non_null(strstr(a.body.data, "\"prompt_tokens\":12,"));
@@ -112,7 +119,7 @@ static void first_token_delay_should_precede_the_first_content_event(void **stat
     replay *r = start(MLX, 60, NULL);
     int64_t t0 = kv_now_ns();
     http_reply h;
-    http_do(replay_port(r), "POST", "/v1/chat/completions", chat_body, 10, &h);
+    chat(r, &h);
     double ms = (double)(kv_now_ns() - t0) / 1e6;
     assert_true(ms >= 60.0); /* a lower bound only: the delay was slept */
     http_reply_free(&h);
@@ -176,16 +183,10 @@ static void body_has_should_pick_the_route(void **state)
     replay_stop(r);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(http10_framing_should_answer_close_delimited),
+TU_MAIN(NULL, NULL, cmocka_unit_test(http10_framing_should_answer_close_delimited),
         cmocka_unit_test(chunked_framing_should_be_http11_chunked),
         cmocka_unit_test(counts_should_follow_the_prefix_cache_and_its_reset),
         cmocka_unit_test(vllm_blocks_and_uncached_reply_should_drop_prompt_tokens_details),
         cmocka_unit_test(first_token_delay_should_precede_the_first_content_event),
         cmocka_unit_test(bad_manifest_should_name_the_file_and_field),
-        cmocka_unit_test(body_has_should_pick_the_route),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(body_has_should_pick_the_route))

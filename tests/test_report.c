@@ -217,7 +217,18 @@ static void reader_should_load_every_fixture(void **state)
     rr_results *r = NULL;
     assert_int_equal(rr_load(FIX "demo.json", &r, err), KV_OK);
     assert_int_equal(r->n_targets, 1);
+    assert_int_equal(r->targets[0].n_points, 0); /* in demo.points.csv */
+    assert_true(r->has_points_file);
+    char warn[KV_ERRLEN] = "";
+    assert_int_equal(rr_load_points(r, warn, err), KV_OK);
+    assert_string_equal(warn, "");
     assert_int_equal(r->targets[0].n_points, 250);
+    assert_int_equal(r->points_total, 250);
+    assert_int_equal(r->points_drawn, 250);
+    assert_true(r->targets[0].cold_ttft.n_residuals > 0);
+    assert_true(r->targets[0].warm_ttft.n_residuals > 0);
+    assert_int_equal(r->targets[0].cold_ttft.n_residuals + r->targets[0].warm_ttft.n_residuals,
+                     r->targets[0].cold_ttft.n + r->targets[0].warm_ttft.n);
     assert_int_equal(r->targets[0].n_cells, 50);
     assert_true(r->simulated);
     assert_false(r->partial);
@@ -249,15 +260,15 @@ static void reader_should_name_the_file_line_and_field_of_bad_input(void **state
 
     err[0] = '\0';
     cJSON *tree = demo_tree();
-    cJSON *p0 = cJSON_GetArrayItem(
+    cJSON *c0 = cJSON_GetArrayItem(
         cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(tree, "targets"), 0), "points"),
+            cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(tree, "targets"), 0), "cells"),
         0);
-    cJSON_ReplaceItemInObjectCaseSensitive(p0, "y", cJSON_CreateString("slow"));
+    cJSON_ReplaceItemInObjectCaseSensitive(c0, "p90", cJSON_CreateString("slow"));
     char *bad_type = cJSON_PrintUnformatted(tree);
     assert_int_equal(rr_parse(bad_type, strlen(bad_type), "y.json", &r, err), KV_ERR_INPUT);
     assert_non_null(strstr(err, "y.json"));
-    assert_non_null(strstr(err, "targets[0].points[0].y"));
+    assert_non_null(strstr(err, "targets[0].cells[0].p90"));
     cJSON_free(bad_type);
     cJSON_Delete(tree);
 
@@ -513,7 +524,8 @@ static cJSON *point_obj(double x, double y, int warm, long L, long order)
 
 /* Writes the demo's results.json with n generated trials over five system
  * prompts (cold: 30 + 0.3 N + 6e-6 N^2 ms; warm: 50 ms + noise) as its
- * points and n / 2 cold residuals: the size of a 100,000-trial run. */
+ * inline points and n / 2 cold residuals, as files written before the
+ * points file held them (no points_file): the size of a 100,000-trial run. */
 static void generate_large(const char *path, long n)
 {
     static const long sys[] = {0, 550, 2048, 8192, 18490};
@@ -536,10 +548,10 @@ static void generate_large(const char *path, long n)
             cJSON_AddItemToArray(res, r);
         }
     }
-    cJSON_ReplaceItemInObjectCaseSensitive(t, "points", pts);
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "points_file");
+    cJSON_AddItemToObject(t, "points", pts);
     cJSON *models = cJSON_GetObjectItemCaseSensitive(t, "models");
-    cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(models, "cold_ttft"),
-                                           "residuals", res);
+    cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(models, "cold_ttft"), "residuals", res);
     char *out = cJSON_PrintUnformatted(root);
     assert_non_null(out);
     FILE *f = fopen(path, "w");

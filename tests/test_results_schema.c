@@ -208,6 +208,34 @@ static void report_should_refuse_a_renamed_headline_key_naming_its_path(void **s
     free(dir);
 }
 
+/* The contention section (tests/fixtures/journals/contention/): only keys
+ * of the table, and a renamed required key refused with its path. */
+static void contention_section_should_follow_the_schema(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    char args[1024], out[4096], json[512];
+    snprintf(args, sizeof args,
+             "analyze tests/fixtures/journals/contention/two_servers.jsonl --out '%s/c' --quiet",
+             dir);
+    int rc = run_cli(args, out, sizeof out);
+    if (rc != 0)
+        fail_msg("analyze: exit %d: %s", rc, out);
+    snprintf(json, sizeof json, "%s/c/results.json", dir);
+    cJSON *root = load_tree(json);
+    walk(root, RS_K_TOP, "", json);
+    cJSON *k = cJSON_GetObjectItemCaseSensitive(root, "contention");
+    assert_non_null(k);
+    cJSON *cap = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(k, "capacity"), 1);
+    renamed_should_be_refused(cap, "warm_capacity", "contention.capacity[1].warm_capacity", dir,
+                              root);
+    cJSON *g = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(k, "groups"), 2);
+    renamed_should_be_refused(g, "hit_rate", "contention.groups[2].hit_rate", dir, root);
+    cJSON_Delete(root);
+    rmtree(dir);
+    free(dir);
+}
+
 static kv_status parse_tree(cJSON *root, char *err)
 {
     char *text = cJSON_PrintUnformatted(root);
@@ -281,6 +309,18 @@ static void fixtures_should_be_what_the_writer_makes_of_the_journals(void **stat
         size_t na = 0, nb = 0;
         analyze(names[i], dir, json, sizeof json);
         snprintf(fix, sizeof fix, FIX "%s.json", names[i]);
+        assert_int_equal(kv_read_file(json, &a, &na, err), KV_OK);
+        if (kv_read_file(fix, &b, &nb, err) != KV_OK)
+            fail_msg("%s (run scripts/make-results-fixtures.sh)", err);
+        if (na != nb || memcmp(a, b, na) != 0)
+            fail_msg("%s differs from the writer's output for %s%s.jsonl: run "
+                     "scripts/make-results-fixtures.sh",
+                     fix, JOURNALS, names[i]);
+        free(a);
+        free(b);
+        /* and its points file, under the name the reader looks for */
+        snprintf(json, sizeof json, "%s/%s/points.csv", dir, names[i]);
+        snprintf(fix, sizeof fix, FIX "%s.points.csv", names[i]);
         assert_int_equal(kv_read_file(json, &a, &na, err), KV_OK);
         if (kv_read_file(fix, &b, &nb, err) != KV_OK)
             fail_msg("%s (run scripts/make-results-fixtures.sh)", err);
@@ -482,6 +522,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(writer_should_write_only_keys_of_the_schema_header),
         cmocka_unit_test(report_should_refuse_a_renamed_headline_key_naming_its_path),
+        cmocka_unit_test(contention_section_should_follow_the_schema),
         cmocka_unit_test(reader_should_name_the_path_of_a_wrong_type_and_both_versions),
         cmocka_unit_test(reader_should_accept_a_missing_optional_key),
         cmocka_unit_test(fixtures_should_be_what_the_writer_makes_of_the_journals),

@@ -51,14 +51,7 @@ static kv_status fake_send(void *ctx, const client_request *rq, trial_request *o
 {
     fake *f = ctx;
     f->sends++;
-    int turn = out->turn;
-    memset(out, 0, sizeof *out);
-    out->turn = turn;
-    out->attempts = 1;
-    out->prompt_tokens = out->cached_tokens = out->prefix_tokens = out->output_tokens = -1;
-    out->ttfb_ms = out->ttft_ms = out->first_content_ms = out->last_token_ms = NAN;
-    out->total_ms = out->gap_median_ms = out->gap_p99_ms = NAN;
-    out->server_prefill_ms = out->server_overhead_us = NAN;
+    runnertest_reply_unknown(out);
     if (f->stop_at > 0 && f->sends == f->stop_at)
         runner_request_stop();
     if (f->fail_every > 0 && f->sends % f->fail_every == 0) {
@@ -66,26 +59,10 @@ static kv_status fake_send(void *ctx, const client_request *rq, trial_request *o
         snprintf(out->error, sizeof out->error, "HTTP 500: simulated failure");
         return kv_fail(err, KV_ERR_HTTP, "HTTP 500: simulated failure");
     }
-    size_t n = 0;
     if ((long)rq->n_messages > f->max_messages)
         f->max_messages = (long)rq->n_messages;
-    for (size_t i = 0; i < rq->n_messages; i++) {
-        if (strcmp(rq->messages[i].role, "assistant") == 0) {
-            bool known = false;
-            for (long k = 0; k < f->n_replies && !known; k++)
-                known = strcmp(f->replies[k], rq->messages[i].content) == 0;
-            f->bad_history += !known;
-        }
-        /* template: <|im_start|> role \n content <|im_end|> */
-        f->cur[n++] = 1;
-        f->cur[n++] = kv_hash64(rq->messages[i].role, strlen(rq->messages[i].role), 2);
-        f->cur[n++] = 3;
-        runnertest_scan(rq->messages[i].content, f->cur, &n, FAKE_MAX_TOK);
-        f->cur[n++] = 2;
-    }
-    f->cur[n++] = 1;
-    f->cur[n++] = 4;
-    f->cur[n++] = 3;
+    f->bad_history += runnertest_unknown_history(rq, f->replies, f->n_replies);
+    size_t n = runnertest_template(rq, f->cur, FAKE_MAX_TOK);
     size_t common = 0;
     bool reuse = !f->never_reuse && (!rq->no_cache || f->ignore_no_cache);
     if (reuse)
@@ -95,20 +72,11 @@ static kv_status fake_send(void *ctx, const client_request *rq, trial_request *o
         common = n - 1;
     memcpy(f->prev, f->cur, n * sizeof *f->cur);
     f->n_prev = n;
-    out->ok = true;
-    out->prompt_tokens = (long)n;
-    out->cached_tokens = f->no_cached ? -1 : (long)common;
-    out->output_tokens = 1;
-    out->ttfb_ms = 0.2;
-    out->ttft_ms = 0.5 + 0.001 * (double)(n - common);
-    out->total_ms = out->ttft_ms + 1;
-    out->raw = strdup("{\"fake\":true}");
     char text[64];
     snprintf(text, sizeof text, "Reply number %ld.", f->sends);
     if (f->n_replies < FAKE_MAX_REPLIES)
         f->replies[f->n_replies++] = strdup(text);
-    if (reply)
-        *reply = strdup(text);
+    runnertest_reply_ok(out, n, f->no_cached ? -1 : (long)common, common, text, reply);
     return KV_OK;
 }
 
@@ -179,34 +147,7 @@ static kv_status run_with(const spec *s, fake *f, const char *dir, bool resume, 
                           char *err)
 {
     runner_io io = {f, fake_send, fake_tokenize, fake_reset, NULL, NULL, NULL};
-    runner_options o;
-    memset(&o, 0, sizeof o);
-    o.out_dir = dir;
-    o.resume = resume;
-    o.io = &io;
-    o.cell_done = runnertest_cell_done;
-    runner_clear_stop();
-    return runner_run(s, &o, sum, err);
-}
-
-/* Every plan index appears exactly once. */
-static void assert_each_trial_once(const spec *s, const journal_data *d)
-{
-    plan *p = NULL;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(plan_build(s, s->seed, &p, err), KV_OK);
-    assert_int_equal(d->n_trials, p->n_trials);
-    bool *seen = calloc(p->n_trials, 1);
-    assert_non_null(seen);
-    for (size_t i = 0; i < d->n_trials; i++) {
-        size_t k = d->trials[i].plan_index;
-        assert_true(k < p->n_trials);
-        assert_false(seen[k]);
-        seen[k] = true;
-        assert_string_equal(d->trials[i].id, p->trials[k].id);
-    }
-    free(seen);
-    plan_free(p);
+    return runnertest_run(s, &io, dir, resume, sum, err);
 }
 
 /* ---- tests ---------------------------------------------------------------- */
@@ -224,7 +165,7 @@ static void runner_should_journal_every_planned_trial_once_with_exact_lengths(vo
     assert_int_equal(sum.failed, 0);
     assert_int_equal(sum.contaminated, 0);
     journal_data *d = runnertest_load(dir);
-    assert_each_trial_once(s, d);
+    runnertest_assert_each_trial_once(s, d);
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_record *t = &d->trials[i];
         assert_true(t->ok);
@@ -276,7 +217,7 @@ static void runner_should_stop_on_request_and_resume_without_repeating_trials(vo
     assert_int_equal(sum.done_before, first);
     assert_int_equal(sum.done_before + sum.ran, sum.planned);
     journal_data *d = runnertest_load(dir);
-    assert_each_trial_once(s, d);
+    runnertest_assert_each_trial_once(s, d);
     journal_data_free(d);
     /* A finished journal resumes to nothing. */
     assert_int_equal(run_with(s, f, dir, true, &sum, err), KV_OK);
@@ -298,7 +239,7 @@ static void runner_should_journal_failed_trials_with_their_reason(void **state)
     assert_int_equal(run_with(s, f, dir, false, &sum, err), KV_OK);
     assert_true(sum.failed > 0);
     journal_data *d = runnertest_load(dir);
-    assert_each_trial_once(s, d);
+    runnertest_assert_each_trial_once(s, d);
     size_t failed = 0;
     for (size_t i = 0; i < d->n_trials; i++) {
         if (d->trials[i].ok)

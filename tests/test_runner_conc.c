@@ -97,26 +97,8 @@ static kv_status fake_send(void *ctx, const client_request *rq, trial_request *o
     fake *f = fc->f;
     uint64_t *cur = malloc((FAKE_MAX_TOK + 64) * sizeof *cur);
     assert_non_null(cur);
-    int turn = out->turn;
-    memset(out, 0, sizeof *out);
-    out->turn = turn;
-    out->attempts = 1;
-    out->prompt_tokens = out->cached_tokens = out->prefix_tokens = out->output_tokens = -1;
-    out->ttfb_ms = out->ttft_ms = out->first_content_ms = out->last_token_ms = NAN;
-    out->total_ms = out->gap_median_ms = out->gap_p99_ms = NAN;
-    out->server_prefill_ms = out->server_overhead_us = NAN;
-    /* template: <|im_start|> role \n content <|im_end|>, then the generation prompt */
-    size_t n = 0;
-    for (size_t i = 0; i < rq->n_messages; i++) {
-        cur[n++] = 1;
-        cur[n++] = kv_hash64(rq->messages[i].role, strlen(rq->messages[i].role), 2);
-        cur[n++] = 3;
-        runnertest_scan(rq->messages[i].content, cur, &n, FAKE_MAX_TOK);
-        cur[n++] = 2;
-    }
-    cur[n++] = 1;
-    cur[n++] = 4;
-    cur[n++] = 3;
+    runnertest_reply_unknown(out);
+    size_t n = runnertest_template(rq, cur, FAKE_MAX_TOK);
     assert_true(n <= FAKE_MAX_TOK);
 
     pthread_mutex_lock(&f->mu);
@@ -135,14 +117,7 @@ static kv_status fake_send(void *ctx, const client_request *rq, trial_request *o
     if (f->stop_at > 0 && me == f->stop_at)
         runner_request_stop();
     gate_wait(f, me);
-    for (size_t i = 0; i < rq->n_messages; i++) {
-        if (strcmp(rq->messages[i].role, "assistant") != 0)
-            continue;
-        bool known = false;
-        for (long k = 0; k < f->n_replies && !known; k++)
-            known = strcmp(f->replies[k], rq->messages[i].content) == 0;
-        f->bad_history += !known;
-    }
+    f->bad_history += runnertest_unknown_history(rq, f->replies, f->n_replies);
     size_t common = 0;
     if (!rq->no_cache)
         for (size_t sl = 0; sl < FAKE_SLOTS; sl++) {
@@ -165,16 +140,7 @@ static kv_status fake_send(void *ctx, const client_request *rq, trial_request *o
     pthread_mutex_unlock(&f->mu);
 
     sleep_us(300); /* outside the lock: requests interleave */
-    out->ok = true;
-    out->prompt_tokens = (long)n;
-    out->cached_tokens = (long)common;
-    out->output_tokens = 1;
-    out->ttfb_ms = 0.2;
-    out->ttft_ms = 0.5 + 0.001 * (double)(n - common);
-    out->total_ms = out->ttft_ms + 1;
-    out->raw = strdup("{\"fake\":true}");
-    if (reply)
-        *reply = strdup(text);
+    runnertest_reply_ok(out, n, (long)common, common, text, reply);
     (void)err;
 
     pthread_mutex_lock(&f->mu);
@@ -275,36 +241,7 @@ static kv_status run_fake(const spec *s, fake *f, const char *dir, bool resume, 
     fake_ctx main_ctx = {.f = f};
     runner_io io = {&main_ctx,       fake_send,        fake_tokenize, fake_reset,
                     fake_worker_new, fake_worker_free, NULL};
-    runner_options o;
-    memset(&o, 0, sizeof o);
-    o.out_dir = dir;
-    o.resume = resume;
-    o.io = &io;
-    o.cell_done = runnertest_cell_done;
-    runner_clear_stop();
-    return runner_run(s, &o, sum, err);
-}
-
-/* Every plan index appears exactly once, no line is torn or doubled. */
-static void assert_each_trial_once(const spec *s, const journal_data *d)
-{
-    plan *p = NULL;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(plan_build(s, s->seed, &p, err), KV_OK);
-    assert_int_equal(d->torn_lines, 0);
-    assert_int_equal(d->duplicate_trials, 0);
-    assert_int_equal(d->n_trials, p->n_trials);
-    bool *seen = calloc(p->n_trials, 1);
-    assert_non_null(seen);
-    for (size_t i = 0; i < d->n_trials; i++) {
-        size_t k = d->trials[i].plan_index;
-        assert_true(k < p->n_trials);
-        assert_false(seen[k]);
-        seen[k] = true;
-        assert_string_equal(d->trials[i].id, p->trials[k].id);
-    }
-    free(seen);
-    plan_free(p);
+    return runnertest_run(s, &io, dir, resume, sum, err);
 }
 
 /* Turn 1's prompt: 4 template tokens per message + content + 3. */
@@ -353,7 +290,7 @@ static void runner_should_run_four_trials_at_once_and_journal_each_exactly_once(
     assert_int_equal(f->bad_history, 0);
     assert_int_equal(f->resets, 0); /* no cache reset while other trials run */
     journal_data *d = runnertest_load(dir);
-    assert_each_trial_once(s, d);
+    runnertest_assert_each_trial_once(s, d);
     assert_exact_and_verified(d);
     /* run_position is the order of completion, which is the journal's order. */
     for (size_t i = 0; i < d->n_trials; i++)
@@ -379,7 +316,7 @@ static void runner_should_run_concurrency_one_on_the_calling_thread_in_plan_orde
     assert_int_equal(f->workers_made, 0);
     assert_true(f->resets > 0); /* one at a time, cold trials try a reset */
     journal_data *d = runnertest_load(dir);
-    assert_each_trial_once(s, d);
+    runnertest_assert_each_trial_once(s, d);
     for (size_t i = 0; i < d->n_trials; i++)
         assert_int_equal(d->trials[i].plan_index, i);
     journal_data_free(d);
@@ -416,7 +353,7 @@ static void runner_should_stop_every_worker_on_request_and_resume_to_the_plan(vo
     assert_int_equal(sum.done_before, first);
     assert_int_equal(sum.done_before + sum.ran, sum.planned);
     d = runnertest_load(dir);
-    assert_each_trial_once(s, d);
+    runnertest_assert_each_trial_once(s, d);
     assert_exact_and_verified(d);
     journal_data_free(d);
     fake_free(f);
@@ -591,7 +528,7 @@ static void runner_should_overlap_requests_on_a_four_slot_reference_server(void 
     assert_true(t.max_in_flight > 1);
     assert_int_equal(refsrv_requests(srv), t.sends);
     journal_data *d = runnertest_load(dir);
-    assert_each_trial_once(s, d);
+    runnertest_assert_each_trial_once(s, d);
     assert_exact_and_verified(d);
     journal_data_free(d);
     client_free(main_ctx.c);
@@ -629,7 +566,7 @@ static void runner_should_give_each_worker_its_own_real_client(void **state)
     assert_int_equal(sum.ran, sum.planned);
     assert_int_equal(sum.failed, 0);
     journal_data *d = runnertest_load(dir);
-    assert_each_trial_once(s, d);
+    runnertest_assert_each_trial_once(s, d);
     assert_exact_and_verified(d);
     size_t overlaps = 0;
     for (size_t i = 0; i < d->n_trials; i++)

@@ -27,43 +27,7 @@
 #include "experiments/plan.h"
 #include "experiments/spec.h"
 #include "server/refsrv.h"
-
-static const char *bin(void)
-{
-    const char *b = getenv("KVPROOF_BIN");
-    return b && *b ? b : "build/kvproof";
-}
-
-/* Starts `kvproof run spec --out dir --quiet [--resume]`, output to log. */
-static pid_t spawn_run(const char *spec_path, const char *dir, bool resume, const char *log)
-{
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        FILE *f = freopen(log, "a", stdout);
-        (void)f;
-        dup2(STDOUT_FILENO, STDERR_FILENO);
-        const char *argv[] = {
-            bin(), "run", spec_path, "--out", dir, "--quiet", resume ? "--resume" : NULL, NULL};
-        execv(bin(), (char *const *)(uintptr_t)argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int wait_exit(pid_t pid, bool *killed)
-{
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    *killed = WIFSIGNALED(status);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
+#include "tests/testutil.h"
 
 static bool file_nonempty(const char *p)
 {
@@ -71,93 +35,34 @@ static bool file_nonempty(const char *p)
     return stat(p, &sb) == 0 && sb.st_size > 0;
 }
 
-typedef struct fixture {
-    refsrv *srv;
-    char dir[64], spec_path[128], out[160], log[160], journal_path[192];
-    spec *s;
-    plan *p;
-} fixture;
+typedef tu_run_fixture fixture;
 
 static void fixture_up(fixture *fx, long reps, long concurrency)
 {
-    memset(fx, 0, sizeof *fx);
     refsrv_config cfg;
-    refsrv_config_default(&cfg);
-    cfg.port = 0;
+    tu_refsrv_config(&cfg, 0.01);
     cfg.slots = (int)concurrency;
-    assert_true(costmodel_preset("laptop", &cfg.cost));
-    cfg.cost.time_scale = 0.01;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(refsrv_start(&cfg, &fx->srv, err), KV_OK);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/kvproof-crash-XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    snprintf(fx->spec_path, sizeof fx->spec_path, "%s/spec.json", fx->dir);
-    snprintf(fx->out, sizeof fx->out, "%s/run", fx->dir);
-    snprintf(fx->log, sizeof fx->log, "%s/log.txt", fx->dir);
-    snprintf(fx->journal_path, sizeof fx->journal_path, "%s/journal.jsonl", fx->out);
-    FILE *f = fopen(fx->spec_path, "w");
-    assert_non_null(f);
+    tu_run_fixture_up(fx, &cfg, "crash");
     /* 5 x 2 x 2 cells x reps repetitions. */
-    fprintf(f,
-            "{\"name\": \"crash\", \"seed\": 11,"
-            " \"targets\": [{\"name\": \"ref\", \"base_url\": \"http://127.0.0.1:%d\","
-            " \"api\": \"llama.cpp\"}],"
-            " \"workload\": {\"system_prompt_tokens\": [0, 64, 256, 512, 1024],"
-            " \"query_tokens\": [5, 25], \"max_output_tokens\": 2},"
-            " \"cache_modes\": [\"cold\", \"warm\"], \"repetitions\": %ld,"
-            " \"warmup_requests\": 0, \"retries\": 1, \"concurrency\": %ld}\n",
-            refsrv_port(fx->srv), reps, concurrency);
-    fclose(f);
-    assert_int_equal(spec_load(fx->spec_path, &fx->s, err), KV_OK);
-    assert_int_equal(plan_build(fx->s, fx->s->seed, &fx->p, err), KV_OK);
-}
-
-static void fixture_down(fixture *fx)
-{
-    plan_free(fx->p);
-    spec_free(fx->s);
-    refsrv_stop(fx->srv);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-    assert_int_equal(system(cmd), 0);
+    tu_run_fixture_spec(fx,
+                        "{\"name\": \"crash\", \"seed\": 11,"
+                        " \"targets\": [{\"name\": \"ref\", \"base_url\": \"http://127.0.0.1:%d\","
+                        " \"api\": \"llama.cpp\"}],"
+                        " \"workload\": {\"system_prompt_tokens\": [0, 64, 256, 512, 1024],"
+                        " \"query_tokens\": [5, 25], \"max_output_tokens\": 2},"
+                        " \"cache_modes\": [\"cold\", \"warm\"], \"repetitions\": %ld,"
+                        " \"warmup_requests\": 0, \"retries\": 1, \"concurrency\": %ld}\n",
+                        refsrv_port(fx->srv), reps, concurrency);
 }
 
 /* The journal holds every planned trial exactly once, nothing torn. */
 static void assert_exactly_the_plan(const fixture *fx)
 {
-    char err[KV_ERRLEN] = "";
-    journal_data *d = NULL;
     jsonlcheck_file(fx->journal_path);
-    if (journal_load(fx->journal_path, &d, err) != KV_OK)
-        fail_msg("%s", err);
-    assert_int_equal(d->torn_lines, 0);
-    assert_int_equal(d->duplicate_trials, 0);
-    assert_int_equal(d->n_trials, fx->p->n_trials);
-    bool *seen = calloc(fx->p->n_trials, 1);
-    assert_non_null(seen);
-    for (size_t i = 0; i < d->n_trials; i++) {
-        size_t k = d->trials[i].plan_index;
-        assert_true(k < fx->p->n_trials);
-        assert_false(seen[k]);
-        seen[k] = true;
-        assert_string_equal(d->trials[i].id, fx->p->trials[k].id);
+    journal_data *d = tu_journal_of_plan(fx->journal_path, fx->p);
+    for (size_t i = 0; i < d->n_trials; i++)
         assert_true(d->trials[i].ok);
-    }
-    free(seen);
     journal_data_free(d);
-}
-
-static size_t journal_lines(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = 0;
-    int ch;
-    while ((ch = fgetc(f)) != EOF)
-        n += ch == '\n';
-    fclose(f);
-    return n;
 }
 
 static int cmp_size(const void *a, const void *b)
@@ -184,17 +89,17 @@ static void kill_nines_then_resume(long concurrency, int n_kills, long reps)
     qsort(points, (size_t)n_kills, sizeof points[0], cmp_size);
     int kills = 0;
     for (int round = 0; round < n_kills; round++) {
-        pid_t pid = spawn_run(fx.spec_path, fx.out, file_nonempty(fx.journal_path), fx.log);
+        pid_t pid = tu_spawn_run(fx.spec_path, fx.out, file_nonempty(fx.journal_path), fx.log);
         /* Wait (bounded) until the journal reaches this round's kill point. */
-        for (int i = 0; i < 6000 && journal_lines(fx.journal_path) < points[round]; i++) {
+        for (int i = 0; i < 6000 && tu_count_lines(fx.journal_path) < points[round]; i++) {
             if (waitpid(pid, NULL, WNOHANG) == pid)
                 fail_msg("kvproof run exited before kill point %zu; see %s", points[round], fx.log);
-            sleep_ms(5);
+            tu_sleep_ms(5);
         }
-        sleep_ms(rand() % 21);
+        tu_sleep_ms(rand() % 21);
         kill(pid, SIGKILL);
         bool killed = false;
-        int code = wait_exit(pid, &killed);
+        int code = tu_wait(pid, &killed);
         if (killed)
             kills++;
         else
@@ -204,24 +109,24 @@ static void kill_nines_then_resume(long concurrency, int n_kills, long reps)
         fprintf(stderr, "concurrency %ld: %d of %d runs killed\n", concurrency, kills, n_kills);
     assert_int_equal(kills, n_kills);
     bool killed = false;
-    int code = wait_exit(spawn_run(fx.spec_path, fx.out, true, fx.log), &killed);
+    int code = tu_wait(tu_spawn_run(fx.spec_path, fx.out, true, fx.log), &killed);
     assert_false(killed);
     assert_true(code == 0 || code == 1); /* 1 only if results.json could not be computed */
     assert_exactly_the_plan(&fx);
-    fixture_down(&fx);
+    tu_run_fixture_down(&fx);
 }
 
 static void sigint_then_resume(long concurrency)
 {
     fixture fx;
     fixture_up(&fx, 5, concurrency);
-    pid_t pid = spawn_run(fx.spec_path, fx.out, false, fx.log);
-    for (int i = 0; i < 2000 && journal_lines(fx.journal_path) < 6; i++)
-        sleep_ms(5);
-    assert_true(journal_lines(fx.journal_path) >= 6);
+    pid_t pid = tu_spawn_run(fx.spec_path, fx.out, false, fx.log);
+    for (int i = 0; i < 2000 && tu_count_lines(fx.journal_path) < 6; i++)
+        tu_sleep_ms(5);
+    assert_true(tu_count_lines(fx.journal_path) >= 6);
     kill(pid, SIGINT);
     bool killed = false;
-    assert_int_equal(wait_exit(pid, &killed), 130);
+    assert_int_equal(tu_wait(pid, &killed), 130);
     assert_false(killed);
     char *log = NULL;
     size_t len = 0;
@@ -236,43 +141,38 @@ static void sigint_then_resume(long concurrency)
     assert_int_equal(d->torn_lines, 0);
     assert_true(d->n_trials < fx.p->n_trials);
     journal_data_free(d);
-    int code = wait_exit(spawn_run(fx.spec_path, fx.out, true, fx.log), &killed);
+    int code = tu_wait(tu_spawn_run(fx.spec_path, fx.out, true, fx.log), &killed);
     assert_true(code == 0 || code == 1);
     assert_exactly_the_plan(&fx);
-    fixture_down(&fx);
+    tu_run_fixture_down(&fx);
 }
 
-static void runner_should_survive_ten_kill_nines_and_resume_to_exactly_the_plan(void **state)
+/* A crash case: trials in flight, SIGKILLs and repetitions per cell (the
+ * SIGINT cases use only the first). */
+typedef struct crash_case {
+    long concurrency;
+    int n_kills;
+    long reps;
+} crash_case;
+
+static void kill_case(void **state)
 {
-    (void)state;
-    kill_nines_then_resume(1, 10, 10);
+    const crash_case *c = *state;
+    kill_nines_then_resume(c->concurrency, c->n_kills, c->reps);
 }
 
-static void runner_should_exit_130_on_sigint_with_an_intact_resumable_journal(void **state)
+static void sigint_case(void **state)
 {
-    (void)state;
-    sigint_then_resume(1);
+    const crash_case *c = *state;
+    sigint_then_resume(c->concurrency);
 }
 
-static void runner_should_survive_kill_nines_with_four_trials_in_flight(void **state)
-{
-    (void)state;
-    kill_nines_then_resume(4, 6, 40);
-}
-
-static void runner_should_exit_130_on_sigint_with_four_trials_in_flight(void **state)
-{
-    (void)state;
-    sigint_then_resume(4);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(runner_should_survive_ten_kill_nines_and_resume_to_exactly_the_plan),
-        cmocka_unit_test(runner_should_exit_130_on_sigint_with_an_intact_resumable_journal),
-        cmocka_unit_test(runner_should_survive_kill_nines_with_four_trials_in_flight),
-        cmocka_unit_test(runner_should_exit_130_on_sigint_with_four_trials_in_flight),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(NULL, NULL,
+        TU_CASE(runner_should_survive_ten_kill_nines_and_resume_to_exactly_the_plan, kill_case,
+                crash_case, 1, 10, 10),
+        TU_CASE(runner_should_exit_130_on_sigint_with_an_intact_resumable_journal, sigint_case,
+                crash_case, 1, 0, 0),
+        TU_CASE(runner_should_survive_kill_nines_with_four_trials_in_flight, kill_case, crash_case,
+                4, 6, 40),
+        TU_CASE(runner_should_exit_130_on_sigint_with_four_trials_in_flight, sigint_case,
+                crash_case, 4, 0, 0))

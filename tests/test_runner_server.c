@@ -22,10 +22,11 @@
 #include "experiments/spec.h"
 #include "runnertest.h"
 #include "server/refsrv.h"
+#include "tests/testutil.h"
 
 /* The real client, with each reply compared against the server's truth. */
 typedef struct truth_io {
-    client *c;
+    client *c; /* first: tu_io_tokenize and tu_io_reset use it */
     refsrv *srv;
     long sends, mismatches, cached_reported;
     char first[256];
@@ -51,19 +52,6 @@ static kv_status truth_send(void *ctx, const client_request *rq, trial_request *
                  "prompt %ld (truth %ld), cached %ld (truth %ld), %zu messages", out->prompt_tokens,
                  tr.prompt_tokens, out->cached_tokens, tr.cached_tokens, rq->n_messages);
     return KV_OK;
-}
-
-static kv_status truth_tokenize(void *ctx, const spec_target *tg, spec_api api, const char *text,
-                                long *n, char *err)
-{
-    truth_io *t = ctx;
-    return client_tokenize(t->c, tg, api, text, n, err);
-}
-
-static kv_status truth_reset(void *ctx, const spec_target *tg, spec_api api, char *err)
-{
-    truth_io *t = ctx;
-    return client_reset_cache(t->c, tg, api, err);
 }
 
 static const char *api_for(refsrv_dialect d)
@@ -95,11 +83,7 @@ static spec *small_spec(int port, const char *api, const char *extra)
              " \"cache_modes\": [\"cold\", \"warm\"], \"repetitions\": 2,"
              " \"warmup_requests\": 1%s}",
              port, api, extra);
-    spec *s = NULL;
-    char err[KV_ERRLEN] = "";
-    if (spec_parse(text, strlen(text), "dialects.json", &s, err) != KV_OK)
-        fail_msg("%s", err);
-    return s;
+    return tu_spec(text, "dialects.json");
 }
 
 static void runner_should_record_the_ground_truth_token_counts_in_every_dialect(void **state)
@@ -107,24 +91,16 @@ static void runner_should_record_the_ground_truth_token_counts_in_every_dialect(
     (void)state;
     for (int d = 0; d < REFSRV_DIALECT_COUNT; d++) {
         refsrv_config cfg;
-        refsrv_config_default(&cfg);
-        cfg.port = 0;
+        tu_refsrv_config(&cfg, 0.001);
         cfg.dialect = (refsrv_dialect)d;
-        assert_true(costmodel_preset("laptop", &cfg.cost));
-        cfg.cost.time_scale = 0.001;
         char err[KV_ERRLEN] = "";
-        truth_io t = {0};
-        assert_int_equal(refsrv_start(&cfg, &t.srv, err), KV_OK);
+        truth_io t = {.srv = tu_refsrv_start(&cfg)};
         assert_int_equal(client_new(&t.c, err), KV_OK);
         spec *s = small_spec(refsrv_port(t.srv), api_for((refsrv_dialect)d), "");
         char dir[64];
         runnertest_tmpdir(dir, sizeof dir, "rsrv");
-        runner_io io = {&t, truth_send, truth_tokenize, truth_reset, NULL, NULL, NULL};
-        runner_options o;
-        memset(&o, 0, sizeof o);
-        o.out_dir = dir;
-        o.io = &io;
-        o.simulated = true;
+        runner_io io = {&t, truth_send, tu_io_tokenize, tu_io_reset, NULL, NULL, NULL};
+        runner_options o = {.out_dir = dir, .io = &io, .simulated = true};
         runner_summary sum;
         runner_clear_stop();
         kv_status st = runner_run(s, &o, &sum, err);
@@ -163,17 +139,13 @@ static void runner_should_finish_and_record_reasons_under_every_fault(void **sta
     (void)state;
     for (int f = 0; f < REFSRV_FAULT_COUNT; f++) {
         refsrv_config cfg;
-        refsrv_config_default(&cfg);
-        cfg.port = 0;
-        assert_true(costmodel_preset("laptop", &cfg.cost));
-        cfg.cost.time_scale = 0.001;
+        tu_refsrv_config(&cfg, 0.001);
         cfg.fault_p[f] = 0.25;
         cfg.fault_stall_ms = 600;
         cfg.fault_drip_ms = 0.05;
         cfg.seed = 3 + (uint64_t)f;
         char err[KV_ERRLEN] = "";
-        refsrv *srv = NULL;
-        assert_int_equal(refsrv_start(&cfg, &srv, err), KV_OK);
+        refsrv *srv = tu_refsrv_start(&cfg);
         spec *s = small_spec(refsrv_port(srv), "llama.cpp",
                              ", \"retries\": 2, \"timeouts\": {\"connect\": 2, "
                              "\"first_token\": 0.2, \"total\": 5}");
@@ -210,11 +182,6 @@ static void runner_should_finish_and_record_reasons_under_every_fault(void **sta
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
+TU_MAIN(NULL, NULL,
         cmocka_unit_test(runner_should_record_the_ground_truth_token_counts_in_every_dialect),
-        cmocka_unit_test(runner_should_finish_and_record_reasons_under_every_fault),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(runner_should_finish_and_record_reasons_under_every_fault))

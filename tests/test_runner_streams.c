@@ -28,88 +28,46 @@
 #include "jsonlcheck.h"
 #include "runnertest.h"
 #include "server/refsrv.h"
+#include "tests/testutil.h"
 
 #define STREAMS 1000
 #define PREFILL_MS 500.0
 
-typedef struct fixture {
-    refsrv *srv;
-    char dir[64], spec_path[128], out[160], log[160], journal_path[192];
-    spec *s;
-    plan *p;
-} fixture;
+typedef tu_run_fixture fixture;
 
 /* The reference server with STREAMS slots and a noise-free fixed prefill,
  * and a spec of 2 x reps trials (cold and warm) at concurrency STREAMS. */
 static void fixture_up(fixture *fx, long reps)
 {
-    memset(fx, 0, sizeof *fx);
     assert_true(kv_raise_fd_limit() > 2 * STREAMS + 64);
     refsrv_config cfg;
-    refsrv_config_default(&cfg);
-    cfg.port = 0;
+    tu_refsrv_config(&cfg, 1);
     cfg.slots = STREAMS;
-    assert_true(costmodel_preset("laptop", &cfg.cost));
     cfg.cost.a = PREFILL_MS;
     cfg.cost.b = cfg.cost.c = cfg.cost.d1 = 0;
     cfg.cost.d0 = 1;
     cfg.cost.cv = cfg.cost.stall_p = cfg.cost.idle_ms = cfg.cost.drift = 0;
-    cfg.cost.time_scale = 1;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(refsrv_start(&cfg, &fx->srv, err), KV_OK);
-    runnertest_tmpdir(fx->dir, sizeof fx->dir, "streams");
-    snprintf(fx->spec_path, sizeof fx->spec_path, "%s/spec.json", fx->dir);
-    snprintf(fx->out, sizeof fx->out, "%s/run", fx->dir);
-    snprintf(fx->log, sizeof fx->log, "%s/log.txt", fx->dir);
-    snprintf(fx->journal_path, sizeof fx->journal_path, "%s/journal.jsonl", fx->out);
-    FILE *f = fopen(fx->spec_path, "w");
-    assert_non_null(f);
-    fprintf(f,
-            "{\"name\": \"streams\", \"seed\": 3,"
-            " \"targets\": [{\"name\": \"ref\", \"base_url\": \"http://127.0.0.1:%d\","
-            " \"api\": \"llama.cpp\"}],"
-            " \"workload\": {\"system_prompt_tokens\": [32], \"query_tokens\": [5],"
-            " \"max_output_tokens\": 2},"
-            " \"cache_modes\": [\"cold\", \"warm\"], \"repetitions\": %ld,"
-            " \"warmup_requests\": 0, \"retries\": 1, \"concurrency\": %d}\n",
-            refsrv_port(fx->srv), reps, STREAMS);
-    fclose(f);
-    assert_int_equal(spec_load(fx->spec_path, &fx->s, err), KV_OK);
+    tu_run_fixture_up(fx, &cfg, "streams");
+    tu_run_fixture_spec(fx,
+                        "{\"name\": \"streams\", \"seed\": 3,"
+                        " \"targets\": [{\"name\": \"ref\", \"base_url\": \"http://127.0.0.1:%d\","
+                        " \"api\": \"llama.cpp\"}],"
+                        " \"workload\": {\"system_prompt_tokens\": [32], \"query_tokens\": [5],"
+                        " \"max_output_tokens\": 2},"
+                        " \"cache_modes\": [\"cold\", \"warm\"], \"repetitions\": %ld,"
+                        " \"warmup_requests\": 0, \"retries\": 1, \"concurrency\": %d}\n",
+                        refsrv_port(fx->srv), reps, STREAMS);
     assert_int_equal(fx->s->concurrency, STREAMS);
-    assert_int_equal(plan_build(fx->s, fx->s->seed, &fx->p, err), KV_OK);
-}
-
-static void fixture_down(fixture *fx)
-{
-    plan_free(fx->p);
-    spec_free(fx->s);
-    refsrv_stop(fx->srv);
-    runnertest_rmrf(fx->dir);
 }
 
 /* The journal holds every planned trial exactly once, nothing torn, and the
  * run positions are 0 .. n-1 in file order. */
 static journal_data *assert_exactly_the_plan(const fixture *fx)
 {
-    char err[KV_ERRLEN] = "";
-    journal_data *d = NULL;
     jsonlcheck_file(fx->journal_path);
-    if (journal_load(fx->journal_path, &d, err) != KV_OK)
-        fail_msg("%s", err);
-    assert_int_equal(d->torn_lines, 0);
-    assert_int_equal(d->duplicate_trials, 0);
-    assert_int_equal(d->n_trials, fx->p->n_trials);
-    bool *seen = calloc(fx->p->n_trials, 1);
-    assert_non_null(seen);
-    for (size_t i = 0; i < d->n_trials; i++) {
-        size_t k = d->trials[i].plan_index;
-        assert_true(k < fx->p->n_trials);
-        assert_false(seen[k]);
-        seen[k] = true;
-        assert_string_equal(d->trials[i].id, fx->p->trials[k].id);
+    journal_data *d = tu_journal_of_plan(fx->journal_path, fx->p);
+    for (size_t i = 0; i < d->n_trials; i++)
         assert_int_equal(d->trials[i].run_position, i);
-    }
-    free(seen);
     return d;
 }
 
@@ -186,59 +144,17 @@ static void runner_should_journal_every_trial_once_with_a_thousand_streams(void 
         fprintf(stderr, "peak trials in flight: %zu of %d\n", peak, STREAMS);
     assert_true(peak >= STREAMS / 2);
     journal_data_free(d);
-    fixture_down(&fx);
-}
-
-static const char *bin(void)
-{
-    const char *b = getenv("KVPROOF_BIN");
-    return b && *b ? b : "build/kvproof";
-}
-
-static pid_t spawn_run(const fixture *fx, bool resume)
-{
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        FILE *f = freopen(fx->log, "a", stdout);
-        (void)f;
-        dup2(STDOUT_FILENO, STDERR_FILENO);
-        const char *argv[] = {
-            bin(), "run", fx->spec_path, "--out", fx->out, "--quiet", resume ? "--resume" : NULL,
-            NULL};
-        execv(bin(), (char *const *)(uintptr_t)argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static size_t journal_lines(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = 0;
-    int ch;
-    while ((ch = fgetc(f)) != EOF)
-        n += ch == '\n';
-    fclose(f);
-    return n;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    tu_run_fixture_down(&fx);
 }
 
 /* Runs (or resumes) until the journal has `lines` lines, then SIGKILLs it. */
 static void run_and_kill_at(const fixture *fx, size_t lines, bool resume)
 {
-    pid_t pid = spawn_run(fx, resume);
-    for (int i = 0; i < 12000 && journal_lines(fx->journal_path) < lines; i++) {
+    pid_t pid = tu_spawn_run(fx->spec_path, fx->out, resume, fx->log);
+    for (int i = 0; i < 12000 && tu_count_lines(fx->journal_path) < lines; i++) {
         if (waitpid(pid, NULL, WNOHANG) == pid)
             fail_msg("kvproof run exited before %zu journal lines; see %s", lines, fx->log);
-        sleep_ms(5);
+        tu_sleep_ms(5);
     }
     kill(pid, SIGKILL);
     int status = 0;
@@ -253,9 +169,9 @@ runner_should_resume_to_exactly_the_plan_after_kill_nines_at_a_thousand_streams(
     fixture fx;
     fixture_up(&fx, 1000); /* 2000 trials */
     run_and_kill_at(&fx, 300, false);
-    size_t first = journal_lines(fx.journal_path);
+    size_t first = tu_count_lines(fx.journal_path);
     run_and_kill_at(&fx, first + 600, true);
-    pid_t pid = spawn_run(&fx, true);
+    pid_t pid = tu_spawn_run(fx.spec_path, fx.out, true, fx.log);
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
@@ -263,15 +179,10 @@ runner_should_resume_to_exactly_the_plan_after_kill_nines_at_a_thousand_streams(
         fail_msg("kvproof run --resume exited %d; see %s", WEXITSTATUS(status), fx.log);
     journal_data *d = assert_exactly_the_plan(&fx);
     journal_data_free(d);
-    fixture_down(&fx);
+    tu_run_fixture_down(&fx);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
+TU_MAIN(NULL, NULL,
         cmocka_unit_test(runner_should_journal_every_trial_once_with_a_thousand_streams),
         cmocka_unit_test(
-            runner_should_resume_to_exactly_the_plan_after_kill_nines_at_a_thousand_streams),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+            runner_should_resume_to_exactly_the_plan_after_kill_nines_at_a_thousand_streams))

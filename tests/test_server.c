@@ -82,11 +82,7 @@ static void prefix_cache_should_return_the_longest_common_prefix_and_evict_lru(v
 static void server_should_start_on_an_ephemeral_port_and_stop(void **state)
 {
     (void)state;
-    refsrv_config cfg;
-    srvtest_config(&cfg, REFSRV_LLAMACPP);
-    refsrv *s = NULL;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
+    refsrv *s = srvtest_start_dialect(REFSRV_LLAMACPP);
     assert_true(refsrv_port(s) > 0);
     http_reply r;
     http_do(refsrv_port(s), "GET", "/health", NULL, 5, &r);
@@ -113,6 +109,18 @@ static void server_should_refuse_a_bad_host(void **state)
     assert_non_null(strstr(err, "not-an-address"));
 }
 
+/* POSTs body to path; the reply must be 200 and JSON: returns it parsed. */
+static cJSON *post_json(int port, const char *path, const char *body)
+{
+    http_reply r;
+    http_do(port, "POST", path, body, 10, &r);
+    assert_int_equal(r.status, 200);
+    cJSON *o = cJSON_Parse(r.body.data);
+    http_reply_free(&r);
+    assert_non_null(o);
+    return o;
+}
+
 /* Sends a chat request (system + user) and returns the parsed body. */
 static cJSON *chat(int port, const char *sys, const char *user, const char *extra)
 {
@@ -121,13 +129,7 @@ static cJSON *chat(int port, const char *sys, const char *user, const char *extr
              "{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":\"%s\"},"
              "{\"role\":\"user\",\"content\":\"%s\"}],\"max_tokens\":2%s}",
              sys, user, extra ? extra : "");
-    http_reply r;
-    http_do(port, "POST", "/v1/chat/completions", body, 10, &r);
-    assert_int_equal(r.status, 200);
-    cJSON *o = cJSON_Parse(r.body.data);
-    http_reply_free(&r);
-    assert_non_null(o);
-    return o;
+    return post_json(port, "/v1/chat/completions", body);
 }
 
 #define SYS "You are a careful assistant. Answer briefly, and cite sources."
@@ -138,9 +140,7 @@ static void warm_request_should_report_the_shared_prefix_as_cached(void **state)
     (void)state;
     refsrv_config cfg;
     srvtest_config(&cfg, REFSRV_LLAMACPP);
-    refsrv *s = NULL;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
+    refsrv *s = srvtest_start(&cfg);
     assert_int_equal(refsrv_count_tokens(SYS), SYS_TOKENS);
     cJSON *a = chat(refsrv_port(s), SYS, "first question here", NULL);
     assert_int_equal((long)json_num(a, "timings.cache_n"), 0);
@@ -170,11 +170,7 @@ static void warm_request_should_report_the_shared_prefix_as_cached(void **state)
 static void identical_resend_should_still_evaluate_one_token(void **state)
 {
     (void)state;
-    refsrv_config cfg;
-    srvtest_config(&cfg, REFSRV_LLAMACPP);
-    refsrv *s = NULL;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
+    refsrv *s = srvtest_start_dialect(REFSRV_LLAMACPP);
     cJSON *a = chat(refsrv_port(s), SYS, "same", NULL);
     cJSON *b = chat(refsrv_port(s), SYS, "same", NULL);
     long n = (long)json_num(b, "usage.prompt_tokens");
@@ -190,9 +186,7 @@ static void cold_requests_should_report_zero_cached_tokens(void **state)
     (void)state;
     refsrv_config cfg;
     srvtest_config(&cfg, REFSRV_LLAMACPP);
-    refsrv *s = NULL;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
+    refsrv *s = srvtest_start(&cfg);
     int port = refsrv_port(s);
     cJSON_Delete(chat(port, SYS, "prime", NULL));
     /* cache_prompt:false */
@@ -213,20 +207,16 @@ static void cold_requests_should_report_zero_cached_tokens(void **state)
     assert_int_equal((long)json_num(o, "timings.cache_n"), 0);
     cJSON_Delete(o);
     /* raw prompts share nothing with a different first word */
-    http_do(port, "POST", "/completion", "{\"prompt\":\"alpha beta gamma\",\"n_predict\":1}", 5,
-            &r);
-    http_reply_free(&r);
-    http_do(port, "POST", "/completion", "{\"prompt\":\"delta beta gamma\",\"n_predict\":1}", 5,
-            &r);
-    o = cJSON_Parse(r.body.data);
+    cJSON_Delete(
+        post_json(port, "/completion", "{\"prompt\":\"alpha beta gamma\",\"n_predict\":1}"));
+    o = post_json(port, "/completion", "{\"prompt\":\"delta beta gamma\",\"n_predict\":1}");
     assert_int_equal((long)json_num(o, "tokens_cached"), 0);
     assert_int_equal((long)json_num(o, "tokens_evaluated"), 3);
     cJSON_Delete(o);
-    http_reply_free(&r);
     refsrv_stop(s);
 
     cfg.cache_enabled = false; /* --no-cache */
-    assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
+    s = srvtest_start(&cfg);
     cJSON_Delete(chat(refsrv_port(s), SYS, "prime", NULL));
     o = chat(refsrv_port(s), SYS, "prime", NULL);
     assert_int_equal((long)json_num(o, "timings.cache_n"), 0);
@@ -240,11 +230,7 @@ static void reset_endpoints_should_empty_the_cache(void **state)
     const refsrv_dialect ds[] = {REFSRV_VLLM, REFSRV_SGLANG};
     const char *paths[] = {"/reset_prefix_cache", "/flush_cache"};
     for (int i = 0; i < 2; i++) {
-        refsrv_config cfg;
-        srvtest_config(&cfg, ds[i]);
-        refsrv *s = NULL;
-        char err[KV_ERRLEN] = "";
-        assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
+        refsrv *s = srvtest_start_dialect(ds[i]);
         cJSON_Delete(chat(refsrv_port(s), SYS, "prime", NULL));
         cJSON *o = chat(refsrv_port(s), SYS, "prime", NULL);
         assert_true(json_num(o, "usage.prompt_tokens_details.cached_tokens") > 0);
@@ -267,11 +253,7 @@ static void reset_endpoints_should_empty_the_cache(void **state)
 static void bad_requests_should_get_400_with_a_reason(void **state)
 {
     (void)state;
-    refsrv_config cfg;
-    srvtest_config(&cfg, REFSRV_LLAMACPP);
-    refsrv *s = NULL;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
+    refsrv *s = srvtest_start_dialect(REFSRV_LLAMACPP);
     http_reply r;
     http_do(refsrv_port(s), "POST", "/v1/chat/completions", "{not json", 5, &r);
     assert_int_equal(r.status, 400);
@@ -342,9 +324,7 @@ static void request_should_queue_for_a_busy_slot_and_run_when_it_frees(void **st
     cfg.slots = 1;
     cfg.reply_tokens = 100000; /* A holds the slot until its client goes away */
     cfg.cost.time_scale = 0.05;
-    refsrv *s = NULL;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
+    refsrv *s = srvtest_start(&cfg);
     int port = refsrv_port(s);
     int a = post_unread(port, "/completion", "{\"prompt\":\"first request\",\"stream\":true}");
     wait_for_slots(s, 0, 0); /* A runs */

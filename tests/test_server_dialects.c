@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "srvtest.h"
+#include "tests/testutil.h"
 
 #define SYS "You are a careful assistant. Answer briefly, and cite sources."
 #define ABSENT (-1e300)
@@ -18,10 +19,7 @@ static refsrv *start(refsrv_dialect d)
 {
     refsrv_config cfg;
     srvtest_config(&cfg, d);
-    refsrv *s = NULL;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
-    return s;
+    return tu_refsrv_start(&cfg);
 }
 
 static void post(refsrv *s, const char *path, const char *body, http_reply *r)
@@ -489,10 +487,7 @@ static void tokenize_should_count_like_the_server(void **state)
     refsrv_stop(s);
 }
 
-int main(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    const struct CMUnitTest tests[] = {
+TU_MAIN(tu_setup_curl, tu_teardown_curl,
         cmocka_unit_test(llamacpp_chat_should_carry_timings_and_a_role_chunk),
         cmocka_unit_test(llamacpp_completion_should_end_with_stop_true_and_no_done),
         cmocka_unit_test(vllm_and_sglang_should_omit_cached_tokens_when_zero),
@@ -503,9 +498,4 @@ int main(void)
         cmocka_unit_test(anthropic_should_report_cache_reads_and_writes_with_named_events),
         cmocka_unit_test(streamed_and_plain_replies_should_agree),
         cmocka_unit_test(endpoints_missing_from_a_real_server_should_answer_404),
-        cmocka_unit_test(tokenize_should_count_like_the_server),
-    };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    curl_global_cleanup();
-    return rc;
-}
+        cmocka_unit_test(tokenize_should_count_like_the_server))

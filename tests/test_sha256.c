@@ -13,6 +13,7 @@
 
 #include "common/sha256.h"
 #include "common/util.h"
+#include "tests/testutil.h"
 
 static void sha256_should_match_the_fips_180_examples(void **state)
 {
@@ -52,11 +53,5 @@ static void sha256_should_agree_with_sha256sum(void **state)
     assert_string_equal(hex, want);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(sha256_should_match_the_fips_180_examples),
-        cmocka_unit_test(sha256_should_agree_with_sha256sum),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(NULL, NULL, cmocka_unit_test(sha256_should_match_the_fips_180_examples),
+        cmocka_unit_test(sha256_should_agree_with_sha256sum))

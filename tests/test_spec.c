@@ -16,6 +16,7 @@
 #include "common/util.h"
 #include "experiments/spec.h"
 #include "experiments/spec_check.h"
+#include "tests/testutil.h"
 
 #define BAD_DIR "tests/fixtures/specs/bad"
 
@@ -33,11 +34,6 @@ static spec *parse_ok(const char *text)
     return s;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void bad_specs_should_fail_with_the_exact_expected_message(void **state)
 {
     (void)state;
@@ -52,7 +48,7 @@ static void bad_specs_should_fail_with_the_exact_expected_message(void **state)
             names[n++] = strdup(e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof names[0], cmp_str);
+    qsort(names, n, sizeof names[0], tu_cmp_str);
     assert_true(n >= 25);
     size_t failures = 0;
     for (size_t i = 0; i < n; i++) {
@@ -363,10 +359,7 @@ static void ca_file_should_be_loaded_checked_and_kept_in_the_canonical_form(void
         strstr(err, "$.targets[0].ca_file: cannot read the CA file \"no/such/ca.pem\""));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(bad_specs_should_fail_with_the_exact_expected_message),
+TU_MAIN(NULL, NULL, cmocka_unit_test(bad_specs_should_fail_with_the_exact_expected_message),
         cmocka_unit_test(validation_should_report_every_error_sorted_by_position),
         cmocka_unit_test(messages_should_never_echo_an_api_key),
         cmocka_unit_test(defaults_should_match_the_documentation),
@@ -380,7 +373,4 @@ int main(void)
         cmocka_unit_test(syntax_errors_should_point_at_the_offending_byte),
         cmocka_unit_test(suggestions_should_find_the_closest_known_key),
         cmocka_unit_test(mutated_specs_should_load_or_fail_with_a_positioned_message),
-        cmocka_unit_test(default_corpus_should_hold_at_least_60_kb_of_text),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(default_corpus_should_hold_at_least_60_kb_of_text))

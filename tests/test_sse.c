@@ -11,6 +11,7 @@
 
 #include "common/util.h"
 #include "net/sse.h"
+#include "tests/testutil.h"
 
 /* Every event rendered as one text line, so whole runs compare as strings. */
 typedef struct recorder {
@@ -91,60 +92,34 @@ static char *run_split(const char *text, size_t n, const size_t *cuts, size_t n_
 static void sse_should_deliver_every_event_of_a_whole_stream(void **state)
 {
     (void)state;
-    char *log = run_split(stream, sizeof stream - 1, NULL, 0);
-    assert_string_equal(log, expected);
-    free(log);
+    tu_expect_split(run_split, stream, sizeof stream - 1, NULL, 0, expected);
 }
 
 static void sse_should_give_the_same_events_when_split_at_any_byte(void **state)
 {
     (void)state;
-    size_t n = sizeof stream - 1;
-    for (size_t i = 0; i <= n; i++) {
-        char *log = run_split(stream, n, &i, 1);
-        assert_string_equal(log, expected);
-        free(log);
-    }
+    tu_expect_any_cut(run_split, stream, sizeof stream - 1, expected);
 }
 
 static void sse_should_give_the_same_events_when_split_at_any_two_bytes(void **state)
 {
     (void)state;
-    size_t n = sizeof stream - 1;
-    for (size_t i = 0; i <= n; i += 3)
-        for (size_t j = i; j <= n; j++) {
-            size_t cuts[2] = {i, j};
-            char *log = run_split(stream, n, cuts, 2);
-            assert_string_equal(log, expected);
-            free(log);
-        }
+    tu_expect_any_two_cuts(run_split, stream, sizeof stream - 1, 3, expected);
 }
 
 static void sse_should_give_the_same_events_when_fed_byte_by_byte(void **state)
 {
     (void)state;
-    size_t n = sizeof stream - 1;
-    size_t *cuts = malloc(n * sizeof *cuts);
-    assert_non_null(cuts);
-    for (size_t i = 0; i < n; i++)
-        cuts[i] = i;
-    char *log = run_split(stream, n, cuts, n);
-    assert_string_equal(log, expected);
-    free(log);
-    free(cuts);
+    tu_expect_bytewise(run_split, stream, sizeof stream - 1, expected);
 }
 
 static void sse_should_treat_a_crlf_split_across_chunks_as_one_line_ending(void **state)
 {
     (void)state;
     static const char s[] = "data: a\r\n\r\ndata: b\r\n\r\n";
-    size_t n = sizeof s - 1;
-    for (size_t i = 0; i <= n; i++) {
-        char *log = run_split(s, n, &i, 1);
-        assert_string_equal(log, "#0 event=[] data=[a] comments=[]\n"
-                                 "#1 event=[] data=[b] comments=[]\n");
-        free(log);
-    }
+    tu_expect_any_cut(run_split, s, sizeof s - 1,
+                      "#0 event=[] data=[a] comments=[]\n"
+                      "#1 event=[] data=[b] comments=[]\n");
 }
 
 static void sse_should_skip_a_leading_bom_even_when_split(void **state)
@@ -152,18 +127,11 @@ static void sse_should_skip_a_leading_bom_even_when_split(void **state)
     (void)state;
     static const char s[] = "\xEF\xBB\xBF"
                             "data: x\n\n";
-    size_t n = sizeof s - 1;
-    for (size_t i = 0; i <= n; i++) {
-        char *log = run_split(s, n, &i, 1);
-        assert_string_equal(log, "#0 event=[] data=[x] comments=[]\n");
-        free(log);
-    }
+    tu_expect_any_cut(run_split, s, sizeof s - 1, "#0 event=[] data=[x] comments=[]\n");
     /* a lone 0xEF that is not a BOM stays content (of an ignored field) */
     static const char t[] = "\xEF"
                             "x: 1\ndata: y\n\n";
-    char *log = run_split(t, sizeof t - 1, NULL, 0);
-    assert_string_equal(log, "#0 event=[] data=[y] comments=[]\n");
-    free(log);
+    tu_expect_split(run_split, t, sizeof t - 1, NULL, 0, "#0 event=[] data=[y] comments=[]\n");
 }
 
 static void sse_should_report_an_incomplete_trailing_event(void **state)
@@ -271,10 +239,7 @@ static void sse_should_stop_when_the_callback_says_so(void **state)
     sse_free(NULL);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(sse_should_deliver_every_event_of_a_whole_stream),
+TU_MAIN(NULL, NULL, cmocka_unit_test(sse_should_deliver_every_event_of_a_whole_stream),
         cmocka_unit_test(sse_should_give_the_same_events_when_split_at_any_byte),
         cmocka_unit_test(sse_should_give_the_same_events_when_split_at_any_two_bytes),
         cmocka_unit_test(sse_should_give_the_same_events_when_fed_byte_by_byte),
@@ -284,7 +249,4 @@ int main(void)
         cmocka_unit_test(sse_should_parse_a_ten_megabyte_line_under_the_limit),
         cmocka_unit_test(sse_should_fail_cleanly_on_a_line_over_the_limit),
         cmocka_unit_test(sse_should_bound_the_joined_data_of_one_event),
-        cmocka_unit_test(sse_should_stop_when_the_callback_says_so),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(sse_should_stop_when_the_callback_says_so))

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 
 #include "stats/compare.h"
+#include "tests/testutil.h"
 
 static const double x3[] = {12.1, 14.3, 13.8}, y3[] = {10.2, 9.8, 11.5};
 static const double x5[] = {5.1, 6.3, 4.8, 7.2, 5.9}, y5[] = {4.0, 5.5, 3.9, 4.4, 6.1};
@@ -44,21 +45,22 @@ static void check_hl(const double *x, size_t nx, const double *y, size_t ny, boo
     assert_float_equal(e.level, level, 1e-12);
 }
 
-/* wilcox.test(x3, y3, conf.int=TRUE): p 0.1, estimate 2.8, CI 0.6..4.5, level 0.9 */
-static void three_against_three_should_match_r_with_the_90_percent_interval(void **state)
-{
-    (void)state;
-    assert_float_equal(compare_rank_test_p(x3, 3, y3, 3, false), 0.1, 1e-12);
-    check_hl(x3, 3, y3, 3, false, 2.8, 0.6, 4.5, 0.9);
-}
+/* A small sample's rank test against R: its p value (to 1e-12) and the
+ * Hodges-Lehmann estimate, interval and achieved level (check_hl). */
+typedef struct rank_test_case {
+    const double *x;
+    size_t nx;
+    const double *y;
+    size_t ny;
+    bool paired;
+    double p, est, lo, hi, level;
+} rank_test_case;
 
-/* wilcox.test(x5, y5, conf.int=TRUE): p 0.15079365079365079, estimate 1.1,
- * CI -0.7..2.8; 1 - 2*pwilcox(2, 5, 5) = 0.96825396825396826 */
-static void five_against_five_should_match_r_and_state_the_achieved_level(void **state)
+static void rank_case(void **state)
 {
-    (void)state;
-    assert_float_equal(compare_rank_test_p(x5, 5, y5, 5, false), 0.15079365079365079, 1e-12);
-    check_hl(x5, 5, y5, 5, false, 1.1, -0.7, 2.8, 0.96825396825396826);
+    const rank_test_case *c = *state;
+    assert_float_equal(compare_rank_test_p(c->x, c->nx, c->y, c->ny, c->paired), c->p, 1e-12);
+    check_hl(c->x, c->nx, c->y, c->ny, c->paired, c->est, c->lo, c->hi, c->level);
 }
 
 /* wilcox.test(x40, y40, conf.int=TRUE): p 0.016218322988827555, estimate
@@ -80,16 +82,6 @@ static void forty_against_forty_should_match_r_exactly(void **state)
     assert_float_equal(log(e.ci[0]), 0.0063814882389729988, 1e-9);
     assert_float_equal(log(e.ci[1]), 0.069059492803943634, 1e-9);
     assert_float_equal(e.level, 0.95016127207225998, 1e-12);
-}
-
-/* wilcox.test(a8, b8, paired=TRUE, conf.int=TRUE): p 0.039062500000000014,
- * (pseudo)median 0.495, CI 0.1415..0.821; 1-2*psignrank(qsignrank(.025,8)-1,8)
- * = 0.9609375 */
-static void paired_signed_rank_should_match_r(void **state)
-{
-    (void)state;
-    assert_float_equal(compare_rank_test_p(a8, 8, b8, 8, true), 0.0390625, 1e-12);
-    check_hl(a8, 8, b8, 8, true, 0.495, 0.1415, 0.821, 0.9609375);
 }
 
 /* Ties: the normal approximation with tie and continuity corrections.
@@ -168,17 +160,22 @@ static void one_stall_should_not_collapse_the_ratio_of_means_interval(void **sta
     assert_true(m.ci[0] > 9.5 && m.ci[1] < 10.6);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(three_against_three_should_match_r_with_the_90_percent_interval),
-        cmocka_unit_test(five_against_five_should_match_r_and_state_the_achieved_level),
+TU_MAIN(NULL, NULL,
+        /* wilcox.test(x3, y3, conf.int=TRUE): p 0.1, estimate 2.8, CI 0.6..4.5, level 0.9 */
+        TU_CASE(three_against_three_should_match_r_with_the_90_percent_interval, rank_case,
+                rank_test_case, x3, 3, y3, 3, false, 0.1, 2.8, 0.6, 4.5, 0.9),
+        /* wilcox.test(x5, y5, conf.int=TRUE): p 0.15079365079365079, estimate 1.1,
+         * CI -0.7..2.8; 1 - 2*pwilcox(2, 5, 5) = 0.96825396825396826 */
+        TU_CASE(five_against_five_should_match_r_and_state_the_achieved_level, rank_case,
+                rank_test_case, x5, 5, y5, 5, false, 0.15079365079365079, 1.1, -0.7, 2.8,
+                0.96825396825396826),
         cmocka_unit_test(forty_against_forty_should_match_r_exactly),
-        cmocka_unit_test(paired_signed_rank_should_match_r),
+        /* wilcox.test(a8, b8, paired=TRUE, conf.int=TRUE): p 0.039062500000000014,
+         * (pseudo)median 0.495, CI 0.1415..0.821; 1-2*psignrank(qsignrank(.025,8)-1,8)
+         * = 0.9609375 */
+        TU_CASE(paired_signed_rank_should_match_r, rank_case, rank_test_case, a8, 8, b8, 8, true,
+                0.0390625, 0.495, 0.1415, 0.821, 0.9609375),
         cmocka_unit_test(ties_and_large_samples_should_use_the_normal_approximation_as_r),
         cmocka_unit_test(holm_should_match_r_p_adjust),
         cmocka_unit_test(widest_interval_of_two_samples_of_three_should_hold_at_90_percent),
-        cmocka_unit_test(one_stall_should_not_collapse_the_ratio_of_means_interval),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(one_stall_should_not_collapse_the_ratio_of_means_interval))

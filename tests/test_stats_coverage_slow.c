@@ -23,6 +23,7 @@
 #include "server/costmodel.h"
 #include "stats/compare.h"
 #include "stats/fit.h"
+#include "tests/testutil.h"
 
 #define EXPERIMENTS 1000
 #define REPS 10
@@ -34,7 +35,7 @@ static double draw(const costmodel_params *p, gsl_rng *r, double n_new, double n
 {
     double stall;
     double f = costmodel_noise_factor(p, gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r),
-                                      gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r), &stall);
+                                 gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r), &stall);
     return costmodel_prefill_ms(p, n_new, n_cached) * f + stall;
 }
 
@@ -46,19 +47,26 @@ static void report(const char *what, int hits, int total)
         fail_msg("%s: coverage %.3f outside 0.935..0.965", what, cov);
 }
 
+/* The laptop cost preset in *p and a Mersenne Twister seeded with seed
+ * (the caller frees it). */
+static gsl_rng *laptop_rng(costmodel_params *p, unsigned long seed)
+{
+    assert_true(costmodel_preset("laptop", p));
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    assert_non_null(r);
+    gsl_rng_set(r, seed);
+    return r;
+}
+
 static void intervals_should_cover_the_truth_at_the_nominal_rate(void **state)
 {
     (void)state;
     costmodel_params p;
-    assert_true(costmodel_preset("laptop", &p));
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(r, 20240601);
+    gsl_rng *r = laptop_rng(&p, 20240601);
     const double L = 8192;
     const double true_a = p.a, true_b = p.b;
-    const double true_speedup =
-        costmodel_prefill_ms(&p, L + QUERY, 0) / costmodel_prefill_ms(&p, QUERY, L);
-    const double t0 = costmodel_prefill_ms(&p, QUERY, 0),
-                 tl = costmodel_prefill_ms(&p, L + QUERY, 0);
+    const double true_speedup = costmodel_prefill_ms(&p, L + QUERY, 0) / costmodel_prefill_ms(&p, QUERY, L);
+    const double t0 = costmodel_prefill_ms(&p, QUERY, 0), tl = costmodel_prefill_ms(&p, L + QUERY, 0);
     const double true_overhead = (tl - t0) / tl;
     int hit_a = 0, hit_b = 0, hit_s = 0, hit_o = 0, quadratic = 0;
     double x[6 * REPS], y[6 * REPS], cold0[REPS], coldl[REPS], warm[REPS];
@@ -77,12 +85,9 @@ static void intervals_should_cover_the_truth_at_the_nominal_rate(void **state)
             }
         for (int rep = 0; rep < REPS; rep++)
             warm[rep] = draw(&p, r, QUERY, L);
-        const double *cols[1] = {x};
-        fit_input in = {cols, 1, y, NULL, n, false};
         fit_choice ch;
         char err[KV_ERRLEN] = "";
-        assert_int_equal(fit_auto(&in, 0.95, true, &ch, err), KV_OK);
-        const fit_result *f = &ch.fits[ch.chosen];
+        const fit_result *f = tu_fit_auto(x, y, n, true, false, &ch);
         quadratic += f->kind == FIT_QUADRATIC;
         hit_a += f->ci[0][0] <= true_a && true_a <= f->ci[0][1];
         hit_b += f->ci[1][0] <= true_b && true_b <= f->ci[1][1];
@@ -111,14 +116,11 @@ static void small_sample_overhead_interval_should_cover_the_truth(void **state)
 {
     (void)state;
     costmodel_params p;
-    assert_true(costmodel_preset("laptop", &p));
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(r, 20240602);
+    gsl_rng *r = laptop_rng(&p, 20240602);
     const double L = 8192;
     /* the true ratio of mean times: the noise factor has mean 1 (no stalls in
      * the laptop preset), so the cost model gives it directly */
-    const double t0 = costmodel_prefill_ms(&p, QUERY, 0),
-                 tl = costmodel_prefill_ms(&p, L + QUERY, 0);
+    const double t0 = costmodel_prefill_ms(&p, QUERY, 0), tl = costmodel_prefill_ms(&p, L + QUERY, 0);
     const double true_overhead = (tl - t0) / tl;
     const size_t ns[2] = {3, 5};
     for (size_t k = 0; k < 2; k++) {
@@ -148,11 +150,5 @@ static void small_sample_overhead_interval_should_cover_the_truth(void **state)
     gsl_rng_free(r);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(intervals_should_cover_the_truth_at_the_nominal_rate),
-        cmocka_unit_test(small_sample_overhead_interval_should_cover_the_truth),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(NULL, NULL, cmocka_unit_test(intervals_should_cover_the_truth_at_the_nominal_rate),
+        cmocka_unit_test(small_sample_overhead_interval_should_cover_the_truth))

@@ -47,6 +47,7 @@
 #include "server/costmodel.h"
 #include "stats/fit.h"
 #include "stats/stalls.h"
+#include "tests/testutil.h"
 
 #define EXPERIMENTS 1000
 #define SUBSAMPLES 200
@@ -80,13 +81,8 @@ static const fit_result *cold_fit(const double *x, const double *y, size_t n, fi
     bool flag[N_LEV * MAXREPS];
     size_t stalls = stalls_flag_by_x(x, y, n, flag, NULL);
     assert_true(stalls != (size_t)-1);
-    const double *cols[1] = {x};
-    fit_input in = {cols, 1, y, NULL, n, false};
-    char err[KV_ERRLEN] = "";
     *stalled = stalls > 0;
-    if (fit_auto_robust(&in, 0.95, true, ch, err) != KV_OK)
-        fail_msg("fit: %s", err);
-    return &ch->fits[ch->chosen];
+    return tu_fit_auto(x, y, n, true, true, ch);
 }
 
 /* prefill_ms_per_token as results.json computes it. */
@@ -236,12 +232,6 @@ static void five_rep_subsamples_should_cover_the_long_runs_slope(void **state)
     gsl_rng_free(r);
 }
 
-int main(void)
-{
-    gsl_set_error_handler_off();
-    const struct CMUnitTest tests[] = {
+TU_MAIN(tu_setup_gsl, NULL,
         cmocka_unit_test(cold_intervals_should_cover_the_median_curve_on_heavy_tailed_noise),
-        cmocka_unit_test(five_rep_subsamples_should_cover_the_long_runs_slope),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(five_rep_subsamples_should_cover_the_long_runs_slope))

@@ -18,6 +18,7 @@
 #include <gsl/gsl_sort.h>
 
 #include "stats/compare.h"
+#include "tests/testutil.h"
 
 /* The pairwise values sorted, as compare_hodges_lehmann built them before. */
 static double *brute_pairs(const double *x, size_t nx, const double *y, size_t ny, bool paired,
@@ -159,13 +160,7 @@ static void test_hl_large_without_pairs(void **state)
     free(y);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hl_equals_brute_force),
+TU_MAIN(NULL, NULL, cmocka_unit_test(test_hl_equals_brute_force),
         cmocka_unit_test(test_hl_limits_match_brute_ranks),
         cmocka_unit_test(test_median_ratio_equals_brute_force),
-        cmocka_unit_test(test_hl_large_without_pairs),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(test_hl_large_without_pairs))

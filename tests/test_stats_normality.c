@@ -17,6 +17,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "stats/normality.h"
+#include "tests/testutil.h"
 
 static void sw(const double *x, size_t n, double *w, double *p)
 {
@@ -135,15 +136,9 @@ static void shapiro_wilk_should_refuse_what_it_cannot_test(void **state)
     assert_false(normality_shapiro_wilk(two, 5001, &w, &p)); /* n checked before reading */
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(shapiro_wilk_should_give_exact_values_for_three_points),
+TU_MAIN(NULL, NULL, cmocka_unit_test(shapiro_wilk_should_give_exact_values_for_three_points),
         cmocka_unit_test(shapiro_wilk_should_reject_the_1965_weights_example),
         cmocka_unit_test(shapiro_wilk_should_accept_normal_and_reject_exponential_quantiles),
         cmocka_unit_test(shapiro_wilk_should_not_depend_on_order_location_or_scale),
         cmocka_unit_test(shapiro_wilk_should_hold_its_size_on_normal_samples),
-        cmocka_unit_test(shapiro_wilk_should_refuse_what_it_cannot_test),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(shapiro_wilk_should_refuse_what_it_cannot_test))

@@ -39,6 +39,7 @@
 
 #include "server/costmodel.h"
 #include "stats/compare.h"
+#include "tests/testutil.h"
 
 #define QUERY 100.0
 #define SYS 8192.0
@@ -153,27 +154,21 @@ static void run_at(sim *s, int n, int experiments, double sess_truth)
     check("session speedup", n, &se);
 }
 
-static void median_ratio_intervals_should_hold_their_stated_level_under_stalls(void **state)
-{
-    (void)state;
-    sim s;
-    sim_init(&s, 20261201, "realistic");
-    double truth = session_truth(&s);
-    fprintf(stderr, "session speedup truth (median of T_cold/T_warm, 10^6 pairs): %.5f\n", truth);
-    run_at(&s, 3, 4000, truth);
-    run_at(&s, 5, 4000, truth);
-    run_at(&s, 40, 4000, truth);
-    gsl_rng_free(s.r);
-}
+/* One noise model: the simulation's seed and noise preset, and the words
+ * before the printed truth. */
+typedef struct noise_case {
+    unsigned long seed;
+    const char *noise, *truth_label;
+} noise_case;
 
-/* The same estimands on the clean log-normal noise (cv 5%) still hold. */
-static void median_ratio_intervals_should_hold_their_stated_level_on_lognormal_noise(void **state)
+/* The median-ratio intervals at 3, 5 and 40 repetitions, 4000 experiments. */
+static void median_ratio_case(void **state)
 {
-    (void)state;
+    const noise_case *c = *state;
     sim s;
-    sim_init(&s, 99, "lognormal");
+    sim_init(&s, c->seed, c->noise);
     double truth = session_truth(&s);
-    fprintf(stderr, "log-normal: session speedup truth %.5f\n", truth);
+    fprintf(stderr, "%s %.5f\n", c->truth_label, truth);
     run_at(&s, 3, 4000, truth);
     run_at(&s, 5, 4000, truth);
     run_at(&s, 40, 4000, truth);
@@ -211,12 +206,12 @@ static void five_rep_subsamples_should_cover_the_long_runs_speedup(void **state)
     gsl_rng_free(s.r);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(median_ratio_intervals_should_hold_their_stated_level_under_stalls),
-        cmocka_unit_test(median_ratio_intervals_should_hold_their_stated_level_on_lognormal_noise),
-        cmocka_unit_test(five_rep_subsamples_should_cover_the_long_runs_speedup),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(NULL, NULL,
+        TU_CASE(median_ratio_intervals_should_hold_their_stated_level_under_stalls,
+                median_ratio_case, noise_case, 20261201, "realistic",
+                "session speedup truth (median of T_cold/T_warm, 10^6 pairs):"),
+        /* the same estimands on the clean log-normal noise (cv 5%) still hold */
+        TU_CASE(median_ratio_intervals_should_hold_their_stated_level_on_lognormal_noise,
+                median_ratio_case, noise_case, 99, "lognormal",
+                "log-normal: session speedup truth"),
+        cmocka_unit_test(five_rep_subsamples_should_cover_the_long_runs_speedup))

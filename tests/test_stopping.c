@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "stats/stopping.h"
+#include "tests/testutil.h"
 
 static void stopping_should_wait_for_min_repetitions(void **state)
 {
@@ -46,13 +47,7 @@ static void stopping_should_never_stop_on_bad_values(void **state)
     assert_false(stopping_cell_done(NULL, 0, 1.0, 0));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(stopping_should_wait_for_min_repetitions),
+TU_MAIN(NULL, NULL, cmocka_unit_test(stopping_should_wait_for_min_repetitions),
         cmocka_unit_test(stopping_should_need_at_least_six_values_for_a_95_percent_interval),
         cmocka_unit_test(stopping_should_compare_the_rank_interval_with_the_target),
-        cmocka_unit_test(stopping_should_never_stop_on_bad_values),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(stopping_should_never_stop_on_bad_values))

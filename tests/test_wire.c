@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "tests/wiretest.h"
+#include "tests/testutil.h"
 
 #define VLLM "tests/fixtures/wire/vllm/v0.11-prompt-tokens-details"
 #define MLX "tests/fixtures/wire/mlx-lm/v0.32-http1.0-keepalive"
@@ -40,10 +41,7 @@ static void vllm_probe_should_say_it_reports_cached_tokens(void **state)
 {
     (void)state;
     wire_case wc;
-    wire_case_init(&wc, VLLM, "auto");
-    int code = -1;
-    cJSON *j = wire_probe(&wc, "", &code);
-    assert_int_equal(code, 0);
+    cJSON *j = wire_probe_ok(&wc, VLLM, "auto", "");
     assert_string_equal(wire_jstr(j, "server", NULL), "vllm");
     assert_string_equal(wire_jstr(j, "dialect", NULL), "openai-chat");
     assert_true(wire_jtrue(j, "tokenizes", NULL));
@@ -70,10 +68,16 @@ static void wire_both_specs(const char *fixture, const char *api, bool reports_p
     }
 }
 
-static void mlx_http10_keepalive_stream_should_measure_every_trial(void **state)
+/* One fixture read through both specs: wire_both_specs's arguments. */
+typedef struct both_specs {
+    const char *fixture, *api;
+    bool reports_prompt, reports_cached, prefill;
+} both_specs;
+
+static void both_specs_case(void **state)
 {
-    (void)state;
-    wire_both_specs(MLX, "auto", true, true, false);
+    const both_specs *c = *state;
+    wire_both_specs(c->fixture, c->api, c->reports_prompt, c->reports_cached, c->prefill);
 }
 
 static void lmstudio_stream_without_usage_should_complete_every_trial(void **state)
@@ -100,36 +104,6 @@ static void lmstudio_stream_without_usage_should_complete_every_trial(void **sta
     wire_case_free(&wc);
 }
 
-static void ollama_ndjson_should_journal_prefill_in_ms_and_no_cold_cache_hit(void **state)
-{
-    (void)state;
-    wire_both_specs(OLLAMA, "auto", true, false, true);
-}
-
-static void ollama_033_layout_should_read_the_same(void **state)
-{
-    (void)state;
-    wire_both_specs(OLLAMA_033, "auto", true, false, true);
-}
-
-static void lmstudio_api_v1_chat_should_record_the_server_ttft(void **state)
-{
-    (void)state;
-    wire_both_specs(LMSTUDIO_V1, "auto", true, false, true);
-}
-
-static void llamacpp_timings_should_verify_cold_and_warm_from_cache_n(void **state)
-{
-    (void)state;
-    wire_both_specs(LLAMACPP, "auto", true, true, true);
-}
-
-static void openai_usage_null_and_obfuscation_should_not_disturb_the_counts(void **state)
-{
-    (void)state;
-    wire_both_specs(OPENAI, "openai-chat", true, true, false);
-}
-
 static void sglang_null_prompt_tokens_details_should_mean_zero_cached(void **state)
 {
     (void)state;
@@ -143,18 +117,6 @@ static void sglang_null_prompt_tokens_details_should_mean_zero_cached(void **sta
         flushes += strcmp(wc.log[i].path, "/flush_cache") == 0 && wc.log[i].status == 200;
     assert_true(flushes > 0);
     wire_case_free(&wc);
-}
-
-static void anthropic_ping_should_not_be_the_first_token(void **state)
-{
-    (void)state;
-    wire_both_specs(ANTHROPIC_PING, "anthropic", true, true, false);
-}
-
-static void anthropic_cumulative_message_delta_usage_should_win(void **state)
-{
-    (void)state;
-    wire_both_specs(ANTHROPIC_CUMULATIVE, "anthropic", true, true, false);
 }
 
 typedef struct probe_case {
@@ -196,22 +158,24 @@ static void probe_should_name_the_dialect_of_each_fixture_server(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(vllm_cold_trials_should_journal_zero_cached_verified),
+TU_MAIN(NULL, NULL, cmocka_unit_test(vllm_cold_trials_should_journal_zero_cached_verified),
         cmocka_unit_test(vllm_probe_should_say_it_reports_cached_tokens),
-        cmocka_unit_test(mlx_http10_keepalive_stream_should_measure_every_trial),
+        TU_CASE(mlx_http10_keepalive_stream_should_measure_every_trial, both_specs_case, both_specs,
+                MLX, "auto", true, true, false),
         cmocka_unit_test(lmstudio_stream_without_usage_should_complete_every_trial),
-        cmocka_unit_test(ollama_ndjson_should_journal_prefill_in_ms_and_no_cold_cache_hit),
-        cmocka_unit_test(ollama_033_layout_should_read_the_same),
-        cmocka_unit_test(lmstudio_api_v1_chat_should_record_the_server_ttft),
-        cmocka_unit_test(llamacpp_timings_should_verify_cold_and_warm_from_cache_n),
-        cmocka_unit_test(openai_usage_null_and_obfuscation_should_not_disturb_the_counts),
+        TU_CASE(ollama_ndjson_should_journal_prefill_in_ms_and_no_cold_cache_hit, both_specs_case,
+                both_specs, OLLAMA, "auto", true, false, true),
+        TU_CASE(ollama_033_layout_should_read_the_same, both_specs_case, both_specs, OLLAMA_033,
+                "auto", true, false, true),
+        TU_CASE(lmstudio_api_v1_chat_should_record_the_server_ttft, both_specs_case, both_specs,
+                LMSTUDIO_V1, "auto", true, false, true),
+        TU_CASE(llamacpp_timings_should_verify_cold_and_warm_from_cache_n, both_specs_case,
+                both_specs, LLAMACPP, "auto", true, true, true),
+        TU_CASE(openai_usage_null_and_obfuscation_should_not_disturb_the_counts, both_specs_case,
+                both_specs, OPENAI, "openai-chat", true, true, false),
         cmocka_unit_test(sglang_null_prompt_tokens_details_should_mean_zero_cached),
-        cmocka_unit_test(anthropic_ping_should_not_be_the_first_token),
-        cmocka_unit_test(anthropic_cumulative_message_delta_usage_should_win),
-        cmocka_unit_test(probe_should_name_the_dialect_of_each_fixture_server),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        TU_CASE(anthropic_ping_should_not_be_the_first_token, both_specs_case, both_specs,
+                ANTHROPIC_PING, "anthropic", true, true, false),
+        TU_CASE(anthropic_cumulative_message_delta_usage_should_win, both_specs_case, both_specs,
+                ANTHROPIC_CUMULATIVE, "anthropic", true, true, false),
+        cmocka_unit_test(probe_should_name_the_dialect_of_each_fixture_server))

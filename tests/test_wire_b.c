@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "tests/wiretest.h"
+#include "tests/testutil.h"
 
 #define LLAMA "tests/fixtures/wire/llama.cpp/b1-80fb11a-np2"
 #define MLX "tests/fixtures/wire/mlx-lm/server-py"
@@ -123,10 +124,7 @@ static void sglang_probe_should_name_sglang(void **state)
 {
     (void)state;
     wire_case wc;
-    wire_case_init(&wc, SGLANG, "auto");
-    int code = -1;
-    cJSON *j = wire_probe(&wc, "--no-cache-check", &code);
-    assert_int_equal(code, 0);
+    cJSON *j = wire_probe_ok(&wc, SGLANG, "auto", "--no-cache-check");
     assert_string_equal(wire_jstr(j, "server", NULL), "sglang");
     assert_true(wire_jtrue(j, "tokenizes", NULL));
     cJSON_Delete(j);
@@ -137,10 +135,7 @@ static void mlx_probe_should_name_mlx_not_openai_compatible(void **state)
 {
     (void)state;
     wire_case wc;
-    wire_case_init(&wc, MLX, "auto");
-    int code = -1;
-    cJSON *j = wire_probe(&wc, "--no-cache-check", &code);
-    assert_int_equal(code, 0);
+    cJSON *j = wire_probe_ok(&wc, MLX, "auto", "--no-cache-check");
     assert_string_equal(wire_jstr(j, "server", NULL), "mlx");
     assert_string_equal(wire_jstr(j, "dialect", NULL), "openai-chat");
     assert_string_equal(wire_jstr(j, "model", NULL), "mlx-community/Qwen3-0.6B-4bit");
@@ -155,10 +150,7 @@ static void probe_cache_check_should_exceed_openais_caching_minimum(void **state
 {
     (void)state;
     wire_case wc;
-    wire_case_init(&wc, OPENAI, "auto");
-    int code = -1;
-    cJSON *j = wire_probe(&wc, "", &code);
-    assert_int_equal(code, 0);
+    cJSON *j = wire_probe_ok(&wc, OPENAI, "auto", "");
     const cJSON *cc = cJSON_GetObjectItemCaseSensitive(j, "cache_check");
     const cJSON *px = cJSON_GetObjectItemCaseSensitive(cc, "prefix_tokens");
     assert_true(cJSON_IsNumber(px) && px->valuedouble >= 1024);
@@ -225,19 +217,13 @@ static void probe_should_name_every_fixture_server(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(llamacpp_501_slot_erase_should_be_tried_once_and_journaled),
-        cmocka_unit_test(openai_completions_should_measure_llamacpp_v1_completions),
-        cmocka_unit_test(llamacpp_native_completion_should_be_measured_through_run),
-        cmocka_unit_test(sglang_generate_should_report_cached_tokens_through_run),
-        cmocka_unit_test(sglang_probe_should_name_sglang),
-        cmocka_unit_test(mlx_probe_should_name_mlx_not_openai_compatible),
-        cmocka_unit_test(
-            openai_reasoning_model_should_get_max_completion_tokens_and_no_temperature),
-        cmocka_unit_test(probe_should_name_every_fixture_server),
-        cmocka_unit_test(probe_cache_check_should_exceed_openais_caching_minimum),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(
+    NULL, NULL, cmocka_unit_test(llamacpp_501_slot_erase_should_be_tried_once_and_journaled),
+    cmocka_unit_test(openai_completions_should_measure_llamacpp_v1_completions),
+    cmocka_unit_test(llamacpp_native_completion_should_be_measured_through_run),
+    cmocka_unit_test(sglang_generate_should_report_cached_tokens_through_run),
+    cmocka_unit_test(sglang_probe_should_name_sglang),
+    cmocka_unit_test(mlx_probe_should_name_mlx_not_openai_compatible),
+    cmocka_unit_test(openai_reasoning_model_should_get_max_completion_tokens_and_no_temperature),
+    cmocka_unit_test(probe_should_name_every_fixture_server),
+    cmocka_unit_test(probe_cache_check_should_exceed_openais_caching_minimum))

@@ -40,14 +40,11 @@
 #include "experiments/spec.h"
 #include "server/replay.h"
 #include "runnertest.h"
+#include "tests/testutil.h"
 
 static client *new_client(void)
 {
-    client *c = NULL;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(client_new(&c, err), KV_OK);
-    client_set_backoff(c, 0.001, 0.002);
-    return c;
+    return tu_client(0.001, 0.002);
 }
 
 /* ---- probe (item 5) ---------------------------------------------------- */
@@ -169,37 +166,17 @@ static void probe_should_not_take_lmstudio_http_200_errors_for_sglang(void **sta
     replay_stop(r);
 }
 
-static int run_cli(const char *args, const char *out_path)
-{
-    const char *bin = getenv("KVPROOF_BIN");
-    assert_non_null(bin);
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s probe %s > %s 2>&1", bin, args, out_path);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 static void probe_command_should_say_not_run_when_the_generation_endpoint_404s(void **state)
 {
     (void)state;
-    char url[64], path[] = "/tmp/kvproof-wire-XXXXXX";
+    char url[64];
     replay *r = rp_start("openai/v1", url, sizeof url);
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    assert_int_equal(run_cli(url, path), 1);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    char text[8192];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    text[n] = '\0';
-    fclose(f);
-    assert_non_null(strstr(text, "cache check:  not run ("));
-    assert_non_null(strstr(text, "HTTP 404"));
-    assert_non_null(strstr(text, "  warm    not run"));
-    assert_non_null(strstr(text, "  cold    not run"));
-    assert_null(strstr(text, "reports cached tokens"));
-    unlink(path);
+    kv_buf out = {0};
+    assert_int_equal(tu_kvproof(&out, "probe %s 2>&1", url), 1);
+    TU_CONTAINS(out.data, "cache check:  not run (", "HTTP 404", "  warm    not run",
+                "  cold    not run");
+    assert_null(strstr(out.data, "reports cached tokens"));
+    kv_buf_free(&out);
     replay_stop(r);
 }
 
@@ -235,20 +212,9 @@ static void cache_check_should_not_run_where_no_known_server_answered(void **sta
 
 static char *body_for(const char *base_url, spec_api api, double temperature, bool set)
 {
-    char name[] = "t", model[] = "gpt-5-mini", url[128];
-    snprintf(url, sizeof url, "%s", base_url);
-    spec_target t = {.name = name, .base_url = url, .model = model};
-    client_message m[] = {{"system", "S"}, {"user", "Q"}};
-    client_request rq = {.target = &t,
-                         .api = api,
-                         .messages = m,
-                         .n_messages = 2,
-                         .max_output_tokens = 8,
-                         .temperature = set ? temperature : NAN};
-    kv_buf b = {0};
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(dialect_build_request(&rq, &b, err), KV_OK);
-    return b.data;
+    client_request rq = {
+        .api = api, .max_output_tokens = 8, .temperature = set ? temperature : NAN};
+    return tu_request_body(rq, base_url, "gpt-5-mini", "S", "Q");
 }
 
 static void hosted_openai_should_get_max_completion_tokens_and_no_default_temperature(void **state)
@@ -499,10 +465,7 @@ static void journaled_prompt_tokens_should_be_the_servers_usage_not_tokenize(voi
     runnertest_rmrf(dir);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(probe_should_name_mlx_lm_whose_models_have_no_owned_by),
+TU_MAIN(NULL, NULL, cmocka_unit_test(probe_should_name_mlx_lm_whose_models_have_no_owned_by),
         cmocka_unit_test(probe_should_name_anthropic_without_api_and_check_its_cache_on_messages),
         cmocka_unit_test(cache_minimum_should_follow_the_server_and_model),
         cmocka_unit_test(probe_should_not_take_lmstudio_http_200_errors_for_sglang),
@@ -514,7 +477,4 @@ int main(void)
         cmocka_unit_test(slot_erase_501_should_be_unsupported_with_the_servers_words),
         cmocka_unit_test(slot_erase_should_hit_the_slot_the_request_used_not_slot_0),
         cmocka_unit_test(lmstudio_http_200_errors_should_be_no_reset_and_no_tokenizer),
-        cmocka_unit_test(journaled_prompt_tokens_should_be_the_servers_usage_not_tokenize),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(journaled_prompt_tokens_should_be_the_servers_usage_not_tokenize))

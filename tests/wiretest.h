@@ -32,6 +32,7 @@
 #include "experiments/journal.h"
 #include "experiments/runner.h"
 #include "server/replay.h"
+#include "tests/testutil.h"
 
 /* Output tokens the spec asks for: tells measured requests apart from the
  * calibration and priming requests (max_tokens 1) in the replay's log. */
@@ -233,27 +234,27 @@ static inline void wire_check_prefill(const wire_case *wc)
  * caller deletes it) and the exit code in *code. */
 static inline cJSON *wire_probe(wire_case *wc, const char *extra, int *code)
 {
-    const char *bin = getenv("KVPROOF_BIN");
-    assert_non_null(bin);
     if (!wc->rp)
         wire_start(wc);
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "'%s' probe http://127.0.0.1:%d --format json %s 2>/dev/null", bin,
-             replay_port(wc->rp), extra ? extra : "");
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
     kv_buf out = {0};
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-        assert_int_equal(kv_buf_append(&out, buf, n), KV_OK);
-    int rc = pclose(p);
-    *code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-    cJSON *j = out.data ? cJSON_Parse(out.data) : NULL;
+    *code = tu_kvproof(&out, "probe http://127.0.0.1:%d --format json %s 2>/dev/null",
+                       replay_port(wc->rp), extra ? extra : "");
+    cJSON *j = cJSON_Parse(out.data);
     if (!j)
-        fail_msg("%s: kvproof probe printed no JSON (exit %d): %s", wc->fixture, *code,
-                 out.data ? out.data : "");
+        fail_msg("%s: kvproof probe printed no JSON (exit %d): %s", wc->fixture, *code, out.data);
     kv_buf_free(&out);
+    return j;
+}
+
+/* wire_case_init(wc, fixture, api) and wire_probe with extra options; the
+ * probe must exit 0. Returns its JSON (the caller deletes it). */
+static inline cJSON *wire_probe_ok(wire_case *wc, const char *fixture, const char *api,
+                                   const char *extra)
+{
+    wire_case_init(wc, fixture, api);
+    int code = -1;
+    cJSON *j = wire_probe(wc, extra, &code);
+    assert_int_equal(code, 0);
     return j;
 }
 
