@@ -724,6 +724,66 @@ typedef struct client_attempt {
     int http_status;
 } client_attempt;
 
+/* A transfer that ended with a libcurl error: its reason, and whether the
+ * server never took the request (refused, or closed before any reply byte:
+ * restarting, backlog full), so that trying again is safe. */
+static client_outcome client_judge_curl(client *c, const client_request *rq, const client_xfer *x,
+                                        CURLcode res, client_attempt *a)
+{
+    a->st = client_curl_reason(c, res, a->reason, sizeof a->reason);
+    if (res == CURLE_OPERATION_TIMEDOUT && !x->first_byte_ns && x->status == 0)
+        snprintf(a->reason, sizeof a->reason, "connect timeout after %.3g s",
+                 rq->timeout_connect_s);
+    if (res == CURLE_COULDNT_CONNECT)
+        return CLIENT_RETRY;
+    if (!x->first_byte_ns && a->st == KV_ERR_NET &&
+        (res == CURLE_GOT_NOTHING || res == CURLE_RECV_ERROR || res == CURLE_SEND_ERROR)) {
+        char detail[KV_ERRLEN];
+        snprintf(detail, sizeof detail, "%s", a->reason);
+        snprintf(a->reason, sizeof a->reason, "connection closed before any reply: %.900s", detail);
+        return CLIENT_RETRY;
+    }
+    return CLIENT_FAILED;
+}
+
+/* Judges a finished transfer, in this order: a timeout, a stream the client
+ * cut off, an HTTP error (429 and 503 are retried), a libcurl error, a
+ * stream without its terminator; else the reply is complete and its text
+ * goes to *reply. */
+static client_outcome client_judge(client *c, const client_request *rq, client_xfer *x,
+                                   CURLcode res, bool ft_to, bool total_to, char **reply,
+                                   client_attempt *a)
+{
+    char err[KV_ERRLEN] = "";
+    if (ft_to) {
+        a->st = KV_ERR_TIMEOUT;
+        snprintf(a->reason, sizeof a->reason, "no first token within %.3g s (first-token timeout)",
+                 rq->timeout_first_token_s);
+    } else if (total_to) {
+        a->st = KV_ERR_TIMEOUT;
+        snprintf(a->reason, sizeof a->reason, "reply not complete within the total timeout");
+    } else if (x->fail) {
+        a->st = x->fail;
+        snprintf(a->reason, sizeof a->reason, "%s", x->fail_msg);
+    } else if (x->http_error || x->status >= 300) {
+        char msg[300];
+        dialect_error_message(msg, sizeof msg, x->body.data, x->body.len);
+        a->st = KV_ERR_HTTP;
+        snprintf(a->reason, sizeof a->reason, "HTTP %ld%s%s", x->status, msg[0] ? ": " : "", msg);
+        if (x->status == 429 || x->status == 503)
+            return CLIENT_RETRY;
+    } else if (res != CURLE_OK) {
+        return client_judge_curl(c, rq, x, res, a);
+    } else if ((a->st = dialect_reader_finish(x->rd, err)) != KV_OK) {
+        snprintf(a->reason, sizeof a->reason, "%s", err);
+    } else if (reply && (a->st = dialect_reader_take_reply(x->rd, reply, err)) != KV_OK) {
+        snprintf(a->reason, sizeof a->reason, "%s", err[0] ? err : kv_strerror(a->st));
+    } else {
+        return CLIENT_DONE;
+    }
+    return CLIENT_FAILED;
+}
+
 static client_outcome client_attempt_once(client *c, const client_request *rq, const char *url,
                                           const char *body, struct curl_slist *hdrs,
                                           int64_t deadline_ns, trial_request *out, char **reply,
@@ -757,48 +817,7 @@ static client_outcome client_attempt_once(client *c, const client_request *rq, c
     out->total_ms = (double)(end_ns - x.start_ns) / 1e6;
     if ((a->st = dialect_reader_fill(x.rd, x.start_ns, out, err)) != KV_OK)
         goto fail;
-
-    if (ft_to) {
-        a->st = KV_ERR_TIMEOUT;
-        snprintf(a->reason, sizeof a->reason, "no first token within %.3g s (first-token timeout)",
-                 rq->timeout_first_token_s);
-    } else if (total_to) {
-        a->st = KV_ERR_TIMEOUT;
-        snprintf(a->reason, sizeof a->reason, "reply not complete within the total timeout");
-    } else if (x.fail) {
-        a->st = x.fail;
-        snprintf(a->reason, sizeof a->reason, "%s", x.fail_msg);
-    } else if (x.http_error || x.status >= 300) {
-        char msg[300];
-        dialect_error_message(msg, sizeof msg, x.body.data, x.body.len);
-        a->st = KV_ERR_HTTP;
-        snprintf(a->reason, sizeof a->reason, "HTTP %ld%s%s", x.status, msg[0] ? ": " : "", msg);
-        if (x.status == 429 || x.status == 503)
-            oc = CLIENT_RETRY;
-    } else if (res != CURLE_OK) {
-        a->st = client_curl_reason(c, res, a->reason, sizeof a->reason);
-        if (res == CURLE_OPERATION_TIMEDOUT && !x.first_byte_ns && x.status == 0)
-            snprintf(a->reason, sizeof a->reason, "connect timeout after %.3g s",
-                     rq->timeout_connect_s);
-        /* Refused, or closed before any reply byte: the server did not take
-         * the request (restarting, backlog full), so trying again is safe. */
-        if (res == CURLE_COULDNT_CONNECT)
-            oc = CLIENT_RETRY;
-        else if (!x.first_byte_ns && a->st == KV_ERR_NET &&
-                 (res == CURLE_GOT_NOTHING || res == CURLE_RECV_ERROR || res == CURLE_SEND_ERROR)) {
-            char detail[KV_ERRLEN];
-            snprintf(detail, sizeof detail, "%s", a->reason);
-            snprintf(a->reason, sizeof a->reason, "connection closed before any reply: %.900s",
-                     detail);
-            oc = CLIENT_RETRY;
-        }
-    } else if ((a->st = dialect_reader_finish(x.rd, err)) != KV_OK) {
-        snprintf(a->reason, sizeof a->reason, "%s", err);
-    } else {
-        if (reply && (a->st = dialect_reader_take_reply(x.rd, reply, err)) != KV_OK)
-            goto fail;
-        oc = CLIENT_DONE;
-    }
+    oc = client_judge(c, rq, &x, res, ft_to, total_to, reply, a);
     goto out;
 fail:
     snprintf(a->reason, sizeof a->reason, "%s", err[0] ? err : kv_strerror(a->st));
@@ -878,6 +897,42 @@ static void client_retry_sleep(client *c, double wait_s, int64_t wake_ns)
     kv_sleep_until_ns(wake_ns);
 }
 
+/* The attempts of one request: each failed attempt's reason goes to
+ * errors; a retryable failure is tried again after the backoff wait, unless
+ * that wait would pass the deadline. */
+static kv_status client_attempts(client *c, const client_request *rq, const char *url,
+                                 const char *body, struct curl_slist *hdrs, int64_t deadline,
+                                 long max_attempts, trial_request *out, char **reply,
+                                 client_attempt *a, cJSON *errors)
+{
+    const char *key = client_key(rq->target);
+    kv_status st = KV_OK;
+    for (long k = 0; k < max_attempts; k++) {
+        client_reset_out(out);
+        out->attempts = (int)(k + 1);
+        client_outcome oc = client_attempt_once(c, rq, url, body, hdrs, deadline, out, reply, a);
+        client_scrub_fixed(a->reason, sizeof a->reason, key);
+        if (oc == CLIENT_DONE)
+            return KV_OK;
+        st = a->st;
+        cJSON *s = cJSON_CreateString(a->reason);
+        if (s)
+            cJSON_AddItemToArray(errors, s);
+        if (oc != CLIENT_RETRY || k + 1 >= max_attempts)
+            break;
+        double wait_s = client_retry_wait(c, k, a->retry_after_s);
+        int64_t wake = kv_now_ns() + (int64_t)(wait_s * 1e9);
+        if (wake >= deadline) {
+            size_t l = strlen(a->reason);
+            snprintf(a->reason + l, sizeof a->reason - l,
+                     "; no retry: the wait of %.3g s would pass the total timeout", wait_s);
+            break;
+        }
+        client_retry_sleep(c, wait_s, wake);
+    }
+    return st;
+}
+
 kv_status client_send(client *c, const client_request *rq, trial_request *out, char **reply,
                       char *err)
 {
@@ -909,32 +964,8 @@ kv_status client_send(client *c, const client_request *rq, trial_request *out, c
                              &hdrs, a.reason)) != KV_OK)
         goto done;
 
-    for (long k = 0; k < max_attempts; k++) {
-        client_reset_out(out);
-        out->attempts = (int)(k + 1);
-        client_outcome oc =
-            client_attempt_once(c, rq, url.data, body.data, hdrs, deadline, out, reply, &a);
-        client_scrub_fixed(a.reason, sizeof a.reason, key);
-        if (oc == CLIENT_DONE) {
-            st = KV_OK;
-            break;
-        }
-        st = a.st;
-        cJSON *s = cJSON_CreateString(a.reason);
-        if (s)
-            cJSON_AddItemToArray(errors, s);
-        if (oc != CLIENT_RETRY || k + 1 >= max_attempts)
-            break;
-        double wait_s = client_retry_wait(c, k, a.retry_after_s);
-        int64_t wake = kv_now_ns() + (int64_t)(wait_s * 1e9);
-        if (wake >= deadline) {
-            size_t l = strlen(a.reason);
-            snprintf(a.reason + l, sizeof a.reason - l,
-                     "; no retry: the wait of %.3g s would pass the total timeout", wait_s);
-            break;
-        }
-        client_retry_sleep(c, wait_s, wake);
-    }
+    st = client_attempts(c, rq, url.data, body.data, hdrs, deadline, max_attempts, out, reply, &a,
+                         errors);
 done:
     if (st != KV_OK) {
         client_scrub_fixed(a.reason, sizeof a.reason, key);
