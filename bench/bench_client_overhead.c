@@ -36,6 +36,21 @@
  * phase the readers take turns in ROUNDS rounds, so that each sees the same
  * load on a shared machine.
  *
+ * Where kvproof's extra time goes (2-core Firecracker VM, kernel 6.18, idle
+ * governor haltpoll without polling, so an idle vCPU halts; libcurl 7.88):
+ * perf sched shows the reader woken on the server thread's CPU for >95% of
+ * chunks; it either preempts the server thread (wake-up -> running ~1.3 us)
+ * or waits until that thread sleeps again (~9.7 us); kvproof's connection
+ * waited for 53% of chunks, libcurl alone's for 43%, the bare loops' for
+ * 24-30% (a wake-up on the idle vCPU instead costs 20-40 us). The wait
+ * goes with the reader's CPU time per chunk (kvproof ~6 us, libcurl alone
+ * ~5, bare ~3: mostly kernel, libcurl's code is ~2% of the samples; libcurl
+ * adds a poll(fd, 0) after every read, its data-pending check). User space
+ * from the return from poll to kvproof's timestamp is ~2 us. A 100 ms poll
+ * timeout, TCP_QUICKACK after each read, a fresh connection per request, a
+ * 0.1 ms scheduler slice and running every thread on one CPU change none of
+ * it; under load from other processes all readers converge (~15 us).
+ *
  * usage: bench_client_overhead [chunks] [first-tokens]   (default 10000 2000)
  */
 #include <arpa/inet.h>
