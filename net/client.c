@@ -61,6 +61,7 @@ struct client {
     double retry_wait_s;      /* their planned total (backoff or Retry-After) */
     dialect_stamp_fn observe; /* per-token stamp observer (benchmark), or NULL */
     void *observe_ctx;
+    int64_t wake_ns; /* when the last wait for the sockets returned */
 };
 
 void client_observe_stamps(client *c, void (*fn)(void *ctx, int64_t recv_ns, int64_t sent_ns),
@@ -68,6 +69,11 @@ void client_observe_stamps(client *c, void (*fn)(void *ctx, int64_t recv_ns, int
 {
     c->observe = fn;
     c->observe_ctx = ctx;
+}
+
+int64_t client_wake_ns(const client *c)
+{
+    return c->wake_ns;
 }
 
 /* libcurl's socket callback: remembers what to watch on s. */
@@ -487,6 +493,7 @@ static CURLMcode client_wait(client *c, int wait_ms, int *running)
         pf[i].revents = 0;
     }
     int r = poll(n ? pf : NULL, (nfds_t)n, wait_ms);
+    c->wake_ns = kv_now_ns();
     if (r < 0 && errno != EINTR)
         return CURLM_INTERNAL_ERROR;
     CURLMcode mc = CURLM_OK;

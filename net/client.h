@@ -90,4 +90,9 @@ void client_retry_waits(const client *c, long *waits, double *seconds);
 void client_observe_stamps(client *c, void (*fn)(void *ctx, int64_t recv_ns, int64_t sent_ns),
                            void *ctx);
 
+/* When the client's last wait for its sockets (poll) returned, CLOCK_MONOTONIC
+ * ns: the benchmark splits a chunk's delay into server stamp -> wake-up and
+ * wake-up -> write callback. */
+int64_t client_wake_ns(const client *c);
+
 #endif

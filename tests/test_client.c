@@ -520,6 +520,40 @@ static void ttft_should_come_after_the_role_only_chunk_and_the_prefill(void **st
     }
 }
 
+/* What wake_should_precede_every_observed_chunk checks per chunk. */
+typedef struct wake_check {
+    const client *c;
+    int64_t start_ns; /* before the request */
+    long chunks, ordered;
+} wake_check;
+
+static void wake_before_chunk(void *ctx, int64_t recv_ns, int64_t sent_ns)
+{
+    (void)sent_ns;
+    wake_check *w = ctx;
+    int64_t wake = client_wake_ns(w->c);
+    w->chunks++;
+    if (wake >= w->start_ns && wake <= recv_ns)
+        w->ordered++;
+}
+
+static void wake_should_precede_every_observed_chunk(void **state)
+{
+    (void)state;
+    refsrv *s = start_ref(REFSRV_VLLM, NULL, -1, 0);
+    run r;
+    run_open(&r, refsrv_port(s), SPEC_API_OPENAI_CHAT);
+    wake_check w = {.c = r.c, .start_ns = kv_now_ns()};
+    client_observe_stamps(r.c, wake_before_chunk, &w);
+    assert_int_equal(run_send(&r, false), KV_OK);
+    /* every chunk was read after a return from the wait, within the call */
+    assert_true(w.chunks > 0);
+    assert_int_equal(w.ordered, w.chunks);
+    assert_true(client_wake_ns(r.c) >= w.start_ns);
+    run_close(&r);
+    refsrv_stop(s);
+}
+
 typedef struct fault_case {
     refsrv_fault fault;
     kv_status status;   /* expected */
@@ -635,6 +669,7 @@ int main(void)
     const struct CMUnitTest ref_tests[] = {
         cmocka_unit_test(every_dialect_should_report_the_servers_prompt_and_cached_tokens),
         cmocka_unit_test(ttft_should_come_after_the_role_only_chunk_and_the_prefill),
+        cmocka_unit_test(wake_should_precede_every_observed_chunk),
         cmocka_unit_test(every_fault_should_give_a_failed_record_with_its_reason),
         cmocka_unit_test(status_429_should_honour_retry_after_and_stay_bounded),
         cmocka_unit_test(slow_drip_should_still_parse_or_hit_the_total_timeout),
