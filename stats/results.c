@@ -122,6 +122,9 @@ kv_status results_from_data(const journal_data *d, const char *journal_path,
     st = targets_compute(&c, &tss, &nt, err);
     if (st != KV_OK)
         goto out;
+    for (size_t t = 0; t < nt; t++)
+        c.fit_sampled += (tss[t].cold.fit_n < tss[t].cold.n) + (tss[t].warm.fit_n < tss[t].warm.n) +
+                         (tss[t].prefill.fit_n < tss[t].prefill.n);
     document_write(&w, &c, journal_path, tss, nt);
     if (w.st == KV_OK)
         w.st = kv_buf_append(&w.b, "\n", 1);

@@ -97,6 +97,7 @@ typedef struct res_ctx {
     size_t excluded_bad; /* ok turns with NaN/negative ttft */
     res_counts counts;
     char err_note[512]; /* why the embedded spec was not used; "" = it was */
+    size_t fit_sampled; /* models fitted on a subsample (results_models.h, RES_FIT_LIMIT) */
 } res_ctx;
 
 /* Fills pts (sorted by run position, then turn), excluded_bad and counts. */

@@ -3,6 +3,7 @@
  * spec and the gathered counts.
  */
 #include "stats/results_header.h"
+#include "stats/results_models.h"
 #include "stats/results_schema.h"
 
 #include <stdbool.h>
@@ -51,6 +52,22 @@ static void source_write(jsonw *w, const journal_header *h, const char *journal_
     jsonw_end_obj(w);
 }
 
+/* Only when a model had more than RES_FIT_LIMIT points (results_models.h). */
+static void fit_sample_write(jsonw *w, const res_ctx *c)
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "%zu model(s) had more than %d points: their robust fits and model choice use a "
+             "simple random subsample of %d (Knuth's selection sampling, run order kept; "
+             "mt19937 seeded with fit_sample_seed + 3 x target index + model, 0 cold, 1 warm, "
+             "2 prefill); the model's fit_n is the points used, n all of them, and residuals "
+             "cover every point",
+             c->fit_sampled, RES_FIT_LIMIT, RES_FIT_LIMIT);
+    res_kstr(w, "fit_sample", text);
+    res_kint(w, "fit_sample_limit", RES_FIT_LIMIT);
+    res_kint(w, "fit_sample_seed", (long long)c->boot_seed);
+}
+
 static void method_write(jsonw *w, const res_ctx *c)
 {
     const journal_header *h = &c->d->header;
@@ -97,6 +114,8 @@ static void method_write(jsonw *w, const res_ctx *c)
              "percentile when the bootstrap-t leaves the resampled range (a stall among few "
              "values)");
     res_kstr(w, "spec_note", c->err_note[0] ? c->err_note : NULL);
+    if (c->fit_sampled)
+        fit_sample_write(w, c);
     jsonw_end_obj(w);
 }
 
