@@ -313,9 +313,17 @@ static void jd_nomem(jd *d, const char *name)
 }
 
 /* The field, or NULL when an earlier field already failed. */
+/* cJSON_GetObjectItemCaseSensitive (the first item of that name), with the
+ * first byte compared before strcmp: a trial line's ~40 lookups over ~25
+ * keys were a fifth of reading a journal. */
 static const cJSON *jd_get(const jd *d, const cJSON *o, const char *name)
 {
-    return d->st == KV_OK ? cJSON_GetObjectItemCaseSensitive(o, name) : NULL;
+    if (d->st != KV_OK || !o)
+        return NULL;
+    for (const cJSON *it = o->child; it; it = it->next)
+        if (it->string && it->string[0] == name[0] && strcmp(it->string, name) == 0)
+            return it;
+    return NULL;
 }
 
 static bool jd_is_integer(const cJSON *it, double lo, double hi)
