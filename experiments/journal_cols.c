@@ -2,7 +2,8 @@
  *
  * Divided into: the read buffer (chunks appended, consumed lines dropped);
  * one line (header or trial, duplicates); the scan loop and its end (torn
- * last line); the entry points.
+ * last line); the entry points; the columns (growth of the per-field arrays,
+ * one trial, loading, conversion of a journal_data, freeing).
  */
 #include "experiments/journal_cols.h"
 
@@ -178,4 +179,237 @@ kv_status journal_cols_scan(const char *path, const journal_cols_scan_opts *o, j
     kv_status st = journal_cols_scan_fd(fd, path, o, h, info, err);
     close(fd);
     return st;
+}
+
+/* ---- the columns: growth ---------------------------------------------------- */
+
+typedef struct col {
+    void **p;
+    size_t size;
+} col;
+
+#define COL(field)                                                                                 \
+    {                                                                                              \
+        (void **)&c->field, sizeof *c->field                                                       \
+    }
+
+static size_t trial_cols(journal_cols *c, col *out)
+{
+    const col cs[] = {COL(plan_index),   COL(kind),  COL(target), COL(cell),         COL(sys),
+                      COL(query),        COL(count), COL(mode),   COL(run_position), COL(ok),
+                      COL(contaminated), COL(turn0), COL(n_turns)};
+    memcpy(out, cs, sizeof cs);
+    return sizeof cs / sizeof cs[0];
+}
+
+static size_t turn_cols(journal_cols *c, col *out)
+{
+    const col cs[] = {
+        COL(turn),          COL(attempts),         COL(turn_ok),       COL(cache_state),
+        COL(prompt_tokens), COL(cached_tokens),    COL(prefix_tokens), COL(ttft_ms),
+        COL(total_ms),      COL(server_prefill_ms)};
+    memcpy(out, cs, sizeof cs);
+    return sizeof cs / sizeof cs[0];
+}
+
+#undef COL
+
+/* Every column to n entries (n > 0); false when out of memory (the columns
+ * that did grow keep their new size: freeing them is still right). */
+static bool cols_resize(col *cs, size_t ncols, size_t n)
+{
+    for (size_t i = 0; i < ncols; i++) {
+        void *q = realloc(*cs[i].p, n * cs[i].size);
+        if (!q)
+            return false;
+        *cs[i].p = q;
+    }
+    return true;
+}
+
+typedef struct cols_build {
+    journal_cols *c;
+    size_t cap_trials, cap_turns;
+} cols_build;
+
+/* Room for one more trial of nt turns (growth by half: less spare room at
+ * the end than doubling). */
+static bool cols_room(cols_build *b, size_t nt)
+{
+    col cs[16];
+    journal_cols *c = b->c;
+    if (c->n_trials == b->cap_trials) {
+        size_t n = b->cap_trials < 1024 ? 1024 : b->cap_trials + b->cap_trials / 2;
+        if (!cols_resize(cs, trial_cols(c, cs), n))
+            return false;
+        b->cap_trials = n;
+    }
+    if (c->n_turns_all + nt > b->cap_turns) {
+        size_t n = b->cap_turns < 1024 ? 1024 : b->cap_turns + b->cap_turns / 2;
+        n = n < c->n_turns_all + nt ? c->n_turns_all + nt : n;
+        if (!cols_resize(cs, turn_cols(c, cs), n))
+            return false;
+        b->cap_turns = n;
+    }
+    return true;
+}
+
+/* Gives back the spare room once every trial is in. */
+static void cols_fit(journal_cols *c)
+{
+    col cs[16];
+    if (c->n_trials)
+        (void)cols_resize(cs, trial_cols(c, cs), c->n_trials);
+    if (c->n_turns_all)
+        (void)cols_resize(cs, turn_cols(c, cs), c->n_turns_all);
+}
+
+/* ---- the columns: one trial ------------------------------------------------- */
+
+#define NAMES_MAX 65536 /* target indexes given a name (more: results say "?") */
+
+static bool name_keep(journal_cols *c, const trial_record *t)
+{
+    if (t->target >= NAMES_MAX)
+        return true;
+    if (t->target >= c->n_target_names) {
+        char **p = realloc(c->target_names, (t->target + 1) * sizeof *p);
+        if (!p)
+            return false;
+        memset(p + c->n_target_names, 0, (t->target + 1 - c->n_target_names) * sizeof *p);
+        c->target_names = p;
+        c->n_target_names = t->target + 1;
+    }
+    if (!c->target_names[t->target])
+        c->target_names[t->target] = strdup(t->target_name);
+    return c->target_names[t->target] != NULL;
+}
+
+static bool failure_keep(journal_cols *c, const trial_record *t)
+{
+    if (t->ok || t->kind != PLAN_MEASURE || c->n_failures >= JOURNAL_COLS_FAILURES)
+        return true;
+    if (!c->failures && !(c->failures = calloc(JOURNAL_COLS_FAILURES, sizeof *c->failures)))
+        return false;
+    journal_cols_failure *f = &c->failures[c->n_failures++];
+    for (size_t k = 0; k < t->n_turns; k++)
+        f->attempts += t->turns[k].attempts;
+    f->id = strdup(t->id);
+    f->target_name = strdup(t->target_name);
+    f->error = strdup(t->error);
+    return f->id && f->target_name && f->error;
+}
+
+static void turn_put(journal_cols *c, size_t k, const trial_request *r)
+{
+    c->turn[k] = r->turn;
+    c->attempts[k] = r->attempts;
+    c->turn_ok[k] = r->ok;
+    c->cache_state[k] = (uint8_t)r->cache_state;
+    c->prompt_tokens[k] = r->prompt_tokens;
+    c->cached_tokens[k] = r->cached_tokens;
+    c->prefix_tokens[k] = r->prefix_tokens;
+    c->ttft_ms[k] = r->ttft_ms;
+    c->total_ms[k] = r->total_ms;
+    c->server_prefill_ms[k] = r->server_prefill_ms;
+}
+
+static bool cols_add(cols_build *b, const trial_record *t)
+{
+    journal_cols *c = b->c;
+    if (!cols_room(b, t->n_turns) || !name_keep(c, t) || !failure_keep(c, t))
+        return false;
+    size_t i = c->n_trials++;
+    c->plan_index[i] = t->plan_index;
+    c->kind[i] = (uint8_t)t->kind;
+    c->target[i] = t->target;
+    c->cell[i] = t->cell;
+    c->sys[i] = t->system_prompt_tokens;
+    c->query[i] = t->query_tokens;
+    c->count[i] = t->query_count;
+    c->mode[i] = (uint8_t)t->mode;
+    c->run_position[i] = t->run_position;
+    c->ok[i] = t->ok;
+    c->contaminated[i] = t->contaminated;
+    c->turn0[i] = c->n_turns_all;
+    c->n_turns[i] = t->n_turns;
+    for (size_t k = 0; k < t->n_turns; k++)
+        turn_put(c, c->n_turns_all + k, &t->turns[k]);
+    c->n_turns_all += t->n_turns;
+    return true;
+}
+
+/* ---- the columns: entry points ---------------------------------------------- */
+
+static kv_status cols_visit(void *ctx, trial_record *t, const char *where, char *err)
+{
+    if (!cols_add(ctx, t))
+        return kv_fail(err, KV_ERR_NOMEM, "%s: out of memory loading the journal", where);
+    return KV_OK;
+}
+
+kv_status journal_cols_load(const char *path, journal_cols **out, char *err)
+{
+    *out = NULL;
+    journal_cols *c = calloc(1, sizeof *c);
+    if (!c)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory loading journal %s", path);
+    c->h = &c->own_header;
+    cols_build b = {c, 0, 0};
+    journal_cols_scan_opts o = {.trial = cols_visit, .ctx = &b};
+    journal_cols_scan_info info;
+    kv_status st = journal_cols_scan(path, &o, &c->own_header, &info, err);
+    if (st != KV_OK) {
+        journal_cols_free(c);
+        return st;
+    }
+    c->torn_lines = info.torn_bytes > 0;
+    c->duplicate_trials = info.duplicates;
+    cols_fit(c);
+    *out = c;
+    return KV_OK;
+}
+
+kv_status journal_cols_from_data(const journal_data *d, journal_cols **out, char *err)
+{
+    *out = NULL;
+    journal_cols *c = calloc(1, sizeof *c);
+    if (!c)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    c->h = &d->header;
+    cols_build b = {c, 0, 0};
+    for (size_t i = 0; i < d->n_trials; i++)
+        if (!cols_add(&b, &d->trials[i])) {
+            journal_cols_free(c);
+            return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+        }
+    c->torn_lines = d->torn_lines;
+    c->duplicate_trials = d->duplicate_trials;
+    cols_fit(c);
+    *out = c;
+    return KV_OK;
+}
+
+void journal_cols_free(journal_cols *c)
+{
+    if (!c)
+        return;
+    col cs[16];
+    size_t n = trial_cols(c, cs);
+    for (size_t i = 0; i < n; i++)
+        free(*cs[i].p);
+    n = turn_cols(c, cs);
+    for (size_t i = 0; i < n; i++)
+        free(*cs[i].p);
+    for (size_t i = 0; i < c->n_target_names; i++)
+        free(c->target_names[i]);
+    free(c->target_names);
+    for (size_t i = 0; i < c->n_failures; i++) {
+        free(c->failures[i].id);
+        free(c->failures[i].target_name);
+        free(c->failures[i].error);
+    }
+    free(c->failures);
+    journal_header_clear(&c->own_header);
+    free(c);
 }

@@ -16,15 +16,24 @@
  * skipped, and an unterminated header is an error unless the caller allows
  * it (resume rewrites it).
  *
+ * The columns (journal_cols_load): what the analysis reads of each trial,
+ * kept as one array per field (about 60 bytes a trial and 60 a turn,
+ * against ~1 KB for a trial_record and its turns), turns of all trials in
+ * one run of arrays; strings only for the failed measured trials listed in
+ * results.json and one name per target index.
+ *
  * Ownership: the header is the caller's (journal_header_clear); the trial
  * passed to the visitor is the scanner's, cleared after the call unless the
- * visitor moves it out (copies it and zeroes *t).
+ * visitor moves it out (copies it and zeroes *t). journal_cols_load and
+ * journal_cols_from_data return columns freed by journal_cols_free
+ * (journal_cols_free(NULL) is a no-op).
  */
 #ifndef KV_JOURNAL_COLS_H
 #define KV_JOURNAL_COLS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/status.h"
 #include "experiments/journal.h"
@@ -61,5 +70,58 @@ kv_status journal_cols_scan_fd(int fd, const char *path, const journal_cols_scan
 /* The same, opening path read-only. */
 kv_status journal_cols_scan(const char *path, const journal_cols_scan_opts *o, journal_header *h,
                             journal_cols_scan_info *info, char *err) KV_MUST_USE;
+
+/* ---- the columns ---- */
+
+/* Failed measured trials whose id, target and reason are kept. */
+#define JOURNAL_COLS_FAILURES 1000
+
+typedef struct journal_cols_failure {
+    char *id;          /* trial id */
+    char *target_name; /* as the trial line names it */
+    char *error;       /* its first failure reason */
+    long attempts;     /* HTTP attempts over its turns */
+} journal_cols_failure;
+
+typedef struct journal_cols {
+    const journal_header *h; /* &own_header, or the journal_data's (from_data) */
+    journal_header own_header;
+    size_t n_trials; /* distinct trials, file order (duplicates skipped) */
+    /* per trial i < n_trials (the trial_record fields of the same name) */
+    size_t *plan_index;
+    uint8_t *kind; /* plan_kind */
+    size_t *target;
+    size_t *cell;
+    long *sys, *query, *count; /* system_prompt_tokens, query_tokens, query_count */
+    uint8_t *mode;             /* spec_cache_mode */
+    size_t *run_position;
+    uint8_t *ok, *contaminated;
+    size_t *turn0;   /* index of the trial's first turn in the turn columns */
+    size_t *n_turns; /* its turns */
+    size_t n_turns_all;
+    /* per turn k < n_turns_all (the trial_request fields of the same name) */
+    int *turn, *attempts;
+    uint8_t *turn_ok;
+    uint8_t *cache_state; /* trial_cache_state */
+    long *prompt_tokens, *cached_tokens, *prefix_tokens;
+    double *ttft_ms, *total_ms, *server_prefill_ms;
+    /* names and failures */
+    char **target_names; /* per target index: the first trial's target_name; NULL if none */
+    size_t n_target_names;
+    journal_cols_failure *failures; /* the first JOURNAL_COLS_FAILURES failed measured trials */
+    size_t n_failures;
+    size_t torn_lines;       /* an incomplete last line that was skipped (0 or 1) */
+    size_t duplicate_trials; /* later lines repeating a plan index: skipped */
+} journal_cols;
+
+/* Reads a journal into columns in one pass (journal_load's rules and
+ * messages). */
+kv_status journal_cols_load(const char *path, journal_cols **out, char *err) KV_MUST_USE;
+
+/* The columns of a journal already in memory (merged journals, tests); its
+ * header is borrowed: d must outlive the columns. */
+kv_status journal_cols_from_data(const journal_data *d, journal_cols **out, char *err) KV_MUST_USE;
+
+void journal_cols_free(journal_cols *c);
 
 #endif

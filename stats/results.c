@@ -33,14 +33,13 @@ void results_options_default(results_options *opt)
 
 /* The spec embedded in the journal header, or NULL with c->err_note saying
  * why it cannot be used (no note when there is none). */
-static spec *embedded_spec(const journal_data *d, res_ctx *c)
+static spec *embedded_spec(const journal_header *h, res_ctx *c)
 {
     spec *sp = NULL;
-    if (!d->header.spec_json)
+    if (!h->spec_json)
         return NULL;
     char e2[KV_ERRLEN] = "";
-    if (spec_parse(d->header.spec_json, strlen(d->header.spec_json), "journal header spec", &sp,
-                   e2) != KV_OK)
+    if (spec_parse(h->spec_json, strlen(h->spec_json), "journal header spec", &sp, e2) != KV_OK)
         snprintf(c->err_note, sizeof c->err_note,
                  "the embedded spec did not parse (%.200s): hypotheses and stopping skipped", e2);
     return sp;
@@ -49,7 +48,7 @@ static spec *embedded_spec(const journal_data *d, res_ctx *c)
 /* One res_target per target index seen among the points, computed. */
 static kv_status targets_compute(const res_ctx *c, res_target **out, size_t *nt, char *err)
 {
-    const journal_data *d = c->d;
+    const journal_cols *j = c->j;
     size_t n = 0;
     for (size_t i = 0; i < c->n_pts; i++)
         n = c->pts[i].target + 1 > n ? c->pts[i].target + 1 : n;
@@ -57,10 +56,9 @@ static kv_status targets_compute(const res_ctx *c, res_target **out, size_t *nt,
     if (!tss)
         return kv_fail(err, KV_ERR_NOMEM, "out of memory");
     for (size_t t = 0; t < n; t++) {
-        tss[t].name = t < d->header.n_targets ? d->header.targets[t].name : NULL;
-        for (size_t i = 0; !tss[t].name && i < d->n_trials; i++)
-            if (d->trials[i].target == t)
-                tss[t].name = d->trials[i].target_name;
+        tss[t].name = t < c->h->n_targets ? c->h->targets[t].name : NULL;
+        if (!tss[t].name && t < j->n_target_names)
+            tss[t].name = j->target_names[t];
         if (!tss[t].name)
             tss[t].name = "?";
         res_target_compute(c, t, &tss[t]);
@@ -87,7 +85,7 @@ static void document_write(jsonw *w, const res_ctx *c, const char *journal_path,
     jsonw_end_obj(w);
 }
 
-kv_status results_from_data(const journal_data *d, const char *journal_path,
+kv_status results_from_cols(const journal_cols *d, const char *journal_path,
                             const results_options *opt, kv_buf *out, char *err)
 {
     results_options defaults;
@@ -95,15 +93,16 @@ kv_status results_from_data(const journal_data *d, const char *journal_path,
     if (!opt)
         opt = &defaults;
     if (!d || !out)
-        return kv_fail(err, KV_ERR_USAGE, "results_from_data: missing input");
+        return kv_fail(err, KV_ERR_USAGE, "results_from_cols: missing input");
     if (!(opt->confidence > 0 && opt->confidence < 1))
         return kv_fail(err, KV_ERR_USAGE, "confidence must be between 0 and 1");
     res_ctx c = {0};
-    c.d = d;
+    c.j = d;
+    c.h = d->h;
     c.opt = opt;
     c.level = opt->confidence;
-    c.boot_seed = opt->has_bootstrap_seed ? opt->bootstrap_seed : d->header.seed;
-    spec *sp = embedded_spec(d, &c);
+    c.boot_seed = opt->has_bootstrap_seed ? opt->bootstrap_seed : d->h->seed;
+    spec *sp = embedded_spec(d->h, &c);
     res_target *tss = NULL;
     size_t nt = 0;
     jsonw w = {0};
@@ -175,24 +174,49 @@ out:
     return st;
 }
 
-kv_status results_write(const journal_data *d, const char *journal_path, const char *results_path,
-                        const results_options *opt, char *err)
+kv_status results_from_data(const journal_data *d, const char *journal_path,
+                            const results_options *opt, kv_buf *out, char *err)
+{
+    if (!d || !out)
+        return kv_fail(err, KV_ERR_USAGE, "results_from_data: missing input");
+    journal_cols *j = NULL;
+    kv_status st = journal_cols_from_data(d, &j, err);
+    if (st == KV_OK)
+        st = results_from_cols(j, journal_path, opt, out, err);
+    journal_cols_free(j);
+    return st;
+}
+
+kv_status results_write_cols(const journal_cols *j, const char *journal_path,
+                             const char *results_path, const results_options *opt, char *err)
 {
     kv_buf out = {0};
-    kv_status st = results_from_data(d, journal_path, opt, &out, err);
+    kv_status st = results_from_cols(j, journal_path, opt, &out, err);
     if (st == KV_OK)
         st = write_atomically(results_path, &out, err);
     kv_buf_free(&out);
     return st;
 }
 
+kv_status results_write(const journal_data *d, const char *journal_path, const char *results_path,
+                        const results_options *opt, char *err)
+{
+    journal_cols *j = NULL;
+    kv_status st = d ? journal_cols_from_data(d, &j, err)
+                     : kv_fail(err, KV_ERR_USAGE, "results_write: missing input");
+    if (st == KV_OK)
+        st = results_write_cols(j, journal_path, results_path, opt, err);
+    journal_cols_free(j);
+    return st;
+}
+
 kv_status results_from_journal(const char *journal_path, const char *results_path,
                                const results_options *opt, char *err)
 {
-    journal_data *d = NULL;
-    kv_status st = journal_load(journal_path, &d, err);
+    journal_cols *j = NULL;
+    kv_status st = journal_cols_load(journal_path, &j, err);
     if (st == KV_OK)
-        st = results_write(d, journal_path, results_path, opt, err);
-    journal_data_free(d);
+        st = results_write_cols(j, journal_path, results_path, opt, err);
+    journal_cols_free(j);
     return st;
 }

@@ -14,6 +14,7 @@
 
 #include "common/status.h"
 #include "experiments/journal.h"
+#include "experiments/journal_cols.h"
 #include "experiments/spec.h"
 #include "stats/compare.h"
 #include "stats/describe.h"
@@ -87,8 +88,9 @@ typedef struct res_counts {
 } res_counts;
 
 typedef struct res_ctx {
-    const journal_data *d;
-    const spec *s; /* the journal's embedded spec; NULL when absent or bad */
+    const journal_cols *j;   /* the journal's columns */
+    const journal_header *h; /* its header (j->h) */
+    const spec *s;           /* the journal's embedded spec; NULL when absent or bad */
     const results_options *opt;
     double level;
     uint64_t boot_seed;
