@@ -126,7 +126,6 @@ static void point_from_turn(res_point *p, const journal_cols *j, size_t i, size_
     p->mode = mode;
     p->turn = j->turn[q] > 0 ? j->turn[q] : (int)k + 1;
     p->order = j->run_position[i];
-    p->trial = i;
     p->x = j->prompt_tokens[q] >= 0 ? (double)j->prompt_tokens[q] : NAN;
     p->cached = j->cached_tokens[q] >= 0 ? (double)j->cached_tokens[q] : NAN;
     if (isfinite(p->x) && isfinite(p->cached))

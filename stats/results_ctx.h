@@ -69,7 +69,6 @@ typedef struct res_point {
     spec_cache_mode mode;
     int turn;       /* 1-based */
     size_t order;   /* run position */
-    size_t trial;   /* index into journal trials */
     double x;       /* actual prompt tokens (NAN unknown) */
     double newtok;  /* x - cached (NAN unknown) */
     double cached;  /* NAN when not reported */

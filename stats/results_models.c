@@ -15,13 +15,29 @@
 
 /* ---- computing ------------------------------------------------------------ */
 
-/* Copies the model's usable points into m; false when there are none or
- * memory ran out (m->note says which). *cached_known: every warm point
- * reported its cached tokens. */
+/* Point p belongs to the model; *x, *y its values. */
+static bool model_point(const res_point *p, size_t target, res_model_kind which, double *x,
+                        double *y)
+{
+    bool warm = which == RES_MODEL_WARM;
+    if (p->target != target || p->contaminated || warm != (p->mode == SPEC_WARM))
+        return false;
+    *x = warm ? p->newtok : p->x;
+    *y = which == RES_MODEL_PREFILL ? p->prefill : p->y;
+    return isfinite(*x) && isfinite(*y);
+}
+
+/* Copies the model's usable points into m (arrays of their exact count);
+ * false when there are none or memory ran out (m->note says which).
+ * *cached_known: every warm point reported its cached tokens. */
 static bool model_select(const res_ctx *c, size_t target, res_model_kind which, res_model *m,
                          bool *cached_known)
 {
-    size_t cap = c->n_pts ? c->n_pts : 1;
+    size_t cap = 0;
+    double x, y;
+    for (size_t i = 0; i < c->n_pts; i++)
+        cap += model_point(&c->pts[i], target, which, &x, &y);
+    cap = cap ? cap : 1;
     m->xs = malloc(cap * sizeof *m->xs);
     m->xc = malloc(cap * sizeof *m->xc);
     m->ys = malloc(cap * sizeof *m->ys);
@@ -35,11 +51,7 @@ static bool model_select(const res_ctx *c, size_t target, res_model_kind which, 
     *cached_known = true;
     for (size_t i = 0; i < c->n_pts; i++) {
         const res_point *p = &c->pts[i];
-        if (p->target != target || p->contaminated || warm != (p->mode == SPEC_WARM))
-            continue;
-        double x = warm ? p->newtok : p->x;
-        double y = which == RES_MODEL_PREFILL ? p->prefill : p->y;
-        if (!isfinite(x) || !isfinite(y))
+        if (!model_point(p, target, which, &x, &y))
             continue;
         if (warm && !isfinite(p->cached))
             *cached_known = false;
