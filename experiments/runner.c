@@ -40,6 +40,7 @@
 #include "experiments/contention.h"
 #include "experiments/dialect.h"
 #include "experiments/journal.h"
+#include "experiments/journal_cols.h"
 #include "experiments/plan.h"
 #include "experiments/probe.h"
 #include "experiments/prompt.h"
@@ -911,18 +912,24 @@ static void run_free(run *r, client *c)
     client_free(c);
 }
 
-/* Loads earlier trials' samples for adaptive stopping (resume). */
+static kv_status sample_seen(void *ctx, trial_record *t, const char *where, char *err)
+{
+    (void)where;
+    return note_sample(ctx, t->plan_index, t, err);
+}
+
+/* Loads earlier trials' samples for adaptive stopping (resume), one pass
+ * through the journal reader, no record kept. */
 static kv_status load_samples(run *r, char *err)
 {
-    journal_data *d = NULL;
+    journal_header h = {0};
+    journal_cols_scan_info info;
+    journal_cols_scan_opts o = {.trial = sample_seen, .ctx = r, .empty_ok = true};
     char e[KV_ERRLEN] = "";
-    if (journal_load(r->sum->journal_path, &d, e) != KV_OK)
-        return KV_OK; /* journal_open reports what is wrong with it */
-    kv_status st = KV_OK;
-    for (size_t i = 0; st == KV_OK && i < d->n_trials; i++)
-        st = note_sample(r, d->trials[i].plan_index, &d->trials[i], err);
-    journal_data_free(d);
-    return st;
+    kv_status st = journal_cols_scan(r->sum->journal_path, &o, &h, &info, e);
+    journal_header_clear(&h);
+    /* a bad journal: journal_open reports what is wrong with it */
+    return st == KV_ERR_NOMEM ? kv_fail(err, st, "%s", e) : KV_OK;
 }
 
 static bool file_nonempty(const char *path)

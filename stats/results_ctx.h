@@ -14,6 +14,7 @@
 
 #include "common/status.h"
 #include "experiments/journal.h"
+#include "experiments/journal_cols.h"
 #include "experiments/spec.h"
 #include "stats/compare.h"
 #include "stats/describe.h"
@@ -69,7 +70,6 @@ typedef struct res_point {
     spec_cache_mode mode;
     int turn;       /* 1-based */
     size_t order;   /* run position */
-    size_t trial;   /* index into journal trials */
     double x;       /* actual prompt tokens (NAN unknown) */
     double newtok;  /* x - cached (NAN unknown) */
     double cached;  /* NAN when not reported */
@@ -88,8 +88,9 @@ typedef struct res_counts {
 } res_counts;
 
 typedef struct res_ctx {
-    const journal_data *d;
-    const spec *s; /* the journal's embedded spec; NULL when absent or bad */
+    const journal_cols *j;   /* the journal's columns */
+    const journal_header *h; /* its header (j->h) */
+    const spec *s;           /* the journal's embedded spec; NULL when absent or bad */
     const results_options *opt;
     double level;
     uint64_t boot_seed;
@@ -105,6 +106,7 @@ typedef struct res_ctx {
 
     res_counts counts;
     char err_note[512]; /* why the embedded spec was not used; "" = it was */
+    size_t fit_sampled; /* models fitted on a subsample (results_models.h, RES_FIT_LIMIT) */
 } res_ctx;
 
 /* Fills pts (sorted by run position, then turn), excluded_bad and counts. */

@@ -50,7 +50,7 @@ void res_target_free(res_target *ts)
 
 void res_target_write(jsonw *w, const res_ctx *c, size_t target, const res_target *ts)
 {
-    const journal_header *h = &c->d->header;
+    const journal_header *h = c->h;
     const journal_target_meta *tm = target < h->n_targets ? &h->targets[target] : NULL;
     jsonw_begin_obj(w);
     res_kstr(w, "name", ts->name);
