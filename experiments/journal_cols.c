@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,10 +225,9 @@ static size_t trial_cols(journal_cols *c, col *out)
 
 static size_t turn_cols(journal_cols *c, col *out)
 {
-    const col cs[] = {
-        COL(turn),          COL(attempts),         COL(turn_ok),       COL(cache_state),
-        COL(prompt_tokens), COL(cached_tokens),    COL(prefix_tokens), COL(ttft_ms),
-        COL(total_ms),      COL(server_prefill_ms)};
+    const col cs[] = {COL(turn),          COL(turn_ok),       COL(cache_state),
+                      COL(prompt_tokens), COL(cached_tokens), COL(prefix_tokens),
+                      COL(ttft_ms),       COL(total_ms),      COL(server_prefill_ms)};
     memcpy(out, cs, sizeof cs);
     return sizeof cs / sizeof cs[0];
 }
@@ -322,13 +322,12 @@ static bool failure_keep(journal_cols *c, const trial_record *t)
 
 static void turn_put(journal_cols *c, size_t k, const trial_request *r)
 {
-    c->turn[k] = r->turn;
-    c->attempts[k] = r->attempts;
+    c->turn[k] = (int16_t)r->turn;
     c->turn_ok[k] = r->ok;
     c->cache_state[k] = (uint8_t)r->cache_state;
-    c->prompt_tokens[k] = r->prompt_tokens;
-    c->cached_tokens[k] = r->cached_tokens;
-    c->prefix_tokens[k] = r->prefix_tokens;
+    c->prompt_tokens[k] = (int32_t)(r->prompt_tokens < 0 ? -1 : r->prompt_tokens);
+    c->cached_tokens[k] = (int32_t)(r->cached_tokens < 0 ? -1 : r->cached_tokens);
+    c->prefix_tokens[k] = (int32_t)(r->prefix_tokens < 0 ? -1 : r->prefix_tokens);
     c->ttft_ms[k] = r->ttft_ms;
     c->total_ms[k] = r->total_ms;
     c->server_prefill_ms[k] = r->server_prefill_ms;
@@ -373,39 +372,71 @@ static bool contention_keep(cols_build *b, const trial_record *t)
     return true;
 }
 
-static bool cols_add(cols_build *b, const trial_record *t)
+/* The first field of t (or of its turns) beyond the narrow columns, or
+ * NULL when every value fits. */
+static const char *too_wide(const trial_record *t, size_t n_turns_all)
+{
+    const long lo = INT32_MIN, hi = INT32_MAX;
+    if (t->plan_index > UINT32_MAX)
+        return "$.index";
+    if (t->target > UINT32_MAX)
+        return "$.target";
+    if (t->cell > UINT32_MAX)
+        return "$.cell";
+    if (t->run_position > UINT32_MAX)
+        return "$.run_position";
+    if (t->system_prompt_tokens < lo || t->system_prompt_tokens > hi)
+        return "$.system_prompt_tokens";
+    if (t->query_tokens < lo || t->query_tokens > hi)
+        return "$.query_tokens";
+    if (t->query_count < lo || t->query_count > hi)
+        return "$.query_count";
+    if (t->n_turns > UINT32_MAX || n_turns_all + t->n_turns > UINT32_MAX)
+        return "$.turns";
+    for (size_t k = 0; k < t->n_turns; k++) {
+        const trial_request *r = &t->turns[k];
+        if (r->turn < INT16_MIN || r->turn > INT16_MAX)
+            return "$.turns[].turn";
+        if (r->prompt_tokens > hi || r->cached_tokens > hi || r->prefix_tokens > hi)
+            return "$.turns[]: a token count";
+    }
+    return NULL;
+}
+
+static kv_status cols_add(cols_build *b, const trial_record *t, const char *where, char *err)
 {
     journal_cols *c = b->c;
+    const char *wide = too_wide(t, c->n_turns_all);
+    if (wide)
+        return kv_fail(err, KV_ERR_INPUT, "%s: %s: out of range", where, wide);
     if (!cols_room(b, t->n_turns) || !name_keep(c, t) || !failure_keep(c, t) ||
         !contention_keep(b, t))
-        return false;
+        return kv_fail(err, KV_ERR_NOMEM, "%s: out of memory loading the journal", where);
     size_t i = c->n_trials++;
-    c->plan_index[i] = t->plan_index;
+    c->plan_index[i] = (uint32_t)t->plan_index;
     c->kind[i] = (uint8_t)t->kind;
-    c->target[i] = t->target;
-    c->cell[i] = t->cell;
-    c->sys[i] = t->system_prompt_tokens;
-    c->query[i] = t->query_tokens;
-    c->count[i] = t->query_count;
+    c->target[i] = (uint32_t)t->target;
+    c->cell[i] = (uint32_t)t->cell;
+    c->sys[i] = (int32_t)t->system_prompt_tokens;
+    c->query[i] = (int32_t)t->query_tokens;
+    c->count[i] = (int32_t)t->query_count;
     c->mode[i] = (uint8_t)t->mode;
-    c->run_position[i] = t->run_position;
+    c->run_position[i] = (uint32_t)t->run_position;
     c->ok[i] = t->ok;
     c->contaminated[i] = t->contaminated;
-    c->turn0[i] = c->n_turns_all;
-    c->n_turns[i] = t->n_turns;
+    c->turn0[i] = (uint32_t)c->n_turns_all;
+    c->n_turns[i] = (uint32_t)t->n_turns;
     for (size_t k = 0; k < t->n_turns; k++)
         turn_put(c, c->n_turns_all + k, &t->turns[k]);
     c->n_turns_all += t->n_turns;
-    return true;
+    return KV_OK;
 }
 
 /* ---- the columns: entry points ---------------------------------------------- */
 
 static kv_status cols_visit(void *ctx, trial_record *t, const char *where, char *err)
 {
-    if (!cols_add(ctx, t))
-        return kv_fail(err, KV_ERR_NOMEM, "%s: out of memory loading the journal", where);
-    return KV_OK;
+    return cols_add(ctx, t, where, err);
 }
 
 kv_status journal_cols_load(const char *path, journal_cols **out, char *err)
@@ -438,11 +469,13 @@ kv_status journal_cols_from_data(const journal_data *d, journal_cols **out, char
         return kv_fail(err, KV_ERR_NOMEM, "out of memory");
     c->h = &d->header;
     cols_build b = {c, 0, 0, 0};
-    for (size_t i = 0; i < d->n_trials; i++)
-        if (!cols_add(&b, &d->trials[i])) {
+    for (size_t i = 0; i < d->n_trials; i++) {
+        kv_status st = cols_add(&b, &d->trials[i], d->trials[i].id, err);
+        if (st != KV_OK) {
             journal_cols_free(c);
-            return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+            return st;
         }
+    }
     c->torn_lines = d->torn_lines;
     c->duplicate_trials = d->duplicate_trials;
     cols_fit(c);

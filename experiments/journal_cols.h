@@ -17,7 +17,7 @@
  * it (resume rewrites it).
  *
  * The columns (journal_cols_load): what the analysis reads of each trial,
- * kept as one array per field (about 60 bytes a trial and 60 a turn,
+ * kept as one array per field (about 40 bytes a trial and 42 a turn,
  * against ~1 KB for a trial_record and its turns), turns of all trials in
  * one run of arrays; strings only for the failed measured trials listed in
  * results.json and one name per target index.
@@ -103,23 +103,25 @@ typedef struct journal_cols {
     const journal_header *h; /* &own_header, or the journal_data's (from_data) */
     journal_header own_header;
     size_t n_trials; /* distinct trials, file order (duplicates skipped) */
-    /* per trial i < n_trials (the trial_record fields of the same name) */
-    size_t *plan_index;
+    /* per trial i < n_trials (the trial_record fields of the same name; the
+     * narrow types hold every value the loader accepts: an index, position
+     * or token count beyond them is an error naming file:line and field) */
+    uint32_t *plan_index;
     uint8_t *kind; /* plan_kind */
-    size_t *target;
-    size_t *cell;
-    long *sys, *query, *count; /* system_prompt_tokens, query_tokens, query_count */
-    uint8_t *mode;             /* spec_cache_mode */
-    size_t *run_position;
+    uint32_t *target;
+    uint32_t *cell;
+    int32_t *sys, *query, *count; /* system_prompt_tokens, query_tokens, query_count */
+    uint8_t *mode;                /* spec_cache_mode */
+    uint32_t *run_position;
     uint8_t *ok, *contaminated;
-    size_t *turn0;   /* index of the trial's first turn in the turn columns */
-    size_t *n_turns; /* its turns */
+    uint32_t *turn0;   /* index of the trial's first turn in the turn columns */
+    uint32_t *n_turns; /* its turns */
     size_t n_turns_all;
     /* per turn k < n_turns_all (the trial_request fields of the same name) */
-    int *turn, *attempts;
+    int16_t *turn;
     uint8_t *turn_ok;
-    uint8_t *cache_state; /* trial_cache_state */
-    long *prompt_tokens, *cached_tokens, *prefix_tokens;
+    uint8_t *cache_state;                                   /* trial_cache_state */
+    int32_t *prompt_tokens, *cached_tokens, *prefix_tokens; /* -1: not known */
     double *ttft_ms, *total_ms, *server_prefill_ms;
     /* contention requests, file order */
     journal_cols_contention *contention;

@@ -185,6 +185,10 @@ kv_status res_gather(res_ctx *c, char *err)
             point_from_turn(&c->pts[c->n_pts++], j, i, k);
         }
     }
+    if (c->n_pts < cap) { /* warm-ups, failures and bad times: room given back */
+        res_point *q = realloc(c->pts, (c->n_pts ? c->n_pts : 1) * sizeof *q);
+        c->pts = q ? q : c->pts;
+    }
     qsort(c->pts, c->n_pts, sizeof *c->pts, point_cmp);
     count_trials(c);
     return KV_OK;
@@ -199,22 +203,28 @@ void res_ctx_free(res_ctx *c)
 
 /* ---- filters ------------------------------------------------------------- */
 
+static bool collect_match(const res_point *p, size_t target, long sys, long query, long count,
+                          int mode, int turn)
+{
+    if (p->target != target || p->contaminated || (int)p->mode != mode)
+        return false;
+    return !((sys >= 0 && p->sys != sys) || (query >= 0 && p->query != query) ||
+             (count >= 0 && p->count != count) || (turn > 0 && p->turn != turn));
+}
+
 double *res_collect(const res_ctx *c, size_t target, long sys, long query, long count, int mode,
                     int turn, size_t *n)
 {
-    double *v = malloc((c->n_pts ? c->n_pts : 1) * sizeof *v);
+    size_t m = 0;
+    for (size_t i = 0; i < c->n_pts; i++)
+        m += collect_match(&c->pts[i], target, sys, query, count, mode, turn);
+    double *v = malloc((m ? m : 1) * sizeof *v);
     *n = 0;
     if (!v)
         return NULL;
-    for (size_t i = 0; i < c->n_pts; i++) {
-        const res_point *p = &c->pts[i];
-        if (p->target != target || p->contaminated || (int)p->mode != mode)
-            continue;
-        if ((sys >= 0 && p->sys != sys) || (query >= 0 && p->query != query) ||
-            (count >= 0 && p->count != count) || (turn > 0 && p->turn != turn))
-            continue;
-        v[(*n)++] = p->y;
-    }
+    for (size_t i = 0; i < c->n_pts && *n < m; i++)
+        if (collect_match(&c->pts[i], target, sys, query, count, mode, turn))
+            v[(*n)++] = c->pts[i].y;
     return v;
 }
 

@@ -64,19 +64,23 @@ void res_kest(jsonw *w, const char *key, const res_est *e, double level);
 
 /* ---- measured points and the shared context ---- */
 
+/* One measured request turn (~72 bytes: a million of them is the largest
+ * thing the analysis holds beside the columns; the narrow integers hold what
+ * journal_cols_load accepts). */
 typedef struct res_point {
-    size_t target;
-    long sys, query, count; /* nominal lengths and the session's query count */
-    spec_cache_mode mode;
-    int turn;       /* 1-based */
-    size_t order;   /* run position */
-    double x;       /* actual prompt tokens (NAN unknown) */
-    double newtok;  /* x - cached (NAN unknown) */
-    double cached;  /* NAN when not reported */
-    double y;       /* ttft ms */
-    double prefill; /* server prefill ms or NAN */
+    double x;            /* actual prompt tokens (NAN unknown) */
+    double newtok;       /* x - cached (NAN unknown) */
+    double cached;       /* NAN when not reported */
+    double y;            /* ttft ms */
+    double prefill;      /* server prefill ms or NAN */
+    uint32_t target;     /* target index */
+    uint32_t order;      /* run position */
+    int32_t sys, query;  /* nominal lengths */
+    int32_t count;       /* the session's query count */
+    int16_t turn;        /* 1-based */
+    uint8_t mode;        /* spec_cache_mode */
+    uint8_t cache_state; /* trial_cache_state */
     bool contaminated;
-    trial_cache_state cache_state;
 } res_point;
 
 /* Trial counts over the whole journal. */
