@@ -134,6 +134,18 @@ kv_status cli_analyze_write(const journal_data *d, const char *source, const cha
 kv_status cli_analyze_write_cols(const journal_cols *j, const char *source, const char *out_dir,
                                  bool partial, cli_outputs *o, char *err)
 {
+    kv_status st = cli_analyze_results_cols(j, source, out_dir, partial, o, err);
+    return st == KV_OK ? cli_analyze_report(o, err) : st;
+}
+
+kv_status cli_analyze_report(cli_outputs *o, char *err)
+{
+    return report_step(o, err);
+}
+
+kv_status cli_analyze_results_cols(const journal_cols *j, const char *source, const char *out_dir,
+                                   bool partial, cli_outputs *o, char *err)
+{
     kv_status st = paths_set(out_dir, o, err);
     if (st == KV_OK)
         st = kv_mkdirs(out_dir, err);
@@ -149,7 +161,7 @@ kv_status cli_analyze_write_cols(const journal_cols *j, const char *source, cons
         return kv_fail(err, st, "%s", o->error);
     }
     o->results_written = true;
-    return report_step(o, err);
+    return KV_OK;
 }
 
 kv_status cli_analyze_journal(const char *journal_path, const char *out_dir, bool partial,

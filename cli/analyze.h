@@ -51,6 +51,12 @@ kv_status cli_analyze_write(const journal_data *d, const char *source, const cha
  * holds: experiments/journal_cols.h). */
 kv_status cli_analyze_write_cols(const journal_cols *j, const char *source, const char *out_dir,
                                  bool partial, cli_outputs *o, char *err) KV_MUST_USE;
+/* The two halves of cli_analyze_write_cols: results.json only (o filled as
+ * far as it goes), then report.pdf from o->results_path; between them the
+ * caller can free the journal (the report reads only the files). */
+kv_status cli_analyze_results_cols(const journal_cols *j, const char *source, const char *out_dir,
+                                   bool partial, cli_outputs *o, char *err) KV_MUST_USE;
+kv_status cli_analyze_report(cli_outputs *o, char *err) KV_MUST_USE;
 
 /* The same for one journal file on disk (what 'run' and 'demo' chain). */
 kv_status cli_analyze_journal(const char *journal_path, const char *out_dir, bool partial,

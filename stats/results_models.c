@@ -202,11 +202,8 @@ static bool model_fit(const res_ctx *c, size_t target, res_model_kind which, res
     return true;
 }
 
-void res_model_build(const res_ctx *c, size_t target, res_model_kind which, res_model *m)
+static void model_build(const res_ctx *c, size_t target, res_model_kind which, res_model *m)
 {
-    memset(m, 0, sizeof *m);
-    m->y = which == RES_MODEL_PREFILL ? "server_prefill_ms" : "ttft_ms";
-    m->x = which == RES_MODEL_WARM ? "new_prompt_tokens" : "prompt_tokens";
     bool cached_known;
     if (!model_select(c, target, which, m, &cached_known))
         return;
@@ -226,13 +223,44 @@ void res_model_build(const res_ctx *c, size_t target, res_model_kind which, res_
     model_per_token(m);
 }
 
-void res_model_free(res_model *m)
+/* The data arrays are given back once the fits are made: the residuals
+ * are computed again from the points (res_model_residual), so a million
+ * points do not hold three copies of themselves until the points file. */
+static void model_data_free(res_model *m)
 {
-    free(m->ch);
     free(m->xs);
     free(m->xc);
     free(m->ys);
     free(m->pt);
+    m->xs = m->xc = m->ys = NULL;
+    m->pt = NULL;
+}
+
+void res_model_build(const res_ctx *c, size_t target, res_model_kind which, res_model *m)
+{
+    memset(m, 0, sizeof *m);
+    m->y = which == RES_MODEL_PREFILL ? "server_prefill_ms" : "ttft_ms";
+    m->x = which == RES_MODEL_WARM ? "new_prompt_tokens" : "prompt_tokens";
+    m->target = target;
+    m->which = which;
+    model_build(c, target, which, m);
+    model_data_free(m);
+}
+
+double res_model_residual(const res_model *m, const res_point *p)
+{
+    const fit_result *f = res_model_fit(m);
+    double x, y, mean, sm, sp;
+    if (!f || !model_point(p, m->target, m->which, &x, &y))
+        return NAN;
+    fit_predict(f, &x, &mean, &sm, &sp);
+    return y - mean;
+}
+
+void res_model_free(res_model *m)
+{
+    free(m->ch);
+    model_data_free(m);
 }
 
 const fit_result *res_model_fit(const res_model *m)

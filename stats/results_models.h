@@ -33,9 +33,12 @@ typedef struct res_model {
     fit_result multi_fit;
     res_est ms_per_token, tokens_per_s;
     double xmin, xmax;
-    double *xs, *xc, *ys; /* owned: the fitted data (x, cached tokens, y) */
-    size_t *pt;           /* owned: each fitted point's index into res_ctx pts */
-    size_t n;
+    double *xs, *xc, *ys; /* the fitted data (x, cached tokens, y): owned while
+                             res_model_build runs, NULL after it */
+    size_t *pt;           /* ... each fitted point's index into res_ctx pts (the same) */
+    size_t n;             /* points the model was fitted on */
+    size_t target;        /* the target and kind it was built for */
+    res_model_kind which;
     size_t stalls; /* points flagged as stalls (grouped by x); > 0: robust choice */
     size_t fit_n;  /* points the fits used: n, or RES_FIT_LIMIT drawn when n exceeds it */
 } res_model;
@@ -49,6 +52,11 @@ typedef struct res_model {
 #define RES_FIT_LIMIT 5000
 
 void res_model_build(const res_ctx *c, size_t target, res_model_kind which, res_model *m);
+
+/* Measured - fitted for point p when the model was fitted on it (the
+ * points res_model_build selected: its target, mode, uncontaminated, finite
+ * x and y), else NAN. */
+double res_model_residual(const res_model *m, const res_point *p);
 /* The seed of model `which` of `target`'s subsample (RES_FIT_LIMIT). */
 uint64_t res_model_sample_seed(const res_ctx *c, size_t target, res_model_kind which);
 void res_model_free(res_model *m);

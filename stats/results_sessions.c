@@ -16,12 +16,24 @@
 
 /* Per-trial session totals (sum of ttft over turns) for complete sessions;
  * *cum gets each session's cumulative ttft, count values per session. */
+static bool session_trial(const journal_cols *j, size_t i, size_t target, long sys, long query,
+                          long count, int mode)
+{
+    return j->kind[i] == PLAN_MEASURE && j->target[i] == target && j->sys[i] == sys &&
+           j->query[i] == query && j->count[i] == count && (int)j->mode[i] == mode && j->ok[i] &&
+           !j->contaminated[i] && j->n_turns[i] == (size_t)count;
+}
+
 static double *session_totals(const res_ctx *c, size_t target, long sys, long query, long count,
                               int mode, size_t *n, double **cum)
 {
     const journal_cols *j = c->j;
-    double *tot = malloc((j->n_trials ? j->n_trials : 1) * sizeof *tot);
-    *cum = malloc((j->n_trials ? j->n_trials : 1) * (size_t)count * sizeof **cum);
+    size_t m = 0;
+    for (size_t i = 0; i < j->n_trials; i++)
+        m += session_trial(j, i, target, sys, query, count, mode);
+    m = m ? m : 1;
+    double *tot = malloc(m * sizeof *tot);
+    *cum = malloc(m * (size_t)count * sizeof **cum);
     *n = 0;
     if (!tot || !*cum) {
         free(tot);
@@ -30,9 +42,7 @@ static double *session_totals(const res_ctx *c, size_t target, long sys, long qu
         return NULL;
     }
     for (size_t i = 0; i < j->n_trials; i++) {
-        if (j->kind[i] != PLAN_MEASURE || j->target[i] != target || j->sys[i] != sys ||
-            j->query[i] != query || j->count[i] != count || (int)j->mode[i] != mode || !j->ok[i] ||
-            j->contaminated[i] || j->n_turns[i] != (size_t)count)
+        if (!session_trial(j, i, target, sys, query, count, mode))
             continue;
         double s = 0;
         bool good = true;

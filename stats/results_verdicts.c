@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,7 +358,7 @@ typedef struct stop_saving {
 
 /* Measured trial indexes ordered by target, cell and file position. */
 typedef struct stop_key {
-    size_t target, cell, i;
+    uint32_t target, cell, i; /* the columns' widths (journal_cols.h) */
 } stop_key;
 
 static int stop_key_cmp(const void *a, const void *b)
@@ -408,7 +409,7 @@ static void stopping_compute(const res_ctx *c, stop_saving *out)
     size_t nk = 0;
     for (size_t i = 0; keys && i < j->n_trials; i++)
         if (j->kind[i] == PLAN_MEASURE)
-            keys[nk++] = (stop_key){j->target[i], j->cell[i], i};
+            keys[nk++] = (stop_key){j->target[i], j->cell[i], (uint32_t)i};
     if (!keys) {
         out->saved = NAN;
         return;
@@ -416,8 +417,10 @@ static void stopping_compute(const res_ctx *c, stop_saving *out)
     qsort(keys, nk, sizeof *keys, stop_key_cmp);
     /* one entry per cell, reusing keys: i = its first trial, target = the
      * trials missing, and the saving in sv (summed in first-trial order) */
-    size_t ng = 0;
-    double *sv = malloc((nk ? nk : 1) * sizeof *sv);
+    size_t ng = 0, cells = nk > 0;
+    for (size_t a = 1; a < nk; a++)
+        cells += keys[a].target != keys[a - 1].target || keys[a].cell != keys[a - 1].cell;
+    double *sv = malloc((cells ? cells : 1) * sizeof *sv);
     for (size_t a = 0, b; sv && a < nk; a = b) {
         double tot = 0;
         for (b = a; b < nk && keys[b].target == keys[a].target && keys[b].cell == keys[a].cell; b++)
@@ -425,7 +428,8 @@ static void stopping_compute(const res_ctx *c, stop_saving *out)
         long missing = c->s->repetitions - (long)(b - a);
         if (missing > 0) {
             sv[ng] = (double)missing * tot / (double)(b - a);
-            keys[ng] = (stop_key){(size_t)missing, ng, keys[a].i};
+            keys[ng] = (stop_key){(uint32_t)(missing < UINT32_MAX ? missing : UINT32_MAX),
+                                  (uint32_t)ng, keys[a].i};
             ng++;
         }
     }
