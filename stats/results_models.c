@@ -42,9 +42,8 @@ static bool model_select(const res_ctx *c, size_t target, res_model_kind which, 
     m->xs = malloc(cap * sizeof *m->xs);
     m->xc = malloc(cap * sizeof *m->xc);
     m->ys = malloc(cap * sizeof *m->ys);
-    m->pt = malloc(cap * sizeof *m->pt);
     m->ch = malloc(sizeof *m->ch);
-    if (!m->xs || !m->xc || !m->ys || !m->pt || !m->ch) {
+    if (!m->xs || !m->xc || !m->ys || !m->ch) {
         snprintf(m->note, sizeof m->note, "out of memory");
         return false;
     }
@@ -59,7 +58,6 @@ static bool model_select(const res_ctx *c, size_t target, res_model_kind which, 
         m->xs[m->n] = x;
         m->xc[m->n] = p->cached;
         m->ys[m->n] = y;
-        m->pt[m->n] = i;
         m->n++;
     }
     if (m->n == 0) {
@@ -231,9 +229,7 @@ static void model_data_free(res_model *m)
     free(m->xs);
     free(m->xc);
     free(m->ys);
-    free(m->pt);
     m->xs = m->xc = m->ys = NULL;
-    m->pt = NULL;
 }
 
 void res_model_build(const res_ctx *c, size_t target, res_model_kind which, res_model *m)

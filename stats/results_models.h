@@ -35,7 +35,6 @@ typedef struct res_model {
     double xmin, xmax;
     double *xs, *xc, *ys; /* the fitted data (x, cached tokens, y): owned while
                              res_model_build runs, NULL after it */
-    size_t *pt;           /* ... each fitted point's index into res_ctx pts (the same) */
     size_t n;             /* points the model was fitted on */
     size_t target;        /* the target and kind it was built for */
     res_model_kind which;

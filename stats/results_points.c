@@ -86,7 +86,7 @@ static size_t put_num(char *o, double v)
     int n = 0;
     for (int prec = 15; prec <= 17; prec++) {
         n = snprintf(o, 32, "%.*g", prec, v);
-        if (strtod(o, NULL) == v)
+        if (prec == 17 || strtod(o, NULL) == v) /* 17 digits always read back */
             break;
     }
     return (size_t)n;
