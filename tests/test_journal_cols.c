@@ -23,6 +23,7 @@
 #include "experiments/journal.h"
 #include "experiments/journal_cols.h"
 #include "stats/results.h"
+#include "stats/warm.h"
 
 #define BAD_DIR "tests/fixtures/journals/bad"
 
@@ -271,6 +272,76 @@ static void columns_should_read_a_long_journal_with_a_repeat_and_a_torn_line(voi
     rmdir(dir);
 }
 
+/* Contention lines go to their own table (K from the id, else the largest
+ * agent id + 1 of the cell, through warm_from_journal); the other trials
+ * pay nothing for it. */
+static void columns_should_keep_the_contention_requests_apart(void **state)
+{
+    (void)state;
+    journal_data d = {0};
+    trial_record t[4];
+    for (size_t i = 0; i < 4; i++) {
+        trial_make(&t[i], 10 + i);
+        t[i].kind = i == 0 ? PLAN_MEASURE : PLAN_CONTENTION;
+        t[i].cell = 7;
+        trial_request *q = &t[i].turns[0];
+        q->ok = t[i].ok = true;
+        q->in_contention = i > 0;
+        q->agent = (long)i - 1;
+        q->agent_position = (long)i;
+        q->hit = TRIAL_HIT_FULL;
+        q->slot_held = TRIAL_SLOT_OWN;
+        q->after_resume = i == 3;
+    }
+    snprintf(t[1].id, sizeof t[1].id, "ref/contention/k4/s550/i0");
+    snprintf(t[2].id, sizeof t[2].id, "ref/contention/x/s550/i1"); /* no K: from agents */
+    t[3].turns[0].ok = false;
+    d.trials = t;
+    d.n_trials = 4;
+    journal_cols *j = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(journal_cols_from_data(&d, &j, err), KV_OK);
+    assert_int_equal(j->n_trials, 4);
+    assert_int_equal(j->n_contention, 3);
+    assert_int_equal(j->contention[0].agents, 4);
+    assert_int_equal(j->contention[1].agents, 0);
+    assert_int_equal(j->contention[0].agent_position, 1);
+    assert_int_equal(j->contention[0].hit, TRIAL_HIT_FULL);
+    assert_int_equal(j->contention[2].hit, TRIAL_HIT_NONE); /* failed */
+    assert_true(isnan(j->contention[2].ttft_ms));
+    assert_true(j->contention[2].after_resume);
+    journal_cols_free(j);
+    warm_req *r = NULL;
+    size_t n = 0;
+    assert_int_equal(warm_from_journal(&d, &r, &n, err), KV_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(r[0].agents, 4);
+    assert_int_equal(r[1].agents, 3); /* agents 0..2 in cell 7 */
+    assert_int_equal(r[2].hit, TRIAL_HIT_NONE);
+    free(r);
+    for (size_t i = 0; i < 4; i++)
+        trial_record_clear(&t[i]);
+}
+
+/* The columns are 32 bits wide: a value beyond them is refused by name,
+ * never cut short. */
+static void columns_should_refuse_a_token_count_beyond_their_width(void **state)
+{
+    (void)state;
+    journal_data d = {0};
+    trial_record t;
+    trial_make(&t, 4);
+    t.system_prompt_tokens = 3000000000L;
+    d.trials = &t;
+    d.n_trials = 1;
+    journal_cols *j = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(journal_cols_from_data(&d, &j, err), KV_ERR_INPUT);
+    assert_null(j);
+    assert_non_null(strstr(err, "t/s4/r4: $.system_prompt_tokens: out of range"));
+    trial_record_clear(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +349,8 @@ int main(void)
         cmocka_unit_test(columns_should_reject_bad_journals_with_the_loaders_messages),
         cmocka_unit_test(analyze_should_exit_3_naming_the_line_and_field_of_a_bad_journal),
         cmocka_unit_test(columns_should_read_a_long_journal_with_a_repeat_and_a_torn_line),
+        cmocka_unit_test(columns_should_keep_the_contention_requests_apart),
+        cmocka_unit_test(columns_should_refuse_a_token_count_beyond_their_width),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
