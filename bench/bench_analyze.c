@@ -287,6 +287,8 @@ static int bench_size(const bench_opts *o, size_t n, bench_run *an, bench_run *p
     snprintf(only, sizeof only, "%s/results-only.json", dir);
     *rs = child_run(NULL, path, only, NULL);
     unlink(only);
+    snprintf(only, sizeof only, "%s/results-only.points.csv", dir);
+    unlink(only);
     char exe[1024], cmd[] = "analyze", out[] = "--out";
     snprintf(exe, sizeof exe, "%s", o->kvproof);
     char *argv[] = {exe, cmd, path, out, dir, NULL};
@@ -304,6 +306,8 @@ static int bench_size(const bench_opts *o, size_t n, bench_run *an, bench_run *p
         unlink(path);
         unlink(res);
         snprintf(res, sizeof res, "%s/report.pdf", dir);
+        unlink(res);
+        snprintf(res, sizeof res, "%s/points.csv", dir);
         unlink(res);
         unlink(log);
         rmdir(dir);
