@@ -131,7 +131,7 @@ kv_status cli_analyze_write(const journal_data *d, const char *source, const cha
     return st;
 }
 
-kv_status cli_analyze_write_cols(const journal_cols *j, const char *source, const char *out_dir,
+kv_status cli_analyze_write_cols(journal_cols *j, const char *source, const char *out_dir,
                                  bool partial, cli_outputs *o, char *err)
 {
     kv_status st = cli_analyze_results_cols(j, source, out_dir, partial, o, err);
@@ -143,7 +143,7 @@ kv_status cli_analyze_report(cli_outputs *o, char *err)
     return report_step(o, err);
 }
 
-kv_status cli_analyze_results_cols(const journal_cols *j, const char *source, const char *out_dir,
+kv_status cli_analyze_results_cols(journal_cols *j, const char *source, const char *out_dir,
                                    bool partial, cli_outputs *o, char *err)
 {
     kv_status st = paths_set(out_dir, o, err);
@@ -155,7 +155,7 @@ kv_status cli_analyze_results_cols(const journal_cols *j, const char *source, co
     results_options_default(&ro);
     ro.partial = partial;
     char e[KV_ERRLEN] = "";
-    st = results_write_cols(j, source, o->results_path, &ro, e);
+    st = results_write_cols_lean(j, source, o->results_path, &ro, e);
     if (st != KV_OK) {
         note_error(o, "results.json", e);
         return kv_fail(err, st, "%s", o->error);

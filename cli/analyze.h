@@ -49,12 +49,13 @@ kv_status cli_analyze_write(const journal_data *d, const char *source, const cha
                             bool partial, cli_outputs *o, char *err) KV_MUST_USE;
 /* The same from a journal's columns (what `kvproof analyze` of one journal
  * holds: experiments/journal_cols.h). */
-kv_status cli_analyze_write_cols(const journal_cols *j, const char *source, const char *out_dir,
+kv_status cli_analyze_write_cols(journal_cols *j, const char *source, const char *out_dir,
                                  bool partial, cli_outputs *o, char *err) KV_MUST_USE;
 /* The two halves of cli_analyze_write_cols: results.json only (o filled as
- * far as it goes), then report.pdf from o->results_path; between them the
- * caller can free the journal (the report reads only the files). */
-kv_status cli_analyze_results_cols(const journal_cols *j, const char *source, const char *out_dir,
+ * far as it goes; the columns the points are made from are dropped:
+ * results_write_cols_lean), then report.pdf from o->results_path; between
+ * them the caller can free the journal (the report reads only the files). */
+kv_status cli_analyze_results_cols(journal_cols *j, const char *source, const char *out_dir,
                                    bool partial, cli_outputs *o, char *err) KV_MUST_USE;
 kv_status cli_analyze_report(cli_outputs *o, char *err) KV_MUST_USE;
 

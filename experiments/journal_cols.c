@@ -483,6 +483,22 @@ kv_status journal_cols_from_data(const journal_data *d, journal_cols **out, char
     return KV_OK;
 }
 
+void journal_cols_drop_point_fields(journal_cols *c)
+{
+    void **cs[] = {(void **)&c->turn,
+                   (void **)&c->turn_ok,
+                   (void **)&c->cache_state,
+                   (void **)&c->prompt_tokens,
+                   (void **)&c->cached_tokens,
+                   (void **)&c->prefix_tokens,
+                   (void **)&c->server_prefill_ms,
+                   (void **)&c->run_position};
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        free(*cs[i]);
+        *cs[i] = NULL;
+    }
+}
+
 void journal_cols_free(journal_cols *c)
 {
     if (!c)

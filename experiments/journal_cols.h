@@ -143,6 +143,13 @@ kv_status journal_cols_load(const char *path, journal_cols **out, char *err) KV_
  * header is borrowed: d must outlive the columns. */
 kv_status journal_cols_from_data(const journal_data *d, journal_cols **out, char *err) KV_MUST_USE;
 
+/* Frees the columns only the measured points are made from (turn,
+ * turn_ok, cache_state, prompt_tokens, cached_tokens, prefix_tokens,
+ * server_prefill_ms, run_position): NULL after; the others, the header,
+ * names, failures and contention table stay. For a reader that has copied
+ * its points out and keeps going with the rest (results.c). */
+void journal_cols_drop_point_fields(journal_cols *c);
+
 void journal_cols_free(journal_cols *c);
 
 #endif

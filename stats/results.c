@@ -13,6 +13,7 @@
  */
 #include "stats/results.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,8 +109,49 @@ static kv_status targets_compute(const res_ctx *c, res_target **out, size_t *nt,
     return KV_OK;
 }
 
+/* The points file, written on a second thread while results.json's text
+ * is made (both only read the context and the targets; on a million
+ * points each takes about a second). */
+typedef struct points_job {
+    const res_ctx *c;
+    const res_target *tss;
+    size_t nt;
+    const char *path;
+    results_points_info info;
+    kv_status st;
+    char err[KV_ERRLEN];
+    pthread_t thread;
+    bool started;
+} points_job;
+
+static void *points_run(void *arg)
+{
+    points_job *pj = arg;
+    pj->st = results_points_write(pj->c, pj->tss, pj->nt, pj->path, &pj->info, pj->err);
+    return NULL;
+}
+
+/* Starts the job (or runs it here when no thread can be made). */
+static void points_start(points_job *pj)
+{
+    pj->started = pthread_create(&pj->thread, NULL, points_run, pj) == 0;
+    if (!pj->started)
+        points_run(pj);
+}
+
+static kv_status points_finish(points_job *pj, char *err)
+{
+    if (pj->started)
+        pthread_join(pj->thread, NULL);
+    pj->started = false;
+    if (pj->st != KV_OK)
+        return kv_fail(err, pj->st, "%s", pj->err);
+    return KV_OK;
+}
+
+/* Everything but the points file's entry and the closing brace. */
 static void document_write(jsonw *w, const res_ctx *c, const char *journal_path,
-                           const res_target *tss, size_t nt, const results_points_info *pinfo)
+                           const res_target *tss, size_t nt)
 {
     jsonw_begin_obj(w);
     res_header_write(w, c, journal_path);
@@ -123,15 +165,34 @@ static void document_write(jsonw *w, const res_ctx *c, const char *journal_path,
     res_verdict_write(w, c, tss, nt);
     res_questions_write(w, c, &tss[0]);
     res_stopping_write(w, c);
-    if (pinfo)
-        results_points_json(w, pinfo);
+}
+
+/* The document from the computed targets, the points file beside it when
+ * points_path is set; the text in w->b. */
+static kv_status document_make(jsonw *w, const res_ctx *c, const char *journal_path,
+                               const res_target *tss, size_t nt, const char *points_path, char *err)
+{
+    points_job pj = {.c = c, .tss = tss, .nt = nt, .path = points_path, .st = KV_OK};
+    if (points_path)
+        points_start(&pj);
+    document_write(w, c, journal_path, tss, nt);
+    kv_status st = points_path ? points_finish(&pj, err) : KV_OK;
+    if (st != KV_OK)
+        return st;
+    if (points_path)
+        results_points_json(w, &pj.info);
     jsonw_end_obj(w);
+    if (w->st == KV_OK)
+        w->st = kv_buf_append(&w->b, "\n", 1);
+    if (w->st != KV_OK)
+        return kv_fail(err, w->st, "out of memory writing results");
+    return KV_OK;
 }
 
 /* results.json's text into out; with points_path, the points file written
  * there first (results.json then names it). */
-static kv_status build(const journal_cols *d, const char *journal_path, const results_options *opt,
-                       const char *points_path, kv_buf *out, char *err)
+static kv_status build(const journal_cols *d, journal_cols *lean, const char *journal_path,
+                       const results_options *opt, const char *points_path, kv_buf *out, char *err)
 {
     results_options defaults;
     results_options_default(&defaults);
@@ -152,10 +213,10 @@ static kv_status build(const journal_cols *d, const char *journal_path, const re
     res_target *tss = NULL;
     size_t nt = 0;
     jsonw w = {0};
-    results_points_info pinfo;
-    memset(&pinfo, 0, sizeof pinfo);
     c.s = sp;
     kv_status st = res_gather(&c, err);
+    if (st == KV_OK && lean)
+        journal_cols_drop_point_fields(lean); /* the points hold them now */
     if (st == KV_OK)
         st = warm_gather(&c, &wr, err);
     if (st != KV_OK)
@@ -169,20 +230,14 @@ static kv_status build(const journal_cols *d, const char *journal_path, const re
         goto out;
     }
     st = targets_compute(&c, &tss, &nt, err);
-    if (st == KV_OK && points_path)
-        st = results_points_write(&c, tss, nt, points_path, &pinfo, err);
     if (st != KV_OK)
         goto out;
     for (size_t t = 0; t < nt; t++)
         c.fit_sampled += (tss[t].cold.fit_n < tss[t].cold.n) + (tss[t].warm.fit_n < tss[t].warm.n) +
                          (tss[t].prefill.fit_n < tss[t].prefill.n);
-    document_write(&w, &c, journal_path, tss, nt, points_path ? &pinfo : NULL);
-    if (w.st == KV_OK)
-        w.st = kv_buf_append(&w.b, "\n", 1);
-    if (w.st != KV_OK) {
-        st = kv_fail(err, w.st, "out of memory writing results");
+    st = document_make(&w, &c, journal_path, tss, nt, points_path, err);
+    if (st != KV_OK)
         goto out;
-    }
     st = kv_buf_append(out, w.b.data, w.b.len);
 out:
     for (size_t t = 0; tss && t < nt; t++)
@@ -243,21 +298,33 @@ kv_status results_from_data(const journal_data *d, const char *journal_path,
 kv_status results_from_cols(const journal_cols *j, const char *journal_path,
                             const results_options *opt, kv_buf *out, char *err)
 {
-    return build(j, journal_path, opt, NULL, out, err);
+    return build(j, NULL, journal_path, opt, NULL, out, err);
 }
 
-kv_status results_write_cols(const journal_cols *j, const char *journal_path,
-                             const char *results_path, const results_options *opt, char *err)
+static kv_status write_cols(const journal_cols *j, journal_cols *lean, const char *journal_path,
+                            const char *results_path, const results_options *opt, char *err)
 {
     char points[4096];
     if (results_points_path(results_path, points, sizeof points) != 0)
         return kv_fail(err, KV_ERR_IO, "%s: path too long", results_path);
     kv_buf out = {0};
-    kv_status st = build(j, journal_path, opt, points, &out, err);
+    kv_status st = build(j, lean, journal_path, opt, points, &out, err);
     if (st == KV_OK)
         st = write_atomically(results_path, &out, err);
     kv_buf_free(&out);
     return st;
+}
+
+kv_status results_write_cols(const journal_cols *j, const char *journal_path,
+                             const char *results_path, const results_options *opt, char *err)
+{
+    return write_cols(j, NULL, journal_path, results_path, opt, err);
+}
+
+kv_status results_write_cols_lean(journal_cols *j, const char *journal_path,
+                                  const char *results_path, const results_options *opt, char *err)
+{
+    return write_cols(j, j, journal_path, results_path, opt, err);
 }
 
 kv_status results_write(const journal_data *d, const char *journal_path, const char *results_path,
@@ -267,7 +334,7 @@ kv_status results_write(const journal_data *d, const char *journal_path, const c
     kv_status st = d ? journal_cols_from_data(d, &j, err)
                      : kv_fail(err, KV_ERR_USAGE, "results_write: missing input");
     if (st == KV_OK)
-        st = results_write_cols(j, journal_path, results_path, opt, err);
+        st = results_write_cols_lean(j, journal_path, results_path, opt, err);
     journal_cols_free(j);
     return st;
 }
@@ -278,7 +345,7 @@ kv_status results_from_journal(const char *journal_path, const char *results_pat
     journal_cols *j = NULL;
     kv_status st = journal_cols_load(journal_path, &j, err);
     if (st == KV_OK)
-        st = results_write_cols(j, journal_path, results_path, opt, err);
+        st = results_write_cols_lean(j, journal_path, results_path, opt, err);
     journal_cols_free(j);
     return st;
 }
