@@ -126,25 +126,25 @@ kv_status cli_analyze_write(const journal_data *d, const char *source, const cha
     journal_cols *j = NULL;
     kv_status st = journal_cols_from_data(d, &j, err);
     if (st == KV_OK)
-        st = cli_analyze_write_cols(j, source, out_dir, partial, o, err);
+        st = analyze_write_cols(j, source, out_dir, partial, o, err);
     journal_cols_free(j);
     return st;
 }
 
-kv_status cli_analyze_write_cols(journal_cols *j, const char *source, const char *out_dir,
-                                 bool partial, cli_outputs *o, char *err)
+kv_status analyze_write_cols(journal_cols *j, const char *source, const char *out_dir, bool partial,
+                             cli_outputs *o, char *err)
 {
-    kv_status st = cli_analyze_results_cols(j, source, out_dir, partial, o, err);
-    return st == KV_OK ? cli_analyze_report(o, err) : st;
+    kv_status st = analyze_results_cols(j, source, out_dir, partial, o, err);
+    return st == KV_OK ? analyze_report(o, err) : st;
 }
 
-kv_status cli_analyze_report(cli_outputs *o, char *err)
+kv_status analyze_report(cli_outputs *o, char *err)
 {
     return report_step(o, err);
 }
 
-kv_status cli_analyze_results_cols(journal_cols *j, const char *source, const char *out_dir,
-                                   bool partial, cli_outputs *o, char *err)
+kv_status analyze_results_cols(journal_cols *j, const char *source, const char *out_dir,
+                               bool partial, cli_outputs *o, char *err)
 {
     kv_status st = paths_set(out_dir, o, err);
     if (st == KV_OK)
@@ -325,7 +325,7 @@ static bool cols_complete(const journal_cols *j)
     return true;
 }
 
-bool cli_analyze_missing_cols(FILE *f, const char *cmd, const journal_cols *j)
+bool analyze_missing_cols(FILE *f, const char *cmd, const journal_cols *j)
 {
     bool missing = false;
     if (j->torn_lines)

@@ -112,14 +112,14 @@ static int analyze_main(char **paths, size_t n, const char *out, bool cells, boo
     if (!quiet && d)
         cli_analyze_missing(stderr, "analyze", d);
     else if (!quiet)
-        cli_analyze_missing_cols(stderr, "analyze", j);
-    st = cli_analyze_results_cols(j, source.data, out, false, &outs, err);
+        analyze_missing_cols(stderr, "analyze", j);
+    st = analyze_results_cols(j, source.data, out, false, &outs, err);
     journal_cols_free(j); /* the report reads only results.json and its points file */
     journal_data_free(d);
     j = NULL;
     d = NULL;
     if (st == KV_OK)
-        st = cli_analyze_report(&outs, err);
+        st = analyze_report(&outs, err);
     if (outs.results_written)
         printf("results: %s\n", outs.results_path);
     if (outs.report_written)

@@ -131,7 +131,7 @@ static void model_per_token(res_model *m)
         snprintf(t->note, sizeof t->note, "the ms/token interval reaches 0: no upper bound");
 }
 
-uint64_t res_model_sample_seed(const res_ctx *c, size_t target, res_model_kind which)
+uint64_t results_models_sample_seed(const res_ctx *c, size_t target, res_model_kind which)
 {
     return c->boot_seed + 3 * (uint64_t)target + (uint64_t)which;
 }
@@ -153,7 +153,7 @@ static bool model_sample(const res_ctx *c, size_t target, res_model_kind which, 
         gsl_rng_free(g);
         return false;
     }
-    gsl_rng_set(g, (unsigned long)res_model_sample_seed(c, target, which));
+    gsl_rng_set(g, (unsigned long)results_models_sample_seed(c, target, which));
     size_t taken = 0;
     for (size_t i = 0; i < m->n && taken < RES_FIT_LIMIT; i++) {
         /* Knuth's algorithm S: keep i with probability (wanted - taken) / (left) */
@@ -222,7 +222,7 @@ static void model_build(const res_ctx *c, size_t target, res_model_kind which, r
 }
 
 /* The data arrays are given back once the fits are made: the residuals
- * are computed again from the points (res_model_residual), so a million
+ * are computed again from the points (results_models_residual), so a million
  * points do not hold three copies of themselves until the points file. */
 static void model_data_free(res_model *m)
 {
@@ -243,7 +243,7 @@ void res_model_build(const res_ctx *c, size_t target, res_model_kind which, res_
     model_data_free(m);
 }
 
-double res_model_residual(const res_model *m, const res_point *p)
+double results_models_residual(const res_model *m, const res_point *p)
 {
     const fit_result *f = res_model_fit(m);
     double x, y, mean, sm, sp;

@@ -55,9 +55,9 @@ void res_model_build(const res_ctx *c, size_t target, res_model_kind which, res_
 /* Measured - fitted for point p when the model was fitted on it (the
  * points res_model_build selected: its target, mode, uncontaminated, finite
  * x and y), else NAN. */
-double res_model_residual(const res_model *m, const res_point *p);
+double results_models_residual(const res_model *m, const res_point *p);
 /* The seed of model `which` of `target`'s subsample (RES_FIT_LIMIT). */
-uint64_t res_model_sample_seed(const res_ctx *c, size_t target, res_model_kind which);
+uint64_t results_models_sample_seed(const res_ctx *c, size_t target, res_model_kind which);
 void res_model_free(res_model *m);
 
 /* The chosen fit, or NULL when the model failed. */

@@ -23,8 +23,8 @@ static void point_residuals(const res_point *p, const res_target *tss, size_t nt
     if (p->target >= nt)
         return;
     const res_target *ts = &tss[p->target];
-    *rt = res_model_residual(p->mode == SPEC_WARM ? &ts->warm : &ts->cold, p);
-    *rp = res_model_residual(&ts->prefill, p);
+    *rt = results_models_residual(p->mode == SPEC_WARM ? &ts->warm : &ts->cold, p);
+    *rp = results_models_residual(&ts->prefill, p);
 }
 
 /* ---- rows ----------------------------------------------------------------- */
