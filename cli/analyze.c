@@ -123,6 +123,29 @@ static kv_status report_step(cli_outputs *o, char *err)
 kv_status cli_analyze_write(const journal_data *d, const char *source, const char *out_dir,
                             bool partial, cli_outputs *o, char *err)
 {
+    journal_cols *j = NULL;
+    kv_status st = journal_cols_from_data(d, &j, err);
+    if (st == KV_OK)
+        st = analyze_write_cols(j, source, out_dir, partial, o, err);
+    journal_cols_free(j);
+    return st;
+}
+
+kv_status analyze_write_cols(journal_cols *j, const char *source, const char *out_dir, bool partial,
+                             cli_outputs *o, char *err)
+{
+    kv_status st = analyze_results_cols(j, source, out_dir, partial, o, err);
+    return st == KV_OK ? analyze_report(o, err) : st;
+}
+
+kv_status analyze_report(cli_outputs *o, char *err)
+{
+    return report_step(o, err);
+}
+
+kv_status analyze_results_cols(journal_cols *j, const char *source, const char *out_dir,
+                               bool partial, cli_outputs *o, char *err)
+{
     kv_status st = paths_set(out_dir, o, err);
     if (st == KV_OK)
         st = kv_mkdirs(out_dir, err);
@@ -132,13 +155,13 @@ kv_status cli_analyze_write(const journal_data *d, const char *source, const cha
     results_options_default(&ro);
     ro.partial = partial;
     char e[KV_ERRLEN] = "";
-    st = results_write(d, source, o->results_path, &ro, e);
+    st = results_write_cols_lean(j, source, o->results_path, &ro, e);
     if (st != KV_OK) {
         note_error(o, "results.json", e);
         return kv_fail(err, st, "%s", o->error);
     }
     o->results_written = true;
-    return report_step(o, err);
+    return KV_OK;
 }
 
 kv_status cli_analyze_journal(const char *journal_path, const char *out_dir, bool partial,
@@ -190,10 +213,9 @@ static bool recorded(const journal_data *d, const char **ids, const char *id)
     return false;
 }
 
-/* The plan of d's embedded spec and seed, or NULL (imported or unreadable). */
-static plan *plan_of(const journal_data *d)
+/* The plan of h's embedded spec and seed, or NULL (imported or unreadable). */
+static plan *plan_of(const journal_header *h)
 {
-    const journal_header *h = &d->header;
     spec *s = NULL;
     plan *p = NULL;
     char e[KV_ERRLEN] = "";
@@ -230,24 +252,95 @@ static bool missing_from_plan(FILE *f, const char *cmd, const journal_data *d, c
     return true;
 }
 
+static void torn_note(FILE *f, const char *cmd)
+{
+    fprintf(f,
+            "kvproof %s: the journal's last line is incomplete (a crash mid-write); it "
+            "is left out\n",
+            cmd);
+}
+
+static void count_note(FILE *f, const char *cmd, size_t n, size_t planned)
+{
+    fprintf(f, "kvproof %s: incomplete: %zu of %zu planned trials are in the journal\n", cmd, n,
+            planned);
+}
+
 bool cli_analyze_missing(FILE *f, const char *cmd, const journal_data *d)
 {
     bool missing = false;
     if (d->torn_lines)
-        fprintf(f,
-                "kvproof %s: the journal's last line is incomplete (a crash mid-write); it "
-                "is left out\n",
-                cmd);
-    plan *p = plan_of(d);
+        torn_note(f, cmd);
+    plan *p = plan_of(&d->header);
     if (p) {
         missing = missing_from_plan(f, cmd, d, p);
     } else if (d->n_trials < d->header.planned_trials) {
-        fprintf(f, "kvproof %s: incomplete: %zu of %zu planned trials are in the journal\n", cmd,
-                d->n_trials, d->header.planned_trials);
+        count_note(f, cmd, d->n_trials, d->header.planned_trials);
         missing = true;
     }
     plan_free(p);
     return missing || d->torn_lines > 0;
+}
+
+/* The plan's trials whose index no trial line has (one journal: its plan
+ * indexes are the plan's). */
+static bool missing_cols(FILE *f, const char *cmd, const journal_cols *j, const plan *p)
+{
+    bool *seen = calloc(p->n_trials ? p->n_trials : 1, sizeof *seen);
+    if (!seen)
+        return false;
+    for (size_t i = 0; i < j->n_trials; i++)
+        if (j->plan_index[i] < p->n_trials)
+            seen[j->plan_index[i]] = true;
+    size_t n_missing = 0, len = 0;
+    char ids[1024] = "";
+    for (size_t i = 0; i < p->n_trials; i++) {
+        if (seen[i])
+            continue;
+        if (n_missing++ < CLI_MISSING_LISTED && len < sizeof ids) {
+            int w = snprintf(ids + len, sizeof ids - len, "%s%s", len ? ", " : "", p->trials[i].id);
+            len += w > 0 ? (size_t)w : 0;
+        }
+    }
+    free(seen);
+    if (n_missing == 0)
+        return false;
+    fprintf(f,
+            "kvproof %s: incomplete: %zu of the plan's %zu trials are not in the journal "
+            "(interrupted, or skipped by adaptive stopping or a cap): %s%s\n",
+            cmd, n_missing, p->n_trials, ids, n_missing > CLI_MISSING_LISTED ? ", ..." : "");
+    return true;
+}
+
+/* Every index 0 .. planned_trials - 1 has a trial line (the indexes are
+ * distinct: n of them below n), so no trial of the plan is missing and the
+ * plan (~180 bytes a trial) need not be built. */
+static bool cols_complete(const journal_cols *j)
+{
+    if (j->n_trials != j->h->planned_trials)
+        return false;
+    for (size_t i = 0; i < j->n_trials; i++)
+        if (j->plan_index[i] >= j->h->planned_trials)
+            return false;
+    return true;
+}
+
+bool analyze_missing_cols(FILE *f, const char *cmd, const journal_cols *j)
+{
+    bool missing = false;
+    if (j->torn_lines)
+        torn_note(f, cmd);
+    if (cols_complete(j))
+        return j->torn_lines > 0;
+    plan *p = plan_of(j->h);
+    if (p) {
+        missing = missing_cols(f, cmd, j, p);
+    } else if (j->n_trials < j->h->planned_trials) {
+        count_note(f, cmd, j->n_trials, j->h->planned_trials);
+        missing = true;
+    }
+    plan_free(p);
+    return missing || j->torn_lines > 0;
 }
 
 /* ---- verdicts ------------------------------------------------------------- */

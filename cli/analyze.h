@@ -16,6 +16,7 @@
 
 #include "common/status.h"
 #include "experiments/journal.h"
+#include "experiments/journal_cols.h"
 
 /* How many missing trial ids the incompleteness note names. */
 #define CLI_MISSING_LISTED 8
@@ -46,6 +47,17 @@ kv_status cli_analyze_load_cells(const char *const *paths, size_t n, FILE *f, jo
  * the first failure (o->error says which output it concerns). */
 kv_status cli_analyze_write(const journal_data *d, const char *source, const char *out_dir,
                             bool partial, cli_outputs *o, char *err) KV_MUST_USE;
+/* The same from a journal's columns (what `kvproof analyze` of one journal
+ * holds: experiments/journal_cols.h). */
+kv_status analyze_write_cols(journal_cols *j, const char *source, const char *out_dir, bool partial,
+                             cli_outputs *o, char *err) KV_MUST_USE;
+/* The two halves of analyze_write_cols: results.json only (o filled as
+ * far as it goes; the columns the points are made from are dropped:
+ * results_write_cols_lean), then report.pdf from o->results_path; between
+ * them the caller can free the journal (the report reads only the files). */
+kv_status analyze_results_cols(journal_cols *j, const char *source, const char *out_dir,
+                               bool partial, cli_outputs *o, char *err) KV_MUST_USE;
+kv_status analyze_report(cli_outputs *o, char *err) KV_MUST_USE;
 
 /* The same for one journal file on disk (what 'run' and 'demo' chain). */
 kv_status cli_analyze_journal(const char *journal_path, const char *out_dir, bool partial,
@@ -56,6 +68,9 @@ kv_status cli_analyze_journal(const char *journal_path, const char *out_dir, boo
  * line. Prints nothing for a complete journal. Returns true when
  * something is missing. */
 bool cli_analyze_missing(FILE *f, const char *cmd, const journal_data *d);
+/* The same for one journal's columns (trials matched to the plan by plan
+ * index: a single journal's indexes are its plan's). */
+bool analyze_missing_cols(FILE *f, const char *cmd, const journal_cols *j);
 
 /* Prints the verdict sentence and each hypothesis's verdict from
  * results.json (read by report/results_read.h). */

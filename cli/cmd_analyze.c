@@ -75,16 +75,28 @@ static kv_status source_of(char **paths, size_t n, kv_buf *b, char *err)
     return KV_OK;
 }
 
+/* One journal is read straight into columns (one pass, no records kept);
+ * several are loaded and merged (*d, which the columns borrow from). */
+static kv_status load_cols(const char *const *cp, size_t n, bool cells, journal_data **d,
+                           journal_cols **j, char *err)
+{
+    if (n == 1 && !cells)
+        return journal_cols_load(cp[0], j, err);
+    kv_status st =
+        cells ? cli_analyze_load_cells(cp, n, stdout, d, err) : cli_analyze_load(cp, n, d, err);
+    return st == KV_OK ? journal_cols_from_data(*d, j, err) : st;
+}
+
 static int analyze_main(char **paths, size_t n, const char *out, bool cells, bool quiet)
 {
     char err[KV_ERRLEN] = "";
     journal_data *d = NULL;
+    journal_cols *j = NULL;
     kv_buf source = {0};
     cli_outputs outs;
     memset(&outs, 0, sizeof outs);
     const char *const *cp = (const char *const *)paths;
-    kv_status st =
-        cells ? cli_analyze_load_cells(cp, n, stdout, &d, err) : cli_analyze_load(cp, n, &d, err);
+    kv_status st = load_cols(cp, n, cells, &d, &j, err);
     if (st == KV_OK)
         st = source_of(paths, n, &source, err);
     if (st != KV_OK) {
@@ -96,10 +108,18 @@ static int analyze_main(char **paths, size_t n, const char *out, bool cells, boo
     }
     if (!quiet && n > 1)
         fprintf(stderr, "kvproof analyze: %zu journals merged (%zu trials; client hosts: %s)\n", n,
-                d->n_trials, d->header.client_host ? d->header.client_host : "unknown");
-    if (!quiet)
+                j->n_trials, j->h->client_host ? j->h->client_host : "unknown");
+    if (!quiet && d)
         cli_analyze_missing(stderr, "analyze", d);
-    st = cli_analyze_write(d, source.data, out, false, &outs, err);
+    else if (!quiet)
+        analyze_missing_cols(stderr, "analyze", j);
+    st = analyze_results_cols(j, source.data, out, false, &outs, err);
+    journal_cols_free(j); /* the report reads only results.json and its points file */
+    journal_data_free(d);
+    j = NULL;
+    d = NULL;
+    if (st == KV_OK)
+        st = analyze_report(&outs, err);
     if (outs.results_written)
         printf("results: %s\n", outs.results_path);
     if (outs.report_written)
@@ -110,6 +130,7 @@ static int analyze_main(char **paths, size_t n, const char *out, bool cells, boo
         cli_print_verdicts(stdout, outs.results_path, false);
 out:
     kv_buf_free(&source);
+    journal_cols_free(j);
     journal_data_free(d);
     return st == KV_OK ? KV_EXIT_OK : kv_exit_code(st);
 }

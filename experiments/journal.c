@@ -1,9 +1,10 @@
 /* journal.c - the crash-safe trial journal on disk (journal.h,
  * docs/journal.md). Line encoding lives in journal_json.c.
  *
- * Divided into: file helpers (whole-line writes, reads, directory sync),
+ * Divided into: file helpers (whole-line writes, directory sync),
  * opening (create, or resume: lock, verify, repair), appending, and loading
- * for analysis, and the host description for the header.
+ * for analysis, and the host description for the header. Reading (resume
+ * and load) goes through the one scanner of journal_cols.c.
  *
  * Crash safety: a line (or a batch of lines, journal_append_batch) is written
  * with one pwrite loop at the end of the last complete line and fdatasync'd
@@ -12,6 +13,7 @@
  * last line, which resume truncates and load skips.
  */
 #include "experiments/journal.h"
+#include "experiments/journal_cols.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,10 +25,6 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-
-/* A journal is measured data: read whatever a long run wrote, but not a
- * device that never ends. */
-#define JOURNAL_READ_MAX ((size_t)2 << 30)
 
 struct journal {
     int fd;
@@ -81,24 +79,6 @@ static kv_status jn_write_line(journal *j, const kv_buf *line, char *err)
     return KV_OK;
 }
 
-static kv_status jn_read_fd(journal *j, kv_buf *b, char *err)
-{
-    char chunk[65536];
-    off_t off = 0;
-    for (;;) {
-        ssize_t r = pread(j->fd, chunk, sizeof chunk, off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return kv_fail(err, KV_ERR_IO, "reading journal %s: %s", j->path, strerror(errno));
-        if (r == 0)
-            return KV_OK;
-        if (kv_buf_append(b, chunk, (size_t)r) != KV_OK)
-            return kv_fail(err, KV_ERR_NOMEM, "out of memory reading journal %s", j->path);
-        off += r;
-    }
-}
-
 /* Makes a newly created file's directory entry durable. */
 static void jn_sync_dir(const char *path)
 {
@@ -112,20 +92,6 @@ static void jn_sync_dir(const char *path)
         close(fd);
     }
     free(dir);
-}
-
-/* Next line [*start, *end) of text; *end points at its '\n' or at text+len
- * when the line is unterminated. false at the end. */
-static bool jn_next_line(const char *text, size_t len, size_t *pos, const char **start,
-                         const char **end)
-{
-    if (*pos >= len)
-        return false;
-    *start = text + *pos;
-    const char *nl = memchr(*start, '\n', len - *pos);
-    *end = nl ? nl : text + len;
-    *pos = (size_t)(*end - text) + 1;
-    return true;
 }
 
 /* ---- opening ----------------------------------------------------------- */
@@ -181,54 +147,50 @@ static kv_status jn_check_header(const journal *j, const journal_header *want,
 
 /* Reads an existing journal for resume: checks the header, records which
  * trials are present, then truncates a torn last line. */
+typedef struct jn_resume_ctx {
+    journal *j;
+    const journal_header *want;
+} jn_resume_ctx;
+
+static kv_status jn_resume_header(void *ctx, const journal_header *got, char *err)
+{
+    const jn_resume_ctx *r = ctx;
+    return jn_check_header(r->j, r->want, got, err);
+}
+
+static kv_status jn_resume_trial(void *ctx, trial_record *t, const char *where, char *err)
+{
+    (void)where;
+    (void)err;
+    journal *j = ((jn_resume_ctx *)ctx)->j;
+    j->recorded[t->plan_index] = true;
+    j->n_trials++;
+    return KV_OK;
+}
+
 static kv_status jn_resume(journal *j, const journal_header *want, char *err)
 {
-    kv_buf text = {0};
     journal_header got = {0};
-    trial_record t = {0};
-    char where[4096];
-    size_t pos = 0, lineno = 0, complete = 0;
-    const char *s, *e;
-    kv_status st = jn_read_fd(j, &text, err);
-    if (st != KV_OK)
-        goto out;
-    while (st == KV_OK && jn_next_line(text.data, text.len, &pos, &s, &e)) {
-        if (e == text.data + text.len)
-            break; /* torn last line: repaired below */
-        lineno++;
-        complete = pos;
-        snprintf(where, sizeof where, "%s:%zu", j->path, lineno);
-        if (lineno == 1) {
-            st = journal_header_from_json(s, (size_t)(e - s), where, &got, err);
-            if (st == KV_OK)
-                st = jn_check_header(j, want, &got, err);
-            continue;
-        }
-        st = journal_trial_from_json(s, (size_t)(e - s), where, j->planned, &t, err);
-        if (st == KV_OK && j->recorded[t.plan_index]) {
-            j->duplicates++;
-        } else if (st == KV_OK) {
-            j->recorded[t.plan_index] = true;
-            j->n_trials++;
-        }
-        trial_record_clear(&t);
-    }
-    if (st != KV_OK)
-        goto out;
-    if (complete < text.len) {
-        if (ftruncate(j->fd, (off_t)complete) != 0 || fdatasync(j->fd) != 0) {
-            st = kv_fail(err, KV_ERR_IO, "repairing the torn last line of journal %s: %s", j->path,
-                         strerror(errno));
-            goto out;
-        }
-        j->repaired = text.len - complete;
-    }
-    j->size = complete;
-out:
-    trial_record_clear(&t);
+    jn_resume_ctx ctx = {j, want};
+    journal_cols_scan_opts o = {.header = jn_resume_header,
+                                .trial = jn_resume_trial,
+                                .ctx = &ctx,
+                                .torn_header_ok = true,
+                                .empty_ok = true};
+    journal_cols_scan_info info;
+    kv_status st = journal_cols_scan_fd(j->fd, j->path, &o, &got, &info, err);
     journal_header_clear(&got);
-    kv_buf_free(&text);
-    return st;
+    if (st != KV_OK)
+        return st;
+    j->duplicates = info.duplicates;
+    if (info.torn_bytes > 0) {
+        if (ftruncate(j->fd, (off_t)info.complete) != 0 || fdatasync(j->fd) != 0)
+            return kv_fail(err, KV_ERR_IO, "repairing the torn last line of journal %s: %s",
+                           j->path, strerror(errno));
+        j->repaired = info.torn_bytes;
+    }
+    j->size = info.complete;
+    return KV_OK;
 }
 
 static kv_status jn_write_header(journal *j, const journal_header *h, char *err)
@@ -413,52 +375,35 @@ static kv_status jn_add_trial(journal_data *d, size_t *cap, trial_record *t)
     return KV_OK;
 }
 
+typedef struct jn_load_ctx {
+    journal_data *d;
+    size_t cap; /* of d->trials */
+} jn_load_ctx;
+
+static kv_status jn_keep_trial(void *ctx, trial_record *t, const char *where, char *err)
+{
+    jn_load_ctx *l = ctx;
+    if (jn_add_trial(l->d, &l->cap, t) != KV_OK)
+        return kv_fail(err, KV_ERR_NOMEM, "%s: out of memory loading the journal", where);
+    return KV_OK;
+}
+
 kv_status journal_load(const char *path, journal_data **out, char *err)
 {
-    char *text = NULL;
-    size_t len = 0, pos = 0, lineno = 0, cap = 0;
-    bool *seen = NULL;
-    trial_record t = {0};
-    char where[4096];
-    const char *s, *e;
     *out = NULL;
     journal_data *d = calloc(1, sizeof *d);
     if (!d)
         return kv_fail(err, KV_ERR_NOMEM, "out of memory loading journal %s", path);
-    kv_status st = kv_read_file_max(path, JOURNAL_READ_MAX, &text, &len, err);
-    if (st == KV_OK && len == 0)
-        st = kv_fail(err, KV_ERR_INPUT, "%s: empty journal (no header line)", path);
-    while (st == KV_OK && jn_next_line(text, len, &pos, &s, &e)) {
-        lineno++;
-        snprintf(where, sizeof where, "%s:%zu", path, lineno);
-        if (e == text + len) { /* no '\n': a write cut short by a crash */
-            if (lineno == 1)
-                st = kv_fail(err, KV_ERR_INPUT, "%s: the header line is incomplete", where);
-            d->torn_lines = 1;
-            break;
-        }
-        if (s == e) {
-            st = kv_fail(err, KV_ERR_INPUT, "%s: empty line", where);
-        } else if (lineno == 1) {
-            st = journal_header_from_json(s, (size_t)(e - s), where, &d->header, err);
-            seen = st == KV_OK ? calloc(d->header.planned_trials + 1, sizeof *seen) : NULL;
-            if (st == KV_OK && !seen)
-                st = kv_fail(err, KV_ERR_NOMEM, "out of memory loading journal %s", path);
-        } else {
-            st = journal_trial_from_json(s, (size_t)(e - s), where, d->header.planned_trials, &t,
-                                         err);
-            if (st == KV_OK && seen[t.plan_index])
-                d->duplicate_trials++;
-            else if (st == KV_OK && jn_add_trial(d, &cap, &t) != KV_OK)
-                st = kv_fail(err, KV_ERR_NOMEM, "out of memory loading journal %s", path);
-            else if (st == KV_OK)
-                seen[d->trials[d->n_trials - 1].plan_index] = true;
-            trial_record_clear(&t);
-        }
+    jn_load_ctx ctx = {d, 0};
+    journal_cols_scan_opts o = {.trial = jn_keep_trial, .ctx = &ctx};
+    journal_cols_scan_info info;
+    kv_status st = journal_cols_scan(path, &o, &d->header, &info, err);
+    d->torn_lines = info.torn_bytes > 0;
+    d->duplicate_trials = info.duplicates;
+    if (st == KV_OK && d->n_trials > 0) { /* give back the doubling's spare room */
+        trial_record *p = realloc(d->trials, d->n_trials * sizeof *p);
+        d->trials = p ? p : d->trials;
     }
-    trial_record_clear(&t);
-    free(seen);
-    free(text);
     if (st != KV_OK) {
         journal_data_free(d);
         return st;

@@ -316,9 +316,17 @@ static void jd_nomem(jd *d, const char *name)
 }
 
 /* The field, or NULL when an earlier field already failed. */
+/* cJSON_GetObjectItemCaseSensitive (the first item of that name), with the
+ * first byte compared before strcmp: a trial line's ~40 lookups over ~25
+ * keys were a fifth of reading a journal. */
 static const cJSON *jd_get(const jd *d, const cJSON *o, const char *name)
 {
-    return d->st == KV_OK ? cJSON_GetObjectItemCaseSensitive(o, name) : NULL;
+    if (d->st != KV_OK || !o)
+        return NULL;
+    for (const cJSON *it = o->child; it; it = it->next)
+        if (it->string && it->string[0] == name[0] && strcmp(it->string, name) == 0)
+            return it;
+    return NULL;
 }
 
 static bool jd_is_integer(const cJSON *it, double lo, double hi)
@@ -499,6 +507,20 @@ static int jd_enum(jd *d, const cJSON *o, const char *name, const char *const *n
 
 /* Finds the first number that is not finite (1e999 reads as infinity, and
  * would come back as null): its path into `path`. */
+/* Every number below j is finite (no path kept: the common case). */
+static bool jd_finite_fast(const cJSON *j)
+{
+    for (const cJSON *it = j ? j->child : NULL; it; it = it->next) {
+        if (cJSON_IsNumber(it) && !isfinite(it->valuedouble))
+            return false;
+        if ((cJSON_IsArray(it) || cJSON_IsObject(it)) && !jd_finite_fast(it))
+            return false;
+    }
+    return true;
+}
+
+/* The same, naming the first non-finite number's path in path (slower:
+ * run only when jd_finite_fast found one). */
 static bool jd_all_finite(const cJSON *j, char *path, size_t cap)
 {
     size_t len = strlen(path);
@@ -567,7 +589,7 @@ static kv_status jd_parse_valid(const char *line, size_t len, const char *where,
         return st;
     }
     char path[256] = "";
-    if (!jd_all_finite(o, path, sizeof path)) {
+    if (!jd_finite_fast(o) && !jd_all_finite(o, path, sizeof path)) {
         cJSON_Delete(o);
         return kv_fail(err, KV_ERR_INPUT,
                        "%s: $.%s: number out of range (too large for a double: it reads as "

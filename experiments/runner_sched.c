@@ -13,6 +13,7 @@
 
 #include "common/util.h"
 #include "experiments/journal.h"
+#include "experiments/journal_cols.h"
 #include "experiments/plan.h"
 #include "experiments/runner.h"
 #include "experiments/runner_state.h"
@@ -54,18 +55,24 @@ static kv_status note_sample(run *r, size_t plan_index, const trial_record *t, c
     return KV_OK;
 }
 
-/* Loads earlier trials' samples for adaptive stopping (resume). */
+static kv_status sample_seen(void *ctx, trial_record *t, const char *where, char *err)
+{
+    (void)where;
+    return note_sample(ctx, t->plan_index, t, err);
+}
+
+/* Loads earlier trials' samples for adaptive stopping (resume), one pass
+ * through the journal reader, no record kept. */
 kv_status runner_sched_load_samples(run *r, char *err)
 {
-    journal_data *d = NULL;
+    journal_header h = {0};
+    journal_cols_scan_info info;
+    journal_cols_scan_opts o = {.trial = sample_seen, .ctx = r, .empty_ok = true};
     char e[KV_ERRLEN] = "";
-    if (journal_load(r->sum->journal_path, &d, e) != KV_OK)
-        return KV_OK; /* journal_open reports what is wrong with it */
-    kv_status st = KV_OK;
-    for (size_t i = 0; st == KV_OK && i < d->n_trials; i++)
-        st = note_sample(r, d->trials[i].plan_index, &d->trials[i], err);
-    journal_data_free(d);
-    return st;
+    kv_status st = journal_cols_scan(r->sum->journal_path, &o, &h, &info, e);
+    journal_header_clear(&h);
+    /* a bad journal: journal_open reports what is wrong with it */
+    return st == KV_ERR_NOMEM ? kv_fail(err, st, "%s", e) : KV_OK;
 }
 
 /* ---- journaling a finished trial ----------------------------------------- */

@@ -257,6 +257,7 @@ typedef struct hl_matrix {
     bool paired;
     size_t *lo, *hi; /* candidate columns of row i: [lo[i], hi[i]) */
     size_t *pos;     /* scratch: per-row count below a pivot */
+    size_t *cum;     /* cum[i]: candidates in rows before i (nx + 1 entries) */
     uint64_t rng;
 } hl_matrix;
 
@@ -285,51 +286,166 @@ static size_t hl_count(hl_matrix *h, double t, bool strict)
     return total;
 }
 
-/* A uniformly drawn remaining candidate (xorshift; any pivot gives the same
- * answer, only the number of rounds depends on it). */
-static double hl_pivot(hl_matrix *h, size_t remaining)
+static uint64_t hl_rand(hl_matrix *h)
 {
     h->rng ^= h->rng << 13;
     h->rng ^= h->rng >> 7;
     h->rng ^= h->rng << 17;
-    size_t r = (size_t)(h->rng % remaining);
-    for (size_t i = 0; i < h->nx; i++) {
-        size_t w = h->hi[i] - h->lo[i];
-        if (r < w)
-            return hl_at(h, i, h->lo[i] + r);
-        r -= w;
-    }
-    return NAN; /* not reached: remaining counts the candidates */
+    return h->rng;
 }
 
-/* The k-th smallest (0-based) pairwise value: O(n) per round, expected
- * O(log m) rounds. Every round drops its pivot and keeps the answer. */
-static double hl_select(hl_matrix *h, size_t k)
+/* A uniformly drawn remaining candidate (xorshift, then the row by binary
+ * search of cum; any pivot gives the same answer, only the number of
+ * rounds depends on it). */
+static double hl_sample(hl_matrix *h, size_t remaining)
+{
+    size_t r = (size_t)(hl_rand(h) % remaining), a = 0, b = h->nx;
+    while (b - a > 1) { /* the row i with cum[i] <= r < cum[i + 1] */
+        size_t mid = a + (b - a) / 2;
+        if (h->cum[mid] <= r)
+            a = mid;
+        else
+            b = mid;
+    }
+    return hl_at(h, a, h->lo[a] + (r - h->cum[a]));
+}
+
+static void hl_swap(double *a, double *b)
+{
+    double t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* The k-th smallest of v[0..n) (quickselect, pivots from the generator;
+ * v is reordered). */
+static double hl_quickselect(hl_matrix *h, double *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n; /* the answer's index is in [lo, hi) */
+    while (hi - lo > 1) {
+        hl_swap(&v[lo], &v[lo + (size_t)(hl_rand(h) % (hi - lo))]);
+        double p = v[lo];
+        size_t lt = lo, gt = hi, i = lo + 1; /* [lo,lt) < p, [lt,i) == p, [gt,hi) > p */
+        while (i < gt) {
+            if (v[i] < p)
+                hl_swap(&v[lt++], &v[i++]);
+            else if (v[i] > p)
+                hl_swap(&v[i], &v[--gt]);
+            else
+                i++;
+        }
+        if (k < lt)
+            hi = lt;
+        else if (k >= gt)
+            lo = gt;
+        else
+            return p;
+    }
+    return v[lo];
+}
+
+/* Once few candidates remain (HL_GATHER), they are copied out and the
+ * answer selected among them: the rounds of the matrix selection cost
+ * O(n) each however few candidates are left. NAN when out of memory (the
+ * caller goes on with rounds). */
+#define HL_GATHER(n) ((n) < 65536 ? (size_t)524288 : 8 * (n))
+
+static double hl_gather(hl_matrix *h, size_t remaining, size_t k)
+{
+    double *v = malloc(remaining * sizeof *v);
+    if (!v)
+        return NAN;
+    size_t n = 0, below = 0;
+    for (size_t i = 0; i < h->nx; i++) {
+        below += h->lo[i] - hl_row_start(h, i);
+        for (size_t j = h->lo[i]; j < h->hi[i]; j++)
+            v[n++] = hl_at(h, i, j);
+    }
+    double t = hl_quickselect(h, v, n, k - below);
+    free(v);
+    return t;
+}
+
+static int hl_cmp_up(const void *a, const void *b)
+{
+    double u = *(const double *)a, v = *(const double *)b;
+    return (u > v) - (u < v);
+}
+
+/* Candidates left (cum filled); empty rows made [lo, lo). */
+static size_t hl_remaining(hl_matrix *h)
 {
     size_t remaining = 0;
     for (size_t i = 0; i < h->nx; i++) {
-        h->lo[i] = hl_row_start(h, i);
-        h->hi[i] = h->ny;
+        if (h->hi[i] < h->lo[i])
+            h->hi[i] = h->lo[i];
+        h->cum[i] = remaining;
         remaining += h->hi[i] - h->lo[i];
     }
+    h->cum[h->nx] = remaining;
+    return remaining;
+}
+
+/* Two pivots a <= b drawn to bracket the answer (Floyd and Rivest): the
+ * sample quantiles HL_SPREAD (three binomial standard deviations of the
+ * sample rank) either side of its rank among the candidates, so a round
+ * keeps about a twentieth of them. */
+#define HL_SAMPLES 4096
+#define HL_SPREAD 96
+
+static void hl_pivots(hl_matrix *h, size_t remaining, size_t rank, double *a, double *b)
+{
+    double s[HL_SAMPLES];
+    for (size_t i = 0; i < HL_SAMPLES; i++)
+        s[i] = hl_sample(h, remaining);
+    qsort(s, HL_SAMPLES, sizeof s[0], hl_cmp_up);
+    double q = (double)rank / (double)remaining * HL_SAMPLES;
+    size_t ia = q > HL_SPREAD ? (size_t)(q - HL_SPREAD) : 0;
+    size_t ib = q + HL_SPREAD < HL_SAMPLES - 1 ? (size_t)(q + HL_SPREAD) : HL_SAMPLES - 1;
+    *a = s[ia];
+    *b = s[ib];
+}
+
+/* Narrows the candidates to one side of pivot t, or finds the answer t:
+ * 1 found, 0 the answer is below t (hi moved), 2 above (lo moved). */
+static int hl_narrow(hl_matrix *h, size_t k, double t)
+{
+    if (k < hl_count(h, t, false)) {
+        for (size_t i = 0; i < h->nx; i++)
+            h->hi[i] = h->pos[i] < h->hi[i] ? h->pos[i] : h->hi[i];
+        return 0;
+    }
+    if (k < hl_count(h, t, true))
+        return 1;
+    for (size_t i = 0; i < h->nx; i++)
+        h->lo[i] = h->pos[i] > h->lo[i] ? h->pos[i] : h->lo[i];
+    return 2;
+}
+
+/* The k-th smallest (0-based) pairwise value: O(n) per round, each round
+ * keeping the candidates between two pivots that bracket the answer (a few
+ * rounds), then a selection among the few left. Every round drops at least
+ * one pivot and keeps the answer. */
+static double hl_select(hl_matrix *h, size_t k)
+{
+    for (size_t i = 0; i < h->nx; i++) {
+        h->lo[i] = hl_row_start(h, i);
+        h->hi[i] = h->ny;
+    }
     for (;;) {
-        double t = hl_pivot(h, remaining);
-        size_t below = hl_count(h, t, false);
-        if (k < below) {
-            for (size_t i = 0; i < h->nx; i++)
-                h->hi[i] = h->pos[i] < h->hi[i] ? h->pos[i] : h->hi[i];
-        } else if (k < hl_count(h, t, true)) {
-            return t;
-        } else {
-            for (size_t i = 0; i < h->nx; i++)
-                h->lo[i] = h->pos[i] > h->lo[i] ? h->pos[i] : h->lo[i];
-        }
-        remaining = 0;
-        for (size_t i = 0; i < h->nx; i++) {
-            if (h->hi[i] < h->lo[i])
-                h->hi[i] = h->lo[i];
-            remaining += h->hi[i] - h->lo[i];
-        }
+        size_t remaining = hl_remaining(h), below = 0;
+        for (size_t i = 0; i < h->nx; i++)
+            below += h->lo[i] - hl_row_start(h, i);
+        double g = remaining <= HL_GATHER(h->nx + h->ny) ? hl_gather(h, remaining, k) : NAN;
+        if (!isnan(g))
+            return g;
+        double a, b;
+        hl_pivots(h, remaining, k - below, &a, &b);
+        int side = hl_narrow(h, k, a);
+        if (side == 1)
+            return a;
+        if (side == 2 && hl_narrow(h, k, b) == 1)
+            return b;
     }
 }
 
@@ -414,9 +530,10 @@ static bool hl_matrix_init(hl_matrix *h, const double *x, size_t nx, const doubl
     h->lo = malloc(nx * sizeof *h->lo);
     h->hi = malloc(nx * sizeof *h->hi);
     h->pos = malloc(nx * sizeof *h->pos);
+    h->cum = malloc((nx + 1) * sizeof *h->cum);
     h->x = sx;
     h->y = sy;
-    if (!sx || (!paired && !sy) || !h->lo || !h->hi || !h->pos)
+    if (!sx || (!paired && !sy) || !h->lo || !h->hi || !h->pos || !h->cum)
         return false;
     for (size_t i = 0; i < nx; i++)
         sx[i] = paired ? x[i] - y[i] : x[i];
@@ -435,6 +552,7 @@ static void hl_matrix_free(hl_matrix *h)
     free(h->lo);
     free(h->hi);
     free(h->pos);
+    free(h->cum);
 }
 
 kv_status compare_hodges_lehmann(const double *x, size_t nx, const double *y, size_t ny,

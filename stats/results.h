@@ -14,6 +14,7 @@
 #include "common/status.h"
 #include "common/util.h"
 #include "experiments/journal.h"
+#include "experiments/journal_cols.h"
 
 typedef struct results_options {
     long bootstrap_resamples; /* resamples per bootstrap interval; default 10000 */
@@ -45,5 +46,22 @@ kv_status results_write(const journal_data *d, const char *journal_path, const c
  * then has no "points_file"). journal_path is only recorded. */
 kv_status results_from_data(const journal_data *d, const char *journal_path,
                             const results_options *opt, kv_buf *out, char *err) KV_MUST_USE;
+
+/* The same from a journal's columns (experiments/journal_cols.h), what
+ * `kvproof analyze` holds in memory: results_from_data and results_write
+ * convert to columns and call these. */
+kv_status results_from_cols(const journal_cols *j, const char *journal_path,
+                            const results_options *opt, kv_buf *out, char *err) KV_MUST_USE;
+kv_status results_write_cols(const journal_cols *j, const char *journal_path,
+                             const char *results_path, const results_options *opt,
+                             char *err) KV_MUST_USE;
+
+/* results_write_cols for `kvproof analyze`, which keeps nothing of the
+ * journal for afterwards: once the points are copied out, the columns they
+ * were made from are freed (journal_cols_drop_point_fields), ~28 MB at a
+ * million trials. */
+kv_status results_write_cols_lean(journal_cols *j, const char *journal_path,
+                                  const char *results_path, const results_options *opt,
+                                  char *err) KV_MUST_USE;
 
 #endif

@@ -36,8 +36,11 @@ static bool cell_compute(const res_ctx *c, size_t i, res_cell *cell)
 {
     memset(cell, 0, sizeof *cell);
     cell->key = &c->pts[i];
-    cell->v = malloc(c->n_pts * sizeof *cell->v);
-    cell->order = malloc(c->n_pts * sizeof *cell->order);
+    size_t m = 0;
+    for (size_t j = i; j < c->n_pts; j++)
+        m += res_same_cell(cell->key, &c->pts[j]);
+    cell->v = malloc(m * sizeof *cell->v);
+    cell->order = malloc(m * sizeof *cell->order);
     if (!cell->v || !cell->order) {
         free(cell->v);
         free(cell->order);

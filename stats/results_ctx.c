@@ -114,81 +114,86 @@ static int point_cmp(const void *a, const void *b)
     return (p->turn > q->turn) - (p->turn < q->turn);
 }
 
-static void point_from_turn(res_point *p, const trial_record *t, size_t i, size_t k)
+/* Point of turn k (0-based within trial i; turn index q in the columns). */
+static void point_from_turn(res_point *p, const journal_cols *j, size_t i, size_t k)
 {
-    const trial_request *r = &t->turns[k];
-    p->target = t->target;
-    p->sys = t->system_prompt_tokens;
-    p->query = t->query_tokens;
-    p->count = t->query_count;
-    p->mode = t->mode;
-    p->turn = r->turn > 0 ? r->turn : (int)k + 1;
-    p->order = t->run_position;
-    p->trial = i;
-    p->x = r->prompt_tokens >= 0 ? (double)r->prompt_tokens : NAN;
-    p->cached = r->cached_tokens >= 0 ? (double)r->cached_tokens : NAN;
+    size_t q = j->turn0[i] + k;
+    spec_cache_mode mode = (spec_cache_mode)j->mode[i];
+    p->target = j->target[i];
+    p->sys = j->sys[i];
+    p->query = j->query[i];
+    p->count = j->count[i];
+    p->mode = mode;
+    p->turn = j->turn[q] > 0 ? j->turn[q] : (int)k + 1;
+    p->order = j->run_position[i];
+    p->x = j->prompt_tokens[q] >= 0 ? (double)j->prompt_tokens[q] : NAN;
+    p->cached = j->cached_tokens[q] >= 0 ? (double)j->cached_tokens[q] : NAN;
     if (isfinite(p->x) && isfinite(p->cached))
         p->newtok = p->x - p->cached;
-    else if (isfinite(p->x) && t->mode == SPEC_WARM && r->prefix_tokens >= 0)
-        p->newtok = p->x - (double)r->prefix_tokens; /* inferred */
-    else if (isfinite(p->x) && t->mode == SPEC_COLD)
+    else if (isfinite(p->x) && mode == SPEC_WARM && j->prefix_tokens[q] >= 0)
+        p->newtok = p->x - (double)j->prefix_tokens[q]; /* inferred */
+    else if (isfinite(p->x) && mode == SPEC_COLD)
         p->newtok = p->x;
     else
         p->newtok = NAN;
-    p->y = r->ttft_ms;
-    p->prefill =
-        isfinite(r->server_prefill_ms) && r->server_prefill_ms >= 0 ? r->server_prefill_ms : NAN;
-    p->contaminated = r->cache_state == TRIAL_CACHE_CONTAMINATED;
-    p->cache_state = r->cache_state;
+    p->y = j->ttft_ms[q];
+    double pf = j->server_prefill_ms[q];
+    p->prefill = isfinite(pf) && pf >= 0 ? pf : NAN;
+    p->cache_state = (trial_cache_state)j->cache_state[q];
+    p->contaminated = p->cache_state == TRIAL_CACHE_CONTAMINATED;
 }
 
 static void count_trials(res_ctx *c)
 {
-    const journal_data *d = c->d;
+    const journal_cols *j = c->j;
     res_counts *n = &c->counts;
-    for (size_t i = 0; i < d->n_trials; i++) {
-        const trial_record *t = &d->trials[i];
-        if (t->kind == PLAN_CONTENTION)
+    for (size_t i = 0; i < j->n_trials; i++) {
+        if (j->kind[i] == PLAN_CONTENTION)
             continue; /* counted by the contention section (stats/warm.c) */
-        if (t->kind != PLAN_MEASURE) {
+        if (j->kind[i] != PLAN_MEASURE) {
             n->warmup++;
             continue;
         }
-        if (t->ok)
+        if (j->ok[i])
             n->completed++;
         else
             n->failed++;
-        n->contaminated += t->contaminated;
-        for (size_t k = 0; k < t->n_turns; k++)
-            n->inferred += t->turns[k].cache_state == TRIAL_CACHE_INFERRED;
+        n->contaminated += j->contaminated[i];
+        for (size_t k = 0; k < j->n_turns[i]; k++)
+            n->inferred += j->cache_state[j->turn0[i] + k] == TRIAL_CACHE_INFERRED;
     }
 }
 
 kv_status res_gather(res_ctx *c, char *err)
 {
-    const journal_data *d = c->d;
-    size_t cap = 0;
-    for (size_t i = 0; i < d->n_trials; i++)
-        cap += d->trials[i].n_turns;
+    const journal_cols *j = c->j;
+    size_t cap = j->n_turns_all;
     c->pts = calloc(cap ? cap : 1, sizeof *c->pts);
     if (!c->pts)
         return kv_fail(err, KV_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < d->n_trials; i++) {
-        const trial_record *t = &d->trials[i];
-        if (t->kind != PLAN_MEASURE)
+    for (size_t i = 0; i < j->n_trials; i++) {
+        if (j->kind[i] != PLAN_MEASURE)
             continue;
-        for (size_t k = 0; k < t->n_turns; k++) {
-            const trial_request *r = &t->turns[k];
-            if (!r->ok)
+        for (size_t k = 0; k < j->n_turns[i]; k++) {
+            size_t q = j->turn0[i] + k;
+            if (!j->turn_ok[q])
                 continue;
-            if (!isfinite(r->ttft_ms) || r->ttft_ms < 0) {
+            if (!isfinite(j->ttft_ms[q]) || j->ttft_ms[q] < 0) {
                 c->excluded_bad++;
                 continue;
             }
-            point_from_turn(&c->pts[c->n_pts++], t, i, k);
+            point_from_turn(&c->pts[c->n_pts++], j, i, k);
         }
     }
-    qsort(c->pts, c->n_pts, sizeof *c->pts, point_cmp);
+    if (c->n_pts < cap) { /* warm-ups, failures and bad times: room given back */
+        res_point *q = realloc(c->pts, (c->n_pts ? c->n_pts : 1) * sizeof *q);
+        c->pts = q ? q : c->pts;
+    }
+    bool sorted = true; /* the usual journal: file order is run order */
+    for (size_t i = 1; sorted && i < c->n_pts; i++)
+        sorted = point_cmp(&c->pts[i - 1], &c->pts[i]) <= 0;
+    if (!sorted)
+        qsort(c->pts, c->n_pts, sizeof *c->pts, point_cmp);
     count_trials(c);
     return KV_OK;
 }
@@ -202,22 +207,28 @@ void res_ctx_free(res_ctx *c)
 
 /* ---- filters ------------------------------------------------------------- */
 
+static bool collect_match(const res_point *p, size_t target, long sys, long query, long count,
+                          int mode, int turn)
+{
+    if (p->target != target || p->contaminated || (int)p->mode != mode)
+        return false;
+    return !((sys >= 0 && p->sys != sys) || (query >= 0 && p->query != query) ||
+             (count >= 0 && p->count != count) || (turn > 0 && p->turn != turn));
+}
+
 double *res_collect(const res_ctx *c, size_t target, long sys, long query, long count, int mode,
                     int turn, size_t *n)
 {
-    double *v = malloc((c->n_pts ? c->n_pts : 1) * sizeof *v);
+    size_t m = 0;
+    for (size_t i = 0; i < c->n_pts; i++)
+        m += collect_match(&c->pts[i], target, sys, query, count, mode, turn);
+    double *v = malloc((m ? m : 1) * sizeof *v);
     *n = 0;
     if (!v)
         return NULL;
-    for (size_t i = 0; i < c->n_pts; i++) {
-        const res_point *p = &c->pts[i];
-        if (p->target != target || p->contaminated || (int)p->mode != mode)
-            continue;
-        if ((sys >= 0 && p->sys != sys) || (query >= 0 && p->query != query) ||
-            (count >= 0 && p->count != count) || (turn > 0 && p->turn != turn))
-            continue;
-        v[(*n)++] = p->y;
-    }
+    for (size_t i = 0; i < c->n_pts && *n < m; i++)
+        if (collect_match(&c->pts[i], target, sys, query, count, mode, turn))
+            v[(*n)++] = c->pts[i].y;
     return v;
 }
 

@@ -14,6 +14,7 @@
 
 #include "common/status.h"
 #include "experiments/journal.h"
+#include "experiments/journal_cols.h"
 #include "experiments/spec.h"
 #include "stats/compare.h"
 #include "stats/describe.h"
@@ -63,20 +64,23 @@ void res_kest(jsonw *w, const char *key, const res_est *e, double level);
 
 /* ---- measured points and the shared context ---- */
 
+/* One measured request turn (~72 bytes: a million of them is the largest
+ * thing the analysis holds beside the columns; the narrow integers hold what
+ * journal_cols_load accepts). */
 typedef struct res_point {
-    size_t target;
-    long sys, query, count; /* nominal lengths and the session's query count */
-    spec_cache_mode mode;
-    int turn;       /* 1-based */
-    size_t order;   /* run position */
-    size_t trial;   /* index into journal trials */
-    double x;       /* actual prompt tokens (NAN unknown) */
-    double newtok;  /* x - cached (NAN unknown) */
-    double cached;  /* NAN when not reported */
-    double y;       /* ttft ms */
-    double prefill; /* server prefill ms or NAN */
+    double x;            /* actual prompt tokens (NAN unknown) */
+    double newtok;       /* x - cached (NAN unknown) */
+    double cached;       /* NAN when not reported */
+    double y;            /* ttft ms */
+    double prefill;      /* server prefill ms or NAN */
+    uint32_t target;     /* target index */
+    uint32_t order;      /* run position */
+    int32_t sys, query;  /* nominal lengths */
+    int32_t count;       /* the session's query count */
+    int16_t turn;        /* 1-based */
+    uint8_t mode;        /* spec_cache_mode */
+    uint8_t cache_state; /* trial_cache_state */
     bool contaminated;
-    trial_cache_state cache_state;
 } res_point;
 
 /* Trial counts over the whole journal. */
@@ -88,8 +92,9 @@ typedef struct res_counts {
 } res_counts;
 
 typedef struct res_ctx {
-    const journal_data *d;
-    const spec *s; /* the journal's embedded spec; NULL when absent or bad */
+    const journal_cols *j;   /* the journal's columns */
+    const journal_header *h; /* its header (j->h) */
+    const spec *s;           /* the journal's embedded spec; NULL when absent or bad */
     const results_options *opt;
     double level;
     uint64_t boot_seed;
@@ -105,6 +110,7 @@ typedef struct res_ctx {
 
     res_counts counts;
     char err_note[512]; /* why the embedded spec was not used; "" = it was */
+    size_t fit_sampled; /* models fitted on a subsample (results_models.h, RES_FIT_LIMIT) */
 } res_ctx;
 
 /* Fills pts (sorted by run position, then turn), excluded_bad and counts. */

@@ -3,6 +3,7 @@
  * spec and the gathered counts.
  */
 #include "stats/results_header.h"
+#include "stats/results_models.h"
 #include "stats/results_schema.h"
 
 #include <stdbool.h>
@@ -51,9 +52,25 @@ static void source_write(jsonw *w, const journal_header *h, const char *journal_
     jsonw_end_obj(w);
 }
 
+/* Only when a model had more than RES_FIT_LIMIT points (results_models.h). */
+static void fit_sample_write(jsonw *w, const res_ctx *c)
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "%zu model(s) had more than %d points: their robust fits and model choice use a "
+             "simple random subsample of %d (Knuth's selection sampling, run order kept; "
+             "mt19937 seeded with fit_sample_seed + 3 x target index + model, 0 cold, 1 warm, "
+             "2 prefill); the model's fit_n is the points used, n all of them, and residuals "
+             "cover every point",
+             c->fit_sampled, RES_FIT_LIMIT, RES_FIT_LIMIT);
+    res_kstr(w, "fit_sample", text);
+    res_kint(w, "fit_sample_limit", RES_FIT_LIMIT);
+    res_kint(w, "fit_sample_seed", (long long)c->boot_seed);
+}
+
 static void method_write(jsonw *w, const res_ctx *c)
 {
-    const journal_header *h = &c->d->header;
+    const journal_header *h = c->h;
     const spec *s = c->s;
     jsonw_key(w, "method");
     jsonw_begin_obj(w);
@@ -97,6 +114,8 @@ static void method_write(jsonw *w, const res_ctx *c)
              "percentile when the bootstrap-t leaves the resampled range (a stall among few "
              "values)");
     res_kstr(w, "spec_note", c->err_note[0] ? c->err_note : NULL);
+    if (c->fit_sampled)
+        fit_sample_write(w, c);
     jsonw_end_obj(w);
 }
 
@@ -131,29 +150,22 @@ static void environment_write(jsonw *w, const journal_header *h)
     jsonw_end_obj(w);
 }
 
-static void failures_write(jsonw *w, const journal_data *d)
+static void failures_write(jsonw *w, const res_ctx *c)
 {
+    const journal_cols *j = c->j;
     jsonw_key(w, "failures");
     jsonw_begin_arr(w);
-    size_t nf = 0;
-    for (size_t i = 0; i < d->n_trials; i++) {
-        const trial_record *t = &d->trials[i];
-        if (t->ok || t->kind != PLAN_MEASURE)
-            continue;
-        if (nf++ >= FAILURES_LISTED)
-            continue;
-        int attempts = 0;
-        for (size_t k = 0; k < t->n_turns; k++)
-            attempts += t->turns[k].attempts;
+    for (size_t i = 0; i < j->n_failures && i < FAILURES_LISTED; i++) {
+        const journal_cols_failure *f = &j->failures[i];
         jsonw_begin_obj(w);
-        res_kstr(w, "trial", t->id);
-        res_kstr(w, "target", t->target_name);
-        res_kstr(w, "reason", t->error);
-        res_kint(w, "attempts", attempts);
+        res_kstr(w, "trial", f->id);
+        res_kstr(w, "target", f->target_name);
+        res_kstr(w, "reason", f->error);
+        res_kint(w, "attempts", f->attempts);
         jsonw_end_obj(w);
     }
     jsonw_end_arr(w);
-    res_kbool(w, "failures_truncated", nf > FAILURES_LISTED);
+    res_kbool(w, "failures_truncated", c->counts.failed > FAILURES_LISTED);
 }
 
 static void counts_write(jsonw *w, const res_ctx *c)
@@ -162,24 +174,24 @@ static void counts_write(jsonw *w, const res_ctx *c)
     jsonw_key(w, "counts");
     jsonw_begin_obj(w);
     /* trials: the contention requests are counted in "contention" */
-    res_kint(w, "planned", (long long)(c->d->header.planned_trials - c->contention_planned));
+    res_kint(w, "planned", (long long)(c->h->planned_trials - c->contention_planned));
     res_kint(w, "completed", (long long)n->completed);
     res_kint(w, "failed", (long long)n->failed);
     res_kint(w, "contaminated", (long long)n->contaminated);
     res_kint(w, "inferred", (long long)n->inferred);
     res_kint(w, "warmup", (long long)n->warmup);
     res_kint(w, "excluded_bad_times", (long long)c->excluded_bad);
-    failures_write(w, c->d);
+    failures_write(w, c);
     jsonw_end_obj(w);
 }
 
 void res_header_write(jsonw *w, const res_ctx *c, const char *journal_path)
 {
-    const journal_header *h = &c->d->header;
+    const journal_header *h = c->h;
     bool simulated = false;
     for (size_t i = 0; i < h->n_targets; i++)
         simulated = simulated || h->targets[i].simulated;
-    size_t recorded = c->d->n_trials;
+    size_t recorded = c->j->n_trials;
     res_kstr(w, "format", RESULTS_FORMAT);
     res_kint(w, "version", RESULTS_VERSION_MAJOR);
     res_kbool(w, "simulated", simulated);

@@ -8,6 +8,7 @@
 #include "stats/results_models.h"
 #include "stats/stalls.h"
 
+#include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,19 +16,34 @@
 
 /* ---- computing ------------------------------------------------------------ */
 
-/* Copies the model's usable points into m; false when there are none or
- * memory ran out (m->note says which). *cached_known: every warm point
- * reported its cached tokens. */
+/* Point p belongs to the model; *x, *y its values. */
+static bool model_point(const res_point *p, size_t target, res_model_kind which, double *x,
+                        double *y)
+{
+    bool warm = which == RES_MODEL_WARM;
+    if (p->target != target || p->contaminated || warm != (p->mode == SPEC_WARM))
+        return false;
+    *x = warm ? p->newtok : p->x;
+    *y = which == RES_MODEL_PREFILL ? p->prefill : p->y;
+    return isfinite(*x) && isfinite(*y);
+}
+
+/* Copies the model's usable points into m (arrays of their exact count);
+ * false when there are none or memory ran out (m->note says which).
+ * *cached_known: every warm point reported its cached tokens. */
 static bool model_select(const res_ctx *c, size_t target, res_model_kind which, res_model *m,
                          bool *cached_known)
 {
-    size_t cap = c->n_pts ? c->n_pts : 1;
+    size_t cap = 0;
+    double x, y;
+    for (size_t i = 0; i < c->n_pts; i++)
+        cap += model_point(&c->pts[i], target, which, &x, &y);
+    cap = cap ? cap : 1;
     m->xs = malloc(cap * sizeof *m->xs);
     m->xc = malloc(cap * sizeof *m->xc);
     m->ys = malloc(cap * sizeof *m->ys);
-    m->pt = malloc(cap * sizeof *m->pt);
     m->ch = malloc(sizeof *m->ch);
-    if (!m->xs || !m->xc || !m->ys || !m->pt || !m->ch) {
+    if (!m->xs || !m->xc || !m->ys || !m->ch) {
         snprintf(m->note, sizeof m->note, "out of memory");
         return false;
     }
@@ -35,18 +51,13 @@ static bool model_select(const res_ctx *c, size_t target, res_model_kind which, 
     *cached_known = true;
     for (size_t i = 0; i < c->n_pts; i++) {
         const res_point *p = &c->pts[i];
-        if (p->target != target || p->contaminated || warm != (p->mode == SPEC_WARM))
-            continue;
-        double x = warm ? p->newtok : p->x;
-        double y = which == RES_MODEL_PREFILL ? p->prefill : p->y;
-        if (!isfinite(x) || !isfinite(y))
+        if (!model_point(p, target, which, &x, &y))
             continue;
         if (warm && !isfinite(p->cached))
             *cached_known = false;
         m->xs[m->n] = x;
         m->xc[m->n] = p->cached;
         m->ys[m->n] = y;
-        m->pt[m->n] = i;
         m->n++;
     }
     if (m->n == 0) {
@@ -87,7 +98,7 @@ static void model_per_token(res_model *m)
     const fit_result *f = res_model_fit(m);
     res_est *e = &m->ms_per_token;
     memset(e, 0, sizeof *e);
-    e->n = m->n;
+    e->n = m->fit_n;
     if (f->kind == FIT_LINEAR) {
         e->value = f->coef[1];
         e->lo = f->ci[1][0];
@@ -110,7 +121,7 @@ static void model_per_token(res_model *m)
     }
     res_est *t = &m->tokens_per_s;
     memset(t, 0, sizeof *t);
-    t->n = m->n;
+    t->n = m->fit_n;
     t->value = e->value > 0 ? 1000.0 / e->value : NAN;
     t->lo = e->hi > 0 ? 1000.0 / e->hi : NAN;
     t->hi = e->lo > 0 ? 1000.0 / e->lo : NAN;
@@ -120,35 +131,86 @@ static void model_per_token(res_model *m)
         snprintf(t->note, sizeof t->note, "the ms/token interval reaches 0: no upper bound");
 }
 
-void res_model_build(const res_ctx *c, size_t target, res_model_kind which, res_model *m)
+uint64_t results_models_sample_seed(const res_ctx *c, size_t target, res_model_kind which)
 {
-    memset(m, 0, sizeof *m);
-    m->y = which == RES_MODEL_PREFILL ? "server_prefill_ms" : "ttft_ms";
-    m->x = which == RES_MODEL_WARM ? "new_prompt_tokens" : "prompt_tokens";
-    bool cached_known;
-    if (!model_select(c, target, which, m, &cached_known))
-        return;
-    const double *cols[1] = {m->xs};
-    fit_input in = {cols, 1, m->ys, NULL, m->n, false};
+    return c->boot_seed + 3 * (uint64_t)target + (uint64_t)which;
+}
+
+/* The fitted columns: all m->n points, or (beyond RES_FIT_LIMIT) a seeded
+ * simple random subsample of RES_FIT_LIMIT in run order, copied into *fx,
+ * *fy (freed by the caller). false when out of memory. */
+static bool model_sample(const res_ctx *c, size_t target, res_model_kind which, res_model *m,
+                         double **fx, double **fy)
+{
+    *fx = *fy = NULL;
+    m->fit_n = m->n;
+    if (m->n <= RES_FIT_LIMIT)
+        return true;
+    gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+    *fx = malloc(RES_FIT_LIMIT * sizeof **fx);
+    *fy = malloc(RES_FIT_LIMIT * sizeof **fy);
+    if (!g || !*fx || !*fy) {
+        gsl_rng_free(g);
+        return false;
+    }
+    gsl_rng_set(g, (unsigned long)results_models_sample_seed(c, target, which));
+    size_t taken = 0;
+    for (size_t i = 0; i < m->n && taken < RES_FIT_LIMIT; i++) {
+        /* Knuth's algorithm S: keep i with probability (wanted - taken) / (left) */
+        if ((double)(m->n - i) * gsl_rng_uniform(g) < (double)(RES_FIT_LIMIT - taken)) {
+            (*fx)[taken] = m->xs[i];
+            (*fy)[taken] = m->ys[i];
+            taken++;
+        }
+    }
+    gsl_rng_free(g);
+    m->fit_n = taken;
+    return true;
+}
+
+/* Robust model choice on the fitted columns; the note says why not. */
+static bool model_fit(const res_ctx *c, size_t target, res_model_kind which, res_model *m)
+{
+    double *fx = NULL, *fy = NULL;
+    if (!model_sample(c, target, which, m, &fx, &fy)) {
+        free(fx);
+        free(fy);
+        snprintf(m->note, sizeof m->note, "out of memory");
+        return false;
+    }
+    const double *cols[1] = {fx ? fx : m->xs};
+    fit_input in = {cols, 1, fy ? fy : m->ys, NULL, m->fit_n, false};
     char e2[KV_ERRLEN] = "";
-    bool *flag = malloc(m->n * sizeof *flag);
-    size_t stalls = flag ? stalls_flag_by_x(m->xs, m->ys, m->n, flag, NULL) : 0;
-    free(flag);
-    m->stalls = stalls == (size_t)-1 ? 0 : stalls;
     /* always on robust fits: a stall makes least squares (and its model
      * choice) follow it, and switching on a stall test would switch the
      * estimand between the mean and the median curve with the data; the
      * least-squares path also undercovered at 3 repetitions (92%) where
      * this one holds 95% (tests/test_stats_fitcov_slow.c) */
     kv_status st = fit_auto_robust(&in, c->level, true, m->ch, e2);
+    free(fx);
+    free(fy);
     if (st != KV_OK) {
         if (m->xmin == m->xmax)
             snprintf(m->note, sizeof m->note,
                      "every request has %.0f %s: one length cannot give a slope", m->xmin, m->x);
         else
             snprintf(m->note, sizeof m->note, "%s", e2);
-        return;
+        return false;
     }
+    return true;
+}
+
+static void model_build(const res_ctx *c, size_t target, res_model_kind which, res_model *m)
+{
+    bool cached_known;
+    if (!model_select(c, target, which, m, &cached_known))
+        return;
+    bool *flag = malloc(m->n * sizeof *flag);
+    size_t stalls = flag ? stalls_flag_by_x(m->xs, m->ys, m->n, flag, NULL) : 0;
+    free(flag);
+    m->stalls = stalls == (size_t)-1 ? 0 : stalls;
+    if (!model_fit(c, target, which, m))
+        return;
     m->ok = true;
     /* the chosen fit is the robust one ("robust" keeps its place in
      * results.json for readers) */
@@ -159,13 +221,42 @@ void res_model_build(const res_ctx *c, size_t target, res_model_kind which, res_
     model_per_token(m);
 }
 
-void res_model_free(res_model *m)
+/* The data arrays are given back once the fits are made: the residuals
+ * are computed again from the points (results_models_residual), so a million
+ * points do not hold three copies of themselves until the points file. */
+static void model_data_free(res_model *m)
 {
-    free(m->ch);
     free(m->xs);
     free(m->xc);
     free(m->ys);
-    free(m->pt);
+    m->xs = m->xc = m->ys = NULL;
+}
+
+void res_model_build(const res_ctx *c, size_t target, res_model_kind which, res_model *m)
+{
+    memset(m, 0, sizeof *m);
+    m->y = which == RES_MODEL_PREFILL ? "server_prefill_ms" : "ttft_ms";
+    m->x = which == RES_MODEL_WARM ? "new_prompt_tokens" : "prompt_tokens";
+    m->target = target;
+    m->which = which;
+    model_build(c, target, which, m);
+    model_data_free(m);
+}
+
+double results_models_residual(const res_model *m, const res_point *p)
+{
+    const fit_result *f = res_model_fit(m);
+    double x, y, mean, sm, sp;
+    if (!f || !model_point(p, m->target, m->which, &x, &y))
+        return NAN;
+    fit_predict(f, &x, &mean, &sm, &sp);
+    return y - mean;
+}
+
+void res_model_free(res_model *m)
+{
+    free(m->ch);
+    model_data_free(m);
 }
 
 const fit_result *res_model_fit(const res_model *m)
@@ -325,6 +416,8 @@ void res_model_write(jsonw *w, const res_model *m, double level)
     res_kstr(w, "y", m->y);
     res_kstr(w, "x", m->x);
     res_kint(w, "n", (long long)m->n);
+    if (m->fit_n < m->n)
+        res_kint(w, "fit_n", (long long)m->fit_n);
     if (!m->ok) {
         res_kstr(w, "note", m->note);
         jsonw_end_obj(w);

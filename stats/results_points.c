@@ -14,37 +14,17 @@
 
 /* ---- residuals ------------------------------------------------------------ */
 
-/* r[m->pt[k]] = y - fitted for each point the model was fitted on. */
-static void model_residuals(const res_model *m, double *r)
+/* The ttft residual (cold or warm model of the point's target) and the
+ * prefill residual of point p; NAN where the point was not fitted. */
+static void point_residuals(const res_point *p, const res_target *tss, size_t nt, double *rt,
+                            double *rp)
 {
-    const fit_result *f = res_model_fit(m);
-    if (!f)
+    *rt = *rp = NAN;
+    if (p->target >= nt)
         return;
-    for (size_t k = 0; k < m->n; k++) {
-        double mean, sm, sp;
-        fit_predict(f, &m->xs[k], &mean, &sm, &sp);
-        r[m->pt[k]] = m->ys[k] - mean;
-    }
-}
-
-/* ttft (cold or warm model) and prefill residuals per point; NAN where a
- * point was not fitted. false when out of memory. */
-static bool residuals(const res_ctx *c, const res_target *tss, size_t nt, double **ttft,
-                      double **prefill)
-{
-    size_t n = c->n_pts ? c->n_pts : 1;
-    *ttft = malloc(n * sizeof **ttft);
-    *prefill = malloc(n * sizeof **prefill);
-    if (!*ttft || !*prefill)
-        return false;
-    for (size_t i = 0; i < c->n_pts; i++)
-        (*ttft)[i] = (*prefill)[i] = NAN;
-    for (size_t t = 0; t < nt; t++) {
-        model_residuals(&tss[t].cold, *ttft);
-        model_residuals(&tss[t].warm, *ttft);
-        model_residuals(&tss[t].prefill, *prefill);
-    }
-    return true;
+    const res_target *ts = &tss[p->target];
+    *rt = results_models_residual(p->mode == SPEC_WARM ? &ts->warm : &ts->cold, p);
+    *rp = results_models_residual(&ts->prefill, p);
 }
 
 /* ---- rows ----------------------------------------------------------------- */
@@ -106,7 +86,7 @@ static size_t put_num(char *o, double v)
     int n = 0;
     for (int prec = 15; prec <= 17; prec++) {
         n = snprintf(o, 32, "%.*g", prec, v);
-        if (strtod(o, NULL) == v)
+        if (prec == 17 || strtod(o, NULL) == v) /* 17 digits always read back */
             break;
     }
     return (size_t)n;
@@ -166,7 +146,7 @@ static void header_format(char *h, size_t rows, unsigned long long id)
 }
 
 /* Header (id 0), columns and rows to f; *id: the digest after the header. */
-static bool rows_write(FILE *f, const res_ctx *c, const double *rt, const double *rp,
+static bool rows_write(FILE *f, const res_ctx *c, const res_target *tss, size_t nt,
                        unsigned long long *id)
 {
     char h[RESULTS_POINTS_HEADER_LEN + 2], row[512];
@@ -181,7 +161,9 @@ static bool rows_write(FILE *f, const res_ctx *c, const double *rt, const double
     d = results_points_fnv(d, cols, cl);
     d = results_points_fnv(d, "\n", 1);
     for (size_t i = 0; i < c->n_pts; i++) {
-        size_t n = row_format(row, &c->pts[i], rt[i], rp[i]);
+        double rt, rp;
+        point_residuals(&c->pts[i], tss, nt, &rt, &rp);
+        size_t n = row_format(row, &c->pts[i], rt, rp);
         if (fwrite(row, 1, n, f) != n)
             return false;
         d = results_points_fnv(d, row, n);
@@ -191,7 +173,7 @@ static bool rows_write(FILE *f, const res_ctx *c, const double *rt, const double
 }
 
 /* Writes path.tmp (header patched with the digest) and renames it. */
-static kv_status file_write(const char *path, const res_ctx *c, const double *rt, const double *rp,
+static kv_status file_write(const char *path, const res_ctx *c, const res_target *tss, size_t nt,
                             unsigned long long *id, char *err)
 {
     char tmp[4096];
@@ -202,7 +184,7 @@ static kv_status file_write(const char *path, const res_ctx *c, const double *rt
         return kv_fail(err, KV_ERR_IO, "%s: cannot write the points file", tmp);
     setvbuf(f, NULL, _IOFBF, 1 << 20);
     char h[RESULTS_POINTS_HEADER_LEN + 2];
-    bool ok = rows_write(f, c, rt, rp, id);
+    bool ok = rows_write(f, c, tss, nt, id);
     if (ok) {
         header_format(h, c->n_pts, *id);
         ok = fseek(f, 0, SEEK_SET) == 0 && fputs(h, f) != EOF && fflush(f) == 0;
@@ -221,21 +203,14 @@ static kv_status file_write(const char *path, const res_ctx *c, const double *rt
 kv_status results_points_write(const res_ctx *c, const res_target *tss, size_t nt, const char *path,
                                results_points_info *info, char *err)
 {
-    double *rt = NULL, *rp = NULL;
-    kv_status st = KV_OK;
     unsigned long long id = 0;
-    if (!residuals(c, tss, nt, &rt, &rp))
-        st = kv_fail(err, KV_ERR_NOMEM, "out of memory for the points file");
-    else
-        st = file_write(path, c, rt, rp, &id, err);
+    kv_status st = file_write(path, c, tss, nt, &id, err);
     if (st == KV_OK) {
         const char *slash = strrchr(path, '/');
         snprintf(info->name, sizeof info->name, "%s", slash ? slash + 1 : path);
         info->rows = c->n_pts;
         snprintf(info->id, sizeof info->id, "%016llx", id);
     }
-    free(rt);
-    free(rp);
     return st;
 }
 

@@ -148,6 +148,9 @@ enum { RS_OPT = 0, RS_REQ = 1, RS_REQN = 2, RS_NN = 4 };
     X(METHOD, "bootstrap_seed", RS_SEED, RS_REQ, NONE)                                             \
     X(METHOD, "bootstrap_interval", RS_STR, RS_OPT, NONE)                                          \
     X(METHOD, "spec_note", RS_STR, RS_OPT, NONE)                                                   \
+    X(METHOD, "fit_sample", RS_STR, RS_OPT, NONE)                                                  \
+    X(METHOD, "fit_sample_limit", RS_INT, RS_OPT, NONE)                                            \
+    X(METHOD, "fit_sample_seed", RS_SEED, RS_OPT, NONE)                                            \
     X(ENV, "client", RS_OBJ, RS_REQ, CLIENT)                                                       \
     X(ENV, "targets", RS_ARR, RS_REQ, ENVT)                                                        \
     X(CLIENT, "host", RS_STR, RS_REQ, NONE)                                                        \
@@ -261,6 +264,7 @@ enum { RS_OPT = 0, RS_REQ = 1, RS_REQN = 2, RS_NN = 4 };
     X(MODEL, "y", RS_STR, RS_REQ, NONE)                                                            \
     X(MODEL, "x", RS_STR, RS_REQ, NONE)                                                            \
     X(MODEL, "n", RS_INT, RS_REQ, NONE)                                                            \
+    X(MODEL, "fit_n", RS_INT, RS_OPT, NONE)                                                        \
     X(MODEL, "note", RS_STR, RS_OPT, NONE)                                                         \
     X(MODEL, "stalls", RS_INT, RS_OPT, NONE)                                                       \
     X(MODEL, "choice_method", RS_STR, RS_OPT, NONE)                                                \

@@ -16,12 +16,24 @@
 
 /* Per-trial session totals (sum of ttft over turns) for complete sessions;
  * *cum gets each session's cumulative ttft, count values per session. */
+static bool session_trial(const journal_cols *j, size_t i, size_t target, long sys, long query,
+                          long count, int mode)
+{
+    return j->kind[i] == PLAN_MEASURE && j->target[i] == target && j->sys[i] == sys &&
+           j->query[i] == query && j->count[i] == count && (int)j->mode[i] == mode && j->ok[i] &&
+           !j->contaminated[i] && j->n_turns[i] == (size_t)count;
+}
+
 static double *session_totals(const res_ctx *c, size_t target, long sys, long query, long count,
                               int mode, size_t *n, double **cum)
 {
-    const journal_data *d = c->d;
-    double *tot = malloc((d->n_trials ? d->n_trials : 1) * sizeof *tot);
-    *cum = malloc((d->n_trials ? d->n_trials : 1) * (size_t)count * sizeof **cum);
+    const journal_cols *j = c->j;
+    size_t m = 0;
+    for (size_t i = 0; i < j->n_trials; i++)
+        m += session_trial(j, i, target, sys, query, count, mode);
+    m = m ? m : 1;
+    double *tot = malloc(m * sizeof *tot);
+    *cum = malloc(m * (size_t)count * sizeof **cum);
     *n = 0;
     if (!tot || !*cum) {
         free(tot);
@@ -29,16 +41,13 @@ static double *session_totals(const res_ctx *c, size_t target, long sys, long qu
         *cum = NULL;
         return NULL;
     }
-    for (size_t i = 0; i < d->n_trials; i++) {
-        const trial_record *t = &d->trials[i];
-        if (t->kind != PLAN_MEASURE || t->target != target || t->system_prompt_tokens != sys ||
-            t->query_tokens != query || t->query_count != count || (int)t->mode != mode || !t->ok ||
-            t->contaminated || t->n_turns != (size_t)count)
+    for (size_t i = 0; i < j->n_trials; i++) {
+        if (!session_trial(j, i, target, sys, query, count, mode))
             continue;
         double s = 0;
         bool good = true;
-        for (size_t k = 0; k < t->n_turns; k++) {
-            double y = t->turns[k].ttft_ms;
+        for (size_t k = 0; k < j->n_turns[i]; k++) {
+            double y = j->ttft_ms[j->turn0[i] + k];
             if (!isfinite(y) || y < 0) {
                 good = false;
                 break;

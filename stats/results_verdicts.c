@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,40 +356,88 @@ typedef struct stop_saving {
     double saved; /* their expected request time, ms */
 } stop_saving;
 
-/* Per cell: (repetitions - trials run) x the cell's mean request time. */
+/* Measured trial indexes ordered by target, cell and file position. */
+typedef struct stop_key {
+    uint32_t target, cell, i; /* the columns' widths (journal_cols.h) */
+} stop_key;
+
+static int stop_key_cmp(const void *a, const void *b)
+{
+    const stop_key *x = a, *y = b;
+    if (x->target != y->target)
+        return x->target < y->target ? -1 : 1;
+    if (x->cell != y->cell)
+        return x->cell < y->cell ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* Request time of trial i: its turns' total (else ttft) where ttft is good. */
+static double trial_time(const journal_cols *j, size_t i)
+{
+    double tot = 0;
+    for (size_t k = j->turn0[i]; k < j->turn0[i] + j->n_turns[i]; k++)
+        if (isfinite(j->ttft_ms[k]) && j->ttft_ms[k] >= 0)
+            tot += isfinite(j->total_ms[k]) ? j->total_ms[k] : j->ttft_ms[k];
+    return tot;
+}
+
+static int stop_first_cmp(const void *a, const void *b)
+{
+    const stop_key *x = a, *y = b;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* Sums the cells' savings in order of their first trial (keys: target =
+ * trials missing, cell = index into sv, i = first trial). */
+static void stopping_sum(stop_key *keys, const double *sv, size_t ng, stop_saving *out)
+{
+    qsort(keys, ng, sizeof *keys, stop_first_cmp);
+    for (size_t g = 0; g < ng; g++) {
+        out->not_run += (long)keys[g].target;
+        out->saved += sv[keys[g].cell];
+    }
+}
+
+/* Per cell: (repetitions - trials run) x the cell's mean request time (cells
+ * in order of their first trial, as the sums were always added). */
 static void stopping_compute(const res_ctx *c, stop_saving *out)
 {
-    const journal_data *d = c->d;
+    const journal_cols *j = c->j;
     out->saved = 0;
     out->not_run = 0;
-    for (size_t i = 0; i < d->n_trials; i++) {
-        const trial_record *t = &d->trials[i];
-        if (t->kind != PLAN_MEASURE)
-            continue;
-        bool first = true;
-        for (size_t j = 0; j < i && first; j++)
-            first = !(d->trials[j].kind == PLAN_MEASURE && d->trials[j].target == t->target &&
-                      d->trials[j].cell == t->cell);
-        if (!first)
-            continue;
-        size_t n = 0;
+    stop_key *keys = malloc((j->n_trials ? j->n_trials : 1) * sizeof *keys);
+    size_t nk = 0;
+    for (size_t i = 0; keys && i < j->n_trials; i++)
+        if (j->kind[i] == PLAN_MEASURE)
+            keys[nk++] = (stop_key){j->target[i], j->cell[i], (uint32_t)i};
+    if (!keys) {
+        out->saved = NAN;
+        return;
+    }
+    qsort(keys, nk, sizeof *keys, stop_key_cmp);
+    /* one entry per cell, reusing keys: i = its first trial, target = the
+     * trials missing, and the saving in sv (summed in first-trial order) */
+    size_t ng = 0, cells = nk > 0;
+    for (size_t a = 1; a < nk; a++)
+        cells += keys[a].target != keys[a - 1].target || keys[a].cell != keys[a - 1].cell;
+    double *sv = malloc((cells ? cells : 1) * sizeof *sv);
+    for (size_t a = 0, b; sv && a < nk; a = b) {
         double tot = 0;
-        for (size_t j = i; j < d->n_trials; j++) {
-            const trial_record *u = &d->trials[j];
-            if (u->kind != PLAN_MEASURE || u->target != t->target || u->cell != t->cell)
-                continue;
-            n++;
-            for (size_t k = 0; k < u->n_turns; k++)
-                if (isfinite(u->turns[k].ttft_ms) && u->turns[k].ttft_ms >= 0)
-                    tot +=
-                        isfinite(u->turns[k].total_ms) ? u->turns[k].total_ms : u->turns[k].ttft_ms;
-        }
-        long missing = c->s->repetitions - (long)n;
-        if (missing > 0 && n > 0) {
-            out->not_run += missing;
-            out->saved += (double)missing * tot / (double)n;
+        for (b = a; b < nk && keys[b].target == keys[a].target && keys[b].cell == keys[a].cell; b++)
+            tot += trial_time(j, keys[b].i);
+        long missing = c->s->repetitions - (long)(b - a);
+        if (missing > 0) {
+            sv[ng] = (double)missing * tot / (double)(b - a);
+            keys[ng] = (stop_key){(uint32_t)(missing < UINT32_MAX ? missing : UINT32_MAX),
+                                  (uint32_t)ng, keys[a].i};
+            ng++;
         }
     }
+    stopping_sum(keys, sv, ng, out);
+    if (!sv)
+        out->saved = NAN;
+    free(sv);
+    free(keys);
 }
 
 void res_stopping_write(jsonw *w, const res_ctx *c)

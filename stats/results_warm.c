@@ -16,7 +16,7 @@ static const char *name_of(const res_ctx *c, const res_target *tss, size_t nt, s
 {
     if (t < nt)
         return tss[t].name;
-    return t < c->d->header.n_targets ? c->d->header.targets[t].name : "?";
+    return t < c->h->n_targets ? c->h->targets[t].name : "?";
 }
 
 /* ---- estimates ----------------------------------------------------------- */

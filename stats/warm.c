@@ -317,54 +317,56 @@ const warm_capacity *warm_capacity_find(const warm_result *res, size_t target, l
 
 /* ---- from a journal ------------------------------------------------------ */
 
-/* K of a contention line: its id "<target>/contention/k<K>/s<sys>/i<index>",
- * else the largest agent id + 1 among the lines of its group (cell). */
-static long agents_of(const journal_data *d, const trial_record *t)
+/* K of a contention line: its id "<target>/contention/k<K>/s<sys>/i<index>"
+ * (journal_cols: agents), else the largest agent id + 1 among the lines of
+ * its group (cell). */
+static long agents_of(const journal_cols *j, const journal_cols_contention *q)
 {
-    const char *k = strstr(t->id, "/contention/k");
-    if (k) {
-        char *end = NULL;
-        long v = strtol(k + 13, &end, 10);
-        if (end != k + 13 && *end == '/' && v >= 1)
-            return v;
-    }
+    if (q->agents >= 1)
+        return q->agents;
     long most = 0;
-    for (size_t i = 0; i < d->n_trials; i++) {
-        const trial_record *u = &d->trials[i];
-        if (u->kind == PLAN_CONTENTION && u->target == t->target && u->cell == t->cell &&
-            u->n_turns > 0 && u->turns[0].agent + 1 > most)
-            most = u->turns[0].agent + 1;
+    for (size_t i = 0; i < j->n_contention; i++) {
+        const journal_cols_contention *u = &j->contention[i];
+        if (u->target == q->target && u->cell == q->cell && u->agent + 1 > most)
+            most = u->agent + 1;
     }
     return most;
+}
+
+kv_status warm_from_cols(const journal_cols *j, warm_req **out, size_t *n, char *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (j->n_contention == 0)
+        return KV_OK;
+    warm_req *r = calloc(j->n_contention, sizeof *r);
+    if (!r)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < j->n_contention; i++) {
+        const journal_cols_contention *q = &j->contention[i];
+        warm_req *w = &r[i];
+        w->target = q->target;
+        w->agents = agents_of(j, q);
+        w->sys = q->sys;
+        w->position = q->agent_position;
+        w->hit = (trial_hit)q->hit;
+        w->held = (trial_slot_held)q->held;
+        w->after_resume = q->after_resume;
+        w->ttft_ms = q->ttft_ms;
+    }
+    *out = r;
+    *n = j->n_contention;
+    return KV_OK;
 }
 
 kv_status warm_from_journal(const journal_data *d, warm_req **out, size_t *n, char *err)
 {
     *out = NULL;
     *n = 0;
-    size_t m = 0;
-    for (size_t i = 0; i < d->n_trials; i++)
-        m += d->trials[i].kind == PLAN_CONTENTION && d->trials[i].n_turns > 0;
-    if (m == 0)
-        return KV_OK;
-    warm_req *r = calloc(m, sizeof *r);
-    if (!r)
-        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < d->n_trials; i++) {
-        const trial_record *t = &d->trials[i];
-        if (t->kind != PLAN_CONTENTION || t->n_turns == 0)
-            continue;
-        const trial_request *q = &t->turns[0];
-        warm_req *w = &r[(*n)++];
-        w->target = t->target;
-        w->agents = agents_of(d, t);
-        w->sys = t->system_prompt_tokens;
-        w->position = q->agent_position;
-        w->hit = q->ok && q->in_contention ? q->hit : TRIAL_HIT_NONE;
-        w->held = q->slot_held;
-        w->after_resume = q->after_resume;
-        w->ttft_ms = q->ok && isfinite(q->ttft_ms) && q->ttft_ms >= 0 ? q->ttft_ms : NAN;
-    }
-    *out = r;
-    return KV_OK;
+    journal_cols *j = NULL;
+    kv_status st = journal_cols_from_data(d, &j, err);
+    if (st == KV_OK)
+        st = warm_from_cols(j, out, n, err);
+    journal_cols_free(j);
+    return st;
 }

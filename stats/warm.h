@@ -27,6 +27,7 @@
 
 #include "common/status.h"
 #include "experiments/journal.h"
+#include "experiments/journal_cols.h"
 #include "experiments/trial.h"
 
 #define WARM_HIT_RATE 0.9   /* a group stays warm at or above this hit rate */
@@ -114,6 +115,9 @@ void warm_result_free(warm_result *res);
  * fields"); *out is malloc'd (NULL with *n 0 when there is none). */
 kv_status warm_from_journal(const journal_data *d, warm_req **out, size_t *n,
                             char *err) KV_MUST_USE;
+
+/* The same from a journal's columns (what `kvproof analyze` holds). */
+kv_status warm_from_cols(const journal_cols *j, warm_req **out, size_t *n, char *err) KV_MUST_USE;
 
 /* Wilson score interval of k successes in n at level; [0, 1] when n is 0. */
 void warm_wilson(size_t k, size_t n, double level, double *lo, double *hi);

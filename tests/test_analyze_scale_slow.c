@@ -1,9 +1,11 @@
 /* test_analyze_scale_slow.c - at 10^5 trials every headline of results.json
  * is computed: the speedups' median ratios with their rank intervals, the
  * overhead fractions, the hypotheses' estimates (no "out of memory", no
- * "not computable"); results.json stays small (the points are in its points
- * file, every one of them) and the report draws a stated 5,000-point
- * subsample. Not timed: bench/bench_analyze measures the time. */
+ * "not computable"), and the prefill models say they were fitted on the
+ * seeded subsample of RES_FIT_LIMIT points; results.json stays small (the
+ * points are in its points file, every one of them) and the report draws a
+ * stated 5,000-point subsample. Not timed: bench/bench_analyze measures the
+ * time. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -177,6 +179,15 @@ static void test_every_headline_at_1e5(void **state)
     assert_int_equal(kv_read_file_max(path, (size_t)1 << 30, &text, &len, err), KV_OK);
     assert_null(strstr(text, "out of memory"));
     assert_null(strstr(text, "not computable"));
+    /* the models' robust fits used the stated seeded subsample (cold, warm, prefill) */
+    assert_non_null(strstr(text, "\"fit_sample_limit\": 5000"));
+    const char *at = text;
+    size_t sampled = 0;
+    while ((at = strstr(at, "\"fit_n\": 5000")) != NULL) {
+        sampled++;
+        at++;
+    }
+    assert_int_equal(sampled, 3);
     free(text);
     rr_results *r = NULL;
     assert_int_equal(rr_load(path, &r, err), KV_OK);

@@ -94,6 +94,34 @@ static void test_hl_equals_brute_force(void **state)
     gsl_rng_free(g);
 }
 
+/* Past the size where the selection copies the candidates out (half a
+ * million pairs), the rounds with two bracketing pivots run first: still
+ * the brute-force ranks, with ties and without. */
+static void test_hl_equals_brute_force_beyond_the_gather_size(void **state)
+{
+    (void)state;
+    gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(g, 20261202);
+    enum { N = 1600 };
+    double *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y);
+    assert_non_null(x);
+    assert_non_null(y);
+    for (int rep = 0; rep < 6; rep++) {
+        size_t nx = 800 + gsl_rng_uniform_int(g, N - 800);
+        size_t ny = 700 + gsl_rng_uniform_int(g, N - 700);
+        bool ties = rep % 2 == 0;
+        draw(g, x, nx, ties, 0.0);
+        draw(g, y, ny, ties, 0.25);
+        check_one(x, nx, y, ny, false, 0.95);
+        size_t n = nx < ny ? nx : ny;
+        if (n * (n + 1) / 2 > 524288)
+            check_one(x, n, y, n, true, 0.9);
+    }
+    free(x);
+    free(y);
+    gsl_rng_free(g);
+}
+
 /* The exact old code path's ranks, recomputed from the brute force at the
  * sizes and levels of the R reference values (test_stats_compare.c holds
  * the values themselves). */
@@ -163,4 +191,5 @@ static void test_hl_large_without_pairs(void **state)
 TU_MAIN(NULL, NULL, cmocka_unit_test(test_hl_equals_brute_force),
         cmocka_unit_test(test_hl_limits_match_brute_ranks),
         cmocka_unit_test(test_median_ratio_equals_brute_force),
-        cmocka_unit_test(test_hl_large_without_pairs))
+        cmocka_unit_test(test_hl_large_without_pairs),
+        cmocka_unit_test(test_hl_equals_brute_force_beyond_the_gather_size))
