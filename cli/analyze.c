@@ -40,7 +40,7 @@ static void parts_free(journal_data **parts, size_t n)
     free(parts);
 }
 
-kv_status cli_analyze_load(const char *const *paths, size_t n, journal_data **out, char *err)
+kv_status analyze_load(const char *const *paths, size_t n, journal_data **out, char *err)
 {
     *out = NULL;
     journal_data **parts = NULL;
@@ -71,8 +71,8 @@ static void cells_print(FILE *f, const char *const *paths, const journal_merge_r
                     rep->left_out[p], paths[p], paths[0]);
 }
 
-kv_status cli_analyze_load_cells(const char *const *paths, size_t n, FILE *f, journal_data **out,
-                                 char *err)
+kv_status analyze_load_cells(const char *const *paths, size_t n, FILE *f, journal_data **out,
+                             char *err)
 {
     *out = NULL;
     journal_data **parts = NULL;
@@ -120,8 +120,8 @@ static kv_status report_step(cli_outputs *o, char *err)
     return KV_OK;
 }
 
-kv_status cli_analyze_write(const journal_data *d, const char *source, const char *out_dir,
-                            bool partial, cli_outputs *o, char *err)
+kv_status analyze_write(const journal_data *d, const char *source, const char *out_dir,
+                        bool partial, cli_outputs *o, char *err)
 {
     journal_cols *j = NULL;
     kv_status st = journal_cols_from_data(d, &j, err);
@@ -164,8 +164,8 @@ kv_status analyze_results_cols(journal_cols *j, const char *source, const char *
     return KV_OK;
 }
 
-kv_status cli_analyze_journal(const char *journal_path, const char *out_dir, bool partial,
-                              cli_outputs *o, char *err)
+kv_status analyze_journal(const char *journal_path, const char *out_dir, bool partial,
+                          cli_outputs *o, char *err)
 {
     kv_status st = paths_set(out_dir, o, err);
     if (st != KV_OK)
@@ -266,7 +266,7 @@ static void count_note(FILE *f, const char *cmd, size_t n, size_t planned)
             planned);
 }
 
-bool cli_analyze_missing(FILE *f, const char *cmd, const journal_data *d)
+bool analyze_missing(FILE *f, const char *cmd, const journal_data *d)
 {
     bool missing = false;
     if (d->torn_lines)
@@ -345,7 +345,7 @@ bool analyze_missing_cols(FILE *f, const char *cmd, const journal_cols *j)
 
 /* ---- verdicts ------------------------------------------------------------- */
 
-void cli_print_verdicts(FILE *out, const char *results_path, bool simulated)
+void analyze_print_verdicts(FILE *out, const char *results_path, bool simulated)
 {
     rr_results *r = NULL;
     char err[KV_ERRLEN] = "";

@@ -82,8 +82,7 @@ static kv_status load_cols(const char *const *cp, size_t n, bool cells, journal_
 {
     if (n == 1 && !cells)
         return journal_cols_load(cp[0], j, err);
-    kv_status st =
-        cells ? cli_analyze_load_cells(cp, n, stdout, d, err) : cli_analyze_load(cp, n, d, err);
+    kv_status st = cells ? analyze_load_cells(cp, n, stdout, d, err) : analyze_load(cp, n, d, err);
     return st == KV_OK ? journal_cols_from_data(*d, j, err) : st;
 }
 
@@ -110,7 +109,7 @@ static int analyze_main(char **paths, size_t n, const char *out, bool cells, boo
         fprintf(stderr, "kvproof analyze: %zu journals merged (%zu trials; client hosts: %s)\n", n,
                 j->n_trials, j->h->client_host ? j->h->client_host : "unknown");
     if (!quiet && d)
-        cli_analyze_missing(stderr, "analyze", d);
+        analyze_missing(stderr, "analyze", d);
     else if (!quiet)
         analyze_missing_cols(stderr, "analyze", j);
     st = analyze_results_cols(j, source.data, out, false, &outs, err);
@@ -127,7 +126,7 @@ static int analyze_main(char **paths, size_t n, const char *out, bool cells, boo
     if (st != KV_OK)
         fprintf(stderr, "kvproof analyze: %s\n", err);
     if (outs.results_written && !quiet)
-        cli_print_verdicts(stdout, outs.results_path, false);
+        analyze_print_verdicts(stdout, outs.results_path, false);
 out:
     kv_buf_free(&source);
     journal_cols_free(j);

@@ -279,8 +279,8 @@ static int demo_exec(void *cfg)
         runner_summary sum;
         cli_outputs outs;
         char err[KV_ERRLEN] = "";
-        kv_status st = cli_run_with_progress(s, &ro, c->quiet, &sum, &outs, err);
-        code = cli_run_report(stdout, stderr, "demo", NULL, st, &sum, &outs, err, true);
+        kv_status st = run_common_with_progress(s, &ro, c->quiet, &sum, &outs, err);
+        code = run_common_report(stdout, stderr, "demo", NULL, st, &sum, &outs, err, true);
     }
     refsrv_stop(srv);
     spec_free(s);

@@ -75,7 +75,7 @@ static spec *run_load(const run_config *c, int *code)
         return NULL;
     }
     for (size_t i = 0; i < c->urls.n; i++) {
-        if (cli_override_url(s, c->urls.v[i], err) != KV_OK) {
+        if (run_common_override_url(s, c->urls.v[i], err) != KV_OK) {
             fprintf(stderr, "kvproof run: --url %s: %s\n", c->urls.v[i], err);
             spec_free(s);
             *code = KV_EXIT_USAGE;
@@ -101,12 +101,12 @@ static int run_exec(void *cfg)
     runner_summary sum;
     cli_outputs outs;
     char err[KV_ERRLEN] = "";
-    kv_status st = cli_run_with_progress(s, &ro, c->quiet, &sum, &outs, err);
+    kv_status st = run_common_with_progress(s, &ro, c->quiet, &sum, &outs, err);
     char hint[2048];
     int hl = snprintf(hint, sizeof hint, "kvproof run %s --out %s --resume", c->spec_path, c->out);
     for (size_t i = 0; i < c->urls.n && hl > 0 && (size_t)hl < sizeof hint; i++)
         hl += snprintf(hint + hl, sizeof hint - (size_t)hl, " --url %s", c->urls.v[i]);
-    code = cli_run_report(stdout, stderr, "run", hint, st, &sum, &outs, err, sum.simulated);
+    code = run_common_report(stdout, stderr, "run", hint, st, &sum, &outs, err, sum.simulated);
     spec_free(s);
     return code;
 }

@@ -8,7 +8,7 @@
 
 #include "common/util.h"
 
-void cli_progress_init(cli_progress *p, bool quiet)
+void progress_init(cli_progress *p, bool quiet)
 {
     memset(p, 0, sizeof *p);
     p->quiet = quiet;
@@ -30,7 +30,7 @@ static void format_eta(double s, char *buf, size_t n)
         snprintf(buf, n, "%lds", t);
 }
 
-void cli_progress_update(void *ctx, const runner_progress *pr)
+void progress_update(void *ctx, const runner_progress *pr)
 {
     cli_progress *p = ctx;
     if (p->quiet)
@@ -74,7 +74,7 @@ void cli_progress_update(void *ctx, const runner_progress *pr)
             pr->failed, eta, pr->current ? ", last " : "", pr->current ? pr->current : "");
 }
 
-void cli_progress_finish(cli_progress *p)
+void progress_finish(cli_progress *p)
 {
     if (p->bar_drawn && !p->quiet)
         fputs("\n", stderr);

@@ -17,10 +17,10 @@ typedef struct cli_progress {
     unsigned long last_done; /* done count of the last plain line */
 } cli_progress;
 
-void cli_progress_init(cli_progress *p, bool quiet);
+void progress_init(cli_progress *p, bool quiet);
 /* runner_progress_fn: ctx is a cli_progress. */
-void cli_progress_update(void *ctx, const runner_progress *pr);
+void progress_update(void *ctx, const runner_progress *pr);
 /* Ends the bar line, if one is drawn. */
-void cli_progress_finish(cli_progress *p);
+void progress_finish(cli_progress *p);
 
 #endif

@@ -7,7 +7,7 @@
 #include "cli/progress.h"
 #include "stats/stopping.h"
 
-kv_status cli_override_url(spec *s, const char *arg, char *err)
+kv_status run_common_override_url(spec *s, const char *arg, char *err)
 {
     const char *eq = strchr(arg, '=');
     if (!eq || eq == arg || !eq[1])
@@ -38,35 +38,35 @@ static bool cell_done(void *ctx, const double *ttft_ms, size_t n, double target_
     return stopping_cell_done(ttft_ms, n, target_rel_ci, min_repetitions);
 }
 
-kv_status cli_run_with_progress(const spec *s, runner_options *ro, bool quiet, runner_summary *sum,
-                                cli_outputs *outs, char *err)
+kv_status run_common_with_progress(const spec *s, runner_options *ro, bool quiet,
+                                   runner_summary *sum, cli_outputs *outs, char *err)
 {
     cli_progress prog;
-    cli_progress_init(&prog, quiet);
-    ro->progress = cli_progress_update;
+    progress_init(&prog, quiet);
+    ro->progress = progress_update;
     ro->progress_ctx = &prog;
     ro->cell_done = cell_done;
     ro->cell_done_ctx = NULL;
     runner_clear_stop();
     runner_install_signals();
     kv_status st = runner_run(s, ro, sum, err);
-    cli_progress_finish(&prog);
+    progress_finish(&prog);
     ro->progress = NULL;
     ro->progress_ctx = NULL;
     memset(outs, 0, sizeof *outs);
     if (st == KV_OK || st == KV_ERR_INTERRUPT) {
         bool partial = sum->interrupted || sum->done_before + sum->ran < sum->planned;
         char e[KV_ERRLEN] = "";
-        if (cli_analyze_journal(sum->journal_path, ro->out_dir, partial, outs, e) != KV_OK &&
+        if (analyze_journal(sum->journal_path, ro->out_dir, partial, outs, e) != KV_OK &&
             !outs->error[0])
             snprintf(outs->error, sizeof outs->error, "%s", e);
     }
     return st;
 }
 
-int cli_run_report(FILE *out, FILE *errf, const char *cmd, const char *resume_hint, kv_status st,
-                   const runner_summary *sum, const cli_outputs *outs, const char *err,
-                   bool simulated)
+int run_common_report(FILE *out, FILE *errf, const char *cmd, const char *resume_hint, kv_status st,
+                      const runner_summary *sum, const cli_outputs *outs, const char *err,
+                      bool simulated)
 {
     if (st != KV_OK && st != KV_ERR_INTERRUPT) {
         fprintf(errf, "kvproof %s: %s\n", cmd, err && *err ? err : kv_strerror(st));
@@ -92,7 +92,7 @@ int cli_run_report(FILE *out, FILE *errf, const char *cmd, const char *resume_hi
     if (outs->error[0])
         fprintf(errf, "kvproof %s: %s\n", cmd, outs->error);
     if (outs->results_written)
-        cli_print_verdicts(out, outs->results_path, simulated);
+        analyze_print_verdicts(out, outs->results_path, simulated);
     if (st == KV_ERR_INTERRUPT) {
         fprintf(errf, "kvproof %s: interrupted after %zu of %zu trials; the journal is intact.\n",
                 cmd, done, sum->planned);

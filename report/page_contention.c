@@ -418,8 +418,7 @@ void pages_contention(rdoc *d, const rr_results *r)
     snprintf(b, sizeof b,
              "%s contention requests journaled%s%s%s; pattern %s, %s. Each agent's first "
              "request is cold by construction; hit rates count the requests after it.",
-             fmt_long(c->requests_journaled, n1, sizeof n1),
-             c->requests_planned >= 0 ? " of " : "",
+             fmt_long(c->requests_journaled, n1, sizeof n1), c->requests_planned >= 0 ? " of " : "",
              c->requests_planned >= 0 ? fmt_long(c->requests_planned, n2, sizeof n2) : "",
              c->requests_planned >= 0 ? " planned" : "", c->pattern[0] ? c->pattern : "unknown",
              c->concurrency > 0 ? "several agents' requests in flight" : "one request at a time");

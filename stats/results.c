@@ -40,7 +40,7 @@ void results_options_default(results_options *opt)
 
 /* The spec embedded in the journal header, or NULL with c->err_note saying
  * why it cannot be used (no note when there is none). */
-static spec *embedded_spec(const journal_header *h, res_ctx *c)
+static spec *embedded_spec(const journal_header *h, results_ctx *c)
 {
     spec *sp = NULL;
     if (!h->spec_json)
@@ -54,7 +54,7 @@ static spec *embedded_spec(const journal_header *h, res_ctx *c)
 
 /* Contention requests among the header's planned trials: the embedded
  * spec's contention plan, else the journaled ones (n). */
-static void contention_planned(res_ctx *c, size_t n)
+static void contention_planned(results_ctx *c, size_t n)
 {
     contention_plan *p = NULL;
     char e2[KV_ERRLEN] = "";
@@ -70,7 +70,7 @@ static void contention_planned(res_ctx *c, size_t n)
 
 /* The contention statistics into *wr (c->warm set) when the spec has a
  * contention block or the journal holds contention requests. */
-static kv_status warm_gather(res_ctx *c, warm_result *wr, char *err)
+static kv_status warm_gather(results_ctx *c, warm_result *wr, char *err)
 {
     warm_req *r = NULL;
     size_t n = 0;
@@ -86,14 +86,14 @@ static kv_status warm_gather(res_ctx *c, warm_result *wr, char *err)
     return st;
 }
 
-/* One res_target per target index seen among the points, computed. */
-static kv_status targets_compute(const res_ctx *c, res_target **out, size_t *nt, char *err)
+/* One results_target per target index seen among the points, computed. */
+static kv_status targets_compute(const results_ctx *c, results_target **out, size_t *nt, char *err)
 {
     const journal_cols *j = c->j;
     size_t n = 0;
     for (size_t i = 0; i < c->n_pts; i++)
         n = c->pts[i].target + 1 > n ? c->pts[i].target + 1 : n;
-    res_target *tss = calloc(n, sizeof *tss);
+    results_target *tss = calloc(n, sizeof *tss);
     if (!tss)
         return kv_fail(err, KV_ERR_NOMEM, "out of memory");
     for (size_t t = 0; t < n; t++) {
@@ -102,7 +102,7 @@ static kv_status targets_compute(const res_ctx *c, res_target **out, size_t *nt,
             tss[t].name = j->target_names[t];
         if (!tss[t].name)
             tss[t].name = "?";
-        res_target_compute(c, t, &tss[t]);
+        results_target_compute(c, t, &tss[t]);
     }
     *out = tss;
     *nt = n;
@@ -113,8 +113,8 @@ static kv_status targets_compute(const res_ctx *c, res_target **out, size_t *nt,
  * is made (both only read the context and the targets; on a million
  * points each takes about a second). */
 typedef struct points_job {
-    const res_ctx *c;
-    const res_target *tss;
+    const results_ctx *c;
+    const results_target *tss;
     size_t nt;
     const char *path;
     results_points_info info;
@@ -150,27 +150,28 @@ static kv_status points_finish(points_job *pj, char *err)
 }
 
 /* Everything but the points file's entry and the closing brace. */
-static void document_write(jsonw *w, const res_ctx *c, const char *journal_path,
-                           const res_target *tss, size_t nt)
+static void document_write(jsonw *w, const results_ctx *c, const char *journal_path,
+                           const results_target *tss, size_t nt)
 {
     jsonw_begin_obj(w);
-    res_header_write(w, c, journal_path);
+    results_header_write(w, c, journal_path);
     jsonw_key(w, "targets");
     jsonw_begin_arr(w);
     for (size_t t = 0; t < nt; t++)
-        res_target_write(w, c, t, &tss[t]);
+        results_target_write(w, c, t, &tss[t]);
     jsonw_end_arr(w);
-    res_warm_write(w, c, tss, nt);
-    res_hypotheses_write(w, c, tss, nt);
-    res_verdict_write(w, c, tss, nt);
-    res_questions_write(w, c, &tss[0]);
-    res_stopping_write(w, c);
+    results_warm_write(w, c, tss, nt);
+    results_hypotheses_write(w, c, tss, nt);
+    results_verdict_write(w, c, tss, nt);
+    results_questions_write(w, c, &tss[0]);
+    results_stopping_write(w, c);
 }
 
 /* The document from the computed targets, the points file beside it when
  * points_path is set; the text in w->b. */
-static kv_status document_make(jsonw *w, const res_ctx *c, const char *journal_path,
-                               const res_target *tss, size_t nt, const char *points_path, char *err)
+static kv_status document_make(jsonw *w, const results_ctx *c, const char *journal_path,
+                               const results_target *tss, size_t nt, const char *points_path,
+                               char *err)
 {
     points_job pj = {.c = c, .tss = tss, .nt = nt, .path = points_path, .st = KV_OK};
     if (points_path)
@@ -202,7 +203,7 @@ static kv_status build(const journal_cols *d, journal_cols *lean, const char *jo
         return kv_fail(err, KV_ERR_USAGE, "results: missing input");
     if (!(opt->confidence > 0 && opt->confidence < 1))
         return kv_fail(err, KV_ERR_USAGE, "confidence must be between 0 and 1");
-    res_ctx c = {0};
+    results_ctx c = {0};
     c.j = d;
     c.h = d->h;
     c.opt = opt;
@@ -210,11 +211,11 @@ static kv_status build(const journal_cols *d, journal_cols *lean, const char *jo
     c.boot_seed = opt->has_bootstrap_seed ? opt->bootstrap_seed : d->h->seed;
     spec *sp = embedded_spec(d->h, &c);
     warm_result wr = {0};
-    res_target *tss = NULL;
+    results_target *tss = NULL;
     size_t nt = 0;
     jsonw w = {0};
     c.s = sp;
-    kv_status st = res_gather(&c, err);
+    kv_status st = results_gather(&c, err);
     if (st == KV_OK && lean)
         journal_cols_drop_point_fields(lean); /* the points hold them now */
     if (st == KV_OK)
@@ -241,11 +242,11 @@ static kv_status build(const journal_cols *d, journal_cols *lean, const char *jo
     st = kv_buf_append(out, w.b.data, w.b.len);
 out:
     for (size_t t = 0; tss && t < nt; t++)
-        res_target_free(&tss[t]);
+        results_target_free(&tss[t]);
     free(tss);
     kv_buf_free(&w.b);
     warm_result_free(&wr);
-    res_ctx_free(&c);
+    results_ctx_free(&c);
     spec_free(sp);
     return st;
 }

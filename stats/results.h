@@ -15,14 +15,7 @@
 #include "common/util.h"
 #include "experiments/journal.h"
 #include "experiments/journal_cols.h"
-
-typedef struct results_options {
-    long bootstrap_resamples; /* resamples per bootstrap interval; default 10000 */
-    bool has_bootstrap_seed;  /* false: use the spec's (journal header's) seed */
-    uint64_t bootstrap_seed;  /* seed of the bootstrap generator when has_bootstrap_seed */
-    double confidence;        /* confidence level of every interval; default 0.95 */
-    bool partial;             /* the run was interrupted (also inferred from the counts) */
-} results_options;
+#include "stats/results_options.h"
 
 /* Fills the defaults listed above. */
 void results_options_default(results_options *opt);

@@ -2,7 +2,7 @@
  *
  * A cell is one target, system prompt and query length, query count, cache
  * mode and turn. Each is computed (describe_sample over its uncontaminated
- * times) into a res_cell, then written.
+ * times) into a results_cell, then written.
  */
 #include "stats/results_cells.h"
 #include "stats/stalls.h"
@@ -13,32 +13,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct res_cell {
-    const res_point *key; /* the cell's first point */
-    double *v;            /* owned: uncontaminated times in run order */
-    size_t *order;        /* owned: their run positions */
+typedef struct results_cell {
+    const results_point *key; /* the cell's first point */
+    double *v;                /* owned: uncontaminated times in run order */
+    size_t *order;            /* owned: their run positions */
     size_t n, contaminated;
     bool described; /* s holds the summary; else note says why not */
     describe_summary s;
     char note[KV_ERRLEN];
-} res_cell;
+} results_cell;
 
-static bool cell_seen_before(const res_ctx *c, size_t i)
+static bool cell_seen_before(const results_ctx *c, size_t i)
 {
     for (size_t j = 0; j < i; j++)
-        if (res_same_cell(&c->pts[i], &c->pts[j]))
+        if (results_same_cell(&c->pts[i], &c->pts[j]))
             return true;
     return false;
 }
 
 /* false when out of memory */
-static bool cell_compute(const res_ctx *c, size_t i, res_cell *cell)
+static bool cell_compute(const results_ctx *c, size_t i, results_cell *cell)
 {
     memset(cell, 0, sizeof *cell);
     cell->key = &c->pts[i];
     size_t m = 0;
     for (size_t j = i; j < c->n_pts; j++)
-        m += res_same_cell(cell->key, &c->pts[j]);
+        m += results_same_cell(cell->key, &c->pts[j]);
     cell->v = malloc(m * sizeof *cell->v);
     cell->order = malloc(m * sizeof *cell->order);
     if (!cell->v || !cell->order) {
@@ -47,8 +47,8 @@ static bool cell_compute(const res_ctx *c, size_t i, res_cell *cell)
         return false;
     }
     for (size_t j = i; j < c->n_pts; j++) {
-        const res_point *q = &c->pts[j];
-        if (!res_same_cell(cell->key, q))
+        const results_point *q = &c->pts[j];
+        if (!results_same_cell(cell->key, q))
             continue;
         if (q->contaminated)
             cell->contaminated++;
@@ -67,7 +67,7 @@ static bool cell_compute(const res_ctx *c, size_t i, res_cell *cell)
 
 static void quantile_write(jsonw *w, double v, const double *ci, bool has, size_t n, double level)
 {
-    res_est e;
+    results_est e;
     memset(&e, 0, sizeof e);
     e.value = v;
     e.lo = ci[0];
@@ -77,16 +77,16 @@ static void quantile_write(jsonw *w, double v, const double *ci, bool has, size_
     snprintf(e.method, sizeof e.method, "exact binomial rank interval");
     if (!has)
         snprintf(e.note, sizeof e.note, "too few values for a rank interval at this level");
-    res_est_write(w, &e, level);
+    results_est_write(w, &e, level);
 }
 
 /* The cell's typical TTFT: its median with the exact binomial rank
  * interval at the run's level, or, with too few values for that (n < 6 at
  * 95%), the widest one, [min, max], at the level it holds: 1 - 2^(1-n). */
-static void typical_write(jsonw *w, const res_cell *cell, double level)
+static void typical_write(jsonw *w, const results_cell *cell, double level)
 {
     const describe_summary *s = &cell->s;
-    res_est e;
+    results_est e;
     memset(&e, 0, sizeof e);
     e.value = s->median;
     e.n = cell->n;
@@ -111,28 +111,28 @@ static void typical_write(jsonw *w, const res_cell *cell, double level)
         snprintf(e.method, sizeof e.method, "median");
         snprintf(e.note, sizeof e.note, "one value: no interval");
     }
-    res_kest(w, "typical_ttft_ms", &e, level);
+    results_kest(w, "typical_ttft_ms", &e, level);
 }
 
-static void outliers_write(jsonw *w, const res_cell *cell)
+static void outliers_write(jsonw *w, const results_cell *cell)
 {
     const describe_summary *s = &cell->s;
     jsonw_key(w, "outliers");
     jsonw_begin_obj(w);
-    res_kint(w, "mild", (long long)s->mild);
-    res_kint(w, "severe", (long long)s->severe);
+    results_kint(w, "mild", (long long)s->mild);
+    results_kint(w, "severe", (long long)s->severe);
     jsonw_key(w, "values");
     jsonw_begin_arr(w);
     for (size_t k = 0; k < cell->n; k++)
         if (cell->v[k] < s->fence_mild[0] || cell->v[k] > s->fence_mild[1])
             jsonw_num(w, cell->v[k]);
     jsonw_end_arr(w);
-    res_kstr(w, "rule", "Tukey fences 1.5 IQR (mild) and 3 IQR (severe); flagged, not removed");
+    results_kstr(w, "rule", "Tukey fences 1.5 IQR (mild) and 3 IQR (severe); flagged, not removed");
     jsonw_end_obj(w);
 }
 
 /* "stalls": {count, rule, median_ms, trials: [{order, ttft_ms, ratio_to_median}]} */
-static void stalls_write(jsonw *w, const res_cell *cell)
+static void stalls_write(jsonw *w, const results_cell *cell)
 {
     size_t n = cell->n;
     bool *flag = malloc((n ? n : 1) * sizeof *flag);
@@ -141,21 +141,21 @@ static void stalls_write(jsonw *w, const res_cell *cell)
     jsonw_key(w, "stalls");
     jsonw_begin_obj(w);
     if (got == (size_t)-1) {
-        res_kstr(w, "note", "out of memory");
+        results_kstr(w, "note", "out of memory");
         got = 0;
     }
-    res_kint(w, "count", (long long)got);
-    res_kstr(w, "rule", STALLS_RULE);
-    res_knum(w, "median_ms", med);
+    results_kint(w, "count", (long long)got);
+    results_kstr(w, "rule", STALLS_RULE);
+    results_knum(w, "median_ms", med);
     jsonw_key(w, "trials");
     jsonw_begin_arr(w);
     for (size_t k = 0; k < n && got; k++) {
         if (!flag[k])
             continue;
         jsonw_begin_obj(w);
-        res_kint(w, "order", (long long)cell->order[k]);
-        res_knum(w, "ttft_ms", cell->v[k]);
-        res_knum(w, "ratio_to_median", ratio[k]);
+        results_kint(w, "order", (long long)cell->order[k]);
+        results_knum(w, "ttft_ms", cell->v[k]);
+        results_knum(w, "ratio_to_median", ratio[k]);
         jsonw_end_obj(w);
     }
     jsonw_end_arr(w);
@@ -164,34 +164,34 @@ static void stalls_write(jsonw *w, const res_cell *cell)
     free(ratio);
 }
 
-static void cell_write(jsonw *w, const res_cell *cell, const char *tname, double level)
+static void cell_write(jsonw *w, const results_cell *cell, const char *tname, double level)
 {
-    const res_point *p = cell->key;
+    const results_point *p = cell->key;
     const describe_summary *s = &cell->s;
     jsonw_begin_obj(w);
-    res_kstr(w, "target", tname);
-    res_kint(w, "system_prompt_tokens", p->sys);
-    res_kint(w, "query_tokens", p->query);
-    res_kint(w, "query_count", p->count);
-    res_kstr(w, "cache_mode", p->mode == SPEC_WARM ? "warm" : "cold");
-    res_kint(w, "turn", p->turn);
-    res_kint(w, "n", (long long)cell->n);
-    res_kint(w, "contaminated", (long long)cell->contaminated);
+    results_kstr(w, "target", tname);
+    results_kint(w, "system_prompt_tokens", p->sys);
+    results_kint(w, "query_tokens", p->query);
+    results_kint(w, "query_count", p->count);
+    results_kstr(w, "cache_mode", p->mode == SPEC_WARM ? "warm" : "cold");
+    results_kint(w, "turn", p->turn);
+    results_kint(w, "n", (long long)cell->n);
+    results_kint(w, "contaminated", (long long)cell->contaminated);
     if (!cell->described) {
-        res_kstr(w, "note", cell->note);
+        results_kstr(w, "note", cell->note);
         jsonw_end_obj(w);
         return;
     }
-    res_est m;
-    res_est_from_summary(&m, s, cell->n, "t-interval");
-    res_kest(w, "mean", &m, level);
+    results_est m;
+    results_est_from_summary(&m, s, cell->n, "t-interval");
+    results_kest(w, "mean", &m, level);
     jsonw_key(w, "median");
     quantile_write(w, s->median, s->median_ci, s->has_median_ci, cell->n, level);
     typical_write(w, cell, level);
-    res_knum(w, "p90", s->p90);
+    results_knum(w, "p90", s->p90);
     jsonw_key(w, "p90_ci");
     jsonw_pair(w, s->p90_ci[0], s->p90_ci[1], s->has_p90_ci);
-    res_knum(w, "p99", s->p99);
+    results_knum(w, "p99", s->p99);
     jsonw_key(w, "p99_ci");
     jsonw_pair(w, s->p99_ci[0], s->p99_ci[1], s->has_p99_ci);
     static const char *const keys[] = {"sd",
@@ -208,20 +208,20 @@ static void cell_write(jsonw *w, const res_cell *cell, const char *tname, double
     const double vals[] = {s->sd, s->mad, s->iqr,         s->cv,           s->min, s->max,
                            s->q1, s->q3,  s->whisker_low, s->whisker_high, s->lag1};
     for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++)
-        res_knum(w, keys[k], vals[k]);
+        results_knum(w, keys[k], vals[k]);
     outliers_write(w, cell);
     stalls_write(w, cell);
     jsonw_end_obj(w);
 }
 
-void res_cells_write(jsonw *w, const res_ctx *c, size_t target, const char *tname)
+void results_cells_write(jsonw *w, const results_ctx *c, size_t target, const char *tname)
 {
     jsonw_key(w, "cells");
     jsonw_begin_arr(w);
     for (size_t i = 0; i < c->n_pts; i++) {
         if (c->pts[i].target != target || cell_seen_before(c, i))
             continue;
-        res_cell cell;
+        results_cell cell;
         if (!cell_compute(c, i, &cell))
             continue;
         cell_write(w, &cell, tname, c->level);

@@ -11,6 +11,6 @@
 #include "stats/results_ctx.h"
 
 /* "cells": [...] for one target, cells in first-seen run order. */
-void res_cells_write(jsonw *w, const res_ctx *c, size_t target, const char *tname);
+void results_cells_write(jsonw *w, const results_ctx *c, size_t target, const char *tname);
 
 #endif

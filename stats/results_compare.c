@@ -16,7 +16,7 @@
 #include <gsl/gsl_sort.h>
 
 /* Value and interval of a compare_estimate; n is left as it is. */
-static void est_from_compare(res_est *e, const compare_estimate *ce, const char *method,
+static void est_from_compare(results_est *e, const compare_estimate *ce, const char *method,
                              const char *no_ci_note)
 {
     e->value = ce->value;
@@ -31,37 +31,37 @@ static void est_from_compare(res_est *e, const compare_estimate *ce, const char 
 
 /* Turn-1 cold times cv[0..nc) against warm times wv[0..nw); salt seeds the
  * ratio of means' bootstrap. */
-static void speed_compute(const res_ctx *c, const double *cv, size_t nc, const double *wv,
-                          size_t nw, uint64_t salt, res_speed *r)
+static void speed_compute(const results_ctx *c, const double *cv, size_t nc, const double *wv,
+                          size_t nw, uint64_t salt, results_speed *r)
 {
     compare_estimate ce;
     char e2[KV_ERRLEN] = "";
     r->n_cold = nc;
     r->n_warm = nw;
     r->hl.n = r->gm.n = nc + nw;
-    res_est_median_ratio(c, cv, nc, wv, nw, "cold/warm", &r->speedup);
+    results_est_median_ratio(c, cv, nc, wv, nw, "cold/warm", &r->speedup);
     if (compare_gm_ratio(cv, nc, wv, nw, false, c->level, &ce, e2) == KV_OK) {
         est_from_compare(&r->gm, &ce,
                          "ratio of geometric means cold/warm, Welch t-interval on log times "
                          "(assumes log-normal times: one stall moves it)",
                          "needs at least 2 values per side with variation");
     } else {
-        res_est_none(&r->gm, e2);
+        results_est_none(&r->gm, e2);
         r->gm.n = nc + nw;
     }
-    res_est_ratio(c, cv, nc, wv, nw, salt, &r->mean);
+    results_est_ratio(c, cv, nc, wv, nw, salt, &r->mean);
     r->p = compare_rank_test_p(cv, nc, wv, nw, false);
     e2[0] = '\0';
     if (compare_hodges_lehmann(cv, nc, wv, nw, false, c->level, &ce, e2) == KV_OK) {
         est_from_compare(&r->hl, &ce, "Hodges-Lehmann shift cold - warm (ms), rank interval",
                          "too few values for an interval");
     } else {
-        res_est_none(&r->hl, e2);
+        results_est_none(&r->hl, e2);
     }
 }
 
 /* 1 - 1/ratio, with the interval mapped through the same function. */
-static void frac_from_ratio(const res_est *r, const char *suffix, res_est *f)
+static void frac_from_ratio(const results_est *r, const char *suffix, results_est *f)
 {
     *f = *r;
     f->value = isfinite(r->value) && r->value > 0 ? 1.0 - 1.0 / r->value : NAN;
@@ -89,13 +89,13 @@ static double median_of(const double *v, size_t n)
 /* Cold times with the system prompt cv[0..nc) against those without it
  * t0[0..n0): 1 - 1/ratio, headline from the median ratio, secondary from
  * the ratio of means; salt seeds the bootstrap. */
-static void over_compute(const res_ctx *c, const double *cv, size_t nc, const double *t0, size_t n0,
-                         uint64_t salt, res_overhead *o)
+static void over_compute(const results_ctx *c, const double *cv, size_t nc, const double *t0,
+                         size_t n0, uint64_t salt, results_overhead *o)
 {
-    res_est r, rm;
-    res_est_median_ratio(c, cv, nc, t0, n0, "with/without the system prompt", &r);
+    results_est r, rm;
+    results_est_median_ratio(c, cv, nc, t0, n0, "with/without the system prompt", &r);
     frac_from_ratio(&r, "; 1 - 1/ratio", &o->frac);
-    res_est_ratio(c, cv, nc, t0, n0, salt, &rm);
+    results_est_ratio(c, cv, nc, t0, n0, salt, &rm);
     frac_from_ratio(&rm, "; 1 - 1/ratio", &o->frac_mean);
     o->t0 = o->tl = NAN;
     o->t0_med = median_of(t0, n0);
@@ -109,19 +109,19 @@ static void over_compute(const res_ctx *c, const double *cv, size_t nc, const do
     o->tl = b;
 }
 
-void res_compare_compute(const res_ctx *c, size_t target, const long *sys, size_t ns,
-                         const long *query, size_t nq, res_compare *out)
+void results_compare_compute(const results_ctx *c, size_t target, const long *sys, size_t ns,
+                             const long *query, size_t nq, results_compare *out)
 {
     double ps[RES_MAX];
     for (size_t q = 0; q < nq; q++) {
         size_t n0 = 0;
-        double *t0 = res_collect(c, target, 0, query[q], -1, SPEC_COLD, 1, &n0);
+        double *t0 = results_collect(c, target, 0, query[q], -1, SPEC_COLD, 1, &n0);
         for (size_t i = 0; i < ns; i++) {
             size_t nc = 0, nw = 0;
-            double *cv = res_collect(c, target, sys[i], query[q], -1, SPEC_COLD, 1, &nc);
-            double *wv = res_collect(c, target, sys[i], query[q], -1, SPEC_WARM, 1, &nw);
+            double *cv = results_collect(c, target, sys[i], query[q], -1, SPEC_COLD, 1, &nc);
+            double *wv = results_collect(c, target, sys[i], query[q], -1, SPEC_WARM, 1, &nw);
             if (cv && wv && nc > 0 && nw > 0 && out->n_speed < RES_MAX) {
-                res_speed *r = &out->speed[out->n_speed];
+                results_speed *r = &out->speed[out->n_speed];
                 memset(r, 0, sizeof *r);
                 r->sys = sys[i];
                 r->query = query[q];
@@ -129,7 +129,7 @@ void res_compare_compute(const res_ctx *c, size_t target, const long *sys, size_
                 ps[out->n_speed++] = r->p;
             }
             if (t0 && cv && sys[i] > 0 && n0 > 0 && nc > 0 && out->n_over < RES_MAX) {
-                res_overhead *o = &out->over[out->n_over++];
+                results_overhead *o = &out->over[out->n_over++];
                 o->sys = sys[i];
                 o->query = query[q];
                 over_compute(c, cv, nc, t0, n0, 1000 * (uint64_t)out->n_over, o);
@@ -146,12 +146,12 @@ void res_compare_compute(const res_ctx *c, size_t target, const long *sys, size_
 }
 
 /* Mean prompt tokens of the cold turn-1 cell at (sys, query); NAN if none. */
-static double cell_mean_x(const res_ctx *c, size_t target, long sys, long query)
+static double cell_mean_x(const results_ctx *c, size_t target, long sys, long query)
 {
     double s = 0;
     size_t n = 0;
     for (size_t i = 0; i < c->n_pts; i++) {
-        const res_point *p = &c->pts[i];
+        const results_point *p = &c->pts[i];
         if (p->target == target && p->sys == sys && p->query == query && p->mode == SPEC_COLD &&
             p->turn == 1 && !p->contaminated && isfinite(p->x)) {
             s += p->x;
@@ -161,10 +161,11 @@ static double cell_mean_x(const res_ctx *c, size_t target, long sys, long query)
     return n ? s / (double)n : NAN;
 }
 
-void res_compare_overhead_from_model(const res_ctx *c, size_t target, const res_model *cold,
-                                     long sys, long query, res_compare *out)
+void results_compare_overhead_from_model(const results_ctx *c, size_t target,
+                                         const results_model *cold, long sys, long query,
+                                         results_compare *out)
 {
-    const fit_result *f = res_model_fit(cold);
+    const fit_result *f = results_model_fit(cold);
     double xl = cell_mean_x(c, target, sys, query), xq = xl - (double)sys;
     if (!f || f->k != 1 || out->n_over > 0 || sys <= 0 || !(xq >= 0))
         return;
@@ -176,12 +177,12 @@ void res_compare_overhead_from_model(const res_ctx *c, size_t target, const res_
         return;
     double cov = (sl * sl + sq * sq - sd * sd) / 2.0;
     double v = sl * sl / (yl * yl) + sq * sq / (yq * yq) - 2.0 * cov / (yl * yq);
-    res_overhead *o = &out->over[out->n_over++];
+    results_overhead *o = &out->over[out->n_over++];
     memset(o, 0, sizeof *o);
     o->sys = sys;
     o->query = query;
     o->from_model = true;
-    res_est r;
+    results_est r;
     memset(&r, 0, sizeof r);
     r.value = yl / yq;
     r.has_ci = v >= 0 && isfinite(v);
@@ -194,7 +195,7 @@ void res_compare_overhead_from_model(const res_ctx *c, size_t target, const res_
              "without a system prompt), delta method on the log ratio",
              fit_kind_name(f->kind), xq);
     frac_from_ratio(&r, "; 1 - 1/ratio", &o->frac);
-    res_est_none(&o->frac_mean, "no cold cell without a system prompt");
+    results_est_none(&o->frac_mean, "no cold cell without a system prompt");
     o->t0 = o->t0_med = yq;
     o->tl = o->tl_med = yl;
 }
@@ -207,61 +208,62 @@ static bool key_beats(long sys, long query, long want, long sys_max, bool have_b
     return (want < 0 ? sys == sys_max : sys == want) && (!have_best || query < best_query);
 }
 
-const res_speed *res_compare_find_speed(const res_compare *cmp, long sys, long sys_max)
+const results_speed *results_compare_find_speed(const results_compare *cmp, long sys, long sys_max)
 {
-    const res_speed *best = NULL;
+    const results_speed *best = NULL;
     for (size_t i = 0; i < cmp->n_speed; i++) {
-        const res_speed *r = &cmp->speed[i];
+        const results_speed *r = &cmp->speed[i];
         if (key_beats(r->sys, r->query, sys, sys_max, best != NULL, best ? best->query : 0))
             best = r;
     }
     return best;
 }
 
-const res_overhead *res_compare_find_over(const res_compare *cmp, long sys, long sys_max)
+const results_overhead *results_compare_find_over(const results_compare *cmp, long sys,
+                                                  long sys_max)
 {
-    const res_overhead *best = NULL;
+    const results_overhead *best = NULL;
     for (size_t i = 0; i < cmp->n_over; i++) {
-        const res_overhead *o = &cmp->over[i];
+        const results_overhead *o = &cmp->over[i];
         if (key_beats(o->sys, o->query, sys, sys_max, best != NULL, best ? best->query : 0))
             best = o;
     }
     return best;
 }
 
-void res_compare_write(jsonw *w, const res_compare *cmp, double level)
+void results_compare_write(jsonw *w, const results_compare *cmp, double level)
 {
     jsonw_key(w, "speedup");
     jsonw_begin_arr(w);
     for (size_t i = 0; i < cmp->n_speed; i++) {
-        const res_speed *r = &cmp->speed[i];
+        const results_speed *r = &cmp->speed[i];
         jsonw_begin_obj(w);
-        res_kint(w, "system_prompt_tokens", r->sys);
-        res_kint(w, "query_tokens", r->query);
-        res_kest(w, "speedup", &r->speedup, level);
-        res_kest(w, "speedup_geometric_means", &r->gm, level);
-        res_kest(w, "speedup_means", &r->mean, level);
-        res_kstr(w, "test", "Mann-Whitney U");
-        res_knum(w, "p_value", r->p);
-        res_knum(w, "p_holm", r->p_holm);
-        res_kest(w, "hodges_lehmann_ms", &r->hl, level);
+        results_kint(w, "system_prompt_tokens", r->sys);
+        results_kint(w, "query_tokens", r->query);
+        results_kest(w, "speedup", &r->speedup, level);
+        results_kest(w, "speedup_geometric_means", &r->gm, level);
+        results_kest(w, "speedup_means", &r->mean, level);
+        results_kstr(w, "test", "Mann-Whitney U");
+        results_knum(w, "p_value", r->p);
+        results_knum(w, "p_holm", r->p_holm);
+        results_kest(w, "hodges_lehmann_ms", &r->hl, level);
         jsonw_end_obj(w);
     }
     jsonw_end_arr(w);
     jsonw_key(w, "overhead_fraction");
     jsonw_begin_arr(w);
     for (size_t i = 0; i < cmp->n_over; i++) {
-        const res_overhead *o = &cmp->over[i];
+        const results_overhead *o = &cmp->over[i];
         jsonw_begin_obj(w);
-        res_kint(w, "system_prompt_tokens", o->sys);
-        res_kint(w, "query_tokens", o->query);
-        res_kest(w, "estimate", &o->frac, level);
-        res_kest(w, "estimate_means", &o->frac_mean, level);
-        res_knum(w, "mean_ttft_without_ms", o->t0);
-        res_knum(w, "mean_ttft_with_ms", o->tl);
-        res_knum(w, "median_ttft_without_ms", o->t0_med);
-        res_knum(w, "median_ttft_with_ms", o->tl_med);
-        res_kbool(w, "from_model", o->from_model);
+        results_kint(w, "system_prompt_tokens", o->sys);
+        results_kint(w, "query_tokens", o->query);
+        results_kest(w, "estimate", &o->frac, level);
+        results_kest(w, "estimate_means", &o->frac_mean, level);
+        results_knum(w, "mean_ttft_without_ms", o->t0);
+        results_knum(w, "mean_ttft_with_ms", o->tl);
+        results_knum(w, "median_ttft_without_ms", o->t0_med);
+        results_knum(w, "median_ttft_with_ms", o->tl_med);
+        results_kbool(w, "from_model", o->from_model);
         jsonw_end_obj(w);
     }
     jsonw_end_arr(w);

@@ -12,14 +12,15 @@
 
 /* ---- estimate objects ---------------------------------------------------- */
 
-void res_est_none(res_est *e, const char *note)
+void results_est_none(results_est *e, const char *note)
 {
     memset(e, 0, sizeof *e);
     e->value = e->lo = e->hi = NAN;
     snprintf(e->note, sizeof e->note, "%s", note);
 }
 
-void res_est_from_summary(res_est *e, const describe_summary *s, size_t n, const char *method)
+void results_est_from_summary(results_est *e, const describe_summary *s, size_t n,
+                              const char *method)
 {
     memset(e, 0, sizeof *e);
     e->value = s->mean;
@@ -32,22 +33,22 @@ void res_est_from_summary(res_est *e, const describe_summary *s, size_t n, const
         snprintf(e->note, sizeof e->note, "n < 2: no interval");
 }
 
-void res_est_mean(const double *v, size_t n, double level, res_est *e, const char *what)
+void results_est_mean(const double *v, size_t n, double level, results_est *e, const char *what)
 {
     if (n == 0) {
-        res_est_none(e, what);
+        results_est_none(e, what);
         return;
     }
     describe_summary s;
     char e2[KV_ERRLEN] = "";
     if (describe_sample(v, n, level, &s, e2) != KV_OK) {
-        res_est_none(e, e2);
+        results_est_none(e, e2);
         return;
     }
-    res_est_from_summary(e, &s, n, "mean, t-interval");
+    results_est_from_summary(e, &s, n, "mean, t-interval");
 }
 
-void res_est_format(char *buf, size_t len, const res_est *e, double scale, const char *unit)
+void results_est_format(char *buf, size_t len, const results_est *e, double scale, const char *unit)
 {
     if (!isfinite(e->value))
         snprintf(buf, len, "not computable (%s)", e->note[0] ? e->note : "no data");
@@ -58,64 +59,64 @@ void res_est_format(char *buf, size_t len, const res_est *e, double scale, const
         snprintf(buf, len, "%.3g%s (no interval)", e->value * scale, unit);
 }
 
-void res_est_write(jsonw *w, const res_est *e, double level)
+void results_est_write(jsonw *w, const results_est *e, double level)
 {
     jsonw_begin_obj(w);
-    res_knum(w, "value", e->value);
+    results_knum(w, "value", e->value);
     jsonw_key(w, "ci");
     jsonw_pair(w, e->lo, e->hi, e->has_ci);
-    res_knum(w, "level", e->level > 0 ? e->level : level);
-    res_kint(w, "n", (long long)e->n);
-    res_kstr(w, "method", e->method[0] ? e->method : NULL);
+    results_knum(w, "level", e->level > 0 ? e->level : level);
+    results_kint(w, "n", (long long)e->n);
+    results_kstr(w, "method", e->method[0] ? e->method : NULL);
     if (e->note[0] || !isfinite(e->value) || !e->has_ci)
-        res_kstr(w, "note", e->note[0] ? e->note : "interval not computable");
+        results_kstr(w, "note", e->note[0] ? e->note : "interval not computable");
     jsonw_end_obj(w);
 }
 
 /* ---- JSON shorthands ----------------------------------------------------- */
 
-void res_kstr(jsonw *w, const char *key, const char *v)
+void results_kstr(jsonw *w, const char *key, const char *v)
 {
     jsonw_key(w, key);
     jsonw_str(w, v);
 }
 
-void res_knum(jsonw *w, const char *key, double v)
+void results_knum(jsonw *w, const char *key, double v)
 {
     jsonw_key(w, key);
     jsonw_num(w, v);
 }
 
-void res_kint(jsonw *w, const char *key, long long v)
+void results_kint(jsonw *w, const char *key, long long v)
 {
     jsonw_key(w, key);
     jsonw_int(w, v);
 }
 
-void res_kbool(jsonw *w, const char *key, bool v)
+void results_kbool(jsonw *w, const char *key, bool v)
 {
     jsonw_key(w, key);
     jsonw_bool(w, v);
 }
 
-void res_kest(jsonw *w, const char *key, const res_est *e, double level)
+void results_kest(jsonw *w, const char *key, const results_est *e, double level)
 {
     jsonw_key(w, key);
-    res_est_write(w, e, level);
+    results_est_write(w, e, level);
 }
 
 /* ---- gathering ----------------------------------------------------------- */
 
 static int point_cmp(const void *a, const void *b)
 {
-    const res_point *p = a, *q = b;
+    const results_point *p = a, *q = b;
     if (p->order != q->order)
         return p->order < q->order ? -1 : 1;
     return (p->turn > q->turn) - (p->turn < q->turn);
 }
 
 /* Point of turn k (0-based within trial i; turn index q in the columns). */
-static void point_from_turn(res_point *p, const journal_cols *j, size_t i, size_t k)
+static void point_from_turn(results_point *p, const journal_cols *j, size_t i, size_t k)
 {
     size_t q = j->turn0[i] + k;
     spec_cache_mode mode = (spec_cache_mode)j->mode[i];
@@ -143,10 +144,10 @@ static void point_from_turn(res_point *p, const journal_cols *j, size_t i, size_
     p->contaminated = p->cache_state == TRIAL_CACHE_CONTAMINATED;
 }
 
-static void count_trials(res_ctx *c)
+static void count_trials(results_ctx *c)
 {
     const journal_cols *j = c->j;
-    res_counts *n = &c->counts;
+    results_counts *n = &c->counts;
     for (size_t i = 0; i < j->n_trials; i++) {
         if (j->kind[i] == PLAN_CONTENTION)
             continue; /* counted by the contention section (stats/warm.c) */
@@ -164,7 +165,7 @@ static void count_trials(res_ctx *c)
     }
 }
 
-kv_status res_gather(res_ctx *c, char *err)
+kv_status results_gather(results_ctx *c, char *err)
 {
     const journal_cols *j = c->j;
     size_t cap = j->n_turns_all;
@@ -186,7 +187,7 @@ kv_status res_gather(res_ctx *c, char *err)
         }
     }
     if (c->n_pts < cap) { /* warm-ups, failures and bad times: room given back */
-        res_point *q = realloc(c->pts, (c->n_pts ? c->n_pts : 1) * sizeof *q);
+        results_point *q = realloc(c->pts, (c->n_pts ? c->n_pts : 1) * sizeof *q);
         c->pts = q ? q : c->pts;
     }
     bool sorted = true; /* the usual journal: file order is run order */
@@ -198,7 +199,7 @@ kv_status res_gather(res_ctx *c, char *err)
     return KV_OK;
 }
 
-void res_ctx_free(res_ctx *c)
+void results_ctx_free(results_ctx *c)
 {
     free(c->pts);
     c->pts = NULL;
@@ -207,7 +208,7 @@ void res_ctx_free(res_ctx *c)
 
 /* ---- filters ------------------------------------------------------------- */
 
-static bool collect_match(const res_point *p, size_t target, long sys, long query, long count,
+static bool collect_match(const results_point *p, size_t target, long sys, long query, long count,
                           int mode, int turn)
 {
     if (p->target != target || p->contaminated || (int)p->mode != mode)
@@ -216,8 +217,8 @@ static bool collect_match(const res_point *p, size_t target, long sys, long quer
              (count >= 0 && p->count != count) || (turn > 0 && p->turn != turn));
 }
 
-double *res_collect(const res_ctx *c, size_t target, long sys, long query, long count, int mode,
-                    int turn, size_t *n)
+double *results_collect(const results_ctx *c, size_t target, long sys, long query, long count,
+                        int mode, int turn, size_t *n)
 {
     size_t m = 0;
     for (size_t i = 0; i < c->n_pts; i++)
@@ -232,11 +233,12 @@ double *res_collect(const res_ctx *c, size_t target, long sys, long query, long 
     return v;
 }
 
-size_t res_distinct(const res_ctx *c, size_t target, res_field which, long *out, size_t cap)
+size_t results_distinct(const results_ctx *c, size_t target, results_field which, long *out,
+                        size_t cap)
 {
     size_t m = 0;
     for (size_t i = 0; i < c->n_pts; i++) {
-        const res_point *p = &c->pts[i];
+        const results_point *p = &c->pts[i];
         if (p->target != target)
             continue;
         long v = which == RES_SYS ? p->sys : which == RES_QUERY ? p->query : p->count;
@@ -255,7 +257,7 @@ size_t res_distinct(const res_ctx *c, size_t target, res_field which, long *out,
     return m;
 }
 
-bool res_same_cell(const res_point *p, const res_point *q)
+bool results_same_cell(const results_point *p, const results_point *q)
 {
     return q->target == p->target && q->sys == p->sys && q->query == p->query &&
            q->count == p->count && q->mode == p->mode && q->turn == p->turn;
@@ -264,14 +266,14 @@ bool res_same_cell(const res_point *p, const res_point *q)
 /* ---- bootstrap ratio ----------------------------------------------------- */
 
 /* The delta-method ratio of means; why: the sizes that chose it. */
-static void res_est_ratio_delta(const res_ctx *c, const double *x, size_t nx, const double *y,
-                                size_t ny, const char *why, res_est *e)
+static void results_est_ratio_delta(const results_ctx *c, const double *x, size_t nx,
+                                    const double *y, size_t ny, const char *why, results_est *e)
 {
     compare_estimate r;
     char e2[KV_ERRLEN] = "";
     double df;
     if (compare_ratio_of_means_delta(x, nx, y, ny, c->level, &r, &df, e2) != KV_OK) {
-        res_est_none(e, e2);
+        results_est_none(e, e2);
         e->n = nx + ny;
         return;
     }
@@ -289,8 +291,8 @@ static void res_est_ratio_delta(const res_ctx *c, const double *x, size_t nx, co
                  "ratio of means, delta method on the log ratio (no variation; %s)", why);
 }
 
-void res_est_ratio(const res_ctx *c, const double *x, size_t nx, const double *y, size_t ny,
-                   uint64_t salt, res_est *e)
+void results_est_ratio(const results_ctx *c, const double *x, size_t nx, const double *y, size_t ny,
+                       uint64_t salt, results_est *e)
 {
     compare_estimate r;
     char e2[KV_ERRLEN] = "", why[96];
@@ -299,19 +301,19 @@ void res_est_ratio(const res_ctx *c, const double *x, size_t nx, const double *y
     uint64_t seed = c->boot_seed + salt;
     if (nx < RES_RATIO_BOOT_MIN || ny < RES_RATIO_BOOT_MIN) {
         snprintf(why, sizeof why, "fewer than %d values on a side", RES_RATIO_BOOT_MIN);
-        res_est_ratio_delta(c, x, nx, y, ny, why, e);
+        results_est_ratio_delta(c, x, nx, y, ny, why, e);
         return;
     }
     if (nx >= RES_RATIO_DELTA_MIN && ny >= RES_RATIO_DELTA_MIN) {
         snprintf(why, sizeof why, "%d or more values on both sides: no bootstrap",
                  RES_RATIO_DELTA_MIN);
-        res_est_ratio_delta(c, x, nx, y, ny, why, e);
+        results_est_ratio_delta(c, x, nx, y, ny, why, e);
         return;
     }
     bool pct = false;
     if (compare_ratio_of_means(x, nx, y, ny, c->opt->bootstrap_resamples, seed, c->level, &r, &pct,
                                e2) != KV_OK) {
-        res_est_none(e, e2);
+        results_est_none(e, e2);
         e->n = nx + ny;
         return;
     }
@@ -329,14 +331,14 @@ void res_est_ratio(const res_ctx *c, const double *x, size_t nx, const double *y
 
 /* ---- median ratio -------------------------------------------------------- */
 
-void res_est_median_ratio(const res_ctx *c, const double *x, size_t nx, const double *y, size_t ny,
-                          const char *what, res_est *e)
+void results_est_median_ratio(const results_ctx *c, const double *x, size_t nx, const double *y,
+                              size_t ny, const char *what, results_est *e)
 {
     compare_estimate r;
     char e2[KV_ERRLEN] = "";
     memset(e, 0, sizeof *e);
     if (compare_median_ratio(x, nx, y, ny, c->level, &r, e2) != KV_OK) {
-        res_est_none(e, e2);
+        results_est_none(e, e2);
         e->n = nx + ny;
         return;
     }

@@ -2,8 +2,8 @@
  * estimate object every section writes, the measured points gathered from a
  * journal, the context the sections share and small JSON shorthands.
  *
- * Names: res_ is the results module's internal prefix. The context borrows
- * the journal, spec and options; it owns only pts (freed by res_ctx_free).
+ * Names: results_ is the results module's internal prefix. The context borrows
+ * the journal, spec and options; it owns only pts (freed by results_ctx_free).
  */
 #ifndef KV_RESULTS_CTX_H
 #define KV_RESULTS_CTX_H
@@ -19,14 +19,14 @@
 #include "stats/compare.h"
 #include "stats/describe.h"
 #include "stats/jsonw.h"
-#include "stats/results.h"
+#include "stats/results_options.h"
 #include "stats/warm.h"
 
 #define RES_MAX 64 /* most distinct lengths, comparisons or sessions per target */
 
 /* ---- estimate objects ---- */
 
-typedef struct res_est {
+typedef struct results_est {
     double value;
     double lo, hi; /* interval when has_ci */
     bool has_ci;
@@ -34,40 +34,42 @@ typedef struct res_est {
     size_t n;         /* observations behind the estimate */
     char method[200]; /* "" = null */
     char note[200];   /* "" = none */
-} res_est;
+} results_est;
 
 /* NAN everywhere, no interval, n 0, the note given. */
-void res_est_none(res_est *e, const char *note);
+void results_est_none(results_est *e, const char *note);
 
 /* The mean and its t-interval from a description of n values; the note
  * "n < 2: no interval" when there is no interval. */
-void res_est_from_summary(res_est *e, const describe_summary *s, size_t n, const char *method);
+void results_est_from_summary(results_est *e, const describe_summary *s, size_t n,
+                              const char *method);
 
 /* Mean with t-interval of v[0..n); what is the note when n is 0. */
-void res_est_mean(const double *v, size_t n, double level, res_est *e, const char *what);
+void results_est_mean(const double *v, size_t n, double level, results_est *e, const char *what);
 
 /* "1.23x (95% CI 1.1 to 1.4)" and the like, scaled, with the interval's own
  * level when it has one; "not computable (...)" without a value. */
-void res_est_format(char *buf, size_t len, const res_est *e, double scale, const char *unit);
+void results_est_format(char *buf, size_t len, const results_est *e, double scale,
+                        const char *unit);
 
 /* {"value", "ci", "level", "n", "method"[, "note"]}; "level" is e->level
  * when set, else the run's level. */
-void res_est_write(jsonw *w, const res_est *e, double level);
+void results_est_write(jsonw *w, const results_est *e, double level);
 
 /* ---- JSON shorthands: key then value ---- */
 
-void res_kstr(jsonw *w, const char *key, const char *v);
-void res_knum(jsonw *w, const char *key, double v);
-void res_kint(jsonw *w, const char *key, long long v);
-void res_kbool(jsonw *w, const char *key, bool v);
-void res_kest(jsonw *w, const char *key, const res_est *e, double level);
+void results_kstr(jsonw *w, const char *key, const char *v);
+void results_knum(jsonw *w, const char *key, double v);
+void results_kint(jsonw *w, const char *key, long long v);
+void results_kbool(jsonw *w, const char *key, bool v);
+void results_kest(jsonw *w, const char *key, const results_est *e, double level);
 
 /* ---- measured points and the shared context ---- */
 
 /* One measured request turn (~72 bytes: a million of them is the largest
  * thing the analysis holds beside the columns; the narrow integers hold what
  * journal_cols_load accepts). */
-typedef struct res_point {
+typedef struct results_point {
     double x;            /* actual prompt tokens (NAN unknown) */
     double newtok;       /* x - cached (NAN unknown) */
     double cached;       /* NAN when not reported */
@@ -81,24 +83,24 @@ typedef struct res_point {
     uint8_t mode;        /* spec_cache_mode */
     uint8_t cache_state; /* trial_cache_state */
     bool contaminated;
-} res_point;
+} results_point;
 
 /* Trial counts over the whole journal. */
-typedef struct res_counts {
+typedef struct results_counts {
     size_t completed, failed; /* measured trials */
     size_t contaminated;      /* measured trials with a contaminated turn */
     size_t inferred;          /* measured turns whose cache state was inferred */
     size_t warmup;            /* trials that are not measurements */
-} res_counts;
+} results_counts;
 
-typedef struct res_ctx {
+typedef struct results_ctx {
     const journal_cols *j;   /* the journal's columns */
     const journal_header *h; /* its header (j->h) */
     const spec *s;           /* the journal's embedded spec; NULL when absent or bad */
     const results_options *opt;
     double level;
     uint64_t boot_seed;
-    res_point *pts; /* owned; measured, ok turns in run order */
+    results_point *pts; /* owned; measured, ok turns in run order */
     size_t n_pts;
     size_t excluded_bad; /* ok turns with NaN/negative ttft */
 
@@ -108,28 +110,29 @@ typedef struct res_ctx {
     bool contention_plan_known; /* ... counted from the embedded spec's plan (else from the
                                    journaled lines) */
 
-    res_counts counts;
+    results_counts counts;
     char err_note[512]; /* why the embedded spec was not used; "" = it was */
     size_t fit_sampled; /* models fitted on a subsample (results_models.h, RES_FIT_LIMIT) */
-} res_ctx;
+} results_ctx;
 
 /* Fills pts (sorted by run position, then turn), excluded_bad and counts. */
-kv_status res_gather(res_ctx *c, char *err) KV_MUST_USE;
-void res_ctx_free(res_ctx *c);
+kv_status results_gather(results_ctx *c, char *err) KV_MUST_USE;
+void results_ctx_free(results_ctx *c);
 
 /* Collects y of points matching a filter into a malloc'd array. turn 0 =
  * any turn, count -1 = any count, sys/query -1 = any. Contaminated points
  * are skipped. NULL when out of memory. */
-double *res_collect(const res_ctx *c, size_t target, long sys, long query, long count, int mode,
-                    int turn, size_t *n);
+double *results_collect(const results_ctx *c, size_t target, long sys, long query, long count,
+                        int mode, int turn, size_t *n);
 
-typedef enum res_field { RES_SYS, RES_QUERY, RES_COUNT } res_field;
+typedef enum results_field { RES_SYS, RES_QUERY, RES_COUNT } results_field;
 
 /* Distinct sorted values of a field among a target's points (at most cap). */
-size_t res_distinct(const res_ctx *c, size_t target, res_field which, long *out, size_t cap);
+size_t results_distinct(const results_ctx *c, size_t target, results_field which, long *out,
+                        size_t cap);
 
 /* Same cell and turn: target, lengths, count, mode and turn agree. */
-bool res_same_cell(const res_point *p, const res_point *q);
+bool results_same_cell(const results_point *p, const results_point *q);
 
 /* Below this many values on either side a ratio of means gets the
  * delta-method t interval: the bootstrap-t is unstable at n <= 3 (resamples
@@ -146,14 +149,14 @@ bool res_same_cell(const res_point *p, const res_point *q);
 /* The median ratio x/y (Hodges-Lehmann on log times) with its exact rank
  * interval and the level it achieves (compare_median_ratio); what names the
  * two sides in the method text. */
-void res_est_median_ratio(const res_ctx *c, const double *x, size_t nx, const double *y, size_t ny,
-                          const char *what, res_est *e);
+void results_est_median_ratio(const results_ctx *c, const double *x, size_t nx, const double *y,
+                              size_t ny, const char *what, results_est *e);
 
 /* Ratio of means x/y with the studentized bootstrap interval, seeded with
  * the context's bootstrap seed + salt; with fewer than RES_RATIO_BOOT_MIN
  * values on a side, or RES_RATIO_DELTA_MIN or more on both, the
  * delta-method interval with Welch-Satterthwaite t (the method says why). */
-void res_est_ratio(const res_ctx *c, const double *x, size_t nx, const double *y, size_t ny,
-                   uint64_t salt, res_est *e);
+void results_est_ratio(const results_ctx *c, const double *x, size_t nx, const double *y, size_t ny,
+                       uint64_t salt, results_est *e);
 
 #endif

@@ -9,6 +9,6 @@
 
 /* The header keys, written into the open top-level object. journal_path is
  * only recorded. */
-void res_header_write(jsonw *w, const res_ctx *c, const char *journal_path);
+void results_header_write(jsonw *w, const results_ctx *c, const char *journal_path);
 
 #endif

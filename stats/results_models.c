@@ -17,7 +17,7 @@
 /* ---- computing ------------------------------------------------------------ */
 
 /* Point p belongs to the model; *x, *y its values. */
-static bool model_point(const res_point *p, size_t target, res_model_kind which, double *x,
+static bool model_point(const results_point *p, size_t target, results_model_kind which, double *x,
                         double *y)
 {
     bool warm = which == RES_MODEL_WARM;
@@ -31,8 +31,8 @@ static bool model_point(const res_point *p, size_t target, res_model_kind which,
 /* Copies the model's usable points into m (arrays of their exact count);
  * false when there are none or memory ran out (m->note says which).
  * *cached_known: every warm point reported its cached tokens. */
-static bool model_select(const res_ctx *c, size_t target, res_model_kind which, res_model *m,
-                         bool *cached_known)
+static bool model_select(const results_ctx *c, size_t target, results_model_kind which,
+                         results_model *m, bool *cached_known)
 {
     size_t cap = 0;
     double x, y;
@@ -50,7 +50,7 @@ static bool model_select(const res_ctx *c, size_t target, res_model_kind which, 
     bool warm = which == RES_MODEL_WARM;
     *cached_known = true;
     for (size_t i = 0; i < c->n_pts; i++) {
-        const res_point *p = &c->pts[i];
+        const results_point *p = &c->pts[i];
         if (!model_point(p, target, which, &x, &y))
             continue;
         if (warm && !isfinite(p->cached))
@@ -76,7 +76,7 @@ static bool model_select(const res_ctx *c, size_t target, res_model_kind which, 
 }
 
 /* The warm model again with cached tokens as a second variable, when they vary. */
-static void model_fit_multi(const res_ctx *c, res_model *m)
+static void model_fit_multi(const results_ctx *c, results_model *m)
 {
     double lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < m->n; i++) {
@@ -93,10 +93,10 @@ static void model_fit_multi(const res_ctx *c, res_model *m)
 
 /* Average prefill cost per token over 0..xmax, (yhat(xmax) - yhat(0)) / xmax,
  * and its inverse in tokens per second. */
-static void model_per_token(res_model *m)
+static void model_per_token(results_model *m)
 {
-    const fit_result *f = res_model_fit(m);
-    res_est *e = &m->ms_per_token;
+    const fit_result *f = results_model_fit(m);
+    results_est *e = &m->ms_per_token;
     memset(e, 0, sizeof *e);
     e->n = m->fit_n;
     if (f->kind == FIT_LINEAR) {
@@ -117,9 +117,9 @@ static void model_per_token(res_model *m)
                  "(T(%.0f) - T(0)) / %.0f from the %s%s model, t-interval", xa, xa,
                  f->robust ? "robust " : "", fit_kind_name(f->kind));
     } else {
-        res_est_none(e, "no positive prompt length");
+        results_est_none(e, "no positive prompt length");
     }
-    res_est *t = &m->tokens_per_s;
+    results_est *t = &m->tokens_per_s;
     memset(t, 0, sizeof *t);
     t->n = m->fit_n;
     t->value = e->value > 0 ? 1000.0 / e->value : NAN;
@@ -131,7 +131,7 @@ static void model_per_token(res_model *m)
         snprintf(t->note, sizeof t->note, "the ms/token interval reaches 0: no upper bound");
 }
 
-uint64_t results_models_sample_seed(const res_ctx *c, size_t target, res_model_kind which)
+uint64_t results_models_sample_seed(const results_ctx *c, size_t target, results_model_kind which)
 {
     return c->boot_seed + 3 * (uint64_t)target + (uint64_t)which;
 }
@@ -139,8 +139,8 @@ uint64_t results_models_sample_seed(const res_ctx *c, size_t target, res_model_k
 /* The fitted columns: all m->n points, or (beyond RES_FIT_LIMIT) a seeded
  * simple random subsample of RES_FIT_LIMIT in run order, copied into *fx,
  * *fy (freed by the caller). false when out of memory. */
-static bool model_sample(const res_ctx *c, size_t target, res_model_kind which, res_model *m,
-                         double **fx, double **fy)
+static bool model_sample(const results_ctx *c, size_t target, results_model_kind which,
+                         results_model *m, double **fx, double **fy)
 {
     *fx = *fy = NULL;
     m->fit_n = m->n;
@@ -169,7 +169,8 @@ static bool model_sample(const res_ctx *c, size_t target, res_model_kind which, 
 }
 
 /* Robust model choice on the fitted columns; the note says why not. */
-static bool model_fit(const res_ctx *c, size_t target, res_model_kind which, res_model *m)
+static bool model_fit(const results_ctx *c, size_t target, results_model_kind which,
+                      results_model *m)
 {
     double *fx = NULL, *fy = NULL;
     if (!model_sample(c, target, which, m, &fx, &fy)) {
@@ -200,7 +201,8 @@ static bool model_fit(const res_ctx *c, size_t target, res_model_kind which, res
     return true;
 }
 
-static void model_build(const res_ctx *c, size_t target, res_model_kind which, res_model *m)
+static void model_build(const results_ctx *c, size_t target, results_model_kind which,
+                        results_model *m)
 {
     bool cached_known;
     if (!model_select(c, target, which, m, &cached_known))
@@ -214,7 +216,7 @@ static void model_build(const res_ctx *c, size_t target, res_model_kind which, r
     m->ok = true;
     /* the chosen fit is the robust one ("robust" keeps its place in
      * results.json for readers) */
-    m->robust = *res_model_fit(m);
+    m->robust = *results_model_fit(m);
     m->has_robust = true;
     if (which == RES_MODEL_WARM && cached_known)
         model_fit_multi(c, m);
@@ -224,7 +226,7 @@ static void model_build(const res_ctx *c, size_t target, res_model_kind which, r
 /* The data arrays are given back once the fits are made: the residuals
  * are computed again from the points (results_models_residual), so a million
  * points do not hold three copies of themselves until the points file. */
-static void model_data_free(res_model *m)
+static void model_data_free(results_model *m)
 {
     free(m->xs);
     free(m->xc);
@@ -232,7 +234,8 @@ static void model_data_free(res_model *m)
     m->xs = m->xc = m->ys = NULL;
 }
 
-void res_model_build(const res_ctx *c, size_t target, res_model_kind which, res_model *m)
+void results_model_build(const results_ctx *c, size_t target, results_model_kind which,
+                         results_model *m)
 {
     memset(m, 0, sizeof *m);
     m->y = which == RES_MODEL_PREFILL ? "server_prefill_ms" : "ttft_ms";
@@ -243,9 +246,9 @@ void res_model_build(const res_ctx *c, size_t target, res_model_kind which, res_
     model_data_free(m);
 }
 
-double results_models_residual(const res_model *m, const res_point *p)
+double results_models_residual(const results_model *m, const results_point *p)
 {
-    const fit_result *f = res_model_fit(m);
+    const fit_result *f = results_model_fit(m);
     double x, y, mean, sm, sp;
     if (!f || !model_point(p, m->target, m->which, &x, &y))
         return NAN;
@@ -253,13 +256,13 @@ double results_models_residual(const res_model *m, const res_point *p)
     return y - mean;
 }
 
-void res_model_free(res_model *m)
+void results_model_free(results_model *m)
 {
     free(m->ch);
     model_data_free(m);
 }
 
-const fit_result *res_model_fit(const res_model *m)
+const fit_result *results_model_fit(const results_model *m)
 {
     return m->ok ? &m->ch->fits[m->ch->chosen] : NULL;
 }
@@ -291,16 +294,16 @@ static void coefs_write(jsonw *w, const fit_result *f, const char *xname)
     jsonw_begin_arr(w);
     for (size_t j = 0; j < f->p; j++) {
         jsonw_begin_obj(w);
-        res_kstr(w, "name", f->names[j]);
-        res_kstr(w, "unit",
-                 j == 0                             ? "ms"
-                 : (j == 2 && f->kind != FIT_MULTI) ? "ms/token^2"
-                                                    : "ms/token");
-        res_knum(w, "value", f->coef[j]);
-        res_knum(w, "sd", f->sd[j]);
+        results_kstr(w, "name", f->names[j]);
+        results_kstr(w, "unit",
+                     j == 0                             ? "ms"
+                     : (j == 2 && f->kind != FIT_MULTI) ? "ms/token^2"
+                                                        : "ms/token");
+        results_knum(w, "value", f->coef[j]);
+        results_knum(w, "sd", f->sd[j]);
         jsonw_key(w, "ci");
         jsonw_pair(w, f->ci[j][0], f->ci[j][1], true);
-        res_knum(w, "df", f->coef_df[j]);
+        results_knum(w, "df", f->coef_df[j]);
         jsonw_end_obj(w);
     }
     jsonw_end_arr(w);
@@ -309,10 +312,10 @@ static void coefs_write(jsonw *w, const fit_result *f, const char *xname)
 static void fit_write(jsonw *w, const fit_result *f, const char *xname)
 {
     jsonw_begin_obj(w);
-    res_kstr(w, "model", fit_kind_name(f->kind));
+    results_kstr(w, "model", fit_kind_name(f->kind));
     coefs_write(w, f, xname);
     if (isfinite(f->knee_x0))
-        res_knum(w, "knee_n0", f->knee_x0);
+        results_knum(w, "knee_n0", f->knee_x0);
     static const char *const keys[] = {
         "r_squared",      "residual_sd",          "rss",         "df",
         "aicc",           "heteroscedasticity_p", "normality_p", "shapiro_wilk_w",
@@ -322,44 +325,44 @@ static void fit_write(jsonw *w, const fit_result *f, const char *xname)
                            f->normality_p, f->shapiro_wilk_w, f->shapiro_wilk_p,
                            f->lag1};
     for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++)
-        res_knum(w, keys[k], vals[k]);
-    res_kbool(w, "weighted", f->weighted);
-    res_kbool(w, "robust_fit", f->robust);
+        results_knum(w, keys[k], vals[k]);
+    results_kbool(w, "weighted", f->weighted);
+    results_kbool(w, "robust_fit", f->robust);
     if (f->robust)
-        res_knum(w, "robust_aic", f->aicr);
+        results_knum(w, "robust_aic", f->aicr);
     if (f->weighted) {
-        res_knum(w, "weight_power", f->weight_power);
-        res_kstr(w, "covariance",
-                 f->robust ? "Huber (1973) M-estimator"
-                 : f->hc3  ? "HC3 sandwich"
-                           : "scaled by residual variance");
+        results_knum(w, "weight_power", f->weight_power);
+        results_kstr(w, "covariance",
+                     f->robust ? "Huber (1973) M-estimator"
+                     : f->hc3  ? "HC3 sandwich"
+                               : "scaled by residual variance");
     }
-    res_kstr(w, "normality_test", "Jarque-Bera");
-    res_kstr(w, "heteroscedasticity_test",
-             "Breusch-Pagan (Koenker), squared residuals on fitted values");
+    results_kstr(w, "normality_test", "Jarque-Bera");
+    results_kstr(w, "heteroscedasticity_test",
+                 "Breusch-Pagan (Koenker), squared residuals on fitted values");
     jsonw_end_obj(w);
 }
 
-static void choice_write(jsonw *w, const res_model *m)
+static void choice_write(jsonw *w, const results_model *m)
 {
     const fit_choice *ch = m->ch;
-    res_kint(w, "stalls", (long long)m->stalls);
-    res_kstr(w, "choice_method",
-             "robust: bisquare fits weighted by yhat^-2, compared by robust AIC; estimand: the "
-             "median TTFT curve");
-    res_kstr(w, "chosen", fit_kind_name(res_model_fit(m)->kind));
-    res_kstr(w, "why", ch->why);
+    results_kint(w, "stalls", (long long)m->stalls);
+    results_kstr(w, "choice_method",
+                 "robust: bisquare fits weighted by yhat^-2, compared by robust AIC; estimand: the "
+                 "median TTFT curve");
+    results_kstr(w, "chosen", fit_kind_name(results_model_fit(m)->kind));
+    results_kstr(w, "why", ch->why);
     jsonw_key(w, "f_test");
     jsonw_begin_obj(w);
-    res_knum(w, "F", ch->f_stat);
-    res_knum(w, "p", ch->f_p);
+    results_knum(w, "F", ch->f_stat);
+    results_knum(w, "p", ch->f_p);
     jsonw_end_obj(w);
     jsonw_key(w, "rejected");
     jsonw_begin_arr(w);
     for (size_t i = 0; i < ch->n_rejected; i++) {
         jsonw_begin_obj(w);
-        res_kstr(w, "model", fit_kind_name(ch->rejected[i].kind));
-        res_kstr(w, "reason", ch->rejected[i].reason);
+        results_kstr(w, "model", fit_kind_name(ch->rejected[i].kind));
+        results_kstr(w, "reason", ch->rejected[i].reason);
         jsonw_end_obj(w);
     }
     jsonw_end_arr(w);
@@ -372,7 +375,7 @@ static void choice_write(jsonw *w, const res_model *m)
     jsonw_end_arr(w);
 }
 
-static void robust_write(jsonw *w, const res_model *m)
+static void robust_write(jsonw *w, const results_model *m)
 {
     jsonw_key(w, "robust");
     if (!m->has_robust) {
@@ -380,27 +383,27 @@ static void robust_write(jsonw *w, const res_model *m)
         return;
     }
     jsonw_begin_obj(w);
-    res_kstr(w, "model", fit_kind_name(m->robust.kind));
-    res_kstr(w, "method",
-             "the chosen fit: bisquare (Tukey biweight, tuning 4.685) from a Huber start, "
-             "weights yhat^-2, Huber (1973) covariance x n/(n-p)");
+    results_kstr(w, "model", fit_kind_name(m->robust.kind));
+    results_kstr(w, "method",
+                 "the chosen fit: bisquare (Tukey biweight, tuning 4.685) from a Huber start, "
+                 "weights yhat^-2, Huber (1973) covariance x n/(n-p)");
     coefs_write(w, &m->robust, m->x);
-    res_knum(w, "residual_sd", m->robust.residual_sd);
+    results_knum(w, "residual_sd", m->robust.residual_sd);
     jsonw_end_obj(w);
 }
 
 /* 100 points of the mean curve over the fitted range, with ci and pi. */
-static void curve_write(jsonw *w, const res_model *m)
+static void curve_write(jsonw *w, const results_model *m)
 {
-    const fit_result *f = res_model_fit(m);
+    const fit_result *f = results_model_fit(m);
     jsonw_key(w, "curve");
     jsonw_begin_arr(w);
     for (int i = 0; i < 100; i++) {
         double x = m->xmin + (m->xmax - m->xmin) * i / 99.0, mean, sm, sp;
         fit_predict(f, &x, &mean, &sm, &sp);
         jsonw_begin_obj(w);
-        res_knum(w, "x", x);
-        res_knum(w, "mean", mean);
+        results_knum(w, "x", x);
+        results_knum(w, "mean", mean);
         jsonw_key(w, "ci");
         jsonw_pair(w, mean - f->tcrit * sm, mean + f->tcrit * sm, true);
         jsonw_key(w, "pi");
@@ -410,23 +413,23 @@ static void curve_write(jsonw *w, const res_model *m)
     jsonw_end_arr(w);
 }
 
-void res_model_write(jsonw *w, const res_model *m, double level)
+void results_model_write(jsonw *w, const results_model *m, double level)
 {
     jsonw_begin_obj(w);
-    res_kstr(w, "y", m->y);
-    res_kstr(w, "x", m->x);
-    res_kint(w, "n", (long long)m->n);
+    results_kstr(w, "y", m->y);
+    results_kstr(w, "x", m->x);
+    results_kint(w, "n", (long long)m->n);
     if (m->fit_n < m->n)
-        res_kint(w, "fit_n", (long long)m->fit_n);
+        results_kint(w, "fit_n", (long long)m->fit_n);
     if (!m->ok) {
-        res_kstr(w, "note", m->note);
+        results_kstr(w, "note", m->note);
         jsonw_end_obj(w);
         return;
     }
     choice_write(w, m);
     robust_write(w, m);
-    res_kest(w, "prefill_ms_per_token", &m->ms_per_token, level);
-    res_kest(w, "prefill_tokens_per_second", &m->tokens_per_s, level);
+    results_kest(w, "prefill_ms_per_token", &m->ms_per_token, level);
+    results_kest(w, "prefill_tokens_per_second", &m->tokens_per_s, level);
     curve_write(w, m);
     jsonw_end_obj(w);
 }

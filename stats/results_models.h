@@ -2,7 +2,7 @@
  * models (cold ttft, warm ttft on new tokens, cold server prefill), fitted
  * with fit_auto plus a robust refit, and their JSON.
  *
- * A res_model owns its fit and data arrays; res_model_free releases them
+ * A results_model owns its fit and data arrays; results_model_free releases them
  * (also after a failed build). */
 #ifndef KV_RESULTS_MODELS_H
 #define KV_RESULTS_MODELS_H
@@ -15,13 +15,13 @@
 #include "stats/jsonw.h"
 #include "stats/results_ctx.h"
 
-typedef enum res_model_kind {
+typedef enum results_model_kind {
     RES_MODEL_COLD,   /* cold ttft on prompt tokens */
     RES_MODEL_WARM,   /* warm ttft on new prompt tokens */
     RES_MODEL_PREFILL /* cold server prefill on prompt tokens */
-} res_model_kind;
+} results_model_kind;
 
-typedef struct res_model {
+typedef struct results_model {
     bool ok;              /* ch holds the chosen fit */
     char note[KV_ERRLEN]; /* why not, when !ok */
     const char *y, *x;    /* variable names */
@@ -31,16 +31,16 @@ typedef struct res_model {
     char robust_note[256];
     bool multi; /* warm: new + cached tokens also fitted */
     fit_result multi_fit;
-    res_est ms_per_token, tokens_per_s;
+    results_est ms_per_token, tokens_per_s;
     double xmin, xmax;
     double *xs, *xc, *ys; /* the fitted data (x, cached tokens, y): owned while
-                             res_model_build runs, NULL after it */
+                             results_model_build runs, NULL after it */
     size_t n;             /* points the model was fitted on */
     size_t target;        /* the target and kind it was built for */
-    res_model_kind which;
+    results_model_kind which;
     size_t stalls; /* points flagged as stalls (grouped by x); > 0: robust choice */
     size_t fit_n;  /* points the fits used: n, or RES_FIT_LIMIT drawn when n exceeds it */
-} res_model;
+} results_model;
 
 /* Beyond this many points a model's robust fits and its model choice use a
  * seeded simple random subsample of this many (Knuth's selection sampling,
@@ -50,19 +50,20 @@ typedef struct res_model {
  * subsample's intervals are those of its n (wider, honest). */
 #define RES_FIT_LIMIT 5000
 
-void res_model_build(const res_ctx *c, size_t target, res_model_kind which, res_model *m);
+void results_model_build(const results_ctx *c, size_t target, results_model_kind which,
+                         results_model *m);
 
 /* Measured - fitted for point p when the model was fitted on it (the
- * points res_model_build selected: its target, mode, uncontaminated, finite
+ * points results_model_build selected: its target, mode, uncontaminated, finite
  * x and y), else NAN. */
-double results_models_residual(const res_model *m, const res_point *p);
+double results_models_residual(const results_model *m, const results_point *p);
 /* The seed of model `which` of `target`'s subsample (RES_FIT_LIMIT). */
-uint64_t results_models_sample_seed(const res_ctx *c, size_t target, res_model_kind which);
-void res_model_free(res_model *m);
+uint64_t results_models_sample_seed(const results_ctx *c, size_t target, results_model_kind which);
+void results_model_free(results_model *m);
 
 /* The chosen fit, or NULL when the model failed. */
-const fit_result *res_model_fit(const res_model *m);
+const fit_result *results_model_fit(const results_model *m);
 
-void res_model_write(jsonw *w, const res_model *m, double level);
+void results_model_write(jsonw *w, const results_model *m, double level);
 
 #endif

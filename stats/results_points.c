@@ -16,13 +16,13 @@
 
 /* The ttft residual (cold or warm model of the point's target) and the
  * prefill residual of point p; NAN where the point was not fitted. */
-static void point_residuals(const res_point *p, const res_target *tss, size_t nt, double *rt,
-                            double *rp)
+static void point_residuals(const results_point *p, const results_target *tss, size_t nt,
+                            double *rt, double *rp)
 {
     *rt = *rp = NAN;
     if (p->target >= nt)
         return;
-    const res_target *ts = &tss[p->target];
+    const results_target *ts = &tss[p->target];
     *rt = results_models_residual(p->mode == SPEC_WARM ? &ts->warm : &ts->cold, p);
     *rp = results_models_residual(&ts->prefill, p);
 }
@@ -105,7 +105,7 @@ static size_t put_resid(char *o, double v)
 
 /* One row of point i (the columns of RESULTS_POINTS_COLUMNS) into o
  * (at least 512 bytes), with its '\n'; returns its length. */
-static size_t row_format(char *o, const res_point *p, double rt, double rp)
+static size_t row_format(char *o, const results_point *p, double rt, double rp)
 {
     size_t n = 0;
     n += put_int(o + n, (long long)p->target);
@@ -146,7 +146,7 @@ static void header_format(char *h, size_t rows, unsigned long long id)
 }
 
 /* Header (id 0), columns and rows to f; *id: the digest after the header. */
-static bool rows_write(FILE *f, const res_ctx *c, const res_target *tss, size_t nt,
+static bool rows_write(FILE *f, const results_ctx *c, const results_target *tss, size_t nt,
                        unsigned long long *id)
 {
     char h[RESULTS_POINTS_HEADER_LEN + 2], row[512];
@@ -173,8 +173,8 @@ static bool rows_write(FILE *f, const res_ctx *c, const res_target *tss, size_t 
 }
 
 /* Writes path.tmp (header patched with the digest) and renames it. */
-static kv_status file_write(const char *path, const res_ctx *c, const res_target *tss, size_t nt,
-                            unsigned long long *id, char *err)
+static kv_status file_write(const char *path, const results_ctx *c, const results_target *tss,
+                            size_t nt, unsigned long long *id, char *err)
 {
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
@@ -200,8 +200,8 @@ static kv_status file_write(const char *path, const res_ctx *c, const res_target
     return KV_OK;
 }
 
-kv_status results_points_write(const res_ctx *c, const res_target *tss, size_t nt, const char *path,
-                               results_points_info *info, char *err)
+kv_status results_points_write(const results_ctx *c, const results_target *tss, size_t nt,
+                               const char *path, results_points_info *info, char *err)
 {
     unsigned long long id = 0;
     kv_status st = file_write(path, c, tss, nt, &id, err);
@@ -218,10 +218,10 @@ void results_points_json(jsonw *w, const results_points_info *info)
 {
     jsonw_key(w, "points_file");
     jsonw_begin_obj(w);
-    res_kstr(w, "name", info->name);
-    res_kstr(w, "format", RESULTS_POINTS_FORMAT);
-    res_kint(w, "version", RESULTS_POINTS_VERSION);
-    res_kint(w, "rows", (long long)info->rows);
-    res_kstr(w, "id", info->id);
+    results_kstr(w, "name", info->name);
+    results_kstr(w, "format", RESULTS_POINTS_FORMAT);
+    results_kint(w, "version", RESULTS_POINTS_VERSION);
+    results_kint(w, "rows", (long long)info->rows);
+    results_kstr(w, "id", info->id);
     jsonw_end_obj(w);
 }

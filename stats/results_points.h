@@ -21,8 +21,8 @@ typedef struct results_points_info {
     char id[17];    /* FNV-1a 64 of the bytes after the header line, hex */
 } results_points_info;
 
-kv_status results_points_write(const res_ctx *c, const res_target *tss, size_t nt, const char *path,
-                               results_points_info *info, char *err) KV_MUST_USE;
+kv_status results_points_write(const results_ctx *c, const results_target *tss, size_t nt,
+                               const char *path, results_points_info *info, char *err) KV_MUST_USE;
 
 /* "points_file": {...} from info. */
 void results_points_json(jsonw *w, const results_points_info *info);

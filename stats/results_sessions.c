@@ -24,7 +24,7 @@ static bool session_trial(const journal_cols *j, size_t i, size_t target, long s
            !j->contaminated[i] && j->n_turns[i] == (size_t)count;
 }
 
-static double *session_totals(const res_ctx *c, size_t target, long sys, long query, long count,
+static double *session_totals(const results_ctx *c, size_t target, long sys, long query, long count,
                               int mode, size_t *n, double **cum)
 {
     const journal_cols *j = c->j;
@@ -62,14 +62,14 @@ static double *session_totals(const res_ctx *c, size_t target, long sys, long qu
 }
 
 /* Mean prompt (or new) tokens at each turn among a cell's points. */
-static bool turn_means(const res_ctx *c, size_t target, long sys, long query, long count, int mode,
-                       bool newtok, double *xs)
+static bool turn_means(const results_ctx *c, size_t target, long sys, long query, long count,
+                       int mode, bool newtok, double *xs)
 {
     for (long k = 1; k <= count; k++) {
         double s = 0;
         size_t n = 0;
         for (size_t i = 0; i < c->n_pts; i++) {
-            const res_point *p = &c->pts[i];
+            const results_point *p = &c->pts[i];
             double v = newtok ? p->newtok : p->x;
             if (p->target == target && p->sys == sys && p->query == query && p->count == count &&
                 (int)p->mode == mode && p->turn == k && !p->contaminated && isfinite(v)) {
@@ -86,17 +86,17 @@ static bool turn_means(const res_ctx *c, size_t target, long sys, long query, lo
 
 /* The largest system prompt that has sessions of s->count queries, then the
  * smallest query length there. */
-static void session_lengths(const res_ctx *c, size_t target, res_session *s)
+static void session_lengths(const results_ctx *c, size_t target, results_session *s)
 {
     s->sys = -1;
     s->query = -1;
     for (size_t k = 0; k < c->n_pts; k++) {
-        const res_point *p = &c->pts[k];
+        const results_point *p = &c->pts[k];
         if (p->target == target && p->count == s->count && p->sys > s->sys)
             s->sys = p->sys;
     }
     for (size_t k = 0; k < c->n_pts; k++) {
-        const res_point *p = &c->pts[k];
+        const results_point *p = &c->pts[k];
         if (p->target == target && p->count == s->count && p->sys == s->sys &&
             (s->query < 0 || p->query < s->query))
             s->query = p->query;
@@ -109,17 +109,17 @@ static void session_lengths(const res_ctx *c, size_t target, res_session *s)
 static void cum_column(const double *cum, size_t ns, size_t count, size_t k, double *col,
                        double level, double *m, double *lo, double *hi)
 {
-    res_est e;
+    results_est e;
     for (size_t j = 0; j < ns; j++)
         col[j] = cum[j * count + k];
-    res_est_mean(col, ns, level, &e, "none");
+    results_est_mean(col, ns, level, &e, "none");
     m[k] = e.value;
     lo[k] = e.has_ci ? e.lo : NAN;
     hi[k] = e.has_ci ? e.hi : NAN;
 }
 
-static void session_cumulative(const res_ctx *c, res_session *s, const double *ccum, size_t ncold,
-                               const double *wcum, size_t nwarm)
+static void session_cumulative(const results_ctx *c, results_session *s, const double *ccum,
+                               size_t ncold, const double *wcum, size_t nwarm)
 {
     size_t n = (size_t)s->count;
     double *arr = calloc(10 * n, sizeof *arr);
@@ -144,11 +144,11 @@ static void session_cumulative(const res_ctx *c, res_session *s, const double *c
 }
 
 /* The seed's arithmetic: first cold + (N-1) warm vs N cold, turn-1 means. */
-static void session_theoretical(const res_ctx *c, size_t target, res_session *s)
+static void session_theoretical(const results_ctx *c, size_t target, results_session *s)
 {
     size_t n1c = 0, n1w = 0;
-    double *c1 = res_collect(c, target, s->sys, s->query, -1, SPEC_COLD, 1, &n1c);
-    double *w1 = res_collect(c, target, s->sys, s->query, -1, SPEC_WARM, 1, &n1w);
+    double *c1 = results_collect(c, target, s->sys, s->query, -1, SPEC_COLD, 1, &n1c);
+    double *w1 = results_collect(c, target, s->sys, s->query, -1, SPEC_WARM, 1, &n1w);
     s->theoretical = NAN;
     if (c1 && w1 && n1c && n1w) {
         double mc = 0, mw = 0;
@@ -164,15 +164,15 @@ static void session_theoretical(const res_ctx *c, size_t target, res_session *s)
 
 /* Total (and cumulative) time projected from a model at each turn's mean
  * tokens; xs is scratch for count values. */
-static void session_project(const res_ctx *c, size_t target, res_session *s, bool warm,
-                            const res_model *model, double *xs)
+static void session_project(const results_ctx *c, size_t target, results_session *s, bool warm,
+                            const results_model *model, double *xs)
 {
-    const fit_result *f = res_model_fit(model);
+    const fit_result *f = results_model_fit(model);
     size_t n = (size_t)s->count;
     if (!xs || !f ||
         !turn_means(c, target, s->sys, s->query, s->count, warm ? SPEC_WARM : SPEC_COLD, warm, xs))
         return;
-    res_est *e = warm ? &s->proj_warm : &s->proj_cold;
+    results_est *e = warm ? &s->proj_warm : &s->proj_cold;
     double *pm = warm ? s->pw_m : s->pc_m, *pse = warm ? s->pw_se : s->pc_se;
     double sum, se;
     fit_predict_sum(f, xs, n, &sum, &se);
@@ -190,7 +190,7 @@ static void session_project(const res_ctx *c, size_t target, res_session *s, boo
 }
 
 /* Ratio of the projected totals, delta method on the log scale. */
-static void session_projected_speedup(const res_ctx *c, res_session *s, size_t n_obs)
+static void session_projected_speedup(const results_ctx *c, results_session *s, size_t n_obs)
 {
     if (!(s->proj_cold.has_ci && s->proj_warm.has_ci && s->proj_cold.value > 0 &&
           s->proj_warm.value > 0))
@@ -212,8 +212,8 @@ static void session_projected_speedup(const res_ctx *c, res_session *s, size_t n
 }
 
 /* false when there is no complete session of s->count queries (or no memory) */
-static bool session_compute(const res_ctx *c, size_t target, const res_model *cold,
-                            const res_model *warm, res_session *s)
+static bool session_compute(const results_ctx *c, size_t target, const results_model *cold,
+                            const results_model *warm, results_session *s)
 {
     long N = s->count;
     size_t ncold = 0, nwarm = 0;
@@ -222,16 +222,16 @@ static bool session_compute(const res_ctx *c, size_t target, const res_model *co
     double *wt = session_totals(c, target, s->sys, s->query, N, SPEC_WARM, &nwarm, &wcum);
     bool ok = ct && wt && (ncold > 0 || nwarm > 0);
     if (ok) {
-        res_est_mean(ct, ncold, c->level, &s->cold_total, "no complete cold sessions");
-        res_est_mean(wt, nwarm, c->level, &s->warm_total, "no complete warm sessions");
-        res_est_median_ratio(c, ct, ncold, wt, nwarm, "of session totals cold/warm",
-                             &s->measured_speedup);
-        res_est_ratio(c, ct, ncold, wt, nwarm, 7000 + (uint64_t)N, &s->measured_speedup_mean);
+        results_est_mean(ct, ncold, c->level, &s->cold_total, "no complete cold sessions");
+        results_est_mean(wt, nwarm, c->level, &s->warm_total, "no complete warm sessions");
+        results_est_median_ratio(c, ct, ncold, wt, nwarm, "of session totals cold/warm",
+                                 &s->measured_speedup);
+        results_est_ratio(c, ct, ncold, wt, nwarm, 7000 + (uint64_t)N, &s->measured_speedup_mean);
         session_cumulative(c, s, ccum, ncold, wcum, nwarm);
         session_theoretical(c, target, s);
-        res_est_none(&s->proj_cold, "no cold model");
-        res_est_none(&s->proj_warm, "no warm model");
-        res_est_none(&s->proj_speedup, "needs both models");
+        results_est_none(&s->proj_cold, "no cold model");
+        results_est_none(&s->proj_warm, "no warm model");
+        results_est_none(&s->proj_speedup, "needs both models");
         double *xs = malloc((size_t)N * sizeof *xs);
         session_project(c, target, s, false, cold, xs);
         session_project(c, target, s, true, warm, xs);
@@ -245,15 +245,15 @@ static bool session_compute(const res_ctx *c, size_t target, const res_model *co
     return ok;
 }
 
-size_t res_sessions_compute(const res_ctx *c, size_t target, const res_model *cold,
-                            const res_model *warm, res_session *out, size_t cap)
+size_t results_sessions_compute(const results_ctx *c, size_t target, const results_model *cold,
+                                const results_model *warm, results_session *out, size_t cap)
 {
     long counts[RES_MAX];
-    size_t nc = res_distinct(c, target, RES_COUNT, counts, RES_MAX), n = 0;
+    size_t nc = results_distinct(c, target, RES_COUNT, counts, RES_MAX), n = 0;
     for (size_t i = 0; i < nc && n < cap; i++) {
         if (counts[i] < 1)
             continue;
-        res_session *s = &out[n];
+        results_session *s = &out[n];
         memset(s, 0, sizeof *s);
         s->count = counts[i];
         session_lengths(c, target, s);
@@ -263,7 +263,7 @@ size_t res_sessions_compute(const res_ctx *c, size_t target, const res_model *co
     return n;
 }
 
-void res_session_free(res_session *s)
+void results_session_free(results_session *s)
 {
     free(s->cum_cold_m);
 }
@@ -276,8 +276,8 @@ static void cum_write(jsonw *w, const double *m, const double *lo, const double 
     jsonw_begin_arr(w);
     for (size_t k = 0; m && k < n; k++) {
         jsonw_begin_obj(w);
-        res_kint(w, "query", (long long)k + 1);
-        res_est e;
+        results_kint(w, "query", (long long)k + 1);
+        results_est e;
         memset(&e, 0, sizeof e);
         e.value = m[k];
         e.lo = lo[k];
@@ -285,13 +285,13 @@ static void cum_write(jsonw *w, const double *m, const double *lo, const double 
         e.has_ci = isfinite(lo[k]) && isfinite(hi[k]);
         e.n = nobs;
         snprintf(e.method, sizeof e.method, "%s", method);
-        res_kest(w, "estimate", &e, level);
+        results_kest(w, "estimate", &e, level);
         jsonw_end_obj(w);
     }
     jsonw_end_arr(w);
 }
 
-static void projected_cum_write(jsonw *w, const res_session *s, size_t cold_n, size_t warm_n,
+static void projected_cum_write(jsonw *w, const results_session *s, size_t cold_n, size_t warm_n,
                                 double level)
 {
     size_t n = (size_t)s->count;
@@ -316,25 +316,25 @@ static void projected_cum_write(jsonw *w, const res_session *s, size_t cold_n, s
     jsonw_end_obj(w);
 }
 
-static void session_write(jsonw *w, const res_session *s, size_t cold_n, size_t warm_n,
+static void session_write(jsonw *w, const results_session *s, size_t cold_n, size_t warm_n,
                           double level)
 {
     size_t n = (size_t)s->count;
     jsonw_begin_obj(w);
-    res_kint(w, "query_count", s->count);
-    res_kint(w, "system_prompt_tokens", s->sys);
-    res_kint(w, "query_tokens", s->query);
-    res_kest(w, "cold_total_ms", &s->cold_total, level);
-    res_kest(w, "warm_total_ms", &s->warm_total, level);
-    res_kest(w, "measured_speedup", &s->measured_speedup, level);
-    res_kest(w, "measured_speedup_means", &s->measured_speedup_mean, level);
-    res_kest(w, "projected_cold_total_ms", &s->proj_cold, level);
-    res_kest(w, "projected_warm_total_ms", &s->proj_warm, level);
-    res_kest(w, "projected_speedup", &s->proj_speedup, level);
-    res_knum(w, "theoretical_speedup", s->theoretical);
-    res_kstr(w, "theoretical_note",
-             "the seed's arithmetic: N cold / (first cold + (N-1) warm), turn-1 means, "
-             "no interval");
+    results_kint(w, "query_count", s->count);
+    results_kint(w, "system_prompt_tokens", s->sys);
+    results_kint(w, "query_tokens", s->query);
+    results_kest(w, "cold_total_ms", &s->cold_total, level);
+    results_kest(w, "warm_total_ms", &s->warm_total, level);
+    results_kest(w, "measured_speedup", &s->measured_speedup, level);
+    results_kest(w, "measured_speedup_means", &s->measured_speedup_mean, level);
+    results_kest(w, "projected_cold_total_ms", &s->proj_cold, level);
+    results_kest(w, "projected_warm_total_ms", &s->proj_warm, level);
+    results_kest(w, "projected_speedup", &s->proj_speedup, level);
+    results_knum(w, "theoretical_speedup", s->theoretical);
+    results_kstr(w, "theoretical_note",
+                 "the seed's arithmetic: N cold / (first cold + (N-1) warm), turn-1 means, "
+                 "no interval");
     jsonw_key(w, "cumulative");
     jsonw_begin_obj(w);
     jsonw_key(w, "cold");
@@ -348,8 +348,8 @@ static void session_write(jsonw *w, const res_session *s, size_t cold_n, size_t 
     jsonw_end_obj(w);
 }
 
-void res_sessions_write(jsonw *w, const res_session *s, size_t n, size_t cold_n, size_t warm_n,
-                        double level)
+void results_sessions_write(jsonw *w, const results_session *s, size_t n, size_t cold_n,
+                            size_t warm_n, double level)
 {
     jsonw_key(w, "sessions");
     jsonw_begin_arr(w);

@@ -1,5 +1,5 @@
 /* results_target.c - one target's statistics (results_target.h): computed
- * from the shared points into a res_target, then written.
+ * from the shared points into a results_target, then written.
  */
 #include "stats/results_target.h"
 
@@ -8,10 +8,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-static void count_cache_evidence(const res_ctx *c, size_t target, res_target *ts)
+static void count_cache_evidence(const results_ctx *c, size_t target, results_target *ts)
 {
     for (size_t i = 0; i < c->n_pts; i++) {
-        const res_point *p = &c->pts[i];
+        const results_point *p = &c->pts[i];
         if (p->target != target)
             continue;
         if (p->mode == SPEC_WARM) {
@@ -29,25 +29,25 @@ static void count_cache_evidence(const res_ctx *c, size_t target, res_target *ts
  * models are fitted (they share only the points, read-only; neither
  * needs the other until the fallback from the cold model). */
 typedef struct compare_job {
-    const res_ctx *c;
+    const results_ctx *c;
     size_t target;
     const long *sys, *query;
     size_t ns, nq;
-    res_compare *out;
+    results_compare *out;
 } compare_job;
 
 static void *compare_run(void *arg)
 {
     const compare_job *cj = arg;
-    res_compare_compute(cj->c, cj->target, cj->sys, cj->ns, cj->query, cj->nq, cj->out);
+    results_compare_compute(cj->c, cj->target, cj->sys, cj->ns, cj->query, cj->nq, cj->out);
     return NULL;
 }
 
-void res_target_compute(const res_ctx *c, size_t target, res_target *ts)
+void results_target_compute(const results_ctx *c, size_t target, results_target *ts)
 {
     long sys[RES_MAX], query[RES_MAX];
-    size_t ns = res_distinct(c, target, RES_SYS, sys, RES_MAX);
-    size_t nq = res_distinct(c, target, RES_QUERY, query, RES_MAX);
+    size_t ns = results_distinct(c, target, RES_SYS, sys, RES_MAX);
+    size_t nq = results_distinct(c, target, RES_QUERY, query, RES_MAX);
     ts->sys_max = ns ? sys[ns - 1] : 0;
     ts->query_min = nq ? query[0] : 0;
     compare_job cj = {c, target, sys, query, ns, nq, &ts->cmp};
@@ -55,73 +55,74 @@ void res_target_compute(const res_ctx *c, size_t target, res_target *ts)
     bool threaded = pthread_create(&th, NULL, compare_run, &cj) == 0;
     if (!threaded)
         compare_run(&cj);
-    res_model_build(c, target, RES_MODEL_COLD, &ts->cold);
-    res_model_build(c, target, RES_MODEL_WARM, &ts->warm);
-    res_model_build(c, target, RES_MODEL_PREFILL, &ts->prefill);
+    results_model_build(c, target, RES_MODEL_COLD, &ts->cold);
+    results_model_build(c, target, RES_MODEL_WARM, &ts->warm);
+    results_model_build(c, target, RES_MODEL_PREFILL, &ts->prefill);
     count_cache_evidence(c, target, ts);
     if (threaded)
         pthread_join(th, NULL);
     if (ts->cmp.n_over == 0) /* no cell without a system prompt: T(0) from the cold model */
-        res_compare_overhead_from_model(c, target, &ts->cold, ts->sys_max, ts->query_min, &ts->cmp);
-    ts->n_sess = res_sessions_compute(c, target, &ts->cold, &ts->warm, ts->sess, RES_MAX);
+        results_compare_overhead_from_model(c, target, &ts->cold, ts->sys_max, ts->query_min,
+                                            &ts->cmp);
+    ts->n_sess = results_sessions_compute(c, target, &ts->cold, &ts->warm, ts->sess, RES_MAX);
 }
 
-void res_target_free(res_target *ts)
+void results_target_free(results_target *ts)
 {
-    res_model_free(&ts->cold);
-    res_model_free(&ts->warm);
-    res_model_free(&ts->prefill);
+    results_model_free(&ts->cold);
+    results_model_free(&ts->warm);
+    results_model_free(&ts->prefill);
     for (size_t i = 0; i < ts->n_sess; i++)
-        res_session_free(&ts->sess[i]);
+        results_session_free(&ts->sess[i]);
 }
 
-void res_target_write(jsonw *w, const res_ctx *c, size_t target, const res_target *ts)
+void results_target_write(jsonw *w, const results_ctx *c, size_t target, const results_target *ts)
 {
     const journal_header *h = c->h;
     const journal_target_meta *tm = target < h->n_targets ? &h->targets[target] : NULL;
     jsonw_begin_obj(w);
-    res_kstr(w, "name", ts->name);
-    res_kstr(w, "dialect", tm ? tm->dialect : NULL);
-    res_kstr(w, "model", tm ? tm->model : NULL);
-    res_kbool(w, "simulated", tm ? tm->simulated : false);
-    res_cells_write(w, c, target, ts->name);
+    results_kstr(w, "name", ts->name);
+    results_kstr(w, "dialect", tm ? tm->dialect : NULL);
+    results_kstr(w, "model", tm ? tm->model : NULL);
+    results_kbool(w, "simulated", tm ? tm->simulated : false);
+    results_cells_write(w, c, target, ts->name);
     jsonw_key(w, "models");
     jsonw_begin_obj(w);
     jsonw_key(w, "cold_ttft");
-    res_model_write(w, &ts->cold, c->level);
+    results_model_write(w, &ts->cold, c->level);
     jsonw_key(w, "warm_ttft");
-    res_model_write(w, &ts->warm, c->level);
+    results_model_write(w, &ts->warm, c->level);
     jsonw_key(w, "cold_server_prefill");
-    res_model_write(w, &ts->prefill, c->level);
+    results_model_write(w, &ts->prefill, c->level);
     jsonw_end_obj(w);
-    res_compare_write(w, &ts->cmp, c->level);
-    res_sessions_write(w, ts->sess, ts->n_sess, ts->cold.n, ts->warm.n, c->level);
+    results_compare_write(w, &ts->cmp, c->level);
+    results_sessions_write(w, ts->sess, ts->n_sess, ts->cold.n, ts->warm.n, c->level);
     jsonw_key(w, "cache_evidence");
     jsonw_begin_obj(w);
-    res_kint(w, "warm_requests", (long long)ts->warm_total);
-    res_kint(w, "verified", (long long)ts->warm_verified);
-    res_kint(w, "inferred", (long long)ts->warm_inferred);
-    res_kint(w, "contaminated_warm", (long long)ts->warm_contaminated);
-    res_kint(w, "contaminated_cold", (long long)ts->cold_contaminated);
+    results_kint(w, "warm_requests", (long long)ts->warm_total);
+    results_kint(w, "verified", (long long)ts->warm_verified);
+    results_kint(w, "inferred", (long long)ts->warm_inferred);
+    results_kint(w, "contaminated_warm", (long long)ts->warm_contaminated);
+    results_kint(w, "contaminated_cold", (long long)ts->cold_contaminated);
     jsonw_end_obj(w);
     jsonw_end_obj(w);
 }
 
-const res_speed *res_target_speed(const res_target *ts, long sys)
+const results_speed *results_target_speed(const results_target *ts, long sys)
 {
-    return res_compare_find_speed(&ts->cmp, sys, ts->sys_max);
+    return results_compare_find_speed(&ts->cmp, sys, ts->sys_max);
 }
 
-const res_overhead *res_target_over(const res_target *ts, long sys)
+const results_overhead *results_target_over(const results_target *ts, long sys)
 {
-    return res_compare_find_over(&ts->cmp, sys, ts->sys_max);
+    return results_compare_find_over(&ts->cmp, sys, ts->sys_max);
 }
 
-const res_session *res_target_session(const res_target *ts, long count)
+const results_session *results_target_session(const results_target *ts, long count)
 {
-    const res_session *best = NULL;
+    const results_session *best = NULL;
     for (size_t i = 0; i < ts->n_sess; i++) {
-        const res_session *s = &ts->sess[i];
+        const results_session *s = &ts->sess[i];
         if (count < 0 ? (!best || s->count > best->count) : s->count == count)
             best = s;
     }

@@ -18,33 +18,33 @@
 /* ---- hypotheses --------------------------------------------------------------- */
 
 typedef struct judged {
-    res_est e;
+    results_est e;
     const char *verdict; /* confirmed, refuted or inconclusive */
     bool hi_open;        /* the interval's upper end is not bounded (warm_capacity) */
     char reason[256];
     char crit[96];
 } judged;
 
-static void hypothesis_estimate(const spec_hypothesis *h, const res_ctx *c, size_t t,
-                                const res_target *ts, judged *j)
+static void hypothesis_estimate(const spec_hypothesis *h, const results_ctx *c, size_t t,
+                                const results_target *ts, judged *j)
 {
-    res_est *e = &j->e;
-    res_est_none(e, "no data for this metric");
+    results_est *e = &j->e;
+    results_est_none(e, "no data for this metric");
     switch (h->metric) {
     case SPEC_METRIC_OVERHEAD_FRACTION: {
-        const res_overhead *o = res_target_over(ts, h->system_prompt_tokens);
+        const results_overhead *o = results_target_over(ts, h->system_prompt_tokens);
         if (o)
             *e = o->frac;
         break;
     }
     case SPEC_METRIC_SPEEDUP: {
-        const res_speed *r = res_target_speed(ts, h->system_prompt_tokens);
+        const results_speed *r = results_target_speed(ts, h->system_prompt_tokens);
         if (r)
             *e = r->speedup;
         break;
     }
     case SPEC_METRIC_SESSION_SPEEDUP: {
-        const res_session *s = res_target_session(ts, h->query_count);
+        const results_session *s = results_target_session(ts, h->query_count);
         if (s)
             *e = s->measured_speedup;
         break;
@@ -54,19 +54,19 @@ static void hypothesis_estimate(const spec_hypothesis *h, const res_ctx *c, size
             *e = ts->cold.ms_per_token;
         break;
     case SPEC_METRIC_WARM_CAPACITY:
-        res_warm_capacity_est(c, t, h->system_prompt_tokens, e, &j->hi_open);
+        results_warm_capacity_est(c, t, h->system_prompt_tokens, e, &j->hi_open);
         break;
     }
 }
 
 /* A verdict needs the whole interval on one side of the criterion. */
-static void hypothesis_judge(const spec_hypothesis *h, const res_ctx *c, size_t t,
-                             const res_target *ts, judged *j)
+static void hypothesis_judge(const spec_hypothesis *h, const results_ctx *c, size_t t,
+                             const results_target *ts, judged *j)
 {
     double level = c->level;
     j->hi_open = false;
     hypothesis_estimate(h, c, t, ts, j);
-    const res_est *e = &j->e;
+    const results_est *e = &j->e;
     j->verdict = "inconclusive";
     bool hasmin = isfinite(h->min), hasmax = isfinite(h->max);
     if (hasmin && hasmax)
@@ -102,7 +102,7 @@ static void hypothesis_judge(const spec_hypothesis *h, const res_ctx *c, size_t 
              how, j->crit);
 }
 
-void res_hypotheses_write(jsonw *w, const res_ctx *c, const res_target *tss, size_t nt)
+void results_hypotheses_write(jsonw *w, const results_ctx *c, const results_target *tss, size_t nt)
 {
     jsonw_key(w, "hypotheses");
     jsonw_begin_arr(w);
@@ -114,16 +114,16 @@ void res_hypotheses_write(jsonw *w, const res_ctx *c, const res_target *tss, siz
             judged j;
             hypothesis_judge(h, c, t, &tss[t], &j);
             jsonw_begin_obj(w);
-            res_kstr(w, "id", h->id);
-            res_kstr(w, "description", h->description);
-            res_kstr(w, "metric", spec_metric_name(h->metric));
-            res_kstr(w, "target", tss[t].name);
-            res_kstr(w, "criterion", j.crit);
-            res_knum(w, "min", h->min);
-            res_knum(w, "max", h->max);
-            res_kest(w, "estimate", &j.e, c->level);
-            res_kstr(w, "verdict", j.verdict);
-            res_kstr(w, "reason", j.reason);
+            results_kstr(w, "id", h->id);
+            results_kstr(w, "description", h->description);
+            results_kstr(w, "metric", spec_metric_name(h->metric));
+            results_kstr(w, "target", tss[t].name);
+            results_kstr(w, "criterion", j.crit);
+            results_knum(w, "min", h->min);
+            results_knum(w, "max", h->max);
+            results_kest(w, "estimate", &j.e, c->level);
+            results_kstr(w, "verdict", j.verdict);
+            results_kstr(w, "reason", j.reason);
             jsonw_end_obj(w);
         }
     }
@@ -132,12 +132,12 @@ void res_hypotheses_write(jsonw *w, const res_ctx *c, const res_target *tss, siz
 
 /* ---- headline verdict and comparison of targets ------------------------------- */
 
-static void recommendation(const res_target *tss, size_t nt, char *rec, size_t len)
+static void recommendation(const results_target *tss, size_t nt, char *rec, size_t len)
 {
     size_t best = 0;
     double bestv = INFINITY;
     for (size_t t = 0; t < nt; t++) {
-        const res_session *s = res_target_session(&tss[t], -1);
+        const results_session *s = results_target_session(&tss[t], -1);
         if (s && isfinite(s->warm_total.value) && s->warm_total.value < bestv) {
             bestv = s->warm_total.value;
             best = t;
@@ -152,37 +152,37 @@ static void recommendation(const res_target *tss, size_t nt, char *rec, size_t l
         snprintf(rec, len, "No target has complete cached sessions to compare.");
 }
 
-static void comparison_write(jsonw *w, const res_ctx *c, const res_target *tss, size_t nt,
-                             const res_est *none)
+static void comparison_write(jsonw *w, const results_ctx *c, const results_target *tss, size_t nt,
+                             const results_est *none)
 {
     jsonw_key(w, "comparison");
     jsonw_begin_arr(w);
     for (size_t t = 0; t < nt; t++) {
-        const res_target *x = &tss[t];
-        const res_speed *rs = res_target_speed(x, -1);
-        const res_session *ss = res_target_session(x, -1);
-        res_est cold, warm;
+        const results_target *x = &tss[t];
+        const results_speed *rs = results_target_speed(x, -1);
+        const results_session *ss = results_target_session(x, -1);
+        results_est cold, warm;
         size_t n1 = 0, n2 = 0;
-        double *cv = res_collect(c, t, x->sys_max, x->query_min, -1, SPEC_COLD, 1, &n1);
-        double *wv = res_collect(c, t, x->sys_max, x->query_min, -1, SPEC_WARM, 1, &n2);
-        res_est_mean(cv, cv ? n1 : 0, c->level, &cold, "no cold requests");
-        res_est_mean(wv, wv ? n2 : 0, c->level, &warm, "no warm requests");
+        double *cv = results_collect(c, t, x->sys_max, x->query_min, -1, SPEC_COLD, 1, &n1);
+        double *wv = results_collect(c, t, x->sys_max, x->query_min, -1, SPEC_WARM, 1, &n2);
+        results_est_mean(cv, cv ? n1 : 0, c->level, &cold, "no cold requests");
+        results_est_mean(wv, wv ? n2 : 0, c->level, &warm, "no warm requests");
         free(cv);
         free(wv);
         jsonw_begin_obj(w);
-        res_kstr(w, "target", x->name);
-        res_kint(w, "system_prompt_tokens", x->sys_max);
-        res_kest(w, "cold_ttft_ms", &cold, c->level);
-        res_kest(w, "warm_ttft_ms", &warm, c->level);
-        res_kest(w, "speedup", rs ? &rs->speedup : none, c->level);
-        res_kest(w, "session_total_ms", ss ? &ss->warm_total : none, c->level);
+        results_kstr(w, "target", x->name);
+        results_kint(w, "system_prompt_tokens", x->sys_max);
+        results_kest(w, "cold_ttft_ms", &cold, c->level);
+        results_kest(w, "warm_ttft_ms", &warm, c->level);
+        results_kest(w, "speedup", rs ? &rs->speedup : none, c->level);
+        results_kest(w, "session_total_ms", ss ? &ss->warm_total : none, c->level);
         jsonw_end_obj(w);
     }
     jsonw_end_arr(w);
 }
 
 /* The verdict's first clause: the system prompt's share of cold time. */
-static void overhead_clause(char *buf, size_t len, const res_overhead *o)
+static void overhead_clause(char *buf, size_t len, const results_overhead *o)
 {
     char b1[200];
     if (!o) {
@@ -191,7 +191,7 @@ static void overhead_clause(char *buf, size_t len, const res_overhead *o)
                  "cold requests without it, and no cold model to extrapolate from)");
         return;
     }
-    res_est_format(b1, sizeof b1, &o->frac, 100, "%");
+    results_est_format(b1, sizeof b1, &o->frac, 100, "%");
     if (!isfinite(o->frac.value))
         snprintf(buf, len,
                  "the system prompt's share of cold time to first token could not be "
@@ -202,16 +202,16 @@ static void overhead_clause(char *buf, size_t len, const res_overhead *o)
                  o->from_model ? " (time without it extrapolated from the cold model)" : "");
 }
 
-void res_verdict_write(jsonw *w, const res_ctx *c, const res_target *tss, size_t nt)
+void results_verdict_write(jsonw *w, const results_ctx *c, const results_target *tss, size_t nt)
 {
-    const res_target *ts = &tss[0];
-    const res_overhead *o = res_target_over(ts, -1);
-    const res_speed *r = res_target_speed(ts, -1);
+    const results_target *ts = &tss[0];
+    const results_overhead *o = results_target_over(ts, -1);
+    const results_speed *r = results_target_speed(ts, -1);
     char sum[1024], b1[512], b2[256];
-    res_est none;
-    res_est_none(&none, "not measured");
+    results_est none;
+    results_est_none(&none, "not measured");
     overhead_clause(b1, sizeof b1, o);
-    res_est_format(b2, sizeof b2, r ? &r->speedup : &none, 1, "x");
+    results_est_format(b2, sizeof b2, r ? &r->speedup : &none, 1, "x");
     if (r)
         snprintf(sum, sizeof sum,
                  "%s: at %ld system-prompt tokens %s, and the prefix cache makes follow-ups %s "
@@ -224,17 +224,17 @@ void res_verdict_write(jsonw *w, const res_ctx *c, const res_target *tss, size_t
                  ts->name, ts->sys_max, b1);
     jsonw_key(w, "verdict");
     jsonw_begin_obj(w);
-    res_kstr(w, "summary", sum);
-    res_kint(w, "system_prompt_tokens", ts->sys_max);
-    res_kest(w, "overhead_fraction", o ? &o->frac : &none, c->level);
-    res_kest(w, "speedup", r ? &r->speedup : &none, c->level);
-    res_kest(w, "prefill_ms_per_token", ts->cold.ok ? &ts->cold.ms_per_token : &none, c->level);
-    res_kest(w, "prefill_tokens_per_second", ts->cold.ok ? &ts->cold.tokens_per_s : &none,
-             c->level);
+    results_kstr(w, "summary", sum);
+    results_kint(w, "system_prompt_tokens", ts->sys_max);
+    results_kest(w, "overhead_fraction", o ? &o->frac : &none, c->level);
+    results_kest(w, "speedup", r ? &r->speedup : &none, c->level);
+    results_kest(w, "prefill_ms_per_token", ts->cold.ok ? &ts->cold.ms_per_token : &none, c->level);
+    results_kest(w, "prefill_tokens_per_second", ts->cold.ok ? &ts->cold.tokens_per_s : &none,
+                 c->level);
     if (nt > 1) {
         char rec[512];
         recommendation(tss, nt, rec, sizeof rec);
-        res_kstr(w, "recommendation", rec);
+        results_kstr(w, "recommendation", rec);
     }
     jsonw_end_obj(w);
     if (nt > 1)
@@ -244,21 +244,21 @@ void res_verdict_write(jsonw *w, const res_ctx *c, const res_target *tss, size_t
 /* ---- the seed's four questions ------------------------------------------------ */
 
 static void answer_write(jsonw *w, int id, const char *question, const char *answer,
-                         const res_est *e, double level)
+                         const results_est *e, double level)
 {
     jsonw_begin_obj(w);
-    res_kint(w, "id", id);
-    res_kstr(w, "question", question);
-    res_kstr(w, "answer", answer);
+    results_kint(w, "id", id);
+    results_kstr(w, "question", question);
+    results_kstr(w, "answer", answer);
     jsonw_key(w, "estimate");
     if (e)
-        res_est_write(w, e, level);
+        results_est_write(w, e, level);
     else
         jsonw_null(w);
     jsonw_end_obj(w);
 }
 
-static void answer_overhead(char *a, size_t len, const res_overhead *o, const char *name)
+static void answer_overhead(char *a, size_t len, const results_overhead *o, const char *name)
 {
     char b1[256];
     if (!o) {
@@ -267,7 +267,7 @@ static void answer_overhead(char *a, size_t len, const res_overhead *o, const ch
                  "a system prompt (system_prompt_tokens 0).");
         return;
     }
-    res_est_format(b1, sizeof b1, &o->frac, 100, "%");
+    results_est_format(b1, sizeof b1, &o->frac, 100, "%");
     if (o->from_model)
         snprintf(a, len,
                  "With a %ld-token system prompt, %s of the cold time to first token is the "
@@ -282,15 +282,15 @@ static void answer_overhead(char *a, size_t len, const res_overhead *o, const ch
                  o->sys, b1, o->tl_med, o->t0_med, name);
 }
 
-static void answer_cache_help(char *a, size_t len, const res_speed *r)
+static void answer_cache_help(char *a, size_t len, const results_speed *r)
 {
     char b1[256], b2[256];
     if (!r) {
         snprintf(a, len, "Not measured: needs both cold and warm requests.");
         return;
     }
-    res_est_format(b1, sizeof b1, &r->speedup, 1, "x");
-    res_est_format(b2, sizeof b2, &r->hl, 1, " ms");
+    results_est_format(b1, sizeof b1, &r->speedup, 1, "x");
+    results_est_format(b2, sizeof b2, &r->hl, 1, " ms");
     snprintf(a, len,
              "A follow-up request with the %ld-token prefix cached reaches its first token "
              "%s faster than a cold one; it saves %s per request (Mann-Whitney p = %.2g, "
@@ -298,7 +298,8 @@ static void answer_cache_help(char *a, size_t len, const res_speed *r)
              r->sys, b1, b2, r->p, r->p_holm);
 }
 
-static void answer_cache_works(char *a, size_t len, const res_speed *r, const res_target *ts)
+static void answer_cache_works(char *a, size_t len, const results_speed *r,
+                               const results_target *ts)
 {
     const char *works = "cannot tell";
     if (r && r->speedup.has_ci)
@@ -312,14 +313,14 @@ static void answer_cache_works(char *a, size_t len, const res_speed *r, const re
              works, ts->warm_total, ts->warm_verified, ts->warm_inferred, ts->warm_contaminated);
 }
 
-static void answer_pursue(char *a, size_t len, const res_session *s)
+static void answer_pursue(char *a, size_t len, const results_session *s)
 {
     char b1[256];
     if (!(s && isfinite(s->cold_total.value) && isfinite(s->warm_total.value))) {
         snprintf(a, len, "Not measured: needs complete cold and warm sessions.");
         return;
     }
-    res_est_format(b1, sizeof b1, &s->measured_speedup, 1, "x");
+    results_est_format(b1, sizeof b1, &s->measured_speedup, 1, "x");
     snprintf(a, len,
              "A %ld-query session with a %ld-token system prompt took %.4g ms without the "
              "cache and %.4g ms with it: measured session speedup %s, saving %.4g ms per "
@@ -328,12 +329,12 @@ static void answer_pursue(char *a, size_t len, const res_session *s)
              s->cold_total.value - s->warm_total.value, s->theoretical);
 }
 
-void res_questions_write(jsonw *w, const res_ctx *c, const res_target *ts)
+void results_questions_write(jsonw *w, const results_ctx *c, const results_target *ts)
 {
     char a[1024];
-    const res_overhead *o = res_target_over(ts, -1);
-    const res_speed *r = res_target_speed(ts, -1);
-    const res_session *s = res_target_session(ts, -1);
+    const results_overhead *o = results_target_over(ts, -1);
+    const results_speed *r = results_target_speed(ts, -1);
+    const results_session *s = results_target_session(ts, -1);
     jsonw_key(w, "questions");
     jsonw_begin_arr(w);
     answer_overhead(a, sizeof a, o, ts->name);
@@ -400,7 +401,7 @@ static void stopping_sum(stop_key *keys, const double *sv, size_t ng, stop_savin
 
 /* Per cell: (repetitions - trials run) x the cell's mean request time (cells
  * in order of their first trial, as the sums were always added). */
-static void stopping_compute(const res_ctx *c, stop_saving *out)
+static void stopping_compute(const results_ctx *c, stop_saving *out)
 {
     const journal_cols *j = c->j;
     out->saved = 0;
@@ -440,7 +441,7 @@ static void stopping_compute(const res_ctx *c, stop_saving *out)
     free(keys);
 }
 
-void res_stopping_write(jsonw *w, const res_ctx *c)
+void results_stopping_write(jsonw *w, const results_ctx *c)
 {
     jsonw_key(w, "adaptive_stopping");
     if (!c->s || !c->s->stop.enabled) {
@@ -450,12 +451,12 @@ void res_stopping_write(jsonw *w, const res_ctx *c)
     stop_saving sv;
     stopping_compute(c, &sv);
     jsonw_begin_obj(w);
-    res_knum(w, "target_rel_ci", c->s->stop.target_rel_ci);
-    res_kint(w, "min_repetitions", c->s->stop.min_repetitions);
-    res_kint(w, "trials_not_run", sv.not_run);
-    res_knum(w, "saving_server_seconds", sv.saved / 1000.0);
-    res_kstr(w, "method",
-             "per cell: (repetitions - trials run) x the cell's mean measured request "
-             "time (total, else ttft) per trial, against the fixed design");
+    results_knum(w, "target_rel_ci", c->s->stop.target_rel_ci);
+    results_kint(w, "min_repetitions", c->s->stop.min_repetitions);
+    results_kint(w, "trials_not_run", sv.not_run);
+    results_knum(w, "saving_server_seconds", sv.saved / 1000.0);
+    results_kstr(w, "method",
+                 "per cell: (repetitions - trials run) x the cell's mean measured request "
+                 "time (total, else ttft) per trial, against the fixed design");
     jsonw_end_obj(w);
 }

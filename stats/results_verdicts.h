@@ -14,15 +14,15 @@
 #include "stats/results_target.h"
 
 /* "hypotheses": [...], one entry per hypothesis and matching target. */
-void res_hypotheses_write(jsonw *w, const res_ctx *c, const res_target *tss, size_t nt);
+void results_hypotheses_write(jsonw *w, const results_ctx *c, const results_target *tss, size_t nt);
 
 /* "verdict": {...}, and "comparison": [...] when nt > 1. */
-void res_verdict_write(jsonw *w, const res_ctx *c, const res_target *tss, size_t nt);
+void results_verdict_write(jsonw *w, const results_ctx *c, const results_target *tss, size_t nt);
 
 /* "questions": [4 answers] about ts. */
-void res_questions_write(jsonw *w, const res_ctx *c, const res_target *ts);
+void results_questions_write(jsonw *w, const results_ctx *c, const results_target *ts);
 
 /* "adaptive_stopping": {...}, or null when the spec did not enable it. */
-void res_stopping_write(jsonw *w, const res_ctx *c);
+void results_stopping_write(jsonw *w, const results_ctx *c);
 
 #endif

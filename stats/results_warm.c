@@ -12,7 +12,7 @@
 #include <string.h>
 
 /* A target's name: its result's, else the journal header's. */
-static const char *name_of(const res_ctx *c, const res_target *tss, size_t nt, size_t t)
+static const char *name_of(const results_ctx *c, const results_target *tss, size_t nt, size_t t)
 {
     if (t < nt)
         return tss[t].name;
@@ -21,7 +21,7 @@ static const char *name_of(const res_ctx *c, const res_target *tss, size_t nt, s
 
 /* ---- estimates ----------------------------------------------------------- */
 
-static void est_of(res_est *e, const warm_est *w, const char *method, const char *none)
+static void est_of(results_est *e, const warm_est *w, const char *method, const char *none)
 {
     memset(e, 0, sizeof *e);
     e->value = w->value;
@@ -51,51 +51,51 @@ static void classes_write(jsonw *w, const warm_group *g)
     jsonw_key(w, "classes");
     jsonw_begin_obj(w);
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
-        res_kint(w, trial_hit_name(order[i]), (long long)g->classes[order[i]]);
+        results_kint(w, trial_hit_name(order[i]), (long long)g->classes[order[i]]);
     jsonw_end_obj(w);
 }
 
-static void group_write(jsonw *w, const res_ctx *c, const warm_group *g, const char *tname)
+static void group_write(jsonw *w, const results_ctx *c, const warm_group *g, const char *tname)
 {
-    res_est e;
+    results_est e;
     jsonw_begin_obj(w);
-    res_kstr(w, "target", tname);
-    res_kint(w, "agents", g->agents);
-    res_kint(w, "system_prompt_tokens", g->sys);
-    res_kint(w, "requests", (long long)g->requests);
-    res_kint(w, "failed", (long long)g->failed);
-    res_kint(w, "after_resume", (long long)g->resumed);
-    res_kint(w, "scored", (long long)g->scored);
-    res_kint(w, "hits", (long long)g->hits);
-    res_kint(w, "inferred", (long long)g->inferred);
+    results_kstr(w, "target", tname);
+    results_kint(w, "agents", g->agents);
+    results_kint(w, "system_prompt_tokens", g->sys);
+    results_kint(w, "requests", (long long)g->requests);
+    results_kint(w, "failed", (long long)g->failed);
+    results_kint(w, "after_resume", (long long)g->resumed);
+    results_kint(w, "scored", (long long)g->scored);
+    results_kint(w, "hits", (long long)g->hits);
+    results_kint(w, "inferred", (long long)g->inferred);
     classes_write(w, g);
-    res_kint(w, "full_slot_unknown", (long long)g->full_unknown);
+    results_kint(w, "full_slot_unknown", (long long)g->full_unknown);
     est_of(&e, &g->hit_rate,
            g->inferred ? "hits / requests at position >= 1, Wilson score interval; includes hits "
                          "inferred from TTFT (no cached count)"
                        : "hits / requests at position >= 1, Wilson score interval",
            "no classified request at position >= 1");
-    res_kest(w, "hit_rate", &e, c->level);
+    results_kest(w, "hit_rate", &e, c->level);
     est_of(&e, &g->ttft, MEDIAN_METHOD, "no request at position >= 1");
-    res_kest(w, "median_ttft_ms", &e, c->level);
+    results_kest(w, "median_ttft_ms", &e, c->level);
     est_of(&e, &g->hit_ttft, MEDIAN_METHOD, "no hit");
-    res_kest(w, "hit_ttft_ms", &e, c->level);
+    results_kest(w, "hit_ttft_ms", &e, c->level);
     est_of(&e, &g->miss_ttft, MEDIAN_METHOD, "no miss");
-    res_kest(w, "miss_ttft_ms", &e, c->level);
+    results_kest(w, "miss_ttft_ms", &e, c->level);
     est_of(&e, &g->saving,
            "median miss TTFT - median hit TTFT; interval [miss lo - hit hi, miss hi - hit lo] "
            "from the two rank intervals (level >= the sum of both levels - 1)",
            "needs both hits and misses");
-    res_kest(w, "saving_ms", &e, c->level);
+    results_kest(w, "saving_ms", &e, c->level);
     est_of(&e, &g->session_with,
            "first request a miss, each later one a hit with the measured hit rate (medians of "
            "hit and miss TTFT; partial hits as misses); interval from the hit rate's Wilson "
            "interval, medians held fixed",
            "needs a hit rate and a miss TTFT");
-    res_kest(w, "session_with_cache_s", &e, c->level);
+    results_kest(w, "session_with_cache_s", &e, c->level);
     est_of(&e, &g->session_without, "every request a miss: requests x median miss TTFT",
            "needs a miss TTFT");
-    res_kest(w, "session_without_cache_s", &e, c->level);
+    results_kest(w, "session_without_cache_s", &e, c->level);
     jsonw_end_obj(w);
 }
 
@@ -168,34 +168,36 @@ static void knull(jsonw *w, const char *key, long v)
         jsonw_null(w);
 }
 
-static void capacity_write(jsonw *w, const res_ctx *c, const warm_capacity *k, const char *tname)
+static void capacity_write(jsonw *w, const results_ctx *c, const warm_capacity *k,
+                           const char *tname)
 {
     char sum[1024];
     capacity_sentence(sum, sizeof sum, k, tname, c->level);
     jsonw_begin_obj(w);
-    res_kstr(w, "target", tname);
-    res_kint(w, "system_prompt_tokens", k->sys);
-    res_kint(w, "smallest_swept", k->smallest);
-    res_kint(w, "largest_swept", k->largest);
-    res_kint(w, "warm_capacity", k->capacity);
-    res_kint(w, "warm_capacity_low", k->low);
-    res_kint(w, "warm_capacity_high", k->high);
-    res_kbool(w, "warm_capacity_high_open", k->high_open);
+    results_kstr(w, "target", tname);
+    results_kint(w, "system_prompt_tokens", k->sys);
+    results_kint(w, "smallest_swept", k->smallest);
+    results_kint(w, "largest_swept", k->largest);
+    results_kint(w, "warm_capacity", k->capacity);
+    results_kint(w, "warm_capacity_low", k->low);
+    results_kint(w, "warm_capacity_high", k->high);
+    results_kbool(w, "warm_capacity_high_open", k->high_open);
     knull(w, "cold_from", k->cold_from);
     knull(w, "cold_from_low", k->cold_low);
     knull(w, "cold_from_high", k->cold_high);
-    res_kstr(w, "summary", sum);
+    results_kstr(w, "summary", sum);
     jsonw_end_obj(w);
 }
 
 /* ---- the section --------------------------------------------------------- */
 
-void res_warm_capacity_est(const res_ctx *c, size_t target, long sys, res_est *e, bool *high_open)
+void results_warm_capacity_est(const results_ctx *c, size_t target, long sys, results_est *e,
+                               bool *high_open)
 {
     *high_open = false;
     const warm_capacity *k = c->warm ? warm_capacity_find(c->warm, target, sys) : NULL;
     if (!k) {
-        res_est_none(e, "no contention requests for this target and length");
+        results_est_none(e, "no contention requests for this target and length");
         return;
     }
     memset(e, 0, sizeof *e);
@@ -216,7 +218,7 @@ void res_warm_capacity_est(const res_ctx *c, size_t target, long sys, res_est *e
                  k->largest);
 }
 
-void res_warm_write(jsonw *w, const res_ctx *c, const res_target *tss, size_t nt)
+void results_warm_write(jsonw *w, const results_ctx *c, const results_target *tss, size_t nt)
 {
     const warm_result *r = c->warm;
     if (!r)
@@ -224,15 +226,16 @@ void res_warm_write(jsonw *w, const res_ctx *c, const res_target *tss, size_t nt
     const spec_contention *sc = c->s ? &c->s->contention : NULL;
     jsonw_key(w, "contention");
     jsonw_begin_obj(w);
-    res_kstr(w, "pattern", sc && sc->enabled ? spec_contention_pattern_name(sc->pattern) : NULL);
+    results_kstr(w, "pattern",
+                 sc && sc->enabled ? spec_contention_pattern_name(sc->pattern) : NULL);
     jsonw_key(w, "concurrency");
     if (sc && sc->enabled)
         jsonw_int(w, sc->concurrency);
     else
         jsonw_null(w);
-    res_knum(w, "hit_rate_threshold", WARM_HIT_RATE);
-    res_knum(w, "cold_rate_threshold", WARM_COLD_RATE);
-    res_kint(w, "session_requests", WARM_SESSION_LEN);
+    results_knum(w, "hit_rate_threshold", WARM_HIT_RATE);
+    results_knum(w, "cold_rate_threshold", WARM_COLD_RATE);
+    results_kint(w, "session_requests", WARM_SESSION_LEN);
     jsonw_key(w, "requests_planned");
     if (c->contention_plan_known)
         jsonw_int(w, (long long)c->contention_planned);
@@ -241,7 +244,7 @@ void res_warm_write(jsonw *w, const res_ctx *c, const res_target *tss, size_t nt
     size_t journaled = 0;
     for (size_t i = 0; i < r->n_groups; i++)
         journaled += r->groups[i].requests;
-    res_kint(w, "requests_journaled", (long long)journaled);
+    results_kint(w, "requests_journaled", (long long)journaled);
     jsonw_key(w, "groups");
     jsonw_begin_arr(w);
     for (size_t i = 0; i < r->n_groups; i++)
@@ -257,6 +260,6 @@ void res_warm_write(jsonw *w, const res_ctx *c, const res_target *tss, size_t nt
         const warm_capacity *k = warm_capacity_find(r, r->caps[0].target, -1);
         capacity_sentence(sum, sizeof sum, k, name_of(c, tss, nt, k->target), c->level);
     }
-    res_kstr(w, "summary", sum);
+    results_kstr(w, "summary", sum);
     jsonw_end_obj(w);
 }

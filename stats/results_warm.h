@@ -14,11 +14,12 @@
 
 /* "contention": {...} when c->warm is set (nothing otherwise); targets are
  * named by tss[0..nt), else by the journal header. */
-void res_warm_write(jsonw *w, const res_ctx *c, const res_target *tss, size_t nt);
+void results_warm_write(jsonw *w, const results_ctx *c, const results_target *tss, size_t nt);
 
 /* The warm capacity of target at sys as an estimate: the capacity with
  * [low, high] from the Wilson intervals. *high_open: the sweep does not
  * bound it above (high is the largest agent count swept). */
-void res_warm_capacity_est(const res_ctx *c, size_t target, long sys, res_est *e, bool *high_open);
+void results_warm_capacity_est(const results_ctx *c, size_t target, long sys, results_est *e,
+                               bool *high_open);
 
 #endif
