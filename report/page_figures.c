@@ -801,7 +801,7 @@ static void box_figure(rdoc *d, const rr_results *r, double y, double h)
     caption(d, y + h + 32, cap);
 }
 
-void pages_figures(rdoc *d, const rr_results *r)
+void page_figures(rdoc *d, const rr_results *r)
 {
     double h = 250;
     doc_new_page(d);

@@ -171,7 +171,7 @@ static void hoefler_table(rdoc *d)
     table_end(&t);
 }
 
-void pages_method(rdoc *d, const rr_results *r)
+void page_method(rdoc *d, const rr_results *r)
 {
     doc_new_page(d);
     method_table(d, r);

@@ -3,7 +3,7 @@
  * The only file of the report that sees cJSON. Divided into: the arena that
  * owns every string and array, typed field getters that name the field on a
  * type error, one reader per schema object (estimate, cell, model, session,
- * target, top level), and rr_load / rr_parse / rr_free.
+ * target, top level), and results_read_load / results_read_parse / results_read_free.
  */
 #include "report/results_read.h"
 
@@ -610,8 +610,8 @@ static void read_env_target(rd *d, const cJSON *o, const char *p, rr_env_target 
     cJSON_Delete(flags);
 }
 
-const char *const rr_warm_class_keys[RR_WARM_CLASSES] = {"full", "restored",     "partial",
-                                                         "miss", "inferred_hit", "inferred_miss"};
+const char *const results_read_warm_class_keys[RR_WARM_CLASSES] = {
+    "full", "restored", "partial", "miss", "inferred_hit", "inferred_miss"};
 
 static void read_warm_group(rd *d, const cJSON *o, const char *p, rr_warm_group *g)
 {
@@ -629,7 +629,7 @@ static void read_warm_group(rd *d, const cJSON *o, const char *p, rr_warm_group 
     sub(cp, sizeof cp, p, "classes", -1);
     const cJSON *cl = get_obj(d, o, "classes", p);
     for (int i = 0; i < RR_WARM_CLASSES; i++)
-        g->classes[i] = get_long(d, cl, rr_warm_class_keys[i], cp);
+        g->classes[i] = get_long(d, cl, results_read_warm_class_keys[i], cp);
     g->hit_rate = get_est(d, o, "hit_rate", p);
     g->median_ttft_ms = get_est(d, o, "median_ttft_ms", p);
     g->hit_ttft_ms = get_est(d, o, "hit_ttft_ms", p);
@@ -885,7 +885,8 @@ static void read_points_file(rd *d, const cJSON *root, rr_results *r)
         bad(d, "points_file", "rows", "negative");
 }
 
-kv_status rr_parse(const char *text, size_t len, const char *name, rr_results **out, char *err)
+kv_status results_read_parse(const char *text, size_t len, const char *name, rr_results **out,
+                             char *err)
 {
     *out = NULL;
     rr_results *r = calloc(1, sizeof *r);
@@ -920,14 +921,14 @@ kv_status rr_parse(const char *text, size_t len, const char *name, rr_results **
 out:
     cJSON_Delete(root);
     if (d.st != KV_OK) {
-        rr_free(r);
+        results_read_free(r);
         return d.st;
     }
     *out = r;
     return KV_OK;
 }
 
-kv_status rr_load(const char *path, rr_results **out, char *err)
+kv_status results_read_load(const char *path, rr_results **out, char *err)
 {
     char *text = NULL;
     size_t len = 0;
@@ -935,12 +936,12 @@ kv_status rr_load(const char *path, rr_results **out, char *err)
     kv_status st = kv_read_file(path, &text, &len, err);
     if (st != KV_OK)
         return st;
-    st = rr_parse(text, len, path, out, err);
+    st = results_read_parse(text, len, path, out, err);
     free(text);
     return st;
 }
 
-void rr_free(rr_results *r)
+void results_read_free(rr_results *r)
 {
     if (!r)
         return;
@@ -1015,7 +1016,7 @@ static void sample_attach(rd *d, rr_results *r, const points_sample *s)
     }
 }
 
-kv_status rr_load_points(rr_results *r, char *warn, char *err)
+kv_status results_read_load_points(rr_results *r, char *warn, char *err)
 {
     if (!r->has_points_file)
         return KV_OK;
