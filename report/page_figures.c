@@ -372,30 +372,99 @@ static plot_marker query_marker(size_t t, int qi, int nq)
     return nq <= 1 ? pages_marker(t, 1) : m[qi % 4];
 }
 
-static void speedup_figure(rdoc *d, const rr_results *r, double y, double h)
-{
+/* The speedup figure's categories (system prompt lengths, query lengths)
+ * and the y range its intervals need. */
+typedef struct speedup_cats {
     long lens[64], qs[8];
-    int nl = 0, nq = 0;
-    double lo = 0.8, hi = 1.25;
+    int nl, nq;
+    double lo, hi;
+} speedup_cats;
+
+static void speedup_scan(const rr_results *r, speedup_cats *c)
+{
+    c->nl = c->nq = 0;
+    c->lo = 0.8;
+    c->hi = 1.25;
     for (size_t t = 0; t < r->n_targets; t++)
         for (size_t i = 0; i < r->targets[t].n_speedup; i++) {
             const rr_speedup *sp = &r->targets[t].speedup[i];
-            nl = add_distinct(lens, nl, 64, sp->system_prompt_tokens);
-            nq = add_distinct(qs, nq, 8, sp->query_tokens);
+            c->nl = add_distinct(c->lens, c->nl, 64, sp->system_prompt_tokens);
+            c->nq = add_distinct(c->qs, c->nq, 8, sp->query_tokens);
             const rr_est *e = &sp->speedup;
             double a = isnan(e->lo) ? e->value : e->lo, b = isnan(e->hi) ? e->value : e->hi;
             if (a > 0)
-                lo = fmin(lo, a);
+                c->lo = fmin(c->lo, a);
             if (b > 0)
-                hi = fmax(hi, b);
+                c->hi = fmax(c->hi, b);
         }
+}
+
+/* One speedup with its rank interval at category position cx of slot
+ * `slot` of `slots`; a value label while labels cannot collide. */
+static void speedup_point(plot *p, rdoc *d, const rr_speedup *sp, double cx, size_t slot,
+                          size_t slots, plot_marker m, rgb c)
+{
+    plot_whisker(p, cx, sp->speedup.lo, sp->speedup.hi, 3.5, c, 1.0);
+    double xs[1] = {cx}, ys[1] = {sp->speedup.value};
+    plot_markers(p, m, 1, 5, c, xs, ys, 1, 0);
+    if (isnan(sp->speedup.value))
+        doc_text(d, 0, 7, plot_px(p, cx), d->ph - plot_py(p, 1) - 5, 2, DOC_GREY, "n/a");
+    /* Value labels while they cannot collide: one series, or two
+     * targets labelled on opposite sides. */
+    if (slots <= 2 && !isnan(sp->speedup.value) && sp->speedup.value > 0) {
+        char v[64], num[48];
+        snprintf(v, sizeof v, "%s×", fmt_num(sp->speedup.value, num, sizeof num));
+        /* Above the interval, or above the point when the upper end
+         * is missing or cannot be placed (not above the value). */
+        double top = isfinite(sp->speedup.hi) && sp->speedup.hi > sp->speedup.value
+                         ? sp->speedup.hi
+                         : sp->speedup.value;
+        int left = slots == 2 && slot == 0;
+        doc_text(d, 1, 7, plot_px(p, cx) + (left ? -6 : 6), d->ph - plot_py(p, top) + 4,
+                 left ? 1 : 0, c, v);
+    }
+}
+
+/* Every target's speedups, and their legend items (ni of them). */
+static void speedup_series(plot *p, rdoc *d, const rr_results *r, const speedup_cats *sc,
+                           plot_legend_item *items, char (*labels)[128], int *ni)
+{
+    int nq = sc->nq;
+    size_t slots = r->n_targets * (size_t)(nq ? nq : 1);
+    double slot_w = slots > 1 ? 0.7 / (double)slots : 0;
+    for (size_t t = 0; t < r->n_targets; t++) {
+        rgb c = pages_colour(t, 1);
+        for (size_t i = 0; i < r->targets[t].n_speedup; i++) {
+            const rr_speedup *sp = &r->targets[t].speedup[i];
+            int k = index_of(sc->lens, sc->nl, sp->system_prompt_tokens);
+            int qi = index_of(sc->qs, nq, sp->query_tokens);
+            size_t slot = t * (size_t)(nq ? nq : 1) + (size_t)(qi < 0 ? 0 : qi);
+            double cx = k + 1 + ((double)slot - ((double)slots - 1) / 2) * slot_w;
+            speedup_point(p, d, sp, cx, slot, slots, query_marker(t, qi, nq), c);
+        }
+        for (int qi = 0; qi < (nq ? nq : 1) && *ni < 20; qi++) {
+            char tl[96], ql[48] = "";
+            if (nq > 1)
+                snprintf(ql, sizeof ql, ", %ld-token query", sc->qs[qi]);
+            snprintf(labels[*ni], sizeof labels[*ni], "%s%s (rank interval)",
+                     pages_target_label(r, t, tl, sizeof tl), ql);
+            items[*ni] = (plot_legend_item){labels[*ni], c, 0, query_marker(t, qi, nq), 1};
+            (*ni)++;
+        }
+    }
+}
+
+static void speedup_figure(rdoc *d, const rr_results *r, double y, double h)
+{
+    speedup_cats sc;
+    speedup_scan(r, &sc);
     char labs[64][24];
     const char *cats[64];
-    length_cats(lens, nl, labs, cats);
-    plot_axis xa = {PLOT_CATEGORY, 0, 0, "system prompt length (tokens)", cats, nl};
+    length_cats(sc.lens, sc.nl, labs, cats);
+    plot_axis xa = {PLOT_CATEGORY, 0, 0, "system prompt length (tokens)", cats, sc.nl};
     plot_axis ya = {PLOT_LOG, 0, 0, "speedup, cold ÷ warm TTFT (×)", NULL, 0};
     plot_nice_range(&xa, 0, 0, 0);
-    plot_nice_range(&ya, lo, hi * 1.3, 0);
+    plot_nice_range(&ya, sc.lo, sc.hi * 1.3, 0);
     double x, w;
     area(d, &x, &w);
     plot p;
@@ -403,49 +472,10 @@ static void speedup_figure(rdoc *d, const rr_results *r, double y, double h)
     char title[160];
     plot_title(&p, fig_title(FIGURES_SPEEDUP, title, sizeof title));
     plot_hline(&p, 1, DOC_GREY, 0.8, 1);
-    size_t slots = r->n_targets * (size_t)(nq ? nq : 1);
-    double slot_w = slots > 1 ? 0.7 / (double)slots : 0;
     plot_legend_item items[24];
     char labels[24][128];
     int ni = 0;
-    for (size_t t = 0; t < r->n_targets; t++) {
-        rgb c = pages_colour(t, 1);
-        for (size_t i = 0; i < r->targets[t].n_speedup; i++) {
-            const rr_speedup *sp = &r->targets[t].speedup[i];
-            int k = index_of(lens, nl, sp->system_prompt_tokens);
-            int qi = index_of(qs, nq, sp->query_tokens);
-            size_t slot = t * (size_t)(nq ? nq : 1) + (size_t)(qi < 0 ? 0 : qi);
-            double cx = k + 1 + ((double)slot - ((double)slots - 1) / 2) * slot_w;
-            plot_whisker(&p, cx, sp->speedup.lo, sp->speedup.hi, 3.5, c, 1.0);
-            double xs[1] = {cx}, ys[1] = {sp->speedup.value};
-            plot_markers(&p, query_marker(t, qi, nq), 1, 5, c, xs, ys, 1, 0);
-            if (isnan(sp->speedup.value))
-                doc_text(d, 0, 7, plot_px(&p, cx), d->ph - plot_py(&p, 1) - 5, 2, DOC_GREY, "n/a");
-            /* Value labels while they cannot collide: one series, or two
-             * targets labelled on opposite sides. */
-            if (slots <= 2 && !isnan(sp->speedup.value) && sp->speedup.value > 0) {
-                char v[64], num[48];
-                snprintf(v, sizeof v, "%s×", fmt_num(sp->speedup.value, num, sizeof num));
-                /* Above the interval, or above the point when the upper end
-                 * is missing or cannot be placed (not above the value). */
-                double top = isfinite(sp->speedup.hi) && sp->speedup.hi > sp->speedup.value
-                                 ? sp->speedup.hi
-                                 : sp->speedup.value;
-                int left = slots == 2 && slot == 0;
-                doc_text(d, 1, 7, plot_px(&p, cx) + (left ? -6 : 6), d->ph - plot_py(&p, top) + 4,
-                         left ? 1 : 0, c, v);
-            }
-        }
-        for (int qi = 0; qi < (nq ? nq : 1) && ni < 20; qi++) {
-            char tl[96], ql[48] = "";
-            if (nq > 1)
-                snprintf(ql, sizeof ql, ", %ld-token query", qs[qi]);
-            snprintf(labels[ni], sizeof labels[ni], "%s%s (rank interval)",
-                     pages_target_label(r, t, tl, sizeof tl), ql);
-            items[ni] = (plot_legend_item){labels[ni], c, 0, query_marker(t, qi, nq), 1};
-            ni++;
-        }
-    }
+    speedup_series(&p, d, r, &sc, items, labels, &ni);
     snprintf(labels[ni], sizeof labels[ni], "1× = no speedup");
     items[ni] = (plot_legend_item){labels[ni], DOC_GREY, 3, MARK_CIRCLE, 1};
     ni++;

@@ -353,31 +353,13 @@ static void read_fit(rd *d, const cJSON *o, const char *p, rr_fit *f)
     f->lag1 = get_num(d, o, "lag1_autocorrelation", p);
 }
 
-static void read_model(rd *d, const cJSON *models, const char *key, const char *path, rr_model *m)
+/* model.rejected[]: "model: reason" lines. */
+static void read_rejected(rd *d, const cJSON *o, const char *p, rr_model *m)
 {
-    char p[256], notekey[96];
-    sub(p, sizeof p, path, key, -1);
-    snprintf(notekey, sizeof notekey, "%s_note", key);
-    const cJSON *o = get_obj(d, models, key, path);
-    m->note = get_str(d, models, notekey, path);
-    m->prefill_ms_per_token = read_est_obj(d, NULL, p);
-    m->prefill_tokens_per_second = m->prefill_ms_per_token;
-    m->y = m->x = m->chosen = m->why = "";
-    if (!o)
-        return;
-    m->present = 1;
-    if (!*m->note)
-        m->note = get_str(d, o, "note", p);
-    m->y = get_str(d, o, "y", p);
-    m->x = get_str(d, o, "x", p);
-    m->n = get_long(d, o, "n", p);
-    m->chosen = get_str(d, o, "chosen", p);
-    m->why = get_str(d, o, "why", p);
-    size_t n = 0;
+    size_t n = 0, i = 0;
     const cJSON *it;
     const cJSON *rej = get_arr(d, o, "rejected", p, &n);
     m->rejected = n ? aalloc(d, n, sizeof *m->rejected) : NULL;
-    size_t i = 0;
     cJSON_ArrayForEach(it, rej)
     {
         if (!m->rejected)
@@ -388,9 +370,14 @@ static void read_model(rd *d, const cJSON *models, const char *key, const char *
         m->rejected[i++] = adup(d, b);
     }
     m->n_rejected = i;
+}
+
+static void read_fits(rd *d, const cJSON *o, const char *p, rr_model *m)
+{
+    size_t n = 0, i = 0;
+    const cJSON *it;
     const cJSON *fits = get_arr(d, o, "fits", p, &n);
     m->fits = n ? aalloc(d, n, sizeof *m->fits) : NULL;
-    i = 0;
     cJSON_ArrayForEach(it, fits)
     {
         if (!m->fits)
@@ -400,11 +387,15 @@ static void read_model(rd *d, const cJSON *models, const char *key, const char *
         read_fit(d, it, fp, &m->fits[i++]);
     }
     m->n_fits = i;
-    m->prefill_ms_per_token = get_est(d, o, "prefill_ms_per_token", p);
-    m->prefill_tokens_per_second = get_est(d, o, "prefill_tokens_per_second", p);
+}
+
+/* model.curve[]: the fitted mean with its confidence and prediction bands. */
+static void read_curve(rd *d, const cJSON *o, const char *p, rr_model *m)
+{
+    size_t n = 0, i = 0;
+    const cJSON *it;
     const cJSON *curve = get_arr(d, o, "curve", p, &n);
     m->curve = n ? aalloc(d, n, sizeof *m->curve) : NULL;
-    i = 0;
     cJSON_ArrayForEach(it, curve)
     {
         if (!m->curve)
@@ -427,9 +418,14 @@ static void read_model(rd *d, const cJSON *models, const char *key, const char *
         }
     }
     m->n_curve = i;
+}
+
+static void read_residuals(rd *d, const cJSON *o, const char *p, rr_model *m)
+{
+    size_t n = 0, i = 0;
+    const cJSON *it;
     const cJSON *res = get_arr(d, o, "residuals", p, &n);
     m->residuals = n ? aalloc(d, n, sizeof *m->residuals) : NULL;
-    i = 0;
     cJSON_ArrayForEach(it, res)
     {
         if (!m->residuals)
@@ -442,6 +438,34 @@ static void read_model(rd *d, const cJSON *models, const char *key, const char *
         r->residual = get_num(d, it, "residual", rp);
     }
     m->n_residuals = i;
+}
+
+static void read_model(rd *d, const cJSON *models, const char *key, const char *path, rr_model *m)
+{
+    char p[256], notekey[96];
+    sub(p, sizeof p, path, key, -1);
+    snprintf(notekey, sizeof notekey, "%s_note", key);
+    const cJSON *o = get_obj(d, models, key, path);
+    m->note = get_str(d, models, notekey, path);
+    m->prefill_ms_per_token = read_est_obj(d, NULL, p);
+    m->prefill_tokens_per_second = m->prefill_ms_per_token;
+    m->y = m->x = m->chosen = m->why = "";
+    if (!o)
+        return;
+    m->present = 1;
+    if (!*m->note)
+        m->note = get_str(d, o, "note", p);
+    m->y = get_str(d, o, "y", p);
+    m->x = get_str(d, o, "x", p);
+    m->n = get_long(d, o, "n", p);
+    m->chosen = get_str(d, o, "chosen", p);
+    m->why = get_str(d, o, "why", p);
+    read_rejected(d, o, p, m);
+    read_fits(d, o, p, m);
+    m->prefill_ms_per_token = get_est(d, o, "prefill_ms_per_token", p);
+    m->prefill_tokens_per_second = get_est(d, o, "prefill_tokens_per_second", p);
+    read_curve(d, o, p, m);
+    read_residuals(d, o, p, m);
 }
 
 static rr_cum *read_cum(rd *d, const cJSON *o, const char *key, const char *path, size_t *n)
