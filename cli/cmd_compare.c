@@ -211,13 +211,5 @@ static int compare_exec(void *cfg)
     return compare_main(c->a, c->b, c->out, c->threshold);
 }
 
-const args_cmd cmd_compare = {
-    .name = "compare",
-    .opts = compare_opts,
-    .size = sizeof(compare_config),
-    .defaults = compare_defaults,
-    .check = compare_check,
-    .exec = compare_exec,
-    .usage = compare_usage,
-    .unknown = "unknown or incomplete option '%s' (see --help)",
-};
+const args_cmd cmd_compare = ARGS_CMD(compare, compare_config, compare_opts,
+                                      .defaults = compare_defaults, .unknown = ARGS_SEE_HELP);

@@ -100,8 +100,8 @@ static double plan_cost_ms(const spec *s, const plan *p, const costmodel_params 
         if (warm) {
             double per_fresh = (double)fresh / (double)req;
             ms += costmodel_prefill_ms(cp, (double)(t->system_prompt_tokens + t->query_tokens), 0);
-            ms +=
-                (double)(req - 1) * costmodel_prefill_ms(cp, per_fresh, (double)t->system_prompt_tokens);
+            ms += (double)(req - 1) *
+                  costmodel_prefill_ms(cp, per_fresh, (double)t->system_prompt_tokens);
         } else {
             ms += (double)req * costmodel_prefill_ms(cp, per_all, 0);
         }
@@ -195,7 +195,8 @@ static int demo_server_config(const demo_config *c, const spec *s, refsrv_config
     cfg->port = 0;
     cfg->dialect = c->dialect;
     cfg->seed = s->seed;
-    if (!costmodel_preset("laptop", &cfg->cost) || !costmodel_noise_preset("realistic", &cfg->cost)) {
+    if (!costmodel_preset("laptop", &cfg->cost) ||
+        !costmodel_noise_preset("realistic", &cfg->cost)) {
         fprintf(stderr, "kvproof demo: the cost model has no 'laptop' preset\n");
         return KV_EXIT_FAILURE;
     }
@@ -286,13 +287,5 @@ static int demo_exec(void *cfg)
     return code;
 }
 
-const args_cmd cmd_demo = {
-    .name = "demo",
-    .opts = demo_opts,
-    .size = sizeof(demo_config),
-    .defaults = demo_defaults,
-    .check = demo_check,
-    .exec = demo_exec,
-    .usage = demo_usage,
-    .unknown = "unknown or incomplete option '%s' (see --help)",
-};
+const args_cmd cmd_demo =
+    ARGS_CMD(demo, demo_config, demo_opts, .defaults = demo_defaults, .unknown = ARGS_SEE_HELP);

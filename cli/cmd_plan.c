@@ -356,14 +356,6 @@ out:
     return rc;
 }
 
-const args_cmd cmd_plan = {
-    .name = "plan",
-    .opts = plan_options,
-    .size = sizeof(plan_opts),
-    .check = plan_check,
-    .exec = plan_exec,
-    .usage = plan_usage,
-    .unknown = "unknown option '%s' (see 'kvproof plan --help')",
-    .novalue = "option '%s' needs a value",
-    .help_in_order = true,
-};
+const args_cmd cmd_plan = ARGS_CMD(plan, plan_opts, plan_options,
+                                   .unknown = "unknown option '%s' (see 'kvproof plan --help')",
+                                   .novalue = "option '%s' needs a value", .help_in_order = true);

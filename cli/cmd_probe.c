@@ -205,12 +205,4 @@ out:
     return rc;
 }
 
-const args_cmd cmd_probe = {
-    .name = "probe",
-    .opts = probe_opts,
-    .size = sizeof(probe_config),
-    .defaults = probe_defaults,
-    .check = probe_check,
-    .exec = probe_exec,
-    .usage = probe_usage,
-};
+const args_cmd cmd_probe = ARGS_CMD(probe, probe_config, probe_opts, .defaults = probe_defaults);

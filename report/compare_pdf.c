@@ -75,10 +75,8 @@ static void cold_figure(rdoc *d, const compare_pdf_data *p)
     }
     double lox, hix, loy, hiy;
     range_of(p, &lox, &hix, &loy, &hiy);
-    plot_axis xa = {PLOT_LINEAR, 0, 0, "prompt tokens (tokens)", NULL, 0};
-    plot_axis ya = {PLOT_LINEAR, 0, 0, "time to first token (ms)", NULL, 0};
-    plot_nice_range(&xa, lox, hix, 1);
-    plot_nice_range(&ya, loy, hiy, 1);
+    plot_axis xa = plot_axis_nice(PLOT_LINEAR, "prompt tokens (tokens)", NULL, 0, lox, hix, 1);
+    plot_axis ya = plot_axis_nice(PLOT_LINEAR, "time to first token (ms)", NULL, 0, loy, hiy, 1);
     plot pl;
     plot_begin(&pl, d, "compare_cold_ttft", x, y, w, h, &xa, &ya);
     plot_title(&pl, "Cold TTFT vs prompt tokens, runs A and B");

@@ -225,6 +225,14 @@ int doc_lines(rdoc *d, int bold, double size, double w, const char *s)
     return doc_wrap(d, bold, size, w, s, NULL, NULL);
 }
 
+void doc_line_copy(char *buf, size_t cap, const char *text, size_t len)
+{
+    if (len >= cap)
+        len = cap - 1;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+}
+
 typedef struct para_ctx {
     rdoc *d;
     int bold;
@@ -236,10 +244,7 @@ static void para_line(void *ctx, const char *text, size_t len)
 {
     para_ctx *p = ctx;
     char buf[2048];
-    if (len >= sizeof buf)
-        len = sizeof buf - 1;
-    memcpy(buf, text, len);
-    buf[len] = '\0';
+    doc_line_copy(buf, sizeof buf, text, len);
     double lead = p->size * 1.35;
     doc_ensure(p->d, lead);
     p->d->y += lead;

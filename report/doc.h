@@ -42,6 +42,9 @@ void doc_text_up(rdoc *d, int bold, double size, double x, double y, rgb c, cons
  * Returns the line count. */
 int doc_wrap(rdoc *d, int bold, double size, double w, const char *s,
              void (*line)(void *ctx, const char *text, size_t len), void *ctx);
+/* A line doc_wrap handed over (text, len) as a string in buf (cap bytes),
+ * cut at cap - 1 bytes. */
+void doc_line_copy(char *buf, size_t cap, const char *text, size_t len);
 /* Lines s would take at width w. */
 int doc_lines(rdoc *d, int bold, double size, double w, const char *s);
 /* A wrapped paragraph at the cursor (page breaks as needed); advances y. */

@@ -120,15 +120,6 @@ static void area(const rdoc *d, double *x, double *w)
     *w = d->right - *x - 4;
 }
 
-static void caption(rdoc *d, double y, const char *s)
-{
-    double keep = d->y;
-    d->y = y;
-    doc_paragraph(d, 0, 7.5, d->left, d->right - d->left, DOC_GREY, s);
-    if (d->y < keep)
-        d->y = keep;
-}
-
 /* A key row below a plot at y (top-left): a swatch (a square, or a dashed
  * line when dash) and a label per item, wrapping to a second row. */
 typedef struct key_item {
@@ -203,12 +194,11 @@ static const rr_est *ttft_of(const rr_warm_group *g)
 static void hit_rate_figure(rdoc *d, const rr_contention *c, const sweep *w, double y, double h)
 {
     char t[900];
-    plot_axis xa = {PLOT_CATEGORY, 0,    0, "agents sharing the server (distinct system prompts)",
-                    w->cats,       w->nk};
-    plot_axis ya = {PLOT_LINEAR, 0, 100, "hit rate, requests after each agent's first (%)",
-                    NULL,        0};
-    plot_nice_range(&xa, 0, 0, 0);
-    plot_nice_range(&ya, 0, 100, 1);
+    plot_axis xa =
+        plot_axis_nice(PLOT_CATEGORY, "agents sharing the server (distinct system prompts)",
+                       w->cats, w->nk, 0, 0, 0);
+    plot_axis ya = plot_axis_nice(PLOT_LINEAR, "hit rate, requests after each agent's first (%)",
+                                  NULL, 0, 0, 100, 1);
     double x, pw;
     area(d, &x, &pw);
     plot p;
@@ -234,15 +224,16 @@ static void hit_rate_figure(rdoc *d, const rr_contention *c, const sweep *w, dou
     items[w->ns] = (key_item){"90%: stays warm", DOC_GREEN, 1};
     items[w->ns + 1] = (key_item){"50%: gone cold", DOC_RED, 2};
     key_row(d, items, w->ns + 2, y + h + 34);
-    caption(d, y + h + 58,
-            fig_text(FIGURES_WARM_HIT_RATE, 1,
-                     "share of requests whose agent's prefix was still cached (full or restored "
-                     "hits; hits inferred from TTFT count and are labelled in results.json), "
-                     "with its 95% Wilson interval. Each agent's first request is cold by "
-                     "construction and not counted. The warm capacity is the largest agent count "
-                     "whose hit rate, and every smaller one's, is at least 90%; its bounds apply "
-                     "the rule to the intervals' ends.",
-                     t, sizeof t));
+    pages_caption(
+        d, y + h + 58,
+        fig_text(FIGURES_WARM_HIT_RATE, 1,
+                 "share of requests whose agent's prefix was still cached (full or restored "
+                 "hits; hits inferred from TTFT count and are labelled in results.json), "
+                 "with its 95% Wilson interval. Each agent's first request is cold by "
+                 "construction and not counted. The warm capacity is the largest agent count "
+                 "whose hit rate, and every smaller one's, is at least 90%; its bounds apply "
+                 "the rule to the intervals' ends.",
+                 t, sizeof t));
 }
 
 static void ttft_figure(rdoc *d, const rr_contention *c, const sweep *w, double y, double h)
@@ -257,11 +248,11 @@ static void ttft_figure(rdoc *d, const rr_contention *c, const sweep *w, double 
         if (b > 0)
             hi = fmax(hi, b);
     }
-    plot_axis xa = {PLOT_CATEGORY, 0,    0, "agents sharing the server (distinct system prompts)",
-                    w->cats,       w->nk};
-    plot_axis ya = {PLOT_LOG, 0, 0, "median time to first token (ms)", NULL, 0};
-    plot_nice_range(&xa, 0, 0, 0);
-    plot_nice_range(&ya, lo / 1.5, hi * 2, 0);
+    plot_axis xa =
+        plot_axis_nice(PLOT_CATEGORY, "agents sharing the server (distinct system prompts)",
+                       w->cats, w->nk, 0, 0, 0);
+    plot_axis ya =
+        plot_axis_nice(PLOT_LOG, "median time to first token (ms)", NULL, 0, lo / 1.5, hi * 2, 0);
     double x, pw;
     area(d, &x, &pw);
     plot p;
@@ -276,13 +267,14 @@ static void ttft_figure(rdoc *d, const rr_contention *c, const sweep *w, double 
                                pages_colour((size_t)si, 1), 0, pages_marker((size_t)si, 1), 1};
     }
     plot_legend(&p, items, w->ns, 0);
-    caption(d, y + h + 32,
-            fig_text(FIGURES_WARM_TTFT, 1,
-                     "median time to first token of the requests after each agent's first, "
-                     "with its exact rank interval (95%, or the level few values allow); log "
-                     "scale. Where the agents no longer fit the cache, every request pays the "
-                     "full prefill again.",
-                     t, sizeof t));
+    pages_caption(
+        d, y + h + 32,
+        fig_text(FIGURES_WARM_TTFT, 1,
+                 "median time to first token of the requests after each agent's first, "
+                 "with its exact rank interval (95%, or the level few values allow); log "
+                 "scale. Where the agents no longer fit the cache, every request pays the "
+                 "full prefill again.",
+                 t, sizeof t));
 }
 
 /* Stacked-bar colours and names, results_read_warm_class_keys order. */
@@ -329,10 +321,9 @@ static void classes_figure(rdoc *d, const rr_contention *c, double y, double h)
         snprintf(labs[n], sizeof labs[n], "%s · %ld", g->target, g->agents);
         cats[n] = labs[n];
     }
-    plot_axis xa = {PLOT_CATEGORY, 0, 0, "target · agents", cats, n};
-    plot_axis ya = {PLOT_LINEAR, 0, 100, "share of requests after each agent's first (%)", NULL, 0};
-    plot_nice_range(&xa, 0, 0, 0);
-    plot_nice_range(&ya, 0, 100, 1);
+    plot_axis xa = plot_axis_nice(PLOT_CATEGORY, "target · agents", cats, n, 0, 0, 0);
+    plot_axis ya = plot_axis_nice(PLOT_LINEAR, "share of requests after each agent's first (%)",
+                                  NULL, 0, 0, 100, 1);
     double x, pw;
     area(d, &x, &pw);
     plot p;
@@ -343,14 +334,15 @@ static void classes_figure(rdoc *d, const rr_contention *c, double y, double h)
     for (int i = 0; i < n; i++)
         class_bar(&p, &c->groups[i], i + 1, half);
     class_key(d, y + h + 34);
-    caption(d, y + h + 50,
-            fig_text(FIGURES_WARM_CLASSES, 1,
-                     "full: the server reused at least 90% of the agent's prefix from the slot "
-                     "that held it; restored: the same although the slots held other agents' "
-                     "prefixes (a host-RAM tier brought it back); partial: some of it; miss: "
-                     "none beyond the shared template; inferred: the server reports no cached "
-                     "count, so its time to first token decided. n = requests counted.",
-                     t, sizeof t));
+    pages_caption(
+        d, y + h + 50,
+        fig_text(FIGURES_WARM_CLASSES, 1,
+                 "full: the server reused at least 90% of the agent's prefix from the slot "
+                 "that held it; restored: the same although the slots held other agents' "
+                 "prefixes (a host-RAM tier brought it back); partial: some of it; miss: "
+                 "none beyond the shared template; inferred: the server reports no cached "
+                 "count, so its time to first token decided. n = requests counted.",
+                 t, sizeof t));
 }
 
 /* ---- the numbers behind the figures ------------------------------------- */

@@ -40,21 +40,12 @@ static size_t total_points(const rr_results *r)
     return n;
 }
 
-static void caption(rdoc *d, double y, const char *s)
-{
-    double keep = d->y;
-    d->y = y;
-    doc_paragraph(d, 0, 7.5, d->left, d->right - d->left, DOC_GREY, s);
-    if (d->y < keep)
-        d->y = keep;
-}
-
 /* The caption "Figure N caption: text" of figure f at y. */
 static void fig_caption(rdoc *d, double y, figures_id f, const char *text)
 {
     char cap[1024];
     snprintf(cap, sizeof cap, "Figure %d caption: %s", figures_number(f), text);
-    caption(d, y, cap);
+    pages_caption(d, y, cap);
 }
 
 /* The sentence a scatter caption ends with when its points are a seeded
@@ -159,7 +150,7 @@ static void ttft_caption(rdoc *d, const rr_results *r, int logscale, const char 
              thin_note);
     size_t len = strlen(cap);
     snprintf(cap + len, sizeof cap - len, "%s%s", other, points_sentence(r, sub, sizeof sub));
-    caption(d, y, cap);
+    pages_caption(d, y, cap);
 }
 
 static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, double h,
@@ -176,10 +167,10 @@ static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, do
             loy = fmin(loy, q->y);
             hiy = fmax(hiy, q->y);
         }
-    plot_axis xa = {logscale ? PLOT_LOG : PLOT_LINEAR, 0, 0, "prompt tokens (tokens)", NULL, 0};
-    plot_axis ya = {logscale ? PLOT_LOG : PLOT_LINEAR, 0, 0, "time to first token (ms)", NULL, 0};
-    plot_nice_range(&xa, lox, hix, 1);
-    plot_nice_range(&ya, loy, hiy, 1);
+    plot_axis xa = plot_axis_nice(logscale ? PLOT_LOG : PLOT_LINEAR, "prompt tokens (tokens)", NULL,
+                                  0, lox, hix, 1);
+    plot_axis ya = plot_axis_nice(logscale ? PLOT_LOG : PLOT_LINEAR, "time to first token (ms)",
+                                  NULL, 0, loy, hiy, 1);
     double x, w;
     area(d, &x, &w);
     plot p;
@@ -248,7 +239,7 @@ static void warm_new_caption(rdoc *d, const rr_results *r, int curves, double y)
                       "the prompt length minus the tokens cached. No warm model is fitted on "
                       "these tokens, so no curve is drawn (see Models).",
              points_sentence(r, sub, sizeof sub));
-    caption(d, y, cap);
+    pages_caption(d, y, cap);
 }
 
 /* FIGURES_WARM_NEW: warm requests against the tokens the server still had to
@@ -280,10 +271,9 @@ static void warm_new_figure(rdoc *d, const rr_results *r, double y, double h)
                                        "of new tokens");
         return;
     }
-    plot_axis xa = {PLOT_LINEAR, 0, 0, "new (uncached) prompt tokens (tokens)", NULL, 0};
-    plot_axis ya = {PLOT_LINEAR, 0, 0, "time to first token (ms)", NULL, 0};
-    plot_nice_range(&xa, lox, hix, 1);
-    plot_nice_range(&ya, loy, hiy, 1);
+    plot_axis xa =
+        plot_axis_nice(PLOT_LINEAR, "new (uncached) prompt tokens (tokens)", NULL, 0, lox, hix, 1);
+    plot_axis ya = plot_axis_nice(PLOT_LINEAR, "time to first token (ms)", NULL, 0, loy, hiy, 1);
     plot p;
     plot_begin(&p, d, "warm_new_tokens", x, y, w, h, &xa, &ya);
     plot_title(&p, title);
@@ -459,12 +449,12 @@ static void speedup_figure(rdoc *d, const rr_results *r, double y, double h)
     speedup_cats sc;
     speedup_scan(r, &sc);
     char labs[64][24];
-    const char *cats[64];
+    const char *cats[64] = {0};
     length_cats(sc.lens, sc.nl, labs, cats);
-    plot_axis xa = {PLOT_CATEGORY, 0, 0, "system prompt length (tokens)", cats, sc.nl};
-    plot_axis ya = {PLOT_LOG, 0, 0, "speedup, cold ÷ warm TTFT (×)", NULL, 0};
-    plot_nice_range(&xa, 0, 0, 0);
-    plot_nice_range(&ya, sc.lo, sc.hi * 1.3, 0);
+    plot_axis xa =
+        plot_axis_nice(PLOT_CATEGORY, "system prompt length (tokens)", cats, sc.nl, 0, 0, 0);
+    plot_axis ya =
+        plot_axis_nice(PLOT_LOG, "speedup, cold ÷ warm TTFT (×)", NULL, 0, sc.lo, sc.hi * 1.3, 0);
     double x, w;
     area(d, &x, &w);
     plot p;
@@ -579,7 +569,7 @@ static void session_caption(rdoc *d, const rr_results *r, double y)
                  fmt_num(s->measured_speedup.value, a, sizeof a),
                  fmt_num(s->theoretical_speedup, b, sizeof b));
     }
-    caption(d, y, cap);
+    pages_caption(d, y, cap);
 }
 
 static void session_figure(rdoc *d, const rr_results *r, double y, double h)
@@ -594,10 +584,10 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
                    "results.json holds no session data (no sessions were computed)");
         return;
     }
-    plot_axis xa = {PLOT_LINEAR, 0, 0, "query number in the session", NULL, 0};
-    plot_axis ya = {PLOT_LINEAR, 0, 0, "cumulative time to first token (s)", NULL, 0};
-    plot_nice_range(&xa, 0, (double)(qmax < 2 ? 2 : qmax), 1);
-    plot_nice_range(&ya, 0, hi / 1000.0, 1);
+    plot_axis xa = plot_axis_nice(PLOT_LINEAR, "query number in the session", NULL, 0, 0,
+                                  (double)(qmax < 2 ? 2 : qmax), 1);
+    plot_axis ya = plot_axis_nice(PLOT_LINEAR, "cumulative time to first token (s)", NULL, 0, 0,
+                                  hi / 1000.0, 1);
     double x, w;
     area(d, &x, &w);
     plot p;
@@ -652,7 +642,7 @@ static void residual_caption(rdoc *d, const rr_results *r, int by_order, int thi
                     "drawn once."
                   : "",
              points_sentence(r, sub, sizeof sub));
-    caption(d, y, cap);
+    pages_caption(d, y, cap);
 }
 
 /* The residuals' x range (run order or prompt tokens) and y range; the
@@ -698,16 +688,12 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
         return;
     }
     double mag = fmax(fabs(lo), fabs(hi));
-    plot_axis xa = {
-        PLOT_LINEAR,
-        0,
-        0,
-        by_order ? "run order (position in the randomised run)" : "prompt tokens (tokens)",
-        NULL,
-        0};
-    plot_axis ya = {PLOT_LINEAR, 0, 0, "residual, measured − model (ms)", NULL, 0};
-    plot_nice_range(&xa, lox, hix, !by_order);
-    plot_nice_range(&ya, -mag, mag, 0);
+    plot_axis xa = plot_axis_nice(PLOT_LINEAR,
+                                  by_order ? "run order (position in the randomised run)"
+                                           : "prompt tokens (tokens)",
+                                  NULL, 0, lox, hix, !by_order);
+    plot_axis ya =
+        plot_axis_nice(PLOT_LINEAR, "residual, measured − model (ms)", NULL, 0, -mag, mag, 0);
     double x, w;
     area(d, &x, &w);
     plot p;
@@ -770,12 +756,11 @@ static void box_figure(rdoc *d, const rr_results *r, double y, double h)
                 hi = fmax(hi, c->max);
         }
     char labs[64][24];
-    const char *cats[64];
+    const char *cats[64] = {0};
     length_cats(lens, nl, labs, cats);
-    plot_axis xa = {PLOT_CATEGORY, 0, 0, "system prompt length (tokens)", cats, nl};
-    plot_axis ya = {PLOT_LOG, 0, 0, "time to first token (ms)", NULL, 0};
-    plot_nice_range(&xa, 0, 0, 0);
-    plot_nice_range(&ya, lo, hi, 0);
+    plot_axis xa =
+        plot_axis_nice(PLOT_CATEGORY, "system prompt length (tokens)", cats, nl, 0, 0, 0);
+    plot_axis ya = plot_axis_nice(PLOT_LOG, "time to first token (ms)", NULL, 0, lo, hi, 0);
     double x, w;
     area(d, &x, &w);
     plot p;
@@ -828,7 +813,7 @@ static void box_figure(rdoc *d, const rr_results *r, double y, double h)
              "removed). Log scale; one-query cells (session cells are in Figure %d). Counts per "
              "cell are in the cell table.%s",
              figures_number(FIGURES_BOX), figures_number(FIGURES_SESSION), order);
-    caption(d, y + h + 32, cap);
+    pages_caption(d, y + h + 32, cap);
 }
 
 void page_figures(rdoc *d, const rr_results *r)

@@ -1,5 +1,6 @@
 /* pages.c - what every page_*.c shares: the series styling (colour and
- * marker per target and cache mode) and a target's legend label.
+ * marker per target and cache mode), a target's legend label, and the
+ * caption paragraph below a figure.
  */
 #include "report/pages.h"
 
@@ -24,4 +25,13 @@ const char *pages_target_label(const rr_results *r, size_t t, char *out, size_t 
 {
     snprintf(out, cap, "%s", r->targets[t].name[0] ? r->targets[t].name : "target");
     return out;
+}
+
+void pages_caption(rdoc *d, double y, const char *s)
+{
+    double keep = d->y;
+    d->y = y;
+    doc_paragraph(d, 0, 7.5, d->left, d->right - d->left, DOC_GREY, s);
+    if (d->y < keep)
+        d->y = keep;
 }

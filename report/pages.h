@@ -31,5 +31,8 @@ rgb pages_colour(size_t target, int warm);
 plot_marker pages_marker(size_t target, int warm);
 /* "name" or "name (model)" label of a target for legends. */
 const char *pages_target_label(const rr_results *r, size_t t, char *out, size_t cap);
+/* A caption paragraph (small, grey) at y; the cursor ends below it, or
+ * stays where it was when that is lower. */
+void pages_caption(rdoc *d, double y, const char *s);
 
 #endif

@@ -75,6 +75,14 @@ void plot_nice_range(plot_axis *a, double lo, double hi, int from_zero)
     a->hi = ceil(hi / step - 1e-9) * step;
 }
 
+plot_axis plot_axis_nice(plot_scale scale, const char *label, const char *const *cats, int n_cats,
+                         double lo, double hi, int from_zero)
+{
+    plot_axis a = {scale, 0, 0, label, cats, n_cats};
+    plot_nice_range(&a, lo, hi, from_zero);
+    return a;
+}
+
 static double axis_step(const plot_axis *a)
 {
     return nice_step(a->hi - a->lo, 5);
@@ -247,14 +255,7 @@ static double y_ticks(plot *p)
 void plot_begin(plot *p, rdoc *d, const char *name, double x, double y, double w, double h,
                 const plot_axis *xa, const plot_axis *ya)
 {
-    memset(p, 0, sizeof *p);
-    p->d = d;
-    p->x = x;
-    p->y = y;
-    p->w = w;
-    p->h = h;
-    p->xa = *xa;
-    p->ya = *ya;
+    *p = (plot){.d = d, .x = x, .y = y, .w = w, .h = h, .xa = *xa, .ya = *ya};
     doc_figure(d, name, x, y, w, h);
     double bottom = d->ph - (y + h);
     draw_fill_colour(d, (rgb){0.985, 0.985, 0.99});

@@ -212,10 +212,9 @@ kv_status csv_load(const char *path, csv_table **out, char *err)
     size_t len = 0;
     *out = NULL;
     kv_status st = kv_read_file(path, &text, &len, err);
-    if (st != KV_OK)
-        return st;
-    st = csv_parse(text, len, path, out, err);
-    free(text);
+    if (st == KV_OK)
+        st = csv_parse(text, len, path, out, err);
+    free(text); /* NULL when the file was not read */
     return st;
 }
 

@@ -238,21 +238,10 @@ out:
 
 const char *fit_kind_name(fit_kind k)
 {
-    switch (k) {
-    case FIT_LINEAR:
-        return "linear";
-    case FIT_QUADRATIC:
-        return "quadratic";
-    case FIT_KNEE:
-        return "knee";
-    case FIT_KNEE_QUADRATIC:
-        return "knee_quadratic";
-    case FIT_POLY:
-        return "poly";
-    case FIT_MULTI:
-        return "multiple";
-    }
-    return "?";
+    static const char *const names[] = {/* in fit_kind order */
+                                        "linear",         "quadratic", "knee",
+                                        "knee_quadratic", "poly",      "multiple"};
+    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
 
 /* Sets kind, p, names, centres and scales; checks the input. */
@@ -507,6 +496,23 @@ static void fit_work_hc3(const fit_work *w, fit_result *f, long double rss)
     f->hc3 = true;
 }
 
+/* Raw coefficient i, b = (M gamma)_i, and its variance relative to
+ * sigma2, v = (M covg M')_ii, where M maps the scaled basis to the raw one
+ * (fit_transform). */
+static void fit_raw_coef(const fit_result *f, long double M[FIT_MAXP][FIT_MAXP], size_t i,
+                         long double *b, long double *v)
+{
+    size_t p = f->p;
+    long double sb = 0, sv = 0;
+    for (size_t j = 0; j < p; j++)
+        sb += M[i][j] * f->gamma[j];
+    for (size_t j = 0; j < p; j++)
+        for (size_t l = 0; l < p; l++)
+            sv += M[i][j] * f->covg[j][l] * M[i][l];
+    *b = sb;
+    *v = sv;
+}
+
 /* The raw coefficients, their standard deviations and intervals, and the
  * AICc, from gamma, covg and the sums of squares. */
 static void fit_coefficients(fit_result *f, size_t n, double level, long double rss,
@@ -523,12 +529,8 @@ static void fit_coefficients(fit_result *f, size_t n, double level, long double 
     long double M[FIT_MAXP][FIT_MAXP];
     fit_transform(f, M);
     for (size_t i = 0; i < p; i++) {
-        long double b = 0, v = 0;
-        for (size_t j = 0; j < p; j++)
-            b += M[i][j] * f->gamma[j];
-        for (size_t j = 0; j < p; j++)
-            for (size_t l = 0; l < p; l++)
-                v += M[i][j] * f->covg[j][l] * M[i][l];
+        long double b, v;
+        fit_raw_coef(f, M, i, &b, &v);
         f->coef[i] = (double)b;
         f->sd[i] = (double)sqrtl(v * (long double)f->sigma2);
         double t = f->coef_df[i] == f->df
@@ -591,12 +593,8 @@ static void fit_robust_coefs(fit_result *out)
     long double M[FIT_MAXP][FIT_MAXP];
     fit_transform(out, M);
     for (size_t i = 0; i < p; i++) {
-        long double b = 0, v = 0;
-        for (size_t j = 0; j < p; j++)
-            b += M[i][j] * out->gamma[j];
-        for (size_t j = 0; j < p; j++)
-            for (size_t l = 0; l < p; l++)
-                v += M[i][j] * out->covg[j][l] * M[i][l];
+        long double b, v;
+        fit_raw_coef(out, M, i, &b, &v);
         v *= out->sigma2;
         out->coef[i] = (double)b;
         out->sd[i] = (double)sqrtl(v > 0 ? v : 0);
