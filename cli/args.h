@@ -102,6 +102,10 @@ int args_run(const args_cmd *c, int argc, char **argv);
  * command should run, else the exit code; prints any message itself. */
 int args_parse(const args_cmd *c, int argc, char **argv, void *cfg);
 
+/* For a check step: true when there are n positional arguments, else
+ * false with msg in err. */
+bool args_npos(int npos, int n, const char *msg, char *err);
+
 /* True when argv holds -h or --help before any "--". */
 bool args_wants_help(int argc, char **argv);
 

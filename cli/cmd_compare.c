@@ -196,10 +196,8 @@ static void compare_defaults(void *cfg)
 static args_verdict compare_check(void *cfg, int npos, char **pos, char *err)
 {
     compare_config *c = cfg;
-    if (npos != 2) {
-        snprintf(err, KV_ERRLEN, "expected two runs, A and B");
+    if (!args_npos(npos, 2, "expected two runs, A and B", err))
         return ARGS_BAD_USAGE;
-    }
     c->a = pos[0];
     c->b = pos[1];
     return ARGS_OK;

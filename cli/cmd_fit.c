@@ -173,10 +173,8 @@ static kv_status fit_parse_model(const fit_opts *o, fit_kind *kind, int *degree,
 static args_verdict fit_check(void *cfg, int npos, char **pos, char *err)
 {
     fit_opts *o = cfg;
-    if (npos != 1) {
-        snprintf(err, KV_ERRLEN, "expected exactly one CSV file");
+    if (!args_npos(npos, 1, "expected exactly one CSV file", err))
         return ARGS_BAD_USAGE;
-    }
     o->file = pos[0];
     if (o->k == 0 || !o->ycol) {
         snprintf(err, KV_ERRLEN, "--x and --y are required");

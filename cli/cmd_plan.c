@@ -84,10 +84,8 @@ static void plan_usage(FILE *f)
 static args_verdict plan_check(void *cfg, int npos, char **pos, char *err)
 {
     plan_opts *o = cfg;
-    if (npos != 1) {
-        snprintf(err, KV_ERRLEN, "expected exactly one SPEC.json (see 'kvproof plan --help')");
+    if (!args_npos(npos, 1, "expected exactly one SPEC.json (see 'kvproof plan --help')", err))
         return ARGS_BAD;
-    }
     o->spec_path = pos[0];
     return ARGS_OK;
 }

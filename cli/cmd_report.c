@@ -81,10 +81,8 @@ static void report_defaults(void *cfg)
 static args_verdict report_check(void *cfg, int npos, char **pos, char *err)
 {
     report_config *c = cfg;
-    if (npos != 1) {
-        snprintf(err, KV_ERRLEN, "expected one DIR or results.json (see --help)");
+    if (!args_npos(npos, 1, "expected one DIR or results.json (see --help)", err))
         return ARGS_BAD;
-    }
     if (strcmp(c->format, "md") != 0 && strcmp(c->format, "pdf") != 0) {
         snprintf(err, KV_ERRLEN, "--format %s: expected pdf or md", c->format);
         return ARGS_BAD;

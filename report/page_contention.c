@@ -114,12 +114,6 @@ static double dodge(const sweep *w, int ki, int si)
 
 /* ---- the figures --------------------------------------------------------- */
 
-static void area(const rdoc *d, double *x, double *w)
-{
-    *x = d->left + 52;
-    *w = d->right - *x - 4;
-}
-
 /* A key row below a plot at y (top-left): a swatch (a square, or a dashed
  * line when dash) and a label per item, wrapping to a second row. */
 typedef struct key_item {
@@ -199,10 +193,8 @@ static void hit_rate_figure(rdoc *d, const rr_contention *c, const sweep *w, dou
                        w->cats, w->nk, 0, 0, 0);
     plot_axis ya = plot_axis_nice(PLOT_LINEAR, "hit rate, requests after each agent's first (%)",
                                   NULL, 0, 0, 100, 1);
-    double x, pw;
-    area(d, &x, &pw);
     plot p;
-    plot_begin(&p, d, "warm_hit_rate", x, y, pw, h, &xa, &ya);
+    pages_plot_begin(&p, d, "warm_hit_rate", y, h, &xa, &ya);
     plot_title(
         &p, fig_text(FIGURES_WARM_HIT_RATE, 0, figures_title(FIGURES_WARM_HIT_RATE), t, sizeof t));
     plot_hline(&p, 100 * c->hit_threshold, DOC_GREEN, 0.8, 1);
@@ -253,10 +245,8 @@ static void ttft_figure(rdoc *d, const rr_contention *c, const sweep *w, double 
                        w->cats, w->nk, 0, 0, 0);
     plot_axis ya =
         plot_axis_nice(PLOT_LOG, "median time to first token (ms)", NULL, 0, lo / 1.5, hi * 2, 0);
-    double x, pw;
-    area(d, &x, &pw);
     plot p;
-    plot_begin(&p, d, "warm_ttft", x, y, pw, h, &xa, &ya);
+    pages_plot_begin(&p, d, "warm_ttft", y, h, &xa, &ya);
     plot_title(&p, fig_text(FIGURES_WARM_TTFT, 0, figures_title(FIGURES_WARM_TTFT), t, sizeof t));
     plot_legend_item items[MAX_SERIES];
     char labels[MAX_SERIES][96];
@@ -324,13 +314,11 @@ static void classes_figure(rdoc *d, const rr_contention *c, double y, double h)
     plot_axis xa = plot_axis_nice(PLOT_CATEGORY, "target · agents", cats, n, 0, 0, 0);
     plot_axis ya = plot_axis_nice(PLOT_LINEAR, "share of requests after each agent's first (%)",
                                   NULL, 0, 0, 100, 1);
-    double x, pw;
-    area(d, &x, &pw);
     plot p;
-    plot_begin(&p, d, "warm_classes", x, y, pw, h, &xa, &ya);
+    pages_plot_begin(&p, d, "warm_classes", y, h, &xa, &ya);
     plot_title(&p,
                fig_text(FIGURES_WARM_CLASSES, 0, figures_title(FIGURES_WARM_CLASSES), t, sizeof t));
-    double half = fmin(16, pw / (n ? n : 1) * 0.3);
+    double half = fmin(16, p.w / (n ? n : 1) * 0.3);
     for (int i = 0; i < n; i++)
         class_bar(&p, &c->groups[i], i + 1, half);
     class_key(d, y + h + 34);

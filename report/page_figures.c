@@ -19,12 +19,6 @@
 #define THIN_PT 0.5
 
 /* Plot geometry: the area right of the y labels, full content width. */
-static void area(const rdoc *d, double *x, double *w)
-{
-    *x = d->left + 52;
-    *w = d->right - *x - 4;
-}
-
 /* "Figure N. title" of figure f (report/figures.h). */
 static const char *fig_title(figures_id f, char *buf, size_t n)
 {
@@ -171,10 +165,8 @@ static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, do
                                   0, lox, hix, 1);
     plot_axis ya = plot_axis_nice(logscale ? PLOT_LOG : PLOT_LINEAR, "time to first token (ms)",
                                   NULL, 0, loy, hiy, 1);
-    double x, w;
-    area(d, &x, &w);
     plot p;
-    plot_begin(&p, d, name, x, y, w, h, &xa, &ya);
+    pages_plot_begin(&p, d, name, y, h, &xa, &ya);
     plot_title(&p, title);
     int thin = total_points(r) > THIN_ABOVE;
     size_t drawn = 0, total = 0;
@@ -261,7 +253,7 @@ static void warm_new_figure(rdoc *d, const rr_results *r, double y, double h)
             total++;
         }
     double x, w;
-    area(d, &x, &w);
+    pages_area(d, &x, &w);
     char title[160];
     fig_title(FIGURES_WARM_NEW, title, sizeof title);
     if (total == 0) {
@@ -455,10 +447,8 @@ static void speedup_figure(rdoc *d, const rr_results *r, double y, double h)
         plot_axis_nice(PLOT_CATEGORY, "system prompt length (tokens)", cats, sc.nl, 0, 0, 0);
     plot_axis ya =
         plot_axis_nice(PLOT_LOG, "speedup, cold ÷ warm TTFT (×)", NULL, 0, sc.lo, sc.hi * 1.3, 0);
-    double x, w;
-    area(d, &x, &w);
     plot p;
-    plot_begin(&p, d, "speedup", x, y, w, h, &xa, &ya);
+    pages_plot_begin(&p, d, "speedup", y, h, &xa, &ya);
     char title[160];
     plot_title(&p, fig_title(FIGURES_SPEEDUP, title, sizeof title));
     plot_hline(&p, 1, DOC_GREY, 0.8, 1);
@@ -578,7 +568,7 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
     long qmax;
     if (!session_range(r, &hi, &qmax)) {
         double x0, w0;
-        area(d, &x0, &w0);
+        pages_area(d, &x0, &w0);
         char empty[80];
         plot_empty(d, "session", x0, y, w0, h, fig_title(FIGURES_SESSION, empty, sizeof empty),
                    "results.json holds no session data (no sessions were computed)");
@@ -588,10 +578,8 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
                                   (double)(qmax < 2 ? 2 : qmax), 1);
     plot_axis ya = plot_axis_nice(PLOT_LINEAR, "cumulative time to first token (s)", NULL, 0, 0,
                                   hi / 1000.0, 1);
-    double x, w;
-    area(d, &x, &w);
     plot p;
-    plot_begin(&p, d, "session", x, y, w, h, &xa, &ya);
+    pages_plot_begin(&p, d, "session", y, h, &xa, &ya);
     char title[160];
     snprintf(title, sizeof title, "Figure %d. A %ld-query session with one system prompt",
              figures_number(FIGURES_SESSION), qmax);
@@ -680,7 +668,7 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
     fig_title(fig, title, sizeof title);
     if (total == 0) {
         double x0, w0;
-        area(d, &x0, &w0);
+        pages_area(d, &x0, &w0);
         plot_empty(d, by_order ? "residuals_order" : "residuals_tokens", x0, y, w0, h, title,
                    r->points_note[0]
                        ? "the points file is missing: no residuals to draw (see Models)"
@@ -694,10 +682,8 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
                                   NULL, 0, lox, hix, !by_order);
     plot_axis ya =
         plot_axis_nice(PLOT_LINEAR, "residual, measured − model (ms)", NULL, 0, -mag, mag, 0);
-    double x, w;
-    area(d, &x, &w);
     plot p;
-    plot_begin(&p, d, by_order ? "residuals_order" : "residuals_tokens", x, y, w, h, &xa, &ya);
+    pages_plot_begin(&p, d, by_order ? "residuals_order" : "residuals_tokens", y, h, &xa, &ya);
     plot_title(&p, title);
     plot_hline(&p, 0, DOC_GREY, 0.8, 0);
     plot_clip_begin(&p);
@@ -761,16 +747,14 @@ static void box_figure(rdoc *d, const rr_results *r, double y, double h)
     plot_axis xa =
         plot_axis_nice(PLOT_CATEGORY, "system prompt length (tokens)", cats, nl, 0, 0, 0);
     plot_axis ya = plot_axis_nice(PLOT_LOG, "time to first token (ms)", NULL, 0, lo, hi, 0);
-    double x, w;
-    area(d, &x, &w);
     plot p;
-    plot_begin(&p, d, "boxplots", x, y, w, h, &xa, &ya);
+    pages_plot_begin(&p, d, "boxplots", y, h, &xa, &ya);
     char title[160];
     plot_title(&p, fig_title(FIGURES_BOX, title, sizeof title));
     /* Slots within a length: target, then query length, then cold / warm. */
     size_t per_t = (size_t)(nq ? nq : 1) * 2, slots = r->n_targets * per_t;
     double slot = 0.84 / (double)(slots ? slots : 1);
-    double half = fmin(14, slot * w / (nl ? nl : 1) * 0.36);
+    double half = fmin(14, slot * p.w / (nl ? nl : 1) * 0.36);
     plot_legend_item items[8];
     char labels[8][128];
     int ni = 0;

@@ -35,3 +35,17 @@ void pages_caption(rdoc *d, double y, const char *s)
     if (d->y < keep)
         d->y = keep;
 }
+
+void pages_area(const rdoc *d, double *x, double *w)
+{
+    *x = d->left + 52;
+    *w = d->right - *x - 4;
+}
+
+void pages_plot_begin(plot *p, rdoc *d, const char *name, double y, double h, const plot_axis *xa,
+                      const plot_axis *ya)
+{
+    double x, w;
+    pages_area(d, &x, &w);
+    plot_begin(p, d, name, x, y, w, h, xa, ya);
+}
