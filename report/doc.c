@@ -42,14 +42,8 @@ static int parse_date(const char *s, HPDF_Date *out)
     if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || da < 1 || da > 31 || h < 0 || h > 23 ||
         mi < 0 || mi > 59 || se < 0 || se > 59)
         return 0;
-    memset(out, 0, sizeof *out);
-    out->year = y;
-    out->month = mo;
-    out->day = da;
-    out->hour = h;
-    out->minutes = mi;
-    out->seconds = se;
-    out->ind = 'Z';
+    *out = (HPDF_Date){
+        .year = y, .month = mo, .day = da, .hour = h, .minutes = mi, .seconds = se, .ind = 'Z'};
     return 1;
 }
 

@@ -573,11 +573,11 @@ static void rp_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)c;
     (void)toe;
     rp_req *q = *con_cls;
+    if (q) {
+        kv_buf_free(&q->body);
+        free(q);
+    }
     *con_cls = NULL;
-    if (!q)
-        return;
-    kv_buf_free(&q->body);
-    free(q);
 }
 
 void replay_options_default(replay_options *o)
