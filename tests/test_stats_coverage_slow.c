@@ -35,7 +35,7 @@ static double draw(const costmodel_params *p, gsl_rng *r, double n_new, double n
 {
     double stall;
     double f = costmodel_noise_factor(p, gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r),
-                                 gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r), &stall);
+                                      gsl_rng_uniform_pos(r), gsl_rng_uniform_pos(r), &stall);
     return costmodel_prefill_ms(p, n_new, n_cached) * f + stall;
 }
 
@@ -65,8 +65,10 @@ static void intervals_should_cover_the_truth_at_the_nominal_rate(void **state)
     gsl_rng *r = laptop_rng(&p, 20240601);
     const double L = 8192;
     const double true_a = p.a, true_b = p.b;
-    const double true_speedup = costmodel_prefill_ms(&p, L + QUERY, 0) / costmodel_prefill_ms(&p, QUERY, L);
-    const double t0 = costmodel_prefill_ms(&p, QUERY, 0), tl = costmodel_prefill_ms(&p, L + QUERY, 0);
+    const double true_speedup =
+        costmodel_prefill_ms(&p, L + QUERY, 0) / costmodel_prefill_ms(&p, QUERY, L);
+    const double t0 = costmodel_prefill_ms(&p, QUERY, 0),
+                 tl = costmodel_prefill_ms(&p, L + QUERY, 0);
     const double true_overhead = (tl - t0) / tl;
     int hit_a = 0, hit_b = 0, hit_s = 0, hit_o = 0, quadratic = 0;
     double x[6 * REPS], y[6 * REPS], cold0[REPS], coldl[REPS], warm[REPS];
@@ -120,7 +122,8 @@ static void small_sample_overhead_interval_should_cover_the_truth(void **state)
     const double L = 8192;
     /* the true ratio of mean times: the noise factor has mean 1 (no stalls in
      * the laptop preset), so the cost model gives it directly */
-    const double t0 = costmodel_prefill_ms(&p, QUERY, 0), tl = costmodel_prefill_ms(&p, L + QUERY, 0);
+    const double t0 = costmodel_prefill_ms(&p, QUERY, 0),
+                 tl = costmodel_prefill_ms(&p, L + QUERY, 0);
     const double true_overhead = (tl - t0) / tl;
     const size_t ns[2] = {3, 5};
     for (size_t k = 0; k < 2; k++) {
