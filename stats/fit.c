@@ -52,6 +52,13 @@ static void fit_row(const fit_result *f, const double *x, long double *z)
     }
 }
 
+/* The x values of observation i (k columns) into x. */
+static void fit_obs_x(const fit_input *in, size_t i, double *x)
+{
+    for (size_t j = 0; j < in->k; j++)
+        x[j] = in->x[j][i];
+}
+
 /* Raw value of the column j (before scaling) at x, for choosing centres. */
 static double fit_raw_column(const fit_result *f, const fit_input *in, size_t i, size_t j)
 {
@@ -216,8 +223,7 @@ static void fit_diagnostics(fit_result *f, const fit_input *in)
         goto out;
     for (size_t i = 0; i < n; i++) {
         double x[FIT_MAXP];
-        for (size_t j = 0; j < in->k; j++)
-            x[j] = in->x[j][i];
+        fit_obs_x(in, i, x);
         double m, sm, sp;
         fit_predict(f, x, &m, &sm, &sp);
         double sw = in->w ? sqrt(in->w[i]) : 1.0;
@@ -352,8 +358,7 @@ static kv_status fit_work_load(const fit_input *in, const fit_result *f, fit_wor
     for (size_t i = 0; i < n; i++) {
         double x[FIT_MAXP];
         long double row[FIT_MAXP];
-        for (size_t j = 0; j < in->k; j++)
-            x[j] = in->x[j][i];
+        fit_obs_x(in, i, x);
         fit_row(f, x, row);
         long double sw = in->w ? sqrtl((long double)in->w[i]) : 1.0L;
         for (size_t j = 0; j < p; j++)
@@ -737,8 +742,7 @@ static kv_status fit_rwork_load(const fit_input *in, const fit_result *basis, fi
     for (size_t i = 0; i < n; i++) {
         double x[FIT_MAXP];
         long double row[FIT_MAXP];
-        for (size_t j = 0; j < in->k; j++)
-            x[j] = in->x[j][i];
+        fit_obs_x(in, i, x);
         fit_row(basis, x, row);
         double wi = in->w ? in->w[i] : 1.0;
         gsl_vector_set(k->w, i, wi);
@@ -885,17 +889,26 @@ out:
     return st;
 }
 
+/* The arguments fit_model and fit_robust (named fn) share checks. */
+static kv_status fit_check_call(const fit_input *in, const fit_result *out, fit_kind kind,
+                                const char *fn, char *err)
+{
+    if (!in || !out || !in->x || !in->y)
+        return kv_fail(err, KV_ERR_USAGE, "%s: missing input", fn);
+    if (fit_is_knee(kind) && in->k != 1)
+        return kv_fail(err, KV_ERR_USAGE, "a knee model takes exactly one x column");
+    return KV_OK;
+}
+
 kv_status fit_model(const fit_input *in, fit_kind kind, int degree, double level, fit_result *out,
                     char *err)
 {
-    if (!in || !out || !in->x || !in->y)
-        return kv_fail(err, KV_ERR_USAGE, "fit_model: missing input");
-    if (fit_is_knee(kind)) {
-        if (in->k != 1)
-            return kv_fail(err, KV_ERR_USAGE, "a knee model takes exactly one x column");
+    kv_status st = fit_check_call(in, out, kind, "fit_model", err);
+    if (st != KV_OK)
+        return st;
+    if (fit_is_knee(kind))
         return fit_knee(in, kind, level, false, out, err);
-    }
-    kv_status st = fit_setup(in, kind, degree, NAN, out, err);
+    st = fit_setup(in, kind, degree, NAN, out, err);
     if (st != KV_OK)
         return st;
     return fit_solve(in, level, out, err);
@@ -904,19 +917,15 @@ kv_status fit_model(const fit_input *in, fit_kind kind, int degree, double level
 kv_status fit_robust(const fit_input *in, fit_kind kind, int degree, double level, fit_result *out,
                      char *err)
 {
-    if (!in || !out || !in->x || !in->y)
-        return kv_fail(err, KV_ERR_USAGE, "fit_robust: missing input");
-    if (fit_is_knee(kind)) {
-        if (in->k != 1)
-            return kv_fail(err, KV_ERR_USAGE, "a knee model takes exactly one x column");
-        fit_input plain = *in;
-        plain.hc3 = false;
-        return fit_knee(&plain, kind, level, true, out, err);
-    }
-    fit_result ols;
+    kv_status st = fit_check_call(in, out, kind, "fit_robust", err);
+    if (st != KV_OK)
+        return st;
     fit_input plain = *in;
     plain.hc3 = false; /* the basis must carry the unscaled (Z'WZ)^-1 */
-    kv_status st = fit_model(&plain, kind, degree, level, &ols, err);
+    if (fit_is_knee(kind))
+        return fit_knee(&plain, kind, level, true, out, err);
+    fit_result ols;
+    st = fit_model(&plain, kind, degree, level, &ols, err);
     if (st != KV_OK)
         return st;
     return fit_robust_basis(&plain, &ols, out, err);
@@ -972,8 +981,7 @@ void fit_residuals(const fit_result *f, const fit_input *in, double *r)
 {
     for (size_t i = 0; i < in->n; i++) {
         double x[FIT_MAXP], m, sm, sp;
-        for (size_t j = 0; j < in->k; j++)
-            x[j] = in->x[j][i];
+        fit_obs_x(in, i, x);
         fit_predict(f, x, &m, &sm, &sp);
         r[i] = in->y[i] - m;
     }
@@ -988,8 +996,7 @@ double fit_power_weights(const fit_result *f, const fit_input *in, double *w)
         goto out;
     for (size_t i = 0; i < n; i++) {
         double x[FIT_MAXP], sm, sp;
-        for (size_t j = 0; j < in->k; j++)
-            x[j] = in->x[j][i];
+        fit_obs_x(in, i, x);
         fit_predict(f, x, &yh[i], &sm, &sp);
         double e = in->y[i] - yh[i];
         if (yh[i] > 0) {
