@@ -705,16 +705,14 @@ typedef struct fit_rwork {
 
 static void fit_rwork_free(fit_rwork *k)
 {
+    gsl_matrix *const m[] = {k->X, k->Xs, k->cov};
+    gsl_vector *const v[] = {k->y, k->ys, k->c, k->w, k->sw};
     gsl_multifit_robust_free(k->ws);
     gsl_multifit_linear_free(k->lw);
-    gsl_matrix_free(k->X);
-    gsl_matrix_free(k->Xs);
-    gsl_matrix_free(k->cov);
-    gsl_vector_free(k->y);
-    gsl_vector_free(k->ys);
-    gsl_vector_free(k->c);
-    gsl_vector_free(k->w);
-    gsl_vector_free(k->sw);
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        gsl_matrix_free(m[i]); /* GSL's frees accept NULL */
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        gsl_vector_free(v[i]);
     free(k->r);
     free(k->work);
 }
