@@ -349,7 +349,7 @@ void analyze_print_verdicts(FILE *out, const char *results_path, bool simulated)
 {
     rr_results *r = NULL;
     char err[KV_ERRLEN] = "";
-    if (rr_load(results_path, &r, err) != KV_OK) {
+    if (results_read_load(results_path, &r, err) != KV_OK) {
         fprintf(out, "  (verdicts unavailable: %s)\n", err);
         return;
     }
@@ -375,5 +375,5 @@ void analyze_print_verdicts(FILE *out, const char *results_path, bool simulated)
         }
         fputs("\n", out);
     }
-    rr_free(r);
+    results_read_free(r);
 }

@@ -175,6 +175,14 @@ static const args_opt *find_opt(const args_cmd *c, int val)
 
 /* ---- parse and run ---- */
 
+bool args_npos(int npos, int n, const char *msg, char *err)
+{
+    if (npos == n)
+        return true;
+    snprintf(err, KV_ERRLEN, "%s", msg);
+    return false;
+}
+
 bool args_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {

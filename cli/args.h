@@ -79,6 +79,21 @@ typedef struct args_cmd {
     bool usage_on_error; /* the usage on stderr after a bad option value */
 } args_cmd;
 
+/* A command's args_cmd from its name: the functions cmd_check, cmd_exec and
+ * cmd_usage of cli/cmd_<cmd>.c, its config type and option table; the
+ * other fields (at least one: .defaults, .release, .unknown, ...) follow:
+ *     const args_cmd cmd_run = ARGS_CMD(run, run_config, run_opts,
+ *                                       .unknown = ARGS_SEE_HELP);
+ */
+#define ARGS_CMD(cmd, config, table, ...)                                                          \
+    {                                                                                              \
+        .name = #cmd, .opts = table, .size = sizeof(config), .check = cmd##_check,                 \
+        .exec = cmd##_exec, .usage = cmd##_usage, __VA_ARGS__                                      \
+    }
+
+/* The usual message for an unknown option. */
+#define ARGS_SEE_HELP "unknown or incomplete option '%s' (see --help)"
+
 /* Allocates the config, applies the defaults, parses, checks, runs exec and
  * releases; returns the exit code (0 for --help, 2 for a usage error). */
 int args_run(const args_cmd *c, int argc, char **argv);
@@ -86,6 +101,10 @@ int args_run(const args_cmd *c, int argc, char **argv);
 /* Fills cfg from argv (argv[0] is the command name). Returns -1 when the
  * command should run, else the exit code; prints any message itself. */
 int args_parse(const args_cmd *c, int argc, char **argv, void *cfg);
+
+/* For a check step: true when there are n positional arguments, else
+ * false with msg in err. */
+bool args_npos(int npos, int n, const char *msg, char *err);
 
 /* True when argv holds -h or --help before any "--". */
 bool args_wants_help(int argc, char **argv);

@@ -39,19 +39,26 @@ static void compare_usage(FILE *f)
                "exit codes: 0 compared, 2 usage, 3 bad journal or nothing in common.\n");
 }
 
+/* The quantity and cell of a row; a cell's mean TTFT is named by `mean`
+ * ("" in the table on stdout, "mean TTFT " in compare.pdf). */
+static void row_what(const change_row *c, const char *mean, char *out, size_t cap)
+{
+    if (c->kind == CHANGE_COLD_SLOPE)
+        snprintf(out, cap, "cold prefill slope (ms/token)");
+    else if (c->kind == CHANGE_SPEEDUP)
+        snprintf(out, cap, "speedup s%ld q%ld", c->sys, c->query);
+    else if (c->kind == CHANGE_SESSION_TOTAL)
+        snprintf(out, cap, "session total s%ld q%ld n%ld %s", c->sys, c->query, c->count,
+                 spec_cache_mode_name((spec_cache_mode)c->mode));
+    else
+        snprintf(out, cap, "%ss%ld q%ld n%ld t%ld %s", mean, c->sys, c->query, c->count, c->turn,
+                 spec_cache_mode_name((spec_cache_mode)c->mode));
+}
+
 static void row_print(FILE *f, const change_row *c)
 {
     char cell[128], ratio[96];
-    if (c->kind == CHANGE_COLD_SLOPE)
-        snprintf(cell, sizeof cell, "cold prefill slope (ms/token)");
-    else if (c->kind == CHANGE_SPEEDUP)
-        snprintf(cell, sizeof cell, "speedup s%ld q%ld", c->sys, c->query);
-    else if (c->kind == CHANGE_SESSION_TOTAL)
-        snprintf(cell, sizeof cell, "session total s%ld q%ld n%ld %s", c->sys, c->query, c->count,
-                 spec_cache_mode_name((spec_cache_mode)c->mode));
-    else
-        snprintf(cell, sizeof cell, "s%ld q%ld n%ld t%ld %s", c->sys, c->query, c->count, c->turn,
-                 spec_cache_mode_name((spec_cache_mode)c->mode));
+    row_what(c, "", cell, sizeof cell);
     if (isfinite(c->lo) && isfinite(c->hi))
         snprintf(ratio, sizeof ratio, "%.4g [%.4g, %.4g]", c->ratio, c->lo, c->hi);
     else
@@ -93,6 +100,16 @@ static kv_status json_write(const change_result *r, const char *a, const char *b
     return st;
 }
 
+static void pdf_row(const change_row *c, compare_pdf_row *out)
+{
+    row_what(c, "mean TTFT ", out->what, sizeof out->what);
+    out->target = c->target;
+    out->ratio = c->ratio;
+    out->lo = c->lo;
+    out->hi = c->hi;
+    out->verdict = c->verdict;
+}
+
 static kv_status pdf_write(const change_result *r, const journal_data *a, const journal_data *b,
                            const char *an, const char *bn, const char *dir, char *path, size_t cap,
                            char *err)
@@ -101,8 +118,20 @@ static kv_status pdf_write(const change_result *r, const journal_data *a, const 
     if (snprintf(path, cap, "%s/compare.pdf", dir) >= (int)cap)
         return kv_fail(err, KV_ERR_USAGE, "--out %s: path too long", dir);
     kv_status st = change_cold_points(a, b, &pts, err);
-    if (st == KV_OK)
-        st = compare_pdf_write(r, &pts, an, bn, path, err);
+    compare_pdf_row *rows = NULL;
+    if (st == KV_OK && r->n && !(rows = calloc(r->n, sizeof *rows)))
+        st = kv_fail(err, KV_ERR_NOMEM, "compare: out of memory");
+    if (st == KV_OK) {
+        compare_pdf_data c = {rows, r->n, r->threshold, {{0}}};
+        for (size_t i = 0; i < r->n; i++)
+            pdf_row(&r->rows[i], &rows[i]);
+        for (int k = 0; k < 2; k++) {
+            const change_run_points *q = &pts.run[k];
+            c.run[k] = (compare_pdf_run){q->x, q->y, q->n, q->fit_ok, q->a, q->b};
+        }
+        st = compare_pdf_write(&c, an, bn, path, err);
+    }
+    free(rows);
     change_points_free(&pts);
     return st;
 }
@@ -167,10 +196,8 @@ static void compare_defaults(void *cfg)
 static args_verdict compare_check(void *cfg, int npos, char **pos, char *err)
 {
     compare_config *c = cfg;
-    if (npos != 2) {
-        snprintf(err, KV_ERRLEN, "expected two runs, A and B");
+    if (!args_npos(npos, 2, "expected two runs, A and B", err))
         return ARGS_BAD_USAGE;
-    }
     c->a = pos[0];
     c->b = pos[1];
     return ARGS_OK;
@@ -182,13 +209,5 @@ static int compare_exec(void *cfg)
     return compare_main(c->a, c->b, c->out, c->threshold);
 }
 
-const args_cmd cmd_compare = {
-    .name = "compare",
-    .opts = compare_opts,
-    .size = sizeof(compare_config),
-    .defaults = compare_defaults,
-    .check = compare_check,
-    .exec = compare_exec,
-    .usage = compare_usage,
-    .unknown = "unknown or incomplete option '%s' (see --help)",
-};
+const args_cmd cmd_compare = ARGS_CMD(compare, compare_config, compare_opts,
+                                      .defaults = compare_defaults, .unknown = ARGS_SEE_HELP);

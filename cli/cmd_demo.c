@@ -287,13 +287,5 @@ static int demo_exec(void *cfg)
     return code;
 }
 
-const args_cmd cmd_demo = {
-    .name = "demo",
-    .opts = demo_opts,
-    .size = sizeof(demo_config),
-    .defaults = demo_defaults,
-    .check = demo_check,
-    .exec = demo_exec,
-    .usage = demo_usage,
-    .unknown = "unknown or incomplete option '%s' (see --help)",
-};
+const args_cmd cmd_demo =
+    ARGS_CMD(demo, demo_config, demo_opts, .defaults = demo_defaults, .unknown = ARGS_SEE_HELP);

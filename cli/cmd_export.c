@@ -306,13 +306,5 @@ static int export_exec(void *cfg)
     return code;
 }
 
-const args_cmd cmd_export = {
-    .name = "export",
-    .opts = export_opts,
-    .size = sizeof(export_config),
-    .defaults = export_defaults,
-    .check = export_check,
-    .exec = export_exec,
-    .usage = export_usage,
-    .unknown = "unknown or incomplete option '%s' (see --help)",
-};
+const args_cmd cmd_export = ARGS_CMD(export, export_config, export_opts,
+                                     .defaults = export_defaults, .unknown = ARGS_SEE_HELP);

@@ -173,10 +173,8 @@ static kv_status fit_parse_model(const fit_opts *o, fit_kind *kind, int *degree,
 static args_verdict fit_check(void *cfg, int npos, char **pos, char *err)
 {
     fit_opts *o = cfg;
-    if (npos != 1) {
-        snprintf(err, KV_ERRLEN, "expected exactly one CSV file");
+    if (!args_npos(npos, 1, "expected exactly one CSV file", err))
         return ARGS_BAD_USAGE;
-    }
     o->file = pos[0];
     if (o->k == 0 || !o->ycol) {
         snprintf(err, KV_ERRLEN, "--x and --y are required");
@@ -261,19 +259,42 @@ static kv_status fit_find_stalls(const fit_input *in, fit_stalls *sl, char *err)
     return KV_OK;
 }
 
+/* A key and its value. */
+static void fit_json_num(jsonw *w, const char *key, double v)
+{
+    jsonw_key(w, key);
+    jsonw_num(w, v);
+}
+
+static void fit_json_int(jsonw *w, const char *key, long long v)
+{
+    jsonw_key(w, key);
+    jsonw_int(w, v);
+}
+
+static void fit_json_str(jsonw *w, const char *key, const char *v)
+{
+    jsonw_key(w, key);
+    jsonw_str(w, v);
+}
+
+static void fit_json_bool(jsonw *w, const char *key, bool v)
+{
+    jsonw_key(w, key);
+    jsonw_bool(w, v);
+}
+
 static void fit_stalls_json(jsonw *w, const fit_stalls *sl, const fit_input *in, bool robust)
 {
     if (!sl->checked)
         return;
     jsonw_key(w, "stalls");
     jsonw_begin_obj(w);
-    jsonw_key(w, "count");
-    jsonw_int(w, (long long)sl->count);
-    jsonw_key(w, "rule");
-    jsonw_str(w, STALLS_RULE);
+    fit_json_int(w, "count", (long long)sl->count);
+    fit_json_str(w, "rule", STALLS_RULE);
     if (sl->count && !robust) {
-        jsonw_key(w, "advice");
-        jsonw_str(w, "stalls detected: least squares is pulled by them; rerun with --robust");
+        fit_json_str(w, "advice",
+                     "stalls detected: least squares is pulled by them; rerun with --robust");
     }
     jsonw_key(w, "rows");
     jsonw_begin_arr(w);
@@ -281,14 +302,10 @@ static void fit_stalls_json(jsonw *w, const fit_stalls *sl, const fit_input *in,
         if (!sl->flag[i])
             continue;
         jsonw_begin_obj(w);
-        jsonw_key(w, "row");
-        jsonw_int(w, (long long)(i + 1));
-        jsonw_key(w, "x");
-        jsonw_num(w, in->x[0][i]);
-        jsonw_key(w, "y");
-        jsonw_num(w, in->y[i]);
-        jsonw_key(w, "ratio_to_median");
-        jsonw_num(w, sl->ratio[i]);
+        fit_json_int(w, "row", (long long)(i + 1));
+        fit_json_num(w, "x", in->x[0][i]);
+        fit_json_num(w, "y", in->y[i]);
+        fit_json_num(w, "ratio_to_median", sl->ratio[i]);
         jsonw_end_obj(w);
     }
     jsonw_end_arr(w);
@@ -321,17 +338,14 @@ static void fit_stalls_table(const fit_stalls *sl, const fit_input *in, bool rob
 static void fit_json_coefficients(jsonw *w, const fit_opts *o, const fit_result *f)
 {
     char label[32];
-    jsonw_key(w, "model");
-    jsonw_str(w, fit_model_label(f, label, sizeof label));
-    jsonw_key(w, "n");
-    jsonw_int(w, (long long)f->n);
+    fit_json_str(w, "model", fit_model_label(f, label, sizeof label));
+    fit_json_int(w, "n", (long long)f->n);
     jsonw_key(w, "x");
     jsonw_begin_arr(w);
     for (size_t j = 0; j < o->k; j++)
         jsonw_str(w, o->xcols[j]);
     jsonw_end_arr(w);
-    jsonw_key(w, "y");
-    jsonw_str(w, o->ycol);
+    fit_json_str(w, "y", o->ycol);
     jsonw_key(w, "names");
     jsonw_begin_arr(w);
     for (size_t j = 0; j < f->p; j++)
@@ -349,49 +363,34 @@ static void fit_json_coefficients(jsonw *w, const fit_opts *o, const fit_result 
 /* Goodness of fit and the residual diagnostics. */
 static void fit_json_quality(jsonw *w, const fit_result *f)
 {
-    jsonw_key(w, "residual_sd");
-    jsonw_num(w, f->residual_sd);
-    jsonw_key(w, "r_squared");
-    jsonw_num(w, f->r_squared);
-    jsonw_key(w, "rss");
-    jsonw_num(w, f->rss);
-    jsonw_key(w, "df");
-    jsonw_num(w, f->df);
-    jsonw_key(w, "aicc");
-    jsonw_num(w, f->aicc);
+    fit_json_num(w, "residual_sd", f->residual_sd);
+    fit_json_num(w, "r_squared", f->r_squared);
+    fit_json_num(w, "rss", f->rss);
+    fit_json_num(w, "df", f->df);
+    fit_json_num(w, "aicc", f->aicc);
     if (f->robust) {
-        jsonw_key(w, "robust_aic");
-        jsonw_num(w, f->aicr);
+        fit_json_num(w, "robust_aic", f->aicr);
     }
-    jsonw_key(w, "robust");
-    jsonw_bool(w, f->robust);
-    jsonw_key(w, "weighted");
-    jsonw_bool(w, f->weighted);
+    fit_json_bool(w, "robust", f->robust);
+    fit_json_bool(w, "weighted", f->weighted);
     if (isfinite(f->knee_x0)) {
-        jsonw_key(w, "knee_x0");
-        jsonw_num(w, f->knee_x0);
+        fit_json_num(w, "knee_x0", f->knee_x0);
     }
-    jsonw_key(w, "heteroscedasticity_p");
-    jsonw_num(w, f->heteroscedasticity_p);
-    jsonw_key(w, "normality_p");
-    jsonw_num(w, f->normality_p);
-    jsonw_key(w, "lag1_autocorrelation");
-    jsonw_num(w, f->lag1);
+    fit_json_num(w, "heteroscedasticity_p", f->heteroscedasticity_p);
+    fit_json_num(w, "normality_p", f->normality_p);
+    fit_json_num(w, "lag1_autocorrelation", f->lag1);
 }
 
 /* The automatic choice: why, and the candidates rejected. */
 static void fit_json_choice(jsonw *w, const fit_choice *ch)
 {
-    jsonw_key(w, "why");
-    jsonw_str(w, ch->why);
+    fit_json_str(w, "why", ch->why);
     jsonw_key(w, "rejected");
     jsonw_begin_arr(w);
     for (size_t i = 0; i < ch->n_rejected; i++) {
         jsonw_begin_obj(w);
-        jsonw_key(w, "model");
-        jsonw_str(w, fit_kind_name(ch->rejected[i].kind));
-        jsonw_key(w, "reason");
-        jsonw_str(w, ch->rejected[i].reason);
+        fit_json_str(w, "model", fit_kind_name(ch->rejected[i].kind));
+        fit_json_str(w, "reason", ch->rejected[i].reason);
         jsonw_end_obj(w);
     }
     jsonw_end_arr(w);
@@ -408,13 +407,11 @@ static void fit_json_predictions(jsonw *w, const fit_opts *o, const fit_result *
         fit_predict(f, x, &m, &sm, &sp);
         jsonw_begin_obj(w);
         if (o->k == 1) {
-            jsonw_key(w, "x");
-            jsonw_num(w, x[0]);
+            fit_json_num(w, "x", x[0]);
         } else {
             fit_json_nums(w, "x", x, o->k);
         }
-        jsonw_key(w, "mean");
-        jsonw_num(w, m);
+        fit_json_num(w, "mean", m);
         jsonw_key(w, "ci95");
         fit_json_interval(w, m - f->tcrit * sm, m + f->tcrit * sm);
         jsonw_key(w, "pi95");
@@ -568,16 +565,6 @@ static int fit_exec(void *cfg)
     return kv_exit_code(st);
 }
 
-const args_cmd cmd_fit = {
-    .name = "fit",
-    .opts = fit_table,
-    .size = sizeof(fit_opts),
-    .defaults = fit_defaults,
-    .check = fit_check,
-    .exec = fit_exec,
-    .release = fit_release,
-    .usage = fit_usage,
-    .unknown = "unknown option %s",
-    .novalue = "option %s needs a value",
-    .usage_on_error = true,
-};
+const args_cmd cmd_fit = ARGS_CMD(fit, fit_opts, fit_table, .defaults = fit_defaults,
+                                  .release = fit_release, .unknown = "unknown option %s",
+                                  .novalue = "option %s needs a value", .usage_on_error = true);

@@ -109,12 +109,4 @@ static int import_exec(void *cfg)
     return KV_EXIT_OK;
 }
 
-const args_cmd cmd_import = {
-    .name = "import",
-    .opts = import_opts,
-    .size = sizeof(import_config),
-    .check = import_check,
-    .exec = import_exec,
-    .usage = import_usage,
-    .unknown = "unknown or incomplete option '%s' (see --help)",
-};
+const args_cmd cmd_import = ARGS_CMD(import, import_config, import_opts, .unknown = ARGS_SEE_HELP);

@@ -84,10 +84,8 @@ static void plan_usage(FILE *f)
 static args_verdict plan_check(void *cfg, int npos, char **pos, char *err)
 {
     plan_opts *o = cfg;
-    if (npos != 1) {
-        snprintf(err, KV_ERRLEN, "expected exactly one SPEC.json (see 'kvproof plan --help')");
+    if (!args_npos(npos, 1, "expected exactly one SPEC.json (see 'kvproof plan --help')", err))
         return ARGS_BAD;
-    }
     o->spec_path = pos[0];
     return ARGS_OK;
 }
@@ -356,14 +354,6 @@ out:
     return rc;
 }
 
-const args_cmd cmd_plan = {
-    .name = "plan",
-    .opts = plan_options,
-    .size = sizeof(plan_opts),
-    .check = plan_check,
-    .exec = plan_exec,
-    .usage = plan_usage,
-    .unknown = "unknown option '%s' (see 'kvproof plan --help')",
-    .novalue = "option '%s' needs a value",
-    .help_in_order = true,
-};
+const args_cmd cmd_plan = ARGS_CMD(plan, plan_opts, plan_options,
+                                   .unknown = "unknown option '%s' (see 'kvproof plan --help')",
+                                   .novalue = "option '%s' needs a value", .help_in_order = true);

@@ -149,10 +149,8 @@ static args_verdict probe_check(void *cfg, int npos, char **pos, char *err)
         snprintf(err, KV_ERRLEN, "--format must be text or json, not '%s'", c->format);
         return ARGS_BAD;
     }
-    if (npos != 1) {
-        snprintf(err, KV_ERRLEN, "expected exactly one URL");
+    if (!args_npos(npos, 1, "expected exactly one URL", err))
         return ARGS_BAD_USAGE;
-    }
     c->url = pos[0];
     if (strncmp(c->url, "http://", 7) != 0 && strncmp(c->url, "https://", 8) != 0) {
         snprintf(err, KV_ERRLEN, "URL must start with http:// or https://: %s", c->url);
@@ -205,12 +203,4 @@ out:
     return rc;
 }
 
-const args_cmd cmd_probe = {
-    .name = "probe",
-    .opts = probe_opts,
-    .size = sizeof(probe_config),
-    .defaults = probe_defaults,
-    .check = probe_check,
-    .exec = probe_exec,
-    .usage = probe_usage,
-};
+const args_cmd cmd_probe = ARGS_CMD(probe, probe_config, probe_opts, .defaults = probe_defaults);

@@ -15,9 +15,9 @@
 #include "report/report.h"
 #include "report/report_md.h"
 
-static void usage(FILE *f)
+static void report_usage(FILE *f)
 {
-    fprintf(f, "usage: kvproof report DIR|results.json [-o FILE] [--format pdf|md]\n\n"
+    fprintf(f, "report_usage: kvproof report DIR|results.json [-o FILE] [--format pdf|md]\n\n"
                "Writes the PDF report from a run's results.json: the verdict with its 95%%\n"
                "intervals on page 1, figures, tables, method and environment. With\n"
                "--format md, writes instead a Markdown summary to paste into a GitHub\n"
@@ -33,7 +33,7 @@ static void usage(FILE *f)
                "                 page's top-left corner (for cropping with pdftoppm)\n"
                "  -h, --help     this text\n\n"
                "The same results.json always gives a byte-identical PDF.\n"
-               "exit codes: 0 written, 2 usage, 3 invalid results.json, 1 other failure\n");
+               "exit codes: 0 written, 2 report_usage, 3 invalid results.json, 1 other failure\n");
 }
 
 /* --format md: the summary to stdout, or to out. */
@@ -81,10 +81,8 @@ static void report_defaults(void *cfg)
 static args_verdict report_check(void *cfg, int npos, char **pos, char *err)
 {
     report_config *c = cfg;
-    if (npos != 1) {
-        snprintf(err, KV_ERRLEN, "expected one DIR or results.json (see --help)");
+    if (!args_npos(npos, 1, "expected one DIR or results.json (see --help)", err))
         return ARGS_BAD;
-    }
     if (strcmp(c->format, "md") != 0 && strcmp(c->format, "pdf") != 0) {
         snprintf(err, KV_ERRLEN, "--format %s: expected pdf or md", c->format);
         return ARGS_BAD;
@@ -142,13 +140,5 @@ static int report_exec(void *cfg)
     return KV_EXIT_OK;
 }
 
-const args_cmd cmd_report = {
-    .name = "report",
-    .opts = report_opts,
-    .size = sizeof(report_config),
-    .defaults = report_defaults,
-    .check = report_check,
-    .exec = report_exec,
-    .usage = usage,
-    .help_in_order = true,
-};
+const args_cmd cmd_report = ARGS_CMD(report, report_config, report_opts,
+                                     .defaults = report_defaults, .help_in_order = true);

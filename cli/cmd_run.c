@@ -111,12 +111,4 @@ static int run_exec(void *cfg)
     return code;
 }
 
-const args_cmd cmd_run = {
-    .name = "run",
-    .opts = run_opts,
-    .size = sizeof(run_config),
-    .check = run_check,
-    .exec = run_exec,
-    .usage = run_usage,
-    .unknown = "unknown or incomplete option '%s' (see --help)",
-};
+const args_cmd cmd_run = ARGS_CMD(run, run_config, run_opts, .unknown = ARGS_SEE_HELP);

@@ -348,14 +348,6 @@ static int serve_exec(void *cfg)
     return KV_EXIT_OK;
 }
 
-const args_cmd cmd_serve = {
-    .name = "serve",
-    .opts = serve_opts,
-    .size = sizeof(serve_config),
-    .defaults = serve_defaults,
-    .check = serve_check,
-    .exec = serve_exec,
-    .usage = serve_usage,
-    .unknown = "bad option '%s' (see --help)",
-    .help_in_order = true,
-};
+const args_cmd cmd_serve =
+    ARGS_CMD(serve, serve_config, serve_opts, .defaults = serve_defaults,
+             .unknown = "bad option '%s' (see --help)", .help_in_order = true);

@@ -11,11 +11,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[KV_ERRLEN] = "";
     rr_results *r = NULL;
-    if (rr_parse((const char *)data, size, "fuzz.json", &r, err) != KV_OK) {
+    if (results_read_parse((const char *)data, size, "fuzz.json", &r, err) != KV_OK) {
         FUZZ_CHECK(r == NULL, "a failed parse returned results");
         FUZZ_CHECK(strstr(err, "fuzz.json") != NULL, "the message lacks the file: %s", err);
         return 0;
     }
-    rr_free(r);
+    results_read_free(r);
     return 0;
 }

@@ -7,24 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "experiments/spec.h"
 #include "report/doc.h"
 #include "report/plot.h"
 #include "report/table.h"
-
-static void row_what(const change_row *c, char *out, size_t cap)
-{
-    if (c->kind == CHANGE_COLD_SLOPE)
-        snprintf(out, cap, "cold prefill slope (ms/token)");
-    else if (c->kind == CHANGE_SPEEDUP)
-        snprintf(out, cap, "speedup s%ld q%ld", c->sys, c->query);
-    else if (c->kind == CHANGE_SESSION_TOTAL)
-        snprintf(out, cap, "session total s%ld q%ld n%ld %s", c->sys, c->query, c->count,
-                 spec_cache_mode_name((spec_cache_mode)c->mode));
-    else
-        snprintf(out, cap, "mean TTFT s%ld q%ld n%ld t%ld %s", c->sys, c->query, c->count, c->turn,
-                 spec_cache_mode_name((spec_cache_mode)c->mode));
-}
 
 static rgb verdict_colour(const char *v)
 {
@@ -33,7 +18,7 @@ static rgb verdict_colour(const char *v)
                                         : DOC_BLACK;
 }
 
-static void verdicts_table(rdoc *d, const change_result *r)
+static void verdicts_table(rdoc *d, const compare_pdf_data *r)
 {
     static const table_col cols[] = {{"What", 3.2, 0},
                                      {"Target", 1.4, 0},
@@ -51,22 +36,21 @@ static void verdicts_table(rdoc *d, const change_result *r)
     table t;
     table_begin(&t, d, cols, 5, 8);
     for (size_t i = 0; i < r->n; i++) {
-        const change_row *row = &r->rows[i];
-        char what[160], ratio[64];
-        row_what(row, what, sizeof what);
+        const compare_pdf_row *row = &r->rows[i];
+        char ratio[64];
         snprintf(ratio, sizeof ratio, isfinite(row->ratio) ? "%.3f" : "n/a", row->ratio);
         if (isfinite(row->lo) && isfinite(row->hi))
             snprintf(c, sizeof c, "[%.3f, %.3f]", row->lo, row->hi);
         else
             snprintf(c, sizeof c, "n/a");
-        const char *cells[] = {what, row->target, ratio, c, row->verdict};
+        const char *cells[] = {row->what, row->target, ratio, c, row->verdict};
         rgb colours[] = {DOC_BLACK, DOC_BLACK, DOC_BLACK, DOC_BLACK, verdict_colour(row->verdict)};
         table_row(&t, cells, colours, 0);
     }
     table_end(&t);
 }
 
-static void range_of(const change_points *p, double *lox, double *hix, double *loy, double *hiy)
+static void range_of(const compare_pdf_data *p, double *lox, double *hix, double *loy, double *hiy)
 {
     *lox = *loy = INFINITY;
     *hix = *hiy = -INFINITY;
@@ -79,7 +63,7 @@ static void range_of(const change_points *p, double *lox, double *hix, double *l
         }
 }
 
-static void cold_figure(rdoc *d, const change_points *p)
+static void cold_figure(rdoc *d, const compare_pdf_data *p)
 {
     double x = d->left, w = d->right - d->left, h = 300;
     doc_ensure(d, h + 80);
@@ -91,10 +75,8 @@ static void cold_figure(rdoc *d, const change_points *p)
     }
     double lox, hix, loy, hiy;
     range_of(p, &lox, &hix, &loy, &hiy);
-    plot_axis xa = {PLOT_LINEAR, 0, 0, "prompt tokens (tokens)", NULL, 0};
-    plot_axis ya = {PLOT_LINEAR, 0, 0, "time to first token (ms)", NULL, 0};
-    plot_nice_range(&xa, lox, hix, 1);
-    plot_nice_range(&ya, loy, hiy, 1);
+    plot_axis xa = plot_axis_nice(PLOT_LINEAR, "prompt tokens (tokens)", NULL, 0, lox, hix, 1);
+    plot_axis ya = plot_axis_nice(PLOT_LINEAR, "time to first token (ms)", NULL, 0, loy, hiy, 1);
     plot pl;
     plot_begin(&pl, d, "compare_cold_ttft", x, y, w, h, &xa, &ya);
     plot_title(&pl, "Cold TTFT vs prompt tokens, runs A and B");
@@ -104,7 +86,7 @@ static void cold_figure(rdoc *d, const change_points *p)
     char labels[2][64];
     plot_clip_begin(&pl);
     for (int k = 0; k < 2; k++) {
-        const change_run_points *q = &p->run[k];
+        const compare_pdf_run *q = &p->run[k];
         if (q->fit_ok) {
             double xs[2] = {xa.lo, xa.hi}, ys[2] = {q->a + q->b * xa.lo, q->a + q->b * xa.hi};
             plot_line(&pl, xs, ys, 2, colours[k], 1.2, k);
@@ -137,8 +119,8 @@ static kv_status save(rdoc *d, const char *pdf_path, char *err)
     return st;
 }
 
-kv_status compare_pdf_write(const change_result *r, const change_points *pts, const char *a_name,
-                            const char *b_name, const char *pdf_path, char *err)
+kv_status compare_pdf_write(const compare_pdf_data *c, const char *a_name, const char *b_name,
+                            const char *pdf_path, char *err)
 {
     rdoc d;
     kv_status st = doc_init(&d, "kvproof compare", "", err);
@@ -152,9 +134,9 @@ kv_status compare_pdf_write(const change_result *r, const change_points *pts, co
     doc_paragraph(&d, 0, 9, d.left, d.right - d.left, DOC_GREY, buf);
     snprintf(buf, sizeof buf, "B: %s", b_name);
     doc_paragraph(&d, 0, 9, d.left, d.right - d.left, DOC_GREY, buf);
-    verdicts_table(&d, r);
+    verdicts_table(&d, c);
     if ((st = doc_check(&d, err)) == KV_OK) {
-        cold_figure(&d, pts); /* below the table, or on the next page */
+        cold_figure(&d, c); /* below the table, or on the next page */
         doc_finish(&d);
         st = doc_check(&d, err);
     }

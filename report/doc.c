@@ -42,14 +42,8 @@ static int parse_date(const char *s, HPDF_Date *out)
     if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || da < 1 || da > 31 || h < 0 || h > 23 ||
         mi < 0 || mi > 59 || se < 0 || se > 59)
         return 0;
-    memset(out, 0, sizeof *out);
-    out->year = y;
-    out->month = mo;
-    out->day = da;
-    out->hour = h;
-    out->minutes = mi;
-    out->seconds = se;
-    out->ind = 'Z';
+    *out = (HPDF_Date){
+        .year = y, .month = mo, .day = da, .hour = h, .minutes = mi, .seconds = se, .ind = 'Z'};
     return 1;
 }
 
@@ -225,6 +219,14 @@ int doc_lines(rdoc *d, int bold, double size, double w, const char *s)
     return doc_wrap(d, bold, size, w, s, NULL, NULL);
 }
 
+void doc_line_copy(char *buf, size_t cap, const char *text, size_t len)
+{
+    if (len >= cap)
+        len = cap - 1;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+}
+
 typedef struct para_ctx {
     rdoc *d;
     int bold;
@@ -236,10 +238,7 @@ static void para_line(void *ctx, const char *text, size_t len)
 {
     para_ctx *p = ctx;
     char buf[2048];
-    if (len >= sizeof buf)
-        len = sizeof buf - 1;
-    memcpy(buf, text, len);
-    buf[len] = '\0';
+    doc_line_copy(buf, sizeof buf, text, len);
     double lead = p->size * 1.35;
     doc_ensure(p->d, lead);
     p->d->y += lead;

@@ -16,35 +16,7 @@
 #include <hpdf.h>
 
 #include "common/status.h"
-#include "report/report.h"
-
-typedef struct rgb {
-    double r, g, b;
-} rgb;
-
-enum { DOC_MAX_PAGES = 256 };
-
-typedef struct rdoc {
-    HPDF_Doc pdf;
-    HPDF_Font regular, bold;
-    HPDF_ExtGState alpha_band, alpha_light, opaque;
-    HPDF_Page page;                 /* current page */
-    HPDF_Page pages[DOC_MAX_PAGES]; /* every page, for the footers */
-    int n_pages;
-    double pw, ph;             /* page size, points */
-    double left, right;        /* content x range */
-    double top, bottom;        /* content y range (from the top) */
-    double y;                  /* cursor, from the top */
-    HPDF_STATUS error, detail; /* first libharu error, 0 when none */
-    size_t nonfinite;          /* non-finite numbers caught by draw.h (a bug) */
-    int path_bad;              /* the current path received one: not painted */
-    int simulated, partial;
-    char header[256]; /* running header text */
-    char footer[256]; /* footer left text */
-    char partial_text[256];
-    report_figure *figs; /* caller's registry (may be NULL) */
-    size_t fig_cap, n_figs;
-} rdoc;
+#include "report/rdoc.h"
 
 /* Creates the document with DejaVu Sans (regular and bold) embedded and the
  * UTF-8 encoder. run_date (ISO 8601) sets the info dates; "" omits them. */
@@ -70,6 +42,9 @@ void doc_text_up(rdoc *d, int bold, double size, double x, double y, rgb c, cons
  * Returns the line count. */
 int doc_wrap(rdoc *d, int bold, double size, double w, const char *s,
              void (*line)(void *ctx, const char *text, size_t len), void *ctx);
+/* A line doc_wrap handed over (text, len) as a string in buf (cap bytes),
+ * cut at cap - 1 bytes. */
+void doc_line_copy(char *buf, size_t cap, const char *text, size_t len);
 /* Lines s would take at width w. */
 int doc_lines(rdoc *d, int bold, double size, double w, const char *s);
 /* A wrapped paragraph at the cursor (page breaks as needed); advances y. */

@@ -4,6 +4,7 @@
 #include "report/draw.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <math.h>
 
 /* ---- the check ---- */
@@ -152,24 +153,30 @@ void draw_clip(rdoc *d)
 
 /* ---- text ---- */
 
-void draw_text(rdoc *d, HPDF_Font f, double size, double x, double y, rgb c, const char *s)
+/* Opens a text object in colour c and font f at size; false (nothing
+ * opened) when a number is not finite. */
+static bool text_begin(rdoc *d, HPDF_Font f, double size, double x, double y, rgb c)
 {
     if (!finite2(d, x, y) || !finite2(d, size, 0))
-        return;
+        return false;
     HPDF_Page_SetRGBFill(d->page, (HPDF_REAL)c.r, (HPDF_REAL)c.g, (HPDF_REAL)c.b);
     HPDF_Page_BeginText(d->page);
     HPDF_Page_SetFontAndSize(d->page, f, (HPDF_REAL)size);
+    return true;
+}
+
+void draw_text(rdoc *d, HPDF_Font f, double size, double x, double y, rgb c, const char *s)
+{
+    if (!text_begin(d, f, size, x, y, c))
+        return;
     HPDF_Page_TextOut(d->page, clamp(x), clamp(y), s);
     HPDF_Page_EndText(d->page);
 }
 
 void draw_text_rotated(rdoc *d, HPDF_Font f, double size, double x, double y, rgb c, const char *s)
 {
-    if (!finite2(d, x, y) || !finite2(d, size, 0))
+    if (!text_begin(d, f, size, x, y, c))
         return;
-    HPDF_Page_SetRGBFill(d->page, (HPDF_REAL)c.r, (HPDF_REAL)c.g, (HPDF_REAL)c.b);
-    HPDF_Page_BeginText(d->page);
-    HPDF_Page_SetFontAndSize(d->page, f, (HPDF_REAL)size);
     HPDF_Page_SetTextMatrix(d->page, 0, 1, -1, 0, clamp(x), clamp(y));
     HPDF_Page_ShowText(d->page, s);
     HPDF_Page_EndText(d->page);

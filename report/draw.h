@@ -16,7 +16,7 @@
 #ifndef KV_REPORT_DRAW_H
 #define KV_REPORT_DRAW_H
 
-#include "report/doc.h"
+#include "report/rdoc.h"
 
 /* Colours and line state. */
 void draw_fill_colour(rdoc *d, rgb c);

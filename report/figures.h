@@ -6,10 +6,24 @@
  * the id, so adding a figure is one id in page order and one title here:
  * the figures after it renumber themselves.
  *
+ * Also report_figure, where a drawn figure lies on its page (report.h
+ * lists them for tests and scripts).
+ *
  * Header only (no state): the ids, the number, the title table.
  */
 #ifndef KV_REPORT_FIGURES_H
 #define KV_REPORT_FIGURES_H
+
+/* Where a figure's plotting area lies, so tests and scripts can find drawn
+ * content: page is 0-based; x, y, w, h are in PDF points (1/72 inch) with
+ * the origin at the page's TOP-left corner (as raster images count). */
+typedef struct report_figure {
+    char name[32];     /* stable identifier, e.g. "ttft_linear", "speedup" */
+    int page;          /* 0-based page index */
+    double x, y, w, h; /* plotting area, points from the top-left corner */
+    double page_w;     /* page size in points */
+    double page_h;
+} report_figure;
 
 typedef enum figures_id {
     /* page_figures.c, first page */
@@ -24,9 +38,11 @@ typedef enum figures_id {
     /* page_figures.c, fourth page */
     FIGURES_BOX,      /* distribution of TTFT per cell (box plots) */
     FIGURES_WARM_NEW, /* warm requests against new (uncached) tokens */
-    /* page_contention.c: the contention page's figures go here, in the order
-     * that page draws them (and their titles in figures_title below). */
-    FIGURES_COUNT /* not a figure: the number of figures */
+    /* page_contention.c, the contention page */
+    FIGURES_WARM_HIT_RATE, /* hit rate against the number of agents */
+    FIGURES_WARM_TTFT,     /* median TTFT against the number of agents */
+    FIGURES_WARM_CLASSES,  /* hit classes per target and agent count */
+    FIGURES_COUNT          /* not a figure: the number of figures */
 } figures_id;
 
 /* The number printed as "Figure N". */
@@ -56,6 +72,12 @@ static inline const char *figures_title(figures_id f)
         return "Distribution of time to first token per cell";
     case FIGURES_WARM_NEW:
         return "Warm requests: time to first token against new (uncached) tokens";
+    case FIGURES_WARM_HIT_RATE:
+        return "Hit rate against the number of agents";
+    case FIGURES_WARM_TTFT:
+        return "Median time to first token against the number of agents";
+    case FIGURES_WARM_CLASSES:
+        return "What the cache did: hit classes per target and agent count";
     case FIGURES_COUNT:
         break;
     }

@@ -4,9 +4,9 @@
  * median TTFT against agent count with rank intervals, and the hit-class
  * breakdown as stacked bars; and the one verdict sentence on page 1.
  *
- * Divided into: figure numbers (one table, so a report-wide numbering can
- * take it over); series (target x system prompt length) and agent counts;
- * the three figures; the page; the page-1 sentence.
+ * Divided into: figure captions (numbered from report/figures.h); series
+ * (target x system prompt length) and agent counts; the three figures; the
+ * page; the page-1 sentence.
  */
 #include "report/pages.h"
 
@@ -15,25 +15,17 @@
 #include <string.h>
 
 #include "report/draw.h"
+#include "report/figures.h"
 #include "report/fmt.h"
 #include "report/table.h"
 
-/* ---- figure numbers ------------------------------------------------------ */
-
-typedef enum warm_fig { WARM_FIG_HIT_RATE, WARM_FIG_TTFT, WARM_FIG_CLASSES } warm_fig;
-
-/* The report's number of each figure of this page (Figures 1-8 are on the
- * figure pages). */
-static int fig_number(warm_fig f)
-{
-    static const int number[] = {9, 10, 11};
-    return number[f];
-}
+/* ---- figure captions ---------------------------------------------------- */
 
 /* "Figure N. text" (caption 0) or "Figure N caption: text" (caption 1). */
-static const char *fig_text(warm_fig f, int caption, const char *text, char *out, size_t cap)
+static const char *fig_text(figures_id f, int caption, const char *text, char *out, size_t cap)
 {
-    snprintf(out, cap, caption ? "Figure %d caption: %s" : "Figure %d. %s", fig_number(f), text);
+    snprintf(out, cap, caption ? "Figure %d caption: %s" : "Figure %d. %s", figures_number(f),
+             text);
     return out;
 }
 
@@ -122,21 +114,6 @@ static double dodge(const sweep *w, int ki, int si)
 
 /* ---- the figures --------------------------------------------------------- */
 
-static void area(const rdoc *d, double *x, double *w)
-{
-    *x = d->left + 52;
-    *w = d->right - *x - 4;
-}
-
-static void caption(rdoc *d, double y, const char *s)
-{
-    double keep = d->y;
-    d->y = y;
-    doc_paragraph(d, 0, 7.5, d->left, d->right - d->left, DOC_GREY, s);
-    if (d->y < keep)
-        d->y = keep;
-}
-
 /* A key row below a plot at y (top-left): a swatch (a square, or a dashed
  * line when dash) and a label per item, wrapping to a second row. */
 typedef struct key_item {
@@ -211,18 +188,15 @@ static const rr_est *ttft_of(const rr_warm_group *g)
 static void hit_rate_figure(rdoc *d, const rr_contention *c, const sweep *w, double y, double h)
 {
     char t[900];
-    plot_axis xa = {PLOT_CATEGORY, 0,    0, "agents sharing the server (distinct system prompts)",
-                    w->cats,       w->nk};
-    plot_axis ya = {PLOT_LINEAR, 0, 100, "hit rate, requests after each agent's first (%)",
-                    NULL,        0};
-    plot_nice_range(&xa, 0, 0, 0);
-    plot_nice_range(&ya, 0, 100, 1);
-    double x, pw;
-    area(d, &x, &pw);
+    plot_axis xa =
+        plot_axis_nice(PLOT_CATEGORY, "agents sharing the server (distinct system prompts)",
+                       w->cats, w->nk, 0, 0, 0);
+    plot_axis ya = plot_axis_nice(PLOT_LINEAR, "hit rate, requests after each agent's first (%)",
+                                  NULL, 0, 0, 100, 1);
     plot p;
-    plot_begin(&p, d, "warm_hit_rate", x, y, pw, h, &xa, &ya);
+    pages_plot_begin(&p, d, "warm_hit_rate", y, h, &xa, &ya);
     plot_title(
-        &p, fig_text(WARM_FIG_HIT_RATE, 0, "Hit rate against the number of agents", t, sizeof t));
+        &p, fig_text(FIGURES_WARM_HIT_RATE, 0, figures_title(FIGURES_WARM_HIT_RATE), t, sizeof t));
     plot_hline(&p, 100 * c->hit_threshold, DOC_GREEN, 0.8, 1);
     plot_hline(&p, 100 * c->cold_threshold, DOC_RED, 0.8, 2);
     key_item items[MAX_SERIES + 2];
@@ -242,15 +216,16 @@ static void hit_rate_figure(rdoc *d, const rr_contention *c, const sweep *w, dou
     items[w->ns] = (key_item){"90%: stays warm", DOC_GREEN, 1};
     items[w->ns + 1] = (key_item){"50%: gone cold", DOC_RED, 2};
     key_row(d, items, w->ns + 2, y + h + 34);
-    caption(d, y + h + 58,
-            fig_text(WARM_FIG_HIT_RATE, 1,
-                     "share of requests whose agent's prefix was still cached (full or restored "
-                     "hits; hits inferred from TTFT count and are labelled in results.json), "
-                     "with its 95% Wilson interval. Each agent's first request is cold by "
-                     "construction and not counted. The warm capacity is the largest agent count "
-                     "whose hit rate, and every smaller one's, is at least 90%; its bounds apply "
-                     "the rule to the intervals' ends.",
-                     t, sizeof t));
+    pages_caption(
+        d, y + h + 58,
+        fig_text(FIGURES_WARM_HIT_RATE, 1,
+                 "share of requests whose agent's prefix was still cached (full or restored "
+                 "hits; hits inferred from TTFT count and are labelled in results.json), "
+                 "with its 95% Wilson interval. Each agent's first request is cold by "
+                 "construction and not counted. The warm capacity is the largest agent count "
+                 "whose hit rate, and every smaller one's, is at least 90%; its bounds apply "
+                 "the rule to the intervals' ends.",
+                 t, sizeof t));
 }
 
 static void ttft_figure(rdoc *d, const rr_contention *c, const sweep *w, double y, double h)
@@ -265,19 +240,14 @@ static void ttft_figure(rdoc *d, const rr_contention *c, const sweep *w, double 
         if (b > 0)
             hi = fmax(hi, b);
     }
-    plot_axis xa = {PLOT_CATEGORY, 0,    0, "agents sharing the server (distinct system prompts)",
-                    w->cats,       w->nk};
-    plot_axis ya = {PLOT_LOG, 0, 0, "median time to first token (ms)", NULL, 0};
-    plot_nice_range(&xa, 0, 0, 0);
-    plot_nice_range(&ya, lo / 1.5, hi * 2, 0);
-    double x, pw;
-    area(d, &x, &pw);
+    plot_axis xa =
+        plot_axis_nice(PLOT_CATEGORY, "agents sharing the server (distinct system prompts)",
+                       w->cats, w->nk, 0, 0, 0);
+    plot_axis ya =
+        plot_axis_nice(PLOT_LOG, "median time to first token (ms)", NULL, 0, lo / 1.5, hi * 2, 0);
     plot p;
-    plot_begin(&p, d, "warm_ttft", x, y, pw, h, &xa, &ya);
-    plot_title(&p, fig_text(WARM_FIG_TTFT, 0,
-                            "Median time to first token against the number "
-                            "of agents",
-                            t, sizeof t));
+    pages_plot_begin(&p, d, "warm_ttft", y, h, &xa, &ya);
+    plot_title(&p, fig_text(FIGURES_WARM_TTFT, 0, figures_title(FIGURES_WARM_TTFT), t, sizeof t));
     plot_legend_item items[MAX_SERIES];
     char labels[MAX_SERIES][96];
     for (int si = 0; si < w->ns; si++) {
@@ -287,16 +257,17 @@ static void ttft_figure(rdoc *d, const rr_contention *c, const sweep *w, double 
                                pages_colour((size_t)si, 1), 0, pages_marker((size_t)si, 1), 1};
     }
     plot_legend(&p, items, w->ns, 0);
-    caption(d, y + h + 32,
-            fig_text(WARM_FIG_TTFT, 1,
-                     "median time to first token of the requests after each agent's first, "
-                     "with its exact rank interval (95%, or the level few values allow); log "
-                     "scale. Where the agents no longer fit the cache, every request pays the "
-                     "full prefill again.",
-                     t, sizeof t));
+    pages_caption(
+        d, y + h + 32,
+        fig_text(FIGURES_WARM_TTFT, 1,
+                 "median time to first token of the requests after each agent's first, "
+                 "with its exact rank interval (95%, or the level few values allow); log "
+                 "scale. Where the agents no longer fit the cache, every request pays the "
+                 "full prefill again.",
+                 t, sizeof t));
 }
 
-/* Stacked-bar colours and names, rr_warm_class_keys order. */
+/* Stacked-bar colours and names, results_read_warm_class_keys order. */
 static const rgb CLASS_RGB[RR_WARM_CLASSES] = {{0.00, 0.62, 0.45}, {0.00, 0.45, 0.70},
                                                {0.90, 0.62, 0.00}, {0.84, 0.37, 0.00},
                                                {0.55, 0.80, 0.70}, {0.95, 0.70, 0.55}};
@@ -340,30 +311,26 @@ static void classes_figure(rdoc *d, const rr_contention *c, double y, double h)
         snprintf(labs[n], sizeof labs[n], "%s · %ld", g->target, g->agents);
         cats[n] = labs[n];
     }
-    plot_axis xa = {PLOT_CATEGORY, 0, 0, "target · agents", cats, n};
-    plot_axis ya = {PLOT_LINEAR, 0, 100, "share of requests after each agent's first (%)", NULL, 0};
-    plot_nice_range(&xa, 0, 0, 0);
-    plot_nice_range(&ya, 0, 100, 1);
-    double x, pw;
-    area(d, &x, &pw);
+    plot_axis xa = plot_axis_nice(PLOT_CATEGORY, "target · agents", cats, n, 0, 0, 0);
+    plot_axis ya = plot_axis_nice(PLOT_LINEAR, "share of requests after each agent's first (%)",
+                                  NULL, 0, 0, 100, 1);
     plot p;
-    plot_begin(&p, d, "warm_classes", x, y, pw, h, &xa, &ya);
-    plot_title(&p, fig_text(WARM_FIG_CLASSES, 0,
-                            "What the cache did: hit classes per target and "
-                            "agent count",
-                            t, sizeof t));
-    double half = fmin(16, pw / (n ? n : 1) * 0.3);
+    pages_plot_begin(&p, d, "warm_classes", y, h, &xa, &ya);
+    plot_title(&p,
+               fig_text(FIGURES_WARM_CLASSES, 0, figures_title(FIGURES_WARM_CLASSES), t, sizeof t));
+    double half = fmin(16, p.w / (n ? n : 1) * 0.3);
     for (int i = 0; i < n; i++)
         class_bar(&p, &c->groups[i], i + 1, half);
     class_key(d, y + h + 34);
-    caption(d, y + h + 50,
-            fig_text(WARM_FIG_CLASSES, 1,
-                     "full: the server reused at least 90% of the agent's prefix from the slot "
-                     "that held it; restored: the same although the slots held other agents' "
-                     "prefixes (a host-RAM tier brought it back); partial: some of it; miss: "
-                     "none beyond the shared template; inferred: the server reports no cached "
-                     "count, so its time to first token decided. n = requests counted.",
-                     t, sizeof t));
+    pages_caption(
+        d, y + h + 50,
+        fig_text(FIGURES_WARM_CLASSES, 1,
+                 "full: the server reused at least 90% of the agent's prefix from the slot "
+                 "that held it; restored: the same although the slots held other agents' "
+                 "prefixes (a host-RAM tier brought it back); partial: some of it; miss: "
+                 "none beyond the shared template; inferred: the server reports no cached "
+                 "count, so its time to first token decided. n = requests counted.",
+                 t, sizeof t));
 }
 
 /* ---- the numbers behind the figures ------------------------------------- */
@@ -377,8 +344,8 @@ static void groups_table(rdoc *d, const rr_contention *c)
                                      {"Saving per request (ms)", 1.6, 1},
                                      {"10-request session, cache / none (s)", 2.1, 1}};
     char title[128];
-    snprintf(title, sizeof title, "The numbers behind Figures %d-%d", fig_number(WARM_FIG_HIT_RATE),
-             fig_number(WARM_FIG_CLASSES));
+    snprintf(title, sizeof title, "The numbers behind Figures %d-%d",
+             figures_number(FIGURES_WARM_HIT_RATE), figures_number(FIGURES_WARM_CLASSES));
     doc_heading(d, title, 40);
     table t;
     table_begin(&t, d, cols, 6, 7.5);
@@ -399,7 +366,7 @@ static void groups_table(rdoc *d, const rr_contention *c)
 
 /* ---- the page ------------------------------------------------------------ */
 
-void pages_contention(rdoc *d, const rr_results *r)
+void page_contention(rdoc *d, const rr_results *r)
 {
     const rr_contention *c = &r->contention;
     if (!c->present)
@@ -440,7 +407,7 @@ void pages_contention(rdoc *d, const rr_results *r)
     groups_table(d, c);
 }
 
-void pages_contention_verdict(rdoc *d, const rr_results *r)
+void page_contention_verdict(rdoc *d, const rr_results *r)
 {
     const rr_contention *c = &r->contention;
     if (!c->present || !c->summary[0])

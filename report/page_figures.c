@@ -19,12 +19,6 @@
 #define THIN_PT 0.5
 
 /* Plot geometry: the area right of the y labels, full content width. */
-static void area(const rdoc *d, double *x, double *w)
-{
-    *x = d->left + 52;
-    *w = d->right - *x - 4;
-}
-
 /* "Figure N. title" of figure f (report/figures.h). */
 static const char *fig_title(figures_id f, char *buf, size_t n)
 {
@@ -40,21 +34,12 @@ static size_t total_points(const rr_results *r)
     return n;
 }
 
-static void caption(rdoc *d, double y, const char *s)
-{
-    double keep = d->y;
-    d->y = y;
-    doc_paragraph(d, 0, 7.5, d->left, d->right - d->left, DOC_GREY, s);
-    if (d->y < keep)
-        d->y = keep;
-}
-
 /* The caption "Figure N caption: text" of figure f at y. */
 static void fig_caption(rdoc *d, double y, figures_id f, const char *text)
 {
     char cap[1024];
     snprintf(cap, sizeof cap, "Figure %d caption: %s", figures_number(f), text);
-    caption(d, y, cap);
+    pages_caption(d, y, cap);
 }
 
 /* The sentence a scatter caption ends with when its points are a seeded
@@ -159,7 +144,7 @@ static void ttft_caption(rdoc *d, const rr_results *r, int logscale, const char 
              thin_note);
     size_t len = strlen(cap);
     snprintf(cap + len, sizeof cap - len, "%s%s", other, points_sentence(r, sub, sizeof sub));
-    caption(d, y, cap);
+    pages_caption(d, y, cap);
 }
 
 static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, double h,
@@ -176,14 +161,12 @@ static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, do
             loy = fmin(loy, q->y);
             hiy = fmax(hiy, q->y);
         }
-    plot_axis xa = {logscale ? PLOT_LOG : PLOT_LINEAR, 0, 0, "prompt tokens (tokens)", NULL, 0};
-    plot_axis ya = {logscale ? PLOT_LOG : PLOT_LINEAR, 0, 0, "time to first token (ms)", NULL, 0};
-    plot_nice_range(&xa, lox, hix, 1);
-    plot_nice_range(&ya, loy, hiy, 1);
-    double x, w;
-    area(d, &x, &w);
+    plot_axis xa = plot_axis_nice(logscale ? PLOT_LOG : PLOT_LINEAR, "prompt tokens (tokens)", NULL,
+                                  0, lox, hix, 1);
+    plot_axis ya = plot_axis_nice(logscale ? PLOT_LOG : PLOT_LINEAR, "time to first token (ms)",
+                                  NULL, 0, loy, hiy, 1);
     plot p;
-    plot_begin(&p, d, name, x, y, w, h, &xa, &ya);
+    pages_plot_begin(&p, d, name, y, h, &xa, &ya);
     plot_title(&p, title);
     int thin = total_points(r) > THIN_ABOVE;
     size_t drawn = 0, total = 0;
@@ -248,7 +231,7 @@ static void warm_new_caption(rdoc *d, const rr_results *r, int curves, double y)
                       "the prompt length minus the tokens cached. No warm model is fitted on "
                       "these tokens, so no curve is drawn (see Models).",
              points_sentence(r, sub, sizeof sub));
-    caption(d, y, cap);
+    pages_caption(d, y, cap);
 }
 
 /* FIGURES_WARM_NEW: warm requests against the tokens the server still had to
@@ -270,7 +253,7 @@ static void warm_new_figure(rdoc *d, const rr_results *r, double y, double h)
             total++;
         }
     double x, w;
-    area(d, &x, &w);
+    pages_area(d, &x, &w);
     char title[160];
     fig_title(FIGURES_WARM_NEW, title, sizeof title);
     if (total == 0) {
@@ -280,10 +263,9 @@ static void warm_new_figure(rdoc *d, const rr_results *r, double y, double h)
                                        "of new tokens");
         return;
     }
-    plot_axis xa = {PLOT_LINEAR, 0, 0, "new (uncached) prompt tokens (tokens)", NULL, 0};
-    plot_axis ya = {PLOT_LINEAR, 0, 0, "time to first token (ms)", NULL, 0};
-    plot_nice_range(&xa, lox, hix, 1);
-    plot_nice_range(&ya, loy, hiy, 1);
+    plot_axis xa =
+        plot_axis_nice(PLOT_LINEAR, "new (uncached) prompt tokens (tokens)", NULL, 0, lox, hix, 1);
+    plot_axis ya = plot_axis_nice(PLOT_LINEAR, "time to first token (ms)", NULL, 0, loy, hiy, 1);
     plot p;
     plot_begin(&p, d, "warm_new_tokens", x, y, w, h, &xa, &ya);
     plot_title(&p, title);
@@ -372,80 +354,108 @@ static plot_marker query_marker(size_t t, int qi, int nq)
     return nq <= 1 ? pages_marker(t, 1) : m[qi % 4];
 }
 
-static void speedup_figure(rdoc *d, const rr_results *r, double y, double h)
-{
+/* The speedup figure's categories (system prompt lengths, query lengths)
+ * and the y range its intervals need. */
+typedef struct speedup_cats {
     long lens[64], qs[8];
-    int nl = 0, nq = 0;
-    double lo = 0.8, hi = 1.25;
+    int nl, nq;
+    double lo, hi;
+} speedup_cats;
+
+static void speedup_scan(const rr_results *r, speedup_cats *c)
+{
+    c->nl = c->nq = 0;
+    c->lo = 0.8;
+    c->hi = 1.25;
     for (size_t t = 0; t < r->n_targets; t++)
         for (size_t i = 0; i < r->targets[t].n_speedup; i++) {
             const rr_speedup *sp = &r->targets[t].speedup[i];
-            nl = add_distinct(lens, nl, 64, sp->system_prompt_tokens);
-            nq = add_distinct(qs, nq, 8, sp->query_tokens);
+            c->nl = add_distinct(c->lens, c->nl, 64, sp->system_prompt_tokens);
+            c->nq = add_distinct(c->qs, c->nq, 8, sp->query_tokens);
             const rr_est *e = &sp->speedup;
             double a = isnan(e->lo) ? e->value : e->lo, b = isnan(e->hi) ? e->value : e->hi;
             if (a > 0)
-                lo = fmin(lo, a);
+                c->lo = fmin(c->lo, a);
             if (b > 0)
-                hi = fmax(hi, b);
+                c->hi = fmax(c->hi, b);
         }
-    char labs[64][24];
-    const char *cats[64];
-    length_cats(lens, nl, labs, cats);
-    plot_axis xa = {PLOT_CATEGORY, 0, 0, "system prompt length (tokens)", cats, nl};
-    plot_axis ya = {PLOT_LOG, 0, 0, "speedup, cold ÷ warm TTFT (×)", NULL, 0};
-    plot_nice_range(&xa, 0, 0, 0);
-    plot_nice_range(&ya, lo, hi * 1.3, 0);
-    double x, w;
-    area(d, &x, &w);
-    plot p;
-    plot_begin(&p, d, "speedup", x, y, w, h, &xa, &ya);
-    char title[160];
-    plot_title(&p, fig_title(FIGURES_SPEEDUP, title, sizeof title));
-    plot_hline(&p, 1, DOC_GREY, 0.8, 1);
+}
+
+/* One speedup with its rank interval at category position cx of slot
+ * `slot` of `slots`; a value label while labels cannot collide. */
+static void speedup_point(plot *p, rdoc *d, const rr_speedup *sp, double cx, size_t slot,
+                          size_t slots, plot_marker m, rgb c)
+{
+    plot_whisker(p, cx, sp->speedup.lo, sp->speedup.hi, 3.5, c, 1.0);
+    double xs[1] = {cx}, ys[1] = {sp->speedup.value};
+    plot_markers(p, m, 1, 5, c, xs, ys, 1, 0);
+    if (isnan(sp->speedup.value))
+        doc_text(d, 0, 7, plot_px(p, cx), d->ph - plot_py(p, 1) - 5, 2, DOC_GREY, "n/a");
+    /* Value labels while they cannot collide: one series, or two
+     * targets labelled on opposite sides. */
+    if (slots <= 2 && !isnan(sp->speedup.value) && sp->speedup.value > 0) {
+        char v[64], num[48];
+        snprintf(v, sizeof v, "%s×", fmt_num(sp->speedup.value, num, sizeof num));
+        /* Above the interval, or above the point when the upper end
+         * is missing or cannot be placed (not above the value). */
+        double top = isfinite(sp->speedup.hi) && sp->speedup.hi > sp->speedup.value
+                         ? sp->speedup.hi
+                         : sp->speedup.value;
+        int left = slots == 2 && slot == 0;
+        doc_text(d, 1, 7, plot_px(p, cx) + (left ? -6 : 6), d->ph - plot_py(p, top) + 4,
+                 left ? 1 : 0, c, v);
+    }
+}
+
+/* Every target's speedups, and their legend items (ni of them). */
+static void speedup_series(plot *p, rdoc *d, const rr_results *r, const speedup_cats *sc,
+                           plot_legend_item *items, char (*labels)[128], int *ni)
+{
+    int nq = sc->nq;
     size_t slots = r->n_targets * (size_t)(nq ? nq : 1);
     double slot_w = slots > 1 ? 0.7 / (double)slots : 0;
-    plot_legend_item items[24];
-    char labels[24][128];
-    int ni = 0;
     for (size_t t = 0; t < r->n_targets; t++) {
         rgb c = pages_colour(t, 1);
         for (size_t i = 0; i < r->targets[t].n_speedup; i++) {
             const rr_speedup *sp = &r->targets[t].speedup[i];
-            int k = index_of(lens, nl, sp->system_prompt_tokens);
-            int qi = index_of(qs, nq, sp->query_tokens);
+            int k = index_of(sc->lens, sc->nl, sp->system_prompt_tokens);
+            int qi = index_of(sc->qs, nq, sp->query_tokens);
             size_t slot = t * (size_t)(nq ? nq : 1) + (size_t)(qi < 0 ? 0 : qi);
             double cx = k + 1 + ((double)slot - ((double)slots - 1) / 2) * slot_w;
-            plot_whisker(&p, cx, sp->speedup.lo, sp->speedup.hi, 3.5, c, 1.0);
-            double xs[1] = {cx}, ys[1] = {sp->speedup.value};
-            plot_markers(&p, query_marker(t, qi, nq), 1, 5, c, xs, ys, 1, 0);
-            if (isnan(sp->speedup.value))
-                doc_text(d, 0, 7, plot_px(&p, cx), d->ph - plot_py(&p, 1) - 5, 2, DOC_GREY, "n/a");
-            /* Value labels while they cannot collide: one series, or two
-             * targets labelled on opposite sides. */
-            if (slots <= 2 && !isnan(sp->speedup.value) && sp->speedup.value > 0) {
-                char v[64], num[48];
-                snprintf(v, sizeof v, "%s×", fmt_num(sp->speedup.value, num, sizeof num));
-                /* Above the interval, or above the point when the upper end
-                 * is missing or cannot be placed (not above the value). */
-                double top = isfinite(sp->speedup.hi) && sp->speedup.hi > sp->speedup.value
-                                 ? sp->speedup.hi
-                                 : sp->speedup.value;
-                int left = slots == 2 && slot == 0;
-                doc_text(d, 1, 7, plot_px(&p, cx) + (left ? -6 : 6), d->ph - plot_py(&p, top) + 4,
-                         left ? 1 : 0, c, v);
-            }
+            speedup_point(p, d, sp, cx, slot, slots, query_marker(t, qi, nq), c);
         }
-        for (int qi = 0; qi < (nq ? nq : 1) && ni < 20; qi++) {
+        for (int qi = 0; qi < (nq ? nq : 1) && *ni < 20; qi++) {
             char tl[96], ql[48] = "";
             if (nq > 1)
-                snprintf(ql, sizeof ql, ", %ld-token query", qs[qi]);
-            snprintf(labels[ni], sizeof labels[ni], "%s%s (rank interval)",
+                snprintf(ql, sizeof ql, ", %ld-token query", sc->qs[qi]);
+            snprintf(labels[*ni], sizeof labels[*ni], "%s%s (rank interval)",
                      pages_target_label(r, t, tl, sizeof tl), ql);
-            items[ni] = (plot_legend_item){labels[ni], c, 0, query_marker(t, qi, nq), 1};
-            ni++;
+            items[*ni] = (plot_legend_item){labels[*ni], c, 0, query_marker(t, qi, nq), 1};
+            (*ni)++;
         }
     }
+}
+
+static void speedup_figure(rdoc *d, const rr_results *r, double y, double h)
+{
+    speedup_cats sc;
+    speedup_scan(r, &sc);
+    char labs[64][24];
+    const char *cats[64] = {0};
+    length_cats(sc.lens, sc.nl, labs, cats);
+    plot_axis xa =
+        plot_axis_nice(PLOT_CATEGORY, "system prompt length (tokens)", cats, sc.nl, 0, 0, 0);
+    plot_axis ya =
+        plot_axis_nice(PLOT_LOG, "speedup, cold ÷ warm TTFT (×)", NULL, 0, sc.lo, sc.hi * 1.3, 0);
+    plot p;
+    pages_plot_begin(&p, d, "speedup", y, h, &xa, &ya);
+    char title[160];
+    plot_title(&p, fig_title(FIGURES_SPEEDUP, title, sizeof title));
+    plot_hline(&p, 1, DOC_GREY, 0.8, 1);
+    plot_legend_item items[24];
+    char labels[24][128];
+    int ni = 0;
+    speedup_series(&p, d, r, &sc, items, labels, &ni);
     snprintf(labels[ni], sizeof labels[ni], "1× = no speedup");
     items[ni] = (plot_legend_item){labels[ni], DOC_GREY, 3, MARK_CIRCLE, 1};
     ni++;
@@ -549,7 +559,7 @@ static void session_caption(rdoc *d, const rr_results *r, double y)
                  fmt_num(s->measured_speedup.value, a, sizeof a),
                  fmt_num(s->theoretical_speedup, b, sizeof b));
     }
-    caption(d, y, cap);
+    pages_caption(d, y, cap);
 }
 
 static void session_figure(rdoc *d, const rr_results *r, double y, double h)
@@ -558,20 +568,18 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
     long qmax;
     if (!session_range(r, &hi, &qmax)) {
         double x0, w0;
-        area(d, &x0, &w0);
+        pages_area(d, &x0, &w0);
         char empty[80];
         plot_empty(d, "session", x0, y, w0, h, fig_title(FIGURES_SESSION, empty, sizeof empty),
                    "results.json holds no session data (no sessions were computed)");
         return;
     }
-    plot_axis xa = {PLOT_LINEAR, 0, 0, "query number in the session", NULL, 0};
-    plot_axis ya = {PLOT_LINEAR, 0, 0, "cumulative time to first token (s)", NULL, 0};
-    plot_nice_range(&xa, 0, (double)(qmax < 2 ? 2 : qmax), 1);
-    plot_nice_range(&ya, 0, hi / 1000.0, 1);
-    double x, w;
-    area(d, &x, &w);
+    plot_axis xa = plot_axis_nice(PLOT_LINEAR, "query number in the session", NULL, 0, 0,
+                                  (double)(qmax < 2 ? 2 : qmax), 1);
+    plot_axis ya = plot_axis_nice(PLOT_LINEAR, "cumulative time to first token (s)", NULL, 0, 0,
+                                  hi / 1000.0, 1);
     plot p;
-    plot_begin(&p, d, "session", x, y, w, h, &xa, &ya);
+    pages_plot_begin(&p, d, "session", y, h, &xa, &ya);
     char title[160];
     snprintf(title, sizeof title, "Figure %d. A %ld-query session with one system prompt",
              figures_number(FIGURES_SESSION), qmax);
@@ -622,7 +630,7 @@ static void residual_caption(rdoc *d, const rr_results *r, int by_order, int thi
                     "drawn once."
                   : "",
              points_sentence(r, sub, sizeof sub));
-    caption(d, y, cap);
+    pages_caption(d, y, cap);
 }
 
 /* The residuals' x range (run order or prompt tokens) and y range; the
@@ -660,7 +668,7 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
     fig_title(fig, title, sizeof title);
     if (total == 0) {
         double x0, w0;
-        area(d, &x0, &w0);
+        pages_area(d, &x0, &w0);
         plot_empty(d, by_order ? "residuals_order" : "residuals_tokens", x0, y, w0, h, title,
                    r->points_note[0]
                        ? "the points file is missing: no residuals to draw (see Models)"
@@ -668,20 +676,14 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
         return;
     }
     double mag = fmax(fabs(lo), fabs(hi));
-    plot_axis xa = {
-        PLOT_LINEAR,
-        0,
-        0,
-        by_order ? "run order (position in the randomised run)" : "prompt tokens (tokens)",
-        NULL,
-        0};
-    plot_axis ya = {PLOT_LINEAR, 0, 0, "residual, measured − model (ms)", NULL, 0};
-    plot_nice_range(&xa, lox, hix, !by_order);
-    plot_nice_range(&ya, -mag, mag, 0);
-    double x, w;
-    area(d, &x, &w);
+    plot_axis xa = plot_axis_nice(PLOT_LINEAR,
+                                  by_order ? "run order (position in the randomised run)"
+                                           : "prompt tokens (tokens)",
+                                  NULL, 0, lox, hix, !by_order);
+    plot_axis ya =
+        plot_axis_nice(PLOT_LINEAR, "residual, measured − model (ms)", NULL, 0, -mag, mag, 0);
     plot p;
-    plot_begin(&p, d, by_order ? "residuals_order" : "residuals_tokens", x, y, w, h, &xa, &ya);
+    pages_plot_begin(&p, d, by_order ? "residuals_order" : "residuals_tokens", y, h, &xa, &ya);
     plot_title(&p, title);
     plot_hline(&p, 0, DOC_GREY, 0.8, 0);
     plot_clip_begin(&p);
@@ -740,22 +742,19 @@ static void box_figure(rdoc *d, const rr_results *r, double y, double h)
                 hi = fmax(hi, c->max);
         }
     char labs[64][24];
-    const char *cats[64];
+    const char *cats[64] = {0};
     length_cats(lens, nl, labs, cats);
-    plot_axis xa = {PLOT_CATEGORY, 0, 0, "system prompt length (tokens)", cats, nl};
-    plot_axis ya = {PLOT_LOG, 0, 0, "time to first token (ms)", NULL, 0};
-    plot_nice_range(&xa, 0, 0, 0);
-    plot_nice_range(&ya, lo, hi, 0);
-    double x, w;
-    area(d, &x, &w);
+    plot_axis xa =
+        plot_axis_nice(PLOT_CATEGORY, "system prompt length (tokens)", cats, nl, 0, 0, 0);
+    plot_axis ya = plot_axis_nice(PLOT_LOG, "time to first token (ms)", NULL, 0, lo, hi, 0);
     plot p;
-    plot_begin(&p, d, "boxplots", x, y, w, h, &xa, &ya);
+    pages_plot_begin(&p, d, "boxplots", y, h, &xa, &ya);
     char title[160];
     plot_title(&p, fig_title(FIGURES_BOX, title, sizeof title));
     /* Slots within a length: target, then query length, then cold / warm. */
     size_t per_t = (size_t)(nq ? nq : 1) * 2, slots = r->n_targets * per_t;
     double slot = 0.84 / (double)(slots ? slots : 1);
-    double half = fmin(14, slot * w / (nl ? nl : 1) * 0.36);
+    double half = fmin(14, slot * p.w / (nl ? nl : 1) * 0.36);
     plot_legend_item items[8];
     char labels[8][128];
     int ni = 0;
@@ -798,10 +797,10 @@ static void box_figure(rdoc *d, const rr_results *r, double y, double h)
              "removed). Log scale; one-query cells (session cells are in Figure %d). Counts per "
              "cell are in the cell table.%s",
              figures_number(FIGURES_BOX), figures_number(FIGURES_SESSION), order);
-    caption(d, y + h + 32, cap);
+    pages_caption(d, y + h + 32, cap);
 }
 
-void pages_figures(rdoc *d, const rr_results *r)
+void page_figures(rdoc *d, const rr_results *r)
 {
     double h = 250;
     doc_new_page(d);

@@ -71,6 +71,20 @@ static void method_table(rdoc *d, const rr_results *r)
     table_end(&t);
 }
 
+/* A heading and a three-column table of fixed text, n rows. */
+static void text_table(rdoc *d, const char *heading, const table_col cols[3],
+                       const char *const rows[][3], size_t n)
+{
+    doc_heading(d, heading, 60);
+    table t;
+    table_begin(&t, d, cols, 3, 7.5);
+    for (size_t i = 0; i < n; i++) {
+        const char *cells[] = {rows[i][0], rows[i][1], rows[i][2]};
+        table_row(&t, cells, NULL, 0);
+    }
+    table_end(&t);
+}
+
 static void estimand_table(rdoc *d)
 {
     static const char *const rows[][3] = {
@@ -110,16 +124,10 @@ static void estimand_table(rdoc *d)
          "Kept for comparison with other tools; they assume well-behaved noise and are wider "
          "or less stable under stalls."},
     };
-    doc_heading(d, "Estimands: what each headline number is", 60);
     static const table_col cols[] = {
         {"Number", 1.3, 0}, {"Estimand and estimator", 3.1, 0}, {"Why", 3.2, 0}};
-    table t;
-    table_begin(&t, d, cols, 3, 7.5);
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        const char *cells[] = {rows[i][0], rows[i][1], rows[i][2]};
-        table_row(&t, cells, NULL, 0);
-    }
-    table_end(&t);
+    text_table(d, "Estimands: what each headline number is", cols, rows,
+               sizeof rows / sizeof rows[0]);
 }
 
 static void hoefler_table(rdoc *d)
@@ -160,18 +168,12 @@ static void hoefler_table(rdoc *d)
          "Raw points with model, mean and prediction bands; lines only for fitted models and "
          "projections."},
     };
-    doc_heading(d, "Reporting checklist (Hoefler & Belli, SC'15)", 60);
     static const table_col cols[] = {{"Rule", 0.5, 0}, {"Asks", 3.0, 0}, {"Where met", 4.0, 0}};
-    table t;
-    table_begin(&t, d, cols, 3, 7.5);
-    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
-        const char *cells[] = {rules[i][0], rules[i][1], rules[i][2]};
-        table_row(&t, cells, NULL, 0);
-    }
-    table_end(&t);
+    text_table(d, "Reporting checklist (Hoefler & Belli, SC'15)", cols, rules,
+               sizeof rules / sizeof rules[0]);
 }
 
-void pages_method(rdoc *d, const rr_results *r)
+void page_method(rdoc *d, const rr_results *r)
 {
     doc_new_page(d);
     method_table(d, r);

@@ -2,7 +2,6 @@
  * plain language with its numbers and intervals, the pre-registered
  * hypotheses, the seed's four questions, and (several targets) the
  * comparison that answers "which server should I use for this workload".
- * Also the series styling shared by every figure.
  */
 #include "report/pages.h"
 
@@ -12,27 +11,6 @@
 
 #include "report/fmt.h"
 #include "report/table.h"
-
-static const rgb COLD[] = {{0.84, 0.37, 0.00}, {0.80, 0.47, 0.65}, {0.90, 0.62, 0.00}};
-static const rgb WARM[] = {{0.00, 0.45, 0.70}, {0.00, 0.62, 0.45}, {0.34, 0.71, 0.91}};
-
-rgb pages_colour(size_t target, int warm)
-{
-    return warm ? WARM[target % 3] : COLD[target % 3];
-}
-
-plot_marker pages_marker(size_t target, int warm)
-{
-    if (target % 2 == 0)
-        return warm ? MARK_TRIANGLE : MARK_CIRCLE;
-    return warm ? MARK_DIAMOND : MARK_SQUARE;
-}
-
-const char *pages_target_label(const rr_results *r, size_t t, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s", r->targets[t].name[0] ? r->targets[t].name : "target");
-    return out;
-}
 
 static rgb verdict_colour(const char *v)
 {
@@ -271,17 +249,17 @@ static double questions_height(rdoc *d, const rr_results *r)
     return h + 40; /* and the closing note */
 }
 
-void pages_questions(rdoc *d, const rr_results *r)
+void page_summary_questions(rdoc *d, const rr_results *r)
 {
     questions_table(d, r);
 }
 
-int pages_summary(rdoc *d, const rr_results *r)
+int page_summary(rdoc *d, const rr_results *r)
 {
     doc_new_page(d);
     title_block(d, r);
     verdict_block(d, r);
-    pages_contention_verdict(d, r);
+    page_contention_verdict(d, r);
     comparison_table(d, r);
     hypotheses_table(d, r);
     /* Page 1 holds the verdict; the questions follow it only when they fit,

@@ -256,11 +256,11 @@ static void failures_table(rdoc *d, const rr_results *r)
                       "Only the first 200 failures are listed; the journal holds all.");
 }
 
-void pages_tables(rdoc *d, const rr_results *r, int questions)
+void page_tables(rdoc *d, const rr_results *r, int questions)
 {
     doc_new_page(d);
     if (questions)
-        pages_questions(d, r);
+        page_summary_questions(d, r);
     for (size_t t = 0; t < r->n_targets; t++)
         cells_table(d, r, t);
     for (size_t t = 0; t < r->n_targets; t++) {

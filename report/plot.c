@@ -75,6 +75,14 @@ void plot_nice_range(plot_axis *a, double lo, double hi, int from_zero)
     a->hi = ceil(hi / step - 1e-9) * step;
 }
 
+plot_axis plot_axis_nice(plot_scale scale, const char *label, const char *const *cats, int n_cats,
+                         double lo, double hi, int from_zero)
+{
+    plot_axis a = {scale, 0, 0, label, cats, n_cats};
+    plot_nice_range(&a, lo, hi, from_zero);
+    return a;
+}
+
 static double axis_step(const plot_axis *a)
 {
     return nice_step(a->hi - a->lo, 5);
@@ -161,27 +169,11 @@ int plot_inside(const plot *p, double x, double y)
 
 /* ---- axes ---- */
 
-void plot_begin(plot *p, rdoc *d, const char *name, double x, double y, double w, double h,
-                const plot_axis *xa, const plot_axis *ya)
+/* Minor log ticks (2..9 per decade) as faint grid lines. */
+static void minor_log_grid(plot *p)
 {
-    memset(p, 0, sizeof *p);
-    p->d = d;
-    p->x = x;
-    p->y = y;
-    p->w = w;
-    p->h = h;
-    p->xa = *xa;
-    p->ya = *ya;
-    doc_figure(d, name, x, y, w, h);
-    double bottom = d->ph - (y + h);
-    draw_fill_colour(d, (rgb){0.985, 0.985, 0.99});
-    draw_rect(d, x, bottom, w, h);
-    draw_fill(d);
-
-    double ticks[64];
-    char lab[64];
-    rgb grid = {0.86, 0.86, 0.89};
-    /* Minor log ticks (2..9 per decade) as faint grid lines. */
+    rdoc *d = p->d;
+    double x = p->x, w = p->w, h = p->h, bottom = d->ph - (p->y + h);
     for (int axis = 0; axis < 2; axis++) {
         const plot_axis *a = axis ? &p->ya : &p->xa;
         if (a->scale != PLOT_LOG || log10(a->hi / a->lo) > 4.5)
@@ -207,44 +199,71 @@ void plot_begin(plot *p, rdoc *d, const char *name, double x, double y, double w
         if (any)
             draw_stroke(d);
     }
-    /* X ticks. */
+}
+
+static const rgb GRID = {0.86, 0.86, 0.89};
+
+/* One stroked segment in style (c, lw). */
+static void segment(rdoc *d, rgb c, double lw, double x0, double y0, double x1, double y1)
+{
+    draw_stroke_style(d, c, lw);
+    draw_move(d, x0, y0);
+    draw_line(d, x1, y1);
+    draw_stroke(d);
+}
+
+/* X ticks: grid line (not for categories), tick mark, label. */
+static void x_ticks(plot *p)
+{
+    rdoc *d = p->d;
+    double ticks[64], bottom = d->ph - (p->y + p->h);
+    char lab[64];
     int n = plot_ticks(&p->xa, ticks, 64);
     double step = p->xa.scale == PLOT_LINEAR ? axis_step(&p->xa) : 1;
     for (int i = 0; i < n; i++) {
         double px = plot_px(p, ticks[i]);
-        if (p->xa.scale != PLOT_CATEGORY) {
-            draw_stroke_style(d, grid, 0.5);
-            draw_move(d, px, bottom);
-            draw_line(d, px, bottom + h);
-            draw_stroke(d);
-        }
-        draw_stroke_style(d, DOC_GREY, 0.6);
-        draw_move(d, px, bottom);
-        draw_line(d, px, bottom - 3);
-        draw_stroke(d);
+        if (p->xa.scale != PLOT_CATEGORY)
+            segment(d, GRID, 0.5, px, bottom, px, bottom + p->h);
+        segment(d, DOC_GREY, 0.6, px, bottom, px, bottom - 3);
         plot_tick_label(&p->xa, ticks[i], step, lab, sizeof lab);
-        doc_text(d, 0, 7.5, px, y + h + 12, 2, DOC_BLACK, lab);
+        doc_text(d, 0, 7.5, px, p->y + p->h + 12, 2, DOC_BLACK, lab);
     }
-    /* Y ticks. */
-    n = plot_ticks(&p->ya, ticks, 64);
-    step = p->ya.scale == PLOT_LINEAR ? axis_step(&p->ya) : 1;
+}
+
+/* Y ticks: grid line, tick mark, label; returns the widest label's width. */
+static double y_ticks(plot *p)
+{
+    rdoc *d = p->d;
+    double ticks[64], x = p->x;
+    char lab[64];
+    int n = plot_ticks(&p->ya, ticks, 64);
+    double step = p->ya.scale == PLOT_LINEAR ? axis_step(&p->ya) : 1;
     double maxw = 0;
     for (int i = 0; i < n; i++) {
         double pyv = plot_py(p, ticks[i]);
-        draw_stroke_style(d, grid, 0.5);
-        draw_move(d, x, pyv);
-        draw_line(d, x + w, pyv);
-        draw_stroke(d);
-        draw_stroke_style(d, DOC_GREY, 0.6);
-        draw_move(d, x, pyv);
-        draw_line(d, x - 3, pyv);
-        draw_stroke(d);
+        segment(d, GRID, 0.5, x, pyv, x + p->w, pyv);
+        segment(d, DOC_GREY, 0.6, x, pyv, x - 3, pyv);
         plot_tick_label(&p->ya, ticks[i], step, lab, sizeof lab);
         double tw = doc_width(d, 0, 7.5, lab);
         if (tw > maxw)
             maxw = tw;
         doc_text(d, 0, 7.5, x - 5, d->ph - pyv + 2.6, 1, DOC_BLACK, lab);
     }
+    return maxw;
+}
+
+void plot_begin(plot *p, rdoc *d, const char *name, double x, double y, double w, double h,
+                const plot_axis *xa, const plot_axis *ya)
+{
+    *p = (plot){.d = d, .x = x, .y = y, .w = w, .h = h, .xa = *xa, .ya = *ya};
+    doc_figure(d, name, x, y, w, h);
+    double bottom = d->ph - (y + h);
+    draw_fill_colour(d, (rgb){0.985, 0.985, 0.99});
+    draw_rect(d, x, bottom, w, h);
+    draw_fill(d);
+    minor_log_grid(p);
+    x_ticks(p);
+    double maxw = y_ticks(p);
     draw_stroke_style(d, DOC_GREY, 0.7);
     draw_rect(d, x, bottom, w, h);
     draw_stroke(d);

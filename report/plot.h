@@ -34,6 +34,10 @@ typedef struct plot {
 /* Nice axis range covering [lo, hi]: 1-2-5 steps (linear, optionally from
  * zero) or whole decades (log; lo > 0 required, else 1). */
 void plot_nice_range(plot_axis *a, double lo, double hi, int from_zero);
+/* An axis (cats: category labels of PLOT_CATEGORY, else NULL and 0) with
+ * its ends from plot_nice_range(lo, hi, from_zero). */
+plot_axis plot_axis_nice(plot_scale scale, const char *label, const char *const *cats, int n_cats,
+                         double lo, double hi, int from_zero);
 /* Tick values of an axis (at most max); returns the count. */
 int plot_ticks(const plot_axis *a, double *ticks, int max);
 /* Tick label text: integers without decimals, 1-2-5 steps as needed, "1k"

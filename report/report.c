@@ -27,9 +27,9 @@ kv_status report_write_ex(const char *results_json_path, const char *pdf_path, r
     char tmp[4096];
     *nfigs = 0;
     char warn[KV_ERRLEN] = "";
-    kv_status st = rr_load(results_json_path, &r, err);
+    kv_status st = results_read_load(results_json_path, &r, err);
     if (st == KV_OK)
-        st = rr_load_points(r, warn, err);
+        st = results_read_load_points(r, warn, err);
     if (st != KV_OK)
         goto out;
     char title[300];
@@ -50,19 +50,19 @@ kv_status report_write_ex(const char *results_json_path, const char *pdf_path, r
     snprintf(d.footer, sizeof d.footer, "spec hash %s · seed %s · kvproof %s",
              r->spec_hash[0] ? r->spec_hash : "n/a", r->seed[0] ? r->seed : "n/a",
              r->kvproof_version[0] ? r->kvproof_version : KVPROOF_VERSION);
-    int deferred = pages_summary(&d, r);
+    int deferred = page_summary(&d, r);
     if ((st = doc_check(&d, err)) != KV_OK)
         goto out;
-    pages_figures(&d, r);
+    page_figures(&d, r);
     if ((st = doc_check(&d, err)) != KV_OK)
         goto out;
-    pages_contention(&d, r);
+    page_contention(&d, r);
     if ((st = doc_check(&d, err)) != KV_OK)
         goto out;
-    pages_tables(&d, r, deferred);
+    page_tables(&d, r, deferred);
     if ((st = doc_check(&d, err)) != KV_OK)
         goto out;
-    pages_method(&d, r);
+    page_method(&d, r);
     doc_finish(&d);
     if ((st = doc_check(&d, err)) != KV_OK)
         goto out;
@@ -86,6 +86,6 @@ kv_status report_write_ex(const char *results_json_path, const char *pdf_path, r
 out:
     if (have_doc)
         doc_free(&d);
-    rr_free(r);
+    results_read_free(r);
     return st;
 }

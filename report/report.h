@@ -13,8 +13,9 @@
 #include <stddef.h>
 
 #include "common/status.h"
+#include "report/figures.h"
 
-/* Reads results_json_path and the points file it names (rr_load_points)
+/* Reads results_json_path and the points file it names (results_read_load_points)
  * and writes the report to pdf_path (replaced atomically: written to
  * pdf_path.tmp, then renamed). Returns KV_ERR_INPUT for a malformed
  * results.json or points file, or a pair from different runs (err names the
@@ -23,17 +24,6 @@
  * KV_ERRLEN bytes (may be NULL); on KV_OK it holds a warning (a missing points file: the figures
  * are drawn without points) or "". */
 kv_status report_write(const char *results_json_path, const char *pdf_path, char *err) KV_MUST_USE;
-
-/* Where a figure's plotting area lies, so tests and scripts can find drawn
- * content: page is 0-based; x, y, w, h are in PDF points (1/72 inch) with
- * the origin at the page's TOP-left corner (as raster images count). */
-typedef struct report_figure {
-    char name[32];     /* stable identifier, e.g. "ttft_linear", "speedup" */
-    int page;          /* 0-based page index */
-    double x, y, w, h; /* plotting area, points from the top-left corner */
-    double page_w;     /* page size in points */
-    double page_h;
-} report_figure;
 
 /* As report_write, and also lists up to cap figures in figs (*nfigs is the
  * number written). figs may be NULL when cap is 0. */

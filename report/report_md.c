@@ -228,7 +228,7 @@ kv_status report_md_write(const char *results_json_path, const char *pdf_name, k
                           char *err)
 {
     rr_results *r = NULL;
-    kv_status st = rr_load(results_json_path, &r, err);
+    kv_status st = results_read_load(results_json_path, &r, err);
     if (st != KV_OK)
         return st;
     md m = {out, KV_OK};
@@ -238,7 +238,7 @@ kv_status report_md_write(const char *results_json_path, const char *pdf_name, k
     contention_write(&m, r);
     environment_write(&m, r);
     put(&m, "full report: %s\n", pdf_name ? pdf_name : "report.pdf");
-    rr_free(r);
+    results_read_free(r);
     if (m.st != KV_OK)
         return kv_fail(err, m.st, "out of memory writing the Markdown summary");
     return KV_OK;

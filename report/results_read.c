@@ -3,7 +3,7 @@
  * The only file of the report that sees cJSON. Divided into: the arena that
  * owns every string and array, typed field getters that name the field on a
  * type error, one reader per schema object (estimate, cell, model, session,
- * target, top level), and rr_load / rr_parse / rr_free.
+ * target, top level), and results_read_load / results_read_parse / results_read_free.
  */
 #include "report/results_read.h"
 
@@ -353,31 +353,13 @@ static void read_fit(rd *d, const cJSON *o, const char *p, rr_fit *f)
     f->lag1 = get_num(d, o, "lag1_autocorrelation", p);
 }
 
-static void read_model(rd *d, const cJSON *models, const char *key, const char *path, rr_model *m)
+/* model.rejected[]: "model: reason" lines. */
+static void read_rejected(rd *d, const cJSON *o, const char *p, rr_model *m)
 {
-    char p[256], notekey[96];
-    sub(p, sizeof p, path, key, -1);
-    snprintf(notekey, sizeof notekey, "%s_note", key);
-    const cJSON *o = get_obj(d, models, key, path);
-    m->note = get_str(d, models, notekey, path);
-    m->prefill_ms_per_token = read_est_obj(d, NULL, p);
-    m->prefill_tokens_per_second = m->prefill_ms_per_token;
-    m->y = m->x = m->chosen = m->why = "";
-    if (!o)
-        return;
-    m->present = 1;
-    if (!*m->note)
-        m->note = get_str(d, o, "note", p);
-    m->y = get_str(d, o, "y", p);
-    m->x = get_str(d, o, "x", p);
-    m->n = get_long(d, o, "n", p);
-    m->chosen = get_str(d, o, "chosen", p);
-    m->why = get_str(d, o, "why", p);
-    size_t n = 0;
+    size_t n = 0, i = 0;
     const cJSON *it;
     const cJSON *rej = get_arr(d, o, "rejected", p, &n);
     m->rejected = n ? aalloc(d, n, sizeof *m->rejected) : NULL;
-    size_t i = 0;
     cJSON_ArrayForEach(it, rej)
     {
         if (!m->rejected)
@@ -388,9 +370,14 @@ static void read_model(rd *d, const cJSON *models, const char *key, const char *
         m->rejected[i++] = adup(d, b);
     }
     m->n_rejected = i;
+}
+
+static void read_fits(rd *d, const cJSON *o, const char *p, rr_model *m)
+{
+    size_t n = 0, i = 0;
+    const cJSON *it;
     const cJSON *fits = get_arr(d, o, "fits", p, &n);
     m->fits = n ? aalloc(d, n, sizeof *m->fits) : NULL;
-    i = 0;
     cJSON_ArrayForEach(it, fits)
     {
         if (!m->fits)
@@ -400,11 +387,15 @@ static void read_model(rd *d, const cJSON *models, const char *key, const char *
         read_fit(d, it, fp, &m->fits[i++]);
     }
     m->n_fits = i;
-    m->prefill_ms_per_token = get_est(d, o, "prefill_ms_per_token", p);
-    m->prefill_tokens_per_second = get_est(d, o, "prefill_tokens_per_second", p);
+}
+
+/* model.curve[]: the fitted mean with its confidence and prediction bands. */
+static void read_curve(rd *d, const cJSON *o, const char *p, rr_model *m)
+{
+    size_t n = 0, i = 0;
+    const cJSON *it;
     const cJSON *curve = get_arr(d, o, "curve", p, &n);
     m->curve = n ? aalloc(d, n, sizeof *m->curve) : NULL;
-    i = 0;
     cJSON_ArrayForEach(it, curve)
     {
         if (!m->curve)
@@ -427,9 +418,14 @@ static void read_model(rd *d, const cJSON *models, const char *key, const char *
         }
     }
     m->n_curve = i;
+}
+
+static void read_residuals(rd *d, const cJSON *o, const char *p, rr_model *m)
+{
+    size_t n = 0, i = 0;
+    const cJSON *it;
     const cJSON *res = get_arr(d, o, "residuals", p, &n);
     m->residuals = n ? aalloc(d, n, sizeof *m->residuals) : NULL;
-    i = 0;
     cJSON_ArrayForEach(it, res)
     {
         if (!m->residuals)
@@ -442,6 +438,34 @@ static void read_model(rd *d, const cJSON *models, const char *key, const char *
         r->residual = get_num(d, it, "residual", rp);
     }
     m->n_residuals = i;
+}
+
+static void read_model(rd *d, const cJSON *models, const char *key, const char *path, rr_model *m)
+{
+    char p[256], notekey[96];
+    sub(p, sizeof p, path, key, -1);
+    snprintf(notekey, sizeof notekey, "%s_note", key);
+    const cJSON *o = get_obj(d, models, key, path);
+    m->note = get_str(d, models, notekey, path);
+    m->prefill_ms_per_token = read_est_obj(d, NULL, p);
+    m->prefill_tokens_per_second = m->prefill_ms_per_token;
+    m->y = m->x = m->chosen = m->why = "";
+    if (!o)
+        return;
+    m->present = 1;
+    if (!*m->note)
+        m->note = get_str(d, o, "note", p);
+    m->y = get_str(d, o, "y", p);
+    m->x = get_str(d, o, "x", p);
+    m->n = get_long(d, o, "n", p);
+    m->chosen = get_str(d, o, "chosen", p);
+    m->why = get_str(d, o, "why", p);
+    read_rejected(d, o, p, m);
+    read_fits(d, o, p, m);
+    m->prefill_ms_per_token = get_est(d, o, "prefill_ms_per_token", p);
+    m->prefill_tokens_per_second = get_est(d, o, "prefill_tokens_per_second", p);
+    read_curve(d, o, p, m);
+    read_residuals(d, o, p, m);
 }
 
 static rr_cum *read_cum(rd *d, const cJSON *o, const char *key, const char *path, size_t *n)
@@ -610,8 +634,8 @@ static void read_env_target(rd *d, const cJSON *o, const char *p, rr_env_target 
     cJSON_Delete(flags);
 }
 
-const char *const rr_warm_class_keys[RR_WARM_CLASSES] = {"full", "restored",     "partial",
-                                                         "miss", "inferred_hit", "inferred_miss"};
+const char *const results_read_warm_class_keys[RR_WARM_CLASSES] = {
+    "full", "restored", "partial", "miss", "inferred_hit", "inferred_miss"};
 
 static void read_warm_group(rd *d, const cJSON *o, const char *p, rr_warm_group *g)
 {
@@ -629,7 +653,7 @@ static void read_warm_group(rd *d, const cJSON *o, const char *p, rr_warm_group 
     sub(cp, sizeof cp, p, "classes", -1);
     const cJSON *cl = get_obj(d, o, "classes", p);
     for (int i = 0; i < RR_WARM_CLASSES; i++)
-        g->classes[i] = get_long(d, cl, rr_warm_class_keys[i], cp);
+        g->classes[i] = get_long(d, cl, results_read_warm_class_keys[i], cp);
     g->hit_rate = get_est(d, o, "hit_rate", p);
     g->median_ttft_ms = get_est(d, o, "median_ttft_ms", p);
     g->hit_ttft_ms = get_est(d, o, "hit_ttft_ms", p);
@@ -885,7 +909,8 @@ static void read_points_file(rd *d, const cJSON *root, rr_results *r)
         bad(d, "points_file", "rows", "negative");
 }
 
-kv_status rr_parse(const char *text, size_t len, const char *name, rr_results **out, char *err)
+kv_status results_read_parse(const char *text, size_t len, const char *name, rr_results **out,
+                             char *err)
 {
     *out = NULL;
     rr_results *r = calloc(1, sizeof *r);
@@ -920,14 +945,14 @@ kv_status rr_parse(const char *text, size_t len, const char *name, rr_results **
 out:
     cJSON_Delete(root);
     if (d.st != KV_OK) {
-        rr_free(r);
+        results_read_free(r);
         return d.st;
     }
     *out = r;
     return KV_OK;
 }
 
-kv_status rr_load(const char *path, rr_results **out, char *err)
+kv_status results_read_load(const char *path, rr_results **out, char *err)
 {
     char *text = NULL;
     size_t len = 0;
@@ -935,12 +960,12 @@ kv_status rr_load(const char *path, rr_results **out, char *err)
     kv_status st = kv_read_file(path, &text, &len, err);
     if (st != KV_OK)
         return st;
-    st = rr_parse(text, len, path, out, err);
+    st = results_read_parse(text, len, path, out, err);
     free(text);
     return st;
 }
 
-void rr_free(rr_results *r)
+void results_read_free(rr_results *r)
 {
     if (!r)
         return;
@@ -1015,7 +1040,7 @@ static void sample_attach(rd *d, rr_results *r, const points_sample *s)
     }
 }
 
-kv_status rr_load_points(rr_results *r, char *warn, char *err)
+kv_status results_read_load_points(rr_results *r, char *warn, char *err)
 {
     if (!r->has_points_file)
         return KV_OK;

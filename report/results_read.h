@@ -3,7 +3,7 @@
  *
  * Absent or null numbers are NAN in memory (results.json never holds NaN, so
  * NAN always means "not given"); absent strings are "". Every string and
- * array is owned by the rr_results and released by rr_free.
+ * array is owned by the rr_results and released by results_read_free.
  */
 #ifndef KV_REPORT_RESULTS_READ_H
 #define KV_REPORT_RESULTS_READ_H
@@ -167,14 +167,15 @@ typedef struct rr_comparison {
 /* The contention section (docs/results.md, "Contention"). */
 enum { RR_WARM_CLASSES = 6 };
 /* Keys of rr_warm_group.classes, in that order. */
-extern const char *const rr_warm_class_keys[RR_WARM_CLASSES];
+extern const char *const results_read_warm_class_keys[RR_WARM_CLASSES];
 
 typedef struct rr_warm_group {
     const char *target;
     long agents, system_prompt_tokens;
     long requests, failed, after_resume, scored, hits, inferred, full_slot_unknown;
-    long classes[RR_WARM_CLASSES]; /* scored requests by class, rr_warm_class_keys order */
-    rr_est hit_rate;               /* fraction 0..1, Wilson interval */
+    long
+        classes[RR_WARM_CLASSES]; /* scored requests by class, results_read_warm_class_keys order */
+    rr_est hit_rate;              /* fraction 0..1, Wilson interval */
     rr_est median_ttft_ms, hit_ttft_ms, miss_ttft_ms, saving_ms; /* ms */
     rr_est session_with_cache_s, session_without_cache_s;        /* s */
 } rr_warm_group;
@@ -252,7 +253,7 @@ typedef struct rr_results {
     int has_points_file;     /* results.json names a points file */
     const char *points_id;   /* its id, 16 hex digits */
     long points_rows;        /* its rows */
-    const char *points_path; /* where rr_load_points looked; "" before */
+    const char *points_path; /* where results_read_load_points looked; "" before */
     size_t points_total;     /* requests in the points file (inline: n_points summed) */
     size_t points_drawn;     /* of them in targets[].points (< total: a seeded subsample) */
     const char *points_note; /* why no points are drawn ("" when they are) */
@@ -262,11 +263,11 @@ typedef struct rr_results {
 
 /* Reads and checks path. On failure *out is NULL and err names the file, and
  * the line:column (syntax) or the field (schema). */
-kv_status rr_load(const char *path, rr_results **out, char *err) KV_MUST_USE;
+kv_status results_read_load(const char *path, rr_results **out, char *err) KV_MUST_USE;
 /* Parses text already in memory; name is used in messages. */
-kv_status rr_parse(const char *text, size_t len, const char *name, rr_results **out,
-                   char *err) KV_MUST_USE;
-void rr_free(rr_results *r);
+kv_status results_read_parse(const char *text, size_t len, const char *name, rr_results **out,
+                             char *err) KV_MUST_USE;
+void results_read_free(rr_results *r);
 
 /* Fills targets[].points and the models' residuals from the points file
  * results.json names (found next to it: stats/results_schema.h,
@@ -276,6 +277,6 @@ void rr_free(rr_results *r);
  * points file is not an error: KV_OK, points_note says so and warn gets
  * the same text (KV_ERRLEN bytes); a bad or mismatched one is KV_ERR_INPUT
  * with file:line: field in err. */
-kv_status rr_load_points(rr_results *r, char *warn, char *err) KV_MUST_USE;
+kv_status results_read_load_points(rr_results *r, char *warn, char *err) KV_MUST_USE;
 
 #endif

@@ -16,10 +16,7 @@ static void cell_line(void *ctx, const char *text, size_t len)
 {
     cell_ctx *c = ctx;
     char buf[1024];
-    if (len >= sizeof buf)
-        len = sizeof buf - 1;
-    memcpy(buf, text, len);
-    buf[len] = '\0';
+    doc_line_copy(buf, sizeof buf, text, len);
     double tx = c->align == 1 ? c->x + c->w - PAD : c->align == 2 ? c->x + c->w / 2 : c->x + PAD;
     doc_text(c->d, c->bold, c->size, tx, c->y, c->align, c->c, buf);
     c->y += c->lead;

@@ -143,35 +143,29 @@ bool costmodel_noise_preset(const char *name, costmodel_params *p)
 
 bool costmodel_preset(const char *name, costmodel_params *out)
 {
-    memset(out, 0, sizeof *out);
-    out->time_scale = 1.0;
-    if (strcmp(name, "laptop") == 0) {
+    static const struct {
+        const char *name;
+        double a, b, c, d0, d1, cv;
+    } presets[] = {
         /* 18,490 tokens cold: 200 + 0.95*18490 + 3.5e-5*18490^2/2 ~ 23.7 s,
          * plus ~100 output tokens at ~45 ms: the seed's ~25-30 s request. */
-        out->a = 200;
-        out->b = 0.95;
-        out->c = 3.5e-5;
-        out->d0 = 40;
-        out->d1 = 0.0004;
-        out->cv = 0.05;
-        return true;
-    }
-    if (strcmp(name, "gpu") == 0) {
-        out->a = 18.1;
-        out->b = 0.1019;
-        out->c = 1.424e-5; /* DistServe's OPT-13B fit: c_total = 7.12e-6 on N^2 */
-        out->d0 = 12;
-        out->d1 = 0.0001;
-        out->cv = 0.03;
-        return true;
-    }
-    if (strcmp(name, "flat") == 0) {
-        out->a = 50;
-        out->b = 0.5;
-        out->d0 = 20;
-        out->cv = 0.05;
-        return true;
-    }
+        {"laptop", 200, 0.95, 3.5e-5, 40, 0.0004, 0.05},
+        /* c: DistServe's OPT-13B fit, c_total = 7.12e-6 on N^2 */
+        {"gpu", 18.1, 0.1019, 1.424e-5, 12, 0.0001, 0.03},
+        {"flat", 50, 0.5, 0, 20, 0, 0.05},
+    };
+    memset(out, 0, sizeof *out);
+    out->time_scale = 1.0;
+    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
+        if (strcmp(name, presets[i].name) == 0) {
+            out->a = presets[i].a;
+            out->b = presets[i].b;
+            out->c = presets[i].c;
+            out->d0 = presets[i].d0;
+            out->d1 = presets[i].d1;
+            out->cv = presets[i].cv;
+            return true;
+        }
     return false;
 }
 

@@ -100,22 +100,21 @@ kv_status refsrv_fault_parse(const char *arg, refsrv_config *c, char *err)
 
 void refsrv_config_default(refsrv_config *c)
 {
-    memset(c, 0, sizeof *c);
-    c->host = "127.0.0.1";
-    c->port = 0;
-    c->dialect = REFSRV_LLAMACPP;
-    c->model = "kvproof-reference-sim";
+    *c = (refsrv_config){.host = "127.0.0.1",
+                         .port = 0,
+                         .dialect = REFSRV_LLAMACPP,
+                         .model = "kvproof-reference-sim",
+                         .slots = 1,
+                         .cache_tokens = 262144,
+                         .cache_enabled = true,
+                         .restore_ms_per_token = 0.01,
+                         .ctx_tokens = 131072,
+                         .reply_tokens = 64,
+                         .seed = 1,
+                         .fault_reset_after = 2,
+                         .fault_stall_ms = 30000,
+                         .fault_drip_ms = 1};
     (void)costmodel_preset("laptop", &c->cost);
-    c->slots = 1;
-    c->cache_tokens = 262144;
-    c->cache_enabled = true;
-    c->restore_ms_per_token = 0.01;
-    c->ctx_tokens = 131072;
-    c->reply_tokens = 64;
-    c->seed = 1;
-    c->fault_reset_after = 2;
-    c->fault_stall_ms = 30000;
-    c->fault_drip_ms = 1;
 }
 
 long refsrv_count_tokens(const char *text)

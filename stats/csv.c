@@ -80,11 +80,19 @@ static kv_status csv_end_row(csv_table *t, size_t row_start, long line, char *er
     return KV_OK;
 }
 
-kv_status csv_parse(const char *text, size_t len, const char *name, csv_table **out, char *err)
+/* The tokenizer's state over one text. */
+typedef struct csv_scan {
+    const char *text, *name;
+    size_t len, i;       /* i: the byte being read */
+    long line, row_line; /* current line; the line the current row started on */
+    size_t row_start;    /* the current row's first cell */
+    bool quoted, was_quoted, any;
+    kv_buf field;
+    csv_table *t;
+} csv_scan;
+
+static kv_status csv_new(const char *name, csv_table **out, char *err)
 {
-    *out = NULL;
-    kv_status st = KV_OK;
-    kv_buf field = {0};
     csv_table *t = calloc(1, sizeof *t);
     if (!t)
         return kv_fail(err, KV_ERR_NOMEM, "out of memory");
@@ -95,83 +103,106 @@ kv_status csv_parse(const char *text, size_t len, const char *name, csv_table **
         return kv_fail(err, KV_ERR_NOMEM, "out of memory");
     }
     memcpy(t->name, name, nl + 1);
-    long line = 1, row_line = 1;
-    size_t row_start = 0, i = 0;
-    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
-        i = 3; /* UTF-8 byte order mark */
-    bool quoted = false, was_quoted = false, any = false;
-    for (; i < len; i++) {
-        char c = text[i];
-        if (quoted) {
-            if (c == '"') {
-                if (i + 1 < len && text[i + 1] == '"') {
-                    st = kv_buf_append(&field, "\"", 1);
-                    i++;
-                } else {
-                    quoted = false;
-                }
-            } else {
-                if (c == '\n')
-                    line++;
-                st = kv_buf_append(&field, &c, 1);
-            }
-        } else if (c == '"') {
-            if (field.len != 0 || was_quoted) {
-                st = kv_fail(err, KV_ERR_INPUT, "%s:%ld: a quote inside an unquoted field", name,
-                             line);
-                goto out;
-            }
-            quoted = was_quoted = true;
-        } else if (c == ',') {
-            st = csv_push(t, &field, err);
-            was_quoted = false;
-        } else if (c == '\n' || c == '\r') {
-            if (c == '\r' && i + 1 < len && text[i + 1] == '\n')
-                i++;
-            st = csv_push(t, &field, err);
-            if (st == KV_OK)
-                st = csv_end_row(t, row_start, row_line, err);
-            was_quoted = false;
-            line++;
-            row_line = line;
-            row_start = t->n_cells;
-            any = false;
-            if (st != KV_OK)
-                goto out;
-            continue;
-        } else {
-            if (was_quoted) {
-                st = kv_fail(err, KV_ERR_INPUT, "%s:%ld: text after a closing quote", name, line);
-                goto out;
-            }
-            st = kv_buf_append(&field, &c, 1);
-        }
-        any = true;
-        if (st != KV_OK)
-            goto out;
+    *out = t;
+    return KV_OK;
+}
+
+/* A byte inside a quoted field: "" is one quote, " ends the quotes. */
+static kv_status csv_scan_quoted(csv_scan *sc, char c)
+{
+    if (c != '"') {
+        if (c == '\n')
+            sc->line++;
+        return kv_buf_append(&sc->field, &c, 1);
     }
-    if (quoted) {
-        st = kv_fail(err, KV_ERR_INPUT, "%s:%ld: unterminated quoted field", name, row_line);
-        goto out;
+    if (sc->i + 1 < sc->len && sc->text[sc->i + 1] == '"') {
+        sc->i++;
+        return kv_buf_append(&sc->field, "\"", 1);
     }
-    if (any) {
-        st = csv_push(t, &field, err);
+    sc->quoted = false;
+    return KV_OK;
+}
+
+/* The end of a line (LF, CR or CRLF): the last field, then the row. */
+static kv_status csv_scan_newline(csv_scan *sc, char c, char *err)
+{
+    if (c == '\r' && sc->i + 1 < sc->len && sc->text[sc->i + 1] == '\n')
+        sc->i++;
+    kv_status st = csv_push(sc->t, &sc->field, err);
+    if (st == KV_OK)
+        st = csv_end_row(sc->t, sc->row_start, sc->row_line, err);
+    sc->was_quoted = false;
+    sc->line++;
+    sc->row_line = sc->line;
+    sc->row_start = sc->t->n_cells;
+    sc->any = false;
+    return st;
+}
+
+/* One byte of the text. */
+static kv_status csv_scan_byte(csv_scan *sc, char c, char *err)
+{
+    kv_status st = KV_OK;
+    if (sc->quoted) {
+        st = csv_scan_quoted(sc, c);
+    } else if (c == '"') {
+        if (sc->field.len != 0 || sc->was_quoted)
+            return kv_fail(err, KV_ERR_INPUT, "%s:%ld: a quote inside an unquoted field", sc->name,
+                           sc->line);
+        sc->quoted = sc->was_quoted = true;
+    } else if (c == ',') {
+        st = csv_push(sc->t, &sc->field, err);
+        sc->was_quoted = false;
+    } else if (c == '\n' || c == '\r') {
+        return csv_scan_newline(sc, c, err);
+    } else {
+        if (sc->was_quoted)
+            return kv_fail(err, KV_ERR_INPUT, "%s:%ld: text after a closing quote", sc->name,
+                           sc->line);
+        st = kv_buf_append(&sc->field, &c, 1);
+    }
+    sc->any = true;
+    return st;
+}
+
+/* After the last byte: an open quote is an error, a last line without a
+ * newline is a row, and a header row is required. */
+static kv_status csv_scan_end(csv_scan *sc, char *err)
+{
+    if (sc->quoted)
+        return kv_fail(err, KV_ERR_INPUT, "%s:%ld: unterminated quoted field", sc->name,
+                       sc->row_line);
+    if (sc->any) {
+        kv_status st = csv_push(sc->t, &sc->field, err);
         if (st == KV_OK)
-            st = csv_end_row(t, row_start, row_line, err);
+            st = csv_end_row(sc->t, sc->row_start, sc->row_line, err);
         if (st != KV_OK)
-            goto out;
+            return st;
     }
-    if (t->n_rows == 0) {
-        st = kv_fail(err, KV_ERR_INPUT, "%s: empty file (a header row is required)", name);
-        goto out;
-    }
-out:
-    kv_buf_free(&field);
+    if (sc->t->n_rows == 0)
+        return kv_fail(err, KV_ERR_INPUT, "%s: empty file (a header row is required)", sc->name);
+    return KV_OK;
+}
+
+kv_status csv_parse(const char *text, size_t len, const char *name, csv_table **out, char *err)
+{
+    *out = NULL;
+    csv_scan sc = {text, name, len, 0, 1, 1, 0, false, false, false, {0}, NULL};
+    kv_status st = csv_new(name, &sc.t, err);
+    if (st != KV_OK)
+        return st;
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        sc.i = 3; /* UTF-8 byte order mark */
+    for (; st == KV_OK && sc.i < len; sc.i++)
+        st = csv_scan_byte(&sc, text[sc.i], err);
+    if (st == KV_OK)
+        st = csv_scan_end(&sc, err);
+    kv_buf_free(&sc.field);
     if (st != KV_OK) {
-        csv_free(t);
+        csv_free(sc.t);
         return st;
     }
-    *out = t;
+    *out = sc.t;
     return KV_OK;
 }
 
@@ -181,10 +212,9 @@ kv_status csv_load(const char *path, csv_table **out, char *err)
     size_t len = 0;
     *out = NULL;
     kv_status st = kv_read_file(path, &text, &len, err);
-    if (st != KV_OK)
-        return st;
-    st = csv_parse(text, len, path, out, err);
-    free(text);
+    if (st == KV_OK)
+        st = csv_parse(text, len, path, out, err);
+    free(text); /* NULL when the file was not read */
     return st;
 }
 

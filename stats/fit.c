@@ -52,6 +52,13 @@ static void fit_row(const fit_result *f, const double *x, long double *z)
     }
 }
 
+/* The x values of observation i (k columns) into x. */
+static void fit_obs_x(const fit_input *in, size_t i, double *x)
+{
+    for (size_t j = 0; j < in->k; j++)
+        x[j] = in->x[j][i];
+}
+
 /* Raw value of the column j (before scaling) at x, for choosing centres. */
 static double fit_raw_column(const fit_result *f, const fit_input *in, size_t i, size_t j)
 {
@@ -216,8 +223,7 @@ static void fit_diagnostics(fit_result *f, const fit_input *in)
         goto out;
     for (size_t i = 0; i < n; i++) {
         double x[FIT_MAXP];
-        for (size_t j = 0; j < in->k; j++)
-            x[j] = in->x[j][i];
+        fit_obs_x(in, i, x);
         double m, sm, sp;
         fit_predict(f, x, &m, &sm, &sp);
         double sw = in->w ? sqrt(in->w[i]) : 1.0;
@@ -238,21 +244,10 @@ out:
 
 const char *fit_kind_name(fit_kind k)
 {
-    switch (k) {
-    case FIT_LINEAR:
-        return "linear";
-    case FIT_QUADRATIC:
-        return "quadratic";
-    case FIT_KNEE:
-        return "knee";
-    case FIT_KNEE_QUADRATIC:
-        return "knee_quadratic";
-    case FIT_POLY:
-        return "poly";
-    case FIT_MULTI:
-        return "multiple";
-    }
-    return "?";
+    static const char *const names[] = {/* in fit_kind order */
+                                        "linear",         "quadratic", "knee",
+                                        "knee_quadratic", "poly",      "multiple"};
+    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
 
 /* Sets kind, p, names, centres and scales; checks the input. */
@@ -331,78 +326,111 @@ static kv_status fit_setup(const fit_input *in, fit_kind kind, int degree, doubl
     return KV_OK;
 }
 
-/* Solves the (weighted) least-squares problem for a prepared f. */
-static kv_status fit_solve(const fit_input *in, double level, fit_result *f, char *err)
+/* The working arrays of fit_solve: the QR of the weighted design, the
+ * design itself (z, column-major), the weighted y, and Q'y (later the
+ * weighted residuals). */
+typedef struct fit_work {
+    fit_qr q;
+    long double *z, *y, *qty;
+} fit_work;
+
+static void fit_work_free(fit_work *w)
+{
+    fit_qr_free(&w->q);
+    free(w->z);
+    free(w->y);
+    free(w->qty);
+}
+
+/* Allocates w and fills the weighted design and y of f's model. */
+static kv_status fit_work_load(const fit_input *in, const fit_result *f, fit_work *w, char *err)
 {
     size_t n = in->n, p = f->p;
-    kv_status st = KV_OK;
-    fit_qr q = {n, p, NULL, NULL, NULL};
-    long double *z = NULL, *y = NULL, *qty = NULL;
-    q.a = malloc(n * p * sizeof *q.a);
-    q.d = malloc(p * sizeof *q.d);
-    q.v2 = malloc(p * sizeof *q.v2);
-    z = malloc(n * p * sizeof *z);
-    y = malloc(n * sizeof *y);
-    qty = malloc(n * sizeof *qty);
-    if (!q.a || !q.d || !q.v2 || !z || !y || !qty) {
-        st = kv_fail(err, KV_ERR_NOMEM, "out of memory fitting %zu points", n);
-        goto out;
-    }
+    *w = (fit_work){{n, p, NULL, NULL, NULL}, NULL, NULL, NULL};
+    w->q.a = malloc(n * p * sizeof *w->q.a);
+    w->q.d = malloc(p * sizeof *w->q.d);
+    w->q.v2 = malloc(p * sizeof *w->q.v2);
+    w->z = malloc(n * p * sizeof *w->z);
+    w->y = malloc(n * sizeof *w->y);
+    w->qty = malloc(n * sizeof *w->qty);
+    if (!w->q.a || !w->q.d || !w->q.v2 || !w->z || !w->y || !w->qty)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory fitting %zu points", n);
     for (size_t i = 0; i < n; i++) {
         double x[FIT_MAXP];
         long double row[FIT_MAXP];
-        for (size_t j = 0; j < in->k; j++)
-            x[j] = in->x[j][i];
+        fit_obs_x(in, i, x);
         fit_row(f, x, row);
         long double sw = in->w ? sqrtl((long double)in->w[i]) : 1.0L;
         for (size_t j = 0; j < p; j++)
-            z[j * n + i] = q.a[j * n + i] = row[j] * sw;
-        y[i] = in->y[i] * sw;
+            w->z[j * n + i] = w->q.a[j * n + i] = row[j] * sw;
+        w->y[i] = in->y[i] * sw;
     }
-    st = fit_qr_decompose(&q, err);
-    if (st != KV_OK)
-        goto out;
-    memcpy(qty, y, n * sizeof *qty);
-    fit_qr_apply(&q, qty);
-    fit_qr_solve(&q, qty, f->gamma);
-    /* one step of iterative refinement on the residual */
-    for (size_t i = 0; i < n; i++) {
-        long double s = y[i];
-        for (size_t j = 0; j < p; j++)
-            s -= z[j * n + i] * f->gamma[j];
-        qty[i] = s;
-    }
-    fit_qr_apply(&q, qty);
+    return KV_OK;
+}
+
+/* The weighted residual of observation i under coefficients g. */
+static long double fit_work_resid(const fit_work *w, const long double *g, size_t i)
+{
+    size_t n = w->q.n;
+    long double s = w->y[i];
+    for (size_t j = 0; j < w->q.p; j++)
+        s -= w->z[j * n + i] * g[j];
+    return s;
+}
+
+/* gamma from the decomposed QR, with one step of iterative refinement on
+ * the residual. */
+static void fit_work_gamma(fit_work *w, fit_result *f)
+{
+    size_t n = w->q.n, p = w->q.p;
+    memcpy(w->qty, w->y, n * sizeof *w->qty);
+    fit_qr_apply(&w->q, w->qty);
+    fit_qr_solve(&w->q, w->qty, f->gamma);
+    for (size_t i = 0; i < n; i++)
+        w->qty[i] = fit_work_resid(w, f->gamma, i);
+    fit_qr_apply(&w->q, w->qty);
     long double delta[FIT_MAXP];
-    fit_qr_solve(&q, qty, delta);
+    fit_qr_solve(&w->q, w->qty, delta);
     for (size_t j = 0; j < p; j++)
         f->gamma[j] += delta[j];
+}
 
-    long double rss = 0, sw = 0, swy = 0;
+/* Residual and total sums of squares; leaves the weighted residuals in
+ * w->qty (for HC3). */
+static void fit_work_sums(fit_work *w, const fit_input *in, const fit_result *f, long double *rss,
+                          long double *tss)
+{
+    size_t n = w->q.n;
+    long double r = 0, sw = 0, swy = 0;
     for (size_t i = 0; i < n; i++) {
-        long double s = y[i];
-        for (size_t j = 0; j < p; j++)
-            s -= z[j * n + i] * f->gamma[j];
-        qty[i] = s; /* keep the (weighted) residual for HC3 */
-        rss += s * s;
-        long double w = in->w ? in->w[i] : 1.0L;
-        sw += w;
-        swy += w * in->y[i];
+        long double s = fit_work_resid(w, f->gamma, i);
+        w->qty[i] = s; /* keep the (weighted) residual for HC3 */
+        r += s * s;
+        long double wi = in->w ? in->w[i] : 1.0L;
+        sw += wi;
+        swy += wi * in->y[i];
     }
-    long double ybar = swy / sw, tss = 0;
+    long double ybar = swy / sw, t = 0;
     for (size_t i = 0; i < n; i++) {
-        long double w = in->w ? in->w[i] : 1.0L, d = in->y[i] - ybar;
-        tss += w * d * d;
+        long double wi = in->w ? in->w[i] : 1.0L, d = in->y[i] - ybar;
+        t += wi * d * d;
     }
-    /* R^-1 (upper triangular), then (Z'Z)^-1 = R^-1 R^-T */
+    *rss = r;
+    *tss = t;
+}
+
+/* (Z'Z)^-1 = R^-1 R^-T into f->covg, with R^-1 upper triangular. */
+static void fit_work_covg(const fit_work *w, fit_result *f)
+{
+    size_t n = w->q.n, p = w->q.p;
     long double ri[FIT_MAXP][FIT_MAXP] = {{0}};
     for (size_t j = 0; j < p; j++) {
-        ri[j][j] = 1.0L / q.d[j];
+        ri[j][j] = 1.0L / w->q.d[j];
         for (size_t i = j; i-- > 0;) {
             long double s = 0;
             for (size_t l = i + 1; l <= j; l++)
-                s += q.a[l * n + i] * ri[l][j];
-            ri[i][j] = -s / q.d[i];
+                s += w->q.a[l * n + i] * ri[l][j];
+            ri[i][j] = -s / w->q.d[i];
         }
     }
     for (size_t i = 0; i < p; i++)
@@ -412,75 +440,102 @@ static kv_status fit_solve(const fit_input *in, double level, fit_result *f, cha
                 s += ri[i][l] * ri[j][l];
             f->covg[i][j] = s;
         }
-    f->df = (double)(n - p);
-    if (in->hc3 && rss > 0) {
-        /* HC3: (Z'Z)^-1 [sum e_i^2 / (1 - h_ii)^2 z_i z_i'] (Z'Z)^-1 */
-        long double meat[FIT_MAXP][FIT_MAXP] = {{0}}, sand[FIT_MAXP][FIT_MAXP];
+}
+
+/* Satterthwaite degrees of freedom of each raw coefficient's HC3
+ * variance: (sum a_i)^2 / sum a_i^2, a_i = (g' (Z'Z)^-1 z_i)^2 */
+static void fit_work_hc3_df(const fit_work *w, fit_result *f)
+{
+    size_t n = w->q.n, p = w->q.p;
+    long double M[FIT_MAXP][FIT_MAXP];
+    fit_transform(f, M);
+    for (size_t c = 0; c < p; c++) {
+        long double u[FIT_MAXP] = {0}, sa = 0, sa2 = 0;
+        for (size_t a = 0; a < p; a++)
+            for (size_t b = 0; b < p; b++)
+                u[b] += M[c][a] * f->covg[a][b];
         for (size_t i = 0; i < n; i++) {
-            long double h = 0;
-            for (size_t j = 0; j < p; j++)
-                for (size_t l = 0; l < p; l++)
-                    h += z[j * n + i] * f->covg[j][l] * z[l * n + i];
-            long double d = 1.0L - h;
-            long double e2 = d > 1e-12L ? qty[i] * qty[i] / (d * d) : qty[i] * qty[i];
-            for (size_t j = 0; j < p; j++)
-                for (size_t l = 0; l < p; l++)
-                    meat[j][l] += e2 * z[j * n + i] * z[l * n + i];
+            long double v = 0;
+            for (size_t b = 0; b < p; b++)
+                v += u[b] * w->z[b * n + i];
+            sa += v * v;
+            sa2 += v * v * v * v;
         }
-        long double s2 = rss / (long double)(n - p);
-        for (size_t i = 0; i < p; i++)
-            for (size_t j = 0; j < p; j++) {
-                long double s = 0;
-                for (size_t a = 0; a < p; a++)
-                    for (size_t b = 0; b < p; b++)
-                        s += f->covg[i][a] * meat[a][b] * f->covg[b][j];
-                sand[i][j] = s;
-            }
-        /* Satterthwaite degrees of freedom of each raw coefficient's HC3
-         * variance: (sum a_i)^2 / sum a_i^2, a_i = (g' (Z'Z)^-1 z_i)^2 */
-        long double M[FIT_MAXP][FIT_MAXP];
-        fit_transform(f, M);
-        for (size_t c = 0; c < p; c++) {
-            long double u[FIT_MAXP] = {0}, sa = 0, sa2 = 0;
-            for (size_t a = 0; a < p; a++)
-                for (size_t b = 0; b < p; b++)
-                    u[b] += M[c][a] * f->covg[a][b];
-            for (size_t i = 0; i < n; i++) {
-                long double v = 0;
-                for (size_t b = 0; b < p; b++)
-                    v += u[b] * z[b * n + i];
-                sa += v * v;
-                sa2 += v * v * v * v;
-            }
-            f->coef_df[c] = sa2 > 0 ? (double)(sa * sa / sa2) : (double)(n - p);
-            if (f->coef_df[c] > (double)(n - p))
-                f->coef_df[c] = (double)(n - p);
-        }
-        for (size_t i = 0; i < p; i++)
-            for (size_t j = 0; j < p; j++)
-                f->covg[i][j] = sand[i][j] / s2;
-        f->hc3 = true;
-    } else {
-        for (size_t c = 0; c < p; c++)
+        f->coef_df[c] = sa2 > 0 ? (double)(sa * sa / sa2) : (double)(n - p);
+        if (f->coef_df[c] > (double)(n - p))
             f->coef_df[c] = (double)(n - p);
     }
+}
+
+/* HC3: (Z'Z)^-1 [sum e_i^2 / (1 - h_ii)^2 z_i z_i'] (Z'Z)^-1, stored in
+ * f->covg relative to s2 = rss / (n - p). */
+static void fit_work_hc3(const fit_work *w, fit_result *f, long double rss)
+{
+    size_t n = w->q.n, p = w->q.p;
+    const long double *z = w->z, *e = w->qty;
+    long double meat[FIT_MAXP][FIT_MAXP] = {{0}}, sand[FIT_MAXP][FIT_MAXP];
+    for (size_t i = 0; i < n; i++) {
+        long double h = 0;
+        for (size_t j = 0; j < p; j++)
+            for (size_t l = 0; l < p; l++)
+                h += z[j * n + i] * f->covg[j][l] * z[l * n + i];
+        long double d = 1.0L - h;
+        long double e2 = d > 1e-12L ? e[i] * e[i] / (d * d) : e[i] * e[i];
+        for (size_t j = 0; j < p; j++)
+            for (size_t l = 0; l < p; l++)
+                meat[j][l] += e2 * z[j * n + i] * z[l * n + i];
+    }
+    long double s2 = rss / (long double)(n - p);
+    for (size_t i = 0; i < p; i++)
+        for (size_t j = 0; j < p; j++) {
+            long double s = 0;
+            for (size_t a = 0; a < p; a++)
+                for (size_t b = 0; b < p; b++)
+                    s += f->covg[i][a] * meat[a][b] * f->covg[b][j];
+            sand[i][j] = s;
+        }
+    fit_work_hc3_df(w, f);
+    for (size_t i = 0; i < p; i++)
+        for (size_t j = 0; j < p; j++)
+            f->covg[i][j] = sand[i][j] / s2;
+    f->hc3 = true;
+}
+
+/* Raw coefficient i, b = (M gamma)_i, and its variance relative to
+ * sigma2, v = (M covg M')_ii, where M maps the scaled basis to the raw one
+ * (fit_transform). */
+static void fit_raw_coef(const fit_result *f, long double M[FIT_MAXP][FIT_MAXP], size_t i,
+                         long double *b, long double *v)
+{
+    size_t p = f->p;
+    long double sb = 0, sv = 0;
+    for (size_t j = 0; j < p; j++)
+        sb += M[i][j] * f->gamma[j];
+    for (size_t j = 0; j < p; j++)
+        for (size_t l = 0; l < p; l++)
+            sv += M[i][j] * f->covg[j][l] * M[i][l];
+    *b = sb;
+    *v = sv;
+}
+
+/* The raw coefficients, their standard deviations and intervals, and the
+ * AICc, from gamma, covg and the sums of squares. */
+static void fit_coefficients(fit_result *f, size_t n, double level, long double rss,
+                             long double tss)
+{
+    size_t p = f->p;
     f->rss = (double)rss;
     f->tss = (double)tss;
     f->r_squared = tss > 0 ? (double)(1.0L - rss / tss) : NAN;
     f->sigma2 = (double)(rss / (long double)(n - p));
     f->residual_sd = sqrt(f->sigma2);
-    f->weighted = in->w != NULL;
     f->level = level;
     f->tcrit = gsl_cdf_tdist_Pinv(1.0 - (1.0 - level) / 2.0, f->df);
     long double M[FIT_MAXP][FIT_MAXP];
     fit_transform(f, M);
     for (size_t i = 0; i < p; i++) {
-        long double b = 0, v = 0;
-        for (size_t j = 0; j < p; j++)
-            b += M[i][j] * f->gamma[j];
-        for (size_t j = 0; j < p; j++)
-            for (size_t l = 0; l < p; l++)
-                v += M[i][j] * f->covg[j][l] * M[i][l];
+        long double b, v;
+        fit_raw_coef(f, M, i, &b, &v);
         f->coef[i] = (double)b;
         f->sd[i] = (double)sqrtl(v * (long double)f->sigma2);
         double t = f->coef_df[i] == f->df
@@ -494,12 +549,37 @@ static kv_status fit_solve(const fit_input *in, double level, fit_result *f, cha
         f->aicc = dn * log((double)rss / dn) + 2 * kpar + 2 * kpar * (kpar + 1) / (dn - kpar - 1);
     else
         f->aicc = NAN;
+}
+
+/* Solves the (weighted) least-squares problem for a prepared f: the
+ * weighted design, its QR, gamma, the sums of squares, the covariance
+ * (classical or HC3), the raw coefficients, the diagnostics. */
+static kv_status fit_solve(const fit_input *in, double level, fit_result *f, char *err)
+{
+    size_t n = in->n, p = f->p;
+    fit_work w;
+    kv_status st = fit_work_load(in, f, &w, err);
+    if (st == KV_OK)
+        st = fit_qr_decompose(&w.q, err);
+    if (st != KV_OK) {
+        fit_work_free(&w);
+        return st;
+    }
+    fit_work_gamma(&w, f);
+    long double rss, tss;
+    fit_work_sums(&w, in, f, &rss, &tss);
+    fit_work_covg(&w, f);
+    f->df = (double)(n - p);
+    if (in->hc3 && rss > 0) {
+        fit_work_hc3(&w, f, rss);
+    } else {
+        for (size_t c = 0; c < p; c++)
+            f->coef_df[c] = (double)(n - p);
+    }
+    f->weighted = in->w != NULL;
+    fit_coefficients(f, n, level, rss, tss);
     fit_diagnostics(f, in);
-out:
-    fit_qr_free(&q);
-    free(z);
-    free(y);
-    free(qty);
+    fit_work_free(&w);
     return st;
 }
 
@@ -518,12 +598,8 @@ static void fit_robust_coefs(fit_result *out)
     long double M[FIT_MAXP][FIT_MAXP];
     fit_transform(out, M);
     for (size_t i = 0; i < p; i++) {
-        long double b = 0, v = 0;
-        for (size_t j = 0; j < p; j++)
-            b += M[i][j] * out->gamma[j];
-        for (size_t j = 0; j < p; j++)
-            for (size_t l = 0; l < p; l++)
-                v += M[i][j] * out->covg[j][l] * M[i][l];
+        long double b, v;
+        fit_raw_coef(out, M, i, &b, &v);
         v *= out->sigma2;
         out->coef[i] = (double)b;
         out->sd[i] = (double)sqrtl(v > 0 ? v : 0);
@@ -616,61 +692,76 @@ static double fit_bisquare_cov_factor(const double *r, size_t n, size_t p, doubl
     return K * K * (spsi2 / (double)(n - p)) / (m * m);
 }
 
-/* The bisquare robust fit in the basis of an already-solved unweighted-
- * covariance fit (its centres, scales, knee position and (Z'WZ)^-1): a
- * Huber start (convex, so the OLS start of GSL cannot trap it), then
- * bisquare IRLS with the start's scale fixed, then the scale of the final
- * residuals. Stalls of 10x and more get weight 0 at any contamination a
- * Huber start survives. */
-static kv_status fit_robust_basis(const fit_input *in, const fit_result *basis, fit_result *out,
-                                  char *err)
+/* The working set of fit_robust_basis: GSL's workspaces, the design X
+ * and y, both also scaled by sqrt(w) (Xs, ys), the variance weights w and
+ * sw = sqrt(w), the coefficients c, the residuals r and a scratch array. */
+typedef struct fit_rwork {
+    gsl_multifit_robust_workspace *ws;
+    gsl_multifit_linear_workspace *lw;
+    gsl_matrix *X, *Xs, *cov;
+    gsl_vector *y, *ys, *c, *w, *sw;
+    double *r, *work;
+} fit_rwork;
+
+static void fit_rwork_free(fit_rwork *k)
 {
-    kv_status st = KV_OK;
-    *out = *basis;
+    gsl_matrix *const m[] = {k->X, k->Xs, k->cov};
+    gsl_vector *const v[] = {k->y, k->ys, k->c, k->w, k->sw};
+    gsl_multifit_robust_free(k->ws);
+    gsl_multifit_linear_free(k->lw);
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        gsl_matrix_free(m[i]); /* GSL's frees accept NULL */
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        gsl_vector_free(v[i]);
+    free(k->r);
+    free(k->work);
+}
+
+/* Allocates k and fills it with the design of basis's model. */
+static kv_status fit_rwork_load(const fit_input *in, const fit_result *basis, fit_rwork *k,
+                                char *err)
+{
     size_t n = in->n, p = basis->p;
-    gsl_multifit_robust_workspace *ws = gsl_multifit_robust_alloc(gsl_multifit_robust_huber, n, p);
-    gsl_multifit_linear_workspace *lw = gsl_multifit_linear_alloc(n, p);
-    gsl_matrix *X = gsl_matrix_alloc(n, p), *Xs = gsl_matrix_alloc(n, p);
-    gsl_matrix *cov = gsl_matrix_alloc(p, p);
-    gsl_vector *y = gsl_vector_alloc(n), *ys = gsl_vector_alloc(n), *c = gsl_vector_alloc(p);
-    gsl_vector *w = gsl_vector_alloc(n), *sw = gsl_vector_alloc(n);
-    double *r = malloc(n * sizeof *r), *work = malloc(n * sizeof *work);
-    if (!ws || !lw || !X || !Xs || !cov || !y || !ys || !c || !w || !sw || !r || !work) {
-        st = kv_fail(err, KV_ERR_NOMEM, "out of memory for the robust fit");
-        goto out;
-    }
+    k->ws = gsl_multifit_robust_alloc(gsl_multifit_robust_huber, n, p);
+    k->lw = gsl_multifit_linear_alloc(n, p);
+    k->X = gsl_matrix_alloc(n, p);
+    k->Xs = gsl_matrix_alloc(n, p);
+    k->cov = gsl_matrix_alloc(p, p);
+    k->y = gsl_vector_alloc(n);
+    k->ys = gsl_vector_alloc(n);
+    k->c = gsl_vector_alloc(p);
+    k->w = gsl_vector_alloc(n);
+    k->sw = gsl_vector_alloc(n);
+    k->r = malloc(n * sizeof *k->r);
+    k->work = malloc(n * sizeof *k->work);
+    if (!k->ws || !k->lw || !k->X || !k->Xs || !k->cov || !k->y || !k->ys || !k->c || !k->w ||
+        !k->sw || !k->r || !k->work)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory for the robust fit");
     for (size_t i = 0; i < n; i++) {
         double x[FIT_MAXP];
         long double row[FIT_MAXP];
-        for (size_t j = 0; j < in->k; j++)
-            x[j] = in->x[j][i];
+        fit_obs_x(in, i, x);
         fit_row(basis, x, row);
         double wi = in->w ? in->w[i] : 1.0;
-        gsl_vector_set(w, i, wi);
-        gsl_vector_set(sw, i, sqrt(wi));
+        gsl_vector_set(k->w, i, wi);
+        gsl_vector_set(k->sw, i, sqrt(wi));
         for (size_t j = 0; j < p; j++) {
-            gsl_matrix_set(X, i, j, (double)row[j]);
-            gsl_matrix_set(Xs, i, j, (double)row[j] * sqrt(wi));
+            gsl_matrix_set(k->X, i, j, (double)row[j]);
+            gsl_matrix_set(k->Xs, i, j, (double)row[j] * sqrt(wi));
         }
-        gsl_vector_set(y, i, in->y[i]);
-        gsl_vector_set(ys, i, in->y[i] * sqrt(wi));
+        gsl_vector_set(k->y, i, in->y[i]);
+        gsl_vector_set(k->ys, i, in->y[i] * sqrt(wi));
     }
-    /* GSL_EMAXITER is an answer here (the last iterate is kept), not an
-     * abort, whoever the caller is. */
-    gsl_error_handler_t *handler = gsl_set_error_handler_off();
-    int gs = gsl_multifit_robust(Xs, ys, c, cov, ws);
-    gsl_set_error_handler(handler);
-    if (gs != GSL_SUCCESS && gs != GSL_EMAXITER) {
-        st = kv_fail(err, KV_ERR_STATS, "robust fit failed: %s", gsl_strerror(gs));
-        goto out;
-    }
-    fit_wresid(X, y, sw, c, r);
-    double s = fit_mad0(r, n, work);
-    if (s > 0 && fit_bisquare_irls(X, y, w, sw, s, c, r, lw) != GSL_SUCCESS) {
-        st = kv_fail(err, KV_ERR_STATS, "robust fit failed: the reweighted fit is singular");
-        goto out;
-    }
-    double sf = fit_mad0(r, n, work), factor = sf > 0 ? fit_bisquare_cov_factor(r, n, p, sf) : 0;
+    return KV_OK;
+}
+
+/* out from the final coefficients k->c, residuals k->r and their scale
+ * sf: basis's covariance scaled by the bisquare factor. */
+static void fit_robust_finish(const fit_input *in, const fit_result *basis, const fit_rwork *k,
+                              double sf, fit_result *out)
+{
+    size_t n = in->n, p = basis->p;
+    double factor = sf > 0 ? fit_bisquare_cov_factor(k->r, n, p, sf) : 0;
     if (!isfinite(factor))
         factor = 0;
     /* the residuals of a p-coefficient fit vary (n - p) / n as much as the
@@ -683,30 +774,52 @@ static kv_status fit_robust_basis(const fit_input *in, const fit_result *basis, 
     out->residual_sd = sf;
     double rss = 0;
     for (size_t i = 0; i < n; i++)
-        rss += r[i] * r[i];
+        rss += k->r[i] * k->r[i];
     out->rss = rss;
     out->r_squared = basis->tss > 0 ? 1 - rss / basis->tss : NAN;
     for (size_t i = 0; i < p; i++) {
-        out->gamma[i] = gsl_vector_get(c, i);
+        out->gamma[i] = gsl_vector_get(k->c, i);
         for (size_t j = 0; j < p; j++)
             out->covg[i][j] = basis->covg[i][j] * factor;
     }
     out->hc3 = false;
     fit_robust_coefs(out);
     fit_diagnostics(out, in);
+}
+
+/* The bisquare robust fit in the basis of an already-solved unweighted-
+ * covariance fit (its centres, scales, knee position and (Z'WZ)^-1): a
+ * Huber start (convex, so the OLS start of GSL cannot trap it), then
+ * bisquare IRLS with the start's scale fixed, then the scale of the final
+ * residuals. Stalls of 10x and more get weight 0 at any contamination a
+ * Huber start survives. */
+static kv_status fit_robust_basis(const fit_input *in, const fit_result *basis, fit_result *out,
+                                  char *err)
+{
+    *out = *basis;
+    size_t n = in->n;
+    fit_rwork k = {0};
+    kv_status st = fit_rwork_load(in, basis, &k, err);
+    if (st != KV_OK)
+        goto out;
+    /* GSL_EMAXITER is an answer here (the last iterate is kept), not an
+     * abort, whoever the caller is. */
+    gsl_error_handler_t *handler = gsl_set_error_handler_off();
+    int gs = gsl_multifit_robust(k.Xs, k.ys, k.c, k.cov, k.ws);
+    gsl_set_error_handler(handler);
+    if (gs != GSL_SUCCESS && gs != GSL_EMAXITER) {
+        st = kv_fail(err, KV_ERR_STATS, "robust fit failed: %s", gsl_strerror(gs));
+        goto out;
+    }
+    fit_wresid(k.X, k.y, k.sw, k.c, k.r);
+    double s = fit_mad0(k.r, n, k.work);
+    if (s > 0 && fit_bisquare_irls(k.X, k.y, k.w, k.sw, s, k.c, k.r, k.lw) != GSL_SUCCESS) {
+        st = kv_fail(err, KV_ERR_STATS, "robust fit failed: the reweighted fit is singular");
+        goto out;
+    }
+    fit_robust_finish(in, basis, &k, fit_mad0(k.r, n, k.work), out);
 out:
-    gsl_multifit_robust_free(ws);
-    gsl_multifit_linear_free(lw);
-    gsl_matrix_free(X);
-    gsl_matrix_free(Xs);
-    gsl_matrix_free(cov);
-    gsl_vector_free(y);
-    gsl_vector_free(ys);
-    gsl_vector_free(c);
-    gsl_vector_free(w);
-    gsl_vector_free(sw);
-    free(r);
-    free(work);
+    fit_rwork_free(&k);
     return st;
 }
 
@@ -774,17 +887,26 @@ out:
     return st;
 }
 
+/* The arguments fit_model and fit_robust (named fn) share checks. */
+static kv_status fit_check_call(const fit_input *in, const fit_result *out, fit_kind kind,
+                                const char *fn, char *err)
+{
+    if (!in || !out || !in->x || !in->y)
+        return kv_fail(err, KV_ERR_USAGE, "%s: missing input", fn);
+    if (fit_is_knee(kind) && in->k != 1)
+        return kv_fail(err, KV_ERR_USAGE, "a knee model takes exactly one x column");
+    return KV_OK;
+}
+
 kv_status fit_model(const fit_input *in, fit_kind kind, int degree, double level, fit_result *out,
                     char *err)
 {
-    if (!in || !out || !in->x || !in->y)
-        return kv_fail(err, KV_ERR_USAGE, "fit_model: missing input");
-    if (fit_is_knee(kind)) {
-        if (in->k != 1)
-            return kv_fail(err, KV_ERR_USAGE, "a knee model takes exactly one x column");
+    kv_status st = fit_check_call(in, out, kind, "fit_model", err);
+    if (st != KV_OK)
+        return st;
+    if (fit_is_knee(kind))
         return fit_knee(in, kind, level, false, out, err);
-    }
-    kv_status st = fit_setup(in, kind, degree, NAN, out, err);
+    st = fit_setup(in, kind, degree, NAN, out, err);
     if (st != KV_OK)
         return st;
     return fit_solve(in, level, out, err);
@@ -793,19 +915,15 @@ kv_status fit_model(const fit_input *in, fit_kind kind, int degree, double level
 kv_status fit_robust(const fit_input *in, fit_kind kind, int degree, double level, fit_result *out,
                      char *err)
 {
-    if (!in || !out || !in->x || !in->y)
-        return kv_fail(err, KV_ERR_USAGE, "fit_robust: missing input");
-    if (fit_is_knee(kind)) {
-        if (in->k != 1)
-            return kv_fail(err, KV_ERR_USAGE, "a knee model takes exactly one x column");
-        fit_input plain = *in;
-        plain.hc3 = false;
-        return fit_knee(&plain, kind, level, true, out, err);
-    }
-    fit_result ols;
+    kv_status st = fit_check_call(in, out, kind, "fit_robust", err);
+    if (st != KV_OK)
+        return st;
     fit_input plain = *in;
     plain.hc3 = false; /* the basis must carry the unscaled (Z'WZ)^-1 */
-    kv_status st = fit_model(&plain, kind, degree, level, &ols, err);
+    if (fit_is_knee(kind))
+        return fit_knee(&plain, kind, level, true, out, err);
+    fit_result ols;
+    st = fit_model(&plain, kind, degree, level, &ols, err);
     if (st != KV_OK)
         return st;
     return fit_robust_basis(&plain, &ols, out, err);
@@ -861,8 +979,7 @@ void fit_residuals(const fit_result *f, const fit_input *in, double *r)
 {
     for (size_t i = 0; i < in->n; i++) {
         double x[FIT_MAXP], m, sm, sp;
-        for (size_t j = 0; j < in->k; j++)
-            x[j] = in->x[j][i];
+        fit_obs_x(in, i, x);
         fit_predict(f, x, &m, &sm, &sp);
         r[i] = in->y[i] - m;
     }
@@ -877,8 +994,7 @@ double fit_power_weights(const fit_result *f, const fit_input *in, double *w)
         goto out;
     for (size_t i = 0; i < n; i++) {
         double x[FIT_MAXP], sm, sp;
-        for (size_t j = 0; j < in->k; j++)
-            x[j] = in->x[j][i];
+        fit_obs_x(in, i, x);
         fit_predict(f, x, &yh[i], &sm, &sp);
         double e = in->y[i] - yh[i];
         if (yh[i] > 0) {

@@ -148,12 +148,12 @@ static void points_and_report(const char *dir, const char *path)
     snprintf(pdf, sizeof pdf, "%s/report.pdf", dir);
     rr_results *r = NULL;
     char warn[KV_ERRLEN] = "";
-    assert_int_equal(rr_load(path, &r, err), KV_OK);
+    assert_int_equal(results_read_load(path, &r, err), KV_OK);
     assert_int_equal(r->points_rows, SCALE_TRIALS);
-    assert_int_equal(rr_load_points(r, warn, err), KV_OK);
+    assert_int_equal(results_read_load_points(r, warn, err), KV_OK);
     assert_int_equal(r->points_total, SCALE_TRIALS);
     assert_int_equal(r->points_drawn, 5000);
-    rr_free(r);
+    results_read_free(r);
     assert_int_equal(report_write(path, pdf, err), KV_OK);
     assert_string_equal(err, "");
     snprintf(cmd, sizeof cmd, "pdftotext '%s' - | tr '\\n' ' ' | grep -q 'Drawn: 5000 of 100000'",
@@ -190,7 +190,7 @@ static void test_every_headline_at_1e5(void **state)
     assert_int_equal(sampled, 3);
     free(text);
     rr_results *r = NULL;
-    assert_int_equal(rr_load(path, &r, err), KV_OK);
+    assert_int_equal(results_read_load(path, &r, err), KV_OK);
     assert_int_equal(r->n_targets, 1);
     const rr_target *t = &r->targets[0];
     assert_int_equal(t->n_speedup, 5);
@@ -204,7 +204,7 @@ static void test_every_headline_at_1e5(void **state)
         assert_est(&r->hypotheses[i].estimate);
         assert_true(r->hypotheses[i].verdict[0] != '\0');
     }
-    rr_free(r);
+    results_read_free(r);
     points_and_report(dir, path);
     remove(path);
     rmdir(dir);

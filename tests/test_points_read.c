@@ -44,7 +44,7 @@ static char *fixture_text(size_t *len)
 static points_expect demo_expect(rr_results **r, size_t limit, uint64_t seed)
 {
     char err[KV_ERRLEN] = "";
-    assert_int_equal(rr_load(FIX "demo.json", r, err), KV_OK);
+    assert_int_equal(results_read_load(FIX "demo.json", r, err), KV_OK);
     points_expect ex = {(*r)->points_rows, (*r)->points_id, (long)(*r)->n_targets, limit, seed};
     return ex;
 }
@@ -123,7 +123,7 @@ static void the_fixture_should_read_whole_and_pair_with_its_results(void **state
     assert_int_equal(cold + warm, DEMO_ROWS);
     assert_true(cold > 0 && warm > 0);
     points_sample_free(&s);
-    rr_free(r);
+    results_read_free(r);
 }
 
 static void beyond_the_limit_a_seeded_subsample_should_be_kept_in_file_order(void **state)
@@ -159,7 +159,7 @@ static void beyond_the_limit_a_seeded_subsample_should_be_kept_in_file_order(voi
     points_sample_free(&b);
     points_sample_free(&c);
     free(text);
-    rr_free(r);
+    results_read_free(r);
 }
 
 /* ---- refusing ---- */
@@ -179,7 +179,7 @@ static void refused(const char *want, int line, void (*edit)(char *))
     if (!strstr(err, want))
         fail_msg("expected \"%s\" in: %s", want, err);
     free(text);
-    rr_free(r);
+    results_read_free(r);
 }
 
 static void ttft_to_word(char *l) /* line 10's ttft_ms (12th field) -> "fast" */

@@ -215,12 +215,12 @@ static void reader_should_load_every_fixture(void **state)
     (void)state;
     char err[KV_ERRLEN] = "";
     rr_results *r = NULL;
-    assert_int_equal(rr_load(FIX "demo.json", &r, err), KV_OK);
+    assert_int_equal(results_read_load(FIX "demo.json", &r, err), KV_OK);
     assert_int_equal(r->n_targets, 1);
     assert_int_equal(r->targets[0].n_points, 0); /* in demo.points.csv */
     assert_true(r->has_points_file);
     char warn[KV_ERRLEN] = "";
-    assert_int_equal(rr_load_points(r, warn, err), KV_OK);
+    assert_int_equal(results_read_load_points(r, warn, err), KV_OK);
     assert_string_equal(warn, "");
     assert_int_equal(r->targets[0].n_points, 250);
     assert_int_equal(r->points_total, 250);
@@ -234,18 +234,18 @@ static void reader_should_load_every_fixture(void **state)
     assert_false(r->partial);
     assert_int_equal(r->targets[0].cold_ttft.n_curve, 100);
     assert_string_equal(r->run_date, "2026-12-01T09:55:03Z");
-    rr_free(r);
-    assert_int_equal(rr_load(FIX "two_targets.json", &r, err), KV_OK);
+    results_read_free(r);
+    assert_int_equal(results_read_load(FIX "two_targets.json", &r, err), KV_OK);
     assert_int_equal(r->n_targets, 2);
     assert_int_equal(r->n_comparison, 2);
-    rr_free(r);
-    assert_int_equal(rr_load(FIX "degenerate.json", &r, err), KV_OK);
+    results_read_free(r);
+    assert_int_equal(results_read_load(FIX "degenerate.json", &r, err), KV_OK);
     assert_true(r->partial);
     assert_int_equal(r->targets[0].cold_ttft.n_fits, 0); /* one length: no slope */
     assert_non_null(strstr(r->targets[0].cold_ttft.note, "one length"));
     assert_true(isnan(r->v_prefill_ms.value));
-    rr_free(r);
-    rr_free(NULL);
+    results_read_free(r);
+    results_read_free(NULL);
 }
 
 static void reader_should_name_the_file_line_and_field_of_bad_input(void **state)
@@ -254,7 +254,8 @@ static void reader_should_name_the_file_line_and_field_of_bad_input(void **state
     char err[KV_ERRLEN] = "";
     rr_results *r = NULL;
     const char *bad_json = "{\"format\": \"kvproof-results\",\n \"version\": 1,\n \"targets\": [}";
-    assert_int_equal(rr_parse(bad_json, strlen(bad_json), "x.json", &r, err), KV_ERR_INPUT);
+    assert_int_equal(results_read_parse(bad_json, strlen(bad_json), "x.json", &r, err),
+                     KV_ERR_INPUT);
     assert_null(r);
     assert_non_null(strstr(err, "x.json:3:"));
 
@@ -266,7 +267,8 @@ static void reader_should_name_the_file_line_and_field_of_bad_input(void **state
         0);
     cJSON_ReplaceItemInObjectCaseSensitive(c0, "p90", cJSON_CreateString("slow"));
     char *bad_type = cJSON_PrintUnformatted(tree);
-    assert_int_equal(rr_parse(bad_type, strlen(bad_type), "y.json", &r, err), KV_ERR_INPUT);
+    assert_int_equal(results_read_parse(bad_type, strlen(bad_type), "y.json", &r, err),
+                     KV_ERR_INPUT);
     assert_non_null(strstr(err, "y.json"));
     assert_non_null(strstr(err, "targets[0].cells[0].p90"));
     cJSON_free(bad_type);
@@ -274,11 +276,13 @@ static void reader_should_name_the_file_line_and_field_of_bad_input(void **state
 
     err[0] = '\0';
     const char *not_results = "{\"format\": \"something-else\"}";
-    assert_int_equal(rr_parse(not_results, strlen(not_results), "z.json", &r, err), KV_ERR_INPUT);
+    assert_int_equal(results_read_parse(not_results, strlen(not_results), "z.json", &r, err),
+                     KV_ERR_INPUT);
     assert_non_null(strstr(err, "format"));
 
     err[0] = '\0';
-    assert_int_not_equal(rr_load("tests/fixtures/results/does-not-exist.json", &r, err), KV_OK);
+    assert_int_not_equal(results_read_load("tests/fixtures/results/does-not-exist.json", &r, err),
+                         KV_OK);
     assert_non_null(strstr(err, "does-not-exist.json"));
 }
 
@@ -361,7 +365,7 @@ static void pdf_should_show_the_verdict_numbers_as_results_json_has_them(void **
         snprintf(pdf, sizeof pdf, "%s/r%zu.pdf", dir, f);
         write_report(FIXTURES[f], pdf, NULL, 0, &nf);
         rr_results *r = NULL;
-        assert_int_equal(rr_load(FIXTURES[f], &r, err), KV_OK);
+        assert_int_equal(results_read_load(FIXTURES[f], &r, err), KV_OK);
         char *text = page_text(pdf, 1, 1);
         for (char *p = text; *p; p++) /* wrapped lines read as one */
             if (*p == '\n')
@@ -386,7 +390,7 @@ static void pdf_should_show_the_verdict_numbers_as_results_json_has_them(void **
         free(all);
         assert_non_null(strstr(text, r->targets[0].model));
         free(text);
-        rr_free(r);
+        results_read_free(r);
     }
     rmtree(dir);
     free(dir);

@@ -62,7 +62,7 @@ static void demo_report_should_show_its_results_verdict_numbers(void **state)
     snprintf(json, sizeof json, "%s/d/results.json", dir);
     snprintf(pdf, sizeof pdf, "%s/d/report.pdf", dir);
     rr_results *r = NULL;
-    assert_int_equal(rr_load(json, &r, err), KV_OK);
+    assert_int_equal(results_read_load(json, &r, err), KV_OK);
     snprintf(cmd, sizeof cmd, "pdftotext -f 1 -l 1 '%s' - 2>/dev/null", pdf);
     char *text = capture(cmd);
     for (char *p = text; *p; p++)
@@ -75,7 +75,7 @@ static void demo_report_should_show_its_results_verdict_numbers(void **state)
     assert_non_null(strstr(text, "SIMULATED TARGET"));
     free(text);
     pdfcheck_assert_clean(pdf);
-    rr_free(r);
+    results_read_free(r);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
 }

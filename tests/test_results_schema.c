@@ -241,8 +241,8 @@ static kv_status parse_tree(cJSON *root, char *err)
     char *text = cJSON_PrintUnformatted(root);
     rr_results *r = NULL;
     err[0] = '\0'; /* kv_fail keeps the first message */
-    kv_status st = rr_parse(text, strlen(text), "t.json", &r, err);
-    rr_free(r);
+    kv_status st = results_read_parse(text, strlen(text), "t.json", &r, err);
+    results_read_free(r);
     cJSON_free(text);
     return st;
 }
@@ -398,7 +398,7 @@ static void every_headline_should_survive_analyze_then_read(void **state)
         char json[512], err[KV_ERRLEN] = "";
         analyze(names[i], dir, json, sizeof json);
         rr_results *r = NULL;
-        if (rr_load(json, &r, err) != KV_OK)
+        if (results_read_load(json, &r, err) != KV_OK)
             fail_msg("%s", err);
         cJSON *root = load_tree(json);
         const cJSON *v = ITEM(root, "verdict");
@@ -416,7 +416,7 @@ static void every_headline_should_survive_analyze_then_read(void **state)
                      ITEM(cJSON_GetArrayItem(ITEM(root, "hypotheses"), (int)h), "estimate"),
                      "hypothesis");
         cJSON_Delete(root);
-        rr_free(r);
+        results_read_free(r);
     }
     free_names(names, n);
     rmtree(dir);

@@ -529,7 +529,7 @@ static void results_with_failed_trials_should_load_in_the_report_reader(void **s
     assert_true(cJSON_IsTrue(get(j, "counts.failures_truncated")));
     rr_results *r = NULL;
     char err[KV_ERRLEN] = "";
-    kv_status st = rr_parse(text, strlen(text), "results.json", &r, err);
+    kv_status st = results_read_parse(text, strlen(text), "results.json", &r, err);
     if (st != KV_OK)
         fail_msg("%s", err);
     assert_int_equal(r->n_failures, 200);
@@ -538,7 +538,7 @@ static void results_with_failed_trials_should_load_in_the_report_reader(void **s
     assert_string_equal(r->failures[0].trial, "ref/s1024/q100/n1/cold/r100");
     assert_string_equal(r->failures[0].reason, "HTTP 500: simulated fault 0");
     assert_int_equal(r->failures[0].attempts, 2);
-    rr_free(r);
+    results_read_free(r);
     free(text);
     cJSON_Delete(j);
     journal_data *d = malloc(sizeof *d);

@@ -285,9 +285,9 @@ static void measured_capacity_should_equal_the_configured_one_inside_its_bounds(
     /* the strict reader accepts the section */
     rr_results *rr = NULL;
     char err[KV_ERRLEN] = "";
-    if (rr_parse(out.data, out.len, "fixture results", &rr, err) != KV_OK)
+    if (results_read_parse(out.data, out.len, "fixture results", &rr, err) != KV_OK)
         fail_msg("%s", err);
-    rr_free(rr);
+    results_read_free(rr);
     cJSON_Delete(root);
     kv_buf_free(&out);
 }

@@ -46,7 +46,7 @@ static int setup(void **state)
     results_options_default(&opt);
     opt.bootstrap_resamples = 200;
     if (results_from_journal(JOURNAL, f->json, &opt, err) != KV_OK ||
-        rr_load(f->json, &f->r, err) != KV_OK) {
+        results_read_load(f->json, &f->r, err) != KV_OK) {
         fprintf(stderr, "%s\n", err);
         return -1;
     }
@@ -61,7 +61,7 @@ static int teardown(void **state)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     if (system(cmd) != 0)
         return -1;
-    rr_free(f->r);
+    results_read_free(f->r);
     free(f);
     return 0;
 }
