@@ -202,4 +202,10 @@ int tu_setup_gsl(void **state);
         }                                                                                          \
     }
 
+/* ---- Shared by the runner, client, probe, server and journal tests ---- */
+
+/* A loopback TCP port that was free a moment ago (bound, read, closed):
+ * for a request that must meet no listener. */
+int tu_free_port(void);
+
 #endif
