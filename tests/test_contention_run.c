@@ -30,10 +30,11 @@
 #include "stats/warm.h"
 #include "runnertest.h"
 #include "server/refsrv.h"
+#include "tests/testutil.h"
 
 /* The real client; every reply's counts compared with the server's truth. */
 typedef struct truth_io {
-    client *c;
+    client *c; /* first: tu_io_tokenize and tu_io_reset use it */
     refsrv *srv;
     long sends, mismatches, restored, slots_calls;
 } truth_io;
@@ -52,19 +53,6 @@ static kv_status truth_send(void *ctx, const client_request *rq, trial_request *
         t->mismatches++;
     t->restored += tr.restored_tokens > 0;
     return KV_OK;
-}
-
-static kv_status truth_tokenize(void *ctx, const spec_target *tg, spec_api api, const char *text,
-                                long *n, char *err)
-{
-    truth_io *t = ctx;
-    return client_tokenize(t->c, tg, api, text, n, err);
-}
-
-static kv_status truth_reset(void *ctx, const spec_target *tg, spec_api api, char *err)
-{
-    truth_io *t = ctx;
-    return client_reset_cache(t->c, tg, api, err);
 }
 
 static kv_status truth_slots(void *ctx, const spec_target *tg, char **body, char *err)
@@ -147,7 +135,7 @@ static void rig_start(rig *g, int slots, long ram_tokens, const char *agents, lo
 static void rig_run(rig *g, bool resume, runner_summary *sum)
 {
     runner_io io = {
-        &g->t, truth_send, truth_tokenize, truth_reset, truth_worker_new, truth_worker_free, NULL};
+        &g->t, truth_send, tu_io_tokenize, tu_io_reset, truth_worker_new, truth_worker_free, NULL};
     runner_options o;
     memset(&o, 0, sizeof o);
     o.out_dir = g->dir;
