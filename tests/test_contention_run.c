@@ -34,25 +34,18 @@
 
 /* The real client; every reply's counts compared with the server's truth. */
 typedef struct truth_io {
-    client *c; /* first: tu_io_tokenize and tu_io_reset use it */
-    refsrv *srv;
-    long sends, mismatches, restored, slots_calls;
+    runnertest_truth base; /* first: runnertest_truth_send uses it */
+    long mismatches, restored, slots_calls;
 } truth_io;
 
-static kv_status truth_send(void *ctx, const client_request *rq, trial_request *out, char **reply,
-                            char *err)
+static void truth_check(runnertest_truth *base, const client_request *rq, const trial_request *out,
+                        const refsrv_truth *tr)
 {
-    truth_io *t = ctx;
-    kv_status st = client_send(t->c, rq, out, reply, err);
-    if (st != KV_OK)
-        return st;
-    refsrv_truth tr;
-    assert_true(refsrv_last(t->srv, &tr));
-    t->sends++;
-    if (out->cached_tokens != tr.cached_tokens || out->prompt_tokens != tr.prompt_tokens)
+    truth_io *t = (truth_io *)base;
+    (void)rq;
+    if (out->cached_tokens != tr->cached_tokens || out->prompt_tokens != tr->prompt_tokens)
         t->mismatches++;
-    t->restored += tr.restored_tokens > 0;
-    return KV_OK;
+    t->restored += tr->restored_tokens > 0;
 }
 
 static kv_status truth_slots(void *ctx, const spec_target *tg, char **body, char *err)
@@ -60,7 +53,7 @@ static kv_status truth_slots(void *ctx, const spec_target *tg, char **body, char
     truth_io *t = ctx;
     int status = 0;
     t->slots_calls++;
-    kv_status st = client_call(t->c, tg, "/slots", NULL, 10.0, &status, body, err);
+    kv_status st = client_call(t->base.c, tg, "/slots", NULL, 10.0, &status, body, err);
     if (st == KV_OK && status != 200) {
         free(*body);
         *body = NULL;
@@ -75,8 +68,9 @@ static kv_status truth_worker_new(void *ctx, void **out, char *err)
     truth_io *w = calloc(1, sizeof *w);
     if (!w)
         return KV_ERR_NOMEM;
-    w->srv = ((truth_io *)ctx)->srv;
-    kv_status st = client_new(&w->c, err);
+    w->base.srv = ((truth_io *)ctx)->base.srv;
+    w->base.check = truth_check;
+    kv_status st = client_new(&w->base.c, err);
     if (st != KV_OK) {
         free(w);
         return st;
@@ -88,7 +82,7 @@ static kv_status truth_worker_new(void *ctx, void **out, char *err)
 static void truth_worker_free(void *ctx)
 {
     truth_io *w = ctx;
-    client_free(w->c);
+    client_free(w->base.c);
     free(w);
 }
 
@@ -114,8 +108,9 @@ static void rig_start(rig *g, int slots, long ram_tokens, const char *agents, lo
     assert_true(refsrv_cache_preset(ram_tokens > 0 ? "llama.cpp-ram" : "llama.cpp", &cfg));
     cfg.ram_cache_tokens = ram_tokens;
     char err[KV_ERRLEN] = "";
-    assert_int_equal(refsrv_start(&cfg, &g->t.srv, err), KV_OK);
-    assert_int_equal(client_new(&g->t.c, err), KV_OK);
+    assert_int_equal(refsrv_start(&cfg, &g->t.base.srv, err), KV_OK);
+    g->t.base.check = truth_check;
+    assert_int_equal(client_new(&g->t.base.c, err), KV_OK);
     char text[1024];
     snprintf(text, sizeof text,
              "{\"name\": \"contention\", \"seed\": 9,"
@@ -126,7 +121,7 @@ static void rig_start(rig *g, int slots, long ram_tokens, const char *agents, lo
              " \"cache_modes\": [\"warm\"], \"repetitions\": 1, \"warmup_requests\": 0,"
              " \"contention\": {\"agents\": %s, \"requests_per_agent\": %ld,"
              " \"concurrency\": %ld}}",
-             refsrv_port(g->t.srv), agents, per_agent, conc);
+             refsrv_port(g->t.base.srv), agents, per_agent, conc);
     if (spec_parse(text, strlen(text), "contention.json", &g->s, err) != KV_OK)
         fail_msg("%s", err);
     runnertest_tmpdir(g->dir, sizeof g->dir, "crun");
@@ -134,8 +129,9 @@ static void rig_start(rig *g, int slots, long ram_tokens, const char *agents, lo
 
 static void rig_run(rig *g, bool resume, runner_summary *sum)
 {
-    runner_io io = {
-        &g->t, truth_send, tu_io_tokenize, tu_io_reset, truth_worker_new, truth_worker_free, NULL};
+    runner_io io = {&g->t,       runnertest_truth_send, tu_io_tokenize,
+                    tu_io_reset, truth_worker_new,      truth_worker_free,
+                    NULL};
     runner_options o;
     memset(&o, 0, sizeof o);
     o.out_dir = g->dir;
@@ -151,8 +147,8 @@ static void rig_run(rig *g, bool resume, runner_summary *sum)
 
 static void rig_stop(rig *g)
 {
-    client_free(g->t.c);
-    refsrv_stop(g->t.srv);
+    client_free(g->t.base.c);
+    refsrv_stop(g->t.base.srv);
     spec_free(g->s);
     runnertest_rmrf(g->dir);
 }
