@@ -101,12 +101,8 @@ static inline long runnertest_text_tokens(const char *s)
 static inline kv_status runnertest_run(const spec *s, runner_io *io, const char *dir, bool resume,
                                        runner_summary *sum, char *err)
 {
-    runner_options o;
-    memset(&o, 0, sizeof o);
-    o.out_dir = dir;
-    o.resume = resume;
-    o.io = io;
-    o.cell_done = runnertest_cell_done;
+    runner_options o = {
+        .out_dir = dir, .resume = resume, .io = io, .cell_done = runnertest_cell_done};
     runner_clear_stop();
     return runner_run(s, &o, sum, err);
 }

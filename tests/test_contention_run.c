@@ -153,6 +153,24 @@ static void rig_stop(rig *g)
     runnertest_rmrf(g->dir);
 }
 
+/* Runs the rig from the start with no trial failing; the journal it wrote,
+ * which the caller frees. */
+static journal_data *rig_journal(rig *g, runner_summary *sum)
+{
+    rig_run(g, false, sum);
+    assert_int_equal(sum->failed, 0);
+    return runnertest_load(g->dir);
+}
+
+/* The agents list [1, 2, .., max] into buf. */
+static void agents_upto(char *buf, size_t n, int max)
+{
+    snprintf(buf, n, "[");
+    for (int k = 1; k <= max; k++)
+        snprintf(buf + strlen(buf), n - strlen(buf), "%s%d", k > 1 ? ", " : "", k);
+    snprintf(buf + strlen(buf), n - strlen(buf), "]");
+}
+
 /* The contention group of a journal line. */
 static long line_agents(const trial_record *t)
 {
@@ -163,17 +181,12 @@ static long line_agents(const trial_record *t)
 static void warm_capacity_should_equal_the_slots(int slots)
 {
     rig g;
-    char agents[64] = "[";
-    for (int k = 1; k <= slots + 1; k++)
-        snprintf(agents + strlen(agents), sizeof agents - strlen(agents), "%s%d", k > 1 ? ", " : "",
-                 k);
-    strcat(agents, "]");
+    char agents[64];
+    agents_upto(agents, sizeof agents, slots + 1);
     rig_start(&g, slots, 0, agents, 0, 4);
     runner_summary sum;
-    rig_run(&g, false, &sum);
-    assert_int_equal(sum.failed, 0);
+    journal_data *d = rig_journal(&g, &sum);
     assert_int_equal(g.t.mismatches, 0);
-    journal_data *d = runnertest_load(g.dir);
     size_t lines = 0, checked = 0;
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_record *t = &d->trials[i];
@@ -227,16 +240,11 @@ static void contention_should_keep_s_agents_warm_on_s_slots_and_none_of_s_plus_1
 static void measured_capacity_should_equal_the_slots(int slots)
 {
     rig g;
-    char agents[64] = "[";
-    for (int k = 1; k <= slots + 1; k++)
-        snprintf(agents + strlen(agents), sizeof agents - strlen(agents), "%s%d", k > 1 ? ", " : "",
-                 k);
-    strcat(agents, "]");
+    char agents[64];
+    agents_upto(agents, sizeof agents, slots + 1);
     rig_start(&g, slots, 0, agents, 0, 36);
     runner_summary sum;
-    rig_run(&g, false, &sum);
-    assert_int_equal(sum.failed, 0);
-    journal_data *d = runnertest_load(g.dir);
+    journal_data *d = rig_journal(&g, &sum);
     warm_req *r = NULL;
     size_t n = 0;
     char err[KV_ERRLEN] = "";
@@ -271,10 +279,8 @@ static void contention_should_class_prefixes_from_the_ram_tier_as_restored(void 
     rig g;
     rig_start(&g, 1, 262144, "[2, 3]", 0, 4);
     runner_summary sum;
-    rig_run(&g, false, &sum);
-    assert_int_equal(sum.failed, 0);
+    journal_data *d = rig_journal(&g, &sum);
     assert_int_equal(g.t.mismatches, 0);
-    journal_data *d = runnertest_load(g.dir);
     long restored = 0;
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_request *q = &d->trials[i].turns[0];
@@ -355,11 +361,9 @@ static void concurrency_should_keep_each_agents_order(void **state)
     rig g;
     rig_start(&g, 2, 0, "[2, 3]", 2, 4);
     runner_summary sum;
-    rig_run(&g, false, &sum);
-    assert_int_equal(sum.failed, 0);
+    journal_data *d = rig_journal(&g, &sum);
     assert_int_equal(sum.ran, 1 + 8 + 12);
     assert_int_equal(g.t.slots_calls, 0);
-    journal_data *d = runnertest_load(g.dir);
     long next[2][3] = {{0}};
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_record *t = &d->trials[i];
