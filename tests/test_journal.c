@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
@@ -708,37 +707,18 @@ static void journal_should_survive_kill_9_at_random_moments(void **state)
 
 #define BAD_DIR "tests/fixtures/journals/bad"
 
+static kv_status load_bad_journal(const char *path, char *err)
+{
+    journal_data *d = NULL;
+    kv_status st = journal_load(path, &d, err);
+    assert_null(d);
+    return st;
+}
+
 static void journal_load_should_reject_bad_journals_with_exact_messages(void **state)
 {
     (void)state;
-    DIR *dir = opendir(BAD_DIR);
-    assert_non_null(dir);
-    size_t checked = 0;
-    const struct dirent *e;
-    while ((e = readdir(dir)) != NULL) {
-        size_t n = strlen(e->d_name);
-        if (n < 7 || strcmp(e->d_name + n - 6, ".jsonl") != 0)
-            continue;
-        char path[512], expected_path[512];
-        snprintf(path, sizeof path, "%s/%s", BAD_DIR, e->d_name);
-        snprintf(expected_path, sizeof expected_path, "%s/%.*s.expected", BAD_DIR, (int)(n - 6),
-                 e->d_name);
-        size_t elen = 0;
-        char *expected = slurp(expected_path, &elen);
-        while (elen > 0 && expected[elen - 1] == '\n')
-            expected[--elen] = '\0';
-        journal_data *d = NULL;
-        char err[KV_ERRLEN] = "";
-        kv_status st = journal_load(path, &d, err);
-        if (st != KV_ERR_INPUT || strcmp(err, expected) != 0)
-            fail_msg("%s: got status %d, message\n  %s\nexpected\n  %s", path, (int)st, err,
-                     expected);
-        assert_null(d);
-        free(expected);
-        checked++;
-    }
-    closedir(dir);
-    assert_true(checked >= 6);
+    assert_true(tu_each_rejected(BAD_DIR, load_bad_journal) >= 6);
 }
 
 static void journal_load_should_read_the_good_fixture(void **state)
