@@ -168,14 +168,6 @@ static void make_trial(trial_record *t, size_t idx, size_t big)
     b->raw = raw.data;
 }
 
-static void assert_time_equal(double got, double want)
-{
-    if (isnan(want))
-        assert_true(isnan(got));
-    else
-        assert_true(got == want);
-}
-
 static void assert_turn_equal(const trial_request *g, const trial_request *w)
 {
     assert_int_equal(g->turn, w->turn);
@@ -188,15 +180,15 @@ static void assert_turn_equal(const trial_request *g, const trial_request *w)
     assert_int_equal(g->prefix_tokens, w->prefix_tokens);
     assert_int_equal(g->output_tokens, w->output_tokens);
     assert_int_equal(g->cache_state, w->cache_state);
-    assert_time_equal(g->ttfb_ms, w->ttfb_ms);
-    assert_time_equal(g->ttft_ms, w->ttft_ms);
-    assert_time_equal(g->first_content_ms, w->first_content_ms);
-    assert_time_equal(g->last_token_ms, w->last_token_ms);
-    assert_time_equal(g->total_ms, w->total_ms);
-    assert_time_equal(g->gap_median_ms, w->gap_median_ms);
-    assert_time_equal(g->gap_p99_ms, w->gap_p99_ms);
-    assert_time_equal(g->server_prefill_ms, w->server_prefill_ms);
-    assert_time_equal(g->server_overhead_us, w->server_overhead_us);
+    tu_assert_same_double(g->ttfb_ms, w->ttfb_ms);
+    tu_assert_same_double(g->ttft_ms, w->ttft_ms);
+    tu_assert_same_double(g->first_content_ms, w->first_content_ms);
+    tu_assert_same_double(g->last_token_ms, w->last_token_ms);
+    tu_assert_same_double(g->total_ms, w->total_ms);
+    tu_assert_same_double(g->gap_median_ms, w->gap_median_ms);
+    tu_assert_same_double(g->gap_p99_ms, w->gap_p99_ms);
+    tu_assert_same_double(g->server_prefill_ms, w->server_prefill_ms);
+    tu_assert_same_double(g->server_overhead_us, w->server_overhead_us);
     if (w->raw)
         assert_string_equal(g->raw, w->raw);
     else

@@ -27,22 +27,6 @@
 
 #define BAD_DIR "tests/fixtures/journals/bad"
 
-static char *slurp(const char *path, size_t *len)
-{
-    char *text = NULL, err[KV_ERRLEN] = "";
-    if (kv_read_file(path, &text, len, err) != KV_OK)
-        fail_msg("%s", err);
-    return text;
-}
-
-static void same_double(double a, double b)
-{
-    if (isnan(b))
-        assert_true(isnan(a));
-    else
-        assert_true(a == b);
-}
-
 /* Every column equals the record field it comes from. */
 static void assert_cols_equal_records(const journal_cols *j, const journal_data *d)
 {
@@ -75,9 +59,9 @@ static void assert_cols_equal_records(const journal_cols *j, const journal_data 
             assert_int_equal(j->prompt_tokens[q], r->prompt_tokens);
             assert_int_equal(j->cached_tokens[q], r->cached_tokens);
             assert_int_equal(j->prefix_tokens[q], r->prefix_tokens);
-            same_double(j->ttft_ms[q], r->ttft_ms);
-            same_double(j->total_ms[q], r->total_ms);
-            same_double(j->server_prefill_ms[q], r->server_prefill_ms);
+            tu_assert_same_double(j->ttft_ms[q], r->ttft_ms);
+            tu_assert_same_double(j->total_ms[q], r->total_ms);
+            tu_assert_same_double(j->server_prefill_ms[q], r->server_prefill_ms);
         }
         if (t->target < j->n_target_names)
             assert_non_null(j->target_names[t->target]);
@@ -150,7 +134,7 @@ static void analyze_should_exit_3_naming_the_line_and_field_of_a_bad_journal(voi
     assert_true(WIFEXITED(rc));
     assert_int_equal(WEXITSTATUS(rc), 3);
     size_t len = 0;
-    char *text = slurp(log, &len);
+    char *text = tu_read(log, &len);
     assert_non_null(strstr(text, BAD_DIR "/missing_turns.jsonl:2: $.turns: expected an array"));
     free(text);
     remove(log);
@@ -233,7 +217,7 @@ static void columns_should_read_a_long_journal_with_a_repeat_and_a_torn_line(voi
     kv_buf_free(&line);
     assert_int_equal(fclose(f), 0);
     size_t len = 0;
-    free(slurp(path, &len));
+    free(tu_read(path, &len));
     assert_true(len > ((size_t)2 << 20)); /* more than two read chunks */
     journal_data *d = NULL;
     journal_cols *j = NULL;

@@ -443,3 +443,11 @@ size_t tu_each_rejected(const char *dir, tu_load_fn load)
     closedir(d);
     return checked;
 }
+
+void tu_assert_same_double(double got, double want)
+{
+    if (isnan(want))
+        assert_true(isnan(got));
+    else
+        assert_true(got == want);
+}

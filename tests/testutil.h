@@ -215,4 +215,7 @@ int tu_free_port(void);
 typedef kv_status (*tu_load_fn)(const char *path, char *err);
 size_t tu_each_rejected(const char *dir, tu_load_fn load);
 
+/* Fails the test unless got is want exactly, or both are NaN. */
+void tu_assert_same_double(double got, double want);
+
 #endif
