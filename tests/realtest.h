@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "experiments/journal.h"
+#include "jsonlcheck.h"
 
 typedef struct realsrv {
     char dir[256];   /* private temporary directory (state file, runs) */
@@ -166,6 +168,20 @@ static inline double realtest_median(double *v, size_t n)
         return (double)NAN;
     qsort(v, n, sizeof *v, realtest_cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* The journal a kvproof run (exit status rc) wrote into dir: every line
+ * JSON, loaded, with every planned trial. The caller frees it. */
+static inline journal_data *realtest_load_run(const char *dir, int rc)
+{
+    char path[512], err[KV_ERRLEN] = "";
+    snprintf(path, sizeof path, "%s/journal.jsonl", dir);
+    jsonlcheck_file(path);
+    journal_data *d = NULL;
+    if (journal_load(path, &d, err) != KV_OK)
+        fail_msg("%s (kvproof run exit %d)", err, rc);
+    assert_int_equal(d->n_trials, d->header.planned_trials);
+    return d;
 }
 
 #endif

@@ -28,6 +28,8 @@
 #include "experiments/runner.h"
 #include "experiments/spec.h"
 #include "jsonlcheck.h"
+#include "net/client.h"
+#include "server/refsrv.h"
 #include "stats/stopping.h"
 
 /* Creates a fresh directory /tmp/kvproof-<tag>-XXXXXX into buf. */
@@ -99,12 +101,8 @@ static inline long runnertest_text_tokens(const char *s)
 static inline kv_status runnertest_run(const spec *s, runner_io *io, const char *dir, bool resume,
                                        runner_summary *sum, char *err)
 {
-    runner_options o;
-    memset(&o, 0, sizeof o);
-    o.out_dir = dir;
-    o.resume = resume;
-    o.io = io;
-    o.cell_done = runnertest_cell_done;
+    runner_options o = {
+        .out_dir = dir, .resume = resume, .io = io, .cell_done = runnertest_cell_done};
     runner_clear_stop();
     return runner_run(s, &o, sum, err);
 }
@@ -197,6 +195,34 @@ static inline void runnertest_reply_ok(trial_request *out, size_t n, long cached
     out->raw = strdup("{\"fake\":true}");
     if (reply)
         *reply = strdup(text);
+}
+
+/* The real client over a reference server, each reply's counts handed to
+ * check with what the server saw of the request (refsrv_last). c first:
+ * tu_io_tokenize and tu_io_reset use it; a test's own context starts with
+ * this struct. */
+typedef struct runnertest_truth runnertest_truth;
+struct runnertest_truth {
+    client *c;
+    refsrv *srv;
+    long sends;
+    void (*check)(runnertest_truth *t, const client_request *rq, const trial_request *out,
+                  const refsrv_truth *tr);
+};
+
+/* runner_io send over a runnertest_truth (ctx). */
+static inline kv_status runnertest_truth_send(void *ctx, const client_request *rq,
+                                              trial_request *out, char **reply, char *err)
+{
+    runnertest_truth *t = ctx;
+    kv_status st = client_send(t->c, rq, out, reply, err);
+    if (st != KV_OK)
+        return st;
+    refsrv_truth tr;
+    assert_true(refsrv_last(t->srv, &tr));
+    t->sends++;
+    t->check(t, rq, out, &tr);
+    return KV_OK;
 }
 
 #endif

@@ -23,6 +23,7 @@
 #include "net/client.h"
 #include "net/dialect.h"
 #include "server/refsrv.h"
+#include "tests/testutil.h"
 
 #define KEY "sk-test-4f9a1c77e2b0secret"
 
@@ -344,22 +345,11 @@ static void wrong_content_type_should_fail_without_retry(void **state)
     run_close(&r);
 }
 
-static int free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
-    close(s);
-    return ntohs(a.sin_port);
-}
-
 static void refused_connection_should_be_retried_a_bounded_number_of_times(void **state)
 {
     (void)state;
     run r;
-    run_open(&r, free_port(), SPEC_API_OPENAI_CHAT);
+    run_open(&r, tu_free_port(), SPEC_API_OPENAI_CHAT);
     r.x.rq.retries = 3;
     assert_int_equal(run_send(&r, false), KV_ERR_NET);
     assert_int_equal(r.t.attempts, 4);

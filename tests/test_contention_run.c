@@ -30,41 +30,22 @@
 #include "stats/warm.h"
 #include "runnertest.h"
 #include "server/refsrv.h"
+#include "tests/testutil.h"
 
 /* The real client; every reply's counts compared with the server's truth. */
 typedef struct truth_io {
-    client *c;
-    refsrv *srv;
-    long sends, mismatches, restored, slots_calls;
+    runnertest_truth base; /* first: runnertest_truth_send uses it */
+    long mismatches, restored, slots_calls;
 } truth_io;
 
-static kv_status truth_send(void *ctx, const client_request *rq, trial_request *out, char **reply,
-                            char *err)
+static void truth_check(runnertest_truth *base, const client_request *rq, const trial_request *out,
+                        const refsrv_truth *tr)
 {
-    truth_io *t = ctx;
-    kv_status st = client_send(t->c, rq, out, reply, err);
-    if (st != KV_OK)
-        return st;
-    refsrv_truth tr;
-    assert_true(refsrv_last(t->srv, &tr));
-    t->sends++;
-    if (out->cached_tokens != tr.cached_tokens || out->prompt_tokens != tr.prompt_tokens)
+    truth_io *t = (truth_io *)base;
+    (void)rq;
+    if (out->cached_tokens != tr->cached_tokens || out->prompt_tokens != tr->prompt_tokens)
         t->mismatches++;
-    t->restored += tr.restored_tokens > 0;
-    return KV_OK;
-}
-
-static kv_status truth_tokenize(void *ctx, const spec_target *tg, spec_api api, const char *text,
-                                long *n, char *err)
-{
-    truth_io *t = ctx;
-    return client_tokenize(t->c, tg, api, text, n, err);
-}
-
-static kv_status truth_reset(void *ctx, const spec_target *tg, spec_api api, char *err)
-{
-    truth_io *t = ctx;
-    return client_reset_cache(t->c, tg, api, err);
+    t->restored += tr->restored_tokens > 0;
 }
 
 static kv_status truth_slots(void *ctx, const spec_target *tg, char **body, char *err)
@@ -72,7 +53,7 @@ static kv_status truth_slots(void *ctx, const spec_target *tg, char **body, char
     truth_io *t = ctx;
     int status = 0;
     t->slots_calls++;
-    kv_status st = client_call(t->c, tg, "/slots", NULL, 10.0, &status, body, err);
+    kv_status st = client_call(t->base.c, tg, "/slots", NULL, 10.0, &status, body, err);
     if (st == KV_OK && status != 200) {
         free(*body);
         *body = NULL;
@@ -87,8 +68,9 @@ static kv_status truth_worker_new(void *ctx, void **out, char *err)
     truth_io *w = calloc(1, sizeof *w);
     if (!w)
         return KV_ERR_NOMEM;
-    w->srv = ((truth_io *)ctx)->srv;
-    kv_status st = client_new(&w->c, err);
+    w->base.srv = ((truth_io *)ctx)->base.srv;
+    w->base.check = truth_check;
+    kv_status st = client_new(&w->base.c, err);
     if (st != KV_OK) {
         free(w);
         return st;
@@ -100,7 +82,7 @@ static kv_status truth_worker_new(void *ctx, void **out, char *err)
 static void truth_worker_free(void *ctx)
 {
     truth_io *w = ctx;
-    client_free(w->c);
+    client_free(w->base.c);
     free(w);
 }
 
@@ -126,8 +108,9 @@ static void rig_start(rig *g, int slots, long ram_tokens, const char *agents, lo
     assert_true(refsrv_cache_preset(ram_tokens > 0 ? "llama.cpp-ram" : "llama.cpp", &cfg));
     cfg.ram_cache_tokens = ram_tokens;
     char err[KV_ERRLEN] = "";
-    assert_int_equal(refsrv_start(&cfg, &g->t.srv, err), KV_OK);
-    assert_int_equal(client_new(&g->t.c, err), KV_OK);
+    assert_int_equal(refsrv_start(&cfg, &g->t.base.srv, err), KV_OK);
+    g->t.base.check = truth_check;
+    assert_int_equal(client_new(&g->t.base.c, err), KV_OK);
     char text[1024];
     snprintf(text, sizeof text,
              "{\"name\": \"contention\", \"seed\": 9,"
@@ -138,7 +121,7 @@ static void rig_start(rig *g, int slots, long ram_tokens, const char *agents, lo
              " \"cache_modes\": [\"warm\"], \"repetitions\": 1, \"warmup_requests\": 0,"
              " \"contention\": {\"agents\": %s, \"requests_per_agent\": %ld,"
              " \"concurrency\": %ld}}",
-             refsrv_port(g->t.srv), agents, per_agent, conc);
+             refsrv_port(g->t.base.srv), agents, per_agent, conc);
     if (spec_parse(text, strlen(text), "contention.json", &g->s, err) != KV_OK)
         fail_msg("%s", err);
     runnertest_tmpdir(g->dir, sizeof g->dir, "crun");
@@ -146,8 +129,9 @@ static void rig_start(rig *g, int slots, long ram_tokens, const char *agents, lo
 
 static void rig_run(rig *g, bool resume, runner_summary *sum)
 {
-    runner_io io = {
-        &g->t, truth_send, truth_tokenize, truth_reset, truth_worker_new, truth_worker_free, NULL};
+    runner_io io = {&g->t,       runnertest_truth_send, tu_io_tokenize,
+                    tu_io_reset, truth_worker_new,      truth_worker_free,
+                    NULL};
     runner_options o;
     memset(&o, 0, sizeof o);
     o.out_dir = g->dir;
@@ -163,10 +147,28 @@ static void rig_run(rig *g, bool resume, runner_summary *sum)
 
 static void rig_stop(rig *g)
 {
-    client_free(g->t.c);
-    refsrv_stop(g->t.srv);
+    client_free(g->t.base.c);
+    refsrv_stop(g->t.base.srv);
     spec_free(g->s);
     runnertest_rmrf(g->dir);
+}
+
+/* Runs the rig from the start with no trial failing; the journal it wrote,
+ * which the caller frees. */
+static journal_data *rig_journal(rig *g, runner_summary *sum)
+{
+    rig_run(g, false, sum);
+    assert_int_equal(sum->failed, 0);
+    return runnertest_load(g->dir);
+}
+
+/* The agents list [1, 2, .., max] into buf. */
+static void agents_upto(char *buf, size_t n, int max)
+{
+    snprintf(buf, n, "[");
+    for (int k = 1; k <= max; k++)
+        snprintf(buf + strlen(buf), n - strlen(buf), "%s%d", k > 1 ? ", " : "", k);
+    snprintf(buf + strlen(buf), n - strlen(buf), "]");
 }
 
 /* The contention group of a journal line. */
@@ -179,17 +181,12 @@ static long line_agents(const trial_record *t)
 static void warm_capacity_should_equal_the_slots(int slots)
 {
     rig g;
-    char agents[64] = "[";
-    for (int k = 1; k <= slots + 1; k++)
-        snprintf(agents + strlen(agents), sizeof agents - strlen(agents), "%s%d", k > 1 ? ", " : "",
-                 k);
-    strcat(agents, "]");
+    char agents[64];
+    agents_upto(agents, sizeof agents, slots + 1);
     rig_start(&g, slots, 0, agents, 0, 4);
     runner_summary sum;
-    rig_run(&g, false, &sum);
-    assert_int_equal(sum.failed, 0);
+    journal_data *d = rig_journal(&g, &sum);
     assert_int_equal(g.t.mismatches, 0);
-    journal_data *d = runnertest_load(g.dir);
     size_t lines = 0, checked = 0;
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_record *t = &d->trials[i];
@@ -243,16 +240,11 @@ static void contention_should_keep_s_agents_warm_on_s_slots_and_none_of_s_plus_1
 static void measured_capacity_should_equal_the_slots(int slots)
 {
     rig g;
-    char agents[64] = "[";
-    for (int k = 1; k <= slots + 1; k++)
-        snprintf(agents + strlen(agents), sizeof agents - strlen(agents), "%s%d", k > 1 ? ", " : "",
-                 k);
-    strcat(agents, "]");
+    char agents[64];
+    agents_upto(agents, sizeof agents, slots + 1);
     rig_start(&g, slots, 0, agents, 0, 36);
     runner_summary sum;
-    rig_run(&g, false, &sum);
-    assert_int_equal(sum.failed, 0);
-    journal_data *d = runnertest_load(g.dir);
+    journal_data *d = rig_journal(&g, &sum);
     warm_req *r = NULL;
     size_t n = 0;
     char err[KV_ERRLEN] = "";
@@ -287,10 +279,8 @@ static void contention_should_class_prefixes_from_the_ram_tier_as_restored(void 
     rig g;
     rig_start(&g, 1, 262144, "[2, 3]", 0, 4);
     runner_summary sum;
-    rig_run(&g, false, &sum);
-    assert_int_equal(sum.failed, 0);
+    journal_data *d = rig_journal(&g, &sum);
     assert_int_equal(g.t.mismatches, 0);
-    journal_data *d = runnertest_load(g.dir);
     long restored = 0;
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_request *q = &d->trials[i].turns[0];
@@ -371,11 +361,9 @@ static void concurrency_should_keep_each_agents_order(void **state)
     rig g;
     rig_start(&g, 2, 0, "[2, 3]", 2, 4);
     runner_summary sum;
-    rig_run(&g, false, &sum);
-    assert_int_equal(sum.failed, 0);
+    journal_data *d = rig_journal(&g, &sum);
     assert_int_equal(sum.ran, 1 + 8 + 12);
     assert_int_equal(g.t.slots_calls, 0);
-    journal_data *d = runnertest_load(g.dir);
     long next[2][3] = {{0}};
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_record *t = &d->trials[i];

@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
@@ -169,14 +168,6 @@ static void make_trial(trial_record *t, size_t idx, size_t big)
     b->raw = raw.data;
 }
 
-static void assert_time_equal(double got, double want)
-{
-    if (isnan(want))
-        assert_true(isnan(got));
-    else
-        assert_true(got == want);
-}
-
 static void assert_turn_equal(const trial_request *g, const trial_request *w)
 {
     assert_int_equal(g->turn, w->turn);
@@ -189,15 +180,15 @@ static void assert_turn_equal(const trial_request *g, const trial_request *w)
     assert_int_equal(g->prefix_tokens, w->prefix_tokens);
     assert_int_equal(g->output_tokens, w->output_tokens);
     assert_int_equal(g->cache_state, w->cache_state);
-    assert_time_equal(g->ttfb_ms, w->ttfb_ms);
-    assert_time_equal(g->ttft_ms, w->ttft_ms);
-    assert_time_equal(g->first_content_ms, w->first_content_ms);
-    assert_time_equal(g->last_token_ms, w->last_token_ms);
-    assert_time_equal(g->total_ms, w->total_ms);
-    assert_time_equal(g->gap_median_ms, w->gap_median_ms);
-    assert_time_equal(g->gap_p99_ms, w->gap_p99_ms);
-    assert_time_equal(g->server_prefill_ms, w->server_prefill_ms);
-    assert_time_equal(g->server_overhead_us, w->server_overhead_us);
+    tu_assert_same_double(g->ttfb_ms, w->ttfb_ms);
+    tu_assert_same_double(g->ttft_ms, w->ttft_ms);
+    tu_assert_same_double(g->first_content_ms, w->first_content_ms);
+    tu_assert_same_double(g->last_token_ms, w->last_token_ms);
+    tu_assert_same_double(g->total_ms, w->total_ms);
+    tu_assert_same_double(g->gap_median_ms, w->gap_median_ms);
+    tu_assert_same_double(g->gap_p99_ms, w->gap_p99_ms);
+    tu_assert_same_double(g->server_prefill_ms, w->server_prefill_ms);
+    tu_assert_same_double(g->server_overhead_us, w->server_overhead_us);
     if (w->raw)
         assert_string_equal(g->raw, w->raw);
     else
@@ -708,37 +699,18 @@ static void journal_should_survive_kill_9_at_random_moments(void **state)
 
 #define BAD_DIR "tests/fixtures/journals/bad"
 
+static kv_status load_bad_journal(const char *path, char *err)
+{
+    journal_data *d = NULL;
+    kv_status st = journal_load(path, &d, err);
+    assert_null(d);
+    return st;
+}
+
 static void journal_load_should_reject_bad_journals_with_exact_messages(void **state)
 {
     (void)state;
-    DIR *dir = opendir(BAD_DIR);
-    assert_non_null(dir);
-    size_t checked = 0;
-    const struct dirent *e;
-    while ((e = readdir(dir)) != NULL) {
-        size_t n = strlen(e->d_name);
-        if (n < 7 || strcmp(e->d_name + n - 6, ".jsonl") != 0)
-            continue;
-        char path[512], expected_path[512];
-        snprintf(path, sizeof path, "%s/%s", BAD_DIR, e->d_name);
-        snprintf(expected_path, sizeof expected_path, "%s/%.*s.expected", BAD_DIR, (int)(n - 6),
-                 e->d_name);
-        size_t elen = 0;
-        char *expected = slurp(expected_path, &elen);
-        while (elen > 0 && expected[elen - 1] == '\n')
-            expected[--elen] = '\0';
-        journal_data *d = NULL;
-        char err[KV_ERRLEN] = "";
-        kv_status st = journal_load(path, &d, err);
-        if (st != KV_ERR_INPUT || strcmp(err, expected) != 0)
-            fail_msg("%s: got status %d, message\n  %s\nexpected\n  %s", path, (int)st, err,
-                     expected);
-        assert_null(d);
-        free(expected);
-        checked++;
-    }
-    closedir(dir);
-    assert_true(checked >= 6);
+    assert_true(tu_each_rejected(BAD_DIR, load_bad_journal) >= 6);
 }
 
 static void journal_load_should_read_the_good_fixture(void **state)

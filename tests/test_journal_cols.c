@@ -11,7 +11,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,24 +23,9 @@
 #include "experiments/journal_cols.h"
 #include "stats/results.h"
 #include "stats/warm.h"
+#include "tests/testutil.h"
 
 #define BAD_DIR "tests/fixtures/journals/bad"
-
-static char *slurp(const char *path, size_t *len)
-{
-    char *text = NULL, err[KV_ERRLEN] = "";
-    if (kv_read_file(path, &text, len, err) != KV_OK)
-        fail_msg("%s", err);
-    return text;
-}
-
-static void same_double(double a, double b)
-{
-    if (isnan(b))
-        assert_true(isnan(a));
-    else
-        assert_true(a == b);
-}
 
 /* Every column equals the record field it comes from. */
 static void assert_cols_equal_records(const journal_cols *j, const journal_data *d)
@@ -75,9 +59,9 @@ static void assert_cols_equal_records(const journal_cols *j, const journal_data 
             assert_int_equal(j->prompt_tokens[q], r->prompt_tokens);
             assert_int_equal(j->cached_tokens[q], r->cached_tokens);
             assert_int_equal(j->prefix_tokens[q], r->prefix_tokens);
-            same_double(j->ttft_ms[q], r->ttft_ms);
-            same_double(j->total_ms[q], r->total_ms);
-            same_double(j->server_prefill_ms[q], r->server_prefill_ms);
+            tu_assert_same_double(j->ttft_ms[q], r->ttft_ms);
+            tu_assert_same_double(j->total_ms[q], r->total_ms);
+            tu_assert_same_double(j->server_prefill_ms[q], r->server_prefill_ms);
         }
         if (t->target < j->n_target_names)
             assert_non_null(j->target_names[t->target]);
@@ -119,38 +103,19 @@ static void columns_should_give_the_records_results_on_the_committed_journals(vo
         assert_same_results(paths[i]);
 }
 
+static kv_status load_bad_columns(const char *path, char *err)
+{
+    journal_cols *j = NULL;
+    kv_status st = journal_cols_load(path, &j, err);
+    assert_int_equal(kv_exit_code(st), 3);
+    assert_null(j);
+    return st;
+}
+
 static void columns_should_reject_bad_journals_with_the_loaders_messages(void **state)
 {
     (void)state;
-    DIR *dir = opendir(BAD_DIR);
-    assert_non_null(dir);
-    size_t checked = 0;
-    const struct dirent *e;
-    while ((e = readdir(dir)) != NULL) {
-        size_t n = strlen(e->d_name);
-        if (n < 7 || strcmp(e->d_name + n - 6, ".jsonl") != 0)
-            continue;
-        char path[512], expected_path[512];
-        snprintf(path, sizeof path, "%s/%s", BAD_DIR, e->d_name);
-        snprintf(expected_path, sizeof expected_path, "%s/%.*s.expected", BAD_DIR, (int)(n - 6),
-                 e->d_name);
-        size_t elen = 0;
-        char *expected = slurp(expected_path, &elen);
-        while (elen > 0 && expected[elen - 1] == '\n')
-            expected[--elen] = '\0';
-        journal_cols *j = NULL;
-        char err[KV_ERRLEN] = "";
-        kv_status st = journal_cols_load(path, &j, err);
-        if (st != KV_ERR_INPUT || strcmp(err, expected) != 0)
-            fail_msg("%s: got status %d, message\n  %s\nexpected\n  %s", path, (int)st, err,
-                     expected);
-        assert_int_equal(kv_exit_code(st), 3);
-        assert_null(j);
-        free(expected);
-        checked++;
-    }
-    closedir(dir);
-    assert_true(checked >= 6);
+    assert_true(tu_each_rejected(BAD_DIR, load_bad_columns) >= 6);
 }
 
 /* kvproof analyze on a bad journal: exit 3 and the file:line:field message. */
@@ -169,7 +134,7 @@ static void analyze_should_exit_3_naming_the_line_and_field_of_a_bad_journal(voi
     assert_true(WIFEXITED(rc));
     assert_int_equal(WEXITSTATUS(rc), 3);
     size_t len = 0;
-    char *text = slurp(log, &len);
+    char *text = tu_read(log, &len);
     assert_non_null(strstr(text, BAD_DIR "/missing_turns.jsonl:2: $.turns: expected an array"));
     free(text);
     remove(log);
@@ -223,12 +188,11 @@ static void columns_should_read_a_long_journal_with_a_repeat_and_a_torn_line(voi
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/journal.jsonl", dir);
     char version[] = "test", name[] = "cols", host[] = "test", spec_json[] = "{}";
-    journal_header h = {0};
-    h.kvproof_version = version;
-    h.spec_name = name;
-    h.planned_trials = N;
-    h.client_host = host;
-    h.spec_json = spec_json;
+    journal_header h = {.kvproof_version = version,
+                        .spec_name = name,
+                        .planned_trials = N,
+                        .client_host = host,
+                        .spec_json = spec_json};
     journal *jn = NULL;
     if (journal_open(path, &h, false, NULL, &jn, err) != KV_OK)
         fail_msg("%s", err);
@@ -253,7 +217,7 @@ static void columns_should_read_a_long_journal_with_a_repeat_and_a_torn_line(voi
     kv_buf_free(&line);
     assert_int_equal(fclose(f), 0);
     size_t len = 0;
-    free(slurp(path, &len));
+    free(tu_read(path, &len));
     assert_true(len > ((size_t)2 << 20)); /* more than two read chunks */
     journal_data *d = NULL;
     journal_cols *j = NULL;

@@ -171,7 +171,7 @@ static void cache_prompt_false_cold_should_stay_cold_with_the_ram_cache_on(void 
 static void runner_trials_should_be_verified_with_the_ram_cache_on(void **state)
 {
     fixture *f = *state;
-    char dir[400], cmd[1600], path[512], err[KV_ERRLEN] = "";
+    char dir[400], cmd[1600];
     snprintf(dir, sizeof dir, "%s/run", f->srv.dir);
     snprintf(cmd, sizeof cmd, "'%s' run '%s' --out '%s' --url 'llama=%s'", realtest_bin(),
              CONTAM_SPEC, dir, f->srv.url);
@@ -181,12 +181,7 @@ static void runner_trials_should_be_verified_with_the_ram_cache_on(void **state)
     print_message("%s", out.data ? out.data : "");
     kv_buf_free(&out);
 
-    snprintf(path, sizeof path, "%s/journal.jsonl", dir);
-    jsonlcheck_file(path);
-    journal_data *d = NULL;
-    if (journal_load(path, &d, err) != KV_OK)
-        fail_msg("%s (kvproof run exit %d)", err, rc);
-    assert_int_equal(d->n_trials, d->header.planned_trials);
+    journal_data *d = realtest_load_run(dir, rc);
     size_t cold = 0, warm = 0;
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_record *t = &d->trials[i];

@@ -124,19 +124,14 @@ static void run_contention(const char *args, tally *ty, double *lo, double *hi)
     memset(ty, 0, sizeof *ty);
     if (realsrv_start(&srv, args) != 0)
         fail_msg("llama-server %s did not start", args);
-    char spec_path[400], dir[400], cmd[1600], path[512], err[KV_ERRLEN] = "";
+    char spec_path[400], dir[400], cmd[1600];
     snprintf(spec_path, sizeof spec_path, "%s/contention.json", srv.dir);
     snprintf(dir, sizeof dir, "%s/run", srv.dir);
     write_spec(spec_path, srv.url);
     snprintf(cmd, sizeof cmd, "'%s' run '%s' --out '%s'", realtest_bin(), spec_path, dir);
     fprintf(stderr, "[real] %s\n", cmd);
     int rc = realtest_sh(cmd, NULL);
-    snprintf(path, sizeof path, "%s/journal.jsonl", dir);
-    jsonlcheck_file(path);
-    journal_data *d = NULL;
-    if (journal_load(path, &d, err) != KV_OK)
-        fail_msg("%s (kvproof run exit %d)", err, rc);
-    assert_int_equal(d->n_trials, d->header.planned_trials);
+    journal_data *d = realtest_load_run(dir, rc);
     size_t lines = 0;
     for (size_t i = 0; i < d->n_trials; i++)
         if (d->trials[i].kind == PLAN_CONTENTION) {

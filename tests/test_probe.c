@@ -1,9 +1,7 @@
 /* test_probe.c - server detection and the cold/warm cache check against the
  * in-process reference server in several dialects, and 'kvproof probe'
  * (exit 4 when unreachable, JSON output). */
-#include <arpa/inet.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +16,7 @@
 
 #include "net/probe.h"
 #include "server/refsrv.h"
+#include "tests/testutil.h"
 
 static refsrv *start_ref(refsrv_dialect d, double time_scale)
 {
@@ -63,6 +61,44 @@ static void probed_close(probed *pr)
     client_free(pr->c);
 }
 
+/* A reference server of dialect d, a client that detected it and the
+ * result of its cache check (which must succeed). */
+typedef struct cache_probed {
+    refsrv *s;
+    probed pr;
+    probe_cache_result r;
+} cache_probed;
+
+/* What a cache check must find: how it made the cold request cold, whether
+ * the server reports cached tokens and whether the verdict is inferred
+ * (the cache works in every case). */
+typedef struct cache_expect {
+    const char *cold_method;
+    bool reports_cached;
+    bool inferred;
+} cache_expect;
+
+static void cache_probe(cache_probed *cp, refsrv_dialect d, double time_scale,
+                        const cache_expect *want)
+{
+    char err[KV_ERRLEN] = "";
+    memset(cp, 0, sizeof *cp);
+    cp->s = start_ref(d, time_scale);
+    probed_open(&cp->pr, cp->s);
+    assert_int_equal(probe_cache(cp->pr.c, &cp->pr.p, cp->pr.url, NULL, &cp->r, err), KV_OK);
+    assert_string_equal(cp->r.cold_method, want->cold_method);
+    assert_int_equal(cp->r.reports_cached, want->reports_cached);
+    assert_int_equal(cp->r.inferred, want->inferred);
+    assert_true(cp->r.cache_works);
+}
+
+static void cache_probed_close(cache_probed *cp)
+{
+    probe_cache_clear(&cp->r);
+    probed_close(&cp->pr);
+    refsrv_stop(cp->s);
+}
+
 typedef struct detect_case {
     refsrv_dialect server;
     spec_api api;
@@ -101,66 +137,38 @@ static void detect_should_name_the_server_and_dialect(void **state)
 static void cache_check_should_show_a_working_cache_on_llamacpp(void **state)
 {
     (void)state;
-    refsrv *s = start_ref(REFSRV_LLAMACPP, 0.01);
-    probed pr;
-    probed_open(&pr, s);
-    probe_cache_result r = {0};
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(probe_cache(pr.c, &pr.p, pr.url, NULL, &r, err), KV_OK);
-    assert_string_equal(r.cold_method, "cache_prompt:false");
-    assert_true(r.reports_cached);
-    assert_true(r.honours_cold);
-    assert_true(r.cache_works);
-    assert_false(r.inferred);
-    assert_int_equal(r.cold.cached_tokens, 0);
-    assert_true(r.warm.cached_tokens >= r.prefix_tokens);
-    assert_true(r.prefix_tokens > 900);
+    cache_probed cp;
+    cache_probe(&cp, REFSRV_LLAMACPP, 0.01, &(cache_expect){"cache_prompt:false", true, false});
+    const probe_cache_result *r = &cp.r;
+    assert_true(r->honours_cold);
+    assert_int_equal(r->cold.cached_tokens, 0);
+    assert_true(r->warm.cached_tokens >= r->prefix_tokens);
+    assert_true(r->prefix_tokens > 900);
     char *json = NULL;
-    assert_int_equal(probe_to_json(&pr.p, &r, &json, err), KV_OK);
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(probe_to_json(&cp.pr.p, r, &json, err), KV_OK);
     assert_non_null(strstr(json, "\"cache_works\":\ttrue"));
     free(json);
-    probe_cache_clear(&r);
-    probed_close(&pr);
-    refsrv_stop(s);
+    cache_probed_close(&cp);
 }
 
 static void cache_check_should_infer_from_ttft_when_ollama_reports_no_count(void **state)
 {
     (void)state;
-    refsrv *s = start_ref(REFSRV_OLLAMA, 0.05);
-    probed pr;
-    probed_open(&pr, s);
-    probe_cache_result r = {0};
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(probe_cache(pr.c, &pr.p, pr.url, NULL, &r, err), KV_OK);
-    assert_string_equal(r.cold_method, "nonce");
-    assert_false(r.reports_cached);
-    assert_true(r.inferred);
-    assert_true(r.cache_works);
+    cache_probed cp;
+    cache_probe(&cp, REFSRV_OLLAMA, 0.05, &(cache_expect){"nonce", false, true});
+    const probe_cache_result *r = &cp.r;
     /* What the server reports and knows, not the client's clock: the nonce
      * made the last (cold) request miss, and Ollama's prompt_eval_duration
      * for the warm request is below the cold one's. */
     refsrv_truth truth;
-    assert_true(refsrv_last(s, &truth));
+    assert_true(refsrv_last(cp.s, &truth));
     assert_int_equal(truth.seq, 3); /* prime, warm, cold */
-    assert_true((double)truth.cached_tokens < 0.1 * (double)r.prefix_tokens);
-    assert_true(truth.new_tokens >= r.prefix_tokens);
-    assert_false(isnan(r.warm.server_prefill_ms));
-    assert_true(r.warm.server_prefill_ms < r.cold.server_prefill_ms);
-    probe_cache_clear(&r);
-    probed_close(&pr);
-    refsrv_stop(s);
-}
-
-static int free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
-    close(s);
-    return ntohs(a.sin_port);
+    assert_true((double)truth.cached_tokens < 0.1 * (double)r->prefix_tokens);
+    assert_true(truth.new_tokens >= r->prefix_tokens);
+    assert_false(isnan(r->warm.server_prefill_ms));
+    assert_true(r->warm.server_prefill_ms < r->cold.server_prefill_ms);
+    cache_probed_close(&cp);
 }
 
 static int run_cli(const char *args, const char *out_path)
@@ -178,7 +186,7 @@ static void probe_command_should_exit_4_when_unreachable(void **state)
 {
     (void)state;
     char args[128];
-    snprintf(args, sizeof args, "http://127.0.0.1:%d", free_port());
+    snprintf(args, sizeof args, "http://127.0.0.1:%d", tu_free_port());
     assert_int_equal(run_cli(args, "/dev/null"), 4);
     assert_int_equal(run_cli("--format yaml http://127.0.0.1:1", "/dev/null"), 2);
 }

@@ -29,6 +29,7 @@
 #include "experiments/spec.h"
 #include "runnertest.h"
 #include "server/refsrv.h"
+#include "tests/testutil.h"
 
 /* ---- the fake server -------------------------------------------------------- */
 
@@ -415,8 +416,8 @@ typedef struct ref_io {
 } ref_io;
 
 typedef struct ref_ctx {
+    client *c; /* first: tu_io_tokenize and tu_io_reset use it */
     ref_io *shared;
-    client *c;
 } ref_ctx;
 
 static kv_status ref_send(void *ctx, const client_request *rq, trial_request *out, char **reply,
@@ -439,19 +440,6 @@ static kv_status ref_send(void *ctx, const client_request *rq, trial_request *ou
         t->bad_counts++;
     pthread_mutex_unlock(&t->mu);
     return st;
-}
-
-static kv_status ref_tokenize(void *ctx, const spec_target *tg, spec_api api, const char *text,
-                              long *n, char *err)
-{
-    ref_ctx *rc = ctx;
-    return client_tokenize(rc->c, tg, api, text, n, err);
-}
-
-static kv_status ref_reset(void *ctx, const spec_target *tg, spec_api api, char *err)
-{
-    ref_ctx *rc = ctx;
-    return client_reset_cache(rc->c, tg, api, err);
 }
 
 static kv_status ref_worker_new(void *ctx, void **out, char *err)
@@ -505,10 +493,10 @@ static void runner_should_overlap_requests_on_a_four_slot_reference_server(void 
     ref_io t;
     memset(&t, 0, sizeof t);
     pthread_mutex_init(&t.mu, NULL);
-    ref_ctx main_ctx = {&t, NULL};
+    ref_ctx main_ctx = {NULL, &t};
     assert_int_equal(client_new(&main_ctx.c, err), KV_OK);
-    runner_io io = {&main_ctx,      ref_send,        ref_tokenize, ref_reset,
-                    ref_worker_new, ref_worker_free, NULL};
+    runner_io io = {&main_ctx,       ref_send, tu_io_tokenize, tu_io_reset, ref_worker_new,
+                    ref_worker_free, NULL};
     runner_options o;
     memset(&o, 0, sizeof o);
     o.out_dir = dir;

@@ -26,32 +26,24 @@
 
 /* The real client, with each reply compared against the server's truth. */
 typedef struct truth_io {
-    client *c; /* first: tu_io_tokenize and tu_io_reset use it */
-    refsrv *srv;
-    long sends, mismatches, cached_reported;
+    runnertest_truth base; /* first: runnertest_truth_send uses it */
+    long mismatches, cached_reported;
     char first[256];
 } truth_io;
 
-static kv_status truth_send(void *ctx, const client_request *rq, trial_request *out, char **reply,
-                            char *err)
+static void truth_check(runnertest_truth *base, const client_request *rq, const trial_request *out,
+                        const refsrv_truth *tr)
 {
-    truth_io *t = ctx;
-    kv_status st = client_send(t->c, rq, out, reply, err);
-    if (st != KV_OK)
-        return st;
-    refsrv_truth tr;
-    assert_true(refsrv_last(t->srv, &tr));
-    t->sends++;
-    bool bad = out->prompt_tokens != tr.prompt_tokens;
+    truth_io *t = (truth_io *)base;
+    bool bad = out->prompt_tokens != tr->prompt_tokens;
     if (out->cached_tokens >= 0) {
         t->cached_reported++;
-        bad = bad || out->cached_tokens != tr.cached_tokens;
+        bad = bad || out->cached_tokens != tr->cached_tokens;
     }
     if (bad && t->mismatches++ == 0)
         snprintf(t->first, sizeof t->first,
                  "prompt %ld (truth %ld), cached %ld (truth %ld), %zu messages", out->prompt_tokens,
-                 tr.prompt_tokens, out->cached_tokens, tr.cached_tokens, rq->n_messages);
-    return KV_OK;
+                 tr->prompt_tokens, out->cached_tokens, tr->cached_tokens, rq->n_messages);
 }
 
 static const char *api_for(refsrv_dialect d)
@@ -94,12 +86,12 @@ static void runner_should_record_the_ground_truth_token_counts_in_every_dialect(
         tu_refsrv_config(&cfg, 0.001);
         cfg.dialect = (refsrv_dialect)d;
         char err[KV_ERRLEN] = "";
-        truth_io t = {.srv = tu_refsrv_start(&cfg)};
-        assert_int_equal(client_new(&t.c, err), KV_OK);
-        spec *s = small_spec(refsrv_port(t.srv), api_for((refsrv_dialect)d), "");
+        truth_io t = {.base = {.srv = tu_refsrv_start(&cfg), .check = truth_check}};
+        assert_int_equal(client_new(&t.base.c, err), KV_OK);
+        spec *s = small_spec(refsrv_port(t.base.srv), api_for((refsrv_dialect)d), "");
         char dir[64];
         runnertest_tmpdir(dir, sizeof dir, "rsrv");
-        runner_io io = {&t, truth_send, tu_io_tokenize, tu_io_reset, NULL, NULL, NULL};
+        runner_io io = {&t, runnertest_truth_send, tu_io_tokenize, tu_io_reset, NULL, NULL, NULL};
         runner_options o = {.out_dir = dir, .io = &io, .simulated = true};
         runner_summary sum;
         runner_clear_stop();
@@ -108,7 +100,7 @@ static void runner_should_record_the_ground_truth_token_counts_in_every_dialect(
             fail_msg("%s: %s", refsrv_dialect_name((refsrv_dialect)d), err);
         if (sum.failed != 0 || t.mismatches != 0)
             fail_msg("%s: %zu failed, %ld of %ld replies differ from the truth (first: %s)",
-                     refsrv_dialect_name((refsrv_dialect)d), sum.failed, t.mismatches, t.sends,
+                     refsrv_dialect_name((refsrv_dialect)d), sum.failed, t.mismatches, t.base.sends,
                      t.first);
         assert_int_equal(sum.ran, sum.planned);
         journal_data *jd = runnertest_load(dir);
@@ -129,8 +121,8 @@ static void runner_should_record_the_ground_truth_token_counts_in_every_dialect(
         journal_data_free(jd);
         runnertest_rmrf(dir);
         spec_free(s);
-        client_free(t.c);
-        refsrv_stop(t.srv);
+        client_free(t.base.c);
+        refsrv_stop(t.base.srv);
     }
 }
 

@@ -69,6 +69,16 @@ static refsrv *start(refsrv_config *cfg)
     return s;
 }
 
+/* A llama.cpp reference server with the cache preset and this many slots;
+ * its configuration in *cfg. */
+static refsrv *start_slots(refsrv_config *cfg, const char *preset, int slots)
+{
+    srvtest_config(cfg, REFSRV_LLAMACPP);
+    assert_true(refsrv_cache_preset(preset, cfg));
+    cfg->slots = slots;
+    return start(cfg);
+}
+
 static void slot_table_should_give_the_lowest_free_id_in_shared_mode(void **state)
 {
     (void)state;
@@ -114,10 +124,7 @@ static void slot_mode_should_keep_as_many_agents_warm_as_it_has_slots(void **sta
     for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) {
         int S = slots[i];
         refsrv_config cfg;
-        srvtest_config(&cfg, REFSRV_LLAMACPP);
-        assert_true(refsrv_cache_preset("llama.cpp", &cfg));
-        cfg.slots = S;
-        refsrv *s = start(&cfg);
+        refsrv *s = start_slots(&cfg, "llama.cpp", S);
         /* S agents: every request after the first round is a hit */
         assert_int_equal(warm_hits(refsrv_port(s), S, 3), 2 * S);
         refsrv_reset_cache(s);
@@ -170,10 +177,7 @@ static void ram_tier_should_restore_the_other_agents_prefix_on_one_slot(void **s
 {
     (void)state;
     refsrv_config cfg;
-    srvtest_config(&cfg, REFSRV_LLAMACPP);
-    assert_true(refsrv_cache_preset("llama.cpp-ram", &cfg));
-    cfg.slots = 1;
-    refsrv *s = start(&cfg);
+    refsrv *s = start_slots(&cfg, "llama.cpp-ram", 1);
     int port = refsrv_port(s);
     char seen[2][17] = {"", ""}, before[17];
     for (int round = 0; round < 3; round++)
@@ -203,10 +207,7 @@ static void slots_endpoint_should_show_what_each_slot_holds_like_llama_cpp(void 
 {
     (void)state;
     refsrv_config cfg;
-    srvtest_config(&cfg, REFSRV_LLAMACPP);
-    assert_true(refsrv_cache_preset("llama.cpp", &cfg));
-    cfg.slots = 2;
-    refsrv *s = start(&cfg);
+    refsrv *s = start_slots(&cfg, "llama.cpp", 2);
     int port = refsrv_port(s);
     refsrv_truth t;
     reply r0 = ask(port, 0, 0);

@@ -2,10 +2,14 @@
  * through the shell or forked, temporary directories, whole files. */
 #include "tests/testutil.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -395,4 +399,55 @@ const fit_result *tu_fit_auto(const double *x, const double *y, size_t n, bool w
 int tu_cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ---- Shared by the runner, client, probe, server and journal tests ---- */
+
+int tu_free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+size_t tu_each_rejected(const char *dir, tu_load_fn load)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    size_t checked = 0;
+    const struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n < 7 || strcmp(e->d_name + n - 6, ".jsonl") != 0)
+            continue;
+        char path[512], expected_path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        snprintf(expected_path, sizeof expected_path, "%s/%.*s.expected", dir, (int)(n - 6),
+                 e->d_name);
+        size_t elen = 0;
+        char *expected = tu_read(expected_path, &elen);
+        while (elen > 0 && expected[elen - 1] == '\n')
+            expected[--elen] = '\0';
+        char err[KV_ERRLEN] = "";
+        kv_status st = load(path, err);
+        if (st != KV_ERR_INPUT || strcmp(err, expected) != 0)
+            fail_msg("%s: got status %d, message\n  %s\nexpected\n  %s", path, (int)st, err,
+                     expected);
+        free(expected);
+        checked++;
+    }
+    closedir(d);
+    return checked;
+}
+
+void tu_assert_same_double(double got, double want)
+{
+    if (isnan(want))
+        assert_true(isnan(got));
+    else
+        assert_true(got == want);
 }

@@ -202,4 +202,20 @@ int tu_setup_gsl(void **state);
         }                                                                                          \
     }
 
+/* ---- Shared by the runner, client, probe, server and journal tests ---- */
+
+/* A loopback TCP port that was free a moment ago (bound, read, closed):
+ * for a request that must meet no listener. */
+int tu_free_port(void);
+
+/* For every DIR/NAME.jsonl (NAME not empty), in directory order: load must
+ * return KV_ERR_INPUT with the text of DIR/NAME.expected (its trailing
+ * newlines cut) in err, else the test fails naming the file. load checks
+ * that it kept nothing. Returns how many files it checked. */
+typedef kv_status (*tu_load_fn)(const char *path, char *err);
+size_t tu_each_rejected(const char *dir, tu_load_fn load);
+
+/* Fails the test unless got is want exactly, or both are NaN. */
+void tu_assert_same_double(double got, double want);
+
 #endif
