@@ -332,11 +332,8 @@ static void cworker_loop(cworker *w)
             st = creq_finish(cg, q, &rec, t0, err);
         trial_record_clear(&rec);
         cg->agents[q->agent].busy = false;
-        if (st != KV_OK && r->fail_st == KV_OK) {
-            r->fail_st = st;
-            snprintf(r->fail_err, sizeof r->fail_err, "%s", err);
-            r->halt = true;
-        }
+        if (st != KV_OK)
+            runner_sched_fail(r, st, err);
         pthread_cond_broadcast(&r->cv);
     }
     pthread_cond_broadcast(&r->cv);

@@ -223,6 +223,15 @@ static const plan_trial *next_trial(run *r)
     }
 }
 
+void runner_sched_fail(run *r, kv_status st, const char *err)
+{
+    if (r->fail_st == KV_OK) {
+        r->fail_st = st;
+        snprintf(r->fail_err, sizeof r->fail_err, "%s", err);
+    }
+    r->halt = true;
+}
+
 /* Runs trials from the round's queue until it is empty or the run halts. */
 static void worker_loop(worker *w)
 {
@@ -246,13 +255,8 @@ static void worker_loop(worker *w)
             r->measured_in_flight--;
         else if (r->warmups_left[pt->target] > 0)
             r->warmups_left[pt->target]--;
-        if (st != KV_OK) {
-            if (r->fail_st == KV_OK) {
-                r->fail_st = st;
-                snprintf(r->fail_err, sizeof r->fail_err, "%s", err);
-            }
-            r->halt = true;
-        }
+        if (st != KV_OK)
+            runner_sched_fail(r, st, err);
         pthread_cond_broadcast(&r->cv);
     }
     pthread_cond_broadcast(&r->cv);
