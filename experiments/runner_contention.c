@@ -353,11 +353,8 @@ static void cgroup_workers(cworker *ws, size_t n)
         cworker_loop(&ws[0]);
         return;
     }
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
+    sigset_t old;
+    runner_sched_block_stops(&old);
     size_t started = 0;
     for (; started < n; started++)
         if (pthread_create(&ws[started].th, NULL, cworker_main, &ws[started]) != 0)

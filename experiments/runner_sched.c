@@ -223,6 +223,15 @@ static const plan_trial *next_trial(run *r)
     }
 }
 
+void runner_sched_block_stops(sigset_t *old)
+{
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, old);
+}
+
 void runner_sched_fail(run *r, kv_status st, const char *err)
 {
     if (r->fail_st == KV_OK) {
@@ -306,11 +315,8 @@ static kv_status run_queue(run *r, worker *ws, char *err)
     if (n <= 1) {
         worker_loop(&ws[0]);
     } else {
-        sigset_t block, old;
-        sigemptyset(&block);
-        sigaddset(&block, SIGINT);
-        sigaddset(&block, SIGTERM);
-        pthread_sigmask(SIG_BLOCK, &block, &old);
+        sigset_t old;
+        runner_sched_block_stops(&old);
         pthread_t writer;
         size_t started = threads_start(r, ws, n, &writer);
         pthread_sigmask(SIG_SETMASK, &old, NULL);

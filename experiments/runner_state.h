@@ -13,6 +13,7 @@
 #define KV_RUNNER_STATE_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -173,6 +174,9 @@ kv_status runner_sched_workers_new(run *r, bool real, worker **out, char *err) K
 void runner_sched_workers_free(run *r, worker *ws);
 /* Under r->lock: keeps the run's first failure (st, err) and halts the run. */
 void runner_sched_fail(run *r, kv_status st, const char *err);
+/* Blocks SIGINT and SIGTERM on the calling thread (threads it starts inherit
+ * the mask); *old receives the mask to restore with pthread_sigmask. */
+void runner_sched_block_stops(sigset_t *old);
 /* Runs the plan's trials, round by round with adaptive stopping. */
 kv_status runner_sched_rounds(run *r, worker *ws, char *err) KV_MUST_USE;
 
