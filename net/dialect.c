@@ -24,55 +24,39 @@
 
 /* ---- names and paths ---------------------------------------------------- */
 
+/* Each dialect by its names; the first entry of an api is its own name,
+ * later ones are aliases dialect_parse also accepts. */
+static const struct {
+    const char *name;
+    spec_api api;
+} dialect_names[] = {
+    {"auto", SPEC_API_AUTO},
+    {"openai-chat", SPEC_API_OPENAI_CHAT},
+    {"openai", SPEC_API_OPENAI_CHAT},
+    {"openai-completions", SPEC_API_OPENAI_COMPLETIONS},
+    {"llama.cpp", SPEC_API_LLAMACPP},
+    {"llamacpp", SPEC_API_LLAMACPP},
+    {"ollama", SPEC_API_OLLAMA},
+    {"lmstudio", SPEC_API_LMSTUDIO},
+    {"anthropic", SPEC_API_ANTHROPIC},
+    {"lmstudio-chat", SPEC_API_LMSTUDIO_CHAT},
+    {"llama.cpp-completion", SPEC_API_LLAMACPP_COMPLETION},
+    {"sglang-generate", SPEC_API_SGLANG_GENERATE},
+};
+
 const char *dialect_name(spec_api api)
 {
-    switch (api) {
-    case SPEC_API_AUTO:
-        return "auto";
-    case SPEC_API_OPENAI_CHAT:
-        return "openai-chat";
-    case SPEC_API_OPENAI_COMPLETIONS:
-        return "openai-completions";
-    case SPEC_API_LLAMACPP:
-        return "llama.cpp";
-    case SPEC_API_OLLAMA:
-        return "ollama";
-    case SPEC_API_LMSTUDIO:
-        return "lmstudio";
-    case SPEC_API_ANTHROPIC:
-        return "anthropic";
-    case SPEC_API_LMSTUDIO_CHAT:
-        return "lmstudio-chat";
-    case SPEC_API_LLAMACPP_COMPLETION:
-        return "llama.cpp-completion";
-    case SPEC_API_SGLANG_GENERATE:
-        return "sglang-generate";
-    }
+    for (size_t i = 0; i < sizeof dialect_names / sizeof dialect_names[0]; i++)
+        if (dialect_names[i].api == api)
+            return dialect_names[i].name;
     return "unknown";
 }
 
 kv_status dialect_parse(const char *name, spec_api *out, char *err)
 {
-    static const struct {
-        const char *name;
-        spec_api api;
-    } names[] = {
-        {"auto", SPEC_API_AUTO},
-        {"openai-chat", SPEC_API_OPENAI_CHAT},
-        {"openai", SPEC_API_OPENAI_CHAT},
-        {"openai-completions", SPEC_API_OPENAI_COMPLETIONS},
-        {"llama.cpp", SPEC_API_LLAMACPP},
-        {"llamacpp", SPEC_API_LLAMACPP},
-        {"ollama", SPEC_API_OLLAMA},
-        {"lmstudio", SPEC_API_LMSTUDIO},
-        {"anthropic", SPEC_API_ANTHROPIC},
-        {"lmstudio-chat", SPEC_API_LMSTUDIO_CHAT},
-        {"llama.cpp-completion", SPEC_API_LLAMACPP_COMPLETION},
-        {"sglang-generate", SPEC_API_SGLANG_GENERATE},
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (name && strcmp(name, names[i].name) == 0) {
-            *out = names[i].api;
+    for (size_t i = 0; i < sizeof dialect_names / sizeof dialect_names[0]; i++)
+        if (name && strcmp(name, dialect_names[i].name) == 0) {
+            *out = dialect_names[i].api;
             return KV_OK;
         }
     return kv_fail(err, KV_ERR_USAGE,
