@@ -6,36 +6,24 @@
 
 const char *kv_strerror(kv_status st)
 {
-    switch (st) {
-    case KV_OK:
-        return "success";
-    case KV_ERR_USAGE:
-        return "usage error";
-    case KV_ERR_INPUT:
-        return "invalid input";
-    case KV_ERR_IO:
-        return "I/O error";
-    case KV_ERR_NOMEM:
-        return "out of memory";
-    case KV_ERR_NET:
-        return "network error";
-    case KV_ERR_TIMEOUT:
-        return "timed out";
-    case KV_ERR_HTTP:
-        return "server returned an error";
-    case KV_ERR_PROTOCOL:
-        return "malformed server reply";
-    case KV_ERR_STATS:
-        return "not enough data for the statistic";
-    case KV_ERR_LOCKED:
-        return "journal is locked by another process";
-    case KV_ERR_INTERRUPT:
-        return "interrupted";
-    case KV_ERR_UNSUPPORTED:
-        return "not supported";
-    case KV_ERR_INTERNAL:
-        return "internal error";
-    }
+    static const char *const words[] = {
+        [KV_OK] = "success",
+        [KV_ERR_USAGE] = "usage error",
+        [KV_ERR_INPUT] = "invalid input",
+        [KV_ERR_IO] = "I/O error",
+        [KV_ERR_NOMEM] = "out of memory",
+        [KV_ERR_NET] = "network error",
+        [KV_ERR_TIMEOUT] = "timed out",
+        [KV_ERR_HTTP] = "server returned an error",
+        [KV_ERR_PROTOCOL] = "malformed server reply",
+        [KV_ERR_STATS] = "not enough data for the statistic",
+        [KV_ERR_LOCKED] = "journal is locked by another process",
+        [KV_ERR_INTERRUPT] = "interrupted",
+        [KV_ERR_UNSUPPORTED] = "not supported",
+        [KV_ERR_INTERNAL] = "internal error",
+    };
+    if ((size_t)st < sizeof words / sizeof words[0] && words[st])
+        return words[st];
     return "unknown status";
 }
 

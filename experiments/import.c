@@ -276,6 +276,16 @@ void import_turn_init(trial_request *r)
     r->gap_median_ms = r->gap_p99_ms = r->server_prefill_ms = r->server_overhead_us = NAN;
 }
 
+kv_status import_one_turn(trial_record *t, char *err)
+{
+    t->n_turns = 1;
+    t->turns = malloc(sizeof *t->turns);
+    if (!t->turns)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    import_turn_init(&t->turns[0]);
+    return KV_OK;
+}
+
 static int by_value(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;

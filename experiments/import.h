@@ -82,6 +82,9 @@ void import_skip(import_ctx *c, const char *why);
 /* A turn with every time NAN, every count -1, cache_state unknown. */
 void import_turn_init(trial_request *r);
 
+/* Gives t one turn (t->turns[0], as import_turn_init leaves it); KV_ERR_NOMEM if out of memory. */
+kv_status import_one_turn(trial_record *t, char *err);
+
 /* Median and 99th percentile of v[0..n) (sorted in place) into *median
  * and *p99 (NAN when n == 0): the gap fields of a turn. */
 void import_gaps(double *v, size_t n, double *median, double *p99);

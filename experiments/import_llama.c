@@ -80,12 +80,9 @@ static kv_status llama_sample(import_ctx *c, const cJSON *rec, size_t target, lo
     t.mode = n_depth > 0 ? SPEC_WARM : SPEC_COLD;
     t.started_unix = test_time(rec);
     t.ok = true;
-    t.n_turns = 1;
-    t.turns = malloc(sizeof *t.turns);
-    if (!t.turns)
-        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    if (import_one_turn(&t, err) != KV_OK)
+        return KV_ERR_NOMEM;
     trial_request *r = &t.turns[0];
-    import_turn_init(r);
     r->ok = true;
     r->prompt_tokens = n_depth + n_prompt;
     r->prefix_tokens = n_depth;

@@ -101,12 +101,9 @@ static kv_status vreq_trial(import_ctx *c, const vreq *v, size_t i, size_t targe
     const cJSON *e = v->errors ? cJSON_GetArrayItem(v->errors, (int)i) : NULL;
     t.ok = !e || cJSON_IsNull(e) || (cJSON_IsString(e) && !e->valuestring[0]);
     snprintf(t.error, sizeof t.error, "%s", t.ok ? "" : cJSON_IsString(e) ? e->valuestring : "?");
-    t.n_turns = 1;
-    t.turns = malloc(sizeof *t.turns);
-    if (!t.turns)
-        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
+    if (import_one_turn(&t, err) != KV_OK)
+        return KV_ERR_NOMEM;
     trial_request *r = &t.turns[0];
-    import_turn_init(r);
     r->ok = t.ok;
     snprintf(r->error, sizeof r->error, "%s", t.error);
     r->prompt_tokens = v->in[i] >= 0 ? (long)v->in[i] : -1;

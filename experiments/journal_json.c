@@ -609,13 +609,20 @@ static kv_status jd_parse_valid(const char *line, size_t len, const char *where,
 
 /* ---- decoding ---------------------------------------------------------- */
 
+/* False, after recording "expected an object" at d's prefix, unless o is one. */
+static bool jd_object(jd *d, const cJSON *o)
+{
+    if (cJSON_IsObject(o))
+        return true;
+    d->st = kv_fail(d->err, KV_ERR_INPUT, "%s: $.%.*s: expected an object, found %s", d->where,
+                    (int)strlen(d->prefix) - 1, d->prefix, jd_found(o).text);
+    return false;
+}
+
 static void jd_target(jd *d, const cJSON *o, journal_target_meta *m)
 {
-    if (!cJSON_IsObject(o)) {
-        d->st = kv_fail(d->err, KV_ERR_INPUT, "%s: $.%.*s: expected an object, found %s", d->where,
-                        (int)strlen(d->prefix) - 1, d->prefix, jd_found(o).text);
+    if (!jd_object(d, o))
         return;
-    }
     m->name = jd_string(d, o, "name", false);
     m->base_url = jd_string(d, o, "base_url", true);
     m->dialect = jd_string(d, o, "dialect", true);
@@ -719,11 +726,8 @@ static void *jd_array(jd *d, const cJSON *o, const char *name, size_t size,
 
 static void jd_import_file(jd *d, const cJSON *o, journal_import_file *f)
 {
-    if (!cJSON_IsObject(o)) {
-        d->st = kv_fail(d->err, KV_ERR_INPUT, "%s: $.%.*s: expected an object, found %s", d->where,
-                        (int)strlen(d->prefix) - 1, d->prefix, jd_found(o).text);
+    if (!jd_object(d, o))
         return;
-    }
     f->path = jd_string(d, o, "path", false);
     const cJSON *h = jd_get(d, o, "sha256");
     if (d->st != KV_OK)
@@ -808,11 +812,8 @@ static void jd_contention(jd *d, const cJSON *o, trial_request *r)
 
 static void jd_turn(jd *d, const cJSON *o, trial_request *r)
 {
-    if (!cJSON_IsObject(o)) {
-        d->st = kv_fail(d->err, KV_ERR_INPUT, "%s: $.%.*s: expected an object, found %s", d->where,
-                        (int)strlen(d->prefix) - 1, d->prefix, jd_found(o).text);
+    if (!jd_object(d, o))
         return;
-    }
     r->turn = jd_int(d, o, "turn");
     r->attempts = jd_int(d, o, "attempts");
     r->ok = jd_bool(d, o, "ok");

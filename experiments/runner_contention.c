@@ -332,11 +332,8 @@ static void cworker_loop(cworker *w)
             st = creq_finish(cg, q, &rec, t0, err);
         trial_record_clear(&rec);
         cg->agents[q->agent].busy = false;
-        if (st != KV_OK && r->fail_st == KV_OK) {
-            r->fail_st = st;
-            snprintf(r->fail_err, sizeof r->fail_err, "%s", err);
-            r->halt = true;
-        }
+        if (st != KV_OK)
+            runner_sched_fail(r, st, err);
         pthread_cond_broadcast(&r->cv);
     }
     pthread_cond_broadcast(&r->cv);
@@ -356,11 +353,8 @@ static void cgroup_workers(cworker *ws, size_t n)
         cworker_loop(&ws[0]);
         return;
     }
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
+    sigset_t old;
+    runner_sched_block_stops(&old);
     size_t started = 0;
     for (; started < n; started++)
         if (pthread_create(&ws[started].th, NULL, cworker_main, &ws[started]) != 0)

@@ -223,6 +223,24 @@ static const plan_trial *next_trial(run *r)
     }
 }
 
+void runner_sched_block_stops(sigset_t *old)
+{
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, old);
+}
+
+void runner_sched_fail(run *r, kv_status st, const char *err)
+{
+    if (r->fail_st == KV_OK) {
+        r->fail_st = st;
+        snprintf(r->fail_err, sizeof r->fail_err, "%s", err);
+    }
+    r->halt = true;
+}
+
 /* Runs trials from the round's queue until it is empty or the run halts. */
 static void worker_loop(worker *w)
 {
@@ -246,13 +264,8 @@ static void worker_loop(worker *w)
             r->measured_in_flight--;
         else if (r->warmups_left[pt->target] > 0)
             r->warmups_left[pt->target]--;
-        if (st != KV_OK) {
-            if (r->fail_st == KV_OK) {
-                r->fail_st = st;
-                snprintf(r->fail_err, sizeof r->fail_err, "%s", err);
-            }
-            r->halt = true;
-        }
+        if (st != KV_OK)
+            runner_sched_fail(r, st, err);
         pthread_cond_broadcast(&r->cv);
     }
     pthread_cond_broadcast(&r->cv);
@@ -302,11 +315,8 @@ static kv_status run_queue(run *r, worker *ws, char *err)
     if (n <= 1) {
         worker_loop(&ws[0]);
     } else {
-        sigset_t block, old;
-        sigemptyset(&block);
-        sigaddset(&block, SIGINT);
-        sigaddset(&block, SIGTERM);
-        pthread_sigmask(SIG_BLOCK, &block, &old);
+        sigset_t old;
+        runner_sched_block_stops(&old);
         pthread_t writer;
         size_t started = threads_start(r, ws, n, &writer);
         pthread_sigmask(SIG_SETMASK, &old, NULL);

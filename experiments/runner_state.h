@@ -13,6 +13,7 @@
 #define KV_RUNNER_STATE_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -151,6 +152,11 @@ kv_status runner_trial_synth(target_state *ts, const runner_io *io, prompt_role 
                              char *err) KV_MUST_USE;
 /* After a complete reply: whether the server shows cached counts. */
 void runner_trial_note_cached(target_state *ts, trial_request *q);
+/* The request for msgs[0..n) to ts's target with the spec's temperature,
+ * timeouts and retries; no_cache asks the server not to reuse prefixes. */
+client_request runner_trial_request(const spec *s, const target_state *ts,
+                                    const client_message *msgs, size_t n, long max_out,
+                                    bool no_cache);
 /* Sends one request through io and fills q (runner_trial.c's comment). */
 kv_status runner_trial_send(run *r, const runner_io *io, target_state *ts,
                             const client_message *msgs, size_t n, bool cold, long max_out,
@@ -166,6 +172,11 @@ kv_status runner_sched_load_samples(run *r, char *err) KV_MUST_USE;
 /* Makes the workers (runner_sched.c's comment); freed by runner_sched_workers_free. */
 kv_status runner_sched_workers_new(run *r, bool real, worker **out, char *err) KV_MUST_USE;
 void runner_sched_workers_free(run *r, worker *ws);
+/* Under r->lock: keeps the run's first failure (st, err) and halts the run. */
+void runner_sched_fail(run *r, kv_status st, const char *err);
+/* Blocks SIGINT and SIGTERM on the calling thread (threads it starts inherit
+ * the mask); *old receives the mask to restore with pthread_sigmask. */
+void runner_sched_block_stops(sigset_t *old);
 /* Runs the plan's trials, round by round with adaptive stopping. */
 kv_status runner_sched_rounds(run *r, worker *ws, char *err) KV_MUST_USE;
 

@@ -45,18 +45,7 @@ static kv_status usage_tokens(target_state *ts, const char *text, long *n, char 
         return kv_fail(err, KV_ERR_NOMEM, "out of memory");
     }
     client_message m = {"user", salted.data};
-    client_request rq = {ts->t,
-                         ts->api,
-                         &m,
-                         1,
-                         1,
-                         s->temperature_set ? s->temperature : NAN,
-                         true,
-                         s->timeout_connect_s,
-                         s->timeout_first_token_s,
-                         s->timeout_total_s,
-                         s->retries,
-                         false};
+    client_request rq = runner_trial_request(s, ts, &m, 1, 1, true);
     trial_request out;
     memset(&out, 0, sizeof out);
     out.prompt_tokens = -1;
@@ -130,18 +119,7 @@ static void cached_report_check(run *r, target_state *ts)
         st = kv_buf_appendf(&text, "%s%s", i ? " " : "", words[(i * 7 + i / 12) % 12]);
     const spec *s = r->s;
     client_message m = {"user", text.data};
-    client_request rq = {ts->t,
-                         ts->api,
-                         &m,
-                         1,
-                         1,
-                         s->temperature_set ? s->temperature : NAN,
-                         false,
-                         s->timeout_connect_s,
-                         s->timeout_first_token_s,
-                         s->timeout_total_s,
-                         s->retries,
-                         false};
+    client_request rq = runner_trial_request(s, ts, &m, 1, 1, false);
     for (int i = 0; st == KV_OK && i < 2 && !atomic_load(&ts->shows_cached); i++) {
         trial_request out;
         char err[KV_ERRLEN] = "";

@@ -148,6 +148,25 @@ void runner_trial_note_cached(target_state *ts, trial_request *q)
         q->cached_tokens = 0;
 }
 
+client_request runner_trial_request(const spec *s, const target_state *ts,
+                                    const client_message *msgs, size_t n, long max_out,
+                                    bool no_cache)
+{
+    client_request rq = {ts->t,
+                         ts->api,
+                         msgs,
+                         n,
+                         max_out,
+                         s->temperature_set ? s->temperature : NAN,
+                         no_cache,
+                         s->timeout_connect_s,
+                         s->timeout_first_token_s,
+                         s->timeout_total_s,
+                         s->retries,
+                         false};
+    return rq;
+}
+
 /* Sends one request through io and fills q; the reply text goes to *reply.
  * A cold request first resets the server's cache where it can, but only
  * when trials run one at a time: with concurrency > 1 a reset would wipe the
@@ -158,18 +177,7 @@ kv_status runner_trial_send(run *r, const runner_io *io, target_state *ts,
                             trial_request *q, char **reply)
 {
     const spec *s = r->s;
-    client_request rq = {ts->t,
-                         ts->api,
-                         msgs,
-                         n,
-                         max_out,
-                         s->temperature_set ? s->temperature : NAN,
-                         cold,
-                         s->timeout_connect_s,
-                         s->timeout_first_token_s,
-                         s->timeout_total_s,
-                         s->retries,
-                         false};
+    client_request rq = runner_trial_request(s, ts, msgs, n, max_out, cold);
     int turn = q->turn;
     char err[KV_ERRLEN] = "";
     if (cold && ts->reset >= 0 && s->concurrency <= 1) {

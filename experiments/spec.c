@@ -311,13 +311,11 @@ static bool list_has(const long *v, size_t n, long x)
 
 static void list_text(char *dst, size_t cap, const long *v, size_t n)
 {
-    size_t used = 0;
     dst[0] = '\0';
-    for (size_t i = 0; i < n && used < cap; i++) {
-        int w = snprintf(dst + used, cap - used, "%s%ld", i ? ", " : "", v[i]);
-        if (w < 0)
-            break;
-        used += (size_t)w;
+    for (size_t i = 0, used = 0; i < n && used < cap; i++) {
+        char num[24];
+        snprintf(num, sizeof num, "%ld", v[i]);
+        used = spec_check_join(dst, cap, used, i, num);
     }
 }
 
@@ -645,6 +643,31 @@ static void set_defaults(spec *s)
     s->concurrency = 1;
 }
 
+static void load_order(spec_check_ctx *c, const spec_check_val *v, spec *s)
+{
+    int k = spec_check_enum(c, v, order_names, N_OF(order_names));
+    if (k >= 0)
+        s->order = (spec_order)k;
+}
+
+/* Loads root's member key with load when the spec has it. */
+static void load_opt(spec_check_ctx *c, const spec_check_val *root, const char *key, spec *s,
+                     void (*load)(spec_check_ctx *, const spec_check_val *, spec *))
+{
+    spec_check_val m = spec_check_member(root, key);
+    if (!m.absent)
+        load(c, &m, s);
+}
+
+/* Root's member key, when the spec has it, as an integer in [lo, hi] into *dst. */
+static void load_opt_long(spec_check_ctx *c, const spec_check_val *root, const char *key, long lo,
+                          long hi, long *dst)
+{
+    spec_check_val m = spec_check_member(root, key);
+    if (!m.absent)
+        (void)spec_check_long(c, &m, lo, hi, dst);
+}
+
 static void load_spec(spec_check_ctx *c, const spec_check_val *root, spec *s)
 {
     static const char *const keys[] = {
@@ -668,33 +691,14 @@ static void load_spec(spec_check_ctx *c, const spec_check_val *root, spec *s)
     load_targets(c, &m, s);
     m = spec_check_member(root, "workload");
     load_workload(c, &m, s);
-    m = spec_check_member(root, "sessions");
-    if (!m.absent)
-        load_sessions(c, &m, s);
-    m = spec_check_member(root, "cache_modes");
-    if (!m.absent)
-        load_cache_modes(c, &m, s);
-    m = spec_check_member(root, "repetitions");
-    if (!m.absent)
-        (void)spec_check_long(c, &m, 1, SPEC_MAX_REPETITIONS, &s->repetitions);
-    m = spec_check_member(root, "warmup_requests");
-    if (!m.absent)
-        (void)spec_check_long(c, &m, 0, SPEC_MAX_WARMUP, &s->warmup_requests);
-    m = spec_check_member(root, "order");
-    if (!m.absent) {
-        int k = spec_check_enum(c, &m, order_names, N_OF(order_names));
-        if (k >= 0)
-            s->order = (spec_order)k;
-    }
-    m = spec_check_member(root, "timeouts");
-    if (!m.absent)
-        load_timeouts(c, &m, s);
-    m = spec_check_member(root, "retries");
-    if (!m.absent)
-        (void)spec_check_long(c, &m, 0, SPEC_MAX_RETRIES, &s->retries);
-    m = spec_check_member(root, "concurrency");
-    if (!m.absent)
-        (void)spec_check_long(c, &m, 1, SPEC_MAX_CONCURRENCY, &s->concurrency);
+    load_opt(c, root, "sessions", s, load_sessions);
+    load_opt(c, root, "cache_modes", s, load_cache_modes);
+    load_opt_long(c, root, "repetitions", 1, SPEC_MAX_REPETITIONS, &s->repetitions);
+    load_opt_long(c, root, "warmup_requests", 0, SPEC_MAX_WARMUP, &s->warmup_requests);
+    load_opt(c, root, "order", s, load_order);
+    load_opt(c, root, "timeouts", s, load_timeouts);
+    load_opt_long(c, root, "retries", 0, SPEC_MAX_RETRIES, &s->retries);
+    load_opt_long(c, root, "concurrency", 1, SPEC_MAX_CONCURRENCY, &s->concurrency);
     bool lists_ok = s->n_system_prompt_tokens > 0 && s->n_query_counts > 0;
     m = spec_check_member(root, "contention"); /* before the hypotheses: warm_capacity needs it */
     if (!m.absent)
@@ -702,9 +706,7 @@ static void load_spec(spec_check_ctx *c, const spec_check_val *root, spec *s)
     m = spec_check_member(root, "hypotheses");
     if (!m.absent)
         load_hypotheses(c, &m, s, lists_ok);
-    m = spec_check_member(root, "stop");
-    if (!m.absent)
-        load_stop(c, &m, s);
+    load_opt(c, root, "stop", s, load_stop);
 }
 
 void spec_free(spec *s)

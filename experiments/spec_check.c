@@ -144,31 +144,29 @@ size_t spec_check_len(const spec_check_val *v)
 
 static const char *type_word(const cJSON *j)
 {
-    if (cJSON_IsString(j))
-        return "a string";
-    if (cJSON_IsNumber(j))
-        return "a number";
-    if (cJSON_IsBool(j))
-        return "a boolean";
-    if (cJSON_IsNull(j))
-        return "null";
-    if (cJSON_IsArray(j))
-        return "an array";
-    if (cJSON_IsObject(j))
-        return "an object";
+    static const struct {
+        cJSON_bool (*is)(const cJSON *);
+        const char *word;
+    } types[] = {{cJSON_IsString, "a string"}, {cJSON_IsNumber, "a number"},
+                 {cJSON_IsBool, "a boolean"},  {cJSON_IsNull, "null"},
+                 {cJSON_IsArray, "an array"},  {cJSON_IsObject, "an object"}};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (types[i].is(j))
+            return types[i].word;
     return "an unknown value";
+}
+
+size_t spec_check_join(char *dst, size_t cap, size_t used, size_t i, const char *item)
+{
+    int w = snprintf(dst + used, cap - used, "%s%s", i ? ", " : "", item);
+    return w < 0 ? cap : used + (size_t)w;
 }
 
 static void keys_list(char *dst, size_t cap, const char *const *keys, size_t n)
 {
-    size_t used = 0;
     dst[0] = '\0';
-    for (size_t i = 0; i < n && used < cap; i++) {
-        int w = snprintf(dst + used, cap - used, "%s%s", i ? ", " : "", keys[i]);
-        if (w < 0)
-            break;
-        used += (size_t)w;
-    }
+    for (size_t i = 0, used = 0; i < n && used < cap; i++)
+        used = spec_check_join(dst, cap, used, i, keys[i]);
 }
 
 bool spec_check_object(spec_check_ctx *c, const spec_check_val *v, const char *const *keys,

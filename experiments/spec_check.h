@@ -75,6 +75,9 @@ bool spec_check_string(spec_check_ctx *c, const spec_check_val *v, bool nonempty
 bool spec_check_long(spec_check_ctx *c, const spec_check_val *v, long lo, long hi, long *out);
 bool spec_check_double(spec_check_ctx *c, const spec_check_val *v, double lo, double hi,
                        bool lo_open, double *out);
+/* Appends item to the list in dst[0..cap) after ", " unless it is the
+ * first (i == 0); returns the new length (>= cap when dst is full). */
+size_t spec_check_join(char *dst, size_t cap, size_t used, size_t i, const char *item);
 /* Index into names, or -1 after recording an error. */
 int spec_check_enum(spec_check_ctx *c, const spec_check_val *v, const char *const *names, size_t n);
 /* A list of distinct integers in [lo, hi]; *out malloc'd. */

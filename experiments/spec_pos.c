@@ -170,34 +170,47 @@ static kv_status add_kid(spec_pnode *node, size_t *cap)
 
 static kv_status scan_value(scanner *s, spec_pnode *node, const char *path);
 
-static kv_status scan_object(scanner *s, spec_pnode *node, const char *path)
+/* An object member's "key": up to its value; sub receives the member's path. */
+static kv_status scan_key(scanner *s, const char *path, char *sub, size_t *key_off)
+{
+    if (s->i >= s->n || s->t[s->i] != '"')
+        return scan_fail(s, path, "expected a quoted key");
+    *key_off = s->i;
+    kv_status st = skip_string(s, path);
+    if (st != KV_OK)
+        return st;
+    spec_pos_path_key(sub, path, s->t + *key_off + 1, s->i - *key_off - 2);
+    skip_ws(s);
+    if (s->i >= s->n || s->t[s->i] != ':')
+        return scan_fail(s, sub, "expected ':' after the key");
+    s->i++;
+    skip_ws(s);
+    return KV_OK;
+}
+
+/* An object (close '}') or an array (close ']'): its members or elements become node's kids. */
+static kv_status scan_container(scanner *s, spec_pnode *node, const char *path, char close)
 {
     size_t cap = 0;
     char sub[SPEC_PATH_LEN];
     s->i++;
     skip_ws(s);
-    if (s->i < s->n && s->t[s->i] == '}') {
+    if (s->i < s->n && s->t[s->i] == close) {
         s->i++;
         return KV_OK;
     }
     for (;;) {
         skip_ws(s);
-        if (s->i >= s->n || s->t[s->i] != '"')
-            return scan_fail(s, path, "expected a quoted key");
-        size_t key_off = s->i;
-        kv_status st = skip_string(s, path);
+        size_t key_off = SIZE_MAX;
+        kv_status st = close == '}' ? scan_key(s, path, sub, &key_off) : KV_OK;
         if (st != KV_OK)
             return st;
-        spec_pos_path_key(sub, path, s->t + key_off + 1, s->i - key_off - 2);
-        skip_ws(s);
-        if (s->i >= s->n || s->t[s->i] != ':')
-            return scan_fail(s, sub, "expected ':' after the key");
-        s->i++;
-        skip_ws(s);
         if (add_kid(node, &cap) != KV_OK)
             return KV_ERR_NOMEM;
         spec_pnode *kid = &node->kids[node->n_kids - 1];
         kid->key_off = key_off;
+        if (close == ']')
+            spec_pos_path_index(sub, path, node->n_kids - 1);
         st = scan_value(s, kid, sub);
         if (st != KV_OK)
             return st;
@@ -206,42 +219,13 @@ static kv_status scan_object(scanner *s, spec_pnode *node, const char *path)
             s->i++;
             continue;
         }
-        if (s->i < s->n && s->t[s->i] == '}') {
+        if (s->i < s->n && s->t[s->i] == close) {
             s->i++;
             return KV_OK;
         }
-        return scan_fail(s, path, "expected ',' or '}' after a member");
-    }
-}
-
-static kv_status scan_array(scanner *s, spec_pnode *node, const char *path)
-{
-    size_t cap = 0;
-    char sub[SPEC_PATH_LEN];
-    s->i++;
-    skip_ws(s);
-    if (s->i < s->n && s->t[s->i] == ']') {
-        s->i++;
-        return KV_OK;
-    }
-    for (;;) {
-        skip_ws(s);
-        if (add_kid(node, &cap) != KV_OK)
-            return KV_ERR_NOMEM;
-        spec_pos_path_index(sub, path, node->n_kids - 1);
-        kv_status st = scan_value(s, &node->kids[node->n_kids - 1], sub);
-        if (st != KV_OK)
-            return st;
-        skip_ws(s);
-        if (s->i < s->n && s->t[s->i] == ',') {
-            s->i++;
-            continue;
-        }
-        if (s->i < s->n && s->t[s->i] == ']') {
-            s->i++;
-            return KV_OK;
-        }
-        return scan_fail(s, path, "expected ',' or ']' after an element");
+        return scan_fail(s, path,
+                         close == '}' ? "expected ',' or '}' after a member"
+                                      : "expected ',' or ']' after an element");
     }
 }
 
@@ -256,7 +240,7 @@ static kv_status scan_value(scanner *s, spec_pnode *node, const char *path)
     case '[':
         if (++s->depth > SPEC_POS_MAX_DEPTH)
             return scan_fail(s, path, "nesting too deep");
-        st = s->t[s->i] == '{' ? scan_object(s, node, path) : scan_array(s, node, path);
+        st = scan_container(s, node, path, s->t[s->i] == '{' ? '}' : ']');
         s->depth--;
         return st;
     case '"':

@@ -24,55 +24,39 @@
 
 /* ---- names and paths ---------------------------------------------------- */
 
+/* Each dialect by its names; the first entry of an api is its own name,
+ * later ones are aliases dialect_parse also accepts. */
+static const struct {
+    const char *name;
+    spec_api api;
+} dialect_names[] = {
+    {"auto", SPEC_API_AUTO},
+    {"openai-chat", SPEC_API_OPENAI_CHAT},
+    {"openai", SPEC_API_OPENAI_CHAT},
+    {"openai-completions", SPEC_API_OPENAI_COMPLETIONS},
+    {"llama.cpp", SPEC_API_LLAMACPP},
+    {"llamacpp", SPEC_API_LLAMACPP},
+    {"ollama", SPEC_API_OLLAMA},
+    {"lmstudio", SPEC_API_LMSTUDIO},
+    {"anthropic", SPEC_API_ANTHROPIC},
+    {"lmstudio-chat", SPEC_API_LMSTUDIO_CHAT},
+    {"llama.cpp-completion", SPEC_API_LLAMACPP_COMPLETION},
+    {"sglang-generate", SPEC_API_SGLANG_GENERATE},
+};
+
 const char *dialect_name(spec_api api)
 {
-    switch (api) {
-    case SPEC_API_AUTO:
-        return "auto";
-    case SPEC_API_OPENAI_CHAT:
-        return "openai-chat";
-    case SPEC_API_OPENAI_COMPLETIONS:
-        return "openai-completions";
-    case SPEC_API_LLAMACPP:
-        return "llama.cpp";
-    case SPEC_API_OLLAMA:
-        return "ollama";
-    case SPEC_API_LMSTUDIO:
-        return "lmstudio";
-    case SPEC_API_ANTHROPIC:
-        return "anthropic";
-    case SPEC_API_LMSTUDIO_CHAT:
-        return "lmstudio-chat";
-    case SPEC_API_LLAMACPP_COMPLETION:
-        return "llama.cpp-completion";
-    case SPEC_API_SGLANG_GENERATE:
-        return "sglang-generate";
-    }
+    for (size_t i = 0; i < sizeof dialect_names / sizeof dialect_names[0]; i++)
+        if (dialect_names[i].api == api)
+            return dialect_names[i].name;
     return "unknown";
 }
 
 kv_status dialect_parse(const char *name, spec_api *out, char *err)
 {
-    static const struct {
-        const char *name;
-        spec_api api;
-    } names[] = {
-        {"auto", SPEC_API_AUTO},
-        {"openai-chat", SPEC_API_OPENAI_CHAT},
-        {"openai", SPEC_API_OPENAI_CHAT},
-        {"openai-completions", SPEC_API_OPENAI_COMPLETIONS},
-        {"llama.cpp", SPEC_API_LLAMACPP},
-        {"llamacpp", SPEC_API_LLAMACPP},
-        {"ollama", SPEC_API_OLLAMA},
-        {"lmstudio", SPEC_API_LMSTUDIO},
-        {"anthropic", SPEC_API_ANTHROPIC},
-        {"lmstudio-chat", SPEC_API_LMSTUDIO_CHAT},
-        {"llama.cpp-completion", SPEC_API_LLAMACPP_COMPLETION},
-        {"sglang-generate", SPEC_API_SGLANG_GENERATE},
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (name && strcmp(name, names[i].name) == 0) {
-            *out = names[i].api;
+    for (size_t i = 0; i < sizeof dialect_names / sizeof dialect_names[0]; i++)
+        if (name && strcmp(name, dialect_names[i].name) == 0) {
+            *out = dialect_names[i].api;
             return KV_OK;
         }
     return kv_fail(err, KV_ERR_USAGE,
@@ -682,11 +666,20 @@ static kv_status dialect_timings(dialect_reader *r, const cJSON *j)
 /* llama.cpp native /completion chunk: {"content":..,"stop":false,..}; the
  * last one has "stop":true, timings, tokens_cached, tokens_evaluated and
  * the slot that served it (id_slot). */
-static kv_status dialect_llama_native(dialect_reader *r, const cJSON *j, const char *data,
-                                      size_t len, char *err)
+/* Keeps those of keys[0..n) that j has in the raw fields; KV_ERR_NOMEM if out of memory. */
+static kv_status dialect_keep_keys(dialect_reader *r, const cJSON *j, const char *const *keys,
+                                   size_t n)
 {
-    if (cJSON_GetObjectItemCaseSensitive(j, "error"))
-        return dialect_server_error(r, j, data, len, err);
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
+        if (v && dialect_keep_raw(r, keys[i], v) != KV_OK)
+            return KV_ERR_NOMEM;
+    }
+    return KV_OK;
+}
+
+static kv_status dialect_llama_native(dialect_reader *r, const cJSON *j, char *err)
+{
     const char *text = dialect_text(j, "content");
     if (text && dialect_token(r, true, text) != KV_OK)
         return kv_fail(err, KV_ERR_NOMEM, "out of memory reading the stream");
@@ -700,22 +693,16 @@ static kv_status dialect_llama_native(dialect_reader *r, const cJSON *j, const c
         r->prompt_tokens = dialect_long(j, "tokens_evaluated", -1);
     static const char *const keys[] = {"id_slot",          "tokens_evaluated", "tokens_cached",
                                        "tokens_predicted", "stop_type",        "truncated"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
-        if (v && dialect_keep_raw(r, keys[i], v) != KV_OK)
-            return kv_fail(err, KV_ERR_NOMEM, "out of memory reading the stream");
-    }
+    if (dialect_keep_keys(r, j, keys, sizeof keys / sizeof keys[0]) != KV_OK)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory reading the stream");
     return KV_OK;
 }
 
 /* SGLang native /generate chunk: {"text":..,"output_ids":[..],"meta_info":{..}}.
  * "text" is the whole text so far (the default) or, with --stream-output,
  * only the new part: a text that extends the previous one counts its tail. */
-static kv_status dialect_sglang(dialect_reader *r, const cJSON *j, const char *data, size_t len,
-                                char *err)
+static kv_status dialect_sglang(dialect_reader *r, const cJSON *j, char *err)
 {
-    if (cJSON_GetObjectItemCaseSensitive(j, "error"))
-        return dialect_server_error(r, j, data, len, err);
     const char *text = dialect_str(j, "text");
     if (text && *text) {
         size_t tl = strlen(text), pl = r->sg_text.len;
@@ -739,11 +726,8 @@ static kv_status dialect_sglang(dialect_reader *r, const cJSON *j, const char *d
 }
 
 /* OpenAI-style chunk (chat, completions, llama.cpp, lmstudio). */
-static kv_status dialect_openai(dialect_reader *r, const cJSON *j, const char *data, size_t len,
-                                char *err)
+static kv_status dialect_openai(dialect_reader *r, const cJSON *j, char *err)
 {
-    if (cJSON_GetObjectItemCaseSensitive(j, "error"))
-        return dialect_server_error(r, j, data, len, err);
     kv_status st = KV_OK;
     const cJSON *choices = cJSON_GetObjectItemCaseSensitive(j, "choices");
     const cJSON *c0 = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
@@ -786,11 +770,8 @@ static kv_status dialect_openai(dialect_reader *r, const cJSON *j, const char *d
     return KV_OK;
 }
 
-static kv_status dialect_ollama(dialect_reader *r, const cJSON *j, const char *data, size_t len,
-                                char *err)
+static kv_status dialect_ollama(dialect_reader *r, const cJSON *j, char *err)
 {
-    if (cJSON_GetObjectItemCaseSensitive(j, "error"))
-        return dialect_server_error(r, j, data, len, err);
     kv_status st = KV_OK;
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
     const cJSON *tc = cJSON_GetObjectItemCaseSensitive(msg, "tool_calls");
@@ -814,11 +795,8 @@ static kv_status dialect_ollama(dialect_reader *r, const cJSON *j, const char *d
         static const char *const keys[] = {
             "total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration",
             "eval_count",     "eval_duration", "done_reason"};
-        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
-            if (v && dialect_keep_raw(r, keys[i], v) != KV_OK)
-                return kv_fail(err, KV_ERR_NOMEM, "out of memory reading the stream");
-        }
+        if (dialect_keep_keys(r, j, keys, sizeof keys / sizeof keys[0]) != KV_OK)
+            return kv_fail(err, KV_ERR_NOMEM, "out of memory reading the stream");
     }
     return KV_OK;
 }
@@ -947,18 +925,20 @@ static kv_status dialect_payload(dialect_reader *r, const char *name, const char
         return dialect_failf(r, err, KV_ERR_PROTOCOL, what, data, len < 80 ? len : 80);
     }
     kv_status st;
-    if (r->api == SPEC_API_OLLAMA)
-        st = dialect_ollama(r, j, data, len, err);
-    else if (r->api == SPEC_API_LLAMACPP_COMPLETION)
-        st = dialect_llama_native(r, j, data, len, err);
-    else if (r->api == SPEC_API_SGLANG_GENERATE)
-        st = dialect_sglang(r, j, data, len, err);
-    else if (r->api == SPEC_API_ANTHROPIC)
+    if (r->api == SPEC_API_ANTHROPIC)
         st = dialect_anthropic(r, name, j, data, len, err);
     else if (r->api == SPEC_API_LMSTUDIO_CHAT)
         st = dialect_lms_chat(r, name, j, data, len, err);
+    else if (cJSON_GetObjectItemCaseSensitive(j, "error"))
+        st = dialect_server_error(r, j, data, len, err);
+    else if (r->api == SPEC_API_OLLAMA)
+        st = dialect_ollama(r, j, err);
+    else if (r->api == SPEC_API_LLAMACPP_COMPLETION)
+        st = dialect_llama_native(r, j, err);
+    else if (r->api == SPEC_API_SGLANG_GENERATE)
+        st = dialect_sglang(r, j, err);
     else
-        st = dialect_openai(r, j, data, len, err);
+        st = dialect_openai(r, j, err);
     cJSON_Delete(j);
     return st;
 }
