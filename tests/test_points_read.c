@@ -26,6 +26,7 @@
 #include "report/results_read.h"
 #include "stats/results_schema.h"
 #include "tests/pdfcheck.h"
+#include "tests/testutil.h"
 
 #define FIX "tests/fixtures/results/"
 #define DEMO_ROWS 250
@@ -79,21 +80,6 @@ static int run_cli(const char *args, char *out, size_t cap)
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
     return pdfcheck_run(cmd, out, cap);
-}
-
-static char *tmpdir(void)
-{
-    char *d = strdup("/tmp/kvpoints-XXXXXX");
-    assert_non_null(d);
-    assert_non_null(mkdtemp(d));
-    return d;
-}
-
-static void rmtree(const char *d)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
-    assert_int_equal(system(cmd), 0);
 }
 
 /* ---- reading ---- */
@@ -259,7 +245,7 @@ static void a_pair_from_different_runs_or_an_edited_file_should_be_refused(void 
 static void report_should_warn_without_a_points_file_and_exit_3_on_a_bad_one(void **state)
 {
     (void)state;
-    char *dir = tmpdir(), cmd[1024], out[8192];
+    char *dir = tu_mkdtemp("/tmp/kvpoints"), cmd[1024], out[8192];
     snprintf(cmd, sizeof cmd, "cp " FIX "demo.json '%s/results.json'", dir);
     assert_int_equal(system(cmd), 0);
     snprintf(cmd, sizeof cmd, "report '%s'", dir);
@@ -286,8 +272,7 @@ static void report_should_warn_without_a_points_file_and_exit_3_on_a_bad_one(voi
     assert_int_equal(run_cli(cmd, out, sizeof out), 3);
     assert_non_null(strstr(out, "points.csv:10: field ttft_ms"));
     free(text);
-    rmtree(dir);
-    free(dir);
+    tu_rmtree_free(dir);
 }
 
 int main(void)

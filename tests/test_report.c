@@ -33,6 +33,7 @@
 #include "report/results_read.h"
 
 #include "pdfcheck.h"
+#include "tests/testutil.h"
 
 #define FIX "tests/fixtures/results/"
 
@@ -53,22 +54,6 @@ static cJSON *demo_tree(void)
 }
 
 /* ---- helpers ---- */
-
-static char *tmpdir(void)
-{
-    char *t = malloc(64);
-    assert_non_null(t);
-    snprintf(t, 64, "/tmp/kvreport-XXXXXX");
-    assert_non_null(mkdtemp(t));
-    return t;
-}
-
-static void rmtree(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
 
 /* Runs cmd and returns its stdout (malloc'd). */
 static char *capture(const char *cmd)
@@ -358,7 +343,7 @@ static void check_est_in(const char *text, const rr_est *e, double scale, const 
 static void pdf_should_show_the_verdict_numbers_as_results_json_has_them(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tu_mkdtemp("/tmp/kvreport");
     for (size_t f = 0; f < N_FIXTURES; f++) {
         char pdf[256], err[KV_ERRLEN] = "";
         size_t nf = 0;
@@ -392,14 +377,13 @@ static void pdf_should_show_the_verdict_numbers_as_results_json_has_them(void **
         free(text);
         results_read_free(r);
     }
-    rmtree(dir);
-    free(dir);
+    tu_rmtree_free(dir);
 }
 
 static void pdf_should_be_byte_identical_for_the_same_results(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tu_mkdtemp("/tmp/kvreport");
     char a[256], b[256];
     size_t nf = 0;
     snprintf(a, sizeof a, "%s/a.pdf", dir);
@@ -407,14 +391,13 @@ static void pdf_should_be_byte_identical_for_the_same_results(void **state)
     write_report(FIX "two_targets.json", a, NULL, 0, &nf);
     write_report(FIX "two_targets.json", b, NULL, 0, &nf);
     assert_true(same_file(a, b));
-    rmtree(dir);
-    free(dir);
+    tu_rmtree_free(dir);
 }
 
 static void pdf_should_mark_every_page_of_a_simulated_or_partial_run(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tu_mkdtemp("/tmp/kvreport");
     char pdf[256];
     size_t nf = 0;
     snprintf(pdf, sizeof pdf, "%s/s.pdf", dir);
@@ -438,8 +421,7 @@ static void pdf_should_mark_every_page_of_a_simulated_or_partial_run(void **stat
             fail_msg("page %d lacks the PARTIAL RUN band", p);
         free(t);
     }
-    rmtree(dir);
-    free(dir);
+    tu_rmtree_free(dir);
 }
 
 /* skip: figure names left out of the content check ("" for none), for a
@@ -478,7 +460,7 @@ static void check_rendering(const char *json, const char *dir, int expect_figure
 static void every_page_and_figure_should_render_with_drawn_content(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tu_mkdtemp("/tmp/kvreport");
     check_rendering(FIX "demo.json", dir, 1, "");
     check_rendering(FIX "two_targets.json", dir, 1, "");
     /* No sessions and no models: those figures say so instead of drawing;
@@ -496,8 +478,7 @@ static void every_page_and_figure_should_render_with_drawn_content(void **state)
     assert_non_null(strstr(text, "fitted against these tokens"));
     assert_non_null(strstr(text, "Figure 8 shows it"));
     free(text);
-    rmtree(dir);
-    free(dir);
+    tu_rmtree_free(dir);
 }
 
 /* ---- a 100,000-trial run ---- */
@@ -569,7 +550,7 @@ static void generate_large(const char *path, long n)
 static void a_100000_trial_run_should_give_a_report_under_5_mb_that_renders(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tu_mkdtemp("/tmp/kvreport");
     char json[256], pdf[256];
     snprintf(json, sizeof json, "%s/results.json", dir);
     snprintf(pdf, sizeof pdf, "%s/report.pdf", dir);
@@ -593,8 +574,7 @@ static void a_100000_trial_run_should_give_a_report_under_5_mb_that_renders(void
                     0.002);
         free(g.px);
     }
-    rmtree(dir);
-    free(dir);
+    tu_rmtree_free(dir);
 }
 
 /* ---- the CLI ---- */
@@ -612,7 +592,7 @@ static int run_cli(const char *args)
 static void cli_should_write_report_pdf_into_the_run_directory(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tu_mkdtemp("/tmp/kvreport");
     char cmd[1024], pdf[256];
     snprintf(cmd, sizeof cmd, "cp " FIX "demo.json '%s/results.json'", dir);
     assert_int_equal(system(cmd), 0);
@@ -634,8 +614,7 @@ static void cli_should_write_report_pdf_into_the_run_directory(void **state)
     assert_int_equal(system(cmd), 0);
     snprintf(cmd, sizeof cmd, "report '%s/bad.json'", dir);
     assert_int_equal(run_cli(cmd), 3);
-    rmtree(dir);
-    free(dir);
+    tu_rmtree_free(dir);
 }
 
 int main(void)

@@ -27,6 +27,7 @@
 #include "common/util.h"
 #include "report/results_read.h"
 #include "stats/results_schema.h"
+#include "tests/testutil.h"
 
 #define JOURNALS "tests/fixtures/journals/results/"
 #define FIX "tests/fixtures/results/"
@@ -60,21 +61,6 @@ static int run_cli(const char *args, char *out, size_t cap)
     out[n] = '\0';
     int rc = pclose(p);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static char *tmpdir(void)
-{
-    char *d = strdup("/tmp/kvschema-XXXXXX");
-    assert_non_null(d);
-    assert_non_null(mkdtemp(d));
-    return d;
-}
-
-static void rmtree(const char *d)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
-    assert_int_equal(system(cmd), 0);
 }
 
 /* The committed journals' names (without .jsonl), sorted; *n of them. */
@@ -195,7 +181,7 @@ static void renamed_should_be_refused(cJSON *obj, const char *key, const char *p
 static void report_should_refuse_a_renamed_headline_key_naming_its_path(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tu_mkdtemp("/tmp/kvschema");
     cJSON *root = load_tree(FIX "demo.json");
     cJSON *verdict = cJSON_GetObjectItemCaseSensitive(root, "verdict");
     renamed_should_be_refused(verdict, "speedup", "verdict.speedup", dir, root);
@@ -204,8 +190,7 @@ static void report_should_refuse_a_renamed_headline_key_naming_its_path(void **s
     cJSON *c3 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(t0, "cells"), 3);
     renamed_should_be_refused(c3, "median", "targets[0].cells[3].median", dir, root);
     cJSON_Delete(root);
-    rmtree(dir);
-    free(dir);
+    tu_rmtree_free(dir);
 }
 
 /* The contention section (tests/fixtures/journals/contention/): only keys
@@ -213,7 +198,7 @@ static void report_should_refuse_a_renamed_headline_key_naming_its_path(void **s
 static void contention_section_should_follow_the_schema(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tu_mkdtemp("/tmp/kvschema");
     char args[1024], out[4096], json[512];
     snprintf(args, sizeof args,
              "analyze tests/fixtures/journals/contention/two_servers.jsonl --out '%s/c' --quiet",
@@ -232,8 +217,7 @@ static void contention_section_should_follow_the_schema(void **state)
     cJSON *g = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(k, "groups"), 2);
     renamed_should_be_refused(g, "hit_rate", "contention.groups[2].hit_rate", dir, root);
     cJSON_Delete(root);
-    rmtree(dir);
-    free(dir);
+    tu_rmtree_free(dir);
 }
 
 static kv_status parse_tree(cJSON *root, char *err)
@@ -298,42 +282,41 @@ static void reader_should_accept_a_missing_optional_key(void **state)
 
 /* ---- fixtures from the writer, and the round trip ---- */
 
+/* Fails unless the file the writer made (got) is byte for byte the
+ * committed fixture fix, made from the journal `name`. */
+static void expect_fixture(const char *got, const char *fix, const char *name)
+{
+    char *a = NULL, *b = NULL, err[KV_ERRLEN] = "";
+    size_t na = 0, nb = 0;
+    assert_int_equal(kv_read_file(got, &a, &na, err), KV_OK);
+    if (kv_read_file(fix, &b, &nb, err) != KV_OK)
+        fail_msg("%s (run scripts/make-results-fixtures.sh)", err);
+    if (na != nb || memcmp(a, b, na) != 0)
+        fail_msg("%s differs from the writer's output for %s%s.jsonl: run "
+                 "scripts/make-results-fixtures.sh",
+                 fix, JOURNALS, name);
+    free(a);
+    free(b);
+}
+
 static void fixtures_should_be_what_the_writer_makes_of_the_journals(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tu_mkdtemp("/tmp/kvschema");
     size_t n = 0;
     char **names = journal_names(&n);
     for (size_t i = 0; i < n; i++) {
-        char json[512], fix[512], *a = NULL, *b = NULL, err[KV_ERRLEN] = "";
-        size_t na = 0, nb = 0;
+        char json[512], fix[512];
         analyze(names[i], dir, json, sizeof json);
         snprintf(fix, sizeof fix, FIX "%s.json", names[i]);
-        assert_int_equal(kv_read_file(json, &a, &na, err), KV_OK);
-        if (kv_read_file(fix, &b, &nb, err) != KV_OK)
-            fail_msg("%s (run scripts/make-results-fixtures.sh)", err);
-        if (na != nb || memcmp(a, b, na) != 0)
-            fail_msg("%s differs from the writer's output for %s%s.jsonl: run "
-                     "scripts/make-results-fixtures.sh",
-                     fix, JOURNALS, names[i]);
-        free(a);
-        free(b);
+        expect_fixture(json, fix, names[i]);
         /* and its points file, under the name the reader looks for */
         snprintf(json, sizeof json, "%s/%s/points.csv", dir, names[i]);
         snprintf(fix, sizeof fix, FIX "%s.points.csv", names[i]);
-        assert_int_equal(kv_read_file(json, &a, &na, err), KV_OK);
-        if (kv_read_file(fix, &b, &nb, err) != KV_OK)
-            fail_msg("%s (run scripts/make-results-fixtures.sh)", err);
-        if (na != nb || memcmp(a, b, na) != 0)
-            fail_msg("%s differs from the writer's output for %s%s.jsonl: run "
-                     "scripts/make-results-fixtures.sh",
-                     fix, JOURNALS, names[i]);
-        free(a);
-        free(b);
+        expect_fixture(json, fix, names[i]);
     }
     free_names(names, n);
-    rmtree(dir);
-    free(dir);
+    tu_rmtree_free(dir);
 }
 
 static double jnum(const cJSON *v)
@@ -391,7 +374,7 @@ static void round_trip_target(const rr_target *t, const cJSON *jt, const char *n
 static void every_headline_should_survive_analyze_then_read(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tu_mkdtemp("/tmp/kvschema");
     size_t n = 0;
     char **names = journal_names(&n);
     for (size_t i = 0; i < n; i++) {
@@ -419,8 +402,7 @@ static void every_headline_should_survive_analyze_then_read(void **state)
         results_read_free(r);
     }
     free_names(names, n);
-    rmtree(dir);
-    free(dir);
+    tu_rmtree_free(dir);
 }
 
 /* ---- docs/results.md's key reference is the table ---- */

@@ -396,3 +396,21 @@ int tu_cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
+
+/* ---- shared by the results, points and report tests ---- */
+
+char *tu_mkdtemp(const char *prefix)
+{
+    size_t n = strlen(prefix) + sizeof "-XXXXXX";
+    char *d = malloc(n);
+    assert_non_null(d);
+    snprintf(d, n, "%s-XXXXXX", prefix);
+    assert_non_null(mkdtemp(d));
+    return d;
+}
+
+void tu_rmtree_free(char *dir)
+{
+    tu_rmtree(dir);
+    free(dir);
+}

@@ -202,4 +202,13 @@ int tu_setup_gsl(void **state);
         }                                                                                          \
     }
 
+/* ---- shared by the results, points and report tests ---- */
+
+/* Creates a fresh directory PREFIX-XXXXXX (mkdtemp); returns its path,
+ * malloc'd: tu_rmtree_free removes and frees it. */
+char *tu_mkdtemp(const char *prefix);
+
+/* tu_rmtree(dir), then free(dir). */
+void tu_rmtree_free(char *dir);
+
 #endif
