@@ -78,8 +78,7 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/kvproof-change-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    tu_tmpdir(f->dir, sizeof f->dir, "change");
     snprintf(f->journal, sizeof f->journal, "%s/a.jsonl", f->dir);
     write_run(f->journal, 1.0, 1.0, 0.03, 0);
     *state = f;
