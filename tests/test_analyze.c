@@ -120,6 +120,21 @@ static void write_part(const char *src, const char *dst, const char *host, const
     free(text);
 }
 
+/* write_part of the demo's journal into DIR/TAG-a.jsonl (host-a, part 0)
+ * and DIR/TAG-b.jsonl (host-b with spec_hash hash_b, part part_b), their
+ * paths in a and b (192 bytes each), both loaded into parts. */
+static void load_halves(const fixture *f, const char *tag, const char *hash_b, size_t every,
+                        size_t part_b, char *a, char *b, journal_data *parts[2])
+{
+    char err[KV_ERRLEN] = "";
+    snprintf(a, 192, "%s/%s-a.jsonl", f->dir, tag);
+    snprintf(b, 192, "%s/%s-b.jsonl", f->dir, tag);
+    write_part(f->journal, a, "host-a", NULL, every, 0);
+    write_part(f->journal, b, "host-b", hash_b, every, part_b);
+    assert_int_equal(journal_load(a, &parts[0], err), KV_OK);
+    assert_int_equal(journal_load(b, &parts[1], err), KV_OK);
+}
+
 /* Trials of part p in a merge report. */
 static size_t parts_total(journal_merge_report rep, size_t p)
 {
@@ -144,14 +159,6 @@ static int setup(void **state)
         fail_msg("demo exit %d:\n%s", code, text);
     free(text);
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    tu_rmtree(f->dir);
-    free(f);
     return 0;
 }
 
@@ -269,13 +276,8 @@ static void merge_by_cells_should_leave_out_cells_the_first_journal_lacks(void *
 {
     fixture *f = *state;
     char a[192], b[192], err[KV_ERRLEN] = "";
-    snprintf(a, sizeof a, "%s/lack-a.jsonl", f->dir);
-    snprintf(b, sizeof b, "%s/lack-b.jsonl", f->dir);
-    write_part(f->journal, a, "host-a", NULL, 1, 0);
-    write_part(f->journal, b, "host-b", "00000000000000ff", 1, 0);
     journal_data *parts[2] = {NULL, NULL};
-    assert_int_equal(journal_load(a, &parts[0], err), KV_OK);
-    assert_int_equal(journal_load(b, &parts[1], err), KV_OK);
+    load_halves(f, "lack", "00000000000000ff", 1, 0, a, b, parts);
     size_t n_b = parts[1]->n_trials;
     for (size_t i = 0; i < 3; i++)
         parts[1]->trials[i].system_prompt_tokens = 777; /* a cell the first lacks */
@@ -316,13 +318,8 @@ static void merge_should_renumber_run_positions_that_repeat_across_hosts(void **
 {
     fixture *f = *state;
     char a[192], b[192], err[KV_ERRLEN] = "";
-    snprintf(a, sizeof a, "%s/pos-a.jsonl", f->dir);
-    snprintf(b, sizeof b, "%s/pos-b.jsonl", f->dir);
-    write_part(f->journal, a, "host-a", NULL, 2, 0);
-    write_part(f->journal, b, "host-b", NULL, 2, 1);
     journal_data *parts[2] = {NULL, NULL};
-    assert_int_equal(journal_load(a, &parts[0], err), KV_OK);
-    assert_int_equal(journal_load(b, &parts[1], err), KV_OK);
+    load_halves(f, "pos", NULL, 2, 1, a, b, parts);
     /* Both clients count their own positions from 0, as two runs would. */
     for (size_t p = 0; p < 2; p++)
         for (size_t i = 0; i < parts[p]->n_trials; i++)
@@ -356,5 +353,5 @@ int main(void)
         cmocka_unit_test(analyze_should_analyse_an_incomplete_journal_and_name_what_is_missing),
         cmocka_unit_test(merge_should_renumber_run_positions_that_repeat_across_hosts),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, tu_teardown_dir);
 }

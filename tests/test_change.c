@@ -85,14 +85,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    tu_rmtree(f->dir);
-    free(f);
-    return 0;
-}
-
 static journal_data *load(const char *path)
 {
     journal_data *d = NULL;
@@ -249,7 +241,7 @@ static void compare_should_write_a_pdf_with_the_verdicts_on_page_1(void **state)
     assert_non_null(strstr(all, "B: cold, line"));
 }
 
-TU_MAIN(setup, teardown,
+TU_MAIN(setup, tu_teardown_dir,
         cmocka_unit_test(verdict_should_need_the_whole_interval_outside_the_threshold),
         cmocka_unit_test(compare_should_report_30_percent_slower_prefill_as_regressed),
         cmocka_unit_test(compare_should_report_a_smaller_speedup_as_regressed),

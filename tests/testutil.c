@@ -414,3 +414,11 @@ void tu_rmtree_free(char *dir)
     tu_rmtree(dir);
     free(dir);
 }
+
+int tu_teardown_dir(void **state)
+{
+    char *dir = *state;
+    tu_rmtree(dir);
+    free(dir);
+    return 0;
+}

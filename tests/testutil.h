@@ -211,4 +211,8 @@ char *tu_mkdtemp(const char *prefix);
 /* tu_rmtree(dir), then free(dir). */
 void tu_rmtree_free(char *dir);
 
+/* Group teardown of a malloc'd fixture in *state whose first member is the
+ * char array naming its scratch directory: removes it, frees the fixture. */
+int tu_teardown_dir(void **state);
+
 #endif
