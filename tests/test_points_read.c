@@ -73,15 +73,6 @@ static char *line_at(char *text, int line)
     return p;
 }
 
-static int run_cli(const char *args, char *out, size_t cap)
-{
-    const char *bin = getenv("KVPROOF_BIN");
-    assert_non_null(bin);
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
-    return pdfcheck_run(cmd, out, cap);
-}
-
 /* ---- reading ---- */
 
 static void the_fixture_should_read_whole_and_pair_with_its_results(void **state)
@@ -249,7 +240,7 @@ static void report_should_warn_without_a_points_file_and_exit_3_on_a_bad_one(voi
     snprintf(cmd, sizeof cmd, "cp " FIX "demo.json '%s/results.json'", dir);
     assert_int_equal(system(cmd), 0);
     snprintf(cmd, sizeof cmd, "report '%s'", dir);
-    assert_int_equal(run_cli(cmd, out, sizeof out), 0);
+    assert_int_equal(tu_kvproof_text(out, sizeof out, cmd), 0);
     assert_non_null(strstr(out, "warning"));
     assert_non_null(strstr(out, "points.csv"));
     char pdf[512];
@@ -269,7 +260,7 @@ static void report_should_warn_without_a_points_file_and_exit_3_on_a_bad_one(voi
     fputs(text, f);
     assert_int_equal(fclose(f), 0);
     snprintf(cmd, sizeof cmd, "report '%s'", dir);
-    assert_int_equal(run_cli(cmd, out, sizeof out), 3);
+    assert_int_equal(tu_kvproof_text(out, sizeof out, cmd), 3);
     assert_non_null(strstr(out, "points.csv:10: field ttft_ms"));
     free(text);
     tu_rmtree_free(dir);

@@ -49,20 +49,6 @@ static cJSON *load_tree(const char *path)
     return root;
 }
 
-static int run_cli(const char *args, char *out, size_t cap)
-{
-    const char *bin = getenv("KVPROOF_BIN");
-    assert_non_null(bin);
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int rc = pclose(p);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 /* The committed journals' names (without .jsonl), sorted; *n of them. */
 static char **journal_names(size_t *n)
 {
@@ -98,7 +84,7 @@ static void analyze(const char *name, const char *dir, char *json, size_t cap)
     char args[1024], out[4096];
     snprintf(args, sizeof args, "analyze " JOURNALS "%s.jsonl --out '%s/%s' --quiet", name, dir,
              name);
-    int rc = run_cli(args, out, sizeof out);
+    int rc = tu_kvproof_text(out, sizeof out, args);
     if (rc != 0)
         fail_msg("analyze %s: exit %d: %s", name, rc, out);
     snprintf(json, cap, "%s/%s/results.json", dir, name);
@@ -170,7 +156,7 @@ static void renamed_should_be_refused(cJSON *obj, const char *key, const char *p
     assert_int_equal(fclose(f), 0);
     cJSON_free(text);
     snprintf(args, sizeof args, "report '%s' -o '%s/r.pdf'", json, dir);
-    int rc = run_cli(args, out, sizeof out);
+    int rc = tu_kvproof_text(out, sizeof out, args);
     if (rc != 3 || !strstr(out, path) || !strstr(out, json))
         fail_msg("%s renamed: exit %d (want 3), output: %s", path, rc, out);
     /* and back, for the next case */
@@ -203,7 +189,7 @@ static void contention_section_should_follow_the_schema(void **state)
     snprintf(args, sizeof args,
              "analyze tests/fixtures/journals/contention/two_servers.jsonl --out '%s/c' --quiet",
              dir);
-    int rc = run_cli(args, out, sizeof out);
+    int rc = tu_kvproof_text(out, sizeof out, args);
     if (rc != 0)
         fail_msg("analyze: exit %d: %s", rc, out);
     snprintf(json, sizeof json, "%s/c/results.json", dir);

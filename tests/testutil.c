@@ -422,3 +422,12 @@ int tu_teardown_dir(void **state)
     free(dir);
     return 0;
 }
+
+int tu_kvproof_text(char *out, size_t cap, const char *args)
+{
+    kv_buf b = {0};
+    int rc = tu_kvproof(&b, "%s 2>&1", args);
+    snprintf(out, cap, "%s", b.data);
+    kv_buf_free(&b);
+    return rc;
+}

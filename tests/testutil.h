@@ -215,4 +215,8 @@ void tu_rmtree_free(char *dir);
  * char array naming its scratch directory: removes it, frees the fixture. */
 int tu_teardown_dir(void **state);
 
+/* Runs "'KVPROOF_BIN' ARGS 2>&1"; its output, cut to cap - 1 bytes and
+ * NUL-terminated, in out. Returns the exit code (-1: did not exit). */
+int tu_kvproof_text(char *out, size_t cap, const char *args);
+
 #endif
