@@ -327,19 +327,6 @@ static void plot_primitives_should_draw_edge_data_without_a_libharu_error(void *
 
 /* ---- the PDF ---- */
 
-static void check_est_in(const char *text, const rr_est *e, double scale, const char *what)
-{
-    char b[64];
-    const double v[3] = {e->value, e->lo, e->hi};
-    for (int i = 0; i < 3; i++) {
-        if (isnan(v[i]))
-            continue;
-        fmt_num(v[i] * scale, b, sizeof b);
-        if (!strstr(text, b))
-            fail_msg("%s: '%s' not found on page 1", what, b);
-    }
-}
-
 static void pdf_should_show_the_verdict_numbers_as_results_json_has_them(void **state)
 {
     (void)state;
@@ -355,10 +342,10 @@ static void pdf_should_show_the_verdict_numbers_as_results_json_has_them(void **
         for (char *p = text; *p; p++) /* wrapped lines read as one */
             if (*p == '\n')
                 *p = ' ';
-        check_est_in(text, &r->v_overhead, 100, "overhead %");
-        check_est_in(text, &r->v_speedup, 1, "speedup");
-        check_est_in(text, &r->v_prefill_ms, 1, "prefill ms/token");
-        check_est_in(text, &r->v_prefill_tps, 1, "prefill tokens/s");
+        pdfcheck_est_on_page(text, &r->v_overhead, 100, "overhead %");
+        pdfcheck_est_on_page(text, &r->v_speedup, 1, "speedup");
+        pdfcheck_est_on_page(text, &r->v_prefill_ms, 1, "prefill ms/token");
+        pdfcheck_est_on_page(text, &r->v_prefill_tps, 1, "prefill tokens/s");
         char day[16];
         snprintf(day, sizeof day, "%.10s", r->run_date);
         assert_non_null(strstr(text, day)); /* the run's date, not today's */

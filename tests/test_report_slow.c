@@ -35,19 +35,6 @@ static char *capture(const char *cmd)
     return b.data;
 }
 
-static void check_est_in(const char *text, const rr_est *e, double scale, const char *what)
-{
-    char b[64];
-    const double v[3] = {e->value, e->lo, e->hi};
-    for (int i = 0; i < 3; i++) {
-        if (isnan(v[i]))
-            continue;
-        fmt_num(v[i] * scale, b, sizeof b);
-        if (!strstr(text, b))
-            fail_msg("%s: '%s' not found on page 1", what, b);
-    }
-}
-
 static void demo_report_should_show_its_results_verdict_numbers(void **state)
 {
     (void)state;
@@ -68,10 +55,10 @@ static void demo_report_should_show_its_results_verdict_numbers(void **state)
     for (char *p = text; *p; p++)
         if (*p == '\n')
             *p = ' ';
-    check_est_in(text, &r->v_overhead, 100, "overhead %");
-    check_est_in(text, &r->v_speedup, 1, "speedup");
-    check_est_in(text, &r->v_prefill_ms, 1, "prefill ms/token");
-    check_est_in(text, &r->v_prefill_tps, 1, "prefill tokens/s");
+    pdfcheck_est_on_page(text, &r->v_overhead, 100, "overhead %");
+    pdfcheck_est_on_page(text, &r->v_speedup, 1, "speedup");
+    pdfcheck_est_on_page(text, &r->v_prefill_ms, 1, "prefill ms/token");
+    pdfcheck_est_on_page(text, &r->v_prefill_tps, 1, "prefill tokens/s");
     assert_non_null(strstr(text, "SIMULATED TARGET"));
     free(text);
     pdfcheck_assert_clean(pdf);
