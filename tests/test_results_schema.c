@@ -285,24 +285,37 @@ static void expect_fixture(const char *got, const char *fix, const char *name)
     free(b);
 }
 
-static void fixtures_should_be_what_the_writer_makes_of_the_journals(void **state)
+/* Analyses every committed journal into a fresh directory and calls check
+ * with its name, that directory and the results.json written. */
+static void each_analyzed(void (*check)(const char *name, const char *dir, const char *json))
 {
-    (void)state;
     char *dir = tu_mkdtemp("/tmp/kvschema");
     size_t n = 0;
     char **names = journal_names(&n);
     for (size_t i = 0; i < n; i++) {
-        char json[512], fix[512];
+        char json[512];
         analyze(names[i], dir, json, sizeof json);
-        snprintf(fix, sizeof fix, FIX "%s.json", names[i]);
-        expect_fixture(json, fix, names[i]);
-        /* and its points file, under the name the reader looks for */
-        snprintf(json, sizeof json, "%s/%s/points.csv", dir, names[i]);
-        snprintf(fix, sizeof fix, FIX "%s.points.csv", names[i]);
-        expect_fixture(json, fix, names[i]);
+        check(names[i], dir, json);
     }
     free_names(names, n);
     tu_rmtree_free(dir);
+}
+
+static void same_as_fixtures(const char *name, const char *dir, const char *json)
+{
+    char fix[512], points[512];
+    snprintf(fix, sizeof fix, FIX "%s.json", name);
+    expect_fixture(json, fix, name);
+    /* and its points file, under the name the reader looks for */
+    snprintf(points, sizeof points, "%s/%s/points.csv", dir, name);
+    snprintf(fix, sizeof fix, FIX "%s.points.csv", name);
+    expect_fixture(points, fix, name);
+}
+
+static void fixtures_should_be_what_the_writer_makes_of_the_journals(void **state)
+{
+    (void)state;
+    each_analyzed(same_as_fixtures);
 }
 
 static double jnum(const cJSON *v)
@@ -357,38 +370,35 @@ static void round_trip_target(const rr_target *t, const cJSON *jt, const char *n
         same_est(&t->cold_ttft.prefill_ms_per_token, ITEM(cold, "prefill_ms_per_token"), what);
 }
 
+static void headlines_read_back(const char *name, const char *dir, const char *json)
+{
+    (void)dir;
+    char err[KV_ERRLEN] = "";
+    rr_results *r = NULL;
+    if (results_read_load(json, &r, err) != KV_OK)
+        fail_msg("%s", err);
+    cJSON *root = load_tree(json);
+    const cJSON *v = ITEM(root, "verdict");
+    same_est(&r->v_speedup, ITEM(v, "speedup"), "verdict.speedup");
+    same_est(&r->v_overhead, ITEM(v, "overhead_fraction"), "verdict.overhead_fraction");
+    same_est(&r->v_prefill_ms, ITEM(v, "prefill_ms_per_token"), "verdict.prefill_ms");
+    same_est(&r->v_prefill_tps, ITEM(v, "prefill_tokens_per_second"), "verdict.prefill_tps");
+    assert_int_equal(r->n_targets, (size_t)cJSON_GetArraySize(ITEM(root, "targets")));
+    for (size_t t = 0; t < r->n_targets; t++)
+        round_trip_target(&r->targets[t], cJSON_GetArrayItem(ITEM(root, "targets"), (int)t), name);
+    assert_int_equal(r->n_hypotheses, (size_t)cJSON_GetArraySize(ITEM(root, "hypotheses")));
+    for (size_t h = 0; h < r->n_hypotheses; h++)
+        same_est(&r->hypotheses[h].estimate,
+                 ITEM(cJSON_GetArrayItem(ITEM(root, "hypotheses"), (int)h), "estimate"),
+                 "hypothesis");
+    cJSON_Delete(root);
+    results_read_free(r);
+}
+
 static void every_headline_should_survive_analyze_then_read(void **state)
 {
     (void)state;
-    char *dir = tu_mkdtemp("/tmp/kvschema");
-    size_t n = 0;
-    char **names = journal_names(&n);
-    for (size_t i = 0; i < n; i++) {
-        char json[512], err[KV_ERRLEN] = "";
-        analyze(names[i], dir, json, sizeof json);
-        rr_results *r = NULL;
-        if (results_read_load(json, &r, err) != KV_OK)
-            fail_msg("%s", err);
-        cJSON *root = load_tree(json);
-        const cJSON *v = ITEM(root, "verdict");
-        same_est(&r->v_speedup, ITEM(v, "speedup"), "verdict.speedup");
-        same_est(&r->v_overhead, ITEM(v, "overhead_fraction"), "verdict.overhead_fraction");
-        same_est(&r->v_prefill_ms, ITEM(v, "prefill_ms_per_token"), "verdict.prefill_ms");
-        same_est(&r->v_prefill_tps, ITEM(v, "prefill_tokens_per_second"), "verdict.prefill_tps");
-        assert_int_equal(r->n_targets, (size_t)cJSON_GetArraySize(ITEM(root, "targets")));
-        for (size_t t = 0; t < r->n_targets; t++)
-            round_trip_target(&r->targets[t], cJSON_GetArrayItem(ITEM(root, "targets"), (int)t),
-                              names[i]);
-        assert_int_equal(r->n_hypotheses, (size_t)cJSON_GetArraySize(ITEM(root, "hypotheses")));
-        for (size_t h = 0; h < r->n_hypotheses; h++)
-            same_est(&r->hypotheses[h].estimate,
-                     ITEM(cJSON_GetArrayItem(ITEM(root, "hypotheses"), (int)h), "estimate"),
-                     "hypothesis");
-        cJSON_Delete(root);
-        results_read_free(r);
-    }
-    free_names(names, n);
-    tu_rmtree_free(dir);
+    each_analyzed(headlines_read_back);
 }
 
 /* ---- docs/results.md's key reference is the table ---- */
