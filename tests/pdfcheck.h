@@ -80,4 +80,13 @@ static inline void pdfcheck_est_on_page(const char *text, const rr_est *e, doubl
     }
 }
 
+/* The four verdict estimates of r (overhead in %) on page 1 (text). */
+static inline void pdfcheck_verdict_on_page(const char *text, const rr_results *r)
+{
+    pdfcheck_est_on_page(text, &r->v_overhead, 100, "overhead %");
+    pdfcheck_est_on_page(text, &r->v_speedup, 1, "speedup");
+    pdfcheck_est_on_page(text, &r->v_prefill_ms, 1, "prefill ms/token");
+    pdfcheck_est_on_page(text, &r->v_prefill_tps, 1, "prefill tokens/s");
+}
+
 #endif

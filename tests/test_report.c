@@ -55,27 +55,11 @@ static cJSON *demo_tree(void)
 
 /* ---- helpers ---- */
 
-/* Runs cmd and returns its stdout (malloc'd). */
-static char *capture(const char *cmd)
-{
-    FILE *f = popen(cmd, "r");
-    assert_non_null(f);
-    kv_buf b = {0};
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        assert_int_equal(kv_buf_append(&b, chunk, n), KV_OK);
-    pclose(f);
-    if (!b.data)
-        assert_int_equal(kv_buf_append(&b, "", 0), KV_OK);
-    return b.data;
-}
-
 static int page_count(const char *pdf)
 {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "pdfinfo '%s' 2>/dev/null | sed -n 's/^Pages: *//p'", pdf);
-    char *out = capture(cmd);
+    char *out = tu_capture(cmd);
     int n = (int)strtol(out, NULL, 10);
     free(out);
     return n;
@@ -85,7 +69,7 @@ static char *page_text(const char *pdf, int first, int last)
 {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "pdftotext -f %d -l %d '%s' - 2>/dev/null", first, last, pdf);
-    return capture(cmd);
+    return tu_capture(cmd);
 }
 
 typedef struct gray {
@@ -342,10 +326,7 @@ static void pdf_should_show_the_verdict_numbers_as_results_json_has_them(void **
         for (char *p = text; *p; p++) /* wrapped lines read as one */
             if (*p == '\n')
                 *p = ' ';
-        pdfcheck_est_on_page(text, &r->v_overhead, 100, "overhead %");
-        pdfcheck_est_on_page(text, &r->v_speedup, 1, "speedup");
-        pdfcheck_est_on_page(text, &r->v_prefill_ms, 1, "prefill ms/token");
-        pdfcheck_est_on_page(text, &r->v_prefill_tps, 1, "prefill tokens/s");
+        pdfcheck_verdict_on_page(text, r);
         char day[16];
         snprintf(day, sizeof day, "%.10s", r->run_date);
         assert_non_null(strstr(text, day)); /* the run's date, not today's */

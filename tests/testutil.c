@@ -431,3 +431,10 @@ int tu_kvproof_text(char *out, size_t cap, const char *args)
     kv_buf_free(&b);
     return rc;
 }
+
+char *tu_capture(const char *cmd)
+{
+    kv_buf b = {0};
+    (void)run_command(&b, cmd);
+    return b.data;
+}

@@ -219,4 +219,8 @@ int tu_teardown_dir(void **state);
  * NUL-terminated, in out. Returns the exit code (-1: did not exit). */
 int tu_kvproof_text(char *out, size_t cap, const char *args);
 
+/* Runs the shell command cmd and returns its standard output (malloc'd,
+ * NUL-terminated, empty when there is none); its exit code is not looked at. */
+char *tu_capture(const char *cmd);
+
 #endif
