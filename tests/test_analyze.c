@@ -120,17 +120,31 @@ static void write_part(const char *src, const char *dst, const char *host, const
     free(text);
 }
 
-/* write_part of the demo's journal into DIR/TAG-a.jsonl (host-a, part 0)
- * and DIR/TAG-b.jsonl (host-b with spec_hash hash_b, part part_b), their
- * paths in a and b (192 bytes each), both loaded into parts. */
-static void load_halves(const fixture *f, const char *tag, const char *hash_b, size_t every,
-                        size_t part_b, char *a, char *b, journal_data *parts[2])
+/* The halves of the demo's journal for a merge: write_part into
+ * DIR/TAG-a.jsonl (client host "host-a" + host_tail, part 0) and
+ * DIR/TAG-b.jsonl ("host-b" + host_tail, spec_hash hash_b when not NULL,
+ * part part_b), their paths in a and b (192 bytes each). */
+typedef struct halves {
+    const char *tag, *host_tail, *hash_b;
+    size_t every, part_b;
+} halves;
+
+static void write_halves(const fixture *f, halves h, char *a, char *b)
+{
+    char host[64];
+    snprintf(a, 192, "%s/%s-a.jsonl", f->dir, h.tag);
+    snprintf(b, 192, "%s/%s-b.jsonl", f->dir, h.tag);
+    snprintf(host, sizeof host, "host-a%s", h.host_tail);
+    write_part(f->journal, a, host, NULL, h.every, 0);
+    snprintf(host, sizeof host, "host-b%s", h.host_tail);
+    write_part(f->journal, b, host, h.hash_b, h.every, h.part_b);
+}
+
+/* write_halves, both loaded into parts. */
+static void load_halves(const fixture *f, halves h, char *a, char *b, journal_data *parts[2])
 {
     char err[KV_ERRLEN] = "";
-    snprintf(a, 192, "%s/%s-a.jsonl", f->dir, tag);
-    snprintf(b, 192, "%s/%s-b.jsonl", f->dir, tag);
-    write_part(f->journal, a, "host-a", NULL, every, 0);
-    write_part(f->journal, b, "host-b", hash_b, every, part_b);
+    write_halves(f, h, a, b);
     assert_int_equal(journal_load(a, &parts[0], err), KV_OK);
     assert_int_equal(journal_load(b, &parts[1], err), KV_OK);
 }
@@ -187,10 +201,7 @@ static void analyze_should_merge_two_half_journals_from_two_client_hosts(void **
 {
     fixture *f = *state;
     char a[192], b[192], out[192], args[768], res[256];
-    snprintf(a, sizeof a, "%s/half-a.jsonl", f->dir);
-    snprintf(b, sizeof b, "%s/half-b.jsonl", f->dir);
-    write_part(f->journal, a, "host-a; cpu; os", NULL, 2, 0);
-    write_part(f->journal, b, "host-b; cpu; os", NULL, 2, 1);
+    write_halves(f, (halves){"half", "; cpu; os", NULL, 2, 1}, a, b);
     snprintf(out, sizeof out, "%s/merged", f->dir);
     snprintf(args, sizeof args, "analyze '%s' '%s' --out '%s'", b, a, out);
     char *text = analyze_ok(f, args);
@@ -231,10 +242,7 @@ static void analyze_should_refuse_journals_of_different_specs(void **state)
 {
     fixture *f = *state;
     char a[192], b[192], args[768];
-    snprintf(a, sizeof a, "%s/spec-a.jsonl", f->dir);
-    snprintf(b, sizeof b, "%s/spec-b.jsonl", f->dir);
-    write_part(f->journal, a, "host-a", NULL, 2, 0);
-    write_part(f->journal, b, "host-b", "00000000000000ff", 2, 1);
+    write_halves(f, (halves){"spec", "", "00000000000000ff", 2, 1}, a, b);
     snprintf(args, sizeof args, "analyze '%s' '%s' --out '%s/diff'", a, b, f->dir);
     char *text = NULL;
     assert_int_equal(kvproof(f, args, &text), 3);
@@ -247,10 +255,7 @@ static void analyze_should_merge_journals_of_different_specs_by_cells_when_asked
 {
     fixture *f = *state;
     char a[192], b[192], args[768], res[256], run_res[256];
-    snprintf(a, sizeof a, "%s/cells-a.jsonl", f->dir);
-    snprintf(b, sizeof b, "%s/cells-b.jsonl", f->dir);
-    write_part(f->journal, a, "host-a", NULL, 2, 0);
-    write_part(f->journal, b, "host-b", "00000000000000ff", 2, 1);
+    write_halves(f, (halves){"cells", "", "00000000000000ff", 2, 1}, a, b);
     snprintf(args, sizeof args, "analyze '%s' '%s' --out '%s/cells' --merge-cells", a, b, f->dir);
     char *text = analyze_ok(f, args);
     assert_non_null(strstr(text, "merged by cells: the analysis has the cells of"));
@@ -277,7 +282,7 @@ static void merge_by_cells_should_leave_out_cells_the_first_journal_lacks(void *
     fixture *f = *state;
     char a[192], b[192], err[KV_ERRLEN] = "";
     journal_data *parts[2] = {NULL, NULL};
-    load_halves(f, "lack", "00000000000000ff", 1, 0, a, b, parts);
+    load_halves(f, (halves){"lack", "", "00000000000000ff", 1, 0}, a, b, parts);
     size_t n_b = parts[1]->n_trials;
     for (size_t i = 0; i < 3; i++)
         parts[1]->trials[i].system_prompt_tokens = 777; /* a cell the first lacks */
@@ -319,7 +324,7 @@ static void merge_should_renumber_run_positions_that_repeat_across_hosts(void **
     fixture *f = *state;
     char a[192], b[192], err[KV_ERRLEN] = "";
     journal_data *parts[2] = {NULL, NULL};
-    load_halves(f, "pos", NULL, 2, 1, a, b, parts);
+    load_halves(f, (halves){"pos", "", NULL, 2, 1}, a, b, parts);
     /* Both clients count their own positions from 0, as two runs would. */
     for (size_t p = 0; p < 2; p++)
         for (size_t i = 0; i < parts[p]->n_trials; i++)
