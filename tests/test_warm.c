@@ -26,6 +26,7 @@
 #include "stats/results.h"
 #include "stats/warm.h"
 #include "warmfix.h"
+#include "tests/testutil.h"
 
 /* ---- plain arrays --------------------------------------------------------- */
 
@@ -198,8 +199,8 @@ static void fixture_should_be_what_the_journal_writer_makes(void **state)
     kv_status st = warmfix_write(path, err);
     if (st != KV_OK)
         fail_msg("%s", err);
-    char *made = NULL, *committed = NULL;
-    size_t n1 = 0, n2 = 0;
+    char *made = NULL;
+    size_t n1 = 0;
     assert_int_equal(kv_read_file(path, &made, &n1, err), KV_OK);
     if (getenv("KVPROOF_UPDATE_FIXTURES")) {
         FILE *f = fopen(WARMFIX_PATH, "w");
@@ -207,11 +208,8 @@ static void fixture_should_be_what_the_journal_writer_makes(void **state)
         assert_int_equal(fwrite(made, 1, n1, f), n1);
         assert_int_equal(fclose(f), 0);
     }
-    assert_int_equal(kv_read_file(WARMFIX_PATH, &committed, &n2, err), KV_OK);
-    assert_int_equal(n1, n2);
-    assert_memory_equal(made, committed, n1);
     free(made);
-    free(committed);
+    tu_expect_same_file(path, WARMFIX_PATH);
     unlink(path);
 }
 

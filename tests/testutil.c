@@ -438,3 +438,13 @@ char *tu_capture(const char *cmd)
     (void)run_command(&b, cmd);
     return b.data;
 }
+
+void tu_expect_same_file(const char *got, const char *want)
+{
+    size_t n1 = 0, n2 = 0;
+    char *a = tu_read(got, &n1), *b = tu_read(want, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(a, b, n1);
+    free(a);
+    free(b);
+}

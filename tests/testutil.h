@@ -223,4 +223,7 @@ int tu_kvproof_text(char *out, size_t cap, const char *args);
  * NUL-terminated, empty when there is none); its exit code is not looked at. */
 char *tu_capture(const char *cmd);
 
+/* Fails the test unless the files got and want hold the same bytes. */
+void tu_expect_same_file(const char *got, const char *want);
+
 #endif
