@@ -2,15 +2,20 @@
  * writes: pdftotext reads the whole file and prints nothing on stderr (no
  * syntax error, no CMap warning), and `qpdf --check` exits 0 (no error, no
  * warning). Header-only (static) because every tests/test_*.c is its own
- * executable; needs cmocka included first.
+ * executable; needs cmocka included first. Also: a check that an estimate
+ * of results.json stands on page 1 as report/fmt.h formats it.
  */
 #ifndef KV_PDFCHECK_H
 #define KV_PDFCHECK_H
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+
+#include "report/fmt.h"
+#include "report/results_read.h"
 
 /* Runs cmd with stdout and stderr into out (cut to cap); returns its exit
  * status (-1 when it could not run). */
@@ -57,6 +62,31 @@ static inline void pdfcheck_assert_clean(const char *pdf)
     const char *p = pdfcheck_problem(pdf);
     if (*p)
         fail_msg("%s", p);
+}
+
+/* Fails the current test (naming what) unless every number of e that is
+ * not NaN, times scale and formatted by fmt_num, is in text (page 1). */
+static inline void pdfcheck_est_on_page(const char *text, const rr_est *e, double scale,
+                                        const char *what)
+{
+    char b[64];
+    const double v[3] = {e->value, e->lo, e->hi};
+    for (int i = 0; i < 3; i++) {
+        if (isnan(v[i]))
+            continue;
+        fmt_num(v[i] * scale, b, sizeof b);
+        if (!strstr(text, b))
+            fail_msg("%s: '%s' not found on page 1", what, b);
+    }
+}
+
+/* The four verdict estimates of r (overhead in %) on page 1 (text). */
+static inline void pdfcheck_verdict_on_page(const char *text, const rr_results *r)
+{
+    pdfcheck_est_on_page(text, &r->v_overhead, 100, "overhead %");
+    pdfcheck_est_on_page(text, &r->v_speedup, 1, "speedup");
+    pdfcheck_est_on_page(text, &r->v_prefill_ms, 1, "prefill ms/token");
+    pdfcheck_est_on_page(text, &r->v_prefill_tps, 1, "prefill tokens/s");
 }
 
 #endif

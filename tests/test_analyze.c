@@ -24,6 +24,7 @@
 #include "common/util.h"
 #include "experiments/journal.h"
 #include "experiments/journal_merge.h"
+#include "tests/testutil.h"
 
 typedef struct fixture {
     char dir[64];      /* scratch directory */
@@ -31,19 +32,13 @@ typedef struct fixture {
     char journal[192]; /* its journal.jsonl */
 } fixture;
 
-static const char *bin(void)
-{
-    const char *b = getenv("KVPROOF_BIN");
-    return b && *b ? b : "build/kvproof";
-}
-
 /* Runs `kvproof ARGS` with stdout and stderr into dir/out.txt; returns the
  * exit code and, when text is not NULL, the output (malloc'd). */
 static int kvproof(const fixture *f, const char *args, char **text)
 {
     char cmd[2048], log[128];
     snprintf(log, sizeof log, "%s/out.txt", f->dir);
-    snprintf(cmd, sizeof cmd, "'%s' %s > '%s' 2>&1", bin(), args, log);
+    snprintf(cmd, sizeof cmd, "'%s' %s > '%s' 2>&1", tu_bin(), args, log);
     int status = system(cmd);
     assert_true(WIFEXITED(status));
     if (text) {
@@ -54,23 +49,11 @@ static int kvproof(const fixture *f, const char *args, char **text)
     return WEXITSTATUS(status);
 }
 
-static cJSON *load_json(const char *path)
-{
-    char *text = NULL, err[KV_ERRLEN] = "";
-    size_t len = 0;
-    if (kv_read_file(path, &text, &len, err) != KV_OK)
-        fail_msg("%s", err);
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    assert_non_null(j);
-    return j;
-}
-
 /* True when the two results.json are equal apart from their source and,
  * when drop_host, the client host. */
 static bool results_equal(const char *a_path, const char *b_path, bool drop_host)
 {
-    cJSON *a = load_json(a_path), *b = load_json(b_path);
+    cJSON *a = tu_read_json(a_path), *b = tu_read_json(b_path);
     cJSON *docs[2] = {a, b};
     for (int i = 0; i < 2; i++) {
         cJSON_DeleteItemFromObjectCaseSensitive(docs[i], "source");
@@ -83,6 +66,24 @@ static bool results_equal(const char *a_path, const char *b_path, bool drop_host
     cJSON_Delete(a);
     cJSON_Delete(b);
     return eq;
+}
+
+/* kvproof(f, args) that fails the test unless it exits 0; its output. */
+static char *analyze_ok(const fixture *f, const char *args)
+{
+    char *text = NULL;
+    int code = kvproof(f, args, &text);
+    if (code != 0)
+        fail_msg("analyze exit %d:\n%s", code, text);
+    return text;
+}
+
+/* results_equal of the demo run's results.json and res. */
+static bool same_as_run(const fixture *f, const char *res, bool drop_host)
+{
+    char run_res[256];
+    snprintf(run_res, sizeof run_res, "%s/results.json", f->run);
+    return results_equal(run_res, res, drop_host);
 }
 
 /* Writes the header of src with client_host set to host (and spec_hash to
@@ -119,6 +120,35 @@ static void write_part(const char *src, const char *dst, const char *host, const
     free(text);
 }
 
+/* The halves of the demo's journal for a merge: write_part into
+ * DIR/TAG-a.jsonl (client host "host-a" + host_tail, part 0) and
+ * DIR/TAG-b.jsonl ("host-b" + host_tail, spec_hash hash_b when not NULL,
+ * part part_b), their paths in a and b (192 bytes each). */
+typedef struct halves {
+    const char *tag, *host_tail, *hash_b;
+    size_t every, part_b;
+} halves;
+
+static void write_halves(const fixture *f, halves h, char *a, char *b)
+{
+    char host[64];
+    snprintf(a, 192, "%s/%s-a.jsonl", f->dir, h.tag);
+    snprintf(b, 192, "%s/%s-b.jsonl", f->dir, h.tag);
+    snprintf(host, sizeof host, "host-a%s", h.host_tail);
+    write_part(f->journal, a, host, NULL, h.every, 0);
+    snprintf(host, sizeof host, "host-b%s", h.host_tail);
+    write_part(f->journal, b, host, h.hash_b, h.every, h.part_b);
+}
+
+/* write_halves, both loaded into parts. */
+static void load_halves(const fixture *f, halves h, char *a, char *b, journal_data *parts[2])
+{
+    char err[KV_ERRLEN] = "";
+    write_halves(f, h, a, b);
+    assert_int_equal(journal_load(a, &parts[0], err), KV_OK);
+    assert_int_equal(journal_load(b, &parts[1], err), KV_OK);
+}
+
 /* Trials of part p in a merge report. */
 static size_t parts_total(journal_merge_report rep, size_t p)
 {
@@ -132,8 +162,7 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/kvproof-analyze-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    tu_tmpdir(f->dir, sizeof f->dir, "analyze");
     snprintf(f->run, sizeof f->run, "%s/run", f->dir);
     snprintf(f->journal, sizeof f->journal, "%s/journal.jsonl", f->run);
     char args[512];
@@ -147,37 +176,23 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-    return 0;
-}
-
 static void analyze_should_reproduce_the_results_run_wrote_without_a_server(void **state)
 {
     fixture *f = *state;
-    char args[512], copy[192], out[192], res[256], run_res[256];
+    char args[512], copy[192], out[192], res[256];
     /* The journal alone, in another directory: no spec file, no server. */
     snprintf(copy, sizeof copy, "%s/copy.jsonl", f->dir);
     snprintf(args, sizeof args, "cp '%s' '%s'", f->journal, copy);
     assert_int_equal(system(args), 0);
     snprintf(out, sizeof out, "%s/analysed", f->dir);
     snprintf(args, sizeof args, "analyze '%s' --out '%s'", copy, out);
-    char *text = NULL;
-    int code = kvproof(f, args, &text);
-    if (code != 0)
-        fail_msg("analyze exit %d:\n%s", code, text);
+    char *text = analyze_ok(f, args);
     assert_non_null(strstr(text, "report:"));
     assert_non_null(strstr(text, "[SIMULATED TARGET] Verdict:"));
     assert_null(strstr(text, "incomplete"));
     free(text);
     snprintf(res, sizeof res, "%s/results.json", out);
-    snprintf(run_res, sizeof run_res, "%s/results.json", f->run);
-    assert_true(results_equal(run_res, res, false));
+    assert_true(same_as_run(f, res, false));
     snprintf(res, sizeof res, "%s/report.pdf", out);
     assert_int_equal(access(res, R_OK), 0);
 }
@@ -185,24 +200,17 @@ static void analyze_should_reproduce_the_results_run_wrote_without_a_server(void
 static void analyze_should_merge_two_half_journals_from_two_client_hosts(void **state)
 {
     fixture *f = *state;
-    char a[192], b[192], out[192], args[768], res[256], run_res[256];
-    snprintf(a, sizeof a, "%s/half-a.jsonl", f->dir);
-    snprintf(b, sizeof b, "%s/half-b.jsonl", f->dir);
-    write_part(f->journal, a, "host-a; cpu; os", NULL, 2, 0);
-    write_part(f->journal, b, "host-b; cpu; os", NULL, 2, 1);
+    char a[192], b[192], out[192], args[768], res[256];
+    write_halves(f, (halves){"half", "; cpu; os", NULL, 2, 1}, a, b);
     snprintf(out, sizeof out, "%s/merged", f->dir);
     snprintf(args, sizeof args, "analyze '%s' '%s' --out '%s'", b, a, out);
-    char *text = NULL;
-    int code = kvproof(f, args, &text);
-    if (code != 0)
-        fail_msg("analyze exit %d:\n%s", code, text);
+    char *text = analyze_ok(f, args);
     assert_non_null(strstr(text, "2 journals merged"));
     assert_null(strstr(text, "incomplete"));
     free(text);
     snprintf(res, sizeof res, "%s/results.json", out);
-    snprintf(run_res, sizeof run_res, "%s/results.json", f->run);
-    assert_true(results_equal(run_res, res, true));
-    cJSON *r = load_json(res);
+    assert_true(same_as_run(f, res, true));
+    cJSON *r = tu_read_json(res);
     const cJSON *host = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "environment"),
                                          "client"),
@@ -234,10 +242,7 @@ static void analyze_should_refuse_journals_of_different_specs(void **state)
 {
     fixture *f = *state;
     char a[192], b[192], args[768];
-    snprintf(a, sizeof a, "%s/spec-a.jsonl", f->dir);
-    snprintf(b, sizeof b, "%s/spec-b.jsonl", f->dir);
-    write_part(f->journal, a, "host-a", NULL, 2, 0);
-    write_part(f->journal, b, "host-b", "00000000000000ff", 2, 1);
+    write_halves(f, (halves){"spec", "", "00000000000000ff", 2, 1}, a, b);
     snprintf(args, sizeof args, "analyze '%s' '%s' --out '%s/diff'", a, b, f->dir);
     char *text = NULL;
     assert_int_equal(kvproof(f, args, &text), 3);
@@ -250,15 +255,9 @@ static void analyze_should_merge_journals_of_different_specs_by_cells_when_asked
 {
     fixture *f = *state;
     char a[192], b[192], args[768], res[256], run_res[256];
-    snprintf(a, sizeof a, "%s/cells-a.jsonl", f->dir);
-    snprintf(b, sizeof b, "%s/cells-b.jsonl", f->dir);
-    write_part(f->journal, a, "host-a", NULL, 2, 0);
-    write_part(f->journal, b, "host-b", "00000000000000ff", 2, 1);
+    write_halves(f, (halves){"cells", "", "00000000000000ff", 2, 1}, a, b);
     snprintf(args, sizeof args, "analyze '%s' '%s' --out '%s/cells' --merge-cells", a, b, f->dir);
-    char *text = NULL;
-    int code = kvproof(f, args, &text);
-    if (code != 0)
-        fail_msg("analyze exit %d:\n%s", code, text);
+    char *text = analyze_ok(f, args);
     assert_non_null(strstr(text, "merged by cells: the analysis has the cells of"));
     assert_non_null(strstr(text, "reference s18490 q25 n1 cold: "));
     assert_non_null(strstr(text, "cells-b.jsonl"));
@@ -267,7 +266,7 @@ static void analyze_should_merge_journals_of_different_specs_by_cells_when_asked
      * cell's trials: then the cell is the first half's only if it has it. */
     snprintf(res, sizeof res, "%s/cells/results.json", f->dir);
     snprintf(run_res, sizeof run_res, "%s/results.json", f->run);
-    cJSON *r = load_json(res), *full = load_json(run_res);
+    cJSON *r = tu_read_json(res), *full = tu_read_json(run_res);
     const cJSON *got = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(r, "counts"), "completed");
     const cJSON *want = cJSON_GetObjectItemCaseSensitive(
@@ -282,13 +281,8 @@ static void merge_by_cells_should_leave_out_cells_the_first_journal_lacks(void *
 {
     fixture *f = *state;
     char a[192], b[192], err[KV_ERRLEN] = "";
-    snprintf(a, sizeof a, "%s/lack-a.jsonl", f->dir);
-    snprintf(b, sizeof b, "%s/lack-b.jsonl", f->dir);
-    write_part(f->journal, a, "host-a", NULL, 1, 0);
-    write_part(f->journal, b, "host-b", "00000000000000ff", 1, 0);
     journal_data *parts[2] = {NULL, NULL};
-    assert_int_equal(journal_load(a, &parts[0], err), KV_OK);
-    assert_int_equal(journal_load(b, &parts[1], err), KV_OK);
+    load_halves(f, (halves){"lack", "", "00000000000000ff", 1, 0}, a, b, parts);
     size_t n_b = parts[1]->n_trials;
     for (size_t i = 0; i < 3; i++)
         parts[1]->trials[i].system_prompt_tokens = 777; /* a cell the first lacks */
@@ -314,16 +308,13 @@ static void analyze_should_analyse_an_incomplete_journal_and_name_what_is_missin
     snprintf(a, sizeof a, "%s/third.jsonl", f->dir);
     write_part(f->journal, a, "host-a", NULL, 3, 0);
     snprintf(args, sizeof args, "analyze '%s' --out '%s/third'", a, f->dir);
-    char *text = NULL;
-    int code = kvproof(f, args, &text);
-    if (code != 0)
-        fail_msg("analyze exit %d:\n%s", code, text);
+    char *text = analyze_ok(f, args);
     assert_non_null(
         strstr(text, "incomplete: 108 of the plan's 162 trials are not in the journal"));
     assert_non_null(strstr(text, "PARTIAL RUN"));
     free(text);
     snprintf(res, sizeof res, "%s/third/results.json", f->dir);
-    cJSON *r = load_json(res);
+    cJSON *r = tu_read_json(res);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "partial")));
     cJSON_Delete(r);
 }
@@ -332,13 +323,8 @@ static void merge_should_renumber_run_positions_that_repeat_across_hosts(void **
 {
     fixture *f = *state;
     char a[192], b[192], err[KV_ERRLEN] = "";
-    snprintf(a, sizeof a, "%s/pos-a.jsonl", f->dir);
-    snprintf(b, sizeof b, "%s/pos-b.jsonl", f->dir);
-    write_part(f->journal, a, "host-a", NULL, 2, 0);
-    write_part(f->journal, b, "host-b", NULL, 2, 1);
     journal_data *parts[2] = {NULL, NULL};
-    assert_int_equal(journal_load(a, &parts[0], err), KV_OK);
-    assert_int_equal(journal_load(b, &parts[1], err), KV_OK);
+    load_halves(f, (halves){"pos", "", NULL, 2, 1}, a, b, parts);
     /* Both clients count their own positions from 0, as two runs would. */
     for (size_t p = 0; p < 2; p++)
         for (size_t i = 0; i < parts[p]->n_trials; i++)
@@ -372,5 +358,5 @@ int main(void)
         cmocka_unit_test(analyze_should_analyse_an_incomplete_journal_and_name_what_is_missing),
         cmocka_unit_test(merge_should_renumber_run_positions_that_repeat_across_hosts),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, tu_teardown_dir);
 }

@@ -78,19 +78,10 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/kvproof-change-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    tu_tmpdir(f->dir, sizeof f->dir, "change");
     snprintf(f->journal, sizeof f->journal, "%s/a.jsonl", f->dir);
     write_run(f->journal, 1.0, 1.0, 0.03, 0);
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    tu_rmtree(f->dir);
-    free(f);
     return 0;
 }
 
@@ -101,6 +92,17 @@ static journal_data *load(const char *path)
     if (journal_load(path, &d, err) != KV_OK)
         fail_msg("%s", err);
     return d;
+}
+
+/* change_compute of the run at path against the base run (threshold 5 %,
+ * level 95 %, seed 1), which must succeed; the caller frees *r. */
+static void compare_with_base(const fixture *f, const char *path, change_result *r)
+{
+    char err[KV_ERRLEN] = "";
+    journal_data *a = load(f->journal), *b = load(path);
+    assert_int_equal(change_compute(a, b, 0.05, 0.95, 1, r, err), KV_OK);
+    journal_data_free(a);
+    journal_data_free(b);
 }
 
 static void verdict_should_need_the_whole_interval_outside_the_threshold(void **state)
@@ -116,12 +118,11 @@ static void verdict_should_need_the_whole_interval_outside_the_threshold(void **
 static void compare_should_report_30_percent_slower_prefill_as_regressed(void **state)
 {
     fixture *f = *state;
-    char slow[160], err[KV_ERRLEN] = "";
+    char slow[160];
     snprintf(slow, sizeof slow, "%s/slow.jsonl", f->dir);
     write_run(slow, 1.3, 1.3, 0.03, 0);
-    journal_data *a = load(f->journal), *b = load(slow);
     change_result r;
-    assert_int_equal(change_compute(a, b, 0.05, 0.95, 1, &r, err), KV_OK);
+    compare_with_base(f, slow, &r);
     size_t slopes = 0, regressed = 0;
     for (size_t i = 0; i < r.n; i++) {
         const change_row *c = &r.rows[i];
@@ -140,19 +141,16 @@ static void compare_should_report_30_percent_slower_prefill_as_regressed(void **
     assert_int_equal(regressed, N_SYS + 2); /* five cells and the slope */
     assert_int_equal(slopes, 1);
     change_free(&r);
-    journal_data_free(a);
-    journal_data_free(b);
 }
 
 static void compare_should_report_a_smaller_speedup_as_regressed(void **state)
 {
     fixture *f = *state;
-    char warm[160], err[KV_ERRLEN] = "";
+    char warm[160];
     snprintf(warm, sizeof warm, "%s/warm.jsonl", f->dir);
     write_run(warm, 1.0, 1.3, 0.03, 0); /* only warm requests slower */
-    journal_data *a = load(f->journal), *b = load(warm);
     change_result r;
-    assert_int_equal(change_compute(a, b, 0.05, 0.95, 1, &r, err), KV_OK);
+    compare_with_base(f, warm, &r);
     size_t speedups = 0;
     for (size_t i = 0; i < r.n; i++) {
         const change_row *c = &r.rows[i];
@@ -165,8 +163,6 @@ static void compare_should_report_a_smaller_speedup_as_regressed(void **state)
     }
     assert_int_equal(speedups, 1);
     change_free(&r);
-    journal_data_free(a);
-    journal_data_free(b);
 }
 
 static void compare_should_report_jitter_within_the_threshold_as_no_change(void **state)
@@ -236,13 +232,10 @@ static void compare_should_write_a_pdf_with_the_verdicts_on_page_1(void **state)
     if (!strstr(page1, "Verdicts") || !strstr(page1, "threshold 5 %"))
         fail_msg("page 1 lacks the heading or the threshold:\n%s", page1);
     /* compare.json's rows: the same inputs, seed, level and threshold. */
-    journal_data *a = load(f->journal), *b = load(slow);
     change_result r;
-    assert_int_equal(change_compute(a, b, 0.05, 0.95, 1, &r, err), KV_OK);
+    compare_with_base(f, slow, &r);
     assert_rows_on_page(&r, page1);
     change_free(&r);
-    journal_data_free(a);
-    journal_data_free(b);
     snprintf(cmd, sizeof cmd, "pdftotext '%s' - 2>&1", pdf);
     assert_int_equal(pdfcheck_run(cmd, all, sizeof all), 0);
     assert_non_null(strstr(all, "Cold TTFT vs prompt tokens"));
@@ -250,7 +243,7 @@ static void compare_should_write_a_pdf_with_the_verdicts_on_page_1(void **state)
     assert_non_null(strstr(all, "B: cold, line"));
 }
 
-TU_MAIN(setup, teardown,
+TU_MAIN(setup, tu_teardown_dir,
         cmocka_unit_test(verdict_should_need_the_whole_interval_outside_the_threshold),
         cmocka_unit_test(compare_should_report_30_percent_slower_prefill_as_regressed),
         cmocka_unit_test(compare_should_report_a_smaller_speedup_as_regressed),

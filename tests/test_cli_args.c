@@ -16,6 +16,7 @@
 
 #include "cli/args.h"
 #include "common/util.h"
+#include "tests/testutil.h"
 
 /* ---- a test command ------------------------------------------------------ */
 
@@ -281,15 +282,9 @@ static void parsing_twice_should_give_the_same_config(void **state)
 /* Runs "kvproof ARGS"; stdout+stderr into out, the exit code returned. */
 static int cli(const char *args, char *out, size_t n)
 {
-    const char *bin = getenv("KVPROOF_BIN");
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1 </dev/null", bin ? bin : "build/kvproof", args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t got = fread(out, 1, n - 1, p);
-    out[got] = '\0';
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    char with_stdin[2048];
+    snprintf(with_stdin, sizeof with_stdin, "%s </dev/null", args);
+    return tu_kvproof_text(out, n, with_stdin);
 }
 
 #define SPEC "data/experiments/kv-cache-hypothesis.json"

@@ -98,14 +98,7 @@ static void fixture_should_be_what_the_seeded_generator_writes(void **state)
         floor_quadratic_write(o);
         fclose(o);
     }
-    char *a = NULL, *b = NULL, err[KV_ERRLEN] = "";
-    size_t la = 0, lb = 0;
-    assert_int_equal(kv_read_file(path, &a, &la, err), KV_OK);
-    assert_int_equal(kv_read_file(FIXTURE, &b, &lb, err), KV_OK);
-    assert_int_equal(la, lb);
-    assert_memory_equal(a, b, la);
-    free(a);
-    free(b);
+    tu_expect_same_file(path, FIXTURE);
     remove(path);
 }
 

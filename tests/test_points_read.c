@@ -26,6 +26,7 @@
 #include "report/results_read.h"
 #include "stats/results_schema.h"
 #include "tests/pdfcheck.h"
+#include "tests/testutil.h"
 
 #define FIX "tests/fixtures/results/"
 #define DEMO_ROWS 250
@@ -70,30 +71,6 @@ static char *line_at(char *text, int line)
         p++;
     }
     return p;
-}
-
-static int run_cli(const char *args, char *out, size_t cap)
-{
-    const char *bin = getenv("KVPROOF_BIN");
-    assert_non_null(bin);
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
-    return pdfcheck_run(cmd, out, cap);
-}
-
-static char *tmpdir(void)
-{
-    char *d = strdup("/tmp/kvpoints-XXXXXX");
-    assert_non_null(d);
-    assert_non_null(mkdtemp(d));
-    return d;
-}
-
-static void rmtree(const char *d)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
-    assert_int_equal(system(cmd), 0);
 }
 
 /* ---- reading ---- */
@@ -259,11 +236,11 @@ static void a_pair_from_different_runs_or_an_edited_file_should_be_refused(void 
 static void report_should_warn_without_a_points_file_and_exit_3_on_a_bad_one(void **state)
 {
     (void)state;
-    char *dir = tmpdir(), cmd[1024], out[8192];
+    char *dir = tu_mkdtemp("/tmp/kvpoints"), cmd[1024], out[8192];
     snprintf(cmd, sizeof cmd, "cp " FIX "demo.json '%s/results.json'", dir);
     assert_int_equal(system(cmd), 0);
     snprintf(cmd, sizeof cmd, "report '%s'", dir);
-    assert_int_equal(run_cli(cmd, out, sizeof out), 0);
+    assert_int_equal(tu_kvproof_text(out, sizeof out, cmd), 0);
     assert_non_null(strstr(out, "warning"));
     assert_non_null(strstr(out, "points.csv"));
     char pdf[512];
@@ -283,11 +260,10 @@ static void report_should_warn_without_a_points_file_and_exit_3_on_a_bad_one(voi
     fputs(text, f);
     assert_int_equal(fclose(f), 0);
     snprintf(cmd, sizeof cmd, "report '%s'", dir);
-    assert_int_equal(run_cli(cmd, out, sizeof out), 3);
+    assert_int_equal(tu_kvproof_text(out, sizeof out, cmd), 3);
     assert_non_null(strstr(out, "points.csv:10: field ttft_ms"));
     free(text);
-    rmtree(dir);
-    free(dir);
+    tu_rmtree_free(dir);
 }
 
 int main(void)

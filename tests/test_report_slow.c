@@ -19,34 +19,7 @@
 #include "report/results_read.h"
 
 #include "pdfcheck.h"
-
-static char *capture(const char *cmd)
-{
-    FILE *f = popen(cmd, "r");
-    assert_non_null(f);
-    kv_buf b = {0};
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        assert_int_equal(kv_buf_append(&b, chunk, n), KV_OK);
-    pclose(f);
-    if (!b.data)
-        assert_int_equal(kv_buf_append(&b, "", 0), KV_OK);
-    return b.data;
-}
-
-static void check_est_in(const char *text, const rr_est *e, double scale, const char *what)
-{
-    char b[64];
-    const double v[3] = {e->value, e->lo, e->hi};
-    for (int i = 0; i < 3; i++) {
-        if (isnan(v[i]))
-            continue;
-        fmt_num(v[i] * scale, b, sizeof b);
-        if (!strstr(text, b))
-            fail_msg("%s: '%s' not found on page 1", what, b);
-    }
-}
+#include "tests/testutil.h"
 
 static void demo_report_should_show_its_results_verdict_numbers(void **state)
 {
@@ -64,14 +37,11 @@ static void demo_report_should_show_its_results_verdict_numbers(void **state)
     rr_results *r = NULL;
     assert_int_equal(results_read_load(json, &r, err), KV_OK);
     snprintf(cmd, sizeof cmd, "pdftotext -f 1 -l 1 '%s' - 2>/dev/null", pdf);
-    char *text = capture(cmd);
+    char *text = tu_capture(cmd);
     for (char *p = text; *p; p++)
         if (*p == '\n')
             *p = ' ';
-    check_est_in(text, &r->v_overhead, 100, "overhead %");
-    check_est_in(text, &r->v_speedup, 1, "speedup");
-    check_est_in(text, &r->v_prefill_ms, 1, "prefill ms/token");
-    check_est_in(text, &r->v_prefill_tps, 1, "prefill tokens/s");
+    pdfcheck_verdict_on_page(text, r);
     assert_non_null(strstr(text, "SIMULATED TARGET"));
     free(text);
     pdfcheck_assert_clean(pdf);

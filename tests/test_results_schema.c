@@ -27,6 +27,7 @@
 #include "common/util.h"
 #include "report/results_read.h"
 #include "stats/results_schema.h"
+#include "tests/testutil.h"
 
 #define JOURNALS "tests/fixtures/journals/results/"
 #define FIX "tests/fixtures/results/"
@@ -46,35 +47,6 @@ static cJSON *load_tree(const char *path)
     free(text);
     assert_non_null(root);
     return root;
-}
-
-static int run_cli(const char *args, char *out, size_t cap)
-{
-    const char *bin = getenv("KVPROOF_BIN");
-    assert_non_null(bin);
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int rc = pclose(p);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static char *tmpdir(void)
-{
-    char *d = strdup("/tmp/kvschema-XXXXXX");
-    assert_non_null(d);
-    assert_non_null(mkdtemp(d));
-    return d;
-}
-
-static void rmtree(const char *d)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
-    assert_int_equal(system(cmd), 0);
 }
 
 /* The committed journals' names (without .jsonl), sorted; *n of them. */
@@ -112,7 +84,7 @@ static void analyze(const char *name, const char *dir, char *json, size_t cap)
     char args[1024], out[4096];
     snprintf(args, sizeof args, "analyze " JOURNALS "%s.jsonl --out '%s/%s' --quiet", name, dir,
              name);
-    int rc = run_cli(args, out, sizeof out);
+    int rc = tu_kvproof_text(out, sizeof out, args);
     if (rc != 0)
         fail_msg("analyze %s: exit %d: %s", name, rc, out);
     snprintf(json, cap, "%s/%s/results.json", dir, name);
@@ -184,7 +156,7 @@ static void renamed_should_be_refused(cJSON *obj, const char *key, const char *p
     assert_int_equal(fclose(f), 0);
     cJSON_free(text);
     snprintf(args, sizeof args, "report '%s' -o '%s/r.pdf'", json, dir);
-    int rc = run_cli(args, out, sizeof out);
+    int rc = tu_kvproof_text(out, sizeof out, args);
     if (rc != 3 || !strstr(out, path) || !strstr(out, json))
         fail_msg("%s renamed: exit %d (want 3), output: %s", path, rc, out);
     /* and back, for the next case */
@@ -195,7 +167,7 @@ static void renamed_should_be_refused(cJSON *obj, const char *key, const char *p
 static void report_should_refuse_a_renamed_headline_key_naming_its_path(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tu_mkdtemp("/tmp/kvschema");
     cJSON *root = load_tree(FIX "demo.json");
     cJSON *verdict = cJSON_GetObjectItemCaseSensitive(root, "verdict");
     renamed_should_be_refused(verdict, "speedup", "verdict.speedup", dir, root);
@@ -204,8 +176,7 @@ static void report_should_refuse_a_renamed_headline_key_naming_its_path(void **s
     cJSON *c3 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(t0, "cells"), 3);
     renamed_should_be_refused(c3, "median", "targets[0].cells[3].median", dir, root);
     cJSON_Delete(root);
-    rmtree(dir);
-    free(dir);
+    tu_rmtree_free(dir);
 }
 
 /* The contention section (tests/fixtures/journals/contention/): only keys
@@ -213,12 +184,12 @@ static void report_should_refuse_a_renamed_headline_key_naming_its_path(void **s
 static void contention_section_should_follow_the_schema(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
+    char *dir = tu_mkdtemp("/tmp/kvschema");
     char args[1024], out[4096], json[512];
     snprintf(args, sizeof args,
              "analyze tests/fixtures/journals/contention/two_servers.jsonl --out '%s/c' --quiet",
              dir);
-    int rc = run_cli(args, out, sizeof out);
+    int rc = tu_kvproof_text(out, sizeof out, args);
     if (rc != 0)
         fail_msg("analyze: exit %d: %s", rc, out);
     snprintf(json, sizeof json, "%s/c/results.json", dir);
@@ -232,8 +203,7 @@ static void contention_section_should_follow_the_schema(void **state)
     cJSON *g = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(k, "groups"), 2);
     renamed_should_be_refused(g, "hit_rate", "contention.groups[2].hit_rate", dir, root);
     cJSON_Delete(root);
-    rmtree(dir);
-    free(dir);
+    tu_rmtree_free(dir);
 }
 
 static kv_status parse_tree(cJSON *root, char *err)
@@ -298,42 +268,54 @@ static void reader_should_accept_a_missing_optional_key(void **state)
 
 /* ---- fixtures from the writer, and the round trip ---- */
 
-static void fixtures_should_be_what_the_writer_makes_of_the_journals(void **state)
+/* Fails unless the file the writer made (got) is byte for byte the
+ * committed fixture fix, made from the journal `name`. */
+static void expect_fixture(const char *got, const char *fix, const char *name)
 {
-    (void)state;
-    char *dir = tmpdir();
+    char *a = NULL, *b = NULL, err[KV_ERRLEN] = "";
+    size_t na = 0, nb = 0;
+    assert_int_equal(kv_read_file(got, &a, &na, err), KV_OK);
+    if (kv_read_file(fix, &b, &nb, err) != KV_OK)
+        fail_msg("%s (run scripts/make-results-fixtures.sh)", err);
+    if (na != nb || memcmp(a, b, na) != 0)
+        fail_msg("%s differs from the writer's output for %s%s.jsonl: run "
+                 "scripts/make-results-fixtures.sh",
+                 fix, JOURNALS, name);
+    free(a);
+    free(b);
+}
+
+/* Analyses every committed journal into a fresh directory and calls check
+ * with its name, that directory and the results.json written. */
+static void each_analyzed(void (*check)(const char *name, const char *dir, const char *json))
+{
+    char *dir = tu_mkdtemp("/tmp/kvschema");
     size_t n = 0;
     char **names = journal_names(&n);
     for (size_t i = 0; i < n; i++) {
-        char json[512], fix[512], *a = NULL, *b = NULL, err[KV_ERRLEN] = "";
-        size_t na = 0, nb = 0;
+        char json[512];
         analyze(names[i], dir, json, sizeof json);
-        snprintf(fix, sizeof fix, FIX "%s.json", names[i]);
-        assert_int_equal(kv_read_file(json, &a, &na, err), KV_OK);
-        if (kv_read_file(fix, &b, &nb, err) != KV_OK)
-            fail_msg("%s (run scripts/make-results-fixtures.sh)", err);
-        if (na != nb || memcmp(a, b, na) != 0)
-            fail_msg("%s differs from the writer's output for %s%s.jsonl: run "
-                     "scripts/make-results-fixtures.sh",
-                     fix, JOURNALS, names[i]);
-        free(a);
-        free(b);
-        /* and its points file, under the name the reader looks for */
-        snprintf(json, sizeof json, "%s/%s/points.csv", dir, names[i]);
-        snprintf(fix, sizeof fix, FIX "%s.points.csv", names[i]);
-        assert_int_equal(kv_read_file(json, &a, &na, err), KV_OK);
-        if (kv_read_file(fix, &b, &nb, err) != KV_OK)
-            fail_msg("%s (run scripts/make-results-fixtures.sh)", err);
-        if (na != nb || memcmp(a, b, na) != 0)
-            fail_msg("%s differs from the writer's output for %s%s.jsonl: run "
-                     "scripts/make-results-fixtures.sh",
-                     fix, JOURNALS, names[i]);
-        free(a);
-        free(b);
+        check(names[i], dir, json);
     }
     free_names(names, n);
-    rmtree(dir);
-    free(dir);
+    tu_rmtree_free(dir);
+}
+
+static void same_as_fixtures(const char *name, const char *dir, const char *json)
+{
+    char fix[512], points[512];
+    snprintf(fix, sizeof fix, FIX "%s.json", name);
+    expect_fixture(json, fix, name);
+    /* and its points file, under the name the reader looks for */
+    snprintf(points, sizeof points, "%s/%s/points.csv", dir, name);
+    snprintf(fix, sizeof fix, FIX "%s.points.csv", name);
+    expect_fixture(points, fix, name);
+}
+
+static void fixtures_should_be_what_the_writer_makes_of_the_journals(void **state)
+{
+    (void)state;
+    each_analyzed(same_as_fixtures);
 }
 
 static double jnum(const cJSON *v)
@@ -388,39 +370,35 @@ static void round_trip_target(const rr_target *t, const cJSON *jt, const char *n
         same_est(&t->cold_ttft.prefill_ms_per_token, ITEM(cold, "prefill_ms_per_token"), what);
 }
 
+static void headlines_read_back(const char *name, const char *dir, const char *json)
+{
+    (void)dir;
+    char err[KV_ERRLEN] = "";
+    rr_results *r = NULL;
+    if (results_read_load(json, &r, err) != KV_OK)
+        fail_msg("%s", err);
+    cJSON *root = load_tree(json);
+    const cJSON *v = ITEM(root, "verdict");
+    same_est(&r->v_speedup, ITEM(v, "speedup"), "verdict.speedup");
+    same_est(&r->v_overhead, ITEM(v, "overhead_fraction"), "verdict.overhead_fraction");
+    same_est(&r->v_prefill_ms, ITEM(v, "prefill_ms_per_token"), "verdict.prefill_ms");
+    same_est(&r->v_prefill_tps, ITEM(v, "prefill_tokens_per_second"), "verdict.prefill_tps");
+    assert_int_equal(r->n_targets, (size_t)cJSON_GetArraySize(ITEM(root, "targets")));
+    for (size_t t = 0; t < r->n_targets; t++)
+        round_trip_target(&r->targets[t], cJSON_GetArrayItem(ITEM(root, "targets"), (int)t), name);
+    assert_int_equal(r->n_hypotheses, (size_t)cJSON_GetArraySize(ITEM(root, "hypotheses")));
+    for (size_t h = 0; h < r->n_hypotheses; h++)
+        same_est(&r->hypotheses[h].estimate,
+                 ITEM(cJSON_GetArrayItem(ITEM(root, "hypotheses"), (int)h), "estimate"),
+                 "hypothesis");
+    cJSON_Delete(root);
+    results_read_free(r);
+}
+
 static void every_headline_should_survive_analyze_then_read(void **state)
 {
     (void)state;
-    char *dir = tmpdir();
-    size_t n = 0;
-    char **names = journal_names(&n);
-    for (size_t i = 0; i < n; i++) {
-        char json[512], err[KV_ERRLEN] = "";
-        analyze(names[i], dir, json, sizeof json);
-        rr_results *r = NULL;
-        if (results_read_load(json, &r, err) != KV_OK)
-            fail_msg("%s", err);
-        cJSON *root = load_tree(json);
-        const cJSON *v = ITEM(root, "verdict");
-        same_est(&r->v_speedup, ITEM(v, "speedup"), "verdict.speedup");
-        same_est(&r->v_overhead, ITEM(v, "overhead_fraction"), "verdict.overhead_fraction");
-        same_est(&r->v_prefill_ms, ITEM(v, "prefill_ms_per_token"), "verdict.prefill_ms");
-        same_est(&r->v_prefill_tps, ITEM(v, "prefill_tokens_per_second"), "verdict.prefill_tps");
-        assert_int_equal(r->n_targets, (size_t)cJSON_GetArraySize(ITEM(root, "targets")));
-        for (size_t t = 0; t < r->n_targets; t++)
-            round_trip_target(&r->targets[t], cJSON_GetArrayItem(ITEM(root, "targets"), (int)t),
-                              names[i]);
-        assert_int_equal(r->n_hypotheses, (size_t)cJSON_GetArraySize(ITEM(root, "hypotheses")));
-        for (size_t h = 0; h < r->n_hypotheses; h++)
-            same_est(&r->hypotheses[h].estimate,
-                     ITEM(cJSON_GetArrayItem(ITEM(root, "hypotheses"), (int)h), "estimate"),
-                     "hypothesis");
-        cJSON_Delete(root);
-        results_read_free(r);
-    }
-    free_names(names, n);
-    rmtree(dir);
-    free(dir);
+    each_analyzed(headlines_read_back);
 }
 
 /* ---- docs/results.md's key reference is the table ---- */

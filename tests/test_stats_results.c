@@ -98,6 +98,17 @@ static trial_record *sim_trial(sim *s, long sys, long query, long count, spec_ca
     return t;
 }
 
+/* The cost model `preset` and a generator seeded with `seed` (0: GSL's default). */
+static gsl_rng *sim_rng(const char *preset, unsigned long seed, costmodel_params *p)
+{
+    assert_true(costmodel_preset(preset, p));
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    assert_non_null(r);
+    if (seed)
+        gsl_rng_set(r, seed);
+    return r;
+}
+
 static void sim_fill(trial_record *t, const costmodel_params *p, gsl_rng *r)
 {
     for (size_t k = 0; k < t->n_turns; k++) {
@@ -125,9 +136,7 @@ static void sim_fill(trial_record *t, const costmodel_params *p, gsl_rng *r)
 static void sim_full(sim *s, long reps)
 {
     costmodel_params p;
-    assert_true(costmodel_preset("laptop", &p));
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(r, 42);
+    gsl_rng *r = sim_rng("laptop", 42, &p);
     const long sys[4] = {0, 1024, 4096, 8192}, counts[2] = {1, 3};
     for (long rep = 0; rep < reps; rep++) {
         size_t cell = 0;
@@ -138,6 +147,23 @@ static void sim_full(sim *s, long reps)
                              &p, r);
     }
     gsl_rng_free(r);
+}
+
+/* sim_init, then `reps` full repetitions of every cell. */
+static void sim_start(sim *s, const char *spec_json, long reps)
+{
+    sim_init(s, spec_json);
+    sim_full(s, reps);
+}
+
+/* Frees `j` (may be NULL) and the simulated journal. */
+static void sim_done(sim *s, cJSON *j)
+{
+    cJSON_Delete(j);
+    journal_data *d = malloc(sizeof *d);
+    assert_non_null(d);
+    *d = s->d;
+    journal_data_free(d);
 }
 
 static cJSON *run(sim *s, char **text_out)
@@ -184,8 +210,7 @@ static void results_should_compute_verdicts_from_whole_intervals(void **state)
 {
     (void)state;
     sim s;
-    sim_init(&s, spec_text);
-    sim_full(&s, 10);
+    sim_start(&s, spec_text, 10);
     cJSON *j = run(&s, NULL);
     assert_string_equal(get(j, "format")->valuestring, "kvproof-results");
     assert_true(cJSON_IsTrue(get(j, "simulated")));
@@ -213,10 +238,7 @@ static void results_should_compute_verdicts_from_whole_intervals(void **state)
     assert_true(get(fit0, "shapiro_wilk_w")->valuedouble <= 1);
     assert_true(get(fit0, "shapiro_wilk_p")->valuedouble >= 0);
     assert_true(get(fit0, "shapiro_wilk_p")->valuedouble <= 1);
-    cJSON_Delete(j);
-    journal_data *d = malloc(sizeof *d);
-    *d = s.d;
-    journal_data_free(d);
+    sim_done(&s, j);
 }
 
 static void results_should_explain_one_prompt_length_without_nan(void **state)
@@ -225,8 +247,7 @@ static void results_should_explain_one_prompt_length_without_nan(void **state)
     sim s;
     sim_init(&s, NULL);
     costmodel_params p;
-    assert_true(costmodel_preset("flat", &p));
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng *r = sim_rng("flat", 0, &p);
     for (long rep = 0; rep < 2; rep++)
         sim_fill(sim_trial(&s, 512, 100, 1, SPEC_COLD, rep, 0), &p, r);
     /* all-equal times, a NaN and a negative time */
@@ -249,10 +270,7 @@ static void results_should_explain_one_prompt_length_without_nan(void **state)
     assert_non_null(get(j, "targets.0.cells.1.median.note"));
     assert_true(get(j, "targets.0.cells.1.cv")->valuedouble == 0);
     free(text);
-    cJSON_Delete(j);
-    journal_data *d = malloc(sizeof *d);
-    *d = s.d;
-    journal_data_free(d);
+    sim_done(&s, j);
 }
 
 static void results_should_refuse_a_journal_without_usable_requests(void **state)
@@ -268,9 +286,7 @@ static void results_should_refuse_a_journal_without_usable_requests(void **state
     assert_int_equal(results_from_data(&s.d, "x.jsonl", NULL, &out, err), KV_ERR_STATS);
     assert_non_null(strstr(err, "no usable"));
     kv_buf_free(&out);
-    journal_data *d = malloc(sizeof *d);
-    *d = s.d;
-    journal_data_free(d);
+    sim_done(&s, NULL);
 }
 
 static void results_should_write_a_file_from_a_journal_on_disk(void **state)
@@ -303,8 +319,7 @@ static void results_should_give_a_sane_overhead_interval_from_few_repetitions(vo
 {
     (void)state;
     sim s;
-    sim_init(&s, spec_text);
-    sim_full(&s, 2); /* 4 cold values per length: turn 1 of both session lengths */
+    sim_start(&s, spec_text, 2); /* 4 cold values per length: turn 1 of both session lengths */
     cJSON *j = run(&s, NULL);
     const cJSON *o = get(j, "verdict.overhead_fraction");
     assert_non_null(o);
@@ -324,10 +339,7 @@ static void results_should_give_a_sane_overhead_interval_from_few_repetitions(vo
     const cJSON *om = cJSON_GetObjectItem(over, "estimate_means");
     assert_non_null(om); /* the means stay as a secondary figure */
     assert_non_null(strstr(cJSON_GetObjectItem(om, "method")->valuestring, "delta method"));
-    cJSON_Delete(j);
-    journal_data *d = malloc(sizeof *d);
-    *d = s.d;
-    journal_data_free(d);
+    sim_done(&s, j);
 }
 
 /* No cold cell without a system prompt: the overhead comes from the cold
@@ -338,9 +350,7 @@ static void results_should_extrapolate_the_overhead_without_a_0_token_cell(void 
     sim s;
     sim_init(&s, spec_text);
     costmodel_params p;
-    assert_true(costmodel_preset("laptop", &p));
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(r, 9);
+    gsl_rng *r = sim_rng("laptop", 9, &p);
     const long sys[3] = {1024, 4096, 8192};
     for (long rep = 0; rep < 5; rep++)
         for (int i = 0; i < 3; i++)
@@ -363,10 +373,7 @@ static void results_should_extrapolate_the_overhead_without_a_0_token_cell(void 
     const char *sum = get(j, "verdict.summary")->valuestring;
     assert_non_null(strstr(sum, "extrapolated from the cold model"));
     assert_null(strstr(sum, "not computable"));
-    cJSON_Delete(j);
-    journal_data *d = malloc(sizeof *d);
-    *d = s.d;
-    journal_data_free(d);
+    sim_done(&s, j);
 }
 
 /* Without any usable cold model or 0-token cell the sentence says "not
@@ -377,9 +384,7 @@ static void results_should_say_the_overhead_was_not_measured_in_a_sentence(void 
     sim s;
     sim_init(&s, spec_text);
     costmodel_params p;
-    assert_true(costmodel_preset("laptop", &p));
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(r, 10);
+    gsl_rng *r = sim_rng("laptop", 10, &p);
     for (long rep = 0; rep < 4; rep++)
         for (int m = 0; m < 2; m++)
             sim_fill(sim_trial(&s, 4096, 100, 1, (spec_cache_mode)m, rep, (size_t)m), &p, r);
@@ -388,10 +393,7 @@ static void results_should_say_the_overhead_was_not_measured_in_a_sentence(void 
     const char *sum = get(j, "verdict.summary")->valuestring;
     assert_non_null(strstr(sum, "was not measured"));
     assert_null(strstr(sum, "not computable (not measured) of"));
-    cJSON_Delete(j);
-    journal_data *d = malloc(sizeof *d);
-    *d = s.d;
-    journal_data_free(d);
+    sim_done(&s, j);
 }
 
 /* One 20x stall in a 1-query cold session: the headline session speedup
@@ -401,8 +403,7 @@ static void results_should_keep_the_session_speedup_sane_with_one_stall(void **s
 {
     (void)state;
     sim s;
-    sim_init(&s, spec_text);
-    sim_full(&s, 8);
+    sim_start(&s, spec_text, 8);
     for (size_t i = 0; i < s.d.n_trials; i++) {
         trial_record *t = &s.d.trials[i];
         if (t->system_prompt_tokens == 8192 && t->query_count == 1 && t->mode == SPEC_COLD &&
@@ -422,18 +423,14 @@ static void results_should_keep_the_session_speedup_sane_with_one_stall(void **s
     double lo = get(m, "ci.0")->valuedouble, hi = get(m, "ci.1")->valuedouble;
     assert_true(lo > 20 && hi < 40); /* truth ~29.8 at 8192 + 100 tokens */
     assert_true(get(mm, "ci.0")->valuedouble > 10);
-    cJSON_Delete(j);
-    journal_data *d = malloc(sizeof *d);
-    *d = s.d;
-    journal_data_free(d);
+    sim_done(&s, j);
 }
 
 static void planning_should_size_cells_slope_and_lengths_from_a_pilot(void **state)
 {
     (void)state;
     sim s;
-    sim_init(&s, spec_text);
-    sim_full(&s, 4);
+    sim_start(&s, spec_text, 4);
     spec *sp = NULL;
     char err[KV_ERRLEN] = "";
     assert_int_equal(spec_parse(spec_text, strlen(spec_text), "spec", &sp, err), KV_OK);
@@ -450,9 +447,7 @@ static void planning_should_size_cells_slope_and_lengths_from_a_pilot(void **sta
     assert_true(r->reps_median >= 6 && r->repetitions >= 6);
     planning_free(r);
     spec_free(sp);
-    journal_data *d = malloc(sizeof *d);
-    *d = s.d;
-    journal_data_free(d);
+    sim_done(&s, NULL);
 }
 
 /* One cold request at 4,096 tokens made 10x slower: flagged in its cell
@@ -461,8 +456,7 @@ static void results_should_flag_a_stall_and_choose_the_cold_model_robustly(void 
 {
     (void)state;
     sim s;
-    sim_init(&s, spec_text);
-    sim_full(&s, 10);
+    sim_start(&s, spec_text, 10);
     size_t hit = 0;
     for (size_t i = 0; i < s.d.n_trials; i++) {
         trial_record *t = &s.d.trials[i];
@@ -500,10 +494,7 @@ static void results_should_flag_a_stall_and_choose_the_cold_model_robustly(void 
     assert_string_equal(get(m, "chosen")->valuestring, "quadratic");
     /* the server prefill times were left alone: no stall, least squares */
     assert_int_equal(get(j, "targets.0.models.cold_server_prefill.stalls")->valueint, 0);
-    cJSON_Delete(j);
-    journal_data *d = malloc(sizeof *d);
-    *d = s.d;
-    journal_data_free(d);
+    sim_done(&s, j);
 }
 
 /* The writer's failures (trial id strings, failures_truncated) are what the
@@ -512,8 +503,7 @@ static void results_with_failed_trials_should_load_in_the_report_reader(void **s
 {
     (void)state;
     sim s;
-    sim_init(&s, spec_text);
-    sim_full(&s, 4);
+    sim_start(&s, spec_text, 4);
     for (long k = 0; k < 205; k++) {
         trial_record *t = sim_trial(&s, 1024, 100, 1, SPEC_COLD, 100 + k, 2);
         t->ok = false;
@@ -540,10 +530,7 @@ static void results_with_failed_trials_should_load_in_the_report_reader(void **s
     assert_int_equal(r->failures[0].attempts, 2);
     results_read_free(r);
     free(text);
-    cJSON_Delete(j);
-    journal_data *d = malloc(sizeof *d);
-    *d = s.d;
-    journal_data_free(d);
+    sim_done(&s, j);
 }
 
 /* results.json is strict UTF-8 even when the journal's strings are not (a
@@ -552,8 +539,7 @@ static void results_json_should_be_strict_utf8(void **state)
 {
     (void)state;
     sim s;
-    sim_init(&s, spec_text);
-    sim_full(&s, 3);
+    sim_start(&s, spec_text, 3);
     free(s.d.header.client_host);
     s.d.header.client_host = dup_str("host \xff\xfe; cpu \xe4\xb8; Linux");
     char *text = NULL;
@@ -562,10 +548,7 @@ static void results_json_should_be_strict_utf8(void **state)
     assert_string_equal(get(j, "environment.client.host")->valuestring,
                         "host \xef\xbf\xbd\xef\xbf\xbd; cpu \xef\xbf\xbd; Linux");
     free(text);
-    cJSON_Delete(j);
-    journal_data *d = malloc(sizeof *d);
-    *d = s.d;
-    journal_data_free(d);
+    sim_done(&s, j);
 }
 
 int main(void)

@@ -451,3 +451,55 @@ void tu_assert_same_double(double got, double want)
     else
         assert_true(got == want);
 }
+
+/* ---- shared by the results, points and report tests ---- */
+
+char *tu_mkdtemp(const char *prefix)
+{
+    size_t n = strlen(prefix) + sizeof "-XXXXXX";
+    char *d = malloc(n);
+    assert_non_null(d);
+    snprintf(d, n, "%s-XXXXXX", prefix);
+    assert_non_null(mkdtemp(d));
+    return d;
+}
+
+void tu_rmtree_free(char *dir)
+{
+    tu_rmtree(dir);
+    free(dir);
+}
+
+int tu_teardown_dir(void **state)
+{
+    char *dir = *state;
+    tu_rmtree(dir);
+    free(dir);
+    return 0;
+}
+
+int tu_kvproof_text(char *out, size_t cap, const char *args)
+{
+    kv_buf b = {0};
+    int rc = tu_kvproof(&b, "%s 2>&1", args);
+    snprintf(out, cap, "%s", b.data);
+    kv_buf_free(&b);
+    return rc;
+}
+
+char *tu_capture(const char *cmd)
+{
+    kv_buf b = {0};
+    (void)run_command(&b, cmd);
+    return b.data;
+}
+
+void tu_expect_same_file(const char *got, const char *want)
+{
+    size_t n1 = 0, n2 = 0;
+    char *a = tu_read(got, &n1), *b = tu_read(want, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(a, b, n1);
+    free(a);
+    free(b);
+}

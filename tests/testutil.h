@@ -218,4 +218,28 @@ size_t tu_each_rejected(const char *dir, tu_load_fn load);
 /* Fails the test unless got is want exactly, or both are NaN. */
 void tu_assert_same_double(double got, double want);
 
+/* ---- shared by the results, points and report tests ---- */
+
+/* Creates a fresh directory PREFIX-XXXXXX (mkdtemp); returns its path,
+ * malloc'd: tu_rmtree_free removes and frees it. */
+char *tu_mkdtemp(const char *prefix);
+
+/* tu_rmtree(dir), then free(dir). */
+void tu_rmtree_free(char *dir);
+
+/* Group teardown of a malloc'd fixture in *state whose first member is the
+ * char array naming its scratch directory: removes it, frees the fixture. */
+int tu_teardown_dir(void **state);
+
+/* Runs "'KVPROOF_BIN' ARGS 2>&1"; its output, cut to cap - 1 bytes and
+ * NUL-terminated, in out. Returns the exit code (-1: did not exit). */
+int tu_kvproof_text(char *out, size_t cap, const char *args);
+
+/* Runs the shell command cmd and returns its standard output (malloc'd,
+ * NUL-terminated, empty when there is none); its exit code is not looked at. */
+char *tu_capture(const char *cmd);
+
+/* Fails the test unless the files got and want hold the same bytes. */
+void tu_expect_same_file(const char *got, const char *want);
+
 #endif
