@@ -143,19 +143,18 @@ kv_status analyze_report(cli_outputs *o, char *err)
     return report_step(o, err);
 }
 
-kv_status analyze_results_cols(journal_cols *j, const char *source, const char *out_dir,
-                               bool partial, cli_outputs *o, char *err)
+/* The results options of an analysis (partial: an incomplete journal). */
+static results_options options_of(bool partial)
 {
-    kv_status st = paths_set(out_dir, o, err);
-    if (st == KV_OK)
-        st = kv_mkdirs(out_dir, err);
-    if (st != KV_OK)
-        return st;
     results_options ro;
     results_options_default(&ro);
     ro.partial = partial;
-    char e[KV_ERRLEN] = "";
-    st = results_write_cols_lean(j, source, o->results_path, &ro, e);
+    return ro;
+}
+
+/* Records the results step's outcome st (e: its message) in o. */
+static kv_status results_noted(cli_outputs *o, kv_status st, const char *e, char *err)
+{
     if (st != KV_OK) {
         note_error(o, "results.json", e);
         return kv_fail(err, st, "%s", o->error);
@@ -164,22 +163,30 @@ kv_status analyze_results_cols(journal_cols *j, const char *source, const char *
     return KV_OK;
 }
 
+kv_status analyze_results_cols(journal_cols *j, const char *source, const char *out_dir,
+                               bool partial, cli_outputs *o, char *err)
+{
+    kv_status st = paths_set(out_dir, o, err);
+    if (st == KV_OK)
+        st = kv_mkdirs(out_dir, err);
+    if (st != KV_OK)
+        return st;
+    results_options ro = options_of(partial);
+    char e[KV_ERRLEN] = "";
+    return results_noted(o, results_write_cols_lean(j, source, o->results_path, &ro, e), e, err);
+}
+
 kv_status analyze_journal(const char *journal_path, const char *out_dir, bool partial,
                           cli_outputs *o, char *err)
 {
     kv_status st = paths_set(out_dir, o, err);
     if (st != KV_OK)
         return st;
-    results_options ro;
-    results_options_default(&ro);
-    ro.partial = partial;
+    results_options ro = options_of(partial);
     char e[KV_ERRLEN] = "";
-    st = results_from_journal(journal_path, o->results_path, &ro, e);
-    if (st != KV_OK) {
-        note_error(o, "results.json", e);
-        return kv_fail(err, st, "%s", o->error);
-    }
-    o->results_written = true;
+    st = results_noted(o, results_from_journal(journal_path, o->results_path, &ro, e), e, err);
+    if (st != KV_OK)
+        return st;
     return report_step(o, err);
 }
 
