@@ -143,19 +143,18 @@ kv_status analyze_report(cli_outputs *o, char *err)
     return report_step(o, err);
 }
 
-kv_status analyze_results_cols(journal_cols *j, const char *source, const char *out_dir,
-                               bool partial, cli_outputs *o, char *err)
+/* The results options of an analysis (partial: an incomplete journal). */
+static results_options options_of(bool partial)
 {
-    kv_status st = paths_set(out_dir, o, err);
-    if (st == KV_OK)
-        st = kv_mkdirs(out_dir, err);
-    if (st != KV_OK)
-        return st;
     results_options ro;
     results_options_default(&ro);
     ro.partial = partial;
-    char e[KV_ERRLEN] = "";
-    st = results_write_cols_lean(j, source, o->results_path, &ro, e);
+    return ro;
+}
+
+/* Records the results step's outcome st (e: its message) in o. */
+static kv_status results_noted(cli_outputs *o, kv_status st, const char *e, char *err)
+{
     if (st != KV_OK) {
         note_error(o, "results.json", e);
         return kv_fail(err, st, "%s", o->error);
@@ -164,22 +163,30 @@ kv_status analyze_results_cols(journal_cols *j, const char *source, const char *
     return KV_OK;
 }
 
+kv_status analyze_results_cols(journal_cols *j, const char *source, const char *out_dir,
+                               bool partial, cli_outputs *o, char *err)
+{
+    kv_status st = paths_set(out_dir, o, err);
+    if (st == KV_OK)
+        st = kv_mkdirs(out_dir, err);
+    if (st != KV_OK)
+        return st;
+    results_options ro = options_of(partial);
+    char e[KV_ERRLEN] = "";
+    return results_noted(o, results_write_cols_lean(j, source, o->results_path, &ro, e), e, err);
+}
+
 kv_status analyze_journal(const char *journal_path, const char *out_dir, bool partial,
                           cli_outputs *o, char *err)
 {
     kv_status st = paths_set(out_dir, o, err);
     if (st != KV_OK)
         return st;
-    results_options ro;
-    results_options_default(&ro);
-    ro.partial = partial;
+    results_options ro = options_of(partial);
     char e[KV_ERRLEN] = "";
-    st = results_from_journal(journal_path, o->results_path, &ro, e);
-    if (st != KV_OK) {
-        note_error(o, "results.json", e);
-        return kv_fail(err, st, "%s", o->error);
-    }
-    o->results_written = true;
+    st = results_noted(o, results_from_journal(journal_path, o->results_path, &ro, e), e, err);
+    if (st != KV_OK)
+        return st;
     return report_step(o, err);
 }
 
@@ -228,21 +235,20 @@ static plan *plan_of(const journal_header *h)
     return p;
 }
 
-static bool missing_from_plan(FILE *f, const char *cmd, const journal_data *d, const plan *p)
+/* Notes the plan's trials that seen[] leaves false (the first
+ * CLI_MISSING_LISTED by id); false when none is missing. */
+static bool note_unseen(FILE *f, const char *cmd, const plan *p, const bool *seen)
 {
-    size_t n_missing = 0;
+    size_t n_missing = 0, len = 0;
     char ids[1024] = "";
-    size_t len = 0;
-    const char **sorted = ids_sorted(d);
     for (size_t i = 0; i < p->n_trials; i++) {
-        if (recorded(d, sorted, p->trials[i].id))
+        if (seen[i])
             continue;
         if (n_missing++ < CLI_MISSING_LISTED && len < sizeof ids) {
             int w = snprintf(ids + len, sizeof ids - len, "%s%s", len ? ", " : "", p->trials[i].id);
             len += w > 0 ? (size_t)w : 0;
         }
     }
-    free(sorted);
     if (n_missing == 0)
         return false;
     fprintf(f,
@@ -250,6 +256,21 @@ static bool missing_from_plan(FILE *f, const char *cmd, const journal_data *d, c
             "(interrupted, or skipped by adaptive stopping or a cap): %s%s\n",
             cmd, n_missing, p->n_trials, ids, n_missing > CLI_MISSING_LISTED ? ", ..." : "");
     return true;
+}
+
+static bool missing_from_plan(FILE *f, const char *cmd, const journal_data *d, const plan *p)
+{
+    bool *seen = calloc(p->n_trials ? p->n_trials : 1, sizeof *seen);
+    const char **sorted = ids_sorted(d);
+    bool missing = false;
+    if (seen) {
+        for (size_t i = 0; i < p->n_trials; i++)
+            seen[i] = recorded(d, sorted, p->trials[i].id);
+        missing = note_unseen(f, cmd, p, seen);
+    }
+    free(sorted);
+    free(seen);
+    return missing;
 }
 
 static void torn_note(FILE *f, const char *cmd)
@@ -292,24 +313,9 @@ static bool missing_cols(FILE *f, const char *cmd, const journal_cols *j, const 
     for (size_t i = 0; i < j->n_trials; i++)
         if (j->plan_index[i] < p->n_trials)
             seen[j->plan_index[i]] = true;
-    size_t n_missing = 0, len = 0;
-    char ids[1024] = "";
-    for (size_t i = 0; i < p->n_trials; i++) {
-        if (seen[i])
-            continue;
-        if (n_missing++ < CLI_MISSING_LISTED && len < sizeof ids) {
-            int w = snprintf(ids + len, sizeof ids - len, "%s%s", len ? ", " : "", p->trials[i].id);
-            len += w > 0 ? (size_t)w : 0;
-        }
-    }
+    bool missing = note_unseen(f, cmd, p, seen);
     free(seen);
-    if (n_missing == 0)
-        return false;
-    fprintf(f,
-            "kvproof %s: incomplete: %zu of the plan's %zu trials are not in the journal "
-            "(interrupted, or skipped by adaptive stopping or a cap): %s%s\n",
-            cmd, n_missing, p->n_trials, ids, n_missing > CLI_MISSING_LISTED ? ", ..." : "");
-    return true;
+    return missing;
 }
 
 /* Every index 0 .. planned_trials - 1 has a trial line (the indexes are

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -87,24 +88,39 @@ static void title_write(md *m, const rr_results *r)
 
 /* ---- headline table ----------------------------------------------------- */
 
+_Static_assert(offsetof(rr_speedup, system_prompt_tokens) ==
+                       offsetof(rr_overhead, system_prompt_tokens) &&
+                   offsetof(rr_speedup, query_tokens) == offsetof(rr_overhead, query_tokens),
+               "rr_speedup and rr_overhead open with the same cell");
+
+/* The row at system prompt sys with the fewest query tokens among n rows of
+ * size bytes laid out as rr_speedup's cell (rr_speedup, rr_overhead), or
+ * NULL. */
+static const void *fewest_query_at(const void *rows, size_t n, size_t size, long sys)
+{
+    const void *best = NULL;
+    long best_q = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *row = (const char *)rows + i * size;
+        long s, q;
+        memcpy(&s, row + offsetof(rr_speedup, system_prompt_tokens), sizeof s);
+        memcpy(&q, row + offsetof(rr_speedup, query_tokens), sizeof q);
+        if (s == sys && (!best || q < best_q)) {
+            best = row;
+            best_q = q;
+        }
+    }
+    return best;
+}
+
 static const rr_speedup *speedup_at(const rr_target *t, long sys)
 {
-    const rr_speedup *best = NULL;
-    for (size_t i = 0; i < t->n_speedup; i++)
-        if (t->speedup[i].system_prompt_tokens == sys &&
-            (!best || t->speedup[i].query_tokens < best->query_tokens))
-            best = &t->speedup[i];
-    return best;
+    return fewest_query_at(t->speedup, t->n_speedup, sizeof *t->speedup, sys);
 }
 
 static const rr_overhead *overhead_at(const rr_target *t, long sys)
 {
-    const rr_overhead *best = NULL;
-    for (size_t i = 0; i < t->n_overhead; i++)
-        if (t->overhead[i].system_prompt_tokens == sys &&
-            (!best || t->overhead[i].query_tokens < best->query_tokens))
-            best = &t->overhead[i];
-    return best;
+    return fewest_query_at(t->overhead, t->n_overhead, sizeof *t->overhead, sys);
 }
 
 static void headline_write(md *m, const rr_results *r)

@@ -617,6 +617,23 @@ static double compare_log_se(const double *x, size_t n, double *mean)
     return gsl_stats_variance_m(x, 1, n, m) / ((double)n * m * m);
 }
 
+/* The two sides' means and log-scale variances of a ratio of means, or an
+ * error when a side has fewer than 2 values or a mean is not positive. */
+static kv_status ratio_sides(const double *x, size_t nx, const double *y, size_t ny, double *mx,
+                             double *my, double *vx, double *vy, char *err)
+{
+    if (nx < 2 || ny < 2)
+        return kv_fail(err, KV_ERR_STATS,
+                       "a ratio of means needs at least 2 values per side "
+                       "(got %zu and %zu)",
+                       nx, ny);
+    *vx = compare_log_se(x, nx, mx);
+    *vy = compare_log_se(y, ny, my);
+    if (!(*mx > 0) || !(*my > 0))
+        return kv_fail(err, KV_ERR_STATS, "a ratio of means needs positive means");
+    return KV_OK;
+}
+
 kv_status compare_ratio_of_means(const double *x, size_t nx, const double *y, size_t ny,
                                  long resamples, uint64_t seed, double level, compare_estimate *out,
                                  bool *percentile, char *err)
@@ -624,15 +641,10 @@ kv_status compare_ratio_of_means(const double *x, size_t nx, const double *y, si
     if (percentile)
         *percentile = false;
     memset(out, 0, sizeof *out);
-    if (nx < 2 || ny < 2)
-        return kv_fail(err, KV_ERR_STATS,
-                       "a ratio of means needs at least 2 values per side "
-                       "(got %zu and %zu)",
-                       nx, ny);
-    double mx, my;
-    double vx = compare_log_se(x, nx, &mx), vy = compare_log_se(y, ny, &my);
-    if (!(mx > 0) || !(my > 0))
-        return kv_fail(err, KV_ERR_STATS, "a ratio of means needs positive means");
+    double mx = 0, my = 0, vx = 0, vy = 0;
+    kv_status st0 = ratio_sides(x, nx, y, ny, &mx, &my, &vx, &vy, err);
+    if (st0 != KV_OK)
+        return st0;
     double theta = log(mx / my), se = sqrt(vx + vy);
     out->value = mx / my;
     out->level = level;
@@ -700,15 +712,10 @@ kv_status compare_ratio_of_means_delta(const double *x, size_t nx, const double 
 {
     memset(out, 0, sizeof *out);
     *df = NAN;
-    if (nx < 2 || ny < 2)
-        return kv_fail(err, KV_ERR_STATS,
-                       "a ratio of means needs at least 2 values per side "
-                       "(got %zu and %zu)",
-                       nx, ny);
-    double mx, my;
-    double vx = compare_log_se(x, nx, &mx), vy = compare_log_se(y, ny, &my);
-    if (!(mx > 0) || !(my > 0))
-        return kv_fail(err, KV_ERR_STATS, "a ratio of means needs positive means");
+    double mx = 0, my = 0, vx = 0, vy = 0;
+    kv_status st0 = ratio_sides(x, nx, y, ny, &mx, &my, &vx, &vy, err);
+    if (st0 != KV_OK)
+        return st0;
     double theta = log(mx / my), se2 = vx + vy;
     out->value = mx / my;
     out->has_ci = true;

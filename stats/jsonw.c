@@ -19,30 +19,39 @@ static void jw_sep(jsonw *w)
     w->comma = true;
 }
 
-void jsonw_begin_obj(jsonw *w)
+/* An object's or array's opening bracket; its first member needs no comma. */
+static void jw_open(jsonw *w, const char *bracket)
 {
     jw_sep(w);
-    jw_put(w, "{", 1);
+    jw_put(w, bracket, 1);
     w->comma = false;
+}
+
+/* An object's or array's closing bracket; what follows needs a comma. */
+static void jw_close(jsonw *w, const char *bracket)
+{
+    jw_put(w, bracket, 1);
+    w->comma = true;
+}
+
+void jsonw_begin_obj(jsonw *w)
+{
+    jw_open(w, "{");
 }
 
 void jsonw_end_obj(jsonw *w)
 {
-    jw_put(w, "}", 1);
-    w->comma = true;
+    jw_close(w, "}");
 }
 
 void jsonw_begin_arr(jsonw *w)
 {
-    jw_sep(w);
-    jw_put(w, "[", 1);
-    w->comma = false;
+    jw_open(w, "[");
 }
 
 void jsonw_end_arr(jsonw *w)
 {
-    jw_put(w, "]", 1);
-    w->comma = true;
+    jw_close(w, "]");
 }
 
 static void jw_string(jsonw *w, const char *s)

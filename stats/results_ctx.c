@@ -265,6 +265,23 @@ bool results_same_cell(const results_point *p, const results_point *q)
 
 /* ---- bootstrap ratio ----------------------------------------------------- */
 
+/* Copies r into e when st is KV_OK; otherwise e says why (e2) and counts
+ * the n values. True when r was taken. */
+static bool ratio_taken(kv_status st, const compare_estimate *r, const char *e2, size_t n,
+                        results_est *e)
+{
+    if (st != KV_OK) {
+        results_est_none(e, e2);
+        e->n = n;
+        return false;
+    }
+    e->value = r->value;
+    e->lo = r->ci[0];
+    e->hi = r->ci[1];
+    e->has_ci = r->has_ci;
+    return true;
+}
+
 /* The delta-method ratio of means; why: the sizes that chose it. */
 static void results_est_ratio_delta(const results_ctx *c, const double *x, size_t nx,
                                     const double *y, size_t ny, const char *why, results_est *e)
@@ -272,15 +289,9 @@ static void results_est_ratio_delta(const results_ctx *c, const double *x, size_
     compare_estimate r;
     char e2[KV_ERRLEN] = "";
     double df;
-    if (compare_ratio_of_means_delta(x, nx, y, ny, c->level, &r, &df, e2) != KV_OK) {
-        results_est_none(e, e2);
-        e->n = nx + ny;
+    if (!ratio_taken(compare_ratio_of_means_delta(x, nx, y, ny, c->level, &r, &df, e2), &r, e2,
+                     nx + ny, e))
         return;
-    }
-    e->value = r.value;
-    e->lo = r.ci[0];
-    e->hi = r.ci[1];
-    e->has_ci = r.has_ci;
     if (isfinite(df))
         snprintf(e->method, sizeof e->method,
                  "ratio of means, delta method on the log ratio with Welch-Satterthwaite t "
@@ -311,16 +322,10 @@ void results_est_ratio(const results_ctx *c, const double *x, size_t nx, const d
         return;
     }
     bool pct = false;
-    if (compare_ratio_of_means(x, nx, y, ny, c->opt->bootstrap_resamples, seed, c->level, &r, &pct,
-                               e2) != KV_OK) {
-        results_est_none(e, e2);
-        e->n = nx + ny;
+    kv_status st = compare_ratio_of_means(x, nx, y, ny, c->opt->bootstrap_resamples, seed, c->level,
+                                          &r, &pct, e2);
+    if (!ratio_taken(st, &r, e2, nx + ny, e))
         return;
-    }
-    e->value = r.value;
-    e->lo = r.ci[0];
-    e->hi = r.ci[1];
-    e->has_ci = r.has_ci;
     snprintf(e->method, sizeof e->method, "ratio of means, %s, %ld resamples, seed %llu",
              pct ? "percentile bootstrap of the log ratio (the bootstrap-t interval left the "
                    "resampled ratios' range: a stall among few values)"

@@ -19,23 +19,28 @@ if ! [[ "${pid:-}" =~ ^[0-9]+$ ]]; then
 fi
 
 # Only signal the PID if it is still a llama-server (guards against PID reuse).
+# True while the PID runs; a zombie (exited, not yet reaped by its parent)
+# counts as stopped.
+running() {
+  kill -0 "$pid" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]
+}
+
+# Waits up to $1 tenths of a second for the PID to stop.
+wait_stopped() {
+  for _ in $(seq 1 "$1"); do
+    running || break
+    sleep 0.1
+  done
+}
+
 if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q llama-server; then
   log "stopping llama-server pid $pid (port $port)"
   kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 200); do
-    kill -0 "$pid" 2>/dev/null || break
-    # A zombie (exited, not yet reaped by its parent) counts as stopped.
-    [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; then
+  wait_stopped 200
+  if running; then
     log "pid $pid did not exit after SIGTERM; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && break
-      sleep 0.1
-    done
+    wait_stopped 50
   fi
   log "llama-server pid $pid stopped"
 else
