@@ -160,15 +160,27 @@ out:
     return st;
 }
 
-uint64_t kv_hash64(const void *p, size_t n, uint64_t seed)
+uint64_t kv_hash64_more(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *s = p;
-    uint64_t h = 14695981039346656037ULL ^ seed;
     for (size_t i = 0; i < n; i++) {
         h ^= s[i];
         h *= 1099511628211ULL;
     }
     return h;
+}
+
+uint64_t kv_hash64(const void *p, size_t n, uint64_t seed)
+{
+    return kv_hash64_more(KV_HASH64_INIT ^ seed, p, n);
+}
+
+uint64_t kv_splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
 }
 
 void kv_line_col(const char *text, size_t off, int *line, int *col)

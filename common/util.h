@@ -54,6 +54,16 @@ kv_status kv_mkdirs(const char *dir, char *err) KV_MUST_USE;
 /* FNV-1a 64-bit hash, for spec hashes and nonces (stable across machines). */
 uint64_t kv_hash64(const void *p, size_t n, uint64_t seed);
 
+/* FNV-1a over n more bytes, continuing from h (start with KV_HASH64_INIT):
+ * kv_hash64(p, n, 0) == kv_hash64_more(KV_HASH64_INIT, p, n). */
+#define KV_HASH64_INIT 14695981039346656037ULL
+uint64_t kv_hash64_more(uint64_t h, const void *p, size_t n);
+
+/* splitmix64 (Steele, Lea and Flood; Vigna's constants): advances *state and
+ * returns the next value. Seeds the plan's generator, draws the reference
+ * server's noise and the report's points subsample. */
+uint64_t kv_splitmix64(uint64_t *state);
+
 /* 1-based line and column of byte offset `off` in text. */
 void kv_line_col(const char *text, size_t off, int *line, int *col);
 

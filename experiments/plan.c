@@ -18,14 +18,6 @@
 
 /* ---- PRNG: splitmix64 seeding xoshiro256** (Blackman and Vigna) ---------- */
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 static uint64_t rotl(uint64_t x, int k)
 {
     return (x << k) | (x >> (64 - k));
@@ -35,7 +27,7 @@ void plan_rng_seed(plan_rng *r, uint64_t seed)
 {
     uint64_t x = seed;
     for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&x);
+        r->s[i] = kv_splitmix64(&x);
 }
 
 uint64_t plan_rng_next(plan_rng *r)
@@ -93,7 +85,7 @@ void plan_trial_tokens(const spec *s, const plan_trial *t, long long *all, long 
 static uint64_t trial_nonce(const char *id, uint64_t seed)
 {
     uint64_t x = kv_hash64(id, strlen(id), seed);
-    return splitmix64(&x);
+    return kv_splitmix64(&x);
 }
 
 static size_t cells_per_target(const spec *s)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "stats/results_schema.h"
 
 /* ---- columns -------------------------------------------------------------- */
@@ -218,20 +219,12 @@ typedef struct reservoir {
     uint64_t s; /* splitmix64 state */
 } reservoir;
 
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 /* The slot for row i (0-based) of the file, or -1 when it is not kept. */
 static long reservoir_slot(reservoir *rv, size_t i)
 {
     if (i < rv->cap)
         return (long)i;
-    uint64_t j = splitmix(&rv->s) % (uint64_t)(i + 1);
+    uint64_t j = kv_splitmix64(&rv->s) % (uint64_t)(i + 1);
     return j < rv->cap ? (long)j : -1;
 }
 
@@ -282,7 +275,7 @@ static kv_status head_read(FILE *f, const where *w0, const points_expect *ex, si
     n = getline(line, cap, f);
     if (n <= 0 || (*line)[n - 1] != '\n')
         return kv_fail(w.err, KV_ERR_INPUT, "%s:2: no column line", w.name);
-    *digest = results_points_fnv(RESULTS_POINTS_FNV_INIT, *line, (size_t)n);
+    *digest = kv_hash64_more(KV_HASH64_INIT, *line, (size_t)n);
     (*line)[n - 1] = '\0';
     return columns_check(&w, *line, (size_t)n - 1);
 }
@@ -299,7 +292,7 @@ static kv_status rows_read(FILE *f, const where *w0, long n_targets, reservoir *
         if ((*line)[n - 1] != '\n')
             return kv_fail(w.err, KV_ERR_INPUT, "%s:%zu: the last line is cut short", w.name,
                            w.line);
-        *digest = results_points_fnv(*digest, *line, (size_t)n);
+        *digest = kv_hash64_more(*digest, *line, (size_t)n);
         (*line)[n - 1] = '\0';
         kv_status st = row_parse(&w, *line, (size_t)n - 1, n_targets, &r);
         if (st != KV_OK)

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/util.h"
+
 enum { P_ADMIT, P_PREFILL, P_TOKENS, P_CLOSE, P_END };
 
 struct srvgen {
@@ -51,10 +53,7 @@ bool srvgen_sleep_until(refsrv *s, int64_t deadline_ns)
 
 static double uniform_locked(refsrv *s)
 {
-    uint64_t z = (s->rng += 0x9E3779B97F4A7C15ULL); /* splitmix64 */
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
+    uint64_t z = kv_splitmix64(&s->rng);
     return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "stats/results_schema.h"
 
 /* ---- residuals ------------------------------------------------------------ */
@@ -153,20 +154,20 @@ static bool rows_write(FILE *f, const results_ctx *c, const results_target *tss,
     header_format(h, c->n_pts, 0);
     if (fputs(h, f) == EOF)
         return false;
-    unsigned long long d = RESULTS_POINTS_FNV_INIT;
+    unsigned long long d = KV_HASH64_INIT;
     const char *cols = columns_line + 1; /* without the leading comma */
     size_t cl = strlen(cols);
     if (fwrite(cols, 1, cl, f) != cl || fputc('\n', f) == EOF)
         return false;
-    d = results_points_fnv(d, cols, cl);
-    d = results_points_fnv(d, "\n", 1);
+    d = kv_hash64_more(d, cols, cl);
+    d = kv_hash64_more(d, "\n", 1);
     for (size_t i = 0; i < c->n_pts; i++) {
         double rt, rp;
         point_residuals(&c->pts[i], tss, nt, &rt, &rp);
         size_t n = row_format(row, &c->pts[i], rt, rp);
         if (fwrite(row, 1, n, f) != n)
             return false;
-        d = results_points_fnv(d, row, n);
+        d = kv_hash64_more(d, row, n);
     }
     *id = d;
     return true;

@@ -508,17 +508,6 @@ typedef struct rs_key {
  * 20 digits (right-aligned, space-padded) + " id=" + 16 hex digits. */
 #define RESULTS_POINTS_HEADER_LEN (24 + 20 + 4 + 16)
 
-/* FNV-1a, 64 bits, over len bytes continuing from h (start with
- * RESULTS_POINTS_FNV_INIT). */
-#define RESULTS_POINTS_FNV_INIT 0xcbf29ce484222325ULL
-static inline unsigned long long results_points_fnv(unsigned long long h, const void *p, size_t len)
-{
-    const unsigned char *b = (const unsigned char *)p;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ b[i]) * 0x100000001b3ULL;
-    return h;
-}
-
 /* The points file of a results file: DIR/results.json -> DIR/points.csv,
  * DIR/NAME.json -> DIR/NAME.points.csv, other names + ".points.csv".
  * Returns 0, or -1 when out is too small. */
