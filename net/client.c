@@ -493,7 +493,7 @@ static CURLMcode client_wait(client *c, int wait_ms, int *running)
         pf[i].revents = 0;
     }
     int r = poll(n ? pf : NULL, (nfds_t)n, wait_ms);
-    c->wake_ns = kv_now_ns();
+    c->wake_ns = kv_now_ns(); /* also the time libcurl's timer is judged by below */
     if (r < 0 && errno != EINTR)
         return CURLM_INTERNAL_ERROR;
     CURLMcode mc = CURLM_OK;
@@ -506,7 +506,7 @@ static CURLMcode client_wait(client *c, int wait_ms, int *running)
                  ((re & (POLLERR | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
         mc = curl_multi_socket_action(c->multi, pf[i].fd, ev, running);
     }
-    if (mc == CURLM_OK && c->timer_set && kv_now_ns() >= c->timer_ns) {
+    if (mc == CURLM_OK && c->timer_set && c->wake_ns >= c->timer_ns) {
         c->timer_set = false;
         mc = curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, running);
     }
