@@ -48,6 +48,73 @@ static kv_status feed_all(spec_api api, const piece *ps, size_t n, size_t chunk,
     return st;
 }
 
+/* An expected value: checked when on; for a double, NAN means "must be
+ * NaN". */
+typedef struct want_ms {
+    bool on;
+    double v;
+} want_ms;
+typedef struct want_n {
+    bool on;
+    long v;
+} want_n;
+
+/* A canned stream (ps[0..n), chunk and max_line as feed_all takes them)
+ * and what reading it must give: the finish status; when err_has is not
+ * NULL, an error message that is not empty and contains it; every field
+ * that is on; raw_has (up to two, NULL-ended) in the server fields kept. */
+typedef struct stream_case {
+    spec_api api;
+    const piece *ps;
+    size_t n, chunk, max_line;
+    kv_status status;
+    const char *err_has;
+    want_ms ttft_ms, first_content_ms, last_token_ms, gap_median_ms, server_prefill_ms,
+        server_overhead_us;
+    want_n prompt_tokens, cached_tokens, output_tokens;
+    const char *raw_has[2];
+} stream_case;
+
+static void expect_ms(const char *field, double got, want_ms w, double tol)
+{
+    if (w.on && (isnan(w.v) ? !isnan(got) : !(fabs(got - w.v) < tol)))
+        fail_msg("%s: %g, expected %g", field, got, w.v);
+}
+
+static void expect_n(const char *field, long got, want_n w)
+{
+    if (w.on && got != w.v)
+        fail_msg("%s: %ld, expected %ld", field, got, w.v);
+}
+
+static void run_case(const stream_case *c)
+{
+    trial_request t;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(feed_all(c->api, c->ps, c->n, c->chunk, c->max_line, &t, err), c->status);
+    if (c->err_has && (!err[0] || !strstr(err, c->err_has)))
+        fail_msg("error \"%s\", expected one with \"%s\"", err, c->err_has);
+    expect_ms("ttft_ms", t.ttft_ms, c->ttft_ms, 1e-9);
+    expect_ms("first_content_ms", t.first_content_ms, c->first_content_ms, 1e-9);
+    expect_ms("last_token_ms", t.last_token_ms, c->last_token_ms, 1e-9);
+    expect_ms("gap_median_ms", t.gap_median_ms, c->gap_median_ms, 1e-9);
+    expect_ms("server_prefill_ms", t.server_prefill_ms, c->server_prefill_ms, 1e-9);
+    expect_ms("server_overhead_us", t.server_overhead_us, c->server_overhead_us, 1e-6);
+    expect_n("prompt_tokens", t.prompt_tokens, c->prompt_tokens);
+    expect_n("cached_tokens", t.cached_tokens, c->cached_tokens);
+    expect_n("output_tokens", t.output_tokens, c->output_tokens);
+    for (size_t i = 0; i < 2 && c->raw_has[i]; i++)
+        if (!t.raw || !strstr(t.raw, c->raw_has[i]))
+            fail_msg("raw %s, expected it to contain %s", t.raw ? t.raw : "(none)", c->raw_has[i]);
+    free(t.raw);
+}
+
+/* A cmocka test of the stream_case in *state (a TU_CASE row). */
+static void stream_case_test(void **state)
+{
+    run_case(*state);
+}
+
 static const piece llama_stream[] = {
     {10, "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":null}}]}\n\n"},
     {50, "data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n"},
@@ -60,195 +127,93 @@ static const piece llama_stream[] = {
     {83, "data: [DONE]\n\n"},
 };
 
-static void check_llama(const trial_request *t)
+/* The whole llama.cpp stream fed in chunks of `chunk` bytes (0: whole
+ * pieces). */
+static void check_llama(size_t chunk)
 {
-    assert_true(fabs(t->ttft_ms - 50) < 1e-9);
-    assert_true(fabs(t->first_content_ms - 50) < 1e-9);
-    assert_true(fabs(t->last_token_ms - 80) < 1e-9);
-    assert_true(fabs(t->gap_median_ms - 15) < 1e-9); /* gaps 10 and 20 */
-    assert_int_equal(t->prompt_tokens, 1000);
-    assert_int_equal(t->cached_tokens, 999);
-    assert_int_equal(t->output_tokens, 3);
-    assert_true(fabs(t->server_prefill_ms - 12.5) < 1e-9);
-    assert_non_null(t->raw);
-    assert_non_null(strstr(t->raw, "\"prompt_ms\":12.5"));
-    assert_non_null(strstr(t->raw, "\"cached_tokens\":999"));
+    run_case(&(stream_case){.api = SPEC_API_LLAMACPP,
+                            .ps = llama_stream,
+                            .n = 7,
+                            .chunk = chunk,
+                            .ttft_ms = {true, 50},
+                            .first_content_ms = {true, 50},
+                            .last_token_ms = {true, 80},
+                            .gap_median_ms = {true, 15}, /* gaps 10 and 20 */
+                            .prompt_tokens = {true, 1000},
+                            .cached_tokens = {true, 999},
+                            .output_tokens = {true, 3},
+                            .server_prefill_ms = {true, 12.5},
+                            .raw_has = {"\"prompt_ms\":12.5", "\"cached_tokens\":999"}});
 }
 
 static void llamacpp_ttft_should_skip_the_role_only_chunk(void **state)
 {
     (void)state;
-    trial_request t;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(feed_all(SPEC_API_LLAMACPP, llama_stream, 7, 0, 0, &t, err), KV_OK);
-    check_llama(&t);
-    free(t.raw);
+    check_llama(0);
 }
 
 static void reader_should_give_the_same_result_fed_one_byte_at_a_time(void **state)
 {
     (void)state;
-    trial_request t;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(feed_all(SPEC_API_LLAMACPP, llama_stream, 7, 1, 0, &t, err), KV_OK);
-    check_llama(&t);
-    free(t.raw);
+    check_llama(1);
 }
 
-static void role_chunk_and_first_token_in_one_write_should_count_the_token(void **state)
-{
-    (void)state;
-    const piece ps[] = {
-        {30, "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n"
-             "data: {\"choices\":[{\"delta\":{\"content\":\"A\"}}]}\n\n"},
-        {40, "data: [DONE]\n\n"},
-    };
-    trial_request t;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(feed_all(SPEC_API_OPENAI_CHAT, ps, 2, 0, 0, &t, err), KV_OK);
-    assert_true(fabs(t.ttft_ms - 30) < 1e-9);
-    assert_int_equal(t.output_tokens, 1);
-    assert_int_equal(t.cached_tokens, -1); /* vLLM without prompt_tokens_details */
-    free(t.raw);
-}
+static const piece role_and_token_in_one_write[] = {
+    {30, "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n"
+         "data: {\"choices\":[{\"delta\":{\"content\":\"A\"}}]}\n\n"},
+    {40, "data: [DONE]\n\n"},
+};
 
-static void vllm_role_chunk_with_empty_content_should_not_count(void **state)
-{
-    (void)state;
-    const piece ps[] = {
-        {5, "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n"},
-        {7, "data: {\"choices\":[{\"delta\":{\"content\":\"\"}}],\"usage\":null}\n\n"},
-        {9, "data: {\"choices\":[{\"delta\":{},\"prompt_progress\":{\"total\":9,\"cache\":0,"
-            "\"processed\":4}}]}\n\n"},
-        {20, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"},
-        {21, "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":1,"
-             "\"prompt_tokens_details\":{}}}\n\n"},
-        {22, "data: [DONE]\n\n"},
-    };
-    trial_request t;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(feed_all(SPEC_API_OPENAI_CHAT, ps, 6, 0, 0, &t, err), KV_OK);
-    assert_true(fabs(t.ttft_ms - 20) < 1e-9);
-    assert_int_equal(t.prompt_tokens, 9);
-    assert_int_equal(t.cached_tokens, 0); /* details present, count omitted when 0 */
-    assert_true(isnan(t.server_prefill_ms));
-    free(t.raw);
-}
+static const piece vllm_empty_role_chunk[] = {
+    {5, "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n"},
+    {7, "data: {\"choices\":[{\"delta\":{\"content\":\"\"}}],\"usage\":null}\n\n"},
+    {9, "data: {\"choices\":[{\"delta\":{},\"prompt_progress\":{\"total\":9,\"cache\":0,"
+        "\"processed\":4}}]}\n\n"},
+    {20, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"},
+    {21, "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":1,"
+         "\"prompt_tokens_details\":{}}}\n\n"},
+    {22, "data: [DONE]\n\n"},
+};
 
-static void mlx_first_chunk_with_text_should_be_the_first_token(void **state)
-{
-    (void)state;
-    const piece ps[] = {
-        {15, "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"Hi\"}}]}\n\n"},
-        {16, "data: {\"choices\":[],\"object\":\"chat.completion\",\"usage\":{\"prompt_tokens\":"
-             "50,\"completion_tokens\":1,\"prompt_tokens_details\":{\"cached_tokens\":48}}}\n\n"},
-        {17, "data: [DONE]\n\n"},
-    };
-    trial_request t;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(feed_all(SPEC_API_OPENAI_CHAT, ps, 3, 0, 0, &t, err), KV_OK);
-    assert_true(fabs(t.ttft_ms - 15) < 1e-9);
-    assert_int_equal(t.cached_tokens, 48);
-    assert_true(isnan(t.gap_median_ms)); /* one token: no gap */
-    free(t.raw);
-}
+static const piece mlx_first_chunk_with_text[] = {
+    {15, "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"Hi\"}}]}\n\n"},
+    {16, "data: {\"choices\":[],\"object\":\"chat.completion\",\"usage\":{\"prompt_tokens\":"
+         "50,\"completion_tokens\":1,\"prompt_tokens_details\":{\"cached_tokens\":48}}}\n\n"},
+    {17, "data: [DONE]\n\n"},
+};
 
-static void reasoning_should_set_ttft_and_content_later_the_first_content(void **state)
-{
-    (void)state;
-    const piece ps[] = {
-        {10, "data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"hmm\"}}]}\n\n"},
-        {20, "data: {\"choices\":[{\"delta\":{\"reasoning\":\"...\"}}]}\n\n"},
-        {40, "data: {\"choices\":[{\"delta\":{\"content\":\"ok\"}}]}\n\n"},
-        {41, "data: [DONE]\n\n"},
-    };
-    trial_request t;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(feed_all(SPEC_API_OPENAI_CHAT, ps, 4, 0, 0, &t, err), KV_OK);
-    assert_true(fabs(t.ttft_ms - 10) < 1e-9);
-    assert_true(fabs(t.first_content_ms - 40) < 1e-9);
-    assert_int_equal(t.output_tokens, 3);
-    free(t.raw);
-}
+static const piece reasoning_then_content[] = {
+    {10, "data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"hmm\"}}]}\n\n"},
+    {20, "data: {\"choices\":[{\"delta\":{\"reasoning\":\"...\"}}]}\n\n"},
+    {40, "data: {\"choices\":[{\"delta\":{\"content\":\"ok\"}}]}\n\n"},
+    {41, "data: [DONE]\n\n"},
+};
 
-static void tool_call_delta_should_count_as_a_token(void **state)
-{
-    (void)state;
-    const piece ps[] = {
-        {12, "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0}]}}]}\n\n"},
-        {13, "data: [DONE]\n\n"},
-    };
-    trial_request t;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(feed_all(SPEC_API_OPENAI_CHAT, ps, 2, 0, 0, &t, err), KV_OK);
-    assert_true(fabs(t.ttft_ms - 12) < 1e-9);
-    assert_true(isnan(t.first_content_ms));
-    free(t.raw);
-}
+static const piece tool_call_delta[] = {
+    {12, "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0}]}}]}\n\n"},
+    {13, "data: [DONE]\n\n"},
+};
 
-static void completions_text_should_count(void **state)
-{
-    (void)state;
-    const piece ps[] = {
-        {25, "data: {\"choices\":[{\"text\":\"word\",\"index\":0}]}\n\n"},
-        {26, "data: [DONE]\n\n"},
-    };
-    trial_request t;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(feed_all(SPEC_API_OPENAI_COMPLETIONS, ps, 2, 0, 0, &t, err), KV_OK);
-    assert_true(fabs(t.ttft_ms - 25) < 1e-9);
-    free(t.raw);
-}
+static const piece completions_text[] = {
+    {25, "data: {\"choices\":[{\"text\":\"word\",\"index\":0}]}\n\n"},
+    {26, "data: [DONE]\n\n"},
+};
 
-static void stream_without_done_should_fail_without_terminator(void **state)
-{
-    (void)state;
-    trial_request t;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(feed_all(SPEC_API_LLAMACPP, llama_stream, 6, 0, 0, &t, err), KV_ERR_PROTOCOL);
-    assert_non_null(strstr(err, "stream ended without terminator"));
-    free(t.raw);
-}
+static const piece truncated_event[] = {
+    {5, "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"},
+    {6, "data: {\"choices\":[{\"delta\":{\"cont"},
+};
 
-static void truncated_event_should_fail_without_terminator(void **state)
-{
-    (void)state;
-    const piece ps[] = {
-        {5, "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"},
-        {6, "data: {\"choices\":[{\"delta\":{\"cont"},
-    };
-    trial_request t;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(feed_all(SPEC_API_OPENAI_CHAT, ps, 2, 0, 0, &t, err), KV_ERR_PROTOCOL);
-    assert_non_null(strstr(err, "stream ended without terminator"));
-    free(t.raw);
-}
+static const piece error_event_mid_stream[] = {
+    {5, "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"},
+    {6, "data: {\"error\":{\"message\":\"context\\nshift failed\",\"code\":500}}\n\n"},
+    {7, "data: [DONE]\n\n"},
+};
 
-static void error_event_mid_stream_should_fail_with_the_server_message(void **state)
-{
-    (void)state;
-    const piece ps[] = {
-        {5, "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"},
-        {6, "data: {\"error\":{\"message\":\"context\\nshift failed\",\"code\":500}}\n\n"},
-        {7, "data: [DONE]\n\n"},
-    };
-    trial_request t;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(feed_all(SPEC_API_OPENAI_CHAT, ps, 3, 0, 0, &t, err), KV_ERR_HTTP);
-    assert_non_null(strstr(err, "context shift failed")); /* newline sanitised */
-    free(t.raw);
-}
-
-static void malformed_json_should_fail_as_protocol_error(void **state)
-{
-    (void)state;
-    const piece ps[] = {{5, "data: {\"choices\":[{\"delta\":\n\n"}, {6, "data: [DONE]\n\n"}};
-    trial_request t;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(feed_all(SPEC_API_OPENAI_CHAT, ps, 2, 0, 0, &t, err), KV_ERR_PROTOCOL);
-    assert_non_null(strstr(err, "malformed JSON"));
-    free(t.raw);
-}
+static const piece malformed_json[] = {
+    {5, "data: {\"choices\":[{\"delta\":\n\n"},
+    {6, "data: [DONE]\n\n"},
+};
 
 static void line_over_the_limit_should_fail_without_growing(void **state)
 {
@@ -260,124 +225,64 @@ static void line_over_the_limit_should_fail_without_growing(void **state)
     memset(big + 7, 'x', n);
     big[n + 7] = '\0';
     const piece ps[] = {{5, big}};
-    trial_request t;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(feed_all(SPEC_API_OPENAI_CHAT, ps, 1, 4096, 1024, &t, err), KV_ERR_PROTOCOL);
-    assert_true(strlen(err) > 0);
+    run_case(&(stream_case){.api = SPEC_API_OPENAI_CHAT,
+                            .ps = ps,
+                            .n = 1,
+                            .chunk = 4096,
+                            .max_line = 1024,
+                            .status = KV_ERR_PROTOCOL,
+                            .err_has = ""});
     free(big);
-    free(t.raw);
 }
 
-static void reference_server_stamp_should_give_the_client_overhead(void **state)
-{
-    (void)state;
-    /* stamp 0.75 ms after START, chunk received 1 ms after START */
-    const piece ps[] = {
-        {0, ": kvproof-sent-ns=1000500000\n"
-            "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":null}}]}\n\n"},
-        {1, ": kvproof-sent-ns=1000750000\n"
-            "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"},
-        {2, "data: [DONE]\n\n"},
-    };
-    trial_request t;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(feed_all(SPEC_API_OPENAI_CHAT, ps, 3, 0, 0, &t, err), KV_OK);
-    assert_true(fabs(t.server_overhead_us - 250.0) < 1e-6);
-    free(t.raw);
-}
+/* stamp 0.75 ms after START, chunk received 1 ms after START */
+static const piece reference_server_stamp[] = {
+    {0, ": kvproof-sent-ns=1000500000\n"
+        "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":null}}]}\n\n"},
+    {1, ": kvproof-sent-ns=1000750000\n"
+        "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"},
+    {2, "data: [DONE]\n\n"},
+};
 
-static void ollama_ndjson_should_give_prefill_in_ms_and_no_cached_count(void **state)
-{
-    (void)state;
-    const piece ps[] = {
-        {30, "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":"
-             "false}\n"},
-        {35, "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},"
-             "\"done\":false}\n"},
-        {40, "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,"
-             "\"done_reason\":\"stop\",\"total_duration\":174560334,\"prompt_eval_count\":11,"
-             "\"prompt_eval_duration\":13074791,\"eval_count\":18,\"eval_duration\":52479709}\n"},
-    };
-    trial_request t;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(feed_all(SPEC_API_OLLAMA, ps, 3, 3, 0, &t, err), KV_OK);
-    assert_true(fabs(t.ttft_ms - 35) < 1e-9);
-    assert_int_equal(t.prompt_tokens, 11);
-    assert_int_equal(t.cached_tokens, -1);
-    assert_int_equal(t.output_tokens, 18);
-    assert_true(fabs(t.server_prefill_ms - 13.074791) < 1e-9);
-    assert_non_null(strstr(t.raw, "\"prompt_eval_duration\":13074791"));
-    free(t.raw);
-}
+static const piece ollama_ndjson[] = {
+    {30, "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":"
+         "false}\n"},
+    {35, "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},"
+         "\"done\":false}\n"},
+    {40, "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,"
+         "\"done_reason\":\"stop\",\"total_duration\":174560334,\"prompt_eval_count\":11,"
+         "\"prompt_eval_duration\":13074791,\"eval_count\":18,\"eval_duration\":52479709}\n"},
+};
 
-static void ollama_without_done_should_fail(void **state)
-{
-    (void)state;
-    const piece ps[] = {{5, "{\"message\":{\"content\":\"Hi\"},\"done\":false}\n"}};
-    trial_request t;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(feed_all(SPEC_API_OLLAMA, ps, 1, 0, 0, &t, err), KV_ERR_PROTOCOL);
-    assert_non_null(strstr(err, "without terminator"));
-    free(t.raw);
-}
+static const piece ollama_without_done[] = {
+    {5, "{\"message\":{\"content\":\"Hi\"},\"done\":false}\n"},
+};
 
-static void anthropic_events_should_give_usage_and_skip_start_events(void **state)
-{
-    (void)state;
-    const piece ps[] = {
-        {5, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{"
-            "\"input_tokens\":10,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":"
-            "990,\"output_tokens\":1}}}\n\n"},
-        {6, "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
-            "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"},
-        {7, "event: ping\ndata: {\"type\": \"ping\"}\n\n"},
-        {20, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
-             "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"},
-        {21, "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"},
-        {22, "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
-             "\"end_turn\"},\"usage\":{\"output_tokens\":7}}\n\n"},
-        {23, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"},
-    };
-    trial_request t;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(feed_all(SPEC_API_ANTHROPIC, ps, 7, 5, 0, &t, err), KV_OK);
-    assert_true(fabs(t.ttft_ms - 20) < 1e-9);
-    assert_int_equal(t.prompt_tokens, 1000);
-    assert_int_equal(t.cached_tokens, 990);
-    assert_int_equal(t.output_tokens, 7);
-    assert_non_null(strstr(t.raw, "\"cache_read_input_tokens\":990"));
-    free(t.raw);
-}
+static const piece anthropic_events[] = {
+    {5, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{"
+        "\"input_tokens\":10,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":"
+        "990,\"output_tokens\":1}}}\n\n"},
+    {6, "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+        "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"},
+    {7, "event: ping\ndata: {\"type\": \"ping\"}\n\n"},
+    {20, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+         "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"},
+    {21, "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"},
+    {22, "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+         "\"end_turn\"},\"usage\":{\"output_tokens\":7}}\n\n"},
+    {23, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"},
+};
 
-static void anthropic_error_event_should_fail_with_its_message(void **state)
-{
-    (void)state;
-    const piece ps[] = {
-        {5, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
-            "\"message\":\"Overloaded\"}}\n\n"},
-    };
-    trial_request t;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(feed_all(SPEC_API_ANTHROPIC, ps, 1, 0, 0, &t, err), KV_ERR_HTTP);
-    assert_non_null(strstr(err, "Overloaded"));
-    free(t.raw);
-}
+static const piece anthropic_error_event[] = {
+    {5, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+        "\"message\":\"Overloaded\"}}\n\n"},
+};
 
-static void lmstudio_stats_should_give_prefill_in_ms_when_present(void **state)
-{
-    (void)state;
-    const piece ps[] = {
-        {5, "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"},
-        {6, "data: {\"choices\":[],\"stats\":{\"time_to_first_token\":0.25}}\n\n"},
-        {7, "data: [DONE]\n\n"},
-    };
-    trial_request t;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(feed_all(SPEC_API_LMSTUDIO, ps, 3, 0, 0, &t, err), KV_OK);
-    assert_true(fabs(t.server_prefill_ms - 250) < 1e-9);
-    assert_int_equal(t.cached_tokens, -1);
-    free(t.raw);
-}
+static const piece lmstudio_stats[] = {
+    {5, "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"},
+    {6, "data: {\"choices\":[],\"stats\":{\"time_to_first_token\":0.25}}\n\n"},
+    {7, "data: [DONE]\n\n"},
+};
 
 /* ---- request bodies ---- */
 
@@ -512,25 +417,54 @@ static void sanitize_should_give_valid_utf8_and_cut_between_characters(void **st
     assert_string_equal(out, "line sep nel");
 }
 
+#define CASE(NAME, ...) TU_CASE(NAME, stream_case_test, stream_case, __VA_ARGS__)
+
 TU_MAIN(NULL, NULL, cmocka_unit_test(llamacpp_ttft_should_skip_the_role_only_chunk),
         cmocka_unit_test(reader_should_give_the_same_result_fed_one_byte_at_a_time),
-        cmocka_unit_test(role_chunk_and_first_token_in_one_write_should_count_the_token),
-        cmocka_unit_test(vllm_role_chunk_with_empty_content_should_not_count),
-        cmocka_unit_test(mlx_first_chunk_with_text_should_be_the_first_token),
-        cmocka_unit_test(reasoning_should_set_ttft_and_content_later_the_first_content),
-        cmocka_unit_test(tool_call_delta_should_count_as_a_token),
-        cmocka_unit_test(completions_text_should_count),
-        cmocka_unit_test(stream_without_done_should_fail_without_terminator),
-        cmocka_unit_test(truncated_event_should_fail_without_terminator),
-        cmocka_unit_test(error_event_mid_stream_should_fail_with_the_server_message),
-        cmocka_unit_test(malformed_json_should_fail_as_protocol_error),
+        CASE(role_chunk_and_first_token_in_one_write_should_count_the_token, SPEC_API_OPENAI_CHAT,
+             role_and_token_in_one_write, 2, .ttft_ms = {true, 30}, .output_tokens = {true, 1},
+             .cached_tokens = {true, -1}), /* vLLM without prompt_tokens_details */
+        CASE(vllm_role_chunk_with_empty_content_should_not_count, SPEC_API_OPENAI_CHAT,
+             vllm_empty_role_chunk, 6, .ttft_ms = {true, 20}, .prompt_tokens = {true, 9},
+             .cached_tokens = {true, 0}, /* details present, count omitted when 0 */
+             .server_prefill_ms = {true, NAN}),
+        CASE(mlx_first_chunk_with_text_should_be_the_first_token, SPEC_API_OPENAI_CHAT,
+             mlx_first_chunk_with_text, 3, .ttft_ms = {true, 15}, .cached_tokens = {true, 48},
+             .gap_median_ms = {true, NAN}), /* one token: no gap */
+        CASE(reasoning_should_set_ttft_and_content_later_the_first_content, SPEC_API_OPENAI_CHAT,
+             reasoning_then_content, 4, .ttft_ms = {true, 10}, .first_content_ms = {true, 40},
+             .output_tokens = {true, 3}),
+        CASE(tool_call_delta_should_count_as_a_token, SPEC_API_OPENAI_CHAT, tool_call_delta, 2,
+             .ttft_ms = {true, 12}, .first_content_ms = {true, NAN}),
+        CASE(completions_text_should_count, SPEC_API_OPENAI_COMPLETIONS, completions_text, 2,
+             .ttft_ms = {true, 25}),
+        CASE(stream_without_done_should_fail_without_terminator, SPEC_API_LLAMACPP, llama_stream, 6,
+             .status = KV_ERR_PROTOCOL, .err_has = "stream ended without terminator"),
+        CASE(truncated_event_should_fail_without_terminator, SPEC_API_OPENAI_CHAT, truncated_event,
+             2, .status = KV_ERR_PROTOCOL, .err_has = "stream ended without terminator"),
+        CASE(error_event_mid_stream_should_fail_with_the_server_message, SPEC_API_OPENAI_CHAT,
+             error_event_mid_stream, 3, .status = KV_ERR_HTTP,
+             .err_has = "context shift failed"), /* newline sanitised */
+        CASE(malformed_json_should_fail_as_protocol_error, SPEC_API_OPENAI_CHAT, malformed_json, 2,
+             .status = KV_ERR_PROTOCOL, .err_has = "malformed JSON"),
         cmocka_unit_test(line_over_the_limit_should_fail_without_growing),
-        cmocka_unit_test(reference_server_stamp_should_give_the_client_overhead),
-        cmocka_unit_test(ollama_ndjson_should_give_prefill_in_ms_and_no_cached_count),
-        cmocka_unit_test(ollama_without_done_should_fail),
-        cmocka_unit_test(anthropic_events_should_give_usage_and_skip_start_events),
-        cmocka_unit_test(anthropic_error_event_should_fail_with_its_message),
-        cmocka_unit_test(lmstudio_stats_should_give_prefill_in_ms_when_present),
+        CASE(reference_server_stamp_should_give_the_client_overhead, SPEC_API_OPENAI_CHAT,
+             reference_server_stamp, 3, .server_overhead_us = {true, 250.0}),
+        CASE(ollama_ndjson_should_give_prefill_in_ms_and_no_cached_count, SPEC_API_OLLAMA,
+             ollama_ndjson, 3, 3, .ttft_ms = {true, 35}, .prompt_tokens = {true, 11},
+             .cached_tokens = {true, -1}, .output_tokens = {true, 18},
+             .server_prefill_ms = {true, 13.074791},
+             .raw_has = {"\"prompt_eval_duration\":13074791"}),
+        CASE(ollama_without_done_should_fail, SPEC_API_OLLAMA, ollama_without_done, 1,
+             .status = KV_ERR_PROTOCOL, .err_has = "without terminator"),
+        CASE(anthropic_events_should_give_usage_and_skip_start_events, SPEC_API_ANTHROPIC,
+             anthropic_events, 7, 5, .ttft_ms = {true, 20}, .prompt_tokens = {true, 1000},
+             .cached_tokens = {true, 990}, .output_tokens = {true, 7},
+             .raw_has = {"\"cache_read_input_tokens\":990"}),
+        CASE(anthropic_error_event_should_fail_with_its_message, SPEC_API_ANTHROPIC,
+             anthropic_error_event, 1, .status = KV_ERR_HTTP, .err_has = "Overloaded"),
+        CASE(lmstudio_stats_should_give_prefill_in_ms_when_present, SPEC_API_LMSTUDIO,
+             lmstudio_stats, 3, .server_prefill_ms = {true, 250}, .cached_tokens = {true, -1}),
         cmocka_unit_test(openai_body_should_stream_with_usage),
         cmocka_unit_test(llamacpp_body_should_send_cache_prompt_false_when_cold),
         cmocka_unit_test(completions_body_should_concatenate_the_messages),
