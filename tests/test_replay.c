@@ -38,6 +38,33 @@ static const char chat_body[] =
     "\"messages\":[{\"role\":\"system\",\"content\":\"one two three four five six seven\"},"
     "{\"role\":\"user\",\"content\":\"eight nine\"}]}";
 
+/* A test's replay server, started from the fixture `dir` with a first-token
+ * delay and framing, and up to two replies (a, b) that the teardown frees
+ * with the server. */
+typedef struct replay_fx {
+    const char *dir;
+    double delay_ms;
+    const char *framing;
+    replay *r;
+    http_reply a, b;
+} replay_fx;
+
+static int replay_up(void **state)
+{
+    replay_fx *f = *state;
+    f->r = start(f->dir, f->delay_ms, f->framing);
+    return 0;
+}
+
+static int replay_down(void **state)
+{
+    replay_fx *f = *state;
+    http_reply_free(&f->a);
+    http_reply_free(&f->b);
+    replay_stop(f->r);
+    return 0;
+}
+
 /* POSTs chat_body to the replay's /v1/chat/completions. */
 static void chat(replay *r, http_reply *out)
 {
@@ -46,84 +73,62 @@ static void chat(replay *r, http_reply *out)
 
 static void http10_framing_should_answer_close_delimited(void **state)
 {
-    (void)state;
-    replay *r = start(MLX, 0, NULL);
-    http_reply h;
-    chat(r, &h);
-    assert_int_equal(h.rc, CURLE_OK);
-    assert_int_equal(h.status, 200);
-    assert_non_null(strstr(h.headers.data, "HTTP/1.0 200"));
-    assert_null(strstr(h.headers.data, "chunked"));
-    assert_null(strstr(h.headers.data, "Content-Length"));
-    assert_non_null(strstr(h.body.data, ": keepalive 1/12\n\n"));
-    assert_non_null(strstr(h.body.data, "data: [DONE]\n\n"));
-    http_reply_free(&h);
-    replay_stop(r);
+    replay_fx *f = *state;
+    chat(f->r, &f->a);
+    assert_int_equal(f->a.rc, CURLE_OK);
+    assert_int_equal(f->a.status, 200);
+    assert_non_null(strstr(f->a.headers.data, "HTTP/1.0 200"));
+    assert_null(strstr(f->a.headers.data, "chunked"));
+    assert_null(strstr(f->a.headers.data, "Content-Length"));
+    assert_non_null(strstr(f->a.body.data, ": keepalive 1/12\n\n"));
+    assert_non_null(strstr(f->a.body.data, "data: [DONE]\n\n"));
 }
 
 static void chunked_framing_should_be_http11_chunked(void **state)
 {
-    (void)state;
-    replay *r = start(MLX, 0, "chunked");
-    http_reply h;
-    chat(r, &h);
-    assert_int_equal(h.status, 200);
-    assert_non_null(strstr(h.headers.data, "HTTP/1.1 200"));
-    assert_non_null(strstr(h.headers.data, "chunked"));
-    http_reply_free(&h);
-    replay_stop(r);
+    replay_fx *f = *state;
+    chat(f->r, &f->a);
+    assert_int_equal(f->a.status, 200);
+    assert_non_null(strstr(f->a.headers.data, "HTTP/1.1 200"));
+    assert_non_null(strstr(f->a.headers.data, "chunked"));
 }
 
 static void counts_should_follow_the_prefix_cache_and_its_reset(void **state)
 {
-    (void)state;
-    replay *r = start(MLX, 0, NULL);
-    http_reply a, b;
-    chat(r, &a);
-    chat(r, &b);
+    replay_fx *f = *state;
+    chat(f->r, &f->a);
+    chat(f->r, &f->b);
     /* 2 role tokens + 7 + 2 words + 1 reply token = 12; the second time all
      * but the last token come from the cache. */
-    assert_non_null(strstr(a.body.data, "\"prompt_tokens\": 12"));
-    assert_non_null(strstr(a.body.data, "\"cached_tokens\": 0}"));
-    assert_non_null(strstr(b.body.data, "\"cached_tokens\": 11}"));
+    assert_non_null(strstr(f->a.body.data, "\"prompt_tokens\": 12"));
+    assert_non_null(strstr(f->a.body.data, "\"cached_tokens\": 0}"));
+    assert_non_null(strstr(f->b.body.data, "\"cached_tokens\": 11}"));
     replay_entry log[4];
-    assert_int_equal(replay_log(r, 0, log, 4), 2);
+    assert_int_equal(replay_log(f->r, 0, log, 4), 2);
     assert_true(log[1].generate && log[1].stream);
     assert_int_equal(log[1].prompt_tokens, 12);
     assert_int_equal(log[1].cached_tokens, 11);
-    http_reply_free(&a);
-    http_reply_free(&b);
-    replay_stop(r);
 }
 
 static void vllm_blocks_and_uncached_reply_should_drop_prompt_tokens_details(void **state)
 {
-    (void)state;
-    replay *r = start(VLLM, 0, NULL);
-    http_reply a, nf;
-    chat(r, &a);
+    replay_fx *f = *state;
+    chat(f->r, &f->a);
     /* 12 tokens < one 16-token block: never cached, so no details. */
-    assert_null(strstr(a.body.data, "prompt_tokens_details"));
-    assert_non_null(strstr(a.body.data, "\"prompt_tokens\":12,"));
-    http_do(replay_port(r), "POST", "/reset_prefix_cache", "{}", 10, &nf);
-    assert_int_equal(nf.status, 404);
-    assert_string_equal(nf.body.data, "{\"detail\":\"Not Found\"}");
-    http_reply_free(&a);
-    http_reply_free(&nf);
-    replay_stop(r);
+    assert_null(strstr(f->a.body.data, "prompt_tokens_details"));
+    assert_non_null(strstr(f->a.body.data, "\"prompt_tokens\":12,"));
+    http_do(replay_port(f->r), "POST", "/reset_prefix_cache", "{}", 10, &f->b);
+    assert_int_equal(f->b.status, 404);
+    assert_string_equal(f->b.body.data, "{\"detail\":\"Not Found\"}");
 }
 
 static void first_token_delay_should_precede_the_first_content_event(void **state)
 {
-    (void)state;
-    replay *r = start(MLX, 60, NULL);
+    replay_fx *f = *state;
     int64_t t0 = kv_now_ns();
-    http_reply h;
-    chat(r, &h);
+    chat(f->r, &f->a);
     double ms = (double)(kv_now_ns() - t0) / 1e6;
     assert_true(ms >= 60.0); /* a lower bound only: the delay was slept */
-    http_reply_free(&h);
-    replay_stop(r);
 }
 
 static void write_file(const char *path, const char *text)
@@ -183,10 +188,20 @@ static void body_has_should_pick_the_route(void **state)
     replay_stop(r);
 }
 
-TU_MAIN(NULL, NULL, cmocka_unit_test(http10_framing_should_answer_close_delimited),
-        cmocka_unit_test(chunked_framing_should_be_http11_chunked),
-        cmocka_unit_test(counts_should_follow_the_prefix_cache_and_its_reset),
-        cmocka_unit_test(vllm_blocks_and_uncached_reply_should_drop_prompt_tokens_details),
-        cmocka_unit_test(first_token_delay_should_precede_the_first_content_event),
+/* A test run on the replay of DIR (first-token delay DELAY ms, FRAMING),
+ * started and stopped around it. */
+#define ON_REPLAY(TEST, DIR, DELAY, FRAMING)                                                       \
+    {                                                                                              \
+#TEST, TEST, replay_up, replay_down, &(replay_fx)                                          \
+        {                                                                                          \
+            .dir = DIR, .delay_ms = DELAY, .framing = FRAMING                                      \
+        }                                                                                          \
+    }
+
+TU_MAIN(NULL, NULL, ON_REPLAY(http10_framing_should_answer_close_delimited, MLX, 0, NULL),
+        ON_REPLAY(chunked_framing_should_be_http11_chunked, MLX, 0, "chunked"),
+        ON_REPLAY(counts_should_follow_the_prefix_cache_and_its_reset, MLX, 0, NULL),
+        ON_REPLAY(vllm_blocks_and_uncached_reply_should_drop_prompt_tokens_details, VLLM, 0, NULL),
+        ON_REPLAY(first_token_delay_should_precede_the_first_content_event, MLX, 60, NULL),
         cmocka_unit_test(bad_manifest_should_name_the_file_and_field),
         cmocka_unit_test(body_has_should_pick_the_route))
