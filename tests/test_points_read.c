@@ -211,25 +211,43 @@ static void cut_short(char *l)
     l[5] = '\0';
 }
 
-static void a_bad_row_should_be_named_by_file_line_and_field(void **state)
+/* A refused edit: the text the error must contain, and the line edit
+ * changes. */
+typedef struct refusal {
+    const char *want;
+    int line;
+    void (*edit)(char *);
+} refusal;
+
+/* Each of a test's refused edits: the case in *state (a TU_CASE row). */
+typedef struct refusals {
+    const refusal *each;
+    size_t n;
+} refusals;
+
+static void refusals_test(void **state)
 {
-    (void)state;
-    refused("p.csv:10: field ttft_ms: expected a finite number", 10, ttft_to_word);
-    refused("p.csv:11: field mode: expected cold or warm", 11, mode_to_hot);
-    refused("p.csv:12: 14 fields, expected 15", 12, drop_last_field);
-    refused("p.csv:3: field target: 9, but results.json has 1 target", 3, target_to_9);
-    refused("p.csv:1: field version: 2", 1, version_2);
-    refused("p.csv:9: the last line is cut short", 9, cut_short);
+    const refusals *c = *state;
+    for (size_t i = 0; i < c->n; i++)
+        refused(c->each[i].want, c->each[i].line, c->each[i].edit);
 }
 
-static void a_pair_from_different_runs_or_an_edited_file_should_be_refused(void **state)
-{
-    (void)state;
-    refused("field id", 1, id_changed);
-    refused("different runs", 1, id_changed);
-    refused("field rows", 1, rows_changed);
-    refused("edited or damaged", 40, digit_changed);
-}
+static const refusal bad_rows[] = {
+    {"p.csv:10: field ttft_ms: expected a finite number", 10, ttft_to_word},
+    {"p.csv:11: field mode: expected cold or warm", 11, mode_to_hot},
+    {"p.csv:12: 14 fields, expected 15", 12, drop_last_field},
+    {"p.csv:3: field target: 9, but results.json has 1 target", 3, target_to_9},
+    {"p.csv:1: field version: 2", 1, version_2},
+    {"p.csv:9: the last line is cut short", 9, cut_short},
+};
+
+/* A pair from different runs, or an edited file. */
+static const refusal foreign_pairs[] = {
+    {"field id", 1, id_changed},
+    {"different runs", 1, id_changed},
+    {"field rows", 1, rows_changed},
+    {"edited or damaged", 40, digit_changed},
+};
 
 /* ---- the command ---- */
 
@@ -266,14 +284,10 @@ static void report_should_warn_without_a_points_file_and_exit_3_on_a_bad_one(voi
     tu_rmtree_free(dir);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(the_fixture_should_read_whole_and_pair_with_its_results),
+TU_MAIN(NULL, NULL, cmocka_unit_test(the_fixture_should_read_whole_and_pair_with_its_results),
         cmocka_unit_test(beyond_the_limit_a_seeded_subsample_should_be_kept_in_file_order),
-        cmocka_unit_test(a_bad_row_should_be_named_by_file_line_and_field),
-        cmocka_unit_test(a_pair_from_different_runs_or_an_edited_file_should_be_refused),
-        cmocka_unit_test(report_should_warn_without_a_points_file_and_exit_3_on_a_bad_one),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        TU_CASE(a_bad_row_should_be_named_by_file_line_and_field, refusals_test, refusals, bad_rows,
+                6),
+        TU_CASE(a_pair_from_different_runs_or_an_edited_file_should_be_refused, refusals_test,
+                refusals, foreign_pairs, 4),
+        cmocka_unit_test(report_should_warn_without_a_points_file_and_exit_3_on_a_bad_one))

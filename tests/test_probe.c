@@ -171,67 +171,34 @@ static void cache_check_should_infer_from_ttft_when_ollama_reports_no_count(void
     cache_probed_close(&cp);
 }
 
-static int run_cli(const char *args, const char *out_path)
-{
-    const char *bin = getenv("KVPROOF_BIN");
-    assert_non_null(bin);
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "'%s' probe %s >'%s' 2>&1", bin, args, out_path);
-    int rc = system(cmd);
-    assert_true(WIFEXITED(rc));
-    return WEXITSTATUS(rc);
-}
+/* `kvproof probe` runs through tu_kvproof (testutil.h): its exit code,
+ * its output with stderr in out (NULL: discarded). */
 
 static void probe_command_should_exit_4_when_unreachable(void **state)
 {
     (void)state;
-    char args[128];
-    snprintf(args, sizeof args, "http://127.0.0.1:%d", tu_free_port());
-    assert_int_equal(run_cli(args, "/dev/null"), 4);
-    assert_int_equal(run_cli("--format yaml http://127.0.0.1:1", "/dev/null"), 2);
+    assert_int_equal(tu_kvproof(NULL, "probe http://127.0.0.1:%d 2>&1", tu_free_port()), 4);
+    assert_int_equal(tu_kvproof(NULL, "probe --format yaml http://127.0.0.1:1 2>&1"), 2);
 }
 
 static void probe_command_should_print_the_cache_table(void **state)
 {
     (void)state;
     refsrv *s = start_ref(REFSRV_LLAMACPP, 0.01);
-    char url[64], path[] = "/tmp/kvproof-probe-XXXXXX";
+    char url[64];
     url_of(s, url, sizeof url);
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    assert_int_equal(run_cli(url, path), 0);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    char buf[8192];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    assert_non_null(strstr(buf, "server:       llama.cpp"));
-    assert_non_null(strstr(buf, "simulated:    yes"));
-    assert_non_null(strstr(buf, "warm"));
-    assert_non_null(strstr(buf, "cache works:  yes"));
-    char args[128];
-    snprintf(args, sizeof args, "--format json --no-cache-check %s", url);
-    assert_int_equal(run_cli(args, path), 0);
-    f = fopen(path, "r");
-    assert_non_null(f);
-    n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    assert_non_null(strstr(buf, "\"dialect\":\t\"llama.cpp\""));
-    unlink(path);
+    kv_buf out = {0};
+    assert_int_equal(tu_kvproof(&out, "probe %s 2>&1", url), 0);
+    TU_CONTAINS(out.data, "server:       llama.cpp", "simulated:    yes", "warm",
+                "cache works:  yes");
+    assert_int_equal(tu_kvproof(&out, "probe --format json --no-cache-check %s 2>&1", url), 0);
+    assert_non_null(strstr(out.data, "\"dialect\":\t\"llama.cpp\""));
+    kv_buf_free(&out);
     refsrv_stop(s);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(detect_should_name_the_server_and_dialect),
+TU_MAIN(NULL, NULL, cmocka_unit_test(detect_should_name_the_server_and_dialect),
         cmocka_unit_test(cache_check_should_show_a_working_cache_on_llamacpp),
         cmocka_unit_test(cache_check_should_infer_from_ttft_when_ollama_reports_no_count),
         cmocka_unit_test(probe_command_should_exit_4_when_unreachable),
-        cmocka_unit_test(probe_command_should_print_the_cache_table),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(probe_command_should_print_the_cache_table))
