@@ -51,39 +51,10 @@ static void vllm_probe_should_say_it_reports_cached_tokens(void **state)
     wire_case_free(&wc);
 }
 
-/* One fixture through both specs; reports_prompt / reports_cached: the
- * stream carries those counts; prefill: and the server's prefill time. */
-static void wire_both_specs(const char *fixture, const char *api, bool reports_prompt,
-                            bool reports_cached, bool prefill)
-{
-    for (int kind = WIRE_SPEC_WARMUP; kind <= WIRE_SPEC_COLD_FIRST; kind++) {
-        wire_case wc;
-        wire_case_init(&wc, fixture, api);
-        wire_run_spec(&wc, (wire_spec_kind)kind);
-        wire_check_common(&wc);
-        wire_check_counts(&wc, reports_prompt, reports_cached);
-        if (prefill)
-            wire_check_prefill(&wc);
-        wire_case_free(&wc);
-    }
-}
-
-/* One fixture read through both specs: wire_both_specs's arguments. */
-typedef struct both_specs {
-    const char *fixture, *api;
-    bool reports_prompt, reports_cached, prefill;
-} both_specs;
-
-static void both_specs_case(void **state)
-{
-    const both_specs *c = *state;
-    wire_both_specs(c->fixture, c->api, c->reports_prompt, c->reports_cached, c->prefill);
-}
-
 static void lmstudio_stream_without_usage_should_complete_every_trial(void **state)
 {
     (void)state;
-    wire_both_specs(LMSTUDIO_V0, "auto", false, false, false);
+    wire_both_specs(&(wire_both){LMSTUDIO_V0, "auto", false, false, false, NULL});
     /* The prompt lengths were calibrated with non-streamed requests, and
      * every measured request still streamed. */
     wire_case wc;
@@ -107,7 +78,7 @@ static void lmstudio_stream_without_usage_should_complete_every_trial(void **sta
 static void sglang_null_prompt_tokens_details_should_mean_zero_cached(void **state)
 {
     (void)state;
-    wire_both_specs(SGLANG, "auto", true, true, false);
+    wire_both_specs(&(wire_both){SGLANG, "auto", true, true, false, NULL});
     /* Cold trials flushed the radix cache (/reset_prefix_cache is 404 there). */
     wire_case wc;
     wire_case_init(&wc, SGLANG, "auto");
@@ -160,22 +131,22 @@ static void probe_should_name_the_dialect_of_each_fixture_server(void **state)
 
 TU_MAIN(NULL, NULL, cmocka_unit_test(vllm_cold_trials_should_journal_zero_cached_verified),
         cmocka_unit_test(vllm_probe_should_say_it_reports_cached_tokens),
-        TU_CASE(mlx_http10_keepalive_stream_should_measure_every_trial, both_specs_case, both_specs,
-                MLX, "auto", true, true, false),
+        TU_CASE(mlx_http10_keepalive_stream_should_measure_every_trial, wire_both_test, wire_both,
+                MLX, "auto", true, true, false, NULL),
         cmocka_unit_test(lmstudio_stream_without_usage_should_complete_every_trial),
-        TU_CASE(ollama_ndjson_should_journal_prefill_in_ms_and_no_cold_cache_hit, both_specs_case,
-                both_specs, OLLAMA, "auto", true, false, true),
-        TU_CASE(ollama_033_layout_should_read_the_same, both_specs_case, both_specs, OLLAMA_033,
-                "auto", true, false, true),
-        TU_CASE(lmstudio_api_v1_chat_should_record_the_server_ttft, both_specs_case, both_specs,
-                LMSTUDIO_V1, "auto", true, false, true),
-        TU_CASE(llamacpp_timings_should_verify_cold_and_warm_from_cache_n, both_specs_case,
-                both_specs, LLAMACPP, "auto", true, true, true),
-        TU_CASE(openai_usage_null_and_obfuscation_should_not_disturb_the_counts, both_specs_case,
-                both_specs, OPENAI, "openai-chat", true, true, false),
+        TU_CASE(ollama_ndjson_should_journal_prefill_in_ms_and_no_cold_cache_hit, wire_both_test,
+                wire_both, OLLAMA, "auto", true, false, true, NULL),
+        TU_CASE(ollama_033_layout_should_read_the_same, wire_both_test, wire_both, OLLAMA_033,
+                "auto", true, false, true, NULL),
+        TU_CASE(lmstudio_api_v1_chat_should_record_the_server_ttft, wire_both_test, wire_both,
+                LMSTUDIO_V1, "auto", true, false, true, NULL),
+        TU_CASE(llamacpp_timings_should_verify_cold_and_warm_from_cache_n, wire_both_test,
+                wire_both, LLAMACPP, "auto", true, true, true, NULL),
+        TU_CASE(openai_usage_null_and_obfuscation_should_not_disturb_the_counts, wire_both_test,
+                wire_both, OPENAI, "openai-chat", true, true, false, NULL),
         cmocka_unit_test(sglang_null_prompt_tokens_details_should_mean_zero_cached),
-        TU_CASE(anthropic_ping_should_not_be_the_first_token, both_specs_case, both_specs,
-                ANTHROPIC_PING, "anthropic", true, true, false),
-        TU_CASE(anthropic_cumulative_message_delta_usage_should_win, both_specs_case, both_specs,
-                ANTHROPIC_CUMULATIVE, "anthropic", true, true, false),
+        TU_CASE(anthropic_ping_should_not_be_the_first_token, wire_both_test, wire_both,
+                ANTHROPIC_PING, "anthropic", true, true, false, NULL),
+        TU_CASE(anthropic_cumulative_message_delta_usage_should_win, wire_both_test, wire_both,
+                ANTHROPIC_CUMULATIVE, "anthropic", true, true, false, NULL),
         cmocka_unit_test(probe_should_name_the_dialect_of_each_fixture_server))

@@ -39,26 +39,16 @@ static size_t count_requests(const wire_case *wc, const char *method, const char
     return n;
 }
 
-static void llamacpp_501_slot_erase_should_be_tried_once_and_journaled(void **state)
+/* One erase (HTTP 501) for the target, not one before every cold trial. */
+static void slot_erase_tried_once(const wire_case *wc)
 {
-    (void)state;
-    for (int kind = 0; kind < 2; kind++) {
-        wire_case wc;
-        wire_case_init(&wc, LLAMA, "auto");
-        wire_run_spec(&wc, kind == 0 ? WIRE_SPEC_WARMUP : WIRE_SPEC_COLD_FIRST);
-        wire_check_common(&wc);
-        wire_check_counts(&wc, true, true);
-        wire_check_prefill(&wc);
-        /* One erase (HTTP 501) for the target, not one before every cold trial. */
-        assert_int_equal(count_requests(&wc, "POST", "/slots/"), 1);
-        const journal_target_meta *m = &wc.jd->header.targets[0];
-        assert_string_equal(m->dialect, "llama.cpp");
-        assert_non_null(m->cold_method);
-        assert_non_null(strstr(m->cold_method, "cache_prompt:false"));
-        assert_non_null(strstr(m->cold_method, "slot erase unsupported"));
-        assert_non_null(strstr(m->cold_method, "HTTP 501"));
-        wire_case_free(&wc);
-    }
+    assert_int_equal(count_requests(wc, "POST", "/slots/"), 1);
+    const journal_target_meta *m = &wc->jd->header.targets[0];
+    assert_string_equal(m->dialect, "llama.cpp");
+    assert_non_null(m->cold_method);
+    assert_non_null(strstr(m->cold_method, "cache_prompt:false"));
+    assert_non_null(strstr(m->cold_method, "slot erase unsupported"));
+    assert_non_null(strstr(m->cold_method, "HTTP 501"));
 }
 
 static void openai_completions_should_measure_llamacpp_v1_completions(void **state)
@@ -87,37 +77,21 @@ static void check_raw_has(const wire_case *wc, const char *key)
         }
 }
 
-static void llamacpp_native_completion_should_be_measured_through_run(void **state)
+/* llama.cpp's own /completion: its slot id kept, no chat request, one
+ * slot erase. */
+static void native_completion_used(const wire_case *wc)
 {
-    (void)state;
-    for (int kind = 0; kind < 2; kind++) {
-        wire_case wc;
-        wire_case_init(&wc, LLAMA, "llama.cpp-completion");
-        wire_run_spec(&wc, kind == 0 ? WIRE_SPEC_WARMUP : WIRE_SPEC_COLD_FIRST);
-        wire_check_common(&wc);
-        wire_check_counts(&wc, true, true);
-        wire_check_prefill(&wc);
-        check_raw_has(&wc, "\"id_slot\":1");
-        assert_int_equal(count_requests(&wc, "POST", "/v1/chat/completions"), 0);
-        assert_int_equal(count_requests(&wc, "POST", "/slots/"), 1);
-        wire_case_free(&wc);
-    }
+    check_raw_has(wc, "\"id_slot\":1");
+    assert_int_equal(count_requests(wc, "POST", "/v1/chat/completions"), 0);
+    assert_int_equal(count_requests(wc, "POST", "/slots/"), 1);
 }
 
-static void sglang_generate_should_report_cached_tokens_through_run(void **state)
+/* SGLang's /generate: its latency kept, and its cache reset works. */
+static void sglang_generate_used(const wire_case *wc)
 {
-    (void)state;
-    for (int kind = 0; kind < 2; kind++) {
-        wire_case wc;
-        wire_case_init(&wc, SGLANG, "sglang-generate");
-        wire_run_spec(&wc, kind == 0 ? WIRE_SPEC_WARMUP : WIRE_SPEC_COLD_FIRST);
-        wire_check_common(&wc);
-        wire_check_counts(&wc, true, true);
-        check_raw_has(&wc, "\"e2e_latency\":0.02");
-        assert_true(count_requests(&wc, "POST", "/flush_cache") > 0); /* its reset works */
-        assert_string_equal(wc.jd->header.targets[0].cold_method, "cache reset + nonce");
-        wire_case_free(&wc);
-    }
+    check_raw_has(wc, "\"e2e_latency\":0.02");
+    assert_true(count_requests(wc, "POST", "/flush_cache") > 0); /* its reset works */
+    assert_string_equal(wc->jd->header.targets[0].cold_method, "cache reset + nonce");
 }
 
 static void sglang_probe_should_name_sglang(void **state)
@@ -164,19 +138,10 @@ static void probe_cache_check_should_exceed_openais_caching_minimum(void **state
 /* OpenAI's reasoning models answer 400 to max_tokens and to a temperature
  * other than their default: a spec that sets no temperature must measure
  * every trial (max_completion_tokens, no temperature). */
-static void openai_reasoning_model_should_get_max_completion_tokens_and_no_temperature(void **state)
+static void no_request_refused(const wire_case *wc)
 {
-    (void)state;
-    for (int kind = 0; kind < 2; kind++) {
-        wire_case wc;
-        wire_case_init(&wc, OPENAI_REASONING, "auto");
-        wire_run_spec(&wc, kind == 0 ? WIRE_SPEC_WARMUP : WIRE_SPEC_COLD_FIRST);
-        wire_check_common(&wc);
-        wire_check_counts(&wc, true, true);
-        for (size_t i = 0; i < wc.n_log; i++)
-            assert_int_not_equal(wc.log[i].status, 400);
-        wire_case_free(&wc);
-    }
+    for (size_t i = 0; i < wc->n_log; i++)
+        assert_int_not_equal(wc->log[i].status, 400);
 }
 
 /* `kvproof probe` names the right server and dialect for every fixture
@@ -217,13 +182,18 @@ static void probe_should_name_every_fixture_server(void **state)
     }
 }
 
-TU_MAIN(
-    NULL, NULL, cmocka_unit_test(llamacpp_501_slot_erase_should_be_tried_once_and_journaled),
-    cmocka_unit_test(openai_completions_should_measure_llamacpp_v1_completions),
-    cmocka_unit_test(llamacpp_native_completion_should_be_measured_through_run),
-    cmocka_unit_test(sglang_generate_should_report_cached_tokens_through_run),
-    cmocka_unit_test(sglang_probe_should_name_sglang),
-    cmocka_unit_test(mlx_probe_should_name_mlx_not_openai_compatible),
-    cmocka_unit_test(openai_reasoning_model_should_get_max_completion_tokens_and_no_temperature),
-    cmocka_unit_test(probe_should_name_every_fixture_server),
-    cmocka_unit_test(probe_cache_check_should_exceed_openais_caching_minimum))
+TU_MAIN(NULL, NULL,
+        TU_CASE(llamacpp_501_slot_erase_should_be_tried_once_and_journaled, wire_both_test,
+                wire_both, LLAMA, "auto", true, true, true, slot_erase_tried_once),
+        cmocka_unit_test(openai_completions_should_measure_llamacpp_v1_completions),
+        TU_CASE(llamacpp_native_completion_should_be_measured_through_run, wire_both_test,
+                wire_both, LLAMA, "llama.cpp-completion", true, true, true, native_completion_used),
+        TU_CASE(sglang_generate_should_report_cached_tokens_through_run, wire_both_test, wire_both,
+                SGLANG, "sglang-generate", true, true, false, sglang_generate_used),
+        cmocka_unit_test(sglang_probe_should_name_sglang),
+        cmocka_unit_test(mlx_probe_should_name_mlx_not_openai_compatible),
+        TU_CASE(openai_reasoning_model_should_get_max_completion_tokens_and_no_temperature,
+                wire_both_test, wire_both, OPENAI_REASONING, "auto", true, true, false,
+                no_request_refused),
+        cmocka_unit_test(probe_should_name_every_fixture_server),
+        cmocka_unit_test(probe_cache_check_should_exceed_openais_caching_minimum))

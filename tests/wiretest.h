@@ -229,6 +229,37 @@ static inline void wire_check_prefill(const wire_case *wc)
         }
 }
 
+/* A fixture's stream read through both specs: what the stream reports
+ * (prompt and cached counts, the server's prefill time) and a check of the
+ * fixture's own on each run (NULL: none), after the common ones. */
+typedef struct wire_both {
+    const char *fixture, *api;
+    bool reports_prompt, reports_cached, prefill;
+    void (*also)(const wire_case *wc);
+} wire_both;
+
+static inline void wire_both_specs(const wire_both *b)
+{
+    for (int kind = WIRE_SPEC_WARMUP; kind <= WIRE_SPEC_COLD_FIRST; kind++) {
+        wire_case wc;
+        wire_case_init(&wc, b->fixture, b->api);
+        wire_run_spec(&wc, (wire_spec_kind)kind);
+        wire_check_common(&wc);
+        wire_check_counts(&wc, b->reports_prompt, b->reports_cached);
+        if (b->prefill)
+            wire_check_prefill(&wc);
+        if (b->also)
+            b->also(&wc);
+        wire_case_free(&wc);
+    }
+}
+
+/* A cmocka test of the wire_both in *state (a TU_CASE row). */
+static inline void wire_both_test(void **state)
+{
+    wire_both_specs(*state);
+}
+
 /* Runs `kvproof probe URL --format json` (extra: more options, may be "")
  * against the replay (started here if needed); returns the parsed JSON (the
  * caller deletes it) and the exit code in *code. */
