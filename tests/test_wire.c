@@ -37,32 +37,13 @@ static void vllm_cold_trials_should_journal_zero_cached_verified(void **state)
     wire_case_free(&wc);
 }
 
-static void vllm_probe_should_say_it_reports_cached_tokens(void **state)
+/* The prompt lengths were calibrated with non-streamed requests, and every
+ * measured request still streamed. */
+static void counted_unstreamed_measured_streamed(const wire_case *wc)
 {
-    (void)state;
-    wire_case wc;
-    cJSON *j = wire_probe_ok(&wc, VLLM, "auto", "");
-    assert_string_equal(wire_jstr(j, "server", NULL), "vllm");
-    assert_string_equal(wire_jstr(j, "dialect", NULL), "openai-chat");
-    assert_true(wire_jtrue(j, "tokenizes", NULL));
-    assert_true(wire_jtrue(j, "cache_check", "reports_cached"));
-    assert_true(wire_jtrue(j, "cache_check", "cache_works"));
-    cJSON_Delete(j);
-    wire_case_free(&wc);
-}
-
-static void lmstudio_stream_without_usage_should_complete_every_trial(void **state)
-{
-    (void)state;
-    wire_both_specs(&(wire_both){LMSTUDIO_V0, "auto", false, false, false, NULL});
-    /* The prompt lengths were calibrated with non-streamed requests, and
-     * every measured request still streamed. */
-    wire_case wc;
-    wire_case_init(&wc, LMSTUDIO_V0, "auto");
-    wire_run_spec(&wc, WIRE_SPEC_COLD_FIRST);
     size_t counted = 0, measured_streamed = 0, measured = 0;
-    for (size_t i = 0; i < wc.n_log; i++) {
-        const replay_entry *e = &wc.log[i];
+    for (size_t i = 0; i < wc->n_log; i++) {
+        const replay_entry *e = &wc->log[i];
         if (!e->generate)
             continue;
         counted += !e->stream && e->max_tokens == 1;
@@ -72,22 +53,15 @@ static void lmstudio_stream_without_usage_should_complete_every_trial(void **sta
     assert_true(counted > 0);
     assert_true(measured > 0);
     assert_int_equal(measured_streamed, measured);
-    wire_case_free(&wc);
 }
 
-static void sglang_null_prompt_tokens_details_should_mean_zero_cached(void **state)
+/* Cold trials flushed the radix cache (/reset_prefix_cache is 404 there). */
+static void radix_cache_flushed(const wire_case *wc)
 {
-    (void)state;
-    wire_both_specs(&(wire_both){SGLANG, "auto", true, true, false, NULL});
-    /* Cold trials flushed the radix cache (/reset_prefix_cache is 404 there). */
-    wire_case wc;
-    wire_case_init(&wc, SGLANG, "auto");
-    wire_run_spec(&wc, WIRE_SPEC_COLD_FIRST);
     size_t flushes = 0;
-    for (size_t i = 0; i < wc.n_log; i++)
-        flushes += strcmp(wc.log[i].path, "/flush_cache") == 0 && wc.log[i].status == 200;
+    for (size_t i = 0; i < wc->n_log; i++)
+        flushes += strcmp(wc->log[i].path, "/flush_cache") == 0 && wc->log[i].status == 200;
     assert_true(flushes > 0);
-    wire_case_free(&wc);
 }
 
 typedef struct probe_case {
@@ -113,27 +87,22 @@ static void probe_should_name_the_dialect_of_each_fixture_server(void **state)
          * probe's detection work, asserted with it. */
         {MLX, NULL, "openai-chat"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        wire_case wc;
-        wire_case_init(&wc, cases[i].fixture, "auto");
-        int code = -1;
-        cJSON *j = wire_probe(&wc, "--no-cache-check", &code);
-        if (code != 0 ||
-            (cases[i].server && strcmp(wire_jstr(j, "server", NULL), cases[i].server) != 0) ||
-            strcmp(wire_jstr(j, "dialect", NULL), cases[i].dialect) != 0)
-            fail_msg("%s: probe said %s / %s (exit %d), expected %s / %s", cases[i].fixture,
-                     wire_jstr(j, "server", NULL), wire_jstr(j, "dialect", NULL), code,
-                     cases[i].server ? cases[i].server : "(any)", cases[i].dialect);
-        cJSON_Delete(j);
-        wire_case_free(&wc);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        wire_probe_says(&(wire_probe_want){.fixture = cases[i].fixture,
+                                           .extra = "--no-cache-check",
+                                           .server = cases[i].server,
+                                           .dialect = cases[i].dialect});
 }
 
 TU_MAIN(NULL, NULL, cmocka_unit_test(vllm_cold_trials_should_journal_zero_cached_verified),
-        cmocka_unit_test(vllm_probe_should_say_it_reports_cached_tokens),
+        TU_CASE(vllm_probe_should_say_it_reports_cached_tokens, wire_probe_test, wire_probe_want,
+                .fixture = VLLM, .extra = "", .server = "vllm", .dialect = "openai-chat",
+                .tokenizes = true, .reports_cached = true, .cache_works = true),
         TU_CASE(mlx_http10_keepalive_stream_should_measure_every_trial, wire_both_test, wire_both,
                 MLX, "auto", true, true, false, NULL),
-        cmocka_unit_test(lmstudio_stream_without_usage_should_complete_every_trial),
+        TU_CASE(lmstudio_stream_without_usage_should_complete_every_trial, wire_both_test,
+                wire_both, LMSTUDIO_V0, "auto", false, false, false,
+                counted_unstreamed_measured_streamed),
         TU_CASE(ollama_ndjson_should_journal_prefill_in_ms_and_no_cold_cache_hit, wire_both_test,
                 wire_both, OLLAMA, "auto", true, false, true, NULL),
         TU_CASE(ollama_033_layout_should_read_the_same, wire_both_test, wire_both, OLLAMA_033,
@@ -144,7 +113,8 @@ TU_MAIN(NULL, NULL, cmocka_unit_test(vllm_cold_trials_should_journal_zero_cached
                 wire_both, LLAMACPP, "auto", true, true, true, NULL),
         TU_CASE(openai_usage_null_and_obfuscation_should_not_disturb_the_counts, wire_both_test,
                 wire_both, OPENAI, "openai-chat", true, true, false, NULL),
-        cmocka_unit_test(sglang_null_prompt_tokens_details_should_mean_zero_cached),
+        TU_CASE(sglang_null_prompt_tokens_details_should_mean_zero_cached, wire_both_test,
+                wire_both, SGLANG, "auto", true, true, false, radix_cache_flushed),
         TU_CASE(anthropic_ping_should_not_be_the_first_token, wire_both_test, wire_both,
                 ANTHROPIC_PING, "anthropic", true, true, false, NULL),
         TU_CASE(anthropic_cumulative_message_delta_usage_should_win, wire_both_test, wire_both,

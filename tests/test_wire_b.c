@@ -94,45 +94,14 @@ static void sglang_generate_used(const wire_case *wc)
     assert_string_equal(wc->jd->header.targets[0].cold_method, "cache reset + nonce");
 }
 
-static void sglang_probe_should_name_sglang(void **state)
-{
-    (void)state;
-    wire_case wc;
-    cJSON *j = wire_probe_ok(&wc, SGLANG, "auto", "--no-cache-check");
-    assert_string_equal(wire_jstr(j, "server", NULL), "sglang");
-    assert_true(wire_jtrue(j, "tokenizes", NULL));
-    cJSON_Delete(j);
-    wire_case_free(&wc);
-}
-
-static void mlx_probe_should_name_mlx_not_openai_compatible(void **state)
-{
-    (void)state;
-    wire_case wc;
-    cJSON *j = wire_probe_ok(&wc, MLX, "auto", "--no-cache-check");
-    assert_string_equal(wire_jstr(j, "server", NULL), "mlx");
-    assert_string_equal(wire_jstr(j, "dialect", NULL), "openai-chat");
-    assert_string_equal(wire_jstr(j, "model", NULL), "mlx-community/Qwen3-0.6B-4bit");
-    cJSON_Delete(j);
-    wire_case_free(&wc);
-}
-
 /* OpenAI caches only prompts of 1,024 tokens or more (the replay's
  * cache_min): the probe's cache check must be longer, or it reports a
  * working cache as broken. */
-static void probe_cache_check_should_exceed_openais_caching_minimum(void **state)
+static void cache_check_prefix_of_1024_or_more(const cJSON *j)
 {
-    (void)state;
-    wire_case wc;
-    cJSON *j = wire_probe_ok(&wc, OPENAI, "auto", "");
     const cJSON *cc = cJSON_GetObjectItemCaseSensitive(j, "cache_check");
     const cJSON *px = cJSON_GetObjectItemCaseSensitive(cc, "prefix_tokens");
     assert_true(cJSON_IsNumber(px) && px->valuedouble >= 1024);
-    assert_true(wire_jtrue(j, "cache_check", "reports_cached"));
-    assert_true(wire_jtrue(j, "cache_check", "cache_works"));
-    assert_string_equal(wire_jstr(j, "server", NULL), "openai");
-    cJSON_Delete(j);
-    wire_case_free(&wc);
 }
 
 /* OpenAI's reasoning models answer 400 to max_tokens and to a temperature
@@ -167,19 +136,11 @@ static void probe_should_name_every_fixture_server(void **state)
         {"tests/fixtures/wire/anthropic/sdk-basic-ping", "anthropic", "anthropic"},
         {"tests/fixtures/wire/anthropic/sdk-cumulative-message-delta", "anthropic", "anthropic"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        wire_case wc;
-        wire_case_init(&wc, cases[i].dir, "auto");
-        int code = -1;
-        cJSON *j = wire_probe(&wc, "--no-cache-check", &code);
-        if (code != 0 || strcmp(wire_jstr(j, "server", NULL), cases[i].server) != 0 ||
-            (cases[i].dialect && strcmp(wire_jstr(j, "dialect", NULL), cases[i].dialect) != 0))
-            fail_msg("%s: probe said server %s, dialect %s (exit %d); expected %s, %s",
-                     cases[i].dir, wire_jstr(j, "server", NULL), wire_jstr(j, "dialect", NULL),
-                     code, cases[i].server, cases[i].dialect ? cases[i].dialect : "any");
-        cJSON_Delete(j);
-        wire_case_free(&wc);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        wire_probe_says(&(wire_probe_want){.fixture = cases[i].dir,
+                                           .extra = "--no-cache-check",
+                                           .server = cases[i].server,
+                                           .dialect = cases[i].dialect});
 }
 
 TU_MAIN(NULL, NULL,
@@ -190,10 +151,17 @@ TU_MAIN(NULL, NULL,
                 wire_both, LLAMA, "llama.cpp-completion", true, true, true, native_completion_used),
         TU_CASE(sglang_generate_should_report_cached_tokens_through_run, wire_both_test, wire_both,
                 SGLANG, "sglang-generate", true, true, false, sglang_generate_used),
-        cmocka_unit_test(sglang_probe_should_name_sglang),
-        cmocka_unit_test(mlx_probe_should_name_mlx_not_openai_compatible),
+        TU_CASE(sglang_probe_should_name_sglang, wire_probe_test, wire_probe_want,
+                .fixture = SGLANG, .extra = "--no-cache-check", .server = "sglang",
+                .tokenizes = true),
+        TU_CASE(mlx_probe_should_name_mlx_not_openai_compatible, wire_probe_test, wire_probe_want,
+                .fixture = MLX, .extra = "--no-cache-check", .server = "mlx",
+                .dialect = "openai-chat", .model = "mlx-community/Qwen3-0.6B-4bit"),
         TU_CASE(openai_reasoning_model_should_get_max_completion_tokens_and_no_temperature,
                 wire_both_test, wire_both, OPENAI_REASONING, "auto", true, true, false,
                 no_request_refused),
         cmocka_unit_test(probe_should_name_every_fixture_server),
-        cmocka_unit_test(probe_cache_check_should_exceed_openais_caching_minimum))
+        TU_CASE(probe_cache_check_should_exceed_openais_caching_minimum, wire_probe_test,
+                wire_probe_want, .fixture = OPENAI, .extra = "", .server = "openai",
+                .reports_cached = true, .cache_works = true,
+                .also = cache_check_prefix_of_1024_or_more))

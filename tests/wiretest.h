@@ -277,18 +277,6 @@ static inline cJSON *wire_probe(wire_case *wc, const char *extra, int *code)
     return j;
 }
 
-/* wire_case_init(wc, fixture, api) and wire_probe with extra options; the
- * probe must exit 0. Returns its JSON (the caller deletes it). */
-static inline cJSON *wire_probe_ok(wire_case *wc, const char *fixture, const char *api,
-                                   const char *extra)
-{
-    wire_case_init(wc, fixture, api);
-    int code = -1;
-    cJSON *j = wire_probe(wc, extra, &code);
-    assert_int_equal(code, 0);
-    return j;
-}
-
 /* The string at a dotted path of j, or "" when absent. */
 static inline const char *wire_jstr(const cJSON *j, const char *a, const char *b)
 {
@@ -305,6 +293,57 @@ static inline bool wire_jtrue(const cJSON *j, const char *a, const char *b)
     if (b)
         v = cJSON_GetObjectItemCaseSensitive(v, b);
     return cJSON_IsTrue(v);
+}
+
+/* What `kvproof probe --format json EXTRA` must say of a fixture's server
+ * (wire_probe_says): exit 0, the strings named (NULL: not checked), the
+ * flags that are true here, and more checks of the JSON (NULL: none). */
+typedef struct wire_probe_want {
+    const char *fixture, *extra;
+    const char *server, *dialect, *model;
+    bool tokenizes, reports_cached, cache_works;
+    void (*also)(const cJSON *j);
+} wire_probe_want;
+
+static inline void wire_expect_str(const char *fixture, const cJSON *j, const char *key,
+                                   const char *want)
+{
+    if (want && strcmp(wire_jstr(j, key, NULL), want) != 0)
+        fail_msg("%s: probe said %s %s, expected %s", fixture, key, wire_jstr(j, key, NULL), want);
+}
+
+static inline void wire_expect_true(const char *fixture, const cJSON *j, bool want, const char *a,
+                                    const char *b)
+{
+    if (want && !wire_jtrue(j, a, b))
+        fail_msg("%s: probe's %s%s%s is not true", fixture, a, b ? "." : "", b ? b : "");
+}
+
+/* Probes the replay of w->fixture; every failure names the fixture. */
+static inline void wire_probe_says(const wire_probe_want *w)
+{
+    wire_case wc;
+    wire_case_init(&wc, w->fixture, "auto");
+    int code = -1;
+    cJSON *j = wire_probe(&wc, w->extra, &code);
+    if (code != 0)
+        fail_msg("%s: kvproof probe exited %d", w->fixture, code);
+    wire_expect_str(w->fixture, j, "server", w->server);
+    wire_expect_str(w->fixture, j, "dialect", w->dialect);
+    wire_expect_str(w->fixture, j, "model", w->model);
+    wire_expect_true(w->fixture, j, w->tokenizes, "tokenizes", NULL);
+    wire_expect_true(w->fixture, j, w->reports_cached, "cache_check", "reports_cached");
+    wire_expect_true(w->fixture, j, w->cache_works, "cache_check", "cache_works");
+    if (w->also)
+        w->also(j);
+    cJSON_Delete(j);
+    wire_case_free(&wc);
+}
+
+/* A cmocka test of the wire_probe_want in *state (a TU_CASE row). */
+static inline void wire_probe_test(void **state)
+{
+    wire_probe_says(*state);
 }
 
 #endif
