@@ -29,12 +29,7 @@
 static void vllm_cold_trials_should_journal_zero_cached_verified(void **state)
 {
     (void)state;
-    wire_case wc;
-    wire_case_init(&wc, VLLM, "auto");
-    wire_run_spec(&wc, WIRE_SPEC_WARMUP);
-    wire_check_common(&wc);
-    wire_check_counts(&wc, true, true);
-    wire_case_free(&wc);
+    wire_read_spec(&(wire_both){VLLM, "auto", true, true, false, NULL}, WIRE_SPEC_WARMUP);
 }
 
 /* The prompt lengths were calibrated with non-streamed requests, and every

@@ -51,18 +51,18 @@ static void slot_erase_tried_once(const wire_case *wc)
     assert_non_null(strstr(m->cold_method, "HTTP 501"));
 }
 
+/* /v1/completions measured, no chat request. */
+static void v1_completions_used(const wire_case *wc)
+{
+    assert_int_equal(count_requests(wc, "POST", "/v1/chat/completions"), 0);
+    assert_true(count_requests(wc, "POST", "/v1/completions") > 0);
+}
+
 static void openai_completions_should_measure_llamacpp_v1_completions(void **state)
 {
     (void)state;
-    wire_case wc;
-    wire_case_init(&wc, LLAMA, "openai-completions");
-    wire_run_spec(&wc, WIRE_SPEC_WARMUP);
-    wire_check_common(&wc);
-    wire_check_counts(&wc, true, true);
-    wire_check_prefill(&wc);
-    assert_int_equal(count_requests(&wc, "POST", "/v1/chat/completions"), 0);
-    assert_true(count_requests(&wc, "POST", "/v1/completions") > 0);
-    wire_case_free(&wc);
+    wire_read_spec(&(wire_both){LLAMA, "openai-completions", true, true, true, v1_completions_used},
+                   WIRE_SPEC_WARMUP);
 }
 
 /* Every measured turn's raw server fields hold `key` (a kept upstream field). */
