@@ -75,53 +75,88 @@ static size_t rp_count(replay *r, const char *method, const char *prefix)
     return k;
 }
 
+/* A test's replay of `fixture` (rp_start), a client, and what the test
+ * learnt from them (probe_detect's info, probe_cache's result), all freed
+ * by rp_down. The test's initial state names the fixture; rp_setup and
+ * rp_teardown bring it up and down around the test. */
+typedef struct rp_fx {
+    const char *fixture;
+    replay *r;
+    client *c;
+    char url[64], err[KV_ERRLEN];
+    probe_info info;
+    probe_cache_result cache;
+} rp_fx;
+
+static void rp_up(rp_fx *f)
+{
+    f->r = rp_start(f->fixture, f->url, sizeof f->url);
+    f->c = new_client();
+}
+
+static void rp_down(rp_fx *f)
+{
+    probe_cache_clear(&f->cache);
+    probe_info_clear(&f->info);
+    client_free(f->c);
+    replay_stop(f->r);
+}
+
+static int rp_setup(void **state)
+{
+    rp_up(*state);
+    return 0;
+}
+
+static int rp_teardown(void **state)
+{
+    rp_down(*state);
+    return 0;
+}
+
+/* probe_detect of the replay with api and model (no key), which must
+ * succeed; its info in f->info (the previous one cleared). */
+static const probe_info *rp_detect(rp_fx *f, spec_api api, const char *model)
+{
+    probe_info_clear(&f->info);
+    assert_int_equal(probe_detect(f->c, f->url, api, model, NULL, &f->info, f->err), KV_OK);
+    return &f->info;
+}
+
 static void probe_should_name_mlx_lm_whose_models_have_no_owned_by(void **state)
 {
     (void)state;
     /* server-py: by the Server header every reply carries; v0.32: by GET /health. */
     static const char *const dirs[] = {"mlx-lm/server-py", "mlx-lm/v0.32-http1.0-keepalive"};
     for (size_t i = 0; i < 2; i++) {
-        char url[64], err[KV_ERRLEN] = "";
-        replay *r = rp_start(dirs[i], url, sizeof url);
-        client *c = new_client();
-        probe_info info;
-        assert_int_equal(probe_detect(c, url, SPEC_API_AUTO, NULL, NULL, &info, err), KV_OK);
-        assert_string_equal(info.server, "mlx");
-        assert_int_equal(info.api, SPEC_API_OPENAI_CHAT);
-        assert_false(info.tokenizes);
-        probe_info_clear(&info);
-        client_free(c);
-        replay_stop(r);
+        rp_fx f = {.fixture = dirs[i]};
+        rp_up(&f);
+        const probe_info *info = rp_detect(&f, SPEC_API_AUTO, NULL);
+        assert_string_equal(info->server, "mlx");
+        assert_int_equal(info->api, SPEC_API_OPENAI_CHAT);
+        assert_false(info->tokenizes);
+        rp_down(&f);
     }
 }
 
 static void probe_should_name_anthropic_without_api_and_check_its_cache_on_messages(void **state)
 {
-    (void)state;
-    char url[64], err[KV_ERRLEN] = "";
-    replay *r = rp_start("anthropic/v1", url, sizeof url);
-    client *c = new_client();
-    probe_info info;
-    assert_int_equal(
-        probe_detect(c, url, SPEC_API_AUTO, "claude-haiku-4-5-20251001", NULL, &info, err), KV_OK);
-    assert_string_equal(info.server, "anthropic");
-    assert_int_equal(info.api, SPEC_API_ANTHROPIC);
+    rp_fx *f = *state;
+    const probe_info *info = rp_detect(f, SPEC_API_AUTO, "claude-haiku-4-5-20251001");
+    assert_string_equal(info->server, "anthropic");
+    assert_int_equal(info->api, SPEC_API_ANTHROPIC);
 
-    probe_cache_result cache;
-    assert_int_not_equal(probe_cache(c, &info, url, NULL, &cache, err), KV_OK);
-    assert_int_equal(rp_count(r, "POST", "/v1/chat/completions"), 0); /* never */
-    assert_true(rp_count(r, "POST", "/v1/messages") >= 1);
-    assert_int_equal(cache.min_cache_tokens, 4096); /* Claude Haiku 4.5 */
-    assert_true(cache.prefix_tokens >= 5120);       /* 1.25 x the minimum, in words */
-    assert_false(cache.ran);
-    assert_non_null(strstr(cache.not_run, "/v1/messages"));
-    assert_int_equal(cache.warm.attempts, 0);
-    assert_int_equal(cache.cold.attempts, 0);
-    assert_int_equal(cache.warm.cached_tokens, -1);
-    probe_cache_clear(&cache);
-    probe_info_clear(&info);
-    client_free(c);
-    replay_stop(r);
+    const probe_cache_result *cache = &f->cache;
+    assert_int_not_equal(probe_cache(f->c, info, f->url, NULL, &f->cache, f->err), KV_OK);
+    assert_int_equal(rp_count(f->r, "POST", "/v1/chat/completions"), 0); /* never */
+    assert_true(rp_count(f->r, "POST", "/v1/messages") >= 1);
+    assert_int_equal(cache->min_cache_tokens, 4096); /* Claude Haiku 4.5 */
+    assert_true(cache->prefix_tokens >= 5120);       /* 1.25 x the minimum, in words */
+    assert_false(cache->ran);
+    assert_non_null(strstr(cache->not_run, "/v1/messages"));
+    assert_int_equal(cache->warm.attempts, 0);
+    assert_int_equal(cache->cold.attempts, 0);
+    assert_int_equal(cache->warm.cached_tokens, -1);
 }
 
 static void cache_minimum_should_follow_the_server_and_model(void **state)
@@ -151,61 +186,41 @@ static void cache_minimum_should_follow_the_server_and_model(void **state)
 
 static void probe_should_not_take_lmstudio_http_200_errors_for_sglang(void **state)
 {
-    (void)state;
     /* An LM Studio without /api/v0: every unknown path answers 200 + error. */
-    char url[64], err[KV_ERRLEN] = "";
-    replay *r = rp_start("lmstudio/unknown-endpoint", url, sizeof url);
-    client *c = new_client();
-    probe_info info;
-    assert_int_equal(probe_detect(c, url, SPEC_API_AUTO, NULL, NULL, &info, err), KV_OK);
-    assert_string_not_equal(info.server, "sglang");
-    assert_string_equal(info.server, "openai-compatible");
-    assert_false(info.tokenizes); /* POST /tokenize got the same 200 + error */
-    probe_info_clear(&info);
-    client_free(c);
-    replay_stop(r);
+    rp_fx *f = *state;
+    const probe_info *info = rp_detect(f, SPEC_API_AUTO, NULL);
+    assert_string_not_equal(info->server, "sglang");
+    assert_string_equal(info->server, "openai-compatible");
+    assert_false(info->tokenizes); /* POST /tokenize got the same 200 + error */
 }
 
 static void probe_command_should_say_not_run_when_the_generation_endpoint_404s(void **state)
 {
-    (void)state;
-    char url[64];
-    replay *r = rp_start("openai/v1", url, sizeof url);
+    rp_fx *f = *state;
     kv_buf out = {0};
-    assert_int_equal(tu_kvproof(&out, "probe %s 2>&1", url), 1);
+    assert_int_equal(tu_kvproof(&out, "probe %s 2>&1", f->url), 1);
     TU_CONTAINS(out.data, "cache check:  not run (", "HTTP 404", "  warm    not run",
                 "  cold    not run");
     assert_null(strstr(out.data, "reports cached tokens"));
     kv_buf_free(&out);
-    replay_stop(r);
 }
 
 static void cache_check_should_not_run_where_no_known_server_answered(void **state)
 {
-    (void)state;
-    char url[64], err[KV_ERRLEN] = "";
-    replay *r = rp_start("unknown/plain-404", url, sizeof url);
-    client *c = new_client();
-    probe_info info;
-    probe_cache_result cache;
-    assert_int_equal(probe_detect(c, url, SPEC_API_AUTO, NULL, NULL, &info, err), KV_OK);
-    assert_string_equal(info.server, "unknown");
-    size_t before = replay_log(r, 0, NULL, 0);
-    assert_int_equal(probe_cache(c, &info, url, NULL, &cache, err), KV_OK);
-    assert_false(cache.ran);
-    assert_non_null(strstr(cache.not_run, "--api"));
-    assert_int_equal(replay_log(r, 0, NULL, 0), before); /* nothing sent */
-    probe_cache_clear(&cache);
-    probe_info_clear(&info);
+    rp_fx *f = *state;
+    const probe_info *info = rp_detect(f, SPEC_API_AUTO, NULL);
+    assert_string_equal(info->server, "unknown");
+    size_t before = replay_log(f->r, 0, NULL, 0);
+    assert_int_equal(probe_cache(f->c, info, f->url, NULL, &f->cache, f->err), KV_OK);
+    assert_false(f->cache.ran);
+    assert_non_null(strstr(f->cache.not_run, "--api"));
+    assert_int_equal(replay_log(f->r, 0, NULL, 0), before); /* nothing sent */
+    probe_cache_clear(&f->cache);
     /* Named with --api, the check runs (and here fails on the 404). */
-    assert_int_equal(probe_detect(c, url, SPEC_API_OPENAI_CHAT, NULL, NULL, &info, err), KV_OK);
-    assert_int_not_equal(probe_cache(c, &info, url, NULL, &cache, err), KV_OK);
-    assert_false(cache.ran);
-    assert_non_null(strstr(cache.not_run, "HTTP 404"));
-    probe_cache_clear(&cache);
-    probe_info_clear(&info);
-    client_free(c);
-    replay_stop(r);
+    info = rp_detect(f, SPEC_API_OPENAI_CHAT, NULL);
+    assert_int_not_equal(probe_cache(f->c, info, f->url, NULL, &f->cache, f->err), KV_OK);
+    assert_false(f->cache.ran);
+    assert_non_null(strstr(f->cache.not_run, "HTTP 404"));
 }
 
 /* ---- dialect (items 6 and 9) ------------------------------------------- */
@@ -302,47 +317,37 @@ static void llamacpp_streams_should_read_from_the_captured_bytes(void **state)
 
 static void slot_erase_501_should_be_unsupported_with_the_servers_words(void **state)
 {
-    (void)state;
-    char url[64], err[KV_ERRLEN] = "", tname[] = "l";
-    replay *r = rp_start("llama.cpp/b1-80fb11a-np2", url, sizeof url);
-    client *c = new_client();
-    spec_target t = {.name = tname, .base_url = url, .api = SPEC_API_LLAMACPP};
-    assert_int_equal(client_reset_cache(c, &t, SPEC_API_LLAMACPP, err), KV_ERR_UNSUPPORTED);
-    assert_non_null(strstr(err, "HTTP 501"));
-    assert_non_null(strstr(err, "--slot-save-path"));
-    client_free(c);
-    replay_stop(r);
+    rp_fx *f = *state;
+    char tname[] = "l";
+    spec_target t = {.name = tname, .base_url = f->url, .api = SPEC_API_LLAMACPP};
+    assert_int_equal(client_reset_cache(f->c, &t, SPEC_API_LLAMACPP, f->err), KV_ERR_UNSUPPORTED);
+    assert_non_null(strstr(f->err, "HTTP 501"));
+    assert_non_null(strstr(f->err, "--slot-save-path"));
 }
 
 static void slot_erase_should_hit_the_slot_the_request_used_not_slot_0(void **state)
 {
-    (void)state;
-    char url[64], err[KV_ERRLEN] = "", tname[] = "l";
-    replay *r = rp_start("llama.cpp/b1-80fb11a-np2-slot-save-path", url, sizeof url);
-    client *c = new_client();
-    spec_target t = {.name = tname, .base_url = url, .api = SPEC_API_LLAMACPP};
-    assert_int_equal(client_reset_cache(c, &t, SPEC_API_LLAMACPP, err), KV_OK);
-    assert_int_equal(rp_count(r, "POST", "/slots/1"), 1); /* slot 1 held the prompt */
-    assert_int_equal(rp_count(r, "POST", "/slots/0"), 0); /* slot 0 was idle */
-    client_free(c);
-    replay_stop(r);
+    rp_fx *f = *state;
+    char tname[] = "l";
+    spec_target t = {.name = tname, .base_url = f->url, .api = SPEC_API_LLAMACPP};
+    assert_int_equal(client_reset_cache(f->c, &t, SPEC_API_LLAMACPP, f->err), KV_OK);
+    assert_int_equal(rp_count(f->r, "POST", "/slots/1"), 1); /* slot 1 held the prompt */
+    assert_int_equal(rp_count(f->r, "POST", "/slots/0"), 0); /* slot 0 was idle */
 }
 
 static void lmstudio_http_200_errors_should_be_no_reset_and_no_tokenizer(void **state)
 {
-    (void)state;
-    char url[64], err[KV_ERRLEN] = "", tname[] = "lms", model[] = "m";
-    replay *r = rp_start("lmstudio/unknown-endpoint", url, sizeof url);
-    client *c = new_client();
-    spec_target t = {.name = tname, .base_url = url, .api = SPEC_API_OPENAI_CHAT, .model = model};
-    assert_int_equal(client_reset_cache(c, &t, SPEC_API_OPENAI_CHAT, err), KV_ERR_UNSUPPORTED);
-    assert_non_null(
-        strstr(err, "HTTP 200: Unexpected endpoint or method. (POST /reset_prefix_cache)"));
-    long n = 0;
-    assert_int_equal(client_tokenize(c, &t, SPEC_API_OPENAI_CHAT, "hello", &n, err),
+    rp_fx *f = *state;
+    char tname[] = "lms", model[] = "m";
+    spec_target t = {
+        .name = tname, .base_url = f->url, .api = SPEC_API_OPENAI_CHAT, .model = model};
+    assert_int_equal(client_reset_cache(f->c, &t, SPEC_API_OPENAI_CHAT, f->err),
                      KV_ERR_UNSUPPORTED);
-    client_free(c);
-    replay_stop(r);
+    assert_non_null(
+        strstr(f->err, "HTTP 200: Unexpected endpoint or method. (POST /reset_prefix_cache)"));
+    long n = 0;
+    assert_int_equal(client_tokenize(f->c, &t, SPEC_API_OPENAI_CHAT, "hello", &n, f->err),
+                     KV_ERR_UNSUPPORTED);
 }
 
 /* ---- runner (items 7 and 9) -------------------------------------------- */
@@ -465,16 +470,30 @@ static void journaled_prompt_tokens_should_be_the_servers_usage_not_tokenize(voi
     runnertest_rmrf(dir);
 }
 
+/* A test run on the replay of FIXTURE, brought up and down around it. */
+#define ON_REPLAY(TEST, FIXTURE)                                                                   \
+    {                                                                                              \
+#TEST, TEST, rp_setup, rp_teardown, &(rp_fx)                                               \
+        {                                                                                          \
+            .fixture = FIXTURE                                                                     \
+        }                                                                                          \
+    }
+
 TU_MAIN(NULL, NULL, cmocka_unit_test(probe_should_name_mlx_lm_whose_models_have_no_owned_by),
-        cmocka_unit_test(probe_should_name_anthropic_without_api_and_check_its_cache_on_messages),
+        ON_REPLAY(probe_should_name_anthropic_without_api_and_check_its_cache_on_messages,
+                  "anthropic/v1"),
         cmocka_unit_test(cache_minimum_should_follow_the_server_and_model),
-        cmocka_unit_test(probe_should_not_take_lmstudio_http_200_errors_for_sglang),
-        cmocka_unit_test(probe_command_should_say_not_run_when_the_generation_endpoint_404s),
-        cmocka_unit_test(cache_check_should_not_run_where_no_known_server_answered),
+        ON_REPLAY(probe_should_not_take_lmstudio_http_200_errors_for_sglang,
+                  "lmstudio/unknown-endpoint"),
+        ON_REPLAY(probe_command_should_say_not_run_when_the_generation_endpoint_404s, "openai/v1"),
+        ON_REPLAY(cache_check_should_not_run_where_no_known_server_answered, "unknown/plain-404"),
         cmocka_unit_test(hosted_openai_should_get_max_completion_tokens_and_no_default_temperature),
         cmocka_unit_test(spec_should_record_whether_it_sets_a_temperature),
         cmocka_unit_test(llamacpp_streams_should_read_from_the_captured_bytes),
-        cmocka_unit_test(slot_erase_501_should_be_unsupported_with_the_servers_words),
-        cmocka_unit_test(slot_erase_should_hit_the_slot_the_request_used_not_slot_0),
-        cmocka_unit_test(lmstudio_http_200_errors_should_be_no_reset_and_no_tokenizer),
+        ON_REPLAY(slot_erase_501_should_be_unsupported_with_the_servers_words,
+                  "llama.cpp/b1-80fb11a-np2"),
+        ON_REPLAY(slot_erase_should_hit_the_slot_the_request_used_not_slot_0,
+                  "llama.cpp/b1-80fb11a-np2-slot-save-path"),
+        ON_REPLAY(lmstudio_http_200_errors_should_be_no_reset_and_no_tokenizer,
+                  "lmstudio/unknown-endpoint"),
         cmocka_unit_test(journaled_prompt_tokens_should_be_the_servers_usage_not_tokenize))
