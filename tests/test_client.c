@@ -117,10 +117,14 @@ static void fake_notify(void *cls, struct MHD_Connection *conn, void **socket_co
         f->connections++;
 }
 
+/* The first group's canned server (fake_setup starts it, fake_teardown
+ * stops it). */
+static fake the_fake;
+
 static int fake_setup(void **state)
 {
-    fake *f = calloc(1, sizeof *f);
-    assert_non_null(f);
+    (void)state;
+    fake *f = &the_fake;
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     f->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
                             fake_handler, f, MHD_OPTION_NOTIFY_CONNECTION, fake_notify, f,
@@ -128,15 +132,13 @@ static int fake_setup(void **state)
     assert_non_null(f->d);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(f->d, MHD_DAEMON_INFO_BIND_PORT);
     f->port = info->port;
-    *state = f;
     return 0;
 }
 
 static int fake_teardown(void **state)
 {
-    fake *f = *state;
-    MHD_stop_daemon(f->d);
-    free(f);
+    (void)state;
+    MHD_stop_daemon(the_fake.d);
     return 0;
 }
 
@@ -222,19 +224,89 @@ static void run_key_env(run *r, const char *name)
     r->x.target.api_key_env = r->x.key_env;
 }
 
+static refsrv *start_ref(refsrv_dialect d, const costmodel_params *cost, int fault, double stall_ms)
+{
+    refsrv_config cfg;
+    refsrv_config_default(&cfg);
+    cfg.dialect = d;
+    cfg.cost = cost ? *cost : (costmodel_params){.time_scale = 1};
+    cfg.reply_tokens = 8;
+    if (fault >= 0)
+        cfg.fault_p[fault] = 1;
+    cfg.fault_stall_ms = stall_ms;
+    cfg.fault_drip_ms = 0.05;
+    refsrv *s = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
+    return s;
+}
+
+/* A reference server (start_ref) and a run against it. The run is the
+ * first member, so a test may take its state as its run. */
+typedef struct ref_run {
+    run r;
+    refsrv *s;
+} ref_run;
+
+static void ref_open(ref_run *rr, refsrv_dialect d, const costmodel_params *cost, int fault,
+                     double stall_ms, spec_api api)
+{
+    rr->s = start_ref(d, cost, fault, stall_ms);
+    run_open(&rr->r, refsrv_port(rr->s), api);
+}
+
+static void ref_close(ref_run *rr)
+{
+    run_close(&rr->r);
+    refsrv_stop(rr->s);
+}
+
+/* A test's run, on the canned server in `mode` or (ref) on a reference
+ * server of dialect d with `fault` (-1: none), its request in dialect api:
+ * all named by the test's initial state. case_up opens it (on the canned
+ * server: sets the mode, zeroes the request count), case_down closes it.
+ * The run comes first, so a test takes *state as its run. */
+typedef struct run_case {
+    ref_run rr;
+    bool ref;
+    fake_mode mode;
+    refsrv_dialect d;
+    int fault;
+    spec_api api;
+} run_case;
+
+static int case_up(void **state)
+{
+    run_case *c = *state;
+    if (c->ref) {
+        ref_open(&c->rr, c->d, NULL, c->fault, 0, c->api);
+        return 0;
+    }
+    the_fake.mode = c->mode;
+    the_fake.requests = 0;
+    run_open(&c->rr.r, the_fake.port, c->api);
+    return 0;
+}
+
+static int case_down(void **state)
+{
+    run_case *c = *state;
+    run_close(&c->rr.r);
+    if (c->rr.s)
+        refsrv_stop(c->rr.s);
+    return 0;
+}
+
 static void send_should_measure_a_complete_streamed_reply(void **state)
 {
-    fake *f = *state;
-    f->mode = FAKE_OK;
-    run r;
-    run_open(&r, f->port, SPEC_API_LLAMACPP);
-    assert_int_equal(run_send(&r, true), KV_OK);
-    const trial_request *t = &r.t;
+    run *r = *state;
+    assert_int_equal(run_send(r, true), KV_OK);
+    const trial_request *t = &r->t;
     assert_true(t->ok);
     assert_int_equal(t->turn, 1);
     assert_int_equal(t->attempts, 1);
     assert_int_equal(t->http_status, 200);
-    assert_string_equal(r.reply, "Hello!");
+    assert_string_equal(r->reply, "Hello!");
     assert_int_equal(t->prompt_tokens, 20);
     assert_int_equal(t->cached_tokens, 16);
     assert_int_equal(t->output_tokens, 2);
@@ -242,107 +314,80 @@ static void send_should_measure_a_complete_streamed_reply(void **state)
     assert_false(isnan(t->ttft_ms));
     assert_true(t->ttfb_ms <= t->ttft_ms && t->ttft_ms <= t->total_ms);
     assert_non_null(strstr(t->raw, "\"cache_n\":16"));
-    run_close(&r);
 }
 
 static void requests_should_reuse_one_connection(void **state)
 {
-    fake *f = *state;
-    f->mode = FAKE_OK;
-    int before = f->connections;
-    run r;
-    run_open(&r, f->port, SPEC_API_OPENAI_CHAT);
+    run *r = *state;
+    int before = the_fake.connections;
     for (int i = 0; i < 3; i++)
-        assert_int_equal(run_send(&r, false), KV_OK);
-    assert_int_equal(f->connections - before, 1);
-    run_close(&r);
+        assert_int_equal(run_send(r, false), KV_OK);
+    assert_int_equal(the_fake.connections - before, 1);
 }
 
 static void api_key_should_be_sent_but_never_reported(void **state)
 {
-    fake *f = *state;
-    f->mode = FAKE_ECHO_401;
+    run *r = *state;
     setenv("KVPROOF_TEST_KEY", KEY, 1);
-    run r;
-    run_open(&r, f->port, SPEC_API_OPENAI_CHAT);
-    run_key_env(&r, "KVPROOF_TEST_KEY");
-    assert_int_equal(run_send(&r, false), KV_ERR_HTTP);
-    assert_string_equal(f->last_auth, "Bearer " KEY); /* it was sent */
-    assert_false(r.t.ok);
-    assert_int_equal(r.t.http_status, 401);
-    assert_non_null(strstr(r.t.error, "HTTP 401"));
-    assert_non_null(strstr(r.t.error, "invalid key"));
-    assert_null(strstr(r.t.error, KEY));
-    assert_null(strstr(r.err, KEY));
-    assert_true(r.t.raw == NULL || strstr(r.t.raw, KEY) == NULL);
-    run_close(&r);
+    run_key_env(r, "KVPROOF_TEST_KEY");
+    assert_int_equal(run_send(r, false), KV_ERR_HTTP);
+    assert_string_equal(the_fake.last_auth, "Bearer " KEY); /* it was sent */
+    assert_false(r->t.ok);
+    assert_int_equal(r->t.http_status, 401);
+    assert_non_null(strstr(r->t.error, "HTTP 401"));
+    assert_non_null(strstr(r->t.error, "invalid key"));
+    assert_null(strstr(r->t.error, KEY));
+    assert_null(strstr(r->err, KEY));
+    assert_true(r->t.raw == NULL || strstr(r->t.raw, KEY) == NULL);
     unsetenv("KVPROOF_TEST_KEY");
 }
 
 static void missing_key_variable_should_fail_naming_the_variable(void **state)
 {
-    fake *f = *state;
-    f->mode = FAKE_OK;
+    run *r = *state;
     unsetenv("KVPROOF_TEST_NOKEY");
-    run r;
-    run_open(&r, f->port, SPEC_API_ANTHROPIC);
-    run_key_env(&r, "KVPROOF_TEST_NOKEY");
-    assert_int_equal(run_send(&r, false), KV_ERR_INPUT);
-    assert_non_null(strstr(r.t.error, "KVPROOF_TEST_NOKEY"));
-    run_close(&r);
+    run_key_env(r, "KVPROOF_TEST_NOKEY");
+    assert_int_equal(run_send(r, false), KV_ERR_INPUT);
+    assert_non_null(strstr(r->t.error, "KVPROOF_TEST_NOKEY"));
 }
 
 static void status_429_should_be_retried_then_succeed(void **state)
 {
-    fake *f = *state;
-    f->mode = FAKE_429_THEN_OK;
-    f->requests = 0;
-    run r;
-    run_open(&r, f->port, SPEC_API_OPENAI_CHAT);
-    assert_int_equal(run_send(&r, false), KV_OK);
-    assert_true(r.t.ok);
-    assert_int_equal(r.t.attempts, 3);
-    assert_string_equal(r.t.error, "");
-    assert_non_null(strstr(r.t.raw, "kvproof_attempt_errors"));
-    assert_non_null(strstr(r.t.raw, "HTTP 429: slow down"));
+    run *r = *state;
+    assert_int_equal(run_send(r, false), KV_OK);
+    assert_true(r->t.ok);
+    assert_int_equal(r->t.attempts, 3);
+    assert_string_equal(r->t.error, "");
+    assert_non_null(strstr(r->t.raw, "kvproof_attempt_errors"));
+    assert_non_null(strstr(r->t.raw, "HTTP 429: slow down"));
     long waits = 0;
     double wait_s = 0;
-    client_retry_waits(r.c, &waits, &wait_s);
+    client_retry_waits(r->c, &waits, &wait_s);
     assert_int_equal(waits, 2);
     assert_float_equal(wait_s, 0.0, 0); /* Retry-After: 0, twice */
-    run_close(&r);
 }
 
 static void status_503_should_fail_after_bounded_attempts(void **state)
 {
-    fake *f = *state;
-    f->mode = FAKE_503;
-    f->requests = 0;
-    run r;
-    run_open(&r, f->port, SPEC_API_OPENAI_CHAT);
-    assert_int_equal(run_send(&r, false), KV_ERR_HTTP);
-    assert_false(r.t.ok);
-    assert_int_equal(r.t.attempts, 3);
-    assert_int_equal(f->requests, 3);
-    assert_non_null(strstr(r.t.error, "HTTP 503: loading model"));
+    run *r = *state;
+    assert_int_equal(run_send(r, false), KV_ERR_HTTP);
+    assert_false(r->t.ok);
+    assert_int_equal(r->t.attempts, 3);
+    assert_int_equal(the_fake.requests, 3);
+    assert_non_null(strstr(r->t.error, "HTTP 503: loading model"));
     long waits = 0;
     double wait_s = 0;
-    client_retry_waits(r.c, &waits, &wait_s);
+    client_retry_waits(r->c, &waits, &wait_s);
     assert_int_equal(waits, 2);
     assert_float_equal(wait_s, 0.001 + 0.002, 1e-12); /* the test's backoff: 1 ms, then 2 ms */
-    run_close(&r);
 }
 
 static void wrong_content_type_should_fail_without_retry(void **state)
 {
-    fake *f = *state;
-    f->mode = FAKE_HTML;
-    run r;
-    run_open(&r, f->port, SPEC_API_OPENAI_CHAT);
-    assert_int_equal(run_send(&r, false), KV_ERR_PROTOCOL);
-    assert_int_equal(r.t.attempts, 1);
-    assert_non_null(strstr(r.t.error, "wrong content type 'text/html'"));
-    run_close(&r);
+    run *r = *state;
+    assert_int_equal(run_send(r, false), KV_ERR_PROTOCOL);
+    assert_int_equal(r->t.attempts, 1);
+    assert_non_null(strstr(r->t.error, "wrong content type 'text/html'"));
 }
 
 static void refused_connection_should_be_retried_a_bounded_number_of_times(void **state)
@@ -361,21 +406,17 @@ static void refused_connection_should_be_retried_a_bounded_number_of_times(void 
 
 static void call_should_return_any_status_and_the_body(void **state)
 {
-    fake *f = *state;
-    f->mode = FAKE_503;
-    run r;
-    run_open(&r, f->port, SPEC_API_OPENAI_CHAT);
+    run *r = *state;
     int status = 0;
     char *body = NULL, *hdrs = NULL;
     assert_int_equal(
-        client_call_headers(r.c, &r.x.target, "/health", NULL, 2, &status, &body, &hdrs, r.err),
+        client_call_headers(r->c, &r->x.target, "/health", NULL, 2, &status, &body, &hdrs, r->err),
         KV_OK);
     assert_int_equal(status, 503);
     assert_non_null(strstr(body, "loading model"));
     assert_non_null(strstr(hdrs, "Content-Type: application/json"));
     free(body);
     free(hdrs);
-    run_close(&r);
 }
 
 /* ---- against the reference server, every dialect ---- */
@@ -400,23 +441,6 @@ static const dialect_case cases[] = {
     {REFSRV_VLLM, SPEC_API_OPENAI_COMPLETIONS, false, true, true},
 };
 
-static refsrv *start_ref(refsrv_dialect d, const costmodel_params *cost, int fault, double stall_ms)
-{
-    refsrv_config cfg;
-    refsrv_config_default(&cfg);
-    cfg.dialect = d;
-    cfg.cost = cost ? *cost : (costmodel_params){.time_scale = 1};
-    cfg.reply_tokens = 8;
-    if (fault >= 0)
-        cfg.fault_p[fault] = 1;
-    cfg.fault_stall_ms = stall_ms;
-    cfg.fault_drip_ms = 0.05;
-    refsrv *s = NULL;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(refsrv_start(&cfg, &s, err), KV_OK);
-    return s;
-}
-
 /* A system prompt of about n words. */
 static char *words(int n)
 {
@@ -434,21 +458,22 @@ static void every_dialect_should_report_the_servers_prompt_and_cached_tokens(voi
     char *sys = words(300);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const dialect_case *dc = &cases[i];
-        refsrv *s = start_ref(dc->server, NULL, -1, 0);
-        run r;
-        run_open(&r, refsrv_port(s), dc->api);
-        snprintf(r.x.model, sizeof r.x.model, "kvproof-ref");
-        r.x.msgs[0].content = sys;
+        ref_run rr;
+        ref_open(&rr, dc->server, NULL, -1, 0, dc->api);
+        refsrv *s = rr.s;
+        run *r = &rr.r;
+        snprintf(r->x.model, sizeof r->x.model, "kvproof-ref");
+        r->x.msgs[0].content = sys;
         refsrv_truth truth;
         for (int round = 0; round < 2; round++) { /* cold, then warm resend */
-            if (run_send(&r, true) != KV_OK)
+            if (run_send(r, true) != KV_OK)
                 fail_msg("%s/%s round %d: %s", refsrv_dialect_name(dc->server),
-                         dialect_name(dc->api), round, r.err);
-            const trial_request *t = &r.t;
+                         dialect_name(dc->api), round, r->err);
+            const trial_request *t = &r->t;
             assert_true(refsrv_last(s, &truth));
             assert_true(t->ok);
             assert_int_equal(t->attempts, 1);
-            assert_true(strlen(r.reply) > 0);
+            assert_true(strlen(r->reply) > 0);
             if (dc->reports_prompt)
                 assert_int_equal(t->prompt_tokens, truth.prompt_tokens);
             long want = truth.cached_tokens;
@@ -464,8 +489,7 @@ static void every_dialect_should_report_the_servers_prompt_and_cached_tokens(voi
             if (dc->api != SPEC_API_OLLAMA)
                 assert_false(isnan(t->server_overhead_us));
         }
-        run_close(&r);
-        refsrv_stop(s);
+        ref_close(&rr);
     }
     free(sys);
 }
@@ -486,15 +510,16 @@ static void ttft_should_come_after_the_role_only_chunk_and_the_prefill(void **st
     const refsrv_dialect servers[] = {REFSRV_LLAMACPP, REFSRV_VLLM};
     const spec_api apis[] = {SPEC_API_LLAMACPP, SPEC_API_OPENAI_CHAT};
     for (size_t i = 0; i < 2; i++) {
-        refsrv *s = start_ref(servers[i], &slow, -1, 0);
-        run r;
-        run_open(&r, refsrv_port(s), apis[i]);
+        ref_run rr;
+        ref_open(&rr, servers[i], &slow, -1, 0, apis[i]);
+        refsrv *s = rr.s;
+        run *r = &rr.r;
         int64_t first_sent = 0;
-        client_observe_stamps(r.c, first_stamp, &first_sent);
-        assert_int_equal(run_send(&r, false), KV_OK);
+        client_observe_stamps(r->c, first_stamp, &first_sent);
+        assert_int_equal(run_send(r, false), KV_OK);
         refsrv_truth truth;
         assert_true(refsrv_last(s, &truth));
-        assert_false(isnan(r.t.ttft_ms));
+        assert_false(isnan(r->t.ttft_ms));
         /* The first token the client timed is one the server sent after its
          * prefill, not the role-only chunk sent before it (an ordering on
          * the server's clock, not a duration). */
@@ -503,10 +528,9 @@ static void ttft_should_come_after_the_role_only_chunk_and_the_prefill(void **st
         assert_true(truth.first_token_ns > truth.arrived_ns);
         if (servers[i] == REFSRV_LLAMACPP) {
             /* llama.cpp reports its prefill; the role chunk came before it */
-            assert_true(fabs(r.t.server_prefill_ms - truth.prefill_ms) < 1.0);
+            assert_true(fabs(r->t.server_prefill_ms - truth.prefill_ms) < 1.0);
         }
-        run_close(&r);
-        refsrv_stop(s);
+        ref_close(&rr);
     }
 }
 
@@ -529,19 +553,14 @@ static void wake_before_chunk(void *ctx, int64_t recv_ns, int64_t sent_ns)
 
 static void wake_should_precede_every_observed_chunk(void **state)
 {
-    (void)state;
-    refsrv *s = start_ref(REFSRV_VLLM, NULL, -1, 0);
-    run r;
-    run_open(&r, refsrv_port(s), SPEC_API_OPENAI_CHAT);
-    wake_check w = {.c = r.c, .start_ns = kv_now_ns()};
-    client_observe_stamps(r.c, wake_before_chunk, &w);
-    assert_int_equal(run_send(&r, false), KV_OK);
+    run *r = *state;
+    wake_check w = {.c = r->c, .start_ns = kv_now_ns()};
+    client_observe_stamps(r->c, wake_before_chunk, &w);
+    assert_int_equal(run_send(r, false), KV_OK);
     /* every chunk was read after a return from the wait, within the call */
     assert_true(w.chunks > 0);
     assert_int_equal(w.ordered, w.chunks);
-    assert_true(client_wake_ns(r.c) >= w.start_ns);
-    run_close(&r);
-    refsrv_stop(s);
+    assert_true(client_wake_ns(r->c) >= w.start_ns);
 }
 
 typedef struct fault_case {
@@ -566,104 +585,111 @@ static void every_fault_should_give_a_failed_record_with_its_reason(void **state
         {REFSRV_FAULT_CONTENT_TYPE, KV_ERR_PROTOCOL, 1, "wrong content type 'text/html"},
     };
     for (size_t i = 0; i < sizeof fcs / sizeof fcs[0]; i++) {
-        refsrv *s = start_ref(REFSRV_LLAMACPP, NULL, (int)fcs[i].fault, 5000);
-        run r;
-        run_open(&r, refsrv_port(s), SPEC_API_LLAMACPP);
-        r.x.rq.timeout_first_token_s = 0.3;
-        kv_status st = run_send(&r, false);
-        if (st != fcs[i].status || r.t.attempts != fcs[i].attempts || r.t.ok ||
-            !strstr(r.t.error, fcs[i].reason))
+        ref_run rr;
+        ref_open(&rr, REFSRV_LLAMACPP, NULL, (int)fcs[i].fault, 5000, SPEC_API_LLAMACPP);
+        run *r = &rr.r;
+        r->x.rq.timeout_first_token_s = 0.3;
+        kv_status st = run_send(r, false);
+        if (st != fcs[i].status || r->t.attempts != fcs[i].attempts || r->t.ok ||
+            !strstr(r->t.error, fcs[i].reason))
             fail_msg("fault %s: status %s, attempts %d, error '%s'",
-                     refsrv_fault_name(fcs[i].fault), kv_strerror(st), r.t.attempts, r.t.error);
-        run_close(&r);
-        refsrv_stop(s);
+                     refsrv_fault_name(fcs[i].fault), kv_strerror(st), r->t.attempts, r->t.error);
+        ref_close(&rr);
     }
 }
 
 static void status_429_should_honour_retry_after_and_stay_bounded(void **state)
 {
-    (void)state;
-    refsrv *s = start_ref(REFSRV_VLLM, NULL, REFSRV_FAULT_HTTP429, 0);
-    run r;
-    run_open(&r, refsrv_port(s), SPEC_API_OPENAI_CHAT);
-    r.x.rq.retries = 1;
-    assert_int_equal(run_send(&r, false), KV_ERR_HTTP);
-    assert_int_equal(r.t.attempts, 2);
+    run *r = *state;
+    r->x.rq.retries = 1;
+    assert_int_equal(run_send(r, false), KV_ERR_HTTP);
+    assert_int_equal(r->t.attempts, 2);
     long waits = 0;
     double wait_s = 0;
-    client_retry_waits(r.c, &waits, &wait_s);
+    client_retry_waits(r->c, &waits, &wait_s);
     assert_int_equal(waits, 1);
     assert_float_equal(wait_s, 1.0, 0); /* Retry-After: 1 honoured, not the 1 ms backoff */
-    assert_non_null(strstr(r.t.error, "HTTP 429"));
+    assert_non_null(strstr(r->t.error, "HTTP 429"));
     /* a Retry-After beyond the total timeout ends the retries at once */
-    r.x.rq.timeout_total_s = 0.5;
-    r.x.rq.retries = 5;
-    assert_int_equal(run_send(&r, false), KV_ERR_HTTP);
-    assert_int_equal(r.t.attempts, 1);
-    assert_non_null(strstr(r.t.error, "total timeout"));
-    client_retry_waits(r.c, &waits, &wait_s);
+    r->x.rq.timeout_total_s = 0.5;
+    r->x.rq.retries = 5;
+    assert_int_equal(run_send(r, false), KV_ERR_HTTP);
+    assert_int_equal(r->t.attempts, 1);
+    assert_non_null(strstr(r->t.error, "total timeout"));
+    client_retry_waits(r->c, &waits, &wait_s);
     assert_int_equal(waits, 1); /* no second wait */
-    run_close(&r);
-    refsrv_stop(s);
 }
 
 static void slow_drip_should_still_parse_or_hit_the_total_timeout(void **state)
 {
-    (void)state;
-    refsrv *s = start_ref(REFSRV_LLAMACPP, NULL, REFSRV_FAULT_DRIP, 0);
-    run r;
-    run_open(&r, refsrv_port(s), SPEC_API_LLAMACPP);
-    assert_int_equal(run_send(&r, false), KV_OK);
+    run_case *rc = *state;
+    run *r = &rc->rr.r;
+    assert_int_equal(run_send(r, false), KV_OK);
     refsrv_truth truth;
-    assert_true(refsrv_last(s, &truth));
-    assert_int_equal(r.t.cached_tokens, truth.cached_tokens);
-    assert_int_equal(r.t.output_tokens, truth.output_tokens);
-    r.x.rq.timeout_total_s = 0.05;
-    assert_int_equal(run_send(&r, false), KV_ERR_TIMEOUT);
-    assert_false(r.t.ok);
-    assert_non_null(strstr(r.t.error, "total timeout"));
-    run_close(&r);
-    refsrv_stop(s);
+    assert_true(refsrv_last(rc->rr.s, &truth));
+    assert_int_equal(r->t.cached_tokens, truth.cached_tokens);
+    assert_int_equal(r->t.output_tokens, truth.output_tokens);
+    r->x.rq.timeout_total_s = 0.05;
+    assert_int_equal(run_send(r, false), KV_ERR_TIMEOUT);
+    assert_false(r->t.ok);
+    assert_non_null(strstr(r->t.error, "total timeout"));
 }
 
 static void tokenize_and_cache_reset_should_use_the_server_endpoints(void **state)
 {
-    (void)state;
-    refsrv *s = start_ref(REFSRV_LLAMACPP, NULL, -1, 0);
-    run r;
-    run_open(&r, refsrv_port(s), SPEC_API_LLAMACPP);
+    run *r = *state;
     long n = 0;
     assert_int_equal(
-        client_tokenize(r.c, &r.x.target, SPEC_API_LLAMACPP, "Hello, world.", &n, r.err), KV_OK);
+        client_tokenize(r->c, &r->x.target, SPEC_API_LLAMACPP, "Hello, world.", &n, r->err), KV_OK);
     assert_int_equal(n, refsrv_count_tokens("Hello, world."));
-    assert_int_equal(client_reset_cache(r.c, &r.x.target, SPEC_API_LLAMACPP, r.err), KV_OK);
-    assert_int_equal(client_tokenize(r.c, &r.x.target, SPEC_API_OLLAMA, "x", &n, r.err),
+    assert_int_equal(client_reset_cache(r->c, &r->x.target, SPEC_API_LLAMACPP, r->err), KV_OK);
+    assert_int_equal(client_tokenize(r->c, &r->x.target, SPEC_API_OLLAMA, "x", &n, r->err),
                      KV_ERR_UNSUPPORTED);
-    run_close(&r);
-    refsrv_stop(s);
 }
+
+/* A test run on the canned server in MODE, its request in dialect API. */
+#define ON_FAKE(TEST, MODE, API)                                                                   \
+    {                                                                                              \
+#TEST, TEST, case_up, case_down, &(run_case)                                               \
+        {                                                                                          \
+            .mode = MODE, .api = API                                                               \
+        }                                                                                          \
+    }
+
+/* A test run on a reference server of dialect D with FAULT (-1: none), its
+ * request in dialect API. */
+#define ON_REF(TEST, D, API, FAULT)                                                                \
+    {                                                                                              \
+#TEST, TEST, case_up, case_down, &(run_case)                                               \
+        {                                                                                          \
+            .ref = true, .d = D, .fault = FAULT, .api = API                                        \
+        }                                                                                          \
+    }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(send_should_measure_a_complete_streamed_reply),
-        cmocka_unit_test(requests_should_reuse_one_connection),
-        cmocka_unit_test(api_key_should_be_sent_but_never_reported),
-        cmocka_unit_test(missing_key_variable_should_fail_naming_the_variable),
-        cmocka_unit_test(status_429_should_be_retried_then_succeed),
-        cmocka_unit_test(status_503_should_fail_after_bounded_attempts),
-        cmocka_unit_test(wrong_content_type_should_fail_without_retry),
+        ON_FAKE(send_should_measure_a_complete_streamed_reply, FAKE_OK, SPEC_API_LLAMACPP),
+        ON_FAKE(requests_should_reuse_one_connection, FAKE_OK, SPEC_API_OPENAI_CHAT),
+        ON_FAKE(api_key_should_be_sent_but_never_reported, FAKE_ECHO_401, SPEC_API_OPENAI_CHAT),
+        ON_FAKE(missing_key_variable_should_fail_naming_the_variable, FAKE_OK, SPEC_API_ANTHROPIC),
+        ON_FAKE(status_429_should_be_retried_then_succeed, FAKE_429_THEN_OK, SPEC_API_OPENAI_CHAT),
+        ON_FAKE(status_503_should_fail_after_bounded_attempts, FAKE_503, SPEC_API_OPENAI_CHAT),
+        ON_FAKE(wrong_content_type_should_fail_without_retry, FAKE_HTML, SPEC_API_OPENAI_CHAT),
         cmocka_unit_test(refused_connection_should_be_retried_a_bounded_number_of_times),
-        cmocka_unit_test(call_should_return_any_status_and_the_body),
+        ON_FAKE(call_should_return_any_status_and_the_body, FAKE_503, SPEC_API_OPENAI_CHAT),
     };
     const struct CMUnitTest ref_tests[] = {
         cmocka_unit_test(every_dialect_should_report_the_servers_prompt_and_cached_tokens),
         cmocka_unit_test(ttft_should_come_after_the_role_only_chunk_and_the_prefill),
-        cmocka_unit_test(wake_should_precede_every_observed_chunk),
+        ON_REF(wake_should_precede_every_observed_chunk, REFSRV_VLLM, SPEC_API_OPENAI_CHAT, -1),
         cmocka_unit_test(every_fault_should_give_a_failed_record_with_its_reason),
-        cmocka_unit_test(status_429_should_honour_retry_after_and_stay_bounded),
-        cmocka_unit_test(slow_drip_should_still_parse_or_hit_the_total_timeout),
-        cmocka_unit_test(tokenize_and_cache_reset_should_use_the_server_endpoints),
+        ON_REF(status_429_should_honour_retry_after_and_stay_bounded, REFSRV_VLLM,
+               SPEC_API_OPENAI_CHAT, REFSRV_FAULT_HTTP429),
+        ON_REF(slow_drip_should_still_parse_or_hit_the_total_timeout, REFSRV_LLAMACPP,
+               SPEC_API_LLAMACPP, REFSRV_FAULT_DRIP),
+        ON_REF(tokenize_and_cache_reset_should_use_the_server_endpoints, REFSRV_LLAMACPP,
+               SPEC_API_LLAMACPP, -1),
     };
     int failed = cmocka_run_group_tests(tests, fake_setup, fake_teardown);
     return failed + cmocka_run_group_tests(ref_tests, NULL, NULL);
