@@ -44,41 +44,23 @@ static const char expected[] =
     "5:[{\"response\":\"a\\nb\",\"done\":false}]\n"
     "6:[{\"done\":true,\"prompt_eval_count\":12,\"prompt_eval_duration\":3456789}]\n";
 
+static kv_status feed(void *p, const char *data, size_t len, char *err)
+{
+    return ndjson_feed(p, data, len, err);
+}
+
+/* Feeds `text` in pieces cut at the given offsets and returns the log. */
 static char *run_split(const char *text, size_t n, const size_t *cuts, size_t n_cuts)
 {
     recorder r = {0};
     ndjson_parser *p = NULL;
     char err[KV_ERRLEN] = "";
     assert_int_equal(ndjson_new(0, record_line, &r, &p, err), KV_OK);
-    size_t at = 0;
-    for (size_t i = 0; i <= n_cuts; i++) {
-        size_t end = i < n_cuts ? cuts[i] : n;
-        assert_int_equal(ndjson_feed(p, text + at, end - at, err), KV_OK);
-        at = end;
-    }
+    tu_feed_cuts(feed, p, text, n, cuts, n_cuts);
     assert_int_equal(ndjson_finish(p, err), KV_OK);
     assert_int_equal(ndjson_lines(p), 4);
     ndjson_free(p);
     return r.log.data;
-}
-
-static void ndjson_should_deliver_every_non_blank_line(void **state)
-{
-    (void)state;
-    tu_expect_split(run_split, stream, sizeof stream - 1, NULL, 0, expected);
-}
-
-static void ndjson_should_give_the_same_lines_when_split_at_any_byte(void **state)
-{
-    (void)state;
-    tu_expect_any_cut(run_split, stream, sizeof stream - 1, expected);
-    tu_expect_any_two_cuts(run_split, stream, sizeof stream - 1, 2, expected);
-}
-
-static void ndjson_should_give_the_same_lines_when_fed_byte_by_byte(void **state)
-{
-    (void)state;
-    tu_expect_bytewise(run_split, stream, sizeof stream - 1, expected);
 }
 
 static void ndjson_should_report_a_trailing_partial_line(void **state)
@@ -176,9 +158,14 @@ static void ndjson_should_stop_when_the_callback_says_so(void **state)
     kv_buf_free(&r.log);
 }
 
-TU_MAIN(NULL, NULL, cmocka_unit_test(ndjson_should_deliver_every_non_blank_line),
-        cmocka_unit_test(ndjson_should_give_the_same_lines_when_split_at_any_byte),
-        cmocka_unit_test(ndjson_should_give_the_same_lines_when_fed_byte_by_byte),
+TU_MAIN(NULL, NULL,
+        TU_CASE(ndjson_should_deliver_every_non_blank_line, tu_split_test, tu_split_case, run_split,
+                stream, sizeof stream - 1, expected, TU_WHOLE, 0),
+        TU_CASE(ndjson_should_give_the_same_lines_when_split_at_any_byte, tu_split_test,
+                tu_split_case, run_split, stream, sizeof stream - 1, expected,
+                TU_ANY_CUT | TU_ANY_TWO_CUTS, 2),
+        TU_CASE(ndjson_should_give_the_same_lines_when_fed_byte_by_byte, tu_split_test,
+                tu_split_case, run_split, stream, sizeof stream - 1, expected, TU_BYTEWISE, 0),
         cmocka_unit_test(ndjson_should_report_a_trailing_partial_line),
         cmocka_unit_test(ndjson_should_enforce_the_line_limit),
         cmocka_unit_test(ndjson_should_parse_a_ten_megabyte_line_under_the_default_limit),

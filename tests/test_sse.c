@@ -69,6 +69,11 @@ static const char expected[] =
     "comments=[first comment\nsecond comment]\n"
     "#7 event=[] data=[[DONE]] comments=[]\n";
 
+static kv_status feed(void *p, const char *data, size_t len, char *err)
+{
+    return sse_feed(p, data, len, err);
+}
+
 /* Feeds `text` in pieces cut at the given offsets and returns the log. */
 static char *run_split(const char *text, size_t n, const size_t *cuts, size_t n_cuts)
 {
@@ -76,41 +81,12 @@ static char *run_split(const char *text, size_t n, const size_t *cuts, size_t n_
     sse_parser *p = NULL;
     char err[KV_ERRLEN] = "";
     assert_int_equal(sse_new(0, record_event, &r, &p, err), KV_OK);
-    size_t at = 0;
-    for (size_t i = 0; i <= n_cuts; i++) {
-        size_t end = i < n_cuts ? cuts[i] : n;
-        assert_int_equal(sse_feed(p, text + at, end - at, err), KV_OK);
-        at = end;
-    }
+    tu_feed_cuts(feed, p, text, n, cuts, n_cuts);
     assert_int_equal(sse_finish(p, err), KV_OK);
     sse_free(p);
     if (!r.log.data)
         assert_int_equal(kv_buf_append(&r.log, "", 0), KV_OK);
     return r.log.data;
-}
-
-static void sse_should_deliver_every_event_of_a_whole_stream(void **state)
-{
-    (void)state;
-    tu_expect_split(run_split, stream, sizeof stream - 1, NULL, 0, expected);
-}
-
-static void sse_should_give_the_same_events_when_split_at_any_byte(void **state)
-{
-    (void)state;
-    tu_expect_any_cut(run_split, stream, sizeof stream - 1, expected);
-}
-
-static void sse_should_give_the_same_events_when_split_at_any_two_bytes(void **state)
-{
-    (void)state;
-    tu_expect_any_two_cuts(run_split, stream, sizeof stream - 1, 3, expected);
-}
-
-static void sse_should_give_the_same_events_when_fed_byte_by_byte(void **state)
-{
-    (void)state;
-    tu_expect_bytewise(run_split, stream, sizeof stream - 1, expected);
 }
 
 static void sse_should_treat_a_crlf_split_across_chunks_as_one_line_ending(void **state)
@@ -239,10 +215,15 @@ static void sse_should_stop_when_the_callback_says_so(void **state)
     sse_free(NULL);
 }
 
-TU_MAIN(NULL, NULL, cmocka_unit_test(sse_should_deliver_every_event_of_a_whole_stream),
-        cmocka_unit_test(sse_should_give_the_same_events_when_split_at_any_byte),
-        cmocka_unit_test(sse_should_give_the_same_events_when_split_at_any_two_bytes),
-        cmocka_unit_test(sse_should_give_the_same_events_when_fed_byte_by_byte),
+TU_MAIN(NULL, NULL,
+        TU_CASE(sse_should_deliver_every_event_of_a_whole_stream, tu_split_test, tu_split_case,
+                run_split, stream, sizeof stream - 1, expected, TU_WHOLE, 0),
+        TU_CASE(sse_should_give_the_same_events_when_split_at_any_byte, tu_split_test,
+                tu_split_case, run_split, stream, sizeof stream - 1, expected, TU_ANY_CUT, 0),
+        TU_CASE(sse_should_give_the_same_events_when_split_at_any_two_bytes, tu_split_test,
+                tu_split_case, run_split, stream, sizeof stream - 1, expected, TU_ANY_TWO_CUTS, 3),
+        TU_CASE(sse_should_give_the_same_events_when_fed_byte_by_byte, tu_split_test, tu_split_case,
+                run_split, stream, sizeof stream - 1, expected, TU_BYTEWISE, 0),
         cmocka_unit_test(sse_should_treat_a_crlf_split_across_chunks_as_one_line_ending),
         cmocka_unit_test(sse_should_skip_a_leading_bom_even_when_split),
         cmocka_unit_test(sse_should_report_an_incomplete_trailing_event),

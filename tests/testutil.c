@@ -503,3 +503,30 @@ void tu_expect_same_file(const char *got, const char *want)
     free(a);
     free(b);
 }
+
+/* ---- wire, dialect and client tests ---- */
+
+void tu_split_test(void **state)
+{
+    const tu_split_case *c = *state;
+    if (c->ways & TU_WHOLE)
+        tu_expect_split(c->run, c->text, c->n, NULL, 0, c->expected);
+    if (c->ways & TU_ANY_CUT)
+        tu_expect_any_cut(c->run, c->text, c->n, c->expected);
+    if (c->ways & TU_ANY_TWO_CUTS)
+        tu_expect_any_two_cuts(c->run, c->text, c->n, c->step, c->expected);
+    if (c->ways & TU_BYTEWISE)
+        tu_expect_bytewise(c->run, c->text, c->n, c->expected);
+}
+
+void tu_feed_cuts(tu_feed_fn feed, void *ctx, const char *text, size_t n, const size_t *cuts,
+                  size_t n_cuts)
+{
+    char err[KV_ERRLEN] = "";
+    size_t at = 0;
+    for (size_t i = 0; i <= n_cuts; i++) {
+        size_t end = i < n_cuts ? cuts[i] : n;
+        assert_int_equal(feed(ctx, text + at, end - at, err), KV_OK);
+        at = end;
+    }
+}

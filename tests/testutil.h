@@ -242,4 +242,31 @@ char *tu_capture(const char *cmd);
 /* Fails the test unless the files got and want hold the same bytes. */
 void tu_expect_same_file(const char *got, const char *want);
 
+/* ---- wire, dialect and client tests ---- */
+
+/* The ways tu_split_test feeds a text, as bits: whole (tu_expect_split
+ * without a cut), cut at every byte (tu_expect_any_cut), at every two
+ * bytes the first of which is a multiple of step (tu_expect_any_two_cuts),
+ * byte by byte (tu_expect_bytewise). */
+enum { TU_WHOLE = 1, TU_ANY_CUT = 2, TU_ANY_TWO_CUTS = 4, TU_BYTEWISE = 8 };
+
+/* A TU_CASE row for tu_split_test: run fed text[0..n) each of the ways
+ * must log expected. */
+typedef struct tu_split_case {
+    tu_split_fn run;
+    const char *text;
+    size_t n;
+    const char *expected;
+    unsigned ways;
+    size_t step;
+} tu_split_case;
+
+void tu_split_test(void **state);
+
+/* Feeds text[0..n) to feed(ctx, ...) in pieces cut at the n_cuts ascending
+ * offsets; fails the test unless every piece is taken (KV_OK). */
+typedef kv_status (*tu_feed_fn)(void *ctx, const char *data, size_t len, char *err);
+void tu_feed_cuts(tu_feed_fn feed, void *ctx, const char *text, size_t n, const size_t *cuts,
+                  size_t n_cuts);
+
 #endif
