@@ -503,3 +503,26 @@ void tu_expect_same_file(const char *got, const char *want)
     free(a);
     free(b);
 }
+
+/* ---- spec, plan, prompt, server and report tests ---- */
+
+spec *tu_spec_load(const char *path)
+{
+    char err[KV_ERRLEN] = "";
+    spec *s = NULL;
+    if (spec_load(path, &s, err) != KV_OK)
+        fail_msg("%s", err);
+    return s;
+}
+
+int tu_setup_scratch(void **state)
+{
+    *state = tu_mkdtemp("/tmp/kvproof-scratch");
+    return 0;
+}
+
+int tu_teardown_scratch(void **state)
+{
+    tu_rmtree_free(*state);
+    return 0;
+}

@@ -242,4 +242,16 @@ char *tu_capture(const char *cmd);
 /* Fails the test unless the files got and want hold the same bytes. */
 void tu_expect_same_file(const char *got, const char *want);
 
+/* ---- spec, plan, prompt, server and report tests ---- */
+
+/* spec_load of the file at path that fails the test, with the loader's
+ * message, when the spec is refused. The caller frees the spec. */
+spec *tu_spec_load(const char *path);
+
+/* Per-test setup and teardown of a scratch directory: the setup makes a
+ * fresh /tmp/kvproof-scratch-XXXXXX and puts its path (malloc'd) in *state;
+ * the teardown removes it with everything below it and frees the path. */
+int tu_setup_scratch(void **state);
+int tu_teardown_scratch(void **state);
+
 #endif
