@@ -21,6 +21,7 @@
 #include "report/results_read.h"
 #include "stats/planning.h"
 #include "stats/results.h"
+#include "tests/testutil.h"
 
 static const char spec_text[] =
     "{\"name\": \"sim\", \"seed\": 5, \"targets\": [{\"name\": \"ref\", \"base_url\": "
@@ -40,15 +41,6 @@ typedef struct sim {
     size_t cap;
 } sim;
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    assert_non_null(p);
-    memcpy(p, s, n);
-    return p;
-}
-
 static void sim_init(sim *s, const char *spec_json)
 {
     memset(s, 0, sizeof *s);
@@ -56,19 +48,14 @@ static void sim_init(sim *s, const char *spec_json)
     s->d.trials = calloc(s->cap, sizeof *s->d.trials);
     assert_non_null(s->d.trials);
     journal_header *h = &s->d.header;
-    h->kvproof_version = dup_str("0.1.0");
-    h->spec_name = dup_str("sim");
-    h->spec_json = spec_json ? dup_str(spec_json) : NULL;
+    h->kvproof_version = tu_strdup("0.1.0");
+    h->spec_name = tu_strdup("sim");
+    h->spec_json = spec_json ? tu_strdup(spec_json) : NULL;
     h->seed = 5;
     h->created_unix = 1735689600;
-    h->client_host = dup_str("test-host; cpu; Linux");
-    h->targets = calloc(1, sizeof *h->targets);
-    assert_non_null(h->targets);
-    h->n_targets = 1;
-    h->targets[0].name = dup_str("ref");
-    h->targets[0].base_url = dup_str("http://127.0.0.1:8080");
-    h->targets[0].dialect = dup_str("llama.cpp");
-    h->targets[0].simulated = true;
+    h->client_host = tu_strdup("test-host; cpu; Linux");
+    tu_sim_target(h, "ref", "llama.cpp");
+    h->targets[0].base_url = tu_strdup("http://127.0.0.1:8080");
 }
 
 /* One trial of `count` turns; ttft from the cost model times noise. */
@@ -149,6 +136,21 @@ static void sim_full(sim *s, long reps)
     gsl_rng_free(r);
 }
 
+/* reps repetitions of one-query cold and warm cells (cell 2 * i + mode) at
+ * the n_sys system-prompt lengths sys, 100-token queries, with the laptop
+ * preset's times from seed; the cost model in *p. */
+static void sim_cells(sim *s, const long *sys, int n_sys, long reps, unsigned long seed,
+                      costmodel_params *p)
+{
+    gsl_rng *r = sim_rng("laptop", seed, p);
+    for (long rep = 0; rep < reps; rep++)
+        for (int i = 0; i < n_sys; i++)
+            for (int m = 0; m < 2; m++)
+                sim_fill(sim_trial(s, sys[i], 100, 1, (spec_cache_mode)m, rep, (size_t)(2 * i + m)),
+                         p, r);
+    gsl_rng_free(r);
+}
+
 /* sim_init, then `reps` full repetitions of every cell. */
 static void sim_start(sim *s, const char *spec_json, long reps)
 {
@@ -204,6 +206,14 @@ static const cJSON *get(const cJSON *o, const char *path)
                            : cJSON_GetObjectItemCaseSensitive(cur, tok);
     }
     return cur;
+}
+
+/* The verdict sentence of j says has and does not say lacks. */
+static void expect_summary(const cJSON *j, const char *has, const char *lacks)
+{
+    const char *sum = get(j, "verdict.summary")->valuestring;
+    assert_non_null(strstr(sum, has));
+    assert_null(strstr(sum, lacks));
 }
 
 static void results_should_compute_verdicts_from_whole_intervals(void **state)
@@ -350,15 +360,8 @@ static void results_should_extrapolate_the_overhead_without_a_0_token_cell(void 
     sim s;
     sim_init(&s, spec_text);
     costmodel_params p;
-    gsl_rng *r = sim_rng("laptop", 9, &p);
     const long sys[3] = {1024, 4096, 8192};
-    for (long rep = 0; rep < 5; rep++)
-        for (int i = 0; i < 3; i++)
-            for (int m = 0; m < 2; m++)
-                sim_fill(
-                    sim_trial(&s, sys[i], 100, 1, (spec_cache_mode)m, rep, (size_t)(2 * i + m)), &p,
-                    r);
-    gsl_rng_free(r);
+    sim_cells(&s, sys, 3, 5, 9, &p);
     cJSON *j = run(&s, NULL);
     const cJSON *o = get(j, "verdict.overhead_fraction");
     /* truth: 1 - prefill(100) / prefill(8192 + 100) */
@@ -370,9 +373,7 @@ static void results_should_extrapolate_the_overhead_without_a_0_token_cell(void 
     assert_true(get(o, "ci.0")->valuedouble <= truth && truth <= get(o, "ci.1")->valuedouble);
     assert_non_null(strstr(get(o, "method")->valuestring, "extrapolated"));
     assert_true(cJSON_IsTrue(get(j, "targets.0.overhead_fraction.0.from_model")));
-    const char *sum = get(j, "verdict.summary")->valuestring;
-    assert_non_null(strstr(sum, "extrapolated from the cold model"));
-    assert_null(strstr(sum, "not computable"));
+    expect_summary(j, "extrapolated from the cold model", "not computable");
     sim_done(&s, j);
 }
 
@@ -384,15 +385,10 @@ static void results_should_say_the_overhead_was_not_measured_in_a_sentence(void 
     sim s;
     sim_init(&s, spec_text);
     costmodel_params p;
-    gsl_rng *r = sim_rng("laptop", 10, &p);
-    for (long rep = 0; rep < 4; rep++)
-        for (int m = 0; m < 2; m++)
-            sim_fill(sim_trial(&s, 4096, 100, 1, (spec_cache_mode)m, rep, (size_t)m), &p, r);
-    gsl_rng_free(r);
+    const long sys[1] = {4096};
+    sim_cells(&s, sys, 1, 4, 10, &p);
     cJSON *j = run(&s, NULL);
-    const char *sum = get(j, "verdict.summary")->valuestring;
-    assert_non_null(strstr(sum, "was not measured"));
-    assert_null(strstr(sum, "not computable (not measured) of"));
+    expect_summary(j, "was not measured", "not computable (not measured) of");
     sim_done(&s, j);
 }
 
@@ -431,9 +427,8 @@ static void planning_should_size_cells_slope_and_lengths_from_a_pilot(void **sta
     (void)state;
     sim s;
     sim_start(&s, spec_text, 4);
-    spec *sp = NULL;
+    spec *sp = tu_spec(spec_text, "spec");
     char err[KV_ERRLEN] = "";
-    assert_int_equal(spec_parse(spec_text, strlen(spec_text), "spec", &sp, err), KV_OK);
     planning_result *r = NULL;
     assert_int_equal(planning_compute(&s.d, sp, 0.05, &r, err), KV_OK);
     assert_true(r->reps_median >= 6);
@@ -541,7 +536,7 @@ static void results_json_should_be_strict_utf8(void **state)
     sim s;
     sim_start(&s, spec_text, 3);
     free(s.d.header.client_host);
-    s.d.header.client_host = dup_str("host \xff\xfe; cpu \xe4\xb8; Linux");
+    s.d.header.client_host = tu_strdup("host \xff\xfe; cpu \xe4\xb8; Linux");
     char *text = NULL;
     cJSON *j = run(&s, &text);
     assert_true(kv_utf8_valid(text, strlen(text)));
@@ -551,10 +546,7 @@ static void results_json_should_be_strict_utf8(void **state)
     sim_done(&s, j);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(results_should_compute_verdicts_from_whole_intervals),
+TU_MAIN(NULL, NULL, cmocka_unit_test(results_should_compute_verdicts_from_whole_intervals),
         cmocka_unit_test(results_should_explain_one_prompt_length_without_nan),
         cmocka_unit_test(results_should_refuse_a_journal_without_usable_requests),
         cmocka_unit_test(results_should_write_a_file_from_a_journal_on_disk),
@@ -565,7 +557,4 @@ int main(void)
         cmocka_unit_test(planning_should_size_cells_slope_and_lengths_from_a_pilot),
         cmocka_unit_test(results_should_flag_a_stall_and_choose_the_cold_model_robustly),
         cmocka_unit_test(results_with_failed_trials_should_load_in_the_report_reader),
-        cmocka_unit_test(results_json_should_be_strict_utf8),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(results_json_should_be_strict_utf8))

@@ -526,3 +526,13 @@ int tu_teardown_scratch(void **state)
     tu_rmtree_free(*state);
     return 0;
 }
+
+void tu_sim_target(journal_header *h, const char *name, const char *dialect)
+{
+    h->targets = calloc(1, sizeof *h->targets);
+    assert_non_null(h->targets);
+    h->n_targets = 1;
+    h->targets[0].name = tu_strdup(name);
+    h->targets[0].dialect = tu_strdup(dialect);
+    h->targets[0].simulated = true;
+}

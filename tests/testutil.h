@@ -254,4 +254,9 @@ spec *tu_spec_load(const char *path);
 int tu_setup_scratch(void **state);
 int tu_teardown_scratch(void **state);
 
+/* Gives h one target (h->targets allocated, n_targets 1): simulated, with
+ * copies of name and dialect, its other fields zero. journal_header_clear
+ * frees it. */
+void tu_sim_target(journal_header *h, const char *name, const char *dialect);
+
 #endif
