@@ -168,6 +168,31 @@ static void sim_done(sim *s, cJSON *j)
     journal_data_free(d);
 }
 
+/* Per-test setup and teardown: *state comes as the number of full
+ * repetitions (a long) and becomes a sim of spec_text with them
+ * (sim_start); the teardown frees it. */
+static int setup_sim(void **state)
+{
+    const long reps = *(const long *)*state;
+    sim *s = malloc(sizeof *s);
+    if (!s)
+        return -1;
+    sim_start(s, spec_text, reps);
+    *state = s;
+    return 0;
+}
+
+static int teardown_sim(void **state)
+{
+    sim_done(*state, NULL);
+    free(*state);
+    return 0;
+}
+
+/* A cmocka test of fn that gets a sim with reps full repetitions. */
+#define SIM_TEST(fn, reps)                                                                         \
+    cmocka_unit_test_prestate_setup_teardown(fn, setup_sim, teardown_sim, &(long){reps})
+
 static cJSON *run(sim *s, char **text_out)
 {
     results_options o;
@@ -208,6 +233,22 @@ static const cJSON *get(const cJSON *o, const char *path)
     return cur;
 }
 
+/* Multiplies the TTFT of the one-query cold trials at sys tokens in
+ * repetition rep by factor; returns the run position of the last one. */
+static size_t slow_down(sim *s, long sys, long rep, double factor)
+{
+    size_t hit = 0;
+    for (size_t i = 0; i < s->d.n_trials; i++) {
+        trial_record *t = &s->d.trials[i];
+        if (t->system_prompt_tokens == sys && t->query_count == 1 && t->mode == SPEC_COLD &&
+            t->repetition == rep) {
+            t->turns[0].ttft_ms *= factor;
+            hit = t->run_position;
+        }
+    }
+    return hit;
+}
+
 /* The verdict sentence of j says has and does not say lacks. */
 static void expect_summary(const cJSON *j, const char *has, const char *lacks)
 {
@@ -218,10 +259,8 @@ static void expect_summary(const cJSON *j, const char *has, const char *lacks)
 
 static void results_should_compute_verdicts_from_whole_intervals(void **state)
 {
-    (void)state;
-    sim s;
-    sim_start(&s, spec_text, 10);
-    cJSON *j = run(&s, NULL);
+    sim *s = *state;
+    cJSON *j = run(s, NULL);
     assert_string_equal(get(j, "format")->valuestring, "kvproof-results");
     assert_true(cJSON_IsTrue(get(j, "simulated")));
     const cJSON *hyp = get(j, "hypotheses");
@@ -248,7 +287,7 @@ static void results_should_compute_verdicts_from_whole_intervals(void **state)
     assert_true(get(fit0, "shapiro_wilk_w")->valuedouble <= 1);
     assert_true(get(fit0, "shapiro_wilk_p")->valuedouble >= 0);
     assert_true(get(fit0, "shapiro_wilk_p")->valuedouble <= 1);
-    sim_done(&s, j);
+    cJSON_Delete(j);
 }
 
 static void results_should_explain_one_prompt_length_without_nan(void **state)
@@ -327,10 +366,8 @@ static void results_should_write_a_file_from_a_journal_on_disk(void **state)
 
 static void results_should_give_a_sane_overhead_interval_from_few_repetitions(void **state)
 {
-    (void)state;
-    sim s;
-    sim_start(&s, spec_text, 2); /* 4 cold values per length: turn 1 of both session lengths */
-    cJSON *j = run(&s, NULL);
+    sim *s = *state; /* 2 repetitions: 4 cold values per length, turn 1 of both session lengths */
+    cJSON *j = run(s, NULL);
     const cJSON *o = get(j, "verdict.overhead_fraction");
     assert_non_null(o);
     /* truth at 8192: 1 - prefill(100, 0) / prefill(8292, 0) ~ 0.97 */
@@ -349,20 +386,18 @@ static void results_should_give_a_sane_overhead_interval_from_few_repetitions(vo
     const cJSON *om = cJSON_GetObjectItem(over, "estimate_means");
     assert_non_null(om); /* the means stay as a secondary figure */
     assert_non_null(strstr(cJSON_GetObjectItem(om, "method")->valuestring, "delta method"));
-    sim_done(&s, j);
+    cJSON_Delete(j);
 }
 
 /* No cold cell without a system prompt: the overhead comes from the cold
  * model, says so, and the verdict sentence reads right. */
 static void results_should_extrapolate_the_overhead_without_a_0_token_cell(void **state)
 {
-    (void)state;
-    sim s;
-    sim_init(&s, spec_text);
+    sim *s = *state; /* no trials yet */
     costmodel_params p;
     const long sys[3] = {1024, 4096, 8192};
-    sim_cells(&s, sys, 3, 5, 9, &p);
-    cJSON *j = run(&s, NULL);
+    sim_cells(s, sys, 3, 5, 9, &p);
+    cJSON *j = run(s, NULL);
     const cJSON *o = get(j, "verdict.overhead_fraction");
     /* truth: 1 - prefill(100) / prefill(8192 + 100) */
     double truth = 1 - costmodel_prefill_ms(&p, 100, 0) / costmodel_prefill_ms(&p, 8292, 0);
@@ -374,22 +409,20 @@ static void results_should_extrapolate_the_overhead_without_a_0_token_cell(void 
     assert_non_null(strstr(get(o, "method")->valuestring, "extrapolated"));
     assert_true(cJSON_IsTrue(get(j, "targets.0.overhead_fraction.0.from_model")));
     expect_summary(j, "extrapolated from the cold model", "not computable");
-    sim_done(&s, j);
+    cJSON_Delete(j);
 }
 
 /* Without any usable cold model or 0-token cell the sentence says "not
  * measured" in words, not "is not computable (not measured) of". */
 static void results_should_say_the_overhead_was_not_measured_in_a_sentence(void **state)
 {
-    (void)state;
-    sim s;
-    sim_init(&s, spec_text);
+    sim *s = *state; /* no trials yet */
     costmodel_params p;
     const long sys[1] = {4096};
-    sim_cells(&s, sys, 1, 4, 10, &p);
-    cJSON *j = run(&s, NULL);
+    sim_cells(s, sys, 1, 4, 10, &p);
+    cJSON *j = run(s, NULL);
     expect_summary(j, "was not measured", "not computable (not measured) of");
-    sim_done(&s, j);
+    cJSON_Delete(j);
 }
 
 /* One 20x stall in a 1-query cold session: the headline session speedup
@@ -397,16 +430,9 @@ static void results_should_say_the_overhead_was_not_measured_in_a_sentence(void 
  * ratio of means no longer collapses towards 0. */
 static void results_should_keep_the_session_speedup_sane_with_one_stall(void **state)
 {
-    (void)state;
-    sim s;
-    sim_start(&s, spec_text, 8);
-    for (size_t i = 0; i < s.d.n_trials; i++) {
-        trial_record *t = &s.d.trials[i];
-        if (t->system_prompt_tokens == 8192 && t->query_count == 1 && t->mode == SPEC_COLD &&
-            t->repetition == 3)
-            t->turns[0].ttft_ms *= 20;
-    }
-    cJSON *j = run(&s, NULL);
+    sim *s = *state;
+    slow_down(s, 8192, 3, 20);
+    cJSON *j = run(s, NULL);
     const cJSON *sess = NULL;
     for (int k = 0; (sess = get(j, "targets.0.sessions")) && k < cJSON_GetArraySize(sess); k++)
         if (cJSON_GetObjectItem(cJSON_GetArrayItem(sess, k), "query_count")->valueint == 1) {
@@ -419,18 +445,16 @@ static void results_should_keep_the_session_speedup_sane_with_one_stall(void **s
     double lo = get(m, "ci.0")->valuedouble, hi = get(m, "ci.1")->valuedouble;
     assert_true(lo > 20 && hi < 40); /* truth ~29.8 at 8192 + 100 tokens */
     assert_true(get(mm, "ci.0")->valuedouble > 10);
-    sim_done(&s, j);
+    cJSON_Delete(j);
 }
 
 static void planning_should_size_cells_slope_and_lengths_from_a_pilot(void **state)
 {
-    (void)state;
-    sim s;
-    sim_start(&s, spec_text, 4);
+    sim *s = *state;
     spec *sp = tu_spec(spec_text, "spec");
     char err[KV_ERRLEN] = "";
     planning_result *r = NULL;
-    assert_int_equal(planning_compute(&s.d, sp, 0.05, &r, err), KV_OK);
+    assert_int_equal(planning_compute(&s->d, sp, 0.05, &r, err), KV_OK);
     assert_true(r->reps_median >= 6);
     assert_true(r->reps_slope >= 1);
     assert_true(r->n_best >= 3);
@@ -438,30 +462,19 @@ static void planning_should_size_cells_slope_and_lengths_from_a_pilot(void **sta
     assert_true(fabs(r->slope_ms_per_token - 1.1) < 0.3); /* secant of the laptop curve */
     planning_free(r);
     /* a tighter target needs more repetitions */
-    assert_int_equal(planning_compute(&s.d, sp, 0.01, &r, err), KV_OK);
+    assert_int_equal(planning_compute(&s->d, sp, 0.01, &r, err), KV_OK);
     assert_true(r->reps_median >= 6 && r->repetitions >= 6);
     planning_free(r);
     spec_free(sp);
-    sim_done(&s, NULL);
 }
 
 /* One cold request at 4,096 tokens made 10x slower: flagged in its cell
  * (kept in n), and the cold model is chosen on robust fits. */
 static void results_should_flag_a_stall_and_choose_the_cold_model_robustly(void **state)
 {
-    (void)state;
-    sim s;
-    sim_start(&s, spec_text, 10);
-    size_t hit = 0;
-    for (size_t i = 0; i < s.d.n_trials; i++) {
-        trial_record *t = &s.d.trials[i];
-        if (t->system_prompt_tokens == 4096 && t->query_count == 1 && t->mode == SPEC_COLD &&
-            t->repetition == 4) {
-            t->turns[0].ttft_ms *= 10;
-            hit = t->run_position;
-        }
-    }
-    cJSON *j = run(&s, NULL);
+    sim *s = *state;
+    size_t hit = slow_down(s, 4096, 4, 10);
+    cJSON *j = run(s, NULL);
     const cJSON *cells = get(j, "targets.0.cells"), *c;
     int flagged = 0;
     cJSON_ArrayForEach(c, cells)
@@ -489,18 +502,16 @@ static void results_should_flag_a_stall_and_choose_the_cold_model_robustly(void 
     assert_string_equal(get(m, "chosen")->valuestring, "quadratic");
     /* the server prefill times were left alone: no stall, least squares */
     assert_int_equal(get(j, "targets.0.models.cold_server_prefill.stalls")->valueint, 0);
-    sim_done(&s, j);
+    cJSON_Delete(j);
 }
 
 /* The writer's failures (trial id strings, failures_truncated) are what the
  * report's reader accepts: one failed trial must not cost the PDF. */
 static void results_with_failed_trials_should_load_in_the_report_reader(void **state)
 {
-    (void)state;
-    sim s;
-    sim_start(&s, spec_text, 4);
+    sim *s = *state;
     for (long k = 0; k < 205; k++) {
-        trial_record *t = sim_trial(&s, 1024, 100, 1, SPEC_COLD, 100 + k, 2);
+        trial_record *t = sim_trial(s, 1024, 100, 1, SPEC_COLD, 100 + k, 2);
         t->ok = false;
         snprintf(t->error, sizeof t->error, "HTTP 500: simulated fault %ld", k);
         t->turns[0].turn = 1;
@@ -509,7 +520,7 @@ static void results_with_failed_trials_should_load_in_the_report_reader(void **s
         t->turns[0].ttft_ms = t->turns[0].total_ms = NAN;
     }
     char *text = NULL;
-    cJSON *j = run(&s, &text);
+    cJSON *j = run(s, &text);
     assert_true(cJSON_IsString(get(j, "counts.failures.0.trial")));
     assert_true(cJSON_IsTrue(get(j, "counts.failures_truncated")));
     rr_results *r = NULL;
@@ -525,36 +536,34 @@ static void results_with_failed_trials_should_load_in_the_report_reader(void **s
     assert_int_equal(r->failures[0].attempts, 2);
     results_read_free(r);
     free(text);
-    sim_done(&s, j);
+    cJSON_Delete(j);
 }
 
 /* results.json is strict UTF-8 even when the journal's strings are not (a
  * journal of an older kvproof may hold a server's stray bytes). */
 static void results_json_should_be_strict_utf8(void **state)
 {
-    (void)state;
-    sim s;
-    sim_start(&s, spec_text, 3);
-    free(s.d.header.client_host);
-    s.d.header.client_host = tu_strdup("host \xff\xfe; cpu \xe4\xb8; Linux");
+    sim *s = *state;
+    free(s->d.header.client_host);
+    s->d.header.client_host = tu_strdup("host \xff\xfe; cpu \xe4\xb8; Linux");
     char *text = NULL;
-    cJSON *j = run(&s, &text);
+    cJSON *j = run(s, &text);
     assert_true(kv_utf8_valid(text, strlen(text)));
     assert_string_equal(get(j, "environment.client.host")->valuestring,
                         "host \xef\xbf\xbd\xef\xbf\xbd; cpu \xef\xbf\xbd; Linux");
     free(text);
-    sim_done(&s, j);
+    cJSON_Delete(j);
 }
 
-TU_MAIN(NULL, NULL, cmocka_unit_test(results_should_compute_verdicts_from_whole_intervals),
+TU_MAIN(NULL, NULL, SIM_TEST(results_should_compute_verdicts_from_whole_intervals, 10),
         cmocka_unit_test(results_should_explain_one_prompt_length_without_nan),
         cmocka_unit_test(results_should_refuse_a_journal_without_usable_requests),
         cmocka_unit_test(results_should_write_a_file_from_a_journal_on_disk),
-        cmocka_unit_test(results_should_give_a_sane_overhead_interval_from_few_repetitions),
-        cmocka_unit_test(results_should_extrapolate_the_overhead_without_a_0_token_cell),
-        cmocka_unit_test(results_should_say_the_overhead_was_not_measured_in_a_sentence),
-        cmocka_unit_test(results_should_keep_the_session_speedup_sane_with_one_stall),
-        cmocka_unit_test(planning_should_size_cells_slope_and_lengths_from_a_pilot),
-        cmocka_unit_test(results_should_flag_a_stall_and_choose_the_cold_model_robustly),
-        cmocka_unit_test(results_with_failed_trials_should_load_in_the_report_reader),
-        cmocka_unit_test(results_json_should_be_strict_utf8))
+        SIM_TEST(results_should_give_a_sane_overhead_interval_from_few_repetitions, 2),
+        SIM_TEST(results_should_extrapolate_the_overhead_without_a_0_token_cell, 0),
+        SIM_TEST(results_should_say_the_overhead_was_not_measured_in_a_sentence, 0),
+        SIM_TEST(results_should_keep_the_session_speedup_sane_with_one_stall, 8),
+        SIM_TEST(planning_should_size_cells_slope_and_lengths_from_a_pilot, 4),
+        SIM_TEST(results_should_flag_a_stall_and_choose_the_cold_model_robustly, 10),
+        SIM_TEST(results_with_failed_trials_should_load_in_the_report_reader, 4),
+        SIM_TEST(results_json_should_be_strict_utf8, 3))
