@@ -103,9 +103,8 @@ static void markdown_should_give_one_headline_row_per_target(void **state)
 
 static void markdown_should_escape_a_pipe_inside_a_cell(void **state)
 {
-    (void)state;
-    char dir[64], path[128];
-    tu_tmpdir(dir, sizeof dir, "md");
+    const char *dir = *state;
+    char path[128];
     snprintf(path, sizeof path, "%s/results.json", dir);
     char *text = tu_read(FIX "demo.json", NULL);
     /* The first hypothesis description gains a '|'. */
@@ -131,10 +130,10 @@ static void markdown_should_escape_a_pipe_inside_a_cell(void **state)
     text = tu_read(path, NULL);
     assert_non_null(strstr(text, "full report: report.pdf"));
     free(text);
-    tu_rmtree(dir);
 }
 
 TU_MAIN(NULL, NULL,
         cmocka_unit_test(markdown_should_hold_verdict_table_hypotheses_environment_and_pdf_line),
         cmocka_unit_test(markdown_should_give_one_headline_row_per_target),
-        cmocka_unit_test(markdown_should_escape_a_pipe_inside_a_cell))
+        cmocka_unit_test_setup_teardown(markdown_should_escape_a_pipe_inside_a_cell,
+                                        tu_setup_scratch, tu_teardown_scratch))
