@@ -3,7 +3,8 @@
  * syntax error, no CMap warning), and `qpdf --check` exits 0 (no error, no
  * warning). Header-only (static) because every tests/test_*.c is its own
  * executable; needs cmocka included first. Also: a check that an estimate
- * of results.json stands on page 1 as report/fmt.h formats it.
+ * of results.json stands on page 1 as report/fmt.h formats it, and a
+ * document with one empty page for the tests that draw on it.
  */
 #ifndef KV_PDFCHECK_H
 #define KV_PDFCHECK_H
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "report/doc.h"
 #include "report/fmt.h"
 #include "report/results_read.h"
 
@@ -87,6 +89,16 @@ static inline void pdfcheck_verdict_on_page(const char *text, const rr_results *
     pdfcheck_est_on_page(text, &r->v_speedup, 1, "speedup");
     pdfcheck_est_on_page(text, &r->v_prefill_ms, 1, "prefill ms/token");
     pdfcheck_est_on_page(text, &r->v_prefill_tps, 1, "prefill tokens/s");
+}
+
+/* doc_init of d (title "t", run date 2025-01-02T03:04:05Z) with its first
+ * page begun; fails the test unless doc_init succeeds. doc_free frees it. */
+static inline void pdfcheck_doc_page(rdoc *d)
+{
+    char err[KV_ERRLEN] = "";
+    if (doc_init(d, "t", "2025-01-02T03:04:05Z", err) != KV_OK)
+        fail_msg("%s", err);
+    doc_new_page(d);
 }
 
 #endif

@@ -29,6 +29,7 @@
 #include "report/report.h"
 #include "report/results_read.h"
 #include "stats/results.h"
+#include "tests/testutil.h"
 
 #define SCALE_TRIALS 100000
 
@@ -102,12 +103,7 @@ static journal_data *data_make(void)
     h->seed = s->seed;
     h->planned_trials = p->n_trials;
     h->client_host = kv_strdup("test; synthetic; Linux");
-    h->targets = calloc(1, sizeof *h->targets);
-    assert_non_null(h->targets);
-    h->n_targets = 1;
-    h->targets[0].name = kv_strdup("reference");
-    h->targets[0].dialect = kv_strdup("kvproof-reference");
-    h->targets[0].simulated = true;
+    tu_sim_target(h, "reference", "kvproof-reference");
     d->trials = calloc(p->n_trials, sizeof *d->trials);
     assert_non_null(d->trials);
     gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
@@ -210,8 +206,4 @@ static void test_every_headline_at_1e5(void **state)
     rmdir(dir);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_every_headline_at_1e5)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(NULL, NULL, cmocka_unit_test(test_every_headline_at_1e5))

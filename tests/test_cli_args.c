@@ -204,29 +204,31 @@ static void a_bad_value_should_name_the_option_and_the_range(void **state)
     }
 }
 
+/* t_parse of line is a usage error (2) whose message is msg. */
+static void expect_usage_error(const char *line, const char *msg)
+{
+    t_config c;
+    char out[4096], err[4096];
+    assert_int_equal(t_parse(&t_cmd, line, &c, out, err), 2);
+    assert_string_equal(err, msg);
+}
+
 static void unknown_and_valueless_options_should_be_usage_errors(void **state)
 {
     (void)state;
-    t_config c;
-    char out[4096], err[4096];
-    assert_int_equal(t_parse(&t_cmd, "A --bogus", &c, out, err), 2);
-    assert_string_equal(err, "kvproof t: unknown option '--bogus'\n");
-    assert_int_equal(t_parse(&t_cmd, "A -z", &c, out, err), 2);
-    assert_string_equal(err, "kvproof t: unknown option '-z'\n");
-    assert_int_equal(t_parse(&t_cmd, "A --n", &c, out, err), 2);
-    assert_string_equal(err, "kvproof t: option '--n' needs a value\n");
+    expect_usage_error("A --bogus", "kvproof t: unknown option '--bogus'\n");
+    expect_usage_error("A -z", "kvproof t: unknown option '-z'\n");
+    expect_usage_error("A --n", "kvproof t: option '--n' needs a value\n");
 }
 
 static void the_check_step_should_hold_the_rules_of_several_options(void **state)
 {
     (void)state;
+    expect_usage_error("A --frac 0.5", "kvproof t: --frac needs --pos\n");
     t_config c;
     char out[4096], err[4096];
-    assert_int_equal(t_parse(&t_cmd, "A --frac 0.5", &c, out, err), 2);
-    assert_string_equal(err, "kvproof t: --frac needs --pos\n");
     assert_int_equal(t_parse(&t_cmd, "A --frac 0.5 --pos 2", &c, out, err), -1);
-    assert_int_equal(t_parse(&t_cmd, "A B", &c, out, err), 2);
-    assert_string_equal(err, "kvproof t: expected one ARG\nusage: t ARG [options]\n");
+    expect_usage_error("A B", "kvproof t: expected one ARG\nusage: t ARG [options]\n");
 }
 
 static void help_should_print_the_usage_and_exit_zero(void **state)
@@ -256,10 +258,7 @@ static void a_list_should_stop_at_its_capacity(void **state)
     char line[2048] = "A";
     for (int i = 0; i <= ARGS_LIST_MAX; i++)
         strcat(line, " -u x");
-    t_config c;
-    char out[4096], err[4096];
-    assert_int_equal(t_parse(&t_cmd, line, &c, out, err), 2);
-    assert_string_equal(err, "kvproof t: too many --url options\n");
+    expect_usage_error(line, "kvproof t: too many --url options\n");
 }
 
 /* optind is reset in one place: a second parse in the same process sees
@@ -356,10 +355,7 @@ static void help_should_exit_zero_for_every_command(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(u64_should_take_the_whole_range_and_nothing_else),
+TU_MAIN(NULL, NULL, cmocka_unit_test(u64_should_take_the_whole_range_and_nothing_else),
         cmocka_unit_test(double_should_be_decimal_finite_and_whole),
         cmocka_unit_test(each_kind_should_store_its_value),
         cmocka_unit_test(a_bad_value_should_name_the_option_and_the_range),
@@ -371,7 +367,4 @@ int main(void)
         cmocka_unit_test(commands_should_share_the_number_message),
         cmocka_unit_test(serve_seed_should_take_the_whole_u64_range),
         cmocka_unit_test(commands_should_keep_their_messages),
-        cmocka_unit_test(help_should_exit_zero_for_every_command),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(help_should_exit_zero_for_every_command))

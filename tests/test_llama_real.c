@@ -295,6 +295,16 @@ static void ci_of(const cJSON *est, double *lo, double *hi)
     }
 }
 
+/* The value of the estimate e (its 95% interval in *lo, *hi); fails the
+ * test, naming what, when results.json has no such estimate. */
+static double estimate_of(const cJSON *e, const char *what, double *lo, double *hi)
+{
+    if (!e)
+        fail_msg("results.json has no %s", what);
+    ci_of(e, lo, hi);
+    return realtest_num(e, "value");
+}
+
 static void results_should_fit_a_positive_prefill_slope_and_a_speedup_above_one(void **state)
 {
     fixture *f = *state;
@@ -310,11 +320,9 @@ static void results_should_fit_a_positive_prefill_slope_and_a_speedup_above_one(
     assert_non_null(tg);
     const cJSON *models = cJSON_GetObjectItemCaseSensitive(tg, "models");
     const cJSON *cold = cJSON_GetObjectItemCaseSensitive(models, "cold_ttft");
-    const cJSON *mpt = cJSON_GetObjectItemCaseSensitive(cold, "prefill_ms_per_token");
-    if (!mpt)
-        fail_msg("results.json has no cold_ttft.prefill_ms_per_token");
-    double slope = realtest_num(mpt, "value"), lo, hi;
-    ci_of(mpt, &lo, &hi);
+    double lo, hi;
+    double slope = estimate_of(cJSON_GetObjectItemCaseSensitive(cold, "prefill_ms_per_token"),
+                               "cold_ttft.prefill_ms_per_token", &lo, &hi);
     const cJSON *chosen = cJSON_GetObjectItemCaseSensitive(cold, "chosen");
     print_message("[real] cold prefill: %.3f ms/token (95%% CI %.3f to %.3f), model %s, "
                   "%.0f tokens/s\n",
@@ -331,10 +339,7 @@ static void results_should_fit_a_positive_prefill_slope_and_a_speedup_above_one(
         fail_msg("prefill slope %.3f ms/token: interval [%g, %g] not above 0", slope, lo, hi);
 
     const cJSON *sp = speedup_at(tg, 4096);
-    if (!sp)
-        fail_msg("results.json has no speedup at 4096 tokens");
-    double x = realtest_num(sp, "value"), xlo, xhi;
-    ci_of(sp, &xlo, &xhi);
+    double xlo, xhi, x = estimate_of(sp, "speedup at 4096 tokens", &xlo, &xhi);
     const cJSON *method = cJSON_GetObjectItemCaseSensitive(sp, "method");
     print_message("[real] warm-vs-cold speedup at 4096 tokens: %.2fx (%.1f%% CI %.2f to %.2f), "
                   "n %.0f, %s\n",

@@ -20,15 +20,6 @@
 #define SMOKE "data/experiments/smoke.json"
 #define TWO "tests/fixtures/specs/good/two_targets.json"
 
-static spec *load(const char *path)
-{
-    char err[KV_ERRLEN] = "";
-    spec *s = NULL;
-    if (spec_load(path, &s, err) != KV_OK)
-        fail_msg("%s", err);
-    return s;
-}
-
 static plan *build(const spec *s, uint64_t seed)
 {
     char err[KV_ERRLEN] = "";
@@ -36,6 +27,34 @@ static plan *build(const spec *s, uint64_t seed)
     if (plan_build(s, seed, &p, err) != KV_OK)
         fail_msg("%s", err);
     return p;
+}
+
+/* A spec file and the plan built from it. */
+typedef struct planned {
+    spec *s;
+    plan *p;
+} planned;
+
+/* The plan with the spec's own seed. */
+static planned plan_file(const char *path)
+{
+    planned x = {.s = tu_spec_load(path)};
+    x.p = build(x.s, x.s->seed);
+    return x;
+}
+
+/* The plan with the given seed. */
+static planned plan_seeded(const char *path, uint64_t seed)
+{
+    planned x = {.s = tu_spec_load(path)};
+    x.p = build(x.s, seed);
+    return x;
+}
+
+static void planned_free(planned *x)
+{
+    plan_free(x->p);
+    spec_free(x->s);
 }
 
 static void rng_should_match_the_reference_splitmix64_and_xoshiro_streams(void **state)
@@ -72,37 +91,33 @@ static void check_counts(const plan *p, size_t cells, size_t measured, size_t tr
 static void smoke_plan_should_have_the_counted_trials_requests_and_tokens(void **state)
 {
     (void)state;
-    spec *s = load(SMOKE);
-    plan *p = build(s, s->seed);
-    check_counts(p, 4, 8, 9, 13);
+    planned x = plan_file(SMOKE);
+    check_counts(x.p, 4, 8, 9, 13);
     /* warm-up 25; cold s0 2x25; warm s0 2x(25+25); cold s550 2x575; warm s550 2x(575+575) */
-    assert_int_equal(p->prompt_tokens, 3625);
+    assert_int_equal(x.p->prompt_tokens, 3625);
     /* warm turns after priming only prefill the query: warm s0 2x(25+25), s550 2x(575+25) */
-    assert_int_equal(p->new_prompt_tokens, 2525);
-    plan_free(p);
+    assert_int_equal(x.p->new_prompt_tokens, 2525);
+    planned_free(&x);
     plan_free(NULL);
-    spec_free(s);
 }
 
 static void seed_experiment_plan_should_have_its_documented_size(void **state)
 {
     (void)state;
-    spec *s = load(KV_SPEC);
-    plan *p = build(s, s->seed);
-    check_counts(p, 32, 160, 162, 332);
+    planned x = plan_file(KV_SPEC);
+    check_counts(x.p, 32, 160, 162, 332);
     long long measured_turns = 0;
-    for (size_t i = 0; i < p->n_trials; i++)
-        if (p->trials[i].kind == PLAN_MEASURE)
-            measured_turns += p->trials[i].query_count;
+    for (size_t i = 0; i < x.p->n_trials; i++)
+        if (x.p->trials[i].kind == PLAN_MEASURE)
+            measured_turns += x.p->trials[i].query_count;
     assert_int_equal(measured_turns, 250);
-    plan_free(p);
-    spec_free(s);
+    planned_free(&x);
 }
 
 static void session_turns_should_grow_by_query_and_answer(void **state)
 {
     (void)state;
-    spec *s = load(KV_SPEC);
+    spec *s = tu_spec_load(KV_SPEC);
     plan_trial t = {.kind = PLAN_MEASURE,
                     .system_prompt_tokens = 18490,
                     .query_tokens = 25,
@@ -139,7 +154,7 @@ static void free_ids(char **ids, size_t n)
 static void other_seed_should_change_the_order_but_not_the_trials(void **state)
 {
     (void)state;
-    spec *s = load(KV_SPEC);
+    spec *s = tu_spec_load(KV_SPEC);
     plan *a = build(s, 1), *b = build(s, 2), *c = build(s, 1);
     assert_int_equal(a->n_trials, b->n_trials);
     size_t differ = 0;
@@ -176,22 +191,20 @@ static void order_should_be_the_same_on_every_machine(void **state)
                                          "reference/s0/q25/n1/cold/r0",
                                          "reference/s550/q25/n1/warm/r0",
                                          "reference/s0/q25/n1/warm/r0"};
-    spec *s = load(SMOKE);
-    plan *p = build(s, s->seed);
-    assert_int_equal(p->n_trials, 9);
+    planned x = plan_file(SMOKE);
+    assert_int_equal(x.p->n_trials, 9);
     for (size_t i = 0; i < 9; i++) {
-        assert_string_equal(p->trials[i].id, golden[i]);
-        assert_int_equal(p->trials[i].index, i);
+        assert_string_equal(x.p->trials[i].id, golden[i]);
+        assert_int_equal(x.p->trials[i].index, i);
     }
-    plan_free(p);
-    spec_free(s);
+    planned_free(&x);
 }
 
 static void warmups_should_come_first_within_each_target_block(void **state)
 {
     (void)state;
-    spec *s = load(TWO);
-    plan *p = build(s, 99);
+    planned x = plan_seeded(TWO, 99);
+    const plan *p = x.p;
     assert_int_equal(p->n_trials, 2 * 2 + 2 * 24 * 3);
     size_t per = p->n_trials / 2;
     for (size_t i = 0; i < p->n_trials; i++) {
@@ -204,8 +217,7 @@ static void warmups_should_come_first_within_each_target_block(void **state)
     }
     assert_string_equal(p->trials[0].id, "llama/warmup/0");
     assert_string_equal(p->trials[per + 1].id, "ollama/warmup/1");
-    plan_free(p);
-    spec_free(s);
+    planned_free(&x);
 }
 
 static void blocked_order_should_keep_cells_and_repetitions_in_order(void **state)
@@ -215,9 +227,7 @@ static void blocked_order_should_keep_cells_and_repetitions_in_order(void **stat
                         "\"warmup_requests\":0,\"targets\":[{\"name\":\"a\",\"base_url\":"
                         "\"http://h\"}],\"workload\":{\"system_prompt_tokens\":[0,100],"
                         "\"query_tokens\":[5]},\"sessions\":{\"query_counts\":[1,2]}}";
-    char err[KV_ERRLEN] = "";
-    spec *s = NULL;
-    assert_int_equal(spec_parse(text, strlen(text), "b.json", &s, err), KV_OK);
+    spec *s = tu_spec(text, "b.json");
     plan *p1 = build(s, 1), *p2 = build(s, 2);
     assert_int_equal(p1->n_cells, 8);
     for (size_t i = 0; i < p1->n_trials; i++) {
@@ -236,21 +246,19 @@ static void blocked_order_should_keep_cells_and_repetitions_in_order(void **stat
 static void session_filter_should_limit_long_sessions_to_listed_lengths(void **state)
 {
     (void)state;
-    spec *s = load(KV_SPEC);
-    plan *p = build(s, 5);
-    for (size_t i = 0; i < p->n_trials; i++) {
-        const plan_trial *t = &p->trials[i];
+    planned x = plan_seeded(KV_SPEC, 5);
+    for (size_t i = 0; i < x.p->n_trials; i++) {
+        const plan_trial *t = &x.p->trials[i];
         if (t->query_count > 1) {
             assert_int_equal(t->query_count, 10);
             assert_int_equal(t->system_prompt_tokens, 18490);
             assert_int_equal(t->query_tokens, 25);
         }
     }
-    assert_true(spec_has_cell(s, 550, 5, 1));
-    assert_false(spec_has_cell(s, 550, 5, 10));
-    assert_false(spec_has_cell(s, 551, 5, 1));
-    plan_free(p);
-    spec_free(s);
+    assert_true(spec_has_cell(x.s, 550, 5, 1));
+    assert_false(spec_has_cell(x.s, 550, 5, 10));
+    assert_false(spec_has_cell(x.s, 551, 5, 1));
+    planned_free(&x);
 }
 
 /* ---- the command ---------------------------------------------------------------- */

@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -40,18 +39,6 @@
 static const char *const FIXTURES[] = {FIX "demo.json", FIX "two_targets.json",
                                        FIX "degenerate.json"};
 #define N_FIXTURES (sizeof FIXTURES / sizeof FIXTURES[0])
-
-/* The demo fixture parsed, for tests that change it. */
-static cJSON *demo_tree(void)
-{
-    char *text = NULL, err[KV_ERRLEN] = "";
-    size_t len = 0;
-    assert_int_equal(kv_read_file(FIX "demo.json", &text, &len, err), KV_OK);
-    cJSON *root = cJSON_ParseWithLength(text, len);
-    free(text);
-    assert_non_null(root);
-    return root;
-}
 
 /* ---- helpers ---- */
 
@@ -86,10 +73,8 @@ static gray render(const char *pdf, int page, int dpi, const char *dir)
              dpi, page, page, pdf, path);
     assert_int_equal(system(cmd), 0);
     strncat(path, ".pgm", sizeof path - strlen(path) - 1);
-    char *data = NULL;
     size_t len = 0;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(kv_read_file(path, &data, &len, err), KV_OK);
+    char *data = tu_read(path, &len);
     gray g = {0, 0, NULL};
     int maxv = 0, off = 0;
     assert_int_equal(sscanf(data, "P5 %d %d %d%n", &g.w, &g.h, &maxv, &off), 3);
@@ -130,19 +115,6 @@ static double variance(const gray *g)
     return ss / n - (s / n) * (s / n);
 }
 
-static int same_file(const char *a, const char *b)
-{
-    char *x = NULL, *y = NULL;
-    size_t nx = 0, ny = 0;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(kv_read_file(a, &x, &nx, err), KV_OK);
-    assert_int_equal(kv_read_file(b, &y, &ny, err), KV_OK);
-    int same = nx == ny && memcmp(x, y, nx) == 0;
-    free(x);
-    free(y);
-    return same;
-}
-
 static void write_report(const char *json, const char *pdf, report_figure *figs, size_t cap,
                          size_t *nfigs)
 {
@@ -151,6 +123,15 @@ static void write_report(const char *json, const char *pdf, report_figure *figs,
     if (st != KV_OK)
         fail_msg("report_write_ex(%s): %s", json, err);
     pdfcheck_assert_clean(pdf); /* no pdftotext warning, qpdf --check clean */
+}
+
+/* write_report of json, without figures, to dir/name; the path in pdf
+ * (256 bytes). */
+static void report_in(const char *dir, const char *name, const char *json, char *pdf)
+{
+    size_t nf = 0;
+    snprintf(pdf, 256, "%s/%s", dir, name);
+    write_report(json, pdf, NULL, 0, &nf);
 }
 
 /* ---- formatting and reading ---- */
@@ -217,39 +198,42 @@ static void reader_should_load_every_fixture(void **state)
     results_read_free(NULL);
 }
 
+/* results_read_parse of text, named name in messages, refuses it with
+ * KV_ERR_INPUT and keeps nothing; its message in err. */
+static void parse_refused(const char *text, const char *name, char *err)
+{
+    rr_results *r = NULL;
+    err[0] = '\0';
+    assert_int_equal(results_read_parse(text, strlen(text), name, &r, err), KV_ERR_INPUT);
+    assert_null(r);
+}
+
 static void reader_should_name_the_file_line_and_field_of_bad_input(void **state)
 {
     (void)state;
-    char err[KV_ERRLEN] = "";
-    rr_results *r = NULL;
-    const char *bad_json = "{\"format\": \"kvproof-results\",\n \"version\": 1,\n \"targets\": [}";
-    assert_int_equal(results_read_parse(bad_json, strlen(bad_json), "x.json", &r, err),
-                     KV_ERR_INPUT);
-    assert_null(r);
+    char err[KV_ERRLEN];
+    parse_refused("{\"format\": \"kvproof-results\",\n \"version\": 1,\n \"targets\": [}", "x.json",
+                  err);
     assert_non_null(strstr(err, "x.json:3:"));
 
-    err[0] = '\0';
-    cJSON *tree = demo_tree();
+    cJSON *tree = tu_read_json(FIX "demo.json");
     cJSON *c0 = cJSON_GetArrayItem(
         cJSON_GetObjectItemCaseSensitive(
             cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(tree, "targets"), 0), "cells"),
         0);
     cJSON_ReplaceItemInObjectCaseSensitive(c0, "p90", cJSON_CreateString("slow"));
     char *bad_type = cJSON_PrintUnformatted(tree);
-    assert_int_equal(results_read_parse(bad_type, strlen(bad_type), "y.json", &r, err),
-                     KV_ERR_INPUT);
+    parse_refused(bad_type, "y.json", err);
     assert_non_null(strstr(err, "y.json"));
     assert_non_null(strstr(err, "targets[0].cells[0].p90"));
     cJSON_free(bad_type);
     cJSON_Delete(tree);
 
-    err[0] = '\0';
-    const char *not_results = "{\"format\": \"something-else\"}";
-    assert_int_equal(results_read_parse(not_results, strlen(not_results), "z.json", &r, err),
-                     KV_ERR_INPUT);
+    parse_refused("{\"format\": \"something-else\"}", "z.json", err);
     assert_non_null(strstr(err, "format"));
 
     err[0] = '\0';
+    rr_results *r = NULL;
     assert_int_not_equal(results_read_load("tests/fixtures/results/does-not-exist.json", &r, err),
                          KV_OK);
     assert_non_null(strstr(err, "does-not-exist.json"));
@@ -260,8 +244,7 @@ static void libharu_errors_should_end_in_a_clear_status_not_a_crash(void **state
     (void)state;
     rdoc d;
     char err[KV_ERRLEN] = "";
-    assert_int_equal(doc_init(&d, "t", "2025-01-02T03:04:05Z", err), KV_OK);
-    doc_new_page(&d);
+    pdfcheck_doc_page(&d);
     assert_int_equal(doc_check(&d, err), KV_OK);
     doc_hline(&d, 0, 10, 10, DOC_BLACK, -1); /* libharu rejects a negative line width */
     assert_int_equal(doc_check(&d, err), KV_ERR_INTERNAL);
@@ -277,8 +260,7 @@ static void plot_primitives_should_draw_edge_data_without_a_libharu_error(void *
     (void)state;
     rdoc d;
     char err[KV_ERRLEN] = "";
-    assert_int_equal(doc_init(&d, "t", "2025-01-02T03:04:05Z", err), KV_OK);
-    doc_new_page(&d);
+    pdfcheck_doc_page(&d);
     plot_axis xa = {PLOT_LOG, 0, 0, "x", NULL, 0};
     plot_axis ya = {PLOT_LOG, 0, 0, "y", NULL, 0};
     plot_nice_range(&xa, 1.2, 1.8, 0);
@@ -313,13 +295,11 @@ static void plot_primitives_should_draw_edge_data_without_a_libharu_error(void *
 
 static void pdf_should_show_the_verdict_numbers_as_results_json_has_them(void **state)
 {
-    (void)state;
-    char *dir = tu_mkdtemp("/tmp/kvreport");
+    const char *dir = *state;
     for (size_t f = 0; f < N_FIXTURES; f++) {
-        char pdf[256], err[KV_ERRLEN] = "";
-        size_t nf = 0;
-        snprintf(pdf, sizeof pdf, "%s/r%zu.pdf", dir, f);
-        write_report(FIXTURES[f], pdf, NULL, 0, &nf);
+        char pdf[256], name[32], err[KV_ERRLEN] = "";
+        snprintf(name, sizeof name, "r%zu.pdf", f);
+        report_in(dir, name, FIXTURES[f], pdf);
         rr_results *r = NULL;
         assert_int_equal(results_read_load(FIXTURES[f], &r, err), KV_OK);
         char *text = page_text(pdf, 1, 1);
@@ -345,31 +325,22 @@ static void pdf_should_show_the_verdict_numbers_as_results_json_has_them(void **
         free(text);
         results_read_free(r);
     }
-    tu_rmtree_free(dir);
 }
 
 static void pdf_should_be_byte_identical_for_the_same_results(void **state)
 {
-    (void)state;
-    char *dir = tu_mkdtemp("/tmp/kvreport");
+    const char *dir = *state;
     char a[256], b[256];
-    size_t nf = 0;
-    snprintf(a, sizeof a, "%s/a.pdf", dir);
-    snprintf(b, sizeof b, "%s/b.pdf", dir);
-    write_report(FIX "two_targets.json", a, NULL, 0, &nf);
-    write_report(FIX "two_targets.json", b, NULL, 0, &nf);
-    assert_true(same_file(a, b));
-    tu_rmtree_free(dir);
+    report_in(dir, "a.pdf", FIX "two_targets.json", a);
+    report_in(dir, "b.pdf", FIX "two_targets.json", b);
+    tu_expect_same_file(a, b);
 }
 
 static void pdf_should_mark_every_page_of_a_simulated_or_partial_run(void **state)
 {
-    (void)state;
-    char *dir = tu_mkdtemp("/tmp/kvreport");
+    const char *dir = *state;
     char pdf[256];
-    size_t nf = 0;
-    snprintf(pdf, sizeof pdf, "%s/s.pdf", dir);
-    write_report(FIX "demo.json", pdf, NULL, 0, &nf);
+    report_in(dir, "s.pdf", FIX "demo.json", pdf);
     int pages = page_count(pdf);
     assert_true(pages >= 5);
     for (int p = 1; p <= pages; p++) {
@@ -379,8 +350,7 @@ static void pdf_should_mark_every_page_of_a_simulated_or_partial_run(void **stat
         assert_null(strstr(t, "PARTIAL RUN"));
         free(t);
     }
-    snprintf(pdf, sizeof pdf, "%s/d.pdf", dir);
-    write_report(FIX "degenerate.json", pdf, NULL, 0, &nf);
+    report_in(dir, "d.pdf", FIX "degenerate.json", pdf);
     pages = page_count(pdf);
     for (int p = 1; p <= pages; p++) {
         char *t = page_text(pdf, p, p);
@@ -389,7 +359,6 @@ static void pdf_should_mark_every_page_of_a_simulated_or_partial_run(void **stat
             fail_msg("page %d lacks the PARTIAL RUN band", p);
         free(t);
     }
-    tu_rmtree_free(dir);
 }
 
 /* skip: figure names left out of the content check ("" for none), for a
@@ -427,8 +396,7 @@ static void check_rendering(const char *json, const char *dir, int expect_figure
 
 static void every_page_and_figure_should_render_with_drawn_content(void **state)
 {
-    (void)state;
-    char *dir = tu_mkdtemp("/tmp/kvreport");
+    const char *dir = *state;
     check_rendering(FIX "demo.json", dir, 1, "");
     check_rendering(FIX "two_targets.json", dir, 1, "");
     /* No sessions and no models: those figures say so instead of drawing;
@@ -446,7 +414,6 @@ static void every_page_and_figure_should_render_with_drawn_content(void **state)
     assert_non_null(strstr(text, "fitted against these tokens"));
     assert_non_null(strstr(text, "Figure 8 shows it"));
     free(text);
-    tu_rmtree_free(dir);
 }
 
 /* ---- a 100,000-trial run ---- */
@@ -482,7 +449,7 @@ static cJSON *point_obj(double x, double y, int warm, long L, long order)
 static void generate_large(const char *path, long n)
 {
     static const long sys[] = {0, 550, 2048, 8192, 18490};
-    cJSON *root = demo_tree();
+    cJSON *root = tu_read_json(FIX "demo.json");
     cJSON *t = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "targets"), 0);
     cJSON *pts = cJSON_CreateArray(), *res = cJSON_CreateArray();
     uint64_t s = 42;
@@ -507,18 +474,14 @@ static void generate_large(const char *path, long n)
     cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(models, "cold_ttft"), "residuals", res);
     char *out = cJSON_PrintUnformatted(root);
     assert_non_null(out);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(fputs(out, f) >= 0, 1);
-    assert_int_equal(fclose(f), 0);
+    tu_write(path, out);
     cJSON_free(out);
     cJSON_Delete(root);
 }
 
 static void a_100000_trial_run_should_give_a_report_under_5_mb_that_renders(void **state)
 {
-    (void)state;
-    char *dir = tu_mkdtemp("/tmp/kvreport");
+    const char *dir = *state;
     char json[256], pdf[256];
     snprintf(json, sizeof json, "%s/results.json", dir);
     snprintf(pdf, sizeof pdf, "%s/report.pdf", dir);
@@ -542,28 +505,21 @@ static void a_100000_trial_run_should_give_a_report_under_5_mb_that_renders(void
                     0.002);
         free(g.px);
     }
-    tu_rmtree_free(dir);
 }
 
 /* ---- the CLI ---- */
 
 static int run_cli(const char *args)
 {
-    const char *bin = getenv("KVPROOF_BIN");
-    assert_non_null(bin);
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' %s >/dev/null 2>&1", bin, args);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    assert_non_null(getenv("KVPROOF_BIN"));
+    return tu_kvproof(NULL, "%s >/dev/null 2>&1", args);
 }
 
 static void cli_should_write_report_pdf_into_the_run_directory(void **state)
 {
-    (void)state;
-    char *dir = tu_mkdtemp("/tmp/kvreport");
+    const char *dir = *state;
     char cmd[1024], pdf[256];
-    snprintf(cmd, sizeof cmd, "cp " FIX "demo.json '%s/results.json'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tu_run(NULL, "cp " FIX "demo.json '%s/results.json'", dir), 0);
     snprintf(cmd, sizeof cmd, "report '%s'", dir);
     assert_int_equal(run_cli(cmd), 0);
     snprintf(pdf, sizeof pdf, "%s/report.pdf", dir);
@@ -574,31 +530,30 @@ static void cli_should_write_report_pdf_into_the_run_directory(void **state)
     assert_int_equal(run_cli(cmd), 0);
     char other[256];
     snprintf(other, sizeof other, "%s/other.pdf", dir);
-    assert_true(same_file(pdf, other));
+    tu_expect_same_file(pdf, other);
     assert_int_equal(run_cli("report --help"), 0);
     assert_int_equal(run_cli("report"), 2);
     assert_int_equal(run_cli("report --bogus x"), 2);
-    snprintf(cmd, sizeof cmd, "echo '{\"format\": 1' > '%s/bad.json'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tu_run(NULL, "echo '{\"format\": 1' > '%s/bad.json'", dir), 0);
     snprintf(cmd, sizeof cmd, "report '%s/bad.json'", dir);
     assert_int_equal(run_cli(cmd), 3);
-    tu_rmtree_free(dir);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(fmt_should_follow_the_documented_rounding_rules),
-        cmocka_unit_test(reader_should_load_every_fixture),
-        cmocka_unit_test(reader_should_name_the_file_line_and_field_of_bad_input),
-        cmocka_unit_test(libharu_errors_should_end_in_a_clear_status_not_a_crash),
-        cmocka_unit_test(plot_primitives_should_draw_edge_data_without_a_libharu_error),
-        cmocka_unit_test(pdf_should_show_the_verdict_numbers_as_results_json_has_them),
-        cmocka_unit_test(pdf_should_be_byte_identical_for_the_same_results),
-        cmocka_unit_test(pdf_should_mark_every_page_of_a_simulated_or_partial_run),
-        cmocka_unit_test(every_page_and_figure_should_render_with_drawn_content),
-        cmocka_unit_test(a_100000_trial_run_should_give_a_report_under_5_mb_that_renders),
-        cmocka_unit_test(cli_should_write_report_pdf_into_the_run_directory),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(
+    NULL, NULL, cmocka_unit_test(fmt_should_follow_the_documented_rounding_rules),
+    cmocka_unit_test(reader_should_load_every_fixture),
+    cmocka_unit_test(reader_should_name_the_file_line_and_field_of_bad_input),
+    cmocka_unit_test(libharu_errors_should_end_in_a_clear_status_not_a_crash),
+    cmocka_unit_test(plot_primitives_should_draw_edge_data_without_a_libharu_error),
+    cmocka_unit_test_setup_teardown(pdf_should_show_the_verdict_numbers_as_results_json_has_them,
+                                    tu_setup_scratch, tu_teardown_scratch),
+    cmocka_unit_test_setup_teardown(pdf_should_be_byte_identical_for_the_same_results,
+                                    tu_setup_scratch, tu_teardown_scratch),
+    cmocka_unit_test_setup_teardown(pdf_should_mark_every_page_of_a_simulated_or_partial_run,
+                                    tu_setup_scratch, tu_teardown_scratch),
+    cmocka_unit_test_setup_teardown(every_page_and_figure_should_render_with_drawn_content,
+                                    tu_setup_scratch, tu_teardown_scratch),
+    cmocka_unit_test_setup_teardown(a_100000_trial_run_should_give_a_report_under_5_mb_that_renders,
+                                    tu_setup_scratch, tu_teardown_scratch),
+    cmocka_unit_test_setup_teardown(cli_should_write_report_pdf_into_the_run_directory,
+                                    tu_setup_scratch, tu_teardown_scratch))

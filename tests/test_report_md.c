@@ -14,10 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "common/util.h"
 #include "report/report_md.h"
+
+#include "tests/testutil.h"
 
 #define FIX "tests/fixtures/results/"
 
@@ -102,14 +103,10 @@ static void markdown_should_give_one_headline_row_per_target(void **state)
 
 static void markdown_should_escape_a_pipe_inside_a_cell(void **state)
 {
-    (void)state;
-    char dir[64], path[128], cmd[512], err[KV_ERRLEN] = "";
-    snprintf(dir, sizeof dir, "/tmp/kvproof-md-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    const char *dir = *state;
+    char path[128];
     snprintf(path, sizeof path, "%s/results.json", dir);
-    char *text = NULL;
-    size_t len = 0;
-    assert_int_equal(kv_read_file(FIX "demo.json", &text, &len, err), KV_OK);
+    char *text = tu_read(FIX "demo.json", NULL);
     /* The first hypothesis description gains a '|'. */
     char *desc = strstr(text, "\"description\": \"");
     if (!desc)
@@ -128,24 +125,15 @@ static void markdown_should_escape_a_pipe_inside_a_cell(void **state)
     check_tables(md);
     free(md);
     /* The CLI: --format md to stdout, exit 0. */
-    const char *bin = getenv("KVPROOF_BIN");
-    snprintf(cmd, sizeof cmd, "'%s' report '%s' --format md > '%s/out.md'",
-             bin && *bin ? bin : "build/kvproof", dir, dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tu_kvproof(NULL, "report '%s' --format md > '%s/out.md'", dir, dir), 0);
     snprintf(path, sizeof path, "%s/out.md", dir);
-    assert_int_equal(kv_read_file(path, &text, &len, err), KV_OK);
+    text = tu_read(path, NULL);
     assert_non_null(strstr(text, "full report: report.pdf"));
     free(text);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
+TU_MAIN(NULL, NULL,
         cmocka_unit_test(markdown_should_hold_verdict_table_hypotheses_environment_and_pdf_line),
         cmocka_unit_test(markdown_should_give_one_headline_row_per_target),
-        cmocka_unit_test(markdown_should_escape_a_pipe_inside_a_cell),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test_setup_teardown(markdown_should_escape_a_pipe_inside_a_cell,
+                                        tu_setup_scratch, tu_teardown_scratch))

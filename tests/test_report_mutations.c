@@ -30,6 +30,7 @@
 #include "report/report.h"
 
 #include "pdfcheck.h"
+#include "tests/testutil.h"
 
 #define FIX "tests/fixtures/results/"
 
@@ -117,10 +118,7 @@ static void run_one(const cJSON *root, const char *field, double v, const char *
     char json[256], pdf[256], err[KV_ERRLEN] = "";
     snprintf(json, sizeof json, "%s/m.json", dir);
     snprintf(pdf, sizeof pdf, "%s/m.pdf", dir);
-    FILE *f = fopen(json, "w");
-    assert_non_null(f);
-    assert_int_equal(fputs(text, f) >= 0, 1);
-    assert_int_equal(fclose(f), 0);
+    tu_write(json, text);
     cJSON_free(text);
     cJSON_Delete(m);
     remove(pdf);
@@ -149,12 +147,7 @@ static void run_one(const cJSON *root, const char *field, double v, const char *
 
 static void mutate_fixture(const char *fixture, int stride)
 {
-    char *data = NULL, err[KV_ERRLEN] = "";
-    size_t len = 0;
-    assert_int_equal(kv_read_file(fixture, &data, &len, err), KV_OK);
-    cJSON *root = cJSON_ParseWithLength(data, len);
-    free(data);
-    assert_non_null(root);
+    cJSON *root = tu_read_json(fixture);
     fields *f = calloc(1, sizeof *f);
     assert_non_null(f);
     collect(root, "", f);
@@ -173,9 +166,7 @@ static void mutate_fixture(const char *fixture, int stride)
     assert_int_equal(t.bad, 0);
     /* Most extreme values are still valid results: the test must draw. */
     assert_true(t.written * 2 > t.tried);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    tu_rmtree(dir);
     free(f);
     cJSON_Delete(root);
 }
@@ -213,20 +204,13 @@ static void mutations_that_once_broke_the_pdf_should_now_give_valid_pdfs(void **
     assert_non_null(mkdtemp(dir));
     tally t = {0, 0, 0, 0};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *data = NULL, err[KV_ERRLEN] = "";
-        size_t len = 0;
-        assert_int_equal(kv_read_file(cases[i].fixture, &data, &len, err), KV_OK);
-        cJSON *root = cJSON_ParseWithLength(data, len);
-        free(data);
-        assert_non_null(root);
+        cJSON *root = tu_read_json(cases[i].fixture);
         run_one(root, cases[i].field, cases[i].v, dir, &t, cases[i].fixture);
         cJSON_Delete(root);
     }
     assert_int_equal(t.bad, 0);
     assert_int_equal(t.written, (int)(sizeof cases / sizeof cases[0]));
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    tu_rmtree(dir);
 }
 
 /* What the report fuzz target found: axis ranges from extreme data (a log
@@ -238,8 +222,7 @@ static void plot_coordinates_should_stay_finite_for_extreme_values(void **state)
     (void)state;
     rdoc d;
     char err[KV_ERRLEN] = "";
-    assert_int_equal(doc_init(&d, "t", "2025-01-02T03:04:05Z", err), KV_OK);
-    doc_new_page(&d);
+    pdfcheck_doc_page(&d);
     plot_axis lg = {PLOT_LOG, 0, 0, "log", NULL, 0}, ln = {PLOT_LINEAR, 0, 0, "lin", NULL, 0};
     plot_nice_range(&lg, 5e-324, 1e308, 0);
     assert_true(lg.lo > 0 && isfinite(lg.hi) && lg.hi > lg.lo);
@@ -277,8 +260,7 @@ static void a_nan_at_the_page_boundary_should_be_counted_and_not_drawn(void **st
 #ifdef NDEBUG
     rdoc d;
     char err[KV_ERRLEN] = "";
-    assert_int_equal(doc_init(&d, "t", "2025-01-02T03:04:05Z", err), KV_OK);
-    doc_new_page(&d);
+    pdfcheck_doc_page(&d);
     doc_text(&d, 0, 8, NAN, 100, 0, DOC_BLACK, "n/a s");
     doc_hline(&d, 0, NAN, 100, DOC_BLACK, 1);
     doc_fill_rect(&d, 10, 10, INFINITY, 10, DOC_BLACK);
@@ -291,22 +273,14 @@ static void a_nan_at_the_page_boundary_should_be_counted_and_not_drawn(void **st
     assert_int_equal(doc_save(&d, pdf, err), KV_OK);
     doc_free(&d);
     pdfcheck_assert_clean(pdf);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    tu_rmtree(dir);
 #else
     skip();
 #endif
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(a_nan_at_the_page_boundary_should_be_counted_and_not_drawn),
+TU_MAIN(NULL, NULL, cmocka_unit_test(a_nan_at_the_page_boundary_should_be_counted_and_not_drawn),
         cmocka_unit_test(plot_coordinates_should_stay_finite_for_extreme_values),
         cmocka_unit_test(mutations_that_once_broke_the_pdf_should_now_give_valid_pdfs),
         cmocka_unit_test(extreme_values_in_the_demo_results_should_give_valid_pdfs),
-        cmocka_unit_test(extreme_values_in_a_real_run_should_give_valid_pdfs),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        cmocka_unit_test(extreme_values_in_a_real_run_should_give_valid_pdfs))

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "common/util.h"
 #include "report/fmt.h"
@@ -24,14 +23,11 @@
 static void demo_report_should_show_its_results_verdict_numbers(void **state)
 {
     (void)state;
-    const char *bin = getenv("KVPROOF_BIN");
-    assert_non_null(bin);
+    assert_non_null(getenv("KVPROOF_BIN"));
     char dir[64] = "/tmp/kvreport-demo-XXXXXX";
     assert_non_null(mkdtemp(dir));
     char cmd[1024], json[256], pdf[256], err[KV_ERRLEN] = "";
-    snprintf(cmd, sizeof cmd, "'%s' demo --out '%s/d' --quiet >/dev/null 2>&1", bin, dir);
-    int rc = system(cmd);
-    assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+    assert_int_equal(tu_kvproof(NULL, "demo --out '%s/d' --quiet >/dev/null 2>&1", dir), 0);
     snprintf(json, sizeof json, "%s/d/results.json", dir);
     snprintf(pdf, sizeof pdf, "%s/d/report.pdf", dir);
     rr_results *r = NULL;
@@ -46,14 +42,7 @@ static void demo_report_should_show_its_results_verdict_numbers(void **state)
     free(text);
     pdfcheck_assert_clean(pdf);
     results_read_free(r);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    tu_rmtree(dir);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(demo_report_should_show_its_results_verdict_numbers),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(NULL, NULL, cmocka_unit_test(demo_report_should_show_its_results_verdict_numbers))

@@ -18,6 +18,7 @@
 #include "server/pcache.h"
 #include "server/srvgen.h" /* struct refsrv: the slot queue the queueing test waits on */
 #include "srvtest.h"
+#include "tests/testutil.h"
 
 static void tokenizer_should_count_words_and_punctuation_and_ignore_spaces(void **state)
 {
@@ -135,12 +136,18 @@ static cJSON *chat(int port, const char *sys, const char *user, const char *extr
 #define SYS "You are a careful assistant. Answer briefly, and cite sources."
 #define SYS_TOKENS 13
 
+/* srvtest_config's llama.cpp defaults in *cfg, and a server started from them. */
+static refsrv *start_llamacpp(refsrv_config *cfg)
+{
+    srvtest_config(cfg, REFSRV_LLAMACPP);
+    return srvtest_start(cfg);
+}
+
 static void warm_request_should_report_the_shared_prefix_as_cached(void **state)
 {
     (void)state;
     refsrv_config cfg;
-    srvtest_config(&cfg, REFSRV_LLAMACPP);
-    refsrv *s = srvtest_start(&cfg);
+    refsrv *s = start_llamacpp(&cfg);
     assert_int_equal(refsrv_count_tokens(SYS), SYS_TOKENS);
     cJSON *a = chat(refsrv_port(s), SYS, "first question here", NULL);
     assert_int_equal((long)json_num(a, "timings.cache_n"), 0);
@@ -185,8 +192,7 @@ static void cold_requests_should_report_zero_cached_tokens(void **state)
 {
     (void)state;
     refsrv_config cfg;
-    srvtest_config(&cfg, REFSRV_LLAMACPP);
-    refsrv *s = srvtest_start(&cfg);
+    refsrv *s = start_llamacpp(&cfg);
     int port = refsrv_port(s);
     cJSON_Delete(chat(port, SYS, "prime", NULL));
     /* cache_prompt:false */
@@ -371,18 +377,10 @@ static void fault_and_dialect_names_should_parse(void **state)
 static void serve_help_should_document_every_flag_and_the_formula(void **state)
 {
     (void)state;
-    const char *bin = getenv("KVPROOF_BIN");
-    if (!bin)
+    if (!getenv("KVPROOF_BIN"))
         skip();
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "'%s' serve --help", bin);
-    FILE *f = popen(cmd, "r");
-    assert_non_null(f);
     kv_buf out = {0};
-    char line[512];
-    while (fgets(line, sizeof line, f))
-        assert_int_equal(kv_buf_append(&out, line, strlen(line)), KV_OK);
-    assert_int_equal(pclose(f), 0);
+    assert_int_equal(tu_kvproof(&out, "serve --help"), 0);
     const char *flags[] = {"--host",
                            "--port",
                            "--dialect",
@@ -460,10 +458,7 @@ static void serve_should_print_its_port_and_stop_on_sigterm(void **state)
     fclose(f);
 }
 
-int main(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    const struct CMUnitTest tests[] = {
+TU_MAIN(tu_setup_curl, tu_teardown_curl,
         cmocka_unit_test(tokenizer_should_count_words_and_punctuation_and_ignore_spaces),
         cmocka_unit_test(cost_model_should_follow_its_formula),
         cmocka_unit_test(laptop_preset_should_reproduce_the_seed_scenario),
@@ -478,9 +473,4 @@ int main(void)
         cmocka_unit_test(request_should_queue_for_a_busy_slot_and_run_when_it_frees),
         cmocka_unit_test(fault_and_dialect_names_should_parse),
         cmocka_unit_test(serve_help_should_document_every_flag_and_the_formula),
-        cmocka_unit_test(serve_should_print_its_port_and_stop_on_sigterm),
-    };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    curl_global_cleanup();
-    return rc;
-}
+        cmocka_unit_test(serve_should_print_its_port_and_stop_on_sigterm))

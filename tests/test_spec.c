@@ -34,6 +34,19 @@ static spec *parse_ok(const char *text)
     return s;
 }
 
+/* Per-test setup and teardown: *state is the spec parsed from minimal. */
+static int setup_minimal(void **state)
+{
+    *state = parse_ok(minimal);
+    return 0;
+}
+
+static int teardown_spec(void **state)
+{
+    spec_free(*state);
+    return 0;
+}
+
 static void bad_specs_should_fail_with_the_exact_expected_message(void **state)
 {
     (void)state;
@@ -55,9 +68,8 @@ static void bad_specs_should_fail_with_the_exact_expected_message(void **state)
         char path[512], exp_path[512], err[KV_ERRLEN] = "";
         snprintf(path, sizeof path, "%s/%s", BAD_DIR, names[i]);
         snprintf(exp_path, sizeof exp_path, "%.*s.expected", (int)(strlen(path) - 5), path);
-        char *expected = NULL;
         size_t elen = 0;
-        assert_int_equal(kv_read_file(exp_path, &expected, &elen, err), KV_OK);
+        char *expected = tu_read(exp_path, &elen);
         while (elen && (expected[elen - 1] == '\n' || expected[elen - 1] == '\r'))
             expected[--elen] = '\0';
         spec *s = NULL;
@@ -110,8 +122,7 @@ static void messages_should_never_echo_an_api_key(void **state)
 
 static void defaults_should_match_the_documentation(void **state)
 {
-    (void)state;
-    spec *s = parse_ok(minimal);
+    const spec *s = *state;
     assert_string_equal(s->name, "m");
     assert_null(s->description);
     assert_true(s->seed == 1);
@@ -137,16 +148,13 @@ static void defaults_should_match_the_documentation(void **state)
     assert_int_equal(s->concurrency, 1);
     assert_int_equal(s->n_hypotheses, 0);
     assert_false(s->stop.enabled);
-    spec_free(s);
     spec_free(NULL);
 }
 
 static void hypotheses_should_default_to_the_largest_lengths(void **state)
 {
     (void)state;
-    char err[KV_ERRLEN] = "";
-    spec *s = NULL;
-    assert_int_equal(spec_load("data/experiments/kv-cache-hypothesis.json", &s, err), KV_OK);
+    spec *s = tu_spec_load("data/experiments/kv-cache-hypothesis.json");
     assert_int_equal(s->n_hypotheses, 5);
     assert_string_equal(s->hypotheses[0].id, "H1");
     assert_int_equal(s->hypotheses[0].metric, SPEC_METRIC_OVERHEAD_FRACTION);
@@ -156,8 +164,7 @@ static void hypotheses_should_default_to_the_largest_lengths(void **state)
     assert_int_equal(s->hypotheses[4].metric, SPEC_METRIC_SESSION_SPEEDUP);
     assert_int_equal(s->hypotheses[4].query_count, 10);
     spec_free(s);
-    err[0] = '\0';
-    assert_int_equal(spec_load("data/experiments/smoke.json", &s, err), KV_OK);
+    s = tu_spec_load("data/experiments/smoke.json");
     assert_int_equal(s->hypotheses[0].system_prompt_tokens, 550);
     assert_int_equal(s->hypotheses[1].query_count, -1);
     spec_free(s);
@@ -165,8 +172,7 @@ static void hypotheses_should_default_to_the_largest_lengths(void **state)
 
 static void canonical_form_should_ignore_layout_and_key_order(void **state)
 {
-    (void)state;
-    spec *a = parse_ok(minimal);
+    const spec *a = *state;
     spec *b = parse_ok("{\n  \"workload\": {\"query_tokens\": [25], \"system_prompt_tokens\": "
                        "[0, 550], \"max_output_tokens\": 1},\n  \"targets\": [{\"base_url\": "
                        "\"http://127.0.0.1:8080\", \"name\": \"a\", \"api\": \"auto\"}],\n"
@@ -181,7 +187,6 @@ static void canonical_form_should_ignore_layout_and_key_order(void **state)
                        "\"http://127.0.0.1:8080\"}],\"workload\":{"
                        "\"system_prompt_tokens\":[0,550],\"query_tokens\":[25]}}");
     assert_true(d->hash != a->hash);
-    spec_free(a);
     spec_free(b);
     spec_free(c);
     spec_free(d);
@@ -189,8 +194,7 @@ static void canonical_form_should_ignore_layout_and_key_order(void **state)
 
 static void canonical_form_should_be_stable_across_versions(void **state)
 {
-    (void)state;
-    spec *s = parse_ok(minimal);
+    const spec *s = *state;
     assert_string_equal(
         s->canonical,
         "{\"name\":\"m\",\"description\":null,\"seed\":1,\"targets\":[{\"name\":\"a\","
@@ -202,7 +206,6 @@ static void canonical_form_should_be_stable_across_versions(void **state)
         "\"cache_modes\":[\"cold\",\"warm\"],\"repetitions\":5,\"warmup_requests\":2,"
         "\"order\":\"random\",\"timeouts\":{\"connect\":10,\"first_token\":600,\"total\":900},"
         "\"retries\":3,\"concurrency\":1,\"hypotheses\":[],\"stop\":null}");
-    spec_free(s);
 }
 
 static void seed_should_keep_every_integer_up_to_two_to_the_53(void **state)
@@ -285,10 +288,8 @@ static void mutated_specs_should_load_or_fail_with_a_positioned_message(void **s
 {
     (void)state;
     char err[KV_ERRLEN] = "";
-    char *text = NULL;
     size_t len = 0;
-    assert_int_equal(kv_read_file("data/experiments/kv-cache-hypothesis.json", &text, &len, err),
-                     KV_OK);
+    char *text = tu_read("data/experiments/kv-cache-hypothesis.json", &len);
     static const char subst[] = {'"', '{', '}', '[', ']', ',', ':', '-', '0', '9', 'x', ' ', 0};
     char *copy = malloc(len + 1);
     assert_non_null(copy);
@@ -318,10 +319,8 @@ static void mutated_specs_should_load_or_fail_with_a_positioned_message(void **s
 static void default_corpus_should_hold_at_least_60_kb_of_text(void **state)
 {
     (void)state;
-    char err[KV_ERRLEN] = "";
-    char *text = NULL;
     size_t len = 0;
-    assert_int_equal(kv_read_file(SPEC_DEFAULT_CORPUS, &text, &len, err), KV_OK);
+    char *text = tu_read(SPEC_DEFAULT_CORPUS, &len);
     assert_true(len >= 60000);
     for (size_t i = 0; i < len; i++)
         assert_true(text[i] == '\n' || (text[i] >= ' ' && text[i] < 127));
@@ -362,10 +361,13 @@ static void ca_file_should_be_loaded_checked_and_kept_in_the_canonical_form(void
 TU_MAIN(NULL, NULL, cmocka_unit_test(bad_specs_should_fail_with_the_exact_expected_message),
         cmocka_unit_test(validation_should_report_every_error_sorted_by_position),
         cmocka_unit_test(messages_should_never_echo_an_api_key),
-        cmocka_unit_test(defaults_should_match_the_documentation),
+        cmocka_unit_test_setup_teardown(defaults_should_match_the_documentation, setup_minimal,
+                                        teardown_spec),
         cmocka_unit_test(hypotheses_should_default_to_the_largest_lengths),
-        cmocka_unit_test(canonical_form_should_ignore_layout_and_key_order),
-        cmocka_unit_test(canonical_form_should_be_stable_across_versions),
+        cmocka_unit_test_setup_teardown(canonical_form_should_ignore_layout_and_key_order,
+                                        setup_minimal, teardown_spec),
+        cmocka_unit_test_setup_teardown(canonical_form_should_be_stable_across_versions,
+                                        setup_minimal, teardown_spec),
         cmocka_unit_test(seed_should_keep_every_integer_up_to_two_to_the_53),
         cmocka_unit_test(corpus_should_resolve_from_the_source_tree_in_another_directory),
         cmocka_unit_test(headers_and_stop_should_be_loaded),

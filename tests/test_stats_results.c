@@ -21,6 +21,7 @@
 #include "report/results_read.h"
 #include "stats/planning.h"
 #include "stats/results.h"
+#include "tests/testutil.h"
 
 static const char spec_text[] =
     "{\"name\": \"sim\", \"seed\": 5, \"targets\": [{\"name\": \"ref\", \"base_url\": "
@@ -40,15 +41,6 @@ typedef struct sim {
     size_t cap;
 } sim;
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    assert_non_null(p);
-    memcpy(p, s, n);
-    return p;
-}
-
 static void sim_init(sim *s, const char *spec_json)
 {
     memset(s, 0, sizeof *s);
@@ -56,19 +48,14 @@ static void sim_init(sim *s, const char *spec_json)
     s->d.trials = calloc(s->cap, sizeof *s->d.trials);
     assert_non_null(s->d.trials);
     journal_header *h = &s->d.header;
-    h->kvproof_version = dup_str("0.1.0");
-    h->spec_name = dup_str("sim");
-    h->spec_json = spec_json ? dup_str(spec_json) : NULL;
+    h->kvproof_version = tu_strdup("0.1.0");
+    h->spec_name = tu_strdup("sim");
+    h->spec_json = spec_json ? tu_strdup(spec_json) : NULL;
     h->seed = 5;
     h->created_unix = 1735689600;
-    h->client_host = dup_str("test-host; cpu; Linux");
-    h->targets = calloc(1, sizeof *h->targets);
-    assert_non_null(h->targets);
-    h->n_targets = 1;
-    h->targets[0].name = dup_str("ref");
-    h->targets[0].base_url = dup_str("http://127.0.0.1:8080");
-    h->targets[0].dialect = dup_str("llama.cpp");
-    h->targets[0].simulated = true;
+    h->client_host = tu_strdup("test-host; cpu; Linux");
+    tu_sim_target(h, "ref", "llama.cpp");
+    h->targets[0].base_url = tu_strdup("http://127.0.0.1:8080");
 }
 
 /* One trial of `count` turns; ttft from the cost model times noise. */
@@ -149,6 +136,21 @@ static void sim_full(sim *s, long reps)
     gsl_rng_free(r);
 }
 
+/* reps repetitions of one-query cold and warm cells (cell 2 * i + mode) at
+ * the n_sys system-prompt lengths sys, 100-token queries, with the laptop
+ * preset's times from seed; the cost model in *p. */
+static void sim_cells(sim *s, const long *sys, int n_sys, long reps, unsigned long seed,
+                      costmodel_params *p)
+{
+    gsl_rng *r = sim_rng("laptop", seed, p);
+    for (long rep = 0; rep < reps; rep++)
+        for (int i = 0; i < n_sys; i++)
+            for (int m = 0; m < 2; m++)
+                sim_fill(sim_trial(s, sys[i], 100, 1, (spec_cache_mode)m, rep, (size_t)(2 * i + m)),
+                         p, r);
+    gsl_rng_free(r);
+}
+
 /* sim_init, then `reps` full repetitions of every cell. */
 static void sim_start(sim *s, const char *spec_json, long reps)
 {
@@ -165,6 +167,31 @@ static void sim_done(sim *s, cJSON *j)
     *d = s->d;
     journal_data_free(d);
 }
+
+/* Per-test setup and teardown: *state comes as the number of full
+ * repetitions (a long) and becomes a sim of spec_text with them
+ * (sim_start); the teardown frees it. */
+static int setup_sim(void **state)
+{
+    const long reps = *(const long *)*state;
+    sim *s = malloc(sizeof *s);
+    if (!s)
+        return -1;
+    sim_start(s, spec_text, reps);
+    *state = s;
+    return 0;
+}
+
+static int teardown_sim(void **state)
+{
+    sim_done(*state, NULL);
+    free(*state);
+    return 0;
+}
+
+/* A cmocka test of fn that gets a sim with reps full repetitions. */
+#define SIM_TEST(fn, reps)                                                                         \
+    cmocka_unit_test_prestate_setup_teardown(fn, setup_sim, teardown_sim, &(long){reps})
 
 static cJSON *run(sim *s, char **text_out)
 {
@@ -206,12 +233,34 @@ static const cJSON *get(const cJSON *o, const char *path)
     return cur;
 }
 
+/* Multiplies the TTFT of the one-query cold trials at sys tokens in
+ * repetition rep by factor; returns the run position of the last one. */
+static size_t slow_down(sim *s, long sys, long rep, double factor)
+{
+    size_t hit = 0;
+    for (size_t i = 0; i < s->d.n_trials; i++) {
+        trial_record *t = &s->d.trials[i];
+        if (t->system_prompt_tokens == sys && t->query_count == 1 && t->mode == SPEC_COLD &&
+            t->repetition == rep) {
+            t->turns[0].ttft_ms *= factor;
+            hit = t->run_position;
+        }
+    }
+    return hit;
+}
+
+/* The verdict sentence of j says has and does not say lacks. */
+static void expect_summary(const cJSON *j, const char *has, const char *lacks)
+{
+    const char *sum = get(j, "verdict.summary")->valuestring;
+    assert_non_null(strstr(sum, has));
+    assert_null(strstr(sum, lacks));
+}
+
 static void results_should_compute_verdicts_from_whole_intervals(void **state)
 {
-    (void)state;
-    sim s;
-    sim_start(&s, spec_text, 10);
-    cJSON *j = run(&s, NULL);
+    sim *s = *state;
+    cJSON *j = run(s, NULL);
     assert_string_equal(get(j, "format")->valuestring, "kvproof-results");
     assert_true(cJSON_IsTrue(get(j, "simulated")));
     const cJSON *hyp = get(j, "hypotheses");
@@ -238,7 +287,7 @@ static void results_should_compute_verdicts_from_whole_intervals(void **state)
     assert_true(get(fit0, "shapiro_wilk_w")->valuedouble <= 1);
     assert_true(get(fit0, "shapiro_wilk_p")->valuedouble >= 0);
     assert_true(get(fit0, "shapiro_wilk_p")->valuedouble <= 1);
-    sim_done(&s, j);
+    cJSON_Delete(j);
 }
 
 static void results_should_explain_one_prompt_length_without_nan(void **state)
@@ -317,10 +366,8 @@ static void results_should_write_a_file_from_a_journal_on_disk(void **state)
 
 static void results_should_give_a_sane_overhead_interval_from_few_repetitions(void **state)
 {
-    (void)state;
-    sim s;
-    sim_start(&s, spec_text, 2); /* 4 cold values per length: turn 1 of both session lengths */
-    cJSON *j = run(&s, NULL);
+    sim *s = *state; /* 2 repetitions: 4 cold values per length, turn 1 of both session lengths */
+    cJSON *j = run(s, NULL);
     const cJSON *o = get(j, "verdict.overhead_fraction");
     assert_non_null(o);
     /* truth at 8192: 1 - prefill(100, 0) / prefill(8292, 0) ~ 0.97 */
@@ -339,27 +386,18 @@ static void results_should_give_a_sane_overhead_interval_from_few_repetitions(vo
     const cJSON *om = cJSON_GetObjectItem(over, "estimate_means");
     assert_non_null(om); /* the means stay as a secondary figure */
     assert_non_null(strstr(cJSON_GetObjectItem(om, "method")->valuestring, "delta method"));
-    sim_done(&s, j);
+    cJSON_Delete(j);
 }
 
 /* No cold cell without a system prompt: the overhead comes from the cold
  * model, says so, and the verdict sentence reads right. */
 static void results_should_extrapolate_the_overhead_without_a_0_token_cell(void **state)
 {
-    (void)state;
-    sim s;
-    sim_init(&s, spec_text);
+    sim *s = *state; /* no trials yet */
     costmodel_params p;
-    gsl_rng *r = sim_rng("laptop", 9, &p);
     const long sys[3] = {1024, 4096, 8192};
-    for (long rep = 0; rep < 5; rep++)
-        for (int i = 0; i < 3; i++)
-            for (int m = 0; m < 2; m++)
-                sim_fill(
-                    sim_trial(&s, sys[i], 100, 1, (spec_cache_mode)m, rep, (size_t)(2 * i + m)), &p,
-                    r);
-    gsl_rng_free(r);
-    cJSON *j = run(&s, NULL);
+    sim_cells(s, sys, 3, 5, 9, &p);
+    cJSON *j = run(s, NULL);
     const cJSON *o = get(j, "verdict.overhead_fraction");
     /* truth: 1 - prefill(100) / prefill(8192 + 100) */
     double truth = 1 - costmodel_prefill_ms(&p, 100, 0) / costmodel_prefill_ms(&p, 8292, 0);
@@ -370,30 +408,21 @@ static void results_should_extrapolate_the_overhead_without_a_0_token_cell(void 
     assert_true(get(o, "ci.0")->valuedouble <= truth && truth <= get(o, "ci.1")->valuedouble);
     assert_non_null(strstr(get(o, "method")->valuestring, "extrapolated"));
     assert_true(cJSON_IsTrue(get(j, "targets.0.overhead_fraction.0.from_model")));
-    const char *sum = get(j, "verdict.summary")->valuestring;
-    assert_non_null(strstr(sum, "extrapolated from the cold model"));
-    assert_null(strstr(sum, "not computable"));
-    sim_done(&s, j);
+    expect_summary(j, "extrapolated from the cold model", "not computable");
+    cJSON_Delete(j);
 }
 
 /* Without any usable cold model or 0-token cell the sentence says "not
  * measured" in words, not "is not computable (not measured) of". */
 static void results_should_say_the_overhead_was_not_measured_in_a_sentence(void **state)
 {
-    (void)state;
-    sim s;
-    sim_init(&s, spec_text);
+    sim *s = *state; /* no trials yet */
     costmodel_params p;
-    gsl_rng *r = sim_rng("laptop", 10, &p);
-    for (long rep = 0; rep < 4; rep++)
-        for (int m = 0; m < 2; m++)
-            sim_fill(sim_trial(&s, 4096, 100, 1, (spec_cache_mode)m, rep, (size_t)m), &p, r);
-    gsl_rng_free(r);
-    cJSON *j = run(&s, NULL);
-    const char *sum = get(j, "verdict.summary")->valuestring;
-    assert_non_null(strstr(sum, "was not measured"));
-    assert_null(strstr(sum, "not computable (not measured) of"));
-    sim_done(&s, j);
+    const long sys[1] = {4096};
+    sim_cells(s, sys, 1, 4, 10, &p);
+    cJSON *j = run(s, NULL);
+    expect_summary(j, "was not measured", "not computable (not measured) of");
+    cJSON_Delete(j);
 }
 
 /* One 20x stall in a 1-query cold session: the headline session speedup
@@ -401,16 +430,9 @@ static void results_should_say_the_overhead_was_not_measured_in_a_sentence(void 
  * ratio of means no longer collapses towards 0. */
 static void results_should_keep_the_session_speedup_sane_with_one_stall(void **state)
 {
-    (void)state;
-    sim s;
-    sim_start(&s, spec_text, 8);
-    for (size_t i = 0; i < s.d.n_trials; i++) {
-        trial_record *t = &s.d.trials[i];
-        if (t->system_prompt_tokens == 8192 && t->query_count == 1 && t->mode == SPEC_COLD &&
-            t->repetition == 3)
-            t->turns[0].ttft_ms *= 20;
-    }
-    cJSON *j = run(&s, NULL);
+    sim *s = *state;
+    slow_down(s, 8192, 3, 20);
+    cJSON *j = run(s, NULL);
     const cJSON *sess = NULL;
     for (int k = 0; (sess = get(j, "targets.0.sessions")) && k < cJSON_GetArraySize(sess); k++)
         if (cJSON_GetObjectItem(cJSON_GetArrayItem(sess, k), "query_count")->valueint == 1) {
@@ -423,19 +445,16 @@ static void results_should_keep_the_session_speedup_sane_with_one_stall(void **s
     double lo = get(m, "ci.0")->valuedouble, hi = get(m, "ci.1")->valuedouble;
     assert_true(lo > 20 && hi < 40); /* truth ~29.8 at 8192 + 100 tokens */
     assert_true(get(mm, "ci.0")->valuedouble > 10);
-    sim_done(&s, j);
+    cJSON_Delete(j);
 }
 
 static void planning_should_size_cells_slope_and_lengths_from_a_pilot(void **state)
 {
-    (void)state;
-    sim s;
-    sim_start(&s, spec_text, 4);
-    spec *sp = NULL;
+    sim *s = *state;
+    spec *sp = tu_spec(spec_text, "spec");
     char err[KV_ERRLEN] = "";
-    assert_int_equal(spec_parse(spec_text, strlen(spec_text), "spec", &sp, err), KV_OK);
     planning_result *r = NULL;
-    assert_int_equal(planning_compute(&s.d, sp, 0.05, &r, err), KV_OK);
+    assert_int_equal(planning_compute(&s->d, sp, 0.05, &r, err), KV_OK);
     assert_true(r->reps_median >= 6);
     assert_true(r->reps_slope >= 1);
     assert_true(r->n_best >= 3);
@@ -443,30 +462,19 @@ static void planning_should_size_cells_slope_and_lengths_from_a_pilot(void **sta
     assert_true(fabs(r->slope_ms_per_token - 1.1) < 0.3); /* secant of the laptop curve */
     planning_free(r);
     /* a tighter target needs more repetitions */
-    assert_int_equal(planning_compute(&s.d, sp, 0.01, &r, err), KV_OK);
+    assert_int_equal(planning_compute(&s->d, sp, 0.01, &r, err), KV_OK);
     assert_true(r->reps_median >= 6 && r->repetitions >= 6);
     planning_free(r);
     spec_free(sp);
-    sim_done(&s, NULL);
 }
 
 /* One cold request at 4,096 tokens made 10x slower: flagged in its cell
  * (kept in n), and the cold model is chosen on robust fits. */
 static void results_should_flag_a_stall_and_choose_the_cold_model_robustly(void **state)
 {
-    (void)state;
-    sim s;
-    sim_start(&s, spec_text, 10);
-    size_t hit = 0;
-    for (size_t i = 0; i < s.d.n_trials; i++) {
-        trial_record *t = &s.d.trials[i];
-        if (t->system_prompt_tokens == 4096 && t->query_count == 1 && t->mode == SPEC_COLD &&
-            t->repetition == 4) {
-            t->turns[0].ttft_ms *= 10;
-            hit = t->run_position;
-        }
-    }
-    cJSON *j = run(&s, NULL);
+    sim *s = *state;
+    size_t hit = slow_down(s, 4096, 4, 10);
+    cJSON *j = run(s, NULL);
     const cJSON *cells = get(j, "targets.0.cells"), *c;
     int flagged = 0;
     cJSON_ArrayForEach(c, cells)
@@ -494,18 +502,16 @@ static void results_should_flag_a_stall_and_choose_the_cold_model_robustly(void 
     assert_string_equal(get(m, "chosen")->valuestring, "quadratic");
     /* the server prefill times were left alone: no stall, least squares */
     assert_int_equal(get(j, "targets.0.models.cold_server_prefill.stalls")->valueint, 0);
-    sim_done(&s, j);
+    cJSON_Delete(j);
 }
 
 /* The writer's failures (trial id strings, failures_truncated) are what the
  * report's reader accepts: one failed trial must not cost the PDF. */
 static void results_with_failed_trials_should_load_in_the_report_reader(void **state)
 {
-    (void)state;
-    sim s;
-    sim_start(&s, spec_text, 4);
+    sim *s = *state;
     for (long k = 0; k < 205; k++) {
-        trial_record *t = sim_trial(&s, 1024, 100, 1, SPEC_COLD, 100 + k, 2);
+        trial_record *t = sim_trial(s, 1024, 100, 1, SPEC_COLD, 100 + k, 2);
         t->ok = false;
         snprintf(t->error, sizeof t->error, "HTTP 500: simulated fault %ld", k);
         t->turns[0].turn = 1;
@@ -514,7 +520,7 @@ static void results_with_failed_trials_should_load_in_the_report_reader(void **s
         t->turns[0].ttft_ms = t->turns[0].total_ms = NAN;
     }
     char *text = NULL;
-    cJSON *j = run(&s, &text);
+    cJSON *j = run(s, &text);
     assert_true(cJSON_IsString(get(j, "counts.failures.0.trial")));
     assert_true(cJSON_IsTrue(get(j, "counts.failures_truncated")));
     rr_results *r = NULL;
@@ -530,42 +536,34 @@ static void results_with_failed_trials_should_load_in_the_report_reader(void **s
     assert_int_equal(r->failures[0].attempts, 2);
     results_read_free(r);
     free(text);
-    sim_done(&s, j);
+    cJSON_Delete(j);
 }
 
 /* results.json is strict UTF-8 even when the journal's strings are not (a
  * journal of an older kvproof may hold a server's stray bytes). */
 static void results_json_should_be_strict_utf8(void **state)
 {
-    (void)state;
-    sim s;
-    sim_start(&s, spec_text, 3);
-    free(s.d.header.client_host);
-    s.d.header.client_host = dup_str("host \xff\xfe; cpu \xe4\xb8; Linux");
+    sim *s = *state;
+    free(s->d.header.client_host);
+    s->d.header.client_host = tu_strdup("host \xff\xfe; cpu \xe4\xb8; Linux");
     char *text = NULL;
-    cJSON *j = run(&s, &text);
+    cJSON *j = run(s, &text);
     assert_true(kv_utf8_valid(text, strlen(text)));
     assert_string_equal(get(j, "environment.client.host")->valuestring,
                         "host \xef\xbf\xbd\xef\xbf\xbd; cpu \xef\xbf\xbd; Linux");
     free(text);
-    sim_done(&s, j);
+    cJSON_Delete(j);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(results_should_compute_verdicts_from_whole_intervals),
+TU_MAIN(NULL, NULL, SIM_TEST(results_should_compute_verdicts_from_whole_intervals, 10),
         cmocka_unit_test(results_should_explain_one_prompt_length_without_nan),
         cmocka_unit_test(results_should_refuse_a_journal_without_usable_requests),
         cmocka_unit_test(results_should_write_a_file_from_a_journal_on_disk),
-        cmocka_unit_test(results_should_give_a_sane_overhead_interval_from_few_repetitions),
-        cmocka_unit_test(results_should_extrapolate_the_overhead_without_a_0_token_cell),
-        cmocka_unit_test(results_should_say_the_overhead_was_not_measured_in_a_sentence),
-        cmocka_unit_test(results_should_keep_the_session_speedup_sane_with_one_stall),
-        cmocka_unit_test(planning_should_size_cells_slope_and_lengths_from_a_pilot),
-        cmocka_unit_test(results_should_flag_a_stall_and_choose_the_cold_model_robustly),
-        cmocka_unit_test(results_with_failed_trials_should_load_in_the_report_reader),
-        cmocka_unit_test(results_json_should_be_strict_utf8),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+        SIM_TEST(results_should_give_a_sane_overhead_interval_from_few_repetitions, 2),
+        SIM_TEST(results_should_extrapolate_the_overhead_without_a_0_token_cell, 0),
+        SIM_TEST(results_should_say_the_overhead_was_not_measured_in_a_sentence, 0),
+        SIM_TEST(results_should_keep_the_session_speedup_sane_with_one_stall, 8),
+        SIM_TEST(planning_should_size_cells_slope_and_lengths_from_a_pilot, 4),
+        SIM_TEST(results_should_flag_a_stall_and_choose_the_cold_model_robustly, 10),
+        SIM_TEST(results_with_failed_trials_should_load_in_the_report_reader, 4),
+        SIM_TEST(results_json_should_be_strict_utf8, 3))

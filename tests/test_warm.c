@@ -71,11 +71,13 @@ static void wilson_should_match_reference_values(void **state)
     assert_true(lo == 0 && hi == 1);
 }
 
-/* warm_compute at the 95% level, which must succeed. */
-static void compute(const warm_req *r, size_t n, warm_result *res)
+/* warm_compute at the 95% level, which must succeed: its result. */
+static warm_result compute(const warm_req *r, size_t n)
 {
     char err[KV_ERRLEN] = "";
-    assert_int_equal(warm_compute(r, n, 0.95, res, err), KV_OK);
+    warm_result res;
+    assert_int_equal(warm_compute(r, n, 0.95, &res, err), KV_OK);
+    return res;
 }
 
 static void capacity_should_be_the_largest_count_staying_warm_with_wilson_bounds(void **state)
@@ -83,14 +85,13 @@ static void capacity_should_be_the_largest_count_staying_warm_with_wilson_bounds
     (void)state;
     warm_req *r = calloc(4000, sizeof *r);
     size_t n = 0;
-    warm_result res;
     /* K = 1, 2 all hits (36 per agent: every Wilson lo >= 0.9); K = 3 at 92%
      * of 105 (lo < 0.9); K = 4 at 40%. */
     add_group(r, &n, 0, 1, 36, 35, TRIAL_HIT_FULL, TRIAL_HIT_MISS, 50, 500);
     add_group(r, &n, 0, 2, 36, 70, TRIAL_HIT_RESTORED, TRIAL_HIT_MISS, 80, 500);
     add_group(r, &n, 0, 3, 36, 97, TRIAL_HIT_FULL, TRIAL_HIT_MISS, 50, 500);
     add_group(r, &n, 0, 4, 36, 56, TRIAL_HIT_FULL, TRIAL_HIT_MISS, 50, 500);
-    compute(r, n, &res);
+    warm_result res = compute(r, n);
     assert_int_equal(res.n_groups, 4);
     assert_int_equal(res.n_caps, 1);
     const warm_capacity *c = warm_capacity_find(&res, 0, -1);
@@ -119,10 +120,9 @@ capacity_should_say_the_sweep_does_not_bound_it_when_every_count_stays_warm(void
     (void)state;
     warm_req r[200];
     size_t n = 0;
-    warm_result res;
     add_group(r, &n, 0, 1, 10, 9, TRIAL_HIT_FULL, TRIAL_HIT_MISS, 50, 500);
     add_group(r, &n, 0, 2, 10, 18, TRIAL_HIT_FULL, TRIAL_HIT_MISS, 50, 500);
-    compute(r, n, &res);
+    warm_result res = compute(r, n);
     const warm_capacity *c = warm_capacity_find(&res, 0, 1000);
     assert_int_equal(c->capacity, 2);
     assert_int_equal(c->low, 0); /* 9 of 9: Wilson lo 0.70 */
@@ -139,10 +139,9 @@ static void saving_and_session_should_follow_the_medians_and_the_hit_rate(void *
     (void)state;
     warm_req r[200];
     size_t n = 0;
-    warm_result res;
     /* 2 agents x 10: 18 scored, 9 hits (100 ms), 9 misses + 2 first (1000 ms). */
     add_group(r, &n, 0, 2, 10, 9, TRIAL_HIT_FULL, TRIAL_HIT_MISS, 100, 1000);
-    compute(r, n, &res);
+    warm_result res = compute(r, n);
     const warm_group *g = &res.groups[0];
     assert_true(g->hit_rate.value == 0.5);
     assert_true(g->saving.value == 900);
@@ -162,7 +161,6 @@ static void failed_and_resumed_requests_should_be_left_out_and_inferred_labelled
     (void)state;
     warm_req r[64];
     size_t n = 0;
-    warm_result res;
     char err[KV_ERRLEN] = "";
     add_group(r, &n, 0, 1, 10, 9, TRIAL_HIT_INFERRED_HIT, TRIAL_HIT_MISS, 60, 600);
     r[3].hit = TRIAL_HIT_NONE; /* failed */
@@ -170,7 +168,7 @@ static void failed_and_resumed_requests_should_be_left_out_and_inferred_labelled
     r[4].after_resume = true;
     r[5].hit = TRIAL_HIT_FULL;
     r[5].held = TRIAL_SLOT_UNKNOWN;
-    compute(r, n, &res);
+    warm_result res = compute(r, n);
     const warm_group *g = &res.groups[0];
     assert_int_equal(g->requests, 10);
     assert_int_equal(g->failed, 1);

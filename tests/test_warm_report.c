@@ -24,6 +24,7 @@
 #include "report/report_md.h"
 #include "report/results_read.h"
 #include "stats/results.h"
+#include "tests/testutil.h"
 
 #define JOURNAL "tests/fixtures/journals/contention/two_servers.jsonl"
 #define NO_CONTENTION "tests/fixtures/results/degenerate.json"
@@ -180,12 +181,6 @@ static void markdown_should_carry_the_section_only_with_contention(void **state)
     kv_buf_free(&out);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(page_should_show_the_numbers_of_results_json),
+TU_MAIN(setup, teardown, cmocka_unit_test(page_should_show_the_numbers_of_results_json),
         cmocka_unit_test(results_without_contention_should_have_no_such_page),
-        cmocka_unit_test(markdown_should_carry_the_section_only_with_contention),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+        cmocka_unit_test(markdown_should_carry_the_section_only_with_contention))

@@ -530,3 +530,36 @@ void tu_feed_cuts(tu_feed_fn feed, void *ctx, const char *text, size_t n, const 
         at = end;
     }
 }
+
+/* ---- spec, plan, prompt, server and report tests ---- */
+
+spec *tu_spec_load(const char *path)
+{
+    char err[KV_ERRLEN] = "";
+    spec *s = NULL;
+    if (spec_load(path, &s, err) != KV_OK)
+        fail_msg("%s", err);
+    return s;
+}
+
+int tu_setup_scratch(void **state)
+{
+    *state = tu_mkdtemp("/tmp/kvproof-scratch");
+    return 0;
+}
+
+int tu_teardown_scratch(void **state)
+{
+    tu_rmtree_free(*state);
+    return 0;
+}
+
+void tu_sim_target(journal_header *h, const char *name, const char *dialect)
+{
+    h->targets = calloc(1, sizeof *h->targets);
+    assert_non_null(h->targets);
+    h->n_targets = 1;
+    h->targets[0].name = tu_strdup(name);
+    h->targets[0].dialect = tu_strdup(dialect);
+    h->targets[0].simulated = true;
+}

@@ -269,4 +269,21 @@ typedef kv_status (*tu_feed_fn)(void *ctx, const char *data, size_t len, char *e
 void tu_feed_cuts(tu_feed_fn feed, void *ctx, const char *text, size_t n, const size_t *cuts,
                   size_t n_cuts);
 
+/* ---- spec, plan, prompt, server and report tests ---- */
+
+/* spec_load of the file at path that fails the test, with the loader's
+ * message, when the spec is refused. The caller frees the spec. */
+spec *tu_spec_load(const char *path);
+
+/* Per-test setup and teardown of a scratch directory: the setup makes a
+ * fresh /tmp/kvproof-scratch-XXXXXX and puts its path (malloc'd) in *state;
+ * the teardown removes it with everything below it and frees the path. */
+int tu_setup_scratch(void **state);
+int tu_teardown_scratch(void **state);
+
+/* Gives h one target (h->targets allocated, n_targets 1): simulated, with
+ * copies of name and dialect, its other fields zero. journal_header_clear
+ * frees it. */
+void tu_sim_target(journal_header *h, const char *name, const char *dialect);
+
 #endif
