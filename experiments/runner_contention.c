@@ -116,22 +116,16 @@ static void attach_basis(trial_request *q, double thr, long slack)
 {
     if (!isfinite(thr) && slack <= CACHECHECK_COLD_SLACK)
         return;
-    cJSON *root = q->raw ? cJSON_Parse(q->raw) : NULL;
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        root = cJSON_CreateObject();
-    }
+    cJSON *root = runner_trial_raw_open(q);
     cJSON *o = root ? cJSON_AddObjectToObject(root, "contention") : NULL;
     bool ok = o && (!isfinite(thr) || cJSON_AddNumberToObject(o, "ttft_threshold_ms", thr)) &&
               (slack <= CACHECHECK_COLD_SLACK ||
                cJSON_AddNumberToObject(o, "template_tokens", (double)slack));
-    char *txt = ok ? cJSON_PrintUnformatted(root) : NULL;
-    cJSON_Delete(root);
-    if (!txt)
+    if (!ok) {
+        cJSON_Delete(root);
         return;
-    free(q->raw);
-    q->raw = strdup(txt);
-    cJSON_free(txt);
+    }
+    runner_trial_raw_save(q, root);
 }
 
 /* The hit class of a finished request (docs/journal.md, "Contention fields"). */

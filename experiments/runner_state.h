@@ -146,6 +146,12 @@ void runner_trial_reason(char *dst, const char *prefix, const char *msg);
 void runner_trial_turn_reason(char *dst, long turn, const char *msg);
 /* A request not (yet) run: unknown counts and times, "not run" reason. */
 void runner_trial_request_init(trial_request *q, int turn);
+/* The request's raw JSON as an object to add members to: parsed from q->raw,
+ * or a new object when raw is absent or not an object; NULL when out of
+ * memory. runner_trial_raw_save writes it back to q->raw and deletes it
+ * (raw stays as it was when root is NULL or cannot be printed). */
+struct cJSON *runner_trial_raw_open(const trial_request *q);
+void runner_trial_raw_save(trial_request *q, struct cJSON *root);
 /* A prompt of exact length, counted with the calling worker's context. */
 kv_status runner_trial_synth(target_state *ts, const runner_io *io, prompt_role role, long n_tokens,
                              uint64_t nonce, long variant, char **out, long *counted,

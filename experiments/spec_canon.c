@@ -12,16 +12,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "experiments/jsonadd.h"
 #include "experiments/spec_contention.h"
 
 /* Each adder returns false when cJSON ran out of memory. */
-static bool add_int(cJSON *o, const char *k, long long v)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "%lld", v);
-    return cJSON_AddRawToObject(o, k, buf) != NULL;
-}
-
 static bool add_uint(cJSON *o, const char *k, uint64_t v)
 {
     char buf[32];
@@ -62,11 +56,9 @@ static bool add_list(cJSON *o, const char *k, const long *v, size_t n)
 
 static bool add_target(cJSON *arr, const spec_target *t)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o || !cJSON_AddItemToArray(arr, o)) {
-        cJSON_Delete(o);
+    cJSON *o = jsonadd_object(arr);
+    if (!o)
         return false;
-    }
     if (!add_str(o, "name", t->name) || !add_str(o, "base_url", t->base_url) ||
         !add_str(o, "api", spec_api_name(t->api)) || !add_str(o, "model", t->model) ||
         !add_str(o, "api_key_env", t->api_key_env))
@@ -83,17 +75,15 @@ static bool add_target(cJSON *arr, const spec_target *t)
 
 static bool add_hypothesis(cJSON *arr, const spec_hypothesis *h)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o || !cJSON_AddItemToArray(arr, o)) {
-        cJSON_Delete(o);
+    cJSON *o = jsonadd_object(arr);
+    if (!o)
         return false;
-    }
     bool ok = add_str(o, "id", h->id) && add_str(o, "description", h->description) &&
               add_str(o, "metric", spec_metric_name(h->metric)) &&
               add_str(o, "target", h->target) &&
-              add_int(o, "at_system_prompt_tokens", h->system_prompt_tokens);
+              jsonadd_int(o, "at_system_prompt_tokens", h->system_prompt_tokens);
     if (ok && h->query_count >= 0)
-        ok = add_int(o, "at_query_count", h->query_count);
+        ok = jsonadd_int(o, "at_query_count", h->query_count);
     else if (ok)
         ok = cJSON_AddNullToObject(o, "at_query_count") != NULL;
     return ok && add_num(o, "min", h->min) && add_num(o, "max", h->max);
@@ -114,7 +104,7 @@ static bool build(cJSON *root, const spec *s)
     if (!w ||
         !add_list(w, "system_prompt_tokens", s->system_prompt_tokens, s->n_system_prompt_tokens) ||
         !add_list(w, "query_tokens", s->query_tokens, s->n_query_tokens) ||
-        !add_int(w, "max_output_tokens", s->max_output_tokens) ||
+        !jsonadd_int(w, "max_output_tokens", s->max_output_tokens) ||
         !add_str(w, "corpus", s->corpus_name) || !add_num(w, "temperature", s->temperature))
         return false;
     cJSON *ses = cJSON_AddObjectToObject(root, "sessions");
@@ -137,8 +127,8 @@ static bool build(cJSON *root, const spec *s)
         return false;
     if (s->warm && !cJSON_AddItemToArray(modes, cJSON_CreateString("warm")))
         return false;
-    if (!add_int(root, "repetitions", s->repetitions) ||
-        !add_int(root, "warmup_requests", s->warmup_requests) ||
+    if (!jsonadd_int(root, "repetitions", s->repetitions) ||
+        !jsonadd_int(root, "warmup_requests", s->warmup_requests) ||
         !add_str(root, "order", s->order == SPEC_ORDER_BLOCKED ? "blocked" : "random"))
         return false;
     cJSON *t = cJSON_AddObjectToObject(root, "timeouts");
@@ -146,7 +136,8 @@ static bool build(cJSON *root, const spec *s)
         !add_num(t, "first_token", s->timeout_first_token_s) ||
         !add_num(t, "total", s->timeout_total_s))
         return false;
-    if (!add_int(root, "retries", s->retries) || !add_int(root, "concurrency", s->concurrency))
+    if (!jsonadd_int(root, "retries", s->retries) ||
+        !jsonadd_int(root, "concurrency", s->concurrency))
         return false;
     cJSON *hyp = cJSON_AddArrayToObject(root, "hypotheses");
     if (!hyp)
@@ -160,8 +151,8 @@ static bool build(cJSON *root, const spec *s)
         return cJSON_AddNullToObject(root, "stop") != NULL;
     cJSON *st = cJSON_AddObjectToObject(root, "stop");
     return st && add_num(st, "target_rel_ci", s->stop.target_rel_ci) &&
-           add_int(st, "min_repetitions", s->stop.min_repetitions) &&
-           add_int(st, "max_trials", s->stop.max_trials) &&
+           jsonadd_int(st, "min_repetitions", s->stop.min_repetitions) &&
+           jsonadd_int(st, "max_trials", s->stop.max_trials) &&
            add_num(st, "max_minutes", s->stop.max_minutes);
 }
 
