@@ -54,8 +54,9 @@ static bool add_list(cJSON *o, const char *k, const long *v, size_t n)
     return true;
 }
 
-static bool add_target(cJSON *arr, const spec_target *t)
+static bool add_target(cJSON *arr, const void *item)
 {
+    const spec_target *t = item;
     cJSON *o = jsonadd_object(arr);
     if (!o)
         return false;
@@ -73,8 +74,9 @@ static bool add_target(cJSON *arr, const spec_target *t)
     return !t->ca_file || add_str(o, "ca_file", t->ca_file);
 }
 
-static bool add_hypothesis(cJSON *arr, const spec_hypothesis *h)
+static bool add_hypothesis(cJSON *arr, const void *item)
 {
+    const spec_hypothesis *h = item;
     cJSON *o = jsonadd_object(arr);
     if (!o)
         return false;
@@ -89,17 +91,26 @@ static bool add_hypothesis(cJSON *arr, const spec_hypothesis *h)
     return ok && add_num(o, "min", h->min) && add_num(o, "max", h->max);
 }
 
+/* o[k] = an array of the n items (size bytes apart), each written by add. */
+static bool add_each(cJSON *o, const char *k, const void *items, size_t n, size_t size,
+                     bool (*add)(cJSON *arr, const void *item))
+{
+    cJSON *arr = cJSON_AddArrayToObject(o, k);
+    if (!arr)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!add(arr, (const char *)items + i * size))
+            return false;
+    return true;
+}
+
 static bool build(cJSON *root, const spec *s)
 {
     if (!add_str(root, "name", s->name) || !add_str(root, "description", s->description) ||
         !add_uint(root, "seed", s->seed))
         return false;
-    cJSON *targets = cJSON_AddArrayToObject(root, "targets");
-    if (!targets)
+    if (!add_each(root, "targets", s->targets, s->n_targets, sizeof *s->targets, add_target))
         return false;
-    for (size_t i = 0; i < s->n_targets; i++)
-        if (!add_target(targets, &s->targets[i]))
-            return false;
     cJSON *w = cJSON_AddObjectToObject(root, "workload");
     if (!w ||
         !add_list(w, "system_prompt_tokens", s->system_prompt_tokens, s->n_system_prompt_tokens) ||
@@ -139,13 +150,9 @@ static bool build(cJSON *root, const spec *s)
     if (!jsonadd_int(root, "retries", s->retries) ||
         !jsonadd_int(root, "concurrency", s->concurrency))
         return false;
-    cJSON *hyp = cJSON_AddArrayToObject(root, "hypotheses");
-    if (!hyp)
-        return false;
-    for (size_t i = 0; i < s->n_hypotheses; i++)
-        if (!add_hypothesis(hyp, &s->hypotheses[i]))
-            return false;
-    if (!spec_contention_canon(root, &s->contention))
+    if (!add_each(root, "hypotheses", s->hypotheses, s->n_hypotheses, sizeof *s->hypotheses,
+                  add_hypothesis) ||
+        !spec_contention_canon(root, &s->contention))
         return false;
     if (!s->stop.enabled)
         return cJSON_AddNullToObject(root, "stop") != NULL;
