@@ -108,9 +108,8 @@ static void fill_measured(const spec *s, size_t ti, size_t *cell, plan_trial *ou
         for (size_t qi = 0; qi < s->n_query_tokens; qi++)
             for (size_t ci = 0; ci < s->n_query_counts; ci++)
                 for (int m = 0; m < 2; m++) {
-                    if ((m == SPEC_COLD && !s->cold) || (m == SPEC_WARM && !s->warm))
-                        continue;
-                    if (!spec_has_cell(s, s->system_prompt_tokens[si], s->query_tokens[qi],
+                    if (!spec_mode_on(s, (spec_cache_mode)m) ||
+                        !spec_has_cell(s, s->system_prompt_tokens[si], s->query_tokens[qi],
                                        s->query_counts[ci]))
                         continue;
                     for (long r = 0; r < s->repetitions; r++) {

@@ -361,6 +361,11 @@ static void load_sessions(spec_check_ctx *c, const spec_check_val *v, spec *s)
                     &s->session_query_tokens, &s->n_session_query_tokens);
 }
 
+bool spec_mode_on(const spec *s, spec_cache_mode m)
+{
+    return m == SPEC_COLD ? s->cold : m == SPEC_WARM && s->warm;
+}
+
 bool spec_has_cell(const spec *s, long system_prompt_tokens, long query_tokens, long query_count)
 {
     if (!list_has(s->system_prompt_tokens, s->n_system_prompt_tokens, system_prompt_tokens) ||
