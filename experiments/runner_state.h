@@ -180,6 +180,22 @@ kv_status runner_sched_workers_new(run *r, bool real, worker **out, char *err) K
 void runner_sched_workers_free(run *r, worker *ws);
 /* Under r->lock: keeps the run's first failure (st, err) and halts the run. */
 void runner_sched_fail(run *r, kv_status st, const char *err);
+/* The steps of a worker's loop (runner_sched_loop) over jobs of one kind
+ * (planned trials, contention requests), ctx being the worker. Under the
+ * run's lock: next returns the next job and writes its id for the progress
+ * line (NULL when none is left: the loop ends); finish journals a job that
+ * ran (its status is the loop's), done releases it whatever happened.
+ * Without the lock: run runs the job into rec (only allocation failures
+ * return an error). */
+typedef struct runner_sched_steps {
+    const void *(*next)(void *ctx, char id[PLAN_ID_LEN]);
+    kv_status (*run)(void *ctx, const void *job, trial_record *rec, char *err);
+    kv_status (*finish)(void *ctx, const void *job, trial_record *rec, int64_t t0, char *err);
+    void (*done)(void *ctx, const void *job);
+} runner_sched_steps;
+/* Runs jobs until next finds none; a failure halts the run (runner_sched_fail).
+ * Takes and releases r->lock itself. */
+void runner_sched_loop(run *r, const runner_sched_steps *steps, void *ctx);
 /* Blocks SIGINT and SIGTERM on the calling thread (threads it starts inherit
  * the mask); *old receives the mask to restore with pthread_sigmask. */
 void runner_sched_block_stops(sigset_t *old);
