@@ -42,19 +42,31 @@ long kv_raise_fd_limit(void)
                                                                           : (long)rl.rlim_cur;
 }
 
-static kv_status buf_reserve(kv_buf *b, size_t extra)
+kv_status kv_grow(void *array, size_t *cap, size_t need, size_t elem, size_t first)
 {
-    if (b->len + extra + 1 <= b->cap)
+    if (need <= *cap)
         return KV_OK;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra + 1)
-        cap *= 2;
-    char *p = realloc(b->data, cap);
+    size_t n = *cap ? *cap : first;
+    while (n < need) {
+        if (n > SIZE_MAX / 2)
+            return KV_ERR_NOMEM;
+        n *= 2;
+    }
+    if (n > SIZE_MAX / elem)
+        return KV_ERR_NOMEM;
+    void *old;
+    memcpy(&old, array, sizeof old); /* array is a T **; T * and void * share a representation */
+    void *p = realloc(old, n * elem);
     if (!p)
         return KV_ERR_NOMEM;
-    b->data = p;
-    b->cap = cap;
+    memcpy(array, &p, sizeof p);
+    *cap = n;
     return KV_OK;
+}
+
+static kv_status buf_reserve(kv_buf *b, size_t extra)
+{
+    return kv_grow(&b->data, &b->cap, b->len + extra + 1, 1, 256);
 }
 
 kv_status kv_buf_append(kv_buf *b, const void *p, size_t n)

@@ -1,5 +1,5 @@
 /* util.h - small helpers every module shares: the monotonic clock, a growable
- * byte buffer, whole-file reads and a stable 64-bit hash.
+ * byte buffer and arrays, whole-file reads and a stable 64-bit hash.
  *
  * Ownership: kv_buf owns its data; kv_buf_free releases it. kv_read_file
  * returns a malloc'd, NUL-terminated copy the caller frees.
@@ -35,6 +35,13 @@ void kv_buf_free(kv_buf *b);  /* releases the memory; b is empty after */
 
 /* strdup that maps NULL to NULL (and returns NULL when out of memory). */
 char *kv_strdup(const char *s);
+
+/* Makes room for at least `need` elements of `elem` bytes in a growable
+ * array: `array` is the address of the array's pointer (T **), *cap its
+ * allocated element count. Grows by doubling, from `first` when empty;
+ * first > 0; nothing changes when need <= *cap. KV_ERR_NOMEM (array and *cap left as
+ * they were) when out of memory. */
+kv_status kv_grow(void *array, size_t *cap, size_t need, size_t elem, size_t first) KV_MUST_USE;
 
 /* Largest file kv_read_file reads (results.json, CSV, corpus, cost
  * parameters); kv_read_file_max sets another limit (specs, journals). */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "experiments/jsonadd.h"
 #include "experiments/plan.h"
 
 /* ---- one group's agent order ---- */
@@ -265,11 +266,9 @@ static bool add_num(cJSON *o, const char *k, double v)
 
 static bool group_json(cJSON *arr, const spec *s, const contention_group *g)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o || !cJSON_AddItemToArray(arr, o)) {
-        cJSON_Delete(o);
+    cJSON *o = jsonadd_object(arr);
+    if (!o)
         return false;
-    }
     return cJSON_AddStringToObject(o, "target", s->targets[g->target].name) &&
            add_num(o, "agents", (double)g->agents) &&
            add_num(o, "system_prompt_tokens", (double)g->system_prompt_tokens) &&
@@ -282,11 +281,9 @@ static bool req_json(cJSON *arr, const spec *s, const contention_plan *p, const 
     char id[PLAN_ID_LEN], nonce[24];
     contention_req_id(s, p, q, id, sizeof id);
     snprintf(nonce, sizeof nonce, "%016llx", (unsigned long long)q->nonce);
-    cJSON *o = cJSON_CreateObject();
-    if (!o || !cJSON_AddItemToArray(arr, o)) {
-        cJSON_Delete(o);
+    cJSON *o = jsonadd_object(arr);
+    if (!o)
         return false;
-    }
     return cJSON_AddStringToObject(o, "id", id) && add_num(o, "group", (double)q->group) &&
            add_num(o, "index", (double)q->index) && add_num(o, "agent", (double)q->agent) &&
            add_num(o, "position", (double)q->position) &&

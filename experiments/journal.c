@@ -362,14 +362,8 @@ void journal_data_free(journal_data *d)
 
 static kv_status jn_add_trial(journal_data *d, size_t *cap, trial_record *t)
 {
-    if (d->n_trials == *cap) {
-        size_t n = *cap ? *cap * 2 : 64;
-        trial_record *p = realloc(d->trials, n * sizeof *p);
-        if (!p)
-            return KV_ERR_NOMEM;
-        d->trials = p;
-        *cap = n;
-    }
+    if (kv_grow(&d->trials, cap, d->n_trials + 1, sizeof *d->trials, 64) != KV_OK)
+        return KV_ERR_NOMEM;
     d->trials[d->n_trials++] = *t;
     memset(t, 0, sizeof *t);
     return KV_OK;

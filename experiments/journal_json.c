@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "common/utf8.h"
+#include "experiments/jsonadd.h"
 
 #define JJ_FORMAT "kvproof-journal"
 #define JJ_VERSION 1
@@ -100,13 +101,6 @@ static bool jj_add_num(cJSON *o, const char *name, double v)
     return cJSON_AddRawToObject(o, name, buf) != NULL;
 }
 
-static bool jj_add_int(cJSON *o, const char *name, long long v)
-{
-    char buf[24];
-    snprintf(buf, sizeof buf, "%lld", v);
-    return cJSON_AddRawToObject(o, name, buf) != NULL;
-}
-
 /* "imported": null, or {"format", "files": [{"path", "sha256"}]}. */
 static cJSON *jj_imported(const journal_header *h)
 {
@@ -153,19 +147,19 @@ kv_status journal_header_to_json(const journal_header *h, kv_buf *out, char *err
         strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
     JJ_ADD(ok, cJSON_AddStringToObject(o, "type", "header"));
     JJ_ADD(ok, cJSON_AddStringToObject(o, "format", JJ_FORMAT));
-    JJ_ADD(ok, jj_add_int(o, "version", (long long)JJ_VERSION));
+    JJ_ADD(ok, jsonadd_int(o, "version", (long long)JJ_VERSION));
     JJ_ADD(ok, jj_add_value(o, "kvproof_version", jj_string_or_null(h->kvproof_version)));
     JJ_ADD(ok, jj_add_value(o, "spec_name", jj_string_or_null(h->spec_name)));
     JJ_ADD(ok, jj_add_value(o, "spec_path", jj_string_or_null(h->spec_path)));
     JJ_ADD(ok, cJSON_AddStringToObject(o, "spec_hash", hash));
     if (h->seed <= (UINT64_C(1) << 53)) {
-        JJ_ADD(ok, jj_add_int(o, "seed", (long long)h->seed));
+        JJ_ADD(ok, jsonadd_int(o, "seed", (long long)h->seed));
     } else {
         char seed[24];
         snprintf(seed, sizeof seed, "%" PRIu64, h->seed);
         JJ_ADD(ok, cJSON_AddStringToObject(o, "seed", seed));
     }
-    JJ_ADD(ok, jj_add_int(o, "planned_trials", (long long)h->planned_trials));
+    JJ_ADD(ok, jsonadd_int(o, "planned_trials", (long long)h->planned_trials));
     JJ_ADD(ok, cJSON_AddStringToObject(o, "created", created));
     JJ_ADD(ok, jj_add_num(o, "created_unix", h->created_unix));
     JJ_ADD(ok, jj_add_value(o, "client_host", jj_string_or_null(h->client_host)));
@@ -200,22 +194,20 @@ kv_status journal_header_to_json(const journal_header *h, kv_buf *out, char *err
 
 static bool jj_add_turn(cJSON *turns, const trial_request *r)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o || !cJSON_AddItemToArray(turns, o)) {
-        cJSON_Delete(o);
+    cJSON *o = jsonadd_object(turns);
+    if (!o)
         return false;
-    }
     bool ok = true;
     unsigned cs = (unsigned)r->cache_state;
-    JJ_ADD(ok, jj_add_int(o, "turn", (long long)r->turn));
-    JJ_ADD(ok, jj_add_int(o, "attempts", (long long)r->attempts));
+    JJ_ADD(ok, jsonadd_int(o, "turn", (long long)r->turn));
+    JJ_ADD(ok, jsonadd_int(o, "attempts", (long long)r->attempts));
     JJ_ADD(ok, cJSON_AddBoolToObject(o, "ok", r->ok));
     JJ_ADD(ok, cJSON_AddStringToObject(o, "error", r->error));
-    JJ_ADD(ok, jj_add_int(o, "http_status", (long long)r->http_status));
-    JJ_ADD(ok, jj_add_int(o, "prompt_tokens", (long long)r->prompt_tokens));
-    JJ_ADD(ok, jj_add_int(o, "cached_tokens", (long long)r->cached_tokens));
-    JJ_ADD(ok, jj_add_int(o, "prefix_tokens", (long long)r->prefix_tokens));
-    JJ_ADD(ok, jj_add_int(o, "output_tokens", (long long)r->output_tokens));
+    JJ_ADD(ok, jsonadd_int(o, "http_status", (long long)r->http_status));
+    JJ_ADD(ok, jsonadd_int(o, "prompt_tokens", (long long)r->prompt_tokens));
+    JJ_ADD(ok, jsonadd_int(o, "cached_tokens", (long long)r->cached_tokens));
+    JJ_ADD(ok, jsonadd_int(o, "prefix_tokens", (long long)r->prefix_tokens));
+    JJ_ADD(ok, jsonadd_int(o, "output_tokens", (long long)r->output_tokens));
     JJ_ADD(ok, cJSON_AddStringToObject(o, "cache_state", cs < 4 ? jj_cache_states[cs] : "unknown"));
     JJ_ADD(ok, jj_add_num(o, "ttfb_ms", r->ttfb_ms));
     JJ_ADD(ok, jj_add_num(o, "ttft_ms", r->ttft_ms));
@@ -228,8 +220,8 @@ static bool jj_add_turn(cJSON *turns, const trial_request *r)
     JJ_ADD(ok, jj_add_num(o, "server_overhead_us", r->server_overhead_us));
     JJ_ADD(ok, jj_add_value(o, "raw", jj_embed(r->raw)));
     if (r->in_contention) {
-        JJ_ADD(ok, jj_add_int(o, "agent", (long long)r->agent));
-        JJ_ADD(ok, jj_add_int(o, "agent_position", (long long)r->agent_position));
+        JJ_ADD(ok, jsonadd_int(o, "agent", (long long)r->agent));
+        JJ_ADD(ok, jsonadd_int(o, "agent_position", (long long)r->agent_position));
         JJ_ADD(ok, cJSON_AddStringToObject(o, "slot_held", trial_slot_held_name(r->slot_held)));
         JJ_ADD(ok, cJSON_AddStringToObject(o, "hit", trial_hit_name(r->hit)));
         if (r->after_resume)
@@ -243,20 +235,20 @@ kv_status journal_trial_to_json(const trial_record *t, kv_buf *out, char *err)
     cJSON *o = cJSON_CreateObject();
     bool ok = o != NULL;
     JJ_ADD(ok, cJSON_AddStringToObject(o, "type", "trial"));
-    JJ_ADD(ok, jj_add_int(o, "plan_index", (long long)t->plan_index));
+    JJ_ADD(ok, jsonadd_int(o, "plan_index", (long long)t->plan_index));
     JJ_ADD(ok, cJSON_AddStringToObject(o, "id", t->id));
     JJ_ADD(ok, cJSON_AddStringToObject(o, "kind",
                                        (unsigned)t->kind < 3 ? jj_kinds[t->kind] : "measure"));
-    JJ_ADD(ok, jj_add_int(o, "target", (long long)t->target));
+    JJ_ADD(ok, jsonadd_int(o, "target", (long long)t->target));
     JJ_ADD(ok, cJSON_AddStringToObject(o, "target_name", t->target_name));
-    JJ_ADD(ok, jj_add_int(o, "cell", (long long)t->cell));
-    JJ_ADD(ok, jj_add_int(o, "system_prompt_tokens", (long long)t->system_prompt_tokens));
-    JJ_ADD(ok, jj_add_int(o, "query_tokens", (long long)t->query_tokens));
-    JJ_ADD(ok, jj_add_int(o, "query_count", (long long)t->query_count));
+    JJ_ADD(ok, jsonadd_int(o, "cell", (long long)t->cell));
+    JJ_ADD(ok, jsonadd_int(o, "system_prompt_tokens", (long long)t->system_prompt_tokens));
+    JJ_ADD(ok, jsonadd_int(o, "query_tokens", (long long)t->query_tokens));
+    JJ_ADD(ok, jsonadd_int(o, "query_count", (long long)t->query_count));
     JJ_ADD(ok,
            cJSON_AddStringToObject(o, "mode", (unsigned)t->mode < 3 ? jj_modes[t->mode] : "cold"));
-    JJ_ADD(ok, jj_add_int(o, "repetition", (long long)t->repetition));
-    JJ_ADD(ok, jj_add_int(o, "run_position", (long long)t->run_position));
+    JJ_ADD(ok, jsonadd_int(o, "repetition", (long long)t->repetition));
+    JJ_ADD(ok, jsonadd_int(o, "run_position", (long long)t->run_position));
     JJ_ADD(ok, jj_add_num(o, "started_unix", t->started_unix));
     JJ_ADD(ok, cJSON_AddBoolToObject(o, "ok", t->ok));
     JJ_ADD(ok, cJSON_AddStringToObject(o, "error", t->error));

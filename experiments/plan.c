@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/util.h"
+#include "experiments/jsonadd.h"
 
 /* ---- PRNG: splitmix64 seeding xoshiro256** (Blackman and Vigna) ---------- */
 
@@ -107,9 +108,8 @@ static void fill_measured(const spec *s, size_t ti, size_t *cell, plan_trial *ou
         for (size_t qi = 0; qi < s->n_query_tokens; qi++)
             for (size_t ci = 0; ci < s->n_query_counts; ci++)
                 for (int m = 0; m < 2; m++) {
-                    if ((m == SPEC_COLD && !s->cold) || (m == SPEC_WARM && !s->warm))
-                        continue;
-                    if (!spec_has_cell(s, s->system_prompt_tokens[si], s->query_tokens[qi],
+                    if (!spec_mode_on(s, (spec_cache_mode)m) ||
+                        !spec_has_cell(s, s->system_prompt_tokens[si], s->query_tokens[qi],
                                        s->query_counts[ci]))
                         continue;
                     for (long r = 0; r < s->repetitions; r++) {
@@ -205,31 +205,24 @@ void plan_free(plan *p)
 
 /* ---- JSON ------------------------------------------------------------------------- */
 
-static bool add_ll(cJSON *o, const char *k, long long v)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "%lld", v);
-    return cJSON_AddRawToObject(o, k, buf) != NULL;
-}
-
 static bool add_trial(cJSON *arr, const spec *s, const plan_trial *t)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o || !cJSON_AddItemToArray(arr, o)) {
-        cJSON_Delete(o);
+    cJSON *o = jsonadd_object(arr);
+    if (!o)
         return false;
-    }
     char nonce[24];
     snprintf(nonce, sizeof nonce, "%016llx", (unsigned long long)t->nonce);
-    return add_ll(o, "index", (long long)t->index) && cJSON_AddStringToObject(o, "id", t->id) &&
+    return jsonadd_int(o, "index", (long long)t->index) &&
+           cJSON_AddStringToObject(o, "id", t->id) &&
            cJSON_AddStringToObject(o, "kind", t->kind == PLAN_WARMUP ? "warmup" : "measure") &&
            cJSON_AddStringToObject(o, "target", s->targets[t->target].name) &&
-           add_ll(o, "cell", (long long)t->cell) &&
-           add_ll(o, "system_prompt_tokens", t->system_prompt_tokens) &&
-           add_ll(o, "query_tokens", t->query_tokens) && add_ll(o, "query_count", t->query_count) &&
+           jsonadd_int(o, "cell", (long long)t->cell) &&
+           jsonadd_int(o, "system_prompt_tokens", t->system_prompt_tokens) &&
+           jsonadd_int(o, "query_tokens", t->query_tokens) &&
+           jsonadd_int(o, "query_count", t->query_count) &&
            cJSON_AddStringToObject(o, "mode", spec_cache_mode_name(t->mode)) &&
-           add_ll(o, "repetition", t->repetition) && cJSON_AddStringToObject(o, "nonce", nonce) &&
-           add_ll(o, "requests", t->requests);
+           jsonadd_int(o, "repetition", t->repetition) &&
+           cJSON_AddStringToObject(o, "nonce", nonce) && jsonadd_int(o, "requests", t->requests);
 }
 
 kv_status plan_to_json(const spec *s, const plan *p, char **out)
@@ -245,13 +238,13 @@ kv_status plan_to_json(const spec *s, const plan *p, char **out)
               cJSON_AddStringToObject(root, "order",
                                       s->order == SPEC_ORDER_BLOCKED ? "blocked" : "random");
     cJSON *counts = ok ? cJSON_AddObjectToObject(root, "counts") : NULL;
-    ok = ok && counts && add_ll(counts, "cells", (long long)p->n_cells) &&
-         add_ll(counts, "trials", (long long)p->n_trials) &&
-         add_ll(counts, "measured_trials", (long long)p->n_measured) &&
-         add_ll(counts, "warmup_trials", (long long)(p->n_trials - p->n_measured)) &&
-         add_ll(counts, "requests", p->n_requests) &&
-         add_ll(counts, "prompt_tokens", p->prompt_tokens) &&
-         add_ll(counts, "new_prompt_tokens", p->new_prompt_tokens);
+    ok = ok && counts && jsonadd_int(counts, "cells", (long long)p->n_cells) &&
+         jsonadd_int(counts, "trials", (long long)p->n_trials) &&
+         jsonadd_int(counts, "measured_trials", (long long)p->n_measured) &&
+         jsonadd_int(counts, "warmup_trials", (long long)(p->n_trials - p->n_measured)) &&
+         jsonadd_int(counts, "requests", p->n_requests) &&
+         jsonadd_int(counts, "prompt_tokens", p->prompt_tokens) &&
+         jsonadd_int(counts, "new_prompt_tokens", p->new_prompt_tokens);
     cJSON *arr = ok ? cJSON_AddArrayToObject(root, "trials") : NULL;
     ok = ok && arr;
     for (size_t i = 0; ok && i < p->n_trials; i++)

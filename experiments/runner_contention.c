@@ -116,22 +116,16 @@ static void attach_basis(trial_request *q, double thr, long slack)
 {
     if (!isfinite(thr) && slack <= CACHECHECK_COLD_SLACK)
         return;
-    cJSON *root = q->raw ? cJSON_Parse(q->raw) : NULL;
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        root = cJSON_CreateObject();
-    }
+    cJSON *root = runner_trial_raw_open(q);
     cJSON *o = root ? cJSON_AddObjectToObject(root, "contention") : NULL;
     bool ok = o && (!isfinite(thr) || cJSON_AddNumberToObject(o, "ttft_threshold_ms", thr)) &&
               (slack <= CACHECHECK_COLD_SLACK ||
                cJSON_AddNumberToObject(o, "template_tokens", (double)slack));
-    char *txt = ok ? cJSON_PrintUnformatted(root) : NULL;
-    cJSON_Delete(root);
-    if (!txt)
+    if (!ok) {
+        cJSON_Delete(root);
         return;
-    free(q->raw);
-    q->raw = strdup(txt);
-    cJSON_free(txt);
+    }
+    runner_trial_raw_save(q, root);
 }
 
 /* The hit class of a finished request (docs/journal.md, "Contention fields"). */
@@ -310,34 +304,38 @@ static const contention_req *creq_next(cgroup *cg)
     }
 }
 
+/* ---- the group's requests as worker steps ---- */
+
+static const void *cstep_next(void *ctx, char id[PLAN_ID_LEN])
+{
+    cgroup *cg = ((cworker *)ctx)->cg;
+    const contention_req *q = creq_next(cg);
+    if (q)
+        contention_req_id(cg->r->s, cg->r->cp, q, id, PLAN_ID_LEN);
+    return q;
+}
+
+static kv_status cstep_run(void *ctx, const void *job, trial_record *rec, char *err)
+{
+    cworker *w = ctx;
+    return creq_run(w->cg, &w->io, job, rec, err);
+}
+
+static kv_status cstep_finish(void *ctx, const void *job, trial_record *rec, int64_t t0, char *err)
+{
+    return creq_finish(((cworker *)ctx)->cg, job, rec, t0, err);
+}
+
+static void cstep_done(void *ctx, const void *job)
+{
+    const contention_req *q = job;
+    ((cworker *)ctx)->cg->agents[q->agent].busy = false;
+}
+
 static void cworker_loop(cworker *w)
 {
-    cgroup *cg = w->cg;
-    run *r = cg->r;
-    pthread_mutex_lock(&r->lock);
-    for (;;) {
-        const contention_req *q = creq_next(cg);
-        if (!q)
-            break;
-        char id[PLAN_ID_LEN];
-        contention_req_id(r->s, r->cp, q, id, sizeof id);
-        runner_out_progress(r, id, NULL);
-        pthread_mutex_unlock(&r->lock);
-        trial_record rec;
-        char err[KV_ERRLEN] = "";
-        int64_t t0 = kv_now_ns();
-        kv_status st = creq_run(cg, &w->io, q, &rec, err);
-        pthread_mutex_lock(&r->lock);
-        if (st == KV_OK)
-            st = creq_finish(cg, q, &rec, t0, err);
-        trial_record_clear(&rec);
-        cg->agents[q->agent].busy = false;
-        if (st != KV_OK)
-            runner_sched_fail(r, st, err);
-        pthread_cond_broadcast(&r->cv);
-    }
-    pthread_cond_broadcast(&r->cv);
-    pthread_mutex_unlock(&r->lock);
+    static const runner_sched_steps steps = {cstep_next, cstep_run, cstep_finish, cstep_done};
+    runner_sched_loop(w->cg->r, &steps, w);
 }
 
 static void *cworker_main(void *arg)

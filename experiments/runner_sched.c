@@ -241,35 +241,71 @@ void runner_sched_fail(run *r, kv_status st, const char *err)
     r->halt = true;
 }
 
-/* Runs trials from the round's queue until it is empty or the run halts. */
-static void worker_loop(worker *w)
+void runner_sched_loop(run *r, const runner_sched_steps *steps, void *ctx)
 {
-    run *r = w->r;
     pthread_mutex_lock(&r->lock);
     for (;;) {
-        const plan_trial *pt = next_trial(r);
-        if (!pt)
+        char id[PLAN_ID_LEN];
+        const void *job = steps->next(ctx, id);
+        if (!job)
             break;
-        runner_out_progress(r, pt->id, NULL);
+        runner_out_progress(r, id, NULL);
         pthread_mutex_unlock(&r->lock);
         trial_record rec;
         char err[KV_ERRLEN] = "";
         int64_t t0 = kv_now_ns();
-        kv_status st = runner_trial_run(r, &w->io, pt, &rec, err);
+        kv_status st = steps->run(ctx, job, &rec, err);
         pthread_mutex_lock(&r->lock);
         if (st == KV_OK)
-            st = finish_trial(r, w, pt, &rec, t0, err);
+            st = steps->finish(ctx, job, &rec, t0, err);
         trial_record_clear(&rec);
-        if (pt->kind == PLAN_MEASURE)
-            r->measured_in_flight--;
-        else if (r->warmups_left[pt->target] > 0)
-            r->warmups_left[pt->target]--;
+        steps->done(ctx, job);
         if (st != KV_OK)
             runner_sched_fail(r, st, err);
         pthread_cond_broadcast(&r->cv);
     }
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->lock);
+}
+
+/* ---- the round's trials as worker steps ---- */
+
+static const void *trial_next(void *ctx, char id[PLAN_ID_LEN])
+{
+    worker *w = ctx;
+    const plan_trial *pt = next_trial(w->r);
+    if (pt)
+        snprintf(id, PLAN_ID_LEN, "%s", pt->id);
+    return pt;
+}
+
+static kv_status trial_run(void *ctx, const void *job, trial_record *rec, char *err)
+{
+    worker *w = ctx;
+    return runner_trial_run(w->r, &w->io, job, rec, err);
+}
+
+static kv_status trial_finish(void *ctx, const void *job, trial_record *rec, int64_t t0, char *err)
+{
+    worker *w = ctx;
+    return finish_trial(w->r, w, job, rec, t0, err);
+}
+
+static void trial_done(void *ctx, const void *job)
+{
+    run *r = ((worker *)ctx)->r;
+    const plan_trial *pt = job;
+    if (pt->kind == PLAN_MEASURE)
+        r->measured_in_flight--;
+    else if (r->warmups_left[pt->target] > 0)
+        r->warmups_left[pt->target]--;
+}
+
+/* Runs trials from the round's queue until it is empty or the run halts. */
+static void worker_loop(worker *w)
+{
+    static const runner_sched_steps steps = {trial_next, trial_run, trial_finish, trial_done};
+    runner_sched_loop(w->r, &steps, w);
 }
 
 static void *worker_main(void *arg)

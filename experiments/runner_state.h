@@ -146,6 +146,12 @@ void runner_trial_reason(char *dst, const char *prefix, const char *msg);
 void runner_trial_turn_reason(char *dst, long turn, const char *msg);
 /* A request not (yet) run: unknown counts and times, "not run" reason. */
 void runner_trial_request_init(trial_request *q, int turn);
+/* The request's raw JSON as an object to add members to: parsed from q->raw,
+ * or a new object when raw is absent or not an object; NULL when out of
+ * memory. runner_trial_raw_save writes it back to q->raw and deletes it
+ * (raw stays as it was when root is NULL or cannot be printed). */
+struct cJSON *runner_trial_raw_open(const trial_request *q);
+void runner_trial_raw_save(trial_request *q, struct cJSON *root);
 /* A prompt of exact length, counted with the calling worker's context. */
 kv_status runner_trial_synth(target_state *ts, const runner_io *io, prompt_role role, long n_tokens,
                              uint64_t nonce, long variant, char **out, long *counted,
@@ -174,6 +180,22 @@ kv_status runner_sched_workers_new(run *r, bool real, worker **out, char *err) K
 void runner_sched_workers_free(run *r, worker *ws);
 /* Under r->lock: keeps the run's first failure (st, err) and halts the run. */
 void runner_sched_fail(run *r, kv_status st, const char *err);
+/* The steps of a worker's loop (runner_sched_loop) over jobs of one kind
+ * (planned trials, contention requests), ctx being the worker. Under the
+ * run's lock: next returns the next job and writes its id for the progress
+ * line (NULL when none is left: the loop ends); finish journals a job that
+ * ran (its status is the loop's), done releases it whatever happened.
+ * Without the lock: run runs the job into rec (only allocation failures
+ * return an error). */
+typedef struct runner_sched_steps {
+    const void *(*next)(void *ctx, char id[PLAN_ID_LEN]);
+    kv_status (*run)(void *ctx, const void *job, trial_record *rec, char *err);
+    kv_status (*finish)(void *ctx, const void *job, trial_record *rec, int64_t t0, char *err);
+    void (*done)(void *ctx, const void *job);
+} runner_sched_steps;
+/* Runs jobs until next finds none; a failure halts the run (runner_sched_fail).
+ * Takes and releases r->lock itself. */
+void runner_sched_loop(run *r, const runner_sched_steps *steps, void *ctx);
 /* Blocks SIGINT and SIGTERM on the calling thread (threads it starts inherit
  * the mask); *old receives the mask to restore with pthread_sigmask. */
 void runner_sched_block_stops(sigset_t *old);

@@ -62,16 +62,32 @@ void runner_trial_request_init(trial_request *q, int turn)
     snprintf(q->error, sizeof q->error, "not run: an earlier request of the session failed");
 }
 
+cJSON *runner_trial_raw_open(const trial_request *q)
+{
+    cJSON *root = q->raw ? cJSON_Parse(q->raw) : NULL;
+    if (cJSON_IsObject(root))
+        return root;
+    cJSON_Delete(root);
+    return cJSON_CreateObject();
+}
+
+void runner_trial_raw_save(trial_request *q, cJSON *root)
+{
+    char *txt = root ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    if (!txt)
+        return;
+    free(q->raw);
+    q->raw = strdup(txt);
+    cJSON_free(txt);
+}
+
 /* Adds {"prime": {...}} to the first turn's raw JSON. */
 static void attach_prime(trial_request *turn1, const trial_request *prime)
 {
-    cJSON *root = turn1->raw ? cJSON_Parse(turn1->raw) : NULL;
-    if (!root || !cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        root = cJSON_CreateObject();
-        if (!root)
-            return;
-    }
+    cJSON *root = runner_trial_raw_open(turn1);
+    if (!root)
+        return;
     cJSON *pj = cJSON_CreateObject();
     if (!pj) {
         cJSON_Delete(root);
@@ -86,13 +102,7 @@ static void attach_prime(trial_request *turn1, const trial_request *prime)
     if (isfinite(prime->total_ms))
         cJSON_AddNumberToObject(pj, "total_ms", prime->total_ms);
     cJSON_AddItemToObject(root, "prime", pj);
-    char *txt = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    if (!txt)
-        return;
-    free(turn1->raw);
-    turn1->raw = strdup(txt);
-    cJSON_free(txt);
+    runner_trial_raw_save(turn1, root);
 }
 
 typedef struct session {

@@ -117,11 +117,9 @@ static void load_headers(spec_check_ctx *c, const spec_check_val *v, spec_target
         return;
     }
     size_t n = spec_check_len(v);
-    t->headers = calloc(n ? n : 1, sizeof *t->headers);
-    if (!t->headers) {
-        c->nomem = true;
+    t->headers = spec_check_alloc(c, n ? n : 1, sizeof *t->headers);
+    if (!t->headers)
         return;
-    }
     size_t i = 0;
     for (const cJSON *k = v->j->child; k && i < v->p->n_kids; k = k->next, i++) {
         spec_check_val h = {.j = k, .p = &v->p->kids[i]};
@@ -212,32 +210,34 @@ static void load_target(spec_check_ctx *c, const spec_check_val *v, spec_target 
         spec_check_error_at(c, &m, false, "cannot read the CA file \"%s\"", t->ca_file);
 }
 
+/* Target i of the array (the spec's own list is allocated); its name must
+ * not repeat an earlier target's. */
+static void load_target_at(spec_check_ctx *c, const spec_check_val *e, size_t i, void *arg)
+{
+    spec *s = arg;
+    load_target(c, e, &s->targets[i]);
+    if (!s->targets[i].name)
+        return;
+    for (size_t k = 0; k < i; k++) {
+        if (s->targets[k].name && strcmp(s->targets[k].name, s->targets[i].name) == 0) {
+            spec_check_val nm = spec_check_member(e, "name");
+            spec_check_error_at(c, &nm, false, "duplicate target name \"%s\" (also $.targets[%zu])",
+                                s->targets[i].name, k);
+            break;
+        }
+    }
+}
+
 static void load_targets(spec_check_ctx *c, const spec_check_val *v, spec *s)
 {
     if (!spec_check_required(c, v) || !spec_check_array(c, v, true))
         return;
     size_t n = spec_check_len(v);
-    s->targets = calloc(n, sizeof *s->targets);
-    if (!s->targets) {
-        c->nomem = true;
+    s->targets = spec_check_alloc(c, n, sizeof *s->targets);
+    if (!s->targets)
         return;
-    }
     s->n_targets = n;
-    for (size_t i = 0; i < n; i++) {
-        spec_check_val e = spec_check_elem(v, i);
-        load_target(c, &e, &s->targets[i]);
-        if (!s->targets[i].name)
-            continue;
-        for (size_t k = 0; k < i; k++) {
-            if (s->targets[k].name && strcmp(s->targets[k].name, s->targets[i].name) == 0) {
-                spec_check_val nm = spec_check_member(&e, "name");
-                spec_check_error_at(c, &nm, false,
-                                    "duplicate target name \"%s\" (also $.targets[%zu])",
-                                    s->targets[i].name, k);
-                break;
-            }
-        }
-    }
+    spec_check_each(c, v, load_target_at, s);
 }
 
 /* ---- workload and sessions ------------------------------------------------------ */
@@ -359,6 +359,11 @@ static void load_sessions(spec_check_ctx *c, const spec_check_val *v, spec *s)
     if (!m.absent)
         load_subset(c, &m, s->query_tokens, s->n_query_tokens, "query_tokens",
                     &s->session_query_tokens, &s->n_session_query_tokens);
+}
+
+bool spec_mode_on(const spec *s, spec_cache_mode m)
+{
+    return m == SPEC_COLD ? s->cold : m == SPEC_WARM && s->warm;
 }
 
 bool spec_has_cell(const spec *s, long system_prompt_tokens, long query_tokens, long query_count)
@@ -537,6 +542,19 @@ static void hypothesis_query_count(spec_check_ctx *c, const spec_check_val *v, c
 }
 
 /* min and max: at least one, min <= max. */
+/* An object's required, non-empty string `key` (the spec's name, a
+ * hypothesis' id) and its optional "description". */
+static void load_label(spec_check_ctx *c, const spec_check_val *v, const char *key, char **label,
+                       char **description)
+{
+    spec_check_val m = spec_check_member(v, key);
+    if (spec_check_required(c, &m))
+        (void)spec_check_string(c, &m, true, label);
+    m = spec_check_member(v, "description");
+    if (!m.absent)
+        (void)spec_check_string(c, &m, false, description);
+}
+
 static void hypothesis_bounds(spec_check_ctx *c, const spec_check_val *v, spec_hypothesis *h)
 {
     spec_check_val mn = spec_check_member(v, "min");
@@ -562,17 +580,32 @@ static void load_hypothesis(spec_check_ctx *c, const spec_check_val *v, spec *s,
     h->query_count = -1;
     if (!spec_check_object(c, v, keys, N_OF(keys)))
         return;
-    spec_check_val m = spec_check_member(v, "id");
-    if (spec_check_required(c, &m))
-        (void)spec_check_string(c, &m, true, &h->id);
-    m = spec_check_member(v, "description");
-    if (!m.absent)
-        (void)spec_check_string(c, &m, false, &h->description);
+    load_label(c, v, "id", &h->id, &h->description);
     int metric = hypothesis_metric(c, v, s, h, lists_ok);
     hypothesis_target(c, v, s, h);
     hypothesis_system_prompt(c, v, s, h, lists_ok, metric);
     hypothesis_query_count(c, v, s, h, lists_ok, metric);
     hypothesis_bounds(c, v, h);
+}
+
+typedef struct hypotheses_ctx {
+    spec *s;
+    bool lists_ok; /* the workload has lengths and session lengths to check against */
+} hypotheses_ctx;
+
+/* Hypothesis i of the array; its id must not repeat an earlier one's. */
+static void load_hypothesis_at(spec_check_ctx *c, const spec_check_val *e, size_t i, void *arg)
+{
+    const hypotheses_ctx *h = arg;
+    spec_hypothesis *all = h->s->hypotheses;
+    load_hypothesis(c, e, h->s, &all[i], h->lists_ok);
+    for (size_t k = 0; k < i && all[i].id; k++) {
+        if (all[k].id && strcmp(all[k].id, all[i].id) == 0) {
+            spec_check_val id = spec_check_member(e, "id");
+            spec_check_error_at(c, &id, false, "duplicate hypothesis id \"%s\"", all[i].id);
+            break;
+        }
+    }
 }
 
 static void load_hypotheses(spec_check_ctx *c, const spec_check_val *v, spec *s, bool lists_ok)
@@ -582,24 +615,12 @@ static void load_hypotheses(spec_check_ctx *c, const spec_check_val *v, spec *s,
     size_t n = spec_check_len(v);
     if (n == 0)
         return;
-    s->hypotheses = calloc(n, sizeof *s->hypotheses);
-    if (!s->hypotheses) {
-        c->nomem = true;
+    s->hypotheses = spec_check_alloc(c, n, sizeof *s->hypotheses);
+    if (!s->hypotheses)
         return;
-    }
     s->n_hypotheses = n;
-    for (size_t i = 0; i < n; i++) {
-        spec_check_val e = spec_check_elem(v, i);
-        load_hypothesis(c, &e, s, &s->hypotheses[i], lists_ok);
-        for (size_t k = 0; k < i && s->hypotheses[i].id; k++) {
-            if (s->hypotheses[k].id && strcmp(s->hypotheses[k].id, s->hypotheses[i].id) == 0) {
-                spec_check_val id = spec_check_member(&e, "id");
-                spec_check_error_at(c, &id, false, "duplicate hypothesis id \"%s\"",
-                                    s->hypotheses[i].id);
-                break;
-            }
-        }
-    }
+    hypotheses_ctx h = {s, lists_ok};
+    spec_check_each(c, v, load_hypothesis_at, &h);
 }
 
 static void load_stop(spec_check_ctx *c, const spec_check_val *v, spec *s)
@@ -677,13 +698,8 @@ static void load_spec(spec_check_ctx *c, const spec_check_val *root, spec *s)
         "contention"};
     if (!spec_check_object(c, root, keys, N_OF(keys)))
         return;
-    spec_check_val m = spec_check_member(root, "name");
-    if (spec_check_required(c, &m))
-        (void)spec_check_string(c, &m, true, &s->name);
-    m = spec_check_member(root, "description");
-    if (!m.absent)
-        (void)spec_check_string(c, &m, false, &s->description);
-    m = spec_check_member(root, "seed");
+    load_label(c, root, "name", &s->name, &s->description);
+    spec_check_val m = spec_check_member(root, "seed");
     long seed = 1;
     if (!m.absent && spec_check_long(c, &m, 0, SPEC_MAX_SEED, &seed))
         s->seed = (uint64_t)seed;

@@ -164,6 +164,8 @@ kv_status spec_canon_json(const spec *s, char **out) KV_MUST_USE;
 /* True when the design has a cell with these lengths and session length
  * (query_count 1 always; longer sessions only where `sessions` allows). */
 bool spec_has_cell(const spec *s, long system_prompt_tokens, long query_tokens, long query_count);
+/* True when the design measures cache mode m (cache_modes lists it). */
+bool spec_mode_on(const spec *s, spec_cache_mode m);
 
 /* The corpus used when the spec names none (relative to the source tree). */
 #define SPEC_DEFAULT_CORPUS "data/corpus/engineering-notes.txt"

@@ -12,16 +12,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "experiments/jsonadd.h"
 #include "experiments/spec_contention.h"
 
 /* Each adder returns false when cJSON ran out of memory. */
-static bool add_int(cJSON *o, const char *k, long long v)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "%lld", v);
-    return cJSON_AddRawToObject(o, k, buf) != NULL;
-}
-
 static bool add_uint(cJSON *o, const char *k, uint64_t v)
 {
     char buf[32];
@@ -60,13 +54,12 @@ static bool add_list(cJSON *o, const char *k, const long *v, size_t n)
     return true;
 }
 
-static bool add_target(cJSON *arr, const spec_target *t)
+static bool add_target(cJSON *arr, const void *item)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o || !cJSON_AddItemToArray(arr, o)) {
-        cJSON_Delete(o);
+    const spec_target *t = item;
+    cJSON *o = jsonadd_object(arr);
+    if (!o)
         return false;
-    }
     if (!add_str(o, "name", t->name) || !add_str(o, "base_url", t->base_url) ||
         !add_str(o, "api", spec_api_name(t->api)) || !add_str(o, "model", t->model) ||
         !add_str(o, "api_key_env", t->api_key_env))
@@ -81,22 +74,34 @@ static bool add_target(cJSON *arr, const spec_target *t)
     return !t->ca_file || add_str(o, "ca_file", t->ca_file);
 }
 
-static bool add_hypothesis(cJSON *arr, const spec_hypothesis *h)
+static bool add_hypothesis(cJSON *arr, const void *item)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o || !cJSON_AddItemToArray(arr, o)) {
-        cJSON_Delete(o);
+    const spec_hypothesis *h = item;
+    cJSON *o = jsonadd_object(arr);
+    if (!o)
         return false;
-    }
     bool ok = add_str(o, "id", h->id) && add_str(o, "description", h->description) &&
               add_str(o, "metric", spec_metric_name(h->metric)) &&
               add_str(o, "target", h->target) &&
-              add_int(o, "at_system_prompt_tokens", h->system_prompt_tokens);
+              jsonadd_int(o, "at_system_prompt_tokens", h->system_prompt_tokens);
     if (ok && h->query_count >= 0)
-        ok = add_int(o, "at_query_count", h->query_count);
+        ok = jsonadd_int(o, "at_query_count", h->query_count);
     else if (ok)
         ok = cJSON_AddNullToObject(o, "at_query_count") != NULL;
     return ok && add_num(o, "min", h->min) && add_num(o, "max", h->max);
+}
+
+/* o[k] = an array of the n items (size bytes apart), each written by add. */
+static bool add_each(cJSON *o, const char *k, const void *items, size_t n, size_t size,
+                     bool (*add)(cJSON *arr, const void *item))
+{
+    cJSON *arr = cJSON_AddArrayToObject(o, k);
+    if (!arr)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!add(arr, (const char *)items + i * size))
+            return false;
+    return true;
 }
 
 static bool build(cJSON *root, const spec *s)
@@ -104,17 +109,13 @@ static bool build(cJSON *root, const spec *s)
     if (!add_str(root, "name", s->name) || !add_str(root, "description", s->description) ||
         !add_uint(root, "seed", s->seed))
         return false;
-    cJSON *targets = cJSON_AddArrayToObject(root, "targets");
-    if (!targets)
+    if (!add_each(root, "targets", s->targets, s->n_targets, sizeof *s->targets, add_target))
         return false;
-    for (size_t i = 0; i < s->n_targets; i++)
-        if (!add_target(targets, &s->targets[i]))
-            return false;
     cJSON *w = cJSON_AddObjectToObject(root, "workload");
     if (!w ||
         !add_list(w, "system_prompt_tokens", s->system_prompt_tokens, s->n_system_prompt_tokens) ||
         !add_list(w, "query_tokens", s->query_tokens, s->n_query_tokens) ||
-        !add_int(w, "max_output_tokens", s->max_output_tokens) ||
+        !jsonadd_int(w, "max_output_tokens", s->max_output_tokens) ||
         !add_str(w, "corpus", s->corpus_name) || !add_num(w, "temperature", s->temperature))
         return false;
     cJSON *ses = cJSON_AddObjectToObject(root, "sessions");
@@ -137,8 +138,8 @@ static bool build(cJSON *root, const spec *s)
         return false;
     if (s->warm && !cJSON_AddItemToArray(modes, cJSON_CreateString("warm")))
         return false;
-    if (!add_int(root, "repetitions", s->repetitions) ||
-        !add_int(root, "warmup_requests", s->warmup_requests) ||
+    if (!jsonadd_int(root, "repetitions", s->repetitions) ||
+        !jsonadd_int(root, "warmup_requests", s->warmup_requests) ||
         !add_str(root, "order", s->order == SPEC_ORDER_BLOCKED ? "blocked" : "random"))
         return false;
     cJSON *t = cJSON_AddObjectToObject(root, "timeouts");
@@ -146,22 +147,19 @@ static bool build(cJSON *root, const spec *s)
         !add_num(t, "first_token", s->timeout_first_token_s) ||
         !add_num(t, "total", s->timeout_total_s))
         return false;
-    if (!add_int(root, "retries", s->retries) || !add_int(root, "concurrency", s->concurrency))
+    if (!jsonadd_int(root, "retries", s->retries) ||
+        !jsonadd_int(root, "concurrency", s->concurrency))
         return false;
-    cJSON *hyp = cJSON_AddArrayToObject(root, "hypotheses");
-    if (!hyp)
-        return false;
-    for (size_t i = 0; i < s->n_hypotheses; i++)
-        if (!add_hypothesis(hyp, &s->hypotheses[i]))
-            return false;
-    if (!spec_contention_canon(root, &s->contention))
+    if (!add_each(root, "hypotheses", s->hypotheses, s->n_hypotheses, sizeof *s->hypotheses,
+                  add_hypothesis) ||
+        !spec_contention_canon(root, &s->contention))
         return false;
     if (!s->stop.enabled)
         return cJSON_AddNullToObject(root, "stop") != NULL;
     cJSON *st = cJSON_AddObjectToObject(root, "stop");
     return st && add_num(st, "target_rel_ci", s->stop.target_rel_ci) &&
-           add_int(st, "min_repetitions", s->stop.min_repetitions) &&
-           add_int(st, "max_trials", s->stop.max_trials) &&
+           jsonadd_int(st, "min_repetitions", s->stop.min_repetitions) &&
+           jsonadd_int(st, "max_trials", s->stop.max_trials) &&
            add_num(st, "max_minutes", s->stop.max_minutes);
 }
 

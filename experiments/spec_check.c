@@ -116,6 +116,24 @@ spec_check_val spec_check_member(const spec_check_val *obj, const char *key)
     return v;
 }
 
+void spec_check_each(spec_check_ctx *c, const spec_check_val *v,
+                     void (*fn)(spec_check_ctx *c, const spec_check_val *e, size_t i, void *arg),
+                     void *arg)
+{
+    for (size_t i = 0; i < spec_check_len(v); i++) {
+        spec_check_val e = spec_check_elem(v, i);
+        fn(c, &e, i, arg);
+    }
+}
+
+void *spec_check_alloc(spec_check_ctx *c, size_t n, size_t size)
+{
+    void *p = calloc(n, size);
+    if (!p)
+        c->nomem = true;
+    return p;
+}
+
 spec_check_val spec_check_elem(const spec_check_val *arr, size_t i)
 {
     spec_check_val v = {.j = NULL, .p = arr->p, .absent = true};
@@ -333,11 +351,9 @@ bool spec_check_long_list(spec_check_ctx *c, const spec_check_val *v, long lo, l
     if (!spec_check_array(c, v, true))
         return false;
     size_t len = spec_check_len(v);
-    long *vals = calloc(len, sizeof *vals);
-    if (!vals) {
-        c->nomem = true;
+    long *vals = spec_check_alloc(c, len, sizeof *vals);
+    if (!vals)
         return false;
-    }
     bool ok = true;
     for (size_t i = 0; i < len; i++) {
         spec_check_val e = spec_check_elem(v, i);

@@ -61,6 +61,13 @@ spec_check_val spec_check_member(const spec_check_val *obj, const char *key);
 /* Element i of an array value. */
 spec_check_val spec_check_elem(const spec_check_val *arr, size_t i);
 size_t spec_check_len(const spec_check_val *v);
+/* Calls fn(c, &element, i, arg) for each element i of the array v, in order. */
+void spec_check_each(spec_check_ctx *c, const spec_check_val *v,
+                     void (*fn)(spec_check_ctx *c, const spec_check_val *e, size_t i, void *arg),
+                     void *arg);
+/* calloc(n, size) for a list the spec will hold; NULL (c->nomem set) when
+ * out of memory. */
+void *spec_check_alloc(spec_check_ctx *c, size_t n, size_t size);
 
 /* Each reports "unknown key" (with the closest of `keys` suggested) and
  * duplicate keys; false when v is not an object (error recorded). */

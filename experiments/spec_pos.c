@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
+
 void spec_pos_path_key(char *dst, const char *base, const char *key, size_t keylen)
 {
     int ident = keylen > 0 && (isalpha((unsigned char)key[0]) || key[0] == '_');
@@ -154,14 +156,8 @@ static kv_status skip_literal(scanner *s, const char *path, const char *word)
 
 static kv_status add_kid(spec_pnode *node, size_t *cap)
 {
-    if (node->n_kids == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 4;
-        spec_pnode *k = realloc(node->kids, ncap * sizeof *k);
-        if (!k)
-            return KV_ERR_NOMEM;
-        node->kids = k;
-        *cap = ncap;
-    }
+    if (kv_grow(&node->kids, cap, node->n_kids + 1, sizeof *node->kids, 4) != KV_OK)
+        return KV_ERR_NOMEM;
     memset(&node->kids[node->n_kids], 0, sizeof node->kids[0]);
     node->kids[node->n_kids].key_off = SIZE_MAX;
     node->n_kids++;

@@ -571,14 +571,8 @@ static kv_status dialect_token(dialect_reader *r, bool content, const char *text
     if (content && !r->first_content_ns)
         r->first_content_ns = r->now_ns;
     r->last_token_ns = r->now_ns;
-    if (r->n_tok == r->cap_tok) {
-        size_t cap = r->cap_tok ? r->cap_tok * 2 : 64;
-        int64_t *p = realloc(r->tok_ns, cap * sizeof *p);
-        if (!p)
-            return KV_ERR_NOMEM;
-        r->tok_ns = p;
-        r->cap_tok = cap;
-    }
+    if (kv_grow(&r->tok_ns, &r->cap_tok, r->n_tok + 1, sizeof *r->tok_ns, 64) != KV_OK)
+        return KV_ERR_NOMEM;
     r->tok_ns[r->n_tok++] = r->now_ns;
     if (content && r->keep_reply && text && kv_buf_append(&r->reply, text, strlen(text)) != KV_OK)
         return KV_ERR_NOMEM;
@@ -725,10 +719,35 @@ static kv_status dialect_sglang(dialect_reader *r, const cJSON *j, char *err)
     return KV_OK;
 }
 
+/* st, with the message every reader gives when memory ran out unless KV_OK. */
+static kv_status dialect_oom(kv_status st, char *err)
+{
+    return st == KV_OK ? KV_OK : kv_fail(err, st, "out of memory reading the stream");
+}
+
+/* An event's type: its JSON "type", else the SSE event name. */
+static const char *dialect_event_type(const cJSON *j, const char *name)
+{
+    const char *type = dialect_str(j, "type");
+    return type ? type : name;
+}
+
+/* A chunk's token: its content text, else (text NULL) reasoning or a tool
+ * call when `other` says reasoning came or tc is a non-empty tool_calls array. */
+static kv_status dialect_chunk_token(dialect_reader *r, const char *text, bool other,
+                                     const cJSON *tc, char *err)
+{
+    kv_status st = KV_OK;
+    if (text)
+        st = dialect_token(r, true, text);
+    else if (other || (cJSON_IsArray(tc) && cJSON_GetArraySize(tc) > 0))
+        st = dialect_token(r, false, NULL);
+    return dialect_oom(st, err);
+}
+
 /* OpenAI-style chunk (chat, completions, llama.cpp, lmstudio). */
 static kv_status dialect_openai(dialect_reader *r, const cJSON *j, char *err)
 {
-    kv_status st = KV_OK;
     const cJSON *choices = cJSON_GetObjectItemCaseSensitive(j, "choices");
     const cJSON *c0 = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
     if (c0) {
@@ -737,13 +756,11 @@ static kv_status dialect_openai(dialect_reader *r, const cJSON *j, char *err)
         const char *text = dialect_text(delta, "content");
         if (!text)
             text = dialect_text(c0, "text");
-        if (text)
-            st = dialect_token(r, true, text);
-        else if (dialect_text(delta, "reasoning_content") || dialect_text(delta, "reasoning") ||
-                 (cJSON_IsArray(tc) && cJSON_GetArraySize(tc) > 0))
-            st = dialect_token(r, false, NULL);
+        bool reasoning =
+            dialect_text(delta, "reasoning_content") || dialect_text(delta, "reasoning");
+        kv_status st = dialect_chunk_token(r, text, reasoning, tc, err);
         if (st != KV_OK)
-            return kv_fail(err, st, "out of memory reading the stream");
+            return st;
     }
     const cJSON *usage = cJSON_GetObjectItemCaseSensitive(j, "usage");
     if (cJSON_IsObject(usage)) {
@@ -772,19 +789,15 @@ static kv_status dialect_openai(dialect_reader *r, const cJSON *j, char *err)
 
 static kv_status dialect_ollama(dialect_reader *r, const cJSON *j, char *err)
 {
-    kv_status st = KV_OK;
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
     const cJSON *tc = cJSON_GetObjectItemCaseSensitive(msg, "tool_calls");
     const char *text = dialect_text(msg, "content");
     if (!text)
         text = dialect_text(j, "response");
-    if (text)
-        st = dialect_token(r, true, text);
-    else if (dialect_text(msg, "thinking") || dialect_text(j, "thinking") ||
-             (cJSON_IsArray(tc) && cJSON_GetArraySize(tc) > 0))
-        st = dialect_token(r, false, NULL);
+    bool thinking = dialect_text(msg, "thinking") || dialect_text(j, "thinking");
+    kv_status st = dialect_chunk_token(r, text, thinking, tc, err);
     if (st != KV_OK)
-        return kv_fail(err, st, "out of memory reading the stream");
+        return st;
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "done"))) {
         r->done = true;
         r->prompt_tokens = dialect_long(j, "prompt_eval_count", r->prompt_tokens);
@@ -825,9 +838,7 @@ static kv_status dialect_anthropic_usage(dialect_reader *r, const cJSON *usage)
 static kv_status dialect_anthropic(dialect_reader *r, const char *name, const cJSON *j,
                                    const char *data, size_t len, char *err)
 {
-    const char *type = dialect_str(j, "type");
-    if (!type)
-        type = name;
+    const char *type = dialect_event_type(j, name);
     kv_status st = KV_OK;
     if (strcmp(type, "error") == 0 || cJSON_GetObjectItemCaseSensitive(j, "error"))
         return dialect_server_error(r, j, data, len, err);
@@ -847,9 +858,7 @@ static kv_status dialect_anthropic(dialect_reader *r, const char *name, const cJ
     } else if (strcmp(type, "message_stop") == 0) {
         r->done = true;
     }
-    if (st != KV_OK)
-        return kv_fail(err, st, "out of memory reading the stream");
-    return KV_OK;
+    return dialect_oom(st, err);
 }
 
 /* Whether every number in j is finite (1e999 parses as infinity). */
@@ -870,9 +879,7 @@ static bool dialect_finite(const cJSON *j)
 static kv_status dialect_lms_chat(dialect_reader *r, const char *name, const cJSON *j,
                                   const char *data, size_t len, char *err)
 {
-    const char *type = dialect_str(j, "type");
-    if (!type)
-        type = name;
+    const char *type = dialect_event_type(j, name);
     if (strcmp(type, "error") == 0)
         return dialect_server_error(r, j, data, len, err);
     kv_status st = KV_OK;
@@ -894,9 +901,7 @@ static kv_status dialect_lms_chat(dialect_reader *r, const char *name, const cJS
             st = dialect_keep_raw(r, "stats", stats);
         }
     }
-    if (st != KV_OK)
-        return kv_fail(err, st, "out of memory reading the stream");
-    return KV_OK;
+    return dialect_oom(st, err);
 }
 
 /* One data payload (an SSE event's data, or an NDJSON line). */

@@ -14,6 +14,7 @@
 
 #include "common/util.h"
 #include "server/srvgen.h"
+#include "server/srvreq.h"
 
 #define MAX_BODY (64u * 1024u * 1024u)
 /* Connections at once: a run at the spec's highest concurrency (1024) plus
@@ -197,12 +198,6 @@ static const route *find_route(refsrv_dialect d, const char *method, const char 
 }
 
 /* ---- responses ---- */
-
-typedef struct reqctx {
-    kv_buf body;
-    int64_t arrived;
-    bool too_big;
-} reqctx;
 
 /* Adds the headers every reply carries, queues resp and releases it. */
 static enum MHD_Result queue_response(struct MHD_Connection *c, unsigned status,
@@ -567,7 +562,7 @@ static int draw_fault(refsrv *s)
     return -1;
 }
 
-static enum MHD_Result do_generate(refsrv *s, struct MHD_Connection *c, const route *rt, reqctx *rq)
+static enum MHD_Result do_generate(refsrv *s, struct MHD_Connection *c, const route *rt, srvreq *rq)
 {
     char err[KV_ERRLEN] = "";
     int fault = draw_fault(s);
@@ -622,7 +617,7 @@ static enum MHD_Result do_generate(refsrv *s, struct MHD_Connection *c, const ro
 }
 
 static enum MHD_Result dispatch(refsrv *s, struct MHD_Connection *c, const char *url,
-                                const char *method, reqctx *rq)
+                                const char *method, srvreq *rq)
 {
     if (rq->too_big)
         return queue_error(s, c, 413, "request body too large", NULL);
@@ -685,38 +680,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
     (void)version;
     refsrv *s = cls;
-    reqctx *rq = *con_cls;
-    if (!rq) {
-        rq = calloc(1, sizeof *rq);
-        if (!rq)
-            return MHD_NO;
-        *con_cls = rq;
-        return MHD_YES;
-    }
-    if (*upload_data_size) {
-        if (rq->body.len + *upload_data_size > MAX_BODY)
-            rq->too_big = true;
-        else if (kv_buf_append(&rq->body, upload_data, *upload_data_size) != KV_OK)
-            return MHD_NO;
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
+    enum MHD_Result res;
+    srvreq *rq = srvreq_gather(con_cls, upload_data, upload_data_size, MAX_BODY, &res);
+    if (!rq)
+        return res;
     rq->arrived = kv_now_ns();
     return dispatch(s, c, url, method, rq);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-    (void)cls;
-    (void)c;
-    (void)toe;
-    reqctx *rq = *con_cls;
-    if (!rq)
-        return;
-    kv_buf_free(&rq->body);
-    free(rq);
-    *con_cls = NULL;
 }
 
 static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
@@ -786,8 +755,8 @@ kv_status refsrv_start(const refsrv_config *cfg, refsrv **out, char *err)
     s->daemon = MHD_start_daemon(
         MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_THREAD_PER_CONNECTION, (uint16_t)cfg->port,
         on_accept, s, on_request, s, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&sa,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)REFSRV_MAX_CONNECTIONS,
+        MHD_OPTION_NOTIFY_COMPLETED, srvreq_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)0, MHD_OPTION_CONNECTION_LIMIT, (unsigned)REFSRV_MAX_CONNECTIONS,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)REFSRV_MAX_CONNECTIONS, MHD_OPTION_END);
     if (!s->daemon) {
         kv_status st =

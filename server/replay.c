@@ -22,6 +22,7 @@
 
 #include "common/util.h"
 #include "server/replaytok.h"
+#include "server/srvreq.h"
 
 #define REPLAY_MAX_BODY (64u << 20)
 
@@ -382,11 +383,6 @@ static ssize_t rp_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 /* ---- one request ------------------------------------------------------------------ */
 
-typedef struct rp_req {
-    kv_buf body;
-    bool too_big;
-} rp_req;
-
 static const replay_route *rp_route(const replay *r, const char *method, const char *url,
                                     bool stream, const cJSON *body)
 {
@@ -421,7 +417,7 @@ static long rp_max_tokens(const cJSON *j)
 }
 
 /* Fills e and v from the request body; the cache and token ids under r->mu. */
-static kv_status rp_measure(replay *r, const replay_route *rt, const rp_req *q, replay_entry *e,
+static kv_status rp_measure(replay *r, const replay_route *rt, const srvreq *q, replay_entry *e,
                             rp_values *v, kv_buf *ids_text)
 {
     uint64_t *ids = NULL;
@@ -502,7 +498,7 @@ static enum MHD_Result rp_answer(replay *r, struct MHD_Connection *c, const repl
 }
 
 static enum MHD_Result rp_dispatch(replay *r, struct MHD_Connection *c, const char *url,
-                                   const char *method, const rp_req *q)
+                                   const char *method, const srvreq *q)
 {
     replay_entry e;
     memset(&e, 0, sizeof e);
@@ -547,37 +543,13 @@ static enum MHD_Result rp_on_request(void *cls, struct MHD_Connection *c, const 
                                      void **con_cls)
 {
     (void)version;
-    rp_req *q = *con_cls;
-    if (!q) {
-        q = calloc(1, sizeof *q);
-        *con_cls = q;
-        return q ? MHD_YES : MHD_NO;
-    }
-    if (*upload_data_size) {
-        if (q->body.len + *upload_data_size > REPLAY_MAX_BODY)
-            q->too_big = true;
-        else if (kv_buf_append(&q->body, upload_data, *upload_data_size) != KV_OK)
-            return MHD_NO;
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
+    enum MHD_Result res;
+    srvreq *q = srvreq_gather(con_cls, upload_data, upload_data_size, REPLAY_MAX_BODY, &res);
+    if (!q)
+        return res;
     if (q->too_big)
         return MHD_NO;
     return rp_dispatch(cls, c, url, method, q);
-}
-
-static void rp_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                            enum MHD_RequestTerminationCode toe)
-{
-    (void)cls;
-    (void)c;
-    (void)toe;
-    rp_req *q = *con_cls;
-    if (q) {
-        kv_buf_free(&q->body);
-        free(q);
-    }
-    *con_cls = NULL;
 }
 
 void replay_options_default(replay_options *o)
@@ -596,7 +568,7 @@ static kv_status rp_listen(replay *r, char *err)
     r->daemon =
         MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
                          NULL, rp_on_request, r, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&sa,
-                         MHD_OPTION_NOTIFY_COMPLETED, rp_on_completed, r,
+                         MHD_OPTION_NOTIFY_COMPLETED, srvreq_completed, r,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
     if (!r->daemon)
         return kv_fail(err, KV_ERR_NET, "replay: cannot listen on 127.0.0.1");

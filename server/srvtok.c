@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
+
 static int is_word_byte(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
@@ -14,37 +16,37 @@ static int is_space_byte(unsigned char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-void srvtok_scan(const char *text, void (*fn)(void *arg, const char *p, size_t n), void *arg)
+/* The first token at or after p (NULL when only whitespace is left, or p is
+ * NULL); *n receives its length in bytes. */
+static const char *next_token(const char *text, size_t *n)
 {
     const unsigned char *p = (const unsigned char *)text;
-    while (p && *p) {
-        if (is_space_byte(*p)) {
+    while (p && is_space_byte(*p))
+        p++;
+    if (!p || !*p)
+        return NULL;
+    const unsigned char *start = p++;
+    if (is_word_byte(*start))
+        while (*p && is_word_byte(*p))
             p++;
-            continue;
-        }
-        const unsigned char *start = p;
-        if (is_word_byte(*p)) {
-            while (*p && is_word_byte(*p))
-                p++;
-        } else {
-            p++;
-        }
-        fn(arg, (const char *)start, (size_t)(p - start));
-    }
+    *n = (size_t)(p - start);
+    return (const char *)start;
 }
 
-static void count_one(void *arg, const char *p, size_t n)
+void srvtok_scan(const char *text, void (*fn)(void *arg, const char *p, size_t n), void *arg)
 {
-    (void)p;
-    (void)n;
-    (*(long *)arg)++;
+    size_t n;
+    for (const char *p = next_token(text, &n); p; p = next_token(p + n, &n))
+        fn(arg, p, n);
 }
 
 long srvtok_count(const char *text)
 {
-    long n = 0;
-    srvtok_scan(text, count_one, &n);
-    return n;
+    long count = 0;
+    size_t n;
+    for (const char *p = next_token(text, &n); p; p = next_token(p + n, &n))
+        count++;
+    return count;
 }
 
 int32_t srvtok_id(const char *p, size_t n)
@@ -59,35 +61,19 @@ int32_t srvtok_id(const char *p, size_t n)
 
 kv_status srvtok_push(srvtok_seq *s, int32_t id)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        int32_t *p = realloc(s->ids, cap * sizeof *p);
-        if (!p)
-            return KV_ERR_NOMEM;
-        s->ids = p;
-        s->cap = cap;
-    }
+    if (kv_grow(&s->ids, &s->cap, s->n + 1, sizeof *s->ids, 256) != KV_OK)
+        return KV_ERR_NOMEM;
     s->ids[s->n++] = id;
     return KV_OK;
 }
 
-typedef struct push_ctx {
-    srvtok_seq *s;
-    kv_status st;
-} push_ctx;
-
-static void push_one(void *arg, const char *p, size_t n)
-{
-    push_ctx *c = arg;
-    if (c->st == KV_OK)
-        c->st = srvtok_push(c->s, srvtok_id(p, n));
-}
-
 kv_status srvtok_text(srvtok_seq *s, const char *text)
 {
-    push_ctx c = {s, KV_OK};
-    srvtok_scan(text, push_one, &c);
-    return c.st;
+    size_t n;
+    for (const char *p = next_token(text, &n); p; p = next_token(p + n, &n))
+        if (srvtok_push(s, srvtok_id(p, n)) != KV_OK)
+            return KV_ERR_NOMEM;
+    return KV_OK;
 }
 
 static kv_status push_header(srvtok_seq *s, const char *role)
