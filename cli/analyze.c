@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/util.h"
 #include "experiments/journal_merge.h"
@@ -19,6 +20,13 @@
 #include "stats/results.h"
 
 /* ---- loading -------------------------------------------------------------- */
+
+bool analyze_journal_arg(const char *arg, char *buf, size_t n)
+{
+    struct stat sb;
+    bool dir = stat(arg, &sb) == 0 && S_ISDIR(sb.st_mode);
+    return snprintf(buf, n, dir ? "%s/journal.jsonl" : "%s", arg) < (int)n;
+}
 
 /* Loads every journal into *parts (n entries, freed by parts_free even when
  * a load failed). */

@@ -30,6 +30,11 @@ typedef struct cli_outputs {
     char error[KV_ERRLEN]; /* why an output was not written, or "" */
 } cli_outputs;
 
+/* A command's journal argument: arg, or arg/journal.jsonl when arg is a
+ * directory (a run directory stands for its journal), into buf (n bytes);
+ * false when it does not fit (buf then holds it cut short). */
+bool analyze_journal_arg(const char *arg, char *buf, size_t n);
+
 /* Loads the journals paths[0..n) and merges them (one spec; trials keyed by
  * client host and trial id). KV_ERR_INPUT names the file and what is wrong. */
 kv_status analyze_load(const char *const *paths, size_t n, journal_data **out,

@@ -53,6 +53,14 @@ bool args_parse_double(const char *s, double *out)
     return true;
 }
 
+bool args_pick(const char *arg, const char *yes, const char *no, bool *is_yes)
+{
+    if (strcmp(arg, yes) != 0 && strcmp(arg, no) != 0)
+        return false;
+    *is_yes = strcmp(arg, yes) == 0;
+    return true;
+}
+
 /* What an option's value must be, for its message. */
 static void describe(const args_opt *o, char *buf, size_t n)
 {

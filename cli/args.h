@@ -113,4 +113,8 @@ bool args_wants_help(int argc, char **argv);
 bool args_parse_u64(const char *s, uint64_t *out);
 bool args_parse_double(const char *s, double *out); /* decimal, finite */
 
+/* For an option that is one of two words: true when arg is yes or no, with
+ * *is_yes telling which; false (and *is_yes untouched) for anything else. */
+bool args_pick(const char *arg, const char *yes, const char *no, bool *is_yes);
+
 #endif

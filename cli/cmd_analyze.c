@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/analyze.h"
 #include "cli/args.h"
@@ -42,15 +41,6 @@ static void analyze_usage(FILE *f)
                "  --quiet     no notes on stderr, no verdict lines\n\n"
                "exit codes: 0 written, 1 results or report failed, 2 usage, 3 bad journal\n"
                "(or journals that do not merge).\n");
-}
-
-/* path, or path/journal.jsonl when path is a directory, into buf. */
-static bool journal_arg(const char *path, char *buf, size_t n)
-{
-    struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-        return snprintf(buf, n, "%s/journal.jsonl", path) < (int)n;
-    return snprintf(buf, n, "%s", path) < (int)n;
 }
 
 /* The directory part of path ("." when it has none). */
@@ -179,7 +169,7 @@ static int analyze_exec(void *cfg)
     int code = KV_EXIT_OK;
     for (size_t i = 0; code == KV_EXIT_OK && i < n; i++) {
         paths[i] = bufs[i];
-        if (!journal_arg(c->journals[i], bufs[i], sizeof bufs[i])) {
+        if (!analyze_journal_arg(c->journals[i], bufs[i], sizeof bufs[i])) {
             fprintf(stderr, "kvproof analyze: %s: path too long\n", c->journals[i]);
             code = KV_EXIT_USAGE;
         }

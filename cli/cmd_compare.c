@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "cli/analyze.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/run_common.h"
@@ -136,18 +136,11 @@ static kv_status pdf_write(const change_result *r, const journal_data *a, const 
     return st;
 }
 
-static void journal_path(const char *arg, char *buf, size_t n)
-{
-    struct stat sb;
-    bool dir = stat(arg, &sb) == 0 && S_ISDIR(sb.st_mode);
-    snprintf(buf, n, dir ? "%s/journal.jsonl" : "%s", arg);
-}
-
 static int compare_main(const char *a_arg, const char *b_arg, const char *out, double threshold)
 {
     char pa[4096], pb[4096], path[4200], err[KV_ERRLEN] = "";
-    journal_path(a_arg, pa, sizeof pa);
-    journal_path(b_arg, pb, sizeof pb);
+    analyze_journal_arg(a_arg, pa, sizeof pa); /* too long: cut short; not a usable path anyway */
+    analyze_journal_arg(b_arg, pb, sizeof pb);
     journal_data *a = NULL, *b = NULL;
     change_result r;
     memset(&r, 0, sizeof r);

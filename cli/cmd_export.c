@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "cli/analyze.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "common/status.h"
@@ -236,9 +236,7 @@ static int export_all(char **args, int n, FILE *out)
     }
     for (int i = 0; code == KV_EXIT_OK && i < n; i++) {
         char err[KV_ERRLEN] = "";
-        struct stat sb;
-        bool dir = stat(args[i], &sb) == 0 && S_ISDIR(sb.st_mode);
-        snprintf(paths[i], sizeof paths[i], dir ? "%s/journal.jsonl" : "%s", args[i]);
+        analyze_journal_arg(args[i], paths[i], sizeof paths[i]); /* too long: cut short */
         kv_status st = journal_load(paths[i], &ds[i], err);
         if (st != KV_OK) {
             fprintf(stderr, "kvproof export: %s\n", err);

@@ -98,11 +98,9 @@ static kv_status fit_split_x(void *cfg, const char *arg, char *err)
 
 static kv_status fit_format(void *cfg, const char *arg, char *err)
 {
-    fit_opts *o = cfg;
-    if (strcmp(arg, "json") != 0 && strcmp(arg, "table") != 0)
-        return kv_fail(err, KV_ERR_USAGE, "--format: expected table or json, got '%s'", arg);
-    o->json = strcmp(arg, "json") == 0;
-    return KV_OK;
+    return args_pick(arg, "json", "table", &((fit_opts *)cfg)->json)
+               ? KV_OK
+               : kv_fail(err, KV_ERR_USAGE, "--format: expected table or json, got '%s'", arg);
 }
 
 static kv_status fit_add_predict(void *cfg, const char *arg, char *err)

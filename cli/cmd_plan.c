@@ -36,11 +36,9 @@ typedef struct plan_opts {
 
 static kv_status plan_format(void *cfg, const char *arg, char *err)
 {
-    plan_opts *o = cfg;
-    if (strcmp(arg, "text") != 0 && strcmp(arg, "json") != 0)
-        return kv_fail(err, KV_ERR_USAGE, "--format expects text or json, got '%s'", arg);
-    o->json = strcmp(arg, "json") == 0;
-    return KV_OK;
+    return args_pick(arg, "json", "text", &((plan_opts *)cfg)->json)
+               ? KV_OK
+               : kv_fail(err, KV_ERR_USAGE, "--format expects text or json, got '%s'", arg);
 }
 
 static const args_opt plan_options[] = {

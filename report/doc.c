@@ -192,63 +192,58 @@ static size_t fit_prefix(rdoc *d, int bold, double size, double w, const char *s
     return best;
 }
 
-int doc_wrap(rdoc *d, int bold, double size, double w, const char *s,
-             void (*line)(void *ctx, const char *text, size_t len), void *ctx)
+doc_wrapped doc_wrap_begin(rdoc *d, int bold, double size, double w, const char *s)
 {
-    int lines = 0;
-    while (*s) {
-        const char *nl = strchr(s, '\n');
-        size_t para = nl ? (size_t)(nl - s) : strlen(s);
-        size_t off = 0;
-        do {
-            while (off < para && s[off] == ' ')
-                off++;
-            size_t k = fit_prefix(d, bold, size, w, s + off, para - off);
-            if (line)
-                line(ctx, s + off, k);
-            lines++;
-            off += k;
-        } while (off < para);
-        s += para + (nl ? 1 : 0);
+    return (doc_wrapped){.d = d, .bold = bold, .size = size, .w = w, .s = s};
+}
+
+bool doc_wrap_next(doc_wrapped *it, char *buf, size_t cap)
+{
+    if (it->in_para && it->off >= it->para) { /* the paragraph and its '\n' are done */
+        it->s += it->para + (it->s[it->para] == '\n' ? 1 : 0);
+        it->in_para = false;
     }
-    return lines;
+    if (!it->in_para) { /* a paragraph gives at least one line, "" too */
+        if (!*it->s)
+            return false;
+        const char *nl = strchr(it->s, '\n');
+        it->para = nl ? (size_t)(nl - it->s) : strlen(it->s);
+        it->off = 0;
+        it->in_para = true;
+    }
+    while (it->off < it->para && it->s[it->off] == ' ')
+        it->off++;
+    const char *text = it->s + it->off;
+    size_t len = fit_prefix(it->d, it->bold, it->size, it->w, text, it->para - it->off);
+    it->off += len;
+    if (cap > 0) {
+        if (len >= cap)
+            len = cap - 1;
+        memcpy(buf, text, len);
+        buf[len] = '\0';
+    }
+    return true;
 }
 
 int doc_lines(rdoc *d, int bold, double size, double w, const char *s)
 {
-    return doc_wrap(d, bold, size, w, s, NULL, NULL);
-}
-
-void doc_line_copy(char *buf, size_t cap, const char *text, size_t len)
-{
-    if (len >= cap)
-        len = cap - 1;
-    memcpy(buf, text, len);
-    buf[len] = '\0';
-}
-
-typedef struct para_ctx {
-    rdoc *d;
-    int bold;
-    double size, x;
-    rgb c;
-} para_ctx;
-
-static void para_line(void *ctx, const char *text, size_t len)
-{
-    para_ctx *p = ctx;
-    char buf[2048];
-    doc_line_copy(buf, sizeof buf, text, len);
-    double lead = p->size * 1.35;
-    doc_ensure(p->d, lead);
-    p->d->y += lead;
-    doc_text(p->d, p->bold, p->size, p->x, p->d->y - p->size * 0.3, 0, p->c, buf);
+    doc_wrapped it = doc_wrap_begin(d, bold, size, w, s);
+    int lines = 0;
+    while (doc_wrap_next(&it, NULL, 0))
+        lines++;
+    return lines;
 }
 
 void doc_paragraph(rdoc *d, int bold, double size, double x, double w, rgb c, const char *s)
 {
-    para_ctx p = {d, bold, size, x, c};
-    doc_wrap(d, bold, size, w, s, para_line, &p);
+    doc_wrapped it = doc_wrap_begin(d, bold, size, w, s);
+    char buf[2048];
+    while (doc_wrap_next(&it, buf, sizeof buf)) {
+        double lead = size * 1.35;
+        doc_ensure(d, lead);
+        d->y += lead;
+        doc_text(d, bold, size, x, d->y - size * 0.3, 0, c, buf);
+    }
 }
 
 void doc_heading(rdoc *d, const char *s, double keep)

@@ -11,6 +11,7 @@
 #ifndef KV_REPORT_DOC_H
 #define KV_REPORT_DOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <hpdf.h>
@@ -38,13 +39,26 @@ double doc_width(rdoc *d, int bold, double size, const char *s);
 void doc_text(rdoc *d, int bold, double size, double x, double y, int align, rgb c, const char *s);
 /* Rotated 90 degrees counter-clockwise, centred on (x, y). */
 void doc_text_up(rdoc *d, int bold, double size, double x, double y, rgb c, const char *s);
-/* Wraps s into lines no wider than w; calls line(ctx, text, len) per line.
- * Returns the line count. */
-int doc_wrap(rdoc *d, int bold, double size, double w, const char *s,
-             void (*line)(void *ctx, const char *text, size_t len), void *ctx);
-/* A line doc_wrap handed over (text, len) as a string in buf (cap bytes),
- * cut at cap - 1 bytes. */
-void doc_line_copy(char *buf, size_t cap, const char *text, size_t len);
+/* The lines of s wrapped no wider than w (at spaces; inside a word only
+ * when one word is wider than w; each '\n' starts a new line), one at a
+ * time, for a loop that draws them:
+ *     doc_wrapped it = doc_wrap_begin(d, bold, size, w, s);
+ *     while (doc_wrap_next(&it, buf, sizeof buf))
+ *         ... draw buf ...
+ * The state is doc_wrap_next's own; s must outlive it. */
+typedef struct doc_wrapped {
+    rdoc *d;
+    int bold;
+    double size, w;
+    const char *s; /* the current paragraph and what follows it */
+    size_t para;   /* bytes of the current paragraph */
+    size_t off;    /* bytes of it already handed out */
+    bool in_para;  /* a line of the current paragraph was handed out */
+} doc_wrapped;
+doc_wrapped doc_wrap_begin(rdoc *d, int bold, double size, double w, const char *s);
+/* The next line as a string in buf (cap bytes; cut at cap - 1 bytes; cap 0
+ * copies nothing); false when there is none. */
+bool doc_wrap_next(doc_wrapped *it, char *buf, size_t cap);
 /* Lines s would take at width w. */
 int doc_lines(rdoc *d, int bold, double size, double w, const char *s);
 /* A wrapped paragraph at the cursor (page breaks as needed); advances y. */

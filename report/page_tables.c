@@ -32,12 +32,18 @@ static int cell_cmp(const void *pa, const void *pb)
     return c;
 }
 
+/* The heading of one target's table or block: lead, then the target's name. */
+static void target_heading(rdoc *d, const char *lead, const char *name, double keep)
+{
+    char title[200];
+    snprintf(title, sizeof title, "%s%s", lead, name);
+    doc_heading(d, title, keep);
+}
+
 static void cells_table(rdoc *d, const rr_results *r, size_t ti)
 {
     const rr_target *t = &r->targets[ti];
-    char title[200];
-    snprintf(title, sizeof title, "Per-cell summaries: %s", t->name);
-    doc_heading(d, title, 60);
+    target_heading(d, "Per-cell summaries: ", t->name, 60);
     static const table_col cols[] = {{"System prompt (tokens)", 1.0, 1},
                                      {"Query (tokens) × count, turn", 1.1, 1},
                                      {"Mode", 0.75, 0},
@@ -170,9 +176,7 @@ static void model_block(rdoc *d, const char *what, const rr_model *m)
 static void tests_tables(rdoc *d, const rr_results *r, size_t ti)
 {
     const rr_target *t = &r->targets[ti];
-    char title[200];
-    snprintf(title, sizeof title, "Tests: warm vs cold, %s", t->name);
-    doc_heading(d, title, 60);
+    target_heading(d, "Tests: warm vs cold, ", t->name, 60);
     static const table_col cols[] = {{"System prompt (tokens)", 1.0, 1},
                                      {"Query (tokens)", 0.8, 1},
                                      {"Speedup [95% CI]", 2.0, 1},
@@ -264,9 +268,7 @@ void page_tables(rdoc *d, const rr_results *r, int questions)
     for (size_t t = 0; t < r->n_targets; t++)
         cells_table(d, r, t);
     for (size_t t = 0; t < r->n_targets; t++) {
-        char title[200];
-        snprintf(title, sizeof title, "Models of time to first token: %s", r->targets[t].name);
-        doc_heading(d, title, 80);
+        target_heading(d, "Models of time to first token: ", r->targets[t].name, 80);
         model_block(d, "Cold TTFT against prompt tokens", &r->targets[t].cold_ttft);
         model_block(d, "Warm TTFT against prompt tokens", &r->targets[t].warm_ttft);
         model_block(d, "Server-reported cold prefill time", &r->targets[t].cold_server_prefill);

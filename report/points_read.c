@@ -219,6 +219,22 @@ typedef struct reservoir {
     uint64_t s; /* splitmix64 state */
 } reservoir;
 
+/* Room for cap rows, drawn with the seed; false when out of memory
+ * (reservoir_free then releases what was allocated). */
+static bool reservoir_init(reservoir *rv, size_t cap, uint64_t seed)
+{
+    *rv = (reservoir){.cap = cap, .s = seed};
+    rv->rows = malloc(cap * sizeof *rv->rows);
+    rv->line = malloc(cap * sizeof *rv->line);
+    return rv->rows && rv->line;
+}
+
+static void reservoir_free(reservoir *rv)
+{
+    free(rv->rows);
+    free(rv->line);
+}
+
 /* The slot for row i (0-based) of the file, or -1 when it is not kept. */
 static long reservoir_slot(reservoir *rv, size_t i)
 {
@@ -315,16 +331,12 @@ kv_status points_read_stream(FILE *f, const char *name, const points_expect *ex,
 {
     memset(out, 0, sizeof *out);
     where w = {name, 1, err};
-    reservoir rv = {0};
-    rv.cap = ex->limit ? ex->limit : POINTS_READ_LIMIT;
-    rv.s = ex->seed;
-    rv.rows = malloc(rv.cap * sizeof *rv.rows);
-    rv.line = malloc(rv.cap * sizeof *rv.line);
+    reservoir rv;
     char *line = NULL, id[17] = "";
     size_t cap = 0, rows = 0, total = 0;
     uint64_t digest = 0;
     kv_status st = KV_OK;
-    if (!rv.rows || !rv.line)
+    if (!reservoir_init(&rv, ex->limit ? ex->limit : POINTS_READ_LIMIT, ex->seed))
         st = kv_fail(err, KV_ERR_NOMEM, "%s: out of memory", name);
     if (st == KV_OK)
         st = head_read(f, &w, ex, &rows, id, &digest, &line, &cap);
@@ -345,8 +357,7 @@ kv_status points_read_stream(FILE *f, const char *name, const points_expect *ex,
     if (st == KV_OK)
         out->total = total;
     free(line);
-    free(rv.rows);
-    free(rv.line);
+    reservoir_free(&rv);
     return st;
 }
 

@@ -5,21 +5,19 @@
 
 #define PAD 3.0
 
-typedef struct cell_ctx {
-    rdoc *d;
-    double x, y, w, size, lead;
-    int align, bold;
-    rgb c;
-} cell_ctx;
-
-static void cell_line(void *ctx, const char *text, size_t len)
+/* Cell i's text, its left edge at x, its first baseline below the cursor. */
+static void cell_draw(const table *t, int i, double x, int bold, rgb c, const char *s)
 {
-    cell_ctx *c = ctx;
+    rdoc *d = t->d;
+    double y = d->y + PAD + t->size * 0.95, w = t->w[i], lead = t->size * 1.25;
+    int align = t->cols[i].align;
+    double tx = align == 1 ? x + w - PAD : align == 2 ? x + w / 2 : x + PAD;
+    doc_wrapped it = doc_wrap_begin(d, bold, t->size, w - 2 * PAD, s);
     char buf[1024];
-    doc_line_copy(buf, sizeof buf, text, len);
-    double tx = c->align == 1 ? c->x + c->w - PAD : c->align == 2 ? c->x + c->w / 2 : c->x + PAD;
-    doc_text(c->d, c->bold, c->size, tx, c->y, c->align, c->c, buf);
-    c->y += c->lead;
+    while (doc_wrap_next(&it, buf, sizeof buf)) {
+        doc_text(d, bold, t->size, tx, y, align, c, buf);
+        y += lead;
+    }
 }
 
 static void header(table *t)
@@ -36,10 +34,7 @@ static void header(table *t)
     doc_fill_rect(d, d->left, d->y, d->right - d->left, h, (rgb){0.86, 0.90, 0.95});
     double x = d->left;
     for (int i = 0; i < t->n; i++) {
-        cell_ctx c = {
-            d, x,        d->y + PAD + t->size * 0.95, t->w[i], t->size, lead, t->cols[i].align,
-            1, DOC_BLACK};
-        doc_wrap(d, 1, t->size, t->w[i] - 2 * PAD, t->cols[i].title, cell_line, &c);
+        cell_draw(t, i, x, 1, DOC_BLACK, t->cols[i].title);
         x += t->w[i];
     }
     d->y += h;
@@ -81,16 +76,7 @@ void table_row(table *t, const char *const *cells, const rgb *colours, int bold)
         doc_fill_rect(d, d->left, d->y, d->right - d->left, h, (rgb){0.96, 0.965, 0.975});
     double x = d->left;
     for (int i = 0; i < t->n; i++) {
-        cell_ctx c = {d,
-                      x,
-                      d->y + PAD + t->size * 0.95,
-                      t->w[i],
-                      t->size,
-                      lead,
-                      t->cols[i].align,
-                      bold,
-                      colours ? colours[i] : DOC_BLACK};
-        doc_wrap(d, bold, t->size, t->w[i] - 2 * PAD, cells[i] ? cells[i] : "", cell_line, &c);
+        cell_draw(t, i, x, bold, colours ? colours[i] : DOC_BLACK, cells[i] ? cells[i] : "");
         x += t->w[i];
     }
     d->y += h;
