@@ -451,6 +451,7 @@ static void endpoints_missing_from_a_real_server_should_answer_404(void **state)
         if (r.status != probes[i].status)
             fail_msg("%s %s %s: %ld, expected %ld", refsrv_dialect_name(probes[i].d),
                      probes[i].method, probes[i].path, r.status, probes[i].status);
+        http_reply_free(&r);
         refsrv_stop(s);
     }
 }
