@@ -158,12 +158,8 @@ static void reader_should_give_the_same_result_fed_one_byte_at_a_time(void **sta
     check_llama(1);
 }
 
-static const piece role_and_token_in_one_write[] = {
-    {30, "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n"
-         "data: {\"choices\":[{\"delta\":{\"content\":\"A\"}}]}\n\n"},
-    {40, "data: [DONE]\n\n"},
-};
-
+/* The canned streams of more than two pieces; a shorter one stands in its
+ * test's row of the list at the end. */
 static const piece vllm_empty_role_chunk[] = {
     {5, "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n"},
     {7, "data: {\"choices\":[{\"delta\":{\"content\":\"\"}}],\"usage\":null}\n\n"},
@@ -189,30 +185,10 @@ static const piece reasoning_then_content[] = {
     {41, "data: [DONE]\n\n"},
 };
 
-static const piece tool_call_delta[] = {
-    {12, "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0}]}}]}\n\n"},
-    {13, "data: [DONE]\n\n"},
-};
-
-static const piece completions_text[] = {
-    {25, "data: {\"choices\":[{\"text\":\"word\",\"index\":0}]}\n\n"},
-    {26, "data: [DONE]\n\n"},
-};
-
-static const piece truncated_event[] = {
-    {5, "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"},
-    {6, "data: {\"choices\":[{\"delta\":{\"cont"},
-};
-
 static const piece error_event_mid_stream[] = {
     {5, "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"},
     {6, "data: {\"error\":{\"message\":\"context\\nshift failed\",\"code\":500}}\n\n"},
     {7, "data: [DONE]\n\n"},
-};
-
-static const piece malformed_json[] = {
-    {5, "data: {\"choices\":[{\"delta\":\n\n"},
-    {6, "data: [DONE]\n\n"},
 };
 
 static void line_over_the_limit_should_fail_without_growing(void **state)
@@ -254,10 +230,6 @@ static const piece ollama_ndjson[] = {
          "\"prompt_eval_duration\":13074791,\"eval_count\":18,\"eval_duration\":52479709}\n"},
 };
 
-static const piece ollama_without_done[] = {
-    {5, "{\"message\":{\"content\":\"Hi\"},\"done\":false}\n"},
-};
-
 static const piece anthropic_events[] = {
     {5, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{"
         "\"input_tokens\":10,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":"
@@ -271,11 +243,6 @@ static const piece anthropic_events[] = {
     {22, "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
          "\"end_turn\"},\"usage\":{\"output_tokens\":7}}\n\n"},
     {23, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"},
-};
-
-static const piece anthropic_error_event[] = {
-    {5, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
-        "\"message\":\"Overloaded\"}}\n\n"},
 };
 
 static const piece lmstudio_stats[] = {
@@ -419,57 +386,85 @@ static void sanitize_should_give_valid_utf8_and_cut_between_characters(void **st
 
 #define CASE(NAME, ...) TU_CASE(NAME, stream_case_test, stream_case, __VA_ARGS__)
 
-TU_MAIN(NULL, NULL, cmocka_unit_test(llamacpp_ttft_should_skip_the_role_only_chunk),
-        cmocka_unit_test(reader_should_give_the_same_result_fed_one_byte_at_a_time),
-        CASE(role_chunk_and_first_token_in_one_write_should_count_the_token, SPEC_API_OPENAI_CHAT,
-             role_and_token_in_one_write, 2, .ttft_ms = {true, 30}, .output_tokens = {true, 1},
-             .cached_tokens = {true, -1}), /* vLLM without prompt_tokens_details */
-        CASE(vllm_role_chunk_with_empty_content_should_not_count, SPEC_API_OPENAI_CHAT,
-             vllm_empty_role_chunk, 6, .ttft_ms = {true, 20}, .prompt_tokens = {true, 9},
-             .cached_tokens = {true, 0}, /* details present, count omitted when 0 */
-             .server_prefill_ms = {true, NAN}),
-        CASE(mlx_first_chunk_with_text_should_be_the_first_token, SPEC_API_OPENAI_CHAT,
-             mlx_first_chunk_with_text, 3, .ttft_ms = {true, 15}, .cached_tokens = {true, 48},
-             .gap_median_ms = {true, NAN}), /* one token: no gap */
-        CASE(reasoning_should_set_ttft_and_content_later_the_first_content, SPEC_API_OPENAI_CHAT,
-             reasoning_then_content, 4, .ttft_ms = {true, 10}, .first_content_ms = {true, 40},
-             .output_tokens = {true, 3}),
-        CASE(tool_call_delta_should_count_as_a_token, SPEC_API_OPENAI_CHAT, tool_call_delta, 2,
-             .ttft_ms = {true, 12}, .first_content_ms = {true, NAN}),
-        CASE(completions_text_should_count, SPEC_API_OPENAI_COMPLETIONS, completions_text, 2,
-             .ttft_ms = {true, 25}),
-        CASE(stream_without_done_should_fail_without_terminator, SPEC_API_LLAMACPP, llama_stream, 6,
-             .status = KV_ERR_PROTOCOL, .err_has = "stream ended without terminator"),
-        CASE(truncated_event_should_fail_without_terminator, SPEC_API_OPENAI_CHAT, truncated_event,
-             2, .status = KV_ERR_PROTOCOL, .err_has = "stream ended without terminator"),
-        CASE(error_event_mid_stream_should_fail_with_the_server_message, SPEC_API_OPENAI_CHAT,
-             error_event_mid_stream, 3, .status = KV_ERR_HTTP,
-             .err_has = "context shift failed"), /* newline sanitised */
-        CASE(malformed_json_should_fail_as_protocol_error, SPEC_API_OPENAI_CHAT, malformed_json, 2,
-             .status = KV_ERR_PROTOCOL, .err_has = "malformed JSON"),
-        cmocka_unit_test(line_over_the_limit_should_fail_without_growing),
-        CASE(reference_server_stamp_should_give_the_client_overhead, SPEC_API_OPENAI_CHAT,
-             reference_server_stamp, 3, .server_overhead_us = {true, 250.0}),
-        CASE(ollama_ndjson_should_give_prefill_in_ms_and_no_cached_count, SPEC_API_OLLAMA,
-             ollama_ndjson, 3, 3, .ttft_ms = {true, 35}, .prompt_tokens = {true, 11},
-             .cached_tokens = {true, -1}, .output_tokens = {true, 18},
-             .server_prefill_ms = {true, 13.074791},
-             .raw_has = {"\"prompt_eval_duration\":13074791"}),
-        CASE(ollama_without_done_should_fail, SPEC_API_OLLAMA, ollama_without_done, 1,
-             .status = KV_ERR_PROTOCOL, .err_has = "without terminator"),
-        CASE(anthropic_events_should_give_usage_and_skip_start_events, SPEC_API_ANTHROPIC,
-             anthropic_events, 7, 5, .ttft_ms = {true, 20}, .prompt_tokens = {true, 1000},
-             .cached_tokens = {true, 990}, .output_tokens = {true, 7},
-             .raw_has = {"\"cache_read_input_tokens\":990"}),
-        CASE(anthropic_error_event_should_fail_with_its_message, SPEC_API_ANTHROPIC,
-             anthropic_error_event, 1, .status = KV_ERR_HTTP, .err_has = "Overloaded"),
-        CASE(lmstudio_stats_should_give_prefill_in_ms_when_present, SPEC_API_LMSTUDIO,
-             lmstudio_stats, 3, .server_prefill_ms = {true, 250}, .cached_tokens = {true, -1}),
-        cmocka_unit_test(openai_body_should_stream_with_usage),
-        cmocka_unit_test(llamacpp_body_should_send_cache_prompt_false_when_cold),
-        cmocka_unit_test(completions_body_should_concatenate_the_messages),
-        cmocka_unit_test(ollama_body_should_use_options),
-        cmocka_unit_test(anthropic_body_should_mark_the_system_block_cacheable),
-        cmocka_unit_test(dialect_names_should_round_trip),
-        cmocka_unit_test(error_message_should_come_from_the_json_body),
-        cmocka_unit_test(sanitize_should_give_valid_utf8_and_cut_between_characters))
+TU_MAIN(
+    NULL, NULL, cmocka_unit_test(llamacpp_ttft_should_skip_the_role_only_chunk),
+    cmocka_unit_test(reader_should_give_the_same_result_fed_one_byte_at_a_time),
+    CASE(role_chunk_and_first_token_in_one_write_should_count_the_token, SPEC_API_OPENAI_CHAT,
+         (const piece[]){
+             {30, "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n"
+                  "data: {\"choices\":[{\"delta\":{\"content\":\"A\"}}]}\n\n"},
+             {40, "data: [DONE]\n\n"},
+         },
+         2, .ttft_ms = {true, 30}, .output_tokens = {true, 1},
+         .cached_tokens = {true, -1}), /* vLLM without prompt_tokens_details */
+    CASE(vllm_role_chunk_with_empty_content_should_not_count, SPEC_API_OPENAI_CHAT,
+         vllm_empty_role_chunk, 6, .ttft_ms = {true, 20}, .prompt_tokens = {true, 9},
+         .cached_tokens = {true, 0}, /* details present, count omitted when 0 */
+         .server_prefill_ms = {true, NAN}),
+    CASE(mlx_first_chunk_with_text_should_be_the_first_token, SPEC_API_OPENAI_CHAT,
+         mlx_first_chunk_with_text, 3, .ttft_ms = {true, 15}, .cached_tokens = {true, 48},
+         .gap_median_ms = {true, NAN}), /* one token: no gap */
+    CASE(reasoning_should_set_ttft_and_content_later_the_first_content, SPEC_API_OPENAI_CHAT,
+         reasoning_then_content, 4, .ttft_ms = {true, 10}, .first_content_ms = {true, 40},
+         .output_tokens = {true, 3}),
+    CASE(tool_call_delta_should_count_as_a_token, SPEC_API_OPENAI_CHAT,
+         (const piece[]){
+             {12, "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0}]}}]}\n\n"},
+             {13, "data: [DONE]\n\n"},
+         },
+         2, .ttft_ms = {true, 12}, .first_content_ms = {true, NAN}),
+    CASE(completions_text_should_count, SPEC_API_OPENAI_COMPLETIONS,
+         (const piece[]){
+             {25, "data: {\"choices\":[{\"text\":\"word\",\"index\":0}]}\n\n"},
+             {26, "data: [DONE]\n\n"},
+         },
+         2, .ttft_ms = {true, 25}),
+    CASE(stream_without_done_should_fail_without_terminator, SPEC_API_LLAMACPP, llama_stream, 6,
+         .status = KV_ERR_PROTOCOL, .err_has = "stream ended without terminator"),
+    CASE(truncated_event_should_fail_without_terminator, SPEC_API_OPENAI_CHAT,
+         (const piece[]){
+             {5, "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"},
+             {6, "data: {\"choices\":[{\"delta\":{\"cont"},
+         },
+         2, .status = KV_ERR_PROTOCOL, .err_has = "stream ended without terminator"),
+    CASE(error_event_mid_stream_should_fail_with_the_server_message, SPEC_API_OPENAI_CHAT,
+         error_event_mid_stream, 3, .status = KV_ERR_HTTP,
+         .err_has = "context shift failed"), /* newline sanitised */
+    CASE(malformed_json_should_fail_as_protocol_error, SPEC_API_OPENAI_CHAT,
+         (const piece[]){
+             {5, "data: {\"choices\":[{\"delta\":\n\n"},
+             {6, "data: [DONE]\n\n"},
+         },
+         2, .status = KV_ERR_PROTOCOL, .err_has = "malformed JSON"),
+    cmocka_unit_test(line_over_the_limit_should_fail_without_growing),
+    CASE(reference_server_stamp_should_give_the_client_overhead, SPEC_API_OPENAI_CHAT,
+         reference_server_stamp, 3, .server_overhead_us = {true, 250.0}),
+    CASE(ollama_ndjson_should_give_prefill_in_ms_and_no_cached_count, SPEC_API_OLLAMA,
+         ollama_ndjson, 3, 3, .ttft_ms = {true, 35}, .prompt_tokens = {true, 11},
+         .cached_tokens = {true, -1}, .output_tokens = {true, 18},
+         .server_prefill_ms = {true, 13.074791}, .raw_has = {"\"prompt_eval_duration\":13074791"}),
+    CASE(ollama_without_done_should_fail, SPEC_API_OLLAMA,
+         (const piece[]){
+             {5, "{\"message\":{\"content\":\"Hi\"},\"done\":false}\n"},
+         },
+         1, .status = KV_ERR_PROTOCOL, .err_has = "without terminator"),
+    CASE(anthropic_events_should_give_usage_and_skip_start_events, SPEC_API_ANTHROPIC,
+         anthropic_events, 7, 5, .ttft_ms = {true, 20}, .prompt_tokens = {true, 1000},
+         .cached_tokens = {true, 990}, .output_tokens = {true, 7},
+         .raw_has = {"\"cache_read_input_tokens\":990"}),
+    CASE(anthropic_error_event_should_fail_with_its_message, SPEC_API_ANTHROPIC,
+         (const piece[]){
+             {5, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+                 "\"message\":\"Overloaded\"}}\n\n"},
+         },
+         1, .status = KV_ERR_HTTP, .err_has = "Overloaded"),
+    CASE(lmstudio_stats_should_give_prefill_in_ms_when_present, SPEC_API_LMSTUDIO, lmstudio_stats,
+         3, .server_prefill_ms = {true, 250}, .cached_tokens = {true, -1}),
+    cmocka_unit_test(openai_body_should_stream_with_usage),
+    cmocka_unit_test(llamacpp_body_should_send_cache_prompt_false_when_cold),
+    cmocka_unit_test(completions_body_should_concatenate_the_messages),
+    cmocka_unit_test(ollama_body_should_use_options),
+    cmocka_unit_test(anthropic_body_should_mark_the_system_block_cacheable),
+    cmocka_unit_test(dialect_names_should_round_trip),
+    cmocka_unit_test(error_message_should_come_from_the_json_body),
+    cmocka_unit_test(sanitize_should_give_valid_utf8_and_cut_between_characters))

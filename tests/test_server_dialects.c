@@ -265,7 +265,7 @@ static void ollama_native_should_stream_ndjson_with_nanosecond_durations(void **
 static void lmstudio_should_report_stats_in_seconds_and_never_cached_tokens(void **state)
 {
     srv_fx *f = *state;
-    ask(f, "/api/v0/chat/completions", chat_body("one", false, false, NULL), PLAIN);
+    ask(f, "/api/v0/chat/completions", chat_body("one", false, false, NULL), RAW);
     cJSON *o = ask(f, "/api/v0/chat/completions", chat_body("one", false, false, NULL), PLAIN);
     refsrv_truth t;
     assert_true(refsrv_last(f->s, &t));
@@ -384,7 +384,7 @@ static void streamed_and_plain_replies_should_agree(void **state)
         fx_up(f, (refsrv_dialect)d);
         const char *path =
             d == REFSRV_LMSTUDIO ? "/api/v0/chat/completions" : "/v1/chat/completions";
-        ask(f, path, chat_body("zero", false, false, NULL), PLAIN);
+        ask(f, path, chat_body("zero", false, false, NULL), RAW);
         cJSON *plain = ask(f, path, chat_body("one", false, false, NULL), PLAIN);
         f->j = NULL; /* kept past the next request: deleted below */
         refsrv_truth t1, t2;
@@ -451,6 +451,7 @@ static void endpoints_missing_from_a_real_server_should_answer_404(void **state)
         if (r.status != probes[i].status)
             fail_msg("%s %s %s: %ld, expected %ld", refsrv_dialect_name(probes[i].d),
                      probes[i].method, probes[i].path, r.status, probes[i].status);
+        http_reply_free(&r);
         refsrv_stop(s);
     }
 }
