@@ -96,14 +96,8 @@ typedef struct samples {
 
 static void samples_add(samples *s, double x)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 1024;
-        double *p = realloc(s->v, cap * sizeof *p);
-        if (!p)
-            return;
-        s->v = p;
-        s->cap = cap;
-    }
+    if (kv_grow(&s->v, &s->cap, s->n + 1, sizeof *s->v, 1024) != KV_OK)
+        return;
     s->v[s->n++] = x;
 }
 

@@ -99,14 +99,8 @@ static icell *cell_of(import_ctx *c, const trial_record *t, size_t *index)
             return k;
         }
     }
-    if (c->n_cells == c->cap_cells) {
-        size_t cap = c->cap_cells ? 2 * c->cap_cells : 16;
-        icell *n = realloc(c->cells, cap * sizeof *n);
-        if (!n)
-            return NULL;
-        c->cells = n;
-        c->cap_cells = cap;
-    }
+    if (kv_grow(&c->cells, &c->cap_cells, c->n_cells + 1, sizeof *c->cells, 16) != KV_OK)
+        return NULL;
     c->cells[c->n_cells] = (icell){t->target, t->system_prompt_tokens, t->query_tokens, t->mode, 0};
     *index = c->n_cells;
     return &c->cells[c->n_cells++];
@@ -117,15 +111,7 @@ kv_status import_add(import_ctx *c, trial_record *t, char *err)
     journal_data *d = c->d;
     size_t ci = 0;
     icell *k = cell_of(c, t, &ci);
-    if (k && d->n_trials == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 64;
-        trial_record *n = realloc(d->trials, cap * sizeof *n);
-        if (n) {
-            d->trials = n;
-            c->cap = cap;
-        }
-    }
-    if (!k || d->n_trials == c->cap) {
+    if (!k || kv_grow(&d->trials, &c->cap, d->n_trials + 1, sizeof *d->trials, 64) != KV_OK) {
         trial_record_clear(t);
         return kv_fail(err, KV_ERR_NOMEM, "out of memory");
     }

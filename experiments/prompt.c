@@ -144,10 +144,7 @@ struct prompt_synth {
 
 static kv_status index_words(prompt_synth *p, char *err)
 {
-    size_t cap = 1024;
-    p->words = malloc(cap * sizeof *p->words);
-    if (!p->words)
-        return kv_fail(err, KV_ERR_NOMEM, "out of memory indexing the corpus");
+    size_t cap = 0; /* of p->words */
     const char *c = p->corpus;
     size_t i = 0;
     while (c[i]) {
@@ -158,13 +155,8 @@ static kv_status index_words(prompt_synth *p, char *err)
         size_t start = i;
         while (c[i] && c[i] != ' ' && c[i] != '\n' && c[i] != '\t' && c[i] != '\r')
             i++;
-        if (p->n_words == cap) {
-            word_span *nw = realloc(p->words, 2 * cap * sizeof *nw);
-            if (!nw)
-                return kv_fail(err, KV_ERR_NOMEM, "out of memory indexing the corpus");
-            p->words = nw;
-            cap *= 2;
-        }
+        if (kv_grow(&p->words, &cap, p->n_words + 1, sizeof *p->words, 1024) != KV_OK)
+            return kv_fail(err, KV_ERR_NOMEM, "out of memory indexing the corpus");
         p->words[p->n_words++] = (word_span){start, i - start};
     }
     if (p->n_words < 16)
@@ -428,14 +420,8 @@ static kv_status cache_put(prompt_synth *p, cache_entry e, char *err)
         *old = e;
         return KV_OK;
     }
-    if (p->n_cache == p->cap_cache) {
-        size_t cap = p->cap_cache ? 2 * p->cap_cache : 16;
-        cache_entry *nc = realloc(p->cache, cap * sizeof *nc);
-        if (!nc)
-            return kv_fail(err, KV_ERR_NOMEM, "out of memory");
-        p->cache = nc;
-        p->cap_cache = cap;
-    }
+    if (kv_grow(&p->cache, &p->cap_cache, p->n_cache + 1, sizeof *p->cache, 16) != KV_OK)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
     p->cache[p->n_cache++] = e;
     return KV_OK;
 }

@@ -43,14 +43,9 @@ static kv_status note_sample(run *r, size_t plan_index, const trial_record *t, c
     double v = session_ttft(t);
     if (!isfinite(v) || cell >= r->p->n_cells)
         return KV_OK;
-    if (r->n_samples[cell] == r->cap_samples[cell]) {
-        size_t cap = r->cap_samples[cell] ? 2 * r->cap_samples[cell] : 16;
-        double *ns = realloc(r->samples[cell], cap * sizeof *ns);
-        if (!ns)
-            return kv_fail(err, KV_ERR_NOMEM, "out of memory");
-        r->samples[cell] = ns;
-        r->cap_samples[cell] = cap;
-    }
+    if (kv_grow(&r->samples[cell], &r->cap_samples[cell], r->n_samples[cell] + 1,
+                sizeof *r->samples[cell], 16) != KV_OK)
+        return kv_fail(err, KV_ERR_NOMEM, "out of memory");
     r->samples[cell][r->n_samples[cell]++] = v;
     return KV_OK;
 }

@@ -454,16 +454,8 @@ static kv_status rp_measure(replay *r, const replay_route *rt, const srvreq *q, 
 static void rp_log(replay *r, const replay_entry *e)
 {
     pthread_mutex_lock(&r->mu);
-    if (r->n_log == r->cap_log) {
-        size_t cap = r->cap_log ? 2 * r->cap_log : 64;
-        replay_entry *p = realloc(r->log, cap * sizeof *p);
-        if (p) {
-            r->log = p;
-            r->cap_log = cap;
-        }
-    }
-    if (r->n_log < r->cap_log)
-        r->log[r->n_log++] = *e;
+    if (kv_grow(&r->log, &r->cap_log, r->n_log + 1, sizeof *r->log, 64) == KV_OK)
+        r->log[r->n_log++] = *e; /* out of memory: the entry is not logged */
     pthread_mutex_unlock(&r->mu);
 }
 

@@ -16,14 +16,8 @@
 
 static bool tok_push(uint64_t **ids, size_t *n, size_t *cap, uint64_t id)
 {
-    if (*n == *cap) {
-        size_t nc = *cap ? 2 * *cap : 256;
-        uint64_t *p = realloc(*ids, nc * sizeof *p);
-        if (!p)
-            return false;
-        *ids = p;
-        *cap = nc;
-    }
+    if (kv_grow(ids, cap, *n + 1, sizeof **ids, 256) != KV_OK)
+        return false;
     (*ids)[(*n)++] = id;
     return true;
 }
