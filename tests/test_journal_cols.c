@@ -25,9 +25,24 @@
 #include "stats/warm.h"
 #include "tests/testutil.h"
 
-#define BAD_DIR "tests/fixtures/journals/bad"
+/* Every column equals the record field it comes from: (column, field) of a
+ * trial and of a turn, integers and times. */
+#define TRIAL_COLS(X)                                                                              \
+    X(plan_index, plan_index)                                                                      \
+    X(kind, kind)                                                                                  \
+    X(target, target) X(cell, cell) X(sys, system_prompt_tokens) X(query, query_tokens)            \
+        X(count, query_count) X(mode, mode) X(run_position, run_position) X(ok, ok)                \
+            X(contaminated, contaminated) X(n_turns, n_turns)
+#define TURN_COLS(X)                                                                               \
+    X(turn, turn)                                                                                  \
+    X(turn_ok, ok)                                                                                 \
+    X(cache_state, cache_state) X(prompt_tokens, prompt_tokens) X(cached_tokens, cached_tokens)    \
+        X(prefix_tokens, prefix_tokens)
+#define TURN_TIMES(X) X(ttft_ms) X(total_ms) X(server_prefill_ms)
+#define SAME_TRIAL(col, field) tu_same_int(#col, (long long)j->col[i], (long long)t->field);
+#define SAME_TURN(col, field) tu_same_int(#col, (long long)j->col[q], (long long)r->field);
+#define SAME_TIME(col) tu_same_double(#col, j->col[q], r->col);
 
-/* Every column equals the record field it comes from. */
 static void assert_cols_equal_records(const journal_cols *j, const journal_data *d)
 {
     assert_int_equal(j->n_trials, d->n_trials);
@@ -37,31 +52,12 @@ static void assert_cols_equal_records(const journal_cols *j, const journal_data 
     size_t q = 0;
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_record *t = &d->trials[i];
-        assert_int_equal(j->plan_index[i], t->plan_index);
-        assert_int_equal(j->kind[i], t->kind);
-        assert_int_equal(j->target[i], t->target);
-        assert_int_equal(j->cell[i], t->cell);
-        assert_int_equal(j->sys[i], t->system_prompt_tokens);
-        assert_int_equal(j->query[i], t->query_tokens);
-        assert_int_equal(j->count[i], t->query_count);
-        assert_int_equal(j->mode[i], t->mode);
-        assert_int_equal(j->run_position[i], t->run_position);
-        assert_int_equal(j->ok[i], t->ok);
-        assert_int_equal(j->contaminated[i], t->contaminated);
+        TRIAL_COLS(SAME_TRIAL)
         assert_int_equal(j->turn0[i], q);
-        assert_int_equal(j->n_turns[i], t->n_turns);
         for (size_t k = 0; k < t->n_turns; k++, q++) {
             const trial_request *r = &t->turns[k];
-            assert_int_equal(j->turn[q], r->turn);
-
-            assert_int_equal(j->turn_ok[q], r->ok);
-            assert_int_equal(j->cache_state[q], r->cache_state);
-            assert_int_equal(j->prompt_tokens[q], r->prompt_tokens);
-            assert_int_equal(j->cached_tokens[q], r->cached_tokens);
-            assert_int_equal(j->prefix_tokens[q], r->prefix_tokens);
-            tu_assert_same_double(j->ttft_ms[q], r->ttft_ms);
-            tu_assert_same_double(j->total_ms[q], r->total_ms);
-            tu_assert_same_double(j->server_prefill_ms[q], r->server_prefill_ms);
+            TURN_COLS(SAME_TURN)
+            TURN_TIMES(SAME_TIME)
         }
         if (t->target < j->n_target_names)
             assert_non_null(j->target_names[t->target]);
@@ -103,19 +99,10 @@ static void columns_should_give_the_records_results_on_the_committed_journals(vo
         assert_same_results(paths[i]);
 }
 
-static kv_status load_bad_columns(const char *path, char *err)
-{
-    journal_cols *j = NULL;
-    kv_status st = journal_cols_load(path, &j, err);
-    assert_int_equal(kv_exit_code(st), 3);
-    assert_null(j);
-    return st;
-}
-
 static void columns_should_reject_bad_journals_with_the_loaders_messages(void **state)
 {
     (void)state;
-    assert_true(tu_each_rejected(BAD_DIR, load_bad_columns) >= 6);
+    assert_true(tu_each_rejected(TU_BAD_JOURNALS, tu_load_no_columns) >= 6);
 }
 
 /* kvproof analyze on a bad journal: exit 3 and the file:line:field message. */
@@ -129,13 +116,14 @@ static void analyze_should_exit_3_naming_the_line_and_field_of_a_bad_journal(voi
     assert_non_null(mkdtemp(dir));
     snprintf(log, sizeof log, "%s/stderr", dir);
     snprintf(cmd, sizeof cmd, "'%s' analyze %s/missing_turns.jsonl --out %s/out 2>%s >/dev/null",
-             bin, BAD_DIR, dir, log);
+             bin, TU_BAD_JOURNALS, dir, log);
     int rc = system(cmd);
     assert_true(WIFEXITED(rc));
     assert_int_equal(WEXITSTATUS(rc), 3);
     size_t len = 0;
     char *text = tu_read(log, &len);
-    assert_non_null(strstr(text, BAD_DIR "/missing_turns.jsonl:2: $.turns: expected an array"));
+    assert_non_null(
+        strstr(text, TU_BAD_JOURNALS "/missing_turns.jsonl:2: $.turns: expected an array"));
     free(text);
     remove(log);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -287,6 +287,24 @@ static void assert_exact_once(const spec *s, const journal_data *d)
     assert_exact_and_verified(d);
 }
 
+/* The case's run ran its whole plan with at most in_flight requests at once
+ * over `workers` worker contexts of f. */
+static void assert_ran_whole_plan(const runnertest_case *c, const fake *f, long in_flight,
+                                  long workers)
+{
+    assert_int_equal(c->sum.ran, c->sum.planned);
+    assert_int_equal(f->max_in_flight, in_flight);
+    assert_int_equal(f->workers_made, workers);
+}
+
+/* Line i of d holds the trial at run position i or, by_plan, the trial of
+ * plan index i. */
+static void assert_line_order(const journal_data *d, bool by_plan)
+{
+    for (size_t i = 0; i < d->n_trials; i++)
+        assert_int_equal(by_plan ? d->trials[i].plan_index : d->trials[i].run_position, i);
+}
+
 /* ---- tests: the fake server ------------------------------------------------- */
 
 static void runner_should_run_four_trials_at_once_and_journal_each_exactly_once(void **state)
@@ -294,19 +312,16 @@ static void runner_should_run_four_trials_at_once_and_journal_each_exactly_once(
     runnertest_case *c = *state;
     fake *f = with_spec(c, make_spec("openai-chat", 9, 4, 4, ""), 4);
     runnertest_case_run_ok(c, false);
-    assert_int_equal(c->sum.ran, c->sum.planned);
+    assert_ran_whole_plan(c, f, 4, 4);
     assert_int_equal(c->sum.failed, 0);
     assert_int_equal(c->sum.contaminated, 0);
-    assert_int_equal(f->max_in_flight, 4);
-    assert_int_equal(f->workers_made, 4);
     assert_int_equal(f->thread_changes, 0);
     assert_int_equal(f->bad_history, 0);
     assert_int_equal(f->resets, 0); /* no cache reset while other trials run */
     journal_data *d = runnertest_case_load(c);
     assert_exact_once(c->s, d);
     /* run_position is the order of completion, which is the journal's order. */
-    for (size_t i = 0; i < d->n_trials; i++)
-        assert_int_equal(d->trials[i].run_position, i);
+    assert_line_order(d, false);
 }
 
 static void runner_should_run_concurrency_one_on_the_calling_thread_in_plan_order(void **state)
@@ -314,14 +329,11 @@ static void runner_should_run_concurrency_one_on_the_calling_thread_in_plan_orde
     runnertest_case *c = *state;
     fake *f = with_spec(c, make_spec("openai-chat", 9, 2, 1, ""), 0);
     runnertest_case_run_ok(c, false);
-    assert_int_equal(c->sum.ran, c->sum.planned);
-    assert_int_equal(f->max_in_flight, 1);
-    assert_int_equal(f->workers_made, 0);
+    assert_ran_whole_plan(c, f, 1, 0);
     assert_true(f->resets > 0); /* one at a time, cold trials try a reset */
     journal_data *d = runnertest_case_load(c);
     runnertest_assert_each_trial_once(c->s, d);
-    for (size_t i = 0; i < d->n_trials; i++)
-        assert_int_equal(d->trials[i].plan_index, i);
+    assert_line_order(d, true);
 }
 
 static void runner_should_stop_every_worker_on_request_and_resume_to_the_plan(void **state)

@@ -17,6 +17,8 @@
 #include <curl/curl.h>
 #include <gsl/gsl_errno.h>
 
+#include "experiments/journal_cols.h"
+
 const char *tu_bin(void)
 {
     const char *b = getenv("KVPROOF_BIN");
@@ -502,4 +504,35 @@ void tu_expect_same_file(const char *got, const char *want)
     assert_memory_equal(a, b, n1);
     free(a);
     free(b);
+}
+
+/* ---- runner tests ---- */
+
+kv_status tu_load_no_journal(const char *path, char *err)
+{
+    journal_data *d = NULL;
+    kv_status st = journal_load(path, &d, err);
+    assert_null(d);
+    return st;
+}
+
+kv_status tu_load_no_columns(const char *path, char *err)
+{
+    journal_cols *j = NULL;
+    kv_status st = journal_cols_load(path, &j, err);
+    assert_int_equal(kv_exit_code(st), 3);
+    assert_null(j);
+    return st;
+}
+
+void tu_same_int(const char *what, long long got, long long want)
+{
+    if (got != want)
+        fail_msg("%s: %lld, expected %lld", what, got, want);
+}
+
+void tu_same_double(const char *what, double got, double want)
+{
+    if (!(got == want || (isnan(got) && isnan(want))))
+        fail_msg("%s: %.17g, expected %.17g", what, got, want);
 }

@@ -242,4 +242,23 @@ char *tu_capture(const char *cmd);
 /* Fails the test unless the files got and want hold the same bytes. */
 void tu_expect_same_file(const char *got, const char *want);
 
+/* ---- runner tests ---- */
+
+/* The committed journals every reader must refuse, with their messages
+ * (tu_each_rejected's DIR/NAME.expected). */
+#define TU_BAD_JOURNALS "tests/fixtures/journals/bad"
+
+/* tu_load_fn of the record reader: journal_load of path, which must keep
+ * nothing. */
+kv_status tu_load_no_journal(const char *path, char *err);
+
+/* tu_load_fn of the column reader: journal_cols_load of path, which must
+ * keep nothing and fail with a status that exits 3. */
+kv_status tu_load_no_columns(const char *path, char *err);
+
+/* Fail the test, naming what (a field, a column), unless got is want
+ * (tu_same_double: exactly, or both NaN). */
+void tu_same_int(const char *what, long long got, long long want);
+void tu_same_double(const char *what, double got, double want);
+
 #endif
