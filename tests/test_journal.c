@@ -176,27 +176,27 @@ static void make_trial(trial_record *t, size_t idx, size_t big)
     b->raw = raw.data;
 }
 
-/* The fields a journal line must give back, by how they compare. */
-#define TURN_INTS(X)                                                                               \
-    X(turn)                                                                                        \
-    X(attempts) X(ok) X(http_status) X(prompt_tokens) X(cached_tokens) X(prefix_tokens)            \
-        X(output_tokens) X(cache_state)
-#define TURN_DOUBLES(X)                                                                            \
-    X(ttfb_ms)                                                                                     \
-    X(ttft_ms) X(first_content_ms) X(last_token_ms) X(total_ms) X(gap_median_ms) X(gap_p99_ms)     \
-        X(server_prefill_ms) X(server_overhead_us)
-#define TRIAL_INTS(X)                                                                              \
-    X(plan_index)                                                                                  \
-    X(kind) X(target) X(cell) X(system_prompt_tokens) X(query_tokens) X(query_count) X(mode)       \
-        X(repetition) X(run_position) X(ok) X(contaminated) X(n_turns)
-#define SAME_INT(f) tu_same_int(#f, (long long)g->f, (long long)w->f);
-#define SAME_DOUBLE(f) tu_same_double(#f, g->f, w->f);
-
 static void assert_turn_equal(const trial_request *g, const trial_request *w)
 {
-    TURN_INTS(SAME_INT)
-    TURN_DOUBLES(SAME_DOUBLE)
+    assert_int_equal(g->turn, w->turn);
+    assert_int_equal(g->attempts, w->attempts);
+    assert_int_equal(g->ok, w->ok);
     assert_string_equal(g->error, w->error);
+    assert_int_equal(g->http_status, w->http_status);
+    assert_int_equal(g->prompt_tokens, w->prompt_tokens);
+    assert_int_equal(g->cached_tokens, w->cached_tokens);
+    assert_int_equal(g->prefix_tokens, w->prefix_tokens);
+    assert_int_equal(g->output_tokens, w->output_tokens);
+    assert_int_equal(g->cache_state, w->cache_state);
+    tu_assert_same_double(g->ttfb_ms, w->ttfb_ms);
+    tu_assert_same_double(g->ttft_ms, w->ttft_ms);
+    tu_assert_same_double(g->first_content_ms, w->first_content_ms);
+    tu_assert_same_double(g->last_token_ms, w->last_token_ms);
+    tu_assert_same_double(g->total_ms, w->total_ms);
+    tu_assert_same_double(g->gap_median_ms, w->gap_median_ms);
+    tu_assert_same_double(g->gap_p99_ms, w->gap_p99_ms);
+    tu_assert_same_double(g->server_prefill_ms, w->server_prefill_ms);
+    tu_assert_same_double(g->server_overhead_us, w->server_overhead_us);
     if (w->raw)
         assert_string_equal(g->raw, w->raw);
     else
@@ -205,11 +205,23 @@ static void assert_turn_equal(const trial_request *g, const trial_request *w)
 
 static void assert_trial_equal(const trial_record *g, const trial_record *w)
 {
-    TRIAL_INTS(SAME_INT)
+    assert_int_equal(g->plan_index, w->plan_index);
     assert_string_equal(g->id, w->id);
+    assert_int_equal(g->kind, w->kind);
+    assert_int_equal(g->target, w->target);
     assert_string_equal(g->target_name, w->target_name);
+    assert_int_equal(g->cell, w->cell);
+    assert_int_equal(g->system_prompt_tokens, w->system_prompt_tokens);
+    assert_int_equal(g->query_tokens, w->query_tokens);
+    assert_int_equal(g->query_count, w->query_count);
+    assert_int_equal(g->mode, w->mode);
+    assert_int_equal(g->repetition, w->repetition);
+    assert_int_equal(g->run_position, w->run_position);
     assert_true(g->started_unix == w->started_unix);
+    assert_int_equal(g->ok, w->ok);
     assert_string_equal(g->error, w->error);
+    assert_int_equal(g->contaminated, w->contaminated);
+    assert_int_equal(g->n_turns, w->n_turns);
     for (size_t i = 0; i < w->n_turns; i++)
         assert_turn_equal(&g->turns[i], &w->turns[i]);
 }
@@ -246,6 +258,25 @@ static void create_journal(const char *path, size_t n_trials)
         append_trial(j, i, 0);
     journal_close(j);
     journal_header_clear(&h);
+}
+
+/* A journal of n_trials trials at path (create_journal), opened again to
+ * resume with the standard header in *h (open_standard). */
+static journal *resume_created(const char *path, size_t n_trials, journal_header *h)
+{
+    create_journal(path, n_trials);
+    return open_standard(path, h, true, NULL);
+}
+
+/* path still holds the len0 bytes before (which this frees). */
+static void assert_unchanged(const char *path, char *before, size_t len0)
+{
+    size_t len1 = 0;
+    char *after = tu_read(path, &len1);
+    assert_int_equal(len1, len0);
+    assert_memory_equal(before, after, len0);
+    free(before);
+    free(after);
 }
 
 static void append_bytes(const char *path, const char *bytes)
@@ -458,20 +489,14 @@ static void journal_should_refuse_to_resume_for_a_different_spec_or_seed(void **
     assert_non_null(strstr(err, "already exists"));
     journal_header_clear(&h);
 
-    size_t len1 = 0;
-    char *after = tu_read(f->path, &len1);
-    assert_int_equal(len0, len1);
-    assert_memory_equal(before, after, len0);
-    free(before);
-    free(after);
+    assert_unchanged(f->path, before, len0);
 }
 
 static void journal_should_never_write_a_trial_twice(void **state)
 {
     fixture *f = *state;
-    create_journal(f->path, 3);
     journal_header h;
-    journal *j = open_standard(f->path, &h, true, NULL);
+    journal *j = resume_created(f->path, 3, &h);
     char err[KV_ERRLEN] = "";
     trial_record t;
     make_trial(&t, 1, 0);
@@ -511,9 +536,8 @@ static void journal_should_never_write_a_trial_twice(void **state)
 static void journal_should_append_a_batch_whole_or_not_at_all(void **state)
 {
     fixture *f = *state;
-    create_journal(f->path, 2);
     journal_header h;
-    journal *j = open_standard(f->path, &h, true, NULL);
+    journal *j = resume_created(f->path, 2, &h);
     char err[KV_ERRLEN] = "";
     trial_record t[4];
     const size_t idx[4] = {4, 3, 4, 5};
@@ -578,12 +602,7 @@ static void journal_should_remove_a_partial_line_when_the_disk_is_full(void **st
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    size_t len1 = 0;
-    char *after = tu_read(f->path, &len1);
-    assert_int_equal(len1, len0);
-    assert_memory_equal(before, after, len0);
-    free(before);
-    free(after);
+    assert_unchanged(f->path, before, len0);
 }
 
 /* The child of the crash test: resume, then append every missing trial with

@@ -25,24 +25,7 @@
 #include "stats/warm.h"
 #include "tests/testutil.h"
 
-/* Every column equals the record field it comes from: (column, field) of a
- * trial and of a turn, integers and times. */
-#define TRIAL_COLS(X)                                                                              \
-    X(plan_index, plan_index)                                                                      \
-    X(kind, kind)                                                                                  \
-    X(target, target) X(cell, cell) X(sys, system_prompt_tokens) X(query, query_tokens)            \
-        X(count, query_count) X(mode, mode) X(run_position, run_position) X(ok, ok)                \
-            X(contaminated, contaminated) X(n_turns, n_turns)
-#define TURN_COLS(X)                                                                               \
-    X(turn, turn)                                                                                  \
-    X(turn_ok, ok)                                                                                 \
-    X(cache_state, cache_state) X(prompt_tokens, prompt_tokens) X(cached_tokens, cached_tokens)    \
-        X(prefix_tokens, prefix_tokens)
-#define TURN_TIMES(X) X(ttft_ms) X(total_ms) X(server_prefill_ms)
-#define SAME_TRIAL(col, field) tu_same_int(#col, (long long)j->col[i], (long long)t->field);
-#define SAME_TURN(col, field) tu_same_int(#col, (long long)j->col[q], (long long)r->field);
-#define SAME_TIME(col) tu_same_double(#col, j->col[q], r->col);
-
+/* Every column equals the record field it comes from. */
 static void assert_cols_equal_records(const journal_cols *j, const journal_data *d)
 {
     assert_int_equal(j->n_trials, d->n_trials);
@@ -52,12 +35,31 @@ static void assert_cols_equal_records(const journal_cols *j, const journal_data 
     size_t q = 0;
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_record *t = &d->trials[i];
-        TRIAL_COLS(SAME_TRIAL)
+        assert_int_equal(j->plan_index[i], t->plan_index);
+        assert_int_equal(j->kind[i], t->kind);
+        assert_int_equal(j->target[i], t->target);
+        assert_int_equal(j->cell[i], t->cell);
+        assert_int_equal(j->sys[i], t->system_prompt_tokens);
+        assert_int_equal(j->query[i], t->query_tokens);
+        assert_int_equal(j->count[i], t->query_count);
+        assert_int_equal(j->mode[i], t->mode);
+        assert_int_equal(j->run_position[i], t->run_position);
+        assert_int_equal(j->ok[i], t->ok);
+        assert_int_equal(j->contaminated[i], t->contaminated);
         assert_int_equal(j->turn0[i], q);
+        assert_int_equal(j->n_turns[i], t->n_turns);
         for (size_t k = 0; k < t->n_turns; k++, q++) {
             const trial_request *r = &t->turns[k];
-            TURN_COLS(SAME_TURN)
-            TURN_TIMES(SAME_TIME)
+            assert_int_equal(j->turn[q], r->turn);
+
+            assert_int_equal(j->turn_ok[q], r->ok);
+            assert_int_equal(j->cache_state[q], r->cache_state);
+            assert_int_equal(j->prompt_tokens[q], r->prompt_tokens);
+            assert_int_equal(j->cached_tokens[q], r->cached_tokens);
+            assert_int_equal(j->prefix_tokens[q], r->prefix_tokens);
+            tu_assert_same_double(j->ttft_ms[q], r->ttft_ms);
+            tu_assert_same_double(j->total_ms[q], r->total_ms);
+            tu_assert_same_double(j->server_prefill_ms[q], r->server_prefill_ms);
         }
         if (t->target < j->n_target_names)
             assert_non_null(j->target_names[t->target]);
@@ -91,12 +93,13 @@ static void assert_same_results(const char *path)
 static void columns_should_give_the_records_results_on_the_committed_journals(void **state)
 {
     (void)state;
-    static const char *const paths[] = {"tests/fixtures/journals/results/demo.jsonl",
-                                        "tests/fixtures/journals/results/two_targets.jsonl",
-                                        "tests/fixtures/journals/results/degenerate.jsonl",
-                                        "tests/fixtures/journals/good.jsonl"};
-    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
-        assert_same_results(paths[i]);
+    static const char *const names[] = {"results/demo", "results/two_targets", "results/degenerate",
+                                        "good"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "tests/fixtures/journals/%s.jsonl", names[i]);
+        assert_same_results(path);
+    }
 }
 
 static void columns_should_reject_bad_journals_with_the_loaders_messages(void **state)
@@ -230,7 +233,6 @@ static void columns_should_read_a_long_journal_with_a_repeat_and_a_torn_line(voi
 static void columns_should_keep_the_contention_requests_apart(void **state)
 {
     (void)state;
-    journal_data d = {0};
     trial_record t[4];
     for (size_t i = 0; i < 4; i++) {
         trial_make(&t[i], 10 + i);
@@ -248,8 +250,7 @@ static void columns_should_keep_the_contention_requests_apart(void **state)
     snprintf(t[1].id, sizeof t[1].id, "ref/contention/k4/s550/i0");
     snprintf(t[2].id, sizeof t[2].id, "ref/contention/x/s550/i1"); /* no K: from agents */
     t[3].turns[0].ok = false;
-    d.trials = t;
-    d.n_trials = 4;
+    journal_data d = {.trials = t, .n_trials = 4};
     journal_cols *j = NULL;
     char err[KV_ERRLEN] = "";
     assert_int_equal(journal_cols_from_data(&d, &j, err), KV_OK);
@@ -280,12 +281,10 @@ static void columns_should_keep_the_contention_requests_apart(void **state)
 static void columns_should_refuse_a_token_count_beyond_their_width(void **state)
 {
     (void)state;
-    journal_data d = {0};
     trial_record t;
     trial_make(&t, 4);
     t.system_prompt_tokens = 3000000000L;
-    d.trials = &t;
-    d.n_trials = 1;
+    journal_data d = {.trials = &t, .n_trials = 1};
     journal_cols *j = NULL;
     char err[KV_ERRLEN] = "";
     assert_int_equal(journal_cols_from_data(&d, &j, err), KV_ERR_INPUT);

@@ -297,12 +297,15 @@ static void assert_ran_whole_plan(const runnertest_case *c, const fake *f, long 
     assert_int_equal(f->workers_made, workers);
 }
 
-/* Line i of d holds the trial at run position i or, by_plan, the trial of
- * plan index i. */
-static void assert_line_order(const journal_data *d, bool by_plan)
+/* The case's journal: every planned trial once, line i holding the trial at
+ * run position i or, by_plan, the trial of plan index i. */
+static const journal_data *load_in_order(runnertest_case *c, bool by_plan)
 {
+    const journal_data *d = runnertest_case_load(c);
+    runnertest_assert_each_trial_once(c->s, d);
     for (size_t i = 0; i < d->n_trials; i++)
         assert_int_equal(by_plan ? d->trials[i].plan_index : d->trials[i].run_position, i);
+    return d;
 }
 
 /* ---- tests: the fake server ------------------------------------------------- */
@@ -318,10 +321,8 @@ static void runner_should_run_four_trials_at_once_and_journal_each_exactly_once(
     assert_int_equal(f->thread_changes, 0);
     assert_int_equal(f->bad_history, 0);
     assert_int_equal(f->resets, 0); /* no cache reset while other trials run */
-    journal_data *d = runnertest_case_load(c);
-    assert_exact_once(c->s, d);
     /* run_position is the order of completion, which is the journal's order. */
-    assert_line_order(d, false);
+    assert_exact_and_verified(load_in_order(c, false));
 }
 
 static void runner_should_run_concurrency_one_on_the_calling_thread_in_plan_order(void **state)
@@ -331,9 +332,7 @@ static void runner_should_run_concurrency_one_on_the_calling_thread_in_plan_orde
     runnertest_case_run_ok(c, false);
     assert_ran_whole_plan(c, f, 1, 0);
     assert_true(f->resets > 0); /* one at a time, cold trials try a reset */
-    journal_data *d = runnertest_case_load(c);
-    runnertest_assert_each_trial_once(c->s, d);
-    assert_line_order(d, true);
+    load_in_order(c, true);
 }
 
 static void runner_should_stop_every_worker_on_request_and_resume_to_the_plan(void **state)
@@ -421,11 +420,10 @@ static kv_status ref_send(void *ctx, const client_request *rq, trial_request *ou
 
 static kv_status ref_worker_new(void *ctx, void **out, char *err)
 {
-    ref_ctx *main_ctx = ctx;
     ref_ctx *w = calloc(1, sizeof *w);
     if (!w)
         return kv_fail(err, KV_ERR_NOMEM, "out of memory");
-    w->shared = main_ctx->shared;
+    w->shared = ((const ref_ctx *)ctx)->shared;
     kv_status st = client_new(&w->c, err);
     if (st != KV_OK) {
         free(w);

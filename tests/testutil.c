@@ -524,15 +524,3 @@ kv_status tu_load_no_columns(const char *path, char *err)
     assert_null(j);
     return st;
 }
-
-void tu_same_int(const char *what, long long got, long long want)
-{
-    if (got != want)
-        fail_msg("%s: %lld, expected %lld", what, got, want);
-}
-
-void tu_same_double(const char *what, double got, double want)
-{
-    if (!(got == want || (isnan(got) && isnan(want))))
-        fail_msg("%s: %.17g, expected %.17g", what, got, want);
-}

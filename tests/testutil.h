@@ -256,9 +256,4 @@ kv_status tu_load_no_journal(const char *path, char *err);
  * keep nothing and fail with a status that exits 3. */
 kv_status tu_load_no_columns(const char *path, char *err);
 
-/* Fail the test, naming what (a field, a column), unless got is want
- * (tu_same_double: exactly, or both NaN). */
-void tu_same_int(const char *what, long long got, long long want);
-void tu_same_double(const char *what, double got, double want);
-
 #endif
