@@ -71,24 +71,13 @@ static int cmp_size(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* A crash case: trials in flight, SIGKILLs and repetitions per cell (the
- * SIGINT cases use only the first). */
-typedef struct crash_case {
-    long concurrency;
-    int n_kills;
-    long reps;
-} crash_case;
-
 /* `n_kills` SIGKILLs at random points of a 20 x reps trial run, then a
  * --resume to the end. Each kill point is a random journal length (drawn
  * once, sorted) plus a random delay of up to 20 ms, so every kill lands while
  * the runner is mid-run: between trials, inside a request or inside a
  * journal write. */
-static void kill_case(void **state)
+static void kill_nines_then_resume(long concurrency, int n_kills, long reps)
 {
-    const crash_case *c = *state;
-    long concurrency = c->concurrency, reps = c->reps;
-    int n_kills = c->n_kills;
     fixture fx;
     fixture_up(&fx, reps, concurrency);
     assert_int_equal(fx.p->n_trials, 20 * (size_t)reps);
@@ -127,13 +116,10 @@ static void kill_case(void **state)
     tu_run_fixture_down(&fx);
 }
 
-/* SIGINT mid-run: exit 130 naming --resume, the journal intact and short
- * of the plan; a --resume finishes it. */
-static void sigint_case(void **state)
+static void sigint_then_resume(long concurrency)
 {
-    const crash_case *c = *state;
     fixture fx;
-    fixture_up(&fx, 5, c->concurrency);
+    fixture_up(&fx, 5, concurrency);
     pid_t pid = tu_spawn_run(fx.spec_path, fx.out, false, fx.log);
     for (int i = 0; i < 2000 && tu_count_lines(fx.journal_path) < 6; i++)
         tu_sleep_ms(5);
@@ -156,6 +142,26 @@ static void sigint_case(void **state)
     assert_true(code == 0 || code == 1);
     assert_exactly_the_plan(&fx);
     tu_run_fixture_down(&fx);
+}
+
+/* A crash case: trials in flight, SIGKILLs and repetitions per cell (the
+ * SIGINT cases use only the first). */
+typedef struct crash_case {
+    long concurrency;
+    int n_kills;
+    long reps;
+} crash_case;
+
+static void kill_case(void **state)
+{
+    const crash_case *c = *state;
+    kill_nines_then_resume(c->concurrency, c->n_kills, c->reps);
+}
+
+static void sigint_case(void **state)
+{
+    const crash_case *c = *state;
+    sigint_then_resume(c->concurrency);
 }
 
 TU_MAIN(NULL, NULL,
