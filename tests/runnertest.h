@@ -4,8 +4,11 @@
  * passes it, running a spec over a runner_io, the check that every planned
  * trial is journaled once, and the fake networks' common parts (their
  * whitespace and punctuation tokenizer, the chat template, a reply's fields,
- * the check of replayed history). Header-only (static inline) because every
- * tests/test_*.c is its own executable. */
+ * the check of replayed history), and one test's run as a cmocka
+ * setup/teardown pair (runnertest_case: directory, spec, network, summary,
+ * journal) with the checks of a stopped, resumed or capped run.
+ * Header-only (static inline) because every tests/test_*.c is its own
+ * executable. */
 #ifndef KV_RUNNERTEST_H
 #define KV_RUNNERTEST_H
 
@@ -131,6 +134,18 @@ static inline void runnertest_assert_each_trial_once(const spec *s, const journa
 
 /* ---- the fake networks' common parts --------------------------------------- */
 
+/* runner_io tokenize of a fake that always answers: runnertest_scan's count. */
+static inline kv_status runnertest_io_tokenize(void *ctx, const spec_target *t, spec_api api,
+                                               const char *text, long *n, char *err)
+{
+    (void)ctx;
+    (void)t;
+    (void)api;
+    (void)err;
+    *n = runnertest_text_tokens(text);
+    return KV_OK;
+}
+
 /* A fake reply before the server decides: one attempt, nothing known. */
 static inline void runnertest_reply_unknown(trial_request *out)
 {
@@ -223,6 +238,127 @@ static inline kv_status runnertest_truth_send(void *ctx, const client_request *r
     t->sends++;
     t->check(t, rq, out, &tr);
     return KV_OK;
+}
+
+/* ---- one test's run of the runner ---------------------------------------- */
+
+/* A test's run: its scratch directory, its spec (owned), the network the
+ * runner talks to (io, over the fake `net` that net_free frees), the last
+ * run's summary and error, and the journal last loaded (owned). Made as the
+ * cmocka state by runnertest_case_setup, freed by runnertest_case_teardown. */
+typedef struct runnertest_case {
+    char dir[64];
+    char err[KV_ERRLEN];
+    spec *s;
+    runner_io io;
+    void *net;
+    void (*net_free)(void *net);
+    runner_summary sum;
+    journal_data *d;
+} runnertest_case;
+
+/* cmocka setup: a case in *state with a fresh /tmp/kvproof-TAG-XXXXXX, no
+ * spec yet, io over net. */
+static inline int runnertest_case_setup(void **state, const char *tag, runner_io io, void *net,
+                                        void (*net_free)(void *net))
+{
+    runnertest_case *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    runnertest_tmpdir(c->dir, sizeof c->dir, tag);
+    c->io = io;
+    c->net = net;
+    c->net_free = net_free;
+    *state = c;
+    return 0;
+}
+
+/* Frees the loaded journal, the spec and the network; removes the directory. */
+static inline void runnertest_case_clear(runnertest_case *c)
+{
+    journal_data_free(c->d);
+    c->d = NULL;
+    spec_free(c->s);
+    c->s = NULL;
+    c->net_free(c->net);
+    runnertest_rmrf(c->dir);
+}
+
+/* cmocka teardown of runnertest_case_setup. */
+static inline int runnertest_case_teardown(void **state)
+{
+    runnertest_case *c = *state;
+    runnertest_case_clear(c);
+    free(c);
+    return 0;
+}
+
+/* Starts over within one test: everything cleared, a new directory under the
+ * same tag, io over a new net. */
+static inline void runnertest_case_again(runnertest_case *c, const char *tag, runner_io io,
+                                         void *net)
+{
+    runnertest_case_clear(c);
+    runnertest_tmpdir(c->dir, sizeof c->dir, tag);
+    c->io = io;
+    c->net = net;
+}
+
+/* Runs the case's spec into its directory (runnertest_run). */
+static inline kv_status runnertest_case_run(runnertest_case *c, bool resume)
+{
+    return runnertest_run(c->s, &c->io, c->dir, resume, &c->sum, c->err);
+}
+
+/* runnertest_case_run that fails the test, with the runner's message,
+ * unless the run succeeds. */
+static inline void runnertest_case_run_ok(runnertest_case *c, bool resume)
+{
+    if (runnertest_case_run(c, resume) != KV_OK)
+        fail_msg("%s", c->err);
+}
+
+/* Loads the journal the case's run wrote (runnertest_load) in place of the
+ * one loaded before; the case owns it. */
+static inline journal_data *runnertest_case_load(runnertest_case *c)
+{
+    journal_data_free(c->d);
+    c->d = runnertest_load(c->dir);
+    return c->d;
+}
+
+/* A run stopped on request: it ran some but not all of the plan. */
+static inline void runnertest_assert_interrupted(const runner_summary *sum)
+{
+    assert_true(sum->interrupted);
+    assert_true(sum->ran > 0);
+    assert_true(sum->ran < sum->planned);
+}
+
+/* A resumed run that finished the plan: `first` trials were done before. */
+static inline void runnertest_assert_resumed(const runner_summary *sum, size_t first)
+{
+    assert_int_equal(sum->done_before, first);
+    assert_int_equal(sum->done_before + sum->ran, sum->planned);
+}
+
+/* The journal holds what the run ran, no line torn. */
+static inline void runnertest_assert_journal_of_run(const journal_data *d,
+                                                    const runner_summary *sum)
+{
+    assert_int_equal(d->torn_lines, 0);
+    assert_int_equal(d->n_trials, sum->ran);
+}
+
+/* A max_trials cap of `cap`: the journal holds exactly cap measured trials
+ * and the rest of the plan was skipped. */
+static inline void runnertest_assert_capped(runnertest_case *c, size_t cap)
+{
+    journal_data *d = runnertest_case_load(c);
+    size_t measured = 0;
+    for (size_t i = 0; i < d->n_trials; i++)
+        measured += d->trials[i].kind == PLAN_MEASURE;
+    assert_int_equal(measured, cap);
+    assert_int_equal(c->sum.ran + c->sum.skipped, c->sum.planned);
 }
 
 #endif

@@ -90,6 +90,8 @@ typedef struct rig {
     truth_io t;
     spec *s;
     char dir[64];
+    runner_summary sum; /* of the last rig_journal */
+    journal_data *d;    /* the journal rig_journal loaded (rig_stop frees it) */
 } rig;
 
 static void rig_start(rig *g, int slots, long ram_tokens, const char *agents, long conc,
@@ -147,19 +149,29 @@ static void rig_run(rig *g, bool resume, runner_summary *sum)
 
 static void rig_stop(rig *g)
 {
+    journal_data_free(g->d);
     client_free(g->t.base.c);
     refsrv_stop(g->t.base.srv);
     spec_free(g->s);
     runnertest_rmrf(g->dir);
 }
 
-/* Runs the rig from the start with no trial failing; the journal it wrote,
- * which the caller frees. */
-static journal_data *rig_journal(rig *g, runner_summary *sum)
+/* Starts the rig (rig_start) and runs it from the start with no trial
+ * failing; the journal it wrote (g->d, its summary in g->sum). */
+static journal_data *rig_journal(rig *g, int slots, long ram_tokens, const char *agents, long conc,
+                                 long per_agent)
 {
-    rig_run(g, false, sum);
-    assert_int_equal(sum->failed, 0);
-    return runnertest_load(g->dir);
+    rig_start(g, slots, ram_tokens, agents, conc, per_agent);
+    rig_run(g, false, &g->sum);
+    assert_int_equal(g->sum.failed, 0);
+    g->d = runnertest_load(g->dir);
+    return g->d;
+}
+
+/* The request of a contention line; NULL for any other line. */
+static const trial_request *contention_request(const trial_record *t)
+{
+    return t->kind == PLAN_CONTENTION ? &t->turns[0] : NULL;
 }
 
 /* The agents list [1, 2, .., max] into buf. */
@@ -183,18 +195,16 @@ static void warm_capacity_should_equal_the_slots(int slots)
     rig g;
     char agents[64];
     agents_upto(agents, sizeof agents, slots + 1);
-    rig_start(&g, slots, 0, agents, 0, 4);
-    runner_summary sum;
-    journal_data *d = rig_journal(&g, &sum);
+    journal_data *d = rig_journal(&g, slots, 0, agents, 0, 4);
     assert_int_equal(g.t.mismatches, 0);
     size_t lines = 0, checked = 0;
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_record *t = &d->trials[i];
-        if (t->kind != PLAN_CONTENTION)
+        const trial_request *q = contention_request(t);
+        if (!q)
             continue;
         lines++;
         assert_int_equal(t->n_turns, 1);
-        const trial_request *q = &t->turns[0];
         assert_true(q->in_contention);
         assert_true(q->cached_tokens >= 0);
         assert_true(q->slot_held != TRIAL_SLOT_UNKNOWN);
@@ -219,8 +229,7 @@ static void warm_capacity_should_equal_the_slots(int slots)
         expected += (size_t)k * 4;
     assert_int_equal(lines, expected);
     assert_int_equal(checked, expected - (size_t)((slots + 1) * (slots + 2) / 2));
-    assert_int_equal(d->header.planned_trials, sum.planned);
-    journal_data_free(d);
+    assert_int_equal(d->header.planned_trials, g.sum.planned);
     rig_stop(&g);
 }
 
@@ -242,9 +251,7 @@ static void measured_capacity_should_equal_the_slots(int slots)
     rig g;
     char agents[64];
     agents_upto(agents, sizeof agents, slots + 1);
-    rig_start(&g, slots, 0, agents, 0, 36);
-    runner_summary sum;
-    journal_data *d = rig_journal(&g, &sum);
+    journal_data *d = rig_journal(&g, slots, 0, agents, 0, 36);
     warm_req *r = NULL;
     size_t n = 0;
     char err[KV_ERRLEN] = "";
@@ -261,7 +268,6 @@ static void measured_capacity_should_equal_the_slots(int slots)
                  cap->high, cap->high_open ? " open" : "", cap->cold_from);
     warm_result_free(&res);
     free(r);
-    journal_data_free(d);
     rig_stop(&g);
 }
 
@@ -277,14 +283,12 @@ static void contention_should_class_prefixes_from_the_ram_tier_as_restored(void 
 {
     (void)state;
     rig g;
-    rig_start(&g, 1, 262144, "[2, 3]", 0, 4);
-    runner_summary sum;
-    journal_data *d = rig_journal(&g, &sum);
+    journal_data *d = rig_journal(&g, 1, 262144, "[2, 3]", 0, 4);
     assert_int_equal(g.t.mismatches, 0);
     long restored = 0;
     for (size_t i = 0; i < d->n_trials; i++) {
-        const trial_request *q = &d->trials[i].turns[0];
-        if (d->trials[i].kind != PLAN_CONTENTION || q->agent_position == 0)
+        const trial_request *q = contention_request(&d->trials[i]);
+        if (!q || q->agent_position == 0)
             continue;
         assert_int_not_equal(q->hit, TRIAL_HIT_MISS);
         assert_int_equal(q->hit, TRIAL_HIT_RESTORED);
@@ -293,7 +297,6 @@ static void contention_should_class_prefixes_from_the_ram_tier_as_restored(void 
     }
     assert_int_equal(restored, 2 * 3 + 3 * 3);
     assert_int_equal(g.t.restored, restored); /* the server restored exactly those */
-    journal_data_free(d);
     rig_stop(&g);
 }
 
@@ -339,9 +342,9 @@ static void resume_should_continue_a_group_and_mark_each_agents_first_request(vo
         assert_false(seen[t->plan_index]);
         seen[t->plan_index] = true;
         assert_int_equal(t->run_position, i);
-        if (t->kind != PLAN_CONTENTION)
+        const trial_request *q = contention_request(t);
+        if (!q)
             continue;
-        const trial_request *q = &t->turns[0];
         bool first_after = strcmp(t->id, "ref/contention/k2/s300/i5") == 0 ||
                            strcmp(t->id, "ref/contention/k2/s300/i6") == 0;
         if (q->after_resume != first_after)
@@ -359,23 +362,20 @@ static void concurrency_should_keep_each_agents_order(void **state)
 {
     (void)state;
     rig g;
-    rig_start(&g, 2, 0, "[2, 3]", 2, 4);
-    runner_summary sum;
-    journal_data *d = rig_journal(&g, &sum);
-    assert_int_equal(sum.ran, 1 + 8 + 12);
+    journal_data *d = rig_journal(&g, 2, 0, "[2, 3]", 2, 4);
+    assert_int_equal(g.sum.ran, 1 + 8 + 12);
     assert_int_equal(g.t.slots_calls, 0);
     long next[2][3] = {{0}};
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_record *t = &d->trials[i];
-        if (t->kind != PLAN_CONTENTION)
+        const trial_request *q = contention_request(t);
+        if (!q)
             continue;
-        const trial_request *q = &t->turns[0];
         int grp = line_agents(t) == 2 ? 0 : 1;
         assert_true(q->ok);
         assert_int_equal(q->slot_held, TRIAL_SLOT_UNKNOWN);
         assert_int_equal(q->agent_position, next[grp][q->agent]++); /* journal order */
     }
-    journal_data_free(d);
     rig_stop(&g);
 }
 

@@ -154,24 +154,6 @@ static void infinite_numbers_should_fail_the_request(void **state)
     hostile_stop(h);
 }
 
-__attribute__((noinline)) static char *slurp(const char *path)
-{
-    char *text = NULL;
-    size_t len = 0;
-    char err[KV_ERRLEN] = "";
-    if (kv_read_file(path, &text, &len, err) != KV_OK)
-        fail_msg("%s", err);
-    return text;
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* Offset of needle in hay, or -1. */
 __attribute__((noinline)) static long offset_of(const char *hay, const char *needle)
 {
@@ -184,7 +166,7 @@ static void assert_no_canary(const char *dir, const char *name)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    char *text = slurp(path);
+    char *text = tu_read(path, NULL);
     static const char *const pieces[] = {CANARY, "sk-canary", "7f3a9c1e", "c1e5b2d4f6a8c0e"};
     for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
         long at = offset_of(text, pieces[i]);
@@ -245,7 +227,7 @@ static void canary_key_should_appear_in_no_output(void **state)
     spec *s = small_spec(h->port, 30, 60, true, false);
     snprintf(spec_path, sizeof spec_path, "%s/spec.json", dir);
     snprintf(spec_text, sizeof spec_text, "%s", s->canonical);
-    write_text(spec_path, spec_text);
+    tu_write(spec_path, spec_text);
     spec_free(s);
     assert_int_equal(setenv(CANARY_ENV, CANARY, 1), 0);
     const char *b = tu_bin();
@@ -259,7 +241,7 @@ static void canary_key_should_appear_in_no_output(void **state)
     if (rc != 0 && rc != 1) { /* 1: some trials failed (the 401s) */
         char log[128];
         snprintf(log, sizeof log, "%s/run.err", dir);
-        fail_msg("run exit %d: %s", rc, slurp(log));
+        fail_msg("run exit %d: %s", rc, tu_read(log, NULL));
     }
     assert_int_equal(tu_run(NULL, "'%s' report %s/run > %s/report.out 2>&1", b, dir, dir), 0);
     assert_int_equal(
@@ -274,17 +256,17 @@ static void canary_key_should_appear_in_no_output(void **state)
     char jpath[128];
     snprintf(jpath, sizeof jpath, "%s/run/journal.jsonl", dir);
     jsonlcheck_file(jpath);
-    char *lines = slurp(jpath);
+    char *lines = tu_read(jpath, NULL);
     assert_non_null(strstr(lines, "Bearer ***"));
     assert_non_null(strstr(lines, "HTTP 401: ...")); /* the 401s with the key */
     assert_non_null(strstr(lines, "invalid key Bearer ***"));
     free(lines);
     char log[128];
     snprintf(log, sizeof log, "%s/run.err", dir);
-    char *err_text = slurp(log);
+    char *err_text = tu_read(log, NULL);
     assert_non_null(strstr(err_text, "HTTP 401: ..."));
     free(err_text);
-    char *probe = slurp(strcat(strcpy(jpath, dir), "/probe.json"));
+    char *probe = tu_read(strcat(strcpy(jpath, dir), "/probe.json"), NULL);
     assert_non_null(strstr(probe, "Bearer ***"));
     free(probe);
     key_cut_inside_a_message_should_not_leak(h);
@@ -316,7 +298,7 @@ static void run_with_30_percent_http_500_should_still_write_its_report(void **st
              "\"system_prompt_tokens\":[0,550],\"query_tokens\":[25]},\"repetitions\":4,"
              "\"warmup_requests\":1,\"retries\":0}",
              refsrv_port(srv));
-    write_text(spec_path, spec_text);
+    tu_write(spec_path, spec_text);
     const char *b = tu_bin();
     int rc = tu_run(NULL, "'%s' run %s --out %s/run > %s/run.out 2>&1", b, spec_path, dir, dir);
     assert_int_equal(rc, 1); /* failed trials: exit 1, and still every output */
@@ -324,7 +306,7 @@ static void run_with_30_percent_http_500_should_still_write_its_report(void **st
     snprintf(pdf, sizeof pdf, "%s/run/report.pdf", dir);
     struct stat sb;
     if (stat(pdf, &sb) != 0)
-        fail_msg("no report.pdf: %s", slurp(strcat(strcpy(pdf, dir), "/run.out")));
+        fail_msg("no report.pdf: %s", tu_read(strcat(strcpy(pdf, dir), "/run.out"), NULL));
     assert_int_equal(
         tu_run(NULL, "'%s' report %s/run -o %s/again.pdf > %s/report.out 2>&1", b, dir, dir, dir),
         0);
@@ -332,7 +314,7 @@ static void run_with_30_percent_http_500_should_still_write_its_report(void **st
                      0);
     char txt[128];
     snprintf(txt, sizeof txt, "%s/report.txt", dir);
-    char *text = slurp(txt);
+    char *text = tu_read(txt, NULL);
     assert_non_null(strstr(text, "Failures and contaminated trials"));
     assert_non_null(strstr(text, "ref/s")); /* a failed trial's id */
     assert_non_null(strstr(text, "HTTP 500"));
@@ -351,15 +333,15 @@ static void unbounded_inputs_should_end_with_exit_3(void **state)
     char dir[64], spec_path[128];
     runnertest_tmpdir(dir, sizeof dir, "zero");
     snprintf(spec_path, sizeof spec_path, "%s/spec.json", dir);
-    write_text(spec_path, "{\"name\":\"z\",\"targets\":[{\"name\":\"a\",\"base_url\":"
-                          "\"http://127.0.0.1:9\",\"api\":\"openai-chat\"}],\"workload\":{"
-                          "\"system_prompt_tokens\":[0],\"query_tokens\":[5],\"corpus\":"
-                          "\"/dev/zero\"}}");
+    tu_write(spec_path, "{\"name\":\"z\",\"targets\":[{\"name\":\"a\",\"base_url\":"
+                        "\"http://127.0.0.1:9\",\"api\":\"openai-chat\"}],\"workload\":{"
+                        "\"system_prompt_tokens\":[0],\"query_tokens\":[5],\"corpus\":"
+                        "\"/dev/zero\"}}");
     assert_int_equal(
         tu_run(NULL, "'%s' run %s --out %s/run > %s/out.txt 2>&1", b, spec_path, dir, dir), 3);
     char out[128];
     snprintf(out, sizeof out, "%s/out.txt", dir);
-    char *text = slurp(out);
+    char *text = tu_read(out, NULL);
     assert_non_null(strstr(text, "corpus /dev/zero: /dev/zero: larger than the 128 MiB"));
     free(text);
     done_with(dir);
@@ -394,8 +376,8 @@ static void tls_should_trust_a_private_ca_only_when_told(void **state)
     static const char *const vars[] = {"CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"};
     for (size_t i = 0; i < 3; i++)
         unsetenv(vars[i]);
-    char *cert = slurp("tests/fixtures/tls/server.pem");
-    char *key = slurp("tests/fixtures/tls/server-key.pem");
+    char *cert = tu_read("tests/fixtures/tls/server.pem", NULL);
+    char *key = tu_read("tests/fixtures/tls/server-key.pem", NULL);
     hostile *h = hostile_start(HOSTILE_NORMAL, cert, key);
     spec *plain = tls_spec(h->port, false), *with_ca = tls_spec(h->port, true);
     client *c = NULL;

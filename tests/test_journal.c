@@ -66,6 +66,14 @@ static size_t trials_in(const char *path)
     return n;
 }
 
+/* Closes j and clears its header h; the number of trials then in path. */
+static size_t close_and_count(journal *j, journal_header *h, const char *path)
+{
+    journal_close(j);
+    journal_header_clear(h);
+    return trials_in(path);
+}
+
 /* A header the test owns (journal_header_clear frees it). */
 static void make_header(journal_header *h, uint64_t hash, uint64_t seed, size_t planned)
 {
@@ -229,30 +237,46 @@ static void append_trial(journal *j, size_t idx, size_t big)
     trial_record_clear(&t);
 }
 
+/* journal_open of path (resume or not, done as journal_open takes it) with
+ * make_header's standard header (hash 0x0123456789abcdef, seed 7, PLANNED
+ * trials) in *h, which the caller clears; fails the test unless it opens. */
+static journal *open_standard(const char *path, journal_header *h, bool resume, bool *done)
+{
+    journal *j = NULL;
+    char err[KV_ERRLEN] = "";
+    make_header(h, 0x0123456789abcdefULL, 7, PLANNED);
+    if (journal_open(path, h, resume, done, &j, err) != KV_OK)
+        fail_msg("journal_open: %s", err);
+    return j;
+}
+
 static void create_journal(const char *path, size_t n_trials)
 {
     journal_header h;
-    journal *j = NULL;
-    char err[KV_ERRLEN] = "";
-    make_header(&h, 0x0123456789abcdefULL, 7, PLANNED);
-    kv_status st = journal_open(path, &h, false, NULL, &j, err);
-    if (st != KV_OK)
-        fail_msg("journal_open: %s", err);
+    journal *j = open_standard(path, &h, false, NULL);
     for (size_t i = 0; i < n_trials; i++)
         append_trial(j, i, 0);
     journal_close(j);
     journal_header_clear(&h);
 }
 
-__attribute__((noinline)) static char *slurp(const char *path, size_t *len)
+/* A journal of n_trials trials at path (create_journal), opened again to
+ * resume with the standard header in *h (open_standard). */
+static journal *resume_created(const char *path, size_t n_trials, journal_header *h)
 {
-    char *text = NULL;
-    char err[KV_ERRLEN] = "";
-    size_t n = 0;
-    assert_int_equal(kv_read_file(path, &text, &n, err), KV_OK);
-    if (len)
-        *len = n;
-    return text;
+    create_journal(path, n_trials);
+    return open_standard(path, h, true, NULL);
+}
+
+/* path still holds the len0 bytes before (which this frees). */
+static void assert_unchanged(const char *path, char *before, size_t len0)
+{
+    size_t len1 = 0;
+    char *after = tu_read(path, &len1);
+    assert_int_equal(len1, len0);
+    assert_memory_equal(before, after, len0);
+    free(before);
+    free(after);
 }
 
 static void append_bytes(const char *path, const char *bytes)
@@ -316,7 +340,7 @@ static void journal_should_round_trip_every_field(void **state)
 
     /* on disk: NaN is null, the hash is hex, the spec is embedded, the
      * ISO date is there, one line per record */
-    char *text = slurp(f->path, NULL);
+    char *text = tu_read(f->path, NULL);
     assert_null(strstr(text, "nan"));
     assert_null(strstr(text, "NaN"));
     TU_CONTAINS(text, "\"ttft_ms\":null", "\"cached_tokens\":-1",
@@ -345,11 +369,9 @@ static void journal_should_repair_a_torn_last_line_on_resume(void **state)
     journal_data_free(d);
 
     journal_header h;
-    journal *j = NULL;
     bool done[PLANNED];
     memset(done, 1, sizeof done);
-    make_header(&h, 0x0123456789abcdefULL, 7, PLANNED);
-    assert_int_equal(journal_open(f->path, &h, true, done, &j, err), KV_OK);
+    journal *j = open_standard(f->path, &h, true, done);
     assert_int_equal(journal_repaired_bytes(j), strlen(torn));
     assert_int_equal(journal_trials(j), 3);
     for (size_t i = 0; i < PLANNED; i++)
@@ -358,7 +380,7 @@ static void journal_should_repair_a_torn_last_line_on_resume(void **state)
     journal_close(j);
 
     size_t len = 0;
-    char *text = slurp(f->path, &len);
+    char *text = tu_read(f->path, &len);
     assert_int_equal(text[len - 1], '\n');
     assert_null(strstr(text, "llama/s3\"{"));
     free(text);
@@ -378,16 +400,11 @@ static void journal_should_rewrite_a_torn_header_on_resume(void **state)
     assert_int_equal(write(fd, "{\"type\":\"hea", 12), 12);
     close(fd);
     journal_header h;
-    journal *j = NULL;
-    char err[KV_ERRLEN] = "";
     bool done[PLANNED];
-    make_header(&h, 0x0123456789abcdefULL, 7, PLANNED);
-    assert_int_equal(journal_open(f->path, &h, true, done, &j, err), KV_OK);
+    journal *j = open_standard(f->path, &h, true, done);
     assert_int_equal(journal_repaired_bytes(j), 12);
     append_trial(j, 5, 0);
-    journal_close(j);
-    assert_int_equal(trials_in(f->path), 1);
-    journal_header_clear(&h);
+    assert_int_equal(close_and_count(j, &h, f->path), 1);
 }
 
 static void journal_should_create_a_missing_journal_on_resume(void **state)
@@ -403,19 +420,15 @@ static void journal_should_create_a_missing_journal_on_resume(void **state)
     for (size_t i = 0; i < PLANNED; i++)
         assert_false(done[i]);
     assert_int_equal(journal_trials(j), 0);
-    journal_close(j);
-    assert_int_equal(trials_in(f->path), 0);
-    journal_header_clear(&h);
+    assert_int_equal(close_and_count(j, &h, f->path), 0);
 }
 
 static void journal_should_refuse_a_second_runner_while_locked(void **state)
 {
     fixture *f = *state;
     journal_header h;
-    journal *j = NULL, *j2 = NULL;
+    journal *j = open_standard(f->path, &h, false, NULL), *j2 = NULL;
     char err[KV_ERRLEN] = "";
-    make_header(&h, 0x0123456789abcdefULL, 7, PLANNED);
-    assert_int_equal(journal_open(f->path, &h, false, NULL, &j, err), KV_OK);
 
     /* another process */
     pid_t pid = fork();
@@ -452,7 +465,7 @@ static void journal_should_refuse_to_resume_for_a_different_spec_or_seed(void **
     create_journal(f->path, 2);
     append_bytes(f->path, "{\"torn\""); /* must survive: nothing is touched */
     size_t len0 = 0;
-    char *before = slurp(f->path, &len0);
+    char *before = tu_read(f->path, &len0);
 
     journal_header h;
     journal *j = NULL;
@@ -476,24 +489,16 @@ static void journal_should_refuse_to_resume_for_a_different_spec_or_seed(void **
     assert_non_null(strstr(err, "already exists"));
     journal_header_clear(&h);
 
-    size_t len1 = 0;
-    char *after = slurp(f->path, &len1);
-    assert_int_equal(len0, len1);
-    assert_memory_equal(before, after, len0);
-    free(before);
-    free(after);
+    assert_unchanged(f->path, before, len0);
 }
 
 static void journal_should_never_write_a_trial_twice(void **state)
 {
     fixture *f = *state;
-    create_journal(f->path, 3);
     journal_header h;
-    journal *j = NULL;
+    journal *j = resume_created(f->path, 3, &h);
     char err[KV_ERRLEN] = "";
     trial_record t;
-    make_header(&h, 0x0123456789abcdefULL, 7, PLANNED);
-    assert_int_equal(journal_open(f->path, &h, true, NULL, &j, err), KV_OK);
     make_trial(&t, 1, 0);
     assert_int_equal(journal_append(j, &t, err), KV_ERR_INTERNAL);
     assert_non_null(strstr(err, "already in journal"));
@@ -506,7 +511,7 @@ static void journal_should_never_write_a_trial_twice(void **state)
     journal_close(j);
 
     /* a duplicate that got in some other way: the first is kept */
-    char *text = slurp(f->path, NULL);
+    char *text = tu_read(f->path, NULL);
     const char *line2 = strchr(text, '\n') + 1;
     const char *end2 = strchr(line2, '\n') + 1;
     char *dup = strndup(line2, (size_t)(end2 - line2));
@@ -531,22 +536,19 @@ static void journal_should_never_write_a_trial_twice(void **state)
 static void journal_should_append_a_batch_whole_or_not_at_all(void **state)
 {
     fixture *f = *state;
-    create_journal(f->path, 2);
     journal_header h;
-    journal *j = NULL;
+    journal *j = resume_created(f->path, 2, &h);
     char err[KV_ERRLEN] = "";
-    make_header(&h, 0x0123456789abcdefULL, 7, PLANNED);
-    assert_int_equal(journal_open(f->path, &h, true, NULL, &j, err), KV_OK);
     trial_record t[4];
     const size_t idx[4] = {4, 3, 4, 5};
     for (int i = 0; i < 4; i++)
         make_trial(&t[i], idx[i], 0);
     size_t before = 0, after = 0;
-    free(slurp(f->path, &before));
+    free(tu_read(f->path, &before));
     const trial_record *dup[3] = {&t[0], &t[1], &t[2]}; /* 4, 3, 4 */
     assert_int_equal(journal_append_batch(j, dup, 3, err), KV_ERR_INTERNAL);
     assert_non_null(strstr(err, "already in journal"));
-    free(slurp(f->path, &after));
+    free(tu_read(f->path, &after));
     assert_int_equal(after, before);
     assert_int_equal(journal_trials(j), 2);
     const trial_record *ok[3] = {&t[0], &t[1], &t[3]}; /* 4, 3, 5 */
@@ -574,7 +576,7 @@ static void journal_should_remove_a_partial_line_when_the_disk_is_full(void **st
     fixture *f = *state;
     create_journal(f->path, 2);
     size_t len0 = 0;
-    char *before = slurp(f->path, &len0);
+    char *before = tu_read(f->path, &len0);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -600,12 +602,7 @@ static void journal_should_remove_a_partial_line_when_the_disk_is_full(void **st
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    size_t len1 = 0;
-    char *after = slurp(f->path, &len1);
-    assert_int_equal(len1, len0);
-    assert_memory_equal(before, after, len0);
-    free(before);
-    free(after);
+    assert_unchanged(f->path, before, len0);
 }
 
 /* The child of the crash test: resume, then append every missing trial with
@@ -697,20 +694,10 @@ static void journal_should_survive_kill_9_at_random_moments(void **state)
     journal_header_clear(&h);
 }
 
-#define BAD_DIR "tests/fixtures/journals/bad"
-
-static kv_status load_bad_journal(const char *path, char *err)
-{
-    journal_data *d = NULL;
-    kv_status st = journal_load(path, &d, err);
-    assert_null(d);
-    return st;
-}
-
 static void journal_load_should_reject_bad_journals_with_exact_messages(void **state)
 {
     (void)state;
-    assert_true(tu_each_rejected(BAD_DIR, load_bad_journal) >= 6);
+    assert_true(tu_each_rejected(TU_BAD_JOURNALS, tu_load_no_journal) >= 6);
 }
 
 static void journal_load_should_read_the_good_fixture(void **state)
@@ -731,11 +718,9 @@ static void journal_load_should_read_the_good_fixture(void **state)
 static void journal_load_should_name_a_missing_file(void **state)
 {
     (void)state;
-    journal_data *d = NULL;
     char err[KV_ERRLEN] = "";
-    assert_int_equal(journal_load("tests/fixtures/journals/no-such.jsonl", &d, err), KV_ERR_IO);
+    assert_int_equal(tu_load_no_journal("tests/fixtures/journals/no-such.jsonl", err), KV_ERR_IO);
     assert_non_null(strstr(err, "no-such.jsonl"));
-    assert_null(d);
 }
 
 static void journal_describe_host_should_name_host_cpu_and_os(void **state)

@@ -25,8 +25,6 @@
 #include "stats/warm.h"
 #include "tests/testutil.h"
 
-#define BAD_DIR "tests/fixtures/journals/bad"
-
 /* Every column equals the record field it comes from. */
 static void assert_cols_equal_records(const journal_cols *j, const journal_data *d)
 {
@@ -95,27 +93,19 @@ static void assert_same_results(const char *path)
 static void columns_should_give_the_records_results_on_the_committed_journals(void **state)
 {
     (void)state;
-    static const char *const paths[] = {"tests/fixtures/journals/results/demo.jsonl",
-                                        "tests/fixtures/journals/results/two_targets.jsonl",
-                                        "tests/fixtures/journals/results/degenerate.jsonl",
-                                        "tests/fixtures/journals/good.jsonl"};
-    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
-        assert_same_results(paths[i]);
-}
-
-static kv_status load_bad_columns(const char *path, char *err)
-{
-    journal_cols *j = NULL;
-    kv_status st = journal_cols_load(path, &j, err);
-    assert_int_equal(kv_exit_code(st), 3);
-    assert_null(j);
-    return st;
+    static const char *const names[] = {"results/demo", "results/two_targets", "results/degenerate",
+                                        "good"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "tests/fixtures/journals/%s.jsonl", names[i]);
+        assert_same_results(path);
+    }
 }
 
 static void columns_should_reject_bad_journals_with_the_loaders_messages(void **state)
 {
     (void)state;
-    assert_true(tu_each_rejected(BAD_DIR, load_bad_columns) >= 6);
+    assert_true(tu_each_rejected(TU_BAD_JOURNALS, tu_load_no_columns) >= 6);
 }
 
 /* kvproof analyze on a bad journal: exit 3 and the file:line:field message. */
@@ -129,13 +119,14 @@ static void analyze_should_exit_3_naming_the_line_and_field_of_a_bad_journal(voi
     assert_non_null(mkdtemp(dir));
     snprintf(log, sizeof log, "%s/stderr", dir);
     snprintf(cmd, sizeof cmd, "'%s' analyze %s/missing_turns.jsonl --out %s/out 2>%s >/dev/null",
-             bin, BAD_DIR, dir, log);
+             bin, TU_BAD_JOURNALS, dir, log);
     int rc = system(cmd);
     assert_true(WIFEXITED(rc));
     assert_int_equal(WEXITSTATUS(rc), 3);
     size_t len = 0;
     char *text = tu_read(log, &len);
-    assert_non_null(strstr(text, BAD_DIR "/missing_turns.jsonl:2: $.turns: expected an array"));
+    assert_non_null(
+        strstr(text, TU_BAD_JOURNALS "/missing_turns.jsonl:2: $.turns: expected an array"));
     free(text);
     remove(log);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -242,7 +233,6 @@ static void columns_should_read_a_long_journal_with_a_repeat_and_a_torn_line(voi
 static void columns_should_keep_the_contention_requests_apart(void **state)
 {
     (void)state;
-    journal_data d = {0};
     trial_record t[4];
     for (size_t i = 0; i < 4; i++) {
         trial_make(&t[i], 10 + i);
@@ -260,8 +250,7 @@ static void columns_should_keep_the_contention_requests_apart(void **state)
     snprintf(t[1].id, sizeof t[1].id, "ref/contention/k4/s550/i0");
     snprintf(t[2].id, sizeof t[2].id, "ref/contention/x/s550/i1"); /* no K: from agents */
     t[3].turns[0].ok = false;
-    d.trials = t;
-    d.n_trials = 4;
+    journal_data d = {.trials = t, .n_trials = 4};
     journal_cols *j = NULL;
     char err[KV_ERRLEN] = "";
     assert_int_equal(journal_cols_from_data(&d, &j, err), KV_OK);
@@ -292,12 +281,10 @@ static void columns_should_keep_the_contention_requests_apart(void **state)
 static void columns_should_refuse_a_token_count_beyond_their_width(void **state)
 {
     (void)state;
-    journal_data d = {0};
     trial_record t;
     trial_make(&t, 4);
     t.system_prompt_tokens = 3000000000L;
-    d.trials = &t;
-    d.n_trials = 1;
+    journal_data d = {.trials = &t, .n_trials = 1};
     journal_cols *j = NULL;
     char err[KV_ERRLEN] = "";
     assert_int_equal(journal_cols_from_data(&d, &j, err), KV_ERR_INPUT);

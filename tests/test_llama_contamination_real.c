@@ -107,33 +107,37 @@ static void erase_slot(fixture *f)
         fail_msg("slot erase failed: %s", err);
 }
 
+/* A cache state as the journal names it. */
 static const char *state_name(trial_cache_state s)
 {
-    switch (s) {
-    case TRIAL_CACHE_VERIFIED:
-        return "verified";
-    case TRIAL_CACHE_INFERRED:
-        return "inferred";
-    case TRIAL_CACHE_CONTAMINATED:
-        return "contaminated";
-    default:
-        return "unknown";
-    }
+    static const char *const names[] = {"unknown", "verified", "inferred", "contaminated"};
+    return (size_t)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
+}
+
+/* Prompt A (at offset a of the text) into the slot, B (at b) after it, so
+ * that A goes to the RAM cache, a slot erase, then A again as a cold
+ * request (no_cache: with cache_prompt:false). The cold request's cache
+ * state as the runner judges it; prime and cold are the caller's to free
+ * (their raw). */
+static trial_cache_state cold_after_erase(fixture *f, size_t a, size_t b, bool no_cache,
+                                          trial_request *prime, trial_request *cold)
+{
+    trial_request other;
+    send_prompt(f, a, false, prime);
+    send_prompt(f, b, false, &other);
+    free(other.raw);
+    erase_slot(f);
+    send_prompt(f, a, no_cache, cold);
+    return cachecheck_state(SPEC_API_LLAMACPP, true, cold->ok, cold->cached_tokens, 0);
 }
 
 static void
 slot_erase_cold_should_be_flagged_contaminated_when_the_ram_cache_restores_it(void **state)
 {
     fixture *f = *state;
-    trial_request prime, other, cold;
-    const size_t a = 0, b = 2 * SLICE;
-
-    send_prompt(f, a, false, &prime); /* prompt A into the slot */
-    send_prompt(f, b, false, &other); /* B takes the slot: A goes to the RAM cache */
-    erase_slot(f);
-    send_prompt(f, a, false, &cold); /* "cold" by slot erase only */
-    trial_cache_state st =
-        cachecheck_state(SPEC_API_LLAMACPP, true, cold.ok, cold.cached_tokens, 0);
+    trial_request prime, cold;
+    /* "cold" by slot erase only */
+    trial_cache_state st = cold_after_erase(f, 0, 2 * SLICE, false, &prime, &cold);
     print_message("[real] cold by slot erase only: %ld of %ld prompt tokens restored from the "
                   "RAM cache, ttft %.1f ms (first sending %.1f ms): %s\n",
                   cold.cached_tokens, cold.prompt_tokens, cold.ttft_ms, prime.ttft_ms,
@@ -142,29 +146,20 @@ slot_erase_cold_should_be_flagged_contaminated_when_the_ram_cache_restores_it(vo
     assert_true(cold.cached_tokens > cold.prompt_tokens / 2);
     assert_int_equal(st, TRIAL_CACHE_CONTAMINATED);
     free(prime.raw);
-    free(other.raw);
     free(cold.raw);
 }
 
 static void cache_prompt_false_cold_should_stay_cold_with_the_ram_cache_on(void **state)
 {
     fixture *f = *state;
-    trial_request prime, other, cold;
-    const size_t a = SLICE, b = 2 * SLICE + 500;
-
-    send_prompt(f, a, false, &prime);
-    send_prompt(f, b, false, &other);
-    erase_slot(f);
-    send_prompt(f, a, true, &cold); /* cache_prompt:false */
-    trial_cache_state st =
-        cachecheck_state(SPEC_API_LLAMACPP, true, cold.ok, cold.cached_tokens, 0);
+    trial_request prime, cold;
+    trial_cache_state st = cold_after_erase(f, SLICE, 2 * SLICE + 500, true, &prime, &cold);
     print_message("[real] cold with cache_prompt:false: %ld of %ld prompt tokens cached, ttft "
                   "%.1f ms: %s\n",
                   cold.cached_tokens, cold.prompt_tokens, cold.ttft_ms, state_name(st));
     assert_true(cold.cached_tokens == 0);
     assert_int_equal(st, TRIAL_CACHE_VERIFIED);
     free(prime.raw);
-    free(other.raw);
     free(cold.raw);
 }
 

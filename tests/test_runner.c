@@ -112,8 +112,9 @@ static fake *fake_new(void)
     return f;
 }
 
-static void fake_free(fake *f)
+static void fake_free(void *net)
 {
+    fake *f = net;
     for (long k = 0; k < f->n_replies; k++)
         free(f->replies[k]);
     free(f->prev);
@@ -143,29 +144,46 @@ static spec *make_spec(const char *api, const char *sessions, int reps, const ch
     return s;
 }
 
-static kv_status run_with(const spec *s, fake *f, const char *dir, bool resume, runner_summary *sum,
-                          char *err)
+static runner_io fake_io(fake *f)
 {
-    runner_io io = {f, fake_send, fake_tokenize, fake_reset, NULL, NULL, NULL};
-    return runnertest_run(s, &io, dir, resume, sum, err);
+    return (runner_io){f, fake_send, fake_tokenize, fake_reset, NULL, NULL, NULL};
+}
+
+/* cmocka setup: a runnertest_case over a new fake, no spec yet. */
+static int setup(void **state)
+{
+    fake *f = fake_new();
+    return runnertest_case_setup(state, "runner", fake_io(f), f, fake_free);
+}
+
+/* The case's spec (the case owns it) and its fake. */
+static fake *with_spec(runnertest_case *c, spec *s)
+{
+    spec_free(c->s);
+    c->s = s;
+    return c->net;
+}
+
+/* A fresh directory and fake for the next part of a test. */
+static fake *again(runnertest_case *c)
+{
+    fake *f = fake_new();
+    runnertest_case_again(c, "runner", fake_io(f), f);
+    return f;
 }
 
 /* ---- tests ---------------------------------------------------------------- */
 
 static void runner_should_journal_every_planned_trial_once_with_exact_lengths(void **state)
 {
-    (void)state;
-    char dir[64], err[KV_ERRLEN] = "";
-    runnertest_tmpdir(dir, sizeof dir, "runner");
-    spec *s = make_spec("openai-chat", "", 3, "");
-    fake *f = fake_new();
-    runner_summary sum;
-    assert_int_equal(run_with(s, f, dir, false, &sum, err), KV_OK);
-    assert_int_equal(sum.ran, sum.planned);
-    assert_int_equal(sum.failed, 0);
-    assert_int_equal(sum.contaminated, 0);
-    journal_data *d = runnertest_load(dir);
-    runnertest_assert_each_trial_once(s, d);
+    runnertest_case *c = *state;
+    with_spec(c, make_spec("openai-chat", "", 3, ""));
+    assert_int_equal(runnertest_case_run(c, false), KV_OK);
+    assert_int_equal(c->sum.ran, c->sum.planned);
+    assert_int_equal(c->sum.failed, 0);
+    assert_int_equal(c->sum.contaminated, 0);
+    journal_data *d = runnertest_case_load(c);
+    runnertest_assert_each_trial_once(c->s, d);
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_record *t = &d->trials[i];
         assert_true(t->ok);
@@ -188,58 +206,37 @@ static void runner_should_journal_every_planned_trial_once_with_exact_lengths(vo
             assert_non_null(strstr(q->raw, "\"prime\""));
         }
     }
-    journal_data_free(d);
     /* Without --resume an existing journal is never touched. */
-    assert_int_equal(run_with(s, f, dir, false, &sum, err), KV_ERR_USAGE);
-    assert_non_null(strstr(err, "--resume"));
-    fake_free(f);
-    spec_free(s);
-    runnertest_rmrf(dir);
+    assert_int_equal(runnertest_case_run(c, false), KV_ERR_USAGE);
+    assert_non_null(strstr(c->err, "--resume"));
 }
 
 static void runner_should_stop_on_request_and_resume_without_repeating_trials(void **state)
 {
-    (void)state;
-    char dir[64], err[KV_ERRLEN] = "";
-    runnertest_tmpdir(dir, sizeof dir, "runner");
-    spec *s = make_spec("openai-chat", "", 4, "");
-    fake *f = fake_new();
+    runnertest_case *c = *state;
+    fake *f = with_spec(c, make_spec("openai-chat", "", 4, ""));
     f->stop_at = 9;
-    runner_summary sum;
-    assert_int_equal(run_with(s, f, dir, false, &sum, err), KV_ERR_INTERRUPT);
-    assert_true(sum.interrupted);
-    assert_true(sum.ran > 0);
-    assert_true(sum.ran < sum.planned);
-    size_t first = sum.ran;
+    assert_int_equal(runnertest_case_run(c, false), KV_ERR_INTERRUPT);
+    runnertest_assert_interrupted(&c->sum);
+    size_t first = c->sum.ran;
     f->stop_at = 0;
-    err[0] = '\0';
-    assert_int_equal(run_with(s, f, dir, true, &sum, err), KV_OK);
-    assert_int_equal(sum.done_before, first);
-    assert_int_equal(sum.done_before + sum.ran, sum.planned);
-    journal_data *d = runnertest_load(dir);
-    runnertest_assert_each_trial_once(s, d);
-    journal_data_free(d);
+    c->err[0] = '\0';
+    assert_int_equal(runnertest_case_run(c, true), KV_OK);
+    runnertest_assert_resumed(&c->sum, first);
+    runnertest_assert_each_trial_once(c->s, runnertest_case_load(c));
     /* A finished journal resumes to nothing. */
-    assert_int_equal(run_with(s, f, dir, true, &sum, err), KV_OK);
-    assert_int_equal(sum.ran, 0);
-    fake_free(f);
-    spec_free(s);
-    runnertest_rmrf(dir);
+    assert_int_equal(runnertest_case_run(c, true), KV_OK);
+    assert_int_equal(c->sum.ran, 0);
 }
 
 static void runner_should_journal_failed_trials_with_their_reason(void **state)
 {
-    (void)state;
-    char dir[64], err[KV_ERRLEN] = "";
-    runnertest_tmpdir(dir, sizeof dir, "runner");
-    spec *s = make_spec("openai-chat", "", 3, "");
-    fake *f = fake_new();
-    f->fail_every = 4;
-    runner_summary sum;
-    assert_int_equal(run_with(s, f, dir, false, &sum, err), KV_OK);
-    assert_true(sum.failed > 0);
-    journal_data *d = runnertest_load(dir);
-    runnertest_assert_each_trial_once(s, d);
+    runnertest_case *c = *state;
+    with_spec(c, make_spec("openai-chat", "", 3, ""))->fail_every = 4;
+    assert_int_equal(runnertest_case_run(c, false), KV_OK);
+    assert_true(c->sum.failed > 0);
+    journal_data *d = runnertest_case_load(c);
+    runnertest_assert_each_trial_once(c->s, d);
     size_t failed = 0;
     for (size_t i = 0; i < d->n_trials; i++) {
         if (d->trials[i].ok)
@@ -247,26 +244,17 @@ static void runner_should_journal_failed_trials_with_their_reason(void **state)
         failed++;
         assert_non_null(strstr(d->trials[i].error, "HTTP 500"));
     }
-    assert_int_equal(failed, sum.failed);
-    journal_data_free(d);
-    fake_free(f);
-    spec_free(s);
-    runnertest_rmrf(dir);
+    assert_int_equal(failed, c->sum.failed);
 }
 
 static void runner_should_flag_contaminated_and_inferred_cache_states(void **state)
 {
-    (void)state;
-    char dir[64], err[KV_ERRLEN] = "";
-    runner_summary sum;
-    spec *s = make_spec("openai-chat", "", 2, "");
+    runnertest_case *c = *state;
 
     /* A cache that never reuses anything: every warm trial is contaminated. */
-    runnertest_tmpdir(dir, sizeof dir, "runner");
-    fake *f = fake_new();
-    f->never_reuse = true;
-    assert_int_equal(run_with(s, f, dir, false, &sum, err), KV_OK);
-    journal_data *d = runnertest_load(dir);
+    with_spec(c, make_spec("openai-chat", "", 2, ""))->never_reuse = true;
+    assert_int_equal(runnertest_case_run(c, false), KV_OK);
+    journal_data *d = runnertest_case_load(c);
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_record *t = &d->trials[i];
         if (t->kind != PLAN_MEASURE)
@@ -276,56 +264,39 @@ static void runner_should_flag_contaminated_and_inferred_cache_states(void **sta
         assert_int_equal(t->turns[0].cache_state,
                          should ? TRIAL_CACHE_CONTAMINATED : TRIAL_CACHE_VERIFIED);
     }
-    assert_true(sum.contaminated > 0);
-    journal_data_free(d);
-    fake_free(f);
-    runnertest_rmrf(dir);
+    assert_true(c->sum.contaminated > 0);
 
     /* A llama.cpp server ignoring cache_prompt:false shares template tokens. */
-    spec *sl = make_spec("llama.cpp", "", 2, "");
-    runnertest_tmpdir(dir, sizeof dir, "runner");
-    f = fake_new();
-    f->ignore_no_cache = true;
-    assert_int_equal(run_with(sl, f, dir, false, &sum, err), KV_OK);
-    d = runnertest_load(dir);
+    again(c);
+    with_spec(c, make_spec("llama.cpp", "", 2, ""))->ignore_no_cache = true;
+    assert_int_equal(runnertest_case_run(c, false), KV_OK);
+    d = runnertest_case_load(c);
     size_t cold_bad = 0;
     for (size_t i = 0; i < d->n_trials; i++)
         if (d->trials[i].kind == PLAN_MEASURE && d->trials[i].mode == SPEC_COLD)
             cold_bad += d->trials[i].turns[0].cache_state == TRIAL_CACHE_CONTAMINATED;
     assert_true(cold_bad > 0);
-    journal_data_free(d);
-    fake_free(f);
-    spec_free(sl);
-    runnertest_rmrf(dir);
 
     /* No cached count reported: inferred, never verified. */
-    runnertest_tmpdir(dir, sizeof dir, "runner");
-    f = fake_new();
-    f->no_cached = true;
-    assert_int_equal(run_with(s, f, dir, false, &sum, err), KV_OK);
-    d = runnertest_load(dir);
+    again(c);
+    with_spec(c, make_spec("openai-chat", "", 2, ""))->no_cached = true;
+    assert_int_equal(runnertest_case_run(c, false), KV_OK);
+    d = runnertest_case_load(c);
     for (size_t i = 0; i < d->n_trials; i++)
         if (d->trials[i].kind == PLAN_MEASURE)
             assert_int_equal(d->trials[i].turns[0].cache_state, TRIAL_CACHE_INFERRED);
-    journal_data_free(d);
-    fake_free(f);
-    spec_free(s);
-    runnertest_rmrf(dir);
 }
 
 static void runner_should_replay_sessions_with_the_actual_replies(void **state)
 {
-    (void)state;
-    char dir[64], err[KV_ERRLEN] = "";
-    runnertest_tmpdir(dir, sizeof dir, "runner");
-    spec *s = make_spec("openai-chat", "\"sessions\": {\"query_counts\": [1, 3]},", 2, "");
-    fake *f = fake_new();
-    runner_summary sum;
-    assert_int_equal(run_with(s, f, dir, false, &sum, err), KV_OK);
-    assert_int_equal(sum.failed, 0);
+    runnertest_case *c = *state;
+    fake *f =
+        with_spec(c, make_spec("openai-chat", "\"sessions\": {\"query_counts\": [1, 3]},", 2, ""));
+    assert_int_equal(runnertest_case_run(c, false), KV_OK);
+    assert_int_equal(c->sum.failed, 0);
     assert_int_equal(f->bad_history, 0);
     assert_int_equal(f->max_messages, 1 + 3 + 2); /* system, 3 questions, 2 answers */
-    journal_data *d = runnertest_load(dir);
+    journal_data *d = runnertest_case_load(c);
     size_t sessions = 0;
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_record *t = &d->trials[i];
@@ -343,96 +314,72 @@ static void runner_should_replay_sessions_with_the_actual_replies(void **state)
         }
     }
     assert_true(sessions > 0);
-    journal_data_free(d);
-    fake_free(f);
-    spec_free(s);
-    runnertest_rmrf(dir);
 }
 
 static void runner_should_stop_repeating_cells_whose_median_is_known(void **state)
 {
-    (void)state;
-    char dir[64], err[KV_ERRLEN] = "";
-    runnertest_tmpdir(dir, sizeof dir, "runner");
-    spec *s = make_spec("openai-chat", "", 20,
-                        ", \"stop\": {\"target_rel_ci\": 0.5, "
-                        "\"min_repetitions\": 8}");
-    assert_true(s->stop.enabled);
-    fake *f = fake_new();
-    runner_summary sum;
-    assert_int_equal(run_with(s, f, dir, false, &sum, err), KV_OK);
-    assert_true(sum.skipped > 0);
-    assert_int_equal(sum.ran + sum.skipped, sum.planned);
-    journal_data *d = runnertest_load(dir);
+    runnertest_case *c = *state;
+    with_spec(c, make_spec("openai-chat", "", 20,
+                           ", \"stop\": {\"target_rel_ci\": 0.5, "
+                           "\"min_repetitions\": 8}"));
+    assert_true(c->s->stop.enabled);
+    assert_int_equal(runnertest_case_run(c, false), KV_OK);
+    assert_true(c->sum.skipped > 0);
+    assert_int_equal(c->sum.ran + c->sum.skipped, c->sum.planned);
+    journal_data *d = runnertest_case_load(c);
     for (size_t i = 0; i < d->n_trials; i++)
         assert_true(d->trials[i].repetition < 20);
-    assert_true(d->n_trials < sum.planned);
-    journal_data_free(d);
-    fake_free(f);
-    spec_free(s);
-    runnertest_rmrf(dir);
+    assert_true(d->n_trials < c->sum.planned);
 }
 
 static void runner_should_calibrate_lengths_without_a_tokenizer(void **state)
 {
-    (void)state;
-    char dir[64], err[KV_ERRLEN] = "";
-    runnertest_tmpdir(dir, sizeof dir, "runner");
-    spec *s = make_spec("openai-chat", "", 2, "");
-    fake *f = fake_new();
-    f->no_tokenize = true;
-    runner_summary sum;
-    assert_int_equal(run_with(s, f, dir, false, &sum, err), KV_OK);
-    assert_int_equal(sum.failed, 0);
-    journal_data *d = runnertest_load(dir);
+    runnertest_case *c = *state;
+    with_spec(c, make_spec("openai-chat", "", 2, ""))->no_tokenize = true;
+    assert_int_equal(runnertest_case_run(c, false), KV_OK);
+    assert_int_equal(c->sum.failed, 0);
+    journal_data *d = runnertest_case_load(c);
     for (size_t i = 0; i < d->n_trials; i++) {
         const trial_record *t = &d->trials[i];
         if (t->kind != PLAN_MEASURE || t->system_prompt_tokens == 0)
             continue;
         assert_int_equal(t->turns[0].prompt_tokens, 4 + t->system_prompt_tokens + 4 + 5 + 3);
     }
-    journal_data_free(d);
-    fake_free(f);
-    spec_free(s);
-    runnertest_rmrf(dir);
 }
 
 static void runner_should_honour_the_max_trials_cap(void **state)
 {
-    (void)state;
-    char dir[64], err[KV_ERRLEN] = "";
-    runnertest_tmpdir(dir, sizeof dir, "runner");
-    spec *s =
-        make_spec("openai-chat", "", 4, ", \"stop\": {\"target_rel_ci\": 0.01, \"max_trials\": 5}");
-    fake *f = fake_new();
-    runner_summary sum;
-    assert_int_equal(run_with(s, f, dir, false, &sum, err), KV_OK);
-    journal_data *d = runnertest_load(dir);
-    size_t measured = 0;
-    for (size_t i = 0; i < d->n_trials; i++)
-        measured += d->trials[i].kind == PLAN_MEASURE;
-    assert_int_equal(measured, 5);
-    assert_int_equal(sum.ran + sum.skipped, sum.planned);
-    journal_data_free(d);
+    runnertest_case *c = *state;
+    with_spec(c, make_spec("openai-chat", "", 4,
+                           ", \"stop\": {\"target_rel_ci\": 0.01, \"max_trials\": 5}"));
+    assert_int_equal(runnertest_case_run(c, false), KV_OK);
+    runnertest_assert_capped(c, 5);
     /* Resuming does not exceed the cap either. */
-    assert_int_equal(run_with(s, f, dir, true, &sum, err), KV_OK);
-    assert_int_equal(sum.ran, 0);
-    fake_free(f);
-    spec_free(s);
-    runnertest_rmrf(dir);
+    assert_int_equal(runnertest_case_run(c, true), KV_OK);
+    assert_int_equal(c->sum.ran, 0);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(runner_should_journal_every_planned_trial_once_with_exact_lengths),
-        cmocka_unit_test(runner_should_stop_on_request_and_resume_without_repeating_trials),
-        cmocka_unit_test(runner_should_journal_failed_trials_with_their_reason),
-        cmocka_unit_test(runner_should_flag_contaminated_and_inferred_cache_states),
-        cmocka_unit_test(runner_should_replay_sessions_with_the_actual_replies),
-        cmocka_unit_test(runner_should_stop_repeating_cells_whose_median_is_known),
-        cmocka_unit_test(runner_should_calibrate_lengths_without_a_tokenizer),
-        cmocka_unit_test(runner_should_honour_the_max_trials_cap),
+        cmocka_unit_test_setup_teardown(
+            runner_should_journal_every_planned_trial_once_with_exact_lengths, setup,
+            runnertest_case_teardown),
+        cmocka_unit_test_setup_teardown(
+            runner_should_stop_on_request_and_resume_without_repeating_trials, setup,
+            runnertest_case_teardown),
+        cmocka_unit_test_setup_teardown(runner_should_journal_failed_trials_with_their_reason,
+                                        setup, runnertest_case_teardown),
+        cmocka_unit_test_setup_teardown(runner_should_flag_contaminated_and_inferred_cache_states,
+                                        setup, runnertest_case_teardown),
+        cmocka_unit_test_setup_teardown(runner_should_replay_sessions_with_the_actual_replies,
+                                        setup, runnertest_case_teardown),
+        cmocka_unit_test_setup_teardown(runner_should_stop_repeating_cells_whose_median_is_known,
+                                        setup, runnertest_case_teardown),
+        cmocka_unit_test_setup_teardown(runner_should_calibrate_lengths_without_a_tokenizer, setup,
+                                        runnertest_case_teardown),
+        cmocka_unit_test_setup_teardown(runner_should_honour_the_max_trials_cap, setup,
+                                        runnertest_case_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,6 +56,7 @@ typedef struct fake {
     size_t next_slot;
     char *replies[FAKE_MAX_REPLIES];
     long n_replies;
+    struct fake_ctx *main_ctx; /* the shared context, runner_io's ctx */
 } fake;
 
 /* A network context: the shared (main) one or one worker's. */
@@ -150,17 +151,6 @@ static kv_status fake_send(void *ctx, const client_request *rq, trial_request *o
     return KV_OK;
 }
 
-static kv_status fake_tokenize(void *ctx, const spec_target *t, spec_api api, const char *text,
-                               long *n, char *err)
-{
-    (void)ctx;
-    (void)t;
-    (void)api;
-    (void)err;
-    *n = runnertest_text_tokens(text);
-    return KV_OK;
-}
-
 static kv_status fake_reset(void *ctx, const spec_target *t, spec_api api, char *err)
 {
     fake_ctx *fc = ctx;
@@ -192,25 +182,29 @@ static void fake_worker_free(void *ctx)
     free(ctx);
 }
 
-static fake *fake_new(long gate)
+static fake *fake_new(void)
 {
     fake *f = calloc(1, sizeof *f);
     assert_non_null(f);
+    f->main_ctx = calloc(1, sizeof *f->main_ctx);
+    assert_non_null(f->main_ctx);
+    f->main_ctx->f = f;
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv, NULL);
-    f->gate = gate;
     f->gate_after = 2; /* make_spec's warm-up requests */
     return f;
 }
 
-static void fake_free(fake *f)
+static void fake_free(void *net)
 {
+    fake *f = net;
     for (size_t i = 0; i < FAKE_SLOTS; i++)
         free(f->slot[i]);
     for (long k = 0; k < f->n_replies; k++)
         free(f->replies[k]);
     pthread_cond_destroy(&f->cv);
     pthread_mutex_destroy(&f->mu);
+    free(f->main_ctx);
     free(f);
 }
 
@@ -236,13 +230,29 @@ static spec *make_spec(const char *api, int port, int reps, long concurrency, co
     return s;
 }
 
-static kv_status run_fake(const spec *s, fake *f, const char *dir, bool resume, runner_summary *sum,
-                          char *err)
+static runner_io fake_io(fake *f)
 {
-    fake_ctx main_ctx = {.f = f};
-    runner_io io = {&main_ctx,       fake_send,        fake_tokenize, fake_reset,
-                    fake_worker_new, fake_worker_free, NULL};
-    return runnertest_run(s, &io, dir, resume, sum, err);
+    return (runner_io){f->main_ctx, fake_send,       runnertest_io_tokenize,
+                       fake_reset,  fake_worker_new, fake_worker_free,
+                       NULL};
+}
+
+/* cmocka setup: a runnertest_case over a new fake that holds no request. */
+static int setup(void **state)
+{
+    fake *f = fake_new();
+    return runnertest_case_setup(state, "conc", fake_io(f), f, fake_free);
+}
+
+/* The case's spec (the case owns it) and its fake, holding its first
+ * measured requests until `gate` are in flight (0: never). */
+static fake *with_spec(runnertest_case *c, spec *s, long gate)
+{
+    spec_free(c->s);
+    c->s = s;
+    fake *f = c->net;
+    f->gate = gate;
+    return f;
 }
 
 /* Turn 1's prompt: 4 template tokens per message + content + 3. */
@@ -270,139 +280,105 @@ static void assert_exact_and_verified(const journal_data *d)
     }
 }
 
+/* Every planned trial of s once in d, counted exactly and verified. */
+static void assert_exact_once(const spec *s, const journal_data *d)
+{
+    runnertest_assert_each_trial_once(s, d);
+    assert_exact_and_verified(d);
+}
+
+/* The case's run ran its whole plan with at most in_flight requests at once
+ * over `workers` worker contexts of f. */
+static void assert_ran_whole_plan(const runnertest_case *c, const fake *f, long in_flight,
+                                  long workers)
+{
+    assert_int_equal(c->sum.ran, c->sum.planned);
+    assert_int_equal(f->max_in_flight, in_flight);
+    assert_int_equal(f->workers_made, workers);
+}
+
+/* The case's journal: every planned trial once, line i holding the trial at
+ * run position i or, by_plan, the trial of plan index i. */
+static const journal_data *load_in_order(runnertest_case *c, bool by_plan)
+{
+    const journal_data *d = runnertest_case_load(c);
+    runnertest_assert_each_trial_once(c->s, d);
+    for (size_t i = 0; i < d->n_trials; i++)
+        assert_int_equal(by_plan ? d->trials[i].plan_index : d->trials[i].run_position, i);
+    return d;
+}
+
 /* ---- tests: the fake server ------------------------------------------------- */
 
 static void runner_should_run_four_trials_at_once_and_journal_each_exactly_once(void **state)
 {
-    (void)state;
-    char dir[64], err[KV_ERRLEN] = "";
-    runnertest_tmpdir(dir, sizeof dir, "conc");
-    spec *s = make_spec("openai-chat", 9, 4, 4, "");
-    fake *f = fake_new(4);
-    runner_summary sum;
-    if (run_fake(s, f, dir, false, &sum, err) != KV_OK)
-        fail_msg("%s", err);
-    assert_int_equal(sum.ran, sum.planned);
-    assert_int_equal(sum.failed, 0);
-    assert_int_equal(sum.contaminated, 0);
-    assert_int_equal(f->max_in_flight, 4);
-    assert_int_equal(f->workers_made, 4);
+    runnertest_case *c = *state;
+    fake *f = with_spec(c, make_spec("openai-chat", 9, 4, 4, ""), 4);
+    runnertest_case_run_ok(c, false);
+    assert_ran_whole_plan(c, f, 4, 4);
+    assert_int_equal(c->sum.failed, 0);
+    assert_int_equal(c->sum.contaminated, 0);
     assert_int_equal(f->thread_changes, 0);
     assert_int_equal(f->bad_history, 0);
     assert_int_equal(f->resets, 0); /* no cache reset while other trials run */
-    journal_data *d = runnertest_load(dir);
-    runnertest_assert_each_trial_once(s, d);
-    assert_exact_and_verified(d);
     /* run_position is the order of completion, which is the journal's order. */
-    for (size_t i = 0; i < d->n_trials; i++)
-        assert_int_equal(d->trials[i].run_position, i);
-    journal_data_free(d);
-    fake_free(f);
-    spec_free(s);
-    runnertest_rmrf(dir);
+    assert_exact_and_verified(load_in_order(c, false));
 }
 
 static void runner_should_run_concurrency_one_on_the_calling_thread_in_plan_order(void **state)
 {
-    (void)state;
-    char dir[64], err[KV_ERRLEN] = "";
-    runnertest_tmpdir(dir, sizeof dir, "conc");
-    spec *s = make_spec("openai-chat", 9, 2, 1, "");
-    fake *f = fake_new(0);
-    runner_summary sum;
-    if (run_fake(s, f, dir, false, &sum, err) != KV_OK)
-        fail_msg("%s", err);
-    assert_int_equal(sum.ran, sum.planned);
-    assert_int_equal(f->max_in_flight, 1);
-    assert_int_equal(f->workers_made, 0);
+    runnertest_case *c = *state;
+    fake *f = with_spec(c, make_spec("openai-chat", 9, 2, 1, ""), 0);
+    runnertest_case_run_ok(c, false);
+    assert_ran_whole_plan(c, f, 1, 0);
     assert_true(f->resets > 0); /* one at a time, cold trials try a reset */
-    journal_data *d = runnertest_load(dir);
-    runnertest_assert_each_trial_once(s, d);
-    for (size_t i = 0; i < d->n_trials; i++)
-        assert_int_equal(d->trials[i].plan_index, i);
-    journal_data_free(d);
-    fake_free(f);
-    spec_free(s);
-    runnertest_rmrf(dir);
+    load_in_order(c, true);
 }
 
 static void runner_should_stop_every_worker_on_request_and_resume_to_the_plan(void **state)
 {
-    (void)state;
-    char dir[64], err[KV_ERRLEN] = "";
-    runnertest_tmpdir(dir, sizeof dir, "conc");
-    spec *s = make_spec("openai-chat", 9, 4, 4, "");
-    fake *f = fake_new(4);
+    runnertest_case *c = *state;
+    fake *f = with_spec(c, make_spec("openai-chat", 9, 4, 4, ""), 4);
     f->stop_at = 20;
-    runner_summary sum;
-    assert_int_equal(run_fake(s, f, dir, false, &sum, err), KV_ERR_INTERRUPT);
-    assert_true(sum.interrupted);
-    assert_true(sum.ran > 0);
-    assert_true(sum.ran < sum.planned);
+    assert_int_equal(runnertest_case_run(c, false), KV_ERR_INTERRUPT);
+    runnertest_assert_interrupted(&c->sum);
     long sends_at_stop = f->sends;
     /* Only the trials in flight went on: at most 4 sessions of 3 turns plus
      * primes after the request that asked to stop. */
     assert_true(sends_at_stop <= f->stop_at + 4 * 4);
-    journal_data *d = runnertest_load(dir);
-    assert_int_equal(d->torn_lines, 0);
-    assert_int_equal(d->n_trials, sum.ran);
-    journal_data_free(d);
-    size_t first = sum.ran;
+    runnertest_assert_journal_of_run(runnertest_case_load(c), &c->sum);
+    size_t first = c->sum.ran;
     f->stop_at = 0;
-    if (run_fake(s, f, dir, true, &sum, err) != KV_OK)
-        fail_msg("%s", err);
-    assert_int_equal(sum.done_before, first);
-    assert_int_equal(sum.done_before + sum.ran, sum.planned);
-    d = runnertest_load(dir);
-    runnertest_assert_each_trial_once(s, d);
-    assert_exact_and_verified(d);
-    journal_data_free(d);
-    fake_free(f);
-    spec_free(s);
-    runnertest_rmrf(dir);
+    runnertest_case_run_ok(c, true);
+    runnertest_assert_resumed(&c->sum, first);
+    journal_data *d = runnertest_case_load(c);
+    assert_exact_once(c->s, d);
 }
 
 static void runner_should_honour_caps_and_adaptive_stopping_under_concurrency(void **state)
 {
-    (void)state;
-    char dir[64], err[KV_ERRLEN] = "";
-    runner_summary sum;
+    runnertest_case *c = *state;
 
     /* max_trials counts the trials in flight: never exceeded. */
-    runnertest_tmpdir(dir, sizeof dir, "conc");
-    spec *s = make_spec("openai-chat", 9, 4, 4,
-                        ", \"stop\": {\"target_rel_ci\": 0.01, \"max_trials\": 5}");
-    fake *f = fake_new(0);
-    if (run_fake(s, f, dir, false, &sum, err) != KV_OK)
-        fail_msg("%s", err);
-    journal_data *d = runnertest_load(dir);
-    size_t measured = 0;
-    for (size_t i = 0; i < d->n_trials; i++)
-        measured += d->trials[i].kind == PLAN_MEASURE;
-    assert_int_equal(measured, 5);
-    assert_int_equal(sum.ran + sum.skipped, sum.planned);
-    journal_data_free(d);
-    fake_free(f);
-    spec_free(s);
-    runnertest_rmrf(dir);
+    with_spec(c,
+              make_spec("openai-chat", 9, 4, 4,
+                        ", \"stop\": {\"target_rel_ci\": 0.01, \"max_trials\": 5}"),
+              0);
+    runnertest_case_run_ok(c, false);
+    runnertest_assert_capped(c, 5);
 
     /* Rounds: every cell's median is known long before 20 repetitions. */
-    runnertest_tmpdir(dir, sizeof dir, "conc");
-    s = make_spec("openai-chat", 9, 20, 4,
-                  ", \"stop\": {\"target_rel_ci\": 0.5, \"min_repetitions\": 8}");
-    f = fake_new(4);
-    if (run_fake(s, f, dir, false, &sum, err) != KV_OK)
-        fail_msg("%s", err);
-    assert_true(sum.skipped > 0);
-    assert_int_equal(sum.ran + sum.skipped, sum.planned);
+    fake *f = fake_new();
+    runnertest_case_again(c, "conc", fake_io(f), f);
+    with_spec(c,
+              make_spec("openai-chat", 9, 20, 4,
+                        ", \"stop\": {\"target_rel_ci\": 0.5, \"min_repetitions\": 8}"),
+              4);
+    runnertest_case_run_ok(c, false);
+    assert_true(c->sum.skipped > 0);
+    assert_int_equal(c->sum.ran + c->sum.skipped, c->sum.planned);
     assert_true(f->max_in_flight > 1);
-    d = runnertest_load(dir);
-    assert_int_equal(d->torn_lines, 0);
-    assert_int_equal(d->n_trials, sum.ran);
-    journal_data_free(d);
-    fake_free(f);
-    spec_free(s);
-    runnertest_rmrf(dir);
+    runnertest_assert_journal_of_run(runnertest_case_load(c), &c->sum);
 }
 
 /* ---- tests: the reference server with four slots ------------------------- */
@@ -444,11 +420,10 @@ static kv_status ref_send(void *ctx, const client_request *rq, trial_request *ou
 
 static kv_status ref_worker_new(void *ctx, void **out, char *err)
 {
-    ref_ctx *main_ctx = ctx;
     ref_ctx *w = calloc(1, sizeof *w);
     if (!w)
         return kv_fail(err, KV_ERR_NOMEM, "out of memory");
-    w->shared = main_ctx->shared;
+    w->shared = ((const ref_ctx *)ctx)->shared;
     kv_status st = client_new(&w->c, err);
     if (st != KV_OK) {
         free(w);
@@ -483,6 +458,30 @@ static refsrv *start_ref(void)
     return srv;
 }
 
+/* Runs s into dir (io NULL: over the runner's own real clients); fails the
+ * test unless the run succeeds. */
+static void run_ref(const spec *s, runner_io *io, bool simulated, const char *dir,
+                    runner_summary *sum)
+{
+    char err[KV_ERRLEN] = "";
+    runner_options o;
+    memset(&o, 0, sizeof o);
+    o.out_dir = dir;
+    o.io = io;
+    o.simulated = simulated;
+    runner_clear_stop();
+    if (runner_run(s, &o, sum, err) != KV_OK)
+        fail_msg("%s", err);
+}
+
+/* The journal in dir, checked by assert_exact_once. The caller frees it. */
+static journal_data *load_exact(const spec *s, const char *dir)
+{
+    journal_data *d = runnertest_load(dir);
+    assert_exact_once(s, d);
+    return d;
+}
+
 static void runner_should_overlap_requests_on_a_four_slot_reference_server(void **state)
 {
     (void)state;
@@ -497,15 +496,8 @@ static void runner_should_overlap_requests_on_a_four_slot_reference_server(void 
     assert_int_equal(client_new(&main_ctx.c, err), KV_OK);
     runner_io io = {&main_ctx,       ref_send, tu_io_tokenize, tu_io_reset, ref_worker_new,
                     ref_worker_free, NULL};
-    runner_options o;
-    memset(&o, 0, sizeof o);
-    o.out_dir = dir;
-    o.io = &io;
-    o.simulated = true;
     runner_summary sum;
-    runner_clear_stop();
-    if (runner_run(s, &o, &sum, err) != KV_OK)
-        fail_msg("%s", err);
+    run_ref(s, &io, true, dir, &sum);
     if (getenv("KVPROOF_TEST_VERBOSE"))
         fprintf(stderr, "reference server: %ld requests, at most %ld in flight\n", t.sends,
                 t.max_in_flight);
@@ -515,10 +507,7 @@ static void runner_should_overlap_requests_on_a_four_slot_reference_server(void 
     assert_int_equal(t.bad_counts, 0);
     assert_true(t.max_in_flight > 1);
     assert_int_equal(refsrv_requests(srv), t.sends);
-    journal_data *d = runnertest_load(dir);
-    runnertest_assert_each_trial_once(s, d);
-    assert_exact_and_verified(d);
-    journal_data_free(d);
+    journal_data_free(load_exact(s, dir));
     client_free(main_ctx.c);
     pthread_mutex_destroy(&t.mu);
     spec_free(s);
@@ -541,21 +530,14 @@ static void runner_should_give_each_worker_its_own_real_client(void **state)
 {
     (void)state;
     refsrv *srv = start_ref();
-    char dir[64], err[KV_ERRLEN] = "";
+    char dir[64];
     runnertest_tmpdir(dir, sizeof dir, "conc");
     spec *s = make_spec("llama.cpp", refsrv_port(srv), 3, 4, "");
-    runner_options o;
-    memset(&o, 0, sizeof o);
-    o.out_dir = dir;
     runner_summary sum;
-    runner_clear_stop();
-    if (runner_run(s, &o, &sum, err) != KV_OK)
-        fail_msg("%s", err);
+    run_ref(s, NULL, false, dir, &sum);
     assert_int_equal(sum.ran, sum.planned);
     assert_int_equal(sum.failed, 0);
-    journal_data *d = runnertest_load(dir);
-    runnertest_assert_each_trial_once(s, d);
-    assert_exact_and_verified(d);
+    journal_data *d = load_exact(s, dir);
     size_t overlaps = 0;
     for (size_t i = 0; i < d->n_trials; i++)
         for (size_t j = i + 1; j < d->n_trials; j++)
@@ -574,10 +556,18 @@ static void runner_should_give_each_worker_its_own_real_client(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(runner_should_run_four_trials_at_once_and_journal_each_exactly_once),
-        cmocka_unit_test(runner_should_run_concurrency_one_on_the_calling_thread_in_plan_order),
-        cmocka_unit_test(runner_should_stop_every_worker_on_request_and_resume_to_the_plan),
-        cmocka_unit_test(runner_should_honour_caps_and_adaptive_stopping_under_concurrency),
+        cmocka_unit_test_setup_teardown(
+            runner_should_run_four_trials_at_once_and_journal_each_exactly_once, setup,
+            runnertest_case_teardown),
+        cmocka_unit_test_setup_teardown(
+            runner_should_run_concurrency_one_on_the_calling_thread_in_plan_order, setup,
+            runnertest_case_teardown),
+        cmocka_unit_test_setup_teardown(
+            runner_should_stop_every_worker_on_request_and_resume_to_the_plan, setup,
+            runnertest_case_teardown),
+        cmocka_unit_test_setup_teardown(
+            runner_should_honour_caps_and_adaptive_stopping_under_concurrency, setup,
+            runnertest_case_teardown),
         cmocka_unit_test(runner_should_overlap_requests_on_a_four_slot_reference_server),
         cmocka_unit_test(runner_should_give_each_worker_its_own_real_client),
     };

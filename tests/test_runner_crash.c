@@ -128,10 +128,7 @@ static void sigint_then_resume(long concurrency)
     bool killed = false;
     assert_int_equal(tu_wait(pid, &killed), 130);
     assert_false(killed);
-    char *log = NULL;
-    size_t len = 0;
-    char err[KV_ERRLEN] = "";
-    assert_int_equal(kv_read_file(fx.log, &log, &len, err), KV_OK);
+    char *log = tu_read(fx.log, NULL), err[KV_ERRLEN] = "";
     assert_non_null(strstr(log, "--resume"));
     free(log);
     journal_data *d = NULL;

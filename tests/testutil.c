@@ -17,6 +17,8 @@
 #include <curl/curl.h>
 #include <gsl/gsl_errno.h>
 
+#include "experiments/journal_cols.h"
+
 const char *tu_bin(void)
 {
     const char *b = getenv("KVPROOF_BIN");
@@ -562,4 +564,23 @@ void tu_sim_target(journal_header *h, const char *name, const char *dialect)
     h->targets[0].name = tu_strdup(name);
     h->targets[0].dialect = tu_strdup(dialect);
     h->targets[0].simulated = true;
+}
+
+/* ---- runner tests ---- */
+
+kv_status tu_load_no_journal(const char *path, char *err)
+{
+    journal_data *d = NULL;
+    kv_status st = journal_load(path, &d, err);
+    assert_null(d);
+    return st;
+}
+
+kv_status tu_load_no_columns(const char *path, char *err)
+{
+    journal_cols *j = NULL;
+    kv_status st = journal_cols_load(path, &j, err);
+    assert_int_equal(kv_exit_code(st), 3);
+    assert_null(j);
+    return st;
 }

@@ -286,4 +286,18 @@ int tu_teardown_scratch(void **state);
  * frees it. */
 void tu_sim_target(journal_header *h, const char *name, const char *dialect);
 
+/* ---- runner tests ---- */
+
+/* The committed journals every reader must refuse, with their messages
+ * (tu_each_rejected's DIR/NAME.expected). */
+#define TU_BAD_JOURNALS "tests/fixtures/journals/bad"
+
+/* tu_load_fn of the record reader: journal_load of path, which must keep
+ * nothing. */
+kv_status tu_load_no_journal(const char *path, char *err);
+
+/* tu_load_fn of the column reader: journal_cols_load of path, which must
+ * keep nothing and fail with a status that exits 3. */
+kv_status tu_load_no_columns(const char *path, char *err);
+
 #endif
