@@ -104,7 +104,7 @@ static kv_status rows_push(change_result *r, const change_row *row, size_t *cap,
 static void cell_ratio(change_row *row, const double *va, const double *vb, double level,
                        uint64_t seed)
 {
-    compare_estimate e;
+    estimate e;
     char e2[KV_ERRLEN] = "";
     double df = NAN;
     kv_status st;
@@ -126,8 +126,8 @@ static void cell_ratio(change_row *row, const double *va, const double *vb, doub
     row->ratio = row->lo = row->hi = NAN;
     if (st == KV_OK) {
         row->ratio = e.value;
-        row->lo = e.has_ci ? e.ci[0] : NAN;
-        row->hi = e.has_ci ? e.ci[1] : NAN;
+        row->lo = e.has_ci ? e.lo : NAN;
+        row->hi = e.has_ci ? e.hi : NAN;
     } else {
         snprintf(row->method, sizeof row->method, "%.150s", e2);
     }

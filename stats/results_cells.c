@@ -69,11 +69,11 @@ static void quantile_write(jsonw *w, double v, const double *ci, bool has, size_
 {
     results_est e;
     memset(&e, 0, sizeof e);
-    e.value = v;
-    e.lo = ci[0];
-    e.hi = ci[1];
-    e.has_ci = has;
-    e.n = n;
+    e.est.value = v;
+    e.est.lo = ci[0];
+    e.est.hi = ci[1];
+    e.est.has_ci = has;
+    e.est.n = n;
     snprintf(e.method, sizeof e.method, "exact binomial rank interval");
     if (!has)
         snprintf(e.note, sizeof e.note, "too few values for a rank interval at this level");
@@ -88,26 +88,26 @@ static void typical_write(jsonw *w, const results_cell *cell, double level)
     const describe_summary *s = &cell->s;
     results_est e;
     memset(&e, 0, sizeof e);
-    e.value = s->median;
-    e.n = cell->n;
-    e.has_ci = true;
+    e.est.value = s->median;
+    e.est.n = cell->n;
+    e.est.has_ci = true;
     if (s->has_median_ci) {
-        e.lo = s->median_ci[0];
-        e.hi = s->median_ci[1];
-        e.level = s->median_ci_level;
+        e.est.lo = s->median_ci[0];
+        e.est.hi = s->median_ci[1];
+        e.est.level = s->median_ci_level;
         snprintf(e.method, sizeof e.method,
                  "median, exact binomial rank interval (distribution-free; level achieved)");
     } else if (cell->n >= 2) {
-        e.lo = s->min;
-        e.hi = s->max;
-        e.level = 1.0 - 2.0 * pow(0.5, (double)cell->n);
+        e.est.lo = s->min;
+        e.est.hi = s->max;
+        e.est.level = 1.0 - 2.0 * pow(0.5, (double)cell->n);
         snprintf(e.method, sizeof e.method,
                  "median, widest rank interval [min, max] (too few values for %g%%: level as "
                  "given)",
                  100 * level);
     } else {
-        e.has_ci = false;
-        e.lo = e.hi = NAN;
+        e.est.has_ci = false;
+        e.est.lo = e.est.hi = NAN;
         snprintf(e.method, sizeof e.method, "median");
         snprintf(e.note, sizeof e.note, "one value: no interval");
     }

@@ -15,15 +15,15 @@
 
 #include <gsl/gsl_sort.h>
 
-/* Value and interval of a compare_estimate; n is left as it is. */
-static void est_from_compare(results_est *e, const compare_estimate *ce, const char *method,
+/* Value and interval of a comparison (stats/compare.h); n is left as it is. */
+static void est_from_compare(results_est *e, const estimate *ce, const char *method,
                              const char *no_ci_note)
 {
-    e->value = ce->value;
-    e->lo = ce->ci[0];
-    e->hi = ce->ci[1];
-    e->has_ci = ce->has_ci;
-    e->level = ce->has_ci ? ce->level : 0;
+    e->est.value = ce->value;
+    e->est.lo = ce->lo;
+    e->est.hi = ce->hi;
+    e->est.has_ci = ce->has_ci;
+    e->est.level = ce->has_ci ? ce->level : 0;
     snprintf(e->method, sizeof e->method, "%s", method);
     if (!ce->has_ci)
         snprintf(e->note, sizeof e->note, "%s", no_ci_note);
@@ -34,11 +34,11 @@ static void est_from_compare(results_est *e, const compare_estimate *ce, const c
 static void speed_compute(const results_ctx *c, const double *cv, size_t nc, const double *wv,
                           size_t nw, uint64_t salt, results_speed *r)
 {
-    compare_estimate ce;
+    estimate ce;
     char e2[KV_ERRLEN] = "";
     r->n_cold = nc;
     r->n_warm = nw;
-    r->hl.n = r->gm.n = nc + nw;
+    r->hl.est.n = r->gm.est.n = nc + nw;
     results_est_median_ratio(c, cv, nc, wv, nw, "cold/warm", &r->speedup);
     if (compare_gm_ratio(cv, nc, wv, nw, false, c->level, &ce, e2) == KV_OK) {
         est_from_compare(&r->gm, &ce,
@@ -47,7 +47,7 @@ static void speed_compute(const results_ctx *c, const double *cv, size_t nc, con
                          "needs at least 2 values per side with variation");
     } else {
         results_est_none(&r->gm, e2);
-        r->gm.n = nc + nw;
+        r->gm.est.n = nc + nw;
     }
     results_est_ratio(c, cv, nc, wv, nw, salt, &r->mean);
     r->p = compare_rank_test_p(cv, nc, wv, nw, false);
@@ -64,10 +64,10 @@ static void speed_compute(const results_ctx *c, const double *cv, size_t nc, con
 static void frac_from_ratio(const results_est *r, const char *suffix, results_est *f)
 {
     *f = *r;
-    f->value = isfinite(r->value) && r->value > 0 ? 1.0 - 1.0 / r->value : NAN;
-    f->lo = r->has_ci && r->lo > 0 ? 1.0 - 1.0 / r->lo : NAN;
-    f->hi = r->has_ci && r->hi > 0 ? 1.0 - 1.0 / r->hi : NAN;
-    f->has_ci = r->has_ci && r->lo > 0;
+    f->est.value = isfinite(r->est.value) && r->est.value > 0 ? 1.0 - 1.0 / r->est.value : NAN;
+    f->est.lo = r->est.has_ci && r->est.lo > 0 ? 1.0 - 1.0 / r->est.lo : NAN;
+    f->est.hi = r->est.has_ci && r->est.hi > 0 ? 1.0 - 1.0 / r->est.hi : NAN;
+    f->est.has_ci = r->est.has_ci && r->est.lo > 0;
     size_t len = strlen(f->method);
     snprintf(f->method + len, sizeof f->method - len, "%s", suffix);
 }
@@ -184,12 +184,12 @@ void results_compare_overhead_from_model(const results_ctx *c, size_t target,
     o->from_model = true;
     results_est r;
     memset(&r, 0, sizeof r);
-    r.value = yl / yq;
-    r.has_ci = v >= 0 && isfinite(v);
-    r.lo = r.has_ci ? r.value * exp(-f->tcrit * sqrt(v)) : NAN;
-    r.hi = r.has_ci ? r.value * exp(f->tcrit * sqrt(v)) : NAN;
-    r.level = f->level;
-    r.n = cold->n;
+    r.est.value = yl / yq;
+    r.est.has_ci = v >= 0 && isfinite(v);
+    r.est.lo = r.est.has_ci ? r.est.value * exp(-f->tcrit * sqrt(v)) : NAN;
+    r.est.hi = r.est.has_ci ? r.est.value * exp(f->tcrit * sqrt(v)) : NAN;
+    r.est.level = f->level;
+    r.est.n = cold->n;
     snprintf(r.method, sizeof r.method,
              "cold %s model: T(0) = model at %.0f prompt tokens (extrapolated, no cold cell "
              "without a system prompt), delta method on the log ratio",

@@ -18,6 +18,7 @@
 #include "experiments/spec.h"
 #include "stats/compare.h"
 #include "stats/describe.h"
+#include "stats/estimate.h"
 #include "stats/jsonw.h"
 #include "stats/results_options.h"
 #include "stats/warm.h"
@@ -26,12 +27,10 @@
 
 /* ---- estimate objects ---- */
 
+/* An estimate (stats/estimate.h; level 0 = the run's confidence level) with
+ * the text results.json writes beside it, owned here. */
 typedef struct results_est {
-    double value;
-    double lo, hi; /* interval when has_ci */
-    bool has_ci;
-    double level;     /* level the interval holds at; 0 = the run's confidence level */
-    size_t n;         /* observations behind the estimate */
+    estimate est;
     char method[200]; /* "" = null */
     char note[200];   /* "" = none */
 } results_est;

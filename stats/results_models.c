@@ -98,21 +98,21 @@ static void model_per_token(results_model *m)
     const fit_result *f = results_model_fit(m);
     results_est *e = &m->ms_per_token;
     memset(e, 0, sizeof *e);
-    e->n = m->fit_n;
+    e->est.n = m->fit_n;
     if (f->kind == FIT_LINEAR) {
-        e->value = f->coef[1];
-        e->lo = f->ci[1][0];
-        e->hi = f->ci[1][1];
-        e->has_ci = true;
+        e->est.value = f->coef[1];
+        e->est.lo = f->ci[1][0];
+        e->est.hi = f->ci[1][1];
+        e->est.has_ci = true;
         snprintf(e->method, sizeof e->method, "slope b of the %slinear model, t-interval%s",
                  f->robust ? "robust " : "", f->hc3 ? " (HC3, Satterthwaite df)" : "");
     } else if (m->xmax > 0) {
         double xa = m->xmax, xb = 0, diff, se;
         fit_predict_diff(f, &xa, &xb, &diff, &se);
-        e->value = diff / xa;
-        e->lo = (diff - f->tcrit * se) / xa;
-        e->hi = (diff + f->tcrit * se) / xa;
-        e->has_ci = true;
+        e->est.value = diff / xa;
+        e->est.lo = (diff - f->tcrit * se) / xa;
+        e->est.hi = (diff + f->tcrit * se) / xa;
+        e->est.has_ci = true;
         snprintf(e->method, sizeof e->method,
                  "(T(%.0f) - T(0)) / %.0f from the %s%s model, t-interval", xa, xa,
                  f->robust ? "robust " : "", fit_kind_name(f->kind));
@@ -121,13 +121,13 @@ static void model_per_token(results_model *m)
     }
     results_est *t = &m->tokens_per_s;
     memset(t, 0, sizeof *t);
-    t->n = m->fit_n;
-    t->value = e->value > 0 ? 1000.0 / e->value : NAN;
-    t->lo = e->hi > 0 ? 1000.0 / e->hi : NAN;
-    t->hi = e->lo > 0 ? 1000.0 / e->lo : NAN;
-    t->has_ci = e->has_ci && e->lo > 0;
+    t->est.n = m->fit_n;
+    t->est.value = e->est.value > 0 ? 1000.0 / e->est.value : NAN;
+    t->est.lo = e->est.hi > 0 ? 1000.0 / e->est.hi : NAN;
+    t->est.hi = e->est.lo > 0 ? 1000.0 / e->est.lo : NAN;
+    t->est.has_ci = e->est.has_ci && e->est.lo > 0;
     snprintf(t->method, sizeof t->method, "1000 / ms per token, interval inverted");
-    if (!t->has_ci)
+    if (!t->est.has_ci)
         snprintf(t->note, sizeof t->note, "the ms/token interval reaches 0: no upper bound");
 }
 

@@ -77,15 +77,16 @@ static void hypothesis_judge(const spec_hypothesis *h, const results_ctx *c, siz
         snprintf(j->crit, sizeof j->crit, "<= %.6g", h->max);
     else
         snprintf(j->crit, sizeof j->crit, "(no bound)");
-    if (!e->has_ci || !isfinite(e->lo) || !isfinite(e->hi)) {
+    if (!e->est.has_ci || !isfinite(e->est.lo) || !isfinite(e->est.hi)) {
         snprintf(j->reason, sizeof j->reason,
                  "no interval (%s): a point estimate alone decides "
                  "nothing",
                  e->note[0] ? e->note : "not computable");
         return;
     }
-    bool inside = (!hasmin || e->lo >= h->min) && (!hasmax || (!j->hi_open && e->hi <= h->max));
-    bool outside = (hasmin && !j->hi_open && e->hi < h->min) || (hasmax && e->lo > h->max);
+    bool inside =
+        (!hasmin || e->est.lo >= h->min) && (!hasmax || (!j->hi_open && e->est.hi <= h->max));
+    bool outside = (hasmin && !j->hi_open && e->est.hi < h->min) || (hasmax && e->est.lo > h->max);
     const char *whole = "the whole ", *how;
     if ((hasmin || hasmax) && inside) {
         j->verdict = "confirmed";
@@ -98,8 +99,8 @@ static void hypothesis_judge(const spec_hypothesis *h, const results_ctx *c, siz
         how = "straddles the criterion";
     }
     snprintf(j->reason, sizeof j->reason, "%s%.3g%% interval [%.4g, %s%.4g] %s %s", whole,
-             100 * (e->level > 0 ? e->level : level), e->lo, j->hi_open ? "at least " : "", e->hi,
-             how, j->crit);
+             100 * (e->est.level > 0 ? e->est.level : level), e->est.lo,
+             j->hi_open ? "at least " : "", e->est.hi, how, j->crit);
 }
 
 void results_hypotheses_write(jsonw *w, const results_ctx *c, const results_target *tss, size_t nt)
@@ -138,8 +139,8 @@ static void recommendation(const results_target *tss, size_t nt, char *rec, size
     double bestv = INFINITY;
     for (size_t t = 0; t < nt; t++) {
         const results_session *s = results_target_session(&tss[t], -1);
-        if (s && isfinite(s->warm_total.value) && s->warm_total.value < bestv) {
-            bestv = s->warm_total.value;
+        if (s && isfinite(s->warm_total.est.value) && s->warm_total.est.value < bestv) {
+            bestv = s->warm_total.est.value;
             best = t;
         }
     }
@@ -192,7 +193,7 @@ static void overhead_clause(char *buf, size_t len, const results_overhead *o)
         return;
     }
     results_est_format(b1, sizeof b1, &o->frac, 100, "%");
-    if (!isfinite(o->frac.value))
+    if (!isfinite(o->frac.est.value))
         snprintf(buf, len,
                  "the system prompt's share of cold time to first token could not be "
                  "computed (%s)",
@@ -302,10 +303,10 @@ static void answer_cache_works(char *a, size_t len, const results_speed *r,
                                const results_target *ts)
 {
     const char *works = "cannot tell";
-    if (r && r->speedup.has_ci)
-        works = r->speedup.lo > 1.0   ? "yes: the whole speedup interval is above 1"
-                : r->speedup.hi < 1.0 ? "no: warm requests are slower"
-                                      : "not shown: the speedup interval includes 1";
+    if (r && r->speedup.est.has_ci)
+        works = r->speedup.est.lo > 1.0   ? "yes: the whole speedup interval is above 1"
+                : r->speedup.est.hi < 1.0 ? "no: warm requests are slower"
+                                          : "not shown: the speedup interval includes 1";
     snprintf(a, len,
              "Cache working: %s. Evidence: of %zu warm requests, %zu had the server's "
              "cached-token count confirm the reuse (verified), %zu were assumed (inferred: the "
@@ -316,7 +317,7 @@ static void answer_cache_works(char *a, size_t len, const results_speed *r,
 static void answer_pursue(char *a, size_t len, const results_session *s)
 {
     char b1[256];
-    if (!(s && isfinite(s->cold_total.value) && isfinite(s->warm_total.value))) {
+    if (!(s && isfinite(s->cold_total.est.value) && isfinite(s->warm_total.est.value))) {
         snprintf(a, len, "Not measured: needs complete cold and warm sessions.");
         return;
     }
@@ -325,8 +326,8 @@ static void answer_pursue(char *a, size_t len, const results_session *s)
              "A %ld-query session with a %ld-token system prompt took %.4g ms without the "
              "cache and %.4g ms with it: measured session speedup %s, saving %.4g ms per "
              "session; the seed's arithmetic predicted %.3gx.",
-             s->count, s->sys, s->cold_total.value, s->warm_total.value, b1,
-             s->cold_total.value - s->warm_total.value, s->theoretical);
+             s->count, s->sys, s->cold_total.est.value, s->warm_total.est.value, b1,
+             s->cold_total.est.value - s->warm_total.est.value, s->theoretical);
 }
 
 void results_questions_write(jsonw *w, const results_ctx *c, const results_target *ts)

@@ -2,7 +2,7 @@
  * (results_warm.h): groups, warm capacities and their sentences, and the
  * warm_capacity estimate the hypotheses judge.
  *
- * Divided into: estimates from warm_est; one group; the capacity sentence;
+ * Divided into: estimates from stats/warm.h; one group; the capacity sentence;
  * one capacity; the section.
  */
 #include "stats/results_warm.h"
@@ -21,19 +21,15 @@ static const char *name_of(const results_ctx *c, const results_target *tss, size
 
 /* ---- estimates ----------------------------------------------------------- */
 
-static void est_of(results_est *e, const warm_est *w, const char *method, const char *none)
+static void est_of(results_est *e, const estimate *w, const char *method, const char *none)
 {
     memset(e, 0, sizeof *e);
-    e->value = w->value;
-    e->lo = w->lo;
-    e->hi = w->hi;
-    e->has_ci = w->has_ci && isfinite(w->lo) && isfinite(w->hi);
-    e->level = w->level;
-    e->n = w->n;
+    e->est = *w;
+    e->est.has_ci = w->has_ci && isfinite(w->lo) && isfinite(w->hi);
     snprintf(e->method, sizeof e->method, "%s", method);
     if (!isfinite(w->value))
         snprintf(e->note, sizeof e->note, "%s", none);
-    else if (!e->has_ci)
+    else if (!e->est.has_ci)
         snprintf(e->note, sizeof e->note, "one value: no interval");
 }
 
@@ -201,13 +197,13 @@ void results_warm_capacity_est(const results_ctx *c, size_t target, long sys, re
         return;
     }
     memset(e, 0, sizeof *e);
-    e->value = (double)k->capacity;
-    e->lo = (double)k->low;
-    e->hi = (double)k->high;
-    e->has_ci = true;
-    e->level = c->level;
+    e->est.value = (double)k->capacity;
+    e->est.lo = (double)k->low;
+    e->est.hi = (double)k->high;
+    e->est.has_ci = true;
+    e->est.level = c->level;
     for (size_t i = 0; i < c->warm->n_groups; i++) /* n: the agent counts swept */
-        e->n += c->warm->groups[i].target == target && c->warm->groups[i].sys == k->sys;
+        e->est.n += c->warm->groups[i].target == target && c->warm->groups[i].sys == k->sys;
     *high_open = k->high_open;
     snprintf(e->method, sizeof e->method,
              "largest swept agent count whose hit rate (and every smaller one's) is >= 90%%; "
