@@ -238,14 +238,14 @@ void results_compare_write(jsonw *w, const results_compare *cmp, double level)
     for (size_t i = 0; i < cmp->n_speed; i++) {
         const results_speed *r = &cmp->speed[i];
         jsonw_begin_obj(w);
-        results_kint(w, "system_prompt_tokens", r->sys);
-        results_kint(w, "query_tokens", r->query);
+        jsonw_kint(w, "system_prompt_tokens", r->sys);
+        jsonw_kint(w, "query_tokens", r->query);
         results_kest(w, "speedup", &r->speedup, level);
         results_kest(w, "speedup_geometric_means", &r->gm, level);
         results_kest(w, "speedup_means", &r->mean, level);
-        results_kstr(w, "test", "Mann-Whitney U");
-        results_knum(w, "p_value", r->p);
-        results_knum(w, "p_holm", r->p_holm);
+        jsonw_kstr(w, "test", "Mann-Whitney U");
+        jsonw_knum(w, "p_value", r->p);
+        jsonw_knum(w, "p_holm", r->p_holm);
         results_kest(w, "hodges_lehmann_ms", &r->hl, level);
         jsonw_end_obj(w);
     }
@@ -255,15 +255,15 @@ void results_compare_write(jsonw *w, const results_compare *cmp, double level)
     for (size_t i = 0; i < cmp->n_over; i++) {
         const results_overhead *o = &cmp->over[i];
         jsonw_begin_obj(w);
-        results_kint(w, "system_prompt_tokens", o->sys);
-        results_kint(w, "query_tokens", o->query);
+        jsonw_kint(w, "system_prompt_tokens", o->sys);
+        jsonw_kint(w, "query_tokens", o->query);
         results_kest(w, "estimate", &o->frac, level);
         results_kest(w, "estimate_means", &o->frac_mean, level);
-        results_knum(w, "mean_ttft_without_ms", o->t0);
-        results_knum(w, "mean_ttft_with_ms", o->tl);
-        results_knum(w, "median_ttft_without_ms", o->t0_med);
-        results_knum(w, "median_ttft_with_ms", o->tl_med);
-        results_kbool(w, "from_model", o->from_model);
+        jsonw_knum(w, "mean_ttft_without_ms", o->t0);
+        jsonw_knum(w, "mean_ttft_with_ms", o->tl);
+        jsonw_knum(w, "median_ttft_without_ms", o->t0_med);
+        jsonw_knum(w, "median_ttft_with_ms", o->tl_med);
+        jsonw_kbool(w, "from_model", o->from_model);
         jsonw_end_obj(w);
     }
     jsonw_end_arr(w);

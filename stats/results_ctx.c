@@ -1,7 +1,7 @@
 /* results_ctx.c - what the results sections share (results_ctx.h).
  *
- * Divided into: estimate objects; JSON shorthands; gathering measured points
- * and counts from the journal; filters over the points; the bootstrap ratio.
+ * Divided into: estimate objects; gathering measured points and counts from
+ * the journal; filters over the points; the bootstrap ratio.
  */
 #include "stats/results_ctx.h"
 
@@ -63,41 +63,15 @@ void results_est_format(char *buf, size_t len, const results_est *e, double scal
 void results_est_write(jsonw *w, const results_est *e, double level)
 {
     jsonw_begin_obj(w);
-    results_knum(w, "value", e->est.value);
+    jsonw_knum(w, "value", e->est.value);
     jsonw_key(w, "ci");
     jsonw_pair(w, e->est.lo, e->est.hi, e->est.has_ci);
-    results_knum(w, "level", e->est.level > 0 ? e->est.level : level);
-    results_kint(w, "n", (long long)e->est.n);
-    results_kstr(w, "method", e->method[0] ? e->method : NULL);
+    jsonw_knum(w, "level", e->est.level > 0 ? e->est.level : level);
+    jsonw_kint(w, "n", (long long)e->est.n);
+    jsonw_kstr(w, "method", e->method[0] ? e->method : NULL);
     if (e->note[0] || !isfinite(e->est.value) || !e->est.has_ci)
-        results_kstr(w, "note", e->note[0] ? e->note : "interval not computable");
+        jsonw_kstr(w, "note", e->note[0] ? e->note : "interval not computable");
     jsonw_end_obj(w);
-}
-
-/* ---- JSON shorthands ----------------------------------------------------- */
-
-void results_kstr(jsonw *w, const char *key, const char *v)
-{
-    jsonw_key(w, key);
-    jsonw_str(w, v);
-}
-
-void results_knum(jsonw *w, const char *key, double v)
-{
-    jsonw_key(w, key);
-    jsonw_num(w, v);
-}
-
-void results_kint(jsonw *w, const char *key, long long v)
-{
-    jsonw_key(w, key);
-    jsonw_int(w, v);
-}
-
-void results_kbool(jsonw *w, const char *key, bool v)
-{
-    jsonw_key(w, key);
-    jsonw_bool(w, v);
 }
 
 void results_kest(jsonw *w, const char *key, const results_est *e, double level)

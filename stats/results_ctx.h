@@ -1,6 +1,6 @@
 /* results_ctx.h - internal to stats/results*.c, not a public contract: the
  * estimate object every section writes, the measured points gathered from a
- * journal, the context the sections share and small JSON shorthands.
+ * journal and the context the sections share.
  *
  * Names: results_ is the results module's internal prefix. The context borrows
  * the journal, spec and options; it owns only pts (freed by results_ctx_free).
@@ -55,12 +55,7 @@ void results_est_format(char *buf, size_t len, const results_est *e, double scal
  * when set, else the run's level. */
 void results_est_write(jsonw *w, const results_est *e, double level);
 
-/* ---- JSON shorthands: key then value ---- */
-
-void results_kstr(jsonw *w, const char *key, const char *v);
-void results_knum(jsonw *w, const char *key, double v);
-void results_kint(jsonw *w, const char *key, long long v);
-void results_kbool(jsonw *w, const char *key, bool v);
+/* Key then estimate object (jsonw_key, results_est_write). */
 void results_kest(jsonw *w, const char *key, const results_est *e, double level);
 
 /* ---- measured points and the shared context ---- */

@@ -278,7 +278,7 @@ static void cum_write(jsonw *w, const double *m, const double *lo, const double 
     jsonw_begin_arr(w);
     for (size_t k = 0; m && k < n; k++) {
         jsonw_begin_obj(w);
-        results_kint(w, "query", (long long)k + 1);
+        jsonw_kint(w, "query", (long long)k + 1);
         results_est e;
         memset(&e, 0, sizeof e);
         e.est.value = m[k];
@@ -323,9 +323,9 @@ static void session_write(jsonw *w, const results_session *s, size_t cold_n, siz
 {
     size_t n = (size_t)s->count;
     jsonw_begin_obj(w);
-    results_kint(w, "query_count", s->count);
-    results_kint(w, "system_prompt_tokens", s->sys);
-    results_kint(w, "query_tokens", s->query);
+    jsonw_kint(w, "query_count", s->count);
+    jsonw_kint(w, "system_prompt_tokens", s->sys);
+    jsonw_kint(w, "query_tokens", s->query);
     results_kest(w, "cold_total_ms", &s->cold_total, level);
     results_kest(w, "warm_total_ms", &s->warm_total, level);
     results_kest(w, "measured_speedup", &s->measured_speedup, level);
@@ -333,10 +333,10 @@ static void session_write(jsonw *w, const results_session *s, size_t cold_n, siz
     results_kest(w, "projected_cold_total_ms", &s->proj_cold, level);
     results_kest(w, "projected_warm_total_ms", &s->proj_warm, level);
     results_kest(w, "projected_speedup", &s->proj_speedup, level);
-    results_knum(w, "theoretical_speedup", s->theoretical);
-    results_kstr(w, "theoretical_note",
-                 "the seed's arithmetic: N cold / (first cold + (N-1) warm), turn-1 means, "
-                 "no interval");
+    jsonw_knum(w, "theoretical_speedup", s->theoretical);
+    jsonw_kstr(w, "theoretical_note",
+               "the seed's arithmetic: N cold / (first cold + (N-1) warm), turn-1 means, "
+               "no interval");
     jsonw_key(w, "cumulative");
     jsonw_begin_obj(w);
     jsonw_key(w, "cold");

@@ -115,16 +115,16 @@ void results_hypotheses_write(jsonw *w, const results_ctx *c, const results_targ
             judged j;
             hypothesis_judge(h, c, t, &tss[t], &j);
             jsonw_begin_obj(w);
-            results_kstr(w, "id", h->id);
-            results_kstr(w, "description", h->description);
-            results_kstr(w, "metric", spec_metric_name(h->metric));
-            results_kstr(w, "target", tss[t].name);
-            results_kstr(w, "criterion", j.crit);
-            results_knum(w, "min", h->min);
-            results_knum(w, "max", h->max);
+            jsonw_kstr(w, "id", h->id);
+            jsonw_kstr(w, "description", h->description);
+            jsonw_kstr(w, "metric", spec_metric_name(h->metric));
+            jsonw_kstr(w, "target", tss[t].name);
+            jsonw_kstr(w, "criterion", j.crit);
+            jsonw_knum(w, "min", h->min);
+            jsonw_knum(w, "max", h->max);
             results_kest(w, "estimate", &j.e, c->level);
-            results_kstr(w, "verdict", j.verdict);
-            results_kstr(w, "reason", j.reason);
+            jsonw_kstr(w, "verdict", j.verdict);
+            jsonw_kstr(w, "reason", j.reason);
             jsonw_end_obj(w);
         }
     }
@@ -171,8 +171,8 @@ static void comparison_write(jsonw *w, const results_ctx *c, const results_targe
         free(cv);
         free(wv);
         jsonw_begin_obj(w);
-        results_kstr(w, "target", x->name);
-        results_kint(w, "system_prompt_tokens", x->sys_max);
+        jsonw_kstr(w, "target", x->name);
+        jsonw_kint(w, "system_prompt_tokens", x->sys_max);
         results_kest(w, "cold_ttft_ms", &cold, c->level);
         results_kest(w, "warm_ttft_ms", &warm, c->level);
         results_kest(w, "speedup", rs ? &rs->speedup : none, c->level);
@@ -225,8 +225,8 @@ void results_verdict_write(jsonw *w, const results_ctx *c, const results_target 
                  ts->name, ts->sys_max, b1);
     jsonw_key(w, "verdict");
     jsonw_begin_obj(w);
-    results_kstr(w, "summary", sum);
-    results_kint(w, "system_prompt_tokens", ts->sys_max);
+    jsonw_kstr(w, "summary", sum);
+    jsonw_kint(w, "system_prompt_tokens", ts->sys_max);
     results_kest(w, "overhead_fraction", o ? &o->frac : &none, c->level);
     results_kest(w, "speedup", r ? &r->speedup : &none, c->level);
     results_kest(w, "prefill_ms_per_token", ts->cold.ok ? &ts->cold.ms_per_token : &none, c->level);
@@ -235,7 +235,7 @@ void results_verdict_write(jsonw *w, const results_ctx *c, const results_target 
     if (nt > 1) {
         char rec[512];
         recommendation(tss, nt, rec, sizeof rec);
-        results_kstr(w, "recommendation", rec);
+        jsonw_kstr(w, "recommendation", rec);
     }
     jsonw_end_obj(w);
     if (nt > 1)
@@ -248,9 +248,9 @@ static void answer_write(jsonw *w, int id, const char *question, const char *ans
                          const results_est *e, double level)
 {
     jsonw_begin_obj(w);
-    results_kint(w, "id", id);
-    results_kstr(w, "question", question);
-    results_kstr(w, "answer", answer);
+    jsonw_kint(w, "id", id);
+    jsonw_kstr(w, "question", question);
+    jsonw_kstr(w, "answer", answer);
     jsonw_key(w, "estimate");
     if (e)
         results_est_write(w, e, level);
@@ -452,12 +452,12 @@ void results_stopping_write(jsonw *w, const results_ctx *c)
     stop_saving sv;
     stopping_compute(c, &sv);
     jsonw_begin_obj(w);
-    results_knum(w, "target_rel_ci", c->s->stop.target_rel_ci);
-    results_kint(w, "min_repetitions", c->s->stop.min_repetitions);
-    results_kint(w, "trials_not_run", sv.not_run);
-    results_knum(w, "saving_server_seconds", sv.saved / 1000.0);
-    results_kstr(w, "method",
-                 "per cell: (repetitions - trials run) x the cell's mean measured request "
-                 "time (total, else ttft) per trial, against the fixed design");
+    jsonw_knum(w, "target_rel_ci", c->s->stop.target_rel_ci);
+    jsonw_kint(w, "min_repetitions", c->s->stop.min_repetitions);
+    jsonw_kint(w, "trials_not_run", sv.not_run);
+    jsonw_knum(w, "saving_server_seconds", sv.saved / 1000.0);
+    jsonw_kstr(w, "method",
+               "per cell: (repetitions - trials run) x the cell's mean measured request "
+               "time (total, else ttft) per trial, against the fixed design");
     jsonw_end_obj(w);
 }
