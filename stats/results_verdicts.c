@@ -183,16 +183,26 @@ static void comparison_write(jsonw *w, const results_ctx *c, const results_targe
 }
 
 /* The verdict's first clause: the system prompt's share of cold time. */
+/* The estimate e formatted into num (results_est_format), or, when e is
+ * NULL (not measured), the sentence missing into buf; false then. */
+static bool est_text(const results_est *e, double scale, const char *unit, char *num, size_t nlen,
+                     char *buf, size_t len, const char *missing)
+{
+    if (!e) {
+        snprintf(buf, len, "%s", missing);
+        return false;
+    }
+    results_est_format(num, nlen, e, scale, unit);
+    return true;
+}
+
 static void overhead_clause(char *buf, size_t len, const results_overhead *o)
 {
     char b1[200];
-    if (!o) {
-        snprintf(buf, len,
-                 "the system prompt's share of cold time to first token was not measured (no "
-                 "cold requests without it, and no cold model to extrapolate from)");
+    if (!est_text(o ? &o->frac : NULL, 100, "%", b1, sizeof b1, buf, len,
+                  "the system prompt's share of cold time to first token was not measured (no "
+                  "cold requests without it, and no cold model to extrapolate from)"))
         return;
-    }
-    results_est_format(b1, sizeof b1, &o->frac, 100, "%");
     if (!isfinite(o->frac.est.value))
         snprintf(buf, len,
                  "the system prompt's share of cold time to first token could not be "
@@ -262,13 +272,10 @@ static void answer_write(jsonw *w, int id, const char *question, const char *ans
 static void answer_overhead(char *a, size_t len, const results_overhead *o, const char *name)
 {
     char b1[256];
-    if (!o) {
-        snprintf(a, len,
-                 "Not measured: the overhead needs cold requests with and without "
-                 "a system prompt (system_prompt_tokens 0).");
+    if (!est_text(o ? &o->frac : NULL, 100, "%", b1, sizeof b1, a, len,
+                  "Not measured: the overhead needs cold requests with and without "
+                  "a system prompt (system_prompt_tokens 0)."))
         return;
-    }
-    results_est_format(b1, sizeof b1, &o->frac, 100, "%");
     if (o->from_model)
         snprintf(a, len,
                  "With a %ld-token system prompt, %s of the cold time to first token is the "
@@ -286,11 +293,9 @@ static void answer_overhead(char *a, size_t len, const results_overhead *o, cons
 static void answer_cache_help(char *a, size_t len, const results_speed *r)
 {
     char b1[256], b2[256];
-    if (!r) {
-        snprintf(a, len, "Not measured: needs both cold and warm requests.");
+    if (!est_text(r ? &r->speedup : NULL, 1, "x", b1, sizeof b1, a, len,
+                  "Not measured: needs both cold and warm requests."))
         return;
-    }
-    results_est_format(b1, sizeof b1, &r->speedup, 1, "x");
     results_est_format(b2, sizeof b2, &r->hl, 1, " ms");
     snprintf(a, len,
              "A follow-up request with the %ld-token prefix cached reaches its first token "
@@ -317,11 +322,10 @@ static void answer_cache_works(char *a, size_t len, const results_speed *r,
 static void answer_pursue(char *a, size_t len, const results_session *s)
 {
     char b1[256];
-    if (!(s && isfinite(s->cold_total.est.value) && isfinite(s->warm_total.est.value))) {
-        snprintf(a, len, "Not measured: needs complete cold and warm sessions.");
+    bool complete = s && isfinite(s->cold_total.est.value) && isfinite(s->warm_total.est.value);
+    if (!est_text(complete ? &s->measured_speedup : NULL, 1, "x", b1, sizeof b1, a, len,
+                  "Not measured: needs complete cold and warm sessions."))
         return;
-    }
-    results_est_format(b1, sizeof b1, &s->measured_speedup, 1, "x");
     snprintf(a, len,
              "A %ld-query session with a %ld-token system prompt took %.4g ms without the "
              "cache and %.4g ms with it: measured session speedup %s, saving %.4g ms per "
