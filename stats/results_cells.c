@@ -170,8 +170,7 @@ static void cell_write(jsonw *w, const results_cell *cell, const char *tname, do
     const describe_summary *s = &cell->s;
     jsonw_begin_obj(w);
     jsonw_kstr(w, "target", tname);
-    jsonw_kint(w, "system_prompt_tokens", p->sys);
-    jsonw_kint(w, "query_tokens", p->query);
+    results_klengths(w, p->sys, p->query);
     jsonw_kint(w, "query_count", p->count);
     jsonw_kstr(w, "cache_mode", p->mode == SPEC_WARM ? "warm" : "cold");
     jsonw_kint(w, "turn", p->turn);

@@ -200,71 +200,90 @@ void results_compare_overhead_from_model(const results_ctx *c, size_t target,
     o->tl = o->tl_med = yl;
 }
 
-/* Does an entry at (sys, query) beat the best so far for the wanted system
- * prompt (-1: sys_max)? The smallest query length wins. */
-static bool key_beats(long sys, long query, long want, long sys_max, bool have_best,
-                      long best_query)
+/* The lengths (system prompt, query) of entry i of a speedup or overhead list. */
+typedef void (*lengths_of)(const results_compare *cmp, size_t i, long *sys, long *query);
+
+static void speed_lengths(const results_compare *cmp, size_t i, long *sys, long *query)
 {
-    return (want < 0 ? sys == sys_max : sys == want) && (!have_best || query < best_query);
+    *sys = cmp->speed[i].sys;
+    *query = cmp->speed[i].query;
+}
+
+static void over_lengths(const results_compare *cmp, size_t i, long *sys, long *query)
+{
+    *sys = cmp->over[i].sys;
+    *query = cmp->over[i].query;
+}
+
+/* Index of the entry among n at the wanted system prompt (-1: sys_max) with
+ * the smallest query length; n when there is none. */
+static size_t find_best(const results_compare *cmp, size_t n, lengths_of lengths, long want,
+                        long sys_max)
+{
+    size_t best = n;
+    long best_query = 0;
+    for (size_t i = 0; i < n; i++) {
+        long sys, query;
+        lengths(cmp, i, &sys, &query);
+        if ((want < 0 ? sys == sys_max : sys == want) && (best == n || query < best_query)) {
+            best = i;
+            best_query = query;
+        }
+    }
+    return best;
 }
 
 const results_speed *results_compare_find_speed(const results_compare *cmp, long sys, long sys_max)
 {
-    const results_speed *best = NULL;
-    for (size_t i = 0; i < cmp->n_speed; i++) {
-        const results_speed *r = &cmp->speed[i];
-        if (key_beats(r->sys, r->query, sys, sys_max, best != NULL, best ? best->query : 0))
-            best = r;
-    }
-    return best;
+    size_t i = find_best(cmp, cmp->n_speed, speed_lengths, sys, sys_max);
+    return i < cmp->n_speed ? &cmp->speed[i] : NULL;
 }
 
 const results_overhead *results_compare_find_over(const results_compare *cmp, long sys,
                                                   long sys_max)
 {
-    const results_overhead *best = NULL;
-    for (size_t i = 0; i < cmp->n_over; i++) {
-        const results_overhead *o = &cmp->over[i];
-        if (key_beats(o->sys, o->query, sys, sys_max, best != NULL, best ? best->query : 0))
-            best = o;
-    }
-    return best;
+    size_t i = find_best(cmp, cmp->n_over, over_lengths, sys, sys_max);
+    return i < cmp->n_over ? &cmp->over[i] : NULL;
+}
+
+static void speed_write(jsonw *w, const results_speed *r, double level)
+{
+    jsonw_begin_obj(w);
+    results_klengths(w, r->sys, r->query);
+    results_kest(w, "speedup", &r->speedup, level);
+    results_kest(w, "speedup_geometric_means", &r->gm, level);
+    results_kest(w, "speedup_means", &r->mean, level);
+    jsonw_kstr(w, "test", "Mann-Whitney U");
+    jsonw_knum(w, "p_value", r->p);
+    jsonw_knum(w, "p_holm", r->p_holm);
+    results_kest(w, "hodges_lehmann_ms", &r->hl, level);
+    jsonw_end_obj(w);
+}
+
+static void over_write(jsonw *w, const results_overhead *o, double level)
+{
+    jsonw_begin_obj(w);
+    results_klengths(w, o->sys, o->query);
+    results_kest(w, "estimate", &o->frac, level);
+    results_kest(w, "estimate_means", &o->frac_mean, level);
+    jsonw_knum(w, "mean_ttft_without_ms", o->t0);
+    jsonw_knum(w, "mean_ttft_with_ms", o->tl);
+    jsonw_knum(w, "median_ttft_without_ms", o->t0_med);
+    jsonw_knum(w, "median_ttft_with_ms", o->tl_med);
+    jsonw_kbool(w, "from_model", o->from_model);
+    jsonw_end_obj(w);
 }
 
 void results_compare_write(jsonw *w, const results_compare *cmp, double level)
 {
     jsonw_key(w, "speedup");
     jsonw_begin_arr(w);
-    for (size_t i = 0; i < cmp->n_speed; i++) {
-        const results_speed *r = &cmp->speed[i];
-        jsonw_begin_obj(w);
-        jsonw_kint(w, "system_prompt_tokens", r->sys);
-        jsonw_kint(w, "query_tokens", r->query);
-        results_kest(w, "speedup", &r->speedup, level);
-        results_kest(w, "speedup_geometric_means", &r->gm, level);
-        results_kest(w, "speedup_means", &r->mean, level);
-        jsonw_kstr(w, "test", "Mann-Whitney U");
-        jsonw_knum(w, "p_value", r->p);
-        jsonw_knum(w, "p_holm", r->p_holm);
-        results_kest(w, "hodges_lehmann_ms", &r->hl, level);
-        jsonw_end_obj(w);
-    }
+    for (size_t i = 0; i < cmp->n_speed; i++)
+        speed_write(w, &cmp->speed[i], level);
     jsonw_end_arr(w);
     jsonw_key(w, "overhead_fraction");
     jsonw_begin_arr(w);
-    for (size_t i = 0; i < cmp->n_over; i++) {
-        const results_overhead *o = &cmp->over[i];
-        jsonw_begin_obj(w);
-        jsonw_kint(w, "system_prompt_tokens", o->sys);
-        jsonw_kint(w, "query_tokens", o->query);
-        results_kest(w, "estimate", &o->frac, level);
-        results_kest(w, "estimate_means", &o->frac_mean, level);
-        jsonw_knum(w, "mean_ttft_without_ms", o->t0);
-        jsonw_knum(w, "mean_ttft_with_ms", o->tl);
-        jsonw_knum(w, "median_ttft_without_ms", o->t0_med);
-        jsonw_knum(w, "median_ttft_with_ms", o->tl_med);
-        jsonw_kbool(w, "from_model", o->from_model);
-        jsonw_end_obj(w);
-    }
+    for (size_t i = 0; i < cmp->n_over; i++)
+        over_write(w, &cmp->over[i], level);
     jsonw_end_arr(w);
 }

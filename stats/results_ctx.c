@@ -80,6 +80,12 @@ void results_kest(jsonw *w, const char *key, const results_est *e, double level)
     results_est_write(w, e, level);
 }
 
+void results_klengths(jsonw *w, long long sys, long long query)
+{
+    jsonw_kint(w, "system_prompt_tokens", sys);
+    jsonw_kint(w, "query_tokens", query);
+}
+
 /* ---- gathering ----------------------------------------------------------- */
 
 static int point_cmp(const void *a, const void *b)

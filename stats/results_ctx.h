@@ -58,6 +58,10 @@ void results_est_write(jsonw *w, const results_est *e, double level);
 /* Key then estimate object (jsonw_key, results_est_write). */
 void results_kest(jsonw *w, const char *key, const results_est *e, double level);
 
+/* "system_prompt_tokens" and "query_tokens": the lengths that name a cell, a
+ * comparison or a session. */
+void results_klengths(jsonw *w, long long sys, long long query);
+
 /* ---- measured points and the shared context ---- */
 
 /* One measured request turn (~72 bytes: a million of them is the largest

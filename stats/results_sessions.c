@@ -324,8 +324,7 @@ static void session_write(jsonw *w, const results_session *s, size_t cold_n, siz
     size_t n = (size_t)s->count;
     jsonw_begin_obj(w);
     jsonw_kint(w, "query_count", s->count);
-    jsonw_kint(w, "system_prompt_tokens", s->sys);
-    jsonw_kint(w, "query_tokens", s->query);
+    results_klengths(w, s->sys, s->query);
     results_kest(w, "cold_total_ms", &s->cold_total, level);
     results_kest(w, "warm_total_ms", &s->warm_total, level);
     results_kest(w, "measured_speedup", &s->measured_speedup, level);
