@@ -376,13 +376,14 @@ void analyze_print_verdicts(FILE *out, const char *results_path, bool simulated)
         const rr_hypothesis *h = &r->hypotheses[i];
         fprintf(out, "%s%s %s%s%s %s: %s", sim, h->id, h->metric, h->target[0] ? " on " : "",
                 h->target, h->criterion, h->verdict[0] ? h->verdict : "no verdict");
-        if (isfinite(h->estimate.value)) {
-            fprintf(out, " (estimate %.4g", h->estimate.value);
-            double level =
-                h->estimate.level > 0 && h->estimate.level < 1 ? h->estimate.level : 0.95;
-            if (isfinite(h->estimate.lo) && isfinite(h->estimate.hi))
-                fprintf(out, ", %.3g%% CI %.4g to %.4g", 100 * level, h->estimate.lo,
-                        h->estimate.hi);
+        if (isfinite(h->estimate.est.value)) {
+            fprintf(out, " (estimate %.4g", h->estimate.est.value);
+            double level = h->estimate.est.level > 0 && h->estimate.est.level < 1
+                               ? h->estimate.est.level
+                               : 0.95;
+            if (isfinite(h->estimate.est.lo) && isfinite(h->estimate.est.hi))
+                fprintf(out, ", %.3g%% CI %.4g to %.4g", 100 * level, h->estimate.est.lo,
+                        h->estimate.est.hi);
             if (h->estimate.note && h->estimate.note[0]) /* e.g. a bound the sweep leaves open */
                 fprintf(out, "; %s", h->estimate.note);
             fputs(")", out);

@@ -15,6 +15,7 @@
 #include "common/status.h"
 #include "stats/csv.h"
 #include "stats/fit.h"
+#include "stats/fit_json.h"
 #include "stats/jsonw.h"
 #include "stats/stalls.h"
 
@@ -258,41 +259,17 @@ static kv_status fit_find_stalls(const fit_input *in, fit_stalls *sl, char *err)
 }
 
 /* A key and its value. */
-static void fit_json_num(jsonw *w, const char *key, double v)
-{
-    jsonw_key(w, key);
-    jsonw_num(w, v);
-}
-
-static void fit_json_int(jsonw *w, const char *key, long long v)
-{
-    jsonw_key(w, key);
-    jsonw_int(w, v);
-}
-
-static void fit_json_str(jsonw *w, const char *key, const char *v)
-{
-    jsonw_key(w, key);
-    jsonw_str(w, v);
-}
-
-static void fit_json_bool(jsonw *w, const char *key, bool v)
-{
-    jsonw_key(w, key);
-    jsonw_bool(w, v);
-}
-
 static void fit_stalls_json(jsonw *w, const fit_stalls *sl, const fit_input *in, bool robust)
 {
     if (!sl->checked)
         return;
     jsonw_key(w, "stalls");
     jsonw_begin_obj(w);
-    fit_json_int(w, "count", (long long)sl->count);
-    fit_json_str(w, "rule", STALLS_RULE);
+    jsonw_kint(w, "count", (long long)sl->count);
+    jsonw_kstr(w, "rule", STALLS_RULE);
     if (sl->count && !robust) {
-        fit_json_str(w, "advice",
-                     "stalls detected: least squares is pulled by them; rerun with --robust");
+        jsonw_kstr(w, "advice",
+                   "stalls detected: least squares is pulled by them; rerun with --robust");
     }
     jsonw_key(w, "rows");
     jsonw_begin_arr(w);
@@ -300,10 +277,10 @@ static void fit_stalls_json(jsonw *w, const fit_stalls *sl, const fit_input *in,
         if (!sl->flag[i])
             continue;
         jsonw_begin_obj(w);
-        fit_json_int(w, "row", (long long)(i + 1));
-        fit_json_num(w, "x", in->x[0][i]);
-        fit_json_num(w, "y", in->y[i]);
-        fit_json_num(w, "ratio_to_median", sl->ratio[i]);
+        jsonw_kint(w, "row", (long long)(i + 1));
+        jsonw_knum(w, "x", in->x[0][i]);
+        jsonw_knum(w, "y", in->y[i]);
+        jsonw_knum(w, "ratio_to_median", sl->ratio[i]);
         jsonw_end_obj(w);
     }
     jsonw_end_arr(w);
@@ -336,14 +313,14 @@ static void fit_stalls_table(const fit_stalls *sl, const fit_input *in, bool rob
 static void fit_json_coefficients(jsonw *w, const fit_opts *o, const fit_result *f)
 {
     char label[32];
-    fit_json_str(w, "model", fit_model_label(f, label, sizeof label));
-    fit_json_int(w, "n", (long long)f->n);
+    jsonw_kstr(w, "model", fit_model_label(f, label, sizeof label));
+    jsonw_kint(w, "n", (long long)f->n);
     jsonw_key(w, "x");
     jsonw_begin_arr(w);
     for (size_t j = 0; j < o->k; j++)
         jsonw_str(w, o->xcols[j]);
     jsonw_end_arr(w);
-    fit_json_str(w, "y", o->ycol);
+    jsonw_kstr(w, "y", o->ycol);
     jsonw_key(w, "names");
     jsonw_begin_arr(w);
     for (size_t j = 0; j < f->p; j++)
@@ -361,37 +338,29 @@ static void fit_json_coefficients(jsonw *w, const fit_opts *o, const fit_result 
 /* Goodness of fit and the residual diagnostics. */
 static void fit_json_quality(jsonw *w, const fit_result *f)
 {
-    fit_json_num(w, "residual_sd", f->residual_sd);
-    fit_json_num(w, "r_squared", f->r_squared);
-    fit_json_num(w, "rss", f->rss);
-    fit_json_num(w, "df", f->df);
-    fit_json_num(w, "aicc", f->aicc);
+    jsonw_knum(w, "residual_sd", f->residual_sd);
+    jsonw_knum(w, "r_squared", f->r_squared);
+    jsonw_knum(w, "rss", f->rss);
+    jsonw_knum(w, "df", f->df);
+    jsonw_knum(w, "aicc", f->aicc);
     if (f->robust) {
-        fit_json_num(w, "robust_aic", f->aicr);
+        jsonw_knum(w, "robust_aic", f->aicr);
     }
-    fit_json_bool(w, "robust", f->robust);
-    fit_json_bool(w, "weighted", f->weighted);
+    jsonw_kbool(w, "robust", f->robust);
+    jsonw_kbool(w, "weighted", f->weighted);
     if (isfinite(f->knee_x0)) {
-        fit_json_num(w, "knee_x0", f->knee_x0);
+        jsonw_knum(w, "knee_x0", f->knee_x0);
     }
-    fit_json_num(w, "heteroscedasticity_p", f->heteroscedasticity_p);
-    fit_json_num(w, "normality_p", f->normality_p);
-    fit_json_num(w, "lag1_autocorrelation", f->lag1);
+    jsonw_knum(w, "heteroscedasticity_p", f->heteroscedasticity_p);
+    jsonw_knum(w, "normality_p", f->normality_p);
+    jsonw_knum(w, "lag1_autocorrelation", f->lag1);
 }
 
 /* The automatic choice: why, and the candidates rejected. */
 static void fit_json_choice(jsonw *w, const fit_choice *ch)
 {
-    fit_json_str(w, "why", ch->why);
-    jsonw_key(w, "rejected");
-    jsonw_begin_arr(w);
-    for (size_t i = 0; i < ch->n_rejected; i++) {
-        jsonw_begin_obj(w);
-        fit_json_str(w, "model", fit_kind_name(ch->rejected[i].kind));
-        fit_json_str(w, "reason", ch->rejected[i].reason);
-        jsonw_end_obj(w);
-    }
-    jsonw_end_arr(w);
+    jsonw_kstr(w, "why", ch->why);
+    fit_json_rejected(w, ch);
 }
 
 static void fit_json_predictions(jsonw *w, const fit_opts *o, const fit_result *f, const double *px,
@@ -405,11 +374,11 @@ static void fit_json_predictions(jsonw *w, const fit_opts *o, const fit_result *
         fit_predict(f, x, &m, &sm, &sp);
         jsonw_begin_obj(w);
         if (o->k == 1) {
-            fit_json_num(w, "x", x[0]);
+            jsonw_knum(w, "x", x[0]);
         } else {
             fit_json_nums(w, "x", x, o->k);
         }
-        fit_json_num(w, "mean", m);
+        jsonw_knum(w, "mean", m);
         jsonw_key(w, "ci95");
         fit_json_interval(w, m - f->tcrit * sm, m + f->tcrit * sm);
         jsonw_key(w, "pi95");

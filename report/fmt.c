@@ -60,19 +60,19 @@ const char *fmt_ci(double lo, double hi, double scale, char *out, size_t cap)
 const char *fmt_est(const rr_est *e, double scale, const char *unit, char *out, size_t cap)
 {
     char v[64], ci[160];
-    if (!e->present || isnan(e->value)) {
+    if (!e->present || isnan(e->est.value)) {
         if (e->present && e->note[0])
             snprintf(out, cap, "n/a (%s)", e->note);
         else
             snprintf(out, cap, "n/a");
         return out;
     }
-    fmt_num(e->value * scale, v, sizeof v);
-    fmt_ci(e->lo, e->hi, scale, ci, sizeof ci);
-    if (ci[0] && !isnan(e->level) && !(e->level > 0.9495 && e->level < 0.9505)) {
+    fmt_num(e->est.value * scale, v, sizeof v);
+    fmt_ci(e->est.lo, e->est.hi, scale, ci, sizeof ci);
+    if (ci[0] && !isnan(e->est.level) && !(e->est.level > 0.9495 && e->est.level < 0.9505)) {
         char lv[32]; /* an interval at another level than 95% says so */
         size_t len = strlen(ci);
-        snprintf(ci + len, sizeof ci - len, " (%s%%)", fmt_num(100 * e->level, lv, sizeof lv));
+        snprintf(ci + len, sizeof ci - len, " (%s%%)", fmt_num(100 * e->est.level, lv, sizeof lv));
     }
     snprintf(out, cap, "%s%s%s%s", v, unit, ci[0] ? " " : "", ci);
     return out;

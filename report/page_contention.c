@@ -157,15 +157,15 @@ static void series_draw(plot *p, const rr_contention *c, const sweep *w, int si,
     for (size_t i = 0; i < c->n_groups; i++) {
         const rr_warm_group *g = &c->groups[i];
         const rr_est *e = v(g);
-        if (series_of(w, g) != si || isnan(e->value) || n >= MAX_K)
+        if (series_of(w, g) != si || isnan(e->est.value) || n >= MAX_K)
             continue;
         double x = dodge(w, k_index(w, g->agents), si);
-        plot_whisker(p, x, e->lo * scale, e->hi * scale, 3, col, 0.9);
+        plot_whisker(p, x, e->est.lo * scale, e->est.hi * scale, 3, col, 0.9);
         xs[n] = x;
-        ys[n++] = e->value * scale;
+        ys[n++] = e->est.value * scale;
         if (w->ns <= 2) {
             char num[48], lab[64];
-            snprintf(lab, sizeof lab, "%s%s", fmt_num(e->value * scale, num, sizeof num), unit);
+            snprintf(lab, sizeof lab, "%s%s", fmt_num(e->est.value * scale, num, sizeof num), unit);
             double ty = p->d->ph - plot_py(p, ys[n - 1]);
             ty = ty - 14 < p->y ? ty + 11 : ty - 4; /* near the top: below the point */
             doc_text(p->d, 1, 7, plot_px(p, x) + (si ? 5 : -5), ty, si ? 0 : 1, col, lab);
@@ -234,7 +234,8 @@ static void ttft_figure(rdoc *d, const rr_contention *c, const sweep *w, double 
     double lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < c->n_groups; i++) {
         const rr_est *e = &c->groups[i].median_ttft_ms;
-        double a = isnan(e->lo) ? e->value : e->lo, b = isnan(e->hi) ? e->value : e->hi;
+        double a = isnan(e->est.lo) ? e->est.value : e->est.lo,
+               b = isnan(e->est.hi) ? e->est.value : e->est.hi;
         if (a > 0)
             lo = fmin(lo, a);
         if (b > 0)
@@ -356,8 +357,9 @@ static void groups_table(rdoc *d, const rr_contention *c)
         fmt_est(&g->hit_rate, 100, "%", rate, sizeof rate);
         fmt_est(&g->median_ttft_ms, 1, "", ttft, sizeof ttft);
         fmt_est(&g->saving_ms, 1, "", save, sizeof save);
-        snprintf(sess, sizeof sess, "%s / %s", fmt_num(g->session_with_cache_s.value, a, sizeof a),
-                 fmt_num(g->session_without_cache_s.value, b, sizeof b));
+        snprintf(sess, sizeof sess, "%s / %s",
+                 fmt_num(g->session_with_cache_s.est.value, a, sizeof a),
+                 fmt_num(g->session_without_cache_s.est.value, b, sizeof b));
         const char *cells[] = {g->target, k, rate, ttft, save, sess};
         table_row(&t, cells, NULL, 0);
     }

@@ -373,7 +373,8 @@ static void speedup_scan(const rr_results *r, speedup_cats *c)
             c->nl = add_distinct(c->lens, c->nl, 64, sp->system_prompt_tokens);
             c->nq = add_distinct(c->qs, c->nq, 8, sp->query_tokens);
             const rr_est *e = &sp->speedup;
-            double a = isnan(e->lo) ? e->value : e->lo, b = isnan(e->hi) ? e->value : e->hi;
+            double a = isnan(e->est.lo) ? e->est.value : e->est.lo,
+                   b = isnan(e->est.hi) ? e->est.value : e->est.hi;
             if (a > 0)
                 c->lo = fmin(c->lo, a);
             if (b > 0)
@@ -386,21 +387,21 @@ static void speedup_scan(const rr_results *r, speedup_cats *c)
 static void speedup_point(plot *p, rdoc *d, const rr_speedup *sp, double cx, size_t slot,
                           size_t slots, plot_marker m, rgb c)
 {
-    plot_whisker(p, cx, sp->speedup.lo, sp->speedup.hi, 3.5, c, 1.0);
-    double xs[1] = {cx}, ys[1] = {sp->speedup.value};
+    plot_whisker(p, cx, sp->speedup.est.lo, sp->speedup.est.hi, 3.5, c, 1.0);
+    double xs[1] = {cx}, ys[1] = {sp->speedup.est.value};
     plot_markers(p, m, 1, 5, c, xs, ys, 1, 0);
-    if (isnan(sp->speedup.value))
+    if (isnan(sp->speedup.est.value))
         doc_text(d, 0, 7, plot_px(p, cx), d->ph - plot_py(p, 1) - 5, 2, DOC_GREY, "n/a");
     /* Value labels while they cannot collide: one series, or two
      * targets labelled on opposite sides. */
-    if (slots <= 2 && !isnan(sp->speedup.value) && sp->speedup.value > 0) {
+    if (slots <= 2 && !isnan(sp->speedup.est.value) && sp->speedup.est.value > 0) {
         char v[64], num[48];
-        snprintf(v, sizeof v, "%s×", fmt_num(sp->speedup.value, num, sizeof num));
+        snprintf(v, sizeof v, "%s×", fmt_num(sp->speedup.est.value, num, sizeof num));
         /* Above the interval, or above the point when the upper end
          * is missing or cannot be placed (not above the value). */
-        double top = isfinite(sp->speedup.hi) && sp->speedup.hi > sp->speedup.value
-                         ? sp->speedup.hi
-                         : sp->speedup.value;
+        double top = isfinite(sp->speedup.est.hi) && sp->speedup.est.hi > sp->speedup.est.value
+                         ? sp->speedup.est.hi
+                         : sp->speedup.est.value;
         int left = slots == 2 && slot == 0;
         doc_text(d, 1, 7, plot_px(p, cx) + (left ? -6 : 6), d->ph - plot_py(p, top) + 4,
                  left ? 1 : 0, c, v);
@@ -488,10 +489,11 @@ static int session_range(const rr_results *r, double *hi, long *qmax)
             const rr_session *s = longest_session(&r->targets[t]);
             *qmax = s->query_count > *qmax ? s->query_count : *qmax;
             for (size_t i = 0; i < s->n_cum_cold; i++)
-                *hi = fmax(*hi, isnan(s->cum_cold[i].estimate.hi) ? s->cum_cold[i].estimate.value
-                                                                  : s->cum_cold[i].estimate.hi);
+                *hi = fmax(*hi, isnan(s->cum_cold[i].estimate.est.hi)
+                                    ? s->cum_cold[i].estimate.est.value
+                                    : s->cum_cold[i].estimate.est.hi);
             for (size_t i = 0; i < s->n_proj_cold; i++)
-                *hi = fmax(*hi, s->proj_cold[i].estimate.hi);
+                *hi = fmax(*hi, s->proj_cold[i].estimate.est.hi);
         }
     int have = 0;
     for (size_t t = 0; t < r->n_targets; t++)
@@ -512,21 +514,22 @@ static void session_series(rdoc *d, plot *p, const rr_session *s, size_t t, int 
     size_t m = 0;
     for (size_t i = 0; i < np && m < 256; i++, m++) {
         px[m] = (double)proj[i].query;
-        pm[m] = proj[i].estimate.value / 1000;
-        pl[m] = proj[i].estimate.lo / 1000;
-        ph[m] = proj[i].estimate.hi / 1000;
+        pm[m] = proj[i].estimate.est.value / 1000;
+        pl[m] = proj[i].estimate.est.lo / 1000;
+        ph[m] = proj[i].estimate.est.hi / 1000;
     }
     plot_band(p, px, pl, ph, m, c, 1);
     plot_line(p, px, pm, m, c, 1.1, 1);
     for (size_t i = 0; i < nc; i++) {
         double qx = (double)cum[i].query;
-        plot_whisker(p, qx, cum[i].estimate.lo / 1000, cum[i].estimate.hi / 1000, 2.5, c, 0.8);
-        double xs[1] = {qx}, ys[1] = {cum[i].estimate.value / 1000};
+        plot_whisker(p, qx, cum[i].estimate.est.lo / 1000, cum[i].estimate.est.hi / 1000, 2.5, c,
+                     0.8);
+        double xs[1] = {qx}, ys[1] = {cum[i].estimate.est.value / 1000};
         plot_markers(p, pages_marker(t, warm), 1, 4.2, c, xs, ys, 1, 0);
     }
     if (nc) {
         char v[96], num[48];
-        double last = cum[nc - 1].estimate.value / 1000;
+        double last = cum[nc - 1].estimate.est.value / 1000;
         snprintf(v, sizeof v, "%s s", fmt_num(last, num, sizeof num));
         /* A null estimate has no point: its "n/a s" sits on the x axis. */
         double at = isfinite(last) ? last : p->ya.lo;
@@ -556,7 +559,7 @@ static void session_caption(rdoc *d, const rr_results *r, double y)
                  " %s%s: measured session speedup %s×; the seed's arithmetic (first cold, then "
                  "warm) predicts %s×.",
                  r->n_targets > 1 ? "" : "Session", r->n_targets > 1 ? r->targets[t].name : "",
-                 fmt_num(s->measured_speedup.value, a, sizeof a),
+                 fmt_num(s->measured_speedup.est.value, a, sizeof a),
                  fmt_num(s->theoretical_speedup, b, sizeof b));
     }
     pages_caption(d, y, cap);
@@ -767,8 +770,8 @@ static void box_figure(rdoc *d, const rr_results *r, double y, double h)
             int qi = index_of(qs, nq, c->query_tokens);
             size_t sidx = t * per_t + (size_t)(qi < 0 ? 0 : qi) * 2 + (size_t)c->warm;
             double cx = k + 1 - 0.42 + slot * ((double)sidx + 0.5);
-            plot_box(&p, cx, half, c->q1, c->median.value, c->q3, c->whisker_low, c->whisker_high,
-                     c->outliers, c->n_outliers, pages_colour(t, c->warm));
+            plot_box(&p, cx, half, c->q1, c->median.est.value, c->q3, c->whisker_low,
+                     c->whisker_high, c->outliers, c->n_outliers, pages_colour(t, c->warm));
         }
         for (int warm = 0; warm < 2 && ni < 8; warm++) {
             char tl[96];

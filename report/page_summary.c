@@ -46,15 +46,15 @@ static void tile_est(rdoc *d, double x, double y, double w, double h, const char
                      const rr_est *e, double scale, const char *unit, const char *expl)
 {
     char v[96], lo[64], hi[64], ci[200], num[64];
-    if (e->present && !isnan(e->value))
-        snprintf(v, sizeof v, "%s%s", fmt_num(e->value * scale, num, sizeof num), unit);
+    if (e->present && !isnan(e->est.value))
+        snprintf(v, sizeof v, "%s%s", fmt_num(e->est.value * scale, num, sizeof num), unit);
     else
         snprintf(v, sizeof v, "n/a");
-    if (e->present && !isnan(e->lo) && !isnan(e->hi))
+    if (e->present && !isnan(e->est.lo) && !isnan(e->est.hi))
         snprintf(ci, sizeof ci, "%s%% CI [%s, %s]%s",
-                 fmt_num(100 * (isnan(e->level) ? 0.95 : e->level), num, sizeof num),
-                 fmt_num(e->lo * scale, lo, sizeof lo), fmt_num(e->hi * scale, hi, sizeof hi),
-                 unit);
+                 fmt_num(100 * (isnan(e->est.level) ? 0.95 : e->est.level), num, sizeof num),
+                 fmt_num(e->est.lo * scale, lo, sizeof lo),
+                 fmt_num(e->est.hi * scale, hi, sizeof hi), unit);
     else if (e->present && e->note[0])
         snprintf(ci, sizeof ci, "%s", e->note);
     else

@@ -144,7 +144,7 @@ static void model_block(rdoc *d, const char *what, const rr_model *m)
                  lag[32] = "", model[96] = "";
             const rr_coef *c = k < fit->n_coefs ? &fit->coefs[k] : NULL;
             if (c) {
-                rr_est e = {1, c->value, c->lo, c->hi, NAN, -1, "", ""};
+                rr_est e = {1, {c->value, c->lo, c->hi, !isnan(c->lo), NAN, 0}, "", ""};
                 fmt_est(&e, 1, "", val, sizeof val);
             }
             if (k == 0) {
@@ -200,10 +200,11 @@ static void tests_tables(rdoc *d, const rr_results *r, size_t ti)
             if (t->overhead[k].system_prompt_tokens == s->system_prompt_tokens &&
                 t->overhead[k].query_tokens == s->query_tokens) {
                 const rr_est *e = &t->overhead[k].estimate;
-                if (e->present && !isnan(e->value)) {
+                if (e->present && !isnan(e->est.value)) {
                     char v[64], ci[128];
-                    snprintf(ov, sizeof ov, "%s %%%s%s", fmt_num(100 * e->value, v, sizeof v),
-                             isnan(e->lo) ? "" : " ", fmt_ci(e->lo, e->hi, 100, ci, sizeof ci));
+                    snprintf(ov, sizeof ov, "%s %%%s%s", fmt_num(100 * e->est.value, v, sizeof v),
+                             isnan(e->est.lo) ? "" : " ",
+                             fmt_ci(e->est.lo, e->est.hi, 100, ci, sizeof ci));
                 } else {
                     fmt_est(e, 100, " %", ov, sizeof ov);
                 }

@@ -203,8 +203,9 @@ static void contention_write(md *m, const rr_results *r)
     for (size_t i = 0; i < c->n_groups; i++) {
         const rr_warm_group *g = &c->groups[i];
         char sess[160];
-        snprintf(sess, sizeof sess, "%s / %s", fmt_num(g->session_with_cache_s.value, a, sizeof a),
-                 fmt_num(g->session_without_cache_s.value, b, sizeof b));
+        snprintf(sess, sizeof sess, "%s / %s",
+                 fmt_num(g->session_with_cache_s.est.value, a, sizeof a),
+                 fmt_num(g->session_without_cache_s.est.value, b, sizeof b));
         put(m, "|");
         cell(m, g->target);
         cell(m, fmt_long(g->agents, k, sizeof k));

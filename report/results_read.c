@@ -181,22 +181,24 @@ static void sub(char *out, size_t cap, const char *path, const char *key, long i
 
 static rr_est read_est_obj(rd *d, const cJSON *v, const char *path)
 {
-    rr_est e = {0, NAN, NAN, NAN, NAN, -1, "", ""};
+    rr_est e = {0, {NAN, NAN, NAN, false, NAN, 0}, "", ""};
     if (!v)
         return e;
     e.present = 1;
-    e.value = get_num(d, v, "value", path);
+    e.est.value = get_num(d, v, "value", path);
     size_t nci = 0;
     const cJSON *ci = get_arr(d, v, "ci", path, &nci);
     if (ci && nci == 2 && cJSON_IsNumber(cJSON_GetArrayItem(ci, 0)) &&
         cJSON_IsNumber(cJSON_GetArrayItem(ci, 1))) {
-        e.lo = cJSON_GetArrayItem(ci, 0)->valuedouble;
-        e.hi = cJSON_GetArrayItem(ci, 1)->valuedouble;
+        e.est.lo = cJSON_GetArrayItem(ci, 0)->valuedouble;
+        e.est.hi = cJSON_GetArrayItem(ci, 1)->valuedouble;
+        e.est.has_ci = true;
     } else if (ci) {
         bad(d, path, "ci", "expected [low, high] or null");
     }
-    e.level = get_num(d, v, "level", path);
-    e.n = get_long(d, v, "n", path);
+    e.est.level = get_num(d, v, "level", path);
+    long n = get_long(d, v, "n", path); /* -1 when absent */
+    e.est.n = n > 0 ? (size_t)n : 0;
     e.method = get_str(d, v, "method", path);
     e.note = get_str(d, v, "note", path);
     return e;
@@ -336,8 +338,8 @@ static void read_fit(rd *d, const cJSON *o, const char *p, rr_fit *f)
         c->value = get_num(d, it, "value", cp);
         c->sd = get_num(d, it, "sd", cp);
         rr_est ci = read_est_obj(d, it, cp); /* same "ci" shape */
-        c->lo = ci.lo;
-        c->hi = ci.hi;
+        c->lo = ci.est.lo;
+        c->hi = ci.est.hi;
     }
     f->n_coefs = i;
     f->r_squared = get_num(d, o, "r_squared", p);
@@ -406,8 +408,8 @@ static void read_curve(rd *d, const cJSON *o, const char *p, rr_model *m)
         c->x = get_num(d, it, "x", cp);
         c->mean = get_num(d, it, "mean", cp);
         rr_est ci = read_est_obj(d, it, cp);
-        c->ci_lo = ci.lo;
-        c->ci_hi = ci.hi;
+        c->ci_lo = ci.est.lo;
+        c->ci_hi = ci.est.hi;
         size_t npi = 0;
         const cJSON *pi = get_arr(d, it, "pi", cp, &npi);
         c->pi_lo = c->pi_hi = NAN;

@@ -11,14 +11,16 @@
 #include <stddef.h>
 
 #include "common/status.h"
+#include "stats/estimate.h"
 
-/* An estimate object: value with its interval, level, n and method. */
+/* An estimate object: its numbers (stats/estimate.h: value NAN when null;
+ * lo and hi NAN and has_ci false when "ci" is null; level NAN and n 0 when
+ * absent) and the text beside them, borrowed from the file. "present" is
+ * here and not in the estimate: whether a key held an object is a fact of
+ * the file read, which the writer's estimates never lack. */
 typedef struct rr_est {
     int present;        /* the key held an object */
-    double value;       /* NAN when null */
-    double lo, hi;      /* interval bounds; NAN when ci is null */
-    double level;       /* confidence level, e.g. 0.95; NAN when absent */
-    long n;             /* sample size; -1 when absent */
+    estimate est;       /* its numbers */
     const char *method; /* how it was computed; "" when absent */
     const char *note;   /* why value or ci is null; "" when absent */
 } rr_est;

@@ -104,7 +104,7 @@ static kv_status rows_push(change_result *r, const change_row *row, size_t *cap,
 static void cell_ratio(change_row *row, const double *va, const double *vb, double level,
                        uint64_t seed)
 {
-    compare_estimate e;
+    estimate e;
     char e2[KV_ERRLEN] = "";
     double df = NAN;
     kv_status st;
@@ -126,8 +126,8 @@ static void cell_ratio(change_row *row, const double *va, const double *vb, doub
     row->ratio = row->lo = row->hi = NAN;
     if (st == KV_OK) {
         row->ratio = e.value;
-        row->lo = e.has_ci ? e.ci[0] : NAN;
-        row->hi = e.has_ci ? e.ci[1] : NAN;
+        row->lo = e.has_ci ? e.lo : NAN;
+        row->hi = e.has_ci ? e.hi : NAN;
     } else {
         snprintf(row->method, sizeof row->method, "%.150s", e2);
     }
@@ -399,42 +399,31 @@ static void row_write(jsonw *w, const change_row *c)
     static const char *const what[] = {"mean_ttft_ms", "cold_prefill_ms_per_token", "speedup",
                                        "session_total_ms"};
     jsonw_str(w, what[c->kind]);
-    jsonw_key(w, "target");
-    jsonw_str(w, c->target);
+    jsonw_kstr(w, "target", c->target);
     if (c->kind != CHANGE_COLD_SLOPE) {
         jsonw_key(w, "cell");
         jsonw_begin_obj(w);
-        jsonw_key(w, "system_prompt_tokens");
-        jsonw_int(w, c->sys);
-        jsonw_key(w, "query_tokens");
-        jsonw_int(w, c->query);
-        jsonw_key(w, "query_count");
-        jsonw_int(w, c->count);
+        jsonw_kint(w, "system_prompt_tokens", c->sys);
+        jsonw_kint(w, "query_tokens", c->query);
+        jsonw_kint(w, "query_count", c->count);
         jsonw_key(w, "turn");
         if (c->turn >= 0)
             jsonw_int(w, c->turn);
         else
             jsonw_null(w);
-        jsonw_key(w, "cache_mode");
-        jsonw_str(w, c->mode >= 0 ? spec_cache_mode_name((spec_cache_mode)c->mode) : NULL);
+        jsonw_kstr(w, "cache_mode",
+                   c->mode >= 0 ? spec_cache_mode_name((spec_cache_mode)c->mode) : NULL);
         jsonw_end_obj(w);
     }
-    jsonw_key(w, "n_a");
-    jsonw_int(w, (long long)c->n_a);
-    jsonw_key(w, "n_b");
-    jsonw_int(w, (long long)c->n_b);
-    jsonw_key(w, "a");
-    jsonw_num(w, c->a);
-    jsonw_key(w, "b");
-    jsonw_num(w, c->b);
-    jsonw_key(w, "ratio");
-    jsonw_num(w, c->ratio);
+    jsonw_kint(w, "n_a", (long long)c->n_a);
+    jsonw_kint(w, "n_b", (long long)c->n_b);
+    jsonw_knum(w, "a", c->a);
+    jsonw_knum(w, "b", c->b);
+    jsonw_knum(w, "ratio", c->ratio);
     jsonw_key(w, "ci");
     jsonw_pair(w, c->lo, c->hi, isfinite(c->lo) && isfinite(c->hi));
-    jsonw_key(w, "verdict");
-    jsonw_str(w, c->verdict);
-    jsonw_key(w, "method");
-    jsonw_str(w, c->method);
+    jsonw_kstr(w, "verdict", c->verdict);
+    jsonw_kstr(w, "method", c->method);
     jsonw_end_obj(w);
 }
 
@@ -443,18 +432,12 @@ kv_status change_to_json(const change_result *r, const char *a_name, const char 
 {
     jsonw w = {0};
     jsonw_begin_obj(&w);
-    jsonw_key(&w, "format");
-    jsonw_str(&w, "kvproof-compare");
-    jsonw_key(&w, "version");
-    jsonw_int(&w, 1);
-    jsonw_key(&w, "a");
-    jsonw_str(&w, a_name);
-    jsonw_key(&w, "b");
-    jsonw_str(&w, b_name);
-    jsonw_key(&w, "threshold");
-    jsonw_num(&w, r->threshold);
-    jsonw_key(&w, "confidence_level");
-    jsonw_num(&w, r->level);
+    jsonw_kstr(&w, "format", "kvproof-compare");
+    jsonw_kint(&w, "version", 1);
+    jsonw_kstr(&w, "a", a_name);
+    jsonw_kstr(&w, "b", b_name);
+    jsonw_knum(&w, "threshold", r->threshold);
+    jsonw_knum(&w, "confidence_level", r->level);
     jsonw_key(&w, "rows");
     jsonw_begin_arr(&w);
     for (size_t i = 0; i < r->n; i++)

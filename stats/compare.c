@@ -12,7 +12,7 @@
 #include <gsl/gsl_statistics_double.h>
 
 kv_status compare_gm_ratio(const double *x, size_t nx, const double *y, size_t ny, bool paired,
-                           double level, compare_estimate *out, char *err)
+                           double level, estimate *out, char *err)
 {
     memset(out, 0, sizeof *out);
     if (nx < 1 || ny < 1)
@@ -61,8 +61,8 @@ kv_status compare_gm_ratio(const double *x, size_t nx, const double *y, size_t n
     out->value = exp(d);
     if (se > 0 && df > 0) {
         double t = gsl_cdf_tdist_Pinv(1.0 - (1.0 - level) / 2.0, df);
-        out->ci[0] = exp(d - t * se);
-        out->ci[1] = exp(d + t * se);
+        out->lo = exp(d - t * se);
+        out->hi = exp(d + t * se);
         out->has_ci = true;
         out->level = level;
     }
@@ -470,7 +470,7 @@ static bool hl_exact_applies(const double *x, size_t nx, const double *y, size_t
 
 /* Exact interval from the m pairwise values: ranks as R's wilcox.test. */
 static bool hl_exact_interval(hl_matrix *w, size_t m, size_t nx, size_t ny, bool paired,
-                              double level, compare_estimate *out)
+                              double level, estimate *out)
 {
     rank_null z;
     if (!rank_null_init(&z, nx, ny, paired))
@@ -482,8 +482,8 @@ static bool hl_exact_interval(hl_matrix *w, size_t m, size_t nx, size_t ny, bool
     free(z.c);
     if (qu > m || m - qu < qu - 1 || !(achieved > 0))
         return false;
-    out->ci[0] = hl_select(w, qu - 1);
-    out->ci[1] = hl_select(w, m - qu);
+    out->lo = hl_select(w, qu - 1);
+    out->hi = hl_select(w, m - qu);
     out->level = achieved;
     out->has_ci = true;
     return true;
@@ -491,7 +491,7 @@ static bool hl_exact_interval(hl_matrix *w, size_t m, size_t nx, size_t ny, bool
 
 /* Moses interval from the normal approximation at the requested level. */
 static void hl_normal_interval(hl_matrix *w, size_t m, size_t nx, size_t ny, bool paired,
-                               double level, compare_estimate *out)
+                               double level, estimate *out)
 {
     double z = gsl_cdf_ugaussian_Pinv(1.0 - (1.0 - level) / 2.0), c;
     if (paired) {
@@ -503,8 +503,8 @@ static void hl_normal_interval(hl_matrix *w, size_t m, size_t nx, size_t ny, boo
     }
     long lo = (long)floor(c); /* 0-based index of the lower limit */
     if (lo >= 0 && (size_t)lo < m && m - 1 - (size_t)lo >= (size_t)lo) {
-        out->ci[0] = hl_select(w, (size_t)lo);
-        out->ci[1] = hl_select(w, m - 1 - (size_t)lo);
+        out->lo = hl_select(w, (size_t)lo);
+        out->hi = hl_select(w, m - 1 - (size_t)lo);
         out->has_ci = true;
         out->level = level;
     }
@@ -556,7 +556,7 @@ static void hl_matrix_free(hl_matrix *h)
 }
 
 kv_status compare_hodges_lehmann(const double *x, size_t nx, const double *y, size_t ny,
-                                 bool paired, double level, compare_estimate *out, char *err)
+                                 bool paired, double level, estimate *out, char *err)
 {
     memset(out, 0, sizeof *out);
     if (nx < 1 || ny < 1 || (paired && nx != ny))
@@ -578,7 +578,7 @@ kv_status compare_hodges_lehmann(const double *x, size_t nx, const double *y, si
 }
 
 kv_status compare_median_ratio(const double *x, size_t nx, const double *y, size_t ny, double level,
-                               compare_estimate *out, char *err)
+                               estimate *out, char *err)
 {
     memset(out, 0, sizeof *out);
     if (nx < 1 || ny < 1)
@@ -602,8 +602,8 @@ kv_status compare_median_ratio(const double *x, size_t nx, const double *y, size
     }
     st = compare_hodges_lehmann(lx, nx, ly, ny, false, level, out, err);
     out->value = exp(out->value);
-    out->ci[0] = exp(out->ci[0]);
-    out->ci[1] = exp(out->ci[1]);
+    out->lo = exp(out->lo);
+    out->hi = exp(out->hi);
 out:
     free(lx);
     free(ly);
@@ -635,7 +635,7 @@ static kv_status ratio_sides(const double *x, size_t nx, const double *y, size_t
 }
 
 kv_status compare_ratio_of_means(const double *x, size_t nx, const double *y, size_t ny,
-                                 long resamples, uint64_t seed, double level, compare_estimate *out,
+                                 long resamples, uint64_t seed, double level, estimate *out,
                                  bool *percentile, char *err)
 {
     if (percentile)
@@ -649,7 +649,7 @@ kv_status compare_ratio_of_means(const double *x, size_t nx, const double *y, si
     out->value = mx / my;
     out->level = level;
     if (!(se > 0)) {
-        out->ci[0] = out->ci[1] = out->value;
+        out->lo = out->hi = out->value;
         out->has_ci = true;
         return KV_OK;
     }
@@ -687,14 +687,14 @@ kv_status compare_ratio_of_means(const double *x, size_t nx, const double *y, si
     double a = (1.0 - level) / 2.0;
     double tlo = gsl_stats_quantile_from_sorted_data(t, 1, m, a);
     double thi = gsl_stats_quantile_from_sorted_data(t, 1, m, 1.0 - a);
-    out->ci[0] = exp(theta - thi * se);
-    out->ci[1] = exp(theta - tlo * se);
+    out->lo = exp(theta - thi * se);
+    out->hi = exp(theta - tlo * se);
     out->has_ci = true;
     gsl_sort(lr, 1, m);
-    if (out->ci[0] < exp(lr[0]) || out->ci[1] > exp(lr[m - 1])) {
+    if (out->lo < exp(lr[0]) || out->hi > exp(lr[m - 1])) {
         /* the bootstrap-t left every resample's ratio: use the percentiles */
-        out->ci[0] = exp(gsl_stats_quantile_from_sorted_data(lr, 1, m, a));
-        out->ci[1] = exp(gsl_stats_quantile_from_sorted_data(lr, 1, m, 1.0 - a));
+        out->lo = exp(gsl_stats_quantile_from_sorted_data(lr, 1, m, a));
+        out->hi = exp(gsl_stats_quantile_from_sorted_data(lr, 1, m, 1.0 - a));
         if (percentile)
             *percentile = true;
     }
@@ -708,7 +708,7 @@ out:
 }
 
 kv_status compare_ratio_of_means_delta(const double *x, size_t nx, const double *y, size_t ny,
-                                       double level, compare_estimate *out, double *df, char *err)
+                                       double level, estimate *out, double *df, char *err)
 {
     memset(out, 0, sizeof *out);
     *df = NAN;
@@ -721,15 +721,15 @@ kv_status compare_ratio_of_means_delta(const double *x, size_t nx, const double 
     out->has_ci = true;
     out->level = level;
     if (!(se2 > 0) || !isfinite(se2)) {
-        out->ci[0] = out->ci[1] = out->value;
+        out->lo = out->hi = out->value;
         return KV_OK;
     }
     /* Welch-Satterthwaite: each side's variance term has n - 1 df */
     double nu = se2 * se2 / (vx * vx / (double)(nx - 1) + vy * vy / (double)(ny - 1));
     double t = gsl_cdf_tdist_Pinv(1.0 - (1.0 - level) / 2.0, nu), se = sqrt(se2);
     *df = nu;
-    out->ci[0] = exp(theta - t * se);
-    out->ci[1] = exp(theta + t * se);
+    out->lo = exp(theta - t * se);
+    out->hi = exp(theta + t * se);
     return KV_OK;
 }
 

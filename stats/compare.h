@@ -19,21 +19,13 @@
 #include <stdint.h>
 
 #include "common/status.h"
-
-typedef struct compare_estimate {
-    double value;
-    double ci[2];
-    bool has_ci;  /* false: ci undefined (too few values, no variation); value may still be set */
-    double level; /* level the interval holds at: the requested one, or for exact rank
-                     intervals the achieved one (below the request when too few values
-                     allow it; 0 = not stated, read as requested) */
-} compare_estimate;
+#include "stats/estimate.h"
 
 /* exp(mean ln x - mean ln y) with a t-interval on the log scale: Welch
  * (Satterthwaite df) when unpaired, the paired t when paired (nx == ny,
  * x[i] pairs with y[i]). Every value must be > 0. */
 kv_status compare_gm_ratio(const double *x, size_t nx, const double *y, size_t ny, bool paired,
-                           double level, compare_estimate *out, char *err) KV_MUST_USE;
+                           double level, estimate *out, char *err) KV_MUST_USE;
 
 /* Two-sided p-value of the Mann-Whitney U test (unpaired) or Wilcoxon
  * signed-rank test (paired, zero differences dropped). As R's wilcox.test
@@ -51,8 +43,7 @@ double compare_rank_test_p(const double *x, size_t nx, const double *y, size_t n
  * conditions as the exact p-value, else the normal approximation (Moses)
  * at the requested level. */
 kv_status compare_hodges_lehmann(const double *x, size_t nx, const double *y, size_t ny,
-                                 bool paired, double level, compare_estimate *out,
-                                 char *err) KV_MUST_USE;
+                                 bool paired, double level, estimate *out, char *err) KV_MUST_USE;
 
 /* The median ratio x/y: exp of the Hodges-Lehmann shift of log x - log y,
  * i.e. the median of x_i / y_j over all pairs. It estimates the population
@@ -62,7 +53,7 @@ kv_status compare_hodges_lehmann(const double *x, size_t nx, const double *y, si
  * exponentiated: distribution-free, so one stall moves it by at most one
  * rank. Every value must be > 0. */
 kv_status compare_median_ratio(const double *x, size_t nx, const double *y, size_t ny, double level,
-                               compare_estimate *out, char *err) KV_MUST_USE;
+                               estimate *out, char *err) KV_MUST_USE;
 
 /* mean(x) / mean(y) with a studentized (bootstrap-t) interval on the log
  * scale: `resamples` resamples of each sample independently, mt19937 seeded
@@ -74,7 +65,7 @@ kv_status compare_median_ratio(const double *x, size_t nx, const double *y, size
  * set. Needs nx, ny >= 2 and positive means; without variation the
  * interval is the point. */
 kv_status compare_ratio_of_means(const double *x, size_t nx, const double *y, size_t ny,
-                                 long resamples, uint64_t seed, double level, compare_estimate *out,
+                                 long resamples, uint64_t seed, double level, estimate *out,
                                  bool *percentile, char *err) KV_MUST_USE;
 
 /* mean(x) / mean(y) with a delta-method interval on the log scale:
@@ -84,7 +75,7 @@ kv_status compare_ratio_of_means(const double *x, size_t nx, const double *y, si
  * compare_ratio_of_means is unstable. Needs nx, ny >= 2 and positive means;
  * without variation the interval is the point. */
 kv_status compare_ratio_of_means_delta(const double *x, size_t nx, const double *y, size_t ny,
-                                       double level, compare_estimate *out, double *df,
+                                       double level, estimate *out, double *df,
                                        char *err) KV_MUST_USE;
 
 /* Holm's step-down adjustment of m p-values (NAN entries are skipped and

@@ -143,3 +143,29 @@ void jsonw_pair(jsonw *w, double lo, double hi, bool present)
     jsonw_num(w, hi);
     jsonw_end_arr(w);
 }
+
+/* ---- key then value ------------------------------------------------------ */
+
+void jsonw_kstr(jsonw *w, const char *key, const char *v)
+{
+    jsonw_key(w, key);
+    jsonw_str(w, v);
+}
+
+void jsonw_knum(jsonw *w, const char *key, double v)
+{
+    jsonw_key(w, key);
+    jsonw_num(w, v);
+}
+
+void jsonw_kint(jsonw *w, const char *key, long long v)
+{
+    jsonw_key(w, key);
+    jsonw_int(w, v);
+}
+
+void jsonw_kbool(jsonw *w, const char *key, bool v)
+{
+    jsonw_key(w, key);
+    jsonw_bool(w, v);
+}

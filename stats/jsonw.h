@@ -32,4 +32,10 @@ void jsonw_null(jsonw *w);
 /* [lo, hi] or null */
 void jsonw_pair(jsonw *w, double lo, double hi, bool present);
 
+/* Key then value: jsonw_key followed by the value's writer. */
+void jsonw_kstr(jsonw *w, const char *key, const char *v);
+void jsonw_knum(jsonw *w, const char *key, double v);
+void jsonw_kint(jsonw *w, const char *key, long long v);
+void jsonw_kbool(jsonw *w, const char *key, bool v);
+
 #endif

@@ -328,16 +328,24 @@ kv_status results_write_cols_lean(journal_cols *j, const char *journal_path,
     return write_cols(j, j, journal_path, results_path, opt, err);
 }
 
+/* The lean write of columns just loaded (st: how loading them went), which
+ * it then frees. */
+static kv_status write_loaded(kv_status st, journal_cols *j, const char *journal_path,
+                              const char *results_path, const results_options *opt, char *err)
+{
+    if (st == KV_OK)
+        st = results_write_cols_lean(j, journal_path, results_path, opt, err);
+    journal_cols_free(j);
+    return st;
+}
+
 kv_status results_write(const journal_data *d, const char *journal_path, const char *results_path,
                         const results_options *opt, char *err)
 {
     journal_cols *j = NULL;
     kv_status st = d ? journal_cols_from_data(d, &j, err)
                      : kv_fail(err, KV_ERR_USAGE, "results_write: missing input");
-    if (st == KV_OK)
-        st = results_write_cols_lean(j, journal_path, results_path, opt, err);
-    journal_cols_free(j);
-    return st;
+    return write_loaded(st, j, journal_path, results_path, opt, err);
 }
 
 kv_status results_from_journal(const char *journal_path, const char *results_path,
@@ -345,8 +353,5 @@ kv_status results_from_journal(const char *journal_path, const char *results_pat
 {
     journal_cols *j = NULL;
     kv_status st = journal_cols_load(journal_path, &j, err);
-    if (st == KV_OK)
-        st = results_write_cols_lean(j, journal_path, results_path, opt, err);
-    journal_cols_free(j);
-    return st;
+    return write_loaded(st, j, journal_path, results_path, opt, err);
 }

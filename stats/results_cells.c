@@ -69,11 +69,11 @@ static void quantile_write(jsonw *w, double v, const double *ci, bool has, size_
 {
     results_est e;
     memset(&e, 0, sizeof e);
-    e.value = v;
-    e.lo = ci[0];
-    e.hi = ci[1];
-    e.has_ci = has;
-    e.n = n;
+    e.est.value = v;
+    e.est.lo = ci[0];
+    e.est.hi = ci[1];
+    e.est.has_ci = has;
+    e.est.n = n;
     snprintf(e.method, sizeof e.method, "exact binomial rank interval");
     if (!has)
         snprintf(e.note, sizeof e.note, "too few values for a rank interval at this level");
@@ -88,26 +88,26 @@ static void typical_write(jsonw *w, const results_cell *cell, double level)
     const describe_summary *s = &cell->s;
     results_est e;
     memset(&e, 0, sizeof e);
-    e.value = s->median;
-    e.n = cell->n;
-    e.has_ci = true;
+    e.est.value = s->median;
+    e.est.n = cell->n;
+    e.est.has_ci = true;
     if (s->has_median_ci) {
-        e.lo = s->median_ci[0];
-        e.hi = s->median_ci[1];
-        e.level = s->median_ci_level;
+        e.est.lo = s->median_ci[0];
+        e.est.hi = s->median_ci[1];
+        e.est.level = s->median_ci_level;
         snprintf(e.method, sizeof e.method,
                  "median, exact binomial rank interval (distribution-free; level achieved)");
     } else if (cell->n >= 2) {
-        e.lo = s->min;
-        e.hi = s->max;
-        e.level = 1.0 - 2.0 * pow(0.5, (double)cell->n);
+        e.est.lo = s->min;
+        e.est.hi = s->max;
+        e.est.level = 1.0 - 2.0 * pow(0.5, (double)cell->n);
         snprintf(e.method, sizeof e.method,
                  "median, widest rank interval [min, max] (too few values for %g%%: level as "
                  "given)",
                  100 * level);
     } else {
-        e.has_ci = false;
-        e.lo = e.hi = NAN;
+        e.est.has_ci = false;
+        e.est.lo = e.est.hi = NAN;
         snprintf(e.method, sizeof e.method, "median");
         snprintf(e.note, sizeof e.note, "one value: no interval");
     }
@@ -119,15 +119,15 @@ static void outliers_write(jsonw *w, const results_cell *cell)
     const describe_summary *s = &cell->s;
     jsonw_key(w, "outliers");
     jsonw_begin_obj(w);
-    results_kint(w, "mild", (long long)s->mild);
-    results_kint(w, "severe", (long long)s->severe);
+    jsonw_kint(w, "mild", (long long)s->mild);
+    jsonw_kint(w, "severe", (long long)s->severe);
     jsonw_key(w, "values");
     jsonw_begin_arr(w);
     for (size_t k = 0; k < cell->n; k++)
         if (cell->v[k] < s->fence_mild[0] || cell->v[k] > s->fence_mild[1])
             jsonw_num(w, cell->v[k]);
     jsonw_end_arr(w);
-    results_kstr(w, "rule", "Tukey fences 1.5 IQR (mild) and 3 IQR (severe); flagged, not removed");
+    jsonw_kstr(w, "rule", "Tukey fences 1.5 IQR (mild) and 3 IQR (severe); flagged, not removed");
     jsonw_end_obj(w);
 }
 
@@ -141,21 +141,21 @@ static void stalls_write(jsonw *w, const results_cell *cell)
     jsonw_key(w, "stalls");
     jsonw_begin_obj(w);
     if (got == (size_t)-1) {
-        results_kstr(w, "note", "out of memory");
+        jsonw_kstr(w, "note", "out of memory");
         got = 0;
     }
-    results_kint(w, "count", (long long)got);
-    results_kstr(w, "rule", STALLS_RULE);
-    results_knum(w, "median_ms", med);
+    jsonw_kint(w, "count", (long long)got);
+    jsonw_kstr(w, "rule", STALLS_RULE);
+    jsonw_knum(w, "median_ms", med);
     jsonw_key(w, "trials");
     jsonw_begin_arr(w);
     for (size_t k = 0; k < n && got; k++) {
         if (!flag[k])
             continue;
         jsonw_begin_obj(w);
-        results_kint(w, "order", (long long)cell->order[k]);
-        results_knum(w, "ttft_ms", cell->v[k]);
-        results_knum(w, "ratio_to_median", ratio[k]);
+        jsonw_kint(w, "order", (long long)cell->order[k]);
+        jsonw_knum(w, "ttft_ms", cell->v[k]);
+        jsonw_knum(w, "ratio_to_median", ratio[k]);
         jsonw_end_obj(w);
     }
     jsonw_end_arr(w);
@@ -169,16 +169,15 @@ static void cell_write(jsonw *w, const results_cell *cell, const char *tname, do
     const results_point *p = cell->key;
     const describe_summary *s = &cell->s;
     jsonw_begin_obj(w);
-    results_kstr(w, "target", tname);
-    results_kint(w, "system_prompt_tokens", p->sys);
-    results_kint(w, "query_tokens", p->query);
-    results_kint(w, "query_count", p->count);
-    results_kstr(w, "cache_mode", p->mode == SPEC_WARM ? "warm" : "cold");
-    results_kint(w, "turn", p->turn);
-    results_kint(w, "n", (long long)cell->n);
-    results_kint(w, "contaminated", (long long)cell->contaminated);
+    jsonw_kstr(w, "target", tname);
+    results_klengths(w, p->sys, p->query);
+    jsonw_kint(w, "query_count", p->count);
+    jsonw_kstr(w, "cache_mode", p->mode == SPEC_WARM ? "warm" : "cold");
+    jsonw_kint(w, "turn", p->turn);
+    jsonw_kint(w, "n", (long long)cell->n);
+    jsonw_kint(w, "contaminated", (long long)cell->contaminated);
     if (!cell->described) {
-        results_kstr(w, "note", cell->note);
+        jsonw_kstr(w, "note", cell->note);
         jsonw_end_obj(w);
         return;
     }
@@ -188,10 +187,10 @@ static void cell_write(jsonw *w, const results_cell *cell, const char *tname, do
     jsonw_key(w, "median");
     quantile_write(w, s->median, s->median_ci, s->has_median_ci, cell->n, level);
     typical_write(w, cell, level);
-    results_knum(w, "p90", s->p90);
+    jsonw_knum(w, "p90", s->p90);
     jsonw_key(w, "p90_ci");
     jsonw_pair(w, s->p90_ci[0], s->p90_ci[1], s->has_p90_ci);
-    results_knum(w, "p99", s->p99);
+    jsonw_knum(w, "p99", s->p99);
     jsonw_key(w, "p99_ci");
     jsonw_pair(w, s->p99_ci[0], s->p99_ci[1], s->has_p99_ci);
     static const char *const keys[] = {"sd",
@@ -208,7 +207,7 @@ static void cell_write(jsonw *w, const results_cell *cell, const char *tname, do
     const double vals[] = {s->sd, s->mad, s->iqr,         s->cv,           s->min, s->max,
                            s->q1, s->q3,  s->whisker_low, s->whisker_high, s->lag1};
     for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++)
-        results_knum(w, keys[k], vals[k]);
+        jsonw_knum(w, keys[k], vals[k]);
     outliers_write(w, cell);
     stalls_write(w, cell);
     jsonw_end_obj(w);

@@ -15,15 +15,15 @@
 
 #include <gsl/gsl_sort.h>
 
-/* Value and interval of a compare_estimate; n is left as it is. */
-static void est_from_compare(results_est *e, const compare_estimate *ce, const char *method,
+/* Value and interval of a comparison (stats/compare.h); n is left as it is. */
+static void est_from_compare(results_est *e, const estimate *ce, const char *method,
                              const char *no_ci_note)
 {
-    e->value = ce->value;
-    e->lo = ce->ci[0];
-    e->hi = ce->ci[1];
-    e->has_ci = ce->has_ci;
-    e->level = ce->has_ci ? ce->level : 0;
+    e->est.value = ce->value;
+    e->est.lo = ce->lo;
+    e->est.hi = ce->hi;
+    e->est.has_ci = ce->has_ci;
+    e->est.level = ce->has_ci ? ce->level : 0;
     snprintf(e->method, sizeof e->method, "%s", method);
     if (!ce->has_ci)
         snprintf(e->note, sizeof e->note, "%s", no_ci_note);
@@ -34,11 +34,11 @@ static void est_from_compare(results_est *e, const compare_estimate *ce, const c
 static void speed_compute(const results_ctx *c, const double *cv, size_t nc, const double *wv,
                           size_t nw, uint64_t salt, results_speed *r)
 {
-    compare_estimate ce;
+    estimate ce;
     char e2[KV_ERRLEN] = "";
     r->n_cold = nc;
     r->n_warm = nw;
-    r->hl.n = r->gm.n = nc + nw;
+    r->hl.est.n = r->gm.est.n = nc + nw;
     results_est_median_ratio(c, cv, nc, wv, nw, "cold/warm", &r->speedup);
     if (compare_gm_ratio(cv, nc, wv, nw, false, c->level, &ce, e2) == KV_OK) {
         est_from_compare(&r->gm, &ce,
@@ -47,7 +47,7 @@ static void speed_compute(const results_ctx *c, const double *cv, size_t nc, con
                          "needs at least 2 values per side with variation");
     } else {
         results_est_none(&r->gm, e2);
-        r->gm.n = nc + nw;
+        r->gm.est.n = nc + nw;
     }
     results_est_ratio(c, cv, nc, wv, nw, salt, &r->mean);
     r->p = compare_rank_test_p(cv, nc, wv, nw, false);
@@ -64,10 +64,10 @@ static void speed_compute(const results_ctx *c, const double *cv, size_t nc, con
 static void frac_from_ratio(const results_est *r, const char *suffix, results_est *f)
 {
     *f = *r;
-    f->value = isfinite(r->value) && r->value > 0 ? 1.0 - 1.0 / r->value : NAN;
-    f->lo = r->has_ci && r->lo > 0 ? 1.0 - 1.0 / r->lo : NAN;
-    f->hi = r->has_ci && r->hi > 0 ? 1.0 - 1.0 / r->hi : NAN;
-    f->has_ci = r->has_ci && r->lo > 0;
+    f->est.value = isfinite(r->est.value) && r->est.value > 0 ? 1.0 - 1.0 / r->est.value : NAN;
+    f->est.lo = r->est.has_ci && r->est.lo > 0 ? 1.0 - 1.0 / r->est.lo : NAN;
+    f->est.hi = r->est.has_ci && r->est.hi > 0 ? 1.0 - 1.0 / r->est.hi : NAN;
+    f->est.has_ci = r->est.has_ci && r->est.lo > 0;
     size_t len = strlen(f->method);
     snprintf(f->method + len, sizeof f->method - len, "%s", suffix);
 }
@@ -184,12 +184,12 @@ void results_compare_overhead_from_model(const results_ctx *c, size_t target,
     o->from_model = true;
     results_est r;
     memset(&r, 0, sizeof r);
-    r.value = yl / yq;
-    r.has_ci = v >= 0 && isfinite(v);
-    r.lo = r.has_ci ? r.value * exp(-f->tcrit * sqrt(v)) : NAN;
-    r.hi = r.has_ci ? r.value * exp(f->tcrit * sqrt(v)) : NAN;
-    r.level = f->level;
-    r.n = cold->n;
+    r.est.value = yl / yq;
+    r.est.has_ci = v >= 0 && isfinite(v);
+    r.est.lo = r.est.has_ci ? r.est.value * exp(-f->tcrit * sqrt(v)) : NAN;
+    r.est.hi = r.est.has_ci ? r.est.value * exp(f->tcrit * sqrt(v)) : NAN;
+    r.est.level = f->level;
+    r.est.n = cold->n;
     snprintf(r.method, sizeof r.method,
              "cold %s model: T(0) = model at %.0f prompt tokens (extrapolated, no cold cell "
              "without a system prompt), delta method on the log ratio",
@@ -200,71 +200,90 @@ void results_compare_overhead_from_model(const results_ctx *c, size_t target,
     o->tl = o->tl_med = yl;
 }
 
-/* Does an entry at (sys, query) beat the best so far for the wanted system
- * prompt (-1: sys_max)? The smallest query length wins. */
-static bool key_beats(long sys, long query, long want, long sys_max, bool have_best,
-                      long best_query)
+/* The lengths (system prompt, query) of entry i of a speedup or overhead list. */
+typedef void (*lengths_of)(const results_compare *cmp, size_t i, long *sys, long *query);
+
+static void speed_lengths(const results_compare *cmp, size_t i, long *sys, long *query)
 {
-    return (want < 0 ? sys == sys_max : sys == want) && (!have_best || query < best_query);
+    *sys = cmp->speed[i].sys;
+    *query = cmp->speed[i].query;
+}
+
+static void over_lengths(const results_compare *cmp, size_t i, long *sys, long *query)
+{
+    *sys = cmp->over[i].sys;
+    *query = cmp->over[i].query;
+}
+
+/* Index of the entry among n at the wanted system prompt (-1: sys_max) with
+ * the smallest query length; n when there is none. */
+static size_t find_best(const results_compare *cmp, size_t n, lengths_of lengths, long want,
+                        long sys_max)
+{
+    size_t best = n;
+    long best_query = 0;
+    for (size_t i = 0; i < n; i++) {
+        long sys, query;
+        lengths(cmp, i, &sys, &query);
+        if ((want < 0 ? sys == sys_max : sys == want) && (best == n || query < best_query)) {
+            best = i;
+            best_query = query;
+        }
+    }
+    return best;
 }
 
 const results_speed *results_compare_find_speed(const results_compare *cmp, long sys, long sys_max)
 {
-    const results_speed *best = NULL;
-    for (size_t i = 0; i < cmp->n_speed; i++) {
-        const results_speed *r = &cmp->speed[i];
-        if (key_beats(r->sys, r->query, sys, sys_max, best != NULL, best ? best->query : 0))
-            best = r;
-    }
-    return best;
+    size_t i = find_best(cmp, cmp->n_speed, speed_lengths, sys, sys_max);
+    return i < cmp->n_speed ? &cmp->speed[i] : NULL;
 }
 
 const results_overhead *results_compare_find_over(const results_compare *cmp, long sys,
                                                   long sys_max)
 {
-    const results_overhead *best = NULL;
-    for (size_t i = 0; i < cmp->n_over; i++) {
-        const results_overhead *o = &cmp->over[i];
-        if (key_beats(o->sys, o->query, sys, sys_max, best != NULL, best ? best->query : 0))
-            best = o;
-    }
-    return best;
+    size_t i = find_best(cmp, cmp->n_over, over_lengths, sys, sys_max);
+    return i < cmp->n_over ? &cmp->over[i] : NULL;
+}
+
+static void speed_write(jsonw *w, const results_speed *r, double level)
+{
+    jsonw_begin_obj(w);
+    results_klengths(w, r->sys, r->query);
+    results_kest(w, "speedup", &r->speedup, level);
+    results_kest(w, "speedup_geometric_means", &r->gm, level);
+    results_kest(w, "speedup_means", &r->mean, level);
+    jsonw_kstr(w, "test", "Mann-Whitney U");
+    jsonw_knum(w, "p_value", r->p);
+    jsonw_knum(w, "p_holm", r->p_holm);
+    results_kest(w, "hodges_lehmann_ms", &r->hl, level);
+    jsonw_end_obj(w);
+}
+
+static void over_write(jsonw *w, const results_overhead *o, double level)
+{
+    jsonw_begin_obj(w);
+    results_klengths(w, o->sys, o->query);
+    results_kest(w, "estimate", &o->frac, level);
+    results_kest(w, "estimate_means", &o->frac_mean, level);
+    jsonw_knum(w, "mean_ttft_without_ms", o->t0);
+    jsonw_knum(w, "mean_ttft_with_ms", o->tl);
+    jsonw_knum(w, "median_ttft_without_ms", o->t0_med);
+    jsonw_knum(w, "median_ttft_with_ms", o->tl_med);
+    jsonw_kbool(w, "from_model", o->from_model);
+    jsonw_end_obj(w);
 }
 
 void results_compare_write(jsonw *w, const results_compare *cmp, double level)
 {
     jsonw_key(w, "speedup");
     jsonw_begin_arr(w);
-    for (size_t i = 0; i < cmp->n_speed; i++) {
-        const results_speed *r = &cmp->speed[i];
-        jsonw_begin_obj(w);
-        results_kint(w, "system_prompt_tokens", r->sys);
-        results_kint(w, "query_tokens", r->query);
-        results_kest(w, "speedup", &r->speedup, level);
-        results_kest(w, "speedup_geometric_means", &r->gm, level);
-        results_kest(w, "speedup_means", &r->mean, level);
-        results_kstr(w, "test", "Mann-Whitney U");
-        results_knum(w, "p_value", r->p);
-        results_knum(w, "p_holm", r->p_holm);
-        results_kest(w, "hodges_lehmann_ms", &r->hl, level);
-        jsonw_end_obj(w);
-    }
+    for (size_t i = 0; i < cmp->n_speed; i++)
+        speed_write(w, &cmp->speed[i], level);
     jsonw_end_arr(w);
     jsonw_key(w, "overhead_fraction");
     jsonw_begin_arr(w);
-    for (size_t i = 0; i < cmp->n_over; i++) {
-        const results_overhead *o = &cmp->over[i];
-        jsonw_begin_obj(w);
-        results_kint(w, "system_prompt_tokens", o->sys);
-        results_kint(w, "query_tokens", o->query);
-        results_kest(w, "estimate", &o->frac, level);
-        results_kest(w, "estimate_means", &o->frac_mean, level);
-        results_knum(w, "mean_ttft_without_ms", o->t0);
-        results_knum(w, "mean_ttft_with_ms", o->tl);
-        results_knum(w, "median_ttft_without_ms", o->t0_med);
-        results_knum(w, "median_ttft_with_ms", o->tl_med);
-        results_kbool(w, "from_model", o->from_model);
-        jsonw_end_obj(w);
-    }
+    for (size_t i = 0; i < cmp->n_over; i++)
+        over_write(w, &cmp->over[i], level);
     jsonw_end_arr(w);
 }

@@ -1,7 +1,7 @@
 /* results_ctx.c - what the results sections share (results_ctx.h).
  *
- * Divided into: estimate objects; JSON shorthands; gathering measured points
- * and counts from the journal; filters over the points; the bootstrap ratio.
+ * Divided into: estimate objects; gathering measured points and counts from
+ * the journal; filters over the points; the bootstrap ratio.
  */
 #include "stats/results_ctx.h"
 
@@ -15,7 +15,7 @@
 void results_est_none(results_est *e, const char *note)
 {
     memset(e, 0, sizeof *e);
-    e->value = e->lo = e->hi = NAN;
+    e->est.value = e->est.lo = e->est.hi = NAN;
     snprintf(e->note, sizeof e->note, "%s", note);
 }
 
@@ -23,13 +23,13 @@ void results_est_from_summary(results_est *e, const describe_summary *s, size_t 
                               const char *method)
 {
     memset(e, 0, sizeof *e);
-    e->value = s->mean;
-    e->lo = s->mean_ci[0];
-    e->hi = s->mean_ci[1];
-    e->has_ci = s->has_mean_ci;
-    e->n = n;
+    e->est.value = s->mean;
+    e->est.lo = s->mean_ci[0];
+    e->est.hi = s->mean_ci[1];
+    e->est.has_ci = s->has_mean_ci;
+    e->est.n = n;
     snprintf(e->method, sizeof e->method, "%s", method);
-    if (!e->has_ci)
+    if (!e->est.has_ci)
         snprintf(e->note, sizeof e->note, "n < 2: no interval");
 }
 
@@ -50,59 +50,40 @@ void results_est_mean(const double *v, size_t n, double level, results_est *e, c
 
 void results_est_format(char *buf, size_t len, const results_est *e, double scale, const char *unit)
 {
-    if (!isfinite(e->value))
+    if (!isfinite(e->est.value))
         snprintf(buf, len, "not computable (%s)", e->note[0] ? e->note : "no data");
-    else if (e->has_ci && isfinite(e->lo) && isfinite(e->hi))
-        snprintf(buf, len, "%.3g%s (%.3g%% CI %.3g to %.3g)", e->value * scale, unit,
-                 100 * (e->level > 0 ? e->level : 0.95), e->lo * scale, e->hi * scale);
+    else if (e->est.has_ci && isfinite(e->est.lo) && isfinite(e->est.hi))
+        snprintf(buf, len, "%.3g%s (%.3g%% CI %.3g to %.3g)", e->est.value * scale, unit,
+                 100 * (e->est.level > 0 ? e->est.level : 0.95), e->est.lo * scale,
+                 e->est.hi * scale);
     else
-        snprintf(buf, len, "%.3g%s (no interval)", e->value * scale, unit);
+        snprintf(buf, len, "%.3g%s (no interval)", e->est.value * scale, unit);
 }
 
 void results_est_write(jsonw *w, const results_est *e, double level)
 {
     jsonw_begin_obj(w);
-    results_knum(w, "value", e->value);
+    jsonw_knum(w, "value", e->est.value);
     jsonw_key(w, "ci");
-    jsonw_pair(w, e->lo, e->hi, e->has_ci);
-    results_knum(w, "level", e->level > 0 ? e->level : level);
-    results_kint(w, "n", (long long)e->n);
-    results_kstr(w, "method", e->method[0] ? e->method : NULL);
-    if (e->note[0] || !isfinite(e->value) || !e->has_ci)
-        results_kstr(w, "note", e->note[0] ? e->note : "interval not computable");
+    jsonw_pair(w, e->est.lo, e->est.hi, e->est.has_ci);
+    jsonw_knum(w, "level", e->est.level > 0 ? e->est.level : level);
+    jsonw_kint(w, "n", (long long)e->est.n);
+    jsonw_kstr(w, "method", e->method[0] ? e->method : NULL);
+    if (e->note[0] || !isfinite(e->est.value) || !e->est.has_ci)
+        jsonw_kstr(w, "note", e->note[0] ? e->note : "interval not computable");
     jsonw_end_obj(w);
-}
-
-/* ---- JSON shorthands ----------------------------------------------------- */
-
-void results_kstr(jsonw *w, const char *key, const char *v)
-{
-    jsonw_key(w, key);
-    jsonw_str(w, v);
-}
-
-void results_knum(jsonw *w, const char *key, double v)
-{
-    jsonw_key(w, key);
-    jsonw_num(w, v);
-}
-
-void results_kint(jsonw *w, const char *key, long long v)
-{
-    jsonw_key(w, key);
-    jsonw_int(w, v);
-}
-
-void results_kbool(jsonw *w, const char *key, bool v)
-{
-    jsonw_key(w, key);
-    jsonw_bool(w, v);
 }
 
 void results_kest(jsonw *w, const char *key, const results_est *e, double level)
 {
     jsonw_key(w, key);
     results_est_write(w, e, level);
+}
+
+void results_klengths(jsonw *w, long long sys, long long query)
+{
+    jsonw_kint(w, "system_prompt_tokens", sys);
+    jsonw_kint(w, "query_tokens", query);
 }
 
 /* ---- gathering ----------------------------------------------------------- */
@@ -267,18 +248,17 @@ bool results_same_cell(const results_point *p, const results_point *q)
 
 /* Copies r into e when st is KV_OK; otherwise e says why (e2) and counts
  * the n values. True when r was taken. */
-static bool ratio_taken(kv_status st, const compare_estimate *r, const char *e2, size_t n,
-                        results_est *e)
+static bool ratio_taken(kv_status st, const estimate *r, const char *e2, size_t n, results_est *e)
 {
     if (st != KV_OK) {
         results_est_none(e, e2);
-        e->n = n;
+        e->est.n = n;
         return false;
     }
-    e->value = r->value;
-    e->lo = r->ci[0];
-    e->hi = r->ci[1];
-    e->has_ci = r->has_ci;
+    e->est.value = r->value;
+    e->est.lo = r->lo;
+    e->est.hi = r->hi;
+    e->est.has_ci = r->has_ci;
     return true;
 }
 
@@ -286,7 +266,7 @@ static bool ratio_taken(kv_status st, const compare_estimate *r, const char *e2,
 static void results_est_ratio_delta(const results_ctx *c, const double *x, size_t nx,
                                     const double *y, size_t ny, const char *why, results_est *e)
 {
-    compare_estimate r;
+    estimate r;
     char e2[KV_ERRLEN] = "";
     double df;
     if (!ratio_taken(compare_ratio_of_means_delta(x, nx, y, ny, c->level, &r, &df, e2), &r, e2,
@@ -305,10 +285,10 @@ static void results_est_ratio_delta(const results_ctx *c, const double *x, size_
 void results_est_ratio(const results_ctx *c, const double *x, size_t nx, const double *y, size_t ny,
                        uint64_t salt, results_est *e)
 {
-    compare_estimate r;
+    estimate r;
     char e2[KV_ERRLEN] = "", why[96];
     memset(e, 0, sizeof *e);
-    e->n = nx + ny;
+    e->est.n = nx + ny;
     uint64_t seed = c->boot_seed + salt;
     if (nx < RES_RATIO_BOOT_MIN || ny < RES_RATIO_BOOT_MIN) {
         snprintf(why, sizeof why, "fewer than %d values on a side", RES_RATIO_BOOT_MIN);
@@ -339,20 +319,20 @@ void results_est_ratio(const results_ctx *c, const double *x, size_t nx, const d
 void results_est_median_ratio(const results_ctx *c, const double *x, size_t nx, const double *y,
                               size_t ny, const char *what, results_est *e)
 {
-    compare_estimate r;
+    estimate r;
     char e2[KV_ERRLEN] = "";
     memset(e, 0, sizeof *e);
     if (compare_median_ratio(x, nx, y, ny, c->level, &r, e2) != KV_OK) {
         results_est_none(e, e2);
-        e->n = nx + ny;
+        e->est.n = nx + ny;
         return;
     }
-    e->n = nx + ny;
-    e->value = r.value;
-    e->lo = r.has_ci ? r.ci[0] : NAN;
-    e->hi = r.has_ci ? r.ci[1] : NAN;
-    e->has_ci = r.has_ci;
-    e->level = r.has_ci ? r.level : 0;
+    e->est.n = nx + ny;
+    e->est.value = r.value;
+    e->est.lo = r.has_ci ? r.lo : NAN;
+    e->est.hi = r.has_ci ? r.hi : NAN;
+    e->est.has_ci = r.has_ci;
+    e->est.level = r.has_ci ? r.level : 0;
     bool below = r.has_ci && r.level < c->level - 1e-9;
     snprintf(e->method, sizeof e->method,
              "median ratio %s (Hodges-Lehmann on log times), distribution-free rank "

@@ -1,6 +1,6 @@
 /* results_ctx.h - internal to stats/results*.c, not a public contract: the
  * estimate object every section writes, the measured points gathered from a
- * journal, the context the sections share and small JSON shorthands.
+ * journal and the context the sections share.
  *
  * Names: results_ is the results module's internal prefix. The context borrows
  * the journal, spec and options; it owns only pts (freed by results_ctx_free).
@@ -18,6 +18,7 @@
 #include "experiments/spec.h"
 #include "stats/compare.h"
 #include "stats/describe.h"
+#include "stats/estimate.h"
 #include "stats/jsonw.h"
 #include "stats/results_options.h"
 #include "stats/warm.h"
@@ -26,12 +27,10 @@
 
 /* ---- estimate objects ---- */
 
+/* An estimate (stats/estimate.h; level 0 = the run's confidence level) with
+ * the text results.json writes beside it, owned here. */
 typedef struct results_est {
-    double value;
-    double lo, hi; /* interval when has_ci */
-    bool has_ci;
-    double level;     /* level the interval holds at; 0 = the run's confidence level */
-    size_t n;         /* observations behind the estimate */
+    estimate est;
     char method[200]; /* "" = null */
     char note[200];   /* "" = none */
 } results_est;
@@ -56,13 +55,12 @@ void results_est_format(char *buf, size_t len, const results_est *e, double scal
  * when set, else the run's level. */
 void results_est_write(jsonw *w, const results_est *e, double level);
 
-/* ---- JSON shorthands: key then value ---- */
-
-void results_kstr(jsonw *w, const char *key, const char *v);
-void results_knum(jsonw *w, const char *key, double v);
-void results_kint(jsonw *w, const char *key, long long v);
-void results_kbool(jsonw *w, const char *key, bool v);
+/* Key then estimate object (jsonw_key, results_est_write). */
 void results_kest(jsonw *w, const char *key, const results_est *e, double level);
+
+/* "system_prompt_tokens" and "query_tokens": the lengths that name a cell, a
+ * comparison or a session. */
+void results_klengths(jsonw *w, long long sys, long long query);
 
 /* ---- measured points and the shared context ---- */
 

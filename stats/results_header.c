@@ -25,23 +25,23 @@ static void source_write(jsonw *w, const journal_header *h, const char *journal_
     }
     jsonw_key(w, "source");
     jsonw_begin_obj(w);
-    results_kstr(w, "journal", journal_path);
-    results_kstr(w, "spec_name", h->spec_name);
-    results_kstr(w, "spec_path", h->spec_path);
-    results_kstr(w, "spec_hash", hash);
-    results_kint(w, "seed", (long long)h->seed);
-    results_kstr(w, "kvproof_version", h->kvproof_version);
-    results_kstr(w, "run_date", date[0] ? date : NULL);
+    jsonw_kstr(w, "journal", journal_path);
+    jsonw_kstr(w, "spec_name", h->spec_name);
+    jsonw_kstr(w, "spec_path", h->spec_path);
+    jsonw_kstr(w, "spec_hash", hash);
+    jsonw_kint(w, "seed", (long long)h->seed);
+    jsonw_kstr(w, "kvproof_version", h->kvproof_version);
+    jsonw_kstr(w, "run_date", date[0] ? date : NULL);
     jsonw_key(w, "imported"); /* the journal's mark of other tools' data */
     if (h->import_format) {
         jsonw_begin_obj(w);
-        results_kstr(w, "format", h->import_format);
+        jsonw_kstr(w, "format", h->import_format);
         jsonw_key(w, "files");
         jsonw_begin_arr(w);
         for (size_t i = 0; i < h->n_import_files; i++) {
             jsonw_begin_obj(w);
-            results_kstr(w, "path", h->import_files[i].path);
-            results_kstr(w, "sha256", h->import_files[i].sha256);
+            jsonw_kstr(w, "path", h->import_files[i].path);
+            jsonw_kstr(w, "sha256", h->import_files[i].sha256);
             jsonw_end_obj(w);
         }
         jsonw_end_arr(w);
@@ -63,9 +63,9 @@ static void fit_sample_write(jsonw *w, const results_ctx *c)
              "2 prefill); the model's fit_n is the points used, n all of them, and residuals "
              "cover every point",
              c->fit_sampled, RES_FIT_LIMIT, RES_FIT_LIMIT);
-    results_kstr(w, "fit_sample", text);
-    results_kint(w, "fit_sample_limit", RES_FIT_LIMIT);
-    results_kint(w, "fit_sample_seed", (long long)c->boot_seed);
+    jsonw_kstr(w, "fit_sample", text);
+    jsonw_kint(w, "fit_sample_limit", RES_FIT_LIMIT);
+    jsonw_kint(w, "fit_sample_seed", (long long)c->boot_seed);
 }
 
 static void method_write(jsonw *w, const results_ctx *c)
@@ -74,8 +74,8 @@ static void method_write(jsonw *w, const results_ctx *c)
     const spec *s = c->s;
     jsonw_key(w, "method");
     jsonw_begin_obj(w);
-    results_kstr(w, "order", s ? (s->order == SPEC_ORDER_BLOCKED ? "blocked" : "random") : NULL);
-    results_kint(w, "seed", (long long)h->seed);
+    jsonw_kstr(w, "order", s ? (s->order == SPEC_ORDER_BLOCKED ? "blocked" : "random") : NULL);
+    jsonw_kint(w, "seed", (long long)h->seed);
     jsonw_key(w, "repetitions");
     if (s)
         jsonw_int(w, s->repetitions);
@@ -93,10 +93,10 @@ static void method_write(jsonw *w, const results_ctx *c)
     if (!s || s->warm)
         jsonw_str(w, "warm");
     jsonw_end_arr(w);
-    results_kstr(w, "ttft_definition",
-                 "client-side time from sending the request to the first non-empty content, "
-                 "reasoning or tool-call delta (CLOCK_MONOTONIC); role-only, usage and progress "
-                 "chunks do not count");
+    jsonw_kstr(w, "ttft_definition",
+               "client-side time from sending the request to the first non-empty content, "
+               "reasoning or tool-call delta (CLOCK_MONOTONIC); role-only, usage and progress "
+               "chunks do not count");
     char excl[512];
     snprintf(excl, sizeof excl,
              "warm-up trials discarded; failed requests excluded; %zu request(s) with a "
@@ -105,15 +105,15 @@ static void method_write(jsonw *w, const results_ctx *c)
              "but excluded from summaries, models and comparisons; outliers are flagged, never "
              "removed",
              c->excluded_bad);
-    results_kstr(w, "exclusions", excl);
-    results_kint(w, "bootstrap_resamples", c->opt->bootstrap_resamples);
-    results_kint(w, "bootstrap_seed", (long long)c->boot_seed);
-    results_kstr(w, "bootstrap_interval",
-                 "secondary ratio-of-means figures only (the headline ratios are median ratios "
-                 "with exact rank intervals): studentized (bootstrap-t) on the log ratio of means, "
-                 "percentile when the bootstrap-t leaves the resampled range (a stall among few "
-                 "values)");
-    results_kstr(w, "spec_note", c->err_note[0] ? c->err_note : NULL);
+    jsonw_kstr(w, "exclusions", excl);
+    jsonw_kint(w, "bootstrap_resamples", c->opt->bootstrap_resamples);
+    jsonw_kint(w, "bootstrap_seed", (long long)c->boot_seed);
+    jsonw_kstr(w, "bootstrap_interval",
+               "secondary ratio-of-means figures only (the headline ratios are median ratios "
+               "with exact rank intervals): studentized (bootstrap-t) on the log ratio of means, "
+               "percentile when the bootstrap-t leaves the resampled range (a stall among few "
+               "values)");
+    jsonw_kstr(w, "spec_note", c->err_note[0] ? c->err_note : NULL);
     if (c->fit_sampled)
         fit_sample_write(w, c);
     jsonw_end_obj(w);
@@ -125,25 +125,25 @@ static void environment_write(jsonw *w, const journal_header *h)
     jsonw_begin_obj(w);
     jsonw_key(w, "client");
     jsonw_begin_obj(w);
-    results_kstr(w, "host", h->client_host);
+    jsonw_kstr(w, "host", h->client_host);
     jsonw_key(w, "cpu");
     jsonw_null(w);
     jsonw_key(w, "os");
     jsonw_null(w);
-    results_kstr(w, "kvproof_version", h->kvproof_version);
+    jsonw_kstr(w, "kvproof_version", h->kvproof_version);
     jsonw_end_obj(w);
     jsonw_key(w, "targets");
     jsonw_begin_arr(w);
     for (size_t i = 0; i < h->n_targets; i++) {
         const journal_target_meta *t = &h->targets[i];
         jsonw_begin_obj(w);
-        results_kstr(w, "name", t->name);
-        results_kstr(w, "base_url", t->base_url);
-        results_kstr(w, "dialect", t->dialect);
-        results_kstr(w, "model", t->model);
-        results_kstr(w, "server_version", t->server_version);
-        results_kstr(w, "flags", t->props);
-        results_kbool(w, "simulated", t->simulated);
+        jsonw_kstr(w, "name", t->name);
+        jsonw_kstr(w, "base_url", t->base_url);
+        jsonw_kstr(w, "dialect", t->dialect);
+        jsonw_kstr(w, "model", t->model);
+        jsonw_kstr(w, "server_version", t->server_version);
+        jsonw_kstr(w, "flags", t->props);
+        jsonw_kbool(w, "simulated", t->simulated);
         jsonw_end_obj(w);
     }
     jsonw_end_arr(w);
@@ -158,14 +158,14 @@ static void failures_write(jsonw *w, const results_ctx *c)
     for (size_t i = 0; i < j->n_failures && i < FAILURES_LISTED; i++) {
         const journal_cols_failure *f = &j->failures[i];
         jsonw_begin_obj(w);
-        results_kstr(w, "trial", f->id);
-        results_kstr(w, "target", f->target_name);
-        results_kstr(w, "reason", f->error);
-        results_kint(w, "attempts", f->attempts);
+        jsonw_kstr(w, "trial", f->id);
+        jsonw_kstr(w, "target", f->target_name);
+        jsonw_kstr(w, "reason", f->error);
+        jsonw_kint(w, "attempts", f->attempts);
         jsonw_end_obj(w);
     }
     jsonw_end_arr(w);
-    results_kbool(w, "failures_truncated", c->counts.failed > FAILURES_LISTED);
+    jsonw_kbool(w, "failures_truncated", c->counts.failed > FAILURES_LISTED);
 }
 
 static void counts_write(jsonw *w, const results_ctx *c)
@@ -174,13 +174,13 @@ static void counts_write(jsonw *w, const results_ctx *c)
     jsonw_key(w, "counts");
     jsonw_begin_obj(w);
     /* trials: the contention requests are counted in "contention" */
-    results_kint(w, "planned", (long long)(c->h->planned_trials - c->contention_planned));
-    results_kint(w, "completed", (long long)n->completed);
-    results_kint(w, "failed", (long long)n->failed);
-    results_kint(w, "contaminated", (long long)n->contaminated);
-    results_kint(w, "inferred", (long long)n->inferred);
-    results_kint(w, "warmup", (long long)n->warmup);
-    results_kint(w, "excluded_bad_times", (long long)c->excluded_bad);
+    jsonw_kint(w, "planned", (long long)(c->h->planned_trials - c->contention_planned));
+    jsonw_kint(w, "completed", (long long)n->completed);
+    jsonw_kint(w, "failed", (long long)n->failed);
+    jsonw_kint(w, "contaminated", (long long)n->contaminated);
+    jsonw_kint(w, "inferred", (long long)n->inferred);
+    jsonw_kint(w, "warmup", (long long)n->warmup);
+    jsonw_kint(w, "excluded_bad_times", (long long)c->excluded_bad);
     failures_write(w, c);
     jsonw_end_obj(w);
 }
@@ -192,13 +192,13 @@ void results_header_write(jsonw *w, const results_ctx *c, const char *journal_pa
     for (size_t i = 0; i < h->n_targets; i++)
         simulated = simulated || h->targets[i].simulated;
     size_t recorded = c->j->n_trials;
-    results_kstr(w, "format", RESULTS_FORMAT);
-    results_kint(w, "version", RESULTS_VERSION_MAJOR);
-    results_kbool(w, "simulated", simulated);
-    results_kbool(w, "partial",
-                  c->opt->partial || (h->planned_trials && recorded < h->planned_trials));
+    jsonw_kstr(w, "format", RESULTS_FORMAT);
+    jsonw_kint(w, "version", RESULTS_VERSION_MAJOR);
+    jsonw_kbool(w, "simulated", simulated);
+    jsonw_kbool(w, "partial",
+                c->opt->partial || (h->planned_trials && recorded < h->planned_trials));
     source_write(w, h, journal_path);
-    results_knum(w, "confidence_level", c->level);
+    jsonw_knum(w, "confidence_level", c->level);
     method_write(w, c);
     environment_write(w, h);
     counts_write(w, c);

@@ -6,6 +6,7 @@
  * the points file, results_points.c).
  */
 #include "stats/results_models.h"
+#include "stats/fit_json.h"
 #include "stats/stalls.h"
 
 #include <gsl/gsl_rng.h>
@@ -98,21 +99,21 @@ static void model_per_token(results_model *m)
     const fit_result *f = results_model_fit(m);
     results_est *e = &m->ms_per_token;
     memset(e, 0, sizeof *e);
-    e->n = m->fit_n;
+    e->est.n = m->fit_n;
     if (f->kind == FIT_LINEAR) {
-        e->value = f->coef[1];
-        e->lo = f->ci[1][0];
-        e->hi = f->ci[1][1];
-        e->has_ci = true;
+        e->est.value = f->coef[1];
+        e->est.lo = f->ci[1][0];
+        e->est.hi = f->ci[1][1];
+        e->est.has_ci = true;
         snprintf(e->method, sizeof e->method, "slope b of the %slinear model, t-interval%s",
                  f->robust ? "robust " : "", f->hc3 ? " (HC3, Satterthwaite df)" : "");
     } else if (m->xmax > 0) {
         double xa = m->xmax, xb = 0, diff, se;
         fit_predict_diff(f, &xa, &xb, &diff, &se);
-        e->value = diff / xa;
-        e->lo = (diff - f->tcrit * se) / xa;
-        e->hi = (diff + f->tcrit * se) / xa;
-        e->has_ci = true;
+        e->est.value = diff / xa;
+        e->est.lo = (diff - f->tcrit * se) / xa;
+        e->est.hi = (diff + f->tcrit * se) / xa;
+        e->est.has_ci = true;
         snprintf(e->method, sizeof e->method,
                  "(T(%.0f) - T(0)) / %.0f from the %s%s model, t-interval", xa, xa,
                  f->robust ? "robust " : "", fit_kind_name(f->kind));
@@ -121,13 +122,13 @@ static void model_per_token(results_model *m)
     }
     results_est *t = &m->tokens_per_s;
     memset(t, 0, sizeof *t);
-    t->n = m->fit_n;
-    t->value = e->value > 0 ? 1000.0 / e->value : NAN;
-    t->lo = e->hi > 0 ? 1000.0 / e->hi : NAN;
-    t->hi = e->lo > 0 ? 1000.0 / e->lo : NAN;
-    t->has_ci = e->has_ci && e->lo > 0;
+    t->est.n = m->fit_n;
+    t->est.value = e->est.value > 0 ? 1000.0 / e->est.value : NAN;
+    t->est.lo = e->est.hi > 0 ? 1000.0 / e->est.hi : NAN;
+    t->est.hi = e->est.lo > 0 ? 1000.0 / e->est.lo : NAN;
+    t->est.has_ci = e->est.has_ci && e->est.lo > 0;
     snprintf(t->method, sizeof t->method, "1000 / ms per token, interval inverted");
-    if (!t->has_ci)
+    if (!t->est.has_ci)
         snprintf(t->note, sizeof t->note, "the ms/token interval reaches 0: no upper bound");
 }
 
@@ -294,16 +295,16 @@ static void coefs_write(jsonw *w, const fit_result *f, const char *xname)
     jsonw_begin_arr(w);
     for (size_t j = 0; j < f->p; j++) {
         jsonw_begin_obj(w);
-        results_kstr(w, "name", f->names[j]);
-        results_kstr(w, "unit",
-                     j == 0                             ? "ms"
-                     : (j == 2 && f->kind != FIT_MULTI) ? "ms/token^2"
-                                                        : "ms/token");
-        results_knum(w, "value", f->coef[j]);
-        results_knum(w, "sd", f->sd[j]);
+        jsonw_kstr(w, "name", f->names[j]);
+        jsonw_kstr(w, "unit",
+                   j == 0                             ? "ms"
+                   : (j == 2 && f->kind != FIT_MULTI) ? "ms/token^2"
+                                                      : "ms/token");
+        jsonw_knum(w, "value", f->coef[j]);
+        jsonw_knum(w, "sd", f->sd[j]);
         jsonw_key(w, "ci");
         jsonw_pair(w, f->ci[j][0], f->ci[j][1], true);
-        results_knum(w, "df", f->coef_df[j]);
+        jsonw_knum(w, "df", f->coef_df[j]);
         jsonw_end_obj(w);
     }
     jsonw_end_arr(w);
@@ -312,10 +313,10 @@ static void coefs_write(jsonw *w, const fit_result *f, const char *xname)
 static void fit_write(jsonw *w, const fit_result *f, const char *xname)
 {
     jsonw_begin_obj(w);
-    results_kstr(w, "model", fit_kind_name(f->kind));
+    jsonw_kstr(w, "model", fit_kind_name(f->kind));
     coefs_write(w, f, xname);
     if (isfinite(f->knee_x0))
-        results_knum(w, "knee_n0", f->knee_x0);
+        jsonw_knum(w, "knee_n0", f->knee_x0);
     static const char *const keys[] = {
         "r_squared",      "residual_sd",          "rss",         "df",
         "aicc",           "heteroscedasticity_p", "normality_p", "shapiro_wilk_w",
@@ -325,47 +326,39 @@ static void fit_write(jsonw *w, const fit_result *f, const char *xname)
                            f->normality_p, f->shapiro_wilk_w, f->shapiro_wilk_p,
                            f->lag1};
     for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++)
-        results_knum(w, keys[k], vals[k]);
-    results_kbool(w, "weighted", f->weighted);
-    results_kbool(w, "robust_fit", f->robust);
+        jsonw_knum(w, keys[k], vals[k]);
+    jsonw_kbool(w, "weighted", f->weighted);
+    jsonw_kbool(w, "robust_fit", f->robust);
     if (f->robust)
-        results_knum(w, "robust_aic", f->aicr);
+        jsonw_knum(w, "robust_aic", f->aicr);
     if (f->weighted) {
-        results_knum(w, "weight_power", f->weight_power);
-        results_kstr(w, "covariance",
-                     f->robust ? "Huber (1973) M-estimator"
-                     : f->hc3  ? "HC3 sandwich"
-                               : "scaled by residual variance");
+        jsonw_knum(w, "weight_power", f->weight_power);
+        jsonw_kstr(w, "covariance",
+                   f->robust ? "Huber (1973) M-estimator"
+                   : f->hc3  ? "HC3 sandwich"
+                             : "scaled by residual variance");
     }
-    results_kstr(w, "normality_test", "Jarque-Bera");
-    results_kstr(w, "heteroscedasticity_test",
-                 "Breusch-Pagan (Koenker), squared residuals on fitted values");
+    jsonw_kstr(w, "normality_test", "Jarque-Bera");
+    jsonw_kstr(w, "heteroscedasticity_test",
+               "Breusch-Pagan (Koenker), squared residuals on fitted values");
     jsonw_end_obj(w);
 }
 
 static void choice_write(jsonw *w, const results_model *m)
 {
     const fit_choice *ch = m->ch;
-    results_kint(w, "stalls", (long long)m->stalls);
-    results_kstr(w, "choice_method",
-                 "robust: bisquare fits weighted by yhat^-2, compared by robust AIC; estimand: the "
-                 "median TTFT curve");
-    results_kstr(w, "chosen", fit_kind_name(results_model_fit(m)->kind));
-    results_kstr(w, "why", ch->why);
+    jsonw_kint(w, "stalls", (long long)m->stalls);
+    jsonw_kstr(w, "choice_method",
+               "robust: bisquare fits weighted by yhat^-2, compared by robust AIC; estimand: the "
+               "median TTFT curve");
+    jsonw_kstr(w, "chosen", fit_kind_name(results_model_fit(m)->kind));
+    jsonw_kstr(w, "why", ch->why);
     jsonw_key(w, "f_test");
     jsonw_begin_obj(w);
-    results_knum(w, "F", ch->f_stat);
-    results_knum(w, "p", ch->f_p);
+    jsonw_knum(w, "F", ch->f_stat);
+    jsonw_knum(w, "p", ch->f_p);
     jsonw_end_obj(w);
-    jsonw_key(w, "rejected");
-    jsonw_begin_arr(w);
-    for (size_t i = 0; i < ch->n_rejected; i++) {
-        jsonw_begin_obj(w);
-        results_kstr(w, "model", fit_kind_name(ch->rejected[i].kind));
-        results_kstr(w, "reason", ch->rejected[i].reason);
-        jsonw_end_obj(w);
-    }
-    jsonw_end_arr(w);
+    fit_json_rejected(w, ch);
     jsonw_key(w, "fits");
     jsonw_begin_arr(w);
     for (size_t i = 0; i < ch->n_fits; i++)
@@ -383,12 +376,12 @@ static void robust_write(jsonw *w, const results_model *m)
         return;
     }
     jsonw_begin_obj(w);
-    results_kstr(w, "model", fit_kind_name(m->robust.kind));
-    results_kstr(w, "method",
-                 "the chosen fit: bisquare (Tukey biweight, tuning 4.685) from a Huber start, "
-                 "weights yhat^-2, Huber (1973) covariance x n/(n-p)");
+    jsonw_kstr(w, "model", fit_kind_name(m->robust.kind));
+    jsonw_kstr(w, "method",
+               "the chosen fit: bisquare (Tukey biweight, tuning 4.685) from a Huber start, "
+               "weights yhat^-2, Huber (1973) covariance x n/(n-p)");
     coefs_write(w, &m->robust, m->x);
-    results_knum(w, "residual_sd", m->robust.residual_sd);
+    jsonw_knum(w, "residual_sd", m->robust.residual_sd);
     jsonw_end_obj(w);
 }
 
@@ -402,8 +395,8 @@ static void curve_write(jsonw *w, const results_model *m)
         double x = m->xmin + (m->xmax - m->xmin) * i / 99.0, mean, sm, sp;
         fit_predict(f, &x, &mean, &sm, &sp);
         jsonw_begin_obj(w);
-        results_knum(w, "x", x);
-        results_knum(w, "mean", mean);
+        jsonw_knum(w, "x", x);
+        jsonw_knum(w, "mean", mean);
         jsonw_key(w, "ci");
         jsonw_pair(w, mean - f->tcrit * sm, mean + f->tcrit * sm, true);
         jsonw_key(w, "pi");
@@ -416,13 +409,13 @@ static void curve_write(jsonw *w, const results_model *m)
 void results_model_write(jsonw *w, const results_model *m, double level)
 {
     jsonw_begin_obj(w);
-    results_kstr(w, "y", m->y);
-    results_kstr(w, "x", m->x);
-    results_kint(w, "n", (long long)m->n);
+    jsonw_kstr(w, "y", m->y);
+    jsonw_kstr(w, "x", m->x);
+    jsonw_kint(w, "n", (long long)m->n);
     if (m->fit_n < m->n)
-        results_kint(w, "fit_n", (long long)m->fit_n);
+        jsonw_kint(w, "fit_n", (long long)m->fit_n);
     if (!m->ok) {
-        results_kstr(w, "note", m->note);
+        jsonw_kstr(w, "note", m->note);
         jsonw_end_obj(w);
         return;
     }

@@ -219,10 +219,10 @@ void results_points_json(jsonw *w, const results_points_info *info)
 {
     jsonw_key(w, "points_file");
     jsonw_begin_obj(w);
-    results_kstr(w, "name", info->name);
-    results_kstr(w, "format", RESULTS_POINTS_FORMAT);
-    results_kint(w, "version", RESULTS_POINTS_VERSION);
-    results_kint(w, "rows", (long long)info->rows);
-    results_kstr(w, "id", info->id);
+    jsonw_kstr(w, "name", info->name);
+    jsonw_kstr(w, "format", RESULTS_POINTS_FORMAT);
+    jsonw_kint(w, "version", RESULTS_POINTS_VERSION);
+    jsonw_kint(w, "rows", (long long)info->rows);
+    jsonw_kstr(w, "id", info->id);
     jsonw_end_obj(w);
 }

@@ -113,9 +113,9 @@ static void cum_column(const double *cum, size_t ns, size_t count, size_t k, dou
     for (size_t j = 0; j < ns; j++)
         col[j] = cum[j * count + k];
     results_est_mean(col, ns, level, &e, "none");
-    m[k] = e.value;
-    lo[k] = e.has_ci ? e.lo : NAN;
-    hi[k] = e.has_ci ? e.hi : NAN;
+    m[k] = e.est.value;
+    lo[k] = e.est.has_ci ? e.est.lo : NAN;
+    hi[k] = e.est.has_ci ? e.est.hi : NAN;
 }
 
 static void session_cumulative(const results_ctx *c, results_session *s, const double *ccum,
@@ -176,11 +176,11 @@ static void session_project(const results_ctx *c, size_t target, results_session
     double *pm = warm ? s->pw_m : s->pc_m, *pse = warm ? s->pw_se : s->pc_se;
     double sum, se;
     fit_predict_sum(f, xs, n, &sum, &se);
-    e->value = sum;
-    e->lo = sum - f->tcrit * se;
-    e->hi = sum + f->tcrit * se;
-    e->has_ci = true;
-    e->n = model->n;
+    e->est.value = sum;
+    e->est.lo = sum - f->tcrit * se;
+    e->est.hi = sum + f->tcrit * se;
+    e->est.has_ci = true;
+    e->est.n = model->n;
     e->note[0] = '\0';
     snprintf(e->method, sizeof e->method, "sum of the %s %s, t-interval", fit_kind_name(f->kind),
              warm ? "warm model's mean responses at new tokens" : "cold model's mean responses");
@@ -192,21 +192,23 @@ static void session_project(const results_ctx *c, size_t target, results_session
 /* Ratio of the projected totals, delta method on the log scale. */
 static void session_projected_speedup(const results_ctx *c, results_session *s, size_t n_obs)
 {
-    if (!(s->proj_cold.has_ci && s->proj_warm.has_ci && s->proj_cold.value > 0 &&
-          s->proj_warm.value > 0))
+    if (!(s->proj_cold.est.has_ci && s->proj_warm.est.has_ci && s->proj_cold.est.value > 0 &&
+          s->proj_warm.est.value > 0))
         return;
-    double r = s->proj_cold.value / s->proj_warm.value;
-    double sc = (s->proj_cold.hi - s->proj_cold.value) / s->tcrit_c / s->proj_cold.value;
-    double sw = (s->proj_warm.hi - s->proj_warm.value) / s->tcrit_w / s->proj_warm.value;
+    double r = s->proj_cold.est.value / s->proj_warm.est.value;
+    double sc =
+        (s->proj_cold.est.hi - s->proj_cold.est.value) / s->tcrit_c / s->proj_cold.est.value;
+    double sw =
+        (s->proj_warm.est.hi - s->proj_warm.est.value) / s->tcrit_w / s->proj_warm.est.value;
     double z = 1.959963984540054 * sqrt(sc * sc + sw * sw);
     if (c->level != 0.95)
         z = z / 1.959963984540054 * describe_tcrit(c->level, 1e9);
-    s->proj_speedup.value = r;
-    s->proj_speedup.lo = r * exp(-z);
-    s->proj_speedup.hi = r * exp(z);
-    s->proj_speedup.has_ci = true;
+    s->proj_speedup.est.value = r;
+    s->proj_speedup.est.lo = r * exp(-z);
+    s->proj_speedup.est.hi = r * exp(z);
+    s->proj_speedup.est.has_ci = true;
     s->proj_speedup.note[0] = '\0';
-    s->proj_speedup.n = n_obs;
+    s->proj_speedup.est.n = n_obs;
     snprintf(s->proj_speedup.method, sizeof s->proj_speedup.method,
              "ratio of projected totals, delta method on the log scale");
 }
@@ -276,14 +278,14 @@ static void cum_write(jsonw *w, const double *m, const double *lo, const double 
     jsonw_begin_arr(w);
     for (size_t k = 0; m && k < n; k++) {
         jsonw_begin_obj(w);
-        results_kint(w, "query", (long long)k + 1);
+        jsonw_kint(w, "query", (long long)k + 1);
         results_est e;
         memset(&e, 0, sizeof e);
-        e.value = m[k];
-        e.lo = lo[k];
-        e.hi = hi[k];
-        e.has_ci = isfinite(lo[k]) && isfinite(hi[k]);
-        e.n = nobs;
+        e.est.value = m[k];
+        e.est.lo = lo[k];
+        e.est.hi = hi[k];
+        e.est.has_ci = isfinite(lo[k]) && isfinite(hi[k]);
+        e.est.n = nobs;
         snprintf(e.method, sizeof e.method, "%s", method);
         results_kest(w, "estimate", &e, level);
         jsonw_end_obj(w);
@@ -301,7 +303,7 @@ static void projected_cum_write(jsonw *w, const results_session *s, size_t cold_
     for (int side = 0; side < 2; side++) {
         const double *m = side ? s->pw_m : s->pc_m, *se = side ? s->pw_se : s->pc_se;
         double t = side ? s->tcrit_w : s->tcrit_c;
-        bool have = side ? s->proj_warm.has_ci : s->proj_cold.has_ci;
+        bool have = side ? s->proj_warm.est.has_ci : s->proj_cold.est.has_ci;
         for (size_t k = 0; k < n && k < RES_MAX; k++) {
             lo[k] = have ? m[k] - t * se[k] : NAN;
             hi[k] = have ? m[k] + t * se[k] : NAN;
@@ -321,9 +323,8 @@ static void session_write(jsonw *w, const results_session *s, size_t cold_n, siz
 {
     size_t n = (size_t)s->count;
     jsonw_begin_obj(w);
-    results_kint(w, "query_count", s->count);
-    results_kint(w, "system_prompt_tokens", s->sys);
-    results_kint(w, "query_tokens", s->query);
+    jsonw_kint(w, "query_count", s->count);
+    results_klengths(w, s->sys, s->query);
     results_kest(w, "cold_total_ms", &s->cold_total, level);
     results_kest(w, "warm_total_ms", &s->warm_total, level);
     results_kest(w, "measured_speedup", &s->measured_speedup, level);
@@ -331,17 +332,17 @@ static void session_write(jsonw *w, const results_session *s, size_t cold_n, siz
     results_kest(w, "projected_cold_total_ms", &s->proj_cold, level);
     results_kest(w, "projected_warm_total_ms", &s->proj_warm, level);
     results_kest(w, "projected_speedup", &s->proj_speedup, level);
-    results_knum(w, "theoretical_speedup", s->theoretical);
-    results_kstr(w, "theoretical_note",
-                 "the seed's arithmetic: N cold / (first cold + (N-1) warm), turn-1 means, "
-                 "no interval");
+    jsonw_knum(w, "theoretical_speedup", s->theoretical);
+    jsonw_kstr(w, "theoretical_note",
+               "the seed's arithmetic: N cold / (first cold + (N-1) warm), turn-1 means, "
+               "no interval");
     jsonw_key(w, "cumulative");
     jsonw_begin_obj(w);
     jsonw_key(w, "cold");
-    cum_write(w, s->cum_cold_m, s->cum_cold_lo, s->cum_cold_hi, n, level, s->cold_total.n,
+    cum_write(w, s->cum_cold_m, s->cum_cold_lo, s->cum_cold_hi, n, level, s->cold_total.est.n,
               "mean cumulative ttft, t-interval");
     jsonw_key(w, "warm");
-    cum_write(w, s->cum_warm_m, s->cum_warm_lo, s->cum_warm_hi, n, level, s->warm_total.n,
+    cum_write(w, s->cum_warm_m, s->cum_warm_lo, s->cum_warm_hi, n, level, s->warm_total.est.n,
               "mean cumulative ttft, t-interval");
     jsonw_end_obj(w);
     projected_cum_write(w, s, cold_n, warm_n, level);

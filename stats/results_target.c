@@ -81,10 +81,10 @@ void results_target_write(jsonw *w, const results_ctx *c, size_t target, const r
     const journal_header *h = c->h;
     const journal_target_meta *tm = target < h->n_targets ? &h->targets[target] : NULL;
     jsonw_begin_obj(w);
-    results_kstr(w, "name", ts->name);
-    results_kstr(w, "dialect", tm ? tm->dialect : NULL);
-    results_kstr(w, "model", tm ? tm->model : NULL);
-    results_kbool(w, "simulated", tm ? tm->simulated : false);
+    jsonw_kstr(w, "name", ts->name);
+    jsonw_kstr(w, "dialect", tm ? tm->dialect : NULL);
+    jsonw_kstr(w, "model", tm ? tm->model : NULL);
+    jsonw_kbool(w, "simulated", tm ? tm->simulated : false);
     results_cells_write(w, c, target, ts->name);
     jsonw_key(w, "models");
     jsonw_begin_obj(w);
@@ -99,11 +99,11 @@ void results_target_write(jsonw *w, const results_ctx *c, size_t target, const r
     results_sessions_write(w, ts->sess, ts->n_sess, ts->cold.n, ts->warm.n, c->level);
     jsonw_key(w, "cache_evidence");
     jsonw_begin_obj(w);
-    results_kint(w, "warm_requests", (long long)ts->warm_total);
-    results_kint(w, "verified", (long long)ts->warm_verified);
-    results_kint(w, "inferred", (long long)ts->warm_inferred);
-    results_kint(w, "contaminated_warm", (long long)ts->warm_contaminated);
-    results_kint(w, "contaminated_cold", (long long)ts->cold_contaminated);
+    jsonw_kint(w, "warm_requests", (long long)ts->warm_total);
+    jsonw_kint(w, "verified", (long long)ts->warm_verified);
+    jsonw_kint(w, "inferred", (long long)ts->warm_inferred);
+    jsonw_kint(w, "contaminated_warm", (long long)ts->warm_contaminated);
+    jsonw_kint(w, "contaminated_cold", (long long)ts->cold_contaminated);
     jsonw_end_obj(w);
     jsonw_end_obj(w);
 }

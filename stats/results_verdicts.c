@@ -77,15 +77,16 @@ static void hypothesis_judge(const spec_hypothesis *h, const results_ctx *c, siz
         snprintf(j->crit, sizeof j->crit, "<= %.6g", h->max);
     else
         snprintf(j->crit, sizeof j->crit, "(no bound)");
-    if (!e->has_ci || !isfinite(e->lo) || !isfinite(e->hi)) {
+    if (!e->est.has_ci || !isfinite(e->est.lo) || !isfinite(e->est.hi)) {
         snprintf(j->reason, sizeof j->reason,
                  "no interval (%s): a point estimate alone decides "
                  "nothing",
                  e->note[0] ? e->note : "not computable");
         return;
     }
-    bool inside = (!hasmin || e->lo >= h->min) && (!hasmax || (!j->hi_open && e->hi <= h->max));
-    bool outside = (hasmin && !j->hi_open && e->hi < h->min) || (hasmax && e->lo > h->max);
+    bool inside =
+        (!hasmin || e->est.lo >= h->min) && (!hasmax || (!j->hi_open && e->est.hi <= h->max));
+    bool outside = (hasmin && !j->hi_open && e->est.hi < h->min) || (hasmax && e->est.lo > h->max);
     const char *whole = "the whole ", *how;
     if ((hasmin || hasmax) && inside) {
         j->verdict = "confirmed";
@@ -98,8 +99,8 @@ static void hypothesis_judge(const spec_hypothesis *h, const results_ctx *c, siz
         how = "straddles the criterion";
     }
     snprintf(j->reason, sizeof j->reason, "%s%.3g%% interval [%.4g, %s%.4g] %s %s", whole,
-             100 * (e->level > 0 ? e->level : level), e->lo, j->hi_open ? "at least " : "", e->hi,
-             how, j->crit);
+             100 * (e->est.level > 0 ? e->est.level : level), e->est.lo,
+             j->hi_open ? "at least " : "", e->est.hi, how, j->crit);
 }
 
 void results_hypotheses_write(jsonw *w, const results_ctx *c, const results_target *tss, size_t nt)
@@ -114,16 +115,16 @@ void results_hypotheses_write(jsonw *w, const results_ctx *c, const results_targ
             judged j;
             hypothesis_judge(h, c, t, &tss[t], &j);
             jsonw_begin_obj(w);
-            results_kstr(w, "id", h->id);
-            results_kstr(w, "description", h->description);
-            results_kstr(w, "metric", spec_metric_name(h->metric));
-            results_kstr(w, "target", tss[t].name);
-            results_kstr(w, "criterion", j.crit);
-            results_knum(w, "min", h->min);
-            results_knum(w, "max", h->max);
+            jsonw_kstr(w, "id", h->id);
+            jsonw_kstr(w, "description", h->description);
+            jsonw_kstr(w, "metric", spec_metric_name(h->metric));
+            jsonw_kstr(w, "target", tss[t].name);
+            jsonw_kstr(w, "criterion", j.crit);
+            jsonw_knum(w, "min", h->min);
+            jsonw_knum(w, "max", h->max);
             results_kest(w, "estimate", &j.e, c->level);
-            results_kstr(w, "verdict", j.verdict);
-            results_kstr(w, "reason", j.reason);
+            jsonw_kstr(w, "verdict", j.verdict);
+            jsonw_kstr(w, "reason", j.reason);
             jsonw_end_obj(w);
         }
     }
@@ -138,8 +139,8 @@ static void recommendation(const results_target *tss, size_t nt, char *rec, size
     double bestv = INFINITY;
     for (size_t t = 0; t < nt; t++) {
         const results_session *s = results_target_session(&tss[t], -1);
-        if (s && isfinite(s->warm_total.value) && s->warm_total.value < bestv) {
-            bestv = s->warm_total.value;
+        if (s && isfinite(s->warm_total.est.value) && s->warm_total.est.value < bestv) {
+            bestv = s->warm_total.est.value;
             best = t;
         }
     }
@@ -170,8 +171,8 @@ static void comparison_write(jsonw *w, const results_ctx *c, const results_targe
         free(cv);
         free(wv);
         jsonw_begin_obj(w);
-        results_kstr(w, "target", x->name);
-        results_kint(w, "system_prompt_tokens", x->sys_max);
+        jsonw_kstr(w, "target", x->name);
+        jsonw_kint(w, "system_prompt_tokens", x->sys_max);
         results_kest(w, "cold_ttft_ms", &cold, c->level);
         results_kest(w, "warm_ttft_ms", &warm, c->level);
         results_kest(w, "speedup", rs ? &rs->speedup : none, c->level);
@@ -182,17 +183,27 @@ static void comparison_write(jsonw *w, const results_ctx *c, const results_targe
 }
 
 /* The verdict's first clause: the system prompt's share of cold time. */
+/* The estimate e formatted into num (results_est_format), or, when e is
+ * NULL (not measured), the sentence missing into buf; false then. */
+static bool est_text(const results_est *e, double scale, const char *unit, char *num, size_t nlen,
+                     char *buf, size_t len, const char *missing)
+{
+    if (!e) {
+        snprintf(buf, len, "%s", missing);
+        return false;
+    }
+    results_est_format(num, nlen, e, scale, unit);
+    return true;
+}
+
 static void overhead_clause(char *buf, size_t len, const results_overhead *o)
 {
     char b1[200];
-    if (!o) {
-        snprintf(buf, len,
-                 "the system prompt's share of cold time to first token was not measured (no "
-                 "cold requests without it, and no cold model to extrapolate from)");
+    if (!est_text(o ? &o->frac : NULL, 100, "%", b1, sizeof b1, buf, len,
+                  "the system prompt's share of cold time to first token was not measured (no "
+                  "cold requests without it, and no cold model to extrapolate from)"))
         return;
-    }
-    results_est_format(b1, sizeof b1, &o->frac, 100, "%");
-    if (!isfinite(o->frac.value))
+    if (!isfinite(o->frac.est.value))
         snprintf(buf, len,
                  "the system prompt's share of cold time to first token could not be "
                  "computed (%s)",
@@ -224,8 +235,8 @@ void results_verdict_write(jsonw *w, const results_ctx *c, const results_target 
                  ts->name, ts->sys_max, b1);
     jsonw_key(w, "verdict");
     jsonw_begin_obj(w);
-    results_kstr(w, "summary", sum);
-    results_kint(w, "system_prompt_tokens", ts->sys_max);
+    jsonw_kstr(w, "summary", sum);
+    jsonw_kint(w, "system_prompt_tokens", ts->sys_max);
     results_kest(w, "overhead_fraction", o ? &o->frac : &none, c->level);
     results_kest(w, "speedup", r ? &r->speedup : &none, c->level);
     results_kest(w, "prefill_ms_per_token", ts->cold.ok ? &ts->cold.ms_per_token : &none, c->level);
@@ -234,7 +245,7 @@ void results_verdict_write(jsonw *w, const results_ctx *c, const results_target 
     if (nt > 1) {
         char rec[512];
         recommendation(tss, nt, rec, sizeof rec);
-        results_kstr(w, "recommendation", rec);
+        jsonw_kstr(w, "recommendation", rec);
     }
     jsonw_end_obj(w);
     if (nt > 1)
@@ -247,9 +258,9 @@ static void answer_write(jsonw *w, int id, const char *question, const char *ans
                          const results_est *e, double level)
 {
     jsonw_begin_obj(w);
-    results_kint(w, "id", id);
-    results_kstr(w, "question", question);
-    results_kstr(w, "answer", answer);
+    jsonw_kint(w, "id", id);
+    jsonw_kstr(w, "question", question);
+    jsonw_kstr(w, "answer", answer);
     jsonw_key(w, "estimate");
     if (e)
         results_est_write(w, e, level);
@@ -261,13 +272,10 @@ static void answer_write(jsonw *w, int id, const char *question, const char *ans
 static void answer_overhead(char *a, size_t len, const results_overhead *o, const char *name)
 {
     char b1[256];
-    if (!o) {
-        snprintf(a, len,
-                 "Not measured: the overhead needs cold requests with and without "
-                 "a system prompt (system_prompt_tokens 0).");
+    if (!est_text(o ? &o->frac : NULL, 100, "%", b1, sizeof b1, a, len,
+                  "Not measured: the overhead needs cold requests with and without "
+                  "a system prompt (system_prompt_tokens 0)."))
         return;
-    }
-    results_est_format(b1, sizeof b1, &o->frac, 100, "%");
     if (o->from_model)
         snprintf(a, len,
                  "With a %ld-token system prompt, %s of the cold time to first token is the "
@@ -285,11 +293,9 @@ static void answer_overhead(char *a, size_t len, const results_overhead *o, cons
 static void answer_cache_help(char *a, size_t len, const results_speed *r)
 {
     char b1[256], b2[256];
-    if (!r) {
-        snprintf(a, len, "Not measured: needs both cold and warm requests.");
+    if (!est_text(r ? &r->speedup : NULL, 1, "x", b1, sizeof b1, a, len,
+                  "Not measured: needs both cold and warm requests."))
         return;
-    }
-    results_est_format(b1, sizeof b1, &r->speedup, 1, "x");
     results_est_format(b2, sizeof b2, &r->hl, 1, " ms");
     snprintf(a, len,
              "A follow-up request with the %ld-token prefix cached reaches its first token "
@@ -302,10 +308,10 @@ static void answer_cache_works(char *a, size_t len, const results_speed *r,
                                const results_target *ts)
 {
     const char *works = "cannot tell";
-    if (r && r->speedup.has_ci)
-        works = r->speedup.lo > 1.0   ? "yes: the whole speedup interval is above 1"
-                : r->speedup.hi < 1.0 ? "no: warm requests are slower"
-                                      : "not shown: the speedup interval includes 1";
+    if (r && r->speedup.est.has_ci)
+        works = r->speedup.est.lo > 1.0   ? "yes: the whole speedup interval is above 1"
+                : r->speedup.est.hi < 1.0 ? "no: warm requests are slower"
+                                          : "not shown: the speedup interval includes 1";
     snprintf(a, len,
              "Cache working: %s. Evidence: of %zu warm requests, %zu had the server's "
              "cached-token count confirm the reuse (verified), %zu were assumed (inferred: the "
@@ -316,17 +322,16 @@ static void answer_cache_works(char *a, size_t len, const results_speed *r,
 static void answer_pursue(char *a, size_t len, const results_session *s)
 {
     char b1[256];
-    if (!(s && isfinite(s->cold_total.value) && isfinite(s->warm_total.value))) {
-        snprintf(a, len, "Not measured: needs complete cold and warm sessions.");
+    bool complete = s && isfinite(s->cold_total.est.value) && isfinite(s->warm_total.est.value);
+    if (!est_text(complete ? &s->measured_speedup : NULL, 1, "x", b1, sizeof b1, a, len,
+                  "Not measured: needs complete cold and warm sessions."))
         return;
-    }
-    results_est_format(b1, sizeof b1, &s->measured_speedup, 1, "x");
     snprintf(a, len,
              "A %ld-query session with a %ld-token system prompt took %.4g ms without the "
              "cache and %.4g ms with it: measured session speedup %s, saving %.4g ms per "
              "session; the seed's arithmetic predicted %.3gx.",
-             s->count, s->sys, s->cold_total.value, s->warm_total.value, b1,
-             s->cold_total.value - s->warm_total.value, s->theoretical);
+             s->count, s->sys, s->cold_total.est.value, s->warm_total.est.value, b1,
+             s->cold_total.est.value - s->warm_total.est.value, s->theoretical);
 }
 
 void results_questions_write(jsonw *w, const results_ctx *c, const results_target *ts)
@@ -451,12 +456,12 @@ void results_stopping_write(jsonw *w, const results_ctx *c)
     stop_saving sv;
     stopping_compute(c, &sv);
     jsonw_begin_obj(w);
-    results_knum(w, "target_rel_ci", c->s->stop.target_rel_ci);
-    results_kint(w, "min_repetitions", c->s->stop.min_repetitions);
-    results_kint(w, "trials_not_run", sv.not_run);
-    results_knum(w, "saving_server_seconds", sv.saved / 1000.0);
-    results_kstr(w, "method",
-                 "per cell: (repetitions - trials run) x the cell's mean measured request "
-                 "time (total, else ttft) per trial, against the fixed design");
+    jsonw_knum(w, "target_rel_ci", c->s->stop.target_rel_ci);
+    jsonw_kint(w, "min_repetitions", c->s->stop.min_repetitions);
+    jsonw_kint(w, "trials_not_run", sv.not_run);
+    jsonw_knum(w, "saving_server_seconds", sv.saved / 1000.0);
+    jsonw_kstr(w, "method",
+               "per cell: (repetitions - trials run) x the cell's mean measured request "
+               "time (total, else ttft) per trial, against the fixed design");
     jsonw_end_obj(w);
 }

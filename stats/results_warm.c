@@ -2,7 +2,7 @@
  * (results_warm.h): groups, warm capacities and their sentences, and the
  * warm_capacity estimate the hypotheses judge.
  *
- * Divided into: estimates from warm_est; one group; the capacity sentence;
+ * Divided into: estimates from stats/warm.h; one group; the capacity sentence;
  * one capacity; the section.
  */
 #include "stats/results_warm.h"
@@ -21,19 +21,15 @@ static const char *name_of(const results_ctx *c, const results_target *tss, size
 
 /* ---- estimates ----------------------------------------------------------- */
 
-static void est_of(results_est *e, const warm_est *w, const char *method, const char *none)
+static void est_of(results_est *e, const estimate *w, const char *method, const char *none)
 {
     memset(e, 0, sizeof *e);
-    e->value = w->value;
-    e->lo = w->lo;
-    e->hi = w->hi;
-    e->has_ci = w->has_ci && isfinite(w->lo) && isfinite(w->hi);
-    e->level = w->level;
-    e->n = w->n;
+    e->est = *w;
+    e->est.has_ci = w->has_ci && isfinite(w->lo) && isfinite(w->hi);
     snprintf(e->method, sizeof e->method, "%s", method);
     if (!isfinite(w->value))
         snprintf(e->note, sizeof e->note, "%s", none);
-    else if (!e->has_ci)
+    else if (!e->est.has_ci)
         snprintf(e->note, sizeof e->note, "one value: no interval");
 }
 
@@ -51,7 +47,7 @@ static void classes_write(jsonw *w, const warm_group *g)
     jsonw_key(w, "classes");
     jsonw_begin_obj(w);
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
-        results_kint(w, trial_hit_name(order[i]), (long long)g->classes[order[i]]);
+        jsonw_kint(w, trial_hit_name(order[i]), (long long)g->classes[order[i]]);
     jsonw_end_obj(w);
 }
 
@@ -59,17 +55,17 @@ static void group_write(jsonw *w, const results_ctx *c, const warm_group *g, con
 {
     results_est e;
     jsonw_begin_obj(w);
-    results_kstr(w, "target", tname);
-    results_kint(w, "agents", g->agents);
-    results_kint(w, "system_prompt_tokens", g->sys);
-    results_kint(w, "requests", (long long)g->requests);
-    results_kint(w, "failed", (long long)g->failed);
-    results_kint(w, "after_resume", (long long)g->resumed);
-    results_kint(w, "scored", (long long)g->scored);
-    results_kint(w, "hits", (long long)g->hits);
-    results_kint(w, "inferred", (long long)g->inferred);
+    jsonw_kstr(w, "target", tname);
+    jsonw_kint(w, "agents", g->agents);
+    jsonw_kint(w, "system_prompt_tokens", g->sys);
+    jsonw_kint(w, "requests", (long long)g->requests);
+    jsonw_kint(w, "failed", (long long)g->failed);
+    jsonw_kint(w, "after_resume", (long long)g->resumed);
+    jsonw_kint(w, "scored", (long long)g->scored);
+    jsonw_kint(w, "hits", (long long)g->hits);
+    jsonw_kint(w, "inferred", (long long)g->inferred);
     classes_write(w, g);
-    results_kint(w, "full_slot_unknown", (long long)g->full_unknown);
+    jsonw_kint(w, "full_slot_unknown", (long long)g->full_unknown);
     est_of(&e, &g->hit_rate,
            g->inferred ? "hits / requests at position >= 1, Wilson score interval; includes hits "
                          "inferred from TTFT (no cached count)"
@@ -174,18 +170,18 @@ static void capacity_write(jsonw *w, const results_ctx *c, const warm_capacity *
     char sum[1024];
     capacity_sentence(sum, sizeof sum, k, tname, c->level);
     jsonw_begin_obj(w);
-    results_kstr(w, "target", tname);
-    results_kint(w, "system_prompt_tokens", k->sys);
-    results_kint(w, "smallest_swept", k->smallest);
-    results_kint(w, "largest_swept", k->largest);
-    results_kint(w, "warm_capacity", k->capacity);
-    results_kint(w, "warm_capacity_low", k->low);
-    results_kint(w, "warm_capacity_high", k->high);
-    results_kbool(w, "warm_capacity_high_open", k->high_open);
+    jsonw_kstr(w, "target", tname);
+    jsonw_kint(w, "system_prompt_tokens", k->sys);
+    jsonw_kint(w, "smallest_swept", k->smallest);
+    jsonw_kint(w, "largest_swept", k->largest);
+    jsonw_kint(w, "warm_capacity", k->capacity);
+    jsonw_kint(w, "warm_capacity_low", k->low);
+    jsonw_kint(w, "warm_capacity_high", k->high);
+    jsonw_kbool(w, "warm_capacity_high_open", k->high_open);
     knull(w, "cold_from", k->cold_from);
     knull(w, "cold_from_low", k->cold_low);
     knull(w, "cold_from_high", k->cold_high);
-    results_kstr(w, "summary", sum);
+    jsonw_kstr(w, "summary", sum);
     jsonw_end_obj(w);
 }
 
@@ -201,13 +197,13 @@ void results_warm_capacity_est(const results_ctx *c, size_t target, long sys, re
         return;
     }
     memset(e, 0, sizeof *e);
-    e->value = (double)k->capacity;
-    e->lo = (double)k->low;
-    e->hi = (double)k->high;
-    e->has_ci = true;
-    e->level = c->level;
+    e->est.value = (double)k->capacity;
+    e->est.lo = (double)k->low;
+    e->est.hi = (double)k->high;
+    e->est.has_ci = true;
+    e->est.level = c->level;
     for (size_t i = 0; i < c->warm->n_groups; i++) /* n: the agent counts swept */
-        e->n += c->warm->groups[i].target == target && c->warm->groups[i].sys == k->sys;
+        e->est.n += c->warm->groups[i].target == target && c->warm->groups[i].sys == k->sys;
     *high_open = k->high_open;
     snprintf(e->method, sizeof e->method,
              "largest swept agent count whose hit rate (and every smaller one's) is >= 90%%; "
@@ -226,16 +222,15 @@ void results_warm_write(jsonw *w, const results_ctx *c, const results_target *ts
     const spec_contention *sc = c->s ? &c->s->contention : NULL;
     jsonw_key(w, "contention");
     jsonw_begin_obj(w);
-    results_kstr(w, "pattern",
-                 sc && sc->enabled ? spec_contention_pattern_name(sc->pattern) : NULL);
+    jsonw_kstr(w, "pattern", sc && sc->enabled ? spec_contention_pattern_name(sc->pattern) : NULL);
     jsonw_key(w, "concurrency");
     if (sc && sc->enabled)
         jsonw_int(w, sc->concurrency);
     else
         jsonw_null(w);
-    results_knum(w, "hit_rate_threshold", WARM_HIT_RATE);
-    results_knum(w, "cold_rate_threshold", WARM_COLD_RATE);
-    results_kint(w, "session_requests", WARM_SESSION_LEN);
+    jsonw_knum(w, "hit_rate_threshold", WARM_HIT_RATE);
+    jsonw_knum(w, "cold_rate_threshold", WARM_COLD_RATE);
+    jsonw_kint(w, "session_requests", WARM_SESSION_LEN);
     jsonw_key(w, "requests_planned");
     if (c->contention_plan_known)
         jsonw_int(w, (long long)c->contention_planned);
@@ -244,7 +239,7 @@ void results_warm_write(jsonw *w, const results_ctx *c, const results_target *ts
     size_t journaled = 0;
     for (size_t i = 0; i < r->n_groups; i++)
         journaled += r->groups[i].requests;
-    results_kint(w, "requests_journaled", (long long)journaled);
+    jsonw_kint(w, "requests_journaled", (long long)journaled);
     jsonw_key(w, "groups");
     jsonw_begin_arr(w);
     for (size_t i = 0; i < r->n_groups; i++)
@@ -260,6 +255,6 @@ void results_warm_write(jsonw *w, const results_ctx *c, const results_target *ts
         const warm_capacity *k = warm_capacity_find(r, r->caps[0].target, -1);
         capacity_sentence(sum, sizeof sum, k, name_of(c, tss, nt, k->target), c->level);
     }
-    results_kstr(w, "summary", sum);
+    jsonw_kstr(w, "summary", sum);
     jsonw_end_obj(w);
 }

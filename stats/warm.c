@@ -40,7 +40,7 @@ static int dbl_cmp(const void *a, const void *b)
 /* The median of v[0..n) (sorted in place) with the exact binomial rank
  * interval at level, or with too few values for it the widest one, [min,
  * max], at the level that holds: 1 - 2^(1-n). */
-static void median_est(double *v, size_t n, double level, warm_est *e)
+static void median_est(double *v, size_t n, double level, estimate *e)
 {
     memset(e, 0, sizeof *e);
     e->value = e->lo = e->hi = NAN;
@@ -115,7 +115,7 @@ static void group_count(const warm_req *r, size_t n, double level, warm_group *g
         g->inferred += h == TRIAL_HIT_INFERRED_HIT || h == TRIAL_HIT_INFERRED_MISS;
         g->full_unknown += h == TRIAL_HIT_FULL && r[i].held == TRIAL_SLOT_UNKNOWN;
     }
-    warm_est *e = &g->hit_rate;
+    estimate *e = &g->hit_rate;
     e->n = g->scored;
     e->level = level;
     e->value = g->scored ? (double)g->hits / (double)g->scored : NAN;
@@ -153,8 +153,8 @@ static kv_status group_medians(const warm_req *r, size_t n, double level, warm_g
 /* Saving per request and the session with and without the cache. */
 static void group_derive(warm_group *g)
 {
-    const warm_est *h = &g->hit_ttft, *m = &g->miss_ttft, *rate = &g->hit_rate;
-    warm_est *s = &g->saving;
+    const estimate *h = &g->hit_ttft, *m = &g->miss_ttft, *rate = &g->hit_rate;
+    estimate *s = &g->saving;
     s->value = s->lo = s->hi = NAN;
     s->n = h->n + m->n;
     if (isfinite(h->value) && isfinite(m->value)) {
@@ -167,7 +167,7 @@ static void group_derive(warm_group *g)
         }
     }
     const double later = WARM_SESSION_LEN - 1;
-    warm_est *wo = &g->session_without, *wi = &g->session_with;
+    estimate *wo = &g->session_without, *wi = &g->session_with;
     wo->value = wo->lo = wo->hi = wi->value = wi->lo = wi->hi = NAN;
     wo->n = m->n;
     wi->n = rate->n;
@@ -197,7 +197,7 @@ static long stays_above(const warm_group *g, size_t n, int which, double thr)
 {
     long k = 0;
     for (size_t i = 0; i < n; i++) {
-        const warm_est *e = &g[i].hit_rate;
+        const estimate *e = &g[i].hit_rate;
         double v = which == 0 ? e->value : which == 1 ? e->lo : e->hi;
         if (!(v >= thr))
             break;
@@ -210,7 +210,7 @@ static long stays_above(const warm_group *g, size_t n, int which, double thr)
 static long first_below(const warm_group *g, size_t n, int which, double thr)
 {
     for (size_t i = 0; i < n; i++) {
-        const warm_est *e = &g[i].hit_rate;
+        const estimate *e = &g[i].hit_rate;
         double v = which == 0 ? e->value : which == 1 ? e->lo : e->hi;
         if (v < thr)
             return g[i].agents;

@@ -29,6 +29,7 @@
 #include "experiments/journal.h"
 #include "experiments/journal_cols.h"
 #include "experiments/trial.h"
+#include "stats/estimate.h"
 
 #define WARM_HIT_RATE 0.9   /* a group stays warm at or above this hit rate */
 #define WARM_COLD_RATE 0.5  /* ... and has gone cold below this one */
@@ -47,16 +48,6 @@ typedef struct warm_req {
     double ttft_ms;    /* NAN when failed */
 } warm_req;
 
-/* A value with its interval. */
-typedef struct warm_est {
-    double value;  /* NAN when not computable */
-    double lo, hi; /* interval when has_ci */
-    bool has_ci;
-    double level; /* the level the interval holds at (exact rank intervals:
-                     the achieved one) */
-    size_t n;     /* observations behind it */
-} warm_est;
-
 typedef struct warm_group {
     size_t target;
     long agents, sys;
@@ -68,18 +59,18 @@ typedef struct warm_group {
     size_t inferred;                 /* inferred hits and misses among scored */
     size_t classes[TRIAL_HIT_COUNT]; /* scored requests by class */
     size_t full_unknown;      /* full hits whose slot was not shown: may have been restored */
-    warm_est hit_rate;        /* hits / scored, Wilson interval (NAN when scored 0) */
-    warm_est ttft;            /* median TTFT of the scored requests, ms, rank interval */
-    warm_est hit_ttft;        /* median TTFT of hits at any position, ms */
-    warm_est miss_ttft;       /* median TTFT of misses at any position (each agent's
+    estimate hit_rate;        /* hits / scored, Wilson interval (NAN when scored 0) */
+    estimate ttft;            /* median TTFT of the scored requests, ms, rank interval */
+    estimate hit_ttft;        /* median TTFT of hits at any position, ms */
+    estimate miss_ttft;       /* median TTFT of misses at any position (each agent's
                                  first request is one), ms */
-    warm_est saving;          /* miss_ttft - hit_ttft, ms; interval from the two rank
+    estimate saving;          /* miss_ttft - hit_ttft, ms; interval from the two rank
                                  intervals (Bonferroni: level >= 1 - both tails) */
-    warm_est session_with;    /* WARM_SESSION_LEN requests at this hit rate, s:
+    estimate session_with;    /* WARM_SESSION_LEN requests at this hit rate, s:
                                  the first a miss, each later one a hit with
                                  probability hit_rate; interval from the Wilson
                                  interval, medians held fixed */
-    warm_est session_without; /* WARM_SESSION_LEN misses, s */
+    estimate session_without; /* WARM_SESSION_LEN misses, s */
 } warm_group;
 
 typedef struct warm_capacity {

@@ -72,7 +72,7 @@ static inline void pdfcheck_est_on_page(const char *text, const rr_est *e, doubl
                                         const char *what)
 {
     char b[64];
-    const double v[3] = {e->value, e->lo, e->hi};
+    const double v[3] = {e->est.value, e->est.lo, e->est.hi};
     for (int i = 0; i < 3; i++) {
         if (isnan(v[i]))
             continue;

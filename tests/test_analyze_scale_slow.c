@@ -124,9 +124,9 @@ static journal_data *data_make(void)
 static void assert_est(const rr_est *e)
 {
     assert_true(e->present);
-    assert_true(isfinite(e->value));
-    assert_true(isfinite(e->lo) && isfinite(e->hi));
-    assert_true(e->lo <= e->value && e->value <= e->hi);
+    assert_true(isfinite(e->est.value));
+    assert_true(isfinite(e->est.lo) && isfinite(e->est.hi));
+    assert_true(e->est.lo <= e->est.value && e->est.value <= e->est.hi);
     assert_null(strstr(e->note, "memory"));
     assert_null(strstr(e->note, "not computable"));
 }

@@ -154,9 +154,9 @@ static void fmt_should_follow_the_documented_rounding_rules(void **state)
     assert_string_equal(fmt_num(NAN, b, sizeof b), "n/a");
     assert_string_equal(fmt_pct(0.99318, b, sizeof b), "99.3 %");
     assert_string_equal(fmt_p(2e-7, b, sizeof b), "< 0.0001");
-    rr_est e = {1, 74.56, 72.68, 76.50, 0.95, 12, "", ""};
+    rr_est e = {1, {74.56, 72.68, 76.50, true, 0.95, 12}, "", ""};
     assert_string_equal(fmt_est(&e, 1, "×", b, sizeof b), "74.6× [72.7, 76.5]");
-    rr_est nul = {1, NAN, NAN, NAN, 0.95, 3, "", "no model"};
+    rr_est nul = {1, {NAN, NAN, NAN, false, 0.95, 3}, "", "no model"};
     assert_string_equal(fmt_est(&nul, 1, "", b, sizeof b), "n/a (no model)");
 }
 
@@ -193,7 +193,7 @@ static void reader_should_load_every_fixture(void **state)
     assert_true(r->partial);
     assert_int_equal(r->targets[0].cold_ttft.n_fits, 0); /* one length: no slope */
     assert_non_null(strstr(r->targets[0].cold_ttft.note, "one length"));
-    assert_true(isnan(r->v_prefill_ms.value));
+    assert_true(isnan(r->v_prefill_ms.est.value));
     results_read_free(r);
     results_read_free(NULL);
 }

@@ -329,7 +329,7 @@ static void same_est(const rr_est *e, const cJSON *o, const char *what)
     const cJSON *ci = cJSON_GetObjectItemCaseSensitive(o, "ci");
     double want[3] = {jnum(cJSON_GetObjectItemCaseSensitive(o, "value")),
                       jnum(cJSON_GetArrayItem(ci, 0)), jnum(cJSON_GetArrayItem(ci, 1))};
-    double got[3] = {e->value, e->lo, e->hi};
+    double got[3] = {e->est.value, e->est.lo, e->est.hi};
     for (int k = 0; k < 3; k++)
         if (!(got[k] == want[k] || (isnan(got[k]) && isnan(want[k]))))
             fail_msg("%s: read %.17g, written %.17g", what, got[k], want[k]);

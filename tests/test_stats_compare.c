@@ -35,13 +35,13 @@ static void fill40(double *x, double *y)
 static void check_hl(const double *x, size_t nx, const double *y, size_t ny, bool paired,
                      double est, double lo, double hi, double level)
 {
-    compare_estimate e;
+    estimate e;
     char err[KV_ERRLEN] = "";
     assert_int_equal(compare_hodges_lehmann(x, nx, y, ny, paired, 0.95, &e, err), KV_OK);
     assert_true(e.has_ci);
     assert_float_equal(e.value, est, 1e-9);
-    assert_float_equal(e.ci[0], lo, 1e-9);
-    assert_float_equal(e.ci[1], hi, 1e-9);
+    assert_float_equal(e.lo, lo, 1e-9);
+    assert_float_equal(e.hi, hi, 1e-9);
     assert_float_equal(e.level, level, 1e-12);
 }
 
@@ -75,12 +75,12 @@ static void forty_against_forty_should_match_r_exactly(void **state)
     assert_float_equal(compare_rank_test_p(x, 40, y, 40, false), 0.016218322988827555, 1e-10);
     check_hl(x, 40, y, 40, false, 3.9675161391987004, 0.63431195452110956, 6.8812913082232967,
              0.95016127207225998);
-    compare_estimate e;
+    estimate e;
     char err[KV_ERRLEN] = "";
     assert_int_equal(compare_median_ratio(x, 40, y, 40, 0.95, &e, err), KV_OK);
     assert_float_equal(log(e.value), 0.039435760661299835, 1e-9);
-    assert_float_equal(log(e.ci[0]), 0.0063814882389729988, 1e-9);
-    assert_float_equal(log(e.ci[1]), 0.069059492803943634, 1e-9);
+    assert_float_equal(log(e.lo), 0.0063814882389729988, 1e-9);
+    assert_float_equal(log(e.hi), 0.069059492803943634, 1e-9);
     assert_float_equal(e.level, 0.95016127207225998, 1e-12);
 }
 
@@ -95,7 +95,7 @@ static void ties_and_large_samples_should_use_the_normal_approximation_as_r(void
     (void)state;
     const double xt[] = {1, 2, 2, 3, 4, 5}, yt[] = {2, 3, 3, 6, 7, 8, 9};
     assert_float_equal(compare_rank_test_p(xt, 6, yt, 7, false), 0.096670543406700921, 1e-12);
-    compare_estimate e;
+    estimate e;
     char err[KV_ERRLEN] = "";
     assert_int_equal(compare_hodges_lehmann(xt, 6, yt, 7, false, 0.95, &e, err), KV_OK);
     assert_float_equal(e.value, -2.5, 1e-12);
@@ -129,13 +129,13 @@ static void widest_interval_of_two_samples_of_three_should_hold_at_90_percent(vo
 {
     (void)state;
     const double x[] = {3, 1, 2}, y[] = {6, 5, 4};
-    compare_estimate e;
+    estimate e;
     char err[KV_ERRLEN] = "";
     assert_float_equal(compare_rank_test_p(x, 3, y, 3, false), 0.1, 1e-15);
     assert_int_equal(compare_median_ratio(y, 3, x, 3, 0.95, &e, err), KV_OK);
     assert_float_equal(e.level, 0.9, 1e-15);
-    assert_float_equal(e.ci[0], 4.0 / 3.0, 1e-12);
-    assert_float_equal(e.ci[1], 6.0, 1e-12);
+    assert_float_equal(e.lo, 4.0 / 3.0, 1e-12);
+    assert_float_equal(e.hi, 6.0, 1e-12);
     assert_float_equal(e.value, 2.5, 1e-12); /* median of the 9 ratios y_i / x_j */
 }
 
@@ -146,18 +146,18 @@ static void one_stall_should_not_collapse_the_ratio_of_means_interval(void **sta
     (void)state;
     const double cold[] = {1000, 1010, 990, 1005, 995, 20000, 1002, 998};
     const double warm[] = {101, 99, 100, 102, 98, 100, 101, 99};
-    compare_estimate e;
+    estimate e;
     bool pct = false;
     char err[KV_ERRLEN] = "";
     assert_int_equal(compare_ratio_of_means(cold, 8, warm, 8, 2000, 7, 0.95, &e, &pct, err), KV_OK);
     assert_true(e.has_ci);
-    assert_true(e.ci[0] > 9.0);
-    assert_true(e.ci[1] < 200.0 / 1.0);
-    assert_true(e.ci[0] <= e.value && e.value <= e.ci[1]);
-    compare_estimate m;
+    assert_true(e.lo > 9.0);
+    assert_true(e.hi < 200.0 / 1.0);
+    assert_true(e.lo <= e.value && e.value <= e.hi);
+    estimate m;
     assert_int_equal(compare_median_ratio(cold, 8, warm, 8, 0.95, &m, err), KV_OK);
     assert_true(m.value > 9.8 && m.value < 10.3); /* the stall barely moves the median ratio */
-    assert_true(m.ci[0] > 9.5 && m.ci[1] < 10.6);
+    assert_true(m.lo > 9.5 && m.hi < 10.6);
 }
 
 TU_MAIN(NULL, NULL,

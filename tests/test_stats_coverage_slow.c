@@ -94,13 +94,13 @@ static void intervals_should_cover_the_truth_at_the_nominal_rate(void **state)
         hit_a += f->ci[0][0] <= true_a && true_a <= f->ci[0][1];
         hit_b += f->ci[1][0] <= true_b && true_b <= f->ci[1][1];
 
-        compare_estimate s, o;
+        estimate s, o;
         assert_int_equal(compare_gm_ratio(coldl, REPS, warm, REPS, false, 0.95, &s, err), KV_OK);
-        hit_s += s.ci[0] <= true_speedup && true_speedup <= s.ci[1];
+        hit_s += s.lo <= true_speedup && true_speedup <= s.hi;
         assert_int_equal(compare_ratio_of_means(coldl, REPS, cold0, REPS, 999, 1000 + (uint64_t)e,
                                                 0.95, &o, NULL, err),
                          KV_OK);
-        double olo = 1 - 1 / o.ci[0], ohi = 1 - 1 / o.ci[1];
+        double olo = 1 - 1 / o.lo, ohi = 1 - 1 / o.hi;
         hit_o += olo <= true_overhead && true_overhead <= ohi;
     }
     fprintf(stderr, "quadratic chosen in %d of %d experiments\n", quadratic, EXPERIMENTS);
@@ -135,11 +135,11 @@ static void small_sample_overhead_interval_should_cover_the_truth(void **state)
                 x[i] = draw(&p, r, L + QUERY, 0);
                 y[i] = draw(&p, r, QUERY, 0);
             }
-            compare_estimate o;
+            estimate o;
             double df;
             char err[KV_ERRLEN] = "";
             assert_int_equal(compare_ratio_of_means_delta(x, n, y, n, 0.95, &o, &df, err), KV_OK);
-            double lo = 1 - 1 / o.ci[0], hi = 1 - 1 / o.ci[1];
+            double lo = 1 - 1 / o.lo, hi = 1 - 1 / o.hi;
             assert_true(lo > 0.5 && hi < 1);
             hits += lo <= true_overhead && true_overhead <= hi;
             width += (hi - lo) / total;

@@ -114,17 +114,17 @@ static void check(const char *what, int n, const tally *t)
 
 static void count(const double *x, size_t nx, const double *y, size_t ny, double truth, tally *t)
 {
-    compare_estimate e, g;
+    estimate e, g;
     char err[KV_ERRLEN] = "";
     assert_int_equal(compare_median_ratio(x, nx, y, ny, 0.95, &e, err), KV_OK);
     assert_true(e.has_ci);
     if (t->total == 0)
         t->level = e.level;
     assert_float_equal(e.level, t->level, 1e-12);
-    t->hits += e.ci[0] <= truth && truth <= e.ci[1];
+    t->hits += e.lo <= truth && truth <= e.hi;
     t->total++;
     assert_int_equal(compare_gm_ratio(x, nx, y, ny, false, 0.95, &g, err), KV_OK);
-    t->gm_hits += g.has_ci && g.ci[0] <= truth && truth <= g.ci[1];
+    t->gm_hits += g.has_ci && g.lo <= truth && truth <= g.hi;
 }
 
 static void run_at(sim *s, int n, int experiments, double sess_truth)
@@ -187,7 +187,7 @@ static void five_rep_subsamples_should_cover_the_long_runs_speedup(void **state)
             cold[i] = draw(&s, lengths[l] + QUERY, 0);
             warm[i] = draw(&s, QUERY, lengths[l]);
         }
-        compare_estimate full, e;
+        estimate full, e;
         char err[KV_ERRLEN] = "";
         assert_int_equal(compare_median_ratio(cold, 40, warm, 40, 0.95, &full, err), KV_OK);
         int hits = 0, subs = 300;
@@ -195,7 +195,7 @@ static void five_rep_subsamples_should_cover_the_long_runs_speedup(void **state)
             gsl_ran_choose(s.r, fc, 5, cold, 40, sizeof(double));
             gsl_ran_choose(s.r, fw, 5, warm, 40, sizeof(double));
             assert_int_equal(compare_median_ratio(fc, 5, fw, 5, 0.95, &e, err), KV_OK);
-            hits += e.ci[0] <= full.value && full.value <= e.ci[1];
+            hits += e.lo <= full.value && full.value <= e.hi;
         }
         fprintf(stderr,
                 "subsamples at %5.0f tokens: long-run speedup %.3f, 5-rep intervals cover it "

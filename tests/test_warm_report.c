@@ -129,13 +129,13 @@ static void page_should_show_the_numbers_of_results_json(void **state)
     }
     for (size_t i = 0; i < c->n_groups; i++) {
         const rr_warm_group *g = &c->groups[i];
-        snprintf(b, sizeof b, "%s%%", fmt_num(100 * g->hit_rate.value, a, sizeof a));
+        snprintf(b, sizeof b, "%s%%", fmt_num(100 * g->hit_rate.est.value, a, sizeof a));
         must_contain(text, b);
-        snprintf(b, sizeof b, "%s ms", fmt_num(g->median_ttft_ms.value, a, sizeof a));
+        snprintf(b, sizeof b, "%s ms", fmt_num(g->median_ttft_ms.est.value, a, sizeof a));
         must_contain(text, b);
         snprintf(b, sizeof b, "n = %ld", g->scored);
         must_contain(text, b);
-        fmt_num(g->session_with_cache_s.value, a, sizeof a);
+        fmt_num(g->session_with_cache_s.est.value, a, sizeof a);
         must_contain(text, a);
     }
     must_contain(text, "Figure 9. Hit rate against the number of agents");
@@ -172,7 +172,7 @@ static void markdown_should_carry_the_section_only_with_contention(void **state)
     const rr_contention *c = &f->r->contention;
     for (size_t i = 0; i < c->n_groups; i++) {
         snprintf(b, sizeof b, "| %s | %ld | %s %%", c->groups[i].target, c->groups[i].agents,
-                 fmt_num(100 * c->groups[i].hit_rate.value, a, sizeof a));
+                 fmt_num(100 * c->groups[i].hit_rate.est.value, a, sizeof a));
         must_contain(out.data, b);
     }
     kv_buf_free(&out);
