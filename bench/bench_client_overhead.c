@@ -13,50 +13,51 @@
  *    timestamping each complete data line, no SSE or JSON parsing;
  *  - curl -N: the benchmark runs `curl -sN` through popen and timestamps each
  *    data line as fgets returns it (curl + pipe + stdio);
- *  - a bare recv loop (the floor): a socket, the request sent with one
- *    send, then recv into a buffer, each complete data line timestamped when
- *    the recv that completed it returns (HTTP/1.0, so no chunk framing);
- *    the same over HTTP/1.1 (the server's chunked framing, as libcurl gets
- *    it); over HTTP/1.1 waiting in poll() before each recv, as any event
- *    loop does (libcurl's multi interface included); and the same with a
- *    100 ms poll timeout, as kvproof's loop waits (its deadlines).
+ *  - a bare recv loop (the floor): a fresh socket per request, the request
+ *    sent with one send, then recv into a buffer, each complete data line
+ *    timestamped when the recv that completed it returns (HTTP/1.0, so no
+ *    chunk framing); the same over HTTP/1.1 with "Connection: close" (the
+ *    server's chunked framing, as libcurl gets it); over HTTP/1.1 waiting in
+ *    poll() before each recv, as any event loop does; the same with a 100 ms
+ *    poll timeout, as kvproof's deadlines make its waits; the poll loop on
+ *    one HTTP/1.1 connection kept alive across requests, as kvproof and
+ *    libcurl keep theirs; and that kept loop busy-waiting 20 us before each
+ *    request, as a client does that works between requests.
  * Each reader's CPU time per chunk (the reading thread's) is printed too,
  * and for kvproof and the polled loops the chunk's delay is split at the
  * return from poll(): server stamp -> wake-up (the kernel and the scheduler)
- * and wake-up -> timestamp (user space: libcurl and kvproof, or one recv).
- * The server's model costs nothing but a fixed 0.2 ms per output token, so
- * chunks arrive spaced out rather than in one burst. Prints median and p99 in
- * microseconds over >= 10,000 chunks for each, side by side, with ratios;
- * the acceptance figure is kvproof's median first-token overhead over the
- * bare recv loop's, measured in the same run (printed beside kvproof's over
- * libcurl alone's, the floor of any libcurl reader).
+ * and wake-up -> timestamp (user space). The server's model costs nothing
+ * but a fixed 0.2 ms per output token, so chunks arrive spaced out rather
+ * than in one burst. Prints median and p99 in microseconds over >= 10,000
+ * chunks for each, side by side, with ratios; the acceptance figure is
+ * kvproof's median first-token overhead over the bare recv loop's, measured
+ * in the same run (printed beside kvproof's over libcurl alone's).
  *
  * Two phases: streams of 500 tokens (every chunk), then short requests of 2
  * tokens (the first token of each; curl -N runs a tenth as many). Within a
  * phase the readers take turns in ROUNDS rounds, so that each sees the same
  * load on a shared machine.
  *
- * Where kvproof's extra time goes (2-core Firecracker VM, kernel 6.18, idle
- * governor haltpoll without polling, so an idle vCPU halts; libcurl 7.88):
- * perf sched shows the reader woken on the server thread's CPU for >95% of
- * chunks; it either preempts the server thread (wake-up -> running ~1.3 us)
- * or waits until that thread sleeps again (~9.7 us); kvproof's connection
- * waited for 53% of chunks, libcurl alone's for 43%, the bare loops' for
- * 24-30% (a wake-up on the idle vCPU instead costs 20-40 us). The wait
- * follows the reader's CPU time per chunk (kvproof ~6 us, libcurl alone
- * ~5, bare ~3: mostly kernel, libcurl's code is ~2% of the samples; libcurl
- * adds a poll(fd, 0) after every read, its data-pending check): 1.5-3 us of
- * spinning added to the bare poll loop after each chunk's timestamp raised
- * its stamp -> wake-up from 5.3-5.9 to 7.2-12.8 us. User space
- * from the return from poll to kvproof's timestamp is ~2 us. A 100 ms poll
- * timeout, TCP_QUICKACK after each read, a fresh connection per request, a
- * 0.1 ms scheduler slice and running every thread on one CPU change none of
- * it; under load from other processes all readers converge (~15 us). For
- * the first token (headers and first event sent back to back) the median
- * wake-up is the bare loop's (~6 us) and kvproof's own share is small (first
- * header callback -> first token callback ~1.4 us, printed below): the rest
- * (~8 us, by difference) lies between the return from poll and libcurl's
- * first header callback.
+ * What it shows (2-core Firecracker VM, kernel 6.18, libcurl 7.88; three
+ * runs at load 0.3-0.4). Every chunk: kvproof 14.6-15.1 us, libcurl alone
+ * 8.3-9.7, the bare loops 6.2-7.6. The first token: kvproof 16.5-17.0 us,
+ * libcurl alone 16.3-16.5 (kvproof / it 1.01-1.03), the bare recv loop
+ * 4.5 (acceptance ratio 3.66-3.75), the kept bare poll loop 4.4 and the same
+ * loop 20 us apart 13.7 (kvproof / it 1.21-1.24). So the bare loops' first
+ * token depends on how soon the next request follows the last reply: on a
+ * kept connection it is 4.4 us when the request goes out at once, 13.7 us
+ * when the client works 20 us first, as every measuring client does (the
+ * runner journals each trial between requests). Where kvproof's time goes,
+ * from counters put in for a run (not kept): in about 2 of 3 short requests
+ * libcurl reads the headers and the first event inside the
+ * curl_multi_socket_action call that sends the request (that call takes
+ * ~42 us on average), so the token waits in the socket while libcurl works;
+ * otherwise it comes after a poll(), and from poll's return to the write
+ * callback libcurl takes ~10 us. kvproof's own work, first header callback
+ * -> first token callback, is 1.6 us (printed below). perf sched on this
+ * machine: the reader is woken on the server thread's CPU for >95%
+ * of chunks and waits for it more often the more CPU it spends per chunk
+ * (kvproof ~6.7 us, libcurl alone ~5.3, bare ~3.3).
  *
  * usage: bench_client_overhead [chunks] [first-tokens]   (default 10000 2000)
  */
@@ -86,8 +87,9 @@
 #define STR(x) STR_(x)
 #define DECODE_MS 0.2
 #define ROUNDS 10 /* turns each reader takes within a phase */
-#define N_READERS 7
-#define NO_POLL (-2) /* bare_request's poll_ms: recv without poll */
+#define N_READERS 9
+#define KEPT_PAUSE_US 20 /* the paused kept loop's busy wait between requests (above 5 us) */
+#define NO_POLL (-2)     /* bare_request's poll_ms: recv without poll */
 
 typedef struct samples {
     double *v;
@@ -225,12 +227,8 @@ static void bare_lines(char *buf, size_t *len, int64_t now, int64_t wake_ns, lin
     *len -= start;
 }
 
-/* One request over a fresh socket: send it, then recv until the server
- * closes; poll_ms other than NO_POLL waits in poll() with that timeout before
- * each recv, as an event loop does. Returns 0, or -1 when the connection
- * fails. */
-static int bare_request(int port, const char *req, size_t req_len, char *buf, size_t cap,
-                        int poll_ms, line_state *ls)
+/* A connected socket to the server (TCP_NODELAY), or -1. */
+static int bare_connect(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
@@ -239,12 +237,38 @@ static int bare_request(int port, const char *req, size_t req_len, char *buf, si
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-        send(fd, req, req_len, 0) != (ssize_t)req_len) {
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
         close(fd);
         return -1;
     }
+    return fd;
+}
+
+/* Whether the bytes seen so far end with the last chunk of a chunked body
+ * ("\r\n0\r\n\r\n"); tail keeps the last 7 bytes. */
+static bool chunked_end(char tail[8], const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        memmove(tail, tail + 1, 6);
+        tail[6] = p[i];
+    }
+    return memcmp(tail, "\r\n0\r\n\r\n", 7) == 0;
+}
+
+/* One request on socket fd: send it, then recv until the server closes, or
+ * (kept) until the end of its chunked reply; poll_ms other than NO_POLL
+ * waits in poll() with that timeout before each recv, as an event loop does.
+ * pause_us > 0 busy-waits that long before sending (a client that works
+ * between requests). Returns 0, or -1 when the connection fails. */
+static int bare_exchange(int fd, bool kept, int pause_us, const char *req, size_t req_len,
+                         char *buf, size_t cap, int poll_ms, line_state *ls)
+{
+    for (int64_t end = kv_now_ns() + (int64_t)pause_us * 1000; kv_now_ns() < end;)
+        ;
+    if (send(fd, req, req_len, 0) != (ssize_t)req_len)
+        return -1;
     size_t len = 0;
+    char tail[8] = "";
     ls->stamp = 0;
     ls->got_first = false;
     for (;;) {
@@ -263,35 +287,57 @@ static int bare_request(int port, const char *req, size_t req_len, char *buf, si
             continue;
         if (n <= 0)
             break;
+        bool end = kept && chunked_end(tail, buf + len, (size_t)n);
         len += (size_t)n;
         bare_lines(buf, &len, now, poll_ms != NO_POLL ? wake : now, ls);
+        if (end)
+            break;
     }
-    close(fd);
     return ls->got_first ? 0 : -1;
+}
+
+/* One request over a fresh socket (bare_exchange until the server closes). */
+static int bare_request(int port, const char *req, size_t req_len, char *buf, size_t cap,
+                        int poll_ms, line_state *ls)
+{
+    int fd = bare_connect(port);
+    if (fd < 0)
+        return -1;
+    int rc = bare_exchange(fd, false, 0, req, req_len, buf, cap, poll_ms, ls);
+    close(fd);
+    return rc;
 }
 
 /* The bare recv loop: requests until `chunks` chunks arrived. HTTP/1.0, or
  * HTTP/1.1 with "Connection: close" (the server's chunked framing: its size
  * lines match neither prefix, and each event is one chunk), the latter also
- * with a poll() before each recv (poll_ms, see bare_request). */
+ * with a poll() before each recv (poll_ms, see bare_request); or (kept)
+ * HTTP/1.1 on one connection kept alive across the turn's requests, as
+ * kvproof and libcurl keep theirs, pause_us apart (bare_exchange). */
 static int run_bare(int port, int tokens, long chunks, long firsts, line_state *ls, bool http11,
-                    int poll_ms)
+                    int poll_ms, bool kept, int pause_us)
 {
     char body[512], req[1024];
     int bl = snprintf(body, sizeof body, body_fmt, tokens);
-    int rl = snprintf(req, sizeof req,
-                      "POST /v1/chat/completions HTTP/1.%d\r\nHost: 127.0.0.1:%d\r\n%s"
-                      "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-                      http11 ? 1 : 0, port, http11 ? "Connection: close\r\n" : "", bl, body);
+    int rl =
+        snprintf(req, sizeof req,
+                 "POST /v1/chat/completions HTTP/1.%d\r\nHost: 127.0.0.1:%d\r\n%s"
+                 "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+                 http11 ? 1 : 0, port, http11 && !kept ? "Connection: close\r\n" : "", bl, body);
     size_t cap = 1 << 16;
     char *buf = malloc(cap);
     if (!buf || rl <= 0 || (size_t)rl >= sizeof req) {
         free(buf);
         return -1;
     }
-    int rc = 0;
+    int rc = 0, fd = kept ? bare_connect(port) : 0;
+    if (fd < 0)
+        rc = -1;
     while (rc == 0 && !enough(ls->all, chunks, ls->first, firsts))
-        rc = bare_request(port, req, (size_t)rl, buf, cap, poll_ms, ls);
+        rc = kept ? bare_exchange(fd, true, pause_us, req, (size_t)rl, buf, cap, poll_ms, ls)
+                  : bare_request(port, req, (size_t)rl, buf, cap, poll_ms, ls);
+    if (kept && fd >= 0)
+        close(fd);
     free(buf);
     return rc;
 }
@@ -357,10 +403,21 @@ typedef struct phase {
     double cpu_s[N_READERS]; /* the reading thread's CPU time */
 } phase;
 
-enum { R_KVPROOF, R_EASY, R_CURL_N, R_BARE, R_BARE11, R_BARE_POLL, R_BARE_POLL_MS };
+enum {
+    R_KVPROOF,
+    R_EASY,
+    R_CURL_N,
+    R_BARE,
+    R_BARE11,
+    R_BARE_POLL,
+    R_BARE_POLL_MS,
+    R_BARE_KEPT,
+    R_BARE_KEPT_PAUSED
+};
 static const char *const reader_names[N_READERS] = {
-    "kvproof (libcurl)",   "libcurl alone",       "curl -N | pipe",       "bare recv loop",
-    "bare recv, HTTP/1.1", "bare poll+recv, 1.1", "bare poll(100ms)+recv"};
+    "kvproof (libcurl)",     "libcurl alone",        "curl -N | pipe",
+    "bare recv loop",        "bare recv, HTTP/1.1",  "bare poll+recv, 1.1",
+    "bare poll(100ms)+recv", "bare poll+recv, kept", "kept, 20 us apart"};
 
 /* kvproof's client: requests until enough chunks and first tokens. */
 static int run_kvproof(client *c, client_request rq, int tokens, long chunks, long firsts,
@@ -402,7 +459,7 @@ static int64_t thread_cpu_ns(void)
 /* The poll timeout of bare reader i (ms), or NO_POLL. */
 static int bare_poll_ms(int i)
 {
-    return i == R_BARE_POLL ? -1 : i == R_BARE_POLL_MS ? 100 : NO_POLL;
+    return i == R_BARE_POLL || i >= R_BARE_KEPT ? -1 : i == R_BARE_POLL_MS ? 100 : NO_POLL;
 }
 
 /* Reader i's turn in round r (of ROUNDS): until its share of the phase. */
@@ -424,7 +481,8 @@ static int run_turn(int i, int r, client *c, CURL *h, const client_request *rq, 
                                              all, first)) != 0)
         snprintf(err, KV_ERRLEN, "curl -N failed (is curl installed?)");
     else if (i >= R_BARE &&
-             (rc = run_bare(port, w->tokens, ch, fi, &ls, i != R_BARE, bare_poll_ms(i))) != 0)
+             (rc = run_bare(port, w->tokens, ch, fi, &ls, i != R_BARE, bare_poll_ms(i),
+                            i >= R_BARE_KEPT, i == R_BARE_KEPT_PAUSED ? KEPT_PAUSE_US : 0)) != 0)
         snprintf(err, KV_ERRLEN, "the bare recv loop failed");
     ph->wall_s[i] += (double)(kv_now_ns() - t0) / 1e9;
     ph->cpu_s[i] += (double)(thread_cpu_ns() - c0) / 1e9;
@@ -533,6 +591,8 @@ int main(int argc, char **argv)
     print_ratios(&stream, &first, R_BARE11);
     print_ratios(&stream, &first, R_BARE_POLL);
     print_ratios(&stream, &first, R_BARE_POLL_MS);
+    print_ratios(&stream, &first, R_BARE_KEPT);
+    print_ratios(&stream, &first, R_BARE_KEPT_PAUSED);
     printf("kvproof, first header callback -> first token callback: median %.1f us, p99 %.1f us\n",
            quantile(&first.hdr, 0.5), quantile(&first.hdr, 0.99));
     double ft = quantile(&first.first[R_KVPROOF], 0.5);
