@@ -112,9 +112,8 @@ static cJSON *jj_imported(const journal_header *h)
     cJSON *files = cJSON_AddArrayToObject(o, "files");
     JJ_ADD(ok, files);
     for (size_t i = 0; ok && i < h->n_import_files; i++) {
-        cJSON *f = cJSON_CreateObject();
-        if (!f || !cJSON_AddItemToArray(files, f)) {
-            cJSON_Delete(f);
+        cJSON *f = jsonadd_object(files);
+        if (!f) {
             ok = false;
             break;
         }
@@ -167,9 +166,8 @@ kv_status journal_header_to_json(const journal_header *h, kv_buf *out, char *err
     JJ_ADD(ok, targets);
     for (size_t i = 0; ok && i < h->n_targets; i++) {
         const journal_target_meta *m = &h->targets[i];
-        cJSON *t = cJSON_CreateObject();
-        if (!t || !cJSON_AddItemToArray(targets, t)) {
-            cJSON_Delete(t);
+        cJSON *t = jsonadd_object(targets);
+        if (!t) {
             ok = false;
             break;
         }
