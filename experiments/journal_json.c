@@ -305,10 +305,10 @@ static void jd_nomem(jd *d, const char *name)
     d->st = kv_fail(d->err, KV_ERR_NOMEM, "%s: $.%s%s: out of memory", d->where, d->prefix, name);
 }
 
-/* The field, or NULL when an earlier field already failed. */
-/* cJSON_GetObjectItemCaseSensitive (the first item of that name), with the
- * first byte compared before strcmp: a trial line's ~40 lookups over ~25
- * keys were a fifth of reading a journal. */
+/* The field (the first item of that name), or NULL when an earlier field
+ * already failed. cJSON_GetObjectItemCaseSensitive, with the first byte
+ * compared before strcmp: a trial line's ~40 lookups over ~25 keys were a
+ * fifth of reading a journal. */
 static const cJSON *jd_get(const jd *d, const cJSON *o, const char *name)
 {
     if (d->st != KV_OK || !o)
@@ -495,9 +495,8 @@ static int jd_enum(jd *d, const cJSON *o, const char *name, const char *const *n
     return 0;
 }
 
-/* Finds the first number that is not finite (1e999 reads as infinity, and
- * would come back as null): its path into `path`. */
-/* Every number below j is finite (no path kept: the common case). */
+/* Every number below j is finite (1e999 reads as infinity, and would come
+ * back as null); no path kept: the common case. */
 static bool jd_finite_fast(const cJSON *j)
 {
     for (const cJSON *it = j ? j->child : NULL; it; it = it->next) {
