@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/util.h"
+
 #define SCAN_CHUNK ((size_t)1 << 20) /* bytes read at a time */
 /* The longest line kvproof reads (a trial with many turns and raw server
  * fields is a few KB): a device without newlines stops here. */
@@ -349,14 +351,9 @@ static bool contention_keep(cols_build *b, const trial_record *t)
     journal_cols *c = b->c;
     if (t->kind != PLAN_CONTENTION || t->n_turns == 0)
         return true;
-    if (c->n_contention == b->cap_contention) {
-        size_t n = b->cap_contention < 64 ? 64 : b->cap_contention * 2;
-        journal_cols_contention *p = realloc(c->contention, n * sizeof *p);
-        if (!p)
-            return false;
-        c->contention = p;
-        b->cap_contention = n;
-    }
+    if (kv_grow(&c->contention, &b->cap_contention, c->n_contention + 1, sizeof *c->contention,
+                64) != KV_OK)
+        return false;
     const trial_request *q = &t->turns[0];
     journal_cols_contention *w = &c->contention[c->n_contention++];
     w->target = t->target;
