@@ -120,7 +120,7 @@ void spec_check_each(spec_check_ctx *c, const spec_check_val *v,
                      void (*fn)(spec_check_ctx *c, const spec_check_val *e, size_t i, void *arg),
                      void *arg)
 {
-    for (size_t i = 0; i < spec_check_len(v); i++) {
+    for (size_t i = 0, n = spec_check_len(v); i < n; i++) {
         spec_check_val e = spec_check_elem(v, i);
         fn(c, &e, i, arg);
     }
