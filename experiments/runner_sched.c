@@ -35,11 +35,11 @@ static double session_ttft(const trial_record *t)
     return sum;
 }
 
-static kv_status note_sample(run *r, size_t plan_index, const trial_record *t, char *err)
+static kv_status note_sample(run *r, const trial_record *t, char *err)
 {
-    if (plan_index >= r->p->n_trials)
+    if (t->plan_index >= r->p->n_trials)
         return KV_OK;
-    size_t cell = r->p->trials[plan_index].cell;
+    size_t cell = r->p->trials[t->plan_index].cell;
     double v = session_ttft(t);
     if (!isfinite(v) || cell >= r->p->n_cells)
         return KV_OK;
@@ -53,7 +53,7 @@ static kv_status note_sample(run *r, size_t plan_index, const trial_record *t, c
 static kv_status sample_seen(void *ctx, trial_record *t, const char *where, char *err)
 {
     (void)where;
-    return note_sample(ctx, t->plan_index, t, err);
+    return note_sample(ctx, t, err);
 }
 
 /* Loads earlier trials' samples for adaptive stopping (resume), one pass
@@ -87,7 +87,7 @@ static kv_status trial_recorded(run *r, const plan_trial *pt, const trial_record
         r->sum->failed++;
     if (rec->contaminated)
         r->sum->contaminated++;
-    kv_status st = note_sample(r, pt->index, rec, err);
+    kv_status st = note_sample(r, rec, err);
     char msg[TRIAL_REASON_LEN + 160];
     if (!rec->ok)
         snprintf(msg, sizeof msg, "%s failed: %s", rec->id, rec->error);
