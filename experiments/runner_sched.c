@@ -72,6 +72,13 @@ kv_status runner_sched_load_samples(run *r, char *err)
 
 /* ---- journaling a finished trial ----------------------------------------- */
 
+/* The trial's requests leave units_left (lock held; never below 0). */
+static void units_spent(run *r, const plan_trial *pt)
+{
+    size_t n = (size_t)pt->requests;
+    r->units_left -= r->units_left > n ? n : r->units_left;
+}
+
 /* A trial is on disk (lock held): counts it and tells the progress callback. */
 static kv_status trial_recorded(run *r, const plan_trial *pt, const trial_record *rec, int64_t t0,
                                 char *err)
@@ -80,7 +87,7 @@ static kv_status trial_recorded(run *r, const plan_trial *pt, const trial_record
     r->sum->ran++;
     r->trial_s_sum += (double)(kv_now_ns() - t0) / 1e9;
     r->units_done += (size_t)pt->requests;
-    r->units_left -= r->units_left > (size_t)pt->requests ? (size_t)pt->requests : r->units_left;
+    units_spent(r, pt);
     if (pt->kind == PLAN_MEASURE)
         r->measured_done++;
     if (!rec->ok)
@@ -203,8 +210,7 @@ static const plan_trial *next_trial(run *r)
             (s->stop.max_trials > 0 && (long)measured >= s->stop.max_trials) ||
             (s->stop.max_minutes > 0 && minutes >= s->stop.max_minutes)) {
             r->sum->skipped++;
-            r->units_left -=
-                r->units_left > (size_t)pt->requests ? (size_t)pt->requests : r->units_left;
+            units_spent(r, pt);
             r->q_next++;
             continue;
         }
