@@ -225,8 +225,8 @@ typedef struct trial_ctx {
     const plan_trial *pt;
     target_state *ts;
     trial_record *rec;
-    bool warm, cold, measured;
-    bool sys; /* the trial has a system prompt */
+    bool warm, measured; /* a cold trial is one that is not warm */
+    bool sys;            /* the trial has a system prompt */
     long turns;
     session se;
     trial_request prime; /* a warm session's priming request */
@@ -249,7 +249,6 @@ static void trial_begin(trial_ctx *t, run *r, const runner_io *io, const plan_tr
     t->ts = &r->tg[pt->target];
     t->rec = rec;
     t->warm = pt->kind == PLAN_MEASURE && pt->mode == SPEC_WARM;
-    t->cold = !t->warm;
     t->measured = pt->kind == PLAN_MEASURE;
     t->sys = pt->system_prompt_tokens > 0;
     t->turns = pt->query_count > 0 ? pt->query_count : 1;
@@ -302,7 +301,7 @@ static bool trial_prompts(trial_ctx *t)
             return false;
         }
     }
-    if ((t->sys || t->cold) &&
+    if ((t->sys || !t->warm) &&
         head_text(t->ts, t->io, pt, pt->nonce, &t->head, &t->head_counted, t->perr) != KV_OK) {
         runner_trial_reason(t->rec->error, "prompt synthesis: ", t->perr);
         return false;
@@ -347,7 +346,7 @@ static size_t turn_messages(trial_ctx *t, long k, const char *h, long h_counted,
     }
     for (long i = 0; i <= k; i++) {
         /* Without a system prompt a cold session's first question carries the nonce. */
-        const char *qt = (!t->sys && t->cold && i == 0) ? h : t->se.queries[i];
+        const char *qt = (!t->sys && !t->warm && i == 0) ? h : t->se.queries[i];
         t->msgs[n++] = (client_message){"user", qt};
         *content += t->se.q_counted[i];
         if (i < k)
@@ -366,7 +365,7 @@ static bool trial_turn(trial_ctx *t, long k, long *prefix)
     char *turn_head = NULL;
     long turn_head_counted = t->head_counted;
     uint64_t nonce = turn_nonce(t->pt->nonce, k + 1);
-    if (t->cold && k > 0 &&
+    if (!t->warm && k > 0 &&
         head_text(t->ts, t->io, t->pt, nonce, &turn_head, &turn_head_counted, t->perr) != KV_OK) {
         runner_trial_reason(q->error, "prompt synthesis: ", t->perr);
         runner_trial_turn_reason(rec->error, k + 1, q->error);
@@ -375,7 +374,7 @@ static bool trial_turn(trial_ctx *t, long k, long *prefix)
     long content = 0;
     size_t n = turn_messages(t, k, turn_head ? turn_head : t->head, turn_head_counted, &content);
     char *reply_text = NULL;
-    kv_status st = runner_trial_send(t->r, t->io, t->ts, t->msgs, n, t->cold,
+    kv_status st = runner_trial_send(t->r, t->io, t->ts, t->msgs, n, !t->warm,
                                      t->r->s->max_output_tokens, q, &reply_text);
     q->prefix_tokens = t->warm ? *prefix : 0;
     free(turn_head);
@@ -387,7 +386,7 @@ static bool trial_turn(trial_ctx *t, long k, long *prefix)
     if (q->ok && q->prompt_tokens < 0)
         q->prompt_tokens = content;
     if (t->measured)
-        check_cache(t->ts, t->cold, q);
+        check_cache(t->ts, !t->warm, q);
     if (st != KV_OK) {
         runner_trial_turn_reason(rec->error, k + 1, q->error);
         return false;
