@@ -189,8 +189,9 @@ static kv_status run_plan(run *r, uint64_t seed, bool *resume, char *err)
     const runner_options *o = r->o;
     runner_summary *sum = r->sum;
     snprintf(sum->journal_path, sizeof sum->journal_path, "%s/journal.jsonl", o->out_dir);
-    *resume = o->resume && file_nonempty(sum->journal_path);
-    if (!o->resume && file_nonempty(sum->journal_path))
+    bool held = file_nonempty(sum->journal_path);
+    *resume = o->resume && held;
+    if (!o->resume && held)
         return kv_fail(err, KV_ERR_USAGE,
                        "%s already holds measured trials: continue it with --resume, or choose "
                        "another --out directory",
