@@ -541,7 +541,6 @@ static void hypothesis_query_count(spec_check_ctx *c, const spec_check_val *v, c
                             h->query_count, h->system_prompt_tokens);
 }
 
-/* min and max: at least one, min <= max. */
 /* An object's required, non-empty string `key` (the spec's name, a
  * hypothesis' id) and its optional "description". */
 static void load_label(spec_check_ctx *c, const spec_check_val *v, const char *key, char **label,
@@ -555,6 +554,7 @@ static void load_label(spec_check_ctx *c, const spec_check_val *v, const char *k
         (void)spec_check_string(c, &m, false, description);
 }
 
+/* min and max: at least one, min <= max. */
 static void hypothesis_bounds(spec_check_ctx *c, const spec_check_val *v, spec_hypothesis *h)
 {
     spec_check_val mn = spec_check_member(v, "min");
