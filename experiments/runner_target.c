@@ -139,7 +139,6 @@ static void cached_report_check(run *r, target_state *ts)
 kv_status runner_target_setup(run *r, target_state *ts, const spec_target *t, const char *corpus,
                               size_t corpus_len, uint64_t seed, char *err)
 {
-    (void)t;
     ts->usage_base = -1;
     cached_report_check(r, ts);
     long n = 0;
