@@ -540,8 +540,8 @@ static CURLcode client_run(client_xfer *x, double first_token_s, int64_t deadlin
     int64_t ft_deadline = first_token_s > 0 ? x->start_ns + (int64_t)(first_token_s * 1e9) : 0;
     c->timer_set = false; /* the action below starts the transfer; libcurl sets the next */
     CURLMcode mc = curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    int64_t now = kv_now_ns(); /* then the stamp client_wait takes when poll returns */
     while (mc == CURLM_OK && running && !c->socks_full) {
-        int64_t now = kv_now_ns();
         if (ft_deadline && now >= ft_deadline && x->rd &&
             !dialect_reader_first_token(x->rd, NULL) && !x->http_error) {
             *ft_timeout = true;
@@ -555,6 +555,7 @@ static CURLcode client_run(client_xfer *x, double first_token_s, int64_t deadlin
         if (ft_deadline && ft_deadline < next && x->rd && !dialect_reader_first_token(x->rd, NULL))
             next = ft_deadline;
         mc = client_wait(c, client_wait_ms(c, now, next), &running);
+        now = c->wake_ns;
     }
     if (mc != CURLM_OK || c->socks_full)
         res = CURLE_FAILED_INIT;
