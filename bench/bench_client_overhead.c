@@ -143,51 +143,6 @@ static bool enough(const samples *all, long chunks, const samples *first, long f
     return (long)all->n >= chunks && (long)first->n >= firsts;
 }
 
-/* curl -N: one process per request, each data line timestamped on arrival. */
-static int run_curl(int port, int tokens, long chunks, long firsts, samples *all, samples *first)
-{
-    char body[512], cmd[1024];
-    snprintf(body, sizeof body, body_fmt, tokens);
-    snprintf(cmd, sizeof cmd,
-             "curl -sN -H 'Content-Type: application/json' -H 'Expect:' -d '%s' "
-             "http://127.0.0.1:%d/v1/chat/completions",
-             body, port);
-    char *line = malloc(1 << 16);
-    if (!line)
-        return -1;
-    while (!enough(all, chunks, first, firsts)) {
-        FILE *p = popen(cmd, "r");
-        if (!p) {
-            free(line);
-            return -1;
-        }
-        int64_t stamp = 0;
-        bool got_first = false;
-        size_t before = all->n;
-        while (fgets(line, 1 << 16, p)) {
-            int64_t now = kv_now_ns();
-            if (strncmp(line, ": kvproof-sent-ns=", 18) == 0) {
-                stamp = strtoll(line + 18, NULL, 10);
-            } else if (strncmp(line, "data: ", 6) == 0 && stamp > 0) {
-                if (strstr(line, "\"content\":\"") && !strstr(line, "\"content\":\"\"")) {
-                    double us = (double)(now - stamp) / 1e3;
-                    samples_add(all, us);
-                    if (!got_first)
-                        samples_add(first, us);
-                    got_first = true;
-                }
-                stamp = 0;
-            }
-        }
-        if (pclose(p) != 0 || all->n == before) {
-            free(line);
-            return -1;
-        }
-    }
-    free(line);
-    return 0;
-}
-
 /* What a reader without kvproof's parser keeps while reading one reply. */
 typedef struct line_state {
     int64_t stamp; /* of the last stamp line, 0 after its data line */
@@ -225,6 +180,40 @@ static void bare_lines(char *buf, size_t *len, int64_t now, int64_t wake_ns, lin
     }
     memmove(buf, buf + start, *len - start);
     *len -= start;
+}
+
+/* curl -N: one process per request, each data line timestamped on arrival. */
+static int run_curl(int port, int tokens, long chunks, long firsts, samples *all, samples *first)
+{
+    char body[512], cmd[1024];
+    snprintf(body, sizeof body, body_fmt, tokens);
+    snprintf(cmd, sizeof cmd,
+             "curl -sN -H 'Content-Type: application/json' -H 'Expect:' -d '%s' "
+             "http://127.0.0.1:%d/v1/chat/completions",
+             body, port);
+    char *line = malloc(1 << 16);
+    if (!line)
+        return -1;
+    while (!enough(all, chunks, first, firsts)) {
+        FILE *p = popen(cmd, "r");
+        if (!p) {
+            free(line);
+            return -1;
+        }
+        line_state ls = {.all = all, .first = first};
+        size_t before = all->n;
+        while (fgets(line, 1 << 16, p)) {
+            int64_t now = kv_now_ns();
+            size_t len = strlen(line);
+            bare_lines(line, &len, now, now, &ls);
+        }
+        if (pclose(p) != 0 || all->n == before) {
+            free(line);
+            return -1;
+        }
+    }
+    free(line);
+    return 0;
 }
 
 /* A connected socket to the server (TCP_NODELAY), or -1. */

@@ -40,17 +40,11 @@
 #define CLIENT_TOKEN_SLACK 64
 #define CLIENT_MAX_SOCKS 16 /* sockets libcurl may ask to watch at once */
 
-/* A socket libcurl asked to watch, and for what (CURL_POLL_IN/OUT/INOUT). */
-typedef struct client_sock {
-    curl_socket_t fd;
-    int what;
-} client_sock;
-
 struct client {
     CURLM *multi;
     CURL *easy;
     char errbuf[CURL_ERROR_SIZE];
-    client_sock socks[CLIENT_MAX_SOCKS]; /* kept as libcurl's socket callback says */
+    struct pollfd socks[CLIENT_MAX_SOCKS]; /* kept as libcurl's socket callback says */
     size_t n_socks;
     bool socks_full;  /* libcurl asked for more than CLIENT_MAX_SOCKS */
     bool timer_set;   /* libcurl wants a timeout action at timer_ns */
@@ -76,7 +70,7 @@ int64_t client_wake_ns(const client *c)
     return c->wake_ns;
 }
 
-/* libcurl's socket callback: remembers what to watch on s. */
+/* libcurl's socket callback: remembers what to watch on s, as poll's events. */
 static int client_on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 {
     (void)e;
@@ -97,7 +91,8 @@ static int client_on_socket(CURL *e, curl_socket_t s, int what, void *userp, voi
         }
         c->socks[c->n_socks++].fd = s;
     }
-    c->socks[i].what = what;
+    c->socks[i].events =
+        (short)(((what & CURL_POLL_IN) ? POLLIN : 0) | ((what & CURL_POLL_OUT) ? POLLOUT : 0));
     return 0;
 }
 
@@ -484,14 +479,9 @@ static size_t client_on_body(char *p, size_t size, size_t nmemb, void *ud)
  * again), and a timeout action when its timer is due. */
 static CURLMcode client_wait(client *c, int wait_ms, int *running)
 {
-    struct pollfd pf[CLIENT_MAX_SOCKS];
+    struct pollfd pf[CLIENT_MAX_SOCKS]; /* a copy: the actions below may change c->socks */
     size_t n = c->n_socks;
-    for (size_t i = 0; i < n; i++) {
-        pf[i].fd = c->socks[i].fd;
-        pf[i].events = (short)(((c->socks[i].what & CURL_POLL_IN) ? POLLIN : 0) |
-                               ((c->socks[i].what & CURL_POLL_OUT) ? POLLOUT : 0));
-        pf[i].revents = 0;
-    }
+    memcpy(pf, c->socks, n * sizeof *pf);
     int r = poll(n ? pf : NULL, (nfds_t)n, wait_ms);
     c->wake_ns = kv_now_ns(); /* also the time libcurl's timer is judged by below */
     if (r < 0 && errno != EINTR)
@@ -540,8 +530,8 @@ static CURLcode client_run(client_xfer *x, double first_token_s, int64_t deadlin
     int64_t ft_deadline = first_token_s > 0 ? x->start_ns + (int64_t)(first_token_s * 1e9) : 0;
     c->timer_set = false; /* the action below starts the transfer; libcurl sets the next */
     CURLMcode mc = curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    int64_t now = kv_now_ns(); /* then the stamp client_wait takes when poll returns */
     while (mc == CURLM_OK && running && !c->socks_full) {
-        int64_t now = kv_now_ns();
         if (ft_deadline && now >= ft_deadline && x->rd &&
             !dialect_reader_first_token(x->rd, NULL) && !x->http_error) {
             *ft_timeout = true;
@@ -555,6 +545,7 @@ static CURLcode client_run(client_xfer *x, double first_token_s, int64_t deadlin
         if (ft_deadline && ft_deadline < next && x->rd && !dialect_reader_first_token(x->rd, NULL))
             next = ft_deadline;
         mc = client_wait(c, client_wait_ms(c, now, next), &running);
+        now = c->wake_ns;
     }
     if (mc != CURLM_OK || c->socks_full)
         res = CURLE_FAILED_INIT;

@@ -638,6 +638,12 @@ static kv_status dialect_server_error(dialect_reader *r, const cJSON *j, const c
     return dialect_failf(r, err, KV_ERR_HTTP, "server error in stream", msg, strlen(msg));
 }
 
+/* st, with the message every reader gives when memory ran out unless KV_OK. */
+static kv_status dialect_oom(kv_status st, char *err)
+{
+    return st == KV_OK ? KV_OK : kv_fail(err, st, "out of memory reading the stream");
+}
+
 /* llama.cpp `timings` (cache_n, prompt_n, prompt_ms), on the last chunk of
  * its OpenAI-style and native streams. */
 static kv_status dialect_timings(dialect_reader *r, const cJSON *j)
@@ -657,9 +663,6 @@ static kv_status dialect_timings(dialect_reader *r, const cJSON *j)
     return dialect_keep_raw(r, "timings", timings);
 }
 
-/* llama.cpp native /completion chunk: {"content":..,"stop":false,..}; the
- * last one has "stop":true, timings, tokens_cached, tokens_evaluated and
- * the slot that served it (id_slot). */
 /* Keeps those of keys[0..n) that j has in the raw fields; KV_ERR_NOMEM if out of memory. */
 static kv_status dialect_keep_keys(dialect_reader *r, const cJSON *j, const char *const *keys,
                                    size_t n)
@@ -672,6 +675,9 @@ static kv_status dialect_keep_keys(dialect_reader *r, const cJSON *j, const char
     return KV_OK;
 }
 
+/* llama.cpp native /completion chunk: {"content":..,"stop":false,..}; the
+ * last one has "stop":true, timings, tokens_cached, tokens_evaluated and
+ * the slot that served it (id_slot). */
 static kv_status dialect_llama_native(dialect_reader *r, const cJSON *j, char *err)
 {
     const char *text = dialect_text(j, "content");
@@ -687,9 +693,7 @@ static kv_status dialect_llama_native(dialect_reader *r, const cJSON *j, char *e
         r->prompt_tokens = dialect_long(j, "tokens_evaluated", -1);
     static const char *const keys[] = {"id_slot",          "tokens_evaluated", "tokens_cached",
                                        "tokens_predicted", "stop_type",        "truncated"};
-    if (dialect_keep_keys(r, j, keys, sizeof keys / sizeof keys[0]) != KV_OK)
-        return kv_fail(err, KV_ERR_NOMEM, "out of memory reading the stream");
-    return KV_OK;
+    return dialect_oom(dialect_keep_keys(r, j, keys, sizeof keys / sizeof keys[0]), err);
 }
 
 /* SGLang native /generate chunk: {"text":..,"output_ids":[..],"meta_info":{..}}.
@@ -714,15 +718,7 @@ static kv_status dialect_sglang(dialect_reader *r, const cJSON *j, char *err)
     r->prompt_tokens = dialect_long(mi, "prompt_tokens", r->prompt_tokens);
     r->cached_tokens = dialect_long(mi, "cached_tokens", r->cached_tokens);
     r->output_tokens = dialect_long(mi, "completion_tokens", r->output_tokens);
-    if (dialect_keep_raw(r, "meta_info", mi) != KV_OK)
-        return kv_fail(err, KV_ERR_NOMEM, "out of memory reading the stream");
-    return KV_OK;
-}
-
-/* st, with the message every reader gives when memory ran out unless KV_OK. */
-static kv_status dialect_oom(kv_status st, char *err)
-{
-    return st == KV_OK ? KV_OK : kv_fail(err, st, "out of memory reading the stream");
+    return dialect_oom(dialect_keep_raw(r, "meta_info", mi), err);
 }
 
 /* An event's type: its JSON "type", else the SSE event name. */
@@ -808,8 +804,7 @@ static kv_status dialect_ollama(dialect_reader *r, const cJSON *j, char *err)
         static const char *const keys[] = {
             "total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration",
             "eval_count",     "eval_duration", "done_reason"};
-        if (dialect_keep_keys(r, j, keys, sizeof keys / sizeof keys[0]) != KV_OK)
-            return kv_fail(err, KV_ERR_NOMEM, "out of memory reading the stream");
+        return dialect_oom(dialect_keep_keys(r, j, keys, sizeof keys / sizeof keys[0]), err);
     }
     return KV_OK;
 }

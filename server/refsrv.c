@@ -684,7 +684,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     srvreq *rq = srvreq_gather(con_cls, upload_data, upload_data_size, MAX_BODY, &res);
     if (!rq)
         return res;
-    rq->arrived = kv_now_ns();
     return dispatch(s, c, url, method, rq);
 }
 

@@ -15,8 +15,10 @@ srvreq *srvreq_gather(void **con_cls, const char *upload_data, size_t *upload_da
         *con_cls = rq;
         return NULL;
     }
-    if (!*upload_data_size)
+    if (!*upload_data_size) {
+        rq->arrived = kv_now_ns();
         return rq;
+    }
     if (rq->body.len + *upload_data_size > max_body)
         rq->too_big = true;
     else if (kv_buf_append(&rq->body, upload_data, *upload_data_size) != KV_OK) {

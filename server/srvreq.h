@@ -19,7 +19,7 @@
 
 typedef struct srvreq {
     kv_buf body;     /* the request body gathered so far */
-    int64_t arrived; /* kv_now_ns() once the whole body arrived (set by the server) */
+    int64_t arrived; /* kv_now_ns() when srvreq_gather returned the whole body */
     bool too_big;    /* the body passed the server's limit: the rest was dropped */
 } srvreq;
 
