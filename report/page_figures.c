@@ -18,7 +18,6 @@
 #define THIN_ABOVE 2000 /* points per figure above which thinning starts */
 #define THIN_PT 0.5
 
-/* Plot geometry: the area right of the y labels, full content width. */
 /* "Figure N. title" of figure f (report/figures.h). */
 static const char *fig_title(figures_id f, char *buf, size_t n)
 {
@@ -32,6 +31,18 @@ static size_t total_points(const rr_results *r)
     for (size_t t = 0; t < r->n_targets; t++)
         n += r->targets[t].n_points;
     return n;
+}
+
+/* "name: " of target t when several targets share a figure (the name as
+ * pages_target_label gives it in 96 bytes), else "": the start of a
+ * series' legend label. out holds at least 98 bytes. */
+static const char *series_prefix(const rr_results *r, size_t t, char *out, size_t cap)
+{
+    char tl[96];
+    out[0] = '\0';
+    if (r->n_targets > 1)
+        snprintf(out, cap, "%s: ", pages_target_label(r, t, tl, sizeof tl));
+    return out;
 }
 
 /* The caption "Figure N caption: text" of figure f at y. */
@@ -193,12 +204,11 @@ static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, do
     char labels[16][160];
     int n = 0;
     for (size_t t = 0; t < r->n_targets && n < 12; t++) {
-        char tl[96];
-        pages_target_label(r, t, tl, sizeof tl);
+        char tp[100];
+        series_prefix(r, t, tp, sizeof tp);
         for (int warm = 0; warm < 2; warm++) {
             const rr_model *m = warm ? &r->targets[t].warm_ttft : &r->targets[t].cold_ttft;
-            snprintf(labels[n], sizeof labels[n], "%s%s%s%s%s%s", r->n_targets > 1 ? tl : "",
-                     r->n_targets > 1 ? ": " : "", warm ? "warm" : "cold",
+            snprintf(labels[n], sizeof labels[n], "%s%s%s%s%s", tp, warm ? "warm" : "cold",
                      on_prompt_axis(m) ? ", " : "", on_prompt_axis(m) ? m->chosen : "",
                      on_prompt_axis(m) ? " model" : "");
             items[n] =
@@ -289,11 +299,10 @@ static void warm_new_figure(rdoc *d, const rr_results *r, double y, double h)
         free(ys);
         const rr_model *m = &r->targets[t].warm_ttft;
         if (ni < 6) {
-            char tl[96];
+            char tp[100];
             int with_model = m->present && !on_prompt_axis(m);
-            snprintf(labels[ni], sizeof labels[ni], "%s%swarm%s%s%s",
-                     r->n_targets > 1 ? pages_target_label(r, t, tl, sizeof tl) : "",
-                     r->n_targets > 1 ? ": " : "", with_model ? ", " : "",
+            snprintf(labels[ni], sizeof labels[ni], "%swarm%s%s%s",
+                     series_prefix(r, t, tp, sizeof tp), with_model ? ", " : "",
                      with_model ? m->chosen : "", with_model ? " model" : "");
             items[ni] =
                 (plot_legend_item){labels[ni], pages_colour(t, 1), 0, pages_marker(t, 1), 1};
@@ -599,10 +608,10 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
         for (int warm = 0; warm < 2; warm++) {
             session_series(d, &p, s, t, warm);
             if (ni < 10) {
-                char tl[96];
-                snprintf(labels[ni], sizeof labels[ni], "%s%s%s measured (95%% CI)",
-                         r->n_targets > 1 ? pages_target_label(r, t, tl, sizeof tl) : "",
-                         r->n_targets > 1 ? ": " : "", warm ? "warm (cache)" : "cold (no cache)");
+                char tp[100];
+                snprintf(labels[ni], sizeof labels[ni], "%s%s measured (95%% CI)",
+                         series_prefix(r, t, tp, sizeof tp),
+                         warm ? "warm (cache)" : "cold (no cache)");
                 items[ni] = (plot_legend_item){labels[ni], pages_colour(t, warm), 0,
                                                pages_marker(t, warm), 1};
                 ni++;
@@ -712,10 +721,9 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
             free(xs);
             free(ys);
             if (ni < 8) {
-                char tl[96];
-                snprintf(labels[ni], sizeof labels[ni], "%s%s%s model (%s)",
-                         r->n_targets > 1 ? pages_target_label(r, t, tl, sizeof tl) : "",
-                         r->n_targets > 1 ? ": " : "", warm ? "warm" : "cold", m->chosen);
+                char tp[100];
+                snprintf(labels[ni], sizeof labels[ni], "%s%s model (%s)",
+                         series_prefix(r, t, tp, sizeof tp), warm ? "warm" : "cold", m->chosen);
                 items[ni] = (plot_legend_item){labels[ni], pages_colour(t, warm), 0,
                                                pages_marker(t, warm), 1};
                 ni++;
@@ -774,10 +782,9 @@ static void box_figure(rdoc *d, const rr_results *r, double y, double h)
                      c->whisker_high, c->outliers, c->n_outliers, pages_colour(t, c->warm));
         }
         for (int warm = 0; warm < 2 && ni < 8; warm++) {
-            char tl[96];
-            snprintf(labels[ni], sizeof labels[ni], "%s%s%s",
-                     r->n_targets > 1 ? pages_target_label(r, t, tl, sizeof tl) : "",
-                     r->n_targets > 1 ? ": " : "", warm ? "warm" : "cold");
+            char tp[100];
+            snprintf(labels[ni], sizeof labels[ni], "%s%s", series_prefix(r, t, tp, sizeof tp),
+                     warm ? "warm" : "cold");
             items[ni] = (plot_legend_item){labels[ni], pages_colour(t, warm), 2, MARK_CIRCLE, 1};
             ni++;
         }
