@@ -262,22 +262,21 @@ static void warm_new_figure(rdoc *d, const rr_results *r, double y, double h)
             hiy = fmax(hiy, q->y);
             total++;
         }
-    double x, w;
-    pages_area(d, &x, &w);
     char title[160];
     fig_title(FIGURES_WARM_NEW, title, sizeof title);
     if (total == 0) {
-        plot_empty(d, "warm_new_tokens", x, y, w, h, title,
-                   r->points_note[0] ? "the points file is missing: no points to draw"
-                                     : "results.json holds no warm request with a known count "
-                                       "of new tokens");
+        pages_plot_empty(d, "warm_new_tokens", y, h, title,
+                         r->points_note[0]
+                             ? "the points file is missing: no points to draw"
+                             : "results.json holds no warm request with a known count "
+                               "of new tokens");
         return;
     }
     plot_axis xa =
         plot_axis_nice(PLOT_LINEAR, "new (uncached) prompt tokens (tokens)", NULL, 0, lox, hix, 1);
     plot_axis ya = plot_axis_nice(PLOT_LINEAR, "time to first token (ms)", NULL, 0, loy, hiy, 1);
     plot p;
-    plot_begin(&p, d, "warm_new_tokens", x, y, w, h, &xa, &ya);
+    pages_plot_begin(&p, d, "warm_new_tokens", y, h, &xa, &ya);
     plot_title(&p, title);
     plot_legend_item items[8];
     char labels[8][160];
@@ -579,11 +578,9 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
     double hi;
     long qmax;
     if (!session_range(r, &hi, &qmax)) {
-        double x0, w0;
-        pages_area(d, &x0, &w0);
         char empty[80];
-        plot_empty(d, "session", x0, y, w0, h, fig_title(FIGURES_SESSION, empty, sizeof empty),
-                   "results.json holds no session data (no sessions were computed)");
+        pages_plot_empty(d, "session", y, h, fig_title(FIGURES_SESSION, empty, sizeof empty),
+                         "results.json holds no session data (no sessions were computed)");
         return;
     }
     plot_axis xa = plot_axis_nice(PLOT_LINEAR, "query number in the session", NULL, 0, 0,
@@ -679,12 +676,10 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
     char title[160];
     fig_title(fig, title, sizeof title);
     if (total == 0) {
-        double x0, w0;
-        pages_area(d, &x0, &w0);
-        plot_empty(d, by_order ? "residuals_order" : "residuals_tokens", x0, y, w0, h, title,
-                   r->points_note[0]
-                       ? "the points file is missing: no residuals to draw (see Models)"
-                       : "no model was fitted, so there are no residuals (see Models)");
+        pages_plot_empty(d, by_order ? "residuals_order" : "residuals_tokens", y, h, title,
+                         r->points_note[0]
+                             ? "the points file is missing: no residuals to draw (see Models)"
+                             : "no model was fitted, so there are no residuals (see Models)");
         return;
     }
     double mag = fmax(fabs(lo), fabs(hi));
