@@ -123,6 +123,18 @@ static size_t collect(const rr_target *t, int warm, int by_new, double **xs, dou
     return n;
 }
 
+/* The legend items "model curve" and the bands (text bands) after the n
+ * series items; returns the new count. */
+static int curve_legend(plot_legend_item *items, char (*labels)[160], int n, const char *bands)
+{
+    snprintf(labels[n], sizeof labels[n], "model curve");
+    items[n] = (plot_legend_item){labels[n], DOC_GREY, 1, MARK_CIRCLE, 1};
+    n++;
+    snprintf(labels[n], sizeof labels[n], "%s", bands);
+    items[n] = (plot_legend_item){labels[n], DOC_GREY, 2, MARK_CIRCLE, 1};
+    return n + 1;
+}
+
 /* The TTFT figures' caption at y: what is drawn, thinning, the warm model's
  * axis and the subsample. */
 static void ttft_caption(rdoc *d, const rr_results *r, int logscale, const char *fig, size_t total,
@@ -216,13 +228,8 @@ static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, do
             n++;
         }
     }
-    snprintf(labels[n], sizeof labels[n], "model curve");
-    items[n] = (plot_legend_item){labels[n], DOC_GREY, 1, MARK_CIRCLE, 1};
-    n++;
-    snprintf(labels[n], sizeof labels[n], "%s",
-             logscale ? "95% mean band" : "95% mean band (dark), prediction band (light)");
-    items[n] = (plot_legend_item){labels[n], DOC_GREY, 2, MARK_CIRCLE, 1};
-    n++;
+    n = curve_legend(items, labels, n,
+                     logscale ? "95% mean band" : "95% mean band (dark), prediction band (light)");
     plot_legend(&p, items, n, 0);
     ttft_caption(d, r, logscale, fig, total, drawn, thin, y + h + 32);
 }
@@ -309,14 +316,8 @@ static void warm_new_figure(rdoc *d, const rr_results *r, double y, double h)
         }
     }
     plot_clip_end(&p);
-    if (curves) {
-        snprintf(labels[ni], sizeof labels[ni], "model curve");
-        items[ni] = (plot_legend_item){labels[ni], DOC_GREY, 1, MARK_CIRCLE, 1};
-        ni++;
-        snprintf(labels[ni], sizeof labels[ni], "95%% mean band (dark), prediction band (light)");
-        items[ni] = (plot_legend_item){labels[ni], DOC_GREY, 2, MARK_CIRCLE, 1};
-        ni++;
-    }
+    if (curves)
+        ni = curve_legend(items, labels, ni, "95% mean band (dark), prediction band (light)");
     plot_legend(&p, items, ni, 0);
     warm_new_caption(d, r, curves, y + h + 32);
 }
