@@ -493,8 +493,10 @@ static int session_range(const rr_results *r, double *hi, long *qmax)
 {
     *hi = 0;
     *qmax = 1;
+    int have = 0;
     for (size_t t = 0; t < r->n_targets; t++)
         if (r->targets[t].n_sessions) {
+            have = 1;
             const rr_session *s = longest_session(&r->targets[t]);
             *qmax = s->query_count > *qmax ? s->query_count : *qmax;
             for (size_t i = 0; i < s->n_cum_cold; i++)
@@ -504,9 +506,6 @@ static int session_range(const rr_results *r, double *hi, long *qmax)
             for (size_t i = 0; i < s->n_proj_cold; i++)
                 *hi = fmax(*hi, s->proj_cold[i].estimate.est.hi);
         }
-    int have = 0;
-    for (size_t t = 0; t < r->n_targets; t++)
-        have |= r->targets[t].n_sessions > 0;
     return have;
 }
 
