@@ -18,7 +18,6 @@
 #define THIN_ABOVE 2000 /* points per figure above which thinning starts */
 #define THIN_PT 0.5
 
-/* Plot geometry: the area right of the y labels, full content width. */
 /* "Figure N. title" of figure f (report/figures.h). */
 static const char *fig_title(figures_id f, char *buf, size_t n)
 {
@@ -32,6 +31,18 @@ static size_t total_points(const rr_results *r)
     for (size_t t = 0; t < r->n_targets; t++)
         n += r->targets[t].n_points;
     return n;
+}
+
+/* "name: " of target t when several targets share a figure (the name as
+ * pages_target_label gives it in 96 bytes), else "": the start of a
+ * series' legend label. out holds at least 98 bytes. */
+static const char *series_prefix(const rr_results *r, size_t t, char *out, size_t cap)
+{
+    char tl[96];
+    out[0] = '\0';
+    if (r->n_targets > 1)
+        snprintf(out, cap, "%s: ", pages_target_label(r, t, tl, sizeof tl));
+    return out;
 }
 
 /* The caption "Figure N caption: text" of figure f at y. */
@@ -110,6 +121,18 @@ static size_t collect(const rr_target *t, int warm, int by_new, double **xs, dou
             n++;
         }
     return n;
+}
+
+/* The legend items "model curve" and the bands (text bands) after the n
+ * series items; returns the new count. */
+static int curve_legend(plot_legend_item *items, char (*labels)[160], int n, const char *bands)
+{
+    snprintf(labels[n], sizeof labels[n], "model curve");
+    items[n] = (plot_legend_item){labels[n], DOC_GREY, 1, MARK_CIRCLE, 1};
+    n++;
+    snprintf(labels[n], sizeof labels[n], "%s", bands);
+    items[n] = (plot_legend_item){labels[n], DOC_GREY, 2, MARK_CIRCLE, 1};
+    return n + 1;
 }
 
 /* The TTFT figures' caption at y: what is drawn, thinning, the warm model's
@@ -193,12 +216,11 @@ static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, do
     char labels[16][160];
     int n = 0;
     for (size_t t = 0; t < r->n_targets && n < 12; t++) {
-        char tl[96];
-        pages_target_label(r, t, tl, sizeof tl);
+        char tp[100];
+        series_prefix(r, t, tp, sizeof tp);
         for (int warm = 0; warm < 2; warm++) {
             const rr_model *m = warm ? &r->targets[t].warm_ttft : &r->targets[t].cold_ttft;
-            snprintf(labels[n], sizeof labels[n], "%s%s%s%s%s%s", r->n_targets > 1 ? tl : "",
-                     r->n_targets > 1 ? ": " : "", warm ? "warm" : "cold",
+            snprintf(labels[n], sizeof labels[n], "%s%s%s%s%s", tp, warm ? "warm" : "cold",
                      on_prompt_axis(m) ? ", " : "", on_prompt_axis(m) ? m->chosen : "",
                      on_prompt_axis(m) ? " model" : "");
             items[n] =
@@ -206,13 +228,8 @@ static void ttft_figure(rdoc *d, const rr_results *r, int logscale, double y, do
             n++;
         }
     }
-    snprintf(labels[n], sizeof labels[n], "model curve");
-    items[n] = (plot_legend_item){labels[n], DOC_GREY, 1, MARK_CIRCLE, 1};
-    n++;
-    snprintf(labels[n], sizeof labels[n], "%s",
-             logscale ? "95% mean band" : "95% mean band (dark), prediction band (light)");
-    items[n] = (plot_legend_item){labels[n], DOC_GREY, 2, MARK_CIRCLE, 1};
-    n++;
+    n = curve_legend(items, labels, n,
+                     logscale ? "95% mean band" : "95% mean band (dark), prediction band (light)");
     plot_legend(&p, items, n, 0);
     ttft_caption(d, r, logscale, fig, total, drawn, thin, y + h + 32);
 }
@@ -252,22 +269,21 @@ static void warm_new_figure(rdoc *d, const rr_results *r, double y, double h)
             hiy = fmax(hiy, q->y);
             total++;
         }
-    double x, w;
-    pages_area(d, &x, &w);
     char title[160];
     fig_title(FIGURES_WARM_NEW, title, sizeof title);
     if (total == 0) {
-        plot_empty(d, "warm_new_tokens", x, y, w, h, title,
-                   r->points_note[0] ? "the points file is missing: no points to draw"
-                                     : "results.json holds no warm request with a known count "
-                                       "of new tokens");
+        pages_plot_empty(d, "warm_new_tokens", y, h, title,
+                         r->points_note[0]
+                             ? "the points file is missing: no points to draw"
+                             : "results.json holds no warm request with a known count "
+                               "of new tokens");
         return;
     }
     plot_axis xa =
         plot_axis_nice(PLOT_LINEAR, "new (uncached) prompt tokens (tokens)", NULL, 0, lox, hix, 1);
     plot_axis ya = plot_axis_nice(PLOT_LINEAR, "time to first token (ms)", NULL, 0, loy, hiy, 1);
     plot p;
-    plot_begin(&p, d, "warm_new_tokens", x, y, w, h, &xa, &ya);
+    pages_plot_begin(&p, d, "warm_new_tokens", y, h, &xa, &ya);
     plot_title(&p, title);
     plot_legend_item items[8];
     char labels[8][160];
@@ -289,11 +305,10 @@ static void warm_new_figure(rdoc *d, const rr_results *r, double y, double h)
         free(ys);
         const rr_model *m = &r->targets[t].warm_ttft;
         if (ni < 6) {
-            char tl[96];
+            char tp[100];
             int with_model = m->present && !on_prompt_axis(m);
-            snprintf(labels[ni], sizeof labels[ni], "%s%swarm%s%s%s",
-                     r->n_targets > 1 ? pages_target_label(r, t, tl, sizeof tl) : "",
-                     r->n_targets > 1 ? ": " : "", with_model ? ", " : "",
+            snprintf(labels[ni], sizeof labels[ni], "%swarm%s%s%s",
+                     series_prefix(r, t, tp, sizeof tp), with_model ? ", " : "",
                      with_model ? m->chosen : "", with_model ? " model" : "");
             items[ni] =
                 (plot_legend_item){labels[ni], pages_colour(t, 1), 0, pages_marker(t, 1), 1};
@@ -301,14 +316,8 @@ static void warm_new_figure(rdoc *d, const rr_results *r, double y, double h)
         }
     }
     plot_clip_end(&p);
-    if (curves) {
-        snprintf(labels[ni], sizeof labels[ni], "model curve");
-        items[ni] = (plot_legend_item){labels[ni], DOC_GREY, 1, MARK_CIRCLE, 1};
-        ni++;
-        snprintf(labels[ni], sizeof labels[ni], "95%% mean band (dark), prediction band (light)");
-        items[ni] = (plot_legend_item){labels[ni], DOC_GREY, 2, MARK_CIRCLE, 1};
-        ni++;
-    }
+    if (curves)
+        ni = curve_legend(items, labels, ni, "95% mean band (dark), prediction band (light)");
     plot_legend(&p, items, ni, 0);
     warm_new_caption(d, r, curves, y + h + 32);
 }
@@ -484,8 +493,10 @@ static int session_range(const rr_results *r, double *hi, long *qmax)
 {
     *hi = 0;
     *qmax = 1;
+    int have = 0;
     for (size_t t = 0; t < r->n_targets; t++)
         if (r->targets[t].n_sessions) {
+            have = 1;
             const rr_session *s = longest_session(&r->targets[t]);
             *qmax = s->query_count > *qmax ? s->query_count : *qmax;
             for (size_t i = 0; i < s->n_cum_cold; i++)
@@ -495,9 +506,6 @@ static int session_range(const rr_results *r, double *hi, long *qmax)
             for (size_t i = 0; i < s->n_proj_cold; i++)
                 *hi = fmax(*hi, s->proj_cold[i].estimate.est.hi);
         }
-    int have = 0;
-    for (size_t t = 0; t < r->n_targets; t++)
-        have |= r->targets[t].n_sessions > 0;
     return have;
 }
 
@@ -570,11 +578,9 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
     double hi;
     long qmax;
     if (!session_range(r, &hi, &qmax)) {
-        double x0, w0;
-        pages_area(d, &x0, &w0);
         char empty[80];
-        plot_empty(d, "session", x0, y, w0, h, fig_title(FIGURES_SESSION, empty, sizeof empty),
-                   "results.json holds no session data (no sessions were computed)");
+        pages_plot_empty(d, "session", y, h, fig_title(FIGURES_SESSION, empty, sizeof empty),
+                         "results.json holds no session data (no sessions were computed)");
         return;
     }
     plot_axis xa = plot_axis_nice(PLOT_LINEAR, "query number in the session", NULL, 0, 0,
@@ -599,10 +605,10 @@ static void session_figure(rdoc *d, const rr_results *r, double y, double h)
         for (int warm = 0; warm < 2; warm++) {
             session_series(d, &p, s, t, warm);
             if (ni < 10) {
-                char tl[96];
-                snprintf(labels[ni], sizeof labels[ni], "%s%s%s measured (95%% CI)",
-                         r->n_targets > 1 ? pages_target_label(r, t, tl, sizeof tl) : "",
-                         r->n_targets > 1 ? ": " : "", warm ? "warm (cache)" : "cold (no cache)");
+                char tp[100];
+                snprintf(labels[ni], sizeof labels[ni], "%s%s measured (95%% CI)",
+                         series_prefix(r, t, tp, sizeof tp),
+                         warm ? "warm (cache)" : "cold (no cache)");
                 items[ni] = (plot_legend_item){labels[ni], pages_colour(t, warm), 0,
                                                pages_marker(t, warm), 1};
                 ni++;
@@ -670,12 +676,10 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
     char title[160];
     fig_title(fig, title, sizeof title);
     if (total == 0) {
-        double x0, w0;
-        pages_area(d, &x0, &w0);
-        plot_empty(d, by_order ? "residuals_order" : "residuals_tokens", x0, y, w0, h, title,
-                   r->points_note[0]
-                       ? "the points file is missing: no residuals to draw (see Models)"
-                       : "no model was fitted, so there are no residuals (see Models)");
+        pages_plot_empty(d, by_order ? "residuals_order" : "residuals_tokens", y, h, title,
+                         r->points_note[0]
+                             ? "the points file is missing: no residuals to draw (see Models)"
+                             : "no model was fitted, so there are no residuals (see Models)");
         return;
     }
     double mag = fmax(fabs(lo), fabs(hi));
@@ -712,10 +716,9 @@ static void residual_figure(rdoc *d, const rr_results *r, int by_order, double y
             free(xs);
             free(ys);
             if (ni < 8) {
-                char tl[96];
-                snprintf(labels[ni], sizeof labels[ni], "%s%s%s model (%s)",
-                         r->n_targets > 1 ? pages_target_label(r, t, tl, sizeof tl) : "",
-                         r->n_targets > 1 ? ": " : "", warm ? "warm" : "cold", m->chosen);
+                char tp[100];
+                snprintf(labels[ni], sizeof labels[ni], "%s%s model (%s)",
+                         series_prefix(r, t, tp, sizeof tp), warm ? "warm" : "cold", m->chosen);
                 items[ni] = (plot_legend_item){labels[ni], pages_colour(t, warm), 0,
                                                pages_marker(t, warm), 1};
                 ni++;
@@ -774,10 +777,9 @@ static void box_figure(rdoc *d, const rr_results *r, double y, double h)
                      c->whisker_high, c->outliers, c->n_outliers, pages_colour(t, c->warm));
         }
         for (int warm = 0; warm < 2 && ni < 8; warm++) {
-            char tl[96];
-            snprintf(labels[ni], sizeof labels[ni], "%s%s%s",
-                     r->n_targets > 1 ? pages_target_label(r, t, tl, sizeof tl) : "",
-                     r->n_targets > 1 ? ": " : "", warm ? "warm" : "cold");
+            char tp[100];
+            snprintf(labels[ni], sizeof labels[ni], "%s%s", series_prefix(r, t, tp, sizeof tp),
+                     warm ? "warm" : "cold");
             items[ni] = (plot_legend_item){labels[ni], pages_colour(t, warm), 2, MARK_CIRCLE, 1};
             ni++;
         }

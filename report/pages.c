@@ -36,7 +36,9 @@ void pages_caption(rdoc *d, double y, const char *s)
         d->y = keep;
 }
 
-void pages_area(const rdoc *d, double *x, double *w)
+/* A figure's plotting area across the page (room for the y axis on the
+ * left): x and width w. */
+static void pages_area(const rdoc *d, double *x, double *w)
 {
     *x = d->left + 52;
     *w = d->right - *x - 4;
@@ -48,4 +50,12 @@ void pages_plot_begin(plot *p, rdoc *d, const char *name, double y, double h, co
     double x, w;
     pages_area(d, &x, &w);
     plot_begin(p, d, name, x, y, w, h, xa, ya);
+}
+
+void pages_plot_empty(rdoc *d, const char *name, double y, double h, const char *title,
+                      const char *why)
+{
+    double x, w;
+    pages_area(d, &x, &w);
+    plot_empty(d, name, x, y, w, h, title, why);
 }

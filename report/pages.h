@@ -34,11 +34,12 @@ const char *pages_target_label(const rr_results *r, size_t t, char *out, size_t 
 /* A caption paragraph (small, grey) at y; the cursor ends below it, or
  * stays where it was when that is lower. */
 void pages_caption(rdoc *d, double y, const char *s);
-/* A figure's plotting area across the page (room for the y axis on the
- * left): x and width w. */
-void pages_area(const rdoc *d, double *x, double *w);
-/* plot_begin over pages_area, from y, h points high. */
+/* plot_begin over a figure's plotting area across the page (room for the
+ * y axis on the left), from y, h points high. */
 void pages_plot_begin(plot *p, rdoc *d, const char *name, double y, double h, const plot_axis *xa,
                       const plot_axis *ya);
+/* plot_empty (title, and why nothing is drawn) over the same area. */
+void pages_plot_empty(rdoc *d, const char *name, double y, double h, const char *title,
+                      const char *why);
 
 #endif
