@@ -114,7 +114,7 @@ static kv_status paths_set(const char *out_dir, cli_outputs *o, char *err)
     return KV_OK;
 }
 
-static kv_status report_step(cli_outputs *o, char *err)
+kv_status analyze_report(cli_outputs *o, char *err)
 {
     char e[KV_ERRLEN] = "";
     kv_status st = report_write(o->results_path, o->report_path, e);
@@ -144,11 +144,6 @@ kv_status analyze_write_cols(journal_cols *j, const char *source, const char *ou
 {
     kv_status st = analyze_results_cols(j, source, out_dir, partial, o, err);
     return st == KV_OK ? analyze_report(o, err) : st;
-}
-
-kv_status analyze_report(cli_outputs *o, char *err)
-{
-    return report_step(o, err);
 }
 
 /* The results options of an analysis (partial: an incomplete journal). */
@@ -195,7 +190,7 @@ kv_status analyze_journal(const char *journal_path, const char *out_dir, bool pa
     st = results_noted(o, results_from_journal(journal_path, o->results_path, &ro, e), e, err);
     if (st != KV_OK)
         return st;
-    return report_step(o, err);
+    return analyze_report(o, err);
 }
 
 /* ---- what is missing ------------------------------------------------------ */
