@@ -114,7 +114,7 @@ static kv_status paths_set(const char *out_dir, cli_outputs *o, char *err)
     return KV_OK;
 }
 
-static kv_status report_step(cli_outputs *o, char *err)
+kv_status analyze_report(cli_outputs *o, char *err)
 {
     char e[KV_ERRLEN] = "";
     kv_status st = report_write(o->results_path, o->report_path, e);
@@ -144,11 +144,6 @@ kv_status analyze_write_cols(journal_cols *j, const char *source, const char *ou
 {
     kv_status st = analyze_results_cols(j, source, out_dir, partial, o, err);
     return st == KV_OK ? analyze_report(o, err) : st;
-}
-
-kv_status analyze_report(cli_outputs *o, char *err)
-{
-    return report_step(o, err);
 }
 
 /* The results options of an analysis (partial: an incomplete journal). */
@@ -195,7 +190,7 @@ kv_status analyze_journal(const char *journal_path, const char *out_dir, bool pa
     st = results_noted(o, results_from_journal(journal_path, o->results_path, &ro, e), e, err);
     if (st != KV_OK)
         return st;
-    return report_step(o, err);
+    return analyze_report(o, err);
 }
 
 /* ---- what is missing ------------------------------------------------------ */
@@ -266,19 +261,24 @@ static bool note_unseen(FILE *f, const char *cmd, const plan *p, const bool *see
     return true;
 }
 
-static bool missing_from_plan(FILE *f, const char *cmd, const journal_data *d, const plan *p)
+/* Marks in seen[] the plan's trials that d records (by trial id). */
+static void mark_data(const void *src, const plan *p, bool *seen)
 {
-    bool *seen = calloc(p->n_trials ? p->n_trials : 1, sizeof *seen);
+    const journal_data *d = src;
     const char **sorted = ids_sorted(d);
-    bool missing = false;
-    if (seen) {
-        for (size_t i = 0; i < p->n_trials; i++)
-            seen[i] = recorded(d, sorted, p->trials[i].id);
-        missing = note_unseen(f, cmd, p, seen);
-    }
+    for (size_t i = 0; i < p->n_trials; i++)
+        seen[i] = recorded(d, sorted, p->trials[i].id);
     free(sorted);
-    free(seen);
-    return missing;
+}
+
+/* Marks in seen[] the plan's trials whose index a trial line has (one
+ * journal: its plan indexes are the plan's). */
+static void mark_cols(const void *src, const plan *p, bool *seen)
+{
+    const journal_cols *j = src;
+    for (size_t i = 0; i < j->n_trials; i++)
+        if (j->plan_index[i] < p->n_trials)
+            seen[j->plan_index[i]] = true;
 }
 
 static void torn_note(FILE *f, const char *cmd)
@@ -289,41 +289,37 @@ static void torn_note(FILE *f, const char *cmd)
             cmd);
 }
 
-static void count_note(FILE *f, const char *cmd, size_t n, size_t planned)
+/* What analyze_missing and analyze_missing_cols share: the torn-line note,
+ * then the planned trials mark() leaves unseen (plan rebuilt from h; the
+ * count alone when it cannot be), or nothing when complete (every planned
+ * trial known to be there: the plan is not built). */
+static bool missing_note(FILE *f, const char *cmd, const journal_header *h, size_t n_trials,
+                         size_t torn, bool complete,
+                         void (*mark)(const void *src, const plan *p, bool *seen), const void *src)
 {
-    fprintf(f, "kvproof %s: incomplete: %zu of %zu planned trials are in the journal\n", cmd, n,
-            planned);
+    bool missing = false;
+    if (torn)
+        torn_note(f, cmd);
+    plan *p = complete ? NULL : plan_of(h);
+    if (p) {
+        bool *seen = calloc(p->n_trials ? p->n_trials : 1, sizeof *seen);
+        if (seen) {
+            mark(src, p, seen);
+            missing = note_unseen(f, cmd, p, seen);
+        }
+        free(seen);
+    } else if (!complete && n_trials < h->planned_trials) {
+        fprintf(f, "kvproof %s: incomplete: %zu of %zu planned trials are in the journal\n", cmd,
+                n_trials, h->planned_trials);
+        missing = true;
+    }
+    plan_free(p);
+    return missing || torn > 0;
 }
 
 bool analyze_missing(FILE *f, const char *cmd, const journal_data *d)
 {
-    bool missing = false;
-    if (d->torn_lines)
-        torn_note(f, cmd);
-    plan *p = plan_of(&d->header);
-    if (p) {
-        missing = missing_from_plan(f, cmd, d, p);
-    } else if (d->n_trials < d->header.planned_trials) {
-        count_note(f, cmd, d->n_trials, d->header.planned_trials);
-        missing = true;
-    }
-    plan_free(p);
-    return missing || d->torn_lines > 0;
-}
-
-/* The plan's trials whose index no trial line has (one journal: its plan
- * indexes are the plan's). */
-static bool missing_cols(FILE *f, const char *cmd, const journal_cols *j, const plan *p)
-{
-    bool *seen = calloc(p->n_trials ? p->n_trials : 1, sizeof *seen);
-    if (!seen)
-        return false;
-    for (size_t i = 0; i < j->n_trials; i++)
-        if (j->plan_index[i] < p->n_trials)
-            seen[j->plan_index[i]] = true;
-    bool missing = note_unseen(f, cmd, p, seen);
-    free(seen);
-    return missing;
+    return missing_note(f, cmd, &d->header, d->n_trials, d->torn_lines, false, mark_data, d);
 }
 
 /* Every index 0 .. planned_trials - 1 has a trial line (the indexes are
@@ -341,20 +337,7 @@ static bool cols_complete(const journal_cols *j)
 
 bool analyze_missing_cols(FILE *f, const char *cmd, const journal_cols *j)
 {
-    bool missing = false;
-    if (j->torn_lines)
-        torn_note(f, cmd);
-    if (cols_complete(j))
-        return j->torn_lines > 0;
-    plan *p = plan_of(j->h);
-    if (p) {
-        missing = missing_cols(f, cmd, j, p);
-    } else if (j->n_trials < j->h->planned_trials) {
-        count_note(f, cmd, j->n_trials, j->h->planned_trials);
-        missing = true;
-    }
-    plan_free(p);
-    return missing || j->torn_lines > 0;
+    return missing_note(f, cmd, j->h, j->n_trials, j->torn_lines, cols_complete(j), mark_cols, j);
 }
 
 /* ---- verdicts ------------------------------------------------------------- */

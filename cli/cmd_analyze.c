@@ -185,12 +185,5 @@ static int analyze_exec(void *cfg)
     return code;
 }
 
-const args_cmd cmd_analyze = {
-    .name = "analyze",
-    .opts = analyze_opts,
-    .size = sizeof(analyze_config),
-    .check = analyze_check,
-    .exec = analyze_exec,
-    .usage = analyze_usage,
-    .unknown = "unknown or incomplete option '%s' (see --help)",
-};
+const args_cmd cmd_analyze =
+    ARGS_CMD(analyze, analyze_config, analyze_opts, .unknown = ARGS_SEE_HELP);

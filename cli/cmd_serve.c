@@ -174,9 +174,10 @@ static kv_status serve_dialect(void *cfg, const char *arg, char *err)
 
 static kv_status serve_cache_mode(void *cfg, const char *arg, char *err)
 {
-    if (strcmp(arg, "shared") != 0 && strcmp(arg, "slot") != 0)
+    bool shared = false;
+    if (!args_pick(arg, "shared", "slot", &shared))
         return kv_fail(err, KV_ERR_USAGE, "--cache-mode %s: expected shared or slot", arg);
-    ((serve_config *)cfg)->srv.cache_mode = arg[1] == 'h' ? REFSRV_CACHE_SHARED : REFSRV_CACHE_SLOT;
+    ((serve_config *)cfg)->srv.cache_mode = shared ? REFSRV_CACHE_SHARED : REFSRV_CACHE_SLOT;
     return KV_OK;
 }
 
