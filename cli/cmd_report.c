@@ -17,7 +17,7 @@
 
 static void report_usage(FILE *f)
 {
-    fprintf(f, "report_usage: kvproof report DIR|results.json [-o FILE] [--format pdf|md]\n\n"
+    fprintf(f, "usage: kvproof report DIR|results.json [-o FILE] [--format pdf|md]\n\n"
                "Writes the PDF report from a run's results.json: the verdict with its 95%%\n"
                "intervals on page 1, figures, tables, method and environment. With\n"
                "--format md, writes instead a Markdown summary to paste into a GitHub\n"
@@ -33,7 +33,7 @@ static void report_usage(FILE *f)
                "                 page's top-left corner (for cropping with pdftoppm)\n"
                "  -h, --help     this text\n\n"
                "The same results.json always gives a byte-identical PDF.\n"
-               "exit codes: 0 written, 2 report_usage, 3 invalid results.json, 1 other failure\n");
+               "exit codes: 0 written, 2 usage, 3 invalid results.json, 1 other failure\n");
 }
 
 /* --format md: the summary to stdout, or to out. */
