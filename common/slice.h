@@ -1,0 +1,32 @@
+/* slice.h - asks the kernel to treat the calling thread as latency-sensitive:
+ * a short EEVDF time slice (SCHED_OTHER with sched_attr.sched_runtime, Linux
+ * 6.12 and later), so that a thread woken by a token chunk preempts the
+ * thread running on its CPU sooner instead of waiting out that thread's slice.
+ * A measuring client needs this: the chunk's receive stamp is taken when the
+ * thread runs, and with the default slice it often waits for a busy thread on
+ * the CPU it was woken on (on a 2-core machine with the server's threads
+ * beside it, every token chunk was stamped ~8 us later, bench_client_overhead).
+ *
+ * The thread's policy, nice value and other attributes stay as they are; a
+ * thread not under SCHED_OTHER (chrt, SCHED_BATCH, SCHED_IDLE) is left alone.
+ * A kernel without the field accepts the call and ignores it: the slice is
+ * read back to know. Nothing else changes: the slice bounds how long the
+ * thread runs before others get the CPU, not how much CPU it gets.
+ */
+#ifndef KV_SLICE_H
+#define KV_SLICE_H
+
+#define SLICE_SHORT_NS 100000ULL /* 100 us: the shortest slice the kernel accepts */
+
+typedef enum slice_state {
+    SLICE_SHORT,       /* the thread now has the short slice */
+    SLICE_UNSUPPORTED, /* the kernel ignored or refused it: its default slice */
+    SLICE_LEFT,        /* not a SCHED_OTHER thread: left as it is */
+} slice_state;
+
+/* Requests the short slice for the calling thread; never fails the caller. */
+slice_state slice_request_short(void);
+/* "100 us scheduler slice", "kernel default slice", "left as set (policy N)". */
+const char *slice_state_text(slice_state s);
+
+#endif
