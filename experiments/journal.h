@@ -52,7 +52,7 @@ typedef struct journal_header {
     uint64_t seed;
     size_t planned_trials;
     double created_unix; /* wall clock when the journal was created */
-    char *client_host;   /* hostname, CPU model, OS: for the report */
+    char *client_host;   /* hostname, CPU model, OS, the measuring threads' slice */
     journal_target_meta *targets;
     size_t n_targets;
     /* Imported journals (kvproof import): the tool whose output this is,

@@ -257,6 +257,7 @@ static kv_status run_open(run *r, client *c, bool resume, uint64_t seed, journal
     if (resume && (st = runner_sched_load_samples(r, err)) != KV_OK)
         return st;
     runner_target_reset_check(r);
+    r->slice = slice_request_short(); /* each worker asks again (runner_sched_loop) */
     if ((st = runner_out_header(r, seed, h, err)) != KV_OK)
         return st;
     if ((st = journal_open(r->sum->journal_path, h, resume, r->done, &r->j, err)) != KV_OK)

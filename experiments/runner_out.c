@@ -39,7 +39,9 @@ void runner_out_progress(run *r, const char *current, const char *message)
     r->o->progress(r->o->progress_ctx, &pr);
 }
 
-static char *client_host_text(void)
+/* "host; CPU xN; OS; slice": the measuring machine and how its measuring
+ * threads were scheduled (malloc'd). */
+static char *client_host_text(slice_state slice)
 {
     char host[256] = "unknown";
     char cpu[256] = "unknown CPU";
@@ -67,10 +69,11 @@ static char *client_host_text(void)
     if (uname(&u) == 0)
         snprintf(os, sizeof os, "%s %s %s", u.sysname, u.release, u.machine);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t n = strlen(host) + strlen(cpu) + strlen(os) + 64;
+    const char *sched = slice_state_text(slice);
+    size_t n = strlen(host) + strlen(cpu) + strlen(os) + strlen(sched) + 64;
     char *out = malloc(n);
     if (out)
-        snprintf(out, n, "%s; %s x%ld; %s", host, cpu, ncpu, os);
+        snprintf(out, n, "%s; %s x%ld; %s; %s", host, cpu, ncpu, os, sched);
     return out;
 }
 
@@ -110,7 +113,7 @@ kv_status runner_out_header(const run *r, uint64_t seed, journal_header *h, char
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     h->created_unix = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
-    h->client_host = client_host_text();
+    h->client_host = client_host_text(r->slice);
     h->targets = calloc(s->n_targets ? s->n_targets : 1, sizeof *h->targets);
     if (!h->kvproof_version || !h->client_host || !h->targets)
         return kv_fail(err, KV_ERR_NOMEM, "out of memory");

@@ -137,6 +137,11 @@ static void sigint_then_resume(long concurrency)
         fail_msg("%s", err);
     assert_int_equal(d->torn_lines, 0);
     assert_true(d->n_trials < fx.p->n_trials);
+    const char *sched = d->header.client_host ? strrchr(d->header.client_host, ';') : NULL;
+    assert_non_null(sched); /* the host text ends with how the measuring threads ran */
+    assert_true(strcmp(sched, "; 100 us scheduler slice") == 0 ||
+                strcmp(sched, "; kernel default slice") == 0 ||
+                strcmp(sched, "; scheduling policy left as set") == 0);
     journal_data_free(d);
     int code = tu_wait(tu_spawn_run(fx.spec_path, fx.out, true, fx.log), &killed);
     assert_true(code == 0 || code == 1);
