@@ -77,6 +77,7 @@
 
 #include <curl/curl.h>
 
+#include "common/slice.h"
 #include "common/util.h"
 #include "net/client.h"
 #include "server/refsrv.h"
@@ -86,7 +87,8 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define DECODE_MS 0.2
-#define ROUNDS 10 /* turns each reader takes within a phase */
+#define PREFILL_MS 1.0 /* the third phase's modelled prefill before the first token */
+#define ROUNDS 10      /* turns each reader takes within a phase */
 #define N_READERS 9
 #define KEPT_PAUSE_US 20 /* the paused kept loop's busy wait between requests (above 5 us) */
 #define NO_POLL (-2)     /* bare_request's poll_ms: recv without poll */
@@ -506,13 +508,21 @@ static void phase_print(phase *ph, const char *what)
            " return from poll, the rest of the median being user space up to the timestamp)\n\n");
 }
 
-/* kvproof's medians and p99 over reader o's, chunks and first tokens. */
-static void print_ratios(phase *stream, phase *first, int o)
+/* kvproof's median first token over reader o's in phase ph. */
+static double first_ratio(phase *ph, int o)
 {
-    printf("ratio kvproof / %s: chunk median %.2f, p99 %.2f; first token median %.2f\n",
+    return quantile(&ph->first[R_KVPROOF], 0.5) / quantile(&ph->first[o], 0.5);
+}
+
+/* kvproof's medians and p99 over reader o's: chunks, first tokens without
+ * and after the prefill. */
+static void print_ratios(phase *stream, phase *first, phase *prefilled, int o)
+{
+    printf("ratio kvproof / %s: chunk median %.2f, p99 %.2f; first token median %.2f, after a "
+           "prefill %.2f\n",
            reader_names[o], quantile(&stream->all[R_KVPROOF], 0.5) / quantile(&stream->all[o], 0.5),
            quantile(&stream->all[R_KVPROOF], 0.99) / quantile(&stream->all[o], 0.99),
-           quantile(&first->first[R_KVPROOF], 0.5) / quantile(&first->first[o], 0.5));
+           first_ratio(first, o), first_ratio(prefilled, o));
 }
 
 static void phase_free(phase *ph)
@@ -525,69 +535,119 @@ static void phase_free(phase *ph)
     free(ph->hdr.v);
 }
 
-int main(int argc, char **argv)
+/* One in-process reference server and the request kvproof sends it. */
+typedef struct bench_srv {
+    refsrv *srv;
+    int port;
+    char url[64];
+    spec_target t;
+    client_request rq;
+} bench_srv;
+
+static char target_name[] = "bench", target_model[] = "kvproof-reference-sim";
+static client_message bench_msgs[] = {{"system", "You are a benchmark."},
+                                      {"user", "Count slowly."}};
+
+/* Starts a vLLM-dialect server: prefill_ms before the first token, then
+ * DECODE_MS per token, no noise. */
+static kv_status bench_srv_start(bench_srv *b, double prefill_ms, char *err)
 {
-    long chunks = argc > 1 ? strtol(argv[1], NULL, 10) : 10000;
-    if (chunks < 1)
-        chunks = 10000;
-    long firsts = argc > 2 ? strtol(argv[2], NULL, 10) : 2000;
-    if (firsts < 1)
-        firsts = 2000;
-    char err[KV_ERRLEN] = "";
     refsrv_config cfg;
     refsrv_config_default(&cfg);
     cfg.dialect = REFSRV_VLLM;
-    cfg.cost = (costmodel_params){.d0 = DECODE_MS, .time_scale = 1.0};
+    cfg.cost = (costmodel_params){.a = prefill_ms, .d0 = DECODE_MS, .time_scale = 1.0};
     cfg.reply_tokens = TOKENS_PER_REQUEST;
-    refsrv *srv = NULL;
+    kv_status st = refsrv_start(&cfg, &b->srv, err);
+    if (st != KV_OK)
+        return st;
+    b->port = refsrv_port(b->srv);
+    snprintf(b->url, sizeof b->url, "http://127.0.0.1:%d", b->port);
+    b->t = (spec_target){.name = target_name,
+                         .base_url = b->url,
+                         .api = SPEC_API_OPENAI_CHAT,
+                         .model = target_model};
+    b->rq = (client_request){.target = &b->t,
+                             .api = SPEC_API_OPENAI_CHAT,
+                             .messages = bench_msgs,
+                             .n_messages = 2,
+                             .timeout_connect_s = 5,
+                             .timeout_first_token_s = 30,
+                             .timeout_total_s = 60};
+    return KV_OK;
+}
+
+static void print_results(phase *stream, phase *first, phase *prefilled, slice_state sl)
+{
+    printf("client overhead: token chunk receive time - reference server send stamp\n");
+    printf("(vLLM dialect, %.1f ms per token, same CLOCK_MONOTONIC, %d rounds;\n"
+           " the reading thread: %s)\n\n",
+           DECODE_MS, ROUNDS, slice_state_text(sl));
+    phase_print(stream, "streams of " STR(TOKENS_PER_REQUEST) " tokens: every chunk");
+    phase_print(first, "requests of " STR(FIRST_TOKENS) " tokens: the first token, no prefill");
+    phase_print(prefilled, "requests of " STR(FIRST_TOKENS) " tokens: the first token after a "
+                                                            "1 ms prefill");
+    for (int o = R_EASY; o < N_READERS; o++)
+        print_ratios(stream, first, prefilled, o);
+    printf("kvproof, first header callback -> first token callback: median %.1f us, p99 %.1f us "
+           "(no prefill)\n",
+           quantile(&first->hdr, 0.5), quantile(&first->hdr, 0.99));
+    printf("acceptance (at most 1.2): kvproof / bare recv loop, first token after a 1 ms prefill, "
+           "median %.2f\n(without a prefill %.2f; kvproof / libcurl alone %.2f and %.2f)\n",
+           first_ratio(prefilled, R_BARE), first_ratio(first, R_BARE),
+           first_ratio(prefilled, R_EASY), first_ratio(first, R_EASY));
+}
+
+/* [chunks] [first-tokens] [--default-slice]: the counts, and whether the
+ * reading thread keeps the kernel's default slice. */
+static void parse_args(int argc, char **argv, long *chunks, long *firsts, bool *default_slice)
+{
+    long v[2] = {10000, 2000};
+    int k = 0;
+    *default_slice = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--default-slice") == 0)
+            *default_slice = true;
+        else if (k < 2) {
+            long x = strtol(argv[i], NULL, 10);
+            if (x >= 1)
+                v[k] = x;
+            k++;
+        }
+    }
+    *chunks = v[0];
+    *firsts = v[1];
+}
+
+int main(int argc, char **argv)
+{
+    long chunks, firsts;
+    bool default_slice;
+    parse_args(argc, argv, &chunks, &firsts, &default_slice);
+    char err[KV_ERRLEN] = "";
+    bench_srv plain = {0}, slow = {0};
     client *c = NULL;
     CURL *h = NULL;
-    phase stream, first;
+    phase stream, first, prefilled;
     memset(&stream, 0, sizeof stream);
     memset(&first, 0, sizeof first);
+    memset(&prefilled, 0, sizeof prefilled);
     int rc = 1;
-    if (refsrv_start(&cfg, &srv, err) != KV_OK || client_new(&c, err) != KV_OK)
+    if (bench_srv_start(&plain, 0, err) != KV_OK ||
+        bench_srv_start(&slow, PREFILL_MS, err) != KV_OK || client_new(&c, err) != KV_OK)
         goto out;
     if (!(h = curl_easy_init())) {
         snprintf(err, KV_ERRLEN, "curl_easy_init failed");
         goto out;
     }
-    int port = refsrv_port(srv);
-    char name[] = "bench", model[] = "kvproof-reference-sim", url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-    spec_target t = {.name = name, .base_url = url, .api = SPEC_API_OPENAI_CHAT, .model = model};
-    client_message msgs[] = {{"system", "You are a benchmark."}, {"user", "Count slowly."}};
-    client_request rq = {.target = &t,
-                         .api = SPEC_API_OPENAI_CHAT,
-                         .messages = msgs,
-                         .n_messages = 2,
-                         .timeout_connect_s = 5,
-                         .timeout_first_token_s = 30,
-                         .timeout_total_s = 60};
+    /* The servers' threads keep the default; the readers run as the runner's workers do. */
+    slice_state sl = default_slice ? SLICE_UNSUPPORTED : slice_request_short();
     phase_want ws = {TOKENS_PER_REQUEST, chunks, 0, 0};
     phase_want wf = {FIRST_TOKENS, 0, firsts, firsts / 10};
-    if (run_phase(c, h, &rq, port, &ws, &stream, err) != 0 ||
-        run_phase(c, h, &rq, port, &wf, &first, err) != 0)
+    if (run_phase(c, h, &plain.rq, plain.port, &ws, &stream, err) != 0 ||
+        run_phase(c, h, &plain.rq, plain.port, &wf, &first, err) != 0 ||
+        run_phase(c, h, &slow.rq, slow.port, &wf, &prefilled, err) != 0)
         goto out;
-    printf("client overhead: token chunk receive time - reference server send stamp\n");
-    printf("(vLLM dialect, %.1f ms per token, same CLOCK_MONOTONIC, %d rounds)\n\n", DECODE_MS,
-           ROUNDS);
-    phase_print(&stream, "streams of " STR(TOKENS_PER_REQUEST) " tokens: every chunk");
-    phase_print(&first, "requests of " STR(FIRST_TOKENS) " tokens: the first token");
-    print_ratios(&stream, &first, R_CURL_N);
-    print_ratios(&stream, &first, R_EASY);
-    print_ratios(&stream, &first, R_BARE);
-    print_ratios(&stream, &first, R_BARE11);
-    print_ratios(&stream, &first, R_BARE_POLL);
-    print_ratios(&stream, &first, R_BARE_POLL_MS);
-    print_ratios(&stream, &first, R_BARE_KEPT);
-    print_ratios(&stream, &first, R_BARE_KEPT_PAUSED);
-    printf("kvproof, first header callback -> first token callback: median %.1f us, p99 %.1f us\n",
-           quantile(&first.hdr, 0.5), quantile(&first.hdr, 0.99));
-    double ft = quantile(&first.first[R_KVPROOF], 0.5);
-    printf("acceptance (at most 1.2): kvproof / bare recv loop, first token median %.2f "
-           "(kvproof / libcurl alone %.2f)\n",
-           ft / quantile(&first.first[R_BARE], 0.5), ft / quantile(&first.first[R_EASY], 0.5));
+    print_results(&stream, &first, &prefilled, sl);
     rc = 0;
 out:
     if (rc != 0)
@@ -595,8 +655,10 @@ out:
     if (h)
         curl_easy_cleanup(h);
     client_free(c);
-    refsrv_stop(srv);
+    refsrv_stop(plain.srv);
+    refsrv_stop(slow.srv);
     phase_free(&stream);
     phase_free(&first);
+    phase_free(&prefilled);
     return rc;
 }
