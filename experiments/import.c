@@ -272,12 +272,6 @@ kv_status import_one_turn(trial_record *t, char *err)
     return KV_OK;
 }
 
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* The q-quantile of sorted v, linear between order statistics. */
 static double quantile(const double *v, size_t n, double q)
 {
@@ -292,7 +286,7 @@ void import_gaps(double *v, size_t n, double *median, double *p99)
     *median = *p99 = NAN;
     if (n == 0)
         return;
-    qsort(v, n, sizeof *v, by_value);
+    qsort(v, n, sizeof *v, kv_cmp_double);
     *median = quantile(v, n, 0.5);
     *p99 = quantile(v, n, 0.99);
 }
