@@ -253,13 +253,8 @@ void import_skip(import_ctx *c, const char *why)
 
 void import_turn_init(trial_request *r)
 {
-    memset(r, 0, sizeof *r);
-    r->turn = 1;
+    trial_request_init(r, 1);
     r->attempts = 1;
-    r->prompt_tokens = r->cached_tokens = r->prefix_tokens = r->output_tokens = -1;
-    r->cache_state = TRIAL_CACHE_UNKNOWN;
-    r->ttfb_ms = r->ttft_ms = r->first_content_ms = r->last_token_ms = r->total_ms = NAN;
-    r->gap_median_ms = r->gap_p99_ms = r->server_prefill_ms = r->server_overhead_us = NAN;
 }
 
 kv_status import_one_turn(trial_record *t, char *err)
