@@ -116,7 +116,9 @@ static void print_text(const char *url, const probe_info *p, const probe_cache_r
 
 typedef struct probe_config {
     spec_api api;
-    const char *model, *key_env, *format;
+    const char *model, *key_env;
+    bool json;              /* --format json (else text) */
+    const char *bad_format; /* the last --format when neither, else NULL */
     bool no_cache_check;
     const char *url;
 } probe_config;
@@ -126,11 +128,21 @@ static kv_status probe_api(void *cfg, const char *arg, char *err)
     return dialect_parse(arg, &((probe_config *)cfg)->api, err);
 }
 
+/* A bad --format is told by probe_check, as the last --format given and
+ * before the URL's rules, as it always was. */
+static kv_status probe_format(void *cfg, const char *arg, char *err)
+{
+    probe_config *c = cfg;
+    (void)err;
+    c->bad_format = args_pick(arg, "json", "text", &c->json) ? NULL : arg;
+    return KV_OK;
+}
+
 static const args_opt probe_opts[] = {
     {"api", 0, ARGS_FN, 0, 0, 0, probe_api},
     {"model", 0, ARGS_STR, offsetof(probe_config, model), 0, 0, NULL},
     {"api-key-env", 0, ARGS_STR, offsetof(probe_config, key_env), 0, 0, NULL},
-    {"format", 0, ARGS_STR, offsetof(probe_config, format), 0, 0, NULL},
+    {"format", 0, ARGS_FN, 0, 0, 0, probe_format},
     {"no-cache-check", 0, ARGS_FLAG, offsetof(probe_config, no_cache_check), 0, 0, NULL},
     {NULL, 0, ARGS_FLAG, 0, 0, 0, NULL},
 };
@@ -139,14 +151,13 @@ static void probe_defaults(void *cfg)
 {
     probe_config *c = cfg;
     c->api = SPEC_API_AUTO;
-    c->format = "text";
 }
 
 static args_verdict probe_check(void *cfg, int npos, char **pos, char *err)
 {
     probe_config *c = cfg;
-    if (strcmp(c->format, "text") != 0 && strcmp(c->format, "json") != 0) {
-        snprintf(err, KV_ERRLEN, "--format must be text or json, not '%s'", c->format);
+    if (c->bad_format) {
+        snprintf(err, KV_ERRLEN, "--format must be text or json, not '%s'", c->bad_format);
         return ARGS_BAD;
     }
     if (!args_npos(npos, 1, "expected exactly one URL", err))
@@ -181,7 +192,7 @@ static int probe_exec(void *cfg)
         if (st != KV_OK)
             rc = KV_EXIT_FAILURE; /* the table still shows what happened */
     }
-    if (strcmp(o->format, "json") == 0) {
+    if (o->json) {
         st = probe_to_json(&info, cache_check ? &cache : NULL, &json, err);
         if (st != KV_OK)
             goto fail;

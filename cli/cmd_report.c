@@ -62,29 +62,35 @@ static int report_markdown(const char *json, const char *out)
 typedef struct report_config {
     const char *out;
     bool list;
-    const char *format;
+    bool md;                /* --format md (else pdf) */
+    const char *bad_format; /* the last --format when neither, else NULL */
     const char *in;
 } report_config;
+
+/* A bad --format is told by report_check, as the last --format given and
+ * after the count of arguments, as it always was. */
+static kv_status report_format(void *cfg, const char *arg, char *err)
+{
+    report_config *c = cfg;
+    (void)err;
+    c->bad_format = args_pick(arg, "md", "pdf", &c->md) ? NULL : arg;
+    return KV_OK;
+}
 
 static const args_opt report_opts[] = {
     {"output", 'o', ARGS_STR, offsetof(report_config, out), 0, 0, NULL},
     {"list-figures", 0, ARGS_FLAG, offsetof(report_config, list), 0, 0, NULL},
-    {"format", 0, ARGS_STR, offsetof(report_config, format), 0, 0, NULL},
+    {"format", 0, ARGS_FN, 0, 0, 0, report_format},
     {NULL, 0, ARGS_FLAG, 0, 0, 0, NULL},
 };
-
-static void report_defaults(void *cfg)
-{
-    ((report_config *)cfg)->format = "pdf";
-}
 
 static args_verdict report_check(void *cfg, int npos, char **pos, char *err)
 {
     report_config *c = cfg;
     if (!args_npos(npos, 1, "expected one DIR or results.json (see --help)", err))
         return ARGS_BAD;
-    if (strcmp(c->format, "md") != 0 && strcmp(c->format, "pdf") != 0) {
-        snprintf(err, KV_ERRLEN, "--format %s: expected pdf or md", c->format);
+    if (c->bad_format) {
+        snprintf(err, KV_ERRLEN, "--format %s: expected pdf or md", c->bad_format);
         return ARGS_BAD;
     }
     c->in = pos[0];
@@ -115,7 +121,7 @@ static int report_exec(void *cfg)
     char json[4096], pdf[4096], dir[4096];
     if (!report_paths(c->in, json, dir, sizeof json))
         return fprintf(stderr, "kvproof report: path too long\n"), KV_EXIT_USAGE;
-    if (strcmp(c->format, "md") == 0)
+    if (c->md)
         return report_markdown(json, c->out);
     if (c->out)
         snprintf(pdf, sizeof pdf, "%s", c->out);
@@ -140,5 +146,4 @@ static int report_exec(void *cfg)
     return KV_EXIT_OK;
 }
 
-const args_cmd cmd_report = ARGS_CMD(report, report_config, report_opts,
-                                     .defaults = report_defaults, .help_in_order = true);
+const args_cmd cmd_report = ARGS_CMD(report, report_config, report_opts, .help_in_order = true);

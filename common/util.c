@@ -227,3 +227,9 @@ kv_status kv_mkdirs(const char *dir, char *err)
         return kv_fail(err, KV_ERR_IO, "%s: %s", path, strerror(errno));
     return KV_OK;
 }
+
+int kv_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}

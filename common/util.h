@@ -74,4 +74,8 @@ uint64_t kv_splitmix64(uint64_t *state);
 /* 1-based line and column of byte offset `off` in text. */
 void kv_line_col(const char *text, size_t off, int *line, int *col);
 
+/* qsort comparator of doubles, ascending: (x > y) - (x < y), so a NaN
+ * compares equal to every value (callers sort finite values). */
+int kv_cmp_double(const void *a, const void *b);
+
 #endif

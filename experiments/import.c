@@ -253,13 +253,8 @@ void import_skip(import_ctx *c, const char *why)
 
 void import_turn_init(trial_request *r)
 {
-    memset(r, 0, sizeof *r);
-    r->turn = 1;
+    trial_request_init(r, 1);
     r->attempts = 1;
-    r->prompt_tokens = r->cached_tokens = r->prefix_tokens = r->output_tokens = -1;
-    r->cache_state = TRIAL_CACHE_UNKNOWN;
-    r->ttfb_ms = r->ttft_ms = r->first_content_ms = r->last_token_ms = r->total_ms = NAN;
-    r->gap_median_ms = r->gap_p99_ms = r->server_prefill_ms = r->server_overhead_us = NAN;
 }
 
 kv_status import_one_turn(trial_record *t, char *err)
@@ -270,12 +265,6 @@ kv_status import_one_turn(trial_record *t, char *err)
         return kv_fail(err, KV_ERR_NOMEM, "out of memory");
     import_turn_init(&t->turns[0]);
     return KV_OK;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* The q-quantile of sorted v, linear between order statistics. */
@@ -292,7 +281,7 @@ void import_gaps(double *v, size_t n, double *median, double *p99)
     *median = *p99 = NAN;
     if (n == 0)
         return;
-    qsort(v, n, sizeof *v, by_value);
+    qsort(v, n, sizeof *v, kv_cmp_double);
     *median = quantile(v, n, 0.5);
     *p99 = quantile(v, n, 0.99);
 }

@@ -79,7 +79,8 @@ kv_status import_add(import_ctx *c, trial_record *t, char *err) KV_MUST_USE;
 /* Counts a record left out, with the first reason. */
 void import_skip(import_ctx *c, const char *why);
 
-/* A turn with every time NAN, every count -1, cache_state unknown. */
+/* A turn with every time NAN, every count -1, cache_state unknown
+ * (trial_request_init, turn 1) and one attempt. */
 void import_turn_init(trial_request *r);
 
 /* Gives t one turn (t->turns[0], as import_turn_init leaves it); KV_ERR_NOMEM if out of memory. */

@@ -87,12 +87,6 @@ static void slots_get(run *r, const runner_io *io, target_state *ts, char **body
     }
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Half the median TTFT of the group's cold (position 0) requests (lock held). */
 static double cold_threshold(const cgroup *cg)
 {
@@ -102,7 +96,7 @@ static double cold_threshold(const cgroup *cg)
     if (!v)
         return NAN;
     memcpy(v, cg->cold_ttft, cg->n_cold * sizeof *v);
-    qsort(v, cg->n_cold, sizeof *v, cmp_double);
+    qsort(v, cg->n_cold, sizeof *v, kv_cmp_double);
     size_t n = cg->n_cold;
     double m = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     free(v);

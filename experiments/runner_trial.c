@@ -49,16 +49,7 @@ void runner_trial_turn_reason(char *dst, long turn, const char *msg)
 
 void runner_trial_request_init(trial_request *q, int turn)
 {
-    memset(q, 0, sizeof *q);
-    q->turn = turn;
-    q->prompt_tokens = -1;
-    q->cached_tokens = -1;
-    q->prefix_tokens = -1;
-    q->output_tokens = -1;
-    q->cache_state = TRIAL_CACHE_UNKNOWN;
-    q->ttfb_ms = q->ttft_ms = q->first_content_ms = q->last_token_ms = NAN;
-    q->total_ms = q->gap_median_ms = q->gap_p99_ms = NAN;
-    q->server_prefill_ms = q->server_overhead_us = NAN;
+    trial_request_init(q, turn);
     snprintf(q->error, sizeof q->error, "not run: an earlier request of the session failed");
 }
 

@@ -1,5 +1,5 @@
-/* trial.c - trial record lifetime, and the hit class of a contention
- * request. */
+/* trial.c - trial record lifetime, a request's unknown defaults, and the
+ * hit class of a contention request. */
 #include "experiments/trial.h"
 
 #include <math.h>
@@ -14,6 +14,16 @@ void trial_record_clear(trial_record *t)
         free(t->turns[i].raw);
     free(t->turns);
     memset(t, 0, sizeof *t);
+}
+
+void trial_request_init(trial_request *q, int turn)
+{
+    memset(q, 0, sizeof *q);
+    q->turn = turn;
+    q->prompt_tokens = q->cached_tokens = q->prefix_tokens = q->output_tokens = -1;
+    q->cache_state = TRIAL_CACHE_UNKNOWN;
+    q->ttfb_ms = q->ttft_ms = q->first_content_ms = q->last_token_ms = q->total_ms = NAN;
+    q->gap_median_ms = q->gap_p99_ms = q->server_prefill_ms = q->server_overhead_us = NAN;
 }
 
 static const char *const hit_names[] = {"none",     "full",         "partial",      "miss",

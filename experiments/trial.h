@@ -121,4 +121,8 @@ typedef struct trial_record {
 
 void trial_record_clear(trial_record *t);
 
+/* A request with nothing known yet: all zero but `turn`, every token count
+ * -1, cache_state unknown, every time NAN (attempts 0, error ""). */
+void trial_request_init(trial_request *q, int turn);
+
 #endif

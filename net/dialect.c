@@ -1041,12 +1041,6 @@ size_t dialect_reader_tokens(const dialect_reader *r)
     return r->n_tok;
 }
 
-static int dialect_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Quantile q of sorted v (n > 0), linear interpolation (type 7). */
 static double dialect_quantile(const double *v, size_t n, double q)
 {
@@ -1075,7 +1069,7 @@ kv_status dialect_reader_fill(const dialect_reader *r, int64_t start_ns, trial_r
             return kv_fail(err, KV_ERR_NOMEM, "out of memory for token gaps");
         for (size_t i = 0; i < n; i++)
             g[i] = (double)(r->tok_ns[i + 1] - r->tok_ns[i]) / 1e6;
-        qsort(g, n, sizeof *g, dialect_cmp_double);
+        qsort(g, n, sizeof *g, kv_cmp_double);
         out->gap_median_ms = dialect_quantile(g, n, 0.5);
         out->gap_p99_ms = dialect_quantile(g, n, 0.99);
         free(g);

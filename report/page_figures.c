@@ -60,12 +60,12 @@ static const char *points_sentence(const rr_results *r, char *buf, size_t cap)
     buf[0] = '\0';
     if (r->points_note[0])
         snprintf(buf, cap, " Points are not drawn: %s.", r->points_note);
-    else if (r->points_drawn < r->points_total)
+    else if (total_points(r) < r->points_total)
         snprintf(buf, cap,
                  " Drawn: %zu of %zu points, a seeded uniform subsample (seed %d, at most %d "
                  "per report, the same rows in every figure); every point is in the journal "
                  "and in %s.",
-                 r->points_drawn, r->points_total, POINTS_READ_SEED, POINTS_READ_LIMIT,
+                 total_points(r), r->points_total, POINTS_READ_SEED, POINTS_READ_LIMIT,
                  r->points_path[0] ? r->points_path : "the points file");
     return buf;
 }

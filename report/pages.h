@@ -29,7 +29,8 @@ void page_contention_verdict(rdoc *d, const rr_results *r);
  * target index and cache mode (warm 1 / cold 0). */
 rgb pages_colour(size_t target, int warm);
 plot_marker pages_marker(size_t target, int warm);
-/* "name" or "name (model)" label of a target for legends. */
+/* A target's label for legends: its name, or "target" when it has none
+ * (cut to cap bytes); returns out. */
 const char *pages_target_label(const rr_results *r, size_t t, char *out, size_t cap);
 /* A caption paragraph (small, grey) at y; the cursor ends below it, or
  * stays where it was when that is lower. */

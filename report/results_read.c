@@ -896,7 +896,6 @@ static void read_points_file(rd *d, const cJSON *root, rr_results *r)
     r->points_rows = -1;
     for (size_t t = 0; t < r->n_targets; t++)
         r->points_total += r->targets[t].n_points;
-    r->points_drawn = r->points_total;
     if (!pf)
         return;
     const char *fmt = get_str(d, pf, "format", "points_file");
@@ -904,7 +903,6 @@ static void read_points_file(rd *d, const cJSON *root, rr_results *r)
         bad(d, "points_file", "format", "not " RESULTS_POINTS_FORMAT);
     if (d->st == KV_OK && get_long(d, pf, "version", "points_file") != RESULTS_POINTS_VERSION)
         bad(d, "points_file", "version", "a points file version this kvproof does not read");
-    r->has_points_file = 1;
     r->points_id = get_str(d, pf, "id", "points_file");
     r->points_rows = get_long(d, pf, "rows", "points_file");
     if (d->st == KV_OK && r->points_rows < 0)
@@ -1044,7 +1042,7 @@ static void sample_attach(rd *d, rr_results *r, const points_sample *s)
 
 kv_status results_read_load_points(rr_results *r, char *warn, char *err)
 {
-    if (!r->has_points_file)
+    if (r->points_rows < 0) /* no points file: the points are inline */
         return KV_OK;
     rd d = {r->arena, r->path, err, KV_OK};
     char path[4096], e[KV_ERRLEN] = "";
@@ -1059,7 +1057,6 @@ kv_status results_read_load_points(rr_results *r, char *warn, char *err)
     if (st != KV_OK && missing) {
         r->points_note = adup(&d, e);
         r->points_total = (size_t)r->points_rows;
-        r->points_drawn = 0;
         snprintf(warn, KV_ERRLEN,
                  "%.600s: figures drawn without points (the numbers are in %.300s)", e, r->path);
         return d.st;
@@ -1068,7 +1065,6 @@ kv_status results_read_load_points(rr_results *r, char *warn, char *err)
         return kv_fail(err, st, "%s", e);
     sample_attach(&d, r, &s);
     r->points_total = s.total;
-    r->points_drawn = s.n;
     points_sample_free(&s);
     return d.st;
 }

@@ -252,12 +252,12 @@ typedef struct rr_results {
     size_t n_comparison;
     /* points file (results.json's points_file; absent in older files, which
      * hold their points inline) */
-    int has_points_file;     /* results.json names a points file */
     const char *points_id;   /* its id, 16 hex digits */
-    long points_rows;        /* its rows */
+    long points_rows;        /* its rows; -1 when results.json names no points file */
     const char *points_path; /* where results_read_load_points looked; "" before */
-    size_t points_total;     /* requests in the points file (inline: n_points summed) */
-    size_t points_drawn;     /* of them in targets[].points (< total: a seeded subsample) */
+    size_t points_total;     /* requests in the points file (inline: n_points summed);
+                                those drawn are targets[].n_points summed (fewer: a
+                                seeded subsample) */
     const char *points_note; /* why no points are drawn ("" when they are) */
 
     struct rr_arena *arena; /* owns everything above */

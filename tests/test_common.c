@@ -1,11 +1,12 @@
 /* test_common.c - status words, exit codes, buffers, hashing, bounded file
- * reads and strict UTF-8. */
+ * reads, strict UTF-8 and the comparator of doubles. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,28 @@ static void utf8_cut_and_repair_should_keep_whole_characters(void **state)
     kv_buf_free(&b);
 }
 
+static void cmp_double_should_sort_ascending_with_ties_and_signed_zeros_equal(void **state)
+{
+    (void)state;
+    double v[] = {3.5, -1, 0.0, 2, -0.0, 3.5, -1e300, 1e-300};
+    qsort(v, sizeof v / sizeof *v, sizeof *v, kv_cmp_double);
+    const double want[] = {-1e300, -1, 0.0, 0.0, 1e-300, 2, 3.5, 3.5};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        assert_true(v[i] == want[i]);
+}
+
+static void cmp_double_should_give_minus_one_zero_and_one(void **state)
+{
+    (void)state;
+    double a = 1, b = 2, nan_v = NAN;
+    assert_int_equal(kv_cmp_double(&a, &b), -1);
+    assert_int_equal(kv_cmp_double(&b, &a), 1);
+    assert_int_equal(kv_cmp_double(&a, &a), 0);
+    /* a NaN compares equal to everything, as the comparators it replaced */
+    assert_int_equal(kv_cmp_double(&nan_v, &a), 0);
+    assert_int_equal(kv_cmp_double(&a, &nan_v), 0);
+}
+
 TU_MAIN(NULL, NULL, cmocka_unit_test(fail_should_keep_the_first_message),
         cmocka_unit_test(exit_codes_should_match_the_documented_table),
         cmocka_unit_test(buffer_should_grow_and_stay_terminated),
@@ -146,4 +169,6 @@ TU_MAIN(NULL, NULL, cmocka_unit_test(fail_should_keep_the_first_message),
         cmocka_unit_test(strdup_should_map_null_to_null_and_copy_text),
         cmocka_unit_test(read_file_should_refuse_a_device_that_never_ends),
         cmocka_unit_test(utf8_should_accept_only_strict_sequences),
-        cmocka_unit_test(utf8_cut_and_repair_should_keep_whole_characters))
+        cmocka_unit_test(utf8_cut_and_repair_should_keep_whole_characters),
+        cmocka_unit_test(cmp_double_should_sort_ascending_with_ties_and_signed_zeros_equal),
+        cmocka_unit_test(cmp_double_should_give_minus_one_zero_and_one))
