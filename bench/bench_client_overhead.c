@@ -69,6 +69,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -576,12 +579,12 @@ static kv_status bench_srv_start(bench_srv *b, double prefill_ms, char *err)
     return KV_OK;
 }
 
-static void print_results(phase *stream, phase *first, phase *prefilled, slice_state sl)
+static void print_results(phase *stream, phase *first, phase *prefilled, slice_state sl, int busy)
 {
     printf("client overhead: token chunk receive time - reference server send stamp\n");
     printf("(vLLM dialect, %.1f ms per token, same CLOCK_MONOTONIC, %d rounds;\n"
-           " the reading thread: %s)\n\n",
-           DECODE_MS, ROUNDS, slice_state_text(sl));
+           " the reading thread: %s; %d spinning threads beside it)\n\n",
+           DECODE_MS, ROUNDS, slice_state_text(sl), busy);
     phase_print(stream, "streams of " STR(TOKENS_PER_REQUEST) " tokens: every chunk");
     phase_print(first, "requests of " STR(FIRST_TOKENS) " tokens: the first token, no prefill");
     phase_print(prefilled, "requests of " STR(FIRST_TOKENS) " tokens: the first token after a "
@@ -597,16 +600,37 @@ static void print_results(phase *stream, phase *first, phase *prefilled, slice_s
            first_ratio(prefilled, R_EASY), first_ratio(first, R_EASY));
 }
 
-/* [chunks] [first-tokens] [--default-slice]: the counts, and whether the
- * reading thread keeps the kernel's default slice. */
-static void parse_args(int argc, char **argv, long *chunks, long *firsts, bool *default_slice)
+/* Threads that spin at the default slice while the readers run, as an
+ * inference engine's compute threads keep every core busy. */
+static atomic_bool busy_quit;
+
+static void *busy_main(void *arg)
+{
+    (void)arg;
+    volatile uint64_t x = 0;
+    while (!atomic_load_explicit(&busy_quit, memory_order_relaxed))
+        x++;
+    return NULL;
+}
+
+/* The command line: [chunks] [first-tokens] [--default-slice] [--busy N]. */
+typedef struct bench_args {
+    long chunks, firsts;
+    bool default_slice; /* the reading thread keeps the kernel's default slice */
+    int busy;           /* spinning threads beside the readers */
+} bench_args;
+
+static void parse_args(int argc, char **argv, bench_args *a)
 {
     long v[2] = {10000, 2000};
     int k = 0;
-    *default_slice = false;
+    a->default_slice = false;
+    a->busy = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--default-slice") == 0)
-            *default_slice = true;
+            a->default_slice = true;
+        else if (strcmp(argv[i], "--busy") == 0 && i + 1 < argc)
+            a->busy = (int)strtol(argv[++i], NULL, 10);
         else if (k < 2) {
             long x = strtol(argv[i], NULL, 10);
             if (x >= 1)
@@ -614,15 +638,18 @@ static void parse_args(int argc, char **argv, long *chunks, long *firsts, bool *
             k++;
         }
     }
-    *chunks = v[0];
-    *firsts = v[1];
+    a->chunks = v[0];
+    a->firsts = v[1];
+    if (a->busy < 0 || a->busy > 16)
+        a->busy = 0;
 }
 
 int main(int argc, char **argv)
 {
-    long chunks, firsts;
-    bool default_slice;
-    parse_args(argc, argv, &chunks, &firsts, &default_slice);
+    bench_args a;
+    parse_args(argc, argv, &a);
+    pthread_t busy[16];
+    int n_busy = 0;
     char err[KV_ERRLEN] = "";
     bench_srv plain = {0}, slow = {0};
     client *c = NULL;
@@ -640,16 +667,21 @@ int main(int argc, char **argv)
         goto out;
     }
     /* The servers' threads keep the default; the readers run as the runner's workers do. */
-    slice_state sl = default_slice ? SLICE_UNSUPPORTED : slice_request_short();
-    phase_want ws = {TOKENS_PER_REQUEST, chunks, 0, 0};
-    phase_want wf = {FIRST_TOKENS, 0, firsts, firsts / 10};
+    slice_state sl = a.default_slice ? SLICE_UNSUPPORTED : slice_request_short();
+    phase_want ws = {TOKENS_PER_REQUEST, a.chunks, 0, 0};
+    phase_want wf = {FIRST_TOKENS, 0, a.firsts, a.firsts / 10};
+    while (n_busy < a.busy && pthread_create(&busy[n_busy], NULL, busy_main, NULL) == 0)
+        n_busy++; /* created after the request: they keep the default slice */
     if (run_phase(c, h, &plain.rq, plain.port, &ws, &stream, err) != 0 ||
         run_phase(c, h, &plain.rq, plain.port, &wf, &first, err) != 0 ||
         run_phase(c, h, &slow.rq, slow.port, &wf, &prefilled, err) != 0)
         goto out;
-    print_results(&stream, &first, &prefilled, sl);
+    print_results(&stream, &first, &prefilled, sl, n_busy);
     rc = 0;
 out:
+    atomic_store(&busy_quit, true);
+    for (int i = 0; i < n_busy; i++)
+        pthread_join(busy[i], NULL);
     if (rc != 0)
         fprintf(stderr, "bench_client_overhead: %s\n", err);
     if (h)
