@@ -62,6 +62,7 @@ typedef struct hostile {
     atomic_llong streamed;    /* body bytes of the endless/drip/huge-line streams */
     atomic_bool stopping;     /* refsrv-style: ends sleeping drips */
     atomic_bool inf_tokenize; /* /tokenize answers {"count":1e999} */
+    atomic_bool stamp_drip;   /* each drip token carries a ": kvproof-sent-ns=" stamp */
 } hostile;
 
 typedef struct hostile_req {
@@ -90,8 +91,15 @@ static inline ssize_t hostile_stream_read(void *cls, uint64_t pos, char *buf, si
     } else if (st->mode == HOSTILE_DRIP) {
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
-        n = tl <= max ? tl : 0;
-        memcpy(buf, hostile_token, n);
+        char stamp[64] = "";
+        if (atomic_load(&st->h->stamp_drip))
+            snprintf(stamp, sizeof stamp, ": kvproof-sent-ns=%lld\n", (long long)kv_now_ns());
+        size_t sl = strlen(stamp);
+        if (sl + tl <= max) {
+            memcpy(buf, stamp, sl);
+            memcpy(buf + sl, hostile_token, tl);
+            n = sl + tl;
+        }
     } else { /* the huge line, laid out virtually: head, filler, tail */
         uint64_t hl = sizeof hostile_line_head - 1, fl = HOSTILE_HUGELINE_BYTES;
         uint64_t total = hl + fl + sizeof hostile_line_tail - 1;
@@ -386,6 +394,7 @@ static inline hostile *hostile_start(hostile_mode mode, const char *cert, const 
     atomic_init(&h->streamed, 0);
     atomic_init(&h->stopping, false);
     atomic_init(&h->inf_tokenize, false);
+    atomic_init(&h->stamp_drip, false);
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;

@@ -154,6 +154,62 @@ static void infinite_numbers_should_fail_the_request(void **state)
     hostile_stop(h);
 }
 
+/* Stands for a client thread that gets no CPU for a while: once, on the
+ * first token chunk, sleeps the given time inside libcurl's write callback. */
+typedef struct stall {
+    double seconds;
+    long chunks;
+} stall;
+
+static void stall_once(void *ctx, int64_t recv_ns, int64_t sent_ns)
+{
+    (void)recv_ns;
+    (void)sent_ns;
+    stall *s = ctx;
+    if (s->chunks++ == 0) {
+        struct timespec ts = {(time_t)s->seconds,
+                              (long)((s->seconds - (double)(time_t)s->seconds) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* A client that wakes long after the total deadline (here: stalled 0.8 s in
+ * a 0.5 s budget, so past libcurl's own backstop of the deadline too) names
+ * the total timeout, as a client woken on time does; not libcurl's
+ * "Operation timed out" for the same event. */
+static void drip_should_name_the_total_timeout_when_the_client_wakes_late(void **state)
+{
+    (void)state;
+    hostile *h = hostile_start(HOSTILE_DRIP, NULL, NULL);
+    atomic_store(&h->stamp_drip, true);
+    atomic_store(&h->gen, 1); /* the next generation request drips */
+    spec *s = small_spec(h->port, 30, 60, false, true);
+    client *c = NULL;
+    char err[KV_ERRLEN] = "";
+    assert_int_equal(client_new(&c, err), KV_OK);
+    stall st = {.seconds = 0.8};
+    client_observe_stamps(c, stall_once, &st);
+    client_message m[] = {{"user", "hello"}};
+    client_request rq = {.target = &s->targets[0],
+                         .api = SPEC_API_OPENAI_CHAT,
+                         .messages = m,
+                         .n_messages = 1,
+                         .max_output_tokens = 1000,
+                         .timeout_connect_s = 5,
+                         .timeout_first_token_s = 0.5,
+                         .timeout_total_s = 0.5};
+    trial_request out;
+    memset(&out, 0, sizeof out);
+    assert_int_equal(client_send(c, &rq, &out, NULL, err), KV_ERR_TIMEOUT);
+    assert_true(st.chunks >= 1);
+    if (!strstr(out.error, "reply not complete within the total timeout"))
+        fail_msg("reason '%s'", out.error);
+    free(out.raw);
+    client_free(c);
+    spec_free(s);
+    hostile_stop(h);
+}
+
 /* Offset of needle in hay, or -1. */
 __attribute__((noinline)) static long offset_of(const char *hay, const char *needle)
 {
@@ -426,6 +482,7 @@ TU_MAIN(NULL, NULL,
                 hostile_case, HOSTILE_BADUTF8, 30, 60, "\xef\xbf\xbd"),
         TU_CASE(long_chinese_error_should_be_cut_between_characters, run_case, hostile_case,
                 HOSTILE_CJK, 30, 60, "HTTP 500: \xe9\x94\x99\xe9\x94\x99"),
+        cmocka_unit_test(drip_should_name_the_total_timeout_when_the_client_wakes_late),
         cmocka_unit_test(infinite_numbers_should_fail_the_request),
         cmocka_unit_test(canary_key_should_appear_in_no_output),
         cmocka_unit_test(run_with_30_percent_http_500_should_still_write_its_report),
