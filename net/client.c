@@ -515,8 +515,25 @@ static int client_wait_ms(const client *c, int64_t now, int64_t next)
     return ms > 100 ? 100 : (int)ms;
 }
 
+/* Whether a deadline has passed at `now`: the first-token one (ft_deadline,
+ * 0 = none) while no token has come, else the total one. */
+static bool client_deadline_passed(const client_xfer *x, int64_t now, int64_t ft_deadline,
+                                   int64_t deadline_ns, bool *ft_timeout, bool *total_timeout)
+{
+    if (ft_deadline && now >= ft_deadline && x->rd && !dialect_reader_first_token(x->rd, NULL) &&
+        !x->http_error)
+        *ft_timeout = true;
+    else if (now >= deadline_ns)
+        *total_timeout = true;
+    return *ft_timeout || *total_timeout;
+}
+
 /* Runs the easy handle to completion. first_token_s > 0 aborts when no token
- * arrived that long after start; deadline_ns bounds the whole transfer. */
+ * arrived that long after start; deadline_ns bounds the whole transfer. A
+ * client that ran late (not scheduled, or slow in a callback), past the
+ * deadline and libcurl's backstop behind it (CURLOPT_TIMEOUT_MS), sees
+ * libcurl end the transfer first: that timeout is judged as the deadline
+ * it is, so the reason does not depend on how late the client ran. */
 static CURLcode client_run(client_xfer *x, double first_token_s, int64_t deadline_ns,
                            bool *ft_timeout, bool *total_timeout)
 {
@@ -532,15 +549,8 @@ static CURLcode client_run(client_xfer *x, double first_token_s, int64_t deadlin
     CURLMcode mc = curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     int64_t now = kv_now_ns(); /* then the stamp client_wait takes when poll returns */
     while (mc == CURLM_OK && running && !c->socks_full) {
-        if (ft_deadline && now >= ft_deadline && x->rd &&
-            !dialect_reader_first_token(x->rd, NULL) && !x->http_error) {
-            *ft_timeout = true;
+        if (client_deadline_passed(x, now, ft_deadline, deadline_ns, ft_timeout, total_timeout))
             break;
-        }
-        if (now >= deadline_ns) {
-            *total_timeout = true;
-            break;
-        }
         int64_t next = deadline_ns;
         if (ft_deadline && ft_deadline < next && x->rd && !dialect_reader_first_token(x->rd, NULL))
             next = ft_deadline;
@@ -555,6 +565,10 @@ static CURLcode client_run(client_xfer *x, double first_token_s, int64_t deadlin
         while ((m = curl_multi_info_read(c->multi, &left)) != NULL)
             if (m->msg == CURLMSG_DONE && m->easy_handle == c->easy)
                 res = m->data.result;
+        if (res == CURLE_OPERATION_TIMEDOUT && /* now may be from before the stall */
+            client_deadline_passed(x, kv_now_ns(), ft_deadline, deadline_ns, ft_timeout,
+                                   total_timeout))
+            res = CURLE_OK;
     }
     curl_multi_remove_handle(c->multi, c->easy);
     if (!x->checked)

@@ -11,7 +11,7 @@
  *                        "\/"), and every 5th generation a 401 with the key
  *                        where a cut at 200 or 300 bytes may split it
  *   HOSTILE_ENDLESS      a token stream that never ends
- *   HOSTILE_DRIP         one token every 100 ms, forever
+ *   HOSTILE_DRIP         a token at once, then one every 100 ms, forever
  *   HOSTILE_HUGELINE     one 50 MB data: line
  *   HOSTILE_HUGEHEADERS  a 520 KB block of response headers
  *   HOSTILE_BADUTF8      bytes that are not UTF-8 in a 500 body and in a
@@ -59,9 +59,11 @@ typedef struct hostile {
     hostile_mode mode;
     atomic_long gen;          /* generation requests seen */
     atomic_long tokenizes;    /* /tokenize requests seen */
+    atomic_long misbehaved;   /* generation requests given the mode's hostile reply */
     atomic_llong streamed;    /* body bytes of the endless/drip/huge-line streams */
     atomic_bool stopping;     /* refsrv-style: ends sleeping drips */
     atomic_bool inf_tokenize; /* /tokenize answers {"count":1e999} */
+    atomic_bool stamp_drip;   /* each drip token carries a ": kvproof-sent-ns=" stamp */
 } hostile;
 
 typedef struct hostile_req {
@@ -88,10 +90,20 @@ static inline ssize_t hostile_stream_read(void *cls, uint64_t pos, char *buf, si
         for (; n + tl <= max; n += tl)
             memcpy(buf + n, hostile_token, tl);
     } else if (st->mode == HOSTILE_DRIP) {
+        /* The first token goes out with the headers, so the drip has begun
+         * as soon as any reply could have; only then the 100 ms pauses. */
         struct timespec ts = {0, 100 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-        n = tl <= max ? tl : 0;
-        memcpy(buf, hostile_token, n);
+        if (pos > 0)
+            nanosleep(&ts, NULL);
+        char stamp[64] = "";
+        if (atomic_load(&st->h->stamp_drip))
+            snprintf(stamp, sizeof stamp, ": kvproof-sent-ns=%lld\n", (long long)kv_now_ns());
+        size_t sl = strlen(stamp);
+        if (sl + tl <= max) {
+            memcpy(buf, stamp, sl);
+            memcpy(buf + sl, hostile_token, tl);
+            n = sl + tl;
+        }
     } else { /* the huge line, laid out virtually: head, filler, tail */
         uint64_t hl = sizeof hostile_line_head - 1, fl = HOSTILE_HUGELINE_BYTES;
         uint64_t total = hl + fl + sizeof hostile_line_tail - 1;
@@ -258,6 +270,7 @@ static inline enum MHD_Result hostile_generate(hostile *h, struct MHD_Connection
     }
     if (n % 2 == 0 || h->mode == HOSTILE_NORMAL)
         return hostile_ok_stream(c, prompt, "ok", "", NULL, 0);
+    atomic_fetch_add(&h->misbehaved, 1);
     switch (h->mode) {
     case HOSTILE_ENDLESS:
     case HOSTILE_DRIP:
@@ -383,9 +396,11 @@ static inline hostile *hostile_start(hostile_mode mode, const char *cert, const 
     h->mode = mode;
     atomic_init(&h->gen, 0);
     atomic_init(&h->tokenizes, 0);
+    atomic_init(&h->misbehaved, 0);
     atomic_init(&h->streamed, 0);
     atomic_init(&h->stopping, false);
     atomic_init(&h->inf_tokenize, false);
+    atomic_init(&h->stamp_drip, false);
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
