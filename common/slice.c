@@ -43,6 +43,12 @@ static int attr_set(slice_attr *a)
 #endif
 }
 
+bool slice_worth_asking(size_t n_threads)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    return ncpu < 1 || n_threads <= (size_t)ncpu;
+}
+
 slice_state slice_request_short(void)
 {
     slice_attr a;
@@ -67,6 +73,8 @@ const char *slice_state_text(slice_state s)
         return "100 us scheduler slice";
     case SLICE_UNSUPPORTED:
         return "kernel default slice";
+    case SLICE_NOT_ASKED:
+        return "kernel default slice (more measuring threads than CPUs)";
     case SLICE_LEFT:
         break;
     }

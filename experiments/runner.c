@@ -245,9 +245,17 @@ static kv_status run_alloc(run *r, client **c, char *err)
     return KV_OK;
 }
 
+/* The most requests the spec has in flight at once (threads measuring). */
+static long most_in_flight(const spec *s)
+{
+    long n = s->concurrency > 1 ? s->concurrency : 1;
+    return s->contention.concurrency > n ? s->contention.concurrency : n;
+}
+
 /* Probes the targets (real client), loads the resumed samples, tries the
- * cache resets, opens the journal with its header and counts what it
- * already holds. */
+ * cache resets, decides the measuring threads' scheduler slice (each worker
+ * asks again in runner_sched_loop), opens the journal with its header and
+ * counts what it already holds. */
 static kv_status run_open(run *r, client *c, bool resume, uint64_t seed, journal_header *h,
                           char *err)
 {
@@ -257,7 +265,8 @@ static kv_status run_open(run *r, client *c, bool resume, uint64_t seed, journal
     if (resume && (st = runner_sched_load_samples(r, err)) != KV_OK)
         return st;
     runner_target_reset_check(r);
-    r->slice = slice_request_short(); /* each worker asks again (runner_sched_loop) */
+    long most = most_in_flight(r->s);
+    r->slice = slice_worth_asking((size_t)most) ? slice_request_short() : SLICE_NOT_ASKED;
     if ((st = runner_out_header(r, seed, h, err)) != KV_OK)
         return st;
     if ((st = journal_open(r->sum->journal_path, h, resume, r->done, &r->j, err)) != KV_OK)

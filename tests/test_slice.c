@@ -99,9 +99,21 @@ static void batch_thread_should_be_left_as_set(void **state)
     assert_true(s.runtime != SLICE_SHORT_NS);
 }
 
+static void more_threads_than_cpus_should_not_ask(void **state)
+{
+    (void)state;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    assert_true(slice_worth_asking(1));
+    assert_true(slice_worth_asking((size_t)ncpu));
+    assert_false(slice_worth_asking((size_t)ncpu + 1));
+    assert_false(slice_worth_asking(1024));
+}
+
 static void every_state_should_have_its_own_text(void **state)
 {
     (void)state;
+    assert_string_equal(slice_state_text(SLICE_NOT_ASKED),
+                        "kernel default slice (more measuring threads than CPUs)");
     assert_string_equal(slice_state_text(SLICE_SHORT), "100 us scheduler slice");
     assert_string_equal(slice_state_text(SLICE_UNSUPPORTED), "kernel default slice");
     assert_string_equal(slice_state_text(SLICE_LEFT), "scheduling policy left as set");
@@ -112,6 +124,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(normal_thread_should_get_the_short_slice_and_keep_its_nice_value),
         cmocka_unit_test(batch_thread_should_be_left_as_set),
+        cmocka_unit_test(more_threads_than_cpus_should_not_ask),
         cmocka_unit_test(every_state_should_have_its_own_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
