@@ -408,10 +408,10 @@ kv_status journal_load(const char *path, journal_data **out, char *err)
 
 /* ---- host description -------------------------------------------------- */
 
-/* The first "model name" of /proc/cpuinfo (Linux), else "unknown". */
+/* The first "model name" of /proc/cpuinfo (Linux), else "unknown CPU". */
 static void jn_cpu_model(char *dst, size_t cap)
 {
-    snprintf(dst, cap, "unknown");
+    snprintf(dst, cap, "unknown CPU");
     FILE *f = fopen("/proc/cpuinfo", "r");
     if (!f)
         return;
@@ -432,9 +432,9 @@ static void jn_cpu_model(char *dst, size_t cap)
     fclose(f);
 }
 
-kv_status journal_describe_host(char **out, char *err)
+kv_status journal_describe_host(const char *sched, char **out, char *err)
 {
-    char host[256] = "unknown", cpu[256], os[512] = "unknown";
+    char host[256] = "unknown", cpu[256], os[512] = "unknown OS";
     struct utsname u;
     *out = NULL;
     if (gethostname(host, sizeof host) != 0)
@@ -444,7 +444,9 @@ kv_status journal_describe_host(char **out, char *err)
     if (uname(&u) == 0)
         snprintf(os, sizeof os, "%s %s %s", u.sysname, u.release, u.machine);
     kv_buf b = {0};
-    if (kv_buf_appendf(&b, "%s; %s; %s", host, cpu, os) != KV_OK)
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (kv_buf_appendf(&b, "%s; %s x%ld; %s%s%s", host, cpu, ncpu, os, sched ? "; " : "",
+                       sched ? sched : "") != KV_OK)
         return kv_fail(err, KV_ERR_NOMEM, "out of memory describing the host");
     *out = b.data;
     return KV_OK;

@@ -102,10 +102,12 @@ void journal_data_free(journal_data *d);
 void journal_header_clear(journal_header *h);
 
 /* Describes the measuring machine for journal_header.client_host:
- * "<hostname>; <CPU model>; <OS release machine>", e.g.
- * "lab1; AMD Ryzen 9 7950X 16-Core Processor; Linux 6.1.0-18-amd64 x86_64".
- * Parts that cannot be read are "unknown". *out is malloc'd. */
-kv_status journal_describe_host(char **out, char *err) KV_MUST_USE;
+ * "<hostname>; <CPU model> x<online CPUs>; <OS release machine>; <sched>",
+ * e.g. "lab1; AMD Ryzen 9 7950X 16-Core Processor x32; Linux 6.12.9 x86_64;
+ * 100 us scheduler slice", sched being how the measuring threads ran
+ * (common/slice.h's text; NULL leaves that part out). Parts that cannot be
+ * read are "unknown", "unknown CPU", "unknown OS". *out is malloc'd. */
+kv_status journal_describe_host(const char *sched, char **out, char *err) KV_MUST_USE;
 
 /* JSON conversion of single lines (experiments/journal_json.c), without the
  * trailing newline. Appends to `out`. NaN times become null, -1 token counts

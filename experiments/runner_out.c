@@ -6,9 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "common/util.h"
 #include "experiments/contention.h"
@@ -37,44 +35,6 @@ void runner_out_progress(run *r, const char *current, const char *message)
     pr.current = current;
     pr.message = message;
     r->o->progress(r->o->progress_ctx, &pr);
-}
-
-/* "host; CPU xN; OS; slice": the measuring machine and how its measuring
- * threads were scheduled (malloc'd). */
-static char *client_host_text(slice_state slice)
-{
-    char host[256] = "unknown";
-    char cpu[256] = "unknown CPU";
-    char os[512] = "unknown OS";
-    if (gethostname(host, sizeof host - 1) != 0)
-        snprintf(host, sizeof host, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (f) {
-        char line[512];
-        while (fgets(line, sizeof line, f)) {
-            if (strncmp(line, "model name", 10) == 0) {
-                const char *c = strchr(line, ':');
-                if (c) {
-                    c++;
-                    while (*c == ' ')
-                        c++;
-                    snprintf(cpu, sizeof cpu, "%.*s", (int)strcspn(c, "\n"), c);
-                }
-                break;
-            }
-        }
-        fclose(f);
-    }
-    struct utsname u;
-    if (uname(&u) == 0)
-        snprintf(os, sizeof os, "%s %s %s", u.sysname, u.release, u.machine);
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    const char *sched = slice_state_text(slice);
-    size_t n = strlen(host) + strlen(cpu) + strlen(os) + strlen(sched) + 64;
-    char *out = malloc(n);
-    if (out)
-        snprintf(out, n, "%s; %s x%ld; %s; %s", host, cpu, ncpu, os, sched);
-    return out;
 }
 
 /* How a target's cold trials are kept cold, for the journal header (malloc'd;
@@ -113,9 +73,11 @@ kv_status runner_out_header(const run *r, uint64_t seed, journal_header *h, char
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     h->created_unix = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
-    h->client_host = client_host_text(r->slice);
+    kv_status st = journal_describe_host(slice_state_text(r->slice), &h->client_host, err);
+    if (st != KV_OK)
+        return st;
     h->targets = calloc(s->n_targets ? s->n_targets : 1, sizeof *h->targets);
-    if (!h->kvproof_version || !h->client_host || !h->targets)
+    if (!h->kvproof_version || !h->targets)
         return kv_fail(err, KV_ERR_NOMEM, "out of memory");
     h->n_targets = s->n_targets;
     for (size_t i = 0; i < s->n_targets; i++) {

@@ -728,11 +728,18 @@ static void journal_describe_host_should_name_host_cpu_and_os(void **state)
     (void)state;
     char *host = NULL;
     char err[KV_ERRLEN] = "";
-    assert_int_equal(journal_describe_host(&host, err), KV_OK);
+    assert_int_equal(journal_describe_host("100 us scheduler slice", &host, err), KV_OK);
     const char *first = strstr(host, "; ");
     assert_non_null(first);
-    assert_non_null(strstr(first + 2, "; "));
-    assert_non_null(strstr(host, "Linux"));
+    const char *second = strstr(first + 2, "; ");
+    assert_non_null(second);
+    assert_non_null(strstr(first, " x")); /* the online CPUs after the model */
+    assert_non_null(strstr(second, "Linux"));
+    const char *last = strrchr(host, ';');
+    assert_string_equal(last, "; 100 us scheduler slice");
+    free(host);
+    assert_int_equal(journal_describe_host(NULL, &host, err), KV_OK);
+    assert_null(strstr(host, "slice")); /* no scheduling part */
     free(host);
 }
 
