@@ -5,6 +5,8 @@
  * public fits (OLS/WLS, knee profiling, robust, prediction); model choice.
  */
 #include "stats/fit.h"
+
+#include "common/util.h"
 #include "stats/normality.h"
 
 #include <float.h>
@@ -583,12 +585,6 @@ static kv_status fit_solve(const fit_input *in, double level, fit_result *f, cha
     return st;
 }
 
-static int fit_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 #define FIT_BISQUARE_C 4.685
 
 /* Raw coefficients, sd and t-intervals (df n - p) from gamma, covg, sigma2. */
@@ -615,7 +611,7 @@ static double fit_mad0(const double *r, size_t n, double *work)
 {
     for (size_t i = 0; i < n; i++)
         work[i] = fabs(r[i]);
-    qsort(work, n, sizeof *work, fit_cmp_double);
+    qsort(work, n, sizeof *work, kv_cmp_double);
     double m = n % 2 ? work[n / 2] : 0.5 * (work[n / 2 - 1] + work[n / 2]);
     return 1.4826 * m;
 }
@@ -833,7 +829,7 @@ static double *fit_distinct_x(const fit_input *in, size_t *m)
     if (!u)
         return NULL;
     memcpy(u, in->x[0], n * sizeof *u);
-    qsort(u, n, sizeof *u, fit_cmp_double);
+    qsort(u, n, sizeof *u, kv_cmp_double);
     for (size_t i = 0; i < n; i++)
         if (*m == 0 || u[i] != u[*m - 1])
             u[(*m)++] = u[i];

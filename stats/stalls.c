@@ -5,11 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int stalls_cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "common/util.h"
 
 static double stalls_median_sorted(const double *s, size_t n)
 {
@@ -31,7 +27,7 @@ size_t stalls_flag(const double *v, size_t n, bool *flag, double *ratio, double 
     if (!s)
         return (size_t)-1;
     memcpy(s, v, n * sizeof *s);
-    qsort(s, n, sizeof *s, stalls_cmp);
+    qsort(s, n, sizeof *s, kv_cmp_double);
     double med = stalls_median_sorted(s, n);
     if (median)
         *median = med;
@@ -45,7 +41,7 @@ size_t stalls_flag(const double *v, size_t n, bool *flag, double *ratio, double 
     double lmed = log(med);
     for (size_t i = 0; i < n; i++)
         s[i] = fabs(log(s[i]) - lmed);
-    qsort(s, n, sizeof *s, stalls_cmp);
+    qsort(s, n, sizeof *s, kv_cmp_double);
     double mad = 1.4826 * stalls_median_sorted(s, n);
     double cut = STALLS_K * mad > log(STALLS_MIN_RATIO) ? STALLS_K * mad : log(STALLS_MIN_RATIO);
     for (size_t i = 0; i < n; i++)

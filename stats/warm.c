@@ -12,6 +12,7 @@
 
 #include <gsl/gsl_cdf.h>
 
+#include "common/util.h"
 #include "stats/describe.h"
 
 /* ---- intervals ----------------------------------------------------------- */
@@ -31,12 +32,6 @@ void warm_wilson(size_t k, size_t n, double level, double *lo, double *hi)
     *hi = k == n ? 1 : fmin(1, centre + half);
 }
 
-static int dbl_cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* The median of v[0..n) (sorted in place) with the exact binomial rank
  * interval at level, or with too few values for it the widest one, [min,
  * max], at the level that holds: 1 - 2^(1-n). */
@@ -47,7 +42,7 @@ static void median_est(double *v, size_t n, double level, estimate *e)
     e->n = n;
     if (n == 0)
         return;
-    qsort(v, n, sizeof *v, dbl_cmp);
+    qsort(v, n, sizeof *v, kv_cmp_double);
     e->value = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     double achieved = 0;
     if (describe_quantile_ci(v, n, 0.5, level, &e->lo, &e->hi, &achieved)) {
