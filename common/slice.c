@@ -23,24 +23,14 @@ typedef struct slice_attr {
 
 static int attr_get(slice_attr *a)
 {
-#ifdef SYS_sched_getattr
     memset(a, 0, sizeof *a);
     return (int)syscall(SYS_sched_getattr, 0, a, (unsigned)sizeof *a, 0U);
-#else
-    (void)a;
-    return -1;
-#endif
 }
 
 static int attr_set(slice_attr *a)
 {
-#ifdef SYS_sched_setattr
     a->size = sizeof *a;
     return (int)syscall(SYS_sched_setattr, 0, a, 0U);
-#else
-    (void)a;
-    return -1;
-#endif
 }
 
 bool slice_worth_asking(size_t n_threads)

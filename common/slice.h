@@ -12,7 +12,9 @@
  * thread not under SCHED_OTHER (chrt, SCHED_BATCH, SCHED_IDLE) is left alone.
  * A kernel without the field accepts the call and ignores it: the slice is
  * read back to know. Nothing else changes: the slice bounds how long the
- * thread runs before others get the CPU, not how much CPU it gets.
+ * thread runs before others get the CPU, not how much CPU it gets. Threads
+ * the caller starts afterwards inherit it (the runner asks once, before its
+ * workers start).
  */
 #ifndef KV_SLICE_H
 #define KV_SLICE_H

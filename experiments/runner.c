@@ -253,9 +253,9 @@ static long most_in_flight(const spec *s)
 }
 
 /* Probes the targets (real client), loads the resumed samples, tries the
- * cache resets, decides the measuring threads' scheduler slice (each worker
- * asks again in runner_sched_loop), opens the journal with its header and
- * counts what it already holds. */
+ * cache resets, asks for the measuring threads' scheduler slice (on this
+ * thread, before the workers start: threads inherit it), opens the journal
+ * with its header and counts what it already holds. */
 static kv_status run_open(run *r, client *c, bool resume, uint64_t seed, journal_header *h,
                           char *err)
 {

@@ -244,8 +244,6 @@ void runner_sched_fail(run *r, kv_status st, const char *err)
 
 void runner_sched_loop(run *r, const runner_sched_steps *steps, void *ctx)
 {
-    if (r->slice == SLICE_SHORT)
-        (void)slice_request_short(); /* stamps taken when a chunk wakes this thread */
     pthread_mutex_lock(&r->lock);
     for (;;) {
         char id[PLAN_ID_LEN];

@@ -75,7 +75,7 @@ struct run {
     target_state *tg;
     int64_t t0_ns;
     size_t n_workers;           /* worker threads (1: the calling thread) */
-    slice_state slice;          /* the measuring threads' scheduler slice (slice.h) */
+    slice_state slice;          /* the calling thread's and so the workers' slice (slice.h) */
     pthread_mutex_t synth_lock; /* prompt synthesis and io.ctx while workers run */
     pthread_mutex_t lock;       /* everything below */
     pthread_cond_t cv;          /* a trial finished or the run halts */

@@ -86,6 +86,36 @@ static void normal_thread_should_get_the_short_slice_and_keep_its_nice_value(voi
     print_message("this kernel: %s\n", slice_state_text(s.first));
 }
 
+static void *inherited(void *arg)
+{
+    *(unsigned long long *)arg = runtime_now();
+    return NULL;
+}
+
+/* Asks, then starts a thread: that thread has the slice without asking. */
+static void *ask_then_start(void *arg)
+{
+    seen *s = arg;
+    s->first = slice_request_short();
+    pthread_t t;
+    if (pthread_create(&t, NULL, inherited, &s->runtime) == 0)
+        pthread_join(t, NULL);
+    return NULL;
+}
+
+static void threads_started_after_should_inherit_the_slice(void **state)
+{
+    (void)state;
+    seen s = {0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, ask_then_start, &s), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    if (s.first == SLICE_SHORT)
+        assert_int_equal(s.runtime, SLICE_SHORT_NS);
+    else
+        assert_true(s.runtime != SLICE_SHORT_NS);
+}
+
 static void batch_thread_should_be_left_as_set(void **state)
 {
     (void)state;
@@ -123,6 +153,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(normal_thread_should_get_the_short_slice_and_keep_its_nice_value),
+        cmocka_unit_test(threads_started_after_should_inherit_the_slice),
         cmocka_unit_test(batch_thread_should_be_left_as_set),
         cmocka_unit_test(more_threads_than_cpus_should_not_ask),
         cmocka_unit_test(every_state_should_have_its_own_text),
