@@ -607,12 +607,12 @@ static kv_status bench_srv_start(bench_srv *b, double prefill_ms, char *err)
     return KV_OK;
 }
 
-static void print_results(phase *stream, phase *first, phase *prefilled, slice_state sl, int busy)
+static void print_results(phase *stream, phase *first, phase *prefilled, const char *sl, int busy)
 {
     printf("client overhead: token chunk receive time - reference server send stamp\n");
     printf("(vLLM dialect, %.1f ms per token, same CLOCK_MONOTONIC, %d rounds;\n"
            " the reading thread: %s; %d spinning threads beside it)\n\n",
-           DECODE_MS, ROUNDS, slice_state_text(sl), busy);
+           DECODE_MS, ROUNDS, sl, busy);
     phase_print(stream, "streams of " STR(TOKENS_PER_REQUEST) " tokens: every chunk");
     phase_print(first, "requests of " STR(FIRST_TOKENS) " tokens: the first token, no prefill");
     phase_print(prefilled, "requests of " STR(FIRST_TOKENS) " tokens: the first token after a "
@@ -694,12 +694,15 @@ int main(int argc, char **argv)
         snprintf(err, KV_ERRLEN, "curl_easy_init failed");
         goto out;
     }
-    /* The servers' threads keep the default; the readers run as the runner's workers do. */
-    slice_state sl = a.default_slice ? SLICE_UNSUPPORTED : slice_request_short();
+    /* Threads inherit the slice: the servers' and the spinners' start before
+     * the readers' thread asks, as the runner's workers do, so they keep the
+     * default. */
+    while (n_busy < a.busy && pthread_create(&busy[n_busy], NULL, busy_main, NULL) == 0)
+        n_busy++;
+    const char *sl = a.default_slice ? "kernel default slice (--default-slice)"
+                                     : slice_state_text(slice_request_short());
     phase_want ws = {TOKENS_PER_REQUEST, a.chunks, 0, 0};
     phase_want wf = {FIRST_TOKENS, 0, a.firsts, a.firsts / 10};
-    while (n_busy < a.busy && pthread_create(&busy[n_busy], NULL, busy_main, NULL) == 0)
-        n_busy++; /* created after the request: they keep the default slice */
     if (run_phase(c, h, &plain.rq, plain.port, &ws, &stream, err) != 0 ||
         run_phase(c, h, &plain.rq, plain.port, &wf, &first, err) != 0 ||
         run_phase(c, h, &slow.rq, slow.port, &wf, &prefilled, err) != 0)
