@@ -195,6 +195,31 @@ static void infinite_numbers_should_fail_the_request(void **state)
     hostile_stop(h);
 }
 
+/* Sends one user message to the spec's first target (openai-chat,
+ * max_tokens output tokens, connect timeout 5 s, first-token and total
+ * timeouts budget_s); the request's record in *out. */
+static kv_status send_text(client *c, const spec *s, const char *text, long max_tokens,
+                           double budget_s, trial_request *out, char *err)
+{
+    client_message m[] = {{"user", text}};
+    client_request rq = {.target = &s->targets[0],
+                         .api = SPEC_API_OPENAI_CHAT,
+                         .messages = m,
+                         .n_messages = 1,
+                         .max_output_tokens = max_tokens,
+                         .timeout_connect_s = 5,
+                         .timeout_first_token_s = budget_s,
+                         .timeout_total_s = budget_s};
+    memset(out, 0, sizeof *out);
+    return client_send(c, &rq, out, NULL, err);
+}
+
+/* send_text with one output token and 10 s. */
+static kv_status send_one(client *c, const spec *s, const char *text, trial_request *out, char *err)
+{
+    return send_text(c, s, text, 1, 10, out, err);
+}
+
 /* Stands for a client thread that gets no CPU for a while: once, on the
  * first token chunk, sleeps the given time inside libcurl's write callback. */
 typedef struct stall {
@@ -230,18 +255,8 @@ static void drip_should_name_the_total_timeout_when_the_client_wakes_late(void *
     assert_int_equal(client_new(&c, err), KV_OK);
     stall st = {.seconds = 0.8};
     client_observe_stamps(c, stall_once, &st);
-    client_message m[] = {{"user", "hello"}};
-    client_request rq = {.target = &s->targets[0],
-                         .api = SPEC_API_OPENAI_CHAT,
-                         .messages = m,
-                         .n_messages = 1,
-                         .max_output_tokens = 1000,
-                         .timeout_connect_s = 5,
-                         .timeout_first_token_s = 0.5,
-                         .timeout_total_s = 0.5};
     trial_request out;
-    memset(&out, 0, sizeof out);
-    assert_int_equal(client_send(c, &rq, &out, NULL, err), KV_ERR_TIMEOUT);
+    assert_int_equal(send_text(c, s, "hello", 1000, 0.5, &out, err), KV_ERR_TIMEOUT);
     assert_true(st.chunks >= 1);
     if (!strstr(out.error, "reply not complete within the total timeout"))
         fail_msg("reason '%s'", out.error);
@@ -272,23 +287,6 @@ static void assert_no_canary(const char *dir, const char *name)
                      text + (at > 100 ? at - 100 : 0));
     }
     free(text);
-}
-
-/* Sends one user message to the spec's first target (openai-chat, one
- * output token, timeouts 5/10/10 s); the request's record in *out. */
-static kv_status send_one(client *c, const spec *s, const char *text, trial_request *out, char *err)
-{
-    client_message m[] = {{"user", text}};
-    client_request rq = {.target = &s->targets[0],
-                         .api = SPEC_API_OPENAI_CHAT,
-                         .messages = m,
-                         .n_messages = 1,
-                         .max_output_tokens = 1,
-                         .timeout_connect_s = 5,
-                         .timeout_first_token_s = 10,
-                         .timeout_total_s = 10};
-    memset(out, 0, sizeof *out);
-    return client_send(c, &rq, out, NULL, err);
 }
 
 /* A server's message cut inside the key (an HTTP error body is cut to 300
