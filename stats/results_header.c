@@ -126,10 +126,8 @@ static void environment_write(jsonw *w, const journal_header *h)
     jsonw_key(w, "client");
     jsonw_begin_obj(w);
     jsonw_kstr(w, "host", h->client_host);
-    jsonw_key(w, "cpu");
-    jsonw_null(w);
-    jsonw_key(w, "os");
-    jsonw_null(w);
+    jsonw_kstr(w, "cpu", NULL); /* both in host's text */
+    jsonw_kstr(w, "os", NULL);
     jsonw_kstr(w, "kvproof_version", h->kvproof_version);
     jsonw_end_obj(w);
     jsonw_key(w, "targets");
