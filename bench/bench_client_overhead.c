@@ -81,10 +81,11 @@
  * socket while libcurl works. The bare loops' own first token depends on
  * how soon the next request follows the last reply: 4.4-4.5 us at once,
  * 13.4-13.5 us 20 us later (default slice). kvproof's own work, first header callback ->
- * first token callback, is 1.5-1.6 us (printed below). With --busy 2 the
- * medians of every reader are bimodal (6 or 24 us) and the p99 are
- * milliseconds, with or without the slice (two runs each): no difference
- * to attribute to it.
+ * first token callback, is 1.5-1.6 us (printed below). With --busy 2 (two
+ * runs each): with the slice kvproof's medians stay at 6.9-7.1 us for every
+ * chunk and 7.2 for the first token after the prefill; with the default
+ * slice they are 6.8 or 25.7, and 15.5 or 7.7. The p99 are hundreds of us
+ * to milliseconds either way, for every reader.
  *
  * usage: bench_client_overhead [chunks] [first-tokens] [--default-slice] [--busy N]
  *        (default 10000 2000)
